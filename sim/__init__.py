@@ -1,0 +1,17 @@
+"""hashpivot: should a Bitcoin miner convert its sites to AI hosting, how fast, and when?
+
+The public API::
+
+    cfg = sim.compose(["strategy=phased", "run.replications=200"])
+    world = sim.sample_world(cfg, replication=0)
+    result = sim.run(cfg)
+    result.save(path); sim.load(path)
+"""
+
+from sim.config import compose
+from sim.montecarlo import run
+from sim.result import Result, load
+from sim.world import World, sample_world
+
+__all__ = ["compose", "sample_world", "run", "load", "World", "Result"]
+__version__ = "0.1.0"

@@ -1,0 +1,209 @@
+"""The command line: `hashpivot` (a Hydra app) and `hashpivot-compare`.
+
+Both are thin: they hand the config to plain functions (`sim.run`, `sim.compare`) and
+turn user errors into one line on stderr and exit code 2. Before Hydra starts, every
+job of the command (each point of a `-m` sweep) is composed and checked, so a bad value
+stops the command before anything is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sim.errors import UserError
+
+USAGE_ERROR = 2
+INTERRUPTED = 130
+#: Hydra flags that take a value, and flags that make Hydra answer without running.
+_VALUE_FLAGS = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd",
+                "--package", "-p", "--experimental-rerun", "--info", "-i"}
+_NO_RUN_FLAGS = {"--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i", "--version",
+                 "--shell-completion", "-sc", "--resolve"}
+
+
+def _fail(prog: str, message: str) -> int:
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+# --- pre-flight: every job composed and checked before Hydra runs anything -------------------------
+def _split_argv(argv: list[str]) -> tuple[list[str], list[str], bool, bool]:
+    """Return (overrides, config_dirs, multirun, runs) read from a Hydra command line."""
+    overrides, config_dirs, multirun, runs = [], [], False, True
+    args = iter(argv)
+    for arg in args:
+        flag, eq, value = arg.partition("=")
+        if flag in _NO_RUN_FLAGS:
+            runs = False
+        if arg in ("-m", "--multirun"):
+            multirun = True
+        elif flag in _VALUE_FLAGS:
+            value = value if eq else next(args, "")
+            if flag in ("--config-dir", "-cd"):
+                config_dirs.append(value)
+        elif not arg.startswith("-"):
+            overrides.append(arg)
+    return overrides, config_dirs, multirun, runs
+
+
+def _jobs(overrides: list[str], multirun: bool) -> list[list[str]]:
+    """Return the override list of every job the command would run."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    user = [o for o in overrides if not o.lstrip("+~").startswith("hydra")]
+    if not multirun:
+        return [user]
+    parsed = OverridesParser.create().parse_overrides(user)
+    batches = BasicSweeper.split_arguments(parsed, max_batch_size=None)
+    return [list(job) for batch in batches for job in batch]
+
+
+def preflight(argv: list[str]) -> None:
+    """Raise UserError if any job of this command line has a bad config."""
+    from sim.config import compose
+
+    overrides, config_dirs, multirun, runs = _split_argv(argv)
+    if not runs:
+        return
+    try:
+        jobs = _jobs(overrides, multirun)
+    except Exception as err:  # Hydra's override grammar errors
+        raise UserError(" ".join(str(err).split())) from None
+    for job in jobs:
+        compose(job, config_dirs=config_dirs)
+
+
+# --- the run ---------------------------------------------------------------------------------------------
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).parent, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def run_info(cfg, status: str, started: str, **extra) -> dict:
+    """Return the contents of run.json."""
+    import hashlib
+
+    from omegaconf import OmegaConf
+
+    import sim
+    from sim.config import build_strategies
+
+    world = OmegaConf.to_container(OmegaConf.masked_copy(cfg, ["market"]), resolve=True)
+    world.update(seed=cfg.run.seed, start=str(cfg.site.start_date),
+                 horizon=cfg.run.horizon_years, deterministic=cfg.run.deterministic)
+    return dict(package_version=sim.__version__, git_commit=_git_commit(), seed=int(cfg.run.seed),
+                replications=int(cfg.run.replications), strategies=list(build_strategies(cfg)),
+                world_key=hashlib.sha256(json.dumps(world, sort_keys=True).encode()).hexdigest()[:16],
+                discount_rate=float(cfg.run.discount_rate), terminal_value=str(cfg.run.terminal_value),
+                detail=str(cfg.run.detail), executor=str(cfg.run.executor), status=status,
+                started=started, finished=None if status == "running" else _now(), **extra)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def headline(summary) -> str:
+    """Return the comparison table printed after a run: NPV spread and MW per strategy."""
+    import numpy as np
+    import pandas as pd
+
+    rows = []
+    for label, group in summary.groupby("strategy", sort=False):
+        npv = group["npv_usd"].to_numpy() / 1e6
+        rows.append({"strategy": label, "mean NPV $M": npv.mean(),
+                     "P5 $M": np.percentile(npv, 5), "P50 $M": np.percentile(npv, 50),
+                     "P95 $M": np.percentile(npv, 95), "P(NPV<0)": np.mean(npv < 0),
+                     "MW converted": group["mw_converted"].mean()})
+    table = pd.DataFrame(rows).set_index("strategy")
+    return table.to_string(float_format=lambda v: f"{v:,.1f}" if abs(v) >= 1 or v == 0 else f"{v:.2f}")
+
+
+def execute(cfg, out_dir: Path) -> int:
+    """Run `cfg` into `out_dir` (resuming what is there); return the exit code."""
+    import sim
+    from sim.result import write_json
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = _now()
+    info_path = out_dir / "run.json"
+    write_json(info_path, run_info(cfg, "running", started))
+    try:
+        result = sim.run(cfg, out_dir=out_dir)
+        result.save(out_dir)
+        extra = {"until_confident": result.info["until_confident"]} if "until_confident" in result.info else {}
+        write_json(info_path, run_info(cfg, "complete", started, **extra))
+        if cfg.run.compare:
+            from sim.compare import compare_runs
+
+            compare_runs([out_dir], out=out_dir)
+    except UserError as err:
+        write_json(info_path, run_info(cfg, "failed", started, error=str(err)))
+        return _fail("hashpivot", str(err))
+    except KeyboardInterrupt:
+        write_json(info_path, run_info(cfg, "interrupted", started))
+        print(f"hashpivot: interrupted; finished chunks are kept in {out_dir}. Rerun the same "
+              f"command with hydra.run.dir={out_dir} to resume.", file=sys.stderr)
+        return INTERRUPTED
+    print(headline(result.summary))
+    if "until_confident" in result.info:
+        u = result.info["until_confident"]
+        verdict = "reached" if u["reached"] else "NOT reached"
+        print(f"until_confident={u['confidence']}: {verdict} after {u['replications']} replications "
+              f"(cap {u['max_replications']}); best by mean NPV: {u['best']}")
+    print(f"results: {out_dir}")
+    return 0
+
+
+def _task(cfg) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
+    code = execute(cfg, Path(HydraConfig.get().runtime.output_dir))
+    if code:
+        sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `hashpivot` with Hydra's command line; return the exit code."""
+    import hydra
+
+    from sim.config import config_dir
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if os.getcwd() not in sys.path:  # a user's plug-in modules, as `python -m` would
+        sys.path.insert(0, os.getcwd())
+    try:
+        preflight(argv)
+    except UserError as err:
+        return _fail("hashpivot", str(err))
+    app = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(_task)
+    saved = sys.argv
+    sys.argv = ["hashpivot", *argv]
+    try:
+        app()
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    finally:
+        sys.argv = saved
+    return 0
+
+
+def compare_main(argv: list[str] | None = None) -> int:
+    """Run `hashpivot-compare`; return the exit code."""
+    from sim.compare import main as compare
+
+    return compare(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,273 @@
+"""The ledger: every dollar a site earned or spent, by month and category, and its outcomes.
+
+The site engine records what changed and when (sim.site.Books); this module turns those
+records into daily amounts with numpy over the world's paths, rolls them up by calendar
+month, and computes the outcomes of one replication: NPV, IRR, payback, peak funding.
+Inflows are positive, outflows negative; money is nominal except `npv_usd`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+CATEGORIES = ("mining_revenue", "pool_fees", "power_cost", "power_resale", "demand_response",
+              "hosting_rent", "cloud_revenue", "opex", "capex_conversion", "capex_gpu",
+              "capex_asic_refresh", "asic_salvage", "terminal_value")
+STATES = ("mw_mining", "mw_curtailed", "mw_converting", "mw_ready", "mw_leased", "mw_cloud")
+TERMINAL_VALUES = ("contracted", "multiple", "none")
+DAYS_PER_MONTH = 365.25 / 12
+_C = {name: i for i, name in enumerate(CATEGORIES)}
+
+
+def month_starts(date: np.ndarray) -> np.ndarray:
+    """Return the indices of the days that open a calendar month (day 0 always opens one)."""
+    first = date.astype("datetime64[M]").astype("datetime64[D]") == date
+    first[0] = True
+    return np.flatnonzero(first)
+
+
+def discount_factors(n_months: int, rate_per_year: float) -> np.ndarray:
+    """Return (1 + rate) ** (-m / 12) for months m = 0 .. n_months - 1."""
+    return (1.0 + rate_per_year) ** (-np.arange(n_months) / 12.0)
+
+
+def npv(cash_usd: np.ndarray, rate_per_year: float) -> float:
+    """Return the NPV of monthly cash flows at an annual discount rate."""
+    return float(cash_usd @ discount_factors(len(cash_usd), rate_per_year))
+
+
+_IRR_GRID = np.concatenate([np.linspace(-0.99, 1.0, 200), np.geomspace(1.01, 1e3, 60)])
+
+
+def irr(cash_usd: np.ndarray) -> float:
+    """Return the annual IRR of monthly cash flows, or NaN where none is defined.
+
+    Undefined: no outflow or no inflow, or no rate in [-99%, 100,000%] at which NPV
+    changes sign. Where NPV changes sign more than once, the lowest such rate is taken.
+    """
+    cash = np.asarray(cash_usd, dtype=float)
+    if not (np.any(cash < 0) and np.any(cash > 0)):
+        return math.nan
+    months = np.arange(len(cash)) / 12.0
+    values = ((1.0 + _IRR_GRID)[:, None] ** -months[None, :]) @ cash
+    change = np.flatnonzero(np.sign(values[:-1]) * np.sign(values[1:]) < 0)
+    if change.size == 0:
+        exact = np.flatnonzero(values == 0)
+        return float(_IRR_GRID[exact[0]]) if exact.size else math.nan
+    low, high = _IRR_GRID[change[0]], _IRR_GRID[change[0] + 1]
+    f_low = values[change[0]]
+    for _ in range(60):
+        mid = 0.5 * (low + high)
+        f_mid = float(cash @ (1.0 + mid) ** -months)
+        if np.sign(f_mid) == np.sign(f_low):
+            low, f_low = mid, f_mid
+        else:
+            high = mid
+    return float(0.5 * (low + high))
+
+
+def payback_years(cash_usd: np.ndarray) -> float:
+    """Return the years until cumulative cash first recovers from its deficit, or NaN.
+
+    NaN where cumulative cash is never negative (no investment) or never recovers.
+    """
+    cumulative = np.cumsum(cash_usd)
+    worst = int(np.argmin(cumulative))
+    if cumulative[worst] >= 0:
+        return math.nan
+    recovered = np.flatnonzero(cumulative[worst:] >= 0)
+    return math.nan if recovered.size == 0 else (worst + recovered[0] + 1) / 12.0
+
+
+def peak_funding_usd(cash_usd: np.ndarray) -> float:
+    """Return the largest cumulative cash deficit, as a positive number (0 if none)."""
+    return float(max(0.0, -np.min(np.cumsum(cash_usd))))
+
+
+class Account:
+    """One replication's books under one strategy, turned into daily and monthly money."""
+
+    def __init__(self, cfg, site):
+        self.cfg = cfg
+        self.site = site
+        world = site.world
+        self.world = world
+        books = site.books
+        n = world.n_days
+        self.n_days = n
+        day = np.arange(n, dtype=float)
+        rates = {key: np.cumsum(books.rates[key])[:n] for key in books.RATE_KEYS}
+        self.rates = rates
+        hashprice = world.hashprice_usd_per_ph_day
+        spot = world.power_usd_per_mwh
+        fee = site.pool_fee
+        decay = 0.0 if site.replace_failures else site.failure_rate_per_day
+        alive = np.exp(-decay * day)
+        daily = np.zeros((len(CATEGORIES), n))
+        self.daily = daily
+
+        # Mining: each fleet efficiency mines on the days it beats spot power.
+        mining_nominal = np.zeros(n)
+        mw_running = np.zeros(n)
+        mw_curtailed = np.zeros(n)
+        fleet_running = np.zeros(n)
+        fleet_curtailed = np.zeros(n)
+        th_running = np.zeros(n)
+        th_total = np.zeros(n)
+        self.fleet_end = []  # (j_per_th, fleet MW still mining on the last day)
+        for j_per_th, (nominal_diff, fleet_diff) in books.mining.items():
+            nominal = np.cumsum(nominal_diff)[:n]
+            if not np.any(nominal > 1e-12):
+                continue
+            fleet = np.cumsum(fleet_diff)[:n] * alive
+            th_per_mw = site.th_per_mw(j_per_th)
+            curtail = hashprice / 1000.0 * th_per_mw * (1.0 - fee) < 24.0 * spot
+            mining_nominal += nominal
+            mw_curtailed += np.where(curtail, nominal, 0.0)
+            mw_running += np.where(curtail, 0.0, nominal)
+            running = np.where(curtail, 0.0, fleet)
+            fleet_running += running
+            fleet_curtailed += fleet - running
+            th_running += running * th_per_mw
+            th_total += fleet * th_per_mw
+            self.fleet_end.append((j_per_th, float(fleet[-1])))
+        revenue = th_running / 1000.0 * hashprice
+        daily[_C["mining_revenue"]] = revenue
+        daily[_C["pool_fees"]] = -fee * revenue
+        self.curtailed_mwh = float(np.sum(fleet_curtailed) * 24.0)
+
+        # Power: the site's own load (mining and cloud); tenants' power passes through.
+        power = cfg.site.power
+        own_mw = fleet_running + rates["mw_cloud"]
+        ppa_mw = float(power.ppa_mw)
+        bought_spot = np.maximum(own_mw - ppa_mw, 0.0) * spot * 24.0
+        daily[_C["power_cost"]] = -(ppa_mw * float(power.ppa_usd_per_mwh) * 24.0 + bought_spot)
+        daily[_C["power_resale"]] = np.maximum(ppa_mw - own_mw, 0.0) * spot * 24.0
+        daily[_C["demand_response"]] = fleet_curtailed * 24.0 * float(power.demand_response_usd_per_mwh)
+
+        # AI: rent, cloud revenue and their running costs.
+        cloud = cfg.site.cloud
+        daily[_C["hosting_rent"]] = rates["rent_usd_per_day"] + books.lumps["hosting_rent"]
+        gpu_hours = rates["gpus"] * 24.0
+        daily[_C["cloud_revenue"]] = gpu_hours * world.gpu_usd_per_hour * float(cloud.utilisation)
+        opex = cfg.site.opex
+        self.opex_by_use = {
+            "mining": mining_nominal * float(opex.mining_usd_per_mw_month) / DAYS_PER_MONTH,
+            "hosting": (rates["kw_it_leased"] * float(opex.hosting_usd_per_kw_month)
+                        + rates["kw_it_ready"] * float(opex.ready_usd_per_kw_month)) / DAYS_PER_MONTH,
+            "cloud": gpu_hours * float(opex.cloud_usd_per_gpu_hour),
+        }
+        daily[_C["opex"]] = -sum(self.opex_by_use.values())
+        self.mining_load_share = np.divide(fleet_running, own_mw, out=np.ones(n), where=own_mw > 0)
+
+        # Capital: conversions, GPUs, ASIC refresh (failures replaced daily, upgrades), salvage.
+        daily[_C["capex_conversion"]] = rates["capex_conversion"]
+        daily[_C["capex_gpu"]] = books.lumps["capex_gpu"]
+        refresh = books.lumps["capex_asic_refresh"].copy()
+        if site.replace_failures:
+            new_usd_per_th = float(site.fleet.price_days_of_hashprice) * hashprice / 1000.0
+            refresh -= site.failure_rate_per_day * th_total * new_usd_per_th
+        daily[_C["capex_asic_refresh"]] = refresh
+        daily[_C["asic_salvage"]] = books.lumps["asic_salvage"]
+
+        self.timeline_daily = np.vstack([mw_running, mw_curtailed, rates["mw_converting"],
+                                         rates["mw_ready"], rates["mw_leased"], rates["mw_cloud"]])
+        starts = month_starts(world.date)
+        self.month_starts = starts
+        self.month = world.date[starts]
+        self.monthly = np.add.reduceat(daily, starts, axis=1)
+        self.monthly[_C["terminal_value"], -1] = self.terminal_value_usd()
+
+    # --- terminal value -----------------------------------------------------------------------
+    def terminal_value_usd(self) -> float:
+        """Return the value at the horizon, as of the last month, by `run.terminal_value`."""
+        method = self.cfg.run.terminal_value
+        if method == "none":
+            return 0.0
+        if method == "multiple":
+            return self._multiple_value()
+        return self._contracted_value()
+
+    def _contracted_value(self) -> float:
+        """Return contracted rent still to come, net of opex, plus the resale of what is owned."""
+        site, n = self.site, self.n_days
+        rate = float(self.cfg.run.discount_rate)
+        opex_per_kw_day = float(self.cfg.site.opex.hosting_usd_per_kw_month) / DAYS_PER_MONTH
+        value = 0.0
+        for lease in site.leases:
+            if lease["end"] <= n:
+                continue
+            days_left = lease["end"] - max(lease["start"], n)
+            months = int(math.ceil(days_left / DAYS_PER_MONTH))
+            per_month = (lease["rent_usd_per_day"] - lease["kw_it"] * opex_per_kw_day) * DAYS_PER_MONTH
+            whole = np.full(months, per_month)
+            whole[-1] *= (days_left - (months - 1) * DAYS_PER_MONTH) / DAYS_PER_MONTH
+            value += float(whole @ (1.0 + rate) ** (-np.arange(1, months + 1) / 12.0))
+        last = n - 1
+        for j_per_th, fleet_mw in self.fleet_end:
+            value += fleet_mw * site.th_per_mw(j_per_th) * site.used_asic_usd_per_th(j_per_th, last)
+        price = self.world.gpu_usd_per_hour
+        for lot in site.gpu_lots:
+            life_left = max(0.0, lot["day"] + lot["life_days"] - n) / lot["life_days"]
+            value += lot["usd"] * life_left * float(price[last] / price[min(int(lot["day"]), last)])
+        return value
+
+    def _multiple_value(self) -> float:
+        """Return trailing-twelve-month operating cash flow by use, times its multiple.
+
+        Net power (purchases less resale) is split between mining and cloud by their load.
+        A use whose trailing cash flow is negative adds nothing.
+        """
+        year = slice(max(0, self.n_days - 365), self.n_days)
+        d = {name: self.daily[i, year] for name, i in _C.items()}
+        power = d["power_cost"] + d["power_resale"]
+        share = self.mining_load_share[year]
+        opex = {use: float(np.sum(cost[year])) for use, cost in self.opex_by_use.items()}
+        cash = {
+            "mining": float(np.sum(d["mining_revenue"] + d["pool_fees"] + d["demand_response"]
+                                   + power * share)) - opex["mining"],
+            "hosting": float(np.sum(d["hosting_rent"])) - opex["hosting"],
+            "cloud": float(np.sum(d["cloud_revenue"] + power * (1 - share))) - opex["cloud"],
+        }
+        multiple = self.cfg.run.terminal_multiple
+        return sum(max(0.0, usd) * float(multiple[use]) for use, usd in cash.items())
+
+    # --- outcomes -----------------------------------------------------------------------------
+    def timeline(self) -> np.ndarray:
+        """Return the month-average grid MW in each state, shape (months, len(STATES))."""
+        days = np.diff(np.append(self.month_starts, self.n_days))
+        return (np.add.reduceat(self.timeline_daily, self.month_starts, axis=1) / days).T
+
+    def summary(self) -> dict:
+        """Return the outcomes of this replication (the `summary` row, less its labels)."""
+        monthly = self.monthly
+        cash = monthly.sum(axis=0)
+        operating = cash - monthly[_C["terminal_value"]]
+        totals = monthly.sum(axis=1)
+        t = dict(zip(CATEGORIES, totals))
+        site = self.site
+        return dict(
+            npv_usd=npv(cash, float(self.cfg.run.discount_rate)),
+            irr=irr(cash),
+            payback_years=payback_years(operating),
+            peak_funding_usd=peak_funding_usd(operating),
+            revenue_mining_usd=t["mining_revenue"],
+            revenue_hosting_usd=t["hosting_rent"],
+            revenue_cloud_usd=t["cloud_revenue"],
+            power_cost_usd=-t["power_cost"],
+            power_resale_usd=t["power_resale"],
+            demand_response_usd=t["demand_response"],
+            pool_fees_usd=-t["pool_fees"],
+            opex_usd=-t["opex"],
+            capex_usd=-(t["capex_conversion"] + t["capex_gpu"] + t["capex_asic_refresh"]),
+            salvage_usd=t["asic_salvage"],
+            terminal_value_usd=t["terminal_value"],
+            mw_converted=float(self.timeline_daily[3:, -1].sum()),
+            curtailed_mwh=self.curtailed_mwh,
+            tenant_requests=site.counts["tenant_requests"],
+            tenant_requests_rejected=site.counts["tenant_requests_rejected"],
+            tenant_mw_it_rejected=float(site.counts["tenant_mw_it_rejected"]),
+            tenant_requests_late=site.counts["tenant_requests_late"],
+        )

@@ -1,0 +1,418 @@
+"""The site engine: a SimPy model of a mining site converting its blocks to AI halls.
+
+The site's grid capacity is split into equal blocks. A block mines (curtailing on days
+when spot power costs more than its breakeven), or is being converted (decommissioned,
+then retrofitted, holding one of the site's crews), or is an AI hall: its MW join the
+*ready* pool, from which tenants lease IT MW, or it runs the site's own GPU cloud.
+
+SimPy processes wake only at events — decisions, conversion milestones, tenant arrivals,
+lease expiries, fleet upgrades, GPU refreshes. Each event records what changed in the
+`Books` (MW and money rates from a day onward, or a lump on a day); the money between
+events is summed afterwards with numpy over the world's daily paths (sim.ledger).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from sim import distributions
+from sim.errors import LookAheadError
+from sim.strategies import Convert
+from sim.world import DAILY_FIELDS, World, rng_for
+
+MINING, CONVERTING, AI = 0, 1, 2
+DAYS_PER_MONTH = 365.25 / 12
+EPS_MW = 1e-9
+
+
+class MarketView:
+    """The market as a strategy may see it on `day`: every path up to and including it."""
+
+    __slots__ = ("_world", "day")
+
+    def __init__(self, world: World, day: int):
+        self._world = world
+        self.day = int(day)
+
+    def __getattr__(self, name):
+        if name in DAILY_FIELDS or name in ("date",):
+            return getattr(self._world, name)[: self.day + 1]
+        if name == "tenant_requests":
+            requests = self._world.tenant_requests
+            return requests[requests["day"] <= self.day]
+        if name == "epochs":
+            epochs = self._world.epochs
+            return epochs[epochs["start_day"] <= self.day]
+        raise AttributeError(name)
+
+    def at(self, name: str, day: int) -> float:
+        """Return `name` on `day`, which must not be after the decision day."""
+        if day > self.day:
+            raise LookAheadError(f"strategy read {name} on day {day} while deciding on day "
+                                 f"{self.day}: strategies see only the past")
+        return float(getattr(self._world, name)[day])
+
+
+@dataclass(frozen=True)
+class Request:
+    """A tenant's request for IT capacity."""
+
+    index: int
+    day: int
+    mw_it: float
+    term_days: float
+    usd_per_kw_month: float
+    wait_days: float
+
+
+class Books:
+    """What the site's events changed: MW and money rates from a day on, and lumps."""
+
+    RATE_KEYS = ("mw_converting", "mw_ready", "mw_leased", "mw_cloud", "gpus",
+                 "rent_usd_per_day", "kw_it_leased", "kw_it_ready", "capex_conversion",
+                 "mw_mining_replace")
+    LUMP_KEYS = ("capex_gpu", "capex_asic_refresh", "asic_salvage", "hosting_rent")
+
+    def __init__(self, n_days: int):
+        self.n_days = n_days
+        self.rates = {key: np.zeros(n_days + 1) for key in self.RATE_KEYS}
+        self.lumps = {key: np.zeros(n_days) for key in self.LUMP_KEYS}
+        self.mining: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+
+    def rate(self, key: str, day: float, amount: float, until: float | None = None) -> None:
+        """Add `amount` per day to `key` from `day` (until `until`, exclusive)."""
+        start = min(int(math.ceil(day)), self.n_days)
+        self.rates[key][start] += amount
+        if until is not None:
+            self.rates[key][min(int(math.ceil(until)), self.n_days)] -= amount
+
+    def lump(self, key: str, day: float, usd: float) -> None:
+        """Book `usd` once, on `day`, if it falls within the horizon."""
+        if day < self.n_days:
+            self.lumps[key][int(day)] += usd
+
+    def mining_mw(self, j_per_th: float, day: float, mw: float, fleet_mw: float) -> None:
+        """Add `mw` of mining blocks at efficiency `j_per_th` from `day` on.
+
+        `fleet_mw` is the same MW in the decaying-fleet units of `Site._fleet_weight`.
+        """
+        nominal, fleet = self.mining.setdefault(
+            float(j_per_th), (np.zeros(self.n_days + 1), np.zeros(self.n_days + 1)))
+        start = min(int(math.ceil(day)), self.n_days)
+        nominal[start] += mw
+        fleet[start] += fleet_mw
+
+
+class Site:
+    """One site under one strategy, run over one sampled world."""
+
+    def __init__(self, cfg, world: World, strategy):
+        site, fleet = cfg.site, cfg.fleet
+        self.world = world
+        self.strategy = strategy
+        self.n_days = world.n_days
+        self.env = simpy.Environment()
+        self.books = Books(self.n_days)
+        self.n_blocks = int(site.blocks)
+        self.block_mw = float(site.grid_mw) / self.n_blocks
+        self.pue_mining = float(site.pue_mining)
+        self.pue_ai = float(site.pue_ai)
+        self.block_mw_it = self.block_mw / self.pue_ai
+        self.pool_fee = float(site.pool_fee)
+        self.crews = int(site.crews)
+        self.crew = simpy.Resource(self.env, capacity=self.crews)
+        self.hosting = site.hosting
+        self.cloud = site.cloud
+        self.opex = site.opex
+        self.fleet = fleet
+        self.failure_rate_per_day = float(fleet.failure_rate_per_year) / 365.25
+        self.replace_failures = fleet.refresh == "replace"
+        self.median_conversion_days = (distributions.median(site.conversion.decommission_days)
+                                       + distributions.median(site.conversion.retrofit_days))
+        self._draw_site_randomness(cfg)
+        # Block state: what each block is doing, and its fleet if mining.
+        self.state = np.full(self.n_blocks, MINING)
+        self.j_per_th = np.full(self.n_blocks, float(fleet.j_per_th))
+        self.fleet_since = np.zeros(self.n_blocks)  # day the block's fleet was last whole
+        self.ready_mw = 0.0
+        self.reserved_mw = 0.0
+        self.conversions_queued = 0
+        self.pending: deque = deque()
+        self.leases: list[dict] = []
+        self.gpu_lots: list[dict] = []
+        self.counts = dict(tenant_requests=0, tenant_requests_rejected=0,
+                           tenant_mw_it_rejected=0.0, tenant_requests_late=0)
+        for block in range(self.n_blocks):
+            self._mine(block, 0.0)
+
+    # --- randomness of the site itself, drawn the same way whatever the strategy ---------
+    def _draw_site_randomness(self, cfg) -> None:
+        conv, n = cfg.site.conversion, self.n_blocks
+        det = self.world.deterministic
+        rng = None if det else rng_for(cfg.run.seed, self.world.replication, "site")
+        n_requests = len(self.world.tenant_requests)
+        self.decommission_days = distributions.draw(conv.decommission_days, rng, n, det)
+        self.retrofit_days = distributions.draw(conv.retrofit_days, rng, n, det)
+        self.capex_usd_per_mw_it = distributions.draw(conv.capex_usd_per_mw_it, rng, n, det)
+        renewals = 1 + int(self.n_days // 365)
+        if det:
+            self.renewal_draws = np.full((n_requests, renewals), 0.5)
+        else:
+            self.renewal_draws = rng.uniform(size=(n_requests, renewals))
+
+    # --- read-only facts for strategies ---------------------------------------------------
+    @property
+    def blocks_mining(self) -> int:
+        """Return the blocks mining now and not yet queued for conversion."""
+        return int(np.sum(self.state == MINING)) - self.conversions_queued
+
+    @property
+    def blocks_committed(self) -> int:
+        """Return the blocks converted, converting or queued to convert."""
+        return self.n_blocks - self.blocks_mining
+
+    @property
+    def ready_mw_it(self) -> float:
+        """Return the IT MW built and free to lease now."""
+        return max(0.0, self.ready_mw - self.reserved_mw) / self.pue_ai
+
+    def blocks_needed(self, mw_it: float) -> int:
+        """Return how many more blocks a tenant of `mw_it` needs beyond the ready MW."""
+        missing = mw_it * self.pue_ai - max(0.0, self.ready_mw - self.reserved_mw)
+        return max(0, math.ceil(missing / self.block_mw - 1e-9))
+
+    def th_per_mw(self, j_per_th) -> float:
+        """Return the TH/s that one MW of grid mines at efficiency `j_per_th`."""
+        return 1e6 / (j_per_th * self.pue_mining)
+
+    def mining_usd_per_mw_day(self, hashprice_usd_per_ph_day, j_per_th=None):
+        """Return mining revenue after pool fees per MW of grid per day, at a hashprice."""
+        j = float(np.max(self.j_per_th)) if j_per_th is None else j_per_th
+        return np.asarray(hashprice_usd_per_ph_day) / 1000.0 * self.th_per_mw(j) * (1 - self.pool_fee)
+
+    # --- the story --------------------------------------------------------------------------
+    def run(self) -> "Site":
+        """Run the site to the horizon; return itself with its books filled."""
+        env = self.env
+        env.process(self.decisions())
+        env.process(self.tenants())
+        if self.fleet.upgrade_every_years:
+            env.process(self.fleet_upgrades())
+        env.run(until=self.n_days)
+        return self
+
+    def decisions(self):
+        """Ask the strategy what to do on day 0 and then every few months."""
+        every = self.strategy.decide_every_months
+        dates = self.world.date
+        month_starts = np.flatnonzero(dates.astype("datetime64[M]").astype("datetime64[D]") == dates)
+        days = [0] if not every else [0] + [int(d) for d in month_starts[every::every] if d > 0]
+        for day in days:
+            if day > self.env.now:
+                yield self.env.timeout(day - self.env.now)
+            for action in self.strategy.decide(day, MarketView(self.world, day), self) or ():
+                self.apply(action)
+
+    def apply(self, action) -> None:
+        """Carry out one strategy action."""
+        if not isinstance(action, Convert):
+            raise TypeError(f"strategy returned {action!r}; expected sim.strategies.Convert")
+        if action.blocks > self.blocks_mining:
+            raise ValueError(f"strategy asked to convert {action.blocks} blocks; "
+                             f"only {self.blocks_mining} are mining")
+        candidates = np.flatnonzero(self.state == MINING)
+        # Convert the least efficient fleets first; among equals, the lowest block.
+        order = candidates[np.argsort(-self.j_per_th[candidates], kind="stable")]
+        for block in order[self.conversions_queued:self.conversions_queued + action.blocks]:
+            self.conversions_queued += 1
+            self.env.process(self.convert(int(block), action.use))
+
+    def convert(self, block: int, use: str):
+        """Decommission a block's ASICs, retrofit the hall, then lease or run it as a cloud."""
+        books = self.books
+        with self.crew.request() as crew:
+            yield crew
+            now = self.env.now
+            self.conversions_queued -= 1
+            self._unmine(block, now)
+            books.lump("asic_salvage", now, self._fleet_value(block, now))
+            self.state[block] = CONVERTING
+            books.rate("mw_converting", now, self.block_mw)
+            yield self.env.timeout(self.decommission_days[block])
+            start = self.env.now
+            retrofit = self.retrofit_days[block]
+            capex = self.capex_usd_per_mw_it[block] * self.block_mw_it
+            # Capex is paid evenly over the retrofit; what falls after the horizon is not
+            # paid within it, and the unfinished hall is not valued either.
+            books.rate("capex_conversion", start, -capex / max(retrofit, 1.0),
+                       start + max(retrofit, 1.0))
+            yield self.env.timeout(retrofit)
+        now = self.env.now
+        self.state[block] = AI
+        books.rate("mw_converting", now, -self.block_mw)
+        if use == "cloud":
+            books.rate("mw_cloud", now, self.block_mw)
+            self.env.process(self.gpu_cloud(self.block_mw_it))
+        else:
+            self._release(now, self.block_mw)
+
+    # --- mining fleet ---------------------------------------------------------------------
+    def _fleet_weight(self, block: int) -> float:
+        """Return the factor that turns a block's MW into the ledger's decaying-fleet units.
+
+        Without failure replacement a fleet bought on day s keeps exp(-f·(d - s)) of its
+        machines on day d; the ledger multiplies by exp(-f·d), so a block carries exp(f·s).
+        """
+        decay = 0.0 if self.replace_failures else self.failure_rate_per_day
+        return math.exp(decay * self.fleet_since[block])
+
+    def _mine(self, block: int, day: float) -> None:
+        self.books.mining_mw(self.j_per_th[block], day, self.block_mw,
+                             self.block_mw * self._fleet_weight(block))
+
+    def _unmine(self, block: int, day: float) -> None:
+        self.books.mining_mw(self.j_per_th[block], day, -self.block_mw,
+                             -self.block_mw * self._fleet_weight(block))
+
+    def _fleet_th(self, block: int, day: float) -> float:
+        decay = 0.0 if self.replace_failures else self.failure_rate_per_day
+        share = math.exp(-decay * (day - self.fleet_since[block]))
+        return self.block_mw * self.th_per_mw(self.j_per_th[block]) * share
+
+    def _fleet_value(self, block: int, day: float) -> float:
+        """Return what a block's ASICs sell for on `day`."""
+        return self._fleet_th(block, day) * self.used_asic_usd_per_th(self.j_per_th[block], day)
+
+    def new_asic_usd_per_th(self, day: float) -> float:
+        """Return the price of a new ASIC per TH/s, which follows hashprice."""
+        d = min(int(day), self.n_days - 1)
+        return float(self.fleet.price_days_of_hashprice
+                     * self.world.hashprice_usd_per_ph_day[d] / 1000.0)
+
+    def frontier_j_per_th(self, day: float) -> float:
+        """Return the efficiency of the newest machines on `day`."""
+        return float(self.fleet.j_per_th) * (1 - self.fleet.efficiency_gain_per_year) ** (day / 365.25)
+
+    def used_asic_usd_per_th(self, j_per_th: float, day: float) -> float:
+        """Return the resale price per TH/s of used machines of efficiency `j_per_th`."""
+        return (self.new_asic_usd_per_th(day) * self.fleet.resale_share
+                * min(1.0, self.frontier_j_per_th(day) / j_per_th))
+
+    def fleet_upgrades(self):
+        """Every few years, sell each mining block's fleet and buy the newest machines."""
+        every_days = float(self.fleet.upgrade_every_years) * 365.25
+        while self.env.now + every_days < self.n_days:
+            yield self.env.timeout(every_days)
+            now = self.env.now
+            new_j = self.frontier_j_per_th(now)
+            for block in np.flatnonzero(self.state == MINING):
+                self.books.lump("asic_salvage", now, self._fleet_value(block, now))
+                self._unmine(block, now)
+                self.j_per_th[block] = new_j
+                self.fleet_since[block] = now
+                self._mine(block, now)
+                th = self.block_mw * self.th_per_mw(new_j)
+                self.books.lump("capex_asic_refresh", now, -th * self.new_asic_usd_per_th(now))
+
+    # --- GPU cloud ---------------------------------------------------------------------------
+    def gpu_cloud(self, mw_it: float):
+        """Buy GPUs for `mw_it` of IT and replace them at the end of each life."""
+        gpus = mw_it * float(self.cloud.gpus_per_mw_it)
+        self.books.rate("gpus", self.env.now, gpus)
+        life = float(self.cloud.gpu_life_years) * 365.25
+        while self.env.now < self.n_days:
+            now = self.env.now
+            usd = gpus * self.gpu_usd(now)
+            self.books.lump("capex_gpu", now, -usd)
+            lot = dict(day=now, usd=usd, life_days=life)
+            self.gpu_lots.append(lot)
+            yield self.env.timeout(life)
+
+    def gpu_usd(self, day: float) -> float:
+        """Return the price of one GPU, all in, which follows the rental price."""
+        price = self.world.gpu_usd_per_hour
+        return float(self.cloud.usd_per_gpu) * float(price[min(int(day), self.n_days - 1)] / price[0])
+
+    # --- tenants ---------------------------------------------------------------------------------
+    def tenants(self):
+        """Receive each tenant request on its day: lease now, build for it, or lose it."""
+        table = self.world.tenant_requests
+        for index, row in enumerate(table.itertuples(index=False)):
+            if row.day > self.env.now:
+                yield self.env.timeout(row.day - self.env.now)
+            request = Request(index, int(row.day), float(row.mw_it), float(row.term_days),
+                              float(row.usd_per_kw_month), float(row.wait_days))
+            self.counts["tenant_requests"] += 1
+            need_mw = request.mw_it * self.pue_ai
+            if self.ready_mw - self.reserved_mw >= need_mw - EPS_MW:
+                self._start_lease(request, self.env.now)
+            elif self.strategy.on_request(request, MarketView(self.world, request.day), self):
+                blocks = self.blocks_needed(request.mw_it)
+                self.pending.append(request)
+                self.reserved_mw += need_mw
+                self.apply(Convert(blocks, "lease"))
+            else:
+                self.counts["tenant_requests_rejected"] += 1
+                self.counts["tenant_mw_it_rejected"] += request.mw_it
+
+    def _release(self, day: float, mw: float) -> None:
+        """Return `mw` of grid to the ready pool and serve waiting tenants in order."""
+        self.ready_mw += mw
+        self.books.rate("mw_ready", day, mw)
+        self.books.rate("kw_it_ready", day, mw / self.pue_ai * 1000)
+        while self.pending and self.ready_mw >= self.pending[0].mw_it * self.pue_ai - EPS_MW:
+            request = self.pending.popleft()
+            self.reserved_mw -= request.mw_it * self.pue_ai
+            late_days = max(0.0, day - (request.day + request.wait_days))
+            if late_days > 0:
+                self.counts["tenant_requests_late"] += 1
+                penalty = (float(self.hosting.late_penalty_usd_per_kw_month) * request.mw_it
+                           * 1000 * late_days / DAYS_PER_MONTH)
+                self.books.lump("hosting_rent", day, -penalty)
+            self._start_lease(request, day)
+
+    def _start_lease(self, request: Request, day: float) -> None:
+        mw = request.mw_it * self.pue_ai
+        self.ready_mw -= mw
+        self.books.rate("mw_ready", day, -mw)
+        self.books.rate("kw_it_ready", day, -request.mw_it * 1000)
+        self.env.process(self.lease(request, day))
+
+    def lease(self, request: Request, day: float):
+        """Collect rent over the term; renew with some probability, or free the MW."""
+        mw = request.mw_it * self.pue_ai
+        kw_it = request.mw_it * 1000
+        books = self.books
+        books.rate("mw_leased", day, mw)
+        books.rate("kw_it_leased", day, kw_it)
+        price = request.usd_per_kw_month
+        renewals = 0
+        while True:
+            start = self.env.now
+            rent = kw_it * price / DAYS_PER_MONTH
+            end = start + request.term_days
+            books.rate("rent_usd_per_day", start, rent, end)
+            self.leases.append(dict(start=start, end=end, rent_usd_per_day=rent, kw_it=kw_it))
+            yield self.env.timeout(end - self.env.now)
+            renew = float(self.hosting.renewal_probability)
+            draws = self.renewal_draws[request.index]
+            if renewals < draws.size and draws[renewals] < renew:
+                renewals += 1
+                price = float(self.world.lease_usd_per_kw_month[min(int(self.env.now), self.n_days - 1)])
+                continue
+            break
+        now = self.env.now
+        books.rate("mw_leased", now, -mw)
+        books.rate("kw_it_leased", now, -kw_it)
+        self._release(now, mw)
+
+
+def simulate(cfg, world: World, strategy) -> Site:
+    """Return the site after running `strategy` (a fresh copy) over `world`."""
+    return Site(cfg, world, copy.deepcopy(strategy)).run()

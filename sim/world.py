@@ -1,0 +1,206 @@
+"""The sampled world: every exogenous market path of one replication, on a day grid.
+
+A replication is one sampled world, run once per strategy. `sample_world` draws the
+paths in a fixed order (btc → network → power → ai → demand); each process sees the
+paths drawn before it and owns the fields it returns. Random streams are keyed by
+``(run.seed, replication, crc32(process name))``, so changing one process never moves
+another's draws, and replication k's world never depends on which others run.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import UserError
+
+#: The market processes in sampling order, and the World fields each one owns.
+PROCESS_FIELDS: dict[str, tuple[str, ...]] = {
+    "btc": ("btc_usd",),
+    "network": ("network_hashrate_ehs", "difficulty", "block_height", "subsidy_btc",
+                "fees_btc_per_block", "epochs"),
+    "power": ("power_usd_per_mwh",),
+    "ai": ("lease_usd_per_kw_month", "gpu_usd_per_hour"),
+    "demand": ("tenant_requests",),
+}
+
+#: Columns of the event tables, in order.
+TABLE_COLUMNS = {
+    "epochs": ("start_day", "end_day", "start_height", "difficulty"),
+    "tenant_requests": ("day", "mw_it", "term_days", "usd_per_kw_month", "wait_days"),
+}
+
+#: Daily fields that must be strictly positive (everything else must be >= 0).
+POSITIVE = {"btc_usd", "network_hashrate_ehs", "difficulty"}
+
+SECONDS_PER_DAY = 86_400.0
+TWO_POW_32 = 2.0 ** 32
+
+
+def hashprice_usd_per_ph_day(subsidy_btc, fees_btc_per_block, btc_usd, difficulty):
+    """Return hashprice in USD per PH/s per day: 8.64e19 · reward · price / (D · 2^32)."""
+    return SECONDS_PER_DAY * 1e15 * (subsidy_btc + fees_btc_per_block) * btc_usd / (
+        difficulty * TWO_POW_32)
+
+
+def stream_key(name: str) -> int:
+    """Return the fixed integer that keys a process's random stream (never `hash`)."""
+    return zlib.crc32(name.encode("utf-8"))
+
+
+def rng_for(seed: int, replication: int, name: str) -> np.random.Generator:
+    """Return the Generator of stream `name` in `replication` of run `seed`."""
+    sequence = np.random.SeedSequence(entropy=int(seed),
+                                      spawn_key=(int(replication), stream_key(name)))
+    return np.random.Generator(np.random.PCG64(sequence))
+
+
+@dataclass(frozen=True, eq=False)
+class World:
+    """One replication's market: daily numpy paths plus the epoch and tenant tables."""
+
+    replication: int
+    seed: int
+    day: np.ndarray
+    date: np.ndarray
+    btc_usd: np.ndarray
+    network_hashrate_ehs: np.ndarray
+    difficulty: np.ndarray
+    block_height: np.ndarray
+    subsidy_btc: np.ndarray
+    fees_btc_per_block: np.ndarray
+    hashprice_usd_per_ph_day: np.ndarray
+    power_usd_per_mwh: np.ndarray
+    lease_usd_per_kw_month: np.ndarray
+    gpu_usd_per_hour: np.ndarray
+    epochs: pd.DataFrame
+    tenant_requests: pd.DataFrame
+    deterministic: bool = False
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def n_days(self) -> int:
+        """Return the number of days on the grid."""
+        return len(self.day)
+
+    def daily_fields(self) -> tuple[str, ...]:
+        """Return the names of the daily numpy paths."""
+        return DAILY_FIELDS
+
+
+DAILY_FIELDS = ("btc_usd", "network_hashrate_ehs", "difficulty", "block_height", "subsidy_btc",
+                "fees_btc_per_block", "hashprice_usd_per_ph_day", "power_usd_per_mwh",
+                "lease_usd_per_kw_month", "gpu_usd_per_hour")
+
+
+def day_grid(start_date: str, horizon_years: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return (day, date): the integer day grid and its dates, over the horizon."""
+    start = pd.Timestamp(start_date)
+    whole = int(horizon_years)
+    end = start + pd.DateOffset(years=whole) + pd.Timedelta(days=round((horizon_years - whole) * 365.25))
+    n_days = (end - start).days
+    if n_days < 1:
+        raise UserError(f"run.horizon_years={horizon_years!r} must be > 0")
+    date = np.datetime64(start.date(), "D") + np.arange(n_days)
+    return np.arange(n_days), date
+
+
+def sample_world(cfg, replication: int, processes: Mapping | None = None) -> World:
+    """Return the World of `replication`: every market path, sampled from the config.
+
+    `processes` (by name) saves building them from `cfg.market` again for each world.
+    """
+    run = cfg.run
+    day, date = day_grid(cfg.site.start_date, run.horizon_years)
+    if processes is None:
+        from sim.config import build_processes  # late import: config imports this module
+
+        processes = build_processes(cfg)
+    deterministic = bool(run.deterministic)
+    paths: dict[str, object] = {"day": day, "date": date}
+    for name, fields in PROCESS_FIELDS.items():
+        rng = None if deterministic else rng_for(run.seed, replication, name)
+        where = f"market.{name} ({type(processes[name]).__name__}), replication {replication}, seed {run.seed}"
+        try:
+            out = processes[name].sample(day, rng, MappingProxyType(paths))
+        except UserError as err:
+            raise UserError(f"{where}: {err}") from None
+        except Exception as err:  # a plug-in's own failure: name it, keep it on one line
+            if rng is None:
+                raise UserError(f"{where} failed under run.deterministic=true "
+                                f"(it got rng=None and must return its expected path): "
+                                f"{type(err).__name__}: {err}") from None
+            raise UserError(f"{where} raised {type(err).__name__}: {err}") from None
+        paths.update(validate_output(out, fields, len(day), where))
+        if name == "network":
+            paths["hashprice_usd_per_ph_day"] = hashprice_usd_per_ph_day(
+                paths["subsidy_btc"], paths["fees_btc_per_block"], paths["btc_usd"],
+                paths["difficulty"])
+    return World(replication=int(replication), seed=int(run.seed), deterministic=deterministic,
+                 **paths)
+
+
+def validate_output(out, fields: tuple[str, ...], n_days: int, where: str) -> dict:
+    """Return a process's output checked against the World contract, or raise UserError."""
+    if not isinstance(out, Mapping):
+        raise UserError(f"{where} returned {type(out).__name__}; expected a dict with "
+                        f"{', '.join(fields)}")
+    missing = [f for f in fields if f not in out]
+    extra = [f for f in out if f not in fields]
+    if missing or extra:
+        raise UserError(f"{where} must return exactly {', '.join(fields)}; "
+                        f"missing {missing or 'none'}, unexpected {extra or 'none'}")
+    checked = {}
+    for name in fields:
+        value = out[name]
+        if name in TABLE_COLUMNS:
+            checked[name] = _check_table(name, value, n_days, where)
+            continue
+        array = np.asarray(value, dtype=float)
+        if array.shape != (n_days,):
+            raise UserError(f"{where}: {name} has shape {array.shape}; expected ({n_days},), "
+                            "one value per day")
+        if not np.all(np.isfinite(array)):
+            bad = int(np.flatnonzero(~np.isfinite(array))[0])
+            raise UserError(f"{where}: {name} is not finite (first at day {bad}: {array[bad]})")
+        floor_ok = array > 0 if name in POSITIVE else array >= 0
+        if not np.all(floor_ok):
+            bad = int(np.flatnonzero(~floor_ok)[0])
+            allowed = "> 0" if name in POSITIVE else ">= 0"
+            raise UserError(f"{where}: {name} must be {allowed} (day {bad}: {array[bad]})")
+        array.setflags(write=False)
+        checked[name] = array
+    return checked
+
+
+def _check_table(name: str, value, n_days: int, where: str) -> pd.DataFrame:
+    columns = TABLE_COLUMNS[name]
+    if not isinstance(value, pd.DataFrame):
+        raise UserError(f"{where}: {name} must be a DataFrame with columns {', '.join(columns)}")
+    missing = [c for c in columns if c not in value.columns]
+    if missing:
+        raise UserError(f"{where}: {name} lacks columns {', '.join(missing)}")
+    table = value.loc[:, list(columns)].reset_index(drop=True)
+    numbers = table.to_numpy(dtype=float)
+    if not np.all(np.isfinite(numbers)):
+        raise UserError(f"{where}: {name} holds NaN or infinite values")
+    if np.any(numbers < 0):
+        column = columns[int(np.flatnonzero((numbers < 0).any(axis=0))[0])]
+        raise UserError(f"{where}: {name}.{column} holds negative values; must be >= 0")
+    first = table[columns[0]].to_numpy()
+    if np.any(np.diff(first) < 0):
+        raise UserError(f"{where}: {name} must be sorted by {columns[0]}")
+    if len(first) and (first[0] < 0 or first[-1] >= n_days and name == "tenant_requests"):
+        raise UserError(f"{where}: {name}.{columns[0]} must lie on the day grid [0, {n_days})")
+    if name == "tenant_requests":
+        if np.any(table["mw_it"].to_numpy() <= 0) or np.any(table["term_days"].to_numpy() <= 0):
+            raise UserError(f"{where}: tenant_requests.mw_it and term_days must be > 0")
+        table = table.astype({"day": "int64"})
+    else:
+        table = table.astype({"start_day": "int64", "end_day": "int64", "start_height": "int64"})
+    return table

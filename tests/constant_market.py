@@ -1,0 +1,81 @@
+"""Market processes that hold every path constant: worlds whose outcomes a test can add up by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.world import TWO_POW_32
+
+
+class ConstantBTC:
+    """BTC at a fixed price."""
+
+    def __init__(self, usd: float):
+        self.usd = usd
+
+    def sample(self, days, rng, upstream):
+        """Return a flat BTC price."""
+        return {"btc_usd": np.full(len(days), float(self.usd))}
+
+
+class ConstantNetwork:
+    """A network whose difficulty gives a chosen hashprice, at a fixed height and no fees."""
+
+    def __init__(self, hashprice_usd_per_ph_day: float, height: int = 900_000):
+        self.hashprice_usd_per_ph_day = hashprice_usd_per_ph_day
+        self.height = height
+
+    def sample(self, days, rng, upstream):
+        """Return flat network paths: difficulty solved from the hashprice formula."""
+        n = len(days)
+        subsidy = (5_000_000_000 >> (self.height // 210_000)) / 1e8
+        btc = float(upstream["btc_usd"][0])
+        difficulty = 86_400 * 1e15 * subsidy * btc / (self.hashprice_usd_per_ph_day * TWO_POW_32)
+        hashrate_ehs = difficulty * TWO_POW_32 / 600 / 1e18
+        return {
+            "network_hashrate_ehs": np.full(n, hashrate_ehs),
+            "difficulty": np.full(n, difficulty),
+            "block_height": np.full(n, float(self.height)),
+            "subsidy_btc": np.full(n, subsidy),
+            "fees_btc_per_block": np.zeros(n),
+            "epochs": pd.DataFrame({"start_day": [0], "end_day": [n], "start_height": [self.height],
+                                    "difficulty": [difficulty]}),
+        }
+
+
+class ConstantPower:
+    """Spot power at a fixed price."""
+
+    def __init__(self, usd_per_mwh: float):
+        self.usd_per_mwh = usd_per_mwh
+
+    def sample(self, days, rng, upstream):
+        """Return a flat spot price."""
+        return {"power_usd_per_mwh": np.full(len(days), float(self.usd_per_mwh))}
+
+
+class ConstantAI:
+    """A flat lease index and GPU rental price."""
+
+    def __init__(self, lease_usd_per_kw_month: float, gpu_usd_per_hour: float):
+        self.lease_usd_per_kw_month = lease_usd_per_kw_month
+        self.gpu_usd_per_hour = gpu_usd_per_hour
+
+    def sample(self, days, rng, upstream):
+        """Return flat AI prices."""
+        n = len(days)
+        return {"lease_usd_per_kw_month": np.full(n, float(self.lease_usd_per_kw_month)),
+                "gpu_usd_per_hour": np.full(n, float(self.gpu_usd_per_hour))}
+
+
+class ListedRequests:
+    """Tenant requests given in full: (day, mw_it, term_days, usd_per_kw_month, wait_days)."""
+
+    def __init__(self, requests: list):
+        self.requests = requests
+
+    def sample(self, days, rng, upstream):
+        """Return the listed requests as the tenant table."""
+        columns = ["day", "mw_it", "term_days", "usd_per_kw_month", "wait_days"]
+        return {"tenant_requests": pd.DataFrame([list(r) for r in self.requests], columns=columns)}

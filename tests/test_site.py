@@ -1,0 +1,162 @@
+"""The site engine against sums done by hand, conservation laws and the no-look-ahead rule."""
+
+import math
+
+import numpy as np
+import pytest
+
+import sim
+from sim.config import build_strategies
+from sim.errors import LookAheadError
+from sim.ledger import CATEGORIES, DAYS_PER_MONTH, Account, discount_factors
+from sim.site import simulate
+from sim.strategies import Strategy
+
+QUIET_FLEET = ["fleet.upgrade_every_years=null", "fleet.failure_rate_per_year=0",
+               "site.power.demand_response_usd_per_mwh=0", "run.horizon_years=1"]
+
+
+def account(cfg, replication=0, label=None):
+    world = sim.sample_world(cfg, replication)
+    strategies = build_strategies(cfg)
+    label = label or next(iter(strategies))
+    return Account(cfg, simulate(cfg, world, strategies[label]))
+
+
+def totals(acc):
+    return dict(zip(CATEGORIES, acc.monthly.sum(axis=1)))
+
+
+def test_mining_year_matches_model_rough_check(compose_constant):
+    """MODEL.md: 100 MW at $40/PH/day earns about $78M a year after fees, for about $35M of power."""
+    cfg = compose_constant("strategy=stay_mining", *QUIET_FLEET)
+    t = totals(account(cfg))
+    th = 100 * 1e6 / (17.5 * 1.05)                       # TH/s of the whole site
+    days = 365
+    assert t["mining_revenue"] == pytest.approx(th / 1000 * 40 * days, rel=1e-9)
+    assert t["mining_revenue"] + t["pool_fees"] == pytest.approx(78e6, rel=0.01)
+    assert -t["power_cost"] == pytest.approx(100 * 24 * 40 * days, rel=1e-9)
+    assert -t["power_cost"] == pytest.approx(35e6, rel=0.01)
+    assert -t["opex"] == pytest.approx(100 * 2500 * 12 * days / 365.25, rel=1e-9)
+
+
+def test_mining_curtails_when_spot_beats_breakeven(compose_constant):
+    """Breakeven p* = hashprice per TH-day · (1 − fee) / (J/TH · 24e-6 · PUE); above it, no mining."""
+    p_star = 40 / 1000 * 0.98 / (17.5 * 24e-6 * 1.05)
+    above = compose_constant("strategy=stay_mining", *QUIET_FLEET,
+                             f"market.power.usd_per_mwh={p_star * 1.01}")
+    below = compose_constant("strategy=stay_mining", *QUIET_FLEET,
+                             f"market.power.usd_per_mwh={p_star * 0.99}")
+    acc = account(above)
+    assert totals(acc)["mining_revenue"] == 0
+    assert acc.curtailed_mwh == pytest.approx(100 * 24 * 365)
+    assert account(below).curtailed_mwh == 0
+
+
+def test_ppa_resells_what_curtailed_mining_leaves(compose_constant):
+    cfg = compose_constant("strategy=stay_mining", *QUIET_FLEET, "site.power.ppa_mw=60",
+                           "site.power.ppa_usd_per_mwh=30", "market.power.usd_per_mwh=500")
+    t = totals(account(cfg))
+    assert -t["power_cost"] == pytest.approx(60 * 30 * 24 * 365)
+    assert t["power_resale"] == pytest.approx(60 * 500 * 24 * 365)
+
+
+def test_lease_rent_and_capex_by_hand(compose_constant):
+    """Convert everything with fixed durations; tenants sign once the halls are ready."""
+    requests = "[[100,30,4383,120,0],[400,30,4383,130,0],[500,30,4383,140,0],[600,10,4383,150,0]]"
+    cfg = compose_constant("strategy=convert_all", *QUIET_FLEET, "run.horizon_years=3",
+                           "site.crews=10", "site.conversion.retrofit_days=fixed:335",
+                           "site.conversion.capex_usd_per_mw_it=fixed:9e6",
+                           f"market.demand.requests={requests}")
+    acc = account(cfg)
+    t = totals(acc)
+    n_days = acc.n_days
+    ready_day = 30 + 335
+    # 100 MW / 1.3 = 76.9 MW of IT: day 100 finds nothing ready; 400 and 500 fit (60 MW);
+    # day 600 wants 10 MW but only 16.9 MW are left: it fits too.
+    expected = sum(mw * 1000 * usd / DAYS_PER_MONTH * (n_days - day)
+                   for day, mw, usd in [(400, 30, 130), (500, 30, 140), (600, 10, 150)])
+    assert ready_day < 400
+    assert t["hosting_rent"] == pytest.approx(expected, rel=1e-9)
+    assert -t["capex_conversion"] == pytest.approx(100 / 1.3 * 9e6, rel=1e-9)  # MODEL: ~$700M
+    summary = acc.summary()
+    assert summary["tenant_requests"] == 4
+    assert summary["tenant_requests_rejected"] == 1
+    assert summary["tenant_mw_it_rejected"] == 30
+
+
+def test_build_to_suit_signs_and_pays_for_late_delivery(compose_constant):
+    requests = "[[10,15,4383,120,100]]"   # wants 15 MW of IT within 100 days; building takes 365
+    cfg = compose_constant("strategy=build_to_suit", *QUIET_FLEET, "run.horizon_years=2",
+                           "site.conversion.retrofit_days=fixed:335",
+                           f"market.demand.requests={requests}")
+    acc = account(cfg)
+    assert acc.summary()["tenant_requests_rejected"] == 1  # too slow for this tenant: refused
+    patient = compose_constant("strategy=build_to_suit", *QUIET_FLEET, "run.horizon_years=2",
+                               "site.conversion.retrofit_days=fixed:335",
+                               "market.demand.requests=[[10,15,4383,120,400]]",
+                               "site.hosting.late_penalty_usd_per_kw_month=0")
+    acc = account(patient)
+    blocks = math.ceil(15 * 1.3 / 10)
+    assert acc.summary()["tenant_requests_rejected"] == 0
+    assert acc.summary()["mw_converted"] == pytest.approx(blocks * 10)
+    start = 10 + 365
+    assert totals(acc)["hosting_rent"] == pytest.approx(15_000 * 120 / DAYS_PER_MONTH * (acc.n_days - start))
+
+
+def test_mw_are_conserved_and_ledger_sums_to_npv(compose_small):
+    cfg = compose_small("run.horizon_years=4")
+    for label in build_strategies(cfg):
+        for replication in range(3):
+            acc = account(cfg, replication, label)
+            np.testing.assert_allclose(acc.timeline().sum(axis=1), cfg.site.grid_mw, rtol=1e-9)
+            cash = acc.monthly.sum(axis=0)
+            assert acc.summary()["npv_usd"] == pytest.approx(
+                float(cash @ discount_factors(len(cash), 0.10)), rel=1e-12)
+
+
+class Peeker(Strategy):
+    decide_every_months = 1
+
+    def decide(self, day, view, site):
+        view.at("btc_usd", day)          # today is allowed
+        return view.btc_usd[day + 1]     # tomorrow is not there
+
+
+class AskingTomorrow(Strategy):
+    def decide(self, day, view, site):
+        view.at("lease_usd_per_kw_month", day + 1)
+
+
+def test_strategies_cannot_read_the_future(compose_small):
+    cfg = compose_small("strategy=stay_mining")
+    world = sim.sample_world(cfg, 0)
+    with pytest.raises(IndexError):
+        simulate(cfg, world, Peeker())
+    with pytest.raises(LookAheadError):
+        simulate(cfg, world, AskingTomorrow())
+
+
+def test_view_shows_exactly_the_past():
+    from sim.site import MarketView
+
+    class FakeWorld:
+        btc_usd = np.arange(10.0)
+    view = MarketView(FakeWorld(), 4)
+    assert list(view.btc_usd) == [0, 1, 2, 3, 4]
+
+
+def test_world_does_not_depend_on_the_strategy(compose_small):
+    a = sim.sample_world(compose_small("strategy=stay_mining"), 2)
+    b = sim.sample_world(compose_small("strategy=[phased,threshold]"), 2)
+    for name in a.daily_fields():
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert a.tenant_requests.equals(b.tenant_requests)
+
+
+def test_same_seed_same_summary(compose_small):
+    cfg = compose_small()
+    first, second = sim.run(cfg).summary, sim.run(cfg).summary
+    assert first.equals(second)
+    other = sim.run(compose_small("run.seed=7")).summary
+    assert not np.allclose(first["npv_usd"], other["npv_usd"])
