@@ -1,0 +1,83 @@
+"""Shared helpers of the built-in processes: argument checks, AR(1) filtering, calendar."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.signal import lfilter
+
+from sim.errors import UserError
+
+DAYS_PER_YEAR = 365.25
+
+
+def number(name: str, value, *, low: float | None = None, strict: bool = False,
+           high: float | None = None) -> None:
+    """Raise UserError unless `value` is a finite real number (>= low, or > low if strict;
+    <= high)."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
+        raise UserError(f"{name}={value!r} must be a finite number")
+    if low is not None and (value <= low if strict else value < low):
+        raise UserError(f"{name}={value!r} must be {'>' if strict else '>='} {low}")
+    if high is not None and value > high:
+        raise UserError(f"{name}={value!r} must be <= {high}")
+
+
+def positive(name: str, value) -> None:
+    """Raise UserError unless `value` is a finite number > 0."""
+    number(name, value, low=0.0, strict=True)
+
+
+def non_negative(name: str, value) -> None:
+    """Raise UserError unless `value` is a finite number >= 0."""
+    number(name, value, low=0.0)
+
+
+def whole(name: str, value, *, low: int = 0) -> None:
+    """Raise UserError unless `value` is an integer >= low."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
+        raise UserError(f"{name}={value!r} must be an integer >= {low}")
+
+
+def flag(name: str, value) -> None:
+    """Raise UserError unless `value` is true or false."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise UserError(f"{name}={value!r} must be true or false")
+
+
+def upstream_path(upstream: Mapping, name: str, n_days: int) -> np.ndarray:
+    """Return the upstream daily path `name` as a float array, or raise UserError."""
+    if name not in upstream:
+        raise UserError(f"needs the upstream path {name!r}, which was not sampled before it")
+    path = np.asarray(upstream[name], dtype=float)
+    if path.shape != (n_days,):
+        raise UserError(f"upstream {name} has shape {path.shape}; expected ({n_days},)")
+    return path
+
+
+def upstream_dates(upstream: Mapping, n_days: int) -> np.ndarray:
+    """Return the upstream `date` path as datetime64[D], or raise UserError."""
+    if "date" not in upstream:
+        raise UserError("needs the upstream path 'date'")
+    date = np.asarray(upstream["date"], dtype="datetime64[D]")
+    if date.shape != (n_days,):
+        raise UserError(f"upstream date has shape {date.shape}; expected ({n_days},)")
+    return date
+
+
+def ar1(innovations: np.ndarray, phi: float) -> np.ndarray:
+    """Return x with x[0] = e[0] and x[d] = phi · x[d-1] + e[d] (a vectorised AR(1))."""
+    return lfilter([1.0], [1.0, -phi], innovations)
+
+
+def persistence(half_life_days: float) -> float:
+    """Return the daily AR(1) coefficient of a deviation that halves in `half_life_days`."""
+    return float(0.5 ** (1.0 / half_life_days))
+
+
+def day_of_year(date: np.ndarray) -> np.ndarray:
+    """Return the day of the year (1 = January 1st) of each datetime64 date."""
+    date = np.asarray(date, dtype="datetime64[D]")
+    return (date - date.astype("datetime64[Y]")).astype(np.int64) + 1

@@ -1,0 +1,134 @@
+"""AI hosting prices: the colocation lease index and the GPU rental price.
+
+MODEL.md ("AI hosting"): 2024–2025 colocation deals paid $100–160 per kW of critical IT
+per month (Core Scientific–CoreWeave about $118); an H100 rented for about $2/h in late
+2024 and $1.7–2.6/h in 2025–26, falling 20–30% a year, with swings between scarcity
+and glut.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.errors import UserError
+from sim.processes._common import DAYS_PER_YEAR, ar1, non_negative, number, persistence, positive
+
+REGIMES = ("scarcity", "glut", "stationary")
+
+
+def _mean_one_log_ou(n_days: int, log_sd: float, half_life_days: float,
+                     rng: np.random.Generator) -> np.ndarray:
+    """Return an AR(1) log factor started at 0, corrected so that E[exp(factor)] = 1 every day."""
+    phi = persistence(half_life_days)
+    shocks = log_sd * math.sqrt(1 - phi ** 2) * rng.standard_normal(n_days)
+    shocks[0] = 0.0
+    variance = log_sd ** 2 * (1 - phi ** (2 * np.arange(n_days)))
+    return ar1(shocks, phi) - variance / 2
+
+
+class AIMarket:
+    """The AI lease index and GPU rental price: trends, mean-reverting noise, GPU regimes.
+
+    Lease index (USD per kW of IT per month): ``lease_start · exp(lease_drift · t) · exp(X)``,
+    X a log Ornstein–Uhlenbeck started at 0 with stationary sd ``lease_log_sd`` and half-life
+    ``lease_half_life_years``, corrected to mean one: the drift is the expected growth.
+
+    GPU price (USD per H100-equivalent hour): ``base · exp(gpu_drift · t) · m(regime) · exp(Z)``,
+    floored at ``gpu_floor_usd_per_hour``. The regime is a two-state Markov chain (scarcity
+    and glut, exponential durations with the given means) whose multiplier m scales the
+    level. ``start_regime`` is scarcity, glut, or stationary (drawn from the chain's
+    long-run shares); ``base`` is set so that the expected day-0 price is
+    ``gpu_start_usd_per_hour``. Under rng=None both paths are their expectations (before
+    the floor): the lease trend, and the GPU trend times the expected regime multiplier,
+    which moves from the start regime's towards the long-run mean.
+    """
+
+    def __init__(self, lease_start_usd_per_kw_month: float = 120.0,
+                 lease_drift_per_year: float = 0.0, lease_log_sd: float = 0.15,
+                 lease_half_life_years: float = 1.0, gpu_start_usd_per_hour: float = 2.0,
+                 gpu_drift_per_year: float = -0.29, gpu_log_sd: float = 0.15,
+                 gpu_half_life_years: float = 0.5, scarcity_multiplier: float = 1.25,
+                 glut_multiplier: float = 0.8, scarcity_mean_years: float = 1.5,
+                 glut_mean_years: float = 1.5, start_regime: str = "stationary",
+                 gpu_floor_usd_per_hour: float = 0.2):
+        positive("lease_start_usd_per_kw_month", lease_start_usd_per_kw_month)
+        number("lease_drift_per_year", lease_drift_per_year)
+        non_negative("lease_log_sd", lease_log_sd)
+        positive("lease_half_life_years", lease_half_life_years)
+        positive("gpu_start_usd_per_hour", gpu_start_usd_per_hour)
+        number("gpu_drift_per_year", gpu_drift_per_year)
+        non_negative("gpu_log_sd", gpu_log_sd)
+        positive("gpu_half_life_years", gpu_half_life_years)
+        positive("scarcity_multiplier", scarcity_multiplier)
+        positive("glut_multiplier", glut_multiplier)
+        positive("scarcity_mean_years", scarcity_mean_years)
+        positive("glut_mean_years", glut_mean_years)
+        if start_regime not in REGIMES:
+            raise UserError(f"start_regime={start_regime!r} must be one of {', '.join(REGIMES)}")
+        non_negative("gpu_floor_usd_per_hour", gpu_floor_usd_per_hour)
+        self.lease_start_usd_per_kw_month = lease_start_usd_per_kw_month
+        self.lease_drift_per_year = lease_drift_per_year
+        self.lease_log_sd = lease_log_sd
+        self.lease_half_life_years = lease_half_life_years
+        self.gpu_start_usd_per_hour = gpu_start_usd_per_hour
+        self.gpu_drift_per_year = gpu_drift_per_year
+        self.gpu_log_sd = gpu_log_sd
+        self.gpu_half_life_years = gpu_half_life_years
+        self.scarcity_multiplier = scarcity_multiplier
+        self.glut_multiplier = glut_multiplier
+        self.scarcity_mean_years = scarcity_mean_years
+        self.glut_mean_years = glut_mean_years
+        self.start_regime = start_regime
+        self.gpu_floor_usd_per_hour = gpu_floor_usd_per_hour
+
+    def scarcity_share(self) -> float:
+        """Return the long-run share of time spent in scarcity."""
+        return self.scarcity_mean_years / (self.scarcity_mean_years + self.glut_mean_years)
+
+    def _start_scarcity_probability(self) -> float:
+        shares = {"scarcity": 1.0, "glut": 0.0, "stationary": self.scarcity_share()}
+        return shares[self.start_regime]
+
+    def expected_multiplier(self, t_years: np.ndarray) -> np.ndarray:
+        """Return E[m(regime at t)] given the start regime, for each time in years."""
+        share = self.scarcity_share()
+        rate = 1 / self.scarcity_mean_years + 1 / self.glut_mean_years
+        p_scarcity = share + (self._start_scarcity_probability() - share) * np.exp(-rate * t_years)
+        return p_scarcity * self.scarcity_multiplier + (1 - p_scarcity) * self.glut_multiplier
+
+    def sample_regimes(self, n_days: int, rng: np.random.Generator) -> np.ndarray:
+        """Return a boolean path, True on the days of scarcity."""
+        scarce = rng.random() < self._start_scarcity_probability()
+        means = np.array([self.glut_mean_years, self.scarcity_mean_years]) * DAYS_PER_YEAR
+        switches: list[np.ndarray] = []
+        covered, state = 0.0, scarce
+        while covered < n_days:  # durations alternate, starting with the start regime's
+            batch = 2 * int(n_days / means.min()) + 4
+            order = (np.arange(batch) + state) % 2  # 1 = scarcity
+            switches.append(covered + np.cumsum(rng.exponential(means[order])))
+            covered = float(switches[-1][-1])
+            state = (state + batch) % 2
+        ends = np.concatenate(switches)
+        spell = np.searchsorted(ends, np.arange(n_days), side="right")
+        return (spell + scarce) % 2 == 1
+
+    def sample(self, days, rng, upstream) -> dict:
+        """Return the daily lease index and GPU price (their expected paths if rng is None)."""
+        n_days = len(days)
+        t = (np.asarray(days, dtype=float) - days[0]) / DAYS_PER_YEAR
+        lease = self.lease_start_usd_per_kw_month * np.exp(self.lease_drift_per_year * t)
+        gpu_base = self.gpu_start_usd_per_hour / float(self.expected_multiplier(np.zeros(1))[0])
+        gpu = gpu_base * np.exp(self.gpu_drift_per_year * t)
+        if rng is None:
+            gpu = gpu * self.expected_multiplier(t)
+        else:
+            lease = lease * np.exp(_mean_one_log_ou(
+                n_days, self.lease_log_sd, self.lease_half_life_years * DAYS_PER_YEAR, rng))
+            scarce = self.sample_regimes(n_days, rng)
+            gpu = gpu * np.where(scarce, self.scarcity_multiplier, self.glut_multiplier)
+            gpu = gpu * np.exp(_mean_one_log_ou(
+                n_days, self.gpu_log_sd, self.gpu_half_life_years * DAYS_PER_YEAR, rng))
+        return {"lease_usd_per_kw_month": lease,
+                "gpu_usd_per_hour": np.maximum(gpu, self.gpu_floor_usd_per_hour)}

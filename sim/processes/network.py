@@ -1,0 +1,358 @@
+"""The Bitcoin network: hashrate, blocks, difficulty retargets, halvings and fees.
+
+Miners add hashrate when mining pays and remove it when it does not; blocks arrive at a
+rate set by hashrate over difficulty; every 2016 blocks the difficulty retargets so
+that blocks come every ten minutes again; every 210,000 blocks the subsidy halves.
+MODEL.md ("Bitcoin network") gives the rules and default values.
+
+The process samples whole epochs rather than single blocks. Under a hashrate path H(t)
+the cumulative number of hashes W(t) = ∫ H dt is a clock in which blocks are a Poisson
+process of one block per D·2^32 hashes, so an epoch's 2015 measured intervals need
+Gamma(2015)·D·2^32 hashes, and one more interval, at the new difficulty, reaches the
+next epoch's first block. Inverting W turns work into time.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import math
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import UserError
+from sim.processes._common import (DAYS_PER_YEAR, non_negative, number, positive, upstream_path,
+                                   whole)
+from sim.world import SECONDS_PER_DAY, TWO_POW_32, hashprice_usd_per_ph_day
+
+TARGET_TIMESPAN_S = 1_209_600  # two weeks: 2016 blocks of 600 s
+TARGET_SPACING_S = 600
+BLOCKS_PER_EPOCH = 2016
+HALVING_INTERVAL = 210_000
+INITIAL_SUBSIDY_SATS = 5_000_000_000
+SATS_PER_BTC = 100_000_000
+_MIN_TIMESPAN_S, _MAX_TIMESPAN_S = TARGET_TIMESPAN_S / 4, TARGET_TIMESPAN_S * 4
+#: Work of one block at difficulty 1, in EH/s·days (2^32 hashes).
+_WORK_PER_DIFFICULTY = TWO_POW_32 / (1e18 * SECONDS_PER_DAY)
+
+
+def retarget(difficulty, actual_timespan_s):
+    """Return the next epoch's difficulty, D · T / clamp(actual, T/4, 4T) (Bitcoin Core pow.cpp)."""
+    actual = np.clip(np.asarray(actual_timespan_s, dtype=float), _MIN_TIMESPAN_S, _MAX_TIMESPAN_S)
+    new = np.asarray(difficulty, dtype=float) * TARGET_TIMESPAN_S / actual
+    return new if new.ndim else float(new)
+
+
+def subsidy_sats(height):
+    """Return the block subsidy in satoshis at `height`: 50 BTC >> (height // 210,000), exact."""
+    height = np.asarray(height)
+    if not np.issubdtype(height.dtype, np.integer):
+        raise TypeError(f"height must be an integer block height, got dtype {height.dtype}")
+    if np.any(height < 0):
+        raise ValueError("height must be >= 0")
+    halvings = height.astype(np.int64) // HALVING_INTERVAL
+    sats = np.where(halvings < 64, np.int64(INITIAL_SUBSIDY_SATS) >> np.minimum(halvings, 63), 0)
+    return int(sats) if sats.ndim == 0 else sats.astype(np.int64)
+
+
+def subsidy_btc(height):
+    """Return the block subsidy in BTC at `height`."""
+    sats = subsidy_sats(height)
+    return sats / SATS_PER_BTC if isinstance(sats, int) else sats / float(SATS_PER_BTC)
+
+
+_ERA_SUBSIDY_BTC = subsidy_sats(np.arange(65) * HALVING_INTERVAL) / SATS_PER_BTC
+_ERA_ISSUED_BTC = np.concatenate(([0.0], np.cumsum(HALVING_INTERVAL * _ERA_SUBSIDY_BTC[:-1])))
+
+
+def issued_btc(height):
+    """Return the BTC issued by the blocks below `height` (a continuous height is prorated)."""
+    height = np.asarray(height, dtype=float)
+    era = np.minimum(np.floor(height / HALVING_INTERVAL), 64).astype(np.int64)
+    return _ERA_ISSUED_BTC[era] + (height - era * HALVING_INTERVAL) * _ERA_SUBSIDY_BTC[era]
+
+
+def _epoch_subsidy_btc(height: int) -> float:
+    """Return the mean subsidy in BTC of the 2016 blocks from `height` on (scalar, fast)."""
+    era = height // HALVING_INTERVAL
+    boundary = (era + 1) * HALVING_INTERVAL
+    now = INITIAL_SUBSIDY_SATS >> era if era < 64 else 0
+    if height + BLOCKS_PER_EPOCH <= boundary:
+        return now / SATS_PER_BTC
+    after = INITIAL_SUBSIDY_SATS >> (era + 1) if era + 1 < 64 else 0
+    before = boundary - height
+    return (before * now + (BLOCKS_PER_EPOCH - before) * after) / (BLOCKS_PER_EPOCH * SATS_PER_BTC)
+
+
+def load_difficulty_epochs() -> pd.DataFrame:
+    """Return Bitcoin's real difficulty epochs: height, first-block unix timestamp, difficulty."""
+    source = importlib.resources.files("sim").joinpath("data", "difficulty_epochs.csv")
+    with source.open("r", encoding="utf-8") as handle:
+        return pd.read_csv(handle, dtype={"height": "int64", "timestamp": "int64",
+                                          "difficulty": "float64"})
+
+
+class Network:
+    """Bitcoin's hashrate, blocks, difficulty, halvings and fees, sampled epoch by epoch.
+
+    Hashrate: log H drifts at ``hashrate_trend_per_year + elasticity_per_year · log(hp /
+    ref(t))`` per year, plus Brownian noise of ``hashrate_volatility_per_year``. hp is the
+    previous epoch's mean hashprice (a lag of two to four weeks; MODEL.md: 1–6 weeks), and
+    the reference ``ref(t) = hashprice_ref · exp(−trend · t)`` falls at the trend, as ever
+    more efficient ASICs make a lower hashprice pay. While hashprice stays above the
+    reference miners add hashrate, which raises difficulty and pulls hashprice back down:
+    the elasticity is the speed of that free-entry feedback, and at a constant USD
+    revenue the hashrate grows at the trend. ``hashprice_ref_usd_per_ph_day: null`` takes
+    the day-0 hashprice, so the start is neutral; trend, elasticity and volatility all 0
+    hold the hashrate constant. The drift is capped at ±``max_drift_per_year`` (5/yr: at
+    most about −1.4% a day, as fast as the 2021 China ban), so that a price crash cannot
+    stall an epoch forever.
+
+    Fees per block: ``fees_btc_per_block`` with rare spike episodes (Poisson starts,
+    exponential durations, lognormal multipliers; overlapping episodes multiply).
+
+    The epoch in force at day 0 began ``start_height mod 2016`` blocks before it, at the
+    start difficulty and hashrate; its table row has start_day 0 and the true epoch start
+    height. Days and heights: ``block_height`` is the height at the start of the day,
+    interpolated linearly in time between epoch boundaries; ``subsidy_btc`` is the mean
+    subsidy of the blocks mined that day (a halving day mixes the two); ``difficulty``
+    is that of the last epoch starting on or before the day (start_day = floor of the
+    continuous start). Beyond the grid the hashrate follows its drift without noise, so
+    that the last epoch can end. Under rng=None: no noise, no spikes, every epoch's work
+    at its mean (2015 and 1 block intervals).
+    """
+
+    def __init__(self, start_height: int = 984_000, start_difficulty: float = 1.6e14,
+                 start_hashrate_ehs: float | None = None,
+                 hashrate_trend_per_year: float = 0.15, elasticity_per_year: float = 0.5,
+                 hashprice_ref_usd_per_ph_day: float | None = None,
+                 hashrate_volatility_per_year: float = 0.10, max_drift_per_year: float = 5.0,
+                 fees_btc_per_block: float = 0.025, fee_spikes_per_year: float = 0.3,
+                 fee_spike_mean_days: float = 45.0, fee_spike_multiplier_median: float = 4.0,
+                 fee_spike_multiplier_sigma: float = 0.8):
+        whole("start_height", start_height)
+        positive("start_difficulty", start_difficulty)
+        if start_hashrate_ehs is not None:
+            positive("start_hashrate_ehs", start_hashrate_ehs)
+        number("hashrate_trend_per_year", hashrate_trend_per_year)
+        number("elasticity_per_year", elasticity_per_year)
+        if hashprice_ref_usd_per_ph_day is not None:
+            positive("hashprice_ref_usd_per_ph_day", hashprice_ref_usd_per_ph_day)
+        non_negative("hashrate_volatility_per_year", hashrate_volatility_per_year)
+        positive("max_drift_per_year", max_drift_per_year)
+        non_negative("fees_btc_per_block", fees_btc_per_block)
+        non_negative("fee_spikes_per_year", fee_spikes_per_year)
+        positive("fee_spike_mean_days", fee_spike_mean_days)
+        positive("fee_spike_multiplier_median", fee_spike_multiplier_median)
+        non_negative("fee_spike_multiplier_sigma", fee_spike_multiplier_sigma)
+        self.start_height = start_height
+        self.start_difficulty = start_difficulty
+        self.start_hashrate_ehs = start_hashrate_ehs
+        self.hashrate_trend_per_year = hashrate_trend_per_year
+        self.elasticity_per_year = elasticity_per_year
+        self.hashprice_ref_usd_per_ph_day = hashprice_ref_usd_per_ph_day
+        self.hashrate_volatility_per_year = hashrate_volatility_per_year
+        self.max_drift_per_year = max_drift_per_year
+        self.fees_btc_per_block = fees_btc_per_block
+        self.fee_spikes_per_year = fee_spikes_per_year
+        self.fee_spike_mean_days = fee_spike_mean_days
+        self.fee_spike_multiplier_median = fee_spike_multiplier_median
+        self.fee_spike_multiplier_sigma = fee_spike_multiplier_sigma
+
+    def initial_hashrate_ehs(self) -> float:
+        """Return the day-0 hashrate in EH/s (by default, 600 s blocks at the start difficulty)."""
+        if self.start_hashrate_ehs is not None:
+            return float(self.start_hashrate_ehs)
+        return self.start_difficulty * TWO_POW_32 / TARGET_SPACING_S / 1e18
+
+    def sample_fees(self, n_days: int, rng) -> np.ndarray:
+        """Return the daily mean fees in BTC per block: the base level times spike episodes."""
+        fees = np.full(n_days, float(self.fees_btc_per_block))
+        if rng is None or self.fee_spikes_per_year == 0:
+            return fees
+        count = rng.poisson(self.fee_spikes_per_year * n_days / DAYS_PER_YEAR)
+        start = rng.uniform(0, n_days, count)
+        end = start + rng.exponential(self.fee_spike_mean_days, count)
+        log_multiplier = (np.log(self.fee_spike_multiplier_median)
+                          + self.fee_spike_multiplier_sigma * rng.standard_normal(count))
+        steps = np.zeros(n_days + 1)
+        np.add.at(steps, start.astype(np.int64), log_multiplier)
+        np.add.at(steps, np.minimum(end, n_days).astype(np.int64), -log_multiplier)
+        return fees * np.exp(np.cumsum(steps[:n_days]))
+
+    def sample(self, days, rng, upstream) -> dict:
+        """Return the network's daily paths and its epochs table (see the class docstring)."""
+        n_days = len(days)
+        btc_usd = upstream_path(upstream, "btc_usd", n_days)
+        fees = self.sample_fees(n_days, rng)
+        start_ehs = self.initial_hashrate_ehs()
+        ref = self.hashprice_ref_usd_per_ph_day or hashprice_usd_per_ph_day(
+            subsidy_btc(self.start_height), self.fees_btc_per_block, btc_usd[0],
+            self.start_difficulty)
+        daily_sd = self.hashrate_volatility_per_year / math.sqrt(DAYS_PER_YEAR)
+        noise = (daily_sd * rng.standard_normal(n_days - 1) if rng is not None and daily_sd > 0
+                 else np.zeros(n_days - 1))
+        path = _HashratePath(math.log(start_ehs), np.concatenate(([0.0], np.cumsum(noise))))
+        epochs = _sample_epochs(self, path, n_days, rng, btc_usd, fees, ref, start_ehs)
+        return _daily_fields(self.start_height, days, path, epochs, fees)
+
+    def drift_per_day(self, hashprice_ratio: float, years: float) -> float:
+        """Return the drift of log hashrate per day when hashprice / reference = `hashprice_ratio`
+        at `years` from the start (the reference falls at the trend)."""
+        trend = self.hashrate_trend_per_year
+        gap = math.log(hashprice_ratio) + trend * years
+        limit = self.max_drift_per_year
+        return min(max(trend + self.elasticity_per_year * gap, -limit), limit) / DAYS_PER_YEAR
+
+
+class _EpochDraws:
+    """The Gamma(2015) and Exp(1) block-interval sums of successive epochs, drawn in batches."""
+
+    def __init__(self, rng: np.random.Generator | None, batch: int):
+        self.rng, self.batch, self.gammas, self.exps, self.next = rng, batch, [], [], 0
+
+    def take(self, intervals: int) -> tuple[float, float]:
+        """Return (sum of `intervals` unit block intervals, one more), at their means if no rng."""
+        rng = self.rng
+        if rng is None:
+            return float(intervals), 1.0
+        if intervals != BLOCKS_PER_EPOCH - 1:  # the partial first epoch
+            measured = float(rng.standard_gamma(intervals)) if intervals else 0.0
+            return measured, float(rng.standard_exponential())
+        if self.next == len(self.gammas):
+            self.gammas = rng.standard_gamma(intervals, self.batch).tolist()
+            self.exps = rng.standard_exponential(self.batch).tolist()
+            self.next = 0
+        self.next += 1
+        return self.gammas[self.next - 1], self.exps[self.next - 1]
+
+
+def _sample_epochs(net: Network, path, n_days, rng, btc_usd, fees, ref, start_ehs):
+    """Return (start times in days, start heights, difficulties) of epochs until past the grid."""
+    btc_sums = np.concatenate(([0.0], np.cumsum(btc_usd))).tolist()
+    fee_sums = np.concatenate(([0.0], np.cumsum(fees))).tolist()
+    done = net.start_height % BLOCKS_PER_EPOCH
+    difficulty = float(net.start_difficulty)
+    height = net.start_height - done
+    elapsed_s = done * difficulty * TWO_POW_32 / (start_ehs * 1e18)  # before day 0
+    intervals = BLOCKS_PER_EPOCH - 1 - done
+    t_start, work = 0.0, 0.0
+    starts, heights, difficulties = [-elapsed_s / SECONDS_PER_DAY], [height], [difficulty]
+    draws = _EpochDraws(rng, batch=int(n_days / 14 * 1.2) + 8)
+    path.set_drift(0, net.drift_per_day(hashprice_usd_per_ph_day(
+        subsidy_btc(net.start_height), net.fees_btc_per_block, btc_usd[0], difficulty) / ref, 0.0))
+    while True:
+        measured, last_interval = draws.take(intervals)
+        work += measured * difficulty * _WORK_PER_DIFFICULTY
+        t_last = path.time_at(work)
+        actual_s = elapsed_s + (t_last - t_start) * SECONDS_PER_DAY
+        new_difficulty = difficulty * TARGET_TIMESPAN_S / min(max(actual_s, _MIN_TIMESPAN_S),
+                                                              _MAX_TIMESPAN_S)
+        work += last_interval * new_difficulty * _WORK_PER_DIFFICULTY
+        t_end = path.time_at(work)
+        first = min(max(int(math.floor(starts[-1])), 0), n_days - 1)
+        last = min(max(int(math.floor(t_end)), first + 1), n_days)
+        mean_btc = (btc_sums[last] - btc_sums[first]) / (last - first)
+        mean_fees = (fee_sums[last] - fee_sums[first]) / (last - first)
+        hashprice = hashprice_usd_per_ph_day(_epoch_subsidy_btc(height), mean_fees, mean_btc,
+                                             difficulty)
+        years = (starts[-1] + t_end) / 2 / DAYS_PER_YEAR
+        height += BLOCKS_PER_EPOCH
+        starts.append(t_end)
+        heights.append(height)
+        difficulties.append(new_difficulty)
+        if t_end >= n_days:
+            return np.array(starts), np.array(heights, dtype=np.int64), np.array(difficulties)
+        path.set_drift(math.ceil(t_end), net.drift_per_day(hashprice / ref, years))
+        t_start, difficulty, elapsed_s, intervals = t_end, new_difficulty, 0.0, BLOCKS_PER_EPOCH - 1
+
+
+def _daily_fields(start_height, days, path, epochs, fees) -> dict:
+    starts, heights, difficulties = epochs
+    n_days = len(days)
+    knot_t, knot_h = starts, heights.astype(float)
+    if starts[0] < 0:  # the epoch in force at day 0 began before it, at start_height - done
+        knot_t = np.insert(starts, 1, 0.0)
+        knot_h = np.insert(knot_h, 1, float(start_height))
+    height = np.interp(np.arange(n_days + 1, dtype=float), knot_t, knot_h)
+    era = np.minimum(np.floor(height / HALVING_INTERVAL), 64).astype(np.int64)
+    mean_subsidy = np.where(era[1:] == era[:-1], _ERA_SUBSIDY_BTC[era[:-1]],  # a halving day mixes
+                            (issued_btc(height[1:]) - issued_btc(height[:-1])) / np.diff(height))
+    start_day = np.maximum(np.floor(starts[:-1]), 0).astype(np.int64)
+    in_force = np.searchsorted(start_day, days, side="right") - 1
+    table = pd.DataFrame({
+        "start_day": start_day,
+        "end_day": np.floor(starts[1:]).astype(np.int64),
+        "start_height": heights[:-1],
+        "difficulty": difficulties[:-1],
+    })
+    return {
+        "network_hashrate_ehs": np.exp(path.log_ehs[:n_days]),
+        "difficulty": difficulties[:-1][in_force],
+        "block_height": np.floor(height[:n_days]).astype(np.int64),
+        "subsidy_btc": mean_subsidy,
+        "fees_btc_per_block": fees,
+        "epochs": table,
+    }
+
+
+class _HashratePath:
+    """The daily log-hashrate path and its cumulative work, extended epoch by epoch.
+
+    ``log_ehs[d]`` is day d's log hashrate (EH/s, constant over the day); ``work[d]`` is the
+    work done before day d, in EH/s·days. Days from ``origin`` on follow ``drift`` (per
+    day) plus the shared noise; days before it are final.
+    """
+
+    _MAX_EPOCH_DAYS = 50 * 365
+
+    def __init__(self, log_start: float, noise_cum: np.ndarray):
+        self.noise_cum = noise_cum
+        self.log_ehs = np.empty(len(noise_cum) + 64)
+        self.work = np.empty(len(self.log_ehs))
+        self.log_ehs[0], self.work[0] = log_start, 0.0
+        self.origin, self.drift, self.filled = 0, 0.0, 0
+        self._grow(len(self.log_ehs))
+
+    def _grow(self, size: int) -> None:
+        extra = size - len(self.log_ehs)
+        if extra > 0:
+            self.log_ehs = np.concatenate((self.log_ehs, np.empty(extra)))
+            self.work = np.concatenate((self.work, np.empty(extra)))
+        self.steps = np.arange(size, dtype=float)
+        tail = np.full(max(size - len(self.noise_cum), 0), self.noise_cum[-1])
+        self.noise_cum = np.concatenate((self.noise_cum, tail))
+
+    def set_drift(self, origin: int, drift: float) -> None:
+        """Make the days from `origin` on follow `drift` (log hashrate per day)."""
+        if drift == self.drift and origin <= self.filled:
+            return  # the days filled so far already follow this drift
+        self.origin, self.drift, self.filled = origin, drift, origin
+
+    def _fill(self, end: int) -> None:
+        if end + 1 > len(self.log_ehs):
+            self._grow(max(2 * len(self.log_ehs), end + 65))
+        o = self.origin
+        log_ehs = (self.log_ehs[o] + self.drift * self.steps[:end - o + 1]
+                   + self.noise_cum[o:end + 1] - self.noise_cum[o])
+        self.log_ehs[o:end + 1] = log_ehs
+        self.work[o + 1:end + 1] = self.work[o] + np.cumsum(np.exp(log_ehs[:-1]))
+        self.filled = end
+
+    def time_at(self, work: float) -> float:
+        """Return the time in days at which the cumulative work reaches `work`."""
+        end = self.filled
+        if self.work[end] <= work:
+            span = max(24, 2 * (end - self.origin))
+            while True:
+                end = self.origin + span
+                self._fill(end)
+                if self.work[end] > work:
+                    break
+                if span > self._MAX_EPOCH_DAYS:
+                    raise UserError("the hashrate fell so fast that a difficulty epoch would "
+                                    "last over 50 years; check the trend and elasticity")
+                span *= 2
+        low = max(self.origin - 1, 0)
+        day = low + int(self.work[low:end + 1].searchsorted(work, side="right")) - 1
+        return day + (work - float(self.work[day])) / math.exp(float(self.log_ehs[day]))

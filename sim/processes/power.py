@@ -1,0 +1,99 @@
+"""Spot power prices: an ERCOT-like daily price with summer peaks and short-lived spikes.
+
+MODEL.md ("Power"): ERCOT real-time prices are mostly under $30–50/MWh, capped at
+$5,000/MWh, with rare spikes in heat waves; the default process is a log-price
+Ornstein–Uhlenbeck with yearly seasonality and jumps (Cartea & Figueroa 2005; Geman &
+Roncoroni 2006), averaging about $40/MWh.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.processes._common import (DAYS_PER_YEAR, ar1, day_of_year, non_negative, number,
+                                   persistence, positive, upstream_dates)
+
+
+class SeasonalLogOU:
+    """A daily spot power price: seasonal level × mean-reverting noise × decaying spikes.
+
+    log price = log(level) + seasonal_amplitude_log · cos(2π (day of year − peak) / 365.25)
+    + X + Y, where X is an AR(1) (the daily Ornstein–Uhlenbeck) with stationary standard
+    deviation ``log_sd`` that halves in ``half_life_days``, started from its stationary law;
+    and Y is a spike component: Poisson jumps (``spikes_per_year``) of normal log size
+    (``spike_log_mean``, ``spike_log_sd``) that halve in ``spike_half_life_days``. The price
+    is capped at ``cap_usd_per_mwh`` and is always positive (no negative prices).
+
+    ``level`` is solved so that the stationary mean over a year, spikes included, is
+    ``mean_usd_per_mwh`` (ignoring the rarely binding cap). Under rng=None the path is that
+    expected seasonal price, spikes' expected contribution included, so it averages
+    ``mean_usd_per_mwh`` over a year too.
+    """
+
+    def __init__(self, mean_usd_per_mwh: float = 40.0, seasonal_amplitude_log: float = 0.25,
+                 peak_day_of_year: float = 213.0, log_sd: float = 0.35,
+                 half_life_days: float = 7.0, spikes_per_year: float = 6.0,
+                 spike_log_mean: float = 1.0, spike_log_sd: float = 0.5,
+                 spike_half_life_days: float = 1.0, cap_usd_per_mwh: float = 5000.0):
+        positive("mean_usd_per_mwh", mean_usd_per_mwh)
+        non_negative("seasonal_amplitude_log", seasonal_amplitude_log)
+        number("peak_day_of_year", peak_day_of_year, low=1.0, high=366.0)
+        non_negative("log_sd", log_sd)
+        positive("half_life_days", half_life_days)
+        non_negative("spikes_per_year", spikes_per_year)
+        number("spike_log_mean", spike_log_mean)
+        non_negative("spike_log_sd", spike_log_sd)
+        positive("spike_half_life_days", spike_half_life_days)
+        positive("cap_usd_per_mwh", cap_usd_per_mwh)
+        self.mean_usd_per_mwh = mean_usd_per_mwh
+        self.seasonal_amplitude_log = seasonal_amplitude_log
+        self.peak_day_of_year = peak_day_of_year
+        self.log_sd = log_sd
+        self.half_life_days = half_life_days
+        self.spikes_per_year = spikes_per_year
+        self.spike_log_mean = spike_log_mean
+        self.spike_log_sd = spike_log_sd
+        self.spike_half_life_days = spike_half_life_days
+        self.cap_usd_per_mwh = cap_usd_per_mwh
+
+    def spike_mean_factor(self) -> float:
+        """Return E[exp(Y)], the stationary mean multiplier of the spike component."""
+        rate_per_day = self.spikes_per_year / DAYS_PER_YEAR
+        decay = persistence(self.spike_half_life_days)
+        n_terms = int(min(math.log(1e-16) / math.log(decay), 100_000)) + 1
+        weight = decay ** np.arange(n_terms)  # what is left of a jump `age` days on
+        log_mgf = weight * self.spike_log_mean + weight ** 2 * self.spike_log_sd ** 2 / 2
+        return float(np.exp(rate_per_day * np.sum(np.expm1(log_mgf))))
+
+    def level_usd_per_mwh(self) -> float:
+        """Return the seasonal median level (before noise and spikes) that gives the set mean."""
+        season_mean = np.i0(self.seasonal_amplitude_log)  # yearly mean of exp(a·cos)
+        noise_mean = math.exp(self.log_sd ** 2 / 2)
+        return self.mean_usd_per_mwh / (season_mean * noise_mean * self.spike_mean_factor())
+
+    def seasonal_log(self, date: np.ndarray) -> np.ndarray:
+        """Return the seasonal log deviation of each date (highest on peak_day_of_year)."""
+        phase = 2 * np.pi * (day_of_year(date) - self.peak_day_of_year) / DAYS_PER_YEAR
+        return self.seasonal_amplitude_log * np.cos(phase)
+
+    def sample(self, days, rng, upstream) -> dict:
+        """Return {"power_usd_per_mwh": daily spot}; the expected seasonal price if rng is None."""
+        n_days = len(days)
+        season = self.seasonal_log(upstream_dates(upstream, n_days))
+        level = self.level_usd_per_mwh()
+        if rng is None:
+            expected = (level * np.exp(season) * math.exp(self.log_sd ** 2 / 2)
+                        * self.spike_mean_factor())
+            return {"power_usd_per_mwh": np.minimum(expected, self.cap_usd_per_mwh)}
+        phi = persistence(self.half_life_days)
+        shocks = self.log_sd * rng.standard_normal(n_days)
+        shocks[1:] *= math.sqrt(1 - phi ** 2)  # day 0 is drawn from the stationary law
+        noise = ar1(shocks, phi)
+        counts = rng.poisson(self.spikes_per_year / DAYS_PER_YEAR, n_days)
+        jumps = (counts * self.spike_log_mean
+                 + np.sqrt(counts) * self.spike_log_sd * rng.standard_normal(n_days))
+        spikes = ar1(jumps, persistence(self.spike_half_life_days))
+        price = level * np.exp(season + noise + spikes)
+        return {"power_usd_per_mwh": np.minimum(price, self.cap_usd_per_mwh)}

@@ -1,0 +1,203 @@
+"""The Bitcoin network process against independent truth: real retargets, the subsidy
+schedule, Hashrate Index's hashprice, and the arithmetic of constant-hashrate epochs."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim.errors import UserError
+from sim.processes.network import (TARGET_TIMESPAN_S, Network, issued_btc, load_difficulty_epochs,
+                                   retarget, subsidy_btc, subsidy_sats)
+from sim.world import PROCESS_FIELDS, day_grid, hashprice_usd_per_ph_day, validate_output
+
+T = TARGET_TIMESPAN_S
+DAY, DATE = day_grid("2027-01-01", 10)
+
+
+def flat_btc(usd=90_000.0, n=len(DAY)):
+    return {"day": np.arange(n), "btc_usd": np.full(n, usd)}
+
+
+def constant_network(**overrides):
+    args = dict(start_height=985_824, hashrate_trend_per_year=0.0, elasticity_per_year=0.0,
+                hashrate_volatility_per_year=0.0, fee_spikes_per_year=0.0)
+    return Network(**{**args, **overrides})
+
+
+# --- hashprice -------------------------------------------------------------------------------
+def test_hashprice_matches_the_hand_calculation_and_hashrate_index():
+    fees = 3.125 * 0.0055 / (1 - 0.0055)  # fees are 0.55% of the whole reward (≈0.0173 BTC)
+    hashprice = hashprice_usd_per_ph_day(3.125, fees, 91_132.0, 148.26e12)
+    assert hashprice == pytest.approx(38.85, abs=0.01)
+    assert abs(hashprice / 39.53 - 1) < 0.03  # Luxor's Hashrate Index, 2026-01-12
+
+
+# --- retarget --------------------------------------------------------------------------------
+def history_errors(correct_off_by_one: bool) -> np.ndarray:
+    epochs = load_difficulty_epochs()
+    duration_s = np.diff(epochs["timestamp"].to_numpy()).astype(float)  # 2016 intervals
+    if correct_off_by_one:
+        duration_s *= 2015 / 2016  # Core measures first to last block: 2015 intervals
+    difficulty = epochs["difficulty"].to_numpy()
+    predicted = retarget(difficulty[:-1], duration_s)
+    keep = epochs["height"].to_numpy()[:-1] >= 100_000
+    return (predicted / difficulty[1:] - 1)[keep]
+
+
+def test_retarget_predicts_every_real_epoch_since_height_100000():
+    errors = history_errors(correct_off_by_one=True)
+    assert len(errors) > 400
+    assert np.max(np.abs(errors)) < 0.005
+    assert abs(np.mean(errors)) < 1e-4
+
+
+def test_without_the_off_by_one_correction_retargets_are_biased_low():
+    biased = np.mean(history_errors(correct_off_by_one=False))
+    assert biased == pytest.approx(-0.0005, abs=0.0002)  # one interval in 2016 ≈ -0.05%
+    assert abs(np.mean(history_errors(correct_off_by_one=True))) < abs(biased) / 10
+
+
+def test_retarget_clamps_to_a_factor_of_four_on_scalars_and_arrays():
+    assert retarget(1e14, T) == pytest.approx(1e14)
+    assert retarget(1e14, T / 10) == pytest.approx(4e14)
+    assert retarget(1e14, 10 * T) == pytest.approx(2.5e13)
+    assert isinstance(retarget(1e14, T), float)
+    np.testing.assert_allclose(retarget(np.array([1.0, 2.0]), np.array([T / 2, 2 * T])), [2.0, 1.0])
+
+
+@given(st.floats(1, 1e15), st.floats(1, 1e8), st.floats(1, 1e8))
+def test_retarget_is_monotone_and_bounded(difficulty, span_a, span_b):
+    short, long = sorted((span_a, span_b))
+    assert retarget(difficulty, short) >= retarget(difficulty, long)
+    for span in (short, long):
+        new = retarget(difficulty, span)
+        assert difficulty / 4 * (1 - 1e-12) <= new <= difficulty * 4 * (1 + 1e-12)
+
+
+def test_loader_reads_the_shipped_copy_of_the_real_epochs():
+    epochs = load_difficulty_epochs()
+    assert list(epochs.columns) == ["height", "timestamp", "difficulty"]
+    assert (epochs["height"] % 2016 == 0).all() and epochs["height"].is_monotonic_increasing
+    assert epochs.loc[epochs["height"] == 0, "difficulty"].item() == 1
+
+
+# --- subsidy ---------------------------------------------------------------------------------
+def test_subsidy_halves_exactly_at_block_1050000_in_integer_satoshis():
+    assert subsidy_sats(1_049_999) == 312_500_000
+    assert subsidy_sats(1_050_000) == 156_250_000
+    assert isinstance(subsidy_sats(1_050_000), int)
+    assert subsidy_btc(1_049_999) == 3.125 and subsidy_btc(1_050_000) == 1.5625
+    assert subsidy_sats(np.array([840_000, 1_049_999])).dtype == np.int64
+
+
+def test_subsidy_is_zero_after_64_halvings_and_the_supply_is_bitcoins():
+    assert subsidy_sats(64 * 210_000) == 0 and subsidy_sats(10**12) == 0
+    eras = subsidy_sats(np.arange(64) * 210_000)
+    assert int(eras.sum()) * 210_000 == 2_099_999_997_690_000  # total satoshis ever issued
+    assert issued_btc(64 * 210_000) == pytest.approx(20_999_999.9769)
+
+
+@given(st.integers(1, 70))
+def test_subsidy_halves_at_every_multiple_of_210000(halvings):
+    boundary = halvings * 210_000
+    assert subsidy_sats(boundary) == subsidy_sats(boundary - 1) >> 1
+    assert subsidy_sats(boundary + 209_999) == subsidy_sats(boundary)
+
+
+# --- sampled network -------------------------------------------------------------------------
+def test_constant_hashrate_epochs_average_14_days_with_level_difficulty():
+    n_days = 36_525  # a century: about 2,600 epochs
+    difficulty = 1.6e14
+    out = constant_network(start_difficulty=difficulty).sample(
+        np.arange(n_days), np.random.default_rng(np.random.SeedSequence(11)), flat_btc(n=n_days))
+    epochs = out["epochs"]
+    assert np.ptp(out["network_hashrate_ehs"]) == 0
+    mean_days = (epochs["end_day"].iloc[-1] - epochs["start_day"].iloc[0]) / len(epochs)
+    assert mean_days == pytest.approx(14.0, rel=0.005)
+    levels = epochs["difficulty"].to_numpy()[1:]
+    assert levels.mean() == pytest.approx(difficulty, rel=0.003)
+    assert levels.std() / levels.mean() == pytest.approx(1 / np.sqrt(2015), rel=0.1)  # ±2.2%
+
+
+def test_deterministic_constant_hashrate_retargets_once_by_2016_over_2015():
+    out = constant_network(start_difficulty=1.6e14).sample(DAY, None, flat_btc())
+    np.testing.assert_allclose(out["epochs"]["difficulty"].to_numpy()[1:], 1.6e14 * 2016 / 2015)
+    spans = np.diff(out["epochs"]["start_day"].to_numpy())
+    assert set(spans) <= {14, 15}
+
+
+def test_deterministic_halving_lands_in_april_2028_where_the_blocks_put_it():
+    upstream = {"day": DAY, "date": DATE, "btc_usd": np.full(len(DAY), 90_000.0)}
+    out = Network().sample(DAY, None, upstream)
+    height, subsidy = out["block_height"], out["subsidy_btc"]
+    assert height[0] == 984_000
+    day = int(np.argmax(height >= 1_050_000))
+    assert np.datetime64("2028-03-15") <= DATE[day] <= np.datetime64("2028-05-15")
+    assert subsidy[day - 2] == 3.125 and subsidy[day + 1] == 1.5625
+    assert 1.5625 <= subsidy[day - 1] <= 3.125  # the halving day mixes the two
+
+
+def test_days_agree_with_the_epochs_table():
+    rng = np.random.default_rng(np.random.SeedSequence(3))
+    out = Network().sample(DAY, rng, {"btc_usd": 90_000 * np.exp(0.01 * np.arange(len(DAY)) / 365)})
+    epochs = out["epochs"]
+    assert epochs["start_height"].iloc[0] == 984_000 - 984_000 % 2016
+    assert (np.diff(epochs["start_height"]) == 2016).all()
+    assert (epochs["start_day"].iloc[1:].to_numpy() == epochs["end_day"].iloc[:-1].to_numpy()).all()
+    assert epochs["end_day"].iloc[-1] >= len(DAY) - 1
+    for row in epochs.iloc[1:-1].itertuples():
+        assert out["difficulty"][row.start_day] == row.difficulty
+        height = out["block_height"]
+        assert height[row.start_day] <= row.start_height <= height[row.start_day + 1]
+
+
+def test_output_is_exactly_the_network_fields_and_valid():
+    rng = np.random.default_rng(np.random.SeedSequence(4))
+    out = Network().sample(DAY, rng, {"btc_usd": np.full(len(DAY), 90_000.0)})
+    checked = validate_output(out, PROCESS_FIELDS["network"], len(DAY), "network")
+    assert isinstance(checked["epochs"], pd.DataFrame)
+
+
+def test_hashrate_falls_when_bitcoin_is_cheaper_but_not_without_elasticity():
+    def hashrate_at_two_years(usd, elasticity):
+        network = Network(elasticity_per_year=elasticity, hashprice_ref_usd_per_ph_day=35.0)
+        return network.sample(DAY, None, flat_btc(usd))["network_hashrate_ehs"][730]
+
+    assert hashrate_at_two_years(45_000.0, 0.5) < 0.8 * hashrate_at_two_years(90_000.0, 0.5)
+    assert hashrate_at_two_years(45_000.0, 0.0) == hashrate_at_two_years(90_000.0, 0.0)
+
+
+def test_a_price_crash_drains_hashrate_no_faster_than_the_cap():
+    btc = np.where(DAY < 100, 90_000.0, 9.0)  # mining stops paying on day 100
+    network = Network(elasticity_per_year=5.0, hashrate_volatility_per_year=0.0,
+                      max_drift_per_year=4.0)
+    out = network.sample(DAY, None, {"btc_usd": btc})
+    daily_change = np.diff(np.log(out["network_hashrate_ehs"]))
+    assert daily_change.min() == pytest.approx(-4.0 / 365.25)
+    assert out["network_hashrate_ehs"][-1] < 0.01 * out["network_hashrate_ehs"][0]
+    epochs = out["epochs"]
+    assert epochs["difficulty"].iloc[-1] < 0.01 * epochs["difficulty"].iloc[0]  # retargets follow
+    assert 14.0 < len(DAY) / len(epochs) < 16.0  # each epoch a little long: hashrate is falling
+
+
+def test_same_seed_same_network_and_fee_spikes_raise_fees():
+    upstream = flat_btc()
+    network = Network(fee_spikes_per_year=5.0)
+    a = network.sample(DAY, np.random.default_rng(np.random.SeedSequence(7)), upstream)
+    b = network.sample(DAY, np.random.default_rng(np.random.SeedSequence(7)), upstream)
+    np.testing.assert_array_equal(a["network_hashrate_ehs"], b["network_hashrate_ehs"])
+    pd.testing.assert_frame_equal(a["epochs"], b["epochs"])
+    assert a["fees_btc_per_block"].min() > 0 and a["fees_btc_per_block"].mean() > 0.025
+    assert (network.sample(DAY, None, upstream)["fees_btc_per_block"] == 0.025).all()
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"start_difficulty": -1.0}, "start_difficulty=-1.0 must be > 0"),
+    ({"start_height": 1.5}, "start_height=1.5 must be an integer"),
+    ({"fees_btc_per_block": float("nan")}, "fees_btc_per_block=nan must be a finite number"),
+])
+def test_bad_arguments_are_named(args, message):
+    with pytest.raises(UserError, match=message):
+        Network(**args)
