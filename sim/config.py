@@ -195,6 +195,32 @@ def _check_target(cfg, key: str) -> None:
                         f"{err}); it must name an importable class, e.g. mymodule.MyDemand") from None
 
 
+# --- plain values for the hot loop --------------------------------------------------------
+class Plain(dict):
+    """A resolved config as plain dicts, read by attribute: fast in the engine's inner loop."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def plain(cfg) -> Plain:
+    """Return `cfg` resolved into nested `Plain` dicts (OmegaConf access is slow per event)."""
+    def convert(value):
+        if isinstance(value, dict):
+            return Plain({k: convert(v) for k, v in value.items()})
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        return value
+
+    data = cfg if isinstance(cfg, Plain) else OmegaConf.to_container(cfg, resolve=True)
+    return convert(data)
+
+
 # --- objects ----------------------------------------------------------------------------------
 def instantiate(node, key: str):
     """Return the object a `_target_` node describes; constructor errors name `key`."""

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from sim.config import build_processes, build_strategies, validate
+from sim.config import build_processes, build_strategies, plain, validate
 from sim.errors import UserError
 from sim.executors import make_executor
 from sim.ledger import CATEGORIES, STATES, Account
@@ -60,6 +60,7 @@ def run_chunk(cfg, start: int, stop: int) -> dict[str, pd.DataFrame]:
     """Return the tables of replications [start, stop): each world sampled once, run per strategy."""
     processes = build_processes(cfg)
     strategies = build_strategies(cfg)
+    cfg = plain(cfg)
     monthly = cfg.run.detail == "monthly"
     rows, features, flows, states, paths = [], [], [], [], []
     months = None

@@ -138,6 +138,7 @@ class Site:
         self._draw_site_randomness(cfg)
         # Block state: what each block is doing, and its fleet if mining.
         self.state = np.full(self.n_blocks, MINING)
+        self.n_mining = self.n_blocks
         self.j_per_th = np.full(self.n_blocks, float(fleet.j_per_th))
         self.fleet_since = np.zeros(self.n_blocks)  # day the block's fleet was last whole
         self.ready_mw = 0.0
@@ -170,7 +171,7 @@ class Site:
     @property
     def blocks_mining(self) -> int:
         """Return the blocks mining now and not yet queued for conversion."""
-        return int(np.sum(self.state == MINING)) - self.conversions_queued
+        return self.n_mining - self.conversions_queued
 
     @property
     def blocks_committed(self) -> int:
@@ -243,6 +244,7 @@ class Site:
             self._unmine(block, now)
             books.lump("asic_salvage", now, self._fleet_value(block, now))
             self.state[block] = CONVERTING
+            self.n_mining -= 1
             books.rate("mw_converting", now, self.block_mw)
             yield self.env.timeout(self.decommission_days[block])
             start = self.env.now
@@ -342,8 +344,10 @@ class Site:
     # --- tenants ---------------------------------------------------------------------------------
     def tenants(self):
         """Receive each tenant request on its day: lease now, build for it, or lose it."""
-        table = self.world.tenant_requests
-        for index, row in enumerate(table.itertuples(index=False)):
+        cache = self.world._cache
+        if "requests" not in cache:
+            cache["requests"] = list(self.world.tenant_requests.itertuples(index=False))
+        for index, row in enumerate(cache["requests"]):
             if row.day > self.env.now:
                 yield self.env.timeout(row.day - self.env.now)
             request = Request(index, int(row.day), float(row.mw_it), float(row.term_days),

@@ -185,22 +185,25 @@ def _check_table(name: str, value, n_days: int, where: str) -> pd.DataFrame:
     missing = [c for c in columns if c not in value.columns]
     if missing:
         raise UserError(f"{where}: {name} lacks columns {', '.join(missing)}")
-    table = value.loc[:, list(columns)].reset_index(drop=True)
-    numbers = table.to_numpy(dtype=float)
-    if not np.all(np.isfinite(numbers)):
+    numbers = {c: np.asarray(value[c], dtype=float) for c in columns}
+    stacked = np.vstack(list(numbers.values())) if len(value) else np.zeros((len(columns), 0))
+    if not np.all(np.isfinite(stacked)):
         raise UserError(f"{where}: {name} holds NaN or infinite values")
-    if np.any(numbers < 0):
-        column = columns[int(np.flatnonzero((numbers < 0).any(axis=0))[0])]
-        raise UserError(f"{where}: {name}.{column} holds negative values; must be >= 0")
-    first = table[columns[0]].to_numpy()
+    negative = (stacked < 0).any(axis=1)
+    if negative.any():
+        raise UserError(f"{where}: {name}.{columns[int(np.flatnonzero(negative)[0])]} holds "
+                        "negative values; must be >= 0")
+    first = numbers[columns[0]]
     if np.any(np.diff(first) < 0):
         raise UserError(f"{where}: {name} must be sorted by {columns[0]}")
-    if len(first) and (first[0] < 0 or first[-1] >= n_days and name == "tenant_requests"):
-        raise UserError(f"{where}: {name}.{columns[0]} must lie on the day grid [0, {n_days})")
     if name == "tenant_requests":
-        if np.any(table["mw_it"].to_numpy() <= 0) or np.any(table["term_days"].to_numpy() <= 0):
+        if len(first) and first[-1] >= n_days:
+            raise UserError(f"{where}: tenant_requests.day must lie on the day grid [0, {n_days})")
+        if np.any(numbers["mw_it"] <= 0) or np.any(numbers["term_days"] <= 0):
             raise UserError(f"{where}: tenant_requests.mw_it and term_days must be > 0")
-        table = table.astype({"day": "int64"})
+        integers = ("day",)
     else:
-        table = table.astype({"start_day": "int64", "end_day": "int64", "start_height": "int64"})
+        integers = ("start_day", "end_day", "start_height")
+    table = pd.DataFrame({c: numbers[c].astype("int64") if c in integers else numbers[c]
+                          for c in columns})
     return table
