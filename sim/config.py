@@ -68,9 +68,10 @@ def hydra_error_line(err: Exception) -> str:
             return f"{group}={option}: no such option; allowed: {allowed}"
         return f"{err.missing_cfg_file}: no such config; allowed: {allowed}"
     text = " ".join(str(err).split())
-    match = re.search(r"Could not override '([^']+)'.*?Key '([^']+)' is not in struct", text)
+    match = re.search(r"Could not override '([^']+)'", text)
     if match:
-        return f"{match.group(1)}: no such key (add it with '+{match.group(1)}=...' only for a plug-in's own arguments)"
+        return (f"{match.group(1)}: no such key, or a mapping that cannot be replaced by another "
+                f"(check the spelling; a plug-in's extra argument takes '+{match.group(1)}=...')")
     match = re.search(r"Could not find '([^']+)'", text)
     if match:
         return f"{match.group(1)}: no such config option"

@@ -115,7 +115,6 @@ class Account:
         fleet_running = np.zeros(n)
         fleet_curtailed = np.zeros(n)
         th_running = np.zeros(n)
-        th_total = np.zeros(n)
         self.fleet_end = []  # (j_per_th, fleet MW still mining on the last day)
         for j_per_th, (nominal_diff, fleet_diff) in books.mining.items():
             nominal = np.cumsum(nominal_diff)[:n]
@@ -131,7 +130,6 @@ class Account:
             fleet_running += running
             fleet_curtailed += fleet - running
             th_running += running * th_per_mw
-            th_total += fleet * th_per_mw
             self.fleet_end.append((j_per_th, float(fleet[-1])))
         revenue = th_running / 1000.0 * hashprice
         daily[_C["mining_revenue"]] = revenue
@@ -166,9 +164,9 @@ class Account:
         daily[_C["capex_conversion"]] = rates["capex_conversion"]
         daily[_C["capex_gpu"]] = books.lumps["capex_gpu"]
         refresh = books.lumps["capex_asic_refresh"].copy()
-        if site.replace_failures:
+        if site.replace_failures:  # machines fail under load; the failed TH are bought back
             new_usd_per_th = float(site.fleet.price_days_of_hashprice) * hashprice / 1000.0
-            refresh -= site.failure_rate_per_day * th_total * new_usd_per_th
+            refresh -= site.failure_rate_per_day * th_running * new_usd_per_th
         daily[_C["capex_asic_refresh"]] = refresh
         daily[_C["asic_salvage"]] = books.lumps["asic_salvage"]
 

@@ -307,12 +307,21 @@ class Site:
                 * min(1.0, self.frontier_j_per_th(day) / j_per_th))
 
     def fleet_upgrades(self):
-        """Every few years, sell each mining block's fleet and buy the newest machines."""
+        """Every few years, sell each mining block's fleet and buy the newest machines.
+
+        An upgrade happens only if the new machines would mine at the trailing 90-day mean
+        spot price (their breakeven beats it); otherwise the old fleet keeps its place.
+        """
         every_days = float(self.fleet.upgrade_every_years) * 365.25
         while self.env.now + every_days < self.n_days:
             yield self.env.timeout(every_days)
             now = self.env.now
             new_j = self.frontier_j_per_th(now)
+            today = int(now)
+            power = float(np.mean(self.world.power_usd_per_mwh[max(0, today - 89):today + 1]))
+            revenue = self.mining_usd_per_mw_day(self.world.hashprice_usd_per_ph_day[today], new_j)
+            if revenue < 24.0 * power:
+                continue
             for block in np.flatnonzero(self.state == MINING):
                 self.books.lump("asic_salvage", now, self._fleet_value(block, now))
                 self._unmine(block, now)
