@@ -1,0 +1,39 @@
+"""Plug-ins that break the World contract on purpose, to test the boundary checks."""
+
+import numpy as np
+
+
+class NaNPower:
+    """Spot power with a NaN in it."""
+
+    def __init__(self, **_):
+        pass
+
+    def sample(self, days, rng, upstream):
+        """Return a power path with one NaN."""
+        path = np.full(len(days), 40.0)
+        path[100] = np.nan
+        return {"power_usd_per_mwh": path}
+
+
+class NegativeLease:
+    """A lease index that goes negative."""
+
+    def __init__(self, **_):
+        pass
+
+    def sample(self, days, rng, upstream):
+        """Return a lease index that falls below zero."""
+        return {"lease_usd_per_kw_month": 120.0 - days.astype(float),
+                "gpu_usd_per_hour": np.full(len(days), 2.0)}
+
+
+class ShortBTC:
+    """A BTC path one day too short."""
+
+    def __init__(self, **_):
+        pass
+
+    def sample(self, days, rng, upstream):
+        """Return a BTC path of the wrong length."""
+        return {"btc_usd": np.full(len(days) - 1, 90_000.0)}
