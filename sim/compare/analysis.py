@@ -1,0 +1,254 @@
+"""The comparison itself: each strategy's outcomes, against a baseline, across markets.
+
+Within a scenario (one market configuration), every strategy is described on its own,
+then against the baseline (paired when both ran on the same worlds, unpaired
+otherwise), checked for stochastic dominance against every other strategy, and ranked.
+Across scenarios, each strategy's regret is its distance from the scenario's best.
+Where cash flows were kept, the baseline's monthly cash is subtracted replication by
+replication to give the incremental cash flows a switch would bring, and their IRR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sim.compare import stats
+from sim.compare.load import RunSet, same_worlds
+from sim.compare.selection import Selection, select_best
+from sim.errors import UserError
+
+DEFAULT_BASELINE = "stay_mining"
+#: The columns of comparison.csv, in order.
+COLUMNS = ["scenario", "strategy", "name", "run", "metric", "n", "n_missing", "mean",
+           "ci_low", "ci_high", "std", "p5", "p50", "p95", "p_negative", "cvar5",
+           "baseline", "paired", "n_pairs", "diff_mean", "diff_ci_low", "diff_ci_high",
+           "diff_std", "unpaired_ci_width", "p_beats_baseline", "fsd_vs_baseline",
+           "ssd_vs_baseline", "incremental_irr", "incremental_irr_median",
+           "best_in_scenario", "selection_confident", "regret", "max_regret"]
+_DOMINANCE = {"x": "dominates", "y": "dominated", "equal": "equal", "neither": "neither"}
+
+
+@dataclass(eq=False)
+class Analysis:
+    """Every table of a comparison, plus the per-replication data the plots draw."""
+
+    metric: str
+    higher_is_better: bool
+    baseline: str | None
+    confidence: float
+    table: pd.DataFrame
+    dominance: pd.DataFrame
+    selections: dict[str, Selection]
+    regret: pd.DataFrame
+    incremental: pd.DataFrame
+    sensitivity: pd.DataFrame
+    differences: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    cash: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def resolve_baseline(runset: RunSet, baseline: str | None) -> tuple[str | None, list[str]]:
+    """Return the baseline strategy name to use, and a note when it was chosen for you."""
+    names = list(dict.fromkeys(runset.summary["strategy"]))
+    labels = set(runset.summary["label"])
+    if baseline is not None:
+        if baseline not in names and baseline not in labels:
+            raise UserError(f"baseline {baseline!r} is not among the strategies compared "
+                            f"({', '.join(names)}); choose one with --baseline")
+        return baseline, []
+    if DEFAULT_BASELINE in names:
+        return DEFAULT_BASELINE, []
+    if len(names) == 1:
+        return None, [f"Only one strategy ran ({names[0]}): there is no baseline."]
+    return names[0], [f"{DEFAULT_BASELINE} did not run; {names[0]} serves as the baseline."]
+
+
+def _baseline_label(runset: RunSet, scenario: str, label: str, baseline: str | None):
+    """Return (baseline label, paired) for `label` in `scenario`, or (None, False)."""
+    if baseline is None:
+        return None, False
+    rows = runset.summary[runset.summary["scenario"] == scenario]
+    candidates = rows.loc[(rows["label"] == baseline) | (rows["strategy"] == baseline),
+                          ["label", "run"]].drop_duplicates("label")
+    if candidates.empty:
+        return None, False
+    own = runset.run_of(scenario, label)
+    for chosen, index in candidates.itertuples(index=False):
+        if runset.runs[index] is own:
+            return chosen, True
+    for chosen, index in candidates.itertuples(index=False):
+        if same_worlds(own, runset.runs[index]):
+            return chosen, True
+    return candidates["label"].iloc[0], False
+
+
+def _values(runset: RunSet, scenario: str, label: str, metric: str) -> pd.Series:
+    rows = runset.summary[(runset.summary["scenario"] == scenario)
+                          & (runset.summary["label"] == label)]
+    return rows.set_index("replication")[metric].astype(float).sort_index()
+
+
+def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None,
+            confidence: float = 0.95, delta: float | None = None) -> Analysis:
+    """Return the Analysis of `runset` on summary column `metric`.
+
+    `delta` is the selection's indifference zone in the metric's units (see
+    `select_best`).
+    """
+    better = stats.higher_is_better(metric)
+    baseline, notes = resolve_baseline(runset, baseline)
+    notes = runset.notes + notes
+    cash = _net_cash(runset)
+    rows, dominance, selections, increments, sensitivity = [], [], {}, [], []
+    differences = {}
+    for scenario in runset.scenarios:
+        here = runset.summary[runset.summary["scenario"] == scenario]
+        labels = list(dict.fromkeys(here["label"]))
+        values = {label: _values(runset, scenario, label, metric) for label in labels}
+        selections[scenario] = select_best(here, metric, confidence, by="label",
+                                           higher_is_better=better, delta=delta)
+        unpaired = []
+        for label in labels:
+            row = {"scenario": scenario, "strategy": label,
+                   "name": here.loc[here["label"] == label, "strategy"].iloc[0],
+                   "run": str(runset.run_of(scenario, label).path), "metric": metric}
+            row.update(stats.describe(values[label], confidence, better))
+            other, paired = _baseline_label(runset, scenario, label, baseline)
+            row["baseline"] = other
+            if other is not None and other != label:
+                row.update(_versus(values[label], values[other], paired, confidence,
+                                   better))
+                if paired:
+                    d = values[label].to_frame("x").join(values[other].rename("y"),
+                                                         how="inner")
+                    differences[(scenario, label)] = (d["x"] - d["y"]).to_numpy()
+                    sensitivity += _sensitivity(runset, scenario, label, other, d)
+                    row.update(_incremental(cash, scenario, label, other, increments))
+                else:
+                    unpaired.append(label)
+            rows.append(row)
+        dominance += _dominance_pairs(scenario, labels, values, better)
+        if unpaired:
+            notes.append(f"In scenario '{scenario}', {', '.join(unpaired)} did not run on "
+                         f"the baseline's worlds (another seed or market): their "
+                         "differences use unpaired (Welch) statistics.")
+    table = pd.DataFrame(rows).reindex(columns=COLUMNS[:-4])
+    regret = regret_table(table, better)
+    table = _add_selection_and_regret(table, selections, regret)
+    return Analysis(metric=metric, higher_is_better=better, baseline=baseline,
+                    confidence=confidence, table=table,
+                    dominance=pd.DataFrame(dominance, columns=[
+                        "scenario", "strategy", "other", "first_order", "second_order"]),
+                    selections=selections, regret=regret,
+                    incremental=pd.DataFrame(increments, columns=[
+                        "scenario", "strategy", "baseline", "year", "mean_usd", "p5_usd",
+                        "p95_usd", "cumulative_mean_usd"]),
+                    sensitivity=pd.DataFrame(sensitivity, columns=[
+                        "scenario", "strategy", "baseline", "feature", "spearman_rho",
+                        "swing", "n"]),
+                    differences=differences, cash=cash, notes=notes)
+
+
+def _versus(x: pd.Series, y: pd.Series, paired: bool, confidence: float, better: bool):
+    unpaired = stats.unpaired_difference(x, y, confidence, better)
+    if paired:
+        both = x.to_frame("x").join(y.rename("y"), how="inner")
+        diff = stats.paired_difference(both["x"], both["y"], confidence, better)
+    else:
+        diff = unpaired
+    return {"paired": paired, "n_pairs": diff.n if paired else 0,
+            "diff_mean": diff.mean, "diff_ci_low": diff.ci_low,
+            "diff_ci_high": diff.ci_high, "diff_std": diff.std,
+            "unpaired_ci_width": unpaired.width, "p_beats_baseline": diff.p_beats,
+            "fsd_vs_baseline": _DOMINANCE[stats.dominance(x, y, 1, better)],
+            "ssd_vs_baseline": _DOMINANCE[stats.dominance(x, y, 2, better)]}
+
+
+def _dominance_pairs(scenario, labels, values, better):
+    pairs = []
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            found = [stats.dominance(values[a], values[b], order, better) for order in (1, 2)]
+            pairs.append([scenario, a, b] + [{"x": a, "y": b}.get(f, f) for f in found])
+    return pairs
+
+
+def regret_table(table: pd.DataFrame, higher_is_better: bool = True) -> pd.DataFrame:
+    """Return strategy × scenario regret (distance from the scenario's best mean)."""
+    means = table.pivot(index="strategy", columns="scenario", values="mean")
+    means = means.reindex(index=list(dict.fromkeys(table["strategy"])),
+                          columns=list(dict.fromkeys(table["scenario"])))
+    regret = means.max() - means if higher_is_better else means - means.min()
+    regret["max_regret"] = regret.max(axis=1)
+    regret["scenarios_missing"] = means.isna().sum(axis=1)
+    return regret
+
+
+def _add_selection_and_regret(table, selections, regret):
+    table["best_in_scenario"] = [selections[s].best == label for s, label in
+                                 zip(table["scenario"], table["strategy"])]
+    table["selection_confident"] = [selections[s].confident for s in table["scenario"]]
+    table["regret"] = [regret.at[label, s] for s, label in
+                       zip(table["scenario"], table["strategy"])]
+    table["max_regret"] = regret.loc[table["strategy"], "max_regret"].to_numpy()
+    return table
+
+
+def _net_cash(runset: RunSet) -> dict[tuple[str, str], pd.DataFrame]:
+    """Return {(scenario, label): net cash USD, replication × month}."""
+    flows = runset.table("cashflows")
+    if flows is None or flows.empty:
+        return {}
+    flows["month"] = pd.to_datetime(flows["month"])
+    net = flows.groupby(["scenario", "label", "replication", "month"])["usd"].sum()
+    return {key: part.droplevel(["scenario", "label"]).unstack("month", fill_value=0.0)
+            for key, part in net.groupby(level=["scenario", "label"])}
+
+
+def _incremental(cash, scenario, label, other, increments) -> dict:
+    """Append yearly incremental cash rows; return the IRR columns for the table row."""
+    if (scenario, label) not in cash or (scenario, other) not in cash:
+        return {"incremental_irr": np.nan, "incremental_irr_median": np.nan}
+    a, b = cash[(scenario, label)], cash[(scenario, other)]
+    months = a.columns.union(b.columns)
+    common = a.index.intersection(b.index)
+    delta = (a.reindex(index=common, columns=months, fill_value=0.0)
+             - b.reindex(index=common, columns=months, fill_value=0.0))
+    yearly = delta.T.groupby(months.year).sum().T
+    mean = yearly.mean()
+    for year in yearly.columns:
+        increments.append([scenario, label, other, int(year), float(mean[year]),
+                           float(yearly[year].quantile(0.05)),
+                           float(yearly[year].quantile(0.95)),
+                           float(mean.loc[:year].sum())])
+    per_replication = stats.irr(delta.to_numpy())
+    return {"incremental_irr": stats.irr(delta.mean().to_numpy()),
+            "incremental_irr_median": float(np.nanmedian(per_replication))
+            if np.isfinite(per_replication).any() else np.nan}
+
+
+def _sensitivity(runset, scenario, label, other, paired: pd.DataFrame) -> list[list]:
+    worlds = runset.run_of(scenario, label).worlds
+    if worlds is None:
+        return []
+    diff = (paired["x"] - paired["y"]).rename("diff")
+    data = worlds.set_index("replication").join(diff, how="inner")
+    found = []
+    for feature in worlds.columns:
+        if feature == "replication" or not pd.api.types.is_numeric_dtype(worlds[feature]):
+            continue
+        column = data[feature].astype(float)
+        if feature == "halving_day" and column.notna().any():
+            column = column.fillna(column.max() + 1)  # no halving in the horizon: latest
+        pair = pd.DataFrame({"f": column, "d": data["diff"]}).dropna()
+        if len(pair) < 3 or pair["f"].nunique() < 2 or pair["d"].nunique() < 2:
+            continue
+        rho = float(np.corrcoef(pair["f"].rank(), pair["d"].rank())[0, 1])
+        low, high = pair["f"].quantile([0.2, 0.8])
+        swing = (pair.loc[pair["f"] >= high, "d"].mean()
+                 - pair.loc[pair["f"] <= low, "d"].mean())
+        found.append([scenario, label, other, feature, rho, float(swing), len(pair)])
+    return found

@@ -1,0 +1,306 @@
+"""Run directories read back for comparison: which strategies ran, on which worlds.
+
+A hashpivot run directory holds one Monte Carlo run: `summary.parquet` (one row per
+strategy and replication), `cashflows.parquet` and `timeline.parquet` (absent when the
+run kept only its summary), the sampled world's features (`worlds.parquet`,
+`world_monthly.parquet`), `run.json` and Hydra's `.hydra/`. A Hydra multirun leaves one
+such directory per job under a sweep directory; passing the sweep directory expands it.
+
+Across runs, a *scenario* is the set of overrides that touch the market
+(`market/ai=glut`), or "default". A strategy's *label* is its name, plus the other
+overrides that set it apart from runs of the same name (`phased [blocks_per_quarter=2]`).
+Two runs share worlds, so their outcomes pair replication by replication, exactly when
+their `run.json` carries the same `world_key`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sim.errors import UserError
+
+#: Override keys that change how a run executes, not what it computes.
+EXECUTION_KEYS = ("hydra", "run.executor", "run.workers", "run.chunk_size", "run.detail",
+                  "run.progress", "run.until_confident", "run.max_replications",
+                  "run.compare", "run.ray", "run.replications")
+REQUIRED_COLUMNS = ("strategy", "replication")
+TABLES = ("cashflows", "timeline", "worlds", "world_monthly")
+
+
+@dataclass(eq=False)
+class Run:
+    """One run directory: its outcomes, its sampled world and how it was configured."""
+
+    path: Path
+    info: dict
+    config: dict
+    overrides: list[str]
+    summary: pd.DataFrame
+    cashflows: pd.DataFrame | None = None
+    timeline: pd.DataFrame | None = None
+    worlds: pd.DataFrame | None = None
+    world_monthly: pd.DataFrame | None = None
+
+    @property
+    def world_key(self) -> str:
+        """Return the key that is equal for runs that sampled the same worlds."""
+        key = self.info.get("world_key")
+        return str(key) if key else f"run:{self.path}"
+
+
+@dataclass(eq=False)
+class RunSet:
+    """Several runs, labelled: one summary table with scenario, label and run columns."""
+
+    runs: list[Run]
+    summary: pd.DataFrame
+    labels: dict[tuple[int, str], str]
+    scenarios: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """Return `cashflows` or `timeline` of every run, labelled, or None if none kept it."""
+        parts = []
+        for (index, strategy), label in self.labels.items():
+            frame = getattr(self.runs[index], name)
+            if frame is None:
+                continue
+            part = frame[frame["strategy"] == strategy].copy()
+            part["label"] = label
+            part["scenario"] = self.summary.loc[self.summary["run"] == index,
+                                                "scenario"].iloc[0]
+            part["run"] = index
+            parts.append(part)
+        return pd.concat(parts, ignore_index=True) if parts else None
+
+    def run_of(self, scenario: str, label: str) -> Run:
+        """Return the run that produced `label` in `scenario`."""
+        rows = self.summary[(self.summary["scenario"] == scenario)
+                            & (self.summary["label"] == label)]
+        return self.runs[int(rows["run"].iloc[0])]
+
+
+def find_runs(paths) -> list[Path]:
+    """Return the run directories named by `paths`, sweep directories expanded."""
+    found: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if not path.exists():
+            raise UserError(f"{path}: no such directory")
+        if not path.is_dir():
+            raise UserError(f"{path}: not a directory")
+        if _is_run(path):
+            found.append(path)
+            continue
+        jobs = sorted((p for p in path.iterdir() if p.is_dir() and p.name.isdigit()
+                       and _is_run(p)), key=lambda p: int(p.name))
+        if not jobs:
+            raise UserError(f"{path} is not a hashpivot run directory "
+                            "(no summary.parquet or run.json, nor numbered job folders)")
+        found.extend(jobs)
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    return [Path(p) for p in unique]
+
+
+def _is_run(path: Path) -> bool:
+    return (path / "summary.parquet").is_file() or (path / "run.json").is_file()
+
+
+def read_run(path: Path) -> Run:
+    """Return the run stored in `path`; refuse one that is foreign or not complete."""
+    path = Path(path)
+    info_path, summary_path = path / "run.json", path / "summary.parquet"
+    if not info_path.is_file():
+        raise UserError(f"{path} is not a hashpivot run directory (no run.json)")
+    try:
+        info = json.loads(info_path.read_text())
+    except (OSError, ValueError) as error:
+        raise UserError(f"{info_path}: cannot read it ({error})") from None
+    status = info.get("status")
+    if status != "complete":
+        raise UserError(f"{path}: run status is {status!r}, not 'complete'; it may be "
+                        "partial, so rerun it to completion before comparing")
+    if not summary_path.is_file():
+        raise UserError(f"{path} is not a hashpivot run directory (no summary.parquet)")
+    summary = _read_parquet(summary_path)
+    missing = [c for c in REQUIRED_COLUMNS if c not in summary.columns]
+    if missing:
+        raise UserError(f"{summary_path}: missing column(s) {', '.join(missing)}")
+    summary["strategy"] = summary["strategy"].astype(str)
+    tables = {name: _read_parquet(path / f"{name}.parquet")
+              if (path / f"{name}.parquet").is_file() else None for name in TABLES}
+    for name in ("cashflows", "timeline"):
+        if tables[name] is not None:
+            tables[name]["strategy"] = tables[name]["strategy"].astype(str)
+    return Run(path=path, info=info, config=_read_yaml(path / ".hydra" / "config.yaml", {}),
+               overrides=[str(o) for o in _read_yaml(path / ".hydra" / "overrides.yaml", [])
+                          or []],
+               summary=summary, **tables)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except Exception as error:  # pyarrow raises several unrelated types
+        raise UserError(f"{path}: cannot read it ({type(error).__name__}: {error})") from None
+
+
+def _read_yaml(path: Path, default):
+    if not path.is_file():
+        return default
+    try:
+        return yaml.safe_load(path.read_text()) or default
+    except yaml.YAMLError as error:
+        raise UserError(f"{path}: not valid YAML ({error})".replace("\n", " ")) from None
+
+
+def split_override(text: str) -> tuple[str, str]:
+    """Return (key, value) of a Hydra override string, its +/~ prefix dropped."""
+    key, _, value = text.partition("=")
+    return key.strip().lstrip("+~"), value.strip()
+
+
+def is_market(key: str) -> bool:
+    """Return whether an override key sets the market (and so names a scenario)."""
+    return key == "market" or key.startswith(("market/", "market."))
+
+
+def scenario_of(run: Run) -> str:
+    """Return the run's scenario: its market overrides, or "default"."""
+    market = sorted(f"{k}={v}" for k, v in map(split_override, run.overrides) if is_market(k))
+    return ", ".join(market) or "default"
+
+
+def strategy_options(run: Run) -> dict[str, str]:
+    """Return {label in summary: option name in the config} for the run's strategies."""
+    options = run.config.get("strategy") if isinstance(run.config, dict) else None
+    mapping = {}
+    if isinstance(options, dict):
+        for option, params in options.items():
+            name = params.get("name") if isinstance(params, dict) else None
+            mapping[str(name or option)] = str(option)
+    return mapping
+
+
+def relevant_overrides(run: Run, option: str) -> dict[str, str]:
+    """Return the overrides of `run` that can change strategy `option`'s outcomes."""
+    relevant = {}
+    for key, value in map(split_override, run.overrides):
+        if is_market(key) or key == "strategy" or key.startswith(EXECUTION_KEYS):
+            continue
+        if key.startswith("strategy.") and not key.startswith(f"strategy.{option}."):
+            continue
+        relevant[key] = value
+    return relevant
+
+
+def _config_value(config: dict, key: str) -> str:
+    node = config
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return "default"
+        node = node[part]
+    return str(node)
+
+
+def label_runs(runs: list[Run]) -> tuple[dict[tuple[int, str], str], list[str]]:
+    """Return ({(run index, strategy): label}, notes) with labels unique per scenario."""
+    entries = []  # (run index, strategy, option, relevant overrides)
+    for index, run in enumerate(runs):
+        options = strategy_options(run)
+        for strategy in dict.fromkeys(run.summary["strategy"]):
+            option = options.get(strategy, strategy)
+            entries.append((index, strategy, option, relevant_overrides(run, option)))
+    labels = {}
+    for strategy in dict.fromkeys(e[1] for e in entries):
+        group = [e for e in entries if e[1] == strategy]
+        keys = list(dict.fromkeys(k for e in group for k in e[3]))
+        values = {k: [e[3].get(k, _config_value(runs[e[0]].config, k)) for e in group]
+                  for k in keys}
+        differing = [k for k in keys if len(set(values[k])) > 1]
+        for i, (index, _, option, _) in enumerate(group):
+            shown = [f"{_short(k, option)}={values[k][i]}" for k in differing]
+            labels[(index, strategy)] = strategy + (f" [{', '.join(shown)}]" if shown else "")
+    return _deduplicate(runs, labels)
+
+
+def _short(key: str, option: str) -> str:
+    prefix = f"strategy.{option}."
+    return key[len(prefix):] if key.startswith(prefix) else key
+
+
+def _deduplicate(runs, labels):
+    notes, kept, seen = [], {}, {}
+    scenario = {i: scenario_of(run) for i, run in enumerate(runs)}
+    for (index, strategy), label in labels.items():
+        seen.setdefault((scenario[index], label), []).append((index, strategy))
+    for (_, label), members in seen.items():
+        worlds = {runs[i].world_key for i, _ in members}
+        if len(members) == 1:
+            kept[members[0]] = label
+        elif len(worlds) == 1:
+            kept[members[0]] = label
+            skipped = ", ".join(str(runs[i].path) for i, _ in members[1:])
+            notes.append(f"'{label}' ran on the same worlds in several runs; kept "
+                         f"{runs[members[0][0]].path}, skipped {skipped}.")
+        else:
+            for index, strategy in members:
+                kept[(index, strategy)] = f"{label} [{runs[index].path.name}]"
+    return kept, notes
+
+
+def load_runs(paths, metric: str = "npv_usd") -> RunSet:
+    """Return the labelled runs named by `paths`; raise UserError on bad input."""
+    runs = [read_run(p) for p in find_runs(paths)]
+    for run in runs:
+        column = run.summary.get(metric)
+        if column is None or not pd.api.types.is_numeric_dtype(column):
+            numeric = [c for c in run.summary.columns if c != "replication"
+                       and pd.api.types.is_numeric_dtype(run.summary[c])]
+            raise UserError(f"metric {metric!r} is not a numeric column of "
+                            f"{run.path / 'summary.parquet'}; choose one of: "
+                            + ", ".join(numeric))
+    labels, notes = label_runs(runs)
+    parts = []
+    for (index, strategy), label in labels.items():
+        run = runs[index]
+        part = run.summary[run.summary["strategy"] == strategy].copy()
+        part["label"], part["run"], part["world_key"] = label, index, run.world_key
+        part["scenario"] = scenario_of(run)
+        parts.append(part)
+    summary = pd.concat(parts, ignore_index=True)
+    scenarios = list(dict.fromkeys(summary["scenario"]))
+    if len(scenarios) > 1:
+        common = set.intersection(*(set(summary.loc[summary["scenario"] == s, "label"])
+                                    for s in scenarios))
+        if not common:
+            raise UserError("runs with no common strategy: no strategy ran in every "
+                            f"scenario ({'; '.join(scenarios)}), so they cannot be compared")
+    if summary.groupby(["scenario", "label", "replication"]).size().max() > 1:
+        raise UserError("a summary.parquet holds a (strategy, replication) twice; "
+                        "the run directory is damaged")
+    return RunSet(runs=runs, summary=summary, labels=labels, scenarios=scenarios,
+                  notes=notes)
+
+
+def same_worlds(first: Run, second: Run) -> bool:
+    """Return whether two runs sampled the same worlds (equal key, agreeing features)."""
+    if first is second:
+        return True
+    if first.world_key != second.world_key or not first.info.get("world_key"):
+        return False
+    if first.worlds is None or second.worlds is None:
+        return True
+    both = first.worlds.merge(second.worlds, on="replication", suffixes=("_a", "_b"))
+    for column in first.worlds.columns:
+        if column != "replication" and f"{column}_b" in both:
+            a, b = both[f"{column}_a"].to_numpy(float), both[f"{column}_b"].to_numpy(float)
+            if not np.allclose(a, b, rtol=1e-9, equal_nan=True):
+                return False
+    return True

@@ -1,0 +1,177 @@
+"""From run directories to a written comparison: tables, plots and the report.
+
+`compare_runs` reads the runs, analyses them, draws the plots and writes
+`comparison.csv` (one row per scenario and strategy), the supporting tables
+(`dominance.csv`, `regret.csv`, `incremental_cashflows.csv`, `sensitivity.csv`),
+`plots/*.png` and, last of all, `report.html`. Each file is written under a temporary
+name and renamed into place, so a crash never leaves a report that looks complete.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.compare import plots
+from sim.compare.analysis import Analysis, analyse
+from sim.compare.load import RunSet, load_runs
+from sim.compare.report import render, robust_choice, verdict
+from sim.compare.selection import Selection
+from sim.errors import UserError
+
+
+@dataclass(eq=False)
+class Comparison:
+    """A finished comparison: its tables, the selection per scenario and the verdict."""
+
+    analysis: Analysis
+    runset: RunSet
+    verdict: str
+    out: Path
+    plots: list[Path] = field(default_factory=list)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """Return the per-(scenario, strategy) table written as comparison.csv."""
+        return self.analysis.table
+
+    @property
+    def selections(self) -> dict[str, Selection]:
+        """Return the Selection of the best strategy in each scenario."""
+        return self.analysis.selections
+
+    @property
+    def best(self) -> str | None:
+        """Return the recommended strategy: the best, or the least-regret one across
+        scenarios."""
+        if len(self.selections) == 1:
+            return next(iter(self.selections.values())).best
+        return robust_choice(self.analysis.regret)
+
+
+def compare_runs(run_dirs, out=None, baseline: str | None = None,
+                 metric: str = "npv_usd", confidence: float = 0.95,
+                 delta: float | None = None) -> Comparison:
+    """Return the Comparison of `run_dirs`, written to `out` (raise UserError on bad input).
+
+    `baseline` defaults to stay_mining, or to the first strategy when stay_mining did
+    not run; `out` defaults to the run directory when one is given, else the current one.
+    `delta` is the indifference zone of the selection, in the metric's units (default:
+    1% of the largest mean).
+    """
+    if delta is not None and not delta > 0:
+        raise UserError(f"the indifference zone (={delta}) must be > 0")
+    if isinstance(run_dirs, (str, os.PathLike)):
+        run_dirs = [run_dirs]
+    if not run_dirs:
+        raise UserError("no run directory given")
+    runset = load_runs(run_dirs, metric)
+    analysis = analyse(runset, metric, baseline, confidence, delta)
+    if out is None:
+        out = Path(run_dirs[0]) if len(run_dirs) == 1 else Path.cwd()
+    out = Path(out)
+    try:
+        (out / "plots").mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"{out}: cannot write there ({error.strerror})") from None
+    _write_csv(analysis.table, out / "comparison.csv")
+    for name, frame in (("dominance", analysis.dominance), ("incremental_cashflows",
+                        analysis.incremental), ("sensitivity", analysis.sensitivity)):
+        if not frame.empty:
+            _write_csv(frame, out / f"{name}.csv")
+    _write_csv(analysis.regret.reset_index(names="strategy"), out / "regret.csv")
+    figures = draw(analysis, runset, out / "plots")
+    lines = verdict(analysis, runset)
+    _write_text(render(analysis, runset, figures, lines), out / "report.html")
+    return Comparison(analysis=analysis, runset=runset, verdict="\n".join(lines), out=out,
+                      plots=[path for _, path in figures])
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    _write_text(frame.to_csv(index=False), path)
+
+
+def _write_text(text: str, path: Path) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def draw(analysis: Analysis, runset: RunSet, folder: Path) -> list[tuple[str, Path]]:
+    """Return (caption, path) of every plot drawn into `folder`."""
+    metric, many = analysis.metric, len(runset.scenarios) > 1
+    name = plots.metric_name(metric)
+    summary, figures = runset.summary, []
+    timeline = _timeline_medians(runset)
+    for scenario in runset.scenarios:
+        end = f"_{plots.slug(scenario)}" if many else ""
+        where = f" — scenario {scenario}" if many else ""
+        here = summary[summary["scenario"] == scenario]
+        values = {label: part[metric].to_numpy(float)
+                  for label, part in here.groupby("label", sort=False)}
+        figures.append((f"ECDF of {name} per strategy{where}", plots.ecdf(
+            values, metric, f"Distribution of {name}{where}", folder / f"ecdf{end}.png")))
+        figures.append((f"Box plots of {name}{where}", plots.boxes(
+            values, metric, f"{name} per strategy{where}", folder / f"box{end}.png")))
+        cash = {label: analysis.cash[(scenario, label)] for label in values
+                if (scenario, label) in analysis.cash}
+        if cash:
+            figures.append((f"Cumulative net cash, P5–P95 and median{where}",
+                            plots.cash_fans(cash, f"Cumulative net cash (undiscounted)"
+                                            f"{where}", folder / f"cumulative_cash{end}.png")))
+        states = {label: timeline[(scenario, label)] for label in values
+                  if (scenario, label) in timeline}
+        if states:
+            figures.append((f"Median MW by state over time{where}", plots.mw_states(
+                states, f"Capacity by state{where}", folder / f"mw_by_state{end}.png")))
+        table = analysis.table[analysis.table["scenario"] == scenario].set_index("strategy")
+        diffs = {f"{label} − {table.at[label, 'baseline']}":
+                 analysis.differences[(scenario, label)] for label in values
+                 if (scenario, label) in analysis.differences
+                 and np.isfinite(analysis.differences[(scenario, label)]).any()}
+        if diffs:
+            figures.append((f"Paired differences against the baseline{where}",
+                            plots.differences(diffs, metric, f"Paired differences of "
+                                              f"{name}{where}",
+                                              folder / f"paired_difference{end}.png")))
+        sens = analysis.sensitivity[analysis.sensitivity["scenario"] == scenario]
+        if not sens.empty:
+            figures.append((f"What drives the difference against the baseline{where}",
+                            plots.tornado(sens, f"What drives the {name} difference"
+                                          f"{where}", folder / f"tornado{end}.png")))
+    if many:
+        figures.append(("Regret per strategy and scenario", plots.regret_heatmap(
+            analysis.regret, metric, folder / "regret.png")))
+    figures += _world_figures(runset, folder)
+    return figures
+
+
+def _timeline_medians(runset: RunSet) -> dict[tuple[str, str], pd.DataFrame]:
+    frame = runset.table("timeline")
+    if frame is None or frame.empty:
+        return {}
+    columns = [c for c in plots.MW_STATES if c in frame]
+    medians = frame.groupby(["scenario", "label", "month"])[columns].median()
+    return {key: part.droplevel(["scenario", "label"])
+            for key, part in medians.groupby(level=["scenario", "label"])}
+
+
+def _world_figures(runset: RunSet, folder: Path) -> list[tuple[str, Path]]:
+    worlds = {}
+    for index, run in enumerate(runset.runs):
+        if run.world_monthly is not None and not run.world_monthly.empty:
+            scenario = runset.summary.loc[runset.summary["run"] == index,
+                                          "scenario"].iloc[0]
+            worlds.setdefault(run.world_key, (run, []))[1].append(scenario)
+    figures = []
+    for i, (run, scenarios) in enumerate(worlds.values()):
+        names = ", ".join(dict.fromkeys(scenarios))
+        title = f"Sampled worlds — scenario {names}, seed {run.info.get('seed', '?')}"
+        end = "" if len(worlds) == 1 else f"_{i + 1}_{plots.slug(names)}"
+        figures.append((title, plots.world_fans(run.world_monthly, title,
+                                                folder / f"world{end}.png")))
+    return figures

@@ -1,0 +1,277 @@
+"""The report a decision maker reads: a plain-language verdict, then the evidence.
+
+`report.html` is one self-contained page: its plots are embedded as PNG data, it has
+no script and fetches nothing, so it opens in a browser offline or from an e-mail. The
+top holds the verdict (the recommended strategy, how confident the ranking is, and its
+main risk); below come the tables, the plots and the configuration that produced them.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sim.compare.analysis import Analysis
+from sim.compare.load import RunSet
+from sim.compare.plots import FEATURES, metric_name
+
+CSS = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
+color:#111;line-height:1.45}table{border-collapse:collapse;margin:.5em 0 1.5em;
+font-size:.85em}th,td{border:1px solid #999;padding:.25em .5em;text-align:right}
+th{background:#eee}td:first-child,th:first-child{text-align:left}
+.verdict{border:2px solid #111;padding:.5em 1em;background:#f6f6f6}
+.verdict p:first-child{font-size:1.15em;font-weight:bold}
+.note{font-style:italic}img{max-width:100%;border:1px solid #ccc}
+pre{background:#f4f4f4;padding:.5em;overflow-x:auto;font-size:.8em}"""
+
+
+def fmt(value, metric: str = "") -> str:
+    """Return `value` as text in the unit that `metric`'s name carries."""
+    if isinstance(value, (bool, np.bool_, str)):
+        return str(bool(value)) if not isinstance(value, str) else value
+    if value is None or pd.isna(value) or not math.isfinite(value):
+        return "–"
+    if metric.endswith("_usd"):
+        return f"{'−' if value < 0 else ''}${abs(value) / 1e6:,.1f}M"
+    if metric in ("irr", "share") or metric.endswith("_irr"):
+        return f"{value:.1%}"
+    if metric.endswith("_years"):
+        return f"{value:,.2f} years"
+    return f"{value:,.4g}"
+
+
+def verdict(analysis: Analysis, runset: RunSet) -> list[str]:
+    """Return the verdict as plain sentences, the recommendation first."""
+    scenarios = list(analysis.selections)
+    if len(scenarios) == 1:
+        scenario = scenarios[0]
+        best = analysis.selections[scenario].best
+        lines = _recommend(analysis, scenario)
+        if best is not None:
+            lines.append(_risk(analysis, scenario, best))
+    else:
+        lines = _robust(analysis, scenarios)
+    for run in runset.runs:
+        until = run.info.get("until_confident")
+        if isinstance(until, dict) and until:
+            lines.append(f"run.until_confident in {run.path.name}: "
+                         + ", ".join(f"{k}={v}" for k, v in until.items()) + ".")
+    return lines + analysis.notes
+
+
+def _row(analysis: Analysis, scenario: str, label: str) -> pd.Series:
+    table = analysis.table
+    return table[(table["scenario"] == scenario) & (table["strategy"] == label)].iloc[0]
+
+
+def _recommend(analysis: Analysis, scenario: str) -> list[str]:
+    """Return the headline, how sure it is, and how it compares with the baseline."""
+    selection, metric, name = (analysis.selections[scenario], analysis.metric,
+                               metric_name(analysis.metric))
+    if selection.best is None:
+        return [f"No strategy has usable values of {metric}."]
+    best, level = selection.best, f"{selection.confidence:.0%}"
+    row = _row(analysis, scenario, best)
+    mean = fmt(row["mean"], metric)
+    interval = (f" Its mean {name} lies between {fmt(row['ci_low'], metric)} and "
+                f"{fmt(row['ci_high'], metric)} ({level} CI)." if pd.notna(row["ci_low"])
+                else "")
+    if len(selection.means) == 1:
+        return [f"Only {best} ran: mean {name} {mean}; there is nothing to rank it "
+                f"against.{interval}"]
+    if selection.available < 2:
+        return [f"{best} has the highest {name} ({mean}) in the single world simulated; "
+                "one replication states no confidence (run more replications for that)."]
+    mcb = (f"A one-look paired Bonferroni test gives {selection.mcb_confidence:.1%} "
+           f"confidence that {best} beats every other strategy.")
+    zone = fmt(selection.delta, metric)
+    if selection.confident:
+        lines = [f"Recommended: {best}, the best mean {name} ({mean}), identified with "
+                 f"{level} confidence.",
+                 f"{selection.method}: stopped after {selection.replications} of "
+                 f"{selection.available} replications, with an indifference zone of "
+                 f"{zone}.{interval} {mcb}"]
+    else:
+        needed = selection.required_replications
+        lines = [f"Recommended, provisionally: {best}, which leads on mean {name} ({mean})"
+                 f" but is not yet identified as best at {level} confidence.",
+                 f"After {selection.available} replications the sequential Kim–Nelson "
+                 f"procedure (indifference zone {zone}) still has in contention: "
+                 f"{', '.join(selection.survivors)}; at most {needed} replications settle "
+                 f"it (hashpivot run.until_confident={selection.confidence:g} "
+                 f"run.max_replications={needed}).{interval} {mcb}"]
+    if isinstance(row.get("baseline"), str) and row["baseline"] != best \
+            and pd.notna(row.get("diff_mean")):
+        how = "paired over the same worlds" if row["paired"] else "unpaired"
+        verb = "gains" if row["diff_mean"] >= 0 else "loses"
+        lines.append(f"Against {row['baseline']}, {best} {verb} "
+                     f"{fmt(abs(row['diff_mean']), metric)} of {name} on average ({level} "
+                     f"CI {fmt(row['diff_ci_low'], metric)} to "
+                     f"{fmt(row['diff_ci_high'], metric)}, {how}) and does better in "
+                     f"{row['p_beats_baseline']:.0%} of sampled worlds.")
+    return lines
+
+
+def _risk(analysis: Analysis, scenario: str, label: str) -> str:
+    row, metric = _row(analysis, scenario, label), analysis.metric
+    text = (f"Main risk of {label}: in the worst 5% of sampled worlds its "
+            f"{metric_name(metric)} "
+            f"averages {fmt(row['cvar5'], metric)}")
+    signed = metric.endswith("_usd") or metric.endswith("irr")
+    if signed and pd.notna(row["p_negative"]) and row["p_negative"] > 0:
+        text += f", and it is below zero in {row['p_negative']:.0%} of worlds"
+    elif signed and pd.notna(row["p_negative"]):
+        text += ", and it is never below zero in the sampled worlds"
+    sens = analysis.sensitivity
+    sens = sens[(sens["scenario"] == scenario) & (sens["strategy"] == label)]
+    if not sens.empty:
+        top = sens.loc[sens["spearman_rho"].abs().idxmax()]
+        text += (f"; its edge over {top['baseline']} moves most with "
+                 f"{FEATURES.get(top['feature'], top['feature'])} "
+                 f"(Spearman ρ = {top['spearman_rho']:+.2f})")
+    return text + "."
+
+
+def _robust(analysis: Analysis, scenarios: list[str]) -> list[str]:
+    regret, metric = analysis.regret, analysis.metric
+    robust = robust_choice(regret)
+    if robust is None:
+        return [f"No strategy has usable values of {metric} in every scenario."]
+    per = regret.loc[robust, scenarios]
+    worst = per.idxmax()
+    wins = sum(analysis.selections[s].best == robust for s in scenarios)
+    lines = [f"Recommended across {len(scenarios)} market scenarios: {robust}, the "
+             f"strategy whose largest regret is smallest: at worst it trails the best "
+             f"strategy by {fmt(per.max(), metric)} of {metric_name(metric)} (in scenario "
+             f"'{worst}'); it is best in {wins} of {len(scenarios)} scenarios."]
+    lines += [f"Scenario '{s}': {analysis.selections[s].describe()}" for s in scenarios]
+    lines.append(_risk(analysis, worst, robust))
+    return lines
+
+
+HEADERS = {"ci_low": "CI low", "ci_high": "CI high", "std": "std dev", "p5": "P5",
+           "p50": "P50", "p95": "P95", "p_negative": "P(< 0)", "cvar5": "CVaR 5%",
+           "n_pairs": "pairs", "diff_mean": "mean difference", "diff_ci_low": "CI low",
+           "diff_ci_high": "CI high", "unpaired_ci_width": "unpaired CI width (reference)",
+           "p_beats_baseline": "P(beats baseline)", "fsd_vs_baseline": "1st-order dominance",
+           "ssd_vs_baseline": "2nd-order dominance",
+           "incremental_irr": "IRR of mean incremental cash",
+           "incremental_irr_median": "median IRR of incremental cash",
+           "mcb_confidence": "paired Bonferroni confidence", "first_order":
+           "1st-order dominant", "second_order": "2nd-order dominant",
+           "max_regret": "max regret", "scenarios_missing": "scenarios missing",
+           "spearman_rho": "Spearman ρ", "swing": "top 20% − bottom 20%"}
+
+
+def robust_choice(regret: pd.DataFrame) -> str | None:
+    """Return the strategy whose largest regret over the scenarios is smallest."""
+    usable = regret.loc[regret["scenarios_missing"] == 0, "max_regret"].dropna()
+    return usable.idxmin() if not usable.empty else None
+
+
+def _table(frame: pd.DataFrame, units: dict[str, str]) -> str:
+    shown = frame.copy()
+    for column in shown.columns:
+        unit = units.get(column, "")
+        shown[column] = [fmt(v, unit) if not isinstance(v, str) else v
+                         for v in shown[column]]
+    shown.columns = [HEADERS.get(str(c), str(c)) for c in shown.columns]
+    return shown.to_html(index=False, escape=True, border=0)
+
+
+def _tables(analysis: Analysis) -> list[tuple[str, str]]:
+    m, t = analysis.metric, analysis.table
+    usd = {c: m for c in ("mean", "ci_low", "ci_high", "std", "p5", "p50", "p95",
+                          "cvar5", "diff_mean", "diff_ci_low", "diff_ci_high",
+                          "unpaired_ci_width", "regret", "max_regret", "delta")}
+    usd.update({"p_negative": "share", "p_beats_baseline": "share", "mcb_confidence":
+                "share", "incremental_irr": "irr", "incremental_irr_median": "irr"})
+    sections = [(f"Per-strategy statistics of {metric_name(m)} ({m})", _table(t[[
+        "scenario", "strategy", "n", "mean", "ci_low", "ci_high", "std", "p5", "p50", "p95",
+        "p_negative", "cvar5"]], usd))]
+    versus = t[t["diff_mean"].notna()]
+    if not versus.empty:
+        sections.append(("Against the baseline (95% intervals; paired where the runs "
+                         "share worlds)", _table(versus[[
+                             "scenario", "strategy", "baseline", "paired", "n_pairs",
+                             "diff_mean", "diff_ci_low", "diff_ci_high",
+                             "unpaired_ci_width", "p_beats_baseline", "fsd_vs_baseline",
+                             "ssd_vs_baseline", "incremental_irr",
+                             "incremental_irr_median"]], usd)))
+    rows = [{"scenario": s, "best": sel.best, "confident": sel.confident,
+             "confidence": sel.confidence, "replications used": sel.replications,
+             "available": sel.available, "in contention": ", ".join(sel.survivors),
+             "delta": sel.delta, "at most needed": sel.required_replications,
+             "mcb_confidence": sel.mcb_confidence, "method": sel.method}
+            for s, sel in analysis.selections.items()]
+    sections.append(("Selection of the best strategy (Kim–Nelson; indifference zone "
+                     "delta)", _table(pd.DataFrame(rows), {**usd, "confidence": "share"})))
+    if not analysis.dominance.empty:
+        sections.append(("Stochastic dominance, each pair (the strategy named dominates;"
+                         " 'neither' when the distributions cross)",
+                         _table(analysis.dominance, {})))
+    sections.append((f"Regret: distance from each scenario's best mean {metric_name(m)}",
+                     _table(analysis.regret.reset_index(), usd)))
+    inc = analysis.incremental
+    if not inc.empty:
+        wide = inc.pivot_table(index=["scenario", "year"], columns="strategy",
+                               values="mean_usd").reset_index()
+        sections.append(("Incremental net cash flow against the baseline, mean per "
+                         "calendar year", _table(wide, {c: "x_usd" for c in wide.columns
+                                                        if c not in ("scenario", "year")})))
+    sens = analysis.sensitivity
+    if not sens.empty:
+        sens = sens.assign(feature=sens["feature"].map(lambda f: FEATURES.get(f, f)))
+        sections.append(("What drives the difference: rank correlation with features of"
+                         " the sampled world, and the mean difference in the top minus "
+                         "the bottom 20% of each feature", _table(sens, {"swing": m})))
+    return sections
+
+
+def render(analysis: Analysis, runset: RunSet, figures: list[tuple[str, Path]],
+           lines: list[str]) -> str:
+    """Return the report as a self-contained HTML page."""
+    e = html.escape
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             f"<title>hashpivot comparison: {e(metric_name(analysis.metric))}</title>",
+             f"<style>{CSS}</style></head><body>",
+             f"<h1>hashpivot: strategies compared by {e(metric_name(analysis.metric))}</h1>",
+             '<div class="verdict" id="verdict">']
+    parts += [f"<p>{e(line)}</p>" for line in lines]
+    parts.append("</div>")
+    parts.append(f"<p>{e(_context(runset))}</p><h2>Tables</h2>")
+    for title, body in _tables(analysis):
+        parts += [f"<h3>{e(title)}</h3>", body]
+    parts.append("<h2>Plots</h2>")
+    for title, path in figures:
+        data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+        parts.append(f'<figure><img alt="{e(title)}" src="data:image/png;base64,{data}">'
+                     f"<figcaption>{e(title)}</figcaption></figure>")
+    parts.append("<h2>Configuration</h2>")
+    for run in runset.runs:
+        config = (yaml.safe_dump(run.config, sort_keys=False) if run.config
+                  else "(no .hydra/config.yaml)")
+        parts += [f"<h3>{e(str(run.path))}</h3>",
+                  f"<p>Overrides: {e(' '.join(run.overrides) or '(none)')}</p>",
+                  f"<pre>{e(json.dumps(run.info, indent=2, default=str))}</pre>",
+                  f"<pre>{e(config)}</pre>"]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _context(runset: RunSet) -> str:
+    facts = []
+    for run in runset.runs:
+        info = run.info
+        facts.append(f"{run.path.name}: seed {info.get('seed', '?')}, "
+                     f"{info.get('replications', '?')} replications, discount rate "
+                     f"{info.get('discount_rate', '?')}, terminal value "
+                     f"{info.get('terminal_value', '?')}")
+    return "Runs compared — " + "; ".join(facts) + "."

@@ -1,0 +1,205 @@
+"""Which strategy is best: ranking and selection with a stated confidence.
+
+The procedure is Kim & Nelson's fully sequential KN procedure (ACM TOMACS 11(3), 2001).
+It looks at the replications one at a time, in replication order, and drops a strategy
+as soon as another's running mean beats it by more than a shrinking allowance. The
+allowance is set by the variance of each *paired* difference, so common random
+numbers, which make those variances small, let it stop early.
+
+Guarantee: if the best strategy's mean beats every other by at least the indifference
+zone `delta`, KN selects it with probability at least `confidence` (outcomes normal,
+or nearly so, within each strategy; variances unknown and unequal; any correlation
+across strategies). Strategies within `delta` of the best count as equally good.
+
+KN is sequential by design, so replaying it over however many replications a run holds
+is the procedure itself: `run.until_confident` can call `select_best` after every
+chunk of replications, and stop when it answers `confident`, without the inflation of
+repeated looks. The first chunk should hold at least `n0` replications.
+
+Alongside, `mcb_confidence` reports the paired Bonferroni confidence that the leader
+beats every rival (one-sided paired t-tests, Bonferroni over the k − 1 rivals): the
+largest 1 − α at which a one-look test would name it best, with no indifference zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _scipy
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The strategy named best, whether the procedure is confident, and on what data."""
+
+    best: str | None
+    confident: bool
+    confidence: float
+    method: str
+    means: pd.Series
+    replications: int
+    available: int
+    survivors: tuple[str, ...]
+    delta: float
+    required_replications: int
+    mcb_confidence: float
+    higher_is_better: bool = True
+    excluded: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """Return one sentence that states the selection and its confidence."""
+        if self.best is None:
+            return "No strategy has enough replications to rank."
+        if len(self.means) == 1:
+            without = (f" with values (none for {', '.join(self.excluded)})"
+                       if self.excluded else "")
+            return f"{self.best} is the only strategy{without}."
+        if self.confident:
+            tied = [s for s in self.survivors if s != self.best]
+            tie = f" (within {self.delta:,.4g} of: {', '.join(tied)})" if tied else ""
+            return (f"{self.best} is best with {self.confidence:.0%} confidence{tie} "
+                    f"({self.method}, {self.replications} replications).")
+        return (f"{self.best} leads, but is not identified at {self.confidence:.0%} after "
+                f"{self.available} replications (still in contention: "
+                f"{', '.join(self.survivors)}; at most {self.required_replications} needed).")
+
+
+def kn_constant(k: int, n0: int, confidence: float) -> float:
+    """Return KN's h²: the width constant for k strategies and a first stage of n0."""
+    if k < 2 or n0 < 2:
+        raise ValueError(f"k(={k}) and n0(={n0}) must both be >= 2.")
+    alpha = 1 - confidence
+    eta = 0.5 * ((2 * alpha / (k - 1)) ** (-2 / (n0 - 1)) - 1)
+    return 2 * eta * (n0 - 1)
+
+
+def kim_nelson(values: np.ndarray, confidence: float, delta: float | None,
+               n0: int) -> tuple[int, bool, int, list[int], float, int]:
+    """Return (best column, stopped, stage, survivors, delta, bound) of KN on `values`.
+
+    `values` is (replications, strategies), larger is better, rows paired.
+    """
+    n, k = values.shape
+    first = values[:n0]
+    if delta is None:
+        delta = default_delta(first)
+    h2 = kn_constant(k, n0, confidence)
+    diffs = first[:, :, None] - first[:, None, :]
+    s2 = diffs.var(axis=0, ddof=1)
+    bound = np.floor(h2 * s2 / delta ** 2)
+    np.fill_diagonal(bound, 0)
+    sums = np.cumsum(values, axis=0)
+    alive = np.ones(k, dtype=bool)
+    for r in range(n0, n + 1):
+        means = sums[r - 1] / r
+        allowance = np.maximum(0.0, delta / (2 * r) * (h2 * s2 / delta ** 2 - r))
+        gap = means[:, None] - means[None, :] + allowance
+        ok = (gap >= -1e-12 * max(1.0, np.abs(means).max())) | ~alive[None, :]
+        np.fill_diagonal(ok, True)
+        alive &= ok.all(axis=1)
+        live = np.flatnonzero(alive)
+        limit = int(bound[np.ix_(live, live)].max()) + 1
+        if live.size == 1 or r >= limit:
+            return (int(live[np.argmax(means[live])]), True, r, live.tolist(), delta, limit)
+    means = sums[-1] / n
+    live = np.flatnonzero(alive)
+    limit = int(bound[np.ix_(live, live)].max()) + 1
+    return (int(live[np.argmax(means[live])]), False, n, live.tolist(), delta, limit)
+
+
+def default_delta(first_stage: np.ndarray) -> float:
+    """Return the default indifference zone: 1% of the largest first-stage |mean|."""
+    scale = np.abs(first_stage.mean(axis=0)).max()
+    if not scale > 0:
+        scale = first_stage.std(axis=0, ddof=1).max() if len(first_stage) > 1 else 0.0
+    return float(0.01 * scale) if scale > 0 else 1.0
+
+
+def mcb_confidence(values: np.ndarray, leader: int) -> float:
+    """Return the paired Bonferroni confidence that column `leader` beats every other.
+
+    `values` is (replications, strategies), larger is better, rows paired.
+    """
+    n, k = values.shape
+    if k < 2:
+        return 1.0
+    if n < 2:
+        return 0.0
+    worst = 0.0
+    for j in range(k):
+        if j == leader:
+            continue
+        d = values[:, leader] - values[:, j]
+        sd = d.std(ddof=1)
+        if sd > 0:
+            p = float(_scipy.t.sf(d.mean() / (sd / np.sqrt(n)), n - 1))
+        else:
+            p = 0.0 if d.mean() > 0 else 1.0
+        worst = max(worst, p)
+    return float(max(0.0, 1 - (k - 1) * worst))
+
+
+def _matrix(summary: pd.DataFrame, metric: str, by: str):
+    missing = [c for c in (by, "replication", metric) if c not in summary.columns]
+    if missing:
+        raise ValueError(f"summary lacks column(s) {', '.join(missing)}.")
+    wide = summary.pivot(index="replication", columns=by, values=metric).sort_index()
+    wide.columns = [str(c) for c in wide.columns]
+    excluded = tuple(c for c in wide.columns if wide[c].isna().all())
+    wide = wide.drop(columns=list(excluded)).dropna()
+    return wide, excluded
+
+
+def select_best(summary: pd.DataFrame, metric: str = "npv_usd", confidence: float = 0.95,
+                *, delta: float | None = None, n0: int = 20,
+                higher_is_better: bool | None = None, by: str = "strategy") -> Selection:
+    """Return the Selection of the best strategy by mean `metric` (Kim–Nelson, paired).
+
+    `summary` has one row per (strategy, replication); replications are paired by their
+    number, and ones with a missing value for any strategy are left out. `delta` is the
+    indifference zone in the metric's units (default: 1% of the largest first-stage
+    |mean|); `n0` the first stage (fewer if fewer replications exist, at least 2).
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence(={confidence}) must be in (0, 1).")
+    if delta is not None and not delta > 0:
+        raise ValueError(f"delta(={delta}) must be > 0.")
+    if higher_is_better is None:
+        from sim.compare.stats import higher_is_better as _default
+        higher_is_better = _default(metric)
+    wide, excluded = _matrix(summary, metric, by)
+    names = list(wide.columns)
+    means = wide.mean()
+    sign = 1.0 if higher_is_better else -1.0
+    values = sign * wide.to_numpy(float)
+    n, k = values.shape
+    method = f"Kim–Nelson fully sequential, paired, n0={min(n0, n)}"
+    common = dict(confidence=confidence, means=means, available=n,
+                  higher_is_better=higher_is_better, excluded=excluded)
+    if k == 0 or n == 0:
+        return Selection(None, False, method=method, replications=0, survivors=(),
+                         delta=np.nan, required_replications=max(n0, 2),
+                         mcb_confidence=0.0, **common)
+    if k == 1:
+        return Selection(names[0], True, method=method, replications=n,
+                         survivors=(names[0],), delta=np.nan, required_replications=n,
+                         mcb_confidence=1.0, **common)
+    if n < 2:
+        leader = int(np.argmax(values.mean(axis=0)))
+        return Selection(names[leader], False, method=method, replications=n,
+                         survivors=tuple(names), delta=np.nan,
+                         required_replications=max(n0, 2), mcb_confidence=0.0, **common)
+    best, stopped, stage, live, delta, bound = kim_nelson(values, confidence, delta,
+                                                          min(n0, n))
+    return Selection(names[best], stopped, method=method, replications=stage,
+                     survivors=tuple(names[i] for i in live), delta=delta,
+                     required_replications=stage if stopped else bound,
+                     mcb_confidence=mcb_confidence(values, best), **common)
+
+
+def required_replications(summary: pd.DataFrame, metric: str = "npv_usd",
+                          confidence: float = 0.95, **options) -> int:
+    """Return the replications by which KN is sure to have stopped (first-stage bound)."""
+    return select_best(summary, metric, confidence, **options).required_replications

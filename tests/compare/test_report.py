@@ -1,0 +1,182 @@
+"""The written comparison: files, a self-contained report, and plots that decode."""
+
+import base64
+import io
+from html.parser import HTMLParser
+
+import matplotlib.image
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.compare import compare_runs, main
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class Page(HTMLParser):
+    """Collects what a browser would fetch, and the order of the page's parts."""
+
+    def __init__(self):
+        super().__init__()
+        self.sources, self.links, self.tags, self.scripts = [], [], [], 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append((tag, attrs.get("id")))
+        if "src" in attrs:
+            self.sources.append(attrs["src"])
+        if "href" in attrs:
+            self.links.append(attrs["href"])
+        self.scripts += tag == "script"
+
+
+def parse(path):
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    page.close()
+    return page
+
+
+def decode(source):
+    assert source.startswith("data:image/png;base64,")
+    data = base64.b64decode(source.split(",", 1)[1], validate=True)
+    assert data.startswith(PNG_SIGNATURE)
+    image = matplotlib.image.imread(io.BytesIO(data), format="png")
+    assert image.ndim == 3 and image.shape[0] > 50 and image.shape[1] > 50
+    return image
+
+
+def test_report_is_self_contained_and_its_images_decode(compared):
+    run, _ = compared
+    page = parse(run / "report.html")
+    assert page.sources, "the report embeds its plots"
+    for source in page.sources:
+        decode(source)
+    assert not page.scripts
+    assert not [link for link in page.links if not link.startswith("#")]
+    text = (run / "report.html").read_text()
+    assert "http://" not in text and "https://" not in text
+    assert "@import" not in text and "url(" not in text
+    assert len(page.sources) == len(list((run / "plots").glob("*.png")))
+
+
+def test_report_opens_with_the_verdict_then_tables_plots_and_config(compared):
+    run, comparison = compared
+    page = parse(run / "report.html")
+    order = [tag for tag, _ in page.tags]
+    verdict = page.tags.index(("div", "verdict"))
+    assert verdict < order.index("table") < order.index("img")
+    text = (run / "report.html").read_text()
+    assert text.index("Configuration") > text.index("<img")
+    assert "blocks_per_quarter" in text           # the resolved config is shown
+    assert comparison.best in comparison.verdict.splitlines()[0]
+    assert "Main risk" in comparison.verdict
+
+
+def test_files_are_written_and_no_temporary_is_left(compared):
+    run, _ = compared
+    for name in ("comparison.csv", "report.html", "regret.csv", "dominance.csv",
+                 "incremental_cashflows.csv", "sensitivity.csv"):
+        assert (run / name).is_file()
+    names = {p.name for p in (run / "plots").glob("*.png")}
+    assert {"ecdf.png", "box.png", "cumulative_cash.png", "mw_by_state.png",
+            "paired_difference.png", "tornado.png", "world.png"} <= names
+    assert not list(run.rglob("*.tmp"))
+
+
+def test_comparison_csv_holds_per_strategy_and_paired_columns(compared):
+    run, comparison = compared
+    table = pd.read_csv(run / "comparison.csv")
+    for column in ("mean", "ci_low", "ci_high", "std", "p5", "p50", "p95", "p_negative",
+                   "cvar5", "diff_mean", "diff_ci_low", "diff_ci_high", "p_beats_baseline",
+                   "fsd_vs_baseline", "ssd_vs_baseline", "incremental_irr", "regret"):
+        assert column in table
+    rows = table.set_index("strategy")
+    assert rows.loc["phased", "paired"]
+    assert rows.loc["phased", "diff_ci_high"] - rows.loc["phased", "diff_ci_low"] < \
+        rows.loc["phased", "unpaired_ci_width"]
+    assert np.isnan(rows.loc["stay_mining", "diff_mean"])
+    pd.testing.assert_frame_equal(table, comparison.table.astype(table.dtypes.to_dict()),
+                                  check_exact=False)
+
+
+def test_incremental_cash_flows_and_their_irr(compared):
+    _, comparison = compared
+    inc = comparison.analysis.incremental
+    phased = inc[inc["strategy"] == "phased"]
+    assert list(phased["year"]) == [2027, 2028, 2029]
+    assert phased["mean_usd"].iloc[0] < 0 < phased["cumulative_mean_usd"].iloc[-1]
+    rate = comparison.table.set_index("strategy").loc["phased", "incremental_irr"]
+    assert 0 < rate < 10
+
+
+def test_sensitivity_finds_the_feature_that_drives_the_difference(compared):
+    _, comparison = compared
+    sens = comparison.analysis.sensitivity
+    phased = sens[sens["strategy"] == "phased"].set_index("feature")["spearman_rho"]
+    assert phased.abs().idxmax() == "lease_usd_per_kw_month_mean"
+    assert phased["lease_usd_per_kw_month_mean"] > 0.5
+
+
+def test_a_summary_only_single_strategy_run_still_reports(tmp_path, run_factory):
+    run = run_factory(tmp_path / "run", ("phased",), detail="summary")
+    comparison = compare_runs(run)
+    names = {p.name for p in (run / "plots").glob("*.png")}
+    assert names == {"ecdf.png", "box.png", "world.png"}
+    assert comparison.best == "phased"
+    assert "Only phased ran" in comparison.verdict
+    for source in parse(run / "report.html").sources:
+        decode(source)
+
+
+def test_a_metric_with_missing_values_is_compared(tmp_path, run_factory):
+    run = run_factory(tmp_path / "run", ("stay_mining", "phased", "convert_all"))
+    comparison = compare_runs(run, out=tmp_path / "irr", metric="irr")
+    table = comparison.table.set_index("strategy")
+    assert table.loc["stay_mining", "n"] == 0
+    assert comparison.selections["default"].excluded == ("stay_mining",)
+    assert comparison.best in ("phased", "convert_all")
+    assert (tmp_path / "irr" / "report.html").is_file()
+
+
+def test_market_scenarios_report_regret(tmp_path, run_factory):
+    for number, market in enumerate(("glut", "boom")):
+        run_factory(tmp_path / "sweep" / str(number), ("stay_mining", "phased"),
+                    market=[f"market/ai={market}"])
+    comparison = compare_runs([tmp_path / "sweep"], out=tmp_path / "out")
+    regret = comparison.analysis.regret
+    assert list(regret.columns[:2]) == ["market/ai=glut", "market/ai=boom"]
+    assert (regret[["market/ai=glut", "market/ai=boom"]].min() == 0).all()
+    assert comparison.best == regret["max_regret"].idxmin()
+    assert (tmp_path / "out" / "plots" / "regret.png").is_file()
+    assert "market scenarios" in comparison.verdict.splitlines()[0]
+
+
+def test_cli_writes_the_comparison_and_explains_itself(tmp_path, run_factory, capsys):
+    run = run_factory(tmp_path / "run", ("stay_mining", "phased"))
+    assert main([str(run), "--out", str(tmp_path / "out"), "--baseline", "phased",
+                 "--indifference", "5e6"]) == 0
+    assert (tmp_path / "out" / "report.html").is_file()
+    table = pd.read_csv(tmp_path / "out" / "comparison.csv").set_index("strategy")
+    assert table.loc["stay_mining", "baseline"] == "phased"
+    assert "$5.0M" in (tmp_path / "out" / "report.html").read_text()
+    assert main(["--help"]) == 0
+    assert "RUN_DIR" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [[], ["--confidence", "2", "x"],
+                                  ["--indifference", "0", "x"]])
+def test_cli_usage_errors_exit_2(argv, capsys):
+    assert main(argv) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_a_clear_winner_is_recommended_with_its_confidence(tmp_path, run_factory):
+    run = run_factory(tmp_path / "run", effects={"convert_all": 2e9})
+    comparison = compare_runs(run)
+    headline = comparison.verdict.splitlines()[0]
+    assert headline.startswith("Recommended: convert_all")
+    assert "95% confidence" in headline
+    assert comparison.selections["default"].confident
+    assert comparison.table.set_index("strategy").loc["convert_all", "best_in_scenario"]

@@ -1,0 +1,102 @@
+"""Selection of the best strategy: it must pick the truly best at least as often as it
+promises, on synthetic strategies whose means are known."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.compare.selection import kn_constant
+from sim.compare.stats import required_replications, select_best
+
+
+def summary_of(values, metric="npv_usd"):
+    """Return a summary table (strategy, replication, metric) from a (reps, k) array."""
+    frame = pd.DataFrame(values, columns=[f"s{i}" for i in range(values.shape[1])])
+    return (frame.rename_axis("replication").reset_index()
+            .melt(id_vars="replication", var_name="strategy", value_name=metric))
+
+
+def crn_draw(rng, means, n, sd=5.0, rho=0.8):
+    world = rng.normal(0, sd * np.sqrt(rho), size=(n, 1))
+    return world + rng.normal(0, sd * np.sqrt(1 - rho), size=(n, len(means))) + means
+
+
+@pytest.mark.parametrize("k, rho", [(4, 0.8), (2, 0.0)])
+def test_picks_the_best_at_least_as_often_as_promised(k, rho):
+    # Slippage configuration, the least favourable one: the best beats the rest by delta.
+    rng = np.random.default_rng(2024 + k)
+    means = np.zeros(k)
+    means[k // 2] = 1.0
+    trials, correct = 300, 0
+    for _ in range(trials):
+        selection = select_best(summary_of(crn_draw(rng, means, 400, rho=rho)), delta=1.0)
+        assert selection.confident
+        correct += selection.best == f"s{k // 2}"
+    promised = 0.95
+    assert correct / trials >= promised - 3 * np.sqrt(promised * (1 - promised) / trials)
+
+
+def test_common_random_numbers_let_it_stop_sooner():
+    rng = np.random.default_rng(3)
+    means = np.array([0.0, 1.0, 0.0])
+    paired = [select_best(summary_of(crn_draw(rng, means, 600, rho=0.9)), delta=1.0)
+              for _ in range(20)]
+    independent = [select_best(summary_of(crn_draw(rng, means, 600, rho=0.0)), delta=1.0)
+                   for _ in range(20)]
+    assert (np.mean([s.replications for s in paired])
+            < 0.5 * np.mean([s.replications for s in independent]))
+
+
+def test_a_clear_winner_is_named_with_confidence():
+    rng = np.random.default_rng(4)
+    selection = select_best(summary_of(crn_draw(rng, np.array([0.0, 10.0, 3.0]), 100)))
+    assert selection.best == "s1" and selection.confident
+    assert selection.survivors == ("s1",)
+    assert selection.mcb_confidence > 0.999
+    assert selection.means["s1"] == pytest.approx(10.0, abs=1.5)
+    assert "s1 is best with 95% confidence" in selection.describe()
+
+
+def test_too_few_replications_is_not_confident_and_says_how_many_suffice():
+    rng = np.random.default_rng(5)
+    data = crn_draw(rng, np.array([0.0, 0.2]), 30, rho=0.0)
+    selection = select_best(summary_of(data), delta=0.2)
+    assert not selection.confident
+    assert selection.required_replications > 30
+    assert required_replications(summary_of(data), delta=0.2) == selection.required_replications
+    assert "not identified" in selection.describe()
+
+
+def test_identical_strategies_stop_as_a_tie_within_the_zone():
+    values = np.tile(np.linspace(0, 1, 25)[:, None], (1, 2))
+    selection = select_best(summary_of(values))
+    assert selection.confident and set(selection.survivors) == {"s0", "s1"}
+
+
+def test_lower_is_better_metrics_pick_the_smallest():
+    rng = np.random.default_rng(6)
+    data = 5 + crn_draw(rng, np.array([0.0, -3.0, 2.0]), 60, sd=1)
+    assert select_best(summary_of(data, "payback_years"), "payback_years").best == "s1"
+
+
+def test_a_strategy_without_values_is_excluded_and_one_strategy_is_trivially_best():
+    frame = summary_of(np.column_stack([np.arange(10.0), np.full(10, np.nan)]), "irr")
+    selection = select_best(frame, "irr")
+    assert selection.excluded == ("s1",)
+    assert selection.best == "s0" and selection.confident
+
+
+def test_bad_arguments_are_refused():
+    frame = summary_of(np.ones((5, 2)))
+    with pytest.raises(ValueError, match="confidence"):
+        select_best(frame, confidence=1.5)
+    with pytest.raises(ValueError, match="delta"):
+        select_best(frame, delta=0)
+    with pytest.raises(ValueError, match="lacks"):
+        select_best(frame, "irr")
+
+
+def test_kn_constant_matches_the_published_formula():
+    # Kim & Nelson (2001): eta = ((2 alpha / (k - 1)) ** (-2 / (n0 - 1)) - 1) / 2.
+    eta = ((2 * 0.05 / 4) ** (-2 / 9) - 1) / 2
+    assert kn_constant(5, 10, 0.95) == pytest.approx(2 * eta * 9)
