@@ -1,0 +1,137 @@
+"""The command lines end to end: runs, sweeps, plug-ins from outside the package, bad input."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+QUICK = ["run.replications=6", "run.horizon_years=3", "run.progress=false"]
+
+
+def hashpivot(args, cwd, timeout=240):
+    """Run the installed console script; return the finished process."""
+    exe = Path(sys.executable).with_name("hashpivot")
+    return subprocess.run([str(exe), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "HYDRA_FULL_ERROR": "0"})
+
+
+@pytest.mark.slow
+def test_default_experiment_writes_a_complete_run_dir(tmp_path):
+    run_dir = tmp_path / "run"
+    done = hashpivot([*QUICK, f"hydra.run.dir={run_dir}"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    for name in ["summary.parquet", "cashflows.parquet", "timeline.parquet", "worlds.parquet",
+                 "comparison.csv", "report.html", "run.json", ".hydra/config.yaml"]:
+        assert (run_dir / name).exists(), name
+    assert list((run_dir / "plots").glob("*.png"))
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["status"] == "complete" and info["seed"] == 20270101
+    summary = pd.read_parquet(run_dir / "summary.parquet")
+    assert set(summary["strategy"]) == {"stay_mining", "convert_all", "phased", "threshold",
+                                        "build_to_suit"}
+    assert len(summary) == 5 * 6
+    for column in ["strategy", "mean NPV $M", "P5 $M", "P50 $M", "P95 $M", "P(NPV<0)", "MW converted"]:
+        assert column in done.stdout
+    assert not (tmp_path / "outputs").exists() or run_dir.exists()
+
+
+@pytest.mark.slow
+def test_multirun_sweeps_markets_into_job_dirs(tmp_path):
+    sweep = tmp_path / "sweep"
+    done = hashpivot(["-m", *QUICK, "market/ai=base,glut", "strategy=[stay_mining,phased]",
+                      "run.compare=false", f"hydra.sweep.dir={sweep}"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
+    assert [p.name for p in jobs] == ["0", "1"]
+    for job in jobs:
+        assert json.loads((job / "run.json").read_text())["status"] == "complete"
+
+
+@pytest.mark.slow
+def test_plugin_demand_from_a_directory_outside_the_package(tmp_path):
+    example = ROOT / "examples" / "custom_demand"
+    shutil.copytree(example, tmp_path / "user")
+    user = tmp_path / "user"
+    done = hashpivot(["--config-dir", "conf", "market/demand=lease_linked", *QUICK,
+                      "strategy=[stay_mining,build_to_suit]", "run.compare=false",
+                      f"hydra.run.dir={user / 'run'}"], cwd=user)
+    assert done.returncode == 0, done.stderr
+    cfg = (user / "run" / ".hydra" / "config.yaml").read_text()
+    assert "my_demand.LeaseLinkedDemand" in cfg
+    # The same from Python, as a user's script would.
+    script = ("import sim\n"
+              "cfg = sim.compose(['market/demand=lease_linked', 'run.replications=3', "
+              "'run.horizon_years=3', 'run.progress=false'], config_dirs=['conf'])\n"
+              "w = sim.sample_world(cfg, 0)\n"
+              "print(len(w.tenant_requests), sim.run(cfg).summary.shape)\n")
+    py = subprocess.run([sys.executable, "-c", script], cwd=user, capture_output=True, text=True,
+                        timeout=240, env={**os.environ, "PYTHONPATH": str(user)})
+    assert py.returncode == 0, py.stderr
+    assert py.stdout.split()[1] == "(15,"  # 3 worlds x 5 strategies
+
+
+BAD = [
+    (["market/ai=nope"], "market/ai=nope: no such option"),
+    (["site.grid_mw=-5"], "site.grid_mw=-5: must be > 0"),
+    (["site.hosting.renewal_probability=1.5"], "site.hosting.renewal_probability=1.5: must be in [0, 1]"),
+    (["run.horizon_years=-1"], "run.horizon_years=-1: must be in (0, 100]"),
+    (["market.demand._target_=nowhere.Missing"], "does not import"),
+    (["-m", "market/ai=base,nope"], "market/ai=nope: no such option"),
+]
+
+
+@pytest.mark.parametrize("args, fragment", BAD)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(args, fragment, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main([*QUICK, *args, f"hydra.run.dir={tmp_path / 'run'}",
+                 f"hydra.sweep.dir={tmp_path / 'sweep'}"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.count("\n") == 0 and err.startswith("hashpivot: error: ") and fragment in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "run").exists() and not (tmp_path / "sweep").exists()
+
+
+PLUGIN_BAD = [
+    ("market.power._target_=bad_plugins.NaNPower", "power_usd_per_mwh is not finite"),
+    ("market.ai._target_=bad_plugins.NegativeLease", "lease_usd_per_kw_month must be >= 0"),
+    ("market.btc._target_=bad_plugins.ShortBTC", "btc_usd has shape"),
+]
+
+
+@pytest.mark.parametrize("override, fragment", PLUGIN_BAD)
+def test_misbehaving_plugin_fails_cleanly_naming_process_replication_and_seed(
+        override, fragment, tmp_path, capsys, monkeypatch):
+    shutil.copy(TESTS / "bad_plugins.py", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    run_dir = tmp_path / "run"
+    code = main([override, *QUICK, f"hydra.run.dir={run_dir}"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0, err
+    assert fragment in err and "replication 0" in err and "seed 20270101" in err
+    assert not (run_dir / "summary.parquet").exists()
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "failed"
+
+
+@pytest.mark.slow
+def test_user_error_through_the_console_script_has_no_traceback(tmp_path):
+    done = hashpivot(["site.grid_mw=-5"], cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "hashpivot: error: site.grid_mw=-5: must be > 0"
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_help_explains_usage(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Usage: hashpivot" in out and "market/ai: base, boom, glut" in out

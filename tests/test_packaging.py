@@ -1,0 +1,38 @@
+"""The wheel carries the config tree and data, so an installed hashpivot works from anywhere."""
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_regular_install_works_from_another_directory(tmp_path):
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w",
+                            str(tmp_path / "dist"), str(ROOT)], capture_output=True, text=True,
+                           timeout=300)
+    assert built.returncode == 0, built.stderr
+    wheel = next((tmp_path / "dist").glob("hashpivot-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "sim/conf/config.yaml" in names and "sim/conf/strategy/phased.yaml" in names
+    assert "sim/data/difficulty_epochs.csv" in names
+    target = tmp_path / "site"
+    installed = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--target",
+                                str(target), str(wheel)], capture_output=True, text=True, timeout=300)
+    assert installed.returncode == 0, installed.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    script = ("import sim, sim.config as c\n"
+              "assert str(c.config_dir()).startswith(%r), c.config_dir()\n"
+              "cfg = sim.compose(['run.replications=2', 'run.horizon_years=2', 'run.progress=false'])\n"
+              "print(sim.run(cfg).summary.shape)\n") % str(target)
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    done = subprocess.run([sys.executable, "-c", script], cwd=elsewhere, capture_output=True,
+                          text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(10, 23)"
