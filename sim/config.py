@@ -136,6 +136,7 @@ def validate(cfg: DictConfig) -> None:
     confident = _number(cfg, "run.until_confident", 0.5, 1, low_open=True, allow_null=True)
     if confident == 1:
         raise UserError("run.until_confident=1: must be < 1 (certainty needs infinite replications)")
+    _number(cfg, "run.indifference_usd", 0, low_open=True)
     cap = _number(cfg, "run.max_replications", replications, integer=True, allow_null=True)
     if confident is not None and cap is None:
         raise UserError("run.max_replications=None: must be set (>= run.replications) "

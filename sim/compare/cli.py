@@ -50,8 +50,8 @@ def parser() -> argparse.ArgumentParser:
                    help="confidence of intervals and of the selection (default: 0.95)")
     p.add_argument("--indifference", metavar="AMOUNT", type=float, default=None,
                    help="differences in the metric's mean smaller than this do not matter "
-                   "to the selection of the best (metric units; default: 1%% of the "
-                   "largest mean)")
+                   "to the selection of the best (metric units; default: the runs' "
+                   "run.indifference_usd for a USD metric, else 1%% of the largest mean)")
     return p
 
 

@@ -61,7 +61,7 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
     `baseline` defaults to stay_mining, or to the first strategy when stay_mining did
     not run; `out` defaults to the run directory when one is given, else the current one.
     `delta` is the indifference zone of the selection, in the metric's units (default:
-    1% of the largest mean).
+    the runs' `run.indifference_usd` for a USD metric, else 1% of the largest mean).
     """
     if delta is not None and not delta > 0:
         raise UserError(f"the indifference zone (={delta}) must be > 0")
@@ -70,6 +70,8 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
     if not run_dirs:
         raise UserError("no run directory given")
     runset = load_runs(run_dirs, metric)
+    if delta is None and metric.endswith("_usd"):
+        delta = (runset.runs[0].config.get("run") or {}).get("indifference_usd")
     analysis = analyse(runset, metric, baseline, confidence, delta)
     if out is None:
         out = Path(run_dirs[0]) if len(run_dirs) == 1 else Path.cwd()
