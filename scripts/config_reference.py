@@ -2,7 +2,8 @@
 
 The README's "Config reference" section is this script's output; a test keeps them equal:
 
-    python scripts/config_reference.py > /tmp/ref.md
+    python scripts/config_reference.py           # print it
+    python scripts/config_reference.py --write   # rewrite the README's section
 """
 
 from __future__ import annotations
@@ -62,5 +63,17 @@ def reference() -> str:
     return "\n".join(parts)
 
 
+def write_readme(readme: Path) -> None:
+    """Replace the README's reference section with the current one."""
+    start, end = "<!-- config-reference:start -->\n", "<!-- config-reference:end -->"
+    text = readme.read_text()
+    head, rest = text.split(start, 1)
+    tail = rest.split(end, 1)[1]
+    readme.write_text(f"{head}{start}{reference()}\n{end}{tail}")
+
+
 if __name__ == "__main__":
-    sys.stdout.write(reference())
+    if "--write" in sys.argv:
+        write_readme(ROOT.parent / "README.md")
+    else:
+        sys.stdout.write(reference())

@@ -160,3 +160,39 @@ def test_same_seed_same_summary(compose_small):
     assert first.equals(second)
     other = sim.run(compose_small("run.seed=7")).summary
     assert not np.allclose(first["npv_usd"], other["npv_usd"])
+
+
+def test_deterministic_base_case_by_hand(compose_small):
+    """On the expected paths of the default market, mining money is a sum over days."""
+    cfg = compose_small("run.deterministic=true", "strategy=stay_mining",
+                        "fleet.upgrade_every_years=null", "fleet.failure_rate_per_year=0",
+                        "site.power.demand_response_usd_per_mwh=0")
+    world = sim.sample_world(cfg, 0)
+    th_per_mw = 1e6 / (17.5 * 1.05)
+    revenue_per_mw = world.hashprice_usd_per_ph_day / 1000 * th_per_mw
+    mines = revenue_per_mw * 0.98 >= 24 * world.power_usd_per_mwh
+    t = totals(account(cfg))
+    assert t["mining_revenue"] == pytest.approx(100 * revenue_per_mw[mines].sum(), rel=1e-9)
+    assert -t["power_cost"] == pytest.approx(100 * 24 * world.power_usd_per_mwh[mines].sum(), rel=1e-9)
+    assert 0 < mines.mean() < 1   # the halvings push the fleet past breakeven: both cases occur
+    # Expected paths carry no noise: every replication is the same world.
+    other = sim.sample_world(cfg, 7)
+    for name in world.daily_fields():
+        np.testing.assert_array_equal(getattr(world, name), getattr(other, name))
+
+
+def test_deterministic_lease_rent_by_hand(compose_small):
+    """Deterministic demand: evenly spaced requests at the mean size, priced at the index."""
+    cfg = compose_small("run.deterministic=true", "strategy=convert_all", "site.crews=10",
+                        "site.hosting.renewal_probability=0")
+    world = sim.sample_world(cfg, 0)
+    acc = account(cfg)
+    ready_day = math.ceil(30 + 335 * math.exp(0.3 ** 2 / 2))  # mean decommission + retrofit
+    free_mw_it, rent = 100 / 1.3, 0.0
+    for row in world.tenant_requests.itertuples():
+        if row.day >= ready_day and row.mw_it <= free_mw_it + 1e-9:
+            free_mw_it -= row.mw_it
+            end = min(acc.n_days, row.day + row.term_days)
+            rent += row.mw_it * 1000 * row.usd_per_kw_month / DAYS_PER_MONTH * (end - row.day)
+    assert rent > 0
+    assert totals(acc)["hosting_rent"] == pytest.approx(rent, rel=1e-9)
