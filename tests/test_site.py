@@ -196,3 +196,52 @@ def test_deterministic_lease_rent_by_hand(compose_small):
             rent += row.mw_it * 1000 * row.usd_per_kw_month / DAYS_PER_MONTH * (end - row.day)
     assert rent > 0
     assert totals(acc)["hosting_rent"] == pytest.approx(rent, rel=1e-9)
+
+
+FAST_BUILD = ["site.crews=10", "site.conversion.retrofit_days=fixed:335",
+              "site.conversion.capex_usd_per_mw_it=fixed:9e6"]
+
+
+def test_gpu_cloud_by_hand(compose_constant):
+    cfg = compose_constant("strategy=convert_all", "strategy.convert_all.use=cloud", *QUIET_FLEET,
+                           *FAST_BUILD, "run.horizon_years=2")
+    acc = account(cfg)
+    t = totals(acc)
+    gpus = 100 / 1.3 * 780
+    cloud_days = acc.n_days - 365
+    assert -t["capex_gpu"] == pytest.approx(gpus * 45_000)
+    assert t["cloud_revenue"] == pytest.approx(gpus * 2.0 * 24 * 0.75 * cloud_days)
+    # Ten crews decommission every block on day 0; then the cloud pays spot for its grid MW.
+    assert -t["power_cost"] == pytest.approx(100 * 24 * 40 * cloud_days)
+    assert t["mining_revenue"] == 0
+    assert acc.summary()["mw_converted"] == pytest.approx(100)
+
+
+@pytest.mark.parametrize("method", ["none", "contracted", "multiple"])
+def test_terminal_value_methods(compose_constant, method):
+    requests = "[[400,70,4383,120,0]]"
+    cfg = compose_constant("strategy=convert_all", *QUIET_FLEET, *FAST_BUILD, "run.horizon_years=3",
+                           f"market.demand.requests={requests}", f"run.terminal_value={method}")
+    acc = account(cfg)
+    value = totals(acc)["terminal_value"]
+    if method == "none":
+        assert value == 0
+        return
+    if method == "contracted":
+        # 12-year lease from day 400: the rent left after the horizon, net of opex, discounted.
+        months_left = (400 + 4383 - acc.n_days) / DAYS_PER_MONTH
+        per_month = 70_000 * (120 - 18)
+        undiscounted = per_month * months_left
+        assert 0.55 * undiscounted < value < undiscounted
+    else:
+        trailing = 70_000 * (120 - 18) * 12 - (100 / 1.3 - 70) * 1000 * 3 * 12
+        assert value == pytest.approx(12.0 * trailing, rel=0.01)
+
+
+def test_stay_mining_terminal_value_is_the_fleet_resale(compose_constant):
+    cfg = compose_constant("strategy=stay_mining", *QUIET_FLEET)
+    acc = account(cfg)
+    th = 100 * 1e6 / (17.5 * 1.05)
+    new_usd_per_th = 375 * 40 / 1000
+    frontier = 17.5 * (1 - 0.08) ** ((acc.n_days - 1) / 365.25)
+    assert totals(acc)["terminal_value"] == pytest.approx(th * new_usd_per_th * 0.5 * frontier / 17.5)

@@ -1,0 +1,77 @@
+"""The sampled world: keyed streams, independence of processes, and the plug-in boundary."""
+
+import zlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.errors import UserError
+from sim.world import PROCESS_FIELDS, stream_key, validate_output
+
+
+def test_world_has_every_documented_field(compose_small):
+    world = sim.sample_world(compose_small(), 0)
+    assert isinstance(world, sim.World)
+    n = world.n_days
+    for name in world.daily_fields():
+        assert getattr(world, name).shape == (n,)
+    assert world.date[0] == np.datetime64("2027-01-01")
+    assert list(world.epochs.columns) == ["start_day", "end_day", "start_height", "difficulty"]
+    assert list(world.tenant_requests.columns) == ["day", "mw_it", "term_days", "usd_per_kw_month",
+                                                   "wait_days"]
+
+
+def test_stream_keys_are_fixed_integers_not_python_hash():
+    assert stream_key("btc") == zlib.crc32(b"btc")
+    assert len({stream_key(name) for name in [*PROCESS_FIELDS, "site"]}) == len(PROCESS_FIELDS) + 1
+
+
+def test_changing_one_process_leaves_the_others_draws_alone(compose_small):
+    a = sim.sample_world(compose_small(), 3)
+    b = sim.sample_world(compose_small("market.power.log_sd=0.6", "market.ai.lease_log_sd=0.3"), 3)
+    for name in ["btc_usd", "network_hashrate_ehs", "difficulty", "hashprice_usd_per_ph_day"]:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert not np.array_equal(a.power_usd_per_mwh, b.power_usd_per_mwh)
+    # Demand reads the lease index (upstream), so its prices move, but its arrivals do not.
+    np.testing.assert_array_equal(a.tenant_requests["day"], b.tenant_requests["day"])
+
+
+def test_replications_differ_and_repeat(compose_small):
+    cfg = compose_small()
+    first, again, other = (sim.sample_world(cfg, k) for k in (0, 0, 1))
+    np.testing.assert_array_equal(first.btc_usd, again.btc_usd)
+    assert not np.array_equal(first.btc_usd, other.btc_usd)
+
+
+@pytest.mark.parametrize("out, fragment", [
+    ({"btc_usd": np.full(9, 1.0)}, "shape (9,)"),
+    ({"btc_usd": np.r_[np.full(9, 1.0), np.nan]}, "not finite"),
+    ({"btc_usd": np.r_[np.full(9, 1.0), -1.0]}, "must be > 0"),
+    ({"btc_usd": np.full(10, 1.0), "extra": 1}, "unexpected ['extra']"),
+    ({}, "missing ['btc_usd']"),
+    ([1, 2], "expected a dict"),
+])
+def test_plugin_output_is_checked_at_the_boundary(out, fragment):
+    with pytest.raises(UserError) as err:
+        validate_output(out, ("btc_usd",), 10, "market.btc (X), replication 4, seed 9")
+    assert fragment in str(err.value) and "replication 4, seed 9" in str(err.value)
+
+
+def test_unsorted_or_negative_requests_are_refused():
+    good = dict(day=[1, 5], mw_it=[10.0, 20.0], term_days=[100.0, 100.0],
+                usd_per_kw_month=[120.0, 120.0], wait_days=[0.0, 0.0])
+    validate_output({"tenant_requests": pd.DataFrame(good)}, ("tenant_requests",), 10, "d")
+    for change, fragment in [({"day": [5, 1]}, "sorted"), ({"mw_it": [-1.0, 2.0]}, "negative"),
+                             ({"usd_per_kw_month": [np.nan, 1.0]}, "NaN"), ({"day": [1, 10]}, "day grid")]:
+        with pytest.raises(UserError, match=fragment):
+            validate_output({"tenant_requests": pd.DataFrame({**good, **change})},
+                            ("tenant_requests",), 10, "d")
+
+
+def test_hashprice_is_the_worlds_own_formula(compose_small):
+    """Recompute hashprice from the world's own price, difficulty, subsidy and fees."""
+    w = sim.sample_world(compose_small(), 2)
+    expected = 86_400 * 1e15 * (w.subsidy_btc + w.fees_btc_per_block) * w.btc_usd / (w.difficulty * 2 ** 32)
+    np.testing.assert_allclose(w.hashprice_usd_per_ph_day, expected, rtol=1e-12)
