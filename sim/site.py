@@ -22,41 +22,13 @@ import numpy as np
 import simpy
 
 from sim import distributions
-from sim.errors import LookAheadError
 from sim.strategies import Convert
-from sim.world import DAILY_FIELDS, World, rng_for
+from sim.view import MarketView
+from sim.world import World, rng_for
 
 MINING, CONVERTING, AI = 0, 1, 2
 DAYS_PER_MONTH = 365.25 / 12
 EPS_MW = 1e-9
-
-
-class MarketView:
-    """The market as a strategy may see it on `day`: every path up to and including it."""
-
-    __slots__ = ("_world", "day")
-
-    def __init__(self, world: World, day: int):
-        self._world = world
-        self.day = int(day)
-
-    def __getattr__(self, name):
-        if name in DAILY_FIELDS or name in ("date",):
-            return getattr(self._world, name)[: self.day + 1]
-        if name == "tenant_requests":
-            requests = self._world.tenant_requests
-            return requests[requests["day"] <= self.day]
-        if name == "epochs":
-            epochs = self._world.epochs
-            return epochs[epochs["start_day"] <= self.day]
-        raise AttributeError(name)
-
-    def at(self, name: str, day: int) -> float:
-        """Return `name` on `day`, which must not be after the decision day."""
-        if day > self.day:
-            raise LookAheadError(f"strategy read {name} on day {day} while deciding on day "
-                                 f"{self.day}: strategies see only the past")
-        return float(getattr(self._world, name)[day])
 
 
 @dataclass(frozen=True)

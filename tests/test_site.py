@@ -138,7 +138,7 @@ def test_strategies_cannot_read_the_future(compose_small):
 
 
 def test_view_shows_exactly_the_past():
-    from sim.site import MarketView
+    from sim.view import MarketView
 
     class FakeWorld:
         btc_usd = np.arange(10.0)
