@@ -8,6 +8,7 @@ Inflows are positive, outflows negative; money is nominal except `npv_usd`.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -41,6 +42,14 @@ def npv(cash_usd: np.ndarray, rate_per_year: float) -> float:
 _IRR_GRID = np.concatenate([np.linspace(-0.99, 1.0, 200), np.geomspace(1.01, 1e3, 60)])
 
 
+@functools.lru_cache(maxsize=8)
+def _irr_factors(n_months: int) -> np.ndarray:
+    """Return the discount factors of every month at every rate of the IRR search grid."""
+    factors = (1.0 + _IRR_GRID)[:, None] ** -(np.arange(n_months) / 12.0)[None, :]
+    factors.setflags(write=False)
+    return factors
+
+
 def irr(cash_usd: np.ndarray) -> float:
     """Return the annual IRR of monthly cash flows, or NaN where none is defined.
 
@@ -51,7 +60,7 @@ def irr(cash_usd: np.ndarray) -> float:
     if not (np.any(cash < 0) and np.any(cash > 0)):
         return math.nan
     months = np.arange(len(cash)) / 12.0
-    values = ((1.0 + _IRR_GRID)[:, None] ** -months[None, :]) @ cash
+    values = _irr_factors(len(cash)) @ cash
     change = np.flatnonzero(np.sign(values[:-1]) * np.sign(values[1:]) < 0)
     if change.size == 0:
         exact = np.flatnonzero(values == 0)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from sim.errors import UserError
 
 USES = ("lease", "cloud")
@@ -129,9 +127,9 @@ class Threshold(Strategy):
     def decide(self, day, view, site):
         """Return conversions while the margin signal is armed and leases pay."""
         start = max(0, day - self.trailing_days + 1)
-        revenue = site.mining_usd_per_mw_day(view.hashprice_usd_per_ph_day[start:])
-        cost = 24.0 * view.power_usd_per_mwh[start:]
-        margin = 1.0 - float(np.sum(cost)) / max(float(np.sum(revenue)), 1e-9)
+        revenue = site.mining_usd_per_mw_day(float(view.hashprice_usd_per_ph_day[start:].sum()))
+        cost = 24.0 * float(view.power_usd_per_mwh[start:].sum())
+        margin = 1.0 - cost / max(float(revenue), 1e-9)
         if margin < self.margin_below:
             self._armed = True
         elif margin > self.margin_above:

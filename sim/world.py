@@ -204,6 +204,9 @@ def _check_table(name: str, value, n_days: int, where: str) -> pd.DataFrame:
         integers = ("day",)
     else:
         integers = ("start_day", "end_day", "start_height")
+    if list(value.columns) == list(columns) and all(
+            value[c].dtype == ("int64" if c in integers else "float64") for c in columns):
+        return value.reset_index(drop=True)  # already in the contract's shape: no copy
     table = pd.DataFrame({c: numbers[c].astype("int64") if c in integers else numbers[c]
                           for c in columns})
     return table
