@@ -1,19 +1,34 @@
 """Executors: where chunks of replications run — here, in local processes, or on Ray.
 
-Each backend is a small class with the same two methods, `map` (yield each chunk's
-result as it finishes) and `close`; `make_executor` picks one by `run.executor`. They
-only move work around: replication k's numbers are the same on every backend.
+Each backend is a small class with the same two methods, `map` and `close`;
+`make_executor` picks one by `run.executor`. ``map(fn, cfg, chunks, tick)`` calls
+``fn(cfg, start, stop, progress)`` for every chunk and yields ``(chunk, result)`` as
+chunks finish; while they run, ``tick(start, n)`` is called in this process each time
+`n` more replications of chunk `start` are done, so one progress bar can count every
+worker. Backends only move work around: replication k's numbers are the same on all.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
+import queue
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterator
+from functools import partial
 
 from sim.errors import UserError
 
 Chunk = tuple[int, int]
+#: Seconds between a worker's progress reports, and between the parent's looks for them.
+REPORT_EVERY_S = 0.25
+
+
+class WorkerLost(UserError):
+    """A worker died (killed, out of memory) before it finished its chunk."""
 
 
 def default_workers() -> int:
@@ -24,19 +39,61 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+class Reporter:
+    """A worker's progress callback: counts replications, sends them at most every 0.25 s."""
+
+    def __init__(self, send: Callable[[int, int], None], start: int):
+        self.send = send
+        self.start = start
+        self.unsent = 0
+        self.sent_at = time.monotonic()
+
+    def __call__(self, n: int = 1) -> None:
+        """Count `n` more finished replications; send the count if 0.25 s have passed."""
+        self.unsent += n
+        now = time.monotonic()
+        if now - self.sent_at >= REPORT_EVERY_S:
+            self.send(self.start, self.unsent)
+            self.unsent, self.sent_at = 0, now
+
+
 class SerialExecutor:
     """Run chunks one after another in this process."""
 
     def __init__(self, run_cfg):
         self.workers = 1
 
-    def map(self, fn: Callable, cfg, chunks: list[Chunk]) -> Iterator[tuple[Chunk, dict]]:
-        """Yield (chunk, fn(cfg, *chunk)) for each chunk, in order."""
+    def map(self, fn: Callable, cfg, chunks: list[Chunk], tick) -> Iterator[tuple[Chunk, dict]]:
+        """Yield (chunk, fn(cfg, *chunk, progress)) for each chunk, in order."""
         for chunk in chunks:
-            yield chunk, fn(cfg, *chunk)
+            yield chunk, fn(cfg, *chunk, partial(tick, chunk[0]))
 
     def close(self) -> None:
         """Release nothing: there is nothing to release."""
+
+
+# --- local worker processes ------------------------------------------------------------------------
+_reports = None  # in a worker process: the queue its progress goes to
+
+
+def _start_worker(reports) -> None:
+    """Set up a worker process: its progress queue, no Ctrl-C, and an exit with its parent."""
+    global _reports
+    _reports = reports
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Exit this worker once its parent is gone (a parent killed by SIGKILL cannot stop it)."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _call_reporting(fn, cfg, start, stop):
+    """Return fn(cfg, start, stop, progress), its progress reported to the parent's queue."""
+    return fn(cfg, start, stop, Reporter(lambda s, n: _reports.put((s, n)), start))
 
 
 class ProcessExecutor:
@@ -44,32 +101,79 @@ class ProcessExecutor:
 
     def __init__(self, run_cfg):
         self.workers = int(run_cfg.workers or default_workers())
-        self.pool = None
+        self.pool = self.reports = None
+        self.running = {}  # the chunks in the workers' hands
 
-    def map(self, fn, cfg, chunks):
-        """Yield (chunk, result) as worker processes finish them."""
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    def _start(self):
+        from concurrent.futures import ProcessPoolExecutor
 
-        if not chunks:
-            return
-        if self.pool is None:
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method))
-        pending = {self.pool.submit(fn, cfg, *chunk): chunk for chunk in chunks}
-        try:
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    yield pending.pop(future), future.result()
-        finally:
-            for future in pending:
-                future.cancel()
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
+        self.reports = context.Queue()
+        self.pool = ProcessPoolExecutor(self.workers, mp_context=context,
+                                        initializer=_start_worker, initargs=(self.reports,))
+
+    def map(self, fn, cfg, chunks, tick):
+        """Yield (chunk, result) as worker processes finish them, keeping every worker busy."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        if self.pool is None and chunks:
+            self._start()
+        todo, pending = list(reversed(chunks)), {}
+        self.running = pending
+        while todo or pending:
+            try:
+                while todo and len(pending) < 2 * self.workers:
+                    chunk = todo.pop()
+                    pending[self.pool.submit(_call_reporting, fn, cfg, *chunk)] = chunk
+                finished, _ = wait(pending, timeout=REPORT_EVERY_S, return_when=FIRST_COMPLETED)
+                self._drain(tick)
+                done = [(pending.pop(future), future.result()) for future in finished]
+            except BrokenProcessPool:
+                raise WorkerLost("a worker process died (killed, or out of memory) before "
+                                 "finishing its chunk") from None
+            yield from done
+
+    def _drain(self, tick) -> None:
+        while True:
+            try:
+                tick(*self.reports.get_nowait())
+            except (queue.Empty, OSError, ValueError):
+                return
 
     def close(self) -> None:
-        """Stop the worker processes, dropping work not yet started."""
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+        """Stop the worker processes; chunks still being worked on are dropped at once."""
+        if self.pool is None:
+            return
+        if self.running:  # stopped early (Ctrl-C, an error): end the chunks being worked on
+            for process in list(getattr(self.pool, "_processes", {}).values()):  # no public handle
+                process.terminate()
+        self.pool.shutdown(wait=True, cancel_futures=True)  # the pool reaps its workers
+        self.reports.close()
+        self.pool = self.reports = None
+
+
+# --- Ray --------------------------------------------------------------------------------------------
+class Tally:
+    """A Ray actor that collects workers' progress reports until the driver drains them."""
+
+    def __init__(self):
+        self.reports = []
+
+    def add(self, start: int, n: int) -> None:
+        """Keep a report: `n` more replications of the chunk starting at `start` are done."""
+        self.reports.append((start, n))
+
+    def drain(self) -> list[tuple[int, int]]:
+        """Return the reports kept since the last drain, and forget them."""
+        reports, self.reports = self.reports, []
+        return reports
+
+
+def _call_on_ray(fn, cfg, start, stop, tally):
+    """Return fn(cfg, start, stop, progress), its progress reported to the `tally` actor."""
+    return fn(cfg, start, stop, Reporter(lambda s, n: tally.add.remote(s, n), start))
 
 
 class RayExecutor:
@@ -82,31 +186,51 @@ class RayExecutor:
             raise UserError("run.executor='ray': Ray is not installed; "
                             "pip install 'hashpivot[ray]'") from None
         self.ray = ray
-        address = run_cfg.ray.address
         if not ray.is_initialized():
-            options = dict(address=address, ignore_reinit_error=True, log_to_driver=False,
-                           include_dashboard=False)
-            if address is None and run_cfg.workers:
-                options["num_cpus"] = int(run_cfg.workers)
-            ray.init(**{k: v for k, v in options.items() if v is not None or k == "address"})
-        self.workers = int(ray.available_resources().get("CPU", 1))
+            # a local instance: its workers import plug-ins from the current directory, as we do
+            path = os.pathsep.join(p for p in (os.getcwd(), os.environ.get("PYTHONPATH")) if p)
+            local = dict(num_cpus=run_cfg.workers, include_dashboard=False,
+                         runtime_env={"env_vars": {"PYTHONPATH": path}})
+            options = {} if run_cfg.ray.address else {k: v for k, v in local.items() if v is not None}
+            ray.init(address=run_cfg.ray.address, log_to_driver=False, logging_level=logging.WARNING,
+                     **options)
+        self.workers = int(ray.cluster_resources().get("CPU", 1))
+        self.tally = None
 
-    def map(self, fn, cfg, chunks):
-        """Yield (chunk, result) as Ray tasks finish them; failed tasks are retried."""
+    def map(self, fn, cfg, chunks, tick):
+        """Yield (chunk, result) as Ray tasks finish them; tasks on lost workers are retried."""
         ray = self.ray
         if not chunks:
             return
-        remote = ray.remote(max_retries=3, retry_exceptions=False)(fn)
-        cfg_ref = ray.put(cfg)
-        pending = {remote.remote(cfg_ref, *chunk): chunk for chunk in chunks}
+        if self.tally is None:
+            self.tally = ray.remote(num_cpus=0)(Tally).remote()
+        remote = ray.remote(max_retries=3, retry_exceptions=False)(_call_on_ray)
+        cfg_ref, todo, pending = ray.put(cfg), list(reversed(chunks)), {}
         try:
-            while pending:
-                ready, _ = ray.wait(list(pending), num_returns=1)
+            while todo or pending:
+                while todo and len(pending) < 2 * self.workers:
+                    chunk = todo.pop()
+                    pending[remote.remote(fn, cfg_ref, *chunk, self.tally)] = chunk
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=REPORT_EVERY_S)
+                for report in ray.get(self.tally.drain.remote()):
+                    tick(*report)
                 for ref in ready:
-                    yield pending.pop(ref), ray.get(ref)
+                    chunk = pending.pop(ref)
+                    yield chunk, self._get(ref, chunk)
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
+
+    def _get(self, ref, chunk):
+        try:
+            return self.ray.get(ref)
+        except self.ray.exceptions.RayTaskError as err:
+            if isinstance(err.cause, UserError):
+                raise err.cause from None
+            raise
+        except self.ray.exceptions.RayError as err:  # lost workers or nodes, after every retry
+            raise WorkerLost(f"replications {chunk[0]}-{chunk[1] - 1} failed on Ray after "
+                             f"every retry ({type(err).__name__})") from None
 
     def close(self) -> None:
         """Leave the Ray instance running for the next run in this process."""

@@ -3,15 +3,17 @@
 Replication k's world depends only on ``(run.seed, k)``, never on the executor, the
 number of workers or the chunk size, so every executor gives the same numbers and
 ``run.replications=10`` gives the first ten rows of ``run.replications=40``. Each chunk
-is written atomically into the run directory as it finishes; running the same config
-into the same directory again skips the chunks already there.
+is written atomically into the run directory as it finishes (a temporary folder, then a
+rename); running the same config into the same directory again reads the finished
+chunks back, whatever chunk size wrote them, runs the rest and ends with exactly the
+tables of an uninterrupted run. A directory that another config wrote is refused.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,15 +24,15 @@ from omegaconf import OmegaConf
 
 from sim.config import build_processes, build_strategies, plain, validate
 from sim.errors import UserError
-from sim.executors import make_executor
+from sim.executors import WorkerLost, make_executor
 from sim.ledger import CATEGORIES, STATES, Account
-from sim.result import Result, write_atomic, write_json
+from sim.result import Result, write_json
 from sim.site import simulate
 from sim.world import sample_world
 
 #: Keys that change how a run is executed, not what it computes.
-EXECUTION_KEYS = ("executor", "workers", "progress", "ray", "replications", "until_confident",
-                  "max_replications", "compare")
+EXECUTION_KEYS = ("executor", "workers", "chunk_size", "progress", "ray", "replications",
+                  "until_confident", "max_replications", "compare")
 WORLD_MONTHLY_FIELDS = ("btc_usd", "hashprice_usd_per_ph_day", "power_usd_per_mwh",
                         "lease_usd_per_kw_month", "gpu_usd_per_hour")
 
@@ -56,8 +58,11 @@ def world_features(world) -> dict:
     )
 
 
-def run_chunk(cfg, start: int, stop: int) -> dict[str, pd.DataFrame]:
-    """Return the tables of replications [start, stop): each world sampled once, run per strategy."""
+def run_chunk(cfg, start: int, stop: int, progress=None) -> dict[str, pd.DataFrame]:
+    """Return the tables of replications [start, stop): each world sampled once, run per strategy.
+
+    `progress`, if given, is called with 1 as each replication finishes.
+    """
     processes = build_processes(cfg)
     strategies = build_strategies(cfg)
     cfg = plain(cfg)
@@ -79,6 +84,8 @@ def run_chunk(cfg, start: int, stop: int) -> dict[str, pd.DataFrame]:
             paths.append(np.column_stack([np.add.reduceat(getattr(world, f), starts)
                                           / np.diff(np.append(starts, world.n_days))
                                           for f in WORLD_MONTHLY_FIELDS]))
+        if progress is not None:
+            progress(1)
     tables = dict(summary=pd.DataFrame(rows), worlds=pd.DataFrame(features))
     if monthly:
         tables.update(_detail_tables(list(strategies), range(start, stop), months, flows, states, paths))
@@ -89,22 +96,23 @@ def _detail_tables(labels, replications, months, flows, states, paths) -> dict:
     """Return the long cashflows, the timeline and the monthly world paths of a chunk."""
     n_rep, n_strat, n_month = len(replications), len(labels), len(months)
     reps = np.asarray(replications)
-    strategy = pd.Categorical(np.tile(np.repeat(labels, n_month * len(CATEGORIES)), n_rep),
-                              categories=labels)
+    strategy = pd.Categorical.from_codes(  # from codes: factorising strings is slow
+        np.tile(np.repeat(np.arange(n_strat), n_month * len(CATEGORIES)), n_rep), categories=labels)
     cash = np.stack(flows)  # (rep*strategy, category, month)
     cashflows = pd.DataFrame({
         "strategy": strategy,
         "replication": np.repeat(reps, n_strat * len(CATEGORIES) * n_month),
         "month": np.tile(months, n_rep * n_strat * len(CATEGORIES)).astype("datetime64[ns]"),
-        "category": pd.Categorical(np.tile(np.repeat(CATEGORIES, n_month), n_rep * n_strat),
-                                   categories=CATEGORIES),
+        "category": pd.Categorical.from_codes(
+            np.tile(np.repeat(np.arange(len(CATEGORIES)), n_month), n_rep * n_strat),
+            categories=list(CATEGORIES)),
         "usd": cash.reshape(-1),
     })
     timeline = pd.DataFrame(np.concatenate(states), columns=list(STATES))
     timeline.insert(0, "month", np.tile(months, n_rep * n_strat).astype("datetime64[ns]"))
     timeline.insert(0, "replication", np.repeat(reps, n_strat * n_month))
-    timeline.insert(0, "strategy", pd.Categorical(np.tile(np.repeat(labels, n_month), n_rep),
-                                                  categories=labels))
+    timeline.insert(0, "strategy", pd.Categorical.from_codes(
+        np.tile(np.repeat(np.arange(n_strat), n_month), n_rep), categories=labels))
     world_monthly = pd.DataFrame(np.concatenate(paths), columns=list(WORLD_MONTHLY_FIELDS))
     world_monthly.insert(0, "month", np.tile(months, n_rep).astype("datetime64[ns]"))
     world_monthly.insert(0, "replication", np.repeat(reps, n_month))
@@ -118,7 +126,11 @@ def fingerprint(cfg) -> dict:
     data.pop("hydra", None)
     for key in EXECUTION_KEYS:
         data["run"].pop(key, None)
-    return data
+    return json.loads(_canonical(data))
+
+
+def _canonical(data) -> str:
+    return json.dumps(data, sort_keys=True, default=str)
 
 
 def _flatten(data, prefix=""):
@@ -128,6 +140,9 @@ def _flatten(data, prefix=""):
             out.update(_flatten(value, f"{prefix}{key}."))
         return out
     return {prefix[:-1]: data}
+
+
+_CHUNK_NAME = re.compile(r"^(\d+)-(\d+)$")
 
 
 @dataclass
@@ -146,7 +161,7 @@ class ChunkStore:
         manifest = self.root / "config.json"
         if manifest.is_file():
             theirs = json.loads(manifest.read_text())
-            if theirs != mine:
+            if _canonical(theirs) != _canonical(mine):
                 a, b = _flatten(theirs), _flatten(mine)
                 keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
                 shown = ", ".join(f"{k} ({a.get(k)!r} there, {b.get(k)!r} now)" for k in keys[:3])
@@ -162,9 +177,10 @@ class ChunkStore:
         """Return the folder of chunk [start, stop)."""
         return self.root / f"{start:09d}-{stop:09d}"
 
-    def done(self, start: int, stop: int) -> bool:
-        """Return whether chunk [start, stop) is complete on disk."""
-        return self.path(start, stop).is_dir()
+    def finished(self) -> list[tuple[int, int]]:
+        """Return the chunks complete on disk, in replication order."""
+        found = (_CHUNK_NAME.match(folder.name) for folder in self.root.iterdir())
+        return sorted((int(m[1]), int(m[2])) for m in found if m)
 
     def write(self, start: int, stop: int, tables: dict) -> None:
         """Write a chunk's tables to a temporary folder, then rename it into place."""
@@ -175,10 +191,17 @@ class ChunkStore:
             table.to_parquet(tmp / f"{name}.parquet", index=False)
         os.replace(tmp, self.path(start, stop))
 
-    def read(self, start: int, stop: int) -> dict:
-        """Return a finished chunk's tables."""
-        folder = self.path(start, stop)
-        return {file.stem: pd.read_parquet(file) for file in folder.glob("*.parquet")}
+    def read(self, start: int, stop: int, lo: int | None = None, hi: int | None = None) -> dict:
+        """Return a finished chunk's tables, keeping replications [lo, hi) if given."""
+        lo, hi = start if lo is None else lo, stop if hi is None else hi
+        tables = {}
+        for file in sorted(self.path(start, stop).glob("*.parquet")):
+            table = pd.read_parquet(file)
+            if (lo, hi) != (start, stop):
+                keep = table["replication"].between(lo, hi - 1).to_numpy()
+                table = table[keep].reset_index(drop=True)
+            tables[file.stem] = table
+        return tables
 
 
 def chunks(start: int, stop: int, size: int) -> list[tuple[int, int]]:
@@ -187,12 +210,48 @@ def chunks(start: int, stop: int, size: int) -> list[tuple[int, int]]:
     return [(max(a, start), min(b, stop)) for a, b in zip(edges[:-1], edges[1:]) if max(a, start) < min(b, stop)]
 
 
-# --- the run ------------------------------------------------------------------------------------
-def _progress_bar(cfg, total: int, initial: int):
-    from tqdm.auto import tqdm
+def plan(start: int, stop: int, size: int, finished: list[tuple[int, int]]):
+    """Return (reuse, todo) for replications [start, stop).
 
-    return tqdm(total=total, initial=initial, unit="rep", desc="replications",
-                disable=not cfg.run.progress, dynamic_ncols=True, smoothing=0.1)
+    `reuse` lists ``(chunk, lo, hi)``: finished chunks and the replications [lo, hi) needed
+    from each; `todo` lists the chunks still to run, cut at multiples of `size`. Chunks on
+    disk may have any boundaries (an earlier run may have used another chunk size).
+    """
+    reuse, todo, cursor = [], [], start
+    for a, b in sorted(finished):
+        lo, hi = max(a, cursor), min(b, stop)
+        if lo < hi:
+            todo += chunks(cursor, lo, size)
+            reuse.append(((a, b), lo, hi))
+            cursor = hi
+    return reuse, todo + chunks(cursor, stop, size)
+
+
+# --- the run ------------------------------------------------------------------------------------
+class Progress:
+    """One bar counting finished replications across every worker, with a rate and an ETA."""
+
+    def __init__(self, cfg, total: int, initial: int, todo: list[tuple[int, int]]):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, initial=initial, unit="rep", desc="replications",
+                        disable=not cfg.run.progress, dynamic_ncols=True, smoothing=0.1)
+        self.left = {a: b - a for a, b in todo}
+
+    def tick(self, start: int, n: int) -> None:
+        """Count `n` more finished replications of the chunk starting at `start`."""
+        n = min(n, self.left.get(start, 0))  # a retried task reports its replications again
+        if n:
+            self.left[start] -= n
+            self.bar.update(n)
+
+    def finish(self, chunk: tuple[int, int]) -> None:
+        """Count whatever of `chunk` its worker had not reported yet."""
+        self.tick(chunk[0], self.left.get(chunk[0], 0))
+
+    def close(self) -> None:
+        """Close the bar."""
+        self.bar.close()
 
 
 def run(cfg, out_dir=None) -> Result:
@@ -227,6 +286,12 @@ def run(cfg, out_dir=None) -> Result:
             if selection.confident or done >= cap:
                 break
             target = min(cap, done + int(cfg.run.replications))
+    except WorkerLost as err:
+        if store is None:
+            raise
+        kept = store.root.parent
+        raise UserError(f"{err}; finished chunks are kept in {kept}: rerun the same command "
+                        f"with hydra.run.dir={kept} to resume") from None
     finally:
         executor.close()
     result = _assemble(cfg, [collected[c] for c in sorted(collected)])
@@ -238,33 +303,33 @@ def run(cfg, out_dir=None) -> Result:
 
 
 def _run_range(cfg, executor, store, collected, start: int, stop: int) -> None:
-    """Run the chunks of [start, stop) not yet on disk; read the others back."""
-    todo = []
-    for chunk in chunks(start, stop, int(cfg.run.chunk_size)):
-        if store is not None and store.done(*chunk):
-            collected[chunk] = store.read(*chunk)
-        else:
-            todo.append(chunk)
-    kept = sum(b - a for a, b in collected if start <= a < stop)
-    with _progress_bar(cfg, stop - start, kept) as bar:
-        for chunk, tables in executor.map(run_chunk, cfg, todo):
+    """Run the replications of [start, stop) not yet on disk; read the others back."""
+    reuse, todo = plan(start, stop, int(cfg.run.chunk_size), store.finished() if store else [])
+    for chunk, lo, hi in reuse:
+        collected[(lo, hi)] = store.read(*chunk, lo, hi)
+    progress = Progress(cfg, stop - start, sum(hi - lo for _, lo, hi in reuse), todo)
+    try:
+        for chunk, tables in executor.map(run_chunk, cfg, todo, progress.tick):
             if store is not None:
                 store.write(*chunk, tables)
             collected[chunk] = tables
-            bar.update(chunk[1] - chunk[0])
+            progress.finish(chunk)
+    finally:
+        progress.close()
 
 
 def _assemble(cfg, parts: list[dict]) -> Result:
     """Return one Result from chunk tables, in replication order."""
+    labels = list(dict.fromkeys(parts[0]["summary"]["strategy"].astype(str))) if parts else []
+
     def join(name):
-        frames = [p[name] for p in parts if name in p]
+        frames = [part[name] for part in parts if name in part]
         if not frames:
             return pd.DataFrame()
-        table = pd.concat(frames, ignore_index=True)
-        if "strategy" in table:
-            labels = list(dict.fromkeys(frames[0]["strategy"].astype(str)))
-            table["strategy"] = pd.Categorical(table["strategy"].astype(str), categories=labels)
-        return table
+        if "strategy" in frames[0]:  # one categorical dtype, so concat keeps it (no strings)
+            for frame in frames:
+                frame["strategy"] = pd.Categorical(frame["strategy"], categories=labels)
+        return pd.concat(frames, ignore_index=True)
 
     summary = join("summary")
     if len(summary):

@@ -1,0 +1,276 @@
+"""Benchmark: strategy-replications per second of the default experiment, and peak memory.
+
+Every measurement runs in a fresh Python process, so its peak memory is its own. Each
+runs `sim.run` into a run directory, as `hashpivot` does (finished chunks written as
+they come). `wall s` is that call alone: imports, composing the config and a warm-up
+that starts every worker (and Ray) come before the clock. `main MB` is the peak RSS of
+the process that runs `sim.run` (the parent of the workers) during the run; `worker MB`
+the largest peak RSS of its worker processes (shared pages counted; Ray's workers are
+not its children, so not measured). The `detail` section then times writing the tables
+(`Result.save`) and the report (`compare_runs`) apart, each with its own peak RSS.
+
+    python scripts/bench.py                      # default sections, ~5 min on 2 cores
+    python scripts/bench.py --quick              # the same, with fewer replications
+    python scripts/bench.py --workers 16 --sections executors   # scaling, 1..16 workers
+    python scripts/bench.py --sections memory100k              # 100,000 replications
+    python scripts/bench.py --sections memory100k-short        # the same, 3-month horizon
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SECTIONS = ("executors", "replications", "blocks", "horizon", "detail", "memory100k",
+            "memory100k-short")
+DEFAULT_SECTIONS = ("executors", "replications", "blocks", "horizon", "detail")
+SUMMARY = ["run.detail=summary", "run.progress=false", "run.compare=false"]
+
+
+# --- one measurement, in a fresh process -------------------------------------------------------------
+def measure(spec: dict) -> dict:
+    """Run one configuration (in this process) and return its timings and peak memory."""
+    import sim
+    from sim.cli import run_info
+    from sim.compare import compare_runs
+    from sim.result import write_json
+
+    overrides = spec["overrides"]
+    warm = sim.compose(overrides)  # warm up every worker (Ray's import sim on their first task)
+    sim.run(sim.compose([*overrides, f"run.replications={warm.run.workers or 1}", "run.chunk_size=1"]))
+    cfg = sim.compose(overrides)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run"
+        began = time.perf_counter()
+        result = sim.run(cfg, out_dir=out)
+        m = dict(run_s=time.perf_counter() - began, strategy_replications=len(result.summary),
+                 main_mb=_peak_rss_mb(),
+                 worker_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+        if spec.get("save"):
+            _reset_peak_rss()
+            began = time.perf_counter()
+            result.save(out)
+            m.update(save_s=time.perf_counter() - began, save_mb=_peak_rss_mb())
+            write_json(out / "run.json", run_info(cfg, "complete", "-"))
+            del result
+            _reset_peak_rss()
+            began = time.perf_counter()
+            compare_runs([out], out=out)
+            m.update(report_s=time.perf_counter() - began, report_mb=_peak_rss_mb())
+    return m
+
+
+def _reset_peak_rss() -> None:
+    """Start this process's peak RSS afresh from its current RSS (Linux; elsewhere a no-op)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def _peak_rss_mb() -> float:
+    """Return this process's peak RSS in MB (VmHWM on Linux: unlike ru_maxrss, not inherited)."""
+    status = Path("/proc/self/status")
+    if status.is_file():
+        match = re.search(r"VmHWM:\s+(\d+) kB", status.read_text())
+        if match:
+            return int(match[1]) / 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+def run_fresh(spec: dict) -> dict:
+    """Return `measure(spec)` from a fresh Python process."""
+    done = subprocess.run([sys.executable, __file__, "--measure", json.dumps(spec)],
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"bench: {spec['overrides']} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --- the sections -----------------------------------------------------------------------------------
+def executor_runs(executor: str, workers: int) -> list[str]:
+    """Return the overrides that run on `executor` with `workers` workers."""
+    return [f"run.executor={executor}"] + ([f"run.workers={workers}"] if executor != "serial" else [])
+
+
+def worker_counts(most: int) -> list[int]:
+    """Return 1, 2, 4, ... up to `most` (and `most` itself)."""
+    counts, n = [], 1
+    while n < most:
+        counts.append(n)
+        n *= 2
+    return counts + [most]
+
+
+def has_ray() -> bool:
+    """Return whether Ray is installed."""
+    try:
+        import ray  # noqa: F401  (only whether it imports)
+    except ImportError:
+        return False
+    return True
+
+
+def plan(sections, workers: int, quick: bool) -> list[tuple[str, str, dict]]:
+    """Return (section, label, spec) of every measurement to make."""
+    k = 10 if quick else 1
+    reps = 1000 // k
+    parallel = executor_runs("process", workers)
+    todo = []
+    if "executors" in sections:
+        todo.append(("executors", "serial", SUMMARY + [f"run.replications={reps}", "run.executor=serial"]))
+        for executor in ("process", "ray") if has_ray() else ("process",):
+            for n in worker_counts(workers):
+                todo.append(("executors", f"{executor} ×{n}",
+                             SUMMARY + [f"run.replications={reps}", *executor_runs(executor, n)]))
+    if "replications" in sections:
+        for n in (1000 // k, 10_000 // k):
+            todo.append(("replications", f"{n:,} replications", SUMMARY + [f"run.replications={n}", *parallel]))
+    if "blocks" in sections:
+        for blocks in (10, 100, 1000):
+            todo.append(("blocks", f"{blocks} blocks, 100 MW",
+                         SUMMARY + [f"run.replications={200 // k}", *parallel, f"site.blocks={blocks}"]))
+        for blocks in (10, 100, 1000):
+            todo.append(("site size", f"{blocks} blocks, {blocks * 10:,} MW, {blocks * 3 // 10} crews",
+                         SUMMARY + [f"run.replications={200 // k}", *parallel, f"site.blocks={blocks}",
+                                    f"site.grid_mw={blocks * 10}", f"site.crews={blocks * 3 // 10}"]))
+    if "horizon" in sections:
+        for years in (5, 10, 20):
+            todo.append(("horizon", f"{years} years", SUMMARY + [f"run.replications={500 // k}", *parallel,
+                                                                 f"run.horizon_years={years}"]))
+    if "detail" in sections:
+        for detail in ("summary", "monthly"):
+            todo.append(("detail", f"detail={detail}, run + save + report",
+                         dict(overrides=[f"run.replications={reps}", *parallel, f"run.detail={detail}",
+                                         "run.progress=false", "run.compare=false"], save=True)))
+    if "memory100k" in sections:
+        todo.append(("memory100k", f"{100_000 // k:,} replications, summary",
+                     SUMMARY + [f"run.replications={100_000 // k}", *parallel]))
+    if "memory100k-short" in sections:  # the same tables and chunks in a fifth of the time
+        todo.append(("memory100k", f"{100_000 // k:,} replications, 3 months",
+                     SUMMARY + [f"run.replications={100_000 // k}", *parallel, "run.horizon_years=0.25"]))
+    return [(s, label, spec if isinstance(spec, dict) else {"overrides": spec}) for s, label, spec in todo]
+
+
+# --- reporting ---------------------------------------------------------------------------------------
+def machine() -> str:
+    """Return one line describing this machine and the library versions."""
+    import numpy
+    import pandas
+
+    cpu = platform.processor() or "?"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        match = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
+        cpu = match[1].strip() if match else cpu
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    memory = ""
+    if Path("/proc/meminfo").is_file():
+        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())[1])
+        memory = f", {kb / 2**20:.0f} GiB"
+    return (f"{cores} cores ({cpu}){memory}; Python {platform.python_version()}, "
+            f"numpy {numpy.__version__}, pandas {pandas.__version__}")
+
+
+def row(section: str, label: str, m: dict) -> str:
+    rate = m["strategy_replications"] / m["run_s"]
+    extra = ""
+    if "save_s" in m:
+        extra = (f"  save {m['save_s']:.1f} s, {m['save_mb']:.0f} MB; "
+                 f"report {m['report_s']:.1f} s, {m['report_mb']:.0f} MB")
+    worker = f"{m['worker_mb']:11.0f}" if m["worker_mb"] else f"{'-':>11}"
+    return (f"{section:<13}{label:<38}{m['strategy_replications']:>9,}{rate:>10,.0f}"
+            f"{m['run_s']:>9.1f}{m['main_mb']:>10.0f}{worker}{extra}")
+
+
+def findings(results: dict) -> list[str]:
+    """Return the lines that set the measurements against the issue's targets."""
+    lines = []
+    serial = results.get(("executors", "serial"))
+    best = [m for (s, label), m in results.items() if s == "executors" and label.startswith("process")]
+    if serial and best:
+        top = max(best, key=lambda m: m["strategy_replications"] / m["run_s"])
+        lines.append(f"default experiment, summary: serial {serial['run_s']:.1f} s, best process "
+                     f"{top['run_s']:.1f} s (target <= 15 s on 2 cores); process/serial "
+                     f"{serial['run_s'] / top['run_s']:.2f}x (target >= 1.7x on 2 cores)")
+    for section, what in (("blocks", "the same 100 MW split finer"),
+                          ("site size", "a larger site, crews in proportion")):
+        times = [m["run_s"] / m["strategy_replications"] for (s, _), m in results.items() if s == section]
+        if len(times) == 3:
+            lines.append(f"{what}: time per strategy-replication x{times[1] / times[0]:.2f} at "
+                         f"100 blocks, x{times[2] / times[0]:.2f} at 1,000 (blocks x10, x100)")
+    horizon = {int(label.split()[0]): m["run_s"] / m["strategy_replications"] * 1e3
+               for (s, label), m in results.items() if s == "horizon"}
+    if len(horizon) == 3:
+        years, ms = zip(*sorted(horizon.items()))
+        slope, intercept = _line(years, ms)
+        worst = max(abs(intercept + slope * y - t) / t for y, t in zip(years, ms))
+        lines.append(f"horizon: wall per strategy-replication {intercept:.2f} ms + {slope:.2f} ms a year "
+                     f"(a line through 5, 10, 20 years, off by {worst:.0%} at most); "
+                     f"x{ms[1] / ms[0]:.2f} at 10 years, x{ms[2] / ms[0]:.2f} at 20")
+    detail = {label.split(",")[0]: m for (s, label), m in results.items() if s == "detail"}
+    if len(detail) == 2:
+        a, b = detail["detail=summary"], detail["detail=monthly"]
+        lines.append(f"detail: monthly adds {b['run_s'] - a['run_s']:.1f} s to the run, "
+                     f"{b['save_s']:.1f} s to save the monthly tables and {b['report_s']:.1f} s "
+                     f"for the report (summary: {a['save_s']:.1f} s, {a['report_s']:.1f} s)")
+    return lines
+
+
+def _line(x, y) -> tuple[float, float]:
+    """Return the least-squares (slope, intercept) of y against x."""
+    mx, my = sum(x) / len(x), sum(y) / len(y)
+    slope = sum((a - mx) * (b - my) for a, b in zip(x, y)) / sum((a - mx) ** 2 for a in x)
+    return slope, my - slope * mx
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sections", default=",".join(DEFAULT_SECTIONS),
+                        help=f"comma-separated, from {', '.join(SECTIONS)} (default: %(default)s)")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    parser.add_argument("--workers", type=int, default=cores,
+                        help="most workers: executors are measured at 1, 2, 4, ... up to it "
+                             "(default: the %(default)s cores)")
+    parser.add_argument("--quick", action="store_true", help="a tenth of the replications")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.measure:
+        print(json.dumps(measure(json.loads(args.measure))))
+        return 0
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
+    if not 1 <= args.workers <= cores:
+        parser.error(f"--workers={args.workers}: must be in [1, {cores}] (this machine's cores)")
+
+    print(f"hashpivot benchmark — {machine()}")
+    print(f"default experiment: 5 strategies, 10 years, daily; {'quick' if args.quick else 'full'} sizes")
+    print(f"{'section':<13}{'configuration':<38}{'strat-reps':>9}{'per s':>10}{'wall s':>9}"
+          f"{'main MB':>10}{'worker MB':>11}")
+    print("(strat-reps: strategy-replications; per s: strategy-replications per second)")
+    results = {}
+    began = time.perf_counter()
+    for section, label, spec in plan(sections, args.workers, args.quick):
+        results[(section, label)] = run_fresh(spec)
+        print(row(section, label, results[(section, label)]), flush=True)
+    print()
+    for line in findings(results):
+        print(line)
+    print(f"benchmark wall time: {time.perf_counter() - began:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

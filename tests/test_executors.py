@@ -1,0 +1,150 @@
+"""Executors move chunks of work around; they never change what a chunk computes.
+
+These tests use toy chunk functions, so they check the backends themselves: every
+chunk runs once, progress arrives while chunks run, a dead worker or a user error is
+reported in one line, and closing stops busy workers at once.
+"""
+
+import os
+import signal
+import sys
+import time
+
+import pytest
+
+from sim.errors import UserError
+from sim.executors import EXECUTORS, ProcessExecutor, SerialExecutor, WorkerLost, make_executor
+from sim.montecarlo import chunks
+
+
+class RunCfg(dict):
+    """The `run` section of a config, as an executor reads it."""
+
+    __getattr__ = dict.get
+
+
+def squares(cfg, start, stop, progress):
+    """A chunk function: reports each item, returns the squares of [start, stop)."""
+    for _ in range(start, stop):
+        progress(1)
+    return [i * i for i in range(start, stop)]
+
+
+def slow(cfg, start, stop, progress):
+    """A chunk function that takes `cfg` seconds per item."""
+    for _ in range(start, stop):
+        time.sleep(cfg)
+        progress(1)
+    return os.getpid()
+
+
+def dies_at_four(cfg, start, stop, progress):
+    """A chunk function whose worker is killed (SIGKILL) on the chunk holding item 4."""
+    if start <= 4 < stop:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return list(range(start, stop))
+
+
+def refuses(cfg, start, stop, progress):
+    """A chunk function that raises a user error, as a broken plug-in would."""
+    raise UserError(f"market.demand: bad output in replication {start}")
+
+
+def executor(name, workers=2):
+    return EXECUTORS[name](RunCfg(workers=workers))
+
+
+def run_all(ex, fn, cfg, todo):
+    ticks = []
+    try:
+        results = dict(ex.map(fn, cfg, todo, lambda start, n: ticks.append((start, n))))
+    finally:
+        ex.close()
+    return results, ticks
+
+
+@pytest.mark.parametrize(("start", "stop", "size", "expected"), [
+    (0, 10, 4, [(0, 4), (4, 8), (8, 10)]),
+    (0, 8, 4, [(0, 4), (4, 8)]),
+    (5, 10, 4, [(5, 8), (8, 10)]),     # boundaries stay at multiples of the size
+    (3, 3, 4, []),
+])
+def test_chunks_are_cut_at_multiples_of_the_size(start, stop, size, expected):
+    assert chunks(start, stop, size) == expected
+
+
+@pytest.mark.parametrize("name", ["serial", "process"])
+def test_every_chunk_runs_once_and_its_progress_never_exceeds_its_size(name):
+    todo = chunks(0, 23, 5)
+    results, ticks = run_all(executor(name), squares, None, todo)
+    assert sorted(results) == todo
+    assert [x for chunk in todo for x in results[chunk]] == [i * i for i in range(23)]
+    for start, stop in todo:
+        assert sum(n for s, n in ticks if s == start) <= stop - start
+
+
+def test_process_workers_report_progress_while_their_chunk_runs():
+    ticks, first_result_at = [], None
+    ex = executor("process")
+    try:
+        for _ in ex.map(slow, 0.1, [(0, 15), (15, 30)], lambda s, n: ticks.append(time.monotonic())):
+            first_result_at = first_result_at or time.monotonic()
+    finally:
+        ex.close()
+    assert ticks and min(ticks) < first_result_at - 0.5   # the bar moved long before a chunk ended
+
+
+def test_process_executor_spreads_chunks_over_its_workers():
+    results, _ = run_all(executor("process", workers=2), slow, 0.05, chunks(0, 8, 2))
+    assert len(set(results.values())) == 2
+
+
+def test_a_killed_worker_is_reported_in_one_line():
+    with pytest.raises(WorkerLost, match="worker process died") as err:
+        run_all(executor("process"), dies_at_four, None, chunks(0, 12, 2))
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["serial", "process"])
+def test_a_user_error_in_a_worker_reaches_the_caller_as_is(name):
+    with pytest.raises(UserError, match="^market.demand: bad output in replication 0$"):
+        run_all(executor(name), refuses, None, [(0, 2)])
+
+
+class Stop(Exception):
+    pass
+
+
+def test_closing_stops_busy_workers_at_once():
+    ex = executor("process")
+
+    def interrupt(start, n):
+        raise Stop  # as Ctrl-C would, while workers are mid-chunk
+
+    with pytest.raises(Stop):
+        for _ in ex.map(slow, 0.2, chunks(0, 400, 100), interrupt):
+            pass
+    workers = list(ex.pool._processes.values())
+    began = time.monotonic()
+    ex.close()
+    assert time.monotonic() - began < 5
+    assert not any(w.is_alive() for w in workers)
+
+
+def test_serial_executor_runs_in_this_process():
+    results, ticks = run_all(SerialExecutor(RunCfg()), slow, 0, [(0, 3)])
+    assert results == {(0, 3): os.getpid()}
+    assert ticks == [(0, 1), (0, 1), (0, 1)]
+
+
+def test_the_executor_is_chosen_by_name():
+    cfg = type("Cfg", (), {"run": RunCfg(executor="process", workers=3)})()
+    ex = make_executor(cfg)
+    assert isinstance(ex, ProcessExecutor) and ex.workers == 3
+    assert set(EXECUTORS) == {"serial", "process", "ray"}
+
+
+def test_ray_missing_gives_the_install_command(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(UserError, match=r"pip install 'hashpivot\[ray\]'"):
+        executor("ray")

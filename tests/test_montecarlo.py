@@ -1,0 +1,340 @@
+"""Monte Carlo at scale: the same numbers whatever runs them, kept on disk as they finish.
+
+Replication k's world depends only on (run.seed, k): executors, workers and chunk sizes
+only move work around, a shorter run is a prefix of a longer one, and a rerun into the
+same run directory resumes from the chunks there and ends where a clean run ends.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import sim
+import sim.montecarlo as montecarlo
+from sim.errors import UserError
+from sim.montecarlo import ChunkStore, Progress, plan
+from sim.result import TABLES
+
+ROOT = Path(__file__).resolve().parents[1]
+HASHPIVOT = str(Path(sys.executable).with_name("hashpivot"))
+
+
+def assert_same(a, b, tables=TABLES):
+    for name in tables:
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """A clean serial run of 12 replications, every table kept."""
+    return sim.run(sim.compose(["run.replications=12", "run.progress=false", "run.chunk_size=5"]))
+
+
+# --- seeds ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("overrides", [
+    ["run.chunk_size=1"],
+    ["run.chunk_size=50"],
+    ["run.executor=process", "run.workers=2", "run.chunk_size=3"],
+    ["run.executor=process", "run.workers=1", "run.chunk_size=7"],
+])
+def test_executors_workers_and_chunk_sizes_give_identical_tables(compose_small, reference, overrides):
+    assert_same(sim.run(compose_small("run.replications=12", *overrides)), reference)
+
+
+def test_fewer_replications_give_the_first_rows(compose_small):
+    long = sim.run(compose_small("run.replications=40", "run.chunk_size=7", "run.detail=summary"))
+    short = sim.run(compose_small("run.replications=10", "run.chunk_size=7", "run.detail=summary"))
+    first = long.summary[long.summary["replication"] < 10].reset_index(drop=True)
+    pd.testing.assert_frame_equal(short.summary, first, check_exact=True)
+
+
+def test_summary_detail_keeps_one_row_per_strategy_replication(compose_small, reference):
+    result = sim.run(compose_small("run.replications=12", "run.detail=summary"))
+    assert len(result.summary) == 12 * 5 and result.cashflows.empty and result.timeline.empty
+    assert_same(result, reference, tables=("summary", "worlds"))
+
+
+# --- chunks on disk and resume ------------------------------------------------------------
+@pytest.mark.parametrize(("finished", "stop", "reuse", "todo"), [
+    ([], 10, [], [(0, 4), (4, 8), (8, 10)]),
+    ([(0, 5), (5, 7)], 12, [((0, 5), 0, 5), ((5, 7), 5, 7)], [(7, 8), (8, 12)]),
+    ([(0, 5), (5, 7)], 6, [((0, 5), 0, 5), ((5, 7), 5, 6)], []),       # a prefix of a chunk
+    ([(4, 8)], 10, [((4, 8), 4, 8)], [(0, 4), (8, 10)]),               # a gap before it
+    ([(0, 6), (4, 8)], 8, [((0, 6), 0, 6), ((4, 8), 6, 8)], []),       # overlapping chunks
+])
+def test_resume_plan_reads_what_is_finished_and_runs_the_rest(finished, stop, reuse, todo):
+    assert plan(0, stop, 4, finished) == (reuse, todo)
+
+
+def test_a_rerun_resumes_from_finished_chunks_of_any_size(compose_small, reference, tmp_path, monkeypatch):
+    sim.run(compose_small("run.replications=7", "run.chunk_size=5"), out_dir=tmp_path)
+    ran = []
+    real = montecarlo.run_chunk
+    monkeypatch.setattr(montecarlo, "run_chunk", lambda cfg, a, b, p: ran.append((a, b)) or real(cfg, a, b, p))
+    resumed = sim.run(compose_small("run.replications=12", "run.chunk_size=4", "run.executor=serial"),
+                      out_dir=tmp_path)
+    assert ran == [(7, 8), (8, 12)]
+    assert_same(resumed, reference)
+    ran.clear()
+    again = sim.run(compose_small("run.replications=12"), out_dir=tmp_path)  # all on disk now
+    assert ran == [] and sorted(ChunkStore(tmp_path).finished()) == [(0, 5), (5, 7), (7, 8), (8, 12)]
+    assert_same(again, reference)
+
+
+def test_a_half_written_chunk_is_discarded(compose_small, reference, tmp_path):
+    sim.run(compose_small("run.replications=5", "run.chunk_size=5"), out_dir=tmp_path)
+    half = tmp_path / "chunks" / ".tmp-000000005-4242"
+    half.mkdir()
+    (half / "summary.parquet").write_bytes(b"PAR1 truncated")
+    resumed = sim.run(compose_small("run.replications=12", "run.chunk_size=5"), out_dir=tmp_path)
+    assert not half.exists()
+    assert_same(resumed, reference)
+
+
+def test_a_run_directory_of_another_config_is_refused(compose_small, tmp_path):
+    sim.run(compose_small("run.replications=2", "run.seed=1"), out_dir=tmp_path)
+    with pytest.raises(UserError, match=r"another config \(differs at run.seed \(1 there, 2 now\)\); "
+                                        r"choose a new hydra.run.dir"):
+        sim.run(compose_small("run.replications=2", "run.seed=2"), out_dir=tmp_path)
+    with pytest.raises(UserError, match=r"site.blocks \(10 there, 20 now\)"):
+        sim.run(compose_small("run.replications=2", "run.seed=1", "site.blocks=20"), out_dir=tmp_path)
+    assert ChunkStore(tmp_path).finished() == [(0, 2)]  # nothing was mixed in
+    # how a run is executed is not part of what it computes
+    sim.run(compose_small("run.replications=3", "run.seed=1", "run.chunk_size=2", "run.executor=process",
+                          "run.workers=1", "run.progress=true", "run.compare=true"), out_dir=tmp_path)
+
+
+# --- progress ---------------------------------------------------------------------------------
+def test_progress_counts_each_replication_once_even_when_reported_twice(compose_small):
+    progress = Progress(compose_small("run.progress=true"), total=10, initial=2, todo=[(2, 6), (6, 10)])
+    progress.tick(2, 3)
+    progress.tick(2, 3)      # a retried task reports its replications again
+    progress.tick(6, 1)
+    progress.finish((2, 6))
+    progress.finish((6, 10))
+    assert progress.bar.n == 10
+    progress.close()
+
+
+def test_one_bar_counts_replications_across_workers(compose_small, capsys):
+    sim.run(compose_small("run.replications=12", "run.chunk_size=4", "run.executor=process",
+                          "run.detail=summary", "run.progress=true"))
+    err = capsys.readouterr().err
+    assert "replications" in err and "12/12" in err and "rep/s" in err and "13/12" not in err
+
+
+def test_progress_false_is_silent(compose_small, capsys):
+    sim.run(compose_small("run.replications=2", "run.executor=process", "run.progress=false"))
+    assert capsys.readouterr().err == ""
+
+
+# --- Ray ----------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def ray_session():
+    """Ray, started by the first test that needs it and shut down after this module."""
+    ray = pytest.importorskip("ray")
+    yield ray
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+@pytest.mark.slow
+def test_ray_gives_the_same_tables_as_serial(compose_small, reference, ray_session, capsys):
+    result = sim.run(compose_small("run.replications=12", "run.executor=ray", "run.workers=2",
+                                   "run.chunk_size=3", "run.progress=true"))
+    assert_same(result, reference)
+    err = capsys.readouterr().err
+    assert "12/12" in err and "13/12" not in err
+
+
+def dies_on_first_try(cfg, start, stop, progress):
+    """A chunk function whose worker is killed (SIGKILL) the first time it runs chunk 0."""
+    marker = Path(cfg) / f"tried-{start}"
+    if start == 0 and not marker.exists():
+        marker.touch()
+        progress(1)
+        os.kill(os.getpid(), signal.SIGKILL)
+    for _ in range(start, stop):
+        progress(1)
+    return list(range(start, stop))
+
+
+@pytest.mark.slow
+def test_ray_retries_a_task_whose_worker_died(ray_session, tmp_path):
+    from ray import cloudpickle
+
+    from sim.executors import RayExecutor
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # Ray's workers cannot import tests
+    run_cfg = sim.compose(["run.executor=ray"]).run
+    progress = Progress(sim.compose(["run.progress=true"]), total=9, initial=0, todo=[(0, 3), (3, 6), (6, 9)])
+    ex = RayExecutor(run_cfg)
+    try:
+        results = dict(ex.map(dies_on_first_try, str(tmp_path), [(0, 3), (3, 6), (6, 9)], progress.tick))
+        for chunk in results:
+            progress.finish(chunk)
+    finally:
+        ex.close()
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert results == {(0, 3): [0, 1, 2], (3, 6): [3, 4, 5], (6, 9): [6, 7, 8]}
+    assert (tmp_path / "tried-0").exists() and progress.bar.n == 9
+    progress.close()
+
+
+# --- memory -------------------------------------------------------------------------------------
+PEAK_RSS = """
+import re, sys
+from pathlib import Path
+import sim
+quick = ["run.progress=false", "run.compare=false", "strategy=stay_mining", "run.horizon_years=2",
+         "run.detail=" + sys.argv[2]]
+sim.run(sim.compose(["run.replications=1", *quick]))
+sim.run(sim.compose(["run.replications=" + sys.argv[1], *quick]))
+print(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text())[1])
+"""
+
+
+def peak_rss_bytes(replications: int, detail: str) -> int:
+    """Return the peak RSS of a fresh process that runs `replications` (VmHWM: not inherited)."""
+    out = subprocess.run([sys.executable, "-c", PEAK_RSS, str(replications), detail],
+                         capture_output=True, text=True, check=True)
+    return int(out.stdout) * 1024
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_summary_only_memory_does_not_grow_with_replications():
+    sizes = (100, 400, 1600)
+    summary = [peak_rss_bytes(n, "summary") for n in sizes]
+    monthly = [peak_rss_bytes(n, "monthly") for n in sizes[:2]]
+    per_replication = (summary[-1] - summary[0]) / (sizes[-1] - sizes[0])
+    monthly_per_replication = (monthly[-1] - monthly[0]) / (sizes[1] - sizes[0])
+    assert monthly_per_replication > 20_000, monthly  # the measurement can see growth...
+    assert per_replication < 4_000, summary          # ...and summary-only runs have almost none
+
+
+# --- the command line: kill, interrupt, resume --------------------------------------------------
+RUN = ["run.executor=process", "run.workers=2", "run.chunk_size=10", "run.detail=summary",
+       "run.compare=false", "run.progress=false", "'strategy=[stay_mining,phased]'"]
+
+
+def hashpivot(*args, **popen):
+    return subprocess.Popen([HASHPIVOT, *(a.strip("'") for a in args)], cwd=popen.pop("cwd"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+
+
+def wait_for_chunks(run_dir: Path, n: int, process, timeout_s=60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while len(ChunkStore(run_dir).finished() if (run_dir / "chunks").is_dir() else []) < n:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no chunk finished in time"
+        time.sleep(0.05)
+
+
+def children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def wait_gone(pids, timeout_s=10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while any(Path(f"/proc/{p}").exists() for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not any(Path(f"/proc/{p}").exists() for p in pids)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_resume_after_sigkill_matches_the_clean_run(tmp_path):
+    run_dir = tmp_path / "run"
+    args = [*RUN, "run.replications=400", f"hydra.run.dir={run_dir}"]
+    process = hashpivot(*args, cwd=tmp_path)
+    wait_for_chunks(run_dir, 2, process)
+    workers = children(process.pid)
+    process.kill()                                      # SIGKILL: no chance to clean up
+    process.communicate()
+    assert wait_gone(workers), "workers outlived their killed parent"
+    kept = ChunkStore(run_dir).finished()
+    assert 2 <= len(kept) < 40
+    rerun = hashpivot(*args, cwd=tmp_path)
+    out, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "complete"
+    clean = sim.run(sim.compose([a.strip("'") for a in RUN] + ["run.replications=400"]))
+    pd.testing.assert_frame_equal(pd.read_parquet(run_dir / "summary.parquet"), clean.summary,
+                                  check_exact=True)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_killed_worker_fails_in_one_line_and_a_rerun_completes(tmp_path):
+    run_dir = tmp_path / "run"
+    args = [*RUN, "run.replications=400", f"hydra.run.dir={run_dir}"]
+    process = hashpivot(*args, cwd=tmp_path)
+    wait_for_chunks(run_dir, 1, process)
+    os.kill(children(process.pid)[0], signal.SIGKILL)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert err.strip().splitlines() == [
+        f"hashpivot: error: a worker process died (killed, or out of memory) before finishing its "
+        f"chunk; finished chunks are kept in {run_dir}: rerun the same command with "
+        f"hydra.run.dir={run_dir} to resume"]
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "failed"
+    rerun = hashpivot(*args, cwd=tmp_path)
+    assert rerun.communicate(timeout=120) and rerun.returncode == 0
+    assert len(pd.read_parquet(run_dir / "summary.parquet")) == 800
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ctrl_c_stops_the_workers_and_keeps_finished_chunks(tmp_path):
+    run_dir = tmp_path / "run"
+    process = hashpivot(*RUN, "run.replications=2000", f"hydra.run.dir={run_dir}", cwd=tmp_path,
+                        start_new_session=True)
+    wait_for_chunks(run_dir, 1, process)
+    workers = children(process.pid)
+    os.killpg(process.pid, signal.SIGINT)               # what Ctrl-C in a terminal sends
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert "interrupted; finished chunks are kept" in err and "Traceback" not in err
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
+    assert wait_gone(workers)
+    assert ChunkStore(run_dir).finished()
+
+
+# --- Hydra multirun with the joblib and Ray launchers ---------------------------------------------
+def launcher_example(name: str, tmp_path: Path) -> Path:
+    """Run examples/launchers' `name` sweep (6 replications a job); return its sweep directory."""
+    sweep = tmp_path / "sweep"
+    process = hashpivot("-m", "--config-dir", str(ROOT / "examples" / "launchers" / "conf"),
+                        f"+experiment={name}", "run.replications=6", "run.compare=false",
+                        "run.progress=false", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    out, err = process.communicate(timeout=180)
+    assert process.returncode == 0, err
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
+    assert [json.loads((job / "run.json").read_text())["status"] for job in jobs] == ["complete"] * 3
+    assert all((job / "summary.parquet").is_file() for job in jobs)
+    worlds = {json.loads((job / "run.json").read_text())["world_key"] for job in jobs}
+    assert len(worlds) == 3   # base, boom and glut AI markets: three different worlds
+    return sweep
+
+
+@pytest.mark.slow
+def test_the_joblib_launcher_example_runs_a_sweep(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    sweep = launcher_example("joblib_sweep", tmp_path)
+    assert "JoblibLauncher" in (sweep / "multirun.yaml").read_text()
+
+
+@pytest.mark.slow
+def test_the_ray_launcher_example_runs_a_sweep(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher")
+    sweep = launcher_example("ray_sweep", tmp_path)
+    assert "RayLauncher" in (sweep / "multirun.yaml").read_text()
