@@ -282,10 +282,13 @@ def run(cfg, out_dir=None) -> Result:
             from sim.compare.stats import select_best
 
             summary = pd.concat([collected[c]["summary"] for c in sorted(collected)])
-            selection = select_best(summary, "npv_usd", float(confident))
+            selection = select_best(summary, "npv_usd", float(confident),
+                                    delta=float(cfg.run.indifference_usd))
             if selection.confident or done >= cap:
                 break
-            target = min(cap, done + int(cfg.run.replications))
+            # Kim-Nelson's own estimate of what it needs, at most doubling each round.
+            needed = int(selection.required_replications or 2 * done)
+            target = min(cap, max(done + int(cfg.run.chunk_size), min(needed, 2 * done)))
     except WorkerLost as err:
         if store is None:
             raise

@@ -338,3 +338,22 @@ def test_the_ray_launcher_example_runs_a_sweep(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_ray_launcher")
     sweep = launcher_example("ray_sweep", tmp_path)
     assert "RayLauncher" in (sweep / "multirun.yaml").read_text()
+
+
+def test_until_confident_stops_once_the_best_is_identified(compose_small):
+    cfg = compose_small("strategy=[stay_mining,convert_all]", "run.replications=20",
+                        "run.until_confident=0.95", "run.max_replications=200")
+    info = sim.run(cfg).info["until_confident"]
+    assert info["reached"] and info["best"] == "stay_mining"
+    assert 20 <= info["replications"] < 200
+
+
+def test_until_confident_reports_the_cap_when_it_cannot_decide(compose_small):
+    """With a one-dollar indifference zone no affordable sample separates two strategies."""
+    cfg = compose_small("strategy=[phased,build_to_suit]", "run.indifference_usd=1",
+                        "run.replications=20", "run.until_confident=0.95", "run.max_replications=60",
+                        "run.horizon_years=2")
+    result = sim.run(cfg)
+    info = result.info["until_confident"]
+    assert not info["reached"] and info["replications"] == 60
+    assert result.summary["replication"].nunique() == 60
