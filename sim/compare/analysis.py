@@ -198,14 +198,23 @@ def _add_selection_and_regret(table, selections, regret):
 
 
 def _net_cash(runset: RunSet) -> dict[tuple[str, str], pd.DataFrame]:
-    """Return {(scenario, label): net cash USD, replication × month}."""
-    flows = runset.table("cashflows")
-    if flows is None or flows.empty:
-        return {}
-    flows["month"] = pd.to_datetime(flows["month"])
-    net = flows.groupby(["scenario", "label", "replication", "month"])["usd"].sum()
-    return {key: part.droplevel(["scenario", "label"]).unstack("month", fill_value=0.0)
-            for key, part in net.groupby(level=["scenario", "label"])}
+    """Return {(scenario, label): net cash USD, replication × month}.
+
+    Categories are summed run by run before anything is labelled, so the long
+    cashflows table is never copied whole.
+    """
+    cash = {}
+    for (index, strategy), label in runset.labels.items():
+        flows = runset.runs[index].cashflows
+        if flows is None or flows.empty:
+            continue
+        scenario = runset.summary.loc[runset.summary["run"] == index, "scenario"].iloc[0]
+        part = flows.loc[flows["strategy"] == strategy, ["replication", "month", "usd"]]
+        net = part.groupby(["replication", "month"], sort=True)["usd"].sum()
+        wide = net.unstack("month", fill_value=0.0)
+        wide.columns = pd.to_datetime(wide.columns)
+        cash[(scenario, label)] = wide
+    return cash
 
 
 def _incremental(cash, scenario, label, other, increments) -> dict:
