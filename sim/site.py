@@ -22,7 +22,8 @@ import numpy as np
 import simpy
 
 from sim import distributions
-from sim.strategies import Convert
+from sim.errors import UserError
+from sim.strategies import USES, Convert
 from sim.view import MarketView
 from sim.world import World, rng_for
 
@@ -194,11 +195,14 @@ class Site:
 
     def apply(self, action) -> None:
         """Carry out one strategy action."""
+        who = f"strategy {type(self.strategy).__name__} (replication {self.world.replication})"
         if not isinstance(action, Convert):
-            raise TypeError(f"strategy returned {action!r}; expected sim.strategies.Convert")
-        if action.blocks > self.blocks_mining:
-            raise ValueError(f"strategy asked to convert {action.blocks} blocks; "
-                             f"only {self.blocks_mining} are mining")
+            raise UserError(f"{who} returned {action!r}; expected sim.strategies.Convert")
+        if action.use not in USES:
+            raise UserError(f"{who} asked for use={action.use!r}; allowed: {', '.join(USES)}")
+        if not 0 <= action.blocks <= self.blocks_mining:
+            raise UserError(f"{who} asked to convert {action.blocks} blocks; "
+                            f"0 to {self.blocks_mining} are mining and free to convert")
         candidates = np.flatnonzero(self.state == MINING)
         # Convert the least efficient fleets first; among equals, the lowest block.
         order = candidates[np.argsort(-self.j_per_th[candidates], kind="stable")]
@@ -255,9 +259,10 @@ class Site:
                              -self.block_mw * self._fleet_weight(block))
 
     def _fleet_th(self, block: int, day: float) -> float:
+        """Return the TH/s a block's fleet still has on `day` (all of it, if failures are replaced)."""
         decay = 0.0 if self.replace_failures else self.failure_rate_per_day
-        share = math.exp(-decay * (day - self.fleet_since[block]))
-        return self.block_mw * self.th_per_mw(self.j_per_th[block]) * share
+        return self.block_mw * self.th_per_mw(self.j_per_th[block]) * math.exp(-decay * day) \
+            * self._fleet_weight(block)
 
     def _fleet_value(self, block: int, day: float) -> float:
         """Return what a block's ASICs sell for on `day`."""

@@ -245,3 +245,17 @@ def test_stay_mining_terminal_value_is_the_fleet_resale(compose_constant):
     new_usd_per_th = 375 * 40 / 1000
     frontier = 17.5 * (1 - 0.08) ** ((acc.n_days - 1) / 365.25)
     assert totals(acc)["terminal_value"] == pytest.approx(th * new_usd_per_th * 0.5 * frontier / 17.5)
+
+
+class Greedy(Strategy):
+    def decide(self, day, view, site):
+        from sim.strategies import Convert
+        return [Convert(site.blocks_mining + 1)]
+
+
+def test_a_strategy_asking_for_too_much_gets_one_clear_line(compose_small):
+    from sim.errors import UserError
+
+    cfg = compose_small("strategy=stay_mining")
+    with pytest.raises(UserError, match=r"strategy Greedy \(replication 0\) asked to convert 11 blocks"):
+        simulate(cfg, sim.sample_world(cfg, 0), Greedy())
