@@ -141,12 +141,6 @@ def execute(cfg, out_dir: Path) -> int:
     try:
         result = sim.run(cfg, out_dir=out_dir)
         result.save(out_dir)
-        extra = {"until_confident": result.info["until_confident"]} if "until_confident" in result.info else {}
-        write_json(info_path, run_info(cfg, "complete", started, **extra))
-        if cfg.run.compare:
-            from sim.compare import compare_runs
-
-            compare_runs([out_dir], out=out_dir)
     except UserError as err:
         write_json(info_path, run_info(cfg, "failed", started, error=str(err)))
         return _fail("hashpivot", str(err))
@@ -155,6 +149,8 @@ def execute(cfg, out_dir: Path) -> int:
         print(f"hashpivot: interrupted; finished chunks are kept in {out_dir}. Rerun the same "
               f"command with hydra.run.dir={out_dir} to resume.", file=sys.stderr)
         return INTERRUPTED
+    extra = {"until_confident": result.info["until_confident"]} if "until_confident" in result.info else {}
+    write_json(info_path, run_info(cfg, "complete", started, **extra))
     print(headline(result.summary))
     if "until_confident" in result.info:
         u = result.info["until_confident"]
@@ -162,6 +158,14 @@ def execute(cfg, out_dir: Path) -> int:
         print(f"until_confident={u['confidence']}: {verdict} after {u['replications']} replications "
               f"(cap {u['max_replications']}); best by mean NPV: {u['best']}")
     print(f"results: {out_dir}")
+    if cfg.run.compare:  # the run is complete and kept whatever happens to its comparison
+        from sim.compare import compare_runs
+
+        try:
+            compare_runs([out_dir], out=out_dir)
+        except UserError as err:
+            return _fail("hashpivot", f"the run is complete in {out_dir}, but its comparison "
+                                      f"was not written: {err}")
     return 0
 
 
