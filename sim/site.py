@@ -116,7 +116,7 @@ class Site:
         self.fleet_since = np.zeros(self.n_blocks)  # day the block's fleet was last whole
         self.ready_mw = 0.0
         self.reserved_mw = 0.0
-        self.conversions_queued = 0
+        self.queued: set[int] = set()  # blocks waiting for a crew (still mining)
         self.pending: deque = deque()
         self.leases: list[dict] = []
         self.gpu_lots: list[dict] = []
@@ -144,7 +144,12 @@ class Site:
     @property
     def blocks_mining(self) -> int:
         """Return the blocks mining now and not yet queued for conversion."""
-        return self.n_mining - self.conversions_queued
+        return self.n_mining - len(self.queued)
+
+    @property
+    def conversions_queued(self) -> int:
+        """Return the blocks waiting for a crew to start converting them."""
+        return len(self.queued)
 
     @property
     def blocks_committed(self) -> int:
@@ -203,11 +208,12 @@ class Site:
         if not 0 <= action.blocks <= self.blocks_mining:
             raise UserError(f"{who} asked to convert {action.blocks} blocks; "
                             f"0 to {self.blocks_mining} are mining and free to convert")
-        candidates = np.flatnonzero(self.state == MINING)
+        candidates = np.array([b for b in np.flatnonzero(self.state == MINING)
+                               if b not in self.queued], dtype=int)
         # Convert the least efficient fleets first; among equals, the lowest block.
         order = candidates[np.argsort(-self.j_per_th[candidates], kind="stable")]
-        for block in order[self.conversions_queued:self.conversions_queued + action.blocks]:
-            self.conversions_queued += 1
+        for block in order[:action.blocks]:
+            self.queued.add(int(block))
             self.env.process(self.convert(int(block), action.use))
 
     def convert(self, block: int, use: str):
@@ -216,7 +222,7 @@ class Site:
         with self.crew.request() as crew:
             yield crew
             now = self.env.now
-            self.conversions_queued -= 1
+            self.queued.discard(block)
             self._unmine(block, now)
             books.lump("asic_salvage", now, self._fleet_value(block, now))
             self.state[block] = CONVERTING
