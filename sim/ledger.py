@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from sim.world import month_starts
+
 CATEGORIES = ("mining_revenue", "pool_fees", "power_cost", "power_resale", "demand_response",
               "hosting_rent", "cloud_revenue", "opex", "capex_conversion", "capex_gpu",
               "capex_asic_refresh", "asic_salvage", "terminal_value")
@@ -20,13 +22,6 @@ STATES = ("mw_mining", "mw_curtailed", "mw_converting", "mw_ready", "mw_leased",
 TERMINAL_VALUES = ("contracted", "multiple", "none")
 DAYS_PER_MONTH = 365.25 / 12
 _C = {name: i for i, name in enumerate(CATEGORIES)}
-
-
-def month_starts(date: np.ndarray) -> np.ndarray:
-    """Return the indices of the days that open a calendar month (day 0 always opens one)."""
-    first = date.astype("datetime64[M]").astype("datetime64[D]") == date
-    first[0] = True
-    return np.flatnonzero(first)
 
 
 def discount_factors(n_months: int, rate_per_year: float) -> np.ndarray:
@@ -181,7 +176,7 @@ class Account:
 
         self.timeline_daily = np.vstack([mw_running, mw_curtailed, rates["mw_converting"],
                                          rates["mw_ready"], rates["mw_leased"], rates["mw_cloud"]])
-        starts = month_starts(world.date)
+        starts = world.month_starts()
         self.month_starts = starts
         self.month = world.date[starts]
         self.monthly = np.add.reduceat(daily, starts, axis=1)

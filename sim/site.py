@@ -189,9 +189,11 @@ class Site:
     def decisions(self):
         """Ask the strategy what to do on day 0 and then every few months."""
         every = self.strategy.decide_every_months
-        dates = self.world.date
-        month_starts = np.flatnonzero(dates.astype("datetime64[M]").astype("datetime64[D]") == dates)
-        days = [0] if not every else [0] + [int(d) for d in month_starts[every::every] if d > 0]
+        starts = self.world.month_starts()
+        date = self.world.date
+        if date[0] != date[0].astype("datetime64[M]"):  # day 0 opens no calendar month
+            starts = starts[1:]
+        days = [0] if not every else [0] + [int(d) for d in starts[every::every] if d > 0]
         for day in days:
             if day > self.env.now:
                 yield self.env.timeout(day - self.env.now)

@@ -88,6 +88,12 @@ class World:
         """Return the number of days on the grid."""
         return len(self.day)
 
+    def month_starts(self) -> np.ndarray:
+        """Return the indices of the days that open a month on the grid (day 0 included)."""
+        if "month_starts" not in self._cache:
+            self._cache["month_starts"] = month_starts(self.date)
+        return self._cache["month_starts"]
+
     def daily_fields(self) -> tuple[str, ...]:
         """Return the names of the daily numpy paths."""
         return DAILY_FIELDS
@@ -96,6 +102,13 @@ class World:
 DAILY_FIELDS = ("btc_usd", "network_hashrate_ehs", "difficulty", "block_height", "subsidy_btc",
                 "fees_btc_per_block", "hashprice_usd_per_ph_day", "power_usd_per_mwh",
                 "lease_usd_per_kw_month", "gpu_usd_per_hour")
+
+
+def month_starts(date: np.ndarray) -> np.ndarray:
+    """Return the indices of the days that open a calendar month (day 0 always opens one)."""
+    first = date.astype("datetime64[M]").astype("datetime64[D]") == date
+    first[0] = True
+    return np.flatnonzero(first)
 
 
 def day_grid(start_date: str, horizon_years: float) -> tuple[np.ndarray, np.ndarray]:
