@@ -27,6 +27,7 @@ from sim.errors import UserError
 from sim.executors import WorkerLost, make_executor
 from sim.ledger import CATEGORIES, STATES, Account
 from sim.result import Result, write_json
+from sim.selection import select_best
 from sim.site import simulate
 from sim.world import sample_world
 
@@ -279,8 +280,6 @@ def run(cfg, out_dir=None) -> Result:
             done = target
             if confident is None:
                 break
-            from sim.compare.stats import select_best
-
             summary = pd.concat([collected[c]["summary"] for c in sorted(collected)])
             selection = select_best(summary, "npv_usd", float(confident),
                                     delta=float(cfg.run.indifference_usd))

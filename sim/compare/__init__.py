@@ -8,7 +8,7 @@ statistics (including `select_best`, which `run.until_confident` calls between c
 from sim.compare import stats
 from sim.compare.cli import main
 from sim.compare.pipeline import Comparison, compare_runs
-from sim.compare.selection import Selection, required_replications, select_best
+from sim.selection import Selection, required_replications, select_best
 
 __all__ = ["Comparison", "Selection", "compare_runs", "main", "required_replications",
            "select_best", "stats"]

@@ -17,7 +17,7 @@ import pandas as pd
 
 from sim.compare import stats
 from sim.compare.load import RunSet, same_worlds
-from sim.compare.selection import Selection, select_best
+from sim.selection import Selection, select_best
 from sim.errors import UserError
 
 DEFAULT_BASELINE = "stay_mining"

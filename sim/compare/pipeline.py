@@ -20,7 +20,7 @@ from sim.compare import plots
 from sim.compare.analysis import Analysis, analyse
 from sim.compare.load import RunSet, load_runs
 from sim.compare.report import render, robust_choice, verdict
-from sim.compare.selection import Selection
+from sim.selection import Selection
 from sim.errors import UserError
 
 

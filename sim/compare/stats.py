@@ -19,22 +19,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _scipy
 
-from sim.compare.selection import Selection, required_replications, select_best
+from sim.selection import LOWER_IS_BETTER, Selection, required_replications, select_best
+from sim.selection import metric_higher_is_better as higher_is_better
 
 __all__ = ["Difference", "LOWER_IS_BETTER", "Selection", "cvar", "describe", "dominance",
            "higher_is_better", "irr", "mean_interval", "paired_difference", "p_beats",
            "required_replications", "select_best", "unpaired_difference"]
-
-#: Summary columns where a smaller value is the better outcome.
-LOWER_IS_BETTER = frozenset({"payback_years", "peak_funding_usd", "power_cost_usd",
-                             "capex_usd", "curtailed_mwh", "tenant_requests_rejected",
-                             "tenant_mw_it_rejected"})
-
-
-def higher_is_better(metric: str) -> bool:
-    """Return whether a larger value of summary column `metric` is the better outcome."""
-    return metric not in LOWER_IS_BETTER
-
 
 def _clean(values) -> np.ndarray:
     array = np.asarray(values, dtype=float).ravel()

@@ -30,6 +30,17 @@ import pandas as pd
 from scipy import stats as _scipy
 
 
+#: Summary columns where a smaller value is the better outcome.
+LOWER_IS_BETTER = frozenset({"payback_years", "peak_funding_usd", "power_cost_usd",
+                             "capex_usd", "curtailed_mwh", "tenant_requests_rejected",
+                             "tenant_mw_it_rejected"})
+
+
+def metric_higher_is_better(metric: str) -> bool:
+    """Return whether a larger value of summary column `metric` is the better outcome."""
+    return metric not in LOWER_IS_BETTER
+
+
 @dataclass(frozen=True)
 class Selection:
     """The strategy named best, whether the procedure is confident, and on what data."""
@@ -167,8 +178,7 @@ def select_best(summary: pd.DataFrame, metric: str = "npv_usd", confidence: floa
     if delta is not None and not delta > 0:
         raise ValueError(f"delta(={delta}) must be > 0.")
     if higher_is_better is None:
-        from sim.compare.stats import higher_is_better as _default
-        higher_is_better = _default(metric)
+        higher_is_better = metric_higher_is_better(metric)
     wide, excluded = _matrix(summary, metric, by)
     names = list(wide.columns)
     means = wide.mean()

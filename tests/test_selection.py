@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.compare.selection import kn_constant
+from sim.selection import kn_constant
 from sim.compare.stats import required_replications, select_best
 
 
