@@ -1,29 +1,28 @@
 """The command line: `hashpivot` (a Hydra app) and `hashpivot-compare`.
 
 Both are thin: they hand the config to plain functions (`sim.run`, `sim.compare`) and
-turn user errors into one line on stderr and exit code 2. Before Hydra starts, every
-job of the command (each point of a `-m` sweep) is composed and checked, so a bad value
-stops the command before anything is written.
+turn user errors into one line on stderr and exit code 2. A Hydra callback (`Preflight`)
+composes and checks every job of the command (each point of a `-m` sweep) before the
+first one starts, so a bad value stops the command before anything is written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from hydra.experimental.callback import Callback
+
+from sim.config import hydra_error_line
 from sim.errors import UserError
 
 USAGE_ERROR = 2
 INTERRUPTED = 130
-#: Hydra flags that take a value, and flags that make Hydra answer without running.
-_VALUE_FLAGS = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd",
-                "--package", "-p", "--experimental-rerun", "--info", "-i"}
-_NO_RUN_FLAGS = {"--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i", "--version",
-                 "--shell-completion", "-sc", "--resolve"}
 
 
 def _fail(prog: str, message: str) -> int:
@@ -32,51 +31,71 @@ def _fail(prog: str, message: str) -> int:
 
 
 # --- pre-flight: every job composed and checked before Hydra runs anything -------------------------
-def _split_argv(argv: list[str]) -> tuple[list[str], list[str], bool, bool]:
-    """Return (overrides, config_dirs, multirun, runs) read from a Hydra command line."""
-    overrides, config_dirs, multirun, runs = [], [], False, True
-    args = iter(argv)
-    for arg in args:
-        flag, eq, value = arg.partition("=")
-        if flag in _NO_RUN_FLAGS:
-            runs = False
-        if arg in ("-m", "--multirun"):
-            multirun = True
-        elif flag in _VALUE_FLAGS:
-            value = value if eq else next(args, "")
-            if flag in ("--config-dir", "-cd"):
-                config_dirs.append(value)
-        elif not arg.startswith("-"):
-            overrides.append(arg)
-    return overrides, config_dirs, multirun, runs
+def check_job(cfg) -> None:
+    """Raise UserError unless `cfg` is valid and every process and strategy in it can be built."""
+    from sim.config import build_processes, build_strategies, validate
+
+    validate(cfg)
+    build_processes(cfg)
+    build_strategies(cfg)
 
 
-def _jobs(overrides: list[str], multirun: bool) -> list[list[str]]:
-    """Return the override list of every job the command would run."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+def sweep_jobs(overrides: list[str], params: dict | None = None) -> list[list[str]]:
+    """Return the override list of every job of a basic sweep, as Hydra's basic sweeper runs it.
+
+    `params` are the sweep's `hydra.sweeper.params` from the config; a command-line
+    override of the same key replaces them, as in the sweeper.
+    """
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    user = [o for o in overrides if not o.lstrip("+~").startswith("hydra")]
-    if not multirun:
-        return [user]
-    parsed = OverridesParser.create().parse_overrides(user)
-    batches = BasicSweeper.split_arguments(parsed, max_batch_size=None)
-    return [list(job) for batch in batches for job in batch]
+    lines = [f"{key}={value}" for key, value in (params or {}).items()] + list(overrides)
+    choices: dict[str, list[str]] = {}
+    for override in OverridesParser.create().parse_overrides(lines):
+        key = override.get_key_element()
+        if override.is_sweep_override():
+            if not override.is_discrete_sweep():
+                raise UserError(f"{override.input_line}: only lists of values (a,b,c) can be swept")
+            choices[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
+        else:
+            choices[key] = [f"{key}={override.get_value_element_as_str()}"]
+    return [list(job) for job in itertools.product(*choices.values())]
 
 
-def preflight(argv: list[str]) -> None:
-    """Raise UserError if any job of this command line has a bad config."""
-    from sim.config import compose
+class Preflight(Callback):
+    """A Hydra callback that checks every job of the command before any job or directory exists.
 
-    overrides, config_dirs, multirun, runs = _split_argv(argv)
-    if not runs:
-        return
-    try:
-        jobs = _jobs(overrides, multirun)
-    except Exception as err:  # Hydra's override grammar errors
-        raise UserError(" ".join(str(err).split())) from None
-    for job in jobs:
-        compose(job, config_dirs=config_dirs)
+    It is listed under ``hydra.callbacks`` in conf/config.yaml. A bad job prints one line
+    and exits with code 2; Hydra has not created the run or sweep directory yet.
+    """
+
+    def on_run_start(self, config, **kwargs) -> None:
+        """Check the one job of a run."""
+        self._check(lambda: check_job(config))
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        """Compose and check every job of a sweep, with the sweep's own overrides and params."""
+        from hydra.core.global_hydra import GlobalHydra
+        from omegaconf import OmegaConf
+
+        def check_all():
+            loader = GlobalHydra.instance().config_loader()
+            task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
+            params = OmegaConf.to_container(config.hydra.sweeper, resolve=False).get("params")
+            for job in sweep_jobs(task, params):
+                try:
+                    job_cfg = loader.load_sweep_config(config, job)
+                except Exception as err:  # Hydra's composition errors, in one line
+                    raise UserError(hydra_error_line(err)) from None
+                check_job(job_cfg)
+
+        self._check(check_all)
+
+    @staticmethod
+    def _check(check) -> None:
+        try:
+            check()
+        except UserError as err:
+            sys.exit(_fail("hashpivot", str(err)))
 
 
 # --- the run ---------------------------------------------------------------------------------------------
@@ -178,27 +197,38 @@ def _task(cfg) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run `hashpivot` with Hydra's command line; return the exit code."""
+    """Run `hashpivot` with Hydra's command line; return the exit code.
+
+    Hydra parses the command line and runs the jobs; `Preflight` checks each job first.
+    Hydra's own errors (an unknown option, a malformed override) are raised to here, not
+    printed by Hydra, and become one line. `argv` (for calling from Python) stands in
+    for the process's arguments while Hydra reads them.
+    """
     import hydra
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
 
     from sim.config import config_dir
 
-    argv = sys.argv[1:] if argv is None else list(argv)
     if os.getcwd() not in sys.path:  # a user's plug-in modules, as `python -m` would
         sys.path.insert(0, os.getcwd())
-    try:
-        preflight(argv)
-    except UserError as err:
-        return _fail("hashpivot", str(err))
     app = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(_task)
-    saved = sys.argv
-    sys.argv = ["hashpivot", *argv]
+    saved_argv, saved_full_error = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
+    if argv is not None:
+        sys.argv = ["hashpivot", *argv]
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # raise Hydra's errors to us instead of printing them
     try:
         app()
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    except (HydraException, OmegaConfBaseException) as err:
+        return _fail("hashpivot", hydra_error_line(err))
     finally:
-        sys.argv = saved
+        sys.argv = saved_argv
+        if saved_full_error is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = saved_full_error
     return 0
 
 

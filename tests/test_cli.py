@@ -92,7 +92,9 @@ BAD = [
 @pytest.mark.parametrize("args, fragment", BAD)
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(args, fragment, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    code = main([*QUICK, *args, f"hydra.run.dir={tmp_path / 'run'}",
+    flags = [a for a in args if a.startswith("-")]  # Hydra's flags come before overrides
+    overrides = [a for a in args if not a.startswith("-")]
+    code = main([*flags, *QUICK, *overrides, f"hydra.run.dir={tmp_path / 'run'}",
                  f"hydra.sweep.dir={tmp_path / 'sweep'}"])
     err = capsys.readouterr().err.strip()
     assert code == 2
@@ -135,3 +137,47 @@ def test_help_explains_usage(capsys):
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
     assert "Usage: hashpivot" in out and "market/ai: base, boom, glut" in out
+
+
+def test_sweep_jobs_expand_like_hydras_basic_sweeper():
+    from sim.cli import sweep_jobs
+
+    jobs = sweep_jobs(["market/ai=base,glut", "run.seed=1", "site.crews=2,3"],
+                      params={"site.crews": "1,9", "run.horizon_years": "3,4"})
+    # Config params first, command-line overrides replace a key in place; last key varies fastest.
+    assert jobs == [[f"site.crews={c}", f"run.horizon_years={h}", f"market/ai={a}", "run.seed=1"]
+                    for c in (2, 3) for h in (3, 4) for a in ("base", "glut")]
+
+
+def test_every_sweep_job_is_checked_before_the_first_runs(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main(["-m", *QUICK, "strategy=phased", "strategy.phased.blocks_per_quarter=1,-1",
+                 f"hydra.sweep.dir={tmp_path / 'sweep'}"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0, err
+    assert "strategy.phased.blocks_per_quarter=-1" in err
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_sweep_params_from_a_config_file_are_checked_too(tmp_path, capsys, monkeypatch):
+    conf = tmp_path / "conf" / "experiment"
+    conf.mkdir(parents=True)
+    (conf / "bad_sweep.yaml").write_text(
+        "# @package _global_\nhydra:\n  sweeper:\n    params:\n      site.grid_mw: 100,-5\n")
+    monkeypatch.chdir(tmp_path)
+    code = main(["-m", "--config-dir", str(tmp_path / "conf"), "+experiment=bad_sweep", *QUICK,
+                 f"hydra.sweep.dir={tmp_path / 'sweep'}"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err == "hashpivot: error: site.grid_mw=-5: must be > 0"
+    assert not (tmp_path / "sweep").exists()
+
+
+@pytest.mark.slow
+def test_plugin_through_hydra_searchpath(tmp_path):
+    user = tmp_path / "user"
+    shutil.copytree(ROOT / "examples" / "custom_demand", user)
+    done = hashpivot([f"hydra.searchpath=[file://{user / 'conf'}]", "market/demand=lease_linked",
+                      *QUICK, "strategy=[stay_mining,build_to_suit]", "run.compare=false",
+                      f"hydra.run.dir={user / 'run'}"], cwd=user)
+    assert done.returncode == 0, done.stderr
+    assert "my_demand.LeaseLinkedDemand" in (user / "run" / ".hydra" / "config.yaml").read_text()
