@@ -14,6 +14,13 @@ not its children, so not measured). The `detail` section then times writing the 
     python scripts/bench.py --workers 16 --sections executors   # scaling, 1..16 workers
     python scripts/bench.py --sections memory100k              # 100,000 replications
     python scripts/bench.py --sections memory100k-short        # the same, 3-month horizon
+    python scripts/bench.py --baseline c65e681 --sections executors --workers 1
+                                          # each measurement also on that commit, side by side
+
+With `--baseline COMMIT`, a git worktree of that commit is made in a temporary folder and
+every measurement runs twice in turn, the baseline first, each in a fresh process that
+imports that tree's `sim`; the findings add the ratios (absolute times drift between
+runs on a shared machine, ratios measured side by side much less).
 """
 
 from __future__ import annotations
@@ -24,11 +31,14 @@ import os
 import platform
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SECTIONS = ("executors", "replications", "blocks", "horizon", "detail", "memory100k",
             "memory100k-short")
@@ -40,9 +50,7 @@ SUMMARY = ["run.detail=summary", "run.progress=false", "run.compare=false"]
 def measure(spec: dict) -> dict:
     """Run one configuration (in this process) and return its timings and peak memory."""
     import sim
-    from sim.cli import run_info
     from sim.compare import compare_runs
-    from sim.result import write_json
 
     overrides = spec["overrides"]
     warm = sim.compose(overrides)  # warm up every worker (Ray's import sim on their first task)
@@ -60,13 +68,23 @@ def measure(spec: dict) -> dict:
             began = time.perf_counter()
             result.save(out)
             m.update(save_s=time.perf_counter() - began, save_mb=_peak_rss_mb())
-            write_json(out / "run.json", run_info(cfg, "complete", "-"))
+            _write_run_info_before_rundir(cfg, out)
             del result
             _reset_peak_rss()
             began = time.perf_counter()
             compare_runs([out], out=out)
             m.update(report_s=time.perf_counter() - began, report_mb=_peak_rss_mb())
     return m
+
+
+def _write_run_info_before_rundir(cfg, out: Path) -> None:
+    """Write run.json as the CLI did before `Result.save` wrote it (for --baseline trees)."""
+    if (out / "run.json").is_file():
+        return
+    from sim.cli import run_info
+    from sim.result import write_json
+
+    write_json(out / "run.json", run_info(cfg, "complete", "-"))
 
 
 def _reset_peak_rss() -> None:
@@ -88,10 +106,11 @@ def _peak_rss_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
-def run_fresh(spec: dict) -> dict:
-    """Return `measure(spec)` from a fresh Python process."""
+def run_fresh(spec: dict, tree: Path | None = None) -> dict:
+    """Return `measure(spec)` from a fresh Python process (importing `sim` from `tree`, if given)."""
+    env = dict(os.environ, PYTHONPATH=str(tree)) if tree else None
     done = subprocess.run([sys.executable, __file__, "--measure", json.dumps(spec)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=env)
     if done.returncode:
         raise SystemExit(f"bench: {spec['overrides']} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -243,6 +262,8 @@ def main(argv=None) -> int:
                         help="most workers: executors are measured at 1, 2, 4, ... up to it "
                              "(default: the %(default)s cores)")
     parser.add_argument("--quick", action="store_true", help="a tenth of the replications")
+    parser.add_argument("--baseline", metavar="COMMIT",
+                        help="also measure this git commit, side by side, and report ratios")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
@@ -260,16 +281,43 @@ def main(argv=None) -> int:
     print(f"{'section':<13}{'configuration':<38}{'strat-reps':>9}{'per s':>10}{'wall s':>9}"
           f"{'main MB':>10}{'worker MB':>11}")
     print("(strat-reps: strategy-replications; per s: strategy-replications per second)")
-    results = {}
+    results, baseline = {}, {}
     began = time.perf_counter()
-    for section, label, spec in plan(sections, args.workers, args.quick):
-        results[(section, label)] = run_fresh(spec)
-        print(row(section, label, results[(section, label)]), flush=True)
+    tree = _worktree(args.baseline) if args.baseline else None
+    try:
+        for section, label, spec in plan(sections, args.workers, args.quick):
+            if tree:
+                baseline[(section, label)] = run_fresh(spec, tree)
+                print(row(section, f"{label} [{args.baseline}]", baseline[(section, label)]), flush=True)
+            results[(section, label)] = run_fresh(spec)
+            print(row(section, label, results[(section, label)]), flush=True)
+    finally:
+        if tree:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                           capture_output=True)
+            shutil.rmtree(tree.parent, ignore_errors=True)
     print()
     for line in findings(results):
         print(line)
+    for (section, label), m in baseline.items():
+        now = results[(section, label)]
+        per_now = now["run_s"] / now["strategy_replications"]
+        per_then = m["run_s"] / m["strategy_replications"]
+        print(f"against {args.baseline}: {section} {label}: time per strategy-replication "
+              f"{per_now * 1e3:.2f} ms vs {per_then * 1e3:.2f} ms (x{per_now / per_then:.2f}); "
+              f"peak main RSS {now['main_mb']:.0f} vs {m['main_mb']:.0f} MB")
     print(f"benchmark wall time: {time.perf_counter() - began:.0f} s")
     return 0
+
+
+def _worktree(commit: str) -> Path:
+    """Return a fresh git worktree of `commit` in a temporary folder."""
+    tree = Path(tempfile.mkdtemp(prefix="hashpivot-baseline-")) / "tree"
+    done = subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), commit],
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"bench: --baseline {commit}: {done.stderr.strip()}")
+    return tree
 
 
 if __name__ == "__main__":
