@@ -1,5 +1,4 @@
-"""The docs stay true to the config: the README's config reference is the config tree's own
-comments, and docs/model.md documents every key with its default."""
+"""The README's config reference is the config tree's own comments, kept in sync."""
 
 import importlib.util
 import os
@@ -11,27 +10,6 @@ from omegaconf import OmegaConf
 import sim
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def test_readme_config_reference_matches_conf():
-    spec = importlib.util.spec_from_file_location("config_reference", ROOT / "scripts" / "config_reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    readme = (ROOT / "README.md").read_text()
-    start, end = "<!-- config-reference:start -->\n", "<!-- config-reference:end -->"
-    section = readme.split(start, 1)[1].split(end, 1)[0]
-    assert section.strip() == module.reference().strip(), (
-        "README config reference is stale: run scripts/config_reference.py --write")
-
-
-def test_every_config_key_has_a_meaning():
-    spec = importlib.util.spec_from_file_location("config_reference", ROOT / "scripts" / "config_reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    missing = [(path.name, key) for path in (ROOT / "conf").rglob("*.yaml")
-               for key, value, note in module.rows(path)
-               if not note and not key.endswith("_target_") and "experiment" not in path.as_posix()]
-    assert not missing, missing
 
 
 # --- docs/model.md: every config key documented with its default -----------------------------
@@ -155,3 +133,24 @@ def test_no_file_cites_the_unshipped_notes():
             if old in text:
                 citing.append(path.relative_to(ROOT).as_posix())
     assert not citing, f"cite docs/model.md instead of {old} in: {', '.join(sorted(citing))}"
+
+
+def test_readme_config_reference_matches_conf():
+    spec = importlib.util.spec_from_file_location("config_reference", ROOT / "scripts" / "config_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    readme = (ROOT / "README.md").read_text()
+    start, end = "<!-- config-reference:start -->\n", "<!-- config-reference:end -->"
+    section = readme.split(start, 1)[1].split(end, 1)[0]
+    assert section.strip() == module.reference().strip(), (
+        "README config reference is stale: run scripts/config_reference.py --write")
+
+
+def test_every_config_key_has_a_meaning():
+    spec = importlib.util.spec_from_file_location("config_reference", ROOT / "scripts" / "config_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    missing = [(path.name, key) for path in (ROOT / "conf").rglob("*.yaml")
+               for key, value, note in module.rows(path)
+               if not note and not key.endswith("_target_") and "experiment" not in path.as_posix()]
+    assert not missing, missing
