@@ -1,9 +1,138 @@
 """The README's config reference is the config tree's own comments, kept in sync."""
 
 import importlib.util
+import os
 from pathlib import Path
 
+import yaml
+from omegaconf import OmegaConf
+
+import sim
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- docs/model.md: every config key documented with its default -----------------------------
+MODEL_DOC = ROOT / "docs" / "model.md"
+#: The groups whose every leaf key docs/model.md must document (run settings included).
+DOCUMENTED_ROOTS = ("run", "site", "fleet", "market", "strategy")
+#: Where no file may still cite the old, unshipped notes; skipped directory names.
+SKIPPED_DIRS = {"__pycache__", "node_modules", "outputs", "multirun", "build", "dist"}
+
+
+def _leaves(node, prefix: str):
+    """Yield (dotted key, value) for every leaf of a config mapping; a distribution spec
+    ({dist: ...}) is one leaf, and `_target_` and `defaults` are not keys a user sets."""
+    for key, value in node.items():
+        if key in ("_target_", "defaults"):
+            continue
+        dotted = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and "dist" not in value:
+            yield from _leaves(value, dotted)
+        else:
+            yield dotted, value
+
+
+def _option_files():
+    """Yield (package prefix, path) of every shipped fleet, market and strategy option."""
+    conf = ROOT / "conf"
+    for path in sorted(conf.glob("fleet/*.yaml")):
+        yield "fleet", path
+    for path in sorted(conf.glob("market/*/*.yaml")):
+        yield f"market.{path.parent.name}", path
+    for path in sorted(conf.glob("strategy/*.yaml")):
+        yield f"strategy.{path.stem}", path
+
+
+def _config_leaves() -> list[tuple[str, object, str]]:
+    """Return (dotted key, default, where) for the default config and every shipped option."""
+    composed = OmegaConf.to_container(sim.compose([]), resolve=True)
+    out = [(key, value, "the default config") for root in DOCUMENTED_ROOTS
+           for key, value in _leaves(composed[root], root)]
+    for prefix, path in _option_files():
+        node = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+        out.extend((key, value, path.relative_to(ROOT).as_posix())
+                   for key, value in _leaves(node, prefix))
+    return out
+
+
+def _cell(text: str):
+    """Return a table cell's value: backticks off, read as YAML, number-like strings as floats."""
+    return _numbers(yaml.safe_load(text.strip().strip("`")))
+
+
+def _numbers(value):
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _same(documented, actual) -> bool:
+    if isinstance(actual, dict):
+        return (isinstance(documented, dict) and documented.keys() == actual.keys()
+                and all(_same(documented[k], actual[k]) for k in actual))
+    if isinstance(actual, bool) or isinstance(documented, bool):
+        return documented is actual
+    if isinstance(actual, (int, float)) and isinstance(documented, (int, float)):
+        return abs(documented - actual) <= 1e-12 * max(1.0, abs(actual))
+    return documented == actual
+
+
+def documented_defaults() -> dict[str, list]:
+    """Return every key docs/model.md tabulates (a row `| `key` | `default` | ...`) with its
+    documented defaults (a key set differently by several options has several rows)."""
+    rows: dict[str, list] = {}
+    for line in MODEL_DOC.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 2 and cells[0].startswith("`") and cells[0].endswith("`"):
+            rows.setdefault(cells[0].strip("`"), []).append(_cell(cells[1]))
+    return rows
+
+
+def test_model_doc_tabulates_every_config_key_with_its_default():
+    """Rule: every leaf key of run, site, fleet and of every shipped market/* and strategy/*
+    option has a row in docs/model.md under its full dotted name, with that default."""
+    documented = documented_defaults()
+    missing, wrong = [], []
+    for key, value, where in _config_leaves():
+        if key not in documented:
+            missing.append(f"{key} ({where})")
+        elif not any(_same(doc, _numbers(value)) for doc in documented[key]):
+            wrong.append(f"{key}={value!r} ({where}); documented {documented[key]!r}")
+    assert not missing, "docs/model.md lacks a table row for: " + ", ".join(missing)
+    assert not wrong, "docs/model.md documents another default for: " + "; ".join(wrong)
+
+
+def test_the_documented_defaults_parse_as_the_config_would():
+    rows = documented_defaults()
+    assert rows["site.conversion.capex_usd_per_mw_it"] == [
+        {"dist": "lognormal", "median": 9.0e6, "sigma": 0.15}]
+    assert rows["market.network.start_hashrate_ehs"] == [None]
+    assert sorted(rows["fleet.j_per_th"]) == [13.5, 17.5, 18.5, 21.5]
+    assert not _same(17.5, 17.6) and not _same(True, 1.0) and _same(1.0e6, 1000000)
+
+
+def test_no_file_cites_the_unshipped_notes():
+    """The economics live in docs/model.md; no file may cite the old notes outside the repo."""
+    old = "MODEL" + ".md"
+    citing = []
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS
+                   and not d.endswith(".egg-info")]
+        for name in files:
+            path = Path(folder, name)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (UnicodeDecodeError, OSError):
+                continue  # binary files (parquet fingerprints, images)
+            if old in text:
+                citing.append(path.relative_to(ROOT).as_posix())
+    assert not citing, f"cite docs/model.md instead of {old} in: {', '.join(sorted(citing))}"
 
 
 def test_readme_config_reference_matches_conf():

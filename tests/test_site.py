@@ -28,7 +28,7 @@ def totals(acc):
 
 
 def test_mining_year_matches_model_rough_check(compose_constant):
-    """MODEL.md: 100 MW at $40/PH/day earns about $78M a year after fees, for about $35M of power."""
+    """docs/model.md: 100 MW at $40/PH/day earns about $78M a year after fees, for about $35M of power."""
     cfg = compose_constant("strategy=stay_mining", *QUIET_FLEET)
     t = totals(account(cfg))
     th = 100 * 1e6 / (17.5 * 1.05)                       # TH/s of the whole site

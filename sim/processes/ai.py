@@ -1,6 +1,6 @@
 """AI hosting prices: the colocation lease index and the GPU rental price.
 
-MODEL.md ("AI hosting"): 2024–2025 colocation deals paid $100–160 per kW of critical IT
+docs/model.md ("AI hosting"): 2024–2025 colocation deals paid $100–160 per kW of critical IT
 per month (Core Scientific–CoreWeave about $118); an H100 rented for about $2/h in late
 2024 and $1.7–2.6/h in 2025–26, falling 20–30% a year, with swings between scarcity
 and glut.

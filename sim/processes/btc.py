@@ -1,6 +1,6 @@
 """Bitcoin's price in USD: geometric Brownian motion, optionally with Merton jumps.
 
-MODEL.md: GBM by default, annualised volatility 45–55%, start about $90,000 (est.;
+docs/model.md: GBM by default, annualised volatility 45–55%, start about $90,000 (est.;
 $91,132 on 2026-01-12). The drift is the *expected* return: E[S_t] = S0 · exp(drift · t),
 so the median path grows at drift − volatility²/2. The default drift of 0 is a
 martingale — no view on where the price goes, the usual neutral assumption — and its

@@ -1,6 +1,6 @@
 """Tenant demand: requests for AI hosting capacity, arriving at random.
 
-MODEL.md ("Tenant demand"): requests arrive as a Poisson process; each carries a size
+docs/model.md ("Tenant demand"): requests arrive as a Poisson process; each carries a size
 (``mw_it``, MW of critical IT), a term, a price drawn around the lease index at arrival,
 and ``wait_days``, how long the tenant will wait for capacity. Defaults: about two
 requests a year of 10–50 MW of IT on 12-year terms.

@@ -3,7 +3,7 @@
 Miners add hashrate when mining pays and remove it when it does not; blocks arrive at a
 rate set by hashrate over difficulty; every 2016 blocks the difficulty retargets so
 that blocks come every ten minutes again; every 210,000 blocks the subsidy halves.
-MODEL.md ("Bitcoin network") gives the rules and default values.
+docs/model.md ("Bitcoin network") gives the rules and default values.
 
 The process samples whole epochs rather than single blocks. Under a hashrate path H(t)
 the cumulative number of hashes W(t) = ∫ H dt is a clock in which blocks are a Poisson
@@ -97,7 +97,7 @@ class Network:
 
     Hashrate: log H drifts at ``hashrate_trend_per_year + elasticity_per_year · log(hp /
     ref(t))`` per year, plus Brownian noise of ``hashrate_volatility_per_year``. hp is the
-    previous epoch's mean hashprice (a lag of two to four weeks; MODEL.md: 1–6 weeks), and
+    previous epoch's mean hashprice (a lag of two to four weeks; Fantazzini & Kolodin 2020: 1–6 weeks), and
     the reference ``ref(t) = hashprice_ref · exp(−trend · t)`` falls at the trend, as ever
     more efficient ASICs make a lower hashprice pay. While hashprice stays above the
     reference miners add hashrate, which raises difficulty and pulls hashprice back down:

@@ -1,6 +1,6 @@
 """Spot power prices: an ERCOT-like daily price with summer peaks and short-lived spikes.
 
-MODEL.md ("Power"): ERCOT real-time prices are mostly under $30–50/MWh, capped at
+docs/model.md ("Power"): ERCOT real-time prices are mostly under $30–50/MWh, capped at
 $5,000/MWh, with rare spikes in heat waves; the default process is a log-price
 Ornstein–Uhlenbeck with yearly seasonality and jumps (Cartea & Figueroa 2005; Geman &
 Roncoroni 2006), averaging about $40/MWh.
