@@ -1,5 +1,6 @@
 """The facts of Bitcoin and money against published figures, closed forms and hand sums."""
 
+import ast
 import math
 
 import numpy as np
@@ -17,6 +18,14 @@ from sim.economics import (IRR_GRID, TARGET_TIMESPAN_S, below_breakeven, breakev
 
 T = TARGET_TIMESPAN_S
 cash_flows = st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=2, max_size=60)
+
+
+def test_economics_is_the_bottom_layer():
+    tree = ast.parse(open(economics.__file__, encoding="utf-8").read())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert {name for name in imported if name.split(".")[0] == "sim"} <= {"sim.errors"}
 
 
 # --- hashprice and breakeven ----------------------------------------------------------------
