@@ -8,11 +8,12 @@ Inflows are positive, outflows negative; money is nominal except `npv_usd`.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 
+from sim.economics import (below_breakeven, discount_factors, irr, mining_revenue_usd_per_day,
+                           mining_revenue_usd_per_mw_day, npv, payback_years, peak_funding_usd)
 from sim.world import month_starts
 
 CATEGORIES = ("mining_revenue", "pool_fees", "power_cost", "power_resale", "demand_response",
@@ -22,72 +23,6 @@ STATES = ("mw_mining", "mw_curtailed", "mw_converting", "mw_ready", "mw_leased",
 TERMINAL_VALUES = ("contracted", "multiple", "none")
 DAYS_PER_MONTH = 365.25 / 12
 _C = {name: i for i, name in enumerate(CATEGORIES)}
-
-
-def discount_factors(n_months: int, rate_per_year: float) -> np.ndarray:
-    """Return (1 + rate) ** (-m / 12) for months m = 0 .. n_months - 1."""
-    return (1.0 + rate_per_year) ** (-np.arange(n_months) / 12.0)
-
-
-def npv(cash_usd: np.ndarray, rate_per_year: float) -> float:
-    """Return the NPV of monthly cash flows at an annual discount rate."""
-    return float(cash_usd @ discount_factors(len(cash_usd), rate_per_year))
-
-
-_IRR_GRID = np.concatenate([np.linspace(-0.99, 1.0, 200), np.geomspace(1.01, 1e3, 60)])
-
-
-@functools.lru_cache(maxsize=8)
-def _irr_factors(n_months: int) -> np.ndarray:
-    """Return the discount factors of every month at every rate of the IRR search grid."""
-    factors = (1.0 + _IRR_GRID)[:, None] ** -(np.arange(n_months) / 12.0)[None, :]
-    factors.setflags(write=False)
-    return factors
-
-
-def irr(cash_usd: np.ndarray) -> float:
-    """Return the annual IRR of monthly cash flows, or NaN where none is defined.
-
-    Undefined: no outflow or no inflow, or no rate in [-99%, 100,000%] at which NPV
-    changes sign. Where NPV changes sign more than once, the lowest such rate is taken.
-    """
-    cash = np.asarray(cash_usd, dtype=float)
-    if not (np.any(cash < 0) and np.any(cash > 0)):
-        return math.nan
-    months = np.arange(len(cash)) / 12.0
-    values = _irr_factors(len(cash)) @ cash
-    change = np.flatnonzero(np.sign(values[:-1]) * np.sign(values[1:]) < 0)
-    if change.size == 0:
-        exact = np.flatnonzero(values == 0)
-        return float(_IRR_GRID[exact[0]]) if exact.size else math.nan
-    low, high = _IRR_GRID[change[0]], _IRR_GRID[change[0] + 1]
-    f_low = values[change[0]]
-    for _ in range(60):
-        mid = 0.5 * (low + high)
-        f_mid = float(cash @ (1.0 + mid) ** -months)
-        if np.sign(f_mid) == np.sign(f_low):
-            low, f_low = mid, f_mid
-        else:
-            high = mid
-    return float(0.5 * (low + high))
-
-
-def payback_years(cash_usd: np.ndarray) -> float:
-    """Return the years until cumulative cash first recovers from its deficit, or NaN.
-
-    NaN where cumulative cash is never negative (no investment) or never recovers.
-    """
-    cumulative = np.cumsum(cash_usd)
-    worst = int(np.argmin(cumulative))
-    if cumulative[worst] >= 0:
-        return math.nan
-    recovered = np.flatnonzero(cumulative[worst:] >= 0)
-    return math.nan if recovered.size == 0 else (worst + recovered[0] + 1) / 12.0
-
-
-def peak_funding_usd(cash_usd: np.ndarray) -> float:
-    """Return the largest cumulative cash deficit, as a positive number (0 if none)."""
-    return float(max(0.0, -np.min(np.cumsum(cash_usd))))
 
 
 class Account:
@@ -126,7 +61,7 @@ class Account:
                 continue
             fleet = np.cumsum(fleet_diff)[:n] * alive
             th_per_mw = site.th_per_mw(j_per_th)
-            curtail = hashprice / 1000.0 * th_per_mw * (1.0 - fee) < 24.0 * spot
+            curtail = below_breakeven(mining_revenue_usd_per_mw_day(hashprice, th_per_mw, fee), spot)
             mining_nominal += nominal
             mw_curtailed += np.where(curtail, nominal, 0.0)
             mw_running += np.where(curtail, 0.0, nominal)
@@ -135,7 +70,7 @@ class Account:
             fleet_curtailed += fleet - running
             th_running += running * th_per_mw
             self.fleet_end.append((j_per_th, float(fleet[-1])))
-        revenue = th_running / 1000.0 * hashprice
+        revenue = mining_revenue_usd_per_day(th_running, hashprice)
         daily[_C["mining_revenue"]] = revenue
         daily[_C["pool_fees"]] = -fee * revenue
         self.curtailed_mwh = float(np.sum(fleet_curtailed) * 24.0)
@@ -206,7 +141,7 @@ class Account:
             per_month = (lease["rent_usd_per_day"] - lease["kw_it"] * opex_per_kw_day) * DAYS_PER_MONTH
             whole = np.full(months, per_month)
             whole[-1] *= (days_left - (months - 1) * DAYS_PER_MONTH) / DAYS_PER_MONTH
-            value += float(whole @ (1.0 + rate) ** (-np.arange(1, months + 1) / 12.0))
+            value += float(whole @ discount_factors(months, rate, first_month=1))
         last = n - 1
         for j_per_th, fleet_mw in self.fleet_end:
             value += fleet_mw * site.th_per_mw(j_per_th) * site.used_asic_usd_per_th(j_per_th, last)

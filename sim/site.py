@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim import distributions
+from sim import distributions, economics
 from sim.errors import UserError
 from sim.strategies import USES, Convert
 from sim.view import MarketView
@@ -168,12 +168,13 @@ class Site:
 
     def th_per_mw(self, j_per_th) -> float:
         """Return the TH/s that one MW of grid mines at efficiency `j_per_th`."""
-        return 1e6 / (j_per_th * self.pue_mining)
+        return economics.th_per_mw(j_per_th, self.pue_mining)
 
     def mining_usd_per_mw_day(self, hashprice_usd_per_ph_day, j_per_th=None):
         """Return mining revenue after pool fees per MW of grid per day, at a hashprice."""
         j = float(np.max(self.j_per_th)) if j_per_th is None else j_per_th
-        return np.asarray(hashprice_usd_per_ph_day) / 1000.0 * self.th_per_mw(j) * (1 - self.pool_fee)
+        return economics.mining_revenue_usd_per_mw_day(np.asarray(hashprice_usd_per_ph_day),
+                                                       self.th_per_mw(j), self.pool_fee)
 
     # --- the story --------------------------------------------------------------------------
     def run(self) -> "Site":
@@ -305,7 +306,7 @@ class Site:
             today = int(now)
             power = float(np.mean(self.world.power_usd_per_mwh[max(0, today - 89):today + 1]))
             revenue = self.mining_usd_per_mw_day(self.world.hashprice_usd_per_ph_day[today], new_j)
-            if revenue < 24.0 * power:
+            if economics.below_breakeven(revenue, power):
                 continue
             for block in np.flatnonzero(self.state == MINING):
                 self.books.lump("asic_salvage", now, self._fleet_value(block, now))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from sim.economics import mining_margin
 from sim.errors import UserError
 
 USES = ("lease", "cloud")
@@ -128,8 +129,7 @@ class Threshold(Strategy):
         """Return conversions while the margin signal is armed and leases pay."""
         start = max(0, day - self.trailing_days + 1)
         revenue = site.mining_usd_per_mw_day(float(view.hashprice_usd_per_ph_day[start:].sum()))
-        cost = 24.0 * float(view.power_usd_per_mwh[start:].sum())
-        margin = 1.0 - cost / max(float(revenue), 1e-9)
+        margin = mining_margin(float(revenue), float(view.power_usd_per_mwh[start:].sum()))
         if margin < self.margin_below:
             self._armed = True
         elif margin > self.margin_above:

@@ -17,6 +17,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from sim.economics import hashprice_usd_per_ph_day
 from sim.errors import UserError
 
 #: The market processes in sampling order, and the World fields each one owns.
@@ -37,16 +38,6 @@ TABLE_COLUMNS = {
 
 #: Daily fields that must be strictly positive (everything else must be >= 0).
 POSITIVE = {"btc_usd", "network_hashrate_ehs", "difficulty"}
-
-SECONDS_PER_DAY = 86_400.0
-TWO_POW_32 = 2.0 ** 32
-
-
-def hashprice_usd_per_ph_day(subsidy_btc, fees_btc_per_block, btc_usd, difficulty):
-    """Return hashprice in USD per PH/s per day: 8.64e19 · reward · price / (D · 2^32)."""
-    return SECONDS_PER_DAY * 1e15 * (subsidy_btc + fees_btc_per_block) * btc_usd / (
-        difficulty * TWO_POW_32)
-
 
 def stream_key(name: str) -> int:
     """Return the fixed integer that keys a process's random stream (never `hash`)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.world import TWO_POW_32
+from sim.economics import TWO_POW_32
 
 
 class ConstantBTC:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _scipy
 
+from sim.economics import irr
 from sim.selection import LOWER_IS_BETTER, Selection, required_replications, select_best
 from sim.selection import metric_higher_is_better as higher_is_better
 
@@ -171,31 +172,3 @@ def _shortfall(sorted_values: np.ndarray, points: np.ndarray) -> np.ndarray:
     count = np.searchsorted(sorted_values, points, side="right")
     below = np.concatenate([[0.0], np.cumsum(sorted_values)])[count]
     return (count * points - below) / sorted_values.size
-
-
-def irr(cash_usd, periods_per_year: int = 12) -> np.ndarray:
-    """Return the annual IRR of each row of cash flows; NaN where the NPV keeps one sign.
-
-    One row of cash flows gives a float. Period m is discounted by
-    (1 + irr) ** (−m / periods_per_year), the ledger's convention. The root is searched
-    between −99% and +100,000% a year by bisection.
-    """
-    cash = np.atleast_2d(np.asarray(cash_usd, dtype=float))
-    m = np.arange(cash.shape[1]) / periods_per_year
-
-    def npv(log_growth):
-        return (cash * np.exp(-np.multiply.outer(log_growth, m))).sum(axis=1)
-
-    lo = np.full(cash.shape[0], np.log(0.01))
-    hi = np.full(cash.shape[0], np.log(1001.0))
-    f_lo, f_hi = npv(lo), npv(hi)
-    valid = (np.sign(f_lo) * np.sign(f_hi) < 0) & np.isfinite(f_lo) & np.isfinite(f_hi)
-    for _ in range(100):
-        mid = (lo + hi) / 2
-        f_mid = npv(mid)
-        same = np.sign(f_mid) == np.sign(f_lo)
-        lo, f_lo = np.where(same, mid, lo), np.where(same, f_mid, f_lo)
-        hi = np.where(same, hi, mid)
-    rate = np.expm1((lo + hi) / 2)
-    result = np.where(valid, rate, np.nan)
-    return result if np.ndim(cash_usd) > 1 else float(result[0])

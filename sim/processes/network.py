@@ -20,45 +20,15 @@ import math
 import numpy as np
 import pandas as pd
 
+from sim.economics import (BLOCKS_PER_EPOCH, HALVING_INTERVAL, INITIAL_SUBSIDY_SATS, SATS_PER_BTC,
+                           SECONDS_PER_DAY, TARGET_SPACING_S, TWO_POW_32, hashprice_usd_per_ph_day,
+                           retarget, subsidy_btc, subsidy_sats)
 from sim.errors import UserError
 from sim.processes._common import (DAYS_PER_YEAR, non_negative, number, positive, upstream_path,
                                    whole)
-from sim.world import SECONDS_PER_DAY, TWO_POW_32, hashprice_usd_per_ph_day
 
-TARGET_TIMESPAN_S = 1_209_600  # two weeks: 2016 blocks of 600 s
-TARGET_SPACING_S = 600
-BLOCKS_PER_EPOCH = 2016
-HALVING_INTERVAL = 210_000
-INITIAL_SUBSIDY_SATS = 5_000_000_000
-SATS_PER_BTC = 100_000_000
-_MIN_TIMESPAN_S, _MAX_TIMESPAN_S = TARGET_TIMESPAN_S / 4, TARGET_TIMESPAN_S * 4
 #: Work of one block at difficulty 1, in EH/s·days (2^32 hashes).
 _WORK_PER_DIFFICULTY = TWO_POW_32 / (1e18 * SECONDS_PER_DAY)
-
-
-def retarget(difficulty, actual_timespan_s):
-    """Return the next epoch's difficulty, D · T / clamp(actual, T/4, 4T) (Bitcoin Core pow.cpp)."""
-    actual = np.clip(np.asarray(actual_timespan_s, dtype=float), _MIN_TIMESPAN_S, _MAX_TIMESPAN_S)
-    new = np.asarray(difficulty, dtype=float) * TARGET_TIMESPAN_S / actual
-    return new if new.ndim else float(new)
-
-
-def subsidy_sats(height):
-    """Return the block subsidy in satoshis at `height`: 50 BTC >> (height // 210,000), exact."""
-    height = np.asarray(height)
-    if not np.issubdtype(height.dtype, np.integer):
-        raise TypeError(f"height must be an integer block height, got dtype {height.dtype}")
-    if np.any(height < 0):
-        raise ValueError("height must be >= 0")
-    halvings = height.astype(np.int64) // HALVING_INTERVAL
-    sats = np.where(halvings < 64, np.int64(INITIAL_SUBSIDY_SATS) >> np.minimum(halvings, 63), 0)
-    return int(sats) if sats.ndim == 0 else sats.astype(np.int64)
-
-
-def subsidy_btc(height):
-    """Return the block subsidy in BTC at `height`."""
-    sats = subsidy_sats(height)
-    return sats / SATS_PER_BTC if isinstance(sats, int) else sats / float(SATS_PER_BTC)
 
 
 _ERA_SUBSIDY_BTC = subsidy_sats(np.arange(65) * HALVING_INTERVAL) / SATS_PER_BTC
@@ -246,8 +216,7 @@ def _sample_epochs(net: Network, path, n_days, rng, btc_usd, fees, ref, start_eh
         work += measured * difficulty * _WORK_PER_DIFFICULTY
         t_last = path.time_at(work)
         actual_s = elapsed_s + (t_last - t_start) * SECONDS_PER_DAY
-        new_difficulty = difficulty * TARGET_TIMESPAN_S / min(max(actual_s, _MIN_TIMESPAN_S),
-                                                              _MAX_TIMESPAN_S)
+        new_difficulty = retarget(difficulty, actual_s)
         work += last_interval * new_difficulty * _WORK_PER_DIFFICULTY
         t_end = path.time_at(work)
         first = min(max(int(math.floor(starts[-1])), 0), n_days - 1)

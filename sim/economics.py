@@ -1,0 +1,202 @@
+"""The facts of Bitcoin and of money, written once: every caller in the model uses these.
+
+Bitcoin: a miner's revenue per unit of hashrate (hashprice), what a MW of grid mines
+and earns, the power price at which it breaks even, the difficulty retarget every 2016
+blocks and the subsidy that halves every 210,000. Money: discount factors, NPV, IRR,
+payback and peak funding of a series of cash flows (inflows positive, outflows
+negative, period 0 undiscounted). docs/model.md gives the sources.
+
+This is the bottom layer, beside the config schema: it imports nothing from the model.
+The formulas keep the exact order of their floating-point operations, so that every
+number the model computed before they were gathered here stays identical.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+SECONDS_PER_DAY = 86_400.0
+HOURS_PER_DAY = 24.0
+TWO_POW_32 = 2.0 ** 32
+TARGET_TIMESPAN_S = 1_209_600  # two weeks: 2016 blocks of 600 s
+TARGET_SPACING_S = 600
+BLOCKS_PER_EPOCH = 2016
+HALVING_INTERVAL = 210_000
+INITIAL_SUBSIDY_SATS = 5_000_000_000
+SATS_PER_BTC = 100_000_000
+MIN_TIMESPAN_S, MAX_TIMESPAN_S = TARGET_TIMESPAN_S / 4, TARGET_TIMESPAN_S * 4
+
+
+# --- Bitcoin --------------------------------------------------------------------------------
+def hashprice_usd_per_ph_day(subsidy_btc, fees_btc_per_block, btc_usd, difficulty):
+    """Return hashprice in USD per PH/s per day: 8.64e19 · reward · price / (D · 2^32)."""
+    return SECONDS_PER_DAY * 1e15 * (subsidy_btc + fees_btc_per_block) * btc_usd / (
+        difficulty * TWO_POW_32)
+
+
+def th_per_mw(j_per_th, pue):
+    """Return the TH/s that one MW of grid mines at efficiency `j_per_th` and overhead `pue`."""
+    return 1e6 / (j_per_th * pue)
+
+
+def mining_revenue_usd_per_day(th, hashprice_usd_per_ph_day):
+    """Return the USD a day that `th` TH/s earn at a hashprice, before pool fees."""
+    return th / 1000.0 * hashprice_usd_per_ph_day
+
+
+def mining_revenue_usd_per_mw_day(hashprice_usd_per_ph_day, th_per_mw, pool_fee):
+    """Return the mining revenue after pool fees of one MW of grid per day, at a hashprice."""
+    return hashprice_usd_per_ph_day / 1000.0 * th_per_mw * (1.0 - pool_fee)
+
+
+def power_cost_usd_per_mw_day(power_usd_per_mwh):
+    """Return what one MW drawn for a whole day costs at `power_usd_per_mwh`."""
+    return HOURS_PER_DAY * power_usd_per_mwh
+
+
+def breakeven_power_usd_per_mwh(revenue_usd_per_mw_day):
+    """Return the power price at which a MW's mining revenue per day equals its power cost."""
+    return revenue_usd_per_mw_day / HOURS_PER_DAY
+
+
+def below_breakeven(revenue_usd_per_mw_day, power_usd_per_mwh):
+    """Return True (elementwise) where a MW earns less a day mining than its power costs.
+
+    The test is `revenue < 24 · power`, never a division into a breakeven price, so that a
+    curtailment or upgrade decision right at breakeven is the same as it always was.
+    """
+    return revenue_usd_per_mw_day < HOURS_PER_DAY * power_usd_per_mwh
+
+
+def mining_margin(revenue_usd_per_mw_day, power_usd_per_mwh):
+    """Return 1 − power cost / mining revenue of a MW (revenue floored at 1e-9 USD)."""
+    return 1.0 - HOURS_PER_DAY * power_usd_per_mwh / max(revenue_usd_per_mw_day, 1e-9)
+
+
+def retarget(difficulty, actual_timespan_s):
+    """Return the next epoch's difficulty, D · T / clamp(actual, T/4, 4T) (Bitcoin Core pow.cpp).
+
+    `actual_timespan_s` is the time from the epoch's first to its last block (2015
+    intervals, as Core measures it). Scalars give a float, arrays an array.
+    """
+    if np.ndim(difficulty) == 0 and np.ndim(actual_timespan_s) == 0:
+        actual = min(max(float(actual_timespan_s), MIN_TIMESPAN_S), MAX_TIMESPAN_S)
+        return float(difficulty) * TARGET_TIMESPAN_S / actual
+    actual = np.clip(np.asarray(actual_timespan_s, dtype=float), MIN_TIMESPAN_S, MAX_TIMESPAN_S)
+    return np.asarray(difficulty, dtype=float) * TARGET_TIMESPAN_S / actual
+
+
+def subsidy_sats(height):
+    """Return the block subsidy in satoshis at `height`: 50 BTC >> (height // 210,000), exact."""
+    height = np.asarray(height)
+    if not np.issubdtype(height.dtype, np.integer):
+        raise TypeError(f"height must be an integer block height, got dtype {height.dtype}")
+    if np.any(height < 0):
+        raise ValueError("height must be >= 0")
+    halvings = height.astype(np.int64) // HALVING_INTERVAL
+    sats = np.where(halvings < 64, np.int64(INITIAL_SUBSIDY_SATS) >> np.minimum(halvings, 63), 0)
+    return int(sats) if sats.ndim == 0 else sats.astype(np.int64)
+
+
+def subsidy_btc(height):
+    """Return the block subsidy in BTC at `height`."""
+    sats = subsidy_sats(height)
+    return sats / SATS_PER_BTC if isinstance(sats, int) else sats / float(SATS_PER_BTC)
+
+
+# --- money ----------------------------------------------------------------------------------
+def discount_factors(n_months: int, rate_per_year: float, first_month: int = 0) -> np.ndarray:
+    """Return (1 + rate) ** (-m / 12) for months m = first_month .. first_month + n_months - 1."""
+    return (1.0 + rate_per_year) ** (-np.arange(first_month, first_month + n_months) / 12.0)
+
+
+def npv(cash_usd: np.ndarray, rate_per_year: float) -> float:
+    """Return the NPV of monthly cash flows at an annual discount rate (month 0 undiscounted)."""
+    return float(cash_usd @ discount_factors(len(cash_usd), rate_per_year))
+
+
+#: Annual rates at which IRR looks for a change of sign of NPV: every point from −99% to
+#: +100% a year, then 60 geometric steps (12.4% apart) up to +100,000% a year.
+IRR_GRID = np.concatenate([np.linspace(-0.99, 1.0, 200), np.geomspace(1.01, 1e3, 60)])
+IRR_GRID.setflags(write=False)
+
+
+@functools.lru_cache(maxsize=8)
+def _irr_factors(n_periods: int, periods_per_year: float) -> np.ndarray:
+    """Return the discount factors of every period at every rate of the IRR grid."""
+    factors = (1.0 + IRR_GRID)[:, None] ** -(np.arange(n_periods) / periods_per_year)[None, :]
+    factors.setflags(write=False)
+    return factors
+
+
+def irr(cash_usd, periods_per_year: int = 12):
+    """Return the annual IRR of cash flows (one row: a float; rows: an array), NaN if undefined.
+
+    Period m is discounted by (1 + irr) ** (−m / periods_per_year): monthly flows by
+    default, as the ledger keeps them. The rule, the same for every caller:
+
+    - NaN where the flows have no outflow or no inflow, or are not all finite;
+    - otherwise NPV is evaluated on `IRR_GRID` (−99% to +100,000% a year); NaN where it
+      neither changes sign nor is exactly zero there;
+    - where NPV changes sign more than once, the **lowest** rate is returned: the first
+      root met as the rate rises from −99%, refined by 60 bisections to machine precision.
+      It is the conservative root (the smallest return claimed for the project) and the
+      ledger's rule from the start. Cash flows −100, +230, −132 a year apart have roots
+      at 10% and 20%; this returns 10%.
+
+    Two roots closer together than the grid's spacing (0.01 up to 100%, 12.4% of the rate
+    above it) cancel out and are not seen.
+    """
+    if periods_per_year <= 0:
+        raise ValueError(f"periods_per_year(={periods_per_year}) must be > 0.")
+    cash = np.asarray(cash_usd, dtype=float)
+    if cash.ndim == 2:
+        return np.array([_irr_row(row, float(periods_per_year)) for row in cash], dtype=float)
+    if cash.ndim != 1:
+        raise ValueError(f"cash_usd must be one row or rows of cash flows, got {cash.ndim} dims.")
+    return _irr_row(cash, float(periods_per_year))
+
+
+def _irr_row(cash: np.ndarray, periods_per_year: float) -> float:
+    """Return the IRR of one row of cash flows by the rule of `irr`."""
+    if not (np.any(cash < 0) and np.any(cash > 0)) or not np.all(np.isfinite(cash)):
+        return math.nan
+    years = np.arange(len(cash)) / periods_per_year
+    values = _irr_factors(len(cash), periods_per_year) @ cash
+    change = np.flatnonzero(np.sign(values[:-1]) * np.sign(values[1:]) < 0)
+    exact = np.flatnonzero(values == 0)
+    if exact.size and (change.size == 0 or exact[0] < change[0]):
+        return float(IRR_GRID[exact[0]])
+    if change.size == 0:
+        return math.nan
+    low, high = IRR_GRID[change[0]], IRR_GRID[change[0] + 1]
+    f_low = values[change[0]]
+    for _ in range(60):
+        mid = 0.5 * (low + high)
+        f_mid = float(cash @ (1.0 + mid) ** -years)
+        if np.sign(f_mid) == np.sign(f_low):
+            low, f_low = mid, f_mid
+        else:
+            high = mid
+    return float(0.5 * (low + high))
+
+
+def payback_years(cash_usd: np.ndarray) -> float:
+    """Return the years until cumulative monthly cash first recovers from its deficit, or NaN.
+
+    NaN where cumulative cash is never negative (no investment) or never recovers.
+    """
+    cumulative = np.cumsum(cash_usd)
+    worst = int(np.argmin(cumulative))
+    if cumulative[worst] >= 0:
+        return math.nan
+    recovered = np.flatnonzero(cumulative[worst:] >= 0)
+    return math.nan if recovered.size == 0 else (worst + recovered[0] + 1) / 12.0
+
+
+def peak_funding_usd(cash_usd: np.ndarray) -> float:
+    """Return the largest cumulative cash deficit, as a positive number (0 if none)."""
+    return float(max(0.0, -np.min(np.cumsum(cash_usd))))

@@ -1,0 +1,230 @@
+"""The facts of Bitcoin and money against published figures, closed forms and hand sums."""
+
+import ast
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from sim import economics, ledger
+from sim.compare import stats
+from sim.economics import (IRR_GRID, TARGET_TIMESPAN_S, below_breakeven, breakeven_power_usd_per_mwh,
+                           discount_factors, hashprice_usd_per_ph_day, irr, mining_margin,
+                           mining_revenue_usd_per_day, mining_revenue_usd_per_mw_day, npv,
+                           payback_years, peak_funding_usd, power_cost_usd_per_mw_day, retarget,
+                           subsidy_btc, subsidy_sats, th_per_mw)
+
+T = TARGET_TIMESPAN_S
+cash_flows = st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=2, max_size=60)
+
+
+def test_economics_is_the_bottom_layer():
+    tree = ast.parse(open(economics.__file__, encoding="utf-8").read())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert {name for name in imported if name.split(".")[0] == "sim"} <= {"sim.errors"}
+
+
+# --- hashprice and breakeven ----------------------------------------------------------------
+def test_hashprice_matches_the_hand_calculation_and_hashrate_index():
+    fees = 3.125 * 0.0055 / (1 - 0.0055)  # fees are 0.55% of the whole reward (≈0.0173 BTC)
+    hashprice = hashprice_usd_per_ph_day(3.125, fees, 91_132.0, 148.26e12)
+    # 86,400 s · 1e15 H/s · 3.1422 BTC · $91,132 / (148.26e12 · 2^32 hashes per block)
+    assert hashprice == pytest.approx(38.85, abs=0.01)
+    assert abs(hashprice / 39.53 - 1) < 0.03  # Luxor's Hashrate Index, 2026-01-12
+
+
+def test_a_mw_mines_a_million_over_joules_per_th_and_pue():
+    assert th_per_mw(17.5, 1.05) == pytest.approx(1e6 / 18.375)  # 54,421.8 TH/s
+    assert mining_revenue_usd_per_day(1_000.0, 50.0) == pytest.approx(50.0)  # 1 PH/s at $50
+
+
+def test_breakeven_price_is_the_closed_form_and_revenue_there_pays_the_power():
+    hashprice, j_per_th, pue, fee = 50.0, 17.5, 1.05, 0.02
+    revenue = mining_revenue_usd_per_mw_day(hashprice, th_per_mw(j_per_th, pue), fee)
+    breakeven = breakeven_power_usd_per_mwh(revenue)
+    # p* = hashprice per TH-day · (1 − fee) / (J/TH · 24e-6 MWh per W-day · PUE) = $111.11
+    assert breakeven == pytest.approx(0.05 * 0.98 / (17.5 * 24e-6 * 1.05), rel=1e-12)
+    assert power_cost_usd_per_mw_day(breakeven) == pytest.approx(revenue, rel=1e-12)
+    assert not below_breakeven(revenue, breakeven * (1 - 1e-9))
+    assert below_breakeven(revenue, breakeven * (1 + 1e-9))
+    spot = np.array([100.0, 111.0, 112.0, 200.0])
+    assert list(below_breakeven(revenue, spot)) == [False, False, True, True]
+
+
+def test_mining_margin_is_one_less_cost_over_revenue():
+    assert mining_margin(2_400.0, 50.0) == pytest.approx(0.5)  # $1,200 of power a day
+    assert mining_margin(2_400.0, 100.0) == pytest.approx(0.0)
+    assert mining_margin(0.0, 50.0) == pytest.approx(1.0 - 1_200.0 / 1e-9)  # revenue floored
+
+
+# --- retarget ---------------------------------------------------------------------------------
+def test_retarget_clamps_to_a_factor_of_four_on_scalars_and_arrays():
+    assert retarget(1e14, T) == 1e14
+    assert retarget(1e14, T / 2) == 2e14
+    assert retarget(1e14, T / 4) == retarget(1e14, T / 10) == 4e14
+    assert retarget(1e14, 4 * T) == retarget(1e14, 10 * T) == 2.5e13
+    assert isinstance(retarget(1e14, T), float)
+    spans = np.array([T / 10, T / 2, 2 * T, 10 * T])
+    np.testing.assert_array_equal(retarget(np.full(4, 8.0), spans), [32.0, 16.0, 4.0, 2.0])
+
+
+@given(st.floats(1, 1e15), st.floats(1, 1e8), st.floats(1, 1e8))
+def test_retarget_is_monotone_bounded_and_the_same_on_scalars_and_arrays(difficulty, span_a, span_b):
+    short, long = sorted((span_a, span_b))
+    assert retarget(difficulty, short) >= retarget(difficulty, long)
+    for span in (short, long):
+        new = retarget(difficulty, span)
+        assert difficulty / 4 * (1 - 1e-12) <= new <= difficulty * 4 * (1 + 1e-12)
+        assert retarget(np.array([difficulty]), np.array([span]))[0] == new  # bit for bit
+
+
+# --- subsidy ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("height, sats", [
+    (0, 5_000_000_000), (209_999, 5_000_000_000), (210_000, 2_500_000_000),
+    (420_000, 1_250_000_000), (630_000, 625_000_000), (840_000, 312_500_000),
+    (1_049_999, 312_500_000), (1_050_000, 156_250_000), (1_260_000, 78_125_000),
+    (33 * 210_000, 0),  # 5e9 >> 33 rounds down to zero satoshis
+])
+def test_subsidy_at_the_halving_heights_in_exact_satoshis(height, sats):
+    assert subsidy_sats(height) == sats and isinstance(subsidy_sats(height), int)
+    assert subsidy_btc(height) == sats / 100_000_000
+
+
+def test_subsidy_of_arrays_and_bad_heights():
+    assert subsidy_sats(np.array([840_000, 1_049_999])).dtype == np.int64
+    assert subsidy_btc(1_049_999) == 3.125 and subsidy_btc(1_050_000) == 1.5625
+    with pytest.raises(TypeError, match="integer block height"):
+        subsidy_sats(840_000.0)
+    with pytest.raises(ValueError, match=">= 0"):
+        subsidy_sats(-1)
+
+
+@given(st.integers(1, 70))
+def test_subsidy_halves_at_every_multiple_of_210000(halvings):
+    boundary = halvings * 210_000
+    assert subsidy_sats(boundary) == subsidy_sats(boundary - 1) >> 1
+    assert subsidy_sats(boundary + 209_999) == subsidy_sats(boundary)
+
+
+# --- discounting and NPV ------------------------------------------------------------------
+def test_discount_factors_follow_the_monthly_convention():
+    assert discount_factors(25, 0.10)[12] == pytest.approx(1 / 1.10)
+    assert discount_factors(25, 0.10)[24] == pytest.approx(1 / 1.21)
+    np.testing.assert_array_equal(discount_factors(24, 0.10, first_month=1),
+                                  discount_factors(25, 0.10)[1:])
+
+
+def test_npv_of_a_level_annuity_matches_its_closed_form():
+    monthly = 1.1 ** (1 / 12) - 1
+    closed = 1_000.0 * (1 - (1 + monthly) ** -120) / monthly * (1 + monthly)  # paid at month start
+    assert npv(np.full(120, 1_000.0), 0.10) == pytest.approx(closed, rel=1e-12)
+
+
+# --- IRR ----------------------------------------------------------------------------------
+def test_every_caller_uses_the_one_irr():
+    assert ledger.irr is economics.irr and stats.irr is economics.irr
+
+
+def test_irr_of_a_single_outlay_and_return():
+    assert irr([-100.0, 110.0], periods_per_year=1) == pytest.approx(0.10, abs=1e-12)
+    monthly = np.zeros(13)
+    monthly[0], monthly[12] = -100.0, 110.0
+    assert irr(monthly) == pytest.approx(0.10, abs=1e-12)
+    assert irr([-100.0, 0.0, 121.0], periods_per_year=1) == pytest.approx(0.10, abs=1e-12)
+    assert irr([-100.0, 50.0], periods_per_year=1) == pytest.approx(-0.5, abs=1e-12)
+
+
+def test_irr_of_a_level_annuity():
+    payment = 100.0 * 0.08 / (1 - 1.08 ** -5)  # $25.05 a year for five years repays $100 at 8%
+    assert irr(np.r_[-100.0, np.full(5, payment)], periods_per_year=1) == pytest.approx(0.08, abs=1e-12)
+    bond = np.r_[-100.0, 10.0, 10.0, 110.0]  # a 10% coupon bond bought at par
+    assert irr(bond, periods_per_year=1) == pytest.approx(0.10, abs=1e-12)
+
+
+def test_irr_of_two_roots_is_the_lower_one():
+    cash = [-100.0, 230.0, -132.0]  # x = 1/(1+r): NPV = −132 (x − 10/11)(x − 5/6)
+    for root in (0.10, 0.20):
+        assert -100.0 + 230.0 / (1 + root) - 132.0 / (1 + root) ** 2 == pytest.approx(0, abs=1e-12)
+    assert irr(cash, periods_per_year=1) == pytest.approx(0.10, abs=1e-12)
+    monthly = np.zeros(25)
+    monthly[[0, 12, 24]] = cash
+    assert irr(monthly) == pytest.approx(0.10, abs=1e-12)
+
+
+def test_irr_of_rows_is_each_rows_irr():
+    two = np.zeros((3, 25))
+    two[:, 0] = -100
+    two[0, 24] = 121.0                  # 10% a year over two years
+    two[1, 12], two[1, 24] = 10.0, 110  # a 10% bond
+    two[2, 0] = 0.0                     # no outlay: undefined
+    rates = irr(two)
+    assert rates[:2] == pytest.approx([0.10, 0.10], abs=1e-12) and math.isnan(rates[2])
+    assert [irr(row) for row in two[:2]] == list(rates[:2])
+
+
+@pytest.mark.parametrize("cash", [
+    np.full(24, 5.0), np.full(24, -5.0), np.zeros(12),   # no outflow, no inflow, nothing
+    np.r_[-100.0, 0.5],                                  # the root, −99.5% a year, is off the grid
+    np.r_[-100.0, np.nan, 200.0], np.r_[-100.0, np.inf],  # not finite
+])
+def test_irr_is_nan_where_undefined(cash):
+    assert math.isnan(irr(cash, periods_per_year=1))
+
+
+def test_irr_rejects_a_bad_period():
+    with pytest.raises(ValueError, match="periods_per_year"):
+        irr([-1.0, 2.0], periods_per_year=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(-0.5, 3.0), st.integers(13, 240))
+def test_irr_recovers_the_rate_that_built_the_cash_flows(rate, months):
+    cash = np.zeros(months)
+    cash[0] = -100.0
+    cash[-1] = 100.0 * (1 + rate) ** ((months - 1) / 12)
+    assert irr(cash) == pytest.approx(rate, abs=1e-9)
+
+
+@settings(max_examples=100, deadline=None)
+@given(cash_flows)
+def test_npv_at_the_irr_is_zero_and_no_lower_grid_rate_changes_its_sign(flows):
+    cash = np.array(flows)
+    rate = irr(cash)
+    assume(not math.isnan(rate))
+    assert abs(npv(cash, rate)) <= 1e-7 * np.abs(cash).sum()
+    below = np.array([npv(cash, r) for r in IRR_GRID[IRR_GRID < rate - 1e-9]])
+    assert np.all(below > 0) or np.all(below < 0)  # the lowest root: none found before it
+
+
+# --- payback and peak funding -------------------------------------------------------------
+def test_payback_and_peak_funding_of_a_simple_project():
+    cash = np.r_[-120.0, np.full(23, 10.0)]
+    assert peak_funding_usd(cash) == 120.0
+    assert payback_years(cash) == pytest.approx(13 / 12)  # cumulative reaches 0 after month 13
+    assert math.isnan(payback_years(np.r_[-100.0, np.full(11, 1.0)]))  # never paid back
+
+
+@given(st.lists(st.floats(0, 1e6), min_size=1, max_size=60))
+def test_without_a_deficit_payback_is_nan_and_no_funding_is_needed(flows):
+    assert math.isnan(payback_years(np.array(flows)))
+    assert peak_funding_usd(np.array(flows)) == 0.0
+
+
+@given(cash_flows)
+def test_peak_funding_is_the_deepest_cumulative_deficit(flows):
+    running, deepest = 0.0, 0.0
+    for usd in flows:  # the hand sum
+        running += usd
+        deepest = min(deepest, running)
+    assert peak_funding_usd(np.array(flows)) == pytest.approx(-deepest, abs=1e-6)
+    years = payback_years(np.array(flows))
+    if not math.isnan(years):  # paid back in month `month`, the first >= 0 after the worst
+        month = round(years * 12)
+        cumulative = np.cumsum(flows)
+        worst = int(np.argmin(cumulative))
+        assert deepest < 0 and month - 1 > worst and cumulative[month - 1] >= 0
+        assert np.all(cumulative[worst:month - 1] < 0)
