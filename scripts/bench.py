@@ -40,9 +40,7 @@ SUMMARY = ["run.detail=summary", "run.progress=false", "run.compare=false"]
 def measure(spec: dict) -> dict:
     """Run one configuration (in this process) and return its timings and peak memory."""
     import sim
-    from sim.cli import run_info
     from sim.compare import compare_runs
-    from sim.result import write_json
 
     overrides = spec["overrides"]
     warm = sim.compose(overrides)  # warm up every worker (Ray's import sim on their first task)
@@ -58,9 +56,8 @@ def measure(spec: dict) -> dict:
         if spec.get("save"):
             _reset_peak_rss()
             began = time.perf_counter()
-            result.save(out)
+            result.save(out)  # with run.json (complete), so the comparison reads it
             m.update(save_s=time.perf_counter() - began, save_mb=_peak_rss_mb())
-            write_json(out / "run.json", run_info(cfg, "complete", "-"))
             del result
             _reset_peak_rss()
             began = time.perf_counter()
