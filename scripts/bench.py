@@ -66,7 +66,7 @@ def measure(spec: dict) -> dict:
         if spec.get("save"):
             _reset_peak_rss()
             began = time.perf_counter()
-            result.save(out)
+            result.save(out)  # with run.json (complete), so the comparison reads it
             m.update(save_s=time.perf_counter() - began, save_mb=_peak_rss_mb())
             _write_run_info_before_rundir(cfg, out)
             del result
@@ -81,7 +81,7 @@ def _write_run_info_before_rundir(cfg, out: Path) -> None:
     """Write run.json as the CLI did before `Result.save` wrote it (for --baseline trees)."""
     if (out / "run.json").is_file():
         return
-    from sim.cli import run_info
+    from sim.cli import run_info  # only trees before sim/rundir.py
     from sim.result import write_json
 
     write_json(out / "run.json", run_info(cfg, "complete", "-"))

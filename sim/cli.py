@@ -8,11 +8,8 @@ first one starts, so a bad value stops the command before anything is written.
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -99,39 +96,6 @@ class Preflight(Callback):
 
 
 # --- the run ---------------------------------------------------------------------------------------------
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).parent, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
-def run_info(cfg, status: str, started: str, **extra) -> dict:
-    """Return the contents of run.json."""
-    import hashlib
-
-    from omegaconf import OmegaConf
-
-    import sim
-    from sim.config import build_strategies
-
-    world = OmegaConf.to_container(OmegaConf.masked_copy(cfg, ["market"]), resolve=True)
-    world.update(seed=cfg.run.seed, start=str(cfg.site.start_date),
-                 horizon=cfg.run.horizon_years, deterministic=cfg.run.deterministic)
-    return dict(package_version=sim.__version__, git_commit=_git_commit(), seed=int(cfg.run.seed),
-                replications=int(cfg.run.replications), strategies=list(build_strategies(cfg)),
-                world_key=hashlib.sha256(json.dumps(world, sort_keys=True).encode()).hexdigest()[:16],
-                discount_rate=float(cfg.run.discount_rate), terminal_value=str(cfg.run.terminal_value),
-                detail=str(cfg.run.detail), executor=str(cfg.run.executor), status=status,
-                started=started, finished=None if status == "running" else _now(), **extra)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
 def headline(summary) -> str:
     """Return the comparison table printed after a run: NPV spread and MW per strategy."""
     import numpy as np
@@ -151,25 +115,23 @@ def headline(summary) -> str:
 def execute(cfg, out_dir: Path) -> int:
     """Run `cfg` into `out_dir` (resuming what is there); return the exit code."""
     import sim
-    from sim.result import write_json
+    from sim.rundir import RunDir, now
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    started = _now()
-    info_path = out_dir / "run.json"
-    write_json(info_path, run_info(cfg, "running", started))
+    run_dir = RunDir(out_dir)
+    started = now()
+    run_dir.write_info(cfg, "running", started)
     try:
         result = sim.run(cfg, out_dir=out_dir)
-        result.save(out_dir)
+        result.info["started"] = started
+        result.save(out_dir)  # the tables, then run.json: complete
     except UserError as err:
-        write_json(info_path, run_info(cfg, "failed", started, error=str(err)))
+        run_dir.write_info(cfg, "failed", started, error=str(err))
         return _fail("hashpivot", str(err))
     except KeyboardInterrupt:
-        write_json(info_path, run_info(cfg, "interrupted", started))
+        run_dir.write_info(cfg, "interrupted", started)
         print(f"hashpivot: interrupted; finished chunks are kept in {out_dir}. Rerun the same "
               f"command with hydra.run.dir={out_dir} to resume.", file=sys.stderr)
         return INTERRUPTED
-    extra = {"until_confident": result.info["until_confident"]} if "until_confident" in result.info else {}
-    write_json(info_path, run_info(cfg, "complete", started, **extra))
     print(headline(result.summary))
     if "until_confident" in result.info:
         u = result.info["until_confident"]

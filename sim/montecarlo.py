@@ -3,37 +3,27 @@
 Replication k's world depends only on ``(run.seed, k)``, never on the executor, the
 number of workers or the chunk size, so every executor gives the same numbers and
 ``run.replications=10`` gives the first ten rows of ``run.replications=40``. Each chunk
-is written atomically into the run directory as it finishes (a temporary folder, then a
-rename); running the same config into the same directory again reads the finished
+is written atomically into the run directory (laid out by `sim.rundir`) as it finishes;
+running the same config into the same directory again reads the finished
 chunks back, whatever chunk size wrote them, runs the rest and ends with exactly the
 tables of an uninterrupted run. A directory that another config wrote is refused.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import shutil
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-from omegaconf import OmegaConf
 
 from sim.config import build_processes, build_strategies, plain, validate
 from sim.errors import UserError
 from sim.executors import WorkerLost, make_executor
 from sim.ledger import CATEGORIES, STATES, Account
-from sim.result import Result, write_json
+from sim.result import Result
+from sim.rundir import RunDir, now, plan
 from sim.selection import select_best
 from sim.site import simulate
 from sim.world import sample_world
 
-#: Keys that change how a run is executed, not what it computes.
-EXECUTION_KEYS = ("executor", "workers", "chunk_size", "progress", "ray", "replications",
-                  "until_confident", "max_replications", "compare")
 WORLD_MONTHLY_FIELDS = ("btc_usd", "hashprice_usd_per_ph_day", "power_usd_per_mwh",
                         "lease_usd_per_kw_month", "gpu_usd_per_hour")
 
@@ -120,114 +110,6 @@ def _detail_tables(labels, replications, months, flows, states, paths) -> dict:
     return dict(cashflows=cashflows, timeline=timeline, world_monthly=world_monthly)
 
 
-# --- chunks on disk ----------------------------------------------------------------------------
-def fingerprint(cfg) -> dict:
-    """Return the config that decides a run's numbers (execution settings left out)."""
-    data = OmegaConf.to_container(cfg, resolve=True)
-    data.pop("hydra", None)
-    for key in EXECUTION_KEYS:
-        data["run"].pop(key, None)
-    return json.loads(_canonical(data))
-
-
-def _canonical(data) -> str:
-    return json.dumps(data, sort_keys=True, default=str)
-
-
-def _flatten(data, prefix=""):
-    if isinstance(data, dict):
-        out = {}
-        for key, value in data.items():
-            out.update(_flatten(value, f"{prefix}{key}."))
-        return out
-    return {prefix[:-1]: data}
-
-
-_CHUNK_NAME = re.compile(r"^(\d+)-(\d+)$")
-
-
-@dataclass
-class ChunkStore:
-    """A run directory's finished chunks, one folder per chunk, renamed in when complete."""
-
-    root: Path
-
-    def __post_init__(self):
-        self.root = Path(self.root) / "chunks"
-
-    def claim(self, cfg) -> None:
-        """Make the store this config's, or refuse one that another config made."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        mine = fingerprint(cfg)
-        manifest = self.root / "config.json"
-        if manifest.is_file():
-            theirs = json.loads(manifest.read_text())
-            if _canonical(theirs) != _canonical(mine):
-                a, b = _flatten(theirs), _flatten(mine)
-                keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
-                shown = ", ".join(f"{k} ({a.get(k)!r} there, {b.get(k)!r} now)" for k in keys[:3])
-                raise UserError(f"{self.root.parent}: holds a run made with another config "
-                                f"(differs at {shown}{' ...' if len(keys) > 3 else ''}); "
-                                "choose a new hydra.run.dir")
-        else:
-            write_json(manifest, mine)
-        for stale in self.root.glob(".tmp-*"):  # a chunk a killed run was writing
-            shutil.rmtree(stale, ignore_errors=True)
-
-    def path(self, start: int, stop: int) -> Path:
-        """Return the folder of chunk [start, stop)."""
-        return self.root / f"{start:09d}-{stop:09d}"
-
-    def finished(self) -> list[tuple[int, int]]:
-        """Return the chunks complete on disk, in replication order."""
-        found = (_CHUNK_NAME.match(folder.name) for folder in self.root.iterdir())
-        return sorted((int(m[1]), int(m[2])) for m in found if m)
-
-    def write(self, start: int, stop: int, tables: dict) -> None:
-        """Write a chunk's tables to a temporary folder, then rename it into place."""
-        tmp = self.root / f".tmp-{start:09d}-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        for name, table in tables.items():
-            table.to_parquet(tmp / f"{name}.parquet", index=False)
-        os.replace(tmp, self.path(start, stop))
-
-    def read(self, start: int, stop: int, lo: int | None = None, hi: int | None = None) -> dict:
-        """Return a finished chunk's tables, keeping replications [lo, hi) if given."""
-        lo, hi = start if lo is None else lo, stop if hi is None else hi
-        tables = {}
-        for file in sorted(self.path(start, stop).glob("*.parquet")):
-            table = pd.read_parquet(file)
-            if (lo, hi) != (start, stop):
-                keep = table["replication"].between(lo, hi - 1).to_numpy()
-                table = table[keep].reset_index(drop=True)
-            tables[file.stem] = table
-        return tables
-
-
-def chunks(start: int, stop: int, size: int) -> list[tuple[int, int]]:
-    """Return [start, stop) cut at multiples of `size` (so boundaries never depend on stop)."""
-    edges = list(range((start // size) * size, stop, size)) + [stop]
-    return [(max(a, start), min(b, stop)) for a, b in zip(edges[:-1], edges[1:]) if max(a, start) < min(b, stop)]
-
-
-def plan(start: int, stop: int, size: int, finished: list[tuple[int, int]]):
-    """Return (reuse, todo) for replications [start, stop).
-
-    `reuse` lists ``(chunk, lo, hi)``: finished chunks and the replications [lo, hi) needed
-    from each; `todo` lists the chunks still to run, cut at multiples of `size`. Chunks on
-    disk may have any boundaries (an earlier run may have used another chunk size).
-    """
-    reuse, todo, cursor = [], [], start
-    for a, b in sorted(finished):
-        lo, hi = max(a, cursor), min(b, stop)
-        if lo < hi:
-            todo += chunks(cursor, lo, size)
-            reuse.append(((a, b), lo, hi))
-            cursor = hi
-    return reuse, todo + chunks(cursor, stop, size)
-
-
 # --- the run ------------------------------------------------------------------------------------
 class Progress:
     """One bar counting finished replications across every worker, with a rate and an ETA."""
@@ -262,11 +144,10 @@ def run(cfg, out_dir=None) -> Result:
     `run.until_confident`, replications are added until the best strategy is identified
     at that confidence or `run.max_replications` is reached.
     """
+    started = now()
     validate(cfg)
     build_strategies(cfg)  # fail early, in this process, on a bad strategy
-    store = ChunkStore(out_dir) if out_dir is not None else None
-    if store is not None:
-        store.claim(cfg)
+    store = RunDir(out_dir).claim(cfg) if out_dir is not None else None
     collected: dict[tuple[int, int], dict] = {}
     target = int(cfg.run.replications)
     cap = int(cfg.run.max_replications or target)
@@ -297,6 +178,7 @@ def run(cfg, out_dir=None) -> Result:
     finally:
         executor.close()
     result = _assemble(cfg, [collected[c] for c in sorted(collected)])
+    result.info["started"] = started
     if selection is not None:
         result.info["until_confident"] = dict(
             confidence=float(confident), reached=bool(selection.confident),

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from sim.errors import UserError
-
-TABLES = ("summary", "cashflows", "timeline", "worlds", "world_monthly")
-
-
-def write_atomic(path: Path, write) -> None:
-    """Call `write(tmp_path)`, then rename the file into `path`, so no reader sees half of it."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    write(tmp)
-    os.replace(tmp, path)
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Write `data` as indented JSON to `path`, atomically."""
-    write_atomic(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, default=str) + "\n"))
+from sim.rundir import TABLES, RunDir
 
 
 @dataclass
@@ -41,16 +25,22 @@ class Result:
     info: dict = field(default_factory=dict)
 
     def save(self, path) -> Path:
-        """Write every table as parquet and the resolved config to directory `path`; return it."""
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
+        """Write the tables, the resolved config and run.json (status complete) to `path`; return it.
+
+        The directory then reads like one the command line wrote: `sim.load` and
+        `hashpivot-compare` both accept it. A table this Result does not hold is removed.
+        """
+        run_dir = RunDir(path)
         for name in TABLES:
-            table = getattr(self, name)
+            table = getattr(self, name, None)
             if table is not None and len(table.columns):
-                write_atomic(path / f"{name}.parquet", lambda tmp, t=table: t.to_parquet(tmp, index=False))
-        write_atomic(path / "config.yaml",
-                     lambda tmp: tmp.write_text(OmegaConf.to_yaml(self.config, resolve=True)))
-        return path
+                run_dir.write_table(name, table)
+            else:
+                run_dir.remove_table(name)
+        run_dir.write_config(self.config)
+        extra = {"until_confident": self.info["until_confident"]} if "until_confident" in self.info else {}
+        run_dir.write_info(self.config, "complete", self.info.get("started"), **extra)
+        return run_dir.path
 
     def __repr__(self) -> str:
         strategies = list(self.summary["strategy"].unique()) if len(self.summary) else []
@@ -60,19 +50,12 @@ class Result:
 
 def load(path) -> Result:
     """Return the Result saved in directory `path` (by `Result.save` or a `hashpivot` run)."""
-    path = Path(path)
-    if not (path / "summary.parquet").is_file():
-        raise UserError(f"{path}: not a hashpivot result (no summary.parquet)")
-    tables = {}
-    for name in TABLES:
-        file = path / f"{name}.parquet"
-        tables[name] = pd.read_parquet(file) if file.is_file() else pd.DataFrame()
-    for config in (path / "config.yaml", path / ".hydra" / "config.yaml"):
-        if config.is_file():
-            cfg = OmegaConf.load(config)
-            break
-    else:
-        raise UserError(f"{path}: has no config.yaml or .hydra/config.yaml")
-    info_file = path / "run.json"
-    info = json.loads(info_file.read_text()) if info_file.is_file() else {}
-    return Result(config=cfg, info=info, **tables)
+    run_dir = RunDir(path)
+    if "summary" not in run_dir.tables():
+        raise UserError(f"{run_dir.path}: not a hashpivot result (no summary.parquet)")
+    tables = {name: run_dir.read_table(name) for name in TABLES}
+    cfg = run_dir.read_config()
+    if cfg is None:
+        raise UserError(f"{run_dir.path}: has no config.yaml or .hydra/config.yaml")
+    return Result(config=cfg, info=run_dir.read_info() or {},
+                  **{name: pd.DataFrame() if table is None else table for name, table in tables.items()})

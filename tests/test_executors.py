@@ -14,7 +14,7 @@ import pytest
 
 from sim.errors import UserError
 from sim.executors import EXECUTORS, ProcessExecutor, SerialExecutor, WorkerLost, make_executor
-from sim.montecarlo import chunks
+from sim.rundir import chunks
 
 
 class RunCfg(dict):

@@ -19,8 +19,8 @@ import pytest
 import sim
 import sim.montecarlo as montecarlo
 from sim.errors import UserError
-from sim.montecarlo import ChunkStore, Progress, plan
-from sim.result import TABLES
+from sim.montecarlo import Progress
+from sim.rundir import TABLES, ChunkStore, plan
 
 ROOT = Path(__file__).resolve().parents[1]
 HASHPIVOT = str(Path(sys.executable).with_name("hashpivot"))

@@ -1,8 +1,12 @@
-"""Results survive a save and a load unchanged."""
+"""Results survive a save and a load unchanged, and a saved Result compares like a CLI run."""
+
+import json
 
 import pandas as pd
 
 import sim
+from sim.cli import compare_main
+from sim.cli import main as hashpivot
 from sim.ledger import CATEGORIES, STATES
 
 
@@ -15,6 +19,24 @@ def test_save_and_load_round_trip(compose_small, tmp_path):
     pd.testing.assert_frame_equal(result.summary, back.summary)
     pd.testing.assert_frame_equal(result.cashflows, back.cashflows)
     assert back.config.run.replications == 4
+    assert back.info["status"] == "complete" and back.info["started"] == result.info["started"]
+
+
+def test_a_saved_result_compares_like_the_run_the_cli_wrote(tmp_path, monkeypatch, capsys):
+    overrides = ["run.replications=6", "run.horizon_years=2", "run.progress=false",
+                 "run.compare=false", "strategy=[stay_mining,phased]"]
+    monkeypatch.chdir(tmp_path)
+    assert hashpivot([*overrides, f"hydra.run.dir={tmp_path / 'cli'}"]) == 0
+    sim.run(sim.compose(overrides)).save(tmp_path / "api")
+    for name in ("api", "cli"):
+        assert compare_main([str(tmp_path / name)]) == 0, capsys.readouterr().err
+    info = {name: json.loads((tmp_path / name / "run.json").read_text()) for name in ("api", "cli")}
+    for key in ("status", "world_key", "strategies", "seed", "replications", "detail"):
+        assert info["api"][key] == info["cli"][key], key
+    api, cli = (pd.read_csv(tmp_path / name / "comparison.csv").drop(columns="run")
+                for name in ("api", "cli"))
+    assert list(api["strategy"]) == ["stay_mining", "phased"]
+    pd.testing.assert_frame_equal(api, cli)
 
 
 def test_summary_has_the_documented_columns(compose_small):

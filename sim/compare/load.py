@@ -15,22 +15,20 @@ their `run.json` carries the same `world_key`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
+from omegaconf import OmegaConf
 
 from sim.errors import UserError
+from sim.rundir import RunDir, is_outcome_neutral
+from sim.rundir import strategy_options as config_strategy_options
 
-#: Override keys that change how a run executes, not what it computes.
-EXECUTION_KEYS = ("hydra", "run.executor", "run.workers", "run.chunk_size", "run.detail",
-                  "run.progress", "run.until_confident", "run.max_replications",
-                  "run.compare", "run.ray", "run.replications")
 REQUIRED_COLUMNS = ("strategy", "replication")
-TABLES = ("cashflows", "timeline", "worlds", "world_monthly")
+#: The tables besides the summary that a comparison reads (a subset of sim.rundir.TABLES).
+READ_TABLES = ("cashflows", "timeline", "worlds", "world_monthly")
 
 
 @dataclass(eq=False)
@@ -95,11 +93,11 @@ def find_runs(paths) -> list[Path]:
             raise UserError(f"{path}: no such directory")
         if not path.is_dir():
             raise UserError(f"{path}: not a directory")
-        if _is_run(path):
+        if RunDir(path).is_run():
             found.append(path)
             continue
         jobs = sorted((p for p in path.iterdir() if p.is_dir() and p.name.isdigit()
-                       and _is_run(p)), key=lambda p: int(p.name))
+                       and RunDir(p).is_run()), key=lambda p: int(p.name))
         if not jobs:
             raise UserError(f"{path} is not a hashpivot run directory "
                             "(no summary.parquet or run.json, nor numbered job folders)")
@@ -108,56 +106,30 @@ def find_runs(paths) -> list[Path]:
     return [Path(p) for p in unique]
 
 
-def _is_run(path: Path) -> bool:
-    return (path / "summary.parquet").is_file() or (path / "run.json").is_file()
-
-
 def read_run(path: Path) -> Run:
     """Return the run stored in `path`; refuse one that is foreign or not complete."""
-    path = Path(path)
-    info_path, summary_path = path / "run.json", path / "summary.parquet"
-    if not info_path.is_file():
-        raise UserError(f"{path} is not a hashpivot run directory (no run.json)")
-    try:
-        info = json.loads(info_path.read_text())
-    except (OSError, ValueError) as error:
-        raise UserError(f"{info_path}: cannot read it ({error})") from None
+    run_dir = RunDir(path)
+    info = run_dir.read_info()
+    if info is None:
+        raise UserError(f"{run_dir.path} is not a hashpivot run directory (no run.json)")
     status = info.get("status")
     if status != "complete":
-        raise UserError(f"{path}: run status is {status!r}, not 'complete'; it may be "
+        raise UserError(f"{run_dir.path}: run status is {status!r}, not 'complete'; it may be "
                         "partial, so rerun it to completion before comparing")
-    if not summary_path.is_file():
-        raise UserError(f"{path} is not a hashpivot run directory (no summary.parquet)")
-    summary = _read_parquet(summary_path)
+    summary = run_dir.read_table("summary")
+    if summary is None:
+        raise UserError(f"{run_dir.path} is not a hashpivot run directory (no summary.parquet)")
     missing = [c for c in REQUIRED_COLUMNS if c not in summary.columns]
     if missing:
-        raise UserError(f"{summary_path}: missing column(s) {', '.join(missing)}")
+        raise UserError(f"{run_dir.table_path('summary')}: missing column(s) {', '.join(missing)}")
     summary["strategy"] = summary["strategy"].astype(str)
-    tables = {name: _read_parquet(path / f"{name}.parquet")
-              if (path / f"{name}.parquet").is_file() else None for name in TABLES}
+    tables = {name: run_dir.read_table(name) for name in READ_TABLES}
     for name in ("cashflows", "timeline"):
         if tables[name] is not None:
             tables[name]["strategy"] = tables[name]["strategy"].astype(str)
-    return Run(path=path, info=info, config=_read_yaml(path / ".hydra" / "config.yaml", {}),
-               overrides=[str(o) for o in _read_yaml(path / ".hydra" / "overrides.yaml", [])
-                          or []],
-               summary=summary, **tables)
-
-
-def _read_parquet(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_parquet(path)
-    except Exception as error:  # pyarrow raises several unrelated types
-        raise UserError(f"{path}: cannot read it ({type(error).__name__}: {error})") from None
-
-
-def _read_yaml(path: Path, default):
-    if not path.is_file():
-        return default
-    try:
-        return yaml.safe_load(path.read_text()) or default
-    except yaml.YAMLError as error:
-        raise UserError(f"{path}: not valid YAML ({error})".replace("\n", " ")) from None
+    config = run_dir.read_config()
+    return Run(path=run_dir.path, info=info, overrides=run_dir.overrides(), summary=summary,
+               config={} if config is None else OmegaConf.to_container(config), **tables)
 
 
 def split_override(text: str) -> tuple[str, str]:
@@ -179,20 +151,14 @@ def scenario_of(run: Run) -> str:
 
 def strategy_options(run: Run) -> dict[str, str]:
     """Return {label in summary: option name in the config} for the run's strategies."""
-    options = run.config.get("strategy") if isinstance(run.config, dict) else None
-    mapping = {}
-    if isinstance(options, dict):
-        for option, params in options.items():
-            name = params.get("name") if isinstance(params, dict) else None
-            mapping[str(name or option)] = str(option)
-    return mapping
+    return config_strategy_options(run.config)
 
 
 def relevant_overrides(run: Run, option: str) -> dict[str, str]:
     """Return the overrides of `run` that can change strategy `option`'s outcomes."""
     relevant = {}
     for key, value in map(split_override, run.overrides):
-        if is_market(key) or key == "strategy" or key.startswith(EXECUTION_KEYS):
+        if is_market(key) or key == "strategy" or is_outcome_neutral(key):
             continue
         if key.startswith("strategy.") and not key.startswith(f"strategy.{option}."):
             continue

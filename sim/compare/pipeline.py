@@ -22,6 +22,7 @@ from sim.compare.load import RunSet, load_runs
 from sim.compare.report import render, robust_choice, verdict
 from sim.selection import Selection
 from sim.errors import UserError
+from sim.rundir import COMPARISON_CSV, PLOTS_DIR, REPORT_HTML, write_atomic
 
 
 @dataclass(eq=False)
@@ -77,18 +78,18 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
         out = Path(run_dirs[0]) if len(run_dirs) == 1 else Path.cwd()
     out = Path(out)
     try:
-        (out / "plots").mkdir(parents=True, exist_ok=True)
+        (out / PLOTS_DIR).mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UserError(f"{out}: cannot write there ({error.strerror})") from None
-    _write_csv(analysis.table, out / "comparison.csv")
+    _write_csv(analysis.table, out / COMPARISON_CSV)
     for name, frame in (("dominance", analysis.dominance), ("incremental_cashflows",
                         analysis.incremental), ("sensitivity", analysis.sensitivity)):
         if not frame.empty:
             _write_csv(frame, out / f"{name}.csv")
     _write_csv(analysis.regret.reset_index(names="strategy"), out / "regret.csv")
-    figures = draw(analysis, runset, out / "plots")
+    figures = draw(analysis, runset, out / PLOTS_DIR)
     lines = verdict(analysis, runset)
-    _write_text(render(analysis, runset, figures, lines), out / "report.html")
+    _write_text(render(analysis, runset, figures, lines), out / REPORT_HTML)
     return Comparison(analysis=analysis, runset=runset, verdict="\n".join(lines), out=out,
                       plots=[path for _, path in figures])
 
@@ -98,9 +99,7 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _write_text(text: str, path: Path) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def draw(analysis: Analysis, runset: RunSet, folder: Path) -> list[tuple[str, Path]]:

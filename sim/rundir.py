@@ -1,0 +1,357 @@
+"""The run directory: the one place that knows its files, its run.json and its chunks.
+
+A run directory holds what `Result.save` writes (the outcome tables as parquet, the
+resolved `config.yaml`, and `run.json`), what Hydra writes (`.hydra/`), the chunks a
+Monte Carlo run keeps as they finish (`chunks/`), and what a comparison writes
+(`comparison.csv`, `report.html`, `plots/`). `run.json` says who made the run and how
+far it got: its status is `running`, `complete`, `failed` or `interrupted`, and only a
+complete run is compared.
+
+Every file is written under a temporary name and renamed into place (`write_atomic`,
+`write_folder_atomic`), so a reader never sees half of one. A run directory belongs to
+one config: `RunDir.claim` refuses another, naming the keys that differ, except keys
+that only change how the run executes (`EXECUTION_KEYS`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+import sim
+from sim.errors import UserError
+
+#: The outcome tables, one `<name>.parquet` each; a new table is one more name here.
+TABLES = ("summary", "cashflows", "timeline", "worlds", "world_monthly")
+INFO_FILE = "run.json"
+CONFIG_FILE = "config.yaml"
+HYDRA_DIR = ".hydra"
+CHUNKS_DIR = "chunks"
+COMPARISON_CSV = "comparison.csv"
+REPORT_HTML = "report.html"
+PLOTS_DIR = "plots"
+STATUSES = ("running", "complete", "failed", "interrupted")
+
+#: Config keys (dotted) that change how a run executes, not what it computes: a rerun
+#: with other values resumes the same chunks, and a comparison does not label by them.
+EXECUTION_KEYS = ("hydra", "run.executor", "run.workers", "run.chunk_size", "run.progress",
+                  "run.ray", "run.replications", "run.until_confident",
+                  "run.max_replications", "run.compare")
+#: Config keys that change which tables a run keeps, not their numbers: a comparison does
+#: not label by them, but a rerun cannot resume chunks kept at another detail.
+DETAIL_KEYS = ("run.detail",)
+
+
+# --- atomic writes ------------------------------------------------------------------------------
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".tmp-{path.name}-{os.getpid()}")
+
+
+def write_atomic(path, write) -> None:
+    """Call `write(tmp_path)`, then rename the file into `path`; a failed write leaves nothing."""
+    path = Path(path)
+    tmp = _temporary(path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_folder_atomic(path, write) -> None:
+    """Call `write(tmp_folder)`, then rename the folder into `path`; a failed write leaves nothing."""
+    path = Path(path)
+    tmp = _temporary(path)
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir()
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_json(path, data: dict) -> None:
+    """Write `data` as indented JSON to `path`, atomically."""
+    write_atomic(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, default=str) + "\n"))
+
+
+# --- which keys decide the numbers ----------------------------------------------------------------
+def _under(key: str, keys) -> bool:
+    return any(key == k or key.startswith((f"{k}.", f"{k}/")) for k in keys)
+
+
+def is_execution_key(key: str) -> bool:
+    """Return whether config or override `key` only changes how a run executes."""
+    return _under(key, EXECUTION_KEYS)
+
+
+def is_outcome_neutral(key: str) -> bool:
+    """Return whether `key` changes no outcome number (how a run executes, or what it keeps)."""
+    return _under(key, EXECUTION_KEYS + DETAIL_KEYS)
+
+
+def _canonical(data) -> str:
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+def fingerprint(cfg) -> dict:
+    """Return the config that decides a run's numbers (the execution keys left out)."""
+    data = json.loads(_canonical(OmegaConf.to_container(cfg, resolve=True)
+                                 if isinstance(cfg, DictConfig) else cfg))
+    for key in EXECUTION_KEYS:
+        *parents, leaf = key.split(".")
+        node = data
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(leaf, None)
+    return json.loads(_canonical(data))
+
+
+def _flatten(data, prefix=""):
+    if isinstance(data, dict):
+        out = {}
+        for key, value in data.items():
+            out.update(_flatten(value, f"{prefix}{key}."))
+        return out
+    return {prefix[:-1]: data}
+
+
+def world_key(cfg) -> str:
+    """Return a key equal for configs that sample the same worlds (market, seed, calendar)."""
+    world = OmegaConf.to_container(OmegaConf.masked_copy(cfg, ["market"]), resolve=True)
+    world.update(seed=cfg.run.seed, start=str(cfg.site.start_date),
+                 horizon=cfg.run.horizon_years, deterministic=cfg.run.deterministic)
+    return hashlib.sha256(json.dumps(world, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def strategy_options(config) -> dict[str, str]:
+    """Return {label: option name} of the config's strategies (label: `name`, else the option)."""
+    mapping = (dict, DictConfig)
+    options = config.get("strategy") if isinstance(config, mapping) else None
+    if not isinstance(options, mapping):
+        return {}
+    return {str((node.get("name") if isinstance(node, mapping) else None) or option): str(option)
+            for option, node in options.items()}
+
+
+# --- run.json ---------------------------------------------------------------------------------------
+def now() -> str:
+    """Return the current UTC time, to the second, in ISO 8601."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).parent, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def run_info(cfg, status: str, started: str | None, **extra) -> dict:
+    """Return the contents of run.json for `cfg` at `status` (extra: error, until_confident)."""
+    if status not in STATUSES:
+        raise ValueError(f"status(={status!r}) must be one of {', '.join(STATUSES)}")
+    return dict(package_version=sim.__version__, git_commit=_git_commit(), seed=int(cfg.run.seed),
+                replications=int(cfg.run.replications), strategies=list(strategy_options(cfg)),
+                world_key=world_key(cfg), discount_rate=float(cfg.run.discount_rate),
+                terminal_value=str(cfg.run.terminal_value), detail=str(cfg.run.detail),
+                executor=str(cfg.run.executor), status=status, started=started,
+                finished=None if status == "running" else now(), **extra)
+
+
+# --- chunks -----------------------------------------------------------------------------------------
+_CHUNK_NAME = re.compile(r"^(\d+)-(\d+)$")
+
+
+class ChunkStore:
+    """A run directory's finished chunks, one folder per chunk, renamed in when complete."""
+
+    def __init__(self, run_dir):
+        self.root = Path(run_dir) / CHUNKS_DIR
+
+    def claim(self, cfg) -> None:
+        """Make the store this config's, or refuse one that another config made."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        mine = fingerprint(cfg)
+        manifest = self.root / "config.json"
+        if manifest.is_file():
+            theirs = json.loads(manifest.read_text())
+            if _canonical(theirs) != _canonical(mine):
+                a, b = _flatten(theirs), _flatten(mine)
+                keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+                shown = ", ".join(f"{k} ({a.get(k)!r} there, {b.get(k)!r} now)" for k in keys[:3])
+                raise UserError(f"{self.root.parent}: holds a run made with another config "
+                                f"(differs at {shown}{' ...' if len(keys) > 3 else ''}); "
+                                "choose a new hydra.run.dir")
+        else:
+            write_json(manifest, mine)
+        for stale in self.root.glob(".tmp-*"):  # a chunk a killed run was writing
+            shutil.rmtree(stale, ignore_errors=True)
+
+    def path(self, start: int, stop: int) -> Path:
+        """Return the folder of chunk [start, stop)."""
+        return self.root / f"{start:09d}-{stop:09d}"
+
+    def finished(self) -> list[tuple[int, int]]:
+        """Return the chunks complete on disk, in replication order."""
+        found = (_CHUNK_NAME.match(folder.name) for folder in self.root.iterdir())
+        return sorted((int(m[1]), int(m[2])) for m in found if m)
+
+    def write(self, start: int, stop: int, tables: dict) -> None:
+        """Write a chunk's tables into its folder, atomically."""
+        def write(folder: Path) -> None:
+            for name, table in tables.items():
+                table.to_parquet(folder / f"{name}.parquet", index=False)
+
+        write_folder_atomic(self.path(start, stop), write)
+
+    def read(self, start: int, stop: int, lo: int | None = None, hi: int | None = None) -> dict:
+        """Return a finished chunk's tables, keeping replications [lo, hi) if given."""
+        lo, hi = start if lo is None else lo, stop if hi is None else hi
+        tables = {}
+        for file in sorted(self.path(start, stop).glob("*.parquet")):
+            table = pd.read_parquet(file)
+            if (lo, hi) != (start, stop):
+                keep = table["replication"].between(lo, hi - 1).to_numpy()
+                table = table[keep].reset_index(drop=True)
+            tables[file.stem] = table
+        return tables
+
+
+def chunks(start: int, stop: int, size: int) -> list[tuple[int, int]]:
+    """Return [start, stop) cut at multiples of `size` (so boundaries never depend on stop)."""
+    edges = list(range((start // size) * size, stop, size)) + [stop]
+    return [(max(a, start), min(b, stop)) for a, b in zip(edges[:-1], edges[1:]) if max(a, start) < min(b, stop)]
+
+
+def plan(start: int, stop: int, size: int, finished: list[tuple[int, int]]):
+    """Return (reuse, todo) for replications [start, stop).
+
+    `reuse` lists ``(chunk, lo, hi)``: finished chunks and the replications [lo, hi) needed
+    from each; `todo` lists the chunks still to run, cut at multiples of `size`. Chunks on
+    disk may have any boundaries (an earlier run may have used another chunk size).
+    """
+    reuse, todo, cursor = [], [], start
+    for a, b in sorted(finished):
+        lo, hi = max(a, cursor), min(b, stop)
+        if lo < hi:
+            todo += chunks(cursor, lo, size)
+            reuse.append(((a, b), lo, hi))
+            cursor = hi
+    return reuse, todo + chunks(cursor, stop, size)
+
+
+# --- the directory ------------------------------------------------------------------------------
+class RunDir:
+    """One run directory: its outcome tables, its config, its run.json and its chunks."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    def is_run(self) -> bool:
+        """Return whether the directory holds a run (a summary table or a run.json)."""
+        return self.table_path("summary").is_file() or (self.path / INFO_FILE).is_file()
+
+    def table_path(self, name: str) -> Path:
+        """Return the parquet file of table `name`."""
+        if name not in TABLES:
+            raise ValueError(f"table(={name!r}) must be one of {', '.join(TABLES)}")
+        return self.path / f"{name}.parquet"
+
+    def tables(self) -> list[str]:
+        """Return the names of the tables present, in the order of TABLES."""
+        return [name for name in TABLES if self.table_path(name).is_file()]
+
+    def read_table(self, name: str) -> pd.DataFrame | None:
+        """Return table `name`, or None if the directory does not hold it."""
+        file = self.table_path(name)
+        if not file.is_file():
+            return None
+        try:
+            return pd.read_parquet(file)
+        except Exception as error:  # pyarrow raises several unrelated types
+            raise UserError(f"{file}: cannot read it ({type(error).__name__}: {error})") from None
+
+    def write_table(self, name: str, table: pd.DataFrame) -> None:
+        """Write table `name` as parquet, atomically."""
+        file = self.table_path(name)
+        self.path.mkdir(parents=True, exist_ok=True)
+        write_atomic(file, lambda tmp: table.to_parquet(tmp, index=False))
+
+    def remove_table(self, name: str) -> None:
+        """Remove table `name` if present (a saved Result that no longer holds it)."""
+        self.table_path(name).unlink(missing_ok=True)
+
+    def write_config(self, cfg) -> None:
+        """Write the resolved config as config.yaml, atomically."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        text = OmegaConf.to_yaml(cfg, resolve=True)
+        write_atomic(self.path / CONFIG_FILE, lambda tmp: tmp.write_text(text))
+
+    def read_config(self) -> DictConfig | None:
+        """Return the run's config (config.yaml, else Hydra's), or None if it has neither."""
+        for file in (self.path / CONFIG_FILE, self.path / HYDRA_DIR / "config.yaml"):
+            if file.is_file():
+                try:
+                    return OmegaConf.load(file)
+                except (yaml.YAMLError, OmegaConfBaseException) as error:
+                    raise UserError(f"{file}: not valid YAML ({error})".replace("\n", " ")) from None
+        return None
+
+    def overrides(self) -> list[str]:
+        """Return the Hydra overrides the run was made with ([] when not run by Hydra)."""
+        file = self.path / HYDRA_DIR / "overrides.yaml"
+        if not file.is_file():
+            return []
+        try:
+            return [str(o) for o in yaml.safe_load(file.read_text()) or []]
+        except yaml.YAMLError as error:
+            raise UserError(f"{file}: not valid YAML ({error})".replace("\n", " ")) from None
+
+    def write_info(self, cfg, status: str, started: str | None = None, **extra) -> dict:
+        """Write run.json for `cfg` at `status`, atomically; return what was written."""
+        info = run_info(cfg, status, started, **extra)
+        self.path.mkdir(parents=True, exist_ok=True)
+        write_json(self.path / INFO_FILE, info)
+        return info
+
+    def read_info(self) -> dict | None:
+        """Return the contents of run.json, or None if there is none."""
+        file = self.path / INFO_FILE
+        if not file.is_file():
+            return None
+        try:
+            return json.loads(file.read_text())
+        except (OSError, ValueError) as error:
+            raise UserError(f"{file}: cannot read it ({error})") from None
+
+    @property
+    def chunks(self) -> ChunkStore:
+        """Return the store of the run's finished chunks."""
+        return ChunkStore(self.path)
+
+    def claim(self, cfg) -> ChunkStore:
+        """Return the chunk store, made this config's; refuse a directory of another config."""
+        store = self.chunks
+        store.claim(cfg)
+        return store

@@ -1,0 +1,182 @@
+"""The run directory: atomic files and folders, run.json, one config per directory, chunks."""
+
+import json
+
+import pandas as pd
+import pytest
+
+import sim
+from sim.config import build_strategies
+from sim.errors import UserError
+from sim.rundir import (RunDir, fingerprint, is_execution_key, is_outcome_neutral,
+                        world_key, write_atomic, write_folder_atomic)
+
+QUIET = ["run.replications=2", "run.progress=false"]
+
+
+@pytest.fixture(scope="module")
+def base():
+    """The default config, quiet and small."""
+    return sim.compose(QUIET)
+
+
+class Boom(RuntimeError):
+    pass
+
+
+# --- atomic writes ------------------------------------------------------------------------------
+def test_a_file_writer_that_raises_leaves_no_file_and_no_temporary(tmp_path):
+    def half(tmp):
+        tmp.write_text("half of it")
+        raise Boom
+
+    with pytest.raises(Boom):
+        write_atomic(tmp_path / "summary.parquet", half)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_writer_that_raises_keeps_the_previous_file_whole(tmp_path):
+    target = tmp_path / "run.json"
+    write_atomic(target, lambda tmp: tmp.write_text("old"))
+
+    def half(tmp):
+        tmp.write_text("ne")
+        raise Boom
+
+    with pytest.raises(Boom):
+        write_atomic(target, half)
+    assert target.read_text() == "old" and list(tmp_path.iterdir()) == [target]
+
+
+def test_a_folder_writer_that_raises_leaves_no_folder(tmp_path):
+    def half(folder):
+        (folder / "summary.parquet").write_text("x")
+        raise Boom
+
+    with pytest.raises(Boom):
+        write_folder_atomic(tmp_path / "000000000-000000004", half)
+    assert list(tmp_path.iterdir()) == []
+    write_folder_atomic(tmp_path / "done", lambda folder: (folder / "a.txt").write_text("a"))
+    assert [p.name for p in tmp_path.iterdir()] == ["done"]
+    assert (tmp_path / "done" / "a.txt").read_text() == "a"
+
+
+# --- which keys decide the numbers -----------------------------------------------------------------
+@pytest.mark.parametrize("overrides", [
+    ["run.executor=process", "run.workers=3"],
+    ["run.chunk_size=7", "run.progress=true", "run.compare=false"],
+    ["run.replications=99"],
+    ["run.until_confident=0.9", "run.max_replications=40"],
+    ["run.ray.address=auto"],
+])
+def test_execution_keys_do_not_change_the_fingerprint(base, overrides):
+    assert fingerprint(sim.compose([*QUIET, *overrides])) == fingerprint(base)
+
+
+@pytest.mark.parametrize("overrides", [
+    ["site.blocks=20"], ["run.seed=5"], ["market/ai=glut"], ["strategy=phased"],
+    ["run.detail=summary"],  # chunks kept at another detail cannot complete this run's tables
+])
+def test_model_keys_change_the_fingerprint(base, overrides):
+    assert fingerprint(sim.compose([*QUIET, *overrides])) != fingerprint(base)
+
+
+def test_fingerprint_drops_hydra_and_leaves_its_input_alone():
+    config = {"hydra": {"run": {"dir": "x"}}, "run": {"seed": 1, "workers": 4}, "site": {"blocks": 2}}
+    assert fingerprint(config) == {"run": {"seed": 1}, "site": {"blocks": 2}}
+    assert config["run"]["workers"] == 4
+
+
+@pytest.mark.parametrize("key, execution, neutral", [
+    ("run.executor", True, True),
+    ("run.ray.address", True, True),
+    ("hydra/launcher", True, True),
+    ("hydra.sweep.dir", True, True),
+    ("run.detail", False, True),
+    ("run.replicationsx", False, False),
+    ("run.seed", False, False),
+    ("strategy.phased.blocks_per_quarter", False, False),
+])
+def test_execution_and_outcome_neutral_keys(key, execution, neutral):
+    assert (is_execution_key(key), is_outcome_neutral(key)) == (execution, neutral)
+
+
+def test_world_key_follows_the_worlds_not_the_strategies(base):
+    same = sim.compose([*QUIET, "strategy=phased", "run.executor=process", "site.blocks=20"])
+    assert world_key(same) == world_key(base)
+    for other in (["run.seed=7"], ["market/ai=glut"], ["run.horizon_years=3"]):
+        assert world_key(sim.compose([*QUIET, *other])) != world_key(base)
+
+
+# --- run.json -----------------------------------------------------------------------------------
+def test_info_round_trips_with_labels_from_the_config(tmp_path):
+    cfg = sim.compose([*QUIET, "strategy=[stay_mining,phased]", "+strategy.phased.name=quarterly"])
+    run_dir = RunDir(tmp_path / "run")
+    assert run_dir.read_info() is None
+    written = run_dir.write_info(cfg, "complete", "2027-01-01T00:00:00+00:00",
+                                 until_confident={"reached": True})
+    assert run_dir.read_info() == json.loads(json.dumps(written))
+    assert written["strategies"] == ["stay_mining", "quarterly"] == list(build_strategies(cfg))
+    assert (written["seed"], written["replications"], written["status"]) == (20270101, 2, "complete")
+    assert written["started"] == "2027-01-01T00:00:00+00:00" and written["finished"]
+    assert written["until_confident"] == {"reached": True}
+    assert written["world_key"] == world_key(cfg)
+
+
+def test_a_running_info_has_no_finish_and_statuses_are_checked(tmp_path, base):
+    assert RunDir(tmp_path).write_info(base, "running", "t0")["finished"] is None
+    with pytest.raises(ValueError, match="status\\(='done'\\) must be one of running, complete, "
+                                         "failed, interrupted"):
+        RunDir(tmp_path).write_info(base, "done", "t0")
+
+
+def test_an_unreadable_info_is_a_user_error(tmp_path):
+    (tmp_path / "run.json").write_text("{not json")
+    with pytest.raises(UserError, match="run.json: cannot read it"):
+        RunDir(tmp_path).read_info()
+
+
+# --- one config per directory, and its chunks ------------------------------------------------------
+def test_claim_refuses_another_config_naming_the_keys(tmp_path, base):
+    run_dir = RunDir(tmp_path)
+    run_dir.claim(base)
+    with pytest.raises(UserError, match=r"another config \(differs at site.blocks \(10 there, 20 now\)\)"):
+        run_dir.claim(sim.compose([*QUIET, "site.blocks=20"]))
+    run_dir.claim(sim.compose([*QUIET, "run.executor=process", "run.chunk_size=3"]))  # same numbers
+
+
+def test_claim_cleans_a_half_written_chunk_and_keeps_finished_ones(tmp_path, base):
+    store = RunDir(tmp_path).claim(base)
+    frame = pd.DataFrame({"replication": [0, 1, 2, 3], "npv_usd": [1.0, 2.0, 3.0, 4.0]})
+    store.write(0, 4, {"summary": frame})
+    stale = store.root / ".tmp-000000004-000000008-999"
+    stale.mkdir()
+    assert RunDir(tmp_path).claim(base).finished() == [(0, 4)]
+    assert not stale.exists()
+    part = store.read(0, 4, 1, 3)["summary"]
+    pd.testing.assert_frame_equal(part, frame.iloc[1:3].reset_index(drop=True))
+
+
+# --- tables and config ----------------------------------------------------------------------------
+def test_tables_lists_what_is_written_and_refuses_unknown_names(tmp_path):
+    run_dir = RunDir(tmp_path)
+    run_dir.write_table("worlds", pd.DataFrame({"replication": [0]}))
+    run_dir.write_table("summary", pd.DataFrame({"replication": [0]}))
+    assert run_dir.tables() == ["summary", "worlds"]
+    with pytest.raises(ValueError, match="table\\(='nope'\\) must be one of summary"):
+        run_dir.write_table("nope", pd.DataFrame())
+    run_dir.remove_table("worlds")
+    assert run_dir.tables() == ["summary"] and run_dir.is_run()
+
+
+def test_config_falls_back_to_hydras_and_bad_yaml_is_one_line(tmp_path):
+    run_dir = RunDir(tmp_path)
+    assert run_dir.read_config() is None and run_dir.overrides() == []
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".hydra" / "config.yaml").write_text("run:\n  seed: 3\n")
+    (tmp_path / ".hydra" / "overrides.yaml").write_text("- market/ai=glut\n")
+    assert run_dir.read_config().run.seed == 3 and run_dir.overrides() == ["market/ai=glut"]
+    (tmp_path / "config.yaml").write_text("run: [unclosed\n")
+    with pytest.raises(UserError, match="config.yaml: not valid YAML") as error:
+        run_dir.read_config()
+    assert "\n" not in str(error.value)
