@@ -19,7 +19,7 @@ PACKAGE = ROOT / "sim"
 
 #: Layers from the bottom up; a module's layer is that of its longest matching prefix.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("base", ("sim.errors", "sim.schema", "sim.economics", "sim.distributions", "sim.config")),
+    ("base", ("sim._version", "sim.errors", "sim.schema", "sim.economics", "sim.distributions", "sim.config")),
     ("model", ("sim.world", "sim.view", "sim.processes", "sim.strategies", "sim.record",
                "sim.site", "sim.ledger")),
     ("run", ("sim.executors", "sim.rundir", "sim.result", "sim.selection", "sim.montecarlo")),

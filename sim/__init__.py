@@ -8,10 +8,10 @@ The public API::
     result.save(path); sim.load(path)
 """
 
+from sim._version import __version__
 from sim.config import compose
 from sim.montecarlo import run
 from sim.result import Result, load
 from sim.world import World, sample_world
 
 __all__ = ["compose", "sample_world", "run", "load", "World", "Result"]
-__version__ = "0.1.0"

@@ -29,7 +29,7 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-import sim
+from sim._version import __version__
 from sim.errors import UserError
 
 #: The outcome tables, one `<name>.parquet` each; a new table is one more name here.
@@ -168,7 +168,7 @@ def run_info(cfg, status: str, started: str | None, **extra) -> dict:
     """Return the contents of run.json for `cfg` at `status` (extra: error, until_confident)."""
     if status not in STATUSES:
         raise ValueError(f"status(={status!r}) must be one of {', '.join(STATUSES)}")
-    return dict(package_version=sim.__version__, git_commit=_git_commit(), seed=int(cfg.run.seed),
+    return dict(package_version=__version__, git_commit=_git_commit(), seed=int(cfg.run.seed),
                 replications=int(cfg.run.replications), strategies=list(strategy_options(cfg)),
                 world_key=world_key(cfg), discount_rate=float(cfg.run.discount_rate),
                 terminal_value=str(cfg.run.terminal_value), detail=str(cfg.run.detail),
