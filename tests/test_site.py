@@ -20,7 +20,7 @@ def account(cfg, replication=0, label=None):
     world = sim.sample_world(cfg, replication)
     strategies = build_strategies(cfg)
     label = label or next(iter(strategies))
-    return Account(cfg, simulate(cfg, world, strategies[label]))
+    return Account(cfg, world, simulate(cfg, world, strategies[label]))
 
 
 def totals(acc):
