@@ -12,7 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim.errors import UserError
 
-TABLES = ("summary", "cashflows", "timeline", "worlds", "world_monthly")
+TABLES = ("summary", "cashflows", "timeline", "worlds", "world_monthly", "events")
 
 
 def write_atomic(path: Path, write) -> None:
@@ -39,6 +39,7 @@ class Result:
     world_monthly: pd.DataFrame
     config: DictConfig
     info: dict = field(default_factory=dict)
+    events: pd.DataFrame = field(default_factory=pd.DataFrame)  # with run.event_log=true
 
     def save(self, path) -> Path:
         """Write every table as parquet and the resolved config to directory `path`; return it."""
