@@ -20,7 +20,7 @@ PACKAGE = ROOT / "sim"
 #: Layers from the bottom up; a module's layer is that of its longest matching prefix.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("sim._version", "sim.errors", "sim.schema", "sim.economics", "sim.distributions", "sim.config")),
-    ("model", ("sim.world", "sim.view", "sim.processes", "sim.strategies", "sim.record",
+    ("model", ("sim.world", "sim.view", "sim.processes", "sim.strategies", "sim.record", "sim.fleet",
                "sim.site", "sim.ledger")),
     ("run", ("sim.executors", "sim.rundir", "sim.result", "sim.selection", "sim.montecarlo")),
     ("compare", ("sim.compare",)),  # with its own command line, sim.compare.cli

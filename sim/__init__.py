@@ -14,4 +14,4 @@ from sim.montecarlo import run
 from sim.result import Result, load
 from sim.world import World, sample_world
 
-__all__ = ["compose", "sample_world", "run", "load", "World", "Result"]
+__all__ = ["__version__", "compose", "sample_world", "run", "load", "World", "Result"]

@@ -133,6 +133,7 @@ def validate(cfg: DictConfig) -> None:
     _choice(cfg, "run.detail", ("monthly", "summary"))
     _choice(cfg, "run.progress", (True, False))
     _choice(cfg, "run.compare", (True, False))
+    _choice(cfg, "run.event_log", (True, False))
     confident = _number(cfg, "run.until_confident", 0.5, 1, low_open=True, allow_null=True)
     if confident == 1:
         raise UserError("run.until_confident=1: must be < 1 (certainty needs infinite replications)")

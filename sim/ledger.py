@@ -1,7 +1,7 @@
 """The ledger: every dollar a site earned or spent, by month and category, and its outcomes.
 
-The site engine records what changed and when (sim.site.Books); this module turns those
-records into daily amounts with numpy over the world's paths, rolls them up by calendar
+The site engine records what changed and when (sim.record.Record); this module turns
+that record into daily amounts with numpy over the world's paths, rolls them up by calendar
 month, and computes the outcomes of one replication: NPV, IRR, payback, peak funding.
 Inflows are positive, outflows negative; money is nominal except `npv_usd`.
 """
@@ -9,12 +9,14 @@ Inflows are positive, outflows negative; money is nominal except `npv_usd`.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from sim.economics import (below_breakeven, discount_factors, irr, mining_revenue_usd_per_day,
-                           mining_revenue_usd_per_mw_day, npv, payback_years, peak_funding_usd)
-from sim.world import month_starts
+                           mining_revenue_usd_per_mw_day, npv, payback_years, peak_funding_usd,
+                           th_per_mw)
+from sim.fleet import AsicPrices
 
 CATEGORIES = ("mining_revenue", "pool_fees", "power_cost", "power_resale", "demand_response",
               "hosting_rent", "cloud_revenue", "opex", "capex_conversion", "capex_gpu",
@@ -25,29 +27,55 @@ DAYS_PER_MONTH = 365.25 / 12
 _C = {name: i for i, name in enumerate(CATEGORIES)}
 
 
-class Account:
-    """One replication's books under one strategy, turned into daily and monthly money."""
+@dataclass(frozen=True, eq=False)
+class Mining:
+    """The site's mining on each day: grid MW running and curtailed, fleet MW and TH/s."""
 
-    def __init__(self, cfg, site):
+    mw: np.ndarray               # nominal grid MW of mining blocks, running or not
+    mw_running: np.ndarray       # nominal grid MW of blocks that beat spot power
+    mw_curtailed: np.ndarray     # nominal grid MW of blocks that do not
+    fleet_running: np.ndarray    # MW of machines alive and running
+    fleet_curtailed: np.ndarray  # MW of machines alive and curtailed
+    th_running: np.ndarray       # TH/s running
+
+
+class Account:
+    """One replication's money under one strategy: the engine's record, by day and by month.
+
+    Reads the engine's `record`, the `world`'s paths, and from `cfg` only the terms:
+    `run.discount_rate`, `run.terminal_value`, `run.terminal_multiple`, `site.power`,
+    `site.opex`, `site.cloud.utilisation` and the fleet's prices.
+    """
+
+    def __init__(self, cfg, world, record):
         self.cfg = cfg
-        self.site = site
-        world = site.world
         self.world = world
-        books = site.books
+        self.record = record
         n = world.n_days
         self.n_days = n
-        day = np.arange(n, dtype=float)
-        rates = {key: np.cumsum(books.rates[key])[:n] for key in books.RATE_KEYS}
-        self.rates = rates
-        hashprice = world.hashprice_usd_per_ph_day
-        spot = world.power_usd_per_mwh
-        fee = site.pool_fee
-        decay = 0.0 if site.replace_failures else site.failure_rate_per_day
-        alive = np.exp(-decay * day)
-        daily = np.zeros((len(CATEGORIES), n))
-        self.daily = daily
+        self.rates = record.rates.levels(n)
+        self.prices = AsicPrices(cfg.fleet, world.hashprice_usd_per_ph_day)
+        self.daily = np.zeros((len(CATEGORIES), n))
+        mining = self._mining()
+        self._power(mining)
+        self._ai(mining)
+        self._capital(mining)
+        rates = self.rates
+        self.timeline_daily = np.vstack([mining.mw_running, mining.mw_curtailed, rates.mw_converting,
+                                         rates.mw_ready, rates.mw_leased, rates.mw_cloud])
+        starts = world.month_starts()
+        self.month_starts = starts
+        self.month = world.date[starts]
+        self.monthly = np.add.reduceat(self.daily, starts, axis=1)
+        self.monthly[_C["terminal_value"], -1] = self.terminal_value_usd()
 
-        # Mining: each fleet efficiency mines on the days it beats spot power.
+    def _mining(self) -> Mining:
+        """Book mining revenue and pool fees: each fleet efficiency mines on the days it beats spot."""
+        record, n, daily = self.record, self.n_days, self.daily
+        hashprice = self.world.hashprice_usd_per_ph_day
+        spot = self.world.power_usd_per_mwh
+        fee = record.pool_fee
+        alive = record.decay.share_alive_by_day(n)
         mining_nominal = np.zeros(n)
         mw_running = np.zeros(n)
         mw_curtailed = np.zeros(n)
@@ -55,67 +83,68 @@ class Account:
         fleet_curtailed = np.zeros(n)
         th_running = np.zeros(n)
         self.fleet_end = []  # (j_per_th, fleet MW still mining on the last day)
-        for j_per_th, (nominal_diff, fleet_diff) in books.mining.items():
-            nominal = np.cumsum(nominal_diff)[:n]
+        for tranche in record.tranches:
+            nominal = np.cumsum(tranche.mw)[:n]
             if not np.any(nominal > 1e-12):
                 continue
-            fleet = np.cumsum(fleet_diff)[:n] * alive
-            th_per_mw = site.th_per_mw(j_per_th)
-            curtail = below_breakeven(mining_revenue_usd_per_mw_day(hashprice, th_per_mw, fee), spot)
+            fleet = np.cumsum(tranche.fleet_mw)[:n] * alive
+            tranche_th_per_mw = th_per_mw(tranche.j_per_th, record.pue_mining)
+            curtail = below_breakeven(mining_revenue_usd_per_mw_day(hashprice, tranche_th_per_mw, fee), spot)
             mining_nominal += nominal
             mw_curtailed += np.where(curtail, nominal, 0.0)
             mw_running += np.where(curtail, 0.0, nominal)
             running = np.where(curtail, 0.0, fleet)
             fleet_running += running
             fleet_curtailed += fleet - running
-            th_running += running * th_per_mw
-            self.fleet_end.append((j_per_th, float(fleet[-1])))
+            th_running += running * tranche_th_per_mw
+            self.fleet_end.append((tranche.j_per_th, float(fleet[-1])))
         revenue = mining_revenue_usd_per_day(th_running, hashprice)
         daily[_C["mining_revenue"]] = revenue
         daily[_C["pool_fees"]] = -fee * revenue
         self.curtailed_mwh = float(np.sum(fleet_curtailed) * 24.0)
+        return Mining(mining_nominal, mw_running, mw_curtailed, fleet_running, fleet_curtailed,
+                      th_running)
 
-        # Power: the site's own load (mining and cloud); tenants' power passes through.
-        power = cfg.site.power
-        own_mw = fleet_running + rates["mw_cloud"]
+    def _power(self, mining: Mining) -> None:
+        """Book power: the site's own load (mining and cloud); tenants' power passes through."""
+        daily, spot = self.daily, self.world.power_usd_per_mwh
+        power = self.cfg.site.power
+        own_mw = mining.fleet_running + self.rates.mw_cloud
         ppa_mw = float(power.ppa_mw)
         bought_spot = np.maximum(own_mw - ppa_mw, 0.0) * spot * 24.0
         daily[_C["power_cost"]] = -(ppa_mw * float(power.ppa_usd_per_mwh) * 24.0 + bought_spot)
         daily[_C["power_resale"]] = np.maximum(ppa_mw - own_mw, 0.0) * spot * 24.0
-        daily[_C["demand_response"]] = fleet_curtailed * 24.0 * float(power.demand_response_usd_per_mwh)
+        daily[_C["demand_response"]] = (mining.fleet_curtailed * 24.0
+                                        * float(power.demand_response_usd_per_mwh))
+        self.mining_load_share = np.divide(mining.fleet_running, own_mw, out=np.ones(self.n_days),
+                                           where=own_mw > 0)
 
-        # AI: rent, cloud revenue and their running costs.
-        cloud = cfg.site.cloud
-        daily[_C["hosting_rent"]] = rates["rent_usd_per_day"] + books.lumps["hosting_rent"]
-        gpu_hours = rates["gpus"] * 24.0
-        daily[_C["cloud_revenue"]] = gpu_hours * world.gpu_usd_per_hour * float(cloud.utilisation)
-        opex = cfg.site.opex
+    def _ai(self, mining: Mining) -> None:
+        """Book rent, cloud revenue and the running costs of every use."""
+        daily, rates = self.daily, self.rates
+        cloud = self.cfg.site.cloud
+        daily[_C["hosting_rent"]] = rates.rent_usd_per_day + self.record.lumps.hosting_rent_usd
+        gpu_hours = rates.gpus * 24.0
+        daily[_C["cloud_revenue"]] = gpu_hours * self.world.gpu_usd_per_hour * float(cloud.utilisation)
+        opex = self.cfg.site.opex
         self.opex_by_use = {
-            "mining": mining_nominal * float(opex.mining_usd_per_mw_month) / DAYS_PER_MONTH,
-            "hosting": (rates["kw_it_leased"] * float(opex.hosting_usd_per_kw_month)
-                        + rates["kw_it_ready"] * float(opex.ready_usd_per_kw_month)) / DAYS_PER_MONTH,
+            "mining": mining.mw * float(opex.mining_usd_per_mw_month) / DAYS_PER_MONTH,
+            "hosting": (rates.kw_it_leased * float(opex.hosting_usd_per_kw_month)
+                        + rates.kw_it_ready * float(opex.ready_usd_per_kw_month)) / DAYS_PER_MONTH,
             "cloud": gpu_hours * float(opex.cloud_usd_per_gpu_hour),
         }
         daily[_C["opex"]] = -sum(self.opex_by_use.values())
-        self.mining_load_share = np.divide(fleet_running, own_mw, out=np.ones(n), where=own_mw > 0)
 
-        # Capital: conversions, GPUs, ASIC refresh (failures replaced daily, upgrades), salvage.
-        daily[_C["capex_conversion"]] = rates["capex_conversion"]
-        daily[_C["capex_gpu"]] = books.lumps["capex_gpu"]
-        refresh = books.lumps["capex_asic_refresh"].copy()
-        if site.replace_failures:  # machines fail under load; the failed TH are bought back
-            new_usd_per_th = float(site.fleet.price_days_of_hashprice) * hashprice / 1000.0
-            refresh -= site.failure_rate_per_day * th_running * new_usd_per_th
+    def _capital(self, mining: Mining) -> None:
+        """Book capital: conversions, GPUs, ASIC refresh (failures bought back, upgrades), salvage."""
+        daily, lumps, decay = self.daily, self.record.lumps, self.record.decay
+        daily[_C["capex_conversion"]] = self.rates.capex_conversion_usd_per_day
+        daily[_C["capex_gpu"]] = lumps.capex_gpu_usd
+        refresh = lumps.capex_asic_refresh_usd.copy()
+        if decay.replace_failures:  # machines fail under load; the failed TH are bought back
+            refresh -= decay.failed_th_per_day(mining.th_running) * self.prices.new_usd_per_th_by_day()
         daily[_C["capex_asic_refresh"]] = refresh
-        daily[_C["asic_salvage"]] = books.lumps["asic_salvage"]
-
-        self.timeline_daily = np.vstack([mw_running, mw_curtailed, rates["mw_converting"],
-                                         rates["mw_ready"], rates["mw_leased"], rates["mw_cloud"]])
-        starts = world.month_starts()
-        self.month_starts = starts
-        self.month = world.date[starts]
-        self.monthly = np.add.reduceat(daily, starts, axis=1)
-        self.monthly[_C["terminal_value"], -1] = self.terminal_value_usd()
+        daily[_C["asic_salvage"]] = lumps.asic_salvage_usd
 
     # --- terminal value -----------------------------------------------------------------------
     def terminal_value_usd(self) -> float:
@@ -129,26 +158,27 @@ class Account:
 
     def _contracted_value(self) -> float:
         """Return contracted rent still to come, net of opex, plus the resale of what is owned."""
-        site, n = self.site, self.n_days
+        record, n = self.record, self.n_days
         rate = float(self.cfg.run.discount_rate)
         opex_per_kw_day = float(self.cfg.site.opex.hosting_usd_per_kw_month) / DAYS_PER_MONTH
         value = 0.0
-        for lease in site.leases:
-            if lease["end"] <= n:
+        for lease in record.leases:
+            if lease.end_day <= n:
                 continue
-            days_left = lease["end"] - max(lease["start"], n)
+            days_left = lease.end_day - max(lease.start_day, n)
             months = int(math.ceil(days_left / DAYS_PER_MONTH))
-            per_month = (lease["rent_usd_per_day"] - lease["kw_it"] * opex_per_kw_day) * DAYS_PER_MONTH
+            per_month = (lease.rent_usd_per_day - lease.kw_it * opex_per_kw_day) * DAYS_PER_MONTH
             whole = np.full(months, per_month)
             whole[-1] *= (days_left - (months - 1) * DAYS_PER_MONTH) / DAYS_PER_MONTH
             value += float(whole @ discount_factors(months, rate, first_month=1))
         last = n - 1
         for j_per_th, fleet_mw in self.fleet_end:
-            value += fleet_mw * site.th_per_mw(j_per_th) * site.used_asic_usd_per_th(j_per_th, last)
+            value += (fleet_mw * th_per_mw(j_per_th, record.pue_mining)
+                      * self.prices.used_usd_per_th(j_per_th, last))
         price = self.world.gpu_usd_per_hour
-        for lot in site.gpu_lots:
-            life_left = max(0.0, lot["day"] + lot["life_days"] - n) / lot["life_days"]
-            value += lot["usd"] * life_left * float(price[last] / price[min(int(lot["day"]), last)])
+        for lot in record.gpu_lots:
+            life_left = max(0.0, lot.day + lot.life_days - n) / lot.life_days
+            value += lot.usd * life_left * float(price[last] / price[min(int(lot.day), last)])
         return value
 
     def _multiple_value(self) -> float:
@@ -184,7 +214,7 @@ class Account:
         operating = cash - monthly[_C["terminal_value"]]
         totals = monthly.sum(axis=1)
         t = dict(zip(CATEGORIES, totals))
-        site = self.site
+        counts = self.record.counts
         return dict(
             npv_usd=npv(cash, float(self.cfg.run.discount_rate)),
             irr=irr(cash),
@@ -203,8 +233,8 @@ class Account:
             terminal_value_usd=t["terminal_value"],
             mw_converted=float(self.timeline_daily[3:, -1].sum()),
             curtailed_mwh=self.curtailed_mwh,
-            tenant_requests=site.counts["tenant_requests"],
-            tenant_requests_rejected=site.counts["tenant_requests_rejected"],
-            tenant_mw_it_rejected=float(site.counts["tenant_mw_it_rejected"]),
-            tenant_requests_late=site.counts["tenant_requests_late"],
+            tenant_requests=counts.tenant_requests,
+            tenant_requests_rejected=counts.tenant_requests_rejected,
+            tenant_mw_it_rejected=float(counts.tenant_mw_it_rejected),
+            tenant_requests_late=counts.tenant_requests_late,
         )

@@ -18,6 +18,7 @@ from sim.config import build_processes, build_strategies, plain, validate
 from sim.errors import UserError
 from sim.executors import WorkerLost, make_executor
 from sim.ledger import CATEGORIES, STATES, Account
+from sim.record import events_table
 from sim.result import Result
 from sim.rundir import RunDir, now, plan
 from sim.selection import select_best
@@ -58,14 +59,17 @@ def run_chunk(cfg, start: int, stop: int, progress=None) -> dict[str, pd.DataFra
     strategies = build_strategies(cfg)
     cfg = plain(cfg)
     monthly = cfg.run.detail == "monthly"
-    rows, features, flows, states, paths = [], [], [], [], []
+    rows, features, flows, states, paths, logs = [], [], [], [], [], []
     months = None
     for replication in range(start, stop):
         world = sample_world(cfg, replication, processes=processes)
         features.append(world_features(world))
         for label, strategy in strategies.items():
-            account = Account(cfg, simulate(cfg, world, strategy))
+            record = simulate(cfg, world, strategy)
+            account = Account(cfg, world, record)
             rows.append(dict(strategy=label, replication=replication, **account.summary()))
+            if record.events is not None:
+                logs.append((label, replication, record.events))
             if monthly:
                 flows.append(account.monthly)
                 states.append(account.timeline())
@@ -78,6 +82,8 @@ def run_chunk(cfg, start: int, stop: int, progress=None) -> dict[str, pd.DataFra
         if progress is not None:
             progress(1)
     tables = dict(summary=pd.DataFrame(rows), worlds=pd.DataFrame(features))
+    if cfg.run.event_log:
+        tables["events"] = events_table(logs, list(strategies))
     if monthly:
         tables.update(_detail_tables(list(strategies), range(start, stop), months, flows, states, paths))
     return tables
@@ -219,4 +225,5 @@ def _assemble(cfg, parts: list[dict]) -> Result:
     if len(summary):
         summary["strategy"] = summary["strategy"].astype(str)
     return Result(summary=summary, cashflows=join("cashflows"), timeline=join("timeline"),
-                  worlds=join("worlds"), world_monthly=join("world_monthly"), config=cfg)
+                  worlds=join("worlds"), world_monthly=join("world_monthly"), config=cfg,
+                  events=join("events"))

@@ -23,6 +23,7 @@ class Result:
     world_monthly: pd.DataFrame
     config: DictConfig
     info: dict = field(default_factory=dict)
+    events: pd.DataFrame = field(default_factory=pd.DataFrame)  # with run.event_log=true
 
     def save(self, path) -> Path:
         """Write the tables, the resolved config and run.json (status complete) to `path`; return it.

@@ -33,7 +33,7 @@ from sim._version import __version__
 from sim.errors import UserError
 
 #: The outcome tables, one `<name>.parquet` each; a new table is one more name here.
-TABLES = ("summary", "cashflows", "timeline", "worlds", "world_monthly")
+TABLES = ("summary", "cashflows", "timeline", "worlds", "world_monthly", "events")
 INFO_FILE = "run.json"
 CONFIG_FILE = "config.yaml"
 HYDRA_DIR = ".hydra"

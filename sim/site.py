@@ -6,9 +6,11 @@ then retrofitted, holding one of the site's crews), or is an AI hall: its MW joi
 *ready* pool, from which tenants lease IT MW, or it runs the site's own GPU cloud.
 
 SimPy processes wake only at events — decisions, conversion milestones, tenant arrivals,
-lease expiries, fleet upgrades, GPU refreshes. Each event records what changed in the
-`Books` (MW and money rates from a day onward, or a lump on a day); the money between
-events is summed afterwards with numpy over the world's daily paths (sim.ledger).
+lease expiries, fleet upgrades, GPU refreshes. Each event writes what changed into the
+`Books` (MW and money rates from a day onward, or a lump on a day), and, with
+`run.event_log=true`, one line into the event log. A run returns one `sim.record.Record`;
+the money between events is summed afterwards with numpy over the world's daily paths
+(sim.ledger).
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ import simpy
 
 from sim import distributions, economics
 from sim.errors import UserError
+from sim.fleet import AsicPrices, FleetDecay
+from sim.record import Books, Counts, Event, GpuLot, Lease, Record, freeze
 from sim.strategies import USES, Convert
 from sim.view import MarketView
-from sim.world import World, rng_for
+from sim.world import TABLE_COLUMNS, World, rng_for
 
 MINING, CONVERTING, AI = 0, 1, 2
 DAYS_PER_MONTH = 365.25 / 12
@@ -44,44 +48,6 @@ class Request:
     wait_days: float
 
 
-class Books:
-    """What the site's events changed: MW and money rates from a day on, and lumps."""
-
-    RATE_KEYS = ("mw_converting", "mw_ready", "mw_leased", "mw_cloud", "gpus",
-                 "rent_usd_per_day", "kw_it_leased", "kw_it_ready", "capex_conversion",
-                 "mw_mining_replace")
-    LUMP_KEYS = ("capex_gpu", "capex_asic_refresh", "asic_salvage", "hosting_rent")
-
-    def __init__(self, n_days: int):
-        self.n_days = n_days
-        self.rates = {key: np.zeros(n_days + 1) for key in self.RATE_KEYS}
-        self.lumps = {key: np.zeros(n_days) for key in self.LUMP_KEYS}
-        self.mining: dict[float, tuple[np.ndarray, np.ndarray]] = {}
-
-    def rate(self, key: str, day: float, amount: float, until: float | None = None) -> None:
-        """Add `amount` per day to `key` from `day` (until `until`, exclusive)."""
-        start = min(int(math.ceil(day)), self.n_days)
-        self.rates[key][start] += amount
-        if until is not None:
-            self.rates[key][min(int(math.ceil(until)), self.n_days)] -= amount
-
-    def lump(self, key: str, day: float, usd: float) -> None:
-        """Book `usd` once, on `day`, if it falls within the horizon."""
-        if day < self.n_days:
-            self.lumps[key][int(day)] += usd
-
-    def mining_mw(self, j_per_th: float, day: float, mw: float, fleet_mw: float) -> None:
-        """Add `mw` of mining blocks at efficiency `j_per_th` from `day` on.
-
-        `fleet_mw` is the same MW in the decaying-fleet units of `Site._fleet_weight`.
-        """
-        nominal, fleet = self.mining.setdefault(
-            float(j_per_th), (np.zeros(self.n_days + 1), np.zeros(self.n_days + 1)))
-        start = min(int(math.ceil(day)), self.n_days)
-        nominal[start] += mw
-        fleet[start] += fleet_mw
-
-
 class Site:
     """One site under one strategy, run over one sampled world."""
 
@@ -92,6 +58,7 @@ class Site:
         self.n_days = world.n_days
         self.env = simpy.Environment()
         self.books = Books(self.n_days)
+        self.events: list[Event] | None = [] if cfg.run.event_log else None
         self.n_blocks = int(site.blocks)
         self.block_mw = float(site.grid_mw) / self.n_blocks
         self.pue_mining = float(site.pue_mining)
@@ -104,8 +71,8 @@ class Site:
         self.cloud = site.cloud
         self.opex = site.opex
         self.fleet = fleet
-        self.failure_rate_per_day = float(fleet.failure_rate_per_year) / 365.25
-        self.replace_failures = fleet.refresh == "replace"
+        self.decay = FleetDecay(float(fleet.failure_rate_per_year) / 365.25, fleet.refresh == "replace")
+        self.asic_prices = AsicPrices(fleet, world.hashprice_usd_per_ph_day)
         self.median_conversion_days = (distributions.median(site.conversion.decommission_days)
                                        + distributions.median(site.conversion.retrofit_days))
         self._draw_site_randomness(cfg)
@@ -118,8 +85,8 @@ class Site:
         self.reserved_mw = 0.0
         self.queued: set[int] = set()  # blocks waiting for a crew (still mining)
         self.pending: deque = deque()
-        self.leases: list[dict] = []
-        self.gpu_lots: list[dict] = []
+        self.leases: list[Lease] = []
+        self.gpu_lots: list[GpuLot] = []
         self.counts = dict(tenant_requests=0, tenant_requests_rejected=0,
                            tenant_mw_it_rejected=0.0, tenant_requests_late=0)
         for block in range(self.n_blocks):
@@ -177,15 +144,32 @@ class Site:
                                                        self.th_per_mw(j), self.pool_fee)
 
     # --- the story --------------------------------------------------------------------------
-    def run(self) -> "Site":
-        """Run the site to the horizon; return itself with its books filled."""
+    def run(self) -> Record:
+        """Run the site to the horizon; return the record of what happened."""
         env = self.env
         env.process(self.decisions())
         env.process(self.tenants())
         if self.fleet.upgrade_every_years:
             env.process(self.fleet_upgrades())
         env.run(until=self.n_days)
-        return self
+        return self.record()
+
+    def record(self) -> Record:
+        """Return what the site has recorded so far, its arrays read-only."""
+        books = self.books
+        return freeze(Record(
+            n_days=self.n_days, block_mw=self.block_mw, pue_mining=self.pue_mining,
+            pue_ai=self.pue_ai, pool_fee=self.pool_fee, decay=self.decay,
+            rates=books.rates, lumps=books.lumps, tranches=books.tranches(),
+            leases=tuple(self.leases), gpu_lots=tuple(self.gpu_lots), counts=Counts(**self.counts),
+            events=None if self.events is None else tuple(self.events)))
+
+    def _log(self, day: float, block: int, event: str, cause: str = "", request: Request | None = None):
+        """Log one event if the event log is on; a tenant's event names its request as cause."""
+        if self.events is not None:
+            if request is not None:
+                cause = f"request {request.index}"
+            self.events.append(Event(float(day), int(block), event, cause))
 
     def decisions(self):
         """Ask the strategy what to do on day 0 and then every few months."""
@@ -198,11 +182,12 @@ class Site:
         for day in days:
             if day > self.env.now:
                 yield self.env.timeout(day - self.env.now)
+            self._log(day, -1, "decision", "calendar")
             for action in self.strategy.decide(day, MarketView(self.world, day), self) or ():
                 self.apply(action)
 
-    def apply(self, action) -> None:
-        """Carry out one strategy action."""
+    def apply(self, action, request: Request | None = None) -> None:
+        """Carry out one strategy action (for `request`, if it builds for a tenant)."""
         who = f"strategy {type(self.strategy).__name__} (replication {self.world.replication})"
         if not isinstance(action, Convert):
             raise UserError(f"{who} returned {action!r}; expected sim.strategies.Convert")
@@ -217,6 +202,7 @@ class Site:
         order = candidates[np.argsort(-self.j_per_th[candidates], kind="stable")]
         for block in order[:action.blocks]:
             self.queued.add(int(block))
+            self._log(self.env.now, block, "queued", "decision", request)
             self.env.process(self.convert(int(block), action.use))
 
     def convert(self, block: int, use: str):
@@ -225,72 +211,50 @@ class Site:
         with self.crew.request() as crew:
             yield crew
             now = self.env.now
+            self._log(now, block, "decommission_start", "crew_acquired")
             self.queued.discard(block)
             self._unmine(block, now)
-            books.lump("asic_salvage", now, self._fleet_value(block, now))
+            books.lump(books.lumps.asic_salvage_usd, now, self._fleet_value(block, now))
             self.state[block] = CONVERTING
             self.n_mining -= 1
-            books.rate("mw_converting", now, self.block_mw)
+            books.rate(books.rates.mw_converting, now, self.block_mw)
             yield self.env.timeout(self.decommission_days[block])
             start = self.env.now
+            self._log(start, block, "retrofit_start", "decommissioned")
             retrofit = self.retrofit_days[block]
             capex = self.capex_usd_per_mw_it[block] * self.block_mw_it
             # Capex is paid evenly over the retrofit; what falls after the horizon is not
             # paid within it, and the unfinished hall is not valued either.
-            books.rate("capex_conversion", start, -capex / max(retrofit, 1.0),
+            books.rate(books.rates.capex_conversion_usd_per_day, start, -capex / max(retrofit, 1.0),
                        start + max(retrofit, 1.0))
             yield self.env.timeout(retrofit)
         now = self.env.now
+        self._log(now, block, "ready", use)
         self.state[block] = AI
-        books.rate("mw_converting", now, -self.block_mw)
+        books.rate(books.rates.mw_converting, now, -self.block_mw)
         if use == "cloud":
-            books.rate("mw_cloud", now, self.block_mw)
-            self.env.process(self.gpu_cloud(self.block_mw_it))
+            books.rate(books.rates.mw_cloud, now, self.block_mw)
+            self.env.process(self.gpu_cloud(block, self.block_mw_it))
         else:
             self._release(now, self.block_mw)
 
     # --- mining fleet ---------------------------------------------------------------------
-    def _fleet_weight(self, block: int) -> float:
-        """Return the factor that turns a block's MW into the ledger's decaying-fleet units.
-
-        Without failure replacement a fleet bought on day s keeps exp(-f·(d - s)) of its
-        machines on day d; the ledger multiplies by exp(-f·d), so a block carries exp(f·s).
-        """
-        decay = 0.0 if self.replace_failures else self.failure_rate_per_day
-        return math.exp(decay * self.fleet_since[block])
-
     def _mine(self, block: int, day: float) -> None:
         self.books.mining_mw(self.j_per_th[block], day, self.block_mw,
-                             self.block_mw * self._fleet_weight(block))
+                             self.block_mw * self.decay.weight(self.fleet_since[block]))
 
     def _unmine(self, block: int, day: float) -> None:
         self.books.mining_mw(self.j_per_th[block], day, -self.block_mw,
-                             -self.block_mw * self._fleet_weight(block))
+                             -self.block_mw * self.decay.weight(self.fleet_since[block]))
 
     def _fleet_th(self, block: int, day: float) -> float:
         """Return the TH/s a block's fleet still has on `day` (all of it, if failures are replaced)."""
-        decay = 0.0 if self.replace_failures else self.failure_rate_per_day
-        return self.block_mw * self.th_per_mw(self.j_per_th[block]) * math.exp(-decay * day) \
-            * self._fleet_weight(block)
+        return self.block_mw * self.th_per_mw(self.j_per_th[block]) * self.decay.share_alive(day) \
+            * self.decay.weight(self.fleet_since[block])
 
     def _fleet_value(self, block: int, day: float) -> float:
         """Return what a block's ASICs sell for on `day`."""
-        return self._fleet_th(block, day) * self.used_asic_usd_per_th(self.j_per_th[block], day)
-
-    def new_asic_usd_per_th(self, day: float) -> float:
-        """Return the price of a new ASIC per TH/s, which follows hashprice."""
-        d = min(int(day), self.n_days - 1)
-        return float(self.fleet.price_days_of_hashprice
-                     * self.world.hashprice_usd_per_ph_day[d] / 1000.0)
-
-    def frontier_j_per_th(self, day: float) -> float:
-        """Return the efficiency of the newest machines on `day`."""
-        return float(self.fleet.j_per_th) * (1 - self.fleet.efficiency_gain_per_year) ** (day / 365.25)
-
-    def used_asic_usd_per_th(self, j_per_th: float, day: float) -> float:
-        """Return the resale price per TH/s of used machines of efficiency `j_per_th`."""
-        return (self.new_asic_usd_per_th(day) * self.fleet.resale_share
-                * min(1.0, self.frontier_j_per_th(day) / j_per_th))
+        return self._fleet_th(block, day) * self.asic_prices.used_usd_per_th(self.j_per_th[block], day)
 
     def fleet_upgrades(self):
         """Every few years, sell each mining block's fleet and buy the newest machines.
@@ -298,38 +262,44 @@ class Site:
         An upgrade happens only if the new machines would mine at the trailing 90-day mean
         spot price (their breakeven beats it); otherwise the old fleet keeps its place.
         """
+        books, prices = self.books, self.asic_prices
         every_days = float(self.fleet.upgrade_every_years) * 365.25
         while self.env.now + every_days < self.n_days:
             yield self.env.timeout(every_days)
             now = self.env.now
-            new_j = self.frontier_j_per_th(now)
+            new_j = prices.frontier_j_per_th(now)
             today = int(now)
             power = float(np.mean(self.world.power_usd_per_mwh[max(0, today - 89):today + 1]))
             revenue = self.mining_usd_per_mw_day(self.world.hashprice_usd_per_ph_day[today], new_j)
             if economics.below_breakeven(revenue, power):
+                self._log(now, -1, "fleet_upgrade_skipped", "below_breakeven")
                 continue
             for block in np.flatnonzero(self.state == MINING):
-                self.books.lump("asic_salvage", now, self._fleet_value(block, now))
+                self._log(now, block, "fleet_upgrade", "schedule")
+                books.lump(books.lumps.asic_salvage_usd, now, self._fleet_value(block, now))
                 self._unmine(block, now)
                 self.j_per_th[block] = new_j
                 self.fleet_since[block] = now
                 self._mine(block, now)
                 th = self.block_mw * self.th_per_mw(new_j)
-                self.books.lump("capex_asic_refresh", now, -th * self.new_asic_usd_per_th(now))
+                books.lump(books.lumps.capex_asic_refresh_usd, now, -th * prices.new_usd_per_th(now))
 
     # --- GPU cloud ---------------------------------------------------------------------------
-    def gpu_cloud(self, mw_it: float):
-        """Buy GPUs for `mw_it` of IT and replace them at the end of each life."""
+    def gpu_cloud(self, block: int, mw_it: float):
+        """Buy GPUs for `block`'s `mw_it` of IT and replace them at the end of each life."""
+        books = self.books
         gpus = mw_it * float(self.cloud.gpus_per_mw_it)
-        self.books.rate("gpus", self.env.now, gpus)
+        books.rate(books.rates.gpus, self.env.now, gpus)
         life = float(self.cloud.gpu_life_years) * 365.25
+        event, cause = "gpu_purchase", "ready"
         while self.env.now < self.n_days:
             now = self.env.now
+            self._log(now, block, event, cause)
             usd = gpus * self.gpu_usd(now)
-            self.books.lump("capex_gpu", now, -usd)
-            lot = dict(day=now, usd=usd, life_days=life)
-            self.gpu_lots.append(lot)
+            books.lump(books.lumps.capex_gpu_usd, now, -usd)
+            self.gpu_lots.append(GpuLot(day=now, usd=usd, life_days=life))
             yield self.env.timeout(life)
+            event, cause = "gpu_refresh", "end_of_life"
 
     def gpu_usd(self, day: float) -> float:
         """Return the price of one GPU, all in, which follows the rental price."""
@@ -339,32 +309,35 @@ class Site:
     # --- tenants ---------------------------------------------------------------------------------
     def tenants(self):
         """Receive each tenant request on its day: lease now, build for it, or lose it."""
-        cache = self.world._cache
-        if "requests" not in cache:
-            cache["requests"] = list(self.world.tenant_requests.itertuples(index=False))
-        for index, row in enumerate(cache["requests"]):
-            if row.day > self.env.now:
-                yield self.env.timeout(row.day - self.env.now)
-            request = Request(index, int(row.day), float(row.mw_it), float(row.term_days),
-                              float(row.usd_per_kw_month), float(row.wait_days))
+        table = self.world.tenant_requests
+        rows = zip(*(table[column].tolist() for column in TABLE_COLUMNS["tenant_requests"]))
+        for index, (day, mw_it, term_days, usd_per_kw_month, wait_days) in enumerate(rows):
+            if day > self.env.now:
+                yield self.env.timeout(day - self.env.now)
+            request = Request(index, int(day), float(mw_it), float(term_days),
+                              float(usd_per_kw_month), float(wait_days))
+            self._log(day, -1, "tenant_request", request=request)
             self.counts["tenant_requests"] += 1
             need_mw = request.mw_it * self.pue_ai
             if self.ready_mw - self.reserved_mw >= need_mw - EPS_MW:
                 self._start_lease(request, self.env.now)
             elif self.strategy.on_request(request, MarketView(self.world, request.day), self):
+                self._log(day, -1, "tenant_signed_build", request=request)
                 blocks = self.blocks_needed(request.mw_it)
                 self.pending.append(request)
                 self.reserved_mw += need_mw
-                self.apply(Convert(blocks, "lease"))
+                self.apply(Convert(blocks, "lease"), request)
             else:
+                self._log(day, -1, "tenant_rejected", request=request)
                 self.counts["tenant_requests_rejected"] += 1
                 self.counts["tenant_mw_it_rejected"] += request.mw_it
 
     def _release(self, day: float, mw: float) -> None:
         """Return `mw` of grid to the ready pool and serve waiting tenants in order."""
+        books = self.books
         self.ready_mw += mw
-        self.books.rate("mw_ready", day, mw)
-        self.books.rate("kw_it_ready", day, mw / self.pue_ai * 1000)
+        books.rate(books.rates.mw_ready, day, mw)
+        books.rate(books.rates.kw_it_ready, day, mw / self.pue_ai * 1000)
         while self.pending and self.ready_mw >= self.pending[0].mw_it * self.pue_ai - EPS_MW:
             request = self.pending.popleft()
             self.reserved_mw -= request.mw_it * self.pue_ai
@@ -373,14 +346,16 @@ class Site:
                 self.counts["tenant_requests_late"] += 1
                 penalty = (float(self.hosting.late_penalty_usd_per_kw_month) * request.mw_it
                            * 1000 * late_days / DAYS_PER_MONTH)
-                self.books.lump("hosting_rent", day, -penalty)
+                books.lump(books.lumps.hosting_rent_usd, day, -penalty)
             self._start_lease(request, day)
 
     def _start_lease(self, request: Request, day: float) -> None:
+        books = self.books
         mw = request.mw_it * self.pue_ai
         self.ready_mw -= mw
-        self.books.rate("mw_ready", day, -mw)
-        self.books.rate("kw_it_ready", day, -request.mw_it * 1000)
+        books.rate(books.rates.mw_ready, day, -mw)
+        books.rate(books.rates.kw_it_ready, day, -request.mw_it * 1000)
+        self._log(day, -1, "leased", request=request)
         self.env.process(self.lease(request, day))
 
     def lease(self, request: Request, day: float):
@@ -388,30 +363,33 @@ class Site:
         mw = request.mw_it * self.pue_ai
         kw_it = request.mw_it * 1000
         books = self.books
-        books.rate("mw_leased", day, mw)
-        books.rate("kw_it_leased", day, kw_it)
+        rates = books.rates
+        books.rate(rates.mw_leased, day, mw)
+        books.rate(rates.kw_it_leased, day, kw_it)
         price = request.usd_per_kw_month
         renewals = 0
         while True:
             start = self.env.now
             rent = kw_it * price / DAYS_PER_MONTH
             end = start + request.term_days
-            books.rate("rent_usd_per_day", start, rent, end)
-            self.leases.append(dict(start=start, end=end, rent_usd_per_day=rent, kw_it=kw_it))
+            books.rate(rates.rent_usd_per_day, start, rent, end)
+            self.leases.append(Lease(start_day=start, end_day=end, rent_usd_per_day=rent, kw_it=kw_it))
             yield self.env.timeout(end - self.env.now)
             renew = float(self.hosting.renewal_probability)
             draws = self.renewal_draws[request.index]
             if renewals < draws.size and draws[renewals] < renew:
                 renewals += 1
                 price = float(self.world.lease_usd_per_kw_month[min(int(self.env.now), self.n_days - 1)])
+                self._log(self.env.now, -1, "lease_renewed", request=request)
                 continue
             break
         now = self.env.now
-        books.rate("mw_leased", now, -mw)
-        books.rate("kw_it_leased", now, -kw_it)
+        self._log(now, -1, "lease_ended", request=request)
+        books.rate(rates.mw_leased, now, -mw)
+        books.rate(rates.kw_it_leased, now, -kw_it)
         self._release(now, mw)
 
 
-def simulate(cfg, world: World, strategy) -> Site:
-    """Return the site after running `strategy` (a fresh copy) over `world`."""
+def simulate(cfg, world: World, strategy) -> Record:
+    """Return the record of running `strategy` (a fresh copy) over `world`."""
     return Site(cfg, world, copy.deepcopy(strategy)).run()

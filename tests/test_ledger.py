@@ -7,7 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.ledger import discount_factors, irr, month_starts, npv, payback_years, peak_funding_usd
+import sim
+from sim.fleet import FleetDecay
+from sim.ledger import (CATEGORIES, DAYS_PER_MONTH, Account, discount_factors, irr, month_starts, npv,
+                        payback_years, peak_funding_usd)
+from sim.record import Books, Counts, GpuLot, Lease, Record
 
 
 def test_discount_factor_is_the_documented_monthly_convention():
@@ -54,3 +58,40 @@ def test_month_starts_follow_the_calendar():
     date = np.datetime64("2027-01-15") + np.arange(60)
     starts = month_starts(date)
     assert list(date[starts].astype(str)) == ["2027-01-15", "2027-02-01", "2027-03-01"]
+
+
+def test_the_ledger_reads_only_the_record_world_and_terms(compose_constant):
+    """A record written by hand, no site: 10 MW mine for 100 days, then 5 MW of IT lease for 200."""
+    cfg = compose_constant("strategy=stay_mining", "run.horizon_years=1", "run.terminal_value=contracted")
+    world = sim.sample_world(cfg, 0)
+    n = world.n_days
+    books = Books(n)
+    books.mining_mw(17.5, 0, 10.0, 10.0)
+    books.mining_mw(17.5, 100, -10.0, -10.0)
+    rent_usd_per_day = 5_000 * 120 / DAYS_PER_MONTH
+    books.rate(books.rates.rent_usd_per_day, 100, rent_usd_per_day, 300)
+    books.rate(books.rates.kw_it_leased, 100, 5_000.0, 300)
+    books.lump(books.lumps.capex_gpu_usd, 50, -1e6)
+    lease = Lease(start_day=300.0, end_day=400.0, rent_usd_per_day=1_000.0, kw_it=100.0)
+    record = Record(n_days=n, block_mw=10.0, pue_mining=1.05, pue_ai=1.3, pool_fee=0.02,
+                    decay=FleetDecay(0.0, replace_failures=True), rates=books.rates, lumps=books.lumps,
+                    tranches=books.tranches(), leases=(lease,),
+                    gpu_lots=(GpuLot(day=50.0, usd=1e6, life_days=730.5),),
+                    counts=Counts(tenant_requests=1))
+    acc = Account(cfg, world, record)
+    t = dict(zip(CATEGORIES, acc.monthly.sum(axis=1)))
+    th = 10 * 1e6 / (17.5 * 1.05)
+    assert t["mining_revenue"] == pytest.approx(th / 1000 * 40 * 100, rel=1e-12)
+    assert t["pool_fees"] == pytest.approx(-0.02 * th / 1000 * 40 * 100, rel=1e-12)
+    assert -t["power_cost"] == pytest.approx(10 * 24 * 40 * 100, rel=1e-12)
+    assert t["hosting_rent"] == pytest.approx(rent_usd_per_day * 200, rel=1e-12)
+    assert -t["opex"] == pytest.approx((10 * 2_500 * 100 + 5_000 * 18 * 200) / DAYS_PER_MONTH, rel=1e-12)
+    assert t["capex_gpu"] == -1e6
+    # Terminal value: the lease's net rent after day n, by month (a whole one, then the rest),
+    # discounted a month and two; plus the GPUs' unspent life; no fleet is left mining.
+    net_per_month = (1_000 - 100 * 18 / DAYS_PER_MONTH) * DAYS_PER_MONTH
+    rest = (400 - n - DAYS_PER_MONTH) / DAYS_PER_MONTH
+    lease_left = net_per_month * (1.1 ** (-1 / 12) + rest * 1.1 ** (-2 / 12))
+    gpu_left = 1e6 * (50 + 730.5 - n) / 730.5
+    assert n == 365 and t["terminal_value"] == pytest.approx(lease_left + gpu_left, rel=1e-12)
+    assert acc.summary()["tenant_requests"] == 1

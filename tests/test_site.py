@@ -20,7 +20,7 @@ def account(cfg, replication=0, label=None):
     world = sim.sample_world(cfg, replication)
     strategies = build_strategies(cfg)
     label = label or next(iter(strategies))
-    return Account(cfg, simulate(cfg, world, strategies[label]))
+    return Account(cfg, world, simulate(cfg, world, strategies[label]))
 
 
 def totals(acc):
@@ -196,6 +196,49 @@ def test_deterministic_lease_rent_by_hand(compose_small):
             rent += row.mw_it * 1000 * row.usd_per_kw_month / DAYS_PER_MONTH * (end - row.day)
     assert rent > 0
     assert totals(acc)["hosting_rent"] == pytest.approx(rent, rel=1e-9)
+
+
+FAILING_FLEET = ["strategy=stay_mining", "fleet.upgrade_every_years=null", "fleet.failure_rate_per_year=0.07",
+                 "site.power.demand_response_usd_per_mwh=0", "run.horizon_years=1"]
+
+
+def test_failed_machines_are_bought_back_when_refresh_is_replace(compose_constant):
+    acc = account(compose_constant(*FAILING_FLEET, "fleet.refresh=replace"))
+    t = totals(acc)
+    th = 100 * 1e6 / (17.5 * 1.05)
+    new_usd_per_th = 375 * 40 / 1000
+    assert t["mining_revenue"] == pytest.approx(th / 1000 * 40 * acc.n_days, rel=1e-9)  # kept whole
+    assert -t["capex_asic_refresh"] == pytest.approx(0.07 / 365.25 * th * new_usd_per_th * acc.n_days,
+                                                      rel=1e-9)
+
+
+def test_without_replacement_the_fleet_decays(compose_constant):
+    acc = account(compose_constant(*FAILING_FLEET, "fleet.refresh=none"))
+    t = totals(acc)
+    th = 100 * 1e6 / (17.5 * 1.05)
+    alive = np.exp(-0.07 / 365.25 * np.arange(acc.n_days))
+    assert t["mining_revenue"] == pytest.approx(th / 1000 * 40 * alive.sum(), rel=1e-9)
+    assert -t["power_cost"] == pytest.approx(100 * 24 * 40 * alive.sum(), rel=1e-9)
+    assert t["capex_asic_refresh"] == 0
+    last = acc.n_days - 1
+    used_usd_per_th = 375 * 40 / 1000 * 0.5 * 0.92 ** (last / 365.25)
+    assert t["terminal_value"] == pytest.approx(th * alive[-1] * used_usd_per_th, rel=1e-9)
+
+
+@pytest.mark.parametrize("refresh", ["replace", "none"])
+def test_salvage_sells_what_is_left_of_each_fleet(compose_constant, refresh):
+    """Three crews: blocks 0-2 sell their ASICs on day 0, blocks 3-5 on day 365, 6-8 on 730."""
+    cfg = compose_constant("strategy=convert_all", "fleet.upgrade_every_years=null",
+                           f"fleet.refresh={refresh}", "site.conversion.retrofit_days=fixed:335",
+                           "run.horizon_years=2")
+    salvage = account(cfg).record.lumps.asic_salvage_usd
+    block_th = 10 * 1e6 / (17.5 * 1.05)
+    new_usd_per_th = 375 * 40 / 1000
+    for day in (0, 365, 730):
+        alive = 1.0 if refresh == "replace" else np.exp(-0.07 / 365.25 * day)
+        used_usd_per_th = new_usd_per_th * 0.5 * 0.92 ** (day / 365.25)
+        assert salvage[day] == pytest.approx(3 * block_th * alive * used_usd_per_th, rel=1e-12)
+    assert np.count_nonzero(salvage) == 3
 
 
 FAST_BUILD = ["site.crews=10", "site.conversion.retrofit_days=fixed:335",

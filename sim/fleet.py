@@ -1,0 +1,85 @@
+"""The mining fleet's arithmetic: hashrate per MW, shrinkage by failures, ASIC prices.
+
+A block of mining grid holds ASICs of one efficiency (J/TH). Machines fail at a yearly
+rate; with `fleet.refresh=replace` the failed TH are bought back as they fail (a cost),
+otherwise the fleet shrinks. New ASICs cost a number of days of hashprice per TH;
+used ones sell at a share of that, less again the further they lag the newest machines.
+The engine (salvage, upgrades) and the ledger (mining, buy-back, terminal resale) both
+use this one copy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+DAYS_PER_YEAR = 365.25
+
+
+@dataclass(frozen=True)
+class FleetDecay:
+    """How many of a fleet's machines still run: none lost if failures are replaced.
+
+    Without replacement, a fleet whole on day s keeps exp(-f·(d - s)) of its machines on
+    day d, for failure rate f per day. The record keeps mining MW in *fleet units*, MW
+    times `weight(s)` = exp(f·s), so that one factor `share_alive(d)` = exp(-f·d) turns
+    the fleet units of every tranche, whatever its day s, into MW still alive on day d.
+    """
+
+    failure_rate_per_day: float
+    replace_failures: bool
+
+    @property
+    def decay_per_day(self) -> float:
+        """Return the rate at which the fleet shrinks: 0 when failures are replaced."""
+        return 0.0 if self.replace_failures else self.failure_rate_per_day
+
+    def weight(self, since_day: float) -> float:
+        """Return the factor turning MW of a fleet whole on `since_day` into fleet units."""
+        return math.exp(self.decay_per_day * since_day)
+
+    def share_alive(self, day: float) -> float:
+        """Return the factor turning fleet units into MW of machines alive on `day`."""
+        return math.exp(-self.decay_per_day * day)
+
+    def share_alive_by_day(self, n_days: int) -> np.ndarray:
+        """Return `share_alive` on each day 0 .. n_days - 1."""
+        return np.exp(-self.decay_per_day * np.arange(n_days, dtype=float))
+
+    def failed_th_per_day(self, th_running):
+        """Return the TH/s that fail each day out of `th_running` (bought back if replaced)."""
+        return self.failure_rate_per_day * th_running
+
+
+class AsicPrices:
+    """ASIC prices over one world: new machines follow hashprice, used ones their efficiency.
+
+    `fleet` is the fleet config (`j_per_th`, `efficiency_gain_per_year`,
+    `price_days_of_hashprice`, `resale_share`).
+    """
+
+    def __init__(self, fleet, hashprice_usd_per_ph_day: np.ndarray):
+        self.fleet = fleet
+        self.hashprice_usd_per_ph_day = hashprice_usd_per_ph_day
+
+    def new_usd_per_th(self, day: float) -> float:
+        """Return the price of a new ASIC per TH/s on `day`."""
+        hashprice = self.hashprice_usd_per_ph_day
+        return float(self.fleet.price_days_of_hashprice
+                     * hashprice[min(int(day), len(hashprice) - 1)] / 1000.0)
+
+    def new_usd_per_th_by_day(self) -> np.ndarray:
+        """Return `new_usd_per_th` on every day of the world."""
+        return float(self.fleet.price_days_of_hashprice) * self.hashprice_usd_per_ph_day / 1000.0
+
+    def frontier_j_per_th(self, day: float) -> float:
+        """Return the efficiency of the newest machines on `day`."""
+        fleet = self.fleet
+        return float(fleet.j_per_th) * (1 - fleet.efficiency_gain_per_year) ** (day / DAYS_PER_YEAR)
+
+    def used_usd_per_th(self, j_per_th: float, day: float) -> float:
+        """Return the resale price per TH/s of used machines of efficiency `j_per_th` on `day`."""
+        return (self.new_usd_per_th(day) * self.fleet.resale_share
+                * min(1.0, self.frontier_j_per_th(day) / j_per_th))

@@ -1,0 +1,220 @@
+"""The engine's record: what one site did under one strategy in one sampled world.
+
+The site engine (sim.site) writes it while it runs, through `Books`; the ledger
+(sim.ledger) reads the finished `Record` with the world and the terms of the config,
+and nothing else. What runs at a rate (MW in a state, rent, GPUs, retrofit spending) is
+kept as daily *changes*: entry d is what starts on day d (negative: what stops), so the
+cumulative sum is the level on each day, and one extra entry at the end takes what
+changes at or after the horizon. Money paid once is kept as *lumps*, by day. Mining MW
+are kept per fleet efficiency (`Tranche`), also in the fleet units of
+`sim.fleet.FleetDecay`. With `run.event_log=true` the record also lists every engine
+event (`Event`, `EVENTS`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from sim.fleet import FleetDecay
+
+#: Every event the engine logs, with the block it concerns and its cause.
+EVENTS = {
+    "decision": "the strategy is asked what to do (block -1; cause: calendar)",
+    "queued": "a mining block is chosen for conversion and waits for a crew "
+              "(cause: decision, or the tenant request it is built for)",
+    "decommission_start": "a crew takes the block; its ASICs are sold (cause: crew_acquired)",
+    "retrofit_start": "the ASICs are out; the hall is retrofitted (cause: decommissioned)",
+    "ready": "the hall is built; the crew is free (cause: its use, lease or cloud)",
+    "tenant_request": "a tenant asks for IT MW (block -1; cause: request i)",
+    "tenant_rejected": "the request is lost: nothing ready and no build (block -1; cause: request i)",
+    "tenant_signed_build": "the request is signed; blocks are queued for it (block -1; cause: request i)",
+    "leased": "a tenant's lease starts (block -1; cause: request i)",
+    "lease_renewed": "a lease renews at the lease index of the day (block -1; cause: request i)",
+    "lease_ended": "a lease ends; its MW return to the ready pool (block -1; cause: request i)",
+    "fleet_upgrade": "the block's fleet is sold and the newest machines bought (cause: schedule)",
+    "fleet_upgrade_skipped": "an upgrade is due but the newest machines would not mine "
+                             "(block -1; cause: below_breakeven)",
+    "gpu_purchase": "a cloud hall buys its GPUs (cause: ready)",
+    "gpu_refresh": "a cloud hall's GPUs reach the end of their life and are replaced "
+                   "(cause: end_of_life)",
+}
+EVENT_COLUMNS = ("strategy", "replication", "day", "block", "event", "cause")
+
+
+class Event(NamedTuple):
+    """One engine event: its day, the block it concerns (-1 if none), what and why."""
+
+    day: float
+    block: int
+    event: str
+    cause: str
+
+
+@dataclass(frozen=True, eq=False)
+class Rates:
+    """Daily changes of what runs at a rate; the cumulative sum is the level on each day."""
+
+    mw_converting: np.ndarray                 # grid MW being decommissioned or retrofitted
+    mw_ready: np.ndarray                      # grid MW built and free to lease
+    mw_leased: np.ndarray                     # grid MW under lease
+    mw_cloud: np.ndarray                      # grid MW running the site's own GPU cloud
+    gpus: np.ndarray                          # GPUs in the cloud
+    rent_usd_per_day: np.ndarray              # rent due from tenants
+    kw_it_leased: np.ndarray                  # IT kW under lease
+    kw_it_ready: np.ndarray                   # IT kW built and free
+    capex_conversion_usd_per_day: np.ndarray  # retrofit spending, negative, spread evenly
+
+    @classmethod
+    def zeros(cls, n: int) -> Rates:
+        """Return rates with no change on any of `n` days."""
+        return cls(*(np.zeros(n) for _ in fields(cls)))
+
+    def levels(self, n_days: int) -> Rates:
+        """Return the level of each rate on days 0 .. n_days - 1."""
+        return Rates(*(np.cumsum(getattr(self, f.name))[:n_days] for f in fields(self)))
+
+
+@dataclass(frozen=True, eq=False)
+class Lumps:
+    """Money paid or received once, in USD by day (inflows positive)."""
+
+    capex_gpu_usd: np.ndarray           # GPUs bought for the cloud
+    capex_asic_refresh_usd: np.ndarray  # new ASICs bought at fleet upgrades
+    asic_salvage_usd: np.ndarray        # ASICs sold at conversion and at upgrades
+    hosting_rent_usd: np.ndarray        # rent credits paid to tenants served late (negative)
+
+    @classmethod
+    def zeros(cls, n_days: int) -> Lumps:
+        """Return lumps with nothing paid on any of `n_days` days."""
+        return cls(*(np.zeros(n_days) for _ in fields(cls)))
+
+
+@dataclass(frozen=True, eq=False)
+class Tranche:
+    """The mining blocks of one fleet efficiency: daily changes of their grid MW.
+
+    `fleet_mw` are the same changes in fleet units: times `FleetDecay.share_alive(day)`
+    their cumulative sum is the MW of machines still alive on that day.
+    """
+
+    j_per_th: float
+    mw: np.ndarray
+    fleet_mw: np.ndarray
+
+
+@dataclass(frozen=True)
+class Lease:
+    """One term of a lease; a renewal is a new term at the lease index of its day."""
+
+    start_day: float
+    end_day: float
+    rent_usd_per_day: float
+    kw_it: float
+
+
+@dataclass(frozen=True)
+class GpuLot:
+    """GPUs bought for a cloud hall on `day`, for `usd`, to be replaced after `life_days`."""
+
+    day: float
+    usd: float
+    life_days: float
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What happened to the tenants' requests."""
+
+    tenant_requests: int = 0
+    tenant_requests_rejected: int = 0
+    tenant_mw_it_rejected: float = 0.0
+    tenant_requests_late: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class Record:
+    """What one site did under one strategy in one world: all the ledger reads of the engine.
+
+    The site's facts (`block_mw` of grid per block, the PUEs, the pool fee, how its fleet
+    decays) come with what happened: `rates` and `lumps` over `n_days`, the mining
+    `tranches` in the order they first mined, every lease term, every GPU lot, the
+    tenant counts, and the event log (None unless `run.event_log` is on).
+    """
+
+    n_days: int
+    block_mw: float
+    pue_mining: float
+    pue_ai: float
+    pool_fee: float
+    decay: FleetDecay
+    rates: Rates
+    lumps: Lumps
+    tranches: tuple[Tranche, ...]
+    leases: tuple[Lease, ...]
+    gpu_lots: tuple[GpuLot, ...]
+    counts: Counts
+    events: tuple[Event, ...] | None = None
+
+
+class Books:
+    """The record while the engine writes it: rate changes, lumps and mining tranches."""
+
+    def __init__(self, n_days: int):
+        self.n_days = n_days
+        self.rates = Rates.zeros(n_days + 1)
+        self.lumps = Lumps.zeros(n_days)
+        self.mining: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+
+    def rate(self, change: np.ndarray, day: float, amount: float, until: float | None = None) -> None:
+        """Add `amount` per day to the rate whose changes are `change`, from `day` (until `until`)."""
+        start = min(int(math.ceil(day)), self.n_days)
+        change[start] += amount
+        if until is not None:
+            change[min(int(math.ceil(until)), self.n_days)] -= amount
+
+    def lump(self, lumps: np.ndarray, day: float, usd: float) -> None:
+        """Book `usd` once into `lumps`, on `day`, if it falls within the horizon."""
+        if day < self.n_days:
+            lumps[int(day)] += usd
+
+    def mining_mw(self, j_per_th: float, day: float, mw: float, fleet_mw: float) -> None:
+        """Add `mw` of mining blocks at efficiency `j_per_th` from `day` on (`fleet_mw` in fleet units)."""
+        key = float(j_per_th)
+        tranche = self.mining.get(key)
+        if tranche is None:
+            tranche = self.mining[key] = (np.zeros(self.n_days + 1), np.zeros(self.n_days + 1))
+        start = min(int(math.ceil(day)), self.n_days)
+        tranche[0][start] += mw
+        tranche[1][start] += fleet_mw
+
+    def tranches(self) -> tuple[Tranche, ...]:
+        """Return the mining tranches, in the order they first mined."""
+        return tuple(Tranche(j, mw, fleet_mw) for j, (mw, fleet_mw) in self.mining.items())
+
+
+def freeze(record: Record) -> Record:
+    """Return `record` with every array read-only."""
+    arrays = [getattr(record.rates, f.name) for f in fields(Rates)]
+    arrays += [getattr(record.lumps, f.name) for f in fields(Lumps)]
+    for tranche in record.tranches:
+        arrays += [tranche.mw, tranche.fleet_mw]
+    for array in arrays:
+        array.setflags(write=False)
+    return record
+
+
+def events_table(logs: list[tuple[str, int, tuple[Event, ...]]], labels: list[str]) -> pd.DataFrame:
+    """Return one table of events from (strategy label, replication, events) triples."""
+    counts = [len(events) for _, _, events in logs]
+    rows = [event for _, _, events in logs for event in events]
+    table = pd.DataFrame(rows, columns=list(Event._fields))
+    table = table.astype({"day": "float64", "block": "int64", "event": "str", "cause": "str"})
+    codes = np.repeat([labels.index(label) for label, _, _ in logs], counts).astype(int)
+    table.insert(0, "replication", np.repeat([r for _, r, _ in logs], counts).astype("int64"))
+    table.insert(0, "strategy", pd.Categorical.from_codes(codes, categories=labels))
+    return table

@@ -1,0 +1,81 @@
+"""The engine's record: read-only, complete enough for the ledger, and its event table."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.config import build_strategies
+from sim.record import EVENT_COLUMNS, Books, Event, Rates, events_table
+from sim.site import simulate
+
+
+def test_rates_are_daily_changes_whose_sum_is_the_level():
+    books = Books(10)
+    books.rate(books.rates.mw_ready, 2, 5.0)
+    books.rate(books.rates.mw_ready, 3.5, 1.0, until=6)   # fractional days start the next day
+    books.rate(books.rates.mw_ready, 8, 1.0, until=40)    # ends after the horizon
+    levels = books.rates.levels(10)
+    np.testing.assert_array_equal(levels.mw_ready, [0, 0, 5, 5, 6, 6, 5, 5, 6, 6])
+    assert isinstance(levels, Rates) and not levels.gpus.any()
+
+
+def test_a_lump_after_the_horizon_is_not_booked():
+    books = Books(10)
+    books.lump(books.lumps.capex_gpu_usd, 9.9, -1.0)
+    books.lump(books.lumps.capex_gpu_usd, 10, -1.0)
+    assert books.lumps.capex_gpu_usd.tolist() == [0] * 9 + [-1.0]
+
+
+def test_tranches_keep_the_order_they_first_mined():
+    books = Books(5)
+    books.mining_mw(17.5, 0, 10, 10)
+    books.mining_mw(16.0, 2, 10, 12)
+    books.mining_mw(17.5, 2, -10, -10)
+    assert [t.j_per_th for t in books.tranches()] == [17.5, 16.0]
+    assert books.tranches()[0].mw.tolist() == [10, 0, -10, 0, 0, 0]
+
+
+def test_the_record_cannot_be_changed(compose_small):
+    cfg = compose_small("strategy=convert_all")
+    record = simulate(cfg, sim.sample_world(cfg, 0), build_strategies(cfg)["convert_all"])
+    with pytest.raises(ValueError):
+        record.rates.mw_ready[0] = 1.0
+    with pytest.raises(ValueError):
+        record.tranches[0].fleet_mw[0] = 1.0
+    with pytest.raises(AttributeError):
+        record.pool_fee = 0.0
+    assert record.counts.tenant_requests == len(sim.sample_world(cfg, 0).tenant_requests)
+
+
+def test_events_table_labels_each_event_with_its_strategy_and_replication():
+    logs = [("b", 3, (Event(0.0, -1, "decision", "calendar"),)),
+            ("a", 3, (Event(0.0, -1, "decision", "calendar"), Event(2.5, 4, "ready", "lease")))]
+    table = events_table(logs, ["a", "b"])
+    assert list(table.columns) == list(EVENT_COLUMNS)
+    assert table["strategy"].astype(str).tolist() == ["b", "a", "a"]
+    assert list(table["strategy"].cat.categories) == ["a", "b"]
+    assert table[["replication", "day", "block"]].values.tolist() == [[3, 0, -1], [3, 0, -1], [3, 2.5, 4]]
+    assert events_table([], ["a"]).empty
+
+
+def test_run_returns_and_saves_the_event_log_only_when_asked(compose_small, tmp_path):
+    cfg = compose_small("run.event_log=true", "strategy=[stay_mining,phased]", "run.replications=3",
+                        "run.chunk_size=2", "run.horizon_years=2")
+    result = sim.run(cfg)
+    events = result.events
+    assert list(events.columns) == list(EVENT_COLUMNS)
+    assert sorted(set(zip(events["strategy"].astype(str), events["replication"]))) == [
+        (s, r) for s in ("phased", "stay_mining") for r in range(3)]
+    world = sim.sample_world(cfg, 2)
+    phased = events[(events["strategy"] == "phased") & (events["replication"] == 2)]
+    direct = simulate(cfg, world, build_strategies(cfg)["phased"]).events
+    assert list(phased[["day", "block", "event", "cause"]].itertuples(index=False, name=None)) \
+        == [tuple(e) for e in direct]
+    loaded = sim.load(result.save(tmp_path / "on"))
+    pd.testing.assert_frame_equal(loaded.events.astype({"strategy": str}),
+                                  events.astype({"strategy": str}))
+    off = sim.run(compose_small("strategy=[stay_mining,phased]", "run.replications=1"))
+    assert off.events.empty
+    off.save(tmp_path / "off")
+    assert not (tmp_path / "off" / "events.parquet").exists()
