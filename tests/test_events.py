@@ -9,7 +9,7 @@ import pytest
 
 import sim
 from sim.config import build_strategies
-from sim.fleet import th_per_mw
+from sim.economics import th_per_mw
 from sim.record import EVENTS
 from sim.site import simulate
 

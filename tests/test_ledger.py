@@ -9,9 +9,10 @@ from hypothesis import strategies as st
 
 import sim
 from sim.fleet import FleetDecay
-from sim.ledger import (CATEGORIES, DAYS_PER_MONTH, Account, discount_factors, irr, month_starts, npv,
+from sim.ledger import (CATEGORIES, DAYS_PER_MONTH, Account, discount_factors, irr, npv,
                         payback_years, peak_funding_usd)
 from sim.record import Books, Counts, GpuLot, Lease, Record
+from sim.world import month_starts
 
 
 def test_discount_factor_is_the_documented_monthly_convention():
