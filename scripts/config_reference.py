@@ -111,9 +111,14 @@ def schema_table() -> list[str]:
     return out
 
 
-def allowed(path: Path, key: str, prefix: str, target) -> str:
+def allowed(key: str, prefix: str, target) -> str:
     """Return what `key` of one option file allows: from the schema or its constructor."""
+    if key.endswith("._target_"):
+        return "an importable class"
     meta = meta_of(Settings, key)
+    if meta is None and target is None and key.startswith("strategy."):  # an experiment's delta
+        option = ROOT / "strategy" / f"{key.split('.')[1]}.yaml"
+        prefix, target = ".".join(key.split(".")[:2]), target_of(option) if option.is_file() else None
     if meta is None and target is not None and dataclasses.is_dataclass(target):
         meta = meta_of(target, key[len(prefix) + 1:] if prefix else key)
     return _cell(rule(meta)) if meta else ""
@@ -130,7 +135,7 @@ def option_table(path: Path) -> list[str]:
            "| key | value | allowed | meaning (unit, source) |", "|---|---|---|---|"]
     for key, value, note in table:
         shown = f"`{_cell(value)}`" if value else ""
-        out.append(f"| `{key}` | {shown} | {allowed(path, key, prefix, target)} | {_cell(note)} |")
+        out.append(f"| `{key}` | {shown} | {allowed(key, prefix, target)} | {_cell(note)} |")
     out.append("")
     return out
 
