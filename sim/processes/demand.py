@@ -9,6 +9,7 @@ requests a year of 10–50 MW of IT on 12-year terms.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -50,8 +51,8 @@ class PoissonRequests(Checked):
     def cross_check(self, prefix: str) -> None:
         """Raise UserError unless requests have a positive mean size."""
         if distributions.mean(self.mw_it) <= 0:
-            raise UserError(f"{prefix}mw_it={shown(dict(distributions.normalise(self.mw_it)))}: "
-                            "must have a mean > 0")
+            spec = dict(self.mw_it) if isinstance(self.mw_it, Mapping) else self.mw_it
+            raise UserError(f"{prefix}mw_it={shown(spec)}: must have a mean > 0")
 
     def arrival_days(self, n_days: int, rng) -> np.ndarray:
         """Return the sorted integer arrival days on `n_days` (evenly spaced if rng is None)."""
