@@ -17,7 +17,8 @@ import sys
 from importlib import import_module
 from pathlib import Path
 
-from sim.schema import Settings, keys, meta_of, rule
+from sim.params import keys, meta_of
+from sim.schema import Settings
 
 ROOT = Path(__file__).resolve().parent.parent / "conf"
 LINE = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z_][\w]*):\s*(?P<value>[^#]*?)\s*(#\s*(?P<note>.*))?$")
@@ -85,10 +86,8 @@ def yaml_value(value) -> str:
 
 def type_name(meta) -> str:
     """Return the type of a key in a word."""
-    kind = meta["kind"]
-    name = {"number": "int" if meta["integer"] else "float", "flag": "bool", "choice": "str",
-            "text": "str"}.get(kind, kind)
-    return f"{name} or null" if meta["nullable"] else name
+    rule = meta["rule"]
+    return f"{rule.type_name} or null" if rule.nullable else rule.type_name
 
 
 def _cell(text: str) -> str:
@@ -106,7 +105,7 @@ def schema_table() -> list[str]:
         for part in key.split("."):
             value = getattr(value, part)
         out.append(f"| `{key}` | {type_name(meta)} | {_cell(meta['unit'])} | "
-                   f"`{_cell(yaml_value(value))}` | {_cell(rule(meta))} | {_cell(meta['doc'])} |")
+                   f"`{_cell(yaml_value(value))}` | {_cell(meta['rule'].describe())} | {_cell(meta['doc'])} |")
     out.append("")
     return out
 
@@ -121,7 +120,7 @@ def allowed(key: str, prefix: str, target) -> str:
         prefix, target = ".".join(key.split(".")[:2]), target_of(option) if option.is_file() else None
     if meta is None and target is not None and dataclasses.is_dataclass(target):
         meta = meta_of(target, key[len(prefix) + 1:] if prefix else key)
-    return _cell(rule(meta)) if meta else ""
+    return _cell(meta["rule"].describe()) if meta else ""
 
 
 def option_table(path: Path) -> list[str]:

@@ -21,7 +21,8 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from sim.errors import UserError
-from sim.schema import Settings, check_fields, meta_of, rule, shown
+from sim.params import check_fields, described, meta_of, shown
+from sim.schema import Settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: The typed sections of the config; `market` and `strategy` are free-form `_target_` nodes.
@@ -118,11 +119,11 @@ def _refuse_unknown_keys(node: DictConfig, cls, prefix: str) -> None:
     for name in node:
         spec = known.get(name)
         if spec is None:
-            allowed = ", ".join(k for k, f in known.items() if "kind" in f.metadata)
+            allowed = ", ".join(k for k, f in known.items() if described(f))
             raise UserError(f"{prefix}{name}: no such key; {prefix.rstrip('.') or 'the config'} "
                             f"has {allowed}")
-        if spec.metadata.get("kind") == "section":
-            _refuse_unknown_keys(node[name], spec.default_factory, f"{prefix}{name}.")
+        if "section" in spec.metadata:
+            _refuse_unknown_keys(node[name], spec.metadata["section"], f"{prefix}{name}.")
 
 
 def omegaconf_error_line(err: OmegaConfBaseException) -> str:
@@ -131,7 +132,7 @@ def omegaconf_error_line(err: OmegaConfBaseException) -> str:
     if isinstance(err, ConfigKeyError) or "not in" in str(err.msg):
         return f"{key}: no such key (check the spelling against the config reference)"
     meta = meta_of(Settings, str(key))
-    allowed = rule(meta) if meta else "a group of keys (see the config reference)"
+    allowed = meta["rule"].describe() if meta else "a group of keys (see the config reference)"
     value = err.value if err.value is not None else "?"
     if isinstance(value, str) and value.startswith("${"):
         return f"{key}={value!r}: {' '.join(str(err.msg).split())}"

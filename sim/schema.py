@@ -1,174 +1,25 @@
 """The config schema: every key of `run`, `site` and `fleet`, described once.
 
-A key is a dataclass field made by `param`: its type, unit, default, allowed range and a
-one-line doc. Hydra type-checks the YAML and the command line against these dataclasses
-(they are registered in its ConfigStore, see `sim.config`); `check_fields` checks the
-ranges, with one line naming the key, the value and what is allowed; the README's config
-reference is generated from the same metadata; and the engine reads the checked,
-plain `Settings` object, never the YAML tree. Built-in processes and strategies describe
-their constructor arguments with `param` too, and check them with the same `check_fields`.
+A key is a dataclass field made by `sim.params.param`: its type, unit, default, allowed
+values (a `Rule`) and a one-line doc. Hydra type-checks the YAML and the command line
+against these dataclasses (they are registered in its ConfigStore, see `sim.config`);
+`check_fields` checks each value against its rule, with one line naming the key, the
+value and what is allowed; the README's config reference is generated from the same
+metadata; and the engine reads the checked, plain `Settings` object, never the YAML tree.
 
-This module sits at the bottom of the package: it imports no other layer.
+This module sits at the bottom of the package, with `sim.params` under it.
 """
 
-import dataclasses
-import math
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from numbers import Integral, Real
 from typing import Any, Dict, Optional
 
-import numpy as np
-import pandas as pd
-
-from sim import distributions
 from sim.errors import UserError
+from sim.params import Date, Distribution, Text, param, section, shown
 
 TERMINAL_VALUES = ("contracted", "multiple", "none")
 EXECUTORS = ("serial", "process", "ray")
 DETAILS = ("monthly", "summary")
 REFRESH = ("replace", "none")
-KINDS = ("number", "flag", "choice", "text", "date", "distribution", "section")
-
-
-def param(default, *, unit: str, doc: str, low=None, high=None, low_open: bool = False,
-          choices=None, integer: bool = False, nullable: bool = False, kind: str | None = None):
-    """Return a dataclass field for one key: its default, and its rule and doc as metadata.
-
-    `kind` is inferred when left out: ``choice`` with `choices`, ``flag`` for a bool
-    default, else ``number``; say ``text``, ``date`` or ``distribution`` for the others.
-    Range: ``low <= value`` (``low < value`` if `low_open`) and ``value <= high``.
-    """
-    if kind is None:
-        kind = "choice" if choices else "flag" if isinstance(default, bool) else "number"
-    if kind not in KINDS:
-        raise ValueError(f"kind={kind!r} must be one of {', '.join(KINDS)}")
-    meta = dict(unit=unit, doc=doc, low=low, high=high, low_open=low_open,
-                choices=tuple(choices) if choices else None, integer=integer,
-                nullable=nullable, kind=kind)
-    if isinstance(default, (Mapping, list)):
-        return field(default_factory=lambda: _copy(default), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-def section(cls, *, doc: str):
-    """Return a dataclass field holding a nested group of keys (defaults from `cls`)."""
-    return field(default_factory=cls, metadata=dict(unit="-", doc=doc, kind="section"))
-
-
-def _copy(value):
-    if isinstance(value, Mapping):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
-
-
-# --- the checker ----------------------------------------------------------------------------
-def shown(value) -> str:
-    """Return `value` as an error message shows it (a whole float without its '.0')."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
-        return repr(int(value))
-    return repr(value)
-
-
-def rule(meta) -> str:
-    """Return what a key allows, in words ("a number > 0", "one of a, b", ...)."""
-    kind = meta["kind"]
-    if kind == "flag":
-        text = "true or false"
-    elif kind == "choice":
-        text = "one of " + ", ".join(map(str, meta["choices"]))
-    elif kind == "text":
-        text = "a string"
-    elif kind == "date":
-        text = "a date such as 2027-01-01"
-    elif kind == "distribution":
-        text = "a distribution such as {dist: lognormal, median: 12, sigma: 0.3} or lognormal:12:0.3"
-    else:
-        text = ("a whole number" if meta["integer"] else "a number") + _range(meta, " ")
-    return text + (", or null" if meta.get("nullable") else "")
-
-
-def _range(meta, lead: str = "") -> str:
-    low, high, low_open = meta["low"], meta["high"], meta["low_open"]
-    if low is None and high is None:
-        return ""
-    if high is None:
-        return f"{lead}{'>' if low_open else '>='} {low}"
-    if low is None:
-        return f"{lead}<= {high}"
-    return f"{lead}in {'(' if low_open else '['}{low}, {high}]"
-
-
-def check_value(value, meta, key: str) -> None:
-    """Raise UserError naming `key` unless `value` obeys the rule in `meta` (see `param`)."""
-    kind = meta["kind"]
-    if value is None and meta["nullable"]:
-        return
-    if kind == "distribution":
-        distributions.check(value, key)
-        return
-    if kind == "date":
-        try:
-            pd.Timestamp(str(value))
-        except ValueError:
-            raise UserError(f"{key}={shown(value)}: must be {rule(meta)}") from None
-        return
-    if kind == "flag":
-        ok = isinstance(value, (bool, np.bool_))
-    elif kind == "choice":
-        ok = isinstance(value, str) and value in meta["choices"]
-    elif kind == "text":
-        ok = isinstance(value, str)
-    else:
-        _check_number(value, meta, key)
-        return
-    if not ok:
-        raise UserError(f"{key}={shown(value)}: must be {rule(meta)}")
-
-
-def _check_number(value, meta, key: str) -> None:
-    whole = meta["integer"]
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral if whole else Real):
-        raise UserError(f"{key}={shown(value)}: must be {'a whole number' if whole else 'a number'}")
-    if not math.isfinite(value):
-        raise UserError(f"{key}={shown(value)}: must be a finite number")
-    low, high = meta["low"], meta["high"]
-    too_low = low is not None and (value <= low if meta["low_open"] else value < low)
-    if too_low or (high is not None and value > high):
-        raise UserError(f"{key}={shown(value)}: must be{_range(meta, ' ')}")
-
-
-def fields_of(obj) -> Iterator[tuple[dataclasses.Field, Any]]:
-    """Yield (field, value) for each field of dataclass `obj` that `param` or `section` made."""
-    for spec in dataclasses.fields(obj):
-        if "kind" in spec.metadata:
-            yield spec, getattr(obj, spec.name)
-
-
-def check_fields(obj, prefix: str = "") -> None:
-    """Raise UserError on the first field of `obj` outside its rule, named `prefix` + name.
-
-    Nested sections are checked with their own prefix, then the object's cross-field
-    rules (its `cross_check(prefix)` method, if it has one).
-    """
-    for spec, value in fields_of(obj):
-        key = f"{prefix}{spec.name}"
-        if spec.metadata["kind"] == "section":
-            check_fields(value, f"{key}.")
-        else:
-            check_value(value, spec.metadata, key)
-    cross = getattr(obj, "cross_check", None)
-    if cross is not None:
-        cross(prefix)
-
-
-class Checked:
-    """Mix-in for constructor dataclasses: check every argument when the object is built."""
-
-    def __post_init__(self):
-        check_fields(self)
 
 
 # --- run --------------------------------------------------------------------------------------
@@ -191,7 +42,7 @@ class TerminalMultiple:
 class RayConfig:
     """Where run.executor=ray sends its tasks."""
 
-    address: Optional[str] = param(None, unit="-", kind="text", nullable=True,
+    address: Optional[str] = param(None, unit="-", rule=Text(nullable=True),
                                    doc="an existing Ray cluster; null starts a local instance")
 
 
@@ -279,12 +130,12 @@ class OpexConfig:
 class ConversionConfig:
     """How long a block takes to convert, and what it costs (distributions, per block)."""
 
-    decommission_days: Any = param({"dist": "fixed", "value": 30}, unit="days", kind="distribution",
+    decommission_days: Any = param({"dist": "fixed", "value": 30}, unit="days", rule=Distribution(),
                                    doc="remove and sell the ASICs")
     retrofit_days: Any = param({"dist": "lognormal", "median": 335, "sigma": 0.3}, unit="days",
-                               kind="distribution", doc="rebuild the hall for AI")
+                               rule=Distribution(), doc="rebuild the hall for AI")
     capex_usd_per_mw_it: Any = param({"dist": "lognormal", "median": 9.0e6, "sigma": 0.15},
-                                     unit="USD/MW of IT", kind="distribution",
+                                     unit="USD/MW of IT", rule=Distribution(),
                                      doc="conversion capital cost")
 
 
@@ -318,7 +169,7 @@ class SiteConfig:
                            doc="grid capacity; caps mining and AI load together")
     blocks: int = param(10, unit="blocks", low=1, integer=True,
                         doc="equal capacity blocks (the unit of conversion)")
-    start_date: str = param("2027-01-01", unit="date", kind="date", doc="day 0 of the simulation")
+    start_date: str = param("2027-01-01", unit="date", rule=Date(), doc="day 0 of the simulation")
     pue_mining: float = param(1.05, unit="grid MW/IT MW", low=1, doc="PUE of ASIC halls")
     pue_ai: float = param(1.3, unit="grid MW/IT MW", low=1,
                           doc="PUE of AI halls; IT MW = grid MW / pue_ai")
@@ -344,7 +195,7 @@ class SiteConfig:
 class FleetConfig:
     """The ASIC fleet filling the mining capacity, its failures, refresh and upgrades."""
 
-    model: str = param("Antminer S21", unit="-", kind="text", doc="label only")
+    model: str = param("Antminer S21", unit="-", rule=Text(), doc="label only")
     j_per_th: float = param(17.5, unit="J/TH", low=0, low_open=True, doc="fleet efficiency")
     failure_rate_per_year: float = param(0.07, unit="share/year", low=0, high=1,
                                          doc="share of machines failing each year")
@@ -375,20 +226,3 @@ class Settings:
     fleet: FleetConfig = section(FleetConfig, doc="the mining fleet")
     market: Dict[str, Any] = field(default_factory=dict)
     strategy: Dict[str, Any] = field(default_factory=dict)
-
-
-def keys(cls, prefix: str = "") -> Iterator[tuple[str, dict]]:
-    """Yield (dotted key, metadata) for every leaf key of schema class `cls`, in order."""
-    for spec in dataclasses.fields(cls):
-        if "kind" not in spec.metadata:
-            continue
-        key = f"{prefix}{spec.name}"
-        if spec.metadata["kind"] == "section":
-            yield from keys(spec.default_factory, f"{key}.")
-        else:
-            yield key, dict(spec.metadata)
-
-
-def meta_of(cls, key: str) -> dict | None:
-    """Return the metadata of dotted `key` under schema class `cls`, or None if it has none."""
-    return dict(keys(cls)).get(key)

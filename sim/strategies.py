@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 
 from sim.errors import UserError
-from sim.schema import Checked, param, shown
+from sim.params import Checked, param, shown
 
 USES = ("lease", "cloud")
 

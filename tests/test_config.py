@@ -20,7 +20,9 @@ from sim.processes.btc import GBM, JumpDiffusion
 from sim.processes.demand import PoissonRequests
 from sim.processes.network import Network
 from sim.processes.power import SeasonalLogOU
-from sim.schema import Settings, check_value, keys, rule
+from sim.params import (Choice, Date, Distribution, Flag, Number, Text, check_fields, keys,
+                        param)
+from sim.schema import Settings
 from sim.strategies import BuildToSuit, ConvertAll, Phased, StayMining, Threshold
 
 
@@ -127,7 +129,7 @@ def test_every_schema_key_has_a_doc_a_unit_and_a_rule():
     for key, meta in SCHEMA_KEYS.items():
         assert meta["doc"].strip() and meta["unit"].strip(), key
         assert "\n" not in meta["doc"], key
-        assert rule(meta), key
+        assert meta["rule"].describe(), key
 
 
 def test_yaml_and_schema_have_the_same_keys():
@@ -197,29 +199,29 @@ def test_the_engine_never_receives_a_dictconfig(monkeypatch):
 
 def _outside(meta, draw):
     """Draw a value that breaks `meta`'s rule (its range, or its type)."""
-    options = []
-    if meta["kind"] == "number":
-        low, high = meta["low"], meta["high"]
+    rule, options = meta["rule"], []
+    if isinstance(rule, Number):
+        low, high = rule.low, rule.high
         if low is not None:
-            options.append(st.floats(low - 1e6, low, exclude_max=not meta["low_open"])
-                           .filter(lambda v: v < low or (meta["low_open"] and v == low)))
+            options.append(st.floats(low - 1e6, low, exclude_max=not rule.low_open)
+                           .filter(lambda v: v < low or (rule.low_open and v == low)))
         if high is not None:
             options.append(st.floats(high, high + 1e6, exclude_min=True))
-        if meta["integer"]:
+        if rule.integer:
             options.append(st.floats(-1e6, 1e6).filter(lambda v: not float(v).is_integer()))
         options.append(st.sampled_from(["abc", "nan", "inf"]))
-    elif meta["kind"] == "flag":
+    elif isinstance(rule, Flag):
         options.append(st.sampled_from(["maybe", "2.5"]))
-    elif meta["kind"] == "choice":
+    elif isinstance(rule, Choice):
         options.append(st.sampled_from(["nope", "1.5"]))
-    elif meta["kind"] == "distribution":
+    elif isinstance(rule, Distribution):
         options.append(st.sampled_from(["weibull:3", "fixed", "lognormal:1", "abc"]))
-    elif meta["kind"] == "date":
+    elif isinstance(rule, Date):
         options.append(st.sampled_from(["notadate", "2027-13-45"]))
     return draw(st.one_of(options)) if options else None
 
 
-CHECKABLE = sorted(k for k, m in SCHEMA_KEYS.items() if m["kind"] != "text")
+CHECKABLE = sorted(k for k, m in SCHEMA_KEYS.items() if not isinstance(m["rule"], Text))
 
 
 @settings_(max_examples=40, deadline=None)
@@ -253,31 +255,70 @@ def test_schema_errors_are_one_line(overrides, message):
     assert str(err.value).startswith(message) and "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("meta, value, message", [
-    (dict(kind="number", low=0, high=None, low_open=True, integer=False, nullable=False), 0, "k=0: must be > 0"),
-    (dict(kind="number", low=0, high=1, low_open=False, integer=False, nullable=False), 1.5, r"k=1.5: must be in \[0, 1\]"),
-    (dict(kind="number", low=None, high=9, low_open=False, integer=False, nullable=False), 10.0, "k=10: must be <= 9"),
-    (dict(kind="number", low=0, high=None, low_open=False, integer=True, nullable=False), 2.0, "k=2: must be a whole number"),
-    (dict(kind="number", low=0, high=None, low_open=False, integer=True, nullable=False), True, "k=True: must be a whole number"),
-    (dict(kind="number", low=None, high=None, low_open=False, integer=False, nullable=False), None, "k=None: must be a number"),
-    (dict(kind="flag", nullable=False), 1, "k=1: must be true or false"),
-    (dict(kind="choice", choices=("a", "b"), nullable=False), "c", "k='c': must be one of a, b"),
-    (dict(kind="text", nullable=False), 3, "k=3: must be a string"),
+@pytest.mark.parametrize("rule, value, message", [
+    (Number(low=0, low_open=True), 0, "k=0: must be > 0"),
+    (Number(low=0, high=1), 1.5, r"k=1.5: must be in \[0, 1\]"),
+    (Number(low=0, high=1, low_open=True), 0.0, r"k=0: must be in \(0, 1\]"),
+    (Number(high=9), 10.0, "k=10: must be <= 9"),
+    (Number(low=0, integer=True), 2.0, "k=2: must be a whole number"),
+    (Number(low=0, integer=True), True, "k=True: must be a whole number"),
+    (Number(), None, "k=None: must be a number"),
+    (Number(), float("inf"), "k=inf: must be a finite number"),
+    (Flag(), 1, "k=1: must be true or false"),
+    (Choice(choices=("a", "b")), "c", "k='c': must be one of a, b"),
+    (Text(), 3, "k=3: must be a string"),
+    (Date(), "2027-02-30", "k='2027-02-30': must be a date such as 2027-01-01"),
 ])
-def test_check_value_names_key_value_and_rule(meta, value, message):
+def test_rules_name_key_value_and_what_is_allowed(rule, value, message):
     with pytest.raises(UserError, match=f"^{message}$"):
-        check_value(value, meta, "k")
+        rule.check(value, "k")
 
 
-@pytest.mark.parametrize("meta, value", [
-    (dict(kind="number", low=0, high=1, low_open=True, integer=False, nullable=False), 1),
-    (dict(kind="number", low=0, high=None, low_open=False, integer=True, nullable=True), None),
-    (dict(kind="number", low=0, high=None, low_open=False, integer=True, nullable=False), np.int64(3)),
-    (dict(kind="flag", nullable=False), np.bool_(True)),
-    (dict(kind="distribution", nullable=False), "lognormal:3:0.2"),
+@pytest.mark.parametrize("rule, value", [
+    (Number(low=0, high=1, low_open=True), 1),
+    (Number(low=0, integer=True, nullable=True), None),
+    (Number(low=0, integer=True), np.int64(3)),
+    (Flag(), np.bool_(True)),
+    (Date(), "2027-02-28"),
+    (Distribution(), "lognormal:3:0.2"),
+    (Distribution(), {"dist": "uniform", "low": 1, "high": 2}),
 ])
-def test_check_value_accepts_values_inside_the_rule(meta, value):
-    check_value(value, meta, "k")
+def test_rules_accept_values_they_allow(rule, value):
+    rule.check(value, "k")
+
+
+@pytest.mark.parametrize("rule, words", [
+    (Number(low=1, integer=True, nullable=True), "a whole number >= 1, or null"),
+    (Number(low=0.5, high=1, low_open=True), "a number in (0.5, 1]"),
+    (Number(), "a number"),
+    (Choice(choices=("x", "y")), "one of x, y"),
+])
+def test_rules_describe_themselves(rule, words):
+    assert rule.describe() == words
+
+
+@dataclasses.dataclass
+class _Pair:
+    low: float = param(0.0, unit="-", doc="lower", low=0)
+    inner: Settings = dataclasses.field(default_factory=Settings)
+
+    def cross_check(self, prefix):
+        if self.low > 5:
+            raise UserError(f"{prefix}low: too high")
+
+
+def test_check_fields_prefixes_keys_and_runs_cross_checks():
+    with pytest.raises(UserError, match=r"^x\.low=-1: must be >= 0$"):
+        check_fields(_Pair(low=-1.0), "x.")
+    with pytest.raises(UserError, match=r"^x\.low: too high$"):
+        check_fields(_Pair(low=6.0), "x.")
+    bad = Settings()
+    bad.site.power.ppa_mw = 150.0
+    with pytest.raises(UserError, match=r"^site\.power\.ppa_mw=150: must be in \[0, 100\]"):
+        check_fields(bad)
+    bad.site.power.ppa_mw, bad.site.opex.hosting_usd_per_kw_month = 0.0, -1.0
+    with pytest.raises(UserError, match=r"^site\.opex\.hosting_usd_per_kw_month=-1: must be >= 0$"):
+        check_fields(bad)
 
 
 # --- constructors check their arguments through the same schema ------------------------------

@@ -3,7 +3,8 @@
 import importlib.util
 from pathlib import Path
 
-from sim.schema import Settings, keys, rule
+from sim.params import keys
+from sim.schema import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,4 +37,4 @@ def test_reference_lists_every_schema_key_with_its_rule():
     text = module.reference()
     for key, meta in keys(Settings):
         assert f"| `{key}` | {module.type_name(meta)} | {meta['unit']} |" in text, key
-        assert module._cell(rule(meta)) in text, key
+        assert module._cell(meta["rule"].describe()) in text, key

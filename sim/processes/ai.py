@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.processes._common import DAYS_PER_YEAR, ar1, persistence
-from sim.schema import Checked, param
+from sim.params import Checked, param
 
 REGIMES = ("scarcity", "glut", "stationary")
 

@@ -20,7 +20,7 @@ import pandas as pd
 from sim import distributions
 from sim.errors import UserError
 from sim.processes._common import DAYS_PER_YEAR, upstream_path
-from sim.schema import Checked, param, shown
+from sim.params import Checked, Distribution, param, shown
 
 #: Defaults: 10–50 MW of IT, 12-year terms (4,383 days), tenants waiting about a year.
 DEFAULT_MW_IT = MappingProxyType({"dist": "uniform", "low": 10.0, "high": 50.0})
@@ -40,10 +40,10 @@ class PoissonRequests(Checked):
     """
 
     rate_per_year: float = param(2.0, unit="1/year", low=0, doc="requests per year")
-    mw_it: Any = param(DEFAULT_MW_IT, unit="MW of IT", kind="distribution",
+    mw_it: Any = param(DEFAULT_MW_IT, unit="MW of IT", rule=Distribution(),
                        doc="size of a request, MW of critical IT")
-    term_days: Any = param(DEFAULT_TERM_DAYS, unit="days", kind="distribution", doc="lease term")
-    wait_days: Any = param(DEFAULT_WAIT_DAYS, unit="days", kind="distribution",
+    term_days: Any = param(DEFAULT_TERM_DAYS, unit="days", rule=Distribution(), doc="lease term")
+    wait_days: Any = param(DEFAULT_WAIT_DAYS, unit="days", rule=Distribution(),
                            doc="how long the tenant waits for capacity")
     price_spread: float = param(0.10, unit="log", low=0,
                                 doc="log sd of the price around the lease index (mean one)")

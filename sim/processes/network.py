@@ -24,7 +24,7 @@ import pandas as pd
 
 from sim.errors import UserError
 from sim.processes._common import DAYS_PER_YEAR, upstream_path
-from sim.schema import Checked, param
+from sim.params import Checked, param
 from sim.world import SECONDS_PER_DAY, TWO_POW_32, hashprice_usd_per_ph_day
 
 TARGET_TIMESPAN_S = 1_209_600  # two weeks: 2016 blocks of 600 s

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.processes._common import DAYS_PER_YEAR, ar1, day_of_year, persistence, upstream_dates
-from sim.schema import Checked, param
+from sim.params import Checked, param
 
 
 @dataclass
