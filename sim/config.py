@@ -85,8 +85,7 @@ def hydra_error_line(err: Exception) -> str:
     text = " ".join(str(err).split())
     match = re.search(r"Could not override '([^']+)'", text)
     if match:
-        return (f"{match.group(1)}: no such key, or a mapping that cannot be replaced by another "
-                f"(check the spelling; a plug-in's extra argument takes '+{match.group(1)}=...')")
+        return no_such_key(match.group(1))
     match = re.search(r"Could not find '([^']+)'", text)
     if match:
         return f"{match.group(1)}: no such config option"
@@ -119,18 +118,29 @@ def _refuse_unknown_keys(node: DictConfig, cls, prefix: str) -> None:
     for name in node:
         spec = known.get(name)
         if spec is None:
-            allowed = ", ".join(k for k, f in known.items() if described(f))
-            raise UserError(f"{prefix}{name}: no such key; {prefix.rstrip('.') or 'the config'} "
-                            f"has {allowed}")
+            raise UserError(no_such_key(f"{prefix}{name}"))
         if "section" in spec.metadata:
             _refuse_unknown_keys(node[name], spec.metadata["section"], f"{prefix}{name}.")
+
+
+def no_such_key(key: str) -> str:
+    """Return one line saying `key` does not exist, with the keys its schema section has."""
+    cls, parts = Settings, key.split(".")
+    for name in parts[:-1]:
+        spec = {f.name: f for f in dataclasses.fields(cls)}.get(name)
+        if spec is None or "section" not in spec.metadata:  # market, strategy: plug-in nodes
+            return (f"{key}: no such key, or a mapping that cannot be replaced by another "
+                    f"(check the spelling; a plug-in's extra argument takes '+{key}=...')")
+        cls = spec.metadata["section"]
+    allowed = ", ".join(f.name for f in dataclasses.fields(cls) if described(f))
+    return f"{key}: no such key; {'.'.join(parts[:-1]) or 'the config'} has {allowed}"
 
 
 def omegaconf_error_line(err: OmegaConfBaseException) -> str:
     """Return one line naming the key and value OmegaConf refused, and what the schema allows."""
     key = err.full_key or err.key or "config"
     if isinstance(err, ConfigKeyError) or "not in" in str(err.msg):
-        return f"{key}: no such key (check the spelling against the config reference)"
+        return no_such_key(str(key))
     meta = meta_of(Settings, str(key))
     allowed = meta["rule"].describe() if meta else "a group of keys (see the config reference)"
     value = err.value if err.value is not None else "?"

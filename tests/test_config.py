@@ -237,6 +237,8 @@ def test_every_key_refuses_values_outside_its_rule(data):
 
 @pytest.mark.parametrize("overrides, message", [
     (["+run.foo=1"], "run.foo: no such key; run has seed, replications,"),
+    (["site.power.x=5"], "site.power.x: no such key; site.power has ppa_mw, ppa_usd_per_mwh,"),
+    (["market.btc.nope=1"], "market.btc.nope: no such key, or a mapping that cannot be replaced"),
     (["site.blocks=2.5"], "site.blocks=2.5: must be a whole number >= 1"),
     (["site.grid_mw=abc"], "site.grid_mw='abc': must be a number > 0"),
     (["run.progress=maybe"], "run.progress='maybe': must be true or false"),
@@ -367,3 +369,20 @@ def test_strategy_run_state_is_not_compared():
     assert a == b and "_armed" not in repr(a)
     with pytest.raises(UserError, match=r"^margin_above=0.3: must be >= margin_below=0.35$"):
         Threshold(margin_above=0.3)
+
+
+def test_a_users_yaml_is_checked_against_the_schema(tmp_path):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "mine.yaml").write_text("defaults:\n  - default\n  - _self_\n\ngrid_mw: lots\n")
+    with pytest.raises(UserError, match=r"^site.grid_mw='lots': must be a number > 0$"):
+        sim.compose(["site=mine"], config_dirs=[tmp_path])
+    (tmp_path / "site" / "mine.yaml").write_text("defaults:\n  - default\n  - _self_\n\ngrid_kw: 5\n")
+    with pytest.raises(UserError, match=r"^site.grid_kw: "):
+        sim.compose(["site=mine"], config_dirs=[tmp_path])
+
+
+def test_sample_world_takes_settings_or_the_composed_config():
+    cfg = sim.compose(["run.horizon_years=1"])
+    from_settings, from_cfg = sim.sample_world(settings(cfg), 3), sim.sample_world(cfg, 3)
+    np.testing.assert_array_equal(from_settings.btc_usd, from_cfg.btc_usd)
+    np.testing.assert_array_equal(from_settings.difficulty, from_cfg.difficulty)
