@@ -1,26 +1,36 @@
 """The config: composing it from the shipped tree, checking it, and building its objects.
 
 The Hydra config tree ships with the package (``sim/conf`` in a wheel, ``conf/`` in a
-checkout). `compose` builds a config from override strings exactly as the command line
-would; `validate` checks every value a user can set and raises `UserError` with one line
-naming the key, the value and what is allowed.
+checkout); its keys are described by the schema (`sim.schema`), registered here in
+Hydra's ConfigStore as ``hashpivot_schema``. `compose` builds a config from override
+strings exactly as the command line would; `settings` turns it into the plain, checked
+`Settings` the engine reads, raising `UserError` with one line naming the key, the value
+and what is allowed.
 """
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import re
 from collections.abc import Sequence
 from importlib import import_module
 from pathlib import Path
 
-import pandas as pd
+from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
-from sim import distributions
 from sim.errors import UserError
+from sim.params import check_fields, described, meta_of, shown
+from sim.schema import Settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+#: The typed sections of the config; `market` and `strategy` are free-form `_target_` nodes.
+SECTIONS = ("run", "site", "fleet", "market", "strategy")
+#: The schema node that conf/config.yaml lists first in its defaults: Hydra checks every
+#: value of the YAML and the command line against it.
+SCHEMA_NODE = "hashpivot_schema"
+ConfigStore.instance().store(name=SCHEMA_NODE, node=Settings)
 
 
 def config_dir() -> Path:
@@ -67,11 +77,15 @@ def hydra_error_line(err: Exception) -> str:
         if group:
             return f"{group}={option}: no such option; allowed: {allowed}"
         return f"{err.missing_cfg_file}: no such config; allowed: {allowed}"
+    cause = err
+    while cause is not None and not isinstance(cause, OmegaConfBaseException):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None and cause.full_key and "Could not override" not in str(err):
+        return omegaconf_error_line(cause)
     text = " ".join(str(err).split())
     match = re.search(r"Could not override '([^']+)'", text)
     if match:
-        return (f"{match.group(1)}: no such key, or a mapping that cannot be replaced by another "
-                f"(check the spelling; a plug-in's extra argument takes '+{match.group(1)}=...')")
+        return no_such_key(match.group(1))
     match = re.search(r"Could not find '([^']+)'", text)
     if match:
         return f"{match.group(1)}: no such config option"
@@ -79,102 +93,65 @@ def hydra_error_line(err: Exception) -> str:
 
 
 # --- checks ---------------------------------------------------------------------------------
-def _get(cfg, key: str):
-    value = OmegaConf.select(cfg, key, throw_on_missing=False)
-    if value is None and OmegaConf.select(cfg, key, default="__absent__") == "__absent__":
-        raise UserError(f"{key}: missing from the config")
-    return value
+def settings(cfg) -> Settings:
+    """Return `cfg` as the plain, typed, checked `Settings` the engine reads (build it once).
 
-
-def _number(cfg, key: str, low=None, high=None, low_open=False, integer=False, allow_null=False):
-    value = _get(cfg, key)
-    if value is None and allow_null:
-        return None
-    kind = "a whole number" if integer else "a number"
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-            isinstance(value, float) and not math.isfinite(value)):
-        raise UserError(f"{key}={value!r}: must be {kind}")
-    if integer and int(value) != value:
-        raise UserError(f"{key}={value!r}: must be {kind}")
-    too_low = low is not None and (value <= low if low_open else value < low)
-    if too_low or (high is not None and value > high):
-        if high is None:
-            rule = f"> {low}" if low_open else f">= {low}"
-        elif low is None:
-            rule = f"<= {high}"
-        else:
-            rule = f"in ({low}, {high}]" if low_open else f"in [{low}, {high}]"
-        raise UserError(f"{key}={value!r}: must be {rule}")
-    return value
-
-
-def _choice(cfg, key: str, allowed: Sequence):
-    value = _get(cfg, key)
-    if value not in allowed:
-        raise UserError(f"{key}={value!r}: must be one of {', '.join(map(str, allowed))}")
-    return value
-
-
-def validate(cfg: DictConfig) -> None:
-    """Raise UserError on the first config value outside what is allowed."""
-    from sim.ledger import TERMINAL_VALUES
-
-    _number(cfg, "run.seed", 0, integer=True)
-    replications = _number(cfg, "run.replications", 1, integer=True)
-    _number(cfg, "run.horizon_years", 0, 100, low_open=True)
-    _number(cfg, "run.discount_rate", -1, low_open=True)
-    _choice(cfg, "run.terminal_value", TERMINAL_VALUES)
-    for use in ("mining", "hosting", "cloud"):
-        _number(cfg, f"run.terminal_multiple.{use}", 0)
-    _choice(cfg, "run.deterministic", (True, False))
-    _choice(cfg, "run.executor", ("serial", "process", "ray"))
-    _number(cfg, "run.workers", 1, integer=True, allow_null=True)
-    _number(cfg, "run.chunk_size", 1, integer=True)
-    _choice(cfg, "run.detail", ("monthly", "summary"))
-    _choice(cfg, "run.progress", (True, False))
-    _choice(cfg, "run.compare", (True, False))
-    _choice(cfg, "run.event_log", (True, False))
-    confident = _number(cfg, "run.until_confident", 0.5, 1, low_open=True, allow_null=True)
-    if confident == 1:
-        raise UserError("run.until_confident=1: must be < 1 (certainty needs infinite replications)")
-    _number(cfg, "run.indifference_usd", 0, low_open=True)
-    cap = _number(cfg, "run.max_replications", replications, integer=True, allow_null=True)
-    if confident is not None and cap is None:
-        raise UserError("run.max_replications=None: must be set (>= run.replications) "
-                        "when run.until_confident is set")
-
-    grid_mw = _number(cfg, "site.grid_mw", 0, low_open=True)
-    _number(cfg, "site.blocks", 1, integer=True)
+    `cfg` is a composed config, or any mapping of the same shape (such as a run
+    directory's saved config.yaml); a `Settings` is returned as it is.
+    """
+    if isinstance(cfg, Settings):
+        return cfg
+    parts = {name: cfg[name] for name in SECTIONS if name in cfg}
     try:
-        pd.Timestamp(str(_get(cfg, "site.start_date")))
-    except ValueError:
-        raise UserError(f"site.start_date={_get(cfg, 'site.start_date')!r}: must be a date "
-                        "such as 2027-01-01") from None
-    _number(cfg, "site.pue_mining", 1)
-    _number(cfg, "site.pue_ai", 1)
-    _number(cfg, "site.crews", 1, integer=True)
-    _number(cfg, "site.pool_fee", 0, 1)
-    _number(cfg, "site.power.ppa_mw", 0, grid_mw)
-    for key in ("power.ppa_usd_per_mwh", "power.demand_response_usd_per_mwh",
-                "opex.mining_usd_per_mw_month", "opex.hosting_usd_per_kw_month",
-                "opex.ready_usd_per_kw_month", "opex.cloud_usd_per_gpu_hour",
-                "hosting.late_penalty_usd_per_kw_month", "cloud.gpus_per_mw_it",
-                "cloud.usd_per_gpu"):
-        _number(cfg, f"site.{key}", 0)
-    _number(cfg, "site.hosting.renewal_probability", 0, 1)
-    _number(cfg, "site.cloud.utilisation", 0, 1)
-    _number(cfg, "site.cloud.gpu_life_years", 0, low_open=True)
-    for key in ("decommission_days", "retrofit_days", "capex_usd_per_mw_it"):
-        distributions.check(_get(cfg, f"site.conversion.{key}"), f"site.conversion.{key}")
+        node = OmegaConf.merge(OmegaConf.structured(Settings), parts)
+        _refuse_unknown_keys(node, Settings, "")
+        checked = OmegaConf.to_object(node)
+    except OmegaConfBaseException as err:
+        raise UserError(omegaconf_error_line(err)) from None
+    check_fields(checked)
+    return checked
 
-    _number(cfg, "fleet.j_per_th", 0, low_open=True)
-    _number(cfg, "fleet.failure_rate_per_year", 0, 1)
-    _choice(cfg, "fleet.refresh", ("replace", "none"))
-    _number(cfg, "fleet.upgrade_every_years", 0, low_open=True, allow_null=True)
-    _number(cfg, "fleet.efficiency_gain_per_year", 0, 1)
-    _number(cfg, "fleet.price_days_of_hashprice", 0)
-    _number(cfg, "fleet.resale_share", 0, 1)
 
+def _refuse_unknown_keys(node: DictConfig, cls, prefix: str) -> None:
+    """Raise UserError on a key the schema does not know (Hydra lets `+key=...` add one)."""
+    known = {spec.name: spec for spec in dataclasses.fields(cls)}
+    for name in node:
+        spec = known.get(name)
+        if spec is None:
+            raise UserError(no_such_key(f"{prefix}{name}"))
+        if "section" in spec.metadata:
+            _refuse_unknown_keys(node[name], spec.metadata["section"], f"{prefix}{name}.")
+
+
+def no_such_key(key: str) -> str:
+    """Return one line saying `key` does not exist, with the keys its schema section has."""
+    cls, parts = Settings, key.split(".")
+    for name in parts[:-1]:
+        spec = {f.name: f for f in dataclasses.fields(cls)}.get(name)
+        if spec is None or "section" not in spec.metadata:  # market, strategy: plug-in nodes
+            return (f"{key}: no such key, or a mapping that cannot be replaced by another "
+                    f"(check the spelling; a plug-in's extra argument takes '+{key}=...')")
+        cls = spec.metadata["section"]
+    allowed = ", ".join(f.name for f in dataclasses.fields(cls) if described(f))
+    return f"{key}: no such key; {'.'.join(parts[:-1]) or 'the config'} has {allowed}"
+
+
+def omegaconf_error_line(err: OmegaConfBaseException) -> str:
+    """Return one line naming the key and value OmegaConf refused, and what the schema allows."""
+    key = err.full_key or err.key or "config"
+    if isinstance(err, ConfigKeyError) or "not in" in str(err.msg):
+        return no_such_key(str(key))
+    meta = meta_of(Settings, str(key))
+    allowed = meta["rule"].describe() if meta else "a group of keys (see the config reference)"
+    value = err.value if err.value is not None else "?"
+    if isinstance(value, str) and value.startswith("${"):
+        return f"{key}={value!r}: {' '.join(str(err.msg).split())}"
+    return f"{key}={shown(value)}: must be {allowed}"
+
+
+def validate(cfg: DictConfig) -> Settings:
+    """Return the checked `Settings` of `cfg`; raise UserError on the first value not allowed."""
+    checked = settings(cfg)
     if not cfg.get("strategy"):
         raise UserError("strategy: none selected; choose one or more, e.g. strategy=phased "
                         "or 'strategy=[stay_mining,phased]'")
@@ -182,6 +159,14 @@ def validate(cfg: DictConfig) -> None:
         _check_target(cfg, f"strategy.{name}")
     for name in ("btc", "network", "power", "ai", "demand"):
         _check_target(cfg, f"market.{name}")
+    return checked
+
+
+def _get(cfg, key: str):
+    value = OmegaConf.select(cfg, key, throw_on_missing=False)
+    if value is None and OmegaConf.select(cfg, key, default="__absent__") == "__absent__":
+        raise UserError(f"{key}: missing from the config")
+    return value
 
 
 def _check_target(cfg, key: str) -> None:
@@ -196,32 +181,6 @@ def _check_target(cfg, key: str) -> None:
     except (ImportError, AttributeError, ValueError) as err:
         raise UserError(f"{key}._target_={target!r}: does not import ({type(err).__name__}: "
                         f"{err}); it must name an importable class, e.g. mymodule.MyDemand") from None
-
-
-# --- plain values for the hot loop --------------------------------------------------------
-class Plain(dict):
-    """A resolved config as plain dicts, read by attribute: fast in the engine's inner loop."""
-
-    __slots__ = ()
-
-    def __getattr__(self, name):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-def plain(cfg) -> Plain:
-    """Return `cfg` resolved into nested `Plain` dicts (OmegaConf access is slow per event)."""
-    def convert(value):
-        if isinstance(value, dict):
-            return Plain({k: convert(v) for k, v in value.items()})
-        if isinstance(value, list):
-            return [convert(v) for v in value]
-        return value
-
-    data = cfg if isinstance(cfg, Plain) else OmegaConf.to_container(cfg, resolve=True)
-    return convert(data)
 
 
 # --- objects ----------------------------------------------------------------------------------
@@ -252,7 +211,7 @@ def build_strategies(cfg) -> dict:
     """Return the selected strategies by label (their `name`, or their option name)."""
     strategies = {}
     for option, node in cfg.strategy.items():
-        node = OmegaConf.to_container(node, resolve=True)
+        node = dict(node) if isinstance(node, dict) else OmegaConf.to_container(node, resolve=True)
         label = str(node.pop("name", None) or option)
         if label in strategies:
             raise UserError(f"strategy.{option}.name={label!r}: another strategy has that label")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.config import build_processes, build_strategies, plain, validate
+from sim.config import build_processes, build_strategies, settings, validate
 from sim.errors import UserError
 from sim.executors import WorkerLost, make_executor
 from sim.ledger import CATEGORIES, STATES, Account
@@ -57,7 +57,7 @@ def run_chunk(cfg, start: int, stop: int, progress=None) -> dict[str, pd.DataFra
     """
     processes = build_processes(cfg)
     strategies = build_strategies(cfg)
-    cfg = plain(cfg)
+    cfg = settings(cfg)
     monthly = cfg.run.detail == "monthly"
     rows, features, flows, states, paths, logs = [], [], [], [], [], []
     months = None

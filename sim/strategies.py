@@ -10,10 +10,11 @@ fails) and `site` is the site's current state, read-only. It returns the actions
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sim.economics import mining_margin
 from sim.errors import UserError
+from sim.params import Checked, param, shown
 
 USES = ("lease", "cloud")
 
@@ -26,22 +27,13 @@ class Convert:
     use: str = "lease"
 
 
-def _check_use(use: str) -> str:
-    if use not in USES:
-        raise UserError(f"use={use!r} must be one of {', '.join(USES)}")
-    return use
+def _use(default: str = "lease"):
+    return param(default, unit="-", choices=USES, doc="what converted halls do: lease or cloud")
 
 
-def _check_share(name: str, value: float) -> float:
-    if not 0.0 <= value <= 1.0:
-        raise UserError(f"{name}={value!r} must be a share in [0, 1]")
-    return value
-
-
-def _check_count(name: str, value: int) -> int:
-    if isinstance(value, bool) or int(value) != value or value < 0:
-        raise UserError(f"{name}={value!r} must be a whole number >= 0")
-    return int(value)
+def _max_share(default: float):
+    return param(default, unit="share", low=0, high=1,
+                 doc="share of the site's blocks that may be converted")
 
 
 class Strategy:
@@ -66,31 +58,32 @@ class Strategy:
         return max(0, min(allowed - site.blocks_committed, site.blocks_mining))
 
 
+@dataclass
 class StayMining(Strategy):
     """Never convert; curtail above breakeven and refresh the fleet (the fair baseline)."""
 
 
-class ConvertAll(Strategy):
+@dataclass
+class ConvertAll(Checked, Strategy):
     """Convert every block as fast as crews allow, from day 0."""
 
-    def __init__(self, use: str = "lease"):
-        self.use = _check_use(use)
+    use: str = _use()
 
     def decide(self, day, view, site):
         """Return one conversion of every mining block (crews queue them)."""
         return [Convert(site.blocks_mining, self.use)] if site.blocks_mining else []
 
 
-class Phased(Strategy):
+@dataclass
+class Phased(Checked, Strategy):
     """Convert `blocks_per_quarter` blocks every quarter, up to a share `max_share` of the site."""
 
     decide_every_months = 3
 
-    def __init__(self, blocks_per_quarter: int = 1, max_share: float = 0.6,
-                 use: str = "lease"):
-        self.blocks_per_quarter = _check_count("blocks_per_quarter", blocks_per_quarter)
-        self.max_share = _check_share("max_share", max_share)
-        self.use = _check_use(use)
+    blocks_per_quarter: int = param(1, unit="blocks", low=0, integer=True,
+                                    doc="blocks to start converting each quarter")
+    max_share: float = _max_share(0.6)
+    use: str = _use()
 
     def decide(self, day, view, site):
         """Return this quarter's conversions, capped by the share left."""
@@ -98,7 +91,8 @@ class Phased(Strategy):
         return [Convert(blocks, self.use)] if blocks else []
 
 
-class Threshold(Strategy):
+@dataclass
+class Threshold(Checked, Strategy):
     """Convert when the trailing mining margin is poor and the lease index is rich.
 
     The margin is 1 − power cost / mining revenue (after pool fees) of the site's fleet,
@@ -109,21 +103,24 @@ class Threshold(Strategy):
 
     decide_every_months = 1
 
-    def __init__(self, margin_below: float = 0.35, margin_above: float = 0.5,
-                 lease_above_usd_per_kw_month: float = 100.0, trailing_days: int = 90,
-                 blocks_per_month: int = 1, max_share: float = 1.0, use: str = "lease"):
-        if margin_above < margin_below:
-            raise UserError(f"margin_above={margin_above!r} must be >= margin_below={margin_below!r}")
-        if trailing_days < 1:
-            raise UserError(f"trailing_days={trailing_days!r} must be >= 1")
-        self.margin_below = margin_below
-        self.margin_above = margin_above
-        self.lease_above_usd_per_kw_month = lease_above_usd_per_kw_month
-        self.trailing_days = int(trailing_days)
-        self.blocks_per_month = _check_count("blocks_per_month", blocks_per_month)
-        self.max_share = _check_share("max_share", max_share)
-        self.use = _check_use(use)
-        self._armed = False
+    margin_below: float = param(0.35, unit="share", doc="start converting below this margin")
+    margin_above: float = param(0.5, unit="share",
+                                doc="stop converting above this margin (hysteresis)")
+    lease_above_usd_per_kw_month: float = param(100.0, unit="USD/kW/month", low=0,
+                                                doc="only while the lease index is at least this")
+    trailing_days: int = param(90, unit="days", low=1, integer=True,
+                               doc="window of the margin average")
+    blocks_per_month: int = param(1, unit="blocks", low=0, integer=True,
+                                  doc="blocks to start converting each month while armed")
+    max_share: float = _max_share(1.0)
+    use: str = _use()
+    _armed: bool = field(default=False, init=False, repr=False, compare=False)  # run state
+
+    def cross_check(self, prefix: str) -> None:
+        """Raise UserError unless the hysteresis band is the right way round."""
+        if self.margin_above < self.margin_below:
+            raise UserError(f"{prefix}margin_above={shown(self.margin_above)}: must be >= "
+                            f"{prefix}margin_below={shown(self.margin_below)}")
 
     def decide(self, day, view, site):
         """Return conversions while the margin signal is armed and leases pay."""
@@ -140,7 +137,8 @@ class Threshold(Strategy):
         return [Convert(blocks, self.use)] if blocks else []
 
 
-class BuildToSuit(Strategy):
+@dataclass
+class BuildToSuit(Checked, Strategy):
     """Convert only against a signed tenant request (the CoreWeave pattern).
 
     A request that does not fit the ready MW is signed when the blocks it needs can be
@@ -148,8 +146,7 @@ class BuildToSuit(Strategy):
     crews free; late delivery costs the site's penalty.
     """
 
-    def __init__(self, max_share: float = 1.0):
-        self.max_share = _check_share("max_share", max_share)
+    max_share: float = _max_share(1.0)
 
     def on_request(self, request, view, site):
         """Return True when the blocks this tenant needs can be built within its wait."""

@@ -17,6 +17,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from sim.config import build_processes
 from sim.economics import hashprice_usd_per_ph_day
 from sim.errors import UserError
 
@@ -122,8 +123,6 @@ def sample_world(cfg, replication: int, processes: Mapping | None = None) -> Wor
     run = cfg.run
     day, date = day_grid(cfg.site.start_date, run.horizon_years)
     if processes is None:
-        from sim.config import build_processes  # late import: config imports this module
-
         processes = build_processes(cfg)
     deterministic = bool(run.deterministic)
     paths: dict[str, object] = {"day": day, "date": date}

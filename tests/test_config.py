@@ -1,12 +1,29 @@
 """Config composition and checks: every bad value gets one line naming key, value and rule."""
 
+import dataclasses
+import importlib
+from collections.abc import Mapping
+
+import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings as settings_
 from hypothesis import strategies as st
+from omegaconf import DictConfig, OmegaConf
 
 import sim
-from sim.config import build_processes, build_strategies, instantiate
+from sim import montecarlo
+from sim.config import build_processes, build_strategies, config_dir, instantiate, settings
 from sim.errors import UserError
+from sim.processes.ai import AIMarket
+from sim.processes.btc import GBM, JumpDiffusion
+from sim.processes.demand import PoissonRequests
+from sim.processes.network import Network
+from sim.processes.power import SeasonalLogOU
+from sim.params import (Choice, Date, Distribution, Flag, Number, Text, check_fields, keys,
+                        param)
+from sim.schema import Settings
+from sim.strategies import BuildToSuit, ConvertAll, Phased, StayMining, Threshold
 
 
 @pytest.mark.parametrize("overrides, check", [
@@ -25,8 +42,6 @@ def test_compose_applies_overrides(overrides, check):
 
 def test_every_shipped_option_instantiates():
     """Each config group option builds (lightning-hydra-template's instantiate-all test)."""
-    from sim.config import config_dir
-
     root = config_dir()
     for group in ["market/btc", "market/network", "market/power", "market/ai", "market/demand",
                   "fleet", "site"]:
@@ -60,7 +75,7 @@ def test_bad_values_are_named_in_one_line(overrides, fragment):
 
 def test_constructor_errors_name_the_key():
     cfg = sim.compose(["strategy=phased", "strategy.phased.max_share=2"])
-    with pytest.raises(UserError, match=r"strategy.phased.max_share=2 must be a share in \[0, 1\]"):
+    with pytest.raises(UserError, match=r"^strategy.phased.max_share=2: must be in \[0, 1\]$"):
         build_strategies(cfg)
     with pytest.raises(UserError, match="market.network.start_difficulty"):
         instantiate(sim.compose(["market.network.start_difficulty=-1"]).market.network,
@@ -73,7 +88,7 @@ POSITIVES = ["site.grid_mw", "site.blocks", "site.crews", "run.replications", "r
              "site.cloud.gpu_life_years", "fleet.j_per_th", "run.chunk_size"]
 
 
-@settings(max_examples=40, deadline=None)
+@settings_(max_examples=40, deadline=None)
 @given(st.one_of(
     st.tuples(st.sampled_from(PROBABILITIES),
               st.one_of(st.floats(1.0001, 1e6), st.floats(-1e6, -1e-4))),
@@ -86,3 +101,288 @@ def test_random_bad_values_are_refused_by_name(case):
         sim.compose([f"{key}={value}"])
     message = str(err.value)
     assert message.startswith(key) and "\n" not in message
+
+
+# --- the schema -----------------------------------------------------------------------------
+CONF = config_dir()
+SCHEMA_KEYS = dict(keys(Settings))
+
+
+def _leaves(node, prefix: str, schema) -> set[str]:
+    """Return the dotted keys of a loaded YAML node, stopping at the schema's leaves."""
+    out = set()
+    for name, value in node.items():
+        key = f"{prefix}{name}"
+        if key in schema or not isinstance(value, Mapping):
+            out.add(key)
+        else:
+            out |= _leaves(value, f"{key}.", schema)
+    return out
+
+
+def _yaml(path):
+    return OmegaConf.to_container(OmegaConf.load(path))
+
+
+def test_every_schema_key_has_a_doc_a_unit_and_a_rule():
+    assert len(SCHEMA_KEYS) > 40
+    for key, meta in SCHEMA_KEYS.items():
+        assert meta["doc"].strip() and meta["unit"].strip(), key
+        assert "\n" not in meta["doc"], key
+        assert meta["rule"].describe(), key
+
+
+def test_yaml_and_schema_have_the_same_keys():
+    """No orphan YAML key, and every schema key has its sourced value in conf/."""
+    run = _leaves(_yaml(CONF / "config.yaml")["run"], "run.", SCHEMA_KEYS)
+    site = _leaves(_yaml(CONF / "site" / "default.yaml"), "site.", SCHEMA_KEYS)
+    for section, found in (("run.", run), ("site.", site)):
+        assert found == {k for k in SCHEMA_KEYS if k.startswith(section)}
+    fleet = {k for k in SCHEMA_KEYS if k.startswith("fleet.")}
+    for option in sorted((CONF / "fleet").glob("*.yaml")):
+        assert _leaves(_yaml(option), "fleet.", SCHEMA_KEYS) == fleet, option.name
+    assert set(_yaml(CONF / "config.yaml")) == {"defaults", "run", "hydra"}
+
+
+def test_schema_defaults_are_the_shipped_defaults():
+    """Settings() (the README's defaults) equals what the default config composes to."""
+    composed, default = settings(sim.compose([])), Settings()
+    assert (composed.run, composed.site, composed.fleet) == (default.run, default.site, default.fleet)
+
+
+def test_settings_are_plain_typed_objects_and_round_trip():
+    cfg = sim.compose(["site.grid_mw=80", "fleet.upgrade_every_years=null", "run.workers=2",
+                       "site.conversion.retrofit_days=fixed:300"])
+    checked = settings(cfg)
+    assert isinstance(checked, Settings) and settings(checked) is checked
+    assert isinstance(checked.site.grid_mw, float) and checked.site.grid_mw == 80.0
+    assert isinstance(checked.site.blocks, int) and checked.run.workers == 2
+    assert checked.fleet.upgrade_every_years is None
+    assert checked.site.conversion.retrofit_days == "fixed:300"
+    assert checked.run.terminal_multiple["hosting"] == checked.run.terminal_multiple.hosting == 12.0
+    assert type(checked.market["btc"]) is dict and checked.market["btc"]["_target_"].endswith("GBM")
+    assert not any(isinstance(v, DictConfig) for v in vars_of(checked))
+    # the same Settings from a saved, untyped copy (a run directory's config.yaml) ...
+    assert settings(OmegaConf.create(OmegaConf.to_yaml(cfg))) == checked
+    # ... and from the object itself, through OmegaConf and back
+    assert OmegaConf.to_object(OmegaConf.structured(checked)) == checked
+
+
+def vars_of(obj):
+    """Yield every value inside a dataclass tree."""
+    for spec in dataclasses.fields(obj):
+        value = getattr(obj, spec.name)
+        yield value
+        if dataclasses.is_dataclass(value):
+            yield from vars_of(value)
+
+
+def test_the_engine_never_receives_a_dictconfig(monkeypatch):
+    seen = []
+
+    def spy(name):
+        real = getattr(montecarlo, name)
+
+        def wrapper(*args, **kwargs):
+            seen.extend((name, type(a)) for a in (*args, *kwargs.values()))
+            return real(*args, **kwargs)
+        monkeypatch.setattr(montecarlo, name, wrapper)
+
+    for name in ("sample_world", "simulate", "Account"):
+        spy(name)
+    sim.run(sim.compose(["run.replications=1", "run.horizon_years=1", "run.progress=false",
+                         "run.compare=false", "strategy=[stay_mining,phased]"]))
+    assert {name for name, _ in seen} == {"sample_world", "simulate", "Account"}
+    assert not [name for name, kind in seen if issubclass(kind, DictConfig)]
+    assert ("simulate", Settings) in seen and ("Account", Settings) in seen
+
+
+def _outside(meta, draw):
+    """Draw a value that breaks `meta`'s rule (its range, or its type)."""
+    rule, options = meta["rule"], []
+    if isinstance(rule, Number):
+        low, high = rule.low, rule.high
+        if low is not None:
+            options.append(st.floats(low - 1e6, low, exclude_max=not rule.low_open)
+                           .filter(lambda v: v < low or (rule.low_open and v == low)))
+        if high is not None:
+            options.append(st.floats(high, high + 1e6, exclude_min=True))
+        if rule.integer:
+            options.append(st.floats(-1e6, 1e6).filter(lambda v: not float(v).is_integer()))
+        options.append(st.sampled_from(["abc", "nan", "inf"]))
+    elif isinstance(rule, Flag):
+        options.append(st.sampled_from(["maybe", "2.5"]))
+    elif isinstance(rule, Choice):
+        options.append(st.sampled_from(["nope", "1.5"]))
+    elif isinstance(rule, Distribution):
+        options.append(st.sampled_from(["weibull:3", "fixed", "lognormal:1", "abc"]))
+    elif isinstance(rule, Date):
+        options.append(st.sampled_from(["notadate", "2027-13-45"]))
+    return draw(st.one_of(options)) if options else None
+
+
+CHECKABLE = sorted(k for k, m in SCHEMA_KEYS.items() if not isinstance(m["rule"], Text))
+
+
+@settings_(max_examples=40, deadline=None)
+@given(st.data())
+def test_every_key_refuses_values_outside_its_rule(data):
+    key = data.draw(st.sampled_from(CHECKABLE))
+    value = _outside(SCHEMA_KEYS[key], data.draw)
+    with pytest.raises(UserError) as err:
+        sim.compose([f"{key}={value}"])
+    message = str(err.value)
+    assert message.startswith(key) and "\n" not in message
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["+run.foo=1"], "run.foo: no such key; run has seed, replications,"),
+    (["site.power.x=5"], "site.power.x: no such key; site.power has ppa_mw, ppa_usd_per_mwh,"),
+    (["market.btc.nope=1"], "market.btc.nope: no such key, or a mapping that cannot be replaced"),
+    (["site.blocks=2.5"], "site.blocks=2.5: must be a whole number >= 1"),
+    (["site.grid_mw=abc"], "site.grid_mw='abc': must be a number > 0"),
+    (["run.progress=maybe"], "run.progress='maybe': must be true or false"),
+    (["site.power=3"], "site.power=3: must be a group of keys"),
+    (["site.pool_fee=nan"], "site.pool_fee=nan: must be a finite number"),
+    (["site.start_date=notadate"], "site.start_date='notadate': must be a date such as 2027-01-01"),
+    (["site.power.ppa_mw=150"], "site.power.ppa_mw=150: must be in [0, 100] (site.grid_mw)"),
+    (["run.until_confident=1"], "run.until_confident=1: must be < 1"),
+    (["run.until_confident=0.9"], "run.max_replications=None: must be set"),
+    (["run.max_replications=5"], "run.max_replications=5: must be >= run.replications=1000"),
+    (["run.detail=x"], "run.detail='x': must be one of monthly, summary"),
+])
+def test_schema_errors_are_one_line(overrides, message):
+    with pytest.raises(UserError) as err:
+        sim.compose(overrides)
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("rule, value, message", [
+    (Number(low=0, low_open=True), 0, "k=0: must be > 0"),
+    (Number(low=0, high=1), 1.5, r"k=1.5: must be in \[0, 1\]"),
+    (Number(low=0, high=1, low_open=True), 0.0, r"k=0: must be in \(0, 1\]"),
+    (Number(high=9), 10.0, "k=10: must be <= 9"),
+    (Number(low=0, integer=True), 2.0, "k=2: must be a whole number"),
+    (Number(low=0, integer=True), True, "k=True: must be a whole number"),
+    (Number(), None, "k=None: must be a number"),
+    (Number(), float("inf"), "k=inf: must be a finite number"),
+    (Flag(), 1, "k=1: must be true or false"),
+    (Choice(choices=("a", "b")), "c", "k='c': must be one of a, b"),
+    (Text(), 3, "k=3: must be a string"),
+    (Date(), "2027-02-30", "k='2027-02-30': must be a date such as 2027-01-01"),
+])
+def test_rules_name_key_value_and_what_is_allowed(rule, value, message):
+    with pytest.raises(UserError, match=f"^{message}$"):
+        rule.check(value, "k")
+
+
+@pytest.mark.parametrize("rule, value", [
+    (Number(low=0, high=1, low_open=True), 1),
+    (Number(low=0, integer=True, nullable=True), None),
+    (Number(low=0, integer=True), np.int64(3)),
+    (Flag(), np.bool_(True)),
+    (Date(), "2027-02-28"),
+    (Distribution(), "lognormal:3:0.2"),
+    (Distribution(), {"dist": "uniform", "low": 1, "high": 2}),
+])
+def test_rules_accept_values_they_allow(rule, value):
+    rule.check(value, "k")
+
+
+@pytest.mark.parametrize("rule, words", [
+    (Number(low=1, integer=True, nullable=True), "a whole number >= 1, or null"),
+    (Number(low=0.5, high=1, low_open=True), "a number in (0.5, 1]"),
+    (Number(), "a number"),
+    (Choice(choices=("x", "y")), "one of x, y"),
+])
+def test_rules_describe_themselves(rule, words):
+    assert rule.describe() == words
+
+
+@dataclasses.dataclass
+class _Pair:
+    low: float = param(0.0, unit="-", doc="lower", low=0)
+    inner: Settings = dataclasses.field(default_factory=Settings)
+
+    def cross_check(self, prefix):
+        if self.low > 5:
+            raise UserError(f"{prefix}low: too high")
+
+
+def test_check_fields_prefixes_keys_and_runs_cross_checks():
+    with pytest.raises(UserError, match=r"^x\.low=-1: must be >= 0$"):
+        check_fields(_Pair(low=-1.0), "x.")
+    with pytest.raises(UserError, match=r"^x\.low: too high$"):
+        check_fields(_Pair(low=6.0), "x.")
+    bad = Settings()
+    bad.site.power.ppa_mw = 150.0
+    with pytest.raises(UserError, match=r"^site\.power\.ppa_mw=150: must be in \[0, 100\]"):
+        check_fields(bad)
+    bad.site.power.ppa_mw, bad.site.opex.hosting_usd_per_kw_month = 0.0, -1.0
+    with pytest.raises(UserError, match=r"^site\.opex\.hosting_usd_per_kw_month=-1: must be >= 0$"):
+        check_fields(bad)
+
+
+# --- constructors check their arguments through the same schema ------------------------------
+BUILT_INS = [GBM, JumpDiffusion, Network, SeasonalLogOU, AIMarket, PoissonRequests,
+             StayMining, ConvertAll, Phased, Threshold, BuildToSuit]
+
+
+@pytest.mark.parametrize("cls", BUILT_INS, ids=lambda c: c.__name__)
+def test_built_in_constructors_describe_every_argument(cls):
+    assert dataclasses.is_dataclass(cls)
+    for key, meta in keys(cls):
+        assert meta["doc"].strip() and meta["unit"].strip(), (cls.__name__, key)
+    assert cls() == cls()  # the defaults pass the checks
+
+
+def _option_files():
+    for path in sorted(CONF.glob("market/*/*.yaml")) + sorted(CONF.glob("strategy/*.yaml")):
+        node = _yaml(path)
+        if "_target_" in node:
+            yield path, node
+
+
+@pytest.mark.parametrize("path, node", list(_option_files()), ids=lambda v: getattr(v, "stem", ""))
+def test_shipped_options_name_exactly_their_constructor_arguments(path, node):
+    module, _, name = node.pop("_target_").rpartition(".")
+    cls = getattr(importlib.import_module(module), name)
+    assert set(node) == {key for key, _ in keys(cls)}, path
+
+
+@settings_(max_examples=60, deadline=None)
+@given(st.data())
+def test_constructors_refuse_arguments_outside_their_rule(data):
+    cls = data.draw(st.sampled_from([c for c in BUILT_INS if list(keys(c))]))
+    name, meta = data.draw(st.sampled_from(list(keys(cls))))
+    value = _outside(meta, data.draw)
+    if value is None or value in ("nan", "inf"):
+        value = float(value or "nan")
+    with pytest.raises(UserError) as err:
+        cls(**{name: value})
+    assert str(err.value).startswith(f"{name}=") and "\n" not in str(err.value)
+
+
+def test_strategy_run_state_is_not_compared():
+    a, b = Threshold(), Threshold()
+    a._armed = True
+    assert a == b and "_armed" not in repr(a)
+    with pytest.raises(UserError, match=r"^margin_above=0.3: must be >= margin_below=0.35$"):
+        Threshold(margin_above=0.3)
+
+
+def test_a_users_yaml_is_checked_against_the_schema(tmp_path):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "mine.yaml").write_text("defaults:\n  - default\n  - _self_\n\ngrid_mw: lots\n")
+    with pytest.raises(UserError, match=r"^site.grid_mw='lots': must be a number > 0$"):
+        sim.compose(["site=mine"], config_dirs=[tmp_path])
+    (tmp_path / "site" / "mine.yaml").write_text("defaults:\n  - default\n  - _self_\n\ngrid_kw: 5\n")
+    with pytest.raises(UserError, match=r"^site.grid_kw: "):
+        sim.compose(["site=mine"], config_dirs=[tmp_path])
+
+
+def test_sample_world_takes_settings_or_the_composed_config():
+    cfg = sim.compose(["run.horizon_years=1"])
+    from_settings, from_cfg = sim.sample_world(settings(cfg), 3), sim.sample_world(cfg, 3)
+    np.testing.assert_array_equal(from_settings.btc_usd, from_cfg.btc_usd)
+    np.testing.assert_array_equal(from_settings.difficulty, from_cfg.difficulty)

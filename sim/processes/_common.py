@@ -1,9 +1,8 @@
-"""Shared helpers of the built-in processes: argument checks, AR(1) filtering, calendar."""
+"""Shared helpers of the built-in processes: upstream paths, AR(1) filtering, calendar."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from numbers import Integral, Real
 
 import numpy as np
 from scipy.signal import lfilter
@@ -11,40 +10,6 @@ from scipy.signal import lfilter
 from sim.errors import UserError
 
 DAYS_PER_YEAR = 365.25
-
-
-def number(name: str, value, *, low: float | None = None, strict: bool = False,
-           high: float | None = None) -> None:
-    """Raise UserError unless `value` is a finite real number (>= low, or > low if strict;
-    <= high)."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
-        raise UserError(f"{name}={value!r} must be a finite number")
-    if low is not None and (value <= low if strict else value < low):
-        raise UserError(f"{name}={value!r} must be {'>' if strict else '>='} {low}")
-    if high is not None and value > high:
-        raise UserError(f"{name}={value!r} must be <= {high}")
-
-
-def positive(name: str, value) -> None:
-    """Raise UserError unless `value` is a finite number > 0."""
-    number(name, value, low=0.0, strict=True)
-
-
-def non_negative(name: str, value) -> None:
-    """Raise UserError unless `value` is a finite number >= 0."""
-    number(name, value, low=0.0)
-
-
-def whole(name: str, value, *, low: int = 0) -> None:
-    """Raise UserError unless `value` is an integer >= low."""
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise UserError(f"{name}={value!r} must be an integer >= {low}")
-
-
-def flag(name: str, value) -> None:
-    """Raise UserError unless `value` is true or false."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise UserError(f"{name}={value!r} must be true or false")
 
 
 def upstream_path(upstream: Mapping, name: str, n_days: int) -> np.ndarray:

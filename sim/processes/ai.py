@@ -9,11 +9,12 @@ and glut.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
-from sim.errors import UserError
-from sim.processes._common import DAYS_PER_YEAR, ar1, non_negative, number, persistence, positive
+from sim.processes._common import DAYS_PER_YEAR, ar1, persistence
+from sim.params import Checked, param
 
 REGIMES = ("scarcity", "glut", "stationary")
 
@@ -28,7 +29,8 @@ def _mean_one_log_ou(n_days: int, log_sd: float, half_life_days: float,
     return ar1(shocks, phi) - variance / 2
 
 
-class AIMarket:
+@dataclass
+class AIMarket(Checked):
     """The AI lease index and GPU rental price: trends, mean-reverting noise, GPU regimes.
 
     Lease index (USD per kW of IT per month): ``lease_start · exp(lease_drift · t) · exp(X)``,
@@ -45,43 +47,34 @@ class AIMarket:
     which moves from the start regime's towards the long-run mean.
     """
 
-    def __init__(self, lease_start_usd_per_kw_month: float = 120.0,
-                 lease_drift_per_year: float = 0.0, lease_log_sd: float = 0.15,
-                 lease_half_life_years: float = 1.0, gpu_start_usd_per_hour: float = 2.0,
-                 gpu_drift_per_year: float = -0.29, gpu_log_sd: float = 0.15,
-                 gpu_half_life_years: float = 0.5, scarcity_multiplier: float = 1.25,
-                 glut_multiplier: float = 0.8, scarcity_mean_years: float = 1.5,
-                 glut_mean_years: float = 1.5, start_regime: str = "stationary",
-                 gpu_floor_usd_per_hour: float = 0.2):
-        positive("lease_start_usd_per_kw_month", lease_start_usd_per_kw_month)
-        number("lease_drift_per_year", lease_drift_per_year)
-        non_negative("lease_log_sd", lease_log_sd)
-        positive("lease_half_life_years", lease_half_life_years)
-        positive("gpu_start_usd_per_hour", gpu_start_usd_per_hour)
-        number("gpu_drift_per_year", gpu_drift_per_year)
-        non_negative("gpu_log_sd", gpu_log_sd)
-        positive("gpu_half_life_years", gpu_half_life_years)
-        positive("scarcity_multiplier", scarcity_multiplier)
-        positive("glut_multiplier", glut_multiplier)
-        positive("scarcity_mean_years", scarcity_mean_years)
-        positive("glut_mean_years", glut_mean_years)
-        if start_regime not in REGIMES:
-            raise UserError(f"start_regime={start_regime!r} must be one of {', '.join(REGIMES)}")
-        non_negative("gpu_floor_usd_per_hour", gpu_floor_usd_per_hour)
-        self.lease_start_usd_per_kw_month = lease_start_usd_per_kw_month
-        self.lease_drift_per_year = lease_drift_per_year
-        self.lease_log_sd = lease_log_sd
-        self.lease_half_life_years = lease_half_life_years
-        self.gpu_start_usd_per_hour = gpu_start_usd_per_hour
-        self.gpu_drift_per_year = gpu_drift_per_year
-        self.gpu_log_sd = gpu_log_sd
-        self.gpu_half_life_years = gpu_half_life_years
-        self.scarcity_multiplier = scarcity_multiplier
-        self.glut_multiplier = glut_multiplier
-        self.scarcity_mean_years = scarcity_mean_years
-        self.glut_mean_years = glut_mean_years
-        self.start_regime = start_regime
-        self.gpu_floor_usd_per_hour = gpu_floor_usd_per_hour
+    lease_start_usd_per_kw_month: float = param(120.0, unit="USD/kW/month", low=0, low_open=True,
+                                                doc="lease index on day 0, per kW of critical IT")
+    lease_drift_per_year: float = param(0.0, unit="1/year",
+                                        doc="expected growth of the lease index, continuous")
+    lease_log_sd: float = param(0.15, unit="log", low=0,
+                                doc="stationary standard deviation of the index's log noise")
+    lease_half_life_years: float = param(1.0, unit="years", low=0, low_open=True,
+                                         doc="half-life of that noise")
+    gpu_start_usd_per_hour: float = param(2.0, unit="USD/GPU-hour", low=0, low_open=True,
+                                          doc="expected H100-equivalent price on day 0")
+    gpu_drift_per_year: float = param(-0.29, unit="1/year",
+                                      doc="trend of the GPU price, continuous")
+    gpu_log_sd: float = param(0.15, unit="log", low=0,
+                              doc="stationary standard deviation of the GPU price's log noise")
+    gpu_half_life_years: float = param(0.5, unit="years", low=0, low_open=True,
+                                       doc="half-life of that noise")
+    scarcity_multiplier: float = param(1.25, unit="x", low=0, low_open=True,
+                                       doc="GPU price multiplier in the scarcity regime")
+    glut_multiplier: float = param(0.8, unit="x", low=0, low_open=True,
+                                   doc="GPU price multiplier in the glut regime")
+    scarcity_mean_years: float = param(1.5, unit="years", low=0, low_open=True,
+                                       doc="mean duration of a scarcity spell")
+    glut_mean_years: float = param(1.5, unit="years", low=0, low_open=True,
+                                   doc="mean duration of a glut spell")
+    start_regime: str = param("stationary", unit="-", choices=REGIMES,
+                              doc="regime on day 0 (stationary: drawn from the long-run shares)")
+    gpu_floor_usd_per_hour: float = param(0.2, unit="USD/GPU-hour", low=0,
+                                          doc="the GPU price never falls below this")
 
     def scarcity_share(self) -> float:
         """Return the long-run share of time spent in scarcity."""

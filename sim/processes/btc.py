@@ -9,9 +9,15 @@ median falls by about 12% a year at 50% volatility.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from sim.processes._common import DAYS_PER_YEAR, flag, non_negative, number, positive
+from sim.processes._common import DAYS_PER_YEAR
+from sim.params import Checked, param
+
+_START_USD = dict(unit="USD", low=0, low_open=True, doc="BTC price on day 0")
+_DRIFT = dict(unit="1/year", doc="expected return per year, continuous")
 
 
 def _years(days: np.ndarray) -> np.ndarray:
@@ -24,17 +30,14 @@ def _brownian(t_years: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.concatenate(([0.0], np.cumsum(steps)))
 
 
-class GBM:
+@dataclass
+class GBM(Checked):
     """A BTC price following geometric Brownian motion: dS/S = drift dt + volatility dW."""
 
-    def __init__(self, start_usd: float = 90_000.0, drift_per_year: float = 0.0,
-                 volatility_per_year: float = 0.5):
-        positive("start_usd", start_usd)
-        number("drift_per_year", drift_per_year)
-        non_negative("volatility_per_year", volatility_per_year)
-        self.start_usd = start_usd
-        self.drift_per_year = drift_per_year
-        self.volatility_per_year = volatility_per_year
+    start_usd: float = param(90_000.0, **_START_USD)
+    drift_per_year: float = param(0.0, **_DRIFT)
+    volatility_per_year: float = param(0.5, unit="1/sqrt(year)", low=0,
+                                       doc="annualised volatility of log price")
 
     def sample(self, days, rng, upstream) -> dict:
         """Return {"btc_usd": daily price}; its expected path S0·exp(drift·t) when rng is None."""
@@ -46,7 +49,8 @@ class GBM:
         return {"btc_usd": self.start_usd * np.exp(log_path)}
 
 
-class JumpDiffusion:
+@dataclass
+class JumpDiffusion(Checked):
     """A BTC price with Merton jumps: GBM plus Poisson jumps whose log sizes are normal.
 
     Jumps arrive at `jumps_per_year`; each multiplies the price by exp(J), J ~ N(jump_log_mean,
@@ -56,24 +60,16 @@ class JumpDiffusion:
     jumps add to the drift: E[S_t] = S0·exp((drift + jumps_per_year·k)·t).
     """
 
-    def __init__(self, start_usd: float = 90_000.0, drift_per_year: float = 0.0,
-                 volatility_per_year: float = 0.4, jumps_per_year: float = 5.0,
-                 jump_log_mean: float = -0.05, jump_log_sd: float = 0.10,
-                 compensated: bool = True):
-        positive("start_usd", start_usd)
-        number("drift_per_year", drift_per_year)
-        non_negative("volatility_per_year", volatility_per_year)
-        non_negative("jumps_per_year", jumps_per_year)
-        number("jump_log_mean", jump_log_mean)
-        non_negative("jump_log_sd", jump_log_sd)
-        flag("compensated", compensated)
-        self.start_usd = start_usd
-        self.drift_per_year = drift_per_year
-        self.volatility_per_year = volatility_per_year
-        self.jumps_per_year = jumps_per_year
-        self.jump_log_mean = jump_log_mean
-        self.jump_log_sd = jump_log_sd
-        self.compensated = compensated
+    start_usd: float = param(90_000.0, **_START_USD)
+    drift_per_year: float = param(0.0, **_DRIFT)
+    volatility_per_year: float = param(0.4, unit="1/sqrt(year)", low=0,
+                                       doc="diffusion volatility of log price")
+    jumps_per_year: float = param(5.0, unit="1/year", low=0, doc="Poisson jump intensity")
+    jump_log_mean: float = param(-0.05, unit="log", doc="mean log size of a jump")
+    jump_log_sd: float = param(0.10, unit="log", low=0,
+                               doc="standard deviation of a jump's log size")
+    compensated: bool = param(True, unit="-",
+                              doc="drift_per_year is the total expected return (jumps included)")
 
     def mean_jump(self) -> float:
         """Return k = E[exp(J)] − 1, the mean relative size of one jump."""

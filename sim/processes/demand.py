@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sim import distributions
 from sim.errors import UserError
-from sim.processes._common import DAYS_PER_YEAR, non_negative, upstream_path
+from sim.processes._common import DAYS_PER_YEAR, upstream_path
+from sim.params import Checked, Distribution, param, shown
 
 #: Defaults: 10–50 MW of IT, 12-year terms (4,383 days), tenants waiting about a year.
 DEFAULT_MW_IT = MappingProxyType({"dist": "uniform", "low": 10.0, "high": 50.0})
@@ -25,7 +28,8 @@ DEFAULT_TERM_DAYS = MappingProxyType({"dist": "fixed", "value": 4383})
 DEFAULT_WAIT_DAYS = MappingProxyType({"dist": "lognormal", "median": 365.0, "sigma": 0.4})
 
 
-class PoissonRequests:
+@dataclass
+class PoissonRequests(Checked):
     """Tenant requests arriving as a Poisson process, priced around the lease index.
 
     ``mw_it``, ``term_days`` and ``wait_days`` are distribution specs (sim.distributions).
@@ -35,20 +39,20 @@ class PoissonRequests:
     first half a spacing in), at mean sizes, terms and waits, priced at the index.
     """
 
-    def __init__(self, rate_per_year: float = 2.0, mw_it: Mapping = DEFAULT_MW_IT,
-                 term_days: Mapping = DEFAULT_TERM_DAYS, wait_days: Mapping = DEFAULT_WAIT_DAYS,
-                 price_spread: float = 0.10):
-        non_negative("rate_per_year", rate_per_year)
-        for key, spec in (("mw_it", mw_it), ("term_days", term_days), ("wait_days", wait_days)):
-            distributions.check(spec, key)
-        if distributions.mean(mw_it) <= 0:
-            raise UserError(f"mw_it={dict(mw_it)!r} must have a mean > 0")
-        non_negative("price_spread", price_spread)
-        self.rate_per_year = rate_per_year
-        self.mw_it = mw_it
-        self.term_days = term_days
-        self.wait_days = wait_days
-        self.price_spread = price_spread
+    rate_per_year: float = param(2.0, unit="1/year", low=0, doc="requests per year")
+    mw_it: Any = param(DEFAULT_MW_IT, unit="MW of IT", rule=Distribution(),
+                       doc="size of a request, MW of critical IT")
+    term_days: Any = param(DEFAULT_TERM_DAYS, unit="days", rule=Distribution(), doc="lease term")
+    wait_days: Any = param(DEFAULT_WAIT_DAYS, unit="days", rule=Distribution(),
+                           doc="how long the tenant waits for capacity")
+    price_spread: float = param(0.10, unit="log", low=0,
+                                doc="log sd of the price around the lease index (mean one)")
+
+    def cross_check(self, prefix: str) -> None:
+        """Raise UserError unless requests have a positive mean size."""
+        if distributions.mean(self.mw_it) <= 0:
+            spec = dict(self.mw_it) if isinstance(self.mw_it, Mapping) else self.mw_it
+            raise UserError(f"{prefix}mw_it={shown(spec)}: must have a mean > 0")
 
     def arrival_days(self, n_days: int, rng) -> np.ndarray:
         """Return the sorted integer arrival days on `n_days` (evenly spaced if rng is None)."""

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import importlib.resources
 import math
+from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -24,8 +26,8 @@ from sim.economics import (BLOCKS_PER_EPOCH, HALVING_INTERVAL, INITIAL_SUBSIDY_S
                            SECONDS_PER_DAY, TARGET_SPACING_S, TWO_POW_32, hashprice_usd_per_ph_day,
                            retarget, subsidy_btc, subsidy_sats)
 from sim.errors import UserError
-from sim.processes._common import (DAYS_PER_YEAR, non_negative, number, positive, upstream_path,
-                                   whole)
+from sim.params import Checked, param
+from sim.processes._common import DAYS_PER_YEAR, upstream_path
 
 #: Work of one block at difficulty 1, in EH/s·days (2^32 hashes).
 _WORK_PER_DIFFICULTY = TWO_POW_32 / (1e18 * SECONDS_PER_DAY)
@@ -62,7 +64,8 @@ def load_difficulty_epochs() -> pd.DataFrame:
                                           "difficulty": "float64"})
 
 
-class Network:
+@dataclass
+class Network(Checked):
     """Bitcoin's hashrate, blocks, difficulty, halvings and fees, sampled epoch by epoch.
 
     Hashrate: log H drifts at ``hashrate_trend_per_year + elasticity_per_year · log(hp /
@@ -92,42 +95,33 @@ class Network:
     at its mean (2015 and 1 block intervals).
     """
 
-    def __init__(self, start_height: int = 984_000, start_difficulty: float = 1.6e14,
-                 start_hashrate_ehs: float | None = None,
-                 hashrate_trend_per_year: float = 0.15, elasticity_per_year: float = 0.5,
-                 hashprice_ref_usd_per_ph_day: float | None = None,
-                 hashrate_volatility_per_year: float = 0.10, max_drift_per_year: float = 5.0,
-                 fees_btc_per_block: float = 0.025, fee_spikes_per_year: float = 0.3,
-                 fee_spike_mean_days: float = 45.0, fee_spike_multiplier_median: float = 4.0,
-                 fee_spike_multiplier_sigma: float = 0.8):
-        whole("start_height", start_height)
-        positive("start_difficulty", start_difficulty)
-        if start_hashrate_ehs is not None:
-            positive("start_hashrate_ehs", start_hashrate_ehs)
-        number("hashrate_trend_per_year", hashrate_trend_per_year)
-        number("elasticity_per_year", elasticity_per_year)
-        if hashprice_ref_usd_per_ph_day is not None:
-            positive("hashprice_ref_usd_per_ph_day", hashprice_ref_usd_per_ph_day)
-        non_negative("hashrate_volatility_per_year", hashrate_volatility_per_year)
-        positive("max_drift_per_year", max_drift_per_year)
-        non_negative("fees_btc_per_block", fees_btc_per_block)
-        non_negative("fee_spikes_per_year", fee_spikes_per_year)
-        positive("fee_spike_mean_days", fee_spike_mean_days)
-        positive("fee_spike_multiplier_median", fee_spike_multiplier_median)
-        non_negative("fee_spike_multiplier_sigma", fee_spike_multiplier_sigma)
-        self.start_height = start_height
-        self.start_difficulty = start_difficulty
-        self.start_hashrate_ehs = start_hashrate_ehs
-        self.hashrate_trend_per_year = hashrate_trend_per_year
-        self.elasticity_per_year = elasticity_per_year
-        self.hashprice_ref_usd_per_ph_day = hashprice_ref_usd_per_ph_day
-        self.hashrate_volatility_per_year = hashrate_volatility_per_year
-        self.max_drift_per_year = max_drift_per_year
-        self.fees_btc_per_block = fees_btc_per_block
-        self.fee_spikes_per_year = fee_spikes_per_year
-        self.fee_spike_mean_days = fee_spike_mean_days
-        self.fee_spike_multiplier_median = fee_spike_multiplier_median
-        self.fee_spike_multiplier_sigma = fee_spike_multiplier_sigma
+    start_height: int = param(984_000, unit="blocks", low=0, integer=True,
+                              doc="block height on day 0")
+    start_difficulty: float = param(1.6e14, unit="-", low=0, low_open=True,
+                                    doc="difficulty on day 0")
+    start_hashrate_ehs: Optional[float] = param(
+        None, unit="EH/s", low=0, low_open=True, nullable=True,
+        doc="hashrate on day 0; null = 600 s blocks at start_difficulty")
+    hashrate_trend_per_year: float = param(0.15, unit="1/year",
+                                           doc="log-hashrate growth at constant revenue")
+    elasticity_per_year: float = param(
+        0.5, unit="1/year", doc="drift of log hashrate per unit of log(hashprice / reference)")
+    hashprice_ref_usd_per_ph_day: Optional[float] = param(
+        None, unit="USD/PH/day", low=0, low_open=True, nullable=True,
+        doc="hashprice where hashrate grows at the trend; null = day-0 hashprice")
+    hashrate_volatility_per_year: float = param(0.10, unit="1/sqrt(year)", low=0,
+                                                doc="Brownian volatility of log hashrate")
+    max_drift_per_year: float = param(5.0, unit="1/year", low=0, low_open=True,
+                                      doc="cap on |drift of log hashrate|")
+    fees_btc_per_block: float = param(0.025, unit="BTC/block", low=0, doc="base fees per block")
+    fee_spikes_per_year: float = param(0.3, unit="1/year", low=0,
+                                       doc="Poisson rate of fee-spike episodes")
+    fee_spike_mean_days: float = param(45.0, unit="days", low=0, low_open=True,
+                                       doc="mean duration of an episode (exponential)")
+    fee_spike_multiplier_median: float = param(4.0, unit="x", low=0, low_open=True,
+                                               doc="median multiplier of fees in an episode")
+    fee_spike_multiplier_sigma: float = param(0.8, unit="log", low=0,
+                                              doc="log standard deviation of that multiplier")
 
     def initial_hashrate_ehs(self) -> float:
         """Return the day-0 hashrate in EH/s (by default, 600 s blocks at the start difficulty)."""

@@ -9,14 +9,16 @@ Roncoroni 2006), averaging about $40/MWh.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
-from sim.processes._common import (DAYS_PER_YEAR, ar1, day_of_year, non_negative, number,
-                                   persistence, positive, upstream_dates)
+from sim.processes._common import DAYS_PER_YEAR, ar1, day_of_year, persistence, upstream_dates
+from sim.params import Checked, param
 
 
-class SeasonalLogOU:
+@dataclass
+class SeasonalLogOU(Checked):
     """A daily spot power price: seasonal level × mean-reverting noise × decaying spikes.
 
     log price = log(level) + seasonal_amplitude_log · cos(2π (day of year − peak) / 365.25)
@@ -32,31 +34,23 @@ class SeasonalLogOU:
     ``mean_usd_per_mwh`` over a year too.
     """
 
-    def __init__(self, mean_usd_per_mwh: float = 40.0, seasonal_amplitude_log: float = 0.25,
-                 peak_day_of_year: float = 213.0, log_sd: float = 0.35,
-                 half_life_days: float = 7.0, spikes_per_year: float = 6.0,
-                 spike_log_mean: float = 1.0, spike_log_sd: float = 0.5,
-                 spike_half_life_days: float = 1.0, cap_usd_per_mwh: float = 5000.0):
-        positive("mean_usd_per_mwh", mean_usd_per_mwh)
-        non_negative("seasonal_amplitude_log", seasonal_amplitude_log)
-        number("peak_day_of_year", peak_day_of_year, low=1.0, high=366.0)
-        non_negative("log_sd", log_sd)
-        positive("half_life_days", half_life_days)
-        non_negative("spikes_per_year", spikes_per_year)
-        number("spike_log_mean", spike_log_mean)
-        non_negative("spike_log_sd", spike_log_sd)
-        positive("spike_half_life_days", spike_half_life_days)
-        positive("cap_usd_per_mwh", cap_usd_per_mwh)
-        self.mean_usd_per_mwh = mean_usd_per_mwh
-        self.seasonal_amplitude_log = seasonal_amplitude_log
-        self.peak_day_of_year = peak_day_of_year
-        self.log_sd = log_sd
-        self.half_life_days = half_life_days
-        self.spikes_per_year = spikes_per_year
-        self.spike_log_mean = spike_log_mean
-        self.spike_log_sd = spike_log_sd
-        self.spike_half_life_days = spike_half_life_days
-        self.cap_usd_per_mwh = cap_usd_per_mwh
+    mean_usd_per_mwh: float = param(40.0, unit="USD/MWh", low=0, low_open=True,
+                                    doc="long-run mean spot price")
+    seasonal_amplitude_log: float = param(0.25, unit="log", low=0,
+                                          doc="amplitude of the yearly cosine in log price")
+    peak_day_of_year: float = param(213.0, unit="day of year", low=1, high=366,
+                                    doc="day of the year of the seasonal peak")
+    log_sd: float = param(0.35, unit="log", low=0,
+                          doc="stationary standard deviation of the log-price noise")
+    half_life_days: float = param(7.0, unit="days", low=0, low_open=True,
+                                  doc="half-life of that noise")
+    spikes_per_year: float = param(6.0, unit="1/year", low=0, doc="Poisson rate of price spikes")
+    spike_log_mean: float = param(1.0, unit="log", doc="mean log size of a spike")
+    spike_log_sd: float = param(0.5, unit="log", low=0,
+                                doc="standard deviation of a spike's log size")
+    spike_half_life_days: float = param(1.0, unit="days", low=0, low_open=True,
+                                        doc="half-life of a spike")
+    cap_usd_per_mwh: float = param(5000.0, unit="USD/MWh", low=0, low_open=True, doc="price cap")
 
     def spike_mean_factor(self) -> float:
         """Return E[exp(Y)], the stationary mean multiplier of the spike component."""

@@ -70,7 +70,7 @@ def test_start_regime_is_respected_and_the_floor_holds():
 
 
 def test_bad_arguments_are_named():
-    with pytest.raises(UserError, match="start_regime='boom' must be one of"):
+    with pytest.raises(UserError, match="start_regime='boom': must be one of"):
         AIMarket(start_regime="boom")
-    with pytest.raises(UserError, match="glut_multiplier=0 must be > 0"):
+    with pytest.raises(UserError, match="glut_multiplier=0: must be > 0"):
         AIMarket(glut_multiplier=0)

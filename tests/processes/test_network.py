@@ -169,9 +169,9 @@ def test_same_seed_same_network_and_fee_spikes_raise_fees():
 
 
 @pytest.mark.parametrize("args, message", [
-    ({"start_difficulty": -1.0}, "start_difficulty=-1.0 must be > 0"),
-    ({"start_height": 1.5}, "start_height=1.5 must be an integer"),
-    ({"fees_btc_per_block": float("nan")}, "fees_btc_per_block=nan must be a finite number"),
+    ({"start_difficulty": -1.0}, "start_difficulty=-1: must be > 0"),
+    ({"start_height": 1.5}, "start_height=1.5: must be a whole number"),
+    ({"fees_btc_per_block": float("nan")}, "fees_btc_per_block=nan: must be a finite number"),
 ])
 def test_bad_arguments_are_named(args, message):
     with pytest.raises(UserError, match=message):

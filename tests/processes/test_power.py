@@ -69,7 +69,7 @@ def test_noise_halves_in_its_half_life():
 
 
 def test_bad_arguments_are_named():
-    with pytest.raises(UserError, match="half_life_days=0 must be > 0"):
+    with pytest.raises(UserError, match="half_life_days=0: must be > 0"):
         SeasonalLogOU(half_life_days=0)
-    with pytest.raises(UserError, match="peak_day_of_year=400 must be <= 366"):
+    with pytest.raises(UserError, match=r"peak_day_of_year=400: must be in \[1, 366\]"):
         SeasonalLogOU(peak_day_of_year=400)

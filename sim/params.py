@@ -1,0 +1,264 @@
+"""Described parameters: a dataclass field that carries its unit, doc and rule, and one checker.
+
+`param` makes a field whose metadata says what the value means (unit, one-line doc) and
+what it may be: a small `Rule` object (`Number`, `Flag`, `Choice`, `Text`, `Date` or
+`Distribution`) that checks a value and describes itself in words. `check_fields` checks
+every field of a dataclass (nested ones under their own prefix) and raises `UserError`
+with one line naming the key, the value and what is allowed. The config schema
+(`sim.schema`) is built from these fields; so are the constructor arguments of the
+built-in processes and strategies, which inherit `Checked` to be checked when built, as
+any plug-in may.
+"""
+
+import dataclasses
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+
+from sim import distributions
+from sim.errors import UserError
+
+
+def shown(value) -> str:
+    """Return `value` as an error message shows it (a whole float without its '.0')."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return repr(int(value))
+    return repr(value)
+
+
+# --- rules: what one key allows ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Rule:
+    """What one key allows; `nullable` also allows null. Subclasses say what else."""
+
+    nullable: bool = False
+    #: The key's type in a word, as the config reference shows it.
+    type_name = "value"
+
+    def describe(self) -> str:
+        """Return what the key allows, in words ("a number > 0", "one of a, b", ...)."""
+        return self.what() + (", or null" if self.nullable else "")
+
+    def what(self) -> str:
+        """Return what a non-null value must be, in words."""
+        raise NotImplementedError
+
+    def check(self, value, key: str) -> None:
+        """Raise UserError naming `key` and `value` unless the rule allows `value`."""
+        if value is None and self.nullable:
+            return
+        if not self.allows(value):
+            raise UserError(f"{key}={shown(value)}: must be {self.what()}")
+
+    def allows(self, value) -> bool:
+        """Return True if the rule allows a non-null `value`."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Number(Rule):
+    """A finite number (a whole one if `integer`) in low..high; `low_open` excludes low."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    integer: bool = False
+
+    @property
+    def type_name(self) -> str:
+        """Return 'int' or 'float'."""
+        return "int" if self.integer else "float"
+
+    def bounds(self) -> str:
+        """Return the range in words ('> 0', 'in [0, 1]'), or '' if there is none."""
+        low, high = self.low, self.high
+        if low is None and high is None:
+            return ""
+        if high is None:
+            return f"{'>' if self.low_open else '>='} {low}"
+        if low is None:
+            return f"<= {high}"
+        return f"in {'(' if self.low_open else '['}{low}, {high}]"
+
+    def what(self) -> str:
+        """Return 'a number > 0', 'a whole number >= 1', ..."""
+        return " ".join(filter(None, ["a whole number" if self.integer else "a number", self.bounds()]))
+
+    def check(self, value, key: str) -> None:
+        """Raise UserError naming `key` unless `value` is a finite number in range."""
+        if value is None and self.nullable:
+            return
+        kind = Integral if self.integer else Real
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, kind):
+            raise UserError(f"{key}={shown(value)}: must be {'a whole number' if self.integer else 'a number'}")
+        if not math.isfinite(value):
+            raise UserError(f"{key}={shown(value)}: must be a finite number")
+        too_low = self.low is not None and (value <= self.low if self.low_open else value < self.low)
+        if too_low or (self.high is not None and value > self.high):
+            raise UserError(f"{key}={shown(value)}: must be {self.bounds()}")
+
+
+@dataclass(frozen=True)
+class Flag(Rule):
+    """True or false."""
+
+    type_name = "bool"
+
+    def what(self) -> str:
+        """Return 'true or false'."""
+        return "true or false"
+
+    def allows(self, value) -> bool:
+        """Return True for a bool (numpy's included)."""
+        return isinstance(value, (bool, np.bool_))
+
+
+@dataclass(frozen=True)
+class Choice(Rule):
+    """One of a few strings."""
+
+    choices: tuple = ()
+    type_name = "str"
+
+    def what(self) -> str:
+        """Return 'one of a, b, c'."""
+        return "one of " + ", ".join(map(str, self.choices))
+
+    def allows(self, value) -> bool:
+        """Return True for one of the choices."""
+        return isinstance(value, str) and value in self.choices
+
+
+@dataclass(frozen=True)
+class Text(Rule):
+    """Any string (a label, an address)."""
+
+    type_name = "str"
+
+    def what(self) -> str:
+        """Return 'a string'."""
+        return "a string"
+
+    def allows(self, value) -> bool:
+        """Return True for a string."""
+        return isinstance(value, str)
+
+
+@dataclass(frozen=True)
+class Date(Rule):
+    """A calendar date, as a string pandas reads (2027-01-01)."""
+
+    type_name = "date"
+
+    def what(self) -> str:
+        """Return 'a date such as 2027-01-01'."""
+        return "a date such as 2027-01-01"
+
+    def allows(self, value) -> bool:
+        """Return True if pandas reads `value` as a date."""
+        try:
+            pd.Timestamp(str(value))
+        except ValueError:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class Distribution(Rule):
+    """A distribution spec of sim.distributions: a mapping, or the `kind:p1:p2` shorthand."""
+
+    type_name = "distribution"
+
+    def what(self) -> str:
+        """Return an example of both forms."""
+        return "a distribution such as {dist: lognormal, median: 12, sigma: 0.3} or lognormal:12:0.3"
+
+    def check(self, value, key: str) -> None:
+        """Raise UserError (sim.distributions' own line) unless `value` is a valid spec."""
+        if value is None and self.nullable:
+            return
+        distributions.check(value, key)
+
+
+# --- fields and the checker --------------------------------------------------------------------
+def param(default, *, unit: str, doc: str, low=None, high=None, low_open: bool = False,
+          choices=None, integer: bool = False, nullable: bool = False, rule: Rule | None = None):
+    """Return a dataclass field for one key: its default, and its rule, unit and doc as metadata.
+
+    The rule is `rule` if given (`Text`, `Date`, `Distribution`, ...), else `Choice` with
+    `choices`, `Flag` for a bool default, else `Number` (low <= value, or low < value if
+    `low_open`; value <= high; whole if `integer`).
+    """
+    if rule is None:
+        if choices:
+            rule = Choice(nullable=nullable, choices=tuple(choices))
+        elif isinstance(default, bool):
+            rule = Flag(nullable)
+        else:
+            rule = Number(nullable=nullable, low=low, high=high, low_open=low_open,
+                          integer=integer)
+    meta = dict(unit=unit, doc=doc, rule=rule)
+    if isinstance(default, (Mapping, list)):
+        return field(default_factory=lambda: _copy(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def section(cls, *, doc: str):
+    """Return a dataclass field holding a nested group of keys (defaults from `cls`)."""
+    return field(default_factory=cls, metadata=dict(unit="-", doc=doc, section=cls))
+
+
+def _copy(value):
+    if isinstance(value, Mapping):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def described(spec: dataclasses.Field) -> bool:
+    """Return True if a dataclass field was made by `param` or `section`."""
+    return "rule" in spec.metadata or "section" in spec.metadata
+
+
+def check_fields(obj, prefix: str = "") -> None:
+    """Raise UserError on the first field of `obj` outside its rule, named `prefix` + name.
+
+    Nested sections are checked with their own prefix, then the object's cross-field
+    rules (its `cross_check(prefix)` method, if it has one).
+    """
+    for spec in dataclasses.fields(obj):
+        key, value = f"{prefix}{spec.name}", getattr(obj, spec.name)
+        if "section" in spec.metadata:
+            check_fields(value, f"{key}.")
+        elif "rule" in spec.metadata:
+            spec.metadata["rule"].check(value, key)
+    cross = getattr(obj, "cross_check", None)
+    if cross is not None:
+        cross(prefix)
+
+
+class Checked:
+    """Mix-in for constructor dataclasses: check every argument when the object is built."""
+
+    def __post_init__(self):
+        check_fields(self)
+
+
+def keys(cls, prefix: str = "") -> Iterator[tuple[str, dict]]:
+    """Yield (dotted key, metadata: unit, doc, rule) for every leaf key of `cls`, in order."""
+    for spec in dataclasses.fields(cls):
+        key = f"{prefix}{spec.name}"
+        if "section" in spec.metadata:
+            yield from keys(spec.metadata["section"], f"{key}.")
+        elif "rule" in spec.metadata:
+            yield key, dict(spec.metadata)
+
+
+def meta_of(cls, key: str) -> dict | None:
+    """Return the metadata of dotted `key` under schema class `cls`, or None if it has none."""
+    return dict(keys(cls)).get(key)

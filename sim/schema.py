@@ -1,0 +1,228 @@
+"""The config schema: every key of `run`, `site` and `fleet`, described once.
+
+A key is a dataclass field made by `sim.params.param`: its type, unit, default, allowed
+values (a `Rule`) and a one-line doc. Hydra type-checks the YAML and the command line
+against these dataclasses (they are registered in its ConfigStore, see `sim.config`);
+`check_fields` checks each value against its rule, with one line naming the key, the
+value and what is allowed; the README's config reference is generated from the same
+metadata; and the engine reads the checked, plain `Settings` object, never the YAML tree.
+
+This module sits at the bottom of the package, with `sim.params` under it.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional
+
+from sim.errors import UserError
+from sim.params import Date, Distribution, Text, param, section, shown
+
+TERMINAL_VALUES = ("contracted", "multiple", "none")
+EXECUTORS = ("serial", "process", "ray")
+DETAILS = ("monthly", "summary")
+REFRESH = ("replace", "none")
+
+
+# --- run --------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class TerminalMultiple:
+    """Multiples of trailing-12-month operating cash flow, by use (run.terminal_value=multiple)."""
+
+    mining: float = param(4.0, unit="x TTM cash flow", low=0,
+                          doc="mining (est.; miners trade near $4.5M/MW, VanEck 2024)")
+    hosting: float = param(12.0, unit="x TTM cash flow", low=0,
+                           doc="leased AI halls (est.; data centres above $30M/MW, VanEck 2024)")
+    cloud: float = param(4.0, unit="x TTM cash flow", low=0, doc="own GPU cloud (est.)")
+
+    def __getitem__(self, use: str) -> float:
+        """Return the multiple of `use` (mining, hosting or cloud)."""
+        return getattr(self, use)
+
+
+@dataclass(slots=True)
+class RayConfig:
+    """Where run.executor=ray sends its tasks."""
+
+    address: Optional[str] = param(None, unit="-", rule=Text(nullable=True),
+                                   doc="an existing Ray cluster; null starts a local instance")
+
+
+@dataclass(slots=True)
+class RunConfig:
+    """How the experiment runs: seeds, replications, horizon, discounting, execution."""
+
+    seed: int = param(20270101, unit="-", low=0, integer=True,
+                      doc="root of every random stream (numpy SeedSequence entropy)")
+    replications: int = param(1000, unit="worlds", low=1, integer=True,
+                              doc="sampled worlds; each is run once per strategy")
+    horizon_years: float = param(10.0, unit="years", low=0, high=100, low_open=True,
+                                 doc="years simulated from site.start_date")
+    discount_rate: float = param(0.10, unit="1/year", low=-1, low_open=True,
+                                 doc="monthly factor (1 + rate) ** (-months / 12)")
+    terminal_value: str = param("contracted", unit="-", choices=TERMINAL_VALUES,
+                                doc="value at the horizon: contracted rent and resale, a multiple, or none")
+    terminal_multiple: TerminalMultiple = section(
+        TerminalMultiple, doc="used when terminal_value=multiple")
+    deterministic: bool = param(False, unit="-",
+                                doc="every process on its expected path (the base case)")
+    executor: str = param("serial", unit="-", choices=EXECUTORS,
+                          doc="where replication chunks run")
+    workers: Optional[int] = param(None, unit="processes", low=1, integer=True, nullable=True,
+                                   doc="process/ray workers; null = number of cores")
+    chunk_size: int = param(50, unit="replications", low=1, integer=True,
+                            doc="replications per chunk (unit of parallel work and resume)")
+    detail: str = param("monthly", unit="-", choices=DETAILS,
+                        doc="monthly keeps cash flows and timeline; summary one row per strategy-replication")
+    progress: bool = param(True, unit="-", doc="show a progress bar")
+    until_confident: Optional[float] = param(
+        None, unit="probability", low=0.5, high=1, low_open=True, nullable=True,
+        doc="add replications until the best strategy is known with this confidence")
+    max_replications: Optional[int] = param(None, unit="worlds", low=1, integer=True,
+                                            nullable=True, doc="cap for until_confident")
+    indifference_usd: float = param(5.0e6, unit="USD", low=0, low_open=True,
+                                    doc="mean-NPV gap too small to matter when naming the best")
+    compare: bool = param(True, unit="-",
+                          doc="write comparison.csv, report.html and plots/ at the end")
+    event_log: bool = param(False, unit="-",
+                            doc="record every engine event (Result.events, events.parquet)")
+    ray: RayConfig = section(RayConfig, doc="Ray executor settings")
+
+    def cross_check(self, prefix: str) -> None:
+        """Raise UserError where the replication settings contradict each other."""
+        if self.until_confident == 1:
+            raise UserError(f"{prefix}until_confident=1: must be < 1 "
+                            "(certainty needs infinite replications)")
+        cap = self.max_replications
+        if cap is not None and cap < self.replications:
+            raise UserError(f"{prefix}max_replications={shown(cap)}: must be >= "
+                            f"{prefix}replications={shown(self.replications)}")
+        if self.until_confident is not None and cap is None:
+            raise UserError(f"{prefix}max_replications=None: must be set (>= {prefix}replications) "
+                            f"when {prefix}until_confident is set")
+
+
+# --- site ---------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class PowerConfig:
+    """The site's power contract: a fixed-price block (take-or-pay) and demand response."""
+
+    ppa_mw: float = param(0.0, unit="MW", low=0,
+                          doc="grid MW bought at a fixed price; unused MW resold at spot (<= site.grid_mw)")
+    ppa_usd_per_mwh: float = param(38.0, unit="USD/MWh", low=0, doc="fixed PPA price")
+    demand_response_usd_per_mwh: float = param(10.0, unit="USD/MWh", low=0,
+                                               doc="credit per MWh curtailed")
+
+
+@dataclass(slots=True)
+class OpexConfig:
+    """Running costs by use."""
+
+    mining_usd_per_mw_month: float = param(2500.0, unit="USD/MW/month", low=0,
+                                           doc="staff, repairs, site costs per MW of mining grid")
+    hosting_usd_per_kw_month: float = param(18.0, unit="USD/kW/month", low=0,
+                                            doc="per leased kW of IT")
+    ready_usd_per_kw_month: float = param(3.0, unit="USD/kW/month", low=0,
+                                          doc="per built but idle kW of IT")
+    cloud_usd_per_gpu_hour: float = param(0.25, unit="USD/GPU-hour", low=0,
+                                          doc="staff, network, maintenance per GPU-hour")
+
+
+@dataclass(slots=True)
+class ConversionConfig:
+    """How long a block takes to convert, and what it costs (distributions, per block)."""
+
+    decommission_days: Any = param({"dist": "fixed", "value": 30}, unit="days", rule=Distribution(),
+                                   doc="remove and sell the ASICs")
+    retrofit_days: Any = param({"dist": "lognormal", "median": 335, "sigma": 0.3}, unit="days",
+                               rule=Distribution(), doc="rebuild the hall for AI")
+    capex_usd_per_mw_it: Any = param({"dist": "lognormal", "median": 9.0e6, "sigma": 0.15},
+                                     unit="USD/MW of IT", rule=Distribution(),
+                                     doc="conversion capital cost")
+
+
+@dataclass(slots=True)
+class HostingConfig:
+    """Leases of AI halls to tenants."""
+
+    renewal_probability: float = param(0.7, unit="probability", low=0, high=1,
+                                       doc="chance a lease renews at the then lease index")
+    late_penalty_usd_per_kw_month: float = param(
+        60.0, unit="USD/kW/month", low=0, doc="rent credit per kW of IT per month of late delivery")
+
+
+@dataclass(slots=True)
+class CloudConfig:
+    """The site's own GPU cloud."""
+
+    gpus_per_mw_it: float = param(780.0, unit="GPUs/MW of IT", low=0, doc="H100s per MW of IT")
+    usd_per_gpu: float = param(45000.0, unit="USD/GPU", low=0,
+                               doc="all-in capex per H100, scaled by the rental index")
+    utilisation: float = param(0.75, unit="share", low=0, high=1, doc="share of hours rented")
+    gpu_life_years: float = param(5.0, unit="years", low=0, low_open=True,
+                                  doc="depreciation life before refresh")
+
+
+@dataclass(slots=True)
+class SiteConfig:
+    """The site: grid capacity in blocks, PUE by use, crews, start date, contracts, costs."""
+
+    grid_mw: float = param(100.0, unit="MW", low=0, low_open=True,
+                           doc="grid capacity; caps mining and AI load together")
+    blocks: int = param(10, unit="blocks", low=1, integer=True,
+                        doc="equal capacity blocks (the unit of conversion)")
+    start_date: str = param("2027-01-01", unit="date", rule=Date(), doc="day 0 of the simulation")
+    pue_mining: float = param(1.05, unit="grid MW/IT MW", low=1, doc="PUE of ASIC halls")
+    pue_ai: float = param(1.3, unit="grid MW/IT MW", low=1,
+                          doc="PUE of AI halls; IT MW = grid MW / pue_ai")
+    crews: int = param(3, unit="crews", low=1, integer=True,
+                       doc="conversion projects that can run at once")
+    pool_fee: float = param(0.02, unit="share", low=0, high=1,
+                            doc="FPPS pool fee, share of mining revenue")
+    power: PowerConfig = section(PowerConfig, doc="power contract")
+    opex: OpexConfig = section(OpexConfig, doc="running costs")
+    conversion: ConversionConfig = section(ConversionConfig, doc="conversion time and cost")
+    hosting: HostingConfig = section(HostingConfig, doc="leases")
+    cloud: CloudConfig = section(CloudConfig, doc="own GPU cloud")
+
+    def cross_check(self, prefix: str) -> None:
+        """Raise UserError if the PPA buys more than the grid carries."""
+        if self.power.ppa_mw > self.grid_mw:
+            raise UserError(f"{prefix}power.ppa_mw={shown(self.power.ppa_mw)}: must be in "
+                            f"[0, {shown(self.grid_mw)}] ({prefix}grid_mw)")
+
+
+# --- fleet --------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class FleetConfig:
+    """The ASIC fleet filling the mining capacity, its failures, refresh and upgrades."""
+
+    model: str = param("Antminer S21", unit="-", rule=Text(), doc="label only")
+    j_per_th: float = param(17.5, unit="J/TH", low=0, low_open=True, doc="fleet efficiency")
+    failure_rate_per_year: float = param(0.07, unit="share/year", low=0, high=1,
+                                         doc="share of machines failing each year")
+    refresh: str = param("replace", unit="-", choices=REFRESH,
+                         doc="replace: buy back failed TH while mining; none: hashrate decays")
+    upgrade_every_years: Optional[float] = param(
+        4.0, unit="years", low=0, low_open=True, nullable=True,
+        doc="sell the fleet and buy the newest machines if they would mine; null = never")
+    efficiency_gain_per_year: float = param(0.08, unit="share/year", low=0, high=1,
+                                            doc="J/TH improvement of the newest machines per year")
+    price_days_of_hashprice: float = param(375.0, unit="days", low=0,
+                                           doc="new ASIC USD/TH = this x hashprice per TH-day")
+    resale_share: float = param(0.5, unit="share", low=0, high=1,
+                                doc="used machines sell at this share of new, scaled by efficiency")
+
+
+# --- everything ---------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Settings:
+    """The whole checked config: typed run, site and fleet; market and strategy nodes as dicts.
+
+    `market` and `strategy` stay free-form `_target_` nodes (a plug-in brings its own keys);
+    their constructors check them.
+    """
+
+    run: RunConfig = section(RunConfig, doc="how the experiment runs")
+    site: SiteConfig = section(SiteConfig, doc="the site")
+    fleet: FleetConfig = section(FleetConfig, doc="the mining fleet")
+    market: Dict[str, Any] = field(default_factory=dict)
+    strategy: Dict[str, Any] = field(default_factory=dict)
