@@ -19,12 +19,12 @@ PACKAGE = ROOT / "sim"
 
 #: Layers from the bottom up; a module's layer is that of its longest matching prefix.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("base", ("sim._version", "sim.errors", "sim.schema", "sim.economics", "sim.distributions", "sim.config")),
+    ("base", ("sim._version", "sim.errors", "sim.params", "sim.schema", "sim.economics", "sim.distributions", "sim.config")),
     ("model", ("sim.world", "sim.view", "sim.processes", "sim.strategies", "sim.record", "sim.fleet",
                "sim.site", "sim.ledger")),
     ("run", ("sim.executors", "sim.rundir", "sim.result", "sim.selection", "sim.montecarlo")),
     ("compare", ("sim.compare",)),  # with its own command line, sim.compare.cli
-    ("cli", ("sim.cli", "sim")),
+    ("cli", ("sim.cli", "sim")),  # "sim": the package's own __init__ (the public API) only
 )
 
 
@@ -44,7 +44,8 @@ def layer(module: str) -> int:
     best, index = "", -1
     for i, (_, prefixes) in enumerate(LAYERS):
         for prefix in prefixes:
-            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > len(best):
+            below = module.startswith(prefix + ".") and prefix != "sim"
+            if (module == prefix or below) and len(prefix) > len(best):
                 best, index = prefix, i
     if index < 0:
         raise KeyError(f"{module}: in no layer; add it to LAYERS in scripts/code_stats.py")

@@ -22,7 +22,6 @@ CATEGORIES = ("mining_revenue", "pool_fees", "power_cost", "power_resale", "dema
               "hosting_rent", "cloud_revenue", "opex", "capex_conversion", "capex_gpu",
               "capex_asic_refresh", "asic_salvage", "terminal_value")
 STATES = ("mw_mining", "mw_curtailed", "mw_converting", "mw_ready", "mw_leased", "mw_cloud")
-TERMINAL_VALUES = ("contracted", "multiple", "none")
 DAYS_PER_MONTH = 365.25 / 12
 _C = {name: i for i, name in enumerate(CATEGORIES)}
 

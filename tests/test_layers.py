@@ -8,6 +8,8 @@ in scripts/code_stats.py, which also prints the graph.
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("code_stats", ROOT / "scripts" / "code_stats.py")
 code_stats = importlib.util.module_from_spec(_spec)
@@ -31,3 +33,5 @@ def test_the_checker_sees_circles_and_upward_imports():
     edges = {"sim.world": {"sim.site"}, "sim.site": {"sim.world"}, "sim.config": {"sim.ledger"}}
     assert code_stats.circles(edges) == [["sim.site", "sim.world"]]
     assert code_stats.upward(edges) == ["sim.config (base) -> sim.ledger (model)"]
+    with pytest.raises(KeyError, match="sim.unplaced"):
+        code_stats.layer("sim.unplaced")
