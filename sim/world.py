@@ -31,6 +31,12 @@ PROCESS_FIELDS: dict[str, tuple[str, ...]] = {
     "demand": ("tenant_requests",),
 }
 
+#: Paths the world derives from sampled ones: name -> (the paths it needs, the formula).
+DERIVED_FIELDS = {
+    "hashprice_usd_per_ph_day": (("subsidy_btc", "fees_btc_per_block", "btc_usd", "difficulty"),
+                                 hashprice_usd_per_ph_day),
+}
+
 #: Columns of the event tables, in order.
 TABLE_COLUMNS = {
     "epochs": ("start_day", "end_day", "start_height", "difficulty"),
@@ -96,6 +102,16 @@ DAILY_FIELDS = ("btc_usd", "network_hashrate_ehs", "difficulty", "block_height",
                 "lease_usd_per_kw_month", "gpu_usd_per_hour")
 
 
+def derive(paths: dict) -> None:
+    """Add to `paths` every derived path whose inputs have all been sampled (once each).
+
+    Run after each process, so the processes sampled later see the derived paths too.
+    """
+    for name, (inputs, formula) in DERIVED_FIELDS.items():
+        if name not in paths and all(key in paths for key in inputs):
+            paths[name] = formula(*(paths[key] for key in inputs))
+
+
 def month_starts(date: np.ndarray) -> np.ndarray:
     """Return the indices of the days that open a calendar month (day 0 always opens one)."""
     first = date.astype("datetime64[M]").astype("datetime64[D]") == date
@@ -140,10 +156,7 @@ def sample_world(cfg, replication: int, processes: Mapping | None = None) -> Wor
                                 f"{type(err).__name__}: {err}") from None
             raise UserError(f"{where} raised {type(err).__name__}: {err}") from None
         paths.update(validate_output(out, fields, len(day), where))
-        if name == "network":
-            paths["hashprice_usd_per_ph_day"] = hashprice_usd_per_ph_day(
-                paths["subsidy_btc"], paths["fees_btc_per_block"], paths["btc_usd"],
-                paths["difficulty"])
+        derive(paths)
     return World(replication=int(replication), seed=int(run.seed), deterministic=deterministic,
                  **paths)
 

@@ -8,6 +8,8 @@ import pytest
 
 import sim
 from sim.errors import UserError
+from sim.config import build_processes
+from sim.economics import hashprice_usd_per_ph_day
 from sim.world import PROCESS_FIELDS, stream_key, validate_output
 
 
@@ -75,3 +77,22 @@ def test_hashprice_is_the_worlds_own_formula(compose_small):
     w = sim.sample_world(compose_small(), 2)
     expected = 86_400 * 1e15 * (w.subsidy_btc + w.fees_btc_per_block) * w.btc_usd / (w.difficulty * 2 ** 32)
     np.testing.assert_allclose(w.hashprice_usd_per_ph_day, expected, rtol=1e-12)
+
+
+def test_processes_after_the_network_see_its_hashprice_upstream(compose_small):
+    cfg = compose_small()
+    processes = build_processes(cfg)
+    seen = {}
+    inner = processes["power"]
+
+    class Spy:
+        def sample(self, days, rng, upstream):
+            seen.update(upstream)
+            return inner.sample(days, rng, upstream)
+
+    processes["power"] = Spy()
+    world = sim.sample_world(cfg, 0, processes=processes)
+    assert "hashprice_usd_per_ph_day" in seen and "lease_usd_per_kw_month" not in seen
+    np.testing.assert_array_equal(seen["hashprice_usd_per_ph_day"], world.hashprice_usd_per_ph_day)
+    np.testing.assert_array_equal(world.hashprice_usd_per_ph_day, hashprice_usd_per_ph_day(
+        world.subsidy_btc, world.fees_btc_per_block, world.btc_usd, world.difficulty))
