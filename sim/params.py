@@ -47,6 +47,10 @@ class Rule:
         """Return what a non-null value must be, in words."""
         raise NotImplementedError
 
+    def convert(self, value, key: str):
+        """Return `value` in the form the model works with (itself, for most rules)."""
+        return value
+
     def check(self, value, key: str) -> None:
         """Raise UserError naming `key` and `value` unless the rule allows `value`."""
         if value is None and self.nullable:
@@ -183,6 +187,10 @@ class Distribution(Rule):
             return
         distributions.check(value, key)
 
+    def convert(self, value, key: str):
+        """Return the spec parsed once into its `sim.distributions.Distribution`."""
+        return value if value is None else distributions.parse(value, key)
+
 
 # --- fields and the checker --------------------------------------------------------------------
 def param(default, *, unit: str, doc: str, low=None, high=None, low_open: bool = False,
@@ -229,14 +237,19 @@ def check_fields(obj, prefix: str = "") -> None:
     """Raise UserError on the first field of `obj` outside its rule, named `prefix` + name.
 
     Nested sections are checked with their own prefix, then the object's cross-field
-    rules (its `cross_check(prefix)` method, if it has one).
+    rules (its `cross_check(prefix)` method, if it has one). A checked value is kept in
+    its rule's working form (`Rule.convert`: a distribution spec is parsed once, here).
     """
     for spec in dataclasses.fields(obj):
         key, value = f"{prefix}{spec.name}", getattr(obj, spec.name)
         if "section" in spec.metadata:
             check_fields(value, f"{key}.")
         elif "rule" in spec.metadata:
-            spec.metadata["rule"].check(value, key)
+            rule = spec.metadata["rule"]
+            rule.check(value, key)
+            converted = rule.convert(value, key)
+            if converted is not value:
+                object.__setattr__(obj, spec.name, converted)
     cross = getattr(obj, "cross_check", None)
     if cross is not None:
         cross(prefix)

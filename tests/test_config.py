@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from omegaconf import DictConfig, OmegaConf
 
 import sim
-from sim import montecarlo
+from sim import distributions, montecarlo
 from sim.config import build_processes, build_strategies, config_dir, instantiate, settings
 from sim.errors import UserError
 from sim.processes.ai import AIMarket
@@ -147,6 +147,7 @@ def test_yaml_and_schema_have_the_same_keys():
 def test_schema_defaults_are_the_shipped_defaults():
     """Settings() (the README's defaults) equals what the default config composes to."""
     composed, default = settings(sim.compose([])), Settings()
+    check_fields(default)  # as settings() does: distribution specs parsed into their objects
     assert (composed.run, composed.site, composed.fleet) == (default.run, default.site, default.fleet)
 
 
@@ -158,7 +159,7 @@ def test_settings_are_plain_typed_objects_and_round_trip():
     assert isinstance(checked.site.grid_mw, float) and checked.site.grid_mw == 80.0
     assert isinstance(checked.site.blocks, int) and checked.run.workers == 2
     assert checked.fleet.upgrade_every_years is None
-    assert checked.site.conversion.retrofit_days == "fixed:300"
+    assert checked.site.conversion.retrofit_days == distributions.Fixed(300)  # parsed once
     assert checked.run.terminal_multiple["hosting"] == checked.run.terminal_multiple.hosting == 12.0
     assert type(checked.market["btc"]) is dict and checked.market["btc"]["_target_"].endswith("GBM")
     assert not any(isinstance(v, DictConfig) for v in vars_of(checked))
