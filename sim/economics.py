@@ -82,7 +82,8 @@ def retarget(difficulty, actual_timespan_s):
     `actual_timespan_s` is the time from the epoch's first to its last block (2015
     intervals, as Core measures it). Scalars give a float, arrays an array.
     """
-    if np.ndim(difficulty) == 0 and np.ndim(actual_timespan_s) == 0:
+    scalars = isinstance(actual_timespan_s, float) and isinstance(difficulty, float)  # the epoch loop
+    if scalars or (np.ndim(difficulty) == 0 and np.ndim(actual_timespan_s) == 0):
         actual = min(max(float(actual_timespan_s), MIN_TIMESPAN_S), MAX_TIMESPAN_S)
         return float(difficulty) * TARGET_TIMESPAN_S / actual
     actual = np.clip(np.asarray(actual_timespan_s, dtype=float), MIN_TIMESPAN_S, MAX_TIMESPAN_S)

@@ -151,19 +151,19 @@ def run(cfg, out_dir=None) -> Result:
     at that confidence or `run.max_replications` is reached.
     """
     started = now()
-    validate(cfg)
-    build_strategies(cfg)  # fail early, in this process, on a bad strategy
+    checked = validate(cfg)  # the typed Settings, built once: what every chunk reads
+    build_strategies(checked)  # fail early, in this process, on a bad strategy
     store = RunDir(out_dir).claim(cfg) if out_dir is not None else None
     collected: dict[tuple[int, int], dict] = {}
     target = int(cfg.run.replications)
     cap = int(cfg.run.max_replications or target)
     confident = cfg.run.until_confident
     selection = None
-    executor = make_executor(cfg)
+    executor = make_executor(checked)
     try:
         done = 0
         while True:
-            _run_range(cfg, executor, store, collected, done, target)
+            _run_range(checked, executor, store, collected, done, target)
             done = target
             if confident is None:
                 break
