@@ -1,6 +1,10 @@
 """The run directory: atomic files and folders, run.json, one config per directory, chunks."""
 
+import hashlib
 import json
+import os
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -8,8 +12,10 @@ import pytest
 import sim
 from sim.config import build_strategies
 from sim.errors import UserError
-from sim.rundir import (RunDir, fingerprint, is_execution_key, is_outcome_neutral,
-                        world_key, write_atomic, write_folder_atomic)
+from sim.rundir import (ChunkDamaged, ChunkStore, RunDir, check_claim, config_digest, fingerprint,
+                        is_execution_key, is_outcome_neutral, world_key, write_atomic,
+                        write_folder_atomic)
+from sim.rundir.lock import holder
 
 QUIET = ["run.replications=2", "run.progress=false"]
 
@@ -180,3 +186,59 @@ def test_config_falls_back_to_hydras_and_bad_yaml_is_one_line(tmp_path):
     with pytest.raises(UserError, match="config.yaml: not valid YAML") as error:
         run_dir.read_config()
     assert "\n" not in str(error.value)
+
+
+# --- chunk manifests --------------------------------------------------------------------------------
+def test_a_chunk_carries_a_manifest_of_its_files(tmp_path, base):
+    store = RunDir(tmp_path).claim(base)
+    frame = pd.DataFrame({"replication": [4, 5], "npv_usd": [1.0, 2.0]})
+    store.write(4, 6, {"summary": frame, "worlds": frame[["replication"]]})
+    folder = store.path(4, 6)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    data = (folder / "summary.parquet").read_bytes()
+    assert (manifest["start"], manifest["stop"], sorted(manifest["tables"])) == (4, 6, ["summary", "worlds"])
+    assert manifest["tables"]["summary"] == dict(file="summary.parquet", rows=2, bytes=len(data),
+                                                 sha256=hashlib.sha256(data).hexdigest())
+    pd.testing.assert_frame_equal(store.read(4, 6, expected=["summary"])["summary"], frame)
+    with pytest.raises(ChunkDamaged, match=r"chunk 000000004-000000006 is damaged "
+                                           r"\(cashflows.parquet: not in manifest.json\)"):
+        store.read(4, 6, expected=["summary", "cashflows"])
+    other = ChunkStore(tmp_path)
+    other.config_sha256 = config_digest(sim.compose([*QUIET, "run.seed=3"]))
+    with pytest.raises(ChunkDamaged, match=r"manifest.json: made by another config"):
+        other.read(4, 6)
+
+
+# --- the lock -----------------------------------------------------------------------------------------
+def test_the_lock_is_reentrant_in_one_process_and_holds_its_pid(tmp_path):
+    run_dir = RunDir(tmp_path / "run")
+    assert holder(run_dir.path) is None
+    with run_dir.lock():
+        with run_dir.lock():  # sim.run inside the command line takes it again
+            assert holder(run_dir.path) is None  # its own lock is no other holder
+        assert (run_dir.path / ".lock").read_text() == f"{os.getpid()}\n"
+    assert holder(run_dir.path) is None
+
+
+HOLD = "import sys\nfrom sim.rundir.lock import hold\nwith hold(sys.argv[1]):\n    print('held', flush=True)\n    sys.stdin.read()\n"
+
+
+@pytest.mark.slow
+def test_the_lock_refuses_another_process_naming_its_pid_and_dies_with_it(tmp_path, base):
+    other = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "held"
+        assert holder(tmp_path) == str(other.pid)
+        refusal = rf"{tmp_path}: another hashpivot \(pid {other.pid}\) is writing into this run directory"
+        with pytest.raises(UserError, match=refusal):
+            with RunDir(tmp_path).lock():
+                pass
+        with pytest.raises(UserError, match=refusal):
+            check_claim(tmp_path, base)
+    finally:
+        other.kill()  # SIGKILL: no chance to unlock; the OS releases the lock
+        other.wait()
+    assert holder(tmp_path) is None
+    with RunDir(tmp_path).lock():
+        assert (tmp_path / ".lock").read_text() == f"{os.getpid()}\n"

@@ -8,9 +8,11 @@ far it got: its status is `running`, `complete`, `failed` or `interrupted`, and 
 complete run is compared.
 
 Every file is written under a temporary name and renamed into place (`write_atomic`,
-`write_folder_atomic`), so a reader never sees half of one. A run directory belongs to
-one config: `RunDir.claim` refuses another, naming the keys that differ, except keys
-that only change how the run executes (`EXECUTION_KEYS`).
+`write_folder_atomic`), so a reader never sees half of one; each chunk carries a
+manifest of its files, so a chunk damaged later is recomputed, never read. A run
+directory belongs to one config: `check_claim` refuses another, naming the keys that
+differ, except keys that only change how the run executes (`EXECUTION_KEYS`), and it
+belongs to one command at a time: `RunDir.lock` holds an OS lock on its `.lock` file.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -31,6 +32,9 @@ from omegaconf.errors import OmegaConfBaseException
 
 from sim._version import __version__
 from sim.errors import UserError
+from sim.rundir.files import temporary, write_atomic, write_folder_atomic, write_json
+from sim.rundir.lock import LOCK_FILE, check_unlocked, hold
+from sim.rundir.manifest import MANIFEST_FILE, ChunkDamaged, read_chunk, read_manifest, write_chunk
 
 #: The outcome tables, one `<name>.parquet` each; a new table is one more name here.
 TABLES = ("summary", "cashflows", "timeline", "worlds", "world_monthly", "events")
@@ -51,42 +55,6 @@ EXECUTION_KEYS = ("hydra", "run.executor", "run.workers", "run.chunk_size", "run
 #: Config keys that change which tables a run keeps, not their numbers: a comparison does
 #: not label by them, but a rerun cannot resume chunks kept at another detail.
 DETAIL_KEYS = ("run.detail",)
-
-
-# --- atomic writes ------------------------------------------------------------------------------
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".tmp-{path.name}-{os.getpid()}")
-
-
-def write_atomic(path, write) -> None:
-    """Call `write(tmp_path)`, then rename the file into `path`; a failed write leaves nothing."""
-    path = Path(path)
-    tmp = _temporary(path)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def write_folder_atomic(path, write) -> None:
-    """Call `write(tmp_folder)`, then rename the folder into `path`; a failed write leaves nothing."""
-    path = Path(path)
-    tmp = _temporary(path)
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        tmp.mkdir()
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def write_json(path, data: dict) -> None:
-    """Write `data` as indented JSON to `path`, atomically."""
-    write_atomic(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, default=str) + "\n"))
 
 
 # --- which keys decide the numbers ----------------------------------------------------------------
@@ -110,6 +78,8 @@ def _canonical(data) -> str:
 
 def fingerprint(cfg) -> dict:
     """Return the config that decides a run's numbers (the execution keys left out)."""
+    if isinstance(cfg, DictConfig) and "hydra" in cfg:  # Hydra's node may not resolve yet
+        cfg = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
     data = json.loads(_canonical(OmegaConf.to_container(cfg, resolve=True)
                                  if isinstance(cfg, DictConfig) else cfg))
     for key in EXECUTION_KEYS:
@@ -120,6 +90,11 @@ def fingerprint(cfg) -> dict:
         if isinstance(node, dict):
             node.pop(leaf, None)
     return json.loads(_canonical(data))
+
+
+def config_digest(cfg) -> str:
+    """Return the SHA-256 of the config's fingerprint (recorded in each chunk's manifest)."""
+    return hashlib.sha256(_canonical(fingerprint(cfg)).encode()).hexdigest()
 
 
 def _flatten(data, prefix=""):
@@ -181,58 +156,116 @@ _CHUNK_NAME = re.compile(r"^(\d+)-(\d+)$")
 
 
 class ChunkStore:
-    """A run directory's finished chunks, one folder per chunk, renamed in when complete."""
+    """A run directory's finished chunks, one folder per chunk, renamed in when complete.
+
+    Each chunk folder holds its tables and, written last, their manifest
+    (`sim.rundir.manifest`): `read` returns a chunk's tables only when they match it.
+    `chunks/config.json` holds the fingerprint of the config that made the chunks.
+    """
 
     def __init__(self, run_dir):
         self.root = Path(run_dir) / CHUNKS_DIR
+        self.config_sha256 = None  # the digest of the config that claimed the store
+
+    @property
+    def config_file(self) -> Path:
+        """Return the file that names the config the chunks belong to."""
+        return self.root / "config.json"
+
+    def check(self, cfg) -> bool:
+        """Return whether config.json must be written for `cfg`; refuse another config's store.
+
+        Writes nothing. An unreadable config.json is rewritten only when every chunk's
+        manifest shows that this config made it; otherwise the directory is refused.
+        """
+        if not self.config_file.is_file():
+            return True
+        try:
+            theirs = json.loads(self.config_file.read_text())
+        except (OSError, ValueError) as error:
+            strangers = [f.name for f in self._folders() if not self._made_by(f, config_digest(cfg))]
+            if strangers:
+                raise UserError(f"{self.config_file}: cannot read it ({type(error).__name__}), and chunk "
+                                f"{strangers[0]} does not show it was made by this config; choose a new "
+                                f"hydra.run.dir, or delete {self.root} to recompute every chunk") from None
+            return True
+        mine = fingerprint(cfg)
+        if _canonical(theirs) != _canonical(mine):
+            a, b = _flatten(theirs), _flatten(mine)
+            keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            shown = ", ".join(f"{k} ({a.get(k)!r} there, {b.get(k)!r} now)" for k in keys[:3])
+            raise UserError(f"{self.root.parent}: holds a run made with another config "
+                            f"(differs at {shown}{' ...' if len(keys) > 3 else ''}); "
+                            "choose a new hydra.run.dir")
+        return False
 
     def claim(self, cfg) -> None:
         """Make the store this config's, or refuse one that another config made."""
+        write = self.check(cfg)
         self.root.mkdir(parents=True, exist_ok=True)
-        mine = fingerprint(cfg)
-        manifest = self.root / "config.json"
-        if manifest.is_file():
-            theirs = json.loads(manifest.read_text())
-            if _canonical(theirs) != _canonical(mine):
-                a, b = _flatten(theirs), _flatten(mine)
-                keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
-                shown = ", ".join(f"{k} ({a.get(k)!r} there, {b.get(k)!r} now)" for k in keys[:3])
-                raise UserError(f"{self.root.parent}: holds a run made with another config "
-                                f"(differs at {shown}{' ...' if len(keys) > 3 else ''}); "
-                                "choose a new hydra.run.dir")
-        else:
-            write_json(manifest, mine)
-        for stale in self.root.glob(".tmp-*"):  # a chunk a killed run was writing
+        if write:
+            write_json(self.config_file, fingerprint(cfg))
+        self.config_sha256 = config_digest(cfg)
+        for stale in self.root.glob(".tmp-*"):  # a chunk a killed run was writing, or a discarded one
             shutil.rmtree(stale, ignore_errors=True)
 
     def path(self, start: int, stop: int) -> Path:
         """Return the folder of chunk [start, stop)."""
         return self.root / f"{start:09d}-{stop:09d}"
 
+    def _folders(self) -> list[Path]:
+        if not self.root.is_dir():
+            return []
+        return sorted(folder for folder in self.root.iterdir() if _CHUNK_NAME.match(folder.name))
+
+    @staticmethod
+    def _made_by(folder: Path, config_sha256: str) -> bool:
+        try:
+            return read_manifest(folder).get("config_sha256") == config_sha256
+        except ChunkDamaged:
+            return False
+
     def finished(self) -> list[tuple[int, int]]:
-        """Return the chunks complete on disk, in replication order."""
-        found = (_CHUNK_NAME.match(folder.name) for folder in self.root.iterdir())
-        return sorted((int(m[1]), int(m[2])) for m in found if m)
+        """Return the chunks on disk (each still to be checked against its manifest), in order."""
+        found = (_CHUNK_NAME.match(folder.name) for folder in self._folders())
+        return sorted((int(m[1]), int(m[2])) for m in found)
 
     def write(self, start: int, stop: int, tables: dict) -> None:
-        """Write a chunk's tables into its folder, atomically."""
-        def write(folder: Path) -> None:
-            for name, table in tables.items():
-                table.to_parquet(folder / f"{name}.parquet", index=False)
+        """Write a chunk's tables and their manifest into its folder, atomically."""
+        write_folder_atomic(self.path(start, stop),
+                            lambda folder: write_chunk(folder, start, stop, tables, self.config_sha256))
 
-        write_folder_atomic(self.path(start, stop), write)
+    def read(self, start: int, stop: int, lo: int | None = None, hi: int | None = None,
+             expected=None) -> dict:
+        """Return a finished chunk's tables (those `expected`, else all), keeping replications [lo, hi).
 
-    def read(self, start: int, stop: int, lo: int | None = None, hi: int | None = None) -> dict:
-        """Return a finished chunk's tables, keeping replications [lo, hi) if given."""
+        Raise ChunkDamaged if its files do not match its manifest.
+        """
         lo, hi = start if lo is None else lo, stop if hi is None else hi
-        tables = {}
-        for file in sorted(self.path(start, stop).glob("*.parquet")):
-            table = pd.read_parquet(file)
-            if (lo, hi) != (start, stop):
+        tables = read_chunk(self.path(start, stop), start, stop, expected, self.config_sha256)
+        if (lo, hi) != (start, stop):
+            for name, table in tables.items():
                 keep = table["replication"].between(lo, hi - 1).to_numpy()
-                table = table[keep].reset_index(drop=True)
-            tables[file.stem] = table
+                tables[name] = table[keep].reset_index(drop=True)
         return tables
+
+    def discard(self, start: int, stop: int) -> None:
+        """Remove a chunk's folder (a damaged chunk, to be recomputed)."""
+        folder = self.path(start, stop)
+        gone = temporary(folder)
+        shutil.rmtree(gone, ignore_errors=True)
+        folder.rename(gone)  # out of `finished` at once, even if the removal below fails
+        shutil.rmtree(gone, ignore_errors=True)
+
+
+def check_claim(run_dir, cfg) -> None:
+    """Raise UserError if another command holds `run_dir`, or another config made it; write nothing.
+
+    The command line calls it before anything is written into the directory, so that a
+    refused command leaves the directory byte-identical.
+    """
+    check_unlocked(run_dir)
+    ChunkStore(run_dir).check(cfg)
 
 
 def chunks(start: int, stop: int, size: int) -> list[tuple[int, int]]:
@@ -349,6 +382,10 @@ class RunDir:
     def chunks(self) -> ChunkStore:
         """Return the store of the run's finished chunks."""
         return ChunkStore(self.path)
+
+    def lock(self):
+        """Return a context that holds the directory's lock; refuse if another process holds it."""
+        return hold(self.path)
 
     def claim(self, cfg) -> ChunkStore:
         """Return the chunk store, made this config's; refuse a directory of another config."""
