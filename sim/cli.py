@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
@@ -19,7 +22,8 @@ from sim.config import hydra_error_line
 from sim.errors import UserError
 
 USAGE_ERROR = 2
-INTERRUPTED = 130
+INTERRUPTED = 130  # Ctrl-C (SIGINT)
+TERMINATED = 143   # SIGTERM
 
 
 def _fail(prog: str, message: str) -> int:
@@ -112,12 +116,74 @@ def headline(summary) -> str:
     return table.to_string(float_format=lambda v: f"{v:,.1f}" if abs(v) >= 1 or v == 0 else f"{v:.2f}")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that a run stops as it does on Ctrl-C."""
+
+
+@contextmanager
+def sigterm_interrupts():
+    """Within the block, make SIGTERM raise Terminated in this process (not in forked workers)."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may
+        yield
+        return
+    owner = os.getpid()
+
+    def on_sigterm(signum, frame):
+        if os.getpid() != owner:  # a worker forked inside the block: end as SIGTERM ends it
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def one_line(error: BaseException) -> str:
+    """Return `error` as one line: its type and its message, whitespace collapsed."""
+    return " ".join(f"{type(error).__name__}: {error}".split())
+
+
 def execute(cfg, out_dir: Path) -> int:
-    """Run `cfg` into `out_dir` (resuming what is there); return the exit code."""
-    import sim
-    from sim.rundir import RunDir, now
+    """Run `cfg` into `out_dir` (resuming what is there); return the exit code.
+
+    A directory that holds another config's run, or that another command holds, is
+    refused before anything is written into it. Otherwise the directory is locked and
+    run.json ends `complete`, `interrupted` (Ctrl-C: 130, SIGTERM: 143) or `failed`
+    with the error's one line; an error that is not the user's (a bug) is re-raised
+    after run.json says so.
+    """
+    from sim.rundir import RunDir, check_claim
 
     run_dir = RunDir(out_dir)
+    try:
+        check_claim(out_dir, cfg)
+        with run_dir.lock(), sigterm_interrupts():
+            return _execute_locked(cfg, run_dir)
+    except UserError as err:  # refused: the directory is another config's or another command's
+        return _fail("hashpivot", str(err))
+    except OSError as err:  # the directory cannot be locked (read-only, not a directory)
+        return _fail("hashpivot", f"{out_dir}: {one_line(err)}")
+
+
+def _record(run_dir, cfg, status: str, started: str, **extra) -> None:
+    """Write run.json at `status`; if even that fails, say so on stderr."""
+    try:
+        run_dir.write_info(cfg, status, started, **extra)
+    except OSError as err:
+        print(f"hashpivot: could not record status {status} in {run_dir.path}: {one_line(err)}",
+              file=sys.stderr)
+
+
+def _execute_locked(cfg, run_dir) -> int:
+    """Run `cfg` into the locked `run_dir`; return the exit code (see `execute`)."""
+    import sim
+    from sim.rundir import now
+
+    out_dir = run_dir.path
     started = now()
     run_dir.write_info(cfg, "running", started)
     try:
@@ -125,13 +191,19 @@ def execute(cfg, out_dir: Path) -> int:
         result.info["started"] = started
         result.save(out_dir)  # the tables, then run.json: complete
     except UserError as err:
-        run_dir.write_info(cfg, "failed", started, error=str(err))
+        _record(run_dir, cfg, "failed", started, error=str(err))
         return _fail("hashpivot", str(err))
-    except KeyboardInterrupt:
-        run_dir.write_info(cfg, "interrupted", started)
+    except OSError as err:  # the surroundings (a full disk, a permission): not a bug
+        _record(run_dir, cfg, "failed", started, error=one_line(err))
+        return _fail("hashpivot", f"{one_line(err)}; finished chunks are kept in {out_dir}")
+    except KeyboardInterrupt as err:
+        _record(run_dir, cfg, "interrupted", started)
         print(f"hashpivot: interrupted; finished chunks are kept in {out_dir}. Rerun the same "
               f"command with hydra.run.dir={out_dir} to resume.", file=sys.stderr)
-        return INTERRUPTED
+        return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
+    except Exception as err:  # a bug: run.json says so, then the traceback
+        _record(run_dir, cfg, "failed", started, error=one_line(err))
+        raise
     print(headline(result.summary))
     if "until_confident" in result.info:
         u = result.info["until_confident"]

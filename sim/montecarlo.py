@@ -6,10 +6,15 @@ number of workers or the chunk size, so every executor gives the same numbers an
 is written atomically into the run directory (laid out by `sim.rundir`) as it finishes;
 running the same config into the same directory again reads the finished
 chunks back, whatever chunk size wrote them, runs the rest and ends with exactly the
-tables of an uninterrupted run. A directory that another config wrote is refused.
+tables of an uninterrupted run. A chunk that no longer matches its manifest (a file
+deleted, truncated or corrupted) is recomputed, and the user told; the assembled
+tables are checked to hold every replication once before they are returned. A
+directory that another config wrote, or that another command is writing, is refused.
 """
 
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 import pandas as pd
@@ -20,7 +25,7 @@ from sim.executors import WorkerLost, make_executor
 from sim.ledger import CATEGORIES, STATES, Account
 from sim.record import events_table
 from sim.result import Result
-from sim.rundir import RunDir, now, plan
+from sim.rundir import ChunkDamaged, RunDir, check_claim, now, plan
 from sim.selection import select_best
 from sim.site import simulate
 from sim.world import sample_world
@@ -152,8 +157,17 @@ def run(cfg, out_dir=None) -> Result:
     """
     started = now()
     checked = validate(cfg)  # the typed Settings, built once: what every chunk reads
-    build_strategies(checked)  # fail early, in this process, on a bad strategy
-    store = RunDir(out_dir).claim(cfg) if out_dir is not None else None
+    labels = list(build_strategies(checked))  # fail early, in this process, on a bad strategy
+    if out_dir is None:
+        return _run(cfg, checked, labels, None, started)
+    check_claim(out_dir, cfg)  # before the lock writes anything into the directory
+    run_dir = RunDir(out_dir)
+    with run_dir.lock():
+        return _run(cfg, checked, labels, run_dir.claim(cfg), started)
+
+
+def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
+    """Return the Result of `run`, its chunks kept in `store` (a ChunkStore, or None)."""
     collected: dict[tuple[int, int], dict] = {}
     target = int(cfg.run.replications)
     cap = int(cfg.run.max_replications or target)
@@ -184,6 +198,7 @@ def run(cfg, out_dir=None) -> Result:
     finally:
         executor.close()
     result = _assemble(cfg, [collected[c] for c in sorted(collected)])
+    check_whole(result, done, labels, monthly=checked.run.detail == "monthly")
     result.info["started"] = started
     if selection is not None:
         result.info["until_confident"] = dict(
@@ -192,12 +207,40 @@ def run(cfg, out_dir=None) -> Result:
     return result
 
 
+def chunk_tables(cfg) -> tuple[str, ...]:
+    """Return the names of the tables every chunk of `cfg` holds (what `run_chunk` returns)."""
+    names = ("summary", "worlds") + (("events",) if cfg.run.event_log else ())
+    return names + (("cashflows", "timeline", "world_monthly") if cfg.run.detail == "monthly" else ())
+
+
+def read_finished(cfg, store, start: int, stop: int):
+    """Return (read, todo): {(lo, hi): tables} of the finished chunks of [start, stop), and the chunks to run.
+
+    A chunk whose files do not match its manifest is never read: it is removed, the
+    user is told in one line on stderr, and it is run again with the rest.
+    """
+    size, expected, done = int(cfg.run.chunk_size), chunk_tables(cfg), {}
+    while True:
+        reuse, todo = plan(start, stop, size, store.finished() if store else [])
+        damaged = False
+        for chunk, lo, hi in reuse:
+            if (chunk, lo, hi) in done:
+                continue
+            try:
+                done[(chunk, lo, hi)] = store.read(*chunk, lo, hi, expected=expected)
+            except ChunkDamaged as err:
+                print(f"hashpivot: {err}; recomputing it", file=sys.stderr)
+                store.discard(*chunk)
+                damaged = True
+        if not damaged:  # the plan without the damaged chunks: their replications are in todo
+            return {(lo, hi): done[(chunk, lo, hi)] for chunk, lo, hi in reuse}, todo
+
+
 def _run_range(cfg, executor, store, collected, start: int, stop: int) -> None:
     """Run the replications of [start, stop) not yet on disk; read the others back."""
-    reuse, todo = plan(start, stop, int(cfg.run.chunk_size), store.finished() if store else [])
-    for chunk, lo, hi in reuse:
-        collected[(lo, hi)] = store.read(*chunk, lo, hi)
-    progress = Progress(cfg, stop - start, sum(hi - lo for _, lo, hi in reuse), todo)
+    read, todo = read_finished(cfg, store, start, stop)
+    collected.update(read)
+    progress = Progress(cfg, stop - start, sum(hi - lo for lo, hi in read), todo)
     try:
         for chunk, tables in executor.map(run_chunk, cfg, todo, progress.tick):
             if store is not None:
@@ -206,6 +249,35 @@ def _run_range(cfg, executor, store, collected, start: int, stop: int) -> None:
             progress.finish(chunk)
     finally:
         progress.close()
+
+
+def check_whole(result: Result, n: int, labels: list[str], monthly: bool) -> None:
+    """Raise UserError unless the tables hold replications 0..n-1, each once per strategy.
+
+    summary and worlds: one row each; with monthly detail, world_monthly, timeline and
+    cashflows: one row per month (and per cash-flow category) each.
+    """
+    months = result.world_monthly["month"].nunique() if monthly and len(result.world_monthly) else 0
+    checks = [("summary", True, 1), ("worlds", False, 1)]
+    if monthly:
+        checks += [("world_monthly", False, months), ("timeline", True, months),
+                   ("cashflows", True, months * len(CATEGORIES))]
+    for name, per_strategy, rows in checks:
+        table = getattr(result, name)
+        keys = ["strategy", "replication"] if per_strategy else ["replication"]
+        groups = n * (len(labels) if per_strategy else 1)
+        reps = table["replication"].to_numpy() if "replication" in table else np.array([], int)
+        counts = table.groupby(keys, observed=True).size() if len(table) else pd.Series([], dtype=int)
+        known = not per_strategy or set(table["strategy"].astype(str)) <= set(labels)
+        if (len(table) == groups * rows and len(counts) == groups and (counts == rows).all()
+                and known and reps.min(initial=0) >= 0 and reps.max(initial=0) < n):
+            continue
+        missing = sorted(set(range(n)) - set(reps.tolist()))
+        what = (f"replication {missing[0]} missing" if missing else
+                f"{len(table)} rows, {groups * rows} expected")
+        raise UserError(f"the assembled {name} table does not hold replications 0-{n - 1} exactly "
+                        f"once{' per strategy' if per_strategy else ''} ({what}); "
+                        "the run is not marked complete")
 
 
 def _assemble(cfg, parts: list[dict]) -> Result:
