@@ -177,7 +177,7 @@ def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
     try:
         done = 0
         while True:
-            _run_range(checked, executor, store, collected, done, target)
+            _run_range(checked, executor, store, collected, done, target, labels)
             done = target
             if confident is None:
                 break
@@ -198,7 +198,9 @@ def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
     finally:
         executor.close()
     result = _assemble(cfg, [collected[c] for c in sorted(collected)])
-    check_whole(result, done, labels, monthly=checked.run.detail == "monthly")
+    problem = not_whole(vars(result), 0, done, labels, monthly=checked.run.detail == "monthly")
+    if problem:  # never expected: every chunk was checked; a last guard before "complete"
+        raise UserError(f"{problem}; the run is not marked complete")
     result.info["started"] = started
     if selection is not None:
         result.info["until_confident"] = dict(
@@ -213,11 +215,12 @@ def chunk_tables(cfg) -> tuple[str, ...]:
     return names + (("cashflows", "timeline", "world_monthly") if cfg.run.detail == "monthly" else ())
 
 
-def read_finished(cfg, store, start: int, stop: int):
+def read_finished(cfg, store, start: int, stop: int, labels: list[str]):
     """Return (read, todo): {(lo, hi): tables} of the finished chunks of [start, stop), and the chunks to run.
 
-    A chunk whose files do not match its manifest is never read: it is removed, the
-    user is told in one line on stderr, and it is run again with the rest.
+    A chunk whose files do not match its manifest, or whose tables do not hold its
+    replications, is never used: it is removed, the user is told in one line on stderr,
+    and it is run again with the rest.
     """
     size, expected, done = int(cfg.run.chunk_size), chunk_tables(cfg), {}
     while True:
@@ -227,7 +230,11 @@ def read_finished(cfg, store, start: int, stop: int):
             if (chunk, lo, hi) in done:
                 continue
             try:
-                done[(chunk, lo, hi)] = store.read(*chunk, lo, hi, expected=expected)
+                tables = store.read(*chunk, lo, hi, expected=expected)
+                problem = not_whole(tables, lo, hi, labels, monthly=cfg.run.detail == "monthly")
+                if problem:
+                    raise ChunkDamaged(f"chunk {store.path(*chunk).name} is damaged ({problem})")
+                done[(chunk, lo, hi)] = tables
             except ChunkDamaged as err:
                 print(f"hashpivot: {err}; recomputing it", file=sys.stderr)
                 store.discard(*chunk)
@@ -236,13 +243,19 @@ def read_finished(cfg, store, start: int, stop: int):
             return {(lo, hi): done[(chunk, lo, hi)] for chunk, lo, hi in reuse}, todo
 
 
-def _run_range(cfg, executor, store, collected, start: int, stop: int) -> None:
-    """Run the replications of [start, stop) not yet on disk; read the others back."""
-    read, todo = read_finished(cfg, store, start, stop)
+def _run_range(cfg, executor, store, collected, start: int, stop: int, labels: list[str]) -> None:
+    """Run the replications of [start, stop) not yet on disk; read the others back.
+
+    A chunk is checked to be whole before it is kept, so a rerun never reads a bad one.
+    """
+    read, todo = read_finished(cfg, store, start, stop, labels)
     collected.update(read)
     progress = Progress(cfg, stop - start, sum(hi - lo for lo, hi in read), todo)
     try:
         for chunk, tables in executor.map(run_chunk, cfg, todo, progress.tick):
+            problem = not_whole(tables, *chunk, labels, monthly=cfg.run.detail == "monthly")
+            if problem:  # a bug in a chunk function: never keep it
+                raise UserError(f"replications {chunk[0]}-{chunk[1] - 1} as computed: {problem}")
             if store is not None:
                 store.write(*chunk, tables)
             collected[chunk] = tables
@@ -251,33 +264,35 @@ def _run_range(cfg, executor, store, collected, start: int, stop: int) -> None:
         progress.close()
 
 
-def check_whole(result: Result, n: int, labels: list[str], monthly: bool) -> None:
-    """Raise UserError unless the tables hold replications 0..n-1, each once per strategy.
+def not_whole(tables: dict, start: int, stop: int, labels: list[str], monthly: bool) -> str | None:
+    """Return what is wrong unless `tables` hold replications start..stop-1 once per strategy, else None.
 
     summary and worlds: one row each; with monthly detail, world_monthly, timeline and
     cashflows: one row per month (and per cash-flow category) each.
     """
-    months = result.world_monthly["month"].nunique() if monthly and len(result.world_monthly) else 0
+    n = stop - start
+    world_monthly = tables.get("world_monthly", pd.DataFrame())
+    months = world_monthly["month"].nunique() if monthly and len(world_monthly) else 0
     checks = [("summary", True, 1), ("worlds", False, 1)]
     if monthly:
         checks += [("world_monthly", False, months), ("timeline", True, months),
                    ("cashflows", True, months * len(CATEGORIES))]
     for name, per_strategy, rows in checks:
-        table = getattr(result, name)
+        table = tables.get(name, pd.DataFrame())
         keys = ["strategy", "replication"] if per_strategy else ["replication"]
         groups = n * (len(labels) if per_strategy else 1)
         reps = table["replication"].to_numpy() if "replication" in table else np.array([], int)
         counts = table.groupby(keys, observed=True).size() if len(table) else pd.Series([], dtype=int)
         known = not per_strategy or set(table["strategy"].astype(str)) <= set(labels)
         if (len(table) == groups * rows and len(counts) == groups and (counts == rows).all()
-                and known and reps.min(initial=0) >= 0 and reps.max(initial=0) < n):
+                and known and reps.min(initial=start) >= start and reps.max(initial=start) < stop):
             continue
-        missing = sorted(set(range(n)) - set(reps.tolist()))
+        missing = sorted(set(range(start, stop)) - set(reps.tolist()))
         what = (f"replication {missing[0]} missing" if missing else
                 f"{len(table)} rows, {groups * rows} expected")
-        raise UserError(f"the assembled {name} table does not hold replications 0-{n - 1} exactly "
-                        f"once{' per strategy' if per_strategy else ''} ({what}); "
-                        "the run is not marked complete")
+        return (f"the {name} table does not hold replications {start}-{stop - 1} exactly "
+                f"once{' per strategy' if per_strategy else ''} ({what})")
+    return None
 
 
 def _assemble(cfg, parts: list[dict]) -> Result:

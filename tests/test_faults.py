@@ -24,6 +24,7 @@ import sim.montecarlo as montecarlo
 from sim.cli import Preflight, execute, main
 from sim.errors import UserError
 from sim.rundir import TABLES, ChunkStore, RunDir, check_claim, config_digest
+from sim.rundir.manifest import write_chunk
 
 SMALL = ["run.replications=8", "run.horizon_years=2", "run.chunk_size=3", "run.event_log=true",
          "strategy=[stay_mining,phased]", "run.progress=false", "run.compare=false"]
@@ -212,14 +213,30 @@ def test_check_claim_writes_nothing_and_ignores_hydras_node(cfg, copy, tmp_path)
 ])
 def test_tables_missing_or_repeating_a_replication_are_not_whole(clean, table, damage, fragment):
     labels = ["stay_mining", "phased"]
-    montecarlo.check_whole(clean, 8, labels, monthly=True)
-    broken = sim.Result(**{**clean.__dict__, table: damage(getattr(clean, table))})
-    with pytest.raises(UserError, match="the run is not marked complete") as err:
-        montecarlo.check_whole(broken, 8, labels, monthly=True)
-    assert fragment in str(err.value)
+    assert montecarlo.not_whole(vars(clean), 0, 8, labels, monthly=True) is None
+    broken = {**vars(clean), table: damage(getattr(clean, table))}
+    assert fragment in montecarlo.not_whole(broken, 0, 8, labels, monthly=True)
+    assert montecarlo.not_whole(vars(clean), 0, 9, labels, monthly=True) == (
+        "the summary table does not hold replications 0-8 exactly once per strategy (replication 8 missing)")
 
 
-def test_a_chunk_short_of_a_replication_fails_the_run_instead_of_completing(cfg, tmp_path, monkeypatch, capsys):
+def test_a_chunk_whose_files_match_but_whose_tables_miss_a_replication_is_recomputed(
+        cfg, clean, copy, ran, capsys):
+    folder = copy / "chunks" / MIDDLE
+    tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
+    tables["summary"] = tables["summary"][tables["summary"]["replication"] != 4]
+
+    def rewrite():  # a chunk made whole-looking by hand: files and manifest agree
+        write_chunk(folder, 3, 6, tables, config_digest(cfg))
+
+    err, result = resume_after(rewrite, cfg, copy, ran, capsys)
+    assert err.endswith("is damaged (the summary table does not hold replications 3-5 exactly once "
+                        "per strategy (replication 4 missing)); recomputing it")
+    assert_same(result, clean)
+
+
+def test_a_chunk_computed_short_of_a_replication_is_never_kept_and_the_run_fails(
+        cfg, tmp_path, monkeypatch, capsys):
     real = montecarlo.run_chunk
 
     def short(cfg, a, b, progress=None):
@@ -230,10 +247,12 @@ def test_a_chunk_short_of_a_replication_fails_the_run_instead_of_completing(cfg,
     monkeypatch.setattr(montecarlo, "run_chunk", short)
     assert execute(cfg, tmp_path) == 2
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "(replication 4 missing)" in err
+    assert err == ("hashpivot: error: replications 3-5 as computed: the summary table does not hold "
+                   "replications 3-5 exactly once per strategy (replication 4 missing)")
     info = RunDir(tmp_path).read_info()
     assert info["status"] == "failed" and "replication 4 missing" in info["error"]
     assert not (tmp_path / "summary.parquet").exists()
+    assert ChunkStore(tmp_path).finished() == [(0, 3)]
 
 
 # --- run.json never stays "running" -------------------------------------------------------------

@@ -220,7 +220,12 @@ def test_the_lock_is_reentrant_in_one_process_and_holds_its_pid(tmp_path):
     assert holder(run_dir.path) is None
 
 
-HOLD = "import sys\nfrom sim.rundir.lock import hold\nwith hold(sys.argv[1]):\n    print('held', flush=True)\n    sys.stdin.read()\n"
+HOLD = """import sys
+from sim.rundir.lock import hold
+with hold(sys.argv[1]):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
 
 
 @pytest.mark.slow
