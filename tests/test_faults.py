@@ -172,11 +172,15 @@ def test_a_deleted_chunk_folder_is_simply_run_again(cfg, clean, copy, ran):
 
 
 # --- the claim: chunks/config.json ------------------------------------------------------------
-def test_an_unreadable_claim_is_rebuilt_when_every_chunk_proves_it_is_this_configs(cfg, clean, copy, ran):
+def test_an_unreadable_claim_is_rebuilt_when_every_chunk_proves_it_is_this_configs(
+        cfg, clean, copy, ran, capsys):
     claim = copy / "chunks" / "config.json"
     truncate(claim)
+    capsys.readouterr()
     assert_same(sim.run(cfg, out_dir=copy), clean)
     assert ran == [] and json.loads(claim.read_text())["run"]["seed"] == 20270101
+    assert capsys.readouterr().err == (f"hashpivot: {claim} was unreadable; rewritten, since every "
+                                       "chunk's manifest shows this config made it\n")
 
 
 def test_an_unreadable_claim_with_a_foreign_chunk_is_refused_and_nothing_is_touched(cfg, copy):

@@ -23,6 +23,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -201,10 +202,13 @@ class ChunkStore:
 
     def claim(self, cfg) -> None:
         """Make the store this config's, or refuse one that another config made."""
-        write = self.check(cfg)
+        existed, write = self.config_file.is_file(), self.check(cfg)
         self.root.mkdir(parents=True, exist_ok=True)
         if write:
             write_json(self.config_file, fingerprint(cfg))
+        if write and existed:
+            print(f"hashpivot: {self.config_file} was unreadable; rewritten, since every chunk's "
+                  "manifest shows this config made it", file=sys.stderr)
         self.config_sha256 = config_digest(cfg)
         for stale in self.root.glob(".tmp-*"):  # a chunk a killed run was writing, or a discarded one
             shutil.rmtree(stale, ignore_errors=True)
