@@ -198,8 +198,8 @@ def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
     finally:
         executor.close()
     result = _assemble(cfg, [collected[c] for c in sorted(collected)])
-    problem = not_whole(vars(result), 0, done, labels, monthly=checked.run.detail == "monthly")
-    if problem:  # never expected: every chunk was checked; a last guard before "complete"
+    problem = tiling_gap(sorted(collected), done) or not_whole(vars(result), 0, done, labels, monthly=False)
+    if problem:  # never expected (every chunk was checked): a last guard before "complete"
         raise UserError(f"{problem}; the run is not marked complete")
     result.info["started"] = started
     if selection is not None:
@@ -262,6 +262,21 @@ def _run_range(cfg, executor, store, collected, start: int, stop: int, labels: l
             progress.finish(chunk)
     finally:
         progress.close()
+
+
+def tiling_gap(ranges: list[tuple[int, int]], n: int) -> str | None:
+    """Return what is wrong unless the sorted [lo, hi) `ranges` tile replications 0..n-1, else None.
+
+    Each chunk's monthly tables were checked whole, so tiling ranges make whole tables
+    without grouping the (large) monthly tables again.
+    """
+    cursor = 0
+    for lo, hi in ranges:
+        if lo != cursor:
+            what = f"replication {cursor} missing" if lo > cursor else f"replication {lo} twice"
+            return f"the chunks do not tile replications 0-{n - 1} ({what})"
+        cursor = hi
+    return None if cursor == n else f"the chunks do not tile replications 0-{n - 1} (they end at {cursor})"
 
 
 def not_whole(tables: dict, start: int, stop: int, labels: list[str], monthly: bool) -> str | None:

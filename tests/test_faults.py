@@ -224,6 +224,16 @@ def test_tables_missing_or_repeating_a_replication_are_not_whole(clean, table, d
         "the summary table does not hold replications 0-8 exactly once per strategy (replication 8 missing)")
 
 
+@pytest.mark.parametrize("ranges, problem", [
+    ([(0, 3), (3, 6), (6, 8)], None),
+    ([(0, 3), (6, 8)], "the chunks do not tile replications 0-7 (replication 3 missing)"),
+    ([(0, 3), (2, 6), (6, 8)], "the chunks do not tile replications 0-7 (replication 2 twice)"),
+    ([(0, 3), (3, 6)], "the chunks do not tile replications 0-7 (they end at 6)"),
+])
+def test_the_chunks_must_tile_the_replications(ranges, problem):
+    assert montecarlo.tiling_gap(ranges, 8) == problem
+
+
 def test_a_chunk_whose_files_match_but_whose_tables_miss_a_replication_is_recomputed(
         cfg, clean, copy, ran, capsys):
     folder = copy / "chunks" / MIDDLE
