@@ -16,10 +16,23 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+import hydra
+import numpy as np
+import pandas as pd
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
-from sim.config import hydra_error_line
+import sim
+from sim.compare import compare_runs
+from sim.compare import main as compare
+from sim.config import build_processes, build_strategies, config_dir, hydra_error_line, validate
 from sim.errors import UserError
+from sim.rundir import RunDir, check_claim, now
 
 USAGE_ERROR = 2
 INTERRUPTED = 130  # Ctrl-C (SIGINT)
@@ -34,8 +47,6 @@ def _fail(prog: str, message: str) -> int:
 # --- pre-flight: every job composed and checked before Hydra runs anything -------------------------
 def check_job(cfg) -> None:
     """Raise UserError unless `cfg` is valid and every process and strategy in it can be built."""
-    from sim.config import build_processes, build_strategies, validate
-
     validate(cfg)
     build_processes(cfg)
     build_strategies(cfg)
@@ -47,8 +58,6 @@ def sweep_jobs(overrides: list[str], params: dict | None = None) -> list[list[st
     `params` are the sweep's `hydra.sweeper.params` from the config; a command-line
     override of the same key replaces them, as in the sweeper.
     """
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     lines = [f"{key}={value}" for key, value in (params or {}).items()] + list(overrides)
     choices: dict[str, list[str]] = {}
     for override in OverridesParser.create().parse_overrides(lines):
@@ -68,16 +77,17 @@ class Preflight(Callback):
     It is listed under ``hydra.callbacks`` in conf/config.yaml. A bad job prints one line
     and exits with code 2; Hydra has not created the run or sweep directory yet.
     """
-
     def on_run_start(self, config, **kwargs) -> None:
-        """Check the one job of a run."""
+        """Check the one job of a run, and that its directory, if it exists, may take it.
+
+        Hydra writes `.hydra/` into the run directory after this and before the run, so a
+        directory another command holds, or another config made, is refused here.
+        """
         self._check(lambda: check_job(config))
+        self._check(lambda: check_claim(config.hydra.run.dir, config))
 
     def on_multirun_start(self, config, **kwargs) -> None:
         """Compose and check every job of a sweep, with the sweep's own overrides and params."""
-        from hydra.core.global_hydra import GlobalHydra
-        from omegaconf import OmegaConf
-
         def check_all():
             loader = GlobalHydra.instance().config_loader()
             task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
@@ -102,9 +112,6 @@ class Preflight(Callback):
 # --- the run ---------------------------------------------------------------------------------------------
 def headline(summary) -> str:
     """Return the comparison table printed after a run: NPV spread and MW per strategy."""
-    import numpy as np
-    import pandas as pd
-
     rows = []
     for label, group in summary.groupby("strategy", sort=False):
         npv = group["npv_usd"].to_numpy() / 1e6
@@ -156,8 +163,6 @@ def execute(cfg, out_dir: Path) -> int:
     with the error's one line; an error that is not the user's (a bug) is re-raised
     after run.json says so.
     """
-    from sim.rundir import RunDir, check_claim
-
     run_dir = RunDir(out_dir)
     try:
         check_claim(out_dir, cfg)
@@ -180,9 +185,6 @@ def _record(run_dir, cfg, status: str, started: str, **extra) -> None:
 
 def _execute_locked(cfg, run_dir) -> int:
     """Run `cfg` into the locked `run_dir`; return the exit code (see `execute`)."""
-    import sim
-    from sim.rundir import now
-
     out_dir = run_dir.path
     started = now()
     run_dir.write_info(cfg, "running", started)
@@ -212,7 +214,6 @@ def _execute_locked(cfg, run_dir) -> int:
               f"(cap {u['max_replications']}); best by mean NPV: {u['best']}")
     print(f"results: {out_dir}")
     if cfg.run.compare:  # the run is complete and kept whatever happens to its comparison
-        from sim.compare import compare_runs
 
         try:
             compare_runs([out_dir], out=out_dir)
@@ -223,7 +224,6 @@ def _execute_locked(cfg, run_dir) -> int:
 
 
 def _task(cfg) -> None:
-    from hydra.core.hydra_config import HydraConfig
 
     code = execute(cfg, Path(HydraConfig.get().runtime.output_dir))
     if code:
@@ -238,11 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     printed by Hydra, and become one line. `argv` (for calling from Python) stands in
     for the process's arguments while Hydra reads them.
     """
-    import hydra
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
 
-    from sim.config import config_dir
 
     if os.getcwd() not in sys.path:  # a user's plug-in modules, as `python -m` would
         sys.path.insert(0, os.getcwd())
@@ -268,8 +264,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def compare_main(argv: list[str] | None = None) -> int:
     """Run `hashpivot-compare`; return the exit code."""
-    from sim.compare import main as compare
-
     return compare(argv)
 
 

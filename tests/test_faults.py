@@ -21,7 +21,7 @@ from omegaconf import OmegaConf
 
 import sim
 import sim.montecarlo as montecarlo
-from sim.cli import Preflight, execute, main
+from sim.cli import execute, main
 from sim.errors import UserError
 from sim.rundir import TABLES, ChunkStore, RunDir, check_claim, config_digest
 from sim.rundir.manifest import write_chunk
@@ -329,20 +329,8 @@ def test_a_refused_execute_leaves_the_directory_byte_identical(cfg, copy, capsys
     assert tree_digest(copy) == before
 
 
-@pytest.fixture
-def claim_checked_before_hydra_writes(monkeypatch):
-    """Preflight.on_run_start calling check_claim, as the command line is to be wired."""
-    checked = Preflight.on_run_start
-
-    def on_run_start(self, config, **kwargs):
-        checked(self, config, **kwargs)
-        self._check(lambda: check_claim(config.hydra.run.dir, config))
-
-    monkeypatch.setattr(Preflight, "on_run_start", on_run_start)
-
-
 def test_a_refused_rerun_through_the_command_line_leaves_the_directory_byte_identical(
-        claim_checked_before_hydra_writes, tmp_path, monkeypatch, capsys):
+        tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     run_dir = tmp_path / "run"
     args = [*SMALL, "run.replications=3", "run.detail=summary", f"hydra.run.dir={run_dir}"]
