@@ -176,6 +176,36 @@ def _call_on_ray(fn, cfg, start, stop, tally):
     return fn(cfg, start, stop, Reporter(lambda s, n: tally.add.remote(s, n), start))
 
 
+def start_ray(ray, ray_cfg, options: dict) -> None:
+    """Call ray.init(**options), giving up with UserError after `ray_cfg.timeout_s` seconds.
+
+    ray.init can wait without end for a cluster that is not there (a wrong address),
+    so it runs in a daemon thread that is left behind if it does not return in time.
+    """
+    outcome: list = []
+
+    def init():
+        try:
+            ray.init(**options)
+            outcome.append(None)
+        except BaseException as err:  # handed to the caller's thread
+            outcome.append(err)
+
+    thread = threading.Thread(target=init, name="ray-init", daemon=True)
+    thread.start()
+    thread.join(ray_cfg.timeout_s)
+    where = (f"run.ray.address={ray_cfg.address!r}" if ray_cfg.address
+             else "run.executor='ray' (a local Ray instance)")
+    if not outcome:
+        raise UserError(f"{where}: Ray did not start or connect within run.ray.timeout_s="
+                        f"{ray_cfg.timeout_s:g} s; check the address (host:port of the "
+                        "cluster's head, or auto), or raise run.ray.timeout_s")
+    if outcome[0] is not None:
+        err = outcome[0]
+        raise UserError(f"{where}: Ray could not start or connect ({type(err).__name__}: "
+                        f"{' '.join(str(err).split())[:300]})") from None
+
+
 class RayExecutor:
     """Run chunks as Ray tasks, on the cluster at `run.ray.address` or a local instance."""
 
@@ -192,8 +222,8 @@ class RayExecutor:
             local = dict(num_cpus=run_cfg.workers, include_dashboard=False,
                          runtime_env={"env_vars": {"PYTHONPATH": path}})
             options = {} if run_cfg.ray.address else {k: v for k, v in local.items() if v is not None}
-            ray.init(address=run_cfg.ray.address, log_to_driver=False, logging_level=logging.WARNING,
-                     **options)
+            start_ray(ray, run_cfg.ray, dict(address=run_cfg.ray.address, log_to_driver=False,
+                                             logging_level=logging.WARNING, **options))
         self.workers = int(ray.cluster_resources().get("CPU", 1))
         self.tally = None
 
