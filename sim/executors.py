@@ -10,11 +10,14 @@ worker. Backends only move work around: replication k's numbers are the same on 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
 import queue
 import signal
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -176,13 +179,47 @@ def _call_on_ray(fn, cfg, start, stop, tally):
     return fn(cfg, start, stop, Reporter(lambda s, n: tally.add.remote(s, n), start))
 
 
-def start_ray(ray, ray_cfg, options: dict) -> None:
-    """Call ray.init(**options), giving up with UserError after `ray_cfg.timeout_s` seconds.
+class _NotMainThread(logging.Filter):
+    """Drop Ray's warning that a driver started off the main thread sets no SIGTERM handler
+    (hashpivot handles SIGTERM itself)."""
 
-    ray.init can wait without end for a cluster that is not there (a wrong address),
-    so it runs in a daemon thread that is left behind if it does not return in time.
+    def filter(self, record) -> bool:
+        """Return False for that one warning."""
+        return not str(record.msg).startswith("SIGTERM handler is not set")
+
+
+@contextlib.contextmanager
+def _stderr_held():
+    """Hold what is written to file descriptor 2 (C++ libraries included) while the block
+    runs; yield a list that then holds it, as text."""
+    sys.stderr.flush()
+    saved, text = os.dup(2), []
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield text
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            text.append(held.read().decode(errors="replace"))
+
+
+def start_ray(ray, ray_cfg, options: dict) -> None:
+    """Call ray.init(**options); connecting to `ray_cfg.address`, give up with UserError
+    after `ray_cfg.timeout_s` seconds.
+
+    ray.init can wait without end for a cluster that is not there (a wrong address), so
+    a connection runs in a daemon thread that is left behind if it does not return in
+    time. A local instance starts in this thread: Ray ties the life of the processes it
+    starts to the thread that starts them.
     """
+    if not ray_cfg.address:
+        ray.init(**options)
+        return
     outcome: list = []
+    logging.getLogger("ray._private.worker").addFilter(_NotMainThread())
 
     def init():
         try:
@@ -192,10 +229,12 @@ def start_ray(ray, ray_cfg, options: dict) -> None:
             outcome.append(err)
 
     thread = threading.Thread(target=init, name="ray-init", daemon=True)
-    thread.start()
-    thread.join(ray_cfg.timeout_s)
-    where = (f"run.ray.address={ray_cfg.address!r}" if ray_cfg.address
-             else "run.executor='ray' (a local Ray instance)")
+    with _stderr_held() as held:  # Ray's core retries a bad address loudly on stderr
+        thread.start()
+        thread.join(ray_cfg.timeout_s)
+    if outcome:  # it finished: what it said may matter
+        sys.stderr.write(held[0])
+    where = f"run.ray.address={ray_cfg.address!r}"
     if not outcome:
         raise UserError(f"{where}: Ray did not start or connect within run.ray.timeout_s="
                         f"{ray_cfg.timeout_s:g} s; check the address (host:port of the "
