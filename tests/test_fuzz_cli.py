@@ -10,7 +10,7 @@ alone. The count and the seed are fixed (`derandomize=True`): CI runs the same l
 - 1,000 go through the path the CLI's Preflight callback takes (`preflight_line`): one
   line naming the key. A call of `main` costs ~0.4-0.6 s (Hydra composes the whole tree
   twice), far over CI's budget for a thousand; this path costs ~30-50 ms.
-- 25 go through `sim.cli.main` in-process: exit 2, one line on stderr naming the key,
+- 15 go through `sim.cli.main` in-process: exit 2, one line on stderr naming the key,
   nothing left in the directory it ran in, and the very line the bulk path found.
 - 5 go through the installed console script (slow).
 """
@@ -247,7 +247,7 @@ PARSER = OverridesParser.create()
 #: Command lines checked through the Preflight path (~35 ms each on an idle CI core).
 BULK_EXAMPLES = 1000
 #: Command lines through `sim.cli.main` in-process (~0.4 s each: Hydra composes twice).
-IN_PROCESS_EXAMPLES = 25
+IN_PROCESS_EXAMPLES = 15
 FUZZ = dict(derandomize=True, deadline=None, database=None,
             phases=[Phase.explicit, Phase.generate, Phase.shrink],  # no tracing "explain"
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
