@@ -11,8 +11,11 @@ and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import os
 import re
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Mapping, Sequence
 from importlib import import_module
 from pathlib import Path
 
@@ -27,6 +30,8 @@ from sim.schema import Settings
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: The typed sections of the config; `market` and `strategy` are free-form `_target_` nodes.
 SECTIONS = ("run", "site", "fleet", "market", "strategy")
+#: The sections the schema types key by key.
+TYPED_SECTIONS = ("run", "site", "fleet")
 #: The schema node that conf/config.yaml lists first in its defaults: Hydra checks every
 #: value of the YAML and the command line against it.
 SCHEMA_NODE = "hashpivot_schema"
@@ -69,8 +74,10 @@ def compose(overrides: Sequence[str] = (), config_dirs: Sequence[str | Path] = (
 
 def hydra_error_line(err: Exception) -> str:
     """Return one line explaining a Hydra composition or override error."""
-    from hydra.errors import MissingConfigException
+    from hydra.errors import MissingConfigException, OverrideParseException
 
+    if isinstance(err, OverrideParseException):
+        return override_parse_line(str(err.override), str(err.message))
     if isinstance(err, MissingConfigException) and err.missing_cfg_file:
         group, _, option = err.missing_cfg_file.rpartition("/")
         allowed = ", ".join(sorted(err.options or [])) or "see conf/"
@@ -92,6 +99,16 @@ def hydra_error_line(err: Exception) -> str:
     return text.split(" Available options")[0][:500]
 
 
+def override_parse_line(override: str, message: str) -> str:
+    """Return one line on an override Hydra could not parse; say how to quote a non-ASCII one."""
+    key, equals, value = override.partition("=")
+    if equals and not value.isascii():
+        return (f"{override}: Hydra reads only ASCII characters unquoted; quote the value, "
+                f"e.g. '{key}=\"{value}\"' (the single quotes are for the shell)")
+    reason = " ".join(message.split()).split(" See https://")[0]
+    return f"{override}: cannot be read ({reason}); quote values with spaces or symbols"
+
+
 # --- checks ---------------------------------------------------------------------------------
 def settings(cfg) -> Settings:
     """Return `cfg` as the plain, typed, checked `Settings` the engine reads (build it once).
@@ -101,15 +118,34 @@ def settings(cfg) -> Settings:
     """
     if isinstance(cfg, Settings):
         return cfg
-    parts = {name: cfg[name] for name in SECTIONS if name in cfg}
+    typed = {name: cfg[name] for name in TYPED_SECTIONS if name in cfg}
     try:
-        node = OmegaConf.merge(OmegaConf.structured(Settings), parts)
+        node = OmegaConf.merge(_schema_template(), typed)  # merge copies the template
         _refuse_unknown_keys(node, Settings, "")
         checked = OmegaConf.to_object(node)
+        for name in ("market", "strategy"):  # free-form: plain dicts, no merge needed
+            if name in cfg:
+                setattr(checked, name, _plain(cfg[name], name))
     except OmegaConfBaseException as err:
         raise UserError(omegaconf_error_line(err)) from None
     check_fields(checked)
     return checked
+
+
+@functools.cache
+def _schema_template() -> DictConfig:
+    """Return the schema as an OmegaConf node, built once (building it costs ~40 ms)."""
+    return OmegaConf.structured(Settings)
+
+
+def _plain(node, name: str) -> dict:
+    """Return a free-form section (market, strategy) as plain, resolved dicts."""
+    if isinstance(node, DictConfig):
+        return OmegaConf.to_container(node, resolve=True, throw_on_missing=True)
+    if isinstance(node, Mapping):
+        return OmegaConf.to_container(OmegaConf.create(dict(node)), resolve=True,
+                                      throw_on_missing=True)
+    raise UserError(f"{name}={shown(node)}: must be a group of keys (see the config reference)")
 
 
 def _refuse_unknown_keys(node: DictConfig, cls, prefix: str) -> None:
@@ -156,10 +192,20 @@ def validate(cfg: DictConfig) -> Settings:
         raise UserError("strategy: none selected; choose one or more, e.g. strategy=phased "
                         "or 'strategy=[stay_mining,phased]'")
     for name in cfg.strategy:
-        _check_target(cfg, f"strategy.{name}")
+        strategy_class = _check_target(cfg, f"strategy.{name}")
+        _check_cloud_fits(checked, cfg.strategy[name], strategy_class, f"strategy.{name}")
     for name in ("btc", "network", "power", "ai", "demand"):
         _check_target(cfg, f"market.{name}")
     return checked
+
+
+def _check_cloud_fits(checked: Settings, node, strategy_class, key: str) -> None:
+    """Raise UserError if the strategy at `key` runs a GPU cloud on a site that holds no GPUs."""
+    use = node.get("use") if "use" in node else getattr(strategy_class, "use", None)
+    gpus = checked.site.cloud.gpus_per_mw_it
+    if use == "cloud" and gpus <= 0:
+        raise UserError(f"site.cloud.gpus_per_mw_it={shown(gpus)}: must be > 0 when a strategy "
+                        f"runs its own GPU cloud ({key}.use=cloud)")
 
 
 def _get(cfg, key: str):
@@ -169,7 +215,8 @@ def _get(cfg, key: str):
     return value
 
 
-def _check_target(cfg, key: str) -> None:
+def _check_target(cfg, key: str):
+    """Return the class that the `_target_` of the node at `key` names; raise UserError if none."""
     node = _get(cfg, key)
     target = node.get("_target_") if isinstance(node, DictConfig) else None
     if not target:
@@ -177,10 +224,38 @@ def _check_target(cfg, key: str) -> None:
                         f"(e.g. {key.replace('.', '/', 1) if key.startswith('market') else 'strategy=[...]'})")
     module_name, _, attr = str(target).rpartition(".")
     try:
-        getattr(import_module(module_name), attr)
+        return getattr(import_module(module_name), attr)
     except (ImportError, AttributeError, ValueError) as err:
         raise UserError(f"{key}._target_={target!r}: does not import ({type(err).__name__}: "
                         f"{err}); it must name an importable class, e.g. mymodule.MyDemand") from None
+
+
+def check_output_dir(path, key: str) -> None:
+    """Raise UserError unless `path` is a writable directory or can be made one.
+
+    Nothing is left behind: a missing directory is tried by making (and removing) a
+    temporary one in its nearest existing parent.
+    """
+    path = Path(path)
+    try:
+        target = path.absolute()
+        if target.exists():
+            if not target.is_dir():
+                raise UserError(f"{key}={path}: exists and is not a directory")
+            if not os.access(target, os.W_OK | os.X_OK):
+                raise UserError(f"{key}={path}: cannot write there (permission denied); "
+                                "choose a writable directory")
+            return
+        parent = target.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            raise UserError(f"{key}={path}: {parent} is a file, not a directory")
+        with tempfile.TemporaryDirectory(prefix=".hashpivot-probe-", dir=parent):
+            pass
+    except OSError as err:
+        raise UserError(f"{key}={path}: cannot create it there ({err.strerror or err}); "
+                        "choose a writable directory") from None
 
 
 # --- objects ----------------------------------------------------------------------------------
@@ -198,6 +273,10 @@ def instantiate(node, key: str):
         if isinstance(cause, UserError):
             raise UserError(f"{key}.{cause}") from None
         message = " ".join(str(cause or err).split())
+        unknown = re.search(r"unexpected keyword argument '(\w+)'", message)
+        if unknown:
+            raise UserError(f"{key}.{unknown.group(1)}: no such argument of "
+                            f"{node.get('_target_')}") from None
         raise UserError(f"{key}: cannot be built: {message}") from None
 
 

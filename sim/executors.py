@@ -10,11 +10,14 @@ worker. Backends only move work around: replication k's numbers are the same on 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
 import queue
 import signal
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -176,6 +179,72 @@ def _call_on_ray(fn, cfg, start, stop, tally):
     return fn(cfg, start, stop, Reporter(lambda s, n: tally.add.remote(s, n), start))
 
 
+class _NotMainThread(logging.Filter):
+    """Drop Ray's warning that a driver started off the main thread sets no SIGTERM handler
+    (hashpivot handles SIGTERM itself)."""
+
+    def filter(self, record) -> bool:
+        """Return False for that one warning."""
+        return not str(record.msg).startswith("SIGTERM handler is not set")
+
+
+@contextlib.contextmanager
+def _stderr_held():
+    """Hold what is written to file descriptor 2 (C++ libraries included) while the block
+    runs; yield a list that then holds it, as text."""
+    sys.stderr.flush()
+    saved, text = os.dup(2), []
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield text
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            text.append(held.read().decode(errors="replace"))
+
+
+def start_ray(ray, ray_cfg, options: dict) -> None:
+    """Call ray.init(**options); connecting to `ray_cfg.address`, give up with UserError
+    after `ray_cfg.timeout_s` seconds.
+
+    ray.init can wait without end for a cluster that is not there (a wrong address), so
+    a connection runs in a daemon thread that is left behind if it does not return in
+    time. A local instance starts in this thread: Ray ties the life of the processes it
+    starts to the thread that starts them.
+    """
+    if not ray_cfg.address:
+        ray.init(**options)
+        return
+    outcome: list = []
+    logging.getLogger("ray._private.worker").addFilter(_NotMainThread())
+
+    def init():
+        try:
+            ray.init(**options)
+            outcome.append(None)
+        except BaseException as err:  # handed to the caller's thread
+            outcome.append(err)
+
+    thread = threading.Thread(target=init, name="ray-init", daemon=True)
+    with _stderr_held() as held:  # Ray's core retries a bad address loudly on stderr
+        thread.start()
+        thread.join(ray_cfg.timeout_s)
+    if outcome:  # it finished: what it said may matter
+        sys.stderr.write(held[0])
+    where = f"run.ray.address={ray_cfg.address!r}"
+    if not outcome:
+        raise UserError(f"{where}: Ray did not start or connect within run.ray.timeout_s="
+                        f"{ray_cfg.timeout_s:g} s; check the address (host:port of the "
+                        "cluster's head, or auto), or raise run.ray.timeout_s")
+    if outcome[0] is not None:
+        err = outcome[0]
+        raise UserError(f"{where}: Ray could not start or connect ({type(err).__name__}: "
+                        f"{' '.join(str(err).split())[:300]})") from None
+
+
 class RayExecutor:
     """Run chunks as Ray tasks, on the cluster at `run.ray.address` or a local instance."""
 
@@ -192,8 +261,8 @@ class RayExecutor:
             local = dict(num_cpus=run_cfg.workers, include_dashboard=False,
                          runtime_env={"env_vars": {"PYTHONPATH": path}})
             options = {} if run_cfg.ray.address else {k: v for k, v in local.items() if v is not None}
-            ray.init(address=run_cfg.ray.address, log_to_driver=False, logging_level=logging.WARNING,
-                     **options)
+            start_ray(ray, run_cfg.ray, dict(address=run_cfg.ray.address, log_to_driver=False,
+                                             logging_level=logging.WARNING, **options))
         self.workers = int(ray.cluster_resources().get("CPU", 1))
         self.tally = None
 

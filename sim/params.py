@@ -11,13 +11,14 @@ any plug-in may.
 """
 
 import dataclasses
+import datetime
 import math
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
 
 from sim import distributions
 from sim.errors import UserError
@@ -65,12 +66,16 @@ class Rule:
 
 @dataclass(frozen=True)
 class Number(Rule):
-    """A finite number (a whole one if `integer`) in low..high; `low_open` excludes low."""
+    """A finite number (a whole one if `integer`) in low..high; `low_open` excludes low.
+
+    `low_text` shows `low` in words where a fraction reads better ("1/12 (one month)").
+    """
 
     low: float | None = None
     high: float | None = None
     low_open: bool = False
     integer: bool = False
+    low_text: str | None = None
 
     @property
     def type_name(self) -> str:
@@ -79,7 +84,7 @@ class Number(Rule):
 
     def bounds(self) -> str:
         """Return the range in words ('> 0', 'in [0, 1]'), or '' if there is none."""
-        low, high = self.low, self.high
+        low, high = (self.low if self.low_text is None else self.low_text), self.high
         if low is None and high is None:
             return ""
         if high is None:
@@ -152,20 +157,27 @@ class Text(Rule):
         return isinstance(value, str)
 
 
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 @dataclass(frozen=True)
 class Date(Rule):
-    """A calendar date, as a string pandas reads (2027-01-01)."""
+    """A calendar date in ISO form, YYYY-MM-DD (2027-01-01); 01/02/2027 is ambiguous, refused."""
 
     type_name = "date"
 
     def what(self) -> str:
-        """Return 'a date such as 2027-01-01'."""
-        return "a date such as 2027-01-01"
+        """Return 'a date YYYY-MM-DD such as 2027-01-01'."""
+        return "a date YYYY-MM-DD such as 2027-01-01"
 
     def allows(self, value) -> bool:
-        """Return True if pandas reads `value` as a date."""
+        """Return True for a real calendar day written YYYY-MM-DD (or a `datetime.date`)."""
+        if isinstance(value, datetime.date):  # a YAML loader may have read it already
+            value = value.isoformat()[:10]
+        if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
+            return False
         try:
-            pd.Timestamp(str(value))
+            datetime.date.fromisoformat(value)
         except ValueError:
             return False
         return True

@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
 
 from sim.errors import UserError
-from sim.params import Date, Distribution, Text, param, section, shown
+from sim.params import Date, Distribution, Number, Text, param, section, shown
 
 TERMINAL_VALUES = ("contracted", "multiple", "none")
 EXECUTORS = ("serial", "process", "ray")
 DETAILS = ("monthly", "summary")
 REFRESH = ("replace", "none")
+#: The shortest horizon: one month, the period of the cash flows.
+MONTH_YEARS = 1 / 12
 
 
 # --- run --------------------------------------------------------------------------------------
@@ -44,6 +46,8 @@ class RayConfig:
 
     address: Optional[str] = param(None, unit="-", rule=Text(nullable=True),
                                    doc="an existing Ray cluster; null starts a local instance")
+    timeout_s: float = param(30.0, unit="s", low=0, low_open=True,
+                             doc="give up if Ray has not started or connected within this")
 
 
 @dataclass(slots=True)
@@ -54,8 +58,9 @@ class RunConfig:
                       doc="root of every random stream (numpy SeedSequence entropy)")
     replications: int = param(1000, unit="worlds", low=1, integer=True,
                               doc="sampled worlds; each is run once per strategy")
-    horizon_years: float = param(10.0, unit="years", low=0, high=100, low_open=True,
-                                 doc="years simulated from site.start_date")
+    horizon_years: float = param(10.0, unit="years",
+                                 rule=Number(low=MONTH_YEARS, high=100, low_text="1/12 (one month)"),
+                                 doc="years simulated from site.start_date (cash flows are monthly)")
     discount_rate: float = param(0.10, unit="1/year", low=-1, low_open=True,
                                  doc="monthly factor (1 + rate) ** (-months / 12)")
     terminal_value: str = param("contracted", unit="-", choices=TERMINAL_VALUES,

@@ -177,7 +177,7 @@ def validate_output(out, fields: tuple[str, ...], n_days: int, where: str) -> di
         if name in TABLE_COLUMNS:
             checked[name] = _check_table(name, value, n_days, where)
             continue
-        array = np.asarray(value, dtype=float)
+        array = _numbers(value, name, where)
         if array.shape != (n_days,):
             raise UserError(f"{where}: {name} has shape {array.shape}; expected ({n_days},), "
                             "one value per day")
@@ -194,6 +194,35 @@ def validate_output(out, fields: tuple[str, ...], n_days: int, where: str) -> di
     return checked
 
 
+def _numbers(value, name: str, where: str) -> np.ndarray:
+    """Return `value` as a float array, or raise UserError unless it holds only numbers.
+
+    Strings are refused even where they would parse ("40.5"): a plug-in that returns
+    them has a bug that a silent conversion would hide.
+    """
+    try:
+        array = np.asarray(value)
+        if array.dtype.kind == "O":  # a pandas column, or a list mixing types
+            array = np.asarray(pd.Series(np.ravel(array)).infer_objects()).reshape(array.shape)
+    except (TypeError, ValueError) as err:
+        raise UserError(f"{where}: {name} is not an array of numbers ({type(err).__name__}: "
+                        f"{' '.join(str(err).split())})") from None
+    if array.dtype.kind not in "iuf" and array.size:  # an empty column may be of any type
+        raise UserError(f"{where}: {name} must hold numbers; got {_kind(array)}")
+    return array.astype(float, copy=False)
+
+
+def _kind(array: np.ndarray) -> str:
+    """Return what a non-numeric array holds, in words ('strings such as 'abc'')."""
+    names = {"U": "strings", "S": "bytes", "b": "true/false values", "M": "dates",
+             "m": "time spans", "O": "mixed or non-numeric values"}
+    values = array.ravel()[:10_000].tolist()  # Python objects: 'abc', not np.str_('abc')
+    odd = [v for v in values if isinstance(v, bool) or not isinstance(v, (int, float))]
+    first = odd[:1] or values[:1]
+    example = f" such as {first[0]!r}" if first else ""
+    return f"{names.get(array.dtype.kind, f'dtype {array.dtype}')}{example}"
+
+
 def _check_table(name: str, value, n_days: int, where: str) -> pd.DataFrame:
     columns = TABLE_COLUMNS[name]
     if not isinstance(value, pd.DataFrame):
@@ -201,7 +230,7 @@ def _check_table(name: str, value, n_days: int, where: str) -> pd.DataFrame:
     missing = [c for c in columns if c not in value.columns]
     if missing:
         raise UserError(f"{where}: {name} lacks columns {', '.join(missing)}")
-    numbers = {c: np.asarray(value[c], dtype=float) for c in columns}
+    numbers = {c: _numbers(value[c], f"{name}.{c}", where) for c in columns}
     stacked = np.vstack(list(numbers.values())) if len(value) else np.zeros((len(columns), 0))
     if not np.all(np.isfinite(stacked)):
         raise UserError(f"{where}: {name} holds NaN or infinite values")

@@ -83,7 +83,7 @@ BAD = [
     (["market/ai=nope"], "market/ai=nope: no such option"),
     (["site.grid_mw=-5"], "site.grid_mw=-5: must be > 0"),
     (["site.hosting.renewal_probability=1.5"], "site.hosting.renewal_probability=1.5: must be in [0, 1]"),
-    (["run.horizon_years=-1"], "run.horizon_years=-1: must be in (0, 100]"),
+    (["run.horizon_years=-1"], "run.horizon_years=-1: must be in [1/12 (one month), 100]"),
     (["market.demand._target_=nowhere.Missing"], "does not import"),
     (["-m", "market/ai=base,nope"], "market/ai=nope: no such option"),
 ]

@@ -56,7 +56,7 @@ def test_every_shipped_option_instantiates():
     (["market/ai=nope"], "market/ai=nope: no such option; allowed: base, boom, glut"),
     (["site.grid_mw=-5"], "site.grid_mw=-5: must be > 0"),
     (["site.hosting.renewal_probability=1.5"], "site.hosting.renewal_probability=1.5: must be in [0, 1]"),
-    (["run.horizon_years=0"], "run.horizon_years=0: must be in (0, 100]"),
+    (["run.horizon_years=0"], "run.horizon_years=0: must be in [1/12 (one month), 100]"),
     (["market.demand._target_=nowhere.Missing"], "market.demand._target_='nowhere.Missing': does not import"),
     (["run.executor=gpu"], "run.executor='gpu': must be one of serial, process, ray"),
     (["site.conversion.retrofit_days=weibull:3"], "site.conversion.retrofit_days='weibull:3'"),
@@ -245,7 +245,7 @@ def test_every_key_refuses_values_outside_its_rule(data):
     (["run.progress=maybe"], "run.progress='maybe': must be true or false"),
     (["site.power=3"], "site.power=3: must be a group of keys"),
     (["site.pool_fee=nan"], "site.pool_fee=nan: must be a finite number"),
-    (["site.start_date=notadate"], "site.start_date='notadate': must be a date such as 2027-01-01"),
+    (["site.start_date=notadate"], "site.start_date='notadate': must be a date YYYY-MM-DD such as 2027-01-01"),
     (["site.power.ppa_mw=150"], "site.power.ppa_mw=150: must be in [0, 100] (site.grid_mw)"),
     (["run.until_confident=1"], "run.until_confident=1: must be < 1"),
     (["run.until_confident=0.9"], "run.max_replications=None: must be set"),
@@ -270,7 +270,7 @@ def test_schema_errors_are_one_line(overrides, message):
     (Flag(), 1, "k=1: must be true or false"),
     (Choice(choices=("a", "b")), "c", "k='c': must be one of a, b"),
     (Text(), 3, "k=3: must be a string"),
-    (Date(), "2027-02-30", "k='2027-02-30': must be a date such as 2027-01-01"),
+    (Date(), "2027-02-30", "k='2027-02-30': must be a date YYYY-MM-DD such as 2027-01-01"),
 ])
 def test_rules_name_key_value_and_what_is_allowed(rule, value, message):
     with pytest.raises(UserError, match=f"^{message}$"):

@@ -22,13 +22,16 @@ from sim.errors import UserError
 
 DEFAULT_BASELINE = "stay_mining"
 #: The columns of comparison.csv, in order.
-COLUMNS = ["scenario", "strategy", "name", "run", "metric", "n", "n_missing", "mean",
+COLUMNS = ["scenario", "strategy", "name", "run", "metric", "n", "n_missing",
+           "undefined_share", "mean",
            "ci_low", "ci_high", "std", "p5", "p50", "p95", "p_negative", "cvar5",
            "baseline", "paired", "n_pairs", "diff_mean", "diff_ci_low", "diff_ci_high",
            "diff_std", "unpaired_ci_width", "p_beats_baseline", "fsd_vs_baseline",
            "ssd_vs_baseline", "incremental_irr", "incremental_irr_median",
            "best_in_scenario", "selection_confident", "regret", "max_regret"]
 _DOMINANCE = {"x": "dominates", "y": "dominated", "equal": "equal", "neither": "neither"}
+#: The least share of worlds in which every strategy must define the metric to compare it.
+MIN_DEFINED_SHARE = 0.5
 
 
 @dataclass(eq=False)
@@ -108,6 +111,7 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
         here = runset.summary[runset.summary["scenario"] == scenario]
         labels = list(dict.fromkeys(here["label"]))
         values = {label: _values(runset, scenario, label, metric) for label in labels}
+        notes += _undefined(metric, scenario, values, many=len(runset.scenarios) > 1)
         selections[scenario] = select_best(here, metric, confidence, by="label",
                                            higher_is_better=better, delta=delta)
         unpaired = []
@@ -116,6 +120,7 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
                    "name": here.loc[here["label"] == label, "strategy"].iloc[0],
                    "run": str(runset.run_of(scenario, label).path), "metric": metric}
             row.update(stats.describe(values[label], confidence, better))
+            row["undefined_share"] = row["n_missing"] / max(len(values[label]), 1)
             other, paired = _baseline_label(runset, scenario, label, baseline)
             row["baseline"] = other
             if other is not None and other != label:
@@ -123,14 +128,14 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
                                    better))
                 if paired:
                     d = values[label].to_frame("x").join(values[other].rename("y"),
-                                                         how="inner")
+                                                         how="inner").dropna()
                     differences[(scenario, label)] = (d["x"] - d["y"]).to_numpy()
                     sensitivity += _sensitivity(runset, scenario, label, other, d)
                     row.update(_incremental(cash, scenario, label, other, increments))
                 else:
                     unpaired.append(label)
             rows.append(row)
-        dominance += _dominance_pairs(scenario, labels, values, better)
+        dominance += _dominance_pairs(runset, scenario, labels, values, better)
         if unpaired:
             notes.append(f"In scenario '{scenario}', {', '.join(unpaired)} did not run on "
                          f"the baseline's worlds (another seed or market): their "
@@ -152,11 +157,43 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
                     differences=differences, cash=cash, notes=notes)
 
 
+def _undefined(metric: str, scenario: str, values: dict, many: bool) -> list[str]:
+    """Return a note on each strategy whose metric is undefined (NaN) in some worlds.
+
+    Raise UserError when one defines it in fewer than half its worlds: its mean, and
+    any comparison with it, would speak for a few unusual worlds only.
+    """
+    where = f" in scenario '{scenario}'" if many else ""
+    shares = {label: float(v.isna().mean()) for label, v in values.items() if len(v)}
+    rare = {label: share for label, share in shares.items() if 1 - share < MIN_DEFINED_SHARE}
+    if rare:
+        listed = ", ".join(f"{label} in {share:.0%} of its worlds" for label, share in rare.items())
+        raise UserError(f"--metric {metric}: undefined (NaN){where} for {listed}; it can be "
+                        f"compared only when every strategy defines it in at least half of "
+                        f"its worlds (choose a metric such as npv_usd, or compare runs "
+                        f"without {', '.join(rare)})")
+    undefined = {label: share for label, share in shares.items() if share > 0}
+    if not undefined:
+        return []
+    listed = ", ".join(f"{label} in {share:.0%} of its worlds"
+                       for label, share in undefined.items())
+    return [f"{metric} is undefined (NaN){where} for {listed} (column undefined_share). Each "
+            "strategy's statistics use the worlds that define it; each comparison of two "
+            "strategies on the same worlds (against the baseline, dominance, selection) uses "
+            "only the worlds where both define it (column n_pairs)."]
+
+
+def _both_defined(x: pd.Series, y: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Return x and y on the worlds (replications) where both are defined."""
+    both = x.to_frame("x").join(y.rename("y"), how="inner").dropna()
+    return both["x"], both["y"]
+
+
 def _versus(x: pd.Series, y: pd.Series, paired: bool, confidence: float, better: bool):
     unpaired = stats.unpaired_difference(x, y, confidence, better)
     if paired:
-        both = x.to_frame("x").join(y.rename("y"), how="inner")
-        diff = stats.paired_difference(both["x"], both["y"], confidence, better)
+        x, y = _both_defined(x, y)
+        diff = stats.paired_difference(x, y, confidence, better)
     else:
         diff = unpaired
     return {"paired": paired, "n_pairs": diff.n if paired else 0,
@@ -167,11 +204,16 @@ def _versus(x: pd.Series, y: pd.Series, paired: bool, confidence: float, better:
             "ssd_vs_baseline": _DOMINANCE[stats.dominance(x, y, 2, better)]}
 
 
-def _dominance_pairs(scenario, labels, values, better):
+def _dominance_pairs(runset, scenario, labels, values, better):
+    """Return [scenario, a, b, first order, second order] for each pair of strategies;
+    pairs that ran on the same worlds are compared on the worlds where both are defined."""
     pairs = []
     for i, a in enumerate(labels):
         for b in labels[i + 1:]:
-            found = [stats.dominance(values[a], values[b], order, better) for order in (1, 2)]
+            x, y = values[a], values[b]
+            if same_worlds(runset.run_of(scenario, a), runset.run_of(scenario, b)):
+                x, y = _both_defined(x, y)
+            found = [stats.dominance(x, y, order, better) for order in (1, 2)]
             pairs.append([scenario, a, b] + [{"x": a, "y": b}.get(f, f) for f in found])
     return pairs
 

@@ -20,6 +20,7 @@ from sim.compare import plots
 from sim.compare.analysis import Analysis, analyse
 from sim.compare.load import RunSet, load_runs
 from sim.compare.report import render, robust_choice, verdict
+from sim.config import check_output_dir
 from sim.selection import Selection
 from sim.errors import UserError
 from sim.rundir import COMPARISON_CSV, PLOTS_DIR, REPORT_HTML, write_atomic
@@ -76,11 +77,12 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
     analysis = analyse(runset, metric, baseline, confidence, delta)
     if out is None:
         out = Path(run_dirs[0]) if len(run_dirs) == 1 else Path.cwd()
-    out = Path(out)
+    out, key = Path(out), "--out"
+    check_output_dir(out, key)  # before anything is written, so nothing is half-written
     try:
         (out / PLOTS_DIR).mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise UserError(f"{out}: cannot write there ({error.strerror})") from None
+        raise UserError(f"{key}={out}: cannot write there ({error.strerror})") from None
     _write_csv(analysis.table, out / COMPARISON_CSV)
     for name, frame in (("dominance", analysis.dominance), ("incremental_cashflows",
                         analysis.incremental), ("sensitivity", analysis.sensitivity)):
@@ -99,7 +101,10 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _write_text(text: str, path: Path) -> None:
-    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    try:
+        write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    except OSError as error:
+        raise UserError(f"{path}: cannot be written ({error.strerror or error})") from None
 
 
 def draw(analysis: Analysis, runset: RunSet, folder: Path) -> list[tuple[str, Path]]:

@@ -158,7 +158,7 @@ def _robust(analysis: Analysis, scenarios: list[str]) -> list[str]:
 
 HEADERS = {"ci_low": "CI low", "ci_high": "CI high", "std": "std dev", "p5": "P5",
            "p50": "P50", "p95": "P95", "p_negative": "P(< 0)", "cvar5": "CVaR 5%",
-           "n_pairs": "pairs", "diff_mean": "mean difference", "diff_ci_low": "CI low",
+           "n_pairs": "pairs (both defined)", "undefined_share": "undefined (NaN)", "diff_mean": "mean difference", "diff_ci_low": "CI low",
            "diff_ci_high": "CI high", "unpaired_ci_width": "unpaired CI width (reference)",
            "p_beats_baseline": "P(beats baseline)", "fsd_vs_baseline": "1st-order dominance",
            "ssd_vs_baseline": "2nd-order dominance",
@@ -191,15 +191,15 @@ def _tables(analysis: Analysis) -> list[tuple[str, str]]:
     usd = {c: m for c in ("mean", "ci_low", "ci_high", "std", "p5", "p50", "p95",
                           "cvar5", "diff_mean", "diff_ci_low", "diff_ci_high",
                           "unpaired_ci_width", "regret", "max_regret", "delta")}
-    usd.update({"p_negative": "share", "p_beats_baseline": "share", "mcb_confidence":
+    usd.update({"undefined_share": "share", "p_negative": "share", "p_beats_baseline": "share", "mcb_confidence":
                 "share", "incremental_irr": "irr", "incremental_irr_median": "irr"})
     sections = [(f"Per-strategy statistics of {metric_name(m)} ({m})", _table(t[[
-        "scenario", "strategy", "n", "mean", "ci_low", "ci_high", "std", "p5", "p50", "p95",
-        "p_negative", "cvar5"]], usd))]
+        "scenario", "strategy", "n", "undefined_share", "mean", "ci_low", "ci_high", "std",
+        "p5", "p50", "p95", "p_negative", "cvar5"]], usd))]
     versus = t[t["diff_mean"].notna()]
     if not versus.empty:
         sections.append(("Against the baseline (95% intervals; paired where the runs "
-                         "share worlds)", _table(versus[[
+                         "share worlds, over the worlds where both define the metric)", _table(versus[[
                              "scenario", "strategy", "baseline", "paired", "n_pairs",
                              "diff_mean", "diff_ci_low", "diff_ci_high",
                              "unpaired_ci_width", "p_beats_baseline", "fsd_vs_baseline",

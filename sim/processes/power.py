@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.errors import UserError
 from sim.processes._common import DAYS_PER_YEAR, ar1, day_of_year, persistence, upstream_dates
-from sim.params import Checked, param
+from sim.params import Checked, param, shown
 
 
 @dataclass
@@ -51,6 +52,12 @@ class SeasonalLogOU(Checked):
     spike_half_life_days: float = param(1.0, unit="days", low=0, low_open=True,
                                         doc="half-life of a spike")
     cap_usd_per_mwh: float = param(5000.0, unit="USD/MWh", low=0, low_open=True, doc="price cap")
+
+    def cross_check(self, prefix: str) -> None:
+        """Raise UserError unless the cap lies above the mean (a capped mean cannot reach it)."""
+        if self.cap_usd_per_mwh <= self.mean_usd_per_mwh:
+            raise UserError(f"{prefix}cap_usd_per_mwh={shown(self.cap_usd_per_mwh)}: must be > "
+                            f"{prefix}mean_usd_per_mwh={shown(self.mean_usd_per_mwh)}")
 
     def spike_mean_factor(self) -> float:
         """Return E[exp(Y)], the stationary mean multiplier of the spike component."""

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from sim.compare import compare_runs, main
+from sim.errors import UserError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -132,10 +133,12 @@ def test_a_summary_only_single_strategy_run_still_reports(tmp_path, run_factory)
 
 def test_a_metric_with_missing_values_is_compared(tmp_path, run_factory):
     run = run_factory(tmp_path / "run", ("stay_mining", "phased", "convert_all"))
+    with pytest.raises(UserError, match="undefined .NaN. for stay_mining in 100% of its worlds"):
+        compare_runs(run, out=tmp_path / "irr", metric="irr")  # stay_mining never defines it
+    run = run_factory(tmp_path / "run2", ("phased", "convert_all"))
     comparison = compare_runs(run, out=tmp_path / "irr", metric="irr")
     table = comparison.table.set_index("strategy")
-    assert table.loc["stay_mining", "n"] == 0
-    assert comparison.selections["default"].excluded == ("stay_mining",)
+    assert (table["n"] == 40).all() and (table["undefined_share"] == 0).all()
     assert comparison.best in ("phased", "convert_all")
     assert (tmp_path / "irr" / "report.html").is_file()
 

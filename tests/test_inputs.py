@@ -1,0 +1,227 @@
+"""Bad inputs and bad surroundings, refused before any work: issue #8's cases one by one.
+
+Each refusal is one line naming the key, exit code 2, and no directory. The fuzz test
+(test_fuzz_cli.py) draws many more; these pin the exact words of the cases users met.
+"""
+
+import threading
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from hydra.core.override_parser.overrides_parser import OverridesParser
+
+import sim
+from sim import cli
+from sim.cli import main
+from sim.config import check_output_dir, settings
+from sim.errors import UserError
+from sim.executors import start_ray
+from sim.world import validate_output
+
+QUICK = ["run.replications=2", "run.horizon_years=1", "run.progress=false", "run.compare=false"]
+
+ISSUE = [
+    (["strategy=phased", "strategy.phased.blocks_per_quarter=-1"],
+     "strategy.phased.blocks_per_quarter=-1: must be >= 0"),
+    (["strategy=phased", "strategy.phased.blocks_per_quarter=abc"],
+     "strategy.phased.blocks_per_quarter='abc': must be a whole number"),
+    (["strategy=phased", "strategy.phased.use=rent"],
+     "strategy.phased.use='rent': must be one of lease, cloud"),
+    (["strategy=phased", "strategy.phased.max_share=2"],
+     "strategy.phased.max_share=2: must be in [0, 1]"),
+    (["market.btc.start_usd=-1"], "market.btc.start_usd=-1: must be > 0"),
+    (["market.power.mean_usd_per_mwh=-40"], "market.power.mean_usd_per_mwh=-40: must be > 0"),
+    (["market.demand.rate_per_year=nan"], "market.demand.rate_per_year=nan: must be a finite number"),
+    (["market.network.start_difficulty=0"], "market.network.start_difficulty=0: must be > 0"),
+    (["market.ai.start_regime=bubble"],
+     "market.ai.start_regime='bubble': must be one of scarcity, glut, stationary"),
+    (["market.demand.mw_it=uniform:50:10"], "market.demand.mw_it.low=50.0 must be <= "),
+    (["-m", "market.btc.start_usd=90000,-1"], "market.btc.start_usd=-1: must be > 0"),
+    (["run.horizon_years=0.001"], "run.horizon_years=0.001: must be in [1/12 (one month), 100]"),
+    (["run.horizon_years=0.05"], "run.horizon_years=0.05: must be in [1/12 (one month), 100]"),
+    (["strategy.threshold.margin_below=nan"],
+     "strategy.threshold.margin_below=nan: must be a finite number"),
+    (["strategy.threshold.lease_above_usd_per_kw_month=-5"],
+     "strategy.threshold.lease_above_usd_per_kw_month=-5: must be >= 0"),
+    (["strategy=phased", "strategy.phased.use=cloud", "site.cloud.gpus_per_mw_it=0"],
+     "site.cloud.gpus_per_mw_it=0: must be > 0 when a strategy runs its own GPU cloud "
+     "(strategy.phased.use=cloud)"),
+    (["market.power.cap_usd_per_mwh=30"],
+     "market.power.cap_usd_per_mwh=30: must be > mean_usd_per_mwh=40"),
+    (["site.start_date=01/02/2027"],
+     "site.start_date='01/02/2027': must be a date YYYY-MM-DD such as 2027-01-01"),
+    (["site.start_date=2027-02-30"], "site.start_date='2027-02-30': must be a date YYYY-MM-DD"),
+    (["hydra.run.dir=/proc/nope"], "hydra.run.dir=/proc/nope: cannot create it there"),
+    (["-m", "hydra.sweep.dir=/proc/nope", "run.seed=1,2"], "hydra.sweep.dir=/proc/nope: "),
+]
+
+
+def _refused(args, tmp_path, capsys) -> str:
+    flags = [a for a in args if a.startswith("-")]
+    overrides = [a for a in args if not a.startswith("-")]
+    own_dir = any(o.startswith("hydra.") for o in overrides)
+    dirs = [] if own_dir else [f"hydra.run.dir={tmp_path / 'run'}",
+                               f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    code = main([*flags, *QUICK, *overrides, *dirs])
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert err.startswith("hashpivot: error: ") and err.count("\n") == 0, err
+    assert list(tmp_path.iterdir()) == []
+    return err
+
+
+@pytest.mark.parametrize("args, expected", ISSUE)
+def test_the_issues_bad_inputs_are_refused_before_any_directory(args, expected, tmp_path,
+                                                                 capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert expected in _refused(args, tmp_path, capsys)
+
+
+def test_an_output_path_under_a_file_is_refused(tmp_path, capsys, monkeypatch):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    monkeypatch.chdir(tmp_path)
+    code = main([*QUICK, f"hydra.run.dir={blocker}/run"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err == (f"hashpivot: error: hydra.run.dir={blocker}/run: {blocker} "
+                                 "is a file, not a directory")
+    assert [p.name for p in tmp_path.iterdir()] == ["a_file"]
+
+
+def test_an_unquoted_non_ascii_path_says_how_to_quote_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main([*QUICK, "hydra.run.dir=runs/été"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0, err
+    assert "hydra.run.dir=runs/été" in err and """'hydra.run.dir="runs/été"'""" in err
+    assert list(tmp_path.iterdir()) == []
+    # The quoting the line suggests is what Hydra reads as that path.
+    override = OverridesParser.create().parse_override('hydra.run.dir="runs/été"')
+    assert override.value() == "runs/été"
+
+
+def test_check_output_dir_leaves_nothing_behind(tmp_path):
+    check_output_dir(tmp_path / "a" / "b", "hydra.run.dir")  # can be made: fine, not made
+    check_output_dir(tmp_path, "hydra.run.dir")  # exists and writable
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0,
+                    reason="root writes into read-only directories")
+def test_a_read_only_directory_is_refused(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    with pytest.raises(UserError, match="cannot"):
+        check_output_dir(locked / "run", "hydra.run.dir")
+    with pytest.raises(UserError, match="permission denied"):
+        check_output_dir(locked, "hydra.run.dir")
+
+
+# --- the world boundary: what a plug-in returns --------------------------------------------------
+WHERE = "market.power (StringPower), replication 3, seed 11"
+
+
+@pytest.mark.parametrize("value, words", [
+    (np.full(5, "40.5"), "power_usd_per_mwh must hold numbers; got strings such as '40.5'"),
+    ([40.0, 41.0, "high", 40.0, 39.0], "power_usd_per_mwh must hold numbers; got strings"),
+    ([40.0, None, 41.0, 40.0, 39.0], "power_usd_per_mwh is not finite (first at day 1: nan)"),
+    (np.array([True] * 5), "power_usd_per_mwh must hold numbers; got true/false values"),
+])
+def test_a_plugin_returning_non_numbers_is_named_with_field_replication_and_seed(value, words):
+    with pytest.raises(UserError) as refused:
+        validate_output({"power_usd_per_mwh": value}, ("power_usd_per_mwh",), 5, WHERE)
+    assert str(refused.value).startswith(f"{WHERE}: {words}")
+
+
+def test_a_table_with_a_text_column_is_named_with_its_column():
+    requests = pd.DataFrame({"day": [1, 2], "mw_it": ["10", "20"], "term_days": [10, 10],
+                             "usd_per_kw_month": [100.0, 100.0], "wait_days": [5, 5]})
+    where = "market.demand (Odd), replication 0, seed 1"
+    with pytest.raises(UserError, match=r"^market\.demand \(Odd\), replication 0, seed 1: "
+                                        r"tenant_requests\.mw_it must hold numbers"):
+        validate_output({"tenant_requests": requests}, ("tenant_requests",), 5, where)
+
+
+def test_sample_world_names_the_plugin_that_returned_strings(monkeypatch, tmp_path):
+    (tmp_path / "string_plugin.py").write_text(
+        "import numpy as np\n"
+        "class StringPower:\n"
+        "    def __init__(self, **_): pass\n"
+        "    def sample(self, days, rng, upstream):\n"
+        "        return {'power_usd_per_mwh': np.full(len(days), '40')}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cfg = sim.compose(["market.power._target_=string_plugin.StringPower", "run.seed=11",
+                       *QUICK])
+    with pytest.raises(UserError, match=r"^market\.power \(StringPower\), replication 3, seed 11: "
+                                        r"power_usd_per_mwh must hold numbers; got strings"):
+        sim.sample_world(cfg, 3)
+
+
+# --- memory: estimated before starting -------------------------------------------------------
+def test_a_run_too_big_for_memory_is_refused_with_the_estimate_and_the_fix(
+        tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "available_memory_bytes", lambda: 2 * 10**9)
+    code = main(["run.replications=23000", "run.progress=false",
+                 f"hydra.run.dir={tmp_path / 'run'}"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0, err
+    assert err.startswith("hashpivot: error: run.replications=23000: needs about ")
+    assert "more than the 2.0 GB available; set run.detail=summary" in err
+    assert list(tmp_path.iterdir()) == []
+    # The summary alone fits: the fix the line gives works.
+    cfg = sim.compose(["run.replications=23000", "run.detail=summary"])
+    cli.check_memory(settings(cfg), 5, available=2 * 10**9)
+
+
+def test_the_memory_estimate_covers_what_a_run_holds(compose_small):
+    """The estimate is at least the memory of the tables a small run keeps (independent truth)."""
+    cfg = compose_small("run.replications=6", "run.horizon_years=2")
+    result = sim.run(cfg)
+    held = sum(int(table.memory_usage(deep=True).sum())
+               for table in (result.summary, result.cashflows, result.timeline, result.worlds))
+    estimate = cli.memory_needed_bytes(settings(cfg), 5)
+    assert held <= estimate <= 20 * held
+
+
+def test_available_memory_is_read_from_proc_meminfo():
+    available = cli.available_memory_bytes()
+    with open("/proc/meminfo", encoding="ascii") as meminfo:
+        total = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal:"))
+    assert available is not None and 0 < available <= total * 1024
+
+
+# --- Ray: a cluster that is not there ----------------------------------------------------------
+class HangingRay:
+    """A stand-in for the ray module whose init waits for a cluster that never answers."""
+
+    def __init__(self):
+        self.stop = threading.Event()
+
+    def init(self, **options):
+        self.stop.wait(60)
+
+
+def test_ray_init_that_hangs_times_out_in_one_line():
+    ray = HangingRay()
+    settings = SimpleNamespace(address="nonsense:1", timeout_s=0.5)
+    started = time.monotonic()
+    with pytest.raises(UserError) as refused:
+        start_ray(ray, settings, {"address": "nonsense:1"})
+    ray.stop.set()
+    assert time.monotonic() - started < 5
+    assert str(refused.value).startswith("run.ray.address='nonsense:1': Ray did not start or "
+                                         "connect within run.ray.timeout_s=0.5 s")
+
+
+def test_ray_init_that_fails_is_one_line():
+    class FailingRay:
+        def init(self, **options):
+            raise ConnectionError("cannot reach\nnonsense:1")
+
+    with pytest.raises(UserError, match=r"^run.ray.address='nonsense:1': Ray could not start or "
+                                        r"connect \(ConnectionError: cannot reach nonsense:1\)$"):
+        start_ray(FailingRay(), SimpleNamespace(address="nonsense:1", timeout_s=5), {})
