@@ -217,12 +217,15 @@ def _tables(analysis: Analysis) -> list[tuple[str, str]]:
         sections.append(("Stochastic dominance, each pair (the strategy named dominates;"
                          " 'neither' when the distributions cross)",
                          _table(analysis.dominance, {})))
+    regret = analysis.regret.reset_index()
+    in_metric = {c: m for c in regret.columns if c not in ("strategy", "scenarios_missing")}
     sections.append((f"Regret: distance from each scenario's best mean {metric_name(m)}",
-                     _table(analysis.regret.reset_index(), usd)))
+                     _table(regret, {**usd, **in_metric})))
     inc = analysis.incremental
     if not inc.empty:
         wide = inc.pivot_table(index=["scenario", "year"], columns="strategy",
                                values="mean_usd").reset_index()
+        wide["year"] = wide["year"].astype(int).astype(str)  # a calendar year, not a quantity
         sections.append(("Incremental net cash flow against the baseline, mean per "
                          "calendar year", _table(wide, {c: "x_usd" for c in wide.columns
                                                         if c not in ("scenario", "year")})))
