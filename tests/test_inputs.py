@@ -14,7 +14,7 @@ import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 import sim
-from sim import cli
+from sim import memory
 from sim.cli import main
 from sim.config import check_output_dir, settings
 from sim.errors import UserError
@@ -164,7 +164,7 @@ def test_sample_world_names_the_plugin_that_returned_strings(monkeypatch, tmp_pa
 def test_a_run_too_big_for_memory_is_refused_with_the_estimate_and_the_fix(
         tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "available_memory_bytes", lambda: 2 * 10**9)
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda: 2 * 10**9)
     code = main(["run.replications=23000", "run.progress=false",
                  f"hydra.run.dir={tmp_path / 'run'}"])
     err = capsys.readouterr().err.strip()
@@ -174,7 +174,7 @@ def test_a_run_too_big_for_memory_is_refused_with_the_estimate_and_the_fix(
     assert list(tmp_path.iterdir()) == []
     # The summary alone fits: the fix the line gives works.
     cfg = sim.compose(["run.replications=23000", "run.detail=summary"])
-    cli.check_memory(settings(cfg), 5, available=2 * 10**9)
+    memory.check_memory(settings(cfg), 5, available=2 * 10**9)
 
 
 def test_the_memory_estimate_covers_what_a_run_holds(compose_small):
@@ -183,12 +183,12 @@ def test_the_memory_estimate_covers_what_a_run_holds(compose_small):
     result = sim.run(cfg)
     held = sum(int(table.memory_usage(deep=True).sum())
                for table in (result.summary, result.cashflows, result.timeline, result.worlds))
-    estimate = cli.memory_needed_bytes(settings(cfg), 5)
+    estimate = memory.memory_needed_bytes(settings(cfg), 5)
     assert held <= estimate <= 20 * held
 
 
 def test_available_memory_is_read_from_proc_meminfo():
-    available = cli.available_memory_bytes()
+    available = memory.available_memory_bytes()
     with open("/proc/meminfo", encoding="ascii") as meminfo:
         total = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal:"))
     assert available is not None and 0 < available <= total * 1024
