@@ -19,6 +19,8 @@ import math
 import numpy as np
 
 SECONDS_PER_DAY = 86_400.0
+DAYS_PER_YEAR = 365.25  # the calendar of the whole model: years and months of equal length
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 HOURS_PER_DAY = 24.0
 TWO_POW_32 = 2.0 ** 32
 TARGET_TIMESPAN_S = 1_209_600  # two weeks: 2016 blocks of 600 s

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DAYS_PER_YEAR = 365.25
-
+from sim.economics import DAYS_PER_YEAR
 
 @dataclass(frozen=True)
 class FleetDecay:

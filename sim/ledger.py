@@ -13,16 +13,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.economics import (below_breakeven, discount_factors, irr, mining_revenue_usd_per_day,
-                           mining_revenue_usd_per_mw_day, npv, payback_years, peak_funding_usd,
-                           th_per_mw)
+from sim.economics import (DAYS_PER_MONTH, below_breakeven, discount_factors, irr,
+                           mining_revenue_usd_per_day, mining_revenue_usd_per_mw_day, npv,
+                           payback_years, peak_funding_usd, th_per_mw)
 from sim.fleet import AsicPrices
 
 CATEGORIES = ("mining_revenue", "pool_fees", "power_cost", "power_resale", "demand_response",
               "hosting_rent", "cloud_revenue", "opex", "capex_conversion", "capex_gpu",
               "capex_asic_refresh", "asic_salvage", "terminal_value")
 STATES = ("mw_mining", "mw_curtailed", "mw_converting", "mw_ready", "mw_leased", "mw_cloud")
-DAYS_PER_MONTH = 365.25 / 12
 _C = {name: i for i, name in enumerate(CATEGORIES)}
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import simpy
 
 from sim import distributions, economics
+from sim.economics import DAYS_PER_MONTH, DAYS_PER_YEAR
 from sim.errors import UserError
 from sim.fleet import AsicPrices, FleetDecay
 from sim.record import Books, Counts, Event, GpuLot, Lease, Record, freeze
@@ -32,7 +33,6 @@ from sim.view import MarketView
 from sim.world import TABLE_COLUMNS, World, rng_for
 
 MINING, CONVERTING, AI = 0, 1, 2
-DAYS_PER_MONTH = 365.25 / 12
 EPS_MW = 1e-9
 
 
@@ -71,7 +71,7 @@ class Site:
         self.cloud = site.cloud
         self.opex = site.opex
         self.fleet = fleet
-        self.decay = FleetDecay(float(fleet.failure_rate_per_year) / 365.25, fleet.refresh == "replace")
+        self.decay = FleetDecay(float(fleet.failure_rate_per_year) / DAYS_PER_YEAR, fleet.refresh == "replace")
         self.asic_prices = AsicPrices(fleet, world.hashprice_usd_per_ph_day)
         self.median_conversion_days = (distributions.median(site.conversion.decommission_days)
                                        + distributions.median(site.conversion.retrofit_days))
@@ -263,7 +263,7 @@ class Site:
         spot price (their breakeven beats it); otherwise the old fleet keeps its place.
         """
         books, prices = self.books, self.asic_prices
-        every_days = float(self.fleet.upgrade_every_years) * 365.25
+        every_days = float(self.fleet.upgrade_every_years) * DAYS_PER_YEAR
         while self.env.now + every_days < self.n_days:
             yield self.env.timeout(every_days)
             now = self.env.now
@@ -290,7 +290,7 @@ class Site:
         books = self.books
         gpus = mw_it * float(self.cloud.gpus_per_mw_it)
         books.rate(books.rates.gpus, self.env.now, gpus)
-        life = float(self.cloud.gpu_life_years) * 365.25
+        life = float(self.cloud.gpu_life_years) * DAYS_PER_YEAR
         event, cause = "gpu_purchase", "ready"
         while self.env.now < self.n_days:
             now = self.env.now

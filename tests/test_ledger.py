@@ -8,7 +8,8 @@ import pytest
 
 import sim
 from sim.fleet import FleetDecay
-from sim.ledger import CATEGORIES, DAYS_PER_MONTH, Account
+from sim.economics import DAYS_PER_MONTH
+from sim.ledger import CATEGORIES, Account
 from sim.record import Books, Counts, GpuLot, Lease, Record
 from sim.world import month_starts
 

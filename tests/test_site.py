@@ -8,7 +8,8 @@ import pytest
 import sim
 from sim.config import build_strategies
 from sim.errors import LookAheadError
-from sim.ledger import CATEGORIES, DAYS_PER_MONTH, Account, discount_factors
+from sim.economics import DAYS_PER_MONTH, discount_factors
+from sim.ledger import CATEGORIES, Account
 from sim.site import simulate
 from sim.strategies import Strategy
 

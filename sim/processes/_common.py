@@ -9,7 +9,6 @@ from scipy.signal import lfilter
 
 from sim.errors import UserError
 
-DAYS_PER_YEAR = 365.25
 
 
 def upstream_path(upstream: Mapping, name: str, n_days: int) -> np.ndarray:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.processes._common import DAYS_PER_YEAR, ar1, persistence
+from sim.economics import DAYS_PER_YEAR
+from sim.processes._common import ar1, persistence
 from sim.params import Checked, param
 
 REGIMES = ("scarcity", "glut", "stationary")

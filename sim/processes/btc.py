@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.processes._common import DAYS_PER_YEAR
+from sim.economics import DAYS_PER_YEAR
 from sim.params import Checked, param
 
 _START_USD = dict(unit="USD", low=0, low_open=True, doc="BTC price on day 0")

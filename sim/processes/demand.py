@@ -19,7 +19,8 @@ import pandas as pd
 
 from sim import distributions
 from sim.errors import UserError
-from sim.processes._common import DAYS_PER_YEAR, upstream_path
+from sim.economics import DAYS_PER_YEAR
+from sim.processes._common import upstream_path
 from sim.params import Checked, Distribution, param, shown
 
 #: Defaults: 10–50 MW of IT, 12-year terms (4,383 days), tenants waiting about a year.

@@ -22,12 +22,13 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from sim.economics import (BLOCKS_PER_EPOCH, HALVING_INTERVAL, INITIAL_SUBSIDY_SATS, SATS_PER_BTC,
-                           SECONDS_PER_DAY, TARGET_SPACING_S, TWO_POW_32, hashprice_usd_per_ph_day,
-                           retarget, subsidy_btc, subsidy_sats)
+from sim.economics import (BLOCKS_PER_EPOCH, DAYS_PER_YEAR, HALVING_INTERVAL,
+                           INITIAL_SUBSIDY_SATS, SATS_PER_BTC, SECONDS_PER_DAY, TARGET_SPACING_S,
+                           TWO_POW_32, hashprice_usd_per_ph_day, retarget, subsidy_btc,
+                           subsidy_sats)
 from sim.errors import UserError
 from sim.params import Checked, param
-from sim.processes._common import DAYS_PER_YEAR, upstream_path
+from sim.processes._common import upstream_path
 
 #: Work of one block at difficulty 1, in EH/s·days (2^32 hashes).
 _WORK_PER_DIFFICULTY = TWO_POW_32 / (1e18 * SECONDS_PER_DAY)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.errors import UserError
-from sim.processes._common import DAYS_PER_YEAR, ar1, day_of_year, persistence, upstream_dates
+from sim.economics import DAYS_PER_YEAR
+from sim.processes._common import ar1, day_of_year, persistence, upstream_dates
 from sim.params import Checked, param, shown
 
 
