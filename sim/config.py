@@ -286,12 +286,19 @@ def build_processes(cfg) -> dict:
             for name in ("btc", "network", "power", "ai", "demand")}
 
 
+def strategy_label(option, node) -> str:
+    """Return the label a strategy's rows carry: its node's `name`, else its option name."""
+    name = node.get("name") if isinstance(node, (dict, DictConfig)) else None
+    return str(name or option)
+
+
 def build_strategies(cfg) -> dict:
-    """Return the selected strategies by label (their `name`, or their option name)."""
+    """Return the selected strategies by label (see `strategy_label`)."""
     strategies = {}
     for option, node in cfg.strategy.items():
         node = dict(node) if isinstance(node, dict) else OmegaConf.to_container(node, resolve=True)
-        label = str(node.pop("name", None) or option)
+        label = strategy_label(option, node)
+        node.pop("name", None)
         if label in strategies:
             raise UserError(f"strategy.{option}.name={label!r}: another strategy has that label")
         strategies[label] = instantiate(node, f"strategy.{option}")

@@ -32,6 +32,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim._version import __version__
+from sim.config import strategy_label
 from sim.errors import UserError
 from sim.rundir.files import temporary, write_atomic, write_folder_atomic, write_json
 from sim.rundir.lock import LOCK_FILE, check_unlocked, hold
@@ -121,8 +122,7 @@ def strategy_options(config) -> dict[str, str]:
     options = config.get("strategy") if isinstance(config, mapping) else None
     if not isinstance(options, mapping):
         return {}
-    return {str((node.get("name") if isinstance(node, mapping) else None) or option): str(option)
-            for option, node in options.items()}
+    return {strategy_label(option, node): str(option) for option, node in options.items()}
 
 
 # --- run.json ---------------------------------------------------------------------------------------
