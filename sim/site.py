@@ -30,7 +30,7 @@ from sim.fleet import AsicPrices, FleetDecay
 from sim.record import Books, Counts, Event, GpuLot, Lease, Record, freeze
 from sim.strategies import USES, Convert
 from sim.view import MarketView
-from sim.world import TABLE_COLUMNS, World, rng_for
+from sim.world import World, rng_for
 
 MINING, CONVERTING, AI = 0, 1, 2
 EPS_MW = 1e-9
@@ -309,8 +309,7 @@ class Site:
     # --- tenants ---------------------------------------------------------------------------------
     def tenants(self):
         """Receive each tenant request on its day: lease now, build for it, or lose it."""
-        table = self.world.tenant_requests
-        rows = zip(*(table[column].tolist() for column in TABLE_COLUMNS["tenant_requests"]))
+        rows = self.world.tenant_request_rows()
         for index, (day, mw_it, term_days, usd_per_kw_month, wait_days) in enumerate(rows):
             if day > self.env.now:
                 yield self.env.timeout(day - self.env.now)

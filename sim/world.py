@@ -92,6 +92,15 @@ class World:
             self._cache["month_starts"] = month_starts(self.date)
         return self._cache["month_starts"]
 
+    def tenant_request_rows(self) -> tuple[tuple, ...]:
+        """Return the tenant requests as (day, mw_it, term_days, usd_per_kw_month, wait_days)
+        tuples of Python numbers, made once per world (every strategy reads them)."""
+        if "tenant_request_rows" not in self._cache:
+            table = self.tenant_requests
+            self._cache["tenant_request_rows"] = tuple(
+                zip(*(table[column].tolist() for column in TABLE_COLUMNS["tenant_requests"])))
+        return self._cache["tenant_request_rows"]
+
     def daily_fields(self) -> tuple[str, ...]:
         """Return the names of the daily numpy paths."""
         return DAILY_FIELDS
