@@ -127,8 +127,7 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
                 row.update(_versus(values[label], values[other], paired, confidence,
                                    better))
                 if paired:
-                    d = values[label].to_frame("x").join(values[other].rename("y"),
-                                                         how="inner").dropna()
+                    d = _paired(values[label], values[other])
                     differences[(scenario, label)] = (d["x"] - d["y"]).to_numpy()
                     sensitivity += _sensitivity(runset, scenario, label, other, d)
                     row.update(_incremental(cash, scenario, label, other, increments))
@@ -183,9 +182,14 @@ def _undefined(metric: str, scenario: str, values: dict, many: bool) -> list[str
             "only the worlds where both define it (column n_pairs)."]
 
 
+def _paired(x: pd.Series, y: pd.Series) -> pd.DataFrame:
+    """Return x and y as columns `x`, `y` on the worlds (replications) where both are defined."""
+    return x.to_frame("x").join(y.rename("y"), how="inner").dropna()
+
+
 def _both_defined(x: pd.Series, y: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Return x and y on the worlds (replications) where both are defined."""
-    both = x.to_frame("x").join(y.rename("y"), how="inner").dropna()
+    both = _paired(x, y)
     return both["x"], both["y"]
 
 
