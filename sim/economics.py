@@ -203,3 +203,18 @@ def payback_years(cash_usd: np.ndarray) -> float:
 def peak_funding_usd(cash_usd: np.ndarray) -> float:
     """Return the largest cumulative cash deficit, as a positive number (0 if none)."""
     return float(max(0.0, -np.min(np.cumsum(cash_usd))))
+
+
+def growing_annuity_pv(first_payment: float, growth: float, rate: float, periods: int) -> float:
+    """Return the present value of `periods` payments growing by `growth`, the first one period out.
+
+    Σ_{k=1..n} P (1 + g)^(k−1) / (1 + r)^k = P / (r − g) · (1 − ((1 + g) / (1 + r))^n),
+    and n · P / (1 + r) where g = r. Rates are per period.
+    """
+    if periods < 0:
+        raise ValueError(f"periods(={periods}) must be >= 0.")
+    if rate <= -1:
+        raise ValueError(f"rate(={rate}) must be > -1.")
+    if growth == rate:
+        return periods * first_payment / (1.0 + rate)
+    return first_payment / (rate - growth) * (1.0 - ((1.0 + growth) / (1.0 + rate)) ** periods)

@@ -165,8 +165,9 @@ class Account:
                 continue
             days_left = lease.end_day - max(lease.start_day, n)
             months = int(math.ceil(days_left / DAYS_PER_MONTH))
-            per_month = (lease.rent_usd_per_day - lease.kw_it * opex_per_kw_day) * DAYS_PER_MONTH
-            whole = np.full(months, per_month)
+            month_starts = max(lease.start_day, n) + np.arange(months) * DAYS_PER_MONTH
+            rent = lease.rent_usd_per_day_on(month_starts)  # each month at its first day's rent
+            whole = (rent - lease.kw_it * opex_per_kw_day) * DAYS_PER_MONTH
             whole[-1] *= (days_left - (months - 1) * DAYS_PER_MONTH) / DAYS_PER_MONTH
             value += float(whole @ discount_factors(months, rate, first_month=1))
         last = n - 1

@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from sim.economics import DAYS_PER_MONTH, DAYS_PER_YEAR
 from sim.fleet import FleetDecay
 
 #: Every event the engine logs, with the block it concerns and its cause.
@@ -34,8 +35,13 @@ EVENTS = {
     "tenant_rejected": "the request is lost: nothing ready and no build (block -1; cause: request i)",
     "tenant_signed_build": "the request is signed; blocks are queued for it (block -1; cause: request i)",
     "leased": "a tenant's lease starts (block -1; cause: request i)",
-    "lease_renewed": "a lease renews at the lease index of the day (block -1; cause: request i)",
+    "lease_renewed": "an extension option is taken: a new term at the lease index of the day or "
+                     "a step on the last rent (block -1; cause: request i)",
     "lease_ended": "a lease ends; its MW return to the ready pool (block -1; cause: request i)",
+    "lease_default": "the tenant defaults; the lease stops, its MW return to the ready pool, "
+                     "no extension follows (block -1; cause: request i)",
+    "backstop": "a backstop starts paying its share of the defaulted lease's remaining rent "
+                "until the term's end (block -1; cause: request i)",
     "fleet_upgrade": "the block's fleet is sold and the newest machines bought (cause: schedule)",
     "fleet_upgrade_skipped": "an upgrade is due but the newest machines would not mine "
                              "(block -1; cause: below_breakeven)",
@@ -109,12 +115,47 @@ class Tranche:
 
 @dataclass(frozen=True)
 class Lease:
-    """One term of a lease; a renewal is a new term at the lease index of its day."""
+    """One term of a lease, or a backstop's payments (`kw_it` 0): rent due from day to day.
+
+    `rent_usd_per_day` is the full rent of the first lease year. The rent steps up by
+    `escalator_per_year` on each anniversary and, over the first `ramp_months` months,
+    month k pays (k + 0.5) / ramp_months of it (a linear ramp in monthly steps). Both
+    count from `schedule_day` (the day the contract's rent started; None: `start_day`),
+    so that a backstop paying from a default day keeps the contract's own schedule.
+    An extension is a new term, with its own anniversaries and no ramp.
+    """
 
     start_day: float
     end_day: float
     rent_usd_per_day: float
     kw_it: float
+    escalator_per_year: float = 0.0
+    ramp_months: float = 0.0
+    schedule_day: float | None = None
+
+    @property
+    def origin_day(self) -> float:
+        """Return the day the rent schedule counts its anniversaries and ramp months from."""
+        return self.start_day if self.schedule_day is None else self.schedule_day
+
+    def scheduled_usd_per_day(self, days) -> np.ndarray:
+        """Return the contract's rent on `days` (vectorised), ignoring the term's window."""
+        since = np.asarray(days, dtype=float) - self.origin_day
+        rent = self.rent_usd_per_day * (1.0 + self.escalator_per_year) ** np.floor(since / DAYS_PER_YEAR)
+        if self.ramp_months > 0:
+            month = np.floor(since / DAYS_PER_MONTH)
+            rent = rent * np.minimum(1.0, (month + 0.5) / self.ramp_months)
+        return rent
+
+    def rent_usd_per_day_on(self, days) -> np.ndarray:
+        """Return the rent due on each of `days`: 0 outside [start_day, end_day)."""
+        days = np.asarray(days, dtype=float)
+        inside = (days >= self.start_day) & (days < self.end_day)
+        return np.where(inside, self.scheduled_usd_per_day(days), 0.0)
+
+    def last_rent_usd_per_day(self) -> float:
+        """Return the rent due just before the term ends."""
+        return float(self.scheduled_usd_per_day(np.nextafter(self.end_day, -np.inf)))
 
 
 @dataclass(frozen=True)
@@ -176,6 +217,17 @@ class Books:
         change[start] += amount
         if until is not None:
             change[min(int(math.ceil(until)), self.n_days)] -= amount
+
+    def rent(self, lease: Lease, sign: float = 1.0) -> None:
+        """Add the rent `lease` pays on each day of its term within the horizon (times `sign`)."""
+        first = min(int(math.ceil(lease.start_day)), self.n_days)
+        days = np.arange(first, min(int(math.ceil(lease.end_day)), self.n_days))
+        if days.size:
+            amounts = sign * lease.rent_usd_per_day_on(days)
+            change = self.rates.rent_usd_per_day
+            change[first] += amounts[0]
+            change[first + 1:first + days.size] += np.diff(amounts)
+            change[first + days.size] -= amounts[-1]
 
     def lump(self, lumps: np.ndarray, day: float, usd: float) -> None:
         """Book `usd` once into `lumps`, on `day`, if it falls within the horizon."""

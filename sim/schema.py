@@ -20,6 +20,8 @@ TERMINAL_VALUES = ("contracted", "multiple", "none")
 EXECUTORS = ("serial", "process", "ray")
 DETAILS = ("monthly", "summary")
 REFRESH = ("replace", "none")
+RENEWAL_RENTS = ("index", "step")
+SCOPES = ("turnkey", "powered_shell")
 #: The shortest horizon: one month, the period of the cash flows.
 MONTH_YEARS = 1 / 12
 
@@ -146,12 +148,43 @@ class ConversionConfig:
 
 @dataclass(slots=True)
 class HostingConfig:
-    """Leases of AI halls to tenants."""
+    """Lease contracts of AI halls: rent and its escalator, extension options, scope, ramp, credit."""
 
     renewal_probability: float = param(0.7, unit="probability", low=0, high=1,
-                                       doc="chance a lease renews at the then lease index")
+                                       doc="chance each extension option is taken")
     late_penalty_usd_per_kw_month: float = param(
         60.0, unit="USD/kW/month", low=0, doc="rent credit per kW of IT per month of late delivery")
+    escalator_per_year: float = param(0.0, unit="share/year", low=0, high=1,
+                                      doc="rent steps up by this share on each lease anniversary")
+    extensions: Optional[int] = param(None, unit="options", low=0, integer=True, nullable=True,
+                                      doc="extension options per lease; null = unlimited")
+    extension_years: Optional[float] = param(None, unit="years", low=0, low_open=True,
+                                             nullable=True,
+                                             doc="length of each extension; null = the original term")
+    renewal_rent: str = param("index", unit="-", choices=RENEWAL_RENTS,
+                              doc="rent of an extension: the lease index of the day, or a step "
+                                  "on the last rent")
+    renewal_step: float = param(0.0, unit="share", low=-1, low_open=True,
+                                doc="renewal_rent=step: the last rent times 1 + this")
+    scope: str = param("turnkey", unit="-", choices=SCOPES,
+                       doc="turnkey: the site funds the build; powered_shell: the tenant funds "
+                           "tenant_capex_share of the blocks built for it")
+    tenant_capex_share: float = param(0.8, unit="share", low=0, high=1,
+                                      doc="scope=powered_shell: share of the capex of the blocks "
+                                          "built for a tenant that the tenant funds")
+    tenant_capex_rent_discount: float = param(
+        0.27, unit="share of rent per unit of share", low=0, high=1,
+        doc="scope=powered_shell: rent is the price times 1 - this x tenant_capex_share")
+    rent_ramp_months: int = param(0, unit="months", low=0, integer=True,
+                                  doc="rent rises linearly, in monthly steps, to full rent over "
+                                      "this many months from the lease start")
+    default_probability_per_year: float = param(
+        0.0, unit="probability/year", low=0, high=1,
+        doc="chance a tenant defaults within a year (constant hazard -ln(1 - p)); its MW "
+            "return to ready")
+    backstop_share: float = param(0.48, unit="share", low=0, high=1,
+                                  doc="share of the remaining contracted rent a backstop pays "
+                                      "after a default, on its schedule")
 
 
 @dataclass(slots=True)

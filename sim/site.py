@@ -27,6 +27,7 @@ from sim import distributions, economics
 from sim.economics import DAYS_PER_MONTH, DAYS_PER_YEAR
 from sim.errors import UserError
 from sim.fleet import AsicPrices, FleetDecay
+from sim.leases import LeaseTerms
 from sim.record import Books, Counts, Event, GpuLot, Lease, Record, freeze
 from sim.strategies import USES, Convert
 from sim.view import MarketView
@@ -68,6 +69,7 @@ class Site:
         self.crews = int(site.crews)
         self.crew = simpy.Resource(self.env, capacity=self.crews)
         self.hosting = site.hosting
+        self.terms = LeaseTerms(site.hosting)
         self.cloud = site.cloud
         self.opex = site.opex
         self.fleet = fleet
@@ -106,6 +108,8 @@ class Site:
             self.renewal_draws = np.full((n_requests, renewals), 0.5)
         else:
             self.renewal_draws = rng.uniform(size=(n_requests, renewals))
+        self.default_after_days = self.terms.default_after_days(cfg.run.seed, self.world.replication,
+                                                                n_requests, det)
 
     # --- read-only facts for strategies ---------------------------------------------------
     @property
@@ -203,9 +207,9 @@ class Site:
         for block in order[:action.blocks]:
             self.queued.add(int(block))
             self._log(self.env.now, block, "queued", "decision", request)
-            self.env.process(self.convert(int(block), action.use))
+            self.env.process(self.convert(int(block), action.use, request))
 
-    def convert(self, block: int, use: str):
+    def convert(self, block: int, use: str, request: Request | None = None):
         """Decommission a block's ASICs, retrofit the hall, then lease or run it as a cloud."""
         books = self.books
         with self.crew.request() as crew:
@@ -222,7 +226,7 @@ class Site:
             start = self.env.now
             self._log(start, block, "retrofit_start", "decommissioned")
             retrofit = self.retrofit_days[block]
-            capex = self.capex_usd_per_mw_it[block] * self.block_mw_it
+            capex = self.capex_usd_per_mw_it[block] * self.block_mw_it * self._site_capex_share(request)
             # Capex is paid evenly over the retrofit; what falls after the horizon is not
             # paid within it, and the unfinished hall is not valued either.
             books.rate(books.rates.capex_conversion_usd_per_day, start, -capex / max(retrofit, 1.0),
@@ -346,47 +350,73 @@ class Site:
                 penalty = (float(self.hosting.late_penalty_usd_per_kw_month) * request.mw_it
                            * 1000 * late_days / DAYS_PER_MONTH)
                 books.lump(books.lumps.hosting_rent_usd, day, -penalty)
-            self._start_lease(request, day)
+            self._start_lease(request, day, built_for=True)
 
-    def _start_lease(self, request: Request, day: float) -> None:
+    def _start_lease(self, request: Request, day: float, built_for: bool = False) -> None:
+        """Lease `request`'s MW from the ready pool on `day` (`built_for`: blocks were built for it)."""
         books = self.books
         mw = request.mw_it * self.pue_ai
         self.ready_mw -= mw
         books.rate(books.rates.mw_ready, day, -mw)
         books.rate(books.rates.kw_it_ready, day, -request.mw_it * 1000)
         self._log(day, -1, "leased", request=request)
-        self.env.process(self.lease(request, day))
+        self.env.process(self.lease(request, day, built_for))
 
-    def lease(self, request: Request, day: float):
-        """Collect rent over the term; renew with some probability, or free the MW."""
+    # --- lease contracts -------------------------------------------------------------------------
+    def _site_capex_share(self, request: Request | None) -> float:
+        """Return the share of a block's conversion capex the site pays: all of a speculative one."""
+        return self.terms.site_capex_share(tenant_funded=request is not None)
+
+    def lease(self, request: Request, day: float, built_for: bool = False):
+        """Collect rent over the term and its extensions; free the MW at the end or on default.
+
+        Each term is a `Lease` of `self.terms` (sim.leases): the first from `day` for
+        `request.term_days`; then, while the tenant takes its options, an extension. A
+        tenant that defaults stops paying and leaves; its backstop pays on.
+        """
         mw = request.mw_it * self.pue_ai
         kw_it = request.mw_it * 1000
         books = self.books
         rates = books.rates
         books.rate(rates.mw_leased, day, mw)
         books.rate(rates.kw_it_leased, day, kw_it)
-        price = request.usd_per_kw_month
-        renewals = 0
+        share = self.terms.rent_share(tenant_funded=built_for)
+        default_day = day + self.default_after_days[request.index]
+        lease = self.terms.first_term(self.env.now, request.term_days, kw_it,
+                                      request.usd_per_kw_month * share)
+        taken = 0
         while True:
-            start = self.env.now
-            rent = kw_it * price / DAYS_PER_MONTH
-            end = start + request.term_days
-            books.rate(rates.rent_usd_per_day, start, rent, end)
-            self.leases.append(Lease(start_day=start, end_day=end, rent_usd_per_day=rent, kw_it=kw_it))
-            yield self.env.timeout(end - self.env.now)
-            renew = float(self.hosting.renewal_probability)
-            draws = self.renewal_draws[request.index]
-            if renewals < draws.size and draws[renewals] < renew:
-                renewals += 1
-                price = float(self.world.lease_usd_per_kw_month[min(int(self.env.now), self.n_days - 1)])
-                self._log(self.env.now, -1, "lease_renewed", request=request)
-                continue
-            break
+            self.books.rent(lease)
+            position = len(self.leases)
+            self.leases.append(lease)
+            if default_day < lease.end_day:
+                yield self.env.timeout(default_day - self.env.now)
+                self._default(request, position)
+                break
+            yield self.env.timeout(lease.end_day - self.env.now)
+            if not self.terms.extends(taken, self.renewal_draws[request.index]):
+                self._log(self.env.now, -1, "lease_ended", request=request)
+                break
+            taken += 1
+            price = float(self.world.lease_usd_per_kw_month[min(int(self.env.now), self.n_days - 1)])
+            lease = self.terms.extension(lease, self.env.now, request.term_days, price * share)
+            self._log(self.env.now, -1, "lease_renewed", request=request)
         now = self.env.now
-        self._log(now, -1, "lease_ended", request=request)
         books.rate(rates.mw_leased, now, -mw)
         books.rate(rates.kw_it_leased, now, -kw_it)
         self._release(now, mw)
+
+    def _default(self, request: Request, position: int) -> None:
+        """End the lease at `position` in the record today, on its tenant's default; book the backstop."""
+        now = self.env.now
+        self._log(now, -1, "lease_default", request=request)
+        cut, rest, backstop = self.terms.on_default(self.leases[position], now)
+        self.books.rent(rest, sign=-1.0)
+        self.leases[position] = cut
+        if backstop is not None:
+            self.books.rent(backstop)
+            self.leases.append(backstop)
+            self._log(now, -1, "backstop", request=request)
 
 
 def simulate(cfg, world: World, strategy) -> Record:

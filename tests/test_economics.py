@@ -228,3 +228,20 @@ def test_peak_funding_is_the_deepest_cumulative_deficit(flows):
         worst = int(np.argmin(cumulative))
         assert deepest < 0 and month - 1 > worst and cumulative[month - 1] >= 0
         assert np.all(cumulative[worst:month - 1] < 0)
+
+
+@given(first=st.floats(1.0, 1e6), growth=st.floats(-0.5, 0.5), rate=st.floats(-0.5, 0.9),
+       periods=st.integers(0, 40))
+def test_growing_annuity_pv_is_the_sum_it_closes(first, growth, rate, periods):
+    assume(abs(growth - rate) > 1e-6 or growth == rate)
+    by_sum = sum(first * (1 + growth) ** (k - 1) / (1 + rate) ** k for k in range(1, periods + 1))
+    assert economics.growing_annuity_pv(first, growth, rate, periods) == pytest.approx(by_sum, rel=1e-9,
+                                                                                        abs=1e-9)
+
+
+def test_growing_annuity_pv_where_growth_is_the_rate_and_bad_inputs():
+    assert economics.growing_annuity_pv(100.0, 0.05, 0.05, 10) == pytest.approx(1000 / 1.05)
+    with pytest.raises(ValueError, match="periods"):
+        economics.growing_annuity_pv(1.0, 0.0, 0.1, -1)
+    with pytest.raises(ValueError, match="rate"):
+        economics.growing_annuity_pv(1.0, 0.0, -1.0, 3)

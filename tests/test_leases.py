@@ -1,0 +1,272 @@
+"""Lease contracts against closed forms and sums by hand, over the flat test market.
+
+Escalator, extension options, scope (powered shell), ramp and tenant credit with a
+backstop (site.hosting; sim.leases, sim.record.Lease, the lease process of sim.site).
+Conversions take 30 + 335 days; the lease index of the flat market is $120/kW-month.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+import sim
+from constant_market import ListedRequests
+from sim.config import build_processes, build_strategies
+from sim.economics import DAYS_PER_MONTH, DAYS_PER_YEAR, discount_factors, growing_annuity_pv, npv
+from sim.errors import UserError
+from sim.ledger import CATEGORIES, Account
+from sim.record import Lease
+from sim.site import Site, simulate
+
+QUIET = ["fleet.upgrade_every_years=null", "fleet.failure_rate_per_year=0",
+         "site.power.demand_response_usd_per_mwh=0"]
+FAST_BUILD = ["site.crews=10", "site.conversion.retrofit_days=fixed:335",
+              "site.conversion.capex_usd_per_mw_it=fixed:9e6"]
+READY_DAY = 30 + 335
+
+
+def run(cfg, replication=0):
+    """Return (record, account) of the config's first strategy."""
+    world = sim.sample_world(cfg, replication)
+    strategy = next(iter(build_strategies(cfg).values()))
+    record = simulate(cfg, world, strategy)
+    return record, Account(cfg, world, record)
+
+
+def leased(compose, *overrides, requests="[[400,30,4383,150,0]]", years=4):
+    """Return (record, account): every block converted at once, then the listed tenants."""
+    return run(compose("strategy=convert_all", *QUIET, *FAST_BUILD, f"run.horizon_years={years}",
+                       f"market.demand.requests={requests}", *overrides))
+
+
+def rent_level(account):
+    """Return the rent due on each day, as the ledger books it."""
+    return account.rates.rent_usd_per_day
+
+
+# --- escalator ----------------------------------------------------------------------------------
+def test_escalating_rent_pv_is_the_growing_annuity_closed_form():
+    """Ten years at 3% a year, paid monthly, steps on each anniversary, discounted at 10%.
+
+    Year k pays 12 months of R (1 + g)^k at months 12k .. 12k + 11 (month 0 undiscounted,
+    as the ledger's NPV): PV = R · A · Σ_k ((1 + g) / (1 + r))^k, with A = Σ_{m<12} v^m and
+    v = (1 + r)^(−1/12); Σ_{k<n} q^k = (1 + r) · growing_annuity_pv(1, g, r, n).
+    """
+    r, g, kw_it = 0.10, 0.03, 50_000.0
+    lease = Lease(start_day=0.0, end_day=10 * DAYS_PER_YEAR, rent_usd_per_day=kw_it * 150 / DAYS_PER_MONTH,
+                  kw_it=kw_it, escalator_per_year=g)
+    months = np.arange(120) * DAYS_PER_MONTH
+    monthly = lease.rent_usd_per_day_on(months) * DAYS_PER_MONTH
+    a = float(np.sum((1 + r) ** (-np.arange(12) / 12)))
+    closed = kw_it * 150 * a * (1 + r) * growing_annuity_pv(1.0, g, r, 10)
+    assert npv(monthly, r) == pytest.approx(closed, rel=1e-9)
+    assert monthly[12] == pytest.approx(monthly[0] * 1.03, rel=1e-12)   # the first step, a year in
+    assert lease.rent_usd_per_day_on([10 * DAYS_PER_YEAR])[0] == 0      # the term is over
+
+
+def test_the_engine_books_the_escalated_rent_day_by_day(compose_constant):
+    record, acc = leased(compose_constant, "site.hosting.escalator_per_year=0.03",
+                         "site.hosting.renewal_probability=0")
+    rent = 30_000 * 150 / DAYS_PER_MONTH
+    days = np.arange(acc.n_days)
+    expected = np.where(days >= 400, rent * 1.03 ** np.floor((days - 400) / DAYS_PER_YEAR), 0.0)
+    np.testing.assert_allclose(rent_level(acc), expected, rtol=1e-12, atol=1e-6)
+    assert rent_level(acc)[400 + 365] == pytest.approx(rent)          # day 365.0 of the lease: year 0
+    assert rent_level(acc)[400 + 366] == pytest.approx(rent * 1.03)   # 366 > 365.25: year 1
+    (lease,) = record.leases
+    np.testing.assert_allclose(lease.rent_usd_per_day_on(days), rent_level(acc), rtol=1e-12, atol=1e-6)
+
+
+def test_the_contracted_value_reads_the_escalated_schedule(compose_constant):
+    """The terminal value credits each month after the horizon at its first day's rent."""
+    def by_hand(n, g):
+        days_left = 400 + 4383 - n
+        months = math.ceil(days_left / DAYS_PER_MONTH)
+        starts = n + np.arange(months) * DAYS_PER_MONTH
+        rent = 30_000 * 150 / DAYS_PER_MONTH * (1 + g) ** np.floor((starts - 400) / DAYS_PER_YEAR)
+        per_month = (rent - 30_000 * 18 / DAYS_PER_MONTH) * DAYS_PER_MONTH
+        per_month[-1] *= (days_left - (months - 1) * DAYS_PER_MONTH) / DAYS_PER_MONTH
+        return float(per_month @ discount_factors(months, 0.10, first_month=1))
+
+    flat = leased(compose_constant, "site.hosting.renewal_probability=0")[1]
+    up = leased(compose_constant, "site.hosting.renewal_probability=0",
+                "site.hosting.escalator_per_year=0.03")[1]
+    gain = up.terminal_value_usd() - flat.terminal_value_usd()   # the fleet's part is the same
+    assert gain == pytest.approx(by_hand(up.n_days, 0.03) - by_hand(up.n_days, 0.0), rel=1e-9)
+    assert gain > 0
+
+
+# --- extension options --------------------------------------------------------------------------
+def terms(record):
+    """Return (start, length in days, first-year rent per kW-month) of each term recorded."""
+    return [(t.start_day, t.end_day - t.start_day, t.rent_usd_per_day * DAYS_PER_MONTH / t.kw_it)
+            for t in record.leases]
+
+
+def test_extensions_are_counted_and_last_extension_years(compose_constant):
+    record, acc = leased(compose_constant, "site.hosting.renewal_probability=1",
+                         "site.hosting.extensions=2", "site.hosting.extension_years=1",
+                       requests="[[400,30,730.5,150,0]]", years=6)
+    assert terms(record) == [(400, 730.5, pytest.approx(150)),
+                             (1130.5, DAYS_PER_YEAR, pytest.approx(120)),  # at the index
+                             (1130.5 + DAYS_PER_YEAR, DAYS_PER_YEAR, pytest.approx(120))]
+    end = math.ceil(1130.5 + 2 * DAYS_PER_YEAR)
+    assert acc.rates.mw_leased[end - 1] == pytest.approx(30 * 1.3)
+    assert acc.rates.mw_leased[end] == 0                      # no third option: the MW are free
+
+
+@pytest.mark.parametrize("options, probability, unlimited", [(0, 1, False), (None, 0, False),
+                                                          (None, 1, True)])
+def test_no_option_left_or_none_taken_means_one_term(compose_constant, options, probability, unlimited):
+    record, acc = leased(compose_constant, f"site.hosting.renewal_probability={probability}",
+                         f"site.hosting.extensions={'null' if options is None else options}",
+                         requests="[[400,30,365.25,150,0]]", years=6)
+    every_year = int(np.sum(400 + np.arange(10) * DAYS_PER_YEAR < acc.n_days))
+    assert len(record.leases) == (every_year if unlimited else 1)   # unlimited: a term a year
+    assert every_year == 5
+
+
+def test_step_renewal_is_the_last_escalated_rent_times_the_step(compose_constant):
+    record, _ = leased(compose_constant, "site.hosting.renewal_probability=1",
+                       "site.hosting.extensions=1", "site.hosting.renewal_rent=step",
+                       "site.hosting.renewal_step=0.05", "site.hosting.escalator_per_year=0.03",
+                       requests="[[400,30,730.5,150,0]]", years=6)
+    first, second = record.leases
+    assert second.rent_usd_per_day == pytest.approx(first.rent_usd_per_day * 1.03 * 1.05, rel=1e-12)
+    assert second.end_day - second.start_day == 730.5                      # the original term
+    assert second.rent_usd_per_day_on([second.start_day + 366])[0] == pytest.approx(
+        second.rent_usd_per_day * 1.03, rel=1e-12)                          # its own anniversaries
+
+
+# --- scope ---------------------------------------------------------------------------------------
+POWERED_SHELL = ["site.hosting.scope=powered_shell", "site.hosting.tenant_capex_share=0.8",
+                 "site.hosting.tenant_capex_rent_discount=0.27", "site.hosting.renewal_probability=0"]
+
+
+def test_a_powered_shell_tenant_funds_its_blocks_and_pays_less(compose_constant):
+    """build_to_suit builds 2 blocks for a 15 MW tenant: the site pays 20% of them."""
+    cfg = compose_constant("strategy=build_to_suit", *QUIET, *FAST_BUILD, *POWERED_SHELL,
+                           "run.horizon_years=2", "market.demand.requests=[[10,15,4383,150,400]]")
+    record, acc = run(cfg)
+    blocks = math.ceil(15 * 1.3 / 10)
+    capex = -acc.monthly[CATEGORIES.index("capex_conversion")].sum()
+    assert capex == pytest.approx(0.2 * blocks * 10 / 1.3 * 9e6, rel=1e-9)
+    (lease,) = record.leases
+    assert lease.rent_usd_per_day == pytest.approx(15_000 * 150 * (1 - 0.27 * 0.8) / DAYS_PER_MONTH)
+
+
+def test_speculative_blocks_and_ready_halls_are_turnkey_even_under_powered_shell(compose_constant):
+    record, acc = leased(compose_constant, *POWERED_SHELL)
+    capex = -acc.monthly[CATEGORIES.index("capex_conversion")].sum()
+    assert capex == pytest.approx(100 / 1.3 * 9e6, rel=1e-9)             # convert_all: the site's
+    (lease,) = record.leases
+    assert lease.rent_usd_per_day == pytest.approx(30_000 * 150 / DAYS_PER_MONTH)  # built already
+
+
+# --- ramp ------------------------------------------------------------------------------------------
+def test_rent_ramps_in_monthly_steps_to_full_rent(compose_constant):
+    _, acc = leased(compose_constant, "site.hosting.rent_ramp_months=4", "site.hosting.renewal_probability=0")
+    rent = 30_000 * 150 / DAYS_PER_MONTH
+    level = rent_level(acc)
+    for k, share in enumerate([0.125, 0.375, 0.625, 0.875, 1.0, 1.0]):
+        first = math.ceil(400 + k * DAYS_PER_MONTH)
+        last = math.ceil(400 + (k + 1) * DAYS_PER_MONTH) - 1
+        assert level[first] == pytest.approx(share * rent) and level[last] == pytest.approx(share * rent)
+    assert level[399] == 0
+
+
+# --- tenant credit -------------------------------------------------------------------------------
+def many_small_tenants(compose, n, term_days, probability, backstop, seed=20270101):
+    """Return (record, account) of `n` tenants of 0.02 MW leased on day 400 of a built site."""
+    cfg = compose("strategy=convert_all", *QUIET, *FAST_BUILD, "run.horizon_years=4", f"run.seed={seed}",
+                  "site.hosting.renewal_probability=0", f"site.hosting.backstop_share={backstop}",
+                  f"site.hosting.default_probability_per_year={probability}")
+    processes = build_processes(cfg)
+    processes["demand"] = ListedRequests([[400, 0.02, term_days, 120, 0]] * n)
+    world = sim.sample_world(cfg, 0, processes)
+    record = Site(cfg, world, next(iter(build_strategies(cfg).values()))).run()
+    return record, Account(cfg, world, record)
+
+
+def test_default_with_backstop_mean_and_variance_match_the_closed_form(compose_constant):
+    """Rent X = R [min(D, T) + b (T − min(D, T))], D ~ Exp(λ): by hand, its mean and variance.
+
+    E X = R ∫0^T [e^(−λt) + b (1 − e^(−λt))] dt = R [b T + (1 − b)(1 − e^(−λT)) / λ];
+    Var X = R² (1 − b)² Var min(D, T), E min(D, T)² = 2 (1 − e^(−λT)(1 + λT)) / λ².
+    """
+    n, term, p, b = 3000, 730.5, 0.3, 0.5
+    record, acc = many_small_tenants(compose_constant, n, term, p, b)
+    lam = -math.log(1 - p) / DAYS_PER_YEAR                   # per day
+    rent = 20 * 120 / DAYS_PER_MONTH
+    tenants = [t for t in record.leases if t.kw_it > 0]
+    backstops = [t for t in record.leases if t.kw_it == 0]
+    paid = np.array([t.end_day - t.start_day for t in tenants])
+    x = rent * (paid + b * (term - paid))
+    e_min = (1 - math.exp(-lam * term)) / lam
+    e_min2 = 2 * (1 - math.exp(-lam * term) * (1 + lam * term)) / lam ** 2
+    mean = rent * (b * term + (1 - b) * e_min)
+    var = rent ** 2 * (1 - b) ** 2 * (e_min2 - e_min ** 2)
+    assert len(tenants) == n and len(backstops) == np.sum(paid < term)
+    assert abs(x.mean() - mean) < 4 * math.sqrt(var / n)
+    assert x.var(ddof=1) == pytest.approx(var, rel=0.12)
+    assert 0.3 < np.mean(paid < term) < 0.6               # 1 − 0.7² = 0.51 default in two years
+    # The ledger books the same money, to the day (a default falls at the start of a day).
+    hosting = acc.monthly[CATEGORIES.index("hosting_rent")].sum()
+    assert abs(hosting - x.sum()) <= n * rent
+    # A defaulted tenant's MW leave the lease the day it defaults.
+    day = 400 + 365
+    assert acc.rates.mw_leased[day] == pytest.approx(0.02 * 1.3 * np.sum(np.ceil(400 + paid) > day),
+                                                     abs=1e-6)
+
+
+def test_default_draws_are_per_request_and_the_same_for_every_strategy(compose_constant):
+    cfg = compose_constant("strategy=[convert_all,stay_mining]", *QUIET,
+                           "site.hosting.default_probability_per_year=0.1",
+                           "market.demand.requests=[[400,1,4383,120,0],[500,1,4383,120,0]]")
+    world = sim.sample_world(cfg, 3)
+    a, b = (Site(cfg, world, s).default_after_days for s in build_strategies(cfg).values())
+    np.testing.assert_array_equal(a, b)
+    assert a[0] != a[1]
+    base = compose_constant("run.deterministic=true", "site.hosting.default_probability_per_year=0.1",
+                            "market.demand.requests=[[400,1,4383,120,0]]")
+    world = sim.sample_world(base, 0)
+    (median,) = Site(base, world, next(iter(build_strategies(base).values()))).default_after_days
+    assert median == pytest.approx(math.log(2) / -math.log(0.9) * DAYS_PER_YEAR)
+
+
+def test_a_backstop_keeps_the_contract_schedule_and_no_extension_follows(compose_constant):
+    base = ["site.hosting.escalator_per_year=0.03", "site.hosting.rent_ramp_months=3",
+            "site.hosting.renewal_probability=1", "site.hosting.default_probability_per_year=1"]
+    record, acc = leased(compose_constant, *base, "site.hosting.backstop_share=0.5", "run.event_log=true")
+    tenant, backstop = record.leases        # p = 1: the tenant defaults the day its lease starts
+    assert tenant.end_day == tenant.start_day == 400
+    assert (backstop.start_day, backstop.end_day, backstop.kw_it) == (400, 400 + 4383, 0)
+    full = 30_000 * 150 / DAYS_PER_MONTH
+    days = np.array([400, 400 + 31, 400 + 400])
+    np.testing.assert_allclose(backstop.rent_usd_per_day_on(days),
+                               0.5 * full * np.array([1 / 6, 0.5, 1.03]), rtol=1e-12)
+    np.testing.assert_allclose(rent_level(acc)[days], backstop.rent_usd_per_day_on(days), rtol=1e-9)
+    assert acc.rates.mw_leased[400] == 0 and acc.rates.mw_ready[400] == pytest.approx(100)
+    events = [e.event for e in record.events if e.cause == "request 0"]
+    assert events == ["tenant_request", "leased", "lease_default", "backstop"]
+    record, _ = leased(compose_constant, *base, "site.hosting.backstop_share=0")
+    assert len(record.leases) == 1
+
+
+# --- bad values ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("override, message", [
+    ("site.hosting.scope=shell", "site.hosting.scope='shell': must be one of turnkey, powered_shell"),
+    ("site.hosting.extensions=-1", "site.hosting.extensions=-1: must be >= 0"),
+    ("site.hosting.extension_years=0", r"site.hosting.extension_years=0: must be > 0"),
+    ("site.hosting.renewal_rent=market", "site.hosting.renewal_rent='market': must be one of index, step"),
+    ("site.hosting.tenant_capex_share=1.5", r"site.hosting.tenant_capex_share=1.5: must be in \[0, 1\]"),
+    ("site.hosting.escalator_per_year=-0.1", r"site.hosting.escalator_per_year=-0.1: must be in \[0, 1\]"),
+    ("site.hosting.rent_ramp_months=1.5", "site.hosting.rent_ramp_months=1.5: must be a whole number >= 0"),
+    ("site.hosting.default_probability_per_year=2",
+     r"site.hosting.default_probability_per_year=2: must be in \[0, 1\]"),
+    ("site.hosting.backstop_share=-1", r"site.hosting.backstop_share=-1: must be in \[0, 1\]"),
+])
+def test_bad_lease_terms_get_one_line(compose_constant, override, message):
+    with pytest.raises(UserError, match=f"^{message}$"):
+        compose_constant(override)
