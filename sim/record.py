@@ -183,7 +183,8 @@ class Record:
 
     The site's facts (`block_mw` of grid per block, the PUEs, the pool fee, how its fleet
     decays) come with what happened: `rates` and `lumps` over `n_days`, the mining
-    `tranches` in the order they first mined, every lease term, every GPU lot, the
+    `tranches` in the order they first mined, every lease term and backstop (each with
+    its rent schedule, `Lease.rent_usd_per_day_on`), every GPU lot, the
     tenant counts, and the event log (None unless `run.event_log` is on).
     """
 

@@ -386,7 +386,7 @@ class Site:
                                       request.usd_per_kw_month * share)
         taken = 0
         while True:
-            self.books.rent(lease)
+            books.rent(lease)
             position = len(self.leases)
             self.leases.append(lease)
             if default_day < lease.end_day:
