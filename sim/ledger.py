@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim import demand_response
 from sim.economics import (DAYS_PER_MONTH, below_breakeven, discount_factors, irr,
                            mining_revenue_usd_per_day, mining_revenue_usd_per_mw_day, npv,
                            payback_years, peak_funding_usd, th_per_mw)
@@ -42,7 +43,8 @@ class Account:
 
     Reads the engine's `record`, the `world`'s paths, and from `cfg` only the terms:
     `run.discount_rate`, `run.terminal_value`, `run.terminal_multiple`, `site.power`,
-    `site.opex`, `site.cloud.utilisation` and the fleet's prices.
+    `site.opex`, `site.cloud.utilisation` and the fleet's prices; `run.seed` draws the
+    grid operator's demand-response events (sim.demand_response).
     """
 
     def __init__(self, cfg, world, record):
@@ -96,6 +98,20 @@ class Account:
             fleet_curtailed += fleet - running
             th_running += running * tranche_th_per_mw
             self.fleet_end.append((tranche.j_per_th, float(fleet[-1])))
+        self.enrolled_mw = demand_response.enrolled_mw_by_day(
+            self.cfg.site.power.demand_response.enrolled_mw, mining_nominal)
+        if np.any(self.enrolled_mw > 0):  # the operator's events stop the enrolled MW
+            dr = self.cfg.site.power.demand_response
+            world = self.world
+            hours = demand_response.draw_event_hours(dr, n, self.cfg.run.seed, world.replication,
+                                                     world.deterministic)
+            share = demand_response.stopped_share(self.enrolled_mw, mw_running, mw_curtailed, hours)
+            stopped = fleet_running * share
+            fleet_running -= stopped
+            fleet_curtailed += stopped
+            th_running *= 1.0 - share
+            mw_curtailed += mw_running * share
+            mw_running -= mw_running * share
         revenue = mining_revenue_usd_per_day(th_running, hashprice)
         daily[_C["mining_revenue"]] = revenue
         daily[_C["pool_fees"]] = -fee * revenue
@@ -112,8 +128,8 @@ class Account:
         bought_spot = np.maximum(own_mw - ppa_mw, 0.0) * spot * 24.0
         daily[_C["power_cost"]] = -(ppa_mw * float(power.ppa_usd_per_mwh) * 24.0 + bought_spot)
         daily[_C["power_resale"]] = np.maximum(ppa_mw - own_mw, 0.0) * spot * 24.0
-        daily[_C["demand_response"]] = (mining.fleet_curtailed * 24.0
-                                        * float(power.demand_response_usd_per_mwh))
+        daily[_C["demand_response"]] = demand_response.capacity_payment_usd_per_day(
+            self.enrolled_mw, power.demand_response.usd_per_mw_hour)
         self.mining_load_share = np.divide(mining.fleet_running, own_mw, out=np.ones(self.n_days),
                                            where=own_mw > 0)
 

@@ -20,6 +20,12 @@ TERMINAL_VALUES = ("contracted", "multiple", "none")
 EXECUTORS = ("serial", "process", "ray")
 DETAILS = ("monthly", "summary")
 REFRESH = ("replace", "none")
+#: Keys that no longer exist, with what replaces them (a one-line error names it).
+REMOVED_KEYS = {
+    "site.power.demand_response_usd_per_mwh":
+        "removed: economic curtailment earns no credit; demand response pays for enrolled "
+        "capacity: use site.power.demand_response.enrolled_mw and .usd_per_mw_hour",
+}
 #: The shortest horizon: one month, the period of the cash flows.
 MONTH_YEARS = 1 / 12
 
@@ -107,14 +113,32 @@ class RunConfig:
 
 # --- site ---------------------------------------------------------------------------------------
 @dataclass(slots=True)
+class DemandResponseConfig:
+    """Capacity enrolled with the grid operator: paid for being available, curtailed on its call.
+
+    Economic curtailment (spot above breakeven) earns nothing by itself; only enrolled MW
+    earn, and they stop mining for `event_hours` on each of the operator's event days.
+    """
+
+    enrolled_mw: float = param(0.0, unit="MW", low=0,
+                               doc="grid MW enrolled; capped each day by the MW of mining blocks")
+    usd_per_mw_hour: float = param(5.0, unit="USD/MW-hour", low=0,
+                                   doc="capacity payment per enrolled MW per hour of availability")
+    events_per_year: float = param(2.0, unit="events/year", low=0,
+                                   doc="mean number of the operator's calls a year (Poisson)")
+    event_hours: float = param(4.0, unit="hours", low=0, high=24,
+                               doc="hours the enrolled MW stop mining on an event day")
+
+
+@dataclass(slots=True)
 class PowerConfig:
     """The site's power contract: a fixed-price block (take-or-pay) and demand response."""
 
     ppa_mw: float = param(0.0, unit="MW", low=0,
                           doc="grid MW bought at a fixed price; unused MW resold at spot (<= site.grid_mw)")
     ppa_usd_per_mwh: float = param(38.0, unit="USD/MWh", low=0, doc="fixed PPA price")
-    demand_response_usd_per_mwh: float = param(10.0, unit="USD/MWh", low=0,
-                                               doc="credit per MWh curtailed")
+    demand_response: DemandResponseConfig = section(
+        DemandResponseConfig, doc="capacity enrolled with the grid operator")
 
 
 @dataclass(slots=True)
@@ -189,10 +213,14 @@ class SiteConfig:
     cloud: CloudConfig = section(CloudConfig, doc="own GPU cloud")
 
     def cross_check(self, prefix: str) -> None:
-        """Raise UserError if the PPA buys more than the grid carries."""
+        """Raise UserError if the PPA buys, or demand response enrols, more than the grid carries."""
         if self.power.ppa_mw > self.grid_mw:
             raise UserError(f"{prefix}power.ppa_mw={shown(self.power.ppa_mw)}: must be in "
                             f"[0, {shown(self.grid_mw)}] ({prefix}grid_mw)")
+        enrolled = self.power.demand_response.enrolled_mw
+        if enrolled > self.grid_mw:
+            raise UserError(f"{prefix}power.demand_response.enrolled_mw={shown(enrolled)}: must be "
+                            f"in [0, {shown(self.grid_mw)}] ({prefix}grid_mw)")
 
 
 # --- fleet --------------------------------------------------------------------------------------
