@@ -179,6 +179,27 @@ class HostingConfig:
 
 
 @dataclass(slots=True)
+class CloudContractConfig:
+    """A take-or-pay contract for a cloud hall's GPU-hours, signed when the hall is ready.
+
+    For `term_years` from that day the customer pays `usd_per_gpu_hour` for every GPU-hour
+    it uses, and at least for `take_or_pay_share` of them, whatever the market price; a
+    `prepayment_share` of the guaranteed value is paid on the first day and netted evenly
+    from the payments of the term. After the term the hall rents at the market price.
+    """
+
+    usd_per_gpu_hour: Optional[float] = param(
+        None, unit="USD/GPU-hour", low=0, low_open=True, nullable=True,
+        doc="contracted price; null = no contract, the hall rents at the market price")
+    term_years: float = param(5.0, unit="years", low=0, low_open=True,
+                              doc="term from the day the hall is ready")
+    take_or_pay_share: float = param(1.0, unit="share", low=0, high=1,
+                                     doc="share of the GPU-hours paid whether used or not")
+    prepayment_share: float = param(0.2, unit="share", low=0, high=1,
+                                    doc="share of the guaranteed value paid on the first day")
+
+
+@dataclass(slots=True)
 class CloudConfig:
     """The site's own GPU cloud."""
 
@@ -188,6 +209,8 @@ class CloudConfig:
     utilisation: float = param(0.75, unit="share", low=0, high=1, doc="share of hours rented")
     gpu_life_years: float = param(5.0, unit="years", low=0, low_open=True,
                                   doc="depreciation life before refresh")
+    contract: CloudContractConfig = section(
+        CloudContractConfig, doc="take-or-pay contract for each hall's GPU-hours")
 
 
 @dataclass(slots=True)
