@@ -25,7 +25,7 @@ from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from sim.errors import UserError
 from sim.params import check_fields, described, meta_of, shown
-from sim.schema import Settings
+from sim.schema import REMOVED_KEYS, Settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: The typed sections of the config; `market` and `strategy` are free-form `_target_` nodes.
@@ -161,6 +161,8 @@ def _refuse_unknown_keys(node: DictConfig, cls, prefix: str) -> None:
 
 def no_such_key(key: str) -> str:
     """Return one line saying `key` does not exist, with the keys its schema section has."""
+    if key in REMOVED_KEYS:
+        return f"{key}: {REMOVED_KEYS[key]}"
     cls, parts = Settings, key.split(".")
     for name in parts[:-1]:
         spec = {f.name: f for f in dataclasses.fields(cls)}.get(name)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.economics import (DAYS_PER_MONTH, below_breakeven, discount_factors, irr,
+from sim import cloud, demand_response
+from sim.economics import (DAYS_PER_MONTH, DAYS_PER_YEAR, below_breakeven, discount_factors, irr,
                            mining_revenue_usd_per_day, mining_revenue_usd_per_mw_day, npv,
                            payback_years, peak_funding_usd, th_per_mw)
 from sim.fleet import AsicPrices
@@ -42,7 +43,8 @@ class Account:
 
     Reads the engine's `record`, the `world`'s paths, and from `cfg` only the terms:
     `run.discount_rate`, `run.terminal_value`, `run.terminal_multiple`, `site.power`,
-    `site.opex`, `site.cloud.utilisation` and the fleet's prices.
+    `site.opex`, `site.cloud.utilisation` and the fleet's prices; `run.seed` draws the
+    grid operator's demand-response events (sim.demand_response).
     """
 
     def __init__(self, cfg, world, record):
@@ -96,6 +98,20 @@ class Account:
             fleet_curtailed += fleet - running
             th_running += running * tranche_th_per_mw
             self.fleet_end.append((tranche.j_per_th, float(fleet[-1])))
+        self.enrolled_mw = demand_response.enrolled_mw_by_day(
+            self.cfg.site.power.demand_response.enrolled_mw, mining_nominal)
+        if np.any(self.enrolled_mw > 0):  # the operator's events stop the enrolled MW
+            dr = self.cfg.site.power.demand_response
+            world = self.world
+            hours = demand_response.draw_event_hours(dr, n, self.cfg.run.seed, world.replication,
+                                                     world.deterministic)
+            share = demand_response.stopped_share(self.enrolled_mw, mw_running, mw_curtailed, hours)
+            stopped = fleet_running * share
+            fleet_running -= stopped
+            fleet_curtailed += stopped
+            th_running *= 1.0 - share
+            mw_curtailed += mw_running * share
+            mw_running -= mw_running * share
         revenue = mining_revenue_usd_per_day(th_running, hashprice)
         daily[_C["mining_revenue"]] = revenue
         daily[_C["pool_fees"]] = -fee * revenue
@@ -112,18 +128,31 @@ class Account:
         bought_spot = np.maximum(own_mw - ppa_mw, 0.0) * spot * 24.0
         daily[_C["power_cost"]] = -(ppa_mw * float(power.ppa_usd_per_mwh) * 24.0 + bought_spot)
         daily[_C["power_resale"]] = np.maximum(ppa_mw - own_mw, 0.0) * spot * 24.0
-        daily[_C["demand_response"]] = (mining.fleet_curtailed * 24.0
-                                        * float(power.demand_response_usd_per_mwh))
+        daily[_C["demand_response"]] = demand_response.capacity_payment_usd_per_day(
+            self.enrolled_mw, power.demand_response.usd_per_mw_hour)
         self.mining_load_share = np.divide(mining.fleet_running, own_mw, out=np.ones(self.n_days),
                                            where=own_mw > 0)
 
     def _ai(self, mining: Mining) -> None:
-        """Book rent, cloud revenue and the running costs of every use."""
-        daily, rates = self.daily, self.rates
-        cloud = self.cfg.site.cloud
+        """Book rent, cloud revenue (merchant and contracted) and the running costs of every use.
+
+        `cloud_contract_daily` is the contracted part of cloud revenue (prepayments and
+        the netted payments of the term); the rest rents at the market price.
+        """
+        daily, rates, n = self.daily, self.rates, self.n_days
+        utilisation = float(self.cfg.site.cloud.utilisation)
         daily[_C["hosting_rent"]] = rates.rent_usd_per_day + self.record.lumps.hosting_rent_usd
         gpu_hours = rates.gpus * 24.0
-        daily[_C["cloud_revenue"]] = gpu_hours * self.world.gpu_usd_per_hour * float(cloud.utilisation)
+        contracts = self.record.cloud_contracts
+        self.cloud_contract_daily = np.zeros(n)
+        if contracts:
+            for contract in contracts:
+                self.cloud_contract_daily += cloud.cash_usd_by_day(contract, n)
+            merchant_hours = (rates.gpus - cloud.contracted_gpus_by_day(contracts, n)) * 24.0
+            daily[_C["cloud_revenue"]] = (merchant_hours * self.world.gpu_usd_per_hour * utilisation
+                                          + self.cloud_contract_daily)
+        else:
+            daily[_C["cloud_revenue"]] = gpu_hours * self.world.gpu_usd_per_hour * utilisation
         opex = self.cfg.site.opex
         self.opex_by_use = {
             "mining": mining.mw * float(opex.mining_usd_per_mw_month) / DAYS_PER_MONTH,
@@ -174,11 +203,41 @@ class Account:
         for j_per_th, fleet_mw in self.fleet_end:
             value += (fleet_mw * th_per_mw(j_per_th, record.pue_mining)
                       * self.prices.used_usd_per_th(j_per_th, last))
-        price = self.world.gpu_usd_per_hour
         for lot in record.gpu_lots:
-            life_left = max(0.0, lot.day + lot.life_days - n) / lot.life_days
-            value += lot.usd * life_left * float(price[last] / price[min(int(lot.day), last)])
-        return value
+            value += self._gpu_lot_value_usd(lot)
+        return value + self._cloud_contract_value_usd()
+
+    def _gpu_lot_value_usd(self, lot) -> float:
+        """Return what a GPU lot is worth at the horizon: its resale, pro rata of life left.
+
+        A lot still under contract at the horizon earns the contract first (valued by
+        `_cloud_contract_value_usd`) and is sold when the contract ends: its resale at
+        that day, discounted to the last month.
+        """
+        n, last = self.n_days, self.n_days - 1
+        price = self.world.gpu_usd_per_hour
+        sold_day = max(float(n), lot.contracted_until)
+        life_left = max(0.0, lot.day + lot.life_days - sold_day) / lot.life_days
+        usd = lot.usd * life_left * float(price[last] / price[min(int(lot.day), last)])
+        if sold_day > n:
+            usd *= (1.0 + float(self.cfg.run.discount_rate)) ** (-(sold_day - n) / DAYS_PER_YEAR)
+        return usd
+
+    def _cloud_contract_value_usd(self) -> float:
+        """Return the cloud contracts' cash still to come after the horizon, net of running costs.
+
+        Running costs: opex on every GPU-hour and the hall's power at the mean spot price
+        of the last year.
+        """
+        n = self.n_days
+        contracts = [c for c in self.record.cloud_contracts if cloud.paid_days(c)[1] > n]
+        if not contracts:
+            return 0.0
+        opex = float(self.cfg.site.opex.cloud_usd_per_gpu_hour)
+        spot = float(np.mean(self.world.power_usd_per_mwh[max(0, n - 365):]))
+        rate = float(self.cfg.run.discount_rate)
+        return sum(cloud.value_after_horizon_usd(
+            c, n, c.gpus * 24.0 * opex + c.grid_mw * 24.0 * spot, rate) for c in contracts)
 
     def _multiple_value(self) -> float:
         """Return trailing-twelve-month operating cash flow by use, times its multiple.

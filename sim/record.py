@@ -160,11 +160,34 @@ class Lease:
 
 @dataclass(frozen=True)
 class GpuLot:
-    """GPUs bought for a cloud hall on `day`, for `usd`, to be replaced after `life_days`."""
+    """GPUs bought for a cloud hall on `day`, for `usd`, to be replaced after `life_days`.
+
+    `contracted_until` is the day the hall's GPU-hours stop being sold under contract
+    (0: never under contract).
+    """
 
     day: float
     usd: float
     life_days: float
+    contracted_until: float = 0.0
+
+
+@dataclass(frozen=True)
+class CloudContract:
+    """A take-or-pay contract for one cloud hall's GPU-hours, from `start_day` to `end_day`.
+
+    Each day of the term the customer pays `gpus · 24 · usd_per_gpu_hour · paid_share`,
+    less an even share of `prepayment_usd`, which it paid on the first day. The hall
+    draws `grid_mw` of power.
+    """
+
+    start_day: float
+    end_day: float
+    gpus: float
+    grid_mw: float
+    usd_per_gpu_hour: float
+    paid_share: float
+    prepayment_usd: float
 
 
 @dataclass(frozen=True)
@@ -184,8 +207,9 @@ class Record:
     The site's facts (`block_mw` of grid per block, the PUEs, the pool fee, how its fleet
     decays) come with what happened: `rates` and `lumps` over `n_days`, the mining
     `tranches` in the order they first mined, every lease term and backstop (each with
-    its rent schedule, `Lease.rent_usd_per_day_on`), every GPU lot, the
-    tenant counts, and the event log (None unless `run.event_log` is on).
+    its rent schedule, `Lease.rent_usd_per_day_on`), every GPU lot, the tenant counts,
+    the event log (None unless `run.event_log` is on), and every cloud hall's GPU-hour
+    contract.
     """
 
     n_days: int
@@ -201,6 +225,7 @@ class Record:
     gpu_lots: tuple[GpuLot, ...]
     counts: Counts
     events: tuple[Event, ...] | None = None
+    cloud_contracts: tuple[CloudContract, ...] = ()
 
 
 class Books:

@@ -22,6 +22,12 @@ DETAILS = ("monthly", "summary")
 REFRESH = ("replace", "none")
 RENEWAL_RENTS = ("index", "step")
 SCOPES = ("turnkey", "powered_shell")
+#: Keys that no longer exist, with what replaces them (a one-line error names it).
+REMOVED_KEYS = {
+    "site.power.demand_response_usd_per_mwh":
+        "removed: economic curtailment earns no credit; demand response pays for enrolled "
+        "capacity: use site.power.demand_response.enrolled_mw and .usd_per_mw_hour",
+}
 #: The shortest horizon: one month, the period of the cash flows.
 MONTH_YEARS = 1 / 12
 
@@ -109,14 +115,32 @@ class RunConfig:
 
 # --- site ---------------------------------------------------------------------------------------
 @dataclass(slots=True)
+class DemandResponseConfig:
+    """Capacity enrolled with the grid operator: paid for being available, curtailed on its call.
+
+    Economic curtailment (spot above breakeven) earns nothing by itself; only enrolled MW
+    earn, and they stop mining for `event_hours` on each of the operator's event days.
+    """
+
+    enrolled_mw: float = param(0.0, unit="MW", low=0,
+                               doc="grid MW enrolled; capped each day by the MW of mining blocks")
+    usd_per_mw_hour: float = param(5.0, unit="USD/MW-hour", low=0,
+                                   doc="capacity payment per enrolled MW per hour of availability")
+    events_per_year: float = param(2.0, unit="events/year", low=0,
+                                   doc="mean number of the operator's calls a year (Poisson)")
+    event_hours: float = param(4.0, unit="hours", low=0, high=24,
+                               doc="hours the enrolled MW stop mining on an event day")
+
+
+@dataclass(slots=True)
 class PowerConfig:
     """The site's power contract: a fixed-price block (take-or-pay) and demand response."""
 
     ppa_mw: float = param(0.0, unit="MW", low=0,
                           doc="grid MW bought at a fixed price; unused MW resold at spot (<= site.grid_mw)")
     ppa_usd_per_mwh: float = param(38.0, unit="USD/MWh", low=0, doc="fixed PPA price")
-    demand_response_usd_per_mwh: float = param(10.0, unit="USD/MWh", low=0,
-                                               doc="credit per MWh curtailed")
+    demand_response: DemandResponseConfig = section(
+        DemandResponseConfig, doc="capacity enrolled with the grid operator")
 
 
 @dataclass(slots=True)
@@ -188,6 +212,27 @@ class HostingConfig:
 
 
 @dataclass(slots=True)
+class CloudContractConfig:
+    """A take-or-pay contract for a cloud hall's GPU-hours, signed when the hall is ready.
+
+    For `term_years` from that day the customer pays `usd_per_gpu_hour` for every GPU-hour
+    it uses, and at least for `take_or_pay_share` of them, whatever the market price; a
+    `prepayment_share` of the guaranteed value is paid on the first day and netted evenly
+    from the payments of the term. After the term the hall rents at the market price.
+    """
+
+    usd_per_gpu_hour: Optional[float] = param(
+        None, unit="USD/GPU-hour", low=0, low_open=True, nullable=True,
+        doc="contracted price; null = no contract, the hall rents at the market price")
+    term_years: float = param(5.0, unit="years", low=0, low_open=True,
+                              doc="term from the day the hall is ready")
+    take_or_pay_share: float = param(1.0, unit="share", low=0, high=1,
+                                     doc="share of the GPU-hours paid whether used or not")
+    prepayment_share: float = param(0.2, unit="share", low=0, high=1,
+                                    doc="share of the guaranteed value paid on the first day")
+
+
+@dataclass(slots=True)
 class CloudConfig:
     """The site's own GPU cloud."""
 
@@ -197,6 +242,8 @@ class CloudConfig:
     utilisation: float = param(0.75, unit="share", low=0, high=1, doc="share of hours rented")
     gpu_life_years: float = param(5.0, unit="years", low=0, low_open=True,
                                   doc="depreciation life before refresh")
+    contract: CloudContractConfig = section(
+        CloudContractConfig, doc="take-or-pay contract for each hall's GPU-hours")
 
 
 @dataclass(slots=True)
@@ -222,10 +269,14 @@ class SiteConfig:
     cloud: CloudConfig = section(CloudConfig, doc="own GPU cloud")
 
     def cross_check(self, prefix: str) -> None:
-        """Raise UserError if the PPA buys more than the grid carries."""
+        """Raise UserError if the PPA buys, or demand response enrols, more than the grid carries."""
         if self.power.ppa_mw > self.grid_mw:
             raise UserError(f"{prefix}power.ppa_mw={shown(self.power.ppa_mw)}: must be in "
                             f"[0, {shown(self.grid_mw)}] ({prefix}grid_mw)")
+        enrolled = self.power.demand_response.enrolled_mw
+        if enrolled > self.grid_mw:
+            raise UserError(f"{prefix}power.demand_response.enrolled_mw={shown(enrolled)}: must be "
+                            f"in [0, {shown(self.grid_mw)}] ({prefix}grid_mw)")
 
 
 # --- fleet --------------------------------------------------------------------------------------

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim import distributions, economics
+from sim import cloud, distributions, economics
 from sim.economics import DAYS_PER_MONTH, DAYS_PER_YEAR
 from sim.errors import UserError
 from sim.fleet import AsicPrices, FleetDecay
 from sim.leases import LeaseTerms
-from sim.record import Books, Counts, Event, GpuLot, Lease, Record, freeze
+from sim.record import Books, CloudContract, Counts, Event, GpuLot, Lease, Record, freeze
 from sim.strategies import USES, Convert
 from sim.view import MarketView
 from sim.world import World, rng_for
@@ -89,6 +89,7 @@ class Site:
         self.pending: deque = deque()
         self.leases: list[Lease] = []
         self.gpu_lots: list[GpuLot] = []
+        self.cloud_contracts: list[CloudContract] = []
         self.counts = dict(tenant_requests=0, tenant_requests_rejected=0,
                            tenant_mw_it_rejected=0.0, tenant_requests_late=0)
         for block in range(self.n_blocks):
@@ -166,7 +167,8 @@ class Site:
             pue_ai=self.pue_ai, pool_fee=self.pool_fee, decay=self.decay,
             rates=books.rates, lumps=books.lumps, tranches=books.tranches(),
             leases=tuple(self.leases), gpu_lots=tuple(self.gpu_lots), counts=Counts(**self.counts),
-            events=None if self.events is None else tuple(self.events)))
+            events=None if self.events is None else tuple(self.events),
+            cloud_contracts=tuple(self.cloud_contracts)))
 
     def _log(self, day: float, block: int, event: str, cause: str = "", request: Request | None = None):
         """Log one event if the event log is on; a tenant's event names its request as cause."""
@@ -290,10 +292,16 @@ class Site:
 
     # --- GPU cloud ---------------------------------------------------------------------------
     def gpu_cloud(self, block: int, mw_it: float):
-        """Buy GPUs for `block`'s `mw_it` of IT and replace them at the end of each life."""
+        """Buy GPUs for `block`'s `mw_it` of IT, sign its contract if any, replace them each life."""
         books = self.books
         gpus = mw_it * float(self.cloud.gpus_per_mw_it)
         books.rate(books.rates.gpus, self.env.now, gpus)
+        contract_end = 0.0
+        if self.cloud.contract.usd_per_gpu_hour is not None:
+            contract = cloud.sign(self.cloud.contract, self.env.now, gpus, self.block_mw,
+                                  float(self.cloud.utilisation))
+            self.cloud_contracts.append(contract)
+            contract_end = contract.end_day
         life = float(self.cloud.gpu_life_years) * DAYS_PER_YEAR
         event, cause = "gpu_purchase", "ready"
         while self.env.now < self.n_days:
@@ -301,7 +309,8 @@ class Site:
             self._log(now, block, event, cause)
             usd = gpus * self.gpu_usd(now)
             books.lump(books.lumps.capex_gpu_usd, now, -usd)
-            self.gpu_lots.append(GpuLot(day=now, usd=usd, life_days=life))
+            until = contract_end if contract_end > now else 0.0  # a lot bought under the contract
+            self.gpu_lots.append(GpuLot(day=now, usd=usd, life_days=life, contracted_until=until))
             yield self.env.timeout(life)
             event, cause = "gpu_refresh", "end_of_life"
 

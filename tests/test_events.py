@@ -14,7 +14,7 @@ from sim.record import EVENTS
 from sim.site import simulate
 
 QUIET_FLEET = ["fleet.upgrade_every_years=null", "fleet.failure_rate_per_year=0",
-               "site.power.demand_response_usd_per_mwh=0"]
+               "site.power.demand_response.enrolled_mw=0"]
 FIXED_BUILD = ["site.conversion.retrofit_days=fixed:335",
                "site.conversion.capex_usd_per_mw_it=fixed:9e6"]
 

@@ -14,7 +14,7 @@ from sim.site import simulate
 from sim.strategies import Strategy
 
 QUIET_FLEET = ["fleet.upgrade_every_years=null", "fleet.failure_rate_per_year=0",
-               "site.power.demand_response_usd_per_mwh=0", "run.horizon_years=1"]
+               "site.power.demand_response.enrolled_mw=0", "run.horizon_years=1"]
 
 
 def account(cfg, replication=0, label=None):
@@ -167,7 +167,7 @@ def test_deterministic_base_case_by_hand(compose_small):
     """On the expected paths of the default market, mining money is a sum over days."""
     cfg = compose_small("run.deterministic=true", "strategy=stay_mining",
                         "fleet.upgrade_every_years=null", "fleet.failure_rate_per_year=0",
-                        "site.power.demand_response_usd_per_mwh=0")
+                        "site.power.demand_response.enrolled_mw=0")
     world = sim.sample_world(cfg, 0)
     th_per_mw = 1e6 / (17.5 * 1.05)
     revenue_per_mw = world.hashprice_usd_per_ph_day / 1000 * th_per_mw
@@ -200,7 +200,7 @@ def test_deterministic_lease_rent_by_hand(compose_small):
 
 
 FAILING_FLEET = ["strategy=stay_mining", "fleet.upgrade_every_years=null", "fleet.failure_rate_per_year=0.07",
-                 "site.power.demand_response_usd_per_mwh=0", "run.horizon_years=1"]
+                 "site.power.demand_response.enrolled_mw=0", "run.horizon_years=1"]
 
 
 def test_failed_machines_are_bought_back_when_refresh_is_replace(compose_constant):

@@ -2,7 +2,9 @@
 
 docs/model.md ("AI hosting"): 2024–2025 colocation deals paid $100–160 per kW of critical IT
 per month (Core Scientific–CoreWeave about $118); an H100 rented for about $2/h in late
-2024 and $1.7–2.6/h in 2025–26, falling 20–30% a year, with swings between scarcity
+2024, fell to about $1.70/h one-year reserved in October 2025 and rose to about $2.35/h by
+March 2026 ($2.00–2.50/h on demand in May 2026), after falling 20–30% a year before 2025:
+the trend here is that of a fixed-vintage GPU over its life, with swings between scarcity
 and glut.
 """
 
@@ -56,10 +58,10 @@ class AIMarket(Checked):
                                 doc="stationary standard deviation of the index's log noise")
     lease_half_life_years: float = param(1.0, unit="years", low=0, low_open=True,
                                          doc="half-life of that noise")
-    gpu_start_usd_per_hour: float = param(2.0, unit="USD/GPU-hour", low=0, low_open=True,
+    gpu_start_usd_per_hour: float = param(2.1, unit="USD/GPU-hour", low=0, low_open=True,
                                           doc="expected H100-equivalent price on day 0")
-    gpu_drift_per_year: float = param(-0.29, unit="1/year",
-                                      doc="trend of the GPU price, continuous")
+    gpu_drift_per_year: float = param(-0.11, unit="1/year",
+                                      doc="trend of a fixed-vintage GPU's price, continuous")
     gpu_log_sd: float = param(0.15, unit="log", low=0,
                               doc="stationary standard deviation of the GPU price's log noise")
     gpu_half_life_years: float = param(0.5, unit="years", low=0, low_open=True,

@@ -19,7 +19,7 @@ def sample_many(market, n_paths, days, seed=7):
 
 
 def test_output_fields_and_start_values():
-    market = AIMarket(start_regime="scarcity")
+    market = AIMarket(start_regime="scarcity", gpu_start_usd_per_hour=2.0)
     out = market.sample(DAYS, np.random.default_rng(0), {})
     validate_output(out, PROCESS_FIELDS["ai"], len(DAYS), "ai")
     assert out["lease_usd_per_kw_month"][0] == 120.0
@@ -27,7 +27,8 @@ def test_output_fields_and_start_values():
 
 
 def test_deterministic_paths_are_the_trends_times_the_expected_regime():
-    market = AIMarket(lease_drift_per_year=0.03, gpu_drift_per_year=-0.29, start_regime="scarcity",
+    market = AIMarket(lease_drift_per_year=0.03, gpu_start_usd_per_hour=2.0,
+                      gpu_drift_per_year=-0.29, start_regime="scarcity",
                       scarcity_multiplier=1.25, glut_multiplier=0.8, scarcity_mean_years=1.0,
                       glut_mean_years=3.0, gpu_floor_usd_per_hour=0.0)
     out = market.sample(DAYS, None, {})
