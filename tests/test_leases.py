@@ -19,8 +19,7 @@ from sim.ledger import CATEGORIES, Account
 from sim.record import Lease
 from sim.site import Site, simulate
 
-QUIET = ["fleet.upgrade_every_years=null", "fleet.failure_rate_per_year=0",
-         "site.power.demand_response_usd_per_mwh=0"]
+QUIET = ["fleet.upgrade_every_years=null", "fleet.failure_rate_per_year=0"]
 FAST_BUILD = ["site.crews=10", "site.conversion.retrofit_days=fixed:335",
               "site.conversion.capex_usd_per_mw_it=fixed:9e6"]
 READY_DAY = 30 + 335
