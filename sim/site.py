@@ -129,7 +129,7 @@ class Site(TenantDesk):
 
     @property
     def blocks_committed(self) -> int:
-        """Return the blocks converted, converting or queued to convert."""
+        """Return the blocks converted, converting, queued to convert or planned."""
         return self.n_blocks - self.blocks_mining
 
     @property
