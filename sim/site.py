@@ -76,7 +76,7 @@ class Site(TenantDesk):
         self.queued: set[int] = set()  # blocks waiting for a crew (still mining)
         self.planned: list[int] = []  # blocks planned for pre-leasing, in plan order (still mining)
         self.waiting: deque[Project] = deque()  # projects waiting for a crew, in order
-        self.building: set[Project] = set()  # projects holding a crew
+        self.building: list[Project] = []  # projects holding a crew, in the order they took it
         self.pending: deque = deque()  # signed tenants waiting for capacity (sim.tenants.Waiting)
         self.late_requests: set[int] = set()
         self.leases: list[Lease] = []
@@ -237,13 +237,13 @@ class Site(TenantDesk):
             yield crew
             self.waiting.remove(project)
             project.start_day = self.env.now
-            self.building.add(project)
+            self.building.append(project)
             if len(project.blocks) == 1:
                 yield from self._build(project.blocks[0])
             else:
                 yield self.env.all_of([self.env.process(self._build(block, project.use))
                                        for block in project.blocks])
-        self.building.discard(project)
+        self.building.remove(project)
         if len(project.blocks) == 1:
             self._ready(project.blocks[0], project.use)
 

@@ -107,9 +107,10 @@ class TenantDesk:
 
     def _capacity_within(self, deadline: float) -> tuple[float, list[float]]:
         """Return (grid MW free for a new tenant by `deadline` without planned blocks, the
-        expected ready day of each planned block were they queued now, in plan order)."""
+        expected ready days of the planned blocks, queued now in plan order, that would be
+        ready by `deadline`)."""
         now, median = self.env.now, self.median_conversion_days
-        busy = list(self.building)
+        busy = self.building
         planned = projects(self.planned, self.blocks_per_project)
         finish = expected_finish_days(now, [p.start_day + median for p in busy],
                                       len(self.waiting) + len(planned), self.crews, median)
