@@ -295,4 +295,5 @@ class Account:
             tenant_requests_rejected=counts.tenant_requests_rejected,
             tenant_mw_it_rejected=float(counts.tenant_mw_it_rejected),
             tenant_requests_late=counts.tenant_requests_late,
+            tenant_requests_partial=counts.tenant_requests_partial,
         )

@@ -34,6 +34,14 @@ EVENTS = {
     "tenant_request": "a tenant asks for IT MW (block -1; cause: request i)",
     "tenant_rejected": "the request is lost: nothing ready and no build (block -1; cause: request i)",
     "tenant_signed_build": "the request is signed; blocks are queued for it (block -1; cause: request i)",
+    "tenant_signed_converting": "the request is signed against halls converting, not reserved, "
+                                "expected ready within its wait (block -1; cause: request i)",
+    "tenant_signed_planned": "the request is signed against planned blocks, now queued for it "
+                             "(block -1; cause: request i)",
+    "tenant_signed_partial": "the request is signed for a share of its MW, at least its min_share; "
+                             "the rest is lost (block -1; cause: request i)",
+    "planned": "a mining block is planned for pre-leasing: it mines until a tenant signs for it "
+               "(cause: decision)",
     "leased": "a tenant's lease starts (block -1; cause: request i)",
     "lease_renewed": "an extension option is taken: a new term at the lease index of the day or "
                      "a step on the last rent (block -1; cause: request i)",
@@ -198,6 +206,7 @@ class Counts:
     tenant_requests_rejected: int = 0
     tenant_mw_it_rejected: float = 0.0
     tenant_requests_late: int = 0
+    tenant_requests_partial: int = 0
 
 
 @dataclass(frozen=True, eq=False)

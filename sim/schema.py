@@ -260,6 +260,11 @@ class SiteConfig:
                           doc="PUE of AI halls; IT MW = grid MW / pue_ai")
     crews: int = param(3, unit="crews", low=1, integer=True,
                        doc="conversion projects that can run at once")
+    blocks_per_project: int = param(1, unit="blocks", low=1, integer=True,
+                                    doc="blocks one crew converts together as one project")
+    sign_converting: bool = param(False, unit="-",
+                                  doc="sign tenants against unreserved halls converting, "
+                                      "expected ready within their wait")
     pool_fee: float = param(0.02, unit="share", low=0, high=1,
                             doc="FPPS pool fee, share of mining revenue")
     power: PowerConfig = section(PowerConfig, doc="power contract")

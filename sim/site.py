@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 import math
 from collections import deque
-from dataclasses import dataclass
 
 import numpy as np
 import simpy
@@ -26,31 +25,20 @@ import simpy
 from sim import cloud, distributions, economics
 from sim.economics import DAYS_PER_MONTH, DAYS_PER_YEAR
 from sim.errors import UserError
+from sim.construction import Project, project_count, projects
 from sim.fleet import AsicPrices, FleetDecay
 from sim.leases import LeaseTerms
 from sim.record import Books, CloudContract, Counts, Event, GpuLot, Lease, Record, freeze
 from sim.strategies import USES, Convert
+from sim.tenants import Request, TenantDesk
 from sim.view import MarketView
 from sim.world import World, rng_for
 
 MINING, CONVERTING, AI = 0, 1, 2
-EPS_MW = 1e-9
 
 
-@dataclass(frozen=True)
-class Request:
-    """A tenant's request for IT capacity."""
-
-    index: int
-    day: int
-    mw_it: float
-    term_days: float
-    usd_per_kw_month: float
-    wait_days: float
-
-
-class Site:
-    """One site under one strategy, run over one sampled world."""
+class Site(TenantDesk):
+    """One site under one strategy, run over one sampled world (its tenant desk: sim.tenants)."""
 
     def __init__(self, cfg, world: World, strategy):
         site, fleet = cfg.site, cfg.fleet
@@ -68,6 +56,8 @@ class Site:
         self.pool_fee = float(site.pool_fee)
         self.crews = int(site.crews)
         self.crew = simpy.Resource(self.env, capacity=self.crews)
+        self.blocks_per_project = int(site.blocks_per_project)
+        self.sign_converting = bool(site.sign_converting)
         self.hosting = site.hosting
         self.terms = LeaseTerms(site.hosting)
         self.cloud = site.cloud
@@ -86,12 +76,17 @@ class Site:
         self.ready_mw = 0.0
         self.reserved_mw = 0.0
         self.queued: set[int] = set()  # blocks waiting for a crew (still mining)
-        self.pending: deque = deque()
+        self.planned: list[int] = []  # blocks planned for pre-leasing, in plan order (still mining)
+        self.waiting: deque[Project] = deque()  # projects waiting for a crew, in order
+        self.building: list[Project] = []  # projects holding a crew, in the order they took it
+        self.pending: deque = deque()  # signed tenants waiting for capacity (sim.tenants.Waiting)
+        self.late_requests: set[int] = set()
         self.leases: list[Lease] = []
         self.gpu_lots: list[GpuLot] = []
         self.cloud_contracts: list[CloudContract] = []
         self.counts = dict(tenant_requests=0, tenant_requests_rejected=0,
-                           tenant_mw_it_rejected=0.0, tenant_requests_late=0)
+                           tenant_mw_it_rejected=0.0, tenant_requests_late=0,
+                           tenant_requests_partial=0)
         for block in range(self.n_blocks):
             self._mine(block, 0.0)
 
@@ -115,8 +110,8 @@ class Site:
     # --- read-only facts for strategies ---------------------------------------------------
     @property
     def blocks_mining(self) -> int:
-        """Return the blocks mining now and not yet queued for conversion."""
-        return self.n_mining - len(self.queued)
+        """Return the blocks mining now and neither queued for conversion nor planned."""
+        return self.n_mining - len(self.queued) - len(self.planned)
 
     @property
     def conversions_queued(self) -> int:
@@ -124,8 +119,22 @@ class Site:
         return len(self.queued)
 
     @property
+    def projects_queued(self) -> int:
+        """Return the conversion projects waiting for a crew."""
+        return len(self.waiting)
+
+    @property
+    def blocks_planned(self) -> int:
+        """Return the blocks planned for pre-leasing: still mining, converted once leased."""
+        return len(self.planned)
+
+    def projects_for(self, blocks: int) -> int:
+        """Return how many projects `blocks` blocks queued together make."""
+        return project_count(blocks, self.blocks_per_project)
+
+    @property
     def blocks_committed(self) -> int:
-        """Return the blocks converted, converting or queued to convert."""
+        """Return the blocks converted, converting, queued to convert or planned."""
         return self.n_blocks - self.blocks_mining
 
     @property
@@ -202,38 +211,78 @@ class Site:
         if not 0 <= action.blocks <= self.blocks_mining:
             raise UserError(f"{who} asked to convert {action.blocks} blocks; "
                             f"0 to {self.blocks_mining} are mining and free to convert")
+        if action.prelease and action.use != "lease":
+            raise UserError(f"{who} asked to pre-lease blocks for use={action.use!r}; "
+                            "only use='lease' waits for a tenant")
+        planned = set(self.planned)
         candidates = np.array([b for b in np.flatnonzero(self.state == MINING)
-                               if b not in self.queued], dtype=int)
+                               if b not in self.queued and b not in planned], dtype=int)
         # Convert the least efficient fleets first; among equals, the lowest block.
         order = candidates[np.argsort(-self.j_per_th[candidates], kind="stable")]
-        for block in order[:action.blocks]:
-            self.queued.add(int(block))
-            self._log(self.env.now, block, "queued", "decision", request)
-            self.env.process(self.convert(int(block), action.use, request))
+        chosen = [int(block) for block in order[:action.blocks]]
+        if action.prelease:
+            for block in chosen:
+                self.planned.append(block)
+                self._log(self.env.now, block, "planned", "decision")
+        else:
+            self._queue(chosen, action.use, request)
 
-    def convert(self, block: int, use: str, request: Request | None = None):
-        """Decommission a block's ASICs, retrofit the hall, then lease or run it as a cloud."""
-        books = self.books
+    def _queue(self, blocks: list[int], use: str, request: Request | None = None) -> None:
+        """Queue `blocks` for conversion to `use`, in projects of up to blocks_per_project."""
+        for project in projects(blocks, self.blocks_per_project):
+            for block in project:
+                self.queued.add(block)
+                self._log(self.env.now, block, "queued", "decision", request)
+            project = Project(project, use, request)
+            self.waiting.append(project)
+            self.env.process(self.convert(project))
+
+    def convert(self, project: Project):
+        """Take a crew, convert the project's blocks together, free the crew when all are ready."""
         with self.crew.request() as crew:
             yield crew
-            now = self.env.now
-            self._log(now, block, "decommission_start", "crew_acquired")
-            self.queued.discard(block)
-            self._unmine(block, now)
-            books.lump(books.lumps.asic_salvage_usd, now, self._fleet_value(block, now))
-            self.state[block] = CONVERTING
-            self.n_mining -= 1
-            books.rate(books.rates.mw_converting, now, self.block_mw)
-            yield self.env.timeout(self.decommission_days[block])
-            start = self.env.now
-            self._log(start, block, "retrofit_start", "decommissioned")
-            retrofit = self.retrofit_days[block]
-            capex = self.capex_usd_per_mw_it[block] * self.block_mw_it * self._site_capex_share(request)
-            # Capex is paid evenly over the retrofit; what falls after the horizon is not
-            # paid within it, and the unfinished hall is not valued either.
-            books.rate(books.rates.capex_conversion_usd_per_day, start, -capex / max(retrofit, 1.0),
-                       start + max(retrofit, 1.0))
-            yield self.env.timeout(retrofit)
+            self.waiting.remove(project)
+            project.start_day = self.env.now
+            self.building.append(project)
+            if len(project.blocks) == 1:
+                yield from self._build(project.blocks[0], request=project.request)
+            else:
+                yield self.env.all_of([self.env.process(self._build(block, project.use, project.request))
+                                       for block in project.blocks])
+        self.building.remove(project)
+        if len(project.blocks) == 1:
+            self._ready(project.blocks[0], project.use)
+
+    def _build(self, block: int, use: str | None = None, request: Request | None = None):
+        """Decommission a block's ASICs and retrofit the hall (then ready it for `use`, if given).
+
+        `request` is the tenant the block is built for (None: a speculative block).
+        """
+        books = self.books
+        now = self.env.now
+        self._log(now, block, "decommission_start", "crew_acquired")
+        self.queued.discard(block)
+        self._unmine(block, now)
+        books.lump(books.lumps.asic_salvage_usd, now, self._fleet_value(block, now))
+        self.state[block] = CONVERTING
+        self.n_mining -= 1
+        books.rate(books.rates.mw_converting, now, self.block_mw)
+        yield self.env.timeout(self.decommission_days[block])
+        start = self.env.now
+        self._log(start, block, "retrofit_start", "decommissioned")
+        retrofit = self.retrofit_days[block]
+        capex = self.capex_usd_per_mw_it[block] * self.block_mw_it * self._site_capex_share(request)
+        # Capex is paid evenly over the retrofit; what falls after the horizon is not
+        # paid within it, and the unfinished hall is not valued either.
+        books.rate(books.rates.capex_conversion_usd_per_day, start, -capex / max(retrofit, 1.0),
+                   start + max(retrofit, 1.0))
+        yield self.env.timeout(retrofit)
+        if use is not None:
+            self._ready(block, use)
+
+    def _ready(self, block: int, use: str) -> None:
+        """Put a converted hall to its use: the ready pool (lease) or the site's GPU cloud."""
+        books = self.books
         now = self.env.now
         self._log(now, block, "ready", use)
         self.state[block] = AI
@@ -319,48 +368,7 @@ class Site:
         price = self.world.gpu_usd_per_hour
         return float(self.cloud.usd_per_gpu) * float(price[min(int(day), self.n_days - 1)] / price[0])
 
-    # --- tenants ---------------------------------------------------------------------------------
-    def tenants(self):
-        """Receive each tenant request on its day: lease now, build for it, or lose it."""
-        rows = self.world.tenant_request_rows()
-        for index, (day, mw_it, term_days, usd_per_kw_month, wait_days) in enumerate(rows):
-            if day > self.env.now:
-                yield self.env.timeout(day - self.env.now)
-            request = Request(index, int(day), float(mw_it), float(term_days),
-                              float(usd_per_kw_month), float(wait_days))
-            self._log(day, -1, "tenant_request", request=request)
-            self.counts["tenant_requests"] += 1
-            need_mw = request.mw_it * self.pue_ai
-            if self.ready_mw - self.reserved_mw >= need_mw - EPS_MW:
-                self._start_lease(request, self.env.now)
-            elif self.strategy.on_request(request, MarketView(self.world, request.day), self):
-                self._log(day, -1, "tenant_signed_build", request=request)
-                blocks = self.blocks_needed(request.mw_it)
-                self.pending.append(request)
-                self.reserved_mw += need_mw
-                self.apply(Convert(blocks, "lease"), request)
-            else:
-                self._log(day, -1, "tenant_rejected", request=request)
-                self.counts["tenant_requests_rejected"] += 1
-                self.counts["tenant_mw_it_rejected"] += request.mw_it
-
-    def _release(self, day: float, mw: float) -> None:
-        """Return `mw` of grid to the ready pool and serve waiting tenants in order."""
-        books = self.books
-        self.ready_mw += mw
-        books.rate(books.rates.mw_ready, day, mw)
-        books.rate(books.rates.kw_it_ready, day, mw / self.pue_ai * 1000)
-        while self.pending and self.ready_mw >= self.pending[0].mw_it * self.pue_ai - EPS_MW:
-            request = self.pending.popleft()
-            self.reserved_mw -= request.mw_it * self.pue_ai
-            late_days = max(0.0, day - (request.day + request.wait_days))
-            if late_days > 0:
-                self.counts["tenant_requests_late"] += 1
-                penalty = (float(self.hosting.late_penalty_usd_per_kw_month) * request.mw_it
-                           * 1000 * late_days / DAYS_PER_MONTH)
-                books.lump(books.lumps.hosting_rent_usd, day, -penalty)
-            self._start_lease(request, day, built_for=True)
-
+    # --- leases (the tenant desk, sim.tenants, signs and serves the requests) -------------------
     def _start_lease(self, request: Request, day: float, built_for: bool = False) -> None:
         """Lease `request`'s MW from the ready pool on `day` (`built_for`: blocks were built for it)."""
         books = self.books

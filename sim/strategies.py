@@ -3,8 +3,11 @@
 A strategy is a small class configured by `_target_`. At each decision day the engine
 calls ``decide(day, view, site)``; `view` is the market up to `day` only (reading past it
 fails) and `site` is the site's current state, read-only. It returns the actions to take
-(`Convert`). When a tenant asks for more IT MW than the site has ready, the engine asks
-``on_request(request, view, site)`` whether to sign it and build for it.
+(`Convert`). When a tenant asks for more IT MW than the site has ready (or can deliver
+in time from halls converting or planned), the engine asks ``on_request(request, view,
+site)`` whether to sign it and build for it. A strategy with ``prelease: true`` only
+*plans* its lease conversions: the blocks keep mining until a tenant signs for them
+(sim.tenants).
 """
 
 from __future__ import annotations
@@ -21,14 +24,38 @@ USES = ("lease", "cloud")
 
 @dataclass(frozen=True)
 class Convert:
-    """Start converting `blocks` mining blocks to `use` ('lease' or 'cloud')."""
+    """Start converting `blocks` mining blocks to `use` ('lease' or 'cloud').
+
+    With `prelease`, the blocks are only planned: they keep mining, and are converted
+    when a tenant signs for them (only for use 'lease').
+    """
 
     blocks: int
     use: str = "lease"
+    prelease: bool = False
 
 
 def _use(default: str = "lease"):
     return param(default, unit="-", choices=USES, doc="what converted halls do: lease or cloud")
+
+
+def _prelease():
+    return param(False, unit="-",
+                 doc="plan lease conversions and start each only once a tenant signs for it")
+
+
+class Preleasing:
+    """Mix-in of the converting strategies: `prelease` needs halls to lease, not a GPU cloud."""
+
+    def cross_check(self, prefix: str) -> None:
+        """Raise UserError if pre-leasing is asked of a GPU cloud."""
+        if self.prelease and self.use != "lease":
+            raise UserError(f"{prefix}prelease=true: needs {prefix}use=lease "
+                            f"(got {self.use!r}; a GPU cloud has no tenant to wait for)")
+
+    def convert(self, blocks: int) -> list[Convert]:
+        """Return the action converting (or, with prelease, planning) `blocks` blocks, if any."""
+        return [Convert(blocks, self.use, self.prelease)] if blocks else []
 
 
 def _max_share(default: float):
@@ -64,18 +91,19 @@ class StayMining(Strategy):
 
 
 @dataclass
-class ConvertAll(Checked, Strategy):
+class ConvertAll(Checked, Preleasing, Strategy):
     """Convert every block as fast as crews allow, from day 0."""
 
     use: str = _use()
+    prelease: bool = _prelease()
 
     def decide(self, day, view, site):
         """Return one conversion of every mining block (crews queue them)."""
-        return [Convert(site.blocks_mining, self.use)] if site.blocks_mining else []
+        return self.convert(site.blocks_mining)
 
 
 @dataclass
-class Phased(Checked, Strategy):
+class Phased(Checked, Preleasing, Strategy):
     """Convert `blocks_per_quarter` blocks every quarter, up to a share `max_share` of the site."""
 
     decide_every_months = 3
@@ -84,15 +112,15 @@ class Phased(Checked, Strategy):
                                     doc="blocks to start converting each quarter")
     max_share: float = _max_share(0.6)
     use: str = _use()
+    prelease: bool = _prelease()
 
     def decide(self, day, view, site):
         """Return this quarter's conversions, capped by the share left."""
-        blocks = min(self.blocks_per_quarter, self.room(site, self.max_share))
-        return [Convert(blocks, self.use)] if blocks else []
+        return self.convert(min(self.blocks_per_quarter, self.room(site, self.max_share)))
 
 
 @dataclass
-class Threshold(Checked, Strategy):
+class Threshold(Checked, Preleasing, Strategy):
     """Convert when the trailing mining margin is poor and the lease index is rich.
 
     The margin is 1 − power cost / mining revenue (after pool fees) of the site's fleet,
@@ -114,10 +142,12 @@ class Threshold(Checked, Strategy):
                                   doc="blocks to start converting each month while armed")
     max_share: float = _max_share(1.0)
     use: str = _use()
+    prelease: bool = _prelease()
     _armed: bool = field(default=False, init=False, repr=False, compare=False)  # run state
 
     def cross_check(self, prefix: str) -> None:
-        """Raise UserError unless the hysteresis band is the right way round."""
+        """Raise UserError unless the hysteresis band is the right way round (and prelease fits)."""
+        super().cross_check(prefix)
         if self.margin_above < self.margin_below:
             raise UserError(f"{prefix}margin_above={shown(self.margin_above)}: must be >= "
                             f"{prefix}margin_below={shown(self.margin_below)}")
@@ -133,8 +163,7 @@ class Threshold(Checked, Strategy):
             self._armed = False
         if not self._armed or view.lease_usd_per_kw_month[-1] < self.lease_above_usd_per_kw_month:
             return []
-        blocks = min(self.blocks_per_month, self.room(site, self.max_share))
-        return [Convert(blocks, self.use)] if blocks else []
+        return self.convert(min(self.blocks_per_month, self.room(site, self.max_share)))
 
 
 @dataclass
@@ -142,8 +171,9 @@ class BuildToSuit(Checked, Strategy):
     """Convert only against a signed tenant request (the CoreWeave pattern).
 
     A request that does not fit the ready MW is signed when the blocks it needs can be
-    converted within its `wait_days`, judged by the median conversion time and the
-    crews free; late delivery costs the site's penalty.
+    converted within its `wait_days`, judged by the median conversion time: the projects
+    queued and the new ones (its blocks, `site.blocks_per_project` to a project) take
+    ``ceil(projects / crews)`` rounds. Late delivery costs the site's penalty.
     """
 
     max_share: float = _max_share(1.0)
@@ -153,5 +183,5 @@ class BuildToSuit(Checked, Strategy):
         blocks = site.blocks_needed(request.mw_it)
         if blocks == 0 or blocks > self.room(site, self.max_share):
             return False
-        rounds = math.ceil((site.conversions_queued + blocks) / site.crews)
+        rounds = math.ceil((site.projects_queued + site.projects_for(blocks)) / site.crews)
         return rounds * site.median_conversion_days <= request.wait_days

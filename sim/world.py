@@ -43,6 +43,14 @@ TABLE_COLUMNS = {
     "tenant_requests": ("day", "mw_it", "term_days", "usd_per_kw_month", "wait_days"),
 }
 
+#: Columns a table may carry beyond the contract's, each with its value where absent:
+#: `min_share`, the least share of `mw_it` the tenant signs for (1: all or nothing), and
+#: `phased`, 1 if the tenant takes delivery in parts as halls are energised (0: all at once).
+OPTIONAL_COLUMNS = {
+    "epochs": {},
+    "tenant_requests": {"min_share": 1.0, "phased": 0.0},
+}
+
 #: Daily fields that must be strictly positive (everything else must be >= 0).
 POSITIVE = {"btc_usd", "network_hashrate_ehs", "difficulty"}
 
@@ -93,12 +101,15 @@ class World:
         return self._cache["month_starts"]
 
     def tenant_request_rows(self) -> tuple[tuple, ...]:
-        """Return the tenant requests as (day, mw_it, term_days, usd_per_kw_month, wait_days)
-        tuples of Python numbers, made once per world (every strategy reads them)."""
+        """Return the tenant requests as (day, mw_it, term_days, usd_per_kw_month, wait_days,
+        min_share, phased) tuples of Python numbers, an optional column absent taking its
+        default; made once per world (every strategy reads them)."""
         if "tenant_request_rows" not in self._cache:
             table = self.tenant_requests
-            self._cache["tenant_request_rows"] = tuple(
-                zip(*(table[column].tolist() for column in TABLE_COLUMNS["tenant_requests"])))
+            columns = [table[column].tolist() for column in TABLE_COLUMNS["tenant_requests"]]
+            columns += [table[column].tolist() if column in table else [default] * len(table)
+                        for column, default in OPTIONAL_COLUMNS["tenant_requests"].items()]
+            self._cache["tenant_request_rows"] = tuple(zip(*columns))
         return self._cache["tenant_request_rows"]
 
     def daily_fields(self) -> tuple[str, ...]:
@@ -258,9 +269,25 @@ def _check_table(name: str, value, n_days: int, where: str) -> pd.DataFrame:
         integers = ("day",)
     else:
         integers = ("start_day", "end_day", "start_height")
-    if list(value.columns) == list(columns) and all(
-            value[c].dtype == ("int64" if c in integers else "float64") for c in columns):
+    optional = [c for c in OPTIONAL_COLUMNS[name] if c in value.columns]
+    numbers.update({c: _optional_column(name, c, value[c], where) for c in optional})
+    kept = [*columns, *optional]
+    if list(value.columns) == kept and all(
+            value[c].dtype == ("int64" if c in integers else "float64") for c in kept):
         return value.reset_index(drop=True)  # already in the contract's shape: no copy
     table = pd.DataFrame({c: numbers[c].astype("int64") if c in integers else numbers[c]
-                          for c in columns})
+                          for c in kept})
     return table
+
+
+def _optional_column(name: str, column: str, value, where: str) -> np.ndarray:
+    """Return an optional column of a table as floats, or raise UserError outside its range."""
+    array = _numbers(value, f"{name}.{column}", where)
+    if column == "min_share":
+        ok, allowed = (array > 0) & (array <= 1), "in (0, 1]"
+    else:  # phased
+        ok, allowed = (array == 0) | (array == 1), "0 or 1"
+    if not np.all(ok):
+        bad = int(np.flatnonzero(~ok)[0])
+        raise UserError(f"{where}: {name}.{column} must be {allowed} (row {bad}: {array[bad]})")
+    return array

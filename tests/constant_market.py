@@ -70,7 +70,8 @@ class ConstantAI:
 
 
 class ListedRequests:
-    """Tenant requests given in full: (day, mw_it, term_days, usd_per_kw_month, wait_days)."""
+    """Tenant requests given in full: (day, mw_it, term_days, usd_per_kw_month, wait_days),
+    optionally followed by (min_share, phased) when every row has them."""
 
     def __init__(self, requests: list):
         self.requests = requests
@@ -78,4 +79,6 @@ class ListedRequests:
     def sample(self, days, rng, upstream):
         """Return the listed requests as the tenant table."""
         columns = ["day", "mw_it", "term_days", "usd_per_kw_month", "wait_days"]
+        if self.requests and all(len(r) == 7 for r in self.requests):
+            columns += ["min_share", "phased"]
         return {"tenant_requests": pd.DataFrame([list(r) for r in self.requests], columns=columns)}

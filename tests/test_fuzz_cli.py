@@ -43,6 +43,7 @@ from sim.cli import check_job, main, sweep_jobs
 from sim.config import config_dir, hydra_error_line
 from sim.errors import UserError
 from sim.params import Choice, Date, Distribution, Flag, Number, Text, keys
+from sim.processes.demand import Phases
 from sim.schema import Settings
 
 CONF = config_dir()
@@ -137,6 +138,9 @@ def bad_values(rule):
         return BAD_DISTRIBUTIONS
     if isinstance(rule, Text):
         return st.sampled_from(["[1,2]", "{a: 1}"])
+    if isinstance(rule, Phases):
+        return st.sampled_from(["[]", "[[0.5,365]]", "[[0.6,700],[0.4,365]]", "[[1.0]]", "soon",
+                                "[[0.5,365],[0.5,-1]]", "[[0,365],[1,400]]", "[[1,nan]]", "7"])
     raise AssertionError(f"no bad values for {rule!r}")
 
 

@@ -22,7 +22,7 @@ def test_world_has_every_documented_field(compose_small):
     assert world.date[0] == np.datetime64("2027-01-01")
     assert list(world.epochs.columns) == ["start_day", "end_day", "start_height", "difficulty"]
     assert list(world.tenant_requests.columns) == ["day", "mw_it", "term_days", "usd_per_kw_month",
-                                                   "wait_days"]
+                                                   "wait_days", "min_share", "phased"]
 
 
 def test_stream_keys_are_fixed_integers_not_python_hash():

@@ -1,9 +1,11 @@
-"""Tenant demand: requests for AI hosting capacity, arriving at random.
+"""Tenant demand: requests for AI hosting capacity, arriving at random, and anchor tenants.
 
 docs/model.md ("Tenant demand"): requests arrive as a Poisson process; each carries a size
 (``mw_it``, MW of critical IT), a term, a price drawn around the lease index at arrival,
 and ``wait_days``, how long the tenant will wait for capacity. Defaults: about two
-requests a year of 10–50 MW of IT on 12-year terms.
+requests a year of 10–50 MW of IT on 12-year terms. `AnchorTenant` adds, to the same
+market, one large tenant that signs for a campus before construction and takes it in
+phases, the way the 2024–2026 hosting deals were signed.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from numbers import Real
 from types import MappingProxyType
 from typing import Any
 
@@ -21,7 +24,7 @@ from sim import distributions
 from sim.errors import UserError
 from sim.economics import DAYS_PER_YEAR
 from sim.processes._common import upstream_path
-from sim.params import Checked, Distribution, param, shown
+from sim.params import Checked, Distribution, Rule, param, shown
 
 #: Defaults: 10–50 MW of IT, 12-year terms (4,383 days), tenants waiting about a year.
 DEFAULT_MW_IT = MappingProxyType({"dist": "uniform", "low": 10.0, "high": 50.0})
@@ -48,6 +51,10 @@ class PoissonRequests(Checked):
                            doc="how long the tenant waits for capacity")
     price_spread: float = param(0.10, unit="log", low=0,
                                 doc="log sd of the price around the lease index (mean one)")
+    min_share: float = param(1.0, unit="share", low=0, low_open=True, high=1,
+                             doc="least share of its mw_it a tenant signs for (1: all or nothing)")
+    phased: bool = param(False, unit="-",
+                         doc="tenants take delivery in parts, each part's lease on energisation")
 
     def cross_check(self, prefix: str) -> None:
         """Raise UserError unless requests have a positive mean size."""
@@ -81,4 +88,88 @@ class PoissonRequests(Checked):
             self.price_spread * rng.standard_normal(count) - self.price_spread ** 2 / 2))
         return {"tenant_requests": pd.DataFrame({
             "day": arrival, "mw_it": mw_it, "term_days": term,
-            "usd_per_kw_month": lease[arrival] * spread, "wait_days": wait})}
+            "usd_per_kw_month": lease[arrival] * spread, "wait_days": wait,
+            "min_share": np.full(count, float(self.min_share)),
+            "phased": np.full(count, float(self.phased))})}
+
+
+class Phases(Rule):
+    """A delivery schedule: [share of the size, days after signing it is due] pairs."""
+
+    type_name = "list"
+
+    def what(self) -> str:
+        """Return an example of a schedule."""
+        return ("a list of [share, days] pairs, shares > 0 summing to 1, days >= 0 and "
+                "not decreasing, such as [[0.2, 365], [0.8, 500]]")
+
+    def allows(self, value) -> bool:
+        """Return True for a non-empty list of [share > 0, days >= 0] pairs summing to one."""
+        if not isinstance(value, (list, tuple)) or not value:
+            return False
+        pairs = [tuple(p) for p in value if isinstance(p, (list, tuple)) and len(p) == 2]
+        if len(pairs) != len(value) or not all(
+                isinstance(x, Real) and not isinstance(x, bool) and math.isfinite(x)
+                for pair in pairs for x in pair):
+            return False
+        shares, days = np.array(pairs, dtype=float).T
+        return bool(np.all(shares > 0) and abs(shares.sum() - 1) <= 1e-9
+                    and np.all(days >= 0) and np.all(np.diff(days) >= 0))
+
+
+#: TeraWulf–Fluidstack: the first 40 of 200 MW of IT within about a year of signing, the
+#: rest by the end of the next year (signed August 2025, all due by the end of 2026).
+DEFAULT_PHASES = ([0.2, 365], [0.8, 500])
+
+
+@dataclass
+class AnchorTenant(PoissonRequests):
+    """The Poisson market plus one anchor tenant who signs for a campus before construction.
+
+    On `anchor_day` the anchor asks for `anchor_mw_it` of IT for `anchor_term_days`, in
+    phases: each [share, days] of `anchor_phases` is one request row of that share of the
+    size, due `days` after signing (its `wait_days`). The anchor takes delivery in parts
+    (``phased`` = 1), each part's lease starting when its hall is energised, and signs
+    each phase for at least `anchor_min_share` of it. Its price is `anchor_usd_per_kw_month`,
+    or, if null, the lease index on `anchor_day` times one lognormal spread of log sd
+    `price_spread` and mean one (under rng=None, the index). The Poisson requests are drawn
+    first from the same stream, so they are the ones `PoissonRequests` draws; on the
+    anchor's day its rows come first.
+    """
+
+    anchor_mw_it: float = param(70.0, unit="MW of IT", low=0, low_open=True,
+                                doc="IT MW the anchor tenant signs for")
+    anchor_day: int = param(0, unit="day", low=0, integer=True,
+                            doc="day the anchor signs (0: before any construction)")
+    anchor_term_days: float = param(4383.0, unit="days", low=1, doc="the anchor's lease term")
+    anchor_usd_per_kw_month: float | None = param(
+        None, unit="USD/kW/month", low=0, nullable=True,
+        doc="the anchor's rent; null = the lease index on anchor_day times a spread")
+    anchor_phases: Any = param(list(map(list, DEFAULT_PHASES)), unit="[share, days]",
+                               rule=Phases(),
+                               doc="delivery schedule: share of the size, days after signing")
+    anchor_min_share: float = param(1.0, unit="share", low=0, low_open=True, high=1,
+                                    doc="least share of each phase the anchor signs for")
+
+    def sample(self, days, rng, upstream) -> dict:
+        """Return {"tenant_requests": the Poisson requests and the anchor's phases, by day}."""
+        market = super().sample(days, rng, upstream)["tenant_requests"]
+        n_days = len(days)
+        if self.anchor_day >= n_days:
+            raise UserError(f"anchor_day={self.anchor_day}: must lie on the day grid [0, {n_days})")
+        lease = upstream_path(upstream, "lease_usd_per_kw_month", n_days)
+        price = self.anchor_usd_per_kw_month
+        if price is None:
+            spread = 1.0 if rng is None else float(np.exp(
+                self.price_spread * rng.standard_normal() - self.price_spread ** 2 / 2))
+            price = lease[self.anchor_day] * spread
+        shares, due_days = np.array(self.anchor_phases, dtype=float).T
+        count = len(shares)
+        anchor = pd.DataFrame({
+            "day": np.full(count, self.anchor_day, dtype=np.int64),
+            "mw_it": shares * self.anchor_mw_it, "term_days": np.full(count, float(self.anchor_term_days)),
+            "usd_per_kw_month": np.full(count, float(price)), "wait_days": due_days,
+            "min_share": np.full(count, float(self.anchor_min_share)), "phased": np.ones(count)})
+        table = pd.concat([anchor, market], ignore_index=True)
+        order = np.argsort(table["day"].to_numpy(), kind="stable")
+        return {"tenant_requests": table.iloc[order].reset_index(drop=True)}

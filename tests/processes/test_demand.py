@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from sim.errors import UserError
-from sim.processes.demand import PoissonRequests
+from sim.processes.demand import AnchorTenant, PoissonRequests
 from sim.world import PROCESS_FIELDS, validate_output
 
 DAYS = np.arange(3653)  # ten years
@@ -56,7 +56,7 @@ def test_deterministic_requests_are_evenly_spaced_at_mean_sizes_and_index_prices
 def test_no_requests_is_a_valid_empty_table():
     table = requests(PoissonRequests(rate_per_year=0.0), np.random.default_rng(0))
     assert len(table) == 0 and list(table.columns) == list(
-        ("day", "mw_it", "term_days", "usd_per_kw_month", "wait_days"))
+        ("day", "mw_it", "term_days", "usd_per_kw_month", "wait_days", "min_share", "phased"))
 
 
 def test_same_seed_same_requests():
@@ -75,3 +75,67 @@ def test_same_seed_same_requests():
 def test_bad_arguments_are_named(args, message):
     with pytest.raises(UserError, match=message):
         PoissonRequests(**args)
+
+
+# --- the anchor tenant -----------------------------------------------------------------------
+def test_anchor_adds_its_phases_to_exactly_the_poisson_market():
+    """The Poisson rows are the ones PoissonRequests draws from the same stream (drawn first)."""
+    market = requests(PoissonRequests(), np.random.default_rng(np.random.SeedSequence(4)))
+    anchor = AnchorTenant(anchor_mw_it=70, anchor_day=400, anchor_phases=[[0.2, 365], [0.8, 500]])
+    table = requests(anchor, np.random.default_rng(np.random.SeedSequence(4)))
+    rows = table[table["phased"] == 1]
+    pd.testing.assert_frame_equal(table[table["phased"] == 0].reset_index(drop=True), market)
+    assert rows["day"].tolist() == [400, 400]
+    assert rows["mw_it"].tolist() == pytest.approx([14.0, 56.0])
+    assert rows["wait_days"].tolist() == [365, 500]
+    assert (rows["term_days"] == 4383).all() and (rows["min_share"] == 1).all()
+    # One spread for the whole anchor, of mean one around the index on its day.
+    assert rows["usd_per_kw_month"].nunique() == 1
+    assert table["day"].is_monotonic_increasing
+    first = table.index[table["day"] == 400][0]
+    assert table.loc[first, "phased"] == 1  # on its day, the anchor comes first
+
+
+def test_anchor_price_has_mean_one_around_the_index_or_is_fixed():
+    anchor = AnchorTenant(rate_per_year=0, anchor_day=100, price_spread=0.1)
+    rng = np.random.default_rng(np.random.SeedSequence(8))
+    ratios = [anchor.sample(DAYS, rng, UPSTREAM)["tenant_requests"]["usd_per_kw_month"][0] / LEASE[100]
+              for _ in range(2000)]
+    assert np.mean(ratios) == pytest.approx(1.0, abs=4 * 0.1 / np.sqrt(2000))
+    fixed = AnchorTenant(rate_per_year=0, anchor_usd_per_kw_month=150.0)
+    assert (requests(fixed, rng)["usd_per_kw_month"] == 150.0).all()
+
+
+def test_deterministic_anchor_is_priced_at_the_index_beside_the_even_market():
+    anchor = AnchorTenant(anchor_mw_it=50, anchor_phases=[[0.5, 365], [0.5, 730]], anchor_min_share=0.6)
+    table = requests(anchor, None)
+    rows = table[table["phased"] == 1]
+    assert rows["day"].tolist() == [0, 0] and rows["mw_it"].tolist() == [25.0, 25.0]
+    np.testing.assert_allclose(rows["usd_per_kw_month"], LEASE[0])
+    assert (rows["min_share"] == 0.6).all()
+    pd.testing.assert_frame_equal(table[table["phased"] == 0].reset_index(drop=True),
+                                  requests(PoissonRequests(), None))
+
+
+@pytest.mark.parametrize("phases", [[], [[0.5, 365]], [[0.5, 365], [0.5, -1]], [[0.6, 700], [0.4, 365]],
+                                    [[1.0]], "soon", [[0, 365], [1.0, 400]]])
+def test_bad_phases_are_named(phases):
+    with pytest.raises(UserError, match=r"anchor_phases=.*: must be a list of \[share, days\] pairs"):
+        AnchorTenant(anchor_phases=phases)
+
+
+def test_an_anchor_after_the_horizon_is_named():
+    with pytest.raises(UserError, match=r"anchor_day=4000: must lie on the day grid"):
+        AnchorTenant(anchor_day=4000).sample(DAYS, None, UPSTREAM)
+
+
+def test_optional_columns_are_checked_and_may_be_absent():
+    base = {"day": [1], "mw_it": [10.0], "term_days": [100.0], "usd_per_kw_month": [120.0],
+            "wait_days": [0.0]}
+    check = lambda table: validate_output({"tenant_requests": pd.DataFrame(table)},
+                                          PROCESS_FIELDS["demand"], 10, "d")["tenant_requests"]
+    assert list(check(base).columns) == list(base)
+    assert check({**base, "min_share": [0.5]})["min_share"].tolist() == [0.5]
+    for column, value in [("min_share", 0.0), ("min_share", 1.5), ("phased", 0.5)]:
+        with pytest.raises(UserError, match=f"tenant_requests.{column} must be"):
+            check({**base, column: [value]})

@@ -1,0 +1,186 @@
+"""The site's tenant desk: sign each request against capacity it can have in time, serve it as halls come ready.
+
+A request is signed at once if the ready IT MW not reserved for earlier tenants covers
+it. Otherwise it may be signed against capacity that will be there within its
+`wait_days`:
+
+- halls converting (or queued) for lease and not reserved by another tenant, expected
+  ready within the wait (only with `site.sign_converting`);
+- blocks *planned* by a pre-leasing strategy (still mining): the ones needed are queued
+  for conversion now, in projects, and delivered within the wait by the median
+  conversion time;
+- failing that, blocks the strategy builds for it (`on_request`, e.g. build_to_suit).
+
+A tenant with `min_share` < 1 that cannot have all it asks for may sign for a share of
+at least `min_share`; the rest is counted as rejected MW. Signed tenants wait in a
+first-come queue; a *phased* tenant takes each part as it is energised, each part with
+its own lease; the others take all their MW at once. A part delivered after the
+tenant's deadline pays the late penalty on its MW.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from sim.construction import expected_finish_days, projects
+from sim.economics import DAYS_PER_MONTH
+from sim.strategies import Convert
+from sim.view import MarketView
+
+EPS_MW = 1e-9
+
+
+@dataclass(frozen=True)
+class Request:
+    """A tenant's request for IT capacity (a part of one, once signed in part or delivered in parts)."""
+
+    index: int
+    day: int
+    mw_it: float
+    term_days: float
+    usd_per_kw_month: float
+    wait_days: float
+    min_share: float = 1.0  # least share of mw_it the tenant signs for
+    phased: bool = False    # takes delivery in parts, each leased on energisation
+
+
+@dataclass
+class Waiting:
+    """A signed tenant in the queue: its request and the IT MW still to deliver."""
+
+    request: Request
+    mw_it: float
+    funded: bool = False  # signed before its blocks were built: a powered-shell tenant funds them
+
+
+class TenantDesk:
+    """Mix-in of `sim.site.Site`: receives tenant requests, signs them, serves them in order."""
+
+    def tenants(self):
+        """Receive each tenant request on its day: lease now, sign it for later, or lose it."""
+        for index, row in enumerate(self.world.tenant_request_rows()):
+            day, mw_it, term_days, usd_per_kw_month, wait_days, min_share, phased = row
+            if day > self.env.now:
+                yield self.env.timeout(day - self.env.now)
+            request = Request(index, int(day), float(mw_it), float(term_days),
+                              float(usd_per_kw_month), float(wait_days), float(min_share),
+                              bool(phased))
+            self._log(day, -1, "tenant_request", request=request)
+            self.counts["tenant_requests"] += 1
+            need_mw = request.mw_it * self.pue_ai
+            if self.ready_mw - self.reserved_mw >= need_mw - EPS_MW:
+                self._start_lease(request, self.env.now)
+            elif not self._sign(request):
+                self._log(day, -1, "tenant_rejected", request=request)
+                self.counts["tenant_requests_rejected"] += 1
+                self.counts["tenant_mw_it_rejected"] += request.mw_it
+
+    def _sign(self, request: Request) -> bool:
+        """Sign `request`, whole or in part, against capacity it can have in time; False if none."""
+        view = MarketView(self.world, request.day)
+        have_mw, planned_days = self._capacity_within(request.day + request.wait_days)
+        need_mw = request.mw_it * self.pue_ai
+        blocks = max(0, math.ceil((need_mw - have_mw) / self.block_mw - 1e-9))
+        if blocks <= len(planned_days):
+            self._sign_against(request, blocks)
+            return True
+        if self.strategy.on_request(request, view, self):
+            self._build_for(request)
+            return True
+        if request.min_share >= 1:
+            return False
+        least_mw_it = request.min_share * request.mw_it - EPS_MW
+        part_mw_it = min(request.mw_it, (have_mw + len(planned_days) * self.block_mw) / self.pue_ai)
+        if part_mw_it > EPS_MW and part_mw_it >= least_mw_it:
+            self._sign_against(self._part(request, part_mw_it), len(planned_days))
+            return True
+        free_mw = max(0.0, self.ready_mw - self.reserved_mw)
+        for blocks in range(self.blocks_needed(request.mw_it) - 1, 0, -1):
+            part_mw_it = min(request.mw_it, (free_mw + blocks * self.block_mw) / self.pue_ai)
+            if part_mw_it < least_mw_it:
+                break
+            if self.strategy.on_request(dataclasses.replace(request, mw_it=part_mw_it), view, self):
+                self._build_for(self._part(request, part_mw_it))
+                return True
+        return False
+
+    def _capacity_within(self, deadline: float) -> tuple[float, list[float]]:
+        """Return (grid MW free for a new tenant by `deadline` without planned blocks, the
+        expected ready days of the planned blocks, queued now in plan order, that would be
+        ready by `deadline`)."""
+        now, median = self.env.now, self.median_conversion_days
+        busy = self.building
+        planned = projects(self.planned, self.blocks_per_project)
+        finish = expected_finish_days(now, [p.start_day + median for p in busy],
+                                      len(self.waiting) + len(planned), self.crews, median)
+        free_mw = self.ready_mw - self.reserved_mw
+        if self.sign_converting:
+            lease = [(p.start_day + median, p) for p in busy] + list(zip(finish, self.waiting))
+            free_mw += sum(len(p.blocks) * self.block_mw for day, p in lease
+                           if p.use == "lease" and day <= deadline)
+        planned_days = [day for day, project in zip(finish[len(self.waiting):], planned)
+                        for _ in project]
+        return max(0.0, free_mw), [day for day in planned_days if day <= deadline]
+
+    def _part(self, request: Request, mw_it: float) -> Request:
+        """Return the part of `request` signed for `mw_it` of its IT MW; count the rest lost."""
+        self._log(self.env.now, -1, "tenant_signed_partial", request=request)
+        self.counts["tenant_requests_partial"] += 1
+        self.counts["tenant_mw_it_rejected"] += request.mw_it - mw_it
+        return dataclasses.replace(request, mw_it=mw_it)
+
+    def _sign_against(self, request: Request, planned_blocks: int) -> None:
+        """Sign `request` against capacity there in time; queue the first `planned_blocks` planned."""
+        if planned_blocks:
+            self._log(self.env.now, -1, "tenant_signed_planned", request=request)
+        elif request.mw_it * self.pue_ai > self.ready_mw - self.reserved_mw + EPS_MW:
+            self._log(self.env.now, -1, "tenant_signed_converting", request=request)
+        self.pending.append(Waiting(request, request.mw_it, funded=planned_blocks > 0))
+        self.reserved_mw += request.mw_it * self.pue_ai
+        blocks, self.planned = self.planned[:planned_blocks], self.planned[planned_blocks:]
+        self._queue(blocks, "lease", request)
+        self._serve(self.env.now)
+
+    def _build_for(self, request: Request) -> None:
+        """Sign `request` and queue the blocks it needs beyond the free ready MW."""
+        self._log(request.day, -1, "tenant_signed_build", request=request)
+        blocks = self.blocks_needed(request.mw_it)
+        self.pending.append(Waiting(request, request.mw_it, funded=True))
+        self.reserved_mw += request.mw_it * self.pue_ai
+        self.apply(Convert(blocks, "lease"), request)
+
+    def _release(self, day: float, mw: float) -> None:
+        """Return `mw` of grid to the ready pool and serve waiting tenants in order."""
+        books = self.books
+        self.ready_mw += mw
+        books.rate(books.rates.mw_ready, day, mw)
+        books.rate(books.rates.kw_it_ready, day, mw / self.pue_ai * 1000)
+        self._serve(day)
+
+    def _serve(self, day: float) -> None:
+        """Deliver to waiting tenants in order while the ready MW covers the first (a part, if phased)."""
+        while self.pending:
+            waiting = self.pending[0]
+            request = waiting.request
+            want_mw = waiting.mw_it * self.pue_ai
+            if self.ready_mw >= want_mw - EPS_MW:
+                mw_it = waiting.mw_it
+                self.pending.popleft()
+            elif request.phased and self.ready_mw > EPS_MW:
+                mw_it = self.ready_mw / self.pue_ai
+                waiting.mw_it -= mw_it
+            else:
+                break
+            part = request if mw_it == request.mw_it else dataclasses.replace(request, mw_it=mw_it)
+            self.reserved_mw -= part.mw_it * self.pue_ai
+            late_days = max(0.0, day - (request.day + request.wait_days))
+            if late_days > 0:
+                if request.index not in self.late_requests:
+                    self.late_requests.add(request.index)
+                    self.counts["tenant_requests_late"] += 1
+                penalty = (float(self.hosting.late_penalty_usd_per_kw_month) * part.mw_it
+                           * 1000 * late_days / DAYS_PER_MONTH)
+                self.books.lump(self.books.lumps.hosting_rent_usd, day, -penalty)
+            self._start_lease(part, day, built_for=waiting.funded)

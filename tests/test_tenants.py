@@ -1,0 +1,216 @@
+"""The tenant desk and construction capacity: signing against converting or planned halls,
+partial and phased delivery, pre-leasing, and projects of several blocks (sim.tenants,
+sim.construction), on the flat test market where rent and days add up by hand."""
+
+import math
+
+import numpy as np
+import pytest
+
+import sim
+from sim.config import build_strategies
+from sim.construction import expected_finish_days, project_count, projects
+from sim.economics import DAYS_PER_MONTH
+from sim.errors import UserError
+from sim.ledger import CATEGORIES, STATES, Account
+from sim.site import simulate
+
+QUIET = ["fleet.upgrade_every_years=null", "fleet.failure_rate_per_year=0",
+         "site.power.demand_response_usd_per_mwh=0", "site.conversion.retrofit_days=fixed:335",
+         "site.conversion.capex_usd_per_mw_it=fixed:9e6", "site.hosting.renewal_probability=0",
+         "run.event_log=true"]
+
+
+def account(cfg, replication=0):
+    world = sim.sample_world(cfg, replication)
+    strategy = next(iter(build_strategies(cfg).values()))
+    return Account(cfg, world, simulate(cfg, world, strategy))
+
+
+def rent(acc):
+    return dict(zip(CATEGORIES, acc.monthly.sum(axis=1)))["hosting_rent"]
+
+
+def events(acc, *names):
+    return [(e.day, e.block, e.event) for e in acc.record.events if e.event in names]
+
+
+def rent_by_hand(acc, parts):
+    """Return the rent of (start day, IT MW, USD/kW-month) leases to the horizon."""
+    return sum(mw_it * 1000 * usd / DAYS_PER_MONTH * (acc.n_days - math.ceil(day))
+               for day, mw_it, usd in parts)
+
+
+# --- construction: projects and crews ---------------------------------------------------------
+def test_projects_cut_blocks_in_order():
+    assert projects([4, 7, 1, 2, 9], 2) == [[4, 7], [1, 2], [9]]
+    assert projects([3], 5) == [[3]]
+    assert [project_count(n, 4) for n in (0, 1, 4, 5, 8, 9)] == [0, 1, 1, 2, 2, 3]
+
+
+def test_expected_finish_plays_crews_first_come_first_served():
+    # Two crews, one busy until day 50: queued projects of 100 days start at 10, 50, 110, 150.
+    assert expected_finish_days(10, [50], 4, 2, 100) == [110, 150, 210, 250]
+    # A project expected to have finished already frees its crew now, not in the past.
+    assert expected_finish_days(10, [5], 1, 1, 100) == [110]
+
+
+def test_one_crew_converts_a_four_block_project_in_one_conversion_time(compose_constant):
+    """30 MW of IT need 4 blocks (39 MW of grid); as one project, one crew builds them at once."""
+    request = "[[0,30,4383,120,400]]"
+    together = compose_constant("strategy=build_to_suit", *QUIET, "run.horizon_years=3",
+                                "site.crews=1", "site.blocks_per_project=4",
+                                f"market.demand.requests={request}")
+    acc = account(together)
+    assert acc.summary()["tenant_requests_rejected"] == 0
+    assert events(acc, "ready") == [(365, b, "ready") for b in range(4)]
+    assert rent(acc) == pytest.approx(rent_by_hand(acc, [(365, 30, 120)]), rel=1e-12)
+    # One block a project: the same crew needs four rounds, too slow for a 400-day wait.
+    apart = compose_constant("strategy=build_to_suit", *QUIET, "run.horizon_years=3",
+                             "site.crews=1", f"market.demand.requests={request}")
+    assert account(apart).summary()["tenant_requests_rejected"] == 1
+    patient = compose_constant("strategy=build_to_suit", *QUIET, "run.horizon_years=6",
+                               "site.crews=1", "market.demand.requests=[[0,30,4383,120,1500]]")
+    assert [day for day, _, _ in events(account(patient), "ready")] == [365, 730, 1095, 1460]
+
+
+# --- signing against halls converting ---------------------------------------------------------
+def test_a_tenant_signs_against_converting_halls_only_when_switched_on(compose_constant):
+    """convert_all, three crews: three blocks (30 MW of grid) are expected ready on day 365."""
+    request = "[[100,20,4383,120,300]]"   # 26 MW of grid, due on day 400
+    on = compose_constant("strategy=convert_all", *QUIET, "run.horizon_years=2",
+                          "site.sign_converting=true", f"market.demand.requests={request}")
+    acc = account(on)
+    assert events(acc, "tenant_signed_converting", "leased") == [
+        (100, -1, "tenant_signed_converting"), (365, -1, "leased")]
+    assert rent(acc) == pytest.approx(rent_by_hand(acc, [(365, 20, 120)]), rel=1e-12)
+    off = compose_constant("strategy=convert_all", *QUIET, "run.horizon_years=2",
+                           f"market.demand.requests={request}")
+    assert account(off).summary()["tenant_requests_rejected"] == 1
+    # Due before the first halls are expected (day 365), it is lost even with the switch on.
+    early = compose_constant("strategy=convert_all", *QUIET, "run.horizon_years=2",
+                             "site.sign_converting=true", "market.demand.requests=[[100,20,4383,120,200]]")
+    assert account(early).summary()["tenant_requests_rejected"] == 1
+
+
+def test_halls_reserved_for_one_tenant_are_not_signed_again(compose_constant):
+    # The first tenant takes the 30 MW of grid due on day 365; the second, due by day 500,
+    # would need them too: the next halls come on day 730.
+    requests = "[[100,20,4383,120,300],[110,5,4383,130,390]]"
+    acc = account(compose_constant("strategy=convert_all", *QUIET, "run.horizon_years=2",
+                                   "site.sign_converting=true", f"market.demand.requests={requests}"))
+    summary = acc.summary()
+    assert summary["tenant_requests_rejected"] == 1 and summary["tenant_mw_it_rejected"] == 5
+
+
+# --- partial and phased delivery ---------------------------------------------------------------
+def test_a_tenant_signs_for_the_share_it_accepts(compose_constant):
+    """All halls ready on day 365 (76.9 MW of IT); 60 are leased; a 30 MW tenant accepting half takes the rest."""
+    free_mw_it = 100 / 1.3 - 60
+    requests = "[[400,60,4383,120,0,1,0],[500,30,4383,140,0,0.5,0],[600,30,4383,150,0,0.7,0]]"
+    acc = account(compose_constant("strategy=convert_all", *QUIET, "run.horizon_years=3",
+                                   "site.crews=10", f"market.demand.requests={requests}"))
+    summary = acc.summary()
+    assert summary["tenant_requests_partial"] == 1
+    assert summary["tenant_requests_rejected"] == 1          # the third finds nothing left
+    assert summary["tenant_mw_it_rejected"] == pytest.approx(30 - free_mw_it + 30)
+    expected = rent_by_hand(acc, [(400, 60, 120), (500, free_mw_it, 140)])
+    assert rent(acc) == pytest.approx(expected, rel=1e-12)
+    assert events(acc, "tenant_signed_partial") == [(500, -1, "tenant_signed_partial")]
+
+
+def test_a_phased_tenant_leases_each_part_on_energisation(compose_constant):
+    """60 MW of IT (78 MW of grid), due by day 1100: three crews deliver three 10 MW halls
+    on days 365 and 730, and the last 18 MW of grid from the halls ready on day 1095."""
+    request = "[[0,60,4383,120,1100,1,1]]"
+    acc = account(compose_constant("strategy=convert_all", *QUIET, "run.horizon_years=4",
+                                   "site.sign_converting=true", f"market.demand.requests={request}"))
+    assert [day for day, _, _ in events(acc, "leased")] == [365] * 3 + [730] * 3 + [1095] * 2
+    parts = [(365, 30 / 1.3, 120), (730, 30 / 1.3, 120), (1095, 60 - 60 / 1.3, 120)]
+    assert rent(acc) == pytest.approx(rent_by_hand(acc, parts), rel=1e-12)
+    kw_it_leased = np.cumsum(acc.record.rates.kw_it_leased)[:acc.n_days]
+    assert kw_it_leased[-1] == pytest.approx(60_000)
+    assert acc.summary()["tenant_requests_late"] == 0
+
+
+def test_a_late_part_pays_the_penalty_on_its_own_mw(compose_constant):
+    """Deterministic draws: each block converts in 30 + mean retrofit (335 · e^0.045) days,
+    longer than the median of 365 the desk plans with; one crew, two blocks, due by 730."""
+    one_block_days = 30 + 335 * math.exp(0.3 ** 2 / 2)
+    acc = account(compose_constant(
+        "strategy=build_to_suit", *QUIET, "run.deterministic=true", "run.horizon_years=3",
+        "site.conversion.retrofit_days=lognormal:335:0.3", "site.crews=1",
+        "market.demand.requests=[[0,15,4383,120,730,1,1]]"))
+    assert [day for day, _, _ in events(acc, "leased")] == pytest.approx(
+        [one_block_days, 2 * one_block_days])
+    late_days = 2 * one_block_days - 730
+    penalty = 60 * (15 - 10 / 1.3) * 1000 * late_days / DAYS_PER_MONTH
+    assert acc.record.lumps.hosting_rent_usd.sum() == pytest.approx(-penalty, rel=1e-12)
+    assert acc.summary()["tenant_requests_late"] == 1
+
+
+# --- pre-leasing --------------------------------------------------------------------------------
+def anchor_site(compose_small, *overrides):
+    return compose_small("run.deterministic=true", "run.replications=1", "market/demand=anchor",
+                         "strategy=convert_all", "strategy.convert_all.prelease=true",
+                         "market.demand.rate_per_year=0", "site.pue_ai=1.25", "run.event_log=true",
+                         *overrides)
+
+
+@pytest.mark.parametrize("anchor_mw_it, mining_mw", [(80, 0), (40, 50)])
+def test_preleased_halls_are_never_idle(compose_small, anchor_mw_it, mining_mw):
+    """The anchor signs on day 0 for whole blocks (80 MW of IT at PUE 1.25 is the site);
+    it takes each hall on energisation, so no hall is ever ready and idle; blocks planned
+    but never leased keep mining."""
+    cfg = anchor_site(compose_small, f"market.demand.anchor_mw_it={anchor_mw_it}",
+                      "market.demand.anchor_phases=[[1.0,1500]]")
+    acc = account(cfg)
+    timeline = acc.timeline()
+    columns = list(STATES)
+    ready = timeline[:, columns.index("mw_ready")]
+    np.testing.assert_allclose(ready, 0, atol=1e-9)
+    leased = timeline[:, columns.index("mw_leased")]
+    assert leased[-1] == pytest.approx(anchor_mw_it * 1.25)
+    mining = timeline[:, columns.index("mw_mining")] + timeline[:, columns.index("mw_curtailed")]
+    assert mining.min() == pytest.approx(mining_mw)
+    assert acc.summary()["tenant_requests_rejected"] == 0
+
+
+def test_planned_blocks_mine_until_a_tenant_signs(compose_small):
+    acc = account(anchor_site(compose_small, "market.demand.anchor_mw_it=40",
+                              "market.demand.anchor_day=200", "market.demand.anchor_phases=[[1.0,1500]]"))
+    planned = events(acc, "planned")
+    assert [day for day, _, _ in planned] == [0] * 10
+    queued = events(acc, "queued")
+    assert len(queued) == 5 and {day for day, _, _ in queued} == {200}
+    assert events(acc, "tenant_signed_planned") == [(200, -1, "tenant_signed_planned")]
+
+
+def test_projects_let_the_anchor_phases_be_signed(compose_small):
+    """TeraWulf-like phases, 20% due in 365 days and 80% in 500: with one block a project,
+    three crews cannot promise the second phase; five blocks a project can."""
+    one = account(anchor_site(compose_small, "market.demand.anchor_mw_it=40"))
+    assert one.summary()["tenant_requests_rejected"] == 1
+    five = account(anchor_site(compose_small, "market.demand.anchor_mw_it=40",
+                               "site.blocks_per_project=5"))
+    assert five.summary()["tenant_requests_rejected"] == 0
+    assert five.summary()["mw_converted"] == pytest.approx(50)
+
+
+def test_prelease_is_for_leases_only(compose_small):
+    with pytest.raises(UserError, match=r"strategy.convert_all.prelease=true: needs use=lease \(got 'cloud'"):
+        build_strategies(compose_small("strategy=convert_all", "strategy.convert_all.use=cloud",
+                                       "strategy.convert_all.prelease=true"))
+
+
+def test_build_to_suit_builds_the_share_a_tenant_accepts(compose_constant):
+    """30 MW of IT (4 blocks), at least half, in 400 days, one crew of two-block projects:
+    the whole needs two rounds (730 days); two blocks (15.4 MW of IT) take one."""
+    cfg = compose_constant("strategy=build_to_suit", *QUIET, "run.horizon_years=3", "site.crews=1",
+                           "site.blocks_per_project=2", "market.demand.requests=[[0,30,4383,120,400,0.5,0]]")
+    acc = account(cfg)
+    summary = acc.summary()
+    assert summary["tenant_requests_partial"] == 1 and summary["tenant_requests_rejected"] == 0
+    assert summary["tenant_mw_it_rejected"] == pytest.approx(30 - 20 / 1.3)
+    assert summary["mw_converted"] == pytest.approx(20)
+    assert rent(acc) == pytest.approx(rent_by_hand(acc, [(365, 20 / 1.3, 120)]), rel=1e-12)
