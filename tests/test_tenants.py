@@ -16,7 +16,7 @@ from sim.ledger import CATEGORIES, STATES, Account
 from sim.site import simulate
 
 QUIET = ["fleet.upgrade_every_years=null", "fleet.failure_rate_per_year=0",
-         "site.power.demand_response_usd_per_mwh=0", "site.conversion.retrofit_days=fixed:335",
+         "site.conversion.retrofit_days=fixed:335",
          "site.conversion.capex_usd_per_mw_it=fixed:9e6", "site.hosting.renewal_probability=0",
          "run.event_log=true"]
 
