@@ -203,3 +203,19 @@ def payback_years(cash_usd: np.ndarray) -> float:
 def peak_funding_usd(cash_usd: np.ndarray) -> float:
     """Return the largest cumulative cash deficit, as a positive number (0 if none)."""
     return float(max(0.0, -np.min(np.cumsum(cash_usd))))
+
+
+def growing_annuity_pv(first_payment: float, growth: float, rate: float, periods: int) -> float:
+    """Return the PV of `periods` end-of-period payments, the first `first_payment`, growing by `growth`.
+
+    Payment k (k = 1 .. periods) is `first_payment · (1 + growth) ** (k − 1)`, discounted
+    by `(1 + rate) ** −k`: `P / (r − g) · (1 − ((1 + g) / (1 + r)) ** n)`, or `P · n / (1 + r)`
+    where the rates are equal.
+    """
+    if rate <= -1:
+        raise ValueError(f"rate(={rate}) must be > -1.")
+    if periods < 0 or int(periods) != periods:
+        raise ValueError(f"periods(={periods}) must be a whole number >= 0.")
+    if growth == rate:
+        return first_payment * periods / (1.0 + rate)
+    return first_payment / (rate - growth) * (1.0 - ((1.0 + growth) / (1.0 + rate)) ** periods)
