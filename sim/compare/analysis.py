@@ -175,6 +175,7 @@ def terminal_share(rows: pd.DataFrame, metric: str, mean: float) -> dict:
     pv = rows.loc[np.isfinite(rows[metric].astype(float)), column].astype(float)
     pv_mean = float(pv.mean()) if pv.notna().any() else np.nan
     share = pv_mean / mean if math.isfinite(mean) and mean != 0 else np.nan
+    share = share if math.isfinite(share) else np.nan  # a mean NPV too close to 0 to divide by
     return {"terminal_value_pv_mean": pv_mean, "terminal_value_share": share}
 
 
