@@ -274,8 +274,11 @@ def _context(runset: RunSet) -> str:
     facts = []
     for run in runset.runs:
         info = run.info
+        rates = info.get("discount_rates") or {}
+        by_kind = (", rates by kind: " + ", ".join(f"{kind} {rate}" for kind, rate in rates.items())
+                   if len(set(rates.values())) > 1 else "")
         facts.append(f"{run.path.name}: seed {info.get('seed', '?')}, "
                      f"{info.get('replications', '?')} replications, discount rate "
                      f"{info.get('discount_rate', '?')}, terminal value "
-                     f"{info.get('terminal_value', '?')}")
+                     f"{info.get('terminal_value', '?')}{by_kind}")
     return "Runs compared — " + "; ".join(facts) + "."
