@@ -11,9 +11,8 @@ For NPV, each strategy's row also says how much of its mean NPV is the terminal 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
