@@ -206,15 +206,18 @@ def peak_funding_usd(cash_usd: np.ndarray) -> float:
 
 
 def growing_annuity_pv(first_payment: float, growth: float, rate: float, periods: int) -> float:
-    """Return the present value of `periods` payments growing by `growth`, the first one period out.
+    """Return the PV of `periods` end-of-period payments, the first `first_payment`, growing by `growth`.
 
-    Σ_{k=1..n} P (1 + g)^(k−1) / (1 + r)^k = P / (r − g) · (1 − ((1 + g) / (1 + r))^n),
-    and n · P / (1 + r) where g = r. Rates are per period.
+    Payment k (k = 1 .. periods) is `first_payment · (1 + growth) ** (k − 1)`, discounted
+    by `(1 + rate) ** −k`: `P / (r − g) · (1 − ((1 + g) / (1 + r)) ** n)`, or `P · n / (1 + r)`
+    where the rates are equal. Computed as `P / (1 + r) · (q^n − 1) / (q − 1)` with
+    `q = (1 + g) / (1 + r)` through log1p and expm1, exact also where g is close to r.
     """
-    if periods < 0:
-        raise ValueError(f"periods(={periods}) must be >= 0.")
-    if rate <= -1:
-        raise ValueError(f"rate(={rate}) must be > -1.")
-    if growth == rate:
-        return periods * first_payment / (1.0 + rate)
-    return first_payment / (rate - growth) * (1.0 - ((1.0 + growth) / (1.0 + rate)) ** periods)
+    if rate <= -1 or growth <= -1:
+        raise ValueError(f"rate(={rate}) and growth(={growth}) must be > -1.")
+    if periods < 0 or int(periods) != periods:
+        raise ValueError(f"periods(={periods}) must be a whole number >= 0.")
+    log_q = math.log1p(growth) - math.log1p(rate)
+    if log_q == 0.0:
+        return first_payment * periods / (1.0 + rate)
+    return first_payment / (1.0 + rate) * math.expm1(periods * log_q) / math.expm1(log_q)

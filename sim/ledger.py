@@ -3,12 +3,12 @@
 The site engine records what changed and when (sim.record.Record); this module turns
 that record into daily amounts with numpy over the world's paths, rolls them up by calendar
 month, and computes the outcomes of one replication: NPV, IRR, payback, peak funding.
-Inflows are positive, outflows negative; money is nominal except `npv_usd`.
+Inflows are positive, outflows negative; money is nominal except the present values
+(`npv_usd`, its parts by kind of cash flow, `terminal_value_pv_usd`).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,12 +18,17 @@ from sim.economics import (DAYS_PER_MONTH, DAYS_PER_YEAR, below_breakeven, disco
                            mining_revenue_usd_per_day, mining_revenue_usd_per_mw_day, npv,
                            payback_years, peak_funding_usd, th_per_mw)
 from sim.fleet import AsicPrices
+from sim.schema import KINDS
+from sim.valuation import (forward_noi_usd, idle_hall_value_usd_per_kw, kind_rates,
+                           remaining_rent_value_usd)
 
 CATEGORIES = ("mining_revenue", "pool_fees", "power_cost", "power_resale", "demand_response",
               "hosting_rent", "cloud_revenue", "opex", "capex_conversion", "capex_gpu",
               "capex_asic_refresh", "asic_salvage", "terminal_value")
 STATES = ("mw_mining", "mw_curtailed", "mw_converting", "mw_ready", "mw_leased", "mw_cloud")
 _C = {name: i for i, name in enumerate(CATEGORIES)}
+#: The kind of cash flow of each use's trailing cash flow (terminal_value=multiple).
+USE_KIND = {"mining": "mining", "hosting": "contracted", "cloud": "merchant_ai"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,15 +47,17 @@ class Account:
     """One replication's money under one strategy: the engine's record, by day and by month.
 
     Reads the engine's `record`, the `world`'s paths, and from `cfg` only the terms:
-    `run.discount_rate`, `run.terminal_value`, `run.terminal_multiple`, `site.power`,
-    `site.opex`, `site.cloud.utilisation` and the fleet's prices; `run.seed` draws the
-    grid operator's demand-response events (sim.demand_response).
+    `run.discount_rate`, `run.discount_rates`, `run.terminal_value`,
+    `run.terminal_multiple`, `run.valuation`, `site.power`, `site.opex`,
+    `site.hosting.renewal_probability`, `site.cloud.utilisation` and the fleet's prices;
+    `run.seed` draws the grid operator's demand-response events (sim.demand_response).
     """
 
     def __init__(self, cfg, world, record):
         self.cfg = cfg
         self.world = world
         self.record = record
+        self.kind_rates = kind_rates(cfg.run)
         n = world.n_days
         self.n_days = n
         self.rates = record.rates.levels(n)
@@ -67,6 +74,7 @@ class Account:
         self.month_starts = starts
         self.month = world.date[starts]
         self.monthly = np.add.reduceat(self.daily, starts, axis=1)
+        self.terminal_parts = self._terminal_parts()
         self.monthly[_C["terminal_value"], -1] = self.terminal_value_usd()
 
     def _mining(self) -> Mining:
@@ -116,6 +124,7 @@ class Account:
         daily[_C["mining_revenue"]] = revenue
         daily[_C["pool_fees"]] = -fee * revenue
         self.curtailed_mwh = float(np.sum(fleet_curtailed) * 24.0)
+        self.mining_mw_end = float(mining_nominal[-1])
         return Mining(mining_nominal, mw_running, mw_curtailed, fleet_running, fleet_curtailed,
                       th_running)
 
@@ -176,36 +185,42 @@ class Account:
     # --- terminal value -----------------------------------------------------------------------
     def terminal_value_usd(self) -> float:
         """Return the value at the horizon, as of the last month, by `run.terminal_value`."""
+        total = 0.0
+        for _, usd in self.terminal_parts:
+            total += usd
+        return total
+
+    def _terminal_parts(self) -> list[tuple[str, float]]:
+        """Return the terminal value's parts as (kind of cash flow, USD), in the order summed."""
         method = self.cfg.run.terminal_value
         if method == "none":
-            return 0.0
+            return []
         if method == "multiple":
-            return self._multiple_value()
-        return self._contracted_value()
+            return self._multiple_parts()
+        if method == "market":
+            return self._market_parts()
+        return self._contracted_parts()
 
-    def _contracted_value(self) -> float:
-        """Return contracted rent still to come, net of opex, plus the resale of what is owned."""
-        record, n = self.record, self.n_days
-        rate = float(self.cfg.run.discount_rate)
+    def _contracted_parts(self) -> list[tuple[str, float]]:
+        """Return contracted rent still to come, net of opex, then the resale of what is owned."""
+        n = self.n_days
+        rate = self.kind_rates["contracted"]
         opex_per_kw_day = float(self.cfg.site.opex.hosting_usd_per_kw_month) / DAYS_PER_MONTH
-        value = 0.0
-        for lease in record.leases:
-            if lease.end_day <= n:
-                continue
-            days_left = lease.end_day - max(lease.start_day, n)
-            months = int(math.ceil(days_left / DAYS_PER_MONTH))
-            month_starts = max(lease.start_day, n) + np.arange(months) * DAYS_PER_MONTH
-            rent = lease.rent_usd_per_day_on(month_starts)  # each month at its first day's rent
-            whole = (rent - lease.kw_it * opex_per_kw_day) * DAYS_PER_MONTH
-            whole[-1] *= (days_left - (months - 1) * DAYS_PER_MONTH) / DAYS_PER_MONTH
-            value += float(whole @ discount_factors(months, rate, first_month=1))
+        parts = [("contracted", remaining_rent_value_usd(lease, n, opex_per_kw_day, rate))
+                 for lease in self.record.leases if lease.end_day > n]
+        return parts + self._resale_parts()
+
+    def _resale_parts(self) -> list[tuple[str, float]]:
+        """Return each fleet still mining at its used ASIC price, each GPU lot's unspent life, then
+        the cloud contracts still to run."""
+        record, n = self.record, self.n_days
         last = n - 1
-        for j_per_th, fleet_mw in self.fleet_end:
-            value += (fleet_mw * th_per_mw(j_per_th, record.pue_mining)
-                      * self.prices.used_usd_per_th(j_per_th, last))
-        for lot in record.gpu_lots:
-            value += self._gpu_lot_value_usd(lot)
-        return value + self._cloud_contract_value_usd()
+        parts = [("mining", fleet_mw * th_per_mw(j_per_th, record.pue_mining)
+                  * self.prices.used_usd_per_th(j_per_th, last))
+                 for j_per_th, fleet_mw in self.fleet_end]
+        parts += [("merchant_ai", self._gpu_lot_value_usd(lot)) for lot in record.gpu_lots]
+        parts.append(("contracted", self._cloud_contract_value_usd()))
+        return parts
 
     def _gpu_lot_value_usd(self, lot) -> float:
         """Return what a GPU lot is worth at the horizon: its resale, pro rata of life left.
@@ -220,7 +235,7 @@ class Account:
         life_left = max(0.0, lot.day + lot.life_days - sold_day) / lot.life_days
         usd = lot.usd * life_left * float(price[last] / price[min(int(lot.day), last)])
         if sold_day > n:
-            usd *= (1.0 + float(self.cfg.run.discount_rate)) ** (-(sold_day - n) / DAYS_PER_YEAR)
+            usd *= (1.0 + self.kind_rates["merchant_ai"]) ** (-(sold_day - n) / DAYS_PER_YEAR)
         return usd
 
     def _cloud_contract_value_usd(self) -> float:
@@ -235,29 +250,123 @@ class Account:
             return 0.0
         opex = float(self.cfg.site.opex.cloud_usd_per_gpu_hour)
         spot = float(np.mean(self.world.power_usd_per_mwh[max(0, n - 365):]))
-        rate = float(self.cfg.run.discount_rate)
+        rate = self.kind_rates["contracted"]
         return sum(cloud.value_after_horizon_usd(
             c, n, c.gpus * 24.0 * opex + c.grid_mw * 24.0 * spot, rate) for c in contracts)
 
-    def _multiple_value(self) -> float:
-        """Return trailing-twelve-month operating cash flow by use, times its multiple.
+    def _market_parts(self) -> list[tuple[str, float]]:
+        """Return AI halls at a cap rate, idle halls after a lease-up, the mine, GPUs at resale.
+
+        A leased hall is worth its forward net operating income over `run.valuation.cap_rate`;
+        where its term ends within that year, the rest of the year earns the market rent
+        net of opex, times the chance of renewal. A lease without IT (a backstop's stream)
+        is worth its rent still to come. Halls without a tenant, and the shells of cloud
+        halls, follow `idle_halls`. Halls still being converted count nothing.
+        """
+        n, rates = self.n_days, self.rates
+        terms, opex = self.cfg.run.valuation, self.cfg.site.opex
+        cap_rate = float(terms.cap_rate)
+        hosting_usd_per_kw_month = float(opex.hosting_usd_per_kw_month)
+        market_usd_per_kw_month = float(self.world.lease_usd_per_kw_month[-1])
+        renewal = float(self.cfg.site.hosting.renewal_probability)  # the chance an option is taken
+        parts = []
+        for lease in self.record.leases:
+            if lease.end_day <= n:
+                continue
+            if lease.kw_it == 0:  # a backstop: a stream of rent, not a hall
+                parts.append(("contracted", remaining_rent_value_usd(
+                    lease, n, 0.0, self.kind_rates["contracted"])))
+                continue
+            renewed_usd_per_day = (renewal * lease.kw_it
+                                   * (market_usd_per_kw_month - hosting_usd_per_kw_month) / DAYS_PER_MONTH)
+            noi = forward_noi_usd(lease, n, hosting_usd_per_kw_month / DAYS_PER_MONTH, renewed_usd_per_day)
+            parts.append(("contracted", max(0.0, noi) / cap_rate))
+        idle_kw_it = max(0.0, float(rates.kw_it_ready[-1])) + max(
+            0.0, float(rates.mw_cloud[-1])) / self.record.pue_ai * 1000
+        if terms.idle_halls == "market" and idle_kw_it > 0:
+            parts.append(("contracted", idle_kw_it * idle_hall_value_usd_per_kw(
+                market_usd_per_kw_month, hosting_usd_per_kw_month,
+                float(opex.ready_usd_per_kw_month), cap_rate, int(terms.lease_up_months))))
+        resale = self._resale_parts()
+        parts.append(("mining", self._mine_value_usd(
+            sum(usd for kind, usd in resale if kind == "mining"))))
+        return parts + [(kind, usd) for kind, usd in resale if kind != "mining"]
+
+    def _mine_value_usd(self, asic_resale_usd: float) -> float:
+        """Return the mining site as a going concern (`run.valuation.mining`), at least its ASICs' resale."""
+        terms = self.cfg.run.valuation
+        if terms.mining == "per_mw":
+            going = self.mining_mw_end * float(terms.mining_usd_per_mw)
+        else:
+            going = (max(0.0, self._trailing_cash_by_use()["mining"])
+                     * float(self.cfg.run.terminal_multiple.mining))
+        return max(going, asic_resale_usd)
+
+    def _multiple_parts(self) -> list[tuple[str, float]]:
+        """Return trailing-twelve-month operating cash flow by use, times its multiple (0 if negative)."""
+        multiple = self.cfg.run.terminal_multiple
+        return [(USE_KIND[use], max(0.0, usd) * float(multiple[use]))
+                for use, usd in self._trailing_cash_by_use().items()]
+
+    def _trailing_cash_by_use(self) -> dict[str, float]:
+        """Return each use's operating cash flow over the last 365 days (mining, hosting, cloud).
 
         Net power (purchases less resale) is split between mining and cloud by their load.
-        A use whose trailing cash flow is negative adds nothing.
         """
         year = slice(max(0, self.n_days - 365), self.n_days)
         d = {name: self.daily[i, year] for name, i in _C.items()}
         power = d["power_cost"] + d["power_resale"]
         share = self.mining_load_share[year]
         opex = {use: float(np.sum(cost[year])) for use, cost in self.opex_by_use.items()}
-        cash = {
+        return {
             "mining": float(np.sum(d["mining_revenue"] + d["pool_fees"] + d["demand_response"]
                                    + power * share)) - opex["mining"],
             "hosting": float(np.sum(d["hosting_rent"])) - opex["hosting"],
             "cloud": float(np.sum(d["cloud_revenue"] + power * (1 - share))) - opex["cloud"],
         }
-        multiple = self.cfg.run.terminal_multiple
-        return sum(max(0.0, usd) * float(multiple[use]) for use, usd in cash.items())
+
+    # --- kinds of cash flow -------------------------------------------------------------------
+    def cash_by_kind(self) -> dict[str, np.ndarray]:
+        """Return each kind's monthly cash, terminal value in the last month; they sum to the total.
+
+        Net power (purchases less resale) is split between mining and the cloud by their load.
+        """
+        c = {name: self.daily[i] for name, i in _C.items()}
+        power = c["power_cost"] + c["power_resale"]
+        share = self.mining_load_share
+        opex = self.opex_by_use
+        daily = {
+            "mining": (c["mining_revenue"] + c["pool_fees"] + c["demand_response"] + power * share
+                       - opex["mining"] + c["capex_asic_refresh"] + c["asic_salvage"]),
+            "contracted": (c["hosting_rent"] - opex["hosting"] + c["capex_conversion"]
+                           + self.cloud_contract_daily),
+            "merchant_ai": (c["cloud_revenue"] - self.cloud_contract_daily + power * (1 - share)
+                            - opex["cloud"] + c["capex_gpu"]),
+        }
+        monthly = {kind: np.add.reduceat(daily[kind], self.month_starts) for kind in KINDS}
+        for kind, usd in self.terminal_parts:
+            monthly[kind][-1] += usd
+        return monthly
+
+    def present_values(self) -> dict[str, float]:
+        """Return the NPV, its part of each kind, and the terminal value's present value.
+
+        Each kind is discounted at its own rate (`run.discount_rates`). Where every kind has
+        the same rate, `npv_usd` discounts the total cash at once, as it always has: the
+        same number, without the rounding of a sum of parts.
+        """
+        rates = self.kind_rates
+        by_kind = self.cash_by_kind()
+        parts = {kind: npv(by_kind[kind], rates[kind]) for kind in KINDS}
+        last = self.monthly.shape[1] - 1
+        if len(set(rates.values())) == 1:
+            total = npv(self.monthly.sum(axis=0), rates["mining"])
+        else:
+            total = sum(parts.values())
+        terminal_pv = sum(usd * float(discount_factors(1, rates[kind], first_month=last)[0])
+                          for kind, usd in self.terminal_parts)
+        return dict(npv_usd=total, **{f"npv_{kind}_usd": usd for kind, usd in parts.items()},
+                    terminal_value_pv_usd=float(terminal_pv))
 
     # --- outcomes -----------------------------------------------------------------------------
     def timeline(self) -> np.ndarray:
@@ -273,8 +382,9 @@ class Account:
         totals = monthly.sum(axis=1)
         t = dict(zip(CATEGORIES, totals))
         counts = self.record.counts
+        values = self.present_values()
         return dict(
-            npv_usd=npv(cash, float(self.cfg.run.discount_rate)),
+            npv_usd=values.pop("npv_usd"),
             irr=irr(cash),
             payback_years=payback_years(operating),
             peak_funding_usd=peak_funding_usd(operating),
@@ -289,6 +399,7 @@ class Account:
             capex_usd=-(t["capex_conversion"] + t["capex_gpu"] + t["capex_asic_refresh"]),
             salvage_usd=t["asic_salvage"],
             terminal_value_usd=t["terminal_value"],
+            **values,
             mw_converted=float(self.timeline_daily[3:, -1].sum()),
             curtailed_mwh=self.curtailed_mwh,
             tenant_requests=counts.tenant_requests,

@@ -16,7 +16,9 @@ from typing import Any, Dict, Optional
 from sim.errors import UserError
 from sim.params import Date, Distribution, Number, Text, param, section, shown
 
-TERMINAL_VALUES = ("contracted", "multiple", "none")
+TERMINAL_VALUES = ("contracted", "market", "multiple", "none")
+IDLE_HALLS = ("market", "zero")
+MINING_VALUES = ("multiple", "per_mw")
 EXECUTORS = ("serial", "process", "ray")
 DETAILS = ("monthly", "summary")
 REFRESH = ("replace", "none")
@@ -38,7 +40,8 @@ class TerminalMultiple:
     """Multiples of trailing-12-month operating cash flow, by use (run.terminal_value=multiple)."""
 
     mining: float = param(4.0, unit="x TTM cash flow", low=0,
-                          doc="mining (est.; miners trade near $4.5M/MW, VanEck 2024)")
+                          doc="mining (est.; miners trade near $4.5M/MW, VanEck 2024); "
+                              "also the market method's mining multiple")
     hosting: float = param(12.0, unit="x TTM cash flow", low=0,
                            doc="leased AI halls (est.; data centres above $30M/MW, VanEck 2024)")
     cloud: float = param(4.0, unit="x TTM cash flow", low=0, doc="own GPU cloud (est.)")
@@ -46,6 +49,49 @@ class TerminalMultiple:
     def __getitem__(self, use: str) -> float:
         """Return the multiple of `use` (mining, hosting or cloud)."""
         return getattr(self, use)
+
+
+@dataclass(slots=True)
+class Valuation:
+    """The market terminal value (run.terminal_value=market): AI halls, idle halls, the mine."""
+
+    cap_rate: float = param(0.07, unit="1/year", low=0, low_open=True,
+                            doc="AI halls: value = forward net operating income / cap rate "
+                                "(est.; stabilised data centres 5-7%)")
+    idle_halls: str = param("market", unit="-", choices=IDLE_HALLS,
+                            doc="built halls without a tenant (and cloud halls' shells): "
+                                "market rent less a lease-up, or zero")
+    lease_up_months: int = param(24, unit="months", low=0, integer=True,
+                                 doc="idle_halls=market: months without rent, paying ready opex, "
+                                     "before a hall earns the market rent (est.)")
+    mining: str = param("multiple", unit="-", choices=MINING_VALUES,
+                        doc="mining site: terminal_multiple.mining x trailing cash flow, or "
+                            "mining_usd_per_mw; never below its ASICs' resale")
+    mining_usd_per_mw: float = param(4.5e6, unit="USD/MW", low=0,
+                                     doc="mining=per_mw: value per grid MW of mining blocks "
+                                         "(est.; miners trade near $4.5M/MW, VanEck 2024)")
+
+
+#: The kinds of cash flow, each discounted at its own rate (run.discount_rates).
+KINDS = ("mining", "contracted", "merchant_ai")
+
+
+@dataclass(slots=True)
+class DiscountRates:
+    """A discount rate per kind of cash flow; null = run.discount_rate (one WACC)."""
+
+    mining: Optional[float] = param(None, unit="1/year", low=-1, low_open=True, nullable=True,
+                                    doc="mining, its power, opex, ASIC refresh and salvage")
+    contracted: Optional[float] = param(None, unit="1/year", low=-1, low_open=True,
+                                        nullable=True,
+                                        doc="hosting rent, hosting opex, conversion capex")
+    merchant_ai: Optional[float] = param(None, unit="1/year", low=-1, low_open=True,
+                                         nullable=True,
+                                         doc="own GPU cloud: revenue, its power, opex, GPUs")
+
+    def __getitem__(self, kind: str) -> Optional[float]:
+        """Return the rate of `kind` (mining, contracted or merchant_ai), None if unset."""
+        return getattr(self, kind)
 
 
 @dataclass(slots=True)
@@ -71,10 +117,14 @@ class RunConfig:
                                  doc="years simulated from site.start_date (cash flows are monthly)")
     discount_rate: float = param(0.10, unit="1/year", low=-1, low_open=True,
                                  doc="monthly factor (1 + rate) ** (-months / 12)")
+    discount_rates: DiscountRates = section(
+        DiscountRates, doc="a rate per kind of cash flow; null = discount_rate")
     terminal_value: str = param("contracted", unit="-", choices=TERMINAL_VALUES,
-                                doc="value at the horizon: contracted rent and resale, a multiple, or none")
+                                doc="value at the horizon: contracted rent and resale, market "
+                                    "(cap rate, mine, resale), a multiple, or none")
     terminal_multiple: TerminalMultiple = section(
-        TerminalMultiple, doc="used when terminal_value=multiple")
+        TerminalMultiple, doc="used when terminal_value=multiple (mining: also market)")
+    valuation: Valuation = section(Valuation, doc="used when terminal_value=market")
     deterministic: bool = param(False, unit="-",
                                 doc="every process on its expected path (the base case)")
     executor: str = param("serial", unit="-", choices=EXECUTORS,

@@ -6,10 +6,12 @@ otherwise), checked for stochastic dominance against every other strategy, and r
 Across scenarios, each strategy's regret is its distance from the scenario's best.
 Where cash flows were kept, the baseline's monthly cash is subtracted replication by
 replication to give the incremental cash flows a switch would bring, and their IRR.
+For NPV, each strategy's row also says how much of its mean NPV is the terminal value's.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +27,7 @@ DEFAULT_BASELINE = "stay_mining"
 COLUMNS = ["scenario", "strategy", "name", "run", "metric", "n", "n_missing",
            "undefined_share", "mean",
            "ci_low", "ci_high", "std", "p5", "p50", "p95", "p_negative", "cvar5",
+           "terminal_value_pv_mean", "terminal_value_share",
            "baseline", "paired", "n_pairs", "diff_mean", "diff_ci_low", "diff_ci_high",
            "diff_std", "unpaired_ci_width", "p_beats_baseline", "fsd_vs_baseline",
            "ssd_vs_baseline", "incremental_irr", "incremental_irr_median",
@@ -121,6 +124,7 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
                    "run": str(runset.run_of(scenario, label).path), "metric": metric}
             row.update(stats.describe(values[label], confidence, better))
             row["undefined_share"] = row["n_missing"] / max(len(values[label]), 1)
+            row.update(terminal_share(here[here["label"] == label], metric, row["mean"]))
             other, paired = _baseline_label(runset, scenario, label, baseline)
             row["baseline"] = other
             if other is not None and other != label:
@@ -154,6 +158,24 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
                         "scenario", "strategy", "baseline", "feature", "spearman_rho",
                         "swing", "n"]),
                     differences=differences, cash=cash, notes=notes)
+
+
+def terminal_share(rows: pd.DataFrame, metric: str, mean: float) -> dict:
+    """Return the mean present value of the terminal value and its share of the mean NPV.
+
+    Only for `npv_usd`, over the worlds (`rows`, one strategy's) where the NPV is defined,
+    from the summary's `terminal_value_pv_usd` (NaN for runs saved without it). The
+    share is signed: above 1, the cash before the horizon is worth less than nothing;
+    below 0, the NPV is negative in the mean despite a positive terminal value.
+    """
+    column = "terminal_value_pv_usd"
+    if metric != "npv_usd" or column not in rows.columns:
+        return {"terminal_value_pv_mean": np.nan, "terminal_value_share": np.nan}
+    pv = rows.loc[np.isfinite(rows[metric].astype(float)), column].astype(float)
+    pv_mean = float(pv.mean()) if pv.notna().any() else np.nan
+    share = pv_mean / mean if math.isfinite(mean) and mean != 0 else np.nan
+    share = share if math.isfinite(share) else np.nan  # a mean NPV too close to 0 to divide by
+    return {"terminal_value_pv_mean": pv_mean, "terminal_value_share": share}
 
 
 def _undefined(metric: str, scenario: str, values: dict, many: bool) -> list[str]:

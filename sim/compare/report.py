@@ -167,7 +167,8 @@ HEADERS = {"ci_low": "CI low", "ci_high": "CI high", "std": "std dev", "p5": "P5
            "mcb_confidence": "paired Bonferroni confidence", "first_order":
            "1st-order dominant", "second_order": "2nd-order dominant",
            "max_regret": "max regret", "scenarios_missing": "scenarios missing",
-           "spearman_rho": "Spearman ρ", "swing": "top 20% − bottom 20%"}
+           "spearman_rho": "Spearman ρ", "swing": "top 20% − bottom 20%",
+           "terminal_value_pv_mean": "terminal value (PV)", "terminal_value_share": "terminal value / NPV"}
 
 
 def robust_choice(regret: pd.DataFrame) -> str | None:
@@ -190,12 +191,12 @@ def _tables(analysis: Analysis) -> list[tuple[str, str]]:
     m, t = analysis.metric, analysis.table
     usd = {c: m for c in ("mean", "ci_low", "ci_high", "std", "p5", "p50", "p95",
                           "cvar5", "diff_mean", "diff_ci_low", "diff_ci_high",
-                          "unpaired_ci_width", "regret", "max_regret", "delta")}
-    usd.update({"undefined_share": "share", "p_negative": "share", "p_beats_baseline": "share", "mcb_confidence":
+                          "unpaired_ci_width", "regret", "max_regret", "delta", "terminal_value_pv_mean")}
+    usd.update({"terminal_value_share": "share", "undefined_share": "share", "p_negative": "share", "p_beats_baseline": "share", "mcb_confidence":
                 "share", "incremental_irr": "irr", "incremental_irr_median": "irr"})
     sections = [(f"Per-strategy statistics of {metric_name(m)} ({m})", _table(t[[
         "scenario", "strategy", "n", "undefined_share", "mean", "ci_low", "ci_high", "std",
-        "p5", "p50", "p95", "p_negative", "cvar5"]], usd))]
+        "p5", "p50", "p95", "p_negative", "cvar5", "terminal_value_pv_mean", "terminal_value_share"]], usd))]
     versus = t[t["diff_mean"].notna()]
     if not versus.empty:
         sections.append(("Against the baseline (95% intervals; paired where the runs "
@@ -273,8 +274,11 @@ def _context(runset: RunSet) -> str:
     facts = []
     for run in runset.runs:
         info = run.info
+        rates = info.get("discount_rates") or {}
+        by_kind = (", rates by kind: " + ", ".join(f"{kind} {rate}" for kind, rate in rates.items())
+                   if len(set(rates.values())) > 1 else "")
         facts.append(f"{run.path.name}: seed {info.get('seed', '?')}, "
                      f"{info.get('replications', '?')} replications, discount rate "
                      f"{info.get('discount_rate', '?')}, terminal value "
-                     f"{info.get('terminal_value', '?')}")
+                     f"{info.get('terminal_value', '?')}{by_kind}")
     return "Runs compared — " + "; ".join(facts) + "."

@@ -37,6 +37,7 @@ from sim.errors import UserError
 from sim.rundir.files import temporary, write_atomic, write_folder_atomic, write_json
 from sim.rundir.lock import LOCK_FILE, check_unlocked, hold
 from sim.rundir.manifest import MANIFEST_FILE, ChunkDamaged, read_chunk, read_manifest, write_chunk
+from sim.valuation import kind_rates
 
 #: The outcome tables, one `<name>.parquet` each; a new table is one more name here.
 TABLES = ("summary", "cashflows", "timeline", "worlds", "world_monthly", "events")
@@ -147,6 +148,7 @@ def run_info(cfg, status: str, started: str | None, **extra) -> dict:
     return dict(package_version=__version__, git_commit=_git_commit(), seed=int(cfg.run.seed),
                 replications=int(cfg.run.replications), strategies=list(strategy_options(cfg)),
                 world_key=world_key(cfg), discount_rate=float(cfg.run.discount_rate),
+                discount_rates=kind_rates(cfg.run),
                 terminal_value=str(cfg.run.terminal_value), detail=str(cfg.run.detail),
                 executor=str(cfg.run.executor), status=status, started=started,
                 finished=None if status == "running" else now(), **extra)

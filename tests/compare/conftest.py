@@ -73,7 +73,8 @@ def make_run(path, strategies=("stay_mining", "phased", "convert_all"), *, seed=
                          "npv_usd": float(net[r] @ discount), "irr": np.nan if c == 0 else
                          0.1 + float(rng.normal(0, 0.02)),
                          "payback_years": np.nan if c == 0 else 3 + float(rng.random()),
-                         "peak_funding_usd": c * 700e6, "mw_converted": 100 * c})
+                         "peak_funding_usd": c * 700e6, "mw_converted": 100 * c,
+                         "terminal_value_pv_usd": float(terminal[r] @ discount)})
         for category, usd in parts.items():
             flows.append(pd.DataFrame({
                 "strategy": strategy, "replication": np.repeat(np.arange(replications),

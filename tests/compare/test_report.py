@@ -2,6 +2,7 @@
 
 import base64
 import io
+import json
 from html.parser import HTMLParser
 
 import matplotlib.image
@@ -183,3 +184,14 @@ def test_a_clear_winner_is_recommended_with_its_confidence(tmp_path, run_factory
     assert "95% confidence" in headline
     assert comparison.selections["default"].confident
     assert comparison.table.set_index("strategy").loc["convert_all", "best_in_scenario"]
+
+
+def test_the_report_names_rates_by_kind_and_shows_the_terminal_value_share(tmp_path, run_factory):
+    run = run_factory(tmp_path / "run", ("stay_mining", "convert_all"), detail="summary")
+    info = json.loads((run / "run.json").read_text())
+    info["discount_rates"] = {"mining": 0.1, "contracted": 0.0725, "merchant_ai": 0.1}
+    (run / "run.json").write_text(json.dumps(info))
+    compare_runs(run)
+    html = (run / "report.html").read_text()
+    assert "rates by kind: mining 0.1, contracted 0.0725, merchant_ai 0.1" in html
+    assert "terminal value / NPV" in html
