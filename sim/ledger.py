@@ -219,7 +219,8 @@ class Account:
                   * self.prices.used_usd_per_th(j_per_th, last))
                  for j_per_th, fleet_mw in self.fleet_end]
         parts += [("merchant_ai", self._gpu_lot_value_usd(lot)) for lot in record.gpu_lots]
-        parts.append(("contracted", self._cloud_contract_value_usd()))
+        if record.cloud_contracts:
+            parts.append(("contracted", self._cloud_contract_value_usd()))
         return parts
 
     def _gpu_lot_value_usd(self, lot) -> float:

@@ -23,7 +23,7 @@ from sim.record import Books, Counts, GpuLot, Lease, Record
 from sim.schema import KINDS
 from sim.site import simulate
 from sim.valuation import (forward_noi_usd, idle_hall_value_usd_per_kw, kind_rates,
-                           remaining_rent_value_usd, rent_usd_per_day_on)
+                           remaining_rent_value_usd)
 
 FLAT = ["market/btc=constant", "market/network=constant", "market/power=constant",
         "market/ai=constant", "market/demand=listed"]  # as conftest's compose_constant
@@ -70,9 +70,11 @@ def leased(books, lease):
 def test_rent_steps_up_each_year_of_the_term_and_is_zero_outside_it():
     lease = Lease(start_day=10.0, end_day=10.0 + 3 * DAYS_PER_YEAR, rent_usd_per_day=100.0, kw_it=1.0)
     days = np.array([9.0, 10.0, 375.0, 376.0, 741.0, 1105.0, 1106.0])
-    due = rent_usd_per_day_on(lease, days, escalator_per_year=0.03)
-    assert list(due) == pytest.approx([0, 100, 100, 103, 106.09, 106.09, 0], rel=1e-12)
-    assert list(rent_usd_per_day_on(lease, days)) == [0, 100, 100, 100, 100, 100, 0]
+    escalating = Lease(start_day=10.0, end_day=10.0 + 3 * DAYS_PER_YEAR, rent_usd_per_day=100.0,
+                       kw_it=1.0, escalator_per_year=0.03)
+    assert list(escalating.rent_usd_per_day_on(days)) == pytest.approx(
+        [0, 100, 100, 103, 106.09, 106.09, 0], rel=1e-12)
+    assert list(lease.rent_usd_per_day_on(days)) == [0, 100, 100, 100, 100, 100, 0]
 
 
 def test_remaining_rent_is_the_months_left_discounted_from_one_month():
