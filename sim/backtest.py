@@ -72,7 +72,7 @@ def btc_path(closes: pd.Series, start: str, n_days: int, source: str) -> np.ndar
     """Return the realised closes on the `n_days` from `start`, gaps filled forward, or raise
     UserError if the file does not cover them."""
     days = np.datetime64(start, "D") + np.arange(n_days)
-    index = closes.index.to_numpy()
+    index = closes.index.to_numpy().astype("datetime64[D]")
     if index[0] > days[0] or index[-1] < days[-1]:
         raise UserError(f"--btc={source}: covers {index[0]} to {index[-1]}; the backtest from "
                         f"{start} needs {days[0]} to {days[-1]}")
