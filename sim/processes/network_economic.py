@@ -15,6 +15,7 @@ closed-form equilibrium and the sources of the defaults.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -56,7 +57,9 @@ class EconomicNetwork(NetworkBase):
     operating hashrate at which it stops is R / hp_entry. Each epoch orders a share
     ``1 − exp(−epoch days / order_days)`` of the gap between that and what the fleet and
     the machines on order would run at hp_entry, times a lognormal shock of log-sd
-    ``order_noise_log_sd``; orders arrive ``delivery_lag_days`` later.
+    ``order_noise_log_sd``; orders arrive ``delivery_lag_days`` later. Each world may
+    draw its own median power price, lognormal around ``power_median_usd_per_mwh`` with
+    log-sd ``power_median_log_sd`` (how little is known of miners' costs).
 
     Day 0: the fleet's vintages span the last ``machine_life_years`` in quarters, at the
     frontier efficiency of their time, sized as the real difficulty grew over the year
@@ -80,9 +83,9 @@ class EconomicNetwork(NetworkBase):
     asic_price_days_of_hashprice: float = param(
         375.0, unit="days", low=0, low_open=True,
         doc="new ASIC price per TH = this x hashprice per TH-day")
-    payback_target_days: float = param(600.0, unit="days", low=0, low_open=True,
+    payback_target_days: float = param(450.0, unit="days", low=0, low_open=True,
                                        doc="miners buy frontier machines that pay back within this")
-    order_days: float = param(180.0, unit="days", low=0, low_open=True,
+    order_days: float = param(90.0, unit="days", low=0, low_open=True,
                               doc="time constant over which orders close the entry gap")
     delivery_lag_days: float = param(120.0, unit="days", low=0,
                                      doc="days from order to running machines")
@@ -90,8 +93,11 @@ class EconomicNetwork(NetworkBase):
                                       doc="years a machine runs before it retires")
     switch_days: float = param(14.0, unit="days", low=1,
                                doc="time constant of switching machines on and off")
-    order_noise_log_sd: float = param(0.3, unit="log", low=0,
+    order_noise_log_sd: float = param(0.8, unit="log", low=0,
                                       doc="log standard deviation of each epoch's orders")
+    power_median_log_sd: float = param(0.5, unit="log", low=0,
+                                       doc="log-sd of the world's median power price, drawn "
+                                           "once per world (uncertainty of miners' costs)")
 
     def __post_init__(self):
         super().__post_init__()
@@ -140,7 +146,12 @@ class EconomicNetwork(NetworkBase):
         """Return the economic rule (class docstring), its fleet made for day 0's date."""
         start = upstream_dates(upstream, len(btc_usd))[0]
         hp0 = self.initial_hashprice_usd_per_ph_day(btc_usd[0])
-        fleet = _Fleet(self, start, hp0, self.initial_hashrate_ehs(), rng)
+        net = self
+        if rng is not None and self.power_median_log_sd > 0:
+            median = self.power_median_usd_per_mwh * math.exp(
+                self.power_median_log_sd * float(rng.standard_normal()))
+            net = dataclasses.replace(self, power_median_usd_per_mwh=median)
+        fleet = _Fleet(net, start, hp0, self.initial_hashrate_ehs(), rng)
 
         def rule(hashprice, difficulty, t_end, years):
             revenue = hashprice * difficulty * TWO_POW_32 / TARGET_SPACING_S / 1e18

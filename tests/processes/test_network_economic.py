@@ -22,6 +22,7 @@ def flat_world(usd=90_000.0):
 def still_network(**overrides):
     """A network with a frontier that never improves, no noise, no fee spikes, long lives."""
     args = dict(start_height=1_052_000, start_difficulty=300e18 * TARGET_SPACING_S / TWO_POW_32,
+                payback_target_days=600.0, order_days=180.0, power_median_log_sd=0.0,
                 frontier_date=START, frontier_gain_per_year=0.0, machine_life_years=40.0,
                 hashrate_volatility_per_year=0.0, order_noise_log_sd=0.0,
                 fee_spikes_per_year=0.0)
@@ -97,3 +98,13 @@ def test_frontier_improves_at_its_rate():
                           frontier_gain_per_year=0.2)
     assert net.frontier_at("2025-12-31") == pytest.approx(20.0 * 0.8 ** (730 / 365.25))
     assert math.isclose(net.frontier_at("2024-01-01"), 20.0)
+
+
+def test_each_world_may_draw_its_own_median_power_price():
+    net = still_network(power_median_log_sd=0.5, start_difficulty=300e18 * 600 / TWO_POW_32)
+    ends = {round(float(net.sample(DAY, np.random.default_rng(seed), flat_world())
+                       ["network_hashrate_ehs"][-1]), 3) for seed in range(4)}
+    assert len(ends) == 4  # a cheaper world settles higher: H* is proportional to 1 / m
+    fixed = still_network(power_median_log_sd=0.0)
+    assert (fixed.sample(DAY, np.random.default_rng(0), flat_world())["network_hashrate_ehs"][-1]
+            == pytest.approx(equilibrium_ehs(fixed, 90_000.0), rel=0.01))
