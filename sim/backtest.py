@@ -20,7 +20,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.config import compose, instantiate
-from sim.economics import DAYS_PER_YEAR, TARGET_SPACING_S, TWO_POW_32
+from sim.economics import TWO_POW_32, hashprice_usd_per_ph_day, subsidy_btc
 from sim.errors import UserError
 from sim.processes.network import load_difficulty_epochs
 from sim.world import day_grid, rng_for
@@ -144,8 +144,9 @@ def pit_histogram(pit: np.ndarray, bins: int = PIT_BINS) -> np.ndarray:
 # --- running ----------------------------------------------------------------------------------
 def simulate(start: str, years: float, replications: int, seed: int, option: str,
              overrides: list[str], closes: pd.Series, replay: bool, btc_option: str,
-             source: str) -> np.ndarray:
-    """Return the simulated daily difficulty, one row per replication, from `start`."""
+             source: str) -> tuple[np.ndarray, np.ndarray, float]:
+    """Return the simulated daily difficulty and hashprice (USD/PH/day), one row per
+    replication, from `start`, and the network's base fees (BTC per block)."""
     day, date = day_grid(start, years)
     realised = btc_path(closes, start, len(day), source) if replay else None
     state = start_state(start)
@@ -156,22 +157,50 @@ def simulate(start: str, years: float, replications: int, seed: int, option: str
     network = instantiate(cfg.market.network, "market.network")
     btc = instantiate(cfg.market.btc, "market.btc")
     paths = np.empty((replications, len(day)))
+    hashprices = np.empty((replications, len(day)))
     for k in range(replications):
         upstream = {"day": day, "date": date}
         upstream["btc_usd"] = (realised if replay else
                                btc.sample(day, rng_for(seed, k, "btc"), upstream)["btc_usd"])
         out = network.sample(day, rng_for(seed, k, "network"), upstream)
         paths[k] = out["difficulty"]
-    return paths
+        hashprices[k] = hashprice_usd_per_ph_day(out["subsidy_btc"], out["fees_btc_per_block"],
+                                                 upstream["btc_usd"], out["difficulty"])
+    return paths, hashprices, float(network.fees_btc_per_block)
+
+
+def realised_hashprice(start: str, n_days: int, closes: pd.Series, fees_btc_per_block: float,
+                       epochs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return the realised hashprice on the first day of each month of the `n_days` from
+    `start` (day index and USD/PH/day) while the shipped history lasts: the real difficulty
+    in force, the subsidy at the real height, that day's BTC close and the given base fees
+    (the history has no fees)."""
+    epochs = load_difficulty_epochs() if epochs is None else epochs
+    dates = np.datetime64(start, "D") + np.arange(n_days)
+    firsts = np.flatnonzero(dates.astype("datetime64[M]").astype("datetime64[D]") == dates)
+    stamps = np.array([_unix(str(dates[d])) for d in firsts])
+    times = epochs["timestamp"].to_numpy()
+    firsts, stamps = firsts[stamps < times[-1]], stamps[stamps < times[-1]]
+    row = np.searchsorted(times, stamps, side="right") - 1
+    height = np.interp(stamps, times, epochs["height"].to_numpy())
+    close = closes.reindex(dates[firsts], method="ffill").to_numpy(float)
+    hashprice = hashprice_usd_per_ph_day(subsidy_btc(height.astype(np.int64)), fees_btc_per_block,
+                                         close, epochs["difficulty"].to_numpy()[row])
+    return pd.DataFrame({"day": firsts, "hashprice": hashprice})
 
 
 def backtest(starts, years, replications, seed, option, overrides, closes, replay,
              btc_option="gbm", source="btc.csv") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return (one coverage row per start date, one row per scored real epoch)."""
+    """Return (one coverage row per start date, one row per scored real epoch). A row has
+    the real epochs' coverage by the simulated difficulty, the median log(real / simulated
+    median), and the realised monthly hashprice's P5–P95 coverage (base fees assumed)."""
     rows, epochs = [], []
     for start in starts:
-        simulated = simulate(start, years, replications, seed, option, overrides, closes,
-                             replay, btc_option, source)
+        simulated, hashprices, fees = simulate(start, years, replications, seed, option,
+                                               overrides, closes, replay, btc_option, source)
+        months = realised_hashprice(start, simulated.shape[1], closes, fees)
+        monthly = coverage(months["hashprice"].to_numpy(),
+                           hashprices[:, months["day"].to_numpy()].T)
         real = realised_epochs(start, simulated.shape[1])
         at = np.minimum(real["day"].to_numpy().astype(int), simulated.shape[1] - 1)
         scored = coverage(real["difficulty"].to_numpy(), simulated[:, at].T)
@@ -186,7 +215,9 @@ def backtest(starts, years, replications, seed, option, overrides, closes, repla
                      "inside_p25_p75": scored["inside_p25_p75"],
                      "median_log_error": float(np.median(np.log(
                          real["difficulty"].to_numpy() / bands["p50"].to_numpy())))
-                     if len(real) else float("nan")})
+                     if len(real) else float("nan"),
+                     "months": len(months),
+                     "hashprice_inside_p5_p95": monthly["inside_p5_p95"]})
     return pd.DataFrame(rows), pd.concat(epochs, ignore_index=True)
 
 

@@ -1,6 +1,8 @@
 """hashpivot-backtest: the coverage arithmetic on constructed cases, the start state from
 the shipped epochs, the BTC file's checks, and the command end to end on a tiny file."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +53,19 @@ def test_realised_epochs_lie_wholly_inside_the_window():
     assert 24 <= len(real) <= 27 and (real["day"] > 0).all() and (real["day"] < 365).all()
 
 
+def test_realised_hashprice_on_month_starts_from_a_constructed_history():
+    day0 = pd.Timestamp("2019-01-01", tz="UTC").timestamp()
+    epochs = pd.DataFrame({"height": [0, 2016, 4032], "timestamp": [day0 - 86_400, day0 + 20 * 86_400,
+                                                                      day0 + 50 * 86_400],
+                           "difficulty": [1e12, 2e12, 2e12]})
+    closes = pd.Series([4000.0, 5000.0], index=pd.to_datetime(["2018-12-31", "2019-02-01"]))
+    months = backtest.realised_hashprice("2019-01-01", 60, closes, 0.5, epochs)
+    assert list(months["day"]) == [0, 31]  # March 1st lies beyond the history's last epoch
+    # 86,400 s · 1e15 H/s per PH/s · (50 + 0.5) BTC · price / (D · 2^32)
+    expected = [8.64e19 * 50.5 * 4000 / (1e12 * 2**32), 8.64e19 * 50.5 * 5000 / (2e12 * 2**32)]
+    assert months["hashprice"].to_numpy() == pytest.approx(expected)
+
+
 @pytest.mark.parametrize("text, message", [
     ("date,close\n2019-01-01,3800\n2019-01-02,abc\n", "row 3, column close: 'abc' is not a positive"),
     ("date,close\n2019-01-01,3800\n2019-01-01,3900\n", "row 3, column date"),
@@ -81,6 +96,7 @@ def test_the_command_runs_end_to_end_on_a_tiny_file(tmp_path, capsys):
     assert 0 <= table["inside_p5_p95"].item() <= 1
     assert (out / "bands_economic_2019-01-01.png").stat().st_size > 1000
     assert len(pd.read_csv(out / "epochs.csv")) == table["epochs"].item()
+    assert table["months"].item() == 4 and 0 <= table["hashprice_inside_p5_p95"].item() <= 1
     assert "inside_p5_p95" in capsys.readouterr().out
 
 
@@ -92,6 +108,12 @@ def test_the_command_refuses_a_file_that_does_not_cover_the_window(tmp_path, cap
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.count("\n") == 0
     assert err.startswith(f"hashpivot-backtest: error: --btc={btc}: covers 2019-01-01 to 2019-01-02")
+
+
+def test_help_explains_the_command():
+    result = subprocess.run([sys.executable, "-m", "sim.backtest", "--help"], capture_output=True,
+                            text=True, check=True)
+    assert "--replay-btc" in result.stdout and "P5–P95" in result.stdout
 
 
 @pytest.mark.skipif(not REAL_BTC.exists(), reason="the BTC history is not shipped")

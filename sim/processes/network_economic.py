@@ -136,6 +136,8 @@ class EconomicNetwork(NetworkBase):
             return hp * float(np.dot(capacity_ehs, self.running_share(hp, j_per_th))) - revenue
 
         low = math.log(revenue / total)  # every machine running: excess <= 0
+        if excess(low) >= 0:  # every machine pays its power (up to rounding)
+            return revenue / total
         high = low + 1.0
         while excess(high) < 0:
             high += 1.0
