@@ -55,7 +55,7 @@ def test_running_hashprice_solves_its_equation():
 
 def test_when_every_machine_pays_its_power_all_of_them_run():
     net = EconomicNetwork(power_median_usd_per_mwh=1e-6)
-    assert net.running_hashprice(1000.0, np.array([10.0, 30.0]), np.array([30.0, 20.0])) == 25.0
+    assert net.running_hashprice(1000.0, np.array([10.0, 30.0]), np.array([30.0, 20.0])) == pytest.approx(25.0, rel=1e-12)
 
 
 @pytest.mark.parametrize("btc_usd", [90_000.0, 180_000.0])
