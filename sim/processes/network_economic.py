@@ -83,7 +83,7 @@ class EconomicNetwork(NetworkBase):
     asic_price_days_of_hashprice: float = param(
         375.0, unit="days", low=0, low_open=True,
         doc="new ASIC price per TH = this x hashprice per TH-day")
-    payback_target_days: float = param(450.0, unit="days", low=0, low_open=True,
+    payback_target_days: float = param(500.0, unit="days", low=0, low_open=True,
                                        doc="miners buy frontier machines that pay back within this")
     order_days: float = param(90.0, unit="days", low=0, low_open=True,
                               doc="time constant over which orders close the entry gap")
@@ -95,7 +95,7 @@ class EconomicNetwork(NetworkBase):
                                doc="time constant of switching machines on and off")
     order_noise_log_sd: float = param(0.8, unit="log", low=0,
                                       doc="log standard deviation of each epoch's orders")
-    power_median_log_sd: float = param(0.5, unit="log", low=0,
+    power_median_log_sd: float = param(0.7, unit="log", low=0,
                                        doc="log-sd of the world's median power price, drawn "
                                            "once per world (uncertainty of miners' costs)")
 
