@@ -1,8 +1,6 @@
 """hashpivot-backtest: the coverage arithmetic on constructed cases, the start state from
 the shipped epochs, the BTC file's checks, and the command end to end on a tiny file."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -110,10 +108,11 @@ def test_the_command_refuses_a_file_that_does_not_cover_the_window(tmp_path, cap
     assert err.startswith(f"hashpivot-backtest: error: --btc={btc}: covers 2019-01-01 to 2019-01-02")
 
 
-def test_help_explains_the_command():
-    result = subprocess.run([sys.executable, "-m", "sim.backtest", "--help"], capture_output=True,
-                            text=True, check=True)
-    assert "--replay-btc" in result.stdout and "P5–P95" in result.stdout
+def test_help_explains_the_command(capsys):
+    with pytest.raises(SystemExit) as done:
+        backtest.main(["--help"])
+    text = capsys.readouterr().out
+    assert done.value.code == 0 and "--replay-btc" in text and "P5–P95" in text
 
 
 @pytest.mark.skipif(not REAL_BTC.exists(), reason="the BTC history is not shipped")
