@@ -16,6 +16,7 @@ closed-form equilibrium and the sources of the defaults.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 
@@ -130,10 +131,13 @@ class EconomicNetwork(NetworkBase):
         total = float(np.sum(capacity_ehs))
         if revenue <= 0 or total <= 0:
             return math.inf
+        # running_share(hp, e) = Φ((log hp − log(0.024 · e · m)) / s), with the logs made once
+        shift = np.log(MWH_PER_J_PER_TH_PH_DAY * self.power_median_usd_per_mwh
+                       * np.asarray(j_per_th, dtype=float))
+        capacity, spread = np.asarray(capacity_ehs, dtype=float), self.power_log_sd
 
         def excess(log_hp):
-            hp = math.exp(log_hp)
-            return hp * float(np.dot(capacity_ehs, self.running_share(hp, j_per_th))) - revenue
+            return math.exp(log_hp) * float(capacity @ ndtr((log_hp - shift) / spread)) - revenue
 
         low = math.log(revenue / total)  # every machine running: excess <= 0
         if excess(low) >= 0:  # every machine pays its power (up to rounding)
@@ -169,7 +173,7 @@ class _Fleet:
 
     def __init__(self, net: EconomicNetwork, start, hashprice0: float, hashrate0_ehs: float, rng):
         self.net, self.start, self.rng, self.t = net, np.datetime64(start, "D"), rng, 0.0
-        growth = _past_growth_per_year(self.start)
+        growth = _past_growth_per_year(str(self.start))
         ages = np.arange(_BIN_YEARS / 2, net.machine_life_years, _BIN_YEARS)
         self.born = -ages * DAYS_PER_YEAR
         self.j_per_th = np.array([net.frontier_at(self._date(b)) for b in self.born])
@@ -230,7 +234,8 @@ class _Fleet:
         self.order_j.append(frontier)
 
 
-def _past_growth_per_year(start) -> float:
+@functools.lru_cache(maxsize=64)
+def _past_growth_per_year(start: str) -> float:
     """Return the log growth of the real difficulty over the year before `start` (the last
     year of the shipped history if `start` lies beyond it), within [0, 1.5] per year."""
     epochs = load_difficulty_epochs()
