@@ -23,7 +23,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("model", ("sim.world", "sim.view", "sim.processes", "sim.strategies", "sim.record", "sim.fleet",
                "sim.leases", "sim.construction", "sim.site", "sim.tenants", "sim.ledger",
                "sim.cloud", "sim.demand_response", "sim.valuation")),
-    ("run", ("sim.executors", "sim.memory", "sim.rundir", "sim.result", "sim.selection", "sim.montecarlo")),
+    ("run", ("sim.executors", "sim.memory", "sim.rundir", "sim.result", "sim.selection", "sim.montecarlo",
+             "sim.backtest")),
     ("compare", ("sim.compare",)),  # with its own command line, sim.compare.cli
     ("cli", ("sim.cli", "sim")),  # "sim": the package's own __init__ (the public API) only
 )

@@ -66,7 +66,89 @@ def load_difficulty_epochs() -> pd.DataFrame:
 
 
 @dataclass
-class Network(Checked):
+class NetworkBase(Checked):
+    """What every network model shares: the day-0 state, the epoch sampler, fees, noise.
+
+    A subclass says how the hashrate drifts: `drift_rule` returns a function that, at the
+    end of each epoch, turns that epoch's mean hashprice into the drift of log hashrate per
+    day for the next one. Fees, the day-0 epoch, the Brownian noise of log hashrate and the
+    cap on its drift are common (see `Network`).
+    """
+
+    start_height: int = param(984_000, unit="blocks", low=0, integer=True,
+                              doc="block height on day 0")
+    start_difficulty: float = param(1.6e14, unit="-", low=0, low_open=True,
+                                    doc="difficulty on day 0")
+    start_hashrate_ehs: Optional[float] = param(
+        None, unit="EH/s", low=0, low_open=True, nullable=True,
+        doc="hashrate on day 0; null = 600 s blocks at start_difficulty")
+    hashrate_volatility_per_year: float = param(0.10, unit="1/sqrt(year)", low=0,
+                                                doc="Brownian volatility of log hashrate")
+    max_drift_per_year: float = param(5.0, unit="1/year", low=0, low_open=True,
+                                      doc="cap on |drift of log hashrate|")
+    fees_btc_per_block: float = param(0.025, unit="BTC/block", low=0, doc="base fees per block")
+    fee_spikes_per_year: float = param(0.3, unit="1/year", low=0,
+                                       doc="Poisson rate of fee-spike episodes")
+    fee_spike_mean_days: float = param(45.0, unit="days", low=0, low_open=True,
+                                       doc="mean duration of an episode (exponential)")
+    fee_spike_multiplier_median: float = param(4.0, unit="x", low=0, low_open=True,
+                                               doc="median multiplier of fees in an episode")
+    fee_spike_multiplier_sigma: float = param(0.8, unit="log", low=0,
+                                              doc="log standard deviation of that multiplier")
+
+    def initial_hashrate_ehs(self) -> float:
+        """Return the day-0 hashrate in EH/s (by default, 600 s blocks at the start difficulty)."""
+        if self.start_hashrate_ehs is not None:
+            return float(self.start_hashrate_ehs)
+        return self.start_difficulty * TWO_POW_32 / TARGET_SPACING_S / 1e18
+
+    def initial_hashprice_usd_per_ph_day(self, btc_usd: float) -> float:
+        """Return the day-0 hashprice at BTC price `btc_usd` and the base fees."""
+        return hashprice_usd_per_ph_day(subsidy_btc(self.start_height), self.fees_btc_per_block,
+                                        btc_usd, self.start_difficulty)
+
+    def sample_fees(self, n_days: int, rng) -> np.ndarray:
+        """Return the daily mean fees in BTC per block: the base level times spike episodes."""
+        fees = np.full(n_days, float(self.fees_btc_per_block))
+        if rng is None or self.fee_spikes_per_year == 0:
+            return fees
+        count = rng.poisson(self.fee_spikes_per_year * n_days / DAYS_PER_YEAR)
+        start = rng.uniform(0, n_days, count)
+        end = start + rng.exponential(self.fee_spike_mean_days, count)
+        log_multiplier = (np.log(self.fee_spike_multiplier_median)
+                          + self.fee_spike_multiplier_sigma * rng.standard_normal(count))
+        steps = np.zeros(n_days + 1)
+        np.add.at(steps, start.astype(np.int64), log_multiplier)
+        np.add.at(steps, np.minimum(end, n_days).astype(np.int64), -log_multiplier)
+        return fees * np.exp(np.cumsum(steps[:n_days]))
+
+    def sample(self, days, rng, upstream) -> dict:
+        """Return the network's daily paths and its epochs table (see the class docstring)."""
+        n_days = len(days)
+        btc_usd = upstream_path(upstream, "btc_usd", n_days)
+        fees = self.sample_fees(n_days, rng)
+        start_ehs = self.initial_hashrate_ehs()
+        daily_sd = self.hashrate_volatility_per_year / math.sqrt(DAYS_PER_YEAR)
+        noise = (daily_sd * rng.standard_normal(n_days - 1) if rng is not None and daily_sd > 0
+                 else np.zeros(n_days - 1))
+        path = _HashratePath(math.log(start_ehs), np.concatenate(([0.0], np.cumsum(noise))))
+        rule = self.drift_rule(btc_usd, path, rng, upstream)
+        epochs = _sample_epochs(self, path, n_days, rng, btc_usd, fees, start_ehs, rule)
+        return _daily_fields(self.start_height, days, path, epochs, fees)
+
+    def drift_rule(self, btc_usd, path, rng, upstream):
+        """Return f(hashprice, difficulty, t_end_days, years) -> drift of log hashrate per day,
+        called at day 0 and at the end of every epoch with that epoch's mean hashprice."""
+        raise NotImplementedError
+
+    def capped(self, drift_per_year: float) -> float:
+        """Return `drift_per_year` clamped to ±max_drift_per_year, as a drift per day."""
+        limit = self.max_drift_per_year
+        return min(max(drift_per_year, -limit), limit) / DAYS_PER_YEAR
+
+
+@dataclass
+class Network(NetworkBase):
     """Bitcoin's hashrate, blocks, difficulty, halvings and fees, sampled epoch by epoch.
 
     Hashrate: log H drifts at ``hashrate_trend_per_year + elasticity_per_year · log(hp /
@@ -96,13 +178,6 @@ class Network(Checked):
     at its mean (2015 and 1 block intervals).
     """
 
-    start_height: int = param(984_000, unit="blocks", low=0, integer=True,
-                              doc="block height on day 0")
-    start_difficulty: float = param(1.6e14, unit="-", low=0, low_open=True,
-                                    doc="difficulty on day 0")
-    start_hashrate_ehs: Optional[float] = param(
-        None, unit="EH/s", low=0, low_open=True, nullable=True,
-        doc="hashrate on day 0; null = 600 s blocks at start_difficulty")
     hashrate_trend_per_year: float = param(0.15, unit="1/year",
                                            doc="log-hashrate growth at constant revenue")
     elasticity_per_year: float = param(
@@ -110,64 +185,18 @@ class Network(Checked):
     hashprice_ref_usd_per_ph_day: Optional[float] = param(
         None, unit="USD/PH/day", low=0, low_open=True, nullable=True,
         doc="hashprice where hashrate grows at the trend; null = day-0 hashprice")
-    hashrate_volatility_per_year: float = param(0.10, unit="1/sqrt(year)", low=0,
-                                                doc="Brownian volatility of log hashrate")
-    max_drift_per_year: float = param(5.0, unit="1/year", low=0, low_open=True,
-                                      doc="cap on |drift of log hashrate|")
-    fees_btc_per_block: float = param(0.025, unit="BTC/block", low=0, doc="base fees per block")
-    fee_spikes_per_year: float = param(0.3, unit="1/year", low=0,
-                                       doc="Poisson rate of fee-spike episodes")
-    fee_spike_mean_days: float = param(45.0, unit="days", low=0, low_open=True,
-                                       doc="mean duration of an episode (exponential)")
-    fee_spike_multiplier_median: float = param(4.0, unit="x", low=0, low_open=True,
-                                               doc="median multiplier of fees in an episode")
-    fee_spike_multiplier_sigma: float = param(0.8, unit="log", low=0,
-                                              doc="log standard deviation of that multiplier")
 
-    def initial_hashrate_ehs(self) -> float:
-        """Return the day-0 hashrate in EH/s (by default, 600 s blocks at the start difficulty)."""
-        if self.start_hashrate_ehs is not None:
-            return float(self.start_hashrate_ehs)
-        return self.start_difficulty * TWO_POW_32 / TARGET_SPACING_S / 1e18
-
-    def sample_fees(self, n_days: int, rng) -> np.ndarray:
-        """Return the daily mean fees in BTC per block: the base level times spike episodes."""
-        fees = np.full(n_days, float(self.fees_btc_per_block))
-        if rng is None or self.fee_spikes_per_year == 0:
-            return fees
-        count = rng.poisson(self.fee_spikes_per_year * n_days / DAYS_PER_YEAR)
-        start = rng.uniform(0, n_days, count)
-        end = start + rng.exponential(self.fee_spike_mean_days, count)
-        log_multiplier = (np.log(self.fee_spike_multiplier_median)
-                          + self.fee_spike_multiplier_sigma * rng.standard_normal(count))
-        steps = np.zeros(n_days + 1)
-        np.add.at(steps, start.astype(np.int64), log_multiplier)
-        np.add.at(steps, np.minimum(end, n_days).astype(np.int64), -log_multiplier)
-        return fees * np.exp(np.cumsum(steps[:n_days]))
-
-    def sample(self, days, rng, upstream) -> dict:
-        """Return the network's daily paths and its epochs table (see the class docstring)."""
-        n_days = len(days)
-        btc_usd = upstream_path(upstream, "btc_usd", n_days)
-        fees = self.sample_fees(n_days, rng)
-        start_ehs = self.initial_hashrate_ehs()
-        ref = self.hashprice_ref_usd_per_ph_day or hashprice_usd_per_ph_day(
-            subsidy_btc(self.start_height), self.fees_btc_per_block, btc_usd[0],
-            self.start_difficulty)
-        daily_sd = self.hashrate_volatility_per_year / math.sqrt(DAYS_PER_YEAR)
-        noise = (daily_sd * rng.standard_normal(n_days - 1) if rng is not None and daily_sd > 0
-                 else np.zeros(n_days - 1))
-        path = _HashratePath(math.log(start_ehs), np.concatenate(([0.0], np.cumsum(noise))))
-        epochs = _sample_epochs(self, path, n_days, rng, btc_usd, fees, ref, start_ehs)
-        return _daily_fields(self.start_height, days, path, epochs, fees)
+    def drift_rule(self, btc_usd, path, rng, upstream):
+        """Return the reference-hashprice rule: drift from hashprice / ref(t) (class docstring)."""
+        ref = self.hashprice_ref_usd_per_ph_day or self.initial_hashprice_usd_per_ph_day(btc_usd[0])
+        return lambda hashprice, difficulty, t_end, years: self.drift_per_day(hashprice / ref, years)
 
     def drift_per_day(self, hashprice_ratio: float, years: float) -> float:
         """Return the drift of log hashrate per day when hashprice / reference = `hashprice_ratio`
         at `years` from the start (the reference falls at the trend)."""
         trend = self.hashrate_trend_per_year
         gap = math.log(hashprice_ratio) + trend * years
-        limit = self.max_drift_per_year
-        return min(max(trend + self.elasticity_per_year * gap, -limit), limit) / DAYS_PER_YEAR
+        return self.capped(trend + self.elasticity_per_year * gap)
 
 
 class _EpochDraws:
@@ -192,7 +221,7 @@ class _EpochDraws:
         return self.gammas[self.next - 1], self.exps[self.next - 1]
 
 
-def _sample_epochs(net: Network, path, n_days, rng, btc_usd, fees, ref, start_ehs):
+def _sample_epochs(net: NetworkBase, path, n_days, rng, btc_usd, fees, start_ehs, rule):
     """Return (start times in days, start heights, difficulties) of epochs until past the grid."""
     btc_sums = np.concatenate(([0.0], np.cumsum(btc_usd))).tolist()
     fee_sums = np.concatenate(([0.0], np.cumsum(fees))).tolist()
@@ -204,8 +233,7 @@ def _sample_epochs(net: Network, path, n_days, rng, btc_usd, fees, ref, start_eh
     t_start, work = 0.0, 0.0
     starts, heights, difficulties = [-elapsed_s / SECONDS_PER_DAY], [height], [difficulty]
     draws = _EpochDraws(rng, batch=int(n_days / 14 * 1.2) + 8)
-    path.set_drift(0, net.drift_per_day(hashprice_usd_per_ph_day(
-        subsidy_btc(net.start_height), net.fees_btc_per_block, btc_usd[0], difficulty) / ref, 0.0))
+    path.set_drift(0, rule(net.initial_hashprice_usd_per_ph_day(btc_usd[0]), difficulty, 0.0, 0.0))
     while True:
         measured, last_interval = draws.take(intervals)
         work += measured * difficulty * _WORK_PER_DIFFICULTY
@@ -227,7 +255,7 @@ def _sample_epochs(net: Network, path, n_days, rng, btc_usd, fees, ref, start_eh
         difficulties.append(new_difficulty)
         if t_end >= n_days:
             return np.array(starts), np.array(heights, dtype=np.int64), np.array(difficulties)
-        path.set_drift(math.ceil(t_end), net.drift_per_day(hashprice / ref, years))
+        path.set_drift(math.ceil(t_end), rule(hashprice, difficulty, t_end, years))
         t_start, difficulty, elapsed_s, intervals = t_end, new_difficulty, 0.0, BLOCKS_PER_EPOCH - 1
 
 

@@ -1,0 +1,320 @@
+"""hashpivot-backtest: start a network model on past dates and score it against real difficulty.
+
+For each start date the model starts from that date's state in the shipped difficulty
+history (height, difficulty, hashrate) and the user's BTC close of that day, runs N
+replications Y years ahead (replaying the realised BTC path with --replay-btc, so that
+the network is judged on its own; else sampling BTC from a `market/btc` option), and
+reports where every real epoch's difficulty falls in the simulated distribution of that
+day: the share inside the P5–P95 and P25–P75 bands, the probability integral transform
+(PIT) and a plot of the bands against the realised path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim.config import compose, instantiate
+from sim.economics import TWO_POW_32, hashprice_usd_per_ph_day, subsidy_btc
+from sim.errors import UserError
+from sim.processes.network import load_difficulty_epochs
+from sim.world import day_grid, rng_for
+
+PROG = "hashpivot-backtest"
+DEFAULT_STARTS = ("2016-01-01", "2019-01-01", "2020-01-01", "2022-01-01")
+BANDS = (5, 25, 50, 75, 95)
+PIT_BINS = 10
+_PRICE_COLUMNS = ("close", "close_usd", "price", "btc_usd")
+
+
+# --- inputs -----------------------------------------------------------------------------------
+def read_btc_csv(path) -> pd.Series:
+    """Return daily BTC closes (USD) by date from a CSV with a `date` and a close column, or
+    raise UserError naming the file, the row (its line) and the column."""
+    name = f"--btc={path}"
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise UserError(f"{name}: no such file") from None
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise UserError(f"{name}: cannot be read as CSV ({' '.join(str(err).split())})") from None
+    columns = {c.strip().lower(): c for c in table.columns}
+    price = next((columns[c] for c in _PRICE_COLUMNS if c in columns), None)
+    if "date" not in columns or price is None:
+        raise UserError(f"{name}: needs a 'date' column and a close column "
+                        f"({', '.join(_PRICE_COLUMNS)}); has {', '.join(table.columns)}")
+    if table.empty:
+        raise UserError(f"{name}: has no rows")
+    dates = pd.to_datetime(table[columns["date"]].str.strip(), format="%Y-%m-%d", errors="coerce")
+    closes = pd.to_numeric(table[price].str.strip(), errors="coerce")
+    for bad, column, what in ((dates.isna(), columns["date"], "is not a date YYYY-MM-DD"),
+                              (~(closes > 0) | ~np.isfinite(closes), price,
+                               "is not a positive number")):
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            value = table[column].iloc[row]
+            raise UserError(f"{name}: row {row + 2}, column {column}: {value!r} {what}")
+    order = dates.diff().dt.days.to_numpy()[1:]
+    if np.any(order <= 0):
+        row = int(np.flatnonzero(order <= 0)[0]) + 1
+        raise UserError(f"{name}: row {row + 2}, column {columns['date']}: "
+                        f"{table[columns['date']].iloc[row]!r} is not after the row before "
+                        "(dates must increase, without duplicates)")
+    return pd.Series(closes.to_numpy(float), index=dates.to_numpy().astype("datetime64[D]"))
+
+
+def btc_path(closes: pd.Series, start: str, n_days: int, source: str) -> np.ndarray:
+    """Return the realised closes on the `n_days` from `start`, gaps filled forward, or raise
+    UserError if the file does not cover them."""
+    days = np.datetime64(start, "D") + np.arange(n_days)
+    index = closes.index.to_numpy().astype("datetime64[D]")
+    if index[0] > days[0] or index[-1] < days[-1]:
+        raise UserError(f"--btc={source}: covers {index[0]} to {index[-1]}; the backtest from "
+                        f"{start} needs {days[0]} to {days[-1]}")
+    return closes.reindex(days, method="ffill").to_numpy(float)
+
+
+def start_state(start: str, epochs: pd.DataFrame | None = None) -> dict:
+    """Return the network's state at 00:00 UTC on `start` from the real epochs: the height
+    (interpolated in time within the epoch), its difficulty, and the hashrate of the last
+    complete epoch (EH/s, from its duration), as `market.network` keys."""
+    epochs = load_difficulty_epochs() if epochs is None else epochs
+    stamp = _unix(start)
+    times = epochs["timestamp"].to_numpy()
+    row = int(np.searchsorted(times, stamp, side="right")) - 1
+    if row < 1 or row >= len(epochs) - 1:
+        raise UserError(f"--start={start}: the shipped difficulty history covers "
+                        f"{_day(times[1])} to {_day(times[-1])}")
+    heights = epochs["height"].to_numpy()
+    height = int(np.interp(stamp, times, heights))
+    previous_s = float(times[row] - times[row - 1]) * 2015 / 2016
+    hashrate = (float(epochs["difficulty"].iloc[row - 1]) * TWO_POW_32 * 2015 / previous_s / 1e18)
+    return {"start_height": height, "start_difficulty": float(epochs["difficulty"].iloc[row]),
+            "start_hashrate_ehs": hashrate}
+
+
+def realised_epochs(start: str, n_days: int, epochs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return the real epochs that lie wholly inside the `n_days` from `start`: the day of
+    their middle (from day 0) and their difficulty."""
+    epochs = load_difficulty_epochs() if epochs is None else epochs
+    days = (epochs["timestamp"].to_numpy() - _unix(start)) / 86_400.0
+    begin, end = days[:-1], days[1:]
+    inside = (begin >= 0) & (end <= n_days)
+    return pd.DataFrame({"day": ((begin + end) / 2)[inside],
+                         "difficulty": epochs["difficulty"].to_numpy()[:-1][inside]})
+
+
+def _unix(date: str) -> int:
+    return int((np.datetime64(date, "D") - np.datetime64("1970-01-01", "D")).astype(np.int64)) * 86_400
+
+
+def _day(stamp) -> str:
+    return str(np.datetime64(int(stamp), "s").astype("datetime64[D]"))
+
+
+# --- scoring ----------------------------------------------------------------------------------
+def coverage(real: np.ndarray, simulated: np.ndarray) -> dict:
+    """Return how real values sit in simulated ones: `simulated` has one row per real value
+    and one column per replication. Keys: inside_p5_p95 and inside_p25_p75 (shares of the
+    real values inside those percentile bands, ends included), pit (per value, the share of
+    simulated values below it, ties counting half) and bands (rows of P5, P25, P50, P75, P95)."""
+    real = np.asarray(real, dtype=float)
+    simulated = np.asarray(simulated, dtype=float)
+    bands = np.percentile(simulated, BANDS, axis=1).T
+    pit = ((simulated < real[:, None]).mean(axis=1)
+           + 0.5 * (simulated == real[:, None]).mean(axis=1))
+    inside_90 = (bands[:, 0] <= real) & (real <= bands[:, 4])
+    inside_50 = (bands[:, 1] <= real) & (real <= bands[:, 3])
+    return {"inside_p5_p95": float(inside_90.mean()) if len(real) else float("nan"),
+            "inside_p25_p75": float(inside_50.mean()) if len(real) else float("nan"),
+            "pit": pit, "bands": bands}
+
+
+def pit_histogram(pit: np.ndarray, bins: int = PIT_BINS) -> np.ndarray:
+    """Return the shares of PIT values in `bins` equal bins of [0, 1] (flat if calibrated)."""
+    counts, _ = np.histogram(np.clip(pit, 0, 1), bins=bins, range=(0.0, 1.0))
+    return counts / max(len(pit), 1)
+
+
+# --- running ----------------------------------------------------------------------------------
+def simulate(start: str, years: float, replications: int, seed: int, option: str,
+             overrides: list[str], closes: pd.Series, replay: bool, btc_option: str,
+             source: str) -> tuple[np.ndarray, np.ndarray, float]:
+    """Return the simulated daily difficulty and hashprice (USD/PH/day), one row per
+    replication, from `start`, and the network's base fees (BTC per block)."""
+    day, date = day_grid(start, years)
+    realised = btc_path(closes, start, len(day), source) if replay else None
+    state = start_state(start)
+    keys = [f"market.network.{k}={v!r}" for k, v in state.items()]
+    cfg = compose([f"market/network={option}", f"market/btc={btc_option}",
+                   f"market.btc.start_usd={float(btc_path(closes, start, 1, source)[0])!r}",
+                   *keys, *(f"market.network.{o}" for o in overrides)])
+    network = instantiate(cfg.market.network, "market.network")
+    btc = instantiate(cfg.market.btc, "market.btc")
+    paths = np.empty((replications, len(day)))
+    hashprices = np.empty((replications, len(day)))
+    for k in range(replications):
+        upstream = {"day": day, "date": date}
+        upstream["btc_usd"] = (realised if replay else
+                               btc.sample(day, rng_for(seed, k, "btc"), upstream)["btc_usd"])
+        out = network.sample(day, rng_for(seed, k, "network"), upstream)
+        paths[k] = out["difficulty"]
+        hashprices[k] = hashprice_usd_per_ph_day(out["subsidy_btc"], out["fees_btc_per_block"],
+                                                 upstream["btc_usd"], out["difficulty"])
+    return paths, hashprices, float(network.fees_btc_per_block)
+
+
+def realised_hashprice(start: str, n_days: int, closes: pd.Series, fees_btc_per_block: float,
+                       epochs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return the realised hashprice on the first day of each month of the `n_days` from
+    `start` (day index and USD/PH/day) while the shipped history lasts: the real difficulty
+    in force, the subsidy at the real height, that day's BTC close and the given base fees
+    (the history has no fees)."""
+    epochs = load_difficulty_epochs() if epochs is None else epochs
+    dates = np.datetime64(start, "D") + np.arange(n_days)
+    firsts = np.flatnonzero(dates.astype("datetime64[M]").astype("datetime64[D]") == dates)
+    stamps = np.array([_unix(str(dates[d])) for d in firsts])
+    times = epochs["timestamp"].to_numpy()
+    firsts, stamps = firsts[stamps < times[-1]], stamps[stamps < times[-1]]
+    row = np.searchsorted(times, stamps, side="right") - 1
+    height = np.interp(stamps, times, epochs["height"].to_numpy())
+    close = closes.reindex(dates[firsts], method="ffill").to_numpy(float)
+    hashprice = hashprice_usd_per_ph_day(subsidy_btc(height.astype(np.int64)), fees_btc_per_block,
+                                         close, epochs["difficulty"].to_numpy()[row])
+    return pd.DataFrame({"day": firsts, "hashprice": hashprice})
+
+
+def backtest(starts, years, replications, seed, option, overrides, closes, replay,
+             btc_option="gbm", source="btc.csv") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (one coverage row per start date, one row per scored real epoch). A row has
+    the real epochs' coverage by the simulated difficulty, the median log(real / simulated
+    median), and the realised monthly hashprice's P5–P95 coverage (base fees assumed)."""
+    rows, epochs = [], []
+    for start in starts:
+        simulated, hashprices, fees = simulate(start, years, replications, seed, option,
+                                               overrides, closes, replay, btc_option, source)
+        months = realised_hashprice(start, simulated.shape[1], closes, fees)
+        monthly = coverage(months["hashprice"].to_numpy(),
+                           hashprices[:, months["day"].to_numpy()].T)
+        real = realised_epochs(start, simulated.shape[1])
+        at = np.minimum(real["day"].to_numpy().astype(int), simulated.shape[1] - 1)
+        scored = coverage(real["difficulty"].to_numpy(), simulated[:, at].T)
+        bands = pd.DataFrame(scored["bands"], columns=[f"p{b}" for b in BANDS])
+        epochs.append(pd.concat([pd.DataFrame({
+            "start": start, "network": option, "day": real["day"],
+            "date": np.datetime64(start, "D") + at,
+            "real_difficulty": real["difficulty"]}).reset_index(drop=True),
+            bands, pd.DataFrame({"pit": scored["pit"]})], axis=1))
+        rows.append({"start": start, "network": option, "epochs": len(real),
+                     "inside_p5_p95": scored["inside_p5_p95"],
+                     "inside_p25_p75": scored["inside_p25_p75"],
+                     "median_log_error": float(np.median(np.log(
+                         real["difficulty"].to_numpy() / bands["p50"].to_numpy())))
+                     if len(real) else float("nan"),
+                     "months": len(months),
+                     "hashprice_inside_p5_p95": monthly["inside_p5_p95"]})
+    return pd.DataFrame(rows), pd.concat(epochs, ignore_index=True)
+
+
+def plot(epochs: pd.DataFrame, start: str, path: Path) -> None:
+    """Write a PNG of one start date's bands against the real difficulty, and its PIT."""
+    part = epochs[epochs["start"] == start]
+    figure = Figure(figsize=(10, 4))
+    bands, pit = figure.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1]})
+    when = pd.to_datetime(part["date"])
+    bands.fill_between(when, part["p5"], part["p95"], alpha=0.25, label="P5–P95")
+    bands.fill_between(when, part["p25"], part["p75"], alpha=0.45, label="P25–P75")
+    bands.plot(when, part["p50"], lw=1, label="median")
+    bands.plot(when, part["real_difficulty"], "k.", ms=3, label="real")
+    bands.set_yscale("log")
+    bands.set_ylabel("difficulty")
+    bands.set_title(f"{part['network'].iloc[0] if len(part) else ''} from {start}")
+    bands.legend(loc="upper left", fontsize=8)
+    pit.bar(np.arange(PIT_BINS) / PIT_BINS, pit_histogram(part["pit"].to_numpy()),
+            width=1 / PIT_BINS, align="edge")
+    pit.axhline(1 / PIT_BINS, color="k", lw=0.8)
+    pit.set_title("PIT (flat = calibrated)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the command's argument parser (its --help is the user's manual)."""
+    p = argparse.ArgumentParser(
+        prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=__doc__.split("\n\n")[1],
+        epilog="Example:\n  hashpivot-backtest --btc btc_daily.csv --replay-btc "
+               "--network economic --start 2019-01-01 2022-01-01 --years 2\n\n"
+               "Writes coverage.csv, epochs.csv, pit.csv and bands_<network>_<start>.png "
+               "under --out.")
+    p.add_argument("--btc", required=True, metavar="FILE",
+                   help="daily BTC closes: a CSV with columns date (YYYY-MM-DD) and close "
+                        "(or close_usd, price)")
+    p.add_argument("--start", nargs="+", default=list(DEFAULT_STARTS), metavar="DATE",
+                   help=f"start dates (default: {' '.join(DEFAULT_STARTS)})")
+    p.add_argument("--years", type=float, default=2.0, help="years ahead (default 2)")
+    p.add_argument("--replications", type=int, default=200, help="worlds per start (default 200)")
+    p.add_argument("--network", default="default",
+                   help="market/network option: default, economic, ... (default: default)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a key of the network option, e.g. --set power_log_sd=0.6")
+    p.add_argument("--replay-btc", action="store_true",
+                   help="replay the realised BTC path (judge the network alone); else sample "
+                        "BTC from --btc-model starting at that day's close")
+    p.add_argument("--btc-model", default="gbm", help="market/btc option when not replaying")
+    p.add_argument("--seed", type=int, default=20270101, help="root of the random streams")
+    p.add_argument("--out", default="backtest", help="output directory (default ./backtest)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the backtest command; return its exit status (2 on a user error)."""
+    args = parser().parse_args(argv)
+    try:
+        if args.replications < 2 or args.years <= 0:
+            raise UserError(f"--replications={args.replications} --years={args.years}: need "
+                            "at least 2 replications and years > 0")
+        for start in args.start:
+            if not _is_date(start):
+                raise UserError(f"--start={start}: must be a date YYYY-MM-DD such as 2019-01-01")
+        closes = read_btc_csv(args.btc)
+        table, epochs = backtest(args.start, args.years, args.replications, args.seed,
+                                 args.network, args.set, closes, args.replay_btc,
+                                 args.btc_model, args.btc)
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+    except UserError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+    table.to_csv(out / "coverage.csv", index=False)
+    epochs.to_csv(out / "epochs.csv", index=False)
+    pit = pd.DataFrame({"start": np.repeat(args.start, PIT_BINS),
+                        "bin_low": np.tile(np.arange(PIT_BINS) / PIT_BINS, len(args.start)),
+                        "share": np.concatenate([pit_histogram(
+                            epochs.loc[epochs["start"] == s, "pit"].to_numpy())
+                            for s in args.start])})
+    pit.to_csv(out / "pit.csv", index=False)
+    for start in args.start:
+        plot(epochs, start, out / f"bands_{args.network}_{start}.png")
+    mode = "realised BTC" if args.replay_btc else f"BTC from market/btc={args.btc_model}"
+    print(f"network={args.network}, {args.replications} replications, {args.years:g} years, "
+          f"{mode}")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    print(f"wrote {out}/coverage.csv, epochs.csv, pit.csv and the plots")
+    return 0
+
+
+def _is_date(text: str) -> bool:
+    try:
+        return pd.Timestamp(text).strftime("%Y-%m-%d") == text
+    except ValueError:
+        return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())

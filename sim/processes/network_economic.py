@@ -1,0 +1,248 @@
+"""The Bitcoin network with hashrate from miner economics: vintages, power costs, free entry.
+
+The network's fleet is a small array of vintages, each with its installed hashrate (EH/s)
+and efficiency (J/TH). A machine runs while hashprice pays its power: a vintage of
+efficiency e runs in the share ``Φ((log p*(hp, e) − log m) / s)`` of its machines, where
+``p*(hp, e) = hp / (0.024 · e)`` USD/MWh is the power price at which hashprice hp
+(USD per PH/s per day) just pays the power of e J/TH (24 Wh per TH-day), and miners'
+power prices are lognormal around the median m with log-sd s. New machines, at the
+frontier efficiency of their order date, are ordered while a frontier machine bought at
+the ASIC price (days of hashprice, as `sim.fleet.AsicPrices`) pays back within the
+target period at the median power price; they arrive after a delivery lag and retire
+after their life. docs/model.md ("Hashrate from miner economics") gives the rules, the
+closed-form equilibrium and the sources of the defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq
+from scipy.special import ndtr
+
+from sim.economics import DAYS_PER_YEAR, TARGET_SPACING_S, TWO_POW_32
+from sim.errors import UserError
+from sim.params import Date, param
+from sim.processes._common import upstream_dates
+from sim.processes.network import NetworkBase, load_difficulty_epochs
+
+#: MWh of power per (J/TH) per TH-day: 1 J/s per TH over 86,400 s = 24 Wh = 24e-6 MWh;
+#: per PH-day (hashprice's unit) 1,000 times more.
+MWH_PER_J_PER_TH_PH_DAY = 0.024
+
+#: Width of the vintage bins of the day-0 fleet, in years.
+_BIN_YEARS = 0.25
+
+
+def breakeven_usd_per_mwh(hashprice_usd_per_ph_day, j_per_th):
+    """Return the power price (USD/MWh) at which hashprice just pays a machine's power."""
+    return np.asarray(hashprice_usd_per_ph_day) / (MWH_PER_J_PER_TH_PH_DAY * np.asarray(j_per_th))
+
+
+@dataclass
+class EconomicNetwork(NetworkBase):
+    """Bitcoin's network whose hashrate is what its vintages of machines find worth running.
+
+    At the end of each epoch, with that epoch's mean revenue R (USD per day at 600 s
+    blocks): deliveries due arrive, vintages past ``machine_life_years`` retire, and the
+    running hashrate H_run = R / hp* solves ``hp* · Σ_v C_v · share_v(hp*) = R`` (the
+    hashprice at which exactly the machines that pay their power run). Log hashrate then
+    drifts toward H_run over ``switch_days`` (capped at ±``max_drift_per_year``), plus
+    Brownian noise of ``hashrate_volatility_per_year``, which therefore reverts.
+    Orders: entry pays while hashprice exceeds ``hp_entry = 0.024 · e_frontier · m / (1 −
+    k / T)`` (k = ``asic_price_days_of_hashprice``, T = ``payback_target_days``); the
+    operating hashrate at which it stops is R / hp_entry. Each epoch orders a share
+    ``1 − exp(−epoch days / order_days)`` of the gap between that and what the fleet and
+    the machines on order would run at hp_entry, times a lognormal shock of log-sd
+    ``order_noise_log_sd``; orders arrive ``delivery_lag_days`` later. Each world may
+    draw its own median power price, lognormal around ``power_median_usd_per_mwh`` with
+    log-sd ``power_median_log_sd`` (how little is known of miners' costs).
+
+    Day 0: the fleet's vintages span the last ``machine_life_years`` in quarters, at the
+    frontier efficiency of their time, sized as the real difficulty grew over the year
+    before day 0 (shipped epochs; after their end, their last year), and scaled so that
+    the running hashrate at the day-0 hashprice is the day-0 hashrate; the same growth
+    fills the delivery pipeline. The frontier is ``frontier_j_per_th`` on
+    ``frontier_date`` and improves by ``frontier_gain_per_year``. Needs the upstream
+    ``date``. Under rng=None: no noise.
+    """
+
+    frontier_j_per_th: float = param(16.1, unit="J/TH", low=0, low_open=True,
+                                     doc="efficiency of the newest machines on frontier_date")
+    frontier_date: str = param("2024-01-01", unit="date", rule=Date(),
+                               doc="date at which the frontier is frontier_j_per_th")
+    frontier_gain_per_year: float = param(0.19, unit="share/year", low=0, high=0.9,
+                                          doc="yearly fall of the frontier's J/TH")
+    power_median_usd_per_mwh: float = param(45.0, unit="USD/MWh", low=0, low_open=True,
+                                            doc="median power price of the world's miners")
+    power_log_sd: float = param(0.5, unit="log", low=0, low_open=True,
+                                doc="log standard deviation of miners' power prices")
+    asic_price_days_of_hashprice: float = param(
+        375.0, unit="days", low=0, low_open=True,
+        doc="new ASIC price per TH = this x hashprice per TH-day")
+    payback_target_days: float = param(500.0, unit="days", low=0, low_open=True,
+                                       doc="miners buy frontier machines that pay back within this")
+    order_days: float = param(90.0, unit="days", low=0, low_open=True,
+                              doc="time constant over which orders close the entry gap")
+    delivery_lag_days: float = param(120.0, unit="days", low=0,
+                                     doc="days from order to running machines")
+    machine_life_years: float = param(6.0, unit="years", low=0.5,
+                                      doc="years a machine runs before it retires")
+    switch_days: float = param(14.0, unit="days", low=1,
+                               doc="time constant of switching machines on and off")
+    order_noise_log_sd: float = param(0.8, unit="log", low=0,
+                                      doc="log standard deviation of each epoch's orders")
+    power_median_log_sd: float = param(0.7, unit="log", low=0,
+                                       doc="log-sd of the world's median power price, drawn "
+                                           "once per world (uncertainty of miners' costs)")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.asic_price_days_of_hashprice >= self.payback_target_days:
+            raise UserError(f"payback_target_days={self.payback_target_days!r}: must exceed "
+                            f"asic_price_days_of_hashprice ({self.asic_price_days_of_hashprice!r}),"
+                            " or no machine ever pays back")
+
+    # --- the economics, as plain functions of the parameters ---------------------------------
+    def frontier_at(self, date) -> float:
+        """Return the J/TH of the newest machines on `date` (a datetime64 or ISO string)."""
+        years = ((np.datetime64(date, "D") - np.datetime64(self.frontier_date, "D"))
+                 .astype(float) / DAYS_PER_YEAR)
+        return float(self.frontier_j_per_th * (1 - self.frontier_gain_per_year) ** years)
+
+    def running_share(self, hashprice_usd_per_ph_day, j_per_th):
+        """Return the share of machines of `j_per_th` whose power the hashprice pays."""
+        breakeven = breakeven_usd_per_mwh(hashprice_usd_per_ph_day, j_per_th)
+        return ndtr((np.log(breakeven) - math.log(self.power_median_usd_per_mwh))
+                    / self.power_log_sd)
+
+    def entry_hashprice(self, frontier_j_per_th: float) -> float:
+        """Return the hashprice at which a frontier machine pays back in payback_target_days."""
+        power_cost = MWH_PER_J_PER_TH_PH_DAY * frontier_j_per_th * self.power_median_usd_per_mwh
+        return power_cost / (1 - self.asic_price_days_of_hashprice / self.payback_target_days)
+
+    def running_hashprice(self, revenue, capacity_ehs, j_per_th) -> float:
+        """Return hp* with hp* · Σ capacity · running_share(hp*) = `revenue` (USD/day per
+        1,000, i.e. hashprice times EH/s): the hashprice once only paying machines run."""
+        total = float(np.sum(capacity_ehs))
+        if revenue <= 0 or total <= 0:
+            return math.inf
+        # running_share(hp, e) = Φ((log hp − log(0.024 · e · m)) / s), with the logs made once
+        shift = np.log(MWH_PER_J_PER_TH_PH_DAY * self.power_median_usd_per_mwh
+                       * np.asarray(j_per_th, dtype=float))
+        capacity, spread = np.asarray(capacity_ehs, dtype=float), self.power_log_sd
+
+        def excess(log_hp):
+            return math.exp(log_hp) * float(capacity @ ndtr((log_hp - shift) / spread)) - revenue
+
+        low = math.log(revenue / total)  # every machine running: excess <= 0
+        if excess(low) >= 0:  # every machine pays its power (up to rounding)
+            return revenue / total
+        high = low + 1.0
+        while excess(high) < 0:
+            high += 1.0
+        return math.exp(brentq(excess, low, high, xtol=1e-9))
+
+    # --- the process ------------------------------------------------------------------------
+    def drift_rule(self, btc_usd, path, rng, upstream):
+        """Return the economic rule (class docstring), its fleet made for day 0's date."""
+        start = upstream_dates(upstream, len(btc_usd))[0]
+        hp0 = self.initial_hashprice_usd_per_ph_day(btc_usd[0])
+        net = self
+        if rng is not None and self.power_median_log_sd > 0:
+            median = self.power_median_usd_per_mwh * math.exp(
+                self.power_median_log_sd * float(rng.standard_normal()))
+            net = dataclasses.replace(self, power_median_usd_per_mwh=median)
+        fleet = _Fleet(net, start, hp0, self.initial_hashrate_ehs(), rng)
+
+        def rule(hashprice, difficulty, t_end, years):
+            revenue = hashprice * difficulty * TWO_POW_32 / TARGET_SPACING_S / 1e18
+            running_ehs = fleet.step(t_end, revenue)
+            now = float(path.log_ehs[math.ceil(t_end)])  # filled: the epoch's work reached it
+            return self.capped((math.log(running_ehs) - now) / self.switch_days * DAYS_PER_YEAR)
+
+        return rule
+
+
+class _Fleet:
+    """The network's installed vintages and its orders in transit, stepped epoch by epoch."""
+
+    def __init__(self, net: EconomicNetwork, start, hashprice0: float, hashrate0_ehs: float, rng):
+        self.net, self.start, self.rng, self.t = net, np.datetime64(start, "D"), rng, 0.0
+        growth = _past_growth_per_year(str(self.start))
+        ages = np.arange(_BIN_YEARS / 2, net.machine_life_years, _BIN_YEARS)
+        self.born = -ages * DAYS_PER_YEAR
+        self.j_per_th = np.array([net.frontier_at(self._date(b)) for b in self.born])
+        weight = np.exp(-growth * ages)
+        running = float(np.dot(weight, net.running_share(hashprice0, self.j_per_th)))
+        self.capacity = weight * hashrate0_ehs / max(running, 1e-12)
+        # the pipeline: what the same growth would add over the delivery lag, in quarters
+        lag = net.delivery_lag_days
+        parts = max(1, math.ceil(lag / (_BIN_YEARS * DAYS_PER_YEAR)))
+        due = lag * (np.arange(parts) + 0.5) / parts
+        added = self.capacity.sum() * np.expm1(growth * due / DAYS_PER_YEAR)
+        self.order_due = list(due)
+        self.order_ehs = list(np.diff(np.concatenate(([0.0], added))))
+        self.order_j = [net.frontier_at(self._date(d - lag)) for d in due]
+
+    def _date(self, day: float):
+        return self.start + np.timedelta64(int(round(day)), "D")
+
+    def step(self, t_end: float, revenue: float) -> float:
+        """Advance to day `t_end` at `revenue` (hashprice x EH/s); return the running EH/s."""
+        net = self.net
+        arrived = [i for i, due in enumerate(self.order_due) if due <= t_end]
+        if arrived:
+            self.born = np.concatenate((self.born, [self.order_due[i] for i in arrived]))
+            self.capacity = np.concatenate((self.capacity, [self.order_ehs[i] for i in arrived]))
+            self.j_per_th = np.concatenate((self.j_per_th, [self.order_j[i] for i in arrived]))
+            keep = [i for i in range(len(self.order_due)) if self.order_due[i] > t_end]
+            self.order_due = [self.order_due[i] for i in keep]
+            self.order_ehs = [self.order_ehs[i] for i in keep]
+            self.order_j = [self.order_j[i] for i in keep]
+        alive = self.born > t_end - net.machine_life_years * DAYS_PER_YEAR
+        if not alive.all():
+            self.born, self.capacity, self.j_per_th = (
+                self.born[alive], self.capacity[alive], self.j_per_th[alive])
+        self._order(t_end, revenue)
+        hashprice = net.running_hashprice(revenue, self.capacity, self.j_per_th)
+        return revenue / hashprice if math.isfinite(hashprice) else 1e-9
+
+    def _order(self, t_end: float, revenue: float) -> None:
+        net = self.net
+        frontier = net.frontier_at(self._date(t_end))
+        entry = net.entry_hashprice(frontier)
+        wanted_ehs = revenue / entry
+        have = float(np.dot(self.capacity, net.running_share(entry, self.j_per_th)))
+        if self.order_ehs:
+            have += float(np.dot(self.order_ehs, net.running_share(entry, np.array(self.order_j))))
+        gap = wanted_ehs - have
+        elapsed, self.t = t_end - self.t, t_end
+        if gap <= 0 or elapsed <= 0:
+            return
+        share = -math.expm1(-elapsed / net.order_days)
+        shock = 1.0
+        if self.rng is not None and net.order_noise_log_sd > 0:
+            sd = net.order_noise_log_sd
+            shock = math.exp(sd * float(self.rng.standard_normal()) - sd * sd / 2)
+        self.order_due.append(t_end + net.delivery_lag_days)
+        self.order_ehs.append(share * gap * shock / float(net.running_share(entry, frontier)))
+        self.order_j.append(frontier)
+
+
+@functools.lru_cache(maxsize=64)
+def _past_growth_per_year(start: str) -> float:
+    """Return the log growth of the real difficulty over the year before `start` (the last
+    year of the shipped history if `start` lies beyond it), within [0, 1.5] per year."""
+    epochs = load_difficulty_epochs()
+    stamp = (np.datetime64(start, "D") - np.datetime64("1970-01-01", "D")).astype(np.int64) * 86_400
+    end = min(int(stamp), int(epochs["timestamp"].iloc[-1]))
+    times = epochs["timestamp"].to_numpy()
+    log_d = np.log(epochs["difficulty"].to_numpy())
+    now = np.interp(end, times, log_d)
+    before = np.interp(end - DAYS_PER_YEAR * 86_400, times, log_d)
+    return float(min(max(now - before, 0.0), 1.5))

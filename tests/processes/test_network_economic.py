@@ -1,0 +1,115 @@
+"""The economic network model against closed forms: breakeven power prices, the running
+hashprice's equation, and the stationary hashrate at a constant BTC price."""
+
+import math
+
+import numpy as np
+import pytest
+
+from sim.economics import TARGET_SPACING_S, TWO_POW_32
+from sim.errors import UserError
+from sim.processes.network_economic import EconomicNetwork, breakeven_usd_per_mwh
+from sim.world import PROCESS_FIELDS, day_grid, validate_output
+
+START = "2029-01-01"
+DAY, DATE = day_grid(START, 3)
+
+
+def flat_world(usd=90_000.0):
+    return {"day": DAY, "date": DATE, "btc_usd": np.full(len(DAY), usd)}
+
+
+def still_network(**overrides):
+    """A network with a frontier that never improves, no noise, no fee spikes, long lives."""
+    args = dict(start_height=1_052_000, start_difficulty=300e18 * TARGET_SPACING_S / TWO_POW_32,
+                payback_target_days=600.0, order_days=180.0, power_median_log_sd=0.0,
+                frontier_date=START, frontier_gain_per_year=0.0, machine_life_years=40.0,
+                hashrate_volatility_per_year=0.0, order_noise_log_sd=0.0,
+                fee_spikes_per_year=0.0)
+    return EconomicNetwork(**{**args, **overrides})
+
+
+def equilibrium_ehs(net, btc_usd):
+    """The stationary hashrate: hashprice settles where a frontier machine pays back in T,
+    hp = 0.024 · e · m / (1 − k / T), and the network's revenue at 144 blocks a day
+    buys R / hp PH/s."""
+    hashprice = (0.024 * net.frontier_j_per_th * net.power_median_usd_per_mwh
+                 / (1 - net.asic_price_days_of_hashprice / net.payback_target_days))
+    revenue_usd_per_day = 144 * (1.5625 + net.fees_btc_per_block) * btc_usd
+    return revenue_usd_per_day / hashprice / 1000
+
+
+def test_breakeven_matches_the_hashrate_index_figure():
+    # Hashrate Index, January 2026: about $97/MWh for ~17 J/TH at $39.53/PH/day
+    assert breakeven_usd_per_mwh(39.53, 17.0) == pytest.approx(96.9, abs=0.1)
+
+
+def test_running_hashprice_solves_its_equation():
+    net = EconomicNetwork()
+    capacity, j_per_th = np.array([300.0, 500.0, 200.0]), np.array([30.0, 20.0, 15.0])
+    revenue = 45.0 * 800.0
+    hp = net.running_hashprice(revenue, capacity, j_per_th)
+    assert hp * np.dot(capacity, net.running_share(hp, j_per_th)) == pytest.approx(revenue)
+    assert hp > revenue / capacity.sum()  # not every machine pays its power
+
+
+def test_when_every_machine_pays_its_power_all_of_them_run():
+    net = EconomicNetwork(power_median_usd_per_mwh=1e-6)
+    assert net.running_hashprice(1000.0, np.array([10.0, 30.0]), np.array([30.0, 20.0])) == pytest.approx(25.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("btc_usd", [90_000.0, 180_000.0])
+def test_constant_price_settles_to_the_closed_form_hashrate(btc_usd):
+    net = still_network()
+    out = net.sample(DAY, None, flat_world(btc_usd))
+    expected = equilibrium_ehs(net, btc_usd)
+    difficulty = out["epochs"]["difficulty"].to_numpy()
+    settled_ehs = difficulty[-5:] * TWO_POW_32 / TARGET_SPACING_S / 1e18
+    assert settled_ehs == pytest.approx(np.full(5, expected), rel=0.01)
+    assert out["network_hashrate_ehs"][-1] == pytest.approx(expected, rel=0.01)
+
+
+def test_the_start_is_neutral_until_the_pipeline_delivers():
+    net = still_network(start_difficulty=440e18 * TARGET_SPACING_S / TWO_POW_32,
+                        delivery_lag_days=200.0)  # first delivery on day 200 / 3 / 2 ≈ 33
+    out = net.sample(DAY, None, flat_world())
+    assert out["network_hashrate_ehs"][:30] == pytest.approx(np.full(30, 440.0), rel=1e-9)
+    assert out["network_hashrate_ehs"][60] > 440.0
+
+
+def test_a_price_crash_switches_off_the_least_efficient_machines():
+    net = still_network(frontier_gain_per_year=0.2, start_difficulty=450e18 * 600 / TWO_POW_32)
+    btc = np.full(len(DAY), 90_000.0)
+    btc[100:] = 30_000.0
+    out = net.sample(DAY, None, {"day": DAY, "date": DATE, "btc_usd": btc})
+    before, after = out["network_hashrate_ehs"][99], out["network_hashrate_ehs"][160]
+    assert after < before * 0.8  # a third of the revenue: machines unplug
+    assert after > before / 3  # but the efficient ones keep running: hashrate falls less
+
+
+def test_output_meets_the_world_contract_with_noise():
+    out = EconomicNetwork(start_height=1_052_000).sample(DAY, np.random.default_rng(3),
+                                                         flat_world())
+    validate_output(out, PROCESS_FIELDS["network"], len(DAY), "test")
+
+
+def test_a_payback_target_shorter_than_the_asic_price_is_refused():
+    with pytest.raises(UserError, match="payback_target_days=300"):
+        EconomicNetwork(payback_target_days=300.0)
+
+
+def test_frontier_improves_at_its_rate():
+    net = EconomicNetwork(frontier_j_per_th=20.0, frontier_date="2024-01-01",
+                          frontier_gain_per_year=0.2)
+    assert net.frontier_at("2025-12-31") == pytest.approx(20.0 * 0.8 ** (730 / 365.25))
+    assert math.isclose(net.frontier_at("2024-01-01"), 20.0)
+
+
+def test_each_world_may_draw_its_own_median_power_price():
+    net = still_network(power_median_log_sd=0.5, start_difficulty=300e18 * 600 / TWO_POW_32)
+    ends = {round(float(net.sample(DAY, np.random.default_rng(seed), flat_world())
+                       ["network_hashrate_ehs"][-1]), 3) for seed in range(4)}
+    assert len(ends) == 4  # a cheaper world settles higher: H* is proportional to 1 / m
+    fixed = still_network(power_median_log_sd=0.0)
+    assert (fixed.sample(DAY, np.random.default_rng(0), flat_world())["network_hashrate_ehs"][-1]
+            == pytest.approx(equilibrium_ehs(fixed, 90_000.0), rel=0.01))

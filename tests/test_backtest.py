@@ -1,0 +1,121 @@
+"""hashpivot-backtest: the coverage arithmetic on constructed cases, the start state from
+the shipped epochs, the BTC file's checks, and the command end to end on a tiny file."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import backtest
+from sim.errors import UserError
+from sim.processes.network import load_difficulty_epochs
+
+REAL_BTC = Path("/work/shared/data/btc_daily.csv")
+
+
+def test_coverage_counts_values_inside_known_percentile_bands():
+    simulated = np.tile(np.arange(1.0, 101.0), (5, 1))  # P5 5.95, P25 25.75, P75 75.25, P95 95.05
+    real = np.array([50.0, 20.0, 90.0, 99.0, 3.0])
+    scored = backtest.coverage(real, simulated)
+    assert scored["inside_p5_p95"] == pytest.approx(3 / 5)
+    assert scored["inside_p25_p75"] == pytest.approx(1 / 5)
+    assert scored["pit"] == pytest.approx([0.495, 0.195, 0.895, 0.985, 0.025])
+    assert scored["bands"][0] == pytest.approx([5.95, 25.75, 50.5, 75.25, 95.05])
+
+
+def test_calibrated_draws_cover_at_their_nominal_rates():
+    rng = np.random.default_rng(1)
+    simulated = rng.standard_normal((4000, 400))
+    scored = backtest.coverage(rng.standard_normal(4000), simulated)
+    assert scored["inside_p5_p95"] == pytest.approx(0.90, abs=0.02)
+    assert scored["inside_p25_p75"] == pytest.approx(0.50, abs=0.03)
+    assert backtest.pit_histogram(scored["pit"]) == pytest.approx(np.full(10, 0.1), abs=0.02)
+
+
+def test_start_state_is_the_epoch_in_force_and_the_last_complete_epochs_hashrate():
+    epochs = load_difficulty_epochs()
+    state = backtest.start_state("2019-01-01", epochs)
+    stamp = pd.Timestamp("2019-01-01", tz="UTC").timestamp()
+    row = epochs[epochs["timestamp"] <= stamp].iloc[-1]
+    assert state["start_difficulty"] == row["difficulty"]
+    assert row["height"] <= state["start_height"] < row["height"] + 2016
+    at_600s = row["difficulty"] * 2**32 / 600 / 1e18
+    assert state["start_hashrate_ehs"] == pytest.approx(at_600s, rel=0.25)
+    with pytest.raises(UserError, match="--start=2030-01-01"):
+        backtest.start_state("2030-01-01", epochs)
+
+
+def test_realised_epochs_lie_wholly_inside_the_window():
+    real = backtest.realised_epochs("2020-01-01", 365)
+    assert 24 <= len(real) <= 27 and (real["day"] > 0).all() and (real["day"] < 365).all()
+
+
+def test_realised_hashprice_on_month_starts_from_a_constructed_history():
+    day0 = pd.Timestamp("2019-01-01", tz="UTC").timestamp()
+    epochs = pd.DataFrame({"height": [0, 2016, 4032], "timestamp": [day0 - 86_400, day0 + 20 * 86_400,
+                                                                      day0 + 50 * 86_400],
+                           "difficulty": [1e12, 2e12, 2e12]})
+    closes = pd.Series([4000.0, 5000.0], index=pd.to_datetime(["2018-12-31", "2019-02-01"]))
+    months = backtest.realised_hashprice("2019-01-01", 60, closes, 0.5, epochs)
+    assert list(months["day"]) == [0, 31]  # March 1st lies beyond the history's last epoch
+    # 86,400 s · 1e15 H/s per PH/s · (50 + 0.5) BTC · price / (D · 2^32)
+    expected = [8.64e19 * 50.5 * 4000 / (1e12 * 2**32), 8.64e19 * 50.5 * 5000 / (2e12 * 2**32)]
+    assert months["hashprice"].to_numpy() == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("date,close\n2019-01-01,3800\n2019-01-02,abc\n", "row 3, column close: 'abc' is not a positive"),
+    ("date,close\n2019-01-01,3800\n2019-01-01,3900\n", "row 3, column date"),
+    ("date,close\n2019-13-01,3800\n", "row 2, column date: '2019-13-01' is not a date"),
+    ("day,price\n2019-01-01,3800\n", "needs a 'date' column"),
+    ("date,close_usd\n2019-01-01,-5\n", "row 2, column close_usd"),
+])
+def test_bad_btc_files_are_named_by_file_row_and_column(tmp_path, text, message):
+    path = tmp_path / "btc.csv"
+    path.write_text(text)
+    with pytest.raises(UserError, match=message) as err:
+        backtest.read_btc_csv(path)
+    assert str(err.value).startswith(f"--btc={path}: ")
+
+
+def test_the_command_runs_end_to_end_on_a_tiny_file(tmp_path, capsys):
+    days = pd.date_range("2018-12-25", "2019-04-30")
+    btc = tmp_path / "btc.csv"
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"),
+                  "close": np.linspace(3800, 5000, len(days))}).to_csv(btc, index=False)
+    out = tmp_path / "out"
+    code = backtest.main(["--btc", str(btc), "--start", "2019-01-01", "--years", "0.25",
+                          "--replications", "4", "--replay-btc", "--network", "economic",
+                          "--out", str(out)])
+    assert code == 0
+    table = pd.read_csv(out / "coverage.csv")
+    assert list(table["start"]) == ["2019-01-01"] and table["epochs"].item() >= 5
+    assert 0 <= table["inside_p5_p95"].item() <= 1
+    assert (out / "bands_economic_2019-01-01.png").stat().st_size > 1000
+    assert len(pd.read_csv(out / "epochs.csv")) == table["epochs"].item()
+    assert table["months"].item() == 4 and 0 <= table["hashprice_inside_p5_p95"].item() <= 1
+    assert "inside_p5_p95" in capsys.readouterr().out
+
+
+def test_the_command_refuses_a_file_that_does_not_cover_the_window(tmp_path, capsys):
+    btc = tmp_path / "btc.csv"
+    btc.write_text("date,close\n2019-01-01,3800\n2019-01-02,3900\n")
+    code = backtest.main(["--btc", str(btc), "--start", "2019-01-01", "--years", "1",
+                          "--replications", "2", "--replay-btc", "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0
+    assert err.startswith(f"hashpivot-backtest: error: --btc={btc}: covers 2019-01-01 to 2019-01-02")
+
+
+def test_help_explains_the_command(capsys):
+    with pytest.raises(SystemExit) as done:
+        backtest.main(["--help"])
+    text = capsys.readouterr().out
+    assert done.value.code == 0 and "--replay-btc" in text and "P5–P95" in text
+
+
+@pytest.mark.skipif(not REAL_BTC.exists(), reason="the BTC history is not shipped")
+def test_the_real_btc_history_reads_whole():
+    closes = backtest.read_btc_csv(REAL_BTC)
+    assert len(closes) == 4981 and closes.index[0] == np.datetime64("2013-01-01")
