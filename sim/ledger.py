@@ -408,4 +408,6 @@ class Account:
             tenant_mw_it_rejected=float(counts.tenant_mw_it_rejected),
             tenant_requests_late=counts.tenant_requests_late,
             tenant_requests_partial=counts.tenant_requests_partial,
+            contract_value_usd=counts.contracted_rent_usd
+            + sum(cloud.value_usd(c) for c in self.record.cloud_contracts),
         )

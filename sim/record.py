@@ -161,6 +161,11 @@ class Lease:
         inside = (days >= self.start_day) & (days < self.end_day)
         return np.where(inside, self.scheduled_usd_per_day(days), 0.0)
 
+    def term_value_usd(self) -> float:
+        """Return the rent of the whole term, day by day, undiscounted (its contract value)."""
+        days = self.start_day + np.arange(int(round(self.end_day - self.start_day)))
+        return float(np.sum(self.scheduled_usd_per_day(days)))
+
     def last_rent_usd_per_day(self) -> float:
         """Return the rent due just before the term ends."""
         return float(self.scheduled_usd_per_day(np.nextafter(self.end_day, -np.inf)))
@@ -207,6 +212,7 @@ class Counts:
     tenant_mw_it_rejected: float = 0.0
     tenant_requests_late: int = 0
     tenant_requests_partial: int = 0
+    contracted_rent_usd: float = 0.0  # the first term of every lease signed, whole, at signing
 
 
 @dataclass(frozen=True, eq=False)

@@ -86,7 +86,7 @@ class Site(TenantDesk):
         self.cloud_contracts: list[CloudContract] = []
         self.counts = dict(tenant_requests=0, tenant_requests_rejected=0,
                            tenant_mw_it_rejected=0.0, tenant_requests_late=0,
-                           tenant_requests_partial=0)
+                           tenant_requests_partial=0, contracted_rent_usd=0.0)
         for block in range(self.n_blocks):
             self._mine(block, 0.0)
 
@@ -401,6 +401,7 @@ class Site(TenantDesk):
         default_day = day + self.default_after_days[request.index]
         lease = self.terms.first_term(self.env.now, request.term_days, kw_it,
                                       request.usd_per_kw_month * share)
+        self.counts["contracted_rent_usd"] += lease.term_value_usd()
         taken = 0
         while True:
             books.rent(lease)
