@@ -142,7 +142,9 @@ def read_robustness(path: Path) -> pd.DataFrame | None:
     if not file.is_file():
         return None
     try:
-        table = pd.read_csv(file, keep_default_na=False, na_values=[""])
+        table = pd.read_csv(file, keep_default_na=False, na_values=[""],
+                            dtype={"overrides": str, "alternative": str, "strategy": str,
+                                   "against": str, "against_role": str, "higher_mean": str})
     except (OSError, ValueError) as error:
         raise UserError(f"{file}: cannot read it ({type(error).__name__}: {error})") from None
     missing = [c for c in ROBUSTNESS_COLUMNS if c not in table.columns]
