@@ -108,8 +108,11 @@ def alternatives(cfg) -> list[Alternative]:
 
 
 def rerun_config(cfg, strategies, overrides: dict, replications: int) -> DictConfig:
-    """Return `cfg` with only `strategies` (labels), `overrides` set and a plain, quiet,
-    fixed-size run of `replications` worlds that keeps its summary only."""
+    """Return `cfg` rerunning only `strategies` (labels) with `overrides`, quietly, on `replications` worlds.
+
+    The rerun is a fixed-size run (no until_confident) that keeps its summary only and
+    writes nothing; its seed, market and site are the run's.
+    """
     data = OmegaConf.to_container(cfg, resolve=True)
     data.pop("hydra", None)
     data["strategy"] = {option: node for option, node in data["strategy"].items()
@@ -126,8 +129,7 @@ def rerun_config(cfg, strategies, overrides: dict, replications: int) -> DictCon
 # --- the table ----------------------------------------------------------------------------------
 def paired_row(summary: pd.DataFrame, strategy: str, against: str) -> dict:
     """Return the means, the paired difference (95% CI) and P(strategy beats) of NPV."""
-    wide = summary.pivot_table(index="replication", columns="strategy", values="npv_usd",
-                               aggfunc="first")
+    wide = summary.pivot(index="replication", columns="strategy", values="npv_usd")
     x = wide[strategy].to_numpy(float)
     y = wide[against].to_numpy(float)
     keep = np.isfinite(x) & np.isfinite(y)

@@ -156,9 +156,9 @@ def robustness_lines(runset: RunSet) -> list[str]:
         against = f"{first['against']}"
         if first["against_role"] == "runner-up":
             against += f" (the runner-up: {first['strategy']} is the baseline itself)"
-        lines.append(f"Under other assumptions{where}: {first['strategy']} against {against}, "
-                     f"rerun on the same sampled worlds with other terminal values, horizons "
-                     f"and discount rates (table below). {verdict_sentence(table)}")
+        lines.append(f"Under other assumptions{where}: {first['strategy']} against {against} on "
+                     f"mean NPV, rerun on the same sampled worlds with other terminal values, "
+                     f"horizons and discount rates (table below). {verdict_sentence(table)}")
     return lines
 
 
@@ -312,11 +312,12 @@ def render(analysis: Analysis, runset: RunSet, figures: list[tuple[str, Path]],
              '<div class="verdict" id="verdict">']
     parts += [f"<p>{e(line)}</p>" for line in lines]
     parts.append("</div>")
-    for run in runset.runs:
-        if run.robustness is not None and not run.robustness.empty:
-            where = f" — {run.path.name}" if len(runset.runs) > 1 else ""
-            parts += [f'<h3 id="robustness">Verdict under other assumptions (mean NPV){e(where)}</h3>',
-                      robustness_table(run.robustness)]
+    shown = [run for run in runset.runs if run.robustness is not None and not run.robustness.empty]
+    for i, run in enumerate(shown):  # beside the verdict: the table of each run that has one
+        anchor = "robustness" if i == 0 else f"robustness-{i + 1}"
+        where = f" — {run.path.name}" if len(runset.runs) > 1 else ""
+        parts += [f'<h3 id="{anchor}">Verdict under other assumptions (mean NPV){e(where)}</h3>',
+                  robustness_table(run.robustness)]
     parts.append(f"<p>{e(_context(runset))}</p><h2>Tables</h2>")
     for title, body in _tables(analysis):
         parts += [f"<h3>{e(title)}</h3>", body]

@@ -217,8 +217,8 @@ def test_the_report_shows_the_robustness_table_beside_the_verdict(tmp_path, run_
     run = run_factory(tmp_path / "run", ("stay_mining", "phased"), replications=8)
     robustness_csv(run)
     lines, text, _ = report_of(run)
-    assert any(line.startswith("Under other assumptions: phased against stay_mining, rerun on "
-                               "the same sampled worlds") for line in lines)
+    assert any(line.startswith("Under other assumptions: phased against stay_mining on mean "
+                               "NPV, rerun on the same sampled worlds") for line in lines)
     assert lines[-1].endswith("The verdict changes under: horizon 20 years.")
     assert text.index('id="verdict"') < text.index('id="robustness"') < text.index("<h2>Tables")
     section = text[text.index('id="robustness"'):text.index("<h2>Tables")]
