@@ -34,7 +34,9 @@ from sim.config import (build_processes, build_strategies, check_output_dir, con
                         hydra_error_line, validate)
 from sim.errors import UserError
 from sim.memory import check_memory
-from sim.rundir import RunDir, check_claim, now
+from sim.robustness import robustness_pair, verdict_robustness, verdict_sentence
+from sim.robustness import save as save_robustness
+from sim.rundir import ROBUSTNESS_CSV, RunDir, check_claim, now
 
 USAGE_ERROR = 2
 INTERRUPTED = 130  # Ctrl-C (SIGINT)
@@ -222,13 +224,47 @@ def _execute_locked(cfg, run_dir) -> int:
         print(f"until_confident={u['confidence']}: {verdict} after {u['replications']} replications "
               f"(cap {u['max_replications']}); best by mean NPV: {u['best']}")
     print(f"results: {out_dir}")
-    if cfg.run.compare:  # the run is complete and kept whatever happens to its comparison
-
+    code = _robustness(cfg, result, out_dir)  # the run is complete and kept whatever happens next
+    if code in (INTERRUPTED, TERMINATED):
+        return code
+    if cfg.run.compare:
         try:
             compare_runs([out_dir], out=out_dir)
         except UserError as err:
             return _fail("hashpivot", f"the run is complete in {out_dir}, but its comparison "
                                       f"was not written: {err}")
+    return code
+
+
+def _robustness(cfg, result, out_dir: Path) -> int:
+    """Write robustness.csv for the complete run in `out_dir`; return 0 or the exit code of a failure.
+
+    An earlier command's table is removed first, so a report never shows a stale one.
+    A failure prints one line; the run stays complete.
+    """
+    lost = (f"the run is complete in {out_dir}, but its robustness table "
+            f"({ROBUSTNESS_CSV}) was not written")
+    try:
+        (Path(out_dir) / ROBUSTNESS_CSV).unlink(missing_ok=True)
+        replications = int(cfg.run.robustness.replications)
+        pair = robustness_pair(result.summary) if replications else None
+        if pair is None:
+            return 0
+        best, against, role = pair
+        if role == "runner-up":
+            print(f"robustness: {best} is the baseline itself, so it is compared with the "
+                  f"runner-up, {against}")
+        table = verdict_robustness(cfg, best, against, replications, result.summary, role=role)
+        save_robustness(table, out_dir)
+    except KeyboardInterrupt as err:
+        print(f"hashpivot: interrupted; {lost}", file=sys.stderr)
+        return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
+    except (UserError, OSError) as err:
+        return _fail("hashpivot", f"{lost}: {one_line(err) if isinstance(err, OSError) else err}")
+    except Exception as err:  # a bug in the reruns: the saved run is still whole
+        print(f"hashpivot: error: {lost}: {one_line(err)}", file=sys.stderr)
+        return 1
+    print(f"verdict robustness, {best} against {against}: {verdict_sentence(table)}")
     return 0
 
 

@@ -105,6 +105,14 @@ class RayConfig:
 
 
 @dataclass(slots=True)
+class RobustnessConfig:
+    """The verdict rerun under other valuation assumptions (robustness.csv, the report)."""
+
+    replications: int = param(200, unit="worlds", low=0, integer=True,
+                              doc="worlds per alternative (at most the run's); 0 = off")
+
+
+@dataclass(slots=True)
 class RunConfig:
     """How the experiment runs: seeds, replications, horizon, discounting, execution."""
 
@@ -148,6 +156,8 @@ class RunConfig:
     event_log: bool = param(False, unit="-",
                             doc="record every engine event (Result.events, events.parquet)")
     ray: RayConfig = section(RayConfig, doc="Ray executor settings")
+    robustness: RobustnessConfig = section(
+        RobustnessConfig, doc="the verdict under other terminal values, horizons and discount rates")
 
     def cross_check(self, prefix: str) -> None:
         """Raise UserError where the replication settings contradict each other."""

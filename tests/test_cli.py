@@ -14,7 +14,8 @@ from sim.cli import main
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
-QUICK = ["run.replications=6", "run.horizon_years=3", "run.progress=false"]
+QUICK = ["run.replications=6", "run.horizon_years=3", "run.progress=false",
+         "run.robustness.replications=0"]
 
 
 def hashpivot(args, cwd, timeout=240):

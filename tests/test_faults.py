@@ -27,7 +27,8 @@ from sim.rundir import TABLES, ChunkStore, RunDir, check_claim, config_digest
 from sim.rundir.manifest import write_chunk
 
 SMALL = ["run.replications=8", "run.horizon_years=2", "run.chunk_size=3", "run.event_log=true",
-         "strategy=[stay_mining,phased]", "run.progress=false", "run.compare=false"]
+         "strategy=[stay_mining,phased]", "run.progress=false", "run.compare=false",
+         "run.robustness.replications=0"]
 CHUNKS = [(0, 3), (3, 6), (6, 8)]
 MIDDLE = "000000003-000000006"
 HASHPIVOT = str(Path(sys.executable).with_name("hashpivot"))
@@ -362,7 +363,7 @@ def test_a_second_command_into_a_locked_directory_refuses_naming_the_holder(cfg,
 # --- SIGTERM through the real command line ---------------------------------------------------------
 TERM_RUN = ["run.replications=64", "run.horizon_years=2", "run.chunk_size=2", "run.detail=summary",
             "strategy=[stay_mining,phased]", "run.executor=process", "run.workers=2",
-            "run.progress=false", "run.compare=false"]
+            "run.progress=false", "run.compare=false", "run.robustness.replications=0"]
 
 
 @pytest.mark.slow

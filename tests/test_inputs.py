@@ -21,7 +21,8 @@ from sim.errors import UserError
 from sim.executors import start_ray
 from sim.world import validate_output
 
-QUICK = ["run.replications=2", "run.horizon_years=1", "run.progress=false", "run.compare=false"]
+QUICK = ["run.replications=2", "run.horizon_years=1", "run.progress=false", "run.compare=false",
+         "run.robustness.replications=0"]
 
 ISSUE = [
     (["strategy=phased", "strategy.phased.blocks_per_quarter=-1"],

@@ -24,7 +24,7 @@ def test_save_and_load_round_trip(compose_small, tmp_path):
 
 def test_a_saved_result_compares_like_the_run_the_cli_wrote(tmp_path, monkeypatch, capsys):
     overrides = ["run.replications=6", "run.horizon_years=2", "run.progress=false",
-                 "run.compare=false", "strategy=[stay_mining,phased]"]
+                 "run.compare=false", "strategy=[stay_mining,phased]", "run.robustness.replications=0"]
     monkeypatch.chdir(tmp_path)
     assert hashpivot([*overrides, f"hydra.run.dir={tmp_path / 'cli'}"]) == 0
     sim.run(sim.compose(overrides)).save(tmp_path / "api")

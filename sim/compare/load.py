@@ -3,7 +3,8 @@
 A hashpivot run directory holds one Monte Carlo run: `summary.parquet` (one row per
 strategy and replication), `cashflows.parquet` and `timeline.parquet` (absent when the
 run kept only its summary), the sampled world's features (`worlds.parquet`,
-`world_monthly.parquet`), `run.json` and Hydra's `.hydra/`. A Hydra multirun leaves one
+`world_monthly.parquet`), `run.json`, Hydra's `.hydra/` and, when the command line wrote
+it, `robustness.csv` (the verdict under other valuation assumptions). A Hydra multirun leaves one
 such directory per job under a sweep directory; passing the sweep directory expands it.
 
 Across runs, a *scenario* is the set of overrides that touch the market
@@ -23,7 +24,8 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from sim.errors import UserError
-from sim.rundir import RunDir, is_outcome_neutral
+from sim.robustness import COLUMNS as ROBUSTNESS_COLUMNS
+from sim.rundir import ROBUSTNESS_CSV, RunDir, is_outcome_neutral
 from sim.rundir import strategy_options as config_strategy_options
 
 REQUIRED_COLUMNS = ("strategy", "replication")
@@ -44,6 +46,7 @@ class Run:
     timeline: pd.DataFrame | None = None
     worlds: pd.DataFrame | None = None
     world_monthly: pd.DataFrame | None = None
+    robustness: pd.DataFrame | None = None
 
     @property
     def world_key(self) -> str:
@@ -129,7 +132,26 @@ def read_run(path: Path) -> Run:
             tables[name]["strategy"] = tables[name]["strategy"].astype(str)
     config = run_dir.read_config()
     return Run(path=run_dir.path, info=info, overrides=run_dir.overrides(), summary=summary,
-               config={} if config is None else OmegaConf.to_container(config), **tables)
+               config={} if config is None else OmegaConf.to_container(config),
+               robustness=read_robustness(run_dir.path), **tables)
+
+
+def read_robustness(path: Path) -> pd.DataFrame | None:
+    """Return the run's robustness.csv, or None if it has none; raise UserError if damaged."""
+    file = Path(path) / ROBUSTNESS_CSV
+    if not file.is_file():
+        return None
+    try:
+        table = pd.read_csv(file, keep_default_na=False, na_values=[""],
+                            dtype={"overrides": str, "alternative": str, "strategy": str,
+                                   "against": str, "against_role": str, "higher_mean": str})
+    except (OSError, ValueError) as error:
+        raise UserError(f"{file}: cannot read it ({type(error).__name__}: {error})") from None
+    missing = [c for c in ROBUSTNESS_COLUMNS if c not in table.columns]
+    if missing:
+        raise UserError(f"{file}: missing column(s) {', '.join(missing)}")
+    table["overrides"] = table["overrides"].fillna("")
+    return table
 
 
 def split_override(text: str) -> tuple[str, str]:

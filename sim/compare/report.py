@@ -3,7 +3,9 @@
 `report.html` is one self-contained page: its plots are embedded as PNG data, it has
 no script and fetches nothing, so it opens in a browser offline or from an e-mail. The
 top holds the verdict (the recommended strategy, how confident the ranking is, and its
-main risk); below come the tables, the plots and the configuration that produced them.
+main risk) and, when the run directory has robustness.csv, whether the verdict holds
+under other valuation assumptions; below come the tables, the plots and the
+configuration that produced them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import yaml
 from sim.compare.analysis import Analysis
 from sim.compare.load import RunSet
 from sim.compare.plots import FEATURES, metric_name
+from sim.robustness import verdict_sentence
 
 CSS = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
 color:#111;line-height:1.45}table{border-collapse:collapse;margin:.5em 0 1.5em;
@@ -30,6 +33,10 @@ th{background:#eee}td:first-child,th:first-child{text-align:left}
 .verdict p:first-child{font-size:1.15em;font-weight:bold}
 .note{font-style:italic}img{max-width:100%;border:1px solid #ccc}
 pre{background:#f4f4f4;padding:.5em;overflow-x:auto;font-size:.8em}"""
+
+
+#: What the selection's confidence covers, said wherever it is stated.
+MONTE_CARLO = "Monte Carlo confidence (sampling error only, given the model's assumptions)"
 
 
 def fmt(value, metric: str = "") -> str:
@@ -56,8 +63,10 @@ def verdict(analysis: Analysis, runset: RunSet) -> list[str]:
         lines = _recommend(analysis, scenario)
         if best is not None:
             lines.append(_risk(analysis, scenario, best))
+            lines += _terminal_share(analysis, scenario, best)
     else:
         lines = _robust(analysis, scenarios)
+    lines += robustness_lines(runset)
     for run in runset.runs:
         until = run.info.get("until_confident")
         if isinstance(until, dict) and until:
@@ -94,14 +103,14 @@ def _recommend(analysis: Analysis, scenario: str) -> list[str]:
     zone = fmt(selection.delta, metric)
     if selection.confident:
         lines = [f"Recommended: {best}, the best mean {name} ({mean}), identified with "
-                 f"{level} confidence.",
+                 f"{level} {MONTE_CARLO}.",
                  f"{selection.method}: stopped after {selection.replications} of "
                  f"{selection.available} replications, with an indifference zone of "
                  f"{zone}.{interval} {mcb}"]
     else:
         needed = selection.required_replications
         lines = [f"Recommended, provisionally: {best}, which leads on mean {name} ({mean})"
-                 f" but is not yet identified as best at {level} confidence.",
+                 f" but is not yet identified as best at {level} {MONTE_CARLO}.",
                  f"After {selection.available} replications the sequential Kim–Nelson "
                  f"procedure (indifference zone {zone}) still has in contention: "
                  f"{', '.join(selection.survivors)}; at most {needed} replications settle "
@@ -117,6 +126,60 @@ def _recommend(analysis: Analysis, scenario: str) -> list[str]:
                      f"{fmt(row['diff_ci_high'], metric)}, {how}) and does better in "
                      f"{row['p_beats_baseline']:.0%} of sampled worlds.")
     return lines
+
+
+def _terminal_share(analysis: Analysis, scenario: str, best: str) -> list[str]:
+    """Return the sentence on the terminal value's share of NPV, if the table has that column."""
+    if "terminal_value_share" not in analysis.table.columns:
+        return []
+    row = _row(analysis, scenario, best)
+    shares = [(best, row["terminal_value_share"])]
+    baseline = row.get("baseline")
+    if isinstance(baseline, str) and baseline != best:
+        shares.append((baseline, _row(analysis, scenario, baseline)["terminal_value_share"]))
+    shown = [f"{fmt(share, 'share')} of {label}'s" for label, share in shares if pd.notna(share)]
+    if not shown:
+        return []
+    return [f"The terminal value (what the site is assumed to be worth at the horizon) makes "
+            f"up {' and '.join(shown)} mean NPV."]
+
+
+def robustness_lines(runset: RunSet) -> list[str]:
+    """Return, for each run with a robustness table, what was rerun and whether the verdict holds."""
+    lines = []
+    for run in runset.runs:
+        table = run.robustness
+        if table is None or table.empty:
+            continue
+        first = table.iloc[0]
+        where = f" ({run.path.name})" if len(runset.runs) > 1 else ""
+        against = f"{first['against']}"
+        if first["against_role"] == "runner-up":
+            against += f" (the runner-up: {first['strategy']} is the baseline itself)"
+        lines.append(f"Under other assumptions{where}: {first['strategy']} against {against} on "
+                     f"mean NPV, rerun on the same sampled worlds with other terminal values, "
+                     f"horizons and discount rates (table below). {verdict_sentence(table)}")
+    return lines
+
+
+def robustness_table(table: pd.DataFrame) -> str:
+    """Return a run's robustness table as HTML: each alternative's means, difference and verdict."""
+    first = table.iloc[0]
+    strategy, against = str(first["strategy"]), str(first["against"])
+    columns = {"strategy_npv_usd": (f"{strategy} mean NPV", "x_usd"),
+               "against_npv_usd": (f"{against} mean NPV", "x_usd"),
+               "diff_npv_usd": ("mean difference", "x_usd"),
+               "diff_ci_low_usd": ("95% CI low", "x_usd"),
+               "diff_ci_high_usd": ("95% CI high", "x_usd"),
+               "p_strategy_beats": (f"P({strategy} beats {against})", "share")}
+    shown = pd.DataFrame({"alternative": table["alternative"].astype(str),
+                          "replications": table["replications"].astype(int).astype(str)})
+    for column, (name, _) in columns.items():
+        shown[name] = table[column].to_numpy(float)
+    shown["higher mean"] = table["higher_mean"].astype(str)
+    shown["verdict holds"] = ["yes" if str(v).lower() == "true" else "no"
+                              for v in table["verdict_holds"]]
+    return _table(shown, dict(columns.values()))
 
 
 def _risk(analysis: Analysis, scenario: str, label: str) -> str:
@@ -250,6 +313,12 @@ def render(analysis: Analysis, runset: RunSet, figures: list[tuple[str, Path]],
              '<div class="verdict" id="verdict">']
     parts += [f"<p>{e(line)}</p>" for line in lines]
     parts.append("</div>")
+    shown = [run for run in runset.runs if run.robustness is not None and not run.robustness.empty]
+    for i, run in enumerate(shown):  # beside the verdict: the table of each run that has one
+        anchor = "robustness" if i == 0 else f"robustness-{i + 1}"
+        where = f" — {run.path.name}" if len(runset.runs) > 1 else ""
+        parts += [f'<h3 id="{anchor}">Verdict under other assumptions (mean NPV){e(where)}</h3>',
+                  robustness_table(run.robustness)]
     parts.append(f"<p>{e(_context(runset))}</p><h2>Tables</h2>")
     for title, body in _tables(analysis):
         parts += [f"<h3>{e(title)}</h3>", body]

@@ -2,8 +2,9 @@
 
 A run directory holds what `Result.save` writes (the outcome tables as parquet, the
 resolved `config.yaml`, and `run.json`), what Hydra writes (`.hydra/`), the chunks a
-Monte Carlo run keeps as they finish (`chunks/`), and what a comparison writes
-(`comparison.csv`, `report.html`, `plots/`). `run.json` says who made the run and how
+Monte Carlo run keeps as they finish (`chunks/`), the verdict's robustness
+(`robustness.csv`, by the command line) and what a comparison writes (`comparison.csv`,
+`report.html`, `plots/`). `run.json` says who made the run and how
 far it got: its status is `running`, `complete`, `failed` or `interrupted`, and only a
 complete run is compared.
 
@@ -46,6 +47,7 @@ CONFIG_FILE = "config.yaml"
 HYDRA_DIR = ".hydra"
 CHUNKS_DIR = "chunks"
 COMPARISON_CSV = "comparison.csv"
+ROBUSTNESS_CSV = "robustness.csv"
 REPORT_HTML = "report.html"
 PLOTS_DIR = "plots"
 STATUSES = ("running", "complete", "failed", "interrupted")
@@ -54,7 +56,7 @@ STATUSES = ("running", "complete", "failed", "interrupted")
 #: with other values resumes the same chunks, and a comparison does not label by them.
 EXECUTION_KEYS = ("hydra", "run.executor", "run.workers", "run.chunk_size", "run.progress",
                   "run.ray", "run.replications", "run.until_confident",
-                  "run.max_replications", "run.compare")
+                  "run.max_replications", "run.compare", "run.robustness")
 #: Config keys that change which tables a run keeps, not their numbers: a comparison does
 #: not label by them, but a rerun cannot resume chunks kept at another detail.
 DETAIL_KEYS = ("run.detail",)

@@ -126,3 +126,21 @@ def test_equal_world_keys_with_different_worlds_are_not_paired(tmp_path, run_fac
     worlds["btc_usd_mean"] *= 1.01
     worlds.to_parquet(b / "worlds.parquet")
     assert not same_worlds(read_run(a), read_run(b))
+
+
+def test_robustness_csv_is_read_with_the_run_and_a_damaged_one_is_named(tmp_path, run_factory):
+    run = run_factory(tmp_path / "run", ("stay_mining", "phased"))
+    assert read_run(run).robustness is None
+    columns = ["alternative", "overrides", "replications", "strategy", "against",
+               "against_role", "strategy_npv_usd", "against_npv_usd", "diff_npv_usd",
+               "diff_ci_low_usd", "diff_ci_high_usd", "p_strategy_beats", "higher_mean",
+               "verdict_holds"]
+    row = ["as run", "", 1, "phased", "stay_mining", "baseline", 2.0, 1.0, 1.0, "", "", 1.0,
+           "phased", True]
+    pd.DataFrame([row], columns=columns).to_csv(run / "robustness.csv", index=False)
+    table = read_run(run).robustness
+    assert table["overrides"].iloc[0] == "" and pd.isna(table["diff_ci_low_usd"].iloc[0])
+    assert bool(table["verdict_holds"].iloc[0]) and table["strategy"].iloc[0] == "phased"
+    pd.DataFrame([row[:3]], columns=columns[:3]).to_csv(run / "robustness.csv", index=False)
+    with pytest.raises(UserError, match=r"robustness.csv: missing column\(s\) strategy, against"):
+        read_run(run)

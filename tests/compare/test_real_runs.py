@@ -6,7 +6,8 @@ import pytest
 from sim.cli import main
 from sim.compare import compare_runs
 
-QUICK = ["run.replications=40", "run.horizon_years=4", "run.progress=false", "run.compare=false"]
+QUICK = ["run.replications=40", "run.horizon_years=4", "run.progress=false", "run.compare=false",
+         "run.robustness.replications=0"]
 
 
 @pytest.mark.slow

@@ -11,6 +11,9 @@ import pandas as pd
 import pytest
 
 from sim.compare import compare_runs, main
+from sim.compare.analysis import analyse
+from sim.compare.load import load_runs
+from sim.compare.report import render, verdict
 from sim.errors import UserError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -181,7 +184,7 @@ def test_a_clear_winner_is_recommended_with_its_confidence(tmp_path, run_factory
     comparison = compare_runs(run)
     headline = comparison.verdict.splitlines()[0]
     assert headline.startswith("Recommended: convert_all")
-    assert "95% confidence" in headline
+    assert "95% Monte Carlo confidence (sampling error only, given the model's assumptions)" in headline
     assert comparison.selections["default"].confident
     assert comparison.table.set_index("strategy").loc["convert_all", "best_in_scenario"]
 
@@ -195,3 +198,69 @@ def test_the_report_names_rates_by_kind_and_shows_the_terminal_value_share(tmp_p
     html = (run / "report.html").read_text()
     assert "rates by kind: mining 0.1, contracted 0.0725, merchant_ai 0.1" in html
     assert "terminal value / NPV" in html
+
+
+# --- the verdict under other assumptions (robustness.csv, written by the command line) -------
+def robustness_csv(run, against_role="baseline", holds=(True, True, False)):
+    """Write a hand-made robustness.csv for `run` (phased against stay_mining)."""
+    labels = ["as run", "terminal value: none", "horizon 20 years"]
+    table = pd.DataFrame({
+        "alternative": labels, "overrides": ["", "run.terminal_value=none", "run.horizon_years=20"],
+        "replications": [40, 20, 20], "strategy": "phased", "against": "stay_mining",
+        "against_role": against_role, "strategy_npv_usd": [30e6, 20e6, 5e6],
+        "against_npv_usd": [10e6, 12e6, 9e6], "diff_npv_usd": [20e6, 8e6, -4e6],
+        "diff_ci_low_usd": [15e6, 2e6, -9e6], "diff_ci_high_usd": [25e6, 14e6, 1e6],
+        "p_strategy_beats": [0.9, 0.7, 0.3],
+        "higher_mean": ["phased" if h else "stay_mining" for h in holds],
+        "verdict_holds": list(holds)})
+    table.to_csv(run / "robustness.csv", index=False)
+    return table
+
+
+def report_of(run):
+    """Return (verdict lines, report HTML, analysis) of `run`, without drawing the plots."""
+    runset = load_runs([run])
+    analysis = analyse(runset, "npv_usd", None, 0.95, 5e6)
+    lines = verdict(analysis, runset)
+    return lines, render(analysis, runset, [], lines), analysis
+
+
+def test_the_report_shows_the_robustness_table_beside_the_verdict(tmp_path, run_factory):
+    run = run_factory(tmp_path / "run", ("stay_mining", "phased"), replications=8)
+    robustness_csv(run)
+    lines, text, _ = report_of(run)
+    assert any(line.startswith("Under other assumptions: phased against stay_mining on mean "
+                               "NPV, rerun on the same sampled worlds") for line in lines)
+    assert lines[-1].endswith("The verdict changes under: horizon 20 years.")
+    assert text.index('id="verdict"') < text.index('id="robustness"') < text.index("<h2>Tables")
+    section = text[text.index('id="robustness"'):text.index("<h2>Tables")]
+    for cell in ("terminal value: none", "horizon 20 years", "phased mean NPV",
+                 "stay_mining mean NPV", "P(phased beats stay_mining)", "$30.0M", "−$4.0M",
+                 "30.0%", "<td>no</td>", "<td>yes</td>"):
+        assert cell in section, cell
+
+
+def test_a_robust_verdict_and_a_runner_up_are_said_plainly(tmp_path, run_factory):
+    run = run_factory(tmp_path / "run", ("stay_mining", "phased"), replications=8)
+    robustness_csv(run, against_role="runner-up", holds=(True, True, True))
+    lines, _, _ = report_of(run)
+    assert "The verdict holds under every alternative." in lines[-1]
+    assert "(the runner-up: phased is the baseline itself)" in lines[-1]
+
+
+def test_a_run_without_robustness_csv_has_no_robustness_section(compared):
+    run, comparison = compared
+    assert 'id="robustness"' not in (run / "report.html").read_text()
+    assert "Under other assumptions" not in comparison.verdict
+
+
+def test_the_terminal_values_share_is_one_sentence_when_the_table_has_it(tmp_path, run_factory):
+    run = run_factory(tmp_path / "run", ("stay_mining", "phased"), replications=8,
+                      effects={"phased": 2e9})
+    lines, _, analysis = report_of(run)
+    assert not any("terminal value (" in line for line in lines)  # guarded: no such column
+    table = analysis.table
+    analysis.table = table.assign(terminal_value_share=np.where(
+        table["strategy"] == "phased", 0.62, 0.05))
+    assert ("The terminal value (what the site is assumed to be worth at the horizon) makes up "
+            "62.0% of phased's and 5.0% of stay_mining's mean NPV.") in verdict(analysis, load_runs([run]))

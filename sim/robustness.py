@@ -1,0 +1,209 @@
+"""Does the verdict survive other assumptions? The recommended strategy against its baseline,
+rerun under other valuation assumptions.
+
+The verdict of a run (the strategy with the highest mean NPV beats the baseline) rests on
+assumptions the sampled worlds do not vary: how the site is valued at the horizon, how long
+the horizon is, and the discount rate. `verdict_robustness` reruns the two strategies under
+each alternative (every other terminal value method, a 15- and a 20-year horizon, the
+discount rate two points lower and higher) with the run's seed, so the two strategies meet
+the same sampled worlds (common random numbers) and their difference is paired. Nothing is
+written by a rerun; the command line saves the table as `robustness.csv`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+from scipy import stats as _scipy
+from tqdm.auto import tqdm
+
+from sim.config import strategy_label
+from sim.montecarlo import run
+from sim.rundir import ROBUSTNESS_CSV, write_atomic
+from sim.schema import TERMINAL_VALUES
+
+#: The horizons every run is also valued at (the run's own is skipped).
+HORIZONS_YEARS = (15, 20)
+#: The shifts of the discount rate, in rate points (0.02 = two percentage points).
+RATE_SHIFTS = (-0.02, 0.02)
+#: The confidence of the paired difference's interval.
+CONFIDENCE = 0.95
+AS_RUN = "as run"
+#: The columns of robustness.csv, in order.
+COLUMNS = ("alternative", "overrides", "replications", "strategy", "against", "against_role",
+           "strategy_npv_usd", "against_npv_usd", "diff_npv_usd", "diff_ci_low_usd",
+           "diff_ci_high_usd", "p_strategy_beats", "higher_mean", "verdict_holds")
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """One alternative assumption: its label and the config keys (dotted) it sets."""
+
+    label: str
+    overrides: dict
+
+    def describe(self) -> str:
+        """Return the overrides as `key=value` text, space-separated."""
+        return " ".join(f"{key}={value}" for key, value in self.overrides.items())
+
+
+# --- which two strategies ---------------------------------------------------------------------
+def best_strategy(summary: pd.DataFrame, metric: str = "npv_usd") -> str:
+    """Return the strategy with the highest mean `metric` in `summary` (the first on a tie)."""
+    means = summary.groupby("strategy", sort=False)[metric].mean()
+    if means.dropna().empty:
+        raise ValueError(f"no strategy has a value of {metric}")
+    return str(means.idxmax())
+
+
+def default_baseline(strategies) -> str:
+    """Return the baseline among `strategies`: stay_mining if it ran, else the first."""
+    strategies = list(strategies)
+    return "stay_mining" if "stay_mining" in strategies else strategies[0]
+
+
+def robustness_pair(summary: pd.DataFrame) -> tuple[str, str, str] | None:
+    """Return (best, against, role), or None when fewer than two strategies ran.
+
+    `against` is the baseline (role "baseline"), or, when the best is the baseline
+    itself, the strategy with the next highest mean NPV (role "runner-up").
+    """
+    strategies = list(dict.fromkeys(summary["strategy"].astype(str)))
+    if len(strategies) < 2:
+        return None
+    best, baseline = best_strategy(summary), default_baseline(strategies)
+    if best != baseline:
+        return best, baseline, "baseline"
+    others = summary[summary["strategy"] != best]
+    return best, best_strategy(others), "runner-up"
+
+
+# --- which alternatives ------------------------------------------------------------------------
+def shifted_rates(cfg, shift: float) -> dict:
+    """Return the overrides that move the run's discount rate(s) by `shift` (0.02 = 2 points)."""
+    return {"run.discount_rate": round(float(cfg.run.discount_rate) + shift, 10)}
+
+
+def _percent(rate: float) -> str:
+    return f"{rate * 100:.4g}%"
+
+
+def alternatives(cfg) -> list[Alternative]:
+    """Return the alternatives to the run's own assumptions, in the table's order."""
+    method, horizon = str(cfg.run.terminal_value), float(cfg.run.horizon_years)
+    found = [Alternative(f"terminal value: {other}", {"run.terminal_value": other})
+             for other in TERMINAL_VALUES if other != method]
+    found += [Alternative(f"horizon {years} years", {"run.horizon_years": years})
+              for years in HORIZONS_YEARS if years != horizon]
+    for shift in RATE_SHIFTS:
+        overrides = shifted_rates(cfg, shift)
+        rate = overrides["run.discount_rate"]
+        if rate > -1:  # the schema's bound: a rate of -100% or less discounts nothing
+            found.append(Alternative(f"discount rate {_percent(rate)}", overrides))
+    return found
+
+
+def rerun_config(cfg, strategies, overrides: dict, replications: int) -> DictConfig:
+    """Return `cfg` rerunning only `strategies` (labels) with `overrides`, quietly, on `replications` worlds.
+
+    The rerun is a fixed-size run (no until_confident) that keeps its summary only and
+    writes nothing; its seed, market and site are the run's.
+    """
+    data = OmegaConf.to_container(cfg, resolve=True)
+    data.pop("hydra", None)
+    data["strategy"] = {option: node for option, node in data["strategy"].items()
+                        if strategy_label(option, node) in strategies}
+    new = OmegaConf.create(data)
+    settings = {"run.replications": int(replications), "run.until_confident": None,
+                "run.max_replications": None, "run.detail": "summary", "run.compare": False,
+                "run.progress": False, "run.event_log": False, **overrides}
+    for key, value in settings.items():
+        OmegaConf.update(new, key, value, merge=False)
+    return new
+
+
+# --- the table ----------------------------------------------------------------------------------
+def paired_row(summary: pd.DataFrame, strategy: str, against: str) -> dict:
+    """Return the means, the paired difference (95% CI) and P(strategy beats) of NPV."""
+    wide = summary.pivot(index="replication", columns="strategy", values="npv_usd")
+    x = wide[strategy].to_numpy(float)
+    y = wide[against].to_numpy(float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    d = x[keep] - y[keep]
+    mean = float(d.mean()) if d.size else np.nan
+    low = high = np.nan
+    if d.size > 1:
+        half = (_scipy.t.ppf(0.5 + CONFIDENCE / 2, d.size - 1)
+                * d.std(ddof=1) / np.sqrt(d.size))
+        low, high = mean - half, mean + half
+    means = (float(np.nanmean(x)), float(np.nanmean(y)))
+    return {"replications": int(d.size), "strategy": strategy, "against": against,
+            "strategy_npv_usd": means[0], "against_npv_usd": means[1],
+            "diff_npv_usd": mean, "diff_ci_low_usd": low, "diff_ci_high_usd": high,
+            "p_strategy_beats": float(((d > 0) + 0.5 * (d == 0)).mean()) if d.size else np.nan,
+            "higher_mean": (strategy if means[0] > means[1] else against if means[1] > means[0]
+                            else "equal"),
+            "verdict_holds": bool(means[0] > means[1])}
+
+
+def verdict_robustness(cfg, best: str, baseline: str, replications: int, summary: pd.DataFrame,
+                       role: str = "baseline") -> pd.DataFrame:
+    """Return the robustness table: `best` against `baseline` as run, then under each alternative.
+
+    The "as run" row comes from the run's `summary`; each alternative reruns the two
+    strategies over the first min(run's replications, `replications`) worlds of the
+    run's seed, with the run's executor. `role` says what `baseline` is to the reader
+    ("baseline", or "runner-up" when the best strategy is the baseline itself).
+    """
+    pair = summary[summary["strategy"].isin([best, baseline])]
+    n = min(int(pair["replication"].nunique()), int(replications))
+    rows = [{"alternative": AS_RUN, "overrides": "", **paired_row(pair, best, baseline)}]
+    chosen = alternatives(cfg)
+    bar = tqdm(chosen, unit="alternative", desc="robustness", disable=not cfg.run.progress,
+               dynamic_ncols=True)
+    try:
+        for alternative in bar:
+            bar.set_postfix_str(alternative.label)
+            result = run(rerun_config(cfg, (best, baseline), alternative.overrides, n))
+            rows.append({"alternative": alternative.label, "overrides": alternative.describe(),
+                         **paired_row(result.summary, best, baseline)})
+    finally:
+        bar.close()
+    table = pd.DataFrame(rows)
+    table["against_role"] = role
+    return table[list(COLUMNS)]
+
+
+def changed_under(table: pd.DataFrame) -> list[str]:
+    """Return the labels of the alternatives under which the verdict does not hold."""
+    rows = table[table["alternative"] != AS_RUN]
+    return [str(label) for label, holds in zip(rows["alternative"], rows["verdict_holds"])
+            if not _true(holds)]
+
+
+def _true(value) -> bool:
+    return value is True or value is np.True_ or str(value).strip().lower() == "true"
+
+
+def verdict_sentence(table: pd.DataFrame) -> str:
+    """Return one plain sentence: the verdict holds under every alternative, or where it changes."""
+    changed = changed_under(table)
+    if len(table) <= 1:
+        sentence = "No alternative assumption was run."
+    elif not changed:
+        sentence = "The verdict holds under every alternative."
+    else:
+        sentence = f"The verdict changes under: {', '.join(c.replace(':', '') for c in changed)}."
+    if len(table) and (pd.to_numeric(table["replications"], errors="coerce") <= 1).all():
+        sentence += " (One replication: no interval.)"
+    return sentence
+
+
+def save(table: pd.DataFrame, out_dir) -> None:
+    """Write `table` as robustness.csv in `out_dir`, atomically."""
+    path = Path(out_dir) / ROBUSTNESS_CSV
+    write_atomic(path, lambda tmp: tmp.write_text(table.to_csv(index=False), encoding="utf-8"))

@@ -1,0 +1,213 @@
+"""The verdict under other assumptions: which alternatives, the paired table, the sentence, the CLI."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+import sim.cli as cli
+from sim.cli import execute
+from sim.errors import UserError
+from sim.robustness import (AS_RUN, COLUMNS, alternatives, best_strategy, changed_under,
+                            paired_row, rerun_config, robustness_pair, shifted_rates,
+                            verdict_robustness, verdict_sentence)
+from sim.rundir import RunDir
+from sim.schema import TERMINAL_VALUES
+
+#: One deterministic world: stay_mining has the higher NPV under the default terminal value
+#: (contracted) and convert_all under `multiple` (docs/model.md, "Terminal value").
+BASE_CASE = ["strategy=[stay_mining,convert_all]", "run.deterministic=true",
+             "run.replications=1", "run.progress=false", "run.detail=summary"]
+
+
+def summary_of(npv: dict) -> pd.DataFrame:
+    """Return a summary table with npv_usd per strategy, one value per replication."""
+    return pd.DataFrame([{"strategy": s, "replication": r, "npv_usd": v}
+                         for s, values in npv.items() for r, v in enumerate(values)])
+
+
+def mean_npv(overrides) -> pd.Series:
+    """Return mean NPV per strategy of a fresh run (an independent check on a rerun)."""
+    return sim.run(sim.compose(overrides)).summary.groupby("strategy")["npv_usd"].mean()
+
+
+# --- which strategies, which alternatives ---------------------------------------------------------
+def test_best_is_the_highest_mean_and_the_baseline_is_stay_mining_or_the_first():
+    summary = summary_of({"stay_mining": [1, 2], "phased": [5, 6], "convert_all": [3, 4]})
+    assert best_strategy(summary) == "phased"
+    assert robustness_pair(summary) == ("phased", "stay_mining", "baseline")
+    no_stay = summary_of({"threshold": [0, 0], "phased": [5, 6]})
+    assert robustness_pair(no_stay) == ("phased", "threshold", "baseline")
+
+
+def test_when_the_best_is_the_baseline_it_is_compared_with_the_runner_up():
+    summary = summary_of({"stay_mining": [9, 9], "phased": [5, 6], "convert_all": [7, 8]})
+    assert robustness_pair(summary) == ("stay_mining", "convert_all", "runner-up")
+
+
+def test_one_strategy_has_nothing_to_compare():
+    assert robustness_pair(summary_of({"phased": [1, 2]})) is None
+
+
+def test_alternatives_are_every_other_terminal_value_both_horizons_and_rates_two_points_apart():
+    cfg = sim.compose([])
+    found = {a.label: a.overrides for a in alternatives(cfg)}
+    others = [m for m in TERMINAL_VALUES if m != cfg.run.terminal_value]
+    assert [a.label for a in alternatives(cfg)] == (
+        [f"terminal value: {m}" for m in others]
+        + ["horizon 15 years", "horizon 20 years", "discount rate 8%", "discount rate 12%"])
+    assert found["horizon 20 years"] == {"run.horizon_years": 20}
+    assert found["discount rate 8%"] == {"run.discount_rate": 0.08}
+    assert found["discount rate 12%"] == {"run.discount_rate": 0.12}
+    at_15 = [a.label for a in alternatives(sim.compose(["run.horizon_years=15",
+                                                        "run.discount_rate=0.075"]))]
+    assert "horizon 15 years" not in at_15 and "horizon 20 years" in at_15
+    assert at_15[-2:] == ["discount rate 5.5%", "discount rate 9.5%"]
+
+
+def test_shifted_rates_moves_the_discount_rate_by_the_shift():
+    cfg = sim.compose(["run.discount_rate=0.07"])
+    assert shifted_rates(cfg, 0.02) == {"run.discount_rate": 0.09}
+    assert shifted_rates(cfg, -0.02) == {"run.discount_rate": 0.05}
+
+
+def test_a_rerun_keeps_the_two_strategies_and_runs_quietly_on_the_same_worlds():
+    overrides = ["strategy=[stay_mining,phased,convert_all]", "run.replications=3",
+                 "run.horizon_years=2", "run.progress=false", "run.until_confident=0.9",
+                 "run.max_replications=6"]
+    cfg = sim.compose(overrides)
+    rerun = rerun_config(cfg, ("phased", "stay_mining"), {"run.discount_rate": 0.12}, 2)
+    assert list(rerun.strategy) == ["stay_mining", "phased"]
+    assert (rerun.run.replications, rerun.run.detail, rerun.run.discount_rate) == (2, "summary", 0.12)
+    assert rerun.run.until_confident is None and not rerun.run.compare and not rerun.run.progress
+    assert cfg.run.discount_rate == 0.10  # the run's own config is untouched
+    # Same seed: the rerun's worlds are the run's first worlds (common random numbers).
+    same = sim.run(rerun_config(cfg, ("phased", "stay_mining"), {}, 2)).summary
+    main = sim.run(sim.compose(overrides[:2] + overrides[2:4] + ["run.progress=false"])).summary
+    main = main[main["strategy"].isin(["phased", "stay_mining"]) & (main["replication"] < 2)]
+    pd.testing.assert_frame_equal(same.reset_index(drop=True), main.reset_index(drop=True))
+
+
+# --- the numbers of one row -----------------------------------------------------------------------
+def test_a_row_holds_means_the_paired_difference_its_interval_and_the_share_of_wins():
+    summary = summary_of({"a": [11.0, 22.0, 33.0, 44.0], "b": [10.0, 20.0, 30.0, 44.0]})
+    row = paired_row(summary, "a", "b")
+    # differences 1, 2, 3, 0: mean 1.5, sd sqrt(5/3), t(0.975, 3) = 3.182446305
+    half = 3.182446305 * math.sqrt(5 / 3) / 2
+    assert row["diff_npv_usd"] == pytest.approx(1.5)
+    assert (row["diff_ci_low_usd"], row["diff_ci_high_usd"]) == pytest.approx((1.5 - half, 1.5 + half))
+    assert (row["strategy_npv_usd"], row["against_npv_usd"]) == (27.5, 26.0)
+    assert row["p_strategy_beats"] == pytest.approx((3 + 0.5) / 4)  # a tie counts half
+    assert row["higher_mean"] == "a" and row["verdict_holds"] is True
+    flipped = paired_row(summary, "b", "a")
+    assert flipped["higher_mean"] == "a" and flipped["verdict_holds"] is False
+
+
+def test_one_replication_has_no_interval():
+    row = paired_row(summary_of({"a": [3.0], "b": [1.0]}), "a", "b")
+    assert row["diff_npv_usd"] == 2.0 and np.isnan(row["diff_ci_low_usd"])
+
+
+# --- the sentence -----------------------------------------------------------------------------------
+def hand_table(holds: dict, replications: int = 50) -> pd.DataFrame:
+    rows = [{"alternative": label, "verdict_holds": ok, "replications": replications}
+            for label, ok in {AS_RUN: True, **holds}.items()]
+    return pd.DataFrame(rows)
+
+
+def test_the_sentence_says_the_verdict_holds_or_names_where_it_changes():
+    holds = hand_table({"terminal value: none": True, "horizon 20 years": True})
+    assert verdict_sentence(holds) == "The verdict holds under every alternative."
+    changes = hand_table({"terminal value: none": False, "horizon 15 years": True,
+                          "horizon 20 years": False})
+    assert changed_under(changes) == ["terminal value: none", "horizon 20 years"]
+    assert verdict_sentence(changes) == ("The verdict changes under: terminal value none, "
+                                         "horizon 20 years.")
+    read_back = changes.assign(verdict_holds=changes["verdict_holds"].astype(str))  # from a csv
+    assert changed_under(read_back) == changed_under(changes)
+    assert verdict_sentence(hand_table({"horizon 20 years": True}, replications=1)).endswith(
+        "(One replication: no interval.)")
+    assert verdict_sentence(hand_table({})) == "No alternative assumption was run."
+
+
+# --- real reruns ------------------------------------------------------------------------------------
+def test_the_base_case_verdict_flips_under_a_terminal_multiple_and_the_table_says_so(capsys):
+    cfg = sim.compose(BASE_CASE)
+    summary = sim.run(cfg).summary
+    best, against, role = robustness_pair(summary)
+    assert (best, against, role) == ("stay_mining", "convert_all", "runner-up")
+    table = verdict_robustness(cfg, best, against, 200, summary, role=role)
+    assert list(table.columns) == list(COLUMNS)
+    assert list(table["alternative"]) == [AS_RUN] + [a.label for a in alternatives(cfg)]
+    assert (table["replications"] == 1).all() and table["diff_ci_low_usd"].isna().all()
+    assert (table["against_role"] == "runner-up").all()
+    # "as run" is the run's own summary, no rerun.
+    means = summary.groupby("strategy")["npv_usd"].mean()
+    first = table.iloc[0]
+    assert (first["strategy_npv_usd"], first["against_npv_usd"]) == (
+        means["stay_mining"], means["convert_all"])
+    # Each alternative agrees with a fresh run of that config (an independent check).
+    multiple = table.set_index("alternative").loc["terminal value: multiple"]
+    fresh = mean_npv(BASE_CASE + ["run.terminal_value=multiple"])
+    assert multiple["against_npv_usd"] == pytest.approx(fresh["convert_all"])
+    assert multiple["strategy_npv_usd"] == pytest.approx(fresh["stay_mining"])
+    assert fresh["convert_all"] > fresh["stay_mining"]
+    assert multiple["higher_mean"] == "convert_all" and not multiple["verdict_holds"]
+    assert "terminal value: multiple" in changed_under(table)
+    assert capsys.readouterr().err == ""  # run.progress=false: no bar
+
+
+def test_a_conversion_recommended_under_a_multiple_fails_under_the_other_terminal_values(capsys):
+    overrides = BASE_CASE + ["run.terminal_value=multiple", "run.progress=true"]
+    cfg = sim.compose(overrides)
+    summary = sim.run(cfg).summary
+    assert robustness_pair(summary) == ("convert_all", "stay_mining", "baseline")
+    table = verdict_robustness(cfg, "convert_all", "stay_mining", 5, summary)
+    changed = changed_under(table)
+    assert {"terminal value: contracted", "terminal value: none"} <= set(changed)
+    for label, holds in zip(table["alternative"], table["verdict_holds"]):
+        row = table.set_index("alternative").loc[label]
+        assert holds == (row["strategy_npv_usd"] > row["against_npv_usd"])
+    assert verdict_sentence(table).startswith("The verdict changes under: terminal value contracted")
+    assert "robustness" in capsys.readouterr().err  # the progress bar, across alternatives
+
+
+# --- the command line -------------------------------------------------------------------------------
+def test_the_command_line_writes_robustness_csv_and_the_report_shows_it(tmp_path, capsys):
+    cfg = sim.compose(BASE_CASE)
+    assert execute(cfg, tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "compared with the runner-up, convert_all" in out
+    assert "verdict robustness, stay_mining against convert_all: The verdict changes under" in out
+    table = pd.read_csv(tmp_path / "robustness.csv")
+    assert list(table.columns) == list(COLUMNS) and table["alternative"].iloc[0] == AS_RUN
+    report = (tmp_path / "report.html").read_text()
+    assert report.index('id="verdict"') < report.index('id="robustness"') < report.index("<h2>Tables")
+    assert "The verdict changes under: terminal value multiple" in report
+    assert "One replication: no interval" in report
+    assert "Monte Carlo confidence" in report or "one replication states no confidence" in report
+    # Off: the earlier table goes, so a later comparison never shows one this command did not make.
+    off = BASE_CASE + ["run.robustness.replications=0", "run.compare=false"]
+    assert execute(sim.compose(off), tmp_path) == 0
+    assert not (tmp_path / "robustness.csv").exists()
+
+
+@pytest.mark.parametrize("error, code, compare", [(UserError("no worlds left"), 2, True),
+                                                  (RuntimeError("a bug\n on two lines"), 1, False)])
+def test_a_robustness_failure_keeps_the_saved_run_and_is_one_line(error, code, compare, tmp_path,
+                                                                   monkeypatch, capsys):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(cli, "verdict_robustness", fail)
+    assert execute(sim.compose(BASE_CASE + [f"run.compare={compare}"]), tmp_path) == code
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith(
+        f"hashpivot: error: the run is complete in {tmp_path}, but its robustness table "
+        "(robustness.csv) was not written: ")
+    assert RunDir(tmp_path).read_info()["status"] == "complete"
+    assert sim.load(tmp_path).summary.shape[0] == 2
+    assert not (tmp_path / "robustness.csv").exists()
+    assert (tmp_path / "report.html").is_file() == compare  # the comparison still ran
