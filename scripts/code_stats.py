@@ -22,7 +22,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("sim._version", "sim.errors", "sim.params", "sim.schema", "sim.economics", "sim.distributions", "sim.config")),
     ("model", ("sim.world", "sim.view", "sim.processes", "sim.strategies", "sim.record", "sim.fleet",
                "sim.site", "sim.ledger")),
-    ("run", ("sim.executors", "sim.memory", "sim.rundir", "sim.result", "sim.selection", "sim.montecarlo")),
+    ("run", ("sim.executors", "sim.memory", "sim.rundir", "sim.result", "sim.selection", "sim.montecarlo",
+             "sim.calibrate")),  # hashpivot-calibrate: fits the model processes to history
     ("compare", ("sim.compare",)),  # with its own command line, sim.compare.cli
     ("cli", ("sim.cli", "sim")),  # "sim": the package's own __init__ (the public API) only
 )
