@@ -12,13 +12,13 @@ from sim.calibrate.fit import Fit
 
 
 def yaml_value(value) -> str:
-    """Return `value` as YAML text (floats to 6 significant digits, None as null)."""
+    """Return `value` as YAML text (floats to 8 significant digits, None as null)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return repr(float(f"{value:.6g}"))
+        return repr(float(f"{value:.8g}"))
     return str(value)
 
 
