@@ -87,11 +87,9 @@ def _season(y: np.ndarray, design: np.ndarray):
     return beta
 
 
-def fit_power(prices: pd.Series, cap_usd_per_mwh: float = 5000.0) -> Fit:
-    """Return the SeasonalLogOU fit to daily prices, with approximate standard errors."""
-    log_p = np.log(prices.to_numpy(dtype=float))
-    theta = 2 * np.pi * day_of_year(prices.index.to_numpy()) / DAYS_PER_YEAR
-    design = np.column_stack([np.ones(len(log_p)), np.cos(theta), np.sin(theta)])
+def _alternate(log_p: np.ndarray, design: np.ndarray):
+    """Return (β, deviations, φ, ψ, s, jump days, innovations, noise innovations) after
+    alternating the seasonal regression and the noise/spike split `_PASSES` times."""
     spikes = np.zeros(len(log_p))
     phi, psi, s, is_jump = 0.9, 0.5, None, None
     for _ in range(_PASSES):
@@ -105,6 +103,15 @@ def fit_power(prices: pd.Series, cap_usd_per_mwh: float = 5000.0) -> Fit:
                                        bounds=(0.01, 0.99), method="bounded").x
         x, spikes, u, _ = _split(e, phi, psi, 0.0, jumps=is_jump)
         phi, s, innovations = _noise_fit(x, is_jump)
+    return beta, e, phi, psi, s, is_jump, u, innovations
+
+
+def fit_power(prices: pd.Series, cap_usd_per_mwh: float = 5000.0) -> Fit:
+    """Return the SeasonalLogOU fit to daily prices, with approximate standard errors."""
+    log_p = np.log(prices.to_numpy(dtype=float))
+    theta = 2 * np.pi * day_of_year(prices.index.to_numpy()) / DAYS_PER_YEAR
+    design = np.column_stack([np.ones(len(log_p)), np.cos(theta), np.sin(theta)])
+    beta, e, phi, psi, s, is_jump, u, innovations = _alternate(log_p, design)
     n, years = len(innovations), len(log_p) / DAYS_PER_YEAR
     sizes = u[is_jump]
     jump_mean, total_sd, seen = _truncated_normal(sizes, THRESHOLD * s) if len(sizes) > 2 else (
