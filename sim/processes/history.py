@@ -39,6 +39,8 @@ def block_indices(n_out: int, n_source: int, block: int, method: str,
     uniform start, and runs on circularly (mean length `block`).
     """
     step = np.arange(n_out)
+    if n_out == 0:
+        return step
     if method == "moving":
         starts = rng.integers(0, n_source - block + 1, size=n_out // block + 1)
         return starts[step // block] + step % block
@@ -194,17 +196,19 @@ def read_epochs(path: str | None) -> pd.DataFrame:
     for column in ("height", "timestamp", "difficulty"):
         if column not in table.columns:
             raise UserError(f"{path}: row 1 (header): no column {column!r}")
-    for column in ("height", "timestamp", "difficulty"):
+    for column, lowest in (("height", 0.0), ("timestamp", 0.0), ("difficulty", 1e-300)):
         values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
-        bad = np.flatnonzero(~(np.isfinite(values) & (values > (column == "difficulty") - 1)))
+        bad = np.flatnonzero(~(np.isfinite(values) & (values >= lowest)))
         if len(bad):
             raise UserError(f"{path}: row {bad[0] + 2}, column {column}: "
-                            f"{table[column].iloc[bad[0]]!r} is not a valid {column}")
-    step = np.diff(table["height"].to_numpy())
-    bad = np.flatnonzero(step != BLOCKS_PER_EPOCH)
-    if len(bad):
-        raise UserError(f"{path}: row {bad[0] + 3}, column height: not {BLOCKS_PER_EPOCH} "
-                        f"blocks after the row before (one row per epoch)")
+                            f"{str(table[column].iloc[bad[0]])!r} is not a valid {column}")
+    for column, wrong, what in (
+            ("height", lambda step: step != BLOCKS_PER_EPOCH,
+             f"not {BLOCKS_PER_EPOCH} blocks after the row before (one row per epoch)"),
+            ("timestamp", lambda step: step <= 0, "not later than the row before")):
+        bad = np.flatnonzero(wrong(np.diff(table[column].to_numpy(dtype=float))))
+        if len(bad):
+            raise UserError(f"{path}: row {bad[0] + 3}, column {column}: {what}")
     return table.astype({"height": "int64", "timestamp": "int64", "difficulty": "float64"})
 
 

@@ -143,5 +143,11 @@ def test_a_custom_epochs_file_is_checked(tmp_path):
     path.write_text("height,timestamp,difficulty\n0,1000,5\n2016,2000,6\n4000,3000,7\n")
     with pytest.raises(UserError, match=r"epochs\.csv: row 4, column height: not 2016 blocks"):
         read_epochs(str(path))
+    path.write_text("height,timestamp,difficulty\n0,1000,5\n2016,900,6\n")
+    with pytest.raises(UserError, match=r"epochs\.csv: row 3, column timestamp: not later"):
+        read_epochs(str(path))
+    path.write_text("height,timestamp,difficulty\n0,1000,5\n2016,2000,0\n")
+    with pytest.raises(UserError, match=r"epochs\.csv: row 3, column difficulty: '?0'? is not a valid"):
+        read_epochs(str(path))
     with pytest.raises(UserError, match=r"^file='.*nope.csv': .*nope.csv: no such file$"):
         BootstrapNetwork(file=str(tmp_path / "nope.csv"))
