@@ -23,6 +23,7 @@ from sim.processes.power import SeasonalLogOU
 from sim.params import (Choice, Date, Distribution, Flag, Number, Text, check_fields, keys,
                         param)
 from sim.schema import Settings
+from history_files import HISTORY_FILES
 from sim.strategies import BuildToSuit, ConvertAll, Phased, StayMining, Threshold
 
 
@@ -46,7 +47,8 @@ def test_every_shipped_option_instantiates():
     for group in ["market/btc", "market/network", "market/power", "market/ai", "market/demand",
                   "fleet", "site"]:
         for option in sorted((root / group).glob("*.yaml")):
-            cfg = sim.compose([f"{group}={option.stem}"])
+            selector = f"{group}={option.stem}"
+            cfg = sim.compose([selector, *HISTORY_FILES.get(selector, [])])
             build_processes(cfg)
     for option in sorted((root / "strategy").glob("*.yaml")):
         assert list(build_strategies(sim.compose([f"strategy={option.stem}"]))) == [option.stem]

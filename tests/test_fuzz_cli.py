@@ -45,6 +45,7 @@ from sim.errors import UserError
 from sim.params import Choice, Date, Distribution, Flag, Number, Text, keys
 from sim.processes.demand import Phases
 from sim.schema import Settings
+from history_files import HISTORY_FILES
 
 CONF = config_dir()
 #: Hydra reads these words as something other than a string.
@@ -62,9 +63,9 @@ def _option_keys():
     """Yield (key, rule, selectors) for each argument of each shipped market and strategy option."""
     for path in sorted(CONF.glob("market/*/*.yaml")):
         group, option = path.parent.name, path.stem
-        selector = f"market/{group}={option}"
-        node = sim.compose([selector])["market"][group]
-        yield from _fields(node["_target_"], f"market.{group}.", [selector])
+        selectors = [f"market/{group}={option}", *HISTORY_FILES.get(f"market/{group}={option}", [])]
+        node = sim.compose(selectors)["market"][group]
+        yield from _fields(node["_target_"], f"market.{group}.", selectors)
     for path in sorted(CONF.glob("strategy/*.yaml")):
         option = path.stem
         target = OmegaConf.load(path)["_target_"]

@@ -8,6 +8,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
+from history_files import HISTORY_FILES
 from sim.world import PROCESS_FIELDS, day_grid, hashprice_usd_per_ph_day, rng_for, validate_output
 
 MARKET = Path(__file__).resolve().parents[2] / "conf" / "market"
@@ -17,6 +18,8 @@ DEFAULTS = {"btc": "gbm", "network": "default", "power": "ercot", "ai": "base", 
 
 def build(choices: dict) -> dict:
     overrides = [f"+market/{name}={option}" for name, option in choices.items()]
+    overrides += [o for name, option in choices.items()
+                  for o in HISTORY_FILES.get(f"market/{name}={option}", [])]
     with initialize_config_dir(config_dir=str(MARKET.parent), version_base="1.3"):
         cfg = compose(config_name=None, overrides=overrides)
     return {name: instantiate(cfg.market[name], _convert_="all") for name in PROCESS_FIELDS}

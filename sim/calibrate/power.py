@@ -1,0 +1,169 @@
+"""Fit of the seasonal log-OU power price with spikes (`sim.processes.power.SeasonalLogOU`).
+
+log p = log(level) + b_c·cos θ + b_s·sin θ + X + Y, θ = 2π·(day of year)/365.25: the
+amplitude is hypot(b_c, b_s) and the peak day atan2(b_s, b_c)·365.25/2π. X is a Gaussian
+AR(1) (φ, innovation sd s); Y is the spike component, AR(1) with coefficient ψ fed by
+Poisson jumps. The fit alternates: the seasonal regression on log p − Y; a filter that
+splits each day's deviation into X and Y, calling a day a jump when its innovation
+exceeds `THRESHOLD` innovation sds; φ and s by least squares on the other days; ψ by
+maximising the Gaussian likelihood of those innovations. Jump sizes are fitted by a
+normal law truncated to the detected range, and the rate is divided by the probability
+of detection, so that small jumps hidden in the noise are counted. Standard errors are
+asymptotic (AR(1)-corrected regression, delta method), approximate for the spikes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from sim.calibrate.fit import Fit, period_of
+from sim.economics import DAYS_PER_YEAR
+from sim.processes._common import day_of_year
+from sim.processes.power import SeasonalLogOU
+
+#: A day is a jump when its innovation exceeds this many innovation sds.
+THRESHOLD = 4.0
+_PASSES = 6
+
+
+def _split(e: np.ndarray, phi: float, psi: float, cut: float, jumps=None):
+    """Return (X, Y, innovations, jump days): e split into noise and spikes.
+
+    With `jumps` given, those days are the jumps; otherwise a day is a jump when its
+    innovation e_t − φ·X_{t−1} − ψ·Y_{t−1} exceeds `cut` in absolute value.
+    """
+    x, y, u = np.empty(len(e)), np.empty(len(e)), np.empty(len(e))
+    is_jump = np.zeros(len(e), dtype=bool) if jumps is None else jumps
+    x[0], y[0], u[0] = e[0], 0.0, 0.0
+    px, py = e[0], 0.0
+    for t in range(1, len(e)):
+        innovation = float(e[t]) - phi * px - psi * py
+        if (abs(innovation) > cut) if jumps is None else is_jump[t]:
+            is_jump[t] = True
+            py = psi * py + innovation
+            px = phi * px
+        else:
+            py = psi * py
+            px = float(e[t]) - py
+        x[t], y[t], u[t] = px, py, innovation
+    return x, y, u, is_jump
+
+
+def _noise_fit(x: np.ndarray, is_jump: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """Return (φ, s, innovations) of the AR(1) X on the days that are not jumps."""
+    keep = ~is_jump[1:]
+    prev, now = x[:-1][keep], x[1:][keep]
+    phi = float(np.clip(prev @ now / (prev @ prev), 1e-4, 0.9999))
+    innovations = now - phi * prev
+    return phi, float(np.sqrt(np.mean(innovations ** 2))), innovations
+
+
+def _profile(e, phi, psi, is_jump) -> float:
+    """Return −(Gaussian log-likelihood) of the noise innovations when spikes decay at ψ."""
+    x, _, _, _ = _split(e, phi, psi, 0.0, jumps=is_jump)
+    _, s, innovations = _noise_fit(x, is_jump)
+    return 0.5 * len(innovations) * math.log(s * s)
+
+
+def _truncated_normal(sizes: np.ndarray, cut: float) -> tuple[float, float, float]:
+    """Return (mean, sd, P(|J| > cut)) of a normal law fitted to sizes seen only beyond ±cut."""
+    def negative_loglik(theta):
+        mean, sd = theta[0], math.exp(theta[1])
+        hidden = stats.norm.cdf((cut - mean) / sd) - stats.norm.cdf((-cut - mean) / sd)
+        return -(np.sum(stats.norm.logpdf(sizes, mean, sd)) - len(sizes) * math.log(1 - hidden))
+    start = [float(np.mean(sizes)), math.log(max(float(np.std(sizes)), cut / 4))]
+    best = optimize.minimize(negative_loglik, start, method="Nelder-Mead")
+    mean, sd = float(best.x[0]), math.exp(best.x[1])
+    seen = 1 - (stats.norm.cdf((cut - mean) / sd) - stats.norm.cdf((-cut - mean) / sd))
+    return mean, sd, float(seen)
+
+
+def _season(y: np.ndarray, design: np.ndarray):
+    beta, *_ = np.linalg.lstsq(design, y, rcond=None)
+    return beta
+
+
+def _alternate(log_p: np.ndarray, design: np.ndarray):
+    """Return (β, deviations, φ, ψ, s, jump days, innovations, noise innovations) after
+    alternating the seasonal regression and the noise/spike split `_PASSES` times."""
+    spikes = np.zeros(len(log_p))
+    phi, psi, s, is_jump = 0.9, 0.5, None, None
+    for _ in range(_PASSES):
+        beta = _season(log_p - spikes, design)
+        e = log_p - design @ beta
+        if s is None:
+            phi, s, _ = _noise_fit(e, np.zeros(len(e), dtype=bool))
+            s = 1.4826 * float(np.median(np.abs(e[1:] - phi * e[:-1])))
+        _, _, _, is_jump = _split(e, phi, psi, THRESHOLD * s)
+        psi = optimize.minimize_scalar(lambda v: _profile(e, phi, v, is_jump),
+                                       bounds=(0.01, 0.99), method="bounded").x
+        x, spikes, u, _ = _split(e, phi, psi, 0.0, jumps=is_jump)
+        phi, s, innovations = _noise_fit(x, is_jump)
+    return beta, e, phi, psi, s, is_jump, u, innovations
+
+
+def fit_power(prices: pd.Series, cap_usd_per_mwh: float = 5000.0) -> Fit:
+    """Return the SeasonalLogOU fit to daily prices, with approximate standard errors."""
+    log_p = np.log(prices.to_numpy(dtype=float))
+    theta = 2 * np.pi * day_of_year(prices.index.to_numpy()) / DAYS_PER_YEAR
+    design = np.column_stack([np.ones(len(log_p)), np.cos(theta), np.sin(theta)])
+    beta, e, phi, psi, s, is_jump, u, innovations = _alternate(log_p, design)
+    n, years = len(innovations), len(log_p) / DAYS_PER_YEAR
+    sizes = u[is_jump]
+    jump_mean, total_sd, seen = _truncated_normal(sizes, THRESHOLD * s) if len(sizes) > 2 else (
+        0.0, 0.0, 1.0)
+    jump_sd = math.sqrt(max(total_sd ** 2 - s ** 2, 0.0))
+    rate = len(sizes) / seen / years
+    amplitude = float(math.hypot(beta[1], beta[2]))
+    peak = (math.atan2(beta[2], beta[1]) * DAYS_PER_YEAR / (2 * np.pi)) % DAYS_PER_YEAR
+    peak = peak + DAYS_PER_YEAR if peak < 1 else peak
+    log_sd = s / math.sqrt(1 - phi ** 2)
+    half_life = math.log(0.5) / math.log(phi)
+    spike_half_life = math.log(0.5) / math.log(psi)
+    # regression errors, widened for the AR(1) noise; φ, s, ψ and the jumps asymptotic
+    beta_cov = (log_sd ** 2 * (1 + phi) / (1 - phi)) * np.linalg.inv(design.T @ design)
+    se_phi = math.sqrt((1 - phi ** 2) / n)
+    se_s = s / math.sqrt(2 * n)
+    se_psi = _curvature_se(lambda v: _profile(e, phi, v, is_jump), psi)
+    process = SeasonalLogOU(mean_usd_per_mwh=1.0, seasonal_amplitude_log=amplitude,
+                            peak_day_of_year=float(peak), log_sd=log_sd,
+                            half_life_days=half_life, spikes_per_year=rate,
+                            spike_log_mean=jump_mean, spike_log_sd=jump_sd,
+                            spike_half_life_days=spike_half_life,
+                            cap_usd_per_mwh=max(cap_usd_per_mwh, 1.5))
+    mean = math.exp(beta[0]) / process.level_usd_per_mwh()
+    grad_amp = np.array([beta[1], beta[2]]) / max(amplitude, 1e-12)
+    grad_peak = np.array([-beta[2], beta[1]]) / max(amplitude ** 2, 1e-12) * DAYS_PER_YEAR / (2 * np.pi)
+    count = max(len(sizes), 1)
+    params = {"mean_usd_per_mwh": mean, "seasonal_amplitude_log": amplitude,
+              "peak_day_of_year": float(peak), "log_sd": log_sd, "half_life_days": half_life,
+              "spikes_per_year": rate, "spike_log_mean": jump_mean, "spike_log_sd": jump_sd,
+              "spike_half_life_days": spike_half_life,
+              "cap_usd_per_mwh": float(max(cap_usd_per_mwh, math.ceil(prices.max())))}
+    dlogsd_dphi = s * phi / (1 - phi ** 2) ** 1.5
+    errors = {"mean_usd_per_mwh": mean * math.sqrt(beta_cov[0, 0]),
+              "seasonal_amplitude_log": math.sqrt(grad_amp @ beta_cov[1:, 1:] @ grad_amp),
+              "peak_day_of_year": math.sqrt(grad_peak @ beta_cov[1:, 1:] @ grad_peak),
+              "log_sd": math.hypot(se_s / math.sqrt(1 - phi ** 2), dlogsd_dphi * se_phi),
+              "half_life_days": -math.log(0.5) / (phi * math.log(phi) ** 2) * se_phi,
+              "spikes_per_year": rate / math.sqrt(count),
+              "spike_log_mean": total_sd / math.sqrt(count),
+              "spike_log_sd": total_sd / math.sqrt(2 * count),
+              "spike_half_life_days": -math.log(0.5) / (psi * math.log(psi) ** 2) * se_psi}
+    goodness = {"log_likelihood": float(np.sum(stats.norm.logpdf(innovations, 0, s))),
+                "ks_statistic": float(stats.kstest(innovations / s, "norm").statistic),
+                "spike_days": int(len(sizes))}
+    return Fit("power", "fitted", "sim.processes.power.SeasonalLogOU", params, errors,
+               period_of(prices.index), goodness,
+               "seasonal regression + AR(1) noise/spike filter (likelihood of the noise days)",
+               {"cap_usd_per_mwh": "not fitted: the market's cap, or the highest price seen"})
+
+
+def _curvature_se(negative_loglik, x: float, h: float = 1e-3) -> float:
+    """Return 1/sqrt(second derivative of −log L at x), or inf where it is not positive."""
+    second = (negative_loglik(x + h) - 2 * negative_loglik(x) + negative_loglik(x - h)) / h ** 2
+    return 1 / math.sqrt(second) if second > 0 else math.inf

@@ -1,0 +1,118 @@
+"""A user's price history in a CSV file: read, checked, and every fault named by row and column.
+
+Shared by the history-driven processes (`sim.processes.history`) and `hashpivot-calibrate`.
+A file has a header row, a ``date`` column (YYYY-MM-DD, or YYYY-MM-DD HH:MM for hourly
+data) and one column of prices; rows are counted as in a text editor (the header is row 1).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import UserError
+
+
+def _table(path: str | Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Return the CSV's `columns` as strings, or raise UserError naming what is missing."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: not a CSV file ({' '.join(str(err).split())})") from None
+    for column in columns:
+        if column not in table.columns:
+            found = ", ".join(map(str, table.columns)) or "none"
+            raise UserError(f"{path}: row 1 (header): no column {column!r} (columns: {found})")
+    if table.empty:
+        raise UserError(f"{path}: no rows after the header")
+    return table
+
+
+def _dates(path, text: pd.Series, column: str) -> pd.Series:
+    """Return the column parsed as timestamps, or raise UserError at the first bad row."""
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if len(bad):
+        row = int(bad[0])
+        raise UserError(f"{path}: row {row + 2}, column {column}: {text.iloc[row]!r} is not a "
+                        f"date (YYYY-MM-DD, or YYYY-MM-DD HH:MM)")
+    if parsed.dt.tz is not None:
+        parsed = parsed.dt.tz_convert(None)
+    return parsed
+
+
+def _positive(path, text: pd.Series, column: str) -> np.ndarray:
+    """Return the column as floats, or raise UserError at the first non-positive or bad row."""
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~(np.isfinite(values) & (values > 0)))
+    if len(bad):
+        row = int(bad[0])
+        raise UserError(f"{path}: row {row + 2}, column {column}: {text.iloc[row]!r} is not a "
+                        f"positive price")
+    return values
+
+
+def _ordered(path, stamps: pd.Series, column: str) -> None:
+    """Raise UserError at the first row that repeats or precedes the row before it."""
+    step = np.diff(stamps.to_numpy().astype("datetime64[s]").astype(np.int64))
+    for kind, rows in (("duplicate date", np.flatnonzero(step == 0)),
+                       ("date earlier than the row before", np.flatnonzero(step < 0))):
+        if len(rows):
+            row = int(rows[0]) + 1
+            raise UserError(f"{path}: row {row + 2}, column {column}: {kind} "
+                            f"({stamps.iloc[row]:%Y-%m-%d %H:%M})")
+
+
+def read_daily(path: str | Path, column: str, hourly: bool = False) -> pd.Series:
+    """Return the file's daily prices (index: datetime64 days, consecutive), checked.
+
+    With `hourly`, rows may be hours (several a day); they are averaged to days. Missing
+    days (gaps), repeated or unordered dates and non-positive prices raise UserError
+    naming the file, the row and the column.
+    """
+    table = _table(path, ("date", column))
+    stamps = _dates(path, table["date"], "date")
+    values = _positive(path, table[column], column)
+    _ordered(path, stamps, "date")
+    days = stamps.dt.floor("D")
+    if not hourly and (days != stamps).any():
+        row = int(np.flatnonzero((days != stamps).to_numpy())[0])
+        raise UserError(f"{path}: row {row + 2}, column date: {table['date'].iloc[row]!r} has "
+                        f"a time of day; daily prices expected")
+    series = pd.Series(values, index=days.to_numpy().astype("datetime64[D]"))
+    series = series.groupby(level=0, sort=False).mean()
+    series.index = series.index.to_numpy().astype("datetime64[D]")
+    gap = np.flatnonzero(np.diff(series.index.to_numpy().astype("datetime64[D]").astype(np.int64)) > 1)
+    if len(gap):
+        first = series.index[gap[0] + 1]
+        row = int(np.flatnonzero((days == first).to_numpy())[0])
+        raise UserError(f"{path}: row {row + 2}, column date: gap: no price from "
+                        f"{series.index[gap[0]]:%Y-%m-%d} to {first:%Y-%m-%d}")
+    return series
+
+
+def read_dated(path: str | Path, column: str) -> pd.Series:
+    """Return the file's prices on their dates (any regular step: daily, weekly, monthly).
+
+    Raises UserError, naming the row and the column, at a bad or repeated date, a
+    non-positive price, or a gap (a step over twice the file's median step).
+    """
+    table = _table(path, ("date", column))
+    stamps = _dates(path, table["date"], "date")
+    values = _positive(path, table[column], column)
+    _ordered(path, stamps, "date")
+    if len(values) < 3:
+        raise UserError(f"{path}: {len(values)} rows; at least 3 dated prices are needed")
+    days = stamps.dt.floor("D").to_numpy().astype("datetime64[D]")
+    step = np.diff(days.astype(np.int64))
+    gap = np.flatnonzero(step > 2 * np.median(step))
+    if len(gap):
+        row = int(gap[0]) + 1
+        raise UserError(f"{path}: row {row + 2}, column date: gap: {int(step[gap[0]])} days "
+                        f"after the row before (the usual step is {np.median(step):g} days)")
+    return pd.Series(values, index=days)

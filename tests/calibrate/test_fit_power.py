@@ -1,0 +1,38 @@
+"""Round trip of the seasonal log-OU power fit: a path of the process itself, fitted back."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.calibrate.power import fit_power
+from sim.processes.power import SeasonalLogOU
+from sim.world import day_grid
+
+WITHIN_SE = 4.0
+
+
+def test_power_round_trip():
+    truth = SeasonalLogOU()
+    day, date = day_grid("2010-01-01", 10)
+    prices = truth.sample(day, np.random.default_rng(2), {"day": day, "date": date})
+    fit = fit_power(pd.Series(prices["power_usd_per_mwh"], index=date))
+    for key, error in fit.errors.items():
+        assert math.isfinite(error) and error > 0, key
+        assert abs(fit.params[key] - getattr(truth, key)) < WITHIN_SE * error, (
+            key, fit.params[key], getattr(truth, key), error)
+    assert fit.params["cap_usd_per_mwh"] == truth.cap_usd_per_mwh
+
+
+def test_a_pure_seasonal_price_is_read_exactly():
+    """No noise, no spikes: the amplitude and peak are the cosine's own."""
+    day, date = day_grid("2010-01-01", 4)
+    truth = SeasonalLogOU(mean_usd_per_mwh=50.0, seasonal_amplitude_log=0.3, peak_day_of_year=200.0,
+                          log_sd=0.0, spikes_per_year=0.0)
+    series = pd.Series(truth.sample(day, None, {"day": day, "date": date})["power_usd_per_mwh"],
+                       index=date)
+    fit = fit_power(series)
+    assert fit.params["seasonal_amplitude_log"] == pytest.approx(0.3, abs=1e-6)
+    assert fit.params["peak_day_of_year"] == pytest.approx(200.0, abs=1e-3)
+    assert fit.params["mean_usd_per_mwh"] == pytest.approx(50.0, rel=1e-3)

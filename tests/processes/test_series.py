@@ -1,0 +1,59 @@
+"""A user's price CSV: every fault is one line naming the file, the row and the column."""
+
+import numpy as np
+import pytest
+
+from sim.errors import UserError
+from sim.processes.series import read_dated, read_daily
+
+GOOD = "date,close_usd\n2024-01-01,10\n2024-01-02,11\n2024-01-03,12\n"
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "prices.csv"
+    path.write_text(text)
+    return path
+
+
+def test_a_good_file_reads_as_consecutive_days(tmp_path):
+    series = read_daily(write(tmp_path, GOOD), "close_usd")
+    assert series.tolist() == [10, 11, 12]
+    assert series.index[0] == np.datetime64("2024-01-01")
+
+
+def test_hours_are_averaged_to_days(tmp_path):
+    text = "date,usd_per_mwh\n2024-01-01 00:00,10\n2024-01-01 01:00,30\n2024-01-02 00:00,5\n"
+    series = read_daily(write(tmp_path, text), "usd_per_mwh", hourly=True)
+    assert series.tolist() == [20, 5]
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("day,close_usd\n2024-01-01,1\n", "row 1 (header): no column 'date'"),
+    ("date,price\n2024-01-01,1\n", "row 1 (header): no column 'close_usd'"),
+    ("date,close_usd\n2024-01-01,1\n2024-13-01,2\n", "row 3, column date: '2024-13-01' is not a date"),
+    ("date,close_usd\n2024-01-01,1\n2024-01-01,2\n", "row 3, column date: duplicate date"),
+    ("date,close_usd\n2024-01-02,1\n2024-01-01,2\n", "row 3, column date: date earlier"),
+    ("date,close_usd\n2024-01-01,1\n2024-01-02,0\n", "row 3, column close_usd: '0' is not a positive"),
+    ("date,close_usd\n2024-01-01,1\n2024-01-02,abc\n", "row 3, column close_usd: 'abc'"),
+    ("date,close_usd\n2024-01-01,1\n2024-01-02,2\n2024-01-05,3\n", "row 4, column date: gap"),
+    ("date,close_usd\n2024-01-01 10:00,1\n", "row 2, column date: '2024-01-01 10:00' has a time"),
+])
+def test_each_fault_names_the_file_row_and_column(tmp_path, text, fragment):
+    path = write(tmp_path, text)
+    with pytest.raises(UserError) as err:
+        read_daily(path, "close_usd")
+    message = str(err.value)
+    assert message.startswith(f"{path}: ") and fragment in message and "\n" not in message
+
+
+def test_a_missing_file_is_named(tmp_path):
+    with pytest.raises(UserError, match=r"nope\.csv: no such file$"):
+        read_daily(tmp_path / "nope.csv", "close_usd")
+
+
+def test_dated_series_take_any_regular_step_but_no_gap(tmp_path):
+    monthly = "date,usd_per_hour\n2024-01-01,2\n2024-02-01,2\n2024-03-01,2\n2024-04-01,2\n"
+    assert len(read_dated(write(tmp_path, monthly), "usd_per_hour")) == 4
+    gap = monthly.replace("2024-03-01", "2024-03-02").replace("2024-04-01", "2024-09-01")
+    with pytest.raises(UserError, match=r"row 5, column date: gap"):
+        read_dated(write(tmp_path, gap), "usd_per_hour")
