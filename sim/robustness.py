@@ -84,8 +84,25 @@ def robustness_pair(summary: pd.DataFrame) -> tuple[str, str, str] | None:
 
 # --- which alternatives ------------------------------------------------------------------------
 def shifted_rates(cfg, shift: float) -> dict:
-    """Return the overrides that move the run's discount rate(s) by `shift` (0.02 = 2 points)."""
-    return {"run.discount_rate": round(float(cfg.run.discount_rate) + shift, 10)}
+    """Return the overrides that move every discount rate of the run by `shift` (0.02 = 2 points).
+
+    `run.discount_rate` and each rate per kind of cash flow that is set
+    (`run.discount_rates.*`; a null one follows `run.discount_rate` anyway).
+    """
+    overrides = {"run.discount_rate": round(float(cfg.run.discount_rate) + shift, 10)}
+    kinds = cfg.run.get("discount_rates") or {}
+    for kind, rate in kinds.items():
+        if rate is not None:
+            overrides[f"run.discount_rates.{kind}"] = round(float(rate) + shift, 10)
+    return overrides
+
+
+def _rates_label(overrides: dict) -> str:
+    """Return how an alternative's discount rates read in the table."""
+    label = f"discount rate {_percent(overrides['run.discount_rate'])}"
+    kinds = [f"{key.rsplit('.', 1)[1]} {_percent(rate)}" for key, rate in overrides.items()
+             if key.startswith("run.discount_rates.")]
+    return label + (f" ({', '.join(kinds)})" if kinds else "")
 
 
 def _percent(rate: float) -> str:
@@ -101,9 +118,8 @@ def alternatives(cfg) -> list[Alternative]:
               for years in HORIZONS_YEARS if years != horizon]
     for shift in RATE_SHIFTS:
         overrides = shifted_rates(cfg, shift)
-        rate = overrides["run.discount_rate"]
-        if rate > -1:  # the schema's bound: a rate of -100% or less discounts nothing
-            found.append(Alternative(f"discount rate {_percent(rate)}", overrides))
+        if min(overrides.values()) > -1:  # the schema's bound: a rate of -100% or less discounts nothing
+            found.append(Alternative(_rates_label(overrides), overrides))
     return found
 
 

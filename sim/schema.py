@@ -82,7 +82,7 @@ class DiscountRates:
 
     mining: Optional[float] = param(None, unit="1/year", low=-1, low_open=True, nullable=True,
                                     doc="mining, its power, opex, ASIC refresh and salvage")
-    contracted: Optional[float] = param(None, unit="1/year", low=-1, low_open=True,
+    contracted: Optional[float] = param(0.075, unit="1/year", low=-1, low_open=True,
                                         nullable=True,
                                         doc="hosting rent, hosting opex, conversion capex")
     merchant_ai: Optional[float] = param(None, unit="1/year", low=-1, low_open=True,
@@ -127,7 +127,7 @@ class RunConfig:
                                  doc="monthly factor (1 + rate) ** (-months / 12)")
     discount_rates: DiscountRates = section(
         DiscountRates, doc="a rate per kind of cash flow; null = discount_rate")
-    terminal_value: str = param("contracted", unit="-", choices=TERMINAL_VALUES,
+    terminal_value: str = param("market", unit="-", choices=TERMINAL_VALUES,
                                 doc="value at the horizon: contracted rent and resale, market "
                                     "(cap rate, mine, resale), a multiple, or none")
     terminal_multiple: TerminalMultiple = section(
@@ -238,11 +238,11 @@ class HostingConfig:
                                        doc="chance each extension option is taken")
     late_penalty_usd_per_kw_month: float = param(
         60.0, unit="USD/kW/month", low=0, doc="rent credit per kW of IT per month of late delivery")
-    escalator_per_year: float = param(0.0, unit="share/year", low=0, high=1,
+    escalator_per_year: float = param(0.03, unit="share/year", low=0, high=1,
                                       doc="rent steps up by this share on each lease anniversary")
-    extensions: Optional[int] = param(None, unit="options", low=0, integer=True, nullable=True,
+    extensions: Optional[int] = param(2, unit="options", low=0, integer=True, nullable=True,
                                       doc="extension options per lease; null = unlimited")
-    extension_years: Optional[float] = param(None, unit="years", low=0, low_open=True,
+    extension_years: Optional[float] = param(5.0, unit="years", low=0, low_open=True,
                                              nullable=True,
                                              doc="length of each extension; null = the original term")
     renewal_rent: str = param("index", unit="-", choices=RENEWAL_RENTS,
@@ -263,10 +263,10 @@ class HostingConfig:
                                   doc="rent rises linearly, in monthly steps, to full rent over "
                                       "this many months from the lease start")
     default_probability_per_year: float = param(
-        0.0, unit="probability/year", low=0, high=1,
+        0.01, unit="probability/year", low=0, high=1,
         doc="chance a tenant defaults within a year (constant hazard -ln(1 - p)); its MW "
             "return to ready")
-    backstop_share: float = param(0.48, unit="share", low=0, high=1,
+    backstop_share: float = param(0.0, unit="share", low=0, high=1,
                                   doc="share of the remaining contracted rent a backstop pays "
                                       "after a default, on its schedule")
 
@@ -320,9 +320,9 @@ class SiteConfig:
                           doc="PUE of AI halls; IT MW = grid MW / pue_ai")
     crews: int = param(3, unit="crews", low=1, integer=True,
                        doc="conversion projects that can run at once")
-    blocks_per_project: int = param(1, unit="blocks", low=1, integer=True,
+    blocks_per_project: int = param(5, unit="blocks", low=1, integer=True,
                                     doc="blocks one crew converts together as one project")
-    sign_converting: bool = param(False, unit="-",
+    sign_converting: bool = param(True, unit="-",
                                   doc="sign tenants against unreserved halls converting, "
                                       "expected ready within their wait")
     pool_fee: float = param(0.02, unit="share", low=0, high=1,

@@ -20,6 +20,8 @@ from sim.schema import TERMINAL_VALUES
 #: (contracted) and convert_all under `multiple` (docs/model.md, "Terminal value").
 BASE_CASE = ["strategy=[stay_mining,convert_all]", "run.deterministic=true",
              "run.replications=1", "run.progress=false", "run.detail=summary"]
+#: The base case valued without a terminal value: mining wins, and a value at the horizon flips it.
+NO_TERMINAL = BASE_CASE + ["run.terminal_value=none"]
 
 
 def summary_of(npv: dict) -> pd.DataFrame:
@@ -55,22 +57,28 @@ def test_alternatives_are_every_other_terminal_value_both_horizons_and_rates_two
     cfg = sim.compose([])
     found = {a.label: a.overrides for a in alternatives(cfg)}
     others = [m for m in TERMINAL_VALUES if m != cfg.run.terminal_value]
+    low, high = "discount rate 8% (contracted 5.5%)", "discount rate 12% (contracted 9.5%)"
     assert [a.label for a in alternatives(cfg)] == (
-        [f"terminal value: {m}" for m in others]
-        + ["horizon 15 years", "horizon 20 years", "discount rate 8%", "discount rate 12%"])
+        [f"terminal value: {m}" for m in others] + ["horizon 15 years", "horizon 20 years", low, high])
     assert found["horizon 20 years"] == {"run.horizon_years": 20}
-    assert found["discount rate 8%"] == {"run.discount_rate": 0.08}
-    assert found["discount rate 12%"] == {"run.discount_rate": 0.12}
+    assert found[low] == {"run.discount_rate": 0.08, "run.discount_rates.contracted": 0.055}
+    assert found[high] == {"run.discount_rate": 0.12, "run.discount_rates.contracted": 0.095}
     at_15 = [a.label for a in alternatives(sim.compose(["run.horizon_years=15",
-                                                        "run.discount_rate=0.075"]))]
+                                                        "run.discount_rate=0.075",
+                                                        "run.discount_rates.contracted=null"]))]
     assert "horizon 15 years" not in at_15 and "horizon 20 years" in at_15
     assert at_15[-2:] == ["discount rate 5.5%", "discount rate 9.5%"]
 
 
-def test_shifted_rates_moves_the_discount_rate_by_the_shift():
-    cfg = sim.compose(["run.discount_rate=0.07"])
+def test_shifted_rates_moves_every_rate_that_is_set_by_the_shift():
+    cfg = sim.compose(["run.discount_rate=0.07", "run.discount_rates.contracted=null"])
     assert shifted_rates(cfg, 0.02) == {"run.discount_rate": 0.09}
     assert shifted_rates(cfg, -0.02) == {"run.discount_rate": 0.05}
+    cfg = sim.compose(["run.discount_rate=0.07", "run.discount_rates.contracted=0.06",
+                       "run.discount_rates.merchant_ai=0.15"])
+    assert shifted_rates(cfg, 0.02) == {"run.discount_rate": 0.09,
+                                        "run.discount_rates.contracted": 0.08,
+                                        "run.discount_rates.merchant_ai": 0.17}
 
 
 def test_a_rerun_keeps_the_two_strategies_and_runs_quietly_on_the_same_worlds():
@@ -134,7 +142,7 @@ def test_the_sentence_says_the_verdict_holds_or_names_where_it_changes():
 
 # --- real reruns ------------------------------------------------------------------------------------
 def test_the_base_case_verdict_flips_under_a_terminal_multiple_and_the_table_says_so(capsys):
-    cfg = sim.compose(BASE_CASE)
+    cfg = sim.compose(NO_TERMINAL)
     summary = sim.run(cfg).summary
     best, against, role = robustness_pair(summary)
     assert (best, against, role) == ("stay_mining", "convert_all", "runner-up")
@@ -166,17 +174,17 @@ def test_a_conversion_recommended_under_a_multiple_fails_under_the_other_termina
     assert robustness_pair(summary) == ("convert_all", "stay_mining", "baseline")
     table = verdict_robustness(cfg, "convert_all", "stay_mining", 5, summary)
     changed = changed_under(table)
-    assert {"terminal value: contracted", "terminal value: none"} <= set(changed)
+    assert "terminal value: none" in changed  # no value at the horizon: mining wins again
     for label, holds in zip(table["alternative"], table["verdict_holds"]):
         row = table.set_index("alternative").loc[label]
         assert holds == (row["strategy_npv_usd"] > row["against_npv_usd"])
-    assert verdict_sentence(table).startswith("The verdict changes under: terminal value contracted")
+    assert verdict_sentence(table).startswith("The verdict changes under: terminal value none")
     assert "robustness" in capsys.readouterr().err  # the progress bar, across alternatives
 
 
 # --- the command line -------------------------------------------------------------------------------
 def test_the_command_line_writes_robustness_csv_and_the_report_shows_it(tmp_path, capsys):
-    cfg = sim.compose(BASE_CASE)
+    cfg = sim.compose(NO_TERMINAL)
     assert execute(cfg, tmp_path) == 0
     out = capsys.readouterr().out
     assert "compared with the runner-up, convert_all" in out
@@ -190,7 +198,7 @@ def test_the_command_line_writes_robustness_csv_and_the_report_shows_it(tmp_path
     assert "One replication: no interval" in report
     assert "Monte Carlo confidence" in report or "one replication states no confidence" in report
     # Off: the earlier table goes, so a later comparison never shows one this command did not make.
-    off = BASE_CASE + ["run.robustness.replications=0", "run.compare=false"]
+    off = NO_TERMINAL + ["run.robustness.replications=0", "run.compare=false"]
     assert execute(sim.compose(off), tmp_path) == 0
     assert not (tmp_path / "robustness.csv").exists()
 

@@ -50,7 +50,7 @@ class AIMarket(Checked):
     which moves from the start regime's towards the long-run mean.
     """
 
-    lease_start_usd_per_kw_month: float = param(120.0, unit="USD/kW/month", low=0, low_open=True,
+    lease_start_usd_per_kw_month: float = param(128.0, unit="USD/kW/month", low=0, low_open=True,
                                                 doc="lease index on day 0, per kW of critical IT")
     lease_drift_per_year: float = param(0.0, unit="1/year",
                                         doc="expected growth of the lease index, continuous")

@@ -3,7 +3,12 @@
 `python tests/baseline/snapshot.py --write` records, for the 200-replication default run
 and the deterministic base case, a SHA-256 of every column of `summary`, `cashflows` and
 `timeline` (and the full base-case tables). `test_baseline.py` recomputes them and names
-every field that moved. Written at commit c65e681, before issue #7's refactor.
+every field that moved. First written at commit c65e681, before issue #7's refactor;
+written anew when issue #9 switched the defaults to the sourced deal terms (market
+terminal value, rates per kind, lease escalators and options, projects of 5 blocks,
+tenants signed against halls under construction, demand response by enrolment): a
+change of model, not a refactor. Rewrite them only for such a change, and say which
+fields moved and why in the commit.
 """
 
 from __future__ import annotations
