@@ -140,8 +140,13 @@ def _terminal_share(analysis: Analysis, scenario: str, best: str) -> list[str]:
     shown = [f"{fmt(share, 'share')} of {label}'s" for label, share in shares if pd.notna(share)]
     if not shown:
         return []
-    return [f"The terminal value (what the site is assumed to be worth at the horizon) makes "
-            f"up {' and '.join(shown)} mean NPV."]
+    sentence = (f"The terminal value (what the site is assumed to be worth at the horizon) makes "
+                f"up {' and '.join(shown)} mean NPV.")
+    above = [label for label, share in shares if pd.notna(share) and share > 1]
+    if above:
+        sentence += (f" Above 100%, the cash within the horizon loses money on average: "
+                     f"{' and '.join(above)} rest{'s' if len(above) == 1 else ''} on that value.")
+    return [sentence]
 
 
 def robustness_lines(runset: RunSet) -> list[str]:
