@@ -16,6 +16,9 @@ at least `min_share`; the rest is counted as rejected MW. Signed tenants wait in
 first-come queue; a *phased* tenant takes each part as it is energised, each part with
 its own lease; the others take all their MW at once. A part delivered after the
 tenant's deadline pays the late penalty on its MW.
+
+Each lease then runs its contract (`lease`): the terms of sim.leases, its extensions,
+and, if its tenant defaults, the backstop.
 """
 
 from __future__ import annotations
@@ -184,3 +187,71 @@ class TenantDesk:
                            * 1000 * late_days / DAYS_PER_MONTH)
                 self.books.lump(self.books.lumps.hosting_rent_usd, day, -penalty)
             self._start_lease(part, day, built_for=waiting.funded)
+
+    # --- leases: each signed part runs its contract ----------------------------------------------
+    def _start_lease(self, request: Request, day: float, built_for: bool = False) -> None:
+        """Lease `request`'s MW from the ready pool on `day` (`built_for`: blocks were built for it)."""
+        books = self.books
+        mw = request.mw_it * self.pue_ai
+        self.ready_mw -= mw
+        books.rate(books.rates.mw_ready, day, -mw)
+        books.rate(books.rates.kw_it_ready, day, -request.mw_it * 1000)
+        self._log(day, -1, "leased", request=request)
+        self.env.process(self.lease(request, day, built_for))
+
+    # --- lease contracts -------------------------------------------------------------------------
+    def _site_capex_share(self, request: Request | None) -> float:
+        """Return the share of a block's conversion capex the site pays: all of a speculative one."""
+        return self.terms.site_capex_share(tenant_funded=request is not None)
+
+    def lease(self, request: Request, day: float, built_for: bool = False):
+        """Collect rent over the term and its extensions; free the MW at the end or on default.
+
+        Each term is a `Lease` of `self.terms` (sim.leases): the first from `day` for
+        `request.term_days`; then, while the tenant takes its options, an extension. A
+        tenant that defaults stops paying and leaves; its backstop pays on.
+        """
+        mw = request.mw_it * self.pue_ai
+        kw_it = request.mw_it * 1000
+        books = self.books
+        rates = books.rates
+        books.rate(rates.mw_leased, day, mw)
+        books.rate(rates.kw_it_leased, day, kw_it)
+        share = self.terms.rent_share(tenant_funded=built_for)
+        default_day = day + self.default_after_days[request.index]
+        lease = self.terms.first_term(self.env.now, request.term_days, kw_it,
+                                      request.usd_per_kw_month * share)
+        self.counts["contracted_rent_usd"] += lease.term_value_usd()
+        taken = 0
+        while True:
+            books.rent(lease)
+            position = len(self.leases)
+            self.leases.append(lease)
+            if default_day < lease.end_day:
+                yield self.env.timeout(default_day - self.env.now)
+                self._default(request, position)
+                break
+            yield self.env.timeout(lease.end_day - self.env.now)
+            if not self.terms.extends(taken, self.renewal_draws[request.index]):
+                self._log(self.env.now, -1, "lease_ended", request=request)
+                break
+            taken += 1
+            price = float(self.world.lease_usd_per_kw_month[min(int(self.env.now), self.n_days - 1)])
+            lease = self.terms.extension(lease, self.env.now, request.term_days, price * share)
+            self._log(self.env.now, -1, "lease_renewed", request=request)
+        now = self.env.now
+        books.rate(rates.mw_leased, now, -mw)
+        books.rate(rates.kw_it_leased, now, -kw_it)
+        self._release(now, mw)
+
+    def _default(self, request: Request, position: int) -> None:
+        """End the lease at `position` in the record today, on its tenant's default; book the backstop."""
+        now = self.env.now
+        self._log(now, -1, "lease_default", request=request)
+        cut, rest, backstop = self.terms.on_default(self.leases[position], now)
+        self.books.rent(rest, sign=-1.0)
+        self.leases[position] = cut
+        if backstop is not None:
+            self.books.rent(backstop)
+            self.leases.append(backstop)
+            self._log(now, -1, "backstop", request=request)

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 import sim
+from constant_market import SIMPLE_TERMS
 
 TESTS = Path(__file__).resolve().parent
 CONSTANT_MARKET = ["market/btc=constant", "market/network=constant", "market/power=constant",
@@ -13,17 +14,17 @@ CONSTANT_MARKET = ["market/btc=constant", "market/network=constant", "market/pow
 
 @pytest.fixture
 def compose_constant():
-    """Return a composer of configs whose market is flat (see constant_market.py)."""
+    """Return a composer of configs whose market is flat (see constant_market.py), on SIMPLE_TERMS."""
     def compose(*overrides):
-        return sim.compose([*CONSTANT_MARKET, "run.progress=false", *overrides],
+        return sim.compose([*CONSTANT_MARKET, *SIMPLE_TERMS, "run.progress=false", *overrides],
                            config_dirs=[TESTS / "conf"])
     return compose
 
 
 @pytest.fixture
 def compose_small():
-    """Return a composer of small, quiet configs over the built-in sampled market."""
+    """Return a composer of small, quiet configs over the built-in sampled market, on SIMPLE_TERMS."""
     def compose(*overrides):
         return sim.compose(["run.replications=4", "run.progress=false", "run.compare=false",
-                            *overrides])
+                            *SIMPLE_TERMS, *overrides])
     return compose

@@ -7,6 +7,16 @@ import pandas as pd
 
 from sim.economics import TWO_POW_32
 
+#: Terms simple enough to check by hand, which the mechanism tests start from (and set what
+#: they test on top): flat rent renewed at the index without limit, no tenant defaults,
+#: one block a project, tenants signed for built halls only, one discount rate, and the
+#: contracted terminal value. The defaults themselves are checked by tests/test_presets.py,
+#: tests/test_baseline.py and tests/test_docs.py.
+SIMPLE_TERMS = ["site.hosting.escalator_per_year=0", "site.hosting.extensions=null",
+                "site.hosting.extension_years=null", "site.hosting.default_probability_per_year=0",
+                "site.blocks_per_project=1", "site.sign_converting=false",
+                "run.discount_rates.contracted=null", "run.terminal_value=contracted"]
+
 
 class ConstantBTC:
     """BTC at a fixed price."""

@@ -127,7 +127,7 @@ def test_info_round_trips_with_labels_from_the_config(tmp_path):
     assert written["started"] == "2027-01-01T00:00:00+00:00" and written["finished"]
     assert written["until_confident"] == {"reached": True}
     assert written["world_key"] == world_key(cfg)
-    assert written["discount_rates"] == {"mining": 0.1, "contracted": 0.1, "merchant_ai": 0.1}
+    assert written["discount_rates"] == {"mining": 0.1, "contracted": 0.075, "merchant_ai": 0.1}
 
 
 def test_a_running_info_has_no_finish_and_statuses_are_checked(tmp_path, base):

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import sim
+from constant_market import SIMPLE_TERMS
 from sim.config import build_strategies
 from sim.economics import DAYS_PER_MONTH, DAYS_PER_YEAR, npv
 from sim.errors import UserError
@@ -43,7 +44,7 @@ def record_of(world, books, leases=(), gpu_lots=()):
 @functools.lru_cache(maxsize=None)
 def one_year(*overrides):
     """Return a one-year config over the flat market, and its world."""
-    cfg = sim.compose([*FLAT, "run.progress=false", "strategy=stay_mining",
+    cfg = sim.compose([*FLAT, *SIMPLE_TERMS, "run.progress=false", "strategy=stay_mining",
                        "run.horizon_years=1", *overrides],
                       config_dirs=[Path(__file__).resolve().parent / "conf"])
     return cfg, sim.sample_world(cfg, 0)

@@ -22,12 +22,13 @@ def test_output_fields_and_start_values():
     market = AIMarket(start_regime="scarcity", gpu_start_usd_per_hour=2.0)
     out = market.sample(DAYS, np.random.default_rng(0), {})
     validate_output(out, PROCESS_FIELDS["ai"], len(DAYS), "ai")
-    assert out["lease_usd_per_kw_month"][0] == 120.0
+    assert out["lease_usd_per_kw_month"][0] == market.lease_start_usd_per_kw_month == 128.0
     assert out["gpu_usd_per_hour"][0] == pytest.approx(2.0)
 
 
 def test_deterministic_paths_are_the_trends_times_the_expected_regime():
-    market = AIMarket(lease_drift_per_year=0.03, gpu_start_usd_per_hour=2.0,
+    market = AIMarket(lease_start_usd_per_kw_month=120.0, lease_drift_per_year=0.03,
+                      gpu_start_usd_per_hour=2.0,
                       gpu_drift_per_year=-0.29, start_regime="scarcity",
                       scarcity_multiplier=1.25, glut_multiplier=0.8, scarcity_mean_years=1.0,
                       glut_mean_years=3.0, gpu_floor_usd_per_hour=0.0)
