@@ -21,7 +21,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
 from scipy.special import ndtr
 
 from sim.economics import DAYS_PER_YEAR, TARGET_SPACING_S, TWO_POW_32
@@ -36,6 +35,8 @@ MWH_PER_J_PER_TH_PH_DAY = 0.024
 
 #: Width of the vintage bins of the day-0 fleet, in years.
 _BIN_YEARS = 0.25
+
+_SQRT_2PI = math.sqrt(2 * math.pi)
 
 
 def breakeven_usd_per_mwh(hashprice_usd_per_ph_day, j_per_th):
@@ -128,24 +129,18 @@ class EconomicNetwork(NetworkBase):
     def running_hashprice(self, revenue, capacity_ehs, j_per_th) -> float:
         """Return hp* with hp* · Σ capacity · running_share(hp*) = `revenue` (USD/day per
         1,000, i.e. hashprice times EH/s): the hashprice once only paying machines run."""
-        total = float(np.sum(capacity_ehs))
-        if revenue <= 0 or total <= 0:
+        capacity = np.asarray(capacity_ehs, dtype=float)
+        if revenue <= 0 or not capacity.sum() > 0:
             return math.inf
-        # running_share(hp, e) = Φ((log hp − log(0.024 · e · m)) / s), with the logs made once
-        shift = np.log(MWH_PER_J_PER_TH_PH_DAY * self.power_median_usd_per_mwh
-                       * np.asarray(j_per_th, dtype=float))
-        capacity, spread = np.asarray(capacity_ehs, dtype=float), self.power_log_sd
+        return math.exp(solve_log_hashprice(math.log(revenue), capacity,
+                                            self.log_breakeven_hashprice(j_per_th),
+                                            self.power_log_sd))
 
-        def excess(log_hp):
-            return math.exp(log_hp) * float(capacity @ ndtr((log_hp - shift) / spread)) - revenue
-
-        low = math.log(revenue / total)  # every machine running: excess <= 0
-        if excess(low) >= 0:  # every machine pays its power (up to rounding)
-            return revenue / total
-        high = low + 1.0
-        while excess(high) < 0:
-            high += 1.0
-        return math.exp(brentq(excess, low, high, xtol=1e-9))
+    def log_breakeven_hashprice(self, j_per_th):
+        """Return log(0.024 · e · m): the log hashprice at which half the machines of `j_per_th`
+        pay their power (so running_share(hp, e) = Φ((log hp − this) / power_log_sd))."""
+        return np.log(MWH_PER_J_PER_TH_PH_DAY * self.power_median_usd_per_mwh
+                      * np.asarray(j_per_th, dtype=float))
 
     # --- the process ------------------------------------------------------------------------
     def drift_rule(self, btc_usd, path, rng, upstream):
@@ -232,6 +227,39 @@ class _Fleet:
         self.order_due.append(t_end + net.delivery_lag_days)
         self.order_ehs.append(share * gap * shock / float(net.running_share(entry, frontier)))
         self.order_j.append(frontier)
+
+
+def solve_log_hashprice(log_revenue: float, capacity: np.ndarray, log_half: np.ndarray,
+                        spread: float, guess: float | None = None) -> float:
+    """Return x, the log running hashprice, with x + log Σ C · Φ((x − log_half) / spread) =
+    `log_revenue` (C = `capacity`, EH/s; log_half from `log_breakeven_hashprice`).
+
+    The left side g(x) rises with slope g' = 1 + Σ C φ(z) / (spread · Σ C Φ(z)) ≥ 1, so
+    Newton's method from `guess` (or from x = log(revenue / Σ C), where every machine runs
+    and g ≤ log_revenue) converges fast; each evaluation narrows a bracket [lo, hi] around
+    the root, and a step that would leave it bisects instead. It stops at a step under
+    1e-12, after which the error is far below double precision.
+    """
+    lo, hi = log_revenue - math.log(float(capacity.sum())), math.inf
+    x = guess if guess is not None and guess > lo else lo
+    for _ in range(200):
+        z = (x - log_half) / spread
+        running = float(capacity @ ndtr(z))
+        if running <= 0:  # every share underflows: far left of the root
+            lo, x = x, x + 1.0 if hi == math.inf else (x + hi) / 2
+            continue
+        gap = x + math.log(running) - log_revenue
+        if gap == 0:
+            return x
+        lo, hi = (x, hi) if gap < 0 else (lo, x)
+        slope = 1 + float(capacity @ np.exp(-0.5 * z * z)) / (_SQRT_2PI * spread * running)
+        step = x - gap / slope
+        if not lo < step < hi:
+            step = (lo + hi) / 2
+        if abs(step - x) < 1e-12:
+            return step
+        x = step
+    raise RuntimeError("the running hashprice did not converge")  # pragma: no cover
 
 
 @functools.lru_cache(maxsize=64)
