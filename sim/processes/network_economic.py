@@ -164,58 +164,67 @@ class EconomicNetwork(NetworkBase):
 
 
 class _Fleet:
-    """The network's installed vintages and its orders in transit, stepped epoch by epoch."""
+    """The network's vintages, installed and on order, stepped epoch by epoch.
+
+    One array per attribute holds every vintage, oldest first: the installed ones, then the
+    orders in transit (their birth is their delivery day), so that the machines alive at a
+    time are a slice: retirements advance its start, deliveries its end. Each vintage keeps
+    its capacity (EH/s) and log_half, log(0.024 · e · m), the log hashprice at which half
+    its machines pay their power.
+    """
 
     def __init__(self, net: EconomicNetwork, start, hashprice0: float, hashrate0_ehs: float, rng):
-        self.net, self.start, self.rng, self.t = net, np.datetime64(start, "D"), rng, 0.0
-        growth = _past_growth_per_year(str(self.start))
-        ages = np.arange(_BIN_YEARS / 2, net.machine_life_years, _BIN_YEARS)
-        self.born = -ages * DAYS_PER_YEAR
-        self.j_per_th = np.array([net.frontier_at(self._date(b)) for b in self.born])
+        self.net, self.rng, self.t, self.log_hp = net, rng, 0.0, None
+        start = np.datetime64(start, "D")
+        self.frontier_day0 = int((start - np.datetime64(net.frontier_date, "D")).astype(int))
+        growth = _past_growth_per_year(str(start))
+        ages = np.arange(_BIN_YEARS / 2, net.machine_life_years, _BIN_YEARS)[::-1]
+        born = -ages * DAYS_PER_YEAR
+        j_per_th = np.array([self.frontier(b) for b in born])
         weight = np.exp(-growth * ages)
-        running = float(np.dot(weight, net.running_share(hashprice0, self.j_per_th)))
-        self.capacity = weight * hashrate0_ehs / max(running, 1e-12)
+        running = float(np.dot(weight, net.running_share(hashprice0, j_per_th)))
+        capacity = weight * hashrate0_ehs / max(running, 1e-12)
         # the pipeline: what the same growth would add over the delivery lag, in quarters
         lag = net.delivery_lag_days
         parts = max(1, math.ceil(lag / (_BIN_YEARS * DAYS_PER_YEAR)))
         due = lag * (np.arange(parts) + 0.5) / parts
-        added = self.capacity.sum() * np.expm1(growth * due / DAYS_PER_YEAR)
-        self.order_due = list(due)
-        self.order_ehs = list(np.diff(np.concatenate(([0.0], added))))
-        self.order_j = [net.frontier_at(self._date(d - lag)) for d in due]
+        added = capacity.sum() * np.expm1(growth * due / DAYS_PER_YEAR)
+        order_j = np.array([self.frontier(d - lag) for d in due])
+        self.born = np.concatenate((born, due))
+        self.capacity = np.concatenate((capacity, np.diff(added, prepend=0.0)))
+        self.log_half = net.log_breakeven_hashprice(np.concatenate((j_per_th, order_j)))
+        self.first, self.installed, self.size = 0, len(born), len(self.born)
 
-    def _date(self, day: float):
-        return self.start + np.timedelta64(int(round(day)), "D")
+    def frontier(self, day: float) -> float:
+        """Return the frontier's J/TH on day `day` (rounded to whole days, as a date)."""
+        net = self.net
+        years = (self.frontier_day0 + int(round(day))) / DAYS_PER_YEAR
+        return net.frontier_j_per_th * (1 - net.frontier_gain_per_year) ** years
 
     def step(self, t_end: float, revenue: float) -> float:
         """Advance to day `t_end` at `revenue` (hashprice x EH/s); return the running EH/s."""
-        net = self.net
-        arrived = [i for i, due in enumerate(self.order_due) if due <= t_end]
-        if arrived:
-            self.born = np.concatenate((self.born, [self.order_due[i] for i in arrived]))
-            self.capacity = np.concatenate((self.capacity, [self.order_ehs[i] for i in arrived]))
-            self.j_per_th = np.concatenate((self.j_per_th, [self.order_j[i] for i in arrived]))
-            keep = [i for i in range(len(self.order_due)) if self.order_due[i] > t_end]
-            self.order_due = [self.order_due[i] for i in keep]
-            self.order_ehs = [self.order_ehs[i] for i in keep]
-            self.order_j = [self.order_j[i] for i in keep]
-        alive = self.born > t_end - net.machine_life_years * DAYS_PER_YEAR
-        if not alive.all():
-            self.born, self.capacity, self.j_per_th = (
-                self.born[alive], self.capacity[alive], self.j_per_th[alive])
+        born = self.born
+        while self.installed < self.size and born[self.installed] <= t_end:
+            self.installed += 1
+        retired = t_end - self.net.machine_life_years * DAYS_PER_YEAR
+        while self.first < self.installed and born[self.first] <= retired:
+            self.first += 1
         self._order(t_end, revenue)
-        hashprice = net.running_hashprice(revenue, self.capacity, self.j_per_th)
-        return revenue / hashprice if math.isfinite(hashprice) else 1e-9
+        alive = slice(self.first, self.installed)
+        if revenue <= 0 or not self.capacity[alive].sum() > 0:
+            return 1e-9
+        self.log_hp = solve_log_hashprice(math.log(revenue), self.capacity[alive],
+                                          self.log_half[alive], self.net.power_log_sd,
+                                          self.log_hp)
+        return revenue / math.exp(self.log_hp)
 
     def _order(self, t_end: float, revenue: float) -> None:
-        net = self.net
-        frontier = net.frontier_at(self._date(t_end))
-        entry = net.entry_hashprice(frontier)
-        wanted_ehs = revenue / entry
-        have = float(np.dot(self.capacity, net.running_share(entry, self.j_per_th)))
-        if self.order_ehs:
-            have += float(np.dot(self.order_ehs, net.running_share(entry, np.array(self.order_j))))
-        gap = wanted_ehs - have
+        net, spread = self.net, self.net.power_log_sd
+        frontier = self.frontier(t_end)
+        log_entry = math.log(net.entry_hashprice(frontier))
+        every = slice(self.first, self.size)
+        have = float(self.capacity[every] @ ndtr((log_entry - self.log_half[every]) / spread))
+        gap = revenue / math.exp(log_entry) - have
         elapsed, self.t = t_end - self.t, t_end
         if gap <= 0 or elapsed <= 0:
             return
@@ -224,9 +233,18 @@ class _Fleet:
         if self.rng is not None and net.order_noise_log_sd > 0:
             sd = net.order_noise_log_sd
             shock = math.exp(sd * float(self.rng.standard_normal()) - sd * sd / 2)
-        self.order_due.append(t_end + net.delivery_lag_days)
-        self.order_ehs.append(share * gap * shock / float(net.running_share(entry, frontier)))
-        self.order_j.append(frontier)
+        log_half = float(net.log_breakeven_hashprice(frontier))
+        running = 0.5 * math.erfc((log_half - log_entry) / (spread * math.sqrt(2)))
+        self._append(t_end + net.delivery_lag_days, share * gap * shock / running, log_half)
+
+    def _append(self, born: float, capacity_ehs: float, log_half: float) -> None:
+        if self.size == len(self.born):  # full: double the arrays
+            self.born, self.capacity, self.log_half = (
+                np.concatenate((a, np.empty(len(a) + 16)))
+                for a in (self.born, self.capacity, self.log_half))
+        self.born[self.size], self.capacity[self.size], self.log_half[self.size] = (
+            born, capacity_ehs, log_half)
+        self.size += 1
 
 
 def solve_log_hashprice(log_revenue: float, capacity: np.ndarray, log_half: np.ndarray,
