@@ -132,9 +132,10 @@ class EconomicNetwork(NetworkBase):
         capacity = np.asarray(capacity_ehs, dtype=float)
         if revenue <= 0 or not capacity.sum() > 0:
             return math.inf
+        spread = self.power_log_sd
         return math.exp(solve_log_hashprice(math.log(revenue), capacity,
-                                            self.log_breakeven_hashprice(j_per_th),
-                                            self.power_log_sd))
+                                            self.log_breakeven_hashprice(j_per_th) / spread,
+                                            spread))
 
     def log_breakeven_hashprice(self, j_per_th):
         """Return log(0.024 · e · m): the log hashprice at which half the machines of `j_per_th`
@@ -169,8 +170,8 @@ class _Fleet:
     One array per attribute holds every vintage, oldest first: the installed ones, then the
     orders in transit (their birth is their delivery day), so that the machines alive at a
     time are a slice: retirements advance its start, deliveries its end. Each vintage keeps
-    its capacity (EH/s) and log_half, log(0.024 · e · m), the log hashprice at which half
-    its machines pay their power.
+    its capacity (EH/s) and z_half, log(0.024 · e · m) / power_log_sd: the log hashprice at
+    which half its machines pay their power, in units of the spread of power prices.
     """
 
     def __init__(self, net: EconomicNetwork, start, hashprice0: float, hashrate0_ehs: float, rng):
@@ -192,7 +193,8 @@ class _Fleet:
         order_j = np.array([self.frontier(d - lag) for d in due])
         self.born = np.concatenate((born, due))
         self.capacity = np.concatenate((capacity, np.diff(added, prepend=0.0)))
-        self.log_half = net.log_breakeven_hashprice(np.concatenate((j_per_th, order_j)))
+        self.z_half = (net.log_breakeven_hashprice(np.concatenate((j_per_th, order_j)))
+                       / net.power_log_sd)
         self.first, self.installed, self.size = 0, len(born), len(self.born)
 
     def frontier(self, day: float) -> float:
@@ -214,7 +216,7 @@ class _Fleet:
         if revenue <= 0 or not self.capacity[alive].sum() > 0:
             return 1e-9
         self.log_hp = solve_log_hashprice(math.log(revenue), self.capacity[alive],
-                                          self.log_half[alive], self.net.power_log_sd,
+                                          self.z_half[alive], self.net.power_log_sd,
                                           self.log_hp)
         return revenue / math.exp(self.log_hp)
 
@@ -223,7 +225,7 @@ class _Fleet:
         frontier = self.frontier(t_end)
         log_entry = math.log(net.entry_hashprice(frontier))
         every = slice(self.first, self.size)
-        have = float(self.capacity[every] @ ndtr((log_entry - self.log_half[every]) / spread))
+        have = float(self.capacity[every].dot(ndtr(log_entry / spread - self.z_half[every])))
         gap = revenue / math.exp(log_entry) - have
         elapsed, self.t = t_end - self.t, t_end
         if gap <= 0 or elapsed <= 0:
@@ -233,36 +235,38 @@ class _Fleet:
         if self.rng is not None and net.order_noise_log_sd > 0:
             sd = net.order_noise_log_sd
             shock = math.exp(sd * float(self.rng.standard_normal()) - sd * sd / 2)
-        log_half = float(net.log_breakeven_hashprice(frontier))
-        running = 0.5 * math.erfc((log_half - log_entry) / (spread * math.sqrt(2)))
-        self._append(t_end + net.delivery_lag_days, share * gap * shock / running, log_half)
+        z_half = float(net.log_breakeven_hashprice(frontier)) / spread
+        running = 0.5 * math.erfc((z_half - log_entry / spread) / math.sqrt(2))  # Φ(z_entry)
+        self._append(t_end + net.delivery_lag_days, share * gap * shock / running, z_half)
 
-    def _append(self, born: float, capacity_ehs: float, log_half: float) -> None:
+    def _append(self, born: float, capacity_ehs: float, z_half: float) -> None:
         if self.size == len(self.born):  # full: double the arrays
-            self.born, self.capacity, self.log_half = (
+            self.born, self.capacity, self.z_half = (
                 np.concatenate((a, np.empty(len(a) + 16)))
-                for a in (self.born, self.capacity, self.log_half))
-        self.born[self.size], self.capacity[self.size], self.log_half[self.size] = (
-            born, capacity_ehs, log_half)
+                for a in (self.born, self.capacity, self.z_half))
+        self.born[self.size], self.capacity[self.size], self.z_half[self.size] = (
+            born, capacity_ehs, z_half)
         self.size += 1
 
 
-def solve_log_hashprice(log_revenue: float, capacity: np.ndarray, log_half: np.ndarray,
+def solve_log_hashprice(log_revenue: float, capacity: np.ndarray, z_half: np.ndarray,
                         spread: float, guess: float | None = None) -> float:
-    """Return x, the log running hashprice, with x + log Σ C · Φ((x − log_half) / spread) =
-    `log_revenue` (C = `capacity`, EH/s; log_half from `log_breakeven_hashprice`).
+    """Return x, the log running hashprice, with x + log Σ C · Φ(x / spread − z_half) =
+    `log_revenue` (C = `capacity`, EH/s; z_half = `log_breakeven_hashprice` / spread).
 
     The left side g(x) rises with slope g' = 1 + Σ C φ(z) / (spread · Σ C Φ(z)) ≥ 1, so
     Newton's method from `guess` (or from x = log(revenue / Σ C), where every machine runs
     and g ≤ log_revenue) converges fast; each evaluation narrows a bracket [lo, hi] around
-    the root, and a step that would leave it bisects instead. It stops at a step under
-    1e-12, after which the error is far below double precision.
+    the root, and a step that would leave it bisects instead. It stops after a step under
+    1e-10: the quadratic convergence leaves an error far below double precision.
     """
-    lo, hi = log_revenue - math.log(float(capacity.sum())), math.inf
-    x = guess if guess is not None and guess > lo else lo
+    lo, hi = -math.inf, math.inf
+    if guess is None:
+        guess = lo = log_revenue - math.log(float(capacity.sum()))
+    x = guess
     for _ in range(200):
-        z = (x - log_half) / spread
-        running = float(capacity @ ndtr(z))
+        z = x / spread - z_half
+        running = float(capacity.dot(ndtr(z)))
         if running <= 0:  # every share underflows: far left of the root
             lo, x = x, x + 1.0 if hi == math.inf else (x + hi) / 2
             continue
@@ -270,11 +274,11 @@ def solve_log_hashprice(log_revenue: float, capacity: np.ndarray, log_half: np.n
         if gap == 0:
             return x
         lo, hi = (x, hi) if gap < 0 else (lo, x)
-        slope = 1 + float(capacity @ np.exp(-0.5 * z * z)) / (_SQRT_2PI * spread * running)
-        step = x - gap / slope
+        density = float(capacity.dot(np.exp(np.square(z) * -0.5)))
+        step = x - gap / (1 + density / (_SQRT_2PI * spread * running))
         if not lo < step < hi:
             step = (lo + hi) / 2
-        if abs(step - x) < 1e-12:
+        if abs(step - x) < 1e-10:
             return step
         x = step
     raise RuntimeError("the running hashprice did not converge")  # pragma: no cover
