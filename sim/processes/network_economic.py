@@ -135,7 +135,7 @@ class EconomicNetwork(NetworkBase):
         spread = self.power_log_sd
         return math.exp(solve_log_hashprice(math.log(revenue), capacity,
                                             self.log_breakeven_hashprice(j_per_th) / spread,
-                                            spread))
+                                            spread)[0])
 
     def log_breakeven_hashprice(self, j_per_th):
         """Return log(0.024 · e · m): the log hashprice at which half the machines of `j_per_th`
@@ -175,7 +175,7 @@ class _Fleet:
     """
 
     def __init__(self, net: EconomicNetwork, start, hashprice0: float, hashrate0_ehs: float, rng):
-        self.net, self.rng, self.t, self.log_hp = net, rng, 0.0, None
+        self.net, self.rng, self.t, self.last = net, rng, 0.0, None
         start = np.datetime64(start, "D")
         self.frontier_day0 = int((start - np.datetime64(net.frontier_date, "D")).astype(int))
         growth = _past_growth_per_year(str(start))
@@ -215,10 +215,14 @@ class _Fleet:
         alive = slice(self.first, self.installed)
         if revenue <= 0 or not self.capacity[alive].sum() > 0:
             return 1e-9
-        self.log_hp = solve_log_hashprice(math.log(revenue), self.capacity[alive],
-                                          self.z_half[alive], self.net.power_log_sd,
-                                          self.log_hp)
-        return revenue / math.exp(self.log_hp)
+        log_revenue, guess = math.log(revenue), None
+        if self.last is not None:  # the last epoch's root, moved along its slope
+            last_revenue, last_hp, last_slope = self.last
+            guess = last_hp + (log_revenue - last_revenue) / last_slope
+        log_hp, slope = solve_log_hashprice(log_revenue, self.capacity[alive],
+                                            self.z_half[alive], self.net.power_log_sd, guess)
+        self.last = (log_revenue, log_hp, slope)
+        return revenue / math.exp(log_hp)
 
     def _order(self, t_end: float, revenue: float) -> None:
         net, spread = self.net, self.net.power_log_sd
@@ -250,15 +254,16 @@ class _Fleet:
 
 
 def solve_log_hashprice(log_revenue: float, capacity: np.ndarray, z_half: np.ndarray,
-                        spread: float, guess: float | None = None) -> float:
-    """Return x, the log running hashprice, with x + log Σ C · Φ(x / spread − z_half) =
-    `log_revenue` (C = `capacity`, EH/s; z_half = `log_breakeven_hashprice` / spread).
+                        spread: float, guess: float | None = None) -> tuple[float, float]:
+    """Return (x, g'(x)): x the log running hashprice, with g(x) = x + log Σ C · Φ(x / spread
+    − z_half) = `log_revenue` (C = `capacity`, EH/s; z_half = `log_breakeven_hashprice` /
+    spread), and the slope there (for the next epoch's guess).
 
-    The left side g(x) rises with slope g' = 1 + Σ C φ(z) / (spread · Σ C Φ(z)) ≥ 1, so
-    Newton's method from `guess` (or from x = log(revenue / Σ C), where every machine runs
-    and g ≤ log_revenue) converges fast; each evaluation narrows a bracket [lo, hi] around
-    the root, and a step that would leave it bisects instead. It stops after a step under
-    1e-10: the quadratic convergence leaves an error far below double precision.
+    g rises with slope g' = 1 + S'/S ≥ 1 (S = Σ C Φ(z), S' = Σ C φ(z) / spread), so Halley's
+    method from `guess` (or from x = log(revenue / Σ C), where every machine runs and g ≤
+    log_revenue) converges in a few steps; each evaluation narrows a bracket [lo, hi] around
+    the root, and a step that would leave it bisects instead. The error after a step d is
+    of order d³, so it stops after a step under 1e-6, within double precision.
     """
     lo, hi = -math.inf, math.inf
     if guess is None:
@@ -271,15 +276,18 @@ def solve_log_hashprice(log_revenue: float, capacity: np.ndarray, z_half: np.nda
             lo, x = x, x + 1.0 if hi == math.inf else (x + hi) / 2
             continue
         gap = x + math.log(running) - log_revenue
+        weighted = capacity * np.exp(np.square(z) * -0.5)
+        rise = float(weighted.sum()) / (_SQRT_2PI * spread * running)  # S'/S
+        slope = 1 + rise
         if gap == 0:
-            return x
+            return x, slope
         lo, hi = (x, hi) if gap < 0 else (lo, x)
-        density = float(capacity.dot(np.exp(np.square(z) * -0.5)))
-        step = x - gap / (1 + density / (_SQRT_2PI * spread * running))
+        bend = -float(weighted.dot(z)) / (_SQRT_2PI * spread * spread * running) - rise * rise
+        step = x - 2 * gap * slope / (2 * slope * slope - gap * bend)  # g'' = S''/S − (S'/S)²
         if not lo < step < hi:
             step = (lo + hi) / 2
-        if abs(step - x) < 1e-10:
-            return step
+        if abs(step - x) < 1e-6:
+            return step, slope
         x = step
     raise RuntimeError("the running hashprice did not converge")  # pragma: no cover
 
