@@ -239,7 +239,7 @@ class _Fleet:
         if self.rng is not None and net.order_noise_log_sd > 0:
             sd = net.order_noise_log_sd
             shock = math.exp(sd * float(self.rng.standard_normal()) - sd * sd / 2)
-        z_half = float(net.log_breakeven_hashprice(frontier)) / spread
+        z_half = math.log(MWH_PER_J_PER_TH_PH_DAY * net.power_median_usd_per_mwh * frontier) / spread
         running = 0.5 * math.erfc((z_half - log_entry / spread) / math.sqrt(2))  # Φ(z_entry)
         self._append(t_end + net.delivery_lag_days, share * gap * shock / running, z_half)
 
