@@ -262,7 +262,8 @@ def solve_log_hashprice(log_revenue: float, capacity: np.ndarray, z_half: np.nda
     g rises with slope g' = 1 + S'/S ≥ 1 (S = Σ C Φ(z), S' = Σ C φ(z) / spread), so Halley's
     method from `guess` (or from x = log(revenue / Σ C), where every machine runs and g ≤
     log_revenue) converges in a few steps; each evaluation narrows a bracket [lo, hi] around
-    the root, and a step that would leave it bisects instead. The error after a step d is
+    the root, and a step that would leave it bisects instead (or moves 1 beyond its finite
+    end while the other is unknown). The error after a step d is
     of order d³, so it stops after a step under 1e-6, within double precision.
     """
     lo, hi = -math.inf, math.inf
@@ -272,20 +273,21 @@ def solve_log_hashprice(log_revenue: float, capacity: np.ndarray, z_half: np.nda
     for _ in range(200):
         z = x / spread - z_half
         running = float(capacity.dot(ndtr(z)))
-        if running <= 0:  # every share underflows: far left of the root
-            lo, x = x, x + 1.0 if hi == math.inf else (x + hi) / 2
-            continue
-        gap = x + math.log(running) - log_revenue
-        weighted = capacity * np.exp(np.square(z) * -0.5)
-        rise = float(weighted.sum()) / (_SQRT_2PI * spread * running)  # S'/S
-        slope = 1 + rise
-        if gap == 0:
-            return x, slope
+        gap = x + math.log(running) - log_revenue if running > 0 else -math.inf
         lo, hi = (x, hi) if gap < 0 else (lo, x)
-        bend = -float(weighted.dot(z)) / (_SQRT_2PI * spread * spread * running) - rise * rise
-        step = x - 2 * gap * slope / (2 * slope * slope - gap * bend)  # g'' = S''/S − (S'/S)²
-        if not lo < step < hi:
-            step = (lo + hi) / 2
+        step, slope = math.nan, 1.0
+        if running > 0:
+            weighted = capacity * np.exp(np.square(z) * -0.5)
+            rise = float(weighted.sum()) / (_SQRT_2PI * spread * running)  # S'/S
+            bend = -float(weighted.dot(z)) / (_SQRT_2PI * spread * spread * running) - rise * rise
+            slope = 1 + rise  # and g'' = S''/S − (S'/S)² = bend
+            halley = 2 * slope * slope - gap * bend
+            step = x - (2 * gap * slope / halley if halley > 0 else gap / slope)
+            if gap == 0:
+                return x, slope
+        if not lo < step < hi:  # outside the bracket (or no step): bisect, or reach out
+            step = (lo + hi) / 2 if -math.inf < lo and hi < math.inf else (
+                lo + 1.0 if hi == math.inf else hi - 1.0)
         if abs(step - x) < 1e-6:
             return step, slope
         x = step
