@@ -263,8 +263,8 @@ def solve_log_hashprice(log_revenue: float, capacity: np.ndarray, z_half: np.nda
     method from `guess` (or from x = log(revenue / Σ C), where every machine runs and g ≤
     log_revenue) converges in a few steps; each evaluation narrows a bracket [lo, hi] around
     the root, and a step that would leave it bisects instead (or moves 1 beyond its finite
-    end while the other is unknown). The error after a step d is
-    of order d³, so it stops after a step under 1e-6, within double precision.
+    end while the other is unknown). The error after a Halley step d is of order d³, so it
+    stops after one under 1e-6, within double precision.
     """
     lo, hi = -math.inf, math.inf
     if guess is None:
@@ -285,11 +285,11 @@ def solve_log_hashprice(log_revenue: float, capacity: np.ndarray, z_half: np.nda
             step = x - (2 * gap * slope / halley if halley > 0 else gap / slope)
             if gap == 0:
                 return x, slope
+            if abs(step - x) < 1e-6 and lo <= step <= hi:
+                return step, slope
         if not lo < step < hi:  # outside the bracket (or no step): bisect, or reach out
             step = (lo + hi) / 2 if -math.inf < lo and hi < math.inf else (
                 lo + 1.0 if hi == math.inf else hi - 1.0)
-        if abs(step - x) < 1e-6:
-            return step, slope
         x = step
     raise RuntimeError("the running hashprice did not converge")  # pragma: no cover
 
