@@ -21,7 +21,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
 from scipy.special import ndtr
 
 from sim.economics import DAYS_PER_YEAR, TARGET_SPACING_S, TWO_POW_32
@@ -36,6 +35,8 @@ MWH_PER_J_PER_TH_PH_DAY = 0.024
 
 #: Width of the vintage bins of the day-0 fleet, in years.
 _BIN_YEARS = 0.25
+
+_SQRT_2PI = math.sqrt(2 * math.pi)
 
 
 def breakeven_usd_per_mwh(hashprice_usd_per_ph_day, j_per_th):
@@ -128,24 +129,19 @@ class EconomicNetwork(NetworkBase):
     def running_hashprice(self, revenue, capacity_ehs, j_per_th) -> float:
         """Return hp* with hp* · Σ capacity · running_share(hp*) = `revenue` (USD/day per
         1,000, i.e. hashprice times EH/s): the hashprice once only paying machines run."""
-        total = float(np.sum(capacity_ehs))
-        if revenue <= 0 or total <= 0:
+        capacity = np.asarray(capacity_ehs, dtype=float)
+        if revenue <= 0 or not capacity.sum() > 0:
             return math.inf
-        # running_share(hp, e) = Φ((log hp − log(0.024 · e · m)) / s), with the logs made once
-        shift = np.log(MWH_PER_J_PER_TH_PH_DAY * self.power_median_usd_per_mwh
-                       * np.asarray(j_per_th, dtype=float))
-        capacity, spread = np.asarray(capacity_ehs, dtype=float), self.power_log_sd
+        spread = self.power_log_sd
+        return math.exp(solve_log_hashprice(math.log(revenue), capacity,
+                                            self.log_breakeven_hashprice(j_per_th) / spread,
+                                            spread)[0])
 
-        def excess(log_hp):
-            return math.exp(log_hp) * float(capacity @ ndtr((log_hp - shift) / spread)) - revenue
-
-        low = math.log(revenue / total)  # every machine running: excess <= 0
-        if excess(low) >= 0:  # every machine pays its power (up to rounding)
-            return revenue / total
-        high = low + 1.0
-        while excess(high) < 0:
-            high += 1.0
-        return math.exp(brentq(excess, low, high, xtol=1e-9))
+    def log_breakeven_hashprice(self, j_per_th):
+        """Return log(0.024 · e · m): the log hashprice at which half the machines of `j_per_th`
+        pay their power (so running_share(hp, e) = Φ((log hp − this) / power_log_sd))."""
+        return np.log(MWH_PER_J_PER_TH_PH_DAY * self.power_median_usd_per_mwh
+                      * np.asarray(j_per_th, dtype=float))
 
     # --- the process ------------------------------------------------------------------------
     def drift_rule(self, btc_usd, path, rng, upstream):
@@ -169,58 +165,72 @@ class EconomicNetwork(NetworkBase):
 
 
 class _Fleet:
-    """The network's installed vintages and its orders in transit, stepped epoch by epoch."""
+    """The network's vintages, installed and on order, stepped epoch by epoch.
+
+    One array per attribute holds every vintage, oldest first: the installed ones, then the
+    orders in transit (their birth is their delivery day), so that the machines alive at a
+    time are a slice: retirements advance its start, deliveries its end. Each vintage keeps
+    its capacity (EH/s) and z_half, log(0.024 · e · m) / power_log_sd: the log hashprice at
+    which half its machines pay their power, in units of the spread of power prices.
+    """
 
     def __init__(self, net: EconomicNetwork, start, hashprice0: float, hashrate0_ehs: float, rng):
-        self.net, self.start, self.rng, self.t = net, np.datetime64(start, "D"), rng, 0.0
-        growth = _past_growth_per_year(str(self.start))
-        ages = np.arange(_BIN_YEARS / 2, net.machine_life_years, _BIN_YEARS)
-        self.born = -ages * DAYS_PER_YEAR
-        self.j_per_th = np.array([net.frontier_at(self._date(b)) for b in self.born])
+        self.net, self.rng, self.t, self.last = net, rng, 0.0, None
+        start = np.datetime64(start, "D")
+        self.frontier_day0 = int((start - np.datetime64(net.frontier_date, "D")).astype(int))
+        growth = _past_growth_per_year(str(start))
+        ages = np.arange(_BIN_YEARS / 2, net.machine_life_years, _BIN_YEARS)[::-1]
+        born = -ages * DAYS_PER_YEAR
+        j_per_th = np.array([self.frontier(b) for b in born])
         weight = np.exp(-growth * ages)
-        running = float(np.dot(weight, net.running_share(hashprice0, self.j_per_th)))
-        self.capacity = weight * hashrate0_ehs / max(running, 1e-12)
+        running = float(np.dot(weight, net.running_share(hashprice0, j_per_th)))
+        capacity = weight * hashrate0_ehs / max(running, 1e-12)
         # the pipeline: what the same growth would add over the delivery lag, in quarters
         lag = net.delivery_lag_days
         parts = max(1, math.ceil(lag / (_BIN_YEARS * DAYS_PER_YEAR)))
         due = lag * (np.arange(parts) + 0.5) / parts
-        added = self.capacity.sum() * np.expm1(growth * due / DAYS_PER_YEAR)
-        self.order_due = list(due)
-        self.order_ehs = list(np.diff(np.concatenate(([0.0], added))))
-        self.order_j = [net.frontier_at(self._date(d - lag)) for d in due]
+        added = capacity.sum() * np.expm1(growth * due / DAYS_PER_YEAR)
+        order_j = np.array([self.frontier(d - lag) for d in due])
+        self.born = np.concatenate((born, due))
+        self.capacity = np.concatenate((capacity, np.diff(added, prepend=0.0)))
+        self.z_half = (net.log_breakeven_hashprice(np.concatenate((j_per_th, order_j)))
+                       / net.power_log_sd)
+        self.first, self.installed, self.size = 0, len(born), len(self.born)
 
-    def _date(self, day: float):
-        return self.start + np.timedelta64(int(round(day)), "D")
+    def frontier(self, day: float) -> float:
+        """Return the frontier's J/TH on day `day` (rounded to whole days, as a date)."""
+        net = self.net
+        years = (self.frontier_day0 + int(round(day))) / DAYS_PER_YEAR
+        return net.frontier_j_per_th * (1 - net.frontier_gain_per_year) ** years
 
     def step(self, t_end: float, revenue: float) -> float:
         """Advance to day `t_end` at `revenue` (hashprice x EH/s); return the running EH/s."""
-        net = self.net
-        arrived = [i for i, due in enumerate(self.order_due) if due <= t_end]
-        if arrived:
-            self.born = np.concatenate((self.born, [self.order_due[i] for i in arrived]))
-            self.capacity = np.concatenate((self.capacity, [self.order_ehs[i] for i in arrived]))
-            self.j_per_th = np.concatenate((self.j_per_th, [self.order_j[i] for i in arrived]))
-            keep = [i for i in range(len(self.order_due)) if self.order_due[i] > t_end]
-            self.order_due = [self.order_due[i] for i in keep]
-            self.order_ehs = [self.order_ehs[i] for i in keep]
-            self.order_j = [self.order_j[i] for i in keep]
-        alive = self.born > t_end - net.machine_life_years * DAYS_PER_YEAR
-        if not alive.all():
-            self.born, self.capacity, self.j_per_th = (
-                self.born[alive], self.capacity[alive], self.j_per_th[alive])
+        born = self.born
+        while self.installed < self.size and born[self.installed] <= t_end:
+            self.installed += 1
+        retired = t_end - self.net.machine_life_years * DAYS_PER_YEAR
+        while self.first < self.installed and born[self.first] <= retired:
+            self.first += 1
         self._order(t_end, revenue)
-        hashprice = net.running_hashprice(revenue, self.capacity, self.j_per_th)
-        return revenue / hashprice if math.isfinite(hashprice) else 1e-9
+        alive = slice(self.first, self.installed)
+        if revenue <= 0 or not self.capacity[alive].sum() > 0:
+            return 1e-9
+        log_revenue, guess = math.log(revenue), None
+        if self.last is not None:  # the last epoch's root, moved along its slope
+            last_revenue, last_hp, last_slope = self.last
+            guess = last_hp + (log_revenue - last_revenue) / last_slope
+        log_hp, slope = solve_log_hashprice(log_revenue, self.capacity[alive],
+                                            self.z_half[alive], self.net.power_log_sd, guess)
+        self.last = (log_revenue, log_hp, slope)
+        return revenue / math.exp(log_hp)
 
     def _order(self, t_end: float, revenue: float) -> None:
-        net = self.net
-        frontier = net.frontier_at(self._date(t_end))
-        entry = net.entry_hashprice(frontier)
-        wanted_ehs = revenue / entry
-        have = float(np.dot(self.capacity, net.running_share(entry, self.j_per_th)))
-        if self.order_ehs:
-            have += float(np.dot(self.order_ehs, net.running_share(entry, np.array(self.order_j))))
-        gap = wanted_ehs - have
+        net, spread = self.net, self.net.power_log_sd
+        frontier = self.frontier(t_end)
+        log_entry = math.log(net.entry_hashprice(frontier))
+        every = slice(self.first, self.size)
+        have = float(self.capacity[every].dot(ndtr(log_entry / spread - self.z_half[every])))
+        gap = revenue / math.exp(log_entry) - have
         elapsed, self.t = t_end - self.t, t_end
         if gap <= 0 or elapsed <= 0:
             return
@@ -229,9 +239,59 @@ class _Fleet:
         if self.rng is not None and net.order_noise_log_sd > 0:
             sd = net.order_noise_log_sd
             shock = math.exp(sd * float(self.rng.standard_normal()) - sd * sd / 2)
-        self.order_due.append(t_end + net.delivery_lag_days)
-        self.order_ehs.append(share * gap * shock / float(net.running_share(entry, frontier)))
-        self.order_j.append(frontier)
+        z_half = math.log(MWH_PER_J_PER_TH_PH_DAY * net.power_median_usd_per_mwh * frontier) / spread
+        running = 0.5 * math.erfc((z_half - log_entry / spread) / math.sqrt(2))  # Φ(z_entry)
+        self._append(t_end + net.delivery_lag_days, share * gap * shock / running, z_half)
+
+    def _append(self, born: float, capacity_ehs: float, z_half: float) -> None:
+        if self.size == len(self.born):  # full: double the arrays
+            self.born, self.capacity, self.z_half = (
+                np.concatenate((a, np.empty(len(a) + 16)))
+                for a in (self.born, self.capacity, self.z_half))
+        self.born[self.size], self.capacity[self.size], self.z_half[self.size] = (
+            born, capacity_ehs, z_half)
+        self.size += 1
+
+
+def solve_log_hashprice(log_revenue: float, capacity: np.ndarray, z_half: np.ndarray,
+                        spread: float, guess: float | None = None) -> tuple[float, float]:
+    """Return (x, g'(x)): x the log running hashprice, with g(x) = x + log Σ C · Φ(x / spread
+    − z_half) = `log_revenue` (C = `capacity`, EH/s; z_half = `log_breakeven_hashprice` /
+    spread), and the slope there (for the next epoch's guess).
+
+    g rises with slope g' = 1 + S'/S ≥ 1 (S = Σ C Φ(z), S' = Σ C φ(z) / spread), so Halley's
+    method from `guess` (or from x = log(revenue / Σ C), where every machine runs and g ≤
+    log_revenue) converges in a few steps; each evaluation narrows a bracket [lo, hi] around
+    the root, and a step that would leave it bisects instead (or moves 1 beyond its finite
+    end while the other is unknown). The error after a Halley step d is of order d³, so it
+    stops after one under 1e-6, within double precision.
+    """
+    lo, hi = -math.inf, math.inf
+    if guess is None:
+        guess = lo = log_revenue - math.log(float(capacity.sum()))
+    x = guess
+    for _ in range(200):
+        z = x / spread - z_half
+        running = float(capacity.dot(ndtr(z)))
+        gap = x + math.log(running) - log_revenue if running > 0 else -math.inf
+        lo, hi = (x, hi) if gap < 0 else (lo, x)
+        step, slope = math.nan, 1.0
+        if running > 0:
+            weighted = capacity * np.exp(np.square(z) * -0.5)
+            rise = float(weighted.sum()) / (_SQRT_2PI * spread * running)  # S'/S
+            bend = -float(weighted.dot(z)) / (_SQRT_2PI * spread * spread * running) - rise * rise
+            slope = 1 + rise  # and g'' = S''/S − (S'/S)² = bend
+            halley = 2 * slope * slope - gap * bend
+            step = x - (2 * gap * slope / halley if halley > 0 else gap / slope)
+            if gap == 0:
+                return x, slope
+            if abs(step - x) < 1e-6 and lo <= step <= hi:
+                return step, slope
+        if not lo < step < hi:  # outside the bracket (or no step): bisect, or reach out
+            step = (lo + hi) / 2 if -math.inf < lo and hi < math.inf else (
+                lo + 1.0 if hi == math.inf else hi - 1.0)
+        x = step
+    raise RuntimeError("the running hashprice did not converge")  # pragma: no cover
 
 
 @functools.lru_cache(maxsize=64)

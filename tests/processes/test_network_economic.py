@@ -8,7 +8,8 @@ import pytest
 
 from sim.economics import TARGET_SPACING_S, TWO_POW_32
 from sim.errors import UserError
-from sim.processes.network_economic import EconomicNetwork, breakeven_usd_per_mwh
+from sim.processes.network_economic import (EconomicNetwork, breakeven_usd_per_mwh,
+                                          solve_log_hashprice)
 from sim.world import PROCESS_FIELDS, day_grid, validate_output
 
 START = "2029-01-01"
@@ -113,3 +114,43 @@ def test_each_world_may_draw_its_own_median_power_price():
     fixed = still_network(power_median_log_sd=0.0)
     assert (fixed.sample(DAY, np.random.default_rng(0), flat_world())["network_hashrate_ehs"][-1]
             == pytest.approx(equilibrium_ehs(fixed, 90_000.0), rel=0.01))
+
+
+# Today's parameters, spelled out so that a change of defaults does not move the pins.
+PINNED = dict(start_height=1_052_000, start_difficulty=2.0e14, frontier_j_per_th=16.1,
+              frontier_date="2024-01-01", frontier_gain_per_year=0.19,
+              power_median_usd_per_mwh=45.0, power_log_sd=0.5,
+              asic_price_days_of_hashprice=375.0, payback_target_days=500.0, order_days=90.0,
+              delivery_lag_days=120.0, machine_life_years=6.0, switch_days=14.0,
+              order_noise_log_sd=0.8, power_median_log_sd=0.7)
+
+
+@pytest.mark.parametrize("seed, expected", [
+    (2026, (2192.8815934582963, 2871.224406346593, 3364.3030737547806, 320609315054717.7, 542)),
+    (None, (1452.4023036291185, 1419.8204422192707, 1475.0931319833992, 221241992384149.97, 547)),
+])
+def test_pinned_world_does_not_move(seed, expected):
+    """A world's values as the model made them when it was made fast: a change that moves
+    them (beyond the last bits of a platform's arithmetic) must say why and update them."""
+    btc_usd = 90_000.0 * np.exp(0.3 * np.sin(2 * np.pi * DAY / 365.25))
+    rng = None if seed is None else np.random.default_rng(seed)
+    out = EconomicNetwork(**PINNED).sample(DAY, rng, {"day": DAY, "date": DATE, "btc_usd": btc_usd})
+    hashrate, epochs = out["network_hashrate_ehs"], out["epochs"]
+    *ehs, difficulty, start_day = expected
+    assert [hashrate[365], hashrate[730], hashrate[-1]] == pytest.approx(ehs, rel=1e-9)
+    assert epochs["difficulty"].iloc[40] == pytest.approx(difficulty, rel=1e-9)
+    assert (len(epochs), epochs["start_day"].iloc[40]) == (80, start_day)
+
+
+@pytest.mark.parametrize("spread", [0.05, 0.5, 2.0])
+def test_running_hashprice_solves_its_equation_from_any_guess(spread):
+    """The solver's root does not depend on its start: cold, warm, far left or far right."""
+    net = EconomicNetwork(power_log_sd=spread)
+    capacity, j_per_th = np.array([300.0, 500.0, 200.0, 50.0]), np.array([40.0, 25.0, 17.0, 12.0])
+    revenue = 40.0 * 1050.0
+    z_half = net.log_breakeven_hashprice(j_per_th) / spread
+    roots = [solve_log_hashprice(math.log(revenue), capacity, z_half, spread, guess)[0]
+             for guess in (None, -50.0, 0.0, 3.0, 4.0, 60.0)]
+    hp = math.exp(roots[0])
+    assert hp * np.dot(capacity, net.running_share(hp, j_per_th)) == pytest.approx(revenue, rel=1e-13)
+    assert roots == pytest.approx([roots[0]] * len(roots), abs=1e-13)
