@@ -18,6 +18,7 @@ import pytest
 
 import sim
 import sim.montecarlo as montecarlo
+from constant_market import SIMPLE_TERMS
 from sim.errors import UserError
 from sim.montecarlo import Progress
 from sim.rundir import TABLES, ChunkStore, plan
@@ -33,8 +34,9 @@ def assert_same(a, b, tables=TABLES):
 
 @pytest.fixture(scope="module")
 def reference():
-    """A clean serial run of 12 replications, every table kept."""
-    return sim.run(sim.compose(["run.replications=12", "run.progress=false", "run.chunk_size=5"]))
+    """A clean serial run of 12 replications, every table kept (on compose_small's terms)."""
+    return sim.run(sim.compose(["run.replications=12", "run.progress=false", "run.chunk_size=5",
+                                *SIMPLE_TERMS]))
 
 
 # --- seeds ------------------------------------------------------------------------------------
