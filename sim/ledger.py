@@ -154,14 +154,11 @@ class Account:
         gpu_hours = rates.gpus * 24.0
         contracts = self.record.cloud_contracts
         self.cloud_contract_daily = np.zeros(n)
-        if contracts:
-            for contract in contracts:
-                self.cloud_contract_daily += cloud.cash_usd_by_day(contract, n)
-            merchant_hours = (rates.gpus - cloud.contracted_gpus_by_day(contracts, n)) * 24.0
-            daily[_C["cloud_revenue"]] = (merchant_hours * self.world.gpu_usd_per_hour * utilisation
-                                          + self.cloud_contract_daily)
-        else:
-            daily[_C["cloud_revenue"]] = gpu_hours * self.world.gpu_usd_per_hour * utilisation
+        for contract in contracts:
+            self.cloud_contract_daily += cloud.cash_usd_by_day(contract, n)
+        merchant_hours = (rates.gpus - cloud.contracted_gpus_by_day(contracts, n)) * 24.0
+        daily[_C["cloud_revenue"]] = (merchant_hours * self.world.gpu_usd_per_hour * utilisation
+                                      + self.cloud_contract_daily)
         opex = self.cfg.site.opex
         self.opex_by_use = {
             "mining": mining.mw * float(opex.mining_usd_per_mw_month) / DAYS_PER_MONTH,
@@ -309,39 +306,40 @@ class Account:
         return [(USE_KIND[use], max(0.0, usd) * float(multiple[use]))
                 for use, usd in self._trailing_cash_by_use().items()]
 
-    def _trailing_cash_by_use(self) -> dict[str, float]:
-        """Return each use's operating cash flow over the last 365 days (mining, hosting, cloud).
+    def _power_by_use(self) -> dict[str, np.ndarray]:
+        """Return the daily net power (purchases less resale) of mining and of the cloud.
 
-        Net power (purchases less resale) is split between mining and cloud by their load.
+        The site's own load is split between them by their MW (`mining_load_share`).
         """
+        power = self.daily[_C["power_cost"]] + self.daily[_C["power_resale"]]
+        share = self.mining_load_share
+        return {"mining": power * share, "cloud": power * (1 - share)}
+
+    def _trailing_cash_by_use(self) -> dict[str, float]:
+        """Return each use's operating cash flow over the last 365 days (mining, hosting, cloud)."""
         year = slice(max(0, self.n_days - 365), self.n_days)
         d = {name: self.daily[i, year] for name, i in _C.items()}
-        power = d["power_cost"] + d["power_resale"]
-        share = self.mining_load_share[year]
+        power = {use: usd[year] for use, usd in self._power_by_use().items()}
         opex = {use: float(np.sum(cost[year])) for use, cost in self.opex_by_use.items()}
         return {
             "mining": float(np.sum(d["mining_revenue"] + d["pool_fees"] + d["demand_response"]
-                                   + power * share)) - opex["mining"],
+                                   + power["mining"])) - opex["mining"],
             "hosting": float(np.sum(d["hosting_rent"])) - opex["hosting"],
-            "cloud": float(np.sum(d["cloud_revenue"] + power * (1 - share))) - opex["cloud"],
+            "cloud": float(np.sum(d["cloud_revenue"] + power["cloud"])) - opex["cloud"],
         }
 
     # --- kinds of cash flow -------------------------------------------------------------------
     def cash_by_kind(self) -> dict[str, np.ndarray]:
-        """Return each kind's monthly cash, terminal value in the last month; they sum to the total.
-
-        Net power (purchases less resale) is split between mining and the cloud by their load.
-        """
+        """Return each kind's monthly cash, terminal value in the last month; they sum to the total."""
         c = {name: self.daily[i] for name, i in _C.items()}
-        power = c["power_cost"] + c["power_resale"]
-        share = self.mining_load_share
+        power = self._power_by_use()
         opex = self.opex_by_use
         daily = {
-            "mining": (c["mining_revenue"] + c["pool_fees"] + c["demand_response"] + power * share
+            "mining": (c["mining_revenue"] + c["pool_fees"] + c["demand_response"] + power["mining"]
                        - opex["mining"] + c["capex_asic_refresh"] + c["asic_salvage"]),
             "contracted": (c["hosting_rent"] - opex["hosting"] + c["capex_conversion"]
                            + self.cloud_contract_daily),
-            "merchant_ai": (c["cloud_revenue"] - self.cloud_contract_daily + power * (1 - share)
+            "merchant_ai": (c["cloud_revenue"] - self.cloud_contract_daily + power["cloud"]
                             - opex["cloud"] + c["capex_gpu"]),
         }
         monthly = {kind: np.add.reduceat(daily[kind], self.month_starts) for kind in KINDS}
