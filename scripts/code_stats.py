@@ -24,7 +24,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                "sim.leases", "sim.construction", "sim.site", "sim.tenants", "sim.ledger",
                "sim.cloud", "sim.demand_response", "sim.valuation")),
     ("run", ("sim.executors", "sim.memory", "sim.rundir", "sim.result", "sim.selection", "sim.montecarlo",
-             "sim.backtest", "sim.robustness",
+             "sim.backtest",
              "sim.calibrate")),  # hashpivot-calibrate: fits the model processes to history
     ("compare", ("sim.compare",)),  # with its own command line, sim.compare.cli
     ("cli", ("sim.cli", "sim")),  # "sim": the package's own __init__ (the public API) only

@@ -34,8 +34,8 @@ from sim.config import (build_processes, build_strategies, check_output_dir, con
                         hydra_error_line, validate)
 from sim.errors import UserError
 from sim.memory import check_memory
-from sim.robustness import robustness_pair, verdict_robustness, verdict_sentence
-from sim.robustness import save as save_robustness
+from sim.compare.robustness import robustness_pair, verdict_robustness, verdict_sentence
+from sim.compare.robustness import save as save_robustness
 from sim.rundir import ROBUSTNESS_CSV, RunDir, check_claim, now
 
 USAGE_ERROR = 2

@@ -24,7 +24,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from sim.errors import UserError
-from sim.robustness import COLUMNS as ROBUSTNESS_COLUMNS
+from sim.compare.robustness import COLUMNS as ROBUSTNESS_COLUMNS
 from sim.rundir import ROBUSTNESS_CSV, RunDir, is_outcome_neutral
 from sim.rundir import strategy_options as config_strategy_options
 

@@ -23,7 +23,7 @@ import yaml
 from sim.compare.analysis import Analysis
 from sim.compare.load import RunSet
 from sim.compare.plots import FEATURES, metric_name
-from sim.robustness import verdict_sentence
+from sim.compare.robustness import verdict_sentence
 
 CSS = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
 color:#111;line-height:1.45}table{border-collapse:collapse;margin:.5em 0 1.5em;

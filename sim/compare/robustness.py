@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
-from scipy import stats as _scipy
 from tqdm.auto import tqdm
 
+from sim.compare.stats import paired_difference
 from sim.config import strategy_label
 from sim.montecarlo import run
 from sim.rundir import ROBUSTNESS_CSV, write_atomic
@@ -148,19 +148,12 @@ def paired_row(summary: pd.DataFrame, strategy: str, against: str) -> dict:
     wide = summary.pivot(index="replication", columns="strategy", values="npv_usd")
     x = wide[strategy].to_numpy(float)
     y = wide[against].to_numpy(float)
-    keep = np.isfinite(x) & np.isfinite(y)
-    d = x[keep] - y[keep]
-    mean = float(d.mean()) if d.size else np.nan
-    low = high = np.nan
-    if d.size > 1:
-        half = (_scipy.t.ppf(0.5 + CONFIDENCE / 2, d.size - 1)
-                * d.std(ddof=1) / np.sqrt(d.size))
-        low, high = mean - half, mean + half
+    diff = paired_difference(x, y, CONFIDENCE)
     means = (float(np.nanmean(x)), float(np.nanmean(y)))
-    return {"replications": int(d.size), "strategy": strategy, "against": against,
+    return {"replications": diff.n, "strategy": strategy, "against": against,
             "strategy_npv_usd": means[0], "against_npv_usd": means[1],
-            "diff_npv_usd": mean, "diff_ci_low_usd": low, "diff_ci_high_usd": high,
-            "p_strategy_beats": float(((d > 0) + 0.5 * (d == 0)).mean()) if d.size else np.nan,
+            "diff_npv_usd": diff.mean, "diff_ci_low_usd": diff.ci_low, "diff_ci_high_usd": diff.ci_high,
+            "p_strategy_beats": diff.p_beats,
             "higher_mean": (strategy if means[0] > means[1] else against if means[1] > means[0]
                             else "equal"),
             "verdict_holds": bool(means[0] > means[1])}

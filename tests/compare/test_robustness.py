@@ -10,7 +10,7 @@ import sim
 import sim.cli as cli
 from sim.cli import execute
 from sim.errors import UserError
-from sim.robustness import (AS_RUN, COLUMNS, alternatives, best_strategy, changed_under,
+from sim.compare.robustness import (AS_RUN, COLUMNS, alternatives, best_strategy, changed_under,
                             paired_row, rerun_config, robustness_pair, shifted_rates,
                             verdict_robustness, verdict_sentence)
 from sim.rundir import RunDir
