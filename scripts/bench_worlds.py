@@ -5,7 +5,7 @@ Times `sim.sample_world` of the default experiment, 10 years daily, for each
 taking the options in turn (so that a busy machine slows them alike); it prints the
 fastest and the median round's time per world. The default run samples 1,000 worlds.
 
-    python scripts/bench_worlds.py                       # default and economic
+    python scripts/bench_worlds.py                       # reference and economic
     python scripts/bench_worlds.py --options economic --rounds 9
     PYTHONPATH=/path/to/other/checkout python scripts/bench_worlds.py   # another tree's sim
 """
@@ -40,7 +40,7 @@ def seconds_per_world(options: list[str], worlds: int, rounds: int) -> dict[str,
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--options", default="default,economic",
+    parser.add_argument("--options", default="reference,economic",
                         help="comma-separated market/network options (default: %(default)s)")
     parser.add_argument("--worlds", type=int, default=10, help="worlds per round (%(default)s)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds (%(default)s)")

@@ -259,8 +259,8 @@ def parser() -> argparse.ArgumentParser:
                    help=f"start dates (default: {' '.join(DEFAULT_STARTS)})")
     p.add_argument("--years", type=float, default=2.0, help="years ahead (default 2)")
     p.add_argument("--replications", type=int, default=200, help="worlds per start (default 200)")
-    p.add_argument("--network", default="default",
-                   help="market/network option: default, economic, ... (default: default)")
+    p.add_argument("--network", default="economic",
+                   help="market/network option: economic, reference, ... (default: economic)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a key of the network option, e.g. --set power_log_sd=0.6")
     p.add_argument("--replay-btc", action="store_true",

@@ -1,4 +1,4 @@
-"""The config schema: every key of `run`, `site` and `fleet`, described once.
+"""The config schema: every key of `run`, `site`, `fleet` and `asof`, described once.
 
 A key is a dataclass field made by `sim.params.param`: its type, unit, default, allowed
 values (a `Rule`) and a one-line doc. Hydra type-checks the YAML and the command line
@@ -7,12 +7,14 @@ against these dataclasses (they are registered in its ConfigStore, see `sim.conf
 value and what is allowed; the README's config reference is generated from the same
 metadata; and the engine reads the checked, plain `Settings` object, never the YAML tree.
 
-This module sits at the bottom of the package, with `sim.params` under it.
+This module sits at the bottom of the package, with `sim.params` and `sim.economics` (the
+hashprice formula that checks a snapshot) under it.
 """
 
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
 
+from sim.economics import hashprice_usd_per_ph_day, subsidy_btc
 from sim.errors import UserError
 from sim.params import Date, Distribution, Number, Text, param, section, shown
 
@@ -366,16 +368,70 @@ class FleetConfig:
                                 doc="used machines sell at this share of new, scaled by efficiency")
 
 
+# --- as-of state -------------------------------------------------------------------------------
+#: How far a snapshot's published hashprice may lie from the one its own figures give.
+HASHPRICE_TOLERANCE = 0.10
+
+
+@dataclass(slots=True)
+class AsOfConfig:
+    """Day 0's market, as of one dated snapshot (conf/asof/<date>.yaml, every value sourced).
+
+    The shipped market options start from these values through interpolations
+    (``${asof.btc_usd}``), and the site starts on ``date``; a value set on a process
+    itself (``market.btc.start_usd=...``) wins over the snapshot.
+    """
+
+    date: str = param("2026-06-26", unit="date", rule=Date(),
+                      doc="the snapshot's date: day 0 of the simulation (site.start_date)")
+    height: int = param(955584, unit="blocks", low=0, integer=True, doc="block height on that date")
+    difficulty: float = param(1.3387e14, unit="-", low=0, low_open=True, doc="difficulty on that date")
+    hashrate_ehs: Optional[float] = param(None, unit="EH/s", low=0, low_open=True, nullable=True,
+                                          doc="network hashrate; null = 600 s blocks at the difficulty")
+    btc_usd: float = param(60037.0, unit="USD", low=0, low_open=True, doc="BTC price on that date")
+    fees_btc_per_block: float = param(0.0173, unit="BTC/block", low=0,
+                                      doc="fees per block, the latest published level")
+    power_usd_per_mwh: float = param(40.0, unit="USD/MWh", low=0, low_open=True,
+                                     doc="the site's mean spot power price")
+    lease_usd_per_kw_month: float = param(128.0, unit="USD/kW-month", low=0, low_open=True,
+                                          doc="first-year rent of a turnkey AI lease signed on that date")
+    gpu_usd_per_hour: float = param(2.25, unit="USD/GPU-hour", low=0, low_open=True,
+                                    doc="H100-equivalent rental price on that date")
+    hashprice_usd_per_ph_day: Optional[float] = param(
+        29.0, unit="USD/PH/s/day", low=0, low_open=True, nullable=True,
+        doc="published hashprice on that date: a check on the figures above, not an input")
+
+    def cross_check(self, prefix: str) -> None:
+        """Raise UserError if the published hashprice is more than 10% from what the figures give."""
+        if self.hashprice_usd_per_ph_day is None:
+            return
+        implied = snapshot_hashprice_usd_per_ph_day(self)
+        published = self.hashprice_usd_per_ph_day
+        if abs(implied / published - 1.0) > HASHPRICE_TOLERANCE:
+            raise UserError(
+                f"{prefix}hashprice_usd_per_ph_day={shown(published)}: must be within "
+                f"{HASHPRICE_TOLERANCE:.0%} of {implied:,.2f}, the hashprice that {prefix}btc_usd, "
+                f"{prefix}difficulty, {prefix}height and {prefix}fees_btc_per_block give "
+                "(check their units; or set it to null)")
+
+
+def snapshot_hashprice_usd_per_ph_day(asof: AsOfConfig) -> float:
+    """Return the hashprice (USD per PH/s per day) that a snapshot's own figures give."""
+    return float(hashprice_usd_per_ph_day(subsidy_btc(asof.height), asof.fees_btc_per_block,
+                                          asof.btc_usd, asof.difficulty))
+
+
 # --- everything ---------------------------------------------------------------------------------
 @dataclass(slots=True)
 class Settings:
-    """The whole checked config: typed run, site and fleet; market and strategy nodes as dicts.
+    """The whole checked config: typed run, site, fleet and asof; market and strategy as dicts.
 
     `market` and `strategy` stay free-form `_target_` nodes (a plug-in brings its own keys);
     their constructors check them.
     """
 
     run: RunConfig = section(RunConfig, doc="how the experiment runs")
+    asof: AsOfConfig = section(AsOfConfig, doc="day 0's market, from a dated snapshot")
     site: SiteConfig = section(SiteConfig, doc="the site")
     fleet: FleetConfig = section(FleetConfig, doc="the mining fleet")
     market: Dict[str, Any] = field(default_factory=dict)

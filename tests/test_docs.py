@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # --- docs/model.md: every config key documented with its default -----------------------------
 MODEL_DOC = ROOT / "docs" / "model.md"
 #: The groups whose every leaf key docs/model.md must document (run settings included).
-DOCUMENTED_ROOTS = ("run", "site", "fleet", "market", "strategy")
+DOCUMENTED_ROOTS = ("run", "asof", "site", "fleet", "market", "strategy")
 #: Where no file may still cite the old, unshipped notes; skipped directory names.
 SKIPPED_DIRS = {"__pycache__", "node_modules", "outputs", "multirun", "build", "dist"}
 
@@ -47,8 +47,11 @@ def _option_files():
 
 
 def _config_leaves() -> list[tuple[str, object, str]]:
-    """Return (dotted key, default, where) for the default config and every shipped option."""
-    composed = OmegaConf.to_container(sim.compose([]), resolve=True)
+    """Return (dotted key, default, where) for the default config and every shipped option.
+
+    Values are taken as written: a day-0 value read from the snapshot is documented as its
+    interpolation (`${asof.btc_usd}`), and the snapshot's keys with their values."""
+    composed = OmegaConf.to_container(sim.compose([]), resolve=False)
     out = [(key, value, "the default config") for root in DOCUMENTED_ROOTS
            for key, value in _leaves(composed[root], root)]
     for prefix, path in _option_files():
@@ -114,7 +117,8 @@ def test_the_documented_defaults_parse_as_the_config_would():
     rows = documented_defaults()
     assert rows["site.conversion.capex_usd_per_mw_it"] == [
         {"dist": "lognormal", "median": 9.0e6, "sigma": 0.15}]
-    assert rows["market.network.start_hashrate_ehs"] == [None]
+    assert rows["market.network.start_hashrate_ehs"] == ["${asof.hashrate_ehs}"]
+    assert rows["asof.hashrate_ehs"] == [None]
     assert sorted(rows["fleet.j_per_th"]) == [13.5, 17.5, 18.5, 21.5]
     assert not _same(17.5, 17.6) and not _same(True, 1.0) and _same(1.0e6, 1000000)
 

@@ -58,7 +58,8 @@ def test_crews_compete_later_blocks_start_when_a_crew_frees(compose):
 
 def test_phased_converts_a_block_each_quarter_and_queues_when_crews_are_busy(compose):
     """Quarters open on calendar days: 2027-01-01 is day 0, 2028 (a leap year) opens on 365."""
-    cfg = compose("strategy=phased", *QUIET_FLEET, *FIXED_BUILD, "run.horizon_years=2")
+    cfg = compose("strategy=phased", *QUIET_FLEET, *FIXED_BUILD, "run.horizon_years=2",
+                  "site.start_date=2027-01-01")
     decisions = [day for day, _, _ in log(cfg, "decision")]
     assert decisions == [0, 90, 181, 273, 365, 456, 547, 639]
     # One block a quarter up to max_share 0.6 (six blocks); blocks 3-5 wait for a crew:

@@ -19,7 +19,7 @@ def test_world_has_every_documented_field(compose_small):
     n = world.n_days
     for name in world.daily_fields():
         assert getattr(world, name).shape == (n,)
-    assert world.date[0] == np.datetime64("2027-01-01")
+    assert world.date[0] == np.datetime64("2026-06-26")  # the latest as-of snapshot
     assert list(world.epochs.columns) == ["start_day", "end_day", "start_height", "difficulty"]
     assert list(world.tenant_requests.columns) == ["day", "mw_it", "term_days", "usd_per_kw_month",
                                                    "wait_days", "min_share", "phased"]

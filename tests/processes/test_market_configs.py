@@ -13,11 +13,12 @@ from sim.world import PROCESS_FIELDS, day_grid, hashprice_usd_per_ph_day, rng_fo
 
 MARKET = Path(__file__).resolve().parents[2] / "conf" / "market"
 OPTIONS = sorted((path.parent.name, path.stem) for path in MARKET.glob("*/*.yaml"))
-DEFAULTS = {"btc": "gbm", "network": "default", "power": "ercot", "ai": "base", "demand": "poisson"}
+DEFAULTS = {"btc": "gbm", "network": "economic", "power": "ercot", "ai": "base", "demand": "poisson"}
 
 
 def build(choices: dict) -> dict:
-    overrides = [f"+market/{name}={option}" for name, option in choices.items()]
+    overrides = ["+asof=2026-06-26"]  # the day-0 values the options read
+    overrides += [f"+market/{name}={option}" for name, option in choices.items()]
     overrides += [o for name, option in choices.items()
                   for o in HISTORY_FILES.get(f"market/{name}={option}", [])]
     with initialize_config_dir(config_dir=str(MARKET.parent), version_base="1.3"):
