@@ -55,13 +55,17 @@ class FleetDecay:
 class AsicPrices:
     """ASIC prices over one world: new machines follow hashprice, used ones their efficiency.
 
-    `fleet` is the fleet config (`j_per_th`, `efficiency_gain_per_year`,
-    `price_days_of_hashprice`, `resale_share`).
+    `fleet` is the fleet config (`frontier_j_per_th` on `frontier_date`,
+    `efficiency_gain_per_year`, `price_days_of_hashprice`, `resale_share`); `start_date`
+    is day 0's date (the frontier is dated: the same law as the economic network's).
     """
 
-    def __init__(self, fleet, hashprice_usd_per_ph_day: np.ndarray):
+    def __init__(self, fleet, hashprice_usd_per_ph_day: np.ndarray, start_date):
         self.fleet = fleet
         self.hashprice_usd_per_ph_day = hashprice_usd_per_ph_day
+        self.frontier_years_at_day0 = float(
+            (np.datetime64(start_date, "D") - np.datetime64(fleet.frontier_date, "D")).astype(int)
+            / DAYS_PER_YEAR)
 
     def new_usd_per_th(self, day: float) -> float:
         """Return the price of a new ASIC per TH/s on `day`."""
@@ -76,7 +80,8 @@ class AsicPrices:
     def frontier_j_per_th(self, day: float) -> float:
         """Return the efficiency of the newest machines on `day`."""
         fleet = self.fleet
-        return float(fleet.j_per_th) * (1 - fleet.efficiency_gain_per_year) ** (day / DAYS_PER_YEAR)
+        years = self.frontier_years_at_day0 + day / DAYS_PER_YEAR
+        return float(fleet.frontier_j_per_th) * (1 - fleet.efficiency_gain_per_year) ** years
 
     def used_usd_per_th(self, j_per_th: float, day: float) -> float:
         """Return the resale price per TH/s of used machines of efficiency `j_per_th` on `day`."""

@@ -61,7 +61,7 @@ class Account:
         n = world.n_days
         self.n_days = n
         self.rates = record.rates.levels(n)
-        self.prices = AsicPrices(cfg.fleet, world.hashprice_usd_per_ph_day)
+        self.prices = AsicPrices(cfg.fleet, world.hashprice_usd_per_ph_day, world.date[0])
         self.daily = np.zeros((len(CATEGORIES), n))
         mining = self._mining()
         self._power(mining)

@@ -172,6 +172,22 @@ class Lease:
 
 
 @dataclass(frozen=True)
+class Project:
+    """One block's conversion: the site's share of its capex, paid evenly from start to end day.
+
+    The unit that project debt finances (sim.finance); `kw_it` is the hall's IT capacity and
+    `use` what it is built for (`hosting` or `cloud`).
+    """
+
+    block: int
+    start_day: float
+    end_day: float
+    capex_usd: float
+    kw_it: float
+    use: str = "hosting"
+
+
+@dataclass(frozen=True)
 class GpuLot:
     """GPUs bought for a cloud hall on `day`, for `usd`, to be replaced after `life_days`.
 
@@ -223,8 +239,8 @@ class Record:
     decays) come with what happened: `rates` and `lumps` over `n_days`, the mining
     `tranches` in the order they first mined, every lease term and backstop (each with
     its rent schedule, `Lease.rent_usd_per_day_on`), every GPU lot, the tenant counts,
-    the event log (None unless `run.event_log` is on), and every cloud hall's GPU-hour
-    contract.
+    the event log (None unless `run.event_log` is on), every cloud hall's GPU-hour
+    contract, and every conversion project (what project debt finances).
     """
 
     n_days: int
@@ -241,6 +257,7 @@ class Record:
     counts: Counts
     events: tuple[Event, ...] | None = None
     cloud_contracts: tuple[CloudContract, ...] = ()
+    projects: tuple[Project, ...] = ()
 
 
 class Books:

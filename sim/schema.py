@@ -360,8 +360,12 @@ class FleetConfig:
     upgrade_every_years: Optional[float] = param(
         4.0, unit="years", low=0, low_open=True, nullable=True,
         doc="sell the fleet and buy the newest machines if they would mine; null = never")
-    efficiency_gain_per_year: float = param(0.08, unit="share/year", low=0, high=1,
-                                            doc="J/TH improvement of the newest machines per year")
+    frontier_j_per_th: float = param(16.1, unit="J/TH", low=0, low_open=True,
+                                     doc="efficiency of the newest machines on sale on frontier_date")
+    frontier_date: str = param("2024-01-01", unit="date", rule=Date(),
+                               doc="the date of frontier_j_per_th")
+    efficiency_gain_per_year: float = param(0.19, unit="share/year", low=0, high=0.9,
+                                            doc="yearly fall of the newest machines' J/TH")
     price_days_of_hashprice: float = param(375.0, unit="days", low=0,
                                            doc="new ASIC USD/TH = this x hashprice per TH-day")
     resale_share: float = param(0.5, unit="share", low=0, high=1,

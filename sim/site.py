@@ -28,7 +28,7 @@ from sim.errors import UserError
 from sim.construction import Project, project_count, projects
 from sim.fleet import AsicPrices, FleetDecay
 from sim.leases import LeaseTerms
-from sim.record import Books, CloudContract, Counts, Event, GpuLot, Lease, Record, freeze
+from sim.record import Books, CloudContract, Counts, Event, GpuLot, Lease, Project, Record, freeze
 from sim.strategies import USES, Convert
 from sim.tenants import Request, TenantDesk
 from sim.view import MarketView
@@ -64,7 +64,7 @@ class Site(TenantDesk):
         self.opex = site.opex
         self.fleet = fleet
         self.decay = FleetDecay(float(fleet.failure_rate_per_year) / DAYS_PER_YEAR, fleet.refresh == "replace")
-        self.asic_prices = AsicPrices(fleet, world.hashprice_usd_per_ph_day)
+        self.asic_prices = AsicPrices(fleet, world.hashprice_usd_per_ph_day, world.date[0])
         self.median_conversion_days = (distributions.median(site.conversion.decommission_days)
                                        + distributions.median(site.conversion.retrofit_days))
         self._draw_site_randomness(cfg)
@@ -84,6 +84,7 @@ class Site(TenantDesk):
         self.leases: list[Lease] = []
         self.gpu_lots: list[GpuLot] = []
         self.cloud_contracts: list[CloudContract] = []
+        self.projects: list[Project] = []
         self.counts = dict(tenant_requests=0, tenant_requests_rejected=0,
                            tenant_mw_it_rejected=0.0, tenant_requests_late=0,
                            tenant_requests_partial=0, contracted_rent_usd=0.0)
@@ -177,7 +178,7 @@ class Site(TenantDesk):
             rates=books.rates, lumps=books.lumps, tranches=books.tranches(),
             leases=tuple(self.leases), gpu_lots=tuple(self.gpu_lots), counts=Counts(**self.counts),
             events=None if self.events is None else tuple(self.events),
-            cloud_contracts=tuple(self.cloud_contracts)))
+            cloud_contracts=tuple(self.cloud_contracts), projects=tuple(self.projects)))
 
     def _log(self, day: float, block: int, event: str, cause: str = "", request: Request | None = None):
         """Log one event if the event log is on; a tenant's event names its request as cause."""
@@ -276,6 +277,8 @@ class Site(TenantDesk):
         # paid within it, and the unfinished hall is not valued either.
         books.rate(books.rates.capex_conversion_usd_per_day, start, -capex / max(retrofit, 1.0),
                    start + max(retrofit, 1.0))
+        self.projects.append(Project(block, start, start + max(retrofit, 1.0), capex,
+                                     self.block_mw_it * 1000.0, use or "hosting"))
         yield self.env.timeout(retrofit)
         if use is not None:
             self._ready(block, use)

@@ -13,6 +13,8 @@ from sim.fleet import AsicPrices, FleetDecay
 
 class Fleet:
     j_per_th = 17.5
+    frontier_j_per_th = 17.5
+    frontier_date = "2027-01-01"
     efficiency_gain_per_year = 0.08
     price_days_of_hashprice = 375
     resale_share = 0.5
@@ -41,7 +43,7 @@ def test_share_alive_by_day_is_share_alive_on_each_day():
 
 def test_asic_prices_follow_hashprice_and_the_efficiency_frontier():
     hashprice = np.array([40.0, 50.0, 60.0])
-    prices = AsicPrices(Fleet(), hashprice)
+    prices = AsicPrices(Fleet(), hashprice, "2027-01-01")
     assert prices.new_usd_per_th(1) == pytest.approx(375 * 50 / 1000)
     assert prices.new_usd_per_th(10) == pytest.approx(375 * 60 / 1000)  # past the end: the last day
     np.testing.assert_allclose(prices.new_usd_per_th_by_day(), 375 * hashprice / 1000)
@@ -50,3 +52,10 @@ def test_asic_prices_follow_hashprice_and_the_efficiency_frontier():
     assert prices.used_usd_per_th(17.5, 0) == pytest.approx(15 * 0.5)
     assert prices.used_usd_per_th(35.0, 0) == pytest.approx(15 * 0.5 / 2)
     assert prices.used_usd_per_th(10.0, 0) == pytest.approx(15 * 0.5)  # never above the share
+
+
+def test_the_frontier_is_dated_not_counted_from_day_0():
+    """A start two years after the frontier's date sees it two years of gains further on."""
+    later = AsicPrices(Fleet(), np.array([40.0]), "2029-01-01")
+    assert later.frontier_j_per_th(0) == pytest.approx(17.5 * 0.92 ** (731 / 365.25))
+    assert later.frontier_j_per_th(365.25) == pytest.approx(17.5 * 0.92 ** (1 + 731 / 365.25))

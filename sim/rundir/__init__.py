@@ -113,8 +113,8 @@ def _flatten(data, prefix=""):
 
 def world_key(cfg) -> str:
     """Return a key equal for configs that sample the same worlds (market, seed, calendar)."""
-    world = OmegaConf.to_container(OmegaConf.masked_copy(cfg, ["market", "asof"]), resolve=True)
-    world.pop("asof", None)  # what the snapshot sets, the market's values already hold
+    # Resolved in place: the market reads day 0 from `asof` and the ASIC frontier from `fleet`.
+    world = {"market": OmegaConf.to_container(cfg.market, resolve=True)}
     world.update(seed=cfg.run.seed, start=str(cfg.site.start_date),
                  horizon=cfg.run.horizon_years, deterministic=cfg.run.deterministic)
     return hashlib.sha256(json.dumps(world, sort_keys=True).encode()).hexdigest()[:16]

@@ -7,17 +7,20 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
 
 from history_files import HISTORY_FILES
 from sim.world import PROCESS_FIELDS, day_grid, hashprice_usd_per_ph_day, rng_for, validate_output
 
 MARKET = Path(__file__).resolve().parents[2] / "conf" / "market"
 OPTIONS = sorted((path.parent.name, path.stem) for path in MARKET.glob("*/*.yaml"))
+#: Day 0's hashprice as published on the snapshot's date: every option starts near it.
+PUBLISHED_HASHPRICE = OmegaConf.load(MARKET.parent / "asof" / "2026-06-26.yaml").hashprice_usd_per_ph_day
 DEFAULTS = {"btc": "gbm", "network": "economic", "power": "ercot", "ai": "base", "demand": "poisson"}
 
 
 def build(choices: dict) -> dict:
-    overrides = ["+asof=2026-06-26"]  # the day-0 values the options read
+    overrides = ["+asof=2026-06-26", "+fleet=s21"]  # day 0 and the ASIC frontier the options read
     overrides += [f"+market/{name}={option}" for name, option in choices.items()]
     overrides += [o for name, option in choices.items()
                   for o in HISTORY_FILES.get(f"market/{name}={option}", [])]
@@ -50,7 +53,7 @@ def test_option_builds_and_samples_a_valid_world(group, option):
     processes = build({**DEFAULTS, group: option})
     for deterministic in (True, False):
         world = sample(processes, deterministic)
-        assert world["hashprice_usd_per_ph_day"][0] == pytest.approx(35.6, rel=0.05)
+        assert world["hashprice_usd_per_ph_day"][0] == pytest.approx(PUBLISHED_HASHPRICE, rel=0.05)
 
 
 def test_constant_hashrate_option_holds_the_hashrate():
