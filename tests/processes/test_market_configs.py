@@ -13,7 +13,8 @@ from sim.world import PROCESS_FIELDS, day_grid, hashprice_usd_per_ph_day, rng_fo
 
 MARKET = Path(__file__).resolve().parents[2] / "conf" / "market"
 OPTIONS = sorted((path.parent.name, path.stem) for path in MARKET.glob("*/*.yaml"))
-DEFAULTS = {"btc": "gbm", "network": "default", "power": "ercot", "ai": "base", "demand": "poisson"}
+DEFAULTS = {"btc": "gbm", "network": "default", "power": "ercot", "ai": "base", "demand": "poisson",
+            "rates": "vasicek"}
 
 
 def build(choices: dict) -> dict:
