@@ -72,7 +72,7 @@ def macrs_rates(recovery_years: int, method: str = "GDS") -> np.ndarray:
         if year == years:
             share = left  # the last half year takes what is left
         elif year == 0:
-            share = 0.5 * max(declining / years, 1.0 / years)
+            share = 0.5 * declining / years  # half a year of the declining balance
         else:
             share = max(left * declining / years, left / remaining_years)
         shares[year] = share
