@@ -8,7 +8,7 @@ import pytest
 import sim
 from sim.config import build_processes
 from sim.errors import UserError
-from sim.processes.rates import ConstantRate, Vasicek
+from sim.processes.rates import CIR, ConstantRate, Vasicek
 from sim.world import PROCESS_FIELDS, rng_for, validate_output
 
 DAYS = np.arange(3653)
@@ -93,3 +93,36 @@ def test_the_rate_has_its_own_stream_and_an_old_config_gets_a_constant_rate():
     assert with_rates.tenant_requests.equals(without.tenant_requests)
     np.testing.assert_array_equal(without.short_rate, ConstantRate().rate)
     assert with_rates.short_rate.std() > 0
+
+
+def test_cir_mean_and_variance_match_the_closed_forms_and_stay_positive():
+    a = math.log(2) / 2.0
+    cir = CIR(start_rate=0.05, mean_rate=0.03, half_life_years=2.0, volatility=0.06)
+    paths = cir.paths(2000, 1462, np.random.default_rng(np.random.SeedSequence(8)))
+    assert paths.min() > 0 and np.all(paths[:, 0] == 0.05)
+    for day in (365, 1461):
+        t = day / 365.25
+        decay = math.exp(-a * t)
+        mean = 0.03 + 0.02 * decay
+        variance = (0.05 * 0.06 ** 2 / a * (decay - decay ** 2)
+                    + 0.03 * 0.06 ** 2 / (2 * a) * (1 - decay) ** 2)
+        sample = paths[:, day]
+        assert abs(sample.mean() - mean) < 4 * math.sqrt(variance / len(sample))
+        assert sample.var(ddof=1) == pytest.approx(variance, rel=5 * math.sqrt(2 / len(sample)))
+
+
+def test_cir_world_path_is_one_row_of_its_paths_and_its_base_case_the_mean():
+    cir = CIR()
+    one = cir.sample(DAYS[:400], np.random.default_rng(3), {})["short_rate"]
+    # The exact step written out: r' = c · χ'²(4ab/σ², r e^{−a dt} / c), c = σ²(1 − e^{−a dt})/(4a).
+    a, dt = math.log(2) / 3.0, 1 / 365.25
+    c = 0.0577 ** 2 * (1 - math.exp(-a * dt)) / (4 * a)
+    rng, by_hand = np.random.default_rng(3), [0.0365]
+    for _ in range(399):
+        by_hand.append(c * rng.noncentral_chisquare(4 * a * 0.03 / 0.0577 ** 2,
+                                                    np.array([by_hand[-1] * math.exp(-a * dt) / c]))[0])
+    np.testing.assert_allclose(one, by_hand, rtol=1e-12)
+    expected = cir.sample(DAYS, None, {})["short_rate"]
+    np.testing.assert_allclose(expected, 0.03 + 0.0065 * 0.5 ** (DAYS / 365.25 / 3.0), rtol=1e-12)
+    with pytest.raises(UserError, match="volatility=0: must be > 0"):
+        CIR(volatility=0)
