@@ -36,6 +36,11 @@ TYPED_SECTIONS = ("run", "asof", "site", "fleet")
 #: value of the YAML and the command line against it.
 SCHEMA_NODE = "hashpivot_schema"
 ConfigStore.instance().store(name=SCHEMA_NODE, node=Settings)
+#: The market groups, in the order the world samples them.
+MARKET_GROUPS = ("btc", "network", "power", "ai", "demand", "rates")
+#: The node of a market group a config may lack, having been written before the group
+#: existed: without `market/rates` (issue #10) the short rate is constant.
+OPTIONAL_MARKET = {"rates": {"_target_": "sim.processes.rates.ConstantRate"}}
 
 
 def config_dir() -> Path:
@@ -196,7 +201,9 @@ def validate(cfg: DictConfig) -> Settings:
     for name in cfg.strategy:
         strategy_class = _check_target(cfg, f"strategy.{name}")
         _check_cloud_fits(checked, cfg.strategy[name], strategy_class, f"strategy.{name}")
-    for name in ("btc", "network", "power", "ai", "demand"):
+    for name in MARKET_GROUPS:
+        if name in OPTIONAL_MARKET and _absent(cfg, f"market.{name}"):
+            continue
         _check_target(cfg, f"market.{name}")
     return checked
 
@@ -210,9 +217,14 @@ def _check_cloud_fits(checked: Settings, node, strategy_class, key: str) -> None
                         f"runs its own GPU cloud ({key}.use=cloud)")
 
 
+def _absent(cfg, key: str) -> bool:
+    """Return True if the config has no node at `key` (not even a null one)."""
+    return OmegaConf.select(cfg, key, default="__absent__") == "__absent__"
+
+
 def _get(cfg, key: str):
     value = OmegaConf.select(cfg, key, throw_on_missing=False)
-    if value is None and OmegaConf.select(cfg, key, default="__absent__") == "__absent__":
+    if value is None and _absent(cfg, key):
         raise UserError(f"{key}: missing from the config")
     return value
 
@@ -283,9 +295,10 @@ def instantiate(node, key: str):
 
 
 def build_processes(cfg) -> dict:
-    """Return the market processes by name, built from `cfg.market`."""
-    return {name: instantiate(cfg.market[name], f"market.{name}")
-            for name in ("btc", "network", "power", "ai", "demand")}
+    """Return the market processes by name, built from `cfg.market` (`OPTIONAL_MARKET` where absent)."""
+    return {name: instantiate(cfg.market[name] if name in cfg.market else OPTIONAL_MARKET[name],
+                              f"market.{name}")
+            for name in MARKET_GROUPS}
 
 
 def strategy_label(option, node) -> str:

@@ -31,7 +31,7 @@ from sim.site import simulate
 from sim.world import sample_world
 
 WORLD_MONTHLY_FIELDS = ("btc_usd", "hashprice_usd_per_ph_day", "power_usd_per_mwh",
-                        "lease_usd_per_kw_month", "gpu_usd_per_hour")
+                        "lease_usd_per_kw_month", "gpu_usd_per_hour", "short_rate")
 
 
 # --- one chunk of replications ---------------------------------------------------------------
@@ -50,6 +50,7 @@ def world_features(world) -> dict:
         gpu_usd_per_hour_trend_per_year=float(np.polyfit(years, gpu, 1)[0]) if len(years) > 1 else 0.0,
         network_hashrate_ehs_growth_per_year=float(
             np.log(world.network_hashrate_ehs[-1] / world.network_hashrate_ehs[0]) / max(years[-1], 1e-9)),
+        short_rate_mean=float(world.short_rate.mean()),
         halving_day=float(halving[0]) if halving.size else np.nan,
         tenant_requests=len(world.tenant_requests),
     )

@@ -401,6 +401,8 @@ class AsOfConfig:
                                           doc="first-year rent of a turnkey AI lease signed on that date")
     gpu_usd_per_hour: float = param(2.25, unit="USD/GPU-hour", low=0, low_open=True,
                                     doc="H100-equivalent rental price on that date")
+    short_rate: float = param(0.0365, unit="1/year", low=-0.1, high=1,
+                              doc="the short rate (SOFR) on that date, for floating-rate debt")
     hashprice_usd_per_ph_day: Optional[float] = param(
         29.0, unit="USD/PH/s/day", low=0, low_open=True, nullable=True,
         doc="published hashprice on that date: a check on the figures above, not an input")

@@ -1,7 +1,7 @@
 """The sampled world: every exogenous market path of one replication, on a day grid.
 
 A replication is one sampled world, run once per strategy. `sample_world` draws the
-paths in a fixed order (btc → network → power → ai → demand); each process sees the
+paths in a fixed order (btc → network → power → ai → demand → rates); each process sees the
 paths drawn before it and owns the fields it returns. Random streams are keyed by
 ``(run.seed, replication, crc32(process name))``, so changing one process never moves
 another's draws, and replication k's world never depends on which others run.
@@ -29,6 +29,7 @@ PROCESS_FIELDS: dict[str, tuple[str, ...]] = {
     "power": ("power_usd_per_mwh",),
     "ai": ("lease_usd_per_kw_month", "gpu_usd_per_hour"),
     "demand": ("tenant_requests",),
+    "rates": ("short_rate",),
 }
 
 #: Paths the world derives from sampled ones: name -> (the paths it needs, the formula).
@@ -84,6 +85,7 @@ class World:
     power_usd_per_mwh: np.ndarray
     lease_usd_per_kw_month: np.ndarray
     gpu_usd_per_hour: np.ndarray
+    short_rate: np.ndarray  # annual short rate (SOFR-like), for floating-rate debt
     epochs: pd.DataFrame
     tenant_requests: pd.DataFrame
     deterministic: bool = False
@@ -119,7 +121,7 @@ class World:
 
 DAILY_FIELDS = ("btc_usd", "network_hashrate_ehs", "difficulty", "block_height", "subsidy_btc",
                 "fees_btc_per_block", "hashprice_usd_per_ph_day", "power_usd_per_mwh",
-                "lease_usd_per_kw_month", "gpu_usd_per_hour")
+                "lease_usd_per_kw_month", "gpu_usd_per_hour", "short_rate")
 
 
 def derive(paths: dict) -> None:

@@ -7,7 +7,8 @@ owns (`sim.world.PROCESS_FIELDS`): ``days`` is the integer day grid, ``rng`` a
 returns its expected path), and ``upstream`` a read-only mapping of the paths sampled
 before it (``day``, ``date``, then ``btc_usd``, the network fields and
 ``hashprice_usd_per_ph_day``, ...). Built-ins, one module per family: `btc`,
-`network` (and `network_economic`, hashrate from miner economics), `power`, `ai`, `demand`.
+`network` (and `network_economic`, hashrate from miner economics), `power`, `ai`, `demand`,
+`rates` (the short rate of floating-rate debt).
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ MARKET = Path(__file__).resolve().parents[2] / "conf" / "market"
 OPTIONS = sorted((path.parent.name, path.stem) for path in MARKET.glob("*/*.yaml"))
 #: Day 0's hashprice as published on the snapshot's date: every option starts near it.
 PUBLISHED_HASHPRICE = OmegaConf.load(MARKET.parent / "asof" / "2026-06-26.yaml").hashprice_usd_per_ph_day
-DEFAULTS = {"btc": "gbm", "network": "economic", "power": "ercot", "ai": "base", "demand": "poisson"}
+DEFAULTS = {"btc": "gbm", "network": "economic", "power": "ercot", "ai": "base", "demand": "poisson",
+            "rates": "vasicek"}
 
 
 def build(choices: dict) -> dict:

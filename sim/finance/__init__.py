@@ -1,0 +1,1 @@
+"""Project finance: debt, covenants and taxes (issue #10)."""
