@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("sim._version", "sim.errors", "sim.params", "sim.schema", "sim.economics", "sim.distributions", "sim.config")),
     ("model", ("sim.world", "sim.view", "sim.processes", "sim.strategies", "sim.record", "sim.fleet",
                "sim.leases", "sim.construction", "sim.site", "sim.tenants", "sim.ledger",
-               "sim.cloud", "sim.demand_response", "sim.valuation")),
+               "sim.cloud", "sim.demand_response", "sim.valuation", "sim.finance")),
     ("run", ("sim.executors", "sim.memory", "sim.rundir", "sim.result", "sim.selection", "sim.montecarlo",
              "sim.backtest",
              "sim.calibrate")),  # hashpivot-calibrate: fits the model processes to history
