@@ -116,8 +116,10 @@ class EquipmentLoan:
 
 # --- rates and the one loop every loan runs --------------------------------------------------
 def rates_per_year(rate, n_months: int) -> np.ndarray:
-    """Return the annual rate of each of `n_months` months: a float repeated, or an array
-    cut to length or extended by its last rate."""
+    """Return the annual rate of each of `n_months` months from a float or a per-month array.
+
+    An array longer than n_months is cut; a shorter one holds its last rate after its end.
+    """
     given = np.atleast_1d(np.asarray(rate, dtype=float))
     if given.ndim != 1 or given.size == 0:
         raise ValueError(f"rate(={rate!r}) must be a float or a non-empty 1-d array of annual rates.")
@@ -217,8 +219,11 @@ def bullet_schedule(principal_usd: float, rate, months: int, start_month: int, n
 
 
 def _sculpting_inputs(cfads_forecast_usd, rate, start_month: int, months: int):
-    """Return (the forecast CFADS of each payment month floored at 0, the rates of every
-    month to the last payment, the discount factor of each payment month to start_month)."""
+    """Return the forecast CFADS of the payment months, the rates, and the discount factors.
+
+    The CFADS is floored at 0; the rates run from month 0 to the last payment; each
+    payment month is discounted to the start of start_month at the loan rate.
+    """
     forecast = np.asarray(cfads_forecast_usd, dtype=float)
     end = start_month + months
     if forecast.ndim != 1 or forecast.size < end:
@@ -334,8 +339,10 @@ def equipment_loan(price_usd_by_month, loan_to_value: float, rate, term_months: 
     the tranches (a rate per month floats every tranche alike).
     """
     price = np.asarray(price_usd_by_month, dtype=float)
-    if price.ndim != 1 or price.size > n_months or np.any(price < 0) or not np.all(np.isfinite(price)):
-        raise ValueError(f"price_usd_by_month must be a 1-d array of prices >= 0, at most {n_months} months.")
+    if (price.ndim != 1 or price.size > n_months or np.any(price < 0)
+            or not np.all(np.isfinite(price))):
+        raise ValueError(f"price_usd_by_month must be a 1-d array of prices >= 0, "
+                         f"at most {n_months} months.")
     if not 0.0 <= loan_to_value <= 1.0:
         raise ValueError(f"loan_to_value(={loan_to_value}) must be in [0, 1].")
     draw = np.zeros(n_months)

@@ -49,7 +49,8 @@ def test_level_payment_is_the_annuity_and_the_table_matches_a_loop(principal, ra
     assert np.allclose(-schedule.principal_usd[paid], table[:, 1], rtol=1e-10, atol=1e-9)
     assert np.allclose(schedule.balance_usd[paid], table[:, 2], rtol=1e-10, atol=principal * 1e-12)
     assert schedule.balance_usd[start + months - 1] == 0.0
-    assert not schedule.debt_service_usd[:start].any() and not schedule.debt_service_usd[start + months:].any()
+    assert not schedule.debt_service_usd[:start].any()
+    assert not schedule.debt_service_usd[start + months:].any()
     assert np.isclose(-schedule.principal_usd.sum(), principal, rtol=1e-12)
     assert schedule.funded_usd[start] == principal and schedule.funded_usd.sum() == principal
 
@@ -160,8 +161,11 @@ def test_construction_capitalises_interest_as_a_hand_loop_does():
 
 def test_construction_interest_runs_to_a_later_conversion():
     capex = np.r_[np.full(6, 1e6), np.zeros(6)]
-    early, late = construction_draws(capex, 0.5, 0.06), construction_draws(capex, 0.5, 0.06, conversion_month=8)
-    assert np.isclose(late.balance_at_completion_usd, early.balance_at_completion_usd * 1.005 ** 3, rtol=1e-12)
+    early = construction_draws(capex, 0.5, 0.06)
+    late = construction_draws(capex, 0.5, 0.06, conversion_month=8)
+    assert np.isclose(late.balance_at_completion_usd, early.balance_at_completion_usd * 1.005 ** 3,
+                      rtol=1e-12)
+    assert late.balance_usd[8] == late.balance_at_completion_usd and not late.balance_usd[9:].any()
 
 
 def test_zero_loan_to_cost_borrows_nothing():
@@ -219,7 +223,8 @@ def test_prepayment_lowers_the_balance_by_its_amount_and_shortens_the_loan():
     still_paying = schedule.balance_usd - 2e5 > 0
     assert np.allclose((schedule.balance_usd - after.balance_usd)[10:][still_paying[10:]], 2e5, rtol=1e-9)
     paying = np.flatnonzero(after.balance_usd[11:] > 0) + 11  # each instalment as planned, till the end
-    assert paying.size > 30 and np.allclose(after.principal_usd[paying], schedule.principal_usd[paying], rtol=1e-12)
+    assert paying.size > 30
+    assert np.allclose(after.principal_usd[paying], schedule.principal_usd[paying], rtol=1e-12)
     assert (after.interest_usd[11:] >= schedule.interest_usd[11:]).all()  # less interest paid
     ends = [int(np.flatnonzero(s.debt_service_usd)[-1]) for s in (schedule, after)]
     assert ends[1] < ends[0] == 59
@@ -246,7 +251,8 @@ def test_money_is_conserved_and_balances_stay_positive(principal, rate, months, 
         cfads[-1] = 1e5  # some forecast CFADS to repay from
         schedule = sculpted_schedule(principal, rate, cfads, start, months, n_months)
     else:
-        schedule = (level_schedule if kind == "level" else bullet_schedule)(principal, rate, months, start, n_months)
+        build = level_schedule if kind == "level" else bullet_schedule
+        schedule = build(principal, rate, months, start, n_months)
     month = prepay_at % n_months
     prepaid = prepay(schedule, month, prepaid_share * float(schedule.balance_usd[month]))
     for s in (schedule, prepaid):
