@@ -97,6 +97,29 @@ def _trailing(cfads: np.ndarray, service: np.ndarray, month: int, first: int, wi
     return float(cfads[window_start:month + 1].sum()), float(-service[window_start:month + 1].sum())
 
 
+def _checked_cfads(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
+                   test_every_months: int) -> np.ndarray:
+    """Return the CFADS as an array of the schedule's months, once the covenant's terms are checked."""
+    if cure not in CURES:
+        raise ValueError(f"cure(={cure!r}) must be one of {', '.join(CURES)}.")
+    if not min_dscr > 0:
+        raise ValueError(f"min_dscr(={min_dscr}) must be > 0.")
+    if test_every_months < 1:
+        raise ValueError(f"test_every_months(={test_every_months}) must be >= 1.")
+    cfads = np.asarray(cfads_usd, dtype=float)
+    n_months = schedule.balance_usd.size
+    if cfads.shape != (n_months,):
+        raise ValueError(f"cfads_usd has shape {cfads.shape}; the schedule has {n_months} months.")
+    return cfads
+
+
+def _sweep(schedule: Schedule, month: int, cfads_usd: float) -> Schedule:
+    """Return the schedule with the month's cash after debt service, if any, prepaid (to the balance)."""
+    cash = cfads_usd + float(schedule.debt_service_usd[month])
+    owed = float(schedule.balance_usd[month])
+    return prepay(schedule, month, min(cash, owed)) if cash > 0 and owed > 0 else schedule
+
+
 def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
                    test_every_months: int = 3, window_months: int = 12) -> Covenanted:
     """Return the loan after testing the trailing DSCR against `min_dscr` and curing each breach.
@@ -109,16 +132,8 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
     prepays the loan in the breach month; `default` hands the project to the lender from
     the breach month (no more tests).
     """
-    if cure not in CURES:
-        raise ValueError(f"cure(={cure!r}) must be one of {', '.join(CURES)}.")
-    if not min_dscr > 0:
-        raise ValueError(f"min_dscr(={min_dscr}) must be > 0.")
-    if test_every_months < 1:
-        raise ValueError(f"test_every_months(={test_every_months}) must be >= 1.")
-    cfads = np.asarray(cfads_usd, dtype=float)
-    n_months = schedule.balance_usd.size
-    if cfads.shape != (n_months,):
-        raise ValueError(f"cfads_usd has shape {cfads.shape}; the schedule has {n_months} months.")
+    cfads = _checked_cfads(cfads_usd, schedule, min_dscr, cure, test_every_months)
+    n_months = cfads.size
     served = np.flatnonzero(schedule.scheduled_service_usd != 0)
     first = int(served[0]) if served.size else n_months
     cured_cfads = cfads.copy()
@@ -144,10 +159,8 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
                     paid_in = min(min_dscr * owed - covered, float(schedule.balance_usd[t]))
                     schedule = prepay(schedule, t, paid_in)
                     cured_cfads[t] += paid_in
-        if sweeping and schedule.balance_usd[t] > 0:
-            cash = cfads[t] + schedule.debt_service_usd[t]
-            if cash > 0:
-                schedule = prepay(schedule, t, min(cash, float(schedule.balance_usd[t])))
+        if sweeping:
+            schedule = _sweep(schedule, t, float(cfads[t]))
     return Covenanted(schedule, dscr(cured_cfads, schedule.scheduled_service_usd, window_months),
                       breaches, cure if breaches else None, cfads - cured_cfads, mask,
                       min(tested) if tested else float("nan"), default_month, default_balance_usd)

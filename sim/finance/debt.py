@@ -45,7 +45,8 @@ class Schedule:
     `capitalised_interest_usd` (>= 0) interest added to the balance instead.
     `principal_usd` (<= 0) is every repayment, the prepayments `prepaid_usd` (<= 0)
     included. `balance_usd` (>= 0) is the balance at the end of each month: the last is what
-    remains after the horizon. `rate_per_year` is the annual rate of each month.
+    remains after the horizon. `rate_per_year` is the annual rate of each month. A sum of
+    loans (`combine`) keeps them as `tranches`, and its rate is theirs weighted by balance.
     """
 
     funded_usd: np.ndarray
@@ -55,6 +56,7 @@ class Schedule:
     prepaid_usd: np.ndarray
     balance_usd: np.ndarray
     rate_per_year: np.ndarray
+    tranches: tuple[Schedule, ...] = ()
 
     def __post_init__(self):
         _frozen(self.funded_usd, self.interest_usd, self.capitalised_interest_usd,
@@ -318,16 +320,27 @@ def construction_draws(capex_usd, loan_to_cost: float, rate, upfront_fee: float 
 
 
 def combine(schedules: Sequence[Schedule]) -> Schedule:
-    """Return the schedules of loans at the same rates, summed month by month into one."""
-    if not schedules:
+    """Return loans summed month by month into one schedule that keeps them as its tranches.
+
+    Its `rate_per_year` is the tranches' rates weighted by their opening balances (the
+    first tranche's rate in months without any).
+    """
+    tranches = tuple(part for s in schedules for part in (s.tranches or (s,)))
+    if not tranches:
         raise ValueError("combine needs at least one schedule.")
-    rates = schedules[0].rate_per_year
-    if any(not np.array_equal(s.rate_per_year, rates) for s in schedules):
-        raise ValueError("combine sums loans at the same rates only.")
+    if len({part.balance_usd.size for part in tranches}) > 1:
+        raise ValueError("combine sums schedules of the same months only.")
+    if len(tranches) == 1:
+        return tranches[0]
     fields = ("funded_usd", "interest_usd", "capitalised_interest_usd", "principal_usd",
               "prepaid_usd", "balance_usd")
-    summed = {name: np.sum([getattr(s, name) for s in schedules], axis=0) for name in fields}
-    return Schedule(**summed, rate_per_year=rates.copy())
+    summed = {name: np.sum([getattr(part, name) for part in tranches], axis=0) for name in fields}
+    opening = np.array([part.opening_balance_usd for part in tranches])
+    rates = np.array([part.rate_per_year for part in tranches])
+    total = opening.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(total > 0, (opening * rates).sum(axis=0) / total, rates[0])
+    return Schedule(**summed, rate_per_year=rate, tranches=tranches)
 
 
 def equipment_loan(price_usd_by_month, loan_to_value: float, rate, term_months: int,
@@ -361,6 +374,7 @@ def prepay(schedule: Schedule, month: int, amount_usd: float) -> Schedule:
     instalments in the inverse order of maturity, so each later month repays the same
     principal as before until the balance runs out (earlier). Interest is recomputed on the
     lower balance; a month pays no more interest in cash than it did, and capitalises less.
+    A sum of loans is prepaid pro rata to its tranches' balances in `month`, each shortened.
     """
     n_months = schedule.balance_usd.size
     if not 0 <= month < n_months:
@@ -369,6 +383,8 @@ def prepay(schedule: Schedule, month: int, amount_usd: float) -> Schedule:
     if not 0.0 <= amount_usd <= owed_now * (1 + 1e-12) + 1e-9:
         raise ValueError(f"amount_usd(={amount_usd}) must be in [0, {owed_now}], the balance then.")
     amount = min(float(amount_usd), owed_now)
+    if schedule.tranches:
+        return combine([_prepaid_share(part, month, amount, owed_now) for part in schedule.tranches])
     interest, capitalised = schedule.interest_usd.copy(), schedule.capitalised_interest_usd.copy()
     principal, prepaid = schedule.principal_usd.copy(), schedule.prepaid_usd.copy()
     balance = schedule.balance_usd.copy()
@@ -377,6 +393,15 @@ def prepay(schedule: Schedule, month: int, amount_usd: float) -> Schedule:
     left = owed_now - amount
     balance[month] = left
     monthly = schedule.rate_per_year / 12.0
+    later = slice(month + 1, n_months)
+    if not (schedule.funded_usd[later].any() or schedule.capitalised_interest_usd[later].any()
+            or prepaid[later].any() or (monthly[later] < 0).any()):
+        # The balance only falls from here: it is the old one less the prepayment, until zero.
+        balance[later] = np.maximum(schedule.balance_usd[later] - amount, 0.0)
+        interest[later] = -(balance[month:-1] * monthly[later])
+        principal[later] = balance[later] - balance[month:-1]
+        return Schedule(schedule.funded_usd.copy(), interest, capitalised, principal, prepaid,
+                        balance, schedule.rate_per_year.copy())
     for t in range(month + 1, n_months):
         opening = left + schedule.funded_usd[t]
         owed = opening * monthly[t]
@@ -390,3 +415,11 @@ def prepay(schedule: Schedule, month: int, amount_usd: float) -> Schedule:
         balance[t] = left
     return Schedule(schedule.funded_usd.copy(), interest, capitalised, principal, prepaid, balance,
                     schedule.rate_per_year.copy())
+
+
+def _prepaid_share(tranche: Schedule, month: int, amount_usd: float, owed_usd: float) -> Schedule:
+    """Return a tranche with its share (its part of the balance owed) of a prepayment made."""
+    owed_here = float(tranche.balance_usd[month])
+    if amount_usd <= 0 or owed_here <= 0:
+        return tranche
+    return prepay(tranche, month, min(amount_usd * owed_here / owed_usd, owed_here))

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.finance.covenants import apply_covenant, dscr, is_test_month
-from sim.finance.debt import level_schedule
+from sim.finance.debt import combine, level_schedule
 
 PAYMENT = 1e6 * (0.06 / 12) / (1 - (1 + 0.06 / 12) ** -48)  # a $1M loan at 6% over 48 months
 
@@ -106,16 +106,18 @@ def test_apply_covenant_rejects_bad_arguments(kwargs, message):
 
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), cure=st.sampled_from(["sweep", "equity", "default"]),
-       min_dscr=st.floats(1.0, 2.0))
-def test_any_cure_keeps_balances_positive_and_money_conserved(seed, cure, min_dscr):
+       min_dscr=st.floats(1.0, 2.0), second_loan_usd=st.sampled_from([0.0, 5e5]))
+def test_any_cure_keeps_balances_positive_and_money_conserved(seed, cure, min_dscr, second_loan_usd):
     rng = np.random.default_rng(seed)
     schedule = level_schedule(1e6, 0.08, 36, 3, 48)
+    if second_loan_usd:  # a second project's loan, funded later at another rate
+        schedule = combine([schedule, level_schedule(second_loan_usd, 0.07, 24, 15, 48)])
     cfads = rng.uniform(-0.5, 2.5, 48) * PAYMENT
     result = apply_covenant(cfads, schedule, min_dscr, cure)
     final = result.schedule
     assert (final.balance_usd >= 0).all() and (final.principal_usd <= 0).all()
     repaid_and_left = -final.principal_usd.sum() + final.balance_usd[-1]
-    assert np.isclose(repaid_and_left, 1e6 + final.capitalised_interest_usd.sum())
+    assert np.isclose(repaid_and_left, 1e6 + second_loan_usd + final.capitalised_interest_usd.sum())
     tested = [t for t in range(48) if is_test_month(t, 3, 3) and final.opening_balance_usd[t] > 0]
     assert set(result.breach_months) <= set(tested)
     if cure == "sweep":  # min_dscr is the lowest ratio tested

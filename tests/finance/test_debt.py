@@ -210,11 +210,6 @@ def test_equipment_loan_is_a_level_tranche_per_purchase_from_the_next_month():
     assert loan.schedule.principal_usd[1] < 0 and loan.schedule.principal_usd[0] == 0
 
 
-def test_combine_refuses_loans_at_different_rates():
-    with pytest.raises(ValueError, match="same rates"):
-        combine([level_schedule(1.0, 0.05, 3, 0, 6), level_schedule(1.0, 0.06, 3, 0, 6)])
-
-
 # --- prepayment ---------------------------------------------------------------------------
 def test_prepayment_lowers_the_balance_by_its_amount_and_shortens_the_loan():
     schedule = level_schedule(1e6, 0.08, 60, 0, 72)
@@ -226,9 +221,30 @@ def test_prepayment_lowers_the_balance_by_its_amount_and_shortens_the_loan():
     assert paying.size > 30
     assert np.allclose(after.principal_usd[paying], schedule.principal_usd[paying], rtol=1e-12)
     assert (after.interest_usd[11:] >= schedule.interest_usd[11:]).all()  # less interest paid
+    assert np.allclose(-after.interest_usd[11:], after.balance_usd[10:-1] * 0.08 / 12, rtol=1e-12)
     ends = [int(np.flatnonzero(s.debt_service_usd)[-1]) for s in (schedule, after)]
     assert ends[1] < ends[0] == 59
     assert after.balance_usd[ends[1]] == 0.0 and conserved(after)
+
+
+def test_prepaying_a_sum_of_loans_goes_pro_rata_to_the_tranches_outstanding():
+    loan = equipment_loan(np.array([1e6, 0.0, 3e6, 0.0, 2e6]), 1.0, 0.09, 12, 24)
+    first, second, third = (hand_level_table(p, 0.09, 12)[:, 2] for p in (1e6, 3e6, 2e6))
+    owed = first[2] + second[0]  # month 3: the first tranche has paid 3 instalments, the second 1
+    after = prepay(loan.schedule, 3, owed / 2)
+    assert np.isclose(after.balance_usd[3], owed / 2, rtol=1e-12)
+    assert np.isclose(after.balance_usd[4], first[3] - first[2] / 2 + second[1] - second[0] / 2,
+                      rtol=1e-9)
+    assert np.isclose(after.balance_usd[5] - loan.schedule.balance_usd[5], -owed / 2, rtol=1e-9)
+    later = after.tranches[2]  # funded after the prepayment: as planned
+    assert np.allclose(later.balance_usd[5:17], third, rtol=1e-9, atol=1e-6) and not later.prepaid_usd.any()
+    assert conserved(after) and len(after.tranches) == 3
+
+
+def test_a_sum_of_loans_at_different_rates_is_rated_by_balance():
+    both = combine([level_schedule(1e6, 0.05, 12, 0, 12), level_schedule(3e6, 0.09, 12, 0, 12)])
+    assert np.isclose(both.rate_per_year[0], (1e6 * 0.05 + 3e6 * 0.09) / 4e6, rtol=1e-12)
+    assert np.isclose(-both.interest_usd[0], 1e6 * 0.05 / 12 + 3e6 * 0.09 / 12, rtol=1e-12)
 
 
 def test_prepaying_everything_ends_the_loan():
@@ -242,7 +258,7 @@ def test_prepaying_everything_ends_the_loan():
 @settings(max_examples=60, deadline=None)
 @given(principal=st.floats(1.0, 1e9), rate=st.floats(0.0, 0.25), months=st.integers(1, 240),
        start=st.integers(0, 24), n_months=st.integers(1, 300),
-       kind=st.sampled_from(["level", "bullet", "sculpted"]), prepaid_share=st.floats(0.0, 1.0),
+       kind=st.sampled_from(["level", "bullet", "sculpted", "combined"]), prepaid_share=st.floats(0.0, 1.0),
        prepay_at=st.integers(0, 299))
 def test_money_is_conserved_and_balances_stay_positive(principal, rate, months, start, n_months, kind,
                                                         prepaid_share, prepay_at):
@@ -250,6 +266,9 @@ def test_money_is_conserved_and_balances_stay_positive(principal, rate, months, 
         cfads = np.random.default_rng(months).uniform(-1e5, 1e6, start + months)
         cfads[-1] = 1e5  # some forecast CFADS to repay from
         schedule = sculpted_schedule(principal, rate, cfads, start, months, n_months)
+    elif kind == "combined":  # two loans, the second funded later at another rate
+        schedule = combine([level_schedule(principal, rate, months, start, n_months),
+                            bullet_schedule(principal / 2, rate + 0.01, months, start + 3, n_months)])
     else:
         build = level_schedule if kind == "level" else bullet_schedule
         schedule = build(principal, rate, months, start, n_months)
@@ -259,5 +278,5 @@ def test_money_is_conserved_and_balances_stay_positive(principal, rate, months, 
         assert conserved(s)
         assert (s.balance_usd >= 0).all() and (s.principal_usd <= 0).all() and (s.interest_usd <= 0).all()
         assert (s.capitalised_interest_usd >= 0).all()
-    if start + months <= n_months:
+    if start + months <= n_months and kind != "combined":
         assert schedule.balance_usd[start + months - 1] == 0.0
