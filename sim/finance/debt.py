@@ -124,14 +124,14 @@ def bullet_schedule(principal_usd: float, rate, months: int, start_month: int, n
     rates = rates_per_year(rate, n_months)
     last = start_month + months - 1
     return amortise(_funding(principal_usd, start_month, n_months), rates,
-                lambda t, opening, owed: (owed, opening if t == last else 0.0), n_months)
+                    lambda t, opening, owed: (owed, opening if t == last else 0.0), n_months)
 
 
 def _sculpting_inputs(cfads_forecast_usd, rate, start_month: int, months: int):
-    """Return the forecast CFADS of the payment months, the rates, and the discount factors.
+    """Return the forecast CFADS of the payment months and their discount factors.
 
-    The CFADS is floored at 0; the rates run from month 0 to the last payment; each
-    payment month is discounted to the start of start_month at the loan rate.
+    The CFADS is floored at 0; each payment month is discounted to the start of
+    start_month at the loan rate.
     """
     forecast = np.asarray(cfads_forecast_usd, dtype=float)
     end = start_month + months
@@ -141,7 +141,7 @@ def _sculpting_inputs(cfads_forecast_usd, rate, start_month: int, months: int):
     rates = rates_per_year(rate, end)
     payment_cfads = np.maximum(forecast[start_month:end], 0.0)
     discount = np.cumprod(1.0 / (1.0 + rates[start_month:end] / 12.0))
-    return payment_cfads, rates, discount
+    return payment_cfads, discount
 
 
 def sculpted_capacity_usd(cfads_forecast_usd, rate, target_dscr: float, start_month: int,
@@ -153,7 +153,7 @@ def sculpted_capacity_usd(cfads_forecast_usd, rate, target_dscr: float, start_mo
     """
     if not target_dscr > 0:
         raise ValueError(f"target_dscr(={target_dscr}) must be > 0.")
-    payment_cfads, _, discount = _sculpting_inputs(cfads_forecast_usd, rate, start_month, months)
+    payment_cfads, discount = _sculpting_inputs(cfads_forecast_usd, rate, start_month, months)
     return float(np.sum(payment_cfads / target_dscr * discount))
 
 
@@ -168,7 +168,7 @@ def sculpted_schedule(principal_usd: float, rate, cfads_forecast_usd, start_mont
     shortfall is capitalised (added to the balance) rather than repaid as negative principal.
     """
     _check_term(principal_usd, months, start_month, n_months)
-    payment_cfads, rates, discount = _sculpting_inputs(cfads_forecast_usd, rate, start_month, months)
+    payment_cfads, discount = _sculpting_inputs(cfads_forecast_usd, rate, start_month, months)
     value = float(np.sum(payment_cfads * discount))
     if principal_usd > 0 and value <= 0:
         raise ValueError("cfads_forecast_usd must be positive in at least one payment month.")
@@ -182,8 +182,8 @@ def sculpted_schedule(principal_usd: float, rate, cfads_forecast_usd, start_mont
         return paid, service[t - start_month] - paid
 
     length = max(n_months, start_month + months)
-    return amortise(_funding(principal_usd, start_month, length), rates_per_year(rates, length), due,
-                n_months)
+    return amortise(_funding(principal_usd, start_month, length), rates_per_year(rate, length), due,
+                    n_months)
 
 
 # --- the construction loan and equipment loans --------------------------------------------

@@ -138,6 +138,15 @@ def test_sculpting_capitalises_interest_where_the_forecast_cfads_is_short():
     assert schedule.balance_usd[59] == 0.0 and conserved(schedule)
 
 
+def test_a_floating_sculpted_loan_discounts_at_each_month_s_rate():
+    cfads, rates = rising_rent(40), np.linspace(0.05, 0.10, 40)
+    schedule = sculpted_schedule(1e7, rates, cfads, 12, 24, 40)
+    factor = np.cumprod(1 / (1 + rates[12:36] / 12))
+    k = 1e7 / np.sum(cfads[12:36] * factor)
+    assert np.allclose(-schedule.debt_service_usd[12:36], k * cfads[12:36], rtol=1e-9)
+    assert schedule.balance_usd[35] == 0.0 and np.array_equal(schedule.rate_per_year, rates)
+
+
 def test_sculpting_needs_a_forecast_to_the_last_payment():
     with pytest.raises(ValueError, match="cfads_forecast_usd has 50 months"):
         sculpted_schedule(1e6, 0.05, np.ones(50), 12, 48, 60)
