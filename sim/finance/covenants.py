@@ -1,0 +1,166 @@
+"""The lender's covenant: a minimum debt-service cover ratio (DSCR), tested each quarter, and its cure.
+
+Project lenders test the cash flow available for debt service (CFADS) against the debt
+service it must pay, over the trailing twelve months, at each quarter end. A ratio below
+the covenant is a breach, and the loan agreement says what follows: a cash sweep (all
+cash after debt service prepays the loan until the test passes again), an equity cure
+(the sponsor pays in what lifts the ratio back to the covenant, and it prepays the loan),
+or a default, after which the lender takes the project and the equity receives nothing.
+
+Arrays are monthly in USD as in sim.finance.debt (month 0 first; cash to the lender
+negative). The functions are pure: the ledger logs the breaches and applies the mask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.finance.debt import Schedule, prepay
+
+CURES = ("sweep", "equity", "default")
+
+
+def dscr(cfads_usd, debt_service_usd, window_months: int = 12) -> np.ndarray:
+    """Return the trailing DSCR at each month end: sum of CFADS / sum of |debt service| in the window.
+
+    The window is the `window_months` months ending at each month, but never reaches back
+    before the first month of debt service: in the first year of service it holds only the
+    months of service there have been. NaN before service and where the window holds no
+    debt service (after the loan is repaid).
+    """
+    cfads = np.asarray(cfads_usd, dtype=float)
+    service = np.abs(np.asarray(debt_service_usd, dtype=float))
+    if cfads.shape != service.shape or cfads.ndim != 1:
+        raise ValueError(f"cfads_usd {cfads.shape} and debt_service_usd {service.shape} "
+                         "must be 1-d arrays of the same months.")
+    if window_months < 1:
+        raise ValueError(f"window_months(={window_months}) must be >= 1.")
+    ratio = np.full(cfads.size, np.nan)
+    served = np.flatnonzero(service > 0)
+    if not served.size:
+        return ratio
+    months = np.arange(served[0], cfads.size)
+    first = np.maximum(months - window_months + 1, served[0])
+    cumulative_cfads = np.concatenate(([0.0], np.cumsum(cfads)))
+    cumulative_service = np.concatenate(([0.0], np.cumsum(service)))
+    covered = cumulative_cfads[months + 1] - cumulative_cfads[first]
+    owed = cumulative_service[months + 1] - cumulative_service[first]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio[months] = np.where(owed > 0, covered / owed, np.nan)
+    return ratio
+
+
+@dataclass(frozen=True)
+class Covenanted:
+    """A loan after its covenant: the schedule as swept or cured, the DSCR, breaches and their cure.
+
+    `schedule` includes every prepayment (sweeps and the prepayments that equity cures
+    fund), so the equity's cash flow is CFADS + `schedule.debt_service_usd`, times
+    `equity_mask`; `equity_cure_usd` (<= 0) is the part of those prepayments that the
+    equity paid in, to report, not to add again. `dscr` is the trailing DSCR of each month,
+    equity cures counted as CFADS (as loan agreements deem them); `min_dscr` is the lowest
+    DSCR as tested, each test before its own cure (NaN if never tested). Under `default`,
+    `default_month` is the breach month, from which `equity_mask` is 0, and
+    `default_balance_usd` what the lender was owed at its start; the schedule is left as
+    planned (its cash after default is the lender's).
+    """
+
+    schedule: Schedule
+    dscr: np.ndarray
+    breach_months: list[int]
+    cured_by: str | None
+    equity_cure_usd: np.ndarray
+    equity_mask: np.ndarray
+    min_dscr: float
+    default_month: int | None
+    default_balance_usd: float
+
+    def __post_init__(self):
+        for array in (self.dscr, self.equity_cure_usd, self.equity_mask):
+            array.setflags(write=False)
+
+
+def is_test_month(month: int, first_service_month: int, test_every_months: int) -> bool:
+    """Return True if the covenant is tested at the end of `month`.
+
+    Tests fall at the period ends of the simulation (months 2, 5, 8, … for quarters),
+    once debt service has begun.
+    """
+    return month >= first_service_month and (month + 1) % test_every_months == 0
+
+
+def _trailing(cfads: np.ndarray, service: np.ndarray, month: int, first: int, window: int):
+    """Return (CFADS, |debt service|) summed over the trailing window that ends at `month`."""
+    window_start = max(month - window + 1, first)
+    return float(cfads[window_start:month + 1].sum()), float(-service[window_start:month + 1].sum())
+
+
+def _checked_cfads(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
+                   test_every_months: int) -> np.ndarray:
+    """Return the CFADS as an array of the schedule's months, once the covenant's terms are checked."""
+    if cure not in CURES:
+        raise ValueError(f"cure(={cure!r}) must be one of {', '.join(CURES)}.")
+    if not min_dscr > 0:
+        raise ValueError(f"min_dscr(={min_dscr}) must be > 0.")
+    if test_every_months < 1:
+        raise ValueError(f"test_every_months(={test_every_months}) must be >= 1.")
+    cfads = np.asarray(cfads_usd, dtype=float)
+    n_months = schedule.balance_usd.size
+    if cfads.shape != (n_months,):
+        raise ValueError(f"cfads_usd has shape {cfads.shape}; the schedule has {n_months} months.")
+    return cfads
+
+
+def _sweep(schedule: Schedule, month: int, cfads_usd: float) -> Schedule:
+    """Return the schedule with the month's cash after debt service, if any, prepaid (to the balance)."""
+    cash = cfads_usd + float(schedule.debt_service_usd[month])
+    owed = float(schedule.balance_usd[month])
+    return prepay(schedule, month, min(cash, owed)) if cash > 0 and owed > 0 else schedule
+
+
+def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
+                   test_every_months: int = 3, window_months: int = 12) -> Covenanted:
+    """Return the loan after testing the trailing DSCR against `min_dscr` and curing each breach.
+
+    The test runs at each period end of the simulation (quarter ends by default) from the
+    first month of scheduled debt service, while the loan is outstanding. On a breach:
+    `sweep` prepays, from the breach month, all cash after debt service (CFADS + debt
+    service, where positive) each month until a test passes again; `equity` has the
+    equity pay in what lifts the window's CFADS to min_dscr × its debt service, which
+    prepays the loan in the breach month; `default` hands the project to the lender from
+    the breach month (no more tests).
+    """
+    cfads = _checked_cfads(cfads_usd, schedule, min_dscr, cure, test_every_months)
+    n_months = cfads.size
+    served = np.flatnonzero(schedule.scheduled_service_usd != 0)
+    first = int(served[0]) if served.size else n_months
+    cured_cfads = cfads.copy()
+    mask = np.ones(n_months)
+    breaches, tested = [], []
+    sweeping, default_month, default_balance_usd = False, None, 0.0
+    for t in range(first, n_months):
+        opening = float(schedule.opening_balance_usd[t])
+        if is_test_month(t, first, test_every_months) and opening > 0:
+            covered, owed = _trailing(cured_cfads, schedule.scheduled_service_usd, t, first,
+                                      window_months)
+            if owed > 0:
+                tested.append(covered / owed)
+                breached = covered / owed < min_dscr
+                sweeping = breached and cure == "sweep"
+                if breached:
+                    breaches.append(t)
+                if breached and cure == "default":
+                    mask[t:] = 0.0
+                    default_month, default_balance_usd = t, opening
+                    break
+                if breached and cure == "equity":
+                    paid_in = min(min_dscr * owed - covered, float(schedule.balance_usd[t]))
+                    schedule = prepay(schedule, t, paid_in)
+                    cured_cfads[t] += paid_in
+        if sweeping:
+            schedule = _sweep(schedule, t, float(cfads[t]))
+    return Covenanted(schedule, dscr(cured_cfads, schedule.scheduled_service_usd, window_months),
+                      breaches, cure if breaches else None, cfads - cured_cfads, mask,
+                      min(tested) if tested else float("nan"), default_month, default_balance_usd)

@@ -1,0 +1,249 @@
+"""Debt of a conversion project: the construction loan, the term loan it becomes, equipment loans.
+
+A conversion is financed as a development is: a construction loan funds a share of each
+month's capex as it is spent (loan-to-cost) and adds its interest to the balance; at
+energisation it converts into a term loan, repaid by level payments (an annuity), by
+payments sculpted to the lender's forecast of the cash flow available for debt service
+(CFADS), or in one bullet at maturity. Mining and GPU purchases may carry equipment loans
+(a loan-to-value, level payments from the month after the purchase).
+
+Every array is monthly, in USD, month 0 being the first month of the simulation, signed
+as the ledger signs cash seen from the equity holder: draws positive (cash in); interest,
+principal and fees negative. Rates are nominal annual rates (decimals) compounded
+monthly, as loan tables quote them: a month's interest is its opening balance × rate / 12.
+A rate is a float, or an array of the annual rate of each month (floating debt: a short
+rate plus a spread); an array shorter than a loan's life holds its last rate after its end.
+
+These are pure functions of plain arguments: the ledger calls them, and
+sim.finance.covenants applies the lender's tests to what they return. The loan table
+itself, sums of loans and prepayment are in sim.finance.schedule (and named here too).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.finance.schedule import (
+    Schedule, amortise, annuity_usd, combine, prepay, rates_per_year, read_only,
+)
+
+__all__ = ["Construction", "EquipmentLoan", "Schedule", "annuity_usd", "bullet_schedule", "combine",
+           "construction_draws", "equipment_loan", "level_schedule", "prepay", "rates_per_year",
+           "sculpted_capacity_usd", "sculpted_schedule"]
+
+
+@dataclass(frozen=True)
+class Construction:
+    """A construction loan: draws with the capex, capitalised interest, the fee, the balance.
+
+    `completion_month` is the last month with spending (None without any) and
+    `conversion_month` the month at whose end the loan converts into a term loan (the
+    completion month unless given); `balance_at_completion_usd` is the balance then, which
+    the term loan takes over from the next month, so `balance_usd` is zero after it.
+    """
+
+    draw_usd: np.ndarray
+    capitalised_interest_usd: np.ndarray
+    fees_usd: np.ndarray
+    balance_usd: np.ndarray
+    completion_month: int | None
+    conversion_month: int | None
+    balance_at_completion_usd: float
+
+    def __post_init__(self):
+        read_only(self.draw_usd, self.capitalised_interest_usd, self.fees_usd, self.balance_usd)
+
+
+@dataclass(frozen=True)
+class EquipmentLoan:
+    """Equipment loans: the draw of each purchase month, and the sum of their level schedules."""
+
+    draw_usd: np.ndarray
+    schedule: Schedule
+
+    def __post_init__(self):
+        read_only(self.draw_usd)
+
+    @property
+    def balance_usd(self) -> np.ndarray:
+        """Return the balance of all tranches at each month end, this month's draws included."""
+        return self.schedule.balance_usd + self.draw_usd
+
+
+def _check_term(principal_usd: float, months: int, start_month: int, n_months: int) -> None:
+    """Raise ValueError unless a loan's principal, term, start and horizon make sense."""
+    if not np.isfinite(principal_usd) or principal_usd < 0:
+        raise ValueError(f"principal_usd(={principal_usd}) must be >= 0.")
+    if months < 1:
+        raise ValueError(f"months(={months}) must be >= 1.")
+    if start_month < 0:
+        raise ValueError(f"start_month(={start_month}) must be >= 0.")
+    if n_months < 1:
+        raise ValueError(f"n_months(={n_months}) must be >= 1.")
+
+
+def _funding(principal_usd: float, start_month: int, length: int) -> np.ndarray:
+    """Return an array of `length` months with `principal_usd` starting to accrue at start_month."""
+    funded = np.zeros(length)
+    if start_month < length:
+        funded[start_month] = principal_usd
+    return funded
+
+
+# --- term loans ----------------------------------------------------------------------------
+def level_schedule(principal_usd: float, rate, months: int, start_month: int, n_months: int) -> Schedule:
+    """Return a level-payment (annuity) loan of `months` payments, the first at start_month.
+
+    The principal accrues interest from start_month (funded at the end of the month before).
+    With a rate per month (floating debt) each payment is the annuity of the balance over
+    the payments left at that month's rate, as floating amortising loans are reset; with a
+    fixed rate that is the same payment every month. Payments past n_months are not in the
+    arrays; the balance they would repay is `balance_usd[-1]`.
+    """
+    _check_term(principal_usd, months, start_month, n_months)
+    rates = rates_per_year(rate, n_months)
+    last = start_month + months - 1
+
+    def due(t, opening, owed):
+        if t == last:
+            return owed, opening
+        return owed, annuity_usd(opening, rates[t] / 12.0, last - t + 1) - owed
+
+    return amortise(_funding(principal_usd, start_month, n_months), rates, due, n_months)
+
+
+def bullet_schedule(principal_usd: float, rate, months: int, start_month: int, n_months: int) -> Schedule:
+    """Return an interest-only loan from start_month whose principal is repaid in its last month.
+
+    Interest is paid every month of the `months`; the whole principal with the last
+    payment (start_month + months − 1), which may lie past the horizon.
+    """
+    _check_term(principal_usd, months, start_month, n_months)
+    rates = rates_per_year(rate, n_months)
+    last = start_month + months - 1
+    return amortise(_funding(principal_usd, start_month, n_months), rates,
+                    lambda t, opening, owed: (owed, opening if t == last else 0.0), n_months)
+
+
+def _sculpting_inputs(cfads_forecast_usd, rate, start_month: int, months: int):
+    """Return the forecast CFADS of the payment months and their discount factors.
+
+    The CFADS is floored at 0; each payment month is discounted to the start of
+    start_month at the loan rate.
+    """
+    forecast = np.asarray(cfads_forecast_usd, dtype=float)
+    end = start_month + months
+    if forecast.ndim != 1 or forecast.size < end:
+        raise ValueError(f"cfads_forecast_usd has {forecast.size} months; the loan needs {end} "
+                         f"(start_month {start_month} + {months} payments).")
+    rates = rates_per_year(rate, end)
+    payment_cfads = np.maximum(forecast[start_month:end], 0.0)
+    discount = np.cumprod(1.0 / (1.0 + rates[start_month:end] / 12.0))
+    return payment_cfads, discount
+
+
+def sculpted_capacity_usd(cfads_forecast_usd, rate, target_dscr: float, start_month: int,
+                          months: int) -> float:
+    """Return the most debt that CFADS / target_dscr repays: its present value at the loan rate.
+
+    The value is at the start of start_month (the first payment month); months whose
+    forecast CFADS is negative count as zero.
+    """
+    if not target_dscr > 0:
+        raise ValueError(f"target_dscr(={target_dscr}) must be > 0.")
+    payment_cfads, discount = _sculpting_inputs(cfads_forecast_usd, rate, start_month, months)
+    return float(np.sum(payment_cfads / target_dscr * discount))
+
+
+def sculpted_schedule(principal_usd: float, rate, cfads_forecast_usd, start_month: int, months: int,
+                      n_months: int) -> Schedule:
+    """Return a loan whose debt service is in proportion to the forecast CFADS and repays it exactly.
+
+    `cfads_forecast_usd` is the lender's base case of each month from month 0 to the last
+    payment at least (e.g. contracted rent less opex). Debt service is k × max(CFADS, 0) in
+    each payment month; the balance at maturity is linear in k, so k = principal / the
+    present value of the forecast CFADS. Where k × CFADS is below the month's interest, the
+    shortfall is capitalised (added to the balance) rather than repaid as negative principal.
+    """
+    _check_term(principal_usd, months, start_month, n_months)
+    payment_cfads, discount = _sculpting_inputs(cfads_forecast_usd, rate, start_month, months)
+    value = float(np.sum(payment_cfads * discount))
+    if principal_usd > 0 and value <= 0:
+        raise ValueError("cfads_forecast_usd must be positive in at least one payment month.")
+    service = payment_cfads * (principal_usd / value if principal_usd > 0 else 0.0)
+    last = start_month + months - 1
+
+    def due(t, opening, owed):
+        if t == last:
+            return owed, opening
+        paid = min(owed, service[t - start_month])
+        return paid, service[t - start_month] - paid
+
+    length = max(n_months, start_month + months)
+    return amortise(_funding(principal_usd, start_month, length), rates_per_year(rate, length), due,
+                    n_months)
+
+
+# --- the construction loan and equipment loans --------------------------------------------
+def construction_draws(capex_usd, loan_to_cost: float, rate, upfront_fee: float = 0.0,
+                       conversion_month: int | None = None) -> Construction:
+    """Return the construction loan of one project whose monthly spending is `capex_usd` (>= 0).
+
+    The loan funds `loan_to_cost` of each month's spending as it is spent (a draw at the
+    month's end); each month it accrues interest on its opening balance, added to the
+    balance (no cash). The upfront fee, a share of the commitment (loan_to_cost × total
+    capex), is paid in the month of the first draw. At the end of `conversion_month`
+    (default: the last month of spending) the balance converts into a term loan.
+    """
+    capex = np.asarray(capex_usd, dtype=float)
+    if capex.ndim != 1 or capex.size == 0 or not np.all(np.isfinite(capex)) or np.any(capex < 0):
+        raise ValueError("capex_usd must be a non-empty 1-d array of spending >= 0.")
+    if not 0.0 <= loan_to_cost <= 1.0:
+        raise ValueError(f"loan_to_cost(={loan_to_cost}) must be in [0, 1].")
+    if not upfront_fee >= 0.0:
+        raise ValueError(f"upfront_fee(={upfront_fee}) must be >= 0.")
+    n_months = capex.size
+    spent = np.flatnonzero(capex > 0)
+    completion = int(spent[-1]) if spent.size else None
+    conversion = completion if conversion_month is None else int(conversion_month)
+    if conversion is not None and not (completion or 0) <= conversion < n_months:
+        raise ValueError(f"conversion_month(={conversion_month}) must be in "
+                         f"[{completion or 0}, {n_months}): after the spending, within the horizon.")
+    draw = loan_to_cost * capex
+    monthly = rates_per_year(rate, n_months) / 12.0
+    capitalised, balance, fees = np.zeros(n_months), np.zeros(n_months), np.zeros(n_months)
+    drawn = np.flatnonzero(draw > 0)
+    if drawn.size:
+        fees[drawn[0]] = -upfront_fee * float(draw.sum())
+    left = 0.0
+    for t in range(0 if conversion is None else conversion + 1):
+        capitalised[t] = left * monthly[t]
+        left += capitalised[t] + draw[t]
+        balance[t] = left
+    at_conversion = float(balance[conversion]) if conversion is not None else 0.0
+    return Construction(draw, capitalised, fees, balance, completion, conversion, at_conversion)
+
+
+def equipment_loan(price_usd_by_month, loan_to_value: float, rate, term_months: int,
+                   n_months: int) -> EquipmentLoan:
+    """Return the equipment loans of a stream of purchases: one tranche per purchase month.
+
+    Each month's purchases are financed at `loan_to_value` (a draw in that month), repaid
+    by level payments over `term_months` from the next month; the schedule is the sum of
+    the tranches (a rate per month floats every tranche alike).
+    """
+    price = np.asarray(price_usd_by_month, dtype=float)
+    if (price.ndim != 1 or price.size > n_months or np.any(price < 0)
+            or not np.all(np.isfinite(price))):
+        raise ValueError(f"price_usd_by_month must be a 1-d array of prices >= 0, "
+                         f"at most {n_months} months.")
+    if not 0.0 <= loan_to_value <= 1.0:
+        raise ValueError(f"loan_to_value(={loan_to_value}) must be in [0, 1].")
+    draw = np.zeros(n_months)
+    draw[:price.size] = loan_to_value * price
+    tranches = [level_schedule(float(draw[m]), rate, term_months, int(m) + 1, n_months)
+                for m in np.flatnonzero(draw > 0)]
+    schedule = combine(tranches) if tranches else level_schedule(0.0, rate, term_months, 0, n_months)
+    return EquipmentLoan(draw, schedule)

@@ -1,0 +1,127 @@
+"""The DSCR covenant on constructed cash flows: where it breaches, and what each cure does."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.finance.covenants import apply_covenant, dscr, is_test_month
+from sim.finance.debt import combine, level_schedule
+
+PAYMENT = 1e6 * (0.06 / 12) / (1 - (1 + 0.06 / 12) ** -48)  # a $1M loan at 6% over 48 months
+
+
+def hand_dscr(cfads, service, month, first, window=12):
+    """Return the trailing DSCR at `month`, summing the window month by month."""
+    months = range(max(month - window + 1, first), month + 1)
+    owed = sum(abs(service[m]) for m in months)
+    return sum(cfads[m] for m in months) / owed if owed else np.nan
+
+
+def loan_and_dip():
+    """Return a level loan from month 0 and CFADS at 1.5 × its payment, but 0.5 × in months 20-25."""
+    schedule = level_schedule(1e6, 0.06, 48, 0, 60)
+    cfads = np.full(60, 1.5 * PAYMENT)
+    cfads[20:26] = 0.5 * PAYMENT
+    return schedule, cfads
+
+
+def test_trailing_dscr_matches_a_hand_sum_and_starts_with_service():
+    rng = np.random.default_rng(7)
+    cfads = rng.uniform(-1e5, 1e6, 40)
+    service = np.zeros(40)
+    service[6:30] = -rng.uniform(1e5, 5e5, 24)
+    ratio = dscr(cfads, service)
+    assert np.isnan(ratio[:6]).all() and np.isnan(ratio[30 + 11:]).all()
+    for month in range(6, 40):
+        assert np.isclose(ratio[month], hand_dscr(cfads, service, month, 6), rtol=1e-9, equal_nan=True)
+    assert np.isclose(ratio[8], cfads[6:9].sum() / -service[6:9].sum())  # the first windows are short
+
+
+def test_no_debt_service_no_ratio():
+    assert np.isnan(dscr(np.ones(12), np.zeros(12))).all()
+
+
+def test_the_dip_breaches_in_the_quarter_ending_month_23():
+    # Test months are 2, 5, 8, …: at month 20 the window holds one dip month, (11×1.5 + 0.5)/12
+    # = 1.42; at month 23 four, (8×1.5 + 4×0.5)/12 = 1.17 < 1.30.
+    schedule, cfads = loan_and_dip()
+    result = apply_covenant(cfads, schedule, 1.30, "default")
+    assert result.breach_months == [23] and result.cured_by == "default" and result.default_month == 23
+    assert np.isclose(result.min_dscr, 14 / 12, rtol=1e-9)
+    assert result.equity_mask.tolist() == [1.0] * 23 + [0.0] * 37
+    assert result.default_balance_usd == schedule.balance_usd[22]
+    assert result.schedule is schedule
+
+
+def test_no_breach_leaves_the_loan_alone():
+    schedule, cfads = loan_and_dip()
+    result = apply_covenant(cfads, schedule, 0.95, "sweep")  # the lowest window: (6×1.5 + 6×0.5)/12 = 1
+    assert result.breach_months == [] and result.cured_by is None and result.schedule is schedule
+    assert (result.equity_mask == 1).all() and not result.equity_cure_usd.any()
+    tested = [hand_dscr(cfads, schedule.debt_service_usd, t, 0) for t in range(48) if is_test_month(t, 0, 3)]
+    assert np.isclose(result.min_dscr, min(tested), rtol=1e-9)
+    assert np.allclose(result.dscr, dscr(cfads, schedule.debt_service_usd), equal_nan=True)
+
+
+def test_an_equity_cure_lifts_each_tested_dscr_to_the_covenant_and_prepays_the_loan():
+    schedule, cfads = loan_and_dip()
+    result = apply_covenant(cfads, schedule, 1.30, "equity")
+    assert result.breach_months[0] == 23 and result.cured_by == "equity"
+    assert np.isclose(result.equity_cure_usd[23], -(1.30 * 12 - 14) * PAYMENT, rtol=1e-9)
+    cured = np.flatnonzero(result.equity_cure_usd)
+    assert cured.tolist() == result.breach_months
+    assert np.allclose(result.dscr[cured], 1.30, rtol=1e-9)
+    assert np.allclose(result.schedule.prepaid_usd, result.equity_cure_usd)
+    assert np.isclose(schedule.balance_usd[23] - result.schedule.balance_usd[23],
+                      -result.equity_cure_usd[23], rtol=1e-9)
+    assert (result.equity_mask == 1).all()
+
+
+def test_a_sweep_prepays_the_cash_after_service_until_a_test_passes():
+    schedule, cfads = loan_and_dip()
+    result = apply_covenant(cfads, schedule, 1.30, "sweep")
+    swept = -result.schedule.prepaid_usd
+    assert result.breach_months[0] == 23 and result.cured_by == "sweep"
+    assert not swept[:23].any() and not swept[20:26].any()  # in the dip no cash is left to sweep
+    sweep_months = np.flatnonzero(swept)
+    assert np.allclose(swept[sweep_months],
+                       cfads[sweep_months] + result.schedule.scheduled_service_usd[sweep_months], rtol=1e-9)
+    passed = [t for t in range(24, 60) if is_test_month(t, 0, 3) and t not in result.breach_months][0]
+    assert sweep_months[-1] == passed - 1  # the sweep stops at the first test that passes
+    reduction = schedule.balance_usd - result.schedule.balance_usd
+    assert np.allclose(reduction[:passed], np.cumsum(swept)[:passed], rtol=1e-9, atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"cure": "forgive"}, "cure"), ({"min_dscr": 0.0}, "min_dscr"), ({"test_every_months": 0}, "test_every"),
+    ({"cfads_usd": np.ones(10)}, "cfads_usd"),
+])
+def test_apply_covenant_rejects_bad_arguments(kwargs, message):
+    schedule, cfads = loan_and_dip()
+    arguments = {"cfads_usd": cfads, "schedule": schedule, "min_dscr": 1.3, "cure": "sweep"} | kwargs
+    with pytest.raises(ValueError, match=message):
+        apply_covenant(**arguments)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), cure=st.sampled_from(["sweep", "equity", "default"]),
+       min_dscr=st.floats(1.0, 2.0), second_loan_usd=st.sampled_from([0.0, 5e5]))
+def test_any_cure_keeps_balances_positive_and_money_conserved(seed, cure, min_dscr, second_loan_usd):
+    rng = np.random.default_rng(seed)
+    schedule = level_schedule(1e6, 0.08, 36, 3, 48)
+    if second_loan_usd:  # a second project's loan, funded later at another rate
+        schedule = combine([schedule, level_schedule(second_loan_usd, 0.07, 24, 15, 48)])
+    cfads = rng.uniform(-0.5, 2.5, 48) * PAYMENT
+    result = apply_covenant(cfads, schedule, min_dscr, cure)
+    final = result.schedule
+    assert (final.balance_usd >= 0).all() and (final.principal_usd <= 0).all()
+    repaid_and_left = -final.principal_usd.sum() + final.balance_usd[-1]
+    assert np.isclose(repaid_and_left, 1e6 + second_loan_usd + final.capitalised_interest_usd.sum())
+    tested = [t for t in range(48) if is_test_month(t, 3, 3) and final.opening_balance_usd[t] > 0]
+    assert set(result.breach_months) <= set(tested)
+    if cure == "sweep":  # min_dscr is the lowest ratio tested
+        assert np.isclose(result.min_dscr, np.nanmin(result.dscr[tested]), rtol=1e-12)
+    if cure == "equity":  # a cure lifts its test to the covenant at most
+        assert result.min_dscr <= np.nanmin(result.dscr[tested]) + 1e-12
+        assert (result.dscr[result.breach_months] <= min_dscr * (1 + 1e-9)).all()
