@@ -172,7 +172,7 @@ class Lease:
 
 
 @dataclass(frozen=True)
-class Project:
+class Conversion:
     """One block's conversion: the site's share of its capex, paid evenly from start to end day.
 
     The unit that project debt finances (sim.finance); `kw_it` is the hall's IT capacity and
@@ -257,7 +257,7 @@ class Record:
     counts: Counts
     events: tuple[Event, ...] | None = None
     cloud_contracts: tuple[CloudContract, ...] = ()
-    projects: tuple[Project, ...] = ()
+    conversions: tuple[Conversion, ...] = ()
 
 
 class Books:

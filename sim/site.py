@@ -28,7 +28,7 @@ from sim.errors import UserError
 from sim.construction import Project, project_count, projects
 from sim.fleet import AsicPrices, FleetDecay
 from sim.leases import LeaseTerms
-from sim.record import Books, CloudContract, Counts, Event, GpuLot, Lease, Project, Record, freeze
+from sim.record import Books, CloudContract, Conversion, Counts, Event, GpuLot, Lease, Record, freeze
 from sim.strategies import USES, Convert
 from sim.tenants import Request, TenantDesk
 from sim.view import MarketView
@@ -84,7 +84,7 @@ class Site(TenantDesk):
         self.leases: list[Lease] = []
         self.gpu_lots: list[GpuLot] = []
         self.cloud_contracts: list[CloudContract] = []
-        self.projects: list[Project] = []
+        self.conversions: list[Conversion] = []
         self.counts = dict(tenant_requests=0, tenant_requests_rejected=0,
                            tenant_mw_it_rejected=0.0, tenant_requests_late=0,
                            tenant_requests_partial=0, contracted_rent_usd=0.0)
@@ -178,7 +178,7 @@ class Site(TenantDesk):
             rates=books.rates, lumps=books.lumps, tranches=books.tranches(),
             leases=tuple(self.leases), gpu_lots=tuple(self.gpu_lots), counts=Counts(**self.counts),
             events=None if self.events is None else tuple(self.events),
-            cloud_contracts=tuple(self.cloud_contracts), projects=tuple(self.projects)))
+            cloud_contracts=tuple(self.cloud_contracts), conversions=tuple(self.conversions)))
 
     def _log(self, day: float, block: int, event: str, cause: str = "", request: Request | None = None):
         """Log one event if the event log is on; a tenant's event names its request as cause."""
@@ -277,7 +277,7 @@ class Site(TenantDesk):
         # paid within it, and the unfinished hall is not valued either.
         books.rate(books.rates.capex_conversion_usd_per_day, start, -capex / max(retrofit, 1.0),
                    start + max(retrofit, 1.0))
-        self.projects.append(Project(block, start, start + max(retrofit, 1.0), capex,
+        self.conversions.append(Conversion(block, start, start + max(retrofit, 1.0), capex,
                                      self.block_mw_it * 1000.0, use or "hosting"))
         yield self.env.timeout(retrofit)
         if use is not None:
