@@ -29,9 +29,9 @@ from sim.schema import REMOVED_KEYS, Settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: The typed sections of the config; `market` and `strategy` are free-form `_target_` nodes.
-SECTIONS = ("run", "asof", "site", "fleet", "market", "strategy")
+SECTIONS = ("run", "asof", "site", "fleet", "finance", "market", "strategy")
 #: The sections the schema types key by key.
-TYPED_SECTIONS = ("run", "asof", "site", "fleet")
+TYPED_SECTIONS = ("run", "asof", "site", "fleet", "finance")
 #: The schema node that conf/config.yaml lists first in its defaults: Hydra checks every
 #: value of the YAML and the command line against it.
 SCHEMA_NODE = "hashpivot_schema"

@@ -17,7 +17,9 @@ from sim import cloud, demand_response
 from sim.economics import (DAYS_PER_MONTH, DAYS_PER_YEAR, below_breakeven, discount_factors, irr,
                            mining_revenue_usd_per_day, mining_revenue_usd_per_mw_day, npv,
                            payback_years, peak_funding_usd, th_per_mw)
+from sim.finance.equity import FINANCE_CATEGORIES, financing
 from sim.fleet import AsicPrices
+from sim.record import Event
 from sim.schema import KINDS
 from sim.valuation import (forward_noi_usd, idle_hall_value_usd_per_kw, kind_rates,
                            remaining_rent_value_usd)
@@ -26,6 +28,10 @@ CATEGORIES = ("mining_revenue", "pool_fees", "power_cost", "power_resale", "dema
               "hosting_rent", "cloud_revenue", "opex", "capex_conversion", "capex_gpu",
               "capex_asic_refresh", "asic_salvage", "terminal_value")
 STATES = ("mw_mining", "mw_curtailed", "mw_converting", "mw_ready", "mw_leased", "mw_cloud")
+#: Every category of cashflows.parquet: the unlevered ones, then financing (sim.finance).
+LEDGER_CATEGORIES = CATEGORIES + FINANCE_CATEGORIES
+#: The columns of timeline.parquet after its labels: MW by state, then the trailing DSCR.
+TIMELINE_COLUMNS = STATES + ("dscr",)
 _C = {name: i for i, name in enumerate(CATEGORIES)}
 #: The kind of cash flow of each use's trailing cash flow (terminal_value=multiple).
 USE_KIND = {"mining": "mining", "hosting": "contracted", "cloud": "merchant_ai"}
@@ -76,6 +82,26 @@ class Account:
         self.monthly = np.add.reduceat(self.daily, starts, axis=1)
         self.terminal_parts = self._terminal_parts()
         self.monthly[_C["terminal_value"], -1] = self.terminal_value_usd()
+        self.financing = financing(cfg, self)
+
+    @property
+    def category_index(self) -> dict[str, int]:
+        """Return the row of each unlevered category in `monthly`."""
+        return _C
+
+    def ledger_monthly(self) -> np.ndarray:
+        """Return every category's monthly cash, unlevered then financing (`LEDGER_CATEGORIES`)."""
+        return np.vstack([self.monthly, self.financing.lines])
+
+    def events(self) -> tuple[Event, ...] | None:
+        """Return the engine's events and the covenant's (breaches, a lender taking the site)."""
+        if self.record.events is None:
+            return None
+        fin, starts = self.financing, self.month_starts
+        extra = [Event(float(starts[m]), -1, "covenant_breach", fin.cure or "") for m in fin.breach_months]
+        if fin.default_month is not None:
+            extra.append(Event(float(starts[fin.default_month]), -1, "lender_takes_site", "default"))
+        return tuple(sorted(self.record.events + tuple(extra), key=lambda e: e.day))
 
     def _mining(self) -> Mining:
         """Book mining revenue and pool fees: each fleet efficiency mines on the days it beats spot."""
@@ -369,9 +395,11 @@ class Account:
 
     # --- outcomes -----------------------------------------------------------------------------
     def timeline(self) -> np.ndarray:
-        """Return the month-average grid MW in each state, shape (months, len(STATES))."""
+        """Return the month-average grid MW in each state and the month's trailing DSCR,
+        shape (months, len(TIMELINE_COLUMNS))."""
         days = np.diff(np.append(self.month_starts, self.n_days))
-        return (np.add.reduceat(self.timeline_daily, self.month_starts, axis=1) / days).T
+        states = np.add.reduceat(self.timeline_daily, self.month_starts, axis=1) / days
+        return np.vstack([states, self.financing.dscr]).T
 
     def summary(self) -> dict:
         """Return the outcomes of this replication (the `summary` row, less its labels)."""
@@ -382,8 +410,9 @@ class Account:
         t = dict(zip(CATEGORIES, totals))
         counts = self.record.counts
         values = self.present_values()
+        npv_usd = values.pop("npv_usd")
         return dict(
-            npv_usd=values.pop("npv_usd"),
+            npv_usd=npv_usd,
             irr=irr(cash),
             payback_years=payback_years(operating),
             peak_funding_usd=peak_funding_usd(operating),
@@ -408,4 +437,6 @@ class Account:
             tenant_requests_partial=counts.tenant_requests_partial,
             contract_value_usd=counts.contracted_rent_usd
             + sum(cloud.value_usd(c) for c in self.record.cloud_contracts),
+            **self.financing.outcomes(float(self.cfg.finance.cost_of_equity), npv_usd,
+                                      float(self.cfg.run.discount_rate)),
         )

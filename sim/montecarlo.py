@@ -22,7 +22,7 @@ import pandas as pd
 from sim.config import build_processes, build_strategies, settings, validate
 from sim.errors import UserError
 from sim.executors import WorkerLost, make_executor
-from sim.ledger import CATEGORIES, STATES, Account
+from sim.ledger import LEDGER_CATEGORIES, TIMELINE_COLUMNS, Account
 from sim.record import events_table
 from sim.result import Result
 from sim.rundir import ChunkDamaged, RunDir, check_claim, now, plan
@@ -75,9 +75,9 @@ def run_chunk(cfg, start: int, stop: int, progress=None) -> dict[str, pd.DataFra
             account = Account(cfg, world, record)
             rows.append(dict(strategy=label, replication=replication, **account.summary()))
             if record.events is not None:
-                logs.append((label, replication, record.events))
+                logs.append((label, replication, account.events()))
             if monthly:
-                flows.append(account.monthly)
+                flows.append(account.ledger_monthly())
                 states.append(account.timeline())
                 months = account.month
         if monthly:
@@ -100,18 +100,18 @@ def _detail_tables(labels, replications, months, flows, states, paths) -> dict:
     n_rep, n_strat, n_month = len(replications), len(labels), len(months)
     reps = np.asarray(replications)
     strategy = pd.Categorical.from_codes(  # from codes: factorising strings is slow
-        np.tile(np.repeat(np.arange(n_strat), n_month * len(CATEGORIES)), n_rep), categories=labels)
+        np.tile(np.repeat(np.arange(n_strat), n_month * len(LEDGER_CATEGORIES)), n_rep), categories=labels)
     cash = np.stack(flows)  # (rep*strategy, category, month)
     cashflows = pd.DataFrame({
         "strategy": strategy,
-        "replication": np.repeat(reps, n_strat * len(CATEGORIES) * n_month),
-        "month": np.tile(months, n_rep * n_strat * len(CATEGORIES)).astype("datetime64[ns]"),
+        "replication": np.repeat(reps, n_strat * len(LEDGER_CATEGORIES) * n_month),
+        "month": np.tile(months, n_rep * n_strat * len(LEDGER_CATEGORIES)).astype("datetime64[ns]"),
         "category": pd.Categorical.from_codes(
-            np.tile(np.repeat(np.arange(len(CATEGORIES)), n_month), n_rep * n_strat),
-            categories=list(CATEGORIES)),
+            np.tile(np.repeat(np.arange(len(LEDGER_CATEGORIES)), n_month), n_rep * n_strat),
+            categories=list(LEDGER_CATEGORIES)),
         "usd": cash.reshape(-1),
     })
-    timeline = pd.DataFrame(np.concatenate(states), columns=list(STATES))
+    timeline = pd.DataFrame(np.concatenate(states), columns=list(TIMELINE_COLUMNS))
     timeline.insert(0, "month", np.tile(months, n_rep * n_strat).astype("datetime64[ns]"))
     timeline.insert(0, "replication", np.repeat(reps, n_strat * n_month))
     timeline.insert(0, "strategy", pd.Categorical.from_codes(
@@ -292,7 +292,7 @@ def not_whole(tables: dict, start: int, stop: int, labels: list[str], monthly: b
     checks = [("summary", True, 1), ("worlds", False, 1)]
     if monthly:
         checks += [("world_monthly", False, months), ("timeline", True, months),
-                   ("cashflows", True, months * len(CATEGORIES))]
+                   ("cashflows", True, months * len(LEDGER_CATEGORIES))]
     for name, per_strategy, rows in checks:
         table = tables.get(name, pd.DataFrame())
         keys = ["strategy", "replication"] if per_strategy else ["replication"]

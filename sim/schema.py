@@ -372,6 +372,83 @@ class FleetConfig:
                                 doc="used machines sell at this share of new, scaled by efficiency")
 
 
+# --- finance ------------------------------------------------------------------------------------
+DEBT_RATES = ("fixed", "floating")
+AMORTISATIONS = ("level", "sculpted", "bullet")
+CURES = ("sweep", "equity", "default")
+
+
+@dataclass(slots=True)
+class DebtConfig:
+    """Debt on each conversion project: drawn with its capex, a term loan from its hall's readiness."""
+
+    loan_to_cost: float = param(0.8, unit="share", low=0, high=1,
+                                doc="share of each project's capex funded by debt as it is spent")
+    rate: str = param("fixed", unit="-", choices=DEBT_RATES,
+                      doc="fixed: fixed_rate; floating: the short rate (market/rates) plus spread")
+    fixed_rate: float = param(0.0775, unit="1/year", low=0, high=1, doc="interest rate of fixed debt")
+    spread: float = param(0.0275, unit="1/year", low=0, high=1, doc="margin over the short rate of floating debt")
+    amortisation: str = param("level", unit="-", choices=AMORTISATIONS,
+                              doc="level payments, sculpted to the lender's forecast cover, or bullet at maturity")
+    term_years: float = param(10.0, unit="years", low=0, low_open=True,
+                              doc="term loan's life from the hall's readiness")
+    target_dscr: float = param(1.3, unit="x", low=1, doc="sculpted: the cover the forecast gives each payment")
+    upfront_fee: float = param(0.02, unit="share", low=0, high=0.2,
+                               doc="arrangement fee, share of the commitment, paid at the first draw")
+
+
+@dataclass(slots=True)
+class EquipmentFinanceConfig:
+    """Loans on ASIC and GPU purchases."""
+
+    loan_to_value: float = param(0.0, unit="share", low=0, high=1, doc="share of each purchase financed")
+    rate: float = param(0.10, unit="1/year", low=0, high=1, doc="interest rate")
+    term_years: float = param(3.0, unit="years", low=0, low_open=True, doc="level payments over this term")
+
+
+@dataclass(slots=True)
+class CovenantConfig:
+    """The lenders' cover test and what follows a breach."""
+
+    min_dscr: float = param(1.2, unit="x", low=0, low_open=True,
+                            doc="minimum trailing-12-month debt service cover, tested quarterly")
+    first_test_months: int = param(12, unit="months", low=1, integer=True,
+                                   doc="months of debt service before the first test")
+    cure: str = param("sweep", unit="-", choices=CURES,
+                      doc="sweep: cash after debt service prepays debt; equity: equity pays in; default: the lender takes the site")
+
+
+@dataclass(slots=True)
+class TaxConfig:
+    """US corporate income tax: rates, depreciation by asset class, interest limit, losses."""
+
+    federal_rate: float = param(0.21, unit="share", low=0, high=1, doc="federal corporate rate")
+    state_rate: float = param(0.0, unit="share", low=0, high=1, doc="state rate on the same base")
+    bonus_share: float = param(1.0, unit="share", low=0, high=1,
+                               doc="share of 5- and 15-year property expensed when placed in service")
+    building_share: float = param(0.2, unit="share", low=0, high=1,
+                                  doc="share of conversion capex that is building (39-year, no bonus)")
+    building_years: int = param(39, unit="years", low=1, integer=True, doc="building: straight-line life")
+    improvements_years: int = param(15, unit="years", low=1, integer=True,
+                                    doc="the rest of conversion capex: MACRS class life")
+    equipment_years: int = param(5, unit="years", low=1, integer=True, doc="ASICs and GPUs: MACRS class life")
+    interest_cap_share: float = param(0.3, unit="share", low=0, high=1,
+                                      doc="interest deductible up to this share of EBITDA; the rest carried forward")
+    nol_limit_share: float = param(0.8, unit="share", low=0, high=1,
+                                   doc="losses carried forward offset at most this share of taxable income")
+
+
+@dataclass(slots=True)
+class FinanceConfig:
+    """How the site is financed and taxed: the equity holder's view next to the unlevered one."""
+
+    debt: DebtConfig = section(DebtConfig, doc="project debt on conversions")
+    equipment: EquipmentFinanceConfig = section(EquipmentFinanceConfig, doc="ASIC and GPU loans")
+    covenant: CovenantConfig = section(CovenantConfig, doc="cover test and cure")
+    tax: TaxConfig = section(TaxConfig, doc="income tax")
+    cost_of_equity: float = param(0.15, unit="1/year", low=0, high=1, doc="discount rate of equity cash flows")
+
+
 # --- as-of state -------------------------------------------------------------------------------
 #: How far a snapshot's published hashprice may lie from the one its own figures give.
 HASHPRICE_TOLERANCE = 0.10
@@ -440,5 +517,6 @@ class Settings:
     asof: AsOfConfig = section(AsOfConfig, doc="day 0's market, from a dated snapshot")
     site: SiteConfig = section(SiteConfig, doc="the site")
     fleet: FleetConfig = section(FleetConfig, doc="the mining fleet")
+    finance: FinanceConfig = section(FinanceConfig, doc="debt, covenant and tax: the equity's view")
     market: Dict[str, Any] = field(default_factory=dict)
     strategy: Dict[str, Any] = field(default_factory=dict)

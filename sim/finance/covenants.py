@@ -121,7 +121,8 @@ def _sweep(schedule: Schedule, month: int, cfads_usd: float) -> Schedule:
 
 
 def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
-                   test_every_months: int = 3, window_months: int = 12) -> Covenanted:
+                   test_every_months: int = 3, window_months: int = 12,
+                   first_test_months: int = 1) -> Covenanted:
     """Return the loan after testing the trailing DSCR against `min_dscr` and curing each breach.
 
     The test runs at each period end of the simulation (quarter ends by default) from the
@@ -130,7 +131,9 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
     service, where positive) each month until a test passes again; `equity` has the
     equity pay in what lifts the window's CFADS to min_dscr × its debt service, which
     prepays the loan in the breach month; `default` hands the project to the lender from
-    the breach month (no more tests).
+    the breach month (no more tests). The first test falls once `first_test_months`
+    months of service have passed (loan agreements test from a first test date after
+    the project stabilises).
     """
     cfads = _checked_cfads(cfads_usd, schedule, min_dscr, cure, test_every_months)
     n_months = cfads.size
@@ -142,7 +145,8 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
     sweeping, default_month, default_balance_usd = False, None, 0.0
     for t in range(first, n_months):
         opening = float(schedule.opening_balance_usd[t])
-        if is_test_month(t, first, test_every_months) and opening > 0:
+        if (is_test_month(t, first, test_every_months) and opening > 0
+                and t - first + 1 >= first_test_months):
             covered, owed = _trailing(cured_cfads, schedule.scheduled_service_usd, t, first,
                                       window_months)
             if owed > 0:

@@ -1,0 +1,293 @@
+"""The equity holder's view of one replication: project debt, its covenant, income tax.
+
+`financing(cfg, account)` reads an `sim.ledger.Account` (the unlevered monthly cash by
+category, the record's conversion projects, the world's short rate) and `cfg.finance`,
+and returns the financing lines the ledger adds next to the unlevered ones
+(`FINANCE_CATEGORIES`), the trailing debt-service cover, the equity cash flow and the
+after-tax outcomes. The unlevered categories and their NPV are not touched.
+
+The rules (docs/model.md "Project finance and taxes"):
+
+- Each conversion project (a block's retrofit) borrows `loan_to_cost` of its capex as it
+  is spent; interest accrues and is capitalised until the hall is let (`let_days`: leased
+  kW matched to halls first ready, first let; a cloud hall on its readiness), when the
+  balance becomes a term loan of `term_years` (level, sculpted or bullet). The
+  lender's base case at financial close is the hall's kW of IT at the lease index of the
+  project's first day, stepped by the escalator, less hosting opex: the loan is at most
+  what that forecast covers at `target_dscr` (`capacity_usd`), and sculpting follows it.
+- ASIC and GPU purchases borrow `loan_to_value` of their price, level over their term.
+- CFADS is the month's operating cash (revenues less power and opex) less income tax.
+  The covenant tests the trailing-twelve-month cover of the scheduled debt service each
+  quarter; a breach is cured by a cash sweep, an equity cure, or a default that hands the
+  site to the lender (the equity receives nothing from that month on).
+- Tax years are the simulation's years (twelve months from month 0; tax paid in each
+  year's last month). EBITDA is the operating cash plus ASIC resale; capex is depreciated
+  by class with bonus depreciation; interest capitalised in construction joins the
+  conversion's basis; the terminal value is a sale whose gain over the basis left is
+  taxed. The unlevered after-tax NPV taxes the same income without interest.
+- At the horizon the sale repays every balance still owed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.economics import irr, npv, peak_funding_usd
+from sim.finance.covenants import apply_covenant
+from sim.finance.debt import (Schedule, bullet_schedule, combine, construction_draws,
+                              equipment_loan, level_schedule, sculpted_capacity_usd,
+                              sculpted_schedule)
+from sim.finance.tax import combined_rate, depreciation_by_year, tax_by_month, tax_by_year, yearly_sums
+
+#: The ledger's financing categories (cashflows.parquet), signed as the others: inflows +.
+FINANCE_CATEGORIES = ("debt_draw", "interest", "principal", "fees", "tax")
+#: The unlevered categories whose sum is the month's operating cash (before capex).
+OPERATING = ("mining_revenue", "pool_fees", "power_cost", "power_resale", "demand_response",
+             "hosting_rent", "cloud_revenue", "opex")
+
+
+@dataclass(frozen=True, eq=False)
+class Financing:
+    """One replication's financing: monthly lines, cover, equity cash and outcomes."""
+
+    lines: np.ndarray            # (len(FINANCE_CATEGORIES), months), USD, inflows +
+    dscr: np.ndarray             # trailing-12-month cover at each month end; NaN without service
+    equity_usd: np.ndarray       # the equity's monthly cash, the horizon sale included
+    breach_months: tuple[int, ...]
+    cure: str | None             # how the breaches were cured (None: no breach)
+    default_month: int | None
+    min_dscr: float              # lowest tested cover (NaN: never tested)
+    tax_unlevered_usd: np.ndarray  # monthly tax without debt (<= 0)
+    sale_usd: float              # what the horizon sale leaves the equity: terminal value less debt
+
+    def outcomes(self, cost_of_equity: float, npv_usd: float, discount_rate: float) -> dict:
+        """Return the summary's equity and after-tax columns (NPV after tax at `discount_rate`)."""
+        before_sale = self.equity_usd.copy()
+        if self.default_month is None:
+            before_sale[-1] -= self.sale_usd
+        return dict(
+            equity_npv_usd=npv(self.equity_usd, cost_of_equity),
+            equity_irr=irr(self.equity_usd),
+            min_dscr=self.min_dscr,
+            covenant_breached=bool(self.breach_months),
+            peak_equity_usd=peak_funding_usd(before_sale),
+            npv_after_tax_usd=npv_usd + npv(self.tax_unlevered_usd, discount_rate),
+        )
+
+
+def monthly_rates(finance, world, month_starts: np.ndarray) -> float | np.ndarray:
+    """Return the project debt's annual rate: fixed, or each month's mean short rate plus the spread."""
+    debt = finance.debt
+    if debt.rate == "fixed":
+        return float(debt.fixed_rate)
+    days = np.diff(np.append(month_starts, world.n_days))
+    return np.add.reduceat(world.short_rate, month_starts) / days + float(debt.spread)
+
+
+def project_capex_by_month(project, n_days: int, month_of_day: np.ndarray, n_months: int) -> np.ndarray:
+    """Return a project's capex (>= 0) in each month, paid evenly over its days as the engine books it."""
+    length = project.end_day - project.start_day
+    first = min(int(np.ceil(project.start_day)), n_days)
+    last = min(int(np.ceil(project.end_day)), n_days)
+    days = np.arange(first, last)
+    return np.bincount(month_of_day[days], weights=np.full(days.size, project.capex_usd / length),
+                       minlength=n_months)
+
+
+def let_days(conversions, kw_it_leased: np.ndarray) -> dict[int, float]:
+    """Return the day each hosting conversion is let (index in `conversions` -> day; absent: never).
+
+    Leased kW are matched to halls in the order they are ready (first ready, first let): a
+    hall is let on the first day from its readiness on when the leased kW cover it and
+    every hall ready before it. A cloud hall is in use the day it is ready.
+    """
+    out: dict[int, float] = {}
+    covered = 0.0
+    order = sorted(range(len(conversions)), key=lambda i: (conversions[i].end_day, i))
+    n_days = kw_it_leased.size
+    for i in order:
+        hall = conversions[i]
+        ready = int(np.ceil(hall.end_day))
+        if hall.use == "cloud":
+            if ready < n_days:
+                out[i] = float(ready)
+            continue
+        covered += hall.kw_it
+        if ready >= n_days:
+            continue
+        let = np.flatnonzero(kw_it_leased[ready:] >= covered - 1e-6)
+        if let.size:
+            out[i] = float(ready + let[0])
+    return out
+
+
+def _lender_forecast(project, cfg, world, term_months: int, start_month: int) -> np.ndarray:
+    """Return the lender's base-case CFADS of a hall by month: rent at close, escalated, less opex."""
+    day = min(int(project.start_day), world.n_days - 1)
+    rent = float(world.lease_usd_per_kw_month[day])
+    opex = float(cfg.site.opex.hosting_usd_per_kw_month)
+    escalator = float(cfg.site.hosting.escalator_per_year)
+    k = np.arange(term_months)
+    forecast = np.zeros(start_month + term_months)
+    forecast[start_month:] = project.kw_it * (rent * (1 + escalator) ** (k // 12) - opex)
+    return forecast
+
+
+def term_months(debt) -> int:
+    """Return the term loan's number of monthly payments."""
+    return max(1, int(round(float(debt.term_years) * 12)))
+
+
+def capacity_usd(debt, forecast: np.ndarray, rate, start_month: int) -> float:
+    """Return the most a lender lends against `forecast` at `debt.target_dscr`, by amortisation.
+
+    Sculpted: the present value of forecast / target over the term. Level: the same for a
+    flat forecast at its lowest month (a level payment must be covered every month).
+    Bullet: the interest that the lowest month covers, capitalised at the loan's rate.
+    """
+    months = term_months(debt)
+    target = float(debt.target_dscr)
+    if debt.amortisation == "sculpted":
+        return sculpted_capacity_usd(forecast, rate, target, start_month, months)
+    lowest = max(0.0, float(np.min(forecast[start_month:start_month + months])))
+    if debt.amortisation == "level":
+        flat = np.full(forecast.size, lowest)
+        return sculpted_capacity_usd(flat, rate, target, start_month, months)
+    annual = float(np.mean(np.atleast_1d(rate)))
+    return lowest / target / (annual / 12.0) if annual > 0 else float("inf")
+
+
+def _term_loan(debt, principal: float, rate, forecast: np.ndarray, start_month: int,
+               n_months: int) -> Schedule:
+    """Return the term loan a project's construction loan becomes."""
+    months = term_months(debt)
+    if debt.amortisation == "bullet":
+        return bullet_schedule(principal, rate, months, start_month, n_months)
+    if debt.amortisation == "sculpted" and np.any(forecast[start_month:] > 0):
+        return sculpted_schedule(principal, rate, forecast, start_month, months, n_months)
+    return level_schedule(principal, rate, months, start_month, n_months)
+
+
+def financing(cfg, account) -> Financing:
+    """Return the financing of one replication's `account` under `cfg.finance`."""
+    fin = cfg.finance
+    monthly = account.monthly
+    idx = account.category_index
+    n = monthly.shape[1]
+    world, record = account.world, account.record
+    month_of_day = np.searchsorted(account.month_starts, np.arange(account.n_days), side="right") - 1
+    rate = monthly_rates(fin, world, account.month_starts)
+    draws, fees, capitalised = np.zeros(n), np.zeros(n), np.zeros(n)
+    loans: list[Schedule] = []
+    unconverted = 0.0  # construction balances still owed at the horizon
+    debt = fin.debt
+    let = let_days(record.conversions, account.rates.kw_it_leased)
+    for i, project in enumerate(record.conversions):
+        capex = project_capex_by_month(project, account.n_days, month_of_day, n)
+        if debt.loan_to_cost <= 0 or not np.any(capex > 0):
+            continue
+        # The construction loan runs until the hall is let (to the horizon if it never is).
+        spent = int(np.flatnonzero(capex > 0)[-1])
+        convert = max(spent, int(month_of_day[int(let[i])])) if i in let else n - 1
+        build = construction_draws(capex, float(debt.loan_to_cost), rate, float(debt.upfront_fee),
+                                   convert)
+        start = convert + 1
+        forecast = _lender_forecast(project, cfg, world, term_months(debt), start)
+        if start < n:  # sized at close: no more than the forecast covers at target_dscr
+            most = capacity_usd(debt, forecast, rate, start)
+            if most < build.balance_at_completion_usd:
+                share = float(debt.loan_to_cost) * most / build.balance_at_completion_usd
+                build = construction_draws(capex, share, rate, float(debt.upfront_fee), convert)
+        draws += build.draw_usd
+        fees += build.fees_usd
+        capitalised += build.capitalised_interest_usd
+        if start >= n:  # still being built at the horizon
+            unconverted += float(build.balance_usd[-1])
+            continue
+        loans.append(_term_loan(debt, build.balance_at_completion_usd, rate, forecast, start, n))
+    equipment_price = -(monthly[idx["capex_gpu"]] + monthly[idx["capex_asic_refresh"]])
+    if fin.equipment.loan_to_value > 0 and np.any(equipment_price > 0):
+        gear = equipment_loan(np.maximum(equipment_price, 0.0), float(fin.equipment.loan_to_value),
+                              float(fin.equipment.rate),
+                              max(1, int(round(float(fin.equipment.term_years) * 12))), n)
+        draws += gear.draw_usd
+        loans.append(gear.schedule)
+    operating = sum(monthly[idx[name]] for name in OPERATING)
+    taxes = _Taxes(cfg, account, operating, capitalised)
+    schedule = combine(loans) if loans else None
+    if schedule is None:
+        tax = taxes.levered_usd(np.zeros(n))
+        cover = np.full(n, np.nan)
+        breaches, cure, default, lowest = (), None, None, float("nan")
+        mask = np.ones(n)
+        interest, principal = np.zeros(n), np.zeros(n)
+        owed = unconverted
+    else:
+        first_tax = taxes.levered_usd(-schedule.interest_usd)
+        covenanted = apply_covenant(operating + first_tax, schedule, float(fin.covenant.min_dscr),
+                                    fin.covenant.cure,
+                                    first_test_months=int(fin.covenant.first_test_months))
+        schedule = covenanted.schedule
+        tax = taxes.levered_usd(-schedule.interest_usd)
+        cover = covenanted.dscr
+        breaches = tuple(int(m) for m in covenanted.breach_months)
+        cure, default, lowest = covenanted.cured_by, covenanted.default_month, covenanted.min_dscr
+        mask = covenanted.equity_mask
+        interest, principal = schedule.interest_usd.copy(), schedule.principal_usd.copy()
+        owed = float(schedule.balance_usd[-1]) + unconverted
+    principal[-1] -= owed  # the sale at the horizon repays what is still owed
+    # An equity cure is already in `principal`: the equity's money prepays the debt.
+    lines = np.vstack([draws, interest, principal, fees, tax])
+    equity = (monthly.sum(axis=0) + lines.sum(axis=0)) * mask
+    return Financing(lines=lines * mask, dscr=cover, equity_usd=equity, breach_months=breaches,
+                     cure=cure, default_month=default, min_dscr=lowest,
+                     tax_unlevered_usd=taxes.unlevered_usd(),
+                     sale_usd=float(monthly[idx["terminal_value"], -1]) - owed)
+
+
+class _Taxes:
+    """Income tax of one replication, with or without the interest its debt deducts."""
+
+    def __init__(self, cfg, account, operating: np.ndarray, capitalised_interest: np.ndarray):
+        tax = cfg.finance.tax
+        monthly, idx = account.monthly, account.category_index
+        self.n_months = monthly.shape[1]
+        self.rate = combined_rate(float(tax.federal_rate), float(tax.state_rate))
+        self.cap, self.nol = float(tax.interest_cap_share), float(tax.nol_limit_share)
+        year = lambda usd: yearly_sums(usd, 12)  # noqa: E731 - one rule for every series
+        self.ebitda = year(operating + monthly[idx["asic_salvage"]])
+        conversion = year(-monthly[idx["capex_conversion"]])
+        equipment = year(-(monthly[idx["capex_gpu"]] + monthly[idx["capex_asic_refresh"]]))
+        building = depreciation_by_year(conversion * float(tax.building_share), int(tax.building_years))
+        parts = [building,
+                 depreciation_by_year(conversion * (1 - float(tax.building_share)),
+                                      int(tax.improvements_years), float(tax.bonus_share)),
+                 depreciation_by_year(np.maximum(equipment, 0.0), int(tax.equipment_years),
+                                      float(tax.bonus_share))]
+        capitalised = depreciation_by_year(year(capitalised_interest), int(tax.improvements_years),
+                                           float(tax.bonus_share))
+        self.sale = float(monthly[idx["terminal_value"], -1])
+        self.unlevered = self._with_sale(parts)
+        self.levered = self._with_sale([*parts, capitalised])
+
+    def _with_sale(self, parts) -> tuple[np.ndarray, np.ndarray]:
+        """Return (EBITDA with the horizon sale's gain, depreciation) by tax year."""
+        depreciation = sum(part.depreciation_usd for part in parts)
+        basis_left = sum(part.undepreciated_usd for part in parts)
+        ebitda = self.ebitda.copy()
+        ebitda[-1] += self.sale - basis_left
+        return ebitda, depreciation
+
+    def _monthly(self, ebitda, depreciation, interest_by_year) -> np.ndarray:
+        years = tax_by_year(ebitda, depreciation, interest_by_year, self.rate, self.cap, self.nol)
+        return -tax_by_month(years.tax_usd, self.n_months)
+
+    def levered_usd(self, interest_paid: np.ndarray) -> np.ndarray:
+        """Return the monthly tax (<= 0) with the debt's interest (>= 0 by month) deducted."""
+        return self._monthly(*self.levered, yearly_sums(interest_paid, 12))
+
+    def unlevered_usd(self) -> np.ndarray:
+        """Return the monthly tax (<= 0) of the same income without debt."""
+        return self._monthly(*self.unlevered, np.zeros(len(self.ebitda)))
