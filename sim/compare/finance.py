@@ -159,9 +159,9 @@ def covenant_dscr(run: Run) -> float | None:
 def dscr_paths(runset: RunSet, scenario: str) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """Return ({label: monthly DSCR, replication × month}, labels without debt) in `scenario`.
 
-    A strategy whose DSCR is undefined (NaN) in every month of every world carried no
-    debt: it is listed apart, not given a path. Runs without a `dscr` in their timeline
-    give neither.
+    A strategy whose DSCR is undefined (NaN; an infinite cover counts as undefined) in
+    every month of every world carried no debt: it is listed apart, not given a path.
+    Runs without a `dscr` in their timeline give neither.
     """
     paths, undebted = {}, []
     here = runset.summary[runset.summary["scenario"] == scenario]
@@ -173,6 +173,7 @@ def dscr_paths(runset: RunSet, scenario: str) -> tuple[dict[str, pd.DataFrame], 
             continue
         part = timeline.loc[timeline["strategy"] == strategy, ["replication", "month", "dscr"]]
         wide = part.pivot(index="replication", columns="month", values="dscr").astype(float)
+        wide = wide.replace([np.inf, -np.inf], np.nan)  # no debt service: no cover to chart
         if not np.isfinite(wide.to_numpy()).any():
             undebted.append(label)
             continue

@@ -3,7 +3,8 @@
 `compare_runs` reads the runs, analyses them, draws the plots and writes
 `comparison.csv` (one row per scenario and strategy), the supporting tables
 (`dominance.csv`, `regret.csv`, `incremental_cashflows.csv`, `sensitivity.csv`),
-`plots/*.png` and, last of all, `report.html`. Each file is written under a temporary
+`plots/*.png` and, last of all, `report.html` (with a Financing section and DSCR fans,
+`plots/dscr*.png`, when the runs carry financing). Each file is written under a temporary
 name and renamed into place, so a crash never leaves a report that looks complete.
 """
 

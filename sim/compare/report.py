@@ -4,8 +4,9 @@
 no script and fetches nothing, so it opens in a browser offline or from an e-mail. The
 top holds the verdict (the recommended strategy, how confident the ranking is, and its
 main risk) and, when the run directory has robustness.csv, whether the verdict holds
-under other valuation assumptions; below come the tables, the plots and the
-configuration that produced them.
+under other valuation assumptions; below come the tables, the financing (when the runs
+carry it: the terms, each strategy's debt cover, breach probability and equity figures,
+and the DSCR over time), the plots and the configuration that produced them.
 """
 
 from __future__ import annotations

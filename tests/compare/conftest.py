@@ -210,3 +210,9 @@ def financed(tmp_path_factory):
 
     run = add_financing(make_run(tmp_path_factory.mktemp("run") / "run"))
     return run, compare_runs([run])
+
+
+@pytest.fixture
+def financing_factory():
+    """Return `add_financing`, which gives a synthetic run what a financed run holds."""
+    return add_financing
