@@ -33,7 +33,8 @@ from scipy import stats as _scipy
 #: Summary columns where a smaller value is the better outcome.
 LOWER_IS_BETTER = frozenset({"payback_years", "peak_funding_usd", "power_cost_usd",
                              "capex_usd", "curtailed_mwh", "tenant_requests_rejected",
-                             "tenant_mw_it_rejected"})
+                             "tenant_mw_it_rejected", "peak_equity_usd",
+                             "covenant_breached"})
 
 
 def metric_higher_is_better(metric: str) -> bool:

@@ -4,9 +4,11 @@ Within a scenario (one market configuration), every strategy is described on its
 then against the baseline (paired when both ran on the same worlds, unpaired
 otherwise), checked for stochastic dominance against every other strategy, and ranked.
 Across scenarios, each strategy's regret is its distance from the scenario's best.
-Where cash flows were kept, the baseline's monthly cash is subtracted replication by
-replication to give the incremental cash flows a switch would bring, and their IRR.
-For NPV, each strategy's row also says how much of its mean NPV is the terminal value's.
+Where cash flows were kept, the baseline's monthly unlevered cash (before debt and tax)
+is subtracted replication by replication to give the incremental cash flows a switch
+would bring, and their IRR. For NPV, each strategy's row also says how much of its mean
+NPV is the terminal value's; runs with financing add each strategy's equity and debt
+cover figures (sim.compare.finance).
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sim.compare import stats
+from sim.compare import finance, stats
+from sim.compare.finance import FINANCING_CATEGORIES
 from sim.compare.load import RunSet, same_worlds
 from sim.selection import Selection, select_best
 from sim.errors import UserError
 
 DEFAULT_BASELINE = "stay_mining"
-#: The columns of comparison.csv, in order.
+#: The columns of comparison.csv, in order; runs with financing add
+#: `finance.CSV_COLUMNS` after them.
 COLUMNS = ["scenario", "strategy", "name", "run", "metric", "n", "n_missing",
            "undefined_share", "mean",
            "ci_low", "ci_high", "std", "p5", "p50", "p95", "p_negative", "cvar5",
@@ -146,6 +150,9 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
     table = pd.DataFrame(rows).reindex(columns=COLUMNS[:-4])
     regret = regret_table(table, better)
     table = _add_selection_and_regret(table, selections, regret)
+    if finance.has_financing(runset):
+        figures = finance.strategy_table(runset, finance.CSV_COLUMNS)
+        table = table.merge(figures, on=["scenario", "strategy"], how="left")
     return Analysis(metric=metric, higher_is_better=better, baseline=baseline,
                     confidence=confidence, table=table,
                     dominance=pd.DataFrame(dominance, columns=[
@@ -266,7 +273,9 @@ def _add_selection_and_regret(table, selections, regret):
 
 
 def _net_cash(runset: RunSet) -> dict[tuple[str, str], pd.DataFrame]:
-    """Return {(scenario, label): net cash USD, replication × month}.
+    """Return {(scenario, label): unlevered net cash USD, replication × month}.
+
+    The unlevered cash is every category but debt and tax (FINANCING_CATEGORIES).
 
     Categories are summed run by run before anything is labelled, so the long
     cashflows table is never copied whole.
@@ -277,7 +286,9 @@ def _net_cash(runset: RunSet) -> dict[tuple[str, str], pd.DataFrame]:
         if flows is None or flows.empty:
             continue
         scenario = runset.summary.loc[runset.summary["run"] == index, "scenario"].iloc[0]
-        part = flows.loc[flows["strategy"] == strategy, ["replication", "month", "usd"]]
+        part = flows.loc[(flows["strategy"] == strategy)
+                         & ~flows["category"].isin(FINANCING_CATEGORIES),
+                         ["replication", "month", "usd"]]
         net = part.groupby(["replication", "month"], sort=True)["usd"].sum()
         wide = net.unstack("month", fill_value=0.0)
         wide.columns = pd.to_datetime(wide.columns)

@@ -19,6 +19,7 @@ examples:
   hashpivot-compare outputs/2027-01-01/12-00-00
   hashpivot-compare multirun/2027-01-01/12-00-00 --out comparison/
   hashpivot-compare RUN_A RUN_B --baseline phased --metric peak_funding_usd
+  hashpivot-compare RUN_DIR --metric equity_npv_usd    # or equity_irr, min_dscr, ...
 
 Runs that sampled the same worlds (same seed and market) are compared pair by pair;
 runs over different markets are scenarios, and each strategy's regret across them is
@@ -45,7 +46,9 @@ def parser() -> argparse.ArgumentParser:
                    help="strategy to compare against (default: stay_mining, or the first "
                    "strategy when stay_mining did not run)")
     p.add_argument("--metric", metavar="COLUMN", default="npv_usd",
-                   help="summary.parquet column to compare (default: npv_usd)")
+                   help="summary.parquet column to compare (default: npv_usd); runs "
+                   "with financing add equity_npv_usd, equity_irr, min_dscr, "
+                   "covenant_breached, peak_equity_usd and npv_after_tax_usd")
     p.add_argument("--confidence", metavar="LEVEL", type=float, default=0.95,
                    help="confidence of intervals and of the selection (default: 0.95)")
     p.add_argument("--indifference", metavar="AMOUNT", type=float, default=None,

@@ -3,7 +3,8 @@
 `compare_runs` reads the runs, analyses them, draws the plots and writes
 `comparison.csv` (one row per scenario and strategy), the supporting tables
 (`dominance.csv`, `regret.csv`, `incremental_cashflows.csv`, `sensitivity.csv`),
-`plots/*.png` and, last of all, `report.html`. Each file is written under a temporary
+`plots/*.png` and, last of all, `report.html` (with a Financing section and DSCR fans,
+`plots/dscr*.png`, when the runs carry financing). Each file is written under a temporary
 name and renamed into place, so a crash never leaves a report that looks complete.
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.compare import plots
+from sim.compare import finance, plots
 from sim.compare.analysis import Analysis, analyse
 from sim.compare.load import RunSet, load_runs
 from sim.compare.report import render, robust_choice, verdict
@@ -90,10 +91,12 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
             _write_csv(frame, out / f"{name}.csv")
     _write_csv(analysis.regret.reset_index(names="strategy"), out / "regret.csv")
     figures = draw(analysis, runset, out / PLOTS_DIR)
+    financing = draw_financing(runset, out / PLOTS_DIR)
     lines = verdict(analysis, runset)
-    _write_text(render(analysis, runset, figures, lines), out / REPORT_HTML)
+    _write_text(render(analysis, runset, figures, lines, financing), out / REPORT_HTML)
+    drawn = figures + (financing.figures if financing is not None else [])
     return Comparison(analysis=analysis, runset=runset, verdict="\n".join(lines), out=out,
-                      plots=[path for _, path in figures])
+                      plots=[path for _, path in drawn])
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -126,8 +129,10 @@ def draw(analysis: Analysis, runset: RunSet, folder: Path) -> list[tuple[str, Pa
         cash = {label: analysis.cash[(scenario, label)] for label in values
                 if (scenario, label) in analysis.cash}
         if cash:
-            figures.append((f"Cumulative net cash, P5–P95 and median{where}",
-                            plots.cash_fans(cash, f"Cumulative net cash (undiscounted)"
+            figures.append((f"Cumulative net cash before debt and tax, P5–P95 and "
+                            f"median{where}",
+                            plots.cash_fans(cash, f"Cumulative net cash before debt and "
+                                            f"tax (undiscounted)"
                                             f"{where}", folder / f"cumulative_cash{end}.png")))
         states = {label: timeline[(scenario, label)] for label in values
                   if (scenario, label) in timeline}
@@ -154,6 +159,32 @@ def draw(analysis: Analysis, runset: RunSet, folder: Path) -> list[tuple[str, Pa
             analysis.regret, metric, folder / "regret.png")))
     figures += _world_figures(runset, folder)
     return figures
+
+
+def draw_financing(runset: RunSet, folder: Path) -> finance.Financing | None:
+    """Return the report's financing section, its DSCR fans drawn into `folder`, or None
+    when no run carries financing."""
+    if not finance.has_financing(runset):
+        return None
+    many, figures, notes = len(runset.scenarios) > 1, [], []
+    for scenario in runset.scenarios:
+        end = f"_{plots.slug(scenario)}" if many else ""
+        where = f" — scenario {scenario}" if many else ""
+        paths, undebted = finance.dscr_paths(runset, scenario)
+        if paths:
+            covenant = {label: finance.covenant_dscr(runset.run_of(scenario, label))
+                        for label in paths}
+            figures.append((f"Trailing-12-month DSCR over time: median, P25–P75 and "
+                            f"P5–P95{where}", plots.dscr_fans(
+                                paths, covenant, f"Debt service cover ratio{where}",
+                                folder / f"dscr{end}.png")))
+        notes += finance.no_debt_notes(undebted, bool(paths), where)
+    if not any(finance.has_dscr(run) for run in runset.runs):
+        notes.append("The runs kept no monthly DSCR (run.detail=summary, or made before "
+                     "financing), so the DSCR over time is not drawn.")
+    return finance.Financing(terms=finance.terms_table(runset),
+                             table=finance.strategy_table(runset), figures=figures,
+                             notes=notes)
 
 
 def _timeline_medians(runset: RunSet) -> dict[tuple[str, str], pd.DataFrame]:

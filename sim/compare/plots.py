@@ -19,6 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from sim.compare.finance import dscr_fan  # noqa: E402
+
 COLOURS = ["#000000", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
 LINES = ["-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)), (0, (8, 3))]
 MARKERS = ["o", "s", "^", "D", "v", "x", "*"]
@@ -44,7 +46,10 @@ def style(i: int) -> dict:
 
 
 NAMES = {"npv_usd": "NPV", "irr": "IRR", "payback_years": "payback",
-         "peak_funding_usd": "peak funding"}
+         "peak_funding_usd": "peak funding", "equity_npv_usd": "equity NPV",
+         "equity_irr": "equity IRR", "min_dscr": "minimum DSCR",
+         "covenant_breached": "covenant breach", "peak_equity_usd": "peak equity",
+         "npv_after_tax_usd": "after-tax NPV"}
 
 
 def metric_name(metric: str) -> str:
@@ -62,8 +67,12 @@ def axis_unit(metric: str) -> tuple[str, float]:
     name = metric_name(metric)
     if metric.endswith("_usd"):
         return f"{name} (USD millions)", 1e-6
-    if metric == "irr":
-        return "IRR (% per year)", 100.0
+    if metric == "irr" or metric.endswith("_irr"):
+        return f"{name} (% per year)", 100.0
+    if metric.endswith("dscr"):
+        return f"{name} (×: cash for debt service / debt service)", 1.0
+    if metric == "covenant_breached":
+        return f"{name} (1 = breached, 0 = not)", 1.0
     if metric.endswith("_years"):
         return f"{name} (years)", 1.0
     if metric.endswith("_mwh"):
@@ -263,6 +272,41 @@ def tornado(sensitivity: pd.DataFrame, title: str, path: Path) -> Path:
         ax.axvline(0, color="black", lw=0.8)
         ax.set(xlim=(-1, 1), title=f"{name} − {baseline}",
                xlabel="Spearman rank correlation with the difference (–)")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def dscr_fans(paths: dict[str, pd.DataFrame], covenant: dict[str, float | None],
+              title: str, path: Path) -> Path:
+    """Return `path` after drawing fans of the monthly DSCR per strategy.
+
+    `paths` maps a strategy to its trailing-12-month DSCR (replication × month); each
+    panel shows the median, P25–P75 and P5–P95 over the worlds with a DSCR that month,
+    and a dashed line at the strategy's covenant minimum (`covenant`, None for none).
+    """
+    fig, axes = _panels(len(paths), sharey=True)
+    top = 0.0
+    for i, ((name, wide), ax) in enumerate(zip(paths.items(), axes)):
+        fan = dscr_fan(wide)
+        months = pd.to_datetime(fan.index)
+        ax.fill_between(months, fan[0.05], fan[0.95], color="0.85", lw=0, label="P5–P95")
+        ax.fill_between(months, fan[0.25], fan[0.75], color="0.6", lw=0, label="P25–P75")
+        ax.plot(months, fan[0.5], label="median", lw=1.6,  # solid: the covenant is dashed
+                **{**style(i), "marker": None, "linestyle": "-"})
+        floor = covenant.get(name)
+        if floor is not None:
+            ax.axhline(floor, color="black", ls="--", lw=1.2,
+                       label=f"covenant minimum {floor:.2f}×")
+        upper = fan[0.75].to_numpy(float)
+        upper = upper[np.isfinite(upper)]
+        top = max(top, upper.max() if upper.size else 0.0, floor or 0.0)
+        ax.set(title=name, ylabel="trailing-12-month DSCR (×)", xlabel="month")
+        _months(ax)
+        ax.legend(fontsize=7)
+    if top > 0:  # a few worlds with tiny debt service must not flatten the fan
+        low, high = axes[0].get_ylim()
+        axes[0].set_ylim(min(low, 0.0), min(high, 2.5 * top))
     fig.suptitle(title)
     fig.tight_layout()
     return _save(fig, path)

@@ -4,8 +4,9 @@
 no script and fetches nothing, so it opens in a browser offline or from an e-mail. The
 top holds the verdict (the recommended strategy, how confident the ranking is, and its
 main risk) and, when the run directory has robustness.csv, whether the verdict holds
-under other valuation assumptions; below come the tables, the plots and the
-configuration that produced them.
+under other valuation assumptions; below come the tables, the financing (when the runs
+carry it: the terms, each strategy's debt cover, breach probability and equity figures,
+and the DSCR over time), the plots and the configuration that produced them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pandas as pd
 import yaml
 
 from sim.compare.analysis import Analysis
+from sim.compare.finance import Financing
 from sim.compare.load import RunSet
 from sim.compare.plots import FEATURES, metric_name
 from sim.compare.robustness import verdict_sentence
@@ -47,8 +49,10 @@ def fmt(value, metric: str = "") -> str:
         return "–"
     if metric.endswith("_usd"):
         return f"{'−' if value < 0 else ''}${abs(value) / 1e6:,.1f}M"
-    if metric in ("irr", "share") or metric.endswith("_irr"):
+    if metric in ("irr", "share", "covenant_breached") or metric.endswith(("_irr", "_share")):
         return f"{value:.1%}"
+    if metric.endswith("dscr"):
+        return f"{value:,.2f}x"
     if metric.endswith("_years"):
         return f"{value:,.2f} years"
     return f"{value:,.4g}"
@@ -307,9 +311,43 @@ def _tables(analysis: Analysis) -> list[tuple[str, str]]:
     return sections
 
 
+#: The financing table's headers, and the unit each is shown in.
+FINANCING = {"min_dscr_p5": ("P5 of min DSCR", "dscr"),
+             "min_dscr_p50": ("median min DSCR", "dscr"),
+             "covenant_breach_share": ("P(covenant breach)", "share"),
+             "equity_npv_mean_usd": ("mean equity NPV", "x_usd"),
+             "equity_irr_median": ("median equity IRR", "irr"),
+             "npv_mean_usd": ("mean NPV (unlevered)", "x_usd"),
+             "npv_after_tax_mean_usd": ("mean NPV after tax (unlevered)", "x_usd"),
+             "peak_equity_mean_usd": ("mean peak equity", "x_usd")}
+
+
+def _image(title: str, path: Path) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return (f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(title)}</figcaption></figure>")
+
+
+def financing_section(financing: Financing) -> list[str]:
+    """Return the HTML parts of the report's financing section."""
+    e = html.escape
+    table = financing.table[["scenario", "strategy", *FINANCING]]
+    table = table.rename(columns={c: name for c, (name, _) in FINANCING.items()})
+    parts = ['<h2 id="financing">Financing</h2>', "<h3>Financing terms</h3>",
+             _table(financing.terms, {}),
+             "<h3>Equity and debt cover per strategy (P5 and median of the minimum DSCR "
+             "over the worlds with debt; equity NPV at the cost of equity, the unlevered "
+             "NPVs at the run's discount rate)</h3>",
+             _table(table, dict(FINANCING.values()))]
+    parts += [f'<p class="note">{e(note)}</p>' for note in financing.notes]
+    parts += [_image(title, path) for title, path in financing.figures]
+    return parts
+
+
 def render(analysis: Analysis, runset: RunSet, figures: list[tuple[str, Path]],
-           lines: list[str]) -> str:
-    """Return the report as a self-contained HTML page."""
+           lines: list[str], financing: Financing | None = None) -> str:
+    """Return the report as a self-contained HTML page (with a financing section when
+    `financing` is given)."""
     e = html.escape
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              f"<title>hashpivot comparison: {e(metric_name(analysis.metric))}</title>",
@@ -327,11 +365,10 @@ def render(analysis: Analysis, runset: RunSet, figures: list[tuple[str, Path]],
     parts.append(f"<p>{e(_context(runset))}</p><h2>Tables</h2>")
     for title, body in _tables(analysis):
         parts += [f"<h3>{e(title)}</h3>", body]
+    if financing is not None:
+        parts += financing_section(financing)
     parts.append("<h2>Plots</h2>")
-    for title, path in figures:
-        data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-        parts.append(f'<figure><img alt="{e(title)}" src="data:image/png;base64,{data}">'
-                     f"<figcaption>{e(title)}</figcaption></figure>")
+    parts += [_image(title, path) for title, path in figures]
     parts.append("<h2>Configuration</h2>")
     for run in runset.runs:
         config = (yaml.safe_dump(run.config, sort_keys=False) if run.config

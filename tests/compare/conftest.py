@@ -135,3 +135,84 @@ def compared(tmp_path_factory):
 
     run = make_run(tmp_path_factory.mktemp("run") / "run")
     return run, compare_runs([run])
+
+
+#: The financing terms written into a synthetic run's config (the #10 data contract).
+FINANCE = {"debt": {"loan_to_cost": 0.8, "rate": "fixed", "fixed_rate": 0.0775,
+                    "spread": 0.0275, "amortisation": "sculpted", "term_years": 10,
+                    "target_dscr": 1.3, "upfront_fee": 0.015},
+           "equipment": {"loan_to_value": 0.0, "term_years": 3, "rate": 0.09},
+           "covenant": {"min_dscr": 1.2, "cure": "sweep"}, "cost_of_equity": 0.15,
+           "tax": {"federal_rate": 0.21, "state_rate": 0.05, "bonus_share": 0.4}}
+
+
+def add_financing(path, debt=("phased", "convert_all"), *, seed=7, terms=FINANCE):
+    """Give the synthetic run at `path` what a run with financing holds; return `path`.
+
+    Strategies in `debt` borrow 80% of their capex: their summary gets a min DSCR spread
+    around the covenant (some worlds breach it), equity figures that differ from the
+    unlevered ones, a monthly trailing DSCR (NaN while building) and the financing cash
+    categories; the others carry no debt (NaN DSCR, equity figures = unlevered ones).
+    """
+    summary = pd.read_parquet(path / "summary.parquet")
+    columns = {c: np.full(len(summary), np.nan) for c in (
+        "equity_npv_usd", "equity_irr", "min_dscr", "peak_equity_usd", "npv_after_tax_usd")}
+    breached = np.zeros(len(summary), dtype=bool)
+    timeline = pd.read_parquet(path / "timeline.parquet") \
+        if (path / "timeline.parquet").is_file() else None
+    flows = pd.read_parquet(path / "cashflows.parquet") \
+        if (path / "cashflows.parquet").is_file() else None
+    extra_flows, dscr = [], np.full(0 if timeline is None else len(timeline), np.nan)
+    for strategy in dict.fromkeys(summary["strategy"]):
+        rows = (summary["strategy"] == strategy).to_numpy()
+        rng = np.random.default_rng([seed, zlib.crc32(strategy.encode())])
+        n, npv = rows.sum(), summary.loc[rows, "npv_usd"].to_numpy()
+        columns["npv_after_tax_usd"][rows] = 0.8 * npv
+        if strategy not in debt:
+            columns["equity_npv_usd"][rows] = npv
+            columns["equity_irr"][rows] = summary.loc[rows, "irr"].to_numpy()
+            columns["peak_equity_usd"][rows] = summary.loc[rows, "peak_funding_usd"]
+            continue
+        low = 1.0 + 0.6 * rng.random(n)  # the worst cover of each world
+        columns["min_dscr"][rows] = low
+        breached[rows] = low < terms["covenant"]["min_dscr"]
+        columns["equity_npv_usd"][rows] = 1.2 * npv + rng.normal(0, 5e6, n)
+        columns["equity_irr"][rows] = 0.19 + rng.normal(0, 0.03, n)
+        columns["peak_equity_usd"][rows] = 0.2 * summary.loc[rows, "peak_funding_usd"]
+        if timeline is not None:
+            here = (timeline["strategy"] == strategy).to_numpy()
+            month = timeline.loc[here, "month"].rank(method="dense").to_numpy() - 1
+            lows = low[timeline.loc[here, "replication"].to_numpy()]
+            dscr[here] = np.where(month < 6, np.nan, lows + 0.02 * (month - 6))
+        if flows is not None:
+            capex = flows[(flows["strategy"] == strategy)
+                          & (flows["category"] == "capex_conversion")]
+            for category, share in (("debt_draw", -0.8), ("interest", 0.05),
+                                    ("principal", 0.1), ("fees", 0.01), ("tax", 0.02)):
+                extra_flows.append(capex.assign(category=category, usd=share * capex["usd"]))
+    summary = summary.assign(**columns, covenant_breached=breached)
+    summary.to_parquet(path / "summary.parquet")
+    if timeline is not None:
+        timeline.assign(dscr=dscr).to_parquet(path / "timeline.parquet")
+    if flows is not None:
+        pd.concat([flows, *extra_flows], ignore_index=True).to_parquet(
+            path / "cashflows.parquet")
+    config_file = path / ".hydra" / "config.yaml"
+    config = yaml.safe_load(config_file.read_text())
+    config_file.write_text(yaml.safe_dump({**config, "finance": terms}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def financed(tmp_path_factory):
+    """Return (run dir, Comparison) of a synthetic run with financing, compared once."""
+    from sim.compare import compare_runs
+
+    run = add_financing(make_run(tmp_path_factory.mktemp("run") / "run"))
+    return run, compare_runs([run])
+
+
+@pytest.fixture
+def financing_factory():
+    """Return `add_financing`, which gives a synthetic run what a financed run holds."""
+    return add_financing
