@@ -17,7 +17,9 @@ Standard errors are σ² (JᵀJ)⁻¹ at the optimum (J the Jacobian of the log 
 mean square over n − 3), carried to the natural units by the delta method. The errors of
 a free-running path are strongly autocorrelated (a level error persists for many
 epochs), so these standard errors treat about a hundred dependent errors as independent
-and are optimistic: read them as lower bounds. Goodness of fit: the residual log-sd of
+and are optimistic: read them as lower bounds. A parameter that does not move the
+errors at all (no machine is ordered in the window, so the payback target and the order
+time do nothing) or that ends on a bound of the search gets an infinite standard error. Goodness of fit: the residual log-sd of
 the epochs' hashrate, R² of log hashrate and R² of log difficulty (the simulated
 difficulty in force on each real epoch's middle day against the real one).
 """
@@ -171,7 +173,12 @@ def fit_economic_network(epochs: pd.DataFrame, closes: pd.Series,
     cov = sigma_sq * np.linalg.pinv(jac.T @ jac)
     values = natural(result.x, base)
     scale = np.array([values[0], values[1] - base["asic_price_days_of_hashprice"], values[2]])
-    errors = dict(zip(FITTED, (scale * np.sqrt(np.maximum(np.diag(cov), 0.0))).tolist()))
+    standard = scale * np.sqrt(np.maximum(np.diag(cov), 0.0))
+    column = np.linalg.norm(jac, axis=0)
+    unknown = ((column <= 1e-9 * max(float(column.max()), 1e-300))
+               | np.isclose(result.x, _LOW, rtol=0, atol=1e-6)
+               | np.isclose(result.x, _HIGH, rtol=0, atol=1e-6))
+    errors = dict(zip(FITTED, np.where(unknown, math.inf, standard).tolist()))
     _, simulated_difficulty = problem.run(result.x)
     log_d = np.log(problem.difficulty)
     goodness = {

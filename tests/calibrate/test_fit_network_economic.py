@@ -43,3 +43,14 @@ def test_windows_without_enough_history_are_refused(history, since, closes_days,
     epochs, closes = history
     with pytest.raises(UserError, match=match):
         fit_window(epochs, closes.iloc[:closes_days], since)
+
+
+def test_parameters_the_window_cannot_see_get_infinite_errors():
+    # started 8 months into a simulated history, from the model's neutral day-0 fleet, the
+    # fit prefers a power median so high that nothing is ordered: then the payback target
+    # and the order time move no error, and say so
+    epochs, closes = simulated_history(years=1.6, **TRUTH)
+    fit = fit_economic_network(epochs, closes, since="2026-09-01")
+    assert fit.params["power_median_usd_per_mwh"] > 2 * TRUTH["power_median_usd_per_mwh"]
+    assert np.isfinite(fit.errors["power_median_usd_per_mwh"])
+    assert fit.errors["payback_target_days"] == np.inf and fit.errors["order_days"] == np.inf
