@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -12,13 +13,15 @@ from sim.calibrate.fit import Fit
 
 
 def yaml_value(value) -> str:
-    """Return `value` as YAML text (floats to 8 significant digits, None as null)."""
+    """Return `value` as YAML text (floats to 8 significant digits, None as null, strings quoted)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(float(f"{value:.8g}"))
+    if isinstance(value, str):
+        return json.dumps(value)  # quoted: a date such as 2024-01-01 stays a string
     return str(value)
 
 

@@ -6,6 +6,7 @@ import pytest
 from omegaconf import OmegaConf
 
 import sim
+from economic_history import START, TRUTH, simulated_history
 from history_files import HISTORY
 from sim.calibrate.cli import main, parser
 from sim.config import build_processes
@@ -58,8 +59,41 @@ def test_network_fit_is_written_from_the_epochs_and_prices(tmp_path):
                            "difficulty": 1e13 * np.exp(np.cumsum(rng.normal(0.02, 0.03, n)))})
     epochs.to_csv(tmp_path / "epochs.csv", index=False)
     out = tmp_path / "fitted"
-    assert main(["--btc", BTC, "--network", str(tmp_path / "epochs.csv"), "--out", str(out)]) == 0
+    assert main(["--btc", BTC, "--network", str(tmp_path / "epochs.csv"), "--network-model",
+                 "reference", "--out", str(out)]) == 0
+    assert "sim.processes.network.Network" in (out / "market/network/fitted.yaml").read_text()
     build_processes(sim.compose(["market/network=fitted"], config_dirs=[out]))
+
+
+def test_economic_network_fit_is_written_as_an_option_that_runs(tmp_path, capsys):
+    epochs, closes = simulated_history(years=1.0, **TRUTH)
+    epochs.to_csv(tmp_path / "epochs.csv", index=False)
+    pd.DataFrame({"date": closes.index.astype(str), "close_usd": closes.to_numpy()}).to_csv(
+        tmp_path / "btc.csv", index=False)
+    out = tmp_path / "calibrated"
+    assert main(["--btc", str(tmp_path / "btc.csv"), "--network", str(tmp_path / "epochs.csv"),
+                 "--network-since", START, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "power_median_usd_per_mwh" in printed and "r_squared_log_difficulty" in printed
+    text = (out / "market/network/fitted.yaml").read_text()
+    assert "_target_: sim.processes.network_economic.EconomicNetwork" in text
+    assert f"{START} to " in text and "(standard error)" in text
+    assert 'frontier_date: "2024-01-01"' in text and "not fitted: the built-in default" in text
+    cfg = sim.compose(["market/network=fitted", "run.horizon_years=1"], config_dirs=[out])
+    written = OmegaConf.load(out / "market/network/fitted.yaml")
+    assert OmegaConf.to_container(cfg.market.network) == OmegaConf.to_container(written)
+    network = build_processes(cfg)["network"]
+    assert abs(network.power_median_usd_per_mwh / TRUTH["power_median_usd_per_mwh"] - 1) < 0.05
+    days = np.arange(60)
+    dates = np.datetime64("2027-01-01") + days
+    path = network.sample(days, np.random.default_rng(0),
+                          {"day": days, "date": dates, "btc_usd": np.full(60, 90_000.0)})
+    assert np.all(path["difficulty"] > 0)
+
+
+def test_help_names_both_network_models():
+    text = " ".join(parser().format_help().split())
+    assert "--network-model {economic,reference}" in text and "--network-since" in text
 
 
 @pytest.mark.parametrize("args, fragment", [
@@ -67,10 +101,16 @@ def test_network_fit_is_written_from_the_epochs_and_prices(tmp_path):
     (["--network", "x.csv"], "--network x.csv: needs --btc"),
     (["--btc", "nope.csv"], "--btc nope.csv: no such file"),
     (["--btc", BTC, "--power", "bad.csv"], "--power bad.csv: row 3, column usd_per_mwh"),
+    (["--btc", BTC, "--network", "epochs.csv", "--network-since", "2021-13-01"],
+     "--network-since 2021-13-01: must be a date"),
+    (["--btc", BTC, "--network", "epochs.csv"],
+     "--network: the epochs (2023-09-20 on) and the --btc prices"),
 ])
 def test_bad_inputs_are_one_line_and_write_nothing(tmp_path, monkeypatch, capsys, args, fragment):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "bad.csv").write_text("date,usd_per_mwh\n2024-01-01,5\n2024-01-02,0\n")
+    # real epochs of 2024, after the prices of the synthetic BTC file (2020 to 2022)
+    read_epochs(None).iloc[400:420].to_csv(tmp_path / "epochs.csv", index=False)
     assert main([*args, "--out", "fitted"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("hashpivot-calibrate: error: ") and err.count("\n") == 1, err
