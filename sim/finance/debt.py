@@ -105,6 +105,8 @@ def level_schedule(principal_usd: float, rate, months: int, start_month: int, n_
     _check_term(principal_usd, months, start_month, n_months)
     rates = rates_per_year(rate, n_months)
     last = start_month + months - 1
+    if np.all(rates == rates[0]):  # a fixed rate: the annuity table in closed form
+        return _level_fixed(principal_usd, rates, months, start_month, n_months)
 
     def due(t, opening, owed):
         if t == last:
@@ -112,6 +114,33 @@ def level_schedule(principal_usd: float, rate, months: int, start_month: int, n_
         return owed, annuity_usd(opening, rates[t] / 12.0, last - t + 1) - owed
 
     return amortise(_funding(principal_usd, start_month, n_months), rates, due, n_months)
+
+
+def _level_fixed(principal_usd: float, rates: np.ndarray, months: int, start_month: int,
+                 n_months: int) -> Schedule:
+    """Return a level loan at one rate: after k payments its balance is
+    P·g^k − A·(g^k − 1)/r (g = 1 + r, A the annuity), each month's interest r times the
+    balance before it, principal the rest of A, and the last payment what is left."""
+    r = float(rates[0]) / 12.0
+    payment = annuity_usd(principal_usd, r, months)
+    interest, principal, balance = np.zeros(n_months), np.zeros(n_months), np.zeros(n_months)
+    stop = min(start_month + months, n_months)
+    if principal_usd > 0 and start_month < stop:
+        k = np.arange(stop - start_month, dtype=float)
+        if abs(r) < 1e-15:  # as annuity_usd: no interest to speak of
+            before = principal_usd - payment * k
+        else:
+            grow = (1.0 + r) ** k
+            before = principal_usd * grow - payment * (grow - 1.0) / r
+        paid_interest = before * r
+        repaid = np.minimum(payment - paid_interest, before)
+        if start_month + months <= n_months:
+            repaid[-1] = before[-1]  # the last payment clears the loan
+        interest[start_month:stop] = -paid_interest
+        principal[start_month:stop] = -repaid
+        balance[start_month:stop] = before - repaid
+    return Schedule(_funding(principal_usd, start_month, n_months), interest, np.zeros(n_months),
+                    principal, np.zeros(n_months), balance, rates.copy())
 
 
 def bullet_schedule(principal_usd: float, rate, months: int, start_month: int, n_months: int) -> Schedule:
@@ -217,11 +246,18 @@ def construction_draws(capex_usd, loan_to_cost: float, rate, upfront_fee: float 
     drawn = np.flatnonzero(draw > 0)
     if drawn.size:
         fees[drawn[0]] = -upfront_fee * float(draw.sum())
-    left = 0.0
-    for t in range(0 if conversion is None else conversion + 1):
-        capitalised[t] = left * monthly[t]
-        left += capitalised[t] + draw[t]
-        balance[t] = left
+    if conversion is not None and np.all(monthly == monthly[0]):
+        # One rate: the balance after month t is sum over k <= t of draw_k (1 + r)^(t - k).
+        t = np.arange(conversion + 1, dtype=float)
+        growth = (1.0 + monthly[0]) ** t
+        balance[:conversion + 1] = growth * np.cumsum(draw[:conversion + 1] / growth)
+        capitalised[1:conversion + 1] = balance[:conversion] * monthly[0]
+    else:
+        left = 0.0
+        for t in range(0 if conversion is None else conversion + 1):
+            capitalised[t] = left * monthly[t]
+            left += capitalised[t] + draw[t]
+            balance[t] = left
     at_conversion = float(balance[conversion]) if conversion is not None else 0.0
     return Construction(draw, capitalised, fees, balance, completion, conversion, at_conversion)
 

@@ -8,10 +8,12 @@ after-tax outcomes. The unlevered categories and their NPV are not touched.
 
 The rules (docs/model.md "Project finance and taxes"):
 
-- Each conversion project (a block's retrofit) borrows `loan_to_cost` of its capex as it
-  is spent; interest accrues and is capitalised until the hall is let (`let_days`: leased
+- Each conversion project (the halls a crew builds together and that are let in the same
+  month: one loan, sized on them together) borrows `loan_to_cost` of its capex as it is
+  spent; interest accrues and is capitalised until the hall is let (`let_days`: leased
   kW matched to halls first ready, first let; a cloud hall on its readiness), when the
-  balance becomes a term loan of `term_years` (level, sculpted or bullet). The
+  balance becomes a term loan of `term_years` (level, sculpted or bullet); a hall counts
+  as let once 90% of its kW are (est.: lenders term out stabilised assets). The
   lender's base case at financial close is the hall's kW of IT at the lease index of the
   project's first day, stepped by the escalator, less hosting opex: the loan is at most
   what that forecast covers at `target_dscr` (`capacity_usd`), and sculpting follows it.
@@ -30,6 +32,7 @@ The rules (docs/model.md "Project finance and taxes"):
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,12 +99,16 @@ def project_capex_by_month(project, n_days: int, month_of_day: np.ndarray, n_mon
                        minlength=n_months)
 
 
+#: The share of a hall's kW under lease at which it counts as let (stabilised) for its lender.
+LET_SHARE = 0.9
+
+
 def let_days(conversions, kw_it_leased: np.ndarray) -> dict[int, float]:
     """Return the day each hosting conversion is let (index in `conversions` -> day; absent: never).
 
     Leased kW are matched to halls in the order they are ready (first ready, first let): a
-    hall is let on the first day from its readiness on when the leased kW cover it and
-    every hall ready before it. A cloud hall is in use the day it is ready.
+    hall is let on the first day from its readiness on when the leased kW cover every hall
+    ready before it and `LET_SHARE` of its own. A cloud hall is in use the day it is ready.
     """
     out: dict[int, float] = {}
     covered = 0.0
@@ -114,10 +121,11 @@ def let_days(conversions, kw_it_leased: np.ndarray) -> dict[int, float]:
             if ready < n_days:
                 out[i] = float(ready)
             continue
+        needed = covered + LET_SHARE * hall.kw_it
         covered += hall.kw_it
         if ready >= n_days:
             continue
-        let = np.flatnonzero(kw_it_leased[ready:] >= covered - 1e-6)
+        let = np.flatnonzero(kw_it_leased[ready:] >= needed)
         if let.size:
             out[i] = float(ready + let[0])
     return out
@@ -170,6 +178,33 @@ def _term_loan(debt, principal: float, rate, forecast: np.ndarray, start_month: 
     return level_schedule(principal, rate, months, start_month, n_months)
 
 
+def _loan_groups(conversions, account, month_of_day: np.ndarray, n: int):
+    """Yield (hall, monthly capex, conversion month) for each loan: halls built alike, one loan.
+
+    Halls with the same construction days and the same month of letting are one project
+    and share one loan, on their summed capex and kW (sized on them together). The
+    construction loan runs until the halls are let (to the horizon if never).
+    """
+    let = let_days(conversions, account.rates.kw_it_leased)
+    groups: dict[tuple, list] = {}
+    for i, hall in enumerate(conversions):
+        capex = project_capex_by_month(hall, account.n_days, month_of_day, n)
+        if not np.any(capex > 0):
+            continue
+        spent = int(np.flatnonzero(capex > 0)[-1])
+        convert = max(spent, int(month_of_day[int(let[i])])) if i in let else n - 1
+        key = (hall.start_day, hall.end_day, convert)
+        if key in groups:
+            group = groups[key]
+            group[0] = dataclasses.replace(group[0], capex_usd=group[0].capex_usd + hall.capex_usd,
+                                           kw_it=group[0].kw_it + hall.kw_it)
+            group[1] = group[1] + capex
+        else:
+            groups[key] = [hall, capex, convert]
+    for hall, capex, convert in groups.values():
+        yield hall, capex, convert
+
+
 def financing(cfg, account) -> Financing:
     """Return the financing of one replication's `account` under `cfg.finance`."""
     fin = cfg.finance
@@ -183,14 +218,9 @@ def financing(cfg, account) -> Financing:
     loans: list[Schedule] = []
     unconverted = 0.0  # construction balances still owed at the horizon
     debt = fin.debt
-    let = let_days(record.conversions, account.rates.kw_it_leased)
-    for i, project in enumerate(record.conversions):
-        capex = project_capex_by_month(project, account.n_days, month_of_day, n)
-        if debt.loan_to_cost <= 0 or not np.any(capex > 0):
-            continue
-        # The construction loan runs until the hall is let (to the horizon if it never is).
-        spent = int(np.flatnonzero(capex > 0)[-1])
-        convert = max(spent, int(month_of_day[int(let[i])])) if i in let else n - 1
+    for project, capex, convert in _loan_groups(record.conversions, account, month_of_day, n):
+        if debt.loan_to_cost <= 0:
+            break
         build = construction_draws(capex, float(debt.loan_to_cost), rate, float(debt.upfront_fee),
                                    convert)
         start = convert + 1

@@ -1,0 +1,187 @@
+"""The equity's view of a replication (sim.finance.equity), against tables built in the test.
+
+One block of 10 MW on a flat market (tests/constant_market.py): a fixed retrofit and capex,
+one tenant waiting for the hall, so every monthly line of debt and equity can be built
+here by hand, month by month, as a spreadsheet would.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+import sim
+from sim.config import build_strategies, settings
+from sim.economics import npv
+from sim.finance.equity import FINANCE_CATEGORIES, let_days
+from sim.ledger import CATEGORIES, Account
+from sim.record import Conversion
+from sim.site import simulate
+
+RATE = 0.0775
+MONTHLY = RATE / 12
+ONE_BLOCK = ["site.grid_mw=10", "site.blocks=1", "strategy=convert_all",
+             "site.conversion.decommission_days=fixed:30", "site.conversion.retrofit_days=fixed:365",
+             "site.conversion.capex_usd_per_mw_it=fixed:9e6",
+             # one tenant for the whole hall, asking on day 0 and waiting two years
+             "market.demand.requests=[[0, 7.6923, 3652, 120, 730]]",
+             "site.sign_converting=true", "run.deterministic=true", "finance.debt.target_dscr=1.0",
+             "finance.covenant.min_dscr=1.0"]
+NO_TAX = ["finance.tax.federal_rate=0", "finance.tax.state_rate=0"]
+
+
+def account(compose, *overrides) -> Account:
+    cfg = compose(*ONE_BLOCK, *overrides)
+    checked = settings(cfg)
+    world = sim.sample_world(cfg, 0)
+    strategy = build_strategies(cfg)["convert_all"]
+    return Account(checked, world, simulate(checked, world, strategy))
+
+
+def month_of_each_day(acc: Account) -> np.ndarray:
+    """Return each day's month index from the calendar (not from the ledger's month starts)."""
+    dates = pd.to_datetime(acc.world.date)
+    months = dates.year * 12 + dates.month
+    return np.asarray(months - months[0])
+
+
+def annuity(principal, rate, n):
+    return principal * rate / (1 - (1 + rate) ** -n)
+
+
+def test_every_line_of_a_one_block_loan_matches_a_spreadsheet(compose_constant):
+    acc = account(compose_constant, *NO_TAX)
+    fin = acc.financing
+    n = acc.monthly.shape[1]
+    (hall,) = acc.record.conversions
+    assert (hall.start_day, hall.end_day) == (30, 395)
+    # Capex is spent evenly on days 30..394: by calendar month.
+    month = month_of_each_day(acc)
+    capex = np.zeros(n)
+    for day in range(30, 395):
+        capex[month[day]] += hall.capex_usd / 365
+    np.testing.assert_allclose(capex, -acc.monthly[CATEGORIES.index("capex_conversion")], atol=1e-6)
+    # The tenant signs against the converting hall and its lease starts when it is ready:
+    # the construction loan converts at the end of the month of day 395.
+    lease = acc.record.leases[0]
+    assert lease.start_day == 395
+    convert = month[395]
+    draws = 0.8 * capex
+    balance, capitalised = 0.0, np.zeros(n)
+    for m in range(convert + 1):
+        capitalised[m] = balance * MONTHLY
+        balance += capitalised[m] + draws[m]
+    payment = annuity(balance, MONTHLY, 120)
+    interest, principal = np.zeros(n), np.zeros(n)
+    owed = balance
+    for m in range(convert + 1, n):
+        interest[m] = -owed * MONTHLY
+        principal[m] = -(payment + interest[m])
+        owed += principal[m]
+    principal[-1] -= owed  # the sale at the horizon repays the rest
+    fees = np.zeros(n)
+    fees[np.flatnonzero(capex > 0)[0]] = -0.02 * 0.8 * capex.sum()
+    lines = dict(zip(FINANCE_CATEGORIES, fin.lines))
+    np.testing.assert_allclose(lines["debt_draw"], draws, rtol=1e-12, atol=1e-6)
+    np.testing.assert_allclose(lines["interest"], interest, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(lines["principal"], principal, rtol=1e-9, atol=1e-4)
+    np.testing.assert_allclose(lines["fees"], fees, rtol=1e-12, atol=1e-6)
+    np.testing.assert_array_equal(lines["tax"], 0.0)
+    equity = acc.monthly.sum(axis=0) + draws + interest + principal + fees
+    np.testing.assert_allclose(fin.equity_usd, equity, rtol=1e-9, atol=1e-4)
+    # The cover of a let hall: rent less opex over the level payment, once tested.
+    rent = 7692.3 * 120 * 12 - 7692.3 * 18 * 12
+    assert fin.min_dscr == pytest.approx(rent / (12 * payment), rel=0.01)
+    assert not fin.breach_months
+
+
+def test_without_debt_or_tax_the_equity_is_the_unlevered_site(compose_constant):
+    acc = account(compose_constant, *NO_TAX, "finance.debt.loan_to_cost=0")
+    fin = acc.financing
+    np.testing.assert_array_equal(fin.lines, 0.0)
+    np.testing.assert_array_equal(fin.equity_usd, acc.monthly.sum(axis=0))
+    assert np.isnan(fin.dscr).all()
+    row = acc.summary()
+    assert row["equity_npv_usd"] == npv(acc.monthly.sum(axis=0), 0.15)
+    assert row["npv_after_tax_usd"] == row["npv_usd"]
+    assert not row["covenant_breached"] and np.isnan(row["min_dscr"])
+
+
+def test_tax_of_a_profitable_mine_by_hand(compose_constant):
+    """A mine on a flat market, never upgraded, never makes a loss: each year pays 21% of
+    EBITDA less the machines bought back (expensed: 100% bonus), the last year also of the
+    sale (no basis left)."""
+    cfg = compose_constant("strategy=stay_mining", "run.deterministic=true", "finance.debt.loan_to_cost=0",
+                           "fleet.upgrade_every_years=null")
+    checked = settings(cfg)
+    world = sim.sample_world(cfg, 0)
+    acc = Account(checked, world, simulate(checked, world, build_strategies(cfg)["stay_mining"]))
+    rows = {name: acc.monthly[i] for i, name in enumerate(CATEGORIES)}
+    n = acc.monthly.shape[1]
+    ebitda = sum(rows[c] for c in ("mining_revenue", "pool_fees", "power_cost", "power_resale",
+                                   "demand_response", "opex")) + rows["asic_salvage"]
+    capex = -(rows["capex_asic_refresh"] + rows["capex_gpu"])
+    expected = np.zeros(n)
+    for start in range(0, n, 12):
+        year = slice(start, min(start + 12, n))
+        taxable = ebitda[year].sum() - capex[year].sum()
+        if year.stop == n:
+            taxable += rows["terminal_value"][-1]
+        assert taxable > 0
+        expected[year.stop - 1] = -0.21 * taxable
+    np.testing.assert_allclose(acc.financing.lines[FINANCE_CATEGORIES.index("tax")], expected,
+                               rtol=1e-9)
+    np.testing.assert_allclose(acc.financing.tax_unlevered_usd, expected, rtol=1e-9)
+
+
+def test_a_default_hands_the_site_to_the_lender(compose_constant):
+    acc = account(compose_constant, *NO_TAX, "finance.covenant.min_dscr=5", "finance.covenant.cure=default")
+    fin = acc.financing
+    assert fin.default_month is not None and fin.breach_months == (fin.default_month,)
+    np.testing.assert_array_equal(fin.equity_usd[fin.default_month:], 0.0)
+    np.testing.assert_array_equal(fin.lines[:, fin.default_month:], 0.0)
+    assert acc.summary()["covenant_breached"]
+
+
+def test_a_sweep_repays_the_loan_faster_and_is_logged(compose_constant):
+    plain = account(compose_constant, *NO_TAX)
+    swept = account(compose_constant, *NO_TAX, "finance.covenant.min_dscr=5", "run.event_log=true")
+    p = FINANCE_CATEGORIES.index("principal")
+    assert swept.financing.breach_months
+    # Before the last month (the sale), the sweep has repaid more than the schedule.
+    assert swept.financing.lines[p, :-1].sum() < plain.financing.lines[p, :-1].sum()
+    events = [e.event for e in swept.events()]
+    assert events.count("covenant_breach") == len(swept.financing.breach_months)
+
+
+def test_a_loan_is_no_larger_than_the_forecast_covers(compose_constant):
+    """At target 1.3 the level payment is the forecast (rent less opex) over 1.3."""
+    acc = account(compose_constant, *NO_TAX, "finance.debt.target_dscr=1.3")
+    fin = acc.financing
+    forecast = 7692.3 * (120 - 18)
+    first = np.flatnonzero(fin.lines[FINANCE_CATEGORIES.index("interest")] < 0)[0]
+    service = -(fin.lines[1, first] + fin.lines[2, first])
+    assert service == pytest.approx(forecast / 1.3, rel=1e-3)
+
+
+def test_halls_are_let_first_ready_first_let():
+    halls = [Conversion(0, 0, 100, 1.0, 1000.0), Conversion(1, 0, 50, 1.0, 1000.0),
+             Conversion(2, 0, 60, 1.0, 500.0, "cloud"), Conversion(3, 0, 300, 1.0, 1000.0)]
+    leased = np.zeros(400)
+    leased[80:] = 1000.0   # one hall's worth from day 80
+    leased[150:] = 2000.0  # two from day 150
+    assert let_days(halls, leased) == {1: 80.0, 2: 60.0, 0: 150.0}
+
+
+@hsettings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ltc=st.floats(0.1, 0.9), amortisation=st.sampled_from(["level", "sculpted", "bullet"]),
+       term=st.sampled_from([3, 7, 12]))
+def test_money_is_conserved_between_the_lender_and_the_equity(compose_constant, ltc, amortisation, term):
+    acc = account(compose_constant, f"finance.debt.loan_to_cost={ltc}",
+                  f"finance.debt.amortisation={amortisation}", f"finance.debt.term_years={term}")
+    lines = dict(zip(FINANCE_CATEGORIES, acc.financing.lines))
+    # Everything drawn, with the interest capitalised in construction, is repaid by the end.
+    borrowed = lines["debt_draw"].sum()
+    assert -lines["principal"].sum() >= borrowed
+    np.testing.assert_allclose(acc.financing.equity_usd,
+                               acc.monthly.sum(axis=0) + acc.financing.lines.sum(axis=0), rtol=1e-12)
