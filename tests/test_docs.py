@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # --- docs/model.md: every config key documented with its default -----------------------------
 MODEL_DOC = ROOT / "docs" / "model.md"
 #: The groups whose every leaf key docs/model.md must document (run settings included).
-DOCUMENTED_ROOTS = ("run", "asof", "site", "fleet", "market", "strategy")
+DOCUMENTED_ROOTS = ("run", "asof", "site", "fleet", "finance", "market", "strategy")
 #: Where no file may still cite the old, unshipped notes; skipped directory names.
 SKIPPED_DIRS = {"__pycache__", "node_modules", "outputs", "multirun", "build", "dist"}
 
