@@ -7,21 +7,23 @@ deterministic mode (`EconomicNetwork.sample` with rng=None: no noise, no fee spi
 per-world power median). Its daily hashrate, averaged over each real epoch of the window
 (by its work: the integral of the daily path between the epoch's first and last block),
 predicts that epoch's real hashrate, D · 2³² · 2016 / duration, many epochs ahead. Least
-squares of the log errors (`scipy.optimize.least_squares`, from the best point of a
-coarse grid's four best points, a few steps each, then to convergence from the best, on the logs of m, T − k and
-the order time, so that the payback target always exceeds the ASIC price k) fits
-`power_median_usd_per_mwh` (m), `payback_target_days` (T) and `order_days`; every other
-parameter keeps its built-in value.
+squares of the log errors (`scipy.optimize.least_squares`: a few steps from each of the
+four best points of a coarse grid, then to convergence from the best), on the logs of m,
+T − k and the order time (so that the payback target always exceeds the ASIC price k),
+fits `power_median_usd_per_mwh` (m), `payback_target_days` (T) and `order_days`; every
+other parameter keeps its built-in value.
 
 Standard errors are σ² (JᵀJ)⁻¹ at the optimum (J the Jacobian of the log errors, σ² their
 mean square over n − 3), carried to the natural units by the delta method. The errors of
 a free-running path are strongly autocorrelated (a level error persists for many
 epochs), so these standard errors treat about a hundred dependent errors as independent
-and are optimistic: read them as lower bounds. A parameter that does not move the
-errors at all (no machine is ordered in the window, so the payback target and the order
-time do nothing) or that ends on a bound of the search gets an infinite standard error. Goodness of fit: the residual log-sd of
-the epochs' hashrate, R² of log hashrate and R² of log difficulty (the simulated
-difficulty in force on each real epoch's middle day against the real one).
+and are optimistic: read them as lower bounds. A parameter that does not move the errors
+at all (no machine is ordered in the window, so the payback target and the order time do
+nothing) or that ends on a bound of the search gets an infinite standard error.
+
+Goodness of fit: the residual log-sd (root mean square of the log errors) of the epochs'
+hashrate, R² of log hashrate and R² of log difficulty (the simulated difficulty in force
+on each real epoch's middle day against the real one).
 """
 
 from __future__ import annotations
@@ -159,6 +161,7 @@ def fit_economic_network(epochs: pd.DataFrame, closes: pd.Series,
     problem = _Problem(epochs, closes, start, n_days, fees_btc_per_block, base)
     grid = [np.log(point) for point in itertools.product(*_GRID)]
     squares = [float(np.sum(np.square(problem.residuals(theta)))) for theta in grid]
+
     def solve(theta, evaluations):
         return least_squares(problem.residuals, theta, bounds=(_LOW, _HIGH), diff_step=_STEP,
                              x_scale="jac", xtol=1e-8, ftol=1e-10, max_nfev=evaluations)
