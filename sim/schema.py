@@ -316,7 +316,8 @@ class SiteConfig:
                            doc="grid capacity; caps mining and AI load together")
     blocks: int = param(10, unit="blocks", low=1, integer=True,
                         doc="equal capacity blocks (the unit of conversion)")
-    start_date: str = param("2027-01-01", unit="date", rule=Date(), doc="day 0 of the simulation")
+    start_date: str = param("2026-06-26", unit="date", rule=Date(),
+                            doc="day 0 of the simulation (shipped: the snapshot's, ${asof.date})")
     pue_mining: float = param(1.05, unit="grid MW/IT MW", low=1, doc="PUE of ASIC halls")
     pue_ai: float = param(1.3, unit="grid MW/IT MW", low=1,
                           doc="PUE of AI halls; IT MW = grid MW / pue_ai")

@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 
 import sim
-from constant_market import SIMPLE_TERMS
+from constant_market import FLAT_FRONTIER, SIMPLE_TERMS
 
 TESTS = Path(__file__).resolve().parent
 CONSTANT_MARKET = ["market/btc=constant", "market/network=constant", "market/power=constant",
-                   "market/ai=constant", "market/demand=listed"]
+                   "market/ai=constant", "market/demand=listed", *FLAT_FRONTIER]
 
 
 @pytest.fixture

@@ -12,6 +12,10 @@ from sim.economics import TWO_POW_32
 #: one block a project, tenants signed for built halls only, one discount rate, and the
 #: contracted terminal value. The defaults themselves are checked by tests/test_presets.py,
 #: tests/test_baseline.py and tests/test_docs.py.
+#: The flat market's ASIC frontier is the site's own fleet on day 0, improving 8% a year, so
+#: that resale and upgrade checks read simply (the dated frontier is tested in test_fleet).
+FLAT_FRONTIER = ["fleet.frontier_j_per_th=17.5", "fleet.frontier_date=2026-06-26",
+                 "fleet.efficiency_gain_per_year=0.08"]
 SIMPLE_TERMS = ["site.hosting.escalator_per_year=0", "site.hosting.extensions=null",
                 "site.hosting.extension_years=null", "site.hosting.default_probability_per_year=0",
                 "site.blocks_per_project=1", "site.sign_converting=false",

@@ -137,20 +137,25 @@ def test_every_schema_key_has_a_doc_a_unit_and_a_rule():
 def test_yaml_and_schema_have_the_same_keys():
     """No orphan YAML key, and every schema key has its sourced value in conf/."""
     run = _leaves(_yaml(CONF / "config.yaml")["run"], "run.", SCHEMA_KEYS)
+    finance = _leaves(_yaml(CONF / "config.yaml")["finance"], "finance.", SCHEMA_KEYS)
     site = _leaves(_yaml(CONF / "site" / "default.yaml"), "site.", SCHEMA_KEYS)
-    for section, found in (("run.", run), ("site.", site)):
+    for section, found in (("run.", run), ("finance.", finance), ("site.", site)):
         assert found == {k for k in SCHEMA_KEYS if k.startswith(section)}
+    asof = {k for k in SCHEMA_KEYS if k.startswith("asof.")}
+    for snapshot in sorted((CONF / "asof").glob("*.yaml")):
+        assert _leaves(_yaml(snapshot), "asof.", SCHEMA_KEYS) == asof, snapshot.name
     fleet = {k for k in SCHEMA_KEYS if k.startswith("fleet.")}
     for option in sorted((CONF / "fleet").glob("*.yaml")):
         assert _leaves(_yaml(option), "fleet.", SCHEMA_KEYS) == fleet, option.name
-    assert set(_yaml(CONF / "config.yaml")) == {"defaults", "run", "hydra"}
+    assert set(_yaml(CONF / "config.yaml")) == {"defaults", "run", "finance", "hydra"}
 
 
 def test_schema_defaults_are_the_shipped_defaults():
     """Settings() (the README's defaults) equals what the default config composes to."""
     composed, default = settings(sim.compose([])), Settings()
     check_fields(default)  # as settings() does: distribution specs parsed into their objects
-    assert (composed.run, composed.site, composed.fleet) == (default.run, default.site, default.fleet)
+    assert (composed.run, composed.asof, composed.site, composed.fleet, composed.finance) == (
+        default.run, default.asof, default.site, default.fleet, default.finance)
 
 
 def test_settings_are_plain_typed_objects_and_round_trip():

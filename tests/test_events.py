@@ -84,7 +84,7 @@ def test_phased_converts_a_block_each_quarter_and_queues_when_crews_are_busy(com
 ])
 def test_threshold_converts_a_block_a_month_while_armed(compose, power, lease, days):
     cfg = compose("strategy=threshold", "strategy.threshold.max_share=0.3", *QUIET_FLEET,
-                  "run.horizon_years=1", f"market.power.usd_per_mwh={power}",
+                  "run.horizon_years=1", "site.start_date=2027-01-01", f"market.power.usd_per_mwh={power}",
                   f"market.ai.lease_usd_per_kw_month={lease}")
     month_starts = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334]
     assert [day for day, _, _ in log(cfg, "decision")] == month_starts

@@ -7,13 +7,13 @@ import pandas as pd
 import sim
 from sim.cli import compare_main
 from sim.cli import main as hashpivot
-from sim.ledger import CATEGORIES, STATES
+from sim.ledger import LEDGER_CATEGORIES, TIMELINE_COLUMNS
 
 
 def test_save_and_load_round_trip(compose_small, tmp_path):
     result = sim.run(compose_small("run.horizon_years=2"))
-    assert set(result.cashflows["category"].unique()) == set(CATEGORIES)
-    assert list(result.timeline.columns[3:]) == list(STATES)
+    assert set(result.cashflows["category"].unique()) == set(LEDGER_CATEGORIES)
+    assert list(result.timeline.columns[3:]) == list(TIMELINE_COLUMNS)
     result.save(tmp_path / "r")
     back = sim.load(tmp_path / "r")
     pd.testing.assert_frame_equal(result.summary, back.summary)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import sim
-from constant_market import SIMPLE_TERMS
+from constant_market import FLAT_FRONTIER, SIMPLE_TERMS
 from sim.config import build_strategies
 from sim.economics import DAYS_PER_MONTH, DAYS_PER_YEAR, npv
 from sim.errors import UserError
@@ -27,7 +27,7 @@ from sim.valuation import (forward_noi_usd, idle_hall_value_usd_per_kw, kind_rat
                            remaining_rent_value_usd)
 
 FLAT = ["market/btc=constant", "market/network=constant", "market/power=constant",
-        "market/ai=constant", "market/demand=listed"]  # as conftest's compose_constant
+        "market/ai=constant", "market/demand=listed", *FLAT_FRONTIER]  # as conftest's compose_constant
 HOSTING_OPEX = 18.0  # site.opex.hosting_usd_per_kw_month
 READY_OPEX = 3.0     # site.opex.ready_usd_per_kw_month
 TH = 10 * 1e6 / (17.5 * 1.05)  # 10 MW of S21s at PUE 1.05

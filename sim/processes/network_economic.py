@@ -72,6 +72,9 @@ class EconomicNetwork(NetworkBase):
     ``date``. Under rng=None: no noise.
     """
 
+    hashrate_volatility_per_year: float = param(
+        0.4, unit="1/sqrt(year)", low=0,
+        doc="Brownian noise of log hashrate, reverting over switch_days (fit: backtests)")
     frontier_j_per_th: float = param(16.1, unit="J/TH", low=0, low_open=True,
                                      doc="efficiency of the newest machines on frontier_date")
     frontier_date: str = param("2024-01-01", unit="date", rule=Date(),
