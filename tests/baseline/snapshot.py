@@ -7,7 +7,11 @@ every field that moved. First written at commit c65e681, before issue #7's refac
 written anew when issue #9 switched the defaults to the sourced deal terms (market
 terminal value, rates per kind, lease escalators and options, projects of 5 blocks,
 tenants signed against halls under construction, demand response by enrolment): a
-change of model, not a refactor. Rewrite them only for such a change, and say which
+change of model, not a refactor. Written anew for issues #11 and #10: the default market
+starts from the as-of snapshot of 2026-06-26 (not 2027-01-01), the economic network is the
+default, the site upgrades to the same dated ASIC frontier as the network (every field
+moved), and the ledger gained the financing categories, the `dscr` column and the equity
+columns (new fields). Rewrite them only for such a change, and say which
 fields moved and why in the commit.
 """
 
