@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from sim.compare.load import Run, RunSet
+from sim.params import keys
+from sim.schema import FinanceConfig
 
 #: Cash-flow categories of debt and tax. The unlevered cash of a strategy is the sum of
 #: every other category; these five turn it into the cash left to equity.
@@ -37,24 +39,9 @@ CSV_COLUMNS = {"min_dscr_p5": ("min_dscr", "p5"), "min_dscr_p50": ("min_dscr", "
 REPORT_COLUMNS = {**CSV_COLUMNS, "npv_mean_usd": ("npv_usd", "mean")}
 #: Fan chart quantiles of the monthly DSCR: the outer band, the inner band, the median.
 DSCR_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-#: Readers' names of the financing terms in a run's config (`finance.` left off).
-TERMS = {"debt.loan_to_cost": "construction debt, share of capex (loan-to-cost)",
-         "debt.rate": "debt rate: fixed or floating",
-         "debt.fixed_rate": "fixed rate (per year)",
-         "debt.spread": "floating: spread over the short rate (per year)",
-         "debt.amortisation": "amortisation (level, sculpted or bullet)",
-         "debt.term_years": "term loan tenor (years)",
-         "debt.target_dscr": "sculpting target DSCR (×)",
-         "debt.upfront_fee": "upfront fee (share of the loan)",
-         "equipment.loan_to_value": "equipment loans, share of the purchase (loan-to-value)",
-         "equipment.term_years": "equipment loan term (years)",
-         "equipment.rate": "equipment loan rate (per year)",
-         "covenant.min_dscr": "covenant: minimum DSCR (×)",
-         "covenant.cure": "cure of a breach (sweep, equity or default)",
-         "cost_of_equity": "cost of equity (per year)",
-         "tax.federal_rate": "federal income tax rate",
-         "tax.state_rate": "state income tax rate",
-         "tax.bonus_share": "bonus depreciation, share of the cost"}
+#: The financing terms in the schema's order (`finance.` left off), each with its meaning and unit.
+TERMS = {key[len("finance."):]: f"{meta['doc']} ({meta['unit']})"
+         for key, meta in keys(FinanceConfig, "finance.")}
 
 
 @dataclass(eq=False)
@@ -131,12 +118,12 @@ def terms_table(runset: RunSet) -> pd.DataFrame:
     show "–".
     """
     terms = {run.path.name: _flatten(finance_config(run) or {}) for run in runset.runs}
-    keys = list(dict.fromkeys(k for flat in terms.values() for k in flat))
-    keys.sort(key=lambda k: list(TERMS).index(k) if k in TERMS else len(TERMS))
-    values = {name: [flat.get(k, "–") for k in keys] for name, flat in terms.items()}
+    names = list(dict.fromkeys(k for flat in terms.values() for k in flat))
+    names.sort(key=lambda k: list(TERMS).index(k) if k in TERMS else len(TERMS))
+    values = {name: [flat.get(k, "–") for k in names] for name, flat in terms.items()}
     distinct = list(dict.fromkeys(tuple(v) for v in values.values()))
-    table = pd.DataFrame({"term": [f"finance.{k}" for k in keys],
-                          "meaning": [TERMS.get(k, "") for k in keys]})
+    table = pd.DataFrame({"term": [f"finance.{k}" for k in names],
+                          "meaning": [TERMS.get(k, "") for k in names]})
     if len(distinct) == 1:
         table["value"] = list(distinct[0])
     else:

@@ -31,12 +31,16 @@ WORLD_PATHS = {"btc_usd": ("BTC price", "USD thousands", 1e-3),
                "hashprice_usd_per_ph_day": ("Hashprice", "USD per PH/s per day", 1.0),
                "power_usd_per_mwh": ("Spot power price", "USD per MWh", 1.0),
                "lease_usd_per_kw_month": ("AI lease index", "USD per kW-month", 1.0),
-               "gpu_usd_per_hour": ("GPU rental price", "USD per GPU-hour", 1.0)}
+               "gpu_usd_per_hour": ("GPU rental price", "USD per GPU-hour", 1.0),
+               "short_rate": ("Short rate", "per cent a year", 100.0)}
 FEATURES = {"btc_usd_mean": "mean BTC price", "lease_usd_per_kw_month_mean":
             "mean lease price", "halving_day": "halving date",
             "power_usd_per_mwh_mean": "power price level",
             "gpu_usd_per_hour_trend_per_year": "GPU price trend",
-            "hashprice_usd_per_ph_day_mean": "mean hashprice"}
+            "hashprice_usd_per_ph_day_mean": "mean hashprice",
+            "btc_usd_end": "BTC price at the horizon",
+            "network_hashrate_ehs_growth_per_year": "network hashrate growth",
+            "short_rate_mean": "mean short rate", "tenant_requests": "tenant requests"}
 
 
 def style(i: int) -> dict:

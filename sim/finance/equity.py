@@ -18,7 +18,8 @@ The rules (docs/model.md "Project finance and taxes"):
   project's first day, stepped by the escalator, less hosting opex: the loan is at most
   what that forecast covers at `target_dscr` (`capacity_usd`), and sculpting follows it.
 - ASIC and GPU purchases borrow `loan_to_value` of their price, level over their term.
-- CFADS is the month's operating cash (revenues less power and opex) less income tax.
+- CFADS is the month's operating cash (revenues less power and opex) less the income tax
+  on operations (the tax on the horizon's sale is the sale's, not the operations').
   The covenant tests the trailing-twelve-month cover of the scheduled debt service each
   quarter; a breach is cured by a cash sweep, an equity cure, or a default that hands the
   site to the lender (the equity receives nothing from that month on).
@@ -255,7 +256,8 @@ def financing(cfg, account) -> Financing:
         interest, principal = np.zeros(n), np.zeros(n)
         owed = unconverted
     else:
-        first_tax = taxes.levered_usd(-schedule.interest_usd)
+        # CFADS: operating cash less the tax on operations (not the tax on the horizon's sale).
+        first_tax = taxes.levered_usd(-schedule.interest_usd, sale=False)
         covenanted = apply_covenant(operating + first_tax, schedule, float(fin.covenant.min_dscr),
                                     fin.covenant.cure,
                                     first_test_months=int(fin.covenant.first_test_months))
@@ -299,24 +301,27 @@ class _Taxes:
         capitalised = depreciation_by_year(year(capitalised_interest), int(tax.improvements_years),
                                            float(tax.bonus_share))
         self.sale = float(monthly[idx["terminal_value"], -1])
-        self.unlevered = self._with_sale(parts)
-        self.levered = self._with_sale([*parts, capitalised])
+        self.unlevered = self._income(parts, sale=True)
+        self.levered = self._income([*parts, capitalised], sale=True)
+        self.levered_operations = self._income([*parts, capitalised], sale=False)
 
-    def _with_sale(self, parts) -> tuple[np.ndarray, np.ndarray]:
-        """Return (EBITDA with the horizon sale's gain, depreciation) by tax year."""
+    def _income(self, parts, sale: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Return (EBITDA, with the horizon sale's gain if `sale`, and depreciation) by tax year."""
         depreciation = sum(part.depreciation_usd for part in parts)
-        basis_left = sum(part.undepreciated_usd for part in parts)
         ebitda = self.ebitda.copy()
-        ebitda[-1] += self.sale - basis_left
+        if sale:
+            ebitda[-1] += self.sale - sum(part.undepreciated_usd for part in parts)
         return ebitda, depreciation
 
     def _monthly(self, ebitda, depreciation, interest_by_year) -> np.ndarray:
         years = tax_by_year(ebitda, depreciation, interest_by_year, self.rate, self.cap, self.nol)
         return -tax_by_month(years.tax_usd, self.n_months)
 
-    def levered_usd(self, interest_paid: np.ndarray) -> np.ndarray:
-        """Return the monthly tax (<= 0) with the debt's interest (>= 0 by month) deducted."""
-        return self._monthly(*self.levered, yearly_sums(interest_paid, 12))
+    def levered_usd(self, interest_paid: np.ndarray, sale: bool = True) -> np.ndarray:
+        """Return the monthly tax (<= 0) with the debt's interest (>= 0 by month) deducted;
+        without `sale`, the tax on operations alone (what debt service is covered from)."""
+        income = self.levered if sale else self.levered_operations
+        return self._monthly(*income, yearly_sums(interest_paid, 12))
 
     def unlevered_usd(self) -> np.ndarray:
         """Return the monthly tax (<= 0) of the same income without debt."""
