@@ -521,3 +521,17 @@ class Settings:
     finance: FinanceConfig = section(FinanceConfig, doc="debt, covenant and tax: the equity's view")
     market: Dict[str, Any] = field(default_factory=dict)
     strategy: Dict[str, Any] = field(default_factory=dict)
+
+    def cross_check(self, prefix: str) -> None:
+        """Raise UserError if equipment loans outlive the machines they finance."""
+        equipment = self.finance.equipment
+        if equipment.loan_to_value <= 0:
+            return
+        lives = {"site.cloud.gpu_life_years": self.site.cloud.gpu_life_years,
+                 "fleet.upgrade_every_years": self.fleet.upgrade_every_years}
+        known = [(life, key) for key, life in lives.items() if life is not None]
+        for life, key in sorted(known)[:1]:  # the shortest life binds
+            if equipment.term_years > life:
+                raise UserError(f"{prefix}finance.equipment.term_years={shown(equipment.term_years)}: "
+                                f"must be at most {shown(life)} ({key}): a loan must not outlive "
+                                "the machines it finances")

@@ -55,6 +55,15 @@ ISSUE = [
     (["site.start_date=01/02/2027"],
      "site.start_date='01/02/2027': must be a date YYYY-MM-DD such as 2027-01-01"),
     (["site.start_date=2027-02-30"], "site.start_date='2027-02-30': must be a date YYYY-MM-DD"),
+    (["finance.debt.loan_to_cost=1.5"], "finance.debt.loan_to_cost=1.5: must be in [0, 1]"),
+    (["finance.debt.fixed_rate=-0.01"], "finance.debt.fixed_rate=-0.01: must be in [0, 1]"),
+    (["finance.debt.target_dscr=0.9"], "finance.debt.target_dscr=0.9: must be >= 1"),
+    (["finance.covenant.cure=forgive"],
+     "finance.covenant.cure='forgive': must be one of sweep, equity, default"),
+    (["finance.equipment.loan_to_value=0.5", "finance.equipment.term_years=6"],
+     "finance.equipment.term_years=6: must be at most 4 (fleet.upgrade_every_years): a loan "
+     "must not outlive the machines it finances"),
+    (["asof.difficulty=1.3387e11"], "asof.hashprice_usd_per_ph_day=29: must be within 10% of"),
     (["hydra.run.dir=/proc/nope"], "hydra.run.dir=/proc/nope: cannot create it there"),
     (["-m", "hydra.sweep.dir=/proc/nope", "run.seed=1,2"], "hydra.sweep.dir=/proc/nope: "),
 ]
