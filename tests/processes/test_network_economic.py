@@ -122,7 +122,8 @@ PINNED = dict(start_height=1_052_000, start_difficulty=2.0e14, frontier_j_per_th
               power_median_usd_per_mwh=45.0, power_log_sd=0.5,
               asic_price_days_of_hashprice=375.0, payback_target_days=500.0, order_days=90.0,
               delivery_lag_days=120.0, machine_life_years=6.0, switch_days=14.0,
-              order_noise_log_sd=0.8, power_median_log_sd=0.7)
+              order_noise_log_sd=0.8, power_median_log_sd=0.7,
+              hashrate_volatility_per_year=0.10)  # the class default when the pins were made
 
 
 @pytest.mark.parametrize("seed, expected", [
