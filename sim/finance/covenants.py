@@ -143,12 +143,12 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
     mask = np.ones(n_months)
     breaches, tested = [], []
     sweeping, default_month, default_balance_usd = False, None, 0.0
+    openings, service = schedule.opening_balance_usd, schedule.scheduled_service_usd
     for t in range(first, n_months):
-        opening = float(schedule.opening_balance_usd[t])
-        if (is_test_month(t, first, test_every_months) and opening > 0
+        if (is_test_month(t, first, test_every_months) and openings[t] > 0
                 and t - first + 1 >= first_test_months):
-            covered, owed = _trailing(cured_cfads, schedule.scheduled_service_usd, t, first,
-                                      window_months)
+            opening = float(openings[t])
+            covered, owed = _trailing(cured_cfads, service, t, first, window_months)
             if owed > 0:
                 tested.append(covered / owed)
                 breached = covered / owed < min_dscr
@@ -162,9 +162,13 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
                 if breached and cure == "equity":
                     paid_in = min(min_dscr * owed - covered, float(schedule.balance_usd[t]))
                     schedule = prepay(schedule, t, paid_in)
+                    openings, service = schedule.opening_balance_usd, schedule.scheduled_service_usd
                     cured_cfads[t] += paid_in
         if sweeping:
-            schedule = _sweep(schedule, t, float(cfads[t]))
+            swept = _sweep(schedule, t, float(cfads[t]))
+            if swept is not schedule:  # the arrays the tests read change only with the loan
+                schedule = swept
+                openings, service = schedule.opening_balance_usd, schedule.scheduled_service_usd
     return Covenanted(schedule, dscr(cured_cfads, schedule.scheduled_service_usd, window_months),
                       breaches, cure if breaches else None, cfads - cured_cfads, mask,
                       min(tested) if tested else float("nan"), default_month, default_balance_usd)

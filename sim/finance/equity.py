@@ -40,9 +40,9 @@ import numpy as np
 
 from sim.economics import irr, npv, peak_funding_usd
 from sim.finance.covenants import apply_covenant
-from sim.finance.debt import (Schedule, bullet_schedule, combine, construction_draws,
-                              equipment_loan, level_schedule, sculpted_capacity_usd,
-                              sculpted_schedule)
+from sim.finance.debt import (Construction, Schedule, bullet_schedule, combine,
+                              construction_draws, equipment_loan, level_schedule,
+                              sculpted_capacity_usd, sculpted_schedule)
 from sim.finance.tax import combined_rate, depreciation_by_year, tax_by_month, tax_by_year, yearly_sums
 
 #: The ledger's financing categories (cashflows.parquet), signed as the others: inflows +.
@@ -179,6 +179,14 @@ def _term_loan(debt, principal: float, rate, forecast: np.ndarray, start_month: 
     return level_schedule(principal, rate, months, start_month, n_months)
 
 
+def _scaled(build: Construction, factor: float) -> Construction:
+    """Return a construction loan at `factor` times its loan-to-cost (every line is linear in it)."""
+    return dataclasses.replace(build, draw_usd=build.draw_usd * factor,
+                               capitalised_interest_usd=build.capitalised_interest_usd * factor,
+                               fees_usd=build.fees_usd * factor, balance_usd=build.balance_usd * factor,
+                               balance_at_completion_usd=build.balance_at_completion_usd * factor)
+
+
 def _loan_groups(conversions, account, month_of_day: np.ndarray, n: int):
     """Yield (hall, monthly capex, conversion month) for each loan: halls built alike, one loan.
 
@@ -228,9 +236,8 @@ def financing(cfg, account) -> Financing:
         forecast = _lender_forecast(project, cfg, world, term_months(debt), start)
         if start < n:  # sized at close: no more than the forecast covers at target_dscr
             most = capacity_usd(debt, forecast, rate, start)
-            if most < build.balance_at_completion_usd:
-                share = float(debt.loan_to_cost) * most / build.balance_at_completion_usd
-                build = construction_draws(capex, share, rate, float(debt.upfront_fee), convert)
+            if most < build.balance_at_completion_usd:  # the loan scales with its share of cost
+                build = _scaled(build, most / build.balance_at_completion_usd)
         draws += build.draw_usd
         fees += build.fees_usd
         capitalised += build.capitalised_interest_usd
