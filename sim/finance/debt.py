@@ -130,8 +130,8 @@ def _level_fixed(principal_usd: float, rates: np.ndarray, months: int, start_mon
         if abs(r) < 1e-15:  # as annuity_usd: no interest to speak of
             before = principal_usd - payment * k
         else:
-            grow = (1.0 + r) ** k
-            before = principal_usd * grow - payment * (grow - 1.0) / r
+            gained = np.expm1(k * np.log1p(r))  # (1 + r)^k - 1, exact for tiny rates too
+            before = principal_usd * (1.0 + gained) - payment * gained / r
         paid_interest = before * r
         repaid = np.minimum(payment - paid_interest, before)
         if start_month + months <= n_months:
