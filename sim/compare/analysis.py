@@ -198,8 +198,9 @@ def _undefined(metric: str, scenario: str, values: dict, many: bool) -> list[str
         listed = ", ".join(f"{label} in {share:.0%} of its worlds" for label, share in rare.items())
         raise UserError(f"--metric {metric}: undefined (NaN){where} for {listed}; it can be "
                         f"compared only when every strategy defines it in at least half of "
-                        f"its worlds (choose a metric such as npv_usd, or compare runs "
-                        f"without {', '.join(rare)})")
+                        f"its worlds (choose a metric such as npv_usd, or leave "
+                        f"{', '.join(rare)} out with --strategies "
+                        f"{','.join(label for label in values if label not in rare)})")
     undefined = {label: share for label, share in shares.items() if share > 0}
     if not undefined:
         return []

@@ -49,6 +49,9 @@ def parser() -> argparse.ArgumentParser:
                    help="summary.parquet column to compare (default: npv_usd); runs "
                    "with financing add equity_npv_usd, equity_irr, min_dscr, "
                    "covenant_breached, peak_equity_usd and npv_after_tax_usd")
+    p.add_argument("--strategies", metavar="A,B,...", default=None,
+                   help="compare only these strategies (default: every one that ran), e.g. "
+                   "to leave out stay_mining, which carries no debt, for --metric min_dscr")
     p.add_argument("--confidence", metavar="LEVEL", type=float, default=0.95,
                    help="confidence of intervals and of the selection (default: 0.95)")
     p.add_argument("--indifference", metavar="AMOUNT", type=float, default=None,
@@ -66,7 +69,8 @@ def main(argv=None) -> int:
             raise UserError(f"--confidence(={args.confidence}) must be between 0 and 1")
         comparison = compare_runs(args.run_dirs, out=args.out, baseline=args.baseline,
                                   metric=args.metric, confidence=args.confidence,
-                                  delta=args.indifference)
+                                  delta=args.indifference,
+                                  strategies=[s for s in (args.strategies or "").split(",") if s])
     except UserError as error:
         message = " ".join(str(error).split())
         print(f"{PROG}: error: {message}", file=sys.stderr)

@@ -16,6 +16,7 @@ their `run.json` carries the same `world_key`.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +65,20 @@ class RunSet:
     labels: dict[tuple[int, str], str]
     scenarios: list[str]
     notes: list[str] = field(default_factory=list)
+
+    def only(self, strategies: list[str]) -> RunSet:
+        """Return the runs restricted to the named strategies (by name or label); raise
+        UserError naming what ran if one is not there or none is left."""
+        ran = list(dict.fromkeys([*self.summary["strategy"], *self.summary["label"]]))
+        missing = [name for name in strategies if name not in ran]
+        if missing:
+            raise UserError(f"--strategies {','.join(missing)}: not among the strategies that "
+                            f"ran ({', '.join(dict.fromkeys(self.summary['label']))})")
+        kept = self.summary["strategy"].isin(strategies) | self.summary["label"].isin(strategies)
+        labels = {key: label for key, label in self.labels.items()
+                  if key[1] in strategies or label in strategies}
+        return dataclasses.replace(self, summary=self.summary[kept].reset_index(drop=True),
+                                   labels=labels)
 
     def table(self, name: str) -> pd.DataFrame | None:
         """Return `cashflows` or `timeline` of every run, labelled, or None if none kept it."""

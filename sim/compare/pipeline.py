@@ -58,13 +58,14 @@ class Comparison:
 
 def compare_runs(run_dirs, out=None, baseline: str | None = None,
                  metric: str = "npv_usd", confidence: float = 0.95,
-                 delta: float | None = None) -> Comparison:
+                 delta: float | None = None, strategies: list[str] | None = None) -> Comparison:
     """Return the Comparison of `run_dirs`, written to `out` (raise UserError on bad input).
 
     `baseline` defaults to stay_mining, or to the first strategy when stay_mining did
     not run; `out` defaults to the run directory when one is given, else the current one.
     `delta` is the indifference zone of the selection, in the metric's units (default:
     the runs' `run.indifference_usd` for a USD metric, else 1% of the largest mean).
+    `strategies`, if given, restricts the comparison to those strategies (names or labels).
     """
     if delta is not None and not delta > 0:
         raise UserError(f"the indifference zone (={delta}) must be > 0")
@@ -73,6 +74,8 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
     if not run_dirs:
         raise UserError("no run directory given")
     runset = load_runs(run_dirs, metric)
+    if strategies:
+        runset = runset.only(strategies)
     if delta is None and metric.endswith("_usd"):
         delta = (runset.runs[0].config.get("run") or {}).get("indifference_usd")
     analysis = analyse(runset, metric, baseline, confidence, delta)
