@@ -57,6 +57,7 @@ class Account:
     `run.terminal_multiple`, `run.valuation`, `site.power`, `site.opex`,
     `site.hosting.renewal_probability`, `site.cloud.utilisation` and the fleet's prices;
     `run.seed` draws the grid operator's demand-response events (sim.demand_response).
+    `financing` is the equity's view of the same months under `finance` (sim.finance.equity).
     """
 
     def __init__(self, cfg, world, record):

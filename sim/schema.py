@@ -1,4 +1,4 @@
-"""The config schema: every key of `run`, `site`, `fleet` and `asof`, described once.
+"""The config schema: every key of `run`, `asof`, `site`, `fleet` and `finance`, described once.
 
 A key is a dataclass field made by `sim.params.param`: its type, unit, default, allowed
 values (a `Rule`) and a one-line doc. Hydra type-checks the YAML and the command line
@@ -381,7 +381,7 @@ CURES = ("sweep", "equity", "default")
 
 @dataclass(slots=True)
 class DebtConfig:
-    """Debt on each conversion project: drawn with its capex, a term loan from its hall's readiness."""
+    """Debt on each conversion project: drawn with its capex, a term loan once its halls are let."""
 
     loan_to_cost: float = param(0.8, unit="share", low=0, high=1,
                                 doc="share of each project's capex funded by debt as it is spent")
@@ -392,8 +392,10 @@ class DebtConfig:
     amortisation: str = param("level", unit="-", choices=AMORTISATIONS,
                               doc="level payments, sculpted to the lender's forecast cover, or bullet at maturity")
     term_years: float = param(10.0, unit="years", low=0, low_open=True,
-                              doc="term loan's life from the hall's readiness")
-    target_dscr: float = param(1.3, unit="x", low=1, doc="sculpted: the cover the forecast gives each payment")
+                              doc="term loan's life from the month its halls are let")
+    target_dscr: float = param(1.3, unit="x", low=1,
+                               doc="cover the lender's forecast must give each payment: caps the "
+                                   "loan, and shapes a sculpted one")
     upfront_fee: float = param(0.02, unit="share", low=0, high=0.2,
                                doc="arrangement fee, share of the commitment, paid at the first draw")
 
