@@ -32,7 +32,7 @@ deterministically from the history's state on the first day of the window, drive
 the real BTC closes, its hashrate predicts every real epoch's; least squares of the
 log errors fits power_median_usd_per_mwh, payback_target_days and order_days (the rest
 keep their built-in values). --network-model reference fits today's reference-hashprice
-rule (market/network=default) instead. Either is written as market/network=fitted.
+rule (market/network=reference) instead. Either is written as market/network=fitted.
 Each file is commented with the fit's period, every parameter's standard error and the
 goodness of fit, which are printed too. Files are CSV with a header row; dates are
 YYYY-MM-DD. A bad file (missing, a missing column, a bad or repeated date, a gap, a

@@ -1,4 +1,4 @@
-"""Fit of today's `Network` hashrate rule (`market/network=default`) to difficulty and prices.
+"""Fit of the reference `Network` hashrate rule (`market/network=reference`) to difficulty and prices.
 
 Each epoch k of the history gives a hashrate, H_k = D_k · 2³² · 2016 / (its duration), and a
 hashprice from its mean BTC close, its mean subsidy and a stated fee level. The rule says
