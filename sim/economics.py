@@ -39,6 +39,15 @@ def hashprice_usd_per_ph_day(subsidy_btc, fees_btc_per_block, btc_usd, difficult
         difficulty * TWO_POW_32)
 
 
+def frontier_j_per_th(level_j_per_th, gain_per_year, years):
+    """Return the J/TH of the newest machines `years` after the date of `level_j_per_th`.
+
+    The one frontier law of the ASIC market: the site's upgrades (sim.fleet) and the
+    economic network's new machines (sim.processes.network_economic) both follow it.
+    """
+    return level_j_per_th * (1 - gain_per_year) ** years
+
+
 def th_per_mw(j_per_th, pue):
     """Return the TH/s that one MW of grid mines at efficiency `j_per_th` and overhead `pue`."""
     return 1e6 / (j_per_th * pue)

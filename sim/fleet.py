@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.economics import DAYS_PER_YEAR
+from sim.economics import DAYS_PER_YEAR, frontier_j_per_th
 
 @dataclass(frozen=True)
 class FleetDecay:
@@ -81,7 +81,8 @@ class AsicPrices:
         """Return the efficiency of the newest machines on `day`."""
         fleet = self.fleet
         years = self.frontier_years_at_day0 + day / DAYS_PER_YEAR
-        return float(fleet.frontier_j_per_th) * (1 - fleet.efficiency_gain_per_year) ** years
+        return float(frontier_j_per_th(float(fleet.frontier_j_per_th),
+                                       fleet.efficiency_gain_per_year, years))
 
     def used_usd_per_th(self, j_per_th: float, day: float) -> float:
         """Return the resale price per TH/s of used machines of efficiency `j_per_th` on `day`."""

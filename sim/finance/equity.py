@@ -144,9 +144,9 @@ def _lender_forecast(project, cfg, world, term_months: int, start_month: int) ->
     return forecast
 
 
-def term_months(debt) -> int:
-    """Return the term loan's number of monthly payments."""
-    return max(1, int(round(float(debt.term_years) * 12)))
+def months_of(years: float) -> int:
+    """Return a loan term in years as its number of monthly payments (at least one)."""
+    return max(1, int(round(float(years) * 12)))
 
 
 def capacity_usd(debt, forecast: np.ndarray, rate, start_month: int) -> float:
@@ -156,7 +156,7 @@ def capacity_usd(debt, forecast: np.ndarray, rate, start_month: int) -> float:
     flat forecast at its lowest month (a level payment must be covered every month).
     Bullet: the interest that the lowest month covers, capitalised at the loan's rate.
     """
-    months = term_months(debt)
+    months = months_of(debt.term_years)
     target = float(debt.target_dscr)
     if debt.amortisation == "sculpted":
         return sculpted_capacity_usd(forecast, rate, target, start_month, months)
@@ -171,7 +171,7 @@ def capacity_usd(debt, forecast: np.ndarray, rate, start_month: int) -> float:
 def _term_loan(debt, principal: float, rate, forecast: np.ndarray, start_month: int,
                n_months: int) -> Schedule:
     """Return the term loan a project's construction loan becomes."""
-    months = term_months(debt)
+    months = months_of(debt.term_years)
     if debt.amortisation == "bullet":
         return bullet_schedule(principal, rate, months, start_month, n_months)
     if debt.amortisation == "sculpted" and np.any(forecast[start_month:] > 0):
@@ -233,7 +233,7 @@ def financing(cfg, account) -> Financing:
         build = construction_draws(capex, float(debt.loan_to_cost), rate, float(debt.upfront_fee),
                                    convert)
         start = convert + 1
-        forecast = _lender_forecast(project, cfg, world, term_months(debt), start)
+        forecast = _lender_forecast(project, cfg, world, months_of(debt.term_years), start)
         if start < n:  # sized at close: no more than the forecast covers at target_dscr
             most = capacity_usd(debt, forecast, rate, start)
             if most < build.balance_at_completion_usd:  # the loan scales with its share of cost
@@ -249,7 +249,7 @@ def financing(cfg, account) -> Financing:
     if fin.equipment.loan_to_value > 0 and np.any(equipment_price > 0):
         gear = equipment_loan(np.maximum(equipment_price, 0.0), float(fin.equipment.loan_to_value),
                               float(fin.equipment.rate),
-                              max(1, int(round(float(fin.equipment.term_years) * 12))), n)
+                              months_of(fin.equipment.term_years), n)
         draws += gear.draw_usd
         loans.append(gear.schedule)
     operating = sum(monthly[idx[name]] for name in OPERATING)

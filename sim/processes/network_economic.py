@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
-from sim.economics import DAYS_PER_YEAR, TARGET_SPACING_S, TWO_POW_32
+from sim.economics import DAYS_PER_YEAR, TARGET_SPACING_S, TWO_POW_32, frontier_j_per_th
 from sim.errors import UserError
 from sim.params import Date, param
 from sim.processes._common import upstream_dates
@@ -116,7 +116,7 @@ class EconomicNetwork(NetworkBase):
         """Return the J/TH of the newest machines on `date` (a datetime64 or ISO string)."""
         years = ((np.datetime64(date, "D") - np.datetime64(self.frontier_date, "D"))
                  .astype(float) / DAYS_PER_YEAR)
-        return float(self.frontier_j_per_th * (1 - self.frontier_gain_per_year) ** years)
+        return float(frontier_j_per_th(self.frontier_j_per_th, self.frontier_gain_per_year, years))
 
     def running_share(self, hashprice_usd_per_ph_day, j_per_th):
         """Return the share of machines of `j_per_th` whose power the hashprice pays."""
@@ -204,7 +204,7 @@ class _Fleet:
         """Return the frontier's J/TH on day `day` (rounded to whole days, as a date)."""
         net = self.net
         years = (self.frontier_day0 + int(round(day))) / DAYS_PER_YEAR
-        return net.frontier_j_per_th * (1 - net.frontier_gain_per_year) ** years
+        return frontier_j_per_th(net.frontier_j_per_th, net.frontier_gain_per_year, years)
 
     def step(self, t_end: float, revenue: float) -> float:
         """Advance to day `t_end` at `revenue` (hashprice x EH/s); return the running EH/s."""
