@@ -10,6 +10,7 @@ Inflows are positive, outflows negative; money is nominal except the present val
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -83,7 +84,11 @@ class Account:
         self.monthly = np.add.reduceat(self.daily, starts, axis=1)
         self.terminal_parts = self._terminal_parts()
         self.monthly[_C["terminal_value"], -1] = self.terminal_value_usd()
-        self.financing = financing(cfg, self)
+
+    @cached_property
+    def financing(self):
+        """Return the equity's view of these months under `finance` (built when first asked)."""
+        return financing(self.cfg, self)
 
     @property
     def category_index(self) -> dict[str, int]:
