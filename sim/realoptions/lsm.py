@@ -18,6 +18,8 @@ Conventions:
   j discounts step j + 1 to step j, or an array (paths, steps) (a stochastic rate per
   path).
 - `stop_step` is -1 on paths that never exercise; they realise 0.
+- Arrays laid out step by step (the transpose of a (steps + 1, paths) array) save
+  `lsm_value` a copy.
 - The state is scaled per step before the basis is formed, with the center and scale
   of the paths regressed at that step, stored in the fit so that the rule applies
   unchanged to new paths: power basis, standardised ((s - mean) / std; a dimension
@@ -80,7 +82,7 @@ class LsmFit:
         return tuple(None if rule is None else rule.exercise for rule in self.rules)
 
     def continuation(self, step: int, state_at_step) -> np.ndarray:
-        """Return the fitted value of waiting at `step` for each state (0 at the last step, NaN if unfitted)."""
+        """Return the fitted value of waiting at `step` per state (0 at the last step, NaN if unfitted)."""
         states = self._states(step, state_at_step)
         rule = self.rules[step]
         if step == self.steps:
@@ -115,8 +117,9 @@ class LsmFit:
         """Return the first step at which the fitted rule exercises on each of new paths (-1: never)."""
         states = _state_array(state)
         paths, columns = states.shape[:2]
-        if columns != self.steps + 1 or np.ndim(state) != self.state_ndim or states.shape[2] != self.state_dims:
-            raise ValueError(f"state: shape {states.shape}, expected (paths, {self.steps + 1}"
+        wrong = np.ndim(state) != self.state_ndim or states.shape[2] != self.state_dims
+        if columns != self.steps + 1 or wrong:
+            raise ValueError(f"state: shape {np.shape(state)}, expected (paths, {self.steps + 1}"
                              f"{', ' + str(self.state_dims) if self.state_ndim == 3 else ''})")
         values = None
         if exercise_value is not None:
@@ -200,7 +203,7 @@ def policy_value(fit: LsmFit, state, exercise_value, step_discount) -> float:
 
 
 def basis_exponents(dims: int, degree: int) -> tuple[tuple[int, ...], ...]:
-    """Return the multi-indices (one exponent per state dimension) of total degree <= degree, constant first."""
+    """Return the multi-indices (an exponent per state dimension) of total degree <= degree, constant first."""
     out = []
     for total in range(degree + 1):
         for combo in combinations_with_replacement(range(dims), total):
@@ -256,6 +259,7 @@ def _scaling(basis: str, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _scaled(rule: StepRule, states: np.ndarray) -> np.ndarray:
+    """Return states (paths, k) scaled as the rule's step was when it was fitted."""
     return (states - rule.center) / rule.scale
 
 
@@ -325,7 +329,8 @@ def _checked(state, exercise_value, step_discount, degree, basis):
     discounts = _finite(step_discount, "step_discount")
     steps = columns - 1
     if discounts.shape not in ((), (steps,), (paths, steps)):
-        raise ValueError(f"step_discount: shape {discounts.shape}, expected a scalar, ({steps},) or {(paths, steps)}")
+        raise ValueError(f"step_discount: shape {discounts.shape}, "
+                         f"expected a scalar, ({steps},) or {(paths, steps)}")
     if np.any(discounts <= 0):
         raise ValueError("step_discount: one-step discount factors must be > 0")
     return states, values, np.broadcast_to(discounts, (paths, steps))

@@ -290,5 +290,5 @@ def test_bad_uses_of_a_fit_are_named():
         fit.exercise(1, np.ones(4))
     with pytest.raises(ValueError, match=r"state_at_step: shape \(4, 2\)"):
         fit.exercise(1, np.ones((4, 2)), np.ones(4))
-    with pytest.raises(ValueError, match=r"state: shape \(4, 5, 1\), expected \(paths, 3\)"):
+    with pytest.raises(ValueError, match=r"state: shape \(4, 5\), expected \(paths, 3\)"):
         policy_value(fit, np.ones((4, 5)), np.ones((4, 5)), 0.9)
