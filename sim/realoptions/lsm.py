@@ -91,6 +91,16 @@ class LsmFit:
             return np.full(len(states), np.nan)
         return _design(self.basis, self.degree, _scaled(rule, states)) @ rule.continuation
 
+    def exercise_estimate(self, step: int, state_at_step) -> np.ndarray:
+        """Return the fitted exercise value at `step` per state (`regress_exercise` only; NaN if unfitted)."""
+        if not self.regress_exercise:
+            raise ValueError("exercise_estimate: only a fit with regress_exercise regresses the exercise value")
+        states = self._states(step, state_at_step)
+        rule = self.rules[step]
+        if rule is None:
+            return np.full(len(states), np.nan)
+        return _design(self.basis, self.degree, _scaled(rule, states)) @ rule.exercise
+
     def exercise(self, step: int, state_at_step, exercise_value_at_step=None) -> np.ndarray:
         """Return, per path, whether the fitted rule exercises at `step` (a bool array).
 

@@ -168,6 +168,8 @@ def test_regress_exercise_ignores_what_the_future_adds_to_the_exercise_value():
     assert looks_ahead.value > 1.2 * bermudan
     assert honest.value == pytest.approx(bermudan, rel=0.02)
     assert all(c is not None for c in honest.exercise_coefficients[1:])
+    spots = np.array([30.0, 40.0, 50.0])  # the fitted exercise value is K - S: the noise averages out
+    assert honest.exercise_estimate(25, spots) == pytest.approx(40 - spots, abs=0.1)
     assert np.array_equal(honest.stop_steps(prices), honest.stop_step)  # no exercise values needed
 
     fresh, _ = gbm_paths([10], 40, 0.06, 0.2, 1, 50, 20_000)
@@ -288,6 +290,8 @@ def test_bad_uses_of_a_fit_are_named():
         fit.exercise(0, np.ones(4), np.ones(4))
     with pytest.raises(ValueError, match="exercise_value_at_step: needed"):
         fit.exercise(1, np.ones(4))
+    with pytest.raises(ValueError, match="exercise_estimate: only a fit with regress_exercise"):
+        fit.exercise_estimate(1, np.ones(4))
     with pytest.raises(ValueError, match=r"state_at_step: shape \(4, 2\)"):
         fit.exercise(1, np.ones((4, 2)), np.ones(4))
     with pytest.raises(ValueError, match=r"state: shape \(4, 5\), expected \(paths, 3\)"):
