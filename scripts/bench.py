@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 SECTIONS = ("executors", "replications", "blocks", "horizon", "detail", "memory100k",
-            "memory100k-short")
+            "memory100k-short", "real_option")
 DEFAULT_SECTIONS = ("executors", "replications", "blocks", "horizon", "detail")
 SUMMARY = ["run.detail=summary", "run.progress=false", "run.compare=false"]
 
@@ -53,6 +53,8 @@ def measure(spec: dict) -> dict:
     from sim.compare import compare_runs
 
     overrides = spec["overrides"]
+    if spec.get("train"):
+        return measure_training(overrides)
     warm = sim.compose(overrides)  # warm up every worker (Ray's import sim on their first task)
     sim.run(sim.compose([*overrides, f"run.replications={warm.run.workers or 1}", "run.chunk_size=1"]))
     cfg = sim.compose(overrides)
@@ -75,6 +77,19 @@ def measure(spec: dict) -> dict:
             compare_runs([out], out=out)
             m.update(report_s=time.perf_counter() - began, report_mb=_peak_rss_mb())
     return m
+
+
+def measure_training(overrides: list[str]) -> dict:
+    """Train the real_option policy of `overrides` once; its 'replications' are engine runs."""
+    import sim
+    from sim.config import build_strategies, settings
+    from sim.realoptions.training import train
+
+    cfg = settings(sim.compose(overrides))
+    began = time.perf_counter()
+    policy = train(cfg, build_strategies(cfg)["real_option"])
+    return dict(run_s=time.perf_counter() - began, strategy_replications=policy.engine_runs,
+                main_mb=_peak_rss_mb(), worker_mb=0.0)
 
 
 def _write_run_info_before_rundir(cfg, out: Path) -> None:
@@ -178,10 +193,23 @@ def plan(sections, workers: int, quick: bool) -> list[tuple[str, str, dict]]:
     if "memory100k-short" in sections:  # the same tables and chunks in a fifth of the time
         todo.append(("memory100k", f"{100_000 // k:,} replications, 3 months",
                      SUMMARY + [f"run.replications={100_000 // k}", *parallel, "run.horizon_years=0.25"]))
+    if "real_option" in sections:  # training once, then the cost a replication of acting on it
+        todo.append(("real_option", "training: engine runs (64 worlds)",
+                     dict(overrides=["strategy=real_option", *SUMMARY], train=True)))
+        for name in ("convert_all", "real_option"):
+            todo.append(("real_option", f"strategy={name}, serial",
+                         SUMMARY + [f"run.replications={reps}", f"strategy={name}", "run.robustness.replications=0"]))
     return [(s, label, spec if isinstance(spec, dict) else {"overrides": spec}) for s, label, spec in todo]
 
 
 # --- reporting ---------------------------------------------------------------------------------------
+def yaml_defaults_strategies() -> list[str]:
+    """Return the strategies of the default experiment (conf/config.yaml's defaults list)."""
+    text = (ROOT / "conf" / "config.yaml").read_text()
+    block = re.search(r"- strategy:\n((?:\s+- \w+.*\n)+)", text)
+    return [name for name in re.findall(r"- (\w+)", block[1]) if name != "_self_"] if block else []
+
+
 def machine() -> str:
     """Return one line describing this machine and the library versions."""
     import numpy
@@ -277,7 +305,8 @@ def main(argv=None) -> int:
         parser.error(f"--workers={args.workers}: must be in [1, {cores}] (this machine's cores)")
 
     print(f"hashpivot benchmark — {machine()}")
-    print(f"default experiment: 5 strategies, 10 years, daily; {'quick' if args.quick else 'full'} sizes")
+    strategies = len(yaml_defaults_strategies())
+    print(f"default experiment: {strategies} strategies, 10 years, daily; {'quick' if args.quick else 'full'} sizes")
     print(f"{'section':<13}{'configuration':<38}{'strat-reps':>9}{'per s':>10}{'wall s':>9}"
           f"{'main MB':>10}{'worker MB':>11}")
     print("(strat-reps: strategy-replications; per s: strategy-replications per second)")

@@ -34,6 +34,7 @@ from sim.config import (build_processes, build_strategies, check_output_dir, con
                         hydra_error_line, validate)
 from sim.errors import UserError
 from sim.memory import check_memory
+from sim.policies import pinned
 from sim.compare.robustness import robustness_pair, verdict_robustness, verdict_sentence
 from sim.compare.robustness import save as save_robustness
 from sim.rundir import ROBUSTNESS_CSV, RunDir, check_claim, now
@@ -254,7 +255,8 @@ def _robustness(cfg, result, out_dir: Path) -> int:
         if role == "runner-up":
             print(f"robustness: {best} is the baseline itself, so it is compared with the "
                   f"runner-up, {against}")
-        table = verdict_robustness(cfg, best, against, replications, result.summary, role=role)
+        table = verdict_robustness(pinned(cfg, out_dir), best, against, replications, result.summary,
+                                   role=role)
         save_robustness(table, out_dir)
     except KeyboardInterrupt as err:
         print(f"hashpivot: interrupted; {lost}", file=sys.stderr)

@@ -29,7 +29,7 @@ from sim.construction import Project, project_count, projects
 from sim.fleet import AsicPrices, FleetDecay
 from sim.leases import LeaseTerms
 from sim.record import Books, CloudContract, Conversion, Counts, Event, GpuLot, Lease, Record, freeze
-from sim.strategies import USES, Convert
+from sim.strategies import USES, Convert, decision_days
 from sim.tenants import Request, TenantDesk
 from sim.view import MarketView
 from sim.world import World, rng_for
@@ -189,13 +189,7 @@ class Site(TenantDesk):
 
     def decisions(self):
         """Ask the strategy what to do on day 0 and then every few months."""
-        every = self.strategy.decide_every_months
-        starts = self.world.month_starts()
-        date = self.world.date
-        if date[0] != date[0].astype("datetime64[M]"):  # day 0 opens no calendar month
-            starts = starts[1:]
-        days = [0] if not every else [0] + [int(d) for d in starts[every::every] if d > 0]
-        for day in days:
+        for day in decision_days(self.world, self.strategy.decide_every_months):
             if day > self.env.now:
                 yield self.env.timeout(day - self.env.now)
             self._log(day, -1, "decision", "calendar")

@@ -35,6 +35,21 @@ class Convert:
     prelease: bool = False
 
 
+def decision_days(world, every_months: int | None) -> list[int]:
+    """Return the days a strategy deciding every `every_months` months decides on.
+
+    Day 0, then the first day of every `every_months`-th calendar month after it (None:
+    day 0 only).
+    """
+    starts = world.month_starts()
+    date = world.date
+    if date[0] != date[0].astype("datetime64[M]"):  # day 0 opens no calendar month
+        starts = starts[1:]
+    if not every_months:
+        return [0]
+    return [0] + [int(d) for d in starts[every_months::every_months] if d > 0]
+
+
 def _use(default: str = "lease"):
     return param(default, unit="-", choices=USES, doc="what converted halls do: lease or cloud")
 

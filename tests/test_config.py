@@ -29,7 +29,7 @@ from sim.strategies import BuildToSuit, ConvertAll, Phased, StayMining, Threshol
 
 @pytest.mark.parametrize("overrides, check", [
     ([], lambda c: list(c.strategy) == ["stay_mining", "convert_all", "phased", "threshold",
-                                        "build_to_suit"]),
+                                        "build_to_suit", "real_option"]),
     (["strategy=phased"], lambda c: list(c.strategy) == ["phased"]),
     (["strategy=[stay_mining,phased]", "strategy.phased.blocks_per_quarter=2"],
      lambda c: c.strategy.phased.blocks_per_quarter == 2 and len(c.strategy) == 2),

@@ -1,0 +1,140 @@
+"""Trained strategies: trained once per run, kept in the run directory, reused on resume.
+
+A strategy that learns its rule (`real_option`) is trained before the first chunk runs,
+in the parent process, and the trained policy travels with every chunk to the workers.
+With a run directory it is written to `fits/<label>.pkl` (atomically) next to a small
+JSON of its training figures, and a rerun into the same directory reads it back instead
+of training again. The policy's key is the digest of what decides its training (the
+market, site, fleet, calendar, discounting, seed and the strategy's own keys); a file
+with another key is never used. Within one process, the same key is trained once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import sys
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from sim.config import build_strategies, strategy_label
+from sim.errors import UserError
+from sim.realoptions.strategy import RealOption
+from sim.realoptions.training import Policy, train
+from sim.rundir import fingerprint
+from sim.rundir.files import write_atomic, write_json
+
+FITS_DIR = "fits"
+#: Keys that do not change what a policy learns (beyond the execution keys).
+NOT_TRAINING = ("run.detail", "run.event_log", "finance")
+_TRAINED: dict[str, Policy] = {}  # key -> policy, trained in this process
+
+
+def policy_key(cfg, option: str) -> str:
+    """Return the digest of what decides the training of strategy option `option` under `cfg`."""
+    data = fingerprint(cfg)
+    for key in NOT_TRAINING:
+        *parents, leaf = key.split(".")
+        node = data
+        for part in parents:
+            node = node.get(part, {})
+        node.pop(leaf, None)
+    data["strategy"] = {option: data.get("strategy", {}).get(option)}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def fit_path(run_dir, label: str) -> Path:
+    """Return where the policy of strategy `label` is kept in `run_dir`."""
+    return Path(run_dir) / FITS_DIR / f"{label}.pkl"
+
+
+def load_policy(path, key: str, every_months: int) -> Policy:
+    """Return the policy pickled at `path`, or raise UserError if it is not one that fits."""
+    try:
+        with open(path, "rb") as handle:
+            policy = pickle.load(handle)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as err:
+        raise UserError(f"{path}: not a readable trained policy ({type(err).__name__})") from None
+    if not isinstance(policy, Policy):
+        raise UserError(f"{path}: holds a {type(policy).__name__}, not a trained policy")
+    if policy.every_months != every_months:
+        raise UserError(f"{path}: a policy deciding every {policy.every_months} months; "
+                        f"this strategy decides every {every_months}")
+    return policy
+
+
+def trained(cfg, checked, run_dir=None) -> dict[str, Policy]:
+    """Return the trained policy of every learning strategy of `cfg`, by label.
+
+    `cfg` is the composed config (its digest keys the policies), `checked` its Settings.
+    A strategy's `fit_file` is used as given; else a policy kept in `run_dir` under the
+    same key is read back; else it is trained (once per process and key) and kept there.
+    """
+    nodes = OmegaConf.to_container(cfg.strategy, resolve=True) if isinstance(cfg, DictConfig) \
+        else dict(cfg.strategy)
+    labels = {strategy_label(option, node): option for option, node in nodes.items()}
+    policies = {}
+    for label, strategy in build_strategies(checked).items():
+        if not isinstance(strategy, RealOption):
+            continue
+        key = policy_key(cfg, labels[label])
+        if strategy.fit_file:
+            policies[label] = load_policy(strategy.fit_file, key, int(strategy.every_months))
+            continue
+        kept = fit_path(run_dir, label) if run_dir is not None else None
+        if kept is not None and kept.exists():
+            policy = load_policy(kept, key, int(strategy.every_months))
+            if policy.key == key:
+                policies[label] = policy
+                continue
+        policy = _TRAINED.get(key) or _train(checked, strategy, label, key)
+        _TRAINED[key] = policy
+        if kept is not None:
+            _keep(policy, kept)
+        policies[label] = policy
+    return policies
+
+
+def _train(checked, strategy: RealOption, label: str, key: str) -> Policy:
+    """Return `strategy` trained, with a progress bar over its training worlds."""
+    from tqdm.auto import tqdm
+
+    with tqdm(total=int(strategy.training_replications), unit="world", desc=f"training {label}",
+              disable=not checked.run.progress, dynamic_ncols=True, file=sys.stderr) as bar:
+        return train(checked, strategy, progress=bar.update, key=key)
+
+
+def _keep(policy: Policy, path: Path) -> None:
+    """Write `policy` to `path` and its figures beside it, each atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def dump(tmp):
+        with open(tmp, "wb") as handle:
+            pickle.dump(policy, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+    write_atomic(path, dump)
+    write_json(path.with_suffix(".json"), dict(key=policy.key, **policy.describe()))
+
+
+def attach(strategies: dict, policies: dict[str, Policy]) -> dict:
+    """Return `strategies` with each learning strategy given its policy."""
+    for label, policy in policies.items():
+        if label in strategies:
+            strategies[label].policy = policy
+    return strategies
+
+
+def pinned(cfg, run_dir) -> DictConfig:
+    """Return a copy of `cfg` whose learning strategies use the policies kept in `run_dir`.
+
+    The verdict's reruns (other horizons, discount rates, terminal values) then judge the
+    rule the run learnt, as a user would apply it, instead of training a new one each.
+    """
+    new = cfg.copy()
+    for option, node in cfg.strategy.items():
+        kept = fit_path(run_dir, strategy_label(option, node))
+        if "fit_file" in node and node.get("fit_file") is None and kept.exists():
+            OmegaConf.update(new, f"strategy.{option}.fit_file", str(kept), merge=False)
+    return new

@@ -1,0 +1,87 @@
+"""Learning strategies are trained once per run, kept in the run directory and reused on resume."""
+
+import json
+
+import pytest
+
+import sim
+from sim import policies
+from sim.errors import UserError
+
+SMALL = ["strategy=[stay_mining,real_option]", "run.horizon_years=2", "site.blocks=4",
+         "site.grid_mw=40", "run.detail=summary", "strategy.real_option.training_replications=6"]
+
+
+@pytest.fixture
+def fresh(monkeypatch):
+    """Forget the policies this process has trained, so each test trains (or reads) its own."""
+    monkeypatch.setattr(policies, "_TRAINED", {})
+
+
+def no_training(*args, **kwargs):
+    raise AssertionError("trained again")
+
+
+def test_a_run_keeps_its_policy_and_a_rerun_reads_it_back(compose_small, tmp_path, fresh, monkeypatch):
+    cfg = compose_small(*SMALL)
+    first = sim.run(cfg, tmp_path)
+    kept = tmp_path / "fits" / "real_option.pkl"
+    figures = json.loads(kept.with_suffix(".json").read_text())
+    assert figures["training_replications"] == 6 and figures["key"] == policies.policy_key(cfg, "real_option")
+    monkeypatch.setattr(policies, "_TRAINED", {})
+    monkeypatch.setattr(policies, "train", no_training)
+    again = sim.run(compose_small(*SMALL, "run.replications=8"), tmp_path)  # resumes, adds 4 worlds
+    assert again.summary.head(8).equals(first.summary.head(8))
+    assert again.info["policies"] == first.info["policies"]
+
+
+def test_a_policy_of_another_config_is_not_used(compose_small, tmp_path, fresh):
+    sim.run(compose_small(*SMALL), tmp_path / "a")
+    other = compose_small(*SMALL, "strategy.real_option.degree=2")
+    assert policies.policy_key(other, "real_option") != policies.policy_key(compose_small(*SMALL), "real_option")
+    (tmp_path / "b" / "fits").mkdir(parents=True)
+    (tmp_path / "a" / "fits" / "real_option.pkl").rename(tmp_path / "b" / "fits" / "real_option.pkl")
+    result = sim.run(other, tmp_path / "b")  # the stale file is replaced by a policy of its own
+    assert json.loads((tmp_path / "b" / "fits" / "real_option.json").read_text())["key"] == \
+        policies.policy_key(other, "real_option")
+    assert len(result.summary) == 8
+
+
+def test_fit_file_reuses_a_policy_on_another_config(compose_small, tmp_path, fresh, monkeypatch):
+    base = sim.run(compose_small(*SMALL), tmp_path)
+    monkeypatch.setattr(policies, "_TRAINED", {})
+    monkeypatch.setattr(policies, "train", no_training)
+    kept = tmp_path / "fits" / "real_option.pkl"
+    longer = sim.run(compose_small(*SMALL, "run.horizon_years=3", f"strategy.real_option.fit_file={kept}"))
+    assert longer.info["policies"] == base.info["policies"]
+
+
+@pytest.mark.parametrize("content, what", [(None, "not a readable"), (b"junk", "not a readable")])
+def test_a_bad_fit_file_is_one_line(compose_small, tmp_path, content, what):
+    path = tmp_path / "policy.pkl"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(UserError, match=what) as err:
+        sim.run(compose_small(*SMALL, f"strategy.real_option.fit_file={path}"))
+    assert "\n" not in str(err.value)
+
+
+def test_every_executor_gives_the_same_numbers(compose_small, fresh):
+    serial = sim.run(compose_small(*SMALL, "run.replications=4"))
+    process = sim.run(compose_small(*SMALL, "run.replications=4", "run.executor=process",
+                                    "run.workers=2", "run.chunk_size=2"))
+    assert serial.summary.equals(process.summary)
+
+
+def test_the_verdicts_reruns_judge_the_policy_the_run_learnt(compose_small, tmp_path, fresh, monkeypatch):
+    from sim.compare.robustness import rerun_config
+
+    cfg = compose_small(*SMALL)
+    sim.run(cfg, tmp_path)
+    pinned = policies.pinned(cfg, tmp_path)
+    assert pinned.strategy.real_option.fit_file == str(tmp_path / "fits" / "real_option.pkl")
+    assert cfg.strategy.real_option.fit_file is None  # the run's own config is untouched
+    monkeypatch.setattr(policies, "_TRAINED", {})
+    monkeypatch.setattr(policies, "train", no_training)
+    rerun = sim.run(rerun_config(pinned, ("stay_mining", "real_option"), {"run.horizon_years": 3}, 4))
+    assert set(rerun.summary["strategy"]) == {"stay_mining", "real_option"}
