@@ -107,11 +107,12 @@ def prepare(strategy: str, space: dict, overrides=(), metric: str = "npv_usd",
     """Return the checked Plan of a search; raise UserError (one line) on anything wrong in it."""
     overrides = tuple(overrides)
     keys = {override.partition("=")[0].lstrip("+~"): override for override in overrides}
-    for key in set(keys) & set(OWNED):
+    owned = [key for key in keys if key in OWNED]
+    if owned:
         flag = {"strategy": "the STRATEGY argument", "run.seed": "--seed",
-                "run.replications": "--replications"}.get(key)
+                "run.replications": "--replications"}.get(owned[0])
         why = f"set by {flag}" if flag else "fixed by hashpivot-optimize for every trial"
-        raise UserError(f"{keys[key]}: {why}; drop this override")
+        raise UserError(f"{keys[owned[0]]}: {why}; drop this override")
     if int(replications) < 2:
         raise UserError(f"--replications={replications}: must be >= 2")
     fixed = [f"{k}={'null' if v is None else str(v).lower()}" for k, v in FIXED.items()]
@@ -119,8 +120,9 @@ def prepare(strategy: str, space: dict, overrides=(), metric: str = "npv_usd",
                   + ([f"run.seed={int(seed)}"] if seed is not None else []), config_dirs)
     strategy_class = type(build_strategies(cfg)[_label(cfg, strategy)])
     dimensions = parse_space(space, strategy, strategy_class)
-    for key in set(keys) & set(space):
-        raise UserError(f"{keys[key]}: {key} is searched (--space); drop this override")
+    searched = [key for key in keys if key in space]
+    if searched:
+        raise UserError(f"{keys[searched[0]]}: {searched[0]} is searched (--space); drop this override")
     columns = summary_columns(cfg)
     if metric not in columns:
         raise UserError(f"--metric={metric}: not a summary column; one of {', '.join(columns)}")
@@ -202,13 +204,23 @@ def open_study(plan: Plan, out_dir):
             study = optuna.load_study(study_name=STUDY_NAME, storage=storage)
             _check_same_search(study, plan, out_dir)
             _fail_stale(study, optuna)
+            _enqueue_baseline(study, plan, optuna)
             return study
     study = optuna.create_study(study_name=STUDY_NAME, storage=storage, direction=direction)
     study.set_user_attr("search", json.dumps(plan.signature(), sort_keys=True))
+    _enqueue_baseline(study, plan, optuna)
+    return study
+
+
+def _enqueue_baseline(study, plan: Plan, optuna) -> None:
+    """Queue the configured strategy as the next trial, if it lies in the space and is not done or queued."""
+    states = optuna.trial.TrialState
+    kept = (states.COMPLETE, states.PRUNED, states.WAITING)
+    if any(t.user_attrs.get("baseline") for t in study.get_trials(deepcopy=False, states=kept)):
+        return
     baseline = plan.baseline()
     if all(d.contains(baseline[d.key]) for d in plan.dimensions):
         study.enqueue_trial(baseline, user_attrs={"baseline": True})
-    return study
 
 
 def _check_same_search(study, plan: Plan, out_dir) -> None:
@@ -334,7 +346,7 @@ def conclude(study, plan: Plan, fresh_replications: int, out_dir=None, progress:
         raise UserError("every trial was refused by the strategy (see trials.csv); narrow the space")
     best = study.best_trial
     baseline = plan.baseline()
-    baseline_trials = [t for t in complete if _key(t.params) == _key(baseline)]
+    baseline_trials = [t for t in complete if t.user_attrs.get("baseline")]
     seed = fresh_seed(plan.seed)
     fresh = None
     if fresh_replications:

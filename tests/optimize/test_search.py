@@ -57,6 +57,15 @@ def test_the_search_finds_the_argmax_of_the_grid():
     assert result.table.loc[0, "baseline"]  # the configured strategy is trial 0
 
 
+def test_the_baseline_trial_is_found_when_its_yaml_value_is_a_whole_number():
+    # threshold.yaml writes lease_above_usd_per_kw_month: 100 (an int); the trial holds 100.0
+    key = "strategy.threshold.lease_above_usd_per_kw_month"
+    result = optimize("threshold", {key: "float:50:150"}, SMALL, trials=1, replications=2,
+                      fresh_replications=0)
+    assert result.baseline_params == {key: 100} and result.table[key][0] == 100.0
+    assert result.baseline_search_value == result.search_value
+
+
 def test_resume_counts_finished_trials_and_does_not_rerun_them(tmp_path, monkeypatch):
     args = ("phased", {BPQ: "int:0:3", "strategy.phased.max_share": "float:0.2:1"}, SMALL)
     kwargs = dict(replications=3, fresh_replications=0, out_dir=tmp_path)
@@ -90,17 +99,18 @@ def test_an_interrupted_trial_is_not_counted_and_runs_again(tmp_path, monkeypatc
     def interrupted_run(cfg):
         if int(cfg.run.replications) == 3:
             calls.append(cfg)
-            if len(calls) == 2:
+            if len(calls) == 1:  # Ctrl-C in the first trial: the configured strategy's
                 raise KeyboardInterrupt
         return real_run(cfg)
     monkeypatch.setattr(search_module, "run", interrupted_run)
     with pytest.raises(KeyboardInterrupt):
         optimize(*args, trials=4, **kwargs)
-    table = pd.read_csv(tmp_path / "trials.csv")
-    assert list(table.state) == ["complete"]  # the interrupted trial is not written as done
+    assert not (tmp_path / "trials.csv").exists()  # no trial finished
     resumed = optimize(*args, trials=4, **kwargs)
-    states = resumed.table.set_index("number").state
-    assert (states == "complete").sum() == 4 and (states == "fail").sum() == 1
+    table = resumed.table
+    assert list(table.state) == ["fail", "complete", "complete", "complete", "complete"]
+    assert table.baseline[0] and table.baseline[1]  # the configured strategy is queued again
+    assert table[BPQ][1] == 1 and resumed.baseline_search_value == table.value[1]
 
 
 def test_the_fresh_check_is_the_paired_difference_on_other_worlds():
