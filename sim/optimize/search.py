@@ -328,6 +328,7 @@ def optimize(strategy: str, space: dict, overrides=(), trials: int = 30, metric:
     worlds (0 skips this). With `out_dir`, trials are kept in its optuna.db (a rerun
     resumes) and trials.csv and best.json are written there.
     """
+    _optuna()  # without it, say so before any work
     if int(trials) < 1:
         raise UserError(f"--trials={trials}: must be >= 1")
     if int(fresh_replications) != 0 and int(fresh_replications) < 2:

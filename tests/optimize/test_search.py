@@ -150,5 +150,5 @@ def test_bad_searches_are_refused_before_any_trial(monkeypatch):
 
 def test_without_optuna_the_search_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "optuna", None)
-    with pytest.raises(UserError, match=r"pip install 'hashpivot\[optimize\]'"):
-        search_module._optuna()
+    with pytest.raises(UserError, match=r"^Optuna is not installed; install it with: pip install 'hashpivot\[optimize\]'"):
+        optimize("phased", {BPQ: "int:0:3"}, SMALL)
