@@ -1,17 +1,22 @@
 """The search: common random numbers, the known optimum of a flat market, resume, the fresh check."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import sim
-from conftest import CONSTANT_MARKET, TESTS
-from constant_market import SIMPLE_TERMS
+from constant_market import FLAT_FRONTIER, SIMPLE_TERMS
 from sim.compare.stats import paired_difference
 from sim.errors import UserError
 from sim.optimize import evaluate, fresh_seed, optimize, prepare
 from sim.optimize import search as search_module
 
+TESTS = Path(__file__).resolve().parent.parent
+#: The flat market of tests/conf (constant_market.py), as tests/conftest.py composes it.
+CONSTANT_MARKET = ["market/btc=constant", "market/network=constant", "market/power=constant",
+                   "market/ai=constant", "market/demand=listed", *FLAT_FRONTIER]
 BPQ = "strategy.phased.blocks_per_quarter"
 SMALL = ["run.horizon_years=1", "site.blocks=4", *SIMPLE_TERMS]
 #: A flat market without tenants: a converted hall earns nothing, so every conversion loses
