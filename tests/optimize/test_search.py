@@ -1,5 +1,6 @@
 """The search: common random numbers, the known optimum of a flat market, resume, the fresh check."""
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -154,6 +155,6 @@ def test_bad_searches_are_refused_before_any_trial(monkeypatch):
 
 
 def test_without_optuna_the_search_says_how_to_install_it(monkeypatch):
-    monkeypatch.setitem(__import__("sys").modules, "optuna", None)
+    monkeypatch.setitem(sys.modules, "optuna", None)
     with pytest.raises(UserError, match=r"^Optuna is not installed; install it with: pip install 'hashpivot\[optimize\]'"):
         optimize("phased", {BPQ: "int:0:3"}, SMALL)
