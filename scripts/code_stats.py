@@ -28,7 +28,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("run", ("sim.executors", "sim.memory", "sim.policies", "sim.rundir", "sim.result", "sim.selection", "sim.montecarlo",
              "sim.backtest",
              "sim.calibrate")),  # hashpivot-calibrate: fits the model processes to history
-    ("compare", ("sim.compare",)),  # with its own command line, sim.compare.cli
+    ("compare", ("sim.compare",  # with its own command line, sim.compare.cli
+                 "sim.optimize")),  # hashpivot-optimize: sim.run per trial, paired stats of sim.compare
     ("cli", ("sim.cli", "sim")),  # "sim": the package's own __init__ (the public API) only
 )
 

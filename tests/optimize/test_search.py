@@ -1,0 +1,160 @@
+"""The search: common random numbers, the known optimum of a flat market, resume, the fresh check."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from constant_market import FLAT_FRONTIER, SIMPLE_TERMS
+from sim.compare.stats import paired_difference
+from sim.errors import UserError
+from sim.optimize import evaluate, fresh_seed, optimize, prepare
+from sim.optimize import search as search_module
+
+TESTS = Path(__file__).resolve().parent.parent
+#: The flat market of tests/conf (constant_market.py), as tests/conftest.py composes it.
+CONSTANT_MARKET = ["market/btc=constant", "market/network=constant", "market/power=constant",
+                   "market/ai=constant", "market/demand=listed", *FLAT_FRONTIER]
+BPQ = "strategy.phased.blocks_per_quarter"
+SMALL = ["run.horizon_years=1", "site.blocks=4", *SIMPLE_TERMS]
+#: A flat market without tenants: a converted hall earns nothing, so every conversion loses
+#: and phased's best blocks_per_quarter is 0 (the grid in the test checks it).
+FLAT = [*CONSTANT_MARKET, *SIMPLE_TERMS, "site.blocks=4", "run.horizon_years=3",
+        "strategy.phased.max_share=1"]
+
+
+def test_every_trial_sees_the_same_worlds():
+    plan = prepare("phased", {BPQ: "int:0:3"}, SMALL, replications=3)
+    a, b = evaluate(plan, {BPQ: 0}), evaluate(plan, {BPQ: 3})
+    pd.testing.assert_frame_equal(a.worlds, b.worlds)
+    assert not np.allclose(a.summary.npv_usd, b.summary.npv_usd)  # the parameter matters here
+    again = evaluate(plan, {BPQ: 3})
+    pd.testing.assert_frame_equal(again.summary, b.summary)  # same parameters, same values
+    direct = sim.run(sim.compose(["strategy=phased", *SMALL, f"{BPQ}=3", "run.replications=3",
+                                  "run.progress=false", "run.compare=false"]))
+    assert np.allclose(direct.summary.npv_usd, b.summary.npv_usd)
+
+
+def test_a_parameter_that_does_not_matter_scores_the_same_in_every_trial():
+    # max_share=0: phased converts nothing whatever blocks_per_quarter says, so on common
+    # worlds every trial's mean NPV is the same (on independent worlds it would vary).
+    result = optimize("phased", {BPQ: "int:0:4"}, [*SMALL, "strategy.phased.max_share=0"],
+                      trials=5, replications=3, fresh_replications=0)
+    table = result.table
+    run_for_real = table[table.reused_from.isna()]
+    assert len(run_for_real) >= 3 and table[BPQ].nunique() >= 3
+    assert run_for_real.value.nunique() == 1
+
+
+def test_the_search_finds_the_argmax_of_the_grid():
+    kwargs = dict(overrides=FLAT, replications=2, config_dirs=[TESTS / "conf"])
+    plan = prepare("phased", {BPQ: "int:0:4"}, **kwargs)
+    grid = {k: evaluate(plan, {BPQ: k}).summary.npv_usd.mean() for k in range(5)}
+    argmax = max(grid, key=grid.get)
+    assert argmax == 0 and grid[0] > grid[1] + 1e8  # converting clearly loses
+    result = optimize("phased", {BPQ: "int:0:4"}, trials=12, fresh_replications=0, **kwargs)
+    assert result.params == {BPQ: argmax}
+    assert result.search_value == pytest.approx(grid[argmax])
+    assert result.baseline_params == {BPQ: 1}
+    assert result.baseline_search_value == pytest.approx(grid[1])
+    assert result.table.loc[0, "baseline"]  # the configured strategy is trial 0
+
+
+def test_the_baseline_trial_is_found_when_its_yaml_value_is_a_whole_number():
+    # threshold.yaml writes lease_above_usd_per_kw_month: 100 (an int); the trial holds 100.0
+    key = "strategy.threshold.lease_above_usd_per_kw_month"
+    result = optimize("threshold", {key: "float:50:150"}, SMALL, trials=1, replications=2,
+                      fresh_replications=0)
+    assert result.baseline_params == {key: 100} and result.table[key][0] == 100.0
+    assert result.baseline_search_value == result.search_value
+
+
+def test_resume_counts_finished_trials_and_does_not_rerun_them(tmp_path, monkeypatch):
+    args = ("phased", {BPQ: "int:0:3", "strategy.phased.max_share": "float:0.2:1"}, SMALL)
+    kwargs = dict(replications=3, fresh_replications=0, out_dir=tmp_path)
+    first = optimize(*args, trials=3, **kwargs)
+    assert len(first.table) == 3
+    real_run, runs = search_module.run, []
+
+    def counting_run(cfg):
+        if int(cfg.run.replications) == 3:
+            runs.append(cfg)
+        return real_run(cfg)
+    monkeypatch.setattr(search_module, "run", counting_run)
+    second = optimize(*args, trials=5, **kwargs)
+    assert second.trials == 5 and len(second.table) == 5
+    pd.testing.assert_frame_equal(second.table.iloc[:3], first.table)  # kept, not rerun
+    assert len(runs) <= 2
+    saved = pd.read_csv(tmp_path / "trials.csv")
+    assert list(saved.number) == [0, 1, 2, 3, 4]
+    assert (tmp_path / "best.json").is_file() and (tmp_path / "optuna.db").is_file()
+    with pytest.raises(UserError, match=r"holds another search \(different metric\)"):
+        optimize(*args, trials=5, metric="irr", **kwargs)
+    with pytest.raises(UserError, match=r"different space"):
+        optimize("phased", {BPQ: "int:0:4"}, SMALL, trials=5, **kwargs)
+
+
+def test_an_interrupted_trial_is_not_counted_and_runs_again(tmp_path, monkeypatch):
+    args = ("phased", {BPQ: "int:0:3"}, SMALL)
+    kwargs = dict(replications=3, fresh_replications=0, out_dir=tmp_path)
+    real_run, calls = search_module.run, []
+
+    def interrupted_run(cfg):
+        if int(cfg.run.replications) == 3:
+            calls.append(cfg)
+            if len(calls) == 1:  # Ctrl-C in the first trial: the configured strategy's
+                raise KeyboardInterrupt
+        return real_run(cfg)
+    monkeypatch.setattr(search_module, "run", interrupted_run)
+    with pytest.raises(KeyboardInterrupt):
+        optimize(*args, trials=4, **kwargs)
+    assert not (tmp_path / "trials.csv").exists()  # no trial finished
+    resumed = optimize(*args, trials=4, **kwargs)
+    table = resumed.table
+    assert list(table.state) == ["fail", "complete", "complete", "complete", "complete"]
+    assert table.baseline[0] and table.baseline[1]  # the configured strategy is queued again
+    assert table[BPQ][1] == 1 and resumed.baseline_search_value == table.value[1]
+
+
+def test_the_fresh_check_is_the_paired_difference_on_other_worlds():
+    space = {BPQ: "int:0:3"}
+    result = optimize("phased", space, SMALL, trials=4, replications=3, fresh_replications=4)
+    seed = fresh_seed(result.seed)
+    assert result.fresh_seed == seed != result.seed
+    plan = prepare("phased", space, SMALL, replications=3)
+    best = evaluate(plan, result.params, seed=seed, replications=4).summary.npv_usd.to_numpy()
+    base = evaluate(plan, result.baseline_params, seed=seed, replications=4).summary.npv_usd.to_numpy()
+    expected = paired_difference(best, base)
+    got = result.fresh["difference"]
+    assert got.mean == pytest.approx(expected.mean) and got.ci_low == pytest.approx(expected.ci_low)
+    assert result.fresh["best_mean"] == pytest.approx(best.mean())
+    json = result.to_json()
+    assert json["fresh"]["difference"]["mean"] == pytest.approx(expected.mean)
+    assert json["params"] == result.params and json["trials"] == 4
+
+
+def test_bad_searches_are_refused_before_any_trial(monkeypatch):
+    monkeypatch.setattr(search_module, "run_trials", lambda *a, **k: pytest.fail("a trial ran"))
+    cases = [
+        (dict(metric="nope"), "--metric=nope: not a summary column; one of npv_usd"),
+        (dict(overrides=["run.replications=5"]), "set by --replications"),
+        (dict(overrides=[f"{BPQ}=2"]), "is searched"),
+        (dict(space={"strategy.threshold.margin_below": "float:0.1:0.9"}, strategy="threshold"),
+         "strategy threshold refuses 0.9"),
+    ]
+    for changes, says in cases:
+        kwargs = dict(strategy="phased", space={BPQ: "int:0:3"}, overrides=SMALL, trials=2,
+                      replications=3, fresh_replications=0) | changes
+        if "overrides" in changes:
+            kwargs["overrides"] = [*SMALL, *changes["overrides"]]
+        with pytest.raises(UserError, match=says):
+            optimize(**kwargs)
+
+
+def test_without_optuna_the_search_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    with pytest.raises(UserError, match=r"^Optuna is not installed; install it with: pip install 'hashpivot\[optimize\]'"):
+        optimize("phased", {BPQ: "int:0:3"}, SMALL)
