@@ -10,7 +10,7 @@ line saying what a strategy may read. So does reading a day after the decision d
 
 What the views hand out holds no way back: paths are copies of the past (a slice would
 keep the whole path as its `base`), tables are fresh copies, the fleet's J/TH is a
-copy, and every array is read-only. The epochs table shows the epochs started by the
+copy; a strategy may change its copies, never the world or the site. The epochs table shows the epochs started by the
 decision day; an epoch's `end_day` is shown only once it has come (the current epoch's
 end, a future fact, is NaN). The views are read-only and cannot be pickled or copied
 (that would hand over their insides). They guard every ordinary route; Python's
@@ -28,6 +28,9 @@ from sim.world import DAILY_FIELDS
 
 #: Names a strategy may read on a MarketView.
 MARKET_NAMES = frozenset((*DAILY_FIELDS, "date", "day", "at", "epochs", "tenant_requests"))
+
+#: The daily paths a MarketView shows up to its day (copies: a strategy's own to change).
+_PATHS = frozenset((*DAILY_FIELDS, "date"))
 
 #: The site's facts a strategy may read on a SiteView (numbers, as the engine has them now).
 SITE_FACTS = ("blocks_mining", "conversions_queued", "projects_queued", "blocks_planned",
@@ -62,11 +65,6 @@ def _refuse(view, name: str, allowed: frozenset) -> LookAheadError:
                           f"{', '.join(sorted(allowed))}")
 
 
-def _past(path: np.ndarray, day: int) -> np.ndarray:
-    """Return a read-only copy of `path` up to and including `day`."""
-    out = path[: day + 1].copy()
-    out.flags.writeable = False
-    return out
 
 
 class _Sealed:
@@ -100,8 +98,9 @@ class MarketView(_Sealed):
         object.__setattr__(self, "_day", int(day))
 
     def __getattribute__(self, name):
-        if name in DAILY_FIELDS or name == "date":
-            return _past(getattr(_slot(self, "_world"), name), _slot(self, "_day"))
+        if name in _PATHS:
+            read = object.__getattribute__
+            return getattr(read(self, "_world"), name)[: read(self, "_day") + 1].copy()
         if name in MARKET_NAMES or _special(name):
             return object.__getattribute__(self, name)
         raise _refuse(self, name, MARKET_NAMES)
@@ -160,8 +159,8 @@ class SiteView(_Sealed):
     """The site as a strategy may see it: its state now and its fixed facts, read live.
 
     Built once per site; every read asks the engine at that moment. Facts: see
-    `SITE_FACTS` (sim.site.Site documents each); `j_per_th` is a read-only copy of each
-    block's fleet efficiency (J/TH).
+    `SITE_FACTS` (sim.site.Site documents each); `j_per_th` is a copy of each block's
+    fleet efficiency (J/TH).
     """
 
     __slots__ = ("_site",)
@@ -180,10 +179,8 @@ class SiteView(_Sealed):
 
     @property
     def j_per_th(self) -> np.ndarray:
-        """Return each block's fleet efficiency now, J/TH (a read-only copy)."""
-        out = np.array(_slot(self, "_site").j_per_th, dtype=float)
-        out.flags.writeable = False
-        return out
+        """Return each block's fleet efficiency now, J/TH (a copy)."""
+        return _slot(self, "_site").j_per_th.copy()
 
     def projects_for(self, blocks: int) -> int:
         """Return how many projects `blocks` blocks queued together make."""

@@ -127,10 +127,10 @@ def test_views_are_read_only():
         del view._world
     with pytest.raises(AttributeError, match="read-only"):
         site.view.n_blocks = 3
-    with pytest.raises(ValueError):
-        view.btc_usd[0] = 1.0
-    with pytest.raises(ValueError):
-        site.view.j_per_th[0] = 1.0
+    btc_usd, j_per_th = view.btc_usd, site.view.j_per_th
+    btc_usd[0], j_per_th[0] = -1.0, -1.0  # a strategy's own copies
+    assert world().btc_usd[0] > 0 and site.j_per_th[0] > 0
+    assert view.btc_usd[0] > 0 and site.view.j_per_th[0] > 0
     assert view.day == 100 and len(view.btc_usd) == 101
 
 
