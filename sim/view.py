@@ -65,8 +65,6 @@ def _refuse(view, name: str, allowed: frozenset) -> LookAheadError:
                           f"{', '.join(sorted(allowed))}")
 
 
-
-
 class _Sealed:
     """Base of the views: read-only, neither pickled nor copied, `dir` lists what is allowed."""
 
@@ -124,7 +122,7 @@ class MarketView(_Sealed):
         still to come (the current epoch's) is NaN."""
         day = _slot(self, "_day")
         table = _rows_started(_slot(self, "_world").epochs, "start_day", day)
-        end_day = table["end_day"].to_numpy(dtype=float)
+        end_day = table["end_day"].to_numpy(dtype=float, copy=True)
         end_day[end_day > day] = np.nan
         table["end_day"] = end_day
         return table
