@@ -31,7 +31,7 @@ from sim.leases import LeaseTerms
 from sim.record import Books, CloudContract, Conversion, Counts, Event, GpuLot, Lease, Record, freeze
 from sim.strategies import USES, Convert
 from sim.tenants import Request, TenantDesk
-from sim.view import MarketView, SiteView
+from sim.view import MarketView, Past, SiteView
 from sim.world import World, rng_for
 
 MINING, CONVERTING, AI = 0, 1, 2
@@ -91,6 +91,7 @@ class Site(TenantDesk):
         for block in range(self.n_blocks):
             self._mine(block, 0.0)
         self.view = SiteView(self)  # all a strategy sees of the site (sim.view)
+        self.past = Past(world)  # the market paths its views slice, filled up to now
 
     # --- randomness of the site itself, drawn the same way whatever the strategy ---------
     def _draw_site_randomness(self, cfg) -> None:
@@ -215,7 +216,8 @@ class Site(TenantDesk):
             if day > self.env.now:
                 yield self.env.timeout(day - self.env.now)
             self._log(day, -1, "decision", "calendar")
-            for action in self.strategy.decide(day, MarketView(self.world, day), self.view) or ():
+            view = MarketView(self.world, day, self.past)
+            for action in self.strategy.decide(day, view, self.view) or ():
                 self.apply(action)
 
     def apply(self, action, request: Request | None = None) -> None:

@@ -82,7 +82,7 @@ class TenantDesk:
 
     def _sign(self, request: Request) -> bool:
         """Sign `request`, whole or in part, against capacity it can have in time; False if none."""
-        view = MarketView(self.world, request.day)
+        view = MarketView(self.world, request.day, self.past)
         have_mw, planned_days = self._capacity_within(request.day + request.wait_days)
         need_mw = request.mw_it * self.pue_ai
         blocks = max(0, math.ceil((need_mw - have_mw) / self.block_mw - 1e-9))

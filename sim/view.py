@@ -8,9 +8,12 @@ world, the engine's clock or books, its random draws — raises `LookAheadError`
 line saying what a strategy may read. So does reading a day after the decision day
 (`at`); tomorrow's index of a path is simply not there (IndexError).
 
-What the views hand out holds no way back: paths are copies of the past (a slice would
-keep the whole path as its `base`), tables are fresh copies, the fleet's J/TH is a
-copy; a strategy may change its copies, never the world or the site. The epochs table shows the epochs started by the
+What the views hand out holds no way back. A slice of a world path would keep the whole
+path, future included, as its `base`; so the engine gives each site a `Past`, its own
+copy of the paths filled only up to the present (decision days come in order), and a
+view's paths are read-only slices of it: cheap, and their `base` ends today. A view
+built without one (`MarketView(world, day)`) hands out copies. Tables are fresh copies,
+the fleet's J/TH is a copy; a strategy can change nothing of the world or the site. The epochs table shows the epochs started by the
 decision day; an epoch's `end_day` is shown only once it has come (the current epoch's
 end, a future fact, is NaN). The views are read-only and cannot be pickled or copied
 (that would hand over their insides). They guard every ordinary route; Python's
@@ -37,6 +40,8 @@ SITE_FACTS = ("blocks_mining", "conversions_queued", "projects_queued", "blocks_
               "blocks_committed", "blocks_converted", "tenants_waiting", "tenants_waiting_mw_it",
               "ready_mw_it", "n_blocks", "block_mw", "block_mw_it", "crews", "blocks_per_project",
               "median_conversion_days", "pue_mining", "pue_ai", "pool_fee")
+
+_SITE_FACTS = frozenset(SITE_FACTS)
 
 #: Names a strategy may read on a SiteView: its facts, the fleet's J/TH and four formulas.
 SITE_NAMES = frozenset((*SITE_FACTS, "j_per_th", "projects_for", "blocks_needed", "th_per_mw",
@@ -85,20 +90,57 @@ class _Sealed:
         return sorted(type(self)._NAMES)
 
 
-class MarketView(_Sealed):
-    """The market as a strategy may see it on `day`: every path up to and including it."""
+class Past:
+    """One site's copy of the world's daily paths, filled only up to the latest day shown.
 
-    __slots__ = ("_world", "_day")
+    The engine's days only move forward, so what a strategy holds from a `Past` — a
+    read-only slice, whose `base` is the copy — reaches no day after the present.
+    """
+
+    __slots__ = ("world", "paths")
+
+    def __init__(self, world):
+        self.world = world
+        self.paths: dict[str, tuple] = {}  # name -> (copy, its read-only face, days filled)
+
+    def path(self, name: str, day: int) -> np.ndarray:
+        """Return path `name` up to and including `day`, read-only (filling the copy that far)."""
+        entry = self.paths.get(name)
+        if entry is None or entry[2] <= day:
+            source = getattr(self.world, name)
+            if entry is None:
+                copy = np.zeros_like(source)
+                face = copy.view()
+                face.flags.writeable = False
+                entry = (copy, face, 0)
+            copy, face, filled = entry
+            copy[filled: day + 1] = source[filled: day + 1]
+            entry = self.paths[name] = (copy, face, max(filled, day + 1))
+        return entry[1][: day + 1]
+
+
+class MarketView(_Sealed):
+    """The market as a strategy may see it on `day`: every path up to and including it.
+
+    `past` is the site's `Past` (the engine passes it: paths are then slices of it);
+    without one, each path read is a copy.
+    """
+
+    __slots__ = ("_world", "_day", "_past")
     _NAMES = MARKET_NAMES
 
-    def __init__(self, world, day: int):
+    def __init__(self, world, day: int, past: Past | None = None):
         object.__setattr__(self, "_world", world)
         object.__setattr__(self, "_day", int(day))
+        object.__setattr__(self, "_past", past)
 
     def __getattribute__(self, name):
         if name in _PATHS:
             read = object.__getattribute__
-            return getattr(read(self, "_world"), name)[: read(self, "_day") + 1].copy()
+            past, day = read(self, "_past"), read(self, "_day")
+            if past is not None:
+                return past.path(name, day)
+            return getattr(read(self, "_world"), name)[: day + 1].copy()
         if name in MARKET_NAMES or _special(name):
             return object.__getattribute__(self, name)
         raise _refuse(self, name, MARKET_NAMES)
@@ -147,12 +189,6 @@ def _rows_started(table, column: str, day: int):
     return table.iloc[:rows].copy()
 
 
-def _fact(name: str) -> property:
-    """Return a property reading the site's fact `name` live."""
-    return property(lambda view: getattr(_slot(view, "_site"), name),
-                    doc=f"Return the site's `{name}` now (sim.site.Site.{name}).")
-
-
 class SiteView(_Sealed):
     """The site as a strategy may see it: its state now and its fixed facts, read live.
 
@@ -168,6 +204,8 @@ class SiteView(_Sealed):
         object.__setattr__(self, "_site", site)
 
     def __getattribute__(self, name):
+        if name in _SITE_FACTS:
+            return getattr(object.__getattribute__(self, "_site"), name)
         if name in SITE_NAMES or _special(name):
             return object.__getattribute__(self, name)
         raise _refuse(self, name, SITE_NAMES)
@@ -197,7 +235,3 @@ class SiteView(_Sealed):
         (of the site's least efficient fleet unless `j_per_th` is given)."""
         return _slot(self, "_site").mining_usd_per_mw_day(hashprice_usd_per_ph_day, j_per_th)
 
-
-for _name in SITE_FACTS:
-    setattr(SiteView, _name, _fact(_name))
-del _name

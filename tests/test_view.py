@@ -17,7 +17,7 @@ from sim.config import build_strategies
 from sim.errors import LookAheadError
 from sim.site import MINING, Site, simulate
 from sim.strategies import Convert, Strategy
-from sim.view import MARKET_NAMES, SITE_NAMES, MarketView, SiteView
+from sim.view import MARKET_NAMES, SITE_NAMES, MarketView, Past, SiteView
 from sim.world import DAILY_FIELDS, World
 
 OVERRIDES = ["run.horizon_years=4", "run.progress=false", "run.compare=false"]
@@ -150,6 +150,44 @@ def test_a_path_holds_only_the_past():
         view.at("btc_usd", -1)  # would be the horizon's last day
     with pytest.raises(LookAheadError, match="daily paths"):
         view.at("epochs", 0)
+
+
+def test_a_sites_past_is_filled_only_up_to_today():
+    w = world()
+    past = Past(w)
+    for day in (5, 3, 200, 200, 1000):  # an earlier day after a later one still gets its own
+        view = MarketView(w, day, past)
+        for name in (*DAILY_FIELDS, "date"):
+            path = getattr(view, name)
+            np.testing.assert_array_equal(path, getattr(w, name)[: day + 1])
+            assert not path.flags.writeable
+            with pytest.raises(IndexError):
+                path[day + 1]
+    tail = past.paths["btc_usd"][0][1001:]
+    assert len(tail) == w.n_days - 1001 and not tail.any()  # nothing after the latest day
+
+
+class BaseProbe(Strategy):
+    """Checks, at each decision, that its paths reach no later day even through their base."""
+
+    decide_every_months = 2
+    days = 0
+
+    def decide(self, day, view, site):
+        for name in DAILY_FIELDS:
+            path = getattr(view, name)
+            assert path.base is not None and not path.base[day + 1:].any(), (name, day)
+            np.testing.assert_array_equal(path.base[: day + 1], getattr(world(), name)[: day + 1])
+            with pytest.raises(ValueError):
+                path /= 2  # in place: read-only
+        self.days += 1
+        return []
+
+
+def test_the_engines_paths_end_today_even_through_their_base():
+    probe = BaseProbe()
+    Site(config(), world(), probe).run()
+    assert probe.days > 20
 
 
 def test_the_epochs_table_shows_no_end_still_to_come():
