@@ -6,4 +6,4 @@ class UserError(ValueError):
 
 
 class LookAheadError(LookupError):
-    """A strategy tried to read market data after its decision day."""
+    """A strategy tried to read market data after its decision day, or anything its views do not offer."""

@@ -31,7 +31,7 @@ from sim.leases import LeaseTerms
 from sim.record import Books, CloudContract, Conversion, Counts, Event, GpuLot, Lease, Record, freeze
 from sim.strategies import USES, Convert, decision_days
 from sim.tenants import Request, TenantDesk
-from sim.view import MarketView
+from sim.view import MarketView, Past, SiteView
 from sim.world import World, rng_for
 
 MINING, CONVERTING, AI = 0, 1, 2
@@ -90,6 +90,8 @@ class Site(TenantDesk):
                            tenant_requests_partial=0, contracted_rent_usd=0.0)
         for block in range(self.n_blocks):
             self._mine(block, 0.0)
+        self.view = SiteView(self)  # all a strategy sees of the site (sim.view)
+        self.past = Past(world)  # the market paths its views slice, filled up to now
 
     # --- randomness of the site itself, drawn the same way whatever the strategy ---------
     def _draw_site_randomness(self, cfg) -> None:
@@ -108,7 +110,7 @@ class Site(TenantDesk):
         self.default_after_days = self.terms.default_after_days(cfg.run.seed, self.world.replication,
                                                                 n_requests, det)
 
-    # --- read-only facts for strategies ---------------------------------------------------
+    # --- read-only facts for strategies (through sim.view.SiteView) ----------------------
     @property
     def blocks_mining(self) -> int:
         """Return the blocks mining now and neither queued for conversion nor planned."""
@@ -128,6 +130,21 @@ class Site(TenantDesk):
     def blocks_planned(self) -> int:
         """Return the blocks planned for pre-leasing: still mining, converted once leased."""
         return len(self.planned)
+
+    @property
+    def blocks_converted(self) -> int:
+        """Return the blocks that are AI halls or converting (decommissioned or retrofitting)."""
+        return self.n_blocks - self.n_mining
+
+    @property
+    def tenants_waiting(self) -> int:
+        """Return the signed tenants waiting for capacity (a phased one partly served counts)."""
+        return len(self.pending)
+
+    @property
+    def tenants_waiting_mw_it(self) -> float:
+        """Return the IT MW still owed to the signed tenants waiting for capacity."""
+        return sum(waiting.mw_it for waiting in self.pending)
 
     def projects_for(self, blocks: int) -> int:
         """Return how many projects `blocks` blocks queued together make."""
@@ -193,7 +210,8 @@ class Site(TenantDesk):
             if day > self.env.now:
                 yield self.env.timeout(day - self.env.now)
             self._log(day, -1, "decision", "calendar")
-            for action in self.strategy.decide(day, MarketView(self.world, day), self) or ():
+            view = MarketView(self.world, day, self.past)
+            for action in self.strategy.decide(day, view, self.view) or ():
                 self.apply(action)
 
     def apply(self, action, request: Request | None = None) -> None:

@@ -1,8 +1,9 @@
 """Conversion strategies: when to turn mining blocks into AI halls, and for which use.
 
 A strategy is a small class configured by `_target_`. At each decision day the engine
-calls ``decide(day, view, site)``; `view` is the market up to `day` only (reading past it
-fails) and `site` is the site's current state, read-only. It returns the actions to take
+calls ``decide(day, view, site)``; `view` is the market up to `day` only and `site` the
+site's current state, read-only (sim.view: `MarketView`, `SiteView`; reading anything
+else, or past `day`, raises LookAheadError). It returns the actions to take
 (`Convert`). When a tenant asks for more IT MW than the site has ready (or can deliver
 in time from halls converting or planned), the engine asks ``on_request(request, view,
 site)`` whether to sign it and build for it. A strategy with ``prelease: true`` only

@@ -82,14 +82,14 @@ class TenantDesk:
 
     def _sign(self, request: Request) -> bool:
         """Sign `request`, whole or in part, against capacity it can have in time; False if none."""
-        view = MarketView(self.world, request.day)
+        view = MarketView(self.world, request.day, self.past)
         have_mw, planned_days = self._capacity_within(request.day + request.wait_days)
         need_mw = request.mw_it * self.pue_ai
         blocks = max(0, math.ceil((need_mw - have_mw) / self.block_mw - 1e-9))
         if blocks <= len(planned_days):
             self._sign_against(request, blocks)
             return True
-        if self.strategy.on_request(request, view, self):
+        if self.strategy.on_request(request, view, self.view):
             self._build_for(request)
             return True
         if request.min_share >= 1:
@@ -104,7 +104,7 @@ class TenantDesk:
             part_mw_it = min(request.mw_it, (free_mw + blocks * self.block_mw) / self.pue_ai)
             if part_mw_it < least_mw_it:
                 break
-            if self.strategy.on_request(dataclasses.replace(request, mw_it=part_mw_it), view, self):
+            if self.strategy.on_request(dataclasses.replace(request, mw_it=part_mw_it), view, self.view):
                 self._build_for(self._part(request, part_mw_it))
                 return True
         return False
