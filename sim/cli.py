@@ -9,6 +9,7 @@ first one starts, so a bad value stops the command before anything is written.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import signal
 import sys
@@ -37,6 +38,8 @@ from sim.memory import check_memory
 from sim.compare.robustness import robustness_pair, verdict_robustness, verdict_sentence
 from sim.compare.robustness import save as save_robustness
 from sim.rundir import ROBUSTNESS_CSV, RunDir, check_claim, now
+
+log = logging.getLogger(__name__)
 
 USAGE_ERROR = 2
 INTERRUPTED = 130  # Ctrl-C (SIGINT)
@@ -268,9 +271,34 @@ def _robustness(cfg, result, out_dir: Path) -> int:
     return 0
 
 
-def _task(cfg) -> None:
+class _ConsoleFilter(logging.Filter):
+    """Pass to the console only warnings and errors not already printed to stderr."""
 
-    code = execute(cfg, Path(HydraConfig.get().runtime.output_dir))
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return whether `record` is shown on the console."""
+        return record.levelno >= logging.WARNING and not getattr(record, "printed", False)
+
+
+def quiet_console() -> None:
+    """Leave the console (tqdm's bar, the headline) to warnings and up; the job log keeps INFO.
+
+    Hydra's job logging gives the root logger a console handler and a file handler
+    (`<run dir>/hashpivot.log`), both at INFO. The file handler keeps every record of
+    the `sim.` loggers; the console handlers get a filter that lets through only
+    warnings and errors that were not also printed as a line on stderr.
+    """
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            if not any(isinstance(f, _ConsoleFilter) for f in handler.filters):
+                handler.addFilter(_ConsoleFilter())
+    logging.getLogger("sim").setLevel(logging.INFO)
+
+
+def _task(cfg) -> None:
+    quiet_console()
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    log.info("hashpivot %s: run into %s", sim.__version__, out_dir)
+    code = execute(cfg, out_dir)
     if code:
         sys.exit(code)
 
@@ -281,10 +309,12 @@ def main(argv: list[str] | None = None) -> int:
     Hydra parses the command line and runs the jobs; `Preflight` checks each job first.
     Hydra's own errors (an unknown option, a malformed override) are raised to here, not
     printed by Hydra, and become one line. `argv` (for calling from Python) stands in
-    for the process's arguments while Hydra reads them.
+    for the process's arguments while Hydra reads them. `--version` prints hashpivot's
+    version (Hydra would print its own).
     """
-
-
+    if "--version" in (sys.argv[1:] if argv is None else argv):
+        print(version_line())
+        return 0
     if os.getcwd() not in sys.path:  # a user's plug-in modules, as `python -m` would
         sys.path.insert(0, os.getcwd())
     app = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(_task)
@@ -308,6 +338,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             os.environ["HYDRA_FULL_ERROR"] = saved_full_error
     return 0
+
+
+def version_line() -> str:
+    """Return the line every hashpivot command prints for --version."""
+    return f"hashpivot {sim.__version__}"
 
 
 def compare_main(argv: list[str] | None = None) -> int:

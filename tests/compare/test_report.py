@@ -66,14 +66,14 @@ def test_report_is_self_contained_and_its_images_decode(compared):
     assert len(page.sources) == len(list((run / "plots").glob("*.png")))
 
 
-def test_report_opens_with_the_verdict_then_tables_plots_and_config(compared):
+def test_report_opens_with_the_verdict_then_plots_tables_and_config(compared):
     run, comparison = compared
     page = parse(run / "report.html")
     order = [tag for tag, _ in page.tags]
     verdict = page.tags.index(("div", "verdict"))
-    assert verdict < order.index("table") < order.index("img")
+    assert verdict < order.index("img") < order.index("table")
     text = (run / "report.html").read_text()
-    assert text.index("Configuration") > text.index("<img")
+    assert text.index('id="configuration"') > text.index("<table")
     assert "blocks_per_quarter" in text           # the resolved config is shown
     assert comparison.best in comparison.verdict.splitlines()[0]
     assert "Main risk" in comparison.verdict
@@ -232,8 +232,8 @@ def test_the_report_shows_the_robustness_table_beside_the_verdict(tmp_path, run_
     assert any(line.startswith("Under other assumptions: phased against stay_mining on mean "
                                "NPV, rerun on the same sampled worlds") for line in lines)
     assert lines[-1].endswith("The verdict changes under: horizon 20 years.")
-    assert text.index('id="verdict"') < text.index('id="robustness"') < text.index("<h2>Tables")
-    section = text[text.index('id="robustness"'):text.index("<h2>Tables")]
+    assert text.index('id="verdict"') < text.index('id="robustness"') < text.index('id="plots"')
+    section = text[text.index('id="robustness"'):text.index('id="plots"')]
     for cell in ("terminal value: none", "horizon 20 years", "phased mean NPV",
                  "stay_mining mean NPV", "P(phased beats stay_mining)", "$30.0M", "−$4.0M",
                  "30.0%", "<td>no</td>", "<td>yes</td>"):
