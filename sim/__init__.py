@@ -8,6 +8,8 @@ The public API::
     result.save(path); sim.load(path)
 """
 
+import logging
+
 from sim._version import __version__
 from sim.config import compose
 from sim.montecarlo import run
@@ -15,3 +17,8 @@ from sim.result import Result, load
 from sim.world import World, sample_world
 
 __all__ = ["__version__", "compose", "sample_world", "run", "load", "World", "Result"]
+
+# The sim.* loggers write to the handlers an application sets up (the command line: Hydra's
+# job log, <run dir>/hashpivot.log); without any, nothing, not even warnings, reaches stderr
+# twice (the lines that matter are printed there already).
+logging.getLogger("sim").addHandler(logging.NullHandler())

@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -205,7 +206,10 @@ def _execute_locked(cfg, run_dir) -> int:
     try:
         result = sim.run(cfg, out_dir=out_dir)
         result.info["started"] = started
+        saving = time.perf_counter()
         result.save(out_dir)  # the tables, then run.json: complete
+        log.info("tables saved in %.2f s; run complete in %s", time.perf_counter() - saving,
+                 out_dir)
     except UserError as err:
         _record(run_dir, cfg, "failed", started, error=str(err))
         return _fail("hashpivot", str(err))
@@ -257,8 +261,12 @@ def _robustness(cfg, result, out_dir: Path) -> int:
         if role == "runner-up":
             print(f"robustness: {best} is the baseline itself, so it is compared with the "
                   f"runner-up, {against}")
+        rerunning = time.perf_counter()
         table = verdict_robustness(cfg, best, against, replications, result.summary, role=role)
         save_robustness(table, out_dir)
+        log.info("robustness: %s against %s in %d rows of assumptions, %d replications each, in "
+                 "%.2f s", best, against, len(table), replications,
+                 time.perf_counter() - rerunning)
     except KeyboardInterrupt as err:
         print(f"hashpivot: interrupted; {lost}", file=sys.stderr)
         return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
