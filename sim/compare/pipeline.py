@@ -89,6 +89,7 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
     if out is None:
         out = Path(run_dirs[0]) if len(run_dirs) == 1 else Path.cwd()
     out, key = Path(out), "--out"
+    book = workbook_path(out, xlsx) if xlsx is not None else None
     check_output_dir(out, key)  # before anything is written, so nothing is half-written
     try:
         (out / PLOTS_DIR).mkdir(parents=True, exist_ok=True)
@@ -107,9 +108,8 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
     _write_text(render(analysis, runset, figures, lines, financing), out / REPORT_HTML)
     log.info("report and %d plot(s) written to %s in %.2f s", len(figures), out,
              time.perf_counter() - started)
-    if xlsx is not None:
+    if book is not None:
         started = time.perf_counter()
-        book = workbook_path(out, xlsx)
         write_workbook(analysis, runset, book)
         log.info("workbook %s written in %.2f s", book, time.perf_counter() - started)
     drawn = figures + (financing.figures if financing is not None else [])
