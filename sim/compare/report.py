@@ -177,9 +177,9 @@ def _risk(analysis: Analysis, scenario: str, label: str) -> str:
     sens = sens[(sens["scenario"] == scenario) & (sens["strategy"] == label)]
     if not sens.empty:
         top = sens.loc[sens["spearman_rho"].abs().idxmax()]
+        rho = f"{top['spearman_rho']:+.2f}".replace("-", page.MINUS)
         text += (f"; its edge over {top['baseline']} moves most with "
-                 f"{feature_label(top['feature'])} "
-                 f"(Spearman ρ = {top['spearman_rho']:+.2f})")
+                 f"{feature_label(top['feature'])} (Spearman ρ = {rho})")
     return text + "."
 
 
