@@ -41,7 +41,7 @@ class Notebook:
 
     @property
     def paired(self) -> pd.DataFrame:
-        """Return each strategy's difference from its baseline (paired where the worlds are shared)."""
+        """Return each strategy's difference from its baseline (paired on shared worlds)."""
         table = self.analysis.table
         return table.loc[table["diff_mean"].notna(), [c for c in PAIRED if c in table]]
 

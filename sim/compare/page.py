@@ -40,7 +40,7 @@ _NEGATIVE = re.compile(r"−\$[\d,]+(?:\.\d+)?[MBk]?")
 
 
 def share(value) -> str:
-    """Return a share as a whole percentage that never reads 0% or 100% unless it is exactly that."""
+    """Return a share as a whole percentage, never 0% or 100% unless it is exactly that."""
     if value is None or pd.isna(value):
         return "–"
     value = float(value)

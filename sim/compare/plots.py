@@ -113,7 +113,8 @@ def _save(fig, path: Path | None) -> Path | Figure:
     return path
 
 
-def ecdf(values: dict[str, np.ndarray], metric: str, title: str, path: Path | None) -> Path | Figure:
+def ecdf(values: dict[str, np.ndarray], metric: str, title: str,
+         path: Path | None) -> Path | Figure:
     """Return `path` after drawing an ECDF of `metric` per strategy."""
     label, scale = axis_unit(metric)
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -132,7 +133,8 @@ def ecdf(values: dict[str, np.ndarray], metric: str, title: str, path: Path | No
     return _save(fig, path)
 
 
-def boxes(values: dict[str, np.ndarray], metric: str, title: str, path: Path | None) -> Path | Figure:
+def boxes(values: dict[str, np.ndarray], metric: str, title: str,
+          path: Path | None) -> Path | Figure:
     """Return `path` after drawing a box plot of `metric` per strategy."""
     label, scale = axis_unit(metric)
     names = list(values)

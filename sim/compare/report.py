@@ -89,7 +89,8 @@ def _recommend(analysis: Analysis, scenario: str) -> list[str]:
                  f" but is not yet identified as best at {level} {MONTE_CARLO}.",
                  f"After {selection.available} replications the sequential Kim–Nelson "
                  f"procedure (indifference zone {zone}) still has in contention: "
-                 f"{', '.join(selection.survivors)}; at most {fmt(needed, 'count')} replications settle "
+                 f"{', '.join(selection.survivors)}; at most {fmt(needed, 'count')} "
+                 f"replications settle "
                  f"it (hashpivot run.until_confident={selection.confidence:g} "
                  f"run.max_replications={needed}).{interval} {mcb}"]
     if isinstance(row.get("baseline"), str) and row["baseline"] != best \
