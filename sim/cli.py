@@ -296,9 +296,9 @@ def quiet_console() -> None:
     warnings and errors that were not also printed as a line on stderr.
     """
     for handler in logging.getLogger().handlers:
-        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
-            if not any(isinstance(f, _ConsoleFilter) for f in handler.filters):
-                handler.addFilter(_ConsoleFilter())
+        console = type(handler) is logging.StreamHandler  # not a file, nor a test's capture
+        if console and not any(isinstance(f, _ConsoleFilter) for f in handler.filters):
+            handler.addFilter(_ConsoleFilter())
     logging.getLogger("sim").setLevel(logging.INFO)
 
 

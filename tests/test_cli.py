@@ -1,6 +1,7 @@
 """The command lines end to end: runs, sweeps, plug-ins from outside the package, bad input."""
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.cli import compare_main, main
+from sim.cli import _ConsoleFilter, compare_main, main
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -213,3 +214,14 @@ def test_the_job_log_names_the_settings_and_times_the_chunks(tmp_path, monkeypat
     assert "replications/s" in log and "assembled 4 replications" in log
     captured = capsys.readouterr()
     assert "chunk 1 of 2" not in captured.out + captured.err  # the file, not the console
+
+
+def test_the_console_shows_warnings_once_and_no_info():
+    def record(level, **extra):
+        made = logging.LogRecord("sim.montecarlo", level, __file__, 1, "message", None, None)
+        made.__dict__.update(extra)
+        return made
+
+    keep = _ConsoleFilter().filter
+    assert not keep(record(logging.INFO)) and keep(record(logging.WARNING))
+    assert not keep(record(logging.WARNING, printed=True))  # already a line on stderr
