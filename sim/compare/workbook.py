@@ -35,7 +35,8 @@ FIXED_UNITS = {"n": "count", "n_pairs": "count", "undefined_share": "fraction",
                "mcb_confidence": "fraction", "selection_confident": "true/false",
                "incremental_irr": "fraction per year",
                "incremental_irr_median": "fraction per year", "replication": "index",
-               "year": "calendar year", "covenant_breached": "true/false"}
+               "year": "calendar year", "covenant_breached": "true/false",
+               "replications": "count"}
 #: The paired-differences sheet: the comparison's columns against the baseline.
 PAIRED = ["scenario", "strategy", "baseline", "paired", "n_pairs", "diff_mean", "diff_ci_low",
           "diff_ci_high", "unpaired_ci_width", "p_beats_baseline", "fsd_vs_baseline",
