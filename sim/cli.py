@@ -287,26 +287,37 @@ class _ConsoleFilter(logging.Filter):
         return record.levelno >= logging.WARNING and not getattr(record, "printed", False)
 
 
-def quiet_console() -> None:
-    """Leave the console (tqdm's bar, the headline) to warnings and up; the job log keeps INFO.
+@contextmanager
+def job_log():
+    """Within the block, log the `sim.` loggers' INFO and up to Hydra's job log, and leave
+    the console (tqdm's bar, the headline) to warnings.
 
     Hydra's job logging gives the root logger a console handler and a file handler
     (`<run dir>/hashpivot.log`), both at INFO. The file handler keeps every record of
     the `sim.` loggers; the console handlers get a filter that lets through only
-    warnings and errors that were not also printed as a line on stderr.
+    warnings and errors that were not also printed as a line on stderr. After the
+    block the `sim.` loggers stop reaching the handlers Hydra leaves behind, so a later
+    `sim.run` in the same process (a notebook, a test) writes to no finished job's log.
     """
     for handler in logging.getLogger().handlers:
         console = type(handler) is logging.StreamHandler  # not a file, nor a test's capture
         if console and not any(isinstance(f, _ConsoleFilter) for f in handler.filters):
             handler.addFilter(_ConsoleFilter())
-    logging.getLogger("sim").setLevel(logging.INFO)
+    package = logging.getLogger("sim")
+    package.setLevel(logging.INFO)
+    package.propagate = True
+    try:
+        yield
+    finally:
+        package.setLevel(logging.NOTSET)
+        package.propagate = False
 
 
 def _task(cfg) -> None:
-    quiet_console()
-    out_dir = Path(HydraConfig.get().runtime.output_dir)
-    log.info("hashpivot %s: run into %s", sim.__version__, out_dir)
-    code = execute(cfg, out_dir)
+    with job_log():
+        out_dir = Path(HydraConfig.get().runtime.output_dir)
+        log.info("hashpivot %s: run into %s", sim.__version__, out_dir)
+        code = execute(cfg, out_dir)
     if code:
         sys.exit(code)
 
