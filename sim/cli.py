@@ -52,6 +52,12 @@ def _fail(prog: str, message: str) -> int:
     return USAGE_ERROR
 
 
+def _job_fail(message: str) -> int:
+    """Return `_fail`'s code for a run's error, also written to the job log (not the console)."""
+    log.error("%s", message, extra={"printed": True})
+    return _fail("hashpivot", message)
+
+
 # --- pre-flight: every job composed and checked before Hydra runs anything -------------------------
 def check_job(cfg) -> None:
     """Raise UserError unless `cfg` is valid, every process and strategy in it can be built,
@@ -184,9 +190,9 @@ def execute(cfg, out_dir: Path) -> int:
         with run_dir.lock(), sigterm_interrupts():
             return _execute_locked(cfg, run_dir)
     except UserError as err:  # refused: the directory is another config's or another command's
-        return _fail("hashpivot", str(err))
+        return _job_fail(str(err))
     except OSError as err:  # the directory cannot be locked (read-only, not a directory)
-        return _fail("hashpivot", f"{out_dir}: {one_line(err)}")
+        return _job_fail(f"{out_dir}: {one_line(err)}")
 
 
 def _record(run_dir, cfg, status: str, started: str, **extra) -> None:
@@ -212,14 +218,16 @@ def _execute_locked(cfg, run_dir) -> int:
                  out_dir)
     except UserError as err:
         _record(run_dir, cfg, "failed", started, error=str(err))
-        return _fail("hashpivot", str(err))
+        return _job_fail(str(err))
     except OSError as err:  # the surroundings (a full disk, a permission): not a bug
         _record(run_dir, cfg, "failed", started, error=one_line(err))
-        return _fail("hashpivot", f"{one_line(err)}; finished chunks are kept in {out_dir}")
+        return _job_fail(f"{one_line(err)}; finished chunks are kept in {out_dir}")
     except KeyboardInterrupt as err:
         _record(run_dir, cfg, "interrupted", started)
-        print(f"hashpivot: interrupted; finished chunks are kept in {out_dir}. Rerun the same "
-              f"command with hydra.run.dir={out_dir} to resume.", file=sys.stderr)
+        line = (f"interrupted; finished chunks are kept in {out_dir}. Rerun the same "
+                f"command with hydra.run.dir={out_dir} to resume.")
+        print(f"hashpivot: {line}", file=sys.stderr)
+        log.warning("%s", line, extra={"printed": True})
         return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
     except Exception as err:  # a bug: run.json says so, then the traceback
         _record(run_dir, cfg, "failed", started, error=one_line(err))
@@ -238,7 +246,7 @@ def _execute_locked(cfg, run_dir) -> int:
         try:
             compare_runs([out_dir], out=out_dir)
         except UserError as err:
-            return _fail("hashpivot", f"the run is complete in {out_dir}, but its comparison "
+            return _job_fail(f"the run is complete in {out_dir}, but its comparison "
                                       f"was not written: {err}")
     return code
 
@@ -271,7 +279,7 @@ def _robustness(cfg, result, out_dir: Path) -> int:
         print(f"hashpivot: interrupted; {lost}", file=sys.stderr)
         return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
     except (UserError, OSError) as err:
-        return _fail("hashpivot", f"{lost}: {one_line(err) if isinstance(err, OSError) else err}")
+        return _job_fail(f"{lost}: {one_line(err) if isinstance(err, OSError) else err}")
     except Exception as err:  # a bug in the reruns: the saved run is still whole
         print(f"hashpivot: error: {lost}: {one_line(err)}", file=sys.stderr)
         return 1
