@@ -3,6 +3,7 @@
 import base64
 import io
 import json
+import re
 from html.parser import HTMLParser
 
 import matplotlib.image
@@ -268,3 +269,14 @@ def test_the_terminal_values_share_is_one_sentence_when_the_table_has_it(tmp_pat
     assert any(line.endswith("makes up 125.0% of phased's and 5.0% of stay_mining's mean NPV. Above "
                              "100%, the cash within the horizon loses money on average: phased "
                              "rests on that value.") for line in verdict(analysis, load_runs([run])))
+
+
+def test_the_pages_numbers_have_no_scientific_notation_and_years_no_separator(compared):
+    run, _ = compared
+    text = (run / "report.html").read_text(encoding="utf-8")
+    cells = re.findall(r'<td class="num">([^<]*)</td>', text)
+    assert cells and not [c for c in cells if re.search(r"\de[+-]\d", c)]
+    assert '<td class="num">2027</td>' in text and "2,027" not in text
+    for feature in ("btc_usd_mean", "lease_usd_per_kw_month_mean", "halving_day"):
+        assert f"<td>{feature}</td>" not in text  # labels in words, never raw column names
+    assert "<details>" in text  # the long tables folded
