@@ -6,12 +6,21 @@ The public API::
     world = sim.sample_world(cfg, replication=0)
     result = sim.run(cfg)
     result.save(path); sim.load(path)
+    comparison = sim.compare(result)        # in memory: .table, .paired, .figures, .verdict
 """
 
+import logging
+
+from sim import compare
 from sim._version import __version__
 from sim.config import compose
 from sim.montecarlo import run
 from sim.result import Result, load
 from sim.world import World, sample_world
 
-__all__ = ["__version__", "compose", "sample_world", "run", "load", "World", "Result"]
+__all__ = ["__version__", "compose", "sample_world", "run", "load", "compare", "World", "Result"]
+
+# The sim.* loggers write to the handlers an application sets up (the command line: Hydra's
+# job log, <run dir>/hashpivot.log); without any, nothing, not even warnings, reaches stderr
+# twice (the lines that matter are printed there already).
+logging.getLogger("sim").addHandler(logging.NullHandler())

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim._version import __version__
 from sim.config import compose, instantiate
 from sim.economics import TWO_POW_32, hashprice_usd_per_ph_day, subsidy_btc
 from sim.errors import UserError
@@ -252,6 +253,7 @@ def parser() -> argparse.ArgumentParser:
                "--network economic --start 2019-01-01 2022-01-01 --years 2\n\n"
                "Writes coverage.csv, epochs.csv, pit.csv and bands_<network>_<start>.png "
                "under --out.")
+    p.add_argument("--version", action="version", version=f"hashpivot {__version__}")
     p.add_argument("--btc", required=True, metavar="FILE",
                    help="daily BTC closes: a CSV with columns date (YYYY-MM-DD) and close "
                         "(or close_usd, price)")

@@ -9,10 +9,12 @@ first one starts, so a bad value stops the command before anything is written.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import signal
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,6 +41,8 @@ from sim.compare.robustness import robustness_pair, verdict_robustness, verdict_
 from sim.compare.robustness import save as save_robustness
 from sim.rundir import ROBUSTNESS_CSV, RunDir, check_claim, now
 
+log = logging.getLogger(__name__)
+
 USAGE_ERROR = 2
 INTERRUPTED = 130  # Ctrl-C (SIGINT)
 TERMINATED = 143   # SIGTERM
@@ -47,6 +51,12 @@ TERMINATED = 143   # SIGTERM
 def _fail(prog: str, message: str) -> int:
     print(f"{prog}: error: {message}", file=sys.stderr)
     return USAGE_ERROR
+
+
+def _job_fail(message: str) -> int:
+    """Return `_fail`'s code for a run's error, also written to the job log (not the console)."""
+    log.error("%s", message, extra={"printed": True})
+    return _fail("hashpivot", message)
 
 
 # --- pre-flight: every job composed and checked before Hydra runs anything -------------------------
@@ -181,9 +191,9 @@ def execute(cfg, out_dir: Path) -> int:
         with run_dir.lock(), sigterm_interrupts():
             return _execute_locked(cfg, run_dir)
     except UserError as err:  # refused: the directory is another config's or another command's
-        return _fail("hashpivot", str(err))
+        return _job_fail(str(err))
     except OSError as err:  # the directory cannot be locked (read-only, not a directory)
-        return _fail("hashpivot", f"{out_dir}: {one_line(err)}")
+        return _job_fail(f"{out_dir}: {one_line(err)}")
 
 
 def _record(run_dir, cfg, status: str, started: str, **extra) -> None:
@@ -203,17 +213,22 @@ def _execute_locked(cfg, run_dir) -> int:
     try:
         result = sim.run(cfg, out_dir=out_dir)
         result.info["started"] = started
+        saving = time.perf_counter()
         result.save(out_dir)  # the tables, then run.json: complete
+        log.info("tables saved in %.2f s; run complete in %s", time.perf_counter() - saving,
+                 out_dir)
     except UserError as err:
         _record(run_dir, cfg, "failed", started, error=str(err))
-        return _fail("hashpivot", str(err))
+        return _job_fail(str(err))
     except OSError as err:  # the surroundings (a full disk, a permission): not a bug
         _record(run_dir, cfg, "failed", started, error=one_line(err))
-        return _fail("hashpivot", f"{one_line(err)}; finished chunks are kept in {out_dir}")
+        return _job_fail(f"{one_line(err)}; finished chunks are kept in {out_dir}")
     except KeyboardInterrupt as err:
         _record(run_dir, cfg, "interrupted", started)
-        print(f"hashpivot: interrupted; finished chunks are kept in {out_dir}. Rerun the same "
-              f"command with hydra.run.dir={out_dir} to resume.", file=sys.stderr)
+        line = (f"interrupted; finished chunks are kept in {out_dir}. Rerun the same "
+                f"command with hydra.run.dir={out_dir} to resume.")
+        print(f"hashpivot: {line}", file=sys.stderr)
+        log.warning("%s", line, extra={"printed": True})
         return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
     except Exception as err:  # a bug: run.json says so, then the traceback
         _record(run_dir, cfg, "failed", started, error=one_line(err))
@@ -232,7 +247,7 @@ def _execute_locked(cfg, run_dir) -> int:
         try:
             compare_runs([out_dir], out=out_dir)
         except UserError as err:
-            return _fail("hashpivot", f"the run is complete in {out_dir}, but its comparison "
+            return _job_fail(f"the run is complete in {out_dir}, but its comparison "
                                       f"was not written: {err}")
     return code
 
@@ -255,14 +270,18 @@ def _robustness(cfg, result, out_dir: Path) -> int:
         if role == "runner-up":
             print(f"robustness: {best} is the baseline itself, so it is compared with the "
                   f"runner-up, {against}")
+        rerunning = time.perf_counter()
         table = verdict_robustness(pinned(cfg, out_dir), best, against, replications, result.summary,
                                    role=role)
         save_robustness(table, out_dir)
+        log.info("robustness: %s against %s in %d rows of assumptions, %d replications each, in "
+                 "%.2f s", best, against, len(table), replications,
+                 time.perf_counter() - rerunning)
     except KeyboardInterrupt as err:
         print(f"hashpivot: interrupted; {lost}", file=sys.stderr)
         return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
     except (UserError, OSError) as err:
-        return _fail("hashpivot", f"{lost}: {one_line(err) if isinstance(err, OSError) else err}")
+        return _job_fail(f"{lost}: {one_line(err) if isinstance(err, OSError) else err}")
     except Exception as err:  # a bug in the reruns: the saved run is still whole
         print(f"hashpivot: error: {lost}: {one_line(err)}", file=sys.stderr)
         return 1
@@ -270,9 +289,45 @@ def _robustness(cfg, result, out_dir: Path) -> int:
     return 0
 
 
-def _task(cfg) -> None:
+class _ConsoleFilter(logging.Filter):
+    """Pass to the console only warnings and errors not already printed to stderr."""
 
-    code = execute(cfg, Path(HydraConfig.get().runtime.output_dir))
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return whether `record` is shown on the console."""
+        return record.levelno >= logging.WARNING and not getattr(record, "printed", False)
+
+
+@contextmanager
+def job_log():
+    """Within the block, log the `sim.` loggers' INFO and up to Hydra's job log, and leave
+    the console (tqdm's bar, the headline) to warnings.
+
+    Hydra's job logging gives the root logger a console handler and a file handler
+    (`<run dir>/hashpivot.log`), both at INFO. The file handler keeps every record of
+    the `sim.` loggers; the console handlers get a filter that lets through only
+    warnings and errors that were not also printed as a line on stderr. After the
+    block the `sim.` loggers stop reaching the handlers Hydra leaves behind, so a later
+    `sim.run` in the same process (a notebook, a test) writes to no finished job's log.
+    """
+    for handler in logging.getLogger().handlers:
+        console = type(handler) is logging.StreamHandler  # not a file, nor a test's capture
+        if console and not any(isinstance(f, _ConsoleFilter) for f in handler.filters):
+            handler.addFilter(_ConsoleFilter())
+    package = logging.getLogger("sim")
+    package.setLevel(logging.INFO)
+    package.propagate = True
+    try:
+        yield
+    finally:
+        package.setLevel(logging.NOTSET)
+        package.propagate = False
+
+
+def _task(cfg) -> None:
+    with job_log():
+        out_dir = Path(HydraConfig.get().runtime.output_dir)
+        log.info("hashpivot %s: run into %s", sim.__version__, out_dir)
+        code = execute(cfg, out_dir)
     if code:
         sys.exit(code)
 
@@ -283,10 +338,12 @@ def main(argv: list[str] | None = None) -> int:
     Hydra parses the command line and runs the jobs; `Preflight` checks each job first.
     Hydra's own errors (an unknown option, a malformed override) are raised to here, not
     printed by Hydra, and become one line. `argv` (for calling from Python) stands in
-    for the process's arguments while Hydra reads them.
+    for the process's arguments while Hydra reads them. `--version` prints hashpivot's
+    version (Hydra would print its own).
     """
-
-
+    if "--version" in (sys.argv[1:] if argv is None else argv):
+        print(version_line())
+        return 0
     if os.getcwd() not in sys.path:  # a user's plug-in modules, as `python -m` would
         sys.path.insert(0, os.getcwd())
     app = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(_task)
@@ -310,6 +367,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             os.environ["HYDRA_FULL_ERROR"] = saved_full_error
     return 0
+
+
+def version_line() -> str:
+    """Return the line every hashpivot command prints for --version."""
+    return f"hashpivot {sim.__version__}"
 
 
 def compare_main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,9 @@ directory that another config wrote, or that another command is writing, is refu
 
 from __future__ import annotations
 
+import logging
 import sys
+import time
 from functools import partial
 
 import numpy as np
@@ -31,6 +33,8 @@ from sim.rundir import ChunkDamaged, RunDir, check_claim, now, plan
 from sim.selection import select_best
 from sim.site import simulate
 from sim.world import sample_world
+
+log = logging.getLogger(__name__)
 
 WORLD_MONTHLY_FIELDS = ("btc_usd", "hashprice_usd_per_ph_day", "power_usd_per_mwh",
                         "lease_usd_per_kw_month", "gpu_usd_per_hour", "short_rate")
@@ -162,6 +166,12 @@ def run(cfg, out_dir=None) -> Result:
     started = now()
     checked = validate(cfg)  # the typed Settings, built once: what every chunk reads
     labels = list(build_strategies(checked))  # fail early, in this process, on a bad strategy
+    r = cfg.run
+    log.info("run: seed %s, %s replications, strategies %s, executor %s, workers %s, chunk size "
+             "%s, horizon %s years, detail %s, until_confident %s, output %s", r.seed,
+             r.replications, ", ".join(labels), r.executor, r.workers or "all cores",
+             r.chunk_size, r.horizon_years, r.detail, r.until_confident,
+             out_dir if out_dir is not None else "(memory only)")
     if out_dir is None:
         return _run(cfg, checked, labels, None, started)
     check_claim(out_dir, cfg)  # before the lock writes anything into the directory
@@ -203,7 +213,10 @@ def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
                         f"with hydra.run.dir={kept} to resume") from None
     finally:
         executor.close()
+    assembling = time.perf_counter()
     result = _assemble(cfg, [collected[c] for c in sorted(collected)])
+    log.info("assembled %d replications x %d strategies in %.2f s", done, len(labels),
+             time.perf_counter() - assembling)
     problem = tiling_gap(sorted(collected), done) or not_whole(vars(result), 0, done, labels, monthly=False)
     if problem:  # never expected (every chunk was checked): a last guard before "complete"
         raise UserError(f"{problem}; the run is not marked complete")
@@ -245,9 +258,13 @@ def read_finished(cfg, store, start: int, stop: int, labels: list[str]):
                 done[(chunk, lo, hi)] = tables
             except ChunkDamaged as err:
                 print(f"hashpivot: {err}; recomputing it", file=sys.stderr)
+                log.warning("%s; recomputing it", err, extra={"printed": True})
                 store.discard(*chunk)
                 damaged = True
         if not damaged:  # the plan without the damaged chunks: their replications are in todo
+            if reuse:
+                log.info("resumed: %d finished chunk(s) read back (replications %s), %d to run",
+                         len(reuse), ", ".join(f"{lo}-{hi - 1}" for _, lo, hi in reuse), len(todo))
             return {(lo, hi): done[(chunk, lo, hi)] for chunk, lo, hi in reuse}, todo
 
 
@@ -260,6 +277,7 @@ def _run_range(cfg, executor, store, collected, start: int, stop: int, labels: l
     read, todo = read_finished(cfg, store, start, stop, labels)
     collected.update(read)
     progress = Progress(cfg, stop - start, sum(hi - lo for lo, hi in read), todo)
+    clock = ChunkClock(len(todo))
     try:
         for chunk, tables in executor.map(chunk_fn, cfg, todo, progress.tick):
             problem = not_whole(tables, *chunk, labels, monthly=cfg.run.detail == "monthly")
@@ -269,8 +287,29 @@ def _run_range(cfg, executor, store, collected, start: int, stop: int, labels: l
                 store.write(*chunk, tables)
             collected[chunk] = tables
             progress.finish(chunk)
+            clock.done(chunk)
     finally:
         progress.close()
+
+
+class ChunkClock:
+    """Logs each finished chunk: which, how long since the previous one, the rate so far."""
+
+    def __init__(self, total: int):
+        self.total, self.count, self.replications = total, 0, 0
+        self.started = self.last = time.perf_counter()
+
+    def done(self, chunk: tuple[int, int]) -> None:
+        """Log that `chunk` (replications [lo, hi)) has finished and is kept."""
+        now_s = time.perf_counter()
+        self.count += 1
+        self.replications += chunk[1] - chunk[0]
+        rate = self.replications / max(now_s - self.started, 1e-9)
+        log.info("chunk %d of %d done: replications %d-%d, sampling and simulation in %.2f s "
+                 "(with parallel workers: since the previous chunk finished); "
+                 "%.2f replications/s so far", self.count,
+                 self.total, chunk[0], chunk[1] - 1, now_s - self.last, rate)
+        self.last = now_s
 
 
 def tiling_gap(ranges: list[tuple[int, int]], n: int) -> str | None:

@@ -1,6 +1,7 @@
 """The command lines end to end: runs, sweeps, plug-ins from outside the package, bad input."""
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -10,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.cli import main
+import sim
+from sim.cli import _ConsoleFilter, compare_main, main
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -182,3 +184,44 @@ def test_plugin_through_hydra_searchpath(tmp_path):
                       f"hydra.run.dir={user / 'run'}"], cwd=user)
     assert done.returncode == 0, done.stderr
     assert "my_demand.LeaseLinkedDemand" in (user / "run" / ".hydra" / "config.yaml").read_text()
+
+
+@pytest.mark.parametrize("command", ["hashpivot", "hashpivot-compare"])
+def test_version_is_hashpivots_not_hydras(command, capsys):
+    run = main if command == "hashpivot" else compare_main
+    assert run(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"hashpivot {sim.__version__}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["hashpivot", "hashpivot-compare", "hashpivot-backtest",
+                                     "hashpivot-calibrate"])
+def test_every_console_script_prints_the_version(command, tmp_path):
+    exe = Path(sys.executable).with_name(command)
+    done = subprocess.run([str(exe), "--version"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert (done.returncode, done.stdout.strip()) == (0, f"hashpivot {sim.__version__}")
+
+
+def test_the_job_log_names_the_settings_and_times_the_chunks(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    run_dir = tmp_path / "run"
+    assert main([*QUICK, "run.replications=4", "run.chunk_size=2", "run.compare=false",
+                 "strategy=[stay_mining,phased]", "run.seed=99", f"hydra.run.dir={run_dir}"]) == 0
+    log = (run_dir / "hashpivot.log").read_text()
+    assert "seed 99" in log and "4 replications" in log and "executor serial" in log
+    assert "chunk 1 of 2 done: replications 0-1" in log and "chunk 2 of 2 done" in log
+    assert "replications/s" in log and "assembled 4 replications" in log
+    captured = capsys.readouterr()
+    assert "chunk 1 of 2" not in captured.out + captured.err  # the file, not the console
+
+
+def test_the_console_shows_warnings_once_and_no_info():
+    def record(level, **extra):
+        made = logging.LogRecord("sim.montecarlo", level, __file__, 1, "message", None, None)
+        made.__dict__.update(extra)
+        return made
+
+    keep = _ConsoleFilter().filter
+    assert not keep(record(logging.INFO)) and keep(record(logging.WARNING))
+    assert not keep(record(logging.WARNING, printed=True))  # already a line on stderr

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim._version import __version__
 from sim.calibrate.btc import fit_gbm, fit_jump
 from sim.calibrate.fit import Fit
 from sim.calibrate.indices import fit_ai
@@ -56,6 +57,7 @@ def parser() -> argparse.ArgumentParser:
     """Return the command's argument parser (its --help explains every file's format)."""
     parse = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION,
                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parse.add_argument("--version", action="version", version=f"hashpivot {__version__}")
     for name, help_text in FILES.items():
         parse.add_argument(f"--{name}", metavar="FILE", help=help_text)
     parse.add_argument("--out", metavar="DIR", default="calibrated",

@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sim._version import __version__
 from sim.compare.pipeline import compare_runs
+from sim.compare.workbook import workbook_path
 from sim.errors import UserError
 
 PROG = "hashpivot-compare"
@@ -23,7 +25,8 @@ examples:
 
 Runs that sampled the same worlds (same seed and market) are compared pair by pair;
 runs over different markets are scenarios, and each strategy's regret across them is
-reported. Writes comparison.csv, report.html and plots/*.png into --out."""
+reported. Writes comparison.csv, report.html and plots/*.png into --out, and with
+--xlsx the same tables as one workbook (comparison.xlsx)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,6 +39,7 @@ def parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Compare the distributions of outcomes across "
                 "strategies in one or more finished hashpivot runs.", epilog=EPILOG,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"hashpivot {__version__}")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
                    help="a run directory, or a multirun sweep directory (its numbered "
                    "job folders are read)")
@@ -58,6 +62,10 @@ def parser() -> argparse.ArgumentParser:
                    help="differences in the metric's mean smaller than this do not matter "
                    "to the selection of the best (metric units; default: the runs' "
                    "run.indifference_usd for a USD metric, else 1%% of the largest mean)")
+    p.add_argument("--xlsx", metavar="PATH", nargs="?", const="", default=None,
+                   help="also write the tables as one Excel workbook (per-strategy "
+                   "statistics, paired differences, per-replication summary, yearly cash "
+                   "flows; units in the headers), at PATH or at OUT/comparison.xlsx")
     return p
 
 
@@ -70,7 +78,8 @@ def main(argv=None) -> int:
         comparison = compare_runs(args.run_dirs, out=args.out, baseline=args.baseline,
                                   metric=args.metric, confidence=args.confidence,
                                   delta=args.indifference,
-                                  strategies=[s for s in (args.strategies or "").split(",") if s])
+                                  strategies=[s for s in (args.strategies or "").split(",") if s],
+                                  xlsx=args.xlsx)
     except UserError as error:
         message = " ".join(str(error).split())
         print(f"{PROG}: error: {message}", file=sys.stderr)
@@ -79,4 +88,6 @@ def main(argv=None) -> int:
         return int(done.code or 0)
     print(comparison.verdict.splitlines()[0])
     print(f"Wrote {comparison.out / 'report.html'}")
+    if args.xlsx is not None:
+        print(f"Wrote {workbook_path(comparison.out, args.xlsx)}")
     return 0

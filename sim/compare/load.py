@@ -261,6 +261,12 @@ def _deduplicate(runs, labels):
 def load_runs(paths, metric: str = "npv_usd") -> RunSet:
     """Return the labelled runs named by `paths`; raise UserError on bad input."""
     runs = [read_run(p) for p in find_runs(paths)]
+    check_metric(runs, metric)
+    return runset_of(runs)
+
+
+def check_metric(runs: list[Run], metric: str) -> None:
+    """Raise UserError, naming the numeric columns, unless every run's summary has `metric`."""
     for run in runs:
         column = run.summary.get(metric)
         if column is None or not pd.api.types.is_numeric_dtype(column):
@@ -269,6 +275,10 @@ def load_runs(paths, metric: str = "npv_usd") -> RunSet:
             raise UserError(f"metric {metric!r} is not a numeric column of "
                             f"{run.path / 'summary.parquet'}; choose one of: "
                             + ", ".join(numeric))
+
+
+def runset_of(runs: list[Run]) -> RunSet:
+    """Return `runs` labelled as one RunSet; raise UserError if they cannot be compared."""
     labels, notes = label_runs(runs)
     parts = []
     for (index, strategy), label in labels.items():

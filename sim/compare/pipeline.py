@@ -10,7 +10,9 @@ name and renamed into place, so a crash never leaves a report that looks complet
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,10 +23,13 @@ from sim.compare import finance, plots
 from sim.compare.analysis import Analysis, analyse
 from sim.compare.load import RunSet, load_runs
 from sim.compare.report import render, robust_choice, verdict
+from sim.compare.workbook import workbook_path, write_workbook
 from sim.config import check_output_dir
 from sim.selection import Selection
 from sim.errors import UserError
 from sim.rundir import COMPARISON_CSV, PLOTS_DIR, REPORT_HTML, write_atomic
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -58,7 +63,8 @@ class Comparison:
 
 def compare_runs(run_dirs, out=None, baseline: str | None = None,
                  metric: str = "npv_usd", confidence: float = 0.95,
-                 delta: float | None = None, strategies: list[str] | None = None) -> Comparison:
+                 delta: float | None = None, strategies: list[str] | None = None,
+                 xlsx: str | os.PathLike | None = None) -> Comparison:
     """Return the Comparison of `run_dirs`, written to `out` (raise UserError on bad input).
 
     `baseline` defaults to stay_mining, or to the first strategy when stay_mining did
@@ -66,6 +72,8 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
     `delta` is the indifference zone of the selection, in the metric's units (default:
     the runs' `run.indifference_usd` for a USD metric, else 1% of the largest mean).
     `strategies`, if given, restricts the comparison to those strategies (names or labels).
+    `xlsx`, if given, also writes the tables as one workbook: at that path, or at
+    `<out>/comparison.xlsx` when it is "" (see `sim.compare.workbook`).
     """
     if delta is not None and not delta > 0:
         raise UserError(f"the indifference zone (={delta}) must be > 0")
@@ -73,15 +81,15 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
         run_dirs = [run_dirs]
     if not run_dirs:
         raise UserError("no run directory given")
-    runset = load_runs(run_dirs, metric)
-    if strategies:
-        runset = runset.only(strategies)
-    if delta is None and metric.endswith("_usd"):
-        delta = (runset.runs[0].config.get("run") or {}).get("indifference_usd")
-    analysis = analyse(runset, metric, baseline, confidence, delta)
+    started = time.perf_counter()
+    runset, analysis = analyse_runset(load_runs(run_dirs, metric), metric, baseline,
+                                      confidence, delta, strategies)
+    log.info("comparison of %d run(s) by %s analysed in %.2f s", len(runset.runs), metric,
+             time.perf_counter() - started)
     if out is None:
         out = Path(run_dirs[0]) if len(run_dirs) == 1 else Path.cwd()
     out, key = Path(out), "--out"
+    book = workbook_path(out, xlsx) if xlsx is not None else None
     check_output_dir(out, key)  # before anything is written, so nothing is half-written
     try:
         (out / PLOTS_DIR).mkdir(parents=True, exist_ok=True)
@@ -93,13 +101,32 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
         if not frame.empty:
             _write_csv(frame, out / f"{name}.csv")
     _write_csv(analysis.regret.reset_index(names="strategy"), out / "regret.csv")
+    started = time.perf_counter()
     figures = draw(analysis, runset, out / PLOTS_DIR)
     financing = draw_financing(runset, out / PLOTS_DIR)
     lines = verdict(analysis, runset)
     _write_text(render(analysis, runset, figures, lines, financing), out / REPORT_HTML)
+    log.info("report and %d plot(s) written to %s in %.2f s", len(figures), out,
+             time.perf_counter() - started)
+    if book is not None:
+        started = time.perf_counter()
+        write_workbook(analysis, runset, book)
+        log.info("workbook %s written in %.2f s", book, time.perf_counter() - started)
     drawn = figures + (financing.figures if financing is not None else [])
     return Comparison(analysis=analysis, runset=runset, verdict="\n".join(lines), out=out,
                       plots=[path for _, path in drawn])
+
+
+def analyse_runset(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None,
+                   confidence: float = 0.95, delta: float | None = None,
+                   strategies: list[str] | None = None) -> tuple[RunSet, Analysis]:
+    """Return (the runs kept, their Analysis): `runset` restricted to `strategies`, and
+    `delta` defaulting to the runs' `run.indifference_usd` for a USD metric."""
+    if strategies:
+        runset = runset.only(strategies)
+    if delta is None and metric.endswith("_usd"):
+        delta = (runset.runs[0].config.get("run") or {}).get("indifference_usd")
+    return runset, analyse(runset, metric, baseline, confidence, delta)
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -113,60 +140,72 @@ def _write_text(text: str, path: Path) -> None:
         raise UserError(f"{path}: cannot be written ({error.strerror or error})") from None
 
 
-def draw(analysis: Analysis, runset: RunSet, folder: Path) -> list[tuple[str, Path]]:
-    """Return (caption, path) of every plot drawn into `folder`."""
+def _at(folder: Path | None, name: str) -> Path | None:
+    """Return the file `name`.png in `folder`, or None to draw in memory."""
+    return None if folder is None else folder / f"{name}.png"
+
+
+def draw(analysis: Analysis, runset: RunSet, folder: Path | None) -> list[tuple[str, Path]]:
+    """Return (caption, path) of every plot drawn into `folder` (caption, Figure when None)."""
+    return [(caption, drawn) for _, caption, drawn in draw_named(analysis, runset, folder)]
+
+
+def draw_named(analysis: Analysis, runset: RunSet,
+               folder: Path | None) -> list[tuple[str, str, Path]]:
+    """Return (name, caption, path) of every plot drawn into `folder`, the name being the
+    file's stem (`ecdf`, `tornado`, ...); with `folder=None` the Figure replaces the path."""
     metric, many = analysis.metric, len(runset.scenarios) > 1
     name = plots.metric_name(metric)
     summary, figures = runset.summary, []
     timeline = _timeline_medians(runset)
+
+    def add(stem: str, caption: str, make) -> None:
+        figures.append((stem, caption, make(_at(folder, stem))))
+
     for scenario in runset.scenarios:
         end = f"_{plots.slug(scenario)}" if many else ""
         where = f" — scenario {scenario}" if many else ""
         here = summary[summary["scenario"] == scenario]
         values = {label: part[metric].to_numpy(float)
                   for label, part in here.groupby("label", sort=False)}
-        figures.append((f"ECDF of {name} per strategy{where}", plots.ecdf(
-            values, metric, f"Distribution of {name}{where}", folder / f"ecdf{end}.png")))
-        figures.append((f"Box plots of {name}{where}", plots.boxes(
-            values, metric, f"{name} per strategy{where}", folder / f"box{end}.png")))
-        cash = {label: analysis.cash[(scenario, label)] for label in values
-                if (scenario, label) in analysis.cash}
-        if cash:
-            figures.append((f"Cumulative net cash before debt and tax, P5–P95 and "
-                            f"median{where}",
-                            plots.cash_fans(cash, f"Cumulative net cash before debt and "
-                                            f"tax (undiscounted)"
-                                            f"{where}", folder / f"cumulative_cash{end}.png")))
-        states = {label: timeline[(scenario, label)] for label in values
-                  if (scenario, label) in timeline}
-        if states:
-            figures.append((f"Median MW by state over time{where}", plots.mw_states(
-                states, f"Capacity by state{where}", folder / f"mw_by_state{end}.png")))
+        add(f"ecdf{end}", f"ECDF of {name} per strategy{where}", lambda at: plots.ecdf(
+            values, metric, f"Distribution of {name}{where}", at))
+        add(f"box{end}", f"Box plots of {name}{where}", lambda at: plots.boxes(
+            values, metric, f"{name} per strategy{where}", at))
         table = analysis.table[analysis.table["scenario"] == scenario].set_index("strategy")
         diffs = {f"{label} − {table.at[label, 'baseline']}":
                  analysis.differences[(scenario, label)] for label in values
                  if (scenario, label) in analysis.differences
                  and np.isfinite(analysis.differences[(scenario, label)]).any()}
         if diffs:
-            figures.append((f"Paired differences against the baseline{where}",
-                            plots.differences(diffs, metric, f"Paired differences of "
-                                              f"{name}{where}",
-                                              folder / f"paired_difference{end}.png")))
+            add(f"paired_difference{end}", f"Paired differences against the baseline{where}",
+                lambda at: plots.differences(diffs, metric, f"Paired differences of "
+                                             f"{name}{where}", at))
         sens = analysis.sensitivity[analysis.sensitivity["scenario"] == scenario]
         if not sens.empty:
-            figures.append((f"What drives the difference against the baseline{where}",
-                            plots.tornado(sens, f"What drives the {name} difference"
-                                          f"{where}", folder / f"tornado{end}.png")))
+            add(f"tornado{end}", f"What drives the difference against the baseline{where}",
+                lambda at: plots.tornado(sens, f"What drives the {name} difference{where}",
+                                         at))
+        cash = {label: analysis.cash[(scenario, label)] for label in values
+                if (scenario, label) in analysis.cash}
+        if cash:
+            add(f"cumulative_cash{end}", f"Cumulative net cash before debt and tax, P5–P95 "
+                f"and median{where}", lambda at: plots.cash_fans(
+                    cash, f"Cumulative net cash before debt and tax (undiscounted){where}", at))
+        states = {label: timeline[(scenario, label)] for label in values
+                  if (scenario, label) in timeline}
+        if states:
+            add(f"mw_by_state{end}", f"Median MW by state over time{where}",
+                lambda at: plots.mw_states(states, f"Capacity by state{where}", at))
     if many:
-        figures.append(("Regret per strategy and scenario", plots.regret_heatmap(
-            analysis.regret, metric, folder / "regret.png")))
-    figures += _world_figures(runset, folder)
-    return figures
+        add("regret", "Regret per strategy and scenario",
+            lambda at: plots.regret_heatmap(analysis.regret, metric, at))
+    return figures + _world_figures(runset, folder)
 
 
-def draw_financing(runset: RunSet, folder: Path) -> finance.Financing | None:
-    """Return the report's financing section, its DSCR fans drawn into `folder`, or None
-    when no run carries financing."""
+def draw_financing(runset: RunSet, folder: Path | None) -> finance.Financing | None:
+    """Return the report's financing section, its DSCR fans drawn into `folder` (as
+    Figures when None), or None when no run carries financing."""
     if not finance.has_financing(runset):
         return None
     many, figures, notes = len(runset.scenarios) > 1, [], []
@@ -180,7 +219,7 @@ def draw_financing(runset: RunSet, folder: Path) -> finance.Financing | None:
             figures.append((f"Trailing-12-month DSCR over time: median, P25–P75 and "
                             f"P5–P95{where}", plots.dscr_fans(
                                 paths, covenant, f"Debt service cover ratio{where}",
-                                folder / f"dscr{end}.png")))
+                                _at(folder, f"dscr{end}"))))
         notes += finance.no_debt_notes(undebted, bool(paths), where)
     if not any(finance.has_dscr(run) for run in runset.runs):
         notes.append("The runs kept no monthly DSCR (run.detail=summary, or made before "
@@ -200,7 +239,7 @@ def _timeline_medians(runset: RunSet) -> dict[tuple[str, str], pd.DataFrame]:
             for key, part in medians.groupby(level=["scenario", "label"])}
 
 
-def _world_figures(runset: RunSet, folder: Path) -> list[tuple[str, Path]]:
+def _world_figures(runset: RunSet, folder: Path | None) -> list[tuple[str, str, Path]]:
     worlds = {}
     for index, run in enumerate(runset.runs):
         if run.world_monthly is not None and not run.world_monthly.empty:
@@ -212,6 +251,6 @@ def _world_figures(runset: RunSet, folder: Path) -> list[tuple[str, Path]]:
         names = ", ".join(dict.fromkeys(scenarios))
         title = f"Sampled worlds — scenario {names}, seed {run.info.get('seed', '?')}"
         end = "" if len(worlds) == 1 else f"_{i + 1}_{plots.slug(names)}"
-        figures.append((title, plots.world_fans(run.world_monthly, title,
-                                                folder / f"world{end}.png")))
+        figures.append((f"world{end}", title, plots.world_fans(run.world_monthly, title,
+                                                               _at(folder, f"world{end}"))))
     return figures

@@ -3,7 +3,9 @@
 Every figure is drawn with matplotlib's Agg backend (no display), labels its axes with
 units, and tells strategies apart by line style, marker and hatch as well as colour, so
 that it still reads when printed in grey. A figure that needs data the run did not keep
-(cash flows or the timeline under `run.detail=summary`) is simply not drawn.
+(cash flows or the timeline under `run.detail=summary`) is simply not drawn. Each
+function saves its figure to `path` and returns `path`, or, given `path=None` (a
+notebook), returns the open matplotlib Figure itself.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -33,14 +36,25 @@ WORLD_PATHS = {"btc_usd": ("BTC price", "USD thousands", 1e-3),
                "lease_usd_per_kw_month": ("AI lease index", "USD per kW-month", 1.0),
                "gpu_usd_per_hour": ("GPU rental price", "USD per GPU-hour", 1.0),
                "short_rate": ("Short rate", "per cent a year", 100.0)}
-FEATURES = {"btc_usd_mean": "mean BTC price", "lease_usd_per_kw_month_mean":
-            "mean lease price", "halving_day": "halving date",
-            "power_usd_per_mwh_mean": "power price level",
-            "gpu_usd_per_hour_trend_per_year": "GPU price trend",
-            "hashprice_usd_per_ph_day_mean": "mean hashprice",
-            "btc_usd_end": "BTC price at the horizon",
-            "network_hashrate_ehs_growth_per_year": "network hashrate growth",
-            "short_rate_mean": "mean short rate", "tenant_requests": "tenant requests"}
+#: The reader's name of every feature column of the worlds table
+#: (`sim.montecarlo.world_features`), with its unit.
+FEATURES = {"btc_usd_mean": "mean BTC price (USD)",
+            "btc_usd_end": "BTC price at the horizon (USD)",
+            "hashprice_usd_per_ph_day_mean": "mean hashprice (USD per PH/s-day)",
+            "power_usd_per_mwh_mean": "mean power price (USD per MWh)",
+            "lease_usd_per_kw_month_mean": "mean AI lease price (USD per kW-month)",
+            "gpu_usd_per_hour_trend_per_year": "GPU rental price trend (log change per year)",
+            "network_hashrate_ehs_growth_per_year":
+                "network hashrate growth (log change per year)",
+            "short_rate_mean": "mean short rate (per year)",
+            "halving_day": "day of the next halving",
+            "tenant_requests": "tenant requests (count)"}
+
+
+def feature_label(feature: str) -> str:
+    """Return the reader's name of a worlds-table column: its label, or for a column the
+    label table does not know, its name in words ("btc_usd_max" -> "btc usd max")."""
+    return FEATURES.get(feature, feature.replace("_", " "))
 
 
 def style(i: int) -> dict:
@@ -91,13 +105,16 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower() or "default"
 
 
-def _save(fig, path: Path) -> Path:
+def _save(fig, path: Path | None) -> Path | Figure:
+    if path is None:  # in memory: the caller keeps the open figure
+        return fig
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return path
 
 
-def ecdf(values: dict[str, np.ndarray], metric: str, title: str, path: Path) -> Path:
+def ecdf(values: dict[str, np.ndarray], metric: str, title: str,
+         path: Path | None) -> Path | Figure:
     """Return `path` after drawing an ECDF of `metric` per strategy."""
     label, scale = axis_unit(metric)
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -116,7 +133,8 @@ def ecdf(values: dict[str, np.ndarray], metric: str, title: str, path: Path) -> 
     return _save(fig, path)
 
 
-def boxes(values: dict[str, np.ndarray], metric: str, title: str, path: Path) -> Path:
+def boxes(values: dict[str, np.ndarray], metric: str, title: str,
+          path: Path | None) -> Path | Figure:
     """Return `path` after drawing a box plot of `metric` per strategy."""
     label, scale = axis_unit(metric)
     names = list(values)
@@ -156,7 +174,7 @@ def _months(ax) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
-def cash_fans(cash: dict[str, pd.DataFrame], title: str, path: Path) -> Path:
+def cash_fans(cash: dict[str, pd.DataFrame], title: str, path: Path | None) -> Path | Figure:
     """Return `path` after drawing P5–P95 fans of cumulative net cash per strategy."""
     fig, axes = _panels(len(cash), sharey=True)
     for i, ((name, wide), ax) in enumerate(zip(cash.items(), axes)):
@@ -175,7 +193,7 @@ def cash_fans(cash: dict[str, pd.DataFrame], title: str, path: Path) -> Path:
     return _save(fig, path)
 
 
-def mw_states(timeline: dict[str, pd.DataFrame], title: str, path: Path) -> Path:
+def mw_states(timeline: dict[str, pd.DataFrame], title: str, path: Path | None) -> Path | Figure:
     """Return `path` after drawing the median MW in each state over time per strategy.
 
     States that are zero throughout, in every panel, are left out.
@@ -199,7 +217,7 @@ def mw_states(timeline: dict[str, pd.DataFrame], title: str, path: Path) -> Path
 
 
 def differences(diffs: dict[str, np.ndarray], metric: str, title: str,
-                path: Path) -> Path:
+                path: Path | None) -> Path | Figure:
     """Return `path` after drawing a histogram of each set of paired differences.
 
     `diffs` maps a panel title ("phased − stay_mining") to the differences.
@@ -220,7 +238,7 @@ def differences(diffs: dict[str, np.ndarray], metric: str, title: str,
     return _save(fig, path)
 
 
-def regret_heatmap(regret: pd.DataFrame, metric: str, path: Path) -> Path:
+def regret_heatmap(regret: pd.DataFrame, metric: str, path: Path | None) -> Path | Figure:
     """Return `path` after drawing the strategy × scenario regret table as a heat map."""
     label, scale = axis_unit(metric)
     data = regret.drop(columns=["max_regret", "scenarios_missing"]) * scale
@@ -239,7 +257,7 @@ def regret_heatmap(regret: pd.DataFrame, metric: str, path: Path) -> Path:
     return _save(fig, path)
 
 
-def world_fans(monthly: pd.DataFrame, title: str, path: Path) -> Path:
+def world_fans(monthly: pd.DataFrame, title: str, path: Path | None) -> Path | Figure:
     """Return `path` after drawing P5–P95 fans of each sampled market path."""
     fields = [f for f in WORLD_PATHS if f in monthly]
     fig, axes = _panels(len(fields), width=4.4)
@@ -258,23 +276,37 @@ def world_fans(monthly: pd.DataFrame, title: str, path: Path) -> Path:
     return _save(fig, path)
 
 
-def tornado(sensitivity: pd.DataFrame, title: str, path: Path) -> Path:
-    """Return `path` after drawing a tornado of rank correlations per strategy pair."""
+def tornado(sensitivity: pd.DataFrame, title: str, path: Path | None) -> Path | Figure:
+    """Return `path` after drawing a tornado of rank correlations per strategy pair.
+
+    Two panels a row, each as tall as its bars, the axis spanning the largest |ρ| drawn
+    (not the whole −1..1), so the bars fill the figure.
+    """
     pairs = list(dict.fromkeys(zip(sensitivity["strategy"], sensitivity["baseline"])))
-    fig, axes = _panels(len(pairs), width=5.0, height=0.5 * sensitivity["feature"].nunique()
-                        + 1.6)
-    for (name, baseline), ax in zip(pairs, axes):
+    rho_all = sensitivity["spearman_rho"].abs().to_numpy(float)
+    reach = float(np.nanmax(rho_all)) if np.isfinite(rho_all).any() else 1.0
+    reach = min(1.0, max(0.1, 1.15 * reach))
+    features = sensitivity["feature"].nunique()
+    cols = min(2, len(pairs))
+    rows = int(np.ceil(len(pairs) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(6.4 * cols, (0.26 * features + 0.9) * rows),
+                             squeeze=False)
+    for ax in axes.flat[len(pairs):]:
+        ax.set_visible(False)
+    for (name, baseline), ax in zip(pairs, axes.flat):
         part = sensitivity[(sensitivity["strategy"] == name)
                            & (sensitivity["baseline"] == baseline)]
         part = part.reindex(part["spearman_rho"].abs().sort_values().index)
-        labels = [FEATURES.get(f, f) for f in part["feature"]]
+        labels = [feature_label(f) for f in part["feature"]]
         rho = part["spearman_rho"].to_numpy()
-        bars = ax.barh(labels, rho, color=np.where(rho >= 0, "0.35", "0.8"),
+        bars = ax.barh(labels, rho, height=0.7, color=np.where(rho >= 0, "0.35", "0.8"),
                        edgecolor="black")
         for bar, r in zip(bars, rho):
             bar.set_hatch("" if r >= 0 else "//")
         ax.axvline(0, color="black", lw=0.8)
-        ax.set(xlim=(-1, 1), title=f"{name} − {baseline}",
+        ax.set_ylim(-0.6, len(labels) - 0.4)
+        ax.tick_params(axis="y", labelsize=8)
+        ax.set(xlim=(-reach, reach), title=f"{name} − {baseline}",
                xlabel="Spearman rank correlation with the difference (–)")
     fig.suptitle(title)
     fig.tight_layout()
@@ -282,7 +314,7 @@ def tornado(sensitivity: pd.DataFrame, title: str, path: Path) -> Path:
 
 
 def dscr_fans(paths: dict[str, pd.DataFrame], covenant: dict[str, float | None],
-              title: str, path: Path) -> Path:
+              title: str, path: Path | None) -> Path | Figure:
     """Return `path` after drawing fans of the monthly DSCR per strategy.
 
     `paths` maps a strategy to its trailing-12-month DSCR (replication × month); each

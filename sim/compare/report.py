@@ -11,51 +11,23 @@ and the DSCR over time), the plots and the configuration that produced them.
 
 from __future__ import annotations
 
-import base64
 import html
 import json
-import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import yaml
 
 from sim.compare.analysis import Analysis
 from sim.compare.finance import Financing
 from sim.compare.load import RunSet
-from sim.compare.plots import FEATURES, metric_name
+from sim.compare import page
+from sim.compare.page import fmt
+from sim.compare.plots import feature_label, metric_name
 from sim.compare.robustness import verdict_sentence
-
-CSS = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
-color:#111;line-height:1.45}table{border-collapse:collapse;margin:.5em 0 1.5em;
-font-size:.85em}th,td{border:1px solid #999;padding:.25em .5em;text-align:right}
-th{background:#eee}td:first-child,th:first-child{text-align:left}
-.verdict{border:2px solid #111;padding:.5em 1em;background:#f6f6f6}
-.verdict p:first-child{font-size:1.15em;font-weight:bold}
-.note{font-style:italic}img{max-width:100%;border:1px solid #ccc}
-pre{background:#f4f4f4;padding:.5em;overflow-x:auto;font-size:.8em}"""
-
 
 #: What the selection's confidence covers, said wherever it is stated.
 MONTE_CARLO = "Monte Carlo confidence (sampling error only, given the model's assumptions)"
-
-
-def fmt(value, metric: str = "") -> str:
-    """Return `value` as text in the unit that `metric`'s name carries."""
-    if isinstance(value, (bool, np.bool_, str)):
-        return str(bool(value)) if not isinstance(value, str) else value
-    if value is None or pd.isna(value) or not math.isfinite(value):
-        return "–"
-    if metric.endswith("_usd"):
-        return f"{'−' if value < 0 else ''}${abs(value) / 1e6:,.1f}M"
-    if metric in ("irr", "share", "covenant_breached") or metric.endswith(("_irr", "_share")):
-        return f"{value:.1%}"
-    if metric.endswith("dscr"):
-        return f"{value:,.2f}x"
-    if metric.endswith("_years"):
-        return f"{value:,.2f} years"
-    return f"{value:,.4g}"
 
 
 def verdict(analysis: Analysis, runset: RunSet) -> list[str]:
@@ -117,7 +89,8 @@ def _recommend(analysis: Analysis, scenario: str) -> list[str]:
                  f" but is not yet identified as best at {level} {MONTE_CARLO}.",
                  f"After {selection.available} replications the sequential Kim–Nelson "
                  f"procedure (indifference zone {zone}) still has in contention: "
-                 f"{', '.join(selection.survivors)}; at most {needed} replications settle "
+                 f"{', '.join(selection.survivors)}; at most {fmt(needed, 'count')} "
+                 f"replications settle "
                  f"it (hashpivot run.until_confident={selection.confidence:g} "
                  f"run.max_replications={needed}).{interval} {mcb}"]
     if isinstance(row.get("baseline"), str) and row["baseline"] != best \
@@ -128,7 +101,7 @@ def _recommend(analysis: Analysis, scenario: str) -> list[str]:
                      f"{fmt(abs(row['diff_mean']), metric)} of {name} on average ({level} "
                      f"CI {fmt(row['diff_ci_low'], metric)} to "
                      f"{fmt(row['diff_ci_high'], metric)}, {how}) and does better in "
-                     f"{row['p_beats_baseline']:.0%} of sampled worlds.")
+                     f"{page.share(row['p_beats_baseline'])} of sampled worlds.")
     return lines
 
 
@@ -198,16 +171,16 @@ def _risk(analysis: Analysis, scenario: str, label: str) -> str:
             f"averages {fmt(row['cvar5'], metric)}")
     signed = metric.endswith("_usd") or metric.endswith("irr")
     if signed and pd.notna(row["p_negative"]) and row["p_negative"] > 0:
-        text += f", and it is below zero in {row['p_negative']:.0%} of worlds"
+        text += f", and it is below zero in {page.share(row['p_negative'])} of worlds"
     elif signed and pd.notna(row["p_negative"]):
         text += ", and it is never below zero in the sampled worlds"
     sens = analysis.sensitivity
     sens = sens[(sens["scenario"] == scenario) & (sens["strategy"] == label)]
     if not sens.empty:
         top = sens.loc[sens["spearman_rho"].abs().idxmax()]
+        rho = f"{top['spearman_rho']:+.2f}".replace("-", page.MINUS)
         text += (f"; its edge over {top['baseline']} moves most with "
-                 f"{FEATURES.get(top['feature'], top['feature'])} "
-                 f"(Spearman ρ = {top['spearman_rho']:+.2f})")
+                 f"{feature_label(top['feature'])} (Spearman ρ = {rho})")
     return text + "."
 
 
@@ -249,14 +222,13 @@ def robust_choice(regret: pd.DataFrame) -> str | None:
     return usable.idxmin() if not usable.empty else None
 
 
+#: Columns counted, whatever the metric.
+COUNTS = {"n": "count", "n_pairs": "count", "replications used": "count", "available": "count",
+          "at most needed": "count", "replications": "count", "year": "year"}
+
+
 def _table(frame: pd.DataFrame, units: dict[str, str]) -> str:
-    shown = frame.copy()
-    for column in shown.columns:
-        unit = units.get(column, "")
-        shown[column] = [fmt(v, unit) if not isinstance(v, str) else v
-                         for v in shown[column]]
-    shown.columns = [HEADERS.get(str(c), str(c)) for c in shown.columns]
-    return shown.to_html(index=False, escape=True, border=0)
+    return page.table(frame, {**COUNTS, **units}, HEADERS)
 
 
 def _tables(analysis: Analysis) -> list[tuple[str, str]]:
@@ -298,13 +270,12 @@ def _tables(analysis: Analysis) -> list[tuple[str, str]]:
     if not inc.empty:
         wide = inc.pivot_table(index=["scenario", "year"], columns="strategy",
                                values="mean_usd").reset_index()
-        wide["year"] = wide["year"].astype(int).astype(str)  # a calendar year, not a quantity
         sections.append(("Incremental net cash flow against the baseline, mean per "
                          "calendar year", _table(wide, {c: "x_usd" for c in wide.columns
                                                         if c not in ("scenario", "year")})))
     sens = analysis.sensitivity
     if not sens.empty:
-        sens = sens.assign(feature=sens["feature"].map(lambda f: FEATURES.get(f, f)))
+        sens = sens.assign(feature=sens["feature"].map(feature_label))
         sections.append(("What drives the difference: rank correlation with features of"
                          " the sampled world, and the mean difference in the top minus "
                          "the bottom 20% of each feature", _table(sens, {"swing": m})))
@@ -322,61 +293,72 @@ FINANCING = {"min_dscr_p5": ("P5 of min DSCR", "dscr"),
              "peak_equity_mean_usd": ("mean peak equity", "x_usd")}
 
 
-def _image(title: str, path: Path) -> str:
-    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    return (f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{html.escape(title)}</figcaption></figure>")
-
-
 def financing_section(financing: Financing) -> list[str]:
-    """Return the HTML parts of the report's financing section."""
+    """Return the HTML parts of the report's financing section (its terms folded)."""
     e = html.escape
     table = financing.table[["scenario", "strategy", *FINANCING]]
     table = table.rename(columns={c: name for c, (name, _) in FINANCING.items()})
-    parts = ['<h2 id="financing">Financing</h2>', "<h3>Financing terms</h3>",
-             _table(financing.terms, {}),
+    parts = ['<h2 id="financing">Financing</h2>',
+             page.folded("Financing terms", _table(financing.terms, {})),
              "<h3>Equity and debt cover per strategy (P5 and median of the minimum DSCR "
              "over the worlds with debt; equity NPV at the cost of equity, the unlevered "
              "NPVs at the run's discount rate)</h3>",
              _table(table, dict(FINANCING.values()))]
     parts += [f'<p class="note">{e(note)}</p>' for note in financing.notes]
-    parts += [_image(title, path) for title, path in financing.figures]
+    parts += [page.image(title, path) for title, path in financing.figures]
     return parts
+
+
+#: Tables shown open; the others are folded into <details> (the CSV files hold them all).
+OPEN_TABLES = 2
 
 
 def render(analysis: Analysis, runset: RunSet, figures: list[tuple[str, Path]],
            lines: list[str], financing: Financing | None = None) -> str:
     """Return the report as a self-contained HTML page (with a financing section when
-    `financing` is given)."""
+    `financing` is given).
+
+    The first screen holds the verdict and the first plot; then come the other plots,
+    the tables (the two main ones open, the long ones folded), the financing and the
+    configuration (folded).
+    """
     e = html.escape
+    name = e(metric_name(analysis.metric))
+    links = [("plots", "Plots"), ("tables", "Tables")]
+    links += [("financing", "Financing")] if financing is not None else []
+    links.append(("configuration", "Configuration"))
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             f"<title>hashpivot comparison: {e(metric_name(analysis.metric))}</title>",
-             f"<style>{CSS}</style></head><body>",
-             f"<h1>hashpivot: strategies compared by {e(metric_name(analysis.metric))}</h1>",
+             '<meta name="viewport" content="width=device-width, initial-scale=1">',
+             f"<title>hashpivot comparison: {name}</title>",
+             f"<style>{page.CSS}</style></head><body>",
+             f"<h1>hashpivot: strategies compared by {name}</h1>",
              '<div class="verdict" id="verdict">']
-    parts += [f"<p>{e(line)}</p>" for line in lines]
+    parts += [f"<p>{page.nowrap_numbers(line)}</p>" for line in lines]
     parts.append("</div>")
+    parts.append("<nav>" + "".join(f'<a href="#{anchor}">{text}</a>' for anchor, text in links)
+                 + "</nav>")
     shown = [run for run in runset.runs if run.robustness is not None and not run.robustness.empty]
     for i, run in enumerate(shown):  # beside the verdict: the table of each run that has one
         anchor = "robustness" if i == 0 else f"robustness-{i + 1}"
         where = f" — {run.path.name}" if len(runset.runs) > 1 else ""
         parts += [f'<h3 id="{anchor}">Verdict under other assumptions (mean NPV){e(where)}</h3>',
                   robustness_table(run.robustness)]
-    parts.append(f"<p>{e(_context(runset))}</p><h2>Tables</h2>")
-    for title, body in _tables(analysis):
-        parts += [f"<h3>{e(title)}</h3>", body]
+    parts.append('<h2 id="plots">Plots</h2>')
+    parts += [page.image(title, path) for title, path in figures]
+    parts.append(f'<h2 id="tables">Tables</h2><p>{e(_context(runset))}</p>')
+    for i, (title, body) in enumerate(_tables(analysis)):
+        parts += ([f"<h3>{e(title)}</h3>", body] if i < OPEN_TABLES
+                  else [page.folded(title, body)])
     if financing is not None:
         parts += financing_section(financing)
-    parts.append("<h2>Plots</h2>")
-    parts += [_image(title, path) for title, path in figures]
-    parts.append("<h2>Configuration</h2>")
+    parts.append('<h2 id="configuration">Configuration</h2>')
     for run in runset.runs:
         config = (yaml.safe_dump(run.config, sort_keys=False) if run.config
                   else "(no .hydra/config.yaml)")
-        parts += [f"<h3>{e(str(run.path))}</h3>",
-                  f"<p>Overrides: {e(' '.join(run.overrides) or '(none)')}</p>",
-                  f"<pre>{e(json.dumps(run.info, indent=2, default=str))}</pre>",
-                  f"<pre>{e(config)}</pre>"]
+        parts.append(page.folded(
+            str(run.path), f"<p>Overrides: {e(' '.join(run.overrides) or '(none)')}</p>"
+            f"<pre>{e(json.dumps(run.info, indent=2, default=str))}</pre>"
+            f"<pre>{e(config)}</pre>"))
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -17,6 +17,9 @@ import pandas as pd
 import pytest
 import yaml
 
+import sim
+from sim.compare import main as compare_main
+
 SHARES = {"stay_mining": 0.0, "phased": 0.5, "convert_all": 1.0, "threshold": 0.3,
           "build_to_suit": 0.2}
 MONTHS = 36
@@ -216,3 +219,18 @@ def financed(tmp_path_factory):
 def financing_factory():
     """Return `add_financing`, which gives a synthetic run what a financed run holds."""
     return add_financing
+
+
+#: A real run small enough for the compare tests: two strategies, three years, six worlds.
+REAL_RUN = ["run.replications=6", "run.horizon_years=3", "run.progress=false",
+            "run.robustness.replications=0", "strategy=[stay_mining,convert_all]"]
+
+
+@pytest.fixture(scope="session")
+def real_run(tmp_path_factory):
+    """Return (result, run_dir): a small real run in memory, and saved, then compared by
+    `hashpivot-compare RUN_DIR --xlsx` (comparison.csv, report.html, comparison.xlsx)."""
+    result = sim.run(sim.compose(REAL_RUN))
+    run_dir = result.save(tmp_path_factory.mktemp("real") / "run")
+    assert compare_main([str(run_dir), "--xlsx"]) == 0
+    return result, run_dir

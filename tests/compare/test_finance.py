@@ -23,7 +23,7 @@ from sim.compare.stats import higher_is_better
 
 def _section(run) -> str:
     text = (run / "report.html").read_text(encoding="utf-8")
-    return text[text.index('<h2 id="financing">'):text.index("<h2>Plots</h2>")]
+    return text[text.index('<h2 id="financing">'):text.index('<h2 id="configuration">')]
 
 
 def test_the_financing_categories_are_the_contracts_five():
@@ -81,7 +81,7 @@ def test_report_shows_terms_cover_breach_and_equity_beside_unlevered(financed):
         assert f"<td>finance.{key}</td>" in section
     assert "<td>sculpted</td>" in section and "<td>0.0775</td>" in section
     rows = re.findall(r"<tr>\s*<td>default</td>\s*<td>([^<]+)</td>(.*?)</tr>", section, re.S)
-    cells = {name: re.findall(r"<td>([^<]*)</td>", rest) for name, rest in rows}
+    cells = {name: re.findall(r"<td(?: class=\"num\")?>([^<]*)</td>", rest) for name, rest in rows}
     for strategy in ("stay_mining", "phased", "convert_all"):
         hand = _by_hand(summary, strategy)
         npv = summary.loc[summary["strategy"] == strategy, "npv_usd"].mean()

@@ -3,6 +3,7 @@
 import base64
 import io
 import json
+import re
 from html.parser import HTMLParser
 
 import matplotlib.image
@@ -66,14 +67,14 @@ def test_report_is_self_contained_and_its_images_decode(compared):
     assert len(page.sources) == len(list((run / "plots").glob("*.png")))
 
 
-def test_report_opens_with_the_verdict_then_tables_plots_and_config(compared):
+def test_report_opens_with_the_verdict_then_plots_tables_and_config(compared):
     run, comparison = compared
     page = parse(run / "report.html")
     order = [tag for tag, _ in page.tags]
     verdict = page.tags.index(("div", "verdict"))
-    assert verdict < order.index("table") < order.index("img")
+    assert verdict < order.index("img") < order.index("table")
     text = (run / "report.html").read_text()
-    assert text.index("Configuration") > text.index("<img")
+    assert text.index('id="configuration"') > text.index("<table")
     assert "blocks_per_quarter" in text           # the resolved config is shown
     assert comparison.best in comparison.verdict.splitlines()[0]
     assert "Main risk" in comparison.verdict
@@ -232,8 +233,8 @@ def test_the_report_shows_the_robustness_table_beside_the_verdict(tmp_path, run_
     assert any(line.startswith("Under other assumptions: phased against stay_mining on mean "
                                "NPV, rerun on the same sampled worlds") for line in lines)
     assert lines[-1].endswith("The verdict changes under: horizon 20 years.")
-    assert text.index('id="verdict"') < text.index('id="robustness"') < text.index("<h2>Tables")
-    section = text[text.index('id="robustness"'):text.index("<h2>Tables")]
+    assert text.index('id="verdict"') < text.index('id="robustness"') < text.index('id="plots"')
+    section = text[text.index('id="robustness"'):text.index('id="plots"')]
     for cell in ("terminal value: none", "horizon 20 years", "phased mean NPV",
                  "stay_mining mean NPV", "P(phased beats stay_mining)", "$30.0M", "−$4.0M",
                  "30.0%", "<td>no</td>", "<td>yes</td>"):
@@ -268,3 +269,14 @@ def test_the_terminal_values_share_is_one_sentence_when_the_table_has_it(tmp_pat
     assert any(line.endswith("makes up 125.0% of phased's and 5.0% of stay_mining's mean NPV. Above "
                              "100%, the cash within the horizon loses money on average: phased "
                              "rests on that value.") for line in verdict(analysis, load_runs([run])))
+
+
+def test_the_pages_numbers_have_no_scientific_notation_and_years_no_separator(compared):
+    run, _ = compared
+    text = (run / "report.html").read_text(encoding="utf-8")
+    cells = re.findall(r'<td class="num">([^<]*)</td>', text)
+    assert cells and not [c for c in cells if re.search(r"\de[+-]\d", c)]
+    assert '<td class="num">2027</td>' in text and "2,027" not in text
+    for feature in ("btc_usd_mean", "lease_usd_per_kw_month_mean", "halving_day"):
+        assert f"<td>{feature}</td>" not in text  # labels in words, never raw column names
+    assert "<details>" in text  # the long tables folded

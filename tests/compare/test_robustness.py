@@ -194,7 +194,7 @@ def test_the_command_line_writes_robustness_csv_and_the_report_shows_it(tmp_path
     table = pd.read_csv(tmp_path / "robustness.csv")
     assert list(table.columns) == list(COLUMNS) and table["alternative"].iloc[0] == AS_RUN
     report = (tmp_path / "report.html").read_text()
-    assert report.index('id="verdict"') < report.index('id="robustness"') < report.index("<h2>Tables")
+    assert report.index('id="verdict"') < report.index('id="robustness"') < report.index('id="plots"')
     changes = report[report.index("The verdict changes under:"):]
     assert "terminal value multiple" in changes[:changes.index(".")]
     assert "One replication: no interval" in report

@@ -1,0 +1,60 @@
+"""sim.compare on in-memory results: the command line's tables and the report's figures, no file."""
+
+import html
+import io
+import os
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+import sim
+from sim.compare import Notebook, compare_results
+from sim.errors import UserError
+
+
+def test_in_memory_comparison_equals_the_command_line_and_writes_nothing(real_run, tmp_path,
+                                                                         monkeypatch):
+    result, run_dir = real_run
+    monkeypatch.chdir(tmp_path)
+    comparison = sim.compare(result)
+    assert isinstance(comparison, Notebook)
+    assert os.listdir(tmp_path) == []  # nothing written, not even plots
+    # the table is comparison.csv's, to the last digit a CSV keeps; only the run's name differs
+    written = pd.read_csv(run_dir / "comparison.csv")
+    ours = pd.read_csv(io.StringIO(comparison.table.to_csv(index=False)))
+    assert set(ours["run"]) == {"result_1"} and set(written["run"]) == {str(run_dir)}
+    pd.testing.assert_frame_equal(ours.drop(columns="run"), written.drop(columns="run"))
+    assert comparison.best == written.loc[written["best_in_scenario"], "strategy"].iloc[0]
+    assert list(comparison.paired["strategy"]) == ["convert_all"]
+    assert html.escape(comparison.verdict.splitlines()[0]) in (run_dir / "report.html").read_text()
+    # the report's figures, as open Figures, named as the files of plots/
+    assert set(comparison.figures) == {p.stem for p in (run_dir / "plots").glob("*.png")}
+    assert all(isinstance(f, Figure) for f in comparison.figures.values())
+    yearly = comparison.cash_flow_yearly
+    assert set(yearly["strategy"]) == {"stay_mining", "convert_all"}
+
+
+def test_two_results_on_the_same_worlds_pair_and_options_pass_through(real_run):
+    result, _ = real_run
+    alone = sim.compare.compare_results(result, figures=False)
+    stay = result.summary[result.summary["strategy"] == "stay_mining"]
+    other = sim.Result(**{**vars(result), "summary": stay})
+    both = compare_results(result, other, names=["a", "b"], baseline="convert_all",
+                           figures=False)
+    assert both.figures == {} and alone.figures == {}
+    table = both.table.set_index("strategy")
+    assert table.loc["stay_mining", "baseline"] == "convert_all"
+    assert table.loc["stay_mining", "paired"]
+
+
+def test_bad_input_is_a_user_error(real_run):
+    result, _ = real_run
+    with pytest.raises(UserError, match="no result"):
+        sim.compare()
+    with pytest.raises(UserError, match="sim.Result"):
+        sim.compare("outputs/run")
+    with pytest.raises(UserError, match="distinct names"):
+        sim.compare(result, result, names=["a", "a"])
+    with pytest.raises(UserError, match="metric 'nope'"):
+        sim.compare(result, metric="nope", figures=False)

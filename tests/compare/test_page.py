@@ -1,0 +1,35 @@
+"""How the report writes numbers: years, counts, amounts, shares, and cells that do not wrap."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.compare.page import MINUS, fmt, nowrap_numbers, share, table
+
+
+@pytest.mark.parametrize("value, unit, text", [
+    (2027, "year", "2027"), (2027.0, "year", "2027"),           # a year has no separator
+    (18439, "count", "18,439"), (18439.0, "", "18,439"),        # counts have one
+    (1.46e8, "regret_usd", "$146.0M"), (-4.3e6, "x_usd", f"{MINUS}$4.3M"),
+    (1.46e8, "", "146,000,000"), (123456.7, "", "123,457"),     # never 1.46e+08
+    (0.0775, "", "0.0775"), (-0.25, "share", f"{MINUS}25.0%"), (np.nan, "x_usd", "–"),
+])
+def test_numbers_read_as_a_person_writes_them(value, unit, text):
+    assert fmt(value, unit) == text
+    assert "e+" not in fmt(value, unit)
+
+
+@pytest.mark.parametrize("value, text", [(0.005, "<1%"), (0.0, "0%"), (0.01, "1%"),
+                                         (0.995, ">99%"), (1.0, "100%"), (0.5, "50%")])
+def test_a_nonzero_share_never_reads_zero(value, text):
+    assert share(value) == text
+
+
+def test_a_negative_amount_stays_on_one_line():
+    text = nowrap_numbers(f"it averages {fmt(-4.3e6, 'x_usd')} & gains $5.0M")
+    assert f'<span class="num">{MINUS}$4.3M</span>' in text and "&amp;" in text
+    cells = table(pd.DataFrame({"strategy": ["a"], "mean": [-4.3e6], "year": [2027]}),
+                  {"mean": "npv_usd", "year": "year"}, {"mean": "mean NPV"})
+    assert f'<td class="num">{MINUS}$4.3M</td>' in cells and '<td class="num">2027</td>' in cells
+    assert "<th>mean NPV</th>" in cells and "<td>a</td>" in cells
+    assert cells.startswith('<div class="scroll">')  # a wide table scrolls, the page does not

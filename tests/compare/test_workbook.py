@@ -1,0 +1,76 @@
+"""The workbook of `hashpivot-compare --xlsx`: its sheets hold the same numbers as the tables."""
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from sim.compare import main
+from sim.compare.workbook import unit_of, with_units, workbook_path
+from sim.errors import UserError
+
+
+def sheet(path, name) -> pd.DataFrame:
+    """Return a sheet as a DataFrame, read with openpyxl itself (not through pandas)."""
+    book = openpyxl.load_workbook(path, read_only=True)
+    rows = list(book[name].iter_rows(values_only=True))
+    return pd.DataFrame(rows[1:], columns=rows[0])
+
+
+def test_the_workbook_opens_and_its_totals_equal_the_tables(real_run):
+    _, run_dir = real_run
+    path = run_dir / "comparison.xlsx"
+    book = openpyxl.load_workbook(path, read_only=True)
+    assert book.sheetnames == ["about", "strategies", "paired_differences", "replications",
+                               "cash_flow_yearly", "cash_flow_by_category"]
+    summary = pd.read_parquet(run_dir / "summary.parquet")
+    reps = sheet(path, "replications")
+    # per strategy, the sum of NPV over the worlds equals summary.parquet's
+    by_hand = summary.groupby("strategy")["npv_usd"].sum()
+    assert reps.groupby("strategy")["npv_usd (USD)"].sum().to_dict() == pytest.approx(
+        by_hand.to_dict(), rel=1e-12)
+    assert len(reps) == len(summary)
+    # the per-strategy sheet is comparison.csv with units in the headers
+    csv = pd.read_csv(run_dir / "comparison.csv").set_index("strategy")
+    table = sheet(path, "strategies").set_index("strategy")
+    assert table["mean (USD)"].to_dict() == pytest.approx(csv["mean"].to_dict(), rel=1e-12)
+    assert table.loc["convert_all", "mean (USD)"] == pytest.approx(
+        summary.loc[summary["strategy"] == "convert_all", "npv_usd"].mean(), rel=1e-12)
+    paired = sheet(path, "paired_differences").set_index("strategy")
+    assert paired.loc["convert_all", "diff_mean (USD)"] == pytest.approx(
+        csv.loc["convert_all", "diff_mean"], rel=1e-12)
+    # yearly net cash: mean and P50 over the worlds, from cashflows.parquet by hand
+    flows = pd.read_parquet(run_dir / "cashflows.parquet")
+    flows["year"] = pd.to_datetime(flows["month"]).dt.year
+    per_world = flows.groupby(["strategy", "year", "replication"], observed=True)["usd"].sum()
+    yearly = sheet(path, "cash_flow_yearly").set_index(["strategy", "year (calendar year)"])
+    for (strategy, year), mean in per_world.groupby(level=[0, 1]).mean().items():
+        assert yearly.loc[(strategy, year), "mean_usd (USD)"] == pytest.approx(mean, rel=1e-9)
+    medians = per_world.groupby(level=[0, 1]).median()
+    assert yearly["p50_usd (USD)"].to_numpy() == pytest.approx(
+        medians.loc[yearly.index].to_numpy(), rel=1e-9)
+    # mean by category sums, over the categories, to the yearly mean net cash
+    categories = sheet(path, "cash_flow_by_category").set_index(["strategy", "year (calendar year)"])
+    total = categories[[c for c in categories.columns if c.endswith("(USD)")]].sum(axis=1)
+    assert total.loc[yearly.index].to_numpy() == pytest.approx(
+        yearly["mean_usd (USD)"].to_numpy(), rel=1e-9, abs=1e-3)
+
+
+def test_units_come_from_the_column_names():
+    assert unit_of("npv_usd") == "USD" and unit_of("irr") == "fraction per year"
+    assert unit_of("payback_years") == "years" and unit_of("curtailed_mwh") == "MWh"
+    assert unit_of("mw_converted") == "MW" and unit_of("tenant_mw_it_rejected") == "MW"
+    assert unit_of("mean", "min_dscr") == "times" and unit_of("mean", "npv_usd") == "USD"
+    assert unit_of("p_negative") == "fraction" and unit_of("strategy") == ""
+    frame = with_units(pd.DataFrame(columns=["strategy", "npv_usd", "payback_years"]))
+    assert list(frame.columns) == ["strategy", "npv_usd (USD)", "payback_years (years)"]
+
+
+def test_a_workbook_path_must_end_in_xlsx(real_run, tmp_path, capsys):
+    _, run_dir = real_run
+    assert main([str(run_dir), "--out", str(tmp_path / "out"), "--xlsx",
+                 str(tmp_path / "book.csv")]) == 2
+    assert "--xlsx" in capsys.readouterr().err and not (tmp_path / "book.csv").exists()
+    assert not (tmp_path / "out").exists()  # refused before anything is written
+    with pytest.raises(UserError, match="ending in .xlsx"):
+        workbook_path(tmp_path, "x.txt")
+    assert workbook_path(tmp_path, "") == tmp_path / "comparison.xlsx"
