@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import sim
+from trained import QUICK_TRAINING, ready_strategies
 from sim.config import build_strategies
 from sim.economics import th_per_mw
 from sim.record import EVENTS
@@ -180,10 +181,10 @@ def test_a_cloud_hall_buys_gpus_when_ready_and_replaces_them_each_life(compose):
 
 
 def test_every_event_logged_is_documented_and_in_time_order(compose_small):
-    cfg = compose_small("run.event_log=true", "run.horizon_years=4", "fleet.refresh=none")
+    cfg = compose_small("run.event_log=true", "run.horizon_years=4", "fleet.refresh=none", QUICK_TRAINING)
     world = sim.sample_world(cfg, 1)
     seen = set()
-    for strategy in build_strategies(cfg).values():
+    for strategy in ready_strategies(cfg).values():
         events = simulate(cfg, world, strategy).events
         assert [e.day for e in events] == sorted(e.day for e in events)
         assert all(-1 <= e.block < 10 and e.cause for e in events)

@@ -70,6 +70,10 @@ class Policy:
     engine_runs: int
     key: str = ""
 
+    def __deepcopy__(self, memo) -> Policy:
+        """Return self: a policy is never changed, so the engine's copy of a strategy shares it."""
+        return self
+
     def starts(self, step: int, x: np.ndarray) -> bool:
         """Return True if the rule starts converting at decision `step` (0 = day 0) on features `x`."""
         if step >= len(self.decision_days) or self.rule == "never":

@@ -107,3 +107,14 @@ def test_cross_validation_values_a_rule_on_worlds_it_was_not_fitted_on():
                                                         (-1.0, -2.0, "never"), (0.0, -1.0, "lsm")])
 def test_the_fixed_rules_win_only_where_they_earned_more(validated, start_now, rule):
     assert training.choose_rule(validated, start_now) == rule
+
+
+def test_the_same_seed_trains_the_same_policy(compose_small):
+    cfg = settings(compose_small(TRIO, *SMALL))
+    first, second = (training.train(cfg, build_strategies(cfg)["real_option"]) for _ in range(2))
+    assert first.rule == second.rule and first.in_sample_usd == second.in_sample_usd
+    assert first.cross_validated_usd == second.cross_validated_usd
+    for a, b in zip(first.fit.rules, second.fit.rules):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_array_equal(a.exercise, b.exercise)

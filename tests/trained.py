@@ -1,0 +1,12 @@
+"""Strategies ready for the engine: each learning strategy (real_option) given its trained policy."""
+
+from sim.config import build_strategies, settings
+from sim.policies import attach, trained
+
+#: Few training worlds: tests that run every strategy check the engine, not the policy.
+QUICK_TRAINING = "strategy.real_option.training_replications=8"
+
+
+def ready_strategies(cfg) -> dict:
+    """Return the strategies of `cfg` by label, learning ones trained (as sim.run does first)."""
+    return attach(build_strategies(cfg), trained(cfg, settings(cfg)))
