@@ -39,7 +39,7 @@ class Result:
             else:
                 run_dir.remove_table(name)
         run_dir.write_config(self.config)
-        extra = {"until_confident": self.info["until_confident"]} if "until_confident" in self.info else {}
+        extra = {key: self.info[key] for key in ("until_confident", "policies") if key in self.info}
         run_dir.write_info(self.config, "complete", self.info.get("started"), **extra)
         return run_dir.path
 

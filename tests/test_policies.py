@@ -85,3 +85,15 @@ def test_the_verdicts_reruns_judge_the_policy_the_run_learnt(compose_small, tmp_
     monkeypatch.setattr(policies, "train", no_training)
     rerun = sim.run(rerun_config(pinned, ("stay_mining", "real_option"), {"run.horizon_years": 3}, 4))
     assert set(rerun.summary["strategy"]) == {"stay_mining", "real_option"}
+
+
+def test_run_json_and_the_report_carry_the_training_figures(compose_small, tmp_path, fresh):
+    from sim.compare.report import policy_line
+    from sim.rundir import RunDir
+
+    result = sim.run(compose_small(*SMALL))
+    result.save(tmp_path)
+    kept = RunDir(tmp_path).read_info()["policies"]["real_option"]
+    assert kept == result.info["policies"]["real_option"]
+    line = policy_line("real_option", kept, "run")
+    assert f"on its 6 training worlds: {'$'}{kept['in_sample_usd'] / 1e6:,.1f}M in sample" in line

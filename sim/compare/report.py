@@ -48,7 +48,24 @@ def verdict(analysis: Analysis, runset: RunSet) -> list[str]:
         if isinstance(until, dict) and until:
             lines.append(f"run.until_confident in {run.path.name}: "
                          + ", ".join(f"{k}={v}" for k, v in until.items()) + ".")
+        for label, policy in (run.info.get("policies") or {}).items():
+            lines.append(policy_line(label, policy, run.path.name))
     return lines + analysis.notes
+
+
+def policy_line(label: str, policy: dict, run_name: str) -> str:
+    """Return what a learning strategy's training measured, in one sentence."""
+    rule = {"lsm": "its fitted rule", "start_now": "start on day 0 (the fitted rule did worse "
+            "on worlds it was not fitted on)", "never": "never start (the fitted rule did worse "
+            "on worlds it was not fitted on)"}.get(policy.get("rule"), str(policy.get("rule")))
+    def usd(key):
+        return fmt(float(policy.get(key, float("nan"))), key)
+    return (f"{label} in {run_name} follows {rule}. Its gain in NPV over never converting, on its "
+            f"{policy.get('training_replications')} training worlds: {usd('in_sample_usd')} in sample, "
+            f"{usd('cross_validated_usd')} cross-validated, {usd('start_now_usd')} starting on day 0, "
+            f"{usd('foresight_usd')} with perfect foresight (trained in "
+            f"{float(policy.get('train_seconds', 0)):.0f} s). Its honest value is its paired "
+            f"difference on the evaluation worlds, below.")
 
 
 def _row(analysis: Analysis, scenario: str, label: str) -> pd.Series:
