@@ -308,13 +308,24 @@ def strategy_label(option, node) -> str:
 
 
 def build_strategies(cfg) -> dict:
-    """Return the selected strategies by label (see `strategy_label`)."""
+    """Return the selected strategies by label (see `strategy_label`).
+
+    A learning strategy's node may carry its trained policy as `policy` (put there by
+    sim.policies.with_policies, never by a config file): it is handed to the built
+    strategy as it is, not through the constructor.
+    """
     strategies = {}
     for option, node in cfg.strategy.items():
         node = dict(node) if isinstance(node, dict) else OmegaConf.to_container(node, resolve=True)
         label = strategy_label(option, node)
         node.pop("name", None)
+        policy = node.pop("policy", None)
         if label in strategies:
             raise UserError(f"strategy.{option}.name={label!r}: another strategy has that label")
         strategies[label] = instantiate(node, f"strategy.{option}")
+        if policy is not None:
+            if not callable(getattr(policy, "starts", None)) or not hasattr(strategies[label], "policy"):
+                raise UserError(f"strategy.{option}.policy: set by training, not by a config "
+                                f"(a learning strategy applies another run's policy with fit_file)")
+            strategies[label].policy = policy
     return strategies

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -26,7 +25,7 @@ from sim.config import build_processes, build_strategies, settings, validate
 from sim.errors import UserError
 from sim.executors import WorkerLost, make_executor
 from sim.ledger import LEDGER_CATEGORIES, TIMELINE_COLUMNS, Account
-from sim.policies import attach, trained
+from sim.policies import trained, with_policies
 from sim.record import events_table
 from sim.result import Result
 from sim.rundir import ChunkDamaged, RunDir, check_claim, now, plan
@@ -62,14 +61,14 @@ def world_features(world) -> dict:
     )
 
 
-def run_chunk(cfg, start: int, stop: int, progress=None, policies=None) -> dict[str, pd.DataFrame]:
+def run_chunk(cfg, start: int, stop: int, progress=None) -> dict[str, pd.DataFrame]:
     """Return the tables of replications [start, stop): each world sampled once, run per strategy.
 
-    `progress`, if given, is called with 1 as each replication finishes; `policies` are
-    the trained policies of learning strategies, by label (sim.policies).
+    `progress`, if given, is called with 1 as each replication finishes. A learning
+    strategy's node in `cfg.strategy` carries its trained policy (sim.policies).
     """
     processes = build_processes(cfg)
-    strategies = attach(build_strategies(cfg), policies or {})
+    strategies = build_strategies(cfg)
     cfg = settings(cfg)
     monthly = cfg.run.detail == "monthly"
     rows, features, flows, states, paths, logs = [], [], [], [], [], []
@@ -188,12 +187,12 @@ def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
     confident = cfg.run.until_confident
     selection = None
     policies = trained(cfg, checked, None if store is None else store.root.parent)
-    chunk_fn = partial(run_chunk, policies=policies)
+    checked = with_policies(checked, policies)  # every chunk's strategies are built with them
     executor = make_executor(checked)
     try:
         done = 0
         while True:
-            _run_range(checked, executor, store, collected, done, target, labels, chunk_fn)
+            _run_range(checked, executor, store, collected, done, target, labels)
             done = target
             if confident is None:
                 break
@@ -268,8 +267,7 @@ def read_finished(cfg, store, start: int, stop: int, labels: list[str]):
             return {(lo, hi): done[(chunk, lo, hi)] for chunk, lo, hi in reuse}, todo
 
 
-def _run_range(cfg, executor, store, collected, start: int, stop: int, labels: list[str],
-               chunk_fn=run_chunk) -> None:
+def _run_range(cfg, executor, store, collected, start: int, stop: int, labels: list[str]) -> None:
     """Run the replications of [start, stop) not yet on disk; read the others back.
 
     A chunk is checked to be whole before it is kept, so a rerun never reads a bad one.
@@ -279,7 +277,7 @@ def _run_range(cfg, executor, store, collected, start: int, stop: int, labels: l
     progress = Progress(cfg, stop - start, sum(hi - lo for lo, hi in read), todo)
     clock = ChunkClock(len(todo))
     try:
-        for chunk, tables in executor.map(chunk_fn, cfg, todo, progress.tick):
+        for chunk, tables in executor.map(run_chunk, cfg, todo, progress.tick):
             problem = not_whole(tables, *chunk, labels, monthly=cfg.run.detail == "monthly")
             if problem:  # a bug in a chunk function: never keep it
                 raise UserError(f"replications {chunk[0]}-{chunk[1] - 1} as computed: {problem}")

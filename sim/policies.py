@@ -11,6 +11,7 @@ with another key is never used. Within one process, the same key is trained once
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import pickle
@@ -118,12 +119,19 @@ def _keep(policy: Policy, path: Path) -> None:
     write_json(path.with_suffix(".json"), dict(key=policy.key, **policy.describe()))
 
 
-def attach(strategies: dict, policies: dict[str, Policy]) -> dict:
-    """Return `strategies` with each learning strategy given its policy."""
-    for label, policy in policies.items():
-        if label in strategies:
-            strategies[label].policy = policy
-    return strategies
+def with_policies(checked, policies: dict[str, Policy]):
+    """Return the Settings `checked` whose learning strategies' nodes carry their policies.
+
+    The policy rides in the strategy's node (`policy`), so whatever builds the strategies
+    from these Settings, in this process or a worker, builds them trained.
+    """
+    if not policies:
+        return checked
+    nodes = {}
+    for option, node in checked.strategy.items():
+        label = strategy_label(option, node)
+        nodes[option] = {**node, "policy": policies[label]} if label in policies else node
+    return dataclasses.replace(checked, strategy=nodes)
 
 
 def pinned(cfg, run_dir) -> DictConfig:

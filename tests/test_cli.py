@@ -40,8 +40,8 @@ def test_default_experiment_writes_a_complete_run_dir(tmp_path):
     assert info["status"] == "complete" and info["seed"] == 20270101
     summary = pd.read_parquet(run_dir / "summary.parquet")
     assert set(summary["strategy"]) == {"stay_mining", "convert_all", "phased", "threshold",
-                                        "build_to_suit"}
-    assert len(summary) == 5 * 6
+                                        "build_to_suit", "real_option"}
+    assert len(summary) == 6 * 6
     for column in ["strategy", "mean NPV $M", "P5 $M", "P50 $M", "P95 $M", "P(NPV<0)", "MW converted"]:
         assert column in done.stdout
     assert not (tmp_path / "outputs").exists() or run_dir.exists()
@@ -79,7 +79,7 @@ def test_plugin_demand_from_a_directory_outside_the_package(tmp_path):
     py = subprocess.run([sys.executable, "-c", script], cwd=user, capture_output=True, text=True,
                         timeout=240, env={**os.environ, "PYTHONPATH": str(user)})
     assert py.returncode == 0, py.stderr
-    assert py.stdout.split()[1] == "(15,"  # 3 worlds x 5 strategies
+    assert py.stdout.split()[1] == "(18,"  # 3 worlds x 6 strategies
 
 
 BAD = [

@@ -59,7 +59,7 @@ def test_fewer_replications_give_the_first_rows(compose_small):
 
 def test_summary_detail_keeps_one_row_per_strategy_replication(compose_small, reference):
     result = sim.run(compose_small("run.replications=12", "run.detail=summary"))
-    assert len(result.summary) == 12 * 5 and result.cashflows.empty and result.timeline.empty
+    assert len(result.summary) == 12 * 6 and result.cashflows.empty and result.timeline.empty
     assert_same(result, reference, tables=("summary", "worlds"))
 
 

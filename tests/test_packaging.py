@@ -40,4 +40,4 @@ def test_regular_install_works_from_another_directory(tmp_path):
     assert done.returncode == 0, done.stderr
     local = sim.run(sim.compose(["run.replications=1", "run.horizon_years=1", "run.progress=false",
                                  "strategy=stay_mining"])).summary
-    assert done.stdout.strip() == f"10 {sorted(local.columns)}"  # 5 strategies x 2 worlds, every column
+    assert done.stdout.strip() == f"12 {sorted(local.columns)}"  # 6 strategies x 2 worlds, every column

@@ -1,7 +1,7 @@
 """Strategies ready for the engine: each learning strategy (real_option) given its trained policy."""
 
 from sim.config import build_strategies, settings
-from sim.policies import attach, trained
+from sim.policies import trained, with_policies
 
 #: Few training worlds: tests that run every strategy check the engine, not the policy.
 QUICK_TRAINING = "strategy.real_option.training_replications=8"
@@ -9,4 +9,5 @@ QUICK_TRAINING = "strategy.real_option.training_replications=8"
 
 def ready_strategies(cfg) -> dict:
     """Return the strategies of `cfg` by label, learning ones trained (as sim.run does first)."""
-    return attach(build_strategies(cfg), trained(cfg, settings(cfg)))
+    checked = settings(cfg)
+    return build_strategies(with_policies(checked, trained(cfg, checked)))

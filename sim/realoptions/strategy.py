@@ -79,7 +79,8 @@ class RealOption(Checked, Preleasing, Strategy):
     max_share: float = _max_share(1.0)
     use: str = _use()
     prelease: bool = _prelease()
-    #: The fitted policy (sim.realoptions.training.Policy), set before the strategy acts.
+    #: The trained policy (sim.realoptions.training.Policy): not a config key; the run
+    #: trains it and hands it over in the strategy's node (sim.config.build_strategies).
     policy: object = field(default=None, init=False, repr=False, compare=False)
     #: Training only: start on the first decision day on or after this day, whatever the policy.
     start_day: int | None = field(default=None, init=False, repr=False, compare=False)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import build_processes
+from sim.errors import UserError
 from sim.ledger import Account
 from sim.realoptions.lsm import lsm_value, policy_value
 from sim.realoptions.strategy import FEATURES, RealOption, features
@@ -130,8 +131,12 @@ def train(cfg, strategy: RealOption, progress=None, key: str = "") -> Policy:
     n = int(strategy.training_replications)
     xs, gains, days = [], [], None
     for replication in range(n):
-        world = sample_world(tcfg, replication, processes=processes)
-        x, gain = exercise_values(tcfg, world, strategy)
+        try:
+            world = sample_world(tcfg, replication, processes=processes)
+            x, gain = exercise_values(tcfg, world, strategy)
+        except UserError as err:
+            raise UserError(f"training real_option on its own worlds (seed {tcfg.run.seed}, derived "
+                            f"from seed {cfg.run.seed}), world {replication}: {err}") from None
         days = days or tuple(decision_days(world, strategy.every_months))
         xs.append(x)
         gains.append(gain)
