@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only bac
 import pandas as pd  # noqa: E402
 
 from sim.compare.workbook import _write as write_sheets  # noqa: E402
+from sim.compare.workbook import unit_of  # noqa: E402
 from sim.errors import UserError  # noqa: E402
 from sim.explore.analysis import Scenario  # noqa: E402
 from sim.explore.run import Experiment  # noqa: E402
@@ -156,7 +157,7 @@ def write_outputs(out: Path, experiment: Experiment, findings: Findings, metric:
         write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         written.append(path)
         if xlsx:
-            book = {name: _with_units(frame, findings.units) for name, frame in tables.items()}
+            book = {name: _with_units(frame, findings.units, metric) for name, frame in tables.items()}
             path = out / "explore.xlsx"
             write_atomic(path, lambda tmp: write_sheets(book, tmp))
             written.append(path)
@@ -165,7 +166,9 @@ def write_outputs(out: Path, experiment: Experiment, findings: Findings, metric:
     return written
 
 
-def _with_units(frame: pd.DataFrame, units: dict) -> pd.DataFrame:
-    """Return `frame` with each input column's header followed by its unit."""
-    return frame.rename(columns={c: f"{c} ({units[c]})" for c in frame.columns
-                                 if c in units and units[c] not in ("", "-")})
+def _with_units(frame: pd.DataFrame, units: dict, metric: str) -> pd.DataFrame:
+    """Return `frame` with each input's and each metric column's header followed by its unit."""
+    named = {c: units[c] for c in frame.columns if c in units and units[c] not in ("", "-")}
+    named.update({c: unit_of(metric) for c in frame.columns if unit_of(metric)
+                  and (str(c).startswith(f"{metric} ") or str(c).startswith("difference vs "))})
+    return frame.rename(columns={c: f"{c} ({u})" for c, u in named.items()})
