@@ -14,8 +14,8 @@ box on the way is a point of the peeling trajectory, a trade-off between
 The chosen box is the densest one with at least `min_coverage`; it is then *pasted*
 (each bound widened by up to `alpha` of the box's cases, while the density does not
 fall, so that the box takes in every neighbouring case of interest it can) and
-every restriction that does not raise the density is dropped, so that inputs without
-influence stay unrestricted.
+every restriction whose removal lowers the density by less than its standard error is
+dropped, so that inputs without influence stay unrestricted.
 
 Written here rather than taken from the EMA Workbench: its install pulls scikit-learn,
 statsmodels, seaborn and Platypus for this one algorithm, and its PRIM is interactive
@@ -128,17 +128,30 @@ def paste(x: np.ndarray, y: np.ndarray, low, high, alpha: float = ALPHA):
 
 
 def _drop_idle(x, y, low, high, full_low, full_high):
-    """Return (low, high) without the restrictions whose removal does not lower the density."""
+    """Return (low, high) without the restrictions whose removal lowers the density by less than its standard error.
+
+    The standard error is that of the box's density as a share of its cases,
+    sqrt(d (1 - d) / n), taken once for the box as it came in, so that all the dropped
+    restrictions together cost at most that much; the restriction that costs least is
+    dropped first.
+    """
     low, high = low.copy(), high.copy()
-    for j in range(x.shape[1]):
-        if low[j] <= full_low[j] and high[j] >= full_high[j]:
-            continue
-        density = _measure(_inside(x, low, high), y)[1]
-        trial_low, trial_high = low.copy(), high.copy()
-        trial_low[j], trial_high[j] = full_low[j], full_high[j]
-        if _measure(_inside(x, trial_low, trial_high), y)[1] >= density:
-            low, high = trial_low, trial_high
-    return low, high
+    inside = _inside(x, low, high)
+    density = _measure(inside, y)[1]
+    floor = density - np.sqrt(density * (1 - density) / max(int(inside.sum()), 1)) - 1e-12
+    while True:
+        best = None
+        for j in range(x.shape[1]):
+            if low[j] <= full_low[j] and high[j] >= full_high[j]:
+                continue
+            trial_low, trial_high = low.copy(), high.copy()
+            trial_low[j], trial_high[j] = full_low[j], full_high[j]
+            kept = _measure(_inside(x, trial_low, trial_high), y)[1]
+            if kept >= floor and (best is None or kept > best[0]):
+                best = (kept, trial_low, trial_high)
+        if best is None:
+            return low, high
+        low, high = best[1], best[2]
 
 
 @dataclass(frozen=True)
