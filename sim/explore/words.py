@@ -9,6 +9,8 @@ from sim.explore.run import WORLD_PREFIX
 
 #: Where a key's name stops being its label and starts being its unit.
 UNIT_PARTS = ("_usd", "_per_", "_mw", "_kw", "_ehs", "_ph", "_mwh")
+#: Sections whose keys are named by their section: run.discount_rates.contracted -> 'discount rate (contracted)'.
+PARENT_LABELS = {"discount_rates": "discount rate", "terminal_multiple": "terminal multiple"}
 PERCENT_UNITS = {"1/year": "%/yr", "share/year": "%/yr", "share": "%", "probability": "%",
                  "fraction": "%"}
 
@@ -22,6 +24,9 @@ def label(column: str) -> str:
     if last in ("median", "value") and "." in name:
         parameter, name = f" ({last})", name.rsplit(".", 1)[0]
         last = name.rsplit(".", 1)[-1]
+    parent = name.rsplit(".", 2)[-2] if name.count(".") >= 1 else ""
+    if parent in PARENT_LABELS:
+        return f"{PARENT_LABELS[parent]} ({last.replace('_', ' ')}){parameter}"
     cut = min([last.find(p) for p in UNIT_PARTS if last.find(p) > 0], default=len(last))
     words = last[:cut].replace("_", " ").strip() or last.replace("_", " ")
     if world and last.endswith("_mean"):

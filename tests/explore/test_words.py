@@ -12,6 +12,7 @@ def test_labels_and_units():
     assert label("site.conversion.capex_usd_per_mw_it.median") == "capex (median)"
     assert label("market.ai.lease_start_usd_per_kw_month") == "lease start"
     assert label("run.valuation.cap_rate") == "cap rate"
+    assert label("run.discount_rates.contracted") == "discount rate (contracted)"
     assert label("world.lease_usd_per_kw_month_mean") == "world lease (mean)"
     assert in_unit(8.1e6, "USD/MW of IT") == "$8.1M/MW of IT"
     assert in_unit(142.0, "USD/kW/month") == "$142/kW/month"
