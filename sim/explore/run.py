@@ -19,7 +19,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -140,9 +139,3 @@ def run_in_memory(experiment: Experiment) -> pd.DataFrame:
     return pd.concat([run_point(experiment, i) for i in range(len(experiment.design.points))],
                      ignore_index=True)
 
-
-def finite_mean(values) -> float:
-    """Return the mean of the finite values (NaN if none)."""
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    return float(values.mean()) if values.size else float("nan")
