@@ -29,7 +29,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
              "sim.backtest",
              "sim.calibrate")),  # hashpivot-calibrate: fits the model processes to history
     ("compare", ("sim.compare",  # with its own command line, sim.compare.cli
-                 "sim.optimize")),  # hashpivot-optimize: sim.run per trial, paired stats of sim.compare
+                 "sim.optimize",  # hashpivot-optimize: sim.run per trial, paired stats of sim.compare
+                 "sim.explore")),  # hashpivot-explore: sim.run per design point, PRIM, Sobol' indices
     ("cli", ("sim.cli", "sim")),  # "sim": the package's own __init__ (the public API) only
 )
 

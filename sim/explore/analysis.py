@@ -1,0 +1,122 @@
+"""The tables of a finished experiment: per point and strategy, PRIM's boxes, the sensitivity indices.
+
+`rows` are what `sim.explore.run` stores: one row per design point, replication and
+strategy. A strategy *beats* `against` in a world by its paired gain: its metric less
+against's (the reverse for a lower-is-better metric such as payback_years), in the same
+world at the same point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.compare.stats import paired_difference
+from sim.errors import UserError
+from sim.explore.prim import Discovery, prim
+from sim.explore.run import WORLD_PREFIX, Experiment
+from sim.explore.sensitivity import morris_screen, sobol_indices
+from sim.selection import metric_higher_is_better
+
+
+def check_columns(rows: pd.DataFrame, metric: str, against: str, strategies) -> None:
+    """Raise UserError unless `metric` is a numeric summary column and `against` a strategy run."""
+    numeric = [c for c in rows.columns if c not in ("strategy", "replication", "point")
+               and not c.startswith(WORLD_PREFIX) and pd.api.types.is_numeric_dtype(rows[c])]
+    if metric not in numeric:
+        raise UserError(f"--metric={metric}: not a summary column; one of {', '.join(numeric)}")
+    if against not in strategies:
+        raise UserError(f"--against={against}: not a strategy of this experiment; "
+                        f"one of {', '.join(strategies)}")
+    if len(strategies) < 2:
+        raise UserError(f"--against={against}: needs another strategy to compare; "
+                        "name two or more with --strategies")
+
+
+def gains(rows: pd.DataFrame, metric: str, strategy: str, against: str) -> pd.DataFrame:
+    """Return per point and replication: `strategy`'s paired gain over `against` (column 'gain')."""
+    sign = 1.0 if metric_higher_is_better(metric) else -1.0
+    mine = rows[rows["strategy"] == strategy].set_index(["point", "replication"])
+    theirs = rows[rows["strategy"] == against].set_index(["point", "replication"])[metric]
+    joined = mine.join(theirs.rename("_against"), how="inner")
+    joined["gain"] = sign * (joined[metric] - joined["_against"])
+    return joined.reset_index()
+
+
+def points_table(rows: pd.DataFrame, inputs, metric: str, against: str) -> pd.DataFrame:
+    """Return one row per point and strategy: inputs, mean and P5/P50/P95 of `metric`, the paired difference."""
+    table = []
+    higher = metric_higher_is_better(metric)
+    for (point, strategy), group in rows.groupby(["point", "strategy"], sort=True):
+        values = group.sort_values("replication")[metric].to_numpy(dtype=float)
+        finite = values[np.isfinite(values)]
+        row = {"point": point, **{c: group[c].iloc[0] for c in inputs}, "strategy": strategy,
+               f"{metric} mean": finite.mean() if finite.size else np.nan}
+        for q in (5, 50, 95):
+            row[f"{metric} P{q}"] = np.percentile(finite, q) if finite.size else np.nan
+        base = rows[(rows["point"] == point) & (rows["strategy"] == against)]
+        base = base.sort_values("replication")[metric].to_numpy(dtype=float)
+        if strategy != against and len(base) == len(values):
+            diff = paired_difference(values, base, higher_is_better=higher)
+            row.update({f"difference vs {against} mean": diff.mean,
+                        f"difference vs {against} 95% low": diff.ci_low,
+                        f"difference vs {against} 95% high": diff.ci_high})
+        table.append(row)
+    return pd.DataFrame(table)
+
+
+def outputs_by_point(points: pd.DataFrame, strategy: str, column: str, n_points: int) -> np.ndarray:
+    """Return `column` of `strategy` at each design point 0..n_points-1 (NaN where missing)."""
+    mine = points[points["strategy"] == strategy].set_index("point")[column]
+    return mine.reindex(range(n_points)).to_numpy(dtype=float)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """PRIM's answer for one strategy: its Discovery and what the question was."""
+
+    strategy: str
+    against: str
+    metric: str
+    threshold_usd: float
+    discovery: Discovery
+    cases: int
+
+
+def discover(rows: pd.DataFrame, inputs, metric: str, strategy: str, against: str,
+             threshold: float = 0.0, features: bool = False) -> Scenario:
+    """Return PRIM's Scenario: where (over the inputs, and the world features if asked) `strategy` gains > `threshold`."""
+    joined = gains(rows, metric, strategy, against).dropna(subset=["gain"])
+    columns = list(inputs)
+    if features:
+        columns += [c for c in joined.columns if c.startswith(WORLD_PREFIX)
+                    and pd.api.types.is_numeric_dtype(joined[c]) and joined[c].notna().all()
+                    and joined[c].nunique() > 1]
+    if joined.empty:
+        raise UserError(f"{strategy} vs {against}: no world where both have a finite {metric}")
+    found = prim(joined[columns], (joined["gain"] > threshold).to_numpy())
+    return Scenario(strategy, against, metric, float(threshold), found, len(joined))
+
+
+def sensitivity(experiment: Experiment, points: pd.DataFrame, metric: str, against: str) -> pd.DataFrame:
+    """Return the Sobol' indices (saltelli design) or Morris screen (morris) of each output; empty otherwise."""
+    design = experiment.design
+    kind = design.kind
+    if kind not in ("saltelli", "morris"):
+        return pd.DataFrame()
+    analyse = sobol_indices if kind == "saltelli" else morris_screen
+    n = len(design.points)
+    parts = []
+    for strategy in experiment.strategies:
+        outputs = {f"{metric} mean of {strategy}": f"{metric} mean"}
+        if strategy != against:
+            outputs[f"{metric} difference {strategy} - {against}"] = f"difference vs {against} mean"
+        for label, column in outputs.items():
+            if column not in points.columns:
+                continue
+            found = analyse(design, outputs_by_point(points, strategy, column, n))
+            parts.append(found.assign(output=label))
+    table = pd.concat(parts, ignore_index=True)
+    return table[["output", *[c for c in table.columns if c != "output"]]]

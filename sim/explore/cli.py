@@ -1,0 +1,131 @@
+"""The `hashpivot-explore` command: parse the options and ranges, run the experiment, print the findings."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from sim.config import compose
+from sim.errors import UserError
+from sim.explore.pipeline import explore
+from sim.explore.run import prepare
+from sim.explore.space import SPEC_FORM, is_range, read_explore_file, split_assignment
+
+PROG = "hashpivot-explore"
+
+DESCRIPTION = f"""\
+Run the model over ranges of uncertain assumptions, then say where a strategy pays
+(PRIM scenario discovery) and which assumption drives the outcome (Sobol' indices or
+Morris' screen).
+
+Each range is explore.KEY={SPEC_FORM}, KEY any number of the config; a
+distribution-valued key (site.conversion.capex_usd_per_mw_it, a lognormal) varies its
+median, keeping its sigma. --config reads a YAML file:
+  explore:
+    site.conversion.capex_usd_per_mw_it: 4e6:11e6
+    run.discount_rate: [0.07, 0.12]
+  overrides: [site.blocks=8]
+Any other argument is a Hydra override of the config, as for `hashpivot`.
+
+Every design point runs the same worlds (the same run.seed: common random numbers),
+with run.detail=summary and no comparison of its own; run.executor and run.workers
+apply to each point. Designs: sobol and lhs (--points points), saltelli (--points x
+(k + 2) points, gives Sobol' indices), morris (--points x (k + 1), gives the Morris
+screen), for k ranges.
+
+Outputs in --out: points/<i>.parquet (each finished point; rerunning the same command
+skips them, a different experiment there is refused, Ctrl-C keeps them), points.csv
+(per point and strategy: mean, P5/P50/P95, the paired difference against --against
+with its 95% interval), prim.csv (the peeling trajectory), boxes.csv, sobol.csv or
+morris.csv, explore.html, and explore.xlsx with --xlsx.
+
+Examples:
+  hashpivot-explore 'strategy=[stay_mining,convert_all]' run.replications=20 \\
+      explore.site.conversion.capex_usd_per_mw_it=4e6:11e6 \\
+      explore.market.ai.lease_start_usd_per_kw_month=100:170 explore.run.discount_rate=0.07:0.12
+  hashpivot-explore --design saltelli --points 64 --config ranges.yaml --xlsx
+  hashpivot-explore --design morris --points 10 --strategies stay_mining,phased --threshold 5e7 ..."""
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the command's argument parser."""
+    parse = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION,
+                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parse.add_argument("arguments", nargs="*", metavar="OVERRIDE",
+                       help="explore.KEY=LOW:HIGH ranges and Hydra overrides of the config")
+    parse.add_argument("--config", metavar="FILE", help="YAML file with 'explore' (and 'overrides')")
+    parse.add_argument("--design", default="sobol", choices=("sobol", "lhs", "saltelli", "morris"),
+                       help="how the points are drawn (default sobol)")
+    parse.add_argument("--points", type=int, default=64, metavar="N",
+                       help="design points (saltelli: N x (k + 2), morris: N x (k + 1)); default 64")
+    parse.add_argument("--metric", default="npv_usd", metavar="COLUMN",
+                       help="summary column analysed (default npv_usd)")
+    parse.add_argument("--against", default="stay_mining", metavar="STRATEGY",
+                       help="the strategy the others are compared with, world by world (default stay_mining)")
+    parse.add_argument("--strategies", metavar="A,B", help="the strategies run (default: the config's)")
+    parse.add_argument("--replications", type=int, metavar="R",
+                       help="worlds per point (default: run.replications of the config)")
+    parse.add_argument("--threshold", type=float, default=0.0, metavar="X",
+                       help="PRIM's question: does a strategy beat --against by more than X (default 0)")
+    parse.add_argument("--features", action="store_true",
+                       help="let PRIM restrict the sampled worlds' features too, not only the ranges")
+    parse.add_argument("--out", default="outputs/explore", metavar="DIR",
+                       help="output directory (default outputs/explore)")
+    parse.add_argument("--xlsx", action="store_true", help="also write explore.xlsx")
+    parse.add_argument("--config-dir", action="append", default=[], metavar="DIR",
+                       help="extra config directory (your own options), as hashpivot's --config-dir")
+    parse.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parse
+
+
+def _split(args) -> tuple[dict, list[str]]:
+    """Return (ranges {key: spec}, Hydra overrides) from the file, the options and the arguments."""
+    specs, overrides = {}, []
+    if args.config:
+        read = read_explore_file(args.config)
+        specs, overrides = read["explore"], read["overrides"]
+    for text in args.arguments:
+        if is_range(text):
+            key, spec = split_assignment(text)
+            specs[key] = spec
+        else:
+            overrides.append(text)
+    if args.strategies:
+        names = [s.strip() for s in args.strategies.split(",") if s.strip()]
+        overrides.append(f"strategy=[{','.join(names)}]")
+    if args.replications is not None:
+        if args.replications < 2:
+            raise UserError(f"--replications={args.replications}: must be >= 2")
+        overrides.append(f"run.replications={args.replications}")
+    return specs, overrides
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `hashpivot-explore`; return the exit code (2 for a user's error, 130 if interrupted)."""
+    args = parser().parse_intermixed_args(argv)
+    started = time.perf_counter()
+    try:
+        specs, overrides = _split(args)
+        experiment = prepare(compose(overrides, args.config_dir), specs, args.design, args.points,
+                             overrides)
+        found = explore(experiment, args.out, args.metric, args.against, args.threshold,
+                        args.features, args.xlsx, progress=not args.no_progress)
+    except UserError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; the finished points are kept in {args.out}/points: "
+              "rerun the same command to resume", file=sys.stderr)
+        return 130
+    for line in found.sentences:
+        print(line)
+    if len(found.sensitivity):
+        print(found.sensitivity.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"{len(experiment.design.points)} points in {time.perf_counter() - started:,.0f} s; "
+          f"outputs in {args.out} (explore.html)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

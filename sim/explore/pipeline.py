@@ -1,0 +1,38 @@
+"""A whole experiment: run the design points, then PRIM, the indices and the outputs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from sim.explore.analysis import check_columns, discover, points_table, sensitivity
+from sim.explore.report import Findings, write_outputs
+from sim.explore.run import Experiment, run_in_memory, run_points
+from sim.explore.words import sentence
+
+
+def findings(experiment: Experiment, rows, metric: str = "npv_usd", against: str = "stay_mining",
+             threshold: float = 0.0, features: bool = False) -> Findings:
+    """Return the Findings of an experiment's `rows`: points table, PRIM per strategy, indices, sentences."""
+    check_columns(rows, metric, against, experiment.strategies)
+    points = points_table(rows, experiment.inputs, metric, against)
+    scenarios = [discover(rows, experiment.inputs, metric, s, against, threshold, features)
+                 for s in experiment.strategies if s != against]
+    units = {r.column: r.unit for r in experiment.ranges}
+    return Findings(points, scenarios, sensitivity(experiment, points, metric, against),
+                    [sentence(s, units) for s in scenarios], units)
+
+
+def explore(experiment: Experiment, out_dir=None, metric: str = "npv_usd", against: str = "stay_mining",
+            threshold: float = 0.0, features: bool = False, xlsx: bool = False,
+            progress: bool = False) -> Findings:
+    """Return the Findings of `experiment`, run (resuming in `out_dir`, where the outputs are written)."""
+    started = time.perf_counter()
+    if out_dir is None:
+        rows = run_in_memory(experiment)
+    else:
+        rows = run_points(experiment, out_dir, progress)
+    found = findings(experiment, rows, metric, against, threshold, features)
+    if out_dir is not None:
+        write_outputs(Path(out_dir), experiment, found, metric, time.perf_counter() - started, xlsx)
+    return found

@@ -1,0 +1,201 @@
+"""The uncertain assumptions of an experiment: config keys and the range each is varied over.
+
+A range is written ``explore.KEY=LOW:HIGH`` on the command line, or ``KEY: LOW:HIGH``
+(or ``KEY: [LOW, HIGH]``) under ``explore:`` in a YAML file. Each design point draws a
+value of every key uniformly in its range (through the design: Sobol, LHS, Saltelli,
+Morris). KEY is any number of the composed config (`run.discount_rate`,
+`market.ai.lease_start_usd_per_kw_month`, `site.hosting.escalator_per_year`, ...). A
+distribution-valued key (`site.conversion.capex_usd_per_mw_it`, a lognormal) varies its
+*median*, keeping its sigma: the uncertainty explored is the analyst's about the typical
+cost, the site's own scatter around it stays; a `fixed` distribution varies its value.
+A whole-number key takes whole values (rounded). Every key must exist, and both ends of
+its range must be allowed by the key's own rule (composed and checked before any run);
+otherwise `UserError` with one line ``KEY=SPEC: what is allowed``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
+
+import yaml
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from sim import distributions
+from sim.config import build_processes, build_strategies, validate
+from sim.errors import UserError
+from sim.params import Number, meta_of
+from sim.schema import Settings
+
+PREFIX = "explore."
+SPEC_FORM = "LOW:HIGH, two numbers with LOW < HIGH, e.g. 0.07:0.12"
+#: The parameter a distribution-valued key varies, by the distribution's kind.
+VARIED_PARAMETER = {"lognormal": "median", "fixed": "value"}
+
+
+@dataclass(frozen=True)
+class Range:
+    """One explored key: its dotted config key, its range, its unit and how a value is set."""
+
+    key: str
+    low: float
+    high: float
+    unit: str = "-"
+    integer: bool = False
+    parameter: str | None = None  # for a distribution: the varied parameter (median, value)
+
+    @property
+    def spec(self) -> str:
+        """Return the range as the command line writes it (`0.07:0.12`)."""
+        return f"{self.low:g}:{self.high:g}"
+
+    @property
+    def column(self) -> str:
+        """Return the column name of this input in the tables (the key, `.median` for a distribution)."""
+        return f"{self.key}.{self.parameter}" if self.parameter else self.key
+
+    def value(self, x: float):
+        """Return the config value at `x` in [low, high] (whole if the key is)."""
+        return int(round(x)) if self.integer else float(x)
+
+
+def split_assignment(text: str) -> tuple[str, str]:
+    """Return (key, spec) of `explore.KEY=LOW:HIGH`; raise UserError if it is not that form."""
+    key, equals, spec = text.partition("=")
+    if not equals or not key.startswith(PREFIX) or len(key) == len(PREFIX):
+        raise UserError(f"{text}: a range must be explore.KEY={SPEC_FORM}")
+    return key[len(PREFIX):].strip(), spec.strip()
+
+
+def is_range(text: str) -> bool:
+    """Return True if a command-line argument is a range (`explore.KEY=...`), not a Hydra override."""
+    return text.startswith(PREFIX)
+
+
+def _bounds(key: str, spec) -> tuple[float, float, str]:
+    """Return (low, high, shown spec) of a `LOW:HIGH` string or `[LOW, HIGH]` list."""
+    shown = spec if isinstance(spec, str) else repr(spec)
+    parts = spec.split(":") if isinstance(spec, str) else spec
+    try:
+        low, high = (float(p) for p in parts) if len(parts) == 2 else (None, None)
+    except (TypeError, ValueError):
+        low = high = None
+    if low is None or not (math.isfinite(low) and math.isfinite(high)):
+        raise UserError(f"{key}={shown}: must be {SPEC_FORM}")
+    if low >= high:
+        raise UserError(f"{key}={shown}: LOW must be below HIGH")
+    return low, high, shown
+
+
+def rule_of(cfg, key: str) -> dict | None:
+    """Return the metadata (unit, doc, rule) of `key`: the schema's, or its plug-in class's field."""
+    head, _, rest = key.partition(".")
+    if head in ("market", "strategy"):
+        group, _, name = rest.partition(".")
+        node = OmegaConf.select(cfg, f"{head}.{group}")
+        target = node.get("_target_") if isinstance(node, DictConfig) else None
+        if not target or "." in name:
+            return None
+        module, _, attr = str(target).rpartition(".")
+        cls = getattr(import_module(module), attr, None)
+        fields = getattr(cls, "__dataclass_fields__", {})
+        return dict(fields[name].metadata) if name in fields and fields[name].metadata else None
+    return meta_of(Settings, key)
+
+
+def _refusal(cfg, key: str, value) -> str | None:
+    """Return why `cfg` with `key` set to `value` is not a valid config, or None."""
+    trial = with_values(cfg, {key: value})
+    try:
+        validate(trial)
+        build_processes(trial)
+        build_strategies(trial)
+    except UserError as err:
+        text = str(err)
+        return text.partition(": ")[2] or text if text.startswith(key) else text
+    return None
+
+
+def parse_range(cfg, key: str, spec) -> Range:
+    """Return the checked Range `key=spec` of the composed config `cfg`."""
+    low, high, shown = _bounds(key, spec)
+    current = OmegaConf.select(cfg, key, default="__absent__")
+    if isinstance(current, str) and current == "__absent__":
+        raise UserError(f"{key}={shown}: no such key in the composed config")
+    meta = rule_of(cfg, key) or {}
+    unit = str(meta.get("unit", "-"))
+    parameter = None
+    if isinstance(current, Mapping):
+        kind = distributions.normalise(OmegaConf.to_container(current), key).get("dist")
+        parameter = VARIED_PARAMETER.get(kind)
+        if parameter is None:
+            raise UserError(f"{key}={shown}: a distribution key varies the median of a lognormal or "
+                            f"the value of a fixed one; this one is {kind}")
+    elif isinstance(current, bool) or not isinstance(current, (int, float)):
+        raise UserError(f"{key}={shown}: only numbers can be explored; {key} is {current!r}")
+    rule = meta.get("rule")
+    integer = isinstance(rule, Number) and rule.integer
+    if integer and not (low.is_integer() and high.is_integer()):
+        raise UserError(f"{key}={shown}: a whole-number key takes whole LOW and HIGH")
+    made = Range(key, low, high, unit, integer, parameter)
+    for end in (low, high):
+        refused = _refusal(cfg, key, set_value(current, made, end))
+        if refused:
+            raise UserError(f"{key}={shown}: {refused}")
+    return made
+
+
+def set_value(current, made: Range, x: float):
+    """Return the config value of `made` at `x`: the number, or the distribution with its parameter set."""
+    if made.parameter is None:
+        return made.value(x)
+    spec = distributions.normalise(OmegaConf.to_container(current) if isinstance(current, DictConfig)
+                                   else dict(current), made.key)
+    return {**spec, made.parameter: made.value(x)}
+
+
+def parse_ranges(cfg, specs: Mapping) -> tuple[Range, ...]:
+    """Return the checked Ranges of {key: spec}; raise UserError (one line) on the first bad one."""
+    if not specs:
+        raise UserError("no range given; name at least one, e.g. explore.run.discount_rate=0.07:0.12")
+    return tuple(parse_range(cfg, key, spec) for key, spec in specs.items())
+
+
+def with_values(cfg, values: Mapping):
+    """Return a copy of `cfg` with dotted keys set to `values`."""
+    cfg = copy.deepcopy(cfg)
+    with open_dict(cfg):
+        for key, value in values.items():
+            OmegaConf.update(cfg, key, value, merge=False, force_add=True)
+    return cfg
+
+
+def point_config(cfg, ranges, row) -> object:
+    """Return `cfg` with each range's key set to its value in `row` (one design point, in range order)."""
+    values = {}
+    for made, x in zip(ranges, row):
+        values[made.key] = set_value(OmegaConf.select(cfg, made.key), made, float(x))
+    return with_values(cfg, values)
+
+
+def read_explore_file(path) -> dict:
+    """Return {'explore': {key: spec}, 'overrides': [...]} read from a YAML file (both optional)."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as err:
+        raise UserError(f"--config {path}: cannot be read ({err.strerror or err})") from None
+    except yaml.YAMLError as err:
+        raise UserError(f"--config {path}: not valid YAML ({' '.join(str(err).split())[:200]})") from None
+    data = {} if data is None else data
+    if not isinstance(data, dict) or set(data) - {"explore", "overrides"}:
+        raise UserError(f"--config {path}: must be a mapping with 'explore' (KEY: LOW:HIGH) "
+                        "and optionally 'overrides' (a list of KEY=VALUE)")
+    ranges, overrides = data.get("explore") or {}, data.get("overrides") or []
+    if not isinstance(ranges, dict) or not isinstance(overrides, list):
+        raise UserError(f"--config {path}: 'explore' must map keys to LOW:HIGH and 'overrides' be a list")
+    return {"explore": {str(k): v for k, v in ranges.items()}, "overrides": [str(o) for o in overrides]}

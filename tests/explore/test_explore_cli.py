@@ -1,0 +1,48 @@
+"""The hashpivot-explore command: help, one-line errors, a small experiment end to end and resumed."""
+
+import pytest
+
+from sim.explore.cli import main
+
+SMALL = ["run.horizon_years=1", "site.blocks=4", "--strategies", "stay_mining,convert_all",
+         "--replications", "4", "--no-progress"]
+
+
+def test_help_exits_0_and_shows_examples(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    assert "explore.KEY=LOW:HIGH" in text and "Examples:" in text and "--design" in text
+    assert "median" in text and "points/<i>.parquet" in text
+
+
+@pytest.mark.parametrize(("argument", "line"), [
+    ("explore.run.discount_rate=0.12:0.07", "run.discount_rate=0.12:0.07: LOW must be below HIGH"),
+    ("explore.run.discount_rate=cheap", "run.discount_rate=cheap: must be LOW:HIGH"),
+    ("explore.market.ai.lease_start_usd_per_kw_month=0:170",
+     "market.ai.lease_start_usd_per_kw_month=0:170: must be > 0"),
+    ("explore.run.executor=1:2", "run.executor=1:2: only numbers can be explored"),
+    ("explore.site.blocks=2.5:8", "site.blocks=2.5:8: a whole-number key takes whole LOW and HIGH"),
+])
+def test_a_bad_range_exits_2_with_one_line(argument, line, capsys, tmp_path):
+    assert main([*SMALL, "--out", str(tmp_path / "out"), argument]) == 2
+    err = capsys.readouterr().err
+    assert err == f"hashpivot-explore: error: {line}" + err[len(f"hashpivot-explore: error: {line}"):]
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "out").exists()  # refused before anything runs
+
+
+def test_a_small_experiment_runs_and_resumes(capsys, tmp_path):
+    argv = [*SMALL, "--points", "4", "--out", str(tmp_path), "--xlsx",
+            "explore.run.discount_rate=0.07:0.12", "explore.market.ai.lease_start_usd_per_kw_month=100:170"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "convert_all beats stay_mining" in out and "4 points" in out
+    assert len(list((tmp_path / "points").glob("*.parquet"))) == 4
+    assert (tmp_path / "explore.xlsx").exists() and (tmp_path / "explore.html").exists()
+    assert main(argv) == 0
+    assert main([*argv[:-1], "explore.market.ai.lease_start_usd_per_kw_month=100:180"]) == 2
+    assert "holds another experiment (different ranges)" in capsys.readouterr().err
+    assert main([*argv, "--against", "phased"]) == 2
+    assert "--against=phased: not a strategy of this experiment" in capsys.readouterr().err

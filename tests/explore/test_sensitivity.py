@@ -1,0 +1,54 @@
+"""Sobol' indices of the Ishigami function against its closed form; Morris' screen ranks its inputs."""
+
+import numpy as np
+import pytest
+
+from sim.errors import UserError
+from sim.explore.design import draw
+from sim.explore.sensitivity import morris_screen, sobol_indices
+
+A, B = 7.0, 0.1
+PI = np.pi
+
+
+def ishigami(x):
+    return np.sin(x[:, 0]) + A * np.sin(x[:, 1]) ** 2 + B * x[:, 2] ** 4 * np.sin(x[:, 0])
+
+
+def closed_form():
+    """Return (S1, ST) of the Ishigami function from its variance decomposition."""
+    v1 = 0.5 * (1 + B * PI ** 4 / 5) ** 2
+    v2 = A ** 2 / 8
+    v13 = B ** 2 * PI ** 8 * (1 / 18 - 1 / 50)
+    total = v1 + v2 + v13
+    return np.array([v1, v2, 0]) / total, np.array([v1 + v13, v2, v13]) / total
+
+
+def test_sobol_indices_of_ishigami_match_the_closed_form():
+    design = draw("saltelli", ["x1", "x2", "x3"], [(-PI, PI)] * 3, 4096, seed=11)
+    assert len(design.points) == 4096 * 5
+    found = sobol_indices(design, ishigami(design.points))
+    first, total = closed_form()
+    assert np.allclose(first, [0.3139, 0.4424, 0.0], atol=1e-4)  # the closed form itself
+    assert np.allclose(total, [0.5576, 0.4424, 0.2437], atol=1e-4)
+    assert np.allclose(found["S1"], first, atol=0.04)
+    assert np.allclose(found["ST"], total, atol=0.04)
+    assert (found["S1_conf"] > 0).all() and (found["S1_conf"] < 0.1).all()
+
+
+def test_morris_effects_of_a_linear_function_are_its_slopes():
+    design = draw("morris", ["a", "b", "c"], [(0, 1)] * 3, 20, seed=5)
+    found = morris_screen(design, design.points @ np.array([3.0, -1.0, 0.0])).set_index("input")
+    assert np.allclose(found["mu_star"], [3, 1, 0])  # |slope| over the unit range
+    assert np.allclose(found["sigma"], 0, atol=1e-9)  # no curvature, no interaction
+
+
+def test_indices_refuse_the_wrong_design_and_missing_outputs():
+    design = draw("sobol", ["a", "b"], [(0, 1)] * 2, 16, seed=1)
+    with pytest.raises(UserError, match="saltelli"):
+        sobol_indices(design, np.zeros(16))
+    saltelli = draw("saltelli", ["a", "b"], [(0, 1)] * 2, 8, seed=1)
+    outputs = np.ones(len(saltelli.points))
+    outputs[3] = np.nan
+    with pytest.raises(UserError, match="no finite output"):
+        sobol_indices(saltelli, outputs)

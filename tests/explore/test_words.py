@@ -1,0 +1,33 @@
+"""Inputs and boxes in words: labels from keys, values in their units, the sentence."""
+
+import numpy as np
+import pandas as pd
+
+from sim.explore.analysis import Scenario
+from sim.explore.prim import prim
+from sim.explore.words import in_unit, label, money, sentence
+
+
+def test_labels_and_units():
+    assert label("site.conversion.capex_usd_per_mw_it.median") == "capex (median)"
+    assert label("market.ai.lease_start_usd_per_kw_month") == "lease start"
+    assert label("run.valuation.cap_rate") == "cap rate"
+    assert label("run.discount_rates.contracted") == "discount rate (contracted)"
+    assert label("world.lease_usd_per_kw_month_mean") == "world lease (mean)"
+    assert in_unit(8.1e6, "USD/MW of IT") == "$8.1M/MW of IT"
+    assert in_unit(142.0, "USD/kW/month") == "$142/kW/month"
+    assert in_unit(0.095, "1/year") == "9.5%/yr"
+    assert money(-2.5e8) == "-$250M"
+
+
+def test_the_sentence_states_the_box_and_its_shares():
+    rng = np.random.default_rng(2)
+    cases = pd.DataFrame({"market.ai.lease_start_usd_per_kw_month": rng.uniform(100, 170, 2000),
+                          "run.discount_rate": rng.uniform(0.07, 0.12, 2000)})
+    wins = (cases["market.ai.lease_start_usd_per_kw_month"] >= 142).to_numpy()
+    found = prim(cases, wins)
+    text = sentence(Scenario("convert_all", "stay_mining", "npv_usd", 0.0, found, 2000),
+                    {"market.ai.lease_start_usd_per_kw_month": "USD/kW/month", "run.discount_rate": "1/year"})
+    assert text.startswith("convert_all beats stay_mining (npv_usd) in 100% of cases where lease start ≥ $14")
+    assert "/kW/month" in text and "discount rate" not in text
+    assert f"against {wins.mean():.0%} of all 2,000 cases" in text
