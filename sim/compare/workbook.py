@@ -179,13 +179,14 @@ def write_workbook(analysis: Analysis, runset: RunSet, path: Path) -> Path:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, lambda tmp: _write(book, tmp))
+        write_atomic(path, lambda tmp: write_sheets(book, tmp))
     except OSError as error:
         raise UserError(f"{path}: cannot be written ({error.strerror or error})") from None
     return path
 
 
-def _write(book: dict[str, pd.DataFrame], path: Path) -> None:
+def write_sheets(book: dict[str, pd.DataFrame], path: Path) -> None:
+    """Write each frame of `book` as a sheet of the workbook at `path` (not atomically)."""
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, frame in book.items():
             frame = frame.replace([np.inf, -np.inf], np.nan)

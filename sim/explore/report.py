@@ -14,8 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
 import pandas as pd  # noqa: E402
 
-from sim.compare.workbook import _write as write_sheets  # noqa: E402
-from sim.compare.workbook import unit_of  # noqa: E402
+from sim.compare.workbook import unit_of, write_sheets  # noqa: E402
 from sim.errors import UserError  # noqa: E402
 from sim.explore.analysis import Scenario  # noqa: E402
 from sim.explore.run import Experiment  # noqa: E402
