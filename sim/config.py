@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from importlib import import_module
 from pathlib import Path
 
+import yaml
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
@@ -329,3 +330,26 @@ def build_strategies(cfg) -> dict:
                                 f"(a learning strategy applies another run's policy with fit_file)")
             strategies[label].policy = policy
     return strategies
+
+
+def read_ranges_file(path, section: str, example: str) -> dict:
+    """Return {section: {key: spec}, 'overrides': [...]} read from a YAML file (both optional).
+
+    The file of `hashpivot-optimize --config` (section 'space') and of `hashpivot-explore
+    --config` (section 'explore'); `example` shows a spec in the error lines.
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as err:
+        raise UserError(f"--config {path}: cannot be read ({err.strerror or err})") from None
+    except yaml.YAMLError as err:
+        raise UserError(f"--config {path}: not valid YAML ({' '.join(str(err).split())[:200]})") from None
+    data = {} if data is None else data
+    if not isinstance(data, dict) or set(data) - {section, "overrides"}:
+        raise UserError(f"--config {path}: must be a mapping with '{section}' (KEY: {example}) "
+                        "and optionally 'overrides' (a list of KEY=VALUE)")
+    ranges, overrides = data.get(section) or {}, data.get("overrides") or []
+    if not isinstance(ranges, dict) or not isinstance(overrides, list):
+        raise UserError(f"--config {path}: '{section}' must map keys to {example} and 'overrides' be a list")
+    return {section: {str(k): v for k, v in ranges.items()}, "overrides": [str(o) for o in overrides]}

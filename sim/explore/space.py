@@ -20,13 +20,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import import_module
-from pathlib import Path
 
-import yaml
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from sim import distributions
-from sim.config import build_processes, build_strategies, validate
+from sim.config import build_processes, build_strategies, read_ranges_file, validate
 from sim.errors import UserError
 from sim.params import Number, meta_of
 from sim.schema import Settings
@@ -184,18 +182,4 @@ def point_config(cfg, ranges, row) -> object:
 
 def read_explore_file(path) -> dict:
     """Return {'explore': {key: spec}, 'overrides': [...]} read from a YAML file (both optional)."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise UserError(f"--config {path}: cannot be read ({err.strerror or err})") from None
-    except yaml.YAMLError as err:
-        raise UserError(f"--config {path}: not valid YAML ({' '.join(str(err).split())[:200]})") from None
-    data = {} if data is None else data
-    if not isinstance(data, dict) or set(data) - {"explore", "overrides"}:
-        raise UserError(f"--config {path}: must be a mapping with 'explore' (KEY: LOW:HIGH) "
-                        "and optionally 'overrides' (a list of KEY=VALUE)")
-    ranges, overrides = data.get("explore") or {}, data.get("overrides") or []
-    if not isinstance(ranges, dict) or not isinstance(overrides, list):
-        raise UserError(f"--config {path}: 'explore' must map keys to LOW:HIGH and 'overrides' be a list")
-    return {"explore": {str(k): v for k, v in ranges.items()}, "overrides": [str(o) for o in overrides]}
+    return read_ranges_file(path, "explore", "LOW:HIGH")

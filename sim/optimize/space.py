@@ -19,10 +19,10 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import yaml
 
+from sim.config import read_ranges_file
 from sim.errors import UserError
 from sim.params import Choice, Flag, Number
 
@@ -186,18 +186,4 @@ def split_assignment(text: str) -> tuple[str, str]:
 
 def read_space_file(path) -> dict:
     """Return {'space': {key: spec}, 'overrides': [...]} read from a YAML file (both optional)."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise UserError(f"--config {path}: cannot be read ({err.strerror or err})") from None
-    except yaml.YAMLError as err:
-        raise UserError(f"--config {path}: not valid YAML ({' '.join(str(err).split())[:200]})") from None
-    data = {} if data is None else data
-    if not isinstance(data, dict) or set(data) - {"space", "overrides"}:
-        raise UserError(f"--config {path}: must be a mapping with 'space' (key: spec) "
-                        "and optionally 'overrides' (a list of KEY=VALUE)")
-    space, overrides = data.get("space") or {}, data.get("overrides") or []
-    if not isinstance(space, dict) or not isinstance(overrides, list):
-        raise UserError(f"--config {path}: 'space' must map keys to specs and 'overrides' be a list")
-    return {"space": {str(k): v for k, v in space.items()}, "overrides": [str(o) for o in overrides]}
+    return read_ranges_file(path, "space", "a spec such as float:0.2:1")
