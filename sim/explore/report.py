@@ -18,7 +18,7 @@ from sim.compare.workbook import unit_of, write_sheets  # noqa: E402
 from sim.errors import UserError  # noqa: E402
 from sim.explore.analysis import Scenario  # noqa: E402
 from sim.explore.run import Experiment  # noqa: E402
-from sim.explore.words import label, sentence  # noqa: E402
+from sim.explore.words import in_unit, label, sentence  # noqa: E402
 from sim.rundir.files import write_atomic  # noqa: E402
 
 MAX_TABLE_ROWS = 500
@@ -108,13 +108,14 @@ def _figure(data: str, title: str) -> str:
 
 def page(experiment: Experiment, findings: Findings, metric: str, wall_s: float) -> str:
     """Return the self-contained explore.html: the sentences, the plots and the tables."""
-    ranges = "".join(f"<li><code>{html.escape(r.column)}</code>: {r.low:g} to {r.high:g} {html.escape(r.unit)}</li>"
-                     for r in experiment.ranges)
+    ranges = "".join(f"<li><code>{html.escape(r.column)}</code>: {html.escape(in_unit(r.low, r.unit))} to "
+                     f"{html.escape(in_unit(r.high, r.unit))}</li>" for r in experiment.ranges)
     parts = [f"<h1>hashpivot-explore: {html.escape(metric)}</h1>",
              "".join(f"<p class=verdict>{html.escape(s)}</p>" for s in findings.sentences),
              f"<p>{experiment.design.kind} design, {len(experiment.design.points)} points × "
              f"{int(experiment.cfg.run.replications)} worlds (the same worlds at every point, run seed "
-             f"{experiment.seed}), strategies {', '.join(experiment.strategies)}; {wall_s:,.0f} s.</p>",
+             f"{experiment.seed}), strategies {', '.join(experiment.strategies)}; this command took {wall_s:,.0f} s (points "
+             f"finished by an earlier command are read back, not rerun).</p>",
              f"<ul>{ranges}</ul>"]
     for scenario in findings.scenarios:
         parts.append(_figure(tradeoff_plot(scenario), f"PRIM trade-off, {scenario.strategy}"))
