@@ -101,6 +101,11 @@ def sensitivity_plot(table: pd.DataFrame) -> str:
     return _png(figure)
 
 
+def plain(value: float) -> str:
+    """Return a table number without scientific notation: 10,320,000, or 0.1137."""
+    return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:,.4g}"
+
+
 def _figure(data: str, title: str) -> str:
     return (f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{data}">'
             f"<figcaption>{html.escape(title)}</figcaption></figure>")
@@ -125,12 +130,12 @@ def page(experiment: Experiment, findings: Findings, metric: str, wall_s: float)
         parts.append(_figure(sensitivity_plot(findings.sensitivity), kind))
         parts.append(findings.sensitivity.to_html(index=False, float_format=lambda v: f"{v:.3f}"))
     if len(findings.boxes()):
-        parts += ["<h2>PRIM boxes</h2>", findings.boxes().to_html(index=False, float_format=lambda v: f"{v:,.4g}")]
+        parts += ["<h2>PRIM boxes</h2>", findings.boxes().to_html(index=False, float_format=plain, na_rep="–")]
     shown = findings.points.head(MAX_TABLE_ROWS)
     more = len(findings.points) - len(shown)
     parts += ["<h2>Design points</h2>",
               f"<p>The first {len(shown)} of {len(findings.points)} rows (all in points.csv).</p>" if more else "",
-              shown.to_html(index=False, float_format=lambda v: f"{v:,.4g}")]
+              shown.to_html(index=False, float_format=plain, na_rep="–")]
     style = ("body{font-family:sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem}"
              "img{max-width:100%}table{border-collapse:collapse;font-size:.8rem;display:block;"
              "overflow-x:auto}td,th{border:1px solid #ccc;padding:2px 6px;white-space:nowrap}"
