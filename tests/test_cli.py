@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import sim
+from trained import QUICK_TRAINING
 from sim.cli import _ConsoleFilter, compare_main, main
 
 TESTS = Path(__file__).resolve().parent
@@ -30,7 +31,7 @@ def hashpivot(args, cwd, timeout=240):
 @pytest.mark.slow
 def test_default_experiment_writes_a_complete_run_dir(tmp_path):
     run_dir = tmp_path / "run"
-    done = hashpivot([*QUICK, f"hydra.run.dir={run_dir}"], cwd=tmp_path)
+    done = hashpivot([*QUICK, QUICK_TRAINING, f"hydra.run.dir={run_dir}"], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     for name in ["summary.parquet", "cashflows.parquet", "timeline.parquet", "worlds.parquet",
                  "comparison.csv", "report.html", "run.json", ".hydra/config.yaml"]:
@@ -64,7 +65,7 @@ def test_plugin_demand_from_a_directory_outside_the_package(tmp_path):
     example = ROOT / "examples" / "custom_demand"
     shutil.copytree(example, tmp_path / "user")
     user = tmp_path / "user"
-    done = hashpivot(["--config-dir", "conf", "market/demand=lease_linked", *QUICK,
+    done = hashpivot(["--config-dir", "conf", "market/demand=lease_linked", *QUICK, QUICK_TRAINING,
                       "strategy=[stay_mining,build_to_suit]", "run.compare=false",
                       f"hydra.run.dir={user / 'run'}"], cwd=user)
     assert done.returncode == 0, done.stderr

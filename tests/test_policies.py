@@ -66,13 +66,6 @@ def test_a_bad_fit_file_is_one_line(compose_small, tmp_path, content, what):
     assert "\n" not in str(err.value)
 
 
-def test_every_executor_gives_the_same_numbers(compose_small, fresh):
-    serial = sim.run(compose_small(*SMALL, "run.replications=4"))
-    process = sim.run(compose_small(*SMALL, "run.replications=4", "run.executor=process",
-                                    "run.workers=2", "run.chunk_size=2"))
-    assert serial.summary.equals(process.summary)
-
-
 def test_the_verdicts_reruns_judge_the_policy_the_run_learnt(compose_small, tmp_path, fresh, monkeypatch):
     from sim.compare.robustness import rerun_config
 
