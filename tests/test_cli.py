@@ -65,7 +65,7 @@ def test_plugin_demand_from_a_directory_outside_the_package(tmp_path):
     example = ROOT / "examples" / "custom_demand"
     shutil.copytree(example, tmp_path / "user")
     user = tmp_path / "user"
-    done = hashpivot(["--config-dir", "conf", "market/demand=lease_linked", *QUICK, QUICK_TRAINING,
+    done = hashpivot(["--config-dir", "conf", "market/demand=lease_linked", *QUICK,
                       "strategy=[stay_mining,build_to_suit]", "run.compare=false",
                       f"hydra.run.dir={user / 'run'}"], cwd=user)
     assert done.returncode == 0, done.stderr
