@@ -51,7 +51,7 @@ def fit_path(run_dir, label: str) -> Path:
     return Path(run_dir) / FITS_DIR / f"{label}.pkl"
 
 
-def load_policy(path, key: str, every_months: int) -> Policy:
+def load_policy(path, every_months: int) -> Policy:
     """Return the policy pickled at `path`, or raise UserError if it is not one that fits."""
     try:
         with open(path, "rb") as handle:
@@ -82,12 +82,15 @@ def trained(cfg, checked, run_dir=None) -> dict[str, Policy]:
             continue
         key = policy_key(cfg, labels[label])
         if strategy.fit_file:
-            policies[label] = load_policy(strategy.fit_file, key, int(strategy.every_months))
+            policies[label] = load_policy(strategy.fit_file, int(strategy.every_months))
             continue
         kept = fit_path(run_dir, label) if run_dir is not None else None
         if kept is not None and kept.exists():
-            policy = load_policy(kept, key, int(strategy.every_months))
-            if policy.key == key:
+            try:
+                policy = load_policy(kept, int(strategy.every_months))
+            except UserError:  # not one this run can use: trained again, and replaced
+                policy = None
+            if policy is not None and policy.key == key:
                 policies[label] = policy
                 continue
         policy = _TRAINED.get(key) or _train(checked, strategy, label, key)

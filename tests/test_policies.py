@@ -90,3 +90,11 @@ def test_run_json_and_the_report_carry_the_training_figures(compose_small, tmp_p
     assert kept == result.info["policies"]["real_option"]
     line = policy_line("real_option", kept, "run")
     assert f"on its 6 training worlds: {'$'}{kept['in_sample_usd'] / 1e6:,.1f}M in sample" in line
+
+
+def test_a_kept_policy_of_another_calendar_is_trained_again(compose_small, tmp_path, fresh):
+    sim.run(compose_small(*SMALL), tmp_path / "a")
+    (tmp_path / "b" / "fits").mkdir(parents=True)
+    (tmp_path / "a" / "fits" / "real_option.pkl").rename(tmp_path / "b" / "fits" / "real_option.pkl")
+    half_yearly = sim.run(compose_small(*SMALL, "strategy.real_option.every_months=6"), tmp_path / "b")
+    assert half_yearly.info["policies"]["real_option"]["decision_days"] == 4  # 2 years, every 6 months
