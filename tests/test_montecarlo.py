@@ -299,18 +299,15 @@ def test_a_killed_worker_fails_in_one_line_and_a_rerun_completes(tmp_path):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_ctrl_c_stops_the_workers_and_keeps_finished_chunks(tmp_path):
     run_dir = tmp_path / "run"
+    # A shell starts background jobs with Ctrl-C ignored, and a child inherits that: the
+    # command must start as from a terminal, whatever started pytest.
     process = hashpivot(*RUN, "run.replications=2000", f"hydra.run.dir={run_dir}", cwd=tmp_path,
-                        start_new_session=True, env={**os.environ, "PYTHONFAULTHANDLER": "1"})
+                        start_new_session=True,
+                        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     wait_for_chunks(run_dir, 1, process)
     workers = children(process.pid)
     os.killpg(process.pid, signal.SIGINT)               # what Ctrl-C in a terminal sends
-    try:
-        out, err = process.communicate(timeout=60)
-    except subprocess.TimeoutExpired:  # a hang: every thread's stack (faulthandler) says where
-        for pid in [process.pid, *children(process.pid)]:
-            os.kill(pid, signal.SIGABRT)
-        out, err = process.communicate(timeout=30)
-        raise AssertionError(f"Ctrl-C did not stop the run within 60 s; its stacks:\n{err[-8000:]}")
+    out, err = process.communicate(timeout=30)
     assert process.returncode == 130, err
     assert "interrupted; finished chunks are kept" in err and "Traceback" not in err
     assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
