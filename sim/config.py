@@ -10,6 +10,7 @@ and what is allowed.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import os
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import yaml
 from hydra.core.config_store import ConfigStore
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from sim.errors import UserError
@@ -353,3 +354,12 @@ def read_ranges_file(path, section: str, example: str) -> dict:
     if not isinstance(ranges, dict) or not isinstance(overrides, list):
         raise UserError(f"--config {path}: '{section}' must map keys to {example} and 'overrides' be a list")
     return {section: {str(k): v for k, v in ranges.items()}, "overrides": [str(o) for o in overrides]}
+
+
+def with_values(cfg, values: Mapping) -> DictConfig:
+    """Return a copy of `cfg` with dotted keys set to `values` (new keys added)."""
+    cfg = copy.deepcopy(cfg)
+    with open_dict(cfg):
+        for key, value in values.items():
+            OmegaConf.update(cfg, key, value, merge=False, force_add=True)
+    return cfg

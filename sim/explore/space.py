@@ -15,16 +15,15 @@ otherwise `UserError` with one line ``KEY=SPEC: what is allowed``.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import import_module
 
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 
 from sim import distributions
-from sim.config import build_processes, build_strategies, read_ranges_file, validate
+from sim.config import build_processes, build_strategies, read_ranges_file, validate, with_values
 from sim.errors import UserError
 from sim.params import Number, meta_of
 from sim.schema import Settings
@@ -161,15 +160,6 @@ def parse_ranges(cfg, specs: Mapping) -> tuple[Range, ...]:
     if not specs:
         raise UserError("no range given; name at least one, e.g. explore.run.discount_rate=0.07:0.12")
     return tuple(parse_range(cfg, key, spec) for key, spec in specs.items())
-
-
-def with_values(cfg, values: Mapping):
-    """Return a copy of `cfg` with dotted keys set to `values`."""
-    cfg = copy.deepcopy(cfg)
-    with open_dict(cfg):
-        for key, value in values.items():
-            OmegaConf.update(cfg, key, value, merge=False, force_add=True)
-    return cfg
 
 
 def point_config(cfg, ranges, row) -> object:

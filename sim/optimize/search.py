@@ -16,7 +16,6 @@ dependency (``pip install 'hashpivot[optimize]'``), imported when a search start
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from omegaconf import OmegaConf, open_dict
 from tqdm.auto import tqdm
 
 from sim.compare.stats import paired_difference
-from sim.config import build_strategies, check_output_dir, compose
+from sim.config import build_strategies, check_output_dir, compose, with_values
 from sim.errors import UserError
 from sim.montecarlo import run
 from sim.optimize.result import Optimum, trials_table, write_outputs
@@ -143,18 +142,9 @@ def prepare(strategy: str, space: dict, overrides=(), metric: str = "npv_usd",
 
 def summary_columns(cfg) -> list[str]:
     """Return the numeric summary columns a run of `cfg` writes (one world, one year, probed)."""
-    probe = with_settings(cfg, {"run.replications": 1, "run.horizon_years": 1})
+    probe = with_values(cfg, {"run.replications": 1, "run.horizon_years": 1})
     summary = run(probe).summary
     return [c for c in summary.columns if c not in ("strategy", "replication")]
-
-
-def with_settings(cfg, values: dict):
-    """Return a copy of `cfg` with dotted keys set to `values`."""
-    cfg = copy.deepcopy(cfg)
-    with open_dict(cfg):
-        for key, value in values.items():
-            OmegaConf.update(cfg, key, value, merge=False, force_add=True)
-    return cfg
 
 
 def with_params(cfg, strategy: str, params: dict, seed: int | None = None,
@@ -165,7 +155,7 @@ def with_params(cfg, strategy: str, params: dict, seed: int | None = None,
         values["run.seed"] = int(seed)
     if replications is not None:
         values["run.replications"] = int(replications)
-    return with_settings(cfg, values)
+    return with_values(cfg, values)
 
 
 def refusal(cfg) -> str | None:
