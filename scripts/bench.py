@@ -14,6 +14,7 @@ not its children, so not measured). The `detail` section then times writing the 
     python scripts/bench.py --workers 16 --sections executors   # scaling, 1..16 workers
     python scripts/bench.py --sections memory100k              # 100,000 replications
     python scripts/bench.py --sections memory100k-short        # the same, 3-month horizon
+    python scripts/bench.py --sections profile --baseline c65e681   # where the time goes, then and now
     python scripts/bench.py --baseline c65e681 --sections executors --workers 1
                                           # each measurement also on that commit, side by side
 
@@ -41,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 SECTIONS = ("executors", "replications", "blocks", "horizon", "detail", "memory100k",
-            "memory100k-short", "real_option")
+            "memory100k-short", "real_option", "profile")
 DEFAULT_SECTIONS = ("executors", "replications", "blocks", "horizon", "detail")
 SUMMARY = ["run.detail=summary", "run.progress=false", "run.compare=false"]
 
@@ -55,6 +56,8 @@ def measure(spec: dict) -> dict:
     overrides = spec["overrides"]
     if spec.get("train"):
         return measure_training(overrides)
+    if spec.get("profile"):
+        return measure_profile(overrides)
     warm = sim.compose(overrides)  # warm up every worker (Ray's import sim on their first task)
     sim.run(sim.compose([*overrides, f"run.replications={warm.run.workers or 1}", "run.chunk_size=1"]))
     cfg = sim.compose(overrides)
@@ -90,6 +93,51 @@ def measure_training(overrides: list[str]) -> dict:
     policy = train(cfg, build_strategies(cfg)["real_option"])
     return dict(run_s=time.perf_counter() - began, strategy_replications=policy.engine_runs,
                 main_mb=_peak_rss_mb(), worker_mb=0.0)
+
+
+#: Where the time of a serial run goes: (part, [(file, function), ...]) summed by cumulative
+#: time. Names from before a refactor are listed too, so a baseline commit is measured alike;
+#: an indented part is inside the one above it.
+PARTS = (
+    ("world sampling", [("sim/world.py", "sample_world")]),
+    ("  the network", [("sim/processes/network.py", "sample")]),
+    ("  plug-in checks", [("sim/world.py", "validate_output")]),
+    ("engine (simulate)", [("sim/site.py", "simulate")]),
+    ("  SimPy's own", "simpy"),
+    ("ledger (Account)", [("sim/ledger.py", "__init__"), ("sim/ledger.py", "summary")]),
+    ("  financing", [("sim/finance/equity.py", "financing")]),
+    ("  IRR", [("sim/economics.py", "irr"), ("sim/ledger.py", "irr")]),
+)
+
+
+def measure_profile(overrides: list[str]) -> dict:
+    """Profile one serial run and return each part's share of the replications' time."""
+    import cProfile
+    import pstats
+
+    import sim
+
+    sim.run(sim.compose([*overrides, "run.replications=1", "run.chunk_size=1"]))  # trains, imports
+    cfg = sim.compose(overrides)
+    profile = cProfile.Profile()
+    began = time.perf_counter()
+    profile.enable()
+    result = sim.run(cfg)
+    profile.disable()
+    run_s = time.perf_counter() - began
+    stats = pstats.Stats(profile).stats  # {(file, line, function): (cc, nc, tottime, cumtime, callers)}
+    chunks = sum(v[3] for (f, _, name), v in stats.items()
+                 if f.endswith("sim/montecarlo.py") and name == "run_chunk")
+    shares = {}
+    for part, where in PARTS:
+        if where == "simpy":
+            seconds = sum(v[2] for (f, _, _), v in stats.items() if "/simpy/" in f)
+        else:
+            seconds = sum(v[3] for (f, _, name), v in stats.items()
+                          if any(f.endswith(file) and name == fn for file, fn in where))
+        shares[part] = seconds / chunks if chunks else float("nan")
+    return dict(run_s=run_s, strategy_replications=len(result.summary), main_mb=_peak_rss_mb(),
+                worker_mb=0.0, chunks_s=chunks, shares=shares)
 
 
 def _write_run_info_before_rundir(cfg, out: Path) -> None:
@@ -193,6 +241,9 @@ def plan(sections, workers: int, quick: bool) -> list[tuple[str, str, dict]]:
     if "memory100k-short" in sections:  # the same tables and chunks in a fifth of the time
         todo.append(("memory100k", f"{100_000 // k:,} replications, 3 months",
                      SUMMARY + [f"run.replications={100_000 // k}", *parallel, "run.horizon_years=0.25"]))
+    if "profile" in sections:  # serial, under cProfile: the shares of the time, not the speed
+        todo.append(("profile", "serial, cProfile, shares of the time", dict(overrides=SUMMARY + [
+            f"run.replications={max(reps // 5, 20)}", "run.executor=serial"], profile=True)))
     if "real_option" in sections:  # training once, then the cost a replication of acting on it
         todo.append(("real_option", "training: engine runs (64 worlds)",
                      dict(overrides=["strategy=real_option", *SUMMARY], train=True)))
@@ -240,7 +291,7 @@ def row(section: str, label: str, m: dict) -> str:
             f"{m['run_s']:>9.1f}{m['main_mb']:>10.0f}{worker}{extra}")
 
 
-def findings(results: dict) -> list[str]:
+def findings(results: dict, baseline: dict, commit: str | None) -> list[str]:
     """Return the lines that set the measurements against the issue's targets."""
     lines = []
     serial = results.get(("executors", "serial"))
@@ -271,7 +322,23 @@ def findings(results: dict) -> list[str]:
         lines.append(f"detail: monthly adds {b['run_s'] - a['run_s']:.1f} s to the run, "
                      f"{b['save_s']:.1f} s to save the monthly tables and {b['report_s']:.1f} s "
                      f"for the report (summary: {a['save_s']:.1f} s, {a['report_s']:.1f} s)")
+    for (section, label), m in results.items():
+        if "shares" in m:
+            lines += profile_lines(m, baseline.get((section, label)), commit)
     return lines
+
+
+def report(results: dict, baseline: dict, commit: str | None) -> None:
+    """Print the findings and, with a baseline, the ratios."""
+    for line in findings(results, baseline, commit):
+        print(line)
+    for (section, label), m in baseline.items():
+        now = results[(section, label)]
+        per_now = now["run_s"] / now["strategy_replications"]
+        per_then = m["run_s"] / m["strategy_replications"]
+        print(f"against {commit}: {section} {label}: time per strategy-replication "
+              f"{per_now * 1e3:.2f} ms vs {per_then * 1e3:.2f} ms (x{per_now / per_then:.2f}); "
+              f"peak main RSS {now['main_mb']:.0f} vs {m['main_mb']:.0f} MB")
 
 
 def _line(x, y) -> tuple[float, float]:
@@ -326,17 +393,23 @@ def main(argv=None) -> int:
                            capture_output=True)
             shutil.rmtree(tree.parent, ignore_errors=True)
     print()
-    for line in findings(results):
-        print(line)
-    for (section, label), m in baseline.items():
-        now = results[(section, label)]
-        per_now = now["run_s"] / now["strategy_replications"]
-        per_then = m["run_s"] / m["strategy_replications"]
-        print(f"against {args.baseline}: {section} {label}: time per strategy-replication "
-              f"{per_now * 1e3:.2f} ms vs {per_then * 1e3:.2f} ms (x{per_now / per_then:.2f}); "
-              f"peak main RSS {now['main_mb']:.0f} vs {m['main_mb']:.0f} MB")
+    report(results, baseline, args.baseline)
     print(f"benchmark wall time: {time.perf_counter() - began:.0f} s")
     return 0
+
+
+def profile_lines(m: dict, then: dict | None, commit: str | None) -> list[str]:
+    """Return a table of where the replications' time goes (and the baseline's, if measured)."""
+    head = f"{'where the replications spend their time (cProfile)':<52}{'share':>8}"
+    lines = [head + (f"{commit:>12}" if then else "")]
+    for part, share in m["shares"].items():
+        old = then["shares"].get(part, float("nan")) if then else None
+        lines.append(f"{part:<52}{share:>8.1%}" + (f"{old:>12.1%}" if then else ""))
+    per = m["chunks_s"] / m["strategy_replications"] * 1e3
+    line = f"{'ms per strategy-replication under the profiler':<52}{per:>8.2f}"
+    if then:
+        line += f"{then['chunks_s'] / then['strategy_replications'] * 1e3:>12.2f}"
+    return lines + [line]
 
 
 def _worktree(commit: str) -> Path:
