@@ -9,9 +9,9 @@ The public API::
     comparison = sim.compare(result)        # in memory: .table, .paired, .figures, .verdict
 """
 
+import importlib
 import logging
 
-from sim import compare
 from sim._version import __version__
 from sim.config import compose
 from sim.montecarlo import run
@@ -24,3 +24,11 @@ __all__ = ["__version__", "compose", "sample_world", "run", "load", "compare", "
 # job log, <run dir>/hashpivot.log); without any, nothing, not even warnings, reaches stderr
 # twice (the lines that matter are printed there already).
 logging.getLogger("sim").addHandler(logging.NullHandler())
+
+
+def __getattr__(name: str):
+    """Return `sim.compare` on first use: it loads scipy.stats and matplotlib, which a
+    simulation (and every worker process) does without."""
+    if name == "compare":
+        return importlib.import_module("sim.compare")
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _scipy
+from scipy.special import stdtr
 
 
 #: Summary columns where a smaller value is the better outcome.
@@ -146,7 +146,7 @@ def mcb_confidence(values: np.ndarray, leader: int) -> float:
         d = values[:, leader] - values[:, j]
         sd = d.std(ddof=1)
         if sd > 0:
-            p = float(_scipy.t.sf(d.mean() / (sd / np.sqrt(n)), n - 1))
+            p = float(stdtr(n - 1, -d.mean() / (sd / np.sqrt(n))))  # Student's t upper tail
         else:
             p = 0.0 if d.mean() > 0 else 1.0
         worst = max(worst, p)

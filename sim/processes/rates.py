@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtr
 
 from sim.economics import DAYS_PER_YEAR
 from sim.processes._common import ar1
@@ -65,8 +65,9 @@ class Vasicek(Checked):
         above = mean - self.floor_rate
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(sd > 0, above / sd, np.copysign(np.inf, above))
-        tail = np.where(sd > 0, sd * norm.pdf(z), 0.0)
-        return self.floor_rate + above * norm.cdf(z) + tail
+        density = np.exp(-z**2 / 2.0) / np.sqrt(2 * np.pi)  # the standard normal's, as scipy.stats.norm.pdf
+        tail = np.where(sd > 0, sd * density, 0.0)
+        return self.floor_rate + above * ndtr(z) + tail
 
     def unfloored(self, n_days: int, rng: np.random.Generator) -> np.ndarray:
         """Return one sampled daily path of the Ornstein–Uhlenbeck rate, before the floor."""
