@@ -245,7 +245,7 @@ def _execute_locked(cfg, run_dir) -> int:
         return code
     if cfg.run.compare:
         try:
-            compare_runs([out_dir], out=out_dir)
+            compare_runs([out_dir], out=out_dir, results={out_dir: result})
         except UserError as err:
             return _job_fail(f"the run is complete in {out_dir}, but its comparison "
                                       f"was not written: {err}")

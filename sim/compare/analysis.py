@@ -281,15 +281,16 @@ def _net_cash(runset: RunSet) -> dict[tuple[str, str], pd.DataFrame]:
     Categories are summed run by run before anything is labelled, so the long
     cashflows table is never copied whole.
     """
-    cash = {}
+    cash, unlevered = {}, {}  # unlevered: run index -> its rows of unlevered categories
     for (index, strategy), label in runset.labels.items():
         flows = runset.runs[index].cashflows
         if flows is None or flows.empty:
             continue
         scenario = runset.summary.loc[runset.summary["run"] == index, "scenario"].iloc[0]
-        part = flows.loc[(flows["strategy"] == strategy)
-                         & ~flows["category"].isin(FINANCING_CATEGORIES),
-                         ["replication", "month", "usd"]]
+        if index not in unlevered:
+            unlevered[index] = ~flows["category"].isin(FINANCING_CATEGORIES).to_numpy()
+        rows = (flows["strategy"] == strategy).to_numpy() & unlevered[index]
+        part = flows.loc[rows, ["replication", "month", "usd"]]
         net = part.groupby(["replication", "month"], sort=True)["usd"].sum()
         wide = net.unstack("month", fill_value=0.0)
         wide.columns = pd.to_datetime(wide.columns)

@@ -124,8 +124,13 @@ def find_runs(paths) -> list[Path]:
     return [Path(p) for p in unique]
 
 
-def read_run(path: Path) -> Run:
-    """Return the run stored in `path`; refuse one that is foreign or not complete."""
+def read_run(path: Path, result=None) -> Run:
+    """Return the run stored in `path`; refuse one that is foreign or not complete.
+
+    `result`, the run's Result still in memory (the command line that just saved it),
+    stands in for its tables, which are then not read back. The tables' `strategy`
+    stays as stored (categorical): the comparison selects by label, never copies them.
+    """
     run_dir = RunDir(path)
     info = run_dir.read_info()
     if info is None:
@@ -134,17 +139,19 @@ def read_run(path: Path) -> Run:
     if status != "complete":
         raise UserError(f"{run_dir.path}: run status is {status!r}, not 'complete'; it may be "
                         "partial, so rerun it to completion before comparing")
-    summary = run_dir.read_table("summary")
+    summary = run_dir.read_table("summary") if result is None else result.summary.copy()
     if summary is None:
         raise UserError(f"{run_dir.path} is not a hashpivot run directory (no summary.parquet)")
     missing = [c for c in REQUIRED_COLUMNS if c not in summary.columns]
     if missing:
         raise UserError(f"{run_dir.table_path('summary')}: missing column(s) {', '.join(missing)}")
     summary["strategy"] = summary["strategy"].astype(str)
-    tables = {name: run_dir.read_table(name) for name in READ_TABLES}
-    for name in ("cashflows", "timeline"):
-        if tables[name] is not None:
-            tables[name]["strategy"] = tables[name]["strategy"].astype(str)
+    if result is None:
+        tables = {name: run_dir.read_table(name) for name in READ_TABLES}
+    else:
+        tables = {name: getattr(result, name) for name in READ_TABLES}
+        tables = {name: table if table is not None and len(table.columns) else None
+                  for name, table in tables.items()}
     config = run_dir.read_config()
     return Run(path=run_dir.path, info=info, overrides=run_dir.overrides(), summary=summary,
                config={} if config is None else OmegaConf.to_container(config),
@@ -258,9 +265,14 @@ def _deduplicate(runs, labels):
     return kept, notes
 
 
-def load_runs(paths, metric: str = "npv_usd") -> RunSet:
-    """Return the labelled runs named by `paths`; raise UserError on bad input."""
-    runs = [read_run(p) for p in find_runs(paths)]
+def load_runs(paths, metric: str = "npv_usd", results: dict | None = None) -> RunSet:
+    """Return the labelled runs named by `paths`; raise UserError on bad input.
+
+    `results` ({run directory: Result}) holds runs still in memory: their tables are
+    taken from there instead of read back (see `read_run`).
+    """
+    held = {Path(path).resolve(): result for path, result in (results or {}).items()}
+    runs = [read_run(p, held.get(Path(p).resolve())) for p in find_runs(paths)]
     check_metric(runs, metric)
     return runset_of(runs)
 

@@ -84,10 +84,7 @@ def run_of(result: Result, name: str) -> Run:
     for table in ("cashflows", "timeline", "worlds", "world_monthly"):
         frame = getattr(result, table, None)
         if frame is not None and len(frame.columns):
-            frame = frame.copy()
-            if "strategy" in frame:
-                frame["strategy"] = frame["strategy"].astype(str)
-            tables[table] = frame
+            tables[table] = frame  # not copied: the comparison only reads it
     return Run(path=Path(name), info=info, config=OmegaConf.to_container(result.config,
                                                                          resolve=True),
                overrides=[], summary=summary, **tables)

@@ -64,7 +64,7 @@ class Comparison:
 def compare_runs(run_dirs, out=None, baseline: str | None = None,
                  metric: str = "npv_usd", confidence: float = 0.95,
                  delta: float | None = None, strategies: list[str] | None = None,
-                 xlsx: str | os.PathLike | None = None) -> Comparison:
+                 xlsx: str | os.PathLike | None = None, results: dict | None = None) -> Comparison:
     """Return the Comparison of `run_dirs`, written to `out` (raise UserError on bad input).
 
     `baseline` defaults to stay_mining, or to the first strategy when stay_mining did
@@ -73,7 +73,8 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
     the runs' `run.indifference_usd` for a USD metric, else 1% of the largest mean).
     `strategies`, if given, restricts the comparison to those strategies (names or labels).
     `xlsx`, if given, also writes the tables as one workbook: at that path, or at
-    `<out>/comparison.xlsx` when it is "" (see `sim.compare.workbook`).
+    `<out>/comparison.xlsx` when it is "" (see `sim.compare.workbook`). `results`
+    ({run directory: Result}) are runs still in memory, whose tables are not read back.
     """
     if delta is not None and not delta > 0:
         raise UserError(f"the indifference zone (={delta}) must be > 0")
@@ -82,7 +83,7 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
     if not run_dirs:
         raise UserError("no run directory given")
     started = time.perf_counter()
-    runset, analysis = analyse_runset(load_runs(run_dirs, metric), metric, baseline,
+    runset, analysis = analyse_runset(load_runs(run_dirs, metric, results), metric, baseline,
                                       confidence, delta, strategies)
     log.info("comparison of %d run(s) by %s analysed in %.2f s", len(runset.runs), metric,
              time.perf_counter() - started)

@@ -18,11 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
-from tqdm.auto import tqdm
 
+from sim.compare.reruns import rerun_npvs
 from sim.compare.stats import paired_difference
 from sim.config import strategy_label
-from sim.montecarlo import run
 from sim.rundir import ROBUSTNESS_CSV, write_atomic
 from sim.schema import TERMINAL_VALUES
 
@@ -165,23 +164,20 @@ def verdict_robustness(cfg, best: str, baseline: str, replications: int, summary
 
     The "as run" row comes from the run's `summary`; each alternative reruns the two
     strategies over the first min(run's replications, `replications`) worlds of the
-    run's seed, with the run's executor. `role` says what `baseline` is to the reader
+    run's seed, with the run's executor; the alternatives that change only the valuation
+    share each world's engine runs (sim.compare.reruns), with the numbers of a full rerun
+    each. `role` says what `baseline` is to the reader
     ("baseline", or "runner-up" when the best strategy is the baseline itself).
     """
     pair = summary[summary["strategy"].isin([best, baseline])]
     n = min(int(pair["replication"].nunique()), int(replications))
     rows = [{"alternative": AS_RUN, "overrides": "", **paired_row(pair, best, baseline)}]
     chosen = alternatives(cfg)
-    bar = tqdm(chosen, unit="alternative", desc="robustness", disable=not cfg.run.progress,
-               dynamic_ncols=True)
-    try:
-        for alternative in bar:
-            bar.set_postfix_str(alternative.label)
-            result = run(rerun_config(cfg, (best, baseline), alternative.overrides, n))
-            rows.append({"alternative": alternative.label, "overrides": alternative.describe(),
-                         **paired_row(result.summary, best, baseline)})
-    finally:
-        bar.close()
+    configs = {a.label: rerun_config(cfg, (best, baseline), a.overrides, n) for a in chosen}
+    reruns = rerun_npvs(configs, {a.label: a.overrides for a in chosen}, n, bool(cfg.run.progress))
+    for alternative in chosen:
+        rows.append({"alternative": alternative.label, "overrides": alternative.describe(),
+                     **paired_row(reruns[alternative.label], best, baseline)})
     table = pd.DataFrame(rows)
     table["against_role"] = role
     return table[list(COLUMNS)]

@@ -29,7 +29,7 @@ from sim.realoptions.lsm import lsm_value, policy_value
 from sim.realoptions.strategy import FEATURES, RealOption, features
 from sim.site import simulate
 from sim.strategies import Strategy, decision_days
-from sim.view import MarketView
+from sim.view import MarketView, Past
 from sim.world import sample_world
 
 #: Folds of the cross-validation that judges the fitted rule on worlds it was not fitted on.
@@ -111,10 +111,12 @@ def exercise_values(cfg, world, strategy: RealOption) -> tuple[np.ndarray, np.nd
     never = _npv_usd(cfg, world, Strategy())
     x = np.empty((len(days), len(FEATURES)))
     gains = np.empty(len(days))
+    past = Past(world)  # the views' paths are slices of one copy, filled as the days advance
+    starter = copy.deepcopy(strategy)  # the engine runs a copy of it: one is enough for every day
+    starter.policy = None
     for step, day in enumerate(days):
-        x[step] = features(MarketView(world, day))
-        starter = copy.deepcopy(strategy)
-        starter.policy, starter.start_day = None, day
+        x[step] = features(MarketView(world, day, past))
+        starter.start_day = day
         gains[step] = _npv_usd(cfg, world, starter) - never
     return x, gains
 

@@ -10,6 +10,7 @@ import sim
 import sim.cli as cli
 from sim.cli import execute
 from sim.errors import UserError
+from sim.compare.reruns import batches_of, rerun_npvs
 from sim.compare.robustness import (AS_RUN, COLUMNS, alternatives, best_strategy, changed_under,
                             paired_row, rerun_config, robustness_pair, shifted_rates,
                             verdict_robustness, verdict_sentence)
@@ -222,3 +223,19 @@ def test_a_robustness_failure_keeps_the_saved_run_and_is_one_line(error, code, c
     assert sim.load(tmp_path).summary.shape[0] == 2
     assert not (tmp_path / "robustness.csv").exists()
     assert (tmp_path / "report.html").is_file() == compare  # the comparison still ran
+
+
+def test_alternatives_sharing_engine_runs_give_a_full_reruns_numbers_bit_for_bit():
+    cfg = sim.compose(["strategy=[stay_mining,phased]", "run.replications=2", "run.horizon_years=2",
+                       "run.progress=false", "run.chunk_size=1"])
+    chosen = alternatives(cfg)
+    configs = {a.label: rerun_config(cfg, ("phased", "stay_mining"), a.overrides, 2) for a in chosen}
+    overrides = {a.label: a.overrides for a in chosen}
+    work, where = batches_of(configs, overrides, 2)
+    assert len(work.batches) == 3  # the valuations share one batch; each horizon has its own
+    assert len({where[a.label][0] for a in chosen if "run.horizon_years" not in a.overrides}) == 1
+    checked = [label for label in configs if label != "horizon 20 years"]  # one horizon is enough
+    shared = rerun_npvs({label: configs[label] for label in checked}, overrides, 2, progress=False)
+    for label in checked:
+        full = sim.run(configs[label]).summary[["strategy", "replication", "npv_usd"]]
+        pd.testing.assert_frame_equal(shared[label], full, check_exact=True)
