@@ -15,6 +15,7 @@ not its children, so not measured). The `detail` section then times writing the 
     python scripts/bench.py --sections memory100k              # 100,000 replications
     python scripts/bench.py --sections memory100k-short        # the same, 3-month horizon
     python scripts/bench.py --sections profile --baseline c65e681   # where the time goes, then and now
+    python scripts/bench.py --sections command --baseline c65e681   # the default `hashpivot`, end to end
     python scripts/bench.py --baseline c65e681 --sections executors --workers 1
                                           # each measurement also on that commit, side by side
 
@@ -41,7 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SECTIONS = ("executors", "replications", "blocks", "horizon", "detail", "memory100k",
+SECTIONS = ("executors", "replications", "blocks", "horizon", "detail", "command", "memory100k",
             "memory100k-short", "real_option", "profile")
 DEFAULT_SECTIONS = ("executors", "replications", "blocks", "horizon", "detail")
 SUMMARY = ["run.detail=summary", "run.progress=false", "run.compare=false"]
@@ -50,6 +51,8 @@ SUMMARY = ["run.detail=summary", "run.progress=false", "run.compare=false"]
 # --- one measurement, in a fresh process -------------------------------------------------------------
 def measure(spec: dict) -> dict:
     """Run one configuration (in this process) and return its timings and peak memory."""
+    if "command" in spec:
+        return measure_command(spec["command"])
     import sim
     from sim.compare import compare_runs
 
@@ -80,6 +83,24 @@ def measure(spec: dict) -> dict:
             compare_runs([out], out=out)
             m.update(report_s=time.perf_counter() - began, report_mb=_peak_rss_mb())
     return m
+
+
+def measure_command(overrides: list[str]) -> dict:
+    """Run the `hashpivot` command line in this process, as a user would; time it from the imports on."""
+    began = time.perf_counter()
+    from sim.cli import main as hashpivot
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run"
+        code = hashpivot([*overrides, f"hydra.run.dir={out}"])
+        run_s = time.perf_counter() - began
+        if code:
+            raise SystemExit(f"hashpivot {' '.join(overrides)} exited with {code}")
+        import pandas
+
+        rows = len(pandas.read_parquet(out / "summary.parquet", columns=["replication"]))
+    return dict(run_s=run_s, strategy_replications=rows, main_mb=_peak_rss_mb(),
+                worker_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 
 
 def measure_training(overrides: list[str]) -> dict:
@@ -235,6 +256,9 @@ def plan(sections, workers: int, quick: bool) -> list[tuple[str, str, dict]]:
             todo.append(("detail", f"detail={detail}, run + save + report",
                          dict(overrides=[f"run.replications={reps}", *parallel, f"run.detail={detail}",
                                          "run.progress=false", "run.compare=false"], save=True)))
+    if "command" in sections:  # what a user waits for: `hashpivot`, imports, report and all
+        todo.append(("command", f"hashpivot run.replications={reps}",
+                     dict(command=[f"run.replications={reps}"])))
     if "memory100k" in sections:
         todo.append(("memory100k", f"{100_000 // k:,} replications, summary",
                      SUMMARY + [f"run.replications={100_000 // k}", *parallel]))
