@@ -194,7 +194,7 @@ class _Fleet:
         due = lag * (np.arange(parts) + 0.5) / parts
         added = capacity.sum() * np.expm1(growth * due / DAYS_PER_YEAR)
         order_j = np.array([self.frontier(d - lag) for d in due])
-        self.born = np.concatenate((born, due))
+        self.born = np.concatenate((born, due)).tolist()  # days; read one by one, as floats
         self.capacity = np.concatenate((capacity, np.diff(added, prepend=0.0)))
         self.z_half = (net.log_breakeven_hashprice(np.concatenate((j_per_th, order_j)))
                        / net.power_log_sd)
@@ -208,22 +208,23 @@ class _Fleet:
 
     def step(self, t_end: float, revenue: float) -> float:
         """Advance to day `t_end` at `revenue` (hashprice x EH/s); return the running EH/s."""
-        born = self.born
-        while self.installed < self.size and born[self.installed] <= t_end:
-            self.installed += 1
+        born, first, installed = self.born, self.first, self.installed
+        while installed < self.size and born[installed] <= t_end:
+            installed += 1
         retired = t_end - self.net.machine_life_years * DAYS_PER_YEAR
-        while self.first < self.installed and born[self.first] <= retired:
-            self.first += 1
+        while first < installed and born[first] <= retired:
+            first += 1
+        self.first, self.installed = first, installed
         self._order(t_end, revenue)
-        alive = slice(self.first, self.installed)
-        if revenue <= 0 or not self.capacity[alive].sum() > 0:
+        capacity = self.capacity[first:installed]
+        if revenue <= 0 or not np.add.reduce(capacity) > 0:
             return 1e-9
         log_revenue, guess = math.log(revenue), None
         if self.last is not None:  # the last epoch's root, moved along its slope
             last_revenue, last_hp, last_slope = self.last
             guess = last_hp + (log_revenue - last_revenue) / last_slope
-        log_hp, slope = solve_log_hashprice(log_revenue, self.capacity[alive],
-                                            self.z_half[alive], self.net.power_log_sd, guess)
+        log_hp, slope = solve_log_hashprice(log_revenue, capacity, self.z_half[first:installed],
+                                            self.net.power_log_sd, guess)
         self.last = (log_revenue, log_hp, slope)
         return revenue / math.exp(log_hp)
 
@@ -231,8 +232,8 @@ class _Fleet:
         net, spread = self.net, self.net.power_log_sd
         frontier = self.frontier(t_end)
         log_entry = math.log(net.entry_hashprice(frontier))
-        every = slice(self.first, self.size)
-        have = float(self.capacity[every].dot(ndtr(log_entry / spread - self.z_half[every])))
+        first, size = self.first, self.size
+        have = float(self.capacity[first:size].dot(ndtr(log_entry / spread - self.z_half[first:size])))
         gap = revenue / math.exp(log_entry) - have
         elapsed, self.t = t_end - self.t, t_end
         if gap <= 0 or elapsed <= 0:
@@ -247,12 +248,11 @@ class _Fleet:
         self._append(t_end + net.delivery_lag_days, share * gap * shock / running, z_half)
 
     def _append(self, born: float, capacity_ehs: float, z_half: float) -> None:
-        if self.size == len(self.born):  # full: double the arrays
-            self.born, self.capacity, self.z_half = (
-                np.concatenate((a, np.empty(len(a) + 16)))
-                for a in (self.born, self.capacity, self.z_half))
-        self.born[self.size], self.capacity[self.size], self.z_half[self.size] = (
-            born, capacity_ehs, z_half)
+        if self.size == len(self.capacity):  # full: double the arrays
+            self.capacity, self.z_half = (np.concatenate((a, np.empty(len(a) + 16)))
+                                          for a in (self.capacity, self.z_half))
+        self.born.append(born)
+        self.capacity[self.size], self.z_half[self.size] = capacity_ehs, z_half
         self.size += 1
 
 
@@ -281,7 +281,7 @@ def solve_log_hashprice(log_revenue: float, capacity: np.ndarray, z_half: np.nda
         step, slope = math.nan, 1.0
         if running > 0:
             weighted = capacity * np.exp(np.square(z) * -0.5)
-            rise = float(weighted.sum()) / (_SQRT_2PI * spread * running)  # S'/S
+            rise = float(np.add.reduce(weighted)) / (_SQRT_2PI * spread * running)  # S'/S
             bend = -float(weighted.dot(z)) / (_SQRT_2PI * spread * spread * running) - rise * rise
             slope = 1 + rise  # and g'' = S''/S − (S'/S)² = bend
             halley = 2 * slope * slope - gap * bend
