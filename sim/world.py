@@ -9,6 +9,7 @@ another's draws, and replication k's world never depends on which others run.
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -153,20 +154,29 @@ def day_grid(start_date: str, horizon_years: float) -> tuple[np.ndarray, np.ndar
     return np.arange(n_days), date
 
 
+@functools.lru_cache(maxsize=16)
+def _shared_grid(start_date: str, horizon_years: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return `day_grid`'s (day, date), read-only: made once, shared by a run's worlds."""
+    day, date = day_grid(start_date, horizon_years)
+    day.setflags(write=False)
+    date.setflags(write=False)
+    return day, date
+
+
 def sample_world(cfg, replication: int, processes: Mapping | None = None) -> World:
     """Return the World of `replication`: every market path, sampled from the config.
 
     `processes` (by name) saves building them from `cfg.market` again for each world.
     """
     run = cfg.run
-    day, date = day_grid(cfg.site.start_date, run.horizon_years)
+    seed, deterministic = run.seed, bool(run.deterministic)
+    day, date = _shared_grid(cfg.site.start_date, run.horizon_years)
     if processes is None:
         processes = build_processes(cfg)
-    deterministic = bool(run.deterministic)
     paths: dict[str, object] = {"day": day, "date": date}
     for name, fields in PROCESS_FIELDS.items():
-        rng = None if deterministic else rng_for(run.seed, replication, name)
-        where = f"market.{name} ({type(processes[name]).__name__}), replication {replication}, seed {run.seed}"
+        rng = None if deterministic else rng_for(seed, replication, name)
+        where = f"market.{name} ({type(processes[name]).__name__}), replication {replication}, seed {seed}"
         try:
             out = processes[name].sample(day, rng, MappingProxyType(paths))
         except UserError as err:
@@ -179,7 +189,7 @@ def sample_world(cfg, replication: int, processes: Mapping | None = None) -> Wor
             raise UserError(f"{where} raised {type(err).__name__}: {err}") from None
         paths.update(validate_output(out, fields, len(day), where))
         derive(paths)
-    return World(replication=int(replication), seed=int(run.seed), deterministic=deterministic,
+    return World(replication=int(replication), seed=int(seed), deterministic=deterministic,
                  **paths)
 
 
