@@ -15,7 +15,7 @@ closed-form equilibrium and the sources of the defaults.
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import functools
 import math
 from dataclasses import dataclass
@@ -155,7 +155,8 @@ class EconomicNetwork(NetworkBase):
         if rng is not None and self.power_median_log_sd > 0:
             median = self.power_median_usd_per_mwh * math.exp(
                 self.power_median_log_sd * float(rng.standard_normal()))
-            net = dataclasses.replace(self, power_median_usd_per_mwh=median)
+            net = copy.copy(self)  # > 0 by construction: no need to check every field again
+            net.power_median_usd_per_mwh = median
         fleet = _Fleet(net, start, hp0, self.initial_hashrate_ehs(), rng)
 
         def rule(hashprice, difficulty, t_end, years):
@@ -184,7 +185,7 @@ class _Fleet:
         growth = _past_growth_per_year(str(start))
         ages = np.arange(_BIN_YEARS / 2, net.machine_life_years, _BIN_YEARS)[::-1]
         born = -ages * DAYS_PER_YEAR
-        j_per_th = np.array([self.frontier(b) for b in born])
+        j_per_th = np.array([self.frontier(b) for b in born.tolist()])
         weight = np.exp(-growth * ages)
         running = float(np.dot(weight, net.running_share(hashprice0, j_per_th)))
         capacity = weight * hashrate0_ehs / max(running, 1e-12)
@@ -193,7 +194,7 @@ class _Fleet:
         parts = max(1, math.ceil(lag / (_BIN_YEARS * DAYS_PER_YEAR)))
         due = lag * (np.arange(parts) + 0.5) / parts
         added = capacity.sum() * np.expm1(growth * due / DAYS_PER_YEAR)
-        order_j = np.array([self.frontier(d - lag) for d in due])
+        order_j = np.array([self.frontier(d - lag) for d in due.tolist()])
         self.born = np.concatenate((born, due)).tolist()  # days; read one by one, as floats
         self.capacity = np.concatenate((capacity, np.diff(added, prepend=0.0)))
         self.z_half = (net.log_breakeven_hashprice(np.concatenate((j_per_th, order_j)))
