@@ -180,21 +180,13 @@ class _Fleet:
 
     def __init__(self, net: EconomicNetwork, start, hashprice0: float, hashrate0_ehs: float, rng):
         self.net, self.rng, self.t, self.last = net, rng, 0.0, None
-        start = np.datetime64(start, "D")
-        self.frontier_day0 = int((start - np.datetime64(net.frontier_date, "D")).astype(int))
-        growth = _past_growth_per_year(str(start))
-        ages = np.arange(_BIN_YEARS / 2, net.machine_life_years, _BIN_YEARS)[::-1]
-        born = -ages * DAYS_PER_YEAR
-        j_per_th = np.array([self.frontier(b) for b in born.tolist()])
-        weight = np.exp(-growth * ages)
+        self.frontier_day0, born, j_per_th, weight, due, growth, order_j = _day0_vintages(
+            str(np.datetime64(start, "D")), net.frontier_date, net.frontier_j_per_th,
+            net.frontier_gain_per_year, net.machine_life_years, net.delivery_lag_days)
         running = float(np.dot(weight, net.running_share(hashprice0, j_per_th)))
         capacity = weight * hashrate0_ehs / max(running, 1e-12)
         # the pipeline: what the same growth would add over the delivery lag, in quarters
-        lag = net.delivery_lag_days
-        parts = max(1, math.ceil(lag / (_BIN_YEARS * DAYS_PER_YEAR)))
-        due = lag * (np.arange(parts) + 0.5) / parts
         added = capacity.sum() * np.expm1(growth * due / DAYS_PER_YEAR)
-        order_j = np.array([self.frontier(d - lag) for d in due.tolist()])
         self.born = np.concatenate((born, due)).tolist()  # days; read one by one, as floats
         self.capacity = np.concatenate((capacity, np.diff(added, prepend=0.0)))
         self.z_half = (net.log_breakeven_hashprice(np.concatenate((j_per_th, order_j)))
@@ -204,8 +196,7 @@ class _Fleet:
     def frontier(self, day: float) -> float:
         """Return the frontier's J/TH on day `day` (rounded to whole days, as a date)."""
         net = self.net
-        years = (self.frontier_day0 + int(round(day))) / DAYS_PER_YEAR
-        return frontier_j_per_th(net.frontier_j_per_th, net.frontier_gain_per_year, years)
+        return _frontier(net.frontier_j_per_th, net.frontier_gain_per_year, self.frontier_day0, day)
 
     def step(self, t_end: float, revenue: float) -> float:
         """Advance to day `t_end` at `revenue` (hashprice x EH/s); return the running EH/s."""
@@ -255,6 +246,36 @@ class _Fleet:
         self.born.append(born)
         self.capacity[self.size], self.z_half[self.size] = capacity_ehs, z_half
         self.size += 1
+
+
+def _frontier(level_j_per_th: float, gain_per_year: float, frontier_day0: int,
+              day: float) -> float:
+    """Return the frontier's J/TH on day `day` of a run whose day 0 is `frontier_day0` days
+    after the frontier's date (the day rounded to whole days, as a date)."""
+    return frontier_j_per_th(level_j_per_th, gain_per_year,
+                             (frontier_day0 + int(round(day))) / DAYS_PER_YEAR)
+
+
+@functools.lru_cache(maxsize=64)
+def _day0_vintages(start: str, frontier_date: str, level_j_per_th: float, gain_per_year: float,
+                   life_years: float, lag_days: float) -> tuple:
+    """Return what the day-0 fleet's layout owes to dates and the frontier alone, the same in
+    every world of a run: (frontier_day0, born days, J/TH, growth weights, due days of the
+    pipeline, past growth per year, the pipeline's J/TH); arrays read-only."""
+    frontier_day0 = int((np.datetime64(start, "D") - np.datetime64(frontier_date, "D")).astype(int))
+    growth = _past_growth_per_year(start)
+    ages = np.arange(_BIN_YEARS / 2, life_years, _BIN_YEARS)[::-1]
+    born = -ages * DAYS_PER_YEAR
+    j_per_th = np.array([_frontier(level_j_per_th, gain_per_year, frontier_day0, b)
+                         for b in born.tolist()])
+    weight = np.exp(-growth * ages)
+    parts = max(1, math.ceil(lag_days / (_BIN_YEARS * DAYS_PER_YEAR)))
+    due = lag_days * (np.arange(parts) + 0.5) / parts
+    order_j = np.array([_frontier(level_j_per_th, gain_per_year, frontier_day0, d - lag_days)
+                        for d in due.tolist()])
+    for array in (born, j_per_th, weight, due, order_j):
+        array.setflags(write=False)
+    return frontier_day0, born, j_per_th, weight, due, growth, order_j
 
 
 def solve_log_hashprice(log_revenue: float, capacity: np.ndarray, z_half: np.ndarray,
