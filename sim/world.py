@@ -176,7 +176,8 @@ def sample_world(cfg, replication: int, processes: Mapping | None = None) -> Wor
     paths: dict[str, object] = {"day": day, "date": date}
     for name, fields in PROCESS_FIELDS.items():
         rng = None if deterministic else rng_for(seed, replication, name)
-        where = f"market.{name} ({type(processes[name]).__name__}), replication {replication}, seed {seed}"
+        where = (f"market.{name} ({type(processes[name]).__name__}), replication {replication}, "
+                 f"seed {seed}")
         try:
             out = processes[name].sample(day, rng, MappingProxyType(paths))
         except UserError as err:

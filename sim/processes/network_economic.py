@@ -224,8 +224,8 @@ class _Fleet:
         net, spread = self.net, self.net.power_log_sd
         frontier = self.frontier(t_end)
         log_entry = math.log(net.entry_hashprice(frontier))
-        first, size = self.first, self.size
-        have = float(self.capacity[first:size].dot(ndtr(log_entry / spread - self.z_half[first:size])))
+        every = slice(self.first, self.size)  # installed and on order
+        have = float(self.capacity[every].dot(ndtr(log_entry / spread - self.z_half[every])))
         gap = revenue / math.exp(log_entry) - have
         elapsed, self.t = t_end - self.t, t_end
         if gap <= 0 or elapsed <= 0:
