@@ -9,6 +9,7 @@ another's draws, and replication k's world never depends on which others run.
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -153,20 +154,30 @@ def day_grid(start_date: str, horizon_years: float) -> tuple[np.ndarray, np.ndar
     return np.arange(n_days), date
 
 
+@functools.lru_cache(maxsize=16)
+def _shared_grid(start_date: str, horizon_years: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return `day_grid`'s (day, date), read-only: made once, shared by a run's worlds."""
+    day, date = day_grid(start_date, horizon_years)
+    day.setflags(write=False)
+    date.setflags(write=False)
+    return day, date
+
+
 def sample_world(cfg, replication: int, processes: Mapping | None = None) -> World:
     """Return the World of `replication`: every market path, sampled from the config.
 
     `processes` (by name) saves building them from `cfg.market` again for each world.
     """
     run = cfg.run
-    day, date = day_grid(cfg.site.start_date, run.horizon_years)
+    seed, deterministic = run.seed, bool(run.deterministic)
+    day, date = _shared_grid(cfg.site.start_date, run.horizon_years)
     if processes is None:
         processes = build_processes(cfg)
-    deterministic = bool(run.deterministic)
     paths: dict[str, object] = {"day": day, "date": date}
     for name, fields in PROCESS_FIELDS.items():
-        rng = None if deterministic else rng_for(run.seed, replication, name)
-        where = f"market.{name} ({type(processes[name]).__name__}), replication {replication}, seed {run.seed}"
+        rng = None if deterministic else rng_for(seed, replication, name)
+        where = (f"market.{name} ({type(processes[name]).__name__}), replication {replication}, "
+                 f"seed {seed}")
         try:
             out = processes[name].sample(day, rng, MappingProxyType(paths))
         except UserError as err:
@@ -179,7 +190,7 @@ def sample_world(cfg, replication: int, processes: Mapping | None = None) -> Wor
             raise UserError(f"{where} raised {type(err).__name__}: {err}") from None
         paths.update(validate_output(out, fields, len(day), where))
         derive(paths)
-    return World(replication=int(replication), seed=int(run.seed), deterministic=deterministic,
+    return World(replication=int(replication), seed=int(seed), deterministic=deterministic,
                  **paths)
 
 
@@ -249,11 +260,40 @@ def _check_table(name: str, value, n_days: int, where: str) -> pd.DataFrame:
     columns = TABLE_COLUMNS[name]
     if not isinstance(value, pd.DataFrame):
         raise UserError(f"{where}: {name} must be a DataFrame with columns {', '.join(columns)}")
+    labels = list(value.columns)
+    kept = [*columns, *(c for c in OPTIONAL_COLUMNS[name] if c in labels)]
+    integers = ("day",) if name == "tenant_requests" else ("start_day", "end_day", "start_height")
+    contract = [np.dtype("int64") if c in integers else np.dtype("float64") for c in kept]
+    if labels == kept and list(value.dtypes) == contract:
+        # already in the contract's shape (the built-in processes): check one float array
+        numbers = dict(zip(kept, value.to_numpy(dtype=float).T))
+        _check_numbers(name, numbers, n_days, where)
+        for column in kept[len(columns):]:
+            _optional_range(name, column, numbers[column], where)
+        return value.reset_index(drop=True)  # no copy
     missing = [c for c in columns if c not in value.columns]
     if missing:
         raise UserError(f"{where}: {name} lacks columns {', '.join(missing)}")
     numbers = {c: _numbers(value[c], f"{name}.{c}", where) for c in columns}
-    stacked = np.vstack(list(numbers.values())) if len(value) else np.zeros((len(columns), 0))
+    _check_numbers(name, numbers, n_days, where)
+    optional = [c for c in OPTIONAL_COLUMNS[name] if c in value.columns]
+    for column in optional:
+        numbers[column] = _numbers(value[column], f"{name}.{column}", where)
+        _optional_range(name, column, numbers[column], where)
+    kept = [*columns, *optional]
+    if list(value.columns) == kept and all(
+            value[c].dtype == ("int64" if c in integers else "float64") for c in kept):
+        return value.reset_index(drop=True)  # already in the contract's shape: no copy
+    table = pd.DataFrame({c: numbers[c].astype("int64") if c in integers else numbers[c]
+                          for c in kept})
+    return table
+
+
+def _check_numbers(name: str, numbers: dict, n_days: int, where: str) -> None:
+    """Raise UserError unless a table's columns (float arrays, by name) keep the contract."""
+    columns = TABLE_COLUMNS[name]
+    stacked = (np.vstack([numbers[c] for c in columns]) if len(numbers[columns[0]])
+               else np.zeros((len(columns), 0)))
     if not np.all(np.isfinite(stacked)):
         raise UserError(f"{where}: {name} holds NaN or infinite values")
     negative = (stacked < 0).any(axis=1)
@@ -268,23 +308,10 @@ def _check_table(name: str, value, n_days: int, where: str) -> pd.DataFrame:
             raise UserError(f"{where}: tenant_requests.day must lie on the day grid [0, {n_days})")
         if np.any(numbers["mw_it"] <= 0) or np.any(numbers["term_days"] <= 0):
             raise UserError(f"{where}: tenant_requests.mw_it and term_days must be > 0")
-        integers = ("day",)
-    else:
-        integers = ("start_day", "end_day", "start_height")
-    optional = [c for c in OPTIONAL_COLUMNS[name] if c in value.columns]
-    numbers.update({c: _optional_column(name, c, value[c], where) for c in optional})
-    kept = [*columns, *optional]
-    if list(value.columns) == kept and all(
-            value[c].dtype == ("int64" if c in integers else "float64") for c in kept):
-        return value.reset_index(drop=True)  # already in the contract's shape: no copy
-    table = pd.DataFrame({c: numbers[c].astype("int64") if c in integers else numbers[c]
-                          for c in kept})
-    return table
 
 
-def _optional_column(name: str, column: str, value, where: str) -> np.ndarray:
-    """Return an optional column of a table as floats, or raise UserError outside its range."""
-    array = _numbers(value, f"{name}.{column}", where)
+def _optional_range(name: str, column: str, array: np.ndarray, where: str) -> None:
+    """Raise UserError where an optional column of a table (floats) leaves its range."""
     if column == "min_share":
         ok, allowed = (array > 0) & (array <= 1), "in (0, 1]"
     else:  # phased
@@ -292,4 +319,3 @@ def _optional_column(name: str, column: str, value, where: str) -> np.ndarray:
     if not np.all(ok):
         bad = int(np.flatnonzero(~ok)[0])
         raise UserError(f"{where}: {name}.{column} must be {allowed} (row {bad}: {array[bad]})")
-    return array

@@ -72,6 +72,32 @@ def test_unsorted_or_negative_requests_are_refused():
                             ("tenant_requests",), 10, "d")
 
 
+@pytest.mark.parametrize("change", [
+    {}, {"day": [5, 1]}, {"mw_it": [-1.0, 2.0]}, {"term_days": [0.0, 100.0]},
+    {"usd_per_kw_month": [np.inf, 1.0]}, {"day": [1, 10]}, {"min_share": [0.5, 1.5]},
+    {"phased": [0.0, 0.5]}])
+def test_a_table_is_checked_alike_in_the_contracts_dtypes_or_not(change):
+    """A table already in the contract's dtypes is checked from one float array; the same
+    table with an integer column goes column by column: same verdicts, same messages."""
+    good = dict(day=[1, 5], mw_it=[10.0, 20.0], term_days=[100.0, 100.0],
+                usd_per_kw_month=[120.0, 120.0], wait_days=[0.0, 0.0],
+                min_share=[1.0, 1.0], phased=[0.0, 1.0])
+    contract = pd.DataFrame({**good, **change})
+    other = contract.astype({"wait_days": "int64"})
+    verdicts = []
+    for table in (contract, other):
+        try:
+            verdicts.append(validate_output({"tenant_requests": table}, ("tenant_requests",), 10,
+                                            "d")["tenant_requests"])
+        except UserError as err:
+            verdicts.append(str(err))
+    if isinstance(verdicts[0], str):
+        assert verdicts[0] == verdicts[1]
+    else:
+        pd.testing.assert_frame_equal(verdicts[0], verdicts[1])
+        assert not change
+
+
 def test_hashprice_is_the_worlds_own_formula(compose_small):
     """Recompute hashprice from the world's own price, difficulty, subsidy and fees."""
     w = sim.sample_world(compose_small(), 2)

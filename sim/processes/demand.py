@@ -75,6 +75,10 @@ class PoissonRequests(Checked):
 
     def sample(self, days, rng, upstream) -> dict:
         """Return {"tenant_requests": a DataFrame of requests, sorted by day}."""
+        return {"tenant_requests": pd.DataFrame(self._request_columns(days, rng, upstream))}
+
+    def _request_columns(self, days, rng, upstream) -> dict[str, np.ndarray]:
+        """Return the requests' columns (name -> array, sorted by day), as `sample` tables them."""
         n_days = len(days)
         lease = upstream_path(upstream, "lease_usd_per_kw_month", n_days)
         arrival = self.arrival_days(n_days, rng)
@@ -86,11 +90,10 @@ class PoissonRequests(Checked):
         wait = np.round(distributions.draw(self.wait_days, rng, count, deterministic=fixed))
         spread = (np.ones(count) if fixed else np.exp(
             self.price_spread * rng.standard_normal(count) - self.price_spread ** 2 / 2))
-        return {"tenant_requests": pd.DataFrame({
-            "day": arrival, "mw_it": mw_it, "term_days": term,
-            "usd_per_kw_month": lease[arrival] * spread, "wait_days": wait,
-            "min_share": np.full(count, float(self.min_share)),
-            "phased": np.full(count, float(self.phased))})}
+        return {"day": arrival, "mw_it": mw_it, "term_days": term,
+                "usd_per_kw_month": lease[arrival] * spread, "wait_days": wait,
+                "min_share": np.full(count, float(self.min_share)),
+                "phased": np.full(count, float(self.phased))}
 
 
 class Phases(Rule):
@@ -153,7 +156,7 @@ class AnchorTenant(PoissonRequests):
 
     def sample(self, days, rng, upstream) -> dict:
         """Return {"tenant_requests": the Poisson requests and the anchor's phases, by day}."""
-        market = super().sample(days, rng, upstream)["tenant_requests"]
+        market = self._request_columns(days, rng, upstream)
         n_days = len(days)
         if self.anchor_day >= n_days:
             raise UserError(f"anchor_day={self.anchor_day}: must lie on the day grid [0, {n_days})")
@@ -165,11 +168,12 @@ class AnchorTenant(PoissonRequests):
             price = lease[self.anchor_day] * spread
         shares, due_days = np.array(self.anchor_phases, dtype=float).T
         count = len(shares)
-        anchor = pd.DataFrame({
+        anchor = {
             "day": np.full(count, self.anchor_day, dtype=np.int64),
             "mw_it": shares * self.anchor_mw_it, "term_days": np.full(count, float(self.anchor_term_days)),
             "usd_per_kw_month": np.full(count, float(price)), "wait_days": due_days,
-            "min_share": np.full(count, float(self.anchor_min_share)), "phased": np.ones(count)})
-        table = pd.concat([anchor, market], ignore_index=True)
-        order = np.argsort(table["day"].to_numpy(), kind="stable")
-        return {"tenant_requests": table.iloc[order].reset_index(drop=True)}
+            "min_share": np.full(count, float(self.anchor_min_share)), "phased": np.ones(count)}
+        columns = {name: np.concatenate((anchor[name], market[name])) for name in anchor}
+        order = np.argsort(columns["day"], kind="stable")
+        return {"tenant_requests": pd.DataFrame({name: column[order]
+                                                 for name, column in columns.items()})}

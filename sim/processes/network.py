@@ -14,7 +14,9 @@ next epoch's first block. Inverting W turns work into time.
 
 from __future__ import annotations
 
+import bisect
 import importlib.resources
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Optional
@@ -279,7 +281,7 @@ def _daily_fields(start_height, days, path, epochs, fees) -> dict:
         "difficulty": difficulties[:-1],
     })
     return {
-        "network_hashrate_ehs": np.exp(path.log_ehs[:n_days]),
+        "network_hashrate_ehs": np.exp(np.array(path.log_ehs[:n_days])),
         "difficulty": difficulties[:-1][in_force],
         "block_height": np.floor(height[:n_days]).astype(np.int64),
         "subsidy_btc": mean_subsidy,
@@ -293,27 +295,16 @@ class _HashratePath:
 
     ``log_ehs[d]`` is day d's log hashrate (EH/s, constant over the day); ``work[d]`` is the
     work done before day d, in EH/s·days. Days from ``origin`` on follow ``drift`` (per
-    day) plus the shared noise; days before it are final.
+    day) plus the shared noise; days before it are final. Python lists of floats: an epoch
+    fills a few dozen days, where numpy's overhead per call would cost more than the work.
     """
 
     _MAX_EPOCH_DAYS = 50 * 365
 
     def __init__(self, log_start: float, noise_cum: np.ndarray):
-        self.noise_cum = noise_cum
-        self.log_ehs = np.empty(len(noise_cum) + 64)
-        self.work = np.empty(len(self.log_ehs))
-        self.log_ehs[0], self.work[0] = log_start, 0.0
+        self.noise_cum = noise_cum.tolist()
+        self.log_ehs, self.work = [float(log_start)], [0.0]
         self.origin, self.drift, self.filled = 0, 0.0, 0
-        self._grow(len(self.log_ehs))
-
-    def _grow(self, size: int) -> None:
-        extra = size - len(self.log_ehs)
-        if extra > 0:
-            self.log_ehs = np.concatenate((self.log_ehs, np.empty(extra)))
-            self.work = np.concatenate((self.work, np.empty(extra)))
-        self.steps = np.arange(size, dtype=float)
-        tail = np.full(max(size - len(self.noise_cum), 0), self.noise_cum[-1])
-        self.noise_cum = np.concatenate((self.noise_cum, tail))
 
     def set_drift(self, origin: int, drift: float) -> None:
         """Make the days from `origin` on follow `drift` (log hashrate per day)."""
@@ -322,13 +313,16 @@ class _HashratePath:
         self.origin, self.drift, self.filled = origin, drift, origin
 
     def _fill(self, end: int) -> None:
-        if end + 1 > len(self.log_ehs):
-            self._grow(max(2 * len(self.log_ehs), end + 65))
-        o = self.origin
-        log_ehs = (self.log_ehs[o] + self.drift * self.steps[:end - o + 1]
-                   + self.noise_cum[o:end + 1] - self.noise_cum[o])
-        self.log_ehs[o:end + 1] = log_ehs
-        self.work[o + 1:end + 1] = self.work[o] + np.cumsum(np.exp(log_ehs[:-1]))
+        """Recompute days origin..end from the origin's value (work up to day end)."""
+        noise, log_ehs, work = self.noise_cum, self.log_ehs, self.work
+        if end >= len(noise):  # beyond the grid the noise stays where it ended
+            noise.extend([noise[-1]] * (end + 1 - len(noise)))
+        o, drift = self.origin, self.drift
+        base, noise_o, work_o = log_ehs[o], noise[o], work[o]
+        days = [base + drift * k + value - noise_o for k, value in enumerate(noise[o:end + 1])]
+        del log_ehs[o:], work[o + 1:]
+        log_ehs.extend(days)
+        work.extend([work_o + done for done in itertools.accumulate(map(math.exp, days[:-1]))])
         self.filled = end
 
     def time_at(self, work: float) -> float:
@@ -345,6 +339,5 @@ class _HashratePath:
                     raise UserError("the hashrate fell so fast that a difficulty epoch would "
                                     "last over 50 years; check the trend and elasticity")
                 span *= 2
-        low = max(self.origin - 1, 0)
-        day = low + int(self.work[low:end + 1].searchsorted(work, side="right")) - 1
-        return day + (work - float(self.work[day])) / math.exp(float(self.log_ehs[day]))
+        day = bisect.bisect_right(self.work, work, max(self.origin - 1, 0), end + 1) - 1
+        return day + (work - self.work[day]) / math.exp(self.log_ehs[day])

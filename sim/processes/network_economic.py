@@ -15,7 +15,7 @@ closed-form equilibrium and the sources of the defaults.
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import functools
 import math
 from dataclasses import dataclass
@@ -155,7 +155,8 @@ class EconomicNetwork(NetworkBase):
         if rng is not None and self.power_median_log_sd > 0:
             median = self.power_median_usd_per_mwh * math.exp(
                 self.power_median_log_sd * float(rng.standard_normal()))
-            net = dataclasses.replace(self, power_median_usd_per_mwh=median)
+            net = copy.copy(self)  # > 0 by construction: no need to check every field again
+            net.power_median_usd_per_mwh = median
         fleet = _Fleet(net, start, hp0, self.initial_hashrate_ehs(), rng)
 
         def rule(hashprice, difficulty, t_end, years):
@@ -179,22 +180,14 @@ class _Fleet:
 
     def __init__(self, net: EconomicNetwork, start, hashprice0: float, hashrate0_ehs: float, rng):
         self.net, self.rng, self.t, self.last = net, rng, 0.0, None
-        start = np.datetime64(start, "D")
-        self.frontier_day0 = int((start - np.datetime64(net.frontier_date, "D")).astype(int))
-        growth = _past_growth_per_year(str(start))
-        ages = np.arange(_BIN_YEARS / 2, net.machine_life_years, _BIN_YEARS)[::-1]
-        born = -ages * DAYS_PER_YEAR
-        j_per_th = np.array([self.frontier(b) for b in born])
-        weight = np.exp(-growth * ages)
+        self.frontier_day0, born, j_per_th, weight, due, growth, order_j = _day0_vintages(
+            str(np.datetime64(start, "D")), net.frontier_date, net.frontier_j_per_th,
+            net.frontier_gain_per_year, net.machine_life_years, net.delivery_lag_days)
         running = float(np.dot(weight, net.running_share(hashprice0, j_per_th)))
         capacity = weight * hashrate0_ehs / max(running, 1e-12)
         # the pipeline: what the same growth would add over the delivery lag, in quarters
-        lag = net.delivery_lag_days
-        parts = max(1, math.ceil(lag / (_BIN_YEARS * DAYS_PER_YEAR)))
-        due = lag * (np.arange(parts) + 0.5) / parts
         added = capacity.sum() * np.expm1(growth * due / DAYS_PER_YEAR)
-        order_j = np.array([self.frontier(d - lag) for d in due])
-        self.born = np.concatenate((born, due))
+        self.born = np.concatenate((born, due)).tolist()  # days; read one by one, as floats
         self.capacity = np.concatenate((capacity, np.diff(added, prepend=0.0)))
         self.z_half = (net.log_breakeven_hashprice(np.concatenate((j_per_th, order_j)))
                        / net.power_log_sd)
@@ -203,27 +196,27 @@ class _Fleet:
     def frontier(self, day: float) -> float:
         """Return the frontier's J/TH on day `day` (rounded to whole days, as a date)."""
         net = self.net
-        years = (self.frontier_day0 + int(round(day))) / DAYS_PER_YEAR
-        return frontier_j_per_th(net.frontier_j_per_th, net.frontier_gain_per_year, years)
+        return _frontier(net.frontier_j_per_th, net.frontier_gain_per_year, self.frontier_day0, day)
 
     def step(self, t_end: float, revenue: float) -> float:
         """Advance to day `t_end` at `revenue` (hashprice x EH/s); return the running EH/s."""
-        born = self.born
-        while self.installed < self.size and born[self.installed] <= t_end:
-            self.installed += 1
+        born, first, installed = self.born, self.first, self.installed
+        while installed < self.size and born[installed] <= t_end:
+            installed += 1
         retired = t_end - self.net.machine_life_years * DAYS_PER_YEAR
-        while self.first < self.installed and born[self.first] <= retired:
-            self.first += 1
+        while first < installed and born[first] <= retired:
+            first += 1
+        self.first, self.installed = first, installed
         self._order(t_end, revenue)
-        alive = slice(self.first, self.installed)
-        if revenue <= 0 or not self.capacity[alive].sum() > 0:
+        capacity = self.capacity[first:installed]
+        if revenue <= 0 or not np.add.reduce(capacity) > 0:
             return 1e-9
         log_revenue, guess = math.log(revenue), None
         if self.last is not None:  # the last epoch's root, moved along its slope
             last_revenue, last_hp, last_slope = self.last
             guess = last_hp + (log_revenue - last_revenue) / last_slope
-        log_hp, slope = solve_log_hashprice(log_revenue, self.capacity[alive],
-                                            self.z_half[alive], self.net.power_log_sd, guess)
+        log_hp, slope = solve_log_hashprice(log_revenue, capacity, self.z_half[first:installed],
+                                            self.net.power_log_sd, guess)
         self.last = (log_revenue, log_hp, slope)
         return revenue / math.exp(log_hp)
 
@@ -231,7 +224,7 @@ class _Fleet:
         net, spread = self.net, self.net.power_log_sd
         frontier = self.frontier(t_end)
         log_entry = math.log(net.entry_hashprice(frontier))
-        every = slice(self.first, self.size)
+        every = slice(self.first, self.size)  # installed and on order
         have = float(self.capacity[every].dot(ndtr(log_entry / spread - self.z_half[every])))
         gap = revenue / math.exp(log_entry) - have
         elapsed, self.t = t_end - self.t, t_end
@@ -247,13 +240,42 @@ class _Fleet:
         self._append(t_end + net.delivery_lag_days, share * gap * shock / running, z_half)
 
     def _append(self, born: float, capacity_ehs: float, z_half: float) -> None:
-        if self.size == len(self.born):  # full: double the arrays
-            self.born, self.capacity, self.z_half = (
-                np.concatenate((a, np.empty(len(a) + 16)))
-                for a in (self.born, self.capacity, self.z_half))
-        self.born[self.size], self.capacity[self.size], self.z_half[self.size] = (
-            born, capacity_ehs, z_half)
+        if self.size == len(self.capacity):  # full: double the arrays
+            self.capacity, self.z_half = (np.concatenate((a, np.empty(len(a) + 16)))
+                                          for a in (self.capacity, self.z_half))
+        self.born.append(born)
+        self.capacity[self.size], self.z_half[self.size] = capacity_ehs, z_half
         self.size += 1
+
+
+def _frontier(level_j_per_th: float, gain_per_year: float, frontier_day0: int,
+              day: float) -> float:
+    """Return the frontier's J/TH on day `day` of a run whose day 0 is `frontier_day0` days
+    after the frontier's date (the day rounded to whole days, as a date)."""
+    return frontier_j_per_th(level_j_per_th, gain_per_year,
+                             (frontier_day0 + int(round(day))) / DAYS_PER_YEAR)
+
+
+@functools.lru_cache(maxsize=64)
+def _day0_vintages(start: str, frontier_date: str, level_j_per_th: float, gain_per_year: float,
+                   life_years: float, lag_days: float) -> tuple:
+    """Return what the day-0 fleet's layout owes to dates and the frontier alone, the same in
+    every world of a run: (frontier_day0, born days, J/TH, growth weights, due days of the
+    pipeline, past growth per year, the pipeline's J/TH); arrays read-only."""
+    frontier_day0 = int((np.datetime64(start, "D") - np.datetime64(frontier_date, "D")).astype(int))
+    growth = _past_growth_per_year(start)
+    ages = np.arange(_BIN_YEARS / 2, life_years, _BIN_YEARS)[::-1]
+    born = -ages * DAYS_PER_YEAR
+    j_per_th = np.array([_frontier(level_j_per_th, gain_per_year, frontier_day0, b)
+                         for b in born.tolist()])
+    weight = np.exp(-growth * ages)
+    parts = max(1, math.ceil(lag_days / (_BIN_YEARS * DAYS_PER_YEAR)))
+    due = lag_days * (np.arange(parts) + 0.5) / parts
+    order_j = np.array([_frontier(level_j_per_th, gain_per_year, frontier_day0, d - lag_days)
+                        for d in due.tolist()])
+    for array in (born, j_per_th, weight, due, order_j):
+        array.setflags(write=False)
+    return frontier_day0, born, j_per_th, weight, due, growth, order_j
 
 
 def solve_log_hashprice(log_revenue: float, capacity: np.ndarray, z_half: np.ndarray,
@@ -281,7 +303,7 @@ def solve_log_hashprice(log_revenue: float, capacity: np.ndarray, z_half: np.nda
         step, slope = math.nan, 1.0
         if running > 0:
             weighted = capacity * np.exp(np.square(z) * -0.5)
-            rise = float(weighted.sum()) / (_SQRT_2PI * spread * running)  # S'/S
+            rise = float(np.add.reduce(weighted)) / (_SQRT_2PI * spread * running)  # S'/S
             bend = -float(weighted.dot(z)) / (_SQRT_2PI * spread * spread * running) - rise * rise
             slope = 1 + rise  # and g'' = S''/S − (S'/S)² = bend
             halley = 2 * slope * slope - gap * bend
