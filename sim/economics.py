@@ -125,9 +125,20 @@ def discount_factors(n_months: int, rate_per_year: float, first_month: int = 0) 
     return (1.0 + rate_per_year) ** (-np.arange(first_month, first_month + n_months) / 12.0)
 
 
+@functools.lru_cache(maxsize=64)
+def _shared_discount_factors(n_months: int, rate_per_year: float) -> np.ndarray:
+    """Return `discount_factors(n_months, rate_per_year)`, computed once per rate (read-only)."""
+    factors = discount_factors(n_months, rate_per_year)
+    factors.setflags(write=False)
+    return factors
+
+
 def npv(cash_usd: np.ndarray, rate_per_year: float) -> float:
     """Return the NPV of monthly cash flows at an annual discount rate (month 0 undiscounted)."""
-    return float(cash_usd @ discount_factors(len(cash_usd), rate_per_year))
+    n_months = len(cash_usd)
+    if isinstance(rate_per_year, float):  # the model's rates: the same factors every replication
+        return float(cash_usd @ _shared_discount_factors(n_months, float(rate_per_year)))
+    return float(cash_usd @ discount_factors(n_months, rate_per_year))
 
 
 #: Annual rates at which IRR looks for a change of sign of NPV: every point from −99% to

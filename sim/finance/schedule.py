@@ -13,6 +13,7 @@ equity holder (interest and principal negative).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -77,6 +78,10 @@ def rates_per_year(rate, n_months: int) -> np.ndarray:
 
     An array longer than n_months is cut; a shorter one holds its last rate after its end.
     """
+    if isinstance(rate, float):  # a fixed rate: checked as the array's one element would be
+        if not math.isfinite(rate) or rate <= -12.0:
+            raise ValueError(f"rate(={rate!r}) must be finite and above -12 (a monthly rate above -100%).")
+        return np.full(max(n_months, 0), float(rate))
     given = np.atleast_1d(np.asarray(rate, dtype=float))
     if given.ndim != 1 or given.size == 0:
         raise ValueError(f"rate(={rate!r}) must be a float or a non-empty 1-d array of annual rates.")
@@ -136,8 +141,11 @@ def combine(schedules: Sequence[Schedule]) -> Schedule:
         return tranches[0]
     fields = ("funded_usd", "interest_usd", "capitalised_interest_usd", "principal_usd",
               "prepaid_usd", "balance_usd")
-    summed = {name: np.sum([getattr(part, name) for part in tranches], axis=0) for name in fields}
-    opening = np.array([part.opening_balance_usd for part in tranches])
+    rows = {name: np.array([getattr(part, name) for part in tranches]) for name in fields}
+    summed = {name: rows[name].sum(axis=0) for name in fields}  # tranche by tranche, in order
+    opening = np.zeros_like(rows["balance_usd"])  # each tranche's opening balance
+    opening[:, 1:] = rows["balance_usd"][:, :-1]
+    opening += rows["funded_usd"]
     rates = np.array([part.rate_per_year for part in tranches])
     total = opening.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
