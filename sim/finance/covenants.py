@@ -95,7 +95,8 @@ def is_test_month(month: int, first_service_month: int, test_every_months: int) 
 def _trailing(cfads: np.ndarray, service: np.ndarray, month: int, first: int, window: int):
     """Return (CFADS, |debt service|) summed over the trailing window that ends at `month`."""
     window_start = max(month - window + 1, first)
-    return float(cfads[window_start:month + 1].sum()), float(-service[window_start:month + 1].sum())
+    return (float(np.add.reduce(cfads[window_start:month + 1])),
+            float(-np.add.reduce(service[window_start:month + 1])))
 
 
 def _checked_cfads(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
@@ -149,9 +150,12 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
     sweeping, default_month, default_balance_usd = False, None, 0.0
     loan = Facility(schedule)  # prepaid in place; `schedule` itself is never changed
     openings, service = schedule.opening_balance_usd, schedule.scheduled_service_usd
+    tests = {t for t in range(first, n_months)
+             if is_test_month(t, first, test_every_months) and t - first + 1 >= first_test_months}
     for t in range(first, n_months):
-        if (is_test_month(t, first, test_every_months) and openings[t] > 0
-                and t - first + 1 >= first_test_months):
+        if not sweeping and t not in tests:  # nothing happens in this month
+            continue
+        if t in tests and openings[t] > 0:
             opening = float(openings[t])
             covered, owed = _trailing(cured_cfads, service, t, first, window_months)
             if owed > 0:

@@ -32,8 +32,8 @@ from sim.finance.schedule import (
 )
 
 __all__ = ["Construction", "EquipmentLoan", "Schedule", "annuity_usd", "bullet_schedule", "combine",
-           "construction_draws", "equipment_loan", "level_schedule", "prepay", "rates_per_year",
-           "sculpted_capacity_usd", "sculpted_schedule"]
+           "construction_draws", "equipment_loan", "level_capacity_usd", "level_schedule", "prepay",
+           "rates_per_year", "sculpted_capacity_usd", "sculpted_schedule"]
 
 
 @dataclass(frozen=True)
@@ -177,11 +177,15 @@ def _sculpting_inputs(cfads_forecast_usd, rate, start_month: int, months: int):
     if forecast.ndim != 1 or forecast.size < end:
         raise ValueError(f"cfads_forecast_usd has {forecast.size} months; the loan needs {end} "
                          f"(start_month {start_month} + {months} payments).")
-    payment_cfads = np.maximum(forecast[start_month:end], 0.0)
+    return np.maximum(forecast[start_month:end], 0.0), _discount(rate, start_month, months)
+
+
+def _discount(rate, start_month: int, months: int) -> np.ndarray:
+    """Return the discount factor of each payment month to the start of start_month, at the loan rate."""
     if isinstance(rate, float):
-        return payment_cfads, _fixed_discount(rates_per_year(rate, 1)[0], months)
-    rates = rates_per_year(rate, end)
-    return payment_cfads, np.cumprod(1.0 / (1.0 + rates[start_month:end] / 12.0))
+        return _fixed_discount(rates_per_year(rate, 1)[0], months)
+    rates = rates_per_year(rate, start_month + months)
+    return np.cumprod(1.0 / (1.0 + rates[start_month:] / 12.0))
 
 
 @functools.lru_cache(maxsize=64)
@@ -203,6 +207,16 @@ def sculpted_capacity_usd(cfads_forecast_usd, rate, target_dscr: float, start_mo
         raise ValueError(f"target_dscr(={target_dscr}) must be > 0.")
     payment_cfads, discount = _sculpting_inputs(cfads_forecast_usd, rate, start_month, months)
     return float(np.sum(payment_cfads / target_dscr * discount))
+
+
+def level_capacity_usd(cfads_usd: float, rate, target_dscr: float, start_month: int,
+                       months: int) -> float:
+    """Return the most debt that a flat CFADS / target_dscr repays: `sculpted_capacity_usd` of a
+    forecast of `cfads_usd` (floored at 0) in every payment month."""
+    if not target_dscr > 0:
+        raise ValueError(f"target_dscr(={target_dscr}) must be > 0.")
+    payment_cfads = np.full(months, max(cfads_usd, 0.0))
+    return float(np.sum(payment_cfads / target_dscr * _discount(rate, start_month, months)))
 
 
 def sculpted_schedule(principal_usd: float, rate, cfads_forecast_usd, start_month: int, months: int,

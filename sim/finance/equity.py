@@ -43,7 +43,7 @@ import numpy as np
 from sim.economics import irr, npv, peak_funding_usd
 from sim.finance.covenants import apply_covenant
 from sim.finance.debt import (Construction, Schedule, bullet_schedule, combine,
-                              construction_draws, equipment_loan, level_schedule,
+                              construction_draws, equipment_loan, level_capacity_usd, level_schedule,
                               sculpted_capacity_usd, sculpted_schedule)
 from sim.finance.tax import combined_rate, depreciation_by_year, tax_by_month, tax_by_year, yearly_sums
 
@@ -171,8 +171,7 @@ def capacity_usd(debt, forecast: np.ndarray, rate, start_month: int) -> float:
         return sculpted_capacity_usd(forecast, rate, target, start_month, months)
     lowest = max(0.0, float(forecast[start_month:start_month + months].min()))
     if debt.amortisation == "level":
-        flat = np.full(forecast.size, lowest)
-        return sculpted_capacity_usd(flat, rate, target, start_month, months)
+        return level_capacity_usd(lowest, rate, target, start_month, months)
     annual = float(np.mean(np.atleast_1d(rate)))
     return lowest / target / (annual / 12.0) if annual > 0 else float("inf")
 

@@ -167,7 +167,7 @@ def tax_by_year(ebitda_usd, depreciation_usd, interest_usd, rate,
     depreciation = _per_year(depreciation_usd, n_years, "depreciation_usd")
     interest = _per_year(interest_usd, n_years, "interest_usd")
     rates = _per_year(rate, n_years, "rate")
-    if np.any(interest < 0) or np.any(rates < 0):
+    if (interest < 0).any() or (rates < 0).any():
         raise ValueError("interest_usd and rate must be >= 0")
     for name, share in (("interest_cap_share", interest_cap_share),
                         ("nol_limit_share", nol_limit_share)):
