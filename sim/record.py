@@ -149,7 +149,8 @@ class Lease:
     def scheduled_usd_per_day(self, days) -> np.ndarray:
         """Return the contract's rent on `days` (vectorised), ignoring the term's window."""
         since = np.asarray(days, dtype=float) - self.origin_day
-        rent = self.rent_usd_per_day * (1.0 + self.escalator_per_year) ** np.floor(since / DAYS_PER_YEAR)
+        rent = self.rent_usd_per_day * _escalation(1.0 + self.escalator_per_year,
+                                                   np.floor(since / DAYS_PER_YEAR))
         if self.ramp_months > 0:
             month = np.floor(since / DAYS_PER_MONTH)
             rent = rent * np.minimum(1.0, (month + 0.5) / self.ramp_months)
@@ -169,6 +170,19 @@ class Lease:
     def last_rent_usd_per_day(self) -> float:
         """Return the rent due just before the term ends."""
         return float(self.scheduled_usd_per_day(np.nextafter(self.end_day, -np.inf)))
+
+
+def _escalation(growth: float, years: np.ndarray) -> np.ndarray:
+    """Return growth ** years elementwise; over many days, one power per distinct whole year.
+
+    The same powers as `growth ** years`, looked up: a term's days fall in a few lease years.
+    """
+    if years.ndim == 1 and years.size > 64:
+        first, last = float(years.min()), float(years.max())
+        if math.isfinite(first) and math.isfinite(last) and last - first < years.size / 8:
+            steps = growth ** np.arange(first, last + 1.0)
+            return steps[(years - first).astype(np.intp)]
+    return growth ** years
 
 
 @dataclass(frozen=True)

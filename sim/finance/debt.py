@@ -274,16 +274,18 @@ def construction_draws(capex_usd, loan_to_cost: float, rate, upfront_fee: float 
         raise ValueError(f"conversion_month(={conversion_month}) must be in "
                          f"[{completion or 0}, {n_months}): after the spending, within the horizon.")
     draw = loan_to_cost * capex
-    monthly = rates_per_year(rate, n_months) / 12.0
+    # A fixed rate needs no array of rates: each month's is the same.
+    monthly = rates_per_year(rate, 1 if isinstance(rate, float) else n_months) / 12.0
     capitalised, balance, fees = np.zeros(n_months), np.zeros(n_months), np.zeros(n_months)
     drawn = np.flatnonzero(draw > 0)
     if drawn.size:
         fees[drawn[0]] = -upfront_fee * float(draw.sum())
     if conversion is not None and (isinstance(rate, float) or (monthly == monthly[0]).all()):
         # One rate: the balance after month t is sum over k <= t of draw_k (1 + r)^(t - k).
-        growth = _growth(float(monthly[0]), n_months)[:conversion + 1]
+        one_rate = float(monthly[0])
+        growth = _growth(one_rate, n_months)[:conversion + 1]
         balance[:conversion + 1] = growth * np.cumsum(draw[:conversion + 1] / growth)
-        capitalised[1:conversion + 1] = balance[:conversion] * monthly[0]
+        capitalised[1:conversion + 1] = balance[:conversion] * one_rate
     else:
         months = 0 if conversion is None else conversion + 1
         rates, drawn_usd = monthly[:months].tolist(), draw[:months].tolist()
