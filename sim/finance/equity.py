@@ -189,10 +189,9 @@ def _term_loan(debt, principal: float, rate, forecast: np.ndarray, start_month: 
 
 def _scaled(build: Construction, factor: float) -> Construction:
     """Return a construction loan at `factor` times its loan-to-cost (every line is linear in it)."""
-    return dataclasses.replace(build, draw_usd=build.draw_usd * factor,
-                               capitalised_interest_usd=build.capitalised_interest_usd * factor,
-                               fees_usd=build.fees_usd * factor, balance_usd=build.balance_usd * factor,
-                               balance_at_completion_usd=build.balance_at_completion_usd * factor)
+    return Construction(build.draw_usd * factor, build.capitalised_interest_usd * factor,
+                        build.fees_usd * factor, build.balance_usd * factor, build.completion_month,
+                        build.conversion_month, build.balance_at_completion_usd * factor)
 
 
 def _loan_groups(conversions, account, month_of_day: np.ndarray, n: int):

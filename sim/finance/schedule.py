@@ -173,8 +173,9 @@ class Facility:
     Holds each tranche's arrays as the rows of one table and their sums by month (what
     `combine` gives), so that a prepayment costs a few array operations rather than new
     schedules. `schedule()` returns the `Schedule` that the same calls of `prepay` would
-    have returned one after the other, to the last bit. The sums (`balance_usd`,
-    `interest_usd`, ...) are the facility's as it stands; read them, do not write them.
+    have returned one after the other, to the last bit. Its `funded_usd`, `interest_usd`,
+    `principal_usd`, `prepaid_usd` and `balance_usd` are the sums as they stand (what a
+    covenant tests); read them, do not write them.
     """
 
     def __init__(self, schedule: Schedule):
@@ -184,7 +185,6 @@ class Facility:
         self.n_months = schedule.balance_usd.size
         self.funded_usd = schedule.funded_usd
         self.interest_usd = schedule.interest_usd
-        self.capitalised_interest_usd = schedule.capitalised_interest_usd
         self.principal_usd = schedule.principal_usd
         self.prepaid_usd = schedule.prepaid_usd
         self.balance_usd = schedule.balance_usd
@@ -243,18 +243,19 @@ class Facility:
                          ("funded_usd", "interest_usd", "capitalised_interest_usd", "principal_usd",
                           "prepaid_usd", "balance_usd")}
             self.rows["monthly"] = np.array([part.rate_per_year for part in parts]) / 12.0
+            if self.pro_rata:  # as `combine` sums them (prepayments never change what is funded)
+                self.funded_usd = self.rows["funded_usd"].sum(axis=0)
         return self.rows
 
     def _sum(self) -> None:
         """Set the facility's arrays to its tranches' sums (a single loan: its own arrays)."""
         rows = self.rows
         if not self.pro_rata:
-            self.interest_usd, self.capitalised_interest_usd = rows["interest_usd"][0], rows["capitalised_interest_usd"][0]
+            self.interest_usd = rows["interest_usd"][0]
             self.principal_usd, self.prepaid_usd = rows["principal_usd"][0], rows["prepaid_usd"][0]
             self.balance_usd = rows["balance_usd"][0]
             return
-        for name in ("funded_usd", "interest_usd", "capitalised_interest_usd", "principal_usd",
-                     "prepaid_usd", "balance_usd"):
+        for name in ("interest_usd", "principal_usd", "prepaid_usd", "balance_usd"):
             setattr(self, name, rows[name].sum(axis=0))
 
     def _prepay_rows(self, which: list[int], month: int, amounts: list[float]) -> None:
