@@ -173,7 +173,7 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
                     loan.prepay(t, paid_in)
                     openings, service = loan.opening_balance_usd, loan.scheduled_service_usd
                     cured_cfads[t] += paid_in
-        if sweeping and _sweep(loan, t, float(cfads[t])):  # the arrays the tests read change only with the loan
+        if sweeping and _sweep(loan, t, float(cfads[t])):  # what the tests read changes with the loan
             openings, service = loan.opening_balance_usd, loan.scheduled_service_usd
     if loan.rows is not None:
         schedule = loan.schedule()

@@ -296,8 +296,8 @@ def _rerun_after(k: int, month: int, rows: dict[str, np.ndarray], n_months: int)
     """
     later = slice(month + 1, n_months)
     funded, monthly = rows["funded_usd"][k, later].tolist(), rows["monthly"][k, later].tolist()
-    interest_was, principal_was = rows["interest_usd"][k, later].tolist(), rows["principal_usd"][k, later].tolist()
-    prepaid_was = rows["prepaid_usd"][k, later].tolist()
+    interest_was = rows["interest_usd"][k, later].tolist()
+    principal_was, prepaid_was = rows["principal_usd"][k, later].tolist(), rows["prepaid_usd"][k, later].tolist()
     interest, capitalised, principal, prepaid, balance = ([0.0] * len(funded) for _ in range(5))
     left = float(rows["balance_usd"][k, month])
     for i in range(len(funded)):
