@@ -125,9 +125,20 @@ def discount_factors(n_months: int, rate_per_year: float, first_month: int = 0) 
     return (1.0 + rate_per_year) ** (-np.arange(first_month, first_month + n_months) / 12.0)
 
 
+@functools.lru_cache(maxsize=64)
+def _shared_discount_factors(n_months: int, rate_per_year: float) -> np.ndarray:
+    """Return `discount_factors(n_months, rate_per_year)`, computed once per rate (read-only)."""
+    factors = discount_factors(n_months, rate_per_year)
+    factors.setflags(write=False)
+    return factors
+
+
 def npv(cash_usd: np.ndarray, rate_per_year: float) -> float:
     """Return the NPV of monthly cash flows at an annual discount rate (month 0 undiscounted)."""
-    return float(cash_usd @ discount_factors(len(cash_usd), rate_per_year))
+    n_months = len(cash_usd)
+    if isinstance(rate_per_year, float):  # the model's rates: the same factors every replication
+        return float(cash_usd @ _shared_discount_factors(n_months, float(rate_per_year)))
+    return float(cash_usd @ discount_factors(n_months, rate_per_year))
 
 
 #: Annual rates at which IRR looks for a change of sign of NPV: every point from −99% to
@@ -173,10 +184,15 @@ def irr(cash_usd, periods_per_year: int = 12):
 
 
 def _irr_row(cash: np.ndarray, periods_per_year: float) -> float:
-    """Return the IRR of one row of cash flows by the rule of `irr`."""
+    """Return the IRR of one row of cash flows by the rule of `irr`.
+
+    The bisection runs on Python floats, the same arithmetic as numpy's scalars; it
+    stops early once a step leaves the bracket as it was (the bracket's ends are then
+    neighbouring floats, and every step left would be that same step).
+    """
     if not (np.any(cash < 0) and np.any(cash > 0)) or not np.all(np.isfinite(cash)):
         return math.nan
-    years = np.arange(len(cash)) / periods_per_year
+    minus_years = -(np.arange(len(cash)) / periods_per_year)
     values = _irr_factors(len(cash), periods_per_year) @ cash
     change = np.flatnonzero(np.sign(values[:-1]) * np.sign(values[1:]) < 0)
     exact = np.flatnonzero(values == 0)
@@ -184,14 +200,18 @@ def _irr_row(cash: np.ndarray, periods_per_year: float) -> float:
         return float(IRR_GRID[exact[0]])
     if change.size == 0:
         return math.nan
-    low, high = IRR_GRID[change[0]], IRR_GRID[change[0] + 1]
-    f_low = values[change[0]]
+    low, high = float(IRR_GRID[change[0]]), float(IRR_GRID[change[0] + 1])
+    rising = bool(values[change[0]] > 0)  # the sign of NPV at `low`, which every new low keeps
     for _ in range(60):
         mid = 0.5 * (low + high)
-        f_mid = float(cash @ (1.0 + mid) ** -years)
-        if np.sign(f_mid) == np.sign(f_low):
-            low, f_low = mid, f_mid
+        npv_mid = float(cash @ (1.0 + mid) ** minus_years)
+        if (npv_mid > 0) if rising else (npv_mid < 0):  # the sign at `low` (not 0, not NaN)
+            if mid == low:
+                break
+            low = mid
         else:
+            if mid == high:
+                break
             high = mid
     return float(0.5 * (low + high))
 

@@ -71,6 +71,7 @@ class Account:
         self.rates = record.rates.levels(n)
         self.prices = AsicPrices(cfg.fleet, world.hashprice_usd_per_ph_day, world.date[0])
         self.daily = np.zeros((len(CATEGORIES), n))
+        self._power_use: dict[str, np.ndarray] | None = None
         mining = self._mining()
         self._power(mining)
         self._ai(mining)
@@ -343,9 +344,11 @@ class Account:
 
         The site's own load is split between them by their MW (`mining_load_share`).
         """
-        power = self.daily[_C["power_cost"]] + self.daily[_C["power_resale"]]
-        share = self.mining_load_share
-        return {"mining": power * share, "cloud": power * (1 - share)}
+        if self._power_use is None:  # the terminal value and the kinds of cash both ask
+            power = self.daily[_C["power_cost"]] + self.daily[_C["power_resale"]]
+            share = self.mining_load_share
+            self._power_use = {"mining": power * share, "cloud": power * (1 - share)}
+        return self._power_use
 
     def _trailing_cash_by_use(self) -> dict[str, float]:
         """Return each use's operating cash flow over the last 365 days (mining, hosting, cloud)."""

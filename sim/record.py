@@ -69,6 +69,17 @@ class Event(NamedTuple):
     cause: str
 
 
+def _level(changes: np.ndarray, n_days: int) -> np.ndarray:
+    """Return the cumulative sum of daily changes on days 0 .. n_days - 1; zeros where none.
+
+    A rate that nothing touched (every bit of every change zero, so no -0.0 either) is
+    zero on every day: no running sum is needed for it.
+    """
+    if not changes.view(np.int64).any():
+        return np.zeros(changes.size)[:n_days]
+    return np.cumsum(changes)[:n_days]
+
+
 @dataclass(frozen=True, eq=False)
 class Rates:
     """Daily changes of what runs at a rate; the cumulative sum is the level on each day."""
@@ -90,7 +101,7 @@ class Rates:
 
     def levels(self, n_days: int) -> Rates:
         """Return the level of each rate on days 0 .. n_days - 1."""
-        return Rates(*(np.cumsum(getattr(self, f.name))[:n_days] for f in fields(self)))
+        return Rates(*(_level(getattr(self, f.name), n_days) for f in fields(self)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,7 +160,8 @@ class Lease:
     def scheduled_usd_per_day(self, days) -> np.ndarray:
         """Return the contract's rent on `days` (vectorised), ignoring the term's window."""
         since = np.asarray(days, dtype=float) - self.origin_day
-        rent = self.rent_usd_per_day * (1.0 + self.escalator_per_year) ** np.floor(since / DAYS_PER_YEAR)
+        rent = self.rent_usd_per_day * _escalation(1.0 + self.escalator_per_year,
+                                                   np.floor(since / DAYS_PER_YEAR))
         if self.ramp_months > 0:
             month = np.floor(since / DAYS_PER_MONTH)
             rent = rent * np.minimum(1.0, (month + 0.5) / self.ramp_months)
@@ -169,6 +181,19 @@ class Lease:
     def last_rent_usd_per_day(self) -> float:
         """Return the rent due just before the term ends."""
         return float(self.scheduled_usd_per_day(np.nextafter(self.end_day, -np.inf)))
+
+
+def _escalation(growth: float, years: np.ndarray) -> np.ndarray:
+    """Return growth ** years elementwise; over many days, one power per distinct whole year.
+
+    The same powers as `growth ** years`, looked up: a term's days fall in a few lease years.
+    """
+    if years.ndim == 1 and years.size > 256:
+        first, last = float(years.min()), float(years.max())
+        if math.isfinite(first) and math.isfinite(last) and last - first < years.size / 8:
+            steps = growth ** np.arange(first, last + 1.0)
+            return steps[(years - first).astype(np.intp)]
+    return growth ** years
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.finance.debt import Schedule, prepay
+from sim.finance.debt import Schedule
+from sim.finance.schedule import Facility
 
 CURES = ("sweep", "equity", "default")
 
@@ -94,7 +95,8 @@ def is_test_month(month: int, first_service_month: int, test_every_months: int) 
 def _trailing(cfads: np.ndarray, service: np.ndarray, month: int, first: int, window: int):
     """Return (CFADS, |debt service|) summed over the trailing window that ends at `month`."""
     window_start = max(month - window + 1, first)
-    return float(cfads[window_start:month + 1].sum()), float(-service[window_start:month + 1].sum())
+    return (float(np.add.reduce(cfads[window_start:month + 1])),
+            float(-np.add.reduce(service[window_start:month + 1])))
 
 
 def _checked_cfads(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
@@ -113,11 +115,14 @@ def _checked_cfads(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
     return cfads
 
 
-def _sweep(schedule: Schedule, month: int, cfads_usd: float) -> Schedule:
-    """Return the schedule with the month's cash after debt service, if any, prepaid (to the balance)."""
-    cash = cfads_usd + float(schedule.debt_service_usd[month])
-    owed = float(schedule.balance_usd[month])
-    return prepay(schedule, month, min(cash, owed)) if cash > 0 and owed > 0 else schedule
+def _sweep(loan: Facility, month: int, cfads_usd: float) -> bool:
+    """Prepay the month's cash after debt service, if any (to the balance); return True if it did."""
+    cash = cfads_usd + float(loan.interest_usd[month] + loan.principal_usd[month])
+    owed = float(loan.balance_usd[month])
+    if cash > 0 and owed > 0:
+        loan.prepay(month, min(cash, owed))
+        return True
+    return False
 
 
 def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
@@ -143,10 +148,14 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
     mask = np.ones(n_months)
     breaches, tested = [], []
     sweeping, default_month, default_balance_usd = False, None, 0.0
+    loan = Facility(schedule)  # prepaid in place; `schedule` itself is never changed
     openings, service = schedule.opening_balance_usd, schedule.scheduled_service_usd
+    tests = {t for t in range(first, n_months)
+             if is_test_month(t, first, test_every_months) and t - first + 1 >= first_test_months}
     for t in range(first, n_months):
-        if (is_test_month(t, first, test_every_months) and openings[t] > 0
-                and t - first + 1 >= first_test_months):
+        if not sweeping and t not in tests:  # nothing happens in this month
+            continue
+        if t in tests and openings[t] > 0:
             opening = float(openings[t])
             covered, owed = _trailing(cured_cfads, service, t, first, window_months)
             if owed > 0:
@@ -160,15 +169,14 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
                     default_month, default_balance_usd = t, opening
                     break
                 if breached and cure == "equity":
-                    paid_in = min(min_dscr * owed - covered, float(schedule.balance_usd[t]))
-                    schedule = prepay(schedule, t, paid_in)
-                    openings, service = schedule.opening_balance_usd, schedule.scheduled_service_usd
+                    paid_in = min(min_dscr * owed - covered, float(loan.balance_usd[t]))
+                    loan.prepay(t, paid_in)
+                    openings, service = loan.opening_balance_usd, loan.scheduled_service_usd
                     cured_cfads[t] += paid_in
-        if sweeping:
-            swept = _sweep(schedule, t, float(cfads[t]))
-            if swept is not schedule:  # the arrays the tests read change only with the loan
-                schedule = swept
-                openings, service = schedule.opening_balance_usd, schedule.scheduled_service_usd
+        if sweeping and _sweep(loan, t, float(cfads[t])):  # what the tests read changes with the loan
+            openings, service = loan.opening_balance_usd, loan.scheduled_service_usd
+    if loan.rows is not None:
+        schedule = loan.schedule()
     return Covenanted(schedule, dscr(cured_cfads, schedule.scheduled_service_usd, window_months),
                       breaches, cure if breaches else None, cfads - cured_cfads, mask,
                       min(tested) if tested else float("nan"), default_month, default_balance_usd)

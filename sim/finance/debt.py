@@ -21,6 +21,8 @@ itself, sums of loans and prepayment are in sim.finance.schedule (and named here
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,8 +32,8 @@ from sim.finance.schedule import (
 )
 
 __all__ = ["Construction", "EquipmentLoan", "Schedule", "annuity_usd", "bullet_schedule", "combine",
-           "construction_draws", "equipment_loan", "level_schedule", "prepay", "rates_per_year",
-           "sculpted_capacity_usd", "sculpted_schedule"]
+           "construction_draws", "equipment_loan", "level_capacity_usd", "level_schedule", "prepay",
+           "rates_per_year", "sculpted_capacity_usd", "sculpted_schedule"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ class EquipmentLoan:
 
 def _check_term(principal_usd: float, months: int, start_month: int, n_months: int) -> None:
     """Raise ValueError unless a loan's principal, term, start and horizon make sense."""
-    if not np.isfinite(principal_usd) or principal_usd < 0:
+    if not math.isfinite(principal_usd) or principal_usd < 0:
         raise ValueError(f"principal_usd(={principal_usd}) must be >= 0.")
     if months < 1:
         raise ValueError(f"months(={months}) must be >= 1.")
@@ -105,7 +107,7 @@ def level_schedule(principal_usd: float, rate, months: int, start_month: int, n_
     _check_term(principal_usd, months, start_month, n_months)
     rates = rates_per_year(rate, n_months)
     last = start_month + months - 1
-    if np.all(rates == rates[0]):  # a fixed rate: the annuity table in closed form
+    if isinstance(rate, float) or (rates == rates[0]).all():  # a fixed rate: the annuity table in closed form
         return _level_fixed(principal_usd, rates, months, start_month, n_months)
 
     def due(t, opening, owed):
@@ -126,11 +128,10 @@ def _level_fixed(principal_usd: float, rates: np.ndarray, months: int, start_mon
     interest, principal, balance = np.zeros(n_months), np.zeros(n_months), np.zeros(n_months)
     stop = min(start_month + months, n_months)
     if principal_usd > 0 and start_month < stop:
-        k = np.arange(stop - start_month, dtype=float)
         if abs(r) < 1e-15:  # as annuity_usd: no interest to speak of
-            before = principal_usd - payment * k
+            before = principal_usd - payment * np.arange(stop - start_month, dtype=float)
         else:
-            gained = np.expm1(k * np.log1p(r))  # (1 + r)^k - 1, exact for tiny rates too
+            gained = _growth_less_one(r, n_months)[:stop - start_month]
             before = principal_usd * (1.0 + gained) - payment * gained / r
         paid_interest = before * r
         repaid = np.minimum(payment - paid_interest, before)
@@ -141,6 +142,15 @@ def _level_fixed(principal_usd: float, rates: np.ndarray, months: int, start_mon
         balance[start_month:stop] = before - repaid
     return Schedule(_funding(principal_usd, start_month, n_months), interest, np.zeros(n_months),
                     principal, np.zeros(n_months), balance, rates.copy())
+
+
+@functools.lru_cache(maxsize=64)
+def _growth_less_one(monthly_rate: float, n_payments: int) -> np.ndarray:
+    """Return (1 + r)^k - 1 for k = 0 .. n_payments - 1, exact for tiny rates too (read-only)."""
+    k = np.arange(n_payments, dtype=float)
+    gained = np.expm1(k * np.log1p(monthly_rate))
+    gained.setflags(write=False)
+    return gained
 
 
 def bullet_schedule(principal_usd: float, rate, months: int, start_month: int, n_months: int) -> Schedule:
@@ -167,10 +177,23 @@ def _sculpting_inputs(cfads_forecast_usd, rate, start_month: int, months: int):
     if forecast.ndim != 1 or forecast.size < end:
         raise ValueError(f"cfads_forecast_usd has {forecast.size} months; the loan needs {end} "
                          f"(start_month {start_month} + {months} payments).")
-    rates = rates_per_year(rate, end)
-    payment_cfads = np.maximum(forecast[start_month:end], 0.0)
-    discount = np.cumprod(1.0 / (1.0 + rates[start_month:end] / 12.0))
-    return payment_cfads, discount
+    return np.maximum(forecast[start_month:end], 0.0), _discount(rate, start_month, months)
+
+
+def _discount(rate, start_month: int, months: int) -> np.ndarray:
+    """Return the discount factor of each payment month to the start of start_month, at the loan rate."""
+    if isinstance(rate, float):
+        return _fixed_discount(rates_per_year(rate, 1)[0], months)
+    rates = rates_per_year(rate, start_month + months)
+    return np.cumprod(1.0 / (1.0 + rates[start_month:] / 12.0))
+
+
+@functools.lru_cache(maxsize=64)
+def _fixed_discount(rate_per_year: float, months: int) -> np.ndarray:
+    """Return the discount factor of each of `months` payment months at one rate (read-only)."""
+    discount = np.cumprod(1.0 / (1.0 + np.full(months, rate_per_year) / 12.0))
+    discount.setflags(write=False)
+    return discount
 
 
 def sculpted_capacity_usd(cfads_forecast_usd, rate, target_dscr: float, start_month: int,
@@ -184,6 +207,16 @@ def sculpted_capacity_usd(cfads_forecast_usd, rate, target_dscr: float, start_mo
         raise ValueError(f"target_dscr(={target_dscr}) must be > 0.")
     payment_cfads, discount = _sculpting_inputs(cfads_forecast_usd, rate, start_month, months)
     return float(np.sum(payment_cfads / target_dscr * discount))
+
+
+def level_capacity_usd(cfads_usd: float, rate, target_dscr: float, start_month: int,
+                       months: int) -> float:
+    """Return the most debt that a flat CFADS / target_dscr repays: `sculpted_capacity_usd` of a
+    forecast of `cfads_usd` (floored at 0) in every payment month."""
+    if not target_dscr > 0:
+        raise ValueError(f"target_dscr(={target_dscr}) must be > 0.")
+    payment_cfads = np.full(months, max(cfads_usd, 0.0))
+    return float(np.sum(payment_cfads / target_dscr * _discount(rate, start_month, months)))
 
 
 def sculpted_schedule(principal_usd: float, rate, cfads_forecast_usd, start_month: int, months: int,
@@ -227,7 +260,7 @@ def construction_draws(capex_usd, loan_to_cost: float, rate, upfront_fee: float 
     (default: the last month of spending) the balance converts into a term loan.
     """
     capex = np.asarray(capex_usd, dtype=float)
-    if capex.ndim != 1 or capex.size == 0 or not np.all(np.isfinite(capex)) or np.any(capex < 0):
+    if capex.ndim != 1 or capex.size == 0 or not np.isfinite(capex).all() or (capex < 0).any():
         raise ValueError("capex_usd must be a non-empty 1-d array of spending >= 0.")
     if not 0.0 <= loan_to_cost <= 1.0:
         raise ValueError(f"loan_to_cost(={loan_to_cost}) must be in [0, 1].")
@@ -241,25 +274,38 @@ def construction_draws(capex_usd, loan_to_cost: float, rate, upfront_fee: float 
         raise ValueError(f"conversion_month(={conversion_month}) must be in "
                          f"[{completion or 0}, {n_months}): after the spending, within the horizon.")
     draw = loan_to_cost * capex
-    monthly = rates_per_year(rate, n_months) / 12.0
+    # A fixed rate needs no array of rates: each month's is the same.
+    monthly = rates_per_year(rate, 1 if isinstance(rate, float) else n_months) / 12.0
     capitalised, balance, fees = np.zeros(n_months), np.zeros(n_months), np.zeros(n_months)
     drawn = np.flatnonzero(draw > 0)
     if drawn.size:
         fees[drawn[0]] = -upfront_fee * float(draw.sum())
-    if conversion is not None and np.all(monthly == monthly[0]):
+    if conversion is not None and (isinstance(rate, float) or (monthly == monthly[0]).all()):
         # One rate: the balance after month t is sum over k <= t of draw_k (1 + r)^(t - k).
-        t = np.arange(conversion + 1, dtype=float)
-        growth = (1.0 + monthly[0]) ** t
+        one_rate = float(monthly[0])
+        growth = _growth(one_rate, n_months)[:conversion + 1]
         balance[:conversion + 1] = growth * np.cumsum(draw[:conversion + 1] / growth)
-        capitalised[1:conversion + 1] = balance[:conversion] * monthly[0]
+        capitalised[1:conversion + 1] = balance[:conversion] * one_rate
     else:
+        months = 0 if conversion is None else conversion + 1
+        rates, drawn_usd = monthly[:months].tolist(), draw[:months].tolist()
+        interest, owed = [0.0] * months, [0.0] * months
         left = 0.0
-        for t in range(0 if conversion is None else conversion + 1):
-            capitalised[t] = left * monthly[t]
-            left += capitalised[t] + draw[t]
-            balance[t] = left
+        for t in range(months):
+            interest[t] = left * rates[t]
+            left += interest[t] + drawn_usd[t]
+            owed[t] = left
+        capitalised[:months], balance[:months] = interest, owed
     at_conversion = float(balance[conversion]) if conversion is not None else 0.0
     return Construction(draw, capitalised, fees, balance, completion, conversion, at_conversion)
+
+
+@functools.lru_cache(maxsize=64)
+def _growth(monthly_rate: float, n_months: int) -> np.ndarray:
+    """Return (1 + r)^t for t = 0 .. n_months - 1 (read-only): a balance's growth at one rate."""
+    growth = (1.0 + monthly_rate) ** np.arange(n_months, dtype=float)
+    growth.setflags(write=False)
+    return growth
 
 
 def equipment_loan(price_usd_by_month, loan_to_value: float, rate, term_months: int,

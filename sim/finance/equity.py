@@ -34,6 +34,8 @@ The rules (docs/model.md "Project finance and taxes"):
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +43,7 @@ import numpy as np
 from sim.economics import irr, npv, peak_funding_usd
 from sim.finance.covenants import apply_covenant
 from sim.finance.debt import (Construction, Schedule, bullet_schedule, combine,
-                              construction_draws, equipment_loan, level_schedule,
+                              construction_draws, equipment_loan, level_capacity_usd, level_schedule,
                               sculpted_capacity_usd, sculpted_schedule)
 from sim.finance.tax import combined_rate, depreciation_by_year, tax_by_month, tax_by_year, yearly_sums
 
@@ -93,10 +95,9 @@ def monthly_rates(finance, world, month_starts: np.ndarray) -> float | np.ndarra
 def project_capex_by_month(project, n_days: int, month_of_day: np.ndarray, n_months: int) -> np.ndarray:
     """Return a project's capex (>= 0) in each month, paid evenly over its days as the engine books it."""
     length = project.end_day - project.start_day
-    first = min(int(np.ceil(project.start_day)), n_days)
-    last = min(int(np.ceil(project.end_day)), n_days)
-    days = np.arange(first, last)
-    return np.bincount(month_of_day[days], weights=np.full(days.size, project.capex_usd / length),
+    first = min(math.ceil(project.start_day), n_days)
+    last = max(first, min(math.ceil(project.end_day), n_days))
+    return np.bincount(month_of_day[first:last], weights=np.full(last - first, project.capex_usd / length),
                        minlength=n_months)
 
 
@@ -126,9 +127,10 @@ def let_days(conversions, kw_it_leased: np.ndarray) -> dict[int, float]:
         covered += hall.kw_it
         if ready >= n_days:
             continue
-        let = np.flatnonzero(kw_it_leased[ready:] >= needed)
-        if let.size:
-            out[i] = float(ready + let[0])
+        let = kw_it_leased[ready:] >= needed
+        first = int(let.argmax())  # the first day with enough leased (argmax: the first True)
+        if let[first]:
+            out[i] = float(ready + first)
     return out
 
 
@@ -138,10 +140,17 @@ def _lender_forecast(project, cfg, world, term_months: int, start_month: int) ->
     rent = float(world.lease_usd_per_kw_month[day])
     opex = float(cfg.site.opex.hosting_usd_per_kw_month)
     escalator = float(cfg.site.hosting.escalator_per_year)
-    k = np.arange(term_months)
     forecast = np.zeros(start_month + term_months)
-    forecast[start_month:] = project.kw_it * (rent * (1 + escalator) ** (k // 12) - opex)
+    forecast[start_month:] = project.kw_it * (rent * _escalation(escalator, term_months) - opex)
     return forecast
+
+
+@functools.lru_cache(maxsize=16)
+def _escalation(escalator_per_year: float, term_months: int) -> np.ndarray:
+    """Return (1 + escalator) ** (k // 12) for months k = 0 .. term_months - 1 (read-only)."""
+    steps = (1 + escalator_per_year) ** (np.arange(term_months) // 12)
+    steps.setflags(write=False)
+    return steps
 
 
 def months_of(years: float) -> int:
@@ -160,10 +169,9 @@ def capacity_usd(debt, forecast: np.ndarray, rate, start_month: int) -> float:
     target = float(debt.target_dscr)
     if debt.amortisation == "sculpted":
         return sculpted_capacity_usd(forecast, rate, target, start_month, months)
-    lowest = max(0.0, float(np.min(forecast[start_month:start_month + months])))
+    lowest = max(0.0, float(forecast[start_month:start_month + months].min()))
     if debt.amortisation == "level":
-        flat = np.full(forecast.size, lowest)
-        return sculpted_capacity_usd(flat, rate, target, start_month, months)
+        return level_capacity_usd(lowest, rate, target, start_month, months)
     annual = float(np.mean(np.atleast_1d(rate)))
     return lowest / target / (annual / 12.0) if annual > 0 else float("inf")
 
@@ -181,10 +189,9 @@ def _term_loan(debt, principal: float, rate, forecast: np.ndarray, start_month: 
 
 def _scaled(build: Construction, factor: float) -> Construction:
     """Return a construction loan at `factor` times its loan-to-cost (every line is linear in it)."""
-    return dataclasses.replace(build, draw_usd=build.draw_usd * factor,
-                               capitalised_interest_usd=build.capitalised_interest_usd * factor,
-                               fees_usd=build.fees_usd * factor, balance_usd=build.balance_usd * factor,
-                               balance_at_completion_usd=build.balance_at_completion_usd * factor)
+    return Construction(build.draw_usd * factor, build.capitalised_interest_usd * factor,
+                        build.fees_usd * factor, build.balance_usd * factor, build.completion_month,
+                        build.conversion_month, build.balance_at_completion_usd * factor)
 
 
 def _loan_groups(conversions, account, month_of_day: np.ndarray, n: int):
@@ -198,9 +205,10 @@ def _loan_groups(conversions, account, month_of_day: np.ndarray, n: int):
     groups: dict[tuple, list] = {}
     for i, hall in enumerate(conversions):
         capex = project_capex_by_month(hall, account.n_days, month_of_day, n)
-        if not np.any(capex > 0):
+        spending = np.flatnonzero(capex > 0)
+        if not spending.size:
             continue
-        spent = int(np.flatnonzero(capex > 0)[-1])
+        spent = int(spending[-1])
         convert = max(spent, int(month_of_day[int(let[i])])) if i in let else n - 1
         key = (hall.start_day, hall.end_day, convert)
         if key in groups:
@@ -221,7 +229,8 @@ def financing(cfg, account) -> Financing:
     idx = account.category_index
     n = monthly.shape[1]
     world, record = account.world, account.record
-    month_of_day = np.searchsorted(account.month_starts, np.arange(account.n_days), side="right") - 1
+    starts = account.month_starts  # day 0 opens the first month
+    month_of_day = np.repeat(np.arange(n), np.diff(np.append(starts, account.n_days)))
     rate = monthly_rates(fin, world, account.month_starts)
     draws, fees, capitalised = np.zeros(n), np.zeros(n), np.zeros(n)
     loans: list[Schedule] = []

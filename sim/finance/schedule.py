@@ -13,6 +13,7 @@ equity holder (interest and principal negative).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -77,6 +78,10 @@ def rates_per_year(rate, n_months: int) -> np.ndarray:
 
     An array longer than n_months is cut; a shorter one holds its last rate after its end.
     """
+    if isinstance(rate, float):  # a fixed rate: checked as the array's one element would be
+        if not math.isfinite(rate) or rate <= -12.0:
+            raise ValueError(f"rate(={rate!r}) must be finite and above -12 (a monthly rate above -100%).")
+        return np.full(max(n_months, 0), float(rate))
     given = np.atleast_1d(np.asarray(rate, dtype=float))
     if given.ndim != 1 or given.size == 0:
         raise ValueError(f"rate(={rate!r}) must be a float or a non-empty 1-d array of annual rates.")
@@ -136,8 +141,11 @@ def combine(schedules: Sequence[Schedule]) -> Schedule:
         return tranches[0]
     fields = ("funded_usd", "interest_usd", "capitalised_interest_usd", "principal_usd",
               "prepaid_usd", "balance_usd")
-    summed = {name: np.sum([getattr(part, name) for part in tranches], axis=0) for name in fields}
-    opening = np.array([part.opening_balance_usd for part in tranches])
+    rows = {name: np.array([getattr(part, name) for part in tranches]) for name in fields}
+    summed = {name: rows[name].sum(axis=0) for name in fields}  # tranche by tranche, in order
+    opening = np.zeros_like(rows["balance_usd"])  # each tranche's opening balance
+    opening[:, 1:] = rows["balance_usd"][:, :-1]
+    opening += rows["funded_usd"]
     rates = np.array([part.rate_per_year for part in tranches])
     total = opening.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -154,50 +162,155 @@ def prepay(schedule: Schedule, month: int, amount_usd: float) -> Schedule:
     lower balance; a month pays no more interest in cash than it did, and capitalises less.
     A sum of loans is prepaid pro rata to its tranches' balances in `month`, each shortened.
     """
-    n_months = schedule.balance_usd.size
-    if not 0 <= month < n_months:
-        raise ValueError(f"month(={month}) must be in [0, {n_months}).")
-    owed_now = float(schedule.balance_usd[month])
-    if not 0.0 <= amount_usd <= owed_now * (1 + 1e-12) + 1e-9:
-        raise ValueError(f"amount_usd(={amount_usd}) must be in [0, {owed_now}], the balance then.")
-    amount = min(float(amount_usd), owed_now)
-    if schedule.tranches:
-        return combine([_prepaid_share(part, month, amount, owed_now) for part in schedule.tranches])
-    interest, capitalised = schedule.interest_usd.copy(), schedule.capitalised_interest_usd.copy()
-    principal, prepaid = schedule.principal_usd.copy(), schedule.prepaid_usd.copy()
-    balance = schedule.balance_usd.copy()
-    principal[month] -= amount
-    prepaid[month] -= amount
-    left = owed_now - amount
-    balance[month] = left
-    monthly = schedule.rate_per_year / 12.0
+    loan = Facility(schedule)
+    loan.prepay(month, amount_usd)
+    return loan.schedule()
+
+
+class Facility:
+    """A loan, or a sum of loans, prepaid in place month after month (a covenant's cures).
+
+    Holds each tranche's arrays as the rows of one table and their sums by month (what
+    `combine` gives), so that a prepayment costs a few array operations rather than new
+    schedules. `schedule()` returns the `Schedule` that the same calls of `prepay` would
+    have returned one after the other, to the last bit. Its `funded_usd`, `interest_usd`,
+    `principal_usd`, `prepaid_usd` and `balance_usd` are the sums as they stand (what a
+    covenant tests); read them, do not write them.
+    """
+
+    def __init__(self, schedule: Schedule):
+        self.original = schedule
+        self.parts = schedule.tranches or (schedule,)
+        self.pro_rata = bool(schedule.tranches)  # a sum of loans: each prepaid its share
+        self.n_months = schedule.balance_usd.size
+        self.funded_usd = schedule.funded_usd
+        self.interest_usd = schedule.interest_usd
+        self.principal_usd = schedule.principal_usd
+        self.prepaid_usd = schedule.prepaid_usd
+        self.balance_usd = schedule.balance_usd
+        self.rows: dict[str, np.ndarray] | None = None  # the tranches' arrays, once one is prepaid
+        self.changed: set[int] = set()
+
+    @property
+    def opening_balance_usd(self) -> np.ndarray:
+        """Return the balance on which each month's interest accrues (as `Schedule`'s)."""
+        return np.concatenate(([0.0], self.balance_usd[:-1])) + self.funded_usd
+
+    @property
+    def scheduled_service_usd(self) -> np.ndarray:
+        """Return the debt service each month without prepayments (<= 0), as `Schedule`'s."""
+        return self.interest_usd + (self.principal_usd - self.prepaid_usd)
+
+    def prepay(self, month: int, amount_usd: float) -> None:
+        """Pay `amount_usd` of extra principal at the end of `month` (see `prepay`)."""
+        n_months = self.n_months
+        if not 0 <= month < n_months:
+            raise ValueError(f"month(={month}) must be in [0, {n_months}).")
+        owed_now = float(self.balance_usd[month])
+        if not 0.0 <= amount_usd <= owed_now * (1 + 1e-12) + 1e-9:
+            raise ValueError(f"amount_usd(={amount_usd}) must be in [0, {owed_now}], the balance then.")
+        amount = min(float(amount_usd), owed_now)
+        rows = self._rows()
+        if not self.pro_rata:
+            self._prepay_rows([0], month, [amount])
+        else:  # each tranche owing in `month` prepays its part of the balance owed
+            which, shares = [], []
+            if amount > 0:
+                for k, owed_here in enumerate(rows["balance_usd"][:, month].tolist()):
+                    if owed_here > 0:
+                        which.append(k)
+                        shares.append(min(min(amount * owed_here / owed_now, owed_here), owed_here))
+            self._prepay_rows(which, month, shares)
+        self._sum()
+
+    def schedule(self) -> Schedule:
+        """Return the loan as prepaid so far: a new `Schedule` (a sum keeps its tranches)."""
+        parts = list(self.parts)
+        if self.rows is not None:
+            for k in self.changed:
+                part, rows = parts[k], self.rows
+                parts[k] = Schedule(part.funded_usd.copy(), rows["interest_usd"][k].copy(),
+                                    rows["capitalised_interest_usd"][k].copy(),
+                                    rows["principal_usd"][k].copy(), rows["prepaid_usd"][k].copy(),
+                                    rows["balance_usd"][k].copy(), part.rate_per_year.copy())
+        return combine(parts) if self.pro_rata else parts[0]
+
+    def _rows(self) -> dict[str, np.ndarray]:
+        """Return the tranches' arrays, one row each (copied from them when first asked)."""
+        if self.rows is None:
+            parts = self.parts
+            self.rows = {name: np.array([getattr(part, name) for part in parts]) for name in
+                         ("funded_usd", "interest_usd", "capitalised_interest_usd", "principal_usd",
+                          "prepaid_usd", "balance_usd")}
+            self.rows["monthly"] = np.array([part.rate_per_year for part in parts]) / 12.0
+            if self.pro_rata:  # as `combine` sums them (prepayments never change what is funded)
+                self.funded_usd = self.rows["funded_usd"].sum(axis=0)
+        return self.rows
+
+    def _sum(self) -> None:
+        """Set the facility's arrays to its tranches' sums (a single loan: its own arrays)."""
+        rows = self.rows
+        if not self.pro_rata:
+            self.interest_usd = rows["interest_usd"][0]
+            self.principal_usd, self.prepaid_usd = rows["principal_usd"][0], rows["prepaid_usd"][0]
+            self.balance_usd = rows["balance_usd"][0]
+            return
+        for name in ("interest_usd", "principal_usd", "prepaid_usd", "balance_usd"):
+            setattr(self, name, rows[name].sum(axis=0))
+
+    def _prepay_rows(self, which: list[int], month: int, amounts: list[float]) -> None:
+        """Prepay `amounts` of the tranches `which` at the end of `month`, each shortened."""
+        if not which:
+            return
+        self.changed.update(which)
+        rows, n_months = self.rows, self.n_months
+        interest, capitalised = rows["interest_usd"], rows["capitalised_interest_usd"]
+        principal, prepaid, balance = rows["principal_usd"], rows["prepaid_usd"], rows["balance_usd"]
+        funded, monthly = rows["funded_usd"], rows["monthly"]
+        index = np.array(which)
+        paid = np.array(amounts)
+        owed = balance[index, month]
+        principal[index, month] -= paid
+        prepaid[index, month] -= paid
+        balance[index, month] = owed - paid
+        later = slice(month + 1, n_months)
+        # Where the balance only falls from here, it is the old one less the prepayment, until zero.
+        falls = ~(funded[index, later].any(axis=1) | capitalised[index, later].any(axis=1)
+                  | prepaid[index, later].any(axis=1) | (monthly[index, later] < 0).any(axis=1))
+        if falls.any():
+            fast = index[falls]
+            balance[fast, later] = np.maximum(balance[fast, later] - paid[falls][:, None], 0.0)
+            before = balance[fast, month:n_months - 1]
+            interest[fast, later] = -(before * monthly[fast, later])
+            principal[fast, later] = balance[fast, later] - before
+        for k in index[~falls].tolist():
+            _rerun_after(k, month, rows, n_months)
+
+
+def _rerun_after(k: int, month: int, rows: dict[str, np.ndarray], n_months: int) -> None:
+    """Rerun tranche `k`'s table after a prepayment in `month`, month by month, in place.
+
+    Each month accrues interest on the lower opening balance; it pays in cash no more
+    interest than it did (the rest is capitalised), repays its scheduled principal and
+    any later prepayment, capped at what is owed.
+    """
     later = slice(month + 1, n_months)
-    if not (schedule.funded_usd[later].any() or schedule.capitalised_interest_usd[later].any()
-            or prepaid[later].any() or (monthly[later] < 0).any()):
-        # The balance only falls from here: it is the old one less the prepayment, until zero.
-        balance[later] = np.maximum(schedule.balance_usd[later] - amount, 0.0)
-        interest[later] = -(balance[month:-1] * monthly[later])
-        principal[later] = balance[later] - balance[month:-1]
-        return Schedule(schedule.funded_usd.copy(), interest, capitalised, principal, prepaid,
-                        balance, schedule.rate_per_year.copy())
-    for t in range(month + 1, n_months):
-        opening = left + schedule.funded_usd[t]
-        owed = opening * monthly[t]
-        paid = min(owed, -schedule.interest_usd[t])
+    funded, monthly = rows["funded_usd"][k, later].tolist(), rows["monthly"][k, later].tolist()
+    interest_was = rows["interest_usd"][k, later].tolist()
+    principal_was, prepaid_was = rows["principal_usd"][k, later].tolist(), rows["prepaid_usd"][k, later].tolist()
+    interest, capitalised, principal, prepaid, balance = ([0.0] * len(funded) for _ in range(5))
+    left = float(rows["balance_usd"][k, month])
+    for i in range(len(funded)):
+        opening = left + funded[i]
+        owed = opening * monthly[i]
+        paid = min(owed, -interest_was[i])
         available = opening + (owed - paid)
-        repaid = min(-(schedule.principal_usd[t] - schedule.prepaid_usd[t]), available)
-        extra = min(-schedule.prepaid_usd[t], available - repaid)  # an earlier prepayment, capped
-        interest[t], capitalised[t] = -paid, owed - paid
-        principal[t], prepaid[t] = -(repaid + extra), -extra
+        repaid = min(-(principal_was[i] - prepaid_was[i]), available)
+        extra = min(-prepaid_was[i], available - repaid)  # an earlier prepayment, capped
+        interest[i], capitalised[i] = -paid, owed - paid
+        principal[i], prepaid[i] = -(repaid + extra), -extra
         left = available - repaid - extra
-        balance[t] = left
-    return Schedule(schedule.funded_usd.copy(), interest, capitalised, principal, prepaid, balance,
-                    schedule.rate_per_year.copy())
-
-
-def _prepaid_share(tranche: Schedule, month: int, amount_usd: float, owed_usd: float) -> Schedule:
-    """Return a tranche with its share (its part of the balance owed) of a prepayment made."""
-    owed_here = float(tranche.balance_usd[month])
-    if amount_usd <= 0 or owed_here <= 0:
-        return tranche
-    return prepay(tranche, month, min(amount_usd * owed_here / owed_usd, owed_here))
+        balance[i] = left
+    for name, values in (("interest_usd", interest), ("capitalised_interest_usd", capitalised),
+                         ("principal_usd", principal), ("prepaid_usd", prepaid), ("balance_usd", balance)):
+        rows[name][k, later] = values

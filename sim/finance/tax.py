@@ -32,6 +32,7 @@ month (`tax_by_month`).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,6 +83,19 @@ def macrs_rates(recovery_years: int, method: str = "GDS") -> np.ndarray:
 
 def recovery_shares(recovery_years: int | str) -> np.ndarray:
     """Return the yearly shares of `recovery_years`: a GDS period, or "straight:N" (SL, N years)."""
+    return _recovery_shares(recovery_years).copy()
+
+
+@functools.lru_cache(maxsize=32)
+def _recovery_shares(recovery_years: int | str) -> np.ndarray:
+    """Return `recovery_shares(recovery_years)`, computed once (read-only)."""
+    shares = _shares_of(recovery_years)
+    shares.setflags(write=False)
+    return shares
+
+
+def _shares_of(recovery_years: int | str) -> np.ndarray:
+    """Return the yearly shares of a GDS period or of "straight:N"."""
     if isinstance(recovery_years, str) and recovery_years.startswith(STRAIGHT_PREFIX):
         text = recovery_years[len(STRAIGHT_PREFIX):]
         try:
@@ -114,7 +128,7 @@ def depreciation_by_year(capex_by_year, recovery_years: int | str,
         raise ValueError(f"capex_by_year has shape {capex.shape}; expected one value per year")
     if not 0.0 <= bonus_share <= 1.0:
         raise ValueError(f"bonus_share={bonus_share!r}: must be in [0, 1]")
-    shares = recovery_shares(recovery_years)
+    shares = _recovery_shares(recovery_years)
     n_years = len(capex)
     full = np.zeros(n_years + len(shares))
     full[:n_years] += bonus_share * capex
@@ -153,19 +167,21 @@ def tax_by_year(ebitda_usd, depreciation_usd, interest_usd, rate,
     depreciation = _per_year(depreciation_usd, n_years, "depreciation_usd")
     interest = _per_year(interest_usd, n_years, "interest_usd")
     rates = _per_year(rate, n_years, "rate")
-    if np.any(interest < 0) or np.any(rates < 0):
+    if (interest < 0).any() or (rates < 0).any():
         raise ValueError("interest_usd and rate must be >= 0")
     for name, share in (("interest_cap_share", interest_cap_share),
                         ("nol_limit_share", nol_limit_share)):
         if not 0.0 <= share <= 1.0:
             raise ValueError(f"{name}={share!r}: must be in [0, 1]")
-    out = {name: np.zeros(n_years) for name in TaxYears.__dataclass_fields__}
+    out = {name: [0.0] * n_years for name in TaxYears.__dataclass_fields__}
+    ebitda_usd, depreciation_usd = ebitda.tolist(), depreciation.tolist()
+    interest_usd, rate_by_year = interest.tolist(), rates.tolist()
     carried, balance = 0.0, 0.0
     for year in range(n_years):
-        allowed = interest_cap_share * max(ebitda[year], 0.0)
-        deducted = min(interest[year] + carried, allowed)
-        carried = interest[year] + carried - deducted
-        before_losses = ebitda[year] - depreciation[year] - deducted
+        allowed = interest_cap_share * max(ebitda_usd[year], 0.0)
+        deducted = min(interest_usd[year] + carried, allowed)
+        carried = interest_usd[year] + carried - deducted
+        before_losses = ebitda_usd[year] - depreciation_usd[year] - deducted
         used = min(balance, nol_limit_share * before_losses) if before_losses > 0 else 0.0
         balance += max(-before_losses, 0.0) - used
         taxable = before_losses - used
@@ -174,8 +190,8 @@ def tax_by_year(ebitda_usd, depreciation_usd, interest_usd, rate,
         out["interest_carried_usd"][year] = carried
         out["nol_used_usd"][year] = used
         out["nol_balance_usd"][year] = balance
-        out["tax_usd"][year] = rates[year] * max(taxable, 0.0)
-    return TaxYears(**out)
+        out["tax_usd"][year] = rate_by_year[year] * max(taxable, 0.0)
+    return TaxYears(**{name: np.array(values, dtype=float) for name, values in out.items()})
 
 
 def combined_rate(federal: float, state: float) -> float:

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.finance.debt import (
-    bullet_schedule, combine, construction_draws, equipment_loan, level_schedule, prepay,
-    sculpted_capacity_usd, sculpted_schedule,
+    bullet_schedule, combine, construction_draws, equipment_loan, level_capacity_usd, level_schedule,
+    prepay, sculpted_capacity_usd, sculpted_schedule,
 )
 
 
@@ -128,6 +128,13 @@ def test_sculpted_capacity_is_the_present_value_and_gives_the_target_cover():
     assert np.isclose(capacity, by_hand, rtol=1e-12)
     schedule = sculpted_schedule(capacity, 0.0775, cfads, 12, 120, 140)
     assert np.allclose(cfads[12:132] / -schedule.debt_service_usd[12:132], target, rtol=1e-9)
+
+
+@pytest.mark.parametrize("rate", [0.0775, np.linspace(0.05, 0.09, 30)])
+@pytest.mark.parametrize("cfads", [2.5e5, 0.0, -1e5])
+def test_level_capacity_is_the_sculpted_capacity_of_a_flat_forecast(rate, cfads):
+    flat = np.full(12 + 120, cfads)
+    assert level_capacity_usd(cfads, rate, 1.3, 12, 120) == sculpted_capacity_usd(flat, rate, 1.3, 12, 120)
 
 
 def test_sculpting_capitalises_interest_where_the_forecast_cfads_is_short():
