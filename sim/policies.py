@@ -60,6 +60,9 @@ def load_policy(path, every_months: int) -> Policy:
         raise UserError(f"{path}: not a readable trained policy ({type(err).__name__})") from None
     if not isinstance(policy, Policy):
         raise UserError(f"{path}: holds a {type(policy).__name__}, not a trained policy")
+    if not isinstance(vars(policy).get("stages"), tuple):
+        raise UserError(f"{path}: a policy of an older hashpivot (one rule for the whole programme); "
+                        f"train it again (fit_file=null)")
     if policy.every_months != every_months:
         raise UserError(f"{path}: a policy deciding every {policy.every_months} months; "
                         f"this strategy decides every {every_months}")
