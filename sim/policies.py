@@ -108,8 +108,10 @@ def _train(checked, strategy: RealOption, label: str, key: str) -> Policy:
     """Return `strategy` trained, with a progress bar over its training worlds."""
     from tqdm.auto import tqdm
 
-    with tqdm(total=int(strategy.training_replications), unit="world", desc=f"training {label}",
-              disable=not checked.run.progress, dynamic_ncols=True, file=sys.stderr) as bar:
+    tranches = strategy.stages(checked.site.blocks, checked.site.blocks_per_project)
+    with tqdm(total=int(strategy.training_replications) * tranches, unit="world", dynamic_ncols=True,
+              desc=f"training {label} ({tranches} tranche{'s' if tranches > 1 else ''})",
+              disable=not checked.run.progress, file=sys.stderr) as bar:
         return train(checked, strategy, progress=bar.update, key=key)
 
 
