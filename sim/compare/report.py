@@ -112,6 +112,10 @@ def _recommend(analysis: Analysis, scenario: str) -> list[str]:
                  f"replications settle "
                  f"it (hashpivot run.until_confident={selection.confidence:g} "
                  f"run.max_replications={needed}).{interval} {mcb}"]
+    same = selection.twins_of(best)
+    if same:
+        lines.append(f"{' and '.join(same)} had the same {name} as {best} in every sampled world "
+                     f"(it acted alike), so they are ranked as one.")
     if isinstance(row.get("baseline"), str) and row["baseline"] != best \
             and pd.notna(row.get("diff_mean")):
         how = "paired over the same worlds" if row["paired"] else "unpaired"
