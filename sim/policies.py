@@ -60,6 +60,9 @@ def load_policy(path, every_months: int) -> Policy:
         raise UserError(f"{path}: not a readable trained policy ({type(err).__name__})") from None
     if not isinstance(policy, Policy):
         raise UserError(f"{path}: holds a {type(policy).__name__}, not a trained policy")
+    if not isinstance(vars(policy).get("stages"), tuple):
+        raise UserError(f"{path}: a policy of an older hashpivot (one rule for the whole programme); "
+                        f"train it again (fit_file=null)")
     if policy.every_months != every_months:
         raise UserError(f"{path}: a policy deciding every {policy.every_months} months; "
                         f"this strategy decides every {every_months}")
@@ -105,8 +108,10 @@ def _train(checked, strategy: RealOption, label: str, key: str) -> Policy:
     """Return `strategy` trained, with a progress bar over its training worlds."""
     from tqdm.auto import tqdm
 
-    with tqdm(total=int(strategy.training_replications), unit="world", desc=f"training {label}",
-              disable=not checked.run.progress, dynamic_ncols=True, file=sys.stderr) as bar:
+    tranches = strategy.stages(checked.site.blocks, checked.site.blocks_per_project)
+    with tqdm(total=int(strategy.training_replications) * tranches, unit="world", dynamic_ncols=True,
+              desc=f"training {label} ({tranches} tranche{'s' if tranches > 1 else ''})",
+              disable=not checked.run.progress, file=sys.stderr) as bar:
         return train(checked, strategy, progress=bar.update, key=key)
 
 

@@ -16,6 +16,11 @@ is the procedure itself: `run.until_confident` can call `select_best` after ever
 chunk of replications, and stop when it answers `confident`, without the inflation of
 repeated looks. The first chunk should hold at least `n0` replications.
 
+Strategies whose values are identical in every replication (a learning strategy that
+chose to act exactly as a heuristic does) are one candidate: the procedure ranks the
+first of them and names the others as its `twins`. Two columns that cannot differ would
+otherwise only widen KN's constant and make the paired test meaningless.
+
 Alongside, `mcb_confidence` reports the paired Bonferroni confidence that the leader
 beats every rival (one-sided paired t-tests, Bonferroni over the k − 1 rivals): the
 largest 1 − α at which a one-look test would name it best, with no indifference zone.
@@ -59,6 +64,12 @@ class Selection:
     mcb_confidence: float
     higher_is_better: bool = True
     excluded: tuple[str, ...] = ()
+    #: (strategy, the strategies identical to it in every replication), for each ranked one that has any.
+    twins: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def twins_of(self, name: str) -> tuple[str, ...]:
+        """Return the strategies whose values equal `name`'s in every replication."""
+        return dict(self.twins).get(name, ())
 
     def describe(self) -> str:
         """Return one sentence that states the selection and its confidence."""
@@ -68,12 +79,14 @@ class Selection:
             without = (f" with values (none for {', '.join(self.excluded)})"
                        if self.excluded else "")
             return f"{self.best} is the only strategy{without}."
+        same = self.twins_of(self.best)
+        twin = f" ({', '.join(same)}: the same in every replication)" if same else ""
         if self.confident:
             tied = [s for s in self.survivors if s != self.best]
             tie = f" (within {self.delta:,.4g} of: {', '.join(tied)})" if tied else ""
-            return (f"{self.best} is best with {self.confidence:.0%} confidence{tie} "
+            return (f"{self.best}{twin} is best with {self.confidence:.0%} confidence{tie} "
                     f"({self.method}, {self.replications} replications).")
-        return (f"{self.best} leads, but is not identified at {self.confidence:.0%} after "
+        return (f"{self.best}{twin} leads, but is not identified at {self.confidence:.0%} after "
                 f"{self.available} replications (still in contention: "
                 f"{', '.join(self.survivors)}; at most {self.required_replications} needed).")
 
@@ -181,14 +194,15 @@ def select_best(summary: pd.DataFrame, metric: str = "npv_usd", confidence: floa
     if higher_is_better is None:
         higher_is_better = metric_higher_is_better(metric)
     wide, excluded = _matrix(summary, metric, by)
-    names = list(wide.columns)
     means = wide.mean()
+    wide, twins = _distinct(wide)
+    names = list(wide.columns)
     sign = 1.0 if higher_is_better else -1.0
     values = sign * wide.to_numpy(float)
     n, k = values.shape
     method = f"Kim–Nelson fully sequential, paired, n0={min(n0, n)}"
     common = dict(confidence=confidence, means=means, available=n,
-                  higher_is_better=higher_is_better, excluded=excluded)
+                  higher_is_better=higher_is_better, excluded=excluded, twins=twins)
     if k == 0 or n == 0:
         return Selection(None, False, method=method, replications=0, survivors=(),
                          delta=np.nan, required_replications=max(n0, 2),
@@ -208,6 +222,20 @@ def select_best(summary: pd.DataFrame, metric: str = "npv_usd", confidence: floa
                      survivors=tuple(names[i] for i in live), delta=delta,
                      required_replications=stage if stopped else bound,
                      mcb_confidence=mcb_confidence(values, best), **common)
+
+
+def _distinct(wide: pd.DataFrame) -> tuple[pd.DataFrame, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """Return `wide` without the columns equal to an earlier one in every row, and those twins."""
+    kept: list[str] = []
+    twins: dict[str, list[str]] = {}
+    for name in wide.columns:
+        column = wide[name].to_numpy()
+        first = next((k for k in kept if np.array_equal(wide[k].to_numpy(), column)), None)
+        if first is None:
+            kept.append(name)
+        else:
+            twins.setdefault(first, []).append(name)
+    return wide[kept], tuple((name, tuple(same)) for name, same in twins.items())
 
 
 def required_replications(summary: pd.DataFrame, metric: str = "npv_usd",

@@ -31,7 +31,7 @@ def hashpivot(args, cwd, timeout=240):
 @pytest.mark.slow
 def test_default_experiment_writes_a_complete_run_dir(tmp_path):
     run_dir = tmp_path / "run"
-    done = hashpivot([*QUICK, QUICK_TRAINING, f"hydra.run.dir={run_dir}"], cwd=tmp_path)
+    done = hashpivot([*QUICK, *QUICK_TRAINING, f"hydra.run.dir={run_dir}"], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     for name in ["summary.parquet", "cashflows.parquet", "timeline.parquet", "worlds.parquet",
                  "comparison.csv", "report.html", "run.json", ".hydra/config.yaml"]:

@@ -181,7 +181,7 @@ def test_a_cloud_hall_buys_gpus_when_ready_and_replaces_them_each_life(compose):
 
 
 def test_every_event_logged_is_documented_and_in_time_order(compose_small):
-    cfg = compose_small("run.event_log=true", "run.horizon_years=4", "fleet.refresh=none", QUICK_TRAINING)
+    cfg = compose_small("run.event_log=true", "run.horizon_years=4", "fleet.refresh=none", *QUICK_TRAINING)
     world = sim.sample_world(cfg, 1)
     seen = set()
     for strategy in ready_strategies(cfg).values():

@@ -322,6 +322,7 @@ def launcher_example(name: str, tmp_path: Path) -> Path:
     process = hashpivot("-m", "--config-dir", str(ROOT / "examples" / "launchers" / "conf"),
                         f"+experiment={name}", "run.replications=6", "run.compare=false",
                         "strategy.real_option.training_replications=8",
+                        "strategy.real_option.tranche_blocks=5",
                         "run.progress=false", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
     out, err = process.communicate(timeout=180)
     assert process.returncode == 0, err

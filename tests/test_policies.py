@@ -9,7 +9,8 @@ from sim import policies
 from sim.errors import UserError
 
 SMALL = ["strategy=[stay_mining,real_option]", "run.horizon_years=2", "site.blocks=4",
-         "site.grid_mw=40", "run.detail=summary", "strategy.real_option.training_replications=6"]
+         "site.grid_mw=40", "run.detail=summary", "strategy.real_option.training_replications=6",
+         "strategy.real_option.tranche_blocks=2"]
 
 
 @pytest.fixture
@@ -90,6 +91,8 @@ def test_run_json_and_the_report_carry_the_training_figures(compose_small, tmp_p
     assert kept == result.info["policies"]["real_option"]
     line = policy_line("real_option", kept, "run")
     assert f"on its 6 training worlds: {'$'}{kept['in_sample_usd'] / 1e6:,.1f}M in sample" in line
+    assert "tranches of 2 blocks" in line and "tranche 1: " in line
+    assert len(kept["stages"]) == len(kept["rule"].split(",")) <= 2
 
 
 def test_a_kept_policy_of_another_calendar_is_trained_again(compose_small, tmp_path, fresh):

@@ -67,10 +67,24 @@ def test_too_few_replications_is_not_confident_and_says_how_many_suffice():
     assert "not identified" in selection.describe()
 
 
-def test_identical_strategies_stop_as_a_tie_within_the_zone():
+def test_identical_strategies_are_one_candidate():
     values = np.tile(np.linspace(0, 1, 25)[:, None], (1, 2))
     selection = select_best(summary_of(values))
-    assert selection.confident and set(selection.survivors) == {"s0", "s1"}
+    assert selection.confident and selection.survivors == ("s0",)
+    assert selection.twins_of("s0") == ("s1",) and "s1: the same in every replication" in selection.describe()
+
+
+def test_a_twin_changes_neither_the_verdict_nor_its_confidence():
+    """A copy of a rival (a learning strategy acting as a heuristic) ranks as that rival:
+    without twins, the paired test against an identical column states 0% confidence."""
+    rng = np.random.default_rng(11)
+    data = crn_draw(rng, np.array([0.0, 1.0, 0.3]), 200, sd=2.0)
+    alone = select_best(summary_of(data), delta=0.2)
+    twinned = select_best(summary_of(np.column_stack([data, data[:, 1]])), delta=0.2)
+    assert twinned.best == alone.best == "s1" and twinned.twins_of("s1") == ("s3",)
+    assert twinned.mcb_confidence == alone.mcb_confidence > 0.95
+    assert (twinned.confident, twinned.replications, twinned.survivors) == \
+        (alone.confident, alone.replications, alone.survivors)
 
 
 def test_lower_is_better_metrics_pick_the_smallest():

@@ -109,7 +109,7 @@ def test_build_to_suit_signs_and_pays_for_late_delivery(compose_constant):
 
 
 def test_mw_are_conserved_and_ledger_sums_to_npv(compose_small):
-    cfg = compose_small("run.horizon_years=4", QUICK_TRAINING)
+    cfg = compose_small("run.horizon_years=4", *QUICK_TRAINING)
     for label in build_strategies(cfg):
         for replication in range(3):
             acc = account(cfg, replication, label)
@@ -160,10 +160,10 @@ def test_world_does_not_depend_on_the_strategy(compose_small):
 
 
 def test_same_seed_same_summary(compose_small):
-    cfg = compose_small(QUICK_TRAINING)
+    cfg = compose_small(*QUICK_TRAINING)
     first, second = sim.run(cfg).summary, sim.run(cfg).summary
     assert first.equals(second)
-    other = sim.run(compose_small("run.seed=7", QUICK_TRAINING)).summary
+    other = sim.run(compose_small("run.seed=7", *QUICK_TRAINING)).summary
     assert not np.allclose(first["npv_usd"], other["npv_usd"])
 
 

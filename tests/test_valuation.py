@@ -221,7 +221,7 @@ def test_real_records_split_into_kinds_that_add_up(compose_small):
     """Every strategy's record over a sampled world: the kinds sum to the monthly total, and
     NPV less the terminal value's PV is the NPV without a terminal value, at mixed rates."""
     rates = ("run.discount_rates.contracted=0.07", "run.discount_rates.merchant_ai=0.15")
-    cfg = compose_small("run.horizon_years=3", "run.terminal_value=market", QUICK_TRAINING, *rates)
+    cfg = compose_small("run.horizon_years=3", "run.terminal_value=market", *QUICK_TRAINING, *rates)
     bare = compose_small("run.horizon_years=3", "run.terminal_value=none", *rates)
     world = sim.sample_world(cfg, 0)
     for label, strategy in ready_strategies(cfg).items():

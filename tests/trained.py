@@ -3,8 +3,10 @@
 from sim.config import build_strategies, settings
 from sim.policies import trained, with_policies
 
-#: Few training worlds: tests that run every strategy check the engine, not the policy.
-QUICK_TRAINING = "strategy.real_option.training_replications=8"
+#: Few training worlds, and tranches of 5 blocks (the small test sites convert a block per
+#: project, which would make a tranche of every block): tests that run every strategy check
+#: the engine, not the policy.
+QUICK_TRAINING = ["strategy.real_option.training_replications=8", "strategy.real_option.tranche_blocks=5"]
 
 
 def ready_strategies(cfg) -> dict:

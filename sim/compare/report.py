@@ -55,17 +55,19 @@ def verdict(analysis: Analysis, runset: RunSet) -> list[str]:
 
 def policy_line(label: str, policy: dict, run_name: str) -> str:
     """Return what a learning strategy's training measured, in one sentence."""
-    rule = {"lsm": "its fitted rule", "start_now": "start on day 0 (the fitted rule did worse "
-            "on worlds it was not fitted on)", "never": "never start (the fitted rule did worse "
-            "on worlds it was not fitted on)"}.get(policy.get("rule"), str(policy.get("rule")))
+    words = {"lsm": "its fitted rule", "start_now": "start as soon as it may", "never": "never start"}
+    rules = str(policy.get("rule", "")).split(",")
+    tranches = "; ".join(f"tranche {k + 1}: {words.get(rule, rule)}" for k, rule in enumerate(rules))
+
     def usd(key):
         return fmt(float(policy.get(key, float("nan"))), key)
-    return (f"{label} in {run_name} follows {rule}. Its gain in NPV over never converting, on its "
+    return (f"{label} in {run_name} converts in tranches of {policy.get('tranche_blocks')} blocks, each "
+            f"with a rule of its own ({tranches}; a fixed rule where the fitted one did worse on "
+            f"worlds it was not fitted on). Its gain in NPV over never converting, on its "
             f"{policy.get('training_replications')} training worlds: {usd('in_sample_usd')} in sample, "
-            f"{usd('cross_validated_usd')} cross-validated, {usd('start_now_usd')} starting on day 0, "
-            f"{usd('foresight_usd')} with perfect foresight (trained in "
-            f"{float(policy.get('train_seconds', 0)):.0f} s). Its honest value is its paired "
-            f"difference on the evaluation worlds, below.")
+            f"{usd('cross_validated_usd')} cross-validated, {usd('start_now_usd')} converting every "
+            f"tranche on day 0 (trained in {float(policy.get('train_seconds', 0)):.0f} s). Its honest "
+            f"value is its paired difference on the evaluation worlds, below.")
 
 
 def _row(analysis: Analysis, scenario: str, label: str) -> pd.Series:
@@ -110,6 +112,10 @@ def _recommend(analysis: Analysis, scenario: str) -> list[str]:
                  f"replications settle "
                  f"it (hashpivot run.until_confident={selection.confidence:g} "
                  f"run.max_replications={needed}).{interval} {mcb}"]
+    same = selection.twins_of(best)
+    if same:
+        lines.append(f"{' and '.join(same)} had the same {name} as {best} in every sampled world "
+                     f"(it acted alike), so they are ranked as one.")
     if isinstance(row.get("baseline"), str) and row["baseline"] != best \
             and pd.notna(row.get("diff_mean")):
         how = "paired over the same worlds" if row["paired"] else "unpaired"

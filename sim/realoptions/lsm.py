@@ -17,6 +17,10 @@ Conventions:
 - `step_discount`: one-step discount factors, a scalar, an array (steps,) whose entry
   j discounts step j + 1 to step j, or an array (paths, steps) (a stochastic rate per
   path).
+- `allowed` (optional): (paths, steps + 1) booleans, False where a path may not
+  exercise at a step (its option is not yet alive there, as a later tranche of a
+  staged investment before the earlier one started); such a path is neither regressed
+  nor exercised at that step. None: every path may exercise at every step 1..steps.
 - `stop_step` is -1 on paths that never exercise; they realise 0.
 - Arrays laid out step by step (the transpose of a (steps + 1, paths) array) save
   `lsm_value` a copy.
@@ -123,8 +127,9 @@ class LsmFit:
         design = None if rule is None else _design(self.basis, self.degree, _scaled(rule, states))
         return _decide(rule, last, design, values)
 
-    def stop_steps(self, state, exercise_value=None) -> np.ndarray:
-        """Return the first step at which the fitted rule exercises on each of new paths (-1: never)."""
+    def stop_steps(self, state, exercise_value=None, allowed=None) -> np.ndarray:
+        """Return the first step at which the fitted rule exercises on each of new paths (-1: never),
+        at steps where `allowed` (None: everywhere)."""
         states = _state_array(state)
         paths, columns = states.shape[:2]
         wrong = np.ndim(state) != self.state_ndim or states.shape[2] != self.state_dims
@@ -136,10 +141,11 @@ class LsmFit:
             values = _finite(exercise_value, "exercise_value")
             if values.shape != (paths, self.steps + 1):
                 raise ValueError(f"exercise_value: shape {values.shape}, expected {(paths, self.steps + 1)}")
+        alive = _allowed(allowed, (paths, self.steps + 1))
         stop = np.full(paths, -1)
         for step in range(1, self.steps + 1):
             at_step = None if values is None else values[:, step]
-            fires = self.exercise(step, states[:, step], at_step) & (stop < 0)
+            fires = self.exercise(step, states[:, step], at_step) & (stop < 0) & alive[:, step]
             stop[fires] = step
         return stop
 
@@ -157,7 +163,7 @@ class LsmFit:
 
 
 def lsm_value(state, exercise_value, step_discount, degree: int = 2, *, basis: str = "power",
-              regress_exercise: bool = False) -> LsmFit:
+              regress_exercise: bool = False, allowed=None) -> LsmFit:
     """Return the LSM fit of an optimal-stopping problem: value at t = 0, stop steps, the rule.
 
     Without `regress_exercise`, the regression at each step uses the in-the-money paths
@@ -169,10 +175,12 @@ def lsm_value(state, exercise_value, step_discount, degree: int = 2, *, basis: s
     continuation: it reads only the state known at that step, while the value still
     adds up the realised cash flows. A step with fewer regressed paths than basis
     functions never exercises (without `regress_exercise`, the last step needs no
-    regression: it exercises wherever the exercise value is positive).
+    regression: it exercises wherever the exercise value is positive). Where `allowed` is
+    False a path is neither regressed nor exercised at that step.
     """
     checked, values, discounts = _checked(state, exercise_value, step_discount, degree, basis)
     paths, columns, dims = checked.shape
+    alive = np.ascontiguousarray(_allowed(allowed, (paths, columns)).T)
     steps = columns - 1
     states = np.ascontiguousarray(checked.transpose(1, 0, 2))  # one (paths, k) block per step
     values = np.ascontiguousarray(values.T)
@@ -185,7 +193,7 @@ def lsm_value(state, exercise_value, step_discount, degree: int = 2, *, basis: s
         if step < steps:
             cash = cash * discounts[step]
         at_step = values[step]
-        regressed = np.ones(paths, bool) if regress_exercise else at_step > 0
+        regressed = alive[step] if regress_exercise else (at_step > 0) & alive[step]
         needs_fit = regress_exercise or step < steps
         design = None
         if needs_fit:
@@ -193,7 +201,7 @@ def lsm_value(state, exercise_value, step_discount, degree: int = 2, *, basis: s
                 continue
             rules[step], design = _fit_step(basis, degree, states[step], regressed, cash, at_step,
                                             step < steps, regress_exercise)
-        fires = _decide(rules[step], step == steps, design, None if regress_exercise else at_step)
+        fires = _decide(rules[step], step == steps, design, None if regress_exercise else at_step) & alive[step]
         cash = np.where(fires, at_step, cash)
         stop[fires] = step
     value = float(np.mean(cash * discounts[0]))
@@ -201,10 +209,10 @@ def lsm_value(state, exercise_value, step_discount, degree: int = 2, *, basis: s
     return LsmFit(value, stop, tuple(rules), basis, degree, regress_exercise, steps, dims, np.ndim(state))
 
 
-def policy_value(fit: LsmFit, state, exercise_value, step_discount) -> float:
+def policy_value(fit: LsmFit, state, exercise_value, step_discount, allowed=None) -> float:
     """Return the mean discounted cash flow of applying a fitted rule to other paths (out of sample)."""
     states, values, discounts = _checked(state, exercise_value, step_discount, fit.degree, fit.basis)
-    stop = fit.stop_steps(state, exercise_value)
+    stop = fit.stop_steps(state, exercise_value, allowed)
     to_zero = np.cumprod(np.concatenate([np.ones((len(stop), 1)), discounts], axis=1), axis=1)
     rows = np.flatnonzero(stop >= 0)
     realised = np.zeros(len(stop))
@@ -311,6 +319,16 @@ def _finite(array, name: str) -> np.ndarray:
     if not np.all(np.isfinite(out)):
         raise ValueError(f"{name}: holds NaN or infinite values")
     return out
+
+
+def _allowed(allowed, shape: tuple[int, int]) -> np.ndarray:
+    """Return the (paths, steps + 1) mask of where exercise is allowed (None: everywhere), checked."""
+    if allowed is None:
+        return np.ones(shape, bool)
+    mask = np.asarray(allowed)
+    if mask.shape != shape or mask.dtype != bool:
+        raise ValueError(f"allowed: {mask.dtype} of shape {mask.shape}, expected booleans of shape {shape}")
+    return mask
 
 
 def _state_array(state) -> np.ndarray:

@@ -1,16 +1,25 @@
-"""Training the `real_option` policy: least-squares Monte Carlo on worlds of its own.
+"""Training the `real_option` policy: least-squares Monte Carlo on worlds of its own, tranche by tranche.
 
-For each training world, the site engine runs the strategy's conversion programme
-started on each decision day in turn, and once without converting; the exercise value
+The blocks the strategy may convert are taken in tranches (sim.realoptions.strategy);
+tranche k has a rule of its own, trained after the rules of tranches 0..k-1. For each
+training world, the site engine runs with the earlier tranches following their fitted
+rules and tranche k never started, recording the features on each decision day on
+which tranche k is the next one (its option is alive from the day its predecessor
+started); then once for each such day with tranche k started on it. The exercise value
 of starting on day d is the difference of their unlevered NPVs (`npv_usd`, at day 0).
 These values depend on the world's future (the engine plays it out), so the fit
 regresses both the exercise value and the value of waiting on the features known on
-the day (`lsm_value(..., regress_exercise=True)`): the rule it learns reads only the
-present. This is the one place allowed full paths, and only of training worlds: their
-seed (`training_seed`) is derived from `run.seed` and is never equal to it.
+the day (`lsm_value(..., regress_exercise=True, allowed=...)`): the rule it learns reads
+only the present. This is the one place allowed full paths, and only of training
+worlds: their seed (`training_seed`) is derived from `run.seed` and is never equal to it.
 
-Costs: (decision days + 1) engine runs per training world; at the defaults (64 worlds,
-41 days over ten years) a few thousand runs, measured by scripts/bench.py.
+Each tranche's rule is then judged against "start as soon as it may" and "never" by
+cross-validation on the training worlds (`choose_rule`); a tranche whose rule is
+"never" ends the training (no later tranche can start).
+
+Costs: per tranche and training world, one engine run plus one per day the tranche may
+start on; at the defaults (64 worlds, 41 days over ten years, two tranches) up to about
+5,000 runs, measured by scripts/bench.py.
 """
 
 from __future__ import annotations
@@ -26,16 +35,17 @@ from sim.config import build_processes
 from sim.errors import UserError
 from sim.ledger import Account
 from sim.realoptions.lsm import lsm_value, policy_value
-from sim.realoptions.strategy import FEATURES, RealOption, features
+from sim.realoptions.strategy import FEATURES, RealOption, Recording
 from sim.site import simulate
-from sim.strategies import Strategy, decision_days
-from sim.view import MarketView, Past
+from sim.strategies import decision_days
 from sim.world import sample_world
 
 #: Folds of the cross-validation that judges the fitted rule on worlds it was not fitted on.
 FOLDS = 4
 #: Mixed into the run seed to seed the training worlds ("ROPT").
 TRAINING_STREAM = 0x524F5054
+#: The rules a tranche may follow (see choose_rule).
+RULES = ("lsm", "start_now", "never")
 
 
 def training_seed(seed: int) -> int:
@@ -45,28 +55,59 @@ def training_seed(seed: int) -> int:
 
 
 @dataclass(frozen=True)
-class Policy:
-    """A trained start rule, with what its training measured.
+class Stage:
+    """The trained rule of one tranche, with what its training measured.
 
-    `in_sample_usd` is the mean gain in NPV over not converting that the fitted rule earns
-    on the training worlds (optimistic: fitted on them); `cross_validated_usd` the same
-    gain on worlds each fold's rule was not fitted on; `start_now_usd` the mean gain of
-    starting on day 0 on the same worlds, `foresight_usd` the mean gain of a start day
-    chosen knowing each world's future (an upper bound no rule reaches).
+    Gains are mean NPV gains, over not starting this tranche (the earlier ones following
+    their rules), on the training worlds: `in_sample_usd` of the fitted rule (optimistic:
+    fitted on them), `cross_validated_usd` of the rule on worlds each fold's rule was not
+    fitted on, `start_now_usd` of starting as soon as the tranche may (day 0 for the
+    first), `foresight_usd` of a start day chosen knowing each world's future (a bound
+    no rule reaches). `start_share` is the share of training worlds where it starts.
     """
 
     fit: object
-    rule: str  # "lsm", "start_now" or "never" (see choose_rule)
-    decision_days: tuple[int, ...]
-    every_months: int
-    features: tuple[str, ...]
-    training_seed: int
-    training_replications: int
+    rule: str  # one of RULES (see choose_rule)
     in_sample_usd: float
     cross_validated_usd: float
     start_now_usd: float
     foresight_usd: float
-    start_share_in_sample: float
+    start_share: float
+
+    def starts(self, step: int, x: np.ndarray) -> bool:
+        """Return True if this tranche's rule starts at decision `step` (0 = day 0) on features `x`."""
+        if self.rule == "never":
+            return False
+        if self.rule == "start_now":
+            return True
+        return bool(np.asarray(self.fit.exercise(step + 1, np.asarray(x, float)[None, :]))[0])
+
+    def describe(self) -> dict:
+        """Return the stage's figures as a plain dict."""
+        return dict(rule=self.rule, in_sample_usd=self.in_sample_usd,
+                    cross_validated_usd=self.cross_validated_usd, start_now_usd=self.start_now_usd,
+                    foresight_usd=self.foresight_usd, start_share_in_sample=self.start_share)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The trained rules of the tranches, with what their training measured.
+
+    `stages` holds a `Stage` per tranche trained (the training stops after a tranche whose
+    rule is "never"). The totals add up the tranches' gains: each tranche's gain is
+    measured with the earlier tranches following their rules, so the sum is the gain
+    of the whole policy over never converting (in sample; cross-validated per tranche).
+    `all_now_usd` is the mean gain of starting every tranche on day 0 (as convert_all).
+    """
+
+    stages: tuple[Stage, ...]
+    decision_days: tuple[int, ...]
+    every_months: int
+    tranche_blocks: int
+    features: tuple[str, ...]
+    training_seed: int
+    training_replications: int
+    all_now_usd: float
     train_seconds: float
     engine_runs: int
     key: str = ""
@@ -75,22 +116,39 @@ class Policy:
         """Return self: a policy is never changed, so the engine's copy of a strategy shares it."""
         return self
 
-    def starts(self, step: int, x: np.ndarray) -> bool:
-        """Return True if the rule starts converting at decision `step` (0 = day 0) on features `x`."""
-        if step >= len(self.decision_days) or self.rule == "never":
-            return False  # past the trained calendar (a longer horizon): never start
-        if self.rule == "start_now":
-            return True
-        return bool(np.asarray(self.fit.exercise(step + 1, np.asarray(x, float)[None, :]))[0])
+    def starts(self, stage: int, step: int, x: np.ndarray) -> bool:
+        """Return True if tranche `stage` starts at decision `step` (0 = day 0) on features `x`."""
+        if step >= len(self.decision_days) or stage >= len(self.stages):
+            return False  # past the trained calendar (a longer horizon), or an untrained tranche
+        return self.stages[stage].starts(step, x)
+
+    @property
+    def in_sample_usd(self) -> float:
+        """Return the in-sample gain of the whole policy over never converting."""
+        return float(sum(stage.in_sample_usd for stage in self.stages))
+
+    @property
+    def cross_validated_usd(self) -> float:
+        """Return the sum of the tranches' cross-validated gains."""
+        return float(sum(stage.cross_validated_usd for stage in self.stages))
+
+    @property
+    def followed_usd(self) -> float:
+        """Return the gain the rules followed earned on the training worlds (per tranche:
+        cross-validated for a fitted rule, the mean for a fixed one)."""
+        return float(sum(stage.cross_validated_usd if stage.rule == "lsm" else
+                         stage.start_now_usd if stage.rule == "start_now" else 0.0
+                         for stage in self.stages))
 
     def describe(self) -> dict:
         """Return the training figures as a plain dict (for run.json and the log)."""
+        rules = [stage.rule for stage in self.stages]
         return dict(training_replications=self.training_replications,
                     training_seed=self.training_seed, decision_days=len(self.decision_days),
-                    rule=self.rule, in_sample_usd=self.in_sample_usd,
-                    cross_validated_usd=self.cross_validated_usd, start_now_usd=self.start_now_usd,
-                    foresight_usd=self.foresight_usd,
-                    start_share_in_sample=self.start_share_in_sample,
+                    tranche_blocks=self.tranche_blocks, rule=",".join(rules),
+                    in_sample_usd=self.in_sample_usd, cross_validated_usd=self.cross_validated_usd,
+                    followed_usd=self.followed_usd, start_now_usd=self.all_now_usd,
+                    stages=[stage.describe() for stage in self.stages],
                     train_seconds=self.train_seconds, engine_runs=self.engine_runs)
 
 
@@ -104,67 +162,121 @@ def _npv_usd(cfg, world, strategy) -> float:
     return float(Account(cfg, world, simulate(cfg, world, strategy)).present_values()["npv_usd"])
 
 
-def exercise_values(cfg, world, strategy: RealOption) -> tuple[np.ndarray, np.ndarray]:
-    """Return (features, gains) on each decision day of `world`: the features known that day
-    and the NPV gain, over never converting, of starting the programme that day."""
+def _trainee(strategy: RealOption, policy, stage: int, start_day: int | None,
+             record: Recording | None = None) -> RealOption:
+    """Return a copy of `strategy` whose tranches before `stage` follow `policy`, whose tranche
+    `stage` starts on the first decision day on or after `start_day` (None: never), and
+    whose later tranches never start."""
+    trainee = copy.deepcopy(strategy)
+    trainee.policy, trainee.train_stage, trainee.start_day, trainee.record = policy, stage, start_day, record
+    return trainee
+
+
+def exercise_values(cfg, world, strategy: RealOption, stage: int = 0,
+                    policy=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Return, on each decision day of `world`, the features known that day, the NPV gain of
+    starting tranche `stage` that day over never starting it, and whether it may start
+    that day (its predecessor has started), with the NPV of never starting it.
+
+    The tranches before `stage` follow `policy`; those after it never start."""
     days = decision_days(world, strategy.every_months)
-    never = _npv_usd(cfg, world, Strategy())
-    x = np.empty((len(days), len(FEATURES)))
-    gains = np.empty(len(days))
-    past = Past(world)  # the views' paths are slices of one copy, filled as the days advance
-    starter = copy.deepcopy(strategy)  # the engine runs a copy of it: one is enough for every day
-    starter.policy = None
-    for step, day in enumerate(days):
-        x[step] = features(MarketView(world, day, past))
-        starter.start_day = day
+    record = Recording()
+    never = _npv_usd(cfg, world, _trainee(strategy, policy, stage, None, record))
+    x = np.zeros((len(days), len(FEATURES)))
+    gains = np.zeros(len(days))
+    alive = np.zeros(len(days), bool)
+    starter = _trainee(strategy, policy, stage, None)  # the engine runs a copy: one serves every day
+    for step, known in record:
+        x[step], alive[step] = known, True
+        starter.start_day = days[step]
         gains[step] = _npv_usd(cfg, world, starter) - never
-    return x, gains
+    return x, gains, alive, never
 
 
 def train(cfg, strategy: RealOption, progress=None, key: str = "") -> Policy:
     """Return the policy of `strategy` trained on `strategy.training_replications` worlds.
 
-    `cfg` is the run's typed Settings; the worlds are sampled on `training_seed(run.seed)`.
-    `progress`, if given, is called with 1 as each training world is done.
+    `cfg` is the run's typed Settings; the worlds are sampled on `training_seed(run.seed)`,
+    once, and reused by every tranche. `progress`, if given, is called with 1 as each
+    training world is done for each tranche (the total is worlds x tranches at most).
     """
     started = time.perf_counter()
     tcfg = training_settings(cfg)
     processes = build_processes(tcfg)
     n = int(strategy.training_replications)
-    xs, gains, days = [], [], None
+    worlds = []
     for replication in range(n):
         try:
-            world = sample_world(tcfg, replication, processes=processes)
-            x, gain = exercise_values(tcfg, world, strategy)
+            worlds.append(sample_world(tcfg, replication, processes=processes))
         except UserError as err:
             raise UserError(f"training real_option on its own worlds (seed {tcfg.run.seed}, derived "
                             f"from seed {cfg.run.seed}), world {replication}: {err}") from None
-        days = days or tuple(decision_days(world, strategy.every_months))
-        xs.append(x)
-        gains.append(gain)
-        if progress is not None:
-            progress(1)
-    x, gain = np.stack(xs), np.stack(gains)  # (worlds, steps, features), (worlds, steps)
+    days = tuple(decision_days(worlds[0], strategy.every_months))
+    blocks, per_project = tcfg.site.blocks, tcfg.site.blocks_per_project
+    policy = Policy(stages=(), decision_days=days, every_months=int(strategy.every_months),
+                    tranche_blocks=strategy.tranche(per_project), features=FEATURES,
+                    training_seed=tcfg.run.seed, training_replications=n, all_now_usd=0.0,
+                    train_seconds=0.0, engine_runs=0, key=key)
+    runs, never_usd = 0, None
+    for stage in range(strategy.stages(blocks, per_project)):
+        x, gain, alive, never = (np.stack(a) for a in zip(*(
+            _ticked(exercise_values(tcfg, world, strategy, stage, policy), progress) for world in worlds)))
+        runs += n + int(alive.sum())
+        never_usd = never if never_usd is None else never_usd  # tranche 0's: nothing converted
+        policy = dataclasses.replace(policy, stages=(*policy.stages, fit_stage(strategy, x, gain, alive)))
+        if policy.stages[-1].rule == "never":
+            break
+    all_now = np.array([_npv_usd(tcfg, world, _trainee(strategy, ALWAYS, None, None)) for world in worlds])
+    return dataclasses.replace(policy, all_now_usd=float((all_now - never_usd).mean()),
+                               engine_runs=runs + n, train_seconds=time.perf_counter() - started)
+
+
+class _Always:
+    """A policy that starts every tranche at once (for the all-on-day-0 comparison)."""
+
+    def starts(self, stage: int, step: int, x) -> bool:
+        """Return True: start now."""
+        return True
+
+    def __deepcopy__(self, memo) -> _Always:
+        return self
+
+
+ALWAYS = _Always()
+
+
+def _ticked(value, progress):
+    """Return `value` after reporting one training world done to `progress` (if any)."""
+    if progress is not None:
+        progress(1)
+    return value
+
+
+def fit_stage(strategy: RealOption, x: np.ndarray, gain: np.ndarray, alive: np.ndarray) -> Stage:
+    """Return the trained rule of one tranche from its features (worlds, steps, k), gains and
+    where it may start (worlds, steps)."""
+    n = len(x)
     # LSM's step 0 is "before deciding": the state of day 0 again, nothing to exercise.
     state = np.concatenate([x[:, :1], x], axis=1)
     exercise = np.concatenate([np.zeros((n, 1)), gain], axis=1)
+    allowed = np.concatenate([np.zeros((n, 1), bool), alive], axis=1)
     options = dict(degree=int(strategy.degree), basis=strategy.basis, regress_exercise=True)
-    fit = lsm_value(state, exercise, 1.0, **options)  # gains are present values at day 0
-    validated = cross_validated_usd(state, exercise, options)
-    start_now = float(gain[:, 0].mean())
+    fit = lsm_value(state, exercise, 1.0, allowed=allowed, **options)  # gains are present values at day 0
+    validated = cross_validated_usd(state, exercise, options, allowed)
+    may = alive.any(axis=1)
+    first = np.argmax(alive, axis=1)
+    start_now = float(np.where(may, gain[np.arange(n), first], 0.0).mean())
     rule = choose_rule(validated, start_now)
-    stops = np.asarray(fit.stop_step)
-    started_share = {"lsm": float(np.mean(stops >= 1)), "start_now": 1.0, "never": 0.0}[rule]
-    return Policy(
-        fit=fit, rule=rule, decision_days=days, every_months=int(strategy.every_months),
-        features=FEATURES, training_seed=tcfg.run.seed, training_replications=n,
-        in_sample_usd=float(fit.value), cross_validated_usd=validated, start_now_usd=start_now,
-        foresight_usd=float(np.maximum(gain, 0).max(axis=1).mean()),
-        start_share_in_sample=started_share,
-        train_seconds=time.perf_counter() - started, engine_runs=n * (len(days) + 1), key=key)
+    share = {"lsm": float(np.mean(np.asarray(fit.stop_step) >= 1)), "start_now": float(may.mean()),
+             "never": 0.0}[rule]
+    return Stage(fit=fit, rule=rule, in_sample_usd=float(fit.value), cross_validated_usd=validated,
+                 start_now_usd=start_now, foresight_usd=float(np.where(alive, gain, 0.0).max(axis=1).clip(0).mean()),
+                 start_share=share)
 
 
-def cross_validated_usd(state: np.ndarray, exercise: np.ndarray, options: dict) -> float:
+
+
+def cross_validated_usd(state: np.ndarray, exercise: np.ndarray, options: dict, allowed=None) -> float:
     """Return the mean gain of the LSM rule on training worlds it was not fitted on.
 
     The worlds are split into `FOLDS` folds (world i in fold i mod FOLDS); each fold is
@@ -176,14 +288,16 @@ def cross_validated_usd(state: np.ndarray, exercise: np.ndarray, options: dict) 
     total = 0.0
     for fold in range(folds):
         held = np.arange(n) % folds == fold
-        fit = lsm_value(state[~held], exercise[~held], 1.0, **options)
-        total += policy_value(fit, state[held], exercise[held], 1.0) * held.sum()
+        mask = None if allowed is None else (allowed[~held], allowed[held])
+        fit = lsm_value(state[~held], exercise[~held], 1.0, allowed=None if mask is None else mask[0], **options)
+        total += policy_value(fit, state[held], exercise[held], 1.0,
+                              None if mask is None else mask[1]) * held.sum()
     return float(total / n)
 
 
 def choose_rule(cross_validated: float, start_now: float) -> str:
-    """Return the rule the strategy follows: the LSM rule, unless one of the two rules that
-    learn nothing (start on day 0; never start) did better on the training worlds.
+    """Return the rule a tranche follows: the LSM rule, unless one of the two rules that
+    learn nothing (start as soon as it may; never start) did better on the training worlds.
 
     The fitted rule is judged on worlds it was not fitted on (`cross_validated_usd`); the
     two fixed rules have nothing to fit, so their mean on the training worlds is already

@@ -245,6 +245,38 @@ def test_exact_properties(problem, factor):
     assert np.array_equal(scaled.stop_step, stop)
 
 
+@settings(max_examples=40, deadline=None)
+@given(problems(), st.integers(0, 2**32 - 1))
+def test_a_path_exercises_only_where_allowed(problem, seed):
+    """A mask of all True is no mask; with a random mask, stops fall on allowed steps only, the
+    value is still the mean realised payoff, and the rule applied forward stops as the fit did."""
+    state, exercise, step_discount, options = problem
+    everywhere = np.ones(exercise.shape, bool)
+    plain, masked = (lsm_value(state, exercise, step_discount, **options, allowed=a) for a in (None, everywhere))
+    assert masked.value == plain.value and np.array_equal(masked.stop_step, plain.stop_step)
+    allowed = np.random.default_rng(seed).random(exercise.shape) < 0.5
+    fit = lsm_value(state, exercise, step_discount, **options, allowed=allowed)
+    stop = fit.stop_step
+    rows = np.flatnonzero(stop > 0)
+    assert allowed[rows, stop[rows]].all()
+    value = policy_value(fit, state, exercise, step_discount, allowed)
+    assert value == pytest.approx(fit.value, rel=1e-12, abs=1e-15)
+
+
+def test_a_later_exercise_window_by_hand():
+    """Pay 1 at step 1 or 0.5 at step 2; half the paths may exercise only at step 2."""
+    state = np.tile([1.0, 1.0, 1.0], (4, 1)) * np.arange(1, 5)[:, None]
+    exercise = np.tile([0.0, 1.0, 0.5], (4, 1))
+    allowed = np.ones((4, 3), bool)
+    allowed[2:, 1] = False
+    fit = lsm_value(state, exercise, 1.0, degree=0, allowed=allowed)
+    assert fit.stop_step.tolist() == [1, 1, 2, 2]
+    assert fit.value == pytest.approx(0.75)
+    assert policy_value(fit, state, exercise, 1.0, allowed) == pytest.approx(0.75)
+    with pytest.raises(ValueError, match=r"allowed: .* expected booleans of shape \(4, 3\)"):
+        lsm_value(state, exercise, 1.0, allowed=np.ones((4, 2), bool))
+
+
 def test_a_duplicated_state_dimension_changes_nothing():
     """Cross terms of (S, S) are collinear: lstsq's minimum-norm fit predicts as the 1-D fit does."""
     prices, step_discount = gbm_paths([20], 40, 0.06, 0.2, 1, 50, 4000)

@@ -1,5 +1,8 @@
 """The real_option strategy's training: its worlds, its exercise values, the rule it learns."""
 
+import copy
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -12,7 +15,7 @@ from sim.site import simulate
 from sim.view import MarketView
 
 SMALL = ["run.horizon_years=3", "site.blocks=4", "site.grid_mw=40", "run.detail=summary",
-         "strategy.real_option.training_replications=12"]
+         "strategy.real_option.training_replications=12", "strategy.real_option.tranche_blocks=2"]
 TRIO = "strategy=[stay_mining,convert_all,real_option]"
 
 
@@ -33,15 +36,47 @@ def test_training_worlds_come_from_a_seed_stream_of_their_own(compose_small, mon
 
 
 def test_starting_on_day_0_is_convert_all(compose_small):
-    """The exercise value on day 0 is convert_all's NPV less stay_mining's, world by world."""
-    cfg = settings(compose_small(TRIO, *SMALL))
+    """With one tranche, the exercise value on day 0 is convert_all's NPV less stay_mining's."""
+    cfg = settings(compose_small(TRIO, *SMALL, "strategy.real_option.tranche_blocks=4"))
     strategies = build_strategies(cfg)
     for replication in range(3):
         world = sim.sample_world(cfg, replication)
-        x, gains = training.exercise_values(cfg, world, strategies["real_option"])
+        x, gains, alive, never = training.exercise_values(cfg, world, strategies["real_option"])
         expected = npv(cfg, world, strategies["convert_all"]) - npv(cfg, world, strategies["stay_mining"])
         assert gains[0] == pytest.approx(expected, rel=1e-12, abs=1e-3)
-        assert x.shape == (len(gains), len(FEATURES))
+        assert never == npv(cfg, world, strategies["stay_mining"])
+        assert x.shape == (len(gains), len(FEATURES)) and alive.all()  # the first tranche: every day
+
+
+def stage(rule):
+    return training.Stage(fit=None, rule=rule, in_sample_usd=0.0, cross_validated_usd=0.0,
+                          start_now_usd=0.0, foresight_usd=0.0, start_share=0.0)
+
+
+def fixed_policy(cfg, *rules):
+    days = tuple(sim.strategies.decision_days(sim.sample_world(cfg, 0), 3))
+    return training.Policy(stages=tuple(stage(r) for r in rules), decision_days=days, every_months=3,
+                           tranche_blocks=2, features=FEATURES, training_seed=0, training_replications=0,
+                           all_now_usd=0.0, train_seconds=0.0, engine_runs=0)
+
+
+def test_a_later_tranche_may_start_only_once_its_predecessor_has(compose_small):
+    """Tranche 2 of 2 blocks: alive from the day tranche 1 starts; its day-0 gain completes
+    convert_all; with tranche 1 never started, it is never alive."""
+    cfg = settings(compose_small(TRIO, *SMALL))
+    strategies = build_strategies(cfg)
+    option = strategies["real_option"]
+    assert option.stages(4, 5) == 2 and option.tranche(5) == 2
+    world = sim.sample_world(cfg, 1)
+    x, gains, alive, never = training.exercise_values(cfg, world, option, 1, fixed_policy(cfg, "start_now"))
+    assert alive.all()
+    assert never + gains[0] == pytest.approx(npv(cfg, world, strategies["convert_all"]), rel=1e-12)
+    halves = copy.deepcopy(option)
+    halves.policy = fixed_policy(cfg, "start_now", "never")
+    assert npv(cfg, world, halves) == never  # acting on the policy: tranche 1 only
+    assert never != npv(cfg, world, strategies["stay_mining"])
+    _, gains, alive, _ = training.exercise_values(cfg, world, option, 1, fixed_policy(cfg, "never"))
+    assert not alive.any() and not gains.any()
 
 
 def test_features_read_only_the_past(compose_small):
@@ -49,7 +84,8 @@ def test_features_read_only_the_past(compose_small):
     cfg = settings(compose_small(*SMALL))
     world = sim.sample_world(cfg, 0)
     day = 200
-    before = features(MarketView(world, day))
+    site = SimpleNamespace(tenants_waiting_mw_it=12.5)
+    before = features(MarketView(world, day), site)
     for name in ("hashprice_usd_per_ph_day", "lease_usd_per_kw_month", "gpu_usd_per_hour",
                  "power_usd_per_mwh", "block_height"):
         path = getattr(world, name)
@@ -59,7 +95,7 @@ def test_features_read_only_the_past(compose_small):
     requests = world.tenant_requests.copy()
     requests.loc[requests["day"] > day, "mw_it"] *= 5
     object.__setattr__(world, "tenant_requests", requests)
-    np.testing.assert_array_equal(features(MarketView(world, day)), before)
+    np.testing.assert_array_equal(features(MarketView(world, day), site), before)
 
 
 REQUESTS = "[" + ",".join(f"[{day},8,3000,150,0]" for day in range(400, 1400, 60)) + "]"
@@ -70,6 +106,7 @@ def test_the_rule_converts_at_once_when_it_pays_and_never_when_it_loses(compose_
     """On a flat market, waiting is worth nothing: start on day 0 if converting pays, else never."""
     cfg = compose_constant(TRIO, "run.replications=6", "run.horizon_years=4", "run.detail=summary",
                            "strategy.real_option.training_replications=8",
+                           "strategy.real_option.tranche_blocks=5",
                            f"site.conversion.capex_usd_per_mw_it=fixed:{capex:g}",
                            f"market.demand.requests={REQUESTS}")
     result = sim.run(cfg)
@@ -77,8 +114,9 @@ def test_the_rule_converts_at_once_when_it_pays_and_never_when_it_loses(compose_
     assert (wide["convert_all"] > wide["stay_mining"]).all() == (twin == "convert_all")
     np.testing.assert_allclose(wide["real_option"], wide[twin], rtol=1e-12)
     policy = result.info["policies"]["real_option"]
-    assert policy["start_share_in_sample"] == (1.0 if twin == "convert_all" else 0.0)
-    assert policy["rule"] in (("lsm", "start_now") if twin == "convert_all" else ("lsm", "never"))
+    assert policy["stages"][0]["start_share_in_sample"] == (1.0 if twin == "convert_all" else 0.0)
+    for tranche in policy["stages"]:
+        assert tranche["rule"] in (("lsm", "start_now") if twin == "convert_all" else ("lsm", "never"))
 
 
 def test_an_untrained_strategy_says_so(compose_small):
@@ -112,9 +150,11 @@ def test_the_fixed_rules_win_only_where_they_earned_more(validated, start_now, r
 def test_the_same_seed_trains_the_same_policy(compose_small):
     cfg = settings(compose_small(TRIO, *SMALL))
     first, second = (training.train(cfg, build_strategies(cfg)["real_option"]) for _ in range(2))
-    assert first.rule == second.rule and first.in_sample_usd == second.in_sample_usd
-    assert first.cross_validated_usd == second.cross_validated_usd
-    for a, b in zip(first.fit.rules, second.fit.rules):
+    one, two = first.describe(), second.describe()
+    one.pop("train_seconds"), two.pop("train_seconds")
+    assert one == two and len(first.stages) >= 1
+    for a, b in ((a, b) for one, two in zip(first.stages, second.stages)
+                 for a, b in zip(one.fit.rules, two.fit.rules)):
         assert (a is None) == (b is None)
         if a is not None:
             np.testing.assert_array_equal(a.exercise, b.exercise)
