@@ -11,7 +11,9 @@ change of model, not a refactor. Written anew for issues #11 and #10: the defaul
 starts from the as-of snapshot of 2026-06-26 (not 2027-01-01), the economic network is the
 default, the site upgrades to the same dated ASIC frontier as the network (every field
 moved), and the ledger gained the financing categories, the `dscr` column and the equity
-columns (new fields). Rewrite them only for such a change, and say which
+columns (new fields). The real_option_100 case alone was written anew when real_option
+began to decide tranche by tranche (issue #12; its 34 fields moved, the other cases none).
+Rewrite them only for such a change, and say which
 fields moved and why in the commit.
 """
 
