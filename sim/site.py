@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import copy
 import math
+import weakref
 from collections import deque
+from typing import NamedTuple
 
 import numpy as np
 import simpy
@@ -35,6 +37,37 @@ from sim.view import MarketView, Past, SiteView
 from sim.world import World, rng_for
 
 MINING, CONVERTING, AI = 0, 1, 2
+
+
+class SiteDraws(NamedTuple):
+    """The site's own random draws in one world (read-only): per block, then per tenant request."""
+
+    decommission_days: np.ndarray
+    retrofit_days: np.ndarray
+    capex_usd_per_mw_it: np.ndarray
+    renewal_draws: np.ndarray       # (requests, renewals) uniforms: is each extension taken
+    default_after_days: np.ndarray  # per request, days from its lease start to its default
+
+
+#: The site's draws of each world, by what they depend on: every strategy run over a world
+#: meets the same ones, so they are drawn once per world (and forgotten with it).
+_DRAWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _book_alike(count: int, bookings: list[tuple[np.ndarray, int, float]]) -> None:
+    """Add what one block books (`bookings`: cells, index, amount, in order) for `count` alike
+    blocks, one block after the other: each cell gets its additions in the order that many
+    single additions would make them, so its sum is the same, bit for bit."""
+    if count == 1:
+        for cells, index, amount in bookings:
+            cells[index] += amount
+        return
+    steps: dict[tuple[int, int], tuple[np.ndarray, int, list[float]]] = {}
+    for cells, index, amount in bookings:
+        steps.setdefault((id(cells), index), (cells, index, []))[2].append(amount)
+    for cells, index, amounts in steps.values():
+        # accumulate adds one term at a time, left to right (unlike sum's pairwise order)
+        cells[index] = np.add.accumulate(np.concatenate(([cells[index]], np.tile(amounts, count))))[-1]
 
 
 class Site(TenantDesk):
@@ -88,27 +121,47 @@ class Site(TenantDesk):
         self.counts = dict(tenant_requests=0, tenant_requests_rejected=0,
                            tenant_mw_it_rejected=0.0, tenant_requests_late=0,
                            tenant_requests_partial=0, contracted_rent_usd=0.0)
-        for block in range(self.n_blocks):
-            self._mine(block, 0.0)
+        self.free = np.ones(self.n_blocks, dtype=bool)  # mining, neither queued nor planned
+        self.worst_j_per_th = float(fleet.j_per_th)  # the least efficient fleet's J/TH, any block
+        self._book_fleets(np.arange(self.n_blocks), 0.0, 1.0)
         self.view = SiteView(self)  # all a strategy sees of the site (sim.view)
         self.past = Past(world)  # the market paths its views slice, filled up to now
 
     # --- randomness of the site itself, drawn the same way whatever the strategy ---------
     def _draw_site_randomness(self, cfg) -> None:
+        conv, world = cfg.site.conversion, self.world
+        specs = tuple(repr(distributions.parse(spec)) for spec in
+                      (conv.decommission_days, conv.retrofit_days, conv.capex_usd_per_mw_it))
+        key = (int(cfg.run.seed), self.n_blocks, specs, self.terms.hazard_per_year())
+        drawn = _DRAWS.setdefault(world, {})
+        if key not in drawn:
+            drawn[key] = self._draw(cfg)
+        draws = drawn[key]
+        self.decommission_days, self.retrofit_days = draws.decommission_days, draws.retrofit_days
+        self.capex_usd_per_mw_it = draws.capex_usd_per_mw_it
+        self.renewal_draws, self.default_after_days = draws.renewal_draws, draws.default_after_days
+
+    def _draw(self, cfg) -> SiteDraws:
+        """Return the site's draws in this world, read-only (they depend on no strategy)."""
         conv, n = cfg.site.conversion, self.n_blocks
         det = self.world.deterministic
         rng = None if det else rng_for(cfg.run.seed, self.world.replication, "site")
         n_requests = len(self.world.tenant_requests)
-        self.decommission_days = distributions.draw(conv.decommission_days, rng, n, det)
-        self.retrofit_days = distributions.draw(conv.retrofit_days, rng, n, det)
-        self.capex_usd_per_mw_it = distributions.draw(conv.capex_usd_per_mw_it, rng, n, det)
+        decommission_days = distributions.draw(conv.decommission_days, rng, n, det)
+        retrofit_days = distributions.draw(conv.retrofit_days, rng, n, det)
+        capex_usd_per_mw_it = distributions.draw(conv.capex_usd_per_mw_it, rng, n, det)
         renewals = 1 + int(self.n_days // 365)
         if det:
-            self.renewal_draws = np.full((n_requests, renewals), 0.5)
+            renewal_draws = np.full((n_requests, renewals), 0.5)
         else:
-            self.renewal_draws = rng.uniform(size=(n_requests, renewals))
-        self.default_after_days = self.terms.default_after_days(cfg.run.seed, self.world.replication,
-                                                                n_requests, det)
+            renewal_draws = rng.uniform(size=(n_requests, renewals))
+        default_after_days = self.terms.default_after_days(cfg.run.seed, self.world.replication,
+                                                           n_requests, det)
+        draws = SiteDraws(decommission_days, retrofit_days, capex_usd_per_mw_it, renewal_draws,
+                          default_after_days)
+        for array in draws:
+            array.setflags(write=False)
+        return draws
 
     # --- read-only facts for strategies (through sim.view.SiteView) ----------------------
     @property
@@ -171,7 +224,7 @@ class Site(TenantDesk):
 
     def mining_usd_per_mw_day(self, hashprice_usd_per_ph_day, j_per_th=None):
         """Return mining revenue after pool fees per MW of grid per day, at a hashprice."""
-        j = float(np.max(self.j_per_th)) if j_per_th is None else j_per_th
+        j = self.worst_j_per_th if j_per_th is None else j_per_th
         return economics.mining_revenue_usd_per_mw_day(np.asarray(hashprice_usd_per_ph_day),
                                                        self.th_per_mw(j), self.pool_fee)
 
@@ -227,12 +280,11 @@ class Site(TenantDesk):
         if action.prelease and action.use != "lease":
             raise UserError(f"{who} asked to pre-lease blocks for use={action.use!r}; "
                             "only use='lease' waits for a tenant")
-        planned = set(self.planned)
-        candidates = np.array([b for b in np.flatnonzero(self.state == MINING)
-                               if b not in self.queued and b not in planned], dtype=int)
+        candidates = np.flatnonzero(self.free)
         # Convert the least efficient fleets first; among equals, the lowest block.
         order = candidates[np.argsort(-self.j_per_th[candidates], kind="stable")]
-        chosen = [int(block) for block in order[:action.blocks]]
+        chosen = order[:action.blocks].tolist()
+        self.free[chosen] = False
         if action.prelease:
             for block in chosen:
                 self.planned.append(block)
@@ -317,6 +369,30 @@ class Site(TenantDesk):
         self.books.mining_mw(self.j_per_th[block], day, -self.block_mw,
                              -self.block_mw * self.decay.weight(self.fleet_since[block]))
 
+    def _alike(self, blocks: np.ndarray) -> list[np.ndarray]:
+        """Return `blocks` cut, in order, into runs of blocks with the same fleet (J/TH, day whole)."""
+        if not len(blocks):
+            return []
+        j, since = self.j_per_th[blocks], self.fleet_since[blocks]
+        return np.split(blocks, np.flatnonzero((j[1:] != j[:-1]) | (since[1:] != since[:-1])) + 1)
+
+    def _fleet_bookings(self, block: int, day: float, sign: float) -> list[tuple[np.ndarray, int, float]]:
+        """Return the cells `_mine` (sign 1) or `_unmine` (sign -1) of `block` adds to, and how much."""
+        books, key = self.books, float(self.j_per_th[block])
+        if key not in books.mining:
+            books.mining_mw(key, day, 0.0, 0.0)  # a new tranche, in the order it first mines
+        mw, fleet_mw = books.mining[key]
+        start = min(int(math.ceil(day)), self.n_days)
+        weight = self.decay.weight(self.fleet_since[block])
+        if sign > 0:
+            return [(mw, start, self.block_mw), (fleet_mw, start, self.block_mw * weight)]
+        return [(mw, start, -self.block_mw), (fleet_mw, start, -self.block_mw * weight)]
+
+    def _book_fleets(self, blocks: np.ndarray, day: float, sign: float) -> None:
+        """`_mine` (sign 1) or `_unmine` (sign -1) each of `blocks` on `day`, alike ones at once."""
+        for run in self._alike(blocks):
+            _book_alike(len(run), self._fleet_bookings(int(run[0]), day, sign))
+
     def _fleet_th(self, block: int, day: float) -> float:
         """Return the TH/s a block's fleet still has on `day` (all of it, if failures are replaced)."""
         return self.block_mw * self.th_per_mw(self.j_per_th[block]) * self.decay.share_alive(day) \
@@ -344,15 +420,24 @@ class Site(TenantDesk):
             if economics.below_breakeven(revenue, power):
                 self._log(now, -1, "fleet_upgrade_skipped", "below_breakeven")
                 continue
-            for block in np.flatnonzero(self.state == MINING):
+            mining = np.flatnonzero(self.state == MINING)
+            for block in mining:
                 self._log(now, block, "fleet_upgrade", "schedule")
-                books.lump(books.lumps.asic_salvage_usd, now, self._fleet_value(block, now))
-                self._unmine(block, now)
-                self.j_per_th[block] = new_j
-                self.fleet_since[block] = now
-                self._mine(block, now)
-                th = self.block_mw * self.th_per_mw(new_j)
-                books.lump(books.lumps.capex_asic_refresh_usd, now, -th * prices.new_usd_per_th(now))
+            # Each block in turn: sell, unmine, refit, mine, pay; alike blocks booked at once.
+            th = self.block_mw * self.th_per_mw(new_j)
+            refresh_usd = -th * prices.new_usd_per_th(now)
+            for run in self._alike(mining):
+                block = int(run[0])
+                bookings = self._fleet_bookings(block, now, -1.0)
+                if now < self.n_days:
+                    bookings.insert(0, (books.lumps.asic_salvage_usd, int(now), self._fleet_value(block, now)))
+                self.j_per_th[run] = new_j
+                self.fleet_since[run] = now
+                bookings += self._fleet_bookings(block, now, 1.0)
+                if now < self.n_days:
+                    bookings.append((books.lumps.capex_asic_refresh_usd, int(now), refresh_usd))
+                _book_alike(len(run), bookings)
+            self.worst_j_per_th = float(np.max(self.j_per_th))
 
     # --- GPU cloud ---------------------------------------------------------------------------
     def gpu_cloud(self, block: int, mw_it: float):
