@@ -15,6 +15,7 @@ a crew takes it. `expected_finish_days` plays the crews forward under that rule.
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,12 +32,13 @@ def project_count(blocks: int, blocks_per_project: int) -> int:
 
 
 def expected_finish_days(now: float, busy_finish_days: Sequence[float], waiting: int,
-                         crews: int, duration_days: float) -> list[float]:
+                         crews: int, duration_days: float, until_day: float = math.inf) -> list[float]:
     """Return the expected finish day of each of `waiting` queued projects, in queue order.
 
     `busy_finish_days` are the expected finish days of the projects that hold a crew now
     (at most `crews` of them); each queued project takes the first crew to come free
-    (never before `now`) and keeps it `duration_days`.
+    (never before `now`) and keeps it `duration_days`. The days never fall along the
+    queue, so the list stops at the first day after `until_day` (that one included).
     """
     free = sorted(max(now, day) for day in busy_finish_days)
     free += [now] * (crews - len(free))
@@ -45,6 +47,8 @@ def expected_finish_days(now: float, busy_finish_days: Sequence[float], waiting:
     for _ in range(waiting):
         day = heapq.heappop(free) + duration_days
         finish.append(day)
+        if day > until_day:
+            break
         heapq.heappush(free, day)
     return finish
 

@@ -66,8 +66,11 @@ def _book_alike(count: int, bookings: list[tuple[np.ndarray, int, float]]) -> No
     for cells, index, amount in bookings:
         steps.setdefault((id(cells), index), (cells, index, []))[2].append(amount)
     for cells, index, amounts in steps.values():
+        terms = np.empty(count * len(amounts) + 1)
+        terms[0] = cells[index]
+        terms[1:].reshape(count, len(amounts))[:] = amounts
         # accumulate adds one term at a time, left to right (unlike sum's pairwise order)
-        cells[index] = np.add.accumulate(np.concatenate(([cells[index]], np.tile(amounts, count))))[-1]
+        cells[index] = np.add.accumulate(terms)[-1]
 
 
 class Site(TenantDesk):
@@ -294,10 +297,11 @@ class Site(TenantDesk):
 
     def _queue(self, blocks: list[int], use: str, request: Request | None = None) -> None:
         """Queue `blocks` for conversion to `use`, in projects of up to blocks_per_project."""
+        self.queued.update(blocks)
         for project in projects(blocks, self.blocks_per_project):
-            for block in project:
-                self.queued.add(block)
-                self._log(self.env.now, block, "queued", "decision", request)
+            if self.events is not None:
+                for block in project:
+                    self._log(self.env.now, block, "queued", "decision", request)
             project = Project(project, use, request)
             self.waiting.append(project)
             self.env.process(self.convert(project))
@@ -421,8 +425,9 @@ class Site(TenantDesk):
                 self._log(now, -1, "fleet_upgrade_skipped", "below_breakeven")
                 continue
             mining = np.flatnonzero(self.state == MINING)
-            for block in mining:
-                self._log(now, block, "fleet_upgrade", "schedule")
+            if self.events is not None:
+                for block in mining:
+                    self._log(now, block, "fleet_upgrade", "schedule")
             # Each block in turn: sell, unmine, refit, mine, pay; alike blocks booked at once.
             th = self.block_mw * self.th_per_mw(new_j)
             refresh_usd = -th * prices.new_usd_per_th(now)

@@ -119,7 +119,7 @@ class TenantDesk:
         now, median = self.env.now, self.median_conversion_days
         planned = projects(self.planned, self.blocks_per_project)
         finish = expected_finish_days(now, [p.start_day + median for p in busy],
-                                      len(self.waiting) + len(planned), self.crews, median)
+                                      len(self.waiting) + len(planned), self.crews, median, deadline)
         free_mw = self.ready_mw - self.reserved_mw
         if self.sign_converting:
             lease = [(p.start_day + median, p) for p in busy] + list(zip(finish, self.waiting))
