@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
-import weakref
 from collections import deque
-from typing import NamedTuple
 
 import numpy as np
 import simpy
@@ -27,50 +25,16 @@ import simpy
 from sim import cloud, distributions, economics
 from sim.economics import DAYS_PER_MONTH, DAYS_PER_YEAR
 from sim.errors import UserError
-from sim.construction import Project, project_count, projects
-from sim.fleet import AsicPrices, FleetDecay
+from sim.construction import Project, project_count, projects, site_draws
+from sim.fleet import AsicPrices, FleetDecay, book_alike
 from sim.leases import LeaseTerms
 from sim.record import Books, CloudContract, Conversion, Counts, Event, GpuLot, Lease, Record, freeze
 from sim.strategies import USES, Convert, decision_days
 from sim.tenants import Request, TenantDesk
 from sim.view import MarketView, Past, SiteView
-from sim.world import World, rng_for
+from sim.world import World
 
 MINING, CONVERTING, AI = 0, 1, 2
-
-
-class SiteDraws(NamedTuple):
-    """The site's own random draws in one world (read-only): per block, then per tenant request."""
-
-    decommission_days: np.ndarray
-    retrofit_days: np.ndarray
-    capex_usd_per_mw_it: np.ndarray
-    renewal_draws: np.ndarray       # (requests, renewals) uniforms: is each extension taken
-    default_after_days: np.ndarray  # per request, days from its lease start to its default
-
-
-#: The site's draws of each world, by what they depend on: every strategy run over a world
-#: meets the same ones, so they are drawn once per world (and forgotten with it).
-_DRAWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _book_alike(count: int, bookings: list[tuple[np.ndarray, int, float]]) -> None:
-    """Add what one block books (`bookings`: cells, index, amount, in order) for `count` alike
-    blocks, one block after the other: each cell gets its additions in the order that many
-    single additions would make them, so its sum is the same, bit for bit."""
-    if count == 1:
-        for cells, index, amount in bookings:
-            cells[index] += amount
-        return
-    steps: dict[tuple[int, int], tuple[np.ndarray, int, list[float]]] = {}
-    for cells, index, amount in bookings:
-        steps.setdefault((id(cells), index), (cells, index, []))[2].append(amount)
-    for cells, index, amounts in steps.values():
-        terms = np.empty(count * len(amounts) + 1)
-        terms[0] = cells[index]
-        terms[1:].reshape(count, len(amounts))[:] = amounts
-        # accumulate adds one term at a time, left to right (unlike sum's pairwise order)
-        cells[index] = np.add.accumulate(terms)[-1]
 
 
 class Site(TenantDesk):
@@ -132,39 +96,10 @@ class Site(TenantDesk):
 
     # --- randomness of the site itself, drawn the same way whatever the strategy ---------
     def _draw_site_randomness(self, cfg) -> None:
-        conv, world = cfg.site.conversion, self.world
-        specs = tuple(repr(distributions.parse(spec)) for spec in
-                      (conv.decommission_days, conv.retrofit_days, conv.capex_usd_per_mw_it))
-        key = (int(cfg.run.seed), self.n_blocks, specs, self.terms.hazard_per_year())
-        drawn = _DRAWS.setdefault(world, {})
-        if key not in drawn:
-            drawn[key] = self._draw(cfg)
-        draws = drawn[key]
+        draws = site_draws(cfg, self.world, self.n_blocks, self.terms)
         self.decommission_days, self.retrofit_days = draws.decommission_days, draws.retrofit_days
         self.capex_usd_per_mw_it = draws.capex_usd_per_mw_it
         self.renewal_draws, self.default_after_days = draws.renewal_draws, draws.default_after_days
-
-    def _draw(self, cfg) -> SiteDraws:
-        """Return the site's draws in this world, read-only (they depend on no strategy)."""
-        conv, n = cfg.site.conversion, self.n_blocks
-        det = self.world.deterministic
-        rng = None if det else rng_for(cfg.run.seed, self.world.replication, "site")
-        n_requests = len(self.world.tenant_requests)
-        decommission_days = distributions.draw(conv.decommission_days, rng, n, det)
-        retrofit_days = distributions.draw(conv.retrofit_days, rng, n, det)
-        capex_usd_per_mw_it = distributions.draw(conv.capex_usd_per_mw_it, rng, n, det)
-        renewals = 1 + int(self.n_days // 365)
-        if det:
-            renewal_draws = np.full((n_requests, renewals), 0.5)
-        else:
-            renewal_draws = rng.uniform(size=(n_requests, renewals))
-        default_after_days = self.terms.default_after_days(cfg.run.seed, self.world.replication,
-                                                           n_requests, det)
-        draws = SiteDraws(decommission_days, retrofit_days, capex_usd_per_mw_it, renewal_draws,
-                          default_after_days)
-        for array in draws:
-            array.setflags(write=False)
-        return draws
 
     # --- read-only facts for strategies (through sim.view.SiteView) ----------------------
     @property
@@ -395,7 +330,7 @@ class Site(TenantDesk):
     def _book_fleets(self, blocks: np.ndarray, day: float, sign: float) -> None:
         """`_mine` (sign 1) or `_unmine` (sign -1) each of `blocks` on `day`, alike ones at once."""
         for run in self._alike(blocks):
-            _book_alike(len(run), self._fleet_bookings(int(run[0]), day, sign))
+            book_alike(len(run), self._fleet_bookings(int(run[0]), day, sign))
 
     def _fleet_th(self, block: int, day: float) -> float:
         """Return the TH/s a block's fleet still has on `day` (all of it, if failures are replaced)."""
@@ -441,7 +376,7 @@ class Site(TenantDesk):
                 bookings += self._fleet_bookings(block, now, 1.0)
                 if now < self.n_days:
                     bookings.append((books.lumps.capex_asic_refresh_usd, int(now), refresh_usd))
-                _book_alike(len(run), bookings)
+                book_alike(len(run), bookings)
             self.worst_j_per_th = float(np.max(self.j_per_th))
 
     # --- GPU cloud ---------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from sim.config import build_strategies
 from sim.errors import LookAheadError
 from sim.economics import DAYS_PER_MONTH, discount_factors
 from sim.ledger import CATEGORIES, STATES, Account
-from sim.site import _book_alike, simulate
+from sim.fleet import book_alike
+from sim.site import simulate
 from sim.strategies import Strategy
 
 QUIET_FLEET = ["fleet.upgrade_every_years=null", "fleet.failure_rate_per_year=0",
@@ -321,5 +322,5 @@ def test_alike_blocks_book_the_same_floats_as_one_at_a_time():
         for cells, index, amount in bookings(one):
             cells[index] += amount
     many = (a.copy(), b.copy())
-    _book_alike(997, bookings(many))
+    book_alike(997, bookings(many))
     assert one[0].tobytes() == many[0].tobytes() and one[1].tobytes() == many[1].tobytes()
