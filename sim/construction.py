@@ -15,9 +15,16 @@ a crew takes it. `expected_finish_days` plays the crews forward under that rule.
 from __future__ import annotations
 
 import heapq
+import math
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from sim import distributions
+from sim.world import rng_for
 
 
 def projects(blocks: Sequence[int], blocks_per_project: int) -> list[list[int]]:
@@ -31,12 +38,13 @@ def project_count(blocks: int, blocks_per_project: int) -> int:
 
 
 def expected_finish_days(now: float, busy_finish_days: Sequence[float], waiting: int,
-                         crews: int, duration_days: float) -> list[float]:
+                         crews: int, duration_days: float, until_day: float = math.inf) -> list[float]:
     """Return the expected finish day of each of `waiting` queued projects, in queue order.
 
     `busy_finish_days` are the expected finish days of the projects that hold a crew now
     (at most `crews` of them); each queued project takes the first crew to come free
-    (never before `now`) and keeps it `duration_days`.
+    (never before `now`) and keeps it `duration_days`. The days never fall along the
+    queue, so the list stops at the first day after `until_day` (that one included).
     """
     free = sorted(max(now, day) for day in busy_finish_days)
     free += [now] * (crews - len(free))
@@ -45,6 +53,8 @@ def expected_finish_days(now: float, busy_finish_days: Sequence[float], waiting:
     for _ in range(waiting):
         day = heapq.heappop(free) + duration_days
         finish.append(day)
+        if day > until_day:
+            break
         heapq.heappush(free, day)
     return finish
 
@@ -58,3 +68,51 @@ class Project:
     use: str
     request: Any = None
     start_day: float | None = None
+
+
+class SiteDraws(NamedTuple):
+    """The site's own random draws in one world (read-only): per block, then per tenant request."""
+
+    decommission_days: np.ndarray
+    retrofit_days: np.ndarray
+    capex_usd_per_mw_it: np.ndarray
+    renewal_draws: np.ndarray       # (requests, renewals) uniforms: is each extension taken
+    default_after_days: np.ndarray  # per request, days from its lease start to its default
+
+
+#: The site's draws of each world, by what they depend on: every strategy run over a world
+#: meets the same ones, so they are drawn once per world (and forgotten with it).
+_DRAWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def site_draws(cfg, world, n_blocks: int, terms) -> SiteDraws:
+    """Return the site's draws in `world` (`terms`: its sim.leases.LeaseTerms), made on first use."""
+    conv = cfg.site.conversion
+    specs = tuple(repr(distributions.parse(spec)) for spec in
+                  (conv.decommission_days, conv.retrofit_days, conv.capex_usd_per_mw_it))
+    key = (int(cfg.run.seed), int(n_blocks), specs, terms.hazard_per_year())
+    drawn = _DRAWS.setdefault(world, {})
+    if key not in drawn:
+        drawn[key] = _draw(cfg, world, n_blocks, terms)
+    return drawn[key]
+
+
+def _draw(cfg, world, n: int, terms) -> SiteDraws:
+    """Return the site's draws in `world` for `n` blocks, read-only, from its own streams."""
+    conv, det = cfg.site.conversion, world.deterministic
+    rng = None if det else rng_for(cfg.run.seed, world.replication, "site")
+    n_requests = len(world.tenant_requests)
+    decommission_days = distributions.draw(conv.decommission_days, rng, n, det)
+    retrofit_days = distributions.draw(conv.retrofit_days, rng, n, det)
+    capex_usd_per_mw_it = distributions.draw(conv.capex_usd_per_mw_it, rng, n, det)
+    renewals = 1 + int(world.n_days // 365)
+    if det:
+        renewal_draws = np.full((n_requests, renewals), 0.5)
+    else:
+        renewal_draws = rng.uniform(size=(n_requests, renewals))
+    default_after_days = terms.default_after_days(cfg.run.seed, world.replication, n_requests, det)
+    draws = SiteDraws(decommission_days, retrofit_days, capex_usd_per_mw_it, renewal_draws,
+                      default_after_days)
+    for array in draws:
+        array.setflags(write=False)
+    return draws

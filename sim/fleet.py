@@ -88,3 +88,23 @@ class AsicPrices:
         """Return the resale price per TH/s of used machines of efficiency `j_per_th` on `day`."""
         return (self.new_usd_per_th(day) * self.fleet.resale_share
                 * min(1.0, self.frontier_j_per_th(day) / j_per_th))
+
+
+def book_alike(count: int, bookings: list[tuple[np.ndarray, int, float]]) -> None:
+    """Add what one block books (`bookings`: cells, index, amount, in order) for `count` alike
+    blocks, one block after the other; return nothing. Each cell gets its additions in the
+    order that many single additions would make them, so its sum is the same, bit for bit
+    (a site's blocks of one fleet are booked at once, whatever their number)."""
+    if count == 1:
+        for cells, index, amount in bookings:
+            cells[index] += amount
+        return
+    steps: dict[tuple[int, int], tuple[np.ndarray, int, list[float]]] = {}
+    for cells, index, amount in bookings:
+        steps.setdefault((id(cells), index), (cells, index, []))[2].append(amount)
+    for cells, index, amounts in steps.values():
+        terms = np.empty(count * len(amounts) + 1)
+        terms[0] = cells[index]
+        terms[1:].reshape(count, len(amounts))[:] = amounts
+        # accumulate adds one term at a time, left to right (unlike sum's pairwise order)
+        cells[index] = np.add.accumulate(terms)[-1]

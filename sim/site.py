@@ -25,14 +25,14 @@ import simpy
 from sim import cloud, distributions, economics
 from sim.economics import DAYS_PER_MONTH, DAYS_PER_YEAR
 from sim.errors import UserError
-from sim.construction import Project, project_count, projects
-from sim.fleet import AsicPrices, FleetDecay
+from sim.construction import Project, project_count, projects, site_draws
+from sim.fleet import AsicPrices, FleetDecay, book_alike
 from sim.leases import LeaseTerms
 from sim.record import Books, CloudContract, Conversion, Counts, Event, GpuLot, Lease, Record, freeze
 from sim.strategies import USES, Convert, decision_days
 from sim.tenants import Request, TenantDesk
 from sim.view import MarketView, Past, SiteView
-from sim.world import World, rng_for
+from sim.world import World
 
 MINING, CONVERTING, AI = 0, 1, 2
 
@@ -88,27 +88,18 @@ class Site(TenantDesk):
         self.counts = dict(tenant_requests=0, tenant_requests_rejected=0,
                            tenant_mw_it_rejected=0.0, tenant_requests_late=0,
                            tenant_requests_partial=0, contracted_rent_usd=0.0)
-        for block in range(self.n_blocks):
-            self._mine(block, 0.0)
+        self.free = np.ones(self.n_blocks, dtype=bool)  # mining, neither queued nor planned
+        self.worst_j_per_th = float(fleet.j_per_th)  # the least efficient fleet's J/TH, any block
+        self._book_fleets(np.arange(self.n_blocks), 0.0, 1.0)
         self.view = SiteView(self)  # all a strategy sees of the site (sim.view)
         self.past = Past(world)  # the market paths its views slice, filled up to now
 
     # --- randomness of the site itself, drawn the same way whatever the strategy ---------
     def _draw_site_randomness(self, cfg) -> None:
-        conv, n = cfg.site.conversion, self.n_blocks
-        det = self.world.deterministic
-        rng = None if det else rng_for(cfg.run.seed, self.world.replication, "site")
-        n_requests = len(self.world.tenant_requests)
-        self.decommission_days = distributions.draw(conv.decommission_days, rng, n, det)
-        self.retrofit_days = distributions.draw(conv.retrofit_days, rng, n, det)
-        self.capex_usd_per_mw_it = distributions.draw(conv.capex_usd_per_mw_it, rng, n, det)
-        renewals = 1 + int(self.n_days // 365)
-        if det:
-            self.renewal_draws = np.full((n_requests, renewals), 0.5)
-        else:
-            self.renewal_draws = rng.uniform(size=(n_requests, renewals))
-        self.default_after_days = self.terms.default_after_days(cfg.run.seed, self.world.replication,
-                                                                n_requests, det)
+        draws = site_draws(cfg, self.world, self.n_blocks, self.terms)
+        self.decommission_days, self.retrofit_days = draws.decommission_days, draws.retrofit_days
+        self.capex_usd_per_mw_it = draws.capex_usd_per_mw_it
+        self.renewal_draws, self.default_after_days = draws.renewal_draws, draws.default_after_days
 
     # --- read-only facts for strategies (through sim.view.SiteView) ----------------------
     @property
@@ -171,7 +162,7 @@ class Site(TenantDesk):
 
     def mining_usd_per_mw_day(self, hashprice_usd_per_ph_day, j_per_th=None):
         """Return mining revenue after pool fees per MW of grid per day, at a hashprice."""
-        j = float(np.max(self.j_per_th)) if j_per_th is None else j_per_th
+        j = self.worst_j_per_th if j_per_th is None else j_per_th
         return economics.mining_revenue_usd_per_mw_day(np.asarray(hashprice_usd_per_ph_day),
                                                        self.th_per_mw(j), self.pool_fee)
 
@@ -227,12 +218,11 @@ class Site(TenantDesk):
         if action.prelease and action.use != "lease":
             raise UserError(f"{who} asked to pre-lease blocks for use={action.use!r}; "
                             "only use='lease' waits for a tenant")
-        planned = set(self.planned)
-        candidates = np.array([b for b in np.flatnonzero(self.state == MINING)
-                               if b not in self.queued and b not in planned], dtype=int)
+        candidates = np.flatnonzero(self.free)
         # Convert the least efficient fleets first; among equals, the lowest block.
         order = candidates[np.argsort(-self.j_per_th[candidates], kind="stable")]
-        chosen = [int(block) for block in order[:action.blocks]]
+        chosen = order[:action.blocks].tolist()
+        self.free[chosen] = False
         if action.prelease:
             for block in chosen:
                 self.planned.append(block)
@@ -242,10 +232,11 @@ class Site(TenantDesk):
 
     def _queue(self, blocks: list[int], use: str, request: Request | None = None) -> None:
         """Queue `blocks` for conversion to `use`, in projects of up to blocks_per_project."""
+        self.queued.update(blocks)
         for project in projects(blocks, self.blocks_per_project):
-            for block in project:
-                self.queued.add(block)
-                self._log(self.env.now, block, "queued", "decision", request)
+            if self.events is not None:
+                for block in project:
+                    self._log(self.env.now, block, "queued", "decision", request)
             project = Project(project, use, request)
             self.waiting.append(project)
             self.env.process(self.convert(project))
@@ -317,6 +308,30 @@ class Site(TenantDesk):
         self.books.mining_mw(self.j_per_th[block], day, -self.block_mw,
                              -self.block_mw * self.decay.weight(self.fleet_since[block]))
 
+    def _alike(self, blocks: np.ndarray) -> list[np.ndarray]:
+        """Return `blocks` cut, in order, into runs of blocks with the same fleet (J/TH, day whole)."""
+        if not len(blocks):
+            return []
+        j, since = self.j_per_th[blocks], self.fleet_since[blocks]
+        return np.split(blocks, np.flatnonzero((j[1:] != j[:-1]) | (since[1:] != since[:-1])) + 1)
+
+    def _fleet_bookings(self, block: int, day: float, sign: float) -> list[tuple[np.ndarray, int, float]]:
+        """Return the cells `_mine` (sign 1) or `_unmine` (sign -1) of `block` adds to, and how much."""
+        books, key = self.books, float(self.j_per_th[block])
+        if key not in books.mining:
+            books.mining_mw(key, day, 0.0, 0.0)  # a new tranche, in the order it first mines
+        mw, fleet_mw = books.mining[key]
+        start = min(int(math.ceil(day)), self.n_days)
+        weight = self.decay.weight(self.fleet_since[block])
+        if sign > 0:
+            return [(mw, start, self.block_mw), (fleet_mw, start, self.block_mw * weight)]
+        return [(mw, start, -self.block_mw), (fleet_mw, start, -self.block_mw * weight)]
+
+    def _book_fleets(self, blocks: np.ndarray, day: float, sign: float) -> None:
+        """`_mine` (sign 1) or `_unmine` (sign -1) each of `blocks` on `day`, alike ones at once."""
+        for run in self._alike(blocks):
+            book_alike(len(run), self._fleet_bookings(int(run[0]), day, sign))
+
     def _fleet_th(self, block: int, day: float) -> float:
         """Return the TH/s a block's fleet still has on `day` (all of it, if failures are replaced)."""
         return self.block_mw * self.th_per_mw(self.j_per_th[block]) * self.decay.share_alive(day) \
@@ -344,15 +359,25 @@ class Site(TenantDesk):
             if economics.below_breakeven(revenue, power):
                 self._log(now, -1, "fleet_upgrade_skipped", "below_breakeven")
                 continue
-            for block in np.flatnonzero(self.state == MINING):
-                self._log(now, block, "fleet_upgrade", "schedule")
-                books.lump(books.lumps.asic_salvage_usd, now, self._fleet_value(block, now))
-                self._unmine(block, now)
-                self.j_per_th[block] = new_j
-                self.fleet_since[block] = now
-                self._mine(block, now)
-                th = self.block_mw * self.th_per_mw(new_j)
-                books.lump(books.lumps.capex_asic_refresh_usd, now, -th * prices.new_usd_per_th(now))
+            mining = np.flatnonzero(self.state == MINING)
+            if self.events is not None:
+                for block in mining:
+                    self._log(now, block, "fleet_upgrade", "schedule")
+            # Each block in turn: sell, unmine, refit, mine, pay; alike blocks booked at once.
+            th = self.block_mw * self.th_per_mw(new_j)
+            refresh_usd = -th * prices.new_usd_per_th(now)
+            for run in self._alike(mining):
+                block = int(run[0])
+                bookings = self._fleet_bookings(block, now, -1.0)
+                if now < self.n_days:
+                    bookings.insert(0, (books.lumps.asic_salvage_usd, int(now), self._fleet_value(block, now)))
+                self.j_per_th[run] = new_j
+                self.fleet_since[run] = now
+                bookings += self._fleet_bookings(block, now, 1.0)
+                if now < self.n_days:
+                    bookings.append((books.lumps.capex_asic_refresh_usd, int(now), refresh_usd))
+                book_alike(len(run), bookings)
+            self.worst_j_per_th = float(np.max(self.j_per_th))
 
     # --- GPU cloud ---------------------------------------------------------------------------
     def gpu_cloud(self, block: int, mw_it: float):

@@ -82,13 +82,13 @@ class TenantDesk:
 
     def _sign(self, request: Request) -> bool:
         """Sign `request`, whole or in part, against capacity it can have in time; False if none."""
-        view = MarketView(self.world, request.day, self.past)
         have_mw, planned_days = self._capacity_within(request.day + request.wait_days)
         need_mw = request.mw_it * self.pue_ai
         blocks = max(0, math.ceil((need_mw - have_mw) / self.block_mw - 1e-9))
         if blocks <= len(planned_days):
             self._sign_against(request, blocks)
             return True
+        view = MarketView(self.world, request.day, self.past)
         if self.strategy.on_request(request, view, self.view):
             self._build_for(request)
             return True
@@ -113,11 +113,13 @@ class TenantDesk:
         """Return (grid MW free for a new tenant by `deadline` without planned blocks, the
         expected ready days of the planned blocks, queued now in plan order, that would be
         ready by `deadline`)."""
-        now, median = self.env.now, self.median_conversion_days
         busy = self.building
+        if not (busy or self.waiting or self.planned):  # nothing being built or to build
+            return max(0.0, self.ready_mw - self.reserved_mw), []
+        now, median = self.env.now, self.median_conversion_days
         planned = projects(self.planned, self.blocks_per_project)
         finish = expected_finish_days(now, [p.start_day + median for p in busy],
-                                      len(self.waiting) + len(planned), self.crews, median)
+                                      len(self.waiting) + len(planned), self.crews, median, deadline)
         free_mw = self.ready_mw - self.reserved_mw
         if self.sign_converting:
             lease = [(p.start_day + median, p) for p in busy] + list(zip(finish, self.waiting))

@@ -11,6 +11,7 @@ from sim.config import build_strategies
 from sim.errors import LookAheadError
 from sim.economics import DAYS_PER_MONTH, discount_factors
 from sim.ledger import CATEGORIES, STATES, Account
+from sim.fleet import book_alike
 from sim.site import simulate
 from sim.strategies import Strategy
 
@@ -307,3 +308,19 @@ def test_a_strategy_asking_for_too_much_gets_one_clear_line(compose_small):
     cfg = compose_small("strategy=stay_mining")
     with pytest.raises(UserError, match=r"strategy Greedy \(replication 0\) asked to convert 11 blocks"):
         simulate(cfg, sim.sample_world(cfg, 0), Greedy())
+
+
+def test_alike_blocks_book_the_same_floats_as_one_at_a_time():
+    """Booking k alike blocks at once adds to each cell in the order k single bookings would."""
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(size=5), rng.normal(size=5)
+    one = (a.copy(), b.copy())
+    amounts = [float(x) for x in rng.normal(size=4) * [0.1, 3.3, 1e-7, 7.0]]
+    bookings = lambda cells: [(cells[0], 2, amounts[0]), (cells[1], 4, amounts[1]),
+                              (cells[0], 2, amounts[2]), (cells[0], 3, amounts[3])]
+    for _ in range(997):
+        for cells, index, amount in bookings(one):
+            cells[index] += amount
+    many = (a.copy(), b.copy())
+    book_alike(997, bookings(many))
+    assert one[0].tobytes() == many[0].tobytes() and one[1].tobytes() == many[1].tobytes()

@@ -53,6 +53,9 @@ def test_expected_finish_plays_crews_first_come_first_served():
     assert expected_finish_days(10, [50], 4, 2, 100) == [110, 150, 210, 250]
     # A project expected to have finished already frees its crew now, not in the past.
     assert expected_finish_days(10, [5], 1, 1, 100) == [110]
+    # With a day to stop at, the list ends at the first finish past it (a prefix of the whole).
+    assert expected_finish_days(10, [50], 4, 2, 100, 150) == [110, 150, 210]
+    assert expected_finish_days(10, [50], 4, 2, 100, 1e9) == [110, 150, 210, 250]
 
 
 def test_one_crew_converts_a_four_block_project_in_one_conversion_time(compose_constant):
