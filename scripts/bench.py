@@ -224,15 +224,15 @@ def has_ray() -> bool:
     return True
 
 
-def plan(sections, workers: int, quick: bool) -> list[tuple[str, str, dict]]:
-    """Return (section, label, spec) of every measurement to make."""
+def plan(sections, workers: int, quick: bool, ray: bool = True) -> list[tuple[str, str, dict]]:
+    """Return (section, label, spec) of every measurement to make (Ray's only if `ray`)."""
     k = 10 if quick else 1
     reps = 1000 // k
     parallel = executor_runs("process", workers)
     todo = []
     if "executors" in sections:
         todo.append(("executors", "serial", SUMMARY + [f"run.replications={reps}", "run.executor=serial"]))
-        for executor in ("process", "ray") if has_ray() else ("process",):
+        for executor in ("process", "ray") if ray and has_ray() else ("process",):
             for n in worker_counts(workers):
                 todo.append(("executors", f"{executor} ×{n}",
                              SUMMARY + [f"run.replications={reps}", *executor_runs(executor, n)]))
@@ -405,7 +405,10 @@ def main(argv=None) -> int:
     began = time.perf_counter()
     tree = _worktree(args.baseline) if args.baseline else None
     try:
-        for section, label, spec in plan(sections, args.workers, args.quick):
+        if tree and has_ray() and "executors" in sections:
+            print("(Ray is left out with --baseline: its workers import the installed hashpivot, "
+                  "not the baseline's tree)")
+        for section, label, spec in plan(sections, args.workers, args.quick, ray=tree is None):
             if tree:
                 baseline[(section, label)] = run_fresh(spec, tree)
                 print(row(section, f"{label} [{args.baseline}]", baseline[(section, label)]), flush=True)
