@@ -197,38 +197,49 @@ def train(cfg, strategy: RealOption, progress=None, key: str = "") -> Policy:
     """Return the policy of `strategy` trained on `strategy.training_replications` worlds.
 
     `cfg` is the run's typed Settings; the worlds are sampled on `training_seed(run.seed)`,
-    once, and reused by every tranche. `progress`, if given, is called with 1 as each
+    again for each tranche (the same worlds: a world is a function of its seed and number),
+    so that only one is held at a time. `progress`, if given, is called with 1 as each
     training world is done for each tranche (the total is worlds x tranches at most).
     """
     started = time.perf_counter()
     tcfg = training_settings(cfg)
     processes = build_processes(tcfg)
     n = int(strategy.training_replications)
-    worlds = []
-    for replication in range(n):
+
+    def world(replication: int):
         try:
-            worlds.append(sample_world(tcfg, replication, processes=processes))
+            return sample_world(tcfg, replication, processes=processes)
         except UserError as err:
             raise UserError(f"training real_option on its own worlds (seed {tcfg.run.seed}, derived "
                             f"from seed {cfg.run.seed}), world {replication}: {err}") from None
-    days = tuple(decision_days(worlds[0], strategy.every_months))
+
+    def stage_values(stage: int, policy: Policy):
+        """Return tranche `stage`'s values on every world (and, for the first, all-on-day-0 NPVs)."""
+        rows = []
+        for replication in range(n):
+            here = world(replication)
+            values = exercise_values(tcfg, here, strategy, stage, policy)
+            first = _npv_usd(tcfg, here, _trainee(strategy, ALWAYS, None, None)) if stage == 0 else 0.0
+            rows.append(_ticked((*values, first), progress))
+        return (np.stack(a) for a in zip(*rows))
+
+    days = tuple(decision_days(world(0), strategy.every_months))
     blocks, per_project = tcfg.site.blocks, tcfg.site.blocks_per_project
     policy = Policy(stages=(), decision_days=days, every_months=int(strategy.every_months),
                     tranche_blocks=strategy.tranche(per_project), features=FEATURES,
                     training_seed=tcfg.run.seed, training_replications=n, all_now_usd=0.0,
                     train_seconds=0.0, engine_runs=0, key=key)
-    runs, never_usd = 0, None
+    runs, all_now = n, 0.0  # n: the all-on-day-0 runs
     for stage in range(strategy.stages(blocks, per_project)):
-        x, gain, alive, never = (np.stack(a) for a in zip(*(
-            _ticked(exercise_values(tcfg, world, strategy, stage, policy), progress) for world in worlds)))
+        x, gain, alive, never, now = stage_values(stage, policy)
         runs += n + int(alive.sum())
-        never_usd = never if never_usd is None else never_usd  # tranche 0's: nothing converted
+        if stage == 0:  # nothing converted yet: the gain of starting every tranche on day 0
+            all_now = float((now - never).mean())
         policy = dataclasses.replace(policy, stages=(*policy.stages, fit_stage(strategy, x, gain, alive)))
         if policy.stages[-1].rule == "never":
             break
-    all_now = np.array([_npv_usd(tcfg, world, _trainee(strategy, ALWAYS, None, None)) for world in worlds])
-    return dataclasses.replace(policy, all_now_usd=float((all_now - never_usd).mean()),
-                               engine_runs=runs + n, train_seconds=time.perf_counter() - started)
+    return dataclasses.replace(policy, all_now_usd=all_now, engine_runs=runs,
+                               train_seconds=time.perf_counter() - started)
 
 
 class _Always:

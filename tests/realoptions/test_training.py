@@ -28,10 +28,10 @@ def test_training_worlds_come_from_a_seed_stream_of_their_own(compose_small, mon
     seeds = []
     real = training.sample_world
     monkeypatch.setattr(training, "sample_world",
-                        lambda c, r, processes=None: seeds.append(c.run.seed) or real(c, r, processes))
+                        lambda c, r, processes=None: seeds.append((c.run.seed, r)) or real(c, r, processes))
     policy = training.train(cfg, build_strategies(cfg)["real_option"])
-    assert set(seeds) == {training.training_seed(cfg.run.seed)} != {cfg.run.seed}
-    assert len(seeds) == policy.training_replications == 12
+    assert {seed for seed, _ in seeds} == {training.training_seed(cfg.run.seed)} != {cfg.run.seed}
+    assert {r for _, r in seeds} == set(range(policy.training_replications)) and policy.training_replications == 12
     assert training.training_seed(5) == training.training_seed(5) != training.training_seed(6)
 
 
