@@ -314,18 +314,28 @@ class Books:
 
     def lump(self, lumps: np.ndarray, day: float, usd: float) -> None:
         """Book `usd` once into `lumps`, on `day`, if it falls within the horizon."""
-        if day < self.n_days:
-            lumps[int(day)] += usd
+        for cells, index, amount in self.lump_cells(lumps, day, usd):
+            cells[index] += amount
+
+    def lump_cells(self, lumps: np.ndarray, day: float, usd: float) -> list[tuple[np.ndarray, int, float]]:
+        """Return the (cells, index, amount) `lump` adds: none if `day` is past the horizon."""
+        return [(lumps, int(day), usd)] if day < self.n_days else []
 
     def mining_mw(self, j_per_th: float, day: float, mw: float, fleet_mw: float) -> None:
         """Add `mw` of mining blocks at efficiency `j_per_th` from `day` on (`fleet_mw` in fleet units)."""
+        for cells, index, amount in self.mining_cells(j_per_th, day, mw, fleet_mw):
+            cells[index] += amount
+
+    def mining_cells(self, j_per_th: float, day: float, mw: float,
+                     fleet_mw: float) -> list[tuple[np.ndarray, int, float]]:
+        """Return the (cells, index, amount) `mining_mw` adds; a new tranche is opened now, so
+        the tranches keep the order they first mined in."""
         key = float(j_per_th)
         tranche = self.mining.get(key)
         if tranche is None:
             tranche = self.mining[key] = (np.zeros(self.n_days + 1), np.zeros(self.n_days + 1))
         start = min(int(math.ceil(day)), self.n_days)
-        tranche[0][start] += mw
-        tranche[1][start] += fleet_mw
+        return [(tranche[0], start, mw), (tranche[1], start, fleet_mw)]
 
     def tranches(self) -> tuple[Tranche, ...]:
         """Return the mining tranches, in the order they first mined."""

@@ -317,15 +317,9 @@ class Site(TenantDesk):
 
     def _fleet_bookings(self, block: int, day: float, sign: float) -> list[tuple[np.ndarray, int, float]]:
         """Return the cells `_mine` (sign 1) or `_unmine` (sign -1) of `block` adds to, and how much."""
-        books, key = self.books, float(self.j_per_th[block])
-        if key not in books.mining:
-            books.mining_mw(key, day, 0.0, 0.0)  # a new tranche, in the order it first mines
-        mw, fleet_mw = books.mining[key]
-        start = min(int(math.ceil(day)), self.n_days)
-        weight = self.decay.weight(self.fleet_since[block])
-        if sign > 0:
-            return [(mw, start, self.block_mw), (fleet_mw, start, self.block_mw * weight)]
-        return [(mw, start, -self.block_mw), (fleet_mw, start, -self.block_mw * weight)]
+        mw = sign * self.block_mw  # exact: sign is 1 or -1
+        return self.books.mining_cells(self.j_per_th[block], day, mw,
+                                       mw * self.decay.weight(self.fleet_since[block]))
 
     def _book_fleets(self, blocks: np.ndarray, day: float, sign: float) -> None:
         """`_mine` (sign 1) or `_unmine` (sign -1) each of `blocks` on `day`, alike ones at once."""
@@ -368,14 +362,12 @@ class Site(TenantDesk):
             refresh_usd = -th * prices.new_usd_per_th(now)
             for run in self._alike(mining):
                 block = int(run[0])
-                bookings = self._fleet_bookings(block, now, -1.0)
-                if now < self.n_days:
-                    bookings.insert(0, (books.lumps.asic_salvage_usd, int(now), self._fleet_value(block, now)))
+                bookings = books.lump_cells(books.lumps.asic_salvage_usd, now, self._fleet_value(block, now))
+                bookings += self._fleet_bookings(block, now, -1.0)
                 self.j_per_th[run] = new_j
                 self.fleet_since[run] = now
                 bookings += self._fleet_bookings(block, now, 1.0)
-                if now < self.n_days:
-                    bookings.append((books.lumps.capex_asic_refresh_usd, int(now), refresh_usd))
+                bookings += books.lump_cells(books.lumps.capex_asic_refresh_usd, now, refresh_usd)
                 book_alike(len(run), bookings)
             self.worst_j_per_th = float(np.max(self.j_per_th))
 
