@@ -280,13 +280,9 @@ def _check_table(name: str, value, n_days: int, where: str) -> pd.DataFrame:
     for column in optional:
         numbers[column] = _numbers(value[column], f"{name}.{column}", where)
         _optional_range(name, column, numbers[column], where)
-    kept = [*columns, *optional]
-    if list(value.columns) == kept and all(
-            value[c].dtype == ("int64" if c in integers else "float64") for c in kept):
-        return value.reset_index(drop=True)  # already in the contract's shape: no copy
-    table = pd.DataFrame({c: numbers[c].astype("int64") if c in integers else numbers[c]
-                          for c in kept})
-    return table
+    # not in the contract's shape (else the first branch took it): the table in that shape
+    return pd.DataFrame({c: numbers[c].astype("int64") if c in integers else numbers[c]
+                         for c in [*columns, *optional]})
 
 
 def _check_numbers(name: str, numbers: dict, n_days: int, where: str) -> None:
