@@ -101,3 +101,18 @@ def test_a_kept_policy_of_another_calendar_is_trained_again(compose_small, tmp_p
     (tmp_path / "a" / "fits" / "real_option.pkl").rename(tmp_path / "b" / "fits" / "real_option.pkl")
     half_yearly = sim.run(compose_small(*SMALL, "strategy.real_option.every_months=6"), tmp_path / "b")
     assert half_yearly.info["policies"]["real_option"]["decision_days"] == 4  # 2 years, every 6 months
+
+
+def test_a_policy_of_an_older_hashpivot_is_refused_in_one_line(compose_small, tmp_path):
+    """A pickled policy with one rule for the whole programme (no tranches) cannot be applied."""
+    import pickle
+
+    from sim.realoptions.training import Policy
+
+    old = object.__new__(Policy)
+    object.__setattr__(old, "__dict__", {"fit": None, "rule": "start_now", "every_months": 3})
+    path = tmp_path / "old.pkl"
+    path.write_bytes(pickle.dumps(old))
+    with pytest.raises(UserError, match="older hashpivot.*train it again") as err:
+        sim.run(compose_small(*SMALL, f"strategy.real_option.fit_file={path}"))
+    assert "\n" not in str(err.value)
