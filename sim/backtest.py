@@ -155,6 +155,8 @@ def simulate(start: str, years: float, replications: int, seed: int, option: str
     cfg = compose([f"market/network={option}", f"market/btc={btc_option}",
                    f"market.btc.start_usd={float(btc_path(closes, start, 1, source)[0])!r}",
                    *keys, *(f"market.network.{o}" for o in overrides)])
+    if not replay:
+        history_only_before(cfg.market.btc, start, source)
     network = instantiate(cfg.market.network, "market.network")
     btc = instantiate(cfg.market.btc, "market.btc")
     paths = np.empty((replications, len(day)))
@@ -168,6 +170,16 @@ def simulate(start: str, years: float, replications: int, seed: int, option: str
         hashprices[k] = hashprice_usd_per_ph_day(out["subsidy_btc"], out["fees_btc_per_block"],
                                                  upstream["btc_usd"], out["difficulty"])
     return paths, hashprices, float(network.fees_btc_per_block)
+
+
+def history_only_before(btc_cfg, start: str, source: str) -> None:
+    """Point a history-driven BTC option (one with `file` and `until` keys, such as
+    `bootstrap`) at the --btc file, up to the day before `start`: no world draws on a
+    return from after its start."""
+    if "until" in btc_cfg:
+        btc_cfg.until = str(np.datetime64(start, "D") - 1)
+        if "file" in btc_cfg:
+            btc_cfg.file = str(source)
 
 
 def realised_hashprice(start: str, n_days: int, closes: pd.Series, fees_btc_per_block: float,
@@ -194,7 +206,8 @@ def backtest(starts, years, replications, seed, option, overrides, closes, repla
              btc_option="gbm", source="btc.csv") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (one coverage row per start date, one row per scored real epoch). A row has
     the real epochs' coverage by the simulated difficulty, the median log(real / simulated
-    median), and the realised monthly hashprice's P5–P95 coverage (base fees assumed)."""
+    median), and the realised monthly hashprice's P5–P95 and P25–P75 coverage (base fees
+    assumed)."""
     rows, epochs = [], []
     for start in starts:
         simulated, hashprices, fees = simulate(start, years, replications, seed, option,
@@ -218,7 +231,8 @@ def backtest(starts, years, replications, seed, option, overrides, closes, repla
                          real["difficulty"].to_numpy() / bands["p50"].to_numpy())))
                      if len(real) else float("nan"),
                      "months": len(months),
-                     "hashprice_inside_p5_p95": monthly["inside_p5_p95"]})
+                     "hashprice_inside_p5_p95": monthly["inside_p5_p95"],
+                     "hashprice_inside_p25_p75": monthly["inside_p25_p75"]})
     return pd.DataFrame(rows), pd.concat(epochs, ignore_index=True)
 
 
@@ -268,7 +282,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--replay-btc", action="store_true",
                    help="replay the realised BTC path (judge the network alone); else sample "
                         "BTC from --btc-model starting at that day's close")
-    p.add_argument("--btc-model", default="gbm", help="market/btc option when not replaying")
+    p.add_argument("--btc-model", default="gbm",
+                   help="market/btc option when not replaying: gbm (default), jump, or "
+                        "bootstrap (block bootstrap of the --btc file's returns before each "
+                        "start date only; the file's close column must be close_usd)")
     p.add_argument("--seed", type=int, default=20270101, help="root of the random streams")
     p.add_argument("--out", default="backtest", help="output directory (default ./backtest)")
     return p

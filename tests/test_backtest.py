@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 
 from sim import backtest
+from sim.config import compose, instantiate
 from sim.errors import UserError
 from sim.processes.network import load_difficulty_epochs
+from sim.world import rng_for
 
 REAL_BTC = Path("/work/shared/data/btc_daily.csv")
 
@@ -96,6 +98,24 @@ def test_the_command_runs_end_to_end_on_a_tiny_file(tmp_path, capsys):
     assert len(pd.read_csv(out / "epochs.csv")) == table["epochs"].item()
     assert table["months"].item() == 4 and 0 <= table["hashprice_inside_p5_p95"].item() <= 1
     assert "inside_p5_p95" in capsys.readouterr().out
+
+
+def test_a_bootstrapped_btc_draws_only_on_returns_before_the_start(tmp_path):
+    days = pd.date_range("2018-01-01", "2019-06-30")
+    after = days >= "2019-01-01"  # before the start the price rises 0.1% a day, after it falls 5%
+    log_close = np.cumsum(np.where(after, -0.05, 0.001))
+    btc = tmp_path / "btc.csv"
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"),
+                  "close_usd": 1000 * np.exp(log_close)}).to_csv(btc, index=False)
+    cfg = compose(["market/btc=bootstrap", "market.btc.start_usd=100.0"])
+    backtest.history_only_before(cfg.market.btc, "2019-01-01", str(btc))
+    assert cfg.market.btc.until == "2018-12-31" and cfg.market.btc.file == str(btc)
+    process = instantiate(cfg.market.btc, "market.btc")
+    path = process.sample(np.arange(500), rng_for(7, 0, "btc"), {})["btc_usd"]
+    np.testing.assert_allclose(np.diff(np.log(path)), 0.001, rtol=1e-9)
+    gbm = compose(["market/btc=gbm"])
+    backtest.history_only_before(gbm.market.btc, "2019-01-01", str(btc))
+    assert "until" not in gbm.market.btc and "file" not in gbm.market.btc
 
 
 def test_the_command_refuses_a_file_that_does_not_cover_the_window(tmp_path, capsys):

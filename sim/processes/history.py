@@ -67,10 +67,11 @@ def _read(key: str, path: str, column: str, hourly: bool = False) -> pd.Series:
 class BootstrapBTC(Checked):
     """A BTC price path resampled from a CSV of daily closes: block bootstrap of log returns.
 
-    The file has columns ``date`` (YYYY-MM-DD, consecutive days) and ``close_usd``. The
-    path starts at ``start_usd`` (null: the file's last close) and multiplies by resampled
-    daily returns. Under rng=None it is the expected path S0·m^t, m the mean daily gross
-    return of the history.
+    The file has columns ``date`` (YYYY-MM-DD, consecutive days) and ``close_usd``. With
+    ``until``, only the closes up to that date are read (a backtest draws on no history
+    after its start). The path starts at ``start_usd`` (null: the last close read) and
+    multiplies by resampled daily returns. Under rng=None it is the expected path S0·m^t,
+    m the mean daily gross return of the history.
     """
 
     file: str = param("btc_daily.csv", unit="path", rule=Text(),
@@ -81,15 +82,20 @@ class BootstrapBTC(Checked):
                         doc="stationary (geometric block lengths) or moving (fixed blocks)")
     start_usd: Optional[float] = param(None, unit="USD", low=0, low_open=True, nullable=True,
                                        doc="BTC price on day 0; null = the file's last close")
+    until: Optional[str] = param(None, unit="date", rule=Date(nullable=True),
+                                 doc="last date of the history used; null = the whole file")
     _log_returns: np.ndarray = field(init=False, repr=False, compare=False, default=None)
     _last_close: float = field(init=False, repr=False, compare=False, default=0.0)
 
     def __post_init__(self):
         super().__post_init__()
         closes = _read("file", self.file, "close_usd")
+        if self.until is not None:
+            closes = closes[closes.index <= np.datetime64(str(self.until), "D")]
         if len(closes) < self.block_days + 1:
-            raise UserError(f"file={shown(self.file)}: {len(closes)} days of prices; needs more "
-                            f"than block_days={self.block_days}")
+            until = "" if self.until is None else f" up to until={self.until}"
+            raise UserError(f"file={shown(self.file)}: {len(closes)} days of prices{until}; "
+                            f"needs more than block_days={self.block_days}")
         self._log_returns = np.diff(np.log(closes.to_numpy()))
         self._last_close = float(closes.iloc[-1])
 

@@ -51,6 +51,16 @@ def test_btc_bootstrap_resamples_the_historys_returns():
     assert np.array_equal(path, again)  # common random numbers: same seed, same path
 
 
+def test_btc_bootstrap_until_reads_the_history_up_to_that_date_only(tmp_path):
+    closes = pd.read_csv(BTC_FILE)
+    process = BootstrapBTC(file=BTC_FILE, start_usd=None, until=closes["date"].iloc[40])
+    assert len(process._log_returns) == 40
+    assert process.start_price_usd() == pytest.approx(closes["close_usd"].iloc[40])
+    with pytest.raises(UserError, match=r"^file=.*: 11 days of prices up to until="
+                                        r"\S+; needs more than block_days=30$"):
+        BootstrapBTC(file=BTC_FILE, until=closes["date"].iloc[10])
+
+
 def test_btc_bootstrap_expected_path_grows_at_the_mean_gross_return():
     process = BootstrapBTC(file=BTC_FILE, start_usd=100.0)
     day, upstream = grid()
