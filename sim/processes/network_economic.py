@@ -103,6 +103,16 @@ class EconomicNetwork(NetworkBase):
     power_median_log_sd: float = param(0.7, unit="log", low=0,
                                        doc="log-sd of the world's median power price, drawn "
                                            "once per world (uncertainty of miners' costs)")
+    outages_per_year: float = param(0.0, unit="1/year", low=0,
+                                    doc="rate of outages: a ban or a region's grid forcing "
+                                        "a share of the installed machines off at once")
+    outage_share_low: float = param(0.1, unit="share", low=0, high=1,
+                                    doc="smallest share of the machines an outage forces off")
+    outage_share_high: float = param(0.5, unit="share", low=0, high=1,
+                                     doc="largest share of the machines an outage forces off")
+    outage_recovery_days: float = param(240.0, unit="days", low=1,
+                                        doc="days until the machines forced off all run again "
+                                            "(they return linearly from the outage's start)")
 
     def __post_init__(self):
         super().__post_init__()
@@ -110,6 +120,9 @@ class EconomicNetwork(NetworkBase):
             raise UserError(f"payback_target_days={self.payback_target_days!r}: must exceed "
                             f"asic_price_days_of_hashprice ({self.asic_price_days_of_hashprice!r}),"
                             " or no machine ever pays back")
+        if self.outage_share_low > self.outage_share_high:
+            raise UserError(f"outage_share_low={self.outage_share_low!r}: must not exceed "
+                            f"outage_share_high ({self.outage_share_high!r})")
 
     # --- the economics, as plain functions of the parameters ---------------------------------
     def frontier_at(self, date) -> float:
@@ -158,14 +171,48 @@ class EconomicNetwork(NetworkBase):
             net = copy.copy(self)  # > 0 by construction: no need to check every field again
             net.power_median_usd_per_mwh = median
         fleet = _Fleet(net, start, hp0, self.initial_hashrate_ehs(), rng)
+        outages = self.sample_outages(len(btc_usd), rng)
 
         def rule(hashprice, difficulty, t_end, years):
             revenue = hashprice * difficulty * TWO_POW_32 / TARGET_SPACING_S / 1e18
-            running_ehs = fleet.step(t_end, revenue)
+            running_ehs = fleet.step(t_end, revenue, outages.available_share(t_end))
             now = float(path.log_ehs[math.ceil(t_end)])  # filled: the epoch's work reached it
             return self.capped((math.log(running_ehs) - now) / self.switch_days * DAYS_PER_YEAR)
 
         return rule
+
+
+    def sample_outages(self, n_days: int, rng) -> "Outages":
+        """Return the outages of one world over `n_days`: Poisson at ``outages_per_year``,
+        each forcing a share, uniform in [``outage_share_low``, ``outage_share_high``], of
+        the installed machines off. They are drawn from a stream spawned from `rng`, so the
+        network's other draws do not move with the rate; none under rng=None."""
+        if rng is None or self.outages_per_year <= 0:
+            return Outages(np.empty(0), np.empty(0), self.outage_recovery_days)
+        draws = rng.spawn(1)[0]
+        count = int(draws.poisson(self.outages_per_year * n_days / DAYS_PER_YEAR))
+        start_day = np.sort(draws.uniform(0.0, n_days, count))
+        share = draws.uniform(self.outage_share_low, self.outage_share_high, count)
+        return Outages(start_day, share, self.outage_recovery_days)
+
+
+@dataclass(frozen=True)
+class Outages:
+    """One world's outages: their start days and the shares of the machines they force off;
+    each share returns linearly over ``recovery_days`` from the start."""
+
+    start_day: np.ndarray
+    share: np.ndarray
+    recovery_days: float
+
+    def available_share(self, day: float) -> float:
+        """Return the share of the installed machines not forced off on `day` (1 without
+        outages); outages that overlap multiply."""
+        available = 1.0
+        for start, share in zip(self.start_day.tolist(), self.share.tolist()):
+            if start <= day < start + self.recovery_days:
+                available *= 1.0 - share * (1.0 - (day - start) / self.recovery_days)
+        return available
 
 
 class _Fleet:
@@ -198,8 +245,9 @@ class _Fleet:
         net = self.net
         return _frontier(net.frontier_j_per_th, net.frontier_gain_per_year, self.frontier_day0, day)
 
-    def step(self, t_end: float, revenue: float) -> float:
-        """Advance to day `t_end` at `revenue` (hashprice x EH/s); return the running EH/s."""
+    def step(self, t_end: float, revenue: float, available: float = 1.0) -> float:
+        """Advance to day `t_end` at `revenue` (hashprice x EH/s); return the running EH/s
+        when only the share `available` of every installed vintage may run (outages)."""
         born, first, installed = self.born, self.first, self.installed
         while installed < self.size and born[installed] <= t_end:
             installed += 1
@@ -209,6 +257,8 @@ class _Fleet:
         self.first, self.installed = first, installed
         self._order(t_end, revenue)
         capacity = self.capacity[first:installed]
+        if available != 1.0:
+            capacity = capacity * available
         if revenue <= 0 or not np.add.reduce(capacity) > 0:
             return 1e-9
         log_revenue, guess = math.log(revenue), None

@@ -8,9 +8,9 @@ import pytest
 
 from sim.economics import TARGET_SPACING_S, TWO_POW_32
 from sim.errors import UserError
-from sim.processes.network_economic import (EconomicNetwork, breakeven_usd_per_mwh,
+from sim.processes.network_economic import (EconomicNetwork, Outages, breakeven_usd_per_mwh,
                                           solve_log_hashprice)
-from sim.world import PROCESS_FIELDS, day_grid, validate_output
+from sim.world import PROCESS_FIELDS, day_grid, rng_for, validate_output
 
 START = "2029-01-01"
 DAY, DATE = day_grid(START, 3)
@@ -155,3 +155,44 @@ def test_running_hashprice_solves_its_equation_from_any_guess(spread):
     hp = math.exp(roots[0])
     assert hp * np.dot(capacity, net.running_share(hp, j_per_th)) == pytest.approx(revenue, rel=1e-13)
     assert roots == pytest.approx([roots[0]] * len(roots), abs=1e-13)
+
+
+# --- outages -----------------------------------------------------------------------------------
+def test_an_outages_share_returns_linearly_and_overlaps_multiply():
+    one = Outages(np.array([10.0]), np.array([0.4]), 100.0)
+    assert [one.available_share(d) for d in (9.9, 10.0, 60.0, 109.0, 110.0)] == pytest.approx(
+        [1.0, 0.6, 0.8, 0.996, 1.0])
+    two = Outages(np.array([10.0, 60.0]), np.array([0.4, 0.5]), 100.0)
+    assert two.available_share(60.0) == pytest.approx(0.8 * 0.5)
+
+
+def test_outages_arrive_as_poisson_with_shares_in_their_range():
+    net = EconomicNetwork(outages_per_year=0.5, outage_share_low=0.2, outage_share_high=0.3)
+    draws = [net.sample_outages(3653, rng_for(5, k, "network")) for k in range(2000)]
+    counts = np.array([len(o.start_day) for o in draws])
+    assert counts.mean() == pytest.approx(0.5 * 3653 / 365.25, abs=4 * math.sqrt(5 / 2000))
+    assert counts.var() == pytest.approx(counts.mean(), rel=0.15)  # Poisson: variance = mean
+    shares = np.concatenate([o.share for o in draws])
+    assert shares.min() >= 0.2 and shares.max() <= 0.3
+    starts = np.concatenate([o.start_day for o in draws])
+    assert 0 <= starts.min() and starts.max() < 3653 and abs(starts.mean() / 3653 - 0.5) < 0.02
+    assert len(EconomicNetwork(outages_per_year=0.5).sample_outages(3653, None).start_day) == 0
+
+
+def test_an_outage_moves_no_other_draw_and_cuts_the_hashrate_until_it_recovers():
+    calm = EconomicNetwork(start_height=1_052_000)
+    stormy = EconomicNetwork(start_height=1_052_000, outages_per_year=1.0,
+                             outage_share_low=0.5, outage_share_high=0.5)
+    outages = stormy.sample_outages(len(DAY), rng_for(11, 0, "network"))
+    assert len(outages.start_day) >= 1
+    first = int(outages.start_day[0])
+    quiet = calm.sample(DAY, rng_for(11, 0, "network"), flat_world())["network_hashrate_ehs"]
+    hit = stormy.sample(DAY, rng_for(11, 0, "network"), flat_world())["network_hashrate_ehs"]
+    assert np.array_equal(hit[:first], quiet[:first])  # the outages' own stream moves nothing else
+    assert hit[first + 60] < 0.9 * quiet[first + 60]  # half the machines off: the rest switch on
+
+
+def test_an_outage_share_range_upside_down_is_refused():
+    with pytest.raises(UserError, match=r"^outage_share_low=0\.6: must not exceed "
+                                        r"outage_share_high \(0\.5\)$"):
+        EconomicNetwork(outage_share_low=0.6)
