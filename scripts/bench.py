@@ -28,6 +28,7 @@ runs on a shared machine, ratios measured side by side much less).
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import platform
@@ -107,13 +108,22 @@ def measure_training(overrides: list[str]) -> dict:
     """Train the real_option policy of `overrides` once; its 'replications' are engine runs."""
     import sim
     from sim.config import build_strategies, settings
+    from sim.executors import make_executor
     from sim.realoptions.training import train
 
     cfg = settings(sim.compose(overrides))
+    spread = "mapper" in inspect.signature(train).parameters  # older trees train here only
+    executor = make_executor(cfg) if spread else None
     began = time.perf_counter()
-    policy = train(cfg, build_strategies(cfg)["real_option"])
+    try:
+        policy = train(cfg, build_strategies(cfg)["real_option"],
+                       **({"mapper": executor.map} if spread else {}))
+    finally:
+        if executor is not None:
+            executor.close()
     return dict(run_s=time.perf_counter() - began, strategy_replications=policy.engine_runs,
-                main_mb=_peak_rss_mb(), worker_mb=0.0)
+                main_mb=_peak_rss_mb(),
+                worker_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 
 
 #: Where the time of a serial run goes: (part, [(file, function), ...]) summed by cumulative
@@ -269,8 +279,12 @@ def plan(sections, workers: int, quick: bool, ray: bool = True) -> list[tuple[st
         todo.append(("profile", "serial, cProfile, shares of the time", dict(overrides=SUMMARY + [
             f"run.replications={max(reps // 5, 20)}", "run.executor=serial"], profile=True)))
     if "real_option" in sections:  # training once, then the cost a replication of acting on it
-        todo.append(("real_option", "training: engine runs (64 worlds)",
-                     dict(overrides=["strategy=real_option", *SUMMARY], train=True)))
+        runs_on = {"serial": executor_runs("serial", 1)}
+        if workers > 1:
+            runs_on[f"process x{workers}"] = parallel
+        for where, overrides in runs_on.items():
+            todo.append(("real_option", f"training: engine runs (64 worlds), {where}",
+                         dict(overrides=["strategy=real_option", *SUMMARY, *overrides], train=True)))
         for name in ("convert_all", "real_option"):
             todo.append(("real_option", f"strategy={name}, serial",
                          SUMMARY + [f"run.replications={reps}", f"strategy={name}", "run.robustness.replications=0"]))

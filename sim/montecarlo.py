@@ -186,10 +186,10 @@ def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
     cap = int(cfg.run.max_replications or target)
     confident = cfg.run.until_confident
     selection = None
-    policies = trained(cfg, checked, None if store is None else store.root.parent)
-    checked = with_policies(checked, policies)  # every chunk's strategies are built with them
-    executor = make_executor(checked)
+    executor = make_executor(checked)  # reads run.*: the same before and after the policies
     try:
+        policies = trained(cfg, checked, None if store is None else store.root.parent, executor)
+        checked = with_policies(checked, policies)  # every chunk's strategies are built with them
         done = 0
         while True:
             _run_range(checked, executor, store, collected, done, target, labels)

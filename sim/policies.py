@@ -69,12 +69,13 @@ def load_policy(path, every_months: int) -> Policy:
     return policy
 
 
-def trained(cfg, checked, run_dir=None) -> dict[str, Policy]:
+def trained(cfg, checked, run_dir=None, executor=None) -> dict[str, Policy]:
     """Return the trained policy of every learning strategy of `cfg`, by label.
 
     `cfg` is the composed config (its digest keys the policies), `checked` its Settings.
     A strategy's `fit_file` is used as given; else a policy kept in `run_dir` under the
-    same key is read back; else it is trained (once per process and key) and kept there.
+    same key is read back; else it is trained (once per process and key) and kept there,
+    its training worlds spread over `executor`'s workers (sim.executors; None: here).
     """
     nodes = OmegaConf.to_container(cfg.strategy, resolve=True) if isinstance(cfg, DictConfig) \
         else dict(cfg.strategy)
@@ -96,7 +97,7 @@ def trained(cfg, checked, run_dir=None) -> dict[str, Policy]:
             if policy is not None and policy.key == key:
                 policies[label] = policy
                 continue
-        policy = _TRAINED.get(key) or _train(checked, strategy, label, key)
+        policy = _TRAINED.get(key) or _train(checked, strategy, label, key, executor)
         _TRAINED[key] = policy
         if kept is not None:
             _keep(policy, kept)
@@ -104,15 +105,17 @@ def trained(cfg, checked, run_dir=None) -> dict[str, Policy]:
     return policies
 
 
-def _train(checked, strategy: RealOption, label: str, key: str) -> Policy:
-    """Return `strategy` trained, with a progress bar over its training worlds."""
+def _train(checked, strategy: RealOption, label: str, key: str, executor=None) -> Policy:
+    """Return `strategy` trained on `executor` (None: here), with a progress bar over its
+    training worlds."""
     from tqdm.auto import tqdm
 
     tranches = strategy.stages(checked.site.blocks, checked.site.blocks_per_project)
     with tqdm(total=int(strategy.training_replications) * tranches, unit="world", dynamic_ncols=True,
               desc=f"training {label} ({tranches} tranche{'s' if tranches > 1 else ''})",
               disable=not checked.run.progress, file=sys.stderr) as bar:
-        return train(checked, strategy, progress=bar.update, key=key)
+        return train(checked, strategy, progress=bar.update, key=key,
+                     mapper=None if executor is None else executor.map)
 
 
 def _keep(policy: Policy, path: Path) -> None:

@@ -84,10 +84,11 @@ def npv_chunk(work: Batches, start: int, stop: int, progress=None) -> np.ndarray
     return npv_usd
 
 
-def _checked(cfg):
-    """Return the Settings of a rerun config, its learning strategies carrying their policies."""
+def _checked(cfg, executor=None):
+    """Return the Settings of a rerun config, its learning strategies carrying their policies
+    (trained on `executor`'s workers where they must be)."""
     checked = validate(cfg)
-    return with_policies(checked, trained(cfg, checked, None))
+    return with_policies(checked, trained(cfg, checked, None, executor))
 
 
 def _engine_key(overrides: dict, checked) -> tuple:
@@ -105,15 +106,17 @@ def _engine_key(overrides: dict, checked) -> tuple:
     return engine, policies
 
 
-def batches_of(configs: dict, overrides: dict, replications: int) -> tuple[Batches, dict]:
+def batches_of(configs: dict, overrides: dict, replications: int,
+               executor=None) -> tuple[Batches, dict]:
     """Return (the Batches, {label: (batch, valuation)}) of the rerun `configs` by label.
 
     `overrides` holds each label's overrides (dotted keys); alternatives with the same
-    `_engine_key` share a batch, the first of them running the engine.
+    `_engine_key` share a batch, the first of them running the engine. Policies still to
+    train are trained on `executor` (None: here).
     """
     groups: dict[tuple, list] = {}
     for label, cfg in configs.items():
-        checked = _checked(cfg)
+        checked = _checked(cfg, executor)
         groups.setdefault(_engine_key(overrides[label], checked), []).append((label, checked))
     batches, where = [], {}
     for b, members in enumerate(groups.values()):
@@ -132,10 +135,19 @@ def rerun_npvs(configs: dict, overrides: dict, replications: int, progress: bool
     """
     if not configs:
         return {}
-    work, where = batches_of(configs, overrides, replications)
+    executor = make_executor(validate(next(iter(configs.values()))))
+    try:
+        return _rerun_npvs(configs, overrides, replications, progress, executor)
+    finally:
+        executor.close()
+
+
+def _rerun_npvs(configs: dict, overrides: dict, replications: int, progress: bool,
+                executor) -> dict:
+    """Return `rerun_npvs`'s tables, every policy trained and every world run on `executor`."""
+    work, where = batches_of(configs, overrides, replications, executor)
     n = work.replications
     npv_usd = [np.empty((len(b.valuations), len(b.labels), n)) for b in work.batches]
-    executor = make_executor(work.batches[0].engine)
     bar = tqdm(total=n * len(work.batches), unit="world", desc="robustness", disable=not progress,
                dynamic_ncols=True)
     left = {}
@@ -154,7 +166,6 @@ def rerun_npvs(configs: dict, overrides: dict, replications: int, progress: bool
             npv_usd[b][:, :, lo:lo + stop - start] = values
             tick(start, left.get(start, 0))
     finally:
-        executor.close()
         bar.close()
     tables = {}
     for label, (b, k) in where.items():

@@ -193,37 +193,89 @@ def exercise_values(cfg, world, strategy: RealOption, stage: int = 0,
     return x, gains, alive, never
 
 
-def train(cfg, strategy: RealOption, progress=None, key: str = "") -> Policy:
+#: Training worlds per chunk of work handed to an executor (small: chunks balance the workers).
+TRAINING_CHUNK = 4
+
+
+@dataclass(frozen=True)
+class StageJob:
+    """What one tranche's training needs on any worker: the training Settings, the strategy,
+    the tranche and the rules of the tranches before it."""
+
+    cfg: object
+    strategy: RealOption
+    stage: int
+    policy: Policy
+    run_seed: int  # the run's own seed, from which the training seed is derived
+
+
+def stage_chunk(job: StageJob, start: int, stop: int, progress=None) -> tuple[np.ndarray, ...]:
+    """Return tranche `job.stage`'s values on training worlds [start, stop), stacked by world:
+    features, gains, where it may start, the NPV of never starting it, and (first tranche
+    only, else 0) the NPV of starting every tranche on day 0. `progress`, if given, is called
+    with 1 as each world is done. The executors' chunk function: any worker, same numbers."""
+    cfg, strategy, stage = job.cfg, job.strategy, job.stage
+    processes = build_processes(cfg)
+    rows = []
+    for replication in range(start, stop):
+        world = _training_world(cfg, replication, job.run_seed, processes)
+        values = exercise_values(cfg, world, strategy, stage, job.policy)
+        first = _npv_usd(cfg, world, _trainee(strategy, ALWAYS, None, None)) if stage == 0 else 0.0
+        rows.append(_ticked((*values, first), progress))
+    return tuple(np.stack(a) for a in zip(*rows))
+
+
+def _training_world(cfg, replication: int, run_seed: int, processes=None):
+    """Return training world `replication`, a failure to sample it named as training's."""
+    try:
+        return sample_world(cfg, replication, processes=processes)
+    except UserError as err:
+        raise UserError(f"training real_option on its own worlds (seed {cfg.run.seed}, derived "
+                        f"from seed {run_seed}), world {replication}: {err}") from None
+
+
+def _in_this_process(fn, job, chunks, tick):
+    """Yield (chunk, fn(job, *chunk, progress)) for each chunk, here and in order (an
+    executor's `map` without the executor)."""
+    for chunk in chunks:
+        yield chunk, fn(job, *chunk, lambda n, start=chunk[0]: tick(start, n))
+
+
+def train(cfg, strategy: RealOption, progress=None, key: str = "", mapper=None) -> Policy:
     """Return the policy of `strategy` trained on `strategy.training_replications` worlds.
 
     `cfg` is the run's typed Settings; the worlds are sampled on `training_seed(run.seed)`,
     again for each tranche (the same worlds: a world is a function of its seed and number),
-    so that only one is held at a time. `progress`, if given, is called with 1 as each
-    training world is done for each tranche (the total is worlds x tranches at most).
+    so that a worker holds one at a time. `mapper`, an executor's `map` (sim.executors),
+    spreads each tranche's worlds over its workers in chunks; None: here, one by one. The
+    policy is the same either way. `progress`, if given, is called with the number of
+    training worlds done as they finish, for each tranche (the total is worlds x tranches
+    at most).
     """
     started = time.perf_counter()
     tcfg = training_settings(cfg)
-    processes = build_processes(tcfg)
     n = int(strategy.training_replications)
-
-    def world(replication: int):
-        try:
-            return sample_world(tcfg, replication, processes=processes)
-        except UserError as err:
-            raise UserError(f"training real_option on its own worlds (seed {tcfg.run.seed}, derived "
-                            f"from seed {cfg.run.seed}), world {replication}: {err}") from None
+    chunks = [(lo, min(lo + TRAINING_CHUNK, n)) for lo in range(0, n, TRAINING_CHUNK)]
+    mapper = mapper or _in_this_process
 
     def stage_values(stage: int, policy: Policy):
         """Return tranche `stage`'s values on every world (and, for the first, all-on-day-0 NPVs)."""
-        rows = []
-        for replication in range(n):
-            here = world(replication)
-            values = exercise_values(tcfg, here, strategy, stage, policy)
-            first = _npv_usd(tcfg, here, _trainee(strategy, ALWAYS, None, None)) if stage == 0 else 0.0
-            rows.append(_ticked((*values, first), progress))
-        return (np.stack(a) for a in zip(*rows))
+        job = StageJob(tcfg, strategy, stage, policy, int(cfg.run.seed))
+        left = {lo: hi - lo for lo, hi in chunks}  # worlds not yet counted, by chunk
 
-    days = tuple(decision_days(world(0), strategy.every_months))
+        def tick(start: int, done: int) -> None:
+            done = min(done, left[start])  # a worker's late report, or a retried chunk's, counts once
+            left[start] -= done
+            if progress is not None and done:
+                progress(done)
+
+        parts = {}
+        for chunk, values in mapper(stage_chunk, job, chunks, tick):
+            parts[chunk] = values
+            tick(chunk[0], left[chunk[0]])  # what its worker had not reported yet
+        return (np.concatenate(a) for a in zip(*(parts[c] for c in chunks)))
+
+    days = tuple(decision_days(_training_world(tcfg, 0, int(cfg.run.seed)), strategy.every_months))
     blocks, per_project = tcfg.site.blocks, tcfg.site.blocks_per_project
     policy = Policy(stages=(), decision_days=days, every_months=int(strategy.every_months),
                     tranche_blocks=strategy.tranche(per_project), features=FEATURES,

@@ -8,6 +8,7 @@ import pytest
 
 import sim
 from sim.config import build_strategies, settings
+from sim.executors import make_executor
 from sim.ledger import Account
 from sim.realoptions import training
 from sim.realoptions.strategy import FEATURES, NotTrained, RealOption, features
@@ -147,9 +148,17 @@ def test_the_fixed_rules_win_only_where_they_earned_more(validated, start_now, r
     assert training.choose_rule(validated, start_now) == rule
 
 
-def test_the_same_seed_trains_the_same_policy(compose_small):
-    cfg = settings(compose_small(TRIO, *SMALL))
-    first, second = (training.train(cfg, build_strategies(cfg)["real_option"]) for _ in range(2))
+def test_the_same_seed_trains_the_same_policy_here_or_on_workers(compose_small, monkeypatch):
+    cfg = settings(compose_small(TRIO, *SMALL, "run.executor=process", "run.workers=2"))
+    first = training.train(cfg, build_strategies(cfg)["real_option"])  # here, 4 worlds a chunk
+    monkeypatch.setattr(training, "TRAINING_CHUNK", 5)  # other chunks: 5, 5 and 2 worlds
+    executor, done = make_executor(cfg), []
+    try:
+        second = training.train(cfg, build_strategies(cfg)["real_option"], progress=done.append,
+                                mapper=executor.map)
+    finally:
+        executor.close()
+    assert sum(done) == 12 * len(second.stages)  # every world of every tranche counted once
     one, two = first.describe(), second.describe()
     one.pop("train_seconds"), two.pop("train_seconds")
     assert one == two and len(first.stages) >= 1
