@@ -323,6 +323,27 @@ def job_log():
         package.propagate = False
 
 
+@contextmanager
+def root_logging_restored():
+    """Within the block Hydra may configure logging; after it the root logger has its own
+    handlers and level back, and the handlers Hydra gave it are closed. So a command run
+    from Python (a notebook, a test) leaves no console handler bound to its stderr, which
+    a later `sim.run` in the same process would write to after that stream is gone."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        for handler in list(root.handlers):
+            if handler not in handlers:
+                root.removeHandler(handler)
+                handler.close()
+        for handler in handlers:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        root.setLevel(level)
+
+
 def _task(cfg) -> None:
     with job_log():
         out_dir = Path(HydraConfig.get().runtime.output_dir)
@@ -352,7 +373,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.argv = ["hashpivot", *argv]
     os.environ["HYDRA_FULL_ERROR"] = "1"  # raise Hydra's errors to us instead of printing them
     try:
-        app()
+        with root_logging_restored():
+            app()
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except (HydraException, OmegaConfBaseException) as err:

@@ -187,6 +187,15 @@ def test_plugin_through_hydra_searchpath(tmp_path):
     assert "my_demand.LeaseLinkedDemand" in (user / "run" / ".hydra" / "config.yaml").read_text()
 
 
+def test_a_command_run_from_python_leaves_the_root_logger_as_it_found_it(tmp_path, capsys):
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    assert main([*QUICK, "run.replications=0", f"hydra.run.dir={tmp_path / 'run'}"]) == 2  # refused
+    assert main(["--cfg", "job"]) == 0  # Hydra configured its logging and printed the config
+    assert (list(root.handlers), root.level) == before
+    assert "run.replications=0" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("command", ["hashpivot", "hashpivot-compare"])
 def test_version_is_hashpivots_not_hydras(command, capsys):
     run = main if command == "hashpivot" else compare_main
