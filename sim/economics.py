@@ -13,10 +13,11 @@ number the model computed before they were gathered here stays identical.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
+
+from sim.memo import read_only_cache
 
 SECONDS_PER_DAY = 86_400.0
 DAYS_PER_YEAR = 365.25  # the calendar of the whole model: years and months of equal length
@@ -125,12 +126,10 @@ def discount_factors(n_months: int, rate_per_year: float, first_month: int = 0) 
     return (1.0 + rate_per_year) ** (-np.arange(first_month, first_month + n_months) / 12.0)
 
 
-@functools.lru_cache(maxsize=64)
+@read_only_cache(maxsize=64)
 def _shared_discount_factors(n_months: int, rate_per_year: float) -> np.ndarray:
     """Return `discount_factors(n_months, rate_per_year)`, computed once per rate (read-only)."""
-    factors = discount_factors(n_months, rate_per_year)
-    factors.setflags(write=False)
-    return factors
+    return discount_factors(n_months, rate_per_year)
 
 
 def npv(cash_usd: np.ndarray, rate_per_year: float) -> float:
@@ -147,12 +146,10 @@ IRR_GRID = np.concatenate([np.linspace(-0.99, 1.0, 200), np.geomspace(1.01, 1e3,
 IRR_GRID.setflags(write=False)
 
 
-@functools.lru_cache(maxsize=8)
+@read_only_cache(maxsize=8)
 def _irr_factors(n_periods: int, periods_per_year: float) -> np.ndarray:
-    """Return the discount factors of every period at every rate of the IRR grid."""
-    factors = (1.0 + IRR_GRID)[:, None] ** -(np.arange(n_periods) / periods_per_year)[None, :]
-    factors.setflags(write=False)
-    return factors
+    """Return the discount factors of every period at every rate of the IRR grid (read-only)."""
+    return (1.0 + IRR_GRID)[:, None] ** -(np.arange(n_periods) / periods_per_year)[None, :]
 
 
 def irr(cash_usd, periods_per_year: int = 12):

@@ -9,7 +9,6 @@ another's draws, and replication k's world never depends on which others run.
 
 from __future__ import annotations
 
-import functools
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import pandas as pd
 from sim.config import build_processes
 from sim.economics import hashprice_usd_per_ph_day
 from sim.errors import UserError
+from sim.memo import read_only_cache
 
 #: The market processes in sampling order, and the World fields each one owns.
 PROCESS_FIELDS: dict[str, tuple[str, ...]] = {
@@ -154,13 +154,10 @@ def day_grid(start_date: str, horizon_years: float) -> tuple[np.ndarray, np.ndar
     return np.arange(n_days), date
 
 
-@functools.lru_cache(maxsize=16)
+@read_only_cache(maxsize=16)
 def _shared_grid(start_date: str, horizon_years: float) -> tuple[np.ndarray, np.ndarray]:
     """Return `day_grid`'s (day, date), read-only: made once, shared by a run's worlds."""
-    day, date = day_grid(start_date, horizon_years)
-    day.setflags(write=False)
-    date.setflags(write=False)
-    return day, date
+    return day_grid(start_date, horizon_years)
 
 
 def sample_world(cfg, replication: int, processes: Mapping | None = None) -> World:

@@ -25,7 +25,7 @@ def test_economics_is_the_bottom_layer():
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
                 for alias in node.names}
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert {name for name in imported if name.split(".")[0] == "sim"} <= {"sim.errors"}
+    assert {name for name in imported if name.split(".")[0] == "sim"} <= {"sim.errors", "sim.memo"}
 
 
 # --- hashprice and breakeven ----------------------------------------------------------------

@@ -21,7 +21,6 @@ itself, sums of loans and prepayment are in sim.finance.schedule (and named here
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
@@ -30,6 +29,7 @@ import numpy as np
 from sim.finance.schedule import (
     Schedule, amortise, annuity_usd, combine, prepay, rates_per_year, read_only,
 )
+from sim.memo import read_only_cache
 
 __all__ = ["Construction", "EquipmentLoan", "Schedule", "annuity_usd", "bullet_schedule", "combine",
            "construction_draws", "equipment_loan", "level_capacity_usd", "level_schedule", "prepay",
@@ -144,13 +144,10 @@ def _level_fixed(principal_usd: float, rates: np.ndarray, months: int, start_mon
                     principal, np.zeros(n_months), balance, rates.copy())
 
 
-@functools.lru_cache(maxsize=64)
+@read_only_cache(maxsize=64)
 def _growth_less_one(monthly_rate: float, n_payments: int) -> np.ndarray:
     """Return (1 + r)^k - 1 for k = 0 .. n_payments - 1, exact for tiny rates too (read-only)."""
-    k = np.arange(n_payments, dtype=float)
-    gained = np.expm1(k * np.log1p(monthly_rate))
-    gained.setflags(write=False)
-    return gained
+    return np.expm1(np.arange(n_payments, dtype=float) * np.log1p(monthly_rate))
 
 
 def bullet_schedule(principal_usd: float, rate, months: int, start_month: int, n_months: int) -> Schedule:
@@ -188,12 +185,10 @@ def _discount(rate, start_month: int, months: int) -> np.ndarray:
     return np.cumprod(1.0 / (1.0 + rates[start_month:] / 12.0))
 
 
-@functools.lru_cache(maxsize=64)
+@read_only_cache(maxsize=64)
 def _fixed_discount(rate_per_year: float, months: int) -> np.ndarray:
     """Return the discount factor of each of `months` payment months at one rate (read-only)."""
-    discount = np.cumprod(1.0 / (1.0 + np.full(months, rate_per_year) / 12.0))
-    discount.setflags(write=False)
-    return discount
+    return np.cumprod(1.0 / (1.0 + np.full(months, rate_per_year) / 12.0))
 
 
 def sculpted_capacity_usd(cfads_forecast_usd, rate, target_dscr: float, start_month: int,
@@ -300,12 +295,10 @@ def construction_draws(capex_usd, loan_to_cost: float, rate, upfront_fee: float 
     return Construction(draw, capitalised, fees, balance, completion, conversion, at_conversion)
 
 
-@functools.lru_cache(maxsize=64)
+@read_only_cache(maxsize=64)
 def _growth(monthly_rate: float, n_months: int) -> np.ndarray:
     """Return (1 + r)^t for t = 0 .. n_months - 1 (read-only): a balance's growth at one rate."""
-    growth = (1.0 + monthly_rate) ** np.arange(n_months, dtype=float)
-    growth.setflags(write=False)
-    return growth
+    return (1.0 + monthly_rate) ** np.arange(n_months, dtype=float)
 
 
 def equipment_loan(price_usd_by_month, loan_to_value: float, rate, term_months: int,

@@ -34,7 +34,6 @@ The rules (docs/model.md "Project finance and taxes"):
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from dataclasses import dataclass
 
@@ -46,6 +45,7 @@ from sim.finance.debt import (Construction, Schedule, bullet_schedule, combine,
                               construction_draws, equipment_loan, level_capacity_usd, level_schedule,
                               sculpted_capacity_usd, sculpted_schedule)
 from sim.finance.tax import combined_rate, depreciation_by_year, tax_by_month, tax_by_year, yearly_sums
+from sim.memo import read_only_cache
 
 #: The ledger's financing categories (cashflows.parquet), signed as the others: inflows +.
 FINANCE_CATEGORIES = ("debt_draw", "interest", "principal", "fees", "tax")
@@ -145,12 +145,10 @@ def _lender_forecast(project, cfg, world, term_months: int, start_month: int) ->
     return forecast
 
 
-@functools.lru_cache(maxsize=16)
+@read_only_cache(maxsize=16)
 def _escalation(escalator_per_year: float, term_months: int) -> np.ndarray:
     """Return (1 + escalator) ** (k // 12) for months k = 0 .. term_months - 1 (read-only)."""
-    steps = (1 + escalator_per_year) ** (np.arange(term_months) // 12)
-    steps.setflags(write=False)
-    return steps
+    return (1 + escalator_per_year) ** (np.arange(term_months) // 12)
 
 
 def months_of(years: float) -> int:

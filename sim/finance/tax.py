@@ -32,10 +32,11 @@ month (`tax_by_month`).
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
+
+from sim.memo import read_only_cache
 
 #: GDS recovery periods (years) of Publication 946, Table A-1 (and 39 for Table A-7a's
 #: nonresidential real property), with the declining-balance rate of each (1 = straight line).
@@ -86,12 +87,10 @@ def recovery_shares(recovery_years: int | str) -> np.ndarray:
     return _recovery_shares(recovery_years).copy()
 
 
-@functools.lru_cache(maxsize=32)
+@read_only_cache(maxsize=32)
 def _recovery_shares(recovery_years: int | str) -> np.ndarray:
     """Return `recovery_shares(recovery_years)`, computed once (read-only)."""
-    shares = _shares_of(recovery_years)
-    shares.setflags(write=False)
-    return shares
+    return _shares_of(recovery_years)
 
 
 def _shares_of(recovery_years: int | str) -> np.ndarray:

@@ -25,6 +25,7 @@ from scipy.special import ndtr
 
 from sim.economics import DAYS_PER_YEAR, TARGET_SPACING_S, TWO_POW_32, frontier_j_per_th
 from sim.errors import UserError
+from sim.memo import read_only_cache
 from sim.params import Date, param
 from sim.processes._common import upstream_dates
 from sim.processes.network import NetworkBase, load_difficulty_epochs
@@ -306,7 +307,7 @@ def _frontier(level_j_per_th: float, gain_per_year: float, frontier_day0: int,
                              (frontier_day0 + int(round(day))) / DAYS_PER_YEAR)
 
 
-@functools.lru_cache(maxsize=64)
+@read_only_cache(maxsize=64)
 def _day0_vintages(start: str, frontier_date: str, level_j_per_th: float, gain_per_year: float,
                    life_years: float, lag_days: float) -> tuple:
     """Return what the day-0 fleet's layout owes to dates and the frontier alone, the same in
@@ -323,8 +324,6 @@ def _day0_vintages(start: str, frontier_date: str, level_j_per_th: float, gain_p
     due = lag_days * (np.arange(parts) + 0.5) / parts
     order_j = np.array([_frontier(level_j_per_th, gain_per_year, frontier_day0, d - lag_days)
                         for d in due.tolist()])
-    for array in (born, j_per_th, weight, due, order_j):
-        array.setflags(write=False)
     return frontier_day0, born, j_per_th, weight, due, growth, order_j
 
 
