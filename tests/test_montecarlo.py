@@ -5,6 +5,7 @@ only move work around, a shorter run is a prefix of a longer one, and a rerun in
 same run directory resumes from the chunks there and ends where a clean run ends.
 """
 
+import functools
 import json
 import os
 import signal
@@ -22,6 +23,7 @@ from constant_market import SIMPLE_TERMS
 from sim.errors import UserError
 from sim.montecarlo import Progress
 from sim.rundir import TABLES, ChunkStore, plan
+from trained import QUICK_TRAINING
 
 ROOT = Path(__file__).resolve().parents[1]
 HASHPIVOT = str(Path(sys.executable).with_name("hashpivot"))
@@ -34,9 +36,10 @@ def assert_same(a, b, tables=TABLES):
 
 @pytest.fixture(scope="module")
 def reference():
-    """A clean serial run of 12 replications, every table kept (on compose_small's terms)."""
+    """A clean serial run of 12 replications, every table kept (on compose_small's terms, with
+    real_option trained on few worlds: the tests compare runs, not policies)."""
     return sim.run(sim.compose(["run.replications=12", "run.progress=false", "run.chunk_size=5",
-                                *SIMPLE_TERMS]))
+                                *SIMPLE_TERMS, *QUICK_TRAINING]))
 
 
 # --- seeds ------------------------------------------------------------------------------------
@@ -47,18 +50,20 @@ def reference():
     ["run.executor=process", "run.workers=1", "run.chunk_size=7"],
 ])
 def test_executors_workers_and_chunk_sizes_give_identical_tables(compose_small, reference, overrides):
-    assert_same(sim.run(compose_small("run.replications=12", *overrides)), reference)
+    assert_same(sim.run(compose_small("run.replications=12", *QUICK_TRAINING, *overrides)), reference)
 
 
 def test_fewer_replications_give_the_first_rows(compose_small):
-    long = sim.run(compose_small("run.replications=40", "run.chunk_size=7", "run.detail=summary"))
-    short = sim.run(compose_small("run.replications=10", "run.chunk_size=7", "run.detail=summary"))
+    long = sim.run(compose_small("run.replications=40", "run.chunk_size=7", "run.detail=summary",
+                                 *QUICK_TRAINING))
+    short = sim.run(compose_small("run.replications=10", "run.chunk_size=7", "run.detail=summary",
+                                  *QUICK_TRAINING))
     first = long.summary[long.summary["replication"] < 10].reset_index(drop=True)
     pd.testing.assert_frame_equal(short.summary, first, check_exact=True)
 
 
 def test_summary_detail_keeps_one_row_per_strategy_replication(compose_small, reference):
-    result = sim.run(compose_small("run.replications=12", "run.detail=summary"))
+    result = sim.run(compose_small("run.replications=12", "run.detail=summary", *QUICK_TRAINING))
     assert len(result.summary) == 12 * 6 and result.cashflows.empty and result.timeline.empty
     assert_same(result, reference, tables=("summary", "worlds"))
 
@@ -76,31 +81,33 @@ def test_resume_plan_reads_what_is_finished_and_runs_the_rest(finished, stop, re
 
 
 def test_a_rerun_resumes_from_finished_chunks_of_any_size(compose_small, reference, tmp_path, monkeypatch):
-    sim.run(compose_small("run.replications=7", "run.chunk_size=5"), out_dir=tmp_path)
+    sim.run(compose_small("run.replications=7", "run.chunk_size=5", *QUICK_TRAINING), out_dir=tmp_path)
     ran = []
     real = montecarlo.run_chunk
     monkeypatch.setattr(montecarlo, "run_chunk", lambda cfg, a, b, p: ran.append((a, b)) or real(cfg, a, b, p))
-    resumed = sim.run(compose_small("run.replications=12", "run.chunk_size=4", "run.executor=serial"),
-                      out_dir=tmp_path)
+    resumed = sim.run(compose_small("run.replications=12", "run.chunk_size=4", "run.executor=serial",
+                                    *QUICK_TRAINING), out_dir=tmp_path)
     assert ran == [(7, 8), (8, 12)]
     assert_same(resumed, reference)
     ran.clear()
-    again = sim.run(compose_small("run.replications=12"), out_dir=tmp_path)  # all on disk now
+    again = sim.run(compose_small("run.replications=12", *QUICK_TRAINING), out_dir=tmp_path)  # all on disk now
     assert ran == [] and sorted(ChunkStore(tmp_path).finished()) == [(0, 5), (5, 7), (7, 8), (8, 12)]
     assert_same(again, reference)
 
 
 def test_a_half_written_chunk_is_discarded(compose_small, reference, tmp_path):
-    sim.run(compose_small("run.replications=5", "run.chunk_size=5"), out_dir=tmp_path)
+    sim.run(compose_small("run.replications=5", "run.chunk_size=5", *QUICK_TRAINING), out_dir=tmp_path)
     half = tmp_path / "chunks" / ".tmp-000000005-4242"
     half.mkdir()
     (half / "summary.parquet").write_bytes(b"PAR1 truncated")
-    resumed = sim.run(compose_small("run.replications=12", "run.chunk_size=5"), out_dir=tmp_path)
+    resumed = sim.run(compose_small("run.replications=12", "run.chunk_size=5", *QUICK_TRAINING),
+                      out_dir=tmp_path)
     assert not half.exists()
     assert_same(resumed, reference)
 
 
 def test_a_run_directory_of_another_config_is_refused(compose_small, tmp_path):
+    compose_small = functools.partial(compose_small, "strategy=[stay_mining,phased]")
     sim.run(compose_small("run.replications=2", "run.seed=1"), out_dir=tmp_path)
     with pytest.raises(UserError, match=r"another config \(differs at run.seed \(1 there, 2 now\)\); "
                                         r"choose a new hydra.run.dir"):
@@ -150,7 +157,7 @@ def ray_session():
 @pytest.mark.slow
 def test_ray_gives_the_same_tables_as_serial(compose_small, reference, ray_session, capsys):
     result = sim.run(compose_small("run.replications=12", "run.executor=ray", "run.workers=2",
-                                   "run.chunk_size=3", "run.progress=true"))
+                                   "run.chunk_size=3", "run.progress=true", *QUICK_TRAINING))
     assert_same(result, reference)
     err = capsys.readouterr().err
     assert "12/12" in err and "13/12" not in err
