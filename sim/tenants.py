@@ -215,10 +215,9 @@ class TenantDesk:
         """
         mw = request.mw_it * self.pue_ai
         kw_it = request.mw_it * 1000
-        books = self.books
-        rates = books.rates
-        books.rate(rates.mw_leased, day, mw)
-        books.rate(rates.kw_it_leased, day, kw_it)
+        books = self.books  # not its rates: a suspended lease must not hold the record's arrays
+        books.rate(books.rates.mw_leased, day, mw)
+        books.rate(books.rates.kw_it_leased, day, kw_it)
         share = self.terms.rent_share(tenant_funded=built_for)
         default_day = day + self.default_after_days[request.index]
         lease = self.terms.first_term(self.env.now, request.term_days, kw_it,
@@ -242,8 +241,8 @@ class TenantDesk:
             lease = self.terms.extension(lease, self.env.now, request.term_days, price * share)
             self._log(self.env.now, -1, "lease_renewed", request=request)
         now = self.env.now
-        books.rate(rates.mw_leased, now, -mw)
-        books.rate(rates.kw_it_leased, now, -kw_it)
+        books.rate(books.rates.mw_leased, now, -mw)
+        books.rate(books.rates.kw_it_leased, now, -kw_it)
         self._release(now, mw)
 
     def _default(self, request: Request, position: int) -> None:
