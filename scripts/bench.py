@@ -4,7 +4,8 @@ Every measurement runs in a fresh Python process, so its peak memory is its own.
 runs `sim.run` into a run directory, as `hashpivot` does (finished chunks written as
 they come). `wall s` is that call alone: imports, composing the config and a warm-up
 that starts every worker (and Ray) come before the clock. `main MB` is the peak RSS of
-the process that runs `sim.run` (the parent of the workers) during the run; `worker MB`
+the process that runs `sim.run` (the parent of the workers) during the run, which imports what the run needs (not
+`sim.compare`, which loads scipy.stats and matplotlib: only the report's timing does); `worker MB`
 the largest peak RSS of its worker processes (shared pages counted; Ray's workers are
 not its children, so not measured). The `detail` section then times writing the tables
 (`Result.save`) and the report (`compare_runs`) apart, each with its own peak RSS.
@@ -55,7 +56,6 @@ def measure(spec: dict) -> dict:
     if "command" in spec:
         return measure_command(spec["command"])
     import sim
-    from sim.compare import compare_runs
 
     overrides = spec["overrides"]
     if spec.get("train"):
@@ -81,6 +81,8 @@ def measure(spec: dict) -> dict:
             del result
             _reset_peak_rss()
             began = time.perf_counter()
+            from sim.compare import compare_runs  # only here: it loads scipy.stats and matplotlib
+
             compare_runs([out], out=out)
             m.update(report_s=time.perf_counter() - began, report_mb=_peak_rss_mb())
     return m
