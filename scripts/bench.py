@@ -4,9 +4,9 @@ Every measurement runs in a fresh Python process, so its peak memory is its own.
 runs `sim.run` into a run directory, as `hashpivot` does (finished chunks written as
 they come). `wall s` is that call alone: imports, composing the config and a warm-up
 that starts every worker (and Ray) come before the clock. `main MB` is the peak RSS of
-the process that runs `sim.run` (the parent of the workers) during the run, which imports what the run needs (not
-`sim.compare`, which loads scipy.stats and matplotlib: only the report's timing does); `worker MB`
-the largest peak RSS of its worker processes (shared pages counted; Ray's workers are
+the process that runs `sim.run` (the parent of the workers) during the run; it imports
+what the run imports (`sim.compare`, which loads scipy.stats and matplotlib, only where
+the report is timed). `worker MB` the largest peak RSS of its worker processes (shared pages counted; Ray's workers are
 not its children, so not measured). The `detail` section then times writing the tables
 (`Result.save`) and the report (`compare_runs`) apart, each with its own peak RSS.
 

@@ -213,10 +213,11 @@ def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
     finally:
         executor.close()
     assembling = time.perf_counter()
-    result = _assemble(cfg, [collected[c] for c in sorted(collected)])
+    chunks = sorted(collected)
+    result = _assemble(cfg, [collected.pop(c) for c in chunks])  # each chunk's tables let go once joined
     log.info("assembled %d replications x %d strategies in %.2f s", done, len(labels),
              time.perf_counter() - assembling)
-    problem = tiling_gap(sorted(collected), done) or not_whole(vars(result), 0, done, labels, monthly=False)
+    problem = tiling_gap(chunks, done) or not_whole(vars(result), 0, done, labels, monthly=False)
     if problem:  # never expected (every chunk was checked): a last guard before "complete"
         raise UserError(f"{problem}; the run is not marked complete")
     result.info["started"] = started
@@ -357,11 +358,15 @@ def not_whole(tables: dict, start: int, stop: int, labels: list[str], monthly: b
 
 
 def _assemble(cfg, parts: list[dict]) -> Result:
-    """Return one Result from chunk tables, in replication order."""
+    """Return one Result from chunk tables, in replication order.
+
+    Each table is taken out of `parts` as it is joined, so the chunks' copies of a table
+    are let go before the next one is joined (the peak: all chunks and one joined table).
+    """
     labels = list(dict.fromkeys(parts[0]["summary"]["strategy"].astype(str))) if parts else []
 
     def join(name):
-        frames = [part[name] for part in parts if name in part]
+        frames = [part.pop(name) for part in parts if name in part]
         if not frames:
             return pd.DataFrame()
         if "strategy" in frames[0]:  # one categorical dtype, so concat keeps it (no strings)
