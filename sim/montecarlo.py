@@ -341,13 +341,9 @@ def not_whole(tables: dict, start: int, stop: int, labels: list[str], monthly: b
                    ("cashflows", True, months * len(LEDGER_CATEGORIES))]
     for name, per_strategy, rows in checks:
         table = tables.get(name, pd.DataFrame())
-        keys = ["strategy", "replication"] if per_strategy else ["replication"]
         groups = n * (len(labels) if per_strategy else 1)
         reps = table["replication"].to_numpy() if "replication" in table else np.array([], int)
-        counts = table.groupby(keys, observed=True).size() if len(table) else pd.Series([], dtype=int)
-        known = not per_strategy or set(table["strategy"].astype(str)) <= set(labels)
-        if (len(table) == groups * rows and len(counts) == groups and (counts == rows).all()
-                and known and reps.min(initial=start) >= start and reps.max(initial=start) < stop):
+        if _each_rows_times(table, reps, start, stop, labels if per_strategy else None, groups, rows):
             continue
         missing = sorted(set(range(start, stop)) - set(reps.tolist()))
         what = (f"replication {missing[0]} missing" if missing else
@@ -355,6 +351,29 @@ def not_whole(tables: dict, start: int, stop: int, labels: list[str], monthly: b
         return (f"the {name} table does not hold replications {start}-{stop - 1} exactly "
                 f"once{' per strategy' if per_strategy else ''} ({what})")
     return None
+
+
+def _each_rows_times(table: pd.DataFrame, reps: np.ndarray, start: int, stop: int, labels,
+                     groups: int, rows: int) -> bool:
+    """Return whether `table` holds each replication of [start, stop) `rows` times (per strategy
+    of `labels`, unless None), and nothing else: `groups` of them in all.
+
+    Counted with numpy on integer keys rather than grouped by pandas: the run's last check
+    reads its whole summary, whose grouping needed several times the column's memory.
+    """
+    if len(table) != groups * rows:
+        return False
+    if not len(table):
+        return groups == 0
+    if reps.dtype.kind not in "iu" or reps.min() < start or reps.max() >= stop:
+        return False
+    key = reps.astype(np.int64) - start
+    if labels is not None:
+        codes = pd.Categorical(table["strategy"], categories=labels).codes  # -1: not a label
+        if (codes < 0).any():
+            return False
+        key += codes.astype(np.int64) * (stop - start)
+    return bool((np.bincount(key, minlength=groups) == rows).all())
 
 
 def _assemble(cfg, parts: list[dict]) -> Result:
