@@ -114,7 +114,8 @@ def measure_training(overrides: list[str]) -> dict:
     from sim.realoptions.training import train
 
     cfg = settings(sim.compose(overrides))
-    spread = "mapper" in inspect.signature(train).parameters  # older trees train here only
+    spread = ("mapper" in inspect.signature(train).parameters  # older trees train here only
+              and cfg.run.executor != "serial")  # as sim.policies: one worker trains here
     executor = make_executor(cfg) if spread else None
     began = time.perf_counter()
     try:

@@ -1,7 +1,8 @@
 """Trained strategies: trained once per run, kept in the run directory, reused on resume.
 
 A strategy that learns its rule (`real_option`) is trained before the first chunk runs,
-in the parent process, and the trained policy travels with every chunk to the workers.
+its training worlds spread over the run's workers where it has several (else in this
+process), and the trained policy travels with every chunk to the workers.
 With a run directory it is written to `fits/<label>.pkl` (atomically) next to a small
 JSON of its training figures, and a rerun into the same directory reads it back instead
 of training again. The policy's key is the digest of what decides its training (the
@@ -75,7 +76,8 @@ def trained(cfg, checked, run_dir=None, executor=None) -> dict[str, Policy]:
     `cfg` is the composed config (its digest keys the policies), `checked` its Settings.
     A strategy's `fit_file` is used as given; else a policy kept in `run_dir` under the
     same key is read back; else it is trained (once per process and key) and kept there,
-    its training worlds spread over `executor`'s workers (sim.executors; None: here).
+    its training worlds spread over `executor`'s workers (sim.executors) if it has several;
+    else here.
     """
     nodes = OmegaConf.to_container(cfg.strategy, resolve=True) if isinstance(cfg, DictConfig) \
         else dict(cfg.strategy)
@@ -114,8 +116,9 @@ def _train(checked, strategy: RealOption, label: str, key: str, executor=None) -
     with tqdm(total=int(strategy.training_replications) * tranches, unit="world", dynamic_ncols=True,
               desc=f"training {label} ({tranches} tranche{'s' if tranches > 1 else ''})",
               disable=not checked.run.progress, file=sys.stderr) as bar:
+        spread = executor is not None and executor.workers > 1  # one worker: here, no chunks
         return train(checked, strategy, progress=bar.update, key=key,
-                     mapper=None if executor is None else executor.map)
+                     mapper=executor.map if spread else None)
 
 
 def _keep(policy: Policy, path: Path) -> None:

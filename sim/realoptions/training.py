@@ -247,16 +247,18 @@ def train(cfg, strategy: RealOption, progress=None, key: str = "", mapper=None) 
     `cfg` is the run's typed Settings; the worlds are sampled on `training_seed(run.seed)`,
     again for each tranche (the same worlds: a world is a function of its seed and number),
     so that a worker holds one at a time. `mapper`, an executor's `map` (sim.executors),
-    spreads each tranche's worlds over its workers in chunks; None: here, one by one. The
-    policy is the same either way. `progress`, if given, is called with the number of
+    spreads each tranche's worlds over its workers in chunks of TRAINING_CHUNK; None: here,
+    one by one. The policy is the same either way. `progress`, if given, is called with the number of
     training worlds done as they finish, for each tranche (the total is worlds x tranches
     at most).
     """
     started = time.perf_counter()
     tcfg = training_settings(cfg)
     n = int(strategy.training_replications)
-    chunks = [(lo, min(lo + TRAINING_CHUNK, n)) for lo in range(0, n, TRAINING_CHUNK)]
-    mapper = mapper or _in_this_process
+    if mapper is None:  # here: one chunk, so the processes are built once a tranche
+        chunks, mapper = [(0, n)], _in_this_process
+    else:
+        chunks = [(lo, min(lo + TRAINING_CHUNK, n)) for lo in range(0, n, TRAINING_CHUNK)]
 
     def stage_values(stage: int, policy: Policy):
         """Return tranche `stage`'s values on every world (and, for the first, all-on-day-0 NPVs)."""
