@@ -6,8 +6,8 @@ they come). `wall s` is that call alone: imports, composing the config and a war
 that starts every worker (and Ray) come before the clock. `main MB` is the peak RSS of
 the process that runs `sim.run` (the parent of the workers) during the run; it imports
 what the run imports (`sim.compare`, which loads scipy.stats and matplotlib, only where
-the report is timed). `worker MB` the largest peak RSS of its worker processes (shared pages counted; Ray's workers are
-not its children, so not measured). The `detail` section then times writing the tables
+the report is timed). `worker MB` the largest peak RSS of its worker processes (shared
+pages counted; Ray's workers are not its children, so not measured). The `detail` section then times writing the tables
 (`Result.save`) and the report (`compare_runs`) apart, each with its own peak RSS.
 
     python scripts/bench.py                      # default sections, ~5 min on 2 cores

@@ -69,8 +69,10 @@ class EconomicNetwork(NetworkBase):
     before day 0 (shipped epochs; after their end, their last year), and scaled so that
     the running hashrate at the day-0 hashprice is the day-0 hashrate; the same growth
     fills the delivery pipeline. The frontier is ``frontier_j_per_th`` on
-    ``frontier_date`` and improves by ``frontier_gain_per_year``. Needs the upstream
-    ``date``. Under rng=None: no noise.
+    ``frontier_date`` and improves by ``frontier_gain_per_year``. Outages (a ban, a grid
+    failure; ``outages_per_year``, off by default) force a share of every installed vintage
+    off, returning linearly over ``outage_recovery_days`` (`sample_outages`). Needs the
+    upstream ``date``. Under rng=None: no noise and no outages.
     """
 
     hashrate_volatility_per_year: float = param(
@@ -182,8 +184,7 @@ class EconomicNetwork(NetworkBase):
 
         return rule
 
-
-    def sample_outages(self, n_days: int, rng) -> "Outages":
+    def sample_outages(self, n_days: int, rng) -> Outages:
         """Return the outages of one world over `n_days`: Poisson at ``outages_per_year``,
         each forcing a share, uniform in [``outage_share_low``, ``outage_share_high``], of
         the installed machines off. They are drawn from a stream spawned from `rng`, so the

@@ -248,9 +248,9 @@ def train(cfg, strategy: RealOption, progress=None, key: str = "", mapper=None) 
     again for each tranche (the same worlds: a world is a function of its seed and number),
     so that a worker holds one at a time. `mapper`, an executor's `map` (sim.executors),
     spreads each tranche's worlds over its workers in chunks of TRAINING_CHUNK; None: here,
-    one by one. The policy is the same either way. `progress`, if given, is called with the number of
-    training worlds done as they finish, for each tranche (the total is worlds x tranches
-    at most).
+    one by one. The policy is the same either way. `progress`, if given, is called with
+    the number of training worlds done as they finish, for each tranche (the total is
+    worlds x tranches at most).
     """
     started = time.perf_counter()
     tcfg = training_settings(cfg)

@@ -150,8 +150,8 @@ def test_the_fixed_rules_win_only_where_they_earned_more(validated, start_now, r
 
 def test_the_same_seed_trains_the_same_policy_here_or_on_workers(compose_small, monkeypatch):
     cfg = settings(compose_small(TRIO, *SMALL, "run.executor=process", "run.workers=2"))
-    first = training.train(cfg, build_strategies(cfg)["real_option"])  # here, 4 worlds a chunk
-    monkeypatch.setattr(training, "TRAINING_CHUNK", 5)  # other chunks: 5, 5 and 2 worlds
+    first = training.train(cfg, build_strategies(cfg)["real_option"])  # here, one chunk
+    monkeypatch.setattr(training, "TRAINING_CHUNK", 5)  # on two workers: 5, 5 and 2 worlds
     executor, done = make_executor(cfg), []
     try:
         second = training.train(cfg, build_strategies(cfg)["real_option"], progress=done.append,
