@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from sim import distributions
+from sim.memo import read_only
 from sim.world import rng_for
 
 
@@ -113,6 +114,5 @@ def _draw(cfg, world, n: int, terms) -> SiteDraws:
     default_after_days = terms.default_after_days(cfg.run.seed, world.replication, n_requests, det)
     draws = SiteDraws(decommission_days, retrofit_days, capex_usd_per_mw_it, renewal_draws,
                       default_after_days)
-    for array in draws:
-        array.setflags(write=False)
+    read_only(*draws)
     return draws

@@ -1,10 +1,17 @@
-"""Memoised arrays: a function's numpy results computed once per arguments, shared read-only."""
+"""Read-only arrays: frozen results, and a function's numpy results computed once per
+arguments and shared read-only."""
 
 from __future__ import annotations
 
 import functools
 
 import numpy as np
+
+
+def read_only(*arrays: np.ndarray) -> None:
+    """Make arrays read-only, so that a frozen result cannot change under its reader."""
+    for array in arrays:
+        array.setflags(write=False)
 
 
 def read_only_cache(maxsize: int = 64):
@@ -16,9 +23,8 @@ def read_only_cache(maxsize: int = 64):
         @functools.wraps(function)
         def shared(*args, **kwargs):
             result = function(*args, **kwargs)
-            for value in result if isinstance(result, tuple) else (result,):
-                if isinstance(value, np.ndarray):
-                    value.setflags(write=False)
+            read_only(*(value for value in (result if isinstance(result, tuple) else (result,))
+                        if isinstance(value, np.ndarray)))
             return result
         return shared
     return decorate

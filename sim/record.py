@@ -22,6 +22,7 @@ import pandas as pd
 
 from sim.economics import DAYS_PER_MONTH, DAYS_PER_YEAR
 from sim.fleet import FleetDecay
+from sim.memo import read_only
 
 #: Every event the engine logs, with the block it concerns and its cause.
 EVENTS = {
@@ -348,8 +349,7 @@ def freeze(record: Record) -> Record:
     arrays += [getattr(record.lumps, f.name) for f in fields(Lumps)]
     for tranche in record.tranches:
         arrays += [tranche.mw, tranche.fleet_mw]
-    for array in arrays:
-        array.setflags(write=False)
+    read_only(*arrays)
     return record
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from sim.finance.debt import Schedule
 from sim.finance.schedule import Facility
+from sim.memo import read_only
 
 CURES = ("sweep", "equity", "default")
 
@@ -79,8 +80,7 @@ class Covenanted:
     default_balance_usd: float
 
     def __post_init__(self):
-        for array in (self.dscr, self.equity_cure_usd, self.equity_mask):
-            array.setflags(write=False)
+        read_only(self.dscr, self.equity_cure_usd, self.equity_mask)
 
 
 def is_test_month(month: int, first_service_month: int, test_every_months: int) -> bool:

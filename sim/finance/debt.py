@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.finance.schedule import (
-    Schedule, amortise, annuity_usd, combine, prepay, rates_per_year, read_only,
+    Schedule, amortise, annuity_usd, combine, prepay, rates_per_year,
 )
-from sim.memo import read_only_cache
+from sim.memo import read_only, read_only_cache
 
 __all__ = ["Construction", "EquipmentLoan", "Schedule", "annuity_usd", "bullet_schedule", "combine",
            "construction_draws", "equipment_loan", "level_capacity_usd", "level_schedule", "prepay",

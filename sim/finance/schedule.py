@@ -19,14 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.memo import read_only
+
 #: (month, opening balance, interest due) -> (interest paid in cash, principal repaid)
 Due = Callable[[int, float, float], tuple[float, float]]
-
-
-def read_only(*arrays: np.ndarray) -> None:
-    """Make arrays read-only, so that a frozen result cannot change under its reader."""
-    for array in arrays:
-        array.setflags(write=False)
 
 
 @dataclass(frozen=True)
