@@ -234,13 +234,6 @@ def _training_world(cfg, replication: int, run_seed: int, processes=None):
                         f"from seed {run_seed}), world {replication}: {err}") from None
 
 
-def _in_this_process(fn, job, chunks, tick):
-    """Yield (chunk, fn(job, *chunk, progress)) for each chunk, here and in order (an
-    executor's `map` without the executor)."""
-    for chunk in chunks:
-        yield chunk, fn(job, *chunk, lambda n, start=chunk[0]: tick(start, n))
-
-
 def train(cfg, strategy: RealOption, progress=None, key: str = "", mapper=None) -> Policy:
     """Return the policy of `strategy` trained on `strategy.training_replications` worlds.
 
@@ -255,14 +248,13 @@ def train(cfg, strategy: RealOption, progress=None, key: str = "", mapper=None) 
     started = time.perf_counter()
     tcfg = training_settings(cfg)
     n = int(strategy.training_replications)
-    if mapper is None:  # here: one chunk, so the processes are built once a tranche
-        chunks, mapper = [(0, n)], _in_this_process
-    else:
-        chunks = [(lo, min(lo + TRAINING_CHUNK, n)) for lo in range(0, n, TRAINING_CHUNK)]
+    chunks = [(lo, min(lo + TRAINING_CHUNK, n)) for lo in range(0, n, TRAINING_CHUNK)]
 
     def stage_values(stage: int, policy: Policy):
         """Return tranche `stage`'s values on every world (and, for the first, all-on-day-0 NPVs)."""
         job = StageJob(tcfg, strategy, stage, policy, int(cfg.run.seed))
+        if mapper is None:  # here, in one chunk: the processes are built once a tranche
+            return stage_chunk(job, 0, n, progress)
         left = {lo: hi - lo for lo, hi in chunks}  # worlds not yet counted, by chunk
 
         def tick(start: int, done: int) -> None:
