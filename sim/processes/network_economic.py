@@ -210,6 +210,8 @@ class Outages:
     def available_share(self, day: float) -> float:
         """Return the share of the installed machines not forced off on `day` (1 without
         outages); outages that overlap multiply."""
+        if not len(self.start_day):  # the default: no outages, no work in the epoch loop
+            return 1.0
         available = 1.0
         for start, share in zip(self.start_day.tolist(), self.share.tolist()):
             if start <= day < start + self.recovery_days:
