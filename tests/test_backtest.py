@@ -118,6 +118,18 @@ def test_a_bootstrapped_btc_draws_only_on_returns_before_the_start(tmp_path):
     assert "until" not in gbm.market.btc and "file" not in gbm.market.btc
 
 
+def test_a_bootstrap_on_a_file_without_close_usd_is_one_line_and_writes_nothing(tmp_path, capsys):
+    days = pd.date_range("2018-01-01", "2019-06-30")
+    btc = tmp_path / "btc.csv"
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "close": 4000.0}).to_csv(btc, index=False)
+    out = tmp_path / "out"
+    code = backtest.main(["--btc", str(btc), "--start", "2019-01-01", "--years", "0.25",
+                          "--replications", "2", "--btc-model", "bootstrap", "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0 and not out.exists()
+    assert err.startswith(f"hashpivot-backtest: error: market.btc.file='{btc}'") and "close_usd" in err
+
+
 def test_the_command_refuses_a_file_that_does_not_cover_the_window(tmp_path, capsys):
     btc = tmp_path / "btc.csv"
     btc.write_text("date,close\n2019-01-01,3800\n2019-01-02,3900\n")
