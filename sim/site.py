@@ -197,7 +197,9 @@ class Site(TenantDesk):
 
     def decisions(self):
         """Ask the strategy what to do on day 0 and then every few months."""
-        for day in decision_days(self.world, self.strategy.decide_every_months):
+        world = self.world
+        for day in decision_days(world.date, self.strategy.decide_every_months,
+                                 world.month_starts()):
             if day > self.env.now:
                 yield self.env.timeout(day - self.env.now)
             self._log(day, -1, "decision", "calendar")

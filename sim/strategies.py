@@ -16,9 +16,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from sim.economics import mining_margin
 from sim.errors import UserError
 from sim.params import Checked, param, shown
+from sim.world import month_starts
 
 USES = ("lease", "cloud")
 
@@ -36,14 +39,15 @@ class Convert:
     prelease: bool = False
 
 
-def decision_days(world, every_months: int | None) -> list[int]:
+def decision_days(date: np.ndarray, every_months: int | None,
+                  starts: np.ndarray | None = None) -> list[int]:
     """Return the days a strategy deciding every `every_months` months decides on.
 
     Day 0, then the first day of every `every_months`-th calendar month after it (None:
-    day 0 only).
+    day 0 only). `date` is the run's day grid, the same in every world; `starts`, the days
+    that open a month, where a world has them at hand (`World.month_starts`).
     """
-    starts = world.month_starts()
-    date = world.date
+    starts = month_starts(date) if starts is None else starts
     if date[0] != date[0].astype("datetime64[M]"):  # day 0 opens no calendar month
         starts = starts[1:]
     if not every_months:

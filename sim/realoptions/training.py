@@ -38,7 +38,7 @@ from sim.realoptions.lsm import lsm_value, policy_value
 from sim.realoptions.strategy import FEATURES, RealOption, Recording
 from sim.site import simulate
 from sim.strategies import decision_days
-from sim.world import sample_world
+from sim.world import day_grid, sample_world
 
 #: Folds of the cross-validation that judges the fitted rule on worlds it was not fitted on.
 FOLDS = 4
@@ -179,7 +179,7 @@ def exercise_values(cfg, world, strategy: RealOption, stage: int = 0,
     that day (its predecessor has started), with the NPV of never starting it.
 
     The tranches before `stage` follow `policy`; those after it never start."""
-    days = decision_days(world, strategy.every_months)
+    days = decision_days(world.date, strategy.every_months, world.month_starts())
     record = Recording()
     never = _npv_usd(cfg, world, _trainee(strategy, policy, stage, None, record))
     x = np.zeros((len(days), len(FEATURES)))
@@ -269,7 +269,10 @@ def train(cfg, strategy: RealOption, progress=None, key: str = "", mapper=None) 
             tick(chunk[0], left[chunk[0]])  # what its worker had not reported yet
         return (np.concatenate(a) for a in zip(*(parts[c] for c in chunks)))
 
-    days = tuple(decision_days(_training_world(tcfg, 0, int(cfg.run.seed)), strategy.every_months))
+    # the calendar alone sets the decision days: no world need be drawn here, so a parent
+    # whose workers draw the worlds never loads what drawing them needs (scipy.signal)
+    date = day_grid(tcfg.site.start_date, tcfg.run.horizon_years)[1]
+    days = tuple(decision_days(date, strategy.every_months))
     blocks, per_project = tcfg.site.blocks, tcfg.site.blocks_per_project
     policy = Policy(stages=(), decision_days=days, every_months=int(strategy.every_months),
                     tranche_blocks=strategy.tranche(per_project), features=FEATURES,

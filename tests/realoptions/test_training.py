@@ -1,6 +1,8 @@
 """The real_option strategy's training: its worlds, its exercise values, the rule it learns."""
 
 import copy
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -55,7 +57,7 @@ def stage(rule):
 
 
 def fixed_policy(cfg, *rules):
-    days = tuple(sim.strategies.decision_days(sim.sample_world(cfg, 0), 3))
+    days = tuple(sim.strategies.decision_days(sim.sample_world(cfg, 0).date, 3))
     return training.Policy(stages=tuple(stage(r) for r in rules), decision_days=days, every_months=3,
                            tranche_blocks=2, features=FEATURES, training_seed=0, training_replications=0,
                            all_now_usd=0.0, train_seconds=0.0, engine_runs=0)
@@ -167,3 +169,21 @@ def test_the_same_seed_trains_the_same_policy_here_or_on_workers(compose_small, 
         assert (a is None) == (b is None)
         if a is not None:
             np.testing.assert_array_equal(a.exercise, b.exercise)
+
+
+PARENT_MODULES = """
+import sys
+import sim
+sim.run(sim.compose(["run.replications=4", "run.progress=false", "run.compare=false",
+                     "run.executor=process", "run.workers=2", "run.horizon_years=2",
+                     "strategy=[stay_mining,real_option]", *sys.argv[1:]]))
+print("scipy.signal" in sys.modules)
+"""
+
+
+def test_a_parent_whose_workers_draw_the_worlds_never_draws_one():
+    # drawing a world loads scipy.signal (about 50 MB): training's decision days come from
+    # the calendar, so neither training nor the run draws a world in the parent
+    out = subprocess.run([sys.executable, "-c", PARENT_MODULES, *SMALL[1:]],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"], out.stderr[-2000:]
