@@ -24,6 +24,7 @@ import pandas as pd
 from sim.config import build_processes, build_strategies, settings, validate
 from sim.errors import UserError
 from sim.executors import WorkerLost, make_executor
+from sim.gathered import Gathered
 from sim.ledger import LEDGER_CATEGORIES, TIMELINE_COLUMNS, Account
 from sim.policies import trained, with_policies
 from sim.record import events_table
@@ -181,7 +182,7 @@ def run(cfg, out_dir=None) -> Result:
 
 def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
     """Return the Result of `run`, its chunks kept in `store` (a ChunkStore, or None)."""
-    collected: dict[tuple[int, int], dict] = {}
+    collected = Gathered(labels)
     target = int(cfg.run.replications)
     cap = int(cfg.run.max_replications or target)
     confident = cfg.run.until_confident
@@ -196,7 +197,7 @@ def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
             done = target
             if confident is None:
                 break
-            summary = pd.concat([collected[c]["summary"] for c in sorted(collected)])
+            summary = collected.frame("summary", done)
             selection = select_best(summary, "npv_usd", float(confident),
                                     delta=float(cfg.run.indifference_usd))
             if selection.confident or done >= cap:
@@ -214,7 +215,8 @@ def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
         executor.close()
     assembling = time.perf_counter()
     chunks = sorted(collected)
-    result = _assemble(cfg, [collected.pop(c) for c in chunks])  # each chunk's tables let go once joined
+    empty = {name: pd.DataFrame() for name in ("cashflows", "timeline", "world_monthly", "events")}
+    result = Result(config=cfg, **{**empty, **collected.result_tables(done)})  # chunks let go as joined
     log.info("assembled %d replications x %d strategies in %.2f s", done, len(labels),
              time.perf_counter() - assembling)
     problem = tiling_gap(chunks, done) or not_whole(vars(result), 0, done, labels, monthly=False)
@@ -274,8 +276,10 @@ def _run_range(cfg, executor, store, collected, start: int, stop: int, labels: l
     A chunk is checked to be whole before it is kept, so a rerun never reads a bad one.
     """
     read, todo = read_finished(cfg, store, start, stop, labels)
-    collected.update(read)
     progress = Progress(cfg, stop - start, sum(hi - lo for lo, hi in read), todo)
+    collected.reserve(stop)
+    for chunk in sorted(read):
+        collected.add(chunk, read.pop(chunk))
     clock = ChunkClock(len(todo))
     try:
         for chunk, tables in executor.map(run_chunk, cfg, todo, progress.tick):
@@ -284,7 +288,7 @@ def _run_range(cfg, executor, store, collected, start: int, stop: int, labels: l
                 raise UserError(f"replications {chunk[0]}-{chunk[1] - 1} as computed: {problem}")
             if store is not None:
                 store.write(*chunk, tables)
-            collected[chunk] = tables
+            collected.add(chunk, tables)
             progress.finish(chunk)
             clock.done(chunk)
     finally:
@@ -374,28 +378,3 @@ def _each_rows_times(table: pd.DataFrame, reps: np.ndarray, start: int, stop: in
             return False
         key += codes.astype(np.int64) * (stop - start)
     return bool((np.bincount(key, minlength=groups) == rows).all())
-
-
-def _assemble(cfg, parts: list[dict]) -> Result:
-    """Return one Result from chunk tables, in replication order.
-
-    Each table is taken out of `parts` as it is joined, so the chunks' copies of a table
-    are let go before the next one is joined (the peak: all chunks and one joined table).
-    """
-    labels = list(dict.fromkeys(parts[0]["summary"]["strategy"].astype(str))) if parts else []
-
-    def join(name):
-        frames = [part.pop(name) for part in parts if name in part]
-        if not frames:
-            return pd.DataFrame()
-        if "strategy" in frames[0]:  # one categorical dtype, so concat keeps it (no strings)
-            for frame in frames:
-                frame["strategy"] = pd.Categorical(frame["strategy"], categories=labels)
-        return pd.concat(frames, ignore_index=True)
-
-    summary = join("summary")
-    if len(summary):
-        summary["strategy"] = summary["strategy"].astype(str)
-    return Result(summary=summary, cashflows=join("cashflows"), timeline=join("timeline"),
-                  worlds=join("worlds"), world_monthly=join("world_monthly"), config=cfg,
-                  events=join("events"))
