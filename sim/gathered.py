@@ -30,10 +30,8 @@ class Gathered:
         self.columns: dict[str, dict[str, np.ndarray]] = {}
         self.chunks: dict[tuple[int, int], dict[str, pd.DataFrame]] = {}
 
-    def __len__(self) -> int:
-        return len(self.chunks)
-
     def __iter__(self):
+        """Iterate over the (lo, hi) of the chunks added."""
         return iter(self.chunks)
 
     def reserve(self, replications: int) -> None:
@@ -75,7 +73,7 @@ class Gathered:
             tables[name] = pd.DataFrame(
                 {column: self._values(column, columns.pop(column)[:rows])
                  for column in list(columns)}, copy=False)
-        for name in {n for tables_ in self.chunks.values() for n in tables_}:
+        for name in sorted({name for kept in self.chunks.values() for name in kept}):
             tables[name] = self.join(name)
         return tables
 
