@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                "sim.leases", "sim.construction", "sim.site", "sim.tenants", "sim.ledger",
                "sim.cloud", "sim.demand_response", "sim.valuation", "sim.finance",
                "sim.realoptions")),  # the real-option strategy; its lsm module is base
-    ("run", ("sim.executors", "sim.memory", "sim.policies", "sim.rundir", "sim.result", "sim.selection", "sim.montecarlo",
+    ("run", ("sim.executors", "sim.gathered", "sim.memory", "sim.policies", "sim.rundir", "sim.result", "sim.selection", "sim.montecarlo",
              "sim.backtest",
              "sim.calibrate")),  # hashpivot-calibrate: fits the model processes to history
     ("compare", ("sim.compare",  # with its own command line, sim.compare.cli
