@@ -20,12 +20,16 @@ import pandas as pd
 COLUMNAR = {"summary": None, "worlds": 1}
 
 
+def strategy_codes(strategy: pd.Series, labels: list[str]) -> np.ndarray:
+    """Return the index in `labels` of each row's strategy (-1 where it is none of them)."""
+    return pd.Index(labels).get_indexer(strategy)
+
+
 class Gathered:
     """The tables of a run's finished chunks: `add` each, `frame` or `result_tables` to read."""
 
     def __init__(self, labels: list[str]):
         self.labels = list(labels)
-        self.code = {label: i for i, label in enumerate(self.labels)}
         self.capacity = 0  # replications the columns hold
         self.columns: dict[str, dict[str, np.ndarray]] = {}
         self.chunks: dict[tuple[int, int], dict[str, pd.DataFrame]] = {}
@@ -96,7 +100,9 @@ class Gathered:
         """Copy `table`'s rows to the rows of their replication (and strategy)."""
         where = table["replication"].to_numpy(dtype=np.int64)
         if COLUMNAR[name] is None:
-            codes = np.array([self.code[s] for s in table["strategy"].tolist()], dtype=np.int64)
+            codes = strategy_codes(table["strategy"], self.labels)
+            if (codes < 0).any():  # never expected: not_whole refuses such a chunk before
+                raise ValueError(f"a chunk's summary names a strategy outside {self.labels}")
             where = where * len(self.labels) + codes
         columns = self.columns.setdefault(name, {})
         for column in table.columns:

@@ -24,7 +24,7 @@ import pandas as pd
 from sim.config import build_processes, build_strategies, settings, validate
 from sim.errors import UserError
 from sim.executors import WorkerLost, make_executor
-from sim.gathered import Gathered
+from sim.gathered import Gathered, strategy_codes
 from sim.ledger import LEDGER_CATEGORIES, TIMELINE_COLUMNS, Account
 from sim.policies import trained, with_policies
 from sim.record import events_table
@@ -373,7 +373,7 @@ def _each_rows_times(table: pd.DataFrame, reps: np.ndarray, start: int, stop: in
         return False
     key = reps.astype(np.int64) - start
     if labels is not None:
-        codes = pd.Categorical(table["strategy"], categories=labels).codes  # -1: not a label
+        codes = strategy_codes(table["strategy"], labels)  # -1: not a label
         if (codes < 0).any():
             return False
         key += codes.astype(np.int64) * (stop - start)

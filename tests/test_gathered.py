@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -71,3 +72,11 @@ def test_reserving_more_keeps_what_was_gathered():
     gathered.add((3, 10), chunk_tables(3, 10))
     pd.testing.assert_frame_equal(gathered.frame("summary", 10), joined([(0, 3), (3, 10)])["summary"])
     assert sorted(gathered) == [(0, 3), (3, 10)]
+
+
+
+def test_a_strategy_outside_the_run_is_never_placed():
+    tables = chunk_tables(0, 2)
+    tables["summary"].loc[1, "strategy"] = "not_a_strategy"
+    with pytest.raises(ValueError, match="names a strategy outside"):
+        Gathered(LABELS).add((0, 2), tables)
