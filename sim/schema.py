@@ -142,7 +142,8 @@ class RunConfig:
     workers: Optional[int] = param(None, unit="processes", low=1, integer=True, nullable=True,
                                    doc="process/ray workers; null = number of cores")
     chunk_size: int = param(50, unit="replications", low=1, integer=True,
-                            doc="replications per chunk (unit of parallel work and resume)")
+                            doc="replications per chunk (unit of parallel work and resume); with "
+                                "several workers, at most a quarter of a worker's share")
     detail: str = param("monthly", unit="-", choices=DETAILS,
                         doc="monthly keeps cash flows and timeline; summary one row per strategy-replication")
     progress: bool = param(True, unit="-", doc="show a progress bar")

@@ -16,11 +16,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from omegaconf import OmegaConf
 
 import sim
 import sim.montecarlo as montecarlo
 from constant_market import SIMPLE_TERMS
 from sim.errors import UserError
+from sim.executors import SerialExecutor
 from sim.montecarlo import Progress
 from sim.rundir import TABLES, ChunkStore, plan
 from trained import QUICK_TRAINING
@@ -51,6 +55,39 @@ def reference():
 ])
 def test_executors_workers_and_chunk_sizes_give_identical_tables(compose_small, reference, overrides):
     assert_same(sim.run(compose_small("run.replications=12", *QUICK_TRAINING, *overrides)), reference)
+
+
+@given(workers=st.integers(1, 64), replications=st.integers(1, 100_000), most=st.integers(1, 500))
+def test_chunks_give_each_worker_four_when_there_are_enough(workers, replications, most):
+    size = montecarlo.chunk_size(OmegaConf.create({"run": {"chunk_size": most}}), workers, replications)
+    assert 1 <= size <= most
+    if workers == 1:
+        assert size == most  # a serial run keeps the chunks it always had
+    elif size < most:
+        share = montecarlo.CHUNKS_PER_WORKER * workers
+        assert -(-replications // size) >= min(replications, share)  # enough chunks
+        assert replications // (size + 1) < share  # and none smaller than that needs
+
+
+class _FourWorkers(SerialExecutor):
+    """A serial executor that says it has four workers, and keeps the chunks it runs."""
+
+    def __init__(self, run_cfg):
+        self.workers, self.chunks = 4, []
+
+    def map(self, fn, cfg, chunks, tick):
+        if fn is montecarlo.run_chunk:
+            self.chunks += chunks
+        return super().map(fn, cfg, chunks, tick)
+
+
+def test_a_run_on_several_workers_cuts_smaller_chunks_and_the_same_tables(compose_small, reference,
+                                                                           monkeypatch):
+    pools = []
+    monkeypatch.setattr(montecarlo, "make_executor", lambda cfg: pools.append(_FourWorkers(cfg)) or pools[-1])
+    result = sim.run(compose_small("run.replications=12", "run.chunk_size=50", *QUICK_TRAINING))
+    assert pools[0].chunks == [(k, k + 1) for k in range(12)]  # 12 // 16 -> 1: 12 chunks, not one
+    assert_same(result, reference)
 
 
 def test_fewer_replications_give_the_first_rows(compose_small):
