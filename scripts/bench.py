@@ -13,6 +13,7 @@ pages counted; Ray's workers are not its children, so not measured). The `detail
     python scripts/bench.py                      # default sections, ~5 min on 2 cores
     python scripts/bench.py --quick              # the same, with fewer replications
     python scripts/bench.py --workers 16 --sections executors   # scaling, 1..16 workers
+    python scripts/bench.py --workers 2,16 --sections ceiling   # the machine's own: serial runs side by side
     python scripts/bench.py --sections memory100k              # 100,000 replications
     python scripts/bench.py --sections memory100k-short        # the same, 3-month horizon
     python scripts/bench.py --sections profile --baseline c65e681   # where the time goes, then and now
@@ -44,9 +45,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SECTIONS = ("executors", "replications", "blocks", "horizon", "detail", "command", "memory100k",
+SECTIONS = ("executors", "ceiling", "replications", "blocks", "horizon", "detail", "command", "memory100k",
             "memory100k-short", "real_option", "profile")
-DEFAULT_SECTIONS = ("executors", "replications", "blocks", "horizon", "detail")
+DEFAULT_SECTIONS = ("executors", "ceiling", "replications", "blocks", "horizon", "detail")
 SUMMARY = ["run.detail=summary", "run.progress=false", "run.compare=false"]
 
 
@@ -64,6 +65,8 @@ def measure(spec: dict) -> dict:
         return measure_profile(overrides)
     warm = sim.compose(overrides)  # warm up every worker (Ray's import sim on their first task)
     sim.run(sim.compose([*overrides, f"run.replications={warm.run.workers or 1}", "run.chunk_size=1"]))
+    if spec.get("barrier"):  # one of several copies: start the clock when every copy is warm
+        _wait_for_all(*spec["barrier"])
     cfg = sim.compose(overrides)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
@@ -86,6 +89,13 @@ def measure(spec: dict) -> dict:
             compare_runs([out], out=out)
             m.update(report_s=time.perf_counter() - began, report_mb=_peak_rss_mb())
     return m
+
+
+def _wait_for_all(folder: str, copies: int) -> None:
+    """Leave a file in `folder`, then wait until `copies` processes have left theirs."""
+    Path(folder, str(os.getpid())).touch()
+    while len(os.listdir(folder)) < copies:
+        time.sleep(0.01)
 
 
 def measure_command(overrides: list[str]) -> dict:
@@ -204,13 +214,27 @@ def _peak_rss_mb() -> float:
 
 
 def run_fresh(spec: dict, tree: Path | None = None) -> dict:
-    """Return `measure(spec)` from a fresh Python process (importing `sim` from `tree`, if given)."""
+    """Return `measure(spec)` from a fresh Python process (importing `sim` from `tree`, if given).
+
+    With `spec["copies"]` = n, n such processes measure it at once, each its own serial
+    run, their clocks started together: the machine's own scaling, with no executor. Then
+    the time is the slowest copy's, the strategy-replications all of theirs.
+    """
     env = dict(os.environ, PYTHONPATH=str(tree)) if tree else None
-    done = subprocess.run([sys.executable, __file__, "--measure", json.dumps(spec)],
-                          capture_output=True, text=True, env=env)
-    if done.returncode:
-        raise SystemExit(f"bench: {spec['overrides']} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    copies = spec.get("copies", 1)
+    with tempfile.TemporaryDirectory() as barrier:
+        one = {k: v for k, v in spec.items() if k != "copies"} | ({"barrier": [barrier, copies]} if copies > 1 else {})
+        runs = [subprocess.Popen([sys.executable, __file__, "--measure", json.dumps(one)], text=True, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(copies)]
+        outputs = [(run.communicate(), run.returncode) for run in runs]
+    for (_, err), code in outputs:
+        if code:
+            raise SystemExit(f"bench: {spec.get('overrides', spec.get('command'))} failed:\n{err[-3000:]}")
+    ms = [json.loads(out.strip().splitlines()[-1]) for (out, _), _ in outputs]
+    if copies == 1:
+        return ms[0]
+    return dict(run_s=max(m["run_s"] for m in ms), strategy_replications=sum(m["strategy_replications"] for m in ms),
+                main_mb=max(m["main_mb"] for m in ms), worker_mb=0)
 
 
 # --- the sections -----------------------------------------------------------------------------------
@@ -255,6 +279,11 @@ def plan(sections, workers: int | list[int], quick: bool, ray: bool = True) -> l
             for n in counts:
                 todo.append(("executors", f"{executor} ×{n}",
                              SUMMARY + [f"run.replications={reps}", *executor_runs(executor, n)]))
+    if "ceiling" in sections:  # the machine's own scaling: serial runs side by side, no executor
+        for n in [1] + [n for n in counts if n > 1]:
+            todo.append(("ceiling", f"{n} serial run{'s' * (n > 1)} side by side",
+                         dict(overrides=SUMMARY + [f"run.replications={reps // 5}", "run.executor=serial"],
+                              copies=n)))
     if "replications" in sections:
         for n in (1000 // k, 10_000 // k):
             todo.append(("replications", f"{n:,} replications", SUMMARY + [f"run.replications={n}", *parallel]))
@@ -349,6 +378,12 @@ def findings(results: dict, baseline: dict, commit: str | None) -> list[str]:
             lines.append(f"{executor} against serial (speed-up; targets: x1.8 at 2 workers, x12 at 16): "
                          + ", ".join(f"x{serial['run_s'] / m['run_s']:.2f} at {n}"
                                      for n, m in sorted(runs.items())))
+    alone = results.get(("ceiling", "1 serial run side by side"))
+    side = {int(label.split()[0]): m for (s, label), m in results.items() if s == "ceiling"}
+    if alone and len(side) > 1:  # what the executors can reach on this machine
+        lines.append("ceiling (n serial runs side by side, no executor; throughput against one run): "
+                     + ", ".join(f"x{m['strategy_replications'] / m['run_s'] / (alone['strategy_replications'] / alone['run_s']):.2f} at {n}"
+                                 for n, m in sorted(side.items()) if n > 1))
     for section, what in (("blocks", "the same 100 MW split finer"),
                           ("site size", "a larger site, crews in proportion")):
         times = [m["run_s"] / m["strategy_replications"] for (s, _), m in results.items() if s == section]
