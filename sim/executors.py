@@ -1,7 +1,8 @@
 """Executors: where chunks of replications run — here, in local processes, or on Ray.
 
 Each backend is a small class with the same two methods, `map` and `close`;
-`make_executor` picks one by `run.executor`. ``map(fn, cfg, chunks, tick)`` calls
+`make_executor` picks one by `run.executor` (``auto``: process on every core for a run of
+AUTO_PROCESS_FROM replications or more on a machine of several cores, else serial). ``map(fn, cfg, chunks, tick)`` calls
 ``fn(cfg, start, stop, progress)`` for every chunk and yields ``(chunk, result)`` as
 chunks finish; while they run, ``tick(start, n)`` is called in this process each time
 `n` more replications of chunk `start` are done, so one progress bar can count every
@@ -306,8 +307,19 @@ class RayExecutor:
 
 
 EXECUTORS = {"serial": SerialExecutor, "process": ProcessExecutor, "ray": RayExecutor}
+#: Replications from which `auto` starts worker processes: below, starting them (about a
+#: second, each importing what drawing a world needs) costs much of what they save.
+AUTO_PROCESS_FROM = 100
+
+
+def executor_name(run_cfg) -> str:
+    """Return the executor a run with these `run` settings uses: `run.executor`, auto resolved."""
+    if run_cfg.executor != "auto":
+        return str(run_cfg.executor)
+    several = int(run_cfg.workers or default_workers()) > 1
+    return "process" if several and int(run_cfg.replications) >= AUTO_PROCESS_FROM else "serial"
 
 
 def make_executor(cfg):
-    """Return the executor that `run.executor` names."""
-    return EXECUTORS[cfg.run.executor](cfg.run)
+    """Return the executor that `run.executor` names (see `executor_name`)."""
+    return EXECUTORS[executor_name(cfg.run)](cfg.run)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from sim.config import build_processes, build_strategies, settings, validate
 from sim.errors import UserError
-from sim.executors import WorkerLost, make_executor
+from sim.executors import WorkerLost, executor_name, make_executor
 from sim.gathered import Gathered, strategy_codes
 from sim.ledger import LEDGER_CATEGORIES, TIMELINE_COLUMNS, Account
 from sim.policies import trained, with_policies
@@ -169,7 +169,7 @@ def run(cfg, out_dir=None) -> Result:
     r = cfg.run
     log.info("run: seed %s, %s replications, strategies %s, executor %s, workers %s, chunk size "
              "%s, horizon %s years, detail %s, until_confident %s, output %s", r.seed,
-             r.replications, ", ".join(labels), r.executor, r.workers or "all cores",
+             r.replications, ", ".join(labels), executor_name(r), r.workers or "all cores",
              r.chunk_size, r.horizon_years, r.detail, r.until_confident,
              out_dir if out_dir is not None else "(memory only)")
     if out_dir is None:

@@ -21,7 +21,7 @@ from sim.params import Date, Distribution, Number, Text, param, section, shown
 TERMINAL_VALUES = ("contracted", "market", "multiple", "none")
 IDLE_HALLS = ("market", "zero")
 MINING_VALUES = ("multiple", "per_mw")
-EXECUTORS = ("serial", "process", "ray")
+EXECUTORS = ("auto", "serial", "process", "ray")
 DETAILS = ("monthly", "summary")
 REFRESH = ("replace", "none")
 RENEWAL_RENTS = ("index", "step")
@@ -137,8 +137,9 @@ class RunConfig:
     valuation: Valuation = section(Valuation, doc="used when terminal_value=market")
     deterministic: bool = param(False, unit="-",
                                 doc="every process on its expected path (the base case)")
-    executor: str = param("serial", unit="-", choices=EXECUTORS,
-                          doc="where replication chunks run")
+    executor: str = param("auto", unit="-", choices=EXECUTORS,
+                          doc="where replication chunks run; auto = process on every core from "
+                              "100 replications on a machine of several cores, else serial")
     workers: Optional[int] = param(None, unit="processes", low=1, integer=True, nullable=True,
                                    doc="process/ray workers; null = number of cores")
     chunk_size: int = param(50, unit="replications", low=1, integer=True,

@@ -60,7 +60,7 @@ def test_every_shipped_option_instantiates():
     (["site.hosting.renewal_probability=1.5"], "site.hosting.renewal_probability=1.5: must be in [0, 1]"),
     (["run.horizon_years=0"], "run.horizon_years=0: must be in [1/12 (one month), 100]"),
     (["market.demand._target_=nowhere.Missing"], "market.demand._target_='nowhere.Missing': does not import"),
-    (["run.executor=gpu"], "run.executor='gpu': must be one of serial, process, ray"),
+    (["run.executor=gpu"], "run.executor='gpu': must be one of auto, serial, process, ray"),
     (["site.conversion.retrofit_days=weibull:3"], "site.conversion.retrofit_days='weibull:3'"),
     (["run.no_such_key=1"], "run.no_such_key: no such key"),
     (["strategy.phased.blocks_per_quarter=-1"], None),

@@ -13,7 +13,9 @@ import time
 import pytest
 
 from sim.errors import UserError
-from sim.executors import EXECUTORS, ProcessExecutor, SerialExecutor, WorkerLost, make_executor
+import sim.executors
+from sim.executors import (AUTO_PROCESS_FROM, EXECUTORS, ProcessExecutor, SerialExecutor, WorkerLost,
+                          executor_name, make_executor)
 from sim.rundir import chunks
 
 
@@ -142,6 +144,27 @@ def test_the_executor_is_chosen_by_name():
     ex = make_executor(cfg)
     assert isinstance(ex, ProcessExecutor) and ex.workers == 3
     assert set(EXECUTORS) == {"serial", "process", "ray"}
+
+
+@pytest.mark.parametrize(("executor", "workers", "cores", "replications", "expected"), [
+    ("auto", None, 8, AUTO_PROCESS_FROM, "process"),       # a big run, every core
+    ("auto", None, 8, AUTO_PROCESS_FROM - 1, "serial"),    # too small to repay starting workers
+    ("auto", None, 1, 10_000, "serial"),                   # one core: nothing to spread over
+    ("auto", 1, 8, 10_000, "serial"),                      # one worker asked for
+    ("auto", 4, 1, 10_000, "process"),                     # workers asked for, whatever the cores
+    ("serial", None, 8, 10_000, "serial"),                 # a named executor is never changed
+    ("process", None, 8, 1, "process"),
+    ("ray", None, 1, 1, "ray"),
+])
+def test_auto_runs_a_big_run_on_every_core_and_a_small_one_here(monkeypatch, executor, workers, cores,
+                                                                  replications, expected):
+    monkeypatch.setattr(sim.executors, "default_workers", lambda: cores)
+    run = RunCfg(executor=executor, workers=workers, replications=replications)
+    assert executor_name(run) == expected
+    if expected != "ray":
+        made = make_executor(type("Cfg", (), {"run": run})())
+        assert isinstance(made, EXECUTORS[expected]) and made.workers == (workers or cores if expected ==
+                                                                          "process" else 1)
 
 
 def test_ray_missing_gives_the_install_command(monkeypatch):

@@ -35,6 +35,7 @@ from omegaconf.errors import OmegaConfBaseException
 from sim._version import __version__
 from sim.config import strategy_label
 from sim.errors import UserError
+from sim.executors import executor_name
 from sim.rundir.files import temporary, write_atomic, write_folder_atomic, write_json
 from sim.rundir.lock import LOCK_FILE, check_unlocked, hold
 from sim.rundir.manifest import MANIFEST_FILE, ChunkDamaged, read_chunk, read_manifest, write_chunk
@@ -153,7 +154,7 @@ def run_info(cfg, status: str, started: str | None, **extra) -> dict:
                 world_key=world_key(cfg), discount_rate=float(cfg.run.discount_rate),
                 discount_rates=kind_rates(cfg.run),
                 terminal_value=str(cfg.run.terminal_value), detail=str(cfg.run.detail),
-                executor=str(cfg.run.executor), status=status, started=started,
+                executor=executor_name(cfg.run), status=status, started=started,
                 finished=None if status == "running" else now(), **extra)
 
 
