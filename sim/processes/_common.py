@@ -33,7 +33,8 @@ def upstream_dates(upstream: Mapping, n_days: int) -> np.ndarray:
 def ar1(innovations: np.ndarray, phi: float) -> np.ndarray:
     """Return x with x[0] = e[0] and x[d] = phi · x[d-1] + e[d] (a vectorised AR(1))."""
     from scipy.signal import lfilter  # here, not above: it costs a process ~50 MB, and only
-    # the processes that draw random worlds need it (not a parent whose workers draw them)
+    # the processes that draw random worlds need it (not a Ray driver; a process pool's
+    # parent imports it before forking, for its workers to share: sim.executors.FORK_PRELOAD)
 
     return lfilter([1.0], [1.0, -phi], innovations)
 

@@ -1,7 +1,7 @@
 """The real_option strategy's training: its worlds, its exercise values, the rule it learns."""
 
 import copy
-import subprocess
+import os
 import sys
 from types import SimpleNamespace
 
@@ -171,19 +171,23 @@ def test_the_same_seed_trains_the_same_policy_here_or_on_workers(compose_small, 
             np.testing.assert_array_equal(a.exercise, b.exercise)
 
 
-PARENT_MODULES = """
-import sys
-import sim
-sim.run(sim.compose(["run.replications=4", "run.progress=false", "run.compare=false",
-                     "run.executor=process", "run.workers=2", "run.horizon_years=2",
-                     "strategy=[stay_mining,real_option]", *sys.argv[1:]]))
-print("scipy.signal" in sys.modules)
-"""
+def test_a_parent_whose_workers_draw_the_worlds_never_draws_one(compose_small, monkeypatch, tmp_path):
+    # training's decision days come from the calendar, so neither training nor the run
+    # draws a world in the parent: every world is drawn by a worker
+    import sim.world
 
+    drawn, real = tmp_path / "drawn_by", sim.world.sample_world
 
-def test_a_parent_whose_workers_draw_the_worlds_never_draws_one():
-    # drawing a world loads scipy.signal (about 50 MB): training's decision days come from
-    # the calendar, so neither training nor the run draws a world in the parent
-    out = subprocess.run([sys.executable, "-c", PARENT_MODULES, *SMALL[1:]],
-                         capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False"], out.stderr[-2000:]
+    def recorded(*args, **kwargs):  # the workers fork from this process: they run it too
+        with drawn.open("a") as file:
+            file.write(f"{os.getpid()}\n")
+        return real(*args, **kwargs)
+
+    for module in list(sys.modules.values()):
+        if getattr(module, "sample_world", None) is real and module.__name__.startswith("sim"):
+            monkeypatch.setattr(module, "sample_world", recorded)
+    sim.run(compose_small("run.replications=4", "run.executor=process", "run.workers=2",
+                          "strategy=[stay_mining,real_option]", *SMALL[1:]))
+    pids = drawn.read_text().split()
+    assert len(pids) >= 4 + 12  # the run's worlds, and the training's for each tranche trained
+    assert str(os.getpid()) not in pids
