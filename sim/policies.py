@@ -15,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
+import math
 import pickle
 import sys
 from pathlib import Path
@@ -27,6 +29,12 @@ from sim.realoptions.strategy import RealOption
 from sim.realoptions.training import Policy, train
 from sim.rundir import fingerprint
 from sim.rundir.files import write_atomic, write_json
+
+log = logging.getLogger(__name__)
+
+#: Tranches from which training is announced as long: each tranche's rule is trained on
+#: every training world, one tranche after the other (the default site has 2).
+MANY_TRANCHES = 10
 
 FITS_DIR = "fits"
 #: Keys that do not change what a policy learns (beyond the execution keys).
@@ -113,12 +121,26 @@ def _train(checked, strategy: RealOption, label: str, key: str, executor=None) -
     from tqdm.auto import tqdm
 
     tranches = strategy.stages(checked.site.blocks, checked.site.blocks_per_project)
+    if tranches > MANY_TRANCHES:
+        _warn_many(strategy, label, checked.site.blocks, checked.site.blocks_per_project)
     with tqdm(total=int(strategy.training_replications) * tranches, unit="world", dynamic_ncols=True,
               desc=f"training {label} ({tranches} tranche{'s' if tranches > 1 else ''})",
               disable=not checked.run.progress, file=sys.stderr) as bar:
         spread = executor is not None and executor.workers > 1  # one worker: here, no chunks
         return train(checked, strategy, progress=bar.update, key=key,
                      mapper=executor.map if spread else None)
+
+
+def _warn_many(strategy: RealOption, label: str, blocks: int, per_project: int) -> None:
+    """Tell the user, in one line, that training `strategy` on this site takes long, and the key to shorten it."""
+    tranches, allowed = strategy.stages(blocks, per_project), strategy.allowed(blocks)
+    coarser = math.ceil(allowed / MANY_TRANCHES)
+    line = (f"{label} trains a rule for each of its {tranches} tranches of {strategy.tranche(per_project)} "
+            f"blocks, one after the other, each on {strategy.training_replications} worlds: about "
+            f"{tranches / 2:.0f} times the default site's training; "
+            f"strategy.real_option.tranche_blocks={coarser} trains {math.ceil(allowed / coarser)}")
+    print(f"hashpivot: {line}", file=sys.stderr)
+    log.warning("%s", line, extra={"printed": True})
 
 
 def _keep(policy: Policy, path: Path) -> None:

@@ -116,3 +116,26 @@ def test_a_policy_of_an_older_hashpivot_is_refused_in_one_line(compose_small, tm
     with pytest.raises(UserError, match="older hashpivot.*train it again") as err:
         sim.run(compose_small(*SMALL, f"strategy.real_option.fit_file={path}"))
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(("blocks", "warned"), [(24, True), (20, False)])  # 12 tranches of 2, and 10
+def test_training_many_tranches_is_announced_with_the_key_that_trains_fewer(compose_small, fresh, monkeypatch,
+                                                                              capsys, blocks, warned):
+    class Stop(Exception):
+        """Training began: the announcement comes before it, so the test stops there."""
+
+    def stop(cfg, strategy, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(policies, "train", stop)
+    cfg = compose_small(*SMALL, f"site.blocks={blocks}", f"site.grid_mw={10 * blocks}",
+                        "strategy.real_option.max_share=1")
+    with pytest.raises(Stop):
+        sim.run(cfg)
+    lines = [line for line in capsys.readouterr().err.splitlines() if "trains a rule" in line]
+    if not warned:
+        assert lines == []
+        return
+    assert lines == [f"hashpivot: real_option trains a rule for each of its 12 tranches of 2 blocks, one "
+                     f"after the other, each on 6 worlds: about 6 times the default site's training; "
+                     f"strategy.real_option.tranche_blocks=3 trains 8"]
