@@ -223,7 +223,9 @@ def run_fresh(spec: dict, tree: Path | None = None) -> dict:
     env = dict(os.environ, PYTHONPATH=str(tree)) if tree else None
     copies = spec.get("copies", 1)
     with tempfile.TemporaryDirectory() as barrier:
-        one = {k: v for k, v in spec.items() if k != "copies"} | ({"barrier": [barrier, copies]} if copies > 1 else {})
+        one = {k: v for k, v in spec.items() if k != "copies"}
+        if copies > 1:
+            one["barrier"] = [barrier, copies]
         runs = [subprocess.Popen([sys.executable, __file__, "--measure", json.dumps(one)], text=True, env=env,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(copies)]
         outputs = [(run.communicate(), run.returncode) for run in runs]
@@ -233,8 +235,8 @@ def run_fresh(spec: dict, tree: Path | None = None) -> dict:
     ms = [json.loads(out.strip().splitlines()[-1]) for (out, _), _ in outputs]
     if copies == 1:
         return ms[0]
-    return dict(run_s=max(m["run_s"] for m in ms), strategy_replications=sum(m["strategy_replications"] for m in ms),
-                main_mb=max(m["main_mb"] for m in ms), worker_mb=0)
+    return dict(run_s=max(m["run_s"] for m in ms), main_mb=max(m["main_mb"] for m in ms), worker_mb=0,
+                strategy_replications=sum(m["strategy_replications"] for m in ms))
 
 
 # --- the sections -----------------------------------------------------------------------------------
@@ -381,8 +383,9 @@ def findings(results: dict, baseline: dict, commit: str | None) -> list[str]:
     alone = results.get(("ceiling", "1 serial run side by side"))
     side = {int(label.split()[0]): m for (s, label), m in results.items() if s == "ceiling"}
     if alone and len(side) > 1:  # what the executors can reach on this machine
+        rate = alone["strategy_replications"] / alone["run_s"]
         lines.append("ceiling (n serial runs side by side, no executor; throughput against one run): "
-                     + ", ".join(f"x{m['strategy_replications'] / m['run_s'] / (alone['strategy_replications'] / alone['run_s']):.2f} at {n}"
+                     + ", ".join(f"x{m['strategy_replications'] / m['run_s'] / rate:.2f} at {n}"
                                  for n, m in sorted(side.items()) if n > 1))
     for section, what in (("blocks", "the same 100 MW split finer"),
                           ("site size", "a larger site, crews in proportion")):

@@ -2,11 +2,12 @@
 
 Each backend is a small class with the same two methods, `map` and `close`;
 `make_executor` picks one by `run.executor` (``auto``: process on every core for a run of
-AUTO_PROCESS_FROM replications or more on a machine of several cores, else serial). ``map(fn, cfg, chunks, tick)`` calls
-``fn(cfg, start, stop, progress)`` for every chunk and yields ``(chunk, result)`` as
-chunks finish; while they run, ``tick(start, n)`` is called in this process each time
-`n` more replications of chunk `start` are done, so one progress bar can count every
-worker. Backends only move work around: replication k's numbers are the same on all.
+AUTO_PROCESS_FROM replications or more on a Linux machine of several cores, else serial).
+``map(fn, cfg, chunks, tick)`` calls ``fn(cfg, start, stop, progress)`` for every chunk
+and yields ``(chunk, result)`` as chunks finish; while they run, ``tick(start, n)`` is
+called in this process each time `n` more replications of chunk `start` are done, so
+one progress bar can count every worker. Backends only move work around: replication
+k's numbers are the same on all.
 """
 
 from __future__ import annotations
@@ -103,8 +104,8 @@ def _call_reporting(fn, cfg, start, stop):
 
 #: What a worker imports to draw a world (sim.processes._common.ar1 uses scipy.signal), the
 #: parent imports before forking its workers: they share its copy. Each importing its own
-#: took about 2 s of a 2-worker pool's start on 2 cores (a 100-replication run: 7.1 s
-#: against 5.0 s), and ~50 MB in each worker; the parent holds ~50 MB more.
+#: cost a 100-replication process x2 run about 0.7 s on 2 cores (5.94 s against 5.25 s, the
+#: mean of 3 interleaved runs each), and ~50 MB in each worker; the parent holds ~50 MB more.
 FORK_PRELOAD = ("scipy.signal",)
 
 
@@ -319,16 +320,22 @@ class RayExecutor:
 
 EXECUTORS = {"serial": SerialExecutor, "process": ProcessExecutor, "ray": RayExecutor}
 #: Replications from which `auto` starts worker processes: below, starting them (about a
-#: second, each importing what drawing a world needs) costs much of what they save.
+#: second on 2 cores) costs much of what they save.
 AUTO_PROCESS_FROM = 100
 
 
 def executor_name(run_cfg) -> str:
-    """Return the executor a run with these `run` settings uses: `run.executor`, auto resolved."""
+    """Return the executor a run with these `run` settings uses: `run.executor`, auto resolved.
+
+    `auto` starts worker processes on Linux alone, where they fork from this process: on
+    macOS, forking a process that loaded system frameworks can crash it, and starting
+    workers afresh (spawn) would cost each a second of imports; there, `auto` is serial.
+    """
     if run_cfg.executor != "auto":
         return str(run_cfg.executor)
     several = int(run_cfg.workers or default_workers()) > 1
-    return "process" if several and int(run_cfg.replications) >= AUTO_PROCESS_FROM else "serial"
+    big = int(run_cfg.replications) >= AUTO_PROCESS_FROM
+    return "process" if several and big and sys.platform.startswith("linux") else "serial"
 
 
 def make_executor(cfg):

@@ -259,9 +259,10 @@ def chunk_size(cfg, workers: int, replications: int) -> int:
 def read_finished(cfg, store, start: int, stop: int, labels: list[str], size: int):
     """Return (read, todo): {(lo, hi): tables} of the finished chunks of [start, stop), and the chunks to run.
 
-    The chunks to run hold `size` replications (see `chunk_size`). A chunk whose files do not match its manifest, or whose tables do not hold its
-    replications, is never used: it is removed, the user is told in one line on stderr,
-    and it is run again with the rest.
+    The chunks to run hold `size` replications (see `chunk_size`). A chunk whose files
+    do not match its manifest, or whose tables do not hold its replications, is never
+    used: it is removed, the user is told in one line on stderr, and it is run again
+    with the rest.
     """
     expected, done = chunk_tables(cfg), {}
     while True:

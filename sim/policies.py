@@ -132,7 +132,8 @@ def _train(checked, strategy: RealOption, label: str, key: str, executor=None) -
 
 
 def _warn_many(strategy: RealOption, label: str, blocks: int, per_project: int) -> None:
-    """Tell the user, in one line, that training `strategy` on this site takes long, and the key to shorten it."""
+    """Tell the user, in one line, that training `strategy` on this site takes long, and
+    the key that shortens it."""
     tranches, allowed = strategy.stages(blocks, per_project), strategy.allowed(blocks)
     coarser = math.ceil(allowed / MANY_TRANCHES)
     line = (f"{label} trains a rule for each of its {tranches} tranches of {strategy.tranche(per_project)} "

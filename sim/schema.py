@@ -139,7 +139,7 @@ class RunConfig:
                                 doc="every process on its expected path (the base case)")
     executor: str = param("auto", unit="-", choices=EXECUTORS,
                           doc="where replication chunks run; auto = process on every core from "
-                              "100 replications on a machine of several cores, else serial")
+                              "100 replications on a Linux machine of several cores, else serial")
     workers: Optional[int] = param(None, unit="processes", low=1, integer=True, nullable=True,
                                    doc="process/ray workers; null = number of cores")
     chunk_size: int = param(50, unit="replications", low=1, integer=True,

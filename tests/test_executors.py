@@ -159,12 +159,20 @@ def test_the_executor_is_chosen_by_name():
 def test_auto_runs_a_big_run_on_every_core_and_a_small_one_here(monkeypatch, executor, workers, cores,
                                                                   replications, expected):
     monkeypatch.setattr(sim.executors, "default_workers", lambda: cores)
+    monkeypatch.setattr(sys, "platform", "linux")
     run = RunCfg(executor=executor, workers=workers, replications=replications)
     assert executor_name(run) == expected
     if expected != "ray":
         made = make_executor(type("Cfg", (), {"run": run})())
-        assert isinstance(made, EXECUTORS[expected]) and made.workers == (workers or cores if expected ==
-                                                                          "process" else 1)
+        expected_workers = (workers or cores) if expected == "process" else 1
+        assert isinstance(made, EXECUTORS[expected]) and made.workers == expected_workers
+
+
+@pytest.mark.parametrize("platform", ["darwin", "win32"])
+def test_auto_is_serial_off_linux(monkeypatch, platform):
+    monkeypatch.setattr(sim.executors, "default_workers", lambda: 8)
+    monkeypatch.setattr(sys, "platform", platform)
+    assert executor_name(RunCfg(executor="auto", workers=None, replications=10_000)) == "serial"
 
 
 def test_ray_missing_gives_the_install_command(monkeypatch):
