@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 SECTIONS = ("executors", "ceiling", "replications", "blocks", "horizon", "detail", "command", "memory100k",
             "memory100k-short", "real_option", "profile")
-DEFAULT_SECTIONS = ("executors", "ceiling", "replications", "blocks", "horizon", "detail")
+DEFAULT_SECTIONS = ("executors", "replications", "blocks", "horizon", "detail")
 SUMMARY = ["run.detail=summary", "run.progress=false", "run.compare=false"]
 
 
@@ -91,10 +91,14 @@ def measure(spec: dict) -> dict:
     return m
 
 
-def _wait_for_all(folder: str, copies: int) -> None:
-    """Leave a file in `folder`, then wait until `copies` processes have left theirs."""
+def _wait_for_all(folder: str, copies: int, patience_s: float = 900) -> None:
+    """Leave a file in `folder`, then wait until `copies` processes have left theirs (a copy
+    that failed before leaving its file ends the wait after `patience_s`, as a failure)."""
     Path(folder, str(os.getpid())).touch()
+    given_up = time.monotonic() + patience_s
     while len(os.listdir(folder)) < copies:
+        if time.monotonic() > given_up:
+            raise SystemExit(f"bench: only {len(os.listdir(folder))} of {copies} copies started")
         time.sleep(0.01)
 
 
