@@ -280,6 +280,12 @@ def hashpivot(*args, **popen):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
 
 
+def as_from_a_terminal() -> None:
+    """In a child about to run a command: SIGINT at its default and not blocked."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def wait_for_chunks(run_dir: Path, n: int, process, timeout_s=60.0) -> None:
     deadline = time.monotonic() + timeout_s
     while len(ChunkStore(run_dir).finished() if (run_dir / "chunks").is_dir() else []) < n:
@@ -346,11 +352,11 @@ def test_a_killed_worker_fails_in_one_line_and_a_rerun_completes(tmp_path):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_ctrl_c_stops_the_workers_and_keeps_finished_chunks(tmp_path):
     run_dir = tmp_path / "run"
-    # A shell starts background jobs with Ctrl-C ignored, and a child inherits that: the
-    # command must start as from a terminal, whatever started pytest.
+    # A shell starts background jobs with Ctrl-C ignored, and a child inherits that (and a
+    # thread's blocked signals): the command must start as from a terminal, whatever started
+    # pytest, with SIGINT at its default and not blocked.
     process = hashpivot(*RUN, "run.replications=2000", f"hydra.run.dir={run_dir}", cwd=tmp_path,
-                        start_new_session=True,
-                        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                        start_new_session=True, preexec_fn=as_from_a_terminal)
     wait_for_chunks(run_dir, 1, process)
     workers = children(process.pid)
     os.killpg(process.pid, signal.SIGINT)               # what Ctrl-C in a terminal sends
