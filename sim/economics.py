@@ -14,6 +14,7 @@ number the model computed before they were gathered here stays identical.
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
@@ -244,6 +245,8 @@ def growing_annuity_pv(first_payment: float, growth: float, rate: float, periods
     if periods < 0 or int(periods) != periods:
         raise ValueError(f"periods(={periods}) must be a whole number >= 0.")
     log_q = math.log1p(growth) - math.log1p(rate)
-    if log_q == 0.0:
+    if abs(log_q) < sys.float_info.min:  # equal rates, or a subnormal gap: the ratio below
+        # would be a subnormal over a subnormal (first_payment · 5e-324 rounds to a
+        # multiple of 5e-324: 1.5 became 2), while the sum's limit n is exact here
         return first_payment * periods / (1.0 + rate)
     return first_payment / (1.0 + rate) * math.expm1(periods * log_q) / math.expm1(log_q)
