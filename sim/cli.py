@@ -34,7 +34,7 @@ from sim.compare import compare_runs
 from sim.compare import main as compare
 from sim.config import (build_processes, build_strategies, check_output_dir, config_dir,
                         hydra_error_line, validate)
-from sim.errors import UserError
+from sim.errors import UserError, warn_user
 from sim.memory import check_memory
 from sim.policies import pinned
 from sim.compare.robustness import robustness_pair, verdict_robustness, verdict_sentence
@@ -227,8 +227,7 @@ def _execute_locked(cfg, run_dir) -> int:
         _record(run_dir, cfg, "interrupted", started)
         line = (f"interrupted; finished chunks are kept in {out_dir}. Rerun the same "
                 f"command with hydra.run.dir={out_dir} to resume.")
-        print(f"hashpivot: {line}", file=sys.stderr)
-        log.warning("%s", line, extra={"printed": True})
+        warn_user(log, line)
         return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
     except Exception as err:  # a bug: run.json says so, then the traceback
         _record(run_dir, cfg, "failed", started, error=one_line(err))

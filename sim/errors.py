@@ -1,5 +1,7 @@
 """Errors a user can cause and fix: they are reported in one line, never as a traceback."""
 
+import sys
+
 
 class UserError(ValueError):
     """A bad config value, bad input file or misbehaving plug-in, explained in one line."""
@@ -7,3 +9,10 @@ class UserError(ValueError):
 
 class LookAheadError(LookupError):
     """A strategy tried to read market data after its decision day, or anything its views do not offer."""
+
+
+def warn_user(log, line: str) -> None:
+    """Print `line` on stderr as ``hashpivot: line`` and write it to `log` as a warning
+    (marked printed, so the console handler does not show it twice)."""
+    print(f"hashpivot: {line}", file=sys.stderr)
+    log.warning("%s", line, extra={"printed": True})

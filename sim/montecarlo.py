@@ -15,14 +15,13 @@ directory that another config wrote, or that another command is writing, is refu
 from __future__ import annotations
 
 import logging
-import sys
 import time
 
 import numpy as np
 import pandas as pd
 
 from sim.config import build_processes, build_strategies, settings, validate
-from sim.errors import UserError
+from sim.errors import UserError, warn_user
 from sim.executors import WorkerLost, executor_name, make_executor
 from sim.gathered import Gathered, strategy_codes
 from sim.ledger import LEDGER_CATEGORIES, TIMELINE_COLUMNS, Account
@@ -278,8 +277,7 @@ def read_finished(cfg, store, start: int, stop: int, labels: list[str], size: in
                     raise ChunkDamaged(f"chunk {store.path(*chunk).name} is damaged ({problem})")
                 done[(chunk, lo, hi)] = tables
             except ChunkDamaged as err:
-                print(f"hashpivot: {err}; recomputing it", file=sys.stderr)
-                log.warning("%s; recomputing it", err, extra={"printed": True})
+                warn_user(log, f"{err}; recomputing it")
                 store.discard(*chunk)
                 damaged = True
         if not damaged:  # the plan without the damaged chunks: their replications are in todo

@@ -24,7 +24,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from sim.config import build_strategies, strategy_label
-from sim.errors import UserError
+from sim.errors import UserError, warn_user
 from sim.realoptions.strategy import RealOption
 from sim.realoptions.training import Policy, train
 from sim.rundir import fingerprint
@@ -140,8 +140,7 @@ def _warn_many(strategy: RealOption, label: str, blocks: int, per_project: int) 
             f"blocks, one after the other, each on {strategy.training_replications} worlds: about "
             f"{tranches / 2:.0f} times the default site's training; "
             f"strategy.real_option.tranche_blocks={coarser} trains {math.ceil(allowed / coarser)}")
-    print(f"hashpivot: {line}", file=sys.stderr)
-    log.warning("%s", line, extra={"printed": True})
+    warn_user(log, line)
 
 
 def _keep(policy: Policy, path: Path) -> None:
