@@ -255,14 +255,15 @@ def construction_draws(capex_usd, loan_to_cost: float, rate, upfront_fee: float 
     (default: the last month of spending) the balance converts into a term loan.
     """
     capex = np.asarray(capex_usd, dtype=float)
-    if capex.ndim != 1 or capex.size == 0 or not np.isfinite(capex).all() or (capex < 0).any():
+    # min >= 0 is False where any month is NaN (min propagates it); max < inf rules out +inf.
+    if capex.ndim != 1 or capex.size == 0 or not (capex.min() >= 0.0 and capex.max() < math.inf):
         raise ValueError("capex_usd must be a non-empty 1-d array of spending >= 0.")
     if not 0.0 <= loan_to_cost <= 1.0:
         raise ValueError(f"loan_to_cost(={loan_to_cost}) must be in [0, 1].")
     if not upfront_fee >= 0.0:
         raise ValueError(f"upfront_fee(={upfront_fee}) must be >= 0.")
     n_months = capex.size
-    spent = np.flatnonzero(capex > 0)
+    spent = (capex > 0).nonzero()[0]
     completion = int(spent[-1]) if spent.size else None
     conversion = completion if conversion_month is None else int(conversion_month)
     if conversion is not None and not (completion or 0) <= conversion < n_months:
@@ -272,7 +273,7 @@ def construction_draws(capex_usd, loan_to_cost: float, rate, upfront_fee: float 
     # A fixed rate needs no array of rates: each month's is the same.
     monthly = rates_per_year(rate, 1 if isinstance(rate, float) else n_months) / 12.0
     capitalised, balance, fees = np.zeros(n_months), np.zeros(n_months), np.zeros(n_months)
-    drawn = np.flatnonzero(draw > 0)
+    drawn = (draw > 0).nonzero()[0]
     if drawn.size:
         fees[drawn[0]] = -upfront_fee * float(draw.sum())
     if conversion is not None and (isinstance(rate, float) or (monthly == monthly[0]).all()):
