@@ -49,8 +49,8 @@ def dscr(cfads_usd, debt_service_usd, window_months: int = 12) -> np.ndarray:
     cumulative_service = np.concatenate(([0.0], np.cumsum(service)))
     covered = cumulative_cfads[months + 1] - cumulative_cfads[first]
     owed = cumulative_service[months + 1] - cumulative_service[first]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio[months] = np.where(owed > 0, covered / owed, np.nan)
+    owing = owed > 0
+    ratio[months[owing]] = covered[owing] / owed[owing]
     return ratio
 
 
@@ -90,6 +90,15 @@ def is_test_month(month: int, first_service_month: int, test_every_months: int) 
     once debt service has begun.
     """
     return month >= first_service_month and (month + 1) % test_every_months == 0
+
+
+def _test_months(first_service_month: int, n_months: int, test_every_months: int,
+                 first_test_months: int) -> range:
+    """Return the months at whose end the covenant is tested: each `is_test_month` from the
+    first test date (`first_test_months` months of service) on."""
+    earliest = first_service_month + max(first_test_months, 1) - 1
+    first_test = earliest + (-(earliest + 1)) % test_every_months  # the next period end
+    return range(first_test, n_months, test_every_months)
 
 
 def _trailing(cfads: np.ndarray, service: np.ndarray, month: int, first: int, window: int):
@@ -150,8 +159,7 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
     sweeping, default_month, default_balance_usd = False, None, 0.0
     loan = Facility(schedule)  # prepaid in place; `schedule` itself is never changed
     openings, service = schedule.opening_balance_usd, schedule.scheduled_service_usd
-    tests = {t for t in range(first, n_months)
-             if is_test_month(t, first, test_every_months) and t - first + 1 >= first_test_months}
+    tests = _test_months(first, n_months, test_every_months, first_test_months)
     for t in range(first, n_months):
         if not sweeping and t not in tests:  # nothing happens in this month
             continue

@@ -135,14 +135,27 @@ def combine(schedules: Sequence[Schedule]) -> Schedule:
         raise ValueError("combine sums schedules of the same months only.")
     if len(tranches) == 1:
         return tranches[0]
-    fields = ("funded_usd", "interest_usd", "capitalised_interest_usd", "principal_usd",
-              "prepaid_usd", "balance_usd")
-    rows = {name: np.array([getattr(part, name) for part in tranches]) for name in fields}
-    summed = {name: rows[name].sum(axis=0) for name in fields}  # tranche by tranche, in order
+    return _sum_of(tranches, _table(tranches))
+
+
+#: The arrays of a loan table that a sum of loans adds up month by month.
+_SUMMED = ("funded_usd", "interest_usd", "capitalised_interest_usd", "principal_usd", "prepaid_usd",
+           "balance_usd")
+
+
+def _table(tranches: Sequence[Schedule]) -> dict[str, np.ndarray]:
+    """Return the tranches' summed arrays and their `rate_per_year`, one row per tranche."""
+    return {name: np.array([getattr(part, name) for part in tranches])
+            for name in (*_SUMMED, "rate_per_year")}
+
+
+def _sum_of(tranches: tuple[Schedule, ...], rows: dict[str, np.ndarray]) -> Schedule:
+    """Return the sum of `tranches`, whose arrays are the rows of `rows` (see `combine`)."""
+    summed = {name: rows[name].sum(axis=0) for name in _SUMMED}  # tranche by tranche, in order
     opening = np.zeros_like(rows["balance_usd"])  # each tranche's opening balance
     opening[:, 1:] = rows["balance_usd"][:, :-1]
     opening += rows["funded_usd"]
-    rates = np.array([part.rate_per_year for part in tranches])
+    rates = rows["rate_per_year"]
     total = opening.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(total > 0, (opening * rates).sum(axis=0) / total, rates[0])
@@ -221,24 +234,23 @@ class Facility:
 
     def schedule(self) -> Schedule:
         """Return the loan as prepaid so far: a new `Schedule` (a sum keeps its tranches)."""
-        parts = list(self.parts)
-        if self.rows is not None:
-            for k in self.changed:
-                part, rows = parts[k], self.rows
-                parts[k] = Schedule(part.funded_usd.copy(), rows["interest_usd"][k].copy(),
-                                    rows["capitalised_interest_usd"][k].copy(),
-                                    rows["principal_usd"][k].copy(), rows["prepaid_usd"][k].copy(),
-                                    rows["balance_usd"][k].copy(), part.rate_per_year.copy())
-        return combine(parts) if self.pro_rata else parts[0]
+        if self.rows is None:
+            return self.original
+        parts, rows = list(self.parts), self.rows
+        for k in self.changed:
+            part = parts[k]
+            parts[k] = Schedule(part.funded_usd.copy(), rows["interest_usd"][k].copy(),
+                                rows["capitalised_interest_usd"][k].copy(),
+                                rows["principal_usd"][k].copy(), rows["prepaid_usd"][k].copy(),
+                                rows["balance_usd"][k].copy(), part.rate_per_year.copy())
+        # The rows are the new parts' arrays: summed as `combine` would after stacking them again.
+        return _sum_of(tuple(parts), rows) if self.pro_rata else parts[0]
 
     def _rows(self) -> dict[str, np.ndarray]:
         """Return the tranches' arrays, one row each (copied from them when first asked)."""
         if self.rows is None:
-            parts = self.parts
-            self.rows = {name: np.array([getattr(part, name) for part in parts]) for name in
-                         ("funded_usd", "interest_usd", "capitalised_interest_usd", "principal_usd",
-                          "prepaid_usd", "balance_usd")}
-            self.rows["monthly"] = np.array([part.rate_per_year for part in parts]) / 12.0
+            self.rows = _table(self.parts)
+            self.rows["monthly"] = self.rows["rate_per_year"] / 12.0
             if self.pro_rata:  # as `combine` sums them (prepayments never change what is funded)
                 self.funded_usd = self.rows["funded_usd"].sum(axis=0)
         return self.rows
@@ -271,14 +283,16 @@ class Facility:
         balance[index, month] = owed - paid
         later = slice(month + 1, n_months)
         # Where the balance only falls from here, it is the old one less the prepayment, until zero.
-        falls = ~(funded[index, later].any(axis=1) | capitalised[index, later].any(axis=1)
-                  | prepaid[index, later].any(axis=1) | (monthly[index, later] < 0).any(axis=1))
+        rises = (funded[:, later].any(axis=1) | capitalised[:, later].any(axis=1)
+                 | prepaid[:, later].any(axis=1) | (monthly[:, later] < 0).any(axis=1))
+        falls = ~rises[index]
         if falls.any():
             fast = index[falls]
-            balance[fast, later] = np.maximum(balance[fast, later] - paid[falls][:, None], 0.0)
+            fallen = np.maximum(balance[fast, later] - paid[falls][:, None], 0.0)
+            balance[fast, later] = fallen
             before = balance[fast, month:n_months - 1]
             interest[fast, later] = -(before * monthly[fast, later])
-            principal[fast, later] = balance[fast, later] - before
+            principal[fast, later] = fallen - before
         for k in index[~falls].tolist():
             _rerun_after(k, month, rows, n_months)
 
