@@ -210,8 +210,9 @@ def level_capacity_usd(cfads_usd: float, rate, target_dscr: float, start_month: 
     forecast of `cfads_usd` (floored at 0) in every payment month."""
     if not target_dscr > 0:
         raise ValueError(f"target_dscr(={target_dscr}) must be > 0.")
-    payment_cfads = np.full(months, max(cfads_usd, 0.0))
-    return float(np.sum(payment_cfads / target_dscr * _discount(rate, start_month, months)))
+    # Each month's CFADS / target_dscr is the same number: one division, not one per month.
+    payment = max(cfads_usd, 0.0) / target_dscr
+    return float((_discount(rate, start_month, months) * payment).sum())
 
 
 def sculpted_schedule(principal_usd: float, rate, cfads_forecast_usd, start_month: int, months: int,
