@@ -233,7 +233,8 @@ class Facility:
         self._sum()
 
     def schedule(self) -> Schedule:
-        """Return the loan as prepaid so far: a new `Schedule` (a sum keeps its tranches)."""
+        """Return the loan as prepaid so far: a new `Schedule` (a sum keeps its tranches), or the
+        loan itself if nothing was prepaid."""
         if self.rows is None:
             return self.original
         parts, rows = list(self.parts), self.rows
