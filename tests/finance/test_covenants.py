@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.finance.covenants import apply_covenant, dscr, is_test_month
+from sim.finance.covenants import _test_months, apply_covenant, dscr, is_test_month
 from sim.finance.debt import combine, level_schedule
 
 PAYMENT = 1e6 * (0.06 / 12) / (1 - (1 + 0.06 / 12) ** -48)  # a $1M loan at 6% over 48 months
@@ -102,6 +102,15 @@ def test_apply_covenant_rejects_bad_arguments(kwargs, message):
     arguments = {"cfads_usd": cfads, "schedule": schedule, "min_dscr": 1.3, "cure": "sweep"} | kwargs
     with pytest.raises(ValueError, match=message):
         apply_covenant(**arguments)
+
+
+@given(first=st.integers(0, 40), n_months=st.integers(0, 80), every=st.integers(1, 12),
+       first_test=st.integers(-2, 30))
+def test_the_test_months_are_those_is_test_month_names_after_the_first_test(first, n_months, every,
+                                                                            first_test):
+    by_definition = [t for t in range(first, n_months)
+                     if is_test_month(t, first, every) and t - first + 1 >= first_test]
+    assert list(_test_months(first, n_months, every, first_test)) == by_definition
 
 
 @settings(max_examples=40, deadline=None)
