@@ -307,7 +307,9 @@ class Books:
         first = min(int(math.ceil(lease.start_day)), self.n_days)
         days = np.arange(first, min(int(math.ceil(lease.end_day)), self.n_days))
         if days.size:
-            amounts = sign * lease.rent_usd_per_day_on(days)
+            # Every one of these days lies within the term (ceil(start) >= start and
+            # ceil(end) - 1 < end), so the schedule alone gives its rent.
+            amounts = sign * lease.scheduled_usd_per_day(days)
             change = self.rates.rent_usd_per_day
             change[first] += amounts[0]
             change[first + 1:first + days.size] += np.diff(amounts)
