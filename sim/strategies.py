@@ -52,7 +52,7 @@ def decision_days(date: np.ndarray, every_months: int | None,
         starts = starts[1:]
     if not every_months:
         return [0]
-    return [0] + [int(d) for d in starts[every_months::every_months] if d > 0]
+    return [0] + [d for d in starts[every_months::every_months].tolist() if d > 0]
 
 
 def _use(default: str = "lease"):
