@@ -163,7 +163,9 @@ class Site(TenantDesk):
     def mining_usd_per_mw_day(self, hashprice_usd_per_ph_day, j_per_th=None):
         """Return mining revenue after pool fees per MW of grid per day, at a hashprice."""
         j = self.worst_j_per_th if j_per_th is None else j_per_th
-        return economics.mining_revenue_usd_per_mw_day(np.asarray(hashprice_usd_per_ph_day),
+        if not isinstance(hashprice_usd_per_ph_day, float):  # a path: elementwise, as an array
+            hashprice_usd_per_ph_day = np.asarray(hashprice_usd_per_ph_day)
+        return economics.mining_revenue_usd_per_mw_day(hashprice_usd_per_ph_day,
                                                        self.th_per_mw(j), self.pool_fee)
 
     # --- the story --------------------------------------------------------------------------
