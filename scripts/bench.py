@@ -7,8 +7,14 @@ that starts every worker (and Ray) come before the clock. `main MB` is the peak 
 the process that runs `sim.run` (the parent of the workers) during the run; it imports
 what the run imports (`sim.compare`, which loads scipy.stats and matplotlib, only where
 the report is timed). `worker MB` the largest peak RSS of its worker processes (shared
-pages counted; Ray's workers are not its children, so not measured). The `detail` section then times writing the tables
-(`Result.save`) and the report (`compare_runs`) apart, each with its own peak RSS.
+pages counted; Ray's workers are not its children, so not measured). `total MB` is the
+peak of the summed proportional set size (PSS) of that process and all its descendants,
+sampled every 0.1 s during the run (Linux only, else `-`): PSS divides each shared page
+among the processes that map it, so the sum counts the machine's memory once, where the
+RSS of forked workers counts the pages they share with their parent in each of them. A
+sample can miss a peak shorter than 0.1 s; the sampling thread costs the run about 1%.
+The `detail` section then times writing the tables (`Result.save`) and the report
+(`compare_runs`) apart, each with its own peak RSS.
 
     python scripts/bench.py                      # default sections, ~5 min on 2 cores
     python scripts/bench.py --quick              # the same, with fewer replications
@@ -40,6 +46,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -71,9 +78,10 @@ def measure(spec: dict) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
         began = time.perf_counter()
-        result = sim.run(cfg, out_dir=out)
+        with PssPeak() as total:
+            result = sim.run(cfg, out_dir=out)
         m = dict(run_s=time.perf_counter() - began, strategy_replications=len(result.summary),
-                 main_mb=_peak_rss_mb(),
+                 main_mb=_peak_rss_mb(), total_mb=total.peak_mb,
                  worker_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
         if spec.get("save"):
             _reset_peak_rss()
@@ -89,6 +97,66 @@ def measure(spec: dict) -> dict:
             compare_runs([out], out=out)
             m.update(report_s=time.perf_counter() - began, report_mb=_peak_rss_mb())
     return m
+
+
+class PssPeak:
+    """The peak summed PSS, in MB, of this process and its descendants over a `with` block.
+
+    A thread sums /proc/<pid>/smaps_rollup's Pss over the process tree every `every_s`
+    seconds. `peak_mb` is None where /proc has no smaps_rollup (not Linux).
+    """
+
+    def __init__(self, every_s: float = 0.1):
+        self.every_s, self.peak_mb = every_s, None
+        self._stop, self._thread = threading.Event(), None
+
+    def __enter__(self) -> PssPeak:
+        if Path("/proc/self/smaps_rollup").is_file():
+            self.peak_mb = 0.0
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+
+    def _sample(self) -> None:
+        me = os.getpid()
+        while True:
+            kb = sum(_pss_kb(pid) for pid in [me, *_descendants(me)])
+            self.peak_mb = max(self.peak_mb, kb / 1024)
+            if self._stop.wait(self.every_s):
+                return
+
+
+def _pss_kb(pid: int) -> int:
+    """Return the proportional set size of process `pid` in kB (0 once it has ended)."""
+    try:
+        match = re.search(r"^Pss:\s+(\d+) kB", Path(f"/proc/{pid}/smaps_rollup").read_text(), re.M)
+    except OSError:
+        return 0
+    return int(match[1]) if match else 0
+
+
+def _descendants(pid: int) -> list[int]:
+    """Return the pids of the children of `pid`, their children, and so on (as /proc lists them)."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            threads = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for thread in threads:
+            try:
+                children = [int(c) for c in Path(f"/proc/{parent}/task/{thread}/children").read_text().split()]
+            except OSError:
+                continue
+            found += children
+            todo += children
+    return found
 
 
 def _wait_for_all(folder: str, copies: int, patience_s: float = 900) -> None:
@@ -107,7 +175,7 @@ def measure_command(overrides: list[str]) -> dict:
     began = time.perf_counter()
     from sim.cli import main as hashpivot
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, PssPeak() as total:
         out = Path(tmp) / "run"
         code = hashpivot([*overrides, f"hydra.run.dir={out}"])
         run_s = time.perf_counter() - began
@@ -116,7 +184,7 @@ def measure_command(overrides: list[str]) -> dict:
         import pandas
 
         rows = len(pandas.read_parquet(out / "summary.parquet", columns=["replication"]))
-    return dict(run_s=run_s, strategy_replications=rows, main_mb=_peak_rss_mb(),
+    return dict(run_s=run_s, strategy_replications=rows, main_mb=_peak_rss_mb(), total_mb=total.peak_mb,
                 worker_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 
 
@@ -239,7 +307,9 @@ def run_fresh(spec: dict, tree: Path | None = None) -> dict:
     ms = [json.loads(out.strip().splitlines()[-1]) for (out, _), _ in outputs]
     if copies == 1:
         return ms[0]
+    totals = [m.get("total_mb") for m in ms]
     return dict(run_s=max(m["run_s"] for m in ms), main_mb=max(m["main_mb"] for m in ms), worker_mb=0,
+                total_mb=sum(totals) if None not in totals else None,  # each copy's own peak
                 strategy_replications=sum(m["strategy_replications"] for m in ms))
 
 
@@ -369,8 +439,9 @@ def row(section: str, label: str, m: dict) -> str:
         extra = (f"  save {m['save_s']:.1f} s, {m['save_mb']:.0f} MB; "
                  f"report {m['report_s']:.1f} s, {m['report_mb']:.0f} MB")
     worker = f"{m['worker_mb']:11.0f}" if m["worker_mb"] else f"{'-':>11}"
+    total = f"{m['total_mb']:10.0f}" if m.get("total_mb") else f"{'-':>10}"
     return (f"{section:<13}{label:<38}{m['strategy_replications']:>9,}{rate:>10,.0f}"
-            f"{m['run_s']:>9.1f}{m['main_mb']:>10.0f}{worker}{extra}")
+            f"{m['run_s']:>9.1f}{m['main_mb']:>10.0f}{worker}{total}{extra}")
 
 
 def findings(results: dict, baseline: dict, commit: str | None) -> list[str]:
@@ -426,9 +497,12 @@ def report(results: dict, baseline: dict, commit: str | None) -> None:
         now = results[(section, label)]
         per_now = now["run_s"] / now["strategy_replications"]
         per_then = m["run_s"] / m["strategy_replications"]
+        total = ""
+        if now.get("total_mb") and m.get("total_mb"):
+            total = f"; peak total PSS {now['total_mb']:.0f} vs {m['total_mb']:.0f} MB"
         print(f"against {commit}: {section} {label}: time per strategy-replication "
               f"{per_now * 1e3:.2f} ms vs {per_then * 1e3:.2f} ms (x{per_now / per_then:.2f}); "
-              f"peak main RSS {now['main_mb']:.0f} vs {m['main_mb']:.0f} MB")
+              f"peak main RSS {now['main_mb']:.0f} vs {m['main_mb']:.0f} MB{total}")
 
 
 def _line(x, y) -> tuple[float, float]:
@@ -472,7 +546,7 @@ def main(argv=None) -> int:
     strategies = len(yaml_defaults_strategies())
     print(f"default experiment: {strategies} strategies, 10 years, daily; {'quick' if args.quick else 'full'} sizes")
     print(f"{'section':<13}{'configuration':<38}{'strat-reps':>9}{'per s':>10}{'wall s':>9}"
-          f"{'main MB':>10}{'worker MB':>11}")
+          f"{'main MB':>10}{'worker MB':>11}{'total MB':>10}")
     print("(strat-reps: strategy-replications; per s: strategy-replications per second)")
     results, baseline = {}, {}
     began = time.perf_counter()
