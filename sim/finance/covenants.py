@@ -83,19 +83,14 @@ class Covenanted:
         read_only(self.dscr, self.equity_cure_usd, self.equity_mask)
 
 
-def is_test_month(month: int, first_service_month: int, test_every_months: int) -> bool:
-    """Return True if the covenant is tested at the end of `month`.
+def covenant_test_months(first_service_month: int, n_months: int, test_every_months: int,
+                         first_test_months: int) -> range:
+    """Return the months at whose end the covenant is tested.
 
-    Tests fall at the period ends of the simulation (months 2, 5, 8, … for quarters),
-    once debt service has begun.
+    Tests fall at the period ends of the simulation (months 2, 5, 8, … for quarters), once
+    debt service has begun and from the first test date (`first_test_months` months of
+    service, at least one) on.
     """
-    return month >= first_service_month and (month + 1) % test_every_months == 0
-
-
-def _test_months(first_service_month: int, n_months: int, test_every_months: int,
-                 first_test_months: int) -> range:
-    """Return the months at whose end the covenant is tested: each `is_test_month` from the
-    first test date (`first_test_months` months of service) on."""
     earliest = first_service_month + max(first_test_months, 1) - 1
     first_test = earliest + (-(earliest + 1)) % test_every_months  # the next period end
     return range(first_test, n_months, test_every_months)
@@ -159,7 +154,7 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
     sweeping, default_month, default_balance_usd = False, None, 0.0
     loan = Facility(schedule)  # prepaid in place; `schedule` itself is never changed
     openings, service = schedule.opening_balance_usd, schedule.scheduled_service_usd
-    tests = _test_months(first, n_months, test_every_months, first_test_months)
+    tests = covenant_test_months(first, n_months, test_every_months, first_test_months)
     for t in range(first, n_months):
         if not sweeping and t not in tests:  # nothing happens in this month
             continue
