@@ -160,7 +160,10 @@ class Lease:
 
     def scheduled_usd_per_day(self, days) -> np.ndarray:
         """Return the contract's rent on `days` (vectorised), ignoring the term's window."""
-        since = np.asarray(days, dtype=float) - self.origin_day
+        return self._rent_since(np.asarray(days, dtype=float) - self.origin_day)
+
+    def _rent_since(self, since: np.ndarray) -> np.ndarray:
+        """Return the rent `since` days after the schedule's origin (anniversaries, ramp)."""
         rent = self.rent_usd_per_day * _escalation(1.0 + self.escalator_per_year,
                                                    np.floor(since / DAYS_PER_YEAR))
         if self.ramp_months > 0:
@@ -175,9 +178,13 @@ class Lease:
         return np.where(inside, self.scheduled_usd_per_day(days), 0.0)
 
     def term_value_usd(self) -> float:
-        """Return the rent of the whole term, day by day, undiscounted (its contract value)."""
-        days = self.start_day + np.arange(int(round(self.end_day - self.start_day)))
-        return float(np.sum(self.scheduled_usd_per_day(days)))
+        """Return the rent of the whole term, day by day, undiscounted (its contract value).
+
+        Day k of the term lies k days after its start: counted as such, not as
+        (start_day + k) − origin, whose rounding can move a day across an anniversary.
+        """
+        days = np.arange(int(round(self.end_day - self.start_day)), dtype=float)
+        return float(np.sum(self._rent_since(days + (self.start_day - self.origin_day))))
 
     def last_rent_usd_per_day(self) -> float:
         """Return the rent due just before the term ends."""

@@ -1,12 +1,17 @@
 """The engine's record: read-only, complete enough for the ledger, and its event table."""
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sim
 from sim.config import build_strategies
-from sim.record import EVENT_COLUMNS, Books, Event, Rates, events_table
+from sim.economics import DAYS_PER_YEAR
+from sim.record import EVENT_COLUMNS, Books, Event, Lease, Rates, events_table
 from sim.site import simulate
 
 
@@ -79,3 +84,16 @@ def test_run_returns_and_saves_the_event_log_only_when_asked(compose_small, tmp_
     assert off.events.empty
     off.save(tmp_path / "off")
     assert not (tmp_path / "off" / "events.parquet").exists()
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=st.floats(0.0, 4_000.0), years=st.integers(1, 12), escalator=st.floats(0.0, 0.1))
+def test_a_terms_contract_value_counts_each_day_in_its_own_lease_year(start, years, escalator):
+    """Day k of a term pays the rent of lease year floor(k / 365.25) = floor(4k / 1461),
+    counted in integers, whatever the (fractional) start day."""
+    term_days = round(years * DAYS_PER_YEAR)
+    lease = Lease(start_day=start, end_day=start + term_days, rent_usd_per_day=1_000.0, kw_it=1.0,
+                  escalator_per_year=escalator)
+    by_year = Counter(4 * k // 1461 for k in range(term_days))
+    expected = sum(days * 1_000.0 * (1 + escalator) ** year for year, days in by_year.items())
+    assert lease.term_value_usd() == pytest.approx(expected, rel=1e-12)
