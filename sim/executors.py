@@ -13,7 +13,6 @@ k's numbers are the same on all.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import multiprocessing
 import os
@@ -102,13 +101,6 @@ def _call_reporting(fn, cfg, start, stop):
     return fn(cfg, start, stop, Reporter(lambda s, n: _reports.put((s, n)), start))
 
 
-#: What a worker imports to draw a world (sim.processes._common.ar1 uses scipy.signal), the
-#: parent imports before forking its workers: they share its copy. Each importing its own
-#: cost a 100-replication process x2 run about 0.7 s on 2 cores (5.94 s against 5.25 s, the
-#: mean of 3 interleaved runs each), and ~50 MB in each worker; the parent holds ~50 MB more.
-FORK_PRELOAD = ("scipy.signal",)
-
-
 class ProcessExecutor:
     """Run chunks in local worker processes (`run.workers`, default: every core)."""
 
@@ -121,9 +113,6 @@ class ProcessExecutor:
         from concurrent.futures import ProcessPoolExecutor
 
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        if method == "fork":  # the workers inherit these instead of each importing its own
-            for module in FORK_PRELOAD:
-                importlib.import_module(module)
         context = multiprocessing.get_context(method)
         self.reports = context.Queue()
         self.pool = ProcessPoolExecutor(self.workers, mp_context=context,

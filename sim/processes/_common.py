@@ -31,12 +31,20 @@ def upstream_dates(upstream: Mapping, n_days: int) -> np.ndarray:
 
 
 def ar1(innovations: np.ndarray, phi: float) -> np.ndarray:
-    """Return x with x[0] = e[0] and x[d] = phi · x[d-1] + e[d] (a vectorised AR(1))."""
-    from scipy.signal import lfilter  # here, not above: it costs a process ~50 MB, and only
-    # the processes that draw random worlds need it (not a Ray driver; a process pool's
-    # parent imports it before forking, for its workers to share: sim.executors.FORK_PRELOAD)
+    """Return x with x[0] = e[0] and x[d] = phi · x[d-1] + e[d] along the last axis.
 
-    return lfilter([1.0], [1.0, -phi], innovations)
+    A doubling scan: after the pass of shift s, x[d] holds Σ phi^j · e[d-j] over j < 2s, so
+    log2(n) passes of elementwise numpy compute the recursion. Each product and sum is
+    rounded once, as IEEE prescribes, so every machine gets the same bits; they lie within a
+    few ulps of the sequential recursion's (tests/processes/test_common.py). It replaces
+    scipy.signal.lfilter, whose import costs every process that draws a world ~48 MB.
+    """
+    x = np.array(innovations, dtype=float)  # a copy: the passes work in place
+    shift, power = 1, float(phi)
+    while shift < x.shape[-1]:
+        x[..., shift:] += power * x[..., :-shift]  # the product is made before the sum
+        shift, power = 2 * shift, power * power
+    return x
 
 
 def persistence(half_life_days: float) -> float:

@@ -270,7 +270,7 @@ def train(cfg, strategy: RealOption, progress=None, key: str = "", mapper=None) 
         return (np.concatenate(a) for a in zip(*(parts[c] for c in chunks)))
 
     # the calendar alone sets the decision days: no world need be drawn here, so a parent
-    # whose workers draw the worlds never draws one (a Ray driver never loads scipy.signal)
+    # whose workers draw the worlds never draws one
     date = day_grid(tcfg.site.start_date, tcfg.run.horizon_years)[1]
     days = tuple(decision_days(date, strategy.every_months))
     blocks, per_project = tcfg.site.blocks, tcfg.site.blocks_per_project
