@@ -84,6 +84,10 @@ class NetworkBase(Checked):
     start_hashrate_ehs: Optional[float] = param(
         None, unit="EH/s", low=0, low_open=True, nullable=True,
         doc="hashrate on day 0; null = 600 s blocks at start_difficulty")
+    start_epoch_elapsed_days: Optional[float] = param(
+        None, unit="days", low=0, nullable=True,
+        doc="days since the first block of the epoch in force on day 0; "
+            "null = its start_height % 2016 blocks at the day-0 hashrate")
     hashrate_volatility_per_year: float = param(0.10, unit="1/sqrt(year)", low=0,
                                                 doc="Brownian volatility of log hashrate")
     max_drift_per_year: float = param(5.0, unit="1/year", low=0, low_open=True,
@@ -103,6 +107,22 @@ class NetworkBase(Checked):
         if self.start_hashrate_ehs is not None:
             return float(self.start_hashrate_ehs)
         return self.start_difficulty * TWO_POW_32 / TARGET_SPACING_S / 1e18
+
+    def cross_check(self, prefix: str) -> None:
+        """Raise UserError if the day-0 epoch's blocks since its first took no time."""
+        done = self.start_height % BLOCKS_PER_EPOCH
+        if self.start_epoch_elapsed_days == 0 and done:
+            raise UserError(f"{prefix}start_epoch_elapsed_days=0: must be > 0 when "
+                            f"{prefix}start_height={self.start_height} lies {done} blocks into "
+                            "its epoch (those blocks took time), or null")
+
+    def initial_epoch_elapsed_s(self, start_ehs: float) -> float:
+        """Return the seconds since the first block of the epoch in force on day 0: the set
+        `start_epoch_elapsed_days`, else its blocks so far at the day-0 hashrate `start_ehs`."""
+        if self.start_epoch_elapsed_days is not None:
+            return self.start_epoch_elapsed_days * SECONDS_PER_DAY
+        done = self.start_height % BLOCKS_PER_EPOCH
+        return done * float(self.start_difficulty) * TWO_POW_32 / (start_ehs * 1e18)
 
     def initial_hashprice_usd_per_ph_day(self, btc_usd: float) -> float:
         """Return the day-0 hashprice at BTC price `btc_usd` and the base fees."""
@@ -170,14 +190,16 @@ class Network(NetworkBase):
     exponential durations, lognormal multipliers; overlapping episodes multiply).
 
     The epoch in force at day 0 began ``start_height mod 2016`` blocks before it, at the
-    start difficulty and hashrate; its table row has start_day 0 and the true epoch start
-    height. Days and heights: ``block_height`` is the height at the start of the day,
-    interpolated linearly in time between epoch boundaries; ``subsidy_btc`` is the mean
-    subsidy of the blocks mined that day (a halving day mixes the two); ``difficulty``
-    is that of the last epoch starting on or before the day (start_day = floor of the
-    continuous start). Beyond the grid the hashrate follows its drift without noise, so
-    that the last epoch can end. Under rng=None: no noise, no spikes, every epoch's work
-    at its mean (2015 and 1 block intervals).
+    start difficulty, ``start_epoch_elapsed_days`` before day 0 (by default, the time of
+    those blocks at the day-0 hashrate); that time counts toward its retarget, and its
+    table row has start_day 0 and the true epoch start height. Days and heights:
+    ``block_height`` is the height at the start of the day, interpolated linearly in time
+    between epoch boundaries; ``subsidy_btc`` is the mean subsidy of the blocks mined that
+    day (a halving day mixes the two); ``difficulty`` is that of the last epoch starting on
+    or before the day (start_day = floor of the continuous start). Beyond the grid the
+    hashrate follows its drift without noise, so that the last epoch can end. Under
+    rng=None: no noise, no spikes, every epoch's work at its mean (2015 and 1 block
+    intervals).
     """
 
     hashrate_trend_per_year: float = param(0.15, unit="1/year",
@@ -230,7 +252,7 @@ def _sample_epochs(net: NetworkBase, path, n_days, rng, btc_usd, fees, start_ehs
     done = net.start_height % BLOCKS_PER_EPOCH
     difficulty = float(net.start_difficulty)
     height = net.start_height - done
-    elapsed_s = done * difficulty * TWO_POW_32 / (start_ehs * 1e18)  # before day 0
+    elapsed_s = net.initial_epoch_elapsed_s(start_ehs)  # before day 0
     intervals = BLOCKS_PER_EPOCH - 1 - done
     t_start, work = 0.0, 0.0
     starts, heights, difficulties = [-elapsed_s / SECONDS_PER_DAY], [height], [difficulty]

@@ -5,6 +5,8 @@ tests/test_economics.py)."""
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.economics import retarget, subsidy_sats
 from sim.errors import UserError
@@ -168,8 +170,66 @@ def test_same_seed_same_network_and_fee_spikes_raise_fees():
     assert (network.sample(DAY, None, upstream)["fees_btc_per_block"] == 0.025).all()
 
 
+# --- the epoch in force on day 0 --------------------------------------------------------------
+def hand_first_retarget(difficulty, hashrate_ehs, done, elapsed_s):
+    """Return Bitcoin's retarget at the end of the day-0 epoch under a constant hashrate, by
+    hand: `elapsed_s` so far, then the epoch's other 2015 - done intervals at 600 s x
+    (the hashrate at which the difficulty gives 600 s blocks) / hashrate."""
+    remaining_s = (2015 - done) * difficulty * 2**32 / (hashrate_ehs * 1e18)
+    actual_s = min(max(elapsed_s + remaining_s, 1_209_600 / 4), 4 * 1_209_600)
+    return difficulty * 1_209_600 / actual_s
+
+
+@settings(max_examples=60, deadline=None)
+@given(done=st.integers(1, 2015), elapsed_days=st.floats(1e-3, 80.0),
+       hashrate_ehs=st.floats(300.0, 3000.0))
+def test_the_first_retarget_counts_the_given_time_since_the_epochs_first_block(
+        done, elapsed_days, hashrate_ehs):
+    # rng=None: every interval at its mean, the hashrate constant; the clamp (x4, /4) is hit
+    # at the ends of the range
+    net = constant_network(start_height=985_824 + done, start_difficulty=1.6e14,
+                           start_hashrate_ehs=hashrate_ehs, start_epoch_elapsed_days=elapsed_days)
+    out = net.sample(np.arange(60), None, flat_btc(n=60))
+    first = out["epochs"]["difficulty"].iloc[1]
+    assert first == pytest.approx(hand_first_retarget(1.6e14, hashrate_ehs, done,
+                                                      elapsed_days * 86_400), rel=1e-12)
+    assert out["epochs"]["start_height"].iloc[0] == 985_824
+
+
+def test_without_the_elapsed_time_the_epochs_blocks_so_far_took_their_time_at_the_hashrate():
+    args = dict(start_height=985_824 + 1000, start_difficulty=1.6e14, start_hashrate_ehs=1500.0)
+    inferred_s = 1000 * 1.6e14 * 2**32 / 1500e18  # faster than 600 s blocks
+    default = constant_network(**args).sample(np.arange(60), None, flat_btc(n=60))["epochs"]
+    assert default["difficulty"].iloc[1] == pytest.approx(
+        hand_first_retarget(1.6e14, 1500.0, 1000, inferred_s), rel=1e-12)
+    given_it = constant_network(**args, start_epoch_elapsed_days=inferred_s / 86_400).sample(
+        np.arange(60), None, flat_btc(n=60))["epochs"]
+    pd.testing.assert_frame_equal(given_it, default, check_exact=False, rtol=1e-12)
+    later = constant_network(**args, start_epoch_elapsed_days=10.0).sample(
+        np.arange(60), None, flat_btc(n=60))["epochs"]
+    assert later["difficulty"].iloc[1] < default["difficulty"].iloc[1]  # a slower epoch so far
+
+
+def test_an_epoch_whose_first_block_is_the_tip_may_have_begun_before_day_0():
+    # height 985,824 is the epoch's first block, found half a day before day 0, none since
+    net = constant_network(start_difficulty=1.6e14, start_hashrate_ehs=1145.0,
+                           start_epoch_elapsed_days=0.5)
+    out = net.sample(np.arange(60), None, flat_btc(n=60))
+    assert out["epochs"]["difficulty"].iloc[1] == pytest.approx(
+        hand_first_retarget(1.6e14, 1145.0, 0, 43_200.0), rel=1e-12)
+    assert out["block_height"][0] == 985_824
+    at_its_first_block = constant_network(start_difficulty=1.6e14, start_epoch_elapsed_days=0.0)
+    pd.testing.assert_frame_equal(at_its_first_block.sample(DAY, None, flat_btc())["epochs"],
+                                  constant_network(start_difficulty=1.6e14).sample(
+                                      DAY, None, flat_btc())["epochs"])
+
+
 @pytest.mark.parametrize("args, message", [
     ({"start_difficulty": -1.0}, "start_difficulty=-1: must be > 0"),
+    ({"start_epoch_elapsed_days": -0.5}, r"start_epoch_elapsed_days=-0.5: must be >= 0$"),
+    ({"start_height": 984_000, "start_epoch_elapsed_days": 0.0},
+     r"^start_epoch_elapsed_days=0: must be > 0 when start_height=984000 lies 192 blocks into "
+     r"its epoch \(those blocks took time\), or null$"),
     ({"start_height": 1.5}, "start_height=1.5: must be a whole number"),
     ({"fees_btc_per_block": float("nan")}, "fees_btc_per_block=nan: must be a finite number"),
 ])
