@@ -1,10 +1,10 @@
 """hashpivot-backtest: start a network model on past dates and score it against real difficulty.
 
 For each start date the model starts from that date's state in the shipped difficulty
-history (height, difficulty, hashrate) and the user's BTC close of that day, runs N
-replications Y years ahead (replaying the realised BTC path with --replay-btc, so that
-the network is judged on its own; else sampling BTC from a `market/btc` option), and
-reports where every real epoch's difficulty falls in the simulated distribution of that
+history (height, difficulty, time since the epoch's first block, hashrate) and the
+user's BTC close of that day, runs N replications Y years ahead (replaying the realised
+BTC path with --replay-btc, so that the network is judged on its own; else sampling BTC
+from a `market/btc` option), and reports where every real epoch's difficulty falls in the simulated distribution of that
 day: the share inside the P5–P95 and P25–P75 bands, the probability integral transform
 (PIT) and a plot of the bands against the realised path.
 """
@@ -82,8 +82,9 @@ def btc_path(closes: pd.Series, start: str, n_days: int, source: str) -> np.ndar
 
 def start_state(start: str, epochs: pd.DataFrame | None = None) -> dict:
     """Return the network's state at 00:00 UTC on `start` from the real epochs: the height
-    (interpolated in time within the epoch), its difficulty, and the hashrate of the last
-    complete epoch (EH/s, from its duration), as `market.network` keys."""
+    (interpolated in time within the epoch), its difficulty, the days since its first
+    block, and the hashrate of the last complete epoch (EH/s, from its duration), as
+    `market.network` keys."""
     epochs = load_difficulty_epochs() if epochs is None else epochs
     stamp = _unix(start)
     times = epochs["timestamp"].to_numpy()
@@ -96,6 +97,7 @@ def start_state(start: str, epochs: pd.DataFrame | None = None) -> dict:
     previous_s = float(times[row] - times[row - 1]) * 2015 / 2016
     hashrate = (float(epochs["difficulty"].iloc[row - 1]) * TWO_POW_32 * 2015 / previous_s / 1e18)
     return {"start_height": height, "start_difficulty": float(epochs["difficulty"].iloc[row]),
+            "start_epoch_elapsed_days": float(stamp - times[row]) / 86_400.0,
             "start_hashrate_ehs": hashrate}
 
 

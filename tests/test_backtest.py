@@ -48,6 +48,32 @@ def test_start_state_is_the_epoch_in_force_and_the_last_complete_epochs_hashrate
         backtest.start_state("2030-01-01", epochs)
 
 
+def test_start_state_counts_the_time_since_the_epochs_first_block_from_the_history():
+    # the shipped epochs: block 391,104 opened an epoch at 1451558562 (2015-12-31 10:42:42
+    # UTC), 13 h 17 min 18 s before 2016-01-01 00:00 UTC (1451606400)
+    state = backtest.start_state("2016-01-01")
+    assert state["start_epoch_elapsed_days"] == (1_451_606_400 - 1_451_558_562) / 86_400
+    assert 391_104 < state["start_height"] < 391_104 + 2016
+    assert type(state["start_epoch_elapsed_days"]) is float  # its repr is a Hydra override
+
+
+@pytest.mark.parametrize("option", ["reference", "economic"])
+def test_the_start_state_reaches_the_network_through_the_overrides(option):
+    state = backtest.start_state("2020-01-01")
+    cfg = compose([f"market/network={option}",
+                   *(f"market.network.{key}={value!r}" for key, value in state.items())])
+    network = instantiate(cfg.market.network, "market.network")
+    assert {key: getattr(network, key) for key in state} == state
+
+
+def test_a_start_epoch_without_elapsed_time_is_named_with_its_key():
+    cfg = compose(["market/network=economic", "market.network.start_height=984000",
+                   "market.network.start_epoch_elapsed_days=0.0"])
+    with pytest.raises(UserError, match=r"^market\.network\.start_epoch_elapsed_days=0: must be "
+                                        r"> 0 when start_height=984000 lies 192 blocks into"):
+        instantiate(cfg.market.network, "market.network")
+
+
 def test_realised_epochs_lie_wholly_inside_the_window():
     real = backtest.realised_epochs("2020-01-01", 365)
     assert 24 <= len(real) <= 27 and (real["day"] > 0).all() and (real["day"] < 365).all()

@@ -104,7 +104,8 @@ def fit_network(epochs: pd.DataFrame, closes: pd.Series, fees_btc_per_block: flo
     notes = {key: "not fitted: the built-in default" for key in params if key not in errors}
     notes.update(start_height="the history's last epoch", start_difficulty="the history's last epoch",
                  fees_btc_per_block="assumed (--fees-btc-per-block), used in the hashprice",
-                 start_hashrate_ehs="null: 600 s blocks at start_difficulty")
+                 start_hashrate_ehs="null: 600 s blocks at start_difficulty",
+                 start_epoch_elapsed_days="null: day 0 is the last epoch's first block")
     standardized = resid / np.sqrt(var_change)
     goodness = {"r_squared": float(1 - np.var(y - design @ beta) / np.var(y)),
                 "ks_statistic": float(stats.kstest(standardized, "norm").statistic),

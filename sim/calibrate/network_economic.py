@@ -1,12 +1,13 @@
 """Fit of the economic network (`market/network=economic`) to difficulty and BTC history.
 
 The model is started, as `hashpivot-backtest` starts it, from the history's state at
-00:00 UTC on the first day of the fit window (height, difficulty, the last complete
-epoch's hashrate: `sim.backtest.start_state`) and driven by the realised BTC closes, in
-deterministic mode (`EconomicNetwork.sample` with rng=None: no noise, no fee spikes, no
-per-world power median). Its daily hashrate, averaged over each real epoch of the window
-(by its work: the integral of the daily path between the epoch's first and last block),
-predicts that epoch's real hashrate, D · 2³² · 2016 / duration, many epochs ahead. Least
+00:00 UTC on the first day of the fit window (height, difficulty, the time since the
+epoch's first block, the last complete epoch's hashrate: `sim.backtest.start_state`)
+and driven by the realised BTC closes, in deterministic mode (`EconomicNetwork.sample`
+with rng=None: no noise, no fee spikes, no per-world power median). Its daily hashrate,
+averaged over each real epoch of the window (by its work: the integral of the daily path
+between the epoch's first and last block), predicts that epoch's real hashrate,
+D · 2³² · 2016 / duration, many epochs ahead. Least
 squares of the log errors (`scipy.optimize.least_squares`: a few steps from each of the
 four best points of a coarse grid, then to convergence from the best), on the logs of m,
 T − k and the order time (so that the payback target always exceeds the ASIC price k),
@@ -197,7 +198,8 @@ def fit_economic_network(epochs: pd.DataFrame, closes: pd.Series,
     notes = {key: "not fitted: the built-in default" for key in params if key not in errors}
     notes.update(start_height="the history's last epoch", start_difficulty="the history's last epoch",
                  fees_btc_per_block="assumed (--fees-btc-per-block), used in the hashprice",
-                 start_hashrate_ehs="null: 600 s blocks at start_difficulty")
+                 start_hashrate_ehs="null: 600 s blocks at start_difficulty",
+                 start_epoch_elapsed_days="null: day 0 is the last epoch's first block")
     end = np.datetime64(start, "D") + n_days - 1
     return Fit("network", "fitted", "sim.processes.network_economic.EconomicNetwork", params,
                errors, (start, str(end), count), goodness,
