@@ -16,7 +16,7 @@ TRUTH = dict(power_median_usd_per_mwh=52.0, payback_target_days=800.0, order_day
 #: order time is recovered only within 26-70%: the fit can only see what the history
 #: exercised. The round trip therefore runs on a path that orders machines.)
 TOLERANCE = dict(power_median_usd_per_mwh=0.02, payback_target_days=0.05, order_days=0.10)
-#: The GBM seed of the round trip's history: BTC ends 2.4 times higher (at most 20% lower).
+#: The GBM seed of the round trip's history: BTC ends 2.4 times higher, never 21% below its start.
 ROUND_TRIP_SEED = 3
 
 
