@@ -153,6 +153,14 @@ def simulate(start: str, years: float, replications: int, seed: int, option: str
     day, date = day_grid(start, years)
     realised = btc_path(closes, start, len(day), source) if replay else None
     state = start_state(start)
+    takes = compose([f"market/network={option}"]).market.network
+    lacking = [k for k in state if k not in takes]
+    if lacking:
+        raise UserError(f"--network {option}: the option has no {', '.join(lacking)}, which the "
+                        "backtest sets from the history on each start date; use an option "
+                        "built on sim.processes.network.NetworkBase (economic, reference)"
+                        + (" (bootstrap resamples the shipped epochs to 2025-11-27, so it "
+                           "would be scored on its own future)" if option == "bootstrap" else ""))
     keys = [f"market.network.{k}={v!r}" for k, v in state.items()]
     cfg = compose([f"market/network={option}", f"market/btc={btc_option}",
                    f"market.btc.start_usd={float(btc_path(closes, start, 1, source)[0])!r}",

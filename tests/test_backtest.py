@@ -177,3 +177,17 @@ def test_help_explains_the_command(capsys):
 def test_the_real_btc_history_reads_whole():
     closes = backtest.read_btc_csv(REAL_BTC)
     assert len(closes) == 4981 and closes.index[0] == np.datetime64("2013-01-01")
+
+
+def test_a_network_that_cannot_take_the_start_state_is_one_line_and_writes_nothing(tmp_path, capsys):
+    days = pd.date_range("2018-06-01", "2019-06-30")
+    btc = tmp_path / "btc.csv"
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "close": 4000.0}).to_csv(btc, index=False)
+    out = tmp_path / "out"
+    code = backtest.main(["--btc", str(btc), "--start", "2019-01-01", "--years", "0.25",
+                          "--replications", "2", "--replay-btc", "--network", "bootstrap",
+                          "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0 and not out.exists()
+    assert err.startswith("hashpivot-backtest: error: --network bootstrap: the option has no "
+                          "start_epoch_elapsed_days, start_hashrate_ehs") and "own future" in err
