@@ -144,15 +144,22 @@ def test_a_bootstrapped_btc_draws_only_on_returns_before_the_start(tmp_path):
     assert "until" not in gbm.market.btc and "file" not in gbm.market.btc
 
 
-def test_a_bootstrap_on_a_file_without_close_usd_is_one_line_and_writes_nothing(tmp_path, capsys):
+def refused(tmp_path, capsys, *options) -> tuple[Path, str]:
+    """Run the command on a flat BTC file over 2018-2019 with `options`; assert that it exits
+    2 with one line and writes nothing, and return (the file, that line)."""
     days = pd.date_range("2018-01-01", "2019-06-30")
     btc = tmp_path / "btc.csv"
     pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "close": 4000.0}).to_csv(btc, index=False)
     out = tmp_path / "out"
     code = backtest.main(["--btc", str(btc), "--start", "2019-01-01", "--years", "0.25",
-                          "--replications", "2", "--btc-model", "bootstrap", "--out", str(out)])
+                          "--replications", "2", *options, "--out", str(out)])
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.count("\n") == 0 and not out.exists()
+    return btc, err
+
+
+def test_a_bootstrap_on_a_file_without_close_usd_is_one_line_and_writes_nothing(tmp_path, capsys):
+    btc, err = refused(tmp_path, capsys, "--btc-model", "bootstrap")
     assert err.startswith(f"hashpivot-backtest: error: market.btc.file='{btc}'") and "close_usd" in err
 
 
@@ -180,14 +187,6 @@ def test_the_real_btc_history_reads_whole():
 
 
 def test_a_network_that_cannot_take_the_start_state_is_one_line_and_writes_nothing(tmp_path, capsys):
-    days = pd.date_range("2018-06-01", "2019-06-30")
-    btc = tmp_path / "btc.csv"
-    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "close": 4000.0}).to_csv(btc, index=False)
-    out = tmp_path / "out"
-    code = backtest.main(["--btc", str(btc), "--start", "2019-01-01", "--years", "0.25",
-                          "--replications", "2", "--replay-btc", "--network", "bootstrap",
-                          "--out", str(out)])
-    err = capsys.readouterr().err.strip()
-    assert code == 2 and err.count("\n") == 0 and not out.exists()
+    _, err = refused(tmp_path, capsys, "--replay-btc", "--network", "bootstrap")
     assert err.startswith("hashpivot-backtest: error: --network bootstrap: the option has no "
                           "start_epoch_elapsed_days, start_hashrate_ehs") and "own future" in err
