@@ -4,9 +4,10 @@ For each start date the model starts from that date's state in the shipped diffi
 history (height, difficulty, time since the epoch's first block, hashrate) and the
 user's BTC close of that day, runs N replications Y years ahead (replaying the realised
 BTC path with --replay-btc, so that the network is judged on its own; else sampling BTC
-from a `market/btc` option), and reports where every real epoch's difficulty falls in the simulated distribution of that
-day: the share inside the P5–P95 and P25–P75 bands, the probability integral transform
-(PIT) and a plot of the bands against the realised path.
+from a `market/btc` option), and reports where every real epoch's difficulty falls in
+the simulated distribution of that day: the share inside the P5–P95 and P25–P75 bands,
+the probability integral transform (PIT) and a plot of the bands against the realised
+path.
 """
 
 from __future__ import annotations
