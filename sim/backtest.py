@@ -81,6 +81,11 @@ def btc_path(closes: pd.Series, start: str, n_days: int, source: str) -> np.ndar
     return closes.reindex(days, method="ffill").to_numpy(float)
 
 
+#: The day-0 keys a network option must take to be backtested (`start_state` gives more:
+#: those an option lacks, such as the time since the epoch's first block, are left out).
+REQUIRED_STATE = ("start_height", "start_difficulty")
+
+
 def start_state(start: str, epochs: pd.DataFrame | None = None) -> dict:
     """Return the network's state at 00:00 UTC on `start` from the real epochs: the height
     (interpolated in time within the epoch), its difficulty, the days since its first
@@ -155,17 +160,15 @@ def simulate(start: str, years: float, replications: int, seed: int, option: str
     realised = btc_path(closes, start, len(day), source) if replay else None
     state = start_state(start)
     takes = compose([f"market/network={option}"]).market.network
-    lacking = [k for k in state if k not in takes]
+    lacking = [k for k in REQUIRED_STATE if k not in takes]
     if lacking:
         raise UserError(f"--network {option}: the option has no {', '.join(lacking)}, which the "
-                        "backtest sets from the history on each start date; use an option "
-                        "built on sim.processes.network.NetworkBase (economic, reference)"
-                        + (" (bootstrap resamples the shipped epochs to 2025-11-27, so it "
-                           "would be scored on its own future)" if option == "bootstrap" else ""))
-    keys = [f"market.network.{k}={v!r}" for k, v in state.items()]
+                        "backtest sets from the history on each start date")
+    keys = [f"market.network.{k}={v!r}" for k, v in state.items() if k in takes]
     cfg = compose([f"market/network={option}", f"market/btc={btc_option}",
                    f"market.btc.start_usd={float(btc_path(closes, start, 1, source)[0])!r}",
                    *keys, *(f"market.network.{o}" for o in overrides)])
+    history_only_before(cfg.market.network, start)
     if not replay:
         history_only_before(cfg.market.btc, start, source)
     network = instantiate(cfg.market.network, "market.network")
@@ -183,14 +186,14 @@ def simulate(start: str, years: float, replications: int, seed: int, option: str
     return paths, hashprices, float(network.fees_btc_per_block)
 
 
-def history_only_before(btc_cfg, start: str, source: str) -> None:
-    """Point a history-driven BTC option (one with `file` and `until` keys, such as
-    `bootstrap`) at the --btc file, up to the day before `start`: no world draws on a
-    return from after its start."""
-    if "until" in btc_cfg:
-        btc_cfg.until = str(np.datetime64(start, "D") - 1)
-        if "file" in btc_cfg:
-            btc_cfg.file = str(source)
+def history_only_before(process_cfg, start: str, source: str | None = None) -> None:
+    """Make a history-driven option (one with an `until` key, such as market/btc=bootstrap
+    or market/network=bootstrap) read its history up to the day before `start`, from the
+    file `source` if given: no world draws on history from after its start."""
+    if "until" in process_cfg:
+        process_cfg.until = str(np.datetime64(start, "D") - 1)
+        if source is not None and "file" in process_cfg:
+            process_cfg.file = str(source)
 
 
 def realised_hashprice(start: str, n_days: int, closes: pd.Series, fees_btc_per_block: float,

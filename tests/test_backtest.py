@@ -186,7 +186,37 @@ def test_the_real_btc_history_reads_whole():
     assert len(closes) == 4981 and closes.index[0] == np.datetime64("2013-01-01")
 
 
-def test_a_network_that_cannot_take_the_start_state_is_one_line_and_writes_nothing(tmp_path, capsys):
+def test_a_network_that_cannot_take_the_start_state_is_one_line_and_writes_nothing(
+        tmp_path, capsys, monkeypatch):
+    # no shipped option lacks start_height or start_difficulty: ask for a key bootstrap lacks
+    monkeypatch.setattr(backtest, "REQUIRED_STATE", ("start_height", "start_hashrate_ehs"))
     _, err = refused(tmp_path, capsys, "--replay-btc", "--network", "bootstrap")
-    assert err.startswith("hashpivot-backtest: error: --network bootstrap: the option has no "
-                          "start_epoch_elapsed_days, start_hashrate_ehs") and "own future" in err
+    assert err == ("hashpivot-backtest: error: --network bootstrap: the option has no "
+                   "start_hashrate_ehs, which the backtest sets from the history on each start date")
+
+
+def test_a_bootstrapped_network_draws_only_on_retargets_before_the_start(tmp_path, monkeypatch):
+    """market/network=bootstrap takes the day-0 keys it has, and `until` the day before the
+    start, so that no world resamples a retarget from after it."""
+    built = []
+    original = backtest.instantiate
+
+    def keep(node, where):
+        built.append(original(node, where))
+        return built[-1]
+
+    monkeypatch.setattr(backtest, "instantiate", keep)
+    closes = pd.Series(4000.0, index=pd.date_range("2018-06-01", "2019-06-30"))
+    paths, _, _ = backtest.simulate("2019-01-01", 0.25, 2, 1, "bootstrap", [], closes, True,
+                                    "gbm", "btc.csv")
+    network = built[0]
+    state = backtest.start_state("2019-01-01")
+    assert network.until == "2018-12-31"
+    assert (network.start_height, network.start_difficulty) == (state["start_height"],
+                                                                 state["start_difficulty"])
+    epochs = load_difficulty_epochs()
+    before = epochs["timestamp"].to_numpy()[1:] < backtest._unix("2019-01-01")
+    began = epochs["timestamp"].to_numpy()[:-1] >= backtest._unix("2016-01-01")
+    known = np.diff(np.log(epochs["difficulty"].to_numpy()))[before & began]
+    assert np.array_equal(network.log_changes(), known)
+    assert paths[:, 0].tolist() == [state["start_difficulty"]] * 2

@@ -218,11 +218,15 @@ def read_epochs(path: str | None) -> pd.DataFrame:
     return table.astype({"height": "int64", "timestamp": "int64", "difficulty": "float64"})
 
 
-def epoch_log_changes(epochs: pd.DataFrame, since: str) -> np.ndarray:
-    """Return the log-changes of difficulty at the retargets of epochs starting on or after `since`."""
-    start = pd.Timestamp(since).timestamp()
+def epoch_log_changes(epochs: pd.DataFrame, since: str, until: str | None = None) -> np.ndarray:
+    """Return the log-changes of difficulty at the retargets of epochs starting on or after
+    `since` and, if `until` is given, retargeting (the next epoch's first block) on or before
+    that day: the history known at its end."""
+    times = epochs["timestamp"].to_numpy()
     difficulty = epochs["difficulty"].to_numpy(dtype=float)
-    keep = epochs["timestamp"].to_numpy()[:-1] >= start
+    keep = times[:-1] >= pd.Timestamp(since).timestamp()
+    if until is not None:
+        keep &= times[1:] < (pd.Timestamp(until) + pd.Timedelta(days=1)).timestamp()
     return np.diff(np.log(difficulty))[keep]
 
 
@@ -231,7 +235,8 @@ class BootstrapNetwork(Checked):
     """The network's difficulty from a block bootstrap of the real retargets' log-changes.
 
     Each epoch ends with a retarget whose log-change r is resampled (blocks of
-    ``block_epochs`` consecutive real epochs from ``since`` on). A retarget of r means the
+    ``block_epochs`` consecutive real epochs from ``since`` on, up to the retargets of
+    ``until`` if set: a backtest draws on no later history). A retarget of r means the
     epoch lasted 14 days · exp(−r) (Bitcoin's rule, D' = D · 14 days / duration), so its
     hashrate was D · 2³² · 2016 / duration. Outputs as `Network.sample`: daily hashrate,
     difficulty, height, subsidy, fees and the epochs table; fees as `Network`'s. The epoch
@@ -246,6 +251,10 @@ class BootstrapNetwork(Checked):
                                     "null = the shipped history")
     since: str = param("2016-01-01", unit="date", rule=Date(),
                        doc="resample the epochs that start on or after this date")
+    until: Optional[str] = param(None, unit="date", rule=Date(nullable=True),
+                                 doc="and retarget on or before this date; null = to the "
+                                     "history's end (hashpivot-backtest sets the day before "
+                                     "its start)")
     block_epochs: int = param(13, unit="epochs", low=1, integer=True,
                               doc="(mean) length of a resampled block of epochs")
     method: str = param("stationary", unit="-", choices=METHODS,
@@ -260,12 +269,13 @@ class BootstrapNetwork(Checked):
     def __post_init__(self):
         super().__post_init__()
         try:
-            changes = epoch_log_changes(read_epochs(self.file), self.since)
+            changes = epoch_log_changes(read_epochs(self.file), self.since, self.until)
         except UserError as err:
             raise _file_error("file", self.file, err) from None
         if len(changes) < self.block_epochs:
-            raise UserError(f"since={self.since!r}: {len(changes)} retargets after it; needs at "
-                            f"least block_epochs={self.block_epochs}")
+            until = "" if self.until is None else f" and up to until={self.until!r}"
+            raise UserError(f"since={self.since!r}: {len(changes)} retargets after it{until}; "
+                            f"needs at least block_epochs={self.block_epochs}")
         self._changes = changes
 
     def log_changes(self) -> np.ndarray:

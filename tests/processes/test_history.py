@@ -148,6 +148,27 @@ def test_network_bootstrap_epoch_lengths_follow_the_retarget_rule():
                        1.6e14 * 2 ** 32 / (600 * np.exp(-mean_change)) / 1e18)
 
 
+def test_network_bootstrap_until_resamples_only_the_retargets_known_by_then():
+    epochs = load_difficulty_epochs()
+    retarget_day = pd.to_datetime(epochs["timestamp"].to_numpy()[1:], unit="s").normalize()
+    everything = epoch_log_changes(epochs, "2016-01-01")
+    for until in ("2018-06-30", "2021-01-01"):
+        process = BootstrapNetwork(until=until)
+        began = pd.to_datetime(epochs["timestamp"].to_numpy()[:-1], unit="s")
+        known = (began >= pd.Timestamp("2016-01-01")) & (retarget_day <= pd.Timestamp(until))
+        expected = np.diff(np.log(epochs["difficulty"].to_numpy()))[known]
+        assert np.array_equal(process.log_changes(), expected)
+        assert np.array_equal(expected, everything[:len(expected)])  # a prefix of the whole
+    day, upstream = grid(years=5)
+    history = BootstrapNetwork(until="2018-06-30").log_changes()
+    steps = np.diff(np.log(BootstrapNetwork(until="2018-06-30").sample(
+        day, rng_for(7, 0, "network"), upstream)["epochs"]["difficulty"].to_numpy()))
+    assert np.isin(np.round(steps, 9), np.round(history, 9)).all()
+    with pytest.raises(UserError, match=r"^since='2016-01-01': 0 retargets after it and up to "
+                                        r"until='2015-12-31'; needs at least block_epochs=13$"):
+        BootstrapNetwork(until="2015-12-31")
+
+
 def test_a_custom_epochs_file_is_checked(tmp_path):
     path = tmp_path / "epochs.csv"
     path.write_text("height,timestamp,difficulty\n0,1000,5\n2016,2000,6\n4000,3000,7\n")
