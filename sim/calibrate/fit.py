@@ -9,6 +9,17 @@ import numpy as np
 import pandas as pd
 
 
+#: Why a fitted network option's day-0 keys hold what they hold: it starts where the
+#: history ends, at the first block of its last epoch.
+NETWORK_START_NOTES = {
+    "start_height": "the history's last epoch",
+    "start_difficulty": "the history's last epoch",
+    "fees_btc_per_block": "assumed (--fees-btc-per-block), used in the hashprice",
+    "start_hashrate_ehs": "null: 600 s blocks at start_difficulty",
+    "start_epoch_elapsed_days": "null: day 0 is the last epoch's first block",
+}
+
+
 @dataclass
 class Fit:
     """One fitted option: constructor arguments, standard errors, period and goodness of fit.

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.calibrate.fit import Fit, delta_se
+from sim.calibrate.fit import NETWORK_START_NOTES, Fit, delta_se
 from sim.economics import (BLOCKS_PER_EPOCH, DAYS_PER_YEAR, SECONDS_PER_DAY, TWO_POW_32,
                            hashprice_usd_per_ph_day)
 from sim.errors import UserError
@@ -102,10 +102,7 @@ def fit_network(epochs: pd.DataFrame, closes: pd.Series, fees_btc_per_block: flo
               "start_difficulty": float(last["difficulty"]), **rule,
               "hashrate_volatility_per_year": sigma, "fees_btc_per_block": fees_btc_per_block}
     notes = {key: "not fitted: the built-in default" for key in params if key not in errors}
-    notes.update(start_height="the history's last epoch", start_difficulty="the history's last epoch",
-                 fees_btc_per_block="assumed (--fees-btc-per-block), used in the hashprice",
-                 start_hashrate_ehs="null: 600 s blocks at start_difficulty",
-                 start_epoch_elapsed_days="null: day 0 is the last epoch's first block")
+    notes.update(NETWORK_START_NOTES)
     standardized = resid / np.sqrt(var_change)
     goodness = {"r_squared": float(1 - np.var(y - design @ beta) / np.var(y)),
                 "ks_statistic": float(stats.kstest(standardized, "norm").statistic),

@@ -38,7 +38,7 @@ import pandas as pd
 from scipy.optimize import least_squares
 
 from sim.backtest import realised_epochs, start_state
-from sim.calibrate.fit import Fit
+from sim.calibrate.fit import NETWORK_START_NOTES, Fit
 from sim.economics import BLOCKS_PER_EPOCH, DAYS_PER_YEAR, SECONDS_PER_DAY, TWO_POW_32
 from sim.errors import UserError
 from sim.processes.network_economic import EconomicNetwork
@@ -196,10 +196,7 @@ def fit_economic_network(epochs: pd.DataFrame, closes: pd.Series,
               "start_difficulty": float(last["difficulty"]), "start_hashrate_ehs": None,
               "fees_btc_per_block": fees_btc_per_block, **dict(zip(FITTED, values))}
     notes = {key: "not fitted: the built-in default" for key in params if key not in errors}
-    notes.update(start_height="the history's last epoch", start_difficulty="the history's last epoch",
-                 fees_btc_per_block="assumed (--fees-btc-per-block), used in the hashprice",
-                 start_hashrate_ehs="null: 600 s blocks at start_difficulty",
-                 start_epoch_elapsed_days="null: day 0 is the last epoch's first block")
+    notes.update(NETWORK_START_NOTES)
     end = np.datetime64(start, "D") + n_days - 1
     return Fit("network", "fitted", "sim.processes.network_economic.EconomicNetwork", params,
                errors, (start, str(end), count), goodness,
