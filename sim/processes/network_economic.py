@@ -37,6 +37,10 @@ MWH_PER_J_PER_TH_PH_DAY = 0.024
 #: Width of the vintage bins of the day-0 fleet, in years.
 _BIN_YEARS = 0.25
 
+#: Most days between two deliveries of the day-0 pipeline: about an epoch (2,016 blocks at
+#: 600 s), so that it delivers from the first epoch on, as the real order book does.
+_PIPELINE_BIN_DAYS = 14.0
+
 _SQRT_2PI = math.sqrt(2 * math.pi)
 
 
@@ -68,7 +72,9 @@ class EconomicNetwork(NetworkBase):
     frontier efficiency of their time, sized as the real difficulty grew over the year
     before day 0 (shipped epochs; after their end, their last year), and scaled so that
     the running hashrate at the day-0 hashprice is the day-0 hashrate; the same growth
-    fills the delivery pipeline. The frontier is ``frontier_j_per_th`` on
+    fills the delivery pipeline, delivered about every epoch over the lag, its size times
+    one lognormal shock per world like an order's (an observer knows the past deliveries,
+    not the order book). The frontier is ``frontier_j_per_th`` on
     ``frontier_date`` and improves by ``frontier_gain_per_year``. Outages (a ban, a grid
     failure; ``outages_per_year``, off by default) force a share of every installed vintage
     off, returning linearly over ``outage_recovery_days`` (`sample_outages`). Needs the
@@ -173,7 +179,8 @@ class EconomicNetwork(NetworkBase):
                 self.power_median_log_sd * float(rng.standard_normal()))
             net = copy.copy(self)  # > 0 by construction: no need to check every field again
             net.power_median_usd_per_mwh = median
-        fleet = _Fleet(net, start, hp0, self.initial_hashrate_ehs(), rng)
+        fleet = _Fleet(net, start, hp0, self.initial_hashrate_ehs(), rng,
+                       self.order_shock(rng))  # the pipeline's size is as uncertain as an order's
         outages = self.sample_outages(len(btc_usd), rng)
 
         def rule(hashprice, difficulty, t_end, years):
@@ -183,6 +190,14 @@ class EconomicNetwork(NetworkBase):
             return self.capped((math.log(running_ehs) - now) / self.switch_days * DAYS_PER_YEAR)
 
         return rule
+
+    def order_shock(self, rng) -> float:
+        """Return one lognormal shock of log-sd ``order_noise_log_sd`` and mean 1, drawn
+        from `rng` (1 under rng=None or without noise)."""
+        sd = self.order_noise_log_sd
+        if rng is None or sd <= 0:
+            return 1.0
+        return math.exp(sd * float(rng.standard_normal()) - sd * sd / 2)
 
     def sample_outages(self, n_days: int, rng) -> Outages:
         """Return the outages of one world over `n_days`: Poisson at ``outages_per_year``,
@@ -229,15 +244,17 @@ class _Fleet:
     which half its machines pay their power, in units of the spread of power prices.
     """
 
-    def __init__(self, net: EconomicNetwork, start, hashprice0: float, hashrate0_ehs: float, rng):
+    def __init__(self, net: EconomicNetwork, start, hashprice0: float, hashrate0_ehs: float, rng,
+                 pipeline_shock: float = 1.0):
         self.net, self.rng, self.t, self.last = net, rng, 0.0, None
         self.frontier_day0, born, j_per_th, weight, due, growth, order_j = _day0_vintages(
             str(np.datetime64(start, "D")), net.frontier_date, net.frontier_j_per_th,
             net.frontier_gain_per_year, net.machine_life_years, net.delivery_lag_days)
         running = float(np.dot(weight, net.running_share(hashprice0, j_per_th)))
         capacity = weight * hashrate0_ehs / max(running, 1e-12)
-        # the pipeline: what the same growth would add over the delivery lag, in quarters
-        added = capacity.sum() * np.expm1(growth * due / DAYS_PER_YEAR)
+        # the pipeline: what the same growth would add over the delivery lag, epoch by epoch,
+        # times the world's shock
+        added = capacity.sum() * np.expm1(growth * due / DAYS_PER_YEAR) * pipeline_shock
         self.born = np.concatenate((born, due)).tolist()  # days; read one by one, as floats
         self.capacity = np.concatenate((capacity, np.diff(added, prepend=0.0)))
         self.z_half = (net.log_breakeven_hashprice(np.concatenate((j_per_th, order_j)))
@@ -285,10 +302,7 @@ class _Fleet:
         if gap <= 0 or elapsed <= 0:
             return
         share = -math.expm1(-elapsed / net.order_days)
-        shock = 1.0
-        if self.rng is not None and net.order_noise_log_sd > 0:
-            sd = net.order_noise_log_sd
-            shock = math.exp(sd * float(self.rng.standard_normal()) - sd * sd / 2)
+        shock = net.order_shock(self.rng)
         z_half = math.log(MWH_PER_J_PER_TH_PH_DAY * net.power_median_usd_per_mwh * frontier) / spread
         running = 0.5 * math.erfc((z_half - log_entry / spread) / math.sqrt(2))  # Φ(z_entry)
         self._append(t_end + net.delivery_lag_days, share * gap * shock / running, z_half)
@@ -323,7 +337,7 @@ def _day0_vintages(start: str, frontier_date: str, level_j_per_th: float, gain_p
     j_per_th = np.array([_frontier(level_j_per_th, gain_per_year, frontier_day0, b)
                          for b in born.tolist()])
     weight = np.exp(-growth * ages)
-    parts = max(1, math.ceil(lag_days / (_BIN_YEARS * DAYS_PER_YEAR)))
+    parts = max(1, math.ceil(lag_days / _PIPELINE_BIN_DAYS))
     due = lag_days * (np.arange(parts) + 0.5) / parts
     order_j = np.array([_frontier(level_j_per_th, gain_per_year, frontier_day0, d - lag_days)
                         for d in due.tolist()])

@@ -24,7 +24,10 @@ decide tranche by tranche (issue #12; its 34 fields moved, the other cases none)
 then the file held one SHA-256 per column, which a machine with AVX-512 failed on every
 number column (by under 1e-11) and on `contract_value_usd` (by 4.8e-6: a day counted
 across a lease anniversary by rounding, fixed in 68cbb05); written anew in this form
-after that fix, on that machine. Rewrite them only for a change of model, and say which
+after that fix, on that machine. Written anew when the economic network's day-0 pipeline
+came to deliver about every epoch, its size drawn per world (issue #11: a change of
+model; every number field of the three cases moved, the deterministic one by the new
+delivery days alone). Rewrite them only for a change of model, and say which
 fields moved and why in the commit.
 """
 
