@@ -181,17 +181,28 @@ def irr(cash_usd, periods_per_year: int = 12):
     return _irr_row(cash, float(periods_per_year))
 
 
+@read_only_cache(maxsize=8)
+def _minus_years(n_periods: int, periods_per_year: float) -> np.ndarray:
+    """Return −m / periods_per_year for periods m = 0 .. n_periods − 1 (read-only)."""
+    return -(np.arange(n_periods) / periods_per_year)
+
+
 def _irr_row(cash: np.ndarray, periods_per_year: float) -> float:
     """Return the IRR of one row of cash flows by the rule of `irr`.
 
     The bisection runs on Python floats, the same arithmetic as numpy's scalars; it
     stops early once a step leaves the bracket as it was (the bracket's ends are then
-    neighbouring floats, and every step left would be that same step).
+    neighbouring floats, and every step left would be that same step). Each step needs
+    only the sign of NPV at its midpoint: where `_certain_signs` knows it, the step
+    takes it from there; every other step computes NPV as it always has (the dot product
+    of the cash and the discount factors; `ndarray.dot` is the same BLAS call as `@`).
     """
-    if not (np.any(cash < 0) and np.any(cash > 0)) or not np.all(np.isfinite(cash)):
+    lowest, highest = cash.min(), cash.max()  # NaN in either where any flow is NaN
+    if not (lowest < 0 < highest and math.isfinite(lowest) and math.isfinite(highest)):
         return math.nan
-    minus_years = -(np.arange(len(cash)) / periods_per_year)
-    values = _irr_factors(len(cash), periods_per_year) @ cash
+    n_periods = len(cash)
+    minus_years = _minus_years(n_periods, periods_per_year)
+    values = _irr_factors(n_periods, periods_per_year) @ cash
     change = np.flatnonzero(np.sign(values[:-1]) * np.sign(values[1:]) < 0)
     exact = np.flatnonzero(values == 0)
     if exact.size and (change.size == 0 or exact[0] < change[0]):
@@ -200,9 +211,14 @@ def _irr_row(cash: np.ndarray, periods_per_year: float) -> float:
         return math.nan
     low, high = float(IRR_GRID[change[0]]), float(IRR_GRID[change[0] + 1])
     rising = bool(values[change[0]] > 0)  # the sign of NPV at `low`, which every new low keeps
+    factors = np.empty(n_periods)
+    known = _certain_signs(cash, minus_years, low, high, values[change[0]:change[0] + 2], factors)
     for _ in range(60):
         mid = 0.5 * (low + high)
-        npv_mid = float(cash @ (1.0 + mid) ** minus_years)
+        npv_mid = known.get(mid)
+        if npv_mid is None:
+            np.power(1.0 + mid, minus_years, out=factors)
+            npv_mid = float(cash.dot(factors))
         if (npv_mid > 0) if rising else (npv_mid < 0):  # the sign at `low` (not 0, not NaN)
             if mid == low:
                 break
@@ -212,6 +228,57 @@ def _irr_row(cash: np.ndarray, periods_per_year: float) -> float:
                 break
             high = mid
     return float(0.5 * (low + high))
+
+
+def _certain_signs(cash: np.ndarray, minus_years: np.ndarray, low: float, high: float,
+                   ends: np.ndarray, factors: np.ndarray) -> dict[float, float]:
+    """Return ±1.0, the sign of the NPV that `_irr_row` would compute, at midpoints where it is certain.
+
+    The midpoints are those that bisecting [low, high] meets if NPV changes sign once, at
+    a root found by Newton's method from the chord between the NPVs at the ends (`ends`).
+    All are discounted at once (a matrix product, which sums in another order than the
+    bisection's dot product); a sign counts as certain where that NPV exceeds twice the
+    bound on the rounding error of either sum, 2 (n + 16) ε Σ|cash × factor| (a dot
+    product of n terms errs by at most n ε/2 of it, and the factors by a few ulps each;
+    a floor of Σ|cash| + 1 times the smallest normal float covers factors and products
+    that underflow). There, the NPV the bisection would compute has the same sign,
+    whatever the root; a midpoint near it, or one the prediction missed, is computed as
+    before. `factors` is scratch space.
+    """
+    low_npv, high_npv = float(ends[0]), float(ends[1])
+    root = low - low_npv * (high - low) / (high_npv - low_npv)
+    weighted = cash * minus_years
+    for _ in range(3):  # Newton's method on the chord's root: NPV' = Σ cash × −m/ppy × factor / (1 + r)
+        if not low < root < high:
+            return {}
+        np.power(1.0 + root, minus_years, out=factors)
+        slope = float(weighted.dot(factors)) / (1.0 + root)
+        if not slope:
+            return {}
+        root -= float(cash.dot(factors)) / slope
+    mids = []
+    for _ in range(60):
+        mid = 0.5 * (low + high)
+        if mid == low or mid == high:
+            break
+        mids.append(mid)
+        if mid < root:
+            low = mid
+        else:
+            high = mid
+    if not mids:
+        return {}
+    discount = (1.0 + np.array(mids))[:, None] ** minus_years
+    npvs = (discount @ cash).tolist()
+    absolute = np.abs(cash)
+    floor = (float(absolute.sum()) + 1.0) * _TINY
+    bounds = ((2.0 * (len(cash) + 16) * _EPSILON) * (discount @ absolute + floor)).tolist()
+    return {mid: math.copysign(1.0, npv) for mid, npv, bound in zip(mids, npvs, bounds)
+            if abs(npv) > bound}
+
+
+_EPSILON = float(np.finfo(float).eps)
+_TINY = float(np.finfo(float).tiny)
 
 
 def payback_years(cash_usd: np.ndarray) -> float:

@@ -200,6 +200,69 @@ def test_npv_at_the_irr_is_zero_and_no_lower_grid_rate_changes_its_sign(flows):
     assert np.all(below > 0) or np.all(below < 0)  # the lowest root: none found before it
 
 
+def bisected_irr(cash, periods_per_year=12.0):
+    """The rule of `irr` as first written: every step of the bisection computes its NPV."""
+    cash = np.asarray(cash, dtype=float)
+    if not (np.any(cash < 0) and np.any(cash > 0)) or not np.all(np.isfinite(cash)):
+        return math.nan
+    minus_years = -(np.arange(len(cash)) / periods_per_year)
+    values = (1.0 + IRR_GRID)[:, None] ** minus_years[None, :] @ cash
+    change = np.flatnonzero(np.sign(values[:-1]) * np.sign(values[1:]) < 0)
+    exact = np.flatnonzero(values == 0)
+    if exact.size and (change.size == 0 or exact[0] < change[0]):
+        return float(IRR_GRID[exact[0]])
+    if change.size == 0:
+        return math.nan
+    low, high = float(IRR_GRID[change[0]]), float(IRR_GRID[change[0] + 1])
+    rising = bool(values[change[0]] > 0)
+    for _ in range(60):
+        mid = 0.5 * (low + high)
+        npv_mid = float(cash @ (1.0 + mid) ** minus_years)
+        if (npv_mid > 0) if rising else (npv_mid < 0):
+            if mid == low:
+                break
+            low = mid
+        else:
+            if mid == high:
+                break
+            high = mid
+    return float(0.5 * (low + high))
+
+
+def three_roots(roots):
+    """Annual flows whose NPV is zero at each of `roots`: −∏ (x − 1/(1 + r)), x = 1/(1 + rate)."""
+    coefficients = -np.poly([1.0 / (1.0 + r) for r in roots])[::-1]  # cash of years 0, 1, 2, ...
+    return coefficients * 1e6
+
+
+@settings(max_examples=300, deadline=None)
+@given(cash_flows, st.sampled_from([1.0, 4.0, 12.0]))
+# Three roots in one step of the grid: Newton's method finds the middle root (first) or
+# stops short of the lowest (second), and the bisection leaves the predicted midpoints.
+@example(flows=list(three_roots([0.1002, 0.1055, 0.1097])), periods=1.0)
+@example(flows=list(three_roots([0.1012, 0.1025, 0.104])), periods=1.0)
+@example(flows=[-1e6, 1e6 + 1e-3], periods=1.0)  # an IRR of 1e-9
+def test_irr_is_the_bisection_of_every_step_to_the_last_bit(flows, periods):
+    """Where `irr` takes a sign from its batch of certain ones, the answer is unchanged."""
+    got, want = irr(flows, periods_per_year=periods), bisected_irr(flows, periods)
+    assert np.float64(got).tobytes() == np.float64(want).tobytes()
+
+
+@settings(max_examples=300, deadline=None)
+@given(cash_flows, st.sampled_from([1.0, 12.0]), st.floats(-0.98, 5.0))
+@example(flows=list(three_roots([0.1002, 0.1055, 0.1097])), periods=1.0, root=0.105)
+def test_a_certain_sign_is_the_sign_of_the_npv_the_bisection_computes(flows, periods, root):
+    """Against the NPV each midpoint gets by itself: every sign `_certain_signs` names is its sign."""
+    cash = np.array(flows)
+    minus_years = -(np.arange(len(cash)) / periods)
+    low, high = root - 0.01, root + 0.01  # a bracket around a guess, right or not
+    ends = np.array([cash @ (1.0 + low) ** minus_years, cash @ (1.0 + high) ** minus_years])
+    assume(np.all(np.isfinite(ends)) and ends[0] != ends[1])
+    known = economics._certain_signs(cash, minus_years, low, high, ends, np.empty(len(cash)))
+    for mid, sign in known.items():
+        assert sign * float(cash @ (1.0 + mid) ** minus_years) > 0
+
+
 # --- payback and peak funding -------------------------------------------------------------
 def test_payback_and_peak_funding_of_a_simple_project():
     cash = np.r_[-120.0, np.full(23, 10.0)]
