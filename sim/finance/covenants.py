@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from sim.finance.debt import Schedule
 from sim.finance.schedule import Facility
@@ -103,6 +104,25 @@ def _trailing(cfads: np.ndarray, service: np.ndarray, month: int, first: int, wi
             float(-np.add.reduce(service[window_start:month + 1])))
 
 
+def _trailing_at(cfads: np.ndarray, service: np.ndarray, months: range, first: int,
+                 window: int) -> dict[int, tuple[float, float]]:
+    """Return `_trailing` at each of `months`, the same sums: full windows as the rows of one array.
+
+    A row of a C-ordered array is summed as a slice of the same length is (numpy's
+    pairwise sum of each row), so the sums keep their last bits. A window cut short by
+    the first month of service is summed alone.
+    """
+    whole = [month for month in months if month - window + 1 >= first]
+    out = {month: _trailing(cfads, service, month, first, window) for month in months
+           if month - window + 1 < first}
+    if whole:
+        starts = np.array(whole) - (window - 1)
+        covered = np.add.reduce(sliding_window_view(cfads, window)[starts], axis=1).tolist()
+        owed = (-np.add.reduce(sliding_window_view(service, window)[starts], axis=1)).tolist()
+        out.update(zip(whole, zip(covered, owed)))
+    return out
+
+
 def _checked_cfads(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
                    test_every_months: int) -> np.ndarray:
     """Return the CFADS as an array of the schedule's months, once the covenant's terms are checked."""
@@ -155,12 +175,18 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
     loan = Facility(schedule)  # prepaid in place; `schedule` itself is never changed
     openings, service = schedule.opening_balance_usd, schedule.scheduled_service_usd
     tests = covenant_test_months(first, n_months, test_every_months, first_test_months)
+    windows = None  # the trailing sums of the tests to come, while CFADS and service stand
     for t in range(first, n_months):
         if not sweeping and t not in tests:  # nothing happens in this month
             continue
         if t in tests and openings[t] > 0:
             opening = float(openings[t])
-            covered, owed = _trailing(cured_cfads, service, t, first, window_months)
+            if windows is None and not sweeping:
+                windows = _trailing_at(cured_cfads, service, tests[tests.index(t):], first, window_months)
+            if windows is None:
+                covered, owed = _trailing(cured_cfads, service, t, first, window_months)
+            else:
+                covered, owed = windows[t]
             if owed > 0:
                 tested.append(covered / owed)
                 breached = covered / owed < min_dscr
@@ -176,8 +202,10 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
                     loan.prepay(t, paid_in)
                     openings, service = loan.opening_balance_usd, loan.scheduled_service_usd
                     cured_cfads[t] += paid_in
+                    windows = None
         if sweeping and _sweep(loan, t, float(cfads[t])):  # what the tests read changes with the loan
             openings, service = loan.opening_balance_usd, loan.scheduled_service_usd
+            windows = None
     if loan.rows is not None:
         schedule = loan.schedule()
     return Covenanted(schedule, dscr(cured_cfads, schedule.scheduled_service_usd, window_months),

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.finance.covenants import apply_covenant, covenant_test_months, dscr
+from sim.finance.covenants import _trailing, _trailing_at, apply_covenant, covenant_test_months, dscr
 from sim.finance.debt import combine, level_schedule
 
 PAYMENT = 1e6 * (0.06 / 12) / (1 - (1 + 0.06 / 12) ** -48)  # a $1M loan at 6% over 48 months
@@ -42,6 +42,24 @@ def test_trailing_dscr_matches_a_hand_sum_and_starts_with_service():
     for month in range(6, 40):
         assert np.isclose(ratio[month], hand_dscr(cfads, service, month, 6), rtol=1e-9, equal_nan=True)
     assert np.isclose(ratio[8], cfads[6:9].sum() / -service[6:9].sum())  # the first windows are short
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 80), st.integers(0, 30), st.integers(1, 14),
+       st.integers(1, 4))
+def test_the_trailing_sums_of_many_tests_are_each_tests_to_the_last_bit(seed, months, first, window,
+                                                                        every):
+    """Summed as rows of one array, the windows keep the bits of the sums of their slices."""
+    rng = np.random.default_rng(seed)  # sums of many magnitudes, whose order shows in their last bits
+    cfads = rng.normal(size=months) * 10.0 ** rng.integers(-2, 9, size=months)
+    service = -np.abs(rng.normal(size=months)) * 10.0 ** rng.integers(-2, 9, size=months)
+    first = min(first, cfads.size - 1)
+    tests = range(first, cfads.size, every)
+    got = _trailing_at(cfads, service, tests, first, window)
+    assert sorted(got) == list(tests)
+    for month in tests:
+        want = _trailing(cfads, service, month, first, window)
+        assert np.array(got[month]).tobytes() == np.array(want).tobytes()
 
 
 def test_no_debt_service_no_ratio():
