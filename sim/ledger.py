@@ -20,7 +20,7 @@ from sim.economics import (DAYS_PER_MONTH, DAYS_PER_YEAR, below_breakeven, disco
                            payback_years, peak_funding_usd, th_per_mw)
 from sim.finance.equity import FINANCE_CATEGORIES, financing
 from sim.fleet import AsicPrices
-from sim.record import Event
+from sim.record import Event, levels_by_day
 from sim.schema import KINDS
 from sim.valuation import (forward_noi_usd, idle_hall_value_usd_per_kw, kind_rates,
                            remaining_rent_value_usd)
@@ -124,11 +124,12 @@ class Account:
         fleet_curtailed = np.zeros(n)
         th_running = np.zeros(n)
         self.fleet_end = []  # (j_per_th, fleet MW still mining on the last day)
-        for tranche in record.tranches:
-            nominal = np.cumsum(tranche.mw)[:n]
+        tranches = record.tranches  # each one's MW and fleet units, the rows of one array
+        levels = levels_by_day([a for t in tranches for a in (t.mw, t.fleet_mw)], n) if tranches else ()
+        for tranche, nominal, fleet_units in zip(tranches, levels[0::2], levels[1::2]):
             if not np.any(nominal > 1e-12):
                 continue
-            fleet = np.cumsum(tranche.fleet_mw)[:n] * alive
+            fleet = fleet_units * alive
             tranche_th_per_mw = th_per_mw(tranche.j_per_th, record.pue_mining)
             curtail = below_breakeven(mining_revenue_usd_per_mw_day(hashprice, tranche_th_per_mw, fee), spot)
             mining_nominal += nominal

@@ -70,15 +70,24 @@ class Event(NamedTuple):
     cause: str
 
 
-def _level(changes: np.ndarray, n_days: int) -> np.ndarray:
-    """Return the cumulative sum of daily changes on days 0 .. n_days - 1; zeros where none.
+def levels_by_day(changes: list[np.ndarray], n_days: int) -> np.ndarray:
+    """Return the level on days 0 .. n_days - 1 of each of several daily changes, one row each.
 
-    A rate that nothing touched (every bit of every change zero, so no -0.0 either) is
-    zero on every day: no running sum is needed for it.
+    Rates change on a few days (events), so the running sums are taken over the days on
+    which any of them changes and held in between. Adding a zero (+0.0 or -0.0) leaves a
+    sum that is not -0.0 as it is, so each row is the cumulative sum of its changes to the
+    last bit; where a sum could be -0.0 (a rate whose first changes are -0.0) every row
+    is summed day by day instead.
     """
-    if not changes.view(np.int64).any():
-        return np.zeros(changes.size)[:n_days]
-    return np.cumsum(changes)[:n_days]
+    heads = np.vstack([c[:n_days] for c in changes])
+    days = (heads != 0).any(axis=0).nonzero()[0]
+    first = int(days[0]) if days.size else n_days
+    sums = np.cumsum(heads[:, days], axis=1)
+    if heads[:, :first].view(np.int64).any() or (np.signbit(sums) & (sums == 0)).any():
+        return np.vstack([np.cumsum(c)[:n_days] for c in changes])  # a -0.0 that +0.0 would undo
+    out = np.zeros((len(changes), n_days))
+    out[:, first:] = np.repeat(sums, np.diff(days, append=n_days), axis=1)
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,8 +110,17 @@ class Rates:
         return cls(*(np.zeros(n) for _ in fields(cls)))
 
     def levels(self, n_days: int) -> Rates:
-        """Return the level of each rate on days 0 .. n_days - 1."""
-        return Rates(*(_level(getattr(self, f.name), n_days) for f in fields(self)))
+        """Return the level of each rate on days 0 .. n_days - 1.
+
+        A rate that nothing touched (every bit of every change zero, so no -0.0 either) is
+        zero on every day; the others are summed together (`levels_by_day`).
+        """
+        changes = [getattr(self, f.name) for f in fields(self)]
+        touched = [i for i, change in enumerate(changes) if change.view(np.int64).any()]
+        out = np.zeros((len(changes), n_days))
+        if touched:
+            out[touched] = levels_by_day([changes[i] for i in touched], n_days)
+        return Rates(*out)
 
 
 @dataclass(frozen=True, eq=False)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import sim
 from sim.config import build_strategies
 from sim.economics import DAYS_PER_YEAR
-from sim.record import EVENT_COLUMNS, Books, Event, Lease, Rates, events_table
+from sim.record import EVENT_COLUMNS, Books, Event, Lease, Rates, events_table, levels_by_day
 from sim.site import simulate
 
 
@@ -23,6 +23,22 @@ def test_rates_are_daily_changes_whose_sum_is_the_level():
     levels = books.rates.levels(10)
     np.testing.assert_array_equal(levels.mw_ready, [0, 0, 5, 5, 6, 6, 5, 5, 6, 6])
     assert isinstance(levels, Rates) and not levels.gpus.any()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 5), st.integers(1, 400),
+       st.sampled_from([0.0, 0.02, 0.5]), st.sampled_from([0.0, 0.01, 0.3]))
+def test_levels_by_day_are_each_rows_running_sum_to_the_last_bit(seed, rows, days, busy, negative_zeros):
+    """Against np.cumsum of each row: sparse changes of many magnitudes, some of them -0.0."""
+    rng = np.random.default_rng(seed)
+    changes = [rng.normal(size=days + 1) * 10.0 ** rng.integers(-3, 9, size=days + 1)
+               * (rng.random(days + 1) < busy) for _ in range(rows)]
+    for row in changes:
+        row[(row == 0) & (rng.random(days + 1) < negative_zeros)] = -0.0
+    got = levels_by_day(changes, days)
+    assert got.shape == (rows, days)
+    for level, row in zip(got, changes):
+        assert level.tobytes() == np.cumsum(row)[:days].tobytes()
 
 
 def test_a_lump_after_the_horizon_is_not_booked():
