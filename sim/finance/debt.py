@@ -32,8 +32,8 @@ from sim.finance.schedule import (
 from sim.memo import read_only, read_only_cache
 
 __all__ = ["Construction", "EquipmentLoan", "Schedule", "annuity_usd", "bullet_schedule", "combine",
-           "construction_draws", "equipment_loan", "level_capacity_usd", "level_schedule", "prepay",
-           "rates_per_year", "sculpted_capacity_usd", "sculpted_schedule"]
+           "construction_draws", "construction_loans", "equipment_loan", "level_capacity_usd",
+           "level_schedule", "prepay", "rates_per_year", "sculpted_capacity_usd", "sculpted_schedule"]
 
 
 @dataclass(frozen=True)
@@ -259,42 +259,71 @@ def construction_draws(capex_usd, loan_to_cost: float, rate, upfront_fee: float 
     # min >= 0 is False where any month is NaN (min propagates it); max < inf rules out +inf.
     if capex.ndim != 1 or capex.size == 0 or not (capex.min() >= 0.0 and capex.max() < math.inf):
         raise ValueError("capex_usd must be a non-empty 1-d array of spending >= 0.")
+    return construction_loans(capex[None, :], loan_to_cost, rate, upfront_fee, [conversion_month])[0]
+
+
+def construction_loans(capex_usd, loan_to_cost: float, rate, upfront_fee: float = 0.0,
+                       conversion_months=None) -> list[Construction]:
+    """Return the construction loans of several projects, one per row of `capex_usd` (>= 0).
+
+    Each is `construction_draws` of its row and its conversion month (None: the last
+    month of spending), the same numbers to the last bit: the rows are computed together,
+    and numpy sums and accumulates each row of an array as it does the row alone.
+    """
+    capex = np.asarray(capex_usd, dtype=float)
+    if capex.ndim != 2 or capex.shape[1] == 0 or not (
+            capex.size == 0 or (capex.min() >= 0.0 and capex.max() < math.inf)):
+        raise ValueError("capex_usd must be rows of months of spending >= 0.")
     if not 0.0 <= loan_to_cost <= 1.0:
         raise ValueError(f"loan_to_cost(={loan_to_cost}) must be in [0, 1].")
     if not upfront_fee >= 0.0:
         raise ValueError(f"upfront_fee(={upfront_fee}) must be >= 0.")
-    n_months = capex.size
-    spent = (capex > 0).nonzero()[0]
-    completion = int(spent[-1]) if spent.size else None
-    conversion = completion if conversion_month is None else int(conversion_month)
-    if conversion is not None and not (completion or 0) <= conversion < n_months:
-        raise ValueError(f"conversion_month(={conversion_month}) must be in "
-                         f"[{completion or 0}, {n_months}): after the spending, within the horizon.")
+    n_projects, n_months = capex.shape
+    conversion_months = [None] * n_projects if conversion_months is None else list(conversion_months)
+    if len(conversion_months) != n_projects:
+        raise ValueError(f"{len(conversion_months)} conversion months for {n_projects} projects.")
+    spending = capex > 0  # completion: each row's last month of spending (None without any)
+    last_spent = (n_months - 1 - spending[:, ::-1].argmax(axis=1)).tolist()
+    completions = [month if spends else None
+                   for month, spends in zip(last_spent, spending.any(axis=1).tolist())]
+    conversions = []
+    for completion, conversion_month in zip(completions, conversion_months):
+        conversion = completion if conversion_month is None else int(conversion_month)
+        if conversion is not None and not (completion or 0) <= conversion < n_months:
+            raise ValueError(f"conversion_month(={conversion_month}) must be in [{completion or 0}, "
+                             f"{n_months}): after the spending, within the horizon.")
+        conversions.append(conversion)
     draw = loan_to_cost * capex
     # A fixed rate needs no array of rates: each month's is the same.
     monthly = rates_per_year(rate, 1 if isinstance(rate, float) else n_months) / 12.0
-    capitalised, balance, fees = np.zeros(n_months), np.zeros(n_months), np.zeros(n_months)
-    drawn = (draw > 0).nonzero()[0]
-    if drawn.size:
-        fees[drawn[0]] = -upfront_fee * float(draw.sum())
-    if conversion is not None and (isinstance(rate, float) or (monthly == monthly[0]).all()):
+    capitalised, balance, fees = (np.zeros((n_projects, n_months)) for _ in range(3))
+    drawn = draw > 0
+    borrowers = drawn.any(axis=1).nonzero()[0]  # the fee falls in each one's month of first draw
+    fees[borrowers, drawn[borrowers].argmax(axis=1)] = -upfront_fee * draw[borrowers].sum(axis=1)
+    last = np.array([-1 if c is None else c for c in conversions])  # no balance after the conversion
+    after = np.arange(n_months) > last[:, None]
+    if isinstance(rate, float) or (monthly == monthly[0]).all():
         # One rate: the balance after month t is sum over k <= t of draw_k (1 + r)^(t - k).
         one_rate = float(monthly[0])
-        growth = _growth(one_rate, n_months)[:conversion + 1]
-        balance[:conversion + 1] = growth * np.cumsum(draw[:conversion + 1] / growth)
-        capitalised[1:conversion + 1] = balance[:conversion] * one_rate
+        growth = _growth(one_rate, n_months)
+        balance[:] = growth * np.cumsum(draw / growth, axis=1)
+        capitalised[:, 1:] = balance[:, :-1] * one_rate
+        balance[after] = 0.0
+        capitalised[after] = 0.0
     else:
-        months = 0 if conversion is None else conversion + 1
-        rates, drawn_usd = monthly[:months].tolist(), draw[:months].tolist()
-        interest, owed = [0.0] * months, [0.0] * months
-        left = 0.0
-        for t in range(months):
-            interest[t] = left * rates[t]
-            left += interest[t] + drawn_usd[t]
-            owed[t] = left
-        capitalised[:months], balance[:months] = interest, owed
-    at_conversion = float(balance[conversion]) if conversion is not None else 0.0
-    return Construction(draw, capitalised, fees, balance, completion, conversion, at_conversion)
+        for k, conversion in enumerate(conversions):
+            months = 0 if conversion is None else conversion + 1
+            rates, drawn_usd = monthly[:months].tolist(), draw[k, :months].tolist()
+            interest, owed = [0.0] * months, [0.0] * months
+            left = 0.0
+            for t in range(months):
+                interest[t] = left * rates[t]
+                left += interest[t] + drawn_usd[t]
+                owed[t] = left
+            capitalised[k, :months], balance[k, :months] = interest, owed
+    return [Construction(draw[k], capitalised[k], fees[k], balance[k], completion, conversion,
+                         float(balance[k, conversion]) if conversion is not None else 0.0)
+            for k, (completion, conversion) in enumerate(zip(completions, conversions))]
 
 
 @read_only_cache(maxsize=64)

@@ -42,7 +42,7 @@ import numpy as np
 from sim.economics import irr, npv, peak_funding_usd
 from sim.finance.covenants import apply_covenant
 from sim.finance.debt import (Construction, Schedule, bullet_schedule, combine,
-                              construction_draws, equipment_loan, level_capacity_usd, level_schedule,
+                              construction_loans, equipment_loan, level_capacity_usd, level_schedule,
                               sculpted_capacity_usd, sculpted_schedule)
 from sim.finance.tax import combined_rate, depreciation_by_year, tax_by_month, tax_by_year, yearly_sums
 from sim.memo import read_only_cache
@@ -234,11 +234,11 @@ def financing(cfg, account) -> Financing:
     loans: list[Schedule] = []
     unconverted = 0.0  # construction balances still owed at the horizon
     debt = fin.debt
-    for project, capex, convert in _loan_groups(record.conversions, account, month_of_day, n):
-        if debt.loan_to_cost <= 0:
-            break
-        build = construction_draws(capex, float(debt.loan_to_cost), rate, float(debt.upfront_fee),
-                                   convert)
+    groups = list(_loan_groups(record.conversions, account, month_of_day, n)) if debt.loan_to_cost > 0 else []
+    builds = construction_loans(np.array([capex for _, capex, _ in groups]).reshape(len(groups), n),
+                                float(debt.loan_to_cost), rate, float(debt.upfront_fee),
+                                [convert for _, _, convert in groups])
+    for (project, _, convert), build in zip(groups, builds):
         start = convert + 1
         forecast = _lender_forecast(project, cfg, world, months_of(debt.term_years), start)
         if start < n:  # sized at close: no more than the forecast covers at target_dscr

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.finance.debt import (
-    bullet_schedule, combine, construction_draws, equipment_loan, level_capacity_usd, level_schedule,
-    prepay, sculpted_capacity_usd, sculpted_schedule,
+    bullet_schedule, combine, construction_draws, construction_loans, equipment_loan, level_capacity_usd,
+    level_schedule, prepay, sculpted_capacity_usd, sculpted_schedule,
 )
 
 
@@ -184,6 +184,26 @@ def test_construction_interest_runs_to_a_later_conversion():
     assert np.isclose(late.balance_at_completion_usd, early.balance_at_completion_usd * 1.005 ** 3,
                       rtol=1e-12)
     assert late.balance_usd[8] == late.balance_at_completion_usd and not late.balance_usd[9:].any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 8), st.integers(2, 150), st.booleans())
+def test_construction_loans_together_are_each_alone_to_the_last_bit(seed, projects, months, floating):
+    """Rows of spending at odd times and sizes, fixed or floating rates: each row as if alone."""
+    rng = np.random.default_rng(seed)
+    capex = rng.uniform(1e5, 3e7, (projects, months)) * (rng.random((projects, months)) < 0.2)
+    capex[0] = 0.0  # a project that spends nothing
+    last_spent = [int(row.nonzero()[0][-1]) if row.any() else 0 for row in capex]
+    conversions = [None if rng.random() < 0.3 or not row.any() else int(rng.integers(last, months))
+                   for row, last in zip(capex, last_spent)]
+    rate = 0.03 + 0.05 * rng.random(months) if floating else 0.0775
+    together = construction_loans(capex, 0.8, rate, 0.015, conversions)
+    for row, conversion, loan in zip(capex, conversions, together):
+        alone = construction_loans(row[None, :], 0.8, rate, 0.015, [conversion])[0]
+        for name in ("draw_usd", "capitalised_interest_usd", "fees_usd", "balance_usd"):
+            assert getattr(loan, name).tobytes() == getattr(alone, name).tobytes()
+        assert (loan.completion_month, loan.conversion_month, loan.balance_at_completion_usd) == (
+            alone.completion_month, alone.conversion_month, alone.balance_at_completion_usd)
 
 
 def test_zero_loan_to_cost_borrows_nothing():
