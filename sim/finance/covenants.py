@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from sim.finance.debt import Schedule
 from sim.finance.schedule import Facility
@@ -108,17 +107,17 @@ def _trailing_at(cfads: np.ndarray, service: np.ndarray, months: range, first: i
                  window: int) -> dict[int, tuple[float, float]]:
     """Return `_trailing` at each of `months`, the same sums: full windows as the rows of one array.
 
-    A row of a C-ordered array is summed as a slice of the same length is (numpy's
-    pairwise sum of each row), so the sums keep their last bits. A window cut short by
-    the first month of service is summed alone.
+    A row of a C-ordered array (here picked out by fancy indexing, a copy) is summed as
+    a slice of the same length is (numpy's pairwise sum of each row), so the sums keep
+    their last bits. A window cut short by the first month of service is summed alone.
     """
     whole = [month for month in months if month - window + 1 >= first]
     out = {month: _trailing(cfads, service, month, first, window) for month in months
            if month - window + 1 < first}
     if whole:
-        starts = np.array(whole) - (window - 1)
-        covered = np.add.reduce(sliding_window_view(cfads, window)[starts], axis=1).tolist()
-        owed = (-np.add.reduce(sliding_window_view(service, window)[starts], axis=1)).tolist()
+        days = np.array(whole)[:, None] + np.arange(1 - window, 1)  # each window's months, a row
+        covered = np.add.reduce(cfads[days], axis=1).tolist()
+        owed = (-np.add.reduce(service[days], axis=1)).tolist()
         out.update(zip(whole, zip(covered, owed)))
     return out
 
