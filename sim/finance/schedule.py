@@ -250,11 +250,21 @@ class Facility:
     def _rows(self) -> dict[str, np.ndarray]:
         """Return the tranches' arrays, one row each (copied from them when first asked)."""
         if self.rows is None:
-            self.rows = _table(self.parts)
-            self.rows["monthly"] = self.rows["rate_per_year"] / 12.0
+            self.rows = rows = _table(self.parts)
+            rows["monthly"] = rows["rate_per_year"] / 12.0
             if self.pro_rata:  # as `combine` sums them (prepayments never change what is funded)
-                self.funded_usd = self.rows["funded_usd"].sum(axis=0)
+                self.funded_usd = rows["funded_usd"].sum(axis=0)
+            # The last month in which each tranche is funded or at a negative rate (these
+            # never change), and in which it capitalises or prepays (kept as they change).
+            self.fixed_last = _last_month((rows["funded_usd"] != 0) | (rows["monthly"] < 0))
+            self.moving_last = _last_month((rows["capitalised_interest_usd"] != 0)
+                                           | (rows["prepaid_usd"] != 0))
         return self.rows
+
+    def _rises(self, month: int) -> np.ndarray:
+        """Return, by tranche, whether its balance may rise after `month`: funded, capitalised or
+        prepaid later, or at a negative rate (a later month of any is then the last one)."""
+        return (self.fixed_last > month) | (self.moving_last > month)
 
     def _sum(self) -> None:
         """Set the facility's arrays to its tranches' sums (a single loan: its own arrays)."""
@@ -275,27 +285,38 @@ class Facility:
         rows, n_months = self.rows, self.n_months
         interest, capitalised = rows["interest_usd"], rows["capitalised_interest_usd"]
         principal, prepaid, balance = rows["principal_usd"], rows["prepaid_usd"], rows["balance_usd"]
-        funded, monthly = rows["funded_usd"], rows["monthly"]
+        monthly = rows["monthly"]
         index = np.array(which)
         paid = np.array(amounts)
         owed = balance[index, month]
         principal[index, month] -= paid
         prepaid[index, month] -= paid
         balance[index, month] = owed - paid
+        prepaying = index[prepaid[index, month] != 0]
+        self.moving_last[prepaying] = np.maximum(self.moving_last[prepaying], month)
         later = slice(month + 1, n_months)
         # Where the balance only falls from here, it is the old one less the prepayment, until zero.
-        rises = (funded[:, later].any(axis=1) | capitalised[:, later].any(axis=1)
-                 | prepaid[:, later].any(axis=1) | (monthly[:, later] < 0).any(axis=1))
-        falls = ~rises[index]
+        falls = ~self._rises(month)[index]
+        if falls.all() and len(which) == len(self.parts):  # every tranche: rows as slices, not copies
+            fast, paid_fast = slice(None), paid
+        else:
+            fast, paid_fast = index[falls], paid[falls]
         if falls.any():
-            fast = index[falls]
-            fallen = np.maximum(balance[fast, later] - paid[falls][:, None], 0.0)
+            fallen = np.maximum(balance[fast, later] - paid_fast[:, None], 0.0)
             balance[fast, later] = fallen
             before = balance[fast, month:n_months - 1]
             interest[fast, later] = -(before * monthly[fast, later])
             principal[fast, later] = fallen - before
         for k in index[~falls].tolist():
             _rerun_after(k, month, rows, n_months)
+            self.moving_last[k] = _last_month((capitalised[k] != 0) | (prepaid[k] != 0))[0]
+
+
+def _last_month(happens: np.ndarray) -> np.ndarray:
+    """Return the last month in which something happens, by row of `happens` (-1: never)."""
+    happens = np.atleast_2d(happens)
+    months = happens.shape[1] - 1 - happens[:, ::-1].argmax(axis=1)
+    return np.where(happens.any(axis=1), months, -1)
 
 
 def _rerun_after(k: int, month: int, rows: dict[str, np.ndarray], n_months: int) -> None:

@@ -9,6 +9,7 @@ from sim.finance.debt import (
     bullet_schedule, combine, construction_draws, construction_loans, equipment_loan, level_capacity_usd,
     level_schedule, prepay, sculpted_capacity_usd, sculpted_schedule,
 )
+from sim.finance.schedule import Facility
 
 
 def hand_level_table(principal, rate_per_year, months):
@@ -277,6 +278,30 @@ def test_prepaying_a_sum_of_loans_goes_pro_rata_to_the_tranches_outstanding():
     later = after.tranches[2]  # funded after the prepayment: as planned
     assert np.allclose(later.balance_usd[5:17], third, rtol=1e-9, atol=1e-6) and not later.prepaid_usd.any()
     assert conserved(after) and len(after.tranches) == 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.lists(st.tuples(st.integers(0, 59), st.floats(0.0, 1.0)),
+                                           min_size=1, max_size=8))
+def test_a_facility_knows_which_tranches_may_rise_after_each_prepayment(seed, prepayments):
+    """Against the definition, after prepayments in any order: funded, capitalised or prepaid
+    after the month, or at a negative rate then."""
+    rng = np.random.default_rng(seed)
+    cfads = rng.uniform(-2e5, 1e6, 60)  # a sculpted tranche capitalises where its forecast is low
+    rates = np.r_[np.full(30, 0.06), np.full(30, -0.01)] if seed % 3 == 0 else 0.06
+    loan = Facility(combine([level_schedule(1e6, rates, 36, 2, 60),
+                             bullet_schedule(5e5, 0.08, 24, 10, 60),
+                             sculpted_schedule(8e5, 0.07, cfads, 0, 48, 60)]))
+    for month, share in prepayments:
+        loan.prepay(month, share * float(loan.balance_usd[month]))
+        rows = loan.rows
+        for after in range(60):
+            later = slice(after + 1, 60)
+            rises = (rows["funded_usd"][:, later].any(axis=1)
+                     | rows["capitalised_interest_usd"][:, later].any(axis=1)
+                     | rows["prepaid_usd"][:, later].any(axis=1)
+                     | (rows["monthly"][:, later] < 0).any(axis=1))
+            assert loan._rises(after).tolist() == rises.tolist()
 
 
 def test_a_sum_of_loans_at_different_rates_is_rated_by_balance():
