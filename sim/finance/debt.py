@@ -282,6 +282,8 @@ def construction_loans(capex_usd, loan_to_cost: float, rate, upfront_fee: float 
     conversion_months = [None] * n_projects if conversion_months is None else list(conversion_months)
     if len(conversion_months) != n_projects:
         raise ValueError(f"{len(conversion_months)} conversion months for {n_projects} projects.")
+    if not n_projects:
+        return []
     spending = capex > 0  # completion: each row's last month of spending (None without any)
     last_spent = (n_months - 1 - spending[:, ::-1].argmax(axis=1)).tolist()
     completions = [month if spends else None

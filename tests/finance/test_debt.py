@@ -207,6 +207,12 @@ def test_construction_loans_together_are_each_alone_to_the_last_bit(seed, projec
             alone.completion_month, alone.conversion_month, alone.balance_at_completion_usd)
 
 
+def test_no_projects_no_construction_loans():
+    assert construction_loans(np.zeros((0, 12)), 0.8, 0.07, 0.01, []) == []
+    with pytest.raises(ValueError, match="conversion months"):
+        construction_loans(np.ones((2, 12)), 0.8, 0.07, 0.01, [None])
+
+
 def test_zero_loan_to_cost_borrows_nothing():
     loan = construction_draws(np.array([1e6, 2e6, 0.0]), 0.0, 0.08, upfront_fee=0.02)
     assert not any(getattr(loan, name).any() for name in
