@@ -145,6 +145,8 @@ def npv(cash_usd: np.ndarray, rate_per_year: float) -> float:
 #: +100% a year, then 60 geometric steps (12.4% apart) up to +100,000% a year.
 IRR_GRID = np.concatenate([np.linspace(-0.99, 1.0, 200), np.geomspace(1.01, 1e3, 60)])
 IRR_GRID.setflags(write=False)
+#: The spacing of floats at 1 and the smallest normal float: the units of the IRR's error bounds.
+_EPSILON, _TINY = float(np.finfo(float).eps), float(np.finfo(float).tiny)
 
 
 @read_only_cache(maxsize=8)
@@ -197,6 +199,8 @@ def _irr_row(cash: np.ndarray, periods_per_year: float) -> float:
     takes it from there; every other step computes NPV as it always has (the dot product
     of the cash and the discount factors; `ndarray.dot` is the same BLAS call as `@`).
     """
+    if not cash.size:
+        return math.nan
     lowest, highest = cash.min(), cash.max()  # NaN in either where any flow is NaN
     if not (lowest < 0 < highest and math.isfinite(lowest) and math.isfinite(highest)):
         return math.nan
@@ -275,10 +279,6 @@ def _certain_signs(cash: np.ndarray, minus_years: np.ndarray, low: float, high: 
     bounds = ((2.0 * (len(cash) + 16) * _EPSILON) * (discount @ absolute + floor)).tolist()
     return {mid: math.copysign(1.0, npv) for mid, npv, bound in zip(mids, npvs, bounds)
             if abs(npv) > bound}
-
-
-_EPSILON = float(np.finfo(float).eps)
-_TINY = float(np.finfo(float).tiny)
 
 
 def payback_years(cash_usd: np.ndarray) -> float:

@@ -167,7 +167,7 @@ def test_irr_of_rows_is_each_rows_irr():
 
 
 @pytest.mark.parametrize("cash", [
-    np.full(24, 5.0), np.full(24, -5.0), np.zeros(12),   # no outflow, no inflow, nothing
+    np.full(24, 5.0), np.full(24, -5.0), np.zeros(12), np.zeros(0),  # no outflow, no inflow, nothing
     np.r_[-100.0, 0.5],                                  # the root, −99.5% a year, is off the grid
     np.r_[-100.0, np.nan, 200.0], np.r_[-100.0, np.inf],  # not finite
 ])

@@ -198,6 +198,8 @@ class Facility:
         self.prepaid_usd = schedule.prepaid_usd
         self.balance_usd = schedule.balance_usd
         self.rows: dict[str, np.ndarray] | None = None  # the tranches' arrays, once one is prepaid
+        self.fixed_last: np.ndarray | None = None  # by tranche, with the rows (see `_rows`)
+        self.moving_last: np.ndarray | None = None
         self.changed: set[int] = set()
 
     @property
