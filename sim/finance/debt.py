@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.finance.schedule import (
-    Schedule, amortise, annuity_usd, combine, prepay, rates_per_year,
+    Schedule, amortise, annuity_usd, combine, last_month_by_row, prepay, rates_per_year,
 )
 from sim.memo import read_only, read_only_cache
 
@@ -284,10 +284,8 @@ def construction_loans(capex_usd, loan_to_cost: float, rate, upfront_fee: float 
         raise ValueError(f"{len(conversion_months)} conversion months for {n_projects} projects.")
     if not n_projects:
         return []
-    spending = capex > 0  # completion: each row's last month of spending (None without any)
-    last_spent = (n_months - 1 - spending[:, ::-1].argmax(axis=1)).tolist()
-    completions = [month if spends else None
-                   for month, spends in zip(last_spent, spending.any(axis=1).tolist())]
+    # completion: each row's last month of spending (None without any)
+    completions = [None if month < 0 else month for month in last_month_by_row(capex > 0).tolist()]
     conversions = []
     for completion, conversion_month in zip(completions, conversion_months):
         conversion = completion if conversion_month is None else int(conversion_month)

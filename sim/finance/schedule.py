@@ -258,8 +258,8 @@ class Facility:
                 self.funded_usd = rows["funded_usd"].sum(axis=0)
             # The last month in which each tranche is funded or at a negative rate (these
             # never change), and in which it capitalises or prepays (kept as they change).
-            self.fixed_last = _last_month((rows["funded_usd"] != 0) | (rows["monthly"] < 0))
-            self.moving_last = _last_month((rows["capitalised_interest_usd"] != 0)
+            self.fixed_last = last_month_by_row((rows["funded_usd"] != 0) | (rows["monthly"] < 0))
+            self.moving_last = last_month_by_row((rows["capitalised_interest_usd"] != 0)
                                            | (rows["prepaid_usd"] != 0))
         return self.rows
 
@@ -311,11 +311,12 @@ class Facility:
             principal[fast, later] = fallen - before
         for k in index[~falls].tolist():
             _rerun_after(k, month, rows, n_months)
-            self.moving_last[k] = _last_month((capitalised[k] != 0) | (prepaid[k] != 0))[0]
+            self.moving_last[k] = last_month_by_row((capitalised[k] != 0) | (prepaid[k] != 0))[0]
 
 
-def _last_month(happens: np.ndarray) -> np.ndarray:
-    """Return the last month in which something happens, by row of `happens` (-1: never)."""
+def last_month_by_row(happens: np.ndarray) -> np.ndarray:
+    """Return the last month in which something happens, by row of `happens` (-1: never):
+    a Facility's tranches, a construction loan's spending (`sim.finance.debt`)."""
     happens = np.atleast_2d(happens)
     months = happens.shape[1] - 1 - happens[:, ::-1].argmax(axis=1)
     return np.where(happens.any(axis=1), months, -1)
