@@ -86,11 +86,18 @@ def btc_path(closes: pd.Series, start: str, n_days: int, source: str) -> np.ndar
 REQUIRED_STATE = ("start_height", "start_difficulty")
 
 
+#: Days before day 0, at least, whose blocks' pace is the backtest's day-0 hashrate: as the
+#: 7-day averages that mining data sites publish and the as-of snapshots take (conf/asof).
+HASHRATE_WINDOW_DAYS = 7.0
+
+
 def start_state(start: str, epochs: pd.DataFrame | None = None) -> dict:
-    """Return the network's state at 00:00 UTC on `start` from the real epochs: the height
-    (interpolated in time within the epoch), its difficulty, the days since its first
-    block, and the hashrate of the last complete epoch (EH/s, from its duration), as
-    `market.network` keys."""
+    """Return the network's state at 00:00 UTC on `start` from the real epochs, as
+    `market.network` keys: the height (interpolated in time within the epoch), its
+    difficulty, the days since its first block, and the hashrate over at least the last
+    `HASHRATE_WINDOW_DAYS` (EH/s): the work of the epoch's blocks so far over its time so
+    far, plus, where it began less than a window ago, the rest of the window at the pace of
+    the last complete epoch (from its duration)."""
     epochs = load_difficulty_epochs() if epochs is None else epochs
     stamp = _unix(start)
     times = epochs["timestamp"].to_numpy()
@@ -101,10 +108,13 @@ def start_state(start: str, epochs: pd.DataFrame | None = None) -> dict:
     heights = epochs["height"].to_numpy()
     height = int(np.interp(stamp, times, heights))
     previous_s = float(times[row] - times[row - 1]) * 2015 / 2016
-    hashrate = (float(epochs["difficulty"].iloc[row - 1]) * TWO_POW_32 * 2015 / previous_s / 1e18)
-    return {"start_height": height, "start_difficulty": float(epochs["difficulty"].iloc[row]),
-            "start_epoch_elapsed_days": float(stamp - times[row]) / 86_400.0,
-            "start_hashrate_ehs": hashrate}
+    previous = float(epochs["difficulty"].iloc[row - 1]) * TWO_POW_32 * 2015 / previous_s / 1e18
+    difficulty, elapsed_s = float(epochs["difficulty"].iloc[row]), float(stamp - times[row])
+    window_s = max(HASHRATE_WINDOW_DAYS * 86_400.0, elapsed_s)
+    work = (height - int(heights[row])) * difficulty * TWO_POW_32 / 1e18  # EH, this epoch
+    hashrate = (work + (window_s - elapsed_s) * previous) / window_s
+    return {"start_height": height, "start_difficulty": difficulty,
+            "start_epoch_elapsed_days": elapsed_s / 86_400.0, "start_hashrate_ehs": hashrate}
 
 
 def realised_epochs(start: str, n_days: int, epochs: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -35,7 +35,32 @@ def test_calibrated_draws_cover_at_their_nominal_rates():
     assert backtest.pit_histogram(scored["pit"]) == pytest.approx(np.full(10, 0.1), abs=0.02)
 
 
-def test_start_state_is_the_epoch_in_force_and_the_last_complete_epochs_hashrate():
+def history_at_paces(day0: str, elapsed_days: float, before_ehs: float, now_ehs: float):
+    """Epochs whose last complete one ran at `before_ehs` and whose epoch in force, begun
+    `elapsed_days` before `day0`, runs at `now_ehs` (difficulty 1e13 throughout)."""
+    difficulty, heights = 1e13, np.arange(4) * 2016
+    days_per_epoch = [2016 * difficulty * 2**32 / (ehs * 1e18) / 86_400
+                      for ehs in (before_ehs, before_ehs, now_ehs)]
+    start = pd.Timestamp(day0, tz="UTC").timestamp() - elapsed_days * 86_400
+    times = start + 86_400 * np.array([-days_per_epoch[0] - days_per_epoch[1], -days_per_epoch[1],
+                                       0.0, days_per_epoch[2]])
+    return pd.DataFrame({"height": heights, "timestamp": times.round().astype("int64"),
+                         "difficulty": np.full(4, difficulty)})
+
+
+@pytest.mark.parametrize("elapsed_days, expected_ehs", [
+    (7.5, 120.0),                        # a week or more into the epoch: its blocks so far
+    (2.0, (2.0 * 120 + 5.0 * 100) / 7),  # else the week's rest at the last epoch's pace
+])
+def test_start_state_hashrate_is_the_last_weeks_pace(elapsed_days, expected_ehs):
+    epochs = history_at_paces("2020-01-01", elapsed_days, before_ehs=100.0, now_ehs=120.0)
+    state = backtest.start_state("2020-01-01", epochs)
+    assert state["start_epoch_elapsed_days"] == pytest.approx(elapsed_days, abs=1e-5)
+    # the height is whole blocks: at most one block's work off the continuous pace
+    assert state["start_hashrate_ehs"] == pytest.approx(expected_ehs, rel=2e-3)
+
+
+def test_start_state_is_the_epoch_in_force_and_the_last_weeks_hashrate():
     epochs = load_difficulty_epochs()
     state = backtest.start_state("2019-01-01", epochs)
     stamp = pd.Timestamp("2019-01-01", tz="UTC").timestamp()

@@ -2,7 +2,7 @@
 
 The model is started, as `hashpivot-backtest` starts it, from the history's state at
 00:00 UTC on the first day of the fit window (height, difficulty, the time since the
-epoch's first block, the last complete epoch's hashrate: `sim.backtest.start_state`)
+epoch's first block, the hashrate of at least the last week: `sim.backtest.start_state`)
 and driven by the realised BTC closes, in deterministic mode (`EconomicNetwork.sample`
 with rng=None: no noise, no fee spikes, no per-world power median). Its daily hashrate,
 averaged over each real epoch of the window (by its work: the integral of the daily path

@@ -71,7 +71,8 @@ class EconomicNetwork(NetworkBase):
     Day 0: the fleet's vintages span the last ``machine_life_years`` in quarters, at the
     frontier efficiency of their time, sized as the real difficulty grew over the year
     before day 0 (shipped epochs; after their end, their last year), and scaled so that
-    the running hashrate at the day-0 hashprice is the day-0 hashrate; the same growth
+    the day-0 hashrate runs at the hashprice it earns once blocks come every 600 s (the
+    day-0 revenue shared by it: a neutral start); the same growth
     fills the delivery pipeline, delivered about every epoch over the lag, its size times
     one lognormal shock per world like an order's (an observer knows the past deliveries,
     not the order book). The frontier is ``frontier_j_per_th`` on
@@ -179,7 +180,11 @@ class EconomicNetwork(NetworkBase):
                 self.power_median_log_sd * float(rng.standard_normal()))
             net = copy.copy(self)  # > 0 by construction: no need to check every field again
             net.power_median_usd_per_mwh = median
-        fleet = _Fleet(net, start, hp0, self.initial_hashrate_ehs(), rng,
+        hashrate0 = self.initial_hashrate_ehs()
+        # the hashprice the day-0 hashrate earns once blocks come every 600 s again: the day-0
+        # revenue R = hp0 · H_600 shared by it (hp0 itself where it is H_600, as by default)
+        neutral = hp0 * (self.start_difficulty * TWO_POW_32 / TARGET_SPACING_S / 1e18 / hashrate0)
+        fleet = _Fleet(net, start, neutral, hashrate0, rng,
                        self.order_shock(rng))  # the pipeline's size is as uncertain as an order's
         outages = self.sample_outages(len(btc_usd), rng)
 

@@ -79,6 +79,17 @@ def test_the_start_is_neutral_until_the_pipeline_delivers():
     assert out["network_hashrate_ehs"][60] > 440.0
 
 
+@pytest.mark.parametrize("hashrate_ehs", [400.0, 480.0])
+def test_the_start_is_neutral_when_blocks_come_faster_or_slower_than_600_s(hashrate_ehs):
+    """A day-0 hashrate off the difficulty's 600 s rate (a growing network, as the
+    backtest's history gives) is what the day-0 revenue keeps running once blocks come
+    every 600 s again: the fleet is made for that hashprice, so the network stays there."""
+    net = still_network(start_difficulty=440e18 * TARGET_SPACING_S / TWO_POW_32,
+                        start_hashrate_ehs=hashrate_ehs, delivery_lag_days=200.0)
+    out = net.sample(DAY, None, flat_world())
+    assert out["network_hashrate_ehs"][:6] == pytest.approx(np.full(6, hashrate_ehs), rel=1e-9)
+
+
 def test_the_pipeline_delivers_about_every_epoch_over_the_lag():
     """The day-0 order book arrives in parts no more than 14 days apart, from the first
     epoch on, and adds the past year's growth over the lag (as the fleet's ages assume)."""
