@@ -106,6 +106,10 @@ class NetworkBase(Checked):
         """Return the day-0 hashrate in EH/s (by default, 600 s blocks at the start difficulty)."""
         if self.start_hashrate_ehs is not None:
             return float(self.start_hashrate_ehs)
+        return self.target_spacing_hashrate_ehs()
+
+    def target_spacing_hashrate_ehs(self) -> float:
+        """Return the hashrate in EH/s at which the start difficulty gives 600 s blocks."""
         return self.start_difficulty * TWO_POW_32 / TARGET_SPACING_S / 1e18
 
     def cross_check(self, prefix: str) -> None:

@@ -183,7 +183,7 @@ class EconomicNetwork(NetworkBase):
         hashrate0 = self.initial_hashrate_ehs()
         # the hashprice the day-0 hashrate earns once blocks come every 600 s again: the day-0
         # revenue R = hp0 · H_600 shared by it (hp0 itself where it is H_600, as by default)
-        neutral = hp0 * (self.start_difficulty * TWO_POW_32 / TARGET_SPACING_S / 1e18 / hashrate0)
+        neutral = hp0 * (self.target_spacing_hashrate_ehs() / hashrate0)
         fleet = _Fleet(net, start, neutral, hashrate0, rng,
                        self.order_shock(rng))  # the pipeline's size is as uncertain as an order's
         outages = self.sample_outages(len(btc_usd), rng)
