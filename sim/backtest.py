@@ -25,13 +25,13 @@ from sim.config import compose, instantiate
 from sim.economics import TWO_POW_32, hashprice_usd_per_ph_day, subsidy_btc
 from sim.errors import UserError
 from sim.processes.network import load_difficulty_epochs
+from sim.processes.series import BTC_CLOSE_COLUMNS, column_named
 from sim.world import day_grid, rng_for
 
 PROG = "hashpivot-backtest"
 DEFAULT_STARTS = ("2016-01-01", "2019-01-01", "2020-01-01", "2022-01-01")
 BANDS = (5, 25, 50, 75, 95)
 PIT_BINS = 10
-_PRICE_COLUMNS = ("close", "close_usd", "price", "btc_usd")
 
 
 # --- inputs -----------------------------------------------------------------------------------
@@ -45,16 +45,13 @@ def read_btc_csv(path) -> pd.Series:
         raise UserError(f"{name}: no such file") from None
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
         raise UserError(f"{name}: cannot be read as CSV ({' '.join(str(err).split())})") from None
-    columns = {c.strip().lower(): c for c in table.columns}
-    price = next((columns[c] for c in _PRICE_COLUMNS if c in columns), None)
-    if "date" not in columns or price is None:
-        raise UserError(f"{name}: needs a 'date' column and a close column "
-                        f"({', '.join(_PRICE_COLUMNS)}); has {', '.join(table.columns)}")
+    date = column_named(name, table.columns, "date")
+    price = column_named(name, table.columns, BTC_CLOSE_COLUMNS)
     if table.empty:
         raise UserError(f"{name}: has no rows")
-    dates = pd.to_datetime(table[columns["date"]].str.strip(), format="%Y-%m-%d", errors="coerce")
+    dates = pd.to_datetime(table[date].str.strip(), format="%Y-%m-%d", errors="coerce")
     closes = pd.to_numeric(table[price].str.strip(), errors="coerce")
-    for bad, column, what in ((dates.isna(), columns["date"], "is not a date YYYY-MM-DD"),
+    for bad, column, what in ((dates.isna(), date, "is not a date YYYY-MM-DD"),
                               (~(closes > 0) | ~np.isfinite(closes), price,
                                "is not a positive number")):
         if bad.any():
@@ -64,8 +61,8 @@ def read_btc_csv(path) -> pd.Series:
     order = dates.diff().dt.days.to_numpy()[1:]
     if np.any(order <= 0):
         row = int(np.flatnonzero(order <= 0)[0]) + 1
-        raise UserError(f"{name}: row {row + 2}, column {columns['date']}: "
-                        f"{table[columns['date']].iloc[row]!r} is not after the row before "
+        raise UserError(f"{name}: row {row + 2}, column {date}: "
+                        f"{table[date].iloc[row]!r} is not after the row before "
                         "(dates must increase, without duplicates)")
     return pd.Series(closes.to_numpy(float), index=dates.to_numpy().astype("datetime64[D]"))
 
@@ -293,8 +290,8 @@ def parser() -> argparse.ArgumentParser:
                "under --out.")
     p.add_argument("--version", action="version", version=f"hashpivot {__version__}")
     p.add_argument("--btc", required=True, metavar="FILE",
-                   help="daily BTC closes: a CSV with columns date (YYYY-MM-DD) and close "
-                        "(or close_usd, price)")
+                   help="daily BTC closes: a CSV with columns date (YYYY-MM-DD) and "
+                        f"{BTC_CLOSE_COLUMNS[0]} (or {', '.join(BTC_CLOSE_COLUMNS[1:])})")
     p.add_argument("--start", nargs="+", default=list(DEFAULT_STARTS), metavar="DATE",
                    help=f"start dates (default: {' '.join(DEFAULT_STARTS)})")
     p.add_argument("--years", type=float, default=2.0, help="years ahead (default 2)")
@@ -309,7 +306,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--btc-model", default="gbm",
                    help="market/btc option when not replaying: gbm (default), jump, or "
                         "bootstrap (block bootstrap of the --btc file's returns before each "
-                        "start date only; the file's close column must be close_usd)")
+                        "start date only)")
     p.add_argument("--seed", type=int, default=20270101, help="root of the random streams")
     p.add_argument("--out", default="backtest", help="output directory (default ./backtest)")
     return p

@@ -121,7 +121,8 @@ def test_realised_hashprice_on_month_starts_from_a_constructed_history():
     ("date,close\n2019-01-01,3800\n2019-01-02,abc\n", "row 3, column close: 'abc' is not a positive"),
     ("date,close\n2019-01-01,3800\n2019-01-01,3900\n", "row 3, column date"),
     ("date,close\n2019-13-01,3800\n", "row 2, column date: '2019-13-01' is not a date"),
-    ("day,price\n2019-01-01,3800\n", "needs a 'date' column"),
+    ("day,price\n2019-01-01,3800\n", r"row 1 \(header\): no column 'date'"),
+    ("date,open\n2019-01-01,3800\n", r"no column 'close_usd' \(or close, price, btc_usd\)"),
     ("date,close_usd\n2019-01-01,-5\n", "row 2, column close_usd"),
 ])
 def test_bad_btc_files_are_named_by_file_row_and_column(tmp_path, text, message):
@@ -169,23 +170,30 @@ def test_a_bootstrapped_btc_draws_only_on_returns_before_the_start(tmp_path):
     assert "until" not in gbm.market.btc and "file" not in gbm.market.btc
 
 
-def refused(tmp_path, capsys, *options) -> tuple[Path, str]:
-    """Run the command on a flat BTC file over 2018-2019 with `options`; assert that it exits
-    2 with one line and writes nothing, and return (the file, that line)."""
+def run_on_flat_file(tmp_path, capsys, *options, column="close") -> tuple[int, Path, str]:
+    """Run the command on a flat BTC file over 2018-2019 (its close column named `column`)
+    with `options`; return (exit code, the file, what it printed on stderr)."""
     days = pd.date_range("2018-01-01", "2019-06-30")
     btc = tmp_path / "btc.csv"
-    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "close": 4000.0}).to_csv(btc, index=False)
-    out = tmp_path / "out"
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), column: 4000.0}).to_csv(btc, index=False)
     code = backtest.main(["--btc", str(btc), "--start", "2019-01-01", "--years", "0.25",
-                          "--replications", "2", *options, "--out", str(out)])
-    err = capsys.readouterr().err.strip()
-    assert code == 2 and err.count("\n") == 0 and not out.exists()
+                          "--replications", "2", *options, "--out", str(tmp_path / "out")])
+    return code, btc, capsys.readouterr().err.strip()
+
+
+def refused(tmp_path, capsys, *options) -> tuple[Path, str]:
+    """Assert that `run_on_flat_file` exits 2 with one line and writes nothing, and return
+    (the file, that line)."""
+    code, btc, err = run_on_flat_file(tmp_path, capsys, *options)
+    assert code == 2 and err.count("\n") == 0 and not (tmp_path / "out").exists()
     return btc, err
 
 
-def test_a_bootstrap_on_a_file_without_close_usd_is_one_line_and_writes_nothing(tmp_path, capsys):
-    btc, err = refused(tmp_path, capsys, "--btc-model", "bootstrap")
-    assert err.startswith(f"hashpivot-backtest: error: market.btc.file='{btc}'") and "close_usd" in err
+@pytest.mark.parametrize("column", ["close", "close_usd"])
+def test_a_bootstrap_reads_the_close_column_as_the_replay_does(tmp_path, capsys, column):
+    code, _, err = run_on_flat_file(tmp_path, capsys, "--btc-model", "bootstrap", column=column)
+    assert code == 0 and err == ""
+    assert len(pd.read_csv(tmp_path / "out" / "coverage.csv")) == 1
 
 
 def test_the_command_refuses_a_file_that_does_not_cover_the_window(tmp_path, capsys):

@@ -18,7 +18,7 @@ from sim.calibrate.output import render, write_all
 from sim.calibrate.power import fit_power
 from sim.errors import UserError
 from sim.processes.history import read_epochs
-from sim.processes.series import read_dated, read_daily
+from sim.processes.series import BTC_CLOSE_COLUMNS, read_dated, read_daily
 
 PROG = "hashpivot-calibrate"
 
@@ -41,7 +41,8 @@ non-positive price) stops the command with one line naming the file, row and col
 nothing is written unless every fit succeeds."""
 
 FILES = {
-    "btc": "daily BTC closes: columns date, close_usd; one row per day, no gaps",
+    "btc": (f"daily BTC closes: columns date, {BTC_CLOSE_COLUMNS[0]} (or "
+            f"{', '.join(BTC_CLOSE_COLUMNS[1:])}); one row per day, no gaps"),
     "power": "power prices: columns date, usd_per_mwh; one row per day, or per hour "
              "(date as YYYY-MM-DD HH:MM, averaged to days); no missing days",
     "network": "difficulty epochs: columns height, timestamp, difficulty (the first block's "
@@ -89,7 +90,7 @@ def fits(args) -> list[tuple[Fit, str]]:
                         "--lease, --gpu (see --help)")
     if args.network and not args.btc:
         raise UserError(f"--network {args.network}: needs --btc (the prices for its hashprice)")
-    btc = _read("btc", read_daily, Path(args.btc), "close_usd") if args.btc else None
+    btc = _read("btc", read_daily, Path(args.btc), BTC_CLOSE_COLUMNS) if args.btc else None
     power = (_read("power", read_daily, Path(args.power), "usd_per_mwh", True)
              if args.power else None)
     epochs = _read("network", read_epochs, args.network) if args.network else None

@@ -22,7 +22,7 @@ from sim.errors import UserError
 from sim.params import Checked, Date, Text, param, shown
 from sim.processes._common import upstream_dates
 from sim.processes.network import Network, issued_btc, load_difficulty_epochs
-from sim.processes.series import read_daily
+from sim.processes.series import BTC_CLOSE_COLUMNS, read_daily
 
 METHODS = ("stationary", "moving")
 POWER_MODES = ("bootstrap", "replay")
@@ -56,7 +56,7 @@ def _file_error(key: str, value, err: UserError) -> UserError:
     return UserError(f"{key}={shown(value)}: {err}")
 
 
-def _read(key: str, path: str, column: str, hourly: bool = False) -> pd.Series:
+def _read(key: str, path: str, column: str | tuple[str, ...], hourly: bool = False) -> pd.Series:
     try:
         return read_daily(Path(path), column, hourly=hourly)
     except UserError as err:
@@ -67,7 +67,8 @@ def _read(key: str, path: str, column: str, hourly: bool = False) -> pd.Series:
 class BootstrapBTC(Checked):
     """A BTC price path resampled from a CSV of daily closes: block bootstrap of log returns.
 
-    The file has columns ``date`` (YYYY-MM-DD, consecutive days) and ``close_usd``. With
+    The file has columns ``date`` (YYYY-MM-DD, consecutive days) and ``close_usd`` (or
+    another name of `sim.processes.series.BTC_CLOSE_COLUMNS`: close, price, btc_usd). With
     ``until``, only the closes up to that date are read (a backtest draws on no history
     after its start). The path starts at ``start_usd`` (null: the last close read) and
     multiplies by resampled daily returns. Under rng=None it is the expected path S0·m^t,
@@ -75,7 +76,8 @@ class BootstrapBTC(Checked):
     """
 
     file: str = param("btc_daily.csv", unit="path", rule=Text(),
-                      doc="CSV of daily closes (date, close_usd); relative to the working directory")
+                      doc="CSV of daily closes (date, close_usd or close); relative to the "
+                          "working directory")
     block_days: int = param(30, unit="days", low=1, integer=True,
                             doc="(mean) length of a resampled block of days")
     method: str = param("stationary", unit="-", choices=METHODS,
@@ -89,7 +91,7 @@ class BootstrapBTC(Checked):
 
     def __post_init__(self):
         super().__post_init__()
-        closes = _read("file", self.file, "close_usd")
+        closes = _read("file", self.file, BTC_CLOSE_COLUMNS)
         if self.until is not None:
             closes = closes[closes.index <= np.datetime64(str(self.until), "D")]
         if len(closes) < self.block_days + 1:

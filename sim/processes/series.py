@@ -15,8 +15,28 @@ import pandas as pd
 from sim.errors import UserError
 
 
-def _table(path: str | Path, columns: tuple[str, ...]) -> pd.DataFrame:
-    """Return the CSV's `columns` as strings, or raise UserError naming what is missing."""
+#: The names a BTC close column may have in a user's file, the first found taken: every
+#: reader of BTC closes (hashpivot-calibrate --btc, market/btc=bootstrap, hashpivot-backtest)
+#: accepts the same ones.
+BTC_CLOSE_COLUMNS = ("close_usd", "close", "price", "btc_usd")
+
+
+def column_named(path, header, names: str | tuple[str, ...]) -> str:
+    """Return the header's column for the first of `names` it has (letter case and
+    surrounding spaces aside), or raise UserError naming the header row and what it has."""
+    names = (names,) if isinstance(names, str) else names
+    found = {str(c).strip().lower(): c for c in header}
+    for name in names:
+        if name in found:
+            return found[name]
+    wanted = repr(names[0]) + (f" (or {', '.join(names[1:])})" if len(names) > 1 else "")
+    listed = ", ".join(map(str, header)) or "none"
+    raise UserError(f"{path}: row 1 (header): no column {wanted} (columns: {listed})")
+
+
+def _table(path: str | Path, price: str | tuple[str, ...]) -> tuple[pd.DataFrame, str, str]:
+    """Return (the CSV as strings, its date column, its price column: the first of `price`
+    it has), or raise UserError naming what is missing."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such file")
@@ -24,13 +44,10 @@ def _table(path: str | Path, columns: tuple[str, ...]) -> pd.DataFrame:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise UserError(f"{path}: not a CSV file ({' '.join(str(err).split())})") from None
-    for column in columns:
-        if column not in table.columns:
-            found = ", ".join(map(str, table.columns)) or "none"
-            raise UserError(f"{path}: row 1 (header): no column {column!r} (columns: {found})")
+    date, value = column_named(path, table.columns, "date"), column_named(path, table.columns, price)
     if table.empty:
         raise UserError(f"{path}: no rows after the header")
-    return table
+    return table, date, value
 
 
 def _dates(path, text: pd.Series, column: str) -> pd.Series:
@@ -68,21 +85,22 @@ def _ordered(path, stamps: pd.Series, column: str) -> None:
                             f"({stamps.iloc[row]:%Y-%m-%d %H:%M})")
 
 
-def read_daily(path: str | Path, column: str, hourly: bool = False) -> pd.Series:
+def read_daily(path: str | Path, column: str | tuple[str, ...], hourly: bool = False) -> pd.Series:
     """Return the file's daily prices (index: datetime64 days, consecutive), checked.
 
-    With `hourly`, rows may be hours (several a day); they are averaged to days. Missing
-    days (gaps), repeated or unordered dates and non-positive prices raise UserError
-    naming the file, the row and the column.
+    The prices are in `column` (or the first of several names the file has, as
+    `BTC_CLOSE_COLUMNS`). With `hourly`, rows may be hours (several a day); they are
+    averaged to days. Missing days (gaps), repeated or unordered dates and non-positive
+    prices raise UserError naming the file, the row and the column.
     """
-    table = _table(path, ("date", column))
-    stamps = _dates(path, table["date"], "date")
+    table, date, column = _table(path, column)
+    stamps = _dates(path, table[date], date)
     values = _positive(path, table[column], column)
-    _ordered(path, stamps, "date")
+    _ordered(path, stamps, date)
     days = stamps.dt.floor("D")
     if not hourly and (days != stamps).any():
         row = int(np.flatnonzero((days != stamps).to_numpy())[0])
-        raise UserError(f"{path}: row {row + 2}, column date: {table['date'].iloc[row]!r} has "
+        raise UserError(f"{path}: row {row + 2}, column {date}: {table[date].iloc[row]!r} has "
                         f"a time of day; daily prices expected")
     series = pd.Series(values, index=days.to_numpy().astype("datetime64[D]"))
     series = series.groupby(level=0, sort=False).mean()
@@ -91,7 +109,7 @@ def read_daily(path: str | Path, column: str, hourly: bool = False) -> pd.Series
     if len(gap):
         first = series.index[gap[0] + 1]
         row = int(np.flatnonzero((days == first).to_numpy())[0])
-        raise UserError(f"{path}: row {row + 2}, column date: gap: no price from "
+        raise UserError(f"{path}: row {row + 2}, column {date}: gap: no price from "
                         f"{series.index[gap[0]]:%Y-%m-%d} to {first:%Y-%m-%d}")
     return series
 
@@ -102,10 +120,10 @@ def read_dated(path: str | Path, column: str) -> pd.Series:
     Raises UserError, naming the row and the column, at a bad or repeated date, a
     non-positive price, or a gap (a step over twice the file's median step).
     """
-    table = _table(path, ("date", column))
-    stamps = _dates(path, table["date"], "date")
+    table, date, column = _table(path, column)
+    stamps = _dates(path, table[date], date)
     values = _positive(path, table[column], column)
-    _ordered(path, stamps, "date")
+    _ordered(path, stamps, date)
     if len(values) < 3:
         raise UserError(f"{path}: {len(values)} rows; at least 3 dated prices are needed")
     days = stamps.dt.floor("D").to_numpy().astype("datetime64[D]")
@@ -113,6 +131,6 @@ def read_dated(path: str | Path, column: str) -> pd.Series:
     gap = np.flatnonzero(step > 2 * np.median(step))
     if len(gap):
         row = int(gap[0]) + 1
-        raise UserError(f"{path}: row {row + 2}, column date: gap: {int(step[gap[0]])} days "
+        raise UserError(f"{path}: row {row + 2}, column {date}: gap: {int(step[gap[0]])} days "
                         f"after the row before (the usual step is {np.median(step):g} days)")
     return pd.Series(values, index=days)

@@ -46,6 +46,18 @@ def test_fits_are_written_as_options_that_compose_and_build(tmp_path, capsys):
     assert 0.55 < gbm.volatility_per_year < 0.65  # the synthetic file's GBM has 0.6
 
 
+def test_a_btc_file_whose_close_is_named_close_fits_as_the_same_file(tmp_path, capsys):
+    """The close column may be named as the backtest and market/btc=bootstrap accept it."""
+    renamed = tmp_path / "btc.csv"
+    pd.read_csv(BTC).rename(columns={"close_usd": "close"}).to_csv(renamed, index=False)
+    for name, path in (("as_shipped", BTC), ("renamed", str(renamed))):
+        assert main(["--btc", path, "--out", str(tmp_path / name)]) == 0
+    capsys.readouterr()
+    shipped, other = (OmegaConf.load(tmp_path / name / "market/btc/fitted_gbm.yaml")
+                      for name in ("as_shipped", "renamed"))
+    assert OmegaConf.to_container(shipped) == OmegaConf.to_container(other)
+
+
 def test_network_fit_is_written_from_the_epochs_and_prices(tmp_path):
     epochs = read_epochs(None)
     closes = pd.read_csv(BTC)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sim.errors import UserError
-from sim.processes.series import read_dated, read_daily
+from sim.processes.series import BTC_CLOSE_COLUMNS, read_dated, read_daily
 
 GOOD = "date,close_usd\n2024-01-01,10\n2024-01-02,11\n2024-01-03,12\n"
 
@@ -44,6 +44,27 @@ def test_each_fault_names_the_file_row_and_column(tmp_path, text, fragment):
         read_daily(path, "close_usd")
     message = str(err.value)
     assert message.startswith(f"{path}: ") and fragment in message and "\n" not in message
+
+
+@pytest.mark.parametrize("text", [
+    "date,close\n2024-01-01,10\n2024-01-02,11\n",
+    "Date, Close_USD\n2024-01-01,10\n2024-01-02,11\n",  # case and spaces aside
+    "date,btc_usd,volume\n2024-01-01,10,5\n2024-01-02,11,5\n",
+    "date,price\n2024-01-01,10\n2024-01-02,11\n",
+])
+def test_a_btc_close_column_may_have_any_of_its_names(tmp_path, text):
+    assert read_daily(write(tmp_path, text), BTC_CLOSE_COLUMNS).tolist() == [10, 11]
+
+
+def test_the_documented_btc_close_column_wins_over_its_other_names(tmp_path):
+    text = "date,close,close_usd\n2024-01-01,1,10\n2024-01-02,2,11\n"
+    assert read_daily(write(tmp_path, text), BTC_CLOSE_COLUMNS).tolist() == [10, 11]
+
+
+def test_a_file_without_any_btc_close_column_is_told_every_name(tmp_path):
+    with pytest.raises(UserError, match=r"row 1 \(header\): no column 'close_usd' \(or close, "
+                                        r"price, btc_usd\) \(columns: date, open\)$"):
+        read_daily(write(tmp_path, "date,open\n2024-01-01,1\n"), BTC_CLOSE_COLUMNS)
 
 
 def test_a_missing_file_is_named(tmp_path):
