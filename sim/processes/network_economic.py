@@ -70,7 +70,8 @@ class EconomicNetwork(NetworkBase):
 
     Day 0: the fleet's vintages span the last ``machine_life_years`` in quarters, at the
     frontier efficiency of their time, sized as the real difficulty grew over the year
-    before day 0 (shipped epochs; after their end, their last year), and scaled so that
+    before day 0 (shipped epochs; after their end, from the shipped difficulty a year before
+    day 0 to ``start_difficulty``: `past_growth_per_year`), and scaled so that
     the day-0 hashrate runs at the hashprice it earns once blocks come every 600 s (the
     day-0 revenue shared by it: a neutral start); the same growth
     fills the delivery pipeline, delivered about every epoch over the lag, its size times
@@ -253,8 +254,9 @@ class _Fleet:
                  pipeline_shock: float = 1.0):
         self.net, self.rng, self.t, self.last = net, rng, 0.0, None
         self.frontier_day0, born, j_per_th, weight, due, growth, order_j = _day0_vintages(
-            str(np.datetime64(start, "D")), net.frontier_date, net.frontier_j_per_th,
-            net.frontier_gain_per_year, net.machine_life_years, net.delivery_lag_days)
+            str(np.datetime64(start, "D")), float(net.start_difficulty), net.frontier_date,
+            net.frontier_j_per_th, net.frontier_gain_per_year, net.machine_life_years,
+            net.delivery_lag_days)
         running = float(np.dot(weight, net.running_share(hashprice0, j_per_th)))
         capacity = weight * hashrate0_ehs / max(running, 1e-12)
         # the pipeline: what the same growth would add over the delivery lag, epoch by epoch,
@@ -330,13 +332,15 @@ def _frontier(level_j_per_th: float, gain_per_year: float, frontier_day0: int,
 
 
 @read_only_cache(maxsize=64)
-def _day0_vintages(start: str, frontier_date: str, level_j_per_th: float, gain_per_year: float,
-                   life_years: float, lag_days: float) -> tuple:
-    """Return what the day-0 fleet's layout owes to dates and the frontier alone, the same in
-    every world of a run: (frontier_day0, born days, J/TH, growth weights, due days of the
-    pipeline, past growth per year, the pipeline's J/TH); arrays read-only."""
+def _day0_vintages(start: str, start_difficulty: float, frontier_date: str,
+                   level_j_per_th: float, gain_per_year: float, life_years: float,
+                   lag_days: float) -> tuple:
+    """Return what the day-0 fleet's layout owes to dates, the day-0 difficulty and the
+    frontier alone, the same in every world of a run: (frontier_day0, born days, J/TH,
+    growth weights, due days of the pipeline, past growth per year, the pipeline's J/TH);
+    arrays read-only."""
     frontier_day0 = int((np.datetime64(start, "D") - np.datetime64(frontier_date, "D")).astype(int))
-    growth = _past_growth_per_year(start)
+    growth = past_growth_per_year(start, start_difficulty)
     ages = np.arange(_BIN_YEARS / 2, life_years, _BIN_YEARS)[::-1]
     born = -ages * DAYS_PER_YEAR
     j_per_th = np.array([_frontier(level_j_per_th, gain_per_year, frontier_day0, b)
@@ -391,14 +395,24 @@ def solve_log_hashprice(log_revenue: float, capacity: np.ndarray, z_half: np.nda
 
 
 @functools.lru_cache(maxsize=64)
-def _past_growth_per_year(start: str) -> float:
-    """Return the log growth of the real difficulty over the year before `start` (the last
-    year of the shipped history if `start` lies beyond it), within [0, 1.5] per year."""
+def past_growth_per_year(start: str, start_difficulty: float | None = None) -> float:
+    """Return the log growth per year of the difficulty over the year before `start`, within
+    [0, 1.5]: from the shipped epochs where `start` lies within them; beyond their end, from
+    the shipped difficulty a year before `start` (or, more than a year on, at the epochs'
+    end) to `start_difficulty`, day 0's own (an as-of snapshot's); without it, the epochs'
+    last year."""
     epochs = load_difficulty_epochs()
-    stamp = (np.datetime64(start, "D") - np.datetime64("1970-01-01", "D")).astype(np.int64) * 86_400
-    end = min(int(stamp), int(epochs["timestamp"].iloc[-1]))
+    stamp = int((np.datetime64(start, "D") - np.datetime64("1970-01-01", "D")).astype(np.int64)
+                * 86_400)
     times = epochs["timestamp"].to_numpy()
     log_d = np.log(epochs["difficulty"].to_numpy())
-    now = np.interp(end, times, log_d)
-    before = np.interp(end - DAYS_PER_YEAR * 86_400, times, log_d)
-    return float(min(max(now - before, 0.0), 1.5))
+    year_s = DAYS_PER_YEAR * 86_400
+    last = int(times[-1])
+    if stamp <= last or start_difficulty is None:
+        end = min(stamp, last)
+        growth = np.interp(end, times, log_d) - np.interp(end - year_s, times, log_d)
+    else:  # day 0 lies beyond the history: its own difficulty is the latest known
+        anchor = min(stamp - year_s, last)
+        growth = ((math.log(start_difficulty) - np.interp(anchor, times, log_d))
+                  * year_s / (stamp - anchor))
+    return float(min(max(growth, 0.0), 1.5))

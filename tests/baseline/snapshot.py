@@ -27,7 +27,11 @@ across a lease anniversary by rounding, fixed in 68cbb05); written anew in this 
 after that fix, on that machine. Written anew when the economic network's day-0 pipeline
 came to deliver about every epoch, its size drawn per world (issue #11: a change of
 model; every number field of the three cases moved, the deterministic one by the new
-delivery days alone). Rewrite them only for a change of model, and say which
+delivery days alone). Written anew when the day-0 fleet's growth, for a start beyond the
+shipped epochs, came to run from the shipped difficulty a year before day 0 to the
+snapshot's (issue #11: 0.12 a year from 2026-06-26 instead of the epochs' last year's
+0.37; in each case the fields that mining, the timing of conversions and financing
+drive moved, the commit lists them). Rewrite them only for a change of model, and say which
 fields moved and why in the commit.
 """
 

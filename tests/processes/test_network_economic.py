@@ -9,11 +9,12 @@ import pytest
 from sim.economics import TARGET_SPACING_S, TWO_POW_32
 from sim.errors import UserError
 from sim.processes.network_economic import (EconomicNetwork, Outages, _Fleet,
-                                          _past_growth_per_year, breakeven_usd_per_mwh,
+                                          past_growth_per_year, breakeven_usd_per_mwh,
                                           solve_log_hashprice)
+from sim.processes.network import load_difficulty_epochs
 from sim.world import PROCESS_FIELDS, day_grid, rng_for, validate_output
 
-START = "2029-01-01"
+START = "2025-01-01"  # inside the shipped epochs: the day-0 fleet grows as they did in 2024
 DAY, DATE = day_grid(START, 3)
 
 
@@ -98,11 +99,44 @@ def test_the_pipeline_delivers_about_every_epoch_over_the_lag():
     due = np.array(fleet.born[fleet.installed:fleet.size])
     assert due[0] <= 7.0 and np.all(np.diff(due) <= 14.0) and due[-1] < 120.0
     installed = fleet.capacity[:fleet.installed].sum()
-    growth = _past_growth_per_year(START)
+    growth = past_growth_per_year(START)
     assert growth > 0  # else the pipeline is empty and the test proves nothing
     assert fleet.capacity[fleet.installed:fleet.size].sum() == pytest.approx(
         installed * math.expm1(growth * due[-1] / 365.25), rel=1e-12)
     assert np.all(fleet.capacity[fleet.installed:fleet.size] > 0)
+
+
+def shipped_log_difficulty(date: str) -> float:
+    """The log difficulty of the shipped epochs at 00:00 UTC on `date`, interpolated in time."""
+    epochs = load_difficulty_epochs()
+    stamp = (np.datetime64(date, "D") - np.datetime64("1970-01-01", "D")).astype(np.int64) * 86_400
+    return float(np.interp(stamp, epochs["timestamp"], np.log(epochs["difficulty"])))
+
+
+def test_past_growth_inside_the_history_is_the_epochs_whatever_the_start_difficulty():
+    expected = shipped_log_difficulty("2025-01-01") - shipped_log_difficulty("2024-01-01")
+    assert expected > 0.3  # 2024: the difficulty grew by about half
+    for difficulty in (None, 1e12, 1e16):
+        assert past_growth_per_year("2025-01-01", difficulty) == pytest.approx(expected, abs=2e-3)
+
+
+def test_past_growth_beyond_the_history_runs_to_the_start_difficulty():
+    # within a year of the epochs' end (2025-11-27): from the shipped difficulty a year before
+    a_year_before = shipped_log_difficulty("2025-06-26")
+    assert past_growth_per_year("2026-06-26", 1.3387e14) == pytest.approx(
+        math.log(1.3387e14) - a_year_before, abs=2e-3)  # the 2026-06-26 snapshot: about 0.12
+    # more than a year on: from the epochs' end, per year
+    end = load_difficulty_epochs().iloc[-1]
+    years = (np.datetime64("2028-05-27") - np.datetime64(int(end["timestamp"]), "s")
+             ).astype("timedelta64[s]").astype(float) / (365.25 * 86_400)
+    assert past_growth_per_year("2028-05-27", end["difficulty"] * 2.0) == pytest.approx(
+        math.log(2.0) / years, rel=1e-9)
+    # clipped: a fall is no growth, and 1.5 a year at most
+    assert past_growth_per_year("2026-06-26", 1e13) == 0.0
+    assert past_growth_per_year("2026-06-26", 1e16) == 1.5
+    # without a start difficulty, the epochs' last year (as before snapshots had their own)
+    assert past_growth_per_year("2026-06-26") == pytest.approx(
+        shipped_log_difficulty("2025-11-27") - shipped_log_difficulty("2024-11-27"), abs=5e-3)
 
 
 def test_the_pipeline_scales_with_the_worlds_order_shock():
@@ -184,21 +218,24 @@ PINNED = dict(start_height=1_052_000, start_difficulty=2.0e14, frontier_j_per_th
               hashrate_volatility_per_year=0.10)  # the class default when the pins were made
 
 
-@pytest.mark.parametrize("seed, expected", [
-    (2026, (2150.4000735172235, 2829.0513850689254, 3376.6925310733445, 316996321699497.0, 542)),
-    (None, (1478.2365539990237, 1447.0238289591755, 1481.5973071681392, 225621604389649.72, 547)),
+@pytest.mark.parametrize("seed, expected", [  # re-pinned when the day-0 fleet's growth came
+    # to run from the shipped difficulty of the epochs' end to the start difficulty
+    (2026, (2084.6100687935214, 2838.959762834788, 3330.5363494788817, 302654931253870.5, 543, 80)),
+    (None, (1355.2457031087952, 1282.0943830126216, 1410.1804395095169, 204181813057761.78, 548, 79)),
 ])
 def test_pinned_world_does_not_move(seed, expected):
     """A world's values as the model made them when it was made fast: a change that moves
-    them (beyond the last bits of a platform's arithmetic) must say why and update them."""
-    btc_usd = 90_000.0 * np.exp(0.3 * np.sin(2 * np.pi * DAY / 365.25))
+    them (beyond the last bits of a platform's arithmetic) must say why and update them.
+    It starts beyond the shipped epochs, as the default experiment does."""
+    day, date = day_grid("2029-01-01", 3)
+    btc_usd = 90_000.0 * np.exp(0.3 * np.sin(2 * np.pi * day / 365.25))
     rng = None if seed is None else np.random.default_rng(seed)
-    out = EconomicNetwork(**PINNED).sample(DAY, rng, {"day": DAY, "date": DATE, "btc_usd": btc_usd})
+    out = EconomicNetwork(**PINNED).sample(day, rng, {"day": day, "date": date, "btc_usd": btc_usd})
     hashrate, epochs = out["network_hashrate_ehs"], out["epochs"]
-    *ehs, difficulty, start_day = expected
+    *ehs, difficulty, start_day, count = expected
     assert [hashrate[365], hashrate[730], hashrate[-1]] == pytest.approx(ehs, rel=1e-9)
     assert epochs["difficulty"].iloc[40] == pytest.approx(difficulty, rel=1e-9)
-    assert (len(epochs), epochs["start_day"].iloc[40]) == (80, start_day)
+    assert (len(epochs), epochs["start_day"].iloc[40]) == (count, start_day)
 
 
 @pytest.mark.parametrize("spread", [0.05, 0.5, 2.0])
