@@ -78,6 +78,35 @@ def btc_path(closes: pd.Series, start: str, n_days: int, source: str) -> np.ndar
     return closes.reindex(days, method="ffill").to_numpy(float)
 
 
+#: The `--btc-model` options `--fit-btc` fits, each by `hashpivot-calibrate --btc`'s fit.
+FITTED_BTC_MODELS = ("gbm", "jump")
+#: The fewest closes before a start that `--fit-btc` fits on: a year of daily returns (the
+#: volatility's standard error is then under 4% of it).
+MIN_FIT_CLOSES = 366
+
+
+def fitted_btc(closes: pd.Series, start: str, option: str, source: str) -> dict:
+    """Return the parameters of `market/btc=<option>` (gbm or jump) fitted by maximum
+    likelihood, as `hashpivot-calibrate --btc` fits them, on the closes before `start`
+    only (no world draws on prices from after its start), without `start_usd` (the
+    backtest starts each world at the close of `start`); or raise UserError naming the
+    file, and the row and column of a gap in those closes (the fits take daily returns)."""
+    from sim.calibrate.btc import fit_gbm, fit_jump  # scipy: only where a fit is asked for
+
+    fit = {"gbm": fit_gbm, "jump": fit_jump}[option]
+    before = closes[closes.index < np.datetime64(start, "D")]
+    if len(before) < MIN_FIT_CLOSES:
+        raise UserError(f"--btc={source}: {len(before)} closes before {start}; --fit-btc needs "
+                        f"at least {MIN_FIT_CLOSES} (a year of daily returns) before each start")
+    days = before.index.to_numpy().astype("datetime64[D]")
+    gap = np.flatnonzero(np.diff(days).astype(np.int64) > 1)
+    if len(gap):  # the file's rows are the series' positions, after its header
+        row = int(gap[0]) + 1
+        raise UserError(f"--btc={source}: row {row + 2}, column date: gap: no close from "
+                        f"{days[row - 1]} to {days[row]}; --fit-btc fits daily returns")
+    return {key: value for key, value in fit(before).params.items() if key != "start_usd"}
+
+
 #: The day-0 keys a network option must take to be backtested (`start_state` gives more:
 #: those an option lacks, such as the time since the epoch's first block, are left out).
 REQUIRED_STATE = ("start_height", "start_difficulty")
@@ -160,9 +189,10 @@ def pit_histogram(pit: np.ndarray, bins: int = PIT_BINS) -> np.ndarray:
 # --- running ----------------------------------------------------------------------------------
 def simulate(start: str, years: float, replications: int, seed: int, option: str,
              overrides: list[str], closes: pd.Series, replay: bool, btc_option: str,
-             source: str) -> tuple[np.ndarray, np.ndarray, float]:
+             source: str, btc_params: dict | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """Return the simulated daily difficulty and hashprice (USD/PH/day), one row per
-    replication, from `start`, and the network's base fees (BTC per block)."""
+    replication, from `start`, and the network's base fees (BTC per block). `btc_params`
+    (`fitted_btc`), if given, set the keys of the sampled BTC option."""
     day, date = day_grid(start, years)
     realised = btc_path(closes, start, len(day), source) if replay else None
     state = start_state(start)
@@ -174,7 +204,9 @@ def simulate(start: str, years: float, replications: int, seed: int, option: str
     keys = [f"market.network.{k}={v!r}" for k, v in state.items() if k in takes]
     cfg = compose([f"market/network={option}", f"market/btc={btc_option}",
                    f"market.btc.start_usd={float(btc_path(closes, start, 1, source)[0])!r}",
-                   *keys, *(f"market.network.{o}" for o in overrides)])
+                   *keys, *(f"market.network.{o}" for o in overrides),
+                   *(f"market.btc.{k}={_override_value(v)}"
+                     for k, v in (btc_params or {}).items())])
     history_only_before(cfg.market.network, start)
     if not replay:
         history_only_before(cfg.market.btc, start, source)
@@ -191,6 +223,11 @@ def simulate(start: str, years: float, replications: int, seed: int, option: str
         hashprices[k] = hashprice_usd_per_ph_day(out["subsidy_btc"], out["fees_btc_per_block"],
                                                  upstream["btc_usd"], out["difficulty"])
     return paths, hashprices, float(network.fees_btc_per_block)
+
+
+def _override_value(value) -> str:
+    """Return `value` (a number or a bool) as a Hydra override reads it back exactly."""
+    return str(value).lower() if isinstance(value, bool) else repr(float(value))
 
 
 def history_only_before(process_cfg, start: str, source: str | None = None) -> None:
@@ -224,15 +261,19 @@ def realised_hashprice(start: str, n_days: int, closes: pd.Series, fees_btc_per_
 
 
 def backtest(starts, years, replications, seed, option, overrides, closes, replay,
-             btc_option="gbm", source="btc.csv") -> tuple[pd.DataFrame, pd.DataFrame]:
+             btc_option="gbm", source="btc.csv",
+             fit_btc: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (one coverage row per start date, one row per scored real epoch). A row has
     the real epochs' coverage by the simulated difficulty, the median log(real / simulated
     median), and the realised monthly hashprice's P5–P95 and P25–P75 coverage (base fees
-    assumed)."""
+    assumed). With `fit_btc`, the sampled BTC option's parameters are fitted on the closes
+    before each start (`fitted_btc`) and the row gives them as `btc_<key>`."""
     rows, epochs = [], []
     for start in starts:
+        fitted = fitted_btc(closes, start, btc_option, source) if fit_btc else {}
         simulated, hashprices, fees = simulate(start, years, replications, seed, option,
-                                               overrides, closes, replay, btc_option, source)
+                                               overrides, closes, replay, btc_option, source,
+                                               fitted)
         months = realised_hashprice(start, simulated.shape[1], closes, fees)
         monthly = coverage(months["hashprice"].to_numpy(),
                            hashprices[:, months["day"].to_numpy()].T)
@@ -253,7 +294,8 @@ def backtest(starts, years, replications, seed, option, overrides, closes, repla
                      if len(real) else float("nan"),
                      "months": len(months),
                      "hashprice_inside_p5_p95": monthly["inside_p5_p95"],
-                     "hashprice_inside_p25_p75": monthly["inside_p25_p75"]})
+                     "hashprice_inside_p25_p75": monthly["inside_p25_p75"],
+                     **{f"btc_{k}": v for k, v in fitted.items() if not isinstance(v, bool)}})
     return pd.DataFrame(rows), pd.concat(epochs, ignore_index=True)
 
 
@@ -307,6 +349,12 @@ def parser() -> argparse.ArgumentParser:
                    help="market/btc option when not replaying: gbm (default), jump, or "
                         "bootstrap (block bootstrap of the --btc file's returns before each "
                         "start date only)")
+    p.add_argument("--fit-btc", action="store_true",
+                   help=f"fit the --btc-model's parameters ({' or '.join(FITTED_BTC_MODELS)}) "
+                        "by maximum likelihood, as hashpivot-calibrate --btc does, on the --btc "
+                        "file's closes before each start date, instead of the option's built-in "
+                        "values (today's): judges the model as it would have been calibrated then; "
+                        "coverage.csv gives the fitted values as btc_<key>")
     p.add_argument("--seed", type=int, default=20270101, help="root of the random streams")
     p.add_argument("--out", default="backtest", help="output directory (default ./backtest)")
     return p
@@ -319,13 +367,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.replications < 2 or args.years <= 0:
             raise UserError(f"--replications={args.replications} --years={args.years}: need "
                             "at least 2 replications and years > 0")
+        if args.fit_btc and (args.replay_btc or args.btc_model not in FITTED_BTC_MODELS):
+            raise UserError(f"--fit-btc: fits --btc-model {' or '.join(FITTED_BTC_MODELS)}, "
+                            "the BTC the worlds sample, so not with "
+                            + ("--replay-btc" if args.replay_btc
+                               else f"--btc-model {args.btc_model}"))
         for start in args.start:
             if not _is_date(start):
                 raise UserError(f"--start={start}: must be a date YYYY-MM-DD such as 2019-01-01")
         closes = read_btc_csv(args.btc)
         table, epochs = backtest(args.start, args.years, args.replications, args.seed,
                                  args.network, args.set, closes, args.replay_btc,
-                                 args.btc_model, args.btc)
+                                 args.btc_model, args.btc, args.fit_btc)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
     except UserError as err:
@@ -342,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
     for start in args.start:
         plot(epochs, start, out / f"bands_{args.network}_{start}.png")
     mode = "realised BTC" if args.replay_btc else f"BTC from market/btc={args.btc_model}"
+    if args.fit_btc:
+        mode += ", fitted on the closes before each start (btc_*)"
     print(f"network={args.network}, {args.replications} replications, {args.years:g} years, "
           f"{mode}")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))

@@ -253,3 +253,103 @@ def test_a_bootstrapped_network_draws_only_on_retargets_before_the_start(tmp_pat
     known = np.diff(np.log(epochs["difficulty"].to_numpy()))[before & began]
     assert np.array_equal(network.log_changes(), known)
     assert paths[:, 0].tolist() == [state["start_difficulty"]] * 2
+
+
+def alternating_file(tmp_path, before: float, after: float, start="2019-01-01",
+                     first="2017-01-01", skip=None) -> tuple[Path, pd.DataFrame]:
+    """Write a BTC file from `first` to 2019-06-30 (without the day `skip`) whose daily log
+    returns alternate +x, -x, +x, ... with x = `before` until `start` and `after` from it;
+    return the file and its rows."""
+    days = pd.date_range(first, "2019-06-30")
+    days = days[days != pd.Timestamp(skip)] if skip else days
+    size = np.where(days[1:] < pd.Timestamp(start), before, after)
+    sign = np.where(np.arange(len(size)) % 2 == 0, 1.0, -1.0)
+    log_close = np.concatenate([[0.0], np.cumsum(sign * size)])
+    rows = pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "close": 4000 * np.exp(log_close)})
+    btc = tmp_path / "btc.csv"
+    rows.to_csv(btc, index=False)
+    return btc, rows
+
+
+def alternating_gbm(x: float, n: int) -> dict:
+    """Return the GBM maximum likelihood estimate of n daily log returns +x, -x, +x, ...
+    in closed form: their mean is x/n for odd n (one +x unmatched), else 0, and their
+    variance x² minus the mean's square; per year, dt = 1/365.25."""
+    mean = x / n if n % 2 else 0.0
+    sigma = np.sqrt((x ** 2 - mean ** 2) * 365.25)
+    return {"drift_per_year": mean * 365.25 + sigma ** 2 / 2, "volatility_per_year": sigma}
+
+
+def test_a_fitted_gbm_is_the_closed_form_of_the_returns_before_the_start_only(tmp_path):
+    btc, rows = alternating_file(tmp_path, before=0.03, after=0.25)
+    closes = backtest.read_btc_csv(btc)
+    fitted = backtest.fitted_btc(closes, "2019-01-01", "gbm", str(btc))
+    n = int((pd.to_datetime(rows["date"]) < "2019-01-01").sum()) - 1  # returns before the start
+    assert fitted.keys() == {"drift_per_year", "volatility_per_year"}  # no start_usd: the start's
+    for key, value in alternating_gbm(0.03, n).items():
+        assert fitted[key] == pytest.approx(value, rel=1e-9), key
+
+
+def test_the_command_samples_btc_from_the_gbm_fitted_before_each_start(tmp_path, capsys,
+                                                                      monkeypatch):
+    built = []
+    original = backtest.instantiate
+    monkeypatch.setattr(backtest, "instantiate",
+                        lambda node, where: built.append(original(node, where)) or built[-1])
+    btc, rows = alternating_file(tmp_path, before=0.02, after=0.25)
+    code = backtest.main(["--btc", str(btc), "--start", "2019-01-01", "--years", "0.25",
+                          "--replications", "2", "--fit-btc", "--out", str(tmp_path / "out")])
+    assert code == 0, capsys.readouterr().err
+    n = int((pd.to_datetime(rows["date"]) < "2019-01-01").sum()) - 1
+    fitted = backtest.fitted_btc(backtest.read_btc_csv(btc), "2019-01-01", "gbm", str(btc))
+    table = pd.read_csv(tmp_path / "out" / "coverage.csv")
+    gbm = next(p for p in built if type(p).__name__ == "GBM")
+    for key, value in alternating_gbm(0.02, n).items():
+        assert table[f"btc_{key}"].item() == fitted[key] == pytest.approx(value, rel=1e-9)
+        assert getattr(gbm, key) == fitted[key]  # the override carries the fit exactly
+    assert gbm.start_usd == rows.loc[rows["date"] == "2019-01-01", "close"].item()
+    assert "fitted on the closes before each start" in capsys.readouterr().out
+
+
+def test_a_fitted_jump_diffusion_reaches_the_sampled_option(tmp_path, monkeypatch):
+    built = []
+    original = backtest.instantiate
+    monkeypatch.setattr(backtest, "instantiate",
+                        lambda node, where: built.append(original(node, where)) or built[-1])
+    btc, _ = alternating_file(tmp_path, before=0.02, after=0.25)
+    closes = backtest.read_btc_csv(btc)
+    fitted = backtest.fitted_btc(closes, "2019-01-01", "jump", str(btc))
+    assert {"jumps_per_year", "jump_log_sd", "compensated"} <= fitted.keys()
+    backtest.simulate("2019-01-01", 0.1, 2, 1, "economic", [], closes, False, "jump", str(btc),
+                      fitted)
+    jump = next(p for p in built if type(p).__name__ == "JumpDiffusion")
+    for key, value in fitted.items():
+        assert getattr(jump, key) == value, key
+
+
+@pytest.mark.parametrize("options, why", [
+    (("--fit-btc", "--replay-btc"), "not with --replay-btc"),
+    (("--fit-btc", "--btc-model", "bootstrap"), "not with --btc-model bootstrap"),
+])
+def test_fit_btc_without_a_sampled_model_to_fit_is_refused_in_one_line(tmp_path, capsys,
+                                                                      options, why):
+    _, err = refused(tmp_path, capsys, *options)
+    assert err == ("hashpivot-backtest: error: --fit-btc: fits --btc-model gbm or jump, the BTC "
+                   f"the worlds sample, so {why}")
+
+
+def test_fit_btc_with_under_a_year_before_the_start_is_refused_in_one_line(tmp_path, capsys):
+    btc, err = refused(tmp_path, capsys, "--fit-btc")  # the flat file: 2018 only before 2019
+    assert err == (f"hashpivot-backtest: error: --btc={btc}: 365 closes before 2019-01-01; "
+                   "--fit-btc needs at least 366 (a year of daily returns) before each start")
+
+
+def test_a_gap_before_the_start_is_named_by_row_when_fitting(tmp_path, capsys):
+    btc, rows = alternating_file(tmp_path, before=0.02, after=0.02, skip="2017-06-10")
+    code = backtest.main(["--btc", str(btc), "--start", "2019-01-01", "--years", "0.25",
+                          "--replications", "2", "--fit-btc", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    row = int(np.flatnonzero(rows["date"] == "2017-06-11")[0]) + 2  # after the header row
+    assert code == 2 and not (tmp_path / "out").exists()
+    assert err == (f"hashpivot-backtest: error: --btc={btc}: row {row}, column date: gap: no "
+                   "close from 2017-06-09 to 2017-06-11; --fit-btc fits daily returns")
