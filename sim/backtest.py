@@ -260,63 +260,85 @@ def realised_hashprice(start: str, n_days: int, closes: pd.Series, fees_btc_per_
     return pd.DataFrame({"day": firsts, "hashprice": hashprice})
 
 
+def _scored(start: str, option: str, day: np.ndarray, real: np.ndarray, simulated: np.ndarray,
+            name: str) -> tuple[dict, pd.DataFrame]:
+    """Return (the coverage of the `real` values by the `simulated` ones, one row per value:
+    start, network, day, date, real_<name>, the bands P5..P95 and the PIT)."""
+    scored = coverage(real, simulated)
+    table = pd.concat([pd.DataFrame({
+        "start": start, "network": option, "day": day,
+        "date": np.datetime64(start, "D") + np.asarray(day).astype(int), f"real_{name}": real}),
+        pd.DataFrame(scored["bands"], columns=[f"p{b}" for b in BANDS]),
+        pd.DataFrame({"pit": scored["pit"]})], axis=1)
+    return scored, table
+
+
 def backtest(starts, years, replications, seed, option, overrides, closes, replay,
              btc_option="gbm", source="btc.csv",
-             fit_btc: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return (one coverage row per start date, one row per scored real epoch). A row has
-    the real epochs' coverage by the simulated difficulty, the median log(real / simulated
-    median), and the realised monthly hashprice's P5–P95 and P25–P75 coverage (base fees
-    assumed). With `fit_btc`, the sampled BTC option's parameters are fitted on the closes
-    before each start (`fitted_btc`) and the row gives them as `btc_<key>`."""
-    rows, epochs = [], []
+             fit_btc: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Return (one coverage row per start date, one row per scored real epoch, one row per
+    scored month). A coverage row has the real epochs' coverage by the simulated
+    difficulty, the median log(real / simulated median), and the realised monthly
+    hashprice's P5–P95 and P25–P75 coverage (base fees assumed; on the first day of each
+    month after day 0, whose hashprice every world starts from). With `fit_btc`, the
+    sampled BTC option's parameters are fitted on the closes before each start
+    (`fitted_btc`) and the row gives them as `btc_<key>`."""
+    rows, epochs, months = [], [], []
     for start in starts:
         fitted = fitted_btc(closes, start, btc_option, source) if fit_btc else {}
         simulated, hashprices, fees = simulate(start, years, replications, seed, option,
                                                overrides, closes, replay, btc_option, source,
                                                fitted)
-        months = realised_hashprice(start, simulated.shape[1], closes, fees)
-        monthly = coverage(months["hashprice"].to_numpy(),
-                           hashprices[:, months["day"].to_numpy()].T)
+        month = realised_hashprice(start, simulated.shape[1], closes, fees)
+        month = month[month["day"] > 0]  # day 0's hashprice is the start's: known, not scored
+        monthly, table = _scored(start, option, month["day"].to_numpy(),
+                                 month["hashprice"].to_numpy(),
+                                 hashprices[:, month["day"].to_numpy()].T, "hashprice")
+        months.append(table)
         real = realised_epochs(start, simulated.shape[1])
         at = np.minimum(real["day"].to_numpy().astype(int), simulated.shape[1] - 1)
-        scored = coverage(real["difficulty"].to_numpy(), simulated[:, at].T)
-        bands = pd.DataFrame(scored["bands"], columns=[f"p{b}" for b in BANDS])
-        epochs.append(pd.concat([pd.DataFrame({
-            "start": start, "network": option, "day": real["day"],
-            "date": np.datetime64(start, "D") + at,
-            "real_difficulty": real["difficulty"]}).reset_index(drop=True),
-            bands, pd.DataFrame({"pit": scored["pit"]})], axis=1))
+        scored, table = _scored(start, option, real["day"].to_numpy(),
+                                real["difficulty"].to_numpy(), simulated[:, at].T, "difficulty")
+        table["date"] = np.datetime64(start, "D") + at  # the day whose difficulty is scored
+        epochs.append(table)
         rows.append({"start": start, "network": option, "epochs": len(real),
                      "inside_p5_p95": scored["inside_p5_p95"],
                      "inside_p25_p75": scored["inside_p25_p75"],
                      "median_log_error": float(np.median(np.log(
-                         real["difficulty"].to_numpy() / bands["p50"].to_numpy())))
+                         real["difficulty"].to_numpy() / table["p50"].to_numpy())))
                      if len(real) else float("nan"),
-                     "months": len(months),
+                     "months": len(month),
                      "hashprice_inside_p5_p95": monthly["inside_p5_p95"],
                      "hashprice_inside_p25_p75": monthly["inside_p25_p75"],
                      **{f"btc_{k}": v for k, v in fitted.items() if not isinstance(v, bool)}})
-    return pd.DataFrame(rows), pd.concat(epochs, ignore_index=True)
+    return (pd.DataFrame(rows), pd.concat(epochs, ignore_index=True),
+            pd.concat(months, ignore_index=True))
 
 
-def plot(epochs: pd.DataFrame, start: str, path: Path) -> None:
-    """Write a PNG of one start date's bands against the real difficulty, and its PIT."""
-    part = epochs[epochs["start"] == start]
-    figure = Figure(figsize=(10, 4))
-    bands, pit = figure.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1]})
-    when = pd.to_datetime(part["date"])
-    bands.fill_between(when, part["p5"], part["p95"], alpha=0.25, label="P5–P95")
-    bands.fill_between(when, part["p25"], part["p75"], alpha=0.45, label="P25–P75")
-    bands.plot(when, part["p50"], lw=1, label="median")
-    bands.plot(when, part["real_difficulty"], "k.", ms=3, label="real")
-    bands.set_yscale("log")
-    bands.set_ylabel("difficulty")
-    bands.set_title(f"{part['network'].iloc[0] if len(part) else ''} from {start}")
-    bands.legend(loc="upper left", fontsize=8)
-    pit.bar(np.arange(PIT_BINS) / PIT_BINS, pit_histogram(part["pit"].to_numpy()),
-            width=1 / PIT_BINS, align="edge")
-    pit.axhline(1 / PIT_BINS, color="k", lw=0.8)
-    pit.set_title("PIT (flat = calibrated)")
+def plot(epochs: pd.DataFrame, months: pd.DataFrame, start: str, btc: str, path: Path) -> None:
+    """Write a PNG of one start date: the simulated bands against the real difficulty (top)
+    and against the realised monthly hashprice (bottom), each with its PIT histogram;
+    `btc` says where the worlds' BTC came from."""
+    figure = Figure(figsize=(10, 7))
+    axes = figure.subplots(2, 2, gridspec_kw={"width_ratios": [3, 1]})
+    for (bands, pit), table, name, label in (
+            (axes[0], epochs, "difficulty", "difficulty (real epochs)"),
+            (axes[1], months, "hashprice", "hashprice, USD/PH/day (month starts)")):
+        part = table[table["start"] == start]
+        when = pd.to_datetime(part["date"])
+        bands.fill_between(when, part["p5"], part["p95"], alpha=0.25, label="P5–P95")
+        bands.fill_between(when, part["p25"], part["p75"], alpha=0.45, label="P25–P75")
+        bands.plot(when, part["p50"], lw=1, label="median")
+        bands.plot(when, part[f"real_{name}"], "k.", ms=3, label="real")
+        bands.set_yscale("log")
+        bands.set_ylabel(label)
+        bands.legend(loc="best", fontsize=8)
+        pit.bar(np.arange(PIT_BINS) / PIT_BINS, pit_histogram(part["pit"].to_numpy()),
+                width=1 / PIT_BINS, align="edge")
+        pit.axhline(1 / PIT_BINS, color="k", lw=0.8)
+        pit.set_title(f"PIT of the {name}\n(flat = calibrated)", fontsize=9)
+    network = epochs.loc[epochs["start"] == start, "network"]
+    axes[0][0].set_title(f"{network.iloc[0] if len(network) else ''} from {start}; {btc}")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
 
@@ -328,8 +350,8 @@ def parser() -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[1],
         epilog="Example:\n  hashpivot-backtest --btc btc_daily.csv --replay-btc "
                "--network economic --start 2019-01-01 2022-01-01 --years 2\n\n"
-               "Writes coverage.csv, epochs.csv, pit.csv and bands_<network>_<start>.png "
-               "under --out.")
+               "Writes coverage.csv, epochs.csv, hashprice.csv, pit.csv and "
+               "bands_<network>_<start>.png under --out.")
     p.add_argument("--version", action="version", version=f"hashpivot {__version__}")
     p.add_argument("--btc", required=True, metavar="FILE",
                    help="daily BTC closes: a CSV with columns date (YYYY-MM-DD) and "
@@ -376,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
             if not _is_date(start):
                 raise UserError(f"--start={start}: must be a date YYYY-MM-DD such as 2019-01-01")
         closes = read_btc_csv(args.btc)
-        table, epochs = backtest(args.start, args.years, args.replications, args.seed,
+        table, epochs, months = backtest(args.start, args.years, args.replications, args.seed,
                                  args.network, args.set, closes, args.replay_btc,
                                  args.btc_model, args.btc, args.fit_btc)
         out = Path(args.out)
@@ -386,21 +408,22 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     table.to_csv(out / "coverage.csv", index=False)
     epochs.to_csv(out / "epochs.csv", index=False)
+    months.to_csv(out / "hashprice.csv", index=False)
     pit = pd.DataFrame({"start": np.repeat(args.start, PIT_BINS),
-                        "bin_low": np.tile(np.arange(PIT_BINS) / PIT_BINS, len(args.start)),
-                        "share": np.concatenate([pit_histogram(
-                            epochs.loc[epochs["start"] == s, "pit"].to_numpy())
-                            for s in args.start])})
+                        "bin_low": np.tile(np.arange(PIT_BINS) / PIT_BINS, len(args.start))})
+    for column, scored in (("share", epochs), ("hashprice_share", months)):
+        pit[column] = np.concatenate([pit_histogram(scored.loc[scored["start"] == s, "pit"]
+                                                    .to_numpy()) for s in args.start])
     pit.to_csv(out / "pit.csv", index=False)
-    for start in args.start:
-        plot(epochs, start, out / f"bands_{args.network}_{start}.png")
     mode = "realised BTC" if args.replay_btc else f"BTC from market/btc={args.btc_model}"
     if args.fit_btc:
-        mode += ", fitted on the closes before each start (btc_*)"
+        mode += ", fitted on the closes before each start"
+    for start in args.start:
+        plot(epochs, months, start, mode, out / f"bands_{args.network}_{start}.png")
     print(f"network={args.network}, {args.replications} replications, {args.years:g} years, "
-          f"{mode}")
+          f"{mode}{' (btc_*)' if args.fit_btc else ''}")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    print(f"wrote {out}/coverage.csv, epochs.csv, pit.csv and the plots")
+    print(f"wrote {out}/coverage.csv, epochs.csv, hashprice.csv, pit.csv and the plots")
     return 0
 
 

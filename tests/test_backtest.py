@@ -148,7 +148,13 @@ def test_the_command_runs_end_to_end_on_a_tiny_file(tmp_path, capsys):
     assert 0 <= table["inside_p5_p95"].item() <= 1
     assert (out / "bands_economic_2019-01-01.png").stat().st_size > 1000
     assert len(pd.read_csv(out / "epochs.csv")) == table["epochs"].item()
-    assert table["months"].item() == 4 and 0 <= table["hashprice_inside_p5_p95"].item() <= 1
+    # February, March and April 1st: day 0's hashprice is every world's start, not a forecast
+    assert table["months"].item() == 3 and 0 <= table["hashprice_inside_p5_p95"].item() <= 1
+    months = pd.read_csv(out / "hashprice.csv")
+    assert list(months["date"]) == ["2019-02-01", "2019-03-01", "2019-04-01"]
+    assert ((months["p5"] <= months["p50"]) & (months["p50"] <= months["p95"])).all()
+    pit = pd.read_csv(out / "pit.csv")
+    assert pit["share"].sum() == pytest.approx(1) and pit["hashprice_share"].sum() == pytest.approx(1)
     assert "inside_p5_p95" in capsys.readouterr().out
 
 
