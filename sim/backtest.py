@@ -21,7 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim._version import __version__
-from sim.config import compose, instantiate
+from sim.config import check_output_dir, compose, instantiate
 from sim.economics import TWO_POW_32, hashprice_usd_per_ph_day, subsidy_btc
 from sim.errors import UserError
 from sim.processes.network import load_difficulty_epochs
@@ -32,6 +32,8 @@ PROG = "hashpivot-backtest"
 DEFAULT_STARTS = ("2016-01-01", "2019-01-01", "2020-01-01", "2022-01-01")
 BANDS = (5, 25, 50, 75, 95)
 PIT_BINS = 10
+#: The longest backtest: beyond the shipped history (2009-2025) nothing is scored.
+MAX_YEARS = 20.0
 
 
 # --- inputs -----------------------------------------------------------------------------------
@@ -358,7 +360,8 @@ def parser() -> argparse.ArgumentParser:
                         f"{BTC_CLOSE_COLUMNS[0]} (or {', '.join(BTC_CLOSE_COLUMNS[1:])})")
     p.add_argument("--start", nargs="+", default=list(DEFAULT_STARTS), metavar="DATE",
                    help=f"start dates (default: {' '.join(DEFAULT_STARTS)})")
-    p.add_argument("--years", type=float, default=2.0, help="years ahead (default 2)")
+    p.add_argument("--years", type=float, default=2.0,
+                   help=f"years ahead (default 2, at most {MAX_YEARS:g})")
     p.add_argument("--replications", type=int, default=200, help="worlds per start (default 200)")
     p.add_argument("--network", default="economic",
                    help="market/network option: economic, reference, ... (default: economic)")
@@ -386,9 +389,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run the backtest command; return its exit status (2 on a user error)."""
     args = parser().parse_args(argv)
     try:
-        if args.replications < 2 or args.years <= 0:
-            raise UserError(f"--replications={args.replications} --years={args.years}: need "
-                            "at least 2 replications and years > 0")
+        if args.replications < 2:
+            raise UserError(f"--replications={args.replications}: must be >= 2 (for bands)")
+        if not 0 < args.years <= MAX_YEARS:
+            raise UserError(f"--years={args.years:g}: must be > 0 and at most {MAX_YEARS:g} "
+                            "(the shipped history spans 2009-2025)")
+        if args.seed < 0:
+            raise UserError(f"--seed={args.seed}: must be >= 0 (the root of the random streams)")
+        check_output_dir(args.out, "--out")  # before the work, whose results it would lose
         if args.fit_btc and (args.replay_btc or args.btc_model not in FITTED_BTC_MODELS):
             raise UserError(f"--fit-btc: fits --btc-model {' or '.join(FITTED_BTC_MODELS)}, "
                             "the BTC the worlds sample, so not with "
@@ -403,6 +411,9 @@ def main(argv: list[str] | None = None) -> int:
                                  args.btc_model, args.btc, args.fit_btc)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # the directory passed its check, then could not be made
+        print(f"{PROG}: error: --out={args.out}: {err.strerror or err}", file=sys.stderr)
+        return 2
     except UserError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2

@@ -359,3 +359,29 @@ def test_a_gap_before_the_start_is_named_by_row_when_fitting(tmp_path, capsys):
     assert code == 2 and not (tmp_path / "out").exists()
     assert err == (f"hashpivot-backtest: error: --btc={btc}: row {row}, column date: gap: no "
                    "close from 2017-06-09 to 2017-06-11; --fit-btc fits daily returns")
+
+
+@pytest.mark.parametrize("options, line", [
+    (("--seed", "-5"), "--seed=-5: must be >= 0 (the root of the random streams)"),
+    (("--years", "nan"), "--years=nan: must be > 0 and at most 20 (the shipped history spans "
+                         "2009-2025)"),
+    (("--years", "inf"), "--years=inf: must be > 0 and at most 20"),
+    (("--years", "0"), "--years=0: must be > 0"),
+    (("--replications", "1"), "--replications=1: must be >= 2 (for bands)"),
+])
+def test_bad_numbers_are_refused_in_one_line_naming_the_flag(tmp_path, capsys, options, line):
+    _, err = refused(tmp_path, capsys, *options)  # the later flag wins over run_on_flat_file's
+    assert err.startswith(f"hashpivot-backtest: error: {line}")
+
+
+def test_an_out_that_cannot_be_a_directory_is_refused_before_the_work(tmp_path, capsys):
+    taken = tmp_path / "taken"
+    taken.write_text("a file")
+    btc = tmp_path / "btc.csv"
+    btc.write_text("date,close\n2019-01-01,3800\n")  # too short to run: the check comes first
+    code = backtest.main(["--btc", str(btc), "--start", "2019-01-01", "--replay-btc",
+                          "--out", str(taken)])
+    err = capsys.readouterr().err
+    assert code == 2 and err == (f"hashpivot-backtest: error: --out={taken}: exists and is not "
+                                 "a directory\n")
+    assert taken.read_text() == "a file"

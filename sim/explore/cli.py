@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 
@@ -94,6 +95,8 @@ def _split(args) -> tuple[dict, list[str]]:
     if args.strategies:
         names = [s.strip() for s in args.strategies.split(",") if s.strip()]
         overrides.append(f"strategy=[{','.join(names)}]")
+    if not math.isfinite(args.threshold):
+        raise UserError(f"--threshold={args.threshold}: must be a finite amount of the metric")
     if args.replications is not None:
         if args.replications < 2:
             raise UserError(f"--replications={args.replications}: must be >= 2")

@@ -39,7 +39,7 @@ def _table(path: str | Path, price: str | tuple[str, ...]) -> tuple[pd.DataFrame
     it has), or raise UserError naming what is missing."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"{path}: no such file")
+        raise UserError(f"{path}: {'a directory, not a file' if path.is_dir() else 'no such file'}")
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:

@@ -33,6 +33,16 @@ def test_a_bad_range_exits_2_with_one_line(argument, line, capsys, tmp_path):
     assert not (tmp_path / "out").exists()  # refused before anything runs
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_a_threshold_that_is_not_a_finite_amount_exits_2_with_one_line(value, capsys, tmp_path):
+    argv = [*SMALL, "--out", str(tmp_path / "out"), f"--threshold={value}",
+            "explore.run.discount_rate=0.07:0.12"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (f"hashpivot-explore: error: --threshold={float(value)}: "
+                                       "must be a finite amount of the metric\n")
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_small_experiment_runs_and_resumes(capsys, tmp_path):
     argv = [*SMALL, "--points", "4", "--out", str(tmp_path), "--xlsx",
             "explore.run.discount_rate=0.07:0.12", "explore.market.ai.lease_start_usd_per_kw_month=100:170"]

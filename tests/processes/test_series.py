@@ -70,6 +70,8 @@ def test_a_file_without_any_btc_close_column_is_told_every_name(tmp_path):
 def test_a_missing_file_is_named(tmp_path):
     with pytest.raises(UserError, match=r"nope\.csv: no such file$"):
         read_daily(tmp_path / "nope.csv", "close_usd")
+    with pytest.raises(UserError, match=r"nope: a directory, not a file$"):
+        read_daily((tmp_path / "nope").mkdir() or tmp_path / "nope", "close_usd")
 
 
 def test_dated_series_take_any_regular_step_but_no_gap(tmp_path):
