@@ -407,15 +407,16 @@ def main(argv: list[str] | None = None) -> int:
                 raise UserError(f"--start={start}: must be a date YYYY-MM-DD such as 2019-01-01")
         closes = read_btc_csv(args.btc)
         table, epochs, months = backtest(args.start, args.years, args.replications, args.seed,
-                                 args.network, args.set, closes, args.replay_btc,
-                                 args.btc_model, args.btc, args.fit_btc)
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:  # the directory passed its check, then could not be made
-        print(f"{PROG}: error: --out={args.out}: {err.strerror or err}", file=sys.stderr)
-        return 2
+                                         args.network, args.set, closes, args.replay_btc,
+                                         args.btc_model, args.btc, args.fit_btc)
     except UserError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # it passed its check before the work, then could not be made
+        print(f"{PROG}: error: --out={args.out}: {err.strerror or err}", file=sys.stderr)
         return 2
     table.to_csv(out / "coverage.csv", index=False)
     epochs.to_csv(out / "epochs.csv", index=False)
