@@ -234,17 +234,9 @@ def test_a_network_that_cannot_take_the_start_state_is_one_line_and_writes_nothi
                    "start_hashrate_ehs, which the backtest sets from the history on each start date")
 
 
-def test_a_bootstrapped_network_draws_only_on_retargets_before_the_start(tmp_path, monkeypatch):
+def test_a_bootstrapped_network_draws_only_on_retargets_before_the_start(built):
     """market/network=bootstrap takes the day-0 keys it has, and `until` the day before the
     start, so that no world resamples a retarget from after it."""
-    built = []
-    original = backtest.instantiate
-
-    def keep(node, where):
-        built.append(original(node, where))
-        return built[-1]
-
-    monkeypatch.setattr(backtest, "instantiate", keep)
     closes = pd.Series(4000.0, index=pd.date_range("2018-06-01", "2019-06-30"))
     paths, _, _ = backtest.simulate("2019-01-01", 0.25, 2, 1, "bootstrap", [], closes, True,
                                     "gbm", "btc.csv")
@@ -296,12 +288,16 @@ def test_a_fitted_gbm_is_the_closed_form_of_the_returns_before_the_start_only(tm
         assert fitted[key] == pytest.approx(value, rel=1e-9), key
 
 
-def test_the_command_samples_btc_from_the_gbm_fitted_before_each_start(tmp_path, capsys,
-                                                                      monkeypatch):
-    built = []
-    original = backtest.instantiate
+@pytest.fixture
+def built(monkeypatch) -> list:
+    """Return the list that every process the backtest instantiates is appended to."""
+    made, original = [], backtest.instantiate
     monkeypatch.setattr(backtest, "instantiate",
-                        lambda node, where: built.append(original(node, where)) or built[-1])
+                        lambda node, where: made.append(original(node, where)) or made[-1])
+    return made
+
+
+def test_the_command_samples_btc_from_the_gbm_fitted_before_each_start(tmp_path, capsys, built):
     btc, rows = alternating_file(tmp_path, before=0.02, after=0.25)
     code = backtest.main(["--btc", str(btc), "--start", "2019-01-01", "--years", "0.25",
                           "--replications", "2", "--fit-btc", "--out", str(tmp_path / "out")])
@@ -317,11 +313,7 @@ def test_the_command_samples_btc_from_the_gbm_fitted_before_each_start(tmp_path,
     assert "fitted on the closes before each start" in capsys.readouterr().out
 
 
-def test_a_fitted_jump_diffusion_reaches_the_sampled_option(tmp_path, monkeypatch):
-    built = []
-    original = backtest.instantiate
-    monkeypatch.setattr(backtest, "instantiate",
-                        lambda node, where: built.append(original(node, where)) or built[-1])
+def test_a_fitted_jump_diffusion_reaches_the_sampled_option(tmp_path, built):
     btc, _ = alternating_file(tmp_path, before=0.02, after=0.25)
     closes = backtest.read_btc_csv(btc)
     fitted = backtest.fitted_btc(closes, "2019-01-01", "jump", str(btc))
