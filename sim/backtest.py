@@ -87,12 +87,13 @@ FITTED_BTC_MODELS = ("gbm", "jump")
 MIN_FIT_CLOSES = 366
 
 
-def fitted_btc(closes: pd.Series, start: str, option: str, source: str) -> dict:
-    """Return the parameters of `market/btc=<option>` (gbm or jump) fitted by maximum
-    likelihood, as `hashpivot-calibrate --btc` fits them, on the closes before `start`
-    only (no world draws on prices from after its start), without `start_usd` (the
-    backtest starts each world at the close of `start`); or raise UserError naming the
-    file, and the row and column of a gap in those closes (the fits take daily returns)."""
+def fitted_btc(closes: pd.Series, start: str, option: str, source: str) -> tuple[dict, dict]:
+    """Return (the parameters, their standard errors) of `market/btc=<option>` (gbm or
+    jump) fitted by maximum likelihood, as `hashpivot-calibrate --btc` fits them, on the
+    closes before `start` only (no world draws on prices from after its start), without
+    `start_usd` (the backtest starts each world at the close of `start`); or raise
+    UserError naming the file, and the row and column of a gap in those closes (the fits
+    take daily returns)."""
     from sim.calibrate.btc import fit_gbm, fit_jump  # scipy: only where a fit is asked for
 
     fit = {"gbm": fit_gbm, "jump": fit_jump}[option]
@@ -106,7 +107,9 @@ def fitted_btc(closes: pd.Series, start: str, option: str, source: str) -> dict:
         row = int(gap[0]) + 1
         raise UserError(f"--btc={source}: row {row + 2}, column date: gap: no close from "
                         f"{days[row - 1]} to {days[row]}; --fit-btc fits daily returns")
-    return {key: value for key, value in fit(before).params.items() if key != "start_usd"}
+    found = fit(before)
+    return ({key: value for key, value in found.params.items() if key != "start_usd"},
+            dict(found.errors))
 
 
 #: The day-0 keys a network option must take to be backtested (`start_state` gives more:
@@ -284,10 +287,11 @@ def backtest(starts, years, replications, seed, option, overrides, closes, repla
     hashprice's P5–P95 and P25–P75 coverage (base fees assumed; on the first day of each
     month after day 0, whose hashprice every world starts from). With `fit_btc`, the
     sampled BTC option's parameters are fitted on the closes before each start
-    (`fitted_btc`) and the row gives them as `btc_<key>`."""
+    (`fitted_btc`) and the row gives them as `btc_<key>`, with their standard errors as
+    `btc_<key>_se`."""
     rows, epochs, months = [], [], []
     for start in starts:
-        fitted = fitted_btc(closes, start, btc_option, source) if fit_btc else {}
+        fitted, errors = fitted_btc(closes, start, btc_option, source) if fit_btc else ({}, {})
         simulated, hashprices, fees = simulate(start, years, replications, seed, option,
                                                overrides, closes, replay, btc_option, source,
                                                fitted)
@@ -312,7 +316,8 @@ def backtest(starts, years, replications, seed, option, overrides, closes, repla
                      "months": len(month),
                      "hashprice_inside_p5_p95": monthly["inside_p5_p95"],
                      "hashprice_inside_p25_p75": monthly["inside_p25_p75"],
-                     **{f"btc_{k}": v for k, v in fitted.items() if not isinstance(v, bool)}})
+                     **{f"btc_{k}": v for k, v in fitted.items() if not isinstance(v, bool)},
+                     **{f"btc_{k}_se": v for k, v in errors.items()}})
     return (pd.DataFrame(rows), pd.concat(epochs, ignore_index=True),
             pd.concat(months, ignore_index=True))
 
@@ -379,7 +384,8 @@ def parser() -> argparse.ArgumentParser:
                         "by maximum likelihood, as hashpivot-calibrate --btc does, on the --btc "
                         "file's closes before each start date, instead of the option's built-in "
                         "values (today's): judges the model as it would have been calibrated then; "
-                        "coverage.csv gives the fitted values as btc_<key>")
+                        "coverage.csv gives the fitted values as btc_<key> and their standard "
+                        "errors as btc_<key>_se")
     p.add_argument("--seed", type=int, default=20270101, help="root of the random streams")
     p.add_argument("--out", default="backtest", help="output directory (default ./backtest)")
     return p

@@ -281,11 +281,15 @@ def alternating_gbm(x: float, n: int) -> dict:
 def test_a_fitted_gbm_is_the_closed_form_of_the_returns_before_the_start_only(tmp_path):
     btc, rows = alternating_file(tmp_path, before=0.03, after=0.25)
     closes = backtest.read_btc_csv(btc)
-    fitted = backtest.fitted_btc(closes, "2019-01-01", "gbm", str(btc))
+    fitted, errors = backtest.fitted_btc(closes, "2019-01-01", "gbm", str(btc))
     n = int((pd.to_datetime(rows["date"]) < "2019-01-01").sum()) - 1  # returns before the start
     assert fitted.keys() == {"drift_per_year", "volatility_per_year"}  # no start_usd: the start's
-    for key, value in alternating_gbm(0.03, n).items():
+    expected = alternating_gbm(0.03, n)
+    for key, value in expected.items():
         assert fitted[key] == pytest.approx(value, rel=1e-9), key
+    # the MLE's standard error of a normal's sd: sigma / sqrt(2n)
+    assert errors["volatility_per_year"] == pytest.approx(
+        expected["volatility_per_year"] / np.sqrt(2 * n), rel=1e-9)
 
 
 @pytest.fixture
@@ -303,8 +307,11 @@ def test_the_command_samples_btc_from_the_gbm_fitted_before_each_start(tmp_path,
                           "--replications", "2", "--fit-btc", "--out", str(tmp_path / "out")])
     assert code == 0, capsys.readouterr().err
     n = int((pd.to_datetime(rows["date"]) < "2019-01-01").sum()) - 1
-    fitted = backtest.fitted_btc(backtest.read_btc_csv(btc), "2019-01-01", "gbm", str(btc))
+    fitted, errors = backtest.fitted_btc(backtest.read_btc_csv(btc), "2019-01-01", "gbm",
+                                         str(btc))
     table = pd.read_csv(tmp_path / "out" / "coverage.csv")
+    for key, error in errors.items():
+        assert table[f"btc_{key}_se"].item() == error
     gbm = next(p for p in built if type(p).__name__ == "GBM")
     for key, value in alternating_gbm(0.02, n).items():
         assert table[f"btc_{key}"].item() == fitted[key] == pytest.approx(value, rel=1e-9)
@@ -316,7 +323,7 @@ def test_the_command_samples_btc_from_the_gbm_fitted_before_each_start(tmp_path,
 def test_a_fitted_jump_diffusion_reaches_the_sampled_option(tmp_path, built):
     btc, _ = alternating_file(tmp_path, before=0.02, after=0.25)
     closes = backtest.read_btc_csv(btc)
-    fitted = backtest.fitted_btc(closes, "2019-01-01", "jump", str(btc))
+    fitted, _ = backtest.fitted_btc(closes, "2019-01-01", "jump", str(btc))
     assert {"jumps_per_year", "jump_log_sd", "compensated"} <= fitted.keys()
     backtest.simulate("2019-01-01", 0.1, 2, 1, "economic", [], closes, False, "jump", str(btc),
                       fitted)
