@@ -92,6 +92,8 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
     out, key = Path(out), "--out"
     book = workbook_path(out, xlsx) if xlsx is not None else None
     check_output_dir(out, key)  # before anything is written, so nothing is half-written
+    if book is not None and book.parent.absolute() != out.absolute():
+        check_output_dir(book.parent, "--xlsx's folder")  # and the workbook's, written last
     try:
         (out / PLOTS_DIR).mkdir(parents=True, exist_ok=True)
     except OSError as error:

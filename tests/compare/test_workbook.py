@@ -74,3 +74,16 @@ def test_a_workbook_path_must_end_in_xlsx(real_run, tmp_path, capsys):
     with pytest.raises(UserError, match="ending in .xlsx"):
         workbook_path(tmp_path, "x.txt")
     assert workbook_path(tmp_path, "") == tmp_path / "comparison.xlsx"
+
+
+def test_a_workbook_folder_that_cannot_be_made_is_refused_before_anything_is_written(
+        real_run, tmp_path, capsys):
+    _, run_dir = real_run
+    taken = tmp_path / "taken"
+    taken.write_text("a file, where the workbook's folder would be")
+    assert main([str(run_dir), "--out", str(tmp_path / "out"), "--xlsx",
+                 str(taken / "book.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"hashpivot-compare: error: --xlsx's folder={taken}: exists and is not a "
+                   "directory\n")
+    assert not (tmp_path / "out").exists()  # the comparison waits for a workbook it can write
