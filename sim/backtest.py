@@ -265,14 +265,15 @@ def realised_hashprice(start: str, n_days: int, closes: pd.Series, fees_btc_per_
     return pd.DataFrame({"day": firsts, "hashprice": hashprice})
 
 
-def _scored(start: str, option: str, day: np.ndarray, real: np.ndarray, simulated: np.ndarray,
-            name: str) -> tuple[dict, pd.DataFrame]:
-    """Return (the coverage of the `real` values by the `simulated` ones, one row per value:
-    start, network, day, date, real_<name>, the bands P5..P95 and the PIT)."""
-    scored = coverage(real, simulated)
+def _scored(start: str, option: str, day: np.ndarray, at: np.ndarray, real: np.ndarray,
+            paths: np.ndarray, name: str) -> tuple[dict, pd.DataFrame]:
+    """Return (the coverage of the `real` values by the simulated `paths` (one row per
+    replication) on the days `at`, one row per value: start, network, day, date (of `at`),
+    real_<name>, the bands P5..P95 and the PIT)."""
+    scored = coverage(real, paths[:, at].T)
     table = pd.concat([pd.DataFrame({
         "start": start, "network": option, "day": day,
-        "date": np.datetime64(start, "D") + np.asarray(day).astype(int), f"real_{name}": real}),
+        "date": np.datetime64(start, "D") + at, f"real_{name}": real}),
         pd.DataFrame(scored["bands"], columns=[f"p{b}" for b in BANDS]),
         pd.DataFrame({"pit": scored["pit"]})], axis=1)
     return scored, table
@@ -297,15 +298,14 @@ def backtest(starts, years, replications, seed, option, overrides, closes, repla
                                                fitted)
         month = realised_hashprice(start, simulated.shape[1], closes, fees)
         month = month[month["day"] > 0]  # day 0's hashprice is the start's: known, not scored
-        monthly, table = _scored(start, option, month["day"].to_numpy(),
-                                 month["hashprice"].to_numpy(),
-                                 hashprices[:, month["day"].to_numpy()].T, "hashprice")
+        first_days = month["day"].to_numpy()
+        monthly, table = _scored(start, option, first_days, first_days,
+                                 month["hashprice"].to_numpy(), hashprices, "hashprice")
         months.append(table)
         real = realised_epochs(start, simulated.shape[1])
         at = np.minimum(real["day"].to_numpy().astype(int), simulated.shape[1] - 1)
-        scored, table = _scored(start, option, real["day"].to_numpy(),
-                                real["difficulty"].to_numpy(), simulated[:, at].T, "difficulty")
-        table["date"] = np.datetime64(start, "D") + at  # the day whose difficulty is scored
+        scored, table = _scored(start, option, real["day"].to_numpy(), at,
+                                real["difficulty"].to_numpy(), simulated, "difficulty")
         epochs.append(table)
         rows.append({"start": start, "network": option, "epochs": len(real),
                      "inside_p5_p95": scored["inside_p5_p95"],
