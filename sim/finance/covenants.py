@@ -115,9 +115,9 @@ def _trailing_at(cfads: np.ndarray, service: np.ndarray, months: range, first: i
     out = {month: _trailing(cfads, service, month, first, window) for month in months
            if month - window + 1 < first}
     if whole:
-        days = np.array(whole)[:, None] + np.arange(1 - window, 1)  # each window's months, a row
-        covered = np.add.reduce(cfads[days], axis=1).tolist()
-        owed = (-np.add.reduce(service[days], axis=1)).tolist()
+        spans = np.array(whole)[:, None] + np.arange(1 - window, 1)  # each window's months, a row
+        covered = np.add.reduce(cfads[spans], axis=1).tolist()
+        owed = (-np.add.reduce(service[spans], axis=1)).tolist()
         out.update(zip(whole, zip(covered, owed)))
     return out
 
@@ -181,7 +181,8 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
         if t in tests and openings[t] > 0:
             opening = float(openings[t])
             if windows is None and not sweeping:
-                windows = _trailing_at(cured_cfads, service, tests[tests.index(t):], first, window_months)
+                windows = _trailing_at(cured_cfads, service, tests[tests.index(t):], first,
+                                       window_months)
             if windows is None:
                 covered, owed = _trailing(cured_cfads, service, t, first, window_months)
             else:

@@ -234,7 +234,8 @@ def financing(cfg, account) -> Financing:
     loans: list[Schedule] = []
     unconverted = 0.0  # construction balances still owed at the horizon
     debt = fin.debt
-    groups = list(_loan_groups(record.conversions, account, month_of_day, n)) if debt.loan_to_cost > 0 else []
+    groups = (list(_loan_groups(record.conversions, account, month_of_day, n))
+              if debt.loan_to_cost > 0 else [])
     builds = construction_loans(np.array([capex for _, capex, _ in groups]).reshape(len(groups), n),
                                 float(debt.loan_to_cost), rate, float(debt.upfront_fee),
                                 [convert for _, _, convert in groups])
