@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from functools import partial
 
@@ -161,24 +162,45 @@ class ProcessExecutor:
 
 # --- Ray --------------------------------------------------------------------------------------------
 class Tally:
-    """A Ray actor that collects workers' progress reports until the driver drains them."""
+    """A Ray actor that collects workers' progress reports until the driver drains them.
+
+    One serves every run of a Ray session (`_session_tally`): starting an actor starts a
+    worker process, about a second of CPU. Each report carries its run's `token`, so a run
+    drains only its own.
+    """
 
     def __init__(self):
-        self.reports = []
+        self.reports = {}
 
-    def add(self, start: int, n: int) -> None:
-        """Keep a report: `n` more replications of the chunk starting at `start` are done."""
-        self.reports.append((start, n))
+    def add(self, token: str, start: int, n: int) -> None:
+        """Keep a report of run `token`: `n` more replications of the chunk at `start` are done."""
+        self.reports.setdefault(token, []).append((start, n))
 
-    def drain(self) -> list[tuple[int, int]]:
-        """Return the reports kept since the last drain, and forget them."""
-        reports, self.reports = self.reports, []
-        return reports
+    def drain(self, token: str) -> list[tuple[int, int]]:
+        """Return the reports of run `token` kept since its last drain, and forget them."""
+        return self.reports.pop(token, [])
+
+    def forget(self, token: str) -> None:
+        """Drop run `token`'s reports (it has ended; its cancelled tasks may still report)."""
+        self.reports.pop(token, None)
 
 
-def _call_on_ray(fn, cfg, start, stop, tally):
+#: The Tally of the Ray session it was made in: {job id: actor handle}.
+_TALLIES: dict = {}
+
+
+def _session_tally(ray):
+    """Return the Tally actor of the current Ray session, made on the first call."""
+    job = ray.get_runtime_context().get_job_id()
+    if job not in _TALLIES:
+        _TALLIES.clear()  # an earlier session's actor went with it
+        _TALLIES[job] = ray.remote(num_cpus=0)(Tally).remote()
+    return _TALLIES[job]
+
+
+def _call_on_ray(fn, cfg, start, stop, tally, token):
     """Return fn(cfg, start, stop, progress), its progress reported to the `tally` actor."""
-    return fn(cfg, start, stop, Reporter(lambda s, n: tally.add.remote(s, n), start))
+    return fn(cfg, start, stop, Reporter(lambda s, n: tally.add.remote(token, s, n), start))
 
 
 class _NotMainThread(logging.Filter):
@@ -266,24 +288,22 @@ class RayExecutor:
             start_ray(ray, run_cfg.ray, dict(address=run_cfg.ray.address, log_to_driver=False,
                                              logging_level=logging.WARNING, **options))
         self.workers = int(ray.cluster_resources().get("CPU", 1))
-        self.tally = None
 
     def map(self, fn, cfg, chunks, tick):
         """Yield (chunk, result) as Ray tasks finish them; tasks on lost workers are retried."""
         ray = self.ray
         if not chunks:
             return
-        if self.tally is None:
-            self.tally = ray.remote(num_cpus=0)(Tally).remote()
+        tally, token = _session_tally(ray), uuid.uuid4().hex
         remote = ray.remote(max_retries=3, retry_exceptions=False)(_call_on_ray)
         cfg_ref, todo, pending = ray.put(cfg), list(reversed(chunks)), {}
         try:
             while todo or pending:
                 while todo and len(pending) < 2 * self.workers:
                     chunk = todo.pop()
-                    pending[remote.remote(fn, cfg_ref, *chunk, self.tally)] = chunk
+                    pending[remote.remote(fn, cfg_ref, *chunk, tally, token)] = chunk
                 ready, _ = ray.wait(list(pending), num_returns=1, timeout=REPORT_EVERY_S)
-                for report in ray.get(self.tally.drain.remote()):
+                for report in ray.get(tally.drain.remote(token)):
                     tick(*report)
                 for ref in ready:
                     chunk = pending.pop(ref)
@@ -291,6 +311,7 @@ class RayExecutor:
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
+            tally.forget.remote(token)
 
     def _get(self, ref, chunk):
         try:

@@ -179,3 +179,39 @@ def test_ray_missing_gives_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(UserError, match=r"pip install 'hashpivot\[ray\]'"):
         executor("ray")
+
+
+# --- Ray's progress tally -----------------------------------------------------------------------
+def test_a_tally_gives_each_run_its_own_reports_once():
+    tally = sim.executors.Tally()
+    tally.add("run-a", 0, 1)
+    tally.add("run-b", 10, 2)
+    tally.add("run-a", 5, 1)
+    assert tally.drain("run-a") == [(0, 1), (5, 1)]
+    assert tally.drain("run-a") == []  # drained
+    tally.forget("run-b")  # run b ended: a late report of its cancelled tasks goes nowhere
+    assert tally.drain("run-b") == [] and tally.drain("run-c") == []
+
+
+class FakeRay:
+    """What `_session_tally` reads of Ray: the session's job id, and `remote` to make actors."""
+
+    def __init__(self):
+        self.job, self.made = "01000000", []
+
+    def get_runtime_context(self):
+        return type("Context", (), {"get_job_id": lambda _: self.job})()
+
+    def remote(self, **options):
+        assert options == {"num_cpus": 0}  # the tally takes no CPU from the tasks
+        return lambda cls: type("Actor", (), {"remote": lambda _: self.made.append(cls) or len(self.made)})()
+
+
+def test_one_tally_actor_serves_every_run_of_a_ray_session(monkeypatch):
+    monkeypatch.setattr(sim.executors, "_TALLIES", {})
+    ray = FakeRay()
+    first = sim.executors._session_tally(ray)
+    assert sim.executors._session_tally(ray) == first and len(ray.made) == 1  # no second worker
+    ray.job = "02000000"  # ray.shutdown() and ray.init(): the old actor is gone
+    assert sim.executors._session_tally(ray) != first and len(ray.made) == 2
+    assert list(sim.executors._TALLIES) == ["02000000"]
