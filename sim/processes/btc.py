@@ -2,9 +2,10 @@
 
 docs/model.md: GBM by default, annualised volatility 45–55%, start about $90,000 (est.;
 $91,132 on 2026-01-12). The drift is the *expected* return: E[S_t] = S0 · exp(drift · t),
-so the median path grows at drift − volatility²/2. The default drift of 0 is a
-martingale — no view on where the price goes, the usual neutral assumption — and its
-median falls by about 12% a year at 50% volatility.
+so the median path grows at drift − volatility²/2. The GBM's default drift, 10% a year
+(market/btc=gbm, an estimate), makes the mean grow 10% a year while the median falls 2.5%
+a year at 50% volatility; the jump diffusion's, 0 (market/btc=jump), is a martingale, no
+view on where the price goes. Each class's defaults are its option's YAML values.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class GBM(Checked):
     """A BTC price following geometric Brownian motion: dS/S = drift dt + volatility dW."""
 
     start_usd: float = param(90_000.0, **_START_USD)
-    drift_per_year: float = param(0.0, **_DRIFT)
+    drift_per_year: float = param(0.10, **_DRIFT)
     volatility_per_year: float = param(0.5, unit="1/sqrt(year)", low=0,
                                        doc="annualised volatility of log price")
 

@@ -26,10 +26,11 @@ from sim.economics import DAYS_PER_YEAR
 from sim.processes._common import upstream_path
 from sim.params import Checked, Distribution, Rule, param, shown
 
-#: Defaults: 10–50 MW of IT, 12-year terms (4,383 days), tenants waiting about a year.
+#: Defaults: 10–50 MW of IT, 12-year terms (4,383 days), tenants waiting about 18 months
+#: (as market/demand's YAML: hosting deals signed in 2024 delivered over 12-24 months).
 DEFAULT_MW_IT = MappingProxyType({"dist": "uniform", "low": 10.0, "high": 50.0})
 DEFAULT_TERM_DAYS = MappingProxyType({"dist": "fixed", "value": 4383})
-DEFAULT_WAIT_DAYS = MappingProxyType({"dist": "lognormal", "median": 365.0, "sigma": 0.4})
+DEFAULT_WAIT_DAYS = MappingProxyType({"dist": "lognormal", "median": 540.0, "sigma": 0.4})
 
 
 @dataclass

@@ -209,7 +209,7 @@ class Network(NetworkBase):
     hashrate_trend_per_year: float = param(0.15, unit="1/year",
                                            doc="log-hashrate growth at constant revenue")
     elasticity_per_year: float = param(
-        0.5, unit="1/year", doc="drift of log hashrate per unit of log(hashprice / reference)")
+        1.0, unit="1/year", doc="drift of log hashrate per unit of log(hashprice / reference)")
     hashprice_ref_usd_per_ph_day: Optional[float] = param(
         None, unit="USD/PH/day", low=0, low_open=True, nullable=True,
         doc="hashprice where hashrate grows at the trend; null = day-0 hashprice")
