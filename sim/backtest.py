@@ -26,6 +26,7 @@ from sim.economics import TWO_POW_32, hashprice_usd_per_ph_day, subsidy_btc
 from sim.errors import UserError
 from sim.processes.network import load_difficulty_epochs
 from sim.processes.series import BTC_CLOSE_COLUMNS, column_named
+from sim.rundir import write_atomic
 from sim.world import day_grid, rng_for
 
 PROG = "hashpivot-backtest"
@@ -347,7 +348,7 @@ def plot(epochs: pd.DataFrame, months: pd.DataFrame, start: str, btc: str, path:
     network = epochs.loc[epochs["start"] == start, "network"]
     axes[0][0].set_title(f"{network.iloc[0] if len(network) else ''} from {start}; {btc}")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    write_atomic(path, lambda tmp: figure.savefig(tmp, dpi=100, format="png"))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -424,15 +425,14 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:  # it passed its check before the work, then could not be made
         print(f"{PROG}: error: --out={args.out}: {err.strerror or err}", file=sys.stderr)
         return 2
-    table.to_csv(out / "coverage.csv", index=False)
-    epochs.to_csv(out / "epochs.csv", index=False)
-    months.to_csv(out / "hashprice.csv", index=False)
     pit = pd.DataFrame({"start": np.repeat(args.start, PIT_BINS),
                         "bin_low": np.tile(np.arange(PIT_BINS) / PIT_BINS, len(args.start))})
     for column, scored in (("share", epochs), ("hashprice_share", months)):
         pit[column] = np.concatenate([pit_histogram(scored.loc[scored["start"] == s, "pit"]
                                                     .to_numpy()) for s in args.start])
-    pit.to_csv(out / "pit.csv", index=False)
+    for name, frame in (("coverage", table), ("epochs", epochs), ("hashprice", months),
+                        ("pit", pit)):  # each file whole or not at all
+        write_atomic(out / f"{name}.csv", lambda tmp, frame=frame: frame.to_csv(tmp, index=False))
     mode = "realised BTC" if args.replay_btc else f"BTC from market/btc={args.btc_model}"
     if args.fit_btc:
         mode += ", fitted on the closes before each start"

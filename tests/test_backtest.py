@@ -158,6 +158,24 @@ def test_the_command_runs_end_to_end_on_a_tiny_file(tmp_path, capsys):
     assert "inside_p5_p95" in capsys.readouterr().out
 
 
+
+def test_a_file_that_fails_to_write_is_left_out_whole_not_half_written(tmp_path, capsys,
+                                                                      monkeypatch):
+    """Each output appears whole or not at all: a write that breaks off (a full disk)
+    leaves neither a partial file nor its temporary."""
+    real = pd.DataFrame.to_csv
+
+    def breaks_on_epochs(frame, path, *args, **kwargs):
+        real(frame, path, *args, **kwargs)
+        if "epochs.csv" in str(path):
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", breaks_on_epochs)
+    with pytest.raises(OSError, match="No space"):
+        run_on_flat_file(tmp_path, capsys, "--replay-btc")
+    out = tmp_path / "out"
+    assert sorted(path.name for path in out.iterdir()) == ["coverage.csv"]
+
 def test_a_bootstrapped_btc_draws_only_on_returns_before_the_start(tmp_path):
     days = pd.date_range("2018-01-01", "2019-06-30")
     after = days >= "2019-01-01"  # before the start the price rises 0.1% a day, after it falls 5%
