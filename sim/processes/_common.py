@@ -6,8 +6,18 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from sim.economics import DAYS_PER_YEAR
 from sim.errors import UserError
 
+#: The most events a year a Poisson rate may ask for: one a day, the day grid's resolution.
+#: Far above it the sampler draws more events than days (at 1e9 a year it does not end).
+MOST_PER_YEAR = DAYS_PER_YEAR
+#: The most a log standard deviation or a volatility (per sqrt(year)) may be: five is a
+#: factor of 148 for one standard deviation, beyond anything priced; far beyond it the
+#: draws overflow.
+MOST_LOG_SD = 5.0
+#: The shortest mean duration of a regime spell, in years: a day, the grid's resolution.
+LEAST_SPELL_YEARS = 1 / DAYS_PER_YEAR
 
 
 def upstream_path(upstream: Mapping, name: str, n_days: int) -> np.ndarray:

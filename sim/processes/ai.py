@@ -16,8 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.economics import DAYS_PER_YEAR
-from sim.processes._common import ar1, persistence
-from sim.params import Checked, param
+from sim.processes._common import LEAST_SPELL_YEARS, MOST_LOG_SD, ar1, persistence
+from sim.params import Checked, Number, param
+
+#: A spell's mean duration: at least a day.
+_SPELL = dict(rule=Number(low=LEAST_SPELL_YEARS, low_text="1/365.25 (one day)"))
 
 REGIMES = ("scarcity", "glut", "stationary")
 
@@ -54,7 +57,7 @@ class AIMarket(Checked):
                                                 doc="lease index on day 0, per kW of critical IT")
     lease_drift_per_year: float = param(0.0, unit="1/year",
                                         doc="expected growth of the lease index, continuous")
-    lease_log_sd: float = param(0.15, unit="log", low=0,
+    lease_log_sd: float = param(0.15, unit="log", low=0, high=MOST_LOG_SD,
                                 doc="stationary standard deviation of the index's log noise")
     lease_half_life_years: float = param(1.0, unit="years", low=0, low_open=True,
                                          doc="half-life of that noise")
@@ -62,7 +65,7 @@ class AIMarket(Checked):
                                           doc="expected H100-equivalent price on day 0")
     gpu_drift_per_year: float = param(-0.11, unit="1/year",
                                       doc="trend of a fixed-vintage GPU's price, continuous")
-    gpu_log_sd: float = param(0.15, unit="log", low=0,
+    gpu_log_sd: float = param(0.15, unit="log", low=0, high=MOST_LOG_SD,
                               doc="stationary standard deviation of the GPU price's log noise")
     gpu_half_life_years: float = param(0.5, unit="years", low=0, low_open=True,
                                        doc="half-life of that noise")
@@ -70,9 +73,9 @@ class AIMarket(Checked):
                                        doc="GPU price multiplier in the scarcity regime")
     glut_multiplier: float = param(0.8, unit="x", low=0, low_open=True,
                                    doc="GPU price multiplier in the glut regime")
-    scarcity_mean_years: float = param(1.5, unit="years", low=0, low_open=True,
+    scarcity_mean_years: float = param(1.5, unit="years", **_SPELL,
                                        doc="mean duration of a scarcity spell")
-    glut_mean_years: float = param(1.5, unit="years", low=0, low_open=True,
+    glut_mean_years: float = param(1.5, unit="years", **_SPELL,
                                    doc="mean duration of a glut spell")
     start_regime: str = param("stationary", unit="-", choices=REGIMES,
                               doc="regime on day 0 (stationary: drawn from the long-run shares)")

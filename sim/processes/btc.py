@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.economics import DAYS_PER_YEAR
 from sim.params import Checked, param
+from sim.processes._common import MOST_LOG_SD, MOST_PER_YEAR
 
 _START_USD = dict(unit="USD", low=0, low_open=True, doc="BTC price on day 0")
 _DRIFT = dict(unit="1/year", doc="expected return per year, continuous")
@@ -37,7 +38,7 @@ class GBM(Checked):
 
     start_usd: float = param(90_000.0, **_START_USD)
     drift_per_year: float = param(0.10, **_DRIFT)
-    volatility_per_year: float = param(0.5, unit="1/sqrt(year)", low=0,
+    volatility_per_year: float = param(0.5, unit="1/sqrt(year)", low=0, high=MOST_LOG_SD,
                                        doc="annualised volatility of log price")
 
     def sample(self, days, rng, upstream) -> dict:
@@ -63,11 +64,12 @@ class JumpDiffusion(Checked):
 
     start_usd: float = param(90_000.0, **_START_USD)
     drift_per_year: float = param(0.0, **_DRIFT)
-    volatility_per_year: float = param(0.4, unit="1/sqrt(year)", low=0,
+    volatility_per_year: float = param(0.4, unit="1/sqrt(year)", low=0, high=MOST_LOG_SD,
                                        doc="diffusion volatility of log price")
-    jumps_per_year: float = param(5.0, unit="1/year", low=0, doc="Poisson jump intensity")
+    jumps_per_year: float = param(5.0, unit="1/year", low=0, high=MOST_PER_YEAR,
+                                  doc="Poisson jump intensity")
     jump_log_mean: float = param(-0.05, unit="log", doc="mean log size of a jump")
-    jump_log_sd: float = param(0.10, unit="log", low=0,
+    jump_log_sd: float = param(0.10, unit="log", low=0, high=MOST_LOG_SD,
                                doc="standard deviation of a jump's log size")
     compensated: bool = param(True, unit="-",
                               doc="drift_per_year is the total expected return (jumps included)")

@@ -23,7 +23,7 @@ import pandas as pd
 from sim import distributions
 from sim.errors import UserError
 from sim.economics import DAYS_PER_YEAR
-from sim.processes._common import upstream_path
+from sim.processes._common import MOST_LOG_SD, MOST_PER_YEAR, upstream_path
 from sim.params import Checked, Distribution, Rule, param, shown
 
 #: Defaults: 10–50 MW of IT, 12-year terms (4,383 days), tenants waiting about 18 months
@@ -44,13 +44,14 @@ class PoissonRequests(Checked):
     first half a spacing in), at mean sizes, terms and waits, priced at the index.
     """
 
-    rate_per_year: float = param(2.0, unit="1/year", low=0, doc="requests per year")
+    rate_per_year: float = param(2.0, unit="1/year", low=0, high=MOST_PER_YEAR,
+                                 doc="requests per year")
     mw_it: Any = param(DEFAULT_MW_IT, unit="MW of IT", rule=Distribution(),
                        doc="size of a request, MW of critical IT")
     term_days: Any = param(DEFAULT_TERM_DAYS, unit="days", rule=Distribution(), doc="lease term")
     wait_days: Any = param(DEFAULT_WAIT_DAYS, unit="days", rule=Distribution(),
                            doc="how long the tenant waits for capacity")
-    price_spread: float = param(0.10, unit="log", low=0,
+    price_spread: float = param(0.10, unit="log", low=0, high=MOST_LOG_SD,
                                 doc="log sd of the price around the lease index (mean one)")
     min_share: float = param(1.0, unit="share", low=0, low_open=True, high=1,
                              doc="least share of its mw_it a tenant signs for (1: all or nothing)")

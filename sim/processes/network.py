@@ -30,7 +30,7 @@ from sim.economics import (BLOCKS_PER_EPOCH, DAYS_PER_YEAR, HALVING_INTERVAL,
                            subsidy_sats)
 from sim.errors import UserError
 from sim.params import Checked, param
-from sim.processes._common import upstream_path
+from sim.processes._common import MOST_LOG_SD, MOST_PER_YEAR, upstream_path
 
 #: Work of one block at difficulty 1, in EH/s·days (2^32 hashes).
 _WORK_PER_DIFFICULTY = TWO_POW_32 / (1e18 * SECONDS_PER_DAY)
@@ -88,18 +88,18 @@ class NetworkBase(Checked):
         None, unit="days", low=0, nullable=True,
         doc="days since the first block of the epoch in force on day 0; "
             "null = its start_height % 2016 blocks at the day-0 hashrate")
-    hashrate_volatility_per_year: float = param(0.10, unit="1/sqrt(year)", low=0,
+    hashrate_volatility_per_year: float = param(0.10, unit="1/sqrt(year)", low=0, high=MOST_LOG_SD,
                                                 doc="Brownian volatility of log hashrate")
     max_drift_per_year: float = param(5.0, unit="1/year", low=0, low_open=True,
                                       doc="cap on |drift of log hashrate|")
     fees_btc_per_block: float = param(0.025, unit="BTC/block", low=0, doc="base fees per block")
-    fee_spikes_per_year: float = param(0.3, unit="1/year", low=0,
+    fee_spikes_per_year: float = param(0.3, unit="1/year", low=0, high=MOST_PER_YEAR,
                                        doc="Poisson rate of fee-spike episodes")
     fee_spike_mean_days: float = param(45.0, unit="days", low=0, low_open=True,
                                        doc="mean duration of an episode (exponential)")
     fee_spike_multiplier_median: float = param(4.0, unit="x", low=0, low_open=True,
                                                doc="median multiplier of fees in an episode")
-    fee_spike_multiplier_sigma: float = param(0.8, unit="log", low=0,
+    fee_spike_multiplier_sigma: float = param(0.8, unit="log", low=0, high=MOST_LOG_SD,
                                               doc="log standard deviation of that multiplier")
 
     def initial_hashrate_ehs(self) -> float:

@@ -27,7 +27,7 @@ from sim.economics import DAYS_PER_YEAR, TARGET_SPACING_S, TWO_POW_32, frontier_
 from sim.errors import UserError
 from sim.memo import read_only_cache
 from sim.params import Date, param
-from sim.processes._common import upstream_dates
+from sim.processes._common import MOST_LOG_SD, MOST_PER_YEAR, upstream_dates
 from sim.processes.network import NetworkBase, load_difficulty_epochs
 
 #: MWh of power per (J/TH) per TH-day: 1 J/s per TH over 86,400 s = 24 Wh = 24e-6 MWh;
@@ -84,7 +84,7 @@ class EconomicNetwork(NetworkBase):
     """
 
     hashrate_volatility_per_year: float = param(
-        0.4, unit="1/sqrt(year)", low=0,
+        0.4, unit="1/sqrt(year)", low=0, high=MOST_LOG_SD,
         doc="Brownian noise of log hashrate, reverting over switch_days (fit: backtests)")
     frontier_j_per_th: float = param(16.1, unit="J/TH", low=0, low_open=True,
                                      doc="efficiency of the newest machines on frontier_date")
@@ -94,7 +94,7 @@ class EconomicNetwork(NetworkBase):
                                           doc="yearly fall of the frontier's J/TH")
     power_median_usd_per_mwh: float = param(45.0, unit="USD/MWh", low=0, low_open=True,
                                             doc="median power price of the world's miners")
-    power_log_sd: float = param(0.5, unit="log", low=0, low_open=True,
+    power_log_sd: float = param(0.5, unit="log", low=0, low_open=True, high=MOST_LOG_SD,
                                 doc="log standard deviation of miners' power prices")
     asic_price_days_of_hashprice: float = param(
         375.0, unit="days", low=0, low_open=True,
@@ -103,18 +103,18 @@ class EconomicNetwork(NetworkBase):
                                        doc="miners buy frontier machines that pay back within this")
     order_days: float = param(90.0, unit="days", low=0, low_open=True,
                               doc="time constant over which orders close the entry gap")
-    delivery_lag_days: float = param(120.0, unit="days", low=0,
+    delivery_lag_days: float = param(120.0, unit="days", low=0, high=3650,
                                      doc="days from order to running machines")
-    machine_life_years: float = param(6.0, unit="years", low=0.5,
+    machine_life_years: float = param(6.0, unit="years", low=0.5, high=50,
                                       doc="years a machine runs before it retires")
     switch_days: float = param(14.0, unit="days", low=1,
                                doc="time constant of switching machines on and off")
-    order_noise_log_sd: float = param(0.8, unit="log", low=0,
+    order_noise_log_sd: float = param(0.8, unit="log", low=0, high=MOST_LOG_SD,
                                       doc="log standard deviation of each epoch's orders")
-    power_median_log_sd: float = param(0.7, unit="log", low=0,
+    power_median_log_sd: float = param(0.7, unit="log", low=0, high=MOST_LOG_SD,
                                        doc="log-sd of the world's median power price, drawn "
                                            "once per world (uncertainty of miners' costs)")
-    outages_per_year: float = param(0.0, unit="1/year", low=0,
+    outages_per_year: float = param(0.0, unit="1/year", low=0, high=MOST_PER_YEAR,
                                     doc="rate of outages: a ban or a region's grid forcing "
                                         "a share of the installed machines off at once")
     outage_share_low: float = param(0.1, unit="share", low=0, high=1,

@@ -15,7 +15,8 @@ import numpy as np
 
 from sim.errors import UserError
 from sim.economics import DAYS_PER_YEAR
-from sim.processes._common import ar1, day_of_year, persistence, upstream_dates
+from sim.processes._common import (MOST_LOG_SD, MOST_PER_YEAR, ar1, day_of_year, persistence,
+                                   upstream_dates)
 from sim.params import Checked, param, shown
 
 
@@ -46,9 +47,10 @@ class SeasonalLogOU(Checked):
                           doc="stationary standard deviation of the log-price noise")
     half_life_days: float = param(7.0, unit="days", low=0, low_open=True,
                                   doc="half-life of that noise")
-    spikes_per_year: float = param(6.0, unit="1/year", low=0, doc="Poisson rate of price spikes")
+    spikes_per_year: float = param(6.0, unit="1/year", low=0, high=MOST_PER_YEAR,
+                                   doc="Poisson rate of price spikes")
     spike_log_mean: float = param(1.0, unit="log", doc="mean log size of a spike")
-    spike_log_sd: float = param(0.5, unit="log", low=0,
+    spike_log_sd: float = param(0.5, unit="log", low=0, high=MOST_LOG_SD,
                                 doc="standard deviation of a spike's log size")
     spike_half_life_days: float = param(1.0, unit="days", low=0, low_open=True,
                                         doc="half-life of a spike")

@@ -75,7 +75,7 @@ def test_uncompensated_negative_jumps_lower_the_expected_path():
 
 @pytest.mark.parametrize("make, message", [
     (lambda: GBM(start_usd=0), "start_usd=0: must be > 0"),
-    (lambda: GBM(volatility_per_year=-0.1), "volatility_per_year=-0.1: must be >= 0"),
+    (lambda: GBM(volatility_per_year=-0.1), r"volatility_per_year=-0.1: must be in \[0, 5.0\]"),
     (lambda: JumpDiffusion(compensated="yes"), "compensated='yes': must be true or false"),
 ])
 def test_bad_arguments_are_named(make, message):

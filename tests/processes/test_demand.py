@@ -70,7 +70,7 @@ def test_same_seed_same_requests():
     ({"mw_it": {"dist": "lognormal", "median": 20}}, "mw_it"),
     ({"term_days": 4383}, "term_days=4383 must be a distribution"),
     ({"mw_it": {"dist": "fixed", "value": 0}}, "mw_it=.* must have a mean > 0"),
-    ({"rate_per_year": -1}, "rate_per_year=-1: must be >= 0"),
+    ({"rate_per_year": -1}, r"rate_per_year=-1: must be in \[0, 365.25\]"),
 ])
 def test_bad_arguments_are_named(args, message):
     with pytest.raises(UserError, match=message):
