@@ -116,6 +116,8 @@ def fitted_btc(closes: pd.Series, start: str, option: str, source: str) -> tuple
 #: The day-0 keys a network option must take to be backtested (`start_state` gives more:
 #: those an option lacks, such as the time since the epoch's first block, are left out).
 REQUIRED_STATE = ("start_height", "start_difficulty")
+#: The network keys the backtest sets from the history on each start date (`start_state`).
+STATE_KEYS = (*REQUIRED_STATE, "start_epoch_elapsed_days", "start_hashrate_ehs")
 
 
 #: Days before day 0, at least, whose blocks' pace is the backtest's day-0 hashrate: as the
@@ -409,6 +411,11 @@ def main(argv: list[str] | None = None) -> int:
                             "the BTC the worlds sample, so not with "
                             + ("--replay-btc" if args.replay_btc
                                else f"--btc-model {args.btc_model}"))
+        for override in args.set:
+            key = override.split("=", 1)[0].lstrip("+~")
+            if key in STATE_KEYS:
+                raise UserError(f"--set {override}: the backtest sets {key} from the history "
+                                "on each start date (the day's state is what it judges from)")
         for start in args.start:
             if not _is_date(start):
                 raise UserError(f"--start={start}: must be a date YYYY-MM-DD such as 2019-01-01")

@@ -402,3 +402,15 @@ def test_an_out_that_cannot_be_a_directory_is_refused_before_the_work(tmp_path, 
     assert code == 2 and err == (f"hashpivot-backtest: error: --out={taken}: exists and is not "
                                  "a directory\n")
     assert taken.read_text() == "a file"
+
+
+def test_the_state_keys_are_those_the_start_state_sets():
+    assert set(backtest.start_state("2019-01-01")) == set(backtest.STATE_KEYS)
+
+
+@pytest.mark.parametrize("key", backtest.STATE_KEYS)
+def test_a_set_of_the_start_state_is_refused_in_one_line(tmp_path, capsys, key):
+    """Before: --set start_height=5 ran, judging a network at block 5 with 2019's difficulty."""
+    _, err = refused(tmp_path, capsys, "--replay-btc", "--set", f"{key}=5")
+    assert err == (f"hashpivot-backtest: error: --set {key}=5: the backtest sets {key} from the "
+                   "history on each start date (the day's state is what it judges from)")
