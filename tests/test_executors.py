@@ -204,7 +204,12 @@ class FakeRay:
 
     def remote(self, **options):
         assert options == {"num_cpus": 0}  # the tally takes no CPU from the tasks
-        return lambda cls: type("Actor", (), {"remote": lambda _: self.made.append(cls) or len(self.made)})()
+        def actor_class(cls):
+            def start(_):  # an actor's handle: here, its number
+                self.made.append(cls)
+                return len(self.made)
+            return type("Actor", (), {"remote": start})()
+        return actor_class
 
 
 def test_one_tally_actor_serves_every_run_of_a_ray_session(monkeypatch):

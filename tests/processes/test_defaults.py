@@ -27,7 +27,8 @@ def default_of(field: dataclasses.Field):
 
 def same(a, b) -> bool:
     if isinstance(a, dict) or hasattr(a, "keys"):
-        return isinstance(b, dict) and dict(a).keys() == b.keys() and all(same(a[k], b[k]) for k in b)
+        return (isinstance(b, dict) and dict(a).keys() == b.keys()
+                and all(same(a[k], b[k]) for k in b))
     if isinstance(a, (list, tuple)):
         return isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(same, a, b))
     if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
