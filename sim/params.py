@@ -69,6 +69,7 @@ class Number(Rule):
     """A finite number (a whole one if `integer`) in low..high; `low_open` excludes low.
 
     `low_text` shows `low` in words where a fraction reads better ("1/12 (one month)").
+    `among`, if given, holds the only values allowed (the tax code's recovery periods).
     """
 
     low: float | None = None
@@ -76,6 +77,7 @@ class Number(Rule):
     low_open: bool = False
     integer: bool = False
     low_text: str | None = None
+    among: tuple | None = None
 
     @property
     def type_name(self) -> str:
@@ -83,7 +85,9 @@ class Number(Rule):
         return "int" if self.integer else "float"
 
     def bounds(self) -> str:
-        """Return the range in words ('> 0', 'in [0, 1]'), or '' if there is none."""
+        """Return the range in words ('> 0', 'in [0, 1]', 'one of 3, 5'), or '' if there is none."""
+        if self.among is not None:
+            return "one of " + ", ".join(map(str, self.among))
         low, high = (self.low if self.low_text is None else self.low_text), self.high
         if low is None and high is None:
             return ""
@@ -94,7 +98,9 @@ class Number(Rule):
         return f"in {'(' if self.low_open else '['}{low}, {high}]"
 
     def what(self) -> str:
-        """Return 'a number > 0', 'a whole number >= 1', ..."""
+        """Return 'a number > 0', 'a whole number >= 1', 'one of 3, 5', ..."""
+        if self.among is not None:
+            return self.bounds()
         return " ".join(filter(None, ["a whole number" if self.integer else "a number", self.bounds()]))
 
     def check(self, value, key: str) -> None:
@@ -107,7 +113,8 @@ class Number(Rule):
         if not math.isfinite(value):
             raise UserError(f"{key}={shown(value)}: must be a finite number")
         too_low = self.low is not None and (value <= self.low if self.low_open else value < self.low)
-        if too_low or (self.high is not None and value > self.high):
+        outside = self.among is not None and value not in self.among
+        if too_low or (self.high is not None and value > self.high) or outside:
             raise UserError(f"{key}={shown(value)}: must be {self.bounds()}")
 
 

@@ -16,6 +16,7 @@ from typing import Any, Dict, Optional
 
 from sim.economics import hashprice_usd_per_ph_day, subsidy_btc
 from sim.errors import UserError
+from sim.finance.tax import GDS_DECLINING_BALANCE
 from sim.params import Date, Distribution, Number, Text, param, section, shown
 
 TERMINAL_VALUES = ("contracted", "market", "multiple", "none")
@@ -34,6 +35,10 @@ REMOVED_KEYS = {
 }
 #: The shortest horizon: one month, the period of the cash flows.
 MONTH_YEARS = 1 / 12
+#: A tax recovery period: one of Publication 946's GDS periods, the ones the depreciation
+#: tables take (sim.finance.tax.macrs_rates).
+RECOVERY_PERIOD = Number(integer=True, low=min(GDS_DECLINING_BALANCE),
+                         high=max(GDS_DECLINING_BALANCE), among=tuple(GDS_DECLINING_BALANCE))
 
 
 # --- run --------------------------------------------------------------------------------------
@@ -433,10 +438,10 @@ class TaxConfig:
                                doc="share of 5- and 15-year property expensed when placed in service")
     building_share: float = param(0.2, unit="share", low=0, high=1,
                                   doc="share of conversion capex that is building (39-year, no bonus)")
-    building_years: int = param(39, unit="years", low=1, integer=True, doc="building: straight-line life")
-    improvements_years: int = param(15, unit="years", low=1, integer=True,
+    building_years: int = param(39, unit="years", rule=RECOVERY_PERIOD, doc="building: straight-line life")
+    improvements_years: int = param(15, unit="years", rule=RECOVERY_PERIOD,
                                     doc="the rest of conversion capex: MACRS class life")
-    equipment_years: int = param(5, unit="years", low=1, integer=True, doc="ASICs and GPUs: MACRS class life")
+    equipment_years: int = param(5, unit="years", rule=RECOVERY_PERIOD, doc="ASICs and GPUs: MACRS class life")
     interest_cap_share: float = param(0.3, unit="share", low=0, high=1,
                                       doc="interest deductible up to this share of EBITDA; the rest carried forward")
     nol_limit_share: float = param(0.8, unit="share", low=0, high=1,

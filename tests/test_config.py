@@ -64,6 +64,10 @@ def test_every_shipped_option_instantiates():
     (["site.conversion.retrofit_days=weibull:3"], "site.conversion.retrofit_days='weibull:3'"),
     (["run.no_such_key=1"], "run.no_such_key: no such key"),
     (["strategy.phased.blocks_per_quarter=-1"], None),
+    # a period the depreciation tables lack: before, a traceback after the run had begun
+    (["finance.tax.equipment_years=4"],
+     "finance.tax.equipment_years=4: must be one of 3, 5, 7, 10, 15, 20, 39"),
+    (["finance.tax.building_years=40"], "finance.tax.building_years=40: must be one of 3, 5,"),
 ])
 def test_bad_values_are_named_in_one_line(overrides, fragment):
     with pytest.raises(UserError) as err:

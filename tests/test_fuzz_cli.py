@@ -121,6 +121,9 @@ def _number(rule: Number):
             choices.append(st.integers(1, 10**6).map(lambda d: str(math.floor(rule.high) + d)))
         else:
             choices.append(st.floats(1e-3, 1e6).map(lambda d: repr(rule.high + d)))
+    if rule.among is not None:  # in range, but none of the values allowed
+        choices.append(st.integers(math.ceil(rule.low), math.floor(rule.high))
+                       .filter(lambda n: n not in rule.among).map(str))
     return st.one_of(choices)
 
 
