@@ -365,8 +365,8 @@ class FleetConfig:
                                          doc="share of machines failing each year")
     refresh: str = param("replace", unit="-", choices=REFRESH,
                          doc="replace: buy back failed TH while mining; none: hashrate decays")
-    upgrade_every_years: Optional[float] = param(
-        4.0, unit="years", low=0, low_open=True, nullable=True,
+    upgrade_every_years: Optional[float] = param(  # at most monthly: 1e-6 made 1e7 upgrades
+        4.0, unit="years", rule=Number(low=MONTH_YEARS, low_text="1/12 (one month)", nullable=True),
         doc="sell the fleet and buy the newest machines if they would mine; null = never")
     frontier_j_per_th: float = param(16.1, unit="J/TH", low=0, low_open=True,
                                      doc="efficiency of the newest machines on sale on frontier_date")

@@ -68,6 +68,8 @@ def test_every_shipped_option_instantiates():
     (["finance.tax.equipment_years=4"],
      "finance.tax.equipment_years=4: must be one of 3, 5, 7, 10, 15, 20, 39"),
     (["finance.tax.building_years=40"], "finance.tax.building_years=40: must be one of 3, 5,"),
+    # before, ten million upgrades in ten years: the run did not end
+    (["fleet.upgrade_every_years=1e-6"], "fleet.upgrade_every_years=1e-06: must be >= 1/12 (one month)"),
 ])
 def test_bad_values_are_named_in_one_line(overrides, fragment):
     with pytest.raises(UserError) as err:
