@@ -35,6 +35,11 @@ REMOVED_KEYS = {
 }
 #: The shortest horizon: one month, the period of the cash flows.
 MONTH_YEARS = 1 / 12
+#: The most blocks (and crews) a site may have: 100,000 runs in about a second a replication;
+#: a billion ran out of memory.
+MOST_BLOCKS = 100_000
+#: The longest loan term, in years (a billion asked for a 89 GiB monthly schedule).
+MOST_LOAN_YEARS = 100
 #: A tax recovery period: one of Publication 946's GDS periods, the ones the depreciation
 #: tables take (sim.finance.tax.macrs_rates).
 RECOVERY_PERIOD = Number(integer=True, low=min(GDS_DECLINING_BALANCE),
@@ -321,14 +326,14 @@ class SiteConfig:
 
     grid_mw: float = param(100.0, unit="MW", low=0, low_open=True,
                            doc="grid capacity; caps mining and AI load together")
-    blocks: int = param(10, unit="blocks", low=1, integer=True,
+    blocks: int = param(10, unit="blocks", low=1, high=MOST_BLOCKS, integer=True,
                         doc="equal capacity blocks (the unit of conversion)")
     start_date: str = param("2026-06-26", unit="date", rule=Date(),
                             doc="day 0 of the simulation (shipped: the snapshot's, ${asof.date})")
     pue_mining: float = param(1.05, unit="grid MW/IT MW", low=1, doc="PUE of ASIC halls")
     pue_ai: float = param(1.3, unit="grid MW/IT MW", low=1,
                           doc="PUE of AI halls; IT MW = grid MW / pue_ai")
-    crews: int = param(3, unit="crews", low=1, integer=True,
+    crews: int = param(3, unit="crews", low=1, high=MOST_BLOCKS, integer=True,
                        doc="conversion projects that can run at once")
     blocks_per_project: int = param(5, unit="blocks", low=1, integer=True,
                                     doc="blocks one crew converts together as one project")
@@ -398,7 +403,7 @@ class DebtConfig:
     spread: float = param(0.0275, unit="1/year", low=0, high=1, doc="margin over the short rate of floating debt")
     amortisation: str = param("level", unit="-", choices=AMORTISATIONS,
                               doc="level payments, sculpted to the lender's forecast cover, or bullet at maturity")
-    term_years: float = param(10.0, unit="years", low=0, low_open=True,
+    term_years: float = param(10.0, unit="years", low=0, low_open=True, high=MOST_LOAN_YEARS,
                               doc="term loan's life from the month its halls are let")
     target_dscr: float = param(1.3, unit="x", low=1,
                                doc="cover the lender's forecast must give each payment: caps the "
@@ -413,7 +418,8 @@ class EquipmentFinanceConfig:
 
     loan_to_value: float = param(0.0, unit="share", low=0, high=1, doc="share of each purchase financed")
     rate: float = param(0.10, unit="1/year", low=0, high=1, doc="interest rate")
-    term_years: float = param(3.0, unit="years", low=0, low_open=True, doc="level payments over this term")
+    term_years: float = param(3.0, unit="years", low=0, low_open=True, high=MOST_LOAN_YEARS,
+                              doc="level payments over this term")
 
 
 @dataclass(slots=True)

@@ -70,6 +70,9 @@ def test_every_shipped_option_instantiates():
     (["finance.tax.building_years=40"], "finance.tax.building_years=40: must be one of 3, 5,"),
     # before, ten million upgrades in ten years: the run did not end
     (["fleet.upgrade_every_years=1e-6"], "fleet.upgrade_every_years=1e-06: must be >= 1/12 (one month)"),
+    # before, out of memory after the run had begun
+    (["site.blocks=1000000000"], "site.blocks=1000000000: must be in [1, 100000]"),
+    (["finance.debt.term_years=1e9"], "finance.debt.term_years=1000000000: must be in (0, 100]"),
 ])
 def test_bad_values_are_named_in_one_line(overrides, fragment):
     with pytest.raises(UserError) as err:
@@ -253,7 +256,7 @@ def test_every_key_refuses_values_outside_its_rule(data):
     (["+run.foo=1"], "run.foo: no such key; run has seed, replications,"),
     (["site.power.x=5"], "site.power.x: no such key; site.power has ppa_mw, ppa_usd_per_mwh,"),
     (["market.btc.nope=1"], "market.btc.nope: no such key, or a mapping that cannot be replaced"),
-    (["site.blocks=2.5"], "site.blocks=2.5: must be a whole number >= 1"),
+    (["site.blocks=2.5"], "site.blocks=2.5: must be a whole number in [1, 100000]"),
     (["site.grid_mw=abc"], "site.grid_mw='abc': must be a number > 0"),
     (["run.progress=maybe"], "run.progress='maybe': must be true or false"),
     (["site.power=3"], "site.power=3: must be a group of keys"),
