@@ -16,7 +16,6 @@ from typing import Any, Dict, Optional
 
 from sim.economics import hashprice_usd_per_ph_day, subsidy_btc
 from sim.errors import UserError
-from sim.finance.tax import GDS_DECLINING_BALANCE
 from sim.params import Date, Distribution, Number, Text, param, section, shown
 
 TERMINAL_VALUES = ("contracted", "market", "multiple", "none")
@@ -40,10 +39,12 @@ MONTH_YEARS = 1 / 12
 MOST_BLOCKS = 100_000
 #: The longest loan term, in years (a billion asked for a 89 GiB monthly schedule).
 MOST_LOAN_YEARS = 100
-#: A tax recovery period: one of Publication 946's GDS periods, the ones the depreciation
-#: tables take (sim.finance.tax.macrs_rates).
-RECOVERY_PERIOD = Number(integer=True, low=min(GDS_DECLINING_BALANCE),
-                         high=max(GDS_DECLINING_BALANCE), among=tuple(GDS_DECLINING_BALANCE))
+#: Publication 946's GDS recovery periods, in years: the ones the depreciation tables take
+#: (sim.finance.tax.GDS_DECLINING_BALANCE has a rate for each).
+GDS_PERIODS = (3, 5, 7, 10, 15, 20, 39)
+#: A tax recovery period: one of the GDS periods.
+RECOVERY_PERIOD = Number(integer=True, low=min(GDS_PERIODS), high=max(GDS_PERIODS),
+                         among=GDS_PERIODS)
 
 
 # --- run --------------------------------------------------------------------------------------

@@ -5,8 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.finance.tax import (combined_rate, depreciation_by_year, macrs_rates, recovery_shares,
-                             tax_by_month, tax_by_year, yearly_sums)
+from sim.finance.tax import (GDS_DECLINING_BALANCE, combined_rate, depreciation_by_year,
+                             macrs_rates, recovery_shares, tax_by_month, tax_by_year, yearly_sums)
+from sim.schema import GDS_PERIODS
 
 #: IRS Publication 946, Table A-1 (GDS, half-year convention), in percent as printed.
 TABLE_A1 = {
@@ -27,6 +28,10 @@ def test_gds_rates_match_publication_946_table_a1(years):
     # 8.92, 8.93) so that each column sums to 100: within 0.0075 of a point of every entry.
     assert len(ours) == len(printed)
     assert np.max(np.abs(ours - printed)) < 0.0075
+
+
+def test_the_config_allows_exactly_the_periods_the_tables_have():
+    assert GDS_PERIODS == tuple(sorted(GDS_DECLINING_BALANCE))
 
 
 @pytest.mark.parametrize("years", [3, 5, 7, 10, 15, 20, 39])
