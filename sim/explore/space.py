@@ -135,6 +135,9 @@ def parse_range(cfg, key: str, spec) -> Range:
     elif isinstance(current, bool) or not isinstance(current, (int, float)):
         raise UserError(f"{key}={shown}: only numbers can be explored; {key} is {current!r}")
     rule = meta.get("rule")
+    if isinstance(rule, Number) and rule.among is not None:  # a range would draw the others
+        raise UserError(f"{key}={shown}: takes only {rule.bounds()}, not a range; compare them "
+                        f"with a sweep instead (hashpivot -m {key}=...)")
     integer = isinstance(rule, Number) and rule.integer
     if integer and not (low.is_integer() and high.is_integer()):
         raise UserError(f"{key}={shown}: a whole-number key takes whole LOW and HIGH")

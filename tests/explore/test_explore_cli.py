@@ -24,6 +24,8 @@ def test_help_exits_0_and_shows_examples(capsys):
      "market.ai.lease_start_usd_per_kw_month=0:170: must be > 0"),
     ("explore.run.executor=1:2", "run.executor=1:2: only numbers can be explored"),
     ("explore.site.blocks=2.5:8", "site.blocks=2.5:8: a whole-number key takes whole LOW and HIGH"),
+    ("explore.finance.tax.equipment_years=3:7",  # both ends allowed, 4 and 6 not
+     "finance.tax.equipment_years=3:7: takes only one of 3, 5, 7, 10, 15, 20, 39, not a range"),
 ])
 def test_a_bad_range_exits_2_with_one_line(argument, line, capsys, tmp_path):
     assert main([*SMALL, "--out", str(tmp_path / "out"), argument]) == 2
