@@ -53,6 +53,9 @@ OPTIONAL_COLUMNS = {
     "tenant_requests": {"min_share": 1.0, "phased": 0.0},
 }
 
+#: The longest lease term a tenant request may carry, in days (100 years): far longer terms
+#: asked for rent schedules of terabytes.
+MOST_TERM_DAYS = 36_525
 #: Daily fields that must be strictly positive (everything else must be >= 0).
 POSITIVE = {"btc_usd", "network_hashrate_ehs", "difficulty"}
 
@@ -301,6 +304,11 @@ def _check_numbers(name: str, numbers: dict, n_days: int, where: str) -> None:
             raise UserError(f"{where}: tenant_requests.day must lie on the day grid [0, {n_days})")
         if np.any(numbers["mw_it"] <= 0) or np.any(numbers["term_days"] <= 0):
             raise UserError(f"{where}: tenant_requests.mw_it and term_days must be > 0")
+        too_long = np.flatnonzero(numbers["term_days"] > MOST_TERM_DAYS)
+        if len(too_long):
+            row = int(too_long[0])
+            raise UserError(f"{where}: tenant_requests.term_days must be at most {MOST_TERM_DAYS:,} "
+                            f"(100 years); row {row}: {numbers['term_days'][row]:g}")
 
 
 def _optional_range(name: str, column: str, array: np.ndarray, where: str) -> None:

@@ -155,6 +155,26 @@ def test_a_table_with_a_text_column_is_named_with_its_column():
         validate_output({"tenant_requests": requests}, ("tenant_requests",), 5, where)
 
 
+
+def test_a_lease_term_over_a_century_is_named_with_its_row():
+    """Before: market.demand.term_days=fixed:1e12 ran out of memory (7 TiB) mid-run."""
+    requests = pd.DataFrame({"day": [1, 2], "mw_it": [10.0, 20.0], "term_days": [4383.0, 1e12],
+                             "usd_per_kw_month": [100.0, 100.0], "wait_days": [5.0, 5.0]})
+    where = "market.demand (Long), replication 0, seed 1"
+    with pytest.raises(UserError, match=r"^market\.demand \(Long\), replication 0, seed 1: "
+                                        r"tenant_requests\.term_days must be at most 36,525 "
+                                        r"\(100 years\); row 1: 1e\+12$"):
+        validate_output({"tenant_requests": requests}, ("tenant_requests",), 5, where)
+    requests.loc[1, "term_days"] = 36_525.0  # a century is allowed
+    validate_output({"tenant_requests": requests}, ("tenant_requests",), 5, where)
+
+
+def test_a_drawn_term_over_a_century_stops_the_run_in_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main([*QUICK, "market.demand.term_days=fixed:1e12", "hydra.run.dir=run"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err and "term_days must be at most 36,525" in err
+
 def test_sample_world_names_the_plugin_that_returned_strings(monkeypatch, tmp_path):
     (tmp_path / "string_plugin.py").write_text(
         "import numpy as np\n"

@@ -24,6 +24,7 @@ from sim import distributions
 from sim.errors import UserError
 from sim.economics import DAYS_PER_YEAR
 from sim.processes._common import MOST_LOG_SD, MOST_PER_YEAR, upstream_path
+from sim.world import MOST_TERM_DAYS
 from sim.params import Checked, Distribution, Rule, param, shown
 
 #: Defaults: 10–50 MW of IT, 12-year terms (4,383 days), tenants waiting about 18 months
@@ -146,7 +147,8 @@ class AnchorTenant(PoissonRequests):
                                 doc="IT MW the anchor tenant signs for")
     anchor_day: int = param(0, unit="day", low=0, integer=True,
                             doc="day the anchor signs (0: before any construction)")
-    anchor_term_days: float = param(4383.0, unit="days", low=1, doc="the anchor's lease term")
+    anchor_term_days: float = param(4383.0, unit="days", low=1, high=MOST_TERM_DAYS,
+                                    doc="the anchor's lease term")
     anchor_usd_per_kw_month: float | None = param(
         None, unit="USD/kW/month", low=0, nullable=True,
         doc="the anchor's rent; null = the lease index on anchor_day times a spread")
