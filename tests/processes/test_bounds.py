@@ -8,15 +8,14 @@ at one a day (`MOST_PER_YEAR`), a volatility or log standard deviation at 5 (`MO
 and a spell's mean at a day (`LEAST_SPELL_YEARS`): above those, the draws hung or overflowed.
 """
 
-import importlib
 import math
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
 
 from history_files import HISTORY_FILES
-from sim.config import build_processes, compose, config_dir, validate
+from market_options import market_options
+from sim.config import build_processes, compose, validate
 from sim.errors import UserError
 from sim.params import Number, keys
 from sim.world import sample_world
@@ -35,15 +34,10 @@ def edges(rule: Number) -> list:
 
 
 def cases():
-    for path in sorted((config_dir() / "market").glob("*/*.yaml")):
+    for path, _, cls in market_options():
         group, option = path.parent.name, path.stem
-        node = OmegaConf.load(path)
-        if "_target_" not in node:
-            continue
         choice = f"market/{group}={option}"
         base = [choice, *HISTORY_FILES.get(choice, []), *SHORT]  # a user's file: a synthetic one
-        module, _, name = node["_target_"].rpartition(".")
-        cls = getattr(importlib.import_module(module), name)
         for key, meta in keys(cls):
             if isinstance(meta["rule"], Number):
                 for value in edges(meta["rule"]):

@@ -3,20 +3,12 @@ defaults equal the literal values of every `conf/market/<group>/<option>.yaml` t
 the class (interpolations, such as the day-0 state from conf/asof, are left out)."""
 
 import dataclasses
-import importlib
 import math
 
 import pytest
 from omegaconf import OmegaConf
 
-from sim.config import config_dir
-
-OPTIONS = sorted((config_dir() / "market").glob("*/*.yaml"))
-
-
-def built_class(node):
-    module, _, name = node["_target_"].rpartition(".")
-    return getattr(importlib.import_module(module), name)
+from market_options import OPTION_FILES, market_options
 
 
 def default_of(field: dataclasses.Field):
@@ -37,16 +29,15 @@ def same(a, b) -> bool:
 
 
 def test_every_market_option_is_found():
-    groups = {path.parent.name for path in OPTIONS}
-    assert {"btc", "network", "power", "demand"} <= groups and len(OPTIONS) > 15
+    groups = {path.parent.name for path in OPTION_FILES}
+    assert {"btc", "network", "power", "demand"} <= groups and len(OPTION_FILES) > 15
 
 
-@pytest.mark.parametrize("path", OPTIONS, ids=lambda p: f"{p.parent.name}/{p.stem}")
-def test_the_constructor_defaults_are_the_options_values(path):
-    node = OmegaConf.load(path)
-    if "_target_" not in node:
-        pytest.skip("a config without a class of its own")
-    fields = {f.name: f for f in dataclasses.fields(built_class(node))}
+@pytest.mark.parametrize(("node", "cls"), [
+    pytest.param(node, cls, id=f"{path.parent.name}/{path.stem}")
+    for path, node, cls in market_options()])
+def test_the_constructor_defaults_are_the_options_values(node, cls):
+    fields = {f.name: f for f in dataclasses.fields(cls)}
     differ = []
     for key in node:
         if key.startswith("_") or OmegaConf.is_interpolation(node, key):
