@@ -33,6 +33,8 @@ PROG = "hashpivot-backtest"
 DEFAULT_STARTS = ("2016-01-01", "2019-01-01", "2020-01-01", "2022-01-01")
 BANDS = (5, 25, 50, 75, 95)
 PIT_BINS = 10
+#: The P5–P95 coverage of the real epochs a start date is held to (calibration_null).
+TARGET_P5_P95 = 0.80
 #: The longest backtest: beyond the shipped history (2009-2025) nothing is scored.
 MAX_YEARS = 20.0
 
@@ -188,6 +190,46 @@ def coverage(real: np.ndarray, simulated: np.ndarray) -> dict:
             "pit": pit, "bands": bands}
 
 
+def calibrated_coverage(simulated: np.ndarray) -> dict:
+    """Return the coverage a calibrated model scores on the same values: each replication
+    (column of `simulated`, one row per scored value) in turn stands for the real path and is
+    scored against the bands of the others (leave one out). A calibrated model's real path
+    is one more draw of its worlds, so these are the coverages such a model gets, with the
+    same number of values, the same spacing and the same dependence between them (a path
+    high in one epoch stays high in the next). Keys inside_p5_p95 and inside_p25_p75: one
+    coverage per replication."""
+    simulated = np.asarray(simulated, dtype=float)
+    width = simulated.shape[1]
+    inside = {"inside_p5_p95": np.empty(width), "inside_p25_p75": np.empty(width)}
+    for j in range(width):
+        scored = coverage(simulated[:, j], np.delete(simulated, j, axis=1))
+        for key, shares in inside.items():
+            shares[j] = scored[key]
+    return inside
+
+
+def rank_among(value: float, draws: np.ndarray) -> float:
+    """Return the share of `draws` below `value`, ties counting half (a PIT of `value`)."""
+    draws = np.asarray(draws, dtype=float)
+    return float((draws < value).mean() + 0.5 * (draws == value).mean())
+
+
+def calibration_null(real_coverage: dict, simulated: np.ndarray) -> dict:
+    """Return how the real path's coverage compares with what a calibrated model scores
+    (`calibrated_coverage` of `simulated`): the mean of its P5–P95 coverages, the share of
+    them at or above TARGET_P5_P95, the P10 and P90 of its P25–P75 coverages, and the rank of
+    the real coverages among them (`rank_among`: near 0, worse than a calibrated model
+    almost always does; for P25–P75 near 0 or 1, narrower or wider than it does)."""
+    null = calibrated_coverage(simulated)
+    wide, narrow = null["inside_p5_p95"], null["inside_p25_p75"]
+    return {"calibrated_p5_p95_mean": float(wide.mean()),
+            "calibrated_p5_p95_at_target": float((wide >= TARGET_P5_P95 - 1e-12).mean()),
+            "calibrated_p25_p75_p10": float(np.percentile(narrow, 10)),
+            "calibrated_p25_p75_p90": float(np.percentile(narrow, 90)),
+            "rank_p5_p95": rank_among(real_coverage["inside_p5_p95"], wide),
+            "rank_p25_p75": rank_among(real_coverage["inside_p25_p75"], narrow)}
+
+
 def pit_histogram(pit: np.ndarray, bins: int = PIT_BINS) -> np.ndarray:
     """Return the shares of PIT values in `bins` equal bins of [0, 1] (flat if calibrated)."""
     counts, _ = np.histogram(np.clip(pit, 0, 1), bins=bins, range=(0.0, 1.0))
@@ -287,7 +329,8 @@ def backtest(starts, years, replications, seed, option, overrides, closes, repla
              fit_btc: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Return (one coverage row per start date, one row per scored real epoch, one row per
     scored month). A coverage row has the real epochs' coverage by the simulated
-    difficulty, the median log(real / simulated median), and the realised monthly
+    difficulty, the median log(real / simulated median), how that coverage compares with
+    what a calibrated model scores on the same epochs (`calibration_null`), the realised monthly
     hashprice's P5–P95 and P25–P75 coverage (base fees assumed; on the first day of each
     month after day 0, whose hashprice every world starts from). With `fit_btc`, the
     sampled BTC option's parameters are fitted on the closes before each start
@@ -316,6 +359,7 @@ def backtest(starts, years, replications, seed, option, overrides, closes, repla
                      "median_log_error": float(np.median(np.log(
                          real["difficulty"].to_numpy() / table["p50"].to_numpy())))
                      if len(real) else float("nan"),
+                     **calibration_null(scored, simulated[:, at].T),
                      "months": len(month),
                      "hashprice_inside_p5_p95": monthly["inside_p5_p95"],
                      "hashprice_inside_p25_p75": monthly["inside_p25_p75"],
@@ -361,7 +405,10 @@ def parser() -> argparse.ArgumentParser:
         epilog="Example:\n  hashpivot-backtest --btc btc_daily.csv --replay-btc "
                "--network economic --start 2019-01-01 2022-01-01 --years 2\n\n"
                "Writes coverage.csv, epochs.csv, hashprice.csv, pit.csv and "
-               "bands_<network>_<start>.png under --out.")
+               "bands_<network>_<start>.png under --out. coverage.csv also gives what a "
+               "calibrated model scores on the same epochs (calibrated_*: each world in turn "
+               "scored as the real path against the others' bands) and the real coverage's "
+               "rank among those scores (rank_*: near 0, a miss beyond chance).")
     p.add_argument("--version", action="version", version=f"hashpivot {__version__}")
     p.add_argument("--btc", required=True, metavar="FILE",
                    help="daily BTC closes: a CSV with columns date (YYYY-MM-DD) and "
@@ -448,6 +495,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"network={args.network}, {args.replications} replications, {args.years:g} years, "
           f"{mode}{' (btc_*)' if args.fit_btc else ''}")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    chance = float(np.prod(table["calibrated_p5_p95_at_target"]))
+    print(f"a calibrated model would cover at least {TARGET_P5_P95:.0%} of the epochs with P5-P95 "
+          f"on {'all ' if len(table) > 1 else ''}{len(table)} date{'s' * (len(table) > 1)} "
+          f"with probability {chance:.2f} (calibrated_p5_p95_at_target"
+          f"{', multiplied: the dates taken as independent' if len(table) > 1 else ''})")
     print(f"wrote {out}/coverage.csv, epochs.csv, hashprice.csv, pit.csv and the plots")
     return 0
 

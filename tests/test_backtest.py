@@ -35,6 +35,33 @@ def test_calibrated_draws_cover_at_their_nominal_rates():
     assert backtest.pit_histogram(scored["pit"]) == pytest.approx(np.full(10, 0.1), abs=0.02)
 
 
+def test_a_calibrated_model_meets_the_target_less_often_when_its_epochs_move_together():
+    rng = np.random.default_rng(2)
+    independent = rng.standard_normal((50, 400))  # 50 epochs, each drawn afresh
+    together = np.repeat(rng.standard_normal((1, 400)), 50, axis=0)  # a world's level persists
+    alone = backtest.calibrated_coverage(independent)["inside_p5_p95"]
+    joint = backtest.calibrated_coverage(together)["inside_p5_p95"]
+    # a new draw lies between the 399 others' P5 and P95 with probability (379.1 - 20.9) / 400
+    assert alone.mean() == pytest.approx(0.8955, abs=0.01)
+    assert joint.mean() == pytest.approx(0.8955, abs=0.005)
+    # independent epochs: Binomial(50, 0.9) / 50, sd 0.042; together: all in or all out
+    assert alone.std() == pytest.approx(np.sqrt(0.9 * 0.1 / 50), rel=0.2)
+    assert set(np.unique(joint)) == {0.0, 1.0}
+    assert (alone >= 0.8).mean() > 0.97 and (joint >= 0.8).mean() == pytest.approx(0.8955, abs=0.005)
+
+
+def test_the_real_coverage_is_ranked_among_a_calibrated_models():
+    assert backtest.rank_among(0.5, np.array([0.1, 0.5, 0.9, 0.9])) == pytest.approx(0.375)
+    together = np.repeat(np.arange(1.0, 101.0)[None, :], 20, axis=0)
+    null = backtest.calibration_null({"inside_p5_p95": 0.0, "inside_p25_p75": 1.0}, together)
+    assert null["calibrated_p5_p95_at_target"] == pytest.approx(null["calibrated_p5_p95_mean"])
+    assert 0.85 < null["calibrated_p5_p95_mean"] < 0.92
+    assert null["calibrated_p25_p75_p10"] == 0 and null["calibrated_p25_p75_p90"] == 1
+    # a path outside every band in every epoch scores below every world that is inside
+    assert null["rank_p5_p95"] == pytest.approx((1 - null["calibrated_p5_p95_mean"]) / 2)
+    assert null["rank_p25_p75"] > 0.5
+
+
 def history_at_paces(day0: str, elapsed_days: float, before_ehs: float, now_ehs: float):
     """Epochs whose last complete one ran at `before_ehs` and whose epoch in force, begun
     `elapsed_days` before `day0`, runs at `now_ehs` (difficulty 1e13 throughout)."""
@@ -146,6 +173,8 @@ def test_the_command_runs_end_to_end_on_a_tiny_file(tmp_path, capsys):
     table = pd.read_csv(out / "coverage.csv")
     assert list(table["start"]) == ["2019-01-01"] and table["epochs"].item() >= 5
     assert 0 <= table["inside_p5_p95"].item() <= 1
+    null = table.filter(regex="^(calibrated|rank)_").iloc[0]
+    assert len(null) == 6 and ((0 <= null) & (null <= 1)).all()
     assert (out / "bands_economic_2019-01-01.png").stat().st_size > 1000
     assert len(pd.read_csv(out / "epochs.csv")) == table["epochs"].item()
     # February, March and April 1st: day 0's hashprice is every world's start, not a forecast
