@@ -220,6 +220,10 @@ def calibration_null(real_coverage: dict, simulated: np.ndarray) -> dict:
     them at or above TARGET_P5_P95, the P10 and P90 of its P25–P75 coverages, and the rank of
     the real coverages among them (`rank_among`: near 0, worse than a calibrated model
     almost always does; for P25–P75 near 0 or 1, narrower or wider than it does)."""
+    if not len(simulated):  # nothing scored: nothing to compare
+        return dict.fromkeys(("calibrated_p5_p95_mean", "calibrated_p5_p95_at_target",
+                              "calibrated_p25_p75_p10", "calibrated_p25_p75_p90",
+                              "rank_p5_p95", "rank_p25_p75"), float("nan"))
     null = calibrated_coverage(simulated)
     wide, narrow = null["inside_p5_p95"], null["inside_p25_p75"]
     return {"calibrated_p5_p95_mean": float(wide.mean()),
@@ -332,7 +336,8 @@ def backtest(starts, years, replications, seed, option, overrides, closes, repla
     difficulty, the median log(real / simulated median), how that coverage compares with
     what a calibrated model scores on the same epochs (`calibration_null`), the realised monthly
     hashprice's P5–P95 and P25–P75 coverage (base fees assumed; on the first day of each
-    month after day 0, whose hashprice every world starts from). With `fit_btc`, the
+    month after day 0, whose hashprice every world starts from) and its calibration null
+    (hashprice_calibrated_*, hashprice_rank_*). With `fit_btc`, the
     sampled BTC option's parameters are fitted on the closes before each start
     (`fitted_btc`) and the row gives them as `btc_<key>`, with their standard errors as
     `btc_<key>_se`."""
@@ -347,6 +352,7 @@ def backtest(starts, years, replications, seed, option, overrides, closes, repla
         first_days = month["day"].to_numpy()
         monthly, table = _scored(start, option, first_days, first_days,
                                  month["hashprice"].to_numpy(), hashprices, "hashprice")
+        monthly_null = calibration_null(monthly, hashprices[:, first_days].T)
         months.append(table)
         real = realised_epochs(start, simulated.shape[1])
         at = np.minimum(real["day"].to_numpy().astype(int), simulated.shape[1] - 1)
@@ -363,6 +369,7 @@ def backtest(starts, years, replications, seed, option, overrides, closes, repla
                      "months": len(month),
                      "hashprice_inside_p5_p95": monthly["inside_p5_p95"],
                      "hashprice_inside_p25_p75": monthly["inside_p25_p75"],
+                     **{f"hashprice_{k}": v for k, v in monthly_null.items()},
                      **{f"btc_{k}": v for k, v in fitted.items() if not isinstance(v, bool)},
                      **{f"btc_{k}_se": v for k, v in errors.items()}})
     return (pd.DataFrame(rows), pd.concat(epochs, ignore_index=True),
@@ -379,6 +386,12 @@ def plot(epochs: pd.DataFrame, months: pd.DataFrame, start: str, btc: str, path:
             (axes[0], epochs, "difficulty", "difficulty (real epochs)"),
             (axes[1], months, "hashprice", "hashprice, USD/PH/day (month starts)")):
         part = table[table["start"] == start]
+        if part.empty:  # a short window: no month starts after day 0 within the history
+            bands.text(0.5, 0.5, f"no {name} to score in this window", ha="center",
+                       transform=bands.transAxes)
+            bands.set_ylabel(label)
+            pit.set_axis_off()
+            continue
         when = pd.to_datetime(part["date"])
         bands.fill_between(when, part["p5"], part["p95"], alpha=0.25, label="P5–P95")
         bands.fill_between(when, part["p25"], part["p75"], alpha=0.45, label="P25–P75")
@@ -466,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         for start in args.start:
             if not _is_date(start):
                 raise UserError(f"--start={start}: must be a date YYYY-MM-DD such as 2019-01-01")
+            _check_scored(start, args.years)
         closes = read_btc_csv(args.btc)
         table, epochs, months = backtest(args.start, args.years, args.replications, args.seed,
                                          args.network, args.set, closes, args.replay_btc,
@@ -502,6 +516,20 @@ def main(argv: list[str] | None = None) -> int:
           f"{', multiplied: the dates taken as independent' if len(table) > 1 else ''})")
     print(f"wrote {out}/coverage.csv, epochs.csv, hashprice.csv, pit.csv and the plots")
     return 0
+
+
+def _check_scored(start: str, years: float) -> None:
+    """Raise a UserError unless a real epoch lies wholly within `years` from `start`: a
+    window with none has nothing to score."""
+    try:
+        days = len(day_grid(start, years)[0])
+    except UserError:  # under a day
+        days = 0
+    if not len(realised_epochs(start, days)):
+        times = load_difficulty_epochs()["timestamp"].to_numpy()
+        raise UserError(f"--start={start} --years={years:g}: no real epoch lies wholly within "
+                        f"the window, nothing to score (the shipped difficulty history covers "
+                        f"{_day(times[0])} to {_day(times[-1])})")
 
 
 def _is_date(text: str) -> bool:

@@ -175,6 +175,8 @@ def test_the_command_runs_end_to_end_on_a_tiny_file(tmp_path, capsys):
     assert 0 <= table["inside_p5_p95"].item() <= 1
     null = table.filter(regex="^(calibrated|rank)_").iloc[0]
     assert len(null) == 6 and ((0 <= null) & (null <= 1)).all()
+    monthly_null = table.filter(regex="^hashprice_(calibrated|rank)_").iloc[0]
+    assert len(monthly_null) == 6 and ((0 <= monthly_null) & (monthly_null <= 1)).all()
     assert (out / "bands_economic_2019-01-01.png").stat().st_size > 1000
     assert len(pd.read_csv(out / "epochs.csv")) == table["epochs"].item()
     # February, March and April 1st: day 0's hashprice is every world's start, not a forecast
@@ -414,10 +416,29 @@ def test_a_gap_before_the_start_is_named_by_row_when_fitting(tmp_path, capsys):
     (("--years", "inf"), "--years=inf: must be > 0 and at most 20"),
     (("--years", "0"), "--years=0: must be > 0"),
     (("--replications", "1"), "--replications=1: must be >= 2 (for bands)"),
+    (("--years", "0.001"), "--start=2019-01-01 --years=0.001: no real epoch lies wholly "
+                           "within the window, nothing to score (the shipped difficulty "
+                           "history covers 2009-01-03 to 2025-11-27)"),
+    (("--start", "2005-01-01"), "--start=2005-01-01 --years=0.25: no real epoch"),
+    (("--start", "2025-11-20"), "--start=2025-11-20 --years=0.25: no real epoch"),
 ])
 def test_bad_numbers_are_refused_in_one_line_naming_the_flag(tmp_path, capsys, options, line):
     _, err = refused(tmp_path, capsys, *options)  # the later flag wins over run_on_flat_file's
     assert err.startswith(f"hashpivot-backtest: error: {line}")
+
+
+def test_a_window_with_epochs_but_no_month_start_scores_them_and_plots(tmp_path, capsys):
+    days = pd.date_range("2025-10-01", "2025-12-31")
+    btc = tmp_path / "btc.csv"
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "close": 100_000.0}).to_csv(btc, index=False)
+    out = tmp_path / "out"  # 26 days from 2025-11-02: the epoch of 11-12 to 11-27, no 1st
+    code = backtest.main(["--btc", str(btc), "--start", "2025-11-02", "--years", "0.07",
+                          "--replications", "3", "--replay-btc", "--out", str(out)])
+    assert code == 0 and capsys.readouterr().err == ""
+    table = pd.read_csv(out / "coverage.csv")
+    assert table["epochs"].item() == 1 and table["months"].item() == 0
+    assert table.filter(regex="^hashprice_").isna().all(axis=None)
+    assert (out / "bands_economic_2025-11-02.png").stat().st_size > 1000
 
 
 def test_an_out_that_cannot_be_a_directory_is_refused_before_the_work(tmp_path, capsys):
