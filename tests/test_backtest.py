@@ -50,6 +50,16 @@ def test_a_calibrated_model_meets_the_target_less_often_when_its_epochs_move_tog
     assert (alone >= 0.8).mean() > 0.97 and (joint >= 0.8).mean() == pytest.approx(0.8955, abs=0.005)
 
 
+@pytest.mark.parametrize("target, at_least", [(0.80, 40), (0.85, 43)])
+def test_the_share_at_target_is_the_binomial_tail_for_independent_epochs(target, at_least):
+    from scipy.stats import binom
+    independent = np.random.default_rng(2).standard_normal((50, 400))
+    null = backtest.calibration_null({"inside_p5_p95": 0.9, "inside_p25_p75": 0.5},
+                                     independent, target)
+    expected = binom.sf(at_least - 1, 50, 0.8955)  # 40 or 43 of 50 epochs inside
+    assert null["calibrated_p5_p95_at_target"] == pytest.approx(expected, abs=0.04)
+
+
 def test_the_real_coverage_is_ranked_among_a_calibrated_models():
     assert backtest.rank_among(0.5, np.array([0.1, 0.5, 0.9, 0.9])) == pytest.approx(0.375)
     together = np.repeat(np.arange(1.0, 101.0)[None, :], 20, axis=0)
