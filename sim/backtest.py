@@ -380,15 +380,18 @@ def backtest(starts, years, replications, seed, option, overrides, closes, repla
             pd.concat(months, ignore_index=True))
 
 
-def plot(epochs: pd.DataFrame, months: pd.DataFrame, start: str, btc: str, path: Path) -> None:
+def plot(epochs: pd.DataFrame, months: pd.DataFrame, start: str, btc: str, path: Path,
+         scores: pd.Series | None = None) -> None:
     """Write a PNG of one start date: the simulated bands against the real difficulty (top)
     and against the realised monthly hashprice (bottom), each with its PIT histogram;
-    `btc` says where the worlds' BTC came from."""
+    `btc` says where the worlds' BTC came from; `scores`, the date's row of `backtest`'s
+    coverage table, if given, titles each panel with its coverage and its rank among a
+    calibrated model's."""
     figure = Figure(figsize=(10, 7))
     axes = figure.subplots(2, 2, gridspec_kw={"width_ratios": [3, 1]})
-    for (bands, pit), table, name, label in (
-            (axes[0], epochs, "difficulty", "difficulty (real epochs)"),
-            (axes[1], months, "hashprice", "hashprice, USD/PH/day (month starts)")):
+    for (bands, pit), table, name, label, prefix in (
+            (axes[0], epochs, "difficulty", "difficulty (real epochs)", ""),
+            (axes[1], months, "hashprice", "hashprice, USD/PH/day (month starts)", "hashprice_")):
         part = table[table["start"] == start]
         if part.empty:  # a short window: no month starts after day 0 within the history
             bands.text(0.5, 0.5, f"no {name} to score in this window", ha="center",
@@ -404,14 +407,23 @@ def plot(epochs: pd.DataFrame, months: pd.DataFrame, start: str, btc: str, path:
         bands.set_yscale("log")
         bands.set_ylabel(label)
         bands.legend(loc="best", fontsize=8)
+        if scores is not None:
+            bands.set_title(_scored_title(scores, prefix), fontsize=9)
         pit.bar(np.arange(PIT_BINS) / PIT_BINS, pit_histogram(part["pit"].to_numpy()),
                 width=1 / PIT_BINS, align="edge")
         pit.axhline(1 / PIT_BINS, color="k", lw=0.8)
         pit.set_title(f"PIT of the {name}\n(flat = calibrated)", fontsize=9)
     network = epochs.loc[epochs["start"] == start, "network"]
-    axes[0][0].set_title(f"{network.iloc[0] if len(network) else ''} from {start}; {btc}")
+    figure.suptitle(f"{network.iloc[0] if len(network) else ''} from {start}; {btc}")
     figure.tight_layout()
     write_atomic(path, lambda tmp: figure.savefig(tmp, dpi=100, format="png"))
+
+
+def _scored_title(scores: pd.Series, prefix: str) -> str:
+    """Return a panel's coverage and its ranks among a calibrated model's (`calibration_null`)."""
+    inside, rank = (", ".join(f"{scores[f'{prefix}{kind}_{band}']:.2f}"
+                              for band in ("p5_p95", "p25_p75")) for kind in ("inside", "rank"))
+    return f"inside P5–P95, P25–P75: {inside}; ranks among a calibrated model's: {rank}"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -509,7 +521,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.fit_btc:
         mode += ", fitted on the closes before each start"
     for start in args.start:
-        plot(epochs, months, start, mode, out / f"bands_{args.network}_{start}.png")
+        plot(epochs, months, start, mode, out / f"bands_{args.network}_{start}.png",
+             table.loc[table["start"] == start].iloc[0])
     print(f"network={args.network}, {args.replications} replications, {args.years:g} years, "
           f"{mode}{' (btc_*)' if args.fit_btc else ''}")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
