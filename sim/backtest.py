@@ -496,6 +496,10 @@ def main(argv: list[str] | None = None) -> int:
             if not _is_date(start):
                 raise UserError(f"--start={start}: must be a date YYYY-MM-DD such as 2019-01-01")
             _check_scored(start, args.years)
+        twice = sorted({start for start in args.start if args.start.count(start) > 1})
+        if twice:
+            raise UserError(f"--start: {', '.join(twice)} given twice; each date is scored once "
+                            "(a repeat would count its epochs twice in every share)")
         closes = read_btc_csv(args.btc)
         table, epochs, months = backtest(args.start, args.years, args.replications, args.seed,
                                          args.network, args.set, closes, args.replay_btc,

@@ -431,6 +431,8 @@ def test_a_gap_before_the_start_is_named_by_row_when_fitting(tmp_path, capsys):
                            "history covers 2009-01-03 to 2025-11-27)"),
     (("--start", "2005-01-01"), "--start=2005-01-01 --years=0.25: no real epoch"),
     (("--start", "2025-11-20"), "--start=2025-11-20 --years=0.25: no real epoch"),
+    (("--start", "2019-01-01", "2018-07-01", "2019-01-01"),
+     "--start: 2019-01-01 given twice; each date is scored once"),
 ])
 def test_bad_numbers_are_refused_in_one_line_naming_the_flag(tmp_path, capsys, options, line):
     _, err = refused(tmp_path, capsys, *options)  # the later flag wins over run_on_flat_file's
