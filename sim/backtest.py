@@ -42,6 +42,10 @@ MAX_YEARS = 20.0
 
 
 # --- inputs -----------------------------------------------------------------------------------
+#: A date YYYY-MM-DD, alone or at 00:00 (as spreadsheets and `hashpivot-calibrate` write them).
+MIDNIGHT_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]00:00(?::00(?:\.0+)?)?)?"
+
+
 def read_btc_csv(path) -> pd.Series:
     """Return daily BTC closes (USD) by date from a CSV with a `date` and a close column, or
     raise UserError naming the file, the row (its line) and the column."""
@@ -50,13 +54,17 @@ def read_btc_csv(path) -> pd.Series:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError:
         raise UserError(f"{name}: no such file") from None
+    except pd.errors.EmptyDataError:
+        raise UserError(f"{name}: is empty (no header, no rows)") from None
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
         raise UserError(f"{name}: cannot be read as CSV ({' '.join(str(err).split())})") from None
     date = column_named(name, table.columns, "date")
     price = column_named(name, table.columns, BTC_CLOSE_COLUMNS)
     if table.empty:
         raise UserError(f"{name}: has no rows")
-    dates = pd.to_datetime(table[date].str.strip(), format="%Y-%m-%d", errors="coerce")
+    text = table[date].str.strip()
+    day = text.str.fullmatch(MIDNIGHT_DATE)  # a date, or the midnight that starts it
+    dates = pd.to_datetime(text.str[:10].where(day), format="%Y-%m-%d", errors="coerce")
     closes = pd.to_numeric(table[price].str.strip(), errors="coerce")
     for bad, column, what in ((dates.isna(), date, "is not a date YYYY-MM-DD"),
                               (~(closes > 0) | ~np.isfinite(closes), price,
@@ -440,7 +448,7 @@ def parser() -> argparse.ArgumentParser:
                "rank among those scores (rank_*: near 0, a miss beyond chance).")
     p.add_argument("--version", action="version", version=f"hashpivot {__version__}")
     p.add_argument("--btc", required=True, metavar="FILE",
-                   help="daily BTC closes: a CSV with columns date (YYYY-MM-DD) and "
+                   help="daily BTC closes: a CSV with columns date (YYYY-MM-DD, or at 00:00) and "
                         f"{BTC_CLOSE_COLUMNS[0]} (or {', '.join(BTC_CLOSE_COLUMNS[1:])})")
     p.add_argument("--start", nargs="+", default=list(DEFAULT_STARTS), metavar="DATE",
                    help=f"start dates (default: {' '.join(DEFAULT_STARTS)})")

@@ -161,6 +161,10 @@ def test_realised_hashprice_on_month_starts_from_a_constructed_history():
     ("day,price\n2019-01-01,3800\n", r"row 1 \(header\): no column 'date'"),
     ("date,open\n2019-01-01,3800\n", r"no column 'close_usd' \(or close, price, btc_usd\)"),
     ("date,close_usd\n2019-01-01,-5\n", "row 2, column close_usd"),
+    ("date,close\n2019-01-01,3800\n2019-01-02 13:00,3900\n", "row 3, column date: "
+     "'2019-01-02 13:00' is not a date"),
+    ("date,close\n2019-01-01T00:00:00+02:00,3800\n", "row 2, column date"),
+    ("", "is empty"),
 ])
 def test_bad_btc_files_are_named_by_file_row_and_column(tmp_path, text, message):
     path = tmp_path / "btc.csv"
@@ -168,6 +172,16 @@ def test_bad_btc_files_are_named_by_file_row_and_column(tmp_path, text, message)
     with pytest.raises(UserError, match=message) as err:
         backtest.read_btc_csv(path)
     assert str(err.value).startswith(f"--btc={path}: ")
+
+
+@pytest.mark.parametrize("stamp", ["{}", "{} 00:00", "{}T00:00:00", "{} 00:00:00.000"])
+def test_a_date_at_midnight_reads_as_its_day(tmp_path, stamp):
+    path = tmp_path / "btc.csv"
+    path.write_text("date,close\n" + "".join(f"{stamp.format(d)},{p}\n" for d, p in
+                                             (("2019-01-01", 3800), ("2019-01-02", 3900))))
+    closes = backtest.read_btc_csv(path)
+    assert list(closes.index.astype(str)) == ["2019-01-01", "2019-01-02"]
+    assert list(closes) == [3800.0, 3900.0]
 
 
 def test_the_command_runs_end_to_end_on_a_tiny_file(tmp_path, capsys):
