@@ -58,6 +58,9 @@ class Analysis:
     differences: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     cash: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: What was read but is not compared, each sentence starting "Left out:" (said in the
+    #: report's verdict and on the terminal).
+    left_out: list[str] = field(default_factory=list)
 
 
 def resolve_baseline(runset: RunSet, baseline: str | None) -> tuple[str | None, list[str]]:
@@ -164,7 +167,8 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
                     sensitivity=pd.DataFrame(sensitivity, columns=[
                         "scenario", "strategy", "baseline", "feature", "spearman_rho",
                         "swing", "n"]),
-                    differences=differences, cash=cash, notes=notes)
+                    differences=differences, cash=cash, notes=notes,
+                    left_out=list(runset.left_out))
 
 
 def terminal_share(rows: pd.DataFrame, metric: str, mean: float) -> dict:

@@ -2,7 +2,10 @@
 
 A thin command line over `compare_runs`. Bad input (a missing or foreign directory, an
 unfinished run, runs with no common strategy, an unknown metric or baseline) prints one
-line, `hashpivot-compare: error: ...`, and exits with code 2.
+line, `hashpivot-compare: error: ...`, and exits with code 2. What a comparison leaves
+out (an unfinished job under --finished-only, a run whose worlds another run holds, a
+strategy missing from a scenario) is printed as `hashpivot-compare: warning: Left out:
+...`, as the report says it.
 """
 
 from __future__ import annotations
@@ -56,6 +59,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--strategies", metavar="A,B,...", default=None,
                    help="compare only these strategies (default: every one that ran), e.g. "
                    "to leave out stay_mining, which carries no debt, for --metric min_dscr")
+    p.add_argument("--finished-only", action="store_true",
+                   help="leave out unfinished runs (a sweep's crashed, failed or "
+                   "interrupted jobs) instead of refusing; each is named in the report "
+                   "and on the terminal")
     p.add_argument("--confidence", metavar="LEVEL", type=float, default=0.95,
                    help="confidence of intervals and of the selection (default: 0.95)")
     p.add_argument("--indifference", metavar="AMOUNT", type=float, default=None,
@@ -79,7 +86,7 @@ def main(argv=None) -> int:
                                   metric=args.metric, confidence=args.confidence,
                                   delta=args.indifference,
                                   strategies=[s for s in (args.strategies or "").split(",") if s],
-                                  xlsx=args.xlsx)
+                                  xlsx=args.xlsx, finished_only=args.finished_only)
     except UserError as error:
         message = " ".join(str(error).split())
         print(f"{PROG}: error: {message}", file=sys.stderr)
@@ -87,6 +94,8 @@ def main(argv=None) -> int:
     except SystemExit as done:  # --help
         return int(done.code or 0)
     print(comparison.verdict.splitlines()[0])
+    for line in comparison.left_out:
+        print(f"{PROG}: warning: {line}", file=sys.stderr)
     print(f"Wrote {comparison.out / 'report.html'}")
     if args.xlsx is not None:
         print(f"Wrote {workbook_path(comparison.out, args.xlsx)}")

@@ -12,6 +12,12 @@ Across runs, a *scenario* is the set of overrides that touch the market
 overrides that set it apart from runs of the same name (`phased [blocks_per_quarter=2]`).
 Two runs share worlds, so their outcomes pair replication by replication, exactly when
 their `run.json` carries the same `world_key`.
+
+Only finished runs are compared: a run whose `run.json` is missing or says anything but
+`complete`, or that has no summary, is refused, naming it and why; with `finished_only`
+it is left out instead, and the RunSet's `left_out` says so (the report and the terminal
+repeat it). A sweep's job folders are all read, so a crashed or interrupted job is never
+silently missing from the comparison.
 """
 
 from __future__ import annotations
@@ -65,6 +71,11 @@ class RunSet:
     labels: dict[tuple[int, str], str]
     scenarios: list[str]
     notes: list[str] = field(default_factory=list)
+    #: Sentences naming what was read but is not compared (an unfinished job, a run whose
+    #: worlds another run holds), each starting "Left out:".
+    left_out: list[str] = field(default_factory=list)
+    #: The strategies that ran but were not selected (`only`), in order.
+    unselected: list[str] = field(default_factory=list)
 
     def only(self, strategies: list[str]) -> RunSet:
         """Return the runs restricted to the named strategies (by name or label); raise
@@ -77,8 +88,9 @@ class RunSet:
         kept = self.summary["strategy"].isin(strategies) | self.summary["label"].isin(strategies)
         labels = {key: label for key, label in self.labels.items()
                   if key[1] in strategies or label in strategies}
+        unselected = list(dict.fromkeys(self.summary.loc[~kept, "label"]))
         return dataclasses.replace(self, summary=self.summary[kept].reset_index(drop=True),
-                                   labels=labels)
+                                   labels=labels, unselected=unselected)
 
     def table(self, name: str) -> pd.DataFrame | None:
         """Return `cashflows` or `timeline` of every run, labelled, or None if none kept it."""
@@ -103,7 +115,8 @@ class RunSet:
 
 
 def find_runs(paths) -> list[Path]:
-    """Return the run directories named by `paths`, sweep directories expanded."""
+    """Return the run directories named by `paths`, sweep directories expanded to every
+    numbered job folder, finished or not (see `unfinished`)."""
     found: list[Path] = []
     for given in paths:
         path = Path(given)
@@ -114,14 +127,47 @@ def find_runs(paths) -> list[Path]:
         if RunDir(path).is_run():
             found.append(path)
             continue
-        jobs = sorted((p for p in path.iterdir() if p.is_dir() and p.name.isdigit()
-                       and RunDir(p).is_run()), key=lambda p: int(p.name))
+        jobs = sorted((p for p in path.iterdir() if p.is_dir() and p.name.isdigit()),
+                      key=lambda p: int(p.name))
         if not jobs:
             raise UserError(f"{path} is not a hashpivot run directory "
                             "(no summary.parquet or run.json, nor numbered job folders)")
         found.extend(jobs)
     unique = list(dict.fromkeys(p.resolve() for p in found))
     return [Path(p) for p in unique]
+
+
+def unfinished(path: Path) -> str | None:
+    """Return why run directory `path` holds no finished run, or None if it does."""
+    run_dir = RunDir(path)
+    info = run_dir.read_info()
+    if info is None:
+        return ("no run.json: the job never started its run, or stopped before writing it"
+                if not run_dir.table_path("summary").is_file() else "no run.json")
+    status = info.get("status")
+    if status != "complete":
+        error = f" ({info['error']})" if info.get("error") else ""
+        return f"run status is {status!r}{error}, not 'complete'"
+    if not run_dir.table_path("summary").is_file():
+        return "no summary.parquet, although run.json says 'complete'"
+    return None
+
+
+def _check_finished(paths: list[Path], finished_only: bool,
+                    held: dict) -> tuple[list[Path], list[str]]:
+    """Return (the finished runs among `paths`, a "Left out:" sentence per unfinished one);
+    raise UserError naming the unfinished ones unless `finished_only`."""
+    why = {path: unfinished(path) for path in paths if path.resolve() not in held}
+    bad = [(path, reason) for path, reason in why.items() if reason]
+    listed = "; ".join(f"{path} ({reason})" for path, reason in bad)
+    if bad and not finished_only:
+        raise UserError(f"not finished, so not compared: {listed}; rerun "
+                        f"{'it' if len(bad) == 1 else 'them'} to completion (the same command "
+                        "resumes), or compare the finished runs with --finished-only")
+    finished = [path for path in paths if not why.get(path)]
+    if not finished:
+        raise UserError(f"no finished run to compare: {listed}")
+    return finished, [f"Left out: {path}, not finished ({reason})." for path, reason in bad]
 
 
 def read_run(path: Path, result=None) -> Run:
@@ -138,7 +184,8 @@ def read_run(path: Path, result=None) -> Run:
     status = info.get("status")
     if status != "complete":
         raise UserError(f"{run_dir.path}: run status is {status!r}, not 'complete'; it may be "
-                        "partial, so rerun it to completion before comparing")
+                        "partial, so rerun it to completion before comparing (or leave it "
+                        "out with --finished-only)")
     summary = run_dir.read_table("summary") if result is None else result.summary.copy()
     if summary is None:
         raise UserError(f"{run_dir.path} is not a hashpivot run directory (no summary.parquet)")
@@ -265,16 +312,21 @@ def _deduplicate(runs, labels):
     return kept, notes
 
 
-def load_runs(paths, metric: str = "npv_usd", results: dict | None = None) -> RunSet:
+def load_runs(paths, metric: str = "npv_usd", results: dict | None = None,
+              finished_only: bool = False) -> RunSet:
     """Return the labelled runs named by `paths`; raise UserError on bad input.
 
     `results` ({run directory: Result}) holds runs still in memory: their tables are
-    taken from there instead of read back (see `read_run`).
+    taken from there instead of read back (see `read_run`). An unfinished run (a sweep's
+    crashed job) is refused, or with `finished_only` left out and named in `left_out`.
     """
     held = {Path(path).resolve(): result for path, result in (results or {}).items()}
-    runs = [read_run(p, held.get(Path(p).resolve())) for p in find_runs(paths)]
+    finished, left_out = _check_finished(find_runs(paths), finished_only, held)
+    runs = [read_run(p, held.get(Path(p).resolve())) for p in finished]
     check_metric(runs, metric)
-    return runset_of(runs)
+    runset = runset_of(runs)
+    runset.left_out[:0] = left_out
+    return runset
 
 
 def check_metric(runs: list[Run], metric: str) -> None:

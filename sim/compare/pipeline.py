@@ -53,6 +53,11 @@ class Comparison:
         return self.analysis.selections
 
     @property
+    def left_out(self) -> list[str]:
+        """Return what was read but not compared, one sentence each ("Left out: ...")."""
+        return self.analysis.left_out
+
+    @property
     def best(self) -> str | None:
         """Return the recommended strategy: the best, or the least-regret one across
         scenarios."""
@@ -64,7 +69,8 @@ class Comparison:
 def compare_runs(run_dirs, out=None, baseline: str | None = None,
                  metric: str = "npv_usd", confidence: float = 0.95,
                  delta: float | None = None, strategies: list[str] | None = None,
-                 xlsx: str | os.PathLike | None = None, results: dict | None = None) -> Comparison:
+                 xlsx: str | os.PathLike | None = None, results: dict | None = None,
+                 finished_only: bool = False) -> Comparison:
     """Return the Comparison of `run_dirs`, written to `out` (raise UserError on bad input).
 
     `baseline` defaults to stay_mining, or to the first strategy when stay_mining did
@@ -75,6 +81,8 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
     `xlsx`, if given, also writes the tables as one workbook: at that path, or at
     `<out>/comparison.xlsx` when it is "" (see `sim.compare.workbook`). `results`
     ({run directory: Result}) are runs still in memory, whose tables are not read back.
+    An unfinished run (a sweep's crashed or interrupted job) is refused, or with
+    `finished_only` left out and named in the report and `Comparison.left_out`.
     """
     if delta is not None and not delta > 0:
         raise UserError(f"the indifference zone (={delta}) must be > 0")
@@ -83,7 +91,7 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
     if not run_dirs:
         raise UserError("no run directory given")
     started = time.perf_counter()
-    runset, analysis = analyse_runset(load_runs(run_dirs, metric, results), metric, baseline,
+    runset, analysis = analyse_runset(load_runs(run_dirs, metric, results, finished_only), metric, baseline,
                                       confidence, delta, strategies)
     log.info("comparison of %d run(s) by %s analysed in %.2f s", len(runset.runs), metric,
              time.perf_counter() - started)

@@ -42,6 +42,7 @@ def verdict(analysis: Analysis, runset: RunSet) -> list[str]:
             lines += _terminal_share(analysis, scenario, best)
     else:
         lines = _robust(analysis, scenarios)
+    lines += analysis.left_out
     lines += robustness_lines(runset)
     for run in runset.runs:
         until = run.info.get("until_confident")

@@ -1,0 +1,68 @@
+"""What a comparison leaves out is named, on the terminal and in the report: unfinished
+sweep jobs, runs whose worlds another run holds, strategies missing from a scenario."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from sim.compare import compare_runs
+from sim.compare import main as compare_main
+from sim.errors import UserError
+
+
+def _unfinished(job, how: str):
+    """Make sweep job folder `job` an unfinished job of kind `how`; return `job`."""
+    job.mkdir(parents=True)
+    if how == "empty":
+        return job
+    (job / "config.yaml").write_text("run: {seed: 1}\n")
+    (job / "hashpivot.log").write_text("started\n")
+    if how in ("failed", "running", "interrupted", "no summary"):
+        status = "complete" if how == "no summary" else how
+        info = {"seed": 1, "status": status, "world_key": "k"}
+        if how == "failed":
+            info["error"] = "ValueError: boom"
+        (job / "run.json").write_text(json.dumps(info))
+    return job
+
+
+WHY = {"empty": "no run.json", "log only": "no run.json", "failed": "'failed'",
+       "running": "'running'", "interrupted": "'interrupted'",
+       "no summary": "no summary.parquet"}
+
+
+@pytest.mark.parametrize("how", list(WHY))
+def test_an_unfinished_sweep_job_is_refused_in_one_line_naming_it(how, tmp_path, run_factory,
+                                                                 capsys):
+    sweep = tmp_path / "sweep"
+    run_factory(sweep / "0", ("stay_mining", "phased"), replications=5)
+    _unfinished(sweep / "1", how)
+    assert compare_main([str(sweep), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("hashpivot-compare: error: "), err
+    assert f"{sweep / '1'}" in err and WHY[how] in err and "--finished-only" in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("how", list(WHY))
+def test_finished_only_compares_the_rest_and_says_which_jobs_were_left_out(how, tmp_path,
+                                                                           run_factory,
+                                                                           capsys):
+    sweep = tmp_path / "sweep"
+    run_factory(sweep / "0", ("stay_mining", "phased"), replications=5)
+    _unfinished(sweep / "1", how)
+    assert compare_main([str(sweep), "--finished-only", "--out", str(tmp_path / "out")]) == 0
+    out, err = capsys.readouterr()
+    assert f"{sweep / '1'}" in err and WHY[how] in err, err
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "Left out" in report and f"{sweep / '1'}" in report
+    assert "left out" in out.lower() or "left out" in err.lower()
+
+
+def test_finished_only_with_no_finished_job_is_refused(tmp_path, capsys):
+    sweep = tmp_path / "sweep"
+    _unfinished(sweep / "0", "failed")
+    assert compare_main([str(sweep), "--finished-only", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no finished run" in err and "'failed'" in err, err
