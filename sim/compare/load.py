@@ -11,7 +11,10 @@ Across runs, a *scenario* is the set of overrides that touch the market
 (`market/ai=glut`), or "default". A strategy's *label* is its name, plus the other
 overrides that set it apart from runs of the same name (`phased [blocks_per_quarter=2]`).
 Two runs share worlds, so their outcomes pair replication by replication, exactly when
-their `run.json` carries the same `world_key`.
+their `run.json` carries the same `world_key`. Replication k's world depends only on the
+seed and k, so a run of 1 replication holds the first world of a run of 3 on the same
+seed: where a strategy ran in both with the same numbers on the shared worlds, the run
+with more worlds is kept and the other left out (and said so).
 
 Only finished runs are compared: a run whose `run.json` is missing or says anything but
 `complete`, or that has no summary, is refused, naming it and why; with `finished_only`
@@ -267,7 +270,8 @@ def _config_value(config: dict, key: str) -> str:
 
 
 def label_runs(runs: list[Run]) -> tuple[dict[tuple[int, str], str], list[str]]:
-    """Return ({(run index, strategy): label}, notes) with labels unique per scenario."""
+    """Return ({(run index, strategy): label}, left out) with labels unique per scenario;
+    a run whose worlds another run holds is left out (see `_deduplicate`)."""
     entries = []  # (run index, strategy, option, relevant overrides)
     for index, run in enumerate(runs):
         options = strategy_options(run)
@@ -293,23 +297,51 @@ def _short(key: str, option: str) -> str:
 
 
 def _deduplicate(runs, labels):
-    notes, kept, seen = [], {}, {}
+    """Return (labels, left out): one run per (scenario, label) where runs hold the same
+    worlds, the run with the most of them kept; runs that only share a seed and market
+    but differ on shared worlds keep each its own label, marked by its folder."""
+    left_out, kept, seen = {}, {}, {}
     scenario = {i: scenario_of(run) for i, run in enumerate(runs)}
     for (index, strategy), label in labels.items():
         seen.setdefault((scenario[index], label), []).append((index, strategy))
     for (_, label), members in seen.items():
         worlds = {runs[i].world_key for i, _ in members}
-        if len(members) == 1:
-            kept[members[0]] = label
-        elif len(worlds) == 1:
-            kept[members[0]] = label
-            skipped = ", ".join(str(runs[i].path) for i, _ in members[1:])
-            notes.append(f"'{label}' ran on the same worlds in several runs; kept "
-                         f"{runs[members[0][0]].path}, skipped {skipped}.")
+        rows = {m: _rows(runs[m[0]], m[1]) for m in members}
+        largest = max(members, key=lambda m: len(rows[m]))  # the first of the largest
+        if len(members) == 1 or (len(worlds) == 1 and all(
+                _holds(rows[largest], rows[m]) for m in members)):
+            kept[largest] = label
+            for index, strategy in members:
+                if (index, strategy) != largest:
+                    why = (len(rows[(index, strategy)]), len(rows[largest]))
+                    left_out.setdefault((index, largest[0], why), []).append(label)
         else:
             for index, strategy in members:
                 kept[(index, strategy)] = f"{label} [{runs[index].path.name}]"
+    notes = []
+    for (index, other, (n, total)), names in left_out.items():
+        which = (f"it ran on the same {total} worlds as {runs[other].path}, which is kept"
+                 if n == total else f"its {n} world{'s are' if n != 1 else ' is'} the first "
+                 f"{n} of the {total} worlds of {runs[other].path}, which is kept")
+        notes.append(f"Left out: {runs[index].path} for {', '.join(names)}: {which}.")
     return kept, notes
+
+
+def _rows(run: Run, strategy: str) -> pd.DataFrame:
+    """Return the run's summary rows of `strategy`, indexed by replication."""
+    return run.summary[run.summary["strategy"] == strategy].set_index("replication")
+
+
+def _holds(large: pd.DataFrame, small: pd.DataFrame) -> bool:
+    """Return whether summary rows `large` hold `small`: its every replication, with the
+    same numbers (a run's first worlds, as a run of fewer replications samples them)."""
+    if not small.index.isin(large.index).all():
+        return False
+    numbers = [c for c in small.columns if c in large.columns
+               and pd.api.types.is_numeric_dtype(small[c])]
+    a = large.loc[small.index, numbers].to_numpy(float)
+    b = small[numbers].to_numpy(float)
+    return bool(np.allclose(a, b, rtol=1e-9, atol=0.0, equal_nan=True))
 
 
 def load_runs(paths, metric: str = "npv_usd", results: dict | None = None,
@@ -343,7 +375,11 @@ def check_metric(runs: list[Run], metric: str) -> None:
 
 def runset_of(runs: list[Run]) -> RunSet:
     """Return `runs` labelled as one RunSet; raise UserError if they cannot be compared."""
-    labels, notes = label_runs(runs)
+    labels, left_out = label_runs(runs)
+    used = sorted({index for index, _ in labels})  # a run left out whole is not compared
+    position = {index: k for k, index in enumerate(used)}
+    runs = [runs[index] for index in used]
+    labels = {(position[index], strategy): label for (index, strategy), label in labels.items()}
     parts = []
     for (index, strategy), label in labels.items():
         run = runs[index]
@@ -363,7 +399,7 @@ def runset_of(runs: list[Run]) -> RunSet:
         raise UserError("a summary.parquet holds a (strategy, replication) twice; "
                         "the run directory is damaged")
     return RunSet(runs=runs, summary=summary, labels=labels, scenarios=scenarios,
-                  notes=notes)
+                  left_out=left_out)
 
 
 def same_worlds(first: Run, second: Run) -> bool:

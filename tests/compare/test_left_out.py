@@ -66,3 +66,51 @@ def test_finished_only_with_no_finished_job_is_refused(tmp_path, capsys):
     assert compare_main([str(sweep), "--finished-only", "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no finished run" in err and "'failed'" in err, err
+
+
+def _first_worlds(run, path, n: int):
+    """Copy `run` to `path`, keeping its first `n` replications, as run.replications=n
+    would have written it (replication k depends only on the seed and k)."""
+    import shutil
+
+    shutil.copytree(run, path)
+    for name in ("summary", "worlds", "world_monthly", "cashflows", "timeline"):
+        file = path / f"{name}.parquet"
+        if file.is_file():
+            table = pd.read_parquet(file)
+            table[table["replication"] < n].to_parquet(file)
+    info = json.loads((path / "run.json").read_text())
+    info["replications"] = n
+    (path / "run.json").write_text(json.dumps(info))
+    return path
+
+
+@pytest.mark.parametrize("order", ["small first", "large first"])
+def test_a_run_whose_worlds_are_the_first_of_a_larger_run_gives_way_to_it(order, tmp_path,
+                                                                           run_factory,
+                                                                           capsys):
+    large = run_factory(tmp_path / "R3", ("stay_mining", "phased"), replications=30)
+    small = _first_worlds(large, tmp_path / "R1", 1)
+    dirs = [small, large] if order == "small first" else [large, small]
+    assert compare_main([*map(str, dirs), "--out", str(tmp_path / "out")]) == 0
+    out, err = capsys.readouterr()
+    table = pd.read_csv(tmp_path / "out" / "comparison.csv").set_index("strategy")
+    assert (table["n"] == 30).all() and (table["run"] == str(large)).all()
+    assert "single world" not in out
+    line = next(line for line in err.splitlines() if str(small) in line)
+    assert "Left out" in line and "first 1 of the 30 worlds" in line and str(large) in line
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "first 1 of the 30 worlds" in report and "ran on the same worlds" not in report
+
+
+def test_runs_on_one_seed_whose_shared_worlds_differ_are_compared_as_different_runs(
+        tmp_path, run_factory):
+    large = run_factory(tmp_path / "R3", ("stay_mining", "phased"), replications=30)
+    small = _first_worlds(large, tmp_path / "R1", 5)
+    summary = pd.read_parquet(small / "summary.parquet")
+    summary["npv_usd"] += 1e6  # not the outcomes the larger run has on these worlds
+    summary.to_parquet(small / "summary.parquet")
+    comparison = compare_runs([small, large], out=tmp_path / "out")
+    assert set(comparison.table["strategy"]) == {"stay_mining [R1]", "stay_mining [R3]",
+                                                 "phased [R1]", "phased [R3]"}
+    assert not comparison.left_out

@@ -35,7 +35,7 @@ def test_runs_sharing_a_name_are_labelled_by_the_overrides_that_differ(tmp_path,
     assert sorted(set(runs.summary["label"])) == [
         "phased [blocks_per_quarter=1]", "phased [blocks_per_quarter=2]", "stay_mining"]
     assert runs.scenarios == ["default"]
-    assert any("stay_mining" in note and "skipped" in note for note in runs.notes)
+    assert any("stay_mining" in line and "same 40 worlds" in line for line in runs.left_out)
 
 
 def test_an_override_missing_from_one_run_shows_the_configured_value(tmp_path,
