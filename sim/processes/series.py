@@ -19,6 +19,9 @@ from sim.errors import UserError
 #: reader of BTC closes (hashpivot-calibrate --btc, market/btc=bootstrap, hashpivot-backtest)
 #: accepts the same ones.
 BTC_CLOSE_COLUMNS = ("close_usd", "close", "price", "btc_usd")
+#: A dated file's step is a gap when over this many times its median step: a month missing
+#: from monthly data (59 to 62 days) is one, an ordinary month (28 to 31 days) is not.
+GAP_STEPS = 1.5
 
 
 def column_named(path, header, names: str | tuple[str, ...]) -> str:
@@ -51,16 +54,19 @@ def _table(path: str | Path, price: str | tuple[str, ...]) -> tuple[pd.DataFrame
 
 
 def _dates(path, text: pd.Series, column: str) -> pd.Series:
-    """Return the column parsed as timestamps, or raise UserError at the first bad row."""
-    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    """Return the column parsed as timestamps in UTC, or raise UserError at the first bad row.
+
+    A date with a UTC offset (2024-03-10T02:00:00-05:00) is converted to UTC, whatever the
+    offsets of the other rows (an hourly export across a daylight-saving change has two);
+    a date without one is taken as UTC.
+    """
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
         row = int(bad[0])
         raise UserError(f"{path}: row {row + 2}, column {column}: {text.iloc[row]!r} is not a "
                         f"date (YYYY-MM-DD, or YYYY-MM-DD HH:MM)")
-    if parsed.dt.tz is not None:
-        parsed = parsed.dt.tz_convert(None)
-    return parsed
+    return parsed.dt.tz_convert(None)
 
 
 def _positive(path, text: pd.Series, column: str) -> np.ndarray:
@@ -100,8 +106,10 @@ def read_daily(path: str | Path, column: str | tuple[str, ...], hourly: bool = F
     days = stamps.dt.floor("D")
     if not hourly and (days != stamps).any():
         row = int(np.flatnonzero((days != stamps).to_numpy())[0])
-        raise UserError(f"{path}: row {row + 2}, column {date}: {table[date].iloc[row]!r} has "
-                        f"a time of day; daily prices expected")
+        text, utc = table[date].iloc[row], f"{stamps.iloc[row]:%Y-%m-%d %H:%M}"
+        shown = "" if text.startswith(utc) else f" ({utc} in UTC)"
+        raise UserError(f"{path}: row {row + 2}, column {date}: {text!r} has a time of "
+                        f"day{shown}; daily prices expected")
     series = pd.Series(values, index=days.to_numpy().astype("datetime64[D]"))
     series = series.groupby(level=0, sort=False).mean()
     series.index = series.index.to_numpy().astype("datetime64[D]")
@@ -117,20 +125,26 @@ def read_daily(path: str | Path, column: str | tuple[str, ...], hourly: bool = F
 def read_dated(path: str | Path, column: str) -> pd.Series:
     """Return the file's prices on their dates (any regular step: daily, weekly, monthly).
 
-    Raises UserError, naming the row and the column, at a bad or repeated date, a
-    non-positive price, or a gap (a step over twice the file's median step).
+    Rows within one day (hourly data) are averaged to the day. Raises UserError, naming
+    the row and the column, at a bad or repeated date, a non-positive price, or a gap: a
+    step over `GAP_STEPS` times the file's median step (a month missing from monthly
+    data, 59 to 62 days, against the usual 28 to 31).
     """
     table, date, column = _table(path, column)
     stamps = _dates(path, table[date], date)
     values = _positive(path, table[column], column)
     _ordered(path, stamps, date)
-    if len(values) < 3:
-        raise UserError(f"{path}: {len(values)} rows; at least 3 dated prices are needed")
     days = stamps.dt.floor("D").to_numpy().astype("datetime64[D]")
-    step = np.diff(days.astype(np.int64))
-    gap = np.flatnonzero(step > 2 * np.median(step))
+    series = pd.Series(values, index=days).groupby(level=0, sort=False).mean()
+    if len(series) < 3:
+        raise UserError(f"{path}: {len(values)} row(s) on {len(series)} day(s); at least 3 "
+                        f"dated prices on different days are needed")
+    step = np.diff(series.index.to_numpy().astype("datetime64[D]").astype(np.int64))
+    gap = np.flatnonzero(step > GAP_STEPS * np.median(step))
     if len(gap):
-        row = int(gap[0]) + 1
+        first = series.index[gap[0] + 1]
+        row = int(np.flatnonzero(days == first)[0])
         raise UserError(f"{path}: row {row + 2}, column {date}: gap: {int(step[gap[0]])} days "
                         f"after the row before (the usual step is {np.median(step):g} days)")
-    return pd.Series(values, index=days)
+    series.index = series.index.to_numpy().astype("datetime64[D]")
+    return series
