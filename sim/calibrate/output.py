@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import errno
 import json
 import os
 import tempfile
@@ -32,7 +33,7 @@ def render(fit: Fit, source: str, out_dir: str | Path) -> str:
                          for k, v in fit.goodness.items())
     lines = [f"# Fitted by hashpivot-calibrate {__version__} on {datetime.date.today()}: "
              f"{fit.method}.",
-             f"# Data: {source}, {first} to {last} ({count} observations).",
+             f"# Data: {source}, {first} to {last} ({count} {fit.observed}).",
              f"# Goodness of fit: {goodness}.",
              f"# Use: hashpivot --config-dir {out_dir} market/{fit.group}={fit.name}",
              f"_target_: {fit.target}"]
@@ -47,18 +48,54 @@ def render(fit: Fit, source: str, out_dir: str | Path) -> str:
 
 
 def write_all(files: dict[Path, str]) -> None:
-    """Write every {path: text}: each first to a temporary file beside it, then all renamed."""
-    staged = []
+    """Write every {path: text}, all or none: each first to a temporary file beside it, then
+    all renamed. On an OSError (naming the path that failed, never a temporary file)
+    nothing this call wrote is left: its temporary files, the files it renamed into place
+    and the directories it made are removed, and the error is raised again."""
+    made: list[Path] = []
+    staged: list[tuple[str, Path]] = []
+    placed: list[Path] = []
     try:
         for path, text in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-            staged.append((temp, path))
+            made += _make_directories(path.parent)
+            if path.is_dir():
+                raise IsADirectoryError(errno.EISDIR, "a directory, not a file", str(path))
+            staged.append((_stage(path, text), path))
+        for temp, path in staged:
+            try:
+                os.replace(temp, path)
+            except OSError as err:
+                raise OSError(err.errno, err.strerror, str(path)) from None
+            placed.append(path)
     except OSError:
-        for temp, _ in staged:
-            os.unlink(temp)
+        for leftover in [temp for temp, _ in staged] + placed:
+            Path(leftover).unlink(missing_ok=True)
+        for directory in reversed(made):
+            _remove_if_empty(directory)
         raise
-    for temp, path in staged:
-        os.replace(temp, path)
+
+
+def _make_directories(directory: Path) -> list[Path]:
+    """Make `directory` and its missing parents; return those made, outermost first."""
+    missing = [parent for parent in [directory, *directory.parents] if not parent.exists()]
+    directory.mkdir(parents=True, exist_ok=True)
+    return missing[::-1]
+
+
+def _stage(path: Path, text: str) -> str:
+    """Return the name of a new temporary file beside `path` holding `text`."""
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+    except OSError as err:
+        Path(temp).unlink(missing_ok=True)
+        raise OSError(err.errno, err.strerror, str(path)) from None
+    return temp
+
+
+def _remove_if_empty(directory: Path) -> None:
+    try:
+        directory.rmdir()
+    except OSError:
+        pass  # not empty (it holds files of before) or already gone
