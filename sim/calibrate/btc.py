@@ -15,10 +15,16 @@ import pandas as pd
 from scipy import optimize, stats
 from scipy.special import gammaln, logsumexp
 
+from sim.backtest import MIN_FIT_CLOSES
 from sim.calibrate.fit import Fit, covariance, delta_se, period_of
 from sim.economics import DAYS_PER_YEAR
+from sim.errors import UserError
 
 DT_YEARS = 1.0 / DAYS_PER_YEAR
+#: The fewest closes either fit takes: a year of daily returns, as `hashpivot-backtest
+#: --fit-btc` requires. The jump diffusion's five parameters need jumps to be seen (a few
+#: a year), and a year pins the GBM's volatility to under 4% of itself.
+MIN_CLOSES = MIN_FIT_CLOSES
 #: Jump counts summed in a day's mixture (P(n > 8) is negligible at under 50 jumps a year).
 _MAX_JUMPS = 8
 
@@ -28,8 +34,31 @@ def log_returns(closes: pd.Series) -> np.ndarray:
     return np.diff(np.log(closes.to_numpy(dtype=float)))
 
 
+def check_closes(closes: pd.Series, fewest: int = MIN_CLOSES) -> None:
+    """Raise UserError unless the closes are enough to fit: `fewest` of them, not all equal.
+
+    The command asks for `MIN_CLOSES`; the fits themselves refuse only what has no
+    variance to estimate (under 3 closes), and give infinite standard errors where the
+    likelihood does not identify a parameter.
+    """
+    if len(closes) < fewest:
+        raise UserError(f"{len(closes)} close(s), {max(len(closes) - 1, 0)} daily return(s); the "
+                        f"fits need at least {fewest} closes" + (
+                            " (a year of daily returns: the jump diffusion's five parameters "
+                            "need jumps to be seen)" if fewest == MIN_CLOSES else ""))
+    if np.ptp(log_returns(closes)) == 0:
+        raise UserError(f"the {len(closes) - 1} daily returns are all equal: no volatility to fit")
+
+
+def _returns_period(closes: pd.Series) -> tuple[str, str, int]:
+    """Return (first date, last date, number of daily returns) of the closes."""
+    first, last, count = period_of(closes.index)
+    return first, last, count - 1
+
+
 def fit_gbm(closes: pd.Series) -> Fit:
     """Return the GBM fit: expected drift and volatility per year with standard errors."""
+    check_closes(closes, fewest=3)
     r = log_returns(closes)
     n = len(r)
     mean, sd = float(r.mean()), float(r.std())
@@ -44,9 +73,9 @@ def fit_gbm(closes: pd.Series) -> Fit:
                {"start_usd": float(closes.iloc[-1]), "drift_per_year": drift,
                 "volatility_per_year": sigma},
                {"drift_per_year": se_drift, "volatility_per_year": se_sigma},
-               period_of(closes.index), {"log_likelihood": loglik, "ks_statistic": float(ks)},
+               _returns_period(closes), {"log_likelihood": loglik, "ks_statistic": float(ks)},
                "maximum likelihood on daily log returns",
-               {"start_usd": "the last close"})
+               {"start_usd": "the last close"}, observed="daily returns")
 
 
 def _components(theta: np.ndarray):
@@ -74,7 +103,8 @@ def _jump_params(theta: np.ndarray) -> dict:
     sigma = math.exp(log_s) / math.sqrt(DT_YEARS)
     rate = math.exp(log_rate) / DT_YEARS
     jump_sd = math.exp(log_jump_sd)
-    k = math.expm1(jump_mean + jump_sd ** 2 / 2)
+    with np.errstate(over="ignore"):  # an absurd jump's k is inf: refused as not finite
+        k = float(np.expm1(jump_mean + jump_sd ** 2 / 2))
     return {"drift_per_year": mu / DT_YEARS + sigma ** 2 / 2 + rate * k,
             "volatility_per_year": sigma, "jumps_per_year": rate,
             "jump_log_mean": jump_mean, "jump_log_sd": jump_sd}
@@ -82,6 +112,7 @@ def _jump_params(theta: np.ndarray) -> dict:
 
 def fit_jump(closes: pd.Series) -> Fit:
     """Return the Merton jump-diffusion fit (compensated: the drift is the total expected return)."""
+    check_closes(closes, fewest=3)
     r = log_returns(closes)
     sd = float(r.std())
     start = np.array([float(np.median(r)), math.log(0.7 * sd), math.log(5 * DT_YEARS), 0.0,
@@ -95,8 +126,9 @@ def fit_jump(closes: pd.Series) -> Fit:
     pit = np.sum(np.exp(log_weight) * stats.norm.cdf(r[:, None], mean, sds), axis=1)
     return Fit("btc", "fitted_jump", "sim.processes.btc.JumpDiffusion",
                {"start_usd": float(closes.iloc[-1]), **params, "compensated": True},
-               errors, period_of(closes.index),
+               errors, _returns_period(closes),
                {"log_likelihood": -float(best.fun),
                 "ks_statistic": float(stats.kstest(pit, "uniform").statistic)},
                "maximum likelihood on daily log returns (Poisson mixture of normals)",
-               {"start_usd": "the last close", "compensated": "drift is the total return"})
+               {"start_usd": "the last close", "compensated": "drift is the total return"},
+               observed="daily returns")

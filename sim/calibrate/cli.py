@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sim._version import __version__
-from sim.calibrate.btc import fit_gbm, fit_jump
+from sim.calibrate.btc import check_closes, fit_gbm, fit_jump
 from sim.calibrate.fit import Fit
-from sim.calibrate.indices import fit_ai
+from sim.calibrate.indices import check_index, fit_ai
 from sim.calibrate.network import fit_network
-from sim.calibrate.network_economic import WINDOW_YEARS, fit_economic_network
+from sim.calibrate.network_economic import (WINDOW_YEARS, check_epochs, fit_economic_network,
+                                            fit_window, parse_since)
 from sim.calibrate.output import render, write_all
-from sim.calibrate.power import fit_power
+from sim.calibrate.power import check_prices, fit_power
 from sim.errors import UserError
 from sim.processes.history import read_epochs
 from sim.processes.series import BTC_CLOSE_COLUMNS, read_dated, read_daily
@@ -36,9 +39,11 @@ keep their built-in values). --network-model reference fits today's reference-ha
 rule (market/network=reference) instead. Either is written as market/network=fitted.
 Each file is commented with the fit's period, every parameter's standard error and the
 goodness of fit, which are printed too. Files are CSV with a header row; dates are
-YYYY-MM-DD. A bad file (missing, a missing column, a bad or repeated date, a gap, a
-non-positive price) stops the command with one line naming the file, row and column;
-nothing is written unless every fit succeeds."""
+YYYY-MM-DD (a date with a UTC offset is read in UTC). A bad file (missing, a missing
+column, a bad or repeated date, a gap, a non-positive price, too few data: --btc 366
+closes, --power 366 days, --lease/--gpu 12 prices, --network 9 epochs) stops the command
+with one line naming the file, row and column, before any fit; nothing is written
+unless every fit succeeds."""
 
 FILES = {
     "btc": (f"daily BTC closes: columns date, {BTC_CLOSE_COLUMNS[0]} (or "
@@ -63,53 +68,123 @@ def parser() -> argparse.ArgumentParser:
         parse.add_argument(f"--{name}", metavar="FILE", help=help_text)
     parse.add_argument("--out", metavar="DIR", default="calibrated",
                        help="directory to write the options under (default: calibrated)")
-    parse.add_argument("--network-model", choices=("economic", "reference"), default="economic",
+    parse.add_argument("--network-model", choices=("economic", "reference"),
                        help="the network model --network fits: economic (EconomicNetwork, "
                             "the default) or reference (Network, the reference-hashprice rule)")
     parse.add_argument("--network-since", metavar="DATE",
                        help="first day (YYYY-MM-DD) of the economic fit's window (default: "
                             f"{WINDOW_YEARS:g} years before the end of the epochs' and prices' "
                             "overlap)")
-    parse.add_argument("--fees-btc-per-block", type=float, default=0.025, metavar="BTC",
+    parse.add_argument("--fees-btc-per-block", type=float, metavar="BTC",
                        help="fees per block assumed in the epochs' hashprice for --network "
                             "(default 0.025: between 2025's average, 0.036, and January 2026's, 0.0173)")
     return parse
 
 
-def _read(flag: str, reader, *args):
+def _read(flag: str, reader, path: str, *args, check=None):
+    """Return the file read by `reader` and passed by `check` (enough data for its fit), or
+    raise UserError naming the flag and the file."""
     try:
-        return reader(*args)
+        data = reader(path, *args)
     except UserError as err:
         raise UserError(f"--{flag} {err}") from None
+    try:
+        if check is not None:
+            check(data)
+    except UserError as err:
+        raise UserError(f"--{flag} {path}: {err}") from None
+    return data
 
 
-def fits(args) -> list[tuple[Fit, str]]:
-    """Return [(fit, its data files)] for the files given, or raise UserError."""
+def _epochs(path: str) -> pd.DataFrame:
+    """Return the difficulty history of `path` (`read_epochs`), a file that is not CSV refused."""
+    try:
+        return read_epochs(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: not a CSV file ({' '.join(str(err).split())})") from None
+
+
+def check_options(args) -> None:
+    """Raise UserError at an option that is missing its partner, out of range, or would be ignored."""
     if not any(getattr(args, name) for name in FILES):
         raise UserError("no history given: pass at least one of --btc, --power, --network, "
                         "--lease, --gpu (see --help)")
     if args.network and not args.btc:
         raise UserError(f"--network {args.network}: needs --btc (the prices for its hashprice)")
-    btc = _read("btc", read_daily, Path(args.btc), BTC_CLOSE_COLUMNS) if args.btc else None
-    power = (_read("power", read_daily, Path(args.power), "usd_per_mwh", True)
-             if args.power else None)
-    epochs = _read("network", read_epochs, args.network) if args.network else None
-    lease = _read("lease", read_dated, Path(args.lease), "usd_per_kw_month") if args.lease else None
-    gpu = _read("gpu", read_dated, Path(args.gpu), "usd_per_hour") if args.gpu else None
-    network = None  # fitted first: a bad fit window stops the command before the slow fits
-    if epochs is not None:
-        network = (fit_economic_network(epochs, btc, args.fees_btc_per_block, args.network_since)
-                   if args.network_model == "economic"
-                   else fit_network(epochs, btc, args.fees_btc_per_block))
+    for flag, value in (("--network-model", args.network_model),
+                        ("--network-since", args.network_since),
+                        ("--fees-btc-per-block", args.fees_btc_per_block)):
+        if value is not None and not args.network:
+            raise UserError(f"{flag} {value}: only --network uses it (no --network given)")
+    if args.network_since is not None:
+        if args.network_model == "reference":
+            raise UserError(f"--network-since {args.network_since}: only the economic model has "
+                            "a fit window (--network-model reference fits every epoch inside "
+                            "the --btc prices' dates)")
+        parse_since(args.network_since)
+    fees = args.fees_btc_per_block
+    if fees is not None and not (math.isfinite(fees) and fees >= 0):
+        raise UserError(f"--fees-btc-per-block {fees:g}: must be a number of BTC >= 0")
+
+
+def inputs(args) -> dict:
+    """Return every file given, read and checked to hold enough data for its fit, and the
+    network's fit window checked: all before any fit starts (they take minutes)."""
+    check_options(args)
+    data = {}
+    if args.btc:
+        data["btc"] = _read("btc", read_daily, args.btc, BTC_CLOSE_COLUMNS, check=check_closes)
+    if args.power:
+        data["power"] = _read("power", read_daily, args.power, "usd_per_mwh", True,
+                              check=check_prices)
+    for name, column in (("lease", "usd_per_kw_month"), ("gpu", "usd_per_hour")):
+        if getattr(args, name):
+            data[name] = _read(name, read_dated, getattr(args, name), column, check=check_index)
+    if args.network:
+        data["network"] = _read("network", _epochs, args.network, check=check_epochs)
+        if (args.network_model or "economic") == "economic":
+            fit_window(data["network"], data["btc"], args.network_since)
+    return data
+
+
+def _fit(label: str, fitter, *args) -> Fit:
+    """Return fitter(*args), or raise UserError naming its flags and files (`label`) where
+    the fit fails or a fitted value is not a finite number (an unknown standard error is
+    infinite)."""
+    try:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            fit = fitter(*args)  # a NaN or infinite result is refused below
+    except (UserError, ArithmeticError, ValueError) as err:
+        raise UserError(f"{label}: the fit failed ({err})") from None
+    for key in fit.not_finite():
+        raise UserError(f"{label}: the fitted {key} is {fit.params[key]}, not a finite "
+                        "number: the data cannot identify it")
+    fit.errors = {key: error if math.isfinite(error) else math.inf
+                  for key, error in fit.errors.items()}
+    return fit
+
+
+def fits(args) -> list[tuple[Fit, str]]:
+    """Return [(fit, its data files)] for the files given, or raise UserError."""
+    data = inputs(args)
     out: list[tuple[Fit, str]] = []
-    if btc is not None:
-        out += [(fit_gbm(btc), args.btc), (fit_jump(btc), args.btc)]
-    if power is not None:
-        out.append((fit_power(power), args.power))
-    if lease is not None or gpu is not None:
-        out.append((fit_ai(lease, gpu), " and ".join(f for f in (args.lease, args.gpu) if f)))
-    if network is not None:
-        out.append((network, f"{args.network} with {args.btc}"))
+    if "btc" in data:
+        out += [(_fit(f"--btc {args.btc}", fitter, data["btc"]), args.btc)
+                for fitter in (fit_gbm, fit_jump)]
+    if "power" in data:
+        out.append((_fit(f"--power {args.power}", fit_power, data["power"]), args.power))
+    if "lease" in data or "gpu" in data:
+        label = " and ".join(f"--{name} {getattr(args, name)}" for name in ("lease", "gpu")
+                             if name in data)
+        out.append((_fit(label, fit_ai, data.get("lease"), data.get("gpu")),
+                    " and ".join(f for f in (args.lease, args.gpu) if f)))
+    if "network" in data:
+        fees = 0.025 if args.fees_btc_per_block is None else args.fees_btc_per_block
+        fitter, extra = ((fit_economic_network, (args.network_since,))
+                         if (args.network_model or "economic") == "economic"
+                         else (fit_network, ()))
+        out.append((_fit(f"--network {args.network}", fitter, data["network"], data["btc"],
+                         fees, *extra), f"{args.network} with {args.btc}"))
     return out
 
 

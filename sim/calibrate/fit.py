@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -38,12 +39,14 @@ class Fit:
     goodness: dict
     method: str
     notes: dict = field(default_factory=dict)
+    #: What the period's count counts (the data the fit's likelihood or squares sum over).
+    observed: str = "observations"
 
     def summary(self) -> str:
         """Return the printed report: the option, its period, every parameter ± error, the fit."""
         first, last, count = self.period
         lines = [f"market/{self.group}={self.name} ({self.target}); {self.method}; "
-                 f"{first} to {last}, {count} observations"]
+                 f"{first} to {last}, {count} {self.observed}"]
         for key, value in self.params.items():
             error = self.errors.get(key)
             spread = f" ± {error:.4g}" if error is not None else f"  ({self.notes.get(key, 'set')})"
@@ -53,6 +56,12 @@ class Fit:
                                                         else f"{k} {v}"
                                                         for k, v in self.goodness.items()))
         return "\n".join(lines)
+
+    def not_finite(self) -> list[str]:
+        """Return the names of the numeric parameters that are NaN or infinite."""
+        return [key for key, value in self.params.items()
+                if isinstance(value, (int, float)) and not isinstance(value, bool)
+                and not math.isfinite(value)]
 
 
 def period_of(index) -> tuple[str, str, int]:
@@ -80,8 +89,19 @@ def hessian(func: Callable[[np.ndarray], float], x: np.ndarray, step: float = 1e
 
 
 def covariance(negative_loglik: Callable[[np.ndarray], float], x: np.ndarray) -> np.ndarray:
-    """Return the asymptotic covariance of an MLE: the inverse Hessian of −log L at `x`."""
-    return np.linalg.pinv(hessian(negative_loglik, x))
+    """Return the asymptotic covariance of an MLE: the inverse Hessian of −log L at `x`.
+
+    Where the Hessian is not positive definite (too few data, or `x` not a maximum of the
+    likelihood) the parameters are not identified: every entry is infinite.
+    """
+    matrix = hessian(negative_loglik, x)
+    if not np.all(np.isfinite(matrix)):
+        return np.full(matrix.shape, np.inf)
+    try:
+        np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        return np.full(matrix.shape, np.inf)
+    return np.linalg.inv(matrix)
 
 
 def delta_se(func: Callable[[np.ndarray], float], x: np.ndarray, cov: np.ndarray,
@@ -91,4 +111,6 @@ def delta_se(func: Callable[[np.ndarray], float], x: np.ndarray, cov: np.ndarray
     h = step * np.maximum(np.abs(x), 1.0)
     grad = np.array([(func(x + h[i] * e) - func(x - h[i] * e)) / (2 * h[i])
                      for i, e in enumerate(np.eye(len(x)))])
+    if not (np.all(np.isfinite(grad)) and np.all(np.isfinite(cov))):
+        return math.inf  # not identified: unknown, not zero
     return float(np.sqrt(max(grad @ cov @ grad, 0.0)))

@@ -21,11 +21,26 @@ from scipy import stats
 
 from sim.calibrate.fit import Fit, period_of
 from sim.economics import DAYS_PER_YEAR
+from sim.errors import UserError
 from sim.processes.ai import AIMarket
+
+#: The fewest dated prices an index's fit takes: its four numbers (level, trend, noise sd,
+#: lag-one autocorrelation) from a year of a monthly index at least.
+MIN_PRICES = 12
+
+
+def check_index(prices: pd.Series) -> None:
+    """Raise UserError unless the index's prices are enough to fit: `MIN_PRICES`, not all equal."""
+    if len(prices) < MIN_PRICES:
+        raise UserError(f"{len(prices)} dated price(s); the fit needs at least {MIN_PRICES} (its "
+                        "trend, noise and the noise's autocorrelation: a year of a monthly index)")
+    if prices.min() == prices.max():
+        raise UserError(f"the {len(prices)} prices never change: no trend or noise to fit")
 
 
 def fit_trend(prices: pd.Series) -> dict:
     """Return {start, drift, log_sd, half_life_years, their errors, period, goodness} of one index."""
+    check_index(prices)
     days = (prices.index.to_numpy().astype("datetime64[D]").astype(np.int64)).astype(float)
     t = (days - days[0]) / DAYS_PER_YEAR
     y = np.log(prices.to_numpy(dtype=float))
@@ -81,4 +96,4 @@ def fit_ai(lease: pd.Series | None, gpu: pd.Series | None) -> Fit:
     last = max(p[1] for p in periods)
     return Fit("ai", "fitted", "sim.processes.ai.AIMarket", params, errors,
                (first, last, sum(p[2] for p in periods)), goodness,
-               "least-squares log-linear trend with AR(1) noise", notes)
+               "least-squares log-linear trend with AR(1) noise", notes, observed="dated prices")

@@ -110,4 +110,5 @@ def fit_network(epochs: pd.DataFrame, closes: pd.Series, fees_btc_per_block: flo
     return Fit("network", "fitted", "sim.processes.network.Network", params, errors,
                (f"{table['first'].iloc[0]:%Y-%m-%d}", f"{table['last'].iloc[-1]:%Y-%m-%d}",
                 int(len(table))), goodness,
-               "least squares of the epoch-to-epoch change of log hashrate", notes)
+               "least squares of the epoch-to-epoch change of log hashrate", notes,
+               observed="epochs")

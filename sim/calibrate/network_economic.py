@@ -29,8 +29,10 @@ on each real epoch's middle day against the real one).
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import math
+import re
 from dataclasses import fields
 
 import numpy as np
@@ -71,11 +73,9 @@ def fit_window(epochs: pd.DataFrame, closes: pd.Series, since: str | None = None
     """Return (first day, days) of the fit window: from `since` (default: `WINDOW_YEARS`
     before the end of the overlap of the epochs and the closes) to that end; raise
     UserError if the window holds under `MIN_EPOCHS` whole real epochs."""
+    check_epochs(epochs)
     if since is not None:
-        try:
-            start = np.datetime64(since, "D")
-        except ValueError:
-            raise UserError(f"--network-since {since}: must be a date YYYY-MM-DD") from None
+        start = parse_since(since)
     times = epochs["timestamp"].to_numpy()
     dates = closes.index.to_numpy().astype("datetime64[D]")
     first_epoch = np.datetime64(int(times[1]), "s").astype("datetime64[D]") + 1
@@ -97,6 +97,24 @@ def fit_window(epochs: pd.DataFrame, closes: pd.Series, since: str | None = None
                         f"(the fit window within the --btc prices' dates); at least "
                         f"{MIN_EPOCHS} are needed")
     return str(start), n_days
+
+
+def parse_since(since: str) -> np.datetime64:
+    """Return --network-since's day, or raise UserError unless it is a date YYYY-MM-DD."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", since):
+            return np.datetime64(datetime.date.fromisoformat(since), "D")
+    except ValueError:
+        pass
+    raise UserError(f"--network-since {since}: must be a date YYYY-MM-DD")
+
+
+def check_epochs(epochs: pd.DataFrame) -> None:
+    """Raise UserError unless the history has the rows of `MIN_EPOCHS` whole epochs: their
+    first blocks and the next epoch's."""
+    if len(epochs) < MIN_EPOCHS + 1:
+        raise UserError(f"{len(epochs)} row(s) of epochs; the fit needs at least {MIN_EPOCHS + 1} rows (the "
+                        f"first blocks of {MIN_EPOCHS} whole epochs and of the next)")
 
 
 class _Problem:
@@ -202,7 +220,7 @@ def fit_economic_network(epochs: pd.DataFrame, closes: pd.Series,
                errors, (start, str(end), count), goodness,
                "least squares of log hashrate per epoch, the model run deterministically from "
                f"{start}'s state on the realised BTC path (standard errors optimistic: the "
-               "errors are autocorrelated)", notes)
+               "errors are autocorrelated)", notes, observed="epochs")
 
 
 def _r_squared(observed: np.ndarray, errors: np.ndarray) -> float:

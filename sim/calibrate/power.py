@@ -22,11 +22,15 @@ from scipy import optimize, stats
 
 from sim.calibrate.fit import Fit, period_of
 from sim.economics import DAYS_PER_YEAR
+from sim.errors import UserError
 from sim.processes._common import day_of_year
 from sim.processes.power import SeasonalLogOU
 
 #: A day is a jump when its innovation exceeds this many innovation sds.
 THRESHOLD = 4.0
+#: The fewest days the fit takes: a whole year, since the seasonal cosine's amplitude and
+#: peak day are not told apart from the level and the noise on less than one cycle.
+MIN_DAYS = 366
 _PASSES = 6
 
 
@@ -66,7 +70,7 @@ def _profile(e, phi, psi, is_jump) -> float:
     """Return −(Gaussian log-likelihood) of the noise innovations when spikes decay at ψ."""
     x, _, _, _ = _split(e, phi, psi, 0.0, jumps=is_jump)
     _, s, innovations = _noise_fit(x, is_jump)
-    return 0.5 * len(innovations) * math.log(s * s)
+    return 0.5 * len(innovations) * math.log(s * s) if s > 0 else -math.inf
 
 
 def _truncated_normal(sizes: np.ndarray, cut: float) -> tuple[float, float, float]:
@@ -106,8 +110,18 @@ def _alternate(log_p: np.ndarray, design: np.ndarray):
     return beta, e, phi, psi, s, is_jump, u, innovations
 
 
+def check_prices(prices: pd.Series) -> None:
+    """Raise UserError unless the daily prices are enough to fit: `MIN_DAYS` of them, not all equal."""
+    if len(prices) < MIN_DAYS:
+        raise UserError(f"{len(prices)} day(s) of prices; the fit needs at least {MIN_DAYS} (a "
+                        "whole year: the seasonal amplitude and peak day need one cycle)")
+    if prices.min() == prices.max():
+        raise UserError(f"the {len(prices)} days' prices never change: no noise to fit")
+
+
 def fit_power(prices: pd.Series, cap_usd_per_mwh: float = 5000.0) -> Fit:
     """Return the SeasonalLogOU fit to daily prices, with approximate standard errors."""
+    check_prices(prices)
     log_p = np.log(prices.to_numpy(dtype=float))
     theta = 2 * np.pi * day_of_year(prices.index.to_numpy()) / DAYS_PER_YEAR
     design = np.column_stack([np.ones(len(log_p)), np.cos(theta), np.sin(theta)])
@@ -160,7 +174,8 @@ def fit_power(prices: pd.Series, cap_usd_per_mwh: float = 5000.0) -> Fit:
     return Fit("power", "fitted", "sim.processes.power.SeasonalLogOU", params, errors,
                period_of(prices.index), goodness,
                "seasonal regression + AR(1) noise/spike filter (likelihood of the noise days)",
-               {"cap_usd_per_mwh": "not fitted: the market's cap, or the highest price seen"})
+               {"cap_usd_per_mwh": "not fitted: the market's cap, or the highest price seen"},
+               observed="daily prices")
 
 
 def _curvature_se(negative_loglik, x: float, h: float = 1e-3) -> float:

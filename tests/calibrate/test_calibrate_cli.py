@@ -78,7 +78,8 @@ def test_network_fit_is_written_from_the_epochs_and_prices(tmp_path):
 
 
 def test_economic_network_fit_is_written_as_an_option_that_runs(tmp_path, capsys):
-    epochs, closes = simulated_history(years=1.0, **TRUTH)
+    # just over a year: the --btc fits need a year of daily returns (btc.MIN_CLOSES)
+    epochs, closes = simulated_history(years=1.01, **TRUTH)
     epochs.to_csv(tmp_path / "epochs.csv", index=False)
     pd.DataFrame({"date": closes.index.astype(str), "close_usd": closes.to_numpy()}).to_csv(
         tmp_path / "btc.csv", index=False)
