@@ -165,8 +165,8 @@ def fit_power(prices: pd.Series, cap_usd_per_mwh: float = 5000.0) -> Fit:
               "log_sd": math.hypot(se_s / math.sqrt(1 - phi ** 2), dlogsd_dphi * se_phi),
               "half_life_days": -math.log(0.5) / (phi * math.log(phi) ** 2) * se_phi,
               "spikes_per_year": rate / math.sqrt(count),
-              "spike_log_mean": total_sd / math.sqrt(count),
-              "spike_log_sd": total_sd / math.sqrt(2 * count),
+              "spike_log_mean": total_sd / math.sqrt(count) if len(sizes) > 2 else math.inf,
+              "spike_log_sd": total_sd / math.sqrt(2 * count) if len(sizes) > 2 else math.inf,
               "spike_half_life_days": -math.log(0.5) / (psi * math.log(psi) ** 2) * se_psi}
     goodness = {"log_likelihood": float(np.sum(stats.norm.logpdf(innovations, 0, s))),
                 "ks_statistic": float(stats.kstest(innovations / s, "norm").statistic),

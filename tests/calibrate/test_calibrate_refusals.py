@@ -14,6 +14,7 @@ import sim.calibrate.cli as cli
 from history_files import HISTORY
 from sim.calibrate.btc import fit_jump
 from sim.calibrate.fit import covariance, delta_se
+from sim.calibrate.power import fit_power
 from sim.processes.history import read_epochs
 from sim.processes.series import read_daily, read_dated
 
@@ -204,6 +205,14 @@ def test_a_jump_fit_on_three_closes_has_unknown_not_zero_errors():
     fit = fit_jump(closes)
     assert all(error == math.inf for error in fit.errors.values()), fit.errors
     assert fit.period[2] == 2 and "2 daily returns" in fit.summary()
+
+
+def test_spike_sizes_seen_on_under_three_days_have_unknown_errors():
+    """Under 3 spike days the sizes are not fitted (0): their errors are infinite, not 0."""
+    values = 50 * np.exp(np.random.default_rng(2).normal(0, 0.1, 370))
+    fit = fit_power(pd.Series(values, index=pd.date_range("2022-01-01", periods=370)))
+    assert fit.goodness["spike_days"] < 3
+    assert fit.errors["spike_log_mean"] == fit.errors["spike_log_sd"] == math.inf
 
 
 def test_a_singular_hessian_gives_infinite_covariance():
