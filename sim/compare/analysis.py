@@ -3,7 +3,8 @@
 Within a scenario (one market configuration), every strategy is described on its own,
 then against the baseline (paired when both ran on the same worlds, unpaired
 otherwise), checked for stochastic dominance against every other strategy, and ranked.
-Across scenarios, each strategy's regret is its distance from the scenario's best.
+Across scenarios, each strategy's regret is its distance from the scenario's best; a
+strategy missing from a scenario has no regret there and no largest regret.
 Where cash flows were kept, the baseline's monthly unlevered cash (before debt and tax)
 is subtracted replication by replication to give the incremental cash flows a switch
 would bring, and their IRR. For NPV, each strategy's row also says how much of its mean
@@ -168,7 +169,7 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
                         "scenario", "strategy", "baseline", "feature", "spearman_rho",
                         "swing", "n"]),
                     differences=differences, cash=cash, notes=notes,
-                    left_out=list(runset.left_out))
+                    left_out=runset.left_out + missing_from_scenarios(regret))
 
 
 def terminal_share(rows: pd.DataFrame, metric: str, mean: float) -> dict:
@@ -262,9 +263,24 @@ def regret_table(table: pd.DataFrame, higher_is_better: bool = True) -> pd.DataF
     means = means.reindex(index=list(dict.fromkeys(table["strategy"])),
                           columns=list(dict.fromkeys(table["scenario"])))
     regret = means.max() - means if higher_is_better else means - means.min()
-    regret["max_regret"] = regret.max(axis=1)
+    # A strategy missing from a scenario has no regret there, not zero: its max is unknown.
+    regret["max_regret"] = regret.max(axis=1, skipna=False)
     regret["scenarios_missing"] = means.isna().sum(axis=1)
     return regret
+
+
+def missing_from_scenarios(regret: pd.DataFrame) -> list[str]:
+    """Return a "Left out:" sentence naming the strategies missing from some scenario, or []."""
+    scenarios = [c for c in regret.columns if c not in ("max_regret", "scenarios_missing")]
+    missing = [f"{label} did not run in scenario{'s' if row[scenarios].isna().sum() > 1 else ''} "
+               + ", ".join(f"'{s}'" for s in scenarios if pd.isna(row[s]))
+               for label, row in regret.iterrows() if row["scenarios_missing"]]
+    if not missing:
+        return []
+    return [f"Left out of the comparison across scenarios: {'; '.join(missing)}. A strategy's "
+            "regret is counted only in the scenarios where it ran; its largest regret is "
+            "unknown (blank in regret.csv), so it cannot be the recommendation across "
+            "scenarios."]
 
 
 def _add_selection_and_regret(table, selections, regret):

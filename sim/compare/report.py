@@ -211,6 +211,13 @@ def _risk(analysis: Analysis, scenario: str, label: str) -> str:
 def _robust(analysis: Analysis, scenarios: list[str]) -> list[str]:
     regret, metric = analysis.regret, analysis.metric
     robust = robust_choice(regret)
+    everywhere = list(regret.index[regret["scenarios_missing"] == 0])
+    if robust is None and len(everywhere) == 1:
+        bests = "; ".join(f"'{s}': {analysis.selections[s].best}" for s in scenarios)
+        return ([f"No recommendation across {len(scenarios)} market scenarios: only "
+                 f"{everywhere[0]} ran in every scenario, so there is no other strategy to "
+                 f"weigh it against (the best in each: {bests})."]
+                + [f"Scenario '{s}': {analysis.selections[s].describe()}" for s in scenarios])
     if robust is None:
         return [f"No strategy has usable values of {metric} in every scenario."]
     per = regret.loc[robust, scenarios]
@@ -241,9 +248,12 @@ HEADERS = {"ci_low": "CI low", "ci_high": "CI high", "std": "std dev", "p5": "P5
 
 
 def robust_choice(regret: pd.DataFrame) -> str | None:
-    """Return the strategy whose largest regret over the scenarios is smallest."""
+    """Return the strategy whose largest regret over the scenarios is smallest, among those
+    that ran in every scenario; None if none did, or only one of several did."""
     usable = regret.loc[regret["scenarios_missing"] == 0, "max_regret"].dropna()
-    return usable.idxmin() if not usable.empty else None
+    if usable.empty or (len(usable) == 1 and len(regret) > 1):
+        return None
+    return usable.idxmin()
 
 
 #: Columns counted, whatever the metric.

@@ -114,3 +114,44 @@ def test_runs_on_one_seed_whose_shared_worlds_differ_are_compared_as_different_r
     assert set(comparison.table["strategy"]) == {"stay_mining [R1]", "stay_mining [R3]",
                                                  "phased [R1]", "phased [R3]"}
     assert not comparison.left_out
+
+
+def _scenarios(tmp_path, run_factory, jobs):
+    sweep = tmp_path / "sweep"
+    for number, (strategies, market) in enumerate(jobs):
+        run_factory(sweep / str(number), strategies, market=market, replications=20)
+    return sweep
+
+
+def test_a_strategy_missing_from_a_scenario_has_no_max_regret_and_is_named(tmp_path,
+                                                                           run_factory,
+                                                                           capsys):
+    sweep = _scenarios(tmp_path, run_factory, [(("stay_mining", "convert_all"), ()),
+                                               (("stay_mining", "phased"),
+                                                ["market/ai=glut"])])
+    assert compare_main([str(sweep), "--out", str(tmp_path / "out")]) == 0
+    out, err = capsys.readouterr()
+    regret = pd.read_csv(tmp_path / "out" / "regret.csv").set_index("strategy")
+    assert regret.loc[["convert_all", "phased"], "max_regret"].isna().all()
+    assert regret.loc["convert_all", "default"] == 0 and regret.loc["phased", "market/ai=glut"] >= 0
+    assert regret.loc["stay_mining", "max_regret"] > 0
+    # stay_mining, the only strategy in both scenarios, is best in neither: not a recommendation.
+    assert "Recommended" not in out and "only stay_mining ran in every scenario" in out
+    for text in (out + err, (tmp_path / "out" / "report.html").read_text(encoding="utf-8")):
+        assert "convert_all did not run in scenario" in text.replace("&#x27;", "'")
+        assert "phased did not run in scenario 'default'" in text.replace("&#x27;", "'")
+
+
+def test_the_least_regret_is_chosen_among_the_strategies_that_ran_everywhere(tmp_path,
+                                                                             run_factory,
+                                                                             capsys):
+    sweep = _scenarios(tmp_path, run_factory, [(("stay_mining", "phased", "convert_all"), ()),
+                                               (("stay_mining", "phased"),
+                                                ["market/ai=glut"])])
+    comparison = compare_runs(sweep, out=tmp_path / "out")
+    assert comparison.best in ("stay_mining", "phased")
+    regret = comparison.analysis.regret
+    assert pd.isna(regret.at["convert_all", "max_regret"])
+    assert any("convert_all did not run in scenario 'market/ai=glut'" in line
+               for line in comparison.left_out)
+    assert "best in" in comparison.verdict.splitlines()[0]
