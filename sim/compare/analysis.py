@@ -62,6 +62,9 @@ class Analysis:
     #: What was read but is not compared, each sentence starting "Left out:" (said in the
     #: report's verdict and on the terminal).
     left_out: list[str] = field(default_factory=list)
+    #: {scenario: {strategy: share of its worlds where the metric is undefined}} of the
+    #: strategies left out of the ranking there (see `_unranked_line`).
+    unranked: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def resolve_baseline(runset: RunSet, baseline: str | None) -> tuple[str | None, list[str]]:
@@ -117,13 +120,18 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
     notes = runset.notes + notes
     cash = _net_cash(runset)
     rows, dominance, selections, increments, sensitivity = [], [], {}, [], []
-    differences = {}
+    differences, unranked, left_out = {}, {}, list(runset.left_out)
     for scenario in runset.scenarios:
         here = runset.summary[runset.summary["scenario"] == scenario]
         labels = list(dict.fromkeys(here["label"]))
         values = {label: _values(runset, scenario, label, metric) for label in labels}
         notes += _undefined(metric, scenario, values, many=len(runset.scenarios) > 1)
-        selections[scenario] = select_best(here, metric, confidence, by="label",
+        shares = {label: float(v.isna().mean()) for label, v in values.items()}
+        unranked[scenario] = {label: share for label, share in shares.items() if share > 0}
+        left_out += _unranked_line(metric, scenario, unranked[scenario],
+                                   many=len(runset.scenarios) > 1)
+        selections[scenario] = select_best(here[~here["label"].isin(unranked[scenario])],
+                                           metric, confidence, by="label",
                                            higher_is_better=better, delta=delta)
         unpaired = []
         for label in labels:
@@ -152,7 +160,8 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
                          f"the baseline's worlds (another seed or market): their "
                          "differences use unpaired (Welch) statistics.")
     table = pd.DataFrame(rows).reindex(columns=COLUMNS[:-4])
-    regret = regret_table(table, better)
+    regret = regret_table(table, better, {(scenario, label) for scenario, labels
+                                          in unranked.items() for label in labels})
     table = _add_selection_and_regret(table, selections, regret)
     if finance.has_financing(runset):
         figures = finance.strategy_table(runset, finance.CSV_COLUMNS)
@@ -169,7 +178,8 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
                         "scenario", "strategy", "baseline", "feature", "spearman_rho",
                         "swing", "n"]),
                     differences=differences, cash=cash, notes=notes,
-                    left_out=runset.left_out + missing_from_scenarios(regret))
+                    left_out=left_out + missing_from_scenarios(regret, table),
+                    unranked=unranked)
 
 
 def terminal_share(rows: pd.DataFrame, metric: str, mean: float) -> dict:
@@ -217,6 +227,20 @@ def _undefined(metric: str, scenario: str, values: dict, many: bool) -> list[str
             "only the worlds where both define it (column n_pairs)."]
 
 
+def _unranked_line(metric: str, scenario: str, unranked: dict, many: bool) -> list[str]:
+    """Return a "Left out:" sentence on the strategies not ranked by `metric` in `scenario`
+    because it is undefined in some of their worlds, or []."""
+    if not unranked:
+        return []
+    where = f" in scenario '{scenario}'" if many else ""
+    listed = ", ".join(f"{label} (undefined in {share:.0%} of its worlds)"
+                       for label, share in unranked.items())
+    return [f"Left out of the ranking by {metric}{where}: {listed}. A strategy is ranked by a "
+            "metric only if it defines it in every world: a mean over the worlds that define "
+            "it would favour the strategy that fails most (a payback never reached within the "
+            "horizon, an IRR that does not exist); its statistics are still in the tables."]
+
+
 def _paired(x: pd.Series, y: pd.Series) -> pd.DataFrame:
     """Return x and y as columns `x`, `y` on the worlds (replications) where both are defined."""
     return x.to_frame("x").join(y.rename("y"), how="inner").dropna()
@@ -257,9 +281,14 @@ def _dominance_pairs(runset, scenario, labels, values, better):
     return pairs
 
 
-def regret_table(table: pd.DataFrame, higher_is_better: bool = True) -> pd.DataFrame:
-    """Return strategy × scenario regret (distance from the scenario's best mean)."""
-    means = table.pivot(index="strategy", columns="scenario", values="mean")
+def regret_table(table: pd.DataFrame, higher_is_better: bool = True,
+                 unranked=()) -> pd.DataFrame:
+    """Return strategy × scenario regret (distance from the scenario's best mean); the
+    (scenario, strategy) pairs in `unranked` have no mean to rank, as if they had not run."""
+    unranked = set(unranked)
+    ranked = table.assign(mean=[np.nan if (s, label) in unranked else mean for s, label, mean
+                                in zip(table["scenario"], table["strategy"], table["mean"])])
+    means = ranked.pivot(index="strategy", columns="scenario", values="mean")
     means = means.reindex(index=list(dict.fromkeys(table["strategy"])),
                           columns=list(dict.fromkeys(table["scenario"])))
     regret = means.max() - means if higher_is_better else means - means.min()
@@ -269,12 +298,21 @@ def regret_table(table: pd.DataFrame, higher_is_better: bool = True) -> pd.DataF
     return regret
 
 
-def missing_from_scenarios(regret: pd.DataFrame) -> list[str]:
-    """Return a "Left out:" sentence naming the strategies missing from some scenario, or []."""
+def missing_from_scenarios(regret: pd.DataFrame, table: pd.DataFrame) -> list[str]:
+    """Return a "Left out:" sentence naming the strategies missing from some scenario (or
+    not ranked there), or []."""
     scenarios = [c for c in regret.columns if c not in ("max_regret", "scenarios_missing")]
-    missing = [f"{label} did not run in scenario{'s' if row[scenarios].isna().sum() > 1 else ''} "
-               + ", ".join(f"'{s}'" for s in scenarios if pd.isna(row[s]))
-               for label, row in regret.iterrows() if row["scenarios_missing"]]
+    if len(scenarios) < 2:
+        return []
+    ran = set(zip(table["scenario"], table["strategy"]))
+    missing = []
+    for label, row in regret.iterrows():
+        for verb, where in (("did not run", [s for s in scenarios if (s, label) not in ran]),
+                            ("is not ranked", [s for s in scenarios if (s, label) in ran
+                                               and pd.isna(row[s])])):
+            if where:
+                missing.append(f"{label} {verb} in scenario{'s' if len(where) > 1 else ''} "
+                               + ", ".join(f"'{s}'" for s in where))
     if not missing:
         return []
     return [f"Left out of the comparison across scenarios: {'; '.join(missing)}. A strategy's "

@@ -80,6 +80,11 @@ def _recommend(analysis: Analysis, scenario: str) -> list[str]:
     """Return the headline, how sure it is, and how it compares with the baseline."""
     selection, metric, name = (analysis.selections[scenario], analysis.metric,
                                metric_name(analysis.metric))
+    unranked = analysis.unranked.get(scenario, {})
+    if selection.best is None and unranked:
+        return [f"No recommendation by {name}: every strategy leaves {metric} undefined in "
+                f"some of its worlds ({', '.join(unranked)}), and a strategy is ranked by a "
+                "metric only where it defines it in every world (see 'Left out' below)."]
     if selection.best is None:
         return [f"No strategy has usable values of {metric}."]
     best, level = selection.best, f"{selection.confidence:.0%}"
@@ -88,6 +93,9 @@ def _recommend(analysis: Analysis, scenario: str) -> list[str]:
     interval = (f" Its mean {name} lies between {fmt(row['ci_low'], metric)} and "
                 f"{fmt(row['ci_high'], metric)} ({level} CI)." if pd.notna(row["ci_low"])
                 else "")
+    if len(selection.means) == 1 and unranked:
+        return [f"Recommended: {best}, the only strategy with {name} defined in every sampled "
+                f"world: mean {mean}; the others are left out of the ranking (below).{interval}"]
     if len(selection.means) == 1:
         return [f"Only {best} ran: mean {name} {mean}; there is nothing to rank it "
                 f"against.{interval}"]

@@ -71,3 +71,42 @@ def test_an_out_directory_that_cannot_be_written_is_one_line(where, tmp_path, ru
     assert code == 2 and err.count("\n") == 0 and f"--out={out}" in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert not (run / "report.html").exists()
+
+
+def _payback(run, never: dict[str, float], years: dict[str, float]) -> None:
+    """Give each strategy payback `years[s]` in every world but the first `never[s]` share,
+    where it never pays back (NaN, with a cash deficit: peak funding > 0)."""
+    summary = pd.read_parquet(run / "summary.parquet")
+    for strategy, value in years.items():
+        rows = summary.index[summary["strategy"] == strategy]
+        summary.loc[rows, "payback_years"] = value
+        summary.loc[rows, "peak_funding_usd"] = 5e7
+        summary.loc[rows[: round(never.get(strategy, 0) * len(rows))], "payback_years"] = np.nan
+    summary.to_parquet(run / "summary.parquet")
+
+
+def test_a_strategy_that_never_pays_back_in_some_worlds_is_not_recommended_by_payback(
+        tmp_path, run_factory, capsys):
+    run = run_factory(tmp_path / "run", ("stay_mining", "convert_all"), replications=30)
+    _payback(run, never={"stay_mining": 1 / 3}, years={"stay_mining": 2.0, "convert_all": 8.0})
+    assert compare_main([str(run), "--metric", "payback_years", "--out", str(tmp_path / "o")]) == 0
+    out, err = capsys.readouterr()
+    headline = out.splitlines()[0]
+    assert "convert_all" in headline and "stay_mining" not in headline, headline
+    assert "stay_mining" in err and "33% of its worlds" in err and "Left out" in err, err
+    comparison = compare_runs(run, out=tmp_path / "o2", metric="payback_years")
+    assert comparison.best == "convert_all"
+    table = comparison.table.set_index("strategy")
+    assert table.loc["stay_mining", "undefined_share"] == pytest.approx(1 / 3)
+    assert not table.loc["stay_mining", "best_in_scenario"]
+
+
+def test_when_every_strategy_leaves_the_metric_undefined_somewhere_none_is_recommended(
+        tmp_path, run_factory, capsys):
+    run = run_factory(tmp_path / "run", ("stay_mining", "convert_all"), replications=30)
+    _payback(run, never={"stay_mining": 0.2, "convert_all": 0.1},
+             years={"stay_mining": 2.0, "convert_all": 8.0})
+    assert compare_main([str(run), "--metric", "payback_years", "--out", str(tmp_path / "o")]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("No recommendation by payback"), out
+    assert compare_runs(run, out=tmp_path / "o2", metric="payback_years").best is None
