@@ -48,6 +48,7 @@ class Optimum:
             data["fresh"] = dict(best_mean=self.fresh["best_mean"],
                                  baseline_mean=self.fresh["baseline_mean"],
                                  difference={k: _finite(v) for k, v in difference.items()},
+                                 undefined=self.fresh.get("undefined", {}),
                                  confidence=0.95)
         else:
             data["fresh"] = None
@@ -123,6 +124,12 @@ def render(optimum: Optimum) -> str:
         lines.append(f"{'best - baseline':<28}{_money(gap, m):>24}{_money(d.mean, m):>26}")
         lines.append(f"{'  95% interval (paired)':<28}{'':>24}{interval:>26}")
         lines.append(f"{'  P(best beats baseline)':<28}{'':>24}{d.p_beats:>26.2f}")
+        undefined = {k: v for k, v in fresh.get("undefined", {}).items() if v}
+        if undefined:
+            lines.append(f"{m} is undefined in " + " and ".join(
+                f"{v} of {o.fresh_replications} fresh worlds for {k}" for k, v in undefined.items())
+                + ": the fresh means and the difference use the worlds that define it, so the "
+                "gain is not established there.")
     else:
         lines.append(f"{'best - baseline':<28}{_money(gap, m):>24}{'-':>26}")
     lines.append("The search value is optimistic (the best of many trials on the same worlds); "

@@ -9,6 +9,9 @@ first trial when it lies in the space. Trials are kept in Optuna's SQLite storag
 another search in that directory is refused. The best trial's value is optimistic,
 being selected on the search worlds; it is therefore run again, next to the baseline,
 on fresh worlds (a seed derived from the run seed) and their paired difference reported.
+A trial whose metric is undefined in any world (a payback never reached, an IRR that
+does not exist) is refused, not scored on the other worlds, as compare leaves such a
+strategy out of its ranking.
 
 The Hydra Optuna sweeper is not used: it pins Optuna below 3. Optuna is an optional
 dependency (``pip install 'hashpivot[optimize]'``), imported when a search starts.
@@ -168,10 +171,24 @@ def refusal(cfg) -> str | None:
 
 
 def objective(summary, metric: str) -> float:
-    """Return the mean of `metric` over the worlds where it is defined (NaN if nowhere)."""
+    """Return the mean of `metric` over every world, or NaN if it is undefined in any.
+
+    A trial is scored only where its metric is defined in every world, as compare ranks
+    only such strategies: a mean over the worlds that define it (a payback reached, an
+    IRR that exists) would favour the parameters that fail most.
+    """
     values = summary[metric].to_numpy(dtype=float)
-    values = values[np.isfinite(values)]
-    return float(values.mean()) if values.size else float("nan")
+    return float(values.mean()) if values.size and np.isfinite(values).all() else float("nan")
+
+
+def undefined_reason(summary, metric: str) -> str:
+    """Return why a trial's `metric` gives it no value: the worlds where it is undefined."""
+    values = summary[metric].to_numpy(dtype=float)
+    missing = int((~np.isfinite(values)).sum())
+    if missing == values.size:
+        return f"{metric} is undefined in every world"
+    return (f"{metric} is undefined in {missing} of {values.size} worlds (a trial is scored "
+            "only where it is defined in every world)")
 
 
 def evaluate(plan: Plan, params: dict, seed: int | None = None, replications: int | None = None):
@@ -298,10 +315,11 @@ def _run_one(study, trial, plan: Plan, seen: dict, optuna) -> None:
         trial.set_user_attr("refused", refused)
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         return
-    value = objective(run(cfg).summary, plan.metric)
+    summary = run(cfg).summary
+    value = objective(summary, plan.metric)
     trial.set_user_attr("seconds", round(time.perf_counter() - started, 3))
     if np.isnan(value):
-        trial.set_user_attr("refused", f"{plan.metric} is undefined in every world")
+        trial.set_user_attr("refused", undefined_reason(summary, plan.metric))
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
     else:
         study.tell(trial, value)
@@ -334,7 +352,9 @@ def conclude(study, plan: Plan, fresh_replications: int, out_dir=None, progress:
     done = finished(study)
     complete = [t for t in done if t.value is not None]
     if not complete:
-        raise UserError("every trial was refused by the strategy (see trials.csv); narrow the space")
+        raise UserError("every trial was refused, by the strategy or because the metric is "
+                        "undefined in some world (see the note column of trials.csv); narrow "
+                        "the space, or choose another --metric")
     best = study.best_trial
     baseline = plan.baseline()
     baseline_trials = [t for t in complete if t.user_attrs.get("baseline")]
@@ -353,6 +373,7 @@ def conclude(study, plan: Plan, fresh_replications: int, out_dir=None, progress:
                   for label, group in summary.groupby("strategy")}
         fresh = dict(best_mean=float(np.nanmean(values["best"])),
                      baseline_mean=float(np.nanmean(values["baseline"])),
+                     undefined={label: int(np.isnan(v).sum()) for label, v in values.items()},
                      difference=paired_difference(values["best"], values["baseline"],
                                                   higher_is_better=plan.direction == "max"))
     optimum = Optimum(

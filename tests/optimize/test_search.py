@@ -158,3 +158,40 @@ def test_without_optuna_the_search_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "optuna", None)
     with pytest.raises(UserError, match=r"^Optuna is not installed; install it with: pip install 'hashpivot\[optimize\]'"):
         optimize("phased", {BPQ: "int:0:3"}, SMALL)
+
+
+def test_a_trial_that_never_pays_back_in_some_worlds_is_not_scored(monkeypatch):
+    # max_share=0 pays back fastest where it pays back, but never in one world of three:
+    # scored on the other two it would win; it is refused instead, as compare leaves it unranked.
+    real_run = search_module.run
+
+    def run(cfg):
+        result = real_run(cfg)
+        share = float(cfg.strategy.phased.max_share)
+        payback = np.array([1.0, 1.0, np.nan]) if share == 0 else np.full(3, 5.0 + share)
+        result.summary["payback_years"] = np.resize(payback, len(result.summary))
+        return result
+    monkeypatch.setattr(search_module, "run", run)
+    result = optimize("phased", {"strategy.phased.max_share": "choice:0,0.5,1.0"}, SMALL,
+                      metric="payback_years", trials=6, replications=3, fresh_replications=0)
+    assert result.params == {"strategy.phased.max_share": 0.5}
+    refused = result.table[result.table["strategy.phased.max_share"] == 0]
+    assert not refused.empty and refused["value"].isna().all()
+    assert search_module.objective(pd.DataFrame({"m": [1.0, np.nan]}), "m") != 1.0
+
+
+
+def test_fresh_worlds_that_leave_the_metric_undefined_are_said():
+    from sim.compare.stats import paired_difference as difference
+    from sim.optimize.result import Optimum, render
+
+    best, base = np.array([1.0, np.nan, 3.0]), np.array([2.0, 2.0, 2.0])
+    optimum = Optimum(strategy="phased", metric="payback_years", direction="min",
+                      params={BPQ: 2}, search_value=2.0, baseline_params={BPQ: 1},
+                      baseline_search_value=2.5, trials=3, trials_run=2, refused=0, seed=1,
+                      replications=3, fresh_seed=2, fresh_replications=3,
+                      fresh=dict(best_mean=2.0, baseline_mean=2.0, undefined={"best": 1, "baseline": 0},
+                                 difference=difference(best, base, higher_is_better=False)),
+                      overrides=[], table=pd.DataFrame())
+    assert "payback_years is undefined in 1 of 3 fresh worlds for best" in render(optimum)
+    assert optimum.to_json()["fresh"]["undefined"] == {"best": 1, "baseline": 0}
