@@ -65,6 +65,8 @@ class Analysis:
     #: {scenario: {strategy: share of its worlds where the metric is undefined}} of the
     #: strategies left out of the ranking there (see `_unranked_line`).
     unranked: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: The strategies that ran but were not selected (--strategies).
+    unselected: list[str] = field(default_factory=list)
 
 
 def resolve_baseline(runset: RunSet, baseline: str | None) -> tuple[str | None, list[str]]:
@@ -79,7 +81,8 @@ def resolve_baseline(runset: RunSet, baseline: str | None) -> tuple[str | None, 
     if DEFAULT_BASELINE in names:
         return DEFAULT_BASELINE, []
     if len(names) == 1:
-        return None, [f"Only one strategy ran ({names[0]}): there is no baseline."]
+        verb = "was selected" if runset.unselected else "ran"
+        return None, [f"Only one strategy {verb} ({names[0]}): there is no baseline."]
     return names[0], [f"{DEFAULT_BASELINE} did not run; {names[0]} serves as the baseline."]
 
 
@@ -179,7 +182,7 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
                         "swing", "n"]),
                     differences=differences, cash=cash, notes=notes,
                     left_out=left_out + missing_from_scenarios(regret, table),
-                    unranked=unranked)
+                    unranked=unranked, unselected=list(runset.unselected))
 
 
 def terminal_share(rows: pd.DataFrame, metric: str, mean: float) -> dict:

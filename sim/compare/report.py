@@ -96,6 +96,10 @@ def _recommend(analysis: Analysis, scenario: str) -> list[str]:
     if len(selection.means) == 1 and unranked:
         return [f"Recommended: {best}, the only strategy with {name} defined in every sampled "
                 f"world: mean {mean}; the others are left out of the ranking (below).{interval}"]
+    if len(selection.means) == 1 and analysis.unselected:
+        return [f"Only {best} was selected (--strategies); "
+                f"{', '.join(analysis.unselected)} also ran. Mean {name} {mean}; there is "
+                f"nothing to rank it against.{interval}"]
     if len(selection.means) == 1:
         return [f"Only {best} ran: mean {name} {mean}; there is nothing to rank it "
                 f"against.{interval}"]

@@ -83,12 +83,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_intermixed_args(argv)
     out = args.out or f"outputs/optimize/{args.strategy}"
     try:
-        space, overrides = {}, []
+        space, overrides, given_in = {}, [], {}
         if args.config:
             read = read_space_file(args.config)
             space, overrides = read["space"], read["overrides"]
+            given_in = {key: f" in {args.config}" for key in space}
         for text in args.space:
             key, spec = split_assignment(text)
+            if key in space:  # one range per key: the last one silently winning hides a typo
+                raise UserError(f"--space {text}: {key} is already given{given_in.get(key, '')} "
+                                f"({space[key]}); give each key once")
             space[key] = spec
         optimum = optimize(args.strategy, space, overrides=[*overrides, *args.overrides],
                            trials=args.trials, metric=args.metric, direction=args.direction,

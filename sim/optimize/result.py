@@ -123,7 +123,11 @@ def render(optimum: Optimum) -> str:
         interval = f"[{_money(d.ci_low, m)}, {_money(d.ci_high, m)}]"
         lines.append(f"{'best - baseline':<28}{_money(gap, m):>24}{_money(d.mean, m):>26}")
         lines.append(f"{'  95% interval (paired)':<28}{'':>24}{interval:>26}")
-        lines.append(f"{'  P(best beats baseline)':<28}{'':>24}{d.p_beats:>26.2f}")
+        if o.params == o.baseline_params:  # a chance of beating itself would read 0.50
+            lines.append("  the best parameters are the baseline's (the strategy as configured): "
+                         "there is no gain to estimate")
+        else:
+            lines.append(f"{'  P(best beats baseline)':<28}{'':>24}{d.p_beats:>26.2f}")
         undefined = {k: v for k, v in fresh.get("undefined", {}).items() if v}
         if undefined:
             lines.append(f"{m} is undefined in " + " and ".join(

@@ -155,3 +155,17 @@ def test_the_least_regret_is_chosen_among_the_strategies_that_ran_everywhere(tmp
     assert any("convert_all did not run in scenario 'market/ai=glut'" in line
                for line in comparison.left_out)
     assert "best in" in comparison.verdict.splitlines()[0]
+
+
+def test_a_strategy_selected_among_several_is_not_said_to_be_the_only_one_that_ran(
+        tmp_path, run_factory, capsys):
+    run = run_factory(tmp_path / "run", ("stay_mining", "phased", "convert_all"),
+                      replications=10)
+    assert compare_main([str(run), "--strategies", "convert_all",
+                         "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "ran:" not in out and "Only convert_all ran" not in out
+    assert "Only convert_all was selected (--strategies)" in out
+    assert "stay_mining, phased also ran" in out
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "Only one strategy ran" not in report

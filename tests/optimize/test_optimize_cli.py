@@ -26,6 +26,10 @@ def test_help_exits_0_and_shows_examples(capsys):
     (["phased", "--space", "strategy.phased.blocks_per_quarter=int:0:2", "market/ai=nope"],
      "hashpivot-optimize: error: market/ai=nope: no such option"),
     (["phased"], "hashpivot-optimize: error: --space: none given"),
+    (["phased", "--space", "strategy.phased.max_share=float:0.2:1",
+      "--space", "strategy.phased.max_share=float:0.5:1"],
+     "hashpivot-optimize: error: --space strategy.phased.max_share=float:0.5:1: "
+     "strategy.phased.max_share is already given (float:0.2:1)"),
 ])
 def test_a_bad_search_exits_2_with_one_line(argv, line, capsys, tmp_path):
     assert main([*argv, *SMALL, "--out", str(tmp_path / "out")]) == 2

@@ -195,3 +195,19 @@ def test_fresh_worlds_that_leave_the_metric_undefined_are_said():
                       overrides=[], table=pd.DataFrame())
     assert "payback_years is undefined in 1 of 3 fresh worlds for best" in render(optimum)
     assert optimum.to_json()["fresh"]["undefined"] == {"best": 1, "baseline": 0}
+
+def test_when_the_best_is_the_baseline_no_chance_of_beating_itself_is_printed():
+    from sim.compare.stats import paired_difference as difference
+    from sim.optimize.result import Optimum, render
+
+    same = np.array([1.0, 2.0, 3.0])
+    optimum = Optimum(strategy="phased", metric="npv_usd", direction="max",
+                      params={BPQ: 1}, search_value=2.0, baseline_params={BPQ: 1},
+                      baseline_search_value=2.0, trials=3, trials_run=1, refused=0, seed=1,
+                      replications=3, fresh_seed=2, fresh_replications=3,
+                      fresh=dict(best_mean=2.0, baseline_mean=2.0,
+                                 difference=difference(same, same)),
+                      overrides=[], table=pd.DataFrame())
+    text = render(optimum)
+    assert "P(best beats baseline)" not in text and "0.50" not in text
+    assert "the best parameters are the baseline's" in text
