@@ -82,13 +82,17 @@ def parser() -> argparse.ArgumentParser:
 
 def _split(args) -> tuple[dict, list[str]]:
     """Return (ranges {key: spec}, Hydra overrides) from the file, the options and the arguments."""
-    specs, overrides = {}, []
+    specs, overrides, given_in = {}, [], {}
     if args.config:
         read = read_explore_file(args.config)
         specs, overrides = read["explore"], read["overrides"]
+        given_in = {key: f" in {args.config}" for key in specs}
     for text in args.arguments:
         if is_range(text):
             key, spec = split_assignment(text)
+            if key in specs:  # one range per key: the last one silently winning hides a typo
+                raise UserError(f"{text}: {key} is already given{given_in.get(key, '')} "
+                                f"({specs[key]}); give each key once")
             specs[key] = spec
         else:
             overrides.append(text)

@@ -35,6 +35,27 @@ def test_a_bad_range_exits_2_with_one_line(argument, line, capsys, tmp_path):
     assert not (tmp_path / "out").exists()  # refused before anything runs
 
 
+def test_a_range_given_twice_exits_2_with_one_line(capsys, tmp_path):
+    argv = [*SMALL, "--out", str(tmp_path / "out"), "explore.run.discount_rate=0.07:0.12",
+            "explore.run.discount_rate=0.08:0.12"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        "hashpivot-explore: error: explore.run.discount_rate=0.08:0.12: run.discount_rate is "
+        "already given (0.07:0.12); give each key once\n")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_range_in_the_config_file_and_on_the_command_line_is_refused(capsys, tmp_path):
+    config = tmp_path / "explore.yaml"
+    config.write_text("explore:\n  run.discount_rate: 0.07:0.12\n")
+    argv = [*SMALL, "--out", str(tmp_path / "out"), "--config", str(config),
+            "explore.run.discount_rate=0.08:0.12"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hashpivot-explore: error: explore.run.discount_rate=0.08:0.12: "
+                          f"run.discount_rate is already given in {config}") and err.count("\n") == 1
+
+
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
 def test_a_threshold_that_is_not_a_finite_amount_exits_2_with_one_line(value, capsys, tmp_path):
     argv = [*SMALL, "--out", str(tmp_path / "out"), f"--threshold={value}",
