@@ -95,9 +95,6 @@ def btc_path(closes: pd.Series, start: str, n_days: int, source: str) -> np.ndar
 
 #: The `--btc-model` options `--fit-btc` fits, each by `hashpivot-calibrate --btc`'s fit.
 FITTED_BTC_MODELS = ("gbm", "jump")
-#: The fewest closes before a start that `--fit-btc` fits on: a year of daily returns (the
-#: volatility's standard error is then under 4% of it).
-MIN_FIT_CLOSES = 366
 
 
 def fitted_btc(closes: pd.Series, start: str, option: str, source: str) -> tuple[dict, dict]:
@@ -107,13 +104,14 @@ def fitted_btc(closes: pd.Series, start: str, option: str, source: str) -> tuple
     `start_usd` (the backtest starts each world at the close of `start`); or raise
     UserError naming the file, and the row and column of a gap in those closes (the fits
     take daily returns)."""
-    from sim.calibrate.btc import fit_gbm, fit_jump  # scipy: only where a fit is asked for
+    # scipy: only where a fit is asked for; at least a year of closes, as hashpivot-calibrate
+    from sim.calibrate.btc import MIN_CLOSES, fit_gbm, fit_jump
 
     fit = {"gbm": fit_gbm, "jump": fit_jump}[option]
     before = closes[closes.index < np.datetime64(start, "D")]
-    if len(before) < MIN_FIT_CLOSES:
+    if len(before) < MIN_CLOSES:
         raise UserError(f"--btc={source}: {len(before)} closes before {start}; --fit-btc needs "
-                        f"at least {MIN_FIT_CLOSES} (a year of daily returns) before each start")
+                        f"at least {MIN_CLOSES} (a year of daily returns) before each start")
     days = before.index.to_numpy().astype("datetime64[D]")
     gap = np.flatnonzero(np.diff(days).astype(np.int64) > 1)
     if len(gap):  # the file's rows are the series' positions, after its header
