@@ -352,17 +352,24 @@ class Account:
         return self._power_use
 
     def _trailing_cash_by_use(self) -> dict[str, float]:
-        """Return each use's operating cash flow over the last 365 days (mining, hosting, cloud)."""
+        """Return each use's operating cash flow over the last 365 days (mining, hosting, cloud).
+
+        A horizon shorter than a year has fewer days: its sum is scaled to 365 days, so the
+        value stays a year's cash whatever the horizon.
+        """
         year = slice(max(0, self.n_days - 365), self.n_days)
         d = {name: self.daily[i, year] for name, i in _C.items()}
         power = {use: usd[year] for use, usd in self._power_by_use().items()}
         opex = {use: float(np.sum(cost[year])) for use, cost in self.opex_by_use.items()}
-        return {
+        cash = {
             "mining": float(np.sum(d["mining_revenue"] + d["pool_fees"] + d["demand_response"]
                                    + power["mining"])) - opex["mining"],
             "hosting": float(np.sum(d["hosting_rent"])) - opex["hosting"],
             "cloud": float(np.sum(d["cloud_revenue"] + power["cloud"])) - opex["cloud"],
         }
+        if self.n_days >= 365:
+            return cash
+        return {use: usd * 365 / self.n_days for use, usd in cash.items()}
 
     # --- kinds of cash flow -------------------------------------------------------------------
     def cash_by_kind(self) -> dict[str, np.ndarray]:

@@ -182,6 +182,19 @@ def test_the_mine_per_mw_or_by_multiple_is_worth_at_least_its_asics(year, overri
     assert acc.terminal_parts == [("mining", pytest.approx(mine(resale), rel=1e-12))]
 
 
+@pytest.mark.parametrize("horizon_years", [1 / 12, 0.25, 0.5, 1, 1.5, 3])
+@pytest.mark.parametrize("method", ["multiple", "market"])
+def test_the_mine_is_worth_a_years_cash_whatever_the_horizon(year, horizon_years, method):
+    """10 MW mining at a constant margin: the mine is worth the multiple of 365 days' cash,
+    a horizon under a year included (its days scaled to a year, not summed as they are)."""
+    cfg, world = year(f"run.terminal_value={method}", f"run.horizon_years={horizon_years}")
+    books = Books(world.n_days)
+    books.mining_mw(17.5, 0, 10.0, 10.0)
+    acc = Account(cfg, world, record_of(world, books))
+    mining_per_day = (0.98 * TH / 1000 * 40 - 10 * 24 * 40 - 10 * 2_500 / DAYS_PER_MONTH)
+    assert acc.terminal_parts[0] == ("mining", pytest.approx(4 * 365 * mining_per_day, rel=1e-9))
+
+
 # --- discount rates per kind ----------------------------------------------------------------
 def two_kinds(year, *overrides):
     """Return the account of 10 MW mining and a 1,000 kW lease all year, no terminal value."""
