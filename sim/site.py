@@ -156,6 +156,11 @@ class Site(TenantDesk):
         missing = mw_it * self.pue_ai - max(0.0, self.ready_mw - self.reserved_mw)
         return max(0, math.ceil(missing / self.block_mw - 1e-9))
 
+    def blocks_to_come(self, project: Project) -> int:
+        """Return how many of `project`'s blocks are not ready yet (a project's blocks are
+        built side by side and may come ready on different days)."""
+        return sum(self.state[block] != AI for block in project.blocks)
+
     def th_per_mw(self, j_per_th) -> float:
         """Return the TH/s that one MW of grid mines at efficiency `j_per_th`."""
         return economics.th_per_mw(j_per_th, self.pue_mining)

@@ -123,7 +123,9 @@ class TenantDesk:
         free_mw = self.ready_mw - self.reserved_mw
         if self.sign_converting:
             lease = [(p.start_day + median, p) for p in busy] + list(zip(finish, self.waiting))
-            free_mw += sum(len(p.blocks) * self.block_mw for day, p in lease
+            # the blocks still to come: those of a project that came ready early are in
+            # ready_mw already
+            free_mw += sum(self.blocks_to_come(p) * self.block_mw for day, p in lease
                            if p.use == "lease" and day <= deadline)
         planned_days = [day for day, project in zip(finish[len(self.waiting):], planned)
                         for _ in project]

@@ -106,6 +106,29 @@ def test_halls_reserved_for_one_tenant_are_not_signed_again(compose_constant):
     assert summary["tenant_requests_rejected"] == 1 and summary["tenant_mw_it_rejected"] == 5
 
 
+@pytest.mark.parametrize("mw_it, signed", [(20, True), (30, False)])
+def test_halls_of_a_project_that_came_ready_are_not_counted_again_as_converting(
+        compose_constant, mw_it, signed):
+    """One crew builds all ten blocks as one project; they come ready one by one from day
+    246 to day 521. On day 350 five are ready (50 MW of grid), all reserved for the first
+    tenant (65 MW), and five are to come: 35 MW are free for a second tenant, enough for 20
+    MW of IT (26 MW of grid), not for 30 (39). Counting the whole project as still to come
+    signed the 30 MW tenant against 85 MW, and it was never served."""
+    cfg = compose_constant("strategy=convert_all", *QUIET, "run.horizon_years=4", "site.crews=1",
+                           "site.blocks_per_project=10", "site.sign_converting=true",
+                           "site.conversion.retrofit_days=uniform:200:500",
+                           f"market.demand.requests=[[0,50,4383,120,600],[350,{mw_it},4383,120,400]]")
+    acc = account(cfg)
+    ready = sorted(day for day, _, _ in events(acc, "ready"))
+    assert sum(day <= 350 for day in ready) == 5 and ready[-1] < 4 * 365
+    summary = acc.summary()
+    leased = events(acc, "leased")
+    assert summary["tenant_requests_rejected"] == (0 if signed else 1)
+    assert len(leased) == (2 if signed else 1)  # every tenant signed is served
+    if signed:  # once all ten are ready: 100 - 65 MW of grid cover its 26
+        assert leased[1][0] == ready[-1]
+
+
 # --- partial and phased delivery ---------------------------------------------------------------
 def test_a_tenant_signs_for_the_share_it_accepts(compose_constant):
     """All halls ready on day 365 (76.9 MW of IT); 60 are leased; a 30 MW tenant accepting half takes the rest."""
