@@ -175,8 +175,10 @@ def robustness_lines(runset: RunSet) -> list[str]:
         if first["against_role"] == "runner-up":
             against += f" (the runner-up: {first['strategy']} is the baseline itself)"
         lines.append(f"Under other assumptions{where}: {first['strategy']} against {against} on "
-                     f"mean NPV, rerun on the same sampled worlds with other terminal values, "
-                     f"horizons and discount rates (table below). {verdict_sentence(table)}")
+                     f"mean NPV, each alternative rerun with the run's seed, both strategies "
+                     f"on the same worlds: other terminal values and discount rates on the "
+                     f"run's own worlds, other horizons on worlds drawn over the longer grid "
+                     f"(table below). {verdict_sentence(table)}")
     return lines
 
 

@@ -6,8 +6,12 @@ assumptions the sampled worlds do not vary: how the site is valued at the horizo
 the horizon is, and the discount rate. `verdict_robustness` reruns the two strategies under
 each alternative (every other terminal value method, a 15- and a 20-year horizon, the
 discount rate two points lower and higher) with the run's seed, so the two strategies meet
-the same sampled worlds (common random numbers) and their difference is paired. Nothing is
-written by a rerun; the command line saves the table as `robustness.csv`.
+the same sampled worlds (common random numbers) and their difference is paired. The
+terminal value and discount rate rows revalue the run's own worlds; a horizon row samples
+its worlds over its longer grid from the same seeds, and only the BTC and lease-index
+paths keep their first years (the network, power, GPU and tenant draws depend on the grid's
+length), so it differs from the run by sampling as well as by horizon. Nothing is written
+by a rerun; the command line saves the table as `robustness.csv`.
 """
 
 from __future__ import annotations

@@ -231,7 +231,8 @@ def test_the_report_shows_the_robustness_table_beside_the_verdict(tmp_path, run_
     robustness_csv(run)
     lines, text, _ = report_of(run)
     assert any(line.startswith("Under other assumptions: phased against stay_mining on mean "
-                               "NPV, rerun on the same sampled worlds") for line in lines)
+                               "NPV, each alternative rerun with the run's seed, both "
+                               "strategies on the same worlds") for line in lines)
     assert lines[-1].endswith("The verdict changes under: horizon 20 years.")
     assert text.index('id="verdict"') < text.index('id="robustness"') < text.index('id="plots"')
     section = text[text.index('id="robustness"'):text.index('id="plots"')]
