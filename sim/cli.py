@@ -33,7 +33,7 @@ import sim
 from sim.compare import compare_runs
 from sim.compare import main as compare
 from sim.config import (build_processes, build_strategies, check_output_dir, config_dir,
-                        hydra_error_line, validate)
+                        group_value_line, hydra_error_line, validate)
 from sim.errors import UserError, warn_user
 from sim.memory import check_memory
 from sim.policies import pinned
@@ -117,7 +117,7 @@ class Preflight(Callback):
                 try:
                     job_cfg = loader.load_sweep_config(config, job)
                 except Exception as err:  # Hydra's composition errors, in one line
-                    raise UserError(hydra_error_line(err)) from None
+                    raise UserError(hydra_error_line(err, job)) from None
                 check_job(job_cfg)
             check_output_dir(config.hydra.sweep.dir, "hydra.sweep.dir")
 
@@ -378,6 +378,11 @@ def main(argv: list[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except (HydraException, OmegaConfBaseException) as err:
         return _fail("hashpivot", hydra_error_line(err))
+    except (ValueError, TypeError) as err:  # Hydra's failure on a group's value that is not a name
+        line = group_value_line(sys.argv[1:])
+        if line is None:
+            raise
+        return _fail("hashpivot", line)
     except OSError as err:  # the surroundings: a directory Hydra could not make, a full disk
         where = f"{err.filename}: " if err.filename else ""
         return _fail("hashpivot", f"{where}{err.strerror or err}")

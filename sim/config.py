@@ -72,17 +72,25 @@ def compose(overrides: Sequence[str] = (), config_dirs: Sequence[str | Path] = (
         with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
             cfg = hydra_compose(config_name="config", overrides=overrides)
     except Exception as err:  # Hydra's composition errors, in one line
-        raise UserError(hydra_error_line(err)) from None
+        raise UserError(hydra_error_line(err, overrides)) from None
     finally:
         GlobalHydra.instance().clear()
     validate(cfg)
     return cfg
 
 
-def hydra_error_line(err: Exception) -> str:
-    """Return one line explaining a Hydra composition or override error."""
+def hydra_error_line(err: Exception, overrides: Sequence[str] = ()) -> str:
+    """Return one line explaining a Hydra composition or override error.
+
+    `overrides` are the command's overrides: Hydra's error on a config group given a
+    value that is not an option name (``market/ai=null``) does not say which one it was.
+    """
     from hydra.errors import MissingConfigException, OverrideParseException
 
+    if isinstance(err, (ValueError, TypeError)):  # how Hydra fails on `market/ai=null`
+        line = group_value_line(overrides)
+        if line is not None:
+            return line
     if isinstance(err, OverrideParseException):
         return override_parse_line(str(err.override), str(err.message))
     if isinstance(err, MissingConfigException) and err.missing_cfg_file:
@@ -104,6 +112,37 @@ def hydra_error_line(err: Exception) -> str:
     if match:
         return f"{match.group(1)}: no such config option"
     return text.split(" Available options")[0][:500]
+
+
+def group_value_line(overrides: Sequence[str]) -> str | None:
+    """Return one line on the first override of a config group whose value YAML does not
+    read as a string (``null``, ``true``, ``1``, ``nan``, or one in a list), naming the
+    options the shipped tree has; None if there is none."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    for text in overrides:
+        if text.startswith("-") or "=" not in text:
+            continue  # a flag (-m, --config-dir), or a deletion without a value
+        try:
+            override = parser.parse_override(text)
+        except Exception:  # Hydra reports an unparsable override itself
+            continue
+        group = override.key_or_group
+        if "." in group or override.is_sweep_override():
+            continue  # a key, not a group; a sweep is checked job by job
+        value = override.value()
+        if isinstance(value, str) or (isinstance(value, list) and not override.is_delete()
+                                      and all(isinstance(item, str) for item in value)):
+            continue
+        options = sorted(p.stem for p in (config_dir() / group).glob("*.yaml"))
+        allowed = ", ".join(options) or "see conf/"
+        if isinstance(value, list):
+            item = next(item for item in value if not isinstance(item, str))
+            item = "null" if item is None else str(item).lower() if isinstance(item, bool) else item
+            return f"{text}: no such option ({item}); allowed: {allowed}"
+        return f"{text}: no such option; allowed: {allowed}"
+    return None
 
 
 def override_parse_line(override: str, message: str) -> str:

@@ -90,6 +90,13 @@ BAD = [
     (["run.horizon_years=-1"], "run.horizon_years=-1: must be in [1/12 (one month), 100]"),
     (["market.demand._target_=nowhere.Missing"], "does not import"),
     (["-m", "market/ai=base,nope"], "market/ai=nope: no such option"),
+    # a group's value that YAML reads as no string: Hydra raised ValueError/TypeError
+    (["market/ai=null"], "market/ai=null: no such option; allowed: base, boom, glut"),
+    (["market/ai=true"], "market/ai=true: no such option; allowed: base, boom, glut"),
+    (["market/ai=1"], "market/ai=1: no such option; allowed: base, boom, glut"),
+    (["market/ai=nan"], "market/ai=nan: no such option; allowed: base, boom, glut"),
+    (["strategy=[stay_mining,null]"], "strategy=[stay_mining,null]: no such option (null); allowed: "),
+    (["-m", "market/ai=base,null"], "market/ai=null: no such option; allowed: base, boom, glut"),
 ]
 
 

@@ -56,6 +56,7 @@ def test_every_shipped_option_instantiates():
 
 @pytest.mark.parametrize("overrides, fragment", [
     (["market/ai=nope"], "market/ai=nope: no such option; allowed: base, boom, glut"),
+    (["market/ai=null"], "market/ai=null: no such option; allowed: base, boom, glut"),
     (["site.grid_mw=-5"], "site.grid_mw=-5: must be > 0"),
     (["site.hosting.renewal_probability=1.5"], "site.hosting.renewal_probability=1.5: must be in [0, 1]"),
     (["run.horizon_years=0"], "run.horizon_years=0: must be in [1/12 (one month), 100]"),
