@@ -105,12 +105,13 @@ class LeaseTerms:
     def on_default(self, lease: Lease, day: float) -> tuple[Lease, Lease, Lease | None]:
         """Return `lease` cut at a default on `day`, the rent it no longer pays, and the backstop.
 
-        The backstop (None if `backstop_share` is 0) pays its share of that rent on the
-        contract's own schedule, anniversaries and ramp included, until the term's end;
-        it has no kW of IT (no opex).
+        The backstop (None if `backstop_share` is 0) steps in for its share of the lease:
+        it pays that share of the rent on the contract's own schedule, anniversaries and
+        ramp included, until the term's end, and holds that share of the kW (a guarantor
+        keeps what it pays for; the site's lease process keeps those halls let).
         """
         rest = replace(lease, start_day=day, schedule_day=lease.origin_day)
         share = float(self.hosting.backstop_share)
         backstop = None if share == 0 else replace(rest, rent_usd_per_day=lease.rent_usd_per_day * share,
-                                                   kw_it=0.0)
+                                                   kw_it=lease.kw_it * share)
         return replace(lease, end_day=day), rest, backstop

@@ -291,9 +291,9 @@ class Account:
 
         A leased hall is worth its forward net operating income over `run.valuation.cap_rate`;
         where its term ends within that year, the rest of the year earns the market rent
-        net of opex, times the chance of renewal. A lease without IT (a backstop's stream)
-        is worth its rent still to come. Halls without a tenant, and the shells of cloud
-        halls, follow `idle_halls`. Halls still being converted count nothing.
+        net of opex, times the chance of renewal (a backstop's share of a defaulted lease
+        counts as a lease). Halls without a tenant, and the shells of cloud halls, follow
+        `idle_halls`. Halls still being converted count nothing.
         """
         n, rates = self.n_days, self.rates
         terms, opex = self.cfg.run.valuation, self.cfg.site.opex
@@ -304,10 +304,6 @@ class Account:
         parts = []
         for lease in self.record.leases:
             if lease.end_day <= n:
-                continue
-            if lease.kw_it == 0:  # a backstop: a stream of rent, not a hall
-                parts.append(("contracted", remaining_rent_value_usd(
-                    lease, n, 0.0, self.kind_rates["contracted"])))
                 continue
             renewed_usd_per_day = (renewal * lease.kw_it
                                    * (market_usd_per_kw_month - hosting_usd_per_kw_month) / DAYS_PER_MONTH)

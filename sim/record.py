@@ -153,7 +153,7 @@ class Tranche:
 
 @dataclass(frozen=True)
 class Lease:
-    """One term of a lease, or a backstop's payments (`kw_it` 0): rent due from day to day.
+    """One term of a lease, or a backstop's share of one after a default: rent due from day to day.
 
     `rent_usd_per_day` is the full rent of the first lease year. The rent steps up by
     `escalator_per_year` on each anniversary and, over the first `ramp_months` months,

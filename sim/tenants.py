@@ -213,7 +213,9 @@ class TenantDesk:
 
         Each term is a `Lease` of `self.terms` (sim.leases): the first from `day` for
         `request.term_days`; then, while the tenant takes its options, an extension. A
-        tenant that defaults stops paying and leaves; its backstop pays on.
+        tenant that defaults stops paying and leaves; its backstop pays its share of the
+        rent on, and keeps that share of the halls until the term's end (a guarantor that
+        steps in holds what it pays for); the rest return to the ready pool at once.
         """
         mw = request.mw_it * self.pue_ai
         kw_it = request.mw_it * 1000
@@ -225,14 +227,16 @@ class TenantDesk:
         lease = self.terms.first_term(self.env.now, request.term_days, kw_it,
                                       request.usd_per_kw_month * share)
         self.counts["contracted_rent_usd"] += lease.term_value_usd()
-        taken = 0
+        taken, held, held_until = 0, 0.0, 0.0
         while True:
             books.rent(lease)
             position = len(self.leases)
             self.leases.append(lease)
             if default_day < lease.end_day:
                 yield self.env.timeout(default_day - self.env.now)
-                self._default(request, position)
+                backstop = self._default(request, position)
+                if backstop is not None:
+                    held, held_until = float(self.hosting.backstop_share), backstop.end_day
                 break
             yield self.env.timeout(lease.end_day - self.env.now)
             if not self.terms.extends(taken, self.renewal_draws[request.index]):
@@ -242,13 +246,24 @@ class TenantDesk:
             price = float(self.world.lease_usd_per_kw_month[min(int(self.env.now), self.n_days - 1)])
             lease = self.terms.extension(lease, self.env.now, request.term_days, price * share)
             self._log(self.env.now, -1, "lease_renewed", request=request)
-        now = self.env.now
-        books.rate(books.rates.mw_leased, now, -mw)
-        books.rate(books.rates.kw_it_leased, now, -kw_it)
-        self._release(now, mw)
+        if held > 0:  # the backstop's share stays let until the term's end
+            held_mw, held_kw_it = mw * held, kw_it * held
+            self._vacate(self.env.now, mw - held_mw, kw_it - held_kw_it)
+            yield self.env.timeout(max(0.0, held_until - self.env.now))
+            mw, kw_it = held_mw, held_kw_it
+        self._vacate(self.env.now, mw, kw_it)
 
-    def _default(self, request: Request, position: int) -> None:
-        """End the lease at `position` in the record today, on its tenant's default; book the backstop."""
+    def _vacate(self, day: float, mw: float, kw_it: float) -> None:
+        """Take `mw` of grid (`kw_it` of IT) out of the leased MW on `day` and return it to
+        the ready pool."""
+        books = self.books
+        books.rate(books.rates.mw_leased, day, -mw)
+        books.rate(books.rates.kw_it_leased, day, -kw_it)
+        self._release(day, mw)
+
+    def _default(self, request: Request, position: int):
+        """End the lease at `position` in the record today, on its tenant's default; book the
+        backstop and return it (None without one)."""
         now = self.env.now
         self._log(now, -1, "lease_default", request=request)
         cut, rest, backstop = self.terms.on_default(self.leases[position], now)
@@ -258,3 +273,4 @@ class TenantDesk:
             self.books.rent(backstop)
             self.leases.append(backstop)
             self._log(now, -1, "backstop", request=request)
+        return backstop

@@ -198,8 +198,8 @@ def test_default_with_backstop_mean_and_variance_match_the_closed_form(compose_c
     record, acc = many_small_tenants(compose_constant, n, term, p, b)
     lam = -math.log(1 - p) / DAYS_PER_YEAR                   # per day
     rent = 20 * 120 / DAYS_PER_MONTH
-    tenants = [t for t in record.leases if t.kw_it > 0]
-    backstops = [t for t in record.leases if t.kw_it == 0]
+    tenants = [t for t in record.leases if t.kw_it == 20]                 # 0.02 MW of IT
+    backstops = [t for t in record.leases if t.kw_it == pytest.approx(b * 20)]  # their share
     paid = np.array([t.end_day - t.start_day for t in tenants])
     x = rent * (paid + b * (term - paid))
     e_min = (1 - math.exp(-lam * term)) / lam
@@ -213,9 +213,11 @@ def test_default_with_backstop_mean_and_variance_match_the_closed_form(compose_c
     # The ledger books the same money, to the day (a default falls at the start of a day).
     hosting = acc.monthly[CATEGORIES.index("hosting_rent")].sum()
     assert abs(hosting - x.sum()) <= n * rent
-    # A defaulted tenant's MW leave the lease the day it defaults.
+    # A defaulted tenant's MW leave the lease the day it defaults, but for the backstop's
+    # share, which stays let to the term's end (day 1130.5).
     day = 400 + 365
-    assert acc.rates.mw_leased[day] == pytest.approx(0.02 * 1.3 * np.sum(np.ceil(400 + paid) > day),
+    running = np.sum(np.ceil(400 + paid) > day)
+    assert acc.rates.mw_leased[day] == pytest.approx(0.02 * 1.3 * (running + b * (n - running)),
                                                      abs=1e-6)
 
 
@@ -240,17 +242,38 @@ def test_a_backstop_keeps_the_contract_schedule_and_no_extension_follows(compose
     record, acc = leased(compose_constant, *base, "site.hosting.backstop_share=0.5", "run.event_log=true")
     tenant, backstop = record.leases        # p = 1: the tenant defaults the day its lease starts
     assert tenant.end_day == tenant.start_day == 400
-    assert (backstop.start_day, backstop.end_day, backstop.kw_it) == (400, 400 + 4383, 0)
+    assert (backstop.start_day, backstop.end_day, backstop.kw_it) == (400, 400 + 4383, 15_000)
     full = 30_000 * 150 / DAYS_PER_MONTH
     days = np.array([400, 400 + 31, 400 + 400])
     np.testing.assert_allclose(backstop.rent_usd_per_day_on(days),
                                0.5 * full * np.array([1 / 6, 0.5, 1.03]), rtol=1e-12)
     np.testing.assert_allclose(rent_level(acc)[days], backstop.rent_usd_per_day_on(days), rtol=1e-9)
-    assert acc.rates.mw_leased[400] == 0 and acc.rates.mw_ready[400] == pytest.approx(100)
+    # the backstop keeps its half of the tenant's 39 MW of grid; the other half is free
+    assert acc.rates.mw_leased[400] == pytest.approx(19.5)
+    assert acc.rates.mw_ready[400] == pytest.approx(100 - 19.5)
     events = [e.event for e in record.events if e.cause == "request 0"]
     assert events == ["tenant_request", "leased", "lease_default", "backstop"]
     record, _ = leased(compose_constant, *base, "site.hosting.backstop_share=0")
     assert len(record.leases) == 1
+
+
+def test_a_full_backstop_makes_a_default_neither_gain_nor_loss(compose_constant):
+    """p = 1: the first tenant defaults the day its lease starts. Its backstop pays all its
+    rent and keeps its 39 MW of grid to the term's end, so a second tenant asking for the
+    61 MW left and 10 more finds no room, as without the default. When the backstop let the
+    halls go, the second tenant took them and the default raised the rent."""
+    terms = ["site.hosting.renewal_probability=0", "site.hosting.backstop_share=1"]
+    requests = "[[400,30,4383,150,0],[500,55,4383,150,0]]"
+    quiet, _ = leased(compose_constant, *terms, requests=requests)
+    default, acc = leased(compose_constant, *terms, "site.hosting.default_probability_per_year=1",
+                          requests=requests)
+    _, calm = leased(compose_constant, *terms, requests=requests)
+    assert [lease.kw_it for lease in default.leases] == [30_000, 30_000]  # the tenant, its backstop
+    assert len(quiet.leases) == 1                                     # no room for the second
+    assert rent_level(acc).sum() == pytest.approx(rent_level(calm).sum(), rel=1e-12)
+    assert acc.rates.mw_leased[1000] == pytest.approx(39)
+    # and the hall is valued at the horizon as the lease it replaces: the NPV is the same
+    assert acc.summary()["npv_usd"] == pytest.approx(calm.summary()["npv_usd"], rel=1e-9)
 
 
 # --- bad values ----------------------------------------------------------------------------------

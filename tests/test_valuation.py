@@ -140,18 +140,12 @@ def test_market_value_of_a_leased_hall_an_idle_hall_the_mine_and_the_gpus(year):
                                                                 rel=1e-12)
 
 
-def test_idle_halls_can_count_nothing_and_a_backstop_is_its_rent_still_due(year):
+def test_idle_halls_can_count_nothing(year):
     cfg, world = year("run.terminal_value=market", "run.valuation.idle_halls=zero")
-    n = world.n_days
-    books = Books(n)
+    books = Books(world.n_days)
     books.rate(books.rates.kw_it_ready, 0, 7_700.0)
-    backstop = Lease(start_day=300.0, end_day=n + 2 * DAYS_PER_MONTH, rent_usd_per_day=1_000.0,
-                     kw_it=0.0)
-    acc = Account(cfg, world, record_of(world, books, [backstop]))
-    by_hand = 1_000 * DAYS_PER_MONTH * (1.1 ** (-1 / 12) + 1.1 ** (-2 / 12))
-    assert acc.terminal_parts[0] == ("contracted", pytest.approx(by_hand, rel=1e-12))
-    assert [kind for kind, _ in acc.terminal_parts] == ["contracted", "mining"]
-    assert acc.terminal_parts[1][1] == 0.0  # no mine, no ASICs
+    acc = Account(cfg, world, record_of(world, books, []))
+    assert acc.terminal_parts == [("mining", 0.0)]  # no hall value, no mine, no ASICs
 
 
 def test_a_lease_ending_within_the_year_counts_its_expected_renewal(year):
