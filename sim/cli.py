@@ -248,6 +248,11 @@ def _execute_locked(cfg, run_dir) -> int:
         except UserError as err:
             return _job_fail(f"the run is complete in {out_dir}, but its comparison "
                                       f"was not written: {err}")
+        except KeyboardInterrupt as err:  # the report is left unwritten, never half-written
+            print(f"hashpivot: interrupted; the run is complete and saved in {out_dir}, but its "
+                  f"report was not written; make it with: hashpivot-compare {out_dir}",
+                  file=sys.stderr)
+            return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
     return code
 
 

@@ -242,3 +242,41 @@ def test_the_console_shows_warnings_once_and_no_info():
     keep = _ConsoleFilter().filter
     assert not keep(record(logging.INFO)) and keep(record(logging.WARNING))
     assert not keep(record(logging.WARNING, printed=True))  # already a line on stderr
+
+
+@pytest.mark.parametrize("interrupt, code", [("KeyboardInterrupt", 130), ("Terminated", 143)])
+def test_a_report_interrupted_after_the_run_says_the_run_is_saved_and_leaves_no_half_report(
+        interrupt, code, tmp_path, monkeypatch, capsys):
+    """Ctrl-C or SIGTERM while the plots are drawn: one line naming the command that makes
+    the report; no report (an earlier one is gone) and no half-written plot."""
+    import matplotlib.figure
+
+    import sim.cli as cli
+    from sim.rundir import RunDir
+
+    cfg = sim.compose(["strategy=[stay_mining,convert_all]", "run.deterministic=true",
+                       "run.replications=1", "run.progress=false", "run.detail=summary",
+                       "run.robustness.replications=0"])
+    assert cli.execute(cfg, tmp_path) == 0 and (tmp_path / "report.html").is_file()
+    capsys.readouterr()
+    save, drawn = matplotlib.figure.Figure.savefig, []
+
+    def interrupted_savefig(fig, path, **kwargs):
+        if drawn:  # the second plot: half written, then the signal
+            Path(path).write_bytes(b"half a png")
+            raise getattr(cli, interrupt, KeyboardInterrupt)()
+        drawn.append(path)
+        return save(fig, path, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", interrupted_savefig)
+    assert cli.execute(cfg, tmp_path) == code  # the same command again: the run is resumed whole
+    err = capsys.readouterr().err.strip()
+    assert err == (f"hashpivot: interrupted; the run is complete and saved in {tmp_path}, but its "
+                   f"report was not written; make it with: hashpivot-compare {tmp_path}")
+    assert RunDir(tmp_path).read_info()["status"] == "complete"
+    assert not (tmp_path / "report.html").exists()
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and p.read_bytes() == b"half a png"]
+    assert not list(tmp_path.rglob(".tmp-*"))
+    monkeypatch.undo()
+    assert compare_main([str(tmp_path)]) == 0
+    assert (tmp_path / "report.html").is_file()

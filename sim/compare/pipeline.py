@@ -106,6 +106,10 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
         (out / PLOTS_DIR).mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UserError(f"{key}={out}: cannot write there ({error.strerror})") from None
+    try:  # an earlier report goes first: one that is there was written whole, for these tables
+        (out / REPORT_HTML).unlink(missing_ok=True)
+    except OSError as error:
+        raise UserError(f"{key}={out}: cannot write there ({error.strerror})") from None
     _write_csv(analysis.table, out / COMPARISON_CSV)
     for name, frame in (("dominance", analysis.dominance), ("incremental_cashflows",
                         analysis.incremental), ("sensitivity", analysis.sensitivity)):
