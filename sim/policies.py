@@ -60,22 +60,41 @@ def fit_path(run_dir, label: str) -> Path:
     return Path(run_dir) / FITS_DIR / f"{label}.pkl"
 
 
-def load_policy(path, every_months: int) -> Policy:
-    """Return the policy pickled at `path`, or raise UserError if it is not one that fits."""
+def load_policy(path, strategy: RealOption, site, name: str | None = None) -> Policy:
+    """Return the policy pickled at `path` for `strategy` on `site` (the Settings' site), or
+    raise UserError if it is not one that fits; the line starts with `name` (the key
+    that gave the file) if given."""
+    where = f"{name}={path}" if name else str(path)
     try:
         with open(path, "rb") as handle:
             policy = pickle.load(handle)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as err:
-        raise UserError(f"{path}: not a readable trained policy ({type(err).__name__})") from None
+    except Exception as err:  # garbage unpickles into any error (ValueError, KeyError, ...)
+        raise UserError(f"{where}: not a readable trained policy ({type(err).__name__})") from None
     if not isinstance(policy, Policy):
-        raise UserError(f"{path}: holds a {type(policy).__name__}, not a trained policy")
+        raise UserError(f"{where}: holds a {type(policy).__name__}, not a trained policy")
     if not isinstance(vars(policy).get("stages"), tuple):
-        raise UserError(f"{path}: a policy of an older hashpivot (one rule for the whole programme); "
+        raise UserError(f"{where}: a policy of an older hashpivot (one rule for the whole programme); "
                         f"train it again (fit_file=null)")
+    every_months = int(strategy.every_months)
     if policy.every_months != every_months:
-        raise UserError(f"{path}: a policy deciding every {policy.every_months} months; "
+        raise UserError(f"{where}: a policy deciding every {policy.every_months} months; "
                         f"this strategy decides every {every_months}")
+    blocks, per_project = int(site.blocks), int(site.blocks_per_project)
+    tranches, tranche_blocks = strategy.stages(blocks, per_project), strategy.tranche(per_project)
+    if not vars(policy).get("tranches"):
+        raise UserError(f"{where}: a policy of an older hashpivot, which does not record the site "
+                        f"it was trained for; train it again (fit_file=null)")
+    if (policy.tranches, policy.tranche_blocks) != (tranches, tranche_blocks):
+        raise UserError(f"{where}: a policy trained for {_tranches(policy.tranches, policy.tranche_blocks)} "
+                        f"(site.blocks={policy.blocks}); this run has "
+                        f"{_tranches(tranches, tranche_blocks)} (site.blocks={blocks})")
     return policy
+
+
+def _tranches(tranches: int, blocks: int) -> str:
+    """Return 'N tranche(s) of B block(s)'."""
+    return (f"{tranches} tranche{'s' if tranches != 1 else ''} of {blocks} "
+            f"block{'s' if blocks != 1 else ''}")
 
 
 def trained(cfg, checked, run_dir=None, executor=None) -> dict[str, Policy]:
@@ -96,13 +115,15 @@ def trained(cfg, checked, run_dir=None, executor=None) -> dict[str, Policy]:
             continue
         key = policy_key(cfg, labels[label])
         if strategy.fit_file:
-            policies[label] = load_policy(strategy.fit_file, int(strategy.every_months))
+            policies[label] = load_policy(strategy.fit_file, strategy, checked.site,
+                                          f"strategy.{labels[label]}.fit_file")
             continue
         kept = fit_path(run_dir, label) if run_dir is not None else None
         if kept is not None and kept.exists():
             try:
-                policy = load_policy(kept, int(strategy.every_months))
-            except UserError:  # not one this run can use: trained again, and replaced
+                policy = load_policy(kept, strategy, checked.site)
+            except UserError as err:  # not one this run can use: trained again, and replaced
+                warn_user(log, f"{err}; it is trained again")
                 policy = None
             if policy is not None and policy.key == key:
                 policies[label] = policy

@@ -6,6 +6,7 @@ import pytest
 
 import sim
 from sim import policies
+from sim.config import build_strategies, settings
 from sim.errors import UserError
 
 SMALL = ["strategy=[stay_mining,real_option]", "run.horizon_years=2", "site.blocks=4",
@@ -57,7 +58,8 @@ def test_fit_file_reuses_a_policy_on_another_config(compose_small, tmp_path, fre
     assert longer.info["policies"] == base.info["policies"]
 
 
-@pytest.mark.parametrize("content, what", [(None, "not a readable"), (b"junk", "not a readable")])
+@pytest.mark.parametrize("content, what", [(None, "not a readable"), (b"junk", "not a readable"),
+                                           (b"garbage\n", "not a readable trained policy \\(ValueError")])
 def test_a_bad_fit_file_is_one_line(compose_small, tmp_path, content, what):
     path = tmp_path / "policy.pkl"
     if content is not None:
@@ -65,6 +67,36 @@ def test_a_bad_fit_file_is_one_line(compose_small, tmp_path, content, what):
     with pytest.raises(UserError, match=what) as err:
         sim.run(compose_small(*SMALL, f"strategy.real_option.fit_file={path}"))
     assert "\n" not in str(err.value)
+    assert str(err.value).startswith(f"strategy.real_option.fit_file={path}: ")
+
+
+@pytest.mark.parametrize("content", [b"garbage\n", b"\x80\x05"])  # damaged, truncated
+def test_a_damaged_kept_policy_is_trained_again_and_said_so(compose_small, tmp_path, fresh, content, capsys):
+    cfg = compose_small(*SMALL)
+    sim.run(cfg, tmp_path)
+    kept = tmp_path / "fits" / "real_option.pkl"
+    kept.write_bytes(content)
+    policies._TRAINED.clear()
+    capsys.readouterr()
+    result = sim.run(compose_small(*SMALL, "run.replications=8"), tmp_path)
+    assert len(result.summary) == 16
+    err = capsys.readouterr().err
+    assert f"hashpivot: {kept}: not a readable trained policy" in err and "it is trained again" in err
+    checked = settings(cfg)  # and the file is whole again
+    strategy = build_strategies(checked)["real_option"]
+    assert policies.load_policy(kept, strategy, checked.site).key == policies.policy_key(cfg, "real_option")
+
+
+def test_a_policy_of_a_site_with_other_tranches_is_refused_in_one_line(compose_small, tmp_path, fresh):
+    """Trained on 4 blocks in tranches of 2, it would convert only 2 of 4 tranches on 8 blocks."""
+    sim.run(compose_small(*SMALL), tmp_path)
+    kept = tmp_path / "fits" / "real_option.pkl"
+    for other, has in [(["site.blocks=8", "site.grid_mw=80"], "4 tranches of 2 blocks (site.blocks=8)"),
+                       (["strategy.real_option.tranche_blocks=1"], "4 tranches of 1 block (site.blocks=4)")]:
+        with pytest.raises(UserError) as err:
+            sim.run(compose_small(*SMALL, *other, f"strategy.real_option.fit_file={kept}"))
+        assert str(err.value) == (f"strategy.real_option.fit_file={kept}: a policy trained for 2 "
+                                  f"tranches of 2 blocks (site.blocks=4); this run has {has}")
 
 
 def test_the_verdicts_reruns_judge_the_policy_the_run_learnt(compose_small, tmp_path, fresh, monkeypatch):

@@ -98,6 +98,9 @@ class Policy:
     measured with the earlier tranches following their rules, so the sum is the gain
     of the whole policy over never converting (in sample; cross-validated per tranche).
     `all_now_usd` is the mean gain of starting every tranche on day 0 (as convert_all).
+    `blocks` and `tranches` are the site's blocks and the tranches they made in training
+    (0: a policy of a hashpivot that did not record them); a policy applies only to a
+    site that makes the same tranches.
     """
 
     stages: tuple[Stage, ...]
@@ -111,6 +114,8 @@ class Policy:
     train_seconds: float
     engine_runs: int
     key: str = ""
+    blocks: int = 0
+    tranches: int = 0
 
     def __deepcopy__(self, memo) -> Policy:
         """Return self: a policy is never changed, so the engine's copy of a strategy shares it."""
@@ -277,7 +282,8 @@ def train(cfg, strategy: RealOption, progress=None, key: str = "", mapper=None) 
     policy = Policy(stages=(), decision_days=days, every_months=int(strategy.every_months),
                     tranche_blocks=strategy.tranche(per_project), features=FEATURES,
                     training_seed=tcfg.run.seed, training_replications=n, all_now_usd=0.0,
-                    train_seconds=0.0, engine_runs=0, key=key)
+                    train_seconds=0.0, engine_runs=0, key=key, blocks=int(blocks),
+                    tranches=strategy.stages(blocks, per_project))
     runs, all_now = n, 0.0  # n: the all-on-day-0 runs
     for stage in range(strategy.stages(blocks, per_project)):
         x, gain, alive, never, now = stage_values(stage, policy)
