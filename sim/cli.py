@@ -269,6 +269,11 @@ def _robustness(cfg, result, out_dir: Path) -> int:
         replications = int(cfg.run.robustness.replications)
         pair = robustness_pair(result.summary) if replications else None
         if pair is None:
+            if replications:  # asked for, but there is no verdict between two strategies to test
+                line = (f"robustness: skipped (run.robustness.replications={replications}): one "
+                        f"strategy ran, and the verdict's robustness compares two")
+                print(line)
+                log.info("%s", line)
             return 0
         best, against, role = pair
         if role == "runner-up":

@@ -206,6 +206,16 @@ def test_the_command_line_writes_robustness_csv_and_the_report_shows_it(tmp_path
     assert not (tmp_path / "robustness.csv").exists()
 
 
+def test_one_strategy_skips_the_robustness_reruns_and_says_why(tmp_path, capsys):
+    cfg = sim.compose(["strategy=stay_mining", "run.deterministic=true", "run.replications=1",
+                       "run.progress=false", "run.detail=summary", "run.robustness.replications=3",
+                       "run.compare=false"])
+    assert execute(cfg, tmp_path) == 0
+    assert ("robustness: skipped (run.robustness.replications=3): one strategy ran, and the "
+            "verdict's robustness compares two") in capsys.readouterr().out
+    assert not (tmp_path / "robustness.csv").exists()
+
+
 @pytest.mark.parametrize("error, code, compare", [(UserError("no worlds left"), 2, True),
                                                   (RuntimeError("a bug\n on two lines"), 1, False)])
 def test_a_robustness_failure_keeps_the_saved_run_and_is_one_line(error, code, compare, tmp_path,
