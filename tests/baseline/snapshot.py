@@ -31,7 +31,11 @@ delivery days alone). Written anew when the day-0 fleet's growth, for a start be
 shipped epochs, came to run from the shipped difficulty a year before day 0 to the
 snapshot's (issue #11: 0.12 a year from 2026-06-26 instead of the epochs' last year's
 0.37; in each case the fields that mining, the timing of conversions and financing
-drive moved, the commit lists them). Rewrite them only for a change of model, and say which
+drive moved, the commit lists them). Written anew when the tenant desk stopped counting a
+project's blocks that came ready early as still converting (74c15dc, a bug: tenants were
+signed for capacity that did not exist, never served, and blocked the queue): every
+summary, cash-flow and timeline field of default_200 and real_option_100 that conversion
+and leasing drive moved; the deterministic case did not. Rewrite them only for a change of model, and say which
 fields moved and why in the commit.
 """
 
