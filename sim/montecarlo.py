@@ -77,7 +77,7 @@ def run_chunk(cfg, start: int, stop: int, progress=None) -> dict[str, pd.DataFra
         world = sample_world(cfg, replication, processes=processes)
         features.append(world_features(world))
         for label, strategy in strategies.items():
-            record = simulate(cfg, world, strategy)
+            record = simulate_strategy(cfg, world, label, strategy)
             account = Account(cfg, world, record)
             rows.append(dict(strategy=label, replication=replication, **account.summary()))
             if record.events is not None:
@@ -99,6 +99,24 @@ def run_chunk(cfg, start: int, stop: int, progress=None) -> dict[str, pd.DataFra
     if monthly:
         tables.update(_detail_tables(list(strategies), range(start, stop), months, flows, states, paths))
     return tables
+
+
+def simulate_strategy(cfg, world, label: str, strategy):
+    """Return the record of `strategy` on `world`; a user's strategy that fails (reads the
+    future, raises, returns what is not an action) is a UserError naming it, the
+    replication and the seed, in one line, as a failing process plug-in is (sim.world)."""
+    if type(strategy).__module__.split(".")[0] == "sim":  # a built-in: its failure is a bug
+        return simulate(cfg, world, strategy)
+    try:
+        return simulate(cfg, world, strategy)
+    except UserError as err:
+        where = (f"strategy.{label} ({type(strategy).__name__}), replication {world.replication}, "
+                 f"seed {world.seed}")
+        raise UserError(" ".join(f"{where}: {err}".split())) from None
+    except Exception as err:  # the plug-in's own failure: name it, keep it on one line
+        where = (f"strategy.{label} ({type(strategy).__name__}), replication {world.replication}, "
+                 f"seed {world.seed}")
+        raise UserError(" ".join(f"{where} raised {type(err).__name__}: {err}".split())) from None
 
 
 def _detail_tables(labels, replications, months, flows, states, paths) -> dict:

@@ -1,4 +1,4 @@
-"""Plug-ins that break the World contract on purpose, to test the boundary checks."""
+"""Plug-ins that break the World contract, or a strategy's, on purpose, to test the boundary checks."""
 
 import numpy as np
 
@@ -37,3 +37,37 @@ class ShortBTC:
     def sample(self, days, rng, upstream):
         """Return a BTC path of the wrong length."""
         return {"btc_usd": np.full(len(days) - 1, 90_000.0)}
+
+
+class PeekingStrategy:
+    """A strategy that reads the BTC price a month after its decision day."""
+
+    decide_every_months = 3
+    use = "lease"
+
+    def decide(self, day, view, site):
+        return [] if view.at("btc_usd", day + 30) > 0 else []
+
+    def on_request(self, request, view, site):
+        return False
+
+
+class IndexingStrategy(PeekingStrategy):
+    """A strategy that indexes the BTC path a month after its decision day."""
+
+    def decide(self, day, view, site):
+        return [] if view.btc_usd[day + 30] > 0 else []
+
+
+class RaisingStrategy(PeekingStrategy):
+    """A strategy whose own code fails."""
+
+    def decide(self, day, view, site):
+        return 1 / 0
+
+
+class BadActionStrategy(PeekingStrategy):
+    """A strategy that returns something other than a list of actions."""
+
+    def decide(self, day, view, site):
+        return 42

@@ -136,6 +136,31 @@ def test_misbehaving_plugin_fails_cleanly_naming_process_replication_and_seed(
     assert json.loads((run_dir / "run.json").read_text())["status"] == "failed"
 
 
+STRATEGY_BAD = [
+    ("PeekingStrategy", "raised LookAheadError: strategy read btc_usd on day 30 while deciding on day 0"),
+    ("IndexingStrategy", "raised IndexError: index 30 is out of bounds"),
+    ("RaisingStrategy", "raised ZeroDivisionError: division by zero"),
+    ("BadActionStrategy", "raised TypeError: "),
+]
+
+
+@pytest.mark.parametrize("plugin, fragment", STRATEGY_BAD)
+def test_misbehaving_strategy_fails_cleanly_naming_strategy_replication_and_seed(
+        plugin, fragment, tmp_path, capsys, monkeypatch):
+    shutil.copy(TESTS / "bad_plugins.py", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    run_dir = tmp_path / "run"
+    code = main([f"+strategy.plug._target_=bad_plugins.{plugin}", "strategy=[stay_mining]", *QUICK,
+                 f"hydra.run.dir={run_dir}"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0, err
+    assert err.startswith(f"hashpivot: error: strategy.plug ({plugin}), replication 0, seed 20270101 ")
+    assert fragment in err
+    assert not (run_dir / "summary.parquet").exists()
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "failed"
+
+
 @pytest.mark.slow
 def test_user_error_through_the_console_script_has_no_traceback(tmp_path):
     done = hashpivot(["site.grid_mw=-5"], cwd=tmp_path)
