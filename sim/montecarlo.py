@@ -107,15 +107,13 @@ def simulate_strategy(cfg, world, label: str, strategy):
     replication and the seed, in one line, as a failing process plug-in is (sim.world)."""
     if type(strategy).__module__.split(".")[0] == "sim":  # a built-in: its failure is a bug
         return simulate(cfg, world, strategy)
+    where = (f"strategy.{label} ({type(strategy).__name__}), replication {world.replication}, "
+             f"seed {world.seed}")
     try:
         return simulate(cfg, world, strategy)
     except UserError as err:
-        where = (f"strategy.{label} ({type(strategy).__name__}), replication {world.replication}, "
-                 f"seed {world.seed}")
         raise UserError(" ".join(f"{where}: {err}".split())) from None
     except Exception as err:  # the plug-in's own failure: name it, keep it on one line
-        where = (f"strategy.{label} ({type(strategy).__name__}), replication {world.replication}, "
-                 f"seed {world.seed}")
         raise UserError(" ".join(f"{where} raised {type(err).__name__}: {err}".split())) from None
 
 
