@@ -121,19 +121,26 @@ PLUGIN_BAD = [
 ]
 
 
-@pytest.mark.parametrize("override, fragment", PLUGIN_BAD)
-def test_misbehaving_plugin_fails_cleanly_naming_process_replication_and_seed(
-        override, fragment, tmp_path, capsys, monkeypatch):
+def failed_with_bad_plugins(overrides, tmp_path, capsys, monkeypatch) -> str:
+    """Run `main` with tests/bad_plugins.py importable; assert the run failed in one line,
+    exit 2, with no summary and run.json saying failed; return that line."""
     shutil.copy(TESTS / "bad_plugins.py", tmp_path)
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     run_dir = tmp_path / "run"
-    code = main([override, *QUICK, f"hydra.run.dir={run_dir}"])
+    code = main([*overrides, *QUICK, f"hydra.run.dir={run_dir}"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.count("\n") == 0, err
-    assert fragment in err and "replication 0" in err and "seed 20270101" in err
     assert not (run_dir / "summary.parquet").exists()
     assert json.loads((run_dir / "run.json").read_text())["status"] == "failed"
+    return err
+
+
+@pytest.mark.parametrize("override, fragment", PLUGIN_BAD)
+def test_misbehaving_plugin_fails_cleanly_naming_process_replication_and_seed(
+        override, fragment, tmp_path, capsys, monkeypatch):
+    err = failed_with_bad_plugins([override], tmp_path, capsys, monkeypatch)
+    assert fragment in err and "replication 0" in err and "seed 20270101" in err
 
 
 STRATEGY_BAD = [
@@ -147,18 +154,10 @@ STRATEGY_BAD = [
 @pytest.mark.parametrize("plugin, fragment", STRATEGY_BAD)
 def test_misbehaving_strategy_fails_cleanly_naming_strategy_replication_and_seed(
         plugin, fragment, tmp_path, capsys, monkeypatch):
-    shutil.copy(TESTS / "bad_plugins.py", tmp_path)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    run_dir = tmp_path / "run"
-    code = main([f"+strategy.plug._target_=bad_plugins.{plugin}", "strategy=[stay_mining]", *QUICK,
-                 f"hydra.run.dir={run_dir}"])
-    err = capsys.readouterr().err.strip()
-    assert code == 2 and err.count("\n") == 0, err
+    err = failed_with_bad_plugins([f"+strategy.plug._target_=bad_plugins.{plugin}",
+                                   "strategy=[stay_mining]"], tmp_path, capsys, monkeypatch)
     assert err.startswith(f"hashpivot: error: strategy.plug ({plugin}), replication 0, seed 20270101 ")
     assert fragment in err
-    assert not (run_dir / "summary.parquet").exists()
-    assert json.loads((run_dir / "run.json").read_text())["status"] == "failed"
 
 
 @pytest.mark.slow
