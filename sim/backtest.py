@@ -443,7 +443,8 @@ def parser() -> argparse.ArgumentParser:
                "bands_<network>_<start>.png under --out. coverage.csv also gives what a "
                "calibrated model scores on the same epochs (calibrated_*: each world in turn "
                "scored as the real path against the others' bands) and the real coverage's "
-               "rank among those scores (rank_*: near 0, a miss beyond chance).")
+               "rank among those scores (rank_*: near 0, a miss that few of a calibrated model's "
+               "worlds make).")
     p.add_argument("--version", action="version", version=f"hashpivot {__version__}")
     p.add_argument("--btc", required=True, metavar="FILE",
                    help="daily BTC closes: a CSV with columns date (YYYY-MM-DD, or at 00:00) and "
