@@ -69,14 +69,15 @@ def _dates(path, text: pd.Series, column: str) -> pd.Series:
     return parsed.dt.tz_convert(None)
 
 
-def _positive(path, text: pd.Series, column: str) -> np.ndarray:
-    """Return the column as floats, or raise UserError at the first non-positive or bad row."""
+def _positive(path, text: pd.Series, column: str, signed: bool = False) -> np.ndarray:
+    """Return the column as floats, or raise UserError at the first non-positive or bad row
+    (with `signed`, at the first bad row only: a price may be zero or negative)."""
     values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-    bad = np.flatnonzero(~(np.isfinite(values) & (values > 0)))
+    bad = np.flatnonzero(~(np.isfinite(values) & (signed or values > 0)))
     if len(bad):
         row = int(bad[0])
         raise UserError(f"{path}: row {row + 2}, column {column}: {text.iloc[row]!r} is not a "
-                        f"positive price")
+                        f"{'finite' if signed else 'positive'} price")
     return values
 
 
@@ -96,12 +97,14 @@ def read_daily(path: str | Path, column: str | tuple[str, ...], hourly: bool = F
 
     The prices are in `column` (or the first of several names the file has, as
     `BTC_CLOSE_COLUMNS`). With `hourly`, rows may be hours (several a day); they are
-    averaged to days. Missing days (gaps), repeated or unordered dates and non-positive
-    prices raise UserError naming the file, the row and the column.
+    averaged to days, and an hour's price may be zero or negative (wholesale power often
+    is, at night or in wind) as long as its day's mean is positive. Missing days (gaps),
+    repeated or unordered dates and non-positive prices (days, with `hourly`) raise
+    UserError naming the file, the row and the column.
     """
     table, date, column = _table(path, column)
     stamps = _dates(path, table[date], date)
-    values = _positive(path, table[column], column)
+    values = _positive(path, table[column], column, signed=hourly)
     _ordered(path, stamps, date)
     days = stamps.dt.floor("D")
     if not hourly and (days != stamps).any():
@@ -113,6 +116,13 @@ def read_daily(path: str | Path, column: str | tuple[str, ...], hourly: bool = F
     series = pd.Series(values, index=days.to_numpy().astype("datetime64[D]"))
     series = series.groupby(level=0, sort=False).mean()
     series.index = series.index.to_numpy().astype("datetime64[D]")
+    low = np.flatnonzero(~(series.to_numpy() > 0))
+    if len(low):  # only with `hourly`: every row was positive otherwise
+        day = series.index[low[0]]
+        row = int(np.flatnonzero((days == day).to_numpy())[0])
+        raise UserError(f"{path}: row {row + 2}, column {column}: the prices of {day:%Y-%m-%d} "
+                        f"average {series.iloc[low[0]]:g}; an hour may be negative, a day's "
+                        "mean must be positive")
     gap = np.flatnonzero(np.diff(series.index.to_numpy().astype("datetime64[D]").astype(np.int64)) > 1)
     if len(gap):
         first = series.index[gap[0] + 1]

@@ -27,6 +27,27 @@ def test_hours_are_averaged_to_days(tmp_path):
     assert series.tolist() == [20, 5]
 
 
+def test_an_hour_may_be_negative_while_its_day_averages_positive(tmp_path):
+    # wholesale power (ERCOT) often is, at night or in wind
+    text = ("date,usd_per_mwh\n2024-01-01 00:00,-12.5\n2024-01-01 01:00,30.5\n"
+            "2024-01-02 00:00,0\n2024-01-02 01:00,8\n")
+    series = read_daily(write(tmp_path, text), "usd_per_mwh", hourly=True)
+    assert series.tolist() == [9, 4]
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("date,usd_per_mwh\n2024-01-01 00:00,10\n2024-01-02 00:00,-3\n2024-01-02 01:00,1\n",
+     "row 3, column usd_per_mwh: the prices of 2024-01-02 average -1; an hour may be negative, "
+     "a day's mean must be positive"),
+    ("date,usd_per_mwh\n2024-01-01 00:00,10\n2024-01-01 01:00,inf\n",
+     "row 3, column usd_per_mwh: 'inf' is not a finite price"),
+])
+def test_an_hourly_file_is_refused_at_a_day_that_is_not_positive_or_an_hour_not_finite(
+        tmp_path, text, fragment):
+    with pytest.raises(UserError, match=fragment):
+        read_daily(write(tmp_path, text), "usd_per_mwh", hourly=True)
+
+
 @pytest.mark.parametrize("text, fragment", [
     ("day,close_usd\n2024-01-01,1\n", "row 1 (header): no column 'date'"),
     ("date,price\n2024-01-01,1\n", "row 1 (header): no column 'close_usd'"),
