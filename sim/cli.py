@@ -26,7 +26,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 import sim
@@ -108,18 +108,29 @@ class Preflight(Callback):
         self._check(check)
 
     def on_multirun_start(self, config, **kwargs) -> None:
-        """Compose and check every job of a sweep, with the sweep's own overrides and params."""
+        """Compose and check every job of a sweep, with the sweep's own overrides and params,
+        and that each job's directory, if it exists, may take that job: Hydra rewrites the
+        sweep's `multirun.yaml` after this, so a sweep refused later would leave the record
+        of another sweep's jobs."""
         def check_all():
             loader = GlobalHydra.instance().config_loader()
             task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
             params = OmegaConf.to_container(config.hydra.sweeper, resolve=False).get("params")
+            jobs = []
             for job in sweep_jobs(task, params):
                 try:
                     job_cfg = loader.load_sweep_config(config, job)
                 except Exception as err:  # Hydra's composition errors, in one line
                     raise UserError(hydra_error_line(err, job)) from None
                 check_job(job_cfg)
+                jobs.append(job_cfg)
             check_output_dir(config.hydra.sweep.dir, "hydra.sweep.dir")
+            for number, job_cfg in enumerate(jobs):  # numbered as Hydra's launcher numbers them
+                with open_dict(job_cfg):
+                    job_cfg.hydra.job.num = number
+                job_dir = Path(str(job_cfg.hydra.sweep.dir)) / str(job_cfg.hydra.sweep.subdir)
+                if job_dir.exists():
+                    check_claim(job_dir, job_cfg, "hydra.sweep.dir")
 
         self._check(check_all)
 

@@ -194,6 +194,26 @@ def test_every_sweep_job_is_checked_before_the_first_runs(tmp_path, capsys, monk
     assert not (tmp_path / "sweep").exists()
 
 
+@pytest.mark.slow
+def test_a_sweep_refused_by_its_job_directories_leaves_the_sweep_as_it_was(tmp_path, capsys,
+                                                                            monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    sweep = tmp_path / "sweep"
+    argv = ["-m", *QUICK, "strategy=[stay_mining,convert_all]", "run.detail=summary",
+            "run.compare=false", f"hydra.sweep.dir={sweep}"]
+    assert main([*argv, "market/btc=gbm,jump"]) == 0
+    before = {path: path.read_bytes() for path in sweep.rglob("*") if path.is_file()}
+    capsys.readouterr()
+    # the same jobs in another order: job 0 would be jump, whose directory holds gbm's run
+    assert main([*argv, "market/btc=jump,gbm"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith(f"hashpivot: error: {sweep / '0'}: holds a run")
+    assert err.endswith("choose a new hydra.sweep.dir")
+    after = {path: path.read_bytes() for path in sweep.rglob("*") if path.is_file()}
+    assert after == before  # multirun.yaml included: it was rewritten before the refusal
+    assert main([*argv, "market/btc=gbm,jump"]) == 0  # the same sweep again resumes
+
+
 def test_sweep_params_from_a_config_file_are_checked_too(tmp_path, capsys, monkeypatch):
     conf = tmp_path / "conf" / "experiment"
     conf.mkdir(parents=True)

@@ -179,8 +179,9 @@ class ChunkStore:
         """Return the file that names the config the chunks belong to."""
         return self.root / "config.json"
 
-    def check(self, cfg) -> bool:
-        """Return whether config.json must be written for `cfg`; refuse another config's store.
+    def check(self, cfg, key: str = "hydra.run.dir") -> bool:
+        """Return whether config.json must be written for `cfg`; refuse another config's store
+        (naming `key`, the setting that chose the directory).
 
         Writes nothing. An unreadable config.json is rewritten only when every chunk's
         manifest shows that this config made it; otherwise the directory is refused.
@@ -194,7 +195,7 @@ class ChunkStore:
             if strangers:
                 raise UserError(f"{self.config_file}: cannot read it ({type(error).__name__}), and chunk "
                                 f"{strangers[0]} does not show it was made by this config; choose a new "
-                                f"hydra.run.dir, or delete {self.root} to recompute every chunk") from None
+                                f"{key}, or delete {self.root} to recompute every chunk") from None
             return True
         mine = fingerprint(cfg)
         if _canonical(theirs) != _canonical(mine):
@@ -203,7 +204,7 @@ class ChunkStore:
             shown = ", ".join(f"{k} ({a.get(k)!r} there, {b.get(k)!r} now)" for k in keys[:3])
             raise UserError(f"{self.root.parent}: holds a run made with another config "
                             f"(differs at {shown}{' ...' if len(keys) > 3 else ''}); "
-                            "choose a new hydra.run.dir")
+                            f"choose a new {key}")
         return False
 
     def claim(self, cfg) -> None:
@@ -268,14 +269,15 @@ class ChunkStore:
         shutil.rmtree(gone, ignore_errors=True)
 
 
-def check_claim(run_dir, cfg) -> None:
-    """Raise UserError if another command holds `run_dir`, or another config made it; write nothing.
+def check_claim(run_dir, cfg, key: str = "hydra.run.dir") -> None:
+    """Raise UserError if another command holds `run_dir`, or another config made it; write
+    nothing. `key` is the setting that chose the directory, named in the refusal.
 
     The command line calls it before anything is written into the directory, so that a
     refused command leaves the directory byte-identical.
     """
-    check_unlocked(run_dir)
-    ChunkStore(run_dir).check(cfg)
+    check_unlocked(run_dir, key)
+    ChunkStore(run_dir).check(cfg, key)
 
 
 def chunks(start: int, stop: int, size: int) -> list[tuple[int, int]]:

@@ -32,9 +32,9 @@ def _pid_in(fd: int) -> str:
     return text if text.isdigit() else "?"
 
 
-def _refusal(run_dir: Path, pid: str) -> UserError:
+def _refusal(run_dir: Path, pid: str, key: str = "hydra.run.dir") -> UserError:
     return UserError(f"{run_dir}: another hashpivot (pid {pid}) is writing into this run directory; "
-                     "wait for it to finish, or choose a new hydra.run.dir")
+                     f"wait for it to finish, or choose a new {key}")
 
 
 def holder(run_dir) -> str | None:
@@ -57,11 +57,12 @@ def holder(run_dir) -> str | None:
         os.close(fd)
 
 
-def check_unlocked(run_dir) -> None:
-    """Raise UserError naming the holder's pid if another process holds the run directory's lock."""
+def check_unlocked(run_dir, key: str = "hydra.run.dir") -> None:
+    """Raise UserError naming the holder's pid if another process holds the run directory's
+    lock (`key`: the setting that chose the directory, named in the refusal)."""
     pid = holder(run_dir)
     if pid is not None:
-        raise _refusal(Path(run_dir), pid)
+        raise _refusal(Path(run_dir), pid, key)
 
 
 @contextmanager
