@@ -68,15 +68,17 @@ def check_job(cfg) -> None:
     check_memory(checked, len(build_strategies(cfg)))
 
 
-def sweep_jobs(overrides: list[str], params: dict | None = None) -> list[list[str]]:
+def sweep_jobs(overrides: list[str], params: dict | None = None,
+               loader=None) -> list[list[str]]:
     """Return the override list of every job of a basic sweep, as Hydra's basic sweeper runs it.
 
     `params` are the sweep's `hydra.sweeper.params` from the config; a command-line
-    override of the same key replaces them, as in the sweeper.
+    override of the same key replaces them, as in the sweeper. `loader`, Hydra's config
+    loader, expands a `glob(...)` over a config group's options.
     """
     lines = [f"{key}={value}" for key, value in (params or {}).items()] + list(overrides)
     choices: dict[str, list[str]] = {}
-    for override in OverridesParser.create().parse_overrides(lines):
+    for override in OverridesParser.create(config_loader=loader).parse_overrides(lines):
         key = override.get_key_element()
         if override.is_sweep_override():
             if not override.is_discrete_sweep():
@@ -117,13 +119,16 @@ class Preflight(Callback):
             task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
             params = OmegaConf.to_container(config.hydra.sweeper, resolve=False).get("params")
             jobs = []
-            for job in sweep_jobs(task, params):
+            for job in sweep_jobs(task, params, loader):
                 try:
                     job_cfg = loader.load_sweep_config(config, job)
                 except Exception as err:  # Hydra's composition errors, in one line
                     raise UserError(hydra_error_line(err, job)) from None
                 check_job(job_cfg)
                 jobs.append(job_cfg)
+            if not jobs:  # e.g. a glob(...) that matched no option
+                raise UserError(f"{' '.join(task)}: the sweep has no job (a sweep's list or "
+                                "glob chose no value); nothing to run")
             check_output_dir(config.hydra.sweep.dir, "hydra.sweep.dir")
             for number, job_cfg in enumerate(jobs):  # numbered as Hydra's launcher numbers them
                 with open_dict(job_cfg):
@@ -140,6 +145,8 @@ class Preflight(Callback):
             check()
         except UserError as err:
             sys.exit(_fail("hashpivot", str(err)))
+        except HydraException as err:  # Hydra would only warn, and run the jobs unchecked
+            sys.exit(_fail("hashpivot", one_line(err)))
 
 
 # --- the run ---------------------------------------------------------------------------------------------

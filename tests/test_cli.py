@@ -214,6 +214,22 @@ def test_a_sweep_refused_by_its_job_directories_leaves_the_sweep_as_it_was(tmp_p
     assert main([*argv, "market/btc=gbm,jump"]) == 0  # the same sweep again resumes
 
 
+def test_a_glob_sweep_is_checked_before_its_jobs_and_an_empty_one_refused(tmp_path, capsys,
+                                                                           monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    sweep = tmp_path / "sweep"
+    # a glob needs Hydra's config loader: without it the check raised, and Hydra only warned
+    code = main(["-m", *QUICK, "market/ai=glob(b*)", "site.grid_mw=-5", f"hydra.sweep.dir={sweep}"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err == "hashpivot: error: site.grid_mw=-5: must be > 0"
+    assert not sweep.exists()
+    code = main(["-m", *QUICK, "run.horizon_years=glob(*)", f"hydra.sweep.dir={sweep}"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.endswith("the sweep has no job (a sweep's list or glob chose no "
+                                      "value); nothing to run")
+    assert not sweep.exists()
+
+
 def test_sweep_params_from_a_config_file_are_checked_too(tmp_path, capsys, monkeypatch):
     conf = tmp_path / "conf" / "experiment"
     conf.mkdir(parents=True)
