@@ -81,6 +81,7 @@ class Site(TenantDesk):
         self.building: list[Project] = []  # projects holding a crew, in the order they took it
         self.pending: deque = deque()  # signed tenants waiting for capacity (sim.tenants.Waiting)
         self.late_requests: set[int] = set()
+        self.default_days: dict[int, float] = {}  # per tenant: the day it defaults (first part's clock)
         self.leases: list[Lease] = []
         self.gpu_lots: list[GpuLot] = []
         self.cloud_contracts: list[CloudContract] = []

@@ -213,7 +213,9 @@ class TenantDesk:
 
         Each term is a `Lease` of `self.terms` (sim.leases): the first from `day` for
         `request.term_days`; then, while the tenant takes its options, an extension. A
-        tenant that defaults stops paying and leaves; its backstop pays its share of the
+        tenant that defaults (once, on its first part's clock: every part it holds ends that
+        day, and it takes none of the parts it still waits for) stops paying and leaves; its
+        backstop pays its share of the
         rent on, and keeps that share of the halls until the term's end (a guarantor that
         steps in holds what it pays for); the rest return to the ready pool at once.
         """
@@ -223,7 +225,10 @@ class TenantDesk:
         books.rate(books.rates.mw_leased, day, mw)
         books.rate(books.rates.kw_it_leased, day, kw_it)
         share = self.terms.rent_share(tenant_funded=built_for)
-        default_day = day + self.default_after_days[request.index]
+        # a tenant defaults once, counted from its first lease's start: every part it holds
+        # ends that day (a phased tenant's later parts run on its first part's clock)
+        default_day = self.default_days.setdefault(request.index,
+                                                   day + self.default_after_days[request.index])
         lease = self.terms.first_term(self.env.now, request.term_days, kw_it,
                                       request.usd_per_kw_month * share)
         self.counts["contracted_rent_usd"] += lease.term_value_usd()
@@ -233,7 +238,7 @@ class TenantDesk:
             position = len(self.leases)
             self.leases.append(lease)
             if default_day < lease.end_day:
-                yield self.env.timeout(default_day - self.env.now)
+                yield self.env.timeout(max(0.0, default_day - self.env.now))
                 backstop = self._default(request, position)
                 if backstop is not None:
                     held, held_until = float(self.hosting.backstop_share), backstop.end_day
@@ -266,6 +271,9 @@ class TenantDesk:
         backstop and return it (None without one)."""
         now = self.env.now
         self._log(now, -1, "lease_default", request=request)
+        for waiting in [w for w in self.pending if w.request.index == request.index]:
+            self.pending.remove(waiting)  # a tenant that defaults takes none of its other parts
+            self.reserved_mw -= waiting.mw_it * self.pue_ai
         cut, rest, backstop = self.terms.on_default(self.leases[position], now)
         self.books.rent(rest, sign=-1.0)
         self.leases[position] = cut

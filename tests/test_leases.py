@@ -257,6 +257,28 @@ def test_a_backstop_keeps_the_contract_schedule_and_no_extension_follows(compose
     assert len(record.leases) == 1
 
 
+def test_a_phased_tenant_defaults_once_and_takes_no_part_after(compose_constant):
+    """One crew readies a block every 365 days from day 365. A phased tenant of 30 MW of IT
+    (four blocks) takes a part as each is ready; at 50% a year it defaults, in the base
+    case, at the median: a year after its first part's lease starts, day 730.25. Both parts
+    it holds end then, and the blocks ready on days 1095 and 1460 are not its. Each part
+    had its own clock, and a defaulted tenant was handed back the halls it left."""
+    cfg = compose_constant("strategy=convert_all", "fleet.upgrade_every_years=null",
+                           "fleet.failure_rate_per_year=0", "site.crews=1", "site.blocks_per_project=1",
+                           "site.sign_converting=true", "site.conversion.retrofit_days=fixed:335",
+                           "site.hosting.renewal_probability=0",
+                           "site.hosting.default_probability_per_year=0.5", "run.deterministic=true",
+                           "run.horizon_years=5", "run.event_log=true",
+                           "market.demand.requests=[[0,30,4383,150,2000,1,1]]")
+    record, acc = run(cfg)
+    default_day = 365 + DAYS_PER_YEAR
+    assert [(lease.start_day, lease.end_day) for lease in record.leases] == [
+        (365, default_day), (730, default_day)]
+    defaults = [e.day for e in record.events if e.event == "lease_default"]
+    assert defaults == [default_day, default_day]
+    assert acc.rates.mw_leased[800] == 0 and acc.rates.mw_leased[-1] == 0
+
+
 def test_a_full_backstop_makes_a_default_neither_gain_nor_loss(compose_constant):
     """p = 1: the first tenant defaults the day its lease starts. Its backstop pays all its
     rent and keeps its 39 MW of grid to the term's end, so a second tenant asking for the
