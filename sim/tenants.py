@@ -215,9 +215,9 @@ class TenantDesk:
         `request.term_days`; then, while the tenant takes its options, an extension. A
         tenant that defaults (once, on its first part's clock: every part it holds ends that
         day, and it takes none of the parts it still waits for) stops paying and leaves; its
-        backstop pays its share of the
-        rent on, and keeps that share of the halls until the term's end (a guarantor that
-        steps in holds what it pays for); the rest return to the ready pool at once.
+        backstop pays its share of the rent on, and keeps that share of the halls until the
+        term's end (a guarantor that steps in holds what it pays for); the rest return to
+        the ready pool at once.
         """
         mw = request.mw_it * self.pue_ai
         kw_it = request.mw_it * 1000
@@ -232,7 +232,7 @@ class TenantDesk:
         lease = self.terms.first_term(self.env.now, request.term_days, kw_it,
                                       request.usd_per_kw_month * share)
         self.counts["contracted_rent_usd"] += lease.term_value_usd()
-        taken, held, held_until = 0, 0.0, 0.0
+        taken, backstop = 0, None
         while True:
             books.rent(lease)
             position = len(self.leases)
@@ -240,8 +240,6 @@ class TenantDesk:
             if default_day < lease.end_day:
                 yield self.env.timeout(max(0.0, default_day - self.env.now))
                 backstop = self._default(request, position)
-                if backstop is not None:
-                    held, held_until = float(self.hosting.backstop_share), backstop.end_day
                 break
             yield self.env.timeout(lease.end_day - self.env.now)
             if not self.terms.extends(taken, self.renewal_draws[request.index]):
@@ -251,11 +249,11 @@ class TenantDesk:
             price = float(self.world.lease_usd_per_kw_month[min(int(self.env.now), self.n_days - 1)])
             lease = self.terms.extension(lease, self.env.now, request.term_days, price * share)
             self._log(self.env.now, -1, "lease_renewed", request=request)
-        if held > 0:  # the backstop's share stays let until the term's end
-            held_mw, held_kw_it = mw * held, kw_it * held
-            self._vacate(self.env.now, mw - held_mw, kw_it - held_kw_it)
-            yield self.env.timeout(max(0.0, held_until - self.env.now))
-            mw, kw_it = held_mw, held_kw_it
+        if backstop is not None:  # its share of the halls stays let until the term's end
+            held_mw = mw * float(self.hosting.backstop_share)
+            self._vacate(self.env.now, mw - held_mw, kw_it - backstop.kw_it)
+            yield self.env.timeout(max(0.0, backstop.end_day - self.env.now))
+            mw, kw_it = held_mw, backstop.kw_it
         self._vacate(self.env.now, mw, kw_it)
 
     def _vacate(self, day: float, mw: float, kw_it: float) -> None:
