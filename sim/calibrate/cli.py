@@ -127,6 +127,11 @@ def check_options(args) -> None:
         raise UserError(f"--fees-btc-per-block {fees:g}: must be a number of BTC >= 0")
 
 
+def _economic(args) -> bool:
+    """Return whether --network fits the economic model (the default) rather than the reference."""
+    return (args.network_model or "economic") == "economic"
+
+
 def inputs(args) -> dict:
     """Return every file given, read and checked to hold enough data for its fit, and the
     network's fit window checked: all before any fit starts (they take minutes)."""
@@ -142,7 +147,7 @@ def inputs(args) -> dict:
             data[name] = _read(name, read_dated, getattr(args, name), column, check=check_index)
     if args.network:
         data["network"] = _read("network", _epochs, args.network, check=check_epochs)
-        if (args.network_model or "economic") == "economic":
+        if _economic(args):
             fit_window(data["network"], data["btc"], args.network_since)
     return data
 
@@ -156,8 +161,9 @@ def _fit(label: str, fitter, *args) -> Fit:
             fit = fitter(*args)  # a NaN or infinite result is refused below
     except (UserError, ArithmeticError, ValueError) as err:
         raise UserError(f"{label}: the fit failed ({err})") from None
-    for key in fit.not_finite():
-        raise UserError(f"{label}: the fitted {key} is {fit.params[key]}, not a finite "
+    bad = fit.not_finite()
+    if bad:
+        raise UserError(f"{label}: the fitted {bad[0]} is {fit.params[bad[0]]}, not a finite "
                         "number: the data cannot identify it")
     fit.errors = {key: error if math.isfinite(error) else math.inf
                   for key, error in fit.errors.items()}
@@ -180,8 +186,7 @@ def fits(args) -> list[tuple[Fit, str]]:
                     " and ".join(f for f in (args.lease, args.gpu) if f)))
     if "network" in data:
         fees = 0.025 if args.fees_btc_per_block is None else args.fees_btc_per_block
-        fitter, extra = ((fit_economic_network, (args.network_since,))
-                         if (args.network_model or "economic") == "economic"
+        fitter, extra = ((fit_economic_network, (args.network_since,)) if _economic(args)
                          else (fit_network, ()))
         out.append((_fit(f"--network {args.network}", fitter, data["network"], data["btc"],
                          fees, *extra), f"{args.network} with {args.btc}"))

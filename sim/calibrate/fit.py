@@ -9,6 +9,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from sim.errors import UserError
+
 
 #: Why a fitted network option's day-0 keys hold what they hold: it starts where the
 #: history ends, at the first block of its last epoch.
@@ -62,6 +64,16 @@ class Fit:
         return [key for key, value in self.params.items()
                 if isinstance(value, (int, float)) and not isinstance(value, bool)
                 and not math.isfinite(value)]
+
+
+def check_enough(prices: pd.Series, fewest: int, counted: str, why: str, unchanging: str) -> None:
+    """Raise UserError unless there are `fewest` prices and they change: the first line
+    counts them as `counted` and says `why` so many are needed, the second ends with
+    `unchanging` (what prices that never change leave to fit)."""
+    if len(prices) < fewest:
+        raise UserError(f"{len(prices)} {counted}; the fit needs at least {fewest} ({why})")
+    if prices.min() == prices.max():
+        raise UserError(f"the {len(prices)} {unchanging}")
 
 
 def period_of(index) -> tuple[str, str, int]:

@@ -19,9 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.calibrate.fit import Fit, period_of
+from sim.calibrate.fit import Fit, check_enough, period_of
 from sim.economics import DAYS_PER_YEAR
-from sim.errors import UserError
 from sim.processes.ai import AIMarket
 
 #: The fewest dated prices an index's fit takes: its four numbers (level, trend, noise sd,
@@ -31,11 +30,9 @@ MIN_PRICES = 12
 
 def check_index(prices: pd.Series) -> None:
     """Raise UserError unless the index's prices are enough to fit: `MIN_PRICES`, not all equal."""
-    if len(prices) < MIN_PRICES:
-        raise UserError(f"{len(prices)} dated price(s); the fit needs at least {MIN_PRICES} (its "
-                        "trend, noise and the noise's autocorrelation: a year of a monthly index)")
-    if prices.min() == prices.max():
-        raise UserError(f"the {len(prices)} prices never change: no trend or noise to fit")
+    check_enough(prices, MIN_PRICES, "dated price(s)", "its trend, noise and the noise's "
+                 "autocorrelation: a year of a monthly index",
+                 "prices never change: no trend or noise to fit")
 
 
 def fit_trend(prices: pd.Series) -> dict:

@@ -20,9 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from sim.calibrate.fit import Fit, period_of
+from sim.calibrate.fit import Fit, check_enough, period_of
 from sim.economics import DAYS_PER_YEAR
-from sim.errors import UserError
 from sim.processes._common import day_of_year
 from sim.processes.power import SeasonalLogOU
 
@@ -112,11 +111,9 @@ def _alternate(log_p: np.ndarray, design: np.ndarray):
 
 def check_prices(prices: pd.Series) -> None:
     """Raise UserError unless the daily prices are enough to fit: `MIN_DAYS` of them, not all equal."""
-    if len(prices) < MIN_DAYS:
-        raise UserError(f"{len(prices)} day(s) of prices; the fit needs at least {MIN_DAYS} (a "
-                        "whole year: the seasonal amplitude and peak day need one cycle)")
-    if prices.min() == prices.max():
-        raise UserError(f"the {len(prices)} days' prices never change: no noise to fit")
+    check_enough(prices, MIN_DAYS, "day(s) of prices",
+                 "a whole year: the seasonal amplitude and peak day need one cycle",
+                 "days' prices never change: no noise to fit")
 
 
 def fit_power(prices: pd.Series, cap_usd_per_mwh: float = 5000.0) -> Fit:
