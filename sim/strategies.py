@@ -21,6 +21,7 @@ import numpy as np
 from sim.economics import mining_margin
 from sim.errors import UserError
 from sim.params import Checked, param, shown
+from sim.view import trailing_sum
 from sim.world import month_starts
 
 USES = ("lease", "cloud")
@@ -174,14 +175,14 @@ class Threshold(Checked, Preleasing, Strategy):
 
     def decide(self, day, view, site):
         """Return conversions while the margin signal is armed and leases pay."""
-        start = max(0, day - self.trailing_days + 1)
-        revenue = site.mining_usd_per_mw_day(float(view.hashprice_usd_per_ph_day[start:].sum()))
-        margin = mining_margin(float(revenue), float(view.power_usd_per_mwh[start:].sum()))
+        days = self.trailing_days
+        revenue = site.mining_usd_per_mw_day(trailing_sum(view, "hashprice_usd_per_ph_day", days))
+        margin = mining_margin(float(revenue), trailing_sum(view, "power_usd_per_mwh", days))
         if margin < self.margin_below:
             self._armed = True
         elif margin > self.margin_above:
             self._armed = False
-        if not self._armed or view.lease_usd_per_kw_month[-1] < self.lease_above_usd_per_kw_month:
+        if not self._armed or view.at("lease_usd_per_kw_month", day) < self.lease_above_usd_per_kw_month:
             return []
         return self.convert(min(self.blocks_per_month, self.room(site, self.max_share)))
 

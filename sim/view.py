@@ -189,6 +189,22 @@ class MarketView(_Sealed):
         return float(getattr(_slot(self, "_world"), name)[day])
 
 
+def trailing_sum(view: MarketView, name: str, days: int) -> float:
+    """Return the sum of daily path `name` over the `days` days up to the view's day.
+
+    The same number as ``float(view.<name>[-days:].sum())``, bit for bit, but read from
+    the world's path directly: a strategy deciding every month on a trailing window (the
+    threshold's margin) would otherwise fill the site's copy of the path for one sum.
+    Like `at`, it reads no day after the view's.
+    """
+    if name not in DAILY_FIELDS:
+        raise LookAheadError(f"trailing_sum(view, {name!r}, ...) sums the daily paths "
+                             f"{', '.join(DAILY_FIELDS)}")
+    day = _slot(view, "_day")
+    path = getattr(_slot(view, "_world"), name)
+    return float(np.add.reduce(path[max(0, day - days + 1): day + 1]))
+
+
 def _day_of(request_row: tuple) -> int:
     """Return the day of one of `World.tenant_request_rows`."""
     return request_row[0]

@@ -17,7 +17,7 @@ from sim.config import build_strategies
 from sim.errors import LookAheadError
 from sim.site import MINING, Site, simulate
 from sim.strategies import Convert, Strategy
-from sim.view import MARKET_NAMES, SITE_NAMES, MarketView, Past, SiteView
+from sim.view import MARKET_NAMES, SITE_NAMES, MarketView, Past, SiteView, trailing_sum
 from sim.world import DAILY_FIELDS, World
 
 OVERRIDES = ["run.horizon_years=4", "run.progress=false", "run.compare=false"]
@@ -206,6 +206,19 @@ def test_the_epochs_table_shows_no_end_still_to_come():
     assert len(requests) == int((w.tenant_requests["day"] <= day).sum())
 
 
+def test_a_trailing_sum_is_the_sum_of_the_paths_tail_bit_for_bit():
+    w = world(0)
+    strided = dataclasses.replace(  # the same paths, not contiguous in memory
+        w, _cache={}, **{name: np.repeat(getattr(w, name), 2)[::2] for name in DAILY_FIELDS})
+    for day in (0, 1, 5, 89, 90, 91, 700, w.n_days - 1):
+        for view in (MarketView(w, day, Past(w)), MarketView(strided, day)):
+            for name in DAILY_FIELDS:
+                for days in (1, 2, 30, 90, 365, 10_000):
+                    assert trailing_sum(view, name, days) == float(getattr(view, name)[-days:].sum())
+    with pytest.raises(LookAheadError, match="sums the daily paths"):
+        trailing_sum(MarketView(w, 3), "tenant_requests", 3)
+
+
 # --- what a strategy reads on a day does not depend on any later day ------------------------
 def read_everything(view, site, day) -> dict:
     """Return every reading a strategy can make through its views on `day`."""
@@ -213,6 +226,7 @@ def read_everything(view, site, day) -> dict:
     for name in dir(view):
         seen[name] = (np.array([view.at(f, day) for f in DAILY_FIELDS]) if name == "at"
                       else getattr(view, name))
+    seen["trailing_sum"] = [trailing_sum(view, f, days) for f in DAILY_FIELDS for days in (1, 90)]
     hashprice = view.hashprice_usd_per_ph_day[-1]
     calls = {"projects_for": (0, 1, 2, 5), "blocks_needed": (0.0, 7.5, 30.0, 120.0),
              "th_per_mw": (15.0, 21.5), "mining_usd_per_mw_day": (hashprice,)}
