@@ -277,11 +277,14 @@ def simulate(start: str, years: float, replications: int, seed: int, option: str
     btc = instantiate(cfg.market.btc, "market.btc")
     paths = np.empty((replications, len(day)))
     hashprices = np.empty((replications, len(day)))
-    for k in range(replications):
-        upstream = {"day": day, "date": date}
+    upstreams = [{"day": day, "date": date} for _ in range(replications)]
+    for k, upstream in enumerate(upstreams):
         upstream["btc_usd"] = (realised if replay else
                                btc.sample(day, rng_for(seed, k, "btc"), upstream)["btc_usd"])
-        out = network.sample(day, rng_for(seed, k, "network"), upstream)
+    rngs = [rng_for(seed, k, "network") for k in range(replications)]
+    outs = (network.sample_batch(day, rngs, upstreams) if hasattr(network, "sample_batch")
+            else [network.sample(day, rng, upstream) for rng, upstream in zip(rngs, upstreams)])
+    for k, (out, upstream) in enumerate(zip(outs, upstreams)):
         paths[k] = out["difficulty"]
         hashprices[k] = hashprice_usd_per_ph_day(out["subsidy_btc"], out["fees_btc_per_block"],
                                                  upstream["btc_usd"], out["difficulty"])

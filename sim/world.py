@@ -168,30 +168,54 @@ def sample_world(cfg, replication: int, processes: Mapping | None = None) -> Wor
 
     `processes` (by name) saves building them from `cfg.market` again for each world.
     """
+    return sample_worlds(cfg, [replication], processes)[0]
+
+
+def sample_worlds(cfg, replications, processes: Mapping | None = None) -> list[World]:
+    """Return the Worlds of `replications`, the same as `sample_world` gives one by one.
+
+    A process with a `sample_batch(days, rngs, upstreams)` method (the economic network)
+    samples them all in one call, faster per world; each world keeps its own random
+    stream, so its numbers do not depend on which others are sampled with it.
+    """
     run = cfg.run
     seed, deterministic = run.seed, bool(run.deterministic)
     day, date = _shared_grid(cfg.site.start_date, run.horizon_years)
     if processes is None:
         processes = build_processes(cfg)
-    paths: dict[str, object] = {"day": day, "date": date}
+    replications = [int(r) for r in replications]
+    worlds = [{"day": day, "date": date} for _ in replications]
     for name, fields in PROCESS_FIELDS.items():
-        rng = None if deterministic else rng_for(seed, replication, name)
-        where = (f"market.{name} ({type(processes[name]).__name__}), replication {replication}, "
-                 f"seed {seed}")
-        try:
-            out = processes[name].sample(day, rng, MappingProxyType(paths))
-        except UserError as err:
-            raise UserError(f"{where}: {err}") from None
-        except Exception as err:  # a plug-in's own failure: name it, keep it on one line
-            if rng is None:
-                raise UserError(f"{where} failed under run.deterministic=true "
-                                f"(it got rng=None and must return its expected path): "
-                                f"{type(err).__name__}: {err}") from None
-            raise UserError(f"{where} raised {type(err).__name__}: {err}") from None
-        paths.update(validate_output(out, fields, len(day), where))
-        derive(paths)
-    return World(replication=int(replication), seed=int(seed), deterministic=deterministic,
-                 **paths)
+        process = processes[name]
+        rngs = [None if deterministic else rng_for(seed, r, name) for r in replications]
+        outs = None
+        if len(replications) > 1 and hasattr(process, "sample_batch"):
+            try:
+                outs = process.sample_batch(day, rngs, [MappingProxyType(p) for p in worlds])
+            except Exception:  # sampled one by one below, to name the world that fails
+                rngs = [None if deterministic else rng_for(seed, r, name) for r in replications]
+        for k, (replication, paths) in enumerate(zip(replications, worlds)):
+            where = (f"market.{name} ({type(process).__name__}), replication {replication}, "
+                     f"seed {seed}")
+            out = outs[k] if outs is not None else _sample_one(process, day, rngs[k], paths, where)
+            paths.update(validate_output(out, fields, len(day), where))
+            derive(paths)
+    return [World(replication=r, seed=int(seed), deterministic=deterministic, **paths)
+            for r, paths in zip(replications, worlds)]
+
+
+def _sample_one(process, day, rng, paths: dict, where: str):
+    """Return `process.sample` of one world, its failure raised as one UserError naming `where`."""
+    try:
+        return process.sample(day, rng, MappingProxyType(paths))
+    except UserError as err:
+        raise UserError(f"{where}: {err}") from None
+    except Exception as err:  # a plug-in's own failure: name it, keep it on one line
+        if rng is None:
+            raise UserError(f"{where} failed under run.deterministic=true "
+                            f"(it got rng=None and must return its expected path): "
+                            f"{type(err).__name__}: {err}") from None
+        raise UserError(f"{where} raised {type(err).__name__}: {err}") from None
 
 
 def validate_output(out, fields: tuple[str, ...], n_days: int, where: str) -> dict:

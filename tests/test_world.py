@@ -10,7 +10,7 @@ import sim
 from sim.errors import UserError
 from sim.config import build_processes
 from sim.economics import hashprice_usd_per_ph_day
-from sim.world import PROCESS_FIELDS, stream_key, validate_output
+from sim.world import PROCESS_FIELDS, sample_worlds, stream_key, validate_output
 
 
 def test_world_has_every_documented_field(compose_small):
@@ -122,3 +122,41 @@ def test_processes_after_the_network_see_its_hashprice_upstream(compose_small):
     np.testing.assert_array_equal(seen["hashprice_usd_per_ph_day"], world.hashprice_usd_per_ph_day)
     np.testing.assert_array_equal(world.hashprice_usd_per_ph_day, hashprice_usd_per_ph_day(
         world.subsidy_btc, world.fees_btc_per_block, world.btc_usd, world.difficulty))
+
+
+def test_worlds_sampled_together_equal_worlds_sampled_alone(compose_small):
+    """The economic network samples a chunk's worlds in one batch: each world is the one
+    `sample_world` gives alone, every field bit for bit."""
+    cfg = compose_small("run.horizon_years=3")
+    together = sample_worlds(cfg, [5, 2, 9])
+    for world in together:
+        alone = sim.sample_world(cfg, world.replication)
+        for name in world.daily_fields():
+            np.testing.assert_array_equal(getattr(world, name), getattr(alone, name))
+        pd.testing.assert_frame_equal(world.epochs, alone.epochs)
+        pd.testing.assert_frame_equal(world.tenant_requests, alone.tenant_requests)
+
+
+def test_a_batch_that_fails_names_the_world_that_fails(compose_small, monkeypatch):
+    """A process whose batch raises is sampled world by world, so the one line names the
+    replication at fault, as one world alone would."""
+    cfg = compose_small("run.horizon_years=1")
+    processes = build_processes(cfg)
+    network = processes["network"]
+
+    first_btc = [sim.sample_world(cfg, k).btc_usd[0] for k in range(3)]
+    failing = int(np.argmax(first_btc))
+
+    def batch(days, rngs, upstreams):
+        raise ValueError("one of them failed")
+
+    def sample(days, rng, upstream):  # the world with the highest first BTC price fails
+        if upstream["btc_usd"][0] == first_btc[failing]:
+            raise ValueError("no such hashrate")
+        return type(network).sample(network, days, rng, upstream)
+
+    monkeypatch.setattr(network, "sample_batch", batch, raising=False)
+    monkeypatch.setattr(network, "sample", sample, raising=False)
+    with pytest.raises(UserError, match=rf"market.network \(EconomicNetwork\), replication "
+                                        rf"{failing}, seed .* raised ValueError: no such hashrate"):
+        sample_worlds(cfg, range(3), processes)

@@ -26,7 +26,7 @@ from sim.executors import make_executor
 from sim.ledger import Account
 from sim.policies import trained, with_policies
 from sim.site import simulate
-from sim.world import sample_world
+from sim.world import sample_worlds
 
 #: The config keys only the ledger reads: alternatives that set nothing else share engine runs.
 VALUATION_KEYS = ("run.terminal_value", "run.discount_rate", "run.discount_rates")
@@ -73,8 +73,7 @@ def npv_chunk(work: Batches, start: int, stop: int, progress=None) -> np.ndarray
     processes = build_processes(batch.engine)
     strategies = build_strategies(batch.engine)
     npv_usd = np.empty((len(batch.valuations), len(strategies), stop - start))
-    for i, replication in enumerate(range(n, n + stop - start)):
-        world = sample_world(batch.engine, replication, processes=processes)
+    for i, world in enumerate(sample_worlds(batch.engine, range(n, n + stop - start), processes)):
         for j, strategy in enumerate(strategies.values()):
             record = simulate(batch.engine, world, strategy)
             for k, cfg in enumerate(batch.valuations):

@@ -47,7 +47,7 @@ def issued_btc(height):
     return _ERA_ISSUED_BTC[era] + (height - era * HALVING_INTERVAL) * _ERA_SUBSIDY_BTC[era]
 
 
-def _epoch_subsidy_btc(height: int) -> float:
+def epoch_subsidy_btc(height: int) -> float:
     """Return the mean subsidy in BTC of the 2016 blocks from `height` on (scalar, fast)."""
     era = height // HALVING_INTERVAL
     boundary = (era + 1) * HALVING_INTERVAL
@@ -160,7 +160,7 @@ class NetworkBase(Checked):
         path = _HashratePath(math.log(start_ehs), np.concatenate(([0.0], np.cumsum(noise))))
         rule = self.drift_rule(btc_usd, path, rng, upstream)
         epochs = _sample_epochs(self, path, n_days, rng, btc_usd, fees, start_ehs, rule)
-        return _daily_fields(self.start_height, days, path, epochs, fees)
+        return daily_fields(self.start_height, days, np.array(path.log_ehs[:n_days]), epochs, fees)
 
     def drift_rule(self, btc_usd, path, rng, upstream):
         """Return f(hashprice, difficulty, t_end_days, years) -> drift of log hashrate per day,
@@ -274,7 +274,7 @@ def _sample_epochs(net: NetworkBase, path, n_days, rng, btc_usd, fees, start_ehs
         last = min(max(int(math.floor(t_end)), first + 1), n_days)
         mean_btc = (btc_sums[last] - btc_sums[first]) / (last - first)
         mean_fees = (fee_sums[last] - fee_sums[first]) / (last - first)
-        hashprice = hashprice_usd_per_ph_day(_epoch_subsidy_btc(height), mean_fees, mean_btc,
+        hashprice = hashprice_usd_per_ph_day(epoch_subsidy_btc(height), mean_fees, mean_btc,
                                              difficulty)
         years = (starts[-1] + t_end) / 2 / DAYS_PER_YEAR
         height += BLOCKS_PER_EPOCH
@@ -287,7 +287,10 @@ def _sample_epochs(net: NetworkBase, path, n_days, rng, btc_usd, fees, start_ehs
         t_start, difficulty, elapsed_s, intervals = t_end, new_difficulty, 0.0, BLOCKS_PER_EPOCH - 1
 
 
-def _daily_fields(start_height, days, path, epochs, fees) -> dict:
+def daily_fields(start_height, days, log_ehs, epochs, fees) -> dict:
+    """Return the network's fields on the day grid `days` from its daily log hashrate (EH/s),
+    its epochs (start times in days, start heights, difficulties; until past the grid) and
+    its daily fees."""
     starts, heights, difficulties = epochs
     n_days = len(days)
     knot_t, knot_h = starts, heights.astype(float)
@@ -307,7 +310,7 @@ def _daily_fields(start_height, days, path, epochs, fees) -> dict:
         "difficulty": difficulties[:-1],
     })
     return {
-        "network_hashrate_ehs": np.exp(np.array(path.log_ehs[:n_days])),
+        "network_hashrate_ehs": np.exp(log_ehs),
         "difficulty": difficulties[:-1][in_force],
         "block_height": np.floor(height[:n_days]).astype(np.int64),
         "subsidy_btc": mean_subsidy,

@@ -15,24 +15,23 @@ closed-form equilibrium and the sources of the defaults.
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy.special import ndtr
 
-from sim.economics import DAYS_PER_YEAR, TARGET_SPACING_S, TWO_POW_32, frontier_j_per_th
+from sim.economics import DAYS_PER_YEAR, frontier_j_per_th
 from sim.errors import UserError
 from sim.memo import read_only_cache
 from sim.params import Date, param
-from sim.processes._common import MOST_LOG_SD, MOST_PER_YEAR, upstream_dates
-from sim.processes.network import NetworkBase, load_difficulty_epochs
-
-#: MWh of power per (J/TH) per TH-day: 1 J/s per TH over 86,400 s = 24 Wh = 24e-6 MWh;
-#: per PH-day (hashprice's unit) 1,000 times more.
-MWH_PER_J_PER_TH_PH_DAY = 0.024
+from sim.processes import _economic_epochs as epochs
+from sim.processes._common import MOST_LOG_SD, MOST_PER_YEAR, upstream_dates, upstream_path
+from sim.processes._economic_epochs import MWH_PER_J_PER_TH_PH_DAY
+from sim.processes.network import NetworkBase, daily_fields, load_difficulty_epochs
 
 #: Width of the vintage bins of the day-0 fleet, in years.
 _BIN_YEARS = 0.25
@@ -40,8 +39,6 @@ _BIN_YEARS = 0.25
 #: Most days between two deliveries of the day-0 pipeline: about an epoch (2,016 blocks at
 #: 600 s), so that it delivers from the first epoch on, as the real order book does.
 _PIPELINE_BIN_DAYS = 14.0
-
-_SQRT_2PI = math.sqrt(2 * math.pi)
 
 
 def breakeven_usd_per_mwh(hashprice_usd_per_ph_day, j_per_th):
@@ -171,31 +168,47 @@ class EconomicNetwork(NetworkBase):
                       * np.asarray(j_per_th, dtype=float))
 
     # --- the process ------------------------------------------------------------------------
-    def drift_rule(self, btc_usd, path, rng, upstream):
-        """Return the economic rule (class docstring), its fleet made for day 0's date."""
-        start = upstream_dates(upstream, len(btc_usd))[0]
-        hp0 = self.initial_hashprice_usd_per_ph_day(btc_usd[0])
-        net = self
+    def sample(self, days, rng, upstream) -> dict:
+        """Return the network's daily paths and its epochs table (one world: a batch of one)."""
+        return self.sample_batch(days, [rng], [upstream])[0]
+
+    def sample_batch(self, days, rngs, upstreams) -> list[dict]:
+        """Return `sample(days, rng, upstream)` for each pair of `rngs` and `upstreams`,
+        their epochs stepped together (sim.processes._economic_epochs): the same numbers
+        as one by one, at a fraction of the time per world. The worlds share the grid."""
+        n_days = len(days)
+        rows = [self._day0(n_days, rng, upstream) for rng, upstream in zip(rngs, upstreams)]
+        btc_usd, fees, noise, log_start, median, frontier_day0, born, capacity, z_half, installed = (
+            np.array(column) for column in zip(*(row[:10] for row in rows)))
+        fleet = epochs.Fleet(self, born, capacity, z_half, installed, median, frontier_day0, list(rngs))
+        found = epochs.sample_epochs(self, btc_usd, fees, epochs.Paths(log_start, noise), fleet,
+                                     list(rngs), [row[10] for row in rows],
+                                     self.initial_epoch_elapsed_s(self.initial_hashrate_ehs()))
+        return [daily_fields(self.start_height, days, log_ehs, tables, row_fees)
+                for (*tables, log_ehs), row_fees in zip(found, fees)]
+
+    def _day0(self, n_days: int, rng, upstream) -> tuple:
+        """Return one world's inputs to the epoch loop, drawn from `rng` in a fixed order:
+        BTC, fees, cumulative noise of log hashrate, log day-0 hashrate, median power price,
+        the day-0 fleet (frontier day, born, capacity, z_half, installed) and its outages."""
+        btc_usd = upstream_path(upstream, "btc_usd", n_days)
+        start = upstream_dates(upstream, n_days)[0]
+        fees = self.sample_fees(n_days, rng)
+        daily_sd = self.hashrate_volatility_per_year / math.sqrt(DAYS_PER_YEAR)
+        noise = (daily_sd * rng.standard_normal(n_days - 1) if rng is not None and daily_sd > 0
+                 else np.zeros(n_days - 1))
+        median = self.power_median_usd_per_mwh
         if rng is not None and self.power_median_log_sd > 0:
-            median = self.power_median_usd_per_mwh * math.exp(
-                self.power_median_log_sd * float(rng.standard_normal()))
-            net = copy.copy(self)  # > 0 by construction: no need to check every field again
-            net.power_median_usd_per_mwh = median
+            median *= math.exp(self.power_median_log_sd * float(rng.standard_normal()))
         hashrate0 = self.initial_hashrate_ehs()
         # the hashprice the day-0 hashrate earns once blocks come every 600 s again: the day-0
         # revenue R = hp0 · H_600 shared by it (hp0 itself where it is H_600, as by default)
-        neutral = hp0 * (self.target_spacing_hashrate_ehs() / hashrate0)
-        fleet = _Fleet(net, start, neutral, hashrate0, rng,
-                       self.order_shock(rng))  # the pipeline's size is as uncertain as an order's
-        outages = self.sample_outages(len(btc_usd), rng)
-
-        def rule(hashprice, difficulty, t_end, years):
-            revenue = hashprice * difficulty * TWO_POW_32 / TARGET_SPACING_S / 1e18
-            running_ehs = fleet.step(t_end, revenue, outages.available_share(t_end))
-            now = float(path.log_ehs[math.ceil(t_end)])  # filled: the epoch's work reached it
-            return self.capped((math.log(running_ehs) - now) / self.switch_days * DAYS_PER_YEAR)
-
-        return rule
+        neutral = (self.initial_hashprice_usd_per_ph_day(btc_usd[0])
+                   * (self.target_spacing_hashrate_ehs() / hashrate0))
+        fleet = day0_fleet(self, start, neutral, hashrate0, median,
+                           self.order_shock(rng))  # the pipeline's size is as uncertain as an order's
+        return (btc_usd, fees, np.concatenate(([0.0], np.cumsum(noise))), math.log(hashrate0),
+                median, *fleet, self.sample_outages(n_days, rng))
 
     def order_shock(self, rng) -> float:
         """Return one lognormal shock of log-sd ``order_noise_log_sd`` and mean 1, drawn
@@ -240,87 +253,38 @@ class Outages:
         return available
 
 
-class _Fleet:
-    """The network's vintages, installed and on order, stepped epoch by epoch.
+class Day0Fleet(NamedTuple):
+    """A world's vintages on day 0, oldest first: the installed ones, then the pipeline's
+    (born: their delivery day). z_half is log(0.024 · e · m) / power_log_sd, the log
+    hashprice at which half a vintage's machines pay their power, in units of the spread."""
 
-    One array per attribute holds every vintage, oldest first: the installed ones, then the
-    orders in transit (their birth is their delivery day), so that the machines alive at a
-    time are a slice: retirements advance its start, deliveries its end. Each vintage keeps
-    its capacity (EH/s) and z_half, log(0.024 · e · m) / power_log_sd: the log hashprice at
-    which half its machines pay their power, in units of the spread of power prices.
-    """
+    frontier_day0: int  # days from the frontier's date to day 0
+    born: np.ndarray
+    capacity: np.ndarray  # EH/s
+    z_half: np.ndarray
+    installed: int  # vintages running on day 0; the rest are on order
 
-    def __init__(self, net: EconomicNetwork, start, hashprice0: float, hashrate0_ehs: float, rng,
-                 pipeline_shock: float = 1.0):
-        self.net, self.rng, self.t, self.last = net, rng, 0.0, None
-        self.frontier_day0, born, j_per_th, weight, due, growth, order_j = _day0_vintages(
-            str(np.datetime64(start, "D")), float(net.start_difficulty), net.frontier_date,
-            net.frontier_j_per_th, net.frontier_gain_per_year, net.machine_life_years,
-            net.delivery_lag_days)
-        running = float(np.dot(weight, net.running_share(hashprice0, j_per_th)))
-        capacity = weight * hashrate0_ehs / max(running, 1e-12)
-        # the pipeline: what the same growth would add over the delivery lag, epoch by epoch,
-        # times the world's shock
-        added = capacity.sum() * np.expm1(growth * due / DAYS_PER_YEAR) * pipeline_shock
-        self.born = np.concatenate((born, due)).tolist()  # days; read one by one, as floats
-        self.capacity = np.concatenate((capacity, np.diff(added, prepend=0.0)))
-        self.z_half = (net.log_breakeven_hashprice(np.concatenate((j_per_th, order_j)))
-                       / net.power_log_sd)
-        self.first, self.installed, self.size = 0, len(born), len(self.born)
 
-    def frontier(self, day: float) -> float:
-        """Return the frontier's J/TH on day `day` (rounded to whole days, as a date)."""
-        net = self.net
-        return _frontier(net.frontier_j_per_th, net.frontier_gain_per_year, self.frontier_day0, day)
-
-    def step(self, t_end: float, revenue: float, available: float = 1.0) -> float:
-        """Advance to day `t_end` at `revenue` (hashprice x EH/s); return the running EH/s
-        when only the share `available` of every installed vintage may run (outages)."""
-        born, first, installed = self.born, self.first, self.installed
-        while installed < self.size and born[installed] <= t_end:
-            installed += 1
-        retired = t_end - self.net.machine_life_years * DAYS_PER_YEAR
-        while first < installed and born[first] <= retired:
-            first += 1
-        self.first, self.installed = first, installed
-        self._order(t_end, revenue)
-        capacity = self.capacity[first:installed]
-        if available != 1.0:
-            capacity = capacity * available
-        if revenue <= 0 or not np.add.reduce(capacity) > 0:
-            return 1e-9
-        log_revenue, guess = math.log(revenue), None
-        if self.last is not None:  # the last epoch's root, moved along its slope
-            last_revenue, last_hp, last_slope = self.last
-            guess = last_hp + (log_revenue - last_revenue) / last_slope
-        log_hp, slope = solve_log_hashprice(log_revenue, capacity, self.z_half[first:installed],
-                                            self.net.power_log_sd, guess)
-        self.last = (log_revenue, log_hp, slope)
-        return revenue / math.exp(log_hp)
-
-    def _order(self, t_end: float, revenue: float) -> None:
-        net, spread = self.net, self.net.power_log_sd
-        frontier = self.frontier(t_end)
-        log_entry = math.log(net.entry_hashprice(frontier))
-        every = slice(self.first, self.size)  # installed and on order
-        have = float(self.capacity[every].dot(ndtr(log_entry / spread - self.z_half[every])))
-        gap = revenue / math.exp(log_entry) - have
-        elapsed, self.t = t_end - self.t, t_end
-        if gap <= 0 or elapsed <= 0:
-            return
-        share = -math.expm1(-elapsed / net.order_days)
-        shock = net.order_shock(self.rng)
-        z_half = math.log(MWH_PER_J_PER_TH_PH_DAY * net.power_median_usd_per_mwh * frontier) / spread
-        running = 0.5 * math.erfc((z_half - log_entry / spread) / math.sqrt(2))  # Φ(z_entry)
-        self._append(t_end + net.delivery_lag_days, share * gap * shock / running, z_half)
-
-    def _append(self, born: float, capacity_ehs: float, z_half: float) -> None:
-        if self.size == len(self.capacity):  # full: double the arrays
-            self.capacity, self.z_half = (np.concatenate((a, np.empty(len(a) + 16)))
-                                          for a in (self.capacity, self.z_half))
-        self.born.append(born)
-        self.capacity[self.size], self.z_half[self.size] = capacity_ehs, z_half
-        self.size += 1
+def day0_fleet(net: EconomicNetwork, start, hashprice0: float, hashrate0_ehs: float,
+               median_usd_per_mwh: float, pipeline_shock: float = 1.0) -> Day0Fleet:
+    """Return the day-0 fleet of a world whose miners' median power price is
+    `median_usd_per_mwh`: it runs `hashrate0_ehs` at `hashprice0`, and its pipeline holds
+    what the past growth adds over the delivery lag, times `pipeline_shock` (the class
+    docstring of EconomicNetwork)."""
+    net = dataclasses.replace(net, power_median_usd_per_mwh=median_usd_per_mwh) if (
+        median_usd_per_mwh != net.power_median_usd_per_mwh) else net
+    frontier_day0, born, j_per_th, weight, due, growth, order_j = _day0_vintages(
+        str(np.datetime64(start, "D")), float(net.start_difficulty), net.frontier_date,
+        net.frontier_j_per_th, net.frontier_gain_per_year, net.machine_life_years,
+        net.delivery_lag_days)
+    running = float(np.dot(weight, net.running_share(hashprice0, j_per_th)))
+    capacity = weight * hashrate0_ehs / max(running, 1e-12)
+    # the pipeline: what the same growth would add over the delivery lag, epoch by epoch,
+    # times the world's shock
+    added = capacity.sum() * np.expm1(growth * due / DAYS_PER_YEAR) * pipeline_shock
+    z_half = net.log_breakeven_hashprice(np.concatenate((j_per_th, order_j))) / net.power_log_sd
+    return Day0Fleet(frontier_day0, np.concatenate((born, due)),
+                     np.concatenate((capacity, np.diff(added, prepend=0.0))), z_half, len(born))
 
 
 def _frontier(level_j_per_th: float, gain_per_year: float, frontier_day0: int,
@@ -356,42 +320,14 @@ def _day0_vintages(start: str, start_difficulty: float, frontier_date: str,
 def solve_log_hashprice(log_revenue: float, capacity: np.ndarray, z_half: np.ndarray,
                         spread: float, guess: float | None = None) -> tuple[float, float]:
     """Return (x, g'(x)): x the log running hashprice, with g(x) = x + log Σ C · Φ(x / spread
-    − z_half) = `log_revenue` (C = `capacity`, EH/s; z_half = `log_breakeven_hashprice` /
-    spread), and the slope there (for the next epoch's guess).
-
-    g rises with slope g' = 1 + S'/S ≥ 1 (S = Σ C Φ(z), S' = Σ C φ(z) / spread), so Halley's
-    method from `guess` (or from x = log(revenue / Σ C), where every machine runs and g ≤
-    log_revenue) converges in a few steps; each evaluation narrows a bracket [lo, hi] around
-    the root, and a step that would leave it bisects instead (or moves 1 beyond its finite
-    end while the other is unknown). The error after a Halley step d is of order d³, so it
-    stops after one under 1e-6, within double precision.
-    """
-    lo, hi = -math.inf, math.inf
-    if guess is None:
-        guess = lo = log_revenue - math.log(float(capacity.sum()))
-    x = guess
-    for _ in range(200):
-        z = x / spread - z_half
-        running = float(capacity.dot(ndtr(z)))
-        gap = x + math.log(running) - log_revenue if running > 0 else -math.inf
-        lo, hi = (x, hi) if gap < 0 else (lo, x)
-        step, slope = math.nan, 1.0
-        if running > 0:
-            weighted = capacity * np.exp(np.square(z) * -0.5)
-            rise = float(np.add.reduce(weighted)) / (_SQRT_2PI * spread * running)  # S'/S
-            bend = -float(weighted.dot(z)) / (_SQRT_2PI * spread * spread * running) - rise * rise
-            slope = 1 + rise  # and g'' = S''/S − (S'/S)² = bend
-            halley = 2 * slope * slope - gap * bend
-            step = x - (2 * gap * slope / halley if halley > 0 else gap / slope)
-            if gap == 0:
-                return x, slope
-            if abs(step - x) < 1e-6 and lo <= step <= hi:
-                return step, slope
-        if not lo < step < hi:  # outside the bracket (or no step): bisect, or reach out
-            step = (lo + hi) / 2 if -math.inf < lo and hi < math.inf else (
-                lo + 1.0 if hi == math.inf else hi - 1.0)
-        x = step
-    raise RuntimeError("the running hashprice did not converge")  # pragma: no cover
+    − z_half) = `log_revenue`, and the slope there; one problem of `epochs.solve_rows`
+    (its docstring gives the method), from `guess` or, if None, from every machine running."""
+    with np.errstate(**epochs.QUIET):
+        root, slope = epochs.solve_rows(np.array([log_revenue], dtype=float),
+                                        np.asarray(capacity, dtype=float)[:, None],
+                                        np.asarray(z_half, dtype=float)[:, None], spread,
+                                        np.array([math.nan if guess is None else guess]))
+    return float(root[0]), float(slope[0])
 
 
 @functools.lru_cache(maxsize=64)

@@ -38,7 +38,7 @@ from sim.realoptions.lsm import lsm_value, policy_value
 from sim.realoptions.strategy import FEATURES, RealOption, Recording
 from sim.site import simulate
 from sim.strategies import decision_days
-from sim.world import day_grid, sample_world
+from sim.world import day_grid, sample_worlds
 
 #: Folds of the cross-validation that judges the fitted rule on worlds it was not fitted on.
 FOLDS = 4
@@ -222,21 +222,20 @@ def stage_chunk(job: StageJob, start: int, stop: int, progress=None) -> tuple[np
     cfg, strategy, stage = job.cfg, job.strategy, job.stage
     processes = build_processes(cfg)
     rows = []
-    for replication in range(start, stop):
-        world = _training_world(cfg, replication, job.run_seed, processes)
+    for world in _training_worlds(cfg, range(start, stop), job.run_seed, processes):
         values = exercise_values(cfg, world, strategy, stage, job.policy)
         first = _npv_usd(cfg, world, _trainee(strategy, ALWAYS, None, None)) if stage == 0 else 0.0
         rows.append(_ticked((*values, first), progress))
     return tuple(np.stack(a) for a in zip(*rows))
 
 
-def _training_world(cfg, replication: int, run_seed: int, processes=None):
-    """Return training world `replication`, a failure to sample it named as training's."""
+def _training_worlds(cfg, replications, run_seed: int, processes=None):
+    """Return the training worlds `replications`, a failure to sample them named as training's."""
     try:
-        return sample_world(cfg, replication, processes=processes)
+        return sample_worlds(cfg, replications, processes)
     except UserError as err:
         raise UserError(f"training real_option on its own worlds (seed {cfg.run.seed}, derived "
-                        f"from seed {run_seed}), world {replication}: {err}") from None
+                        f"from seed {run_seed}): {err}") from None
 
 
 def train(cfg, strategy: RealOption, progress=None, key: str = "", mapper=None) -> Policy:

@@ -8,7 +8,7 @@ import pytest
 
 from sim.economics import TARGET_SPACING_S, TWO_POW_32
 from sim.errors import UserError
-from sim.processes.network_economic import (EconomicNetwork, Outages, _Fleet,
+from sim.processes.network_economic import (EconomicNetwork, Outages, day0_fleet,
                                           past_growth_per_year, breakeven_usd_per_mwh,
                                           solve_log_hashprice)
 from sim.processes.network import load_difficulty_epochs
@@ -95,15 +95,15 @@ def test_the_pipeline_delivers_about_every_epoch_over_the_lag():
     """The day-0 order book arrives in parts no more than 14 days apart, from the first
     epoch on, and adds the past year's growth over the lag (as the fleet's ages assume)."""
     net = still_network(delivery_lag_days=120.0)
-    fleet = _Fleet(net, START, 40.0, 300.0, None)
-    due = np.array(fleet.born[fleet.installed:fleet.size])
+    fleet = day0_fleet(net, START, 40.0, 300.0, net.power_median_usd_per_mwh)
+    due = fleet.born[fleet.installed:]
     assert due[0] <= 7.0 and np.all(np.diff(due) <= 14.0) and due[-1] < 120.0
     installed = fleet.capacity[:fleet.installed].sum()
     growth = past_growth_per_year(START)
     assert growth > 0  # else the pipeline is empty and the test proves nothing
-    assert fleet.capacity[fleet.installed:fleet.size].sum() == pytest.approx(
+    assert fleet.capacity[fleet.installed:].sum() == pytest.approx(
         installed * math.expm1(growth * due[-1] / 365.25), rel=1e-12)
-    assert np.all(fleet.capacity[fleet.installed:fleet.size] > 0)
+    assert np.all(fleet.capacity[fleet.installed:] > 0)
 
 
 def shipped_log_difficulty(date: str) -> float:
@@ -141,10 +141,11 @@ def test_past_growth_beyond_the_history_runs_to_the_start_difficulty():
 
 def test_the_pipeline_scales_with_the_worlds_order_shock():
     net = still_network()
-    one, two = (_Fleet(net, START, 40.0, 300.0, None, shock) for shock in (1.0, 2.5))
+    one, two = (day0_fleet(net, START, 40.0, 300.0, net.power_median_usd_per_mwh, shock)
+                for shock in (1.0, 2.5))
     size = one.installed
     assert two.capacity[:size] == pytest.approx(one.capacity[:size], rel=0, abs=0)
-    assert two.capacity[size:one.size] == pytest.approx(2.5 * one.capacity[size:one.size], rel=1e-15)
+    assert two.capacity[size:] == pytest.approx(2.5 * one.capacity[size:], rel=1e-15)
 
 
 def test_the_order_shock_is_lognormal_with_mean_one():

@@ -29,9 +29,10 @@ def npv(cfg, world, strategy):
 def test_training_worlds_come_from_a_seed_stream_of_their_own(compose_small, monkeypatch):
     cfg = settings(compose_small(TRIO, *SMALL))
     seeds = []
-    real = training.sample_world
-    monkeypatch.setattr(training, "sample_world",
-                        lambda c, r, processes=None: seeds.append((c.run.seed, r)) or real(c, r, processes))
+    real = training.sample_worlds
+    monkeypatch.setattr(training, "sample_worlds",
+                        lambda c, rs, processes=None: seeds.extend((c.run.seed, r) for r in rs)
+                        or real(c, rs, processes))
     policy = training.train(cfg, build_strategies(cfg)["real_option"])
     assert {seed for seed, _ in seeds} == {training.training_seed(cfg.run.seed)} != {cfg.run.seed}
     assert {r for _, r in seeds} == set(range(policy.training_replications)) and policy.training_replications == 12
@@ -176,16 +177,16 @@ def test_a_parent_whose_workers_draw_the_worlds_never_draws_one(compose_small, m
     # draws a world in the parent: every world is drawn by a worker
     import sim.world
 
-    drawn, real = tmp_path / "drawn_by", sim.world.sample_world
+    drawn, real = tmp_path / "drawn_by", sim.world.sample_worlds
 
-    def recorded(*args, **kwargs):  # the workers fork from this process: they run it too
+    def recorded(cfg, replications, *args, **kwargs):  # the workers fork from this process: they run it too
         with drawn.open("a") as file:
-            file.write(f"{os.getpid()}\n")
-        return real(*args, **kwargs)
+            file.write("".join(f"{os.getpid()}\n" for _ in replications))
+        return real(cfg, replications, *args, **kwargs)
 
     for module in list(sys.modules.values()):
-        if getattr(module, "sample_world", None) is real and module.__name__.startswith("sim"):
-            monkeypatch.setattr(module, "sample_world", recorded)
+        if getattr(module, "sample_worlds", None) is real and module.__name__.startswith("sim"):
+            monkeypatch.setattr(module, "sample_worlds", recorded)
     sim.run(compose_small("run.replications=4", "run.executor=process", "run.workers=2",
                           "strategy=[stay_mining,real_option]", *SMALL[1:]))
     pids = drawn.read_text().split()

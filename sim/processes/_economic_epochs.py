@@ -1,0 +1,423 @@
+"""The economic network's epoch loop, stepped for several worlds at once.
+
+`sample_epochs` runs `EconomicNetwork`'s rules (see its docstring) for a batch of worlds,
+one row each: every epoch, numpy advances all the rows together, so the cost of Python
+per epoch is shared by the batch (a chunk of a run samples its worlds' networks in one
+call). A world's numbers depend on its own inputs alone, never on the other rows or on
+how wide the arrays are padded: the sums over vintages are sequential (`column_sums`), and
+each row keeps its own random stream, drawn in the order one world alone draws it. A
+world sampled alone (`EconomicNetwork.sample`) is a batch of one: the same numbers.
+
+The epochs are sampled as `sim.processes.network` explains: an epoch's 2015 intervals
+need Gamma(2015)·D·2^32 hashes, one more interval at the new difficulty reaches the next
+epoch's first block, and inverting the cumulative work W(t) = ∫ H dt turns work into
+time. Rows leave the batch as their last epoch passes the grid's end.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import ndtr
+
+from sim.economics import (BLOCKS_PER_EPOCH, DAYS_PER_YEAR, SECONDS_PER_DAY, TARGET_SPACING_S,
+                           TWO_POW_32, frontier_j_per_th, hashprice_usd_per_ph_day,
+                           retarget)
+from sim.errors import UserError
+from sim.processes.network import epoch_subsidy_btc
+
+#: MWh of power per (J/TH) per TH-day: 1 J/s per TH over 86,400 s = 24 Wh = 24e-6 MWh;
+#: per PH-day (hashprice's unit) 1,000 times more.
+MWH_PER_J_PER_TH_PH_DAY = 0.024
+#: Work of one block at difficulty 1, in EH/s·days (2^32 hashes).
+WORK_PER_DIFFICULTY = TWO_POW_32 / (1e18 * SECONDS_PER_DAY)
+#: Days of the hashrate path computed at a time beyond what a row has (doubled while short).
+_FILL_DAYS = 32
+#: An epoch that would last longer than this is refused (the hashrate all but vanished).
+_MAX_EPOCH_DAYS = 50 * 365
+_SQRT_2PI = math.sqrt(2 * math.pi)
+#: The epoch loop's numpy settings: a sum of 0 or an overflow is handled where it arises.
+QUIET = dict(divide="ignore", invalid="ignore", over="ignore")
+
+
+def column_sums(values: np.ndarray) -> np.ndarray:
+    """Return the sum of each column (a world's vintages), added top to bottom.
+
+    Zeros padded above or below change no bit of a sequential sum, so a world's sum is
+    the same in any batch and any window of vintages. numpy adds the rows of a C-ordered
+    array one after another when it reduces over its first axis (tested); a single
+    column, or another order, it may sum pairwise, so a single column is summed by
+    cumsum, sequential too.
+    """
+    if values.shape[1] == 1 and len(values):
+        return np.cumsum(values, axis=0)[-1]
+    return np.add.reduce(np.ascontiguousarray(values), axis=0)
+
+
+class Rows:
+    """Arrays of the batch's active worlds that leave it together: `per_row` ones have a
+    world per row (the first axis), `per_column` ones a world per column."""
+
+    per_row: tuple[str, ...] = ()
+    per_column: tuple[str, ...] = ()
+
+    def keep(self, rows: np.ndarray) -> None:
+        """Keep only the worlds `rows` (indices into the active ones), in that order."""
+        for name in self.per_row:
+            setattr(self, name, getattr(self, name)[rows])
+        for name in self.per_column:
+            setattr(self, name, np.ascontiguousarray(getattr(self, name)[:, rows]))
+
+
+class Paths(Rows):
+    """Each row's daily log hashrate and cumulative work, extended as epochs need them.
+
+    ``log_ehs[r, d]`` is day d's log hashrate (EH/s, constant over the day) and
+    ``work[r, d]`` the work done before day d (EH/s·days), valid up to ``filled[r]``.
+    Days after ``origin[r]`` follow ``drift[r]`` (log hashrate per day) plus the row's
+    noise; days before it are final. Beyond the grid the noise stays where it ended.
+    """
+
+    per_row = ("log_ehs", "work", "noise", "origin", "drift", "filled")
+
+    def __init__(self, log_start: np.ndarray, noise_cum: np.ndarray):
+        rows, n_days = noise_cum.shape
+        self.n_days = n_days
+        self.noise = noise_cum
+        self.log_ehs = np.zeros((rows, n_days + _FILL_DAYS + 1))
+        self.work = np.zeros_like(self.log_ehs)
+        self.log_ehs[:, 0] = log_start
+        self.origin = np.zeros(rows, dtype=np.int64)
+        self.filled = np.zeros(rows, dtype=np.int64)
+        self.drift = np.zeros(rows)
+
+    def set_drift(self, origin: np.ndarray, drift: np.ndarray) -> None:
+        """Make each row's days from `origin` on follow `drift`; they are computed anew."""
+        self.origin, self.drift, self.filled = origin, drift, origin.copy()
+
+    def _extend(self, rows: np.ndarray, days: int) -> None:
+        """Compute `days` more days of `rows` (indices) past what each has."""
+        start = self.filled[rows]
+        need = int(start.max()) + days + 1
+        if need > self.log_ehs.shape[1]:  # widen both arrays: room for the longest row
+            extra = np.zeros((len(self.log_ehs), max(need, 2 * self.log_ehs.shape[1])
+                              - self.log_ehs.shape[1]))
+            self.log_ehs, self.work = (np.hstack((a, extra)) for a in (self.log_ehs, self.work))
+        origin, drift = self.origin[rows], self.drift[rows]
+        column = rows[:, None]
+        new_days = start[:, None] + np.arange(1, days + 1)  # filled+1 .. filled+days
+        last = self.n_days - 1
+        noise_o = self.noise[rows, np.minimum(origin, last)]
+        noise = self.noise[column, np.minimum(new_days, last)]
+        base = self.log_ehs[rows, origin]
+        self.log_ehs[column, new_days] = (base[:, None] + drift[:, None] * (new_days - origin[:, None])
+                                          + noise - noise_o[:, None])
+        rates = np.exp(self.log_ehs[column, new_days - 1])  # EH/s of days filled .. filled+days-1
+        self.work[column, new_days] = self.work[rows, start][:, None] + np.cumsum(rates, axis=1)
+        self.filled[rows] = start + days
+
+    def time_at(self, work: np.ndarray) -> np.ndarray:
+        """Return the time in days at which each row's cumulative work reaches `work`."""
+        rows = np.arange(len(work))
+        days = _FILL_DAYS
+        while True:
+            short = np.flatnonzero(self.work[rows, self.filled] <= work)
+            if not len(short):
+                break
+            if np.any(self.filled[short] - self.origin[short] > _MAX_EPOCH_DAYS):
+                raise UserError("the hashrate fell so fast that a difficulty epoch would "
+                                "last over 50 years; check the trend and elasticity")
+            self._extend(short, days)
+            days *= 2
+        low = np.maximum(self.origin - 1, 0)  # the day the epoch's work passed lies on or after it
+        width = int((self.filled - low).max()) + 1
+        window = low[:, None] + np.arange(width)
+        inside = window <= self.filled[:, None]
+        reached = inside & (self.work[rows[:, None], np.where(inside, window, 0)] <= work[:, None])
+        day = low + reached.sum(axis=1) - 1
+        return day + (work - self.work[rows, day]) / np.exp(self.log_ehs[rows, day])
+
+
+class Fleet(Rows):
+    """Each world's vintages, installed and on order (see `sim.processes.network_economic`).
+
+    A column per world, a row per vintage, oldest first (installed, then on order: born is
+    the delivery day), so a world's machines alive at a time are rows ``first ..
+    installed - 1`` and those alive or on order ``first .. size - 1``; padding has born =
+    inf and capacity 0. ``z_half`` is log(0.024 · e · m) / power_log_sd, the log hashprice
+    at which half a vintage's machines pay their power, in units of the spread of power
+    prices. Vintages down the rows make each world's sums sequential (`column_sums`).
+    """
+
+    per_row = ("first", "installed", "size", "t", "median", "frontier_day0", "last_log_revenue",
+               "last_log_hp", "last_slope", "rngs")
+    per_column = ("born", "capacity", "z_half")
+
+    def __init__(self, net, born, capacity, z_half, installed, median, frontier_day0, rngs):
+        self.net = net
+        self.born, self.capacity, self.z_half = (np.ascontiguousarray(a.T) for a in (born, capacity, z_half))
+        self.frontier_day0 = frontier_day0
+        worlds = len(median)
+        self.first = np.zeros(worlds, dtype=np.int64)
+        self.installed = installed
+        self.size = np.full(worlds, self.born.shape[0], dtype=np.int64)
+        self.t = np.zeros(worlds)
+        self.median = median
+        self.last_log_revenue = np.full(worlds, np.nan)  # the last epoch's root, for a warm start
+        self.last_log_hp = np.full(worlds, np.nan)
+        self.last_slope = np.full(worlds, np.nan)
+        self.rngs = _objects(rngs)
+
+    def step(self, t_end: np.ndarray, revenue: np.ndarray, available: np.ndarray | None) -> np.ndarray:
+        """Advance each world to day `t_end` at `revenue` (hashprice x EH/s); return its running
+        EH/s when only the share `available` of every installed vintage may run (None: all)."""
+        net = self.net
+        self.installed = (self.born <= t_end).sum(axis=0)  # born ascends: the first ones
+        self.first = (self.born <= t_end - net.machine_life_years * DAYS_PER_YEAR).sum(axis=0)
+        self._order(t_end, revenue)
+        capacity, z_half = self._vintages(self.first, self.installed)
+        if available is not None:
+            capacity = capacity * available
+        running = np.full(len(t_end), 1e-9)
+        solve = np.flatnonzero((revenue > 0) & (column_sums(capacity) > 0))
+        if not len(solve):
+            return running
+        log_revenue = np.log(revenue[solve])
+        guess = self.last_log_hp[solve] + ((log_revenue - self.last_log_revenue[solve])
+                                           / self.last_slope[solve])  # NaN: a cold start
+        log_hp, slope = solve_rows(log_revenue, capacity[:, solve], z_half[:, solve],
+                                   net.power_log_sd, guess)
+        self.last_log_revenue[solve], self.last_log_hp[solve], self.last_slope[solve] = (
+            log_revenue, log_hp, slope)
+        running[solve] = revenue[solve] / np.exp(log_hp)
+        return running
+
+    def _vintages(self, begin: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return (capacity, z_half) of each world's vintages begin .. end - 1, the others'
+        capacity 0, over the fewest rows that hold them all (the worlds' times differ by days)."""
+        low, high = int(begin.min()), int(end.max())
+        vintage = np.arange(low, high)[:, None]
+        inside = (vintage >= begin) & (vintage < end)
+        return np.where(inside, self.capacity[low:high], 0.0), self.z_half[low:high]
+
+    def frontier(self, day: np.ndarray) -> np.ndarray:
+        """Return the frontier's J/TH on each world's day `day` (rounded to whole days, as a date)."""
+        net = self.net
+        return frontier_j_per_th(net.frontier_j_per_th, net.frontier_gain_per_year,
+                                 (self.frontier_day0 + np.rint(day)) / DAYS_PER_YEAR)
+
+    def _order(self, t_end: np.ndarray, revenue: np.ndarray) -> None:
+        """Order, in the worlds where entry pays, the epoch's share of the gap to what would
+        run at the entry hashprice (see EconomicNetwork)."""
+        net = self.net
+        spread = net.power_log_sd
+        frontier = self.frontier(t_end)
+        log_entry = np.log(MWH_PER_J_PER_TH_PH_DAY * frontier * self.median
+                           / (1 - net.asic_price_days_of_hashprice / net.payback_target_days))
+        capacity, z_half = self._vintages(self.first, self.size)  # alive or on order
+        have = column_sums(capacity * ndtr(log_entry / spread - z_half))
+        gap = revenue / np.exp(log_entry) - have
+        elapsed, self.t = t_end - self.t, t_end
+        worlds = np.flatnonzero((gap > 0) & (elapsed > 0))
+        if not len(worlds):
+            return
+        share = -np.expm1(-elapsed[worlds] / net.order_days)
+        shock = np.array([net.order_shock(rng) for rng in self.rngs[worlds]])
+        z_half = np.log(MWH_PER_J_PER_TH_PH_DAY * self.median[worlds] * frontier[worlds]) / spread
+        running = ndtr(log_entry[worlds] / spread - z_half)  # the share of a frontier machine that runs
+        self._append(worlds, t_end[worlds] + net.delivery_lag_days,
+                     share * gap[worlds] * shock / running, z_half)
+
+    def _append(self, worlds: np.ndarray, born: np.ndarray, capacity_ehs: np.ndarray,
+                z_half: np.ndarray) -> None:
+        if int(self.size[worlds].max()) == len(self.born):  # full: room for 16 more in each world
+            pad = lambda a, value: np.vstack((a, np.full((16, a.shape[1]), value)))  # noqa: E731
+            self.born, self.capacity, self.z_half = (pad(self.born, np.inf), pad(self.capacity, 0.0),
+                                                     pad(self.z_half, 0.0))
+        at = self.size[worlds]
+        self.born[at, worlds], self.capacity[at, worlds], self.z_half[at, worlds] = (
+            born, capacity_ehs, z_half)
+        self.size[worlds] = at + 1
+
+
+def solve_rows(log_revenue: np.ndarray, capacity: np.ndarray, z_half: np.ndarray, spread: float,
+               guess: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (x, g'(x)) for each problem: x the log running hashprice, with g(x) = x + log Σ C
+    · Φ(x / spread − z_half) = `log_revenue` (C = `capacity`, EH/s, and z_half =
+    `log_breakeven_hashprice` / spread: a column per problem, a row per vintage), and the
+    slope there (for the next epoch's guess).
+
+    g rises with slope g' = 1 + S'/S ≥ 1 (S = Σ C Φ(z), S' = Σ C φ(z) / spread), so Halley's
+    method from `guess` (NaN: from x = log(revenue / Σ C), where every machine runs and g ≤
+    log_revenue) converges in a few steps; each evaluation narrows a bracket [lo, hi] around
+    the root, and a step that would leave it bisects instead (or moves 1 beyond its finite
+    end while the other is unknown). The error after a Halley step d is of order d³, so a
+    problem stops after one under 1e-6, within double precision. Problems are solved
+    together, each by its own steps: a root does not depend on the other problems.
+    A problem whose sum S is 0 (every machine off at x) gets no step (NaN) and bisects;
+    numpy's warnings of that division are the caller's to silence (`QUIET`).
+    """
+    count = len(log_revenue)
+    cold = np.isnan(guess)
+    lo = np.where(cold, log_revenue - np.log(column_sums(capacity)), -np.inf)
+    hi = np.full(count, np.inf)
+    x = np.where(cold, lo, guess)
+    root, root_slope = np.empty(count), np.empty(count)
+    todo, c, zh, target = np.arange(count), capacity, z_half, log_revenue
+    rise_scale, bend_scale = _SQRT_2PI * spread, _SQRT_2PI * spread * spread
+    for _ in range(200):
+        z = x / spread - zh
+        weighted = c * np.exp(np.square(z) * -0.5)
+        running = column_sums(c * ndtr(z))  # where it is 0: gap -inf, no step (NaN)
+        gap = x + np.log(running) - target
+        rise = column_sums(weighted) / (rise_scale * running)  # S'/S
+        bend = -column_sums(weighted * z) / (bend_scale * running) - rise * rise
+        slope = 1 + rise  # and g'' = S''/S − (S'/S)² = bend
+        halley = 2 * slope * slope - gap * bend
+        step = x - np.where(halley > 0, 2 * gap * slope / halley, gap / slope)
+        below = gap < 0
+        lo, hi = np.where(below, x, lo), np.where(below, hi, x)
+        exact = gap == 0
+        done = exact | ((np.abs(step - x) < 1e-6) & (lo <= step) & (step <= hi))
+        if done.any():
+            root[todo[done]] = np.where(exact, x, step)[done]
+            root_slope[todo[done]] = slope[done]
+            if done.all():
+                return root, root_slope
+            left = ~done
+            todo, x, step, target, lo, hi = (todo[left], x[left], step[left], target[left],
+                                             lo[left], hi[left])
+            c, zh = c[:, left], zh[:, left]
+        outside = ~((lo < step) & (step < hi))  # or no step: bisect, or reach out
+        if outside.any():
+            reach = np.where(hi == np.inf, lo + 1.0, hi - 1.0)
+            step = np.where(outside, np.where(np.isfinite(lo) & np.isfinite(hi), (lo + hi) / 2,
+                                              reach), step)
+        x = step
+    raise RuntimeError("the running hashprice did not converge")  # pragma: no cover
+
+
+class _Draws(Rows):
+    """Each row's Gamma(2015) and Exp(1) block-interval sums of successive whole epochs,
+    drawn from its own stream in batches, as one world alone draws them."""
+
+    per_row = ("rngs", "gammas", "exps")
+
+    def __init__(self, rngs, batch: int):
+        self.rngs, self.batch, self.next = _objects(rngs), batch, batch
+        self.gammas = self.exps = np.zeros((len(rngs), batch))
+
+    def take(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return each row's (sum of 2015 unit block intervals, one more); means without rng."""
+        if self.next == self.batch:
+            pairs = [(rng.standard_gamma(BLOCKS_PER_EPOCH - 1, self.batch),
+                      rng.standard_exponential(self.batch)) if rng is not None else
+                     (np.full(self.batch, float(BLOCKS_PER_EPOCH - 1)), np.ones(self.batch))
+                     for rng in self.rngs]
+            self.gammas = np.array([g for g, _ in pairs]).reshape(len(pairs), self.batch)
+            self.exps = np.array([e for _, e in pairs]).reshape(len(pairs), self.batch)
+            self.next = 0
+        self.next += 1
+        return self.gammas[:, self.next - 1], self.exps[:, self.next - 1]
+
+
+def _objects(items) -> np.ndarray:
+    """Return `items` (random generators, or None) as a 1-d object array, to index by rows."""
+    array = np.empty(len(items), dtype=object)
+    array[:] = list(items)
+    return array
+
+
+def partial_epoch_draws(rng, intervals: int) -> tuple[float, float]:
+    """Return (the sum of `intervals` unit block intervals, one more) of the epoch in force
+    on day 0, which has `intervals` left to its retarget (means under rng=None)."""
+    if rng is None:
+        return float(intervals), 1.0
+    measured = float(rng.standard_gamma(intervals)) if intervals else 0.0
+    return measured, float(rng.standard_exponential())
+
+
+def sample_epochs(net, btc_usd: np.ndarray, fees: np.ndarray, paths: Paths, fleet: Fleet,
+                  rngs: list, outages: list, elapsed_s: float) -> list[tuple]:
+    """Return each row's epochs, (start times in days, start heights, difficulties), until
+    past the grid, and its daily log hashrate; `paths` and `fleet` start at day 0.
+
+    `btc_usd` and `fees` are the rows' daily paths (rows x days); `outages` each row's
+    `Outages`; `elapsed_s` the time the epoch in force on day 0 has run before it.
+    """
+    with np.errstate(**QUIET):
+        return _sample_epochs(net, btc_usd, fees, paths, fleet, rngs, outages, elapsed_s)
+
+
+def _sample_epochs(net, btc_usd, fees, paths, fleet, rngs, outages, elapsed_s):
+    rows, n_days = btc_usd.shape
+    btc_sums = np.hstack((np.zeros((rows, 1)), np.cumsum(btc_usd, axis=1)))
+    fee_sums = np.hstack((np.zeros((rows, 1)), np.cumsum(fees, axis=1)))
+    done = net.start_height % BLOCKS_PER_EPOCH
+    height = net.start_height - done
+    difficulty = np.full(rows, float(net.start_difficulty))
+    ids = np.arange(rows)  # each active row's place in the batch
+    starts = [np.full(rows, -elapsed_s / SECONDS_PER_DAY)]  # by epoch; a row's while it runs
+    difficulties = [difficulty]
+    found: list = [None] * rows
+    with_outages = any(o.start_day.size for o in outages)
+
+    def available(t_end):
+        return (np.array([outages[i].available_share(t) for i, t in zip(ids, t_end.tolist())])
+                if with_outages else None)
+
+    def drift(t_end, hashprice, difficulty):  # log hashrate per day toward what pays to run
+        revenue = hashprice * difficulty * TWO_POW_32 / TARGET_SPACING_S / 1e18
+        running_ehs = fleet.step(t_end, revenue, available(t_end))
+        origin = np.ceil(t_end).astype(np.int64)
+        now = paths.log_ehs[np.arange(len(ids)), origin]  # filled: the epoch's work reached it
+        limit = net.max_drift_per_year
+        per_year = (np.log(running_ehs) - now) / net.switch_days * DAYS_PER_YEAR
+        paths.set_drift(origin, np.minimum(np.maximum(per_year, -limit), limit) / DAYS_PER_YEAR)
+
+    drift(np.zeros(rows), net.initial_hashprice_usd_per_ph_day(btc_usd[:, 0]), difficulty)
+    intervals = BLOCKS_PER_EPOCH - 1 - done
+    if intervals != BLOCKS_PER_EPOCH - 1:  # the epoch in force on day 0 is partly mined
+        measured, last_interval = (np.array(a) for a in zip(*(partial_epoch_draws(rng, intervals)
+                                                              for rng in rngs)))
+    draws = _Draws(rngs, batch=int(n_days / 14 * 1.2) + 8)
+    work, t_start, epoch_elapsed_s = np.zeros(rows), np.zeros(rows), np.full(rows, elapsed_s)
+    while True:
+        if intervals == BLOCKS_PER_EPOCH - 1:
+            measured, last_interval = draws.take()
+        work = work + measured * difficulty * WORK_PER_DIFFICULTY
+        t_last = paths.time_at(work)
+        new_difficulty = retarget(difficulty, epoch_elapsed_s + (t_last - t_start) * SECONDS_PER_DAY)
+        work = work + last_interval * new_difficulty * WORK_PER_DIFFICULTY
+        t_end = paths.time_at(work)
+        first = np.clip(np.floor(starts[-1]).astype(np.int64), 0, n_days - 1)
+        last = np.minimum(np.maximum(np.floor(t_end).astype(np.int64), first + 1), n_days)
+        mean_btc = (btc_sums[ids, last] - btc_sums[ids, first]) / (last - first)
+        mean_fees = (fee_sums[ids, last] - fee_sums[ids, first]) / (last - first)
+        hashprice = hashprice_usd_per_ph_day(epoch_subsidy_btc(height), mean_fees, mean_btc,
+                                             difficulty)
+        height += BLOCKS_PER_EPOCH
+        starts.append(t_end)
+        difficulties.append(new_difficulty)
+        ended = t_end >= n_days
+        for i in np.flatnonzero(ended).tolist():  # this row's last epoch: its tables are whole
+            row = ids[i]
+            count = len(starts)
+            row_starts = np.array([s[i] for s in starts])
+            found[row] = (row_starts, height - BLOCKS_PER_EPOCH * np.arange(count)[::-1],
+                          np.array([d[i] for d in difficulties]), paths.log_ehs[i, :n_days].copy())
+        if ended.all():
+            return found
+        if ended.any():
+            keep = np.flatnonzero(~ended)
+            for part in (paths, fleet, draws):
+                part.keep(keep)
+            ids, t_end, work, new_difficulty, hashprice = (a[keep] for a in
+                                                           (ids, t_end, work, new_difficulty, hashprice))
+            difficulty = difficulty[keep]
+            starts = [s[keep] for s in starts]
+            difficulties = [d[keep] for d in difficulties]
+        drift(t_end, hashprice, difficulty)
+        t_start, difficulty, epoch_elapsed_s = t_end, new_difficulty, np.zeros(len(ids))
+        intervals = BLOCKS_PER_EPOCH - 1

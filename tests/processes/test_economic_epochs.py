@@ -1,0 +1,94 @@
+"""The economic network's batched epoch loop: a world's numbers are its own, whatever else is
+sampled with it (the model's closed forms and pinned worlds are in test_network_economic.py)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.special import ndtr
+
+from sim.processes._economic_epochs import column_sums, solve_rows
+from sim.processes.network_economic import EconomicNetwork
+from sim.world import day_grid, rng_for
+
+DAY, DATE = day_grid("2026-06-26", 4)
+DEFAULTS = dict(start_height=955_584, start_difficulty=1.3387e14, start_hashrate_ehs=1000.0)
+
+
+def upstream(k: int, drift: float = 0.0) -> dict:
+    """A world's BTC path: a random walk of its own (seeded by k), drifting by `drift` a day."""
+    steps = rng_for(7, k, "btc").normal(drift, 0.03, len(DAY))
+    return {"day": DAY, "date": DATE, "btc_usd": 60_000.0 * np.exp(np.cumsum(steps))}
+
+
+def same(a: dict, b: dict) -> bool:
+    """True if two network outputs are equal bit for bit, field by field."""
+    return all(a[k].equals(b[k]) if k == "epochs" else np.array_equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("overrides", [
+    {},
+    {"outages_per_year": 2.0},  # outages drawn per world, on a stream of their own
+    {"power_median_log_sd": 0.0, "order_noise_log_sd": 0.0},
+])
+def test_a_world_is_the_same_alone_and_in_any_batch(overrides):
+    """Worlds whose BTC falls or rises end the grid at different epochs (they leave the batch
+    one by one); each equals itself sampled alone, and in a batch of other worlds."""
+    net = EconomicNetwork(**DEFAULTS, **overrides)
+    worlds = list(range(6))
+    ups = [upstream(k, drift=(-1) ** k * 0.002 * k) for k in worlds]
+    batch = net.sample_batch(DAY, [rng_for(1, k, "network") for k in worlds], ups)
+    assert len({len(out["epochs"]) for out in batch}) > 1  # worlds do leave at different epochs
+    for k in worlds:
+        alone = net.sample(DAY, rng_for(1, k, "network"), ups[k])
+        assert same(alone, batch[k])
+    other = net.sample_batch(DAY, [rng_for(1, k, "network") for k in (4, 1)], [ups[4], ups[1]])
+    assert same(other[0], batch[4]) and same(other[1], batch[1])
+
+
+def test_deterministic_worlds_batch_as_well():
+    net = EconomicNetwork(**DEFAULTS)
+    ups = [upstream(0), upstream(1)]
+    batch = net.sample_batch(DAY, [None, None], ups)
+    assert same(batch[1], net.sample(DAY, None, ups[1]))
+    assert not same(batch[0], batch[1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(2, 30), st.integers(0, 5), st.integers(0, 5),
+       st.integers(0, 2**32 - 1))
+def test_column_sums_are_sequential_and_padding_changes_no_bit(vintages, worlds, above, below, seed):
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=(vintages, worlds)) * 10.0 ** rng.uniform(-8, 8, (vintages, worlds))
+    sequential = np.array([_left_to_right(values[:, j]) for j in range(worlds)])
+    assert np.array_equal(column_sums(values), sequential)
+    padded = np.vstack((np.zeros((above, worlds)), values, np.zeros((below, worlds))))
+    assert np.array_equal(column_sums(padded), sequential)
+    assert np.array_equal(column_sums(padded[:, [worlds - 1]]), sequential[[worlds - 1]])
+    assert np.array_equal(column_sums(values[:, ::-1]), sequential[::-1])  # not C-ordered
+
+
+def _left_to_right(column) -> float:
+    total = 0.0
+    for value in column.tolist():
+        total += value
+    return total
+
+
+def test_solve_rows_finds_each_root_whatever_the_others():
+    """Problems of different widths, spreads of breakevens and guesses (cold, near, far) are
+    each solved to g(x) = log revenue, and the same alone as together."""
+    rng = np.random.default_rng(3)
+    capacity = rng.uniform(0, 50, (12, 5))
+    capacity[8:, 0] = 0.0  # a narrower problem, padded
+    z_half = rng.normal(7.0, 1.5, (12, 5))
+    log_revenue = rng.normal(11.0, 1.0, 5)
+    guess = np.array([np.nan, 3.0, 40.0, -40.0, np.nan])
+    spread = 0.5
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        roots, _ = solve_rows(log_revenue, capacity, z_half, spread, guess)
+        for j in range(5):
+            alone, _ = solve_rows(log_revenue[[j]], capacity[:, [j]], z_half[:, [j]], spread, guess[[j]])
+            assert alone[0] == roots[j]
+    g = roots + np.log((capacity * ndtr(roots / spread - z_half)).sum(axis=0))
+    assert g == pytest.approx(log_revenue, abs=1e-12)
