@@ -44,7 +44,7 @@ from sim.finance.covenants import apply_covenant
 from sim.finance.debt import (Construction, Schedule, bullet_schedule, combine,
                               construction_loans, equipment_loan, level_capacity_usd, level_schedule,
                               sculpted_capacity_usd, sculpted_schedule)
-from sim.finance.tax import combined_rate, depreciation_by_year, tax_by_month, tax_by_year, yearly_sums
+from sim.finance.tax import combined_rate, depreciation_by_year, tax_by_month, tax_usd_by_year, yearly_sums
 from sim.memo import read_only_cache
 
 #: The ledger's financing categories (cashflows.parquet), signed as the others: inflows +.
@@ -316,21 +316,23 @@ class _Taxes:
         capitalised = depreciation_by_year(year(capitalised_interest), int(tax.improvements_years),
                                            float(tax.bonus_share))
         self.sale = float(monthly[idx["terminal_value"], -1])
-        self.unlevered = self._income(parts, sale=True)
-        self.levered = self._income([*parts, capitalised], sale=True)
-        self.levered_operations = self._income([*parts, capitalised], sale=False)
-
-    def _income(self, parts, sale: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Return (EBITDA, with the horizon sale's gain if `sale`, and depreciation) by tax year."""
+        # Summed part by part, the capitalised interest last (the debt's own basis).
         depreciation = sum(part.depreciation_usd for part in parts)
+        left = sum(part.undepreciated_usd for part in parts)
+        levered = depreciation + capitalised.depreciation_usd
+        self.unlevered = self._with_sale(left), depreciation
+        self.levered = self._with_sale(left + capitalised.undepreciated_usd), levered
+        self.levered_operations = self.ebitda, levered
+
+    def _with_sale(self, undepreciated_usd: float) -> np.ndarray:
+        """Return EBITDA by tax year with the horizon sale's gain over the basis left in the last."""
         ebitda = self.ebitda.copy()
-        if sale:
-            ebitda[-1] += self.sale - sum(part.undepreciated_usd for part in parts)
-        return ebitda, depreciation
+        ebitda[-1] += self.sale - undepreciated_usd
+        return ebitda
 
     def _monthly(self, ebitda, depreciation, interest_by_year) -> np.ndarray:
-        years = tax_by_year(ebitda, depreciation, interest_by_year, self.rate, self.cap, self.nol)
-        return -tax_by_month(years.tax_usd, self.n_months)
+        years = tax_usd_by_year(ebitda, depreciation, interest_by_year, self.rate, self.cap, self.nol)
+        return -tax_by_month(years, self.n_months)
 
     def levered_usd(self, interest_paid: np.ndarray, sale: bool = True) -> np.ndarray:
         """Return the monthly tax (<= 0) with the debt's interest (>= 0 by month) deducted;
@@ -340,4 +342,4 @@ class _Taxes:
 
     def unlevered_usd(self) -> np.ndarray:
         """Return the monthly tax (<= 0) of the same income without debt."""
-        return self._monthly(*self.unlevered, np.zeros(len(self.ebitda)))
+        return self._monthly(*self.unlevered, 0.0)

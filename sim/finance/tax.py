@@ -32,7 +32,8 @@ month (`tax_by_month`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -128,14 +129,20 @@ def depreciation_by_year(capex_by_year, recovery_years: int | str,
     if not 0.0 <= bonus_share <= 1.0:
         raise ValueError(f"bonus_share={bonus_share!r}: must be in [0, 1]")
     shares = _recovery_shares(recovery_years)
-    n_years = len(capex)
-    full = np.zeros(n_years + len(shares))
-    full[:n_years] += bonus_share * capex
-    # Row i of the convolution: year i's spending spread over its recovery years.
-    full[:n_years + len(shares) - 1] += np.convolve((1.0 - bonus_share) * capex, shares)
-    depreciation = full[:n_years]
+    total = capex.sum()
+    if bonus_share == 1.0 and math.isfinite(total):
+        # Everything is expensed at once: the convolution below would add only zeros
+        # (0 × cost), which leave 0 + cost as it is. Infinite costs take that path (0 × inf).
+        depreciation = capex + 0.0  # 0 + cost, as there: a -0.0 becomes +0.0
+    else:
+        n_years = len(capex)
+        full = np.zeros(n_years + len(shares))
+        full[:n_years] += bonus_share * capex
+        # Row i of the convolution: year i's spending spread over its recovery years.
+        full[:n_years + len(shares) - 1] += np.convolve((1.0 - bonus_share) * capex, shares)
+        depreciation = full[:n_years]
     return Depreciation(depreciation_usd=depreciation,
-                        undepreciated_usd=float(capex.sum() - depreciation.sum()))
+                        undepreciated_usd=float(total - depreciation.sum()))
 
 
 @dataclass(frozen=True)
@@ -161,36 +168,46 @@ def tax_by_year(ebitda_usd, depreciation_usd, interest_usd, rate,
     `nol_limit_share` of it (IRC 172). Tax = rate × what remains, if positive; no refunds,
     no carry-back. `rate` is a number or one per year (federal plus state: `combined_rate`).
     """
+    rows = list(_years(ebitda_usd, depreciation_usd, interest_usd, rate, interest_cap_share,
+                       nol_limit_share))
+    columns = zip(*rows) if rows else ([] for _ in fields(TaxYears))
+    return TaxYears(*(np.array(column, dtype=float) for column in columns))
+
+
+def tax_usd_by_year(ebitda_usd, depreciation_usd, interest_usd, rate,
+                    interest_cap_share: float = 0.3, nol_limit_share: float = 0.8) -> list[float]:
+    """Return the tax paid in each year, `tax_by_year(...).tax_usd` as a list (without the
+    other columns: what the ledger books, once per replication and debt)."""
+    return [row[-1] for row in _years(ebitda_usd, depreciation_usd, interest_usd, rate,
+                                       interest_cap_share, nol_limit_share)]
+
+
+def _years(ebitda_usd, depreciation_usd, interest_usd, rate, interest_cap_share: float,
+           nol_limit_share: float):
+    """Yield each year's (taxable income, interest deducted, interest carried, NOL used, NOL
+    balance, tax) by the rule of `tax_by_year`, once its arguments are checked."""
     ebitda = np.asarray(ebitda_usd, dtype=float)
     n_years = len(ebitda)
     depreciation = _per_year(depreciation_usd, n_years, "depreciation_usd")
     interest = _per_year(interest_usd, n_years, "interest_usd")
     rates = _per_year(rate, n_years, "rate")
-    if (interest < 0).any() or (rates < 0).any():
+    if any(value < 0 for value in interest + rates):
         raise ValueError("interest_usd and rate must be >= 0")
     for name, share in (("interest_cap_share", interest_cap_share),
                         ("nol_limit_share", nol_limit_share)):
         if not 0.0 <= share <= 1.0:
             raise ValueError(f"{name}={share!r}: must be in [0, 1]")
-    out = {name: [0.0] * n_years for name in TaxYears.__dataclass_fields__}
-    ebitda_usd, depreciation_usd = ebitda.tolist(), depreciation.tolist()
-    interest_usd, rate_by_year = interest.tolist(), rates.tolist()
     carried, balance = 0.0, 0.0
-    for year in range(n_years):
-        allowed = interest_cap_share * max(ebitda_usd[year], 0.0)
-        deducted = min(interest_usd[year] + carried, allowed)
-        carried = interest_usd[year] + carried - deducted
-        before_losses = ebitda_usd[year] - depreciation_usd[year] - deducted
+    for ebitda_year, depreciation_year, interest_year, rate_year in zip(
+            ebitda.tolist(), depreciation, interest, rates):
+        allowed = interest_cap_share * max(ebitda_year, 0.0)
+        deducted = min(interest_year + carried, allowed)
+        carried = interest_year + carried - deducted
+        before_losses = ebitda_year - depreciation_year - deducted
         used = min(balance, nol_limit_share * before_losses) if before_losses > 0 else 0.0
         balance += max(-before_losses, 0.0) - used
         taxable = before_losses - used
-        out["taxable_income_usd"][year] = taxable
-        out["interest_deducted_usd"][year] = deducted
-        out["interest_carried_usd"][year] = carried
-        out["nol_used_usd"][year] = used
-        out["nol_balance_usd"][year] = balance
-        out["tax_usd"][year] = rate_by_year[year] * max(taxable, 0.0)
-    return TaxYears(**{name: np.array(values, dtype=float) for name, values in out.items()})
+        yield taxable, deducted, carried, used, balance, rate_year * max(taxable, 0.0)
 
 
 def combined_rate(federal: float, state: float) -> float:
@@ -201,8 +218,15 @@ def combined_rate(federal: float, state: float) -> float:
 def yearly_sums(monthly, months_per_year: int = 12) -> np.ndarray:
     """Return the sums of consecutive blocks of `months_per_year` months (the last may be short)."""
     monthly = np.asarray(monthly, dtype=float)
-    starts = np.arange(0, len(monthly), months_per_year)
-    return np.add.reduceat(monthly, starts) if len(monthly) else np.zeros(0)
+    if not len(monthly):
+        return np.zeros(0)
+    return np.add.reduceat(monthly, _year_starts(len(monthly), months_per_year))
+
+
+@read_only_cache(maxsize=16)
+def _year_starts(n_months: int, months_per_year: int) -> np.ndarray:
+    """Return the first month of each tax year of `n_months` months (read-only)."""
+    return np.arange(0, n_months, months_per_year)
 
 
 def tax_by_month(tax_by_year_usd, n_months: int, months_per_year: int = 12) -> np.ndarray:
@@ -211,21 +235,27 @@ def tax_by_month(tax_by_year_usd, n_months: int, months_per_year: int = 12) -> n
     Year k covers months [12k, 12k + 12); a short last year pays in the series' last month.
     """
     yearly = np.asarray(tax_by_year_usd, dtype=float)
-    n_years = -(-n_months // months_per_year)
-    if len(yearly) != n_years:
+    last_months = _last_months(n_months, months_per_year)
+    if len(yearly) != len(last_months):
         raise ValueError(f"{len(yearly)} tax years given for {n_months} months; "
-                         f"expected {n_years}")
+                         f"expected {len(last_months)}")
     monthly = np.zeros(n_months)
-    last_months = np.minimum(np.arange(1, n_years + 1) * months_per_year, n_months) - 1
     monthly[last_months] = yearly
     return monthly
 
 
-def _per_year(values, n_years: int, name: str) -> np.ndarray:
-    """Return `values` (a number, or one per year) as an array of n_years floats."""
+@read_only_cache(maxsize=16)
+def _last_months(n_months: int, months_per_year: int) -> np.ndarray:
+    """Return the month in which each tax year of `n_months` months pays its tax (read-only)."""
+    n_years = -(-n_months // months_per_year)
+    return np.minimum(np.arange(1, n_years + 1) * months_per_year, n_months) - 1
+
+
+def _per_year(values, n_years: int, name: str) -> list[float]:
+    """Return `values` (a number, or one per year) as a list of n_years floats."""
     array = np.asarray(values, dtype=float)
     if array.ndim == 0:
-        return np.full(n_years, float(array))
+        return [float(array)] * n_years
     if array.shape != (n_years,):
         raise ValueError(f"{name} has shape {array.shape}; expected ({n_years},), one per year")
-    return array
+    return array.tolist()

@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.finance.tax import (GDS_DECLINING_BALANCE, combined_rate, depreciation_by_year,
-                             macrs_rates, recovery_shares, tax_by_month, tax_by_year, yearly_sums)
+                             macrs_rates, recovery_shares, tax_by_month, tax_by_year,
+                             tax_usd_by_year, yearly_sums)
 from sim.schema import GDS_PERIODS
 
 #: IRS Publication 946, Table A-1 (GDS, half-year convention), in percent as printed.
@@ -170,3 +171,28 @@ def test_without_interest_or_losses_tax_is_rate_times_ebitda_less_depreciation(p
     np.testing.assert_allclose(out.tax_usd, rate * (np.array(ebitda) - np.array(depreciation)),
                                rtol=1e-12, atol=1e-9)
     assert not out.nol_used_usd.any()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(positive, st.just(0.0), st.just(-0.0), st.just(np.inf)), min_size=1,
+                max_size=12), st.sampled_from([5, 15, 39, "straight:7"]))
+def test_full_bonus_is_the_convolution_of_nothing_to_the_last_bit(capex, years):
+    """With bonus_share 1 the recovery schedule adds only zeros (NaN after an infinite cost):
+    what the general rule gives, bit for bit."""
+    cost = np.array(capex)
+    full = np.zeros(len(cost) + len(recovery_shares(years)))
+    full[:len(cost)] += 1.0 * cost
+    full[:-1] += np.convolve(0.0 * cost, recovery_shares(years))
+    out = depreciation_by_year(cost, years, bonus_share=1.0)
+    assert out.depreciation_usd.tobytes() == full[:len(cost)].tobytes()
+    assert np.float64(out.undepreciated_usd).tobytes() == (cost.sum() - full[:len(cost)].sum()).tobytes()
+
+
+@settings(max_examples=200, deadline=None)
+@given(years(), st.floats(0, 0.6))
+def test_the_tax_alone_is_the_tax_of_every_column(series, rate):
+    ebitda, depreciation, interest = series
+    assert tax_usd_by_year(ebitda, depreciation, interest, rate) == tax_by_year(
+        ebitda, depreciation, interest, rate).tax_usd.tolist()
+    with pytest.raises(ValueError, match=">= 0"):
+        tax_usd_by_year(ebitda, depreciation, interest, -0.1)
