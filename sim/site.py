@@ -322,9 +322,10 @@ class Site(TenantDesk):
         """Return `blocks` cut, in order, into runs of blocks with the same fleet (J/TH, day whole)."""
         if not len(blocks):
             return []
-        # A site has a few blocks: Python lists cut them faster than numpy's split.
-        fleets = list(zip(self.j_per_th[blocks].tolist(), self.fleet_since[blocks].tolist()))
-        cuts = [0, *(i for i in range(1, len(fleets)) if fleets[i] != fleets[i - 1]), len(fleets)]
+        # numpy finds the cuts (a site may have many blocks, most of them alike)
+        j_per_th, since = self.j_per_th[blocks], self.fleet_since[blocks]
+        changes = (j_per_th[1:] != j_per_th[:-1]) | (since[1:] != since[:-1])
+        cuts = [0, *(np.flatnonzero(changes) + 1).tolist(), len(blocks)]
         return [blocks[start:stop] for start, stop in zip(cuts, cuts[1:])]
 
     def _fleet_bookings(self, block: int, day: float, sign: float) -> list[tuple[np.ndarray, int, float]]:

@@ -1,6 +1,7 @@
 """The site engine against sums done by hand, conservation laws and the no-look-ahead rule."""
 
 import gc
+import itertools
 import math
 import weakref
 
@@ -326,6 +327,24 @@ def test_alike_blocks_book_the_same_floats_as_one_at_a_time():
     many = (a.copy(), b.copy())
     book_alike(997, bookings(many))
     assert one[0].tobytes() == many[0].tobytes() and one[1].tobytes() == many[1].tobytes()
+
+
+def test_alike_runs_are_the_groups_of_equal_fleets_in_order(compose_small):
+    """`Site._alike` (numpy) cuts blocks where itertools.groupby on (J/TH, day whole) would."""
+    from sim.site import Site
+
+    cfg = compose_small("strategy=stay_mining", "site.blocks=40")
+    site = Site(cfg, sim.sample_world(cfg, 0), Strategy())
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        site.j_per_th[:] = rng.choice([16.0, 17.5, 21.0], size=40, p=[0.1, 0.8, 0.1])
+        site.fleet_since[:] = rng.choice([0.0, 0.0, 365.25, 730.5], size=40)
+        blocks = np.flatnonzero(rng.random(40) < 0.8)
+        fleets = zip(site.j_per_th[blocks].tolist(), site.fleet_since[blocks].tolist())
+        expected = [[int(b) for b, _ in group]
+                    for _, group in itertools.groupby(zip(blocks, fleets), key=lambda bf: bf[1])]
+        assert [run.tolist() for run in site._alike(blocks)] == expected
+    assert site._alike(blocks[:0]) == []
 
 
 def test_a_finished_run_holds_its_arrays_only_through_its_record():
