@@ -27,13 +27,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.finance.schedule import (
-    Schedule, amortise, annuity_usd, combine, last_month_by_row, prepay, rates_per_year,
+    Schedule, amortise, annuity_usd, combine, last_month_by_row, prepay, rates_per_year, sum_of_rows,
 )
 from sim.memo import read_only, read_only_cache
 
 __all__ = ["Construction", "EquipmentLoan", "Schedule", "annuity_usd", "bullet_schedule", "combine",
            "construction_draws", "construction_loans", "equipment_loan", "level_capacity_usd",
-           "level_schedule", "prepay", "rates_per_year", "sculpted_capacity_usd", "sculpted_schedule"]
+           "level_loans", "level_schedule", "prepay", "rates_per_year", "sculpted_capacity_usd", "sculpted_schedule"]
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def level_schedule(principal_usd: float, rate, months: int, start_month: int, n_
     rates = rates_per_year(rate, n_months)
     last = start_month + months - 1
     if isinstance(rate, float) or (rates == rates[0]).all():  # a fixed rate: the annuity table in closed form
-        return _level_fixed(principal_usd, rates, months, start_month, n_months)
+        return level_loans([principal_usd], rate, months, [start_month], n_months)
 
     def due(t, opening, owed):
         if t == last:
@@ -118,30 +118,59 @@ def level_schedule(principal_usd: float, rate, months: int, start_month: int, n_
     return amortise(_funding(principal_usd, start_month, n_months), rates, due, n_months)
 
 
-def _level_fixed(principal_usd: float, rates: np.ndarray, months: int, start_month: int,
-                 n_months: int) -> Schedule:
-    """Return a level loan at one rate: after k payments its balance is
+def level_loans(principals_usd, rate, months: int, start_months, n_months: int) -> Schedule:
+    """Return level loans of one rate and term, from their start months, as one sum of loans:
+    `combine` of their `level_schedule`s, the same numbers to the last bit (one loan: itself).
+
+    At a fixed rate every loan's table is a row of one table, each element computed as
+    `level_schedule` computes it alone; a rate that changes amortises each loan in turn.
+    """
+    principals = [float(principal) for principal in principals_usd]
+    starts = [int(start) for start in start_months]
+    if not principals or len(principals) != len(starts):
+        raise ValueError(f"{len(principals)} principals for {len(starts)} start months: "
+                         "one of each per loan, at least one loan.")
+    for principal, start in zip(principals, starts):
+        _check_term(principal, months, start, n_months)
+    rates = rates_per_year(rate, n_months)
+    if not (isinstance(rate, float) or (rates == rates[0]).all()):
+        return combine([level_schedule(principal, rate, months, start, n_months)
+                        for principal, start in zip(principals, starts)])
+    return sum_of_rows(_level_fixed_rows(np.array(principals), rates, months, np.array(starts),
+                                         n_months))
+
+
+def _level_fixed_rows(principals: np.ndarray, rates: np.ndarray, months: int, starts: np.ndarray,
+                      n_months: int) -> dict[str, np.ndarray]:
+    """Return the tables of level loans at one rate, a row per loan: after k payments a balance is
     P·g^k − A·(g^k − 1)/r (g = 1 + r, A the annuity), each month's interest r times the
     balance before it, principal the rest of A, and the last payment what is left."""
     r = float(rates[0]) / 12.0
-    payment = annuity_usd(principal_usd, r, months)
-    interest, principal, balance = np.zeros(n_months), np.zeros(n_months), np.zeros(n_months)
-    stop = min(start_month + months, n_months)
-    if principal_usd > 0 and start_month < stop:
-        if abs(r) < 1e-15:  # as annuity_usd: no interest to speak of
-            before = principal_usd - payment * np.arange(stop - start_month, dtype=float)
-        else:
-            gained = _growth_less_one(r, n_months)[:stop - start_month]
-            before = principal_usd * (1.0 + gained) - payment * gained / r
-        paid_interest = before * r
-        repaid = np.minimum(payment - paid_interest, before)
-        if start_month + months <= n_months:
-            repaid[-1] = before[-1]  # the last payment clears the loan
-        interest[start_month:stop] = -paid_interest
-        principal[start_month:stop] = -repaid
-        balance[start_month:stop] = before - repaid
-    return Schedule(_funding(principal_usd, start_month, n_months), interest, np.zeros(n_months),
-                    principal, np.zeros(n_months), balance, rates.copy())
+    n_loans = len(principals)
+    payments = np.array([annuity_usd(principal, r, months) for principal in principals.tolist()])
+    stops = np.minimum(starts + months, n_months)
+    paid = np.arange(n_months) - starts[:, None]  # payments made before each month, from the start
+    repaying = (paid >= 0) & (paid < (stops - starts)[:, None]) & (principals > 0)[:, None]
+    paid = np.where(repaying, paid, 0)
+    if abs(r) < 1e-15:  # as annuity_usd: no interest to speak of
+        before = principals[:, None] - payments[:, None] * paid.astype(float)
+    else:
+        gained = _growth_less_one(r, n_months)[paid]
+        before = principals[:, None] * (1.0 + gained) - payments[:, None] * gained / r
+    paid_interest = before * r
+    repaid = np.minimum(payments[:, None] - paid_interest, before)
+    cleared = np.flatnonzero((starts + months <= n_months) & repaying.any(axis=1))
+    last = stops[cleared] - 1
+    repaid[cleared, last] = before[cleared, last]  # the last payment clears the loan
+    funded = np.zeros((n_loans, n_months))
+    funding = np.flatnonzero(starts < n_months)
+    funded[funding, starts[funding]] = principals[funding]
+    return dict(funded_usd=funded, interest_usd=np.where(repaying, -paid_interest, 0.0),
+                capitalised_interest_usd=np.zeros((n_loans, n_months)),
+                principal_usd=np.where(repaying, -repaid, 0.0),
+                prepaid_usd=np.zeros((n_loans, n_months)),
+                balance_usd=np.where(repaying, before - repaid, 0.0),
+                rate_per_year=np.repeat(rates[None, :], n_loans, axis=0))
 
 
 @read_only_cache(maxsize=64)
@@ -349,7 +378,7 @@ def equipment_loan(price_usd_by_month, loan_to_value: float, rate, term_months: 
         raise ValueError(f"loan_to_value(={loan_to_value}) must be in [0, 1].")
     draw = np.zeros(n_months)
     draw[:price.size] = loan_to_value * price
-    tranches = [level_schedule(float(draw[m]), rate, term_months, int(m) + 1, n_months)
-                for m in np.flatnonzero(draw > 0)]
-    schedule = combine(tranches) if tranches else level_schedule(0.0, rate, term_months, 0, n_months)
+    months = np.flatnonzero(draw > 0)
+    schedule = (level_loans(draw[months], rate, term_months, months + 1, n_months) if months.size
+                else level_schedule(0.0, rate, term_months, 0, n_months))
     return EquipmentLoan(draw, schedule)

@@ -42,8 +42,8 @@ import numpy as np
 from sim.economics import irr, npv, peak_funding_usd
 from sim.finance.covenants import apply_covenant
 from sim.finance.debt import (Construction, Schedule, bullet_schedule, combine,
-                              construction_loans, equipment_loan, level_capacity_usd, level_schedule,
-                              sculpted_capacity_usd, sculpted_schedule)
+                              construction_loans, equipment_loan, level_capacity_usd, level_loans,
+                              level_schedule, sculpted_capacity_usd, sculpted_schedule)
 from sim.finance.tax import combined_rate, depreciation_by_year, tax_by_month, tax_usd_by_year, yearly_sums
 from sim.memo import read_only_cache
 
@@ -185,6 +185,16 @@ def _term_loan(debt, principal: float, rate, forecast: np.ndarray, start_month: 
     return level_schedule(principal, rate, months, start_month, n_months)
 
 
+def _term_loans(debt, terms, rate, n_months: int) -> list[Schedule]:
+    """Return the term loans of `terms` (principal, lender's forecast, first month), in order;
+    level loans as one sum of loans (`level_loans`: the same numbers, computed together)."""
+    if debt.amortisation == "level" and terms:
+        return [level_loans([principal for principal, _, _ in terms], rate, months_of(debt.term_years),
+                            [start for _, _, start in terms], n_months)]
+    return [_term_loan(debt, principal, rate, forecast, start, n_months)
+            for principal, forecast, start in terms]
+
+
 def _scaled(build: Construction, factor: float) -> Construction:
     """Return a construction loan at `factor` times its loan-to-cost (every line is linear in it)."""
     return Construction(build.draw_usd * factor, build.capitalised_interest_usd * factor,
@@ -231,7 +241,7 @@ def financing(cfg, account) -> Financing:
     month_of_day = np.repeat(np.arange(n), np.diff(np.append(starts, account.n_days)))
     rate = monthly_rates(fin, world, account.month_starts)
     draws, fees, capitalised = np.zeros(n), np.zeros(n), np.zeros(n)
-    loans: list[Schedule] = []
+    terms: list[tuple[float, np.ndarray, int]] = []  # (principal, lender's forecast, first month)
     unconverted = 0.0  # construction balances still owed at the horizon
     debt = fin.debt
     groups = (list(_loan_groups(record.conversions, account, month_of_day, n))
@@ -252,7 +262,8 @@ def financing(cfg, account) -> Financing:
         if start >= n:  # still being built at the horizon
             unconverted += float(build.balance_usd[-1])
             continue
-        loans.append(_term_loan(debt, build.balance_at_completion_usd, rate, forecast, start, n))
+        terms.append((build.balance_at_completion_usd, forecast, start))
+    loans = _term_loans(debt, terms, rate, n)
     equipment_price = -(monthly[idx["capex_gpu"]] + monthly[idx["capex_asic_refresh"]])
     if fin.equipment.loan_to_value > 0 and np.any(equipment_price > 0):
         gear = equipment_loan(np.maximum(equipment_price, 0.0), float(fin.equipment.loan_to_value),
@@ -262,7 +273,7 @@ def financing(cfg, account) -> Financing:
         loans.append(gear.schedule)
     operating = sum(monthly[idx[name]] for name in OPERATING)
     taxes = _Taxes(cfg, account, operating, capitalised)
-    schedule = combine(loans) if loans else None
+    schedule = (loans[0] if len(loans) == 1 else combine(loans)) if loans else None
     if schedule is None:
         tax = taxes.levered_usd(np.zeros(n))
         cover = np.full(n, np.nan)

@@ -149,6 +149,16 @@ def _table(tranches: Sequence[Schedule]) -> dict[str, np.ndarray]:
             for name in (*_SUMMED, "rate_per_year")}
 
 
+def sum_of_rows(rows: dict[str, np.ndarray]) -> Schedule:
+    """Return the loans whose arrays are the rows of `rows` (each of `_SUMMED` and
+    `rate_per_year`), summed as `combine` sums them; a single loan is itself."""
+    read_only(*rows.values())  # the loans' arrays are views of these rows
+    names = (*_SUMMED, "rate_per_year")
+    tranches = tuple(Schedule(*(rows[name][k] for name in names))
+                     for k in range(len(rows["balance_usd"])))
+    return tranches[0] if len(tranches) == 1 else _sum_of(tranches, rows)
+
+
 def _sum_of(tranches: tuple[Schedule, ...], rows: dict[str, np.ndarray]) -> Schedule:
     """Return the sum of `tranches`, whose arrays are the rows of `rows` (see `combine`)."""
     summed = {name: rows[name].sum(axis=0) for name in _SUMMED}  # tranche by tranche, in order

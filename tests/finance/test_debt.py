@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from sim.finance.debt import (
     bullet_schedule, combine, construction_draws, construction_loans, equipment_loan, level_capacity_usd,
-    level_schedule, prepay, sculpted_capacity_usd, sculpted_schedule,
+    level_loans, level_schedule, prepay, sculpted_capacity_usd, sculpted_schedule,
 )
 from sim.finance.schedule import Facility
 
@@ -349,3 +349,46 @@ def test_money_is_conserved_and_balances_stay_positive(principal, rate, months, 
         assert (s.capitalised_interest_usd >= 0).all()
     if start + months <= n_months and kind != "combined":
         assert schedule.balance_usd[start + months - 1] == 0.0
+
+
+def closed_form_level(principal, rate, months, start, n_months):
+    """Return (interest, principal, balance) of a level loan at one rate by the closed form, one
+    loan at a time on slices: after k payments P·g^k − A·(g^k − 1)/r (the loan's own rule)."""
+    r = rate / 12.0
+    payment = principal * r / (1.0 - (1.0 + r) ** -months) if abs(r) >= 1e-15 else principal / months
+    interest, repaid_by_month, balance = np.zeros(n_months), np.zeros(n_months), np.zeros(n_months)
+    stop = min(start + months, n_months)
+    if principal > 0 and start < stop:
+        k = np.arange(stop - start, dtype=float)
+        if abs(r) < 1e-15:
+            before = principal - payment * k
+        else:
+            gained = np.expm1(k * np.log1p(r))
+            before = principal * (1.0 + gained) - payment * gained / r
+        repaid = np.minimum(payment - before * r, before)
+        if start + months <= n_months:
+            repaid[-1] = before[-1]
+        interest[start:stop], repaid_by_month[start:stop] = -(before * r), -repaid
+        balance[start:stop] = before - repaid
+    return interest, repaid_by_month, balance
+
+
+@settings(max_examples=100, deadline=None)
+@given(loans=st.lists(st.tuples(st.floats(0.0, 1e9), st.integers(0, 130)), min_size=1, max_size=8),
+       rate=st.sampled_from([0.0, 1e-16, 0.0775, 0.25, -0.01]), months=st.integers(1, 150),
+       n_months=st.integers(1, 130))
+def test_level_loans_together_are_each_loan_by_the_closed_form_to_the_last_bit(loans, rate, months,
+                                                                               n_months):
+    together = level_loans([p for p, _ in loans], rate, months, [s for _, s in loans], n_months)
+    parts = together.tranches or (together,)
+    assert len(parts) == len(loans)
+    for (principal, start), part in zip(loans, parts):
+        interest, repaid, balance = closed_form_level(principal, rate, months, start, n_months)
+        for got, expected in ((part.interest_usd, interest), (part.principal_usd, repaid),
+                              (part.balance_usd, balance)):
+            assert got.tobytes() == expected.tobytes()
+        assert part.funded_usd.tolist() == [principal if m == start else 0.0 for m in range(n_months)]
+    if len(loans) > 1:  # summed as combine sums the loans one at a time
+        alone = combine([level_schedule(p, rate, months, s, n_months) for p, s in loans])
+        for name in ("interest_usd", "principal_usd", "balance_usd", "rate_per_year"):
+            assert getattr(together, name).tobytes() == getattr(alone, name).tobytes()
