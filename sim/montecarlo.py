@@ -31,7 +31,7 @@ from sim.result import Result
 from sim.rundir import ChunkDamaged, RunDir, check_claim, now, plan
 from sim.selection import select_best
 from sim.site import simulate
-from sim.world import sample_worlds
+from sim.world import iter_worlds
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +73,7 @@ def run_chunk(cfg, start: int, stop: int, progress=None) -> dict[str, pd.DataFra
     monthly = cfg.run.detail == "monthly"
     rows, features, flows, states, paths, logs = [], [], [], [], [], []
     months = None
-    worlds = sample_worlds(cfg, range(start, stop), processes)
-    worlds.reverse()  # popped in order, each let go once run
-    for replication in range(start, stop):
-        world = worlds.pop()
+    for replication, world in zip(range(start, stop), iter_worlds(cfg, range(start, stop), processes)):
         features.append(world_features(world))
         for label, strategy in strategies.items():
             record = simulate_strategy(cfg, world, label, strategy)

@@ -149,7 +149,8 @@ def _train(checked, strategy: RealOption, label: str, key: str, executor=None) -
               disable=not checked.run.progress, file=sys.stderr) as bar:
         spread = executor is not None and executor.workers > 1  # one worker: here, no chunks
         return train(checked, strategy, progress=bar.update, key=key,
-                     mapper=executor.map if spread else None)
+                     mapper=executor.map if spread else None,
+                     workers=executor.workers if spread else 1)
 
 
 def _warn_many(strategy: RealOption, label: str, blocks: int, per_project: int) -> None:

@@ -204,6 +204,22 @@ def sample_worlds(cfg, replications, processes: Mapping | None = None) -> list[W
             for r, paths in zip(replications, worlds)]
 
 
+#: The most worlds sampled in one call by `iter_worlds`: enough for the economic network's
+#: batch to pay (its cost per world falls from about 50 ms alone to 3.5 ms at 50 on this
+#: project's 2-core reference machine), few enough to hold (a 10-year world is about 0.4 MB).
+WORLDS_PER_BATCH = 50
+
+
+def iter_worlds(cfg, replications, processes: Mapping | None = None):
+    """Yield the Worlds of `replications` in order, sampled `WORLDS_PER_BATCH` at a time."""
+    replications = list(replications)
+    for lo in range(0, len(replications), WORLDS_PER_BATCH):
+        batch = sample_worlds(cfg, replications[lo:lo + WORLDS_PER_BATCH], processes)
+        batch.reverse()
+        while batch:  # each world let go once its caller is done with it
+            yield batch.pop()
+
+
 def _sample_one(process, day, rng, paths: dict, where: str):
     """Return `process.sample` of one world, its failure raised as one UserError naming `where`."""
     try:

@@ -160,3 +160,16 @@ def test_a_batch_that_fails_names_the_world_that_fails(compose_small, monkeypatc
     with pytest.raises(UserError, match=rf"market.network \(EconomicNetwork\), replication "
                                         rf"{failing}, seed .* raised ValueError: no such hashrate"):
         sample_worlds(cfg, range(3), processes)
+
+
+def test_iter_worlds_samples_in_batches_and_yields_every_world_in_order(compose_small, monkeypatch):
+    cfg = compose_small("run.horizon_years=1")
+    monkeypatch.setattr(sim.world, "WORLDS_PER_BATCH", 2)  # 5 worlds: batches of 2, 2 and 1
+    calls = []
+    real = sim.world.sample_worlds
+    monkeypatch.setattr(sim.world, "sample_worlds",
+                        lambda c, rs, processes=None: calls.append(list(rs)) or real(c, rs, processes))
+    worlds = list(sim.world.iter_worlds(cfg, [3, 1, 4, 0, 2]))
+    assert calls == [[3, 1], [4, 0], [2]]
+    assert [w.replication for w in worlds] == [3, 1, 4, 0, 2]
+    np.testing.assert_array_equal(worlds[2].difficulty, sim.sample_world(cfg, 4).difficulty)

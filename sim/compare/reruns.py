@@ -26,7 +26,7 @@ from sim.executors import make_executor
 from sim.ledger import Account
 from sim.policies import trained, with_policies
 from sim.site import simulate
-from sim.world import sample_worlds
+from sim.world import iter_worlds
 
 #: The config keys only the ledger reads: alternatives that set nothing else share engine runs.
 VALUATION_KEYS = ("run.terminal_value", "run.discount_rate", "run.discount_rates")
@@ -73,7 +73,7 @@ def npv_chunk(work: Batches, start: int, stop: int, progress=None) -> np.ndarray
     processes = build_processes(batch.engine)
     strategies = build_strategies(batch.engine)
     npv_usd = np.empty((len(batch.valuations), len(strategies), stop - start))
-    for i, world in enumerate(sample_worlds(batch.engine, range(n, n + stop - start), processes)):
+    for i, world in enumerate(iter_worlds(batch.engine, range(n, n + stop - start), processes)):
         for j, strategy in enumerate(strategies.values()):
             record = simulate(batch.engine, world, strategy)
             for k, cfg in enumerate(batch.valuations):

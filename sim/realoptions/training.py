@@ -38,7 +38,7 @@ from sim.realoptions.lsm import lsm_value, policy_value
 from sim.realoptions.strategy import FEATURES, RealOption, Recording
 from sim.site import simulate
 from sim.strategies import decision_days
-from sim.world import day_grid, sample_worlds
+from sim.world import day_grid, iter_worlds
 
 #: Folds of the cross-validation that judges the fitted rule on worlds it was not fitted on.
 FOLDS = 4
@@ -198,8 +198,16 @@ def exercise_values(cfg, world, strategy: RealOption, stage: int = 0,
     return x, gains, alive, never
 
 
-#: Training worlds per chunk of work handed to an executor (small: chunks balance the workers).
+#: The fewest training worlds per chunk of work handed to an executor (small: chunks balance
+#: the workers); see `training_chunk`.
 TRAINING_CHUNK = 4
+
+
+def training_chunk(worlds: int, workers: int) -> int:
+    """Return the training worlds per chunk on `workers` workers: about four chunks a
+    worker, so that they balance, and at least `TRAINING_CHUNK` (the network samples a
+    chunk's worlds in one batch, which pays the more worlds it holds)."""
+    return max(TRAINING_CHUNK, worlds // (4 * max(workers, 1)))
 
 
 @dataclass(frozen=True)
@@ -230,29 +238,31 @@ def stage_chunk(job: StageJob, start: int, stop: int, progress=None) -> tuple[np
 
 
 def _training_worlds(cfg, replications, run_seed: int, processes=None):
-    """Return the training worlds `replications`, a failure to sample them named as training's."""
+    """Yield the training worlds `replications`, a failure to sample them named as training's."""
     try:
-        return sample_worlds(cfg, replications, processes)
+        yield from iter_worlds(cfg, replications, processes)
     except UserError as err:
         raise UserError(f"training real_option on its own worlds (seed {cfg.run.seed}, derived "
                         f"from seed {run_seed}): {err}") from None
 
 
-def train(cfg, strategy: RealOption, progress=None, key: str = "", mapper=None) -> Policy:
+def train(cfg, strategy: RealOption, progress=None, key: str = "", mapper=None,
+          workers: int = 1) -> Policy:
     """Return the policy of `strategy` trained on `strategy.training_replications` worlds.
 
     `cfg` is the run's typed Settings; the worlds are sampled on `training_seed(run.seed)`,
     again for each tranche (the same worlds: a world is a function of its seed and number),
     so that a worker holds one at a time. `mapper`, an executor's `map` (sim.executors),
-    spreads each tranche's worlds over its workers in chunks of TRAINING_CHUNK; None: here,
-    one by one. The policy is the same either way. `progress`, if given, is called with
+    spreads each tranche's worlds over its `workers` workers in chunks (`training_chunk`);
+    None: here, in one chunk. The policy is the same either way. `progress`, if given, is called with
     the number of training worlds done as they finish, for each tranche (the total is
     worlds x tranches at most).
     """
     started = time.perf_counter()
     tcfg = training_settings(cfg)
     n = int(strategy.training_replications)
-    chunks = [(lo, min(lo + TRAINING_CHUNK, n)) for lo in range(0, n, TRAINING_CHUNK)]
+    size = training_chunk(n, workers)
+    chunks = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
 
     def stage_values(stage: int, policy: Policy):
         """Return tranche `stage`'s values on every world (and, for the first, all-on-day-0 NPVs)."""

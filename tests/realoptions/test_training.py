@@ -29,8 +29,8 @@ def npv(cfg, world, strategy):
 def test_training_worlds_come_from_a_seed_stream_of_their_own(compose_small, monkeypatch):
     cfg = settings(compose_small(TRIO, *SMALL))
     seeds = []
-    real = training.sample_worlds
-    monkeypatch.setattr(training, "sample_worlds",
+    real = training.iter_worlds
+    monkeypatch.setattr(training, "iter_worlds",
                         lambda c, rs, processes=None: seeds.extend((c.run.seed, r) for r in rs)
                         or real(c, rs, processes))
     policy = training.train(cfg, build_strategies(cfg)["real_option"])
@@ -170,6 +170,12 @@ def test_the_same_seed_trains_the_same_policy_here_or_on_workers(compose_small, 
         assert (a is None) == (b is None)
         if a is not None:
             np.testing.assert_array_equal(a.exercise, b.exercise)
+
+
+def test_training_chunks_give_each_worker_about_four_and_hold_at_least_the_least():
+    assert training.training_chunk(128, 2) == 16  # 8 chunks: 4 a worker
+    assert training.training_chunk(128, 16) == training.TRAINING_CHUNK  # 32 chunks: 2 a worker
+    assert training.training_chunk(10, 2) == training.TRAINING_CHUNK
 
 
 def test_a_parent_whose_workers_draw_the_worlds_never_draws_one(compose_small, monkeypatch, tmp_path):
