@@ -19,7 +19,8 @@ from sim.economics import (DAYS_PER_MONTH, DAYS_PER_YEAR, below_breakeven, disco
                            mining_revenue_usd_per_day, mining_revenue_usd_per_mw_day, npv,
                            payback_years, peak_funding_usd, th_per_mw)
 from sim.finance.equity import FINANCE_CATEGORIES, financing
-from sim.fleet import AsicPrices
+from sim.fleet import AsicPrices, FleetDecay
+from sim.memo import read_only, read_only_cache
 from sim.record import Event, levels_by_day
 from sim.schema import KINDS
 from sim.valuation import (forward_noi_usd, idle_hall_value_usd_per_kw, kind_rates,
@@ -48,6 +49,25 @@ class Mining:
     fleet_running: np.ndarray    # MW of machines alive and running
     fleet_curtailed: np.ndarray  # MW of machines alive and curtailed
     th_running: np.ndarray       # TH/s running
+
+
+@read_only_cache(maxsize=8)
+def _share_alive(decay: FleetDecay, n_days: int) -> np.ndarray:
+    """Return the share of a fleet alive on each day (read-only; the same for every account)."""
+    return decay.share_alive_by_day(n_days)
+
+
+def _curtailed(world, tranche_th_per_mw: float, pool_fee: float) -> np.ndarray:
+    """Return the days on which a MW mining `tranche_th_per_mw` TH/s earns less than its power
+    costs (read-only; once per world and efficiency, for every strategy that mines it)."""
+    key = ("curtailed", tranche_th_per_mw, pool_fee)
+    curtail = world._cache.get(key)
+    if curtail is None:
+        curtail = below_breakeven(mining_revenue_usd_per_mw_day(
+            world.hashprice_usd_per_ph_day, tranche_th_per_mw, pool_fee), world.power_usd_per_mwh)
+        read_only(curtail)
+        world._cache[key] = curtail
+    return curtail
 
 
 class Account:
@@ -114,9 +134,8 @@ class Account:
         """Book mining revenue and pool fees: each fleet efficiency mines on the days it beats spot."""
         record, n, daily = self.record, self.n_days, self.daily
         hashprice = self.world.hashprice_usd_per_ph_day
-        spot = self.world.power_usd_per_mwh
         fee = record.pool_fee
-        alive = record.decay.share_alive_by_day(n)
+        alive = _share_alive(record.decay, n)
         mining_nominal = np.zeros(n)
         mw_running = np.zeros(n)
         mw_curtailed = np.zeros(n)
@@ -131,7 +150,7 @@ class Account:
                 continue
             fleet = fleet_units * alive
             tranche_th_per_mw = th_per_mw(tranche.j_per_th, record.pue_mining)
-            curtail = below_breakeven(mining_revenue_usd_per_mw_day(hashprice, tranche_th_per_mw, fee), spot)
+            curtail = _curtailed(self.world, tranche_th_per_mw, fee)
             mining_nominal += nominal
             mw_curtailed += np.where(curtail, nominal, 0.0)
             mw_running += np.where(curtail, 0.0, nominal)

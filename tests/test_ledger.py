@@ -55,3 +55,27 @@ def test_the_ledger_reads_only_the_record_world_and_terms(compose_constant):
     gpu_left = 1e6 * (50 + 730.5 - n) / 730.5
     assert n == 365 and t["terminal_value"] == pytest.approx(lease_left + gpu_left, rel=1e-12)
     assert acc.summary()["tenant_requests"] == 1
+
+
+def test_what_accounts_keep_on_their_world_leaves_the_next_account_as_on_a_fresh_world(compose_small):
+    """The days each efficiency is curtailed are kept on the world for the next strategy: an
+    account after others on the same world is the account alone, bit for bit."""
+    cfg = compose_small("strategy=stay_mining", "run.horizon_years=2")
+
+    def record(n, j_per_th):
+        books = Books(n)
+        books.mining_mw(j_per_th, 0, 10.0, 10.0)
+        books.mining_mw(15.0, 200, 5.0, 5.0)
+        return Record(n_days=n, block_mw=10.0, pue_mining=1.05, pue_ai=1.3, pool_fee=0.02,
+                      decay=FleetDecay(0.001, replace_failures=False), rates=books.rates,
+                      lumps=books.lumps, tranches=books.tranches(), leases=(), gpu_lots=(),
+                      counts=Counts())
+
+    fresh, used = sim.sample_world(cfg, 3), sim.sample_world(cfg, 3)
+    for j_per_th in (15.0, 38.0):
+        Account(cfg, used, record(used.n_days, j_per_th)).summary()
+    alone = Account(cfg, fresh, record(fresh.n_days, 38.0))
+    after = Account(cfg, used, record(used.n_days, 38.0))
+    assert 0 < alone.curtailed_mwh  # the old machines stop on some days
+    assert alone.monthly.tobytes() == after.monthly.tobytes()
+    assert repr(alone.summary()) == repr(after.summary())

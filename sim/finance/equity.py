@@ -45,7 +45,7 @@ from sim.finance.debt import (Construction, Schedule, bullet_schedule, combine,
                               construction_loans, equipment_loan, level_capacity_usd, level_loans,
                               level_schedule, sculpted_capacity_usd, sculpted_schedule)
 from sim.finance.tax import combined_rate, depreciation_by_year, tax_by_month, tax_usd_by_year, yearly_sums
-from sim.memo import read_only_cache
+from sim.memo import read_only, read_only_cache
 
 #: The ledger's financing categories (cashflows.parquet), signed as the others: inflows +.
 FINANCE_CATEGORIES = ("debt_draw", "interest", "principal", "fees", "tax")
@@ -81,6 +81,17 @@ class Financing:
             peak_equity_usd=peak_funding_usd(before_sale),
             npv_after_tax_usd=npv_usd + npv(self.tax_unlevered_usd, discount_rate),
         )
+
+
+def _month_of_day(world) -> np.ndarray:
+    """Return the month of each of the world's days (read-only; once per world, for every strategy)."""
+    month_of_day = world._cache.get("month_of_day")
+    if month_of_day is None:
+        starts = world.month_starts()
+        month_of_day = np.repeat(np.arange(starts.size), np.diff(np.append(starts, world.n_days)))
+        read_only(month_of_day)
+        world._cache["month_of_day"] = month_of_day
+    return month_of_day
 
 
 def monthly_rates(finance, world, month_starts: np.ndarray) -> float | np.ndarray:
@@ -237,8 +248,7 @@ def financing(cfg, account) -> Financing:
     idx = account.category_index
     n = monthly.shape[1]
     world, record = account.world, account.record
-    starts = account.month_starts  # day 0 opens the first month
-    month_of_day = np.repeat(np.arange(n), np.diff(np.append(starts, account.n_days)))
+    month_of_day = _month_of_day(world)  # day 0 opens the first month
     rate = monthly_rates(fin, world, account.month_starts)
     draws, fees, capitalised = np.zeros(n), np.zeros(n), np.zeros(n)
     terms: list[tuple[float, np.ndarray, int]] = []  # (principal, lender's forecast, first month)

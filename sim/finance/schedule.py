@@ -167,8 +167,7 @@ def _sum_of(tranches: tuple[Schedule, ...], rows: dict[str, np.ndarray]) -> Sche
     opening += rows["funded_usd"]
     rates = rows["rate_per_year"]
     total = opening.sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(total > 0, (opening * rates).sum(axis=0) / total, rates[0])
+    rate = np.divide((opening * rates).sum(axis=0), total, out=rates[0].copy(), where=total > 0)
     return Schedule(**summed, rate_per_year=rate, tranches=tranches)
 
 
