@@ -101,19 +101,27 @@ class World:
         return len(self.day)
 
     def month_starts(self) -> np.ndarray:
-        """Return the indices of the days that open a month on the grid (day 0 included)."""
+        """Return the indices of the days that open a month on the grid (day 0 included);
+        read-only, shared by the worlds of a grid."""
         if "month_starts" not in self._cache:
-            self._cache["month_starts"] = month_starts(self.date)
+            self._cache["month_starts"] = _grid_month_starts(str(self.date[0]), len(self.date))
         return self._cache["month_starts"]
 
     def tenant_request_rows(self) -> tuple[tuple, ...]:
         """Return the tenant requests as (day, mw_it, term_days, usd_per_kw_month, wait_days,
-        min_share, phased) tuples of Python numbers, an optional column absent taking its
-        default; made once per world (every strategy reads them)."""
+        min_share, phased) tuples of Python numbers (day an int), an optional column absent
+        taking its default; made once per world (every strategy reads them)."""
         if "tenant_request_rows" not in self._cache:
             table = self.tenant_requests
-            columns = [table[column].tolist() for column in TABLE_COLUMNS["tenant_requests"]]
-            columns += [table[column].tolist() if column in table else [default] * len(table)
+            names = [c for c in (*TABLE_COLUMNS["tenant_requests"], *OPTIONAL_COLUMNS["tenant_requests"])
+                     if c in table.columns]
+            if list(table.columns) != names:  # a table with other columns too (a World built by hand)
+                table = table[names]
+            values = table.to_numpy(dtype=float).T  # one array: numbers, checked at the boundary
+            found = dict(zip(names, values.tolist()))
+            found["day"] = values[names.index("day")].astype(np.int64).tolist()
+            columns = [found[column] for column in TABLE_COLUMNS["tenant_requests"]]
+            columns += [found.get(column, [default] * len(table))
                         for column, default in OPTIONAL_COLUMNS["tenant_requests"].items()]
             self._cache["tenant_request_rows"] = tuple(zip(*columns))
         return self._cache["tenant_request_rows"]
@@ -155,6 +163,12 @@ def day_grid(start_date: str, horizon_years: float) -> tuple[np.ndarray, np.ndar
         raise UserError(f"run.horizon_years={horizon_years!r} must be > 0")
     date = np.datetime64(start.date(), "D") + np.arange(n_days)
     return np.arange(n_days), date
+
+
+@read_only_cache(maxsize=16)
+def _grid_month_starts(start_date: str, n_days: int) -> np.ndarray:
+    """Return `month_starts` of the `n_days` dates from `start_date` (read-only, made once)."""
+    return month_starts(np.datetime64(start_date, "D") + np.arange(n_days))
 
 
 @read_only_cache(maxsize=16)

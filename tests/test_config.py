@@ -206,11 +206,11 @@ def test_the_engine_never_receives_a_dictconfig(monkeypatch):
             return real(*args, **kwargs)
         monkeypatch.setattr(montecarlo, name, wrapper)
 
-    for name in ("sample_world", "simulate", "Account"):
+    for name in ("iter_worlds", "simulate", "Account"):
         spy(name)
     sim.run(sim.compose(["run.replications=1", "run.horizon_years=1", "run.progress=false",
                          "run.compare=false", "strategy=[stay_mining,phased]"]))
-    assert {name for name, _ in seen} == {"sample_world", "simulate", "Account"}
+    assert {name for name, _ in seen} == {"iter_worlds", "simulate", "Account"}
     assert not [name for name, kind in seen if issubclass(kind, DictConfig)]
     assert ("simulate", Settings) in seen and ("Account", Settings) in seen
 

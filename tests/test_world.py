@@ -1,5 +1,6 @@
 """The sampled world: keyed streams, independence of processes, and the plug-in boundary."""
 
+import dataclasses
 import zlib
 
 import numpy as np
@@ -173,3 +174,17 @@ def test_iter_worlds_samples_in_batches_and_yields_every_world_in_order(compose_
     assert calls == [[3, 1], [4, 0], [2]]
     assert [w.replication for w in worlds] == [3, 1, 4, 0, 2]
     np.testing.assert_array_equal(worlds[2].difficulty, sim.sample_world(cfg, 4).difficulty)
+
+
+@pytest.mark.parametrize("optional", [{}, {"min_share": [0.5, 1.0]}, {"min_share": [0.5, 1.0], "phased": [1.0, 0.0]}])
+def test_tenant_request_rows_are_the_tables_rows_with_defaults_where_a_column_is_absent(
+        compose_small, optional):
+    world = sim.sample_world(compose_small("run.horizon_years=1"), 0)
+    table = pd.DataFrame({"day": np.array([3, 40], dtype=np.int64), "mw_it": [10.0, 2.5],
+                          "term_days": [3650.0, 1825.0], "usd_per_kw_month": [180.0, 150.5],
+                          "wait_days": [0.0, 90.0], **optional, "note": ["a", "b"]})  # and a stray column
+    rows = dataclasses.replace(world, tenant_requests=table, _cache={}).tenant_request_rows()
+    defaults = {"min_share": [1.0, 1.0], "phased": [0.0, 0.0], **optional}
+    assert rows == ((3, 10.0, 3650.0, 180.0, 0.0, defaults["min_share"][0], defaults["phased"][0]),
+                    (40, 2.5, 1825.0, 150.5, 90.0, defaults["min_share"][1], defaults["phased"][1]))
+    assert all(type(row[0]) is int and type(row[1]) is float for row in rows)
