@@ -220,8 +220,11 @@ def measure_training(overrides: list[str]) -> dict:
 #: time. Names from before a refactor are listed too, so a baseline commit is measured alike;
 #: an indented part is inside the one above it.
 PARTS = (
-    ("world sampling", [("sim/world.py", "sample_world")]),
-    ("  the network", [("sim/processes/network.py", "sample")]),
+    # a tree samples its worlds one by one (sample_world) or a chunk's together (sample_worlds),
+    # and its economic network alone (NetworkBase.sample) or in a batch (sample_batch)
+    ("world sampling", [("sim/world.py", "sample_world"), ("sim/world.py", "sample_worlds")]),
+    ("  the network", [("sim/processes/network.py", "sample"),
+                       ("sim/processes/network_economic.py", "sample_batch")]),
     ("  plug-in checks", [("sim/world.py", "validate_output")]),
     ("engine (simulate)", [("sim/site.py", "simulate")]),
     ("  SimPy's own", "simpy"),
