@@ -15,7 +15,7 @@ closed-form equilibrium and the sources of the defaults.
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import functools
 import math
 from dataclasses import dataclass
@@ -271,8 +271,9 @@ def day0_fleet(net: EconomicNetwork, start, hashprice0: float, hashrate0_ehs: fl
     `median_usd_per_mwh`: it runs `hashrate0_ehs` at `hashprice0`, and its pipeline holds
     what the past growth adds over the delivery lag, times `pipeline_shock` (the class
     docstring of EconomicNetwork)."""
-    net = dataclasses.replace(net, power_median_usd_per_mwh=median_usd_per_mwh) if (
-        median_usd_per_mwh != net.power_median_usd_per_mwh) else net
+    if median_usd_per_mwh != net.power_median_usd_per_mwh:
+        net = copy.copy(net)  # > 0 by construction: no need to check every field again
+        net.power_median_usd_per_mwh = median_usd_per_mwh
     frontier_day0, born, j_per_th, weight, due, growth, order_j = _day0_vintages(
         str(np.datetime64(start, "D")), float(net.start_difficulty), net.frontier_date,
         net.frontier_j_per_th, net.frontier_gain_per_year, net.machine_life_years,
