@@ -352,8 +352,9 @@ def sample_epochs(net, btc_usd: np.ndarray, fees: np.ndarray, paths: Paths, flee
 
 def _sample_epochs(net, btc_usd, fees, paths, fleet, rngs, outages, elapsed_s):
     rows, n_days = btc_usd.shape
-    btc_sums = np.hstack((np.zeros((rows, 1)), np.cumsum(btc_usd, axis=1)))
-    fee_sums = np.hstack((np.zeros((rows, 1)), np.cumsum(fees, axis=1)))
+    sums = np.zeros((rows, n_days + 1, 2))  # [row, day, 0: BTC, 1: fees], summed before the day
+    np.cumsum(btc_usd, axis=1, out=sums[:, 1:, 0])
+    np.cumsum(fees, axis=1, out=sums[:, 1:, 1])
     done = net.start_height % BLOCKS_PER_EPOCH
     height = net.start_height - done
     difficulty = np.full(rows, float(net.start_difficulty))
@@ -383,6 +384,7 @@ def _sample_epochs(net, btc_usd, fees, paths, fleet, rngs, outages, elapsed_s):
                                                               for rng in rngs)))
     draws = _Draws(rngs, batch=int(n_days / 14 * 1.2) + 8)
     work, t_start, epoch_elapsed_s = np.zeros(rows), np.zeros(rows), np.full(rows, elapsed_s)
+    first = np.zeros(rows, dtype=np.int64)  # the first day of each row's epoch on the grid
     while True:
         if intervals == BLOCKS_PER_EPOCH - 1:
             measured, last_interval = draws.take()
@@ -391,10 +393,9 @@ def _sample_epochs(net, btc_usd, fees, paths, fleet, rngs, outages, elapsed_s):
         new_difficulty = retarget(difficulty, epoch_elapsed_s + (t_last - t_start) * SECONDS_PER_DAY)
         work = work + last_interval * new_difficulty * WORK_PER_DIFFICULTY
         t_end = paths.time_at(work)
-        first = np.clip(np.floor(starts[-1]).astype(np.int64), 0, n_days - 1)
-        last = np.minimum(np.maximum(np.floor(t_end).astype(np.int64), first + 1), n_days)
-        mean_btc = (btc_sums[ids, last] - btc_sums[ids, first]) / (last - first)
-        mean_fees = (fee_sums[ids, last] - fee_sums[ids, first]) / (last - first)
+        end_day = np.floor(t_end).astype(np.int64)
+        last = np.minimum(np.maximum(end_day, first + 1), n_days)
+        mean_btc, mean_fees = ((sums[ids, last] - sums[ids, first]) / (last - first)[:, None]).T
         hashprice = hashprice_usd_per_ph_day(epoch_subsidy_btc(height), mean_fees, mean_btc,
                                              difficulty)
         height += BLOCKS_PER_EPOCH
@@ -413,11 +414,11 @@ def _sample_epochs(net, btc_usd, fees, paths, fleet, rngs, outages, elapsed_s):
             keep = np.flatnonzero(~ended)
             for part in (paths, fleet, draws):
                 part.keep(keep)
-            ids, t_end, work, new_difficulty, hashprice = (a[keep] for a in
-                                                           (ids, t_end, work, new_difficulty, hashprice))
-            difficulty = difficulty[keep]
+            ids, t_end, work, new_difficulty, hashprice, difficulty, end_day = (
+                a[keep] for a in (ids, t_end, work, new_difficulty, hashprice, difficulty, end_day))
             starts = [s[keep] for s in starts]
             difficulties = [d[keep] for d in difficulties]
         drift(t_end, hashprice, difficulty)
         t_start, difficulty, epoch_elapsed_s = t_end, new_difficulty, np.zeros(len(ids))
+        first = np.minimum(end_day, n_days - 1)  # >= 0: an epoch ends after day 0
         intervals = BLOCKS_PER_EPOCH - 1
