@@ -92,3 +92,32 @@ def test_solve_rows_finds_each_root_whatever_the_others():
             assert alone[0] == roots[j]
     g = roots + np.log((capacity * ndtr(roots / spread - z_half)).sum(axis=0))
     assert g == pytest.approx(log_revenue, abs=1e-12)
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.sampled_from([0.1, 0.5, 2.0]), st.integers(0, 1_200_000), st.floats(11.0, 15.0),
+       st.floats(0.05, 2.0), st.floats(0.5, 10.0), st.floats(0.0, 2.0), st.floats(1.0, 60.0),
+       st.floats(0.0, 400.0), st.sampled_from([0.0, 3.0]), st.booleans(), st.integers(0, 2**16))
+def test_any_network_gives_each_world_its_own_numbers(years, height, log_difficulty, spread, life,
+                                                      order_sd, switch, lag, outages,
+                                                      deterministic, seed):
+    """Random parameters, horizons and BTC paths: a world in a batch of three is the world
+    alone, bit for bit, and its hashrate and difficulty are finite and positive."""
+    net = EconomicNetwork(start_height=height, start_difficulty=10.0 ** log_difficulty,
+                          power_log_sd=spread, machine_life_years=life, order_noise_log_sd=order_sd,
+                          switch_days=switch, delivery_lag_days=lag, outages_per_year=outages)
+    day, date = day_grid("2026-06-26", years)
+    draws = np.random.default_rng(seed)
+    ups = [{"day": day, "date": date,
+            "btc_usd": 60_000.0 * np.exp(np.cumsum(draws.normal(draws.uniform(-0.01, 0.01), 0.04,
+                                                               len(day))))}
+           for _ in range(3)]
+
+    def streams():
+        return [None if deterministic else rng_for(seed, k, "network") for k in range(3)]
+
+    batch = net.sample_batch(day, streams(), ups)
+    for k, out in enumerate(batch):
+        assert same(net.sample(day, streams()[k], ups[k]), out)
+        assert np.all(np.isfinite(out["network_hashrate_ehs"]) & (out["network_hashrate_ehs"] > 0))
+        assert np.all(out["difficulty"] > 0)
