@@ -159,10 +159,7 @@ class MarketView(_Sealed):
     def tenant_requests(self) -> pd.DataFrame:
         """Return the tenant requests made by the decision day (a copy)."""
         world = _slot(self, "_world")
-        # The world's rows of Python numbers (made once, in day order) count them faster
-        # than a pandas column would.
-        made = bisect.bisect_right(world.tenant_request_rows(), _slot(self, "_day"), key=_day_of)
-        return world.tenant_requests.iloc[:made].copy()
+        return world.tenant_requests.iloc[:_requests_by(world, _slot(self, "_day"))].copy()
 
     @property
     def epochs(self) -> pd.DataFrame:
@@ -203,6 +200,33 @@ def trailing_sum(view: MarketView, name: str, days: int) -> float:
     day = _slot(view, "_day")
     path = getattr(_slot(view, "_world"), name)
     return float(np.add.reduce(path[max(0, day - days + 1): day + 1]))
+
+
+def trailing_mean(view: MarketView, name: str, days: int) -> float:
+    """Return the mean of daily path `name` over the `days` days up to the view's day
+    (fewer near day 0): ``float(view.<name>[-days:].mean())``, bit for bit (numpy's mean
+    is the same sum divided by the count), without copying the path."""
+    return trailing_sum(view, name, days) / min(days, _slot(view, "_day") + 1)
+
+
+def requested_mw_it(view: MarketView, days: int) -> float:
+    """Return the IT MW of the tenant requests made in the `days` days up to the view's day
+    (those with ``day > view.day - days``).
+
+    The same number as summing ``view.tenant_requests``' `mw_it` over those rows, bit for
+    bit, without copying the table (a pandas copy costs a policy's feature most of its
+    time). Like `at`, it reads no request after the view's day.
+    """
+    world, day = _slot(view, "_world"), _slot(view, "_day")
+    rows = world.tenant_request_rows()
+    recent = rows[_requests_by(world, day - days): _requests_by(world, day)]
+    return float(np.add.reduce(np.array([row[1] for row in recent], dtype=float)))
+
+
+def _requests_by(world, day: int) -> int:
+    """Return how many of the world's tenant requests (in day order) are made by `day`."""
+    # The world's rows of Python numbers (made once) count them faster than a pandas column.
+    return bisect.bisect_right(world.tenant_request_rows(), day, key=_day_of)
 
 
 def _day_of(request_row: tuple) -> int:

@@ -17,7 +17,8 @@ from sim.config import build_strategies
 from sim.errors import LookAheadError
 from sim.site import MINING, Site, simulate
 from sim.strategies import Convert, Strategy
-from sim.view import MARKET_NAMES, SITE_NAMES, MarketView, Past, SiteView, trailing_sum
+from sim.view import (MARKET_NAMES, SITE_NAMES, MarketView, Past, SiteView, requested_mw_it,
+                      trailing_mean, trailing_sum)
 from sim.world import DAILY_FIELDS, World
 
 OVERRIDES = ["run.horizon_years=4", "run.progress=false", "run.compare=false"]
@@ -219,6 +220,29 @@ def test_a_trailing_sum_is_the_sum_of_the_paths_tail_bit_for_bit():
         trailing_sum(MarketView(w, 3), "tenant_requests", 3)
 
 
+def test_a_trailing_mean_is_the_mean_of_the_paths_tail_bit_for_bit():
+    w = world(0)
+    for day in (0, 1, 5, 29, 30, 89, 90, 91, 700, w.n_days - 1):  # shorter tails near day 0
+        view = MarketView(w, day, Past(w))
+        for name in DAILY_FIELDS:
+            for days in (1, 2, 30, 90, 10_000):
+                assert trailing_mean(view, name, days) == float(getattr(view, name)[-days:].mean())
+
+
+def test_the_mw_it_requested_is_the_sum_over_the_request_tables_window_bit_for_bit():
+    w = world(0)
+    request_days = w.tenant_requests["day"].to_numpy()
+    assert len(request_days) > 3
+    for days in (1, 30, 365, 10_000):
+        # on each side of every request's day and of the day it leaves the window
+        for day in {d + shift for d in request_days for shift in (-1, 0, days - 1, days)}:
+            if 0 <= day < w.n_days:
+                view = MarketView(w, day)
+                requests = view.tenant_requests
+                recent = requests["mw_it"].to_numpy(float)[requests["day"].to_numpy() > day - days]
+                assert requested_mw_it(view, days) == float(recent.sum())
+
+
 # --- what a strategy reads on a day does not depend on any later day ------------------------
 def read_everything(view, site, day) -> dict:
     """Return every reading a strategy can make through its views on `day`."""
@@ -227,6 +251,8 @@ def read_everything(view, site, day) -> dict:
         seen[name] = (np.array([view.at(f, day) for f in DAILY_FIELDS]) if name == "at"
                       else getattr(view, name))
     seen["trailing_sum"] = [trailing_sum(view, f, days) for f in DAILY_FIELDS for days in (1, 90)]
+    seen["trailing_mean"] = [trailing_mean(view, f, days) for f in DAILY_FIELDS for days in (1, 90)]
+    seen["requested_mw_it"] = [requested_mw_it(view, days) for days in (1, 365, 10_000)]
     hashprice = view.hashprice_usd_per_ph_day[-1]
     calls = {"projects_for": (0, 1, 2, 5), "blocks_needed": (0.0, 7.5, 30.0, 120.0),
              "th_per_mw": (15.0, 21.5), "mining_usd_per_mw_day": (hashprice,)}
