@@ -31,8 +31,8 @@ from sim.finance.schedule import (
 )
 from sim.memo import read_only, read_only_cache
 
-__all__ = ["Construction", "EquipmentLoan", "Schedule", "annuity_usd", "bullet_schedule", "combine",
-           "construction_draws", "construction_loans", "equipment_loan", "level_capacity_usd",
+__all__ = ["Construction", "ConstructionRows", "EquipmentLoan", "Schedule", "annuity_usd", "bullet_schedule", "combine",
+           "construction_draws", "construction_loans", "construction_rows", "equipment_loan", "level_capacity_usd",
            "level_loans", "level_schedule", "prepay", "rates_per_year", "sculpted_capacity_usd", "sculpted_schedule"]
 
 
@@ -296,9 +296,41 @@ def construction_loans(capex_usd, loan_to_cost: float, rate, upfront_fee: float 
     """Return the construction loans of several projects, one per row of `capex_usd` (>= 0).
 
     Each is `construction_draws` of its row and its conversion month (None: the last
-    month of spending), the same numbers to the last bit: the rows are computed together,
-    and numpy sums and accumulates each row of an array as it does the row alone.
+    month of spending), the same numbers to the last bit: the rows are computed together
+    (`construction_rows`), and numpy sums and accumulates each row of an array as it does
+    the row alone.
     """
+    return construction_rows(capex_usd, loan_to_cost, rate, upfront_fee, conversion_months).loans()
+
+
+@dataclass(frozen=True, eq=False)
+class ConstructionRows:
+    """The construction loans of several projects as the rows of `Construction`'s arrays.
+
+    What the ledger reads of many loans at once, without a `Construction` each (`loans()`
+    makes them); `balance_at_completion_usd` is each row's balance in its conversion month
+    (0 without one).
+    """
+
+    draw_usd: np.ndarray
+    capitalised_interest_usd: np.ndarray
+    fees_usd: np.ndarray
+    balance_usd: np.ndarray
+    completion_months: list[int | None]
+    conversion_months: list[int | None]
+    balance_at_completion_usd: list[float]
+
+    def loans(self) -> list[Construction]:
+        """Return one `Construction` per row (its arrays are views of the rows)."""
+        return [Construction(self.draw_usd[k], self.capitalised_interest_usd[k], self.fees_usd[k],
+                             self.balance_usd[k], completion, conversion, owed)
+                for k, (completion, conversion, owed) in enumerate(zip(
+                    self.completion_months, self.conversion_months, self.balance_at_completion_usd))]
+
+
+def construction_rows(capex_usd, loan_to_cost: float, rate, upfront_fee: float = 0.0,
+                      conversion_months=None) -> ConstructionRows:
+    """Return `construction_loans` of the rows of `capex_usd` as rows (`ConstructionRows`)."""
     capex = np.asarray(capex_usd, dtype=float)
     if capex.ndim != 2 or capex.shape[1] == 0 or not (
             capex.size == 0 or (capex.min() >= 0.0 and capex.max() < math.inf)):
@@ -312,7 +344,7 @@ def construction_loans(capex_usd, loan_to_cost: float, rate, upfront_fee: float 
     if len(conversion_months) != n_projects:
         raise ValueError(f"{len(conversion_months)} conversion months for {n_projects} projects.")
     if not n_projects:
-        return []
+        return ConstructionRows(*(np.zeros((0, n_months)) for _ in range(4)), [], [], [])
     # completion: each row's last month of spending (None without any)
     completions = [None if month < 0 else month for month in last_month_by_row(capex > 0).tolist()]
     conversions = []
@@ -350,9 +382,9 @@ def construction_loans(capex_usd, loan_to_cost: float, rate, upfront_fee: float 
                 left += interest[t] + drawn_usd[t]
                 owed[t] = left
             capitalised[k, :months], balance[k, :months] = interest, owed
-    return [Construction(draw[k], capitalised[k], fees[k], balance[k], completion, conversion,
-                         float(balance[k, conversion]) if conversion is not None else 0.0)
-            for k, (completion, conversion) in enumerate(zip(completions, conversions))]
+    owed = [float(balance[k, conversion]) if conversion is not None else 0.0
+            for k, conversion in enumerate(conversions)]
+    return ConstructionRows(draw, capitalised, fees, balance, completions, conversions, owed)
 
 
 @read_only_cache(maxsize=64)

@@ -41,9 +41,10 @@ import numpy as np
 
 from sim.economics import irr, npv, peak_funding_usd
 from sim.finance.covenants import apply_covenant
-from sim.finance.debt import (Construction, Schedule, bullet_schedule, combine,
-                              construction_loans, equipment_loan, level_capacity_usd, level_loans,
-                              level_schedule, sculpted_capacity_usd, sculpted_schedule)
+from sim.finance.debt import (Schedule, bullet_schedule, combine, construction_rows, equipment_loan,
+                              level_capacity_usd, level_loans, level_schedule, sculpted_capacity_usd,
+                              sculpted_schedule)
+from sim.finance.schedule import last_month_by_row
 from sim.finance.tax import combined_rate, depreciation_by_year, tax_by_month, tax_usd_by_year, yearly_sums
 from sim.memo import read_only, read_only_cache
 
@@ -105,11 +106,24 @@ def monthly_rates(finance, world, month_starts: np.ndarray) -> float | np.ndarra
 
 def project_capex_by_month(project, n_days: int, month_of_day: np.ndarray, n_months: int) -> np.ndarray:
     """Return a project's capex (>= 0) in each month, paid evenly over its days as the engine books it."""
-    length = project.end_day - project.start_day
-    first = min(math.ceil(project.start_day), n_days)
-    last = max(first, min(math.ceil(project.end_day), n_days))
-    return np.bincount(month_of_day[first:last], weights=np.full(last - first, project.capex_usd / length),
-                       minlength=n_months)
+    return projects_capex_by_month([project], n_days, month_of_day, n_months)[0]
+
+
+def projects_capex_by_month(projects, n_days: int, month_of_day: np.ndarray, n_months: int) -> np.ndarray:
+    """Return each project's capex by month, one row each: `project_capex_by_month` of every one.
+
+    One bincount over every project's days (row k's months offset by k × n_months): each
+    month sums its days' equal shares in day order from 0, as a bincount of the project alone.
+    """
+    firsts = [min(math.ceil(p.start_day), n_days) for p in projects]
+    lasts = [max(first, min(math.ceil(p.end_day), n_days)) for p, first in zip(projects, firsts)]
+    per_day = [p.capex_usd / (p.end_day - p.start_day) for p in projects]
+    days = np.array([last - first for first, last in zip(firsts, lasts)], dtype=np.intp)
+    months = np.concatenate([month_of_day[first:last] for first, last in zip(firsts, lasts)]
+                            + [np.zeros(0, dtype=month_of_day.dtype)])
+    bins = months + np.repeat(np.arange(len(projects)) * n_months, days)
+    return np.bincount(bins, weights=np.repeat(per_day, days),
+                       minlength=len(projects) * n_months).reshape(len(projects), n_months)
 
 
 #: The share of a hall's kW under lease at which it counts as let (stabilised) for its lender.
@@ -206,28 +220,20 @@ def _term_loans(debt, terms, rate, n_months: int) -> list[Schedule]:
             for principal, forecast, start in terms]
 
 
-def _scaled(build: Construction, factor: float) -> Construction:
-    """Return a construction loan at `factor` times its loan-to-cost (every line is linear in it)."""
-    return Construction(build.draw_usd * factor, build.capitalised_interest_usd * factor,
-                        build.fees_usd * factor, build.balance_usd * factor, build.completion_month,
-                        build.conversion_month, build.balance_at_completion_usd * factor)
-
-
 def _loan_groups(conversions, account, month_of_day: np.ndarray, n: int):
-    """Yield (hall, monthly capex, conversion month) for each loan: halls built alike, one loan.
+    """Return (hall, monthly capex, conversion month) for each loan: halls built alike, one loan.
 
     Halls with the same construction days and the same month of letting are one project
     and share one loan, on their summed capex and kW (sized on them together). The
     construction loan runs until the halls are let (to the horizon if never).
     """
     let = let_days(conversions, account.rates.kw_it_leased)
+    capex_rows = projects_capex_by_month(conversions, account.n_days, month_of_day, n)
     groups: dict[tuple, list] = {}
-    for i, hall in enumerate(conversions):
-        capex = project_capex_by_month(hall, account.n_days, month_of_day, n)
-        spending = np.flatnonzero(capex > 0)
-        if not spending.size:
+    for i, (hall, capex, spent) in enumerate(zip(conversions, capex_rows,
+                                                  last_month_by_row(capex_rows > 0).tolist())):
+        if spent < 0:  # nothing spent within the horizon
             continue
-        spent = int(spending[-1])
         convert = max(spent, int(month_of_day[int(let[i])])) if i in let else n - 1
         key = (hall.start_day, hall.end_day, convert)
         if key in groups:
@@ -237,8 +243,13 @@ def _loan_groups(conversions, account, month_of_day: np.ndarray, n: int):
             group[1] = group[1] + capex
         else:
             groups[key] = [hall, capex, convert]
-    for hall, capex, convert in groups.values():
-        yield hall, capex, convert
+    return [tuple(group) for group in groups.values()]
+
+
+def _in_turn(rows: np.ndarray, n: int) -> np.ndarray:
+    """Return zeros(n) plus each row in turn: the bits of `total += row` in a loop (accumulate
+    adds in order at any size; a sum over rows may not)."""
+    return np.add.accumulate(np.vstack([np.zeros((1, n)), rows]), axis=0)[-1]
 
 
 def financing(cfg, account) -> Financing:
@@ -250,29 +261,29 @@ def financing(cfg, account) -> Financing:
     world, record = account.world, account.record
     month_of_day = _month_of_day(world)  # day 0 opens the first month
     rate = monthly_rates(fin, world, account.month_starts)
-    draws, fees, capitalised = np.zeros(n), np.zeros(n), np.zeros(n)
     terms: list[tuple[float, np.ndarray, int]] = []  # (principal, lender's forecast, first month)
     unconverted = 0.0  # construction balances still owed at the horizon
     debt = fin.debt
-    groups = (list(_loan_groups(record.conversions, account, month_of_day, n))
-              if debt.loan_to_cost > 0 else [])
-    builds = construction_loans(np.array([capex for _, capex, _ in groups]).reshape(len(groups), n),
-                                float(debt.loan_to_cost), rate, float(debt.upfront_fee),
-                                [convert for _, _, convert in groups])
-    for (project, _, convert), build in zip(groups, builds):
+    groups = _loan_groups(record.conversions, account, month_of_day, n) if debt.loan_to_cost > 0 else []
+    builds = construction_rows(np.array([capex for _, capex, _ in groups]).reshape(len(groups), n),
+                               float(debt.loan_to_cost), rate, float(debt.upfront_fee),
+                               [convert for _, _, convert in groups])
+    scale = np.ones((len(groups), 1))  # of each construction loan, by its capacity (every line is linear in it)
+    for k, ((project, _, convert), owed) in enumerate(zip(groups, builds.balance_at_completion_usd)):
         start = convert + 1
-        forecast = _lender_forecast(project, cfg, world, months_of(debt.term_years), start)
-        if start < n:  # sized at close: no more than the forecast covers at target_dscr
-            most = capacity_usd(debt, forecast, rate, start)
-            if most < build.balance_at_completion_usd:  # the loan scales with its share of cost
-                build = _scaled(build, most / build.balance_at_completion_usd)
-        draws += build.draw_usd
-        fees += build.fees_usd
-        capitalised += build.capitalised_interest_usd
         if start >= n:  # still being built at the horizon
-            unconverted += float(build.balance_usd[-1])
+            unconverted += float(builds.balance_usd[k, -1])
             continue
-        terms.append((build.balance_at_completion_usd, forecast, start))
+        forecast = _lender_forecast(project, cfg, world, months_of(debt.term_years), start)
+        most = capacity_usd(debt, forecast, rate, start)  # sized at close: what the forecast covers
+        if most < owed:  # the loan scales with its share of cost
+            factor = most / owed
+            scale[k] = factor
+            owed *= factor
+        terms.append((owed, forecast, start))
+    draws = _in_turn(builds.draw_usd * scale, n)
+    fees = _in_turn(builds.fees_usd * scale, n)
+    capitalised = _in_turn(builds.capitalised_interest_usd * scale, n)
     loans = _term_loans(debt, terms, rate, n)
     equipment_price = -(monthly[idx["capex_gpu"]] + monthly[idx["capex_asic_refresh"]])
     if fin.equipment.loan_to_value > 0 and np.any(equipment_price > 0):

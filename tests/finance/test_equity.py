@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 import sim
 from sim.config import build_strategies, settings
 from sim.economics import npv
-from sim.finance.equity import FINANCE_CATEGORIES, let_days
+from sim.finance.equity import FINANCE_CATEGORIES, _in_turn, let_days, projects_capex_by_month
 from sim.ledger import CATEGORIES, Account
 from sim.record import Conversion
 from sim.site import simulate
@@ -171,6 +171,42 @@ def test_halls_are_let_first_ready_first_let():
     leased[80:] = 1000.0   # one hall's worth from day 80
     leased[150:] = 2000.0  # two from day 150
     assert let_days(halls, leased) == {1: 80.0, 2: 60.0, 0: 150.0}
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 6), st.integers(1, 40))
+def test_projects_capex_together_are_each_project_alone_to_the_last_bit(seed, n_projects, n_months):
+    """One bincount for every project: each row the bincount of the project alone (odd days and
+    sizes, halls past the horizon)."""
+    rng = np.random.default_rng(seed)
+    n_days = int(n_months * 30.4375)
+    month_of_day = (np.arange(n_days) / 30.4375).astype(int)
+    starts = rng.uniform(0, n_days + 20, n_projects).round(rng.integers(0, 3))
+    halls = [Conversion(k, start, start + rng.uniform(0.5, 400), rng.uniform(1e5, 1e8), 1000.0)
+             for k, start in enumerate(starts)]
+    rows = projects_capex_by_month(halls, n_days, month_of_day, n_months)
+    assert rows.shape == (n_projects, n_months)
+    for hall, row in zip(halls, rows):
+        first = min(int(np.ceil(hall.start_day)), n_days)
+        last = max(first, min(int(np.ceil(hall.end_day)), n_days))
+        alone = np.bincount(month_of_day[first:last], minlength=n_months,
+                            weights=np.full(last - first, hall.capex_usd / (hall.end_day - hall.start_day)))
+        assert row.tobytes() == alone.tobytes()
+
+
+@pytest.mark.parametrize("n_months", [1, 2, 120])
+def test_lines_of_several_loans_add_up_as_a_loop_does(n_months):
+    """Forty loans' rows: zeros plus each row in turn, to the bit (a pairwise sum of month 0,
+    1 + 39 × 1e-16, would keep what each addition in turn rounds away)."""
+    rng = np.random.default_rng(n_months)
+    rows = rng.standard_normal((40, n_months)) * 10.0 ** rng.integers(-3, 9, (40, n_months))
+    rows[:, 0] = 1e-16
+    rows[0, 0] = 1.0
+    total = np.zeros(n_months)
+    for row in rows:
+        total += row
+    assert _in_turn(rows, n_months).tobytes() == total.tobytes()
+    assert _in_turn(rows[:0], n_months).tobytes() == np.zeros(n_months).tobytes()
 
 
 @hsettings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
