@@ -345,7 +345,7 @@ class Account:
         if terms.mining == "per_mw":
             going = self.mining_mw_end * float(terms.mining_usd_per_mw)
         else:
-            going = (max(0.0, self._trailing_cash_by_use()["mining"])
+            going = (max(0.0, self._trailing_cash_usd("mining"))
                      * float(self.cfg.run.terminal_multiple.mining))
         return max(going, asic_resale_usd)
 
@@ -367,24 +367,27 @@ class Account:
         return self._power_use
 
     def _trailing_cash_by_use(self) -> dict[str, float]:
-        """Return each use's operating cash flow over the last 365 days (mining, hosting, cloud).
+        """Return each use's operating cash flow over the last 365 days (mining, hosting, cloud)."""
+        return {use: self._trailing_cash_usd(use) for use in USE_KIND}
+
+    def _trailing_cash_usd(self, use: str) -> float:
+        """Return one use's operating cash flow over the last 365 days.
 
         A horizon shorter than a year has fewer days: its sum is scaled to 365 days, so the
         value stays a year's cash whatever the horizon.
         """
         year = slice(max(0, self.n_days - 365), self.n_days)
-        d = {name: self.daily[i, year] for name, i in _C.items()}
-        power = {use: usd[year] for use, usd in self._power_by_use().items()}
-        opex = {use: float(np.sum(cost[year])) for use, cost in self.opex_by_use.items()}
-        cash = {
-            "mining": float(np.sum(d["mining_revenue"] + d["pool_fees"] + d["demand_response"]
-                                   + power["mining"])) - opex["mining"],
-            "hosting": float(np.sum(d["hosting_rent"])) - opex["hosting"],
-            "cloud": float(np.sum(d["cloud_revenue"] + power["cloud"])) - opex["cloud"],
-        }
-        if self.n_days >= 365:
-            return cash
-        return {use: usd * 365 / self.n_days for use, usd in cash.items()}
+        daily = self.daily[:, year]
+        opex = float(np.sum(self.opex_by_use[use][year]))
+        if use == "mining":
+            power = self._power_by_use()["mining"][year]
+            cash = float(np.sum(daily[_C["mining_revenue"]] + daily[_C["pool_fees"]]
+                                + daily[_C["demand_response"]] + power)) - opex
+        elif use == "hosting":
+            cash = float(np.sum(daily[_C["hosting_rent"]])) - opex
+        else:
+            cash = float(np.sum(daily[_C["cloud_revenue"]] + self._power_by_use()["cloud"][year])) - opex
+        return cash if self.n_days >= 365 else cash * 365 / self.n_days
 
     # --- kinds of cash flow -------------------------------------------------------------------
     def cash_by_kind(self) -> dict[str, np.ndarray]:
@@ -420,8 +423,9 @@ class Account:
             total = npv(self.monthly.sum(axis=0), rates["mining"])
         else:
             total = sum(parts.values())
-        terminal_pv = sum(usd * float(discount_factors(1, rates[kind], first_month=last)[0])
-                          for kind, usd in self.terminal_parts)
+        factors = {kind: float(discount_factors(1, rates[kind], first_month=last)[0])
+                   for kind in {kind for kind, _ in self.terminal_parts}}  # each kind's, once
+        terminal_pv = sum(usd * factors[kind] for kind, usd in self.terminal_parts)
         return dict(npv_usd=total, **{f"npv_{kind}_usd": usd for kind, usd in parts.items()},
                     terminal_value_pv_usd=float(terminal_pv))
 

@@ -58,7 +58,8 @@ def forward_noi_usd(lease, n_days: int, opex_usd_per_kw_day: float,
     """
     days = n_days + np.arange(FORWARD_DAYS, dtype=float)
     under_lease = (days >= lease.start_day) & (days < lease.end_day)
-    net = np.where(under_lease, lease.rent_usd_per_day_on(days) - lease.kw_it * opex_usd_per_kw_day,
+    # On the days of the term the schedule is `rent_usd_per_day_on`: no second window needed.
+    net = np.where(under_lease, lease.scheduled_usd_per_day(days) - lease.kw_it * opex_usd_per_kw_day,
                    after_term_usd_per_day)
     return float(net.sum()) * DAYS_PER_YEAR / FORWARD_DAYS
 

@@ -92,6 +92,21 @@ def test_forward_income_counts_the_term_then_the_expected_renewal():
     assert noi == pytest.approx((100 * (30 - 5) + 265 * 7) * 365.25 / 365, rel=1e-12)
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_forward_income_is_the_rent_due_on_each_day_less_opex_to_the_bit(seed):
+    """Escalating, ramping and backstop leases ending before, within and after the year."""
+    rng = np.random.default_rng(seed)
+    start = round(float(rng.uniform(0, 900)), int(rng.integers(0, 3)))
+    lease = Lease(start_day=start, end_day=start + float(rng.uniform(100, 1500)),
+                  rent_usd_per_day=float(rng.uniform(1e3, 1e5)), kw_it=float(rng.uniform(0, 2e4)),
+                  escalator_per_year=float(rng.uniform(0, 0.05)), ramp_months=float(rng.integers(0, 12)),
+                  schedule_day=None if rng.random() < 0.5 else start - float(rng.uniform(0, 400)))
+    days = 1_000 + np.arange(365, dtype=float)
+    inside = (days >= lease.start_day) & (days < lease.end_day)
+    net = np.where(inside, lease.rent_usd_per_day_on(days) - lease.kw_it * 0.4, 7.0)
+    assert forward_noi_usd(lease, 1_000, 0.4, 7.0) == float(net.sum()) * 365.25 / 365
+
+
 def test_an_idle_hall_is_worth_its_stabilised_value_after_the_lease_up_less_its_carry():
     m = 1.07 ** (1 / 12) - 1
     carry = sum(READY_OPEX * (1 + m) ** -k for k in range(1, 25))
