@@ -205,28 +205,26 @@ class Site(TenantDesk):
 
     def decisions(self):
         """Ask the strategy what to do on day 0 and then every few months."""
-        world = self.world
-        for day in decision_days(world.date, self.strategy.decide_every_months,
-                                 world.month_starts()):
-            if day > self.env.now:
-                yield self.env.timeout(day - self.env.now)
-            self._log(day, -1, "decision", "calendar")
-            view = MarketView(self.world, day, self.past)
-            for action in self.strategy.decide(day, view, self.view) or ():
+        env, world, strategy, past = self.env, self.world, self.strategy, self.past
+        for day in decision_days(world.date, strategy.decide_every_months, world.month_starts()):
+            if day > env.now:
+                yield env.timeout(day - env.now)
+            if self.events is not None:
+                self._log(day, -1, "decision", "calendar")
+            for action in strategy.decide(day, MarketView(world, day, past), self.view) or ():
                 self.apply(action)
 
     def apply(self, action, request: Request | None = None) -> None:
         """Carry out one strategy action (for `request`, if it builds for a tenant)."""
-        who = f"strategy {type(self.strategy).__name__} (replication {self.world.replication})"
         if not isinstance(action, Convert):
-            raise UserError(f"{who} returned {action!r}; expected sim.strategies.Convert")
+            raise UserError(f"{self._who()} returned {action!r}; expected sim.strategies.Convert")
         if action.use not in USES:
-            raise UserError(f"{who} asked for use={action.use!r}; allowed: {', '.join(USES)}")
+            raise UserError(f"{self._who()} asked for use={action.use!r}; allowed: {', '.join(USES)}")
         if not 0 <= action.blocks <= self.blocks_mining:
-            raise UserError(f"{who} asked to convert {action.blocks} blocks; "
+            raise UserError(f"{self._who()} asked to convert {action.blocks} blocks; "
                             f"0 to {self.blocks_mining} are mining and free to convert")
         if action.prelease and action.use != "lease":
-            raise UserError(f"{who} asked to pre-lease blocks for use={action.use!r}; "
+            raise UserError(f"{self._who()} asked to pre-lease blocks for use={action.use!r}; "
                             "only use='lease' waits for a tenant")
         candidates = np.flatnonzero(self.free)
         # Convert the least efficient fleets first; among equals, the lowest block.
@@ -239,6 +237,10 @@ class Site(TenantDesk):
                 self._log(self.env.now, block, "planned", "decision")
         else:
             self._queue(chosen, action.use, request)
+
+    def _who(self) -> str:
+        """Return the strategy and replication an error in an action names."""
+        return f"strategy {type(self.strategy).__name__} (replication {self.world.replication})"
 
     def _queue(self, blocks: list[int], use: str, request: Request | None = None) -> None:
         """Queue `blocks` for conversion to `use`, in projects of up to blocks_per_project."""

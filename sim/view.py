@@ -37,6 +37,9 @@ MARKET_NAMES = frozenset((*DAILY_FIELDS, "date", "day", "at", "epochs", "tenant_
 #: The daily paths a MarketView shows up to its day (copies: a strategy's own to change).
 _PATHS = frozenset((*DAILY_FIELDS, "date"))
 
+#: The daily paths `at` and the trailing helpers read (a set: looked up at every read).
+_DAILY = frozenset(DAILY_FIELDS)
+
 #: The site's facts a strategy may read on a SiteView (numbers, as the engine has them now).
 SITE_FACTS = ("blocks_mining", "conversions_queued", "projects_queued", "blocks_planned",
               "blocks_committed", "blocks_converted", "tenants_waiting", "tenants_waiting_mw_it",
@@ -59,9 +62,10 @@ def _special(name: str) -> bool:
     return name[:2] == "__" == name[-2:] and len(name) > 4 and name not in _SEALED_SPECIAL
 
 
-def _slot(view, name: str):
-    """Return a view's own slot `name` (the views themselves refuse private names)."""
-    return object.__getattribute__(view, name)
+#: `_slot(view, name)` returns a view's own slot `name` (the views themselves refuse private
+#: names): object's lookup itself, not a function around it, as strategies read the views
+#: many times a run.
+_slot = object.__getattribute__
 
 
 def _refuse(view, name: str, allowed: frozenset) -> LookAheadError:
@@ -138,13 +142,12 @@ class MarketView(_Sealed):
 
     def __getattribute__(self, name):
         if name in _PATHS:
-            read = object.__getattribute__
-            past, day = read(self, "_past"), read(self, "_day")
+            past, day = _slot(self, "_past"), _slot(self, "_day")
             if past is not None:
                 return past.path(name, day)
-            return getattr(read(self, "_world"), name)[: day + 1].copy()
+            return getattr(_slot(self, "_world"), name)[: day + 1].copy()
         if name in MARKET_NAMES or _special(name):
-            return object.__getattribute__(self, name)
+            return _slot(self, name)
         raise _refuse(self, name, MARKET_NAMES)
 
     def __repr__(self):
@@ -174,7 +177,7 @@ class MarketView(_Sealed):
 
     def at(self, name: str, day: int) -> float:
         """Return daily path `name` on `day`, which must not be after the decision day."""
-        if name not in DAILY_FIELDS:
+        if name not in _DAILY:
             raise LookAheadError(f"MarketView.at({name!r}, ...): at() reads the daily paths "
                                  f"{', '.join(DAILY_FIELDS)}")
         today = _slot(self, "_day")
@@ -194,7 +197,7 @@ def trailing_sum(view: MarketView, name: str, days: int) -> float:
     threshold's margin) would otherwise fill the site's copy of the path for one sum.
     Like `at`, it reads no day after the view's.
     """
-    if name not in DAILY_FIELDS:
+    if name not in _DAILY:
         raise LookAheadError(f"trailing_sum(view, {name!r}, ...) sums the daily paths "
                              f"{', '.join(DAILY_FIELDS)}")
     day = _slot(view, "_day")
@@ -256,9 +259,9 @@ class SiteView(_Sealed):
 
     def __getattribute__(self, name):
         if name in _SITE_FACTS:
-            return getattr(object.__getattribute__(self, "_site"), name)
+            return getattr(_slot(self, "_site"), name)
         if name in SITE_NAMES or _special(name):
-            return object.__getattribute__(self, name)
+            return _slot(self, name)
         raise _refuse(self, name, SITE_NAMES)
 
     def __repr__(self):

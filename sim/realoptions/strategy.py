@@ -134,11 +134,12 @@ class RealOption(Checked, Preleasing, Strategy):
 
     def decide(self, day, view, site):
         """Return the conversions of the tranches started, after deciding which start today."""
-        stages = self.stages(site.n_blocks, site.blocks_per_project)
+        n_blocks, per_project = site.n_blocks, site.blocks_per_project  # fixed facts: read once
+        stages = self.stages(n_blocks, per_project)
         while self._stage < stages and self._start_now(self._stage, day, view, site):
             self._stage += 1
         self._step += 1
-        target = min(self._stage * self.tranche(site.blocks_per_project), self.allowed(site.n_blocks))
+        target = min(self._stage * self.tranche(per_project), self.allowed(n_blocks))
         return self.convert(max(0, min(target - site.blocks_committed, site.blocks_mining)))
 
     def _start_now(self, stage: int, day: int, view, site) -> bool:
