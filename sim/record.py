@@ -85,9 +85,8 @@ def levels_by_day(changes: list[np.ndarray], n_days: int) -> np.ndarray:
     sums = np.cumsum(heads[:, days], axis=1)
     if heads[:, :first].view(np.int64).any() or (np.signbit(sums) & (sums == 0)).any():
         return np.vstack([np.cumsum(c)[:n_days] for c in changes])  # a -0.0 that +0.0 would undo
-    out = np.zeros((len(changes), n_days))
-    out[:, first:] = np.repeat(sums, np.diff(days, append=n_days), axis=1)
-    return out
+    held = np.concatenate((np.zeros((len(changes), 1)), sums), axis=1)  # 0 before the first change
+    return np.repeat(held, np.diff(days, prepend=0, append=n_days), axis=1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,17 +109,9 @@ class Rates:
         return cls(*(np.zeros(n) for _ in fields(cls)))
 
     def levels(self, n_days: int) -> Rates:
-        """Return the level of each rate on days 0 .. n_days - 1.
-
-        A rate that nothing touched (every bit of every change zero, so no -0.0 either) is
-        zero on every day; the others are summed together (`levels_by_day`).
-        """
-        changes = [getattr(self, f.name) for f in fields(self)]
-        touched = [i for i, change in enumerate(changes) if change.view(np.int64).any()]
-        out = np.zeros((len(changes), n_days))
-        if touched:
-            out[touched] = levels_by_day([changes[i] for i in touched], n_days)
-        return Rates(*out)
+        """Return the level of each rate on days 0 .. n_days - 1, all summed together
+        (`levels_by_day`; a rate that nothing touched is +0.0 on every day)."""
+        return Rates(*levels_by_day([getattr(self, f.name) for f in fields(self)], n_days))
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,6 +1,7 @@
 """The engine's record: read-only, complete enough for the ledger, and its event table."""
 
 from collections import Counter
+from dataclasses import fields
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,25 @@ def test_levels_by_day_are_each_rows_running_sum_to_the_last_bit(seed, rows, day
     assert got.shape == (rows, days)
     for level, row in zip(got, changes):
         assert level.tobytes() == np.cumsum(row)[:days].tobytes()
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_every_rate_s_level_is_its_running_sum_to_the_last_bit(seed):
+    """Rates summed together: untouched ones, ones of -0.0 alone, busy and sparse ones."""
+    rng = np.random.default_rng(seed)
+    n = 300
+    changes = {}
+    for f in fields(Rates):
+        kind = rng.integers(0, 4)
+        row = np.zeros(n + 1)
+        if kind == 1:
+            row[rng.random(n + 1) < 0.05] = -0.0
+        elif kind >= 2:
+            row = rng.normal(size=n + 1) * 10.0 ** rng.integers(-3, 9, n + 1) * (rng.random(n + 1) < 0.03 * kind)
+        changes[f.name] = row
+    levels = Rates(**changes).levels(n)
+    for name, row in changes.items():
+        assert getattr(levels, name).tobytes() == np.cumsum(row)[:n].tobytes()
 
 
 def test_a_lump_after_the_horizon_is_not_booked():
