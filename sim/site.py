@@ -91,7 +91,8 @@ class Site(TenantDesk):
                            tenant_requests_partial=0, contracted_rent_usd=0.0)
         self.free = np.ones(self.n_blocks, dtype=bool)  # mining, neither queued nor planned
         self.worst_j_per_th = float(fleet.j_per_th)  # the least efficient fleet's J/TH, any block
-        self._book_fleets(np.arange(self.n_blocks), 0.0, 1.0)
+        # every block starts mining the same fleet, whole on day 0: one run of alike blocks
+        book_alike(self.n_blocks, self._fleet_bookings(0, 0.0, 1.0))
         self.view = SiteView(self)  # all a strategy sees of the site (sim.view)
         self.past = Past(world)  # the market paths its views slice, filled up to now
 
@@ -335,11 +336,6 @@ class Site(TenantDesk):
         mw = sign * self.block_mw  # exact: sign is 1 or -1
         return self.books.mining_cells(self.j_per_th[block], day, mw,
                                        mw * self.decay.weight(self.fleet_since[block]))
-
-    def _book_fleets(self, blocks: np.ndarray, day: float, sign: float) -> None:
-        """`_mine` (sign 1) or `_unmine` (sign -1) each of `blocks` on `day`, alike ones at once."""
-        for run in self._alike(blocks):
-            book_alike(len(run), self._fleet_bookings(int(run[0]), day, sign))
 
     def _fleet_th(self, block: int, day: float) -> float:
         """Return the TH/s a block's fleet still has on `day` (all of it, if failures are replaced)."""

@@ -329,6 +329,24 @@ def test_alike_blocks_book_the_same_floats_as_one_at_a_time():
     assert one[0].tobytes() == many[0].tobytes() and one[1].tobytes() == many[1].tobytes()
 
 
+def test_a_new_site_books_its_fleets_as_block_after_block_would(compose_small):
+    """A new site books all its blocks at once (alike by construction): the same floats as
+    `_mine` on each block in turn."""
+    from sim.record import Books
+    from sim.site import Site
+
+    cfg = compose_small("strategy=stay_mining", "site.blocks=37", "fleet.failure_rate_per_year=0.07",
+                        "fleet.refresh=none")
+    site = Site(cfg, sim.sample_world(cfg, 0), Strategy())
+    at_once = site.books.mining
+    site.books = Books(site.n_days)
+    for block in range(site.n_blocks):
+        site._mine(block, 0.0)
+    assert at_once.keys() == site.books.mining.keys()
+    for j_per_th, cells in site.books.mining.items():
+        assert [c.tobytes() for c in cells] == [c.tobytes() for c in at_once[j_per_th]]
+
+
 def test_alike_runs_are_the_groups_of_equal_fleets_in_order(compose_small):
     """`Site._alike` (numpy) cuts blocks where itertools.groupby on (J/TH, day whole) would."""
     from sim.site import Site
