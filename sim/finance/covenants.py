@@ -173,11 +173,15 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
     sweeping, default_month, default_balance_usd = False, None, 0.0
     loan = Facility(schedule)  # prepaid in place; `schedule` itself is never changed
     openings, service = schedule.opening_balance_usd, schedule.scheduled_service_usd
+    prepaid = False  # since `openings` and `service` were read: they are read again at a test
     tests = covenant_test_months(first, n_months, test_every_months, first_test_months)
     windows = None  # the trailing sums of the tests to come, while CFADS and service stand
     for t in range(first, n_months):
         if not sweeping and t not in tests:  # nothing happens in this month
             continue
+        if t in tests and prepaid:
+            openings, service = loan.opening_balance_usd, loan.scheduled_service_usd
+            prepaid = False
         if t in tests and openings[t] > 0:
             opening = float(openings[t])
             if windows is None and not sweeping:
@@ -200,12 +204,10 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
                 if breached and cure == "equity":
                     paid_in = min(min_dscr * owed - covered, float(loan.balance_usd[t]))
                     loan.prepay(t, paid_in)
-                    openings, service = loan.opening_balance_usd, loan.scheduled_service_usd
                     cured_cfads[t] += paid_in
-                    windows = None
+                    prepaid, windows = True, None
         if sweeping and _sweep(loan, t, float(cfads[t])):  # what the tests read changes with the loan
-            openings, service = loan.opening_balance_usd, loan.scheduled_service_usd
-            windows = None
+            prepaid, windows = True, None
     if loan.rows is not None:
         schedule = loan.schedule()
     return Covenanted(schedule, dscr(cured_cfads, schedule.scheduled_service_usd, window_months),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,7 +36,9 @@ class Schedule:
     `principal_usd` (<= 0) is every repayment, the prepayments `prepaid_usd` (<= 0)
     included. `balance_usd` (>= 0) is the balance at the end of each month: the last is what
     remains after the horizon. `rate_per_year` is the annual rate of each month. A sum of
-    loans (`combine`) keeps them as `tranches`, and its rate is theirs weighted by balance.
+    loans (`combine`) keeps them as `tranches`, and its rate is theirs weighted by balance;
+    `rows` holds the tranches' arrays, each name's as the rows of one read-only array: what
+    a `Facility` copies rather than stacking the tranches again (None for a single loan).
     """
 
     funded_usd: np.ndarray
@@ -47,6 +49,7 @@ class Schedule:
     balance_usd: np.ndarray
     rate_per_year: np.ndarray
     tranches: tuple[Schedule, ...] = ()
+    rows: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         read_only(self.funded_usd, self.interest_usd, self.capitalised_interest_usd,
@@ -135,7 +138,9 @@ def combine(schedules: Sequence[Schedule]) -> Schedule:
         raise ValueError("combine sums schedules of the same months only.")
     if len(tranches) == 1:
         return tranches[0]
-    return _sum_of(tranches, _table(tranches))
+    rows = _table(tranches)
+    read_only(*rows.values())
+    return _sum_of(tranches, rows)
 
 
 #: The arrays of a loan table that a sum of loans adds up month by month.
@@ -160,7 +165,8 @@ def sum_of_rows(rows: dict[str, np.ndarray]) -> Schedule:
 
 
 def _sum_of(tranches: tuple[Schedule, ...], rows: dict[str, np.ndarray]) -> Schedule:
-    """Return the sum of `tranches`, whose arrays are the rows of `rows` (see `combine`)."""
+    """Return the sum of `tranches`, whose arrays are the rows of `rows` (read-only, kept as
+    the sum's `rows`; see `combine`)."""
     summed = {name: rows[name].sum(axis=0) for name in _SUMMED}  # tranche by tranche, in order
     opening = np.zeros_like(rows["balance_usd"])  # each tranche's opening balance
     opening[:, 1:] = rows["balance_usd"][:, :-1]
@@ -168,7 +174,7 @@ def _sum_of(tranches: tuple[Schedule, ...], rows: dict[str, np.ndarray]) -> Sche
     rates = rows["rate_per_year"]
     total = opening.sum(axis=0)
     rate = np.divide((opening * rates).sum(axis=0), total, out=rates[0].copy(), where=total > 0)
-    return Schedule(**summed, rate_per_year=rate, tranches=tranches)
+    return Schedule(**summed, rate_per_year=rate, tranches=tranches, rows=rows)
 
 
 def prepay(schedule: Schedule, month: int, amount_usd: float) -> Schedule:
@@ -207,8 +213,8 @@ class Facility:
         self.prepaid_usd = schedule.prepaid_usd
         self.balance_usd = schedule.balance_usd
         self.rows: dict[str, np.ndarray] | None = None  # the tranches' arrays, once one is prepaid
-        self.fixed_last: np.ndarray | None = None  # by tranche, with the rows (see `_rows`)
-        self.moving_last: np.ndarray | None = None
+        self.fixed_last: list[int] | None = None  # by tranche, with the rows (see `_rows`)
+        self.moving_last: list[int] | None = None
         self.changed: set[int] = set()
 
     @property
@@ -248,34 +254,40 @@ class Facility:
         loan itself if nothing was prepaid."""
         if self.rows is None:
             return self.original
-        parts, rows = list(self.parts), self.rows
-        for k in self.changed:
-            part = parts[k]
-            parts[k] = Schedule(part.funded_usd.copy(), rows["interest_usd"][k].copy(),
-                                rows["capitalised_interest_usd"][k].copy(),
-                                rows["principal_usd"][k].copy(), rows["prepaid_usd"][k].copy(),
-                                rows["balance_usd"][k].copy(), part.rate_per_year.copy())
-        # The rows are the new parts' arrays: summed as `combine` would after stacking them again.
-        return _sum_of(tuple(parts), rows) if self.pro_rata else parts[0]
+        # The table as it stands (later prepayments change the rows, not it): the new parts'
+        # arrays are its rows, summed as `combine` would after stacking them again.
+        table = {name: self.rows[name].copy() for name in (*_SUMMED, "rate_per_year")}
+        read_only(*table.values())
+        parts = list(self.parts)
+        for k in self.changed:  # what never changes (funding, rates) is shared, read-only
+            parts[k] = Schedule(parts[k].funded_usd, table["interest_usd"][k],
+                                table["capitalised_interest_usd"][k], table["principal_usd"][k],
+                                table["prepaid_usd"][k], table["balance_usd"][k], parts[k].rate_per_year)
+        return _sum_of(tuple(parts), table) if self.pro_rata else parts[0]
 
     def _rows(self) -> dict[str, np.ndarray]:
-        """Return the tranches' arrays, one row each (copied from them when first asked)."""
+        """Return the tranches' arrays, one row each (copied from them, or from a sum's `rows`,
+        when first asked)."""
         if self.rows is None:
-            self.rows = rows = _table(self.parts)
+            table = self.original.rows
+            self.rows = rows = (_table(self.parts) if table is None
+                                else {name: row.copy() for name, row in table.items()})
             rows["monthly"] = rows["rate_per_year"] / 12.0
+            rows["minus_monthly"] = -rows["monthly"]  # x * -m is -(x * m), sign and all
             if self.pro_rata:  # as `combine` sums them (prepayments never change what is funded)
                 self.funded_usd = rows["funded_usd"].sum(axis=0)
             # The last month in which each tranche is funded or at a negative rate (these
             # never change), and in which it capitalises or prepays (kept as they change).
-            self.fixed_last = last_month_by_row((rows["funded_usd"] != 0) | (rows["monthly"] < 0))
+            self.fixed_last = last_month_by_row((rows["funded_usd"] != 0)
+                                                | (rows["monthly"] < 0)).tolist()
             self.moving_last = last_month_by_row((rows["capitalised_interest_usd"] != 0)
-                                           | (rows["prepaid_usd"] != 0))
+                                                 | (rows["prepaid_usd"] != 0)).tolist()
         return self.rows
 
     def _rises(self, month: int) -> np.ndarray:
         """Return, by tranche, whether its balance may rise after `month`: funded, capitalised or
         prepaid later, or at a negative rate (a later month of any is then the last one)."""
-        return (self.fixed_last > month) | (self.moving_last > month)
+        return (np.array(self.fixed_last) > month) | (np.array(self.moving_last) > month)
 
     def _sum(self) -> None:
         """Set the facility's arrays to its tranches' sums (a single loan: its own arrays)."""
@@ -296,31 +308,34 @@ class Facility:
         rows, n_months = self.rows, self.n_months
         interest, capitalised = rows["interest_usd"], rows["capitalised_interest_usd"]
         principal, prepaid, balance = rows["principal_usd"], rows["prepaid_usd"], rows["balance_usd"]
-        monthly = rows["monthly"]
         index = np.array(which)
         paid = np.array(amounts)
-        owed = balance[index, month]
         principal[index, month] -= paid
         prepaid[index, month] -= paid
-        balance[index, month] = owed - paid
-        prepaying = index[prepaid[index, month] != 0]
-        self.moving_last[prepaying] = np.maximum(self.moving_last[prepaying], month)
-        later = slice(month + 1, n_months)
-        # Where the balance only falls from here, it is the old one less the prepayment, until zero.
-        falls = ~self._rises(month)[index]
-        if falls.all() and len(which) == len(self.parts):  # every tranche: rows as slices, not copies
+        balance[index, month] -= paid
+        fixed_last, moving_last = self.fixed_last, self.moving_last
+        for k in which:  # the last month each prepays is this one, if it was earlier
+            if moving_last[k] < month and prepaid[k, month] != 0:
+                moving_last[k] = month
+        # Where the balance only falls from here (see `_rises`), it is the old one less the
+        # prepayment, until zero; the others are run again month by month.
+        falls = [fixed_last[k] <= month and moving_last[k] <= month for k in which]
+        if all(falls) and len(which) == len(self.parts):  # every tranche: rows as slices, not copies
             fast, paid_fast = slice(None), paid
         else:
-            fast, paid_fast = index[falls], paid[falls]
-        if falls.any():
+            fast = np.array([k for k, falling in zip(which, falls) if falling], dtype=np.intp)
+            paid_fast = np.array([usd for usd, falling in zip(amounts, falls) if falling])
+        if paid_fast.size:
+            later = slice(month + 1, n_months)
             fallen = np.maximum(balance[fast, later] - paid_fast[:, None], 0.0)
             balance[fast, later] = fallen
             before = balance[fast, month:n_months - 1]
-            interest[fast, later] = -(before * monthly[fast, later])
+            interest[fast, later] = before * rows["minus_monthly"][fast, later]
             principal[fast, later] = fallen - before
-        for k in index[~falls].tolist():
-            _rerun_after(k, month, rows, n_months)
-            self.moving_last[k] = last_month_by_row((capitalised[k] != 0) | (prepaid[k] != 0))[0]
+        for k, falling in zip(which, falls):
+            if not falling:
+                _rerun_after(k, month, rows, n_months)
+                moving_last[k] = int(last_month_by_row((capitalised[k] != 0) | (prepaid[k] != 0))[0])
 
 
 def last_month_by_row(happens: np.ndarray) -> np.ndarray:

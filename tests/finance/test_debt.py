@@ -1,5 +1,7 @@
 """Loan schedules against amortisation tables built by hand in each test, as a spreadsheet would."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -308,6 +310,47 @@ def test_a_facility_knows_which_tranches_may_rise_after_each_prepayment(seed, pr
                      | rows["prepaid_usd"][:, later].any(axis=1)
                      | (rows["monthly"][:, later] < 0).any(axis=1))
             assert loan._rises(after).tolist() == rises.tolist()
+
+
+SCHEDULE_ARRAYS = ("funded_usd", "interest_usd", "capitalised_interest_usd", "principal_usd",
+                   "prepaid_usd", "balance_usd", "rate_per_year")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.booleans(),
+       st.lists(st.tuples(st.integers(0, 59), st.floats(0.0, 1.0)), min_size=1, max_size=10))
+def test_a_facility_prepays_a_sum_from_its_rows_as_from_its_tranches_to_the_last_bit(seed, level,
+                                                                                   prepayments):
+    """A sum keeps its tranches' arrays as `rows`, which a Facility copies: the same schedules as
+    one that stacks the tranches again, after each prepayment; and each schedule's `rows` stay
+    its tranches' arrays while the facility prepays on."""
+    rng = np.random.default_rng(seed)
+    if level:  # the covenant's case: level loans that start apart, falling once they have
+        loan = level_loans(rng.uniform(1e5, 1e7, 5).tolist(), 0.0775, 36, rng.integers(0, 40, 5).tolist(),
+                           60)
+    else:
+        cfads = rng.uniform(-2e5, 1e6, 60)
+        loan = combine([level_schedule(1e6, 0.06, 36, 2, 60), bullet_schedule(5e5, 0.08, 24, 10, 60),
+                        sculpted_schedule(8e5, 0.07, cfads, 0, 48, 60)])
+    assert loan.rows is not None
+    from_rows, stacked = Facility(loan), Facility(dataclasses.replace(loan, rows=None))
+    schedules = []
+    for month, share in prepayments:
+        amount = share * float(from_rows.balance_usd[month])
+        from_rows.prepay(month, amount)
+        stacked.prepay(month, amount)
+        ours, theirs = from_rows.schedule(), stacked.schedule()
+        for name in SCHEDULE_ARRAYS:
+            assert getattr(ours, name).tobytes() == getattr(theirs, name).tobytes()
+            for mine, other in zip(ours.tranches, theirs.tranches):
+                assert getattr(mine, name).tobytes() == getattr(other, name).tobytes()
+        schedules.append((ours, {name: getattr(ours, name).tobytes() for name in SCHEDULE_ARRAYS}))
+    for schedule, then in [(loan, {name: getattr(loan, name).tobytes() for name in SCHEDULE_ARRAYS}),
+                           *schedules]:
+        for name in SCHEDULE_ARRAYS:
+            assert getattr(schedule, name).tobytes() == then[name]  # as it was returned
+            assert schedule.rows[name].tobytes() == np.array(
+                [getattr(part, name) for part in schedule.tranches]).tobytes()
 
 
 def test_a_sum_of_loans_at_different_rates_is_rated_by_balance():
