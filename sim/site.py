@@ -99,9 +99,13 @@ class Site(TenantDesk):
     # --- randomness of the site itself, drawn the same way whatever the strategy ---------
     def _draw_site_randomness(self, cfg) -> None:
         draws = site_draws(cfg, self.world, self.n_blocks, self.terms)
-        self.decommission_days, self.retrofit_days = draws.decommission_days, draws.retrofit_days
-        self.capex_usd_per_mw_it = draws.capex_usd_per_mw_it
-        self.renewal_draws, self.default_after_days = draws.renewal_draws, draws.default_after_days
+        # Read one at a time, as Python floats: a numpy scalar in a timeout would make the
+        # clock, and all the arithmetic on it, numpy scalars (the same values, slower).
+        self.decommission_days = draws.decommission_days.tolist()
+        self.retrofit_days = draws.retrofit_days.tolist()
+        self.capex_usd_per_mw_it = draws.capex_usd_per_mw_it.tolist()
+        self.default_after_days = draws.default_after_days.tolist()
+        self.renewal_draws = draws.renewal_draws
 
     # --- read-only facts for strategies (through sim.view.SiteView) ----------------------
     @property
@@ -161,7 +165,8 @@ class Site(TenantDesk):
     def blocks_to_come(self, project: Project) -> int:
         """Return how many of `project`'s blocks are not ready yet (a project's blocks are
         built side by side and may come ready on different days)."""
-        return sum(self.state[block] != AI for block in project.blocks)
+        state = self.state  # read as Python ints: numpy's scalars cost a microsecond a block
+        return sum(state.item(block) != AI for block in project.blocks)
 
     def th_per_mw(self, j_per_th) -> float:
         """Return the TH/s that one MW of grid mines at efficiency `j_per_th`."""

@@ -347,6 +347,18 @@ def test_a_new_site_books_its_fleets_as_block_after_block_would(compose_small):
         assert [c.tobytes() for c in cells] == [c.tobytes() for c in at_once[j_per_th]]
 
 
+def test_the_clock_stays_a_python_float_through_conversions_and_leases(compose_small):
+    """The site's draws are read as Python floats, so the days the engine books (and its
+    clock) never turn into numpy scalars, which would make every step after them slower."""
+    cfg = compose_small("strategy=convert_all", "site.conversion.retrofit_days=lognormal:335:0.3",
+                        "site.hosting.default_probability_per_year=0.2")
+    record = simulate(cfg, sim.sample_world(cfg, 0), build_strategies(cfg)["convert_all"])
+    assert record.conversions and record.leases
+    days = [d for c in record.conversions for d in (c.start_day, c.end_day, c.capex_usd)]
+    days += [d for lease in record.leases for d in (lease.start_day, lease.end_day)]
+    assert {type(d) for d in days} <= {int, float}  # whole days (decisions, requests) are ints
+
+
 def test_alike_runs_are_the_groups_of_equal_fleets_in_order(compose_small):
     """`Site._alike` (numpy) cuts blocks where itertools.groupby on (J/TH, day whole) would."""
     from sim.site import Site
