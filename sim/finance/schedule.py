@@ -48,7 +48,7 @@ class Schedule:
     prepaid_usd: np.ndarray
     balance_usd: np.ndarray
     rate_per_year: np.ndarray
-    tranches: tuple[Schedule, ...] = ()
+    tranches: Sequence[Schedule] = ()
     rows: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
@@ -158,13 +158,30 @@ def sum_of_rows(rows: dict[str, np.ndarray]) -> Schedule:
     """Return the loans whose arrays are the rows of `rows` (each of `_SUMMED` and
     `rate_per_year`), summed as `combine` sums them; a single loan is itself."""
     read_only(*rows.values())  # the loans' arrays are views of these rows
-    names = (*_SUMMED, "rate_per_year")
-    tranches = tuple(Schedule(*(rows[name][k] for name in names))
-                     for k in range(len(rows["balance_usd"])))
+    tranches = _RowTranches(rows)
     return tranches[0] if len(tranches) == 1 else _sum_of(tranches, rows)
 
 
-def _sum_of(tranches: tuple[Schedule, ...], rows: dict[str, np.ndarray]) -> Schedule:
+class _RowTranches(Sequence):
+    """The tranches of a sum of loans, made from its rows when first read: a sum is often
+    only summed (a covenant that never bites), and a `Schedule` per loan costs."""
+
+    def __init__(self, rows: dict[str, np.ndarray]):
+        self.rows = rows
+        self.made: tuple[Schedule, ...] | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows["balance_usd"])
+
+    def __getitem__(self, k):
+        if self.made is None:
+            names = (*_SUMMED, "rate_per_year")
+            self.made = tuple(Schedule(*(self.rows[name][i] for name in names))
+                              for i in range(len(self)))
+        return self.made[k]
+
+
+def _sum_of(tranches: Sequence[Schedule], rows: dict[str, np.ndarray]) -> Schedule:
     """Return the sum of `tranches`, whose arrays are the rows of `rows` (read-only, kept as
     the sum's `rows`; see `combine`)."""
     summed = {name: rows[name].sum(axis=0) for name in _SUMMED}  # tranche by tranche, in order
@@ -215,7 +232,6 @@ class Facility:
         self.rows: dict[str, np.ndarray] | None = None  # the tranches' arrays, once one is prepaid
         self.fixed_last: list[int] | None = None  # by tranche, with the rows (see `_rows`)
         self.moving_last: list[int] | None = None
-        self.changed: set[int] = set()
 
     @property
     def opening_balance_usd(self) -> np.ndarray:
@@ -254,16 +270,9 @@ class Facility:
         loan itself if nothing was prepaid."""
         if self.rows is None:
             return self.original
-        # The table as it stands (later prepayments change the rows, not it): the new parts'
-        # arrays are its rows, summed as `combine` would after stacking them again.
-        table = {name: self.rows[name].copy() for name in (*_SUMMED, "rate_per_year")}
-        read_only(*table.values())
-        parts = list(self.parts)
-        for k in self.changed:  # what never changes (funding, rates) is shared, read-only
-            parts[k] = Schedule(parts[k].funded_usd, table["interest_usd"][k],
-                                table["capitalised_interest_usd"][k], table["principal_usd"][k],
-                                table["prepaid_usd"][k], table["balance_usd"][k], parts[k].rate_per_year)
-        return _sum_of(tuple(parts), table) if self.pro_rata else parts[0]
+        # The rows as they stand (later prepayments change the rows, not these copies),
+        # summed as `combine` would after stacking the new tranches again.
+        return sum_of_rows({name: self.rows[name].copy() for name in (*_SUMMED, "rate_per_year")})
 
     def _rows(self) -> dict[str, np.ndarray]:
         """Return the tranches' arrays, one row each (copied from them, or from a sum's `rows`,
@@ -304,7 +313,6 @@ class Facility:
         """Prepay `amounts` of the tranches `which` at the end of `month`, each shortened."""
         if not which:
             return
-        self.changed.update(which)
         rows, n_months = self.rows, self.n_months
         interest, capitalised = rows["interest_usd"], rows["capitalised_interest_usd"]
         principal, prepaid, balance = rows["principal_usd"], rows["prepaid_usd"], rows["balance_usd"]
