@@ -318,13 +318,14 @@ class Site(TenantDesk):
             self._release(now, self.block_mw)
 
     # --- mining fleet ---------------------------------------------------------------------
-    def _mine(self, block: int, day: float) -> None:
-        self.books.mining_mw(self.j_per_th[block], day, self.block_mw,
-                             self.block_mw * self.decay.weight(self.fleet_since[block]))
+    def _fleet(self, block: int) -> tuple[float, float]:
+        """Return `block`'s fleet: its J/TH and the day it was last whole, as Python floats
+        (numpy's scalars would slow the arithmetic that follows)."""
+        return self.j_per_th.item(block), self.fleet_since.item(block)
 
     def _unmine(self, block: int, day: float) -> None:
-        self.books.mining_mw(self.j_per_th[block], day, -self.block_mw,
-                             -self.block_mw * self.decay.weight(self.fleet_since[block]))
+        """Take `block`'s fleet out of the mining MW from `day` on."""
+        book_alike(1, self._fleet_bookings(block, day, -1.0))
 
     def _alike(self, blocks: np.ndarray) -> list[np.ndarray]:
         """Return `blocks` cut, in order, into runs of blocks with the same fleet (J/TH, day whole)."""
@@ -339,17 +340,15 @@ class Site(TenantDesk):
     def _fleet_bookings(self, block: int, day: float, sign: float) -> list[tuple[np.ndarray, int, float]]:
         """Return the cells `_mine` (sign 1) or `_unmine` (sign -1) of `block` adds to, and how much."""
         mw = sign * self.block_mw  # exact: sign is 1 or -1
-        return self.books.mining_cells(self.j_per_th[block], day, mw,
-                                       mw * self.decay.weight(self.fleet_since[block]))
-
-    def _fleet_th(self, block: int, day: float) -> float:
-        """Return the TH/s a block's fleet still has on `day` (all of it, if failures are replaced)."""
-        return self.block_mw * self.th_per_mw(self.j_per_th[block]) * self.decay.share_alive(day) \
-            * self.decay.weight(self.fleet_since[block])
+        j_per_th, since = self._fleet(block)
+        return self.books.mining_cells(j_per_th, day, mw, mw * self.decay.weight(since))
 
     def _fleet_value(self, block: int, day: float) -> float:
-        """Return what a block's ASICs sell for on `day`."""
-        return self._fleet_th(block, day) * self.asic_prices.used_usd_per_th(self.j_per_th[block], day)
+        """Return what a block's ASICs sell for on `day`: the TH/s its fleet still has (all of
+        them, if failures are replaced) at the used price of their efficiency."""
+        j_per_th, since = self._fleet(block)
+        th = self.block_mw * self.th_per_mw(j_per_th) * self.decay.share_alive(day) * self.decay.weight(since)
+        return th * self.asic_prices.used_usd_per_th(j_per_th, day)
 
     def fleet_upgrades(self):
         """Every few years, sell each mining block's fleet and buy the newest machines.

@@ -331,7 +331,7 @@ def test_alike_blocks_book_the_same_floats_as_one_at_a_time():
 
 def test_a_new_site_books_its_fleets_as_block_after_block_would(compose_small):
     """A new site books all its blocks at once (alike by construction): the same floats as
-    `_mine` on each block in turn."""
+    booking each block in turn."""
     from sim.record import Books
     from sim.site import Site
 
@@ -341,7 +341,7 @@ def test_a_new_site_books_its_fleets_as_block_after_block_would(compose_small):
     at_once = site.books.mining
     site.books = Books(site.n_days)
     for block in range(site.n_blocks):
-        site._mine(block, 0.0)
+        book_alike(1, site._fleet_bookings(block, 0.0, 1.0))
     assert at_once.keys() == site.books.mining.keys()
     for j_per_th, cells in site.books.mining.items():
         assert [c.tobytes() for c in cells] == [c.tobytes() for c in at_once[j_per_th]]
