@@ -1,5 +1,6 @@
 """The real_option strategy's training: its worlds, its exercise values, the rule it learns."""
 
+import dataclasses
 import copy
 import os
 import sys
@@ -87,19 +88,23 @@ def test_features_read_only_the_past(compose_small):
     """Changing every path after the decision day changes none of the day's features."""
     cfg = settings(compose_small(*SMALL))
     world = sim.sample_world(cfg, 0)
-    day = 200
+    # the day before a request: a feature that read one day ahead would see it
+    day = int(next(d for d in world.tenant_requests["day"] if d > 400)) - 1
     site = SimpleNamespace(tenants_waiting_mw_it=12.5)
     before = features(MarketView(world, day), site)
+    changed = {}
     for name in ("hashprice_usd_per_ph_day", "lease_usd_per_kw_month", "gpu_usd_per_hour",
                  "power_usd_per_mwh", "block_height"):
-        path = getattr(world, name)
-        changed = path.copy()
-        changed[day + 1:] *= 3.0
-        object.__setattr__(world, name, changed)
+        changed[name] = getattr(world, name).copy()
+        changed[name][day + 1:] *= 3.0
     requests = world.tenant_requests.copy()
-    requests.loc[requests["day"] > day, "mw_it"] *= 5
-    object.__setattr__(world, "tenant_requests", requests)
-    np.testing.assert_array_equal(features(MarketView(world, day), site), before)
+    later = requests["day"] > day
+    assert later.any() and (~later).any()  # requests on both sides of the day, or this proves little
+    requests.loc[later, "mw_it"] *= 5
+    # a new world (its caches, such as the request rows, made afresh from the changed table)
+    future = dataclasses.replace(world, **changed, tenant_requests=requests, _cache={})
+    assert future.tenant_request_rows() != world.tenant_request_rows()
+    np.testing.assert_array_equal(features(MarketView(future, day), site), before)
 
 
 REQUESTS = "[" + ",".join(f"[{day},8,3000,150,0]" for day in range(400, 1400, 60)) + "]"
