@@ -1,7 +1,7 @@
 """The real_option strategy's training: its worlds, its exercise values, the rule it learns."""
 
-import dataclasses
 import copy
+import dataclasses
 import os
 import sys
 from types import SimpleNamespace
