@@ -200,6 +200,8 @@ def trailing_sum(view: MarketView, name: str, days: int) -> float:
     if name not in _DAILY:
         raise LookAheadError(f"trailing_sum(view, {name!r}, ...) sums the daily paths "
                              f"{', '.join(DAILY_FIELDS)}")
+    if days < 1:
+        raise ValueError(f"trailing_sum(view, {name!r}, days={days!r}): days must be >= 1")
     day = _slot(view, "_day")
     path = getattr(_slot(view, "_world"), name)
     return float(np.add.reduce(path[max(0, day - days + 1): day + 1]))
@@ -220,6 +222,8 @@ def requested_mw_it(view: MarketView, days: int) -> float:
     bit, without copying the table (a pandas copy costs a policy's feature most of its
     time). Like `at`, it reads no request after the view's day.
     """
+    if days < 1:
+        raise ValueError(f"requested_mw_it(view, days={days!r}): days must be >= 1")
     world, day = _slot(view, "_world"), _slot(view, "_day")
     rows = world.tenant_request_rows()
     recent = rows[_requests_by(world, day - days): _requests_by(world, day)]

@@ -218,6 +218,11 @@ def test_a_trailing_sum_is_the_sum_of_the_paths_tail_bit_for_bit():
                     assert trailing_sum(view, name, days) == float(getattr(view, name)[-days:].sum())
     with pytest.raises(LookAheadError, match="sums the daily paths"):
         trailing_sum(MarketView(w, 3), "tenant_requests", 3)
+    for days in (0, -5):  # no window: one line, not a sum of nothing or a division by zero
+        with pytest.raises(ValueError, match=rf"days={days}\): days must be >= 1"):
+            trailing_mean(MarketView(w, 3), "btc_usd", days)
+        with pytest.raises(ValueError, match=rf"days={days}\): days must be >= 1"):
+            requested_mw_it(MarketView(w, 3), days)
 
 
 def test_a_trailing_mean_is_the_mean_of_the_paths_tail_bit_for_bit():
