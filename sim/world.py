@@ -208,6 +208,8 @@ def sample_worlds(cfg, replications, processes: Mapping | None = None) -> list[W
                 outs = process.sample_batch(day, rngs, [MappingProxyType(p) for p in worlds])
             except Exception:  # sampled one by one below, to name the world that fails
                 rngs = [None if deterministic else rng_for(seed, r, name) for r in replications]
+            else:
+                outs = _batch_outputs(outs, len(replications), f"market.{name} ({type(process).__name__})")
         for k, (replication, paths) in enumerate(zip(replications, worlds)):
             where = (f"market.{name} ({type(process).__name__}), replication {replication}, "
                      f"seed {seed}")
@@ -232,6 +234,20 @@ def iter_worlds(cfg, replications, processes: Mapping | None = None):
         batch.reverse()
         while batch:  # each world let go once its caller is done with it
             yield batch.pop()
+
+
+def _batch_outputs(outs, count: int, where: str) -> list:
+    """Return a process's `sample_batch` outputs as a list, or raise UserError unless it gave
+    one per world."""
+    try:
+        outs = list(outs)
+    except TypeError:
+        raise UserError(f"{where}: sample_batch returned {type(outs).__name__}; expected a list "
+                        f"of {count} outputs, one per world") from None
+    if len(outs) != count:
+        raise UserError(f"{where}: sample_batch returned {len(outs)} outputs for {count} worlds; "
+                        "expected one per world, in order")
+    return outs
 
 
 def _sample_one(process, day, rng, paths: dict, where: str):

@@ -188,3 +188,15 @@ def test_tenant_request_rows_are_the_tables_rows_with_defaults_where_a_column_is
     assert rows == ((3, 10.0, 3650.0, 180.0, 0.0, defaults["min_share"][0], defaults["phased"][0]),
                     (40, 2.5, 1825.0, 150.5, 90.0, defaults["min_share"][1], defaults["phased"][1]))
     assert all(type(row[0]) is int and type(row[1]) is float for row in rows)
+
+
+@pytest.mark.parametrize("returned, fragment", [
+    (lambda days, rngs, ups: [], "sample_batch returned 0 outputs for 3 worlds"),
+    (lambda days, rngs, ups: 7, "sample_batch returned int; expected a list of 3 outputs"),
+])
+def test_a_batch_of_the_wrong_size_is_refused_in_one_line(compose_small, monkeypatch, returned, fragment):
+    cfg = compose_small("run.horizon_years=1")
+    processes = build_processes(cfg)
+    monkeypatch.setattr(processes["network"], "sample_batch", returned, raising=False)
+    with pytest.raises(UserError, match=rf"market.network \(EconomicNetwork\): {fragment}"):
+        sample_worlds(cfg, range(3), processes)

@@ -252,7 +252,7 @@ def train(cfg, strategy: RealOption, progress=None, key: str = "", mapper=None,
 
     `cfg` is the run's typed Settings; the worlds are sampled on `training_seed(run.seed)`,
     again for each tranche (the same worlds: a world is a function of its seed and number),
-    so that a worker holds one at a time. `mapper`, an executor's `map` (sim.executors),
+    so that a worker holds only its chunk's (at most `sim.world.WORLDS_PER_BATCH` at once). `mapper`, an executor's `map` (sim.executors),
     spreads each tranche's worlds over its `workers` workers in chunks (`training_chunk`);
     None: here, in one chunk. The policy is the same either way. `progress`, if given, is called with
     the number of training worlds done as they finish, for each tranche (the total is
