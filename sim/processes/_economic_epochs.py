@@ -250,7 +250,7 @@ def solve_rows(log_revenue: np.ndarray, capacity: np.ndarray, z_half: np.ndarray
 
     g rises with slope g' = 1 + S'/S ≥ 1 (S = Σ C Φ(z), S' = Σ C φ(z) / spread), so Halley's
     method from `guess` (NaN: from x = log(revenue / Σ C), where every machine runs and g ≤
-    log_revenue) converges in a few steps; each evaluation narrows a bracket [lo, hi] around
+    log_revenue, up to rounding) converges in a few steps; each evaluation narrows a bracket [lo, hi] around
     the root, and a step that would leave it bisects instead (or moves 1 beyond its finite
     end while the other is unknown). The error after a Halley step d is of order d³, so a
     problem stops after one under 1e-6, within double precision. Problems are solved
@@ -259,10 +259,10 @@ def solve_rows(log_revenue: np.ndarray, capacity: np.ndarray, z_half: np.ndarray
     numpy's warnings of that division are the caller's to silence (`QUIET`).
     """
     count = len(log_revenue)
-    cold = np.isnan(guess)
-    lo = np.where(cold, log_revenue - np.log(column_sums(capacity)), -np.inf)
-    hi = np.full(count, np.inf)
-    x = np.where(cold, lo, guess)
+    # a cold start where every machine runs: g ≤ log_revenue there, a lower end in exact
+    # arithmetic, but g may round a hair above it, so the bracket starts open
+    x = np.where(np.isnan(guess), log_revenue - np.log(column_sums(capacity)), guess)
+    lo, hi = np.full(count, -np.inf), np.full(count, np.inf)
     root, root_slope = np.empty(count), np.empty(count)
     todo, c, zh, target = np.arange(count), capacity, z_half, log_revenue
     rise_scale, bend_scale = _SQRT_2PI * spread, _SQRT_2PI * spread * spread

@@ -121,3 +121,18 @@ def test_any_network_gives_each_world_its_own_numbers(years, height, log_difficu
         assert same(net.sample(day, streams()[k], ups[k]), out)
         assert np.all(np.isfinite(out["network_hashrate_ehs"]) & (out["network_hashrate_ehs"] > 0))
         assert np.all(out["difficulty"] > 0)
+
+
+def test_a_cold_start_where_every_machine_runs_converges_when_g_rounds_above_the_target():
+    """Every machine runs (z far above 0): the cold start x = log(revenue / Σ C) is the root,
+    but g(x) = (t − log Σ C) + log Σ C rounds to t + 2 ulp here. The solver took the start for
+    a lower bound, bisected onto it for ever and raised (found by hypothesis in CI)."""
+    capacity = np.array([[93.7077641223583], [56.05981777785581], [24.77339750197481],
+                         [74.40074533275346]])
+    target = 15.115845723301442
+    start = target - np.log(column_sums(capacity))[0]
+    assert start + np.log(column_sums(capacity))[0] - target > 0  # the case: g rounds above
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        root, slope = solve_rows(np.array([target]), capacity, np.full((4, 1), -60.0), 0.5,
+                                 np.array([np.nan]))
+    assert root[0] == pytest.approx(start, abs=1e-12) and slope[0] == 1.0
