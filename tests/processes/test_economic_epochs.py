@@ -94,7 +94,7 @@ def test_solve_rows_finds_each_root_whatever_the_others():
     assert g == pytest.approx(log_revenue, abs=1e-12)
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)  # CI runs the same cases
 @given(st.sampled_from([0.1, 0.5, 2.0]), st.integers(0, 1_200_000), st.floats(11.0, 15.0),
        st.floats(0.05, 2.0), st.floats(0.5, 10.0), st.floats(0.0, 2.0), st.floats(1.0, 60.0),
        st.floats(0.0, 400.0), st.sampled_from([0.0, 3.0]), st.booleans(), st.integers(0, 2**16))
