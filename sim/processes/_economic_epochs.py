@@ -27,9 +27,6 @@ from sim.economics import (BLOCKS_PER_EPOCH, DAYS_PER_YEAR, SECONDS_PER_DAY, TAR
 from sim.errors import UserError
 from sim.processes.network import epoch_subsidy_btc
 
-#: MWh of power per (J/TH) per TH-day: 1 J/s per TH over 86,400 s = 24 Wh = 24e-6 MWh;
-#: per PH-day (hashprice's unit) 1,000 times more.
-MWH_PER_J_PER_TH_PH_DAY = 0.024
 #: Work of one block at difficulty 1, in EH/s·days (2^32 hashes).
 WORK_PER_DIFFICULTY = TWO_POW_32 / (1e18 * SECONDS_PER_DAY)
 #: Days of the hashrate path computed at a time beyond what a row has (doubled while short).
@@ -213,8 +210,7 @@ class Fleet(Rows):
         net = self.net
         spread = net.power_log_sd
         frontier = self.frontier(t_end)
-        log_entry = np.log(MWH_PER_J_PER_TH_PH_DAY * frontier * self.median
-                           / (1 - net.asic_price_days_of_hashprice / net.payback_target_days))
+        log_entry = np.log(net.entry_hashprice(frontier, self.median))
         capacity, z_half = self._vintages(self.first, self.size)  # alive or on order
         have = column_sums(capacity * ndtr(log_entry / spread - z_half))
         gap = revenue / np.exp(log_entry) - have
@@ -224,7 +220,7 @@ class Fleet(Rows):
             return
         share = -np.expm1(-elapsed[worlds] / net.order_days)
         shock = np.array([net.order_shock(rng) for rng in self.rngs[worlds]])
-        z_half = np.log(MWH_PER_J_PER_TH_PH_DAY * self.median[worlds] * frontier[worlds]) / spread
+        z_half = net.log_breakeven_hashprice(frontier[worlds], self.median[worlds]) / spread
         running = ndtr(log_entry[worlds] / spread - z_half)  # the share of a frontier machine that runs
         self._append(worlds, t_end[worlds] + net.delivery_lag_days,
                      share * gap[worlds] * shock / running, z_half)

@@ -15,7 +15,6 @@ closed-form equilibrium and the sources of the defaults.
 
 from __future__ import annotations
 
-import copy
 import functools
 import math
 from dataclasses import dataclass
@@ -30,8 +29,11 @@ from sim.memo import read_only_cache
 from sim.params import Date, param
 from sim.processes import _economic_epochs as epochs
 from sim.processes._common import MOST_LOG_SD, MOST_PER_YEAR, upstream_dates, upstream_path
-from sim.processes._economic_epochs import MWH_PER_J_PER_TH_PH_DAY
 from sim.processes.network import NetworkBase, daily_fields, load_difficulty_epochs
+
+#: MWh of power per (J/TH) per TH-day: 1 J/s per TH over 86,400 s = 24 Wh = 24e-6 MWh;
+#: per PH-day (hashprice's unit) 1,000 times more.
+MWH_PER_J_PER_TH_PH_DAY = 0.024
 
 #: Width of the vintage bins of the day-0 fleet, in years.
 _BIN_YEARS = 0.25
@@ -139,16 +141,21 @@ class EconomicNetwork(NetworkBase):
                  .astype(float) / DAYS_PER_YEAR)
         return float(frontier_j_per_th(self.frontier_j_per_th, self.frontier_gain_per_year, years))
 
-    def running_share(self, hashprice_usd_per_ph_day, j_per_th):
+    # A world may draw its own median power price (power_median_log_sd): `median` is it,
+    # None the network's.
+    def running_share(self, hashprice_usd_per_ph_day, j_per_th, median: float | None = None):
         """Return the share of machines of `j_per_th` whose power the hashprice pays."""
         breakeven = breakeven_usd_per_mwh(hashprice_usd_per_ph_day, j_per_th)
-        return ndtr((np.log(breakeven) - math.log(self.power_median_usd_per_mwh))
-                    / self.power_log_sd)
+        return ndtr((np.log(breakeven) - math.log(self._median(median))) / self.power_log_sd)
 
-    def entry_hashprice(self, frontier_j_per_th: float) -> float:
-        """Return the hashprice at which a frontier machine pays back in payback_target_days."""
-        power_cost = MWH_PER_J_PER_TH_PH_DAY * frontier_j_per_th * self.power_median_usd_per_mwh
+    def entry_hashprice(self, frontier_j_per_th, median=None):
+        """Return the hashprice at which a frontier machine pays back in payback_target_days
+        (elementwise, for arrays of frontiers and medians)."""
+        power_cost = MWH_PER_J_PER_TH_PH_DAY * frontier_j_per_th * self._median(median)
         return power_cost / (1 - self.asic_price_days_of_hashprice / self.payback_target_days)
+
+    def _median(self, median):
+        return self.power_median_usd_per_mwh if median is None else median
 
     def running_hashprice(self, revenue, capacity_ehs, j_per_th) -> float:
         """Return hp* with hp* · Σ capacity · running_share(hp*) = `revenue` (USD/day per
@@ -161,10 +168,10 @@ class EconomicNetwork(NetworkBase):
                                             self.log_breakeven_hashprice(j_per_th) / spread,
                                             spread)[0])
 
-    def log_breakeven_hashprice(self, j_per_th):
+    def log_breakeven_hashprice(self, j_per_th, median=None):
         """Return log(0.024 · e · m): the log hashprice at which half the machines of `j_per_th`
         pay their power (so running_share(hp, e) = Φ((log hp − this) / power_log_sd))."""
-        return np.log(MWH_PER_J_PER_TH_PH_DAY * self.power_median_usd_per_mwh
+        return np.log(MWH_PER_J_PER_TH_PH_DAY * self._median(median)
                       * np.asarray(j_per_th, dtype=float))
 
     # --- the process ------------------------------------------------------------------------
@@ -271,19 +278,17 @@ def day0_fleet(net: EconomicNetwork, start, hashprice0: float, hashrate0_ehs: fl
     `median_usd_per_mwh`: it runs `hashrate0_ehs` at `hashprice0`, and its pipeline holds
     what the past growth adds over the delivery lag, times `pipeline_shock` (the class
     docstring of EconomicNetwork)."""
-    if median_usd_per_mwh != net.power_median_usd_per_mwh:
-        net = copy.copy(net)  # > 0 by construction: no need to check every field again
-        net.power_median_usd_per_mwh = median_usd_per_mwh
     frontier_day0, born, j_per_th, weight, due, growth, order_j = _day0_vintages(
         str(np.datetime64(start, "D")), float(net.start_difficulty), net.frontier_date,
         net.frontier_j_per_th, net.frontier_gain_per_year, net.machine_life_years,
         net.delivery_lag_days)
-    running = float(np.dot(weight, net.running_share(hashprice0, j_per_th)))
+    running = float(np.dot(weight, net.running_share(hashprice0, j_per_th, median_usd_per_mwh)))
     capacity = weight * hashrate0_ehs / max(running, 1e-12)
     # the pipeline: what the same growth would add over the delivery lag, epoch by epoch,
     # times the world's shock
     added = capacity.sum() * np.expm1(growth * due / DAYS_PER_YEAR) * pipeline_shock
-    z_half = net.log_breakeven_hashprice(np.concatenate((j_per_th, order_j))) / net.power_log_sd
+    z_half = (net.log_breakeven_hashprice(np.concatenate((j_per_th, order_j)), median_usd_per_mwh)
+              / net.power_log_sd)
     return Day0Fleet(frontier_day0, np.concatenate((born, due)),
                      np.concatenate((capacity, np.diff(added, prepend=0.0))), z_half, len(born))
 
