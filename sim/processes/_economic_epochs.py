@@ -25,10 +25,8 @@ from sim.economics import (BLOCKS_PER_EPOCH, DAYS_PER_YEAR, SECONDS_PER_DAY, TAR
                            TWO_POW_32, frontier_j_per_th, hashprice_usd_per_ph_day,
                            retarget)
 from sim.errors import UserError
-from sim.processes.network import epoch_subsidy_btc
+from sim.processes.network import WORK_PER_DIFFICULTY, epoch_subsidy_btc, partial_epoch_draws
 
-#: Work of one block at difficulty 1, in EH/s·days (2^32 hashes).
-WORK_PER_DIFFICULTY = TWO_POW_32 / (1e18 * SECONDS_PER_DAY)
 #: Days of the hashrate path computed at a time beyond what a row has (doubled while short).
 _FILL_DAYS = 32
 #: An epoch that would last longer than this is refused (the hashrate all but vanished).
@@ -36,6 +34,14 @@ _MAX_EPOCH_DAYS = 50 * 365
 _SQRT_2PI = math.sqrt(2 * math.pi)
 #: The epoch loop's numpy settings: a sum of 0 or an overflow is handled where it arises.
 QUIET = dict(divide="ignore", invalid="ignore", over="ignore")
+
+
+def frontier_on_day(level_j_per_th: float, gain_per_year: float, frontier_day0, day):
+    """Return the frontier's J/TH on day `day` (a number or an array, like `frontier_day0`)
+    of a run whose day 0 is `frontier_day0` days after the frontier's date (the day rounded
+    to whole days, as a date)."""
+    return frontier_j_per_th(level_j_per_th, gain_per_year,
+                             (frontier_day0 + np.rint(day)) / DAYS_PER_YEAR)
 
 
 def column_sums(values: np.ndarray) -> np.ndarray:
@@ -198,18 +204,13 @@ class Fleet(Rows):
         inside = (vintage >= begin) & (vintage < end)
         return np.where(inside, self.capacity[low:high], 0.0), self.z_half[low:high]
 
-    def frontier(self, day: np.ndarray) -> np.ndarray:
-        """Return the frontier's J/TH on each world's day `day` (rounded to whole days, as a date)."""
-        net = self.net
-        return frontier_j_per_th(net.frontier_j_per_th, net.frontier_gain_per_year,
-                                 (self.frontier_day0 + np.rint(day)) / DAYS_PER_YEAR)
-
     def _order(self, t_end: np.ndarray, revenue: np.ndarray) -> None:
         """Order, in the worlds where entry pays, the epoch's share of the gap to what would
         run at the entry hashprice (see EconomicNetwork)."""
         net = self.net
         spread = net.power_log_sd
-        frontier = self.frontier(t_end)
+        frontier = frontier_on_day(net.frontier_j_per_th, net.frontier_gain_per_year,
+                                   self.frontier_day0, t_end)
         log_entry = np.log(net.entry_hashprice(frontier, self.median))
         capacity, z_half = self._vintages(self.first, self.size)  # alive or on order
         have = column_sums(capacity * ndtr(log_entry / spread - z_half))
@@ -323,15 +324,6 @@ def _objects(items) -> np.ndarray:
     array = np.empty(len(items), dtype=object)
     array[:] = list(items)
     return array
-
-
-def partial_epoch_draws(rng, intervals: int) -> tuple[float, float]:
-    """Return (the sum of `intervals` unit block intervals, one more) of the epoch in force
-    on day 0, which has `intervals` left to its retarget (means under rng=None)."""
-    if rng is None:
-        return float(intervals), 1.0
-    measured = float(rng.standard_gamma(intervals)) if intervals else 0.0
-    return measured, float(rng.standard_exponential())
 
 
 def sample_epochs(net, btc_usd: np.ndarray, fees: np.ndarray, paths: Paths, fleet: Fleet,

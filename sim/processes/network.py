@@ -33,7 +33,7 @@ from sim.params import Checked, param
 from sim.processes._common import MOST_LOG_SD, MOST_PER_YEAR, upstream_path
 
 #: Work of one block at difficulty 1, in EH/s·days (2^32 hashes).
-_WORK_PER_DIFFICULTY = TWO_POW_32 / (1e18 * SECONDS_PER_DAY)
+WORK_PER_DIFFICULTY = TWO_POW_32 / (1e18 * SECONDS_PER_DAY)
 
 
 _ERA_SUBSIDY_BTC = subsidy_sats(np.arange(65) * HALVING_INTERVAL) / SATS_PER_BTC
@@ -227,6 +227,16 @@ class Network(NetworkBase):
         return self.capped(trend + self.elasticity_per_year * gap)
 
 
+def partial_epoch_draws(rng, intervals: int) -> tuple[float, float]:
+    """Return (the sum of `intervals` unit block intervals, one more) of an epoch with
+    `intervals` left to its retarget (the one in force on day 0), at their means under
+    rng=None."""
+    if rng is None:
+        return float(intervals), 1.0
+    measured = float(rng.standard_gamma(intervals)) if intervals else 0.0
+    return measured, float(rng.standard_exponential())
+
+
 class _EpochDraws:
     """The Gamma(2015) and Exp(1) block-interval sums of successive epochs, drawn in batches."""
 
@@ -236,11 +246,8 @@ class _EpochDraws:
     def take(self, intervals: int) -> tuple[float, float]:
         """Return (sum of `intervals` unit block intervals, one more), at their means if no rng."""
         rng = self.rng
-        if rng is None:
-            return float(intervals), 1.0
-        if intervals != BLOCKS_PER_EPOCH - 1:  # the partial first epoch
-            measured = float(rng.standard_gamma(intervals)) if intervals else 0.0
-            return measured, float(rng.standard_exponential())
+        if rng is None or intervals != BLOCKS_PER_EPOCH - 1:  # no draws, or the partial first epoch
+            return partial_epoch_draws(rng, intervals)
         if self.next == len(self.gammas):
             self.gammas = rng.standard_gamma(intervals, self.batch).tolist()
             self.exps = rng.standard_exponential(self.batch).tolist()
@@ -264,11 +271,11 @@ def _sample_epochs(net: NetworkBase, path, n_days, rng, btc_usd, fees, start_ehs
     path.set_drift(0, rule(net.initial_hashprice_usd_per_ph_day(btc_usd[0]), difficulty, 0.0, 0.0))
     while True:
         measured, last_interval = draws.take(intervals)
-        work += measured * difficulty * _WORK_PER_DIFFICULTY
+        work += measured * difficulty * WORK_PER_DIFFICULTY
         t_last = path.time_at(work)
         actual_s = elapsed_s + (t_last - t_start) * SECONDS_PER_DAY
         new_difficulty = retarget(difficulty, actual_s)
-        work += last_interval * new_difficulty * _WORK_PER_DIFFICULTY
+        work += last_interval * new_difficulty * WORK_PER_DIFFICULTY
         t_end = path.time_at(work)
         first = min(max(int(math.floor(starts[-1])), 0), n_days - 1)
         last = min(max(int(math.floor(t_end)), first + 1), n_days)

@@ -293,14 +293,6 @@ def day0_fleet(net: EconomicNetwork, start, hashprice0: float, hashrate0_ehs: fl
                      np.concatenate((capacity, np.diff(added, prepend=0.0))), z_half, len(born))
 
 
-def _frontier(level_j_per_th: float, gain_per_year: float, frontier_day0: int,
-              day: float) -> float:
-    """Return the frontier's J/TH on day `day` of a run whose day 0 is `frontier_day0` days
-    after the frontier's date (the day rounded to whole days, as a date)."""
-    return frontier_j_per_th(level_j_per_th, gain_per_year,
-                             (frontier_day0 + int(round(day))) / DAYS_PER_YEAR)
-
-
 @read_only_cache(maxsize=64)
 def _day0_vintages(start: str, start_difficulty: float, frontier_date: str,
                    level_j_per_th: float, gain_per_year: float, life_years: float,
@@ -313,13 +305,14 @@ def _day0_vintages(start: str, start_difficulty: float, frontier_date: str,
     growth = past_growth_per_year(start, start_difficulty)
     ages = np.arange(_BIN_YEARS / 2, life_years, _BIN_YEARS)[::-1]
     born = -ages * DAYS_PER_YEAR
-    j_per_th = np.array([_frontier(level_j_per_th, gain_per_year, frontier_day0, b)
+    # one day at a time: numpy's power over an array rounds some last bits otherwise
+    j_per_th = np.array([epochs.frontier_on_day(level_j_per_th, gain_per_year, frontier_day0, b)
                          for b in born.tolist()])
     weight = np.exp(-growth * ages)
     parts = max(1, math.ceil(lag_days / _PIPELINE_BIN_DAYS))
     due = lag_days * (np.arange(parts) + 0.5) / parts
-    order_j = np.array([_frontier(level_j_per_th, gain_per_year, frontier_day0, d - lag_days)
-                        for d in due.tolist()])
+    order_j = np.array([epochs.frontier_on_day(level_j_per_th, gain_per_year, frontier_day0, d)
+                        for d in (due - lag_days).tolist()])
     return frontier_day0, born, j_per_th, weight, due, growth, order_j
 
 
