@@ -32,8 +32,9 @@ from sim.finance.schedule import (
 from sim.memo import read_only, read_only_cache
 
 __all__ = ["Construction", "ConstructionRows", "EquipmentLoan", "Schedule", "annuity_usd", "bullet_schedule", "combine",
-           "construction_draws", "construction_loans", "construction_rows", "equipment_loan", "level_capacity_usd",
-           "level_loans", "level_schedule", "prepay", "rates_per_year", "sculpted_capacity_usd", "sculpted_schedule"]
+           "construction_draws", "construction_loans", "construction_rows", "equipment_loan", "level_capacities_usd",
+           "level_capacity_usd", "level_loans", "level_schedule", "prepay", "rates_per_year",
+           "sculpted_capacity_usd", "sculpted_schedule"]
 
 
 @dataclass(frozen=True)
@@ -237,11 +238,21 @@ def level_capacity_usd(cfads_usd: float, rate, target_dscr: float, start_month: 
                        months: int) -> float:
     """Return the most debt that a flat CFADS / target_dscr repays: `sculpted_capacity_usd` of a
     forecast of `cfads_usd` (floored at 0) in every payment month."""
+    return level_capacities_usd([cfads_usd], rate, target_dscr, [start_month], months)[0]
+
+
+def level_capacities_usd(cfads_usd, rate, target_dscr: float, start_months, months: int) -> list[float]:
+    """Return `level_capacity_usd` of each flat CFADS and its start month, computed together:
+    each loan's months are a row of one array, summed as the row alone would be."""
     if not target_dscr > 0:
         raise ValueError(f"target_dscr(={target_dscr}) must be > 0.")
     # Each month's CFADS / target_dscr is the same number: one division, not one per month.
-    payment = max(cfads_usd, 0.0) / target_dscr
-    return float((_discount(rate, start_month, months) * payment).sum())
+    payments = np.array([max(cfads, 0.0) / target_dscr for cfads in cfads_usd])
+    if isinstance(rate, float):  # one discount row for every loan
+        discount = _discount(rate, 0, months)
+    else:
+        discount = np.array([_discount(rate, start, months) for start in start_months])
+    return (discount * payments[:, None]).sum(axis=1).tolist()
 
 
 def sculpted_schedule(principal_usd: float, rate, cfads_forecast_usd, start_month: int, months: int,

@@ -42,7 +42,7 @@ import numpy as np
 from sim.economics import irr, npv, peak_funding_usd
 from sim.finance.covenants import apply_covenant
 from sim.finance.debt import (Schedule, bullet_schedule, combine, construction_rows, equipment_loan,
-                              level_capacity_usd, level_loans, level_schedule, sculpted_capacity_usd,
+                              level_capacities_usd, level_loans, level_schedule, sculpted_capacity_usd,
                               sculpted_schedule)
 from sim.finance.schedule import last_month_by_row
 from sim.finance.tax import combined_rate, depreciation_by_year, tax_by_month, tax_usd_by_year, yearly_sums
@@ -159,15 +159,36 @@ def let_days(conversions, kw_it_leased: np.ndarray) -> dict[int, float]:
     return out
 
 
+def _lender_cfads_usd(projects, cfg, world, escalation: np.ndarray) -> np.ndarray:
+    """Return the lender's base-case CFADS of halls in months escalated by `escalation` (rent at
+    close times it, less opex): one project's months, or a row per project of a list (escalation
+    a row): the one formula of `_lender_forecast` and `_lowest_forecasts_usd`."""
+    last = world.n_days - 1
+    if isinstance(projects, list):
+        days = [min(int(project.start_day), last) for project in projects]
+        kw_it = np.array([project.kw_it for project in projects])[:, None]
+        rent = world.lease_usd_per_kw_month[days][:, None]
+    else:
+        kw_it, rent = projects.kw_it, float(world.lease_usd_per_kw_month[min(int(projects.start_day), last)])
+    opex = float(cfg.site.opex.hosting_usd_per_kw_month)
+    return kw_it * (rent * escalation - opex)
+
+
 def _lender_forecast(project, cfg, world, term_months: int, start_month: int) -> np.ndarray:
     """Return the lender's base-case CFADS of a hall by month: rent at close, escalated, less opex."""
-    day = min(int(project.start_day), world.n_days - 1)
-    rent = float(world.lease_usd_per_kw_month[day])
-    opex = float(cfg.site.opex.hosting_usd_per_kw_month)
     escalator = float(cfg.site.hosting.escalator_per_year)
     forecast = np.zeros(start_month + term_months)
-    forecast[start_month:] = project.kw_it * (rent * _escalation(escalator, term_months) - opex)
+    forecast[start_month:] = _lender_cfads_usd(project, cfg, world, _escalation(escalator, term_months))
     return forecast
+
+
+def _lowest_forecasts_usd(projects, cfg, world, term_months: int) -> np.ndarray:
+    """Return the lowest month of each project's `_lender_forecast` over its term, without the
+    arrays of months: each year's months are escalated alike, so the lowest is that of the
+    years' first months (a row per project)."""
+    escalator = float(cfg.site.hosting.escalator_per_year)
+    yearly = _escalation(escalator, term_months)[::12]  # the same numbers as every month's
+    return _lender_cfads_usd(projects, cfg, world, yearly[None, :]).min(axis=1)
 
 
 @read_only_cache(maxsize=16)
@@ -184,22 +205,34 @@ def months_of(years: float) -> int:
 def capacity_usd(debt, forecast: np.ndarray, rate, start_month: int) -> float:
     """Return the most a lender lends against `forecast` at `debt.target_dscr`, by amortisation.
 
-    Sculpted: the present value of forecast / target over the term. Level: the same for a
-    flat forecast at its lowest month (a level payment must be covered every month).
-    Bullet: the interest that the lowest month covers, capitalised at the loan's rate.
+    Sculpted: the present value of forecast / target over the term. Level and bullet: what
+    the forecast's lowest month of the term covers (`flat_capacities_usd`).
+    """
+    months = months_of(debt.term_years)
+    if debt.amortisation == "sculpted":
+        return sculpted_capacity_usd(forecast, rate, float(debt.target_dscr), start_month, months)
+    return flat_capacities_usd(debt, [float(forecast[start_month:start_month + months].min())], rate,
+                               [start_month])[0]
+
+
+def flat_capacities_usd(debt, lowest_usd, rate, start_months) -> list[float]:
+    """Return the most a lender lends, by level or bullet amortisation, against forecasts whose
+    lowest months of the term are `lowest_usd` (floored at 0), from `start_months`.
+
+    Level: the present value of lowest / target over the term (a level payment must be
+    covered every month). Bullet: the interest that the lowest month covers, capitalised
+    at the loan's rate.
     """
     months = months_of(debt.term_years)
     target = float(debt.target_dscr)
-    if debt.amortisation == "sculpted":
-        return sculpted_capacity_usd(forecast, rate, target, start_month, months)
-    lowest = max(0.0, float(forecast[start_month:start_month + months].min()))
+    lowest = [max(0.0, usd) for usd in lowest_usd]
     if debt.amortisation == "level":
-        return level_capacity_usd(lowest, rate, target, start_month, months)
+        return level_capacities_usd(lowest, rate, target, start_months, months) if lowest else []
     annual = float(np.mean(np.atleast_1d(rate)))
-    return lowest / target / (annual / 12.0) if annual > 0 else float("inf")
+    return [usd / target / (annual / 12.0) if annual > 0 else float("inf") for usd in lowest]
 
 
-def _term_loan(debt, principal: float, rate, forecast: np.ndarray, start_month: int,
+def _term_loan(debt, principal: float, rate, forecast: np.ndarray | None, start_month: int,
                n_months: int) -> Schedule:
     """Return the term loan a project's construction loan becomes."""
     months = months_of(debt.term_years)
@@ -261,7 +294,8 @@ def financing(cfg, account) -> Financing:
     world, record = account.world, account.record
     month_of_day = _month_of_day(world)  # day 0 opens the first month
     rate = monthly_rates(fin, world, account.month_starts)
-    terms: list[tuple[float, np.ndarray, int]] = []  # (principal, lender's forecast, first month)
+    # (principal, lender's forecast (sculpted loans only), first month) of each term loan
+    terms: list[tuple[float, np.ndarray | None, int]] = []
     unconverted = 0.0  # construction balances still owed at the horizon
     debt = fin.debt
     groups = _loan_groups(record.conversions, account, month_of_day, n) if debt.loan_to_cost > 0 else []
@@ -269,13 +303,26 @@ def financing(cfg, account) -> Financing:
                                float(debt.loan_to_cost), rate, float(debt.upfront_fee),
                                [convert for _, _, convert in groups])
     scale = np.ones((len(groups), 1))  # of each construction loan, by its capacity (every line is linear in it)
-    for k, ((project, _, convert), owed) in enumerate(zip(groups, builds.balance_at_completion_usd)):
-        start = convert + 1
-        if start >= n:  # still being built at the horizon
+    closing = []  # the loans that become term loans within the horizon
+    for k, (_, _, convert) in enumerate(groups):
+        if convert + 1 < n:
+            closing.append(k)
+        else:  # still being built at the horizon
             unconverted += float(builds.balance_usd[k, -1])
-            continue
-        forecast = _lender_forecast(project, cfg, world, months_of(debt.term_years), start)
-        most = capacity_usd(debt, forecast, rate, start)  # sized at close: what the forecast covers
+    starts = [groups[k][2] + 1 for k in closing]
+    projects = [groups[k][0] for k in closing]
+    # Sized at close: what the forecast covers (level and bullet read only its lowest month).
+    if debt.amortisation == "sculpted":
+        forecasts = [_lender_forecast(project, cfg, world, months_of(debt.term_years), start)
+                     for project, start in zip(projects, starts)]
+        capacities = [capacity_usd(debt, forecast, rate, start) for forecast, start in zip(forecasts, starts)]
+    else:
+        forecasts = [None] * len(closing)
+        lowest = (_lowest_forecasts_usd(projects, cfg, world, months_of(debt.term_years)).tolist()
+                  if projects else [])
+        capacities = flat_capacities_usd(debt, lowest, rate, starts)
+    for k, forecast, start, most in zip(closing, forecasts, starts, capacities):
+        owed = builds.balance_at_completion_usd[k]
         if most < owed:  # the loan scales with its share of cost
             factor = most / owed
             scale[k] = factor

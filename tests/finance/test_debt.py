@@ -7,9 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.finance import debt
 from sim.finance.debt import (
-    bullet_schedule, combine, construction_draws, construction_loans, equipment_loan, level_capacity_usd,
-    level_loans, level_schedule, prepay, sculpted_capacity_usd, sculpted_schedule,
+    bullet_schedule, combine, construction_draws, construction_loans, equipment_loan, level_capacities_usd,
+    level_capacity_usd, level_loans, level_schedule, prepay, sculpted_capacity_usd, sculpted_schedule,
 )
 from sim.finance.schedule import Facility
 
@@ -138,6 +139,18 @@ def test_sculpted_capacity_is_the_present_value_and_gives_the_target_cover():
 def test_level_capacity_is_the_sculpted_capacity_of_a_flat_forecast(rate, cfads):
     flat = np.full(12 + 120, cfads)
     assert level_capacity_usd(cfads, rate, 1.3, 12, 120) == sculpted_capacity_usd(flat, rate, 1.3, 12, 120)
+
+
+@pytest.mark.parametrize("rate", [0.0775, np.linspace(0.05, 0.09, 300)])
+def test_level_capacities_together_are_each_loan_alone_to_the_last_bit(rate):
+    """Loans sized together: each row summed as one loan's discounted payments alone."""
+    rng = np.random.default_rng(7)
+    cfads = (rng.standard_normal(25) * 10.0 ** rng.integers(0, 8, 25)).tolist()
+    starts = rng.integers(0, 150, 25).tolist()
+    together = level_capacities_usd(cfads, rate, 1.3, starts, 120)
+    for usd, start, capacity in zip(cfads, starts, together):
+        payment = max(usd, 0.0) / 1.3
+        assert capacity == float((debt._discount(rate, start, 120) * payment).sum())
 
 
 def test_sculpting_capitalises_interest_where_the_forecast_cfads_is_short():

@@ -5,6 +5,8 @@ one tenant waiting for the hall, so every monthly line of debt and equity can be
 here by hand, month by month, as a spreadsheet would.
 """
 
+import types
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +15,8 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 import sim
 from sim.config import build_strategies, settings
 from sim.economics import npv
-from sim.finance.equity import FINANCE_CATEGORIES, _in_turn, let_days, projects_capex_by_month
+from sim.finance.equity import (FINANCE_CATEGORIES, _in_turn, _lender_forecast, _lowest_forecasts_usd,
+                                capacity_usd, flat_capacities_usd, let_days, projects_capex_by_month)
 from sim.ledger import CATEGORIES, Account
 from sim.record import Conversion
 from sim.site import simulate
@@ -192,6 +195,32 @@ def test_projects_capex_together_are_each_project_alone_to_the_last_bit(seed, n_
         alone = np.bincount(month_of_day[first:last], minlength=n_months,
                             weights=np.full(last - first, hall.capex_usd / (hall.end_day - hall.start_day)))
         assert row.tobytes() == alone.tobytes()
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 8), st.floats(-0.05, 0.2), st.sampled_from([1, 30, 120, 125]),
+       st.sampled_from(["level", "bullet"]))
+def test_flat_capacities_are_each_loans_capacity_from_its_forecast(seed, n_projects, escalator, term_months,
+                                                                   amortisation):
+    """The lowest month of every hall's forecast, from the first month of each year, and the
+    loans sized on them together: each the capacity of its own forecast, to the last bit."""
+    rng = np.random.default_rng(seed)
+    n_days = 3652
+    world = types.SimpleNamespace(n_days=n_days, lease_usd_per_kw_month=rng.uniform(50, 250, n_days))
+    cfg = types.SimpleNamespace(site=types.SimpleNamespace(
+        opex=types.SimpleNamespace(hosting_usd_per_kw_month=rng.uniform(5, 150)),
+        hosting=types.SimpleNamespace(escalator_per_year=escalator)))
+    halls = [Conversion(k, rng.uniform(0, n_days + 50), n_days, 1e7, rng.uniform(1e3, 5e4))
+             for k in range(n_projects)]
+    starts = rng.integers(0, 200, n_projects).tolist()
+    debt = types.SimpleNamespace(term_years=term_months / 12, target_dscr=rng.uniform(1.0, 1.5),
+                                 amortisation=amortisation)
+    forecasts = [_lender_forecast(hall, cfg, world, term_months, start) for hall, start in zip(halls, starts)]
+    lowest = _lowest_forecasts_usd(halls, cfg, world, term_months).tolist()
+    assert lowest == [float(f[start:].min()) for f, start in zip(forecasts, starts)]
+    for rate in (0.0775, rng.uniform(0.03, 0.12, 400)):
+        alone = [capacity_usd(debt, f, rate, start) for f, start in zip(forecasts, starts)]
+        assert flat_capacities_usd(debt, lowest, rate, starts) == alone
 
 
 @pytest.mark.parametrize("n_months", [1, 2, 120])
