@@ -4,7 +4,7 @@
 one row each: every epoch, numpy advances all the rows together, so the cost of Python
 per epoch is shared by the batch (a chunk of a run samples its worlds' networks in one
 call). A world's numbers depend on its own inputs alone, never on the other rows or on
-how wide the arrays are padded: the sums over vintages are sequential (`column_sums`), and
+how wide the arrays are padded: the sums over vintages are sequential (`sums_by`), and
 each row keeps its own random stream, drawn in the order one world alone draws it. A
 world sampled alone (`EconomicNetwork.sample`) is a batch of one: the same numbers.
 
@@ -44,18 +44,15 @@ def frontier_on_day(level_j_per_th: float, gain_per_year: float, frontier_day0, 
                              (frontier_day0 + np.rint(day)) / DAYS_PER_YEAR)
 
 
-def column_sums(values: np.ndarray) -> np.ndarray:
-    """Return the sum of each column (a world's vintages), added top to bottom.
+def sums_by(index: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
+    """Return the sum of the `values` of each of `count` groups (`index`: each value's group,
+    from 0), added in the order the values come.
 
-    Zeros padded above or below change no bit of a sequential sum, so a world's sum is
-    the same in any batch and any window of vintages. numpy adds the rows of a C-ordered
-    array one after another when it reduces over its first axis (tested); a single
-    column, or another order, it may sum pairwise, so a single column is summed by
-    cumsum, sequential too.
+    Each sum is sequential (bincount adds value after value, from 0), so a group's sum does
+    not depend on the other groups' values interleaved with its own, nor on how many there
+    are: a world's vintages come in order and its sums are the same in any batch.
     """
-    if values.shape[1] == 1 and len(values):
-        return np.cumsum(values, axis=0)[-1]
-    return np.add.reduce(np.ascontiguousarray(values), axis=0)
+    return np.bincount(index, values, minlength=count)
 
 
 class Rows:
@@ -150,7 +147,8 @@ class Fleet(Rows):
     installed - 1`` and those alive or on order ``first .. size - 1``; padding has born =
     inf and capacity 0. ``z_half`` is log(0.024 · e · m) / power_log_sd, the log hashprice
     at which half a vintage's machines pay their power, in units of the spread of power
-    prices. Vintages down the rows make each world's sums sequential (`column_sums`).
+    prices. A world's padding is not computed: each epoch takes its vintages alive or on
+    order out, flat (`_vintages`), and sums them in order (`sums_by`).
     """
 
     per_row = ("first", "installed", "size", "t", "median", "frontier_day0", "last_log_revenue",
@@ -176,44 +174,62 @@ class Fleet(Rows):
         """Advance each world to day `t_end` at `revenue` (hashprice x EH/s); return its running
         EH/s when only the share `available` of every installed vintage may run (None: all)."""
         net = self.net
-        self.installed = (self.born <= t_end).sum(axis=0)  # born ascends: the first ones
-        self.first = (self.born <= t_end - net.machine_life_years * DAYS_PER_YEAR).sum(axis=0)
-        self._order(t_end, revenue)
-        capacity, z_half = self._vintages(self.first, self.installed)
+        worlds = len(t_end)
+        self.installed = self._born_by(t_end, self.installed)
+        self.first = self._born_by(t_end - net.machine_life_years * DAYS_PER_YEAR, self.first)
+        vintage, world, capacity, z_half = self._vintages(self.first, self.size)  # alive or on order
+        self._order(t_end, revenue, world, capacity, z_half)
+        alive = vintage < self.installed[world]
+        world, capacity, z_half = world[alive], capacity[alive], z_half[alive]
         if available is not None:
-            capacity = capacity * available
-        running = np.full(len(t_end), 1e-9)
-        solve = np.flatnonzero((revenue > 0) & (column_sums(capacity) > 0))
+            capacity = capacity * available[world]
+        running = np.full(worlds, 1e-9)
+        solve = np.flatnonzero((revenue > 0) & (sums_by(world, capacity, worlds) > 0))
         if not len(solve):
             return running
+        problem = world
+        if len(solve) < worlds:  # a world without revenue or machines: its vintages leave
+            problem = np.full(worlds, -1)
+            problem[solve] = np.arange(len(solve))
+            problem = problem[world]
+            keep = problem >= 0
+            problem, capacity, z_half = problem[keep], capacity[keep], z_half[keep]
         log_revenue = np.log(revenue[solve])
         guess = self.last_log_hp[solve] + ((log_revenue - self.last_log_revenue[solve])
                                            / self.last_slope[solve])  # NaN: a cold start
-        log_hp, slope = solve_rows(log_revenue, capacity[:, solve], z_half[:, solve],
-                                   net.power_log_sd, guess)
+        log_hp, slope = solve_rows(log_revenue, capacity, z_half, problem, net.power_log_sd, guess)
         self.last_log_revenue[solve], self.last_log_hp[solve], self.last_slope[solve] = (
             log_revenue, log_hp, slope)
         running[solve] = revenue[solve] / np.exp(log_hp)
         return running
 
-    def _vintages(self, begin: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return (capacity, z_half) of each world's vintages begin .. end - 1, the others'
-        capacity 0, over the fewest rows that hold them all (the worlds' times differ by days)."""
+    def _born_by(self, day: np.ndarray, before: np.ndarray) -> np.ndarray:
+        """Return how many of each world's vintages are born by `day`, knowing that `before`
+        were by an earlier day (born ascends down a column, and days only advance)."""
+        low, high = int(before.min()), int(self.size.max())
+        return low + (self.born[low:high] <= day).sum(axis=0)
+
+    def _vintages(self, begin: np.ndarray, end: np.ndarray) -> tuple:
+        """Return (vintage, world, capacity, z_half) of each world's vintages begin .. end - 1,
+        flat and vintage by vintage, so that each world's come in order."""
         low, high = int(begin.min()), int(end.max())
         vintage = np.arange(low, high)[:, None]
-        inside = (vintage >= begin) & (vintage < end)
-        return np.where(inside, self.capacity[low:high], 0.0), self.z_half[low:high]
+        flat = np.flatnonzero((vintage >= begin) & (vintage < end))
+        vintage, world = np.divmod(flat, len(begin))
+        return (vintage + low, world, self.capacity[low:high].ravel()[flat],
+                self.z_half[low:high].ravel()[flat])
 
-    def _order(self, t_end: np.ndarray, revenue: np.ndarray) -> None:
+    def _order(self, t_end: np.ndarray, revenue: np.ndarray, world: np.ndarray,
+               capacity: np.ndarray, z_half: np.ndarray) -> None:
         """Order, in the worlds where entry pays, the epoch's share of the gap to what would
-        run at the entry hashprice (see EconomicNetwork)."""
+        run at the entry hashprice (see EconomicNetwork); `world`, `capacity` and `z_half`
+        are the vintages alive or on order (`_vintages`)."""
         net = self.net
         spread = net.power_log_sd
         frontier = frontier_on_day(net.frontier_j_per_th, net.frontier_gain_per_year,
                                    self.frontier_day0, t_end)
         log_entry = np.log(net.entry_hashprice(frontier, self.median))
-        capacity, z_half = self._vintages(self.first, self.size)  # alive or on order
-        have = column_sums(capacity * ndtr(log_entry / spread - z_half))
+        have = sums_by(world, capacity * ndtr((log_entry / spread)[world] - z_half), len(t_end))
         gap = revenue / np.exp(log_entry) - have
         elapsed, self.t = t_end - self.t, t_end
         worlds = np.flatnonzero((gap > 0) & (elapsed > 0))
@@ -238,12 +254,12 @@ class Fleet(Rows):
         self.size[worlds] = at + 1
 
 
-def solve_rows(log_revenue: np.ndarray, capacity: np.ndarray, z_half: np.ndarray, spread: float,
-               guess: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def solve_rows(log_revenue: np.ndarray, capacity: np.ndarray, z_half: np.ndarray,
+               problem: np.ndarray, spread: float, guess: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return (x, g'(x)) for each problem: x the log running hashprice, with g(x) = x + log Σ C
     · Φ(x / spread − z_half) = `log_revenue` (C = `capacity`, EH/s, and z_half =
-    `log_breakeven_hashprice` / spread: a column per problem, a row per vintage), and the
-    slope there (for the next epoch's guess).
+    `log_breakeven_hashprice` / spread: one entry per vintage, `problem` its problem's index,
+    a problem's vintages in order), and the slope there (for the next epoch's guess).
 
     g rises with slope g' = 1 + S'/S ≥ 1 (S = Σ C Φ(z), S' = Σ C φ(z) / spread), so Halley's
     method from `guess` (NaN: from x = log(revenue / Σ C), where every machine runs and g ≤
@@ -258,18 +274,21 @@ def solve_rows(log_revenue: np.ndarray, capacity: np.ndarray, z_half: np.ndarray
     count = len(log_revenue)
     # a cold start where every machine runs: g ≤ log_revenue there, a lower end in exact
     # arithmetic, but g may round a hair above it, so the bracket starts open
-    x = np.where(np.isnan(guess), log_revenue - np.log(column_sums(capacity)), guess)
+    x = guess
+    cold = np.isnan(guess)
+    if cold.any():
+        x = np.where(cold, log_revenue - np.log(sums_by(problem, capacity, count)), guess)
     lo, hi = np.full(count, -np.inf), np.full(count, np.inf)
     root, root_slope = np.empty(count), np.empty(count)
     todo, c, zh, target = np.arange(count), capacity, z_half, log_revenue
     rise_scale, bend_scale = _SQRT_2PI * spread, _SQRT_2PI * spread * spread
     for _ in range(200):
-        z = x / spread - zh
+        z = (x / spread)[problem] - zh
         weighted = c * np.exp(np.square(z) * -0.5)
-        running = column_sums(c * ndtr(z))  # where it is 0: gap -inf, no step (NaN)
+        running = sums_by(problem, c * ndtr(z), count)  # where it is 0: gap -inf, no step (NaN)
         gap = x + np.log(running) - target
-        rise = column_sums(weighted) / (rise_scale * running)  # S'/S
-        bend = -column_sums(weighted * z) / (bend_scale * running) - rise * rise
+        rise = sums_by(problem, weighted, count) / (rise_scale * running)  # S'/S
+        bend = -sums_by(problem, weighted * z, count) / (bend_scale * running) - rise * rise
         slope = 1 + rise  # and g'' = S''/S − (S'/S)² = bend
         halley = 2 * slope * slope - gap * bend
         step = x - np.where(halley > 0, 2 * gap * slope / halley, gap / slope)
@@ -285,7 +304,9 @@ def solve_rows(log_revenue: np.ndarray, capacity: np.ndarray, z_half: np.ndarray
             left = ~done
             todo, x, step, target, lo, hi = (todo[left], x[left], step[left], target[left],
                                              lo[left], hi[left])
-            c, zh = c[:, left], zh[:, left]
+            vintages = left[problem]  # the unsolved problems' vintages, numbered anew
+            c, zh, problem = c[vintages], zh[vintages], (np.cumsum(left) - 1)[problem[vintages]]
+            count = len(todo)
         outside = ~((lo < step) & (step < hi))  # or no step: bisect, or reach out
         if outside.any():
             reach = np.where(hi == np.inf, lo + 1.0, hi - 1.0)

@@ -322,9 +322,10 @@ def solve_log_hashprice(log_revenue: float, capacity: np.ndarray, z_half: np.nda
     − z_half) = `log_revenue`, and the slope there; one problem of `epochs.solve_rows`
     (its docstring gives the method), from `guess` or, if None, from every machine running."""
     with np.errstate(**epochs.QUIET):
-        root, slope = epochs.solve_rows(np.array([log_revenue], dtype=float),
-                                        np.asarray(capacity, dtype=float)[:, None],
-                                        np.asarray(z_half, dtype=float)[:, None], spread,
+        capacity = np.asarray(capacity, dtype=float).ravel()
+        root, slope = epochs.solve_rows(np.array([log_revenue], dtype=float), capacity,
+                                        np.asarray(z_half, dtype=float).ravel(),
+                                        np.zeros(len(capacity), dtype=np.int64), spread,
                                         np.array([math.nan if guess is None else guess]))
     return float(root[0]), float(slope[0])
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import ndtr
 
-from sim.processes._economic_epochs import column_sums, solve_rows
+from sim.processes._economic_epochs import solve_rows, sums_by
 from sim.processes.network_economic import EconomicNetwork
 from sim.world import day_grid, rng_for
 
@@ -55,17 +55,21 @@ def test_deterministic_worlds_batch_as_well():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(1, 40), st.integers(2, 30), st.integers(0, 5), st.integers(0, 5),
-       st.integers(0, 2**32 - 1))
-def test_column_sums_are_sequential_and_padding_changes_no_bit(vintages, worlds, above, below, seed):
+@given(st.integers(1, 40), st.integers(1, 30), st.integers(0, 2**32 - 1))
+def test_sums_by_group_are_sequential_whatever_else_is_interleaved(vintages, worlds, seed):
+    """A world's vintages, in order among the other worlds' in any interleaving, sum as one
+    adds them left to right, as they would alone."""
     rng = np.random.default_rng(seed)
     values = rng.normal(size=(vintages, worlds)) * 10.0 ** rng.uniform(-8, 8, (vintages, worlds))
     sequential = np.array([_left_to_right(values[:, j]) for j in range(worlds)])
-    assert np.array_equal(column_sums(values), sequential)
-    padded = np.vstack((np.zeros((above, worlds)), values, np.zeros((below, worlds))))
-    assert np.array_equal(column_sums(padded), sequential)
-    assert np.array_equal(column_sums(padded[:, [worlds - 1]]), sequential[[worlds - 1]])
-    assert np.array_equal(column_sums(values[:, ::-1]), sequential[::-1])  # not C-ordered
+    group = np.tile(np.arange(worlds), vintages)  # vintage by vintage
+    assert np.array_equal(sums_by(group, values.ravel(), worlds), sequential)
+    # each vintage's worlds shuffled, and some worlds with no vintages at all
+    order = np.concatenate([v * worlds + rng.permutation(worlds) for v in range(vintages)])
+    assert np.array_equal(sums_by(group[order], values.ravel()[order], worlds), sequential)
+    assert np.array_equal(sums_by(group + 2, values.ravel(), worlds + 3)[2:-1], sequential)
+    alone = group == worlds - 1
+    assert sums_by(np.zeros(vintages, dtype=np.int64), values.ravel()[alone], 1)[0] == sequential[-1]
 
 
 def _left_to_right(column) -> float:
@@ -85,11 +89,16 @@ def test_solve_rows_finds_each_root_whatever_the_others():
     log_revenue = rng.normal(11.0, 1.0, 5)
     guess = np.array([np.nan, 3.0, 40.0, -40.0, np.nan])
     spread = 0.5
+    problem = np.tile(np.arange(5), 12)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        roots, _ = solve_rows(log_revenue, capacity, z_half, spread, guess)
+        roots, _ = solve_rows(log_revenue, capacity.ravel(), z_half.ravel(), problem, spread, guess)
         for j in range(5):
-            alone, _ = solve_rows(log_revenue[[j]], capacity[:, [j]], z_half[:, [j]], spread, guess[[j]])
+            alone, _ = solve_rows(log_revenue[[j]], capacity[:, j], z_half[:, j],
+                                  np.zeros(12, dtype=np.int64), spread, guess[[j]])
             assert alone[0] == roots[j]
+        narrow, _ = solve_rows(log_revenue[[0]], capacity[:8, 0], z_half[:8, 0],
+                               np.zeros(8, dtype=np.int64), spread, guess[[0]])
+        assert narrow[0] == roots[0]  # the padding changes no bit
     g = roots + np.log((capacity * ndtr(roots / spread - z_half)).sum(axis=0))
     assert g == pytest.approx(log_revenue, abs=1e-12)
 
@@ -130,9 +139,10 @@ def test_a_cold_start_where_every_machine_runs_converges_when_g_rounds_above_the
     capacity = np.array([[93.7077641223583], [56.05981777785581], [24.77339750197481],
                          [74.40074533275346]])
     target = 15.115845723301442
-    start = target - np.log(column_sums(capacity))[0]
-    assert start + np.log(column_sums(capacity))[0] - target > 0  # the case: g rounds above
+    problem = np.zeros(4, dtype=np.int64)
+    start = target - np.log(sums_by(problem, capacity.ravel(), 1))[0]
+    assert start + np.log(sums_by(problem, capacity.ravel(), 1))[0] - target > 0  # g rounds above
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        root, slope = solve_rows(np.array([target]), capacity, np.full((4, 1), -60.0), 0.5,
-                                 np.array([np.nan]))
+        root, slope = solve_rows(np.array([target]), capacity.ravel(), np.full(4, -60.0), problem,
+                                 0.5, np.array([np.nan]))
     assert root[0] == pytest.approx(start, abs=1e-12) and slope[0] == 1.0
