@@ -105,24 +105,27 @@ class Paths(Rows):
                               - self.log_ehs.shape[1]))
             self.log_ehs, self.work = (np.hstack((a, extra)) for a in (self.log_ehs, self.work))
         origin, drift = self.origin[rows], self.drift[rows]
-        column = rows[:, None]
         new_days = start[:, None] + np.arange(1, days + 1)  # filled+1 .. filled+days
         last = self.n_days - 1
-        noise_o = self.noise[rows, np.minimum(origin, last)]
-        noise = self.noise[column, np.minimum(new_days, last)]
-        base = self.log_ehs[rows, origin]
-        self.log_ehs[column, new_days] = (base[:, None] + drift[:, None] * (new_days - origin[:, None])
-                                          + noise - noise_o[:, None])
-        rates = np.exp(self.log_ehs[column, new_days - 1])  # EH/s of days filled .. filled+days-1
-        self.work[column, new_days] = self.work[rows, start][:, None] + np.cumsum(rates, axis=1)
+        noise_row = (rows * self.n_days)[:, None]  # flat indices: a row's days follow each other
+        noise_o = self.noise.take(noise_row[:, 0] + np.minimum(origin, last))
+        noise = self.noise.take(noise_row + np.minimum(new_days, last))
+        row = rows * self.log_ehs.shape[1]
+        log_ehs = (self.log_ehs.take(row + origin)[:, None] + drift[:, None] * (new_days - origin[:, None])
+                   + noise - noise_o[:, None])
+        flat = row[:, None] + new_days
+        np.put(self.log_ehs, flat, log_ehs)
+        before = np.empty_like(log_ehs)  # the days filled .. filled+days-1
+        before[:, 0], before[:, 1:] = self.log_ehs.take(row + start), log_ehs[:, :-1]
+        np.put(self.work, flat, self.work.take(row + start)[:, None] + np.cumsum(np.exp(before), axis=1))
         self.filled[rows] = start + days
 
     def time_at(self, work: np.ndarray) -> np.ndarray:
         """Return the time in days at which each row's cumulative work reaches `work`."""
-        rows = np.arange(len(work))
+        row = np.arange(len(work)) * self.work.shape[1]  # flat indices: a row's days follow each other
         days = _FILL_DAYS
         while True:
-            short = np.flatnonzero(self.work[rows, self.filled] <= work)
+            short = np.flatnonzero(self.work.take(row + self.filled) <= work)
             if not len(short):
                 break
             if np.any(self.filled[short] - self.origin[short] > _MAX_EPOCH_DAYS):
@@ -130,13 +133,13 @@ class Paths(Rows):
                                 "last over 50 years; check the trend and elasticity")
             self._extend(short, days)
             days *= 2
+            row = np.arange(len(work)) * self.work.shape[1]  # the arrays may have widened
         low = np.maximum(self.origin - 1, 0)  # the day the epoch's work passed lies on or after it
         width = int((self.filled - low).max()) + 1
-        window = low[:, None] + np.arange(width)
-        inside = window <= self.filled[:, None]
-        reached = inside & (self.work[rows[:, None], np.where(inside, window, 0)] <= work[:, None])
-        day = low + reached.sum(axis=1) - 1
-        return day + (work - self.work[rows, day]) / np.exp(self.log_ehs[rows, day])
+        # days past a row's filled read its last, which the work exceeds
+        window = np.minimum(low[:, None] + np.arange(width), self.filled[:, None])
+        day = low + (self.work.take(row[:, None] + window) <= work[:, None]).sum(axis=1) - 1
+        return day + (work - self.work.take(row + day)) / np.exp(self.log_ehs.take(row + day))
 
 
 class Fleet(Rows):
