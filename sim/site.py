@@ -210,8 +210,9 @@ class Site(TenantDesk):
             self.events.append(Event(float(day), int(block), event, cause))
 
     def decisions(self):
-        """Ask the strategy what to do on day 0 and then every few months."""
+        """Ask the strategy what to do on day 0 and then every few months, until it is finished."""
         env, world, strategy, past = self.env, self.world, self.strategy, self.past
+        finished = getattr(strategy, "finished", None)  # a plug-in need not say
         for day in decision_days(world.date, strategy.decide_every_months, world.month_starts()):
             if day > env.now:
                 yield env.timeout(day - env.now)
@@ -219,6 +220,8 @@ class Site(TenantDesk):
                 self._log(day, -1, "decision", "calendar")
             for action in strategy.decide(day, MarketView(world, day, past), self.view) or ():
                 self.apply(action)
+            if self.events is None and finished is not None and finished(self.view):
+                return  # no later decision could act: stop waking (a logged run lists them all)
 
     def apply(self, action, request: Request | None = None) -> None:
         """Carry out one strategy action (for `request`, if it builds for a tenant)."""

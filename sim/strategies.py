@@ -91,9 +91,21 @@ class Strategy:
     decide_every_months: int | None = None
     use: str = "lease"
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A subclass that changes how it decides (or its room) may act where its parent was
+        # finished: it is never finished unless it says when itself.
+        if ("decide" in vars(cls) or "room" in vars(cls)) and "finished" not in vars(cls):
+            cls.finished = Strategy.finished
+
     def decide(self, day: int, view, site) -> list[Convert]:
         """Return the actions to take on `day` (none by default)."""
         return []
+
+    def finished(self, site) -> bool:
+        """Return True once `decide` can return no action on any later day, whatever the
+        market (the engine then stops asking it); False by default."""
+        return False
 
     def on_request(self, request, view, site) -> bool:
         """Return True to sign a tenant that does not fit now and build for it."""
@@ -101,7 +113,8 @@ class Strategy:
 
     @staticmethod
     def room(site, max_share: float) -> int:
-        """Return how many more blocks may start converting without passing `max_share`."""
+        """Return how many more blocks may start converting without passing `max_share`
+        (it never grows: blocks only leave mining)."""
         allowed = math.floor(max_share * site.n_blocks + 1e-9)
         return max(0, min(allowed - site.blocks_committed, site.blocks_mining))
 
@@ -122,6 +135,10 @@ class ConvertAll(Checked, Preleasing, Strategy):
         """Return one conversion of every mining block (crews queue them)."""
         return self.convert(site.blocks_mining)
 
+    def finished(self, site):
+        """Return True once no block is left mining and free to convert."""
+        return site.blocks_mining == 0
+
 
 @dataclass
 class Phased(Checked, Preleasing, Strategy):
@@ -138,6 +155,10 @@ class Phased(Checked, Preleasing, Strategy):
     def decide(self, day, view, site):
         """Return this quarter's conversions, capped by the share left."""
         return self.convert(min(self.blocks_per_quarter, self.room(site, self.max_share)))
+
+    def finished(self, site):
+        """Return True once the share left is none."""
+        return self.room(site, self.max_share) == 0
 
 
 @dataclass
@@ -175,6 +196,9 @@ class Threshold(Checked, Preleasing, Strategy):
 
     def decide(self, day, view, site):
         """Return conversions while the margin signal is armed and leases pay."""
+        room = self.room(site, self.max_share)
+        if not room:  # finished: the signal no longer matters
+            return []
         days = self.trailing_days
         revenue = site.mining_usd_per_mw_day(trailing_sum(view, "hashprice_usd_per_ph_day", days))
         margin = mining_margin(float(revenue), trailing_sum(view, "power_usd_per_mwh", days))
@@ -184,7 +208,11 @@ class Threshold(Checked, Preleasing, Strategy):
             self._armed = False
         if not self._armed or view.at("lease_usd_per_kw_month", day) < self.lease_above_usd_per_kw_month:
             return []
-        return self.convert(min(self.blocks_per_month, self.room(site, self.max_share)))
+        return self.convert(min(self.blocks_per_month, room))
+
+    def finished(self, site):
+        """Return True once the share left is none."""
+        return self.room(site, self.max_share) == 0
 
 
 @dataclass

@@ -397,3 +397,74 @@ def test_a_finished_run_holds_its_arrays_only_through_its_record():
     finally:
         if enabled:
             gc.enable()
+
+
+def _record_bytes(record):
+    """Return every number of a record, its arrays as bytes, for bit-for-bit comparisons."""
+    from dataclasses import fields
+    from sim.record import Lumps, Rates
+
+    arrays = [getattr(record.rates, f.name) for f in fields(Rates)]
+    arrays += [getattr(record.lumps, f.name) for f in fields(Lumps)]
+    arrays += [a for tranche in record.tranches for a in (tranche.mw, tranche.fleet_mw)]
+    return ([a.tobytes() for a in arrays], [t.j_per_th for t in record.tranches], record.leases,
+            record.gpu_lots, record.counts, record.cloud_contracts, record.conversions)
+
+
+@pytest.mark.parametrize("label, overrides", [
+    ("phased", ["strategy.phased.max_share=0.3"]),
+    ("threshold", ["strategy.threshold.margin_below=2", "strategy.threshold.margin_above=2",
+                   "strategy.threshold.lease_above_usd_per_kw_month=0"]),  # always armed
+])
+def test_a_finished_strategy_is_asked_no_more_and_the_run_is_the_same(compose_small, monkeypatch,
+                                                                        label, overrides):
+    """Once a strategy is finished (its room is gone), the engine stops asking it: the run
+    books the same floats as one that asks on every decision day (a logged run does)."""
+    cfg = compose_small(f"strategy={label}", "run.horizon_years=4", *overrides)
+    strategy = build_strategies(cfg)[label]
+    asked = []
+    decide = type(strategy).decide
+
+    def counting(self, day, view, site):
+        asked.append(day)
+        return decide(self, day, view, site)
+
+    monkeypatch.setattr(type(strategy), "decide", counting)
+    world = sim.sample_world(cfg, 0)
+    quiet = simulate(cfg, world, strategy)
+    quiet_days = list(asked)
+    asked.clear()
+    cfg.run.event_log = True
+    logged = simulate(cfg, world, strategy)
+    assert 0 < len(quiet_days) < len(asked)  # the logged run asks on every decision day
+    assert quiet_days == asked[:len(quiet_days)]
+    assert _record_bytes(quiet) == _record_bytes(logged)
+    assert sum(e.event == "decision" for e in logged.events) == len(asked)
+
+
+def test_a_strategy_that_decides_otherwise_is_never_finished():
+    """A subclass that changes `decide` (or `room`) may act where its parent was finished:
+    it inherits the base's `finished` (never), unless it says when itself."""
+    from sim.strategies import Phased
+
+    class Own(Phased):
+        def decide(self, day, view, site):
+            return []
+
+    class Roomier(Phased):
+        @staticmethod
+        def room(site, max_share):
+            return 1
+
+    class Same(Phased):
+        pass
+
+    class Says(Phased):
+        def decide(self, day, view, site):
+            return []
+
+        def finished(self, site):
+            return True
+
+    assert Own.finished is Strategy.finished and Roomier.finished is Strategy.finished
+    assert Same.finished is Phased.finished and Says.finished is not Strategy.finished

@@ -142,6 +142,10 @@ class RealOption(Checked, Preleasing, Strategy):
         target = min(self._stage * self.tranche(per_project), self.allowed(n_blocks))
         return self.convert(max(0, min(target - site.blocks_committed, site.blocks_mining)))
 
+    def finished(self, site):
+        """Return True once the share left is none, unless training records its decisions."""
+        return self.record is None and self.room(site, self.max_share) == 0
+
     def _start_now(self, stage: int, day: int, view, site) -> bool:
         """Return True if tranche `stage` (0 = the first) starts on `day`."""
         if self.train_stage is not None and stage >= self.train_stage:
