@@ -56,18 +56,15 @@ def sums_by(index: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
 
 
 class Rows:
-    """Arrays of the batch's active worlds that leave it together: `per_row` ones have a
-    world per row (the first axis), `per_column` ones a world per column."""
+    """Arrays of the batch's active worlds that leave it together, a world per row (the
+    first axis): the attributes named in `per_row`."""
 
     per_row: tuple[str, ...] = ()
-    per_column: tuple[str, ...] = ()
 
     def keep(self, rows: np.ndarray) -> None:
         """Keep only the worlds `rows` (indices into the active ones), in that order."""
         for name in self.per_row:
             setattr(self, name, getattr(self, name)[rows])
-        for name in self.per_column:
-            setattr(self, name, np.ascontiguousarray(getattr(self, name)[:, rows]))
 
 
 class Paths(Rows):
@@ -143,29 +140,26 @@ class Paths(Rows):
 
 
 class Fleet(Rows):
-    """Each world's vintages, installed and on order (see `sim.processes.network_economic`).
+    """Each world's vintages alive or on order (see `sim.processes.network_economic`).
 
-    A column per world, a row per vintage, oldest first (installed, then on order: born is
-    the delivery day), so a world's machines alive at a time are rows ``first ..
-    installed - 1`` and those alive or on order ``first .. size - 1``; padding has born =
-    inf and capacity 0. ``z_half`` is log(0.024 · e · m) / power_log_sd, the log hashprice
-    at which half a vintage's machines pay their power, in units of the spread of power
-    prices. A world's padding is not computed: each epoch takes its vintages alive or on
-    order out, flat (`_vintages`), and sums them in order (`sums_by`).
+    Flat arrays, an entry per vintage: ``world`` (its world's row), ``born`` (its delivery
+    day: installed once past, on order until then), ``capacity`` (EH/s) and ``z_half``,
+    log(0.024 · e · m) / power_log_sd, the log hashprice at which half its machines pay
+    their power, in units of the spread of power prices. A world's vintages come oldest
+    first, so its sums (`sums_by`) add them in order, however the worlds interleave;
+    vintages leave as they retire, and new orders join at the end.
     """
 
-    per_row = ("first", "installed", "size", "t", "median", "frontier_day0", "last_log_revenue",
-               "last_log_hp", "last_slope", "rngs")
-    per_column = ("born", "capacity", "z_half")
+    per_row = ("t", "median", "frontier_day0", "last_log_revenue", "last_log_hp", "last_slope",
+               "rngs")
 
-    def __init__(self, net, born, capacity, z_half, installed, median, frontier_day0, rngs):
+    def __init__(self, net, born, capacity, z_half, median, frontier_day0, rngs):
+        """`born`, `capacity` and `z_half` hold a row per world, its day-0 vintages."""
         self.net = net
-        self.born, self.capacity, self.z_half = (np.ascontiguousarray(a.T) for a in (born, capacity, z_half))
+        worlds, vintages = np.shape(born)
+        self.world = np.repeat(np.arange(worlds), vintages)
+        self.born, self.capacity, self.z_half = (np.ravel(a) for a in (born, capacity, z_half))
         self.frontier_day0 = frontier_day0
-        worlds = len(median)
-        self.first = np.zeros(worlds, dtype=np.int64)
-        self.installed = installed
-        self.size = np.full(worlds, self.born.shape[0], dtype=np.int64)
         self.t = np.zeros(worlds)
         self.median = median
         self.last_log_revenue = np.full(worlds, np.nan)  # the last epoch's root, for a warm start
@@ -173,17 +167,30 @@ class Fleet(Rows):
         self.last_slope = np.full(worlds, np.nan)
         self.rngs = _objects(rngs)
 
+    def keep(self, rows: np.ndarray) -> None:
+        """Keep only the worlds `rows` (indices into the active ones), in that order."""
+        renumber = np.full(len(self.t), -1)
+        renumber[rows] = np.arange(len(rows))
+        super().keep(rows)
+        world = renumber[self.world]
+        self._keep_vintages(world >= 0)
+        self.world = world[world >= 0]
+
+    def _keep_vintages(self, kept: np.ndarray) -> None:
+        self.world, self.born, self.capacity, self.z_half = (
+            a[kept] for a in (self.world, self.born, self.capacity, self.z_half))
+
     def step(self, t_end: np.ndarray, revenue: np.ndarray, available: np.ndarray | None) -> np.ndarray:
         """Advance each world to day `t_end` at `revenue` (hashprice x EH/s); return its running
         EH/s when only the share `available` of every installed vintage may run (None: all)."""
         net = self.net
         worlds = len(t_end)
-        self.installed = self._born_by(t_end, self.installed)
-        self.first = self._born_by(t_end - net.machine_life_years * DAYS_PER_YEAR, self.first)
-        vintage, world, capacity, z_half = self._vintages(self.first, self.size)  # alive or on order
-        self._order(t_end, revenue, world, capacity, z_half)
-        alive = vintage < self.installed[world]
-        world, capacity, z_half = world[alive], capacity[alive], z_half[alive]
+        retired = self.born <= (t_end - net.machine_life_years * DAYS_PER_YEAR)[self.world]
+        if retired.any():
+            self._keep_vintages(~retired)
+        installed = self.born <= t_end[self.world]  # before this epoch's orders join
+        world, capacity, z_half = self.world[installed], self.capacity[installed], self.z_half[installed]
+        self._order(t_end, revenue)
         if available is not None:
             capacity = capacity * available[world]
         running = np.full(worlds, 1e-9)
@@ -195,8 +202,8 @@ class Fleet(Rows):
             problem = np.full(worlds, -1)
             problem[solve] = np.arange(len(solve))
             problem = problem[world]
-            keep = problem >= 0
-            problem, capacity, z_half = problem[keep], capacity[keep], z_half[keep]
+            kept = problem >= 0
+            problem, capacity, z_half = problem[kept], capacity[kept], z_half[kept]
         log_revenue = np.log(revenue[solve])
         guess = self.last_log_hp[solve] + ((log_revenue - self.last_log_revenue[solve])
                                            / self.last_slope[solve])  # NaN: a cold start
@@ -206,33 +213,16 @@ class Fleet(Rows):
         running[solve] = revenue[solve] / np.exp(log_hp)
         return running
 
-    def _born_by(self, day: np.ndarray, before: np.ndarray) -> np.ndarray:
-        """Return how many of each world's vintages are born by `day`, knowing that `before`
-        were by an earlier day (born ascends down a column, and days only advance)."""
-        low, high = int(before.min()), int(self.size.max())
-        return low + (self.born[low:high] <= day).sum(axis=0)
-
-    def _vintages(self, begin: np.ndarray, end: np.ndarray) -> tuple:
-        """Return (vintage, world, capacity, z_half) of each world's vintages begin .. end - 1,
-        flat and vintage by vintage, so that each world's come in order."""
-        low, high = int(begin.min()), int(end.max())
-        vintage = np.arange(low, high)[:, None]
-        flat = np.flatnonzero((vintage >= begin) & (vintage < end))
-        vintage, world = np.divmod(flat, len(begin))
-        return (vintage + low, world, self.capacity[low:high].ravel()[flat],
-                self.z_half[low:high].ravel()[flat])
-
-    def _order(self, t_end: np.ndarray, revenue: np.ndarray, world: np.ndarray,
-               capacity: np.ndarray, z_half: np.ndarray) -> None:
+    def _order(self, t_end: np.ndarray, revenue: np.ndarray) -> None:
         """Order, in the worlds where entry pays, the epoch's share of the gap to what would
-        run at the entry hashprice (see EconomicNetwork); `world`, `capacity` and `z_half`
-        are the vintages alive or on order (`_vintages`)."""
+        run at the entry hashprice (see EconomicNetwork)."""
         net = self.net
         spread = net.power_log_sd
         frontier = frontier_on_day(net.frontier_j_per_th, net.frontier_gain_per_year,
                                    self.frontier_day0, t_end)
         log_entry = np.log(net.entry_hashprice(frontier, self.median))
-        have = sums_by(world, capacity * ndtr((log_entry / spread)[world] - z_half), len(t_end))
+        have = sums_by(self.world, self.capacity * ndtr((log_entry / spread)[self.world] - self.z_half),
+                       len(t_end))  # alive or on order
         gap = revenue / np.exp(log_entry) - have
         elapsed, self.t = t_end - self.t, t_end
         worlds = np.flatnonzero((gap > 0) & (elapsed > 0))
@@ -242,19 +232,11 @@ class Fleet(Rows):
         shock = np.array([net.order_shock(rng) for rng in self.rngs[worlds]])
         z_half = net.log_breakeven_hashprice(frontier[worlds], self.median[worlds]) / spread
         running = ndtr(log_entry[worlds] / spread - z_half)  # the share of a frontier machine that runs
-        self._append(worlds, t_end[worlds] + net.delivery_lag_days,
-                     share * gap[worlds] * shock / running, z_half)
-
-    def _append(self, worlds: np.ndarray, born: np.ndarray, capacity_ehs: np.ndarray,
-                z_half: np.ndarray) -> None:
-        if int(self.size[worlds].max()) == len(self.born):  # full: room for 16 more in each world
-            pad = lambda a, value: np.vstack((a, np.full((16, a.shape[1]), value)))  # noqa: E731
-            self.born, self.capacity, self.z_half = (pad(self.born, np.inf), pad(self.capacity, 0.0),
-                                                     pad(self.z_half, 0.0))
-        at = self.size[worlds]
-        self.born[at, worlds], self.capacity[at, worlds], self.z_half[at, worlds] = (
-            born, capacity_ehs, z_half)
-        self.size[worlds] = at + 1
+        born = t_end[worlds] + net.delivery_lag_days
+        capacity = share * gap[worlds] * shock / running
+        self.world, self.born, self.capacity, self.z_half = (
+            np.concatenate(pair) for pair in ((self.world, worlds), (self.born, born),
+                                              (self.capacity, capacity), (self.z_half, z_half)))
 
 
 def solve_rows(log_revenue: np.ndarray, capacity: np.ndarray, z_half: np.ndarray,

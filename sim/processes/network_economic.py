@@ -185,9 +185,9 @@ class EconomicNetwork(NetworkBase):
         as one by one, at a fraction of the time per world. The worlds share the grid."""
         n_days = len(days)
         rows = [self._day0(n_days, rng, upstream) for rng, upstream in zip(rngs, upstreams)]
-        btc_usd, fees, noise, log_start, median, frontier_day0, born, capacity, z_half, installed = (
-            np.array(column) for column in zip(*(row[:10] for row in rows)))
-        fleet = epochs.Fleet(self, born, capacity, z_half, installed, median, frontier_day0, list(rngs))
+        btc_usd, fees, noise, log_start, median, frontier_day0, born, capacity, z_half = (
+            np.array(column) for column in zip(*(row[:9] for row in rows)))
+        fleet = epochs.Fleet(self, born, capacity, z_half, median, frontier_day0, list(rngs))
         found = epochs.sample_epochs(self, btc_usd, fees, epochs.Paths(log_start, noise), fleet,
                                      list(rngs), [row[10] for row in rows],
                                      self.initial_epoch_elapsed_s(self.initial_hashrate_ehs()))
