@@ -353,8 +353,11 @@ def _sample_epochs(net, btc_usd, fees, paths, fleet, rngs, outages, elapsed_s):
     height = net.start_height - done
     difficulty = np.full(rows, float(net.start_difficulty))
     ids = np.arange(rows)  # each active row's place in the batch
-    starts = [np.full(rows, -elapsed_s / SECONDS_PER_DAY)]  # by epoch; a row's while it runs
-    difficulties = [difficulty]
+    draws = _Draws(rngs, batch=int(n_days / 14 * 1.2) + 8)
+    # each row's epochs so far (a row per world of the batch, a column per epoch)
+    starts, difficulties = np.empty((rows, draws.batch + 1)), np.empty((rows, draws.batch + 1))
+    starts[:, 0], difficulties[:, 0] = -elapsed_s / SECONDS_PER_DAY, difficulty
+    count = 1  # epochs in the tables
     found: list = [None] * rows
     with_outages = any(o.start_day.size for o in outages)
 
@@ -376,7 +379,6 @@ def _sample_epochs(net, btc_usd, fees, paths, fleet, rngs, outages, elapsed_s):
     if intervals != BLOCKS_PER_EPOCH - 1:  # the epoch in force on day 0 is partly mined
         measured, last_interval = (np.array(a) for a in zip(*(partial_epoch_draws(rng, intervals)
                                                               for rng in rngs)))
-    draws = _Draws(rngs, batch=int(n_days / 14 * 1.2) + 8)
     work, t_start, epoch_elapsed_s = np.zeros(rows), np.zeros(rows), np.full(rows, elapsed_s)
     first = np.zeros(rows, dtype=np.int64)  # the first day of each row's epoch on the grid
     while True:
@@ -393,15 +395,15 @@ def _sample_epochs(net, btc_usd, fees, paths, fleet, rngs, outages, elapsed_s):
         hashprice = hashprice_usd_per_ph_day(epoch_subsidy_btc(height), mean_fees, mean_btc,
                                              difficulty)
         height += BLOCKS_PER_EPOCH
-        starts.append(t_end)
-        difficulties.append(new_difficulty)
+        if count == starts.shape[1]:  # room for as many epochs again
+            starts, difficulties = (np.hstack((a, np.empty_like(a))) for a in (starts, difficulties))
+        starts[ids, count], difficulties[ids, count] = t_end, new_difficulty
+        count += 1
         ended = t_end >= n_days
         for i in np.flatnonzero(ended).tolist():  # this row's last epoch: its tables are whole
             row = ids[i]
-            count = len(starts)
-            row_starts = np.array([s[i] for s in starts])
-            found[row] = (row_starts, height - BLOCKS_PER_EPOCH * np.arange(count)[::-1],
-                          np.array([d[i] for d in difficulties]), paths.log_ehs[i, :n_days].copy())
+            found[row] = (starts[row, :count].copy(), height - BLOCKS_PER_EPOCH * np.arange(count)[::-1],
+                          difficulties[row, :count].copy(), paths.log_ehs[i, :n_days].copy())
         if ended.all():
             return found
         if ended.any():
@@ -410,8 +412,6 @@ def _sample_epochs(net, btc_usd, fees, paths, fleet, rngs, outages, elapsed_s):
                 part.keep(keep)
             ids, t_end, work, new_difficulty, hashprice, difficulty, end_day = (
                 a[keep] for a in (ids, t_end, work, new_difficulty, hashprice, difficulty, end_day))
-            starts = [s[keep] for s in starts]
-            difficulties = [d[keep] for d in difficulties]
         drift(t_end, hashprice, difficulty)
         t_start, difficulty, epoch_elapsed_s = t_end, new_difficulty, np.zeros(len(ids))
         first = np.minimum(end_day, n_days - 1)  # >= 0: an epoch ends after day 0
