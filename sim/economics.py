@@ -197,7 +197,9 @@ def _irr_row(cash: np.ndarray, periods_per_year: float) -> float:
     neighbouring floats, and every step left would be that same step). Each step needs
     only the sign of NPV at its midpoint: where `_certain_signs` knows it, the step
     takes it from there; every other step computes NPV as it always has (the dot product
-    of the cash and the discount factors; `ndarray.dot` is the same BLAS call as `@`).
+    of the cash and the discount factors; `ndarray.dot` is the same BLAS call as `@`),
+    with the factors `_certain_signs` computed for that midpoint where it predicted it
+    (the same bits as a midpoint's own `np.power`: the same elementwise loop).
     """
     if not cash.size:
         return math.nan
@@ -216,13 +218,15 @@ def _irr_row(cash: np.ndarray, periods_per_year: float) -> float:
     low, high = float(IRR_GRID[change[0]]), float(IRR_GRID[change[0] + 1])
     rising = bool(values[change[0]] > 0)  # the sign of NPV at `low`, which every new low keeps
     factors = np.empty(n_periods)
-    known = _certain_signs(cash, minus_years, low, high, values[change[0]:change[0] + 2], factors)
+    known, ahead = _certain_signs(cash, minus_years, low, high, values[change[0]:change[0] + 2], factors)
     for _ in range(60):
         mid = 0.5 * (low + high)
         npv_mid = known.get(mid)
         if npv_mid is None:
-            np.power(1.0 + mid, minus_years, out=factors)
-            npv_mid = float(cash.dot(factors))
+            discount = ahead.get(mid)
+            if discount is None:
+                discount = np.power(1.0 + mid, minus_years, out=factors)
+            npv_mid = float(cash.dot(discount))
         if (npv_mid > 0) if rising else (npv_mid < 0):  # the sign at `low` (not 0, not NaN)
             if mid == low:
                 break
@@ -234,9 +238,10 @@ def _irr_row(cash: np.ndarray, periods_per_year: float) -> float:
     return float(0.5 * (low + high))
 
 
-def _certain_signs(cash: np.ndarray, minus_years: np.ndarray, low: float, high: float,
-                   ends: np.ndarray, factors: np.ndarray) -> dict[float, float]:
-    """Return ±1.0, the sign of the NPV that `_irr_row` would compute, at midpoints where it is certain.
+def _certain_signs(cash: np.ndarray, minus_years: np.ndarray, low: float, high: float, ends: np.ndarray,
+                   factors: np.ndarray) -> tuple[dict[float, float], dict[float, np.ndarray]]:
+    """Return ±1.0, the sign of the NPV that `_irr_row` would compute, at midpoints where it is
+    certain, and the discount factors of the other midpoints it predicted (read-only rows).
 
     The midpoints are those that bisecting [low, high] meets if NPV changes sign once, at
     a root found by Newton's method from the chord between the NPVs at the ends (`ends`).
@@ -247,18 +252,20 @@ def _certain_signs(cash: np.ndarray, minus_years: np.ndarray, low: float, high: 
     a floor of Σ|cash| + 1 times the smallest normal float covers factors and products
     that underflow). There, the NPV the bisection would compute has the same sign,
     whatever the root; a midpoint near it, or one the prediction missed, is computed as
-    before. `factors` is scratch space.
+    before (from the factors computed here where it was predicted: `(1 + mid) ** minus_years`
+    by the same elementwise loop, a row at a time, as `np.power` of the midpoint alone).
+    `factors` is scratch space.
     """
     low_npv, high_npv = float(ends[0]), float(ends[1])
     root = low - low_npv * (high - low) / (high_npv - low_npv)
     weighted = cash * minus_years
     for _ in range(3):  # Newton's method on the chord's root: NPV' = Σ cash × −m/ppy × factor / (1 + r)
         if not low < root < high:
-            return {}
+            return {}, {}
         np.power(1.0 + root, minus_years, out=factors)
         slope = float(weighted.dot(factors)) / (1.0 + root)
         if not slope:
-            return {}
+            return {}, {}
         root -= float(cash.dot(factors)) / slope
     mids = []
     for _ in range(60):
@@ -271,14 +278,20 @@ def _certain_signs(cash: np.ndarray, minus_years: np.ndarray, low: float, high: 
         else:
             high = mid
     if not mids:
-        return {}
+        return {}, {}
     discount = (1.0 + np.array(mids))[:, None] ** minus_years
+    discount.setflags(write=False)
     npvs = (discount @ cash).tolist()
     absolute = np.abs(cash)
     floor = (float(absolute.sum()) + 1.0) * _TINY
     bounds = ((2.0 * (len(cash) + 16) * _EPSILON) * (discount @ absolute + floor)).tolist()
-    return {mid: math.copysign(1.0, npv) for mid, npv, bound in zip(mids, npvs, bounds)
-            if abs(npv) > bound}
+    known, ahead = {}, {}
+    for row, (mid, npv, bound) in enumerate(zip(mids, npvs, bounds)):
+        if abs(npv) > bound:
+            known[mid] = math.copysign(1.0, npv)
+        else:
+            ahead[mid] = discount[row]
+    return known, ahead
 
 
 def payback_years(cash_usd: np.ndarray) -> float:

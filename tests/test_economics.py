@@ -251,6 +251,7 @@ def test_irr_is_the_bisection_of_every_step_to_the_last_bit(flows, periods):
 @settings(max_examples=300, deadline=None)
 @given(cash_flows, st.sampled_from([1.0, 12.0]), st.floats(-0.98, 5.0))
 @example(flows=list(three_roots([0.1002, 0.1055, 0.1097])), periods=1.0, root=0.105)
+@example(flows=[-100.0] + [1.3] * 119, periods=12.0, root=0.095)  # a dozen midpoints left uncertain
 def test_a_certain_sign_is_the_sign_of_the_npv_the_bisection_computes(flows, periods, root):
     """Against the NPV each midpoint gets by itself: every sign `_certain_signs` names is its sign."""
     cash = np.array(flows)
@@ -258,9 +259,16 @@ def test_a_certain_sign_is_the_sign_of_the_npv_the_bisection_computes(flows, per
     low, high = root - 0.01, root + 0.01  # a bracket around a guess, right or not
     ends = np.array([cash @ (1.0 + low) ** minus_years, cash @ (1.0 + high) ** minus_years])
     assume(np.all(np.isfinite(ends)) and ends[0] != ends[1])
-    known = economics._certain_signs(cash, minus_years, low, high, ends, np.empty(len(cash)))
+    known, ahead = economics._certain_signs(cash, minus_years, low, high, ends, np.empty(len(cash)))
     for mid, sign in known.items():
         assert sign * float(cash @ (1.0 + mid) ** minus_years) > 0
+    # The other midpoints' factors are those each gets by itself, to the bit: the bisection's
+    # NPV from them is the one it computes (it fails if a row is another midpoint's).
+    assert not set(known) & set(ahead)
+    for mid, discount in ahead.items():
+        alone = np.power(1.0 + mid, minus_years, out=np.empty(len(cash)))
+        assert discount.tobytes() == alone.tobytes()
+        assert np.float64(cash.dot(discount)).tobytes() == np.float64(cash.dot(alone)).tobytes()
 
 
 # --- payback and peak funding -------------------------------------------------------------
