@@ -353,9 +353,9 @@ def _sample_epochs(net, btc_usd, fees, paths, fleet, rngs, outages, elapsed_s):
     height = net.start_height - done
     difficulty = np.full(rows, float(net.start_difficulty))
     ids = np.arange(rows)  # each active row's place in the batch
-    draws = _Draws(rngs, batch=int(n_days / 14 * 1.2) + 8)
-    # each row's epochs so far (a row per world of the batch, a column per epoch)
-    starts, difficulties = np.empty((rows, draws.batch + 1)), np.empty((rows, draws.batch + 1))
+    # each row's epochs so far (a row per world of the batch, a column per epoch; widened
+    # as they come)
+    starts, difficulties = np.empty((rows, 16)), np.empty((rows, 16))
     starts[:, 0], difficulties[:, 0] = -elapsed_s / SECONDS_PER_DAY, difficulty
     count = 1  # epochs in the tables
     found: list = [None] * rows
@@ -379,6 +379,7 @@ def _sample_epochs(net, btc_usd, fees, paths, fleet, rngs, outages, elapsed_s):
     if intervals != BLOCKS_PER_EPOCH - 1:  # the epoch in force on day 0 is partly mined
         measured, last_interval = (np.array(a) for a in zip(*(partial_epoch_draws(rng, intervals)
                                                               for rng in rngs)))
+    draws = _Draws(rngs, batch=int(n_days / 14 * 1.2) + 8)
     work, t_start, epoch_elapsed_s = np.zeros(rows), np.zeros(rows), np.full(rows, elapsed_s)
     first = np.zeros(rows, dtype=np.int64)  # the first day of each row's epoch on the grid
     while True:
