@@ -14,6 +14,7 @@ negative). The functions are pure: the ledger logs the breaches and applies the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -61,8 +62,9 @@ class Covenanted:
     `schedule` includes every prepayment (sweeps and the prepayments that equity cures
     fund), so the equity's cash flow is CFADS + `schedule.debt_service_usd`, times
     `equity_mask`; `equity_cure_usd` (<= 0) is the part of those prepayments that the
-    equity paid in, to report, not to add again. `dscr` is the trailing DSCR of each month,
-    equity cures counted as CFADS (as loan agreements deem them); `min_dscr` is the lowest
+    equity paid in, to report, not to add again. `dscr` is the trailing DSCR of each month
+    over `window_months`, equity cures counted as CFADS (`cfads_usd`, as loan agreements deem
+    them), computed when first read (a summary never reads it); `min_dscr` is the lowest
     DSCR as tested, each test before its own cure (NaN if never tested). Under `default`,
     `default_month` is the breach month, from which `equity_mask` is 0, and
     `default_balance_usd` what the lender was owed at its start; the schedule is left as
@@ -70,7 +72,8 @@ class Covenanted:
     """
 
     schedule: Schedule
-    dscr: np.ndarray
+    cfads_usd: np.ndarray
+    window_months: int
     breach_months: list[int]
     cured_by: str | None
     equity_cure_usd: np.ndarray
@@ -80,7 +83,14 @@ class Covenanted:
     default_balance_usd: float
 
     def __post_init__(self):
-        read_only(self.dscr, self.equity_cure_usd, self.equity_mask)
+        read_only(self.cfads_usd, self.equity_cure_usd, self.equity_mask)
+
+    @cached_property
+    def dscr(self) -> np.ndarray:
+        """Return the trailing DSCR at each month end, equity cures counted as CFADS (read-only)."""
+        cover = dscr(self.cfads_usd, self.schedule.scheduled_service_usd, self.window_months)
+        read_only(cover)
+        return cover
 
 
 def covenant_test_months(first_service_month: int, n_months: int, test_every_months: int,
@@ -210,6 +220,6 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
             prepaid, windows = True, None
     if loan.rows is not None:
         schedule = loan.schedule()
-    return Covenanted(schedule, dscr(cured_cfads, schedule.scheduled_service_usd, window_months),
-                      breaches, cure if breaches else None, cfads - cured_cfads, mask,
-                      min(tested) if tested else float("nan"), default_month, default_balance_usd)
+    return Covenanted(schedule, cured_cfads, window_months, breaches, cure if breaches else None,
+                      cfads - cured_cfads, mask, min(tested) if tested else float("nan"), default_month,
+                      default_balance_usd)

@@ -36,11 +36,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from sim.economics import irr, npv, peak_funding_usd
-from sim.finance.covenants import apply_covenant
+from sim.finance.covenants import Covenanted, apply_covenant
 from sim.finance.debt import (Schedule, bullet_schedule, combine, construction_rows, equipment_loan,
                               level_capacities_usd, level_loans, level_schedule, sculpted_capacity_usd,
                               sculpted_schedule)
@@ -60,7 +61,7 @@ class Financing:
     """One replication's financing: monthly lines, cover, equity cash and outcomes."""
 
     lines: np.ndarray            # (len(FINANCE_CATEGORIES), months), USD, inflows +
-    dscr: np.ndarray             # trailing-12-month cover at each month end; NaN without service
+    covenant: Covenanted | None  # the debt after its covenant (None: no debt)
     equity_usd: np.ndarray       # the equity's monthly cash, the horizon sale included
     breach_months: tuple[int, ...]
     cure: str | None             # how the breaches were cured (None: no breach)
@@ -68,6 +69,14 @@ class Financing:
     min_dscr: float              # lowest tested cover (NaN: never tested)
     tax_unlevered_usd: np.ndarray  # monthly tax without debt (<= 0)
     sale_usd: float              # what the horizon sale leaves the equity: terminal value less debt
+
+    @cached_property
+    def dscr(self) -> np.ndarray:
+        """Return the trailing-12-month cover at each month end; NaN without service (built when
+        first read: the timeline reads it, a summary does not)."""
+        if self.covenant is None:
+            return np.full(self.lines.shape[1], np.nan)
+        return self.covenant.dscr
 
     def outcomes(self, cost_of_equity: float, npv_usd: float, discount_rate: float) -> dict:
         """Return the summary's equity and after-tax columns (NPV after tax at `discount_rate`)."""
@@ -344,7 +353,7 @@ def financing(cfg, account) -> Financing:
     schedule = (loans[0] if len(loans) == 1 else combine(loans)) if loans else None
     if schedule is None:
         tax = taxes.levered_usd(np.zeros(n))
-        cover = np.full(n, np.nan)
+        covenanted = None
         breaches, cure, default, lowest = (), None, None, float("nan")
         mask = np.ones(n)
         interest, principal = np.zeros(n), np.zeros(n)
@@ -357,7 +366,6 @@ def financing(cfg, account) -> Financing:
                                     first_test_months=int(fin.covenant.first_test_months))
         schedule = covenanted.schedule
         tax = taxes.levered_usd(-schedule.interest_usd)
-        cover = covenanted.dscr
         breaches = tuple(int(m) for m in covenanted.breach_months)
         cure, default, lowest = covenanted.cured_by, covenanted.default_month, covenanted.min_dscr
         mask = covenanted.equity_mask
@@ -367,7 +375,7 @@ def financing(cfg, account) -> Financing:
     # An equity cure is already in `principal`: the equity's money prepays the debt.
     lines = np.vstack([draws, interest, principal, fees, tax])
     equity = (monthly.sum(axis=0) + lines.sum(axis=0)) * mask
-    return Financing(lines=lines * mask, dscr=cover, equity_usd=equity, breach_months=breaches,
+    return Financing(lines=lines * mask, covenant=covenanted, equity_usd=equity, breach_months=breaches,
                      cure=cure, default_month=default, min_dscr=lowest,
                      tax_unlevered_usd=taxes.unlevered_usd(),
                      sale_usd=float(monthly[idx["terminal_value"], -1]) - owed)
