@@ -25,14 +25,20 @@ _SPELL = dict(rule=Number(low=LEAST_SPELL_YEARS, low_text="1/365.25 (one day)"))
 REGIMES = ("scarcity", "glut", "stationary")
 
 
-def _mean_one_log_ou(n_days: int, log_sd: float, half_life_days: float,
+def _mean_one_log_ou(log_sd: float, half_life_days: float, half_variance: np.ndarray,
                      rng: np.random.Generator) -> np.ndarray:
-    """Return an AR(1) log factor started at 0, corrected so that E[exp(factor)] = 1 every day."""
+    """Return an AR(1) log factor started at 0, corrected so that E[exp(factor)] = 1 every day
+    (`half_variance`: `_half_variance` of the same parameters, one value per day)."""
     phi = persistence(half_life_days)
-    shocks = log_sd * math.sqrt(1 - phi ** 2) * rng.standard_normal(n_days)
+    shocks = log_sd * math.sqrt(1 - phi ** 2) * rng.standard_normal(len(half_variance))
     shocks[0] = 0.0
-    variance = log_sd ** 2 * (1 - phi ** (2 * np.arange(n_days)))
-    return ar1(shocks, phi) - variance / 2
+    return ar1(shocks, phi) - half_variance
+
+
+def _half_variance(n_days: int, log_sd: float, half_life_days: float) -> np.ndarray:
+    """Return half the variance of that AR(1) factor on each day, from 0 on day 0."""
+    phi = persistence(half_life_days)
+    return log_sd ** 2 * (1 - phi ** (2 * np.arange(n_days))) / 2
 
 
 @dataclass
@@ -115,19 +121,30 @@ class AIMarket(Checked):
 
     def sample(self, days, rng, upstream) -> dict:
         """Return the daily lease index and GPU price (their expected paths if rng is None)."""
+        return self.sample_batch(days, [rng], [upstream])[0]
+
+    def sample_batch(self, days, rngs, upstreams) -> list[dict]:
+        """Return `sample(days, rng, upstream)` for each of `rngs` (`upstreams` unused): the
+        trends and the noises' variances, the same in every world, made once."""
         n_days = len(days)
         t = (np.asarray(days, dtype=float) - days[0]) / DAYS_PER_YEAR
         lease = self.lease_start_usd_per_kw_month * np.exp(self.lease_drift_per_year * t)
         gpu_base = self.gpu_start_usd_per_hour / float(self.expected_multiplier(np.zeros(1))[0])
         gpu = gpu_base * np.exp(self.gpu_drift_per_year * t)
-        if rng is None:
-            gpu = gpu * self.expected_multiplier(t)
-        else:
-            lease = lease * np.exp(_mean_one_log_ou(
-                n_days, self.lease_log_sd, self.lease_half_life_years * DAYS_PER_YEAR, rng))
-            scarce = self.sample_regimes(n_days, rng)
-            gpu = gpu * np.where(scarce, self.scarcity_multiplier, self.glut_multiplier)
-            gpu = gpu * np.exp(_mean_one_log_ou(
-                n_days, self.gpu_log_sd, self.gpu_half_life_years * DAYS_PER_YEAR, rng))
-        return {"lease_usd_per_kw_month": lease,
-                "gpu_usd_per_hour": np.maximum(gpu, self.gpu_floor_usd_per_hour)}
+        lease_noise = (self.lease_log_sd, self.lease_half_life_years * DAYS_PER_YEAR)
+        gpu_noise = (self.gpu_log_sd, self.gpu_half_life_years * DAYS_PER_YEAR)
+        if any(rng is not None for rng in rngs):
+            lease_half_variance = _half_variance(n_days, *lease_noise)
+            gpu_half_variance = _half_variance(n_days, *gpu_noise)
+        outs = []
+        for rng in rngs:
+            if rng is None:
+                world_lease, world_gpu = lease, gpu * self.expected_multiplier(t)
+            else:
+                world_lease = lease * np.exp(_mean_one_log_ou(*lease_noise, lease_half_variance, rng))
+                scarce = self.sample_regimes(n_days, rng)
+                world_gpu = gpu * np.where(scarce, self.scarcity_multiplier, self.glut_multiplier)
+                world_gpu = world_gpu * np.exp(_mean_one_log_ou(*gpu_noise, gpu_half_variance, rng))
+            outs.append({"lease_usd_per_kw_month": world_lease,
+                         "gpu_usd_per_hour": np.maximum(world_gpu, self.gpu_floor_usd_per_hour)})
+        return outs

@@ -84,13 +84,23 @@ class SeasonalLogOU(Checked):
 
     def sample(self, days, rng, upstream) -> dict:
         """Return {"power_usd_per_mwh": daily spot}; the expected seasonal price if rng is None."""
+        return self.sample_batch(days, [rng], [upstream])[0]
+
+    def sample_batch(self, days, rngs, upstreams) -> list[dict]:
+        """Return `sample(days, rng, upstream)` for each pair of `rngs` and `upstreams`: the
+        seasons and the level, the same in every world of the grid they share, made once."""
         n_days = len(days)
-        season = self.seasonal_log(upstream_dates(upstream, n_days))
+        season = self.seasonal_log(upstream_dates(upstreams[0], n_days))
         level = self.level_usd_per_mwh()
+        return [{"power_usd_per_mwh": self._price(season, level, rng)} for rng in rngs]
+
+    def _price(self, season: np.ndarray, level: float, rng) -> np.ndarray:
+        """Return one world's daily spot on the days of `season` (their seasonal log)."""
+        n_days = len(season)
         if rng is None:
             expected = (level * np.exp(season) * math.exp(self.log_sd ** 2 / 2)
                         * self.spike_mean_factor())
-            return {"power_usd_per_mwh": np.minimum(expected, self.cap_usd_per_mwh)}
+            return np.minimum(expected, self.cap_usd_per_mwh)
         phi = persistence(self.half_life_days)
         shocks = self.log_sd * rng.standard_normal(n_days)
         shocks[1:] *= math.sqrt(1 - phi ** 2)  # day 0 is drawn from the stationary law
@@ -100,4 +110,4 @@ class SeasonalLogOU(Checked):
                  + np.sqrt(counts) * self.spike_log_sd * rng.standard_normal(n_days))
         spikes = ar1(jumps, persistence(self.spike_half_life_days))
         price = level * np.exp(season + noise + spikes)
-        return {"power_usd_per_mwh": np.minimum(price, self.cap_usd_per_mwh)}
+        return np.minimum(price, self.cap_usd_per_mwh)

@@ -76,3 +76,14 @@ def test_bad_arguments_are_named():
         AIMarket(start_regime="boom")
     with pytest.raises(UserError, match="glut_multiplier=0: must be > 0"):
         AIMarket(glut_multiplier=0)
+
+
+def test_a_batch_gives_each_world_what_it_gets_alone():
+    """The trends and variances are made once per batch; each world's draws are its own."""
+    market = AIMarket()
+    streams = lambda: [np.random.default_rng(k) for k in range(3)] + [None]  # noqa: E731
+    batch = market.sample_batch(DAYS, streams(), [{}] * 4)
+    for rng, out in zip(streams(), batch):
+        alone = market.sample(DAYS, rng, {})
+        assert all(np.array_equal(alone[k], out[k]) for k in alone)
+    assert not np.array_equal(batch[0]["gpu_usd_per_hour"], batch[1]["gpu_usd_per_hour"])

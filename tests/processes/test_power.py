@@ -73,3 +73,14 @@ def test_bad_arguments_are_named():
         SeasonalLogOU(half_life_days=0)
     with pytest.raises(UserError, match=r"peak_day_of_year=400: must be in \[1, 366\]"):
         SeasonalLogOU(peak_day_of_year=400)
+
+
+def test_a_batch_gives_each_world_what_it_gets_alone():
+    """The seasons and the level are made once per batch; each world's draws are its own."""
+    power = SeasonalLogOU()
+    streams = lambda: [np.random.default_rng(k) for k in range(3)] + [None]  # noqa: E731
+    batch = power.sample_batch(DAY, streams(), [UPSTREAM] * 4)
+    for rng, out in zip(streams(), batch):
+        assert np.array_equal(power.sample(DAY, rng, UPSTREAM)["power_usd_per_mwh"],
+                              out["power_usd_per_mwh"])
+    assert not np.array_equal(batch[0]["power_usd_per_mwh"], batch[1]["power_usd_per_mwh"])
