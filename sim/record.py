@@ -22,7 +22,7 @@ import pandas as pd
 
 from sim.economics import DAYS_PER_MONTH, DAYS_PER_YEAR
 from sim.fleet import FleetDecay
-from sim.memo import read_only
+from sim.memo import read_only, read_only_cache
 
 #: Every event the engine logs, with the block it concerns and its cause.
 EVENTS = {
@@ -173,12 +173,13 @@ class Lease:
 
     def _rent_since(self, since: np.ndarray) -> np.ndarray:
         """Return the rent `since` days after the schedule's origin (anniversaries, ramp)."""
-        rent = self.rent_usd_per_day * _escalation(1.0 + self.escalator_per_year,
-                                                   np.floor(since / DAYS_PER_YEAR))
-        if self.ramp_months > 0:
-            month = np.floor(since / DAYS_PER_MONTH)
-            rent = rent * np.minimum(1.0, (month + 0.5) / self.ramp_months)
-        return rent
+        return self._rent(_schedule(self.escalator_per_year, self.ramp_months, since))
+
+    def _rent(self, schedule: tuple[np.ndarray, np.ndarray | None]) -> np.ndarray:
+        """Return the rent of days whose `_schedule` factors (escalation, ramp) are `schedule`."""
+        escalation, ramp = schedule
+        rent = self.rent_usd_per_day * escalation
+        return rent if ramp is None else rent * ramp
 
     def rent_usd_per_day_on(self, days) -> np.ndarray:
         """Return the rent due on each of `days`: 0 outside [start_day, end_day)."""
@@ -192,25 +193,101 @@ class Lease:
         Day k of the term lies k days after its start: counted as such, not as
         (start_day + k) − origin, whose rounding can move a day across an anniversary.
         """
-        days = np.arange(int(round(self.end_day - self.start_day)), dtype=float)
-        return float(np.sum(self._rent_since(days + (self.start_day - self.origin_day))))
+        schedule = _term_schedule(self.escalator_per_year, self.ramp_months,
+                                  int(round(self.end_day - self.start_day)), self.start_day - self.origin_day)
+        return float(np.sum(self._rent(schedule)))
+
+    def rent_steps(self, first: int, n_days: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return the days first .. first + n_days - 1 cut where the rent may change: the offset
+        of each cut's first day (0 first) and its rent, which each day up to the next cut
+        repeats. The same floats, day by day, as `scheduled_usd_per_day`; where its
+        anniversaries cannot be looked up (few days, a long span), every day is a cut."""
+        origin = self.origin_day
+        years = span = None
+        if math.isfinite(origin):
+            years = (_period(first, origin, DAYS_PER_YEAR), _period(first + n_days - 1, origin, DAYS_PER_YEAR))
+            span = _escalation_span(*years, n_days)
+        if span is None:
+            return np.arange(n_days), self.scheduled_usd_per_day(np.arange(first, first + n_days))
+        cuts = _cuts(first, origin, DAYS_PER_YEAR, *years)
+        if self.ramp_months > 0:  # and the ramp's months, until a month after its last
+            start = _period(first, origin, DAYS_PER_MONTH)
+            stop = min(_period(first + n_days - 1, origin, DAYS_PER_MONTH),
+                       max(start, math.ceil(self.ramp_months) + 1.0))
+            cuts = sorted({*cuts, *_cuts(first, origin, DAYS_PER_MONTH, start, stop)})
+        since = np.array([first + cut - origin for cut in cuts])  # as (float) day - origin
+        return np.array(cuts), self._rent(_schedule(self.escalator_per_year, self.ramp_months, since, span))
 
     def last_rent_usd_per_day(self) -> float:
         """Return the rent due just before the term ends."""
         return float(self.scheduled_usd_per_day(np.nextafter(self.end_day, -np.inf)))
 
 
-def _escalation(growth: float, years: np.ndarray) -> np.ndarray:
+def _schedule(escalator_per_year: float, ramp_months: float, since: np.ndarray,
+              span: tuple[float, float, int] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return the factors of the rent `since` days after a schedule's origin: its escalation
+    on each anniversary, and the ramp's in its first months (None without a ramp).
+
+    `span`: the days `since` holds are some of `_escalation_span`'s (their powers are looked
+    up as those of all the days would be).
+    """
+    escalation = _escalation(1.0 + escalator_per_year, np.floor(since / DAYS_PER_YEAR), span)
+    if ramp_months <= 0:
+        return escalation, None
+    month = np.floor(since / DAYS_PER_MONTH)
+    return escalation, np.minimum(1.0, (month + 0.5) / ramp_months)
+
+
+@read_only_cache(maxsize=16)
+def _term_schedule(escalator_per_year: float, ramp_months: float, n_days: int,
+                   offset: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return the `_schedule` of a term's days 0 .. n_days - 1, `offset` days after the origin
+    (cached: a run's terms share a few lengths and offsets)."""
+    return _schedule(escalator_per_year, ramp_months, np.arange(n_days, dtype=float) + offset)
+
+
+def _escalation_span(first: float, last: float, count: int) -> tuple[float, float, int] | None:
+    """Return (first, last, count) if `count` days in the years first .. last look their powers
+    up (`_escalation`), else None."""
+    if count > 256 and math.isfinite(first) and math.isfinite(last) and last - first < count / 8:
+        return first, last, count
+    return None
+
+
+def _escalation(growth: float, years: np.ndarray,
+                span: tuple[float, float, int] | None = None) -> np.ndarray:
     """Return growth ** years elementwise; over many days, one power per distinct whole year.
 
     The same powers as `growth ** years`, looked up: a term's days fall in a few lease years.
+    `span`: `years` are some of the days of a `_escalation_span` (default: their own).
     """
-    if years.ndim == 1 and years.size > 256:
-        first, last = float(years.min()), float(years.max())
-        if math.isfinite(first) and math.isfinite(last) and last - first < years.size / 8:
-            steps = growth ** np.arange(first, last + 1.0)
-            return steps[(years - first).astype(np.intp)]
-    return growth ** years
+    if span is None and years.ndim == 1 and years.size > 256:
+        span = _escalation_span(float(years.min()), float(years.max()), years.size)
+    if span is None:
+        return growth ** years
+    first, last, _ = span
+    steps = growth ** np.arange(first, last + 1.0)
+    return steps[(years - first).astype(np.intp)]
+
+
+def _period(day: int, origin: float, period_days: float) -> float:
+    """Return the period (year, month) from `origin` that `day` falls in, as `Lease` counts:
+    floor((day - origin) / period_days), in the same floating-point steps as numpy's."""
+    return float(math.floor((day - origin) / period_days))
+
+
+def _cuts(first: int, origin: float, period_days: float, start: float, stop: float) -> list[int]:
+    """Return the offset from `first` of the day that opens each period after `start` up to
+    `stop` (`_period`), 0 first: found near where it should be, then checked day by day."""
+    cuts = [0]
+    for period in range(int(start) + 1, int(stop) + 1):
+        offset = math.ceil(period * period_days + origin) - first
+        while offset > 0 and _period(first + offset - 1, origin, period_days) >= period:
+            offset -= 1
+        while _period(first + offset, origin, period_days) < period:
+            offset += 1
+        cuts.append(offset)
+    return cuts
 
 
 @dataclass(frozen=True)
@@ -321,15 +398,20 @@ class Books:
     def rent(self, lease: Lease, sign: float = 1.0) -> None:
         """Add the rent `lease` pays on each day of its term within the horizon (times `sign`)."""
         first = min(int(math.ceil(lease.start_day)), self.n_days)
-        days = np.arange(first, min(int(math.ceil(lease.end_day)), self.n_days))
-        if days.size:
+        n_days = min(int(math.ceil(lease.end_day)), self.n_days) - first
+        if n_days > 0:
             # Every one of these days lies within the term (ceil(start) >= start and
-            # ceil(end) - 1 < end), so the schedule alone gives its rent.
-            amounts = sign * lease.scheduled_usd_per_day(days)
+            # ceil(end) - 1 < end), so the schedule alone gives its rent. It changes only at
+            # its cuts: each other day's change would be +0.0, which leaves a sum as it is
+            # (the changes start at +0.0, so none is -0.0), if the rents are finite.
+            cuts, amounts = lease.rent_steps(first, n_days)
+            if len(cuts) < n_days and not math.isfinite(np.add.reduce(amounts)):  # inf - inf is NaN
+                cuts, amounts = np.arange(n_days), lease.scheduled_usd_per_day(np.arange(first, first + n_days))
+            amounts = sign * amounts
             change = self.rates.rent_usd_per_day
             change[first] += amounts[0]
-            change[first + 1:first + days.size] += np.diff(amounts)
-            change[first + days.size] -= amounts[-1]
+            change[first + cuts[1:]] += amounts[1:] - amounts[:-1]  # np.diff's subtraction
+            change[first + n_days] -= amounts[-1]
 
     def lump(self, lumps: np.ndarray, day: float, usd: float) -> None:
         """Book `usd` once into `lumps`, on `day`, if it falls within the horizon."""

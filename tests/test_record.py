@@ -133,3 +133,66 @@ def test_a_terms_contract_value_counts_each_day_in_its_own_lease_year(start, yea
     by_year = Counter(4 * k // 1461 for k in range(term_days))
     expected = sum(days * 1_000.0 * (1 + escalator) ** year for year, days in by_year.items())
     assert lease.term_value_usd() == pytest.approx(expected, rel=1e-12)
+
+
+def _leases(draw_start=st.floats(0.0, 4_000.0)):
+    """Leases of any schedule: fractional starts, terms of a few days to decades, ramps,
+    backstop-like terms whose schedule started before them, and an infinite rent."""
+    return st.builds(
+        lambda start, term, rent, escalator, ramp, before: Lease(
+            start_day=start, end_day=start + term, rent_usd_per_day=rent, kw_it=1.0,
+            escalator_per_year=escalator, ramp_months=ramp,
+            schedule_day=None if before is None else start - before),
+        draw_start, st.floats(0.5, 9_000.0), st.floats(0.0, 1e7) | st.just(np.inf), st.sampled_from([0.0, 0.03, 0.1]),
+        st.sampled_from([0.0, 0.5, 1.0, 6.0, 7.3, 40.0]),
+        st.one_of(st.none(), st.floats(0.0, 3_000.0)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(lease=_leases(), n_days=st.integers(1, 8_000), sign=st.sampled_from([1.0, -1.0]),
+       other=_leases())
+def test_rent_is_booked_at_its_cuts_as_day_by_day(lease, n_days, sign, other):
+    """Books.rent adds the rent's changes only where it changes (`Lease.rent_steps`): the same
+    changes, bit for bit, as adding every day's difference of the schedule, on top of
+    another lease's."""
+    def by_day(change, lease, sign):  # every day's change, as the rent was first booked
+        first = min(int(np.ceil(lease.start_day)), n_days)
+        days = np.arange(first, min(int(np.ceil(lease.end_day)), n_days))
+        if days.size:
+            amounts = sign * lease.scheduled_usd_per_day(days)
+            change[first] += amounts[0]
+            change[first + 1:first + days.size] += np.diff(amounts)
+            change[first + days.size] -= amounts[-1]
+
+    with np.errstate(invalid="ignore"):  # an infinite rent's changes are NaN, both ways
+        books = Books(n_days)
+        books.rent(other)
+        books.rent(lease, sign)
+        expected = np.zeros(n_days + 1)
+        by_day(expected, other, 1.0)
+        by_day(expected, lease, sign)
+    assert books.rates.rent_usd_per_day.tobytes() == expected.tobytes()
+
+
+@settings(max_examples=200, deadline=None)
+@given(lease=_leases())
+def test_rent_steps_are_the_schedule_day_by_day(lease):
+    """Between its cuts the rent repeats, and it is the schedule's on every day."""
+    first, n_days = int(np.ceil(lease.start_day)), int(np.ceil(lease.end_day) - np.ceil(lease.start_day))
+    if n_days < 1:
+        return
+    cuts, rents = lease.rent_steps(first, n_days)
+    assert cuts[0] == 0 and (np.diff(cuts) > 0).all() and cuts[-1] < n_days
+    repeated = np.repeat(rents, np.diff(cuts, append=n_days))
+    assert repeated.tobytes() == lease.scheduled_usd_per_day(np.arange(first, first + n_days)).tobytes()
+
+
+@settings(max_examples=100, deadline=None)
+@given(lease=_leases())
+def test_a_terms_contract_value_is_the_sum_of_its_days_rent(lease):
+    """The contract value (its schedule cached per term length) is numpy's sum of the rent
+    of each day of the term, bit for bit."""
+    days = np.arange(int(round(lease.end_day - lease.start_day)), dtype=float)
+    expected = float(np.sum(lease._rent_since(days + (lease.start_day - lease.origin_day))))
+    assert lease.term_value_usd() == expected
+    assert lease.term_value_usd() == expected  # and again, from the cache
