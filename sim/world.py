@@ -9,6 +9,7 @@ another's draws, and replication k's world never depends on which others run.
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -284,17 +285,24 @@ def validate_output(out, fields: tuple[str, ...], n_days: int, where: str) -> di
         if array.shape != (n_days,):
             raise UserError(f"{where}: {name} has shape {array.shape}; expected ({n_days},), "
                             "one value per day")
-        if not np.all(np.isfinite(array)):
-            bad = int(np.flatnonzero(~np.isfinite(array))[0])
-            raise UserError(f"{where}: {name} is not finite (first at day {bad}: {array[bad]})")
-        floor_ok = array > 0 if name in POSITIVE else array >= 0
-        if not np.all(floor_ok):
-            bad = int(np.flatnonzero(~floor_ok)[0])
-            allowed = "> 0" if name in POSITIVE else ">= 0"
-            raise UserError(f"{where}: {name} must be {allowed} (day {bad}: {array[bad]})")
+        low = array.min()  # NaN if any is: then the checks below name the first
+        if not (array.max() < math.inf and (low > 0 if name in POSITIVE else low >= 0)):
+            _refuse_path(name, array, where)
         array.setflags(write=False)
         checked[name] = array
     return checked
+
+
+def _refuse_path(name: str, array: np.ndarray, where: str) -> None:
+    """Raise UserError naming the first day where a daily path is not finite, or else below
+    its floor (0, or above 0 for the `POSITIVE` fields)."""
+    if not np.all(np.isfinite(array)):
+        bad = int(np.flatnonzero(~np.isfinite(array))[0])
+        raise UserError(f"{where}: {name} is not finite (first at day {bad}: {array[bad]})")
+    floor_ok = array > 0 if name in POSITIVE else array >= 0
+    bad = int(np.flatnonzero(~floor_ok)[0])
+    allowed = "> 0" if name in POSITIVE else ">= 0"
+    raise UserError(f"{where}: {name} must be {allowed} (day {bad}: {array[bad]})")
 
 
 def _numbers(value, name: str, where: str) -> np.ndarray:
@@ -326,15 +334,19 @@ def _kind(array: np.ndarray) -> str:
     return f"{names.get(array.dtype.kind, f'dtype {array.dtype}')}{example}"
 
 
+#: The integer columns of each table (the others hold floats), and their numpy types.
+_INTEGER_COLUMNS = {"epochs": ("start_day", "end_day", "start_height"), "tenant_requests": ("day",)}
+_INT64, _FLOAT64 = np.dtype("int64"), np.dtype("float64")
+
+
 def _check_table(name: str, value, n_days: int, where: str) -> pd.DataFrame:
     columns = TABLE_COLUMNS[name]
     if not isinstance(value, pd.DataFrame):
         raise UserError(f"{where}: {name} must be a DataFrame with columns {', '.join(columns)}")
     labels = list(value.columns)
     kept = [*columns, *(c for c in OPTIONAL_COLUMNS[name] if c in labels)]
-    integers = ("day",) if name == "tenant_requests" else ("start_day", "end_day", "start_height")
-    contract = [np.dtype("int64") if c in integers else np.dtype("float64") for c in kept]
-    if labels == kept and list(value.dtypes) == contract:
+    integers = _INTEGER_COLUMNS[name]
+    if labels == kept and list(value.dtypes) == [_INT64 if c in integers else _FLOAT64 for c in kept]:
         # already in the contract's shape (the built-in processes): check one float array
         numbers = dict(zip(kept, value.to_numpy(dtype=float).T))
         _check_numbers(name, numbers, n_days, where)
@@ -358,27 +370,28 @@ def _check_table(name: str, value, n_days: int, where: str) -> pd.DataFrame:
 def _check_numbers(name: str, numbers: dict, n_days: int, where: str) -> None:
     """Raise UserError unless a table's columns (float arrays, by name) keep the contract."""
     columns = TABLE_COLUMNS[name]
-    stacked = (np.vstack([numbers[c] for c in columns]) if len(numbers[columns[0]])
-               else np.zeros((len(columns), 0)))
-    if not np.all(np.isfinite(stacked)):
-        raise UserError(f"{where}: {name} holds NaN or infinite values")
-    negative = (stacked < 0).any(axis=1)
-    if negative.any():
+    first = numbers[columns[0]]
+    if not len(first):
+        return
+    stacked = np.vstack([numbers[c] for c in columns])
+    if not (stacked.max() < math.inf and stacked.min() >= 0):  # NaN fails both
+        if not np.all(np.isfinite(stacked)):
+            raise UserError(f"{where}: {name} holds NaN or infinite values")
+        negative = (stacked < 0).any(axis=1)
         raise UserError(f"{where}: {name}.{columns[int(np.flatnonzero(negative)[0])]} holds "
                         "negative values; must be >= 0")
-    first = numbers[columns[0]]
-    if np.any(np.diff(first) < 0):
+    if (first[1:] < first[:-1]).any():
         raise UserError(f"{where}: {name} must be sorted by {columns[0]}")
     if name == "tenant_requests":
-        if len(first) and first[-1] >= n_days:
+        if first[-1] >= n_days:
             raise UserError(f"{where}: tenant_requests.day must lie on the day grid [0, {n_days})")
-        if np.any(numbers["mw_it"] <= 0) or np.any(numbers["term_days"] <= 0):
+        term = numbers["term_days"]
+        if numbers["mw_it"].min() <= 0 or term.min() <= 0:
             raise UserError(f"{where}: tenant_requests.mw_it and term_days must be > 0")
-        too_long = np.flatnonzero(numbers["term_days"] > MOST_TERM_DAYS)
-        if len(too_long):
-            row = int(too_long[0])
+        if term.max() > MOST_TERM_DAYS:
+            row = int(np.flatnonzero(term > MOST_TERM_DAYS)[0])
             raise UserError(f"{where}: tenant_requests.term_days must be at most {MOST_TERM_DAYS:,} "
-                            f"(100 years); row {row}: {numbers['term_days'][row]:g}")
+                            f"(100 years); row {row}: {term[row]:g}")
 
 
 def _optional_range(name: str, column: str, array: np.ndarray, where: str) -> None:

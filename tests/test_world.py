@@ -52,6 +52,10 @@ def test_replications_differ_and_repeat(compose_small):
     ({"btc_usd": np.full(9, 1.0)}, "shape (9,)"),
     ({"btc_usd": np.r_[np.full(9, 1.0), np.nan]}, "not finite"),
     ({"btc_usd": np.r_[np.full(9, 1.0), -1.0]}, "must be > 0"),
+    ({"btc_usd": np.r_[np.full(8, 1.0), 0.0, 1.0]}, "must be > 0 (day 8: 0.0)"),
+    ({"btc_usd": np.r_[-1.0, np.full(8, 1.0), np.inf]}, "not finite (first at day 9: inf)"),
+    ({"btc_usd": np.r_[np.full(9, 1.0), -np.inf]}, "not finite (first at day 9: -inf)"),
+    ({"btc_usd": np.r_[np.nan, np.full(9, -1.0)]}, "not finite (first at day 0: nan)"),
     ({"btc_usd": np.full(10, 1.0), "extra": 1}, "unexpected ['extra']"),
     ({}, "missing ['btc_usd']"),
     ([1, 2], "expected a dict"),
@@ -60,6 +64,13 @@ def test_plugin_output_is_checked_at_the_boundary(out, fragment):
     with pytest.raises(UserError) as err:
         validate_output(out, ("btc_usd",), 10, "market.btc (X), replication 4, seed 9")
     assert fragment in str(err.value) and "replication 4, seed 9" in str(err.value)
+
+
+def test_a_path_that_may_be_zero_is_refused_below_it():
+    fees = np.zeros(10)
+    validate_output({"short_rate": fees}, ("short_rate",), 10, "r")
+    with pytest.raises(UserError, match=r"short_rate must be >= 0 \(day 3: -1e-09\)"):
+        validate_output({"short_rate": np.r_[fees[:3], -1e-9, fees[4:]]}, ("short_rate",), 10, "r")
 
 
 def test_unsorted_or_negative_requests_are_refused():
