@@ -288,10 +288,14 @@ def _loan_groups(conversions, account, month_of_day: np.ndarray, n: int):
     return [tuple(group) for group in groups.values()]
 
 
-def _in_turn(rows: np.ndarray, n: int) -> np.ndarray:
-    """Return zeros(n) plus each row in turn: the bits of `total += row` in a loop (accumulate
-    adds in order at any size; a sum over rows may not)."""
-    return np.add.accumulate(np.vstack([np.zeros((1, n)), rows]), axis=0)[-1]
+def _in_turn(rows: np.ndarray) -> np.ndarray:
+    """Return zeros plus each row in turn, of `rows` (rows of months) or of each stack of rows
+    (axis -2), by `total += row` in a loop: in order at any size, where a sum over rows may
+    not be (numpy sums a single month's rows pairwise)."""
+    total = np.zeros((*rows.shape[:-2], rows.shape[-1]))
+    for k in range(rows.shape[-2]):  # each stack's row k at once
+        total += rows[..., k, :]
+    return total
 
 
 def financing(cfg, account) -> Financing:
@@ -337,9 +341,9 @@ def financing(cfg, account) -> Financing:
             scale[k] = factor
             owed *= factor
         terms.append((owed, forecast, start))
-    draws = _in_turn(builds.draw_usd * scale, n)
-    fees = _in_turn(builds.fees_usd * scale, n)
-    capitalised = _in_turn(builds.capitalised_interest_usd * scale, n)
+    # Each line of every construction loan, scaled; the lines of all loans added in turn.
+    draws, fees, capitalised = _in_turn(
+        np.stack([builds.draw_usd, builds.fees_usd, builds.capitalised_interest_usd]) * scale)
     loans = _term_loans(debt, terms, rate, n)
     equipment_price = -(monthly[idx["capex_gpu"]] + monthly[idx["capex_asic_refresh"]])
     if fin.equipment.loan_to_value > 0 and np.any(equipment_price > 0):

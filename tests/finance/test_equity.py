@@ -234,8 +234,12 @@ def test_lines_of_several_loans_add_up_as_a_loop_does(n_months):
     total = np.zeros(n_months)
     for row in rows:
         total += row
-    assert _in_turn(rows, n_months).tobytes() == total.tobytes()
-    assert _in_turn(rows[:0], n_months).tobytes() == np.zeros(n_months).tobytes()
+    assert _in_turn(rows).tobytes() == total.tobytes()
+    assert _in_turn(rows[:0]).tobytes() == np.zeros(n_months).tobytes()
+    # Stacks of rows (the draws, fees and interest of the same loans): each stack as alone.
+    stacks = np.stack([rows, rows[::-1] * 3.0, -rows])
+    assert [line.tobytes() for line in _in_turn(stacks)] == [_in_turn(s).tobytes() for s in stacks]
+    assert _in_turn(stacks[:, :0]).tobytes() == np.zeros((3, n_months)).tobytes()
 
 
 @hsettings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
