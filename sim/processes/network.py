@@ -306,10 +306,15 @@ def daily_fields(start_height, days, log_ehs, epochs, fees) -> dict:
         knot_h = np.insert(knot_h, 1, float(start_height))
     height = np.interp(np.arange(n_days + 1, dtype=float), knot_t, knot_h)
     era = np.minimum(np.floor(height / HALVING_INTERVAL), 64).astype(np.int64)
-    mean_subsidy = np.where(era[1:] == era[:-1], _ERA_SUBSIDY_BTC[era[:-1]],  # a halving day mixes
-                            (issued_btc(height[1:]) - issued_btc(height[:-1])) / np.diff(height))
+    mean_subsidy = _ERA_SUBSIDY_BTC[era[:-1]]
+    halving = np.flatnonzero(era[1:] != era[:-1])  # a halving day mixes the two eras
+    if len(halving):
+        mean_subsidy[halving] = ((issued_btc(height[halving + 1]) - issued_btc(height[halving]))
+                                 / (height[halving + 1] - height[halving]))
     start_day = np.maximum(np.floor(starts[:-1]), 0).astype(np.int64)
-    in_force = np.searchsorted(start_day, days, side="right") - 1
+    # the epoch in force on each day: how many start on or before it, less one
+    starting = np.bincount(start_day[start_day < n_days], minlength=n_days)
+    in_force = np.cumsum(starting)[days] - 1
     table = pd.DataFrame({
         "start_day": start_day,
         "end_day": np.floor(starts[1:]).astype(np.int64),
