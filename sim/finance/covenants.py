@@ -150,8 +150,8 @@ def _checked_cfads(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
 
 def _sweep(loan: Facility, month: int, cfads_usd: float) -> bool:
     """Prepay the month's cash after debt service, if any (to the balance); return True if it did."""
-    cash = cfads_usd + float(loan.interest_usd[month] + loan.principal_usd[month])
-    owed = float(loan.balance_usd[month])
+    interest, principal, owed = loan.month_usd(month)
+    cash = cfads_usd + (interest + principal)
     if cash > 0 and owed > 0:
         loan.prepay(month, min(cash, owed))
         return True

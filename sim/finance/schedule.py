@@ -146,6 +146,8 @@ def combine(schedules: Sequence[Schedule]) -> Schedule:
 #: The arrays of a loan table that a sum of loans adds up month by month.
 _SUMMED = ("funded_usd", "interest_usd", "capitalised_interest_usd", "principal_usd", "prepaid_usd",
            "balance_usd")
+#: The sums that a prepayment changes, which a `Facility` keeps (funding never changes).
+_SERVICE = ("interest_usd", "principal_usd", "prepaid_usd", "balance_usd")
 
 
 def _table(tranches: Sequence[Schedule]) -> dict[str, np.ndarray]:
@@ -216,7 +218,8 @@ class Facility:
     schedules. `schedule()` returns the `Schedule` that the same calls of `prepay` would
     have returned one after the other, to the last bit. Its `funded_usd`, `interest_usd`,
     `principal_usd`, `prepaid_usd` and `balance_usd` are the sums as they stand (what a
-    covenant tests); read them, do not write them.
+    covenant tests), summed when read after a prepayment; read them, do not write them.
+    `month_usd` reads one month of them without summing the others.
     """
 
     def __init__(self, schedule: Schedule):
@@ -225,13 +228,16 @@ class Facility:
         self.pro_rata = bool(schedule.tranches)  # a sum of loans: each prepaid its share
         self.n_months = schedule.balance_usd.size
         self.funded_usd = schedule.funded_usd
-        self.interest_usd = schedule.interest_usd
-        self.principal_usd = schedule.principal_usd
-        self.prepaid_usd = schedule.prepaid_usd
-        self.balance_usd = schedule.balance_usd
+        self.sums: dict[str, np.ndarray] | None = {  # None: the rows changed since they were summed
+            name: getattr(schedule, name) for name in _SERVICE}
         self.rows: dict[str, np.ndarray] | None = None  # the tranches' arrays, once one is prepaid
         self.fixed_last: list[int] | None = None  # by tranche, with the rows (see `_rows`)
         self.moving_last: list[int] | None = None
+
+    interest_usd = property(lambda self: self._summed()["interest_usd"], doc="Interest paid (<= 0).")
+    principal_usd = property(lambda self: self._summed()["principal_usd"], doc="Principal repaid (<= 0).")
+    prepaid_usd = property(lambda self: self._summed()["prepaid_usd"], doc="Prepayments (<= 0).")
+    balance_usd = property(lambda self: self._summed()["balance_usd"], doc="Balance at month end.")
 
     @property
     def opening_balance_usd(self) -> np.ndarray:
@@ -243,12 +249,18 @@ class Facility:
         """Return the debt service each month without prepayments (<= 0), as `Schedule`'s."""
         return self.interest_usd + (self.principal_usd - self.prepaid_usd)
 
+    def month_usd(self, month: int) -> tuple[float, float, float]:
+        """Return the interest, principal and balance of `month` as they stand, the bits of
+        `interest_usd[month]` and the others, without summing every month."""
+        return (self._month_of("interest_usd", month), self._month_of("principal_usd", month),
+                self._month_of("balance_usd", month))
+
     def prepay(self, month: int, amount_usd: float) -> None:
         """Pay `amount_usd` of extra principal at the end of `month` (see `prepay`)."""
         n_months = self.n_months
         if not 0 <= month < n_months:
             raise ValueError(f"month(={month}) must be in [0, {n_months}).")
-        owed_now = float(self.balance_usd[month])
+        owed_now = self._month_of("balance_usd", month)
         if not 0.0 <= amount_usd <= owed_now * (1 + 1e-12) + 1e-9:
             raise ValueError(f"amount_usd(={amount_usd}) must be in [0, {owed_now}], the balance then.")
         amount = min(float(amount_usd), owed_now)
@@ -263,7 +275,32 @@ class Facility:
                         which.append(k)
                         shares.append(min(min(amount * owed_here / owed_now, owed_here), owed_here))
             self._prepay_rows(which, month, shares)
-        self._sum()
+        self.sums = None
+
+    def _summed(self) -> dict[str, np.ndarray]:
+        """Return the facility's arrays: its tranches' sums (a single loan: its own arrays),
+        summed again if the rows changed."""
+        if self.sums is None:
+            rows = self.rows
+            if self.pro_rata:
+                self.sums = {name: rows[name].sum(axis=0) for name in _SERVICE}
+            else:
+                self.sums = {name: rows[name][0] for name in _SERVICE}
+        return self.sums
+
+    def _month_of(self, name: str, month: int) -> float:
+        """Return `month` of the sum `name` as it stands.
+
+        Where the sums are stale, the month's tranches are added in turn from 0.0: the bits
+        of numpy's sum over the rows, which adds them row by row from its identity wherever
+        a row has more than one month (a single month's rows it sums pairwise).
+        """
+        if self.sums is not None or not self.pro_rata or self.n_months == 1:
+            return float(self._summed()[name][month])
+        total = 0.0
+        for usd in self.rows[name][:, month].tolist():
+            total += usd
+        return total
 
     def schedule(self) -> Schedule:
         """Return the loan as prepaid so far: a new `Schedule` (a sum keeps its tranches), or the
@@ -298,17 +335,6 @@ class Facility:
         prepaid later, or at a negative rate (a later month of any is then the last one)."""
         return (np.array(self.fixed_last) > month) | (np.array(self.moving_last) > month)
 
-    def _sum(self) -> None:
-        """Set the facility's arrays to its tranches' sums (a single loan: its own arrays)."""
-        rows = self.rows
-        if not self.pro_rata:
-            self.interest_usd = rows["interest_usd"][0]
-            self.principal_usd, self.prepaid_usd = rows["principal_usd"][0], rows["prepaid_usd"][0]
-            self.balance_usd = rows["balance_usd"][0]
-            return
-        for name in ("interest_usd", "principal_usd", "prepaid_usd", "balance_usd"):
-            setattr(self, name, rows[name].sum(axis=0))
-
     def _prepay_rows(self, which: list[int], month: int, amounts: list[float]) -> None:
         """Prepay `amounts` of the tranches `which` at the end of `month`, each shortened."""
         if not which:
@@ -316,7 +342,7 @@ class Facility:
         rows, n_months = self.rows, self.n_months
         interest, capitalised = rows["interest_usd"], rows["capitalised_interest_usd"]
         principal, prepaid, balance = rows["principal_usd"], rows["prepaid_usd"], rows["balance_usd"]
-        index = np.array(which)
+        index = _tranches(which)
         paid = np.array(amounts)
         principal[index, month] -= paid
         prepaid[index, month] -= paid
@@ -328,10 +354,10 @@ class Facility:
         # Where the balance only falls from here (see `_rises`), it is the old one less the
         # prepayment, until zero; the others are run again month by month.
         falls = [fixed_last[k] <= month and moving_last[k] <= month for k in which]
-        if all(falls) and len(which) == len(self.parts):  # every tranche: rows as slices, not copies
-            fast, paid_fast = slice(None), paid
+        if all(falls):
+            fast, paid_fast = index, paid
         else:
-            fast = np.array([k for k, falling in zip(which, falls) if falling], dtype=np.intp)
+            fast = _tranches([k for k, falling in zip(which, falls) if falling])
             paid_fast = np.array([usd for usd, falling in zip(amounts, falls) if falling])
         if paid_fast.size:
             later = slice(month + 1, n_months)
@@ -344,6 +370,14 @@ class Facility:
             if not falling:
                 _rerun_after(k, month, rows, n_months)
                 moving_last[k] = int(last_month_by_row((capitalised[k] != 0) | (prepaid[k] != 0))[0])
+
+
+def _tranches(which: list[int]) -> slice | np.ndarray:
+    """Return rows `which` (ascending) as an index: a slice where they follow one another (the
+    rows as views, not copies), else an array."""
+    if which and which[-1] - which[0] + 1 == len(which):
+        return slice(which[0], which[-1] + 1)
+    return np.array(which, dtype=np.intp)
 
 
 def last_month_by_row(happens: np.ndarray) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Loan schedules against amortisation tables built by hand in each test, as a spreadsheet would."""
 
 import dataclasses
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from sim.finance.debt import (
     bullet_schedule, combine, construction_draws, construction_loans, equipment_loan, level_capacities_usd,
     level_capacity_usd, level_loans, level_schedule, prepay, sculpted_capacity_usd, sculpted_schedule,
 )
+from sim.finance import schedule as schedule_module
 from sim.finance.schedule import Facility
 
 
@@ -364,6 +366,36 @@ def test_a_facility_prepays_a_sum_from_its_rows_as_from_its_tranches_to_the_last
             assert getattr(schedule, name).tobytes() == then[name]  # as it was returned
             assert schedule.rows[name].tobytes() == np.array(
                 [getattr(part, name) for part in schedule.tranches]).tobytes()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 12), st.sampled_from([1, 2, 60]),
+       st.lists(st.tuples(st.integers(0, 59), st.floats(0.0, 1.0)), min_size=1, max_size=12))
+def test_a_facility_reads_a_month_and_prepays_rows_as_views_to_the_last_bit(seed, n_loans, n_months,
+                                                                          prepayments):
+    """After each prepayment, `month_usd` is the month of the sums numpy makes (each tranche in
+    turn), and the rows prepaid as slices (tranches that follow one another) are those prepaid
+    as arrays of tranches: level loans that start and end apart owe in runs and in gaps."""
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(0, n_months, n_loans).tolist()
+    loan = level_loans(rng.uniform(1e5, 1e7, n_loans).tolist(), 0.0775, int(rng.integers(1, 30)), starts,
+                       n_months)
+    as_views = Facility(loan)
+    arrays = lambda which: np.array(which, dtype=np.intp)  # noqa: E731 - every set of tranches an array
+    with mock.patch.object(schedule_module, "_tranches", arrays):  # the same prepayments
+        as_arrays = Facility(loan)
+        for month, share in prepayments:
+            as_arrays.prepay(month % n_months, share * float(as_arrays.balance_usd[month % n_months]))
+    for month, share in prepayments:
+        month %= n_months
+        as_views.prepay(month, share * as_views.month_usd(month)[2])
+        for m in range(n_months):
+            read = as_views.month_usd(m)
+            summed = (as_views.interest_usd[m], as_views.principal_usd[m], as_views.balance_usd[m])
+            assert np.array(read).tobytes() == np.array(summed).tobytes()
+            as_views.sums = None  # read the next month from the rows again
+    for name in SCHEDULE_ARRAYS:
+        assert getattr(as_views.schedule(), name).tobytes() == getattr(as_arrays.schedule(), name).tobytes()
 
 
 def test_a_sum_of_loans_at_different_rates_is_rated_by_balance():
