@@ -96,9 +96,7 @@ class Account:
         self._power(mining)
         self._ai(mining)
         self._capital(mining)
-        rates = self.rates
-        self.timeline_daily = np.vstack([mining.mw_running, mining.mw_curtailed, rates.mw_converting,
-                                         rates.mw_ready, rates.mw_leased, rates.mw_cloud])
+        self._mining_mw = mining.mw_running, mining.mw_curtailed  # the timeline's first states
         starts = world.month_starts()
         self.month_starts = starts
         self.month = world.date[starts]
@@ -110,6 +108,14 @@ class Account:
     def financing(self):
         """Return the equity's view of these months under `finance` (built when first asked)."""
         return financing(self.cfg, self)
+
+    @cached_property
+    def timeline_daily(self) -> np.ndarray:
+        """Return the grid MW in each state (`STATES`) on each day, a row each (built when first
+        read: the timeline reads it, a summary only the last day of three states)."""
+        rates = self.rates
+        return np.vstack([*self._mining_mw, rates.mw_converting, rates.mw_ready, rates.mw_leased,
+                          rates.mw_cloud])
 
     @property
     def category_index(self) -> dict[str, int]:
@@ -437,6 +443,12 @@ class Account:
         states = np.add.reduceat(self.timeline_daily, self.month_starts, axis=1) / days
         return np.vstack([states, self.financing.dscr]).T
 
+    def _mw_converted_end(self) -> float:
+        """Return the MW ready, leased and in the cloud on the last day: `timeline_daily`'s last
+        column summed over those states (the same numpy sum of the same three numbers)."""
+        rates = self.rates
+        return float(np.array([rates.mw_ready[-1], rates.mw_leased[-1], rates.mw_cloud[-1]]).sum())
+
     def summary(self) -> dict:
         """Return the outcomes of this replication (the `summary` row, less its labels)."""
         monthly = self.monthly
@@ -464,7 +476,7 @@ class Account:
             salvage_usd=t["asic_salvage"],
             terminal_value_usd=t["terminal_value"],
             **values,
-            mw_converted=float(self.timeline_daily[3:, -1].sum()),
+            mw_converted=self._mw_converted_end(),
             curtailed_mwh=self.curtailed_mwh,
             tenant_requests=counts.tenant_requests,
             tenant_requests_rejected=counts.tenant_requests_rejected,

@@ -79,3 +79,26 @@ def test_what_accounts_keep_on_their_world_leaves_the_next_account_as_on_a_fresh
     assert 0 < alone.curtailed_mwh  # the old machines stop on some days
     assert alone.monthly.tobytes() == after.monthly.tobytes()
     assert repr(alone.summary()) == repr(after.summary())
+
+
+def test_the_summary_reads_the_last_day_of_the_timeline_states_it_sums(compose_constant):
+    """MW ready, leased and in the cloud on the last day: the summary's `mw_converted` is the
+    timeline's last column summed over them, to the bit (0.1 + 0.2 + 0.3 rounds by its order),
+    and the timeline's rows are the states of each day."""
+    cfg = compose_constant("strategy=stay_mining", "run.horizon_years=1")
+    world = sim.sample_world(cfg, 0)
+    n = world.n_days
+    books = Books(n)
+    books.mining_mw(17.5, 0, 10.0, 10.0)
+    for rate, mw in ((books.rates.mw_ready, 0.1), (books.rates.mw_leased, 0.2), (books.rates.mw_cloud, 0.3)):
+        books.rate(rate, 100, mw, n + 10)
+    record = Record(n_days=n, block_mw=10.0, pue_mining=1.05, pue_ai=1.3, pool_fee=0.02,
+                    decay=FleetDecay(0.0, replace_failures=False), rates=books.rates, lumps=books.lumps,
+                    tranches=books.tranches(), leases=(), gpu_lots=(), counts=Counts())
+    acc = Account(cfg, world, record)
+    mw_converted = acc.summary()["mw_converted"]
+    assert np.float64(mw_converted).tobytes() == np.float64(acc.timeline_daily[3:, -1].sum()).tobytes()
+    assert mw_converted == (0.1 + 0.2) + 0.3 != 0.1 + (0.2 + 0.3)
+    states = [acc.rates.mw_converting, acc.rates.mw_ready, acc.rates.mw_leased, acc.rates.mw_cloud]
+    assert acc.timeline_daily.shape == (6, n)
+    assert all(row.tobytes() == state.tobytes() for row, state in zip(acc.timeline_daily[2:], states))
