@@ -3,9 +3,9 @@
 `sample_epochs` runs `EconomicNetwork`'s rules (see its docstring) for a batch of worlds,
 one row each: every epoch, numpy advances all the rows together, so the cost of Python
 per epoch is shared by the batch (a chunk of a run samples its worlds' networks in one
-call). A world's numbers depend on its own inputs alone, never on the other rows or on
-how wide the arrays are padded: the sums over vintages are sequential (`sums_by`), and
-each row keeps its own random stream, drawn in the order one world alone draws it. A
+call). A world's numbers depend on its own inputs alone, never on the other rows: the
+sums over its vintages are sequential (`sums_by`), its elementwise operations are its
+own, and each row keeps its own random stream, drawn in the order one world alone draws it. A
 world sampled alone (`EconomicNetwork.sample`) is a batch of one: the same numbers.
 
 The epochs are sampled as `sim.processes.network` explains: an epoch's 2015 intervals
