@@ -14,6 +14,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ import pandas as pd
 
 from sim.compare import finance, plots
 from sim.compare.analysis import Analysis, analyse
+from sim.compare.drawing import Drawing
 from sim.compare.load import RunSet, load_runs
 from sim.compare.report import render, robust_choice, verdict
 from sim.compare.workbook import workbook_path, write_workbook
@@ -117,9 +119,11 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
             _write_csv(frame, out / f"{name}.csv")
     _write_csv(analysis.regret.reset_index(names="strategy"), out / "regret.csv")
     started = time.perf_counter()
-    figures = draw(analysis, runset, out / PLOTS_DIR)
-    financing = draw_financing(runset, out / PLOTS_DIR)
+    drawing = Drawing()  # the plots are drawn side by side, and all written before the report
+    figures = draw(analysis, runset, out / PLOTS_DIR, drawing)
+    financing = draw_financing(runset, out / PLOTS_DIR, drawing)
     lines = verdict(analysis, runset)
+    drawing.finish()
     _write_text(render(analysis, runset, figures, lines, financing), out / REPORT_HTML)
     log.info("report and %d plot(s) written to %s in %.2f s", len(figures), out,
              time.perf_counter() - started)
@@ -160,22 +164,26 @@ def _at(folder: Path | None, name: str) -> Path | None:
     return None if folder is None else folder / f"{name}.png"
 
 
-def draw(analysis: Analysis, runset: RunSet, folder: Path | None) -> list[tuple[str, Path]]:
-    """Return (caption, path) of every plot drawn into `folder` (caption, Figure when None)."""
-    return [(caption, drawn) for _, caption, drawn in draw_named(analysis, runset, folder)]
+def draw(analysis: Analysis, runset: RunSet, folder: Path | None,
+         drawing: Drawing | None = None) -> list[tuple[str, Path]]:
+    """Return (caption, path) of every plot drawn into `folder` (caption, Figure when None);
+    see `draw_named` for `drawing`."""
+    return [(caption, drawn) for _, caption, drawn in draw_named(analysis, runset, folder, drawing)]
 
 
-def draw_named(analysis: Analysis, runset: RunSet,
-               folder: Path | None) -> list[tuple[str, str, Path]]:
+def draw_named(analysis: Analysis, runset: RunSet, folder: Path | None,
+               drawing: Drawing | None = None) -> list[tuple[str, str, Path]]:
     """Return (name, caption, path) of every plot drawn into `folder`, the name being the
-    file's stem (`ecdf`, `tornado`, ...); with `folder=None` the Figure replaces the path."""
+    file's stem (`ecdf`, `tornado`, ...); with `folder=None` the Figure replaces the path.
+    With a `drawing`, the plots are queued on it, and written by its `finish`."""
     metric, many = analysis.metric, len(runset.scenarios) > 1
     name = plots.metric_name(metric)
     summary, figures = runset.summary, []
     timeline = _timeline_medians(runset)
+    drawn = _drawer(drawing)
 
-    def add(stem: str, caption: str, make) -> None:
-        figures.append((stem, caption, make(_at(folder, stem))))
+    def add(stem: str, caption: str, plot, *args) -> None:  # plot(*args, path): drawn now or later,
+        figures.append((stem, caption, drawn(_at(folder, stem), partial(plot, *args))))  # so bound now
 
     for scenario in runset.scenarios:
         end = f"_{plots.slug(scenario)}" if many else ""
@@ -183,10 +191,10 @@ def draw_named(analysis: Analysis, runset: RunSet,
         here = summary[summary["scenario"] == scenario]
         values = {label: part[metric].to_numpy(float)
                   for label, part in here.groupby("label", sort=False)}
-        add(f"ecdf{end}", f"ECDF of {name} per strategy{where}", lambda at: plots.ecdf(
-            values, metric, f"Distribution of {name}{where}", at))
-        add(f"box{end}", f"Box plots of {name}{where}", lambda at: plots.boxes(
-            values, metric, f"{name} per strategy{where}", at))
+        add(f"ecdf{end}", f"ECDF of {name} per strategy{where}", plots.ecdf,
+            values, metric, f"Distribution of {name}{where}")
+        add(f"box{end}", f"Box plots of {name}{where}", plots.boxes,
+            values, metric, f"{name} per strategy{where}")
         table = analysis.table[analysis.table["scenario"] == scenario].set_index("strategy")
         diffs = {f"{label} − {table.at[label, 'baseline']}":
                  analysis.differences[(scenario, label)] for label in values
@@ -194,36 +202,41 @@ def draw_named(analysis: Analysis, runset: RunSet,
                  and np.isfinite(analysis.differences[(scenario, label)]).any()}
         if diffs:
             add(f"paired_difference{end}", f"Paired differences against the baseline{where}",
-                lambda at: plots.differences(diffs, metric, f"Paired differences of "
-                                             f"{name}{where}", at))
+                plots.differences, diffs, metric, f"Paired differences of {name}{where}")
         sens = analysis.sensitivity[analysis.sensitivity["scenario"] == scenario]
         if not sens.empty:
             add(f"tornado{end}", f"What drives the difference against the baseline{where}",
-                lambda at: plots.tornado(sens, f"What drives the {name} difference{where}",
-                                         at))
+                plots.tornado, sens, f"What drives the {name} difference{where}")
         cash = {label: analysis.cash[(scenario, label)] for label in values
                 if (scenario, label) in analysis.cash}
         if cash:
             add(f"cumulative_cash{end}", f"Cumulative net cash before debt and tax, P5–P95 "
-                f"and median{where}", lambda at: plots.cash_fans(
-                    cash, f"Cumulative net cash before debt and tax (undiscounted){where}", at))
+                f"and median{where}", plots.cash_fans,
+                cash, f"Cumulative net cash before debt and tax (undiscounted){where}")
         states = {label: timeline[(scenario, label)] for label in values
                   if (scenario, label) in timeline}
         if states:
             add(f"mw_by_state{end}", f"Median MW by state over time{where}",
-                lambda at: plots.mw_states(states, f"Capacity by state{where}", at))
+                plots.mw_states, states, f"Capacity by state{where}")
     if many:
         add("regret", "Regret per strategy and scenario",
-            lambda at: plots.regret_heatmap(analysis.regret, metric, at))
-    return figures + _world_figures(runset, folder)
+            plots.regret_heatmap, analysis.regret, metric)
+    return figures + _world_figures(runset, folder, drawn)
 
 
-def draw_financing(runset: RunSet, folder: Path | None) -> finance.Financing | None:
+def _drawer(drawing: Drawing | None):
+    """Return what draws a figure `make` into a path: `drawing.add`, or `make(path)` at once."""
+    return drawing.add if drawing is not None else (lambda path, make: make(path))
+
+
+def draw_financing(runset: RunSet, folder: Path | None,
+                   drawing: Drawing | None = None) -> finance.Financing | None:
     """Return the report's financing section, its DSCR fans drawn into `folder` (as
-    Figures when None), or None when no run carries financing."""
+    Figures when None; queued on `drawing` if given), or None when no run carries financing."""
     if not finance.has_financing(runset):
         return None
     many, figures, notes = len(runset.scenarios) > 1, [], []
+    drawn = _drawer(drawing)
     for scenario in runset.scenarios:
         end = f"_{plots.slug(scenario)}" if many else ""
         where = f" — scenario {scenario}" if many else ""
@@ -232,9 +245,9 @@ def draw_financing(runset: RunSet, folder: Path | None) -> finance.Financing | N
             covenant = {label: finance.covenant_dscr(runset.run_of(scenario, label))
                         for label in paths}
             figures.append((f"Trailing-12-month DSCR over time: median, P25–P75 and "
-                            f"P5–P95{where}", plots.dscr_fans(
-                                paths, covenant, f"Debt service cover ratio{where}",
-                                _at(folder, f"dscr{end}"))))
+                            f"P5–P95{where}", drawn(_at(folder, f"dscr{end}"), partial(
+                                plots.dscr_fans, paths, covenant,
+                                f"Debt service cover ratio{where}"))))
         notes += finance.no_debt_notes(undebted, bool(paths), where)
     if not any(finance.has_dscr(run) for run in runset.runs):
         notes.append("The runs kept no monthly DSCR (run.detail=summary, or made before "
@@ -254,7 +267,7 @@ def _timeline_medians(runset: RunSet) -> dict[tuple[str, str], pd.DataFrame]:
             for key, part in medians.groupby(level=["scenario", "label"])}
 
 
-def _world_figures(runset: RunSet, folder: Path | None) -> list[tuple[str, str, Path]]:
+def _world_figures(runset: RunSet, folder: Path | None, drawn) -> list[tuple[str, str, Path]]:
     worlds = {}
     for index, run in enumerate(runset.runs):
         if run.world_monthly is not None and not run.world_monthly.empty:
@@ -266,6 +279,6 @@ def _world_figures(runset: RunSet, folder: Path | None) -> list[tuple[str, str, 
         names = ", ".join(dict.fromkeys(scenarios))
         title = f"Sampled worlds — scenario {names}, seed {run.info.get('seed', '?')}"
         end = "" if len(worlds) == 1 else f"_{i + 1}_{plots.slug(names)}"
-        figures.append((f"world{end}", title, plots.world_fans(run.world_monthly, title,
-                                                               _at(folder, f"world{end}"))))
+        figures.append((f"world{end}", title, drawn(_at(folder, f"world{end}"), partial(
+            plots.world_fans, run.world_monthly, title))))
     return figures
