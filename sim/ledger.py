@@ -10,7 +10,7 @@ Inflows are positive, outflows negative; money is nominal except the present val
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -68,6 +68,12 @@ def _curtailed(world, tranche_th_per_mw: float, pool_fee: float) -> np.ndarray:
         read_only(curtail)
         world._cache[key] = curtail
     return curtail
+
+
+@lru_cache(maxsize=64)
+def _discount_factor(rate_per_year: float, month: int) -> float:
+    """Return the discount factor of `month` at a yearly rate (once per rate and horizon)."""
+    return float(discount_factors(1, rate_per_year, first_month=month)[0])
 
 
 class Account:
@@ -401,15 +407,23 @@ class Account:
         c = {name: self.daily[i] for name, i in _C.items()}
         power = self._power_by_use()
         opex = self.opex_by_use
-        daily = {
-            "mining": (c["mining_revenue"] + c["pool_fees"] + c["demand_response"] + power["mining"]
-                       - opex["mining"] + c["capex_asic_refresh"] + c["asic_salvage"]),
-            "contracted": (c["hosting_rent"] - opex["hosting"] + c["capex_conversion"]
-                           + self.cloud_contract_daily),
-            "merchant_ai": (c["cloud_revenue"] - self.cloud_contract_daily + power["cloud"]
-                            - opex["cloud"] + c["capex_gpu"]),
-        }
-        monthly = {kind: np.add.reduceat(daily[kind], self.month_starts) for kind in KINDS}
+        daily = np.empty((len(KINDS), self.n_days))  # a row per kind, summed in place left to right
+        mining, contracted, merchant_ai = (daily[KINDS.index(kind)]
+                                           for kind in ("mining", "contracted", "merchant_ai"))
+        np.add(c["mining_revenue"], c["pool_fees"], out=mining)
+        mining += c["demand_response"]
+        mining += power["mining"]
+        mining -= opex["mining"]
+        mining += c["capex_asic_refresh"]
+        mining += c["asic_salvage"]
+        np.subtract(c["hosting_rent"], opex["hosting"], out=contracted)
+        contracted += c["capex_conversion"]
+        contracted += self.cloud_contract_daily
+        np.subtract(c["cloud_revenue"], self.cloud_contract_daily, out=merchant_ai)
+        merchant_ai += power["cloud"]
+        merchant_ai -= opex["cloud"]
+        merchant_ai += c["capex_gpu"]
+        monthly = dict(zip(KINDS, np.add.reduceat(daily, self.month_starts, axis=1)))  # each row as alone
         for kind, usd in self.terminal_parts:
             monthly[kind][-1] += usd
         return monthly
@@ -429,7 +443,7 @@ class Account:
             total = npv(self.monthly.sum(axis=0), rates["mining"])
         else:
             total = sum(parts.values())
-        factors = {kind: float(discount_factors(1, rates[kind], first_month=last)[0])
+        factors = {kind: _discount_factor(rates[kind], last)
                    for kind in {kind for kind, _ in self.terminal_parts}}  # each kind's, once
         terminal_pv = sum(usd * factors[kind] for kind, usd in self.terminal_parts)
         return dict(npv_usd=total, **{f"npv_{kind}_usd": usd for kind, usd in parts.items()},

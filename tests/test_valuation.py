@@ -17,7 +17,7 @@ import sim
 from trained import QUICK_TRAINING, ready_strategies
 from constant_market import FLAT_FRONTIER, SIMPLE_TERMS
 from sim.config import build_strategies
-from sim.economics import DAYS_PER_MONTH, DAYS_PER_YEAR, npv
+from sim.economics import DAYS_PER_MONTH, DAYS_PER_YEAR, discount_factors, npv
 from sim.errors import UserError
 from sim.fleet import FleetDecay
 from sim.ledger import Account
@@ -255,6 +255,34 @@ def test_real_records_split_into_kinds_that_add_up(compose_small):
         summary = acc.summary()
         assert summary["npv_usd"] - summary["terminal_value_pv_usd"] == pytest.approx(
             without.summary()["npv_usd"], rel=1e-9, abs=1.0), label
+
+
+def test_each_kind_is_its_categories_added_in_order_to_the_last_bit(compose_small):
+    """The kinds of cash of every strategy's record, against each kind's categories added left
+    to right by day and summed by month alone; the terminal value's PV against each part's
+    factor computed for it."""
+    rates = ("run.discount_rates.contracted=0.07", "run.discount_rates.merchant_ai=0.15")
+    cfg = compose_small("run.horizon_years=3", "run.terminal_value=market", *QUICK_TRAINING, *rates)
+    world = sim.sample_world(cfg, 0)
+    for label, strategy in ready_strategies(cfg).items():
+        acc = Account(cfg, world, simulate(cfg, world, strategy))
+        c = {name: acc.daily[i] for name, i in acc.category_index.items()}
+        power, opex, contracts = acc._power_by_use(), acc.opex_by_use, acc.cloud_contract_daily
+        daily = {
+            "mining": (c["mining_revenue"] + c["pool_fees"] + c["demand_response"] + power["mining"]
+                       - opex["mining"] + c["capex_asic_refresh"] + c["asic_salvage"]),
+            "contracted": c["hosting_rent"] - opex["hosting"] + c["capex_conversion"] + contracts,
+            "merchant_ai": c["cloud_revenue"] - contracts + power["cloud"] - opex["cloud"] + c["capex_gpu"],
+        }
+        want = {kind: np.add.reduceat(daily[kind], acc.month_starts) for kind in KINDS}
+        for kind, usd in acc.terminal_parts:
+            want[kind][-1] += usd
+        got = acc.cash_by_kind()
+        assert [got[kind].tobytes() for kind in KINDS] == [want[kind].tobytes() for kind in KINDS], label
+        last = acc.monthly.shape[1] - 1
+        pv = sum(usd * float(discount_factors(1, acc.kind_rates[kind], first_month=last)[0])
+                 for kind, usd in acc.terminal_parts)
+        assert acc.present_values()["terminal_value_pv_usd"] == float(pv), label
 
 
 @settings(max_examples=25, deadline=None)
