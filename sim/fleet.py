@@ -103,8 +103,20 @@ def book_alike(count: int, bookings: list[tuple[np.ndarray, int, float]]) -> Non
     for cells, index, amount in bookings:
         steps.setdefault((id(cells), index), (cells, index, []))[2].append(amount)
     for cells, index, amounts in steps.values():
+        if count * len(amounts) <= _FEW_ADDITIONS:  # as Python floats, one at a time
+            total, amounts = float(cells[index]), [float(amount) for amount in amounts]
+            for _ in range(count):
+                for amount in amounts:
+                    total += amount
+            cells[index] = total
+            continue
         terms = np.empty(count * len(amounts) + 1)
         terms[0] = cells[index]
         terms[1:].reshape(count, len(amounts))[:] = amounts
         # accumulate adds one term at a time, left to right (unlike sum's pairwise order)
         cells[index] = np.add.accumulate(terms)[-1]
+
+
+#: Up to this many additions to one cell, `book_alike` adds Python floats (numpy's setup
+#: costs more); beyond, numpy's accumulate. Both add left to right: the same sum.
+_FEW_ADDITIONS = 64
