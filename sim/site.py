@@ -366,7 +366,8 @@ class Site(TenantDesk):
             now = self.env.now
             new_j = prices.frontier_j_per_th(now)
             today = int(now)
-            power = float(np.mean(self.world.power_usd_per_mwh[max(0, today - 89):today + 1]))
+            window = self.world.power_usd_per_mwh[max(0, today - 89):today + 1]
+            power = float(np.add.reduce(window)) / len(window)  # np.mean's sum and division
             revenue = self.mining_usd_per_mw_day(self.world.hashprice_usd_per_ph_day[today], new_j)
             if economics.below_breakeven(revenue, power):
                 self._log(now, -1, "fleet_upgrade_skipped", "below_breakeven")
@@ -387,7 +388,7 @@ class Site(TenantDesk):
                 bookings += self._fleet_bookings(block, now, 1.0)
                 bookings += books.lump_cells(books.lumps.capex_asic_refresh_usd, now, refresh_usd)
                 book_alike(len(run), bookings)
-            self.worst_j_per_th = float(np.max(self.j_per_th))
+            self.worst_j_per_th = float(self.j_per_th.max())
 
     # --- GPU cloud ---------------------------------------------------------------------------
     def gpu_cloud(self, block: int, mw_it: float):
