@@ -189,8 +189,8 @@ def sample_world(cfg, replication: int, processes: Mapping | None = None) -> Wor
 def sample_worlds(cfg, replications, processes: Mapping | None = None) -> list[World]:
     """Return the Worlds of `replications`, the same as `sample_world` gives one by one.
 
-    A process with a `sample_batch(days, rngs, upstreams)` method (the economic network)
-    samples them all in one call, faster per world; each world keeps its own random
+    A process with a `sample_batch(days, rngs, upstreams)` method (the economic network,
+    power, ai) samples them all in one call, faster per world; each world keeps its own random
     stream, so its numbers do not depend on which others are sampled with it.
     """
     run = cfg.run
