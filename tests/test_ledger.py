@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import sim
+from sim.config import settings
 from sim.fleet import FleetDecay
 from sim.economics import DAYS_PER_MONTH
 from sim.ledger import CATEGORIES, Account
@@ -102,3 +103,19 @@ def test_the_summary_reads_the_last_day_of_the_timeline_states_it_sums(compose_c
     states = [acc.rates.mw_converting, acc.rates.mw_ready, acc.rates.mw_leased, acc.rates.mw_cloud]
     assert acc.timeline_daily.shape == (6, n)
     assert all(row.tobytes() == state.tobytes() for row, state in zip(acc.timeline_daily[2:], states))
+
+
+def test_asic_prices_kept_on_a_world_follow_the_fleet_terms_of_each_account(compose_small):
+    """Accounts of two fleets' terms on one world, in turn: each is its account on a fresh copy
+    of the world (the prices a world keeps are those of the terms that made them)."""
+    cfgs = [settings(compose_small("strategy=stay_mining", "run.horizon_years=2",
+                                   f"fleet.frontier_date={date}")) for date in ("2024-01-01", "2022-01-01")]
+    used = sim.sample_world(cfgs[0], 3)
+    books = Books(used.n_days)
+    books.mining_mw(17.5, 0, 10.0, 10.0)
+    record = Record(n_days=used.n_days, block_mw=10.0, pue_mining=1.05, pue_ai=1.3, pool_fee=0.02,
+                    decay=FleetDecay(0.001, replace_failures=True), rates=books.rates, lumps=books.lumps,
+                    tranches=books.tranches(), leases=(), gpu_lots=(), counts=Counts())
+    summaries = [repr(Account(cfg, used, record).summary()) for cfg in (*cfgs, cfgs[0])]
+    alone = [repr(Account(cfg, sim.sample_world(cfgs[0], 3), record).summary()) for cfg in (*cfgs, cfgs[0])]
+    assert summaries == alone and summaries[0] != summaries[1]
