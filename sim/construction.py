@@ -89,7 +89,7 @@ _DRAWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def site_draws(cfg, world, n_blocks: int, terms) -> SiteDraws:
     """Return the site's draws in `world` (`terms`: its sim.leases.LeaseTerms), made on first use."""
     conv = cfg.site.conversion
-    specs = tuple(repr(distributions.parse(spec)) for spec in
+    specs = tuple(distributions.parse(spec) for spec in  # equal when of one kind and parameters
                   (conv.decommission_days, conv.retrofit_days, conv.capex_usd_per_mw_it))
     key = (int(cfg.run.seed), int(n_blocks), specs, terms.hazard_per_year())
     drawn = _DRAWS.setdefault(world, {})
