@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import weakref
 from dataclasses import dataclass
 
 from sim.construction import expected_finish_days, projects
@@ -59,32 +58,18 @@ class Waiting:
     funded: bool = False  # signed before its blocks were built: a powered-shell tenant funds them
 
 
-#: The requests of each world, made on first use: every strategy run over a world meets the
-#: same ones (and they are forgotten with it).
-_REQUESTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def world_requests(world) -> tuple[Request, ...]:
-    """Return the tenant requests of `world` (`World.tenant_request_rows`), in order."""
-    requests = _REQUESTS.get(world)
-    if requests is None:
-        requests = _REQUESTS[world] = tuple(
-            Request(index, int(day), float(mw_it), float(term_days), float(usd_per_kw_month),
-                    float(wait_days), float(min_share), bool(phased))
-            for index, (day, mw_it, term_days, usd_per_kw_month, wait_days, min_share, phased)
-            in enumerate(world.tenant_request_rows()))
-    return requests
-
-
 class TenantDesk:
     """Mix-in of `sim.site.Site`: receives tenant requests, signs them, serves them in order."""
 
     def tenants(self):
         """Receive each tenant request on its day: lease now, sign it for later, or lose it."""
-        for request in world_requests(self.world):
-            day = request.day
+        for index, row in enumerate(self.world.tenant_request_rows()):
+            day, mw_it, term_days, usd_per_kw_month, wait_days, min_share, phased = row
             if day > self.env.now:
                 yield self.env.timeout(day - self.env.now)
+            request = Request(index, int(day), float(mw_it), float(term_days),
+                              float(usd_per_kw_month), float(wait_days), float(min_share),
+                              bool(phased))
             self._log(day, -1, "tenant_request", request=request)
             self.counts["tenant_requests"] += 1
             need_mw = request.mw_it * self.pue_ai

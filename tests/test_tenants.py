@@ -240,15 +240,3 @@ def test_build_to_suit_builds_the_share_a_tenant_accepts(compose_constant):
     assert summary["tenant_mw_it_rejected"] == pytest.approx(30 - 20 / 1.3)
     assert summary["mw_converted"] == pytest.approx(20)
     assert rent(acc) == pytest.approx(rent_by_hand(acc, [(365, 20 / 1.3, 120)]), rel=1e-12)
-
-
-def test_a_worlds_requests_are_made_once_from_its_rows(compose_small):
-    """Every strategy run over a world meets the same `Request`s, made once from its rows."""
-    from sim.tenants import Request, world_requests
-
-    cfg = compose_small("strategy=stay_mining")
-    world, other = sim.sample_world(cfg, 0), sim.sample_world(cfg, 1)
-    requests = world_requests(world)
-    assert requests == tuple(Request(index, *row) for index, row in enumerate(world.tenant_request_rows()))
-    assert all(type(r.day) is int and type(r.mw_it) is float and type(r.phased) is bool for r in requests)
-    assert world_requests(world) is requests and world_requests(other) != requests
