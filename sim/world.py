@@ -114,8 +114,9 @@ class World:
         taking its default; made once per world (every strategy reads them)."""
         if "tenant_request_rows" not in self._cache:
             table = self.tenant_requests
+            present = set(table.columns)  # not `in table.columns`: pandas builds a lookup each time
             names = [c for c in (*TABLE_COLUMNS["tenant_requests"], *OPTIONAL_COLUMNS["tenant_requests"])
-                     if c in table.columns]
+                     if c in present]
             if list(table.columns) != names:  # a table with other columns too (a World built by hand)
                 table = table[names]
             values = table.to_numpy(dtype=float).T  # one array: numbers, checked at the boundary
