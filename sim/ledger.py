@@ -76,6 +76,17 @@ def _discount_factor(rate_per_year: float, month: int) -> float:
     return float(discount_factors(1, rate_per_year, first_month=month)[0])
 
 
+def _days_by_month(world) -> np.ndarray:
+    """Return the number of days of each month on the world's grid (read-only; once per world,
+    for every strategy's timeline)."""
+    days = world._cache.get("days_by_month")
+    if days is None:
+        days = np.diff(np.append(world.month_starts(), world.n_days))
+        read_only(days)
+        world._cache["days_by_month"] = days
+    return days
+
+
 def _asic_prices(fleet, world) -> AsicPrices:
     """Return the ASIC prices of a world under `fleet` (once per world and fleet, for every
     strategy: prices read the world and the fleet's terms, and change neither)."""
@@ -129,9 +140,12 @@ class Account:
     def timeline_daily(self) -> np.ndarray:
         """Return the grid MW in each state (`STATES`) on each day, a row each (built when first
         read: the timeline reads it, a summary only the last day of three states)."""
+        return np.vstack(self._state_rows())
+
+    def _state_rows(self) -> tuple[np.ndarray, ...]:
+        """Return the grid MW in each state (`STATES`) on each day, one array each."""
         rates = self.rates
-        return np.vstack([*self._mining_mw, rates.mw_converting, rates.mw_ready, rates.mw_leased,
-                          rates.mw_cloud])
+        return (*self._mining_mw, rates.mw_converting, rates.mw_ready, rates.mw_leased, rates.mw_cloud)
 
     @property
     def category_index(self) -> dict[str, int]:
@@ -140,7 +154,7 @@ class Account:
 
     def ledger_monthly(self) -> np.ndarray:
         """Return every category's monthly cash, unlevered then financing (`LEDGER_CATEGORIES`)."""
-        return np.vstack([self.monthly, self.financing.lines])
+        return np.concatenate((self.monthly, self.financing.lines))
 
     def events(self) -> tuple[Event, ...] | None:
         """Return the engine's events and the covenant's (breaches, a lender taking the site)."""
@@ -463,9 +477,13 @@ class Account:
     def timeline(self) -> np.ndarray:
         """Return the month-average grid MW in each state and the month's trailing DSCR,
         shape (months, len(TIMELINE_COLUMNS))."""
-        days = np.diff(np.append(self.month_starts, self.n_days))
-        states = np.add.reduceat(self.timeline_daily, self.month_starts, axis=1) / days
-        return np.vstack([states, self.financing.dscr]).T
+        starts = self.month_starts
+        columns = np.empty((len(TIMELINE_COLUMNS), len(starts)))  # a row each, transposed at the end
+        for column, state in zip(columns, self._state_rows()):  # each state summed by month as alone
+            np.add.reduceat(state, starts, out=column)
+        columns[:-1] /= _days_by_month(self.world)
+        columns[-1] = self.financing.dscr
+        return columns.T
 
     def _mw_converted_end(self) -> float:
         """Return the MW ready, leased and in the cloud on the last day: `timeline_daily`'s last

@@ -7,11 +7,13 @@ import numpy as np
 import pytest
 
 import sim
+from trained import QUICK_TRAINING, ready_strategies
 from sim.config import settings
 from sim.fleet import FleetDecay
 from sim.economics import DAYS_PER_MONTH
 from sim.ledger import CATEGORIES, Account
 from sim.record import Books, Counts, GpuLot, Lease, Record
+from sim.site import simulate
 from sim.world import month_starts
 
 
@@ -119,3 +121,22 @@ def test_asic_prices_kept_on_a_world_follow_the_fleet_terms_of_each_account(comp
     summaries = [repr(Account(cfg, used, record).summary()) for cfg in (*cfgs, cfgs[0])]
     alone = [repr(Account(cfg, sim.sample_world(cfgs[0], 3), record).summary()) for cfg in (*cfgs, cfgs[0])]
     assert summaries == alone and summaries[0] != summaries[1]
+
+
+def test_the_timeline_is_each_state_summed_by_month_and_the_cover_to_the_last_bit(compose_small):
+    """Every strategy's timeline, against the states of each day stacked, summed by month as one
+    array and divided by the days of each month, next to the financing's trailing DSCR."""
+    cfg = compose_small("run.horizon_years=3", *QUICK_TRAINING)
+    world = sim.sample_world(cfg, 0)
+    covered = 0
+    for label, strategy in ready_strategies(cfg).items():
+        acc = Account(cfg, world, simulate(cfg, world, strategy))
+        days = np.diff(np.append(acc.month_starts, acc.n_days))
+        states = np.add.reduceat(acc.timeline_daily, acc.month_starts, axis=1) / days
+        want = np.vstack([states, acc.financing.dscr]).T
+        got = acc.timeline()
+        assert got.shape == want.shape and got.dtype == want.dtype and got.strides == want.strides
+        assert got.tobytes() == want.tobytes(), label
+        assert acc.ledger_monthly().tobytes() == np.vstack([acc.monthly, acc.financing.lines]).tobytes()
+        covered += bool(np.isfinite(acc.financing.dscr).any())
+    assert covered  # some strategy borrows: the cover column is not all NaN

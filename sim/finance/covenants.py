@@ -40,18 +40,22 @@ def dscr(cfads_usd, debt_service_usd, window_months: int = 12) -> np.ndarray:
                          "must be 1-d arrays of the same months.")
     if window_months < 1:
         raise ValueError(f"window_months(={window_months}) must be >= 1.")
-    ratio = np.full(cfads.size, np.nan)
-    served = np.flatnonzero(service > 0)
-    if not served.size:
+    n = cfads.size
+    ratio = np.full(n, np.nan)
+    served = service > 0
+    first = int(served.argmax())  # the first month of service
+    if not served[first]:
         return ratio
-    months = np.arange(served[0], cfads.size)
-    first = np.maximum(months - window_months + 1, served[0])
-    cumulative_cfads = np.concatenate(([0.0], np.cumsum(cfads)))
-    cumulative_service = np.concatenate(([0.0], np.cumsum(service)))
-    covered = cumulative_cfads[months + 1] - cumulative_cfads[first]
-    owed = cumulative_service[months + 1] - cumulative_service[first]
-    owing = owed > 0
-    ratio[months[owing]] = covered[owing] / owed[owing]
+    short = min(window_months - 1, n - first)  # the windows that start at `first`
+    cumulative = np.empty((2, n + 1))  # CFADS and service summed to the start of each month
+    cumulative[:, 0] = 0.0
+    np.add.accumulate(cfads, out=cumulative[0, 1:])  # np.cumsum
+    np.add.accumulate(service, out=cumulative[1, 1:])
+    window = cumulative[:, first + 1:].copy()  # summed to each month's end, less to the window's start:
+    window[:, :short] -= cumulative[:, first, None]  # from the first month of service,
+    window[:, short:] -= cumulative[:, first:n - short]  # or window_months before
+    covered, owed = window
+    np.divide(covered, owed, out=ratio[first:], where=owed > 0)
     return ratio
 
 
