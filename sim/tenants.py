@@ -63,22 +63,23 @@ class TenantDesk:
 
     def tenants(self):
         """Receive each tenant request on its day: lease now, sign it for later, or lose it."""
-        for index, row in enumerate(self.world.tenant_request_rows()):
-            day, mw_it, term_days, usd_per_kw_month, wait_days, min_share, phased = row
-            if day > self.env.now:
-                yield self.env.timeout(day - self.env.now)
-            request = Request(index, int(day), float(mw_it), float(term_days),
-                              float(usd_per_kw_month), float(wait_days), float(min_share),
-                              bool(phased))
-            self._log(day, -1, "tenant_request", request=request)
-            self.counts["tenant_requests"] += 1
+        env, counts, logging = self.env, self.counts, self.events is not None
+        # the rows are Python numbers already (day an int): only `phased` is read as a bool
+        for index, (day, *numbers, phased) in enumerate(self.world.tenant_request_rows()):
+            if day > env.now:
+                yield env.timeout(day - env.now)
+            request = Request(index, day, *numbers, bool(phased))
+            if logging:
+                self._log(day, -1, "tenant_request", request=request)
+            counts["tenant_requests"] += 1
             need_mw = request.mw_it * self.pue_ai
             if self.ready_mw - self.reserved_mw >= need_mw - EPS_MW:
-                self._start_lease(request, self.env.now)
+                self._start_lease(request, env.now)
             elif not self._sign(request):
-                self._log(day, -1, "tenant_rejected", request=request)
-                self.counts["tenant_requests_rejected"] += 1
-                self.counts["tenant_mw_it_rejected"] += request.mw_it
+                if logging:
+                    self._log(day, -1, "tenant_rejected", request=request)
+                counts["tenant_requests_rejected"] += 1
+                counts["tenant_mw_it_rejected"] += request.mw_it
 
     def _sign(self, request: Request) -> bool:
         """Sign `request`, whole or in part, against capacity it can have in time; False if none."""

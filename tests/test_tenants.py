@@ -2,6 +2,7 @@
 partial and phased delivery, pre-leasing, and projects of several blocks (sim.tenants,
 sim.construction), on the flat test market where rent and days add up by hand."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -240,3 +241,30 @@ def test_build_to_suit_builds_the_share_a_tenant_accepts(compose_constant):
     assert summary["tenant_mw_it_rejected"] == pytest.approx(30 - 20 / 1.3)
     assert summary["mw_converted"] == pytest.approx(20)
     assert rent(acc) == pytest.approx(rent_by_hand(acc, [(365, 20 / 1.3, 120)]), rel=1e-12)
+
+
+SEEN_REQUESTS = []
+
+
+class RecordsRequests(sim.strategies.Strategy):
+    """Never converts; keeps each request it is asked to build for (the engine runs a copy)."""
+
+    def on_request(self, request, view, site):
+        SEEN_REQUESTS.append(request)
+        return False
+
+
+def test_requests_carry_the_tables_numbers_as_python_ints_floats_and_a_bool(compose_constant):
+    """The tenant desk builds each Request from the world's rows as they are: day an int,
+    the numbers floats, `phased` a bool (1.0 in the table)."""
+    requests = "[[40,500,4383,120.5,30,0.5,1],[70,600,3650,99,0,1,0]]"
+    cfg = compose_constant(*QUIET, "run.horizon_years=1", f"market.demand.requests={requests}")
+    SEEN_REQUESTS.clear()
+    simulate(cfg, sim.sample_world(cfg, 0), RecordsRequests())
+    # each request as first asked (the one accepting half is then asked for smaller parts)
+    firsts = list({r.index: r for r in reversed(SEEN_REQUESTS)}.values())[::-1]
+    assert [(r.index, r.day, r.mw_it, r.term_days, r.usd_per_kw_month, r.wait_days, r.min_share, r.phased)
+            for r in firsts] == [(0, 40, 500.0, 4383.0, 120.5, 30.0, 0.5, True),
+                                        (1, 70, 600.0, 3650.0, 99.0, 0.0, 1.0, False)]
+    assert [[type(getattr(r, f.name)) for f in dataclasses.fields(r)] for r in firsts] == [
+        [int, int, float, float, float, float, float, bool]] * 2
