@@ -353,7 +353,7 @@ def financing(cfg, account) -> Financing:
         draws += gear.draw_usd
         loans.append(gear.schedule)
     operating = sum(monthly[idx[name]] for name in OPERATING)
-    taxes = _Taxes(cfg, account, operating, capitalised)
+    taxes = _Taxes(cfg, account, operating, equipment_price, capitalised)
     schedule = (loans[0] if len(loans) == 1 else combine(loans)) if loans else None
     if schedule is None:
         tax = taxes.levered_usd(np.zeros(n))
@@ -388,23 +388,26 @@ def financing(cfg, account) -> Financing:
 class _Taxes:
     """Income tax of one replication, with or without the interest its debt deducts."""
 
-    def __init__(self, cfg, account, operating: np.ndarray, capitalised_interest: np.ndarray):
+    def __init__(self, cfg, account, operating: np.ndarray, equipment_price: np.ndarray,
+                 capitalised_interest: np.ndarray):
         tax = cfg.finance.tax
         monthly, idx = account.monthly, account.category_index
         self.n_months = monthly.shape[1]
         self.rate = combined_rate(float(tax.federal_rate), float(tax.state_rate))
         self.cap, self.nol = float(tax.interest_cap_share), float(tax.nol_limit_share)
-        year = lambda usd: yearly_sums(usd, 12)  # noqa: E731 - one rule for every series
-        self.ebitda = year(operating + monthly[idx["asic_salvage"]])
-        conversion = year(-monthly[idx["capex_conversion"]])
-        equipment = year(-(monthly[idx["capex_gpu"]] + monthly[idx["capex_asic_refresh"]]))
+        series = np.empty((4, self.n_months))  # summed by tax year as the rows of one array
+        np.add(operating, monthly[idx["asic_salvage"]], out=series[0])
+        np.negative(monthly[idx["capex_conversion"]], out=series[1])
+        series[2] = equipment_price
+        series[3] = capitalised_interest
+        self.ebitda, conversion, equipment, capitalised_by_year = yearly_sums(series, 12)
         building = depreciation_by_year(conversion * float(tax.building_share), int(tax.building_years))
         parts = [building,
                  depreciation_by_year(conversion * (1 - float(tax.building_share)),
                                       int(tax.improvements_years), float(tax.bonus_share)),
                  depreciation_by_year(np.maximum(equipment, 0.0), int(tax.equipment_years),
                                       float(tax.bonus_share))]
-        capitalised = depreciation_by_year(year(capitalised_interest), int(tax.improvements_years),
+        capitalised = depreciation_by_year(capitalised_by_year, int(tax.improvements_years),
                                            float(tax.bonus_share))
         self.sale = float(monthly[idx["terminal_value"], -1])
         # Summed part by part, the capitalised interest last (the debt's own basis).

@@ -186,14 +186,16 @@ class _RowTranches(Sequence):
 def _sum_of(tranches: Sequence[Schedule], rows: dict[str, np.ndarray]) -> Schedule:
     """Return the sum of `tranches`, whose arrays are the rows of `rows` (read-only, kept as
     the sum's `rows`; see `combine`)."""
-    summed = {name: rows[name].sum(axis=0) for name in _SUMMED}  # tranche by tranche, in order
     opening = np.zeros_like(rows["balance_usd"])  # each tranche's opening balance
     opening[:, 1:] = rows["balance_usd"][:, :-1]
     opening += rows["funded_usd"]
     rates = rows["rate_per_year"]
-    total = opening.sum(axis=0)
-    rate = np.divide((opening * rates).sum(axis=0), total, out=rates[0].copy(), where=total > 0)
-    return Schedule(**summed, rate_per_year=rate, tranches=tranches, rows=rows)
+    # Every table summed tranche by tranche, in order, in one reduction over the tranches of
+    # the tables stacked (the bits of each table's own sum over its rows).
+    *sums, total, weighted = np.add.reduce(
+        np.stack([*(rows[name] for name in _SUMMED), opening, opening * rates]), axis=1)
+    rate = np.divide(weighted, total, out=rates[0].copy(), where=total > 0)
+    return Schedule(**dict(zip(_SUMMED, sums)), rate_per_year=rate, tranches=tranches, rows=rows)
 
 
 def prepay(schedule: Schedule, month: int, amount_usd: float) -> Schedule:

@@ -216,11 +216,13 @@ def combined_rate(federal: float, state: float) -> float:
 
 
 def yearly_sums(monthly, months_per_year: int = 12) -> np.ndarray:
-    """Return the sums of consecutive blocks of `months_per_year` months (the last may be short)."""
+    """Return the sums of consecutive blocks of `months_per_year` months (the last may be short);
+    of series given as the rows of one array, a row each (each row summed as alone)."""
     monthly = np.asarray(monthly, dtype=float)
-    if not len(monthly):
-        return np.zeros(0)
-    return np.add.reduceat(monthly, _year_starts(len(monthly), months_per_year))
+    n_months = monthly.shape[-1]
+    if not n_months:
+        return np.zeros(monthly.shape)
+    return np.add.reduceat(monthly, _year_starts(n_months, months_per_year), axis=-1)
 
 
 @read_only_cache(maxsize=16)

@@ -480,3 +480,26 @@ def test_level_loans_together_are_each_loan_by_the_closed_form_to_the_last_bit(l
         alone = combine([level_schedule(p, rate, months, s, n_months) for p, s in loans])
         for name in ("interest_usd", "principal_usd", "balance_usd", "rate_per_year"):
             assert getattr(together, name).tobytes() == getattr(alone, name).tobytes()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 40), st.sampled_from([1, 2, 3, 121]))
+def test_a_sum_of_rows_is_each_table_summed_alone_to_the_last_bit(seed, n_loans, n_months):
+    """The tables of a sum of loans, reduced together, keep the bits of each table's own sum
+    over its rows (a single month's rows sum pairwise, longer ones row by row), and the rate
+    is the balance-weighted one of those sums."""
+    rng = np.random.default_rng(seed)
+    names = (*schedule_module._SUMMED, "rate_per_year")
+    rows = {name: rng.normal(size=(n_loans, n_months)) * 10.0 ** rng.integers(-2, 9, size=(n_loans, n_months))
+            for name in names}
+    rows["rate_per_year"] = rng.uniform(0.0, 0.2, size=(n_loans, n_months))
+    summed = schedule_module.sum_of_rows(rows)
+    for name in schedule_module._SUMMED:
+        assert getattr(summed, name).tobytes() == rows[name].sum(axis=0).tobytes(), name
+    opening = np.zeros_like(rows["balance_usd"])
+    opening[:, 1:] = rows["balance_usd"][:, :-1]
+    opening += rows["funded_usd"]
+    total = opening.sum(axis=0)
+    rate = np.divide((opening * rows["rate_per_year"]).sum(axis=0), total,
+                     out=rows["rate_per_year"][0].copy(), where=total > 0)
+    assert summed.rate_per_year.tobytes() == rate.tobytes()

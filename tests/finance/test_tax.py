@@ -196,3 +196,15 @@ def test_the_tax_alone_is_the_tax_of_every_column(series, rate):
         ebitda, depreciation, interest, rate).tax_usd.tolist()
     with pytest.raises(ValueError, match=">= 0"):
         tax_usd_by_year(ebitda, depreciation, interest, -0.1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 6), st.integers(0, 130))
+def test_yearly_sums_of_rows_are_each_rows_sums_to_the_last_bit(seed, n_rows, n_months):
+    """Series as the rows of one array (sums of many magnitudes, whose order shows in their
+    last bits) are summed by year each as alone."""
+    rng = np.random.default_rng(seed)
+    rows = rng.normal(size=(n_rows, n_months)) * 10.0 ** rng.integers(-2, 9, size=(n_rows, n_months))
+    got = yearly_sums(rows)
+    assert got.shape == (n_rows, -(-n_months // 12))
+    assert [row.tobytes() for row in got] == [yearly_sums(row).tobytes() for row in rows]
