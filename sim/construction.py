@@ -17,11 +17,13 @@ from __future__ import annotations
 import heapq
 import math
 import weakref
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
+import simpy
 
 from sim import distributions
 from sim.memo import read_only
@@ -58,6 +60,44 @@ def expected_finish_days(now: float, busy_finish_days: Sequence[float], waiting:
             break
         heapq.heappush(free, day)
     return finish
+
+
+class Crews:
+    """The site's `capacity` crews, taken first come, first served: `simpy.Resource`'s
+    events, in its order, without its generic queues.
+
+    `take` returns an event that succeeds when the caller has a crew (at once, if one is
+    free and nobody waits); `give_back` frees a crew with an event that, once processed,
+    hands it to the first project waiting. As with `simpy.Resource` (whose put queue is
+    tried only at its head), only the project first in line is ever tried.
+    """
+
+    def __init__(self, env: simpy.Environment, capacity: int):
+        self.env = env
+        self.capacity = capacity
+        self.busy = 0  # crews taken (Resource.users)
+        self.line: deque[simpy.Event] = deque()  # projects waiting, first come first (Resource.put_queue)
+
+    def take(self) -> simpy.Event:
+        """Return the event of a crew taken for the caller (Resource.request)."""
+        event = simpy.Event(self.env)
+        self.line.append(event)
+        self._hand_over()
+        return event
+
+    def give_back(self) -> None:
+        """Free the caller's crew (Resource.release): the first waiting takes it once this
+        release is processed, after the events already scheduled for now."""
+        self.busy -= 1
+        release = simpy.Event(self.env)
+        release.callbacks.append(self._hand_over)
+        release.succeed()
+
+    def _hand_over(self, _release: simpy.Event | None = None) -> None:
+        """Give a free crew, if any, to the first project waiting (Resource._trigger_put)."""
+        if self.line and self.busy < self.capacity:
+            self.busy += 1
+            self.line.popleft().succeed()
 
 
 @dataclass(eq=False)

@@ -25,7 +25,7 @@ import simpy
 from sim import cloud, distributions, economics
 from sim.economics import DAYS_PER_MONTH, DAYS_PER_YEAR
 from sim.errors import UserError
-from sim.construction import Project, project_count, projects, site_draws
+from sim.construction import Crews, Project, project_count, projects, site_draws
 from sim.fleet import AsicPrices, FleetDecay, book_alike
 from sim.leases import LeaseTerms
 from sim.record import Books, CloudContract, Conversion, Counts, Event, GpuLot, Lease, Record, freeze
@@ -55,7 +55,7 @@ class Site(TenantDesk):
         self.block_mw_it = self.block_mw / self.pue_ai
         self.pool_fee = float(site.pool_fee)
         self.crews = int(site.crews)
-        self.crew = simpy.Resource(self.env, capacity=self.crews)
+        self.crew = Crews(self.env, self.crews)
         self.blocks_per_project = int(site.blocks_per_project)
         self.sign_converting = bool(site.sign_converting)
         self.hosting = site.hosting
@@ -265,16 +265,16 @@ class Site(TenantDesk):
 
     def convert(self, project: Project):
         """Take a crew, convert the project's blocks together, free the crew when all are ready."""
-        with self.crew.request() as crew:
-            yield crew
-            self.waiting.remove(project)
-            project.start_day = self.env.now
-            self.building.append(project)
-            if len(project.blocks) == 1:
-                yield from self._build(project.blocks[0], request=project.request)
-            else:
-                yield self.env.all_of([self.env.process(self._build(block, project.use, project.request))
-                                       for block in project.blocks])
+        yield self.crew.take()
+        self.waiting.remove(project)
+        project.start_day = self.env.now
+        self.building.append(project)
+        if len(project.blocks) == 1:
+            yield from self._build(project.blocks[0], request=project.request)
+        else:
+            yield self.env.all_of([self.env.process(self._build(block, project.use, project.request))
+                                   for block in project.blocks])
+        self.crew.give_back()
         self.building.remove(project)
         if len(project.blocks) == 1:
             self._ready(project.blocks[0], project.use)

@@ -7,10 +7,11 @@ import math
 
 import numpy as np
 import pytest
+import simpy
 
 import sim
 from sim.config import build_strategies
-from sim.construction import expected_finish_days, project_count, projects
+from sim.construction import Crews, expected_finish_days, project_count, projects
 from sim.economics import DAYS_PER_MONTH
 from sim.errors import UserError
 from sim.ledger import CATEGORIES, STATES, Account
@@ -57,6 +58,51 @@ def test_expected_finish_plays_crews_first_come_first_served():
     # With a day to stop at, the list ends at the first finish past it (a prefix of the whole).
     assert expected_finish_days(10, [50], 4, 2, 100, 150) == [110, 150, 210]
     assert expected_finish_days(10, [50], 4, 2, 100, 1e9) == [110, 150, 210, 250]
+
+
+def crew_trace(seed: int, capacity: int, lighter: bool) -> list[tuple]:
+    """Return what happens, in order, as projects arriving on whole days (many on one day)
+    take crews for 0 to 2 days, with other processes waking on the same days."""
+    rng = np.random.default_rng(seed)
+    env, trace = simpy.Environment(), []
+    crews = Crews(env, capacity) if lighter else simpy.Resource(env, capacity=capacity)
+
+    def project(name, arrive, hold):
+        yield env.timeout(arrive)
+        trace.append((env.now, name, "queued"))
+        if lighter:
+            yield crews.take()
+        else:
+            request = crews.request()
+            yield request
+        trace.append((env.now, name, "crew"))
+        if hold:
+            yield env.timeout(hold)
+        if lighter:
+            crews.give_back()
+        else:
+            crews.release(request)
+        trace.append((env.now, name, "freed"))
+
+    def bystander(name, days):
+        for day in days:
+            yield env.timeout(day - env.now)
+            trace.append((env.now, name, "woke"))
+
+    for k in range(int(rng.integers(1, 30))):
+        env.process(project(f"p{k}", int(rng.integers(0, 6)), int(rng.integers(0, 3))))
+        if rng.random() < 0.3:
+            env.process(bystander(f"b{k}", sorted(rng.integers(0, 8, size=3).tolist())))
+    env.run()
+    return trace
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_crews_take_and_free_as_simpy_resource_does(seed):
+    """Crews keeps simpy.Resource's order: who gets a crew when, among all that happens at once
+    (a crew freed goes to the first waiting only once its release is processed)."""
+    capacity = 1 + seed % 3
+    assert crew_trace(seed, capacity, lighter=True) == crew_trace(seed, capacity, lighter=False)
 
 
 def test_one_crew_converts_a_four_block_project_in_one_conversion_time(compose_constant):
