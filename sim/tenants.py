@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from sim.construction import expected_finish_days, projects
 from sim.economics import DAYS_PER_MONTH
-from sim.strategies import Convert
+from sim.strategies import Convert, Strategy
 from sim.view import MarketView
 
 EPS_MW = 1e-9
@@ -89,10 +89,13 @@ class TenantDesk:
         if blocks <= len(planned_days):
             self._sign_against(request, blocks)
             return True
-        view = MarketView(self.world, request.day, self.past)
-        if self.strategy.on_request(request, view, self.view):
-            self._build_for(request)
-            return True
+        # a strategy that keeps Strategy's on_request (always False) is not asked
+        builds = getattr(self.strategy.on_request, "__func__", None) is not Strategy.on_request
+        if builds:
+            view = MarketView(self.world, request.day, self.past)
+            if self.strategy.on_request(request, view, self.view):
+                self._build_for(request)
+                return True
         if request.min_share >= 1:
             return False
         least_mw_it = request.min_share * request.mw_it - EPS_MW
@@ -100,6 +103,8 @@ class TenantDesk:
         if part_mw_it > EPS_MW and part_mw_it >= least_mw_it:
             self._sign_against(self._part(request, part_mw_it), len(planned_days))
             return True
+        if not builds:
+            return False
         free_mw = max(0.0, self.ready_mw - self.reserved_mw)
         for blocks in range(self.blocks_needed(request.mw_it) - 1, 0, -1):
             part_mw_it = min(request.mw_it, (free_mw + blocks * self.block_mw) / self.pue_ai)

@@ -314,3 +314,31 @@ def test_requests_carry_the_tables_numbers_as_python_ints_floats_and_a_bool(comp
                                         (1, 70, 600.0, 3650.0, 99.0, 0.0, 1.0, False)]
     assert [[type(getattr(r, f.name)) for f in dataclasses.fields(r)] for r in firsts] == [
         [int, int, float, float, float, float, float, bool]] * 2
+
+
+class AsksAndDeclines(sim.strategies.ConvertAll):
+    """ConvertAll with an on_request of its own that, like Strategy's, never builds."""
+
+    def on_request(self, request, view, site):
+        SEEN_REQUESTS.append(request)
+        return False
+
+
+def test_a_strategy_keeping_the_default_on_request_runs_as_one_asked_that_declines(compose_constant):
+    """The desk does not ask a strategy that keeps Strategy.on_request (always False); the
+    run is the same as one whose own on_request is asked, whole and in parts, and declines."""
+    requests = ("[[10,20,4383,120,400,0.3,0],[200,50,4383,130,0,0.5,1],[400,30,3650,140,30,1,0],"
+                "[800,70,3650,150,0,0.2,0],[900,15,3650,150,0,0.9,1]]")
+    cfg = compose_constant("strategy=convert_all", *QUIET, "run.horizon_years=4", "site.crews=2",
+                           "site.sign_converting=true", f"market.demand.requests={requests}")
+    world = sim.sample_world(cfg, 0)
+    default = next(iter(build_strategies(cfg).values()))
+    asking = AsksAndDeclines(**dataclasses.asdict(default))
+    SEEN_REQUESTS.clear()
+    one, other = simulate(cfg, world, default), simulate(cfg, world, asking)
+    assert len(SEEN_REQUESTS) > len({r.index for r in SEEN_REQUESTS})  # asked for parts too
+    assert one.events == other.events and one.leases == other.leases and one.counts == other.counts
+    for rates in (one.rates, other.rates):
+        assert rates.rent_usd_per_day.any()
+    for field in dataclasses.fields(one.rates):
+        np.testing.assert_array_equal(getattr(one.rates, field.name), getattr(other.rates, field.name))
