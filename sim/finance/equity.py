@@ -46,7 +46,7 @@ from sim.finance.debt import (Schedule, bullet_schedule, combine, construction_r
                               level_capacities_usd, level_loans, level_schedule, sculpted_capacity_usd,
                               sculpted_schedule)
 from sim.finance.schedule import last_month_by_row
-from sim.finance.tax import combined_rate, depreciation_by_year, tax_by_month, tax_years, yearly_sums
+from sim.finance.tax import combined_rate, depreciation_by_year, tax_by_month, tax_usd_by_year, yearly_sums
 from sim.memo import read_only, read_only_cache
 
 #: The ledger's financing categories (cashflows.parquet), signed as the others: inflows +.
@@ -417,7 +417,6 @@ class _Taxes:
         self.unlevered = self._with_sale(left), depreciation
         self.levered = self._with_sale(left + capitalised.undepreciated_usd), levered
         self.levered_operations = self.ebitda, levered
-        self._last = None  # the last call's (EBITDA, depreciation, interest, rows) by tax year
 
     def _with_sale(self, undepreciated_usd: float) -> np.ndarray:
         """Return EBITDA by tax year with the horizon sale's gain over the basis left in the last."""
@@ -426,26 +425,8 @@ class _Taxes:
         return ebitda
 
     def _monthly(self, ebitda, depreciation, interest_by_year) -> np.ndarray:
-        rows = self._years(ebitda, depreciation, interest_by_year)
-        return -tax_by_month([row[-1] for row in rows], self.n_months)
-
-    def _years(self, ebitda, depreciation, interest_by_year) -> list[tuple[float, ...]]:
-        """Return each tax year's row (`tax_years`). The tax with the sale follows the tax on
-        operations, of the same depreciation and often the same interest (no prepayment changed
-        it): where every year but the last is the same, their rows are the last call's, and
-        the last year is taxed on what they carry into it."""
-        last, terms = self._last, (self.rate, self.cap, self.nol)
-        if (last is not None and depreciation is last[1] and np.ndim(interest_by_year) == 1
-                and len(ebitda) > 1 and ebitda[:-1].tobytes() == last[0][:-1].tobytes()
-                and interest_by_year[:-1].tobytes() == last[2][:-1].tobytes()):
-            before = last[3][:-1]
-            _, _, carried, _, balance, _ = before[-1]
-            rows = before + tax_years(ebitda[-1:], depreciation[-1:], interest_by_year[-1:], *terms,
-                                      carried, balance)
-        else:
-            rows = tax_years(ebitda, depreciation, interest_by_year, *terms)
-        self._last = ebitda, depreciation, interest_by_year, rows
-        return rows
+        years = tax_usd_by_year(ebitda, depreciation, interest_by_year, self.rate, self.cap, self.nol)
+        return -tax_by_month(years, self.n_months)
 
     def levered_usd(self, interest_paid: np.ndarray, sale: bool = True) -> np.ndarray:
         """Return the monthly tax (<= 0) with the debt's interest (>= 0 by month) deducted;

@@ -177,26 +177,15 @@ def tax_by_year(ebitda_usd, depreciation_usd, interest_usd, rate,
 def tax_usd_by_year(ebitda_usd, depreciation_usd, interest_usd, rate,
                     interest_cap_share: float = 0.3, nol_limit_share: float = 0.8) -> list[float]:
     """Return the tax paid in each year, `tax_by_year(...).tax_usd` as a list (without the
-    other columns)."""
+    other columns: what the ledger books, once per replication and debt)."""
     return [row[-1] for row in _years(ebitda_usd, depreciation_usd, interest_usd, rate,
                                        interest_cap_share, nol_limit_share)]
 
 
-def tax_years(ebitda_usd, depreciation_usd, interest_usd, rate, interest_cap_share: float,
-              nol_limit_share: float, interest_carried_usd: float = 0.0,
-              nol_balance_usd: float = 0.0) -> list[tuple[float, ...]]:
-    """Return each year's (taxable income, interest deducted, interest carried, NOL used, NOL
-    balance, tax), Python floats, by the rule of `tax_by_year`, from the interest and losses
-    carried into the first year: a year's row carries into the next what it holds."""
-    return list(_years(ebitda_usd, depreciation_usd, interest_usd, rate, interest_cap_share,
-                       nol_limit_share, interest_carried_usd, nol_balance_usd))
-
-
 def _years(ebitda_usd, depreciation_usd, interest_usd, rate, interest_cap_share: float,
-           nol_limit_share: float, carried: float = 0.0, balance: float = 0.0):
+           nol_limit_share: float):
     """Yield each year's (taxable income, interest deducted, interest carried, NOL used, NOL
-    balance, tax) by the rule of `tax_by_year`, once its arguments are checked, from the
-    interest `carried` and the NOL `balance` carried into the first year."""
+    balance, tax) by the rule of `tax_by_year`, once its arguments are checked."""
     ebitda = np.asarray(ebitda_usd, dtype=float)
     n_years = len(ebitda)
     depreciation = _per_year(depreciation_usd, n_years, "depreciation_usd")
@@ -208,6 +197,7 @@ def _years(ebitda_usd, depreciation_usd, interest_usd, rate, interest_cap_share:
                         ("nol_limit_share", nol_limit_share)):
         if not 0.0 <= share <= 1.0:
             raise ValueError(f"{name}={share!r}: must be in [0, 1]")
+    carried, balance = 0.0, 0.0
     for ebitda_year, depreciation_year, interest_year, rate_year in zip(
             ebitda.tolist(), depreciation, interest, rates):
         allowed = interest_cap_share * max(ebitda_year, 0.0)

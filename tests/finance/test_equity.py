@@ -5,7 +5,6 @@ one tenant waiting for the hall, so every monthly line of debt and equity can be
 here by hand, month by month, as a spreadsheet would.
 """
 
-import functools
 import types
 
 import numpy as np
@@ -16,7 +15,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 import sim
 from sim.config import build_strategies, settings
 from sim.economics import npv
-from sim.finance.equity import (FINANCE_CATEGORIES, _in_turn, _lender_forecast, _lowest_forecasts_usd, _Taxes,
+from sim.finance.equity import (FINANCE_CATEGORIES, _in_turn, _lender_forecast, _lowest_forecasts_usd,
                                 capacity_usd, flat_capacities_usd, let_days, projects_capex_by_month)
 from sim.ledger import CATEGORIES, Account
 from sim.record import Conversion
@@ -255,37 +254,3 @@ def test_money_is_conserved_between_the_lender_and_the_equity(compose_constant, 
     assert -lines["principal"].sum() >= borrowed
     np.testing.assert_allclose(acc.financing.equity_usd,
                                acc.monthly.sum(axis=0) + acc.financing.lines.sum(axis=0), rtol=1e-12)
-
-
-@functools.cache
-def default_config():
-    """Return the default config, composed once (its tax terms)."""
-    return sim.compose([])
-
-
-@hsettings(max_examples=50, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.integers(1, 40), st.booleans())
-def test_the_tax_with_the_sale_after_the_tax_on_operations_is_its_own_to_the_last_bit(seed, n_years,
-                                                                                     prepaid):
-    """Taxes that reuse the years before the last from the tax on operations (losses and
-    interest carried, a sale that adds a gain or a loss) pay, month by month, what taxes
-    computed afresh pay; where a prepayment changed the interest, they reuse nothing."""
-    rng = np.random.default_rng(seed)
-    n = 12 * n_years - int(rng.integers(0, 12))
-    monthly = rng.normal(size=(len(CATEGORIES), n)) * 10.0 ** rng.integers(3, 7, size=(len(CATEGORIES), n))
-    monthly[CATEGORIES.index("terminal_value"), -1] = rng.uniform(0.0, 3e7)  # a gain, taxed or not
-    account = types.SimpleNamespace(monthly=monthly, category_index={c: i for i, c in enumerate(CATEGORIES)})
-    operating, equipment, capitalised = (rng.normal(size=n) * 1e5 for _ in range(3))
-    interest = np.abs(rng.normal(size=n)) * 1e5
-    after = interest.copy()
-    if prepaid:
-        after[int(rng.integers(0, n))] *= 0.5
-    cfg = default_config()
-
-    def taxes():
-        return _Taxes(cfg, account, operating, equipment, np.abs(capitalised))
-
-    reused = taxes()
-    reused.levered_usd(interest, sale=False)
-    assert reused.levered_usd(after).tobytes() == taxes().levered_usd(after).tobytes()
-    assert reused.unlevered_usd().tobytes() == taxes().unlevered_usd().tobytes()

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.finance.tax import (GDS_DECLINING_BALANCE, combined_rate, depreciation_by_year, tax_years,
+from sim.finance.tax import (GDS_DECLINING_BALANCE, combined_rate, depreciation_by_year,
                              macrs_rates, recovery_shares, tax_by_month, tax_by_year,
                              tax_usd_by_year, yearly_sums)
 from sim.schema import GDS_PERIODS
@@ -208,16 +208,3 @@ def test_yearly_sums_of_rows_are_each_rows_sums_to_the_last_bit(seed, n_rows, n_
     got = yearly_sums(rows)
     assert got.shape == (n_rows, -(-n_months // 12))
     assert [row.tobytes() for row in got] == [yearly_sums(row).tobytes() for row in rows]
-
-
-@settings(max_examples=200, deadline=None)
-@given(years(), st.floats(0, 0.6), st.data())
-def test_the_years_after_any_year_are_taxed_on_what_it_carries_to_the_last_bit(series, rate, data):
-    """From any year on, taxed from the interest and losses its row carries: the rows of every
-    year taxed from the first."""
-    whole = tax_years(*series, rate, 0.3, 0.8)
-    assert [row[-1] for row in whole] == tax_usd_by_year(*series, rate)
-    k = data.draw(st.integers(1, len(whole)))
-    _, _, carried, _, balance, _ = whole[k - 1]
-    rest = tax_years(*(column[k:] for column in series), rate, 0.3, 0.8, carried, balance)
-    assert repr(whole[k:]) == repr(rest)
