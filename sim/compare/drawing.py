@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 from sim.errors import UserError
 from sim.executors import ProcessExecutor, WorkerLost, default_workers
-from sim.rundir.files import temporary
+from sim.rundir.files import left_behind
 
 #: In a forked worker: the figures queued before the fork, (make, path) by number.
 _QUEUED: list[tuple[Callable, Path]] = []
@@ -68,6 +68,6 @@ class Drawing:
             executor.close()  # stopped early (Ctrl-C, an error): the workers still drawing end now
             _QUEUED = []
             for _, path in queued:  # and what they were writing goes: a plot is whole or absent
-                for tmp in path.parent.glob(f"{temporary(path).name.rsplit('-', 1)[0]}-*"):
+                for tmp in left_behind(path):
                     tmp.unlink(missing_ok=True)
 

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
 from pathlib import Path
 
 
+def _temporary_stem(path: Path) -> str:
+    return f".tmp-{path.name}-"  # then the writer's process id
+
+
 def temporary(path: Path) -> Path:
     """Return the temporary name `path` is written under before it is renamed into place."""
-    return path.with_name(f".tmp-{path.name}-{os.getpid()}")
+    return path.with_name(f"{_temporary_stem(path)}{os.getpid()}")
+
+
+def left_behind(path: Path) -> list[Path]:
+    """Return the temporary files of `path` that writers in any process left (`temporary`)."""
+    return sorted(path.parent.glob(f"{glob.escape(_temporary_stem(path))}*"))
 
 
 def write_atomic(path, write) -> None:
