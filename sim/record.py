@@ -201,22 +201,26 @@ class Lease:
         """Return the days first .. first + n_days - 1 cut where the rent may change: the offset
         of each cut's first day (0 first) and its rent, which each day up to the next cut
         repeats. The same floats, day by day, as `scheduled_usd_per_day`; where its
-        anniversaries cannot be looked up (few days, a long span), every day is a cut."""
+        anniversaries cannot be looked up (few days, a long span), or a rent is not finite
+        (the difference of two infinite rents is NaN), every day is a cut."""
         origin = self.origin_day
         years = span = None
         if math.isfinite(origin):
             years = (_period(first, origin, DAYS_PER_YEAR), _period(first + n_days - 1, origin, DAYS_PER_YEAR))
             span = _escalation_span(*years, n_days)
-        if span is None:
-            return np.arange(n_days), self.scheduled_usd_per_day(np.arange(first, first + n_days))
-        cuts = _cuts(first, origin, DAYS_PER_YEAR, *years)
-        if self.ramp_months > 0:  # and the ramp's months, until a month after its last
-            start = _period(first, origin, DAYS_PER_MONTH)
-            stop = min(_period(first + n_days - 1, origin, DAYS_PER_MONTH),
-                       max(start, math.ceil(self.ramp_months) + 1.0))
-            cuts = sorted({*cuts, *_cuts(first, origin, DAYS_PER_MONTH, start, stop)})
-        since = np.array([first + cut - origin for cut in cuts])  # as (float) day - origin
-        return np.array(cuts), self._rent(_schedule(self.escalator_per_year, self.ramp_months, since, span))
+        if span is not None:
+            cuts = _cuts(first, origin, DAYS_PER_YEAR, *years)
+            if self.ramp_months > 0:  # and the ramp's months, until a month after its last
+                start = _period(first, origin, DAYS_PER_MONTH)
+                stop = min(_period(first + n_days - 1, origin, DAYS_PER_MONTH),
+                           max(start, math.ceil(self.ramp_months) + 1.0))
+                cuts = sorted({*cuts, *_cuts(first, origin, DAYS_PER_MONTH, start, stop)})
+            since = np.array([first + cut - origin for cut in cuts])  # as (float) day - origin
+            rents = self._rent(_schedule(self.escalator_per_year, self.ramp_months, since, span))
+            if math.isfinite(np.add.reduce(rents)):
+                return np.array(cuts), rents
+        every_day = np.arange(n_days)
+        return every_day, self.scheduled_usd_per_day(every_day + first)
 
     def last_rent_usd_per_day(self) -> float:
         """Return the rent due just before the term ends."""
@@ -403,10 +407,8 @@ class Books:
             # Every one of these days lies within the term (ceil(start) >= start and
             # ceil(end) - 1 < end), so the schedule alone gives its rent. It changes only at
             # its cuts: each other day's change would be +0.0, which leaves a sum as it is
-            # (the changes start at +0.0, so none is -0.0), if the rents are finite.
+            # (the changes start at +0.0, so none is -0.0; rents not finite are cut daily).
             cuts, amounts = lease.rent_steps(first, n_days)
-            if len(cuts) < n_days and not math.isfinite(np.add.reduce(amounts)):  # inf - inf is NaN
-                cuts, amounts = np.arange(n_days), lease.scheduled_usd_per_day(np.arange(first, first + n_days))
             amounts = sign * amounts
             change = self.rates.rent_usd_per_day
             change[first] += amounts[0]

@@ -372,7 +372,7 @@ class Site(TenantDesk):
             new_j = prices.frontier_j_per_th(now)
             today = int(now)
             window = self.world.power_usd_per_mwh[max(0, today - 89):today + 1]
-            power = float(np.add.reduce(window)) / len(window)  # np.mean's sum and division
+            power = float(np.mean(window))
             revenue = self.mining_usd_per_mw_day(self.world.hashprice_usd_per_ph_day[today], new_j)
             if economics.below_breakeven(revenue, power):
                 self._log(now, -1, "fleet_upgrade_skipped", "below_breakeven")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 from sim.construction import expected_finish_days, projects
 from sim.economics import DAYS_PER_MONTH
@@ -81,6 +82,12 @@ class TenantDesk:
                 counts["tenant_requests_rejected"] += 1
                 counts["tenant_mw_it_rejected"] += request.mw_it
 
+    @cached_property
+    def _asks_on_request(self) -> bool:
+        """Return whether the strategy may build for a tenant: one that keeps Strategy's
+        on_request (always False) is not asked (decided once a run: the strategy is fixed)."""
+        return getattr(self.strategy.on_request, "__func__", None) is not Strategy.on_request
+
     def _sign(self, request: Request) -> bool:
         """Sign `request`, whole or in part, against capacity it can have in time; False if none."""
         have_mw, planned_days = self._capacity_within(request.day + request.wait_days)
@@ -89,9 +96,7 @@ class TenantDesk:
         if blocks <= len(planned_days):
             self._sign_against(request, blocks)
             return True
-        # a strategy that keeps Strategy's on_request (always False) is not asked
-        builds = getattr(self.strategy.on_request, "__func__", None) is not Strategy.on_request
-        if builds:
+        if self._asks_on_request:
             view = MarketView(self.world, request.day, self.past)
             if self.strategy.on_request(request, view, self.view):
                 self._build_for(request)
@@ -103,7 +108,7 @@ class TenantDesk:
         if part_mw_it > EPS_MW and part_mw_it >= least_mw_it:
             self._sign_against(self._part(request, part_mw_it), len(planned_days))
             return True
-        if not builds:
+        if not self._asks_on_request:
             return False
         free_mw = max(0.0, self.ready_mw - self.reserved_mw)
         for blocks in range(self.blocks_needed(request.mw_it) - 1, 0, -1):
