@@ -13,6 +13,7 @@ site)`` whether to sign it and build for it. A strategy with ``prelease: true`` 
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass, field
 
@@ -84,6 +85,13 @@ def _max_share(default: float):
                  doc="share of the site's blocks that may be converted")
 
 
+def _defines_methods(cls) -> bool:
+    """Return whether `cls` itself defines a method or property (not a dunder, not `finished`)."""
+    return any(not name.startswith("__") and name != "finished"
+               and (inspect.isfunction(value) or isinstance(value, (staticmethod, classmethod, property)))
+               for name, value in vars(cls).items())
+
+
 class Strategy:
     """Base class: never converts, and signs only tenants that fit the ready MW."""
 
@@ -93,9 +101,12 @@ class Strategy:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        # A subclass that changes how it decides (or its room) may act where its parent was
-        # finished: it is never finished unless it says when itself.
-        if ("decide" in vars(cls) or "room" in vars(cls)) and "finished" not in vars(cls):
+        # `finished` speaks for the methods of the class that defines it. A subclass, or a
+        # mixin before that class in the order methods are looked up, that defines methods of
+        # its own (decide, room, convert, allowed, ...) may act where that class is finished:
+        # it is never finished unless it says when itself.
+        owner = next(c for c in cls.__mro__ if "finished" in vars(c))
+        if any(_defines_methods(c) for c in cls.__mro__[:cls.__mro__.index(owner)]):
             cls.finished = Strategy.finished
 
     def decide(self, day: int, view, site) -> list[Convert]:

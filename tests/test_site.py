@@ -444,8 +444,9 @@ def test_a_finished_strategy_is_asked_no_more_and_the_run_is_the_same(compose_sm
 
 
 def test_a_strategy_that_decides_otherwise_is_never_finished():
-    """A subclass that changes `decide` (or `room`) may act where its parent was finished:
-    it inherits the base's `finished` (never), unless it says when itself."""
+    """A subclass, or a mixin before its parent, that defines methods of its own (`decide`,
+    `room`, `convert`, ...) may act where its parent was finished: it inherits the base's
+    `finished` (never), unless it says when itself."""
     from sim.strategies import Phased
 
     class Own(Phased):
@@ -467,5 +468,30 @@ def test_a_strategy_that_decides_otherwise_is_never_finished():
         def finished(self, site):
             return True
 
+    class Bold:  # a mixin that decides otherwise, placed before Phased
+        def decide(self, day, view, site):
+            return []
+
+    class Mixed(Bold, Phased):
+        pass
+
+    class Converts(Phased):  # any method of its own: convert, allowed, a helper ...
+        def convert(self, blocks):
+            return super().convert(blocks)
+
+    class Tuned(Phased):  # only a class attribute: Phased's finished still speaks for it
+        decide_every_months = 1
+
     assert Own.finished is Strategy.finished and Roomier.finished is Strategy.finished
     assert Same.finished is Phased.finished and Says.finished is not Strategy.finished
+    assert Mixed.finished is Strategy.finished and Converts.finished is Strategy.finished
+    assert Tuned.finished is Phased.finished
+
+    class AfterSays(Says):  # below a class that says when, with nothing of its own
+        pass
+
+    class OwnAfterSays(Says):
+        def room(self, site, max_share):
+            return 1
+
+    assert AfterSays.finished is Says.finished and OwnAfterSays.finished is Strategy.finished
