@@ -211,3 +211,34 @@ def test_a_batch_of_the_wrong_size_is_refused_in_one_line(compose_small, monkeyp
     monkeypatch.setattr(processes["network"], "sample_batch", returned, raising=False)
     with pytest.raises(UserError, match=rf"market.network \(EconomicNetwork\): {fragment}"):
         sample_worlds(cfg, range(3), processes)
+
+
+@pytest.mark.parametrize("name", ["network", "power", "ai"])
+def test_a_subclass_that_changes_sample_alone_is_not_bypassed_by_the_batch(compose_small, name):
+    """A plug-in that subclasses a built-in with a batch and overrides `sample` only gets
+    its own `sample` called for every world (the built-in's batch would skip it)."""
+    import copy
+
+    cfg = compose_small("run.horizon_years=1")
+    processes = dict(build_processes(cfg))
+    builtin, calls = type(processes[name]), []
+
+    class Own(builtin):
+        def sample(self, days, rng, upstream):
+            calls.append(upstream)
+            return super().sample(days, rng, upstream)
+
+    class Batched(Own):  # one that says how it batches is batched again
+        def sample_batch(self, days, rngs, upstreams):
+            calls.append("batch")
+            return builtin.sample_batch(self, days, rngs, upstreams)
+
+    for kind, expected in ((Own, 3), (Batched, 1)):
+        calls.clear()
+        processes[name] = copy.copy(processes[name])
+        processes[name].__class__ = kind
+        worlds = sample_worlds(cfg, range(3), processes)
+        assert len(calls) == expected
+        for world in worlds:  # the same worlds either way: the subclass changes nothing
+            np.testing.assert_array_equal(world.power_usd_per_mwh,
+                                          sim.sample_world(cfg, world.replication).power_usd_per_mwh)
