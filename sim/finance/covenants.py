@@ -43,9 +43,9 @@ def dscr(cfads_usd, debt_service_usd, window_months: int = 12) -> np.ndarray:
     n = cfads.size
     ratio = np.full(n, np.nan)
     served = service > 0
-    first = int(served.argmax())  # the first month of service
-    if not served[first]:
+    if not served.any():  # no service (or no months): NaN throughout
         return ratio
+    first = int(served.argmax())  # the first month of service
     short = min(window_months - 1, n - first)  # the windows that start at `first`
     cumulative = np.empty((2, n + 1))  # CFADS and service summed to the start of each month
     cumulative[:, 0] = 0.0

@@ -88,6 +88,11 @@ def test_no_breach_leaves_the_loan_alone():
     assert np.allclose(result.dscr, dscr(cfads, schedule.debt_service_usd), equal_nan=True)
 
 
+def test_the_dscr_of_no_months_or_no_service_is_nan_throughout():
+    assert dscr(np.zeros(0), np.zeros(0)).shape == (0,)
+    assert np.isnan(dscr(np.ones(5), np.zeros(5))).all()
+
+
 def test_an_equity_cure_lifts_each_tested_dscr_to_the_covenant_and_prepays_the_loan():
     schedule, cfads = loan_and_dip()
     result = apply_covenant(cfads, schedule, 1.30, "equity")
