@@ -204,10 +204,14 @@ def measure_training(overrides: list[str]) -> dict:
     spread = ("mapper" in inspect.signature(train).parameters  # older trees train here only
               and cfg.run.executor != "serial")  # as sim.policies: one worker trains here
     executor = make_executor(cfg) if spread else None
+    spread_over = {}
+    if spread:  # as sim.policies: the executor's map, and its workers where train takes them
+        spread_over["mapper"] = executor.map
+        if "workers" in inspect.signature(train).parameters:
+            spread_over["workers"] = executor.workers
     began = time.perf_counter()
     try:
-        policy = train(cfg, build_strategies(cfg)["real_option"],
-                       **({"mapper": executor.map} if spread else {}))
+        policy = train(cfg, build_strategies(cfg)["real_option"], **spread_over)
     finally:
         if executor is not None:
             executor.close()
