@@ -87,16 +87,6 @@ def _days_by_month(world) -> np.ndarray:
     return days
 
 
-def _asic_prices(fleet, world) -> AsicPrices:
-    """Return the ASIC prices of a world under `fleet` (once per world and fleet, for every
-    strategy: prices read the world and the fleet's terms, and change neither)."""
-    prices = world._cache.get("asic_prices")
-    if prices is None or prices.fleet is not fleet:  # the same terms object, not an equal one
-        prices = AsicPrices(fleet, world.hashprice_usd_per_ph_day, world.date[0])
-        world._cache["asic_prices"] = prices
-    return prices
-
-
 class Account:
     """One replication's money under one strategy: the engine's record, by day and by month.
 
@@ -116,7 +106,7 @@ class Account:
         n = world.n_days
         self.n_days = n
         self.rates = record.rates.levels(n)
-        self.prices = _asic_prices(cfg.fleet, world)
+        self.prices = AsicPrices(cfg.fleet, world.hashprice_usd_per_ph_day, world.date[0])
         self.daily = np.zeros((len(CATEGORIES), n))
         self._power_use: dict[str, np.ndarray] | None = None
         mining = self._mining()

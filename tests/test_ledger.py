@@ -107,9 +107,10 @@ def test_the_summary_reads_the_last_day_of_the_timeline_states_it_sums(compose_c
     assert all(row.tobytes() == state.tobytes() for row, state in zip(acc.timeline_daily[2:], states))
 
 
-def test_asic_prices_kept_on_a_world_follow_the_fleet_terms_of_each_account(compose_small):
+def test_accounts_of_two_fleets_terms_on_one_world_are_each_as_on_a_fresh_world(compose_small):
     """Accounts of two fleets' terms on one world, in turn: each is its account on a fresh copy
-    of the world (the prices a world keeps are those of the terms that made them)."""
+    of the world (nothing an account leaves on the world, its ASIC prices included, carries
+    the other terms)."""
     cfgs = [settings(compose_small("strategy=stay_mining", "run.horizon_years=2",
                                    f"fleet.frontier_date={date}")) for date in ("2024-01-01", "2022-01-01")]
     used = sim.sample_world(cfgs[0], 3)
