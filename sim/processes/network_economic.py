@@ -184,20 +184,24 @@ class EconomicNetwork(NetworkBase):
         their epochs stepped together (sim.processes._economic_epochs): the same numbers
         as one by one, at a fraction of the time per world. The worlds share the grid."""
         n_days = len(days)
-        rows = [self._day0(n_days, rng, upstream) for rng, upstream in zip(rngs, upstreams)]
-        btc_usd, fees, noise, log_start, median, frontier_day0, born, capacity, z_half = (
-            np.array(column) for column in zip(*(row[:9] for row in rows)))
+        starts = [self._day0(n_days, rng, upstream) for rng, upstream in zip(rngs, upstreams)]
+        btc_usd, fees, noise, log_start, median = (
+            np.array([getattr(start, name) for start in starts])
+            for name in ("btc_usd", "fees", "noise", "log_start", "median"))
+        frontier_day0, born, capacity, z_half = (
+            np.array([getattr(start.fleet, name) for start in starts])
+            for name in ("frontier_day0", "born", "capacity", "z_half"))
         fleet = epochs.Fleet(self, born, capacity, z_half, median, frontier_day0, list(rngs))
         found = epochs.sample_epochs(self, btc_usd, fees, epochs.Paths(log_start, noise), fleet,
-                                     list(rngs), [row[10] for row in rows],
+                                     list(rngs), [start.outages for start in starts],
                                      self.initial_epoch_elapsed_s(self.initial_hashrate_ehs()))
         return [daily_fields(self.start_height, days, log_ehs, tables, row_fees)
                 for (*tables, log_ehs), row_fees in zip(found, fees)]
 
-    def _day0(self, n_days: int, rng, upstream) -> tuple:
+    def _day0(self, n_days: int, rng, upstream) -> _Day0:
         """Return one world's inputs to the epoch loop, drawn from `rng` in a fixed order:
         BTC, fees, cumulative noise of log hashrate, log day-0 hashrate, median power price,
-        the day-0 fleet (frontier day, born, capacity, z_half, installed) and its outages."""
+        the day-0 fleet and its outages."""
         btc_usd = upstream_path(upstream, "btc_usd", n_days)
         start = upstream_dates(upstream, n_days)[0]
         fees = self.sample_fees(n_days, rng)
@@ -214,8 +218,8 @@ class EconomicNetwork(NetworkBase):
                    * (self.target_spacing_hashrate_ehs() / hashrate0))
         fleet = day0_fleet(self, start, neutral, hashrate0, median,
                            self.order_shock(rng))  # the pipeline's size is as uncertain as an order's
-        return (btc_usd, fees, np.concatenate(([0.0], np.cumsum(noise))), math.log(hashrate0),
-                median, *fleet, self.sample_outages(n_days, rng))
+        return _Day0(btc_usd, fees, np.concatenate(([0.0], np.cumsum(noise))), math.log(hashrate0),
+                     median, fleet, self.sample_outages(n_days, rng))
 
     def order_shock(self, rng) -> float:
         """Return one lognormal shock of log-sd ``order_noise_log_sd`` and mean 1, drawn
@@ -258,6 +262,18 @@ class Outages:
             if start <= day < start + self.recovery_days:
                 available *= 1.0 - share * (1.0 - (day - start) / self.recovery_days)
         return available
+
+
+class _Day0(NamedTuple):
+    """One world's inputs to the epoch loop (`EconomicNetwork._day0`)."""
+
+    btc_usd: np.ndarray
+    fees: np.ndarray
+    noise: np.ndarray  # cumulative noise of log hashrate, 0 on day 0
+    log_start: float  # log of the day-0 hashrate
+    median: float  # the miners' median power price, USD/MWh
+    fleet: Day0Fleet
+    outages: Outages
 
 
 class Day0Fleet(NamedTuple):
