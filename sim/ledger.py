@@ -128,8 +128,8 @@ class Account:
 
     @cached_property
     def timeline_daily(self) -> np.ndarray:
-        """Return the grid MW in each state (`STATES`) on each day, a row each (built when first
-        read: the timeline reads it, a summary only the last day of three states)."""
+        """Return the grid MW in each state (`STATES`) on each day, a row each, stacked when
+        first read (the timeline and the summary read `_state_rows` without stacking them)."""
         return np.vstack(self._state_rows())
 
     def _state_rows(self) -> tuple[np.ndarray, ...]:

@@ -113,13 +113,9 @@ def monthly_rates(finance, world, month_starts: np.ndarray) -> float | np.ndarra
     return np.add.reduceat(world.short_rate, month_starts) / days + float(debt.spread)
 
 
-def project_capex_by_month(project, n_days: int, month_of_day: np.ndarray, n_months: int) -> np.ndarray:
-    """Return a project's capex (>= 0) in each month, paid evenly over its days as the engine books it."""
-    return projects_capex_by_month([project], n_days, month_of_day, n_months)[0]
-
-
 def projects_capex_by_month(projects, n_days: int, month_of_day: np.ndarray, n_months: int) -> np.ndarray:
-    """Return each project's capex by month, one row each: `project_capex_by_month` of every one.
+    """Return each project's capex (>= 0) by month, one row each, paid evenly over its days
+    as the engine books it.
 
     One bincount over every project's days (row k's months offset by k × n_months): each
     month sums its days' equal shares in day order from 0, as a bincount of the project alone.

@@ -332,10 +332,11 @@ class Facility:
                                                  | (rows["prepaid_usd"] != 0)).tolist()
         return self.rows
 
-    def _rises(self, month: int) -> np.ndarray:
-        """Return, by tranche, whether its balance may rise after `month`: funded, capitalised or
-        prepaid later, or at a negative rate (a later month of any is then the last one)."""
-        return (np.array(self.fixed_last) > month) | (np.array(self.moving_last) > month)
+    def _only_falls_after(self, k: int, month: int) -> bool:
+        """Return whether tranche `k`'s balance can only fall after `month`: it is not funded,
+        capitalised or prepaid later, nor at a negative rate (a later month of any would be
+        its last one)."""
+        return self.fixed_last[k] <= month and self.moving_last[k] <= month
 
     def _prepay_rows(self, which: list[int], month: int, amounts: list[float]) -> None:
         """Prepay `amounts` of the tranches `which` at the end of `month`, each shortened."""
@@ -349,13 +350,13 @@ class Facility:
         principal[index, month] -= paid
         prepaid[index, month] -= paid
         balance[index, month] -= paid
-        fixed_last, moving_last = self.fixed_last, self.moving_last
+        moving_last = self.moving_last
         for k in which:  # the last month each prepays is this one, if it was earlier
             if moving_last[k] < month and prepaid[k, month] != 0:
                 moving_last[k] = month
-        # Where the balance only falls from here (see `_rises`), it is the old one less the
-        # prepayment, until zero; the others are run again month by month.
-        falls = [fixed_last[k] <= month and moving_last[k] <= month for k in which]
+        # Where the balance only falls from here, it is the old one less the prepayment, until
+        # zero; the others are run again month by month.
+        falls = [self._only_falls_after(k, month) for k in which]
         if all(falls):
             fast, paid_fast = index, paid
         else:
