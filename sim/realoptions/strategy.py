@@ -143,8 +143,16 @@ class RealOption(Checked, Preleasing, Strategy):
         return self.convert(max(0, min(target - site.blocks_committed, site.blocks_mining)))
 
     def finished(self, site):
-        """Return True once the share left is none, unless training records its decisions."""
-        return self.record is None and self.room(site, self.max_share) == 0
+        """Return True once no later decision could convert a block, unless training records
+        its decisions: once the share left is none or, in training, once the tranche being
+        trained has started and its blocks are committed (the tranches after it never start,
+        so the conversion target is fixed: `decide` would return nothing again)."""
+        if self.record is not None:
+            return False
+        if self.train_stage is not None and self._stage > self.train_stage:
+            target = min(self._stage * self.tranche(site.blocks_per_project), self.allowed(site.n_blocks))
+            return min(target - site.blocks_committed, site.blocks_mining) <= 0
+        return self.room(site, self.max_share) == 0
 
     def _start_now(self, stage: int, day: int, view, site) -> bool:
         """Return True if tranche `stage` (0 = the first) starts on `day`."""

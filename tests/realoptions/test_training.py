@@ -84,6 +84,37 @@ def test_a_later_tranche_may_start_only_once_its_predecessor_has(compose_small):
     assert not alive.any() and not gains.any()
 
 
+@pytest.mark.parametrize("stage", [0, 1])
+def test_a_trainee_stops_deciding_once_its_tranche_is_committed_and_values_as_if_it_had_not(
+        compose_small, monkeypatch, stage):
+    """Once the trained tranche has started, no later decision of a training run can act (the
+    tranches after it never start): the engine stops asking, and every exercise value is as
+    with a strategy that is never finished, bit for bit."""
+    cfg = settings(compose_small(TRIO, *SMALL))
+    option = build_strategies(cfg)["real_option"]
+    policy = fixed_policy(cfg, "start_now")
+    calls = []
+    real_decide = RealOption.decide
+
+    def counted(self, day, view, site):
+        calls.append(day)
+        return real_decide(self, day, view, site)
+
+    monkeypatch.setattr(RealOption, "decide", counted)
+    values, asked = {}, {}
+    for finishes in (True, False):
+        if not finishes:
+            monkeypatch.setattr(RealOption, "finished", lambda self, site: False)
+        calls.clear()
+        values[finishes] = [training.exercise_values(cfg, sim.sample_world(cfg, r), option, stage, policy)
+                            for r in range(3)]
+        asked[finishes] = len(calls)
+    for early, late in zip(values[True], values[False]):
+        for a, b in zip(early, late):
+            assert np.array_equal(a, b)
+    assert asked[True] < asked[False]
+
+
 def test_features_read_only_the_past(compose_small):
     """Changing every path after the decision day changes none of the day's features."""
     cfg = settings(compose_small(*SMALL))
