@@ -475,9 +475,16 @@ def findings(results: dict, baseline: dict, commit: str | None) -> list[str]:
     side = {int(label.split()[0]): m for (s, label), m in results.items() if s == "ceiling"}
     if alone and len(side) > 1:  # what the executors can reach on this machine
         rate = alone["strategy_replications"] / alone["run_s"]
+        ceiling = {n: m["strategy_replications"] / m["run_s"] / rate for n, m in side.items() if n > 1}
         lines.append("ceiling (n serial runs side by side, no executor; throughput against one run): "
-                     + ", ".join(f"x{m['strategy_replications'] / m['run_s'] / rate:.2f} at {n}"
-                                 for n, m in sorted(side.items()) if n > 1))
+                     + ", ".join(f"x{x:.2f} at {n}" for n, x in sorted(ceiling.items())))
+        for executor in ("process", "ray") if serial else ():  # how much of the machine's own an executor gets
+            reached = {n: serial["run_s"] / m["run_s"] / ceiling[n] for (s, label), m in results.items()
+                       if s == "executors" and label.startswith(executor)
+                       and (n := int(label.split("×")[1])) in ceiling}
+            if reached:
+                lines.append(f"{executor} against the ceiling (its speed-up over the ceiling's at as many): "
+                             + ", ".join(f"{x:.0%} at {n}" for n, x in sorted(reached.items())))
     for section, what in (("blocks", "the same 100 MW split finer"),
                           ("site size", "a larger site, crews in proportion")):
         times = [m["run_s"] / m["strategy_replications"] for (s, _), m in results.items() if s == section]
