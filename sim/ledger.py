@@ -76,17 +76,6 @@ def _discount_factor(rate_per_year: float, month: int) -> float:
     return float(discount_factors(1, rate_per_year, first_month=month)[0])
 
 
-def _days_by_month(world) -> np.ndarray:
-    """Return the number of days of each month on the world's grid (read-only; once per world,
-    for every strategy's timeline)."""
-    days = world._cache.get("days_by_month")
-    if days is None:
-        days = np.diff(np.append(world.month_starts(), world.n_days))
-        read_only(days)
-        world._cache["days_by_month"] = days
-    return days
-
-
 class Account:
     """One replication's money under one strategy: the engine's record, by day and by month.
 
@@ -471,7 +460,7 @@ class Account:
         columns = np.empty((len(TIMELINE_COLUMNS), len(starts)))  # a row each, transposed at the end
         for column, state in zip(columns, self._state_rows()):  # each state summed by month as alone
             np.add.reduceat(state, starts, out=column)
-        columns[:-1] /= _days_by_month(self.world)
+        columns[:-1] /= self.world.days_by_month()
         columns[-1] = self.financing.dscr
         return columns.T
 

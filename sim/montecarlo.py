@@ -88,7 +88,7 @@ def run_chunk(cfg, start: int, stop: int, progress=None) -> dict[str, pd.DataFra
         if monthly:
             starts = account.month_starts
             paths.append(np.column_stack([np.add.reduceat(getattr(world, f), starts)
-                                          / np.diff(np.append(starts, world.n_days))
+                                          / world.days_by_month()
                                           for f in WORLD_MONTHLY_FIELDS]))
         if progress is not None:
             progress(1)

@@ -108,6 +108,20 @@ class World:
             self._cache["month_starts"] = _grid_month_starts(str(self.date[0]), len(self.date))
         return self._cache["month_starts"]
 
+    def days_by_month(self) -> np.ndarray:
+        """Return the number of the grid's days in each of its months (read-only, shared by
+        the worlds of a grid)."""
+        if "days_by_month" not in self._cache:
+            self._cache["days_by_month"] = _grid_days_by_month(str(self.date[0]), len(self.date))
+        return self._cache["days_by_month"]
+
+    def month_of_day(self) -> np.ndarray:
+        """Return the month (0 = the first on the grid) of each day (read-only, shared by the
+        worlds of a grid)."""
+        if "month_of_day" not in self._cache:
+            self._cache["month_of_day"] = _grid_month_of_day(str(self.date[0]), len(self.date))
+        return self._cache["month_of_day"]
+
     def tenant_request_rows(self) -> tuple[tuple, ...]:
         """Return the tenant requests as (day, mw_it, term_days, usd_per_kw_month, wait_days,
         min_share, phased) tuples of Python numbers (day an int), an optional column absent
@@ -171,6 +185,19 @@ def day_grid(start_date: str, horizon_years: float) -> tuple[np.ndarray, np.ndar
 def _grid_month_starts(start_date: str, n_days: int) -> np.ndarray:
     """Return `month_starts` of the `n_days` dates from `start_date` (read-only, made once)."""
     return month_starts(np.datetime64(start_date, "D") + np.arange(n_days))
+
+
+@read_only_cache(maxsize=16)
+def _grid_days_by_month(start_date: str, n_days: int) -> np.ndarray:
+    """Return the days in each month of the `n_days` dates from `start_date` (read-only, made once)."""
+    return np.diff(np.append(_grid_month_starts(start_date, n_days), n_days))
+
+
+@read_only_cache(maxsize=16)
+def _grid_month_of_day(start_date: str, n_days: int) -> np.ndarray:
+    """Return the month of each of the `n_days` dates from `start_date` (read-only, made once)."""
+    days = _grid_days_by_month(start_date, n_days)
+    return np.repeat(np.arange(days.size), days)
 
 
 @read_only_cache(maxsize=16)

@@ -26,6 +26,23 @@ def test_world_has_every_documented_field(compose_small):
                                                    "wait_days", "min_share", "phased"]
 
 
+def test_months_of_the_grid_follow_the_calendar(compose_small):
+    """Day 0 (2026-06-26) opens a short first month; then calendar months, the last cut at the horizon."""
+    world = sim.sample_world(compose_small("run.horizon_years=1"), 0)
+    months = world.date.astype("datetime64[M]")
+    days = world.days_by_month()
+    assert days[0] == 5 and days[1] == 31 and days[2] == 31 and days[3] == 30  # Jun 26-30, Jul, Aug, Sep
+    assert days.sum() == world.n_days and len(days) == len(np.unique(months))
+    assert np.array_equal(world.month_of_day(), (months - months[0]).astype(int))
+    assert np.array_equal(np.cumsum(days)[:-1], world.month_starts()[1:])
+    other = sim.sample_world(compose_small("run.horizon_years=1"), 1)
+    assert other.days_by_month() is days  # shared by the worlds of a grid, and read-only
+    with pytest.raises(ValueError):
+        days[0] = 6
+    with pytest.raises(ValueError):
+        world.month_of_day()[0] = 1
+
+
 def test_stream_keys_are_fixed_integers_not_python_hash():
     assert stream_key("btc") == zlib.crc32(b"btc")
     assert len({stream_key(name) for name in [*PROCESS_FIELDS, "site"]}) == len(PROCESS_FIELDS) + 1

@@ -47,7 +47,7 @@ from sim.finance.debt import (Schedule, bullet_schedule, combine, construction_r
                               sculpted_schedule)
 from sim.finance.schedule import last_month_by_row
 from sim.finance.tax import combined_rate, depreciation_by_year, tax_by_month, tax_usd_by_year, yearly_sums
-from sim.memo import read_only, read_only_cache
+from sim.memo import read_only_cache
 
 #: The ledger's financing categories (cashflows.parquet), signed as the others: inflows +.
 FINANCE_CATEGORIES = ("debt_draw", "interest", "principal", "fees", "tax")
@@ -93,24 +93,12 @@ class Financing:
         )
 
 
-def _month_of_day(world) -> np.ndarray:
-    """Return the month of each of the world's days (read-only; once per world, for every strategy)."""
-    month_of_day = world._cache.get("month_of_day")
-    if month_of_day is None:
-        starts = world.month_starts()
-        month_of_day = np.repeat(np.arange(starts.size), np.diff(np.append(starts, world.n_days)))
-        read_only(month_of_day)
-        world._cache["month_of_day"] = month_of_day
-    return month_of_day
-
-
-def monthly_rates(finance, world, month_starts: np.ndarray) -> float | np.ndarray:
+def monthly_rates(finance, world) -> float | np.ndarray:
     """Return the project debt's annual rate: fixed, or each month's mean short rate plus the spread."""
     debt = finance.debt
     if debt.rate == "fixed":
         return float(debt.fixed_rate)
-    days = np.diff(np.append(month_starts, world.n_days))
-    return np.add.reduceat(world.short_rate, month_starts) / days + float(debt.spread)
+    return np.add.reduceat(world.short_rate, world.month_starts()) / world.days_by_month() + float(debt.spread)
 
 
 def projects_capex_by_month(projects, n_days: int, month_of_day: np.ndarray, n_months: int) -> np.ndarray:
@@ -301,8 +289,8 @@ def financing(cfg, account) -> Financing:
     idx = account.category_index
     n = monthly.shape[1]
     world, record = account.world, account.record
-    month_of_day = _month_of_day(world)  # day 0 opens the first month
-    rate = monthly_rates(fin, world, account.month_starts)
+    month_of_day = world.month_of_day()  # day 0 opens the first month
+    rate = monthly_rates(fin, world)
     # (principal, lender's forecast (sculpted loans only), first month) of each term loan
     terms: list[tuple[float, np.ndarray | None, int]] = []
     unconverted = 0.0  # construction balances still owed at the horizon
