@@ -55,6 +55,17 @@ def sums_by(index: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
     return np.bincount(index, values, minlength=count)
 
 
+def renumbered(index: np.ndarray, rows: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (kept, index') for entries grouped by `index` (groups 0 .. count - 1) when only
+    the groups `rows` stay, numbered by their place in `rows`: which entries stay, and the
+    new group of each one that does."""
+    number = np.full(count, -1)
+    number[rows] = np.arange(len(rows))
+    new = number[index]
+    kept = new >= 0
+    return kept, new[kept]
+
+
 class Rows:
     """Arrays of the batch's active worlds that leave it together, a world per row (the
     first axis): the attributes named in `per_row`."""
@@ -169,12 +180,10 @@ class Fleet(Rows):
 
     def keep(self, rows: np.ndarray) -> None:
         """Keep only the worlds `rows` (indices into the active ones), in that order."""
-        renumber = np.full(len(self.t), -1)
-        renumber[rows] = np.arange(len(rows))
+        kept, world = renumbered(self.world, rows, len(self.t))
         super().keep(rows)
-        world = renumber[self.world]
-        self._keep_vintages(world >= 0)
-        self.world = world[world >= 0]
+        self._keep_vintages(kept)
+        self.world = world
 
     def _keep_vintages(self, kept: np.ndarray) -> None:
         self.world, self.born, self.capacity, self.z_half = (
@@ -199,11 +208,8 @@ class Fleet(Rows):
             return running
         problem = world
         if len(solve) < worlds:  # a world without revenue or machines: its vintages leave
-            problem = np.full(worlds, -1)
-            problem[solve] = np.arange(len(solve))
-            problem = problem[world]
-            kept = problem >= 0
-            problem, capacity, z_half = problem[kept], capacity[kept], z_half[kept]
+            kept, problem = renumbered(world, solve, worlds)
+            capacity, z_half = capacity[kept], z_half[kept]
         log_revenue = np.log(revenue[solve])
         guess = self.last_log_hp[solve] + ((log_revenue - self.last_log_revenue[solve])
                                            / self.last_slope[solve])  # NaN: a cold start
@@ -289,8 +295,8 @@ def solve_rows(log_revenue: np.ndarray, capacity: np.ndarray, z_half: np.ndarray
             left = ~done
             todo, x, step, target, lo, hi = (todo[left], x[left], step[left], target[left],
                                              lo[left], hi[left])
-            vintages = left[problem]  # the unsolved problems' vintages, numbered anew
-            c, zh, problem = c[vintages], zh[vintages], (np.cumsum(left) - 1)[problem[vintages]]
+            vintages, problem = renumbered(problem, np.flatnonzero(left), count)  # the unsolved problems'
+            c, zh = c[vintages], zh[vintages]
             count = len(todo)
         outside = ~((lo < step) & (step < hi))  # or no step: bisect, or reach out
         if outside.any():

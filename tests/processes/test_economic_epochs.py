@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import ndtr
 
-from sim.processes._economic_epochs import solve_rows, sums_by
+from sim.processes._economic_epochs import Fleet, renumbered, solve_rows, sums_by
 from sim.processes.network_economic import EconomicNetwork
 from sim.world import day_grid, rng_for
 
@@ -146,3 +146,34 @@ def test_a_cold_start_where_every_machine_runs_converges_when_g_rounds_above_the
         root, slope = solve_rows(np.array([target]), capacity.ravel(), np.full(4, -60.0), problem,
                                  0.5, np.array([np.nan]))
     assert root[0] == pytest.approx(start, abs=1e-12) and slope[0] == 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 9), max_size=40), st.lists(st.integers(0, 9), unique=True, max_size=10))
+def test_renumbered_keeps_the_entries_of_the_groups_kept_numbered_by_their_place(index, rows):
+    kept, new = renumbered(np.array(index, dtype=np.int64), np.array(rows, dtype=np.int64), 10)
+    place = {group: k for k, group in enumerate(rows)}
+    assert kept.tolist() == [group in place for group in index]
+    assert new.tolist() == [place[group] for group in index if group in place]
+
+
+def test_a_world_without_machines_runs_none_and_leaves_the_others_as_they_are_alone():
+    """A world none of whose vintages is installed is left out of the epoch's solve (its
+    running hashrate is the floor, 1e-9 EH/s); the other worlds' running hashrates are those
+    of a batch without it, bit for bit."""
+    net = EconomicNetwork(**DEFAULTS)
+    rng = np.random.default_rng(3)
+    born = np.zeros((3, 5))
+    born[1] = 400.0  # world 1's vintages are all still on order on day 90
+    capacity, z_half = rng.uniform(50, 300, (3, 5)), rng.normal(0.0, 1.0, (3, 5))
+    median, frontier_day0 = np.full(3, 45.0), np.full(3, 100.0)
+    t_end, revenue = np.full(3, 90.0), np.array([40.0, 40.0, 55.0])
+
+    def fleet(worlds):
+        return Fleet(net, born[worlds], capacity[worlds], z_half[worlds], median[worlds], frontier_day0[worlds],
+                     [np.random.default_rng(10 + k) for k in worlds])
+
+    three = fleet([0, 1, 2]).step(t_end, revenue, None)
+    two = fleet([0, 2]).step(t_end[[0, 2]], revenue[[0, 2]], None)
+    assert three[1] == 1e-9
+    assert np.array_equal(three[[0, 2]], two) and np.all(two > 1e-9)
