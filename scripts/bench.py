@@ -3,7 +3,10 @@
 Every measurement runs in a fresh Python process, so its peak memory is its own. Each
 runs `sim.run` into a run directory, as `hashpivot` does (finished chunks written as
 they come). `wall s` is that call alone: imports, composing the config and a warm-up
-that starts every worker (and Ray) come before the clock. `main MB` is the peak RSS of
+that starts every worker (and Ray) come before the clock. The warm-up also trains the
+real_option policy, which `sim.policies` keeps for the process, so the timed run does not
+train: the `real_option` section times training, and the `command` section includes it
+(as a user's run does). `main MB` is the peak RSS of
 the process that runs `sim.run` (the parent of the workers) during the run; it imports
 what the run imports (`sim.compare`, which loads scipy.stats and matplotlib, only where
 the report is timed). `worker MB` the largest peak RSS of its worker processes (shared
