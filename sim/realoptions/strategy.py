@@ -139,8 +139,13 @@ class RealOption(Checked, Preleasing, Strategy):
         while self._stage < stages and self._start_now(self._stage, day, view, site):
             self._stage += 1
         self._step += 1
-        target = min(self._stage * self.tranche(per_project), self.allowed(n_blocks))
-        return self.convert(max(0, min(target - site.blocks_committed, site.blocks_mining)))
+        return self.convert(self._to_convert(site))
+
+    def _to_convert(self, site) -> int:
+        """Return the blocks still to convert for the tranches started (>= 0): up to their
+        target, at most those mining and free."""
+        target = min(self._stage * self.tranche(site.blocks_per_project), self.allowed(site.n_blocks))
+        return max(0, min(target - site.blocks_committed, site.blocks_mining))
 
     def finished(self, site):
         """Return True once no later decision could convert a block, unless training records
@@ -150,8 +155,7 @@ class RealOption(Checked, Preleasing, Strategy):
         if self.record is not None:
             return False
         if self.train_stage is not None and self._stage > self.train_stage:
-            target = min(self._stage * self.tranche(site.blocks_per_project), self.allowed(site.n_blocks))
-            return min(target - site.blocks_committed, site.blocks_mining) <= 0
+            return self._to_convert(site) == 0
         return self.room(site, self.max_share) == 0
 
     def _start_now(self, stage: int, day: int, view, site) -> bool:
