@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sim.compare.analysis import Analysis
+from sim.compare.finance import FINANCING_CATEGORIES
 from sim.compare.load import RunSet
 from sim.errors import UserError
 from sim.rundir import write_atomic
@@ -27,8 +28,8 @@ WORKBOOK = "comparison.xlsx"
 MAX_ROWS = 1_048_576
 #: Columns of comparison.csv in the metric's own unit (the unit of `--metric`).
 IN_METRIC = ("mean", "ci_low", "ci_high", "std", "p5", "p50", "p95", "cvar5", "diff_mean",
-             "diff_ci_low", "diff_ci_high", "unpaired_ci_width", "regret", "max_regret",
-             "delta")
+             "diff_ci_low", "diff_ci_high", "diff_std", "unpaired_ci_width", "regret",
+             "max_regret", "delta")
 #: Columns of comparison.csv whose unit their name does not carry.
 FIXED_UNITS = {"n": "count", "n_pairs": "count", "undefined_share": "fraction",
                "p_negative": "fraction", "p_beats_baseline": "fraction",
@@ -36,7 +37,8 @@ FIXED_UNITS = {"n": "count", "n_pairs": "count", "undefined_share": "fraction",
                "incremental_irr": "fraction per year",
                "incremental_irr_median": "fraction per year", "replication": "index",
                "year": "calendar year", "covenant_breached": "true/false",
-               "replications": "count"}
+               "replications": "count", "terminal_value_pv_mean": "USD",
+               "paired": "true/false", "best_in_scenario": "true/false"}
 #: The paired-differences sheet: the comparison's columns against the baseline.
 PAIRED = ["scenario", "strategy", "baseline", "paired", "n_pairs", "diff_mean", "diff_ci_low",
           "diff_ci_high", "unpaired_ci_width", "p_beats_baseline", "fsd_vs_baseline",
@@ -78,13 +80,16 @@ def with_units(frame: pd.DataFrame, metric: str = "npv_usd") -> pd.DataFrame:
 
 
 def yearly_cash(runset: RunSet) -> pd.DataFrame:
-    """Return the yearly net cash flow per scenario, strategy and year: its mean, P5, P50
-    and P95 over the sampled worlds (USD, nominal, undiscounted; empty without cash flows)."""
+    """Return the yearly net cash flow before debt and tax (every category but
+    FINANCING_CATEGORIES, as the report's cumulative cash and incremental_cashflows.csv)
+    per scenario, strategy and year: its mean, P5, P50 and P95 over the sampled worlds
+    (USD, nominal, undiscounted; empty without cash flows)."""
     flows = runset.table("cashflows")
     columns = ["scenario", "strategy", "year", "replications", "mean_usd",
                *(f"{name}_usd" for name in QUANTILES)]
     if flows is None or flows.empty:
         return pd.DataFrame(columns=columns)
+    flows = flows[~flows["category"].isin(FINANCING_CATEGORIES)]
     flows = flows.assign(year=pd.to_datetime(flows["month"]).dt.year)
     per_world = flows.groupby(["scenario", "label", "year", "replication"], sort=False,
                               observed=True)["usd"].sum()

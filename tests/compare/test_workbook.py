@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from sim.compare import main
+from sim.compare.finance import FINANCING_CATEGORIES
 from sim.compare.workbook import unit_of, with_units, workbook_path
 from sim.errors import UserError
 
@@ -38,21 +39,38 @@ def test_the_workbook_opens_and_its_totals_equal_the_tables(real_run):
     paired = sheet(path, "paired_differences").set_index("strategy")
     assert paired.loc["convert_all", "diff_mean (USD)"] == pytest.approx(
         csv.loc["convert_all", "diff_mean"], rel=1e-12)
-    # yearly net cash: mean and P50 over the worlds, from cashflows.parquet by hand
+    # yearly net cash before debt and tax: mean and P50 over the worlds, from
+    # cashflows.parquet by hand (the run borrows: its debt and tax flows are left out)
     flows = pd.read_parquet(run_dir / "cashflows.parquet")
     flows["year"] = pd.to_datetime(flows["month"]).dt.year
-    per_world = flows.groupby(["strategy", "year", "replication"], observed=True)["usd"].sum()
+    financing = flows["category"].isin(FINANCING_CATEGORIES)
+    assert flows.loc[financing & (flows["category"] == "debt_draw"), "usd"].abs().sum() > 0
+    per_world = flows[~financing].groupby(["strategy", "year", "replication"],
+                                          observed=True)["usd"].sum()
     yearly = sheet(path, "cash_flow_yearly").set_index(["strategy", "year (calendar year)"])
     for (strategy, year), mean in per_world.groupby(level=[0, 1]).mean().items():
         assert yearly.loc[(strategy, year), "mean_usd (USD)"] == pytest.approx(mean, rel=1e-9)
     medians = per_world.groupby(level=[0, 1]).median()
     assert yearly["p50_usd (USD)"].to_numpy() == pytest.approx(
         medians.loc[yearly.index].to_numpy(), rel=1e-9)
-    # mean by category sums, over the categories, to the yearly mean net cash
+    # mean by category (debt and tax included) sums, over the categories but debt and
+    # tax, to the yearly mean net cash
     categories = sheet(path, "cash_flow_by_category").set_index(["strategy", "year (calendar year)"])
-    total = categories[[c for c in categories.columns if c.endswith("(USD)")]].sum(axis=1)
+    assert {f"{c}_usd (USD)" for c in FINANCING_CATEGORIES} <= set(categories.columns)
+    total = categories[[c for c in categories.columns if c.endswith("(USD)")
+                        and c.removesuffix("_usd (USD)") not in FINANCING_CATEGORIES]].sum(axis=1)
     assert total.loc[yearly.index].to_numpy() == pytest.approx(
         yearly["mean_usd (USD)"].to_numpy(), rel=1e-9, abs=1e-3)
+
+
+def test_every_number_and_true_false_of_the_strategies_sheet_names_its_unit(real_run):
+    _, run_dir = real_run
+    table = sheet(run_dir / "comparison.xlsx", "strategies")
+    valued = [c for c in table.columns if table[c].map(
+        lambda v: isinstance(v, (bool, int, float)) and v == v).any()]
+    assert {"mean (USD)", "diff_std (USD)", "terminal_value_pv_mean (USD)",
+            "best_in_scenario (true/false)"} <= set(valued)
+    assert [c for c in valued if not c.endswith(")")] == []
 
 
 def test_units_come_from_the_column_names():
