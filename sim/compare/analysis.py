@@ -23,6 +23,7 @@ import pandas as pd
 from sim.compare import finance, stats
 from sim.compare.finance import FINANCING_CATEGORIES
 from sim.compare.load import RunSet, same_worlds
+from sim.compare.stats import MIN_DEFINED_SHARE
 from sim.selection import Selection, select_best
 from sim.errors import UserError
 
@@ -38,8 +39,6 @@ COLUMNS = ["scenario", "strategy", "name", "run", "metric", "n", "n_missing",
            "ssd_vs_baseline", "incremental_irr", "incremental_irr_median",
            "best_in_scenario", "selection_confident", "regret", "max_regret"]
 _DOMINANCE = {"x": "dominates", "y": "dominated", "equal": "equal", "neither": "neither"}
-#: The least share of worlds in which every strategy must define the metric to compare it.
-MIN_DEFINED_SHARE = 0.5
 
 
 @dataclass(eq=False)

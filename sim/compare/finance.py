@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sim.compare.load import Run, RunSet
+from sim.compare.stats import MIN_DEFINED_SHARE
 from sim.params import keys
 from sim.schema import FinanceConfig
 
@@ -35,6 +36,11 @@ CSV_COLUMNS = {"min_dscr_p5": ("min_dscr", "p5"), "min_dscr_p50": ("min_dscr", "
                "equity_irr_median": ("equity_irr", "p50"),
                "peak_equity_mean_usd": ("peak_equity_usd", "mean"),
                "npv_after_tax_mean_usd": ("npv_after_tax_usd", "mean")}
+#: Summary columns whose NaN means "undefined" (an IRR where no rate sets the NPV to zero),
+#: not "not applicable" (`min_dscr` without debt): a statistic of one is shown only where
+#: the strategy defines it in at least MIN_DEFINED_SHARE of its worlds, as `hashpivot-compare
+#: --metric` compares it; the report says which are left blank.
+UNDEFINED_WHEN_NAN = ("equity_irr",)
 #: The report's table adds the unlevered NPV beside the financed figures.
 REPORT_COLUMNS = {**CSV_COLUMNS, "npv_mean_usd": ("npv_usd", "mean")}
 #: Fan chart quantiles of the monthly DSCR: the outer band, the inner band, the median.
@@ -72,10 +78,13 @@ def _column(rows: pd.DataFrame, name: str) -> np.ndarray:
     return rows[name].astype(float).to_numpy()
 
 
-def _statistic(values: np.ndarray, statistic: str) -> float:
-    values = values[np.isfinite(values)]
-    if not values.size:
+def _statistic(values: np.ndarray, statistic: str, least_defined: float = 0.0) -> float:
+    """Return `statistic` of the finite `values`; NaN where they are fewer than
+    `least_defined` of all the values (or none)."""
+    defined = values[np.isfinite(values)]
+    if not defined.size or defined.size < least_defined * values.size:
         return np.nan
+    values = defined
     if statistic == "mean":
         return float(values.mean())
     return float(np.percentile(values, {"p5": 5, "p50": 50}[statistic]))
@@ -85,9 +94,11 @@ def strategy_figures(rows: pd.DataFrame, columns: dict = REPORT_COLUMNS) -> dict
     """Return {column: value} of one strategy's summary rows (one row per replication).
 
     Each statistic is over the replications that define its summary column: the P5 and
-    median of `min_dscr` only over worlds where the strategy carried debt.
+    median of `min_dscr` only over worlds where the strategy carried debt. A column of
+    UNDEFINED_WHEN_NAN defined in fewer than MIN_DEFINED_SHARE of the worlds gives NaN.
     """
-    return {name: _statistic(_column(rows, source), statistic)
+    return {name: _statistic(_column(rows, source), statistic,
+                             MIN_DEFINED_SHARE if source in UNDEFINED_WHEN_NAN else 0.0)
             for name, (source, statistic) in columns.items()}
 
 
@@ -99,6 +110,33 @@ def strategy_table(runset: RunSet, columns: dict = REPORT_COLUMNS) -> pd.DataFra
         rows.append({"scenario": scenario, "strategy": label,
                      **strategy_figures(part, columns)})
     return pd.DataFrame(rows, columns=["scenario", "strategy", *columns])
+
+
+#: How the notes name a figure of `strategy_table` (as the report's table heads it).
+_WORDS = {"equity_irr_median": "median equity IRR"}
+
+
+def rarely_defined_notes(runset: RunSet, columns: dict = REPORT_COLUMNS) -> list[str]:
+    """Return a sentence on each figure of `strategy_table` left blank because its summary
+    column (one of UNDEFINED_WHEN_NAN) is undefined in most of a strategy's worlds."""
+    notes, many = [], len(runset.scenarios) > 1
+    for (scenario, label), part in runset.summary.groupby(["scenario", "label"], sort=False):
+        for name, (source, _) in columns.items():
+            values = _column(part, source)
+            if source not in UNDEFINED_WHEN_NAN or not values.size:
+                continue
+            undefined = float(np.mean(~np.isfinite(values)))
+            if 1.0 - undefined < MIN_DEFINED_SHARE:
+                where = f" in scenario '{scenario}'" if many else ""
+                share = ("every one" if undefined == 1.0
+                         else f"{undefined:.0%}") + " of its worlds"
+                notes.append(f"The {_WORDS.get(name, name)} ({name}) is left blank for "
+                             f"{label}{where}: its {source} is undefined in {share} (no "
+                             f"discount rate sets the NPV of its cash to equity to zero)"
+                             + ("." if undefined == 1.0 else
+                                f", and a statistic of the other {1.0 - undefined:.0%} "
+                                "would speak for them alone."))
+    return notes
 
 
 def _flatten(node: dict, prefix: str = "") -> dict[str, str]:

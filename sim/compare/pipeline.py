@@ -125,13 +125,13 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
     lines = verdict(analysis, runset)
     drawing.finish()
     _write_text(render(analysis, runset, figures, lines, financing), out / REPORT_HTML)
-    log.info("report and %d plot(s) written to %s in %.2f s", len(figures), out,
+    drawn = figures + (financing.figures if financing is not None else [])
+    log.info("report and %d plot(s) written to %s in %.2f s", len(drawn), out,
              time.perf_counter() - started)
     if book is not None:
         started = time.perf_counter()
         write_workbook(analysis, runset, book)
         log.info("workbook %s written in %.2f s", book, time.perf_counter() - started)
-    drawn = figures + (financing.figures if financing is not None else [])
     return Comparison(analysis=analysis, runset=runset, verdict="\n".join(lines), out=out,
                       plots=[path for _, path in drawn])
 
@@ -244,17 +244,19 @@ def draw_financing(runset: RunSet, folder: Path | None,
         if paths:
             covenant = {label: finance.covenant_dscr(runset.run_of(scenario, label))
                         for label in paths}
+            labels = runset.summary.loc[runset.summary["scenario"] == scenario, "label"]
+            places = {label: k for k, label in enumerate(dict.fromkeys(labels))}
             figures.append((f"Trailing-12-month DSCR over time: median, P25–P75 and "
                             f"P5–P95{where}", drawn(_at(folder, f"dscr{end}"), partial(
                                 plots.dscr_fans, paths, covenant,
-                                f"Debt service cover ratio{where}"))))
+                                f"Debt service cover ratio{where}", places=places))))
         notes += finance.no_debt_notes(undebted, bool(paths), where)
     if not any(finance.has_dscr(run) for run in runset.runs):
         notes.append("The runs kept no monthly DSCR (run.detail=summary, or made before "
                      "financing), so the DSCR over time is not drawn.")
     return finance.Financing(terms=finance.terms_table(runset),
                              table=finance.strategy_table(runset), figures=figures,
-                             notes=notes)
+                             notes=finance.rarely_defined_notes(runset) + notes)
 
 
 def _timeline_medians(runset: RunSet) -> dict[tuple[str, str], pd.DataFrame]:

@@ -346,13 +346,18 @@ def tornado(sensitivity: pd.DataFrame, title: str, path: Path | None) -> Path | 
 
 
 def dscr_fans(paths: dict[str, pd.DataFrame], covenant: dict[str, float | None],
-              title: str, path: Path | None) -> Path | Figure:
+              title: str, path: Path | None, places: dict[str, int] | None = None
+              ) -> Path | Figure:
     """Return `path` after drawing fans of the monthly DSCR per strategy.
 
     `paths` maps a strategy to its trailing-12-month DSCR (replication × month); each
     panel shows the median, P25–P75 and P5–P95 over the worlds with a DSCR that month,
     and a dashed line at the strategy's covenant minimum (`covenant`, None for none).
+    `places` gives each strategy's place among all those compared, so that its median
+    has the style it has in the other plots (which draw the strategies without debt too);
+    by default, its place in `paths`.
     """
+    places = places or {}
     fig, axes = _panels(len(paths), sharey=True)
     top = 0.0
     for i, ((name, wide), ax) in enumerate(zip(paths.items(), axes)):
@@ -361,7 +366,7 @@ def dscr_fans(paths: dict[str, pd.DataFrame], covenant: dict[str, float | None],
         ax.fill_between(months, fan[0.05], fan[0.95], color="0.85", lw=0, label="P5–P95")
         ax.fill_between(months, fan[0.25], fan[0.75], color="0.6", lw=0, label="P25–P75")
         ax.plot(months, fan[0.5], label="median", lw=1.6,  # solid: the covenant is dashed
-                **{**style(i), "marker": None, "linestyle": "-"})
+                **{**style(places.get(name, i)), "marker": None, "linestyle": "-"})
         floor = covenant.get(name)
         if floor is not None:
             ax.axhline(floor, color="black", ls="--", lw=1.2,

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.compare import compare_runs, finance
+from sim.compare import compare_runs, finance, plots
 from sim.compare import main as compare_main
 from sim.compare.analysis import analyse
 from sim.compare.load import load_runs
@@ -54,8 +54,9 @@ def _by_hand(summary: pd.DataFrame, strategy: str) -> dict:
             "min_dscr_p50": np.median(dscr) if dscr.size else np.nan,
             "covenant_breach_share": rows["covenant_breached"].sum() / len(rows),
             "equity_npv_mean_usd": rows["equity_npv_usd"].sum() / len(rows),
+            # the median of the worlds that define it, where they are at least half
             "equity_irr_median": np.median(rows["equity_irr"].dropna()) if
-            rows["equity_irr"].notna().any() else np.nan,
+            rows["equity_irr"].notna().mean() >= 0.5 else np.nan,
             "peak_equity_mean_usd": rows["peak_equity_usd"].mean(),
             "npv_after_tax_mean_usd": rows["npv_after_tax_usd"].mean()}
 
@@ -94,6 +95,33 @@ def test_report_shows_terms_cover_breach_and_equity_beside_unlevered(financed):
     assert cells["stay_mining"][:2] == ["–", "–"]
 
 
+def test_an_equity_irr_undefined_in_most_worlds_is_left_blank_and_the_report_says_why(
+        tmp_path, run_factory, financing_factory):
+    run = financing_factory(run_factory(tmp_path / "run", replications=20))
+    summary = pd.read_parquet(run / "summary.parquet")
+    worlds = summary["replication"].to_numpy()
+    # stay_mining defines its equity IRR in 9 of 20 worlds, phased in 10 (exactly half)
+    stay = (summary["strategy"] == "stay_mining").to_numpy()
+    summary.loc[stay, "equity_irr"] = np.where(worlds[stay] < 9, 0.05 + 0.01 * worlds[stay], np.nan)
+    half = (summary["strategy"] == "phased").to_numpy() & (worlds >= 10)
+    summary.loc[half, "equity_irr"] = np.nan
+    summary.to_parquet(run / "summary.parquet")
+    compare_runs(run)
+    csv = pd.read_csv(run / "comparison.csv").set_index("strategy")
+    assert np.isnan(csv.loc["stay_mining", "equity_irr_median"])
+    phased = summary.loc[(summary["strategy"] == "phased") & (worlds < 10), "equity_irr"]
+    assert csv.loc["phased", "equity_irr_median"] == pytest.approx(np.median(phased), rel=1e-12)
+    assert csv.loc["convert_all", "equity_irr_median"] == pytest.approx(
+        summary.loc[summary["strategy"] == "convert_all", "equity_irr"].median(), rel=1e-12)
+    # the other figures of stay_mining are still there
+    assert csv.loc["stay_mining", "equity_npv_mean_usd"] == pytest.approx(
+        summary.loc[summary["strategy"] == "stay_mining", "equity_npv_usd"].mean(), rel=1e-12)
+    text = " ".join(_section(run).split())
+    assert ("The median equity IRR (equity_irr_median) is left blank for stay_mining: its "
+            "equity_irr is undefined in 55% of its worlds") in text
+    assert "left blank for phased" not in text and "left blank for convert_all" not in text
+
+
 def test_dscr_fan_is_drawn_without_the_strategies_that_carry_no_debt(financed):
     run, comparison = financed
     assert run / "plots" / "dscr.png" in comparison.plots
@@ -117,6 +145,32 @@ def test_dscr_fan_is_drawn_without_the_strategies_that_carry_no_debt(financed):
     config = yaml.safe_load((run / ".hydra" / "config.yaml").read_text())
     assert finance.covenant_dscr(comparison.runset.runs[0]) == \
         config["finance"]["covenant"]["min_dscr"]
+
+
+def test_each_strategy_has_the_colour_in_the_dscr_chart_that_it_has_in_the_ecdf(financed):
+    run, _ = financed
+    runset = load_runs([run])
+    (_, fan), = draw_financing(runset, None).figures  # stay_mining has no debt: not drawn
+    medians = {ax.get_title(): [line.get_color() for line in ax.get_lines()
+                                if line.get_label() == "median"] for ax in fan.axes}
+    values = {label: part["npv_usd"].to_numpy(float)
+              for label, part in runset.summary.groupby("label", sort=False)}
+    ecdf = plots.ecdf(values, "npv_usd", "ECDF", None)
+    colours = {line.get_label(): line.get_color() for line in ecdf.axes[0].get_lines()}
+    assert list(values) == ["stay_mining", "phased", "convert_all"]
+    assert medians == {"phased": [colours["phased"]], "convert_all": [colours["convert_all"]]}
+    assert colours["phased"] != colours["convert_all"]
+
+
+def test_the_log_counts_every_plot_written_the_dscr_fan_included(tmp_path, run_factory,
+                                                                 financing_factory, caplog):
+    run = financing_factory(run_factory(tmp_path / "run", replications=8))
+    with caplog.at_level("INFO", logger="sim.compare.pipeline"):
+        compare_runs(run)
+    written = sorted(p.name for p in (run / "plots").glob("*.png"))
+    assert "dscr.png" in written
+    counted = re.findall(r"report and (\d+) plot\(s\) written", caplog.text)
+    assert counted == [str(len(written))]
 
 
 def test_runs_made_before_financing_render_without_the_section(tmp_path, run_factory):
@@ -245,8 +299,13 @@ def test_financing_without_debt_draws_no_fan_and_says_why(tmp_path, run_factory,
                                         replications=4), debt=())
     section = draw_financing(load_runs([run]), tmp_path)
     assert section.figures == [] and not list(tmp_path.glob("*.png"))
-    assert section.notes == ["No strategy carries debt in any sampled world (stay_mining, "
-                             "phased): there is no DSCR to chart."]
+    # (the synthetic stay_mining has no IRR in any world, the phased one in every world)
+    assert section.notes == [
+        "The median equity IRR (equity_irr_median) is left blank for stay_mining: its "
+        "equity_irr is undefined in every one of its worlds (no discount rate sets the NPV "
+        "of its cash to equity to zero).",
+        "No strategy carries debt in any sampled world (stay_mining, phased): there is no "
+        "DSCR to chart."]
     assert section.table["covenant_breach_share"].tolist() == [0.0, 0.0]
     assert section.table["min_dscr_p5"].isna().all()
 
