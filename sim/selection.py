@@ -100,6 +100,11 @@ def kn_constant(k: int, n0: int, confidence: float) -> float:
     return 2 * eta * (n0 - 1)
 
 
+#: KN's bound on the stages for a pair, where h² S² / δ² is larger (a δ tiny beside the
+#: spread of the differences, which never stops early); whole numbers below it are exact.
+MAX_STAGES = float(2 ** 53)
+
+
 def kim_nelson(values: np.ndarray, confidence: float, delta: float | None,
                n0: int) -> tuple[int, bool, int, list[int], float, int]:
     """Return (best column, stopped, stage, survivors, delta, bound) of KN on `values`.
@@ -113,13 +118,18 @@ def kim_nelson(values: np.ndarray, confidence: float, delta: float | None,
     h2 = kn_constant(k, n0, confidence)
     diffs = first[:, :, None] - first[:, None, :]
     s2 = diffs.var(axis=0, ddof=1)
-    bound = np.floor(h2 * s2 / delta ** 2)
+    # h² S² / δ², the replications a pair may need: infinite where a δ tiny beside S
+    # overflows it (that pair's allowance is then infinite: it is never told apart, and
+    # its bound is capped), 0 where the pair never differs
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        needed = np.where(s2 > 0, h2 * s2 / delta ** 2, 0.0)
+    bound = np.floor(np.minimum(needed, MAX_STAGES))
     np.fill_diagonal(bound, 0)
     sums = np.cumsum(values, axis=0)
     alive = np.ones(k, dtype=bool)
     for r in range(n0, n + 1):
         means = sums[r - 1] / r
-        allowance = np.maximum(0.0, delta / (2 * r) * (h2 * s2 / delta ** 2 - r))
+        allowance = np.maximum(0.0, delta / (2 * r) * (needed - r))
         gap = means[:, None] - means[None, :] + allowance
         ok = (gap >= -1e-12 * max(1.0, np.abs(means).max())) | ~alive[None, :]
         np.fill_diagonal(ok, True)

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.selection import kn_constant
+from sim.selection import MAX_STAGES, kim_nelson, kn_constant
 from sim.compare.stats import required_replications, select_best
 
 
@@ -65,6 +65,21 @@ def test_too_few_replications_is_not_confident_and_says_how_many_suffice():
     assert selection.required_replications > 30
     assert required_replications(summary_of(data), delta=0.2) == selection.required_replications
     assert "not identified" in selection.describe()
+
+
+@pytest.mark.parametrize("delta", [1e-300, 1e-170, 1e-10])
+def test_an_indifference_zone_too_small_to_tell_any_pair_apart_never_stops_early(delta):
+    # h² S² / δ² overflows (δ² underflows to 0 below about 1e-162): no pair can be told
+    # apart, as a zone shrinking to 0 would have it; the bound on replications is capped
+    rng = np.random.default_rng(6)
+    data = crn_draw(rng, np.array([0.0, 5.0, 1.0]), 60, sd=1e8)
+    selection = select_best(summary_of(data), delta=delta)
+    assert not selection.confident and selection.survivors == ("s0", "s1", "s2")
+    assert selection.best == f"s{np.argmax(data.mean(axis=0))}" and selection.replications == 60
+    assert selection.required_replications == int(MAX_STAGES) + 1
+    # a pair that never differs needs no replications, even then
+    twins = np.column_stack([data[:, 0], data[:, 0] + 1.0])
+    assert kim_nelson(twins, 0.95, delta, 20)[:4] == (1, True, 20, [1])
 
 
 def test_identical_strategies_are_one_candidate():

@@ -11,6 +11,7 @@ name and renamed into place, so a crash never leaves a report that looks complet
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -86,8 +87,9 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
     An unfinished run (a sweep's crashed or interrupted job) is refused, or with
     `finished_only` left out and named in the report and `Comparison.left_out`.
     """
-    if delta is not None and not delta > 0:
-        raise UserError(f"the indifference zone (={delta}) must be > 0")
+    if delta is not None and not (delta > 0 and math.isfinite(delta)):
+        raise UserError(f"the indifference zone (--indifference={delta}) must be a finite "
+                        f"number > 0, in the metric's units")
     if isinstance(run_dirs, (str, os.PathLike)):
         run_dirs = [run_dirs]
     if not run_dirs:

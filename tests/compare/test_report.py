@@ -180,6 +180,16 @@ def test_cli_usage_errors_exit_2(argv, capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
+@pytest.mark.parametrize("zone", ["inf", "nan", "-5e6"])
+def test_an_indifference_zone_that_is_not_a_finite_positive_amount_is_refused(
+        zone, tmp_path, run_factory, capsys):
+    run = run_factory(tmp_path / "run", ("stay_mining", "phased"), replications=4)
+    assert main([str(run), "--out", str(tmp_path / "out"), f"--indifference={zone}"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--indifference={float(zone)}" in err
+    assert "finite number > 0" in err and not (tmp_path / "out").exists()
+
+
 def test_a_clear_winner_is_recommended_with_its_confidence(tmp_path, run_factory):
     run = run_factory(tmp_path / "run", effects={"convert_all": 2e9})
     comparison = compare_runs(run)
