@@ -19,10 +19,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import hydra
+import yaml
 import numpy as np
 import pandas as pd
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
@@ -31,6 +33,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 import sim
 from sim.compare import compare_runs
+from sim.compare.pipeline import remove_comparison
 from sim.compare import main as compare
 from sim.config import (build_processes, build_strategies, check_output_dir, config_dir,
                         group_value_line, hydra_error_line, validate)
@@ -39,7 +42,7 @@ from sim.memory import check_memory
 from sim.policies import pinned
 from sim.compare.robustness import robustness_pair, verdict_robustness, verdict_sentence
 from sim.compare.robustness import save as save_robustness
-from sim.rundir import ROBUSTNESS_CSV, RunDir, check_claim, now
+from sim.rundir import ROBUSTNESS_CSV, RunDir, check_claim, now, read_sweep, write_sweep
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +121,7 @@ class Preflight(Callback):
             loader = GlobalHydra.instance().config_loader()
             task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
             params = OmegaConf.to_container(config.hydra.sweeper, resolve=False).get("params")
-            jobs = []
+            jobs, lines = [], []
             for job in sweep_jobs(task, params, loader):
                 try:
                     job_cfg = loader.load_sweep_config(config, job)
@@ -126,6 +129,7 @@ class Preflight(Callback):
                     raise UserError(hydra_error_line(err, job)) from None
                 check_job(job_cfg)
                 jobs.append(job_cfg)
+                lines.append(job)
             if not jobs:  # e.g. a glob(...) that matched no option
                 raise UserError(f"{' '.join(task)}: the sweep has no job (a sweep's list or "
                                 "glob chose no value); nothing to run")
@@ -136,6 +140,7 @@ class Preflight(Callback):
                 job_dir = Path(str(job_cfg.hydra.sweep.dir)) / str(job_cfg.hydra.sweep.subdir)
                 if job_dir.exists():
                     check_claim(job_dir, job_cfg, "hydra.sweep.dir")
+            write_sweep(config.hydra.sweep.dir, lines)
 
         self._check(check_all)
 
@@ -232,6 +237,7 @@ def _execute_locked(cfg, run_dir) -> int:
         result = sim.run(cfg, out_dir=out_dir)
         result.info["started"] = started
         saving = time.perf_counter()
+        remove_comparison(out_dir)  # an earlier command's report would speak for other tables
         result.save(out_dir)  # the tables, then run.json: complete
         log.info("tables saved in %.2f s; run complete in %s", time.perf_counter() - saving,
                  out_dir)
@@ -302,10 +308,12 @@ def _robustness(cfg, result, out_dir: Path) -> int:
                                    role=role)
         save_robustness(table, out_dir)
         log.info("robustness: %s against %s in %d rows of assumptions, %d replications each, in "
-                 "%.2f s", best, against, len(table), replications,
+                 "%.2f s", best, against, len(table), min(replications, result.summary["replication"].nunique()),
                  time.perf_counter() - rerunning)
     except KeyboardInterrupt as err:
-        print(f"hashpivot: interrupted; {lost}", file=sys.stderr)
+        then = (f", nor its report: rerun the same command to make both from the saved run, "
+                f"or the report alone with hashpivot-compare {out_dir}") if cfg.run.compare else ""
+        print(f"hashpivot: interrupted; {lost}{then}", file=sys.stderr)
         return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
     except (UserError, OSError) as err:
         return _job_fail(f"{lost}: {one_line(err) if isinstance(err, OSError) else err}")
@@ -376,8 +384,25 @@ def _task(cfg) -> None:
         out_dir = Path(HydraConfig.get().runtime.output_dir)
         log.info("hashpivot %s: run into %s", sim.__version__, out_dir)
         code = execute(cfg, out_dir)
+    if code in (INTERRUPTED, TERMINATED):
+        _say_what_the_sweep_left(HydraConfig.get())
     if code:
         sys.exit(code)
+
+
+def _say_what_the_sweep_left(hydra_cfg) -> None:
+    """Where the job interrupted is a sweep's and not its last, say which jobs did not start
+    (`sweep.json`) and that the same command resumes them; otherwise nothing."""
+    if hydra_cfg.mode != RunMode.MULTIRUN:
+        return
+    jobs, number = read_sweep(hydra_cfg.sweep.dir) or [], int(hydra_cfg.job.num)
+    left = len(jobs) - number - 1
+    if left > 0:
+        which = f"job {number + 1}" if left == 1 else f"jobs {number + 1} to {len(jobs) - 1}"
+        print(f"hashpivot: the sweep stopped in job {number} of {len(jobs)} (numbered from 0): "
+              f"{which} did not start. Rerun the same command to resume the sweep; "
+              f"hashpivot-compare {hydra_cfg.sweep.dir} refuses it until then (or compares "
+              f"the finished jobs alone with --finished-only)", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -404,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
             app()
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    except (HydraException, OmegaConfBaseException) as err:
+    except (HydraException, OmegaConfBaseException, yaml.YAMLError) as err:
         return _fail("hashpivot", hydra_error_line(err))
     except (ValueError, TypeError) as err:  # Hydra's failure on a group's value that is not a name
         line = group_value_line(sys.argv[1:])

@@ -87,6 +87,11 @@ def hydra_error_line(err: Exception, overrides: Sequence[str] = ()) -> str:
     """
     from hydra.errors import MissingConfigException, OverrideParseException
 
+    broken = err
+    while broken is not None and not isinstance(broken, yaml.YAMLError):
+        broken = broken.__cause__ or broken.__context__
+    if broken is not None:  # a config file of a --config-dir that does not parse
+        return yaml_error_line(broken)
     if isinstance(err, (ValueError, TypeError)):  # how Hydra fails on `market/ai=null`
         line = group_value_line(overrides)
         if line is not None:
@@ -95,7 +100,8 @@ def hydra_error_line(err: Exception, overrides: Sequence[str] = ()) -> str:
         return override_parse_line(str(err.override), str(err.message))
     if isinstance(err, MissingConfigException) and err.missing_cfg_file:
         group, _, option = err.missing_cfg_file.rpartition("/")
-        allowed = ", ".join(sorted(err.options or [])) or "see conf/"
+        # Hydra names the options only for a group given one value, not for a list of them
+        allowed = ", ".join(sorted(err.options or shipped_options(group))) or "see conf/"
         if group:
             return f"{group}={option}: no such option; allowed: {allowed}"
         return f"{err.missing_cfg_file}: no such config; allowed: {allowed}"
@@ -112,6 +118,22 @@ def hydra_error_line(err: Exception, overrides: Sequence[str] = ()) -> str:
     if match:
         return f"{match.group(1)}: no such config option"
     return text.split(" Available options")[0][:500]
+
+
+def shipped_options(group: str) -> list[str]:
+    """Return the options of config group `group` that hashpivot ships, sorted ([] for none)."""
+    return sorted(p.stem for p in (config_dir() / group).glob("*.yaml")) if group else []
+
+
+def yaml_error_line(err: yaml.YAMLError, path=None) -> str:
+    """Return one line on a YAML file that does not parse: the file (`path`, else the one
+    the error names), the line and column, and what is wrong there."""
+    mark = getattr(err, "problem_mark", None)
+    where = str(path or getattr(mark, "name", "") or "a YAML file")
+    if mark is not None:
+        where += f", line {mark.line + 1}, column {mark.column + 1}"
+    problem = getattr(err, "problem", None) or " ".join(str(err).split())
+    return f"{where}: not valid YAML ({problem})"
 
 
 def group_value_line(overrides: Sequence[str]) -> str | None:
@@ -135,8 +157,7 @@ def group_value_line(overrides: Sequence[str]) -> str | None:
         if isinstance(value, str) or (isinstance(value, list) and not override.is_delete()
                                       and all(isinstance(item, str) for item in value)):
             continue
-        options = sorted(p.stem for p in (config_dir() / group).glob("*.yaml"))
-        allowed = ", ".join(options) or "see conf/"
+        allowed = ", ".join(shipped_options(group)) or "see conf/"
         if isinstance(value, list):
             item = next(item for item in value if not isinstance(item, str))
             item = "null" if item is None else str(item).lower() if isinstance(item, bool) else item
@@ -384,7 +405,7 @@ def read_ranges_file(path, section: str, example: str) -> dict:
     except OSError as err:
         raise UserError(f"--config {path}: cannot be read ({err.strerror or err})") from None
     except yaml.YAMLError as err:
-        raise UserError(f"--config {path}: not valid YAML ({' '.join(str(err).split())[:200]})") from None
+        raise UserError(f"--config {yaml_error_line(err, path)}") from None
     data = {} if data is None else data
     if not isinstance(data, dict) or set(data) - {section, "overrides"}:
         raise UserError(f"--config {path}: must be a mapping with '{section}' (KEY: {example}) "

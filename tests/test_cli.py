@@ -14,6 +14,7 @@ import pytest
 import sim
 from trained import QUICK_TRAINING
 from sim.cli import _ConsoleFilter, compare_main, main
+from sim.rundir import RunDir, read_sweep
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -97,7 +98,27 @@ BAD = [
     (["market/ai=nan"], "market/ai=nan: no such option; allowed: base, boom, glut"),
     (["strategy=[stay_mining,null]"], "strategy=[stay_mining,null]: no such option (null); allowed: "),
     (["-m", "market/ai=base,null"], "market/ai=null: no such option; allowed: base, boom, glut"),
+    # Hydra names no options for an unknown one in a list: the shipped ones are named
+    (["strategy=[phased,nope]"], "strategy=nope: no such option; allowed: build_to_suit, "
+                                 "convert_all, phased, real_option, stay_mining, threshold"),
 ]
+
+
+@pytest.mark.parametrize("sweep", [False, True])
+def test_a_config_dir_file_that_is_not_yaml_is_one_line_naming_where(sweep, tmp_path, capsys,
+                                                                      monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    broken = tmp_path / "mine" / "market" / "ai" / "broken.yaml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("lease_usd_per_kw_month: [1\n")
+    choice = "market/ai=base,broken" if sweep else "market/ai=broken"
+    code = main([*(["-m"] if sweep else []), "--config-dir", str(tmp_path / "mine"), *QUICK,
+                 choice, f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0
+    assert err == (f"hashpivot: error: {broken}, line 2, column 1: not valid YAML (expected ',' "
+                   f"or ']', but got '<stream end>')")
+    assert not (tmp_path / "run").exists() and not (tmp_path / "sweep").exists()
 
 
 @pytest.mark.parametrize("args, fragment", BAD)
@@ -214,6 +235,34 @@ def test_a_sweep_refused_by_its_job_directories_leaves_the_sweep_as_it_was(tmp_p
     assert main([*argv, "market/btc=gbm,jump"]) == 0  # the same sweep again resumes
 
 
+def test_a_sweep_interrupted_in_a_job_says_which_did_not_start_and_compare_refuses_it(
+        tmp_path, capsys, monkeypatch):
+    import sim.cli as cli
+
+    monkeypatch.chdir(tmp_path)
+    sweep = tmp_path / "sweep"
+    ran = []
+
+    def interrupted(cfg, out_dir):  # the job's run, Ctrl-C'd: its folder and run.json as then
+        ran.append(Path(out_dir))
+        RunDir(out_dir).write_info(cfg, "interrupted", None)
+        return cli.INTERRUPTED
+
+    monkeypatch.setattr(cli, "execute", interrupted)
+    code = main(["-m", *QUICK, "market/ai=base,boom,glut", f"hydra.sweep.dir={sweep}"])
+    err = capsys.readouterr().err.strip()
+    assert code == 130 and ran == [sweep / "0"]  # the sweep stops at its first job
+    assert err == (f"hashpivot: the sweep stopped in job 0 of 3 (numbered from 0): jobs 1 to 2 "
+                   f"did not start. Rerun the same command to resume the sweep; "
+                   f"hashpivot-compare {sweep} refuses it until then (or compares the finished "
+                   f"jobs alone with --finished-only)")
+    assert [[o for o in job.split() if o.startswith("market/ai=")] for job in read_sweep(sweep)] \
+        == [["market/ai=base"], ["market/ai=boom"], ["market/ai=glut"]]
+    assert compare_main([str(sweep)]) == 2
+    err = capsys.readouterr().err
+    assert f"{sweep / '2'} (no run.json: the job never started" in err
+
+
 def test_a_glob_sweep_is_checked_before_its_jobs_and_an_empty_one_refused(tmp_path, capsys,
                                                                            monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -302,6 +351,53 @@ def test_the_console_shows_warnings_once_and_no_info():
     keep = _ConsoleFilter().filter
     assert not keep(record(logging.INFO)) and keep(record(logging.WARNING))
     assert not keep(record(logging.WARNING, printed=True))  # already a line on stderr
+
+
+def test_a_run_interrupted_in_its_robustness_leaves_no_earlier_report_beside_its_new_tables(
+        tmp_path, monkeypatch, capsys):
+    """Ctrl-C in the robustness reruns of a rerun into a directory with an earlier report:
+    the earlier report and comparison tables are gone (they spoke for the earlier
+    tables), and the line says how to make them."""
+    import sim.cli as cli
+    from sim.rundir import RunDir
+
+    overrides = ["strategy=[stay_mining,convert_all]", "run.deterministic=true",
+                 "run.progress=false", "run.detail=summary", "run.robustness.replications=2"]
+    assert cli.execute(sim.compose([*overrides, "run.replications=2"]), tmp_path) == 0
+    assert {"report.html", "comparison.csv", "regret.csv", "robustness.csv"} <= {
+        p.name for p in tmp_path.iterdir()}
+    capsys.readouterr()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "verdict_robustness", interrupted)
+    assert cli.execute(sim.compose([*overrides, "run.replications=3"]), tmp_path) == 130
+    err = capsys.readouterr().err.strip()
+    assert err == (f"hashpivot: interrupted; the run is complete in {tmp_path}, but its "
+                   f"robustness table (robustness.csv) was not written, nor its report: rerun "
+                   f"the same command to make both from the saved run, or the report alone "
+                   f"with hashpivot-compare {tmp_path}")
+    assert RunDir(tmp_path).read_info()["status"] == "complete"
+    left = {p.name for p in tmp_path.iterdir()}
+    assert not left & {"report.html", "comparison.csv", "regret.csv", "robustness.csv"}
+    monkeypatch.undo()
+    assert compare_main([str(tmp_path)]) == 0
+    assert len(pd.read_parquet(tmp_path / "summary.parquet")["replication"].unique()) == 3
+    assert pd.read_csv(tmp_path / "comparison.csv")["n"].eq(3).all()
+
+
+def test_the_log_gives_the_replications_the_robustness_reruns_used(tmp_path, caplog):
+    import sim.cli as cli
+
+    cfg = sim.compose(["strategy=[stay_mining,convert_all]", "run.deterministic=true",
+                       "run.replications=2", "run.progress=false", "run.detail=summary",
+                       "run.compare=false", "run.robustness.replications=500"])
+    with caplog.at_level("INFO", logger="sim.cli"):
+        assert cli.execute(cfg, tmp_path) == 0
+    assert "2 replications each" in caplog.text and "500 replications" not in caplog.text
+    table = pd.read_csv(tmp_path / "robustness.csv")
+    assert table["replications"].eq(2).all()
 
 
 @pytest.mark.parametrize("interrupt, code", [("KeyboardInterrupt", 130), ("Terminated", 143)])

@@ -82,15 +82,22 @@ def main(argv=None) -> int:
         args = parser().parse_args(argv)
         if not 0 < args.confidence < 1:
             raise UserError(f"--confidence(={args.confidence}) must be between 0 and 1")
+        strategies = [s.strip() for s in (args.strategies or "").split(",") if s.strip()]
+        if args.strategies is not None and not strategies:
+            raise UserError(f"--strategies={args.strategies!r}: name at least one strategy "
+                            f"(A,B,...), or leave the flag out to compare every one")
         comparison = compare_runs(args.run_dirs, out=args.out, baseline=args.baseline,
                                   metric=args.metric, confidence=args.confidence,
-                                  delta=args.indifference,
-                                  strategies=[s for s in (args.strategies or "").split(",") if s],
+                                  delta=args.indifference, strategies=strategies,
                                   xlsx=args.xlsx, finished_only=args.finished_only)
     except UserError as error:
         message = " ".join(str(error).split())
         print(f"{PROG}: error: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # an earlier report.html is removed before anything is written
+        print(f"{PROG}: interrupted; the comparison is unfinished and its report.html not "
+              f"written: rerun the same command", file=sys.stderr)
+        return 130
     except SystemExit as done:  # --help
         return int(done.code or 0)
     print(comparison.verdict.splitlines()[0])

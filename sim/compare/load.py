@@ -35,7 +35,7 @@ from omegaconf import OmegaConf
 
 from sim.errors import UserError
 from sim.compare.robustness import COLUMNS as ROBUSTNESS_COLUMNS
-from sim.rundir import ROBUSTNESS_CSV, RunDir, is_outcome_neutral
+from sim.rundir import ROBUSTNESS_CSV, RunDir, is_outcome_neutral, read_sweep
 from sim.rundir import strategy_options as config_strategy_options
 
 REQUIRED_COLUMNS = ("strategy", "replication")
@@ -130,8 +130,11 @@ def find_runs(paths) -> list[Path]:
         if RunDir(path).is_run():
             found.append(path)
             continue
-        jobs = sorted((p for p in path.iterdir() if p.is_dir() and p.name.isdigit()),
-                      key=lambda p: int(p.name))
+        jobs = [p for p in path.iterdir() if p.is_dir() and p.name.isdigit()]
+        # a job the sweep records (sweep.json) but never started: unfinished, as it is
+        jobs += [path / str(k) for k in range(len(read_sweep(path) or ()))
+                 if not (path / str(k)).is_dir()]
+        jobs.sort(key=lambda p: int(p.name))
         if not jobs:
             raise UserError(f"{path} is not a hashpivot run directory "
                             "(no summary.parquet or run.json, nor numbered job folders)")
@@ -364,10 +367,9 @@ def load_runs(paths, metric: str = "npv_usd", results: dict | None = None,
 def check_metric(runs: list[Run], metric: str) -> None:
     """Raise UserError, naming the numeric columns, unless every run's summary has `metric`."""
     for run in runs:
-        column = run.summary.get(metric)
-        if column is None or not pd.api.types.is_numeric_dtype(column):
-            numeric = [c for c in run.summary.columns if c != "replication"
-                       and pd.api.types.is_numeric_dtype(run.summary[c])]
+        numeric = [c for c in run.summary.columns if c != "replication"
+                   and pd.api.types.is_numeric_dtype(run.summary[c])]
+        if metric not in numeric:  # the replication is the worlds' index, not an outcome
             raise UserError(f"metric {metric!r} is not a numeric column of "
                             f"{run.path / 'summary.parquet'}; choose one of: "
                             + ", ".join(numeric))

@@ -26,7 +26,7 @@ from sim.compare.analysis import Analysis, analyse
 from sim.compare.drawing import Drawing
 from sim.compare.load import RunSet, load_runs
 from sim.compare.report import render, robust_choice, verdict
-from sim.compare.workbook import workbook_path, write_workbook
+from sim.compare.workbook import WORKBOOK, workbook_path, write_workbook
 from sim.config import check_output_dir
 from sim.selection import Selection
 from sim.errors import UserError
@@ -110,8 +110,8 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
         (out / PLOTS_DIR).mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UserError(f"{key}={out}: cannot write there ({error.strerror})") from None
-    try:  # an earlier report goes first: one that is there was written whole, for these tables
-        (out / REPORT_HTML).unlink(missing_ok=True)
+    try:
+        remove_comparison(out)
     except OSError as error:
         raise UserError(f"{key}={out}: cannot write there ({error.strerror})") from None
     _write_csv(analysis.table, out / COMPARISON_CSV)
@@ -148,6 +148,19 @@ def analyse_runset(runset: RunSet, metric: str = "npv_usd", baseline: str | None
     if delta is None and metric.endswith("_usd"):
         delta = (runset.runs[0].config.get("run") or {}).get("indifference_usd")
     return runset, analyse(runset, metric, baseline, confidence, delta)
+
+
+#: What a comparison writes into its folder beside plots/ (a table it has nothing for is
+#: not written): an earlier comparison's are removed before a new one is written.
+WRITTEN = (REPORT_HTML, COMPARISON_CSV, "dominance.csv", "incremental_cashflows.csv",
+           "sensitivity.csv", "regret.csv", WORKBOOK)
+
+
+def remove_comparison(out: Path) -> None:
+    """Remove an earlier comparison's report and tables from `out`, the report first: a
+    report that is there was written whole, for the tables beside it."""
+    for name in WRITTEN:
+        (Path(out) / name).unlink(missing_ok=True)
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:

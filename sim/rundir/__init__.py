@@ -4,7 +4,8 @@ A run directory holds what `Result.save` writes (the outcome tables as parquet, 
 resolved `config.yaml`, and `run.json`), what Hydra writes (`.hydra/`), the chunks a
 Monte Carlo run keeps as they finish (`chunks/`), the verdict's robustness
 (`robustness.csv`, by the command line) and what a comparison writes (`comparison.csv`,
-`report.html`, `plots/`). `run.json` says who made the run and how
+`report.html`, `plots/`); a sweep's directory holds its numbered job folders and
+`sweep.json`, the jobs it runs. `run.json` says who made the run and how
 far it got: its status is `running`, `complete`, `failed` or `interrupted`, and only a
 complete run is compared.
 
@@ -51,6 +52,8 @@ COMPARISON_CSV = "comparison.csv"
 ROBUSTNESS_CSV = "robustness.csv"
 REPORT_HTML = "report.html"
 PLOTS_DIR = "plots"
+#: In a sweep's directory, beside its numbered job folders: the jobs the sweep will run.
+SWEEP_FILE = "sweep.json"
 STATUSES = ("running", "complete", "failed", "interrupted")
 
 #: Config keys (dotted) that change how a run executes, not what it computes: a rerun
@@ -267,6 +270,24 @@ class ChunkStore:
         shutil.rmtree(gone, ignore_errors=True)
         folder.rename(gone)  # out of `finished` at once, even if the removal below fails
         shutil.rmtree(gone, ignore_errors=True)
+
+
+def write_sweep(sweep_dir, jobs: list[list[str]]) -> None:
+    """Record in `sweep_dir` the overrides of each job of a sweep, in its launcher's
+    numbering (job k runs in folder k), before any runs: so that a sweep stopped before
+    its last job is known to be short of it."""
+    Path(sweep_dir).mkdir(parents=True, exist_ok=True)
+    write_json(Path(sweep_dir) / SWEEP_FILE, {"jobs": [" ".join(job) for job in jobs]})
+
+
+def read_sweep(sweep_dir) -> list[str] | None:
+    """Return the overrides of every job of the sweep in `sweep_dir` (one line a job), or
+    None where the sweep recorded none (made before `write_sweep`) or its record is unreadable."""
+    try:
+        jobs = json.loads((Path(sweep_dir) / SWEEP_FILE).read_text(encoding="utf-8"))["jobs"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    return [str(job) for job in jobs] if isinstance(jobs, list) else None
 
 
 def check_claim(run_dir, cfg, key: str = "hydra.run.dir") -> None:

@@ -78,6 +78,7 @@ def test_split_override_drops_prefixes():
     ("foreign", "not a hashpivot run directory"),
     ("running", "status is 'running'"),
     ("metric", "metric 'npv_eur' is not a numeric column"),
+    ("replication", "metric 'replication' is not a numeric column"),  # the worlds' index
     ("disjoint", "no common strategy"),
     ("baseline", "baseline 'nonesuch' is not among"),
 ])
@@ -89,6 +90,7 @@ def test_bad_input_is_one_clear_line_and_exit_code_2(tmp_path, run_factory, caps
             "foreign": [str(tmp_path)],
             "running": [str(run_factory(tmp_path / "partial", status="running"))],
             "metric": [str(good), "--metric", "npv_eur"],
+            "replication": [str(good), "--metric", "replication"],
             "disjoint": [str(run_factory(tmp_path / "g", ("stay_mining",),
                                          market=["market/ai=glut"])),
                          str(run_factory(tmp_path / "b", ("phased",),

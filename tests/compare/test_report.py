@@ -180,6 +180,47 @@ def test_cli_usage_errors_exit_2(argv, capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
+@pytest.mark.parametrize("given", ["", ",", " , "])
+def test_strategies_that_name_none_are_refused_not_read_as_all(given, tmp_path, run_factory,
+                                                                capsys):
+    run = run_factory(tmp_path / "run", ("stay_mining", "phased"), replications=4)
+    assert main([str(run), "--out", str(tmp_path / "out"), f"--strategies={given}"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--strategies={given!r}: name at least one" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_ctrl_c_leaves_one_line_and_no_report(tmp_path, run_factory, capsys, monkeypatch):
+    import matplotlib.figure
+
+    run = run_factory(tmp_path / "run", ("stay_mining", "phased"), replications=4)
+    assert main([str(run)]) == 0 and (run / "report.html").is_file()
+    capsys.readouterr()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", interrupted)
+    assert main([str(run)]) == 130
+    assert capsys.readouterr().err == ("hashpivot-compare: interrupted; the comparison is "
+                                       "unfinished and its report.html not written: rerun the "
+                                       "same command\n")
+    assert not (run / "report.html").exists()
+
+
+def test_an_earlier_comparisons_tables_never_stay_beside_a_new_one(tmp_path, run_factory):
+    run = run_factory(tmp_path / "run", ("stay_mining", "phased"), replications=4)
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("comparison.xlsx", "dominance.csv", "sensitivity.csv", "report.html"):
+        (out / name).write_text("an earlier comparison's")
+    compare_runs(run, out=out)
+    assert not (out / "comparison.xlsx").exists()  # no --xlsx this time
+    for name in ("dominance.csv", "sensitivity.csv", "report.html"):
+        path = out / name
+        assert not path.exists() or path.read_text() != "an earlier comparison's"
+
+
 @pytest.mark.parametrize("zone", ["inf", "nan", "-5e6"])
 def test_an_indifference_zone_that_is_not_a_finite_positive_amount_is_refused(
         zone, tmp_path, run_factory, capsys):
