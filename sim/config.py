@@ -53,16 +53,26 @@ def config_dir() -> Path:
     raise FileNotFoundError(f"hashpivot's config tree is missing next to {PACKAGE_DIR}")
 
 
+def check_config_dirs(config_dirs: Sequence[str | Path]) -> None:
+    """Raise UserError unless every extra config directory exists, as hashpivot's
+    --config-dir does (Hydra would only warn, and compose without it)."""
+    for path in config_dirs:
+        if not Path(path).is_dir():
+            raise UserError(f"--config-dir={path}: additional config directory "
+                            f"'{Path(path).absolute()}' not found")
+
+
 def compose(overrides: Sequence[str] = (), config_dirs: Sequence[str | Path] = ()) -> DictConfig:
     """Return the checked config for Hydra-syntax `overrides`, as the CLI would build it.
 
     `config_dirs` are extra config directories (a user's plug-in configs) searched after
-    the shipped tree, like ``hydra.searchpath``.
+    the shipped tree, like ``hydra.searchpath``; each must exist.
     """
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
+    check_config_dirs(config_dirs)
     overrides = list(overrides)
     if config_dirs:
         paths = ",".join(f"file://{Path(d).resolve()}" for d in config_dirs)

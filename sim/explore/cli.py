@@ -6,11 +6,13 @@ import argparse
 import math
 import sys
 import time
+from pathlib import Path
 
+from sim.cli import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
 from sim.config import compose
 from sim.errors import UserError
 from sim.explore.pipeline import explore
-from sim.explore.run import prepare
+from sim.explore.run import POINTS, prepare
 from sim.explore.space import SPEC_FORM, is_range, read_explore_file, split_assignment
 
 PROG = "hashpivot-explore"
@@ -35,10 +37,12 @@ apply to each point. Designs: sobol and lhs (--points points), saltelli (--point
 (k + 2) points, gives Sobol' indices), morris (--points x (k + 1), gives the Morris
 screen), for k ranges.
 
+--metric and --against are checked before any point runs.
+
 Outputs in --out: points/<i>.parquet (each finished point; rerunning the same command
-skips them, a different experiment there is refused, Ctrl-C keeps them), points.csv
-(per point and strategy: mean, P5/P50/P95, the paired difference against --against
-with its 95% interval), prim.csv (the peeling trajectory), boxes.csv, sobol.csv or
+skips them, a different experiment there is refused, Ctrl-C or SIGTERM keeps them),
+points.csv (per point and strategy: mean, P5/P50/P95, the paired difference against
+--against with its 95% interval), prim.csv (the peeling trajectory), boxes.csv, sobol.csv or
 morris.csv, explore.html, and explore.xlsx with --xlsx.
 
 Examples:
@@ -109,22 +113,22 @@ def _split(args) -> tuple[dict, list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run `hashpivot-explore`; return the exit code (2 for a user's error, 130 if interrupted)."""
+    """Run `hashpivot-explore`; return the exit code (2 for a user's error, 130 or 143 if interrupted)."""
     args = parser().parse_intermixed_args(argv)
     started = time.perf_counter()
     try:
-        specs, overrides = _split(args)
-        experiment = prepare(compose(overrides, args.config_dir), specs, args.design, args.points,
-                             overrides)
-        found = explore(experiment, args.out, args.metric, args.against, args.threshold,
-                        args.features, args.xlsx, progress=not args.no_progress)
+        with sigterm_interrupts():
+            specs, overrides = _split(args)
+            experiment = prepare(compose(overrides, args.config_dir), specs, args.design, args.points,
+                                 overrides)
+            found = explore(experiment, args.out, args.metric, args.against, args.threshold,
+                            args.features, args.xlsx, progress=not args.no_progress)
     except UserError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; the finished points are kept in {args.out}/points: "
-              "rerun the same command to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        print(f"{PROG}: {interrupted_line(args.out)}", file=sys.stderr)
+        return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
     for line in found.sentences:
         print(line)
     if len(found.sensitivity):
@@ -132,6 +136,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(experiment.design.points)} points in {time.perf_counter() - started:,.0f} s; "
           f"outputs in {args.out} (explore.html)")
     return 0
+
+
+def interrupted_line(out) -> str:
+    """Return the line printed on Ctrl-C or SIGTERM: what `out` keeps and how to resume."""
+    points = Path(out) / POINTS
+    if not points.is_dir():
+        return "interrupted before any point ran; nothing was written"
+    finished = sum(1 for _ in points.glob("*.parquet"))
+    return f"interrupted; the finished points ({finished}) are kept in {points}: rerun the same command to resume"
 
 
 if __name__ == "__main__":

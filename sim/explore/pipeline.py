@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sim.explore.analysis import check_columns, discover, points_table, sensitivity
+from sim.explore.analysis import check_choices, check_columns, discover, points_table, sensitivity
 from sim.explore.report import Findings, write_outputs
 from sim.explore.run import Experiment, run_in_memory, run_points
 from sim.explore.words import sentence
+from sim.optimize.search import summary_columns
 
 
 def findings(experiment: Experiment, rows, metric: str = "npv_usd", against: str = "stay_mining",
@@ -28,6 +29,8 @@ def explore(experiment: Experiment, out_dir=None, metric: str = "npv_usd", again
             progress: bool = False) -> Findings:
     """Return the Findings of `experiment`, run (resuming in `out_dir`, where the outputs are written)."""
     started = time.perf_counter()
+    # what can be checked is, before any point runs: the summary's columns from a one-world probe
+    check_choices(metric, against, experiment.strategies, summary_columns(experiment.cfg))
     if out_dir is None:
         rows = run_in_memory(experiment)
     else:

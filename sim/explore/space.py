@@ -19,7 +19,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import import_module
+from pathlib import Path
 
+import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from sim import distributions
@@ -174,5 +176,26 @@ def point_config(cfg, ranges, row) -> object:
 
 
 def read_explore_file(path) -> dict:
-    """Return {'explore': {key: spec}, 'overrides': [...]} read from a YAML file (both optional)."""
-    return read_ranges_file(path, "explore", "LOW:HIGH")
+    """Return {'explore': {key: spec}, 'overrides': [...]} read from a YAML file (both optional).
+
+    A range is read as written: YAML 1.1 reads an unquoted ``4:12`` as the base-60
+    number 252, so a value read as a number is replaced by its text (``4:12``).
+    """
+    read = read_ranges_file(path, "explore", "LOW:HIGH")
+    texts = _plain_texts(path, "explore")
+    read["explore"] = {key: texts.get(key, spec) if _number(spec) else spec
+                       for key, spec in read["explore"].items()}
+    return read
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _plain_texts(path, section: str) -> dict:
+    """Return {key: the text as written} of each scalar value in the file's `section` mapping."""
+    root = yaml.compose(Path(path).read_text())  # read_ranges_file has read and checked it
+    for key, value in root.value if isinstance(root, yaml.MappingNode) else ():
+        if key.value == section and isinstance(value, yaml.MappingNode):
+            return {str(k.value): v.value for k, v in value.value if isinstance(v, yaml.ScalarNode)}
+    return {}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from sim.cli import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
 from sim.errors import UserError
-from sim.optimize.result import render
-from sim.optimize.search import optimize
+from sim.optimize.result import BEST, TRIALS, render
+from sim.optimize.search import DATABASE, optimize
 from sim.optimize.space import SPEC_FORMS, read_space_file, split_assignment
 
 PROG = "hashpivot-optimize"
@@ -35,7 +37,8 @@ Any other argument is a Hydra override of the config, as for `hashpivot`.
 Outputs in --out: optuna.db (the trials; rerunning the same command resumes and counts
 them toward --trials, a different search there is refused), trials.csv (one row per
 trial) and best.json (the best parameters, values and the fresh paired difference).
-Ctrl-C keeps the finished trials.
+best.json is removed while a search runs and written when it ends. Ctrl-C (or SIGTERM)
+keeps the finished trials.
 
 Examples:
   hashpivot-optimize phased --space strategy.phased.blocks_per_quarter=int:0:5 \\
@@ -79,35 +82,49 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run `hashpivot-optimize`; return the exit code (2 for a user's error, 130 if interrupted)."""
+    """Run `hashpivot-optimize`; return the exit code (2 for a user's error, 130 or 143 if interrupted)."""
     args = parser().parse_intermixed_args(argv)
     out = args.out or f"outputs/optimize/{args.strategy}"
     try:
-        space, overrides, given_in = {}, [], {}
-        if args.config:
-            read = read_space_file(args.config)
-            space, overrides = read["space"], read["overrides"]
-            given_in = {key: f" in {args.config}" for key in space}
-        for text in args.space:
-            key, spec = split_assignment(text)
-            if key in space:  # one range per key: the last one silently winning hides a typo
-                raise UserError(f"--space {text}: {key} is already given{given_in.get(key, '')} "
-                                f"({space[key]}); give each key once")
-            space[key] = spec
-        optimum = optimize(args.strategy, space, overrides=[*overrides, *args.overrides],
-                           trials=args.trials, metric=args.metric, direction=args.direction,
-                           replications=args.replications, fresh_replications=args.fresh_replications,
-                           out_dir=out, seed=args.seed, config_dirs=args.config_dir,
-                           progress=not args.no_progress)
+        with sigterm_interrupts():
+            optimum = _search(args, out)
     except UserError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; the finished trials are kept in {out}/optuna.db: "
-              "rerun the same command to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        print(f"{PROG}: {interrupted_line(out)}", file=sys.stderr)
+        return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
     print(render(optimum))
     return 0
+
+
+def interrupted_line(out) -> str:
+    """Return the line printed on Ctrl-C or SIGTERM: what `out` keeps and how to resume."""
+    if not (Path(out) / DATABASE).exists():
+        return "interrupted before the search started; nothing was written"
+    return (f"interrupted; the finished trials are kept in {Path(out) / DATABASE} and listed in "
+            f"{Path(out) / TRIALS}; {BEST} is written when the search ends: rerun the same "
+            "command to resume")
+
+
+def _search(args, out):
+    """Return the Optimum of the search the parsed `args` describe, kept in `out`."""
+    space, overrides, given_in = {}, [], {}
+    if args.config:
+        read = read_space_file(args.config)
+        space, overrides = read["space"], read["overrides"]
+        given_in = {key: f" in {args.config}" for key in space}
+    for text in args.space:
+        key, spec = split_assignment(text)
+        if key in space:  # one range per key: the last one silently winning hides a typo
+            raise UserError(f"--space {text}: {key} is already given{given_in.get(key, '')} "
+                            f"({space[key]}); give each key once")
+        space[key] = spec
+    return optimize(args.strategy, space, overrides=[*overrides, *args.overrides],
+                    trials=args.trials, metric=args.metric, direction=args.direction,
+                    replications=args.replications, fresh_replications=args.fresh_replications,
+                    out_dir=out, seed=args.seed, config_dirs=args.config_dir,
+                    progress=not args.no_progress)
 
 
 if __name__ == "__main__":

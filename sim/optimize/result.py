@@ -10,6 +10,9 @@ import pandas as pd
 
 from sim.rundir.files import write_atomic, write_json
 
+TRIALS = "trials.csv"
+BEST = "best.json"
+
 
 @dataclass(frozen=True)
 class Optimum:
@@ -85,9 +88,15 @@ def write_outputs(out_dir, trials: pd.DataFrame | None = None, best: dict | None
     """Write trials.csv and best.json into `out_dir`, each atomically."""
     out_dir = Path(out_dir)
     if trials is not None:
-        write_atomic(out_dir / "trials.csv", lambda tmp: trials.to_csv(tmp, index=False))
+        write_atomic(out_dir / TRIALS, lambda tmp: trials.to_csv(tmp, index=False))
     if best is not None:
-        write_json(out_dir / "best.json", best)
+        write_json(out_dir / BEST, best)
+
+
+def remove_best(out_dir) -> None:
+    """Remove best.json from `out_dir`, if any: it is written again when the search running there ends."""
+    if out_dir is not None:
+        (Path(out_dir) / BEST).unlink(missing_ok=True)
 
 
 def _money(value, metric: str) -> str:

@@ -30,10 +30,10 @@ from omegaconf import OmegaConf, open_dict
 from tqdm.auto import tqdm
 
 from sim.compare.stats import paired_difference
-from sim.config import build_strategies, check_output_dir, compose, with_values
+from sim.config import build_strategies, check_config_dirs, check_output_dir, compose, with_values
 from sim.errors import UserError
 from sim.montecarlo import run
-from sim.optimize.result import Optimum, trials_table, write_outputs
+from sim.optimize.result import Optimum, remove_best, trials_table, write_outputs
 from sim.optimize.space import Dimension, parse_space
 from sim.selection import metric_higher_is_better
 
@@ -108,6 +108,7 @@ def prepare(strategy: str, space: dict, overrides=(), metric: str = "npv_usd",
             config_dirs=()) -> Plan:
     """Return the checked Plan of a search; raise UserError (one line) on anything wrong in it."""
     overrides = tuple(overrides)
+    check_config_dirs(config_dirs)  # composing would only warn, and search without them
     keys = {override.partition("=")[0].lstrip("+~"): override for override in overrides}
     owned = [key for key in keys if key in OWNED]
     if owned:
@@ -343,6 +344,7 @@ def optimize(strategy: str, space: dict, overrides=(), trials: int = 30, metric:
         raise UserError(f"--fresh-replications={fresh_replications}: must be 0 (skip) or >= 2")
     plan = prepare(strategy, space, overrides, metric, direction, replications, seed, config_dirs)
     study = open_study(plan, out_dir)
+    remove_best(out_dir)  # an earlier best.json would not match the trials this run adds
     run_trials(study, plan, int(trials), out_dir, progress)
     return conclude(study, plan, int(fresh_replications), out_dir, progress)
 

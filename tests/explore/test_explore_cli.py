@@ -1,8 +1,14 @@
 """The hashpivot-explore command: help, one-line errors, a small experiment end to end and resumed."""
 
+import os
+import signal
+import time
+
 import pytest
 
+import sim.explore.run as explore_run
 from sim.explore.cli import main
+from sim.explore.space import read_explore_file
 
 SMALL = ["run.horizon_years=1", "site.blocks=4", "--strategies", "stay_mining,convert_all",
          "--replications", "4", "--no-progress"]
@@ -79,3 +85,80 @@ def test_a_small_experiment_runs_and_resumes(capsys, tmp_path):
     assert "holds another experiment (different ranges)" in capsys.readouterr().err
     assert main([*argv, "--against", "phased"]) == 2
     assert "--against=phased: not a strategy of this experiment" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("option", "line"), [
+    (["--metric", "npv_usdd"], "--metric=npv_usdd: not a summary column; one of npv_usd, irr,"),
+    (["--metric", "run.discount_rate"], "--metric=run.discount_rate: not a summary column"),  # an input
+    (["--against", "phased"], "--against=phased: not a strategy of this experiment; "
+                              "one of stay_mining, convert_all"),
+])
+def test_a_bad_metric_or_against_is_refused_before_any_point_runs(option, line, capsys, tmp_path):
+    argv = [*SMALL, "--points", "2", "--out", str(tmp_path / "out"), *option,
+            "explore.run.discount_rate=0.07:0.12"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"hashpivot-explore: error: {line}") and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()  # no point ran, nothing was written
+
+
+def test_a_missing_config_dir_is_refused_before_anything_runs(capsys, tmp_path):
+    argv = [*SMALL, "--points", "2", "--out", str(tmp_path / "out"), "--config-dir",
+            str(tmp_path / "nowhere"), "explore.run.discount_rate=0.07:0.12"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (f"hashpivot-explore: error: --config-dir={tmp_path / 'nowhere'}: "
+                                       f"additional config directory '{tmp_path / 'nowhere'}' not found\n")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("text", "spec"), [
+    ("4:12", "4:12"),          # YAML 1.1 would read 4:12 as the base-60 number 252
+    ("'4:12'", "4:12"),
+    ("[4, 12]", [4, 12]),
+    ("4", "4"),                # not a range: refused later, showing what was written
+])
+def test_a_range_in_the_config_file_is_read_as_written(text, spec, tmp_path):
+    config = tmp_path / "explore.yaml"
+    config.write_text(f"explore:\n  site.blocks: {text}\noverrides: [run.horizon_years=1]\n")
+    assert read_explore_file(config) == {"explore": {"site.blocks": spec},
+                                         "overrides": ["run.horizon_years=1"]}
+
+
+def test_an_integer_range_in_the_config_file_is_a_range(capsys, tmp_path):
+    config = tmp_path / "explore.yaml"
+    config.write_text("explore:\n  site.blocks: 1:4\n")
+    argv = [*SMALL[1:], "--points", "2", "--out", str(tmp_path / "out"), "--config", str(config),
+            "--replications", "2"]
+    assert main(argv) == 0
+    assert "2 points" in capsys.readouterr().out
+
+
+def _unhandled_sigterm(signum, frame):
+    raise AssertionError("SIGTERM reached no handler of the command (it would end the process)")
+
+
+@pytest.mark.parametrize(("stop", "code"), [("ctrl-c", 130), ("sigterm", 143)])
+def test_an_interrupt_keeps_the_finished_points_and_says_how_to_resume(stop, code, capsys, tmp_path,
+                                                                       monkeypatch):
+    real = explore_run.run_point
+
+    def run_point(experiment, index):
+        if index == 1:
+            if stop == "sigterm":
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)  # the handler's exception ends the sleep
+            raise KeyboardInterrupt
+        return real(experiment, index)
+
+    monkeypatch.setattr(explore_run, "run_point", run_point)
+    argv = [*SMALL, "--points", "2", "--out", str(tmp_path), "explore.run.discount_rate=0.07:0.12"]
+    previous = signal.signal(signal.SIGTERM, _unhandled_sigterm)
+    try:
+        assert main(argv) == code
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert capsys.readouterr().err == (f"hashpivot-explore: interrupted; the finished points (1) are "
+                                       f"kept in {tmp_path / 'points'}: rerun the same command to resume\n")
+    assert not (tmp_path / "points.csv").exists()
+    monkeypatch.setattr(explore_run, "run_point", real)
+    assert main(argv) == 0 and len(list((tmp_path / "points").glob("*.parquet"))) == 2

@@ -1,9 +1,14 @@
 """The hashpivot-optimize command: help with examples, one-line errors, a small search end to end."""
 
 import json
+import os
+import signal
+import time
 
+import pandas as pd
 import pytest
 
+from sim.optimize import search as search_module
 from sim.optimize.cli import main
 
 SMALL = ["run.horizon_years=2", "site.blocks=4"]
@@ -53,3 +58,55 @@ def test_a_small_search_prints_the_table_and_writes_its_files(capsys, tmp_path):
     assert best["trials"] == 3 and best["overrides"] == ["run.horizon_years=2", "site.blocks=4"]
     assert best["fresh"]["difference"]["n"] == 3
     assert len((out / "trials.csv").read_text().splitlines()) == 4
+
+
+def test_a_missing_config_dir_is_refused_before_anything_runs(capsys, tmp_path):
+    argv = ["phased", "--space", "strategy.phased.max_share=float:0.2:1", *SMALL, "--trials", "1",
+            "--replications", "2", "--fresh-replications", "0", "--no-progress",
+            "--config-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (f"hashpivot-optimize: error: --config-dir={tmp_path / 'nowhere'}: "
+                                       f"additional config directory '{tmp_path / 'nowhere'}' not found\n")
+    assert not (tmp_path / "out").exists()
+
+
+def _unhandled_sigterm(signum, frame):
+    raise AssertionError("SIGTERM reached no handler of the command (it would end the process)")
+
+
+@pytest.mark.parametrize(("stop", "code"), [("ctrl-c", 130), ("sigterm", 143)])
+def test_an_interrupted_resume_leaves_no_stale_best_json(stop, code, capsys, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    argv = ["phased", "--space", "strategy.phased.blocks_per_quarter=int:0:4", "--space",
+            "strategy.phased.max_share=float:0.2:1", *SMALL, "--replications", "2",
+            "--fresh-replications", "2", "--no-progress", "--out", str(out)]
+    assert main([*argv, "--trials", "2"]) == 0
+    assert json.loads((out / "best.json").read_text())["trials"] == 2
+    real, calls = search_module._run_one, []
+
+    def run_one(*args):
+        calls.append(1)
+        if len(calls) == 2:  # the resume's second trial: one more has finished
+            if stop == "sigterm":
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)  # the handler's exception ends the sleep
+            raise KeyboardInterrupt
+        real(*args)
+
+    monkeypatch.setattr(search_module, "_run_one", run_one)
+    capsys.readouterr()
+    previous = signal.signal(signal.SIGTERM, _unhandled_sigterm)
+    try:
+        assert main([*argv, "--trials", "6"]) == code
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert not (out / "best.json").exists()  # it named the 2-trial best; trials.csv has 3 now
+    assert capsys.readouterr().err == (
+        f"hashpivot-optimize: interrupted; the finished trials are kept in {out / 'optuna.db'} and "
+        f"listed in {out / 'trials.csv'}; best.json is written when the search ends: rerun the "
+        "same command to resume\n")
+    states = pd.read_csv(out / "trials.csv")["state"]
+    assert states.isin(["complete", "refused"]).sum() == 3
+    monkeypatch.setattr(search_module, "_run_one", real)
+    assert main([*argv, "--trials", "6"]) == 0
+    assert json.loads((out / "best.json").read_text())["trials"] == 6
