@@ -144,28 +144,38 @@ def page(experiment: Experiment, findings: Findings, metric: str, wall_s: float)
             f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")
 
 
+#: What `write_outputs` may write into its folder, the page first: an earlier experiment's
+#: are removed before any is written, and the page is written last, so a page that is
+#: there speaks for the tables beside it (an interrupt leaves no page, never an old one).
+OUTPUTS = ("explore.html", "points.csv", "prim.csv", "boxes.csv", "sobol.csv", "morris.csv",
+           "explore.xlsx")
+
+
 def write_outputs(out: Path, experiment: Experiment, findings: Findings, metric: str,
                   wall_s: float, xlsx: bool = False) -> list[Path]:
-    """Return the files written in `out`: the csv tables, explore.html and (if `xlsx`) explore.xlsx."""
+    """Return the files written in `out`: the csv tables, (if `xlsx`) explore.xlsx and,
+    last, explore.html; an earlier experiment's outputs (`OUTPUTS`) are removed first."""
     out = Path(out)
     tables = {"points": findings.points, "prim": findings.prim_table(), "boxes": findings.boxes()}
     if len(findings.sensitivity):
         tables["sobol" if "ST" in findings.sensitivity else "morris"] = findings.sensitivity
     written = []
     try:
+        for name in OUTPUTS:
+            (out / name).unlink(missing_ok=True)
         for name, frame in tables.items():
             path = out / f"{name}.csv"
             write_atomic(path, lambda tmp, frame=frame: frame.to_csv(tmp, index=False))
             written.append(path)
-        path = out / "explore.html"
-        text = page(experiment, findings, metric, wall_s)
-        write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-        written.append(path)
         if xlsx:
             book = {name: _with_units(frame, findings.units, metric) for name, frame in tables.items()}
             path = out / "explore.xlsx"
             write_atomic(path, lambda tmp: write_sheets(book, tmp))
             written.append(path)
+        path = out / "explore.html"
+        text = page(experiment, findings, metric, wall_s)
+        write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        written.append(path)
     except OSError as error:
         raise UserError(f"{out}: cannot be written ({error.strerror or error})") from None
     return written

@@ -88,6 +88,16 @@ def test_outputs_of_a_saltelli_experiment(small, tmp_path):
     assert "beats stay_mining" in found.sentences[0]
 
 
+def test_an_earlier_experiments_outputs_never_stay_beside_a_new_ones(small, tmp_path):
+    for name in ("morris.csv", "explore.xlsx", "explore.html", "points.csv"):
+        (tmp_path / name).write_text("an earlier experiment's")
+    experiment = prepare(small, RATE, design="sobol", points=2)  # no sensitivity table
+    explore(experiment, tmp_path)  # and no --xlsx
+    assert not (tmp_path / "morris.csv").exists() and not (tmp_path / "explore.xlsx").exists()
+    for name in ("explore.html", "points.csv"):
+        assert (tmp_path / name).read_text(encoding="utf-8") != "an earlier experiment's"
+
+
 def test_a_bad_range_is_refused_before_anything_runs(small):
     with pytest.raises(UserError, match="^run.discount_rate=0.5:0.3: LOW must be below HIGH$"):
         prepare(small, {"run.discount_rate": "0.5:0.3"})
