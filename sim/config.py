@@ -319,8 +319,9 @@ def _check_target(cfg, key: str):
 def check_output_dir(path, key: str) -> None:
     """Raise UserError unless `path` is a writable directory or can be made one.
 
-    Nothing is left behind: a missing directory is tried by making (and removing) a
-    temporary one in its nearest existing parent.
+    Nothing is left behind: the directory, or for a missing one its nearest existing
+    parent, is tried by making (and removing) a temporary folder in it. (Permission bits
+    alone would pass a root user on a read-only mount, or in /proc.)
     """
     path = Path(path)
     try:
@@ -328,9 +329,12 @@ def check_output_dir(path, key: str) -> None:
         if target.exists():
             if not target.is_dir():
                 raise UserError(f"{key}={path}: exists and is not a directory")
-            if not os.access(target, os.W_OK | os.X_OK):
-                raise UserError(f"{key}={path}: cannot write there (permission denied); "
-                                "choose a writable directory")
+            try:
+                with tempfile.TemporaryDirectory(prefix=".hashpivot-probe-", dir=target):
+                    pass
+            except OSError as err:
+                raise UserError(f"{key}={path}: cannot write there ({err.strerror or err}); "
+                                "choose a writable directory") from None
             return
         parent = target.parent
         while not parent.exists() and parent != parent.parent:

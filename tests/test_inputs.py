@@ -6,6 +6,7 @@ Each refusal is one line naming the key, exit code 2, and no directory. The fuzz
 
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -126,8 +127,15 @@ def test_a_read_only_directory_is_refused(tmp_path):
     locked.mkdir(mode=0o555)
     with pytest.raises(UserError, match="cannot"):
         check_output_dir(locked / "run", "hydra.run.dir")
-    with pytest.raises(UserError, match="permission denied"):
+    with pytest.raises(UserError, match=r"(?i)cannot write there \(permission denied\)"):
         check_output_dir(locked, "hydra.run.dir")
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="no /proc (not Linux)")
+def test_a_directory_no_one_can_write_is_refused_even_for_root():
+    # root passes every permission bit: only trying to write shows that /proc takes no folder
+    with pytest.raises(UserError, match="^--out=/proc: cannot write there"):
+        check_output_dir("/proc", "--out")
 
 
 # --- the world boundary: what a plug-in returns --------------------------------------------------
