@@ -13,7 +13,10 @@ path.
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +24,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim._version import __version__
+from sim.compare.plots import signals_held
 from sim.config import check_output_dir, compose, instantiate
 from sim.economics import TWO_POW_32, hashprice_usd_per_ph_day, subsidy_btc
-from sim.errors import UserError
+from sim.errors import INTERRUPTED, UserError
 from sim.processes.network import load_difficulty_epochs
-from sim.processes.series import BTC_CLOSE_COLUMNS, column_named
+from sim.processes.series import BTC_CLOSE_COLUMNS, column_named, read_strings
 from sim.rundir import write_atomic
 from sim.world import day_grid, rng_for
 
@@ -39,6 +43,9 @@ TARGET_P5_P95 = 0.80
 TARGET_HASHPRICE_P5_P95 = 0.85
 #: The longest backtest: beyond the shipped history (2009-2025) nothing is scored.
 MAX_YEARS = 20.0
+#: The tables a backtest writes under --out, beside one plot per start date (PLOTS).
+TABLES = ("coverage", "epochs", "hashprice", "pit")
+PLOTS = "bands_*.png"
 
 
 # --- inputs -----------------------------------------------------------------------------------
@@ -51,7 +58,7 @@ def read_btc_csv(path) -> pd.Series:
     raise UserError naming the file, the row (its line) and the column."""
     name = f"--btc={path}"
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        table = read_strings(path, name)
     except FileNotFoundError:
         raise UserError(f"{name}: no such file") from None
     except pd.errors.EmptyDataError:
@@ -82,15 +89,54 @@ def read_btc_csv(path) -> pd.Series:
     return pd.Series(closes.to_numpy(float), index=dates.to_numpy().astype("datetime64[D]"))
 
 
-def btc_path(closes: pd.Series, start: str, n_days: int, source: str) -> np.ndarray:
-    """Return the realised closes on the `n_days` from `start`, gaps filled forward, or raise
-    UserError if the file does not cover them."""
-    days = np.datetime64(start, "D") + np.arange(n_days)
+#: Why the backtest reads a start's closes: the realised path it replays, or the month
+#: starts whose realised hashprice it scores (and day 0, every world's start).
+_READS = {True: "the realised path it replays",
+          False: "the span of the month starts whose hashprice it scores"}
+
+
+def btc_days_read(start: str, years: float, replay: bool) -> np.ndarray:
+    """Return the days whose BTC close the backtest from `start` reads: every day of the
+    window with `replay`, else day 0 and the month starts it scores (`month_starts`)."""
+    day, _ = day_grid(start, years)
+    days = np.datetime64(start, "D") + np.arange(len(day))
+    return days if replay else days[np.union1d([0], month_starts(start, len(day)))]
+
+
+def check_btc_covers(closes: pd.Series, start: str, days: np.ndarray, source: str,
+                     why: str) -> None:
+    """Raise UserError, naming the file and the days missing, unless the closes hold every
+    day from the first of `days` to the last: the rule of every BTC reader (a day
+    without a close is a gap, as in `hashpivot-calibrate --btc`; BTC trades every day)."""
     index = closes.index.to_numpy().astype("datetime64[D]")
-    if index[0] > days[0] or index[-1] < days[-1]:
-        raise UserError(f"--btc={source}: covers {index[0]} to {index[-1]}; the backtest from "
-                        f"{start} needs {days[0]} to {days[-1]}")
-    return closes.reindex(days, method="ffill").to_numpy(float)
+    first, last = days[0], days[-1]
+    needs = f"the backtest from {start} needs every close from {first} to {last} ({why})"
+    if index[0] > first or index[-1] < last:
+        raise UserError(f"--btc={source}: covers {index[0]} to {index[-1]}; {needs}")
+    _refuse_gap(closes, first, last, source, needs)
+
+
+def _refuse_gap(closes: pd.Series, first, last, source: str, needs: str) -> None:
+    """Raise UserError at the first day missing between the closes of `first` and `last`,
+    naming its row (the series' positions are the file's rows after its header)."""
+    index = closes.index.to_numpy().astype("datetime64[D]")
+    first, last = (pd.Timestamp(day).to_datetime64().astype("datetime64[D]")
+                   for day in (first, last))
+    lo, hi = np.searchsorted(index, first, side="right") - 1, np.searchsorted(index, last)
+    gap = np.flatnonzero(np.diff(index[max(lo, 0):hi + 1]).astype(np.int64) > 1)
+    if len(gap):
+        row = max(lo, 0) + int(gap[0]) + 1
+        raise UserError(f"--btc={source}: row {row + 2}, column date: gap: no close from "
+                        f"{index[row - 1]} to {index[row]}; {needs}")
+
+
+def btc_path(closes: pd.Series, start: str, n_days: int, source: str,
+             why: str = _READS[True]) -> np.ndarray:
+    """Return the realised closes on the `n_days` from `start`, or raise UserError if the
+    file does not hold every one of them (`check_btc_covers`, saying `why` it reads them)."""
+    days = np.datetime64(start, "D") + np.arange(n_days)
+    check_btc_covers(closes, start, days, source, why)
+    return closes.reindex(days).to_numpy(float)
 
 
 #: The `--btc-model` options `--fit-btc` fits, each by `hashpivot-calibrate --btc`'s fit.
@@ -112,12 +158,7 @@ def fitted_btc(closes: pd.Series, start: str, option: str, source: str) -> tuple
     if len(before) < MIN_CLOSES:
         raise UserError(f"--btc={source}: {len(before)} closes before {start}; --fit-btc needs "
                         f"at least {MIN_CLOSES} (a year of daily returns) before each start")
-    days = before.index.to_numpy().astype("datetime64[D]")
-    gap = np.flatnonzero(np.diff(days).astype(np.int64) > 1)
-    if len(gap):  # the file's rows are the series' positions, after its header
-        row = int(gap[0]) + 1
-        raise UserError(f"--btc={source}: row {row + 2}, column date: gap: no close from "
-                        f"{days[row - 1]} to {days[row]}; --fit-btc fits daily returns")
+    _refuse_gap(before, before.index[0], before.index[-1], source, "--fit-btc fits daily returns")
     found = fit(before)
     return ({key: value for key, value in found.params.items() if key != "start_usd"},
             dict(found.errors))
@@ -265,8 +306,9 @@ def simulate(start: str, years: float, replications: int, seed: int, option: str
         raise UserError(f"--network {option}: the option has no {', '.join(lacking)}, which the "
                         "backtest sets from the history on each start date")
     keys = [f"market.network.{k}={v!r}" for k, v in state.items() if k in takes]
+    start_usd = float(btc_path(closes, start, 1, source, "day 0")[0])
     cfg = compose([f"market/network={option}", f"market/btc={btc_option}",
-                   f"market.btc.start_usd={float(btc_path(closes, start, 1, source)[0])!r}",
+                   f"market.btc.start_usd={start_usd!r}",
                    *keys, *(f"market.network.{o}" for o in overrides),
                    *(f"market.btc.{k}={_override_value(v)}"
                      for k, v in (btc_params or {}).items())])
@@ -306,21 +348,34 @@ def history_only_before(process_cfg, start: str, source: str | None = None) -> N
             process_cfg.file = str(source)
 
 
-def realised_hashprice(start: str, n_days: int, closes: pd.Series, fees_btc_per_block: float,
-                       epochs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Return the realised hashprice on the first day of each month of the `n_days` from
-    `start` (day index and USD/PH/day) while the shipped history lasts: the real difficulty
-    in force, the subsidy at the real height, that day's BTC close and the given base fees
-    (the history has no fees)."""
+def month_starts(start: str, n_days: int, epochs: pd.DataFrame | None = None) -> np.ndarray:
+    """Return the days (from day 0) of the `n_days` from `start` that are the first of a
+    month, while the history of `epochs` (the shipped one if None) lasts."""
     epochs = load_difficulty_epochs() if epochs is None else epochs
     dates = np.datetime64(start, "D") + np.arange(n_days)
     firsts = np.flatnonzero(dates.astype("datetime64[M]").astype("datetime64[D]") == dates)
-    stamps = np.array([_unix(str(dates[d])) for d in firsts])
+    stamps = np.array([_unix(str(dates[d])) for d in firsts], dtype=np.int64)
+    return firsts[stamps < epochs["timestamp"].to_numpy()[-1]]
+
+
+def realised_hashprice(start: str, n_days: int, closes: pd.Series, fees_btc_per_block: float,
+                       epochs: pd.DataFrame | None = None,
+                       source: str = "btc.csv") -> pd.DataFrame:
+    """Return the realised hashprice on the first day of each month of the `n_days` from
+    `start` (day index and USD/PH/day) while the shipped history lasts: the real difficulty
+    in force, the subsidy at the real height, that day's BTC close and the given base fees
+    (the history has no fees); or raise UserError if the closes of `source` lack a day from
+    `start` to the last month start (`check_btc_covers`: no close is made up)."""
+    epochs = load_difficulty_epochs() if epochs is None else epochs
+    dates = np.datetime64(start, "D") + np.arange(n_days)
+    firsts = month_starts(start, n_days, epochs)
+    stamps = np.array([_unix(str(dates[d])) for d in firsts], dtype=np.int64)
     times = epochs["timestamp"].to_numpy()
-    firsts, stamps = firsts[stamps < times[-1]], stamps[stamps < times[-1]]
     row = np.searchsorted(times, stamps, side="right") - 1
     height = np.interp(stamps, times, epochs["height"].to_numpy())
-    close = closes.reindex(dates[firsts], method="ffill").to_numpy(float)
+    if len(firsts):
+        check_btc_covers(closes, start, dates[np.union1d([0], firsts)], source, _READS[False])
+    close = closes.reindex(dates[firsts]).to_numpy(float)
     hashprice = hashprice_usd_per_ph_day(subsidy_btc(height.astype(np.int64)), fees_btc_per_block,
                                          close, epochs["difficulty"].to_numpy()[row])
     return pd.DataFrame({"day": firsts, "hashprice": hashprice})
@@ -359,7 +414,7 @@ def backtest(starts, years, replications, seed, option, overrides, closes, repla
         simulated, hashprices, fees = simulate(start, years, replications, seed, option,
                                                overrides, closes, replay, btc_option, source,
                                                fitted)
-        month = realised_hashprice(start, simulated.shape[1], closes, fees)
+        month = realised_hashprice(start, simulated.shape[1], closes, fees, source=source)
         month = month[month["day"] > 0]  # day 0's hashprice is the start's: known, not scored
         first_days = month["day"].to_numpy()
         monthly, table = _scored(start, option, first_days, first_days,
@@ -443,7 +498,8 @@ def parser() -> argparse.ArgumentParser:
         epilog="Example:\n  hashpivot-backtest --btc btc_daily.csv --replay-btc "
                "--network economic --start 2019-01-01 2022-01-01 --years 2\n\n"
                "Writes coverage.csv, epochs.csv, hashprice.csv, pit.csv and "
-               "bands_<network>_<start>.png under --out. coverage.csv also gives what a "
+               "bands_<network>_<start>.png under --out, replacing an earlier backtest's "
+               "there as one set. coverage.csv also gives what a "
                "calibrated model scores on the same epochs (calibrated_*: each world in turn "
                "scored as the real path against the others' bands) and the real coverage's "
                "rank among those scores (rank_*: near 0, a miss that few of a calibrated model's "
@@ -451,7 +507,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"hashpivot {__version__}")
     p.add_argument("--btc", required=True, metavar="FILE",
                    help="daily BTC closes: a CSV with columns date (YYYY-MM-DD, or at 00:00) and "
-                        f"{BTC_CLOSE_COLUMNS[0]} (or {', '.join(BTC_CLOSE_COLUMNS[1:])})")
+                        f"{BTC_CLOSE_COLUMNS[0]} (or {', '.join(BTC_CLOSE_COLUMNS[1:])}), every "
+                        "day of each window it replays or scores (a missing day is a gap)")
     p.add_argument("--start", nargs="+", default=list(DEFAULT_STARTS), metavar="DATE",
                    help=f"start dates (default: {' '.join(DEFAULT_STARTS)})")
     p.add_argument("--years", type=float, default=2.0,
@@ -511,44 +568,107 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError(f"--start: {', '.join(twice)} given twice; each date is scored once "
                             "(a repeat would count its epochs twice in every share)")
         closes = read_btc_csv(args.btc)
+        for start in args.start:  # every start's closes, before the first world runs
+            check_btc_covers(closes, start, btc_days_read(start, args.years, args.replay_btc),
+                             args.btc, _READS[args.replay_btc])
         table, epochs, months = backtest(args.start, args.years, args.replications, args.seed,
                                          args.network, args.set, closes, args.replay_btc,
                                          args.btc_model, args.btc, args.fit_btc)
     except UserError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; nothing was written (--out={args.out} is as it was)",
+              file=sys.stderr)
+        return INTERRUPTED
     out = Path(args.out)
+    mode = "realised BTC" if args.replay_btc else f"BTC from market/btc={args.btc_model}"
+    if args.fit_btc:
+        mode += ", fitted on the closes before each start"
+    staging = None
     try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:  # it passed its check before the work, then could not be made
-        print(f"{PROG}: error: --out={args.out}: {err.strerror or err}", file=sys.stderr)
+        staging = stage_outputs(out, _writers(args, table, epochs, months, mode))
+        place_outputs(out, staging)
+    except OSError as err:  # it passed its check before the work, then could not be written
+        print(f"{PROG}: error: --out={args.out}: {err.strerror or err}; nothing was written "
+              "(its earlier files are as they were)", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        kept = ("this run's outputs, complete" if staging is not None and not staging.exists()
+                else "its earlier files as they were, none of this run's")
+        print(f"{PROG}: interrupted while writing; --out={args.out} holds {kept}",
+              file=sys.stderr)
+        return INTERRUPTED
+    print(f"network={args.network}, {args.replications} replications, {args.years:g} years, "
+          f"{mode}{' (btc_*)' if args.fit_btc else ''}")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    dates = f"{'all ' if len(table) > 1 else ''}{len(table)} date{'s' * (len(table) > 1)}"
+    for what, unit, target, prefix in (
+            ("epochs' difficulty", "epoch", TARGET_P5_P95, ""),
+            ("months' hashprice", "month", TARGET_HASHPRICE_P5_P95, "hashprice_")):
+        column = f"{prefix}calibrated_p5_p95_at_target"
+        unscored = table.loc[table[column].isna(), "start"]
+        if len(unscored):  # no probability of a coverage of nothing (NaN in coverage.csv)
+            print(f"no {unit} to score from {', '.join(unscored)}: no coverage of the {what} "
+                  f"and no probability for it ({column} is NaN)")
+            continue
+        print(f"a calibrated model would have at least {target:.0%} of the {what} inside P5-P95 "
+              f"on {dates} with probability {float(np.prod(table[column].to_numpy())):.2f} "
+              f"({column}"
+              f"{', multiplied: the dates taken as independent' if len(table) > 1 else ''})")
+    print(f"wrote {out}/coverage.csv, epochs.csv, hashprice.csv, pit.csv and the plots")
+    return 0
+
+
+def _writers(args, table: pd.DataFrame, epochs: pd.DataFrame, months: pd.DataFrame,
+             mode: str) -> dict:
+    """Return {file name: a function writing it to a path} for every output of the run."""
     pit = pd.DataFrame({"start": np.repeat(args.start, PIT_BINS),
                         "bin_low": np.tile(np.arange(PIT_BINS) / PIT_BINS, len(args.start))})
     for column, scored in (("share", epochs), ("hashprice_share", months)):
         pit[column] = np.concatenate([pit_histogram(scored.loc[scored["start"] == s, "pit"]
                                                     .to_numpy()) for s in args.start])
-    for name, frame in (("coverage", table), ("epochs", epochs), ("hashprice", months),
-                        ("pit", pit)):  # each file whole or not at all
-        write_atomic(out / f"{name}.csv", lambda tmp, frame=frame: frame.to_csv(tmp, index=False))
-    mode = "realised BTC" if args.replay_btc else f"BTC from market/btc={args.btc_model}"
-    if args.fit_btc:
-        mode += ", fitted on the closes before each start"
+    writers = {f"{name}.csv": lambda path, frame=frame: frame.to_csv(path, index=False)
+               for name, frame in zip(TABLES, (table, epochs, months, pit))}
     for start in args.start:
-        plot(epochs, months, start, mode, out / f"bands_{args.network}_{start}.png",
-             table.loc[table["start"] == start].iloc[0])
-    print(f"network={args.network}, {args.replications} replications, {args.years:g} years, "
-          f"{mode}{' (btc_*)' if args.fit_btc else ''}")
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    dates = f"{'all ' if len(table) > 1 else ''}{len(table)} date{'s' * (len(table) > 1)}"
-    for what, target, prefix in (("epochs' difficulty", TARGET_P5_P95, ""),
-                                 ("months' hashprice", TARGET_HASHPRICE_P5_P95, "hashprice_")):
-        column = f"{prefix}calibrated_p5_p95_at_target"
-        print(f"a calibrated model would have at least {target:.0%} of the {what} inside P5-P95 "
-              f"on {dates} with probability {float(np.prod(table[column])):.2f} ({column}"
-              f"{', multiplied: the dates taken as independent' if len(table) > 1 else ''})")
-    print(f"wrote {out}/coverage.csv, epochs.csv, hashprice.csv, pit.csv and the plots")
-    return 0
+        writers[f"bands_{args.network}_{start}.png"] = (
+            lambda path, start=start: plot(epochs, months, start, mode, path,
+                                           table.loc[table["start"] == start].iloc[0]))
+    return writers
+
+
+def stage_outputs(out: Path, writers: dict) -> Path:
+    """Return a new hidden folder in `out` (made if missing) holding every output, each
+    written by its writer; on any failure or interruption the folder is removed (and `out`,
+    if this call made it and it is empty), so `out` is as it was."""
+    made = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".backtest-", dir=out))
+    try:
+        for name, write in writers.items():
+            with signals_held():  # Agg turns an interrupt inside savefig into a ValueError
+                write(staging / name)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if made:
+            try:
+                out.rmdir()
+            except OSError:
+                pass  # not empty: someone else's files
+        raise
+    return staging
+
+
+def place_outputs(out: Path, staging: Path) -> None:
+    """Replace the outputs of an earlier backtest in `out` (TABLES and PLOTS) by those in
+    `staging`, and remove it; Ctrl-C and SIGTERM are held until the set is whole, so `out`
+    never holds this run's tables beside an earlier run's plots."""
+    with signals_held():
+        for old in [*(out / f"{name}.csv" for name in TABLES), *out.glob(PLOTS)]:
+            old.unlink(missing_ok=True)
+        for new in staging.iterdir():
+            os.replace(new, out / new.name)
+        staging.rmdir()
 
 
 def _check_scored(start: str, years: float) -> None:

@@ -37,7 +37,7 @@ from sim.compare.pipeline import remove_comparison
 from sim.compare import main as compare
 from sim.config import (build_processes, build_strategies, check_output_dir, config_dir,
                         group_value_line, hydra_error_line, validate)
-from sim.errors import UserError, warn_user
+from sim.errors import INTERRUPTED, TERMINATED, UserError, warn_user
 from sim.memory import check_memory
 from sim.policies import pinned
 from sim.compare.robustness import robustness_pair, verdict_robustness, verdict_sentence
@@ -47,8 +47,6 @@ from sim.rundir import ROBUSTNESS_CSV, RunDir, check_claim, now, read_sweep, wri
 log = logging.getLogger(__name__)
 
 USAGE_ERROR = 2
-INTERRUPTED = 130  # Ctrl-C (SIGINT)
-TERMINATED = 143   # SIGTERM
 
 
 def _fail(prog: str, message: str) -> int:

@@ -146,7 +146,8 @@ def test_realised_hashprice_on_month_starts_from_a_constructed_history():
     epochs = pd.DataFrame({"height": [0, 2016, 4032], "timestamp": [day0 - 86_400, day0 + 20 * 86_400,
                                                                       day0 + 50 * 86_400],
                            "difficulty": [1e12, 2e12, 2e12]})
-    closes = pd.Series([4000.0, 5000.0], index=pd.to_datetime(["2018-12-31", "2019-02-01"]))
+    days = pd.date_range("2018-12-31", "2019-02-01")  # every day's close: none is made up
+    closes = pd.Series(np.where(days < "2019-01-31", 4000.0, 5000.0), index=days)
     months = backtest.realised_hashprice("2019-01-01", 60, closes, 0.5, epochs)
     assert list(months["day"]) == [0, 31]  # March 1st lies beyond the history's last epoch
     # 86,400 s · 1e15 H/s per PH/s · (50 + 0.5) BTC · price / (D · 2^32)
@@ -226,10 +227,11 @@ def test_a_file_that_fails_to_write_is_left_out_whole_not_half_written(tmp_path,
             raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", breaks_on_epochs)
-    with pytest.raises(OSError, match="No space"):
-        run_on_flat_file(tmp_path, capsys, "--replay-btc")
+    code, _, err = run_on_flat_file(tmp_path, capsys, "--replay-btc")
     out = tmp_path / "out"
-    assert sorted(path.name for path in out.iterdir()) == ["coverage.csv"]
+    assert code == 2 and err == (f"hashpivot-backtest: error: --out={out}: No space left on "
+                                 "device; nothing was written (its earlier files are as they were)")
+    assert not out.exists()  # the run made it; the set of outputs is written whole or not at all
 
 def test_a_bootstrapped_btc_draws_only_on_returns_before_the_start(tmp_path):
     days = pd.date_range("2018-01-01", "2019-06-30")
@@ -490,3 +492,175 @@ def test_a_set_of_the_start_state_is_refused_in_one_line(tmp_path, capsys, key):
     _, err = refused(tmp_path, capsys, "--replay-btc", "--set", f"{key}=5")
     assert err == (f"hashpivot-backtest: error: --set {key}=5: the backtest sets {key} from the "
                    "history on each start date (the day's state is what it judges from)")
+
+
+# --- the closes a backtest reads: every day of what it replays or scores, none made up --------
+@pytest.mark.parametrize("options, why", [
+    (("--replay-btc",), "2019-01-01 to 2019-04-01 (the realised path it replays)"),
+    ((), "2019-01-01 to 2019-04-01 (the span of the month starts whose hashprice it scores)"),
+])
+def test_a_gap_in_the_window_is_refused_naming_the_missing_days(tmp_path, capsys, options, why):
+    """Before: the closes of the day before the gap were carried forward over it."""
+    btc, rows = alternating_file(tmp_path, before=0.02, after=0.02, skip="2019-02-10")
+    code = backtest.main(["--btc", str(btc), "--start", "2019-01-01", "--years", "0.25",
+                          "--replications", "2", *options, "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    row = int(np.flatnonzero(rows["date"] == "2019-02-11")[0]) + 2  # after the header row
+    assert code == 2 and not (tmp_path / "out").exists()
+    assert err == (f"hashpivot-backtest: error: --btc={btc}: row {row}, column date: gap: no "
+                   f"close from 2019-02-09 to 2019-02-11; the backtest from 2019-01-01 needs "
+                   f"every close from {why}")
+
+
+def test_a_file_that_ends_on_the_start_is_refused_for_the_months_it_scores(tmp_path, capsys):
+    """Before: every month was scored against the start's close, carried forward a year."""
+    btc = tmp_path / "btc.csv"
+    btc.write_text("date,close_usd\n2019-12-31,7000\n2020-01-01,7200\n")
+    code = backtest.main(["--btc", str(btc), "--start", "2020-01-01", "--years", "1",
+                          "--replications", "2", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and not (tmp_path / "out").exists()
+    assert err == (f"hashpivot-backtest: error: --btc={btc}: covers 2019-12-31 to 2020-01-01; "
+                   "the backtest from 2020-01-01 needs every close from 2020-01-01 to "
+                   "2020-12-01 (the span of the month starts whose hashprice it scores)")
+
+
+def test_every_start_is_checked_before_the_first_world_runs(tmp_path, capsys, monkeypatch):
+    btc, _ = alternating_file(tmp_path, before=0.02, after=0.02, first="2018-01-01",
+                              skip="2019-02-10")
+    monkeypatch.setattr(backtest, "simulate", lambda *args: pytest.fail("a world ran"))
+    code = backtest.main(["--btc", str(btc), "--start", "2018-06-01", "2019-01-01",
+                          "--years", "0.25", "--replications", "2", "--replay-btc",
+                          "--out", str(tmp_path / "out")])
+    assert code == 2 and "from 2019-01-01 needs" in capsys.readouterr().err
+
+
+def test_a_gap_outside_the_window_is_no_concern_of_a_replay(tmp_path, capsys):
+    btc, _ = alternating_file(tmp_path, before=0.02, after=0.02, skip="2017-06-10")
+    code = backtest.main(["--btc", str(btc), "--start", "2019-01-01", "--years", "0.25",
+                          "--replications", "2", "--replay-btc", "--out", str(tmp_path / "out")])
+    assert code == 0, capsys.readouterr().err
+
+
+def test_realised_hashprice_refuses_a_month_start_without_its_close():
+    closes = pd.Series(4000.0, index=pd.date_range("2018-12-31", "2019-01-31"))
+    with pytest.raises(UserError, match=r"^--btc=btc\.csv: covers 2018-12-31 to 2019-01-31; the "
+                                        r"backtest from 2019-01-01 needs every close from "
+                                        r"2019-01-01 to 2019-03-01"):
+        backtest.realised_hashprice("2019-01-01", 70, closes, 0.5)
+
+
+# --- a CSV whose rows end in a comma --------------------------------------------------------
+@pytest.mark.parametrize("header", ["date,close_usd", "date,close_usd,"])
+def test_a_trailing_empty_field_on_every_row_reads_as_the_columns_named(tmp_path, header):
+    """An empty field after the last column (a trailing comma, as spreadsheets export) is
+    harmless: every value lies under its header. Before, without one in the header, pandas
+    took the dates for an index and reported '13.22' in column date."""
+    btc = tmp_path / "btc.csv"
+    btc.write_text(f"{header}\n2013-01-01,13.22,\n2013-01-02,13.09,\n")
+    closes = backtest.read_btc_csv(btc)
+    assert list(closes.index.astype(str)) == ["2013-01-01", "2013-01-02"]
+    assert list(closes) == [13.22, 13.09]
+
+
+def test_a_value_past_the_headers_columns_is_refused_naming_its_row(tmp_path):
+    """A value there cannot be placed: pandas would drop it, or shift the columns."""
+    btc = tmp_path / "btc.csv"
+    btc.write_text("date,close_usd\n2013-01-01,13.22,\n2013-01-02,13.09,7\n")
+    with pytest.raises(UserError) as err:
+        backtest.read_btc_csv(btc)
+    assert str(err.value) == (f"--btc={btc}: row 3: '7' lies past the header's 2 columns (a row "
+                              "may have at most one more field, empty: a trailing comma)")
+
+
+# --- nothing scored, nothing claimed ------------------------------------------------------------
+def test_a_window_without_a_month_to_score_prints_no_probability_for_it(tmp_path, capsys):
+    """Before: the product of an empty set of probabilities (pandas skips NaN) printed 1.00."""
+    days = pd.date_range("2025-10-01", "2025-12-31")
+    btc = tmp_path / "btc.csv"
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "close": 100_000.0}).to_csv(btc, index=False)
+    code = backtest.main(["--btc", str(btc), "--start", "2025-11-02", "--years", "0.07",
+                          "--replications", "3", "--replay-btc", "--out", str(tmp_path / "out")])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert "no month to score from 2025-11-02: no coverage of the months' hashprice and no " \
+           "probability for it (hashprice_calibrated_p5_p95_at_target is NaN)" in lines
+    assert not any("months' hashprice inside P5-P95" in line for line in lines)
+    assert any(line.startswith("a calibrated model would have at least 80% of the epochs'")
+               for line in lines)
+
+
+# --- Ctrl-C -------------------------------------------------------------------------------------
+def interrupt(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+def caught(run, *args):
+    """Return run(*args), failing the test (not ending the session) if Ctrl-C escapes it."""
+    try:
+        return run(*args)
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C came out of the command: a traceback")
+
+
+def outputs(folder: Path) -> dict:
+    """Return {name: bytes} of every file in `folder`, hidden ones included."""
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def test_ctrl_c_during_the_work_is_one_line_exit_130_and_writes_nothing(tmp_path, capsys,
+                                                                        monkeypatch):
+    monkeypatch.setattr(backtest, "simulate", interrupt)
+    code, _, err = caught(run_on_flat_file, tmp_path, capsys, "--replay-btc")
+    assert code == 130 and err == (f"hashpivot-backtest: interrupted; nothing was written "
+                                   f"(--out={tmp_path / 'out'} is as it was)")
+    assert not (tmp_path / "out").exists()
+
+
+def test_ctrl_c_while_writing_leaves_the_earlier_runs_outputs_as_they_were(tmp_path, capsys,
+                                                                           monkeypatch):
+    """Before: the new tables lay beside the earlier run's plots, a set that looked complete."""
+    assert run_on_flat_file(tmp_path, capsys, "--replay-btc")[0] == 0
+    out = tmp_path / "out"
+    earlier = outputs(out)
+    monkeypatch.setattr(backtest, "plot", interrupt)  # the tables are written, then a plot
+    code, _, err = caught(run_on_flat_file, tmp_path, capsys, "--replay-btc",
+                          "--replications", "3")
+    assert code == 130 and err == (f"hashpivot-backtest: interrupted while writing; --out={out} "
+                                   "holds its earlier files as they were, none of this run's")
+    assert outputs(out) == earlier
+
+
+def test_ctrl_c_held_while_the_outputs_move_in_ends_with_them_complete(tmp_path, capsys,
+                                                                       monkeypatch):
+    import signal
+
+    real = backtest.os.replace
+
+    def replace_and_be_interrupted(source, target):
+        if Path(target).parent == tmp_path / "out":  # not a write into the staging folder
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C while each output moves in
+        real(source, target)
+
+    monkeypatch.setattr(backtest.os, "replace", replace_and_be_interrupted)
+    code, _, err = caught(run_on_flat_file, tmp_path, capsys, "--replay-btc")
+    out = tmp_path / "out"
+    assert code == 130 and err == (f"hashpivot-backtest: interrupted while writing; --out={out} "
+                                   "holds this run's outputs, complete")
+    assert sorted(outputs(out)) == ["bands_economic_2019-01-01.png", "coverage.csv",
+                                    "epochs.csv", "hashprice.csv", "pit.csv"]
+
+
+def test_a_rerun_replaces_every_output_of_the_earlier_backtest(tmp_path, capsys):
+    """Before: the plot of a start date the rerun dropped stayed, unlisted in coverage.csv."""
+    days = pd.date_range("2018-01-01", "2019-06-30")
+    btc = tmp_path / "btc.csv"
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "close": 4000.0}).to_csv(btc, index=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("the user's own file")
+    for starts in (["2018-06-01", "2019-01-01"], ["2019-01-01"]):
+        assert backtest.main(["--btc", str(btc), "--start", *starts, "--years", "0.25",
+                              "--replications", "2", "--replay-btc", "--out", str(out)]) == 0
+    assert sorted(outputs(out)) == ["bands_economic_2019-01-01.png", "coverage.csv",
+                                    "epochs.csv", "hashprice.csv", "notes.txt", "pit.csv"]

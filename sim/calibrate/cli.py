@@ -19,7 +19,8 @@ from sim.calibrate.network_economic import (WINDOW_YEARS, check_epochs, fit_econ
                                             fit_window, parse_since)
 from sim.calibrate.output import render, write_all
 from sim.calibrate.power import check_prices, fit_power
-from sim.errors import UserError
+from sim.config import check_output_dir
+from sim.errors import INTERRUPTED, UserError
 from sim.processes.history import read_epochs
 from sim.processes.series import BTC_CLOSE_COLUMNS, read_dated, read_daily
 
@@ -42,8 +43,8 @@ goodness of fit, which are printed too. Files are CSV with a header row; dates a
 YYYY-MM-DD (a date with a UTC offset is read in UTC). A bad file (missing, a missing
 column, a bad or repeated date, a gap, a non-positive price, too few data: --btc 366
 closes, --power 366 days, --lease/--gpu 12 prices, --network 9 epochs) stops the command
-with one line naming the file, row and column, before any fit; nothing is written
-unless every fit succeeds."""
+with one line naming the file, row and column, before any fit, as does an --out that
+cannot be written; nothing is written unless every fit succeeds (Ctrl-C: nothing)."""
 
 FILES = {
     "btc": (f"daily BTC closes: columns date, {BTC_CLOSE_COLUMNS[0]} (or "
@@ -134,8 +135,9 @@ def _economic(args) -> bool:
 
 def inputs(args) -> dict:
     """Return every file given, read and checked to hold enough data for its fit, and the
-    network's fit window checked: all before any fit starts (they take minutes)."""
+    network's fit window and --out checked: all before any fit starts (they take minutes)."""
     check_options(args)
+    check_output_dir(args.out, "--out")
     data = {}
     if args.btc:
         data["btc"] = _read("btc", read_daily, args.btc, BTC_CLOSE_COLUMNS, check=check_closes)
@@ -198,17 +200,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         done = fits(args)
+        out = Path(args.out)
+        files = {out / "market" / fit.group / f"{fit.name}.yaml": render(fit, source, out)
+                 for fit, source in done}
+        write_all(files)  # all or none, an interruption included
     except UserError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
-    out = Path(args.out)
-    files = {out / "market" / fit.group / f"{fit.name}.yaml": render(fit, source, out)
-             for fit, source in done}
-    try:
-        write_all(files)
     except OSError as err:
-        print(f"{PROG}: error: {err.filename or out}: {err.strerror or err}", file=sys.stderr)
+        print(f"{PROG}: error: {err.filename or args.out}: {err.strerror or err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; no fit was written (--out={args.out} holds no file of this "
+              "run)", file=sys.stderr)
+        return INTERRUPTED
     for (fit, _), path in zip(done, files):
         print(fit.summary())
         print(f"  wrote {path}\n")

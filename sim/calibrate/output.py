@@ -49,9 +49,10 @@ def render(fit: Fit, source: str, out_dir: str | Path) -> str:
 
 def write_all(files: dict[Path, str]) -> None:
     """Write every {path: text}, all or none: each first to a temporary file beside it, then
-    all renamed. On an OSError (naming the path that failed, never a temporary file)
-    nothing this call wrote is left: its temporary files, the files it renamed into place
-    and the directories it made are removed, and the error is raised again."""
+    all renamed. On an OSError (naming the path that failed, never a temporary file) or an
+    interruption (Ctrl-C) nothing this call wrote is left: its temporary files, the files
+    it renamed into place and the directories it made are removed, and the error is
+    raised again."""
     made: list[Path] = []
     staged: list[tuple[str, Path]] = []
     placed: list[Path] = []
@@ -67,7 +68,7 @@ def write_all(files: dict[Path, str]) -> None:
             except OSError as err:
                 raise OSError(err.errno, err.strerror, str(path)) from None
             placed.append(path)
-    except OSError:
+    except BaseException:  # an OSError, or KeyboardInterrupt: nothing of this call is left
         for leftover in [temp for temp, _ in staged] + placed:
             Path(leftover).unlink(missing_ok=True)
         for directory in reversed(made):

@@ -7,6 +7,8 @@ data) and one column of prices; rows are counted as in a text editor (the header
 
 from __future__ import annotations
 
+import csv
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +39,26 @@ def column_named(path, header, names: str | tuple[str, ...]) -> str:
     raise UserError(f"{path}: row 1 (header): no column {wanted} (columns: {listed})")
 
 
+def read_strings(path, name, **options) -> pd.DataFrame:
+    """Return the CSV as strings (pandas.read_csv `options` added), the first column never
+    taken for an index; or raise UserError, naming `name`, at the first row with a value
+    past the header's columns. An empty field there (a trailing comma, as some spreadsheets
+    export) is harmless: every value stays under its header."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)  # fields past the header
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, index_col=False, **options)
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        width = len(table.columns)
+        with open(path, newline="", encoding="utf-8") as stream:
+            for row, fields in enumerate(csv.reader(stream), start=1):
+                extra = [text for text in fields[width:] if text.strip()]
+                if extra:
+                    raise UserError(f"{name}: row {row}: {extra[0]!r} lies past the header's "
+                                    f"{width} columns (a row may have at most one more field, "
+                                    "empty: a trailing comma)")
+    return table
+
+
 def _table(path: str | Path, price: str | tuple[str, ...]) -> tuple[pd.DataFrame, str, str]:
     """Return (the CSV as strings, its date column, its price column: the first of `price`
     it has), or raise UserError naming what is missing."""
@@ -44,7 +66,7 @@ def _table(path: str | Path, price: str | tuple[str, ...]) -> tuple[pd.DataFrame
     if not path.is_file():
         raise UserError(f"{path}: {'a directory, not a file' if path.is_dir() else 'no such file'}")
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        table = read_strings(path, path, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise UserError(f"{path}: not a CSV file ({' '.join(str(err).split())})") from None
     date, value = column_named(path, table.columns, "date"), column_named(path, table.columns, price)

@@ -260,3 +260,27 @@ def test_random_bad_files_are_one_line_refusals(tmp_path, capsys, flag, header, 
     err = capsys.readouterr().err
     assert err.startswith(f"hashpivot-calibrate: error: --{flag} {path}") and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_an_out_that_is_a_file_is_refused_before_any_fit(tmp_path, capsys, monkeypatch):
+    """Before: after the fits, `<out>/market/btc: Not a directory`, without the flag."""
+    def started(*args):
+        raise AssertionError("a fit started")
+    for name in ("fit_gbm", "fit_jump"):
+        monkeypatch.setattr(cli, name, started)
+    taken = tmp_path / "some_file.csv"
+    taken.write_text("a file\n")
+    assert cli.main(["--btc", BTC, "--out", str(taken)]) == 2
+    assert capsys.readouterr().err == (f"hashpivot-calibrate: error: --out={taken}: exists and "
+                                       "is not a directory\n")
+    assert taken.read_text() == "a file\n"
+
+
+def test_a_trailing_empty_field_on_every_row_is_read_as_the_columns_named(tmp_path, capsys):
+    """Before: pandas took the dates for an index, and '13.22' was 'not a date'."""
+    closes = pd.read_csv(BTC).iloc[:400]
+    path = tmp_path / "btc.csv"
+    path.write_text("date,close_usd\n" + "".join(f"{d},{c}," + "\n" for d, c in closes.values))
+    assert cli.main(["--btc", str(path), "--out", str(tmp_path / "out")]) == 0, \
+        capsys.readouterr().err
+    assert (tmp_path / "out/market/btc/fitted_gbm.yaml").exists()
