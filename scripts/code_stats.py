@@ -19,14 +19,14 @@ PACKAGE = ROOT / "sim"
 
 #: Layers from the bottom up; a module's layer is that of its longest matching prefix.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("base", ("sim._version", "sim.errors", "sim.memo", "sim.params", "sim.schema", "sim.economics", "sim.distributions", "sim.config",
+    ("base", ("sim._version", "sim.errors", "sim.interrupts", "sim.memo", "sim.params", "sim.schema", "sim.economics", "sim.distributions", "sim.config",
               "sim.realoptions.lsm")),  # least-squares Monte Carlo: numpy only
     ("model", ("sim.world", "sim.view", "sim.processes", "sim.strategies", "sim.record", "sim.fleet",
                "sim.leases", "sim.construction", "sim.site", "sim.tenants", "sim.ledger",
                "sim.cloud", "sim.demand_response", "sim.valuation", "sim.finance",
                "sim.realoptions")),  # the real-option strategy; its lsm module is base
     ("run", ("sim.executors", "sim.gathered", "sim.memory", "sim.policies", "sim.rundir", "sim.result", "sim.selection", "sim.montecarlo",
-             "sim.backtest",
+             "sim.backtest", "sim.btc_closes", "sim.coverage",  # hashpivot-backtest
              "sim.calibrate")),  # hashpivot-calibrate: fits the model processes to history
     ("compare", ("sim.compare",  # with its own command line, sim.compare.cli
                  "sim.optimize",  # hashpivot-optimize: sim.run per trial, paired stats of sim.compare

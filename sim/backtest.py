@@ -24,23 +24,20 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim._version import __version__
-from sim.compare.plots import signals_held
 from sim.config import check_output_dir, compose, instantiate
 from sim.economics import TWO_POW_32, hashprice_usd_per_ph_day, subsidy_btc
-from sim.errors import INTERRUPTED, UserError
+from sim.errors import UserError
+from sim.interrupts import INTERRUPTED, signals_held
 from sim.processes.network import load_difficulty_epochs
-from sim.processes.series import BTC_CLOSE_COLUMNS, column_named, read_strings
+from sim.btc_closes import btc_path, check_btc_covers, read_btc_csv, refuse_gap
+from sim.coverage import (BANDS, PIT_BINS, TARGET_HASHPRICE_P5_P95, TARGET_P5_P95,
+                          calibration_null, coverage, pit_histogram)
+from sim.processes.series import BTC_CLOSE_COLUMNS
 from sim.rundir import write_atomic
 from sim.world import day_grid, rng_for
 
 PROG = "hashpivot-backtest"
 DEFAULT_STARTS = ("2016-01-01", "2019-01-01", "2020-01-01", "2022-01-01")
-BANDS = (5, 25, 50, 75, 95)
-PIT_BINS = 10
-#: The P5–P95 coverage a start date is held to (calibration_null): of the real epochs'
-#: difficulty conditional on the realised BTC path, and of the realised monthly hashprice.
-TARGET_P5_P95 = 0.80
-TARGET_HASHPRICE_P5_P95 = 0.85
 #: The longest backtest: beyond the shipped history (2009-2025) nothing is scored.
 MAX_YEARS = 20.0
 #: The tables a backtest writes under --out, beside one plot per start date (PLOTS).
@@ -49,46 +46,6 @@ PLOTS = "bands_*.png"
 
 
 # --- inputs -----------------------------------------------------------------------------------
-#: A date YYYY-MM-DD, alone or at 00:00 (as spreadsheets and `hashpivot-calibrate` write them).
-MIDNIGHT_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]00:00(?::00(?:\.0+)?)?)?"
-
-
-def read_btc_csv(path) -> pd.Series:
-    """Return daily BTC closes (USD) by date from a CSV with a `date` and a close column, or
-    raise UserError naming the file, the row (its line) and the column."""
-    name = f"--btc={path}"
-    try:
-        table = read_strings(path, name)
-    except FileNotFoundError:
-        raise UserError(f"{name}: no such file") from None
-    except pd.errors.EmptyDataError:
-        raise UserError(f"{name}: is empty (no header, no rows)") from None
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise UserError(f"{name}: cannot be read as CSV ({' '.join(str(err).split())})") from None
-    date = column_named(name, table.columns, "date")
-    price = column_named(name, table.columns, BTC_CLOSE_COLUMNS)
-    if table.empty:
-        raise UserError(f"{name}: has no rows")
-    text = table[date].str.strip()
-    day = text.str.fullmatch(MIDNIGHT_DATE)  # a date, or the midnight that starts it
-    dates = pd.to_datetime(text.str[:10].where(day), format="%Y-%m-%d", errors="coerce")
-    closes = pd.to_numeric(table[price].str.strip(), errors="coerce")
-    for bad, column, what in ((dates.isna(), date, "is not a date YYYY-MM-DD"),
-                              (~(closes > 0) | ~np.isfinite(closes), price,
-                               "is not a positive number")):
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            value = table[column].iloc[row]
-            raise UserError(f"{name}: row {row + 2}, column {column}: {value!r} {what}")
-    order = dates.diff().dt.days.to_numpy()[1:]
-    if np.any(order <= 0):
-        row = int(np.flatnonzero(order <= 0)[0]) + 1
-        raise UserError(f"{name}: row {row + 2}, column {date}: "
-                        f"{table[date].iloc[row]!r} is not after the row before "
-                        "(dates must increase, without duplicates)")
-    return pd.Series(closes.to_numpy(float), index=dates.to_numpy().astype("datetime64[D]"))
-
-
 #: Why the backtest reads a start's closes: the realised path it replays, or the month
 #: starts whose realised hashprice it scores (and day 0, every world's start).
 _READS = {True: "the realised path it replays",
@@ -101,42 +58,6 @@ def btc_days_read(start: str, years: float, replay: bool) -> np.ndarray:
     day, _ = day_grid(start, years)
     days = np.datetime64(start, "D") + np.arange(len(day))
     return days if replay else days[np.union1d([0], month_starts(start, len(day)))]
-
-
-def check_btc_covers(closes: pd.Series, start: str, days: np.ndarray, source: str,
-                     why: str) -> None:
-    """Raise UserError, naming the file and the days missing, unless the closes hold every
-    day from the first of `days` to the last: the rule of every BTC reader (a day
-    without a close is a gap, as in `hashpivot-calibrate --btc`; BTC trades every day)."""
-    index = closes.index.to_numpy().astype("datetime64[D]")
-    first, last = days[0], days[-1]
-    needs = f"the backtest from {start} needs every close from {first} to {last} ({why})"
-    if index[0] > first or index[-1] < last:
-        raise UserError(f"--btc={source}: covers {index[0]} to {index[-1]}; {needs}")
-    _refuse_gap(closes, first, last, source, needs)
-
-
-def _refuse_gap(closes: pd.Series, first, last, source: str, needs: str) -> None:
-    """Raise UserError at the first day missing between the closes of `first` and `last`,
-    naming its row (the series' positions are the file's rows after its header)."""
-    index = closes.index.to_numpy().astype("datetime64[D]")
-    first, last = (pd.Timestamp(day).to_datetime64().astype("datetime64[D]")
-                   for day in (first, last))
-    lo, hi = np.searchsorted(index, first, side="right") - 1, np.searchsorted(index, last)
-    gap = np.flatnonzero(np.diff(index[max(lo, 0):hi + 1]).astype(np.int64) > 1)
-    if len(gap):
-        row = max(lo, 0) + int(gap[0]) + 1
-        raise UserError(f"--btc={source}: row {row + 2}, column date: gap: no close from "
-                        f"{index[row - 1]} to {index[row]}; {needs}")
-
-
-def btc_path(closes: pd.Series, start: str, n_days: int, source: str,
-             why: str = _READS[True]) -> np.ndarray:
-    """Return the realised closes on the `n_days` from `start`, or raise UserError if the
-    file does not hold every one of them (`check_btc_covers`, saying `why` it reads them)."""
-    days = np.datetime64(start, "D") + np.arange(n_days)
-    check_btc_covers(closes, start, days, source, why)
-    return closes.reindex(days).to_numpy(float)
 
 
 #: The `--btc-model` options `--fit-btc` fits, each by `hashpivot-calibrate --btc`'s fit.
@@ -158,7 +79,7 @@ def fitted_btc(closes: pd.Series, start: str, option: str, source: str) -> tuple
     if len(before) < MIN_CLOSES:
         raise UserError(f"--btc={source}: {len(before)} closes before {start}; --fit-btc needs "
                         f"at least {MIN_CLOSES} (a year of daily returns) before each start")
-    _refuse_gap(before, before.index[0], before.index[-1], source, "--fit-btc fits daily returns")
+    refuse_gap(before, before.index[0], before.index[-1], source, "--fit-btc fits daily returns")
     found = fit(before)
     return ({key: value for key, value in found.params.items() if key != "start_usd"},
             dict(found.errors))
@@ -219,75 +140,6 @@ def _unix(date: str) -> int:
 
 def _day(stamp) -> str:
     return str(np.datetime64(int(stamp), "s").astype("datetime64[D]"))
-
-
-# --- scoring ----------------------------------------------------------------------------------
-def coverage(real: np.ndarray, simulated: np.ndarray) -> dict:
-    """Return how real values sit in simulated ones: `simulated` has one row per real value
-    and one column per replication. Keys: inside_p5_p95 and inside_p25_p75 (shares of the
-    real values inside those percentile bands, ends included), pit (per value, the share of
-    simulated values below it, ties counting half) and bands (rows of P5, P25, P50, P75, P95)."""
-    real = np.asarray(real, dtype=float)
-    simulated = np.asarray(simulated, dtype=float)
-    bands = np.percentile(simulated, BANDS, axis=1).T
-    pit = ((simulated < real[:, None]).mean(axis=1)
-           + 0.5 * (simulated == real[:, None]).mean(axis=1))
-    inside_90 = (bands[:, 0] <= real) & (real <= bands[:, 4])
-    inside_50 = (bands[:, 1] <= real) & (real <= bands[:, 3])
-    return {"inside_p5_p95": float(inside_90.mean()) if len(real) else float("nan"),
-            "inside_p25_p75": float(inside_50.mean()) if len(real) else float("nan"),
-            "pit": pit, "bands": bands}
-
-
-def calibrated_coverage(simulated: np.ndarray) -> dict:
-    """Return the coverage a calibrated model scores on the same values: each replication
-    (column of `simulated`, one row per scored value) in turn stands for the real path and is
-    scored against the bands of the others (leave one out). A calibrated model's real path
-    is one more draw of its worlds, so these are the coverages such a model gets, with the
-    same number of values, the same spacing and the same dependence between them (a path
-    high in one epoch stays high in the next). Keys inside_p5_p95 and inside_p25_p75: one
-    coverage per replication."""
-    simulated = np.asarray(simulated, dtype=float)
-    width = simulated.shape[1]
-    inside = {"inside_p5_p95": np.empty(width), "inside_p25_p75": np.empty(width)}
-    for j in range(width):
-        scored = coverage(simulated[:, j], np.delete(simulated, j, axis=1))
-        for key, shares in inside.items():
-            shares[j] = scored[key]
-    return inside
-
-
-def rank_among(value: float, draws: np.ndarray) -> float:
-    """Return the share of `draws` below `value`, ties counting half (a PIT of `value`)."""
-    draws = np.asarray(draws, dtype=float)
-    return float((draws < value).mean() + 0.5 * (draws == value).mean())
-
-
-def calibration_null(real_coverage: dict, simulated: np.ndarray,
-                     target: float = TARGET_P5_P95) -> dict:
-    """Return how the real path's coverage compares with what a calibrated model scores
-    (`calibrated_coverage` of `simulated`): the mean of its P5–P95 coverages, the share of
-    them at or above `target`, the P10 and P90 of its P25–P75 coverages, and the rank of
-    the real coverages among them (`rank_among`: near 0, worse than a calibrated model
-    almost always does; for P25–P75 near 0 or 1, narrower or wider than it does)."""
-    if not len(simulated):  # nothing scored: nothing to compare
-        return dict.fromkeys(("calibrated_p5_p95_mean", "calibrated_p5_p95_at_target",
-                              "calibrated_p25_p75_p10", "calibrated_p25_p75_p90",
-                              "rank_p5_p95", "rank_p25_p75"), float("nan"))
-    null = calibrated_coverage(simulated)
-    wide, narrow = null["inside_p5_p95"], null["inside_p25_p75"]
-    return {"calibrated_p5_p95_mean": float(wide.mean()),
-            "calibrated_p5_p95_at_target": float((wide >= target - 1e-12).mean()),
-            "calibrated_p25_p75_p10": float(np.percentile(narrow, 10)),
-            "calibrated_p25_p75_p90": float(np.percentile(narrow, 90)),
-            "rank_p5_p95": rank_among(real_coverage["inside_p5_p95"], wide),
-            "rank_p25_p75": rank_among(real_coverage["inside_p25_p75"], narrow)}
-
-
-def pit_histogram(pit: np.ndarray, bins: int = PIT_BINS) -> np.ndarray:
-    """Return the shares of PIT values in `bins` equal bins of [0, 1] (flat if calibrated)."""
-    counts, _ = np.histogram(np.clip(pit, 0, 1), bins=bins, range=(0.0, 1.0))
-    return counts / max(len(pit), 1)
 
 
 # --- running ----------------------------------------------------------------------------------

@@ -11,9 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import signal
 import sys
-import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,7 +35,8 @@ from sim.compare.pipeline import remove_comparison
 from sim.compare import main as compare
 from sim.config import (build_processes, build_strategies, check_output_dir, config_dir,
                         group_value_line, hydra_error_line, validate)
-from sim.errors import INTERRUPTED, TERMINATED, UserError, warn_user
+from sim.errors import UserError, warn_user
+from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
 from sim.memory import check_memory
 from sim.policies import pinned
 from sim.compare.robustness import robustness_pair, verdict_robustness, verdict_sentence
@@ -164,32 +163,6 @@ def headline(summary) -> str:
                      "MW converted": group["mw_converted"].mean()})
     table = pd.DataFrame(rows).set_index("strategy")
     return table.to_string(float_format=lambda v: f"{v:,.1f}" if abs(v) >= 1 or v == 0 else f"{v:.2f}")
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread so that a run stops as it does on Ctrl-C."""
-
-
-@contextmanager
-def sigterm_interrupts():
-    """Within the block, make SIGTERM raise Terminated in this process (not in forked workers)."""
-    if threading.current_thread() is not threading.main_thread():  # only the main thread may
-        yield
-        return
-    owner = os.getpid()
-
-    def on_sigterm(signum, frame):
-        if os.getpid() != owner:  # a worker forked inside the block: end as SIGTERM ends it
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)
-            return
-        raise Terminated
-
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def one_line(error: BaseException) -> str:
@@ -429,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except (HydraException, OmegaConfBaseException, yaml.YAMLError) as err:
         return _fail("hashpivot", hydra_error_line(err))
-    except (ValueError, TypeError) as err:  # Hydra's failure on a group's value that is not a name
+    except (ValueError, TypeError):  # Hydra's failure on a group's value that is not a name
         line = group_value_line(sys.argv[1:])
         if line is None:
             raise

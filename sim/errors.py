@@ -2,10 +2,6 @@
 
 import sys
 
-#: The exit status of every hashpivot command stopped by Ctrl-C (SIGINT), and by SIGTERM.
-INTERRUPTED = 130
-TERMINATED = 143
-
 
 class UserError(ValueError):
     """A bad config value, bad input file or misbehaving plug-in, explained in one line."""

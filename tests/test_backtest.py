@@ -16,62 +16,6 @@ from sim.world import rng_for
 REAL_BTC = Path("/work/shared/data/btc_daily.csv")
 
 
-def test_coverage_counts_values_inside_known_percentile_bands():
-    simulated = np.tile(np.arange(1.0, 101.0), (5, 1))  # P5 5.95, P25 25.75, P75 75.25, P95 95.05
-    real = np.array([50.0, 20.0, 90.0, 99.0, 3.0])
-    scored = backtest.coverage(real, simulated)
-    assert scored["inside_p5_p95"] == pytest.approx(3 / 5)
-    assert scored["inside_p25_p75"] == pytest.approx(1 / 5)
-    assert scored["pit"] == pytest.approx([0.495, 0.195, 0.895, 0.985, 0.025])
-    assert scored["bands"][0] == pytest.approx([5.95, 25.75, 50.5, 75.25, 95.05])
-
-
-def test_calibrated_draws_cover_at_their_nominal_rates():
-    rng = np.random.default_rng(1)
-    simulated = rng.standard_normal((4000, 400))
-    scored = backtest.coverage(rng.standard_normal(4000), simulated)
-    assert scored["inside_p5_p95"] == pytest.approx(0.90, abs=0.02)
-    assert scored["inside_p25_p75"] == pytest.approx(0.50, abs=0.03)
-    assert backtest.pit_histogram(scored["pit"]) == pytest.approx(np.full(10, 0.1), abs=0.02)
-
-
-def test_a_calibrated_model_meets_the_target_less_often_when_its_epochs_move_together():
-    rng = np.random.default_rng(2)
-    independent = rng.standard_normal((50, 400))  # 50 epochs, each drawn afresh
-    together = np.repeat(rng.standard_normal((1, 400)), 50, axis=0)  # a world's level persists
-    alone = backtest.calibrated_coverage(independent)["inside_p5_p95"]
-    joint = backtest.calibrated_coverage(together)["inside_p5_p95"]
-    # a new draw lies between the 399 others' P5 and P95 with probability (379.1 - 20.9) / 400
-    assert alone.mean() == pytest.approx(0.8955, abs=0.01)
-    assert joint.mean() == pytest.approx(0.8955, abs=0.005)
-    # independent epochs: Binomial(50, 0.9) / 50, sd 0.042; together: all in or all out
-    assert alone.std() == pytest.approx(np.sqrt(0.9 * 0.1 / 50), rel=0.2)
-    assert set(np.unique(joint)) == {0.0, 1.0}
-    assert (alone >= 0.8).mean() > 0.97 and (joint >= 0.8).mean() == pytest.approx(0.8955, abs=0.005)
-
-
-@pytest.mark.parametrize("target, at_least", [(0.80, 40), (0.85, 43)])
-def test_the_share_at_target_is_the_binomial_tail_for_independent_epochs(target, at_least):
-    from scipy.stats import binom
-    independent = np.random.default_rng(2).standard_normal((50, 400))
-    null = backtest.calibration_null({"inside_p5_p95": 0.9, "inside_p25_p75": 0.5},
-                                     independent, target)
-    expected = binom.sf(at_least - 1, 50, 0.8955)  # 40 or 43 of 50 epochs inside
-    assert null["calibrated_p5_p95_at_target"] == pytest.approx(expected, abs=0.04)
-
-
-def test_the_real_coverage_is_ranked_among_a_calibrated_models():
-    assert backtest.rank_among(0.5, np.array([0.1, 0.5, 0.9, 0.9])) == pytest.approx(0.375)
-    together = np.repeat(np.arange(1.0, 101.0)[None, :], 20, axis=0)
-    null = backtest.calibration_null({"inside_p5_p95": 0.0, "inside_p25_p75": 1.0}, together)
-    assert null["calibrated_p5_p95_at_target"] == pytest.approx(null["calibrated_p5_p95_mean"])
-    assert 0.85 < null["calibrated_p5_p95_mean"] < 0.92
-    assert null["calibrated_p25_p75_p10"] == 0 and null["calibrated_p25_p75_p90"] == 1
-    # a path outside every band in every epoch scores below every world that is inside
-    assert null["rank_p5_p95"] == pytest.approx((1 - null["calibrated_p5_p95_mean"]) / 2)
-    assert null["rank_p25_p75"] > 0.5
-
-
 def history_at_paces(day0: str, elapsed_days: float, before_ehs: float, now_ehs: float):
     """Epochs whose last complete one ran at `before_ehs` and whose epoch in force, begun
     `elapsed_days` before `day0`, runs at `now_ehs` (difficulty 1e13 throughout)."""
@@ -153,36 +97,6 @@ def test_realised_hashprice_on_month_starts_from_a_constructed_history():
     # 86,400 s · 1e15 H/s per PH/s · (50 + 0.5) BTC · price / (D · 2^32)
     expected = [8.64e19 * 50.5 * 4000 / (1e12 * 2**32), 8.64e19 * 50.5 * 5000 / (2e12 * 2**32)]
     assert months["hashprice"].to_numpy() == pytest.approx(expected)
-
-
-@pytest.mark.parametrize("text, message", [
-    ("date,close\n2019-01-01,3800\n2019-01-02,abc\n", "row 3, column close: 'abc' is not a positive"),
-    ("date,close\n2019-01-01,3800\n2019-01-01,3900\n", "row 3, column date"),
-    ("date,close\n2019-13-01,3800\n", "row 2, column date: '2019-13-01' is not a date"),
-    ("day,price\n2019-01-01,3800\n", r"row 1 \(header\): no column 'date'"),
-    ("date,open\n2019-01-01,3800\n", r"no column 'close_usd' \(or close, price, btc_usd\)"),
-    ("date,close_usd\n2019-01-01,-5\n", "row 2, column close_usd"),
-    ("date,close\n2019-01-01,3800\n2019-01-02 13:00,3900\n", "row 3, column date: "
-     "'2019-01-02 13:00' is not a date"),
-    ("date,close\n2019-01-01T00:00:00+02:00,3800\n", "row 2, column date"),
-    ("", "is empty"),
-])
-def test_bad_btc_files_are_named_by_file_row_and_column(tmp_path, text, message):
-    path = tmp_path / "btc.csv"
-    path.write_text(text)
-    with pytest.raises(UserError, match=message) as err:
-        backtest.read_btc_csv(path)
-    assert str(err.value).startswith(f"--btc={path}: ")
-
-
-@pytest.mark.parametrize("stamp", ["{}", "{} 00:00", "{}T00:00:00", "{} 00:00:00.000"])
-def test_a_date_at_midnight_reads_as_its_day(tmp_path, stamp):
-    path = tmp_path / "btc.csv"
-    path.write_text("date,close\n" + "".join(f"{stamp.format(d)},{p}\n" for d, p in
-                                             (("2019-01-01", 3800), ("2019-01-02", 3900))))
-    closes = backtest.read_btc_csv(path)
-    assert list(closes.index.astype(str)) == ["2019-01-01", "2019-01-02"]
-    assert list(closes) == [3800.0, 3900.0]
 
 
 def test_the_command_runs_end_to_end_on_a_tiny_file(tmp_path, capsys):
@@ -292,12 +206,6 @@ def test_help_explains_the_command(capsys):
         backtest.main(["--help"])
     text = capsys.readouterr().out
     assert done.value.code == 0 and "--replay-btc" in text and "P5–P95" in text
-
-
-@pytest.mark.skipif(not REAL_BTC.exists(), reason="the BTC history is not shipped")
-def test_the_real_btc_history_reads_whole():
-    closes = backtest.read_btc_csv(REAL_BTC)
-    assert len(closes) == 4981 and closes.index[0] == np.datetime64("2013-01-01")
 
 
 def test_a_network_that_cannot_take_the_start_state_is_one_line_and_writes_nothing(
@@ -548,29 +456,6 @@ def test_realised_hashprice_refuses_a_month_start_without_its_close():
                                         r"backtest from 2019-01-01 needs every close from "
                                         r"2019-01-01 to 2019-03-01"):
         backtest.realised_hashprice("2019-01-01", 70, closes, 0.5)
-
-
-# --- a CSV whose rows end in a comma --------------------------------------------------------
-@pytest.mark.parametrize("header", ["date,close_usd", "date,close_usd,"])
-def test_a_trailing_empty_field_on_every_row_reads_as_the_columns_named(tmp_path, header):
-    """An empty field after the last column (a trailing comma, as spreadsheets export) is
-    harmless: every value lies under its header. Before, without one in the header, pandas
-    took the dates for an index and reported '13.22' in column date."""
-    btc = tmp_path / "btc.csv"
-    btc.write_text(f"{header}\n2013-01-01,13.22,\n2013-01-02,13.09,\n")
-    closes = backtest.read_btc_csv(btc)
-    assert list(closes.index.astype(str)) == ["2013-01-01", "2013-01-02"]
-    assert list(closes) == [13.22, 13.09]
-
-
-def test_a_value_past_the_headers_columns_is_refused_naming_its_row(tmp_path):
-    """A value there cannot be placed: pandas would drop it, or shift the columns."""
-    btc = tmp_path / "btc.csv"
-    btc.write_text("date,close_usd\n2013-01-01,13.22,\n2013-01-02,13.09,7\n")
-    with pytest.raises(UserError) as err:
-        backtest.read_btc_csv(btc)
-    assert str(err.value) == (f"--btc={btc}: row 3: '7' lies past the header's 2 columns (a row "
-                              "may have at most one more field, empty: a trailing comma)")
 
 
 # --- nothing scored, nothing claimed ------------------------------------------------------------

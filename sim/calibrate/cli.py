@@ -20,7 +20,8 @@ from sim.calibrate.network_economic import (WINDOW_YEARS, check_epochs, fit_econ
 from sim.calibrate.output import render, write_all
 from sim.calibrate.power import check_prices, fit_power
 from sim.config import check_output_dir
-from sim.errors import INTERRUPTED, UserError
+from sim.errors import UserError
+from sim.interrupts import INTERRUPTED
 from sim.processes.history import read_epochs
 from sim.processes.series import BTC_CLOSE_COLUMNS, read_dated, read_daily
 

@@ -11,9 +11,6 @@ notebook), returns the open matplotlib Figure itself.
 from __future__ import annotations
 
 import re
-import signal
-import threading
-from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
@@ -26,6 +23,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.compare.finance import dscr_fan  # noqa: E402
+from sim.interrupts import signals_held  # noqa: E402
 from sim.rundir import write_atomic  # noqa: E402
 
 COLOURS = ["#000000", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
@@ -107,30 +105,6 @@ def axis_unit(metric: str) -> tuple[str, float]:
 def slug(text: str) -> str:
     """Return `text` as a safe file-name fragment."""
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower() or "default"
-
-
-@contextmanager
-def signals_held():
-    """Within the block, hold Ctrl-C and SIGTERM; after it, raise the first that came.
-
-    Agg's renderer is C++: a KeyboardInterrupt raised inside it comes out as a
-    ValueError ("Invalid bounding box"), which would read as a bug, not an interrupt.
-    """
-    if threading.current_thread() is not threading.main_thread():  # only it gets signals
-        yield
-        return
-    caught: list[int] = []
-    previous = {}
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        if signal.getsignal(signum) is not None:  # None: a handler not set from Python
-            previous[signum] = signal.signal(signum, lambda number, frame: caught.append(number))
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        if caught:
-            signal.raise_signal(caught[0])  # its own handler acts on it now
 
 
 def _save(fig, path: Path | None) -> Path | Figure:

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from sim.cli import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
+from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
 from sim.config import compose
 from sim.errors import UserError
 from sim.explore.pipeline import explore

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.cli import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
+from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
 from sim.errors import UserError
 from sim.optimize.result import BEST, TRIALS, render
 from sim.optimize.search import DATABASE, optimize
