@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-import os
 import re
 import tempfile
 from collections.abc import Mapping, Sequence

@@ -23,7 +23,7 @@ import numpy as np
 import simpy
 
 from sim import cloud, distributions, economics
-from sim.economics import DAYS_PER_MONTH, DAYS_PER_YEAR
+from sim.economics import DAYS_PER_YEAR
 from sim.errors import UserError
 from sim.construction import Crews, Project, project_count, projects, site_draws
 from sim.fleet import AsicPrices, FleetDecay, book_alike

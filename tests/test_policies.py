@@ -168,6 +168,6 @@ def test_training_many_tranches_is_announced_with_the_key_that_trains_fewer(comp
     if not warned:
         assert lines == []
         return
-    assert lines == [f"hashpivot: real_option trains a rule for each of its 12 tranches of 2 blocks, one "
-                     f"after the other, each on 6 worlds: about 6 times the default site's training; "
-                     f"strategy.real_option.tranche_blocks=3 trains 8"]
+    assert lines == ["hashpivot: real_option trains a rule for each of its 12 tranches of 2 blocks, one "
+                     "after the other, each on 6 worlds: about 6 times the default site's training; "
+                     "strategy.real_option.tranche_blocks=3 trains 8"]

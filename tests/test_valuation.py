@@ -16,7 +16,6 @@ from hypothesis import example, given, settings, strategies as st
 import sim
 from trained import QUICK_TRAINING, ready_strategies
 from constant_market import FLAT_FRONTIER, SIMPLE_TERMS
-from sim.config import build_strategies
 from sim.economics import DAYS_PER_MONTH, DAYS_PER_YEAR, discount_factors, npv
 from sim.errors import UserError
 from sim.fleet import FleetDecay

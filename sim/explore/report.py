@@ -18,7 +18,7 @@ from sim.compare.workbook import unit_of, write_sheets  # noqa: E402
 from sim.errors import UserError  # noqa: E402
 from sim.explore.analysis import Scenario  # noqa: E402
 from sim.explore.run import Experiment  # noqa: E402
-from sim.explore.words import in_unit, label, sentence  # noqa: E402
+from sim.explore.words import in_unit, label  # noqa: E402
 from sim.rundir.files import write_atomic  # noqa: E402
 
 MAX_TABLE_ROWS = 500

@@ -8,7 +8,6 @@ import pytest
 
 from sim.compare import compare_runs
 from sim.compare import main as compare_main
-from sim.errors import UserError
 
 
 def _unfinished(job, how: str):
