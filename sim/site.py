@@ -29,7 +29,7 @@ from sim.construction import Crews, Project, project_count, projects, site_draws
 from sim.fleet import AsicPrices, FleetDecay, book_alike
 from sim.leases import LeaseTerms
 from sim.record import Books, CloudContract, Conversion, Counts, Event, GpuLot, Lease, Record, freeze
-from sim.strategies import USES, Convert, decision_days
+from sim.strategies import USES, Convert, Strategy, decision_days
 from sim.tenants import Request, TenantDesk
 from sim.view import MarketView, Past, SiteView
 from sim.world import World
@@ -214,7 +214,8 @@ class Site(TenantDesk):
         """Ask the strategy what to do on day 0 and then every few months, until it is finished."""
         env, world, strategy, past = self.env, self.world, self.strategy, self.past
         finished = getattr(strategy, "finished", None)  # a plug-in need not say
-        for day in decision_days(world.date, strategy.decide_every_months, world.month_starts()):
+        every = getattr(strategy, "decide_every_months", Strategy.decide_every_months)
+        for day in decision_days(world.date, every, world.month_starts()):
             if day > env.now:
                 yield env.timeout(day - env.now)
             if self.events is not None:

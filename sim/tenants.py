@@ -84,9 +84,11 @@ class TenantDesk:
 
     @cached_property
     def _asks_on_request(self) -> bool:
-        """Return whether the strategy may build for a tenant: one that keeps Strategy's
-        on_request (always False) is not asked (decided once a run: the strategy is fixed)."""
-        return getattr(self.strategy.on_request, "__func__", None) is not Strategy.on_request
+        """Return whether the strategy may build for a tenant: one without on_request, or
+        that keeps Strategy's (always False), is not asked (decided once a run: the strategy
+        is fixed)."""
+        asks = getattr(self.strategy, "on_request", None)  # a plug-in need not build for tenants
+        return asks is not None and getattr(asks, "__func__", None) is not Strategy.on_request
 
     def _sign(self, request: Request) -> bool:
         """Sign `request`, whole or in part, against capacity it can have in time; False if none."""

@@ -299,6 +299,31 @@ def test_stay_mining_terminal_value_is_the_fleet_resale(compose_constant):
     assert totals(acc)["terminal_value"] == pytest.approx(th * new_usd_per_th * 0.5 * frontier / 17.5)
 
 
+class PlainConverter:
+    """A strategy plug-in as the README describes one: `decide`, no base class, no
+    decide_every_months, on_request or finished."""
+
+    def decide(self, day, view, site):
+        from sim.strategies import Convert
+        return [Convert(2)] if day == 0 else []
+
+
+class BasedConverter(Strategy):
+    decide = PlainConverter.decide
+
+
+def test_a_strategy_plug_in_needs_only_decide(compose_small):
+    cfg = compose_small("strategy=stay_mining")
+    world = sim.sample_world(cfg, 0)
+    assert len(world.tenant_requests)  # the desk asks on_request of a strategy that has one
+    plain, based = (Account(cfg, world, simulate(cfg, world, strategy)).summary()
+                    for strategy in (PlainConverter(), BasedConverter()))
+    assert plain["mw_converted"] > 0 and plain["tenant_requests"] > 0
+    assert plain.keys() == based.keys()
+    assert all(plain[k] == based[k] or plain[k] != plain[k] and based[k] != based[k]
+               for k in plain)  # bit for bit (NaN where both are)
+
+
 class Greedy(Strategy):
     def decide(self, day, view, site):
         from sim.strategies import Convert
