@@ -528,7 +528,13 @@ def test_ctrl_c_held_while_the_outputs_move_in_ends_with_them_complete(tmp_path,
         real(source, target)
 
     monkeypatch.setattr(backtest.os, "replace", replace_and_be_interrupted)
-    code, _, err = caught(run_on_flat_file, tmp_path, capsys, "--replay-btc")
+    # Ctrl-C as an interactive shell delivers it: a job started in the background (as CI's
+    # may be) inherits SIGINT ignored, and an ignored Ctrl-C rightly interrupts nothing
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        code, _, err = caught(run_on_flat_file, tmp_path, capsys, "--replay-btc")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     out = tmp_path / "out"
     assert code == 130 and err == (f"hashpivot-backtest: interrupted while writing; --out={out} "
                                    "holds this run's outputs, complete")
