@@ -53,10 +53,12 @@ class TerminalMultiple:
     """Multiples of trailing-12-month operating cash flow, by use (run.terminal_value=multiple)."""
 
     mining: float = param(4.0, unit="x TTM cash flow", low=0,
-                          doc="mining (est.; miners trade near $4.5M/MW, VanEck 2024); "
-                              "also the market method's mining multiple")
+                          doc="mining (est.; about $0.7M/MW of grid at day 0's hashprice, "
+                              "below miners' $4.5M/MW, VanEck 2024: conservative); also the "
+                              "market method's mining multiple")
     hosting: float = param(12.0, unit="x TTM cash flow", low=0,
-                           doc="leased AI halls (est.; data centres above $30M/MW, VanEck 2024)")
+                           doc="leased AI halls (est.; $15.8M/MW of IT at $128/kW-month less "
+                               "opex, below data centres' $30M+/MW, VanEck 2024: conservative)")
     cloud: float = param(4.0, unit="x TTM cash flow", low=0, doc="own GPU cloud (est.)")
 
     def __getitem__(self, use: str) -> float:
@@ -70,7 +72,8 @@ class Valuation:
 
     cap_rate: float = param(0.07, unit="1/year", low=0, low_open=True,
                             doc="AI halls: value = forward net operating income / cap rate "
-                                "(est.; stabilised data centres 5-7%)")
+                                "(est.; JLL Q1 2026: hyperscale 5.5-6.5%, colocation 6-7%, "
+                                "powered shell 7-8%)")
     idle_halls: str = param("market", unit="-", choices=IDLE_HALLS,
                             doc="built halls without a tenant (and cloud halls' shells): "
                                 "market rent less a lease-up, or zero")

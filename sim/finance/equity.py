@@ -6,7 +6,7 @@ and returns the financing lines the ledger adds next to the unlevered ones
 (`FINANCE_CATEGORIES`), the trailing debt-service cover, the equity cash flow and the
 after-tax outcomes. The unlevered categories and their NPV are not touched.
 
-The rules (docs/model.md "Project finance and taxes"):
+The rules (docs/model.md "Project finance: the equity's view" and "Taxes"):
 
 - Each conversion project (the halls a crew builds together and that are let in the same
   month: one loan, sized on them together) borrows `loan_to_cost` of its capex as it is
