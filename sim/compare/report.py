@@ -20,7 +20,7 @@ import yaml
 
 from sim.compare.analysis import Analysis
 from sim.compare.finance import Financing
-from sim.compare.load import RunSet
+from sim.compare.load import RunSet, scenario_of
 from sim.compare import page
 from sim.compare.page import fmt
 from sim.compare.plots import feature_label, metric_name
@@ -47,10 +47,10 @@ def verdict(analysis: Analysis, runset: RunSet) -> list[str]:
     for run in runset.runs:
         until = run.info.get("until_confident")
         if isinstance(until, dict) and until:
-            lines.append(f"run.until_confident in {run.path.name}: "
+            lines.append(f"run.until_confident in {run_name(run, runset)}: "
                          + ", ".join(f"{k}={v}" for k, v in until.items()) + ".")
         for label, policy in (run.info.get("policies") or {}).items():
-            lines.append(policy_line(label, policy, run.path.name))
+            lines.append(policy_line(label, policy, run_name(run, runset)))
     return lines + analysis.notes
 
 
@@ -162,6 +162,14 @@ def _terminal_share(analysis: Analysis, scenario: str, best: str) -> list[str]:
     return [sentence]
 
 
+def run_name(run, runset: RunSet) -> str:
+    """Return how the report names `run` among the runs compared: its folder, and where
+    the runs span market scenarios, its scenario first (a sweep's folders are numbers)."""
+    if len(runset.scenarios) > 1:
+        return f"scenario '{scenario_of(run)}', {run.path.name}"
+    return run.path.name
+
+
 def robustness_lines(runset: RunSet) -> list[str]:
     """Return, for each run with a robustness table, what was rerun and whether the verdict holds."""
     lines = []
@@ -170,7 +178,7 @@ def robustness_lines(runset: RunSet) -> list[str]:
         if table is None or table.empty:
             continue
         first = table.iloc[0]
-        where = f" ({run.path.name})" if len(runset.runs) > 1 else ""
+        where = f" ({run_name(run, runset)})" if len(runset.runs) > 1 else ""
         against = f"{first['against']}"
         if first["against_role"] == "runner-up":
             against += f" (the runner-up: {first['strategy']} is the baseline itself)"
@@ -202,9 +210,12 @@ def robustness_table(table: pd.DataFrame) -> str:
     return _table(shown, dict(columns.values()))
 
 
-def _risk(analysis: Analysis, scenario: str, label: str) -> str:
+def _risk(analysis: Analysis, scenario: str, label: str, why: str = "") -> str:
+    """Return the main risk of `label` in `scenario`: its tail, its chance of a loss and
+    what its edge moves with; `why`, among several scenarios, says why this one."""
     row, metric = _row(analysis, scenario, label), analysis.metric
-    text = (f"Main risk of {label}: in the worst 5% of sampled worlds its "
+    where = f" in scenario '{scenario}' ({why})" if why else ""
+    text = (f"Main risk of {label}{where}: in the worst 5% of sampled worlds its "
             f"{metric_name(metric)} "
             f"averages {fmt(row['cvar5'], metric)}")
     signed = metric.endswith("_usd") or metric.endswith("irr")
@@ -235,14 +246,22 @@ def _robust(analysis: Analysis, scenarios: list[str]) -> list[str]:
     if robust is None:
         return [f"No strategy has usable values of {metric} in every scenario."]
     per = regret.loc[robust, scenarios]
-    worst = per.idxmax()
     wins = sum(analysis.selections[s].best == robust for s in scenarios)
-    lines = [f"Recommended across {len(scenarios)} market scenarios: {robust}, the "
-             f"strategy whose largest regret is smallest: at worst it trails the best "
-             f"strategy by {fmt(per.max(), metric)} of {metric_name(metric)} (in scenario "
-             f"'{worst}'); it is best in {wins} of {len(scenarios)} scenarios."]
+    if per.max() > 0:
+        worst, why = per.idxmax(), "where its regret is largest"
+        lines = [f"Recommended across {len(scenarios)} market scenarios: {robust}, the "
+                 f"strategy whose largest regret is smallest: at worst it trails the best "
+                 f"strategy by {fmt(per.max(), metric)} of {metric_name(metric)} (in "
+                 f"scenario '{worst}'); it is best in {wins} of {len(scenarios)} scenarios."]
+    else:  # no regret anywhere: its risk is told where its own tail is worst
+        tails = pd.Series({s: _row(analysis, s, robust)["cvar5"] for s in scenarios})
+        worst = (tails.idxmin() if analysis.higher_is_better else tails.idxmax()) \
+            if tails.notna().any() else scenarios[0]
+        why = "where its worst 5% of worlds fare worst"
+        lines = [f"Recommended across {len(scenarios)} market scenarios: {robust}, the best "
+                 f"strategy by mean {metric_name(metric)} in every one of them (no regret)."]
     lines += [f"Scenario '{s}': {analysis.selections[s].describe()}" for s in scenarios]
-    lines.append(_risk(analysis, worst, robust))
+    lines.append(_risk(analysis, worst, robust, why))
     return lines
 
 
@@ -388,7 +407,7 @@ def render(analysis: Analysis, runset: RunSet, figures: list[tuple[str, Path]],
     shown = [run for run in runset.runs if run.robustness is not None and not run.robustness.empty]
     for i, run in enumerate(shown):  # beside the verdict: the table of each run that has one
         anchor = "robustness" if i == 0 else f"robustness-{i + 1}"
-        where = f" — {run.path.name}" if len(runset.runs) > 1 else ""
+        where = f" — {run_name(run, runset)}" if len(runset.runs) > 1 else ""
         parts += [f'<h3 id="{anchor}">Verdict under other assumptions (mean NPV){e(where)}</h3>',
                   robustness_table(run.robustness)]
     parts.append('<h2 id="plots">Plots</h2>')
@@ -418,7 +437,7 @@ def _context(runset: RunSet) -> str:
         rates = info.get("discount_rates") or {}
         by_kind = (", rates by kind: " + ", ".join(f"{kind} {rate}" for kind, rate in rates.items())
                    if len(set(rates.values())) > 1 else "")
-        facts.append(f"{run.path.name}: seed {info.get('seed', '?')}, "
+        facts.append(f"{run_name(run, runset)}: seed {info.get('seed', '?')}, "
                      f"{info.get('replications', '?')} replications, discount rate "
                      f"{info.get('discount_rate', '?')}, terminal value "
                      f"{info.get('terminal_value', '?')}{by_kind}")

@@ -148,6 +148,42 @@ def test_a_metric_with_missing_values_is_compared(tmp_path, run_factory):
     assert (tmp_path / "irr" / "report.html").is_file()
 
 
+def test_a_strategy_best_in_every_scenario_is_said_so_with_its_worst_tail_named(tmp_path,
+                                                                                run_factory):
+    for number, market in enumerate(("glut", "boom")):
+        job = run_factory(tmp_path / "sweep" / str(number), ("stay_mining", "phased"),
+                          market=[f"market/ai={market}"], effects={"phased": 2e9})
+        pd.DataFrame({  # each job's verdict under other assumptions, as hashpivot writes it
+            "alternative": ["as run", "terminal value: none"], "replications": [40, 40],
+            "overrides": ["", "run.terminal_value=none"],
+            "strategy": "phased", "against": "stay_mining", "against_role": "baseline",
+            "strategy_npv_usd": [2e9, 1e8], "against_npv_usd": [1e8, 2e8 * (1 + number)],
+            "diff_npv_usd": [1.9e9, 1e8 - 2e8 * (1 + number)], "diff_ci_low_usd": [1.8e9, -5e8],
+            "diff_ci_high_usd": [2e9, 5e8], "p_strategy_beats": [1.0, 0.4],
+            "higher_mean": ["phased", "stay_mining"], "verdict_holds": [True, False],
+        }).to_csv(job / "robustness.csv", index=False)
+    comparison = compare_runs([tmp_path / "sweep"], out=tmp_path / "out")
+    regret = comparison.analysis.regret
+    assert (regret.loc["phased", ["market/ai=glut", "market/ai=boom"]] == 0).all()
+    lines = comparison.verdict.splitlines()
+    assert lines[0] == ("Recommended across 2 market scenarios: phased, the best strategy by "
+                        "mean NPV in every one of them (no regret).")
+    assert "trails" not in comparison.verdict
+    table = comparison.table.set_index(["scenario", "strategy"])["cvar5"]
+    worst = min(("market/ai=glut", "market/ai=boom"), key=lambda s: table[(s, "phased")])
+    risk = next(line for line in lines if line.startswith("Main risk"))
+    assert risk.startswith(f"Main risk of phased in scenario '{worst}' (where its worst 5% of "
+                           f"worlds fare worst): ")
+    # the runs are named by scenario, not by their folder numbers alone
+    assert [line.split(":")[0] for line in lines if line.startswith("Under other")] == [
+        "Under other assumptions (scenario 'market/ai=glut', 0)",
+        "Under other assumptions (scenario 'market/ai=boom', 1)"]
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert "Runs compared — scenario &#x27;market/ai=glut&#x27;, 0: seed" in report
+    assert ("Verdict under other assumptions (mean NPV) — scenario &#x27;market/ai=boom&#x27;, "
+            "1</h3>") in report
+
+
 def test_market_scenarios_report_regret(tmp_path, run_factory):
     for number, market in enumerate(("glut", "boom")):
         run_factory(tmp_path / "sweep" / str(number), ("stay_mining", "phased"),
