@@ -429,6 +429,16 @@ def read_ranges_file(path, section: str, example: str) -> dict:
     return {section: {str(k): v for k, v in ranges.items()}, "overrides": [str(o) for o in overrides]}
 
 
+def add_range(ranges: dict, given_in: dict, key: str, spec, text: str) -> None:
+    """Add `key`'s range `spec`, given on the command line as `text`, to `ranges` (those of a
+    --config file, `given_in` naming where each came from); raise UserError if the key
+    already has one: the last silently winning would hide a typo."""
+    if key in ranges:
+        raise UserError(f"{text}: {key} is already given{given_in.get(key, '')} "
+                        f"({ranges[key]}); give each key once")
+    ranges[key] = spec
+
+
 def with_values(cfg, values: Mapping) -> DictConfig:
     """Return a copy of `cfg` with dotted keys set to `values` (new keys added)."""
     cfg = copy.deepcopy(cfg)

@@ -8,12 +8,12 @@ import sys
 import time
 from pathlib import Path
 
-from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
-from sim.config import compose
+from sim.config import add_range, compose
 from sim.errors import UserError
 from sim.explore.pipeline import explore
 from sim.explore.run import POINTS, prepare
 from sim.explore.space import SPEC_FORM, is_range, read_explore_file, split_assignment
+from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
 
 PROG = "hashpivot-explore"
 
@@ -93,11 +93,7 @@ def _split(args) -> tuple[dict, list[str]]:
         given_in = {key: f" in {args.config}" for key in specs}
     for text in args.arguments:
         if is_range(text):
-            key, spec = split_assignment(text)
-            if key in specs:  # one range per key: the last one silently winning hides a typo
-                raise UserError(f"{text}: {key} is already given{given_in.get(key, '')} "
-                                f"({specs[key]}); give each key once")
-            specs[key] = spec
+            add_range(specs, given_in, *split_assignment(text), text)
         else:
             overrides.append(text)
     if args.strategies:

@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
+from sim.config import add_range
 from sim.errors import UserError
+from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
 from sim.optimize.result import BEST, TRIALS, render
 from sim.optimize.search import DATABASE, optimize
 from sim.optimize.space import SPEC_FORMS, read_space_file, split_assignment
@@ -115,11 +116,7 @@ def _search(args, out):
         space, overrides = read["space"], read["overrides"]
         given_in = {key: f" in {args.config}" for key in space}
     for text in args.space:
-        key, spec = split_assignment(text)
-        if key in space:  # one range per key: the last one silently winning hides a typo
-            raise UserError(f"--space {text}: {key} is already given{given_in.get(key, '')} "
-                            f"({space[key]}); give each key once")
-        space[key] = spec
+        add_range(space, given_in, *split_assignment(text), f"--space {text}")
     return optimize(args.strategy, space, overrides=[*overrides, *args.overrides],
                     trials=args.trials, metric=args.metric, direction=args.direction,
                     replications=args.replications, fresh_replications=args.fresh_replications,
