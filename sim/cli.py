@@ -17,15 +17,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import hydra
-import yaml
 import numpy as np
 import pandas as pd
+import yaml
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
+from hydra.types import RunMode
 from omegaconf import OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
@@ -278,9 +278,9 @@ def _robustness(cfg, result, out_dir: Path) -> int:
         table = verdict_robustness(pinned(cfg, out_dir), best, against, replications, result.summary,
                                    role=role)
         save_robustness(table, out_dir)
+        used = min(replications, result.summary["replication"].nunique())  # as the reruns use
         log.info("robustness: %s against %s in %d rows of assumptions, %d replications each, in "
-                 "%.2f s", best, against, len(table), min(replications, result.summary["replication"].nunique()),
-                 time.perf_counter() - rerunning)
+                 "%.2f s", best, against, len(table), used, time.perf_counter() - rerunning)
     except KeyboardInterrupt as err:
         then = (f", nor its report: rerun the same command to make both from the saved run, "
                 f"or the report alone with hashpivot-compare {out_dir}") if cfg.run.compare else ""
