@@ -22,14 +22,16 @@ from sim.selection import metric_higher_is_better
 
 
 def check_columns(rows: pd.DataFrame, metric: str, against: str, strategies) -> None:
-    """Raise UserError unless `metric` is a numeric summary column of `rows` and `against` a strategy run."""
+    """Raise UserError unless `metric` is a numeric summary column of `rows` and `against` a
+    strategy run."""
     numeric = [c for c in rows.columns if c not in ("strategy", "replication", "point")
                and not c.startswith(WORLD_PREFIX) and pd.api.types.is_numeric_dtype(rows[c])]
     check_choices(metric, against, strategies, numeric)
 
 
 def check_choices(metric: str, against: str, strategies, columns) -> None:
-    """Raise UserError unless `metric` is one of the summary `columns` and `against` one of two or more `strategies`."""
+    """Raise UserError unless `metric` is one of the summary `columns` and `against` one of
+    two or more `strategies`."""
     if metric not in columns:
         raise UserError(f"--metric={metric}: not a summary column; one of {', '.join(columns)}")
     if against not in strategies:

@@ -109,14 +109,15 @@ def _split(args) -> tuple[dict, list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run `hashpivot-explore`; return the exit code (2 for a user's error, 130 or 143 if interrupted)."""
+    """Run `hashpivot-explore`; return the exit code (2 for a user's error, 130 or 143 if
+    interrupted)."""
     args = parser().parse_intermixed_args(argv)
     started = time.perf_counter()
     try:
         with sigterm_interrupts():
             specs, overrides = _split(args)
-            experiment = prepare(compose(overrides, args.config_dir), specs, args.design, args.points,
-                                 overrides)
+            experiment = prepare(compose(overrides, args.config_dir), specs, args.design,
+                                 args.points, overrides)
             found = explore(experiment, args.out, args.metric, args.against, args.threshold,
                             args.features, args.xlsx, progress=not args.no_progress)
     except UserError as err:
@@ -140,7 +141,8 @@ def interrupted_line(out) -> str:
     if not points.is_dir():
         return "interrupted before any point ran; nothing was written"
     finished = sum(1 for _ in points.glob("*.parquet"))
-    return f"interrupted; the finished points ({finished}) are kept in {points}: rerun the same command to resume"
+    return (f"interrupted; the finished points ({finished}) are kept in {points}: rerun the "
+            "same command to resume")
 
 
 if __name__ == "__main__":

@@ -83,7 +83,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run `hashpivot-optimize`; return the exit code (2 for a user's error, 130 or 143 if interrupted)."""
+    """Run `hashpivot-optimize`; return the exit code (2 for a user's error, 130 or 143 if
+    interrupted)."""
     args = parser().parse_intermixed_args(argv)
     out = args.out or f"outputs/optimize/{args.strategy}"
     try:

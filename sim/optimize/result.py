@@ -94,7 +94,8 @@ def write_outputs(out_dir, trials: pd.DataFrame | None = None, best: dict | None
 
 
 def remove_best(out_dir) -> None:
-    """Remove best.json from `out_dir`, if any: it is written again when the search running there ends."""
+    """Remove best.json from `out_dir`, if any: it is written again when the search running
+    there ends."""
     if out_dir is not None:
         (Path(out_dir) / BEST).unlink(missing_ok=True)
 
