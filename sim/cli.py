@@ -220,8 +220,9 @@ def _execute_locked(cfg, run_dir) -> int:
         return _job_fail(f"{one_line(err)}; finished chunks are kept in {out_dir}")
     except KeyboardInterrupt as err:
         _record(run_dir, cfg, "interrupted", started)
-        line = (f"interrupted; finished chunks are kept in {out_dir}. Rerun the same "
-                f"command with hydra.run.dir={out_dir} to resume.")
+        again = ("the same command to resume the sweep, each job in its folder" if _in_sweep()
+                 else f"the same command with hydra.run.dir={out_dir} to resume")
+        line = f"interrupted; finished chunks are kept in {out_dir}. Rerun {again}."
         warn_user(log, line)
         return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
     except Exception as err:  # a bug: run.json says so, then the traceback
@@ -359,6 +360,11 @@ def _task(cfg) -> None:
         _say_what_the_sweep_left(HydraConfig.get())
     if code:
         sys.exit(code)
+
+
+def _in_sweep() -> bool:
+    """Return whether this process runs a job of a Hydra sweep (`-m`)."""
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def _say_what_the_sweep_left(hydra_cfg) -> None:

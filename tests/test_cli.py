@@ -263,6 +263,26 @@ def test_a_sweep_interrupted_in_a_job_says_which_did_not_start_and_compare_refus
     assert f"{sweep / '2'} (no run.json: the job never started" in err
 
 
+@pytest.mark.parametrize("sweep", [False, True])
+def test_an_interrupted_run_says_how_to_resume_it_alone_or_in_its_sweep(sweep, tmp_path, capsys,
+                                                                        monkeypatch):
+    def interrupted(cfg, out_dir=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sim, "run", interrupted)
+    args = ["-m", "market/ai=base,glut"] if sweep else []
+    code = main([*args, *QUICK, f"hydra.run.dir={tmp_path / 'run'}",
+                 f"hydra.sweep.dir={tmp_path / 'sweep'}"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    job = tmp_path / "sweep" / "0" if sweep else tmp_path / "run"
+    again = ("the same command to resume the sweep, each job in its folder" if sweep
+             else f"the same command with hydra.run.dir={job} to resume")
+    assert code == 130
+    assert lines[0] == f"hashpivot: interrupted; finished chunks are kept in {job}. Rerun {again}."
+    assert len(lines) == (2 if sweep else 1)  # and the sweep's jobs not started
+
+
 def test_a_glob_sweep_is_checked_before_its_jobs_and_an_empty_one_refused(tmp_path, capsys,
                                                                            monkeypatch):
     monkeypatch.chdir(tmp_path)
