@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import os
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -61,6 +62,27 @@ def check_config_dirs(config_dirs: Sequence[str | Path]) -> None:
                             f"'{Path(path).absolute()}' not found")
 
 
+def _strings(name: str, given) -> list[str]:
+    """Return `given`, Hydra overrides, as a list: one string is one override; anything but
+    strings is refused naming `name` (a dict's items are written key=value)."""
+    if isinstance(given, str):
+        return [given]
+    if isinstance(given, Mapping):
+        raise UserError(f"{name}: a list of 'key=value' strings, not a mapping (from a "
+                        f"dict: [f'{{k}}={{v}}' for k, v in the_dict.items()])")
+    items = list(given)
+    wrong = next((item for item in items if not isinstance(item, str)), None)
+    if wrong is not None:
+        raise UserError(f"{name}: a list of 'key=value' strings; got {wrong!r} "
+                        f"({type(wrong).__name__})")
+    return items
+
+
+def _paths(given) -> list:
+    """Return the config directories `given` as a list: one path (str or Path) is one."""
+    return [given] if isinstance(given, (str, os.PathLike)) else list(given)
+
+
 def compose(overrides: Sequence[str] = (), config_dirs: Sequence[str | Path] = ()) -> DictConfig:
     """Return the checked config for Hydra-syntax `overrides`, as the CLI would build it.
 
@@ -71,8 +93,8 @@ def compose(overrides: Sequence[str] = (), config_dirs: Sequence[str | Path] = (
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
+    overrides, config_dirs = _strings("overrides", overrides), _paths(config_dirs)
     check_config_dirs(config_dirs)
-    overrides = list(overrides)
     if config_dirs:
         paths = ",".join(f"file://{Path(d).resolve()}" for d in config_dirs)
         overrides.append(f"hydra.searchpath=[{paths}]")
@@ -265,6 +287,9 @@ def omegaconf_error_line(err: OmegaConfBaseException) -> str:
 
 def validate(cfg: DictConfig) -> Settings:
     """Return the checked `Settings` of `cfg`; raise UserError on the first value not allowed."""
+    if not isinstance(cfg, DictConfig):
+        raise UserError(f"cfg: a config made by sim.compose([...]), not a "
+                        f"{type(cfg).__name__}: e.g. sim.run(sim.compose(['run.replications=4']))")
     checked = settings(cfg)
     if not cfg.get("strategy"):
         raise UserError("strategy: none selected; choose one or more, e.g. strategy=phased "

@@ -96,6 +96,12 @@ class World:
     deterministic: bool = False
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
+    def __repr__(self) -> str:
+        return (f"World(replication={self.replication}, seed={self.seed}, {self.n_days} days "
+                f"from {self.date[0]} to {self.date[-1]}, {len(self.epochs)} epochs, "
+                f"{len(self.tenant_requests)} tenant requests"
+                f"{', deterministic' if self.deterministic else ''})")
+
     @property
     def n_days(self) -> int:
         """Return the number of days on the grid."""
@@ -214,6 +220,13 @@ def sample_world(cfg, replication: int, processes: Mapping | None = None) -> Wor
     return sample_worlds(cfg, [replication], processes)[0]
 
 
+def _replication(value) -> int:
+    """Return `value`, a replication's number, or raise UserError unless it is a whole number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise UserError(f"replication={value!r}: must be a whole number >= 0")
+    return int(value)
+
+
 def sample_worlds(cfg, replications, processes: Mapping | None = None) -> list[World]:
     """Return the Worlds of `replications`, the same as `sample_world` gives one by one.
 
@@ -227,7 +240,7 @@ def sample_worlds(cfg, replications, processes: Mapping | None = None) -> list[W
     day, date = _shared_grid(cfg.site.start_date, run.horizon_years)
     if processes is None:
         processes = build_processes(cfg)
-    replications = [int(r) for r in replications]
+    replications = [_replication(r) for r in replications]
     worlds = [{"day": day, "date": date} for _ in replications]
     for name, fields in PROCESS_FIELDS.items():
         process = processes[name]

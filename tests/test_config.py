@@ -2,6 +2,7 @@
 
 import dataclasses
 import importlib
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -404,3 +405,25 @@ def test_sample_world_takes_settings_or_the_composed_config():
     from_settings, from_cfg = sim.sample_world(settings(cfg), 3), sim.sample_world(cfg, 3)
     np.testing.assert_array_equal(from_settings.btc_usd, from_cfg.btc_usd)
     np.testing.assert_array_equal(from_settings.difficulty, from_cfg.difficulty)
+
+
+def test_overrides_given_as_one_string_or_a_path_are_one_item(tmp_path):
+    assert sim.compose("run.replications=4").run.replications == 4
+    assert sim.compose(["run.replications=4"], config_dirs=tmp_path).run.replications == 4
+    assert sim.compose(["run.replications=4"], config_dirs=str(tmp_path)).run.replications == 4
+
+
+@pytest.mark.parametrize("overrides, fragment", [
+    ({"run.replications": 4}, "overrides: a list of 'key=value' strings, not a mapping"),
+    ([4], "overrides: a list of 'key=value' strings; got 4 (int)"),
+])
+def test_overrides_that_are_not_strings_are_named(overrides, fragment):
+    with pytest.raises(UserError, match=re.escape(fragment)):
+        sim.compose(overrides)
+
+
+@pytest.mark.parametrize("cfg", [["run.replications=4"], {"run": {"replications": 4}},
+                                 "run.replications=4"])
+def test_a_run_of_anything_but_a_composed_config_is_named(cfg):
+    with pytest.raises(UserError, match=r"^cfg: a config made by sim.compose\(\[\.\.\.\]\), not a "):
+        sim.run(cfg)

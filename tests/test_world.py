@@ -26,6 +26,20 @@ def test_world_has_every_documented_field(compose_small):
                                                    "wait_days", "min_share", "phased"]
 
 
+@pytest.mark.parametrize("replication", [1.5, "0", -1, True, None])
+def test_a_replication_that_is_not_a_whole_number_from_0_is_named(compose_small, replication):
+    with pytest.raises(UserError) as refused:
+        sim.sample_world(compose_small(), replication)
+    assert str(refused.value) == f"replication={replication!r}: must be a whole number >= 0"
+
+
+def test_a_world_reads_in_one_line(compose_small):
+    world = sim.sample_world(compose_small("run.horizon_years=1"), np.int64(2))
+    assert repr(world) == (f"World(replication=2, seed={world.seed}, 365 days from "
+                           f"{world.date[0]} to {world.date[-1]}, {len(world.epochs)} epochs, "
+                           f"{len(world.tenant_requests)} tenant requests)")
+
+
 def test_months_of_the_grid_follow_the_calendar(compose_small):
     """Day 0 (2026-06-26) opens a short first month; then calendar months, the last cut at the horizon."""
     world = sim.sample_world(compose_small("run.horizon_years=1"), 0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 from omegaconf import OmegaConf
@@ -103,6 +104,12 @@ def compare_results(*results: Result, names: list[str] | None = None, baseline: 
     """
     if not results:
         raise UserError("no result given")
+    if isinstance(strategies, str):  # "a,b" as on the command line, not its characters
+        strategies = [name.strip() for name in strategies.split(",") if name.strip()]
+    if isinstance(names, str):
+        raise UserError(f"names={names!r}: a list of names, one per result")
+    if isinstance(confidence, str) or not isinstance(confidence, (int, float)):
+        raise UserError(f"confidence={confidence!r}: a number between 0 and 1, e.g. 0.95")
     names = list(names) if names is not None else [f"result_{i + 1}" for i in range(len(results))]
     if len(names) != len(results) or len(set(names)) != len(names):
         raise UserError(f"names: {len(results)} distinct names needed, one per result")
@@ -117,5 +124,7 @@ def compare_results(*results: Result, names: list[str] | None = None, baseline: 
         if financing is not None:
             drawn.update({f"dscr_{i + 1}" if i else "dscr": figure
                           for i, (_, figure) in enumerate(financing.figures)})
+        for figure in drawn.values():  # kept in .figures, not left open in pyplot: a notebook
+            plt.close(figure)          # shows open figures at a cell's end, and they add up
     return Notebook(analysis=analysis, runset=runset,
                     verdict="\n".join(verdict(analysis, runset)), figures=drawn)

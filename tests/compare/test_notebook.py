@@ -48,8 +48,25 @@ def test_two_results_on_the_same_worlds_pair_and_options_pass_through(real_run):
     assert table.loc["stay_mining", "paired"]
 
 
+def test_figures_are_kept_in_the_notebook_not_left_open_in_pyplot(real_run):
+    import matplotlib.pyplot as plt
+
+    result, _ = real_run
+    before = len(plt.get_fignums())
+    comparison = sim.compare(result, strategies="stay_mining,convert_all")  # as on the CLI
+    assert comparison.figures and len(plt.get_fignums()) == before
+    assert set(comparison.table["strategy"]) == {"stay_mining", "convert_all"}
+    buffer = io.BytesIO()  # a closed figure still draws
+    next(iter(comparison.figures.values())).savefig(buffer, format="png")
+    assert buffer.getvalue().startswith(b"\x89PNG")
+
+
 def test_bad_input_is_a_user_error(real_run):
     result, _ = real_run
+    with pytest.raises(UserError, match="confidence='0.9': a number between 0 and 1"):
+        sim.compare(result, confidence="0.9", figures=False)
+    with pytest.raises(UserError, match="names='a': a list of names"):
+        sim.compare(result, names="a", figures=False)
     with pytest.raises(UserError, match="no result"):
         sim.compare()
     with pytest.raises(UserError, match="sim.Result"):
