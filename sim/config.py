@@ -454,6 +454,22 @@ def read_ranges_file(path, section: str, example: str) -> dict:
     return {section: {str(k): v for k, v in ranges.items()}, "overrides": [str(o) for o in overrides]}
 
 
+def file_ranges(path, read, section: str) -> tuple[dict, list[str], dict]:
+    """Return (ranges, overrides, where each range was given) of the --config file at `path`
+    as `read` reads it (its `section` and its overrides), all empty where `path` is None."""
+    if not path:
+        return {}, [], {}
+    found = read(path)
+    ranges = found[section]
+    return ranges, found["overrides"], {key: f" in {path}" for key in ranges}
+
+
+def names_listed(text: str) -> list[str]:
+    """Return the names of a comma-separated list, spaces and empty items dropped
+    ("a, b," -> ["a", "b"])."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def add_range(ranges: dict, given_in: dict, key: str, spec, text: str) -> None:
     """Add `key`'s range `spec`, given on the command line as `text`, to `ranges` (those of a
     --config file, `given_in` naming where each came from); raise UserError if the key

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from sim.config import add_range, compose
+from sim.config import add_range, compose, file_ranges, names_listed
 from sim.errors import UserError
 from sim.explore.pipeline import explore
 from sim.explore.run import POINTS, prepare
@@ -86,19 +86,14 @@ def parser() -> argparse.ArgumentParser:
 
 def _split(args) -> tuple[dict, list[str]]:
     """Return (ranges {key: spec}, Hydra overrides) from the file, the options and the arguments."""
-    specs, overrides, given_in = {}, [], {}
-    if args.config:
-        read = read_explore_file(args.config)
-        specs, overrides = read["explore"], read["overrides"]
-        given_in = {key: f" in {args.config}" for key in specs}
+    specs, overrides, given_in = file_ranges(args.config, read_explore_file, "explore")
     for text in args.arguments:
         if is_range(text):
             add_range(specs, given_in, *split_assignment(text), text)
         else:
             overrides.append(text)
     if args.strategies:
-        names = [s.strip() for s in args.strategies.split(",") if s.strip()]
-        overrides.append(f"strategy=[{','.join(names)}]")
+        overrides.append(f"strategy=[{','.join(names_listed(args.strategies))}]")
     if not math.isfinite(args.threshold):
         raise UserError(f"--threshold={args.threshold}: must be a finite amount of the metric")
     if args.replications is not None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.config import add_range
+from sim.config import add_range, file_ranges
 from sim.errors import UserError
 from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
 from sim.optimize.result import BEST, TRIALS, render
@@ -111,11 +111,7 @@ def interrupted_line(out) -> str:
 
 def _search(args, out):
     """Return the Optimum of the search the parsed `args` describe, kept in `out`."""
-    space, overrides, given_in = {}, [], {}
-    if args.config:
-        read = read_space_file(args.config)
-        space, overrides = read["space"], read["overrides"]
-        given_in = {key: f" in {args.config}" for key in space}
+    space, overrides, given_in = file_ranges(args.config, read_space_file, "space")
     for text in args.space:
         add_range(space, given_in, *split_assignment(text), f"--space {text}")
     return optimize(args.strategy, space, overrides=[*overrides, *args.overrides],
