@@ -16,7 +16,9 @@ import sys
 from sim._version import __version__
 from sim.compare.pipeline import compare_runs
 from sim.compare.workbook import workbook_path
+from sim.config import names_listed
 from sim.errors import UserError
+from sim.interrupts import INTERRUPTED
 
 PROG = "hashpivot-compare"
 EPILOG = """\
@@ -82,7 +84,7 @@ def main(argv=None) -> int:
         args = parser().parse_args(argv)
         if not 0 < args.confidence < 1:
             raise UserError(f"--confidence(={args.confidence}) must be between 0 and 1")
-        strategies = [s.strip() for s in (args.strategies or "").split(",") if s.strip()]
+        strategies = names_listed(args.strategies or "")
         if args.strategies is not None and not strategies:
             raise UserError(f"--strategies={args.strategies!r}: name at least one strategy "
                             f"(A,B,...), or leave the flag out to compare every one")
@@ -97,7 +99,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:  # an earlier report.html is removed before anything is written
         print(f"{PROG}: interrupted; the comparison is unfinished and its report.html not "
               f"written: rerun the same command", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     except SystemExit as done:  # --help
         return int(done.code or 0)
     print(comparison.verdict.splitlines()[0])

@@ -21,6 +21,7 @@ from sim.compare.load import Run, RunSet, check_metric, runset_of
 from sim.compare.pipeline import analyse_runset, draw_financing, draw_named
 from sim.compare.report import robust_choice, verdict
 from sim.compare.workbook import PAIRED, yearly_cash
+from sim.config import names_listed
 from sim.errors import UserError
 from sim.result import Result
 from sim.rundir import run_info
@@ -105,7 +106,7 @@ def compare_results(*results: Result, names: list[str] | None = None, baseline: 
     if not results:
         raise UserError("no result given")
     if isinstance(strategies, str):  # "a,b" as on the command line, not its characters
-        strategies = [name.strip() for name in strategies.split(",") if name.strip()]
+        strategies = names_listed(strategies)
     if isinstance(names, str):
         raise UserError(f"names={names!r}: a list of names, one per result")
     if isinstance(confidence, str) or not isinstance(confidence, (int, float)):
