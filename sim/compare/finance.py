@@ -112,13 +112,11 @@ def strategy_table(runset: RunSet, columns: dict = REPORT_COLUMNS) -> pd.DataFra
     return pd.DataFrame(rows, columns=["scenario", "strategy", *columns])
 
 
-#: How the notes name a figure of `strategy_table` (as the report's table heads it).
-_WORDS = {"equity_irr_median": "median equity IRR"}
-
-
-def rarely_defined_notes(runset: RunSet, columns: dict = REPORT_COLUMNS) -> list[str]:
+def rarely_defined_notes(runset: RunSet, headed: dict[str, str],
+                         columns: dict = REPORT_COLUMNS) -> list[str]:
     """Return a sentence on each figure of `strategy_table` left blank because its summary
-    column (one of UNDEFINED_WHEN_NAN) is undefined in most of a strategy's worlds."""
+    column (one of UNDEFINED_WHEN_NAN) is undefined in most of a strategy's worlds, naming
+    the figure as `headed` does (the report's heading of each column)."""
     notes, many = [], len(runset.scenarios) > 1
     for (scenario, label), part in runset.summary.groupby(["scenario", "label"], sort=False):
         for name, (source, _) in columns.items():
@@ -130,7 +128,7 @@ def rarely_defined_notes(runset: RunSet, columns: dict = REPORT_COLUMNS) -> list
                 where = f" in scenario '{scenario}'" if many else ""
                 share = ("every one" if undefined == 1.0
                          else f"{undefined:.0%}") + " of its worlds"
-                notes.append(f"The {_WORDS.get(name, name)} ({name}) is left blank for "
+                notes.append(f"The {headed.get(name, name)} ({name}) is left blank for "
                              f"{label}{where}: its {source} is undefined in {share} (no "
                              f"discount rate sets the NPV of its cash to equity to zero)"
                              + ("." if undefined == 1.0 else

@@ -25,7 +25,7 @@ from sim.compare import finance, plots
 from sim.compare.analysis import Analysis, analyse
 from sim.compare.drawing import Drawing
 from sim.compare.load import RunSet, load_runs
-from sim.compare.report import render, robust_choice, verdict
+from sim.compare.report import FINANCING, render, robust_choice, verdict
 from sim.compare.workbook import WORKBOOK, workbook_path, write_workbook
 from sim.config import check_output_dir
 from sim.selection import Selection
@@ -269,9 +269,10 @@ def draw_financing(runset: RunSet, folder: Path | None,
     if not any(finance.has_dscr(run) for run in runset.runs):
         notes.append("The runs kept no monthly DSCR (run.detail=summary, or made before "
                      "financing), so the DSCR over time is not drawn.")
+    headings = {column: heading for column, (heading, _) in FINANCING.items()}  # the report's
     return finance.Financing(terms=finance.terms_table(runset),
                              table=finance.strategy_table(runset), figures=figures,
-                             notes=finance.rarely_defined_notes(runset) + notes)
+                             notes=finance.rarely_defined_notes(runset, headings) + notes)
 
 
 def _timeline_medians(runset: RunSet) -> dict[tuple[str, str], pd.DataFrame]:
