@@ -110,23 +110,24 @@ class World:
     def month_starts(self) -> np.ndarray:
         """Return the indices of the days that open a month on the grid (day 0 included);
         read-only, shared by the worlds of a grid."""
-        if "month_starts" not in self._cache:
-            self._cache["month_starts"] = _grid_month_starts(str(self.date[0]), len(self.date))
-        return self._cache["month_starts"]
+        return self._of_grid("month_starts", _grid_month_starts)
 
     def days_by_month(self) -> np.ndarray:
         """Return the number of the grid's days in each of its months (read-only, shared by
         the worlds of a grid)."""
-        if "days_by_month" not in self._cache:
-            self._cache["days_by_month"] = _grid_days_by_month(str(self.date[0]), len(self.date))
-        return self._cache["days_by_month"]
+        return self._of_grid("days_by_month", _grid_days_by_month)
 
     def month_of_day(self) -> np.ndarray:
         """Return the month (0 = the first on the grid) of each day (read-only, shared by the
         worlds of a grid)."""
-        if "month_of_day" not in self._cache:
-            self._cache["month_of_day"] = _grid_month_of_day(str(self.date[0]), len(self.date))
-        return self._cache["month_of_day"]
+        return self._of_grid("month_of_day", _grid_month_of_day)
+
+    def _of_grid(self, name: str, make) -> np.ndarray:
+        """Return `make(first date, days)` of the world's grid, kept on the world after the
+        first call (`make` itself keeps it for every world of the grid)."""
+        if name not in self._cache:
+            self._cache[name] = make(str(self.date[0]), len(self.date))
+        return self._cache[name]
 
     def tenant_request_rows(self) -> tuple[tuple, ...]:
         """Return the tenant requests as (day, mw_it, term_days, usd_per_kw_month, wait_days,
