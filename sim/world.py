@@ -20,7 +20,7 @@ import pandas as pd
 
 from sim.config import build_processes
 from sim.economics import hashprice_usd_per_ph_day
-from sim.errors import UserError
+from sim.errors import UserError, whole_number
 from sim.memo import read_only_cache
 
 #: The market processes in sampling order, and the World fields each one owns.
@@ -221,13 +221,6 @@ def sample_world(cfg, replication: int, processes: Mapping | None = None) -> Wor
     return sample_worlds(cfg, [replication], processes)[0]
 
 
-def _replication(value) -> int:
-    """Return `value`, a replication's number, or raise UserError unless it is a whole number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise UserError(f"replication={value!r}: must be a whole number >= 0")
-    return int(value)
-
-
 def sample_worlds(cfg, replications, processes: Mapping | None = None) -> list[World]:
     """Return the Worlds of `replications`, the same as `sample_world` gives one by one.
 
@@ -241,7 +234,7 @@ def sample_worlds(cfg, replications, processes: Mapping | None = None) -> list[W
     day, date = _shared_grid(cfg.site.start_date, run.horizon_years)
     if processes is None:
         processes = build_processes(cfg)
-    replications = [_replication(r) for r in replications]
+    replications = [whole_number("replication", r, 0) for r in replications]
     worlds = [{"day": day, "date": date} for _ in replications]
     for name, fields in PROCESS_FIELDS.items():
         process = processes[name]

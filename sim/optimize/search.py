@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from sim.compare.stats import paired_difference
 from sim.config import build_strategies, check_config_dirs, check_output_dir, compose, with_values
-from sim.errors import UserError
+from sim.errors import UserError, whole_number
 from sim.montecarlo import run
 from sim.optimize.result import Optimum, remove_best, trials_table, write_outputs
 from sim.optimize.space import Dimension, parse_space
@@ -116,10 +116,9 @@ def prepare(strategy: str, space: dict, overrides=(), metric: str = "npv_usd",
                 "run.replications": "--replications"}.get(owned[0])
         why = f"set by {flag}" if flag else "fixed by hashpivot-optimize for every trial"
         raise UserError(f"{keys[owned[0]]}: {why}; drop this override")
-    if int(replications) < 2:
-        raise UserError(f"--replications={replications}: must be >= 2")
+    replications = whole_number("--replications", replications, 2)
     fixed = [f"{k}={'null' if v is None else str(v).lower()}" for k, v in FIXED.items()]
-    cfg = compose([f"strategy={strategy}", *overrides, *fixed, f"run.replications={int(replications)}"]
+    cfg = compose([f"strategy={strategy}", *overrides, *fixed, f"run.replications={replications}"]
                   + ([f"run.seed={int(seed)}"] if seed is not None else []), config_dirs)
     strategy_class = type(build_strategies(cfg)[_label(cfg, strategy)])
     dimensions = parse_space(space, strategy, strategy_class)
@@ -133,7 +132,7 @@ def prepare(strategy: str, space: dict, overrides=(), metric: str = "npv_usd",
         direction = "max" if metric_higher_is_better(metric) else "min"
     if direction not in ("max", "min"):
         raise UserError(f"--direction={direction}: must be max or min")
-    plan = Plan(cfg, strategy, dimensions, metric, direction, int(replications),
+    plan = Plan(cfg, strategy, dimensions, metric, direction, replications,
                 int(cfg.run.seed), overrides)
     for dimension in dimensions:  # each end of each range, the others as configured
         for value in (dimension.choices or (dimension.low, dimension.high)):
@@ -338,15 +337,14 @@ def optimize(strategy: str, space: dict, overrides=(), trials: int = 30, metric:
     resumes) and trials.csv and best.json are written there.
     """
     _optuna()  # without it, say so before any work
-    if int(trials) < 1:
-        raise UserError(f"--trials={trials}: must be >= 1")
-    if int(fresh_replications) != 0 and int(fresh_replications) < 2:
+    trials = whole_number("--trials", trials, 1)
+    if whole_number("--fresh-replications", fresh_replications, 0) == 1:
         raise UserError(f"--fresh-replications={fresh_replications}: must be 0 (skip) or >= 2")
     plan = prepare(strategy, space, overrides, metric, direction, replications, seed, config_dirs)
     study = open_study(plan, out_dir)
     remove_best(out_dir)  # an earlier best.json would not match the trials this run adds
-    run_trials(study, plan, int(trials), out_dir, progress)
-    return conclude(study, plan, int(fresh_replications), out_dir, progress)
+    run_trials(study, plan, trials, out_dir, progress)
+    return conclude(study, plan, fresh_replications, out_dir, progress)
 
 
 def conclude(study, plan: Plan, fresh_replications: int, out_dir=None, progress: bool = False) -> Optimum:

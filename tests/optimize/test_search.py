@@ -144,6 +144,12 @@ def test_bad_searches_are_refused_before_any_trial(monkeypatch):
         (dict(overrides=[f"{BPQ}=2"]), "is searched"),
         (dict(space={"strategy.threshold.margin_below": "float:0.1:0.9"}, strategy="threshold"),
          "strategy threshold refuses 0.9"),
+        (dict(trials="x"), r"^--trials='x': must be a whole number >= 1$"),
+        (dict(trials=2.5), r"^--trials=2.5: must be a whole number >= 1$"),
+        (dict(replications="200"), r"^--replications='200': must be a whole number >= 2$"),
+        (dict(replications=1), r"^--replications=1: must be a whole number >= 2$"),
+        (dict(fresh_replications=1), r"^--fresh-replications=1: must be 0 \(skip\) or >= 2$"),
+        (dict(fresh_replications=True), r"^--fresh-replications=True: must be a whole number >= 0$"),
     ]
     for changes, says in cases:
         kwargs = dict(strategy="phased", space={BPQ: "int:0:3"}, overrides=SMALL, trials=2,
