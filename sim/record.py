@@ -43,6 +43,8 @@ EVENTS = {
                              "the rest is lost (block -1; cause: request i)",
     "planned": "a mining block is planned for pre-leasing: it mines until a tenant signs for it "
                "(cause: decision)",
+    "held_for_tenant": "a tenant's MW are ready before its rent commences (commence_days): they "
+                       "are held for it, unleased, until then (block -1; cause: request i)",
     "leased": "a tenant's lease starts (block -1; cause: request i)",
     "lease_renewed": "an extension option is taken: a new term at the lease index of the day or "
                      "a step on the last rent (block -1; cause: request i)",

@@ -317,6 +317,10 @@ class CloudConfig:
     gpus_per_mw_it: float = param(780.0, unit="GPUs/MW of IT", low=0, doc="H100s per MW of IT")
     usd_per_gpu: float = param(45000.0, unit="USD/GPU", low=0,
                                doc="all-in capex per H100, scaled by the rental index")
+    first_lot_price: str = param("indexed", unit="-", choices=("indexed", "fixed"),
+                                 doc="a hall's first GPUs: indexed = usd_per_gpu x the rental "
+                                     "index of their day; fixed = usd_per_gpu (bought on a "
+                                     "price agreed on day 0); refreshes follow the index")
     utilisation: float = param(0.75, unit="share", low=0, high=1, doc="share of hours rented")
     gpu_life_years: float = param(5.0, unit="years", low=0, low_open=True,
                                   doc="depreciation life before refresh")

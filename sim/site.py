@@ -413,15 +413,18 @@ class Site(TenantDesk):
         while self.env.now < self.n_days:
             now = self.env.now
             self._log(now, block, event, cause)
-            usd = gpus * self.gpu_usd(now)
+            usd = gpus * self.gpu_usd(now, event == "gpu_purchase")
             books.lump(books.lumps.capex_gpu_usd, now, -usd)
             until = contract_end if contract_end > now else 0.0  # a lot bought under the contract
             self.gpu_lots.append(GpuLot(day=now, usd=usd, life_days=life, contracted_until=until))
             yield self.env.timeout(life)
             event, cause = "gpu_refresh", "end_of_life"
 
-    def gpu_usd(self, day: float) -> float:
-        """Return the price of one GPU, all in, which follows the rental price."""
+    def gpu_usd(self, day: float, first_lot: bool = False) -> float:
+        """Return the price of one GPU, all in, which follows the rental price (a hall's
+        first lot under `first_lot_price: fixed`: the price agreed on day 0, as it stands)."""
+        if first_lot and self.cloud.first_lot_price == "fixed":
+            return float(self.cloud.usd_per_gpu)
         price = self.world.gpu_usd_per_hour
         return float(self.cloud.usd_per_gpu) * float(price[min(int(day), self.n_days - 1)] / price[0])
 

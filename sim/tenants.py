@@ -48,6 +48,7 @@ class Request:
     wait_days: float
     min_share: float = 1.0  # least share of mw_it the tenant signs for
     phased: bool = False    # takes delivery in parts, each leased on energisation
+    commence_days: float = 0.0  # rent starts no earlier than this many days after `day`
 
 
 @dataclass
@@ -66,10 +67,11 @@ class TenantDesk:
         """Receive each tenant request on its day: lease now, sign it for later, or lose it."""
         env, counts, logging = self.env, self.counts, self.events is not None
         # the rows are Python numbers already (day an int): only `phased` is read as a bool
-        for index, (day, *numbers, phased) in enumerate(self.world.tenant_request_rows()):
+        for index, (day, *numbers, phased, commence_days) in enumerate(
+                self.world.tenant_request_rows()):
             if day > env.now:
                 yield env.timeout(day - env.now)
-            request = Request(index, day, *numbers, bool(phased))
+            request = Request(index, day, *numbers, bool(phased), commence_days)
             if logging:
                 self._log(day, -1, "tenant_request", request=request)
             counts["tenant_requests"] += 1
@@ -207,10 +209,26 @@ class TenantDesk:
 
     # --- leases: each signed part runs its contract ----------------------------------------------
     def _start_lease(self, request: Request, day: float, built_for: bool = False) -> None:
-        """Lease `request`'s MW from the ready pool on `day` (`built_for`: blocks were built for it)."""
+        """Lease `request`'s MW from the ready pool on `day` (`built_for`: blocks were built for
+        it); before its rent commences (`commence_days`), take them from the pool now and
+        lease them then: the halls stay ready, unleased, held for it."""
+        self.ready_mw -= request.mw_it * self.pue_ai
+        commences = request.day + request.commence_days
+        if commences > day:
+            self._log(day, -1, "held_for_tenant", request=request)
+            self.env.process(self._lease_on(commences, request, built_for))
+        else:
+            self._lease_from_pool(request, day, built_for)
+
+    def _lease_on(self, day: float, request: Request, built_for: bool):
+        """Wait until `day`, then lease `request`'s MW, held for it, from the ready halls."""
+        yield self.env.timeout(day - self.env.now)
+        self._lease_from_pool(request, day, built_for)
+
+    def _lease_from_pool(self, request: Request, day: float, built_for: bool) -> None:
+        """Book `request`'s MW from ready to leased on `day` and run its lease."""
         books = self.books
         mw = request.mw_it * self.pue_ai
-        self.ready_mw -= mw
         books.rate(books.rates.mw_ready, day, -mw)
         books.rate(books.rates.kw_it_ready, day, -request.mw_it * 1000)
         self._log(day, -1, "leased", request=request)

@@ -47,11 +47,13 @@ TABLE_COLUMNS = {
 }
 
 #: Columns a table may carry beyond the contract's, each with its value where absent:
-#: `min_share`, the least share of `mw_it` the tenant signs for (1: all or nothing), and
-#: `phased`, 1 if the tenant takes delivery in parts as halls are energised (0: all at once).
+#: `min_share`, the least share of `mw_it` the tenant signs for (1: all or nothing);
+#: `phased`, 1 if the tenant takes delivery in parts as halls are energised (0: all at once);
+#: `commence_days`, days after the request before which its rent does not start, a contract's
+#: commencement date (0: from delivery; halls ready earlier are held for it, unleased).
 OPTIONAL_COLUMNS = {
     "epochs": {},
-    "tenant_requests": {"min_share": 1.0, "phased": 0.0},
+    "tenant_requests": {"min_share": 1.0, "phased": 0.0, "commence_days": 0.0},
 }
 
 #: The longest lease term a tenant request may carry, in days (100 years): far longer terms
@@ -131,7 +133,7 @@ class World:
 
     def tenant_request_rows(self) -> tuple[tuple, ...]:
         """Return the tenant requests as (day, mw_it, term_days, usd_per_kw_month, wait_days,
-        min_share, phased) tuples of Python numbers (day an int), an optional column absent
+        min_share, phased, commence_days) tuples of Python numbers (day an int), an optional column absent
         taking its default; made once per world (every strategy reads them)."""
         if "tenant_request_rows" not in self._cache:
             table = self.tenant_requests
@@ -445,6 +447,8 @@ def _optional_range(name: str, column: str, array: np.ndarray, where: str) -> No
     """Raise UserError where an optional column of a table (floats) leaves its range."""
     if column == "min_share":
         ok, allowed = (array > 0) & (array <= 1), "in (0, 1]"
+    elif column == "commence_days":
+        ok, allowed = (array >= 0) & (array < math.inf), "a finite number >= 0"
     else:  # phased
         ok, allowed = (array == 0) | (array == 1), "0 or 1"
     if not np.all(ok):

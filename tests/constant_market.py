@@ -85,7 +85,8 @@ class ConstantAI:
 
 class ListedRequests:
     """Tenant requests given in full: (day, mw_it, term_days, usd_per_kw_month, wait_days),
-    optionally followed by (min_share, phased) when every row has them."""
+    optionally followed by (min_share, phased), or (min_share, phased, commence_days), when
+    every row has them."""
 
     def __init__(self, requests: list):
         self.requests = requests
@@ -93,6 +94,8 @@ class ListedRequests:
     def sample(self, days, rng, upstream):
         """Return the listed requests as the tenant table."""
         columns = ["day", "mw_it", "term_days", "usd_per_kw_month", "wait_days"]
-        if self.requests and all(len(r) == 7 for r in self.requests):
-            columns += ["min_share", "phased"]
+        optional = ["min_share", "phased", "commence_days"]
+        for extra in (2, 3):
+            if self.requests and all(len(r) == 5 + extra for r in self.requests):
+                columns += optional[:extra]
         return {"tenant_requests": pd.DataFrame([list(r) for r in self.requests], columns=columns)}

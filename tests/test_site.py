@@ -269,6 +269,34 @@ def test_gpu_cloud_by_hand(compose_constant):
     assert acc.summary()["mw_converted"] == pytest.approx(100)
 
 
+def test_a_first_lot_bought_at_a_fixed_price_costs_it_and_its_refresh_follows_the_index(compose_small):
+    """Under first_lot_price=fixed the GPUs bought when a hall is ready cost usd_per_gpu as it
+    stands; under indexed they cost it times the rental index of their day; refreshes follow
+    the index in both. Two crews of three blocks build in rounds, so halls are ready on
+    several days, and the index moves between them (the sampled ai market)."""
+    lots = {}
+    for price in ("indexed", "fixed"):
+        cfg = compose_small("strategy=convert_all", "strategy.convert_all.use=cloud",
+                            "site.cloud.gpu_life_years=2", "run.horizon_years=5",
+                            f"site.cloud.first_lot_price={price}")
+        world = sim.sample_world(cfg, 0)
+        record = simulate(cfg, world, build_strategies(cfg)["convert_all"])
+        lots[price] = record.gpu_lots
+    index = world.gpu_usd_per_hour / world.gpu_usd_per_hour[0]
+    gpus = 100 / 10 / 1.3 * 780  # one block's GPUs
+    refreshed = {lot.day + lot.life_days for lot in lots["fixed"]}  # a refresh's day, exactly
+    firsts = [lot for lot in lots["fixed"] if lot.day not in refreshed]
+    assert len({lot.day for lot in firsts}) > 1 and len(lots["fixed"]) > len(firsts)
+    for fixed, indexed in zip(lots["fixed"], lots["indexed"], strict=True):
+        assert fixed.day == indexed.day
+        assert indexed.usd == pytest.approx(gpus * 45_000 * index[int(indexed.day)], rel=1e-12)
+        first = fixed in firsts
+        assert fixed.usd == pytest.approx(gpus * 45_000 * (1.0 if first else index[int(fixed.day)]),
+                                          rel=1e-12)
+        assert first or fixed.usd == indexed.usd
+    assert any(abs(index[int(lot.day)] - 1) > 0.01 for lot in firsts)
+
+
 @pytest.mark.parametrize("method", ["none", "contracted", "multiple"])
 def test_terminal_value_methods(compose_constant, method):
     requests = "[[400,70,4383,120,0]]"

@@ -124,6 +124,41 @@ def test_one_crew_converts_a_four_block_project_in_one_conversion_time(compose_c
     assert [day for day, _, _ in events(account(patient), "ready")] == [365, 730, 1095, 1460]
 
 
+# --- rent from a commencement date -------------------------------------------------------------
+@pytest.mark.parametrize("commence_days, leased_on", [(0, 365), (100, 365), (600, 600)])
+def test_a_hall_ready_before_its_tenants_commencement_is_held_for_it_unleased(
+        compose_constant, commence_days, leased_on):
+    """build_to_suit, one crew: the tenant's block (7 MW of IT, 9.1 of grid) is ready on day
+    365 and due on day 600. Its rent starts on the later of delivery and the commencement
+    date; in between the hall is ready, held for it (no other tenant could have it), and
+    pays no rent and no late penalty."""
+    request = f"[[0,7,4383,120,600,1,0,{commence_days}]]"
+    acc = account(compose_constant("strategy=build_to_suit", *QUIET, "run.horizon_years=3",
+                                   "site.crews=1", f"market.demand.requests={request}"))
+    held = [(365, -1, "held_for_tenant")] if leased_on > 365 else []
+    assert events(acc, "ready", "held_for_tenant", "leased") == [
+        (365, 0, "ready"), *held, (leased_on, -1, "leased")]
+    assert rent(acc) == pytest.approx(rent_by_hand(acc, [(leased_on, 7, 120)]), rel=1e-12)
+    assert acc.summary()["tenant_requests_late"] == 0
+    ready, leased = acc.record.rates.mw_ready, acc.record.rates.mw_leased
+    # on day 450 the block's 10 MW of grid: 9.1 held (ready) or leased, 0.9 ready for others
+    assert np.cumsum(ready)[450] == pytest.approx(10.0 if leased_on > 450 else 0.9)
+    assert np.cumsum(leased)[450] == pytest.approx(0.0 if leased_on > 450 else 9.1)
+
+
+def test_a_tenant_arriving_to_ready_halls_is_held_until_its_commencement_and_others_wait(
+        compose_constant):
+    """convert_all: every hall is ready on day 365 (ten crews). The first tenant comes on day
+    400 and commences on day 600; its halls are held from day 400, so the second tenant,
+    on day 450, asking for all the rest and more, cannot have them."""
+    requests = "[[400,70,4383,120,0,1,0,200],[450,10,4383,120,0,1,0,0]]"
+    acc = account(compose_constant("strategy=convert_all", *QUIET, "run.horizon_years=3",
+                                   "site.crews=10", f"market.demand.requests={requests}"))
+    assert events(acc, "held_for_tenant", "leased", "tenant_rejected") == [
+        (400, -1, "held_for_tenant"), (450, -1, "tenant_rejected"), (600, -1, "leased")]
+    assert rent(acc) == pytest.approx(rent_by_hand(acc, [(600, 70, 120)]), rel=1e-12)
+
+
 # --- signing against halls converting ---------------------------------------------------------
 def test_a_tenant_signs_against_converting_halls_only_when_switched_on(compose_constant):
     """convert_all, three crews: three blocks (30 MW of grid) are expected ready on day 365."""
@@ -303,17 +338,17 @@ class RecordsRequests(sim.strategies.Strategy):
 def test_requests_carry_the_tables_numbers_as_python_ints_floats_and_a_bool(compose_constant):
     """The tenant desk builds each Request from the world's rows as they are: day an int,
     the numbers floats, `phased` a bool (1.0 in the table)."""
-    requests = "[[40,500,4383,120.5,30,0.5,1],[70,600,3650,99,0,1,0]]"
+    requests = "[[40,500,4383,120.5,30,0.5,1,45],[70,600,3650,99,0,1,0,0]]"
     cfg = compose_constant(*QUIET, "run.horizon_years=1", f"market.demand.requests={requests}")
     SEEN_REQUESTS.clear()
     simulate(cfg, sim.sample_world(cfg, 0), RecordsRequests())
     # each request as first asked (the one accepting half is then asked for smaller parts)
     firsts = list({r.index: r for r in reversed(SEEN_REQUESTS)}.values())[::-1]
-    assert [(r.index, r.day, r.mw_it, r.term_days, r.usd_per_kw_month, r.wait_days, r.min_share, r.phased)
-            for r in firsts] == [(0, 40, 500.0, 4383.0, 120.5, 30.0, 0.5, True),
-                                        (1, 70, 600.0, 3650.0, 99.0, 0.0, 1.0, False)]
+    assert [dataclasses.astuple(r) for r in firsts] == [
+        (0, 40, 500.0, 4383.0, 120.5, 30.0, 0.5, True, 45.0),
+        (1, 70, 600.0, 3650.0, 99.0, 0.0, 1.0, False, 0.0)]
     assert [[type(getattr(r, f.name)) for f in dataclasses.fields(r)] for r in firsts] == [
-        [int, int, float, float, float, float, float, bool]] * 2
+        [int, int, float, float, float, float, float, bool, float]] * 2
 
 
 class AsksAndDeclines(sim.strategies.ConvertAll):

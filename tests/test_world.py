@@ -104,6 +104,17 @@ def test_a_path_that_may_be_zero_is_refused_below_it():
         validate_output({"short_rate": np.r_[fees[:3], -1e-9, fees[4:]]}, ("short_rate",), 10, "r")
 
 
+@pytest.mark.parametrize("days", [-1.0, np.inf, np.nan])
+def test_a_commencement_that_is_not_a_finite_number_from_0_is_refused(days):
+    table = pd.DataFrame(dict(day=[1, 5], mw_it=[10.0, 20.0], term_days=[100.0, 100.0],
+                              usd_per_kw_month=[120.0, 120.0], wait_days=[0.0, 0.0],
+                              commence_days=[0.0, days]))
+    with pytest.raises(UserError) as refused:
+        validate_output({"tenant_requests": table}, ("tenant_requests",), 10, "d")
+    assert str(refused.value) == (f"d: tenant_requests.commence_days must be a finite number "
+                                  f">= 0 (row 1: {days})")
+
+
 def test_unsorted_or_negative_requests_are_refused():
     good = dict(day=[1, 5], mw_it=[10.0, 20.0], term_days=[100.0, 100.0],
                 usd_per_kw_month=[120.0, 120.0], wait_days=[0.0, 0.0])
@@ -118,13 +129,13 @@ def test_unsorted_or_negative_requests_are_refused():
 @pytest.mark.parametrize("change", [
     {}, {"day": [5, 1]}, {"mw_it": [-1.0, 2.0]}, {"term_days": [0.0, 100.0]},
     {"usd_per_kw_month": [np.inf, 1.0]}, {"day": [1, 10]}, {"min_share": [0.5, 1.5]},
-    {"phased": [0.0, 0.5]}])
+    {"phased": [0.0, 0.5]}, {"commence_days": [0.0, -1.0]}, {"commence_days": [np.inf, 0.0]}])
 def test_a_table_is_checked_alike_in_the_contracts_dtypes_or_not(change):
     """A table already in the contract's dtypes is checked from one float array; the same
     table with an integer column goes column by column: same verdicts, same messages."""
     good = dict(day=[1, 5], mw_it=[10.0, 20.0], term_days=[100.0, 100.0],
                 usd_per_kw_month=[120.0, 120.0], wait_days=[0.0, 0.0],
-                min_share=[1.0, 1.0], phased=[0.0, 1.0])
+                min_share=[1.0, 1.0], phased=[0.0, 1.0], commence_days=[0.0, 30.0])
     contract = pd.DataFrame({**good, **change})
     other = contract.astype({"wait_days": "int64"})
     verdicts = []
@@ -218,7 +229,8 @@ def test_iter_worlds_samples_in_batches_and_yields_every_world_in_order(compose_
     np.testing.assert_array_equal(worlds[2].difficulty, sim.sample_world(cfg, 4).difficulty)
 
 
-@pytest.mark.parametrize("optional", [{}, {"min_share": [0.5, 1.0]}, {"min_share": [0.5, 1.0], "phased": [1.0, 0.0]}])
+@pytest.mark.parametrize("optional", [{}, {"min_share": [0.5, 1.0]}, {"min_share": [0.5, 1.0], "phased": [1.0, 0.0]},
+                                      {"commence_days": [0.0, 200.0]}])
 def test_tenant_request_rows_are_the_tables_rows_with_defaults_where_a_column_is_absent(
         compose_small, optional):
     world = sim.sample_world(compose_small("run.horizon_years=1"), 0)
@@ -226,9 +238,10 @@ def test_tenant_request_rows_are_the_tables_rows_with_defaults_where_a_column_is
                           "term_days": [3650.0, 1825.0], "usd_per_kw_month": [180.0, 150.5],
                           "wait_days": [0.0, 90.0], **optional, "note": ["a", "b"]})  # and a stray column
     rows = dataclasses.replace(world, tenant_requests=table, _cache={}).tenant_request_rows()
-    defaults = {"min_share": [1.0, 1.0], "phased": [0.0, 0.0], **optional}
-    assert rows == ((3, 10.0, 3650.0, 180.0, 0.0, defaults["min_share"][0], defaults["phased"][0]),
-                    (40, 2.5, 1825.0, 150.5, 90.0, defaults["min_share"][1], defaults["phased"][1]))
+    defaults = {"min_share": [1.0, 1.0], "phased": [0.0, 0.0], "commence_days": [0.0, 0.0], **optional}
+    assert rows == tuple((*given, *(defaults[c][row] for c in ("min_share", "phased", "commence_days")))
+                         for row, given in enumerate([(3, 10.0, 3650.0, 180.0, 0.0),
+                                                      (40, 2.5, 1825.0, 150.5, 90.0)]))
     assert all(type(row[0]) is int and type(row[1]) is float for row in rows)
 
 

@@ -135,8 +135,9 @@ class AnchorTenant(PoissonRequests):
     On `anchor_day` the anchor asks for `anchor_mw_it` of IT for `anchor_term_days`, in
     phases: each [share, days] of `anchor_phases` is one request row of that share of the
     size, due `days` after signing (its `wait_days`). The anchor takes delivery in parts
-    (``phased`` = 1), each part's lease starting when its hall is energised, and signs
-    each phase for at least `anchor_min_share` of it. Its price is `anchor_usd_per_kw_month`,
+    (``phased`` = 1), each part's lease starting when its hall is energised (under
+    `anchor_rent_from: due`, not before the phase's due day: a commencement date, the halls
+    ready earlier held for it), and signs each phase for at least `anchor_min_share` of it. Its price is `anchor_usd_per_kw_month`,
     or, if null, the lease index on `anchor_day` times one lognormal spread of log sd
     `price_spread` and mean one (under rng=None, the index). The Poisson requests are drawn
     first from the same stream, so they are the ones `PoissonRequests` draws; on the
@@ -157,6 +158,9 @@ class AnchorTenant(PoissonRequests):
                                doc="delivery schedule: share of the size, days after signing")
     anchor_min_share: float = param(1.0, unit="share", low=0, low_open=True, high=1,
                                     doc="least share of each phase the anchor signs for")
+    anchor_rent_from: str = param("delivery", unit="-", choices=("delivery", "due"),
+                                  doc="a phase's rent starts on delivery, or on its due day if "
+                                      "delivered earlier (due: a commencement date)")
 
     def sample(self, days, rng, upstream) -> dict:
         """Return {"tenant_requests": the Poisson requests and the anchor's phases, by day}."""
@@ -176,7 +180,9 @@ class AnchorTenant(PoissonRequests):
             "day": np.full(count, self.anchor_day, dtype=np.int64),
             "mw_it": shares * self.anchor_mw_it, "term_days": np.full(count, float(self.anchor_term_days)),
             "usd_per_kw_month": np.full(count, float(price)), "wait_days": due_days,
-            "min_share": np.full(count, float(self.anchor_min_share)), "phased": np.ones(count)}
+            "min_share": np.full(count, float(self.anchor_min_share)), "phased": np.ones(count),
+            "commence_days": due_days if self.anchor_rent_from == "due" else np.zeros(count)}
+        market["commence_days"] = np.zeros(len(market["day"]))  # the market's rent starts on delivery
         columns = {name: np.concatenate((anchor[name], market[name])) for name in anchor}
         order = np.argsort(columns["day"], kind="stable")
         return {"tenant_requests": pd.DataFrame({name: column[order]

@@ -84,7 +84,9 @@ def test_anchor_adds_its_phases_to_exactly_the_poisson_market():
     anchor = AnchorTenant(anchor_mw_it=70, anchor_day=400, anchor_phases=[[0.2, 365], [0.8, 500]])
     table = requests(anchor, np.random.default_rng(np.random.SeedSequence(4)))
     rows = table[table["phased"] == 1]
-    pd.testing.assert_frame_equal(table[table["phased"] == 0].reset_index(drop=True), market)
+    markets = table[table["phased"] == 0].reset_index(drop=True)
+    pd.testing.assert_frame_equal(markets.drop(columns="commence_days"), market)
+    assert (markets["commence_days"] == 0).all() and (rows["commence_days"] == 0).all()
     assert rows["day"].tolist() == [400, 400]
     assert rows["mw_it"].tolist() == pytest.approx([14.0, 56.0])
     assert rows["wait_days"].tolist() == [365, 500]
@@ -94,6 +96,22 @@ def test_anchor_adds_its_phases_to_exactly_the_poisson_market():
     assert table["day"].is_monotonic_increasing
     first = table.index[table["day"] == 400][0]
     assert table.loc[first, "phased"] == 1  # on its day, the anchor comes first
+
+
+def test_an_anchor_whose_rent_is_due_on_its_phases_days_commences_on_them():
+    """anchor_rent_from=due: each phase's rent commences on its due day (commence_days equal
+    to its wait_days); the market's rows, and everything else, are as under delivery."""
+    rows = {}
+    for rent_from in ("delivery", "due"):
+        anchor = AnchorTenant(anchor_mw_it=70, anchor_day=40, anchor_phases=[[0.2, 365], [0.8, 500]],
+                              anchor_rent_from=rent_from)
+        rows[rent_from] = requests(anchor, np.random.default_rng(np.random.SeedSequence(4)))
+    due, delivery = rows["due"], rows["delivery"]
+    phases = due["phased"] == 1
+    assert due.loc[phases, "commence_days"].tolist() == [365, 500]
+    assert (due.loc[~phases, "commence_days"] == 0).all() and (delivery["commence_days"] == 0).all()
+    pd.testing.assert_frame_equal(due.drop(columns="commence_days"),
+                                  delivery.drop(columns="commence_days"))
 
 
 def test_anchor_price_has_mean_one_around_the_index_or_is_fixed():
@@ -113,8 +131,9 @@ def test_deterministic_anchor_is_priced_at_the_index_beside_the_even_market():
     assert rows["day"].tolist() == [0, 0] and rows["mw_it"].tolist() == [25.0, 25.0]
     np.testing.assert_allclose(rows["usd_per_kw_month"], LEASE[0])
     assert (rows["min_share"] == 0.6).all()
-    pd.testing.assert_frame_equal(table[table["phased"] == 0].reset_index(drop=True),
-                                  requests(PoissonRequests(), None))
+    pd.testing.assert_frame_equal(
+        table[table["phased"] == 0].reset_index(drop=True).drop(columns="commence_days"),
+        requests(PoissonRequests(), None))
 
 
 @pytest.mark.parametrize("phases", [[], [[0.5, 365]], [[0.5, 365], [0.5, -1]], [[0.6, 700], [0.4, 365]],
