@@ -144,7 +144,8 @@ def hydra_error_line(err: Exception, overrides: Sequence[str] = ()) -> str:
     text = " ".join(str(err).split())
     match = re.search(r"Could not override '([^']+)'", text)
     if match:
-        return no_such_key(match.group(1))
+        given = re.search(r"use \+[^=\s]+=(\S+)", text)  # Hydra names the value here
+        return no_such_key(match.group(1), given.group(1) if given else None)
     match = re.search(r"Could not find '([^']+)'", text)
     if match:
         return f"{match.group(1)}: no such config option"
@@ -257,19 +258,26 @@ def _refuse_unknown_keys(node: DictConfig, cls, prefix: str) -> None:
             _refuse_unknown_keys(node[name], spec.metadata["section"], f"{prefix}{name}.")
 
 
-def no_such_key(key: str) -> str:
-    """Return one line saying `key` does not exist, with the keys its schema section has."""
+def no_such_key(key: str, value: str | None = None) -> str:
+    """Return one line saying `key` (given `value`, if known) does not exist, with the keys
+    its schema section has, or, for a config group the defaults do not select, how to add it."""
     if key in REMOVED_KEYS:
         return f"{key}: {REMOVED_KEYS[key]}"
     cls, parts = Settings, key.split(".")
+    if len(parts) == 1 and key not in SECTIONS and shipped_options(key):
+        options = ", ".join(shipped_options(key))
+        return (f"{key}={value or 'OPTION'}: {key} is a config group the defaults do not "
+                f"select; add it with +{key}={value or 'OPTION'} (options: {options})")
     for name in parts[:-1]:
         spec = {f.name: f for f in dataclasses.fields(cls)}.get(name)
         if spec is None or "section" not in spec.metadata:  # market, strategy: plug-in nodes
             return (f"{key}: no such key, or a mapping that cannot be replaced by another "
                     f"(check the spelling; a plug-in's extra argument takes '+{key}=...')")
         cls = spec.metadata["section"]
-    allowed = ", ".join(f.name for f in dataclasses.fields(cls) if described(f))
-    return f"{key}: no such key; {'.'.join(parts[:-1]) or 'the config'} has {allowed}"
+    allowed = [f.name for f in dataclasses.fields(cls) if described(f)]
+    if cls is Settings:  # and the plug-in nodes, which the schema does not describe
+        allowed += [name for name in SECTIONS if name not in allowed]
+    return f"{key}: no such key; {'.'.join(parts[:-1]) or 'the config'} has {', '.join(allowed)}"
 
 
 def omegaconf_error_line(err: OmegaConfBaseException) -> str:

@@ -65,6 +65,12 @@ def test_every_shipped_option_instantiates():
     (["run.executor=gpu"], "run.executor='gpu': must be one of auto, serial, process, ray"),
     (["site.conversion.retrofit_days=weibull:3"], "site.conversion.retrofit_days='weibull:3'"),
     (["run.no_such_key=1"], "run.no_such_key: no such key"),
+    # before, "experiment: no such key; the config has run, asof, site, fleet, finance"
+    (["experiment=hut8"], "experiment=hut8: experiment is a config group the defaults do not "
+                          "select; add it with +experiment=hut8 (options: cloud, core_scientific, "
+                          "hut8, iren, terawulf)"),
+    (["nosuch=3"], "nosuch: no such key; the config has run, asof, site, fleet, finance, market, "
+                   "strategy"),
     (["strategy.phased.blocks_per_quarter=-1"], None),
     # a period the depreciation tables lack: before, a traceback after the run had begun
     (["finance.tax.equipment_years=4"],
