@@ -25,7 +25,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
-from sim.errors import UserError
+from sim.errors import UserError, raised_at
 from sim.params import check_fields, described, meta_of, shown
 from sim.schema import REMOVED_KEYS, Settings
 
@@ -342,8 +342,16 @@ def _check_target(cfg, key: str):
                         f"(e.g. {key.replace('.', '/', 1) if key.startswith('market') else 'strategy=[...]'})")
     module_name, _, attr = str(target).rpartition(".")
     try:
-        return getattr(import_module(module_name), attr)
-    except (ImportError, AttributeError, ValueError) as err:
+        module = import_module(module_name)
+    except (ImportError, ValueError) as err:
+        raise UserError(f"{key}._target_={target!r}: does not import ({type(err).__name__}: "
+                        f"{err}); it must name an importable class, e.g. mymodule.MyDemand") from None
+    except Exception as err:  # the module itself fails: a SyntaxError, a raise at its top level
+        raise UserError(f"{key}._target_={target!r}: importing {module_name} raised "
+                        f"{type(err).__name__}: {err}{raised_at(err)}") from err
+    try:
+        return getattr(module, attr)
+    except AttributeError as err:
         raise UserError(f"{key}._target_={target!r}: does not import ({type(err).__name__}: "
                         f"{err}); it must name an importable class, e.g. mymodule.MyDemand") from None
 

@@ -2,6 +2,9 @@
 
 import numbers
 import sys
+import sysconfig
+import traceback
+from pathlib import Path
 
 
 class UserError(ValueError):
@@ -25,3 +28,23 @@ def whole_number(name: str, value, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise UserError(f"{name}={value!r}: must be a whole number >= {minimum}")
     return int(value)
+
+
+#: Where hashpivot and the libraries live: a frame outside them is a user's own code.
+_NOT_USER_CODE = tuple({str(Path(__file__).resolve().parent), *(
+    str(Path(sysconfig.get_paths()[name]).resolve()) for name in ("stdlib", "purelib", "platlib"))})
+
+
+def raised_at(err: BaseException) -> str:
+    """Return where `err` was raised in a user's own code, as " (at plug.py:12 in helper)":
+    the innermost frame of its traceback outside hashpivot, the standard library and the
+    installed packages, or of its cause's (SimPy raises a copy of a process's exception,
+    the original its cause); "" if none (e.g. hashpivot refused what a strategy returned)."""
+    while err is not None:
+        for frame in reversed(traceback.extract_tb(err.__traceback__)):
+            path = Path(frame.filename)
+            if frame.filename.startswith("<") or str(path.resolve()).startswith(_NOT_USER_CODE):
+                continue
+            return f" (at {path.name}:{frame.lineno} in {frame.name})"
+        err = err.__cause__
+    return ""

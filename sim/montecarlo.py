@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import build_processes, build_strategies, settings, validate
-from sim.errors import UserError, warn_user
+from sim.errors import UserError, raised_at, warn_user
 from sim.executors import WorkerLost, executor_name, make_executor
 from sim.gathered import Gathered, strategy_codes
 from sim.ledger import LEDGER_CATEGORIES, TIMELINE_COLUMNS, Account
@@ -112,8 +112,9 @@ def simulate_strategy(cfg, world, label: str, strategy):
         return simulate(cfg, world, strategy)
     except UserError as err:
         raise UserError(" ".join(f"{where}: {err}".split())) from None
-    except Exception as err:  # the plug-in's own failure: name it, keep it on one line
-        raise UserError(" ".join(f"{where} raised {type(err).__name__}: {err}".split())) from None
+    except Exception as err:  # the plug-in's own failure: name it and where, keep it on one line
+        raise UserError(" ".join(f"{where} raised {type(err).__name__}: {err}{raised_at(err)}"
+                                 .split())) from err
 
 
 def _detail_tables(labels, replications, months, flows, states, paths) -> dict:

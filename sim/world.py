@@ -20,7 +20,7 @@ import pandas as pd
 
 from sim.config import build_processes
 from sim.economics import hashprice_usd_per_ph_day
-from sim.errors import UserError, whole_number
+from sim.errors import UserError, raised_at, whole_number
 from sim.memo import read_only_cache
 
 #: The market processes in sampling order, and the World fields each one owns.
@@ -306,12 +306,12 @@ def _sample_one(process, day, rng, paths: dict, where: str):
         return process.sample(day, rng, MappingProxyType(paths))
     except UserError as err:
         raise UserError(f"{where}: {err}") from None
-    except Exception as err:  # a plug-in's own failure: name it, keep it on one line
+    except Exception as err:  # a plug-in's own failure: name it and where, keep it on one line
         if rng is None:
             raise UserError(f"{where} failed under run.deterministic=true "
                             f"(it got rng=None and must return its expected path): "
-                            f"{type(err).__name__}: {err}") from None
-        raise UserError(f"{where} raised {type(err).__name__}: {err}") from None
+                            f"{type(err).__name__}: {err}{raised_at(err)}") from err
+        raise UserError(f"{where} raised {type(err).__name__}: {err}{raised_at(err)}") from err
 
 
 def validate_output(out, fields: tuple[str, ...], n_days: int, where: str) -> dict:
@@ -411,6 +411,12 @@ def _check_table(name: str, value, n_days: int, where: str) -> pd.DataFrame:
     for column in optional:
         numbers[column] = _numbers(value[column], f"{name}.{column}", where)
         _optional_range(name, column, numbers[column], where)
+    for column in integers:  # floats here: a fraction would be cut off silently
+        fraction = numbers[column] != np.floor(numbers[column])
+        if fraction.any():
+            row = int(np.flatnonzero(fraction)[0])
+            raise UserError(f"{where}: {name}.{column} must hold whole numbers (row {row}: "
+                            f"{numbers[column][row]:g})")
     # not in the contract's shape (else the first branch took it): the table in that shape
     return pd.DataFrame({c: numbers[c].astype("int64") if c in integers else numbers[c]
                          for c in [*columns, *optional]})

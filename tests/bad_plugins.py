@@ -39,6 +39,21 @@ class ShortBTC:
         return {"btc_usd": np.full(len(days) - 1, 90_000.0)}
 
 
+class RaisingBTC:
+    """A BTC process whose own code fails, in a helper of its sample."""
+
+    def __init__(self, **_):
+        pass
+
+    def sample(self, days, rng, upstream):
+        """Return nothing: its helper looks up a path the upstream does not hold."""
+        return self._helper(upstream)
+
+    @staticmethod
+    def _helper(upstream):
+        return {"btc_usd": upstream["no_such_path"]}
+
+
 class PeekingStrategy:
     """A strategy that reads the BTC price a month after its decision day."""
 

@@ -4,6 +4,7 @@ import json
 import logging
 import os
 import shutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -139,6 +140,9 @@ PLUGIN_BAD = [
     ("market.power._target_=bad_plugins.NaNPower", "power_usd_per_mwh is not finite"),
     ("market.ai._target_=bad_plugins.NegativeLease", "lease_usd_per_kw_month must be >= 0"),
     ("market.btc._target_=bad_plugins.ShortBTC", "btc_usd has shape"),
+    # a plug-in's own failure says where in its code (before, only "raised KeyError: ...")
+    ("market.btc._target_=bad_plugins.RaisingBTC",
+     "raised KeyError: 'no_such_path' (at bad_plugins.py:"),
 ]
 
 
@@ -164,21 +168,28 @@ def test_misbehaving_plugin_fails_cleanly_naming_process_replication_and_seed(
     assert fragment in err and "replication 0" in err and "seed 20270101" in err
 
 
+#: What each misbehaving strategy's line says, and where in the strategy's code it says the
+#: error was raised (None: not in its code; the engine refused what it returned).
 STRATEGY_BAD = [
-    ("PeekingStrategy", "raised LookAheadError: strategy read btc_usd on day 30 while deciding on day 0"),
-    ("IndexingStrategy", "raised IndexError: index 30 is out of bounds"),
-    ("RaisingStrategy", "raised ZeroDivisionError: division by zero"),
-    ("BadActionStrategy", "raised TypeError: "),
+    ("PeekingStrategy", "raised LookAheadError: strategy read btc_usd on day 30 while deciding on day 0",
+     "decide"),
+    ("IndexingStrategy", "raised IndexError: index 30 is out of bounds", "decide"),
+    ("RaisingStrategy", "raised ZeroDivisionError: division by zero", "decide"),
+    ("BadActionStrategy", "raised TypeError: ", None),
 ]
 
 
-@pytest.mark.parametrize("plugin, fragment", STRATEGY_BAD)
+@pytest.mark.parametrize("plugin, fragment, raised_in", STRATEGY_BAD)
 def test_misbehaving_strategy_fails_cleanly_naming_strategy_replication_and_seed(
-        plugin, fragment, tmp_path, capsys, monkeypatch):
+        plugin, fragment, raised_in, tmp_path, capsys, monkeypatch):
     err = failed_with_bad_plugins([f"+strategy.plug._target_=bad_plugins.{plugin}",
                                    "strategy=[stay_mining]"], tmp_path, capsys, monkeypatch)
     assert err.startswith(f"hashpivot: error: strategy.plug ({plugin}), replication 0, seed 20270101 ")
     assert fragment in err
+    if raised_in:
+        assert re.search(rf" \(at bad_plugins\.py:\d+ in {raised_in}\)$", err), err
+    else:
+        assert " (at " not in err
 
 
 @pytest.mark.slow

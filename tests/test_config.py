@@ -3,6 +3,7 @@
 import dataclasses
 import importlib
 import re
+import sys
 from collections.abc import Mapping
 
 import numpy as np
@@ -90,6 +91,23 @@ def test_bad_values_are_named_in_one_line(overrides, fragment):
     assert "\n" not in message
     if fragment:
         assert fragment in message
+
+
+@pytest.mark.parametrize("source, says", [
+    ("def broken(:\n    pass\n", "raised SyntaxError: invalid syntax (failing_on_import.py, line 1)"),
+    ("import math\nRATE = 1 / 0\n",
+     "raised ZeroDivisionError: division by zero (at failing_on_import.py:2 in <module>)"),
+])
+def test_a_plugin_module_that_fails_on_import_is_named_with_the_line(tmp_path, monkeypatch, source, says):
+    """Before, only ImportError was caught: a SyntaxError or a module raising at its top level
+    gave a traceback through Hydra (exit 1) after the run folder was made."""
+    (tmp_path / "failing_on_import.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "failing_on_import", raising=False)
+    with pytest.raises(UserError) as refused:
+        build_processes(sim.compose(["market.btc._target_=failing_on_import.Anything"]))
+    assert str(refused.value) == ("market.btc._target_='failing_on_import.Anything': importing "
+                                  f"failing_on_import {says}")
 
 
 def test_constructor_errors_name_the_key():

@@ -104,6 +104,18 @@ def test_a_path_that_may_be_zero_is_refused_below_it():
         validate_output({"short_rate": np.r_[fees[:3], -1e-9, fees[4:]]}, ("short_rate",), 10, "r")
 
 
+def test_a_fractional_day_is_refused_not_cut_to_a_whole_one():
+    """Before, days 10.7 and 400.5 were cut to 10 and 400 without a word."""
+    table = pd.DataFrame(dict(day=[1.0, 5.5], mw_it=[10.0, 20.0], term_days=[100.0, 100.0],
+                              usd_per_kw_month=[120.0, 120.0], wait_days=[0.0, 0.0]))
+    with pytest.raises(UserError) as refused:
+        validate_output({"tenant_requests": table}, ("tenant_requests",), 10, "d")
+    assert str(refused.value) == "d: tenant_requests.day must hold whole numbers (row 1: 5.5)"
+    whole = validate_output({"tenant_requests": table.assign(day=[1.0, 5.0])}, ("tenant_requests",),
+                            10, "d")["tenant_requests"]
+    assert whole["day"].tolist() == [1, 5] and whole["day"].dtype == np.int64
+
+
 @pytest.mark.parametrize("days", [-1.0, np.inf, np.nan])
 def test_a_commencement_that_is_not_a_finite_number_from_0_is_refused(days):
     table = pd.DataFrame(dict(day=[1, 5], mw_it=[10.0, 20.0], term_days=[100.0, 100.0],
