@@ -342,18 +342,13 @@ def _check_target(cfg, key: str):
                         f"(e.g. {key.replace('.', '/', 1) if key.startswith('market') else 'strategy=[...]'})")
     module_name, _, attr = str(target).rpartition(".")
     try:
-        module = import_module(module_name)
-    except (ImportError, ValueError) as err:
+        return getattr(import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError) as err:
         raise UserError(f"{key}._target_={target!r}: does not import ({type(err).__name__}: "
                         f"{err}); it must name an importable class, e.g. mymodule.MyDemand") from None
     except Exception as err:  # the module itself fails: a SyntaxError, a raise at its top level
         raise UserError(f"{key}._target_={target!r}: importing {module_name} raised "
                         f"{type(err).__name__}: {err}{raised_at(err)}") from err
-    try:
-        return getattr(module, attr)
-    except AttributeError as err:
-        raise UserError(f"{key}._target_={target!r}: does not import ({type(err).__name__}: "
-                        f"{err}); it must name an importable class, e.g. mymodule.MyDemand") from None
 
 
 def check_output_dir(path, key: str) -> None:
