@@ -31,7 +31,7 @@ from sim.result import Result
 from sim.rundir import ChunkDamaged, RunDir, check_claim, now, plan
 from sim.selection import select_best
 from sim.site import simulate
-from sim.world import iter_worlds
+from sim.world import check_plugins_repeat, iter_worlds
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +181,7 @@ def run(cfg, out_dir=None) -> Result:
     started = now()
     checked = validate(cfg)  # the typed Settings, built once: what every chunk reads
     labels = list(build_strategies(checked))  # fail early, in this process, on a bad strategy
+    check_plugins_repeat(cfg, build_processes(cfg))  # a plug-in drawing from outside its rng
     r = cfg.run
     log.info("run: seed %s, %s replications, strategies %s, executor %s, workers %s, chunk size "
              "%s, horizon %s years, detail %s, until_confident %s, output %s", r.seed,

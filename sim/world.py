@@ -259,6 +259,40 @@ def sample_worlds(cfg, replications, processes: Mapping | None = None) -> list[W
             for r, paths in zip(replications, worlds)]
 
 
+def check_plugins_repeat(cfg, processes: Mapping) -> None:
+    """Raise UserError unless every plug-in process (one not in hashpivot) gives a world the
+    same numbers each time it is sampled, and in a batch as alone: replications 0 and 1 are
+    sampled twice, and 1 alone. A process that draws from numpy.random's global state or
+    `random`, not from the `rng` it is handed, gives other numbers on every run, executor and
+    resume, and a run on it could not be checked or resumed; nothing else would say so."""
+    plugins = [name for name in PROCESS_FIELDS
+               if type(processes[name]).__module__.split(".")[0] != "sim"]
+    if not plugins:
+        return
+    first, again, alone = (sample_worlds(cfg, replications, processes)
+                           for replications in ([0, 1], [0, 1], [1]))
+    for name in plugins:  # in sampling order: the first that differs is the one at fault
+        where = f"market.{name} ({type(processes[name]).__name__})"
+        for field in PROCESS_FIELDS[name]:
+            if not all(_same(a, b, field) for a, b in zip(first, again)):
+                raise UserError(f"{where}: replications 0 and 1 sampled twice gave different "
+                                f"{field}; draw every random number from the rng it is handed "
+                                "(not numpy.random.* or random), or the same seed cannot give "
+                                "the same numbers")
+            if not _same(first[1], alone[0], field):
+                raise UserError(f"{where}: replication 1 got other {field} sampled beside "
+                                "replication 0 than alone; sample_batch must give each world "
+                                "what sample gives it")
+
+
+def _same(world: World, other: World, field: str) -> bool:
+    """Return whether two worlds hold the same `field`, to the last bit (NaN equal to NaN)."""
+    mine, theirs = getattr(world, field), getattr(other, field)
+    if isinstance(mine, pd.DataFrame):
+        return mine.equals(theirs)
+    return np.array_equal(mine, theirs, equal_nan=True)
+
+
 def _samples_in_batches(process) -> bool:
     """Return whether `sample_worlds` calls `process.sample_batch`: where it has one and no
     class below the one that defines it overrides `sample` (a plug-in that subclasses a

@@ -11,7 +11,7 @@ import sim
 from sim.errors import UserError
 from sim.config import build_processes
 from sim.economics import hashprice_usd_per_ph_day
-from sim.world import PROCESS_FIELDS, sample_worlds, stream_key, validate_output
+from sim.world import PROCESS_FIELDS, check_plugins_repeat, sample_worlds, stream_key, validate_output
 
 
 def test_world_has_every_documented_field(compose_small):
@@ -298,3 +298,50 @@ def test_a_subclass_that_changes_sample_alone_is_not_bypassed_by_the_batch(compo
         for world in worlds:  # the same worlds either way: the subclass changes nothing
             np.testing.assert_array_equal(world.power_usd_per_mwh,
                                           sim.sample_world(cfg, world.replication).power_usd_per_mwh)
+
+
+class _GbmBTC:
+    """A BTC plug-in: a driftless GBM from $60,000, its noise from `draw(rng, n)`."""
+
+    def __init__(self, draw):
+        self.draw = draw
+
+    def sample(self, days, rng, upstream):
+        return {"btc_usd": 60_000.0 * np.exp(np.cumsum(0.03 * self.draw(rng, len(days))))}
+
+
+class _BatchBTC(_GbmBTC):
+    """As _GbmBTC, with a sample_batch that gives every world the first world's stream."""
+
+    def sample_batch(self, days, rngs, upstreams):
+        shared = rngs[0]
+        return [self.sample(days, shared, upstream) for upstream in upstreams]
+
+
+@pytest.mark.parametrize("plugin, says", [
+    (_GbmBTC(lambda rng, n: rng.standard_normal(n)), None),
+    (_GbmBTC(lambda rng, n: np.random.standard_normal(n)),
+     "market.btc (_GbmBTC): replications 0 and 1 sampled twice gave different btc_usd; draw every "
+     "random number from the rng it is handed (not numpy.random.* or random), or the same seed "
+     "cannot give the same numbers"),
+    (_BatchBTC(lambda rng, n: rng.standard_normal(n)),
+     "market.btc (_BatchBTC): replication 1 got other btc_usd sampled beside replication 0 than "
+     "alone; sample_batch must give each world what sample gives it"),
+])
+def test_a_plugin_that_does_not_draw_from_its_rng_alone_is_refused(compose_small, plugin, says):
+    """Drawing from numpy's global state, or one world's stream for all of a batch, broke
+    'same seed, same numbers' without a word; a plug-in drawing from its rng passes."""
+    cfg = compose_small("run.horizon_years=1")
+    processes = {**build_processes(cfg), "btc": plugin}
+    if says is None:
+        check_plugins_repeat(cfg, processes)
+        return
+    with pytest.raises(UserError) as refused:
+        check_plugins_repeat(cfg, processes)
+    assert str(refused.value) == says
+
+
+def test_the_built_in_processes_are_not_sampled_for_the_check(compose_small, monkeypatch):
+    monkeypatch.setattr(sim.world, "sample_worlds", lambda *a: pytest.fail("sampled"))
+    cfg = compose_small("run.horizon_years=1")
+    check_plugins_repeat(cfg, build_processes(cfg))
