@@ -152,6 +152,29 @@ def test_claim_refuses_another_config_naming_the_keys(tmp_path, base):
     run_dir.claim(sim.compose([*QUIET, "run.executor=process", "run.chunk_size=3"]))  # same numbers
 
 
+def test_a_plugins_changed_code_is_another_config(tmp_path, monkeypatch, base):
+    """A rerun after fixing a plug-in resumed from the chunks of the old code, without a
+    word, and mixed their numbers with the new code's. The plug-in's source is part of the
+    fingerprint; the shipped processes add nothing to it."""
+    assert "plugin_sources" not in fingerprint(base)
+    code = tmp_path / "code"
+    code.mkdir()
+    module = code / "my_btc_for_rundir.py"
+    module.write_text("from sim.processes.btc import GBM as MyBTC\n")
+    monkeypatch.syspath_prepend(str(code))
+    cfg = sim.compose([*QUIET, "market.btc._target_=my_btc_for_rundir.MyBTC"])
+    digest = hashlib.sha256(module.read_bytes()).hexdigest()[:16]
+    assert fingerprint(cfg)["plugin_sources"] == {"my_btc_for_rundir": f"my_btc_for_rundir.py {digest}"}
+    run_dir = RunDir(tmp_path / "run")
+    run_dir.claim(cfg)
+    run_dir.claim(cfg)  # the same code resumes
+    module.write_text("from sim.processes.btc import GBM as MyBTC  # fixed\n")
+    with pytest.raises(UserError, match=r"differs at plugin_sources.my_btc_for_rundir .*\) \(a "
+                                        r"plug-in's code changed since its chunks were made\); "
+                                        r"choose a new hydra.run.dir"):
+        check_claim(tmp_path / "run", cfg)
+
+
 def test_claim_cleans_a_half_written_chunk_and_keeps_finished_ones(tmp_path, base):
     store = RunDir(tmp_path).claim(base)
     frame = pd.DataFrame({"replication": [0, 1, 2, 3], "npv_usd": [1.0, 2.0, 3.0, 4.0]})

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib.util
 import json
 import re
 import shutil
@@ -98,7 +99,43 @@ def fingerprint(cfg) -> dict:
             node = node.get(part) if isinstance(node, dict) else None
         if isinstance(node, dict):
             node.pop(leaf, None)
+    sources = plugin_sources(data)
+    if sources:  # a plug-in's code decides the numbers as much as its settings do
+        data[PLUGIN_SOURCES] = sources
     return json.loads(_canonical(data))
+
+
+#: The fingerprint's key for the digests of the plug-in modules a config names.
+PLUGIN_SOURCES = "plugin_sources"
+
+
+def plugin_sources(data) -> dict[str, str]:
+    """Return {module: "file.py <sha-256, 16 hex>"} of every module outside hashpivot that a
+    `_target_` in `data` (a plain config) names and that is a file: a rerun after the code
+    changed must not resume from chunks the old code made."""
+    targets, stack = set(), [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            target = node.get("_target_")
+            if isinstance(target, str) and "." in target:
+                targets.add(target.rpartition(".")[0])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    sources = {}
+    for module in sorted(targets):
+        if module.split(".")[0] == "sim":
+            continue
+        try:
+            spec = importlib.util.find_spec(module)
+        except (ImportError, ValueError):  # not importable: the config check names it
+            continue
+        origin = Path(spec.origin) if spec is not None and spec.origin else None
+        if origin is not None and origin.is_file():
+            digest = hashlib.sha256(origin.read_bytes()).hexdigest()[:16]
+            sources[module] = f"{origin.name} {digest}"
+    return sources
 
 
 def config_digest(cfg) -> str:
@@ -205,8 +242,10 @@ class ChunkStore:
             a, b = _flatten(theirs), _flatten(mine)
             keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
             shown = ", ".join(f"{k} ({a.get(k)!r} there, {b.get(k)!r} now)" for k in keys[:3])
+            code = (" (a plug-in's code changed since its chunks were made)"
+                    if any(k.startswith(PLUGIN_SOURCES) for k in keys) else "")
             raise UserError(f"{self.root.parent}: holds a run made with another config "
-                            f"(differs at {shown}{' ...' if len(keys) > 3 else ''}); "
+                            f"(differs at {shown}{' ...' if len(keys) > 3 else ''}){code}; "
                             f"choose a new {key}")
         return False
 
