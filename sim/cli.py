@@ -38,6 +38,7 @@ from sim.config import (build_processes, build_strategies, check_output_dir, con
 from sim.errors import UserError, warn_user
 from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
 from sim.memory import check_memory
+from sim.plugins import cwd_on_path
 from sim.policies import pinned
 from sim.compare.robustness import robustness_pair, verdict_robustness, verdict_sentence
 from sim.compare.robustness import save as save_robustness
@@ -394,8 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     if "--version" in (sys.argv[1:] if argv is None else argv):
         print(version_line())
         return 0
-    if os.getcwd() not in sys.path:  # a user's plug-in modules, as `python -m` would
-        sys.path.insert(0, os.getcwd())
+    cwd_on_path()  # a user's plug-in modules, as `python -m` would
     app = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(_task)
     saved_argv, saved_full_error = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
     if argv is not None:

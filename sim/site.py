@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import math
 from collections import deque
+from numbers import Integral
 
 import numpy as np
 import simpy
@@ -29,7 +30,7 @@ from sim.construction import Crews, Project, project_count, projects, site_draws
 from sim.fleet import AsicPrices, FleetDecay, book_alike
 from sim.leases import LeaseTerms
 from sim.record import Books, CloudContract, Conversion, Counts, Event, GpuLot, Lease, Record, freeze
-from sim.strategies import USES, Convert, Strategy, decision_days
+from sim.strategies import USES, Convert, decide_every_months, decision_days
 from sim.tenants import Request, TenantDesk
 from sim.view import MarketView, Past, SiteView
 from sim.world import World
@@ -214,7 +215,7 @@ class Site(TenantDesk):
         """Ask the strategy what to do on day 0 and then every few months, until it is finished."""
         env, world, strategy, past = self.env, self.world, self.strategy, self.past
         finished = getattr(strategy, "finished", None)  # a plug-in need not say
-        every = getattr(strategy, "decide_every_months", Strategy.decide_every_months)
+        every = decide_every_months(strategy)
         for day in decision_days(world.date, every, world.month_starts()):
             if day > env.now:
                 yield env.timeout(day - env.now)
@@ -231,6 +232,15 @@ class Site(TenantDesk):
             raise UserError(f"{self._who()} returned {action!r}; expected sim.strategies.Convert")
         if action.use not in USES:
             raise UserError(f"{self._who()} asked for use={action.use!r}; allowed: {', '.join(USES)}")
+        if isinstance(action.blocks, (bool, np.bool_)) or not isinstance(action.blocks, Integral):
+            raise UserError(f"{self._who()} returned Convert.blocks={action.blocks!r}; must be a "
+                            f"whole number from 0 to {self.blocks_mining} (the blocks mining and free "
+                            "to convert)")
+        if request is not None and action.blocks > self.blocks_mining:
+            raise UserError(f"{self._who()}: on_request said yes to request {request.index}, which "
+                            f"needs {action.blocks} blocks converted while only {self.blocks_mining} "
+                            "are mining and free to convert; on_request may sign only when "
+                            "site.blocks_needed(request.mw_it) <= site.blocks_mining")
         if not 0 <= action.blocks <= self.blocks_mining:
             raise UserError(f"{self._who()} asked to convert {action.blocks} blocks; "
                             f"0 to {self.blocks_mining} are mining and free to convert")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import math
 from dataclasses import dataclass, field
+from numbers import Integral
 
 import numpy as np
 
@@ -128,6 +129,17 @@ class Strategy:
         (it never grows: blocks only leave mining)."""
         allowed = math.floor(max_share * site.n_blocks + 1e-9)
         return max(0, min(allowed - site.blocks_committed, site.blocks_mining))
+
+
+def decide_every_months(strategy) -> int | None:
+    """Return the months between `strategy`'s decisions (None: day 0 only), as it says or
+    as `Strategy` does; raise UserError unless it is a whole number >= 1 or None."""
+    every = getattr(strategy, "decide_every_months", Strategy.decide_every_months)
+    if every is not None and (isinstance(every, (bool, np.bool_)) or not isinstance(every, Integral)
+                              or every < 1):
+        raise UserError(f"{type(strategy).__name__}.decide_every_months={every!r}: "
+                        "must be a whole number >= 1, or None")
+    return every
 
 
 @dataclass

@@ -3,6 +3,7 @@
 import gc
 import itertools
 import math
+import re
 import weakref
 
 import numpy as np
@@ -548,3 +549,115 @@ def test_a_strategy_that_decides_otherwise_is_never_finished():
             return 1
 
     assert AfterSays.finished is Says.finished and OwnAfterSays.finished is Strategy.finished
+
+
+class EveryFew:
+    """Converts nothing, deciding every `decide_every_months` months (set per test)."""
+
+    decide_every_months = 3
+
+    def decide(self, day, view, site):
+        return []
+
+
+def _decision_days(cfg, strategy):
+    record = simulate(cfg, sim.sample_world(cfg, 0), strategy)
+    return [int(e.day) for e in record.events if e.event == "decision"]
+
+
+@pytest.mark.parametrize("every", [-3, 0, 1.5, 3.0, "3", True, None, np.int64(3)])
+def test_decide_every_months_is_a_whole_number_of_at_least_one_or_none(compose_small, every):
+    """A plug-in's months between decisions: a whole number >= 1 (a numpy one too), or None
+    (day 0 only); anything else stops the run with one line naming the attribute."""
+    from sim.errors import UserError
+
+    cfg = compose_small("strategy=stay_mining", "run.event_log=true", "run.horizon_years=2")
+    strategy = EveryFew()
+    strategy.decide_every_months = every
+    if every is None:
+        assert _decision_days(cfg, strategy) == [0]
+    elif isinstance(every, np.integer):
+        days = _decision_days(cfg, strategy)
+        date = sim.sample_world(cfg, 0).date
+        months = date.astype("datetime64[M]")
+        assert days[0] == 0 and len(days) >= 7  # two years, one every quarter
+        assert all(date[d] == months[d] for d in days[1:])  # each opens a month ...
+        assert all(np.diff(months[days[1:]].astype(int)) == 3)  # ... three months after the last
+    else:
+        with pytest.raises(UserError) as caught:
+            _decision_days(cfg, strategy)
+        assert str(caught.value) == (f"EveryFew.decide_every_months={every!r}: "
+                                     "must be a whole number >= 1, or None")
+
+
+def test_a_bad_decide_every_months_names_the_strategys_label(compose_small):
+    from sim.errors import UserError
+    from sim.montecarlo import simulate_strategy
+
+    cfg = compose_small("strategy=stay_mining")
+    strategy = EveryFew()
+    strategy.decide_every_months = -3
+    with pytest.raises(UserError, match=r"^strategy\.every_few \(EveryFew\), replication 0, seed \d+: "
+                                        r"EveryFew\.decide_every_months=-3: must be a whole number "
+                                        r">= 1, or None$"):
+        simulate_strategy(cfg, sim.sample_world(cfg, 0), "every_few", strategy)
+
+
+class ConvertsOnce:
+    """Converts `blocks` (any value a plug-in might return) on day 0."""
+
+    def __init__(self, blocks):
+        self.blocks = blocks
+
+    def decide(self, day, view, site):
+        from sim.strategies import Convert
+        return [Convert(self.blocks)] if day == 0 else []
+
+
+@pytest.mark.parametrize("blocks", [2.5, 2.0, True, "2"])
+def test_convert_blocks_must_be_a_whole_number(compose_small, blocks):
+    from sim.errors import UserError
+
+    cfg = compose_small("strategy=stay_mining")
+    with pytest.raises(UserError) as caught:
+        simulate(cfg, sim.sample_world(cfg, 0), ConvertsOnce(blocks))
+    assert str(caught.value) == (f"strategy ConvertsOnce (replication 0) returned Convert.blocks="
+                                 f"{blocks!r}; must be a whole number from 0 to 10 (the blocks "
+                                 "mining and free to convert)")
+
+
+def test_convert_blocks_may_be_a_numpy_integer(compose_small):
+    cfg = compose_small("strategy=stay_mining")
+    world = sim.sample_world(cfg, 0)
+    plain, numpy_int = (Account(cfg, world, simulate(cfg, world, ConvertsOnce(blocks))).summary()
+                        for blocks in (2, np.int64(2)))
+    assert plain["mw_converted"] > 0
+    assert plain.keys() == numpy_int.keys()
+    assert all(plain[k] == numpy_int[k] or plain[k] != plain[k] and numpy_int[k] != numpy_int[k]
+               for k in plain)  # bit for bit (NaN where both are)
+
+
+class SignsAll:
+    """Converts all but two blocks on day 0, then signs every tenant that does not fit."""
+
+    def decide(self, day, view, site):
+        from sim.strategies import Convert
+        return [Convert(site.n_blocks - 2)] if day == 0 else []
+
+    def on_request(self, request, view, site):
+        return True
+
+
+def test_on_request_saying_yes_beyond_the_blocks_mining_gets_one_line_on_the_contract(compose_small):
+    from sim.errors import UserError
+
+    cfg = compose_small("strategy=stay_mining")
+    with pytest.raises(UserError) as caught:
+        simulate(cfg, sim.sample_world(cfg, 0), SignsAll())
+    message = str(caught.value)
+    found = re.fullmatch(r"strategy SignsAll \(replication 0\): on_request said yes to request "
+                         r"\d+, which needs (\d+) blocks converted while only 2 are mining and "
+                         r"free to convert; on_request may sign only when "
+                         r"site\.blocks_needed\(request\.mw_it\) <= site\.blocks_mining", message)
+    assert found, message
+    assert int(found.group(1)) > 2

@@ -14,6 +14,7 @@ from sim.explore.pipeline import explore
 from sim.explore.run import POINTS, prepare
 from sim.explore.space import SPEC_FORM, is_range, read_explore_file, split_assignment
 from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
+from sim.plugins import cwd_on_path
 
 PROG = "hashpivot-explore"
 
@@ -107,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run `hashpivot-explore`; return the exit code (2 for a user's error, 130 or 143 if
     interrupted)."""
     args = parser().parse_intermixed_args(argv)
+    cwd_on_path()  # a user's plug-in modules, as hashpivot finds them
     started = time.perf_counter()
     try:
         with sigterm_interrupts():

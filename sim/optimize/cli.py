@@ -12,6 +12,7 @@ from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrup
 from sim.optimize.result import BEST, TRIALS, render
 from sim.optimize.search import DATABASE, optimize
 from sim.optimize.space import SPEC_FORMS, read_space_file, split_assignment
+from sim.plugins import cwd_on_path
 
 PROG = "hashpivot-optimize"
 
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run `hashpivot-optimize`; return the exit code (2 for a user's error, 130 or 143 if
     interrupted)."""
     args = parser().parse_intermixed_args(argv)
+    cwd_on_path()  # a user's plug-in modules, as hashpivot finds them
     out = args.out or f"outputs/optimize/{args.strategy}"
     try:
         with sigterm_interrupts():

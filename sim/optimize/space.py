@@ -17,6 +17,7 @@ A bad dimension raises `UserError` with one line ``KEY=SPEC: what is allowed``.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from dataclasses import dataclass
 
@@ -116,10 +117,13 @@ def _check_against_param(dimension: Dimension, shown: str, strategy_class) -> No
     """Raise UserError unless `dimension` fits the kind and range its parameter allows."""
     key = dimension.key
     name = key.rpartition(".")[2]
-    spec = {f.name: f for f in dataclasses.fields(strategy_class) if f.init}.get(name)
-    if spec is None:  # parse_space has checked the key is a parameter
-        return
-    rule = spec.metadata.get("rule")
+    if dataclasses.is_dataclass(strategy_class):
+        spec = {f.name: f for f in dataclasses.fields(strategy_class) if f.init}.get(name)
+        if spec is None:  # parse_space has checked the key is a parameter
+            return
+        rule, default = spec.metadata.get("rule"), spec.default
+    else:  # a plain class: no rule, only its __init__'s default
+        rule, default = None, _init_defaults(strategy_class).get(name)
     if isinstance(rule, Flag):
         if dimension.kind != "choice" or not all(isinstance(c, bool) for c in dimension.choices):
             raise UserError(f"{key}={shown}: a true/false parameter takes choice:true,false")
@@ -134,8 +138,7 @@ def _check_against_param(dimension: Dimension, shown: str, strategy_class) -> No
             raise UserError(f"{key}={shown}: a whole-number parameter takes int:LOW:HIGH ({rule.what()})")
         elif not (_fits(rule, dimension.low) and _fits(rule, dimension.high)):
             raise UserError(f"{key}={shown}: LOW and HIGH must be {rule.bounds()}")
-    elif spec.default is not dataclasses.MISSING and isinstance(spec.default, bool) \
-            and dimension.kind != "choice":
+    elif isinstance(default, bool) and dimension.kind != "choice":
         raise UserError(f"{key}={shown}: a true/false parameter takes choice:true,false")
 
 
@@ -149,10 +152,20 @@ def _fits(rule: Number, value) -> bool:
 
 
 def parameter_names(strategy_class) -> list[str]:
-    """Return the names of the parameters a strategy class takes (its init fields)."""
+    """Return the names of the parameters a strategy class takes (a dataclass's init fields;
+    a plain class's `__init__` parameters that can be passed by keyword)."""
     if not dataclasses.is_dataclass(strategy_class):
-        return []
+        return list(_init_defaults(strategy_class))
     return [f.name for f in dataclasses.fields(strategy_class) if f.init and not f.name.startswith("_")]
+
+
+def _init_defaults(strategy_class) -> dict:
+    """Return {name: default, or None if it has none} of the parameters a plain class's
+    `__init__` takes by keyword (not self, *args or **kwargs)."""
+    by_keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    parameters = list(inspect.signature(strategy_class.__init__).parameters.values())[1:]  # not self
+    return {p.name: None if p.default is inspect.Parameter.empty else p.default
+            for p in parameters if p.kind in by_keyword and not p.name.startswith("_")}
 
 
 def parse_space(specs: dict, strategy: str, strategy_class) -> tuple[Dimension, ...]:

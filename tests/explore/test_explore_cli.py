@@ -2,8 +2,10 @@
 
 import os
 import signal
+import sys
 import time
 
+import pandas as pd
 import pytest
 
 import sim.explore.run as explore_run
@@ -109,6 +111,29 @@ def test_a_missing_config_dir_is_refused_before_anything_runs(capsys, tmp_path):
     assert capsys.readouterr().err == (f"hashpivot-explore: error: --config-dir={tmp_path / 'nowhere'}: "
                                        f"additional config directory '{tmp_path / 'nowhere'}' not found\n")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_plug_in_in_the_current_directory_imports_as_for_hashpivot(capsys, tmp_path, monkeypatch):
+    """hashpivot puts the directory it runs in on sys.path (for a user's plug-in modules), so
+    does hashpivot-explore: a strategy of --config-dir naming a module there is run."""
+    (tmp_path / "explore_plug.py").write_text(
+        "from sim.strategies import Convert\n\n\n"
+        "class ConvertTwo:\n"
+        "    def decide(self, day, view, site):\n"
+        "        return [Convert(2)] if day == 0 else []\n")
+    (tmp_path / "conf" / "strategy").mkdir(parents=True)
+    (tmp_path / "conf" / "strategy" / "two.yaml").write_text(
+        "# @package strategy.two\n_target_: explore_plug.ConvertTwo\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the command's own change, undone after
+    try:
+        argv = [*SMALL, "--strategies", "stay_mining,two", "--points", "2", "--out", "out",
+                "--config-dir", "conf", "explore.run.discount_rate=0.07:0.12"]
+        assert main(argv) == 0, capsys.readouterr().err
+    finally:
+        sys.modules.pop("explore_plug", None)
+    points = pd.read_csv(tmp_path / "out" / "points.csv")
+    assert sorted(set(points.strategy)) == ["stay_mining", "two"]
 
 
 @pytest.mark.parametrize(("text", "spec"), [

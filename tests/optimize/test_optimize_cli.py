@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import sys
 import time
 
 import pandas as pd
@@ -68,6 +69,35 @@ def test_a_missing_config_dir_is_refused_before_anything_runs(capsys, tmp_path):
     assert capsys.readouterr().err == (f"hashpivot-optimize: error: --config-dir={tmp_path / 'nowhere'}: "
                                        f"additional config directory '{tmp_path / 'nowhere'}' not found\n")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_plug_in_in_the_current_directory_imports_as_for_hashpivot(capsys, tmp_path, monkeypatch):
+    """hashpivot puts the directory it runs in on sys.path (for a user's plug-in modules), so
+    does hashpivot-optimize: a strategy of --config-dir naming a module there is searched."""
+    (tmp_path / "optimize_plug.py").write_text(
+        "from dataclasses import dataclass\n\n"
+        "from sim.strategies import Convert\n\n\n"
+        "@dataclass\n"
+        "class Quarterly:\n"
+        "    blocks_per_quarter: int = 1\n"
+        "    decide_every_months = 3\n\n"
+        "    def decide(self, day, view, site):\n"
+        "        blocks = min(self.blocks_per_quarter, site.blocks_mining)\n"
+        "        return [Convert(blocks)] if blocks else []\n")
+    (tmp_path / "conf" / "strategy").mkdir(parents=True)
+    (tmp_path / "conf" / "strategy" / "quarterly.yaml").write_text(
+        "# @package strategy.quarterly\n_target_: optimize_plug.Quarterly\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the command's own change, undone after
+    try:
+        argv = ["quarterly", "--space", "strategy.quarterly.blocks_per_quarter=int:0:2", *SMALL,
+                "--trials", "2", "--replications", "2", "--fresh-replications", "0",
+                "--no-progress", "--config-dir", "conf", "--out", "out"]
+        assert main(argv) == 0, capsys.readouterr().err
+    finally:
+        sys.modules.pop("optimize_plug", None)
+    assert "best parameters:   strategy.quarterly.blocks_per_quarter=" in capsys.readouterr().out
+    assert json.loads((tmp_path / "out" / "best.json").read_text())["trials"] == 2
 
 
 def _unhandled_sigterm(signum, frame):

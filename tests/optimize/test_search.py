@@ -217,3 +217,19 @@ def test_when_the_best_is_the_baseline_no_chance_of_beating_itself_is_printed():
     text = render(optimum)
     assert "P(best beats baseline)" not in text and "0.50" not in text
     assert "the best parameters are the baseline's" in text
+
+
+def test_a_plain_class_strategy_is_searched_over_its_init_parameters():
+    # tests/plain_strategy.py's PlainPhased is phased with max_share=1 as a plain class:
+    # each trial must score what phased scores with the same blocks_per_quarter.
+    flat = [*CONSTANT_MARKET, *SIMPLE_TERMS, "site.blocks=4", "run.horizon_years=3"]
+    kwargs = dict(replications=2, config_dirs=[TESTS / "conf"])
+    key = "strategy.plain_phased.blocks_per_quarter"
+    plain = prepare("plain_phased", {key: "int:0:4"}, flat, **kwargs)
+    phased = prepare("phased", {BPQ: "int:0:4"}, [*flat, "strategy.phased.max_share=1"], **kwargs)
+    grid = {k: evaluate(plain, {key: k}).summary.npv_usd.mean() for k in (0, 2)}
+    assert grid == {k: evaluate(phased, {BPQ: k}).summary.npv_usd.mean() for k in (0, 2)}
+    assert grid[0] > grid[2] + 1e8  # converting clearly loses on the flat market
+    result = optimize("plain_phased", {key: "int:0:4"}, flat, trials=12, fresh_replications=0, **kwargs)
+    assert result.params == {key: 0} and result.search_value == grid[0]
+    assert result.baseline_params == {key: 1}  # plain_phased.yaml's value

@@ -117,3 +117,27 @@ def test_contains():
     assert d.contains(2) and not d.contains(4) and not d.contains(1.5) and not d.contains(True)
     c = Dimension("k", "choice", choices=("lease", "cloud"))
     assert c.contains("cloud") and not c.contains("x")
+
+
+class Flagged:
+    """A plain-class strategy with a true/false parameter."""
+
+    def __init__(self, levels=2, *args, prelease=False, **kwargs):
+        self.levels, self.prelease = levels, prelease
+
+
+def test_a_plain_class_takes_the_keyword_parameters_of_its_init():
+    from plain_strategy import PlainPhased
+
+    q = "strategy.plain_phased."
+    (dimension,) = parse_space({q + "blocks_per_quarter": "int:0:4"}, "plain_phased", PlainPhased)
+    assert dimension == Dimension(q + "blocks_per_quarter", "int", 0, 4)
+    with pytest.raises(UserError) as err:
+        parse_space({q + "args": "int:0:1"}, "plain_phased", PlainPhased)
+    assert str(err.value) == (f"{q}args=int:0:1: not a parameter of strategy plain_phased; allowed: "
+                              f"{q}blocks_per_quarter, {q}use")
+    f = "strategy.flagged."
+    assert parse_space({f + "prelease": "choice:true,false"}, "flagged", Flagged) == (
+        Dimension(f + "prelease", "choice", choices=(True, False)),)
+    with pytest.raises(UserError, match=r"a true/false parameter takes choice:true,false"):
+        parse_space({f + "prelease": "int:0:1"}, "flagged", Flagged)
