@@ -33,11 +33,12 @@ import sim
 from sim.compare import compare_runs
 from sim.compare.pipeline import remove_comparison
 from sim.compare import main as compare
-from sim.config import (build_processes, build_strategies, check_output_dir, config_dir,
-                        group_value_line, hydra_error_line, validate)
+from sim.config import (build_processes, check_config_dirs, check_output_dir, config_dir,
+                        group_value_line, hydra_error_line, user_config_dirs, validate)
 from sim.errors import UserError, warn_user
 from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
 from sim.memory import check_memory
+from sim.montecarlo import check_strategies
 from sim.plugins import cwd_on_path
 from sim.policies import pinned
 from sim.compare.robustness import robustness_pair, verdict_robustness, verdict_sentence
@@ -65,8 +66,9 @@ def check_job(cfg) -> None:
     """Raise UserError unless `cfg` is valid, every process and strategy in it can be built,
     and its tables fit in the memory available."""
     checked = validate(cfg)
+    check_config_dirs(user_config_dirs(cfg))
     build_processes(cfg)
-    check_memory(checked, len(build_strategies(cfg)))
+    check_memory(checked, len(check_strategies(cfg)))
 
 
 def sweep_jobs(overrides: list[str], params: dict | None = None,
@@ -139,6 +141,7 @@ class Preflight(Callback):
                 if job_dir.exists():
                     check_claim(job_dir, job_cfg, "hydra.sweep.dir")
             write_sweep(config.hydra.sweep.dir, lines)
+            _LAUNCHED.update(dir=str(config.hydra.sweep.dir), jobs=lines)
 
         self._check(check_all)
 
@@ -221,9 +224,8 @@ def _execute_locked(cfg, run_dir) -> int:
         return _job_fail(f"{one_line(err)}; finished chunks are kept in {out_dir}")
     except KeyboardInterrupt as err:
         _record(run_dir, cfg, "interrupted", started)
-        again = ("the same command to resume the sweep, each job in its folder" if _in_sweep()
-                 else f"the same command with hydra.run.dir={out_dir} to resume")
-        line = f"interrupted; finished chunks are kept in {out_dir}. Rerun {again}."
+        line = (f"interrupted; finished chunks are kept in {out_dir}. Rerun "
+                f"{_same_command(out_dir)} to resume.")
         warn_user(log, line)
         return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
     except Exception as err:  # a bug: run.json says so, then the traceback
@@ -284,7 +286,7 @@ def _robustness(cfg, result, out_dir: Path) -> int:
         log.info("robustness: %s against %s in %d rows of assumptions, %d replications each, in "
                  "%.2f s", best, against, len(table), used, time.perf_counter() - rerunning)
     except KeyboardInterrupt as err:
-        then = (f", nor its report: rerun the same command to make both from the saved run, "
+        then = (f", nor its report: rerun {_same_command(out_dir)} to make both from the saved run, "
                 f"or the report alone with hashpivot-compare {out_dir}") if cfg.run.compare else ""
         print(f"hashpivot: interrupted; {lost}{then}", file=sys.stderr)
         return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
@@ -359,8 +361,12 @@ def _task(cfg) -> None:
         code = execute(cfg, out_dir)
     if code in (INTERRUPTED, TERMINATED):
         _say_what_the_sweep_left(HydraConfig.get())
-    if code:
         sys.exit(code)
+    if code and not _in_sweep():
+        sys.exit(code)
+    if code:  # a sweep's job failed: its line is printed, run.json says so; the others go on
+        print(f"hashpivot: job {HydraConfig.get().job.num} of the sweep failed; the sweep goes "
+              "on with the others", file=sys.stderr)
 
 
 def _in_sweep() -> bool:
@@ -368,19 +374,60 @@ def _in_sweep() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
+def _same_command(out_dir) -> str:
+    """Return how to rerun this command into the folder it ran in, `out_dir` or its sweep's
+    (the default folder is named by the time: the same command alone would start afresh)."""
+    if _in_sweep():
+        return f"the same command with hydra.sweep.dir={HydraConfig.get().sweep.dir}"
+    return f"the same command with hydra.run.dir={out_dir}"
+
+
+def _job_dir(sweep_dir, number: int) -> Path:
+    """Return the folder of job `number` of the sweep in `sweep_dir` (hydra.sweep.subdir)."""
+    return Path(str(sweep_dir)) / str(number)
+
+
 def _say_what_the_sweep_left(hydra_cfg) -> None:
-    """Where the job interrupted is a sweep's and not its last, say which jobs did not start
-    (`sweep.json`) and that the same command resumes them; otherwise nothing."""
+    """Where the job interrupted is a sweep's, say which jobs did not start (`sweep.json`:
+    those without a run.json, whichever launcher ran them) and how to resume them."""
     if hydra_cfg.mode != RunMode.MULTIRUN:
         return
     jobs, number = read_sweep(hydra_cfg.sweep.dir) or [], int(hydra_cfg.job.num)
-    left = len(jobs) - number - 1
-    if left > 0:
-        which = f"job {number + 1}" if left == 1 else f"jobs {number + 1} to {len(jobs) - 1}"
+    left = [n for n in range(len(jobs))
+            if n != number and not (_job_dir(hydra_cfg.sweep.dir, n) / "run.json").is_file()]
+    if left:
+        which = f"job {left[0]}" if len(left) == 1 else f"jobs {', '.join(map(str, left))}"
         print(f"hashpivot: the sweep stopped in job {number} of {len(jobs)} (numbered from 0): "
-              f"{which} did not start. Rerun the same command to resume the sweep; "
+              f"{which} did not start. Rerun {_same_command(None)} to resume the sweep; "
               f"hashpivot-compare {hydra_cfg.sweep.dir} refuses it until then (or compares "
               f"the finished jobs alone with --finished-only)", file=sys.stderr)
+
+
+#: The folder and job count of the sweep this process launched (Preflight records them), so
+#: that `main` can say which jobs failed once Hydra's launcher has run them all.
+_LAUNCHED: dict = {}
+
+
+def _failed_jobs_line() -> str | None:
+    """Return one line naming the jobs of the sweep just run whose run.json says failed,
+    with the first one's error; None if none failed (or no sweep ran)."""
+    if not _LAUNCHED:
+        return None
+    sweep_dir, jobs = _LAUNCHED["dir"], _LAUNCHED["jobs"]
+    failed = {}
+    for number in range(len(jobs)):
+        try:
+            info = RunDir(_job_dir(sweep_dir, number)).read_info()
+        except (UserError, OSError):
+            continue
+        if info.get("status") == "failed":
+            failed[number] = info.get("error", "")
+    if not failed:
+        return None
+    first = next(iter(failed))
+    return (f"{len(failed)} of {len(jobs)} jobs of the sweep failed ({', '.join(map(str, failed))}); "
+            f"job {first} ({' '.join(jobs[first])}): {failed[first]}. Fix it and rerun with "
+            f"hydra.sweep.dir={sweep_dir}: the complete jobs are kept")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -401,9 +448,15 @@ def main(argv: list[str] | None = None) -> int:
     if argv is not None:
         sys.argv = ["hashpivot", *argv]
     os.environ["HYDRA_FULL_ERROR"] = "1"  # raise Hydra's errors to us instead of printing them
+    _LAUNCHED.clear()
     try:
         with root_logging_restored():
             app()
+        failed = _failed_jobs_line()
+        if failed:
+            return _fail("hashpivot", failed)
+    except KeyboardInterrupt as err:  # in a launcher's own process (joblib): the jobs have said
+        return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except (HydraException, OmegaConfBaseException, yaml.YAMLError) as err:

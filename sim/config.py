@@ -55,11 +55,29 @@ def config_dir() -> Path:
 
 def check_config_dirs(config_dirs: Sequence[str | Path]) -> None:
     """Raise UserError unless every extra config directory exists, as hashpivot's
-    --config-dir does (Hydra would only warn, and compose without it)."""
+    --config-dir does (Hydra would only warn, and compose without it), and holds no file
+    of a name hashpivot ships: Hydra reads the shipped one first, so the user's file would
+    be ignored without a word (a copy of gbm.yaml edited in place)."""
     for path in config_dirs:
         if not Path(path).is_dir():
             raise UserError(f"--config-dir={path}: additional config directory "
                             f"'{Path(path).absolute()}' not found")
+    shipped = config_dir()
+    for path in config_dirs:
+        for found in sorted(Path(path).rglob("*.yaml")):
+            name = found.relative_to(path)
+            if (shipped / name).is_file():
+                raise UserError(f"--config-dir={path}: {name.as_posix()} has the name of a file "
+                                f"hashpivot ships, which is read instead of it; give yours "
+                                f"another name (e.g. {name.stem}_mine.yaml) and select that")
+
+
+def user_config_dirs(cfg) -> list[Path]:
+    """Return the extra config directories a command-line `cfg` was composed with
+    (--config-dir, hydra.searchpath): Hydra's file sources other than the shipped tree."""
+    sources = OmegaConf.select(cfg, "hydra.runtime.config_sources", default=None) or []
+    return [Path(source.path) for source in sources
+            if source.schema == "file" and source.provider != "main"]
 
 
 def _strings(name: str, given) -> list[str]:

@@ -31,6 +31,7 @@ from sim.result import Result
 from sim.rundir import ChunkDamaged, RunDir, check_claim, now, plan
 from sim.selection import select_best
 from sim.site import simulate
+from sim.strategies import decide_every_months
 from sim.world import check_plugins_repeat, iter_worlds
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,18 @@ def run_chunk(cfg, start: int, stop: int, progress=None) -> dict[str, pd.DataFra
     if monthly:
         tables.update(_detail_tables(list(strategies), range(start, stop), months, flows, states, paths))
     return tables
+
+
+def check_strategies(cfg) -> dict:
+    """Return the strategies of `cfg`, built, by label; raise UserError naming the label of
+    one that says how often to decide in a way the engine cannot follow."""
+    strategies = build_strategies(cfg)
+    for label, strategy in strategies.items():
+        try:
+            decide_every_months(strategy)
+        except UserError as err:
+            raise UserError(f"strategy.{label}: {err}") from None
+    return strategies
 
 
 def simulate_strategy(cfg, world, label: str, strategy):
@@ -180,7 +193,7 @@ def run(cfg, out_dir=None) -> Result:
     """
     started = now()
     checked = validate(cfg)  # the typed Settings, built once: what every chunk reads
-    labels = list(build_strategies(checked))  # fail early, in this process, on a bad strategy
+    labels = list(check_strategies(checked))  # fail early, in this process, on a bad strategy
     check_plugins_repeat(cfg, build_processes(cfg))  # a plug-in drawing from outside its rng
     r = cfg.run
     log.info("run: seed %s, %s replications, strategies %s, executor %s, workers %s, chunk size "

@@ -263,8 +263,9 @@ def test_a_sweep_interrupted_in_a_job_says_which_did_not_start_and_compare_refus
     code = main(["-m", *QUICK, "market/ai=base,boom,glut", f"hydra.sweep.dir={sweep}"])
     err = capsys.readouterr().err.strip()
     assert code == 130 and ran == [sweep / "0"]  # the sweep stops at its first job
-    assert err == (f"hashpivot: the sweep stopped in job 0 of 3 (numbered from 0): jobs 1 to 2 "
-                   f"did not start. Rerun the same command to resume the sweep; "
+    assert err == (f"hashpivot: the sweep stopped in job 0 of 3 (numbered from 0): jobs 1, 2 "
+                   f"did not start. Rerun the same command with hydra.sweep.dir={sweep} to "
+                   f"resume the sweep; "
                    f"hashpivot-compare {sweep} refuses it until then (or compares the finished "
                    f"jobs alone with --finished-only)")
     assert [[o for o in job.split() if o.startswith("market/ai=")] for job in read_sweep(sweep)] \
@@ -272,6 +273,27 @@ def test_a_sweep_interrupted_in_a_job_says_which_did_not_start_and_compare_refus
     assert compare_main([str(sweep)]) == 2
     err = capsys.readouterr().err
     assert f"{sweep / '2'} (no run.json: the job never started" in err
+
+
+def test_a_sweep_goes_on_past_a_failed_job_and_names_it_at_the_end(tmp_path, capsys, monkeypatch):
+    """Before, a job that failed at run time ended the sweep: the jobs after it never ran,
+    and nothing said so. Now the others run; the command exits 2 naming the failed job."""
+    shutil.copy(TESTS / "bad_plugins.py", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sweep = tmp_path / "sweep"
+    code = main(["-m", *QUICK, "market.power._target_=sim.processes.power.SeasonalLogOU,"
+                 "bad_plugins.NaNPower,sim.processes.power.SeasonalLogOU", f"hydra.sweep.dir={sweep}"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    statuses = [json.loads((sweep / str(n) / "run.json").read_text())["status"] for n in range(3)]
+    assert statuses == ["complete", "failed", "complete"]
+    assert "hashpivot: job 1 of the sweep failed; the sweep goes on with the others" in err
+    assert err[-1].startswith("hashpivot: error: 1 of 3 jobs of the sweep failed (1); job 1 (")
+    assert "market.power._target_=bad_plugins.NaNPower" in err[-1]
+    assert "NaNPower), replication 0, seed 20270101: power_usd_per_mwh is not finite" in err[-1]
+    assert err[-1].endswith(f"Fix it and rerun with hydra.sweep.dir={sweep}: the complete jobs "
+                            "are kept")
 
 
 @pytest.mark.parametrize("sweep", [False, True])
@@ -287,7 +309,8 @@ def test_an_interrupted_run_says_how_to_resume_it_alone_or_in_its_sweep(sweep, t
                  f"hydra.sweep.dir={tmp_path / 'sweep'}"])
     lines = capsys.readouterr().err.strip().splitlines()
     job = tmp_path / "sweep" / "0" if sweep else tmp_path / "run"
-    again = ("the same command to resume the sweep, each job in its folder" if sweep
+    # the default folders are named by the time: the same command alone would start afresh
+    again = (f"the same command with hydra.sweep.dir={tmp_path / 'sweep'} to resume" if sweep
              else f"the same command with hydra.run.dir={job} to resume")
     assert code == 130
     assert lines[0] == f"hashpivot: interrupted; finished chunks are kept in {job}. Rerun {again}."
@@ -407,7 +430,8 @@ def test_a_run_interrupted_in_its_robustness_leaves_no_earlier_report_beside_its
     err = capsys.readouterr().err.strip()
     assert err == (f"hashpivot: interrupted; the run is complete in {tmp_path}, but its "
                    f"robustness table (robustness.csv) was not written, nor its report: rerun "
-                   f"the same command to make both from the saved run, or the report alone "
+                   f"the same command with hydra.run.dir={tmp_path} to make both from the saved "
+                   f"run, or the report alone "
                    f"with hashpivot-compare {tmp_path}")
     assert RunDir(tmp_path).read_info()["status"] == "complete"
     left = {p.name for p in tmp_path.iterdir()}

@@ -110,6 +110,21 @@ def test_a_plugin_module_that_fails_on_import_is_named_with_the_line(tmp_path, m
                                   f"failing_on_import {says}")
 
 
+def test_a_config_file_named_as_a_shipped_one_is_refused_not_ignored(tmp_path):
+    """Hydra reads the shipped tree first: a user's edited copy of market/btc/gbm.yaml was
+    ignored without a word, and the run took the shipped GBM."""
+    mine = tmp_path / "market" / "btc"
+    mine.mkdir(parents=True)
+    (mine / "flat.yaml").write_text("_target_: sim.processes.btc.GBM\nmu: 0.0\n")
+    sim.compose(["market/btc=flat"], config_dirs=[tmp_path])  # a name of its own is read
+    (mine / "gbm.yaml").write_text("_target_: sim.processes.btc.GBM\nmu: 0.0\n")
+    with pytest.raises(UserError) as refused:
+        sim.compose(["market/btc=gbm"], config_dirs=[tmp_path])
+    assert str(refused.value) == (f"--config-dir={tmp_path}: market/btc/gbm.yaml has the name of a "
+                                  "file hashpivot ships, which is read instead of it; give yours "
+                                  "another name (e.g. gbm_mine.yaml) and select that")
+
+
 def test_constructor_errors_name_the_key():
     cfg = sim.compose(["strategy=phased", "strategy.phased.max_share=2"])
     with pytest.raises(UserError, match=r"^strategy.phased.max_share=2: must be in \[0, 1\]$"):

@@ -288,10 +288,11 @@ def _timeline_medians(runset: RunSet) -> dict[tuple[str, str], pd.DataFrame]:
 def _world_figures(runset: RunSet, folder: Path | None, drawn) -> list[tuple[str, str, Path]]:
     worlds = {}
     for index, run in enumerate(runset.runs):
+        compared = runset.summary.loc[runset.summary["run"] == index, "scenario"]
+        if compared.empty:  # --strategies kept none of this run's strategies
+            continue
         if run.world_monthly is not None and not run.world_monthly.empty:
-            scenario = runset.summary.loc[runset.summary["run"] == index,
-                                          "scenario"].iloc[0]
-            worlds.setdefault(run.world_key, (run, []))[1].append(scenario)
+            worlds.setdefault(run.world_key, (run, []))[1].append(compared.iloc[0])
     figures = []
     for i, (run, scenarios) in enumerate(worlds.values()):
         names = ", ".join(dict.fromkeys(scenarios))

@@ -216,6 +216,19 @@ def test_cli_usage_errors_exit_2(argv, capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
+def test_strategies_none_of_a_runs_are_chosen_compare_the_others(tmp_path, run_factory, capsys):
+    """A sweep over strategy=stay_mining,phased,convert_all compared with --strategies
+    stay_mining,phased: the third run holds neither. Before, the worlds' figure read its
+    scenario from no rows: IndexError, exit 1, new CSVs beside the earlier plots."""
+    runs = [run_factory(tmp_path / name, (name,), replications=4)
+            for name in ("stay_mining", "phased", "convert_all")]
+    out = tmp_path / "out"
+    assert main([*map(str, runs), "--out", str(out), "--strategies", "stay_mining,phased"]) == 0
+    assert (out / "report.html").is_file() and list((out / "plots").glob("world*.png"))
+    table = pd.read_csv(out / "comparison.csv")
+    assert set(table["strategy"]) == {"stay_mining", "phased"}
+
+
 @pytest.mark.parametrize("given", ["", ",", " , "])
 def test_strategies_that_name_none_are_refused_not_read_as_all(given, tmp_path, run_factory,
                                                                 capsys):
