@@ -275,6 +275,20 @@ def test_a_sweep_interrupted_in_a_job_says_which_did_not_start_and_compare_refus
     assert f"{sweep / '2'} (no run.json: the job never started" in err
 
 
+def test_ctrl_c_in_a_launchers_own_process_is_130_without_a_traceback(tmp_path, capsys, monkeypatch):
+    """Under the joblib launcher the jobs run in workers, which print their lines; the
+    KeyboardInterrupt that reaches the launcher's process gave a 35-line traceback."""
+    import sim.cli as cli
+
+    def launcher_interrupted(cfg):
+        raise KeyboardInterrupt
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "_task", launcher_interrupted)
+    assert main(["-m", *QUICK, "market/ai=base,glut", f"hydra.sweep.dir={tmp_path / 'sweep'}"]) == 130
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def test_a_sweep_goes_on_past_a_failed_job_and_names_it_at_the_end(tmp_path, capsys, monkeypatch):
     """Before, a job that failed at run time ended the sweep: the jobs after it never ran,
     and nothing said so. Now the others run; the command exits 2 naming the failed job."""
