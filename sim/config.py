@@ -320,13 +320,17 @@ def validate(cfg: DictConfig) -> Settings:
     if not cfg.get("strategy"):
         raise UserError("strategy: none selected; choose one or more, e.g. strategy=phased "
                         "or 'strategy=[stay_mining,phased]'")
+    if "_target_" in cfg.strategy:  # an option file's keys landed on `strategy` itself
+        raise UserError(f"strategy._target_={cfg.strategy['_target_']!r}: a strategy option file "
+                        "put its keys on strategy, not strategy.<its name>; its first line must be "
+                        "'# @package strategy.<its name>' (see conf/strategy/phased.yaml)")
     for name in cfg.strategy:
-        strategy_class = _check_target(cfg, f"strategy.{name}")
+        strategy_class = _check_target(cfg, f"strategy.{name}", needs="decide(day, view, site)")
         _check_cloud_fits(checked, cfg.strategy[name], strategy_class, f"strategy.{name}")
     for name in MARKET_GROUPS:
         if name in OPTIONAL_MARKET and _absent(cfg, f"market.{name}"):
             continue
-        _check_target(cfg, f"market.{name}")
+        _check_target(cfg, f"market.{name}", needs="sample(days, rng, upstream)")
     return checked
 
 
@@ -351,8 +355,9 @@ def _get(cfg, key: str):
     return value
 
 
-def _check_target(cfg, key: str):
-    """Return the class that the `_target_` of the node at `key` names; raise UserError if none."""
+def _check_target(cfg, key: str, needs: str | None = None):
+    """Return the class that the `_target_` of the node at `key` names; raise UserError if none,
+    or if it is a class without the method `needs` names ("sample(days, rng, upstream)")."""
     node = _get(cfg, key)
     target = node.get("_target_") if isinstance(node, DictConfig) else None
     if not target:
@@ -360,13 +365,18 @@ def _check_target(cfg, key: str):
                         f"(e.g. {key.replace('.', '/', 1) if key.startswith('market') else 'strategy=[...]'})")
     module_name, _, attr = str(target).rpartition(".")
     try:
-        return getattr(import_module(module_name), attr)
+        found = getattr(import_module(module_name), attr)
     except (ImportError, AttributeError, ValueError) as err:
         raise UserError(f"{key}._target_={target!r}: does not import ({type(err).__name__}: "
                         f"{err}); it must name an importable class, e.g. mymodule.MyDemand") from None
     except Exception as err:  # the module itself fails: a SyntaxError, a raise at its top level
         raise UserError(f"{key}._target_={target!r}: importing {module_name} raised "
                         f"{type(err).__name__}: {err}{raised_at(err)}") from err
+    method = needs and needs.partition("(")[0]
+    if method and isinstance(found, type) and not callable(getattr(found, method, None)):
+        raise UserError(f"{key}._target_={target!r}: {found.__name__} has no {method} method; "
+                        f"it needs {needs}")
+    return found
 
 
 def check_output_dir(path, key: str) -> None:

@@ -125,6 +125,37 @@ def test_a_config_file_named_as_a_shipped_one_is_refused_not_ignored(tmp_path):
                                   "another name (e.g. gbm_mine.yaml) and select that")
 
 
+def test_a_strategy_file_without_its_package_line_is_named(tmp_path):
+    """Before: "strategy._target_: has no _target_; select an option for it", of a file
+    that has one."""
+    (tmp_path / "strategy").mkdir()
+    (tmp_path / "strategy" / "mine.yaml").write_text("_target_: sim.strategies.Phased\n")
+    with pytest.raises(UserError) as refused:
+        sim.compose(["strategy=mine"], config_dirs=[tmp_path])
+    assert str(refused.value) == (
+        "strategy._target_='sim.strategies.Phased': a strategy option file put its keys on "
+        "strategy, not strategy.<its name>; its first line must be '# @package strategy.<its "
+        "name>' (see conf/strategy/phased.yaml)")
+    (tmp_path / "strategy" / "mine.yaml").write_text(
+        "# @package strategy.mine\n_target_: sim.strategies.Phased\n")
+    assert list(build_strategies(sim.compose(["strategy=mine"], config_dirs=[tmp_path]))) == ["mine"]
+
+
+@pytest.mark.parametrize("override, says", [
+    ("market.btc._target_=sim.world.World",
+     "market.btc._target_='sim.world.World': World has no sample method; it needs "
+     "sample(days, rng, upstream)"),
+    ("+strategy.mine._target_=sim.world.World",
+     "strategy.mine._target_='sim.world.World': World has no decide method; it needs "
+     "decide(day, view, site)"),
+])
+def test_a_class_without_its_method_is_refused_before_the_run(override, says):
+    """Before, it passed the checks and failed in the run ('raised AttributeError')."""
+    with pytest.raises(UserError) as refused:
+        sim.compose([override])
+    assert str(refused.value) == says
+
+
 def test_constructor_errors_name_the_key():
     cfg = sim.compose(["strategy=phased", "strategy.phased.max_share=2"])
     with pytest.raises(UserError, match=r"^strategy.phased.max_share=2: must be in \[0, 1\]$"):
