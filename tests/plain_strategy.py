@@ -17,3 +17,18 @@ class PlainPhased:
         """Return this quarter's conversions, as many as are still mining."""
         blocks = min(self.blocks_per_quarter, site.blocks_mining)
         return [Convert(blocks, self.use)] if blocks else []
+
+
+class PlainHidden(PlainPhased):
+    """PlainPhased keeping its parameter under another name: a search reads its configured
+    value from `__init__`'s default, not from an attribute of that name."""
+
+    def __init__(self, blocks_per_quarter=2, use="lease"):
+        super().__init__(use=use)
+        del self.blocks_per_quarter
+        self._per_quarter = blocks_per_quarter
+
+    def decide(self, day, view, site):
+        """Return this quarter's conversions, as many as are still mining."""
+        blocks = min(self._per_quarter, site.blocks_mining)
+        return [Convert(blocks, self.use)] if blocks else []

@@ -34,7 +34,7 @@ from sim.config import build_strategies, check_config_dirs, check_output_dir, co
 from sim.errors import UserError, whole_number
 from sim.montecarlo import run
 from sim.optimize.result import Optimum, remove_best, trials_table, write_outputs
-from sim.optimize.space import Dimension, parse_space
+from sim.optimize.space import Dimension, init_defaults, parse_space
 from sim.selection import metric_higher_is_better
 
 STUDY_NAME = "hashpivot-optimize"
@@ -80,11 +80,18 @@ class Plan:
                     replications=self.replications, seed=self.seed, overrides=list(self.overrides))
 
     def baseline(self) -> dict:
-        """Return the configured values of the searched parameters (defaults and overrides)."""
+        """Return the configured values of the searched parameters (defaults and overrides):
+        the config's, else the built strategy's attribute, else (a plain class that keeps it
+        under another name) its `__init__` default."""
         node = self.cfg.strategy[self.strategy]
         instance = build_strategies(self.cfg)[_label(self.cfg, self.strategy)]
-        return {d.key: node.get(d.key.rpartition(".")[2], getattr(instance, d.key.rpartition(".")[2]))
-                for d in self.dimensions}
+        defaults = init_defaults(type(instance))
+        values = {}
+        for dimension in self.dimensions:
+            name = dimension.key.rpartition(".")[2]
+            values[dimension.key] = (node[name] if name in node
+                                     else getattr(instance, name, defaults.get(name)))
+        return values
 
 
 def _label(cfg, strategy: str) -> str:

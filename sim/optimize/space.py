@@ -123,7 +123,7 @@ def _check_against_param(dimension: Dimension, shown: str, strategy_class) -> No
             return
         rule, default = spec.metadata.get("rule"), spec.default
     else:  # a plain class: no rule, only its __init__'s default
-        rule, default = None, _init_defaults(strategy_class).get(name)
+        rule, default = None, init_defaults(strategy_class).get(name)
     if isinstance(rule, Flag):
         if dimension.kind != "choice" or not all(isinstance(c, bool) for c in dimension.choices):
             raise UserError(f"{key}={shown}: a true/false parameter takes choice:true,false")
@@ -155,11 +155,11 @@ def parameter_names(strategy_class) -> list[str]:
     """Return the names of the parameters a strategy class takes (a dataclass's init fields;
     a plain class's `__init__` parameters that can be passed by keyword)."""
     if not dataclasses.is_dataclass(strategy_class):
-        return list(_init_defaults(strategy_class))
+        return list(init_defaults(strategy_class))
     return [f.name for f in dataclasses.fields(strategy_class) if f.init and not f.name.startswith("_")]
 
 
-def _init_defaults(strategy_class) -> dict:
+def init_defaults(strategy_class) -> dict:
     """Return {name: default, or None if it has none} of the parameters a plain class's
     `__init__` takes by keyword (not self, *args or **kwargs)."""
     by_keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)

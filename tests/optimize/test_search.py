@@ -233,3 +233,13 @@ def test_a_plain_class_strategy_is_searched_over_its_init_parameters():
     result = optimize("plain_phased", {key: "int:0:4"}, flat, trials=12, fresh_replications=0, **kwargs)
     assert result.params == {key: 0} and result.search_value == grid[0]
     assert result.baseline_params == {key: 1}  # plain_phased.yaml's value
+
+
+def test_a_plain_class_keeping_a_parameter_under_another_name_starts_from_its_default():
+    """Before, the baseline read the instance's attribute of the parameter's name (even where
+    the config set the value): AttributeError for a class that keeps it as _per_quarter."""
+    flat = [*CONSTANT_MARKET, *SIMPLE_TERMS, "site.blocks=4", "run.horizon_years=3"]
+    key = "strategy.plain_hidden.blocks_per_quarter"
+    plan = prepare("plain_hidden", {key: "int:0:4"}, flat, replications=2,
+                   config_dirs=[TESTS / "conf"])
+    assert plan.baseline() == {key: 2}  # PlainHidden.__init__'s default
