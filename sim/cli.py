@@ -244,9 +244,9 @@ def _execute_locked(cfg, run_dir) -> int:
     if cfg.run.compare:
         try:
             compare_runs([out_dir], out=out_dir, results={out_dir: result})
-        except UserError as err:
-            return _job_fail(f"the run is complete in {out_dir}, but its comparison "
-                                      f"was not written: {err}")
+        except (UserError, OSError) as err:  # OSError: the surroundings, a full disk
+            return _job_fail(f"the run is complete in {out_dir}, but its comparison was not "
+                             f"written: {err if isinstance(err, UserError) else one_line(err)}")
         except KeyboardInterrupt as err:  # the report is left unwritten, never half-written
             print(f"hashpivot: interrupted; the run is complete and saved in {out_dir}, but its "
                   f"report was not written; make it with: hashpivot-compare {out_dir}",

@@ -54,6 +54,10 @@ def load(path) -> Result:
     run_dir = RunDir(path)
     if "summary" not in run_dir.tables():
         raise UserError(f"{run_dir.path}: not a hashpivot result (no summary.parquet)")
+    status = (run_dir.read_info() or {}).get("status", "complete")
+    if status != "complete":  # its tables may be another run's, or partly written
+        raise UserError(f"{run_dir.path}: run status is {status!r}, not 'complete'; its tables "
+                        "may be partial or an earlier run's, so rerun it to completion first")
     tables = {name: run_dir.read_table(name) for name in TABLES}
     cfg = run_dir.read_config()
     if cfg is None:

@@ -289,6 +289,28 @@ def test_ctrl_c_in_a_launchers_own_process_is_130_without_a_traceback(tmp_path, 
     assert "Traceback" not in capsys.readouterr().err
 
 
+def test_a_full_disk_while_reporting_says_the_run_is_complete(tmp_path, capsys, monkeypatch):
+    """Before: 'hashpivot: error: <dir>: OSError: [Errno 28] No space left on device', as if
+    the run had failed, while run.json said complete."""
+    import errno
+
+    import matplotlib.figure
+    import sim.cli as cli
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", disk_full)
+    cfg = sim.compose(["strategy=[stay_mining,convert_all]", "run.replications=2",
+                       "run.progress=false", "run.robustness.replications=0", "run.horizon_years=1"])
+    assert cli.execute(cfg, tmp_path) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"hashpivot: error: the run is complete in {tmp_path}, but its comparison was "
+                   f"not written: {tmp_path / 'plots'}: a plot cannot be written (No space left "
+                   "on device); the report was not written")
+    assert RunDir(tmp_path).read_info()["status"] == "complete"
+
+
 def test_a_sweep_goes_on_past_a_failed_job_and_names_it_at_the_end(tmp_path, capsys, monkeypatch):
     """Before, a job that failed at run time ended the sweep: the jobs after it never ran,
     and nothing said so. Now the others run; the command exits 2 naming the failed job."""

@@ -3,10 +3,12 @@
 import json
 
 import pandas as pd
+import pytest
 
 import sim
 from sim.cli import compare_main
 from sim.cli import main as hashpivot
+from sim.errors import UserError
 from sim.ledger import LEDGER_CATEGORIES, TIMELINE_COLUMNS
 
 
@@ -20,6 +22,21 @@ def test_save_and_load_round_trip(compose_small, tmp_path):
     pd.testing.assert_frame_equal(result.cashflows, back.cashflows)
     assert back.config.run.replications == 4
     assert back.info["status"] == "complete" and back.info["started"] == result.info["started"]
+
+
+def test_a_run_that_did_not_complete_is_not_loaded(compose_small, tmp_path):
+    """A run killed while saving held a 400-replication summary beside 60-replication
+    cashflows from the run before; sim.load read them as one Result, without a word."""
+    cfg = compose_small("run.horizon_years=1")
+    sim.run(cfg).save(tmp_path / "r")
+    info = json.loads((tmp_path / "r" / "run.json").read_text())
+    for status in ("running", "failed", "interrupted"):
+        (tmp_path / "r" / "run.json").write_text(json.dumps({**info, "status": status}))
+        with pytest.raises(UserError) as refused:
+            sim.load(tmp_path / "r")
+        assert str(refused.value) == (f"{tmp_path / 'r'}: run status is {status!r}, not "
+                                      "'complete'; its tables may be partial or an earlier "
+                                      "run's, so rerun it to completion first")
 
 
 def test_a_saved_result_compares_like_the_run_the_cli_wrote(tmp_path, monkeypatch, capsys):

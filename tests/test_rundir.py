@@ -175,6 +175,16 @@ def test_a_plugins_changed_code_is_another_config(tmp_path, monkeypatch, base):
         check_claim(tmp_path / "run", cfg)
 
 
+def test_claim_removes_a_table_a_killed_save_was_writing(tmp_path, base):
+    """Before, .tmp-cashflows.parquet-<pid> stayed after the rerun completed (tens of MB)."""
+    stale = tmp_path / ".tmp-cashflows.parquet-25842"
+    stale.write_bytes(b"PAR1 half")
+    kept = tmp_path / "summary.parquet"
+    kept.write_bytes(b"an earlier table")
+    RunDir(tmp_path).claim(base)
+    assert not stale.exists() and kept.read_bytes() == b"an earlier table"
+
+
 def test_claim_cleans_a_half_written_chunk_and_keeps_finished_ones(tmp_path, base):
     store = RunDir(tmp_path).claim(base)
     frame = pd.DataFrame({"replication": [0, 1, 2, 3], "npv_usd": [1.0, 2.0, 3.0, 4.0]})

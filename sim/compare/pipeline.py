@@ -122,10 +122,14 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
     _write_csv(analysis.regret.reset_index(names="strategy"), out / "regret.csv")
     started = time.perf_counter()
     drawing = Drawing()  # the plots are drawn side by side, and all written before the report
-    figures = draw(analysis, runset, out / PLOTS_DIR, drawing)
-    financing = draw_financing(runset, out / PLOTS_DIR, drawing)
-    lines = verdict(analysis, runset)
-    drawing.finish()
+    try:
+        figures = draw(analysis, runset, out / PLOTS_DIR, drawing)
+        financing = draw_financing(runset, out / PLOTS_DIR, drawing)
+        lines = verdict(analysis, runset)
+        drawing.finish()
+    except OSError as error:  # a full disk: the report is not written, never half-written
+        raise UserError(f"{out / PLOTS_DIR}: a plot cannot be written ({error.strerror or error}); "
+                        "the report was not written") from None
     _write_text(render(analysis, runset, figures, lines, financing), out / REPORT_HTML)
     drawn = figures + (financing.figures if financing is not None else [])
     log.info("report and %d plot(s) written to %s in %.2f s", len(drawn), out,

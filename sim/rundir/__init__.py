@@ -460,7 +460,13 @@ class RunDir:
         return hold(self.path)
 
     def claim(self, cfg) -> ChunkStore:
-        """Return the chunk store, made this config's; refuse a directory of another config."""
+        """Return the chunk store, made this config's; refuse a directory of another config.
+        A table a killed save was writing (`.tmp-*`, read by nothing) is removed."""
         store = self.chunks
         store.claim(cfg)
+        for stale in self.path.glob(".tmp-*"):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
         return store

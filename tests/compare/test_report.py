@@ -257,6 +257,26 @@ def test_ctrl_c_leaves_one_line_and_no_report(tmp_path, run_factory, capsys, mon
     assert not (run / "report.html").exists()
 
 
+def test_a_full_disk_while_plotting_is_one_line_and_no_report(tmp_path, run_factory, capsys,
+                                                               monkeypatch):
+    """Before: a 60-line traceback from PIL and matplotlib, exit 1."""
+    import errno
+
+    import matplotlib.figure
+
+    run = run_factory(tmp_path / "run", ("stay_mining", "phased"), replications=4)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", disk_full)
+    assert main([str(run)]) == 2
+    assert capsys.readouterr().err == (f"hashpivot-compare: error: {run / 'plots'}: a plot cannot "
+                                       "be written (No space left on device); the report was "
+                                       "not written\n")
+    assert not (run / "report.html").exists()
+
+
 def test_an_earlier_comparisons_tables_never_stay_beside_a_new_one(tmp_path, run_factory):
     run = run_factory(tmp_path / "run", ("stay_mining", "phased"), replications=4)
     out = tmp_path / "out"
