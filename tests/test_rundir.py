@@ -12,9 +12,9 @@ import pytest
 import sim
 from sim.config import build_strategies
 from sim.errors import UserError
-from sim.rundir import (ChunkDamaged, ChunkStore, RunDir, check_claim, config_digest, fingerprint,
-                        is_execution_key, is_outcome_neutral, world_key, write_atomic,
-                        write_folder_atomic)
+from sim.rundir import (ChunkDamaged, ChunkStore, RunDir, check_claim, code_digest, config_digest,
+                        fingerprint, is_execution_key, is_outcome_neutral, world_key,
+                        write_atomic, write_folder_atomic)
 from sim.rundir.lock import holder
 
 QUIET = ["run.replications=2", "run.progress=false"]
@@ -89,7 +89,8 @@ def test_model_keys_change_the_fingerprint(base, overrides):
 
 def test_fingerprint_drops_hydra_and_leaves_its_input_alone():
     config = {"hydra": {"run": {"dir": "x"}}, "run": {"seed": 1, "workers": 4}, "site": {"blocks": 2}}
-    assert fingerprint(config) == {"run": {"seed": 1}, "site": {"blocks": 2}}
+    assert fingerprint(config) == {"run": {"seed": 1}, "site": {"blocks": 2},
+                                   "hashpivot": code_digest()}
     assert config["run"]["workers"] == 4
 
 
@@ -156,7 +157,7 @@ def test_a_plugins_changed_code_is_another_config(tmp_path, monkeypatch, base):
     """A rerun after fixing a plug-in resumed from the chunks of the old code, without a
     word, and mixed their numbers with the new code's. The plug-in's source is part of the
     fingerprint; the shipped processes add nothing to it."""
-    assert "plugin_sources" not in fingerprint(base)
+    assert "plugin_sources" not in fingerprint(base) and "data_files" not in fingerprint(base)
     code = tmp_path / "code"
     code.mkdir()
     module = code / "my_btc_for_rundir.py"
@@ -183,6 +184,35 @@ def test_claim_removes_a_table_a_killed_save_was_writing(tmp_path, base):
     kept.write_bytes(b"an earlier table")
     RunDir(tmp_path).claim(base)
     assert not stale.exists() and kept.read_bytes() == b"an earlier table"
+
+
+def test_a_data_files_changed_bytes_are_another_config(tmp_path, monkeypatch):
+    """A BTC file edited between a run and its rerun was resumed: replications 0-99 from the
+    old file, 100-149 from the new. The file's digest is part of the fingerprint."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "btc.csv").write_text("date,close_usd\n2020-01-01,7200\n2020-01-02,6985\n")
+    cfg = sim.compose([*QUIET, "market/btc=bootstrap", "market.btc.file=btc.csv"])
+    assert fingerprint(cfg)["data_files"] == {
+        "market.btc.file": f"btc.csv {hashlib.sha256((tmp_path / 'btc.csv').read_bytes()).hexdigest()[:16]}"}
+    RunDir(tmp_path / "run").claim(cfg)
+    (tmp_path / "btc.csv").write_text("date,close_usd\n2020-01-01,7200\n2020-01-02,7985\n")
+    with pytest.raises(UserError, match=r"differs at data_files.market.btc.file .*\) \(a data "
+                                        r"file changed since its chunks were made\)"):
+        check_claim(tmp_path / "run", cfg)
+
+
+def test_hashpivots_own_code_is_part_of_the_fingerprint(tmp_path, monkeypatch, base):
+    """An upgrade (or an edit) between a run and its rerun resumed from the old code's chunks:
+    stay_mining's mining revenue matched the old code for replications 0-99 only."""
+    import sim.rundir as rundir
+
+    assert fingerprint(base)["hashpivot"] == rundir.code_digest()
+    assert rundir.code_digest().startswith(f"{sim.__version__} ")
+    RunDir(tmp_path).claim(base)
+    monkeypatch.setattr(rundir, "code_digest", lambda: f"{sim.__version__} 0123456789abcdef")
+    with pytest.raises(UserError, match=r"differs at hashpivot .*\) \(hashpivot's code changed "
+                                        r"since its chunks were made\)"):
+        check_claim(tmp_path, base)
 
 
 def test_claim_cleans_a_half_written_chunk_and_keeps_finished_ones(tmp_path, base):

@@ -20,6 +20,7 @@ belongs to one command at a time: `RunDir.lock` holds an OS lock on its `.lock` 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import importlib.util
 import json
@@ -99,14 +100,51 @@ def fingerprint(cfg) -> dict:
             node = node.get(part) if isinstance(node, dict) else None
         if isinstance(node, dict):
             node.pop(leaf, None)
-    sources = plugin_sources(data)
-    if sources:  # a plug-in's code decides the numbers as much as its settings do
+    # The code and the files a run reads decide its numbers as much as its settings do.
+    data[CODE] = code_digest()
+    sources, files = plugin_sources(data), data_files(data)
+    if sources:
         data[PLUGIN_SOURCES] = sources
+    if files:
+        data[DATA_FILES] = files
     return json.loads(_canonical(data))
 
 
-#: The fingerprint's key for the digests of the plug-in modules a config names.
-PLUGIN_SOURCES = "plugin_sources"
+#: The fingerprint's keys for hashpivot's own code, the plug-in modules a config names, and
+#: the data files it reads, each with what a rerun that finds it changed says.
+CODE, PLUGIN_SOURCES, DATA_FILES = "hashpivot", "plugin_sources", "data_files"
+CHANGED = {CODE: "hashpivot's code changed", PLUGIN_SOURCES: "a plug-in's code changed",
+           DATA_FILES: "a data file changed"}
+
+
+def _digest(path: Path) -> str:
+    """Return "name <sha-256 of its bytes, 16 hex>" of the file at `path`."""
+    return f"{path.name} {hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
+
+
+@functools.cache
+def code_digest() -> str:
+    """Return hashpivot's version and a digest of every file of its package (its code and
+    the history it ships), made once a process: an upgrade, or an edit, between a run and
+    its rerun must not mix the two versions' chunks."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return f"{__version__} {digest.hexdigest()[:16]}"
+
+
+def data_files(data) -> dict[str, str]:
+    """Return {key: "file.csv <sha-256, 16 hex>"} of the market's `file` keys that name a file
+    (read relative to the working directory, as the processes read them)."""
+    market = data.get("market") if isinstance(data, dict) else None
+    files = {}
+    for name, node in (market.items() if isinstance(market, dict) else ()):
+        path = node.get("file") if isinstance(node, dict) else None
+        if isinstance(path, str) and Path(path).is_file():
+            files[f"market.{name}.file"] = _digest(Path(path))
+    return files
 
 
 def plugin_sources(data) -> dict[str, str]:
@@ -133,8 +171,7 @@ def plugin_sources(data) -> dict[str, str]:
             continue
         origin = Path(spec.origin) if spec is not None and spec.origin else None
         if origin is not None and origin.is_file():
-            digest = hashlib.sha256(origin.read_bytes()).hexdigest()[:16]
-            sources[module] = f"{origin.name} {digest}"
+            sources[module] = _digest(origin)
     return sources
 
 
@@ -242,8 +279,9 @@ class ChunkStore:
             a, b = _flatten(theirs), _flatten(mine)
             keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
             shown = ", ".join(f"{k} ({a.get(k)!r} there, {b.get(k)!r} now)" for k in keys[:3])
-            code = (" (a plug-in's code changed since its chunks were made)"
-                    if any(k.startswith(PLUGIN_SOURCES) for k in keys) else "")
+            changed = [why for key, why in CHANGED.items()
+                       if any(k == key or k.startswith(f"{key}.") for k in keys)]
+            code = f" ({', '.join(changed)} since its chunks were made)" if changed else ""
             raise UserError(f"{self.root.parent}: holds a run made with another config "
                             f"(differs at {shown}{' ...' if len(keys) > 3 else ''}){code}; "
                             f"choose a new {key}")
