@@ -128,18 +128,31 @@ class ProcessExecutor:
             self._start()
         todo, pending = list(reversed(chunks)), {}
         self.running = pending
+        lost = WorkerLost("a worker process died (killed, or out of memory) before finishing "
+                          "its chunk")
         while todo or pending:
             try:
                 while todo and len(pending) < 2 * self.workers:
                     chunk = todo.pop()
                     pending[self.pool.submit(_call_reporting, fn, cfg, *chunk)] = chunk
                 finished, _ = wait(pending, timeout=REPORT_EVERY_S, return_when=FIRST_COMPLETED)
-                self._drain(tick)
-                done = [(pending.pop(future), future.result()) for future in finished]
             except BrokenProcessPool:
-                raise WorkerLost("a worker process died (killed, or out of memory) before "
-                                 "finishing its chunk") from None
+                raise lost from None
+            self._drain(tick)
+            done, failed = [], None
+            for future in finished:  # the chunks that did finish are kept, whatever the others did
+                chunk = pending.pop(future)
+                try:
+                    done.append((chunk, future.result()))
+                except BrokenProcessPool:
+                    failed = failed or lost
+                except Exception as err:  # the run's own error, raised once the others are kept
+                    failed = failed or err
             yield from done
+            if failed is lost:
+                raise lost from None
+            if failed is not None:
+                raise failed
 
     def _drain(self, tick) -> None:
         while True:

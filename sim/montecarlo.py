@@ -217,10 +217,11 @@ def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
     confident = cfg.run.until_confident
     selection = None
     executor = make_executor(checked)  # reads run.*: the same before and after the policies
+    training = True
     try:
         policies = trained(cfg, checked, None if store is None else store.root.parent, executor)
         checked = with_policies(checked, policies)  # every chunk's strategies are built with them
-        done = 0
+        training, done = False, 0
         while True:
             _run_range(checked, executor, store, collected, done, target, labels)
             done = target
@@ -238,6 +239,9 @@ def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
         if store is None:
             raise
         kept = store.root.parent
+        if training:  # before any chunk: nothing of this run is kept yet
+            raise UserError(f"{err}, while training the learning strategies (no replication had "
+                            f"run yet): rerun the same command with hydra.run.dir={kept}") from None
         raise UserError(f"{err}; finished chunks are kept in {kept}: rerun the same command "
                         f"with hydra.run.dir={kept} to resume") from None
     finally:

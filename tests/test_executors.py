@@ -107,6 +107,35 @@ def test_a_killed_worker_is_reported_in_one_line():
     assert "\n" not in str(err.value)
 
 
+def dies_after_a_while(cfg, start, stop, progress):
+    """A chunk function whose worker is killed on chunk [2, 4), once the other has finished."""
+    if start == 2:
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return list(range(start, stop))
+
+
+def test_a_chunk_finished_beside_a_killed_worker_is_kept(monkeypatch):
+    """Before, a chunk that finished in the same wait as a dead worker's was dropped with it."""
+    import concurrent.futures
+
+    real_wait = concurrent.futures.wait
+
+    def late_wait(*args, **kwargs):  # both chunks are over by the time the parent looks
+        time.sleep(1.5)
+        return real_wait(*args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "wait", late_wait)
+    ex, kept = executor("process", workers=2), []
+    try:
+        with pytest.raises(WorkerLost, match="worker process died"):
+            for chunk, result in ex.map(dies_after_a_while, None, [(0, 2), (2, 4)], lambda s, n: None):
+                kept.append((chunk, result))
+    finally:
+        ex.close()
+    assert kept == [((0, 2), [0, 1])]
+
+
 @pytest.mark.parametrize("name", ["serial", "process"])
 def test_a_user_error_in_a_worker_reaches_the_caller_as_is(name):
     with pytest.raises(UserError, match="^market.demand: bad output in replication 0$"):

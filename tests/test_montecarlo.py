@@ -351,6 +351,24 @@ def test_a_killed_worker_fails_in_one_line_and_a_rerun_completes(tmp_path):
     assert len(pd.read_parquet(run_dir / "summary.parquet")) == 400
 
 
+def test_a_worker_lost_while_training_does_not_claim_finished_chunks(tmp_path, monkeypatch):
+    """Before, a worker killed in real_option's training said 'finished chunks are kept'
+    when none had run."""
+    import sim.montecarlo as montecarlo
+    from sim.executors import WorkerLost
+
+    def lost(*args, **kwargs):
+        raise WorkerLost("a worker process died (killed, or out of memory) before finishing its chunk")
+
+    monkeypatch.setattr(montecarlo, "trained", lost)
+    with pytest.raises(UserError) as refused:
+        sim.run(sim.compose(["run.replications=2", "run.progress=false"]), out_dir=tmp_path)
+    assert str(refused.value) == (
+        "a worker process died (killed, or out of memory) before finishing its chunk, while "
+        "training the learning strategies (no replication had run yet): rerun the same command "
+        f"with hydra.run.dir={tmp_path}")
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_ctrl_c_stops_the_workers_and_keeps_finished_chunks(tmp_path):
