@@ -8,6 +8,7 @@ refuses, in one line with the estimate and the fix, a run that would not fit.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from sim.errors import UserError
 
@@ -39,8 +40,26 @@ def memory_needed_bytes(settings, n_strategies: int, detail: str | None = None) 
     return replications * n_strategies * per_strategy
 
 
-def available_memory_bytes() -> int | None:
-    """Return MemAvailable from /proc/meminfo in bytes, or None where there is none."""
+#: A container's memory limit, its use and its use's breakdown: cgroup v2, then v1 (where
+#: an unlimited v1 limit reads as about 2^63).
+CGROUP_FILES = (
+    ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current", "/sys/fs/cgroup/memory.stat",
+     "inactive_file"),
+    ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+     "/sys/fs/cgroup/memory/memory.stat", "total_inactive_file"),
+)
+NO_LIMIT = 2 ** 60
+
+
+def available_memory_bytes(cgroup_files=CGROUP_FILES) -> int | None:
+    """Return the memory a run may take, in bytes: MemAvailable from /proc/meminfo, or the
+    room left under this container's cgroup limit if that is less (a container sees its
+    host's meminfo); None where neither can be read."""
+    found = [room for room in (_meminfo_available(), _cgroup_room(cgroup_files)) if room is not None]
+    return min(found) if found else None
+
+
+def _meminfo_available() -> int | None:
     try:
         with open("/proc/meminfo", encoding="ascii") as meminfo:
             for line in meminfo:
@@ -48,6 +67,29 @@ def available_memory_bytes() -> int | None:
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         return None
+    return None
+
+
+def _cgroup_room(cgroup_files) -> int | None:
+    """Return the cgroup's limit less its working set (its use but the inactive page cache,
+    which the kernel reclaims first), or None without a limit."""
+    for limit_file, usage_file, stat_file, inactive_key in cgroup_files:
+        try:
+            limit = Path(limit_file).read_text(encoding="ascii").strip()
+            usage = int(Path(usage_file).read_text(encoding="ascii"))
+        except (OSError, ValueError):
+            continue
+        if limit == "max" or not limit.isdigit() or int(limit) >= NO_LIMIT:
+            return None
+        inactive = 0
+        try:
+            for line in Path(stat_file).read_text(encoding="ascii").splitlines():
+                name, _, value = line.partition(" ")
+                if name == inactive_key:
+                    inactive = int(value)
+        except (OSError, ValueError):
+            pass
+        return max(0, int(limit) - (usage - inactive))
     return None
 
 

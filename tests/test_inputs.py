@@ -232,6 +232,24 @@ def test_available_memory_is_read_from_proc_meminfo():
     assert available is not None and 0 < available <= total * 1024
 
 
+@pytest.mark.parametrize("limit, usage, inactive, room", [
+    ("4000000000", 3_000_000_000, 500_000_000, 1_500_000_000),  # limit less the working set
+    ("max", 3_000_000_000, 0, None),                            # v2 without a limit
+    ("9223372036854771712", 10, 0, None),                       # v1 without a limit
+])
+def test_a_containers_memory_limit_caps_what_is_available(tmp_path, limit, usage, inactive, room):
+    """A container reads its host's /proc/meminfo: a run that fit the host but not the
+    container's limit passed the check and was killed for memory while it ran."""
+    (tmp_path / "max").write_text(limit + "\n")
+    (tmp_path / "current").write_text(f"{usage}\n")
+    (tmp_path / "stat").write_text(f"anon 5\ninactive_file {inactive}\nactive_file 7\n")
+    files = ((str(tmp_path / "max"), str(tmp_path / "current"), str(tmp_path / "stat"),
+              "inactive_file"),)
+    assert memory._cgroup_room(files) == room
+    host = memory._meminfo_available()
+    assert memory.available_memory_bytes(files) == (host if room is None else min(host, room))
+
+
 # --- Ray: a cluster that is not there ----------------------------------------------------------
 class HangingRay:
     """A stand-in for the ray module whose init waits for a cluster that never answers."""
