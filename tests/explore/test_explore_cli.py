@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import sim.explore.run as explore_run
+from plugin_files import write_plugin_strategy
 from sim.explore.cli import main
 from sim.explore.space import read_explore_file
 
@@ -116,14 +117,10 @@ def test_a_missing_config_dir_is_refused_before_anything_runs(capsys, tmp_path):
 def test_a_plug_in_in_the_current_directory_imports_as_for_hashpivot(capsys, tmp_path, monkeypatch):
     """hashpivot puts the directory it runs in on sys.path (for a user's plug-in modules), so
     does hashpivot-explore: a strategy of --config-dir naming a module there is run."""
-    (tmp_path / "explore_plug.py").write_text(
-        "from sim.strategies import Convert\n\n\n"
-        "class ConvertTwo:\n"
-        "    def decide(self, day, view, site):\n"
-        "        return [Convert(2)] if day == 0 else []\n")
-    (tmp_path / "conf" / "strategy").mkdir(parents=True)
-    (tmp_path / "conf" / "strategy" / "two.yaml").write_text(
-        "# @package strategy.two\n_target_: explore_plug.ConvertTwo\n")
+    write_plugin_strategy(tmp_path, "explore_plug", "from sim.strategies import Convert\n\n\n"
+                          "class ConvertTwo:\n"
+                          "    def decide(self, day, view, site):\n"
+                          "        return [Convert(2)] if day == 0 else []\n", "two", "ConvertTwo")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))  # the command's own change, undone after
     try:

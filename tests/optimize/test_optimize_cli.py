@@ -9,6 +9,7 @@ import time
 import pandas as pd
 import pytest
 
+from plugin_files import write_plugin_strategy
 from sim.optimize import search as search_module
 from sim.optimize.cli import main
 
@@ -74,19 +75,16 @@ def test_a_missing_config_dir_is_refused_before_anything_runs(capsys, tmp_path):
 def test_a_plug_in_in_the_current_directory_imports_as_for_hashpivot(capsys, tmp_path, monkeypatch):
     """hashpivot puts the directory it runs in on sys.path (for a user's plug-in modules), so
     does hashpivot-optimize: a strategy of --config-dir naming a module there is searched."""
-    (tmp_path / "optimize_plug.py").write_text(
-        "from dataclasses import dataclass\n\n"
-        "from sim.strategies import Convert\n\n\n"
-        "@dataclass\n"
-        "class Quarterly:\n"
-        "    blocks_per_quarter: int = 1\n"
-        "    decide_every_months = 3\n\n"
-        "    def decide(self, day, view, site):\n"
-        "        blocks = min(self.blocks_per_quarter, site.blocks_mining)\n"
-        "        return [Convert(blocks)] if blocks else []\n")
-    (tmp_path / "conf" / "strategy").mkdir(parents=True)
-    (tmp_path / "conf" / "strategy" / "quarterly.yaml").write_text(
-        "# @package strategy.quarterly\n_target_: optimize_plug.Quarterly\n")
+    write_plugin_strategy(tmp_path, "optimize_plug", "from dataclasses import dataclass\n\n"
+                          "from sim.strategies import Convert\n\n\n"
+                          "@dataclass\n"
+                          "class Quarterly:\n"
+                          "    blocks_per_quarter: int = 1\n"
+                          "    decide_every_months = 3\n\n"
+                          "    def decide(self, day, view, site):\n"
+                          "        blocks = min(self.blocks_per_quarter, site.blocks_mining)\n"
+                          "        return [Convert(blocks)] if blocks else []\n",
+                          "quarterly", "Quarterly")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))  # the command's own change, undone after
     try:
