@@ -88,9 +88,21 @@ class Gathered:
         if not frames:
             return pd.DataFrame()
         if "strategy" in frames[0]:  # one categorical dtype, so concat keeps it (no strings)
-            for frame in frames:
+            for i, frame in enumerate(frames):
                 frame["strategy"] = pd.Categorical(frame["strategy"], categories=self.labels)
+                frames[i] = self._in_label_order(frame)
         return pd.concat(frames, ignore_index=True)
+
+    def _in_label_order(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Return `frame` with each replication's rows in the run's strategy order (a chunk
+        kept from a run that listed its strategies in another order is reordered, stably)."""
+        if "replication" not in frame or frame.empty:
+            return frame
+        key = (frame["replication"].to_numpy(dtype=np.int64) * len(self.labels)
+               + frame["strategy"].cat.codes.to_numpy())
+        if (np.diff(key) >= 0).all():
+            return frame
+        return frame.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
 
     # --- the columns ---------------------------------------------------------------------------
     def _per_replication(self, name: str) -> int:

@@ -80,3 +80,22 @@ def test_a_strategy_outside_the_run_is_never_placed():
     tables["summary"].loc[1, "strategy"] = "not_a_strategy"
     with pytest.raises(ValueError, match="names a strategy outside"):
         Gathered(LABELS).add((0, 2), tables)
+
+
+def test_a_chunk_of_a_run_that_listed_its_strategies_in_another_order_is_reordered():
+    """A run of [stay_mining, phased] resumed as [phased, stay_mining]: the kept chunk's
+    cash flows listed stay_mining first in each replication, the new chunk's phased first;
+    the tables were equal to an uninterrupted run's only after sorting."""
+    def flows(replications, order):
+        rows = [(r, s, m) for r in replications for s in order for m in range(3)]
+        return pd.DataFrame(rows, columns=["replication", "strategy", "month"]).assign(
+            usd=lambda f: f["replication"] * 100.0 + f["strategy"].map({"a": 1.0, "b": 2.0})
+            + f["month"])
+
+    gathered = Gathered(["b", "a"])
+    gathered.add((0, 2), {"cashflows": flows([0, 1], ["a", "b"])})  # the earlier run's order
+    gathered.add((2, 4), {"cashflows": flows([2, 3], ["b", "a"])})
+    joined = gathered.join("cashflows")
+    expected = flows(range(4), ["b", "a"])
+    expected["strategy"] = pd.Categorical(expected["strategy"], categories=["b", "a"])
+    pd.testing.assert_frame_equal(joined, expected)
