@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import time
+import traceback
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -153,6 +154,9 @@ class Preflight(Callback):
             sys.exit(_fail("hashpivot", str(err)))
         except HydraException as err:  # Hydra would only warn, and run the jobs unchecked
             sys.exit(_fail("hashpivot", one_line(err)))
+        except Exception:  # a bug in a check: Hydra would only warn, and run the jobs unchecked
+            traceback.print_exc()
+            sys.exit(1)
 
 
 # --- the run ---------------------------------------------------------------------------------------------

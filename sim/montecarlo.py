@@ -25,6 +25,7 @@ from sim.errors import UserError, raised_at, warn_user
 from sim.executors import WorkerLost, executor_name, make_executor
 from sim.gathered import Gathered, strategy_codes
 from sim.ledger import LEDGER_CATEGORIES, TIMELINE_COLUMNS, Account
+from sim.params import LARGEST
 from sim.policies import trained, with_policies
 from sim.record import events_table
 from sim.result import Result
@@ -255,6 +256,7 @@ def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
     problem = tiling_gap(chunks, done) or not_whole(vars(result), 0, done, labels, monthly=False)
     if problem:  # never expected (every chunk was checked): a last guard before "complete"
         raise UserError(f"{problem}; the run is not marked complete")
+    check_finite_npv(result.summary)
     result.info["started"] = started
     if policies:
         result.info["policies"] = {label: policy.describe() for label, policy in policies.items()}
@@ -263,6 +265,21 @@ def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
             confidence=float(confident), reached=bool(selection.confident),
             best=selection.best, replications=done, max_replications=cap)
     return result
+
+
+def check_finite_npv(summary: pd.DataFrame) -> None:
+    """Raise UserError, before a run is marked complete, if an NPV is infinite, NaN or beyond
+    LARGEST dollars: the numbers of the config are within bounds one by one, but together
+    too large or too small to compute with (a tiny rate or a huge cost)."""
+    npv = summary["npv_usd"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(npv) <= LARGEST)  # NaN fails too
+    if bad.any():
+        first = summary.iloc[int(np.flatnonzero(bad)[0])]
+        raise UserError(f"npv_usd is {npv[bad][0]} for {first['strategy']} in replication "
+                        f"{first['replication']} ({int(bad.sum())} of {len(npv)} rows): values "
+                        "of the config too large or too small to compute with together (a "
+                        "cost, a rate near 0); the run is not marked complete")
 
 
 def chunk_tables(cfg) -> tuple[str, ...]:

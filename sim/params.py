@@ -25,7 +25,10 @@ from sim.errors import UserError
 
 
 def shown(value) -> str:
-    """Return `value` as an error message shows it (a whole float without its '.0')."""
+    """Return `value` as an error message shows it (a whole float without its '.0', None as
+    the config writes it, null)."""
+    if value is None:
+        return "null"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
         return repr(int(value))
     return repr(value)
@@ -62,6 +65,13 @@ class Rule:
     def allows(self, value) -> bool:
         """Return True if the rule allows a non-null `value`."""
         raise NotImplementedError
+
+
+#: The largest number, in size, any key takes: 1e18 is far past any quantity of the model
+#: (difficulty is about 1.4e14, money at most about 1e11), and products of a few such
+#: numbers stay far from a float's overflow (1.8e308), which 1e308 reached as NaN or -inf
+#: results, or a traceback; it is also within int64 (9.2e18), which a block height needs.
+LARGEST = 1e18
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,9 @@ class Number(Rule):
             raise UserError(f"{key}={shown(value)}: must be {'a whole number' if self.integer else 'a number'}")
         if not math.isfinite(value):
             raise UserError(f"{key}={shown(value)}: must be a finite number")
+        if abs(value) > LARGEST:  # its products would overflow, far past any real quantity
+            raise UserError(f"{key}={shown(value)}: too large to compute with; every number "
+                            f"in the config must be at most {LARGEST:g} in size")
         too_low = self.low is not None and (value <= self.low if self.low_open else value < self.low)
         outside = self.among is not None and value not in self.among
         if too_low or (self.high is not None and value > self.high) or outside:
@@ -173,21 +186,25 @@ class Date(Rule):
 
     type_name = "date"
 
+    #: The years a date may fall in: Bitcoin's history and a century ahead (a day grid of
+    #: 9999-12-31 plus the horizon failed past the calendar's end, with a traceback).
+    YEARS = (1970, 2200)
+
     def what(self) -> str:
-        """Return 'a date YYYY-MM-DD such as 2027-01-01'."""
-        return "a date YYYY-MM-DD such as 2027-01-01"
+        """Return 'a date YYYY-MM-DD from 1970 to 2200, such as 2027-01-01'."""
+        return f"a date YYYY-MM-DD from {self.YEARS[0]} to {self.YEARS[1]}, such as 2027-01-01"
 
     def allows(self, value) -> bool:
-        """Return True for a real calendar day written YYYY-MM-DD (or a `datetime.date`)."""
+        """Return True for a real calendar day written YYYY-MM-DD (or a `datetime.date`), in YEARS."""
         if isinstance(value, datetime.date):  # a YAML loader may have read it already
             value = value.isoformat()[:10]
         if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
             return False
         try:
-            datetime.date.fromisoformat(value)
+            day = datetime.date.fromisoformat(value)
         except ValueError:
             return False
-        return True
+        return self.YEARS[0] <= day.year <= self.YEARS[1]
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ class TerminalMultiple:
 class Valuation:
     """The market terminal value (run.terminal_value=market): AI halls, idle halls, the mine."""
 
-    cap_rate: float = param(0.07, unit="1/year", low=0, low_open=True,
+    cap_rate: float = param(0.07, unit="1/year", low=0.01, high=1,
                             doc="AI halls: value = forward net operating income / cap rate "
                                 "(est.; JLL Q1 2026: hyperscale 5.5-6.5%, colocation 6-7%, "
                                 "powered shell 7-8%)")
@@ -96,12 +96,13 @@ KINDS = ("mining", "contracted", "merchant_ai")
 class DiscountRates:
     """A discount rate per kind of cash flow; null = run.discount_rate (one WACC)."""
 
-    mining: Optional[float] = param(None, unit="1/year", low=-1, low_open=True, nullable=True,
+    mining: Optional[float] = param(None, unit="1/year", low=-1, low_open=True, high=1,
+                                    nullable=True,
                                     doc="mining, its power, opex, ASIC refresh and salvage")
-    contracted: Optional[float] = param(0.075, unit="1/year", low=-1, low_open=True,
+    contracted: Optional[float] = param(0.075, unit="1/year", low=-1, low_open=True, high=1,
                                         nullable=True,
                                         doc="hosting rent, hosting opex, conversion capex")
-    merchant_ai: Optional[float] = param(None, unit="1/year", low=-1, low_open=True,
+    merchant_ai: Optional[float] = param(None, unit="1/year", low=-1, low_open=True, high=1,
                                          nullable=True,
                                          doc="own GPU cloud: revenue, its power, opex, GPUs")
 
@@ -139,7 +140,7 @@ class RunConfig:
     horizon_years: float = param(10.0, unit="years",
                                  rule=Number(low=MONTH_YEARS, high=100, low_text="1/12 (one month)"),
                                  doc="years simulated from site.start_date (cash flows are monthly)")
-    discount_rate: float = param(0.10, unit="1/year", low=-1, low_open=True,
+    discount_rate: float = param(0.10, unit="1/year", low=-1, low_open=True, high=1,
                                  doc="monthly factor (1 + rate) ** (-months / 12)")
     discount_rates: DiscountRates = section(
         DiscountRates, doc="a rate per kind of cash flow; null = discount_rate")
@@ -187,7 +188,7 @@ class RunConfig:
             raise UserError(f"{prefix}max_replications={shown(cap)}: must be >= "
                             f"{prefix}replications={shown(self.replications)}")
         if self.until_confident is not None and cap is None:
-            raise UserError(f"{prefix}max_replications=None: must be set (>= {prefix}replications) "
+            raise UserError(f"{prefix}max_replications=null: must be set (>= {prefix}replications) "
                             f"when {prefix}until_confident is set")
 
 

@@ -289,6 +289,23 @@ def test_ctrl_c_in_a_launchers_own_process_is_130_without_a_traceback(tmp_path, 
     assert "Traceback" not in capsys.readouterr().err
 
 
+def test_a_bug_in_the_pre_flight_stops_the_command_instead_of_running_it_unchecked(
+        tmp_path, capsys, monkeypatch):
+    """Hydra turns a callback's exception into a warning and runs the job anyway: a TypeError
+    in a check (a 20-digit block height) ran the job unchecked, then failed in it."""
+    import sim.cli as cli
+
+    def broken(cfg):
+        raise RuntimeError("a check's own bug")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "check_job", broken)
+    assert main([*QUICK, f"hydra.run.dir={tmp_path / 'run'}"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "RuntimeError: a check's own bug" in err
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_full_disk_while_reporting_says_the_run_is_complete(tmp_path, capsys, monkeypatch):
     """Before: 'hashpivot: error: <dir>: OSError: [Errno 28] No space left on device', as if
     the run had failed, while run.json said complete."""

@@ -66,6 +66,18 @@ def test_every_shipped_option_instantiates():
     (["run.executor=gpu"], "run.executor='gpu': must be one of auto, serial, process, ray"),
     (["site.conversion.retrofit_days=weibull:3"], "site.conversion.retrofit_days='weibull:3'"),
     (["run.no_such_key=1"], "run.no_such_key: no such key"),
+    # before, 1e308 passed every check and gave a traceback, or a complete run of -inf NPVs
+    (["site.grid_mw=1e308"], "site.grid_mw=1e+308: too large to compute with; every number in "
+                             "the config must be at most 1e+18 in size"),
+    # before, a TypeError in the pre-flight, which Hydra only warned of, and ran the job
+    (["asof.height=99999999999999999999"], "asof.height=99999999999999999999: too large"),
+    # before, "year 10009 is out of range" from the day grid, with a traceback
+    (["site.start_date=9999-12-31"], "site.start_date='9999-12-31': must be a date YYYY-MM-DD "
+                                     "from 1970 to 2200"),
+    # before, a 700% cap rate (a percent typed as a number) changed the verdict silently
+    (["run.valuation.cap_rate=7"], "run.valuation.cap_rate=7: must be in [0.01, 1]"),
+    (["run.discount_rate=10"], "run.discount_rate=10: must be in (-1, 1]"),
+    (["run.replications=null"], "run.replications=null: must be a whole number >= 1"),
     # before, "experiment: no such key; the config has run, asof, site, fleet, finance"
     (["experiment=hut8"], "experiment=hut8: experiment is a config group the defaults do not "
                           "select; add it with +experiment=hut8 (options: cloud, core_scientific, "
@@ -333,10 +345,10 @@ def test_every_key_refuses_values_outside_its_rule(data):
     (["run.progress=maybe"], "run.progress='maybe': must be true or false"),
     (["site.power=3"], "site.power=3: must be a group of keys"),
     (["site.pool_fee=nan"], "site.pool_fee=nan: must be a finite number"),
-    (["site.start_date=notadate"], "site.start_date='notadate': must be a date YYYY-MM-DD such as 2027-01-01"),
+    (["site.start_date=notadate"], "site.start_date='notadate': must be a date YYYY-MM-DD from 1970 to 2200, such as 2027-01-01"),
     (["site.power.ppa_mw=150"], "site.power.ppa_mw=150: must be in [0, 100] (site.grid_mw)"),
     (["run.until_confident=1"], "run.until_confident=1: must be < 1"),
-    (["run.until_confident=0.9"], "run.max_replications=None: must be set"),
+    (["run.until_confident=0.9"], "run.max_replications=null: must be set"),
     (["run.max_replications=5"], "run.max_replications=5: must be >= run.replications=1000"),
     (["run.detail=x"], "run.detail='x': must be one of monthly, summary"),
 ])
@@ -353,12 +365,12 @@ def test_schema_errors_are_one_line(overrides, message):
     (Number(high=9), 10.0, "k=10: must be <= 9"),
     (Number(low=0, integer=True), 2.0, "k=2: must be a whole number"),
     (Number(low=0, integer=True), True, "k=True: must be a whole number"),
-    (Number(), None, "k=None: must be a number"),
+    (Number(), None, "k=null: must be a number"),
     (Number(), float("inf"), "k=inf: must be a finite number"),
     (Flag(), 1, "k=1: must be true or false"),
     (Choice(choices=("a", "b")), "c", "k='c': must be one of a, b"),
     (Text(), 3, "k=3: must be a string"),
-    (Date(), "2027-02-30", "k='2027-02-30': must be a date YYYY-MM-DD such as 2027-01-01"),
+    (Date(), "2027-02-30", "k='2027-02-30': must be a date YYYY-MM-DD from 1970 to 2200, such as 2027-01-01"),
 ])
 def test_rules_name_key_value_and_what_is_allowed(rule, value, message):
     with pytest.raises(UserError, match=f"^{message}$"):

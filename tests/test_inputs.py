@@ -54,7 +54,7 @@ ISSUE = [
     (["market.power.cap_usd_per_mwh=30"],
      "market.power.cap_usd_per_mwh=30: must be > mean_usd_per_mwh=40"),
     (["site.start_date=01/02/2027"],
-     "site.start_date='01/02/2027': must be a date YYYY-MM-DD such as 2027-01-01"),
+     "site.start_date='01/02/2027': must be a date YYYY-MM-DD from 1970 to 2200, such as 2027-01-01"),
     (["site.start_date=2027-02-30"], "site.start_date='2027-02-30': must be a date YYYY-MM-DD"),
     (["finance.debt.loan_to_cost=1.5"], "finance.debt.loan_to_cost=1.5: must be in [0, 1]"),
     (["finance.debt.fixed_rate=-0.01"], "finance.debt.fixed_rate=-0.01: must be in [0, 1]"),

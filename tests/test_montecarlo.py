@@ -8,12 +8,14 @@ same run directory resumes from the chunks there and ends where a clean run ends
 import functools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given
@@ -349,6 +351,20 @@ def test_a_killed_worker_fails_in_one_line_and_a_rerun_completes(tmp_path):
     rerun = hashpivot(*args, cwd=tmp_path)
     assert rerun.communicate(timeout=120) and rerun.returncode == 0
     assert len(pd.read_parquet(run_dir / "summary.parquet")) == 400
+
+
+def test_npvs_too_large_to_compute_with_are_not_marked_complete():
+    """Each value within its bounds, together out of reach: before, a complete run of -inf
+    NPVs (hosting opex of 1e308 a kW-month) with a report and a robustness verdict."""
+    from sim.montecarlo import check_finite_npv
+
+    fine = pd.DataFrame({"strategy": ["a", "b"], "replication": [0, 0], "npv_usd": [1e9, -3e8]})
+    check_finite_npv(fine)
+    for bad in (-np.inf, np.nan, 4.4e23):
+        with pytest.raises(UserError, match=rf"^npv_usd is {re.escape(str(bad))} for b in "
+                                            r"replication 0 \(1 of 2 rows\): values of the "
+                                            r"config too large"):
+            check_finite_npv(fine.assign(npv_usd=[1e9, bad]))
 
 
 def test_a_worker_lost_while_training_does_not_claim_finished_chunks(tmp_path, monkeypatch):
