@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from sim._version import __version__
 from sim.config import check_output_dir, compose, instantiate
 from sim.economics import TWO_POW_32, hashprice_usd_per_ph_day, subsidy_btc
-from sim.errors import UserError
+from sim.errors import OneLineParser, UserError
 from sim.interrupts import INTERRUPTED, signals_held
 from sim.processes.network import load_difficulty_epochs
 from sim.btc_closes import btc_path, check_btc_covers, read_btc_csv, refuse_gap
@@ -344,7 +344,7 @@ def _scored_title(scores: pd.Series, prefix: str) -> str:
 
 def parser() -> argparse.ArgumentParser:
     """Return the command's argument parser (its --help is the user's manual)."""
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description=__doc__.split("\n\n")[1],
         epilog="Example:\n  hashpivot-backtest --btc btc_daily.csv --replay-btc "

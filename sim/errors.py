@@ -1,5 +1,6 @@
 """Errors a user can cause and fix: they are reported in one line, never as a traceback."""
 
+import argparse
 import numbers
 import sys
 import sysconfig
@@ -48,3 +49,11 @@ def raised_at(err: BaseException) -> str:
             return f" (at {path.name}:{frame.lineno} in {frame.name})"
         err = err.__cause__
     return ""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, "PROG: error: ... (see --help)", exit 2
+    (argparse's own print the usage block first: seven lines for one typo)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")

@@ -544,3 +544,17 @@ def test_a_report_interrupted_after_the_run_says_the_run_is_saved_and_leaves_no_
     monkeypatch.undo()
     assert compare_main([str(tmp_path)]) == 0
     assert (tmp_path / "report.html").is_file()
+
+
+@pytest.mark.parametrize("module", ["sim.explore.cli", "sim.optimize.cli", "sim.backtest",
+                                    "sim.calibrate.cli"])
+def test_every_commands_flag_errors_are_one_line(module, capsys):
+    """argparse printed its seven-line usage block before the error (hashpivot-compare did not)."""
+    import importlib
+
+    main_of = importlib.import_module(module).main
+    with pytest.raises(SystemExit) as stopped:
+        main_of(["--no-such-flag", "x"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.endswith(" (see --help)\n") and ": error: " in err

@@ -20,7 +20,7 @@ from sim.calibrate.network_economic import (WINDOW_YEARS, check_epochs, fit_econ
 from sim.calibrate.output import render, write_all
 from sim.calibrate.power import check_prices, fit_power
 from sim.config import check_output_dir
-from sim.errors import UserError
+from sim.errors import OneLineParser, UserError
 from sim.interrupts import INTERRUPTED
 from sim.processes.history import read_epochs
 from sim.processes.series import BTC_CLOSE_COLUMNS, read_dated, read_daily
@@ -63,7 +63,7 @@ FILES = {
 
 def parser() -> argparse.ArgumentParser:
     """Return the command's argument parser (its --help explains every file's format)."""
-    parse = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION,
+    parse = OneLineParser(prog=PROG, description=DESCRIPTION,
                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parse.add_argument("--version", action="version", version=f"hashpivot {__version__}")
     for name, help_text in FILES.items():

@@ -17,7 +17,7 @@ from sim._version import __version__
 from sim.compare.pipeline import compare_runs
 from sim.compare.workbook import workbook_path
 from sim.config import names_listed
-from sim.errors import UserError
+from sim.errors import OneLineParser, UserError
 from sim.interrupts import INTERRUPTED
 
 PROG = "hashpivot-compare"
@@ -34,14 +34,9 @@ reported. Writes comparison.csv, report.html and plots/*.png into --out, and wit
 --xlsx the same tables as one workbook (comparison.xlsx)."""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UserError(f"{message} (see --help)")
-
-
 def parser() -> argparse.ArgumentParser:
     """Return the argument parser of hashpivot-compare."""
-    p = _Parser(prog=PROG, description="Compare the distributions of outcomes across "
+    p = OneLineParser(prog=PROG, description="Compare the distributions of outcomes across "
                 "strategies in one or more finished hashpivot runs.", epilog=EPILOG,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"hashpivot {__version__}")

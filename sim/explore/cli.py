@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from sim.config import add_range, compose, file_ranges, names_listed
-from sim.errors import UserError
+from sim.errors import OneLineParser, UserError
 from sim.explore.pipeline import explore
 from sim.explore.run import POINTS, prepare
 from sim.explore.space import SPEC_FORM, is_range, read_explore_file, split_assignment
@@ -56,7 +56,7 @@ Examples:
 
 def parser() -> argparse.ArgumentParser:
     """Return the command's argument parser."""
-    parse = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION,
+    parse = OneLineParser(prog=PROG, description=DESCRIPTION,
                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parse.add_argument("arguments", nargs="*", metavar="OVERRIDE",
                        help="explore.KEY=LOW:HIGH ranges and Hydra overrides of the config")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from sim.config import add_range, file_ranges
-from sim.errors import UserError
+from sim.errors import OneLineParser, UserError
 from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
 from sim.optimize.result import BEST, TRIALS, render
 from sim.optimize.search import DATABASE, optimize
@@ -53,7 +53,7 @@ Examples:
 
 def parser() -> argparse.ArgumentParser:
     """Return the command's argument parser."""
-    parse = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION,
+    parse = OneLineParser(prog=PROG, description=DESCRIPTION,
                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parse.add_argument("strategy", metavar="STRATEGY",
                        help="the strategy option to search (conf/strategy: phased, threshold, ...)")
