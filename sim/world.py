@@ -273,21 +273,21 @@ def check_plugins_repeat(cfg, processes: Mapping) -> None:
                            for replications in ([0, 1], [0, 1], [1]))
     for name in plugins:  # in sampling order: the first that differs is the one at fault
         where = f"market.{name} ({type(processes[name]).__name__})"
-        for field in PROCESS_FIELDS[name]:
-            if not all(_same(a, b, field) for a, b in zip(first, again)):
+        for owned in PROCESS_FIELDS[name]:
+            if not all(_same(a, b, owned) for a, b in zip(first, again)):
                 raise UserError(f"{where}: replications 0 and 1 sampled twice gave different "
-                                f"{field}; draw every random number from the rng it is handed "
+                                f"{owned}; draw every random number from the rng it is handed "
                                 "(not numpy.random.* or random), or the same seed cannot give "
                                 "the same numbers")
-            if not _same(first[1], alone[0], field):
-                raise UserError(f"{where}: replication 1 got other {field} sampled beside "
+            if not _same(first[1], alone[0], owned):
+                raise UserError(f"{where}: replication 1 got other {owned} sampled beside "
                                 "replication 0 than alone; sample_batch must give each world "
                                 "what sample gives it")
 
 
-def _same(world: World, other: World, field: str) -> bool:
-    """Return whether two worlds hold the same `field`, to the last bit (NaN equal to NaN)."""
-    mine, theirs = getattr(world, field), getattr(other, field)
+def _same(world: World, other: World, name: str) -> bool:
+    """Return whether two worlds hold the same `name`, to the last bit (NaN equal to NaN)."""
+    mine, theirs = getattr(world, name), getattr(other, name)
     if isinstance(mine, pd.DataFrame):
         return mine.equals(theirs)
     return np.array_equal(mine, theirs, equal_nan=True)
