@@ -137,11 +137,11 @@ class AnchorTenant(PoissonRequests):
     size, due `days` after signing (its `wait_days`). The anchor takes delivery in parts
     (``phased`` = 1), each part's lease starting when its hall is energised (under
     `anchor_rent_from: due`, not before the phase's due day: a commencement date, the halls
-    ready earlier held for it), and signs each phase for at least `anchor_min_share` of it. Its price is `anchor_usd_per_kw_month`,
-    or, if null, the lease index on `anchor_day` times one lognormal spread of log sd
-    `price_spread` and mean one (under rng=None, the index). The Poisson requests are drawn
-    first from the same stream, so they are the ones `PoissonRequests` draws; on the
-    anchor's day its rows come first.
+    ready earlier held for it), and signs each phase for at least `anchor_min_share` of it.
+    Its price is `anchor_usd_per_kw_month`, or, if null, the lease index on `anchor_day`
+    times one lognormal spread of log sd `price_spread` and mean one (under rng=None, the
+    index). The Poisson requests are drawn first from the same stream, so they are the ones
+    `PoissonRequests` draws; on the anchor's day its rows come first.
     """
 
     anchor_mw_it: float = param(70.0, unit="MW of IT", low=0, low_open=True,
