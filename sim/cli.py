@@ -8,6 +8,7 @@ first one starts, so a bad value stops the command before anything is written.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import logging
 import os
@@ -70,6 +71,27 @@ def check_job(cfg) -> None:
     check_config_dirs(user_config_dirs(cfg))
     build_processes(cfg)
     check_memory(checked, len(check_strategies(cfg)))
+    note = start_date_note(checked)
+    if note:
+        print(f"hashpivot: note: {note}", file=sys.stderr)
+
+
+#: Days between site.start_date and the snapshot's date beyond which a run is told so.
+START_DATE_SLACK_DAYS = 31
+
+
+def start_date_note(checked) -> str | None:
+    """Return a line on a start date far from the snapshot's, or None: day 0's market is the
+    snapshot's whatever the date, while the ASIC frontier, among other dated inputs, follows
+    the calendar (a 2030 start with the 2026 snapshot gave stay_mining 100.2 $M, not 12.0)."""
+    start = dt.date.fromisoformat(str(checked.site.start_date)[:10])
+    asof = dt.date.fromisoformat(str(checked.asof.date)[:10])
+    if abs((start - asof).days) <= START_DATE_SLACK_DAYS:
+        return None
+    return (f"site.start_date={start} is {abs((start - asof).days):,} days from asof.date={asof}: "
+            "day 0's market is that snapshot's, while the ASIC frontier, among other dated "
+            "inputs, follows the calendar; for another start, write a snapshot of its date (README, 'Your own "
+            "snapshot') and select it with asof=<date>")
 
 
 def sweep_jobs(overrides: list[str], params: dict | None = None,

@@ -558,3 +558,19 @@ def test_every_commands_flag_errors_are_one_line(module, capsys):
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.endswith(" (see --help)\n") and ": error: " in err
+
+
+def test_a_start_date_far_from_the_snapshots_is_told(tmp_path, capsys, monkeypatch):
+    """A 2030 start with the 2026 snapshot ran without a word, its market the snapshot's and
+    its ASIC frontier 2030's; a start within a month of the snapshot says nothing."""
+    monkeypatch.chdir(tmp_path)
+    args = [*QUICK, "strategy=[stay_mining]", f"hydra.run.dir={tmp_path / 'run'}"]
+    assert main([*args, "site.start_date=2030-01-01"]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "note:" in line]
+    assert notes == ["hashpivot: note: site.start_date=2030-01-01 is 1,285 days from "
+                     "asof.date=2026-06-26: day 0's market is that snapshot's, while the ASIC "
+                     "frontier, among other dated inputs, follows the calendar; for another "
+                     "start, write a snapshot of its date (README, 'Your own snapshot') and "
+                     "select it with asof=<date>"]
+    assert main([*args[:-1], f"hydra.run.dir={tmp_path / 'near'}", "site.start_date=2026-07-10"]) == 0
+    assert "note:" not in capsys.readouterr().err
