@@ -88,9 +88,10 @@ def start_date_note(checked) -> str | None:
     asof = dt.date.fromisoformat(str(checked.asof.date)[:10])
     if abs((start - asof).days) <= START_DATE_SLACK_DAYS:
         return None
-    return (f"site.start_date={start} is {abs((start - asof).days):,} days from asof.date={asof}: "
-            "day 0's market is that snapshot's, while the ASIC frontier, among other dated "
-            "inputs, follows the calendar; for another start, write a snapshot of its date (README, 'Your own "
+    days = abs((start - asof).days)
+    return (f"site.start_date={start} is {days:,} days from asof.date={asof}: day 0's market "
+            "is that snapshot's, while the ASIC frontier, among other dated inputs, follows the "
+            "calendar; for another start, write a snapshot of its date (README, 'Your own "
             "snapshot') and select it with asof=<date>")
 
 
@@ -312,8 +313,8 @@ def _robustness(cfg, result, out_dir: Path) -> int:
         log.info("robustness: %s against %s in %d rows of assumptions, %d replications each, in "
                  "%.2f s", best, against, len(table), used, time.perf_counter() - rerunning)
     except KeyboardInterrupt as err:
-        then = (f", nor its report: rerun {_same_command(out_dir)} to make both from the saved run, "
-                f"or the report alone with hashpivot-compare {out_dir}") if cfg.run.compare else ""
+        then = (f", nor its report: rerun {_same_command(out_dir)} to make both from the saved "
+                f"run, or the report alone with hashpivot-compare {out_dir}") if cfg.run.compare else ""
         print(f"hashpivot: interrupted; {lost}{then}", file=sys.stderr)
         return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
     except (UserError, OSError) as err:
@@ -409,7 +410,8 @@ def _same_command(out_dir) -> str:
 
 
 def _job_dir(sweep_dir, number: int) -> Path:
-    """Return the folder of job `number` of the sweep in `sweep_dir` (hydra.sweep.subdir)."""
+    """Return the folder of job `number` of the sweep in `sweep_dir` (hydra.sweep.subdir as
+    shipped: the job's number)."""
     return Path(str(sweep_dir)) / str(number)
 
 
@@ -451,8 +453,9 @@ def _failed_jobs_line() -> str | None:
     if not failed:
         return None
     first = next(iter(failed))
-    return (f"{len(failed)} of {len(jobs)} jobs of the sweep failed ({', '.join(map(str, failed))}); "
-            f"job {first} ({' '.join(jobs[first])}): {failed[first]}. Fix it and rerun with "
+    numbers = ", ".join(map(str, failed))
+    return (f"{len(failed)} of {len(jobs)} jobs of the sweep failed ({numbers}); job {first} "
+            f"({' '.join(jobs[first])}): {failed[first]}. Fix it and rerun with "
             f"hydra.sweep.dir={sweep_dir}: the complete jobs are kept")
 
 
