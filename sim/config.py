@@ -305,7 +305,7 @@ def omegaconf_error_line(err: OmegaConfBaseException) -> str:
         return no_such_key(str(key))
     meta = meta_of(Settings, str(key))
     allowed = meta["rule"].describe() if meta else "a group of keys (see the config reference)"
-    value = err.value if err.value is not None else None
+    value = err.value
     if isinstance(value, str) and value.startswith("${"):
         return f"{key}={value!r}: {' '.join(str(err.msg).split())}"
     return f"{key}={shown(value)}: must be {allowed}"
