@@ -60,10 +60,18 @@ class PoissonRequests(Checked):
                          doc="tenants take delivery in parts, each part's lease on energisation")
 
     def cross_check(self, prefix: str) -> None:
-        """Raise UserError unless requests have a positive mean size."""
+        """Raise UserError unless requests have a positive mean size, and a term that can be
+        at most MOST_TERM_DAYS (a fixed or uniform one checked here, before the run; a
+        lognormal draw beyond it is refused where the worlds are made)."""
         if distributions.mean(self.mw_it) <= 0:
             spec = dict(self.mw_it) if isinstance(self.mw_it, Mapping) else self.mw_it
             raise UserError(f"{prefix}mw_it={shown(spec)}: must have a mean > 0")
+        term = distributions.parse(self.term_days, f"{prefix}term_days")
+        longest = getattr(term, "high", getattr(term, "value", None))
+        if longest is not None and longest > MOST_TERM_DAYS:
+            spec = dict(self.term_days) if isinstance(self.term_days, Mapping) else self.term_days
+            raise UserError(f"{prefix}term_days={shown(spec)}: at most {MOST_TERM_DAYS:,} days "
+                            "(100 years)")
 
     def arrival_days(self, n_days: int, rng) -> np.ndarray:
         """Return the sorted integer arrival days on `n_days` (evenly spaced if rng is None)."""

@@ -4,6 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import sim
+from sim.config import build_processes
 from sim.errors import UserError
 from sim.processes.demand import AnchorTenant, PoissonRequests
 from sim.world import PROCESS_FIELDS, validate_output
@@ -158,3 +160,15 @@ def test_optional_columns_are_checked_and_may_be_absent():
     for column, value in [("min_share", 0.0), ("min_share", 1.5), ("phased", 0.5)]:
         with pytest.raises(UserError, match=f"tenant_requests.{column} must be"):
             check({**base, column: [value]})
+
+
+@pytest.mark.parametrize("term, says", [
+    ("fixed:40000", "market.demand.term_days=fixed:40000: at most 36,525 days (100 years)"),
+    ("uniform:100:50000", "market.demand.term_days=uniform:100:50000: at most 36,525 days (100 years)"),
+])
+def test_a_term_past_a_century_is_refused_before_the_run(term, says):
+    """Before, the run began (its folder made, real_option training) and the worlds' check
+    named an internal table column: 'tenant_requests.term_days must be at most 36,525'."""
+    with pytest.raises(UserError) as refused:
+        build_processes(sim.compose([f"market.demand.term_days={term}"]))
+    assert str(refused.value) == says
