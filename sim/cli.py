@@ -12,6 +12,7 @@ import datetime as dt
 import itertools
 import logging
 import os
+import re
 import sys
 import time
 import traceback
@@ -67,6 +68,11 @@ def _job_fail(message: str) -> int:
 def check_job(cfg) -> None:
     """Raise UserError unless `cfg` is valid, every process and strategy in it can be built,
     and its tables fit in the memory available."""
+    listed = [str(o) for o in OmegaConf.select(cfg, "hydra.overrides.task", default=None) or []
+              if re.match(r"\+{0,2}experiment=\[", str(o))]
+    if listed:  # the presets would each set the site and the strategies, over one another
+        raise UserError(f"{listed[0]}: one experiment at a time, each sets the site and the "
+                        "strategies whole; to run several, sweep them: -m +experiment=hut8,iren")
     checked = validate(cfg)
     check_config_dirs(user_config_dirs(cfg))
     build_processes(cfg)

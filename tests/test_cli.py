@@ -574,3 +574,13 @@ def test_a_start_date_far_from_the_snapshots_is_told(tmp_path, capsys, monkeypat
                      "select it with asof=<date>"]
     assert main([*args[:-1], f"hydra.run.dir={tmp_path / 'near'}", "site.start_date=2026-07-10"]) == 0
     assert "note:" not in capsys.readouterr().err
+
+
+def test_two_experiments_at_once_are_refused_saying_to_sweep_them(tmp_path, capsys, monkeypatch):
+    """Before: 'strategy.build_to_suit: has no _target_', of a command that named no strategy."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["+experiment=[hut8,iren]", f"hydra.run.dir={tmp_path / 'run'}"]) == 2
+    assert capsys.readouterr().err == (
+        "hashpivot: error: +experiment=[hut8,iren]: one experiment at a time, each sets the site "
+        "and the strategies whole; to run several, sweep them: -m +experiment=hut8,iren\n")
+    assert not (tmp_path / "run").exists()
