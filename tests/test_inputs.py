@@ -177,9 +177,16 @@ def test_a_lease_term_over_a_century_is_named_with_its_row():
     validate_output({"tenant_requests": requests}, ("tenant_requests",), 5, where)
 
 
-def test_a_drawn_term_over_a_century_stops_the_run_in_one_line(tmp_path, capsys, monkeypatch):
+def test_a_term_over_a_century_stops_the_run_in_one_line(tmp_path, capsys, monkeypatch):
+    """A fixed term is refused before the run, naming the key; a drawn one (lognormal, no
+    upper bound) where the worlds are made."""
     monkeypatch.chdir(tmp_path)
     code = main([*QUICK, "market.demand.term_days=fixed:1e12", "hydra.run.dir=run"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err == ("hashpivot: error: market.demand.term_days=fixed:1000000000000: "
+                                 "at most 36,525 days (100 years)")
+    assert not (tmp_path / "run").exists()
+    code = main([*QUICK, "market.demand.term_days=lognormal:1e6:0.1", "hydra.run.dir=drawn"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in err and "term_days must be at most 36,525" in err
 
