@@ -1,6 +1,7 @@
 """Errors a user can cause and fix: they are reported in one line, never as a traceback."""
 
 import argparse
+import functools
 import numbers
 import sys
 import sysconfig
@@ -31,9 +32,13 @@ def whole_number(name: str, value, minimum: int) -> int:
     return int(value)
 
 
-#: Where hashpivot and the libraries live: a frame outside them is a user's own code.
-_NOT_USER_CODE = tuple({str(Path(__file__).resolve().parent), *(
-    str(Path(sysconfig.get_paths()[name]).resolve()) for name in ("stdlib", "purelib", "platlib"))})
+@functools.cache
+def _not_user_code() -> tuple[str, ...]:
+    """Return where hashpivot and the libraries live: a frame outside them is a user's own
+    code (read once, when a plug-in first fails: sysconfig takes milliseconds, which every
+    command's start would pay otherwise)."""
+    return tuple({str(Path(__file__).resolve().parent), *(
+        str(Path(sysconfig.get_paths()[name]).resolve()) for name in ("stdlib", "purelib", "platlib"))})
 
 
 def raised_at(err: BaseException) -> str:
@@ -44,7 +49,7 @@ def raised_at(err: BaseException) -> str:
     while err is not None:
         for frame in reversed(traceback.extract_tb(err.__traceback__)):
             path = Path(frame.filename)
-            if frame.filename.startswith("<") or str(path.resolve()).startswith(_NOT_USER_CODE):
+            if frame.filename.startswith("<") or str(path.resolve()).startswith(_not_user_code()):
                 continue
             return f" (at {path.name}:{frame.lineno} in {frame.name})"
         err = err.__cause__
