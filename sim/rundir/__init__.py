@@ -177,7 +177,13 @@ def plugin_sources(data) -> dict[str, str]:
 
 def config_digest(cfg) -> str:
     """Return the SHA-256 of the config's fingerprint (recorded in each chunk's manifest)."""
-    return hashlib.sha256(_canonical(fingerprint(cfg)).encode()).hexdigest()
+    return _fingerprint_digest(fingerprint(cfg))
+
+
+def _fingerprint_digest(made: dict) -> str:
+    """Return the SHA-256 of a fingerprint already made (it reads the code, plug-in and data
+    files: a claim makes it once)."""
+    return hashlib.sha256(_canonical(made).encode()).hexdigest()
 
 
 def _flatten(data, prefix=""):
@@ -256,25 +262,27 @@ class ChunkStore:
         """Return the file that names the config the chunks belong to."""
         return self.root / "config.json"
 
-    def check(self, cfg, key: str = "hydra.run.dir") -> bool:
-        """Return whether config.json must be written for `cfg`; refuse another config's store
-        (naming `key`, the setting that chose the directory).
+    def check(self, cfg, key: str = "hydra.run.dir", mine: dict | None = None) -> bool:
+        """Return whether config.json must be written for `cfg` (its fingerprint `mine`, if
+        made already); refuse another config's store (naming `key`, the setting that chose
+        the directory).
 
         Writes nothing. An unreadable config.json is rewritten only when every chunk's
         manifest shows that this config made it; otherwise the directory is refused.
         """
         if not self.config_file.is_file():
             return True
+        mine = fingerprint(cfg) if mine is None else mine
         try:
             theirs = json.loads(self.config_file.read_text())
         except (OSError, ValueError) as error:
-            strangers = [f.name for f in self._folders() if not self._made_by(f, config_digest(cfg))]
+            digest = _fingerprint_digest(mine)
+            strangers = [f.name for f in self._folders() if not self._made_by(f, digest)]
             if strangers:
                 raise UserError(f"{self.config_file}: cannot read it ({type(error).__name__}), and chunk "
                                 f"{strangers[0]} does not show it was made by this config; choose a new "
                                 f"{key}, or delete {self.root} to recompute every chunk") from None
             return True
-        mine = fingerprint(cfg)
         if _canonical(theirs) != _canonical(mine):
             a, b = _flatten(theirs), _flatten(mine)
             keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
@@ -289,14 +297,15 @@ class ChunkStore:
 
     def claim(self, cfg) -> None:
         """Make the store this config's, or refuse one that another config made."""
-        existed, write = self.config_file.is_file(), self.check(cfg)
+        mine = fingerprint(cfg)
+        existed, write = self.config_file.is_file(), self.check(cfg, mine=mine)
         self.root.mkdir(parents=True, exist_ok=True)
         if write:
-            write_json(self.config_file, fingerprint(cfg))
+            write_json(self.config_file, mine)
         if write and existed:
             print(f"hashpivot: {self.config_file} was unreadable; rewritten, since every chunk's "
                   "manifest shows this config made it", file=sys.stderr)
-        self.config_sha256 = config_digest(cfg)
+        self.config_sha256 = _fingerprint_digest(mine)
         for stale in self.root.glob(".tmp-*"):  # a chunk a killed run was writing, or a discarded one
             shutil.rmtree(stale, ignore_errors=True)
 
