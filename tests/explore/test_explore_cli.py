@@ -2,14 +2,13 @@
 
 import os
 import signal
-import sys
 import time
 
 import pandas as pd
 import pytest
 
 import sim.explore.run as explore_run
-from plugin_files import write_plugin_strategy
+from plugin_files import plugin_strategy_here
 from sim.explore.cli import main
 from sim.explore.space import read_explore_file
 
@@ -117,18 +116,14 @@ def test_a_missing_config_dir_is_refused_before_anything_runs(capsys, tmp_path):
 def test_a_plug_in_in_the_current_directory_imports_as_for_hashpivot(capsys, tmp_path, monkeypatch):
     """hashpivot puts the directory it runs in on sys.path (for a user's plug-in modules), so
     does hashpivot-explore: a strategy of --config-dir naming a module there is run."""
-    write_plugin_strategy(tmp_path, "explore_plug", "from sim.strategies import Convert\n\n\n"
-                          "class ConvertTwo:\n"
-                          "    def decide(self, day, view, site):\n"
-                          "        return [Convert(2)] if day == 0 else []\n", "two", "ConvertTwo")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "path", list(sys.path))  # the command's own change, undone after
-    try:
+    source = ("from sim.strategies import Convert\n\n\n"
+              "class ConvertTwo:\n"
+              "    def decide(self, day, view, site):\n"
+              "        return [Convert(2)] if day == 0 else []\n")
+    with plugin_strategy_here(monkeypatch, tmp_path, "explore_plug", source, "two", "ConvertTwo"):
         argv = [*SMALL, "--strategies", "stay_mining,two", "--points", "2", "--out", "out",
                 "--config-dir", "conf", "explore.run.discount_rate=0.07:0.12"]
         assert main(argv) == 0, capsys.readouterr().err
-    finally:
-        sys.modules.pop("explore_plug", None)
     points = pd.read_csv(tmp_path / "out" / "points.csv")
     assert sorted(set(points.strategy)) == ["stay_mining", "two"]
 

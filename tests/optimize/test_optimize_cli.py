@@ -3,13 +3,12 @@
 import json
 import os
 import signal
-import sys
 import time
 
 import pandas as pd
 import pytest
 
-from plugin_files import write_plugin_strategy
+from plugin_files import plugin_strategy_here
 from sim.optimize import search as search_module
 from sim.optimize.cli import main
 
@@ -75,25 +74,20 @@ def test_a_missing_config_dir_is_refused_before_anything_runs(capsys, tmp_path):
 def test_a_plug_in_in_the_current_directory_imports_as_for_hashpivot(capsys, tmp_path, monkeypatch):
     """hashpivot puts the directory it runs in on sys.path (for a user's plug-in modules), so
     does hashpivot-optimize: a strategy of --config-dir naming a module there is searched."""
-    write_plugin_strategy(tmp_path, "optimize_plug", "from dataclasses import dataclass\n\n"
-                          "from sim.strategies import Convert\n\n\n"
-                          "@dataclass\n"
-                          "class Quarterly:\n"
-                          "    blocks_per_quarter: int = 1\n"
-                          "    decide_every_months = 3\n\n"
-                          "    def decide(self, day, view, site):\n"
-                          "        blocks = min(self.blocks_per_quarter, site.blocks_mining)\n"
-                          "        return [Convert(blocks)] if blocks else []\n",
-                          "quarterly", "Quarterly")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "path", list(sys.path))  # the command's own change, undone after
-    try:
+    source = ("from dataclasses import dataclass\n\n"
+              "from sim.strategies import Convert\n\n\n"
+              "@dataclass\n"
+              "class Quarterly:\n"
+              "    blocks_per_quarter: int = 1\n"
+              "    decide_every_months = 3\n\n"
+              "    def decide(self, day, view, site):\n"
+              "        blocks = min(self.blocks_per_quarter, site.blocks_mining)\n"
+              "        return [Convert(blocks)] if blocks else []\n")
+    with plugin_strategy_here(monkeypatch, tmp_path, "optimize_plug", source, "quarterly", "Quarterly"):
         argv = ["quarterly", "--space", "strategy.quarterly.blocks_per_quarter=int:0:2", *SMALL,
                 "--trials", "2", "--replications", "2", "--fresh-replications", "0",
                 "--no-progress", "--config-dir", "conf", "--out", "out"]
         assert main(argv) == 0, capsys.readouterr().err
-    finally:
-        sys.modules.pop("optimize_plug", None)
     assert "best parameters:   strategy.quarterly.blocks_per_quarter=" in capsys.readouterr().out
     assert json.loads((tmp_path / "out" / "best.json").read_text())["trials"] == 2
 
