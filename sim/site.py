@@ -91,7 +91,7 @@ class Site(TenantDesk):
                            tenant_mw_it_rejected=0.0, tenant_requests_late=0,
                            tenant_requests_partial=0, contracted_rent_usd=0.0)
         self.free = np.ones(self.n_blocks, dtype=bool)  # mining, neither queued nor planned
-        self.worst_j_per_th = float(fleet.j_per_th)  # the least efficient fleet's J/TH, any block
+        self.worst_j_per_th = float(fleet.j_per_th)  # the least efficient free fleet's J/TH
         # every block starts mining the same fleet, whole on day 0: one run of alike blocks
         book_alike(self.n_blocks, self._fleet_bookings(0, 0.0, 1.0))
         self.view = SiteView(self)  # all a strategy sees of the site (sim.view)
@@ -174,7 +174,8 @@ class Site(TenantDesk):
         return economics.th_per_mw(j_per_th, self.pue_mining)
 
     def mining_usd_per_mw_day(self, hashprice_usd_per_ph_day, j_per_th=None):
-        """Return mining revenue after pool fees per MW of grid per day, at a hashprice."""
+        """Return mining revenue after pool fees per MW of grid per day, at a hashprice, of
+        `j_per_th` or else the least efficient fleet of the blocks free to convert."""
         j = self.worst_j_per_th if j_per_th is None else j_per_th
         if not isinstance(hashprice_usd_per_ph_day, float):  # a path: elementwise, as an array
             hashprice_usd_per_ph_day = np.asarray(hashprice_usd_per_ph_day)
@@ -252,6 +253,7 @@ class Site(TenantDesk):
         order = candidates[np.argsort(-self.j_per_th[candidates], kind="stable")]
         chosen = order[:action.blocks].tolist()
         self.free[chosen] = False
+        self._update_worst_fleet()
         if action.prelease:
             for block in chosen:
                 self.planned.append(block)
@@ -370,7 +372,8 @@ class Site(TenantDesk):
         return th * self.asic_prices.used_usd_per_th(j_per_th, day)
 
     def fleet_upgrades(self):
-        """Every few years, sell each mining block's fleet and buy the newest machines.
+        """Every few years, sell each mining block's fleet and buy the newest machines (a
+        block queued for conversion keeps its fleet until its crew decommissions it).
 
         An upgrade happens only if the new machines would mine at the trailing 90-day mean
         spot price (their breakeven beats it); otherwise the old fleet keeps its place.
@@ -388,7 +391,10 @@ class Site(TenantDesk):
             if economics.below_breakeven(revenue, power):
                 self._log(now, -1, "fleet_upgrade_skipped", "below_breakeven")
                 continue
-            mining = np.flatnonzero(self.state == MINING)
+            # A block queued for conversion keeps its fleet: a crew is on its way to sell it.
+            refit = self.state == MINING
+            refit[list(self.queued)] = False
+            mining = np.flatnonzero(refit)
             if self.events is not None:
                 for block in mining:
                     self._log(now, block, "fleet_upgrade", "schedule")
@@ -404,7 +410,14 @@ class Site(TenantDesk):
                 bookings += self._fleet_bookings(block, now, 1.0)
                 bookings += books.lump_cells(books.lumps.capex_asic_refresh_usd, now, refresh_usd)
                 book_alike(len(run), bookings)
-            self.worst_j_per_th = float(self.j_per_th.max())
+            self._update_worst_fleet()
+
+    def _update_worst_fleet(self) -> None:
+        """Set `worst_j_per_th` to the least efficient fleet of the blocks free to convert
+        (mining, neither queued nor planned); with none left, it keeps its last value."""
+        free = self.j_per_th[self.free]
+        if free.size:
+            self.worst_j_per_th = float(free.max())
 
     # --- GPU cloud ---------------------------------------------------------------------------
     def gpu_cloud(self, block: int, mw_it: float):

@@ -290,6 +290,7 @@ class SiteView(_Sealed):
 
     def mining_usd_per_mw_day(self, hashprice_usd_per_ph_day, j_per_th=None):
         """Return mining revenue after pool fees per MW of grid per day, at a hashprice
-        (of the site's least efficient fleet unless `j_per_th` is given)."""
+        (of `j_per_th` if given, else of the least efficient fleet among the blocks mining and
+        free to convert, neither queued nor planned; with none left, the last such fleet)."""
         return _slot(self, "_site").mining_usd_per_mw_day(hashprice_usd_per_ph_day, j_per_th)
 

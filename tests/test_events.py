@@ -115,6 +115,62 @@ def test_fleet_upgrades_when_the_new_machines_would_mine_and_skips_otherwise(com
     assert [t.j_per_th for t in record.tranches] == pytest.approx([17.5, j_year2, j_year3])
 
 
+def test_a_block_queued_for_conversion_keeps_its_fleet_through_an_upgrade(compose):
+    """One crew, a block a quarter, 365 days a block: on day 401.775 (1.1 years) block 1
+    is converting and blocks 2-4 wait for the crew; only the five never chosen are
+    refitted. Block 2 sells its old 17.5 J/TH fleet when its crew comes, on day 730."""
+    cfg = compose("strategy=phased", "strategy.phased.max_share=0.5", "site.crews=1",
+                  "site.blocks_per_project=1", "fleet.failure_rate_per_year=0",
+                  "fleet.upgrade_every_years=1.1", "run.horizon_years=2",
+                  "site.start_date=2027-01-01", "fleet.frontier_date=2027-01-01", *FIXED_BUILD)
+    assert log(cfg, "queued", "decommission_start") == [
+        (0, 0, "queued"), (0, 0, "decommission_start"), (90, 1, "queued"), (181, 2, "queued"),
+        (273, 3, "queued"), (365, 4, "queued"), (365, 1, "decommission_start"),
+        (730, 2, "decommission_start")]
+    upgrade_day = 1.1 * 365.25
+    assert log(cfg, "fleet_upgrade") == [(upgrade_day, b, "fleet_upgrade") for b in range(5, 10)]
+    record = record_of(cfg)
+    new_usd_per_th = 375 * 40 / 1000
+    refresh = record.lumps.capex_asic_refresh_usd
+    assert np.flatnonzero(refresh).tolist() == [401]
+    assert refresh[401] == pytest.approx(
+        -50 * th_per_mw(17.5 * 0.92 ** 1.1, 1.05) * new_usd_per_th)
+    # Block 2's old fleet, sold used on day 730 at half the new price times how far it lags.
+    assert record.lumps.asic_salvage_usd[730] == pytest.approx(
+        10 * th_per_mw(17.5, 1.05) * new_usd_per_th * 0.5 * 0.92 ** (730 / 365.25))
+
+
+class _MarginSpy:
+    """Convert two blocks on day 0, then record the mining revenue the view reports at a
+    hashprice of $1,000/PH/day (the least efficient free fleet's) on each later decision."""
+
+    decide_every_months = 1
+    seen: list = []  # the class's: the engine runs a copy of the instance
+
+    def decide(self, day, view, site):
+        if day == 0:
+            return [sim.strategies.Convert(2)]
+        self.seen.append((day, site.mining_usd_per_mw_day(1000.0)))
+        return []
+
+
+def test_the_worst_fleet_is_that_of_the_blocks_free_to_convert(compose):
+    """After the day-365 upgrade every block still mining holds the new fleet: the two
+    blocks converted on day 0 (whose array entries still hold 17.5 J/TH) no longer count."""
+    cfg = compose("fleet.failure_rate_per_year=0", "fleet.upgrade_every_years=1",
+                  "run.horizon_years=2", "site.start_date=2027-01-01",
+                  "fleet.frontier_date=2027-01-01", *FIXED_BUILD)
+    spy = _MarginSpy()
+    spy.seen.clear()
+    simulate(cfg, sim.sample_world(cfg, 0), spy)
+    pool_fee = float(cfg.site.pool_fee)
+    old, new = (th_per_mw(j, 1.05) * (1 - pool_fee) for j in (17.5, 17.5 * 0.92))
+    before = [usd for day, usd in spy.seen if day < 365.25]
+    after = [usd for day, usd in spy.seen if day > 365.25]
+    assert before == pytest.approx([old] * len(before)) and len(before) == 12
+    assert after == pytest.approx([new] * len(after)) and len(after) == 11
+
+
 @pytest.mark.parametrize("probability, expected, usd_per_kw_month", [
     (1, [(400, "leased"), (500, "lease_renewed"), (600, "lease_renewed"), (700, "lease_renewed")],
      [130, 120, 120, 120]),

@@ -40,6 +40,10 @@ network came to sample a chunk's worlds in one batch (ccd47e3, issue #13): its s
 vintages became sequential and its exp numpy's, a refactor that moved the last bits of the
 fields mining drives (default_200 by at most 5.7e-13, deterministic by 3.1e-15, within
 `TOLERANCE`), rewritten so that later refactors are checked bit for bit again.
+Written anew when fleet upgrades stopped refitting blocks queued for conversion and the
+least efficient fleet that threshold and the view read became that of the blocks free to
+convert (two bugs): default_200's fields that mining, salvage and threshold's timing
+drive moved; deterministic and real_option_100 did not.
 Rewrite them only for a change of model, or as here for a refactor whose last bits
 the commit accounts for, and say which fields moved and why in the commit.
 """
