@@ -68,7 +68,8 @@ class Financing:
     default_month: int | None
     min_dscr: float              # lowest tested cover (NaN: never tested)
     tax_unlevered_usd: np.ndarray  # monthly tax without debt (<= 0)
-    sale_usd: float              # what the horizon sale leaves the equity: terminal value less debt
+    sale_usd: float              # what the horizon sale leaves the equity: terminal value less
+    #                              debt and less the tax on its gain
 
     @cached_property
     def dscr(self) -> np.ndarray:
@@ -363,10 +364,12 @@ def financing(cfg, account) -> Financing:
     # An equity cure is already in `principal`: the equity's money prepays the debt.
     lines = np.vstack([draws, interest, principal, fees, tax])
     equity = (monthly.sum(axis=0) + lines.sum(axis=0)) * mask
+    # The tax on the sale's gain: the last month's tax less what operations alone would owe.
+    sale_tax = float(tax[-1] - taxes.levered_usd(-interest, sale=False)[-1]) if default is None else 0.0
     return Financing(lines=lines * mask, covenant=covenanted, equity_usd=equity, breach_months=breaches,
                      cure=cure, default_month=default, min_dscr=lowest,
                      tax_unlevered_usd=taxes.unlevered_usd(),
-                     sale_usd=float(monthly[idx["terminal_value"], -1]) - owed)
+                     sale_usd=float(monthly[idx["terminal_value"], -1]) - owed + sale_tax)
 
 
 class _Taxes:

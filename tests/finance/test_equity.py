@@ -137,6 +137,18 @@ def test_tax_of_a_profitable_mine_by_hand(compose_constant):
     np.testing.assert_allclose(acc.financing.tax_unlevered_usd, expected, rtol=1e-9)
 
 
+@pytest.mark.parametrize("overrides", [["finance.debt.loan_to_cost=0"], []])
+def test_peak_equity_is_before_the_sale_and_its_tax(compose_constant, overrides):
+    """peak_equity_usd is the equity's deepest cumulative deficit before the horizon sale:
+    the same whatever the sale fetches (its tax included), and here, where the last month
+    earns rent, the deepest point of the months before it."""
+    for method in ("market", "contracted", "none"):
+        acc = account(compose_constant, f"run.terminal_value={method}", *overrides)
+        before_last = np.cumsum(acc.financing.equity_usd[:-1])
+        assert acc.summary()["peak_equity_usd"] == pytest.approx(-before_last.min(), rel=1e-12)
+        assert before_last.min() < 0
+
+
 def test_a_default_hands_the_site_to_the_lender(compose_constant):
     acc = account(compose_constant, *NO_TAX, "finance.covenant.min_dscr=5", "finance.covenant.cure=default")
     fin = acc.financing
