@@ -294,7 +294,7 @@ def financing(cfg, account) -> Financing:
     rate = monthly_rates(fin, world)
     # (principal, lender's forecast (sculpted loans only), first month) of each term loan
     terms: list[tuple[float, np.ndarray | None, int]] = []
-    unconverted = 0.0  # construction balances still owed at the horizon
+    unconverted = 0.0  # what the horizon owes outside the schedules: construction balances, a last draw
     debt = fin.debt
     groups = _loan_groups(record.conversions, account, month_of_day, n) if debt.loan_to_cost > 0 else []
     builds = construction_rows(np.array([capex for _, capex, _ in groups]).reshape(len(groups), n),
@@ -337,6 +337,8 @@ def financing(cfg, account) -> Financing:
                               months_of(fin.equipment.term_years), n)
         draws += gear.draw_usd
         loans.append(gear.schedule)
+        # A tranche drawn in the last month repays from the next: not in the schedule, still owed.
+        unconverted += float(gear.draw_usd[-1])
     operating = sum(monthly[idx[name]] for name in OPERATING)
     taxes = _Taxes(cfg, account, operating, equipment_price, capitalised)
     schedule = (loans[0] if len(loans) == 1 else combine(loans)) if loans else None

@@ -149,6 +149,20 @@ def test_peak_equity_is_before_the_sale_and_its_tax(compose_constant, overrides)
         assert before_last.min() < 0
 
 
+@pytest.mark.parametrize("horizon_years", [1.09, 1.12])
+def test_an_equipment_loan_drawn_in_the_last_month_is_repaid_by_the_sale(compose_constant,
+                                                                         horizon_years):
+    """The hall's GPUs are bought in month 13: the last month of a 1.09-year horizon, the
+    one before the last of a 1.12-year one. Either way the sale repays everything drawn."""
+    acc = account(compose_constant, "strategy.convert_all.use=cloud",
+                  "finance.equipment.loan_to_value=0.5", f"run.horizon_years={horizon_years}")
+    gpus = acc.monthly[acc.category_index["capex_gpu"]]
+    assert np.flatnonzero(gpus).tolist() == [13]
+    lines = dict(zip(FINANCE_CATEGORIES, acc.financing.lines))
+    assert lines["debt_draw"][13] >= -0.5 * gpus[13]
+    assert -lines["principal"].sum() >= lines["debt_draw"].sum()
+
+
 def test_a_default_hands_the_site_to_the_lender(compose_constant):
     acc = account(compose_constant, *NO_TAX, "finance.covenant.min_dscr=5", "finance.covenant.cure=default")
     fin = acc.financing
