@@ -311,6 +311,13 @@ class Conversion:
     kw_it: float
     use: str = "hosting"
 
+    @property
+    def usd_per_day(self) -> float:
+        """Return the capex paid on each of the whole days the books give the retrofit:
+        days ceil(start_day) to ceil(end_day) - 1, so that they add up to `capex_usd` (a
+        conversion lasts at least a day, so there is at least one)."""
+        return self.capex_usd / max(math.ceil(self.end_day) - math.ceil(self.start_day), 1)
+
 
 @dataclass(frozen=True)
 class GpuLot:

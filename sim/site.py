@@ -316,10 +316,11 @@ class Site(TenantDesk):
         capex = self.capex_usd_per_mw_it[block] * self.block_mw_it * self._site_capex_share(request)
         # Capex is paid evenly over the retrofit; what falls after the horizon is not
         # paid within it, and the unfinished hall is not valued either.
-        books.rate(books.rates.capex_conversion_usd_per_day, start, -capex / max(retrofit, 1.0),
-                   start + max(retrofit, 1.0))
-        self.conversions.append(Conversion(block, start, start + max(retrofit, 1.0), capex,
-                                     self.block_mw_it * 1000.0, use or "hosting"))
+        conversion = Conversion(block, start, start + max(retrofit, 1.0), capex,
+                                self.block_mw_it * 1000.0, use or "hosting")
+        books.rate(books.rates.capex_conversion_usd_per_day, start, -conversion.usd_per_day,
+                   conversion.end_day)
+        self.conversions.append(conversion)
         yield self.env.timeout(retrofit)
         if use is not None:
             self._ready(block, use)

@@ -70,6 +70,21 @@ def test_ppa_resells_what_curtailed_mining_leaves(compose_constant):
     assert t["power_resale"] == pytest.approx(60 * 500 * 24 * 365)
 
 
+@pytest.mark.parametrize("retrofit, decommission", [(300.5, 30), (300.9, 30), (300.4, 29.8), (0.5, 30)])
+def test_conversion_capex_adds_up_to_the_drawn_capex_whatever_the_fraction_of_a_day(
+        compose_constant, retrofit, decommission):
+    """The books are daily; a retrofit of 300.5 days from day 30 covers 301 of them. The
+    capex paid over them is the capex drawn: 100 MW / 1.3 of IT at $9M/MW."""
+    cfg = compose_constant("strategy=convert_all", *QUIET_FLEET, "run.horizon_years=3",
+                           "site.crews=10", f"site.conversion.retrofit_days=fixed:{retrofit}",
+                           f"site.conversion.decommission_days=fixed:{decommission}",
+                           "site.conversion.capex_usd_per_mw_it=fixed:9e6")
+    acc = account(cfg)
+    assert -totals(acc)["capex_conversion"] == pytest.approx(100 / 1.3 * 9e6, rel=1e-12)
+    assert sum(c.capex_usd for c in acc.record.conversions) == pytest.approx(100 / 1.3 * 9e6,
+                                                                           rel=1e-12)
+
+
 def test_lease_rent_and_capex_by_hand(compose_constant):
     """Convert everything with fixed durations; tenants sign once the halls are ready."""
     requests = "[[100,30,4383,120,0],[400,30,4383,130,0],[500,30,4383,140,0],[600,10,4383,150,0]]"

@@ -111,7 +111,7 @@ def projects_capex_by_month(projects, n_days: int, month_of_day: np.ndarray, n_m
     """
     firsts = [min(math.ceil(p.start_day), n_days) for p in projects]
     lasts = [max(first, min(math.ceil(p.end_day), n_days)) for p, first in zip(projects, firsts)]
-    per_day = [p.capex_usd / (p.end_day - p.start_day) for p in projects]
+    per_day = [p.usd_per_day for p in projects]
     days = np.array([last - first for first, last in zip(firsts, lasts)], dtype=np.intp)
     months = np.concatenate([month_of_day[first:last] for first, last in zip(firsts, lasts)]
                             + [np.zeros(0, dtype=month_of_day.dtype)])

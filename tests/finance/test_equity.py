@@ -211,7 +211,7 @@ def test_projects_capex_together_are_each_project_alone_to_the_last_bit(seed, n_
     n_days = int(n_months * 30.4375)
     month_of_day = (np.arange(n_days) / 30.4375).astype(int)
     starts = rng.uniform(0, n_days + 20, n_projects).round(rng.integers(0, 3))
-    halls = [Conversion(k, start, start + rng.uniform(0.5, 400), rng.uniform(1e5, 1e8), 1000.0)
+    halls = [Conversion(k, start, start + rng.uniform(1, 400), rng.uniform(1e5, 1e8), 1000.0)
              for k, start in enumerate(starts)]
     rows = projects_capex_by_month(halls, n_days, month_of_day, n_months)
     assert rows.shape == (n_projects, n_months)
@@ -219,7 +219,8 @@ def test_projects_capex_together_are_each_project_alone_to_the_last_bit(seed, n_
         first = min(int(np.ceil(hall.start_day)), n_days)
         last = max(first, min(int(np.ceil(hall.end_day)), n_days))
         alone = np.bincount(month_of_day[first:last], minlength=n_months,
-                            weights=np.full(last - first, hall.capex_usd / (hall.end_day - hall.start_day)))
+                            weights=np.full(last - first, hall.capex_usd / (np.ceil(hall.end_day)
+                                                                            - np.ceil(hall.start_day))))
         assert row.tobytes() == alone.tobytes()
 
 
