@@ -436,6 +436,21 @@ def test_every_console_script_prints_the_version(command, tmp_path):
     assert (done.returncode, done.stdout.strip()) == (0, f"hashpivot {sim.__version__}")
 
 
+def console_scripts() -> list[str]:
+    """Return the console scripts pyproject.toml installs."""
+    import tomllib
+    return sorted(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", console_scripts())
+def test_every_installed_command_prints_the_version(command, tmp_path):
+    exe = Path(sys.executable).with_name(command)  # each command pyproject installs, new ones too
+    done = subprocess.run([str(exe), "--version"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert (done.returncode, done.stdout.strip()) == (0, f"hashpivot {sim.__version__}")
+
+
 def test_the_job_log_names_the_settings_and_times_the_chunks(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     run_dir = tmp_path / "run"

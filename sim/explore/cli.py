@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from sim._version import __version__
 from sim.config import add_range, compose, file_ranges, names_listed
 from sim.errors import OneLineParser, UserError
 from sim.explore.pipeline import explore
@@ -82,6 +83,7 @@ def parser() -> argparse.ArgumentParser:
     parse.add_argument("--config-dir", action="append", default=[], metavar="DIR",
                        help="extra config directory (your own options), as hashpivot's --config-dir")
     parse.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parse.add_argument("--version", action="version", version=f"hashpivot {__version__}")
     return parse
 
 

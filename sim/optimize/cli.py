@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from sim._version import __version__
 from sim.config import add_range, file_ranges
 from sim.errors import OneLineParser, UserError
 from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
@@ -57,7 +58,7 @@ def parser() -> argparse.ArgumentParser:
                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parse.add_argument("strategy", metavar="STRATEGY",
                        help="the strategy option to search (conf/strategy: phased, threshold, ...)")
-    parse.add_argument("overrides", nargs="*", metavar="OVERRIDE",
+    parse.add_argument("overrides", nargs="*", default=[], metavar="OVERRIDE",
                        help="Hydra overrides of the config, e.g. market/ai=glut site.grid_mw=200")
     parse.add_argument("--space", action="append", default=[], metavar="KEY=SPEC",
                        help="a searched parameter and its range (repeat for more)")
@@ -80,6 +81,7 @@ def parser() -> argparse.ArgumentParser:
     parse.add_argument("--config-dir", action="append", default=[], metavar="DIR",
                        help="extra config directory (your own options), as hashpivot's --config-dir")
     parse.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parse.add_argument("--version", action="version", version=f"hashpivot {__version__}")
     return parse
 
 

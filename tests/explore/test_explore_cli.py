@@ -7,6 +7,7 @@ import time
 import pandas as pd
 import pytest
 
+import sim
 import sim.explore.run as explore_run
 from plugin_files import plugin_strategy_here
 from sim.explore.cli import main
@@ -23,6 +24,13 @@ def test_help_exits_0_and_shows_examples(capsys):
     text = capsys.readouterr().out
     assert "explore.KEY=LOW:HIGH" in text and "Examples:" in text and "--design" in text
     assert "median" in text and "points/<i>.parquet" in text
+
+
+def test_version_prints_hashpivots_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"hashpivot {sim.__version__}\n"
 
 
 @pytest.mark.parametrize(("argument", "line"), [

@@ -8,6 +8,7 @@ import time
 import pandas as pd
 import pytest
 
+import sim
 from plugin_files import plugin_strategy_here
 from sim.optimize import search as search_module
 from sim.optimize.cli import main
@@ -22,6 +23,21 @@ def test_help_exits_0_and_shows_examples(capsys):
     text = capsys.readouterr().out
     assert "Examples:" in text and "hashpivot-optimize phased --space strategy.phased.blocks_per_quarter=int:0:5" in text
     assert "int:LOW:HIGH" in text and "optuna.db" in text
+
+
+def test_version_prints_hashpivots_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"hashpivot {sim.__version__}\n"
+
+
+def test_no_strategy_names_only_the_strategy_as_missing(capsys):
+    with pytest.raises(SystemExit) as exit_:  # OVERRIDE takes zero or more: it is never missing
+        main([])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == ("hashpivot-optimize: error: the following arguments are "
+                                       "required: STRATEGY (see --help)\n")
 
 
 @pytest.mark.parametrize(("argv", "line"), [
