@@ -46,16 +46,16 @@ def decision_days(date: np.ndarray, every_months: int | None,
                   starts: np.ndarray | None = None) -> list[int]:
     """Return the days a strategy deciding every `every_months` months decides on.
 
-    Day 0, then the first day of every `every_months`-th calendar month after it (None:
-    day 0 only). `date` is the run's day grid, the same in every world; `starts`, the days
-    that open a month, where a world has them at hand (`World.month_starts`).
+    Day 0, then the first day of every `every_months`-th calendar month after the one
+    holding day 0 (None: day 0 only): from 2026-06-26, monthly on July 1, August 1, ...,
+    quarterly on September 1, December 1, .... `date` is the run's day grid, the same in
+    every world; `starts`, the days that open the ledger's months (day 0 the first, as the
+    ledger's month 0 opens on it), where a world has them at hand (`World.month_starts`).
     """
-    starts = month_starts(date) if starts is None else starts
-    if date[0] != date[0].astype("datetime64[M]"):  # day 0 opens no calendar month
-        starts = starts[1:]
     if not every_months:
         return [0]
-    return [0] + [d for d in starts[every_months::every_months].tolist() if d > 0]
+    starts = month_starts(date) if starts is None else starts
+    return [0] + starts[every_months::every_months].tolist()
 
 
 def _use(default: str = "lease"):

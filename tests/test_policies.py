@@ -132,7 +132,8 @@ def test_a_kept_policy_of_another_calendar_is_trained_again(compose_small, tmp_p
     (tmp_path / "b" / "fits").mkdir(parents=True)
     (tmp_path / "a" / "fits" / "real_option.pkl").rename(tmp_path / "b" / "fits" / "real_option.pkl")
     half_yearly = sim.run(compose_small(*SMALL, "strategy.real_option.every_months=6"), tmp_path / "b")
-    assert half_yearly.info["policies"]["real_option"]["decision_days"] == 4  # 2 years, every 6 months
+    # 2 years from 2026-06-26, every 6 months: day 0, then 2026-12-01, 2027-06-01, 2027-12-01, 2028-06-01
+    assert half_yearly.info["policies"]["real_option"]["decision_days"] == 5
 
 
 def test_a_policy_of_an_older_hashpivot_is_refused_in_one_line(compose_small, tmp_path):

@@ -605,6 +605,23 @@ def test_decide_every_months_is_a_whole_number_of_at_least_one_or_none(compose_s
                                      "must be a whole number >= 1, or None")
 
 
+@pytest.mark.parametrize("start", ["2026-06-26", "2027-01-01", "2028-02-29"])
+@pytest.mark.parametrize("every", [1, 3, 6])
+def test_decisions_fall_on_the_first_of_every_nth_month_after_day_0s(compose_small, start, every):
+    """Counted from the calendar: day 0, then the 1st of months m0 + every, m0 + 2 every, ...
+    where m0 is day 0's month, all of them within the horizon."""
+    cfg = compose_small("strategy=stay_mining", "run.event_log=true", "run.horizon_years=2",
+                        f"site.start_date={start}")
+    strategy = EveryFew()
+    strategy.decide_every_months = every
+    days = _decision_days(cfg, strategy)
+    first = np.datetime64(start, "M")
+    end = np.datetime64(start, "D") + len(sim.sample_world(cfg, 0).date)
+    expected = [np.datetime64(first + k * every, "D") for k in range(1, 40)]
+    expected = [0] + [int((d - np.datetime64(start, "D")).astype(int)) for d in expected if d < end]
+    assert days == expected
+
+
 def test_a_bad_decide_every_months_names_the_strategys_label(compose_small):
     from sim.errors import UserError
     from sim.montecarlo import simulate_strategy
