@@ -389,9 +389,14 @@ class Account:
         """Return one use's operating cash flow over the last 365 days.
 
         A horizon shorter than a year has fewer days: its sum is scaled to 365 days, so the
-        value stays a year's cash whatever the horizon.
+        value stays a year's cash whatever the horizon. So is the mine's where a halving fell
+        within the year: its cash counts from the first day wholly after the halving, the
+        run-rate a buyer on the last day would see.
         """
-        year = slice(max(0, self.n_days - 365), self.n_days)
+        first = max(0, self.n_days - 365)
+        if use == "mining":
+            first = max(first, self._after_last_halving())
+        year = slice(first, self.n_days)
         daily = self.daily[:, year]
         opex = float(np.sum(self.opex_by_use[use][year]))
         if use == "mining":
@@ -402,7 +407,14 @@ class Account:
             cash = float(np.sum(daily[_C["hosting_rent"]])) - opex
         else:
             cash = float(np.sum(daily[_C["cloud_revenue"]] + self._power_by_use()["cloud"][year])) - opex
-        return cash if self.n_days >= 365 else cash * 365 / self.n_days
+        days = self.n_days - first
+        return cash if days >= 365 else cash * 365 / days
+
+    def _after_last_halving(self) -> int:
+        """Return the first day wholly after the horizon's last halving (0 if none): the day
+        after the last fall of the daily subsidy (the halving's own day mixes the two)."""
+        falls = np.flatnonzero(np.diff(self.world.subsidy_btc) < 0)
+        return int(falls[-1]) + 1 if falls.size else 0
 
     # --- kinds of cash flow -------------------------------------------------------------------
     def cash_by_kind(self) -> dict[str, np.ndarray]:

@@ -6,6 +6,7 @@ short sum a reader can check.
 """
 
 import copy
+import dataclasses
 import functools
 from pathlib import Path
 
@@ -201,6 +202,36 @@ def test_the_mine_is_worth_a_years_cash_whatever_the_horizon(year, horizon_years
     acc = Account(cfg, world, record_of(world, books))
     mining_per_day = (0.98 * TH / 1000 * 40 - 10 * 24 * 40 - 10 * 2_500 / DAYS_PER_MONTH)
     assert acc.terminal_parts[0] == ("mining", pytest.approx(4 * 365 * mining_per_day, rel=1e-9))
+
+
+@pytest.mark.parametrize("method", ["multiple", "market"])
+@pytest.mark.parametrize("halving_day", [100, 300, 546])
+def test_the_mine_after_a_halving_within_its_last_year_is_worth_its_run_rate_since(
+        year, method, halving_day):
+    """1.5 years of 10 MW mining; the hashprice halves on `halving_day` (the day itself
+    mixes the two subsidies). Within the last 365 days (from day 183), the mine is worth the
+    multiple of a year at the cash of the days wholly after the halving; before them (day
+    100), of its last 365 days, as without a halving."""
+    cfg, world = year(f"run.terminal_value={method}", "run.horizon_years=1.5",
+                      "fleet.resale_share=0")  # under market, the ASICs' resale would be the floor
+    subsidy = np.full(world.n_days, 3.125)
+    subsidy[halving_day] = 2.5
+    subsidy[halving_day + 1:] = 1.5625
+    hashprice = np.where(np.arange(world.n_days) > halving_day, 20.0, 40.0)
+    hashprice[halving_day] = 30.0
+    world = dataclasses.replace(world, subsidy_btc=subsidy, hashprice_usd_per_ph_day=hashprice)
+    books = Books(world.n_days)
+    books.mining_mw(17.5, 0, 10.0, 10.0)
+    acc = Account(cfg, world, record_of(world, books))
+    costs_per_day = 10 * 24 * 40 + 10 * 2_500 / DAYS_PER_MONTH
+    after = 0.98 * TH / 1000 * 20 - costs_per_day
+    assert world.n_days == 548
+    if halving_day < world.n_days - 365:
+        days = np.arange(world.n_days - 365, world.n_days)
+        expected = 4 * float(np.sum(0.98 * TH / 1000 * hashprice[days] - costs_per_day))
+    else:
+        expected = 4 * 365 * after
+    assert acc.terminal_parts[0] == ("mining", pytest.approx(expected, rel=1e-9))
 
 
 # --- discount rates per kind ----------------------------------------------------------------
