@@ -101,10 +101,12 @@ class DiscountRates:
                                     doc="mining, its power, opex, ASIC refresh and salvage")
     contracted: Optional[float] = param(0.075, unit="1/year", low=-1, low_open=True, high=1,
                                         nullable=True,
-                                        doc="hosting rent, hosting opex, conversion capex")
+                                        doc="hosting rent, hosting opex, conversion capex, "
+                                            "a cloud contract's payments")
     merchant_ai: Optional[float] = param(None, unit="1/year", low=-1, low_open=True, high=1,
                                          nullable=True,
-                                         doc="own GPU cloud: revenue, its power, opex, GPUs")
+                                         doc="own GPU cloud: uncontracted revenue, its power, "
+                                             "opex, GPUs")
 
     def __getitem__(self, kind: str) -> Optional[float]:
         """Return the rate of `kind` (mining, contracted or merchant_ai), None if unset."""
