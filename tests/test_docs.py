@@ -2,8 +2,11 @@
 
 import importlib.util
 import os
+import re
 from pathlib import Path
 
+import numpy as np
+import pytest
 import yaml
 from omegaconf import OmegaConf
 
@@ -185,3 +188,56 @@ def test_readme_names_every_market_option_and_no_other():
                for group in (ROOT / "conf" / "market").iterdir() if group.is_dir()}
     shipped.pop("rates", None)  # the short rate is documented with the finance section
     assert listed == shipped
+
+
+# --- README: what it says of the model and of the base case, against the code ---------------
+def _readme_section(title: str) -> str:
+    """Return the README's section under `## title`, up to the next `## `, on one line."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    body = text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+    return " ".join(body.split())
+
+
+def test_the_model_in_brief_names_the_default_network_and_signing_rule():
+    """Before: it described market/network=reference's rule as the network, and said a
+    request that does not fit is lost unless the strategy builds for it, while by default
+    tenants sign against halls still converting."""
+    brief = _readme_section("The model in brief")
+    defaults = yaml.safe_load((ROOT / "conf" / "config.yaml").read_text())["defaults"]
+    network = next(d["market/network"] for d in defaults if isinstance(d, dict) and "market/network" in d)
+    assert f"(`market/network={network}`, the default)" in brief
+    signs_converting = sim.compose([]).site.sign_converting
+    assert f"by default (`site.sign_converting={str(signs_converting).lower()}`)" in brief
+    assert "tenant_signed_converting" in brief
+
+
+def test_the_base_case_failure_charge_is_the_readmes_hand_computation():
+    """The README says the base case charges failures at their expected rate, with July
+    2026's figure for stay_mining; recomputed here by hand from the world's hashprice."""
+    cfg = sim.compose(["strategy=stay_mining", "run.deterministic=true", "run.replications=1",
+                       "run.horizon_years=0.25", "run.progress=false", "run.compare=false",
+                       "run.robustness.replications=0"])
+    flows = sim.run(cfg).cashflows
+    july = flows[(flows.category == "capex_asic_refresh")
+                 & (flows.month == "2026-07-01")]["usd"].sum()
+    world = sim.sample_world(cfg, 0)
+    in_july = ((world.date >= np.datetime64("2026-07-01"))
+               & (world.date < np.datetime64("2026-08-01")))
+    assert world.power_usd_per_mwh[in_july].max() < 60  # below breakeven: mining every day
+    th_per_s = cfg.site.grid_mw * 1e6 / (cfg.fleet.j_per_th * cfg.site.pue_mining)
+    by_hand = sum(0.07 / 365.25 * th_per_s * 375 * world.hashprice_usd_per_ph_day[in_july] / 1000)
+    assert -july == pytest.approx(by_hand, rel=1e-9)
+    base_case = _readme_section("A tour")
+    assert f"stay_mining pays ${-july:,.0f} in July 2026" in base_case
+    assert f"× ${world.hashprice_usd_per_ph_day[in_july].mean():.2f}/PH/day" in base_case
+
+
+def test_the_readmes_label_example_labels_the_rows():
+    text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    match = re.search(r"`hashpivot (strategy=phased [^`]*\+strategy\.phased\.name=(\w+))` labels "
+                      r"that run's rows `(\w+)`", text)
+    assert match and match[2] == match[3]
+    cfg = sim.compose([*match[1].split(), "run.deterministic=true", "run.replications=1",
+                       "run.horizon_years=0.25", "run.progress=false", "run.compare=false",
+                       "run.robustness.replications=0"])
+    assert set(sim.run(cfg).summary["strategy"]) == {match[2]}
