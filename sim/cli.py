@@ -37,7 +37,8 @@ from sim.compare import compare_runs
 from sim.compare.pipeline import remove_comparison
 from sim.compare import main as compare
 from sim.config import (build_processes, check_config_dirs, check_output_dir, config_dir,
-                        group_value_line, hydra_error_line, user_config_dirs, validate)
+                        drop_unselected_strategies, group_value_line, hydra_error_line,
+                        user_config_dirs, validate)
 from sim.errors import UserError, warn_user
 from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
 from sim.memory import check_memory
@@ -388,6 +389,7 @@ def root_logging_restored():
 
 
 def _task(cfg) -> None:
+    drop_unselected_strategies(cfg)  # a sweep's job: its fingerprint is that of the run's config
     with job_log():
         out_dir = Path(HydraConfig.get().runtime.output_dir)
         log.info("hashpivot %s: run into %s", sim.__version__, out_dir)

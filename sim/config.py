@@ -312,10 +312,13 @@ def omegaconf_error_line(err: OmegaConfBaseException) -> str:
 
 
 def validate(cfg: DictConfig) -> Settings:
-    """Return the checked `Settings` of `cfg`; raise UserError on the first value not allowed."""
+    """Return the checked `Settings` of `cfg`; raise UserError on the first value not allowed.
+    Settings given to strategies that are not selected are removed first
+    (`drop_unselected_strategies`)."""
     if not isinstance(cfg, DictConfig):
         raise UserError(f"cfg: a config made by sim.compose([...]), not a "
                         f"{type(cfg).__name__}: e.g. sim.run(sim.compose(['run.replications=4']))")
+    drop_unselected_strategies(cfg)
     checked = settings(cfg)
     if not cfg.get("strategy"):
         raise UserError("strategy: none selected; choose one or more, e.g. strategy=phased "
@@ -332,6 +335,22 @@ def validate(cfg: DictConfig) -> Settings:
             continue
         _check_target(cfg, f"market.{name}", needs="sample(days, rng, upstream)")
     return checked
+
+
+def drop_unselected_strategies(cfg: DictConfig) -> DictConfig:
+    """Return `cfg` without the nodes under `strategy` that name a shipped strategy option but
+    have no `_target_`: settings for a strategy the run does not select, which an experiment
+    gives every strategy it applies to (`+experiment=cloud strategy=convert_all` sets
+    phased's `use` too). Any other node without `_target_` (a typo) stays, to be refused."""
+    strategies = cfg.get("strategy")
+    if not strategies:
+        return cfg
+    with open_dict(strategies):
+        for name in [name for name, node in strategies.items()
+                     if name in shipped_options("strategy")
+                     and not (isinstance(node, DictConfig) and "_target_" in node)]:
+            del strategies[name]
+    return cfg
 
 
 def _check_cloud_fits(checked: Settings, node, strategy_class, key: str) -> None:

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 import sim
+from sim.errors import UserError
 
 EXPERIMENTS = Path(sim.__file__).resolve().parent.parent / "conf" / "experiment"
 
@@ -52,3 +53,30 @@ def test_every_preset_is_tested():
     for preset in PUBLISHED:  # and each is a valid YAML file of the global package
         text = (EXPERIMENTS / f"{preset}.yaml").read_text()
         assert text.startswith("# @package _global_") and isinstance(yaml.safe_load(text), dict)
+
+
+@pytest.mark.parametrize("selection", ["convert_all", "[stay_mining,convert_all]"])
+def test_the_cloud_experiment_runs_the_strategies_selected_with_it_as_a_gpu_cloud(selection):
+    """It said 'strategy.phased: has no _target_; select an option for it', exit 2: the
+    experiment sets phased's, threshold's and real_option's `use` whether selected or not."""
+    cfg = sim.compose(["+experiment=cloud", f"strategy={selection}", "run.deterministic=true",
+                       "run.replications=1", "run.horizon_years=2", "run.progress=false",
+                       "run.compare=false", "run.robustness.replications=0"])
+    summary = sim.run(cfg).summary.set_index("strategy")
+    assert set(summary.index) == set(selection.strip("[]").split(","))
+    converted = summary.loc["convert_all"]  # a GPU cloud earns GPU-hours, never rent
+    assert converted["revenue_cloud_usd"] > 0 and converted["revenue_hosting_usd"] == 0
+
+
+def test_the_cloud_experiment_alone_runs_every_converting_strategy_as_a_gpu_cloud():
+    cfg = sim.compose(["+experiment=cloud"])
+    uses = {name: node.get("use") for name, node in cfg.strategy.items()}
+    assert uses == {"stay_mining": None, "convert_all": "cloud", "phased": "cloud",
+                    "threshold": "cloud", "build_to_suit": None, "real_option": "cloud"}
+
+
+def test_settings_of_a_misspelt_strategy_are_still_refused():
+    with pytest.raises(UserError, match="strategy.phasd"):
+        sim.run(sim.compose(["strategy=convert_all", "+strategy.phasd.use=cloud",
+                             "run.replications=1", "run.progress=false"]))
+
