@@ -33,6 +33,21 @@ MIN_DAYS = 366
 _PASSES = 6
 
 
+def peak_day(phase_days: float) -> float:
+    """Return the day of the year, in [1, 366], at which a cosine of period 365.25 days in the
+    day of the year peaks, given one day value `phase_days` where it peaks (any period away).
+
+    The days of a year run from 1 to 366, 365 apart, a quarter day short of the period: a
+    peak in (0.75, 1), equally (366, 366.25), lies between day 366 and day 1 and goes to the
+    nearer of them in phase (a peak on 0.9, a tenth of a day before January 1st, is day 1).
+    """
+    day = float(phase_days) % DAYS_PER_YEAR
+    day = day + DAYS_PER_YEAR if day < 1 else day  # [1, 366.25)
+    if day <= 366:
+        return day
+    return 366.0 if day - 366 < DAYS_PER_YEAR + 1 - day else 1.0
+
+
 def _split(e: np.ndarray, phi: float, psi: float, cut: float, jumps=None):
     """Return (X, Y, innovations, jump days): e split into noise and spikes.
 
@@ -130,8 +145,7 @@ def fit_power(prices: pd.Series, cap_usd_per_mwh: float = 5000.0) -> Fit:
     jump_sd = math.sqrt(max(total_sd ** 2 - s ** 2, 0.0))
     rate = len(sizes) / seen / years
     amplitude = float(math.hypot(beta[1], beta[2]))
-    peak = (math.atan2(beta[2], beta[1]) * DAYS_PER_YEAR / (2 * np.pi)) % DAYS_PER_YEAR
-    peak = peak + DAYS_PER_YEAR if peak < 1 else peak
+    peak = peak_day(math.atan2(beta[2], beta[1]) * DAYS_PER_YEAR / (2 * np.pi))
     log_sd = s / math.sqrt(1 - phi ** 2)
     half_life = math.log(0.5) / math.log(phi)
     spike_half_life = math.log(0.5) / math.log(psi)

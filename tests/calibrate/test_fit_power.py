@@ -36,3 +36,19 @@ def test_a_pure_seasonal_price_is_read_exactly():
     assert fit.params["seasonal_amplitude_log"] == pytest.approx(0.3, abs=1e-6)
     assert fit.params["peak_day_of_year"] == pytest.approx(200.0, abs=1e-3)
     assert fit.params["mean_usd_per_mwh"] == pytest.approx(50.0, rel=1e-3)
+
+
+@pytest.mark.parametrize("peak, expected", [
+    (200.0, 200.0), (2.0, 2.0), (1.0, 1.0), (366.0, 366.0), (365.5, 365.5),
+    (0.9, 1.0),    # between day 366 and day 1 (366.15 in phase): nearer day 1
+    (0.7, 365.95),  # 365.95 in phase: a day of the year
+])
+def test_a_peak_on_either_side_of_january_1st_is_a_day_of_the_year(peak, expected):
+    """Before: a peak in (0.75, 1) came out as 366.0-366.25 and the fit was refused."""
+    date = pd.date_range("2000-01-01", "2007-12-31")
+    season = 0.4 * np.cos(2 * np.pi * (date.day_of_year.to_numpy() - peak) / 365.25)
+    noise = 0.002 * np.random.default_rng(3).standard_normal(len(date))  # the peak within 0.01 day
+    fit = fit_power(pd.Series(40 * np.exp(season + noise), index=date))
+    assert 1 <= fit.params["peak_day_of_year"] <= 366
+    assert fit.params["peak_day_of_year"] == pytest.approx(expected, abs=0.05)
+    SeasonalLogOU(peak_day_of_year=fit.params["peak_day_of_year"])  # a valid option
