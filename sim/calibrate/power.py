@@ -9,7 +9,9 @@ exceeds `THRESHOLD` innovation sds; φ and s by least squares on the other days;
 maximising the Gaussian likelihood of those innovations. Jump sizes are fitted by a
 normal law truncated to the detected range, and the rate is divided by the probability
 of detection, so that small jumps hidden in the noise are counted. Standard errors are
-asymptotic (AR(1)-corrected regression, delta method), approximate for the spikes.
+asymptotic (AR(1)-corrected regression, delta method); the spike sizes' come from the
+truncated normal's observed information, and the rate's add the error of the detection
+probability (from those sizes) to the count's Poisson error.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from sim.calibrate.fit import Fit, check_enough, period_of
+from sim.calibrate.fit import Fit, check_enough, covariance, delta_se, period_of
 from sim.economics import DAYS_PER_YEAR
 from sim.processes._common import day_of_year
 from sim.processes.power import SeasonalLogOU
@@ -87,17 +89,25 @@ def _profile(e, phi, psi, is_jump) -> float:
     return 0.5 * len(innovations) * math.log(s * s) if s > 0 else -math.inf
 
 
-def _truncated_normal(sizes: np.ndarray, cut: float) -> tuple[float, float, float]:
-    """Return (mean, sd, P(|J| > cut)) of a normal law fitted to sizes seen only beyond ±cut."""
+def _seen(theta: np.ndarray, cut: float) -> float:
+    """Return P(|J| > cut) for J normal with (mean, log sd) = theta: the chance a jump is seen."""
+    mean, sd = theta[0], math.exp(theta[1])
+    return float(stats.norm.sf((cut - mean) / sd) + stats.norm.cdf((-cut - mean) / sd))
+
+
+def _truncated_normal(sizes: np.ndarray, cut: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return ((mean, log sd), their covariance) of a normal law fitted by maximum likelihood
+    to sizes seen only beyond ±cut; the covariance is the inverse observed information."""
     def negative_loglik(theta):
-        mean, sd = theta[0], math.exp(theta[1])
-        hidden = stats.norm.cdf((cut - mean) / sd) - stats.norm.cdf((-cut - mean) / sd)
-        return -(np.sum(stats.norm.logpdf(sizes, mean, sd)) - len(sizes) * math.log(1 - hidden))
+        seen = _seen(theta, cut)
+        if not seen > 0:
+            return math.inf
+        return -(np.sum(stats.norm.logpdf(sizes, theta[0], math.exp(theta[1])))
+                 - len(sizes) * math.log(seen))
     start = [float(np.mean(sizes)), math.log(max(float(np.std(sizes)), cut / 4))]
-    best = optimize.minimize(negative_loglik, start, method="Nelder-Mead")
-    mean, sd = float(best.x[0]), math.exp(best.x[1])
-    seen = 1 - (stats.norm.cdf((cut - mean) / sd) - stats.norm.cdf((-cut - mean) / sd))
-    return mean, sd, float(seen)
+    best = optimize.minimize(negative_loglik, start, method="Nelder-Mead",
+                             options={"xatol": 1e-8, "fatol": 1e-10})
+    return best.x, covariance(negative_loglik, best.x)
 
 
 def _season(y: np.ndarray, design: np.ndarray):
@@ -139,9 +149,13 @@ def fit_power(prices: pd.Series, cap_usd_per_mwh: float = 5000.0) -> Fit:
     design = np.column_stack([np.ones(len(log_p)), np.cos(theta), np.sin(theta)])
     beta, e, phi, psi, s, is_jump, u, innovations = _alternate(log_p, design)
     n, years = len(innovations), len(log_p) / DAYS_PER_YEAR
-    sizes = u[is_jump]
-    jump_mean, total_sd, seen = _truncated_normal(sizes, THRESHOLD * s) if len(sizes) > 2 else (
-        0.0, 0.0, 1.0)
+    sizes, cut = u[is_jump], THRESHOLD * s
+    if len(sizes) > 2:
+        jump, jump_cov = _truncated_normal(sizes, cut)
+        seen = _seen(jump, cut)
+    else:  # too few to fit their sizes: taken as all seen
+        jump, jump_cov, seen = np.array([0.0, -np.inf]), np.full((2, 2), np.inf), 1.0
+    jump_mean, total_sd = float(jump[0]), math.exp(jump[1])
     jump_sd = math.sqrt(max(total_sd ** 2 - s ** 2, 0.0))
     rate = len(sizes) / seen / years
     amplitude = float(math.hypot(beta[1], beta[2]))
@@ -163,7 +177,6 @@ def fit_power(prices: pd.Series, cap_usd_per_mwh: float = 5000.0) -> Fit:
     mean = math.exp(beta[0]) / process.level_usd_per_mwh()
     grad_amp = np.array([beta[1], beta[2]]) / max(amplitude, 1e-12)
     grad_peak = np.array([-beta[2], beta[1]]) / max(amplitude ** 2, 1e-12) * DAYS_PER_YEAR / (2 * np.pi)
-    count = max(len(sizes), 1)
     params = {"mean_usd_per_mwh": mean, "seasonal_amplitude_log": amplitude,
               "peak_day_of_year": float(peak), "log_sd": log_sd, "half_life_days": half_life,
               "spikes_per_year": rate, "spike_log_mean": jump_mean, "spike_log_sd": jump_sd,
@@ -175,9 +188,7 @@ def fit_power(prices: pd.Series, cap_usd_per_mwh: float = 5000.0) -> Fit:
               "peak_day_of_year": math.sqrt(grad_peak @ beta_cov[1:, 1:] @ grad_peak),
               "log_sd": math.hypot(se_s / math.sqrt(1 - phi ** 2), dlogsd_dphi * se_phi),
               "half_life_days": -math.log(0.5) / (phi * math.log(phi) ** 2) * se_phi,
-              "spikes_per_year": rate / math.sqrt(count),
-              "spike_log_mean": total_sd / math.sqrt(count) if len(sizes) > 2 else math.inf,
-              "spike_log_sd": total_sd / math.sqrt(2 * count) if len(sizes) > 2 else math.inf,
+              **_spike_errors(jump, jump_cov, len(sizes), rate, s, cut),
               "spike_half_life_days": -math.log(0.5) / (psi * math.log(psi) ** 2) * se_psi}
     goodness = {"log_likelihood": float(np.sum(stats.norm.logpdf(innovations, 0, s))),
                 "ks_statistic": float(stats.kstest(innovations / s, "norm").statistic),
@@ -187,6 +198,22 @@ def fit_power(prices: pd.Series, cap_usd_per_mwh: float = 5000.0) -> Fit:
                "seasonal regression + AR(1) noise/spike filter (likelihood of the noise days)",
                {"cap_usd_per_mwh": "not fitted: the market's cap, or the highest price seen"},
                observed="daily prices")
+
+
+def _spike_errors(jump: np.ndarray, cov: np.ndarray, count: int, rate: float, s: float,
+                  cut: float) -> dict:
+    """Return the standard errors of the spike rate, log mean and log sd: the sizes' from
+    the truncated normal's covariance `cov` of (mean, log sd) `jump`, by the delta method;
+    the rate's, count / P(seen) / years, from the count's Poisson error and that of
+    log P(seen). With under 3 spikes the sizes' are unknown (infinite)."""
+    if count < 3:
+        return {"spikes_per_year": rate / math.sqrt(count) if count else math.inf,
+                "spike_log_mean": math.inf, "spike_log_sd": math.inf}
+    log_seen_se = delta_se(lambda x: math.log(_seen(x, cut)), jump, cov)
+    return {"spikes_per_year": rate * math.sqrt(1 / count + log_seen_se ** 2),
+            "spike_log_mean": math.sqrt(cov[0, 0]),
+            "spike_log_sd": delta_se(lambda x: math.sqrt(max(math.exp(2 * x[1]) - s * s, 0.0)),
+                                     jump, cov)}
 
 
 def _curvature_se(negative_loglik, x: float, h: float = 1e-3) -> float:

@@ -52,3 +52,21 @@ def test_a_peak_on_either_side_of_january_1st_is_a_day_of_the_year(peak, expecte
     assert 1 <= fit.params["peak_day_of_year"] <= 366
     assert fit.params["peak_day_of_year"] == pytest.approx(expected, abs=0.05)
     SeasonalLogOU(peak_day_of_year=fit.params["peak_day_of_year"])  # a valid option
+
+
+def test_the_spike_standard_errors_match_the_spread_over_paths():
+    """Before: the spike sizes' errors were total_sd/sqrt(count) and the rate's
+    rate/sqrt(count), ignoring the truncation at the detection threshold and the error of
+    the detection probability: over paths the estimates spread 1.5-1.8 times as wide."""
+    truth = SeasonalLogOU()  # 6 spikes a year of log size N(1, 0.5²)
+    day, date = day_grid("2010-01-01", 6)
+    fits = [fit_power(pd.Series(truth.sample(day, np.random.default_rng(seed),
+                                             {"day": day, "date": date})["power_usd_per_mwh"],
+                                index=date))
+            for seed in range(40)]
+    for key in ("spikes_per_year", "spike_log_mean", "spike_log_sd"):
+        estimates = np.array([fit.params[key] for fit in fits])
+        errors = np.array([fit.errors[key] for fit in fits])
+        spread = estimates.std(ddof=1)
+        assert 0.7 < spread / np.median(errors) < 1.35, (key, spread, np.median(errors))
+        assert abs(estimates.mean() - getattr(truth, key)) < 3 * spread / np.sqrt(len(fits)), key
