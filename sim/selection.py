@@ -1,29 +1,47 @@
 """Which strategy is best: ranking and selection with a stated confidence.
 
-The procedure is Kim & Nelson's fully sequential KN procedure (ACM TOMACS 11(3), 2001).
+Two procedures, one for each way a run ends.
+
+A finished run holds all its replications: `select_by_mean` names the strategy with the
+best mean over every one of them (the mean the report's tables, regret and intervals
+show) and states how sure that is with a one-look paired Bonferroni test: for each rival,
+a one-sided paired t-test that it does not beat the leader by more than the indifference
+zone `delta`, Bonferroni over the k − 1 rivals. If the truly best strategy's mean beats
+the leader's by more than `delta`, the test passes with probability at most
+1 − `confidence` (the k − 1 comparisons with the truly best one hold together with that
+probability), so "identified with 95% confidence" means: best, or within `delta` of the
+best. The t-test rests on the central limit theorem over all n replications, not on a
+first stage of a few: paired differences that are mostly zero with rare large values
+(variants of one strategy) are judged by every world that holds one.
+
+A run that adds replications until it is sure (`run.until_confident`) needs a sequential
+procedure: Kim & Nelson's fully sequential KN (ACM TOMACS 11(3), 2001), `select_best`.
 It looks at the replications one at a time, in replication order, and drops a strategy
 as soon as another's running mean beats it by more than a shrinking allowance. The
-allowance is set by the variance of each *paired* difference, so common random
-numbers, which make those variances small, let it stop early.
-
-Guarantee: if the best strategy's mean beats every other by at least the indifference
-zone `delta`, KN selects it with probability at least `confidence` (outcomes normal,
-or nearly so, within each strategy; variances unknown and unequal; any correlation
-across strategies). Strategies within `delta` of the best count as equally good.
-
-KN is sequential by design, so replaying it over however many replications a run holds
-is the procedure itself: `run.until_confident` can call `select_best` after every
-chunk of replications, and stop when it answers `confident`, without the inflation of
-repeated looks. The first chunk should hold at least `n0` replications.
+allowance is set by the variance of each *paired* difference over a first stage of `n0`
+replications, so common random numbers, which make those variances small, let it stop
+early. Guarantee: if the best strategy's mean beats every other by at least `delta`, KN
+selects it with probability at least `confidence`, provided the paired differences are
+normal, or nearly so (variances unknown and unequal; any correlation across strategies).
+That proviso matters: with a first stage of 20, a pair whose differences are mostly
+exactly zero has its variance underestimated (0 when no world of the 20 holds one of
+the rare large values), and KN stops confidently on the wrong strategy far more often
+than promised. `Selection.caveat` says when the first stage looks like that (most of a
+pair's differences exactly zero, or their variance under a quarter of that over every
+replication). KN is sequential by design, so replaying it over however many replications
+a run holds is the procedure itself: `run.until_confident` can call `select_best` after
+every chunk of replications, and stop when it answers `confident`, without the inflation
+of repeated looks. The first chunk should hold at least `n0` replications. KN's answer is
+the leader at the stage where it stopped, which need not lead over every replication.
 
 Strategies whose values are identical in every replication (a learning strategy that
-chose to act exactly as a heuristic does) are one candidate: the procedure ranks the
-first of them and names the others as its `twins`. Two columns that cannot differ would
+chose to act exactly as a heuristic does) are one candidate: both procedures rank the
+first of them and name the others as its `twins`. Two columns that cannot differ would
 otherwise only widen KN's constant and make the paired test meaningless.
 
 Alongside, `mcb_confidence` reports the paired Bonferroni confidence that the leader
-beats every rival (one-sided paired t-tests, Bonferroni over the k − 1 rivals): the
-largest 1 − α at which a one-look test would name it best, with no indifference zone.
+beats every rival outright (the same test with no indifference zone): the largest
+1 − α at which a one-look test would name it best.
 """
 
 from __future__ import annotations
@@ -32,7 +50,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import stdtr
+from scipy.special import stdtr, stdtrit
 
 
 #: Summary columns where a smaller value is the better outcome.
@@ -66,6 +84,13 @@ class Selection:
     excluded: tuple[str, ...] = ()
     #: (strategy, the strategies identical to it in every replication), for each ranked one that has any.
     twins: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: The one-look paired Bonferroni confidence that no strategy beats `best` by more than
+    #: `delta` (what `select_by_mean` states); NaN from KN.
+    zone_confidence: float = np.nan
+    #: Whether the Selection comes from KN (`select_best`), whose stopping is sequential.
+    sequential: bool = True
+    #: KN only: why its first stage may overstate its confidence ("" when it looks sound).
+    caveat: str = ""
 
     def twins_of(self, name: str) -> tuple[str, ...]:
         """Return the strategies whose values equal `name`'s in every replication."""
@@ -81,14 +106,22 @@ class Selection:
             return f"{self.best} is the only strategy{without}."
         same = self.twins_of(self.best)
         twin = f" ({', '.join(same)}: the same in every replication)" if same else ""
+        level, caveat = percent(self.confidence), f" {self.caveat}" if self.caveat else ""
         if self.confident:
             tied = [s for s in self.survivors if s != self.best]
             tie = f" (within {self.delta:,.4g} of: {', '.join(tied)})" if tied else ""
-            return (f"{self.best}{twin} is best with {self.confidence:.0%} confidence{tie} "
-                    f"({self.method}, {self.replications} replications).")
-        return (f"{self.best}{twin} leads, but is not identified at {self.confidence:.0%} after "
-                f"{self.available} replications (still in contention: "
-                f"{', '.join(self.survivors)}; at most {self.required_replications} needed).")
+            return (f"{self.best}{twin} is best with {level} confidence{tie} "
+                    f"({self.method}, {self.replications:,} replications).{caveat}")
+        bound = "at most" if self.sequential else "about"
+        return (f"{self.best}{twin} leads, but is not identified at {level} after "
+                f"{self.available:,} replications (still in contention: "
+                f"{', '.join(self.survivors)}; {bound} {self.required_replications:,} "
+                f"needed).{caveat}")
+
+
+def percent(confidence: float) -> str:
+    """Return a confidence level as a percentage with the digits it has: 95%, 97.5%."""
+    return f"{round(100 * confidence, 6):g}%"
 
 
 def kn_constant(k: int, n0: int, confidence: float) -> float:
@@ -152,10 +185,13 @@ def default_delta(first_stage: np.ndarray) -> float:
     return float(0.01 * scale) if scale > 0 else 1.0
 
 
-def mcb_confidence(values: np.ndarray, leader: int) -> float:
-    """Return the paired Bonferroni confidence that column `leader` beats every other.
+def mcb_confidence(values: np.ndarray, leader: int, delta: float = 0.0) -> float:
+    """Return the paired Bonferroni confidence that no column beats column `leader` by
+    more than `delta` (with `delta` 0: that `leader` beats every other outright).
 
-    `values` is (replications, strategies), larger is better, rows paired.
+    `values` is (replications, strategies), larger is better, rows paired. For each
+    rival j, the one-sided paired t-test of "j beats `leader` by `delta` or more" gives a
+    p-value; the answer is 1 − (k − 1) × the largest of them, at least 0.
     """
     n, k = values.shape
     if k < 2:
@@ -167,13 +203,96 @@ def mcb_confidence(values: np.ndarray, leader: int) -> float:
         if j == leader:
             continue
         d = values[:, leader] - values[:, j]
-        sd = d.std(ddof=1)
+        sd, lead = d.std(ddof=1), d.mean() + delta
         if sd > 0:
-            p = float(stdtr(n - 1, -d.mean() / (sd / np.sqrt(n))))  # Student's t upper tail
+            p = float(stdtr(n - 1, -lead / (sd / np.sqrt(n))))  # Student's t upper tail
         else:
-            p = 0.0 if d.mean() > 0 else 1.0
+            p = 0.0 if lead > 0 else 1.0
         worst = max(worst, p)
     return float(max(0.0, 1 - (k - 1) * worst))
+
+
+def first_stage_caveat(values: np.ndarray, names: list[str], n0: int) -> str:
+    """Return why KN's first stage of `n0` rows may overstate its confidence, or "".
+
+    `values` is (replications, strategies), rows paired. A pair of columns is suspect
+    when most of its first-stage differences are exactly zero, or when their variance is
+    under a quarter of that over every row (for normal differences and n0 = 20, a 1 in
+    2,000 chance): KN's allowance, set by that variance, is then too narrow.
+    """
+    suspect = []
+    for i in range(values.shape[1]):
+        for j in range(i + 1, values.shape[1]):
+            d = values[:, i] - values[:, j]
+            if len(d) < 2 or not np.any(d != 0):
+                continue
+            first = d[:n0]
+            zeros = float(np.mean(first == 0))
+            if zeros >= 0.5:
+                suspect.append(f"{names[i]} and {names[j]} ({zeros:.0%} of the first "
+                               f"{len(first)} differences exactly zero)")
+            elif len(first) > 1 and first.var(ddof=1) < 0.25 * d.var(ddof=1):
+                suspect.append(f"{names[i]} and {names[j]} (their first {len(first)} "
+                               f"differences vary a quarter as much as all {len(d)})")
+    if not suspect:
+        return ""
+    return (f"Kim–Nelson's first stage looks far from normal for {'; '.join(suspect)}: its "
+            f"confidence assumes nearly normal paired differences and may be overstated.")
+
+
+def select_by_mean(summary: pd.DataFrame, metric: str = "npv_usd", confidence: float = 0.95,
+                   *, delta: float | None = None, higher_is_better: bool | None = None,
+                   by: str = "strategy") -> Selection:
+    """Return the Selection of the strategy with the best mean `metric` over every
+    replication, with the one-look paired Bonferroni confidence that no other beats it by
+    more than `delta`.
+
+    `summary` has one row per (strategy, replication); replications are paired by their
+    number, and ones with a missing value for any strategy are left out. `delta` is the
+    indifference zone in the metric's units (default: 1% of the largest |mean|). It is
+    `confident` when that confidence reaches `confidence`; `survivors` are the leader and
+    the strategies it does not beat outright at `confidence` (the truly best is among
+    them with that confidence); `required_replications`, when not confident, is about how
+    many replications would make it so, were the leader's lead over them zero.
+    """
+    wide, means, excluded, twins, higher_is_better = _prepared(
+        summary, metric, confidence, delta, higher_is_better, by)
+    names = list(wide.columns)
+    values = (1.0 if higher_is_better else -1.0) * wide.to_numpy(float)
+    n, k = values.shape
+    method = "one-look paired Bonferroni over every replication"
+    common = dict(confidence=confidence, means=means, available=n, replications=n,
+                  higher_is_better=higher_is_better, excluded=excluded, twins=twins,
+                  sequential=False)
+    if k == 0 or n == 0:
+        return Selection(None, False, method=method, survivors=(), delta=np.nan,
+                         required_replications=2, mcb_confidence=0.0, **common)
+    leader = int(np.argmax(values.mean(axis=0)))
+    if k == 1:
+        return Selection(names[0], True, method=method, survivors=(names[0],), delta=np.nan,
+                         required_replications=n, mcb_confidence=1.0, zone_confidence=1.0,
+                         **common)
+    if n < 2:
+        return Selection(names[leader], False, method=method, survivors=tuple(names),
+                         delta=np.nan, required_replications=2, mcb_confidence=0.0,
+                         zone_confidence=0.0, **common)
+    if delta is None:
+        delta = default_delta(values)
+    zone = mcb_confidence(values, leader, delta)
+    # the one-sided critical value of each of the k − 1 comparisons
+    critical = float(stdtrit(n - 1, 1 - (1 - confidence) / (k - 1)))
+    diffs = values[:, [leader]] - values
+    sd = diffs.std(axis=0, ddof=1)
+    low = diffs.mean(axis=0) - critical * sd / np.sqrt(n)
+    survivors = [j for j in range(k) if j == leader or not low[j] > 0]
+    short = [j for j in range(k) if j != leader and not low[j] > -delta]
+    needed = max([n + 1] + [int(np.ceil(min((critical * sd[j] / delta) ** 2, MAX_STAGES)))
+                            for j in short]) if short else n
+    return Selection(names[leader], zone >= confidence, method=method,
+                     survivors=tuple(names[j] for j in survivors), delta=float(delta),
+                     required_replications=needed,
+                     mcb_confidence=mcb_confidence(values, leader), zone_confidence=zone,
+                     **common)
 
 
 def _matrix(summary: pd.DataFrame, metric: str, by: str):
@@ -197,15 +316,8 @@ def select_best(summary: pd.DataFrame, metric: str = "npv_usd", confidence: floa
     indifference zone in the metric's units (default: 1% of the largest first-stage
     |mean|); `n0` the first stage (fewer if fewer replications exist, at least 2).
     """
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence(={confidence}) must be in (0, 1).")
-    if delta is not None and not delta > 0:
-        raise ValueError(f"delta(={delta}) must be > 0.")
-    if higher_is_better is None:
-        higher_is_better = metric_higher_is_better(metric)
-    wide, excluded = _matrix(summary, metric, by)
-    means = wide.mean()
-    wide, twins = _distinct(wide)
+    wide, means, excluded, twins, higher_is_better = _prepared(
+        summary, metric, confidence, delta, higher_is_better, by)
     names = list(wide.columns)
     sign = 1.0 if higher_is_better else -1.0
     values = sign * wide.to_numpy(float)
@@ -231,7 +343,22 @@ def select_best(summary: pd.DataFrame, metric: str = "npv_usd", confidence: floa
     return Selection(names[best], stopped, method=method, replications=stage,
                      survivors=tuple(names[i] for i in live), delta=delta,
                      required_replications=stage if stopped else bound,
-                     mcb_confidence=mcb_confidence(values, best), **common)
+                     mcb_confidence=mcb_confidence(values, best),
+                     caveat=first_stage_caveat(values, names, min(n0, n)), **common)
+
+
+def _prepared(summary, metric, confidence, delta, higher_is_better, by):
+    """Return (values, replication × distinct strategy; every strategy's mean; excluded;
+    twins; higher_is_better), after checking the arguments of a selection."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence(={confidence}) must be in (0, 1).")
+    if delta is not None and not delta > 0:
+        raise ValueError(f"delta(={delta}) must be > 0.")
+    if higher_is_better is None:
+        higher_is_better = metric_higher_is_better(metric)
+    wide, excluded = _matrix(summary, metric, by)
+    distinct, twins = _distinct(wide)
+    return distinct, wide.mean(), excluded, twins, higher_is_better
 
 
 def _distinct(wide: pd.DataFrame) -> tuple[pd.DataFrame, tuple[tuple[str, tuple[str, ...]], ...]]:

@@ -65,6 +65,8 @@ def test_too_few_replications_is_not_confident_and_says_how_many_suffice():
     assert selection.required_replications > 30
     assert required_replications(summary_of(data), delta=0.2) == selection.required_replications
     assert "not identified" in selection.describe()
+    assert selection.required_replications > 1000  # written with a thousands separator
+    assert f"at most {selection.required_replications:,} needed" in selection.describe()
 
 
 @pytest.mark.parametrize("delta", [1e-300, 1e-170, 1e-10])
@@ -129,3 +131,83 @@ def test_kn_constant_matches_the_published_formula():
     # Kim & Nelson (2001): eta = ((2 alpha / (k - 1)) ** (-2 / (n0 - 1)) - 1) / 2.
     eta = ((2 * 0.05 / 4) ** (-2 / 9) - 1) / 2
     assert kn_constant(5, 10, 0.95) == pytest.approx(2 * eta * 9)
+
+
+# --- a finished run: the best mean over every replication, and how sure (select_by_mean) ---
+from scipy import stats as scipy_stats  # noqa: E402
+
+from sim.selection import select_by_mean  # noqa: E402
+
+
+def rare_jumps(rng, n=300, share=0.10, jump=1e8):
+    """Two variants of one strategy: B gains `jump` over A in `share` of the worlds only."""
+    base = rng.normal(7e8, 2e8, n)
+    return np.column_stack([base, base + (rng.random(n) < share) * jump])
+
+
+def test_a_finished_run_names_its_best_mean_where_kn_stopped_on_another():
+    """KN stopped at its first stage (20 of 300) where s0 led; s1 leads over all 300."""
+    rng = np.random.default_rng(12)
+    base = rng.normal(7e8, 2e8, 300)
+    edge = np.where(np.arange(300) < 20, -5e6, 40e6) + rng.normal(0, 1e6, 300)
+    data = np.column_stack([base, base + edge])
+    assert select_best(summary_of(data), delta=1e8).best == "s0"  # KN: the stage-20 leader
+    selection = select_by_mean(summary_of(data), delta=1e8)
+    assert selection.best == f"s{np.argmax(data.mean(axis=0))}" == "s1"
+    assert selection.confident and selection.replications == selection.available == 300
+    assert selection.survivors == ("s1",) and selection.mcb_confidence > 0.999
+
+
+def test_rare_large_differences_are_not_named_wrongly_with_confidence():
+    """B beats A by $100M in 10% of worlds (a $10M edge, twice the $5M zone): KN, whose
+    first stage of 20 often holds no such world, named A with 95% confidence in 15% of
+    runs. Over every replication, the wrong and confident stay under 1 − confidence."""
+    rng = np.random.default_rng(5)
+    trials, wrong, flagged = 200, 0, 0
+    for _ in range(trials):
+        frame = summary_of(rare_jumps(rng))
+        selection = select_by_mean(frame, delta=5e6)
+        wrong += selection.confident and selection.best != "s1"
+        flagged += "far from normal" in select_best(frame, delta=5e6).caveat
+    assert wrong / trials <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / trials)
+    assert flagged == trials  # KN says its first stage is not to be trusted, every time
+
+
+@pytest.mark.parametrize("k, sd", [(2, 8.0), (3, 3.0)])
+def test_the_confidence_is_the_paired_t_test_with_the_zone_bonferroni_over_the_rivals(k, sd):
+    rng = np.random.default_rng(20 + k)
+    data = crn_draw(rng, np.array([0.0, 0.02, 0.01][:k]), 80, sd=sd)
+    selection = select_by_mean(summary_of(data), delta=0.1)
+    leader = int(np.argmax(data.mean(axis=0)))
+    assert selection.best == f"s{leader}"
+    # each rival's one-sided test of "it beats the leader by the zone or more"
+    worst = max(scipy_stats.ttest_1samp(data[:, j] - data[:, leader], 0.1,
+                                        alternative="less").pvalue
+                for j in range(k) if j != leader)
+    assert selection.zone_confidence == pytest.approx(max(0.0, 1 - (k - 1) * worst), abs=1e-12)
+    assert selection.confident == (selection.zone_confidence >= 0.95)
+    assert selection.zone_confidence >= selection.mcb_confidence
+
+
+def test_what_the_selection_states_never_contradicts_itself():
+    rng = np.random.default_rng(30)
+    for trial in range(60):
+        means = rng.normal(0, 0.3, 4)
+        data = crn_draw(rng, means, int(rng.integers(5, 200)), sd=2.0)
+        selection = select_by_mean(summary_of(data), delta=0.1)
+        assert selection.best == f"s{np.argmax(data.mean(axis=0))}"
+        assert selection.best in selection.survivors
+        assert selection.zone_confidence >= selection.mcb_confidence
+        if selection.mcb_confidence >= 0.95:  # beats every other outright: none in contention
+            assert selection.survivors == (selection.best,)
+        assert selection.confident == (selection.zone_confidence >= 0.95)
+
+
+def test_the_replications_said_to_settle_it_do():
+    rng = np.random.default_rng(40)
+    means = np.array([0.0, 0.05])
+    selection = select_by_mean(summary_of(crn_draw(rng, means, 60, rho=0.0)), delta=0.2)
+    assert not selection.confident and selection.required_replications > 1000
+    assert f"about {selection.required_replications:,} needed" in selection.describe()
+    more = crn_draw(rng, means, int(1.2 * selection.required_replications), rho=0.0)
+    assert select_by_mean(summary_of(more), delta=0.2).confident

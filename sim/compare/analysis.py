@@ -24,7 +24,7 @@ from sim.compare import finance, stats
 from sim.compare.finance import FINANCING_CATEGORIES
 from sim.compare.load import RunSet, same_worlds
 from sim.compare.stats import MIN_DEFINED_SHARE
-from sim.selection import Selection, select_best
+from sim.selection import Selection, select_by_mean
 from sim.errors import UserError
 
 DEFAULT_BASELINE = "stay_mining"
@@ -115,7 +115,7 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
     """Return the Analysis of `runset` on summary column `metric`.
 
     `delta` is the selection's indifference zone in the metric's units (see
-    `select_best`).
+    `select_by_mean`).
     """
     better = stats.higher_is_better(metric)
     baseline, notes = resolve_baseline(runset, baseline)
@@ -132,9 +132,9 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
         unranked[scenario] = {label: share for label, share in shares.items() if share > 0}
         left_out += _unranked_line(metric, scenario, unranked[scenario],
                                    many=len(runset.scenarios) > 1)
-        selections[scenario] = select_best(here[~here["label"].isin(unranked[scenario])],
-                                           metric, confidence, by="label",
-                                           higher_is_better=better, delta=delta)
+        selections[scenario] = select_by_mean(here[~here["label"].isin(unranked[scenario])],
+                                              metric, confidence, by="label",
+                                              higher_is_better=better, delta=delta)
         unpaired = []
         for label in labels:
             row = {"scenario": scenario, "strategy": label,

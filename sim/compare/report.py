@@ -25,6 +25,7 @@ from sim.compare import page
 from sim.compare.page import fmt
 from sim.compare.plots import feature_label, metric_name
 from sim.compare.robustness import verdict_sentence
+from sim.selection import percent, select_best
 
 #: What the selection's confidence covers, said wherever it is stated.
 MONTE_CARLO = "Monte Carlo confidence (sampling error only, given the model's assumptions)"
@@ -47,11 +48,24 @@ def verdict(analysis: Analysis, runset: RunSet) -> list[str]:
     for run in runset.runs:
         until = run.info.get("until_confident")
         if isinstance(until, dict) and until:
-            lines.append(f"run.until_confident in {run_name(run, runset)}: "
-                         + ", ".join(f"{k}={v}" for k, v in until.items()) + ".")
+            lines.append(until_confident_line(run, until, run_name(run, runset)))
         for label, policy in (run.info.get("policies") or {}).items():
             lines.append(policy_line(label, policy, run_name(run, runset)))
     return lines + analysis.notes
+
+
+def until_confident_line(run, until: dict, run_name: str) -> str:
+    """Return what `run.until_confident` decided, the assumption of its sequential test,
+    and, when the run's first replications look far from that assumption, so."""
+    line = (f"run.until_confident in {run_name}: " + ", ".join(f"{k}={v}" for k, v in until.items())
+            + ". It added replications until the sequential Kim–Nelson procedure stopped")
+    assumption = f"{line}, whose confidence assumes nearly normal paired differences of NPV."
+    if "npv_usd" not in run.summary.columns:
+        return assumption
+    zone = ((run.config or {}).get("run") or {}).get("indifference_usd")
+    kn = select_best(run.summary, "npv_usd", float(until.get("confidence", 0.95)),
+                     delta=float(zone) if zone else None)
+    return f"{line}. {kn.caveat}" if kn.caveat else assumption
 
 
 def policy_line(label: str, policy: dict, run_name: str) -> str:
@@ -87,7 +101,7 @@ def _recommend(analysis: Analysis, scenario: str) -> list[str]:
                 "metric only where it defines it in every world (see 'Left out' below)."]
     if selection.best is None:
         return [f"No strategy has usable values of {metric}."]
-    best, level = selection.best, f"{selection.confidence:.0%}"
+    best, level = selection.best, percent(selection.confidence)
     row = _row(analysis, scenario, best)
     mean = fmt(row["mean"], metric)
     interval = (f" Its mean {name} lies between {fmt(row['ci_low'], metric)} and "
@@ -106,25 +120,27 @@ def _recommend(analysis: Analysis, scenario: str) -> list[str]:
     if selection.available < 2:
         return [f"{best} has the highest {name} ({mean}) in the single world simulated; "
                 "one replication states no confidence (run more replications for that)."]
-    mcb = (f"A one-look paired Bonferroni test gives {selection.mcb_confidence:.1%} "
-           f"confidence that {best} beats every other strategy.")
-    zone = fmt(selection.delta, metric)
+    zone, others = fmt(selection.delta, metric), [s for s in selection.survivors if s != best]
+    test = (f"A one-look paired Bonferroni test over all {fmt(selection.available, 'count')} "
+            f"replications gives {fmt(selection.zone_confidence, 'share')} confidence that no "
+            f"strategy's mean {name} beats {best}'s by more than the indifference zone of "
+            f"{zone}, and {fmt(selection.mcb_confidence, 'share')} that {best} beats every "
+            f"other outright.")
     if selection.confident:
+        tie = (f"; at {level} it is not told apart from {', '.join(others)}: "
+               f"{'either' if len(others) == 1 else 'any of them'} may be better, but by no "
+               f"more than the zone" if others else "")
         lines = [f"Recommended: {best}, the best mean {name} ({mean}), identified with "
-                 f"{level} {MONTE_CARLO}.",
-                 f"{selection.method}: stopped after {selection.replications} of "
-                 f"{selection.available} replications, with an indifference zone of "
-                 f"{zone}.{interval} {mcb}"]
+                 f"{level} {MONTE_CARLO}: no other strategy beats it by more than {zone}.",
+                 f"{test[:-1]}{tie}.{interval}"]
     else:
         needed = selection.required_replications
         lines = [f"Recommended, provisionally: {best}, which leads on mean {name} ({mean})"
-                 f" but is not yet identified as best at {level} {MONTE_CARLO}.",
-                 f"After {selection.available} replications the sequential Kim–Nelson "
-                 f"procedure (indifference zone {zone}) still has in contention: "
-                 f"{', '.join(selection.survivors)}; at most {fmt(needed, 'count')} "
-                 f"replications settle "
-                 f"it (hashpivot run.until_confident={selection.confidence:g} "
-                 f"run.max_replications={needed}).{interval} {mcb}"]
+                 f" but is not yet identified as best (to within {zone}) at {level} "
+                 f"{MONTE_CARLO}.",
+                 f"{test} Still in contention: {', '.join(selection.survivors)}; about "
+                 f"{fmt(needed, 'count')} replications would settle it even were their means "
+                 f"equal (hashpivot run.replications={needed}).{interval}"]
     same = selection.twins_of(best)
     if same:
         lines.append(f"{' and '.join(same)} had the same {name} as {best} in every sampled world "
@@ -273,7 +289,8 @@ HEADERS = {"ci_low": "CI low", "ci_high": "CI high", "std": "std dev", "p5": "P5
            "ssd_vs_baseline": "2nd-order dominance",
            "incremental_irr": "IRR of mean incremental cash",
            "incremental_irr_median": "median IRR of incremental cash",
-           "mcb_confidence": "paired Bonferroni confidence", "first_order":
+           "mcb_confidence": "confidence it beats every other outright",
+           "zone_confidence": "confidence none beats it by more than delta", "first_order":
            "1st-order dominant", "second_order": "2nd-order dominant",
            "max_regret": "max regret", "scenarios_missing": "scenarios missing",
            "spearman_rho": "Spearman ρ", "swing": "top 20% − bottom 20%",
@@ -290,8 +307,8 @@ def robust_choice(regret: pd.DataFrame) -> str | None:
 
 
 #: Columns counted, whatever the metric.
-COUNTS = {"n": "count", "n_pairs": "count", "replications used": "count", "available": "count",
-          "at most needed": "count", "replications": "count", "year": "year"}
+COUNTS = {"n": "count", "n_pairs": "count", "about needed": "count", "replications": "count",
+          "year": "year"}
 
 
 def _table(frame: pd.DataFrame, units: dict[str, str]) -> str:
@@ -318,13 +335,15 @@ def _tables(analysis: Analysis) -> list[tuple[str, str]]:
                              "ssd_vs_baseline", "incremental_irr",
                              "incremental_irr_median"]], usd)))
     rows = [{"scenario": s, "best": sel.best, "confident": sel.confident,
-             "confidence": sel.confidence, "replications used": sel.replications,
-             "available": sel.available, "in contention": ", ".join(sel.survivors),
-             "delta": sel.delta, "at most needed": sel.required_replications,
-             "mcb_confidence": sel.mcb_confidence, "method": sel.method}
+             "confidence": sel.confidence, "zone_confidence": sel.zone_confidence,
+             "mcb_confidence": sel.mcb_confidence, "replications": sel.replications,
+             "in contention": ", ".join(sel.survivors), "delta": sel.delta,
+             "about needed": sel.required_replications, "method": sel.method}
             for s, sel in analysis.selections.items()]
-    sections.append(("Selection of the best strategy (Kim–Nelson; indifference zone "
-                     "delta)", _table(pd.DataFrame(rows), {**usd, "confidence": "share"})))
+    sections.append(("Selection of the best strategy: the best mean, and how sure (a one-look "
+                     "paired Bonferroni test over every replication, indifference zone delta)",
+                     _table(pd.DataFrame(rows), {**usd, "confidence": "share",
+                                                 "zone_confidence": "share"})))
     if not analysis.dominance.empty:
         sections.append(("Stochastic dominance, each pair (the strategy named dominates;"
                          " 'neither' when the distributions cross)",

@@ -20,7 +20,8 @@ import pandas as pd
 from scipy import stats as _scipy
 
 from sim.economics import irr
-from sim.selection import LOWER_IS_BETTER, Selection, required_replications, select_best
+from sim.selection import (LOWER_IS_BETTER, Selection, required_replications, select_best,
+                           select_by_mean)
 from sim.selection import metric_higher_is_better as higher_is_better
 
 #: The least share of its worlds in which a strategy must define a metric (not NaN) for a
@@ -29,7 +30,7 @@ MIN_DEFINED_SHARE = 0.5
 
 __all__ = ["Difference", "LOWER_IS_BETTER", "Selection", "cvar", "describe", "dominance",
            "higher_is_better", "irr", "mean_interval", "paired_difference", "p_beats",
-           "required_replications", "select_best", "unpaired_difference"]
+           "required_replications", "select_best", "select_by_mean", "unpaired_difference"]
 
 
 def _clean(values) -> np.ndarray:
