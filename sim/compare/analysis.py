@@ -69,20 +69,22 @@ class Analysis:
 
 
 def resolve_baseline(runset: RunSet, baseline: str | None) -> tuple[str | None, list[str]]:
-    """Return the baseline strategy name to use, and a note when it was chosen for you."""
+    """Return the baseline strategy (a name or a label) to use, and a note when it was
+    chosen for you: stay_mining, else the first strategy compared, counted by label (a
+    sweep of one strategy's parameter compares several)."""
     names = list(dict.fromkeys(runset.summary["strategy"]))
-    labels = set(runset.summary["label"])
+    labels = list(dict.fromkeys(runset.summary["label"]))
     if baseline is not None:
         if baseline not in names and baseline not in labels:
             raise UserError(f"baseline {baseline!r} is not among the strategies compared "
-                            f"({', '.join(names)}); choose one with --baseline")
+                            f"({', '.join(labels)}); choose one with --baseline")
         return baseline, []
     if DEFAULT_BASELINE in names:
         return DEFAULT_BASELINE, []
-    if len(names) == 1:
+    if len(labels) == 1:
         verb = "was selected" if runset.unselected else "ran"
-        return None, [f"Only one strategy {verb} ({names[0]}): there is no baseline."]
-    return names[0], [f"{DEFAULT_BASELINE} did not run; {names[0]} serves as the baseline."]
+        return None, [f"Only one strategy {verb} ({labels[0]}): there is no baseline."]
+    return labels[0], [f"{DEFAULT_BASELINE} did not run; {labels[0]} serves as the baseline."]
 
 
 def _baseline_label(runset: RunSet, scenario: str, label: str, baseline: str | None):

@@ -11,6 +11,8 @@ import yaml
 from sim.compare import compare_runs
 
 WORLDS = 300
+#: The months of the synthetic runs (conftest.MONTHS).
+MONTHS = 36
 
 
 def with_npv(run, npv: dict):
@@ -69,3 +71,32 @@ def test_a_sequential_stop_on_rare_differences_is_flagged(tmp_path, run_factory)
     assert "assumes nearly normal paired differences" in line
     assert ("first stage looks far from normal for build_to_suit and threshold (100% of the "
             "first 20 differences exactly zero)") in line
+
+
+def sweep(root, factory, effects_usd):
+    """Write a sweep of threshold's margin_below, job k adding effects_usd[k] to its cash."""
+    for k, effect in enumerate(effects_usd):
+        factory(root / str(k), ("threshold",), replications=30, detail="summary",
+                overrides=[f"strategy.threshold.margin_below={0.33 + 0.02 * k:.2f}"],
+                effects={"threshold": effect})
+    return root
+
+
+def test_a_sweep_of_one_strategy_has_its_first_variant_as_baseline(tmp_path, run_factory):
+    """Three labelled variants ran, and the report said "Only one strategy ran (threshold):
+    there is no baseline", its differences blank."""
+    root = sweep(tmp_path / "sweep", run_factory, [0.0, 10e6, 20e6])
+    comparison = compare_runs(root, out=tmp_path / "out")
+    table = comparison.table.set_index("strategy")
+    first = "threshold [margin_below=0.33]"
+    assert list(table.index) == [first, "threshold [margin_below=0.35]",
+                                 "threshold [margin_below=0.37]"]
+    assert (table["baseline"] == first).all()
+    assert "there is no baseline" not in comparison.verdict
+    assert f"stay_mining did not run; {first} serves as the baseline." in comparison.verdict
+    # the effect is spread evenly over the months and discounted at 10% a year
+    present = sum(1.1 ** (-m / 12) for m in range(MONTHS)) / MONTHS
+    assert table.loc["threshold [margin_below=0.37]", "diff_mean"] == pytest.approx(
+        20e6 * present, rel=1e-9)
+    assert table.loc["threshold [margin_below=0.35]", "p_beats_baseline"] == 1.0
+    assert table.loc["threshold [margin_below=0.37]", "paired"]
