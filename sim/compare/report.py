@@ -327,8 +327,9 @@ def _tables(analysis: Analysis) -> list[tuple[str, str]]:
         "p5", "p50", "p95", "p_negative", "cvar5", "terminal_value_pv_mean", "terminal_value_share"]], usd))]
     versus = t[t["diff_mean"].notna()]
     if not versus.empty:
-        sections.append(("Against the baseline (95% intervals; paired where the runs "
-                         "share worlds, over the worlds where both define the metric)", _table(versus[[
+        sections.append((f"Against the baseline ({percent(analysis.confidence)} intervals; "
+                         "paired where the runs share worlds, over the worlds where both "
+                         "define the metric)", _table(versus[[
                              "scenario", "strategy", "baseline", "paired", "n_pairs",
                              "diff_mean", "diff_ci_low", "diff_ci_high",
                              "unpaired_ci_width", "p_beats_baseline", "fsd_vs_baseline",

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.compare import compare_runs
+from sim.compare import compare_runs, main
 
 WORLDS = 300
 #: The months of the synthetic runs (conftest.MONTHS).
@@ -100,3 +100,12 @@ def test_a_sweep_of_one_strategy_has_its_first_variant_as_baseline(tmp_path, run
         20e6 * present, rel=1e-9)
     assert table.loc["threshold [margin_below=0.35]", "p_beats_baseline"] == 1.0
     assert table.loc["threshold [margin_below=0.37]", "paired"]
+
+
+def test_the_intervals_heading_says_their_confidence(tmp_path, run_factory):
+    """With --confidence 0.8 the heading said "95% intervals" over 80% intervals."""
+    run = run_factory(tmp_path / "run", ("stay_mining", "phased"), replications=8)
+    assert main([str(run), "--confidence", "0.8", "--out", str(tmp_path / "out")]) == 0
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "<h3>Against the baseline (80% intervals;" in report
+    assert "95% intervals" not in report
