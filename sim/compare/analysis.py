@@ -7,7 +7,10 @@ Across scenarios, each strategy's regret is its distance from the scenario's bes
 strategy missing from a scenario has no regret there and no largest regret.
 Where cash flows were kept, the baseline's monthly unlevered cash (before debt and tax)
 is subtracted replication by replication to give the incremental cash flows a switch
-would bring, and their IRR. For NPV, each strategy's row also says how much of its mean
+would bring, and their IRR. The cash shown (the yearly increments, the cumulative cash)
+leaves out the terminal value, the value at the horizon booked in the last month, which
+would otherwise dwarf the last year's cash; the IRR counts it, as the NPV does. For NPV,
+each strategy's row also says how much of its mean
 NPV is the terminal value's; runs with financing add each strategy's equity and debt
 cover figures (sim.compare.finance).
 """
@@ -21,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from sim.compare import finance, stats
-from sim.compare.finance import FINANCING_CATEGORIES
+from sim.compare.cash import incremental, net_cash
 from sim.compare.load import RunSet, same_worlds
 from sim.compare.stats import MIN_DEFINED_SHARE
 from sim.selection import Selection, select_by_mean
@@ -56,6 +59,8 @@ class Analysis:
     incremental: pd.DataFrame
     sensitivity: pd.DataFrame
     differences: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    #: {(scenario, label): net cash before debt, tax and the terminal value, USD,
+    #: replication × month}.
     cash: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     #: What was read but is not compared, each sentence starting "Left out:" (said in the
@@ -122,7 +127,7 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
     better = stats.higher_is_better(metric)
     baseline, notes = resolve_baseline(runset, baseline)
     notes = runset.notes + notes
-    cash = _net_cash(runset)
+    cash, terminal = net_cash(runset)
     rows, dominance, selections, increments, sensitivity = [], [], {}, [], []
     differences, unranked, left_out = {}, {}, list(runset.left_out)
     for scenario in runset.scenarios:
@@ -154,7 +159,8 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
                     d = _paired(values[label], values[other])
                     differences[(scenario, label)] = (d["x"] - d["y"]).to_numpy()
                     sensitivity += _sensitivity(runset, scenario, label, other, d)
-                    row.update(_incremental(cash, scenario, label, other, increments))
+                    row.update(incremental(cash, terminal, scenario, label, other,
+                                           increments))
                 else:
                     unpaired.append(label)
             rows.append(row)
@@ -333,53 +339,6 @@ def _add_selection_and_regret(table, selections, regret):
                        zip(table["scenario"], table["strategy"])]
     table["max_regret"] = regret.loc[table["strategy"], "max_regret"].to_numpy()
     return table
-
-
-def _net_cash(runset: RunSet) -> dict[tuple[str, str], pd.DataFrame]:
-    """Return {(scenario, label): unlevered net cash USD, replication × month}.
-
-    The unlevered cash is every category but debt and tax (FINANCING_CATEGORIES).
-
-    Categories are summed run by run before anything is labelled, so the long
-    cashflows table is never copied whole.
-    """
-    cash, unlevered = {}, {}  # unlevered: run index -> its rows of unlevered categories
-    for (index, strategy), label in runset.labels.items():
-        flows = runset.runs[index].cashflows
-        if flows is None or flows.empty:
-            continue
-        scenario = runset.summary.loc[runset.summary["run"] == index, "scenario"].iloc[0]
-        if index not in unlevered:
-            unlevered[index] = ~flows["category"].isin(FINANCING_CATEGORIES).to_numpy()
-        rows = (flows["strategy"] == strategy).to_numpy() & unlevered[index]
-        part = flows.loc[rows, ["replication", "month", "usd"]]
-        net = part.groupby(["replication", "month"], sort=True)["usd"].sum()
-        wide = net.unstack("month", fill_value=0.0)
-        wide.columns = pd.to_datetime(wide.columns)
-        cash[(scenario, label)] = wide
-    return cash
-
-
-def _incremental(cash, scenario, label, other, increments) -> dict:
-    """Append yearly incremental cash rows; return the IRR columns for the table row."""
-    if (scenario, label) not in cash or (scenario, other) not in cash:
-        return {"incremental_irr": np.nan, "incremental_irr_median": np.nan}
-    a, b = cash[(scenario, label)], cash[(scenario, other)]
-    months = a.columns.union(b.columns)
-    common = a.index.intersection(b.index)
-    delta = (a.reindex(index=common, columns=months, fill_value=0.0)
-             - b.reindex(index=common, columns=months, fill_value=0.0))
-    yearly = delta.T.groupby(months.year).sum().T
-    mean = yearly.mean()
-    for year in yearly.columns:
-        increments.append([scenario, label, other, int(year), float(mean[year]),
-                           float(yearly[year].quantile(0.05)),
-                           float(yearly[year].quantile(0.95)),
-                           float(mean.loc[:year].sum())])
-    per_replication = stats.irr(delta.to_numpy())
-    return {"incremental_irr": stats.irr(delta.mean().to_numpy()),
-            "incremental_irr_median": float(np.nanmedian(per_replication))
-            if np.isfinite(per_replication).any() else np.nan}
 
 
 def _sensitivity(runset, scenario, label, other, paired: pd.DataFrame) -> list[list]:

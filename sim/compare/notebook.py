@@ -54,8 +54,8 @@ class Notebook:
 
     @property
     def cash_flow_yearly(self) -> pd.DataFrame:
-        """Return the yearly net cash flow before debt and tax per strategy: mean, P5, P50,
-        P95 over the worlds."""
+        """Return the yearly net cash flow before debt, tax and the terminal value per
+        strategy: mean, P5, P50, P95 over the worlds."""
         return yearly_cash(self.runset)
 
     @property

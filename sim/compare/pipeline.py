@@ -229,9 +229,9 @@ def draw_named(analysis: Analysis, runset: RunSet, folder: Path | None,
         cash = {label: analysis.cash[(scenario, label)] for label in values
                 if (scenario, label) in analysis.cash}
         if cash:
-            add(f"cumulative_cash{end}", f"Cumulative net cash before debt and tax, P5–P95 "
-                f"and median{where}", plots.cash_fans,
-                cash, f"Cumulative net cash before debt and tax (undiscounted){where}")
+            add(f"cumulative_cash{end}", f"Cumulative net cash before debt, tax and the "
+                f"terminal value, P5–P95 and median{where}", plots.cash_fans, cash,
+                f"Cumulative net cash before debt, tax and terminal value (undiscounted){where}")
         states = {label: timeline[(scenario, label)] for label in values
                   if (scenario, label) in timeline}
         if states:

@@ -181,7 +181,8 @@ def _months(ax) -> None:
 
 
 def cash_fans(cash: dict[str, pd.DataFrame], title: str, path: Path | None) -> Path | Figure:
-    """Return `path` after drawing P5–P95 fans of cumulative net cash per strategy."""
+    """Return `path` after drawing P5–P95 fans of the cumulative sum of `cash` (each
+    strategy's replication × month frame) per strategy."""
     fig, axes = _panels(len(cash), sharey=True)
     for i, ((name, wide), ax) in enumerate(zip(cash.items(), axes)):
         cumulative = wide.sort_index(axis=1).cumsum(axis=1) * 1e-6

@@ -287,8 +287,8 @@ HEADERS = {"ci_low": "CI low", "ci_high": "CI high", "std": "std dev", "p5": "P5
            "diff_ci_high": "CI high", "unpaired_ci_width": "unpaired CI width (reference)",
            "p_beats_baseline": "P(beats baseline)", "fsd_vs_baseline": "1st-order dominance",
            "ssd_vs_baseline": "2nd-order dominance",
-           "incremental_irr": "IRR of mean incremental cash",
-           "incremental_irr_median": "median IRR of incremental cash",
+           "incremental_irr": "IRR of mean incremental cash (terminal value included)",
+           "incremental_irr_median": "median IRR of incremental cash (terminal value included)",
            "mcb_confidence": "confidence it beats every other outright",
            "zone_confidence": "confidence none beats it by more than delta", "first_order":
            "1st-order dominant", "second_order": "2nd-order dominant",
@@ -357,9 +357,10 @@ def _tables(analysis: Analysis) -> list[tuple[str, str]]:
     if not inc.empty:
         wide = inc.pivot_table(index=["scenario", "year"], columns="strategy",
                                values="mean_usd").reset_index()
-        sections.append(("Incremental net cash flow against the baseline, mean per "
-                         "calendar year", _table(wide, {c: "x_usd" for c in wide.columns
-                                                        if c not in ("scenario", "year")})))
+        sections.append(("Incremental net cash flow against the baseline before debt, tax "
+                         "and the terminal value, mean per calendar year",
+                         _table(wide, {c: "x_usd" for c in wide.columns
+                                       if c not in ("scenario", "year")})))
     sens = analysis.sensitivity
     if not sens.empty:
         sens = sens.assign(feature=sens["feature"].map(feature_label))

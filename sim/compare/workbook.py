@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sim.compare.analysis import Analysis
+from sim.compare.cash import TERMINAL_VALUE
 from sim.compare.finance import FINANCING_CATEGORIES
 from sim.compare.load import RunSet
 from sim.errors import UserError
@@ -80,16 +81,16 @@ def with_units(frame: pd.DataFrame, metric: str = "npv_usd") -> pd.DataFrame:
 
 
 def yearly_cash(runset: RunSet) -> pd.DataFrame:
-    """Return the yearly net cash flow before debt and tax (every category but
-    FINANCING_CATEGORIES, as the report's cumulative cash and incremental_cashflows.csv)
-    per scenario, strategy and year: its mean, P5, P50 and P95 over the sampled worlds
-    (USD, nominal, undiscounted; empty without cash flows)."""
+    """Return the yearly net cash flow before debt, tax and the terminal value (every
+    category but FINANCING_CATEGORIES and TERMINAL_VALUE, as the report's cumulative cash
+    and incremental_cashflows.csv) per scenario, strategy and year: its mean, P5, P50 and
+    P95 over the sampled worlds (USD, nominal, undiscounted; empty without cash flows)."""
     flows = runset.table("cashflows")
     columns = ["scenario", "strategy", "year", "replications", "mean_usd",
                *(f"{name}_usd" for name in QUANTILES)]
     if flows is None or flows.empty:
         return pd.DataFrame(columns=columns)
-    flows = flows[~flows["category"].isin(FINANCING_CATEGORIES)]
+    flows = flows[~flows["category"].isin([*FINANCING_CATEGORIES, TERMINAL_VALUE])]
     flows = flows.assign(year=pd.to_datetime(flows["month"]).dt.year)
     per_world = flows.groupby(["scenario", "label", "year", "replication"], sort=False,
                               observed=True)["usd"].sum()
@@ -154,8 +155,10 @@ def about(analysis: Analysis, runset: RunSet, parts: dict[str, pd.DataFrame]) ->
         "paired_differences": f"each strategy minus its baseline, paired over the same worlds "
                               f"where the runs share them ({metric})",
         "replications": "one row per scenario, strategy and sampled world: the run's summary",
-        "cash_flow_yearly": "net cash flow before debt and tax per calendar year (nominal, "
-                            "undiscounted, USD): mean, P5, P50 and P95 over the sampled worlds",
+        "cash_flow_yearly": "net cash flow before debt, tax and the terminal value per "
+                            "calendar year (nominal, undiscounted, USD): mean, P5, P50 and P95 "
+                            "over the sampled worlds (the terminal value is in "
+                            "cash_flow_by_category)",
         "cash_flow_by_category": "mean cash flow per calendar year and ledger category (nominal,"
                                  " undiscounted, USD; inflows positive, outflows negative)"}
     rows = [{"sheet": name, "rows": len(parts[name]), "holds": text}

@@ -112,9 +112,36 @@ def test_incremental_cash_flows_and_their_irr(compared):
     inc = comparison.analysis.incremental
     phased = inc[inc["strategy"] == "phased"]
     assert list(phased["year"]) == [2027, 2028, 2029]
-    assert phased["mean_usd"].iloc[0] < 0 < phased["cumulative_mean_usd"].iloc[-1]
+    assert phased["mean_usd"].iloc[0] < 0
     rate = comparison.table.set_index("strategy").loc["phased", "incremental_irr"]
     assert 0 < rate < 10
+
+
+def test_the_cash_shown_leaves_out_the_terminal_value_and_the_irr_counts_it(compared):
+    """The value at the horizon is booked in the last month: in the cash shown it would
+    read as the last year's cash (a real run's convert_all: $1,443.5M in 2036, not $19.0M)."""
+    run, comparison = compared
+    flows = pd.read_parquet(run / "cashflows.parquet")
+    worlds = flows["replication"].nunique()
+    ends = flows["category"] == "terminal_value"
+    cash = flows[~ends].groupby("strategy")["usd"].sum() / worlds  # mean over the horizon
+    value = flows[ends].groupby("strategy")["usd"].sum() / worlds
+    assert value["phased"] - value["stay_mining"] > 1e8  # large enough to tell the two apart
+    inc = comparison.analysis.incremental.set_index(["strategy", "year"])
+    assert inc.loc[("phased", 2029), "cumulative_mean_usd"] == pytest.approx(
+        cash["phased"] - cash["stay_mining"], rel=1e-9)
+    assert inc.loc[("phased", 2029), "cumulative_mean_usd"] < 0  # the cash alone loses
+    # the cumulative cash plot's data: per world, the sum of every category but that one
+    drawn = comparison.analysis.cash[("default", "phased")]
+    assert drawn.sum(axis=1).mean() == pytest.approx(cash["phased"], rel=1e-9)
+    # the IRR of the mean incremental cash counts it, as the NPV does: it prices that cash
+    mean = {s: part.groupby("month")["usd"].sum().sort_index().to_numpy() / worlds
+            for s, part in flows.groupby("strategy")}
+    increment = mean["phased"] - mean["stay_mining"]
+    rate = comparison.table.set_index("strategy").loc["phased", "incremental_irr"]
+    months = np.arange(len(increment))
+    assert increment @ (1 + rate) ** (-months / 12) == pytest.approx(0, abs=1e-3 * np.abs(
+        increment).sum())
 
 
 def test_sensitivity_finds_the_feature_that_drives_the_difference(compared):

@@ -39,12 +39,15 @@ def test_the_workbook_opens_and_its_totals_equal_the_tables(real_run):
     paired = sheet(path, "paired_differences").set_index("strategy")
     assert paired.loc["convert_all", "diff_mean (USD)"] == pytest.approx(
         csv.loc["convert_all", "diff_mean"], rel=1e-12)
-    # yearly net cash before debt and tax: mean and P50 over the worlds, from
-    # cashflows.parquet by hand (the run borrows: its debt and tax flows are left out)
+    # yearly net cash before debt, tax and the terminal value: mean and P50 over the
+    # worlds, from cashflows.parquet by hand (the run borrows: its debt and tax flows are
+    # left out; so is the value at the horizon, booked in the last month)
     flows = pd.read_parquet(run_dir / "cashflows.parquet")
     flows["year"] = pd.to_datetime(flows["month"]).dt.year
-    financing = flows["category"].isin(FINANCING_CATEGORIES)
+    left_out = (*FINANCING_CATEGORIES, "terminal_value")
+    financing = flows["category"].isin(left_out)
     assert flows.loc[financing & (flows["category"] == "debt_draw"), "usd"].abs().sum() > 0
+    assert flows.loc[flows["category"] == "terminal_value", "usd"].abs().sum() > 0
     per_world = flows[~financing].groupby(["strategy", "year", "replication"],
                                           observed=True)["usd"].sum()
     yearly = sheet(path, "cash_flow_yearly").set_index(["strategy", "year (calendar year)"])
@@ -53,12 +56,12 @@ def test_the_workbook_opens_and_its_totals_equal_the_tables(real_run):
     medians = per_world.groupby(level=[0, 1]).median()
     assert yearly["p50_usd (USD)"].to_numpy() == pytest.approx(
         medians.loc[yearly.index].to_numpy(), rel=1e-9)
-    # mean by category (debt and tax included) sums, over the categories but debt and
-    # tax, to the yearly mean net cash
+    # mean by category (debt, tax and the terminal value included) sums, over the
+    # categories but those, to the yearly mean net cash
     categories = sheet(path, "cash_flow_by_category").set_index(["strategy", "year (calendar year)"])
-    assert {f"{c}_usd (USD)" for c in FINANCING_CATEGORIES} <= set(categories.columns)
+    assert {f"{c}_usd (USD)" for c in left_out} <= set(categories.columns)
     total = categories[[c for c in categories.columns if c.endswith("(USD)")
-                        and c.removesuffix("_usd (USD)") not in FINANCING_CATEGORIES]].sum(axis=1)
+                        and c.removesuffix("_usd (USD)") not in left_out]].sum(axis=1)
     assert total.loc[yearly.index].to_numpy() == pytest.approx(
         yearly["mean_usd (USD)"].to_numpy(), rel=1e-9, abs=1e-3)
 
