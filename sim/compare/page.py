@@ -1,9 +1,10 @@
 """How numbers and tables look on the report's page.
 
 Amounts in a metric's unit ("−$4.3M", "12.5%", "1.35x"), shares that never round a
-nonzero share to "0%", calendar years without a thousands separator, and counts with
-one; tables as HTML whose number cells never wrap (a minus sign stays with its number);
-long tables folded into `<details>`; PNG figures embedded as data.
+nonzero share to "0%" nor a share short of 1 to "100%" (in the verdict "<1%", in the
+tables "<0.1%"), calendar years without a thousands separator, and counts with one;
+tables as HTML whose number cells never wrap (a minus sign stays with its number); long
+tables folded into `<details>`; PNG figures embedded as data.
 """
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ def fmt(value, metric: str = "") -> str:
         return f"{int(round(value)):,}"
     if metric.endswith("_usd"):
         return f"{MINUS if value < 0 else ''}${abs(value) / 1e6:,.1f}M"
-    if metric in ("irr", "share", "covenant_breached") or metric.endswith(("_irr", "_share")):
+    if metric in ("share", "covenant_breached") or metric.endswith("_share"):
+        return _share_in_tenths(value)
+    if metric == "irr" or metric.endswith("_irr"):
         return f"{value:.1%}".replace("-", MINUS)
     if metric.endswith("dscr"):
         return f"{value:,.2f}x".replace("-", MINUS)
@@ -78,6 +81,18 @@ def fmt(value, metric: str = "") -> str:
     if abs(value) >= 1e4:  # never scientific notation on the page
         return f"{value:,.0f}".replace("-", MINUS)
     return f"{value:,.4g}".replace("-", MINUS)
+
+
+def _share_in_tenths(value: float) -> str:
+    """Return a share to a tenth of a percent, never rounded to 0.0% unless it is 0, nor
+    to 100.0% unless it is 1 (a signed share, such as the terminal value's part of NPV,
+    may pass 100%)."""
+    text = f"{value:.1%}"
+    if value != 0 and text.lstrip("-") == "0.0%":
+        text = "<0.1%" if value > 0 else "-<0.1%"
+    elif value != 1 and text == "100.0%":
+        text = ">99.9%" if value < 1 else ">100.0%"
+    return text.replace("-", MINUS)
 
 
 def nowrap_numbers(text: str) -> str:

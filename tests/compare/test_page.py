@@ -1,5 +1,7 @@
 """How the report writes numbers: years, counts, amounts, shares, and cells that do not wrap."""
 
+import html
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,3 +35,14 @@ def test_a_negative_amount_stays_on_one_line():
     assert f'<td class="num">{MINUS}$4.3M</td>' in cells and '<td class="num">2027</td>' in cells
     assert "<th>mean NPV</th>" in cells and "<td>a</td>" in cells
     assert cells.startswith('<div class="scroll">')  # a wide table scrolls, the page does not
+
+
+@pytest.mark.parametrize("value, text", [
+    (0.0004, "<0.1%"), (-0.0004, f"{MINUS}<0.1%"), (0.0, "0.0%"), (0.0005, "0.1%"),
+    (0.9996, ">99.9%"), (1.0, "100.0%"), (1.0004, ">100.0%"), (1.194, "119.4%")])
+def test_a_share_in_a_table_never_rounds_to_nought_or_to_all(value, text):
+    """A table cell wrote 0.0% of a share of 1 in 3,000 and 100.0% of 2,999 in 3,000."""
+    assert fmt(value, "share") == text
+    cells = table(pd.DataFrame({"strategy": ["a"], "p_negative": [value]}),
+                  {"p_negative": "share"}, {})
+    assert f'<td class="num">{html.escape(text)}</td>' in cells
