@@ -70,12 +70,18 @@ def fit_gbm(closes: pd.Series) -> Fit:
     loglik = float(np.sum(stats.norm.logpdf(r, mean, sd)))
     ks = stats.kstest((r - mean) / sd, "norm").statistic
     return Fit("btc", "fitted_gbm", "sim.processes.btc.GBM",
-               {"start_usd": float(closes.iloc[-1]), "drift_per_year": drift,
-                "volatility_per_year": sigma},
+               {"drift_per_year": drift, "volatility_per_year": sigma},
                {"drift_per_year": se_drift, "volatility_per_year": se_sigma},
                _returns_period(closes), {"log_likelihood": loglik, "ks_statistic": float(ks)},
-               "maximum likelihood on daily log returns",
-               {"start_usd": "the last close"}, observed="daily returns")
+               "maximum likelihood on daily log returns", _start_note(closes),
+               observed="daily returns", shipped="gbm")
+
+
+def _start_note(closes: pd.Series) -> dict:
+    """Return the note of the written start_usd: day 0's close is the snapshot's, and the
+    history's last close is information."""
+    return {"start_usd": f"day 0: the snapshot's; the history's last close, "
+                         f"{closes.index[-1]:%Y-%m-%d}: {float(closes.iloc[-1]):.8g}"}
 
 
 def _components(theta: np.ndarray):
@@ -125,10 +131,10 @@ def fit_jump(closes: pd.Series) -> Fit:
     log_weight, mean, sds = _components(theta)
     pit = np.sum(np.exp(log_weight) * stats.norm.cdf(r[:, None], mean, sds), axis=1)
     return Fit("btc", "fitted_jump", "sim.processes.btc.JumpDiffusion",
-               {"start_usd": float(closes.iloc[-1]), **params, "compensated": True},
+               {**params, "compensated": True},
                errors, _returns_period(closes),
                {"log_likelihood": -float(best.fun),
                 "ks_statistic": float(stats.kstest(pit, "uniform").statistic)},
                "maximum likelihood on daily log returns (Poisson mixture of normals)",
-               {"start_usd": "the last close", "compensated": "drift is the total return"},
-               observed="daily returns")
+               {**_start_note(closes), "compensated": "drift is the total return"},
+               observed="daily returns", shipped="jump")

@@ -39,6 +39,8 @@ the real BTC closes, its hashrate predicts every real epoch's; least squares of 
 log errors fits power_median_usd_per_mwh, payback_target_days and order_days (the rest
 keep their built-in values). --network-model reference fits today's reference-hashprice
 rule (market/network=reference) instead. Either is written as market/network=fitted.
+Each option is the shipped one (gbm, jump, ercot, base, economic or reference) with the
+fitted parameters replaced: every other key, day 0's state (conf/asof) among them, stays.
 Each file is commented with the fit's period, every parameter's standard error and the
 goodness of fit, which are printed too. Files are CSV with a header row; dates are
 YYYY-MM-DD (a date with a UTC offset is read in UTC). A bad file (missing, a missing

@@ -8,28 +8,37 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+from omegaconf import OmegaConf
 
+from sim.config import config_dir
 from sim.errors import UserError
 
 
-#: Why a fitted network option's day-0 keys hold what they hold: it starts where the
-#: history ends, at the first block of its last epoch.
-NETWORK_START_NOTES = {
-    "start_height": "the history's last epoch",
-    "start_difficulty": "the history's last epoch",
-    "fees_btc_per_block": "assumed (--fees-btc-per-block), used in the hashprice",
-    "start_hashrate_ehs": "null: 600 s blocks at start_difficulty",
-    "start_epoch_elapsed_days": "null: day 0 is the last epoch's first block",
-}
+def shipped_option(group: str, option: str) -> dict:
+    """Return the shipped option conf/market/<group>/<option>.yaml as written: its
+    interpolations (``${asof.btc_usd}``) unresolved."""
+    path = config_dir() / "market" / group / f"{option}.yaml"
+    return OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+
+
+def default_day0() -> str:
+    """Return day 0 of the default experiment: the date of the snapshot conf/config.yaml selects."""
+    for entry in OmegaConf.to_container(OmegaConf.load(config_dir() / "config.yaml"))["defaults"]:
+        if isinstance(entry, dict) and "asof" in entry:
+            return str(OmegaConf.load(config_dir() / "asof" / f"{entry['asof']}.yaml").date)
+    raise FileNotFoundError("conf/config.yaml selects no asof snapshot")
 
 
 @dataclass
 class Fit:
     """One fitted option: constructor arguments, standard errors, period and goodness of fit.
 
-    ``params`` holds every argument the written option sets, in order; ``errors`` the
-    standard error of those that were fitted (the others are stated assumptions, with a
-    note in ``notes``).
+    ``params`` holds the arguments the fit sets; ``errors`` the standard error of those
+    that were fitted (the others are stated choices, with a note in ``notes``). The
+    written option is the shipped option ``shipped`` (conf/market/<group>/<shipped>.yaml)
+    with ``params`` in place of its values: every other key, the day-0 state among them
+    (``${asof.*}``: the snapshot's), stays as shipped, and ``notes`` may say what the
+    history gave for it (its end state), which is information, not written.
     """
 
     group: str
@@ -43,17 +52,36 @@ class Fit:
     notes: dict = field(default_factory=dict)
     #: What the period's count counts (the data the fit's likelihood or squares sum over).
     observed: str = "observations"
+    #: The shipped option of the group this fit replaces (its other keys are kept).
+    shipped: str = ""
+
+    def written(self) -> dict:
+        """Return {key: (value, note)} of the written option, in the shipped option's order:
+        the fit's value (a fitted one's note may be None: its standard error says enough),
+        or the shipped value, interpolations unresolved, noted as not fitted."""
+        shipped = shipped_option(self.group, self.shipped)
+        if shipped.pop("_target_") != self.target:
+            raise ValueError(f"market/{self.group}={self.shipped} is not a {self.target}")
+        out = {}
+        for key, value in {**shipped, **self.params}.items():
+            if key in self.params:
+                default = None if key in self.errors else "set by the fit"
+            else:
+                default = f"not fitted: as market/{self.group}={self.shipped}"
+            out[key] = (value, self.notes.get(key, default))
+        return out
 
     def summary(self) -> str:
-        """Return the printed report: the option, its period, every parameter ± error, the fit."""
+        """Return the printed report: the option, its period, every value ± error and its
+        note, the fit."""
         first, last, count = self.period
         lines = [f"market/{self.group}={self.name} ({self.target}); {self.method}; "
                  f"{first} to {last}, {count} {self.observed}"]
-        for key, value in self.params.items():
-            error = self.errors.get(key)
-            spread = f" ± {error:.4g}" if error is not None else f"  ({self.notes.get(key, 'set')})"
-            lines.append(f"  {key:32s} {value!s:>14}{spread}" if not isinstance(value, float)
-                         else f"  {key:32s} {value:14.6g}{spread}")
+        for key, (value, note) in self.written().items():
+            spread = (f" ± {self.errors[key]:.4g}" if key in self.errors else "") + (
+                f"  ({note})" if note else "")
+            lines.append(f"  {key:32s} {value:14.6g}{spread}"
+                         if isinstance(value, float) else f"  {key:32s} {value!s:>14}{spread}")
         lines.append("  goodness of fit: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float)
                                                         else f"{k} {v}"
                                                         for k, v in self.goodness.items()))
@@ -64,6 +92,21 @@ class Fit:
         return [key for key, value in self.params.items()
                 if isinstance(value, (int, float)) and not isinstance(value, bool)
                 and not math.isfinite(value)]
+
+
+def network_start_notes(epochs: pd.DataFrame, fees_btc_per_block: float) -> dict:
+    """Return the notes of a fitted network option's day-0 keys: the snapshot's, and what the
+    history's last epoch and the fit's fee level were (information, not written)."""
+    last = epochs.iloc[-1]
+    began = f"{pd.Timestamp(int(last['timestamp']), unit='s'):%Y-%m-%d}"
+    return {"start_height": f"day 0: the snapshot's; the history's last epoch began at "
+                            f"{int(last['height'])} on {began}",
+            "start_difficulty": f"day 0: the snapshot's; the history's last epoch: "
+                                f"{float(last['difficulty']):.8g}",
+            "start_hashrate_ehs": "day 0: the snapshot's",
+            "fees_btc_per_block": f"day 0: the snapshot's; the fit took {fees_btc_per_block:g} "
+                                  "BTC a block in the history's hashprice "
+                                  "(--fees-btc-per-block)"}
 
 
 def check_enough(prices: pd.Series, fewest: int, counted: str, why: str, unchanging: str) -> None:

@@ -4,8 +4,9 @@ Each index: log price = a + g·t + X, t in years, X an AR(1) between observation
 regular step: daily, weekly, monthly). The trend g is the least-squares slope (its
 standard error widened by (1 + φ)/(1 − φ) for the autocorrelated noise); the noise's
 stationary sd is the residuals' sd and its half-life follows from the lag-one
-autocorrelation φ at the file's step. The fitted option's day-0 value is the expected
-price at the last date, exp(a + g·t_end + sd²/2). The GPU regimes are not fitted: the
+autocorrelation φ at the file's step. The expected price at the last date, exp(a +
+g·t_end + sd²/2), is printed as information: the option's day-0 price stays the
+snapshot's, as market/ai=base has it. The GPU regimes are not fitted: the
 written option sets both regime multipliers to 1, so the fitted noise carries all of
 the price's swings around its trend.
 """
@@ -13,7 +14,6 @@ the price's swings around its trend.
 from __future__ import annotations
 
 import math
-from dataclasses import fields
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,6 @@ from scipy import stats
 
 from sim.calibrate.fit import Fit, check_enough, period_of
 from sim.economics import DAYS_PER_YEAR
-from sim.processes.ai import AIMarket
 
 #: The fewest dated prices an index's fit takes: its four numbers (level, trend, noise sd,
 #: lag-one autocorrelation) from a year of a monthly index at least.
@@ -67,30 +66,28 @@ def fit_trend(prices: pd.Series) -> dict:
 
 def fit_ai(lease: pd.Series | None, gpu: pd.Series | None) -> Fit:
     """Return the AIMarket option fitted to the lease index and/or the GPU price."""
-    defaults = {f.name: f.default for f in fields(AIMarket)}
-    params, errors, notes, goodness, periods = dict(defaults), {}, {}, {}, []
+    params, errors, notes, goodness, periods = {}, {}, {}, {}, []
     for name, series, keys in (
             ("lease", lease, ("lease_start_usd_per_kw_month", "lease_drift_per_year",
                               "lease_log_sd", "lease_half_life_years")),
             ("gpu", gpu, ("gpu_start_usd_per_hour", "gpu_drift_per_year", "gpu_log_sd",
                           "gpu_half_life_years"))):
         if series is None:
-            notes.update({key: "not fitted: the built-in default" for key in keys})
             continue
         fit = fit_trend(series)
-        for key, part in zip(keys, ("start", "drift", "log_sd", "half_life_years")):
+        for key, part in zip(keys[1:], ("drift", "log_sd", "half_life_years")):
             params[key], errors[key] = fit[part], fit["errors"][part]
+        notes[keys[0]] = (f"day 0: the snapshot's; the fit's expected price on {fit['period'][1]}: "
+                          f"{fit['start']:.6g} ± {fit['errors']['start']:.3g}")
         goodness.update({f"{name}_{k}": v for k, v in fit["goodness"].items()})
         periods.append(fit["period"])
     if gpu is not None:
         params.update(scarcity_multiplier=1.0, glut_multiplier=1.0)
         notes.update(scarcity_multiplier="regimes off: the fitted noise carries the swings",
                      glut_multiplier="regimes off: the fitted noise carries the swings")
-    for key in params:
-        if key not in errors and key not in notes:
-            notes[key] = "not fitted: the built-in default"
     first = min(p[0] for p in periods)
     last = max(p[1] for p in periods)
     return Fit("ai", "fitted", "sim.processes.ai.AIMarket", params, errors,
                (first, last, sum(p[2] for p in periods)), goodness,
-               "least-squares log-linear trend with AR(1) noise", notes, observed="dated prices")
+               "least-squares log-linear trend with AR(1) noise", notes, observed="dated prices",
+               shipped="base")

@@ -8,8 +8,9 @@ log H from one epoch to the next, per year, is linear:
     β₀ = trend − elasticity · log ref₀,
 where hp and years average the two epochs whose hashprices set the drift across the
 change (the rule lags one epoch). Least squares gives the β and their covariance; the
-trend, elasticity and reference (at the history's end, where a simulation would start)
-follow by the delta method. The volatility comes from the residuals' variance after
+trend, elasticity and reference follow by the delta method; the reference is that of
+day 0 (by default the default snapshot's date: the written option starts from the
+snapshot), carried from the history at the fitted trend. The volatility comes from the residuals' variance after
 removing the block-timing noise of the hashrate estimates (2/2016 per change): a
 Brownian path's epoch means differ by (2/3)·σ²·Δt.
 """
@@ -17,17 +18,15 @@ Brownian path's epoch means differ by (2/3)·σ²·Δt.
 from __future__ import annotations
 
 import math
-from dataclasses import fields
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.calibrate.fit import NETWORK_START_NOTES, Fit, delta_se
+from sim.calibrate.fit import Fit, default_day0, delta_se, network_start_notes
 from sim.economics import (BLOCKS_PER_EPOCH, DAYS_PER_YEAR, SECONDS_PER_DAY, TWO_POW_32,
                            hashprice_usd_per_ph_day)
 from sim.errors import UserError
-from sim.processes.network import Network, issued_btc
+from sim.processes.network import issued_btc
 
 #: The log-variance of one epoch's hashrate estimate from its block times (Gamma(2016)).
 _TIMING_VAR = 1.0 / BLOCKS_PER_EPOCH
@@ -57,17 +56,20 @@ def epoch_table(epochs: pd.DataFrame, closes: pd.Series, fees_btc_per_block: flo
     return table[inside].reset_index(drop=True)
 
 
-def _rule(beta: np.ndarray, end_years: float) -> dict:
-    """Return (trend, elasticity, reference at `end_years`) from the regression's β."""
+def _rule(beta: np.ndarray, day0_years: float) -> dict:
+    """Return (trend, elasticity, reference at `day0_years`) from the regression's β."""
     elasticity = beta[2]
     trend = beta[1] / elasticity
     log_ref0 = (trend - beta[0]) / elasticity
     return {"hashrate_trend_per_year": trend, "elasticity_per_year": elasticity,
-            "hashprice_ref_usd_per_ph_day": math.exp(log_ref0 - trend * end_years)}
+            "hashprice_ref_usd_per_ph_day": math.exp(log_ref0 - trend * day0_years)}
 
 
-def fit_network(epochs: pd.DataFrame, closes: pd.Series, fees_btc_per_block: float = 0.025) -> Fit:
-    """Return today's Network rule fitted to the epochs inside the price history."""
+def fit_network(epochs: pd.DataFrame, closes: pd.Series, fees_btc_per_block: float = 0.025,
+                day0: str | None = None) -> Fit:
+    """Return today's Network rule fitted to the epochs inside the price history, its
+    reference hashprice that of `day0` (default: the default snapshot's date)."""
+    day0 = default_day0() if day0 is None else day0
     table = epoch_table(epochs, closes, fees_btc_per_block)
     if len(table) < 8:
         raise UserError(f"--network: only {len(table)} epochs lie inside the --btc prices' dates; "
@@ -86,23 +88,20 @@ def fit_network(epochs: pd.DataFrame, closes: pd.Series, fees_btc_per_block: flo
     n = len(y)
     scale = float(np.sum(resid ** 2 / gap_years[1:]) / (n - 3))
     cov = scale * np.linalg.inv(design.T @ (design * weights[:, None]))
-    end_years = float((table["start_days"].iloc[-1] + table["duration_days"].iloc[-1]
-                       - table["start_days"][0]) / DAYS_PER_YEAR)
-    rule = _rule(beta, end_years)
-    errors = {key: delta_se(lambda b, key=key: _rule(b, end_years)[key], beta, cov) for key in rule}
+    day0_days = float((np.datetime64(day0, "D") - np.datetime64("1970-01-01", "D")).astype(int))
+    day0_years = (day0_days - float(table["start_days"][0])) / DAYS_PER_YEAR
+    rule = _rule(beta, day0_years)
+    errors = {key: delta_se(lambda b, key=key: _rule(b, day0_years)[key], beta, cov) for key in rule}
     mean_gap = float(np.mean(gap_years[1:]))
     var_change = float(np.mean(resid ** 2)) * n / (n - 3)
     sigma_sq = max(var_change - 2 * _TIMING_VAR, 0.0) / (2 / 3 * mean_gap)
     sigma = math.sqrt(sigma_sq)
     se_var = var_change * math.sqrt(2 / n) / (2 / 3 * mean_gap)
     errors["hashrate_volatility_per_year"] = se_var / (2 * sigma) if sigma > 0 else math.inf
-    defaults = {f.name: f.default for f in fields(Network)}
-    last = epochs.iloc[-1]
-    params = {**defaults, "start_height": int(last["height"]),
-              "start_difficulty": float(last["difficulty"]), **rule,
-              "hashrate_volatility_per_year": sigma, "fees_btc_per_block": fees_btc_per_block}
-    notes = {key: "not fitted: the built-in default" for key in params if key not in errors}
-    notes.update(NETWORK_START_NOTES)
+    params = {**rule, "hashrate_volatility_per_year": sigma}
+    notes = {**network_start_notes(epochs, fees_btc_per_block),
+             "hashprice_ref_usd_per_ph_day": f"on day 0, {day0}: at the fitted trend from "
+                                             "the history"}
     standardized = resid / np.sqrt(var_change)
     goodness = {"r_squared": float(1 - np.var(y - design @ beta) / np.var(y)),
                 "ks_statistic": float(stats.kstest(standardized, "norm").statistic),
@@ -111,4 +110,4 @@ def fit_network(epochs: pd.DataFrame, closes: pd.Series, fees_btc_per_block: flo
                (f"{table['first'].iloc[0]:%Y-%m-%d}", f"{table['last'].iloc[-1]:%Y-%m-%d}",
                 int(len(table))), goodness,
                "least squares of the epoch-to-epoch change of log hashrate", notes,
-               observed="epochs")
+               observed="epochs", shipped="reference")

@@ -12,7 +12,9 @@ squares of the log errors (`scipy.optimize.least_squares`: a few steps from each
 four best points of a coarse grid, then to convergence from the best), on the logs of m,
 T − k and the order time (so that the payback target always exceeds the ASIC price k),
 fits `power_median_usd_per_mwh` (m), `payback_target_days` (T) and `order_days`; every
-other parameter keeps its built-in value.
+other parameter keeps its built-in value (market/network=economic's with the default
+fleet). The written option is market/network=economic with those three replaced: it
+starts from the snapshot's day 0, as the shipped option does.
 
 Standard errors are σ² (JᵀJ)⁻¹ at the optimum (J the Jacobian of the log errors, σ² their
 mean square over n − 3), carried to the natural units by the delta method. The errors of
@@ -40,7 +42,7 @@ import pandas as pd
 from scipy.optimize import least_squares
 
 from sim.backtest import realised_epochs, start_state
-from sim.calibrate.fit import NETWORK_START_NOTES, Fit
+from sim.calibrate.fit import Fit, network_start_notes
 from sim.economics import BLOCKS_PER_EPOCH, DAYS_PER_YEAR, SECONDS_PER_DAY, TWO_POW_32
 from sim.errors import UserError
 from sim.processes.network_economic import EconomicNetwork
@@ -209,18 +211,13 @@ def fit_economic_network(epochs: pd.DataFrame, closes: pd.Series,
         "r_squared_log_difficulty": _r_squared(log_d, np.log(simulated_difficulty) - log_d),
         "epochs": count,
     }
-    last = epochs.iloc[-1]
-    params = {**defaults, "start_height": int(last["height"]),
-              "start_difficulty": float(last["difficulty"]), "start_hashrate_ehs": None,
-              "fees_btc_per_block": fees_btc_per_block, **dict(zip(FITTED, values))}
-    notes = {key: "not fitted: the built-in default" for key in params if key not in errors}
-    notes.update(NETWORK_START_NOTES)
     end = np.datetime64(start, "D") + n_days - 1
-    return Fit("network", "fitted", "sim.processes.network_economic.EconomicNetwork", params,
-               errors, (start, str(end), count), goodness,
+    return Fit("network", "fitted", "sim.processes.network_economic.EconomicNetwork",
+               dict(zip(FITTED, values)), errors, (start, str(end), count), goodness,
                "least squares of log hashrate per epoch, the model run deterministically from "
                f"{start}'s state on the realised BTC path (standard errors optimistic: the "
-               "errors are autocorrelated)", notes, observed="epochs")
+               "errors are autocorrelated)", network_start_notes(epochs, fees_btc_per_block),
+               observed="epochs", shipped="economic")
 
 
 def _r_squared(observed: np.ndarray, errors: np.ndarray) -> float:

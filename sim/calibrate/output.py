@@ -14,16 +14,21 @@ from sim.calibrate.fit import Fit
 
 
 def yaml_value(value) -> str:
-    """Return `value` as YAML text (floats to 8 significant digits, None as null, strings quoted)."""
+    """Return `value` as YAML text (floats to 8 significant digits, None as null, strings
+    quoted, an interpolation such as ${asof.btc_usd} as written in the shipped options)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(float(f"{value:.8g}"))
-    if isinstance(value, str):
+    if isinstance(value, str) and not _is_interpolation(value):
         return json.dumps(value)  # quoted: a date such as 2024-01-01 stays a string
     return str(value)
+
+
+def _is_interpolation(text: str) -> bool:
+    return text.startswith("${") and text.endswith("}")
 
 
 def render(fit: Fit, source: str, out_dir: str | Path) -> str:
@@ -36,13 +41,16 @@ def render(fit: Fit, source: str, out_dir: str | Path) -> str:
              f"# Data: {source}, {first} to {last} ({count} {fit.observed}).",
              f"# Goodness of fit: {goodness}.",
              f"# Use: hashpivot --config-dir {out_dir} market/{fit.group}={fit.name}",
+             f"# Every key not fitted, day 0's state among them, is market/{fit.group}="
+             f"{fit.shipped}'s (${{asof.*}}: the snapshot's).",
              f"_target_: {fit.target}"]
-    values = {key: yaml_value(value) for key, value in fit.params.items()}
+    written = fit.written()
+    values = {key: yaml_value(value) for key, (value, _) in written.items()}
     width = max(len(f"{key}: {text}") for key, text in values.items()) + 2
     for key, text in values.items():
-        error = fit.errors.get(key)
-        note = (f"± {error:.3g} (standard error)" if error is not None
-                else fit.notes.get(key, "not fitted"))
+        note = written[key][1]
+        if key in fit.errors:
+            note = f"± {fit.errors[key]:.3g} (standard error)" + (f"; {note}" if note else "")
         lines.append(f"{key}: {text}".ljust(width) + f"# {note}")
     return "\n".join(lines) + "\n"
 

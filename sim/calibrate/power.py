@@ -197,7 +197,7 @@ def fit_power(prices: pd.Series, cap_usd_per_mwh: float = 5000.0) -> Fit:
                period_of(prices.index), goodness,
                "seasonal regression + AR(1) noise/spike filter (likelihood of the noise days)",
                {"cap_usd_per_mwh": "not fitted: the market's cap, or the highest price seen"},
-               observed="daily prices")
+               observed="daily prices", shipped="ercot")
 
 
 def _spike_errors(jump: np.ndarray, cov: np.ndarray, count: int, rate: float, s: float,

@@ -40,7 +40,8 @@ def test_gbm_fit_is_the_sample_moments():
     sigma = 0.01 / math.sqrt(DT_YEARS)
     assert fit.params["volatility_per_year"] == pytest.approx(sigma)
     assert fit.params["drift_per_year"] == pytest.approx(sigma ** 2 / 2)
-    assert fit.params["start_usd"] == pytest.approx(series.iloc[-1])
+    assert "start_usd" not in fit.params  # day 0's price is the snapshot's
+    assert f"last close, 2020-04-10: {series.iloc[-1]:.8g}" in fit.notes["start_usd"]
 
 
 def test_jump_diffusion_round_trip():

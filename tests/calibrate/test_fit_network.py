@@ -35,12 +35,14 @@ def simulated_history(seed: int, years: int = 12):
 
 def test_network_round_trip():
     epochs, closes, days = simulated_history(seed=1)
-    fit = fit_network(epochs, closes)
-    truth = dict(TRUTH, hashprice_ref_usd_per_ph_day=30.0 * np.exp(-0.2 * days[-1] / 365.25))
+    # the reference of day 0: 30 on the simulation's first day, falling at the 0.2 trend
+    fit = fit_network(epochs, closes, day0="2042-07-01")
+    years = (np.datetime64("2042-07-01") - np.datetime64("2030-01-01")).astype(int) / 365.25
+    truth = dict(TRUTH, hashprice_ref_usd_per_ph_day=30.0 * np.exp(-0.2 * years))
     for key, value in truth.items():
         assert abs(fit.params[key] - value) < WITHIN_SE * fit.errors[key], (
             key, fit.params[key], value, fit.errors[key])
-    assert fit.params["start_height"] == epochs["height"].iloc[-1]
+    assert "start_height" not in fit.params  # day 0's state is the snapshot's
 
 
 def test_epochs_outside_the_prices_are_refused():

@@ -24,8 +24,9 @@ def test_economic_network_round_trip(history):
     assert fit.goodness["residual_log_sd"] < 0.01
     assert fit.goodness["r_squared_log_difficulty"] > 0.99
     assert fit.period[0] == START and fit.goodness["epochs"] > 60
-    assert fit.params["start_height"] == epochs["height"].iloc[-1]
-    assert fit.notes["switch_days"] == "not fitted: the built-in default"
+    assert set(fit.params) == set(TRUTH)  # the rest, day 0 among them, market/network=economic's
+    assert fit.written()["switch_days"] == (14.0, "not fitted: as market/network=economic")
+    assert fit.written()["start_height"][0] == "${asof.height}"
 
 
 def test_window_defaults_to_the_last_four_years_of_the_overlap(history):
