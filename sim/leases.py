@@ -89,9 +89,10 @@ class LeaseTerms:
 
         Exponential at the hazard, from a stream of its own (`tenant_credit`), so that
         turning credit risk on moves no other draw and every strategy meets the same
-        tenant fates. In deterministic mode each tenant defaults at the median,
-        ln 2 / hazard years: the base case sets every uniform draw at 0.5, as it does for
-        renewals. With no hazard, never.
+        tenant fates; a tenant of several requests (an anchor's phases) reads the draw of
+        its first one alone, from its first lease's start: one tenant, one default. In
+        deterministic mode each tenant defaults at the median, ln 2 / hazard years: the base
+        case sets every uniform draw at 0.5, as it does for renewals. With no hazard, never.
         """
         hazard = self.hazard_per_year()
         if hazard == 0:

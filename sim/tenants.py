@@ -15,7 +15,8 @@ A tenant with `min_share` < 1 that cannot have all it asks for may sign for a sh
 at least `min_share`; the rest is counted as rejected MW. Signed tenants wait in a
 first-come queue; a *phased* tenant takes each part as it is energised, each part with
 its own lease; the others take all their MW at once. A part delivered after the
-tenant's deadline pays the late penalty on its MW.
+tenant's deadline pays the late penalty on its MW. Requests of one `tenant` (an anchor's
+phases) are one tenant's: one credit, one default for all of them.
 
 Each lease then runs its contract (`lease`): the terms of sim.leases, its extensions,
 and, if its tenant defaults, the backstop.
@@ -49,6 +50,11 @@ class Request:
     min_share: float = 1.0  # least share of mw_it the tenant signs for
     phased: bool = False    # takes delivery in parts, each leased on energisation
     commence_days: float = 0.0  # rent starts no earlier than this many days after `day`
+    tenant: int | None = None  # index of its tenant's first request (None: this one's)
+
+    def __post_init__(self):
+        if self.tenant is None:  # a tenant of one request
+            object.__setattr__(self, "tenant", self.index)
 
 
 @dataclass
@@ -66,19 +72,26 @@ class TenantDesk:
     def tenants(self):
         """Receive each tenant request on its day: lease now, sign it for later, or lose it."""
         env, counts, logging = self.env, self.counts, self.events is not None
+        first_requests: dict[float, int] = {}  # tenant -> the index of its first request
         # the rows are Python numbers already (day an int): only `phased` is read as a bool
-        for index, (day, *numbers, phased, commence_days) in enumerate(
+        for index, (day, *numbers, phased, commence_days, tenant) in enumerate(
                 self.world.tenant_request_rows()):
             if day > env.now:
                 yield env.timeout(day - env.now)
-            request = Request(index, day, *numbers, bool(phased), commence_days)
+            request = Request(index, day, *numbers, bool(phased), commence_days,
+                              first_requests.setdefault(tenant, index))
             if logging:
                 self._log(day, -1, "tenant_request", request=request)
             counts["tenant_requests"] += 1
             need_mw = request.mw_it * self.pue_ai
-            if self.ready_mw - self.reserved_mw >= need_mw - EPS_MW:
+            if self.default_days.get(request.tenant, math.inf) <= env.now:
+                signed = False  # a tenant that has defaulted signs nothing more
+            elif self.ready_mw - self.reserved_mw >= need_mw - EPS_MW:
                 self._start_lease(request, env.now)
-            elif not self._sign(request):
+                signed = True
+            else:
+                signed = self._sign(request)
+            if not signed:
                 if logging:
                     self._log(day, -1, "tenant_rejected", request=request)
                 counts["tenant_requests_rejected"] += 1
@@ -216,14 +229,22 @@ class TenantDesk:
         commences = request.day + request.commence_days
         if commences > day:
             self._log(day, -1, "held_for_tenant", request=request)
-            self.env.process(self._lease_on(commences, request, built_for))
+            self._held[self.env.process(self._lease_on(commences, request, built_for))] = request
         else:
             self._lease_from_pool(request, day, built_for)
 
+    @cached_property
+    def _held(self) -> dict:
+        """Return the parts held for their tenants until their rent commences, by the process
+        that leases each then (empty at first; a tenant's default takes its parts out)."""
+        return {}
+
     def _lease_on(self, day: float, request: Request, built_for: bool):
-        """Wait until `day`, then lease `request`'s MW, held for it, from the ready halls."""
+        """Wait until `day`, then lease `request`'s MW, held for it, from the ready halls
+        (unless its tenant has defaulted meanwhile: `_default` let them go that day)."""
         yield self.env.timeout(day - self.env.now)
-        self._lease_from_pool(request, day, built_for)
+        if self._held.pop(self.env.active_process, None) is not None:
+            self._lease_from_pool(request, day, built_for)
 
     def _lease_from_pool(self, request: Request, day: float, built_for: bool) -> None:
         """Book `request`'s MW from ready to leased on `day` and run its lease."""
@@ -248,7 +269,8 @@ class TenantDesk:
         day, and it takes none of the parts it still waits for) stops paying and leaves; its
         backstop pays its share of the rent on, and keeps that share of the halls until the
         term's end (a guarantor that steps in holds what it pays for); the rest return to
-        the ready pool at once.
+        the ready pool at once. A tenant of several requests (one `tenant`: an anchor's
+        phases) is one tenant: its clock starts with the first lease of any of them.
         """
         mw = request.mw_it * self.pue_ai
         kw_it = request.mw_it * 1000
@@ -257,9 +279,10 @@ class TenantDesk:
         books.rate(books.rates.kw_it_leased, day, kw_it)
         share = self.terms.rent_share(tenant_funded=built_for)
         # a tenant defaults once, counted from its first lease's start: every part it holds
-        # ends that day (a phased tenant's later parts run on its first part's clock)
-        default_day = self.default_days.setdefault(request.index,
-                                                   day + self.default_after_days[request.index])
+        # ends that day (its later parts and requests run on its first part's clock), at the
+        # draw of its first request
+        default_day = self.default_days.setdefault(request.tenant,
+                                                   day + self.default_after_days[request.tenant])
         lease = self.terms.first_term(self.env.now, request.term_days, kw_it,
                                       request.usd_per_kw_month * share)
         self.counts["contracted_rent_usd"] += lease.term_value_usd()
@@ -270,7 +293,7 @@ class TenantDesk:
             self.leases.append(lease)
             if default_day < lease.end_day:
                 yield self.env.timeout(max(0.0, default_day - self.env.now))
-                backstop = self._default(request, position)
+                backstop = self._default(request, position, max(default_day, lease.start_day))
                 break
             yield self.env.timeout(lease.end_day - self.env.now)
             if not self.terms.extends(taken, self.renewal_draws[request.index]):
@@ -295,19 +318,29 @@ class TenantDesk:
         books.rate(books.rates.kw_it_leased, day, -kw_it)
         self._release(day, mw)
 
-    def _default(self, request: Request, position: int):
-        """End the lease at `position` in the record today, on its tenant's default; book the
-        backstop and return it (None without one)."""
-        now = self.env.now
-        self._log(now, -1, "lease_default", request=request)
-        for waiting in [w for w in self.pending if w.request.index == request.index]:
-            self.pending.remove(waiting)  # a tenant that defaults takes none of its other parts
-            self.reserved_mw -= waiting.mw_it * self.pue_ai
-        cut, rest, backstop = self.terms.on_default(self.leases[position], now)
+    def _default(self, request: Request, position: int, day: float):
+        """End the lease at `position` in the record on its tenant's default `day` (now, to the
+        clock's rounding: every part of a tenant ends on the same day), and the parts its
+        tenant still waits for; book the backstop and return it (None without one)."""
+        self._log(day, -1, "lease_default", request=request)
+        self._forgo(request.tenant, day)
+        cut, rest, backstop = self.terms.on_default(self.leases[position], day)
         self.books.rent(rest, sign=-1.0)
         self.leases[position] = cut
         if backstop is not None:
             self.books.rent(backstop)
             self.leases.append(backstop)
-            self._log(now, -1, "backstop", request=request)
+            self._log(day, -1, "backstop", request=request)
         return backstop
+
+    def _forgo(self, tenant: int, day: float) -> None:
+        """End, on `tenant`'s default `day`, every part it has not leased: those it waits for
+        and those held for it until their rent commences (their halls go back to the pool)."""
+        for waiting in [w for w in self.pending if w.request.tenant == tenant]:
+            self.pending.remove(waiting)
+            self.reserved_mw -= waiting.mw_it * self.pue_ai
+            self._log(day, -1, "lease_default", request=waiting.request)
+        for process, part in [(p, r) for p, r in self._held.items() if r.tenant == tenant]:
+            del self._held[process]
+            self.ready_mw += part.mw_it * self.pue_ai  # the books counted them ready all along
+            self._log(day, -1, "lease_default", request=part)

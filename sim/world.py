@@ -50,10 +50,12 @@ TABLE_COLUMNS = {
 #: `min_share`, the least share of `mw_it` the tenant signs for (1: all or nothing);
 #: `phased`, 1 if the tenant takes delivery in parts as halls are energised (0: all at once);
 #: `commence_days`, days after the request before which its rent does not start, a contract's
-#: commencement date (0: from delivery; halls ready earlier are held for it, unleased).
+#: commencement date (0: from delivery; halls ready earlier are held for it, unleased);
+#: `tenant`, a whole number naming the tenant: rows with the same one are one tenant's (an
+#: anchor's phases), with one credit (None: each row its own tenant).
 OPTIONAL_COLUMNS = {
     "epochs": {},
-    "tenant_requests": {"min_share": 1.0, "phased": 0.0, "commence_days": 0.0},
+    "tenant_requests": {"min_share": 1.0, "phased": 0.0, "commence_days": 0.0, "tenant": None},
 }
 
 #: The longest lease term a tenant request may carry, in days (100 years): far longer terms
@@ -133,8 +135,9 @@ class World:
 
     def tenant_request_rows(self) -> tuple[tuple, ...]:
         """Return the tenant requests as (day, mw_it, term_days, usd_per_kw_month, wait_days,
-        min_share, phased, commence_days) tuples of Python numbers (day an int), an optional column absent
-        taking its default; made once per world (every strategy reads them)."""
+        min_share, phased, commence_days, tenant) tuples of Python numbers (day an int), an optional
+        column absent taking its default (`tenant`: the row's own index); made once per world
+        (every strategy reads them)."""
         if "tenant_request_rows" not in self._cache:
             table = self.tenant_requests
             present = set(table.columns)  # not `in table.columns`: pandas builds a lookup each time
@@ -146,7 +149,8 @@ class World:
             found = dict(zip(names, values.tolist()))
             found["day"] = values[names.index("day")].astype(np.int64).tolist()
             columns = [found[column] for column in TABLE_COLUMNS["tenant_requests"]]
-            columns += [found.get(column, [default] * len(table))
+            columns += [found.get(column, list(range(len(table))) if default is None
+                                  else [default] * len(table))
                         for column, default in OPTIONAL_COLUMNS["tenant_requests"].items()]
             self._cache["tenant_request_rows"] = tuple(zip(*columns))
         return self._cache["tenant_request_rows"]
@@ -489,6 +493,9 @@ def _optional_range(name: str, column: str, array: np.ndarray, where: str) -> No
         ok, allowed = (array > 0) & (array <= 1), "in (0, 1]"
     elif column == "commence_days":
         ok, allowed = (array >= 0) & (array < math.inf), "a finite number >= 0"
+    elif column == "tenant":
+        whole = (array >= 0) & (array < math.inf) & (array == np.floor(array))
+        ok, allowed = whole, "a whole number >= 0"
     else:  # phased
         ok, allowed = (array == 0) | (array == 1), "0 or 1"
     if not np.all(ok):

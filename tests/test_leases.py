@@ -8,13 +8,17 @@ Conversions take 30 + 335 days; the lease index of the flat market is $120/kW-mo
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import sim
 from constant_market import ListedRequests
 from sim.config import build_processes, build_strategies
 from sim.economics import DAYS_PER_MONTH, DAYS_PER_YEAR, discount_factors, growing_annuity_pv, npv
 from sim.errors import UserError
+from sim.processes.demand import AnchorTenant
 from sim.ledger import CATEGORIES, Account
 from sim.record import Lease
 from sim.site import Site, simulate
@@ -33,10 +37,15 @@ def run(cfg, replication=0):
     return record, Account(cfg, world, record)
 
 
+def leased_cfg(compose, *overrides, requests="[[400,30,4383,150,0]]", years=4):
+    """Return the config of `leased`."""
+    return compose("strategy=convert_all", *QUIET, *FAST_BUILD, f"run.horizon_years={years}",
+                   f"market.demand.requests={requests}", *overrides)
+
+
 def leased(compose, *overrides, requests="[[400,30,4383,150,0]]", years=4):
     """Return (record, account): every block converted at once, then the listed tenants."""
-    return run(compose("strategy=convert_all", *QUIET, *FAST_BUILD, f"run.horizon_years={years}",
-                       f"market.demand.requests={requests}", *overrides))
+    return run(leased_cfg(compose, *overrides, requests=requests, years=years))
 
 
 def rent_level(account):
@@ -275,7 +284,7 @@ def test_a_phased_tenant_defaults_once_and_takes_no_part_after(compose_constant)
     assert [(lease.start_day, lease.end_day) for lease in record.leases] == [
         (365, default_day), (730, default_day)]
     defaults = [e.day for e in record.events if e.event == "lease_default"]
-    assert defaults == [default_day, default_day]
+    assert defaults == [default_day] * 3  # the two parts it holds, and the rest it waited for
     assert acc.rates.mw_leased[800] == 0 and acc.rates.mw_leased[-1] == 0
 
 
@@ -296,6 +305,116 @@ def test_a_full_backstop_makes_a_default_neither_gain_nor_loss(compose_constant)
     assert acc.rates.mw_leased[1000] == pytest.approx(39)
     # and the hall is valued at the horizon as the lease it replaces: the NPV is the same
     assert acc.summary()["npv_usd"] == pytest.approx(calm.summary()["npv_usd"], rel=1e-9)
+
+
+# --- one tenant of several requests: an anchor's phases -----------------------------------------
+def anchor_run(compose, *overrides, anchor=None, replication=0):
+    """Return (record, account) of build_to_suit for an anchor of 20 MW of IT (no market):
+    two phases of 10, due on days 365 and 600, rent from their due days, at $120."""
+    cfg = compose("strategy=build_to_suit", *QUIET, *FAST_BUILD, "run.horizon_years=5",
+                  "site.hosting.renewal_probability=0", "run.event_log=true", *overrides)
+    processes = build_processes(cfg)
+    processes["demand"] = AnchorTenant(**{
+        "rate_per_year": 0, "anchor_mw_it": 20, "anchor_usd_per_kw_month": 120,
+        "anchor_phases": [[0.5, 365], [0.5, 600]], "anchor_rent_from": "due", **(anchor or {})})
+    world = sim.sample_world(cfg, replication, processes)
+    record = simulate(cfg, world, next(iter(build_strategies(cfg).values())))
+    return record, Account(cfg, world, record)
+
+
+def tenant_events(record):
+    """Return {(cause, event, day)} of the tenants' events (not their blocks')."""
+    return {(e.cause, e.event, e.day) for e in record.events
+            if e.block == -1 and e.cause.startswith("request")}
+
+
+@pytest.mark.parametrize("second_due", [600, 900])
+def test_an_anchors_phases_default_together_on_its_first_rents_clock(compose_constant, second_due):
+    """Both phases are ready on day 365; the first leases then, the second is held for its
+    due day. At 50% a year the anchor defaults, in the base case, a year after its first
+    rent: day 730.25, for both phases. Due on day 600, the second phase has leased by then
+    and its backstop steps in too; due on day 900, it ends unleased, its halls go back to
+    the pool, and there is nothing to back. (Each phase had its own clock: the second
+    defaulted a year after its own rent, day 965.25, or leased on day 900 after the first
+    had defaulted.)"""
+    b = 0.5
+    record, acc = anchor_run(compose_constant, "run.deterministic=true", f"site.hosting.backstop_share={b}",
+                             "site.hosting.default_probability_per_year=0.5",
+                             anchor={"anchor_phases": [[0.5, 365], [0.5, second_due]]})
+    default_day = 365 + DAYS_PER_YEAR
+    second = ({("request 1", "leased", 600), ("request 1", "backstop", default_day)}
+              if second_due < default_day else set())
+    assert tenant_events(record) == {
+        ("request 0", "tenant_request", 0), ("request 0", "tenant_signed_build", 0),
+        ("request 1", "tenant_request", 0), ("request 1", "tenant_signed_build", 0),
+        ("request 0", "leased", 365), ("request 1", "held_for_tenant", 365),
+        ("request 0", "lease_default", default_day), ("request 0", "backstop", default_day),
+        ("request 1", "lease_default", default_day), *second}
+    leased_mw_it = 20 if second else 10  # the backstop holds b of the MW let on its default day
+    assert acc.rates.mw_leased[800] == pytest.approx(b * leased_mw_it * 1.3)
+    assert acc.rates.mw_leased[1500] == pytest.approx(b * leased_mw_it * 1.3)
+    assert sum(lease.kw_it for lease in record.leases if lease.start_day == default_day) == (
+        pytest.approx(b * leased_mw_it * 1000))
+
+
+def test_a_tenant_that_has_defaulted_signs_none_of_its_later_requests(compose_constant):
+    """Two requests of one tenant (column `tenant`), on days 400 and 600 of a site built by
+    day 365: at 97.31% a year it defaults ln 2 / −ln(0.0269) years after its first lease,
+    day 470.02; on day 600 it asks for nothing (a tenant of its own would lease)."""
+    def run_table(tenant):
+        cfg = leased_cfg(compose_constant, "run.deterministic=true",
+                         "site.hosting.default_probability_per_year=0.9731", "run.event_log=true")
+        processes = build_processes(cfg)
+        processes["demand"] = Table(pd.DataFrame({
+            "day": [400, 600], "mw_it": [30.0, 10.0], "term_days": [4383.0, 4383.0],
+            "usd_per_kw_month": [150.0, 150.0], "wait_days": [0.0, 0.0], "tenant": tenant}))
+        world = sim.sample_world(cfg, 0, processes)
+        return simulate(cfg, world, next(iter(build_strategies(cfg).values())))
+    default_day = 400 + math.log(2) / -math.log(1 - 0.9731) * DAYS_PER_YEAR
+    one = tenant_events(run_table([0.0, 0.0]))
+    assert [day for _, event, day in one if event == "lease_default"] == [pytest.approx(default_day)]
+    assert {(c, e) for c, e, _ in one if c == "request 1"} == {("request 1", "tenant_request"),
+                                                             ("request 1", "tenant_rejected")}
+    two = tenant_events(run_table([0.0, 1.0]))
+    assert ("request 1", "leased", 600) in two
+
+
+class Table:
+    """A demand process that returns one table as it is."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def sample(self, days, rng, upstream):
+        """Return the table."""
+        return {"tenant_requests": self.table}
+
+
+@settings(max_examples=25, deadline=None,  # compose_constant only composes: nothing to reset
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(replication=st.integers(0, 10_000), probability=st.floats(0.05, 0.95),
+       shares=st.lists(st.floats(0.1, 1.0), min_size=2, max_size=3),
+       due_days=st.lists(st.integers(0, 1500), min_size=3, max_size=3),
+       rent_from=st.sampled_from(["delivery", "due"]), crews=st.integers(1, 4),
+       market_rate=st.sampled_from([0.0, 2.0]))
+def test_the_phases_of_one_tenant_never_default_on_different_days(
+        compose_constant, replication, probability, shares, due_days, rent_from, crews, market_rate):
+    """Sampled builds (each block's retrofit drawn), default times and phase schedules: an
+    anchor's phases default on one day if at all, and none of them is leased after it."""
+    phases = [[share / sum(shares), day] for share, day in zip(shares, sorted(due_days))]
+    record, _ = anchor_run(compose_constant, f"site.crews={crews}",
+                           "site.conversion.retrofit_days=lognormal:335:0.3",
+                           f"site.hosting.default_probability_per_year={probability}",
+                           anchor={"anchor_phases": phases, "anchor_rent_from": rent_from,
+                                   "rate_per_year": market_rate},
+                           replication=replication)
+    anchor = {f"request {k}" for k in range(len(phases))}  # on day 0, before the market's
+    defaults = {day for cause, event, day in tenant_events(record)
+                if cause in anchor and event == "lease_default"}
+    assert len(defaults) <= 1
+    leased = [day for cause, event, day in tenant_events(record)
+              if cause in anchor and event == "leased"]
+    assert all(day <= min(defaults, default=math.inf) for day in leased)
 
 
 # --- bad values ----------------------------------------------------------------------------------

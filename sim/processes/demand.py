@@ -149,7 +149,9 @@ class AnchorTenant(PoissonRequests):
     Its price is `anchor_usd_per_kw_month`, or, if null, the lease index on `anchor_day`
     times one lognormal spread of log sd `price_spread` and mean one (under rng=None, the
     index). The Poisson requests are drawn first from the same stream, so they are the ones
-    `PoissonRequests` draws; on the anchor's day its rows come first.
+    `PoissonRequests` draws; on the anchor's day its rows come first. The phases are one
+    tenant's (column ``tenant``: the index of the anchor's first row; each market request its
+    own index): one credit, so they default together.
     """
 
     anchor_mw_it: float = param(70.0, unit="MW of IT", low=0, low_open=True,
@@ -193,5 +195,8 @@ class AnchorTenant(PoissonRequests):
         market["commence_days"] = np.zeros(len(market["day"]))  # the market's rent starts on delivery
         columns = {name: np.concatenate((anchor[name], market[name])) for name in anchor}
         order = np.argsort(columns["day"], kind="stable")
-        return {"tenant_requests": pd.DataFrame({name: column[order]
-                                                 for name, column in columns.items()})}
+        table = {name: column[order] for name, column in columns.items()}
+        tenant = np.arange(len(order), dtype=float)  # each row its own tenant, but the anchor's
+        phases = order < count
+        tenant[phases] = np.flatnonzero(phases)[0]
+        return {"tenant_requests": pd.DataFrame({**table, "tenant": tenant})}

@@ -87,7 +87,7 @@ def test_anchor_adds_its_phases_to_exactly_the_poisson_market():
     table = requests(anchor, np.random.default_rng(np.random.SeedSequence(4)))
     rows = table[table["phased"] == 1]
     markets = table[table["phased"] == 0].reset_index(drop=True)
-    pd.testing.assert_frame_equal(markets.drop(columns="commence_days"), market)
+    pd.testing.assert_frame_equal(markets.drop(columns=["commence_days", "tenant"]), market)
     assert (markets["commence_days"] == 0).all() and (rows["commence_days"] == 0).all()
     assert rows["day"].tolist() == [400, 400]
     assert rows["mw_it"].tolist() == pytest.approx([14.0, 56.0])
@@ -98,6 +98,10 @@ def test_anchor_adds_its_phases_to_exactly_the_poisson_market():
     assert table["day"].is_monotonic_increasing
     first = table.index[table["day"] == 400][0]
     assert table.loc[first, "phased"] == 1  # on its day, the anchor comes first
+    # One tenant: its phases carry the index of its first row, each market row its own.
+    assert rows["tenant"].tolist() == [first, first]
+    market_rows = table[table["phased"] == 0]
+    assert market_rows["tenant"].tolist() == market_rows.index.tolist()
 
 
 def test_an_anchor_whose_rent_is_due_on_its_phases_days_commences_on_them():
@@ -134,7 +138,7 @@ def test_deterministic_anchor_is_priced_at_the_index_beside_the_even_market():
     np.testing.assert_allclose(rows["usd_per_kw_month"], LEASE[0])
     assert (rows["min_share"] == 0.6).all()
     pd.testing.assert_frame_equal(
-        table[table["phased"] == 0].reset_index(drop=True).drop(columns="commence_days"),
+        table[table["phased"] == 0].reset_index(drop=True).drop(columns=["commence_days", "tenant"]),
         requests(PoissonRequests(), None))
 
 
@@ -157,7 +161,9 @@ def test_optional_columns_are_checked_and_may_be_absent():
                                           PROCESS_FIELDS["demand"], 10, "d")["tenant_requests"]
     assert list(check(base).columns) == list(base)
     assert check({**base, "min_share": [0.5]})["min_share"].tolist() == [0.5]
-    for column, value in [("min_share", 0.0), ("min_share", 1.5), ("phased", 0.5)]:
+    assert check({**base, "tenant": [3.0]})["tenant"].tolist() == [3.0]
+    for column, value in [("min_share", 0.0), ("min_share", 1.5), ("phased", 0.5), ("tenant", -1.0),
+                          ("tenant", 1.5), ("tenant", np.inf)]:
         with pytest.raises(UserError, match=f"tenant_requests.{column} must be"):
             check({**base, column: [value]})
 
