@@ -50,7 +50,8 @@ EVENTS = {
                      "a step on the last rent (block -1; cause: request i)",
     "lease_ended": "a lease ends; its MW return to the ready pool (block -1; cause: request i)",
     "lease_default": "the tenant defaults; the lease stops, its MW return to the ready pool, "
-                     "no extension follows (block -1; cause: request i)",
+                     "no extension follows; or a part it was waiting for, or held for it, "
+                     "ends unleased (block -1; cause: request i)",
     "backstop": "a backstop starts paying its share of the defaulted lease's remaining rent "
                 "until the term's end (block -1; cause: request i)",
     "fleet_upgrade": "the block's fleet is sold and the newest machines bought (cause: schedule)",
