@@ -45,12 +45,14 @@ def verdict(analysis: Analysis, runset: RunSet) -> list[str]:
         lines = _robust(analysis, scenarios)
     lines += analysis.left_out
     lines += robustness_lines(runset)
+    compared = set(runset.summary["strategy"]) | set(runset.summary["label"])
     for run in runset.runs:
         until = run.info.get("until_confident")
         if isinstance(until, dict) and until:
             lines.append(until_confident_line(run, until, run_name(run, runset)))
         for label, policy in (run.info.get("policies") or {}).items():
-            lines.append(policy_line(label, policy, run_name(run, runset)))
+            if label in compared:
+                lines.append(policy_line(label, policy, run_name(run, runset)))
     return lines + analysis.notes
 
 
@@ -187,7 +189,8 @@ def run_name(run, runset: RunSet) -> str:
 
 
 def robustness_lines(runset: RunSet) -> list[str]:
-    """Return, for each run with a robustness table, what was rerun and whether the verdict holds."""
+    """Return, for each run with a robustness table, what was rerun and whether the verdict
+    holds; or that its table is about strategies this comparison leaves out."""
     lines = []
     for run in runset.runs:
         table = run.robustness
@@ -195,6 +198,11 @@ def robustness_lines(runset: RunSet) -> list[str]:
             continue
         first = table.iloc[0]
         where = f" ({run_name(run, runset)})" if len(runset.runs) > 1 else ""
+        if not compares(runset, run, table):
+            lines.append(f"Under other assumptions{where}: robustness.csv reruns "
+                         f"{first['strategy']} against {first['against']}, which this "
+                         f"comparison leaves out (--strategies); its table is not shown.")
+            continue
         against = f"{first['against']}"
         if first["against_role"] == "runner-up":
             against += f" (the runner-up: {first['strategy']} is the baseline itself)"
@@ -204,6 +212,14 @@ def robustness_lines(runset: RunSet) -> list[str]:
                      f"run's own worlds, other horizons on worlds drawn over the longer grid "
                      f"(table below). {verdict_sentence(table)}")
     return lines
+
+
+def compares(runset: RunSet, run, table: pd.DataFrame) -> bool:
+    """Return whether the comparison holds both strategies of `run`'s robustness `table`."""
+    index = next(i for i, r in enumerate(runset.runs) if r is run)
+    ran = set(runset.summary.loc[runset.summary["run"] == index, "strategy"])
+    first = table.iloc[0]
+    return {str(first["strategy"]), str(first["against"])} <= ran
 
 
 def robustness_table(table: pd.DataFrame) -> str:
@@ -425,7 +441,8 @@ def render(analysis: Analysis, runset: RunSet, figures: list[tuple[str, Path]],
     parts.append("</div>")
     parts.append("<nav>" + "".join(f'<a href="#{anchor}">{text}</a>' for anchor, text in links)
                  + "</nav>")
-    shown = [run for run in runset.runs if run.robustness is not None and not run.robustness.empty]
+    shown = [run for run in runset.runs if run.robustness is not None
+             and not run.robustness.empty and compares(runset, run, run.robustness)]
     for i, run in enumerate(shown):  # beside the verdict: the table of each run that has one
         anchor = "robustness" if i == 0 else f"robustness-{i + 1}"
         where = f" — {run_name(run, runset)}" if len(runset.runs) > 1 else ""

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from sim.compare import compare_runs, main
+from sim.compare.robustness import COLUMNS as ROBUSTNESS_COLUMNS
 
 WORLDS = 300
 #: The months of the synthetic runs (conftest.MONTHS).
@@ -109,3 +110,25 @@ def test_the_intervals_heading_says_their_confidence(tmp_path, run_factory):
     report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "<h3>Against the baseline (80% intervals;" in report
     assert "95% intervals" not in report
+
+
+def test_the_verdict_speaks_of_the_strategies_compared(tmp_path, run_factory):
+    """With --strategies, the verdict still reported the robustness of two strategies the
+    comparison had left out, and the training of one it had left out."""
+    run = run_factory(tmp_path / "run", ("stay_mining", "phased", "convert_all"),
+                      replications=8)
+    row = {column: 0.0 for column in ROBUSTNESS_COLUMNS}
+    row.update(alternative="as run", overrides="", replications=8, strategy="phased",
+               against="stay_mining", against_role="baseline", higher_mean="phased",
+               verdict_holds=True)
+    pd.DataFrame([row]).to_csv(run / "robustness.csv", index=False)
+    info = json.loads((run / "run.json").read_text())
+    info["policies"] = {"stay_mining": {"rule": "lsm", "tranche_blocks": 5}}
+    (run / "run.json").write_text(json.dumps(info))
+    comparison = compare_runs(run, out=tmp_path / "out", strategies=["phased", "convert_all"])
+    said = [line for line in comparison.verdict.splitlines() if "Under other" in line]
+    assert said == ["Under other assumptions: robustness.csv reruns phased against "
+                    "stay_mining, which this comparison leaves out (--strategies); its table "
+                    "is not shown."]
+    assert "stay_mining in run converts" not in comparison.verdict
+    assert 'id="robustness"' not in (tmp_path / "out" / "report.html").read_text()
