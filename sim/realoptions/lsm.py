@@ -211,13 +211,18 @@ def lsm_value(state, exercise_value, step_discount, degree: int = 2, *, basis: s
 
 def policy_value(fit: LsmFit, state, exercise_value, step_discount, allowed=None) -> float:
     """Return the mean discounted cash flow of applying a fitted rule to other paths (out of sample)."""
+    return float(np.mean(path_values(fit, state, exercise_value, step_discount, allowed)))
+
+
+def path_values(fit: LsmFit, state, exercise_value, step_discount, allowed=None) -> np.ndarray:
+    """Return each path's discounted cash flow under a fitted rule (0 where it never exercises)."""
     states, values, discounts = _checked(state, exercise_value, step_discount, fit.degree, fit.basis)
     stop = fit.stop_steps(state, exercise_value, allowed)
     to_zero = np.cumprod(np.concatenate([np.ones((len(stop), 1)), discounts], axis=1), axis=1)
     rows = np.flatnonzero(stop >= 0)
     realised = np.zeros(len(stop))
     realised[rows] = values[rows, stop[rows]] * to_zero[rows, stop[rows]]
-    return float(np.mean(realised))
+    return realised
 
 
 def basis_exponents(dims: int, degree: int) -> tuple[tuple[int, ...], ...]:

@@ -34,7 +34,7 @@ import numpy as np
 from sim.config import build_processes
 from sim.errors import UserError
 from sim.ledger import Account
-from sim.realoptions.lsm import lsm_value, policy_value
+from sim.realoptions.lsm import lsm_value, path_values
 from sim.realoptions.strategy import FEATURES, RealOption, Recording
 from sim.site import simulate
 from sim.strategies import decision_days
@@ -94,9 +94,10 @@ class Policy:
     """The trained rules of the tranches, with what their training measured.
 
     `stages` holds a `Stage` per tranche trained (the training stops after a tranche whose
-    rule is "never"). The totals add up the tranches' gains: each tranche's gain is
-    measured with the earlier tranches following their rules, so the sum is the gain
-    of the whole policy over never converting (in sample; cross-validated per tranche).
+    rule is "never"). The totals add up the gains of the rules the tranches follow: each
+    tranche's gain is measured with the earlier tranches following their rules, so the sum
+    is the gain of the whole policy over never converting (in sample; cross-validated per
+    tranche). Each `Stage` keeps its fitted rule's figures, followed or not.
     `all_now_usd` is the mean gain of starting every tranche on day 0 (as convert_all).
     `blocks` and `tranches` are the site's blocks and the tranches they made in training
     (0: a policy of a hashpivot that did not record them); a policy applies only to a
@@ -129,13 +130,17 @@ class Policy:
 
     @property
     def in_sample_usd(self) -> float:
-        """Return the in-sample gain of the whole policy over never converting."""
-        return float(sum(stage.in_sample_usd for stage in self.stages))
+        """Return the in-sample gain over never converting of the rules the tranches follow
+        (a fixed rule's gain where one replaced the fitted rule: it has nothing fitted)."""
+        return float(sum(stage.in_sample_usd if stage.rule == "lsm" else
+                         stage.start_now_usd if stage.rule == "start_now" else 0.0
+                         for stage in self.stages))
 
     @property
     def cross_validated_usd(self) -> float:
-        """Return the sum of the tranches' cross-validated gains."""
-        return float(sum(stage.cross_validated_usd for stage in self.stages))
+        """Return the cross-validated gain over never converting of the rules the tranches
+        follow (`followed_usd`)."""
+        return self.followed_usd
 
     @property
     def followed_usd(self) -> float:
@@ -337,11 +342,13 @@ def fit_stage(strategy: RealOption, x: np.ndarray, gain: np.ndarray, alive: np.n
     allowed = np.concatenate([np.zeros((n, 1), bool), alive], axis=1)
     options = dict(degree=int(strategy.degree), basis=strategy.basis, regress_exercise=True)
     fit = lsm_value(state, exercise, 1.0, allowed=allowed, **options)  # gains are present values at day 0
-    validated = cross_validated_usd(state, exercise, options, allowed)
+    validated_by_world = cross_validated_by_world(state, exercise, options, allowed)
+    validated = float(validated_by_world.mean())
     may = alive.any(axis=1)
     first = np.argmax(alive, axis=1)
-    start_now = float(np.where(may, gain[np.arange(n), first], 0.0).mean())
-    rule = choose_rule(validated, start_now)
+    start_now_by_world = np.where(may, gain[np.arange(n), first], 0.0)
+    start_now = float(start_now_by_world.mean())
+    rule = choose_rule(validated_by_world, start_now_by_world)
     share = {"lsm": float(np.mean(np.asarray(fit.stop_step) >= 1)), "start_now": float(may.mean()),
              "never": 0.0}[rule]
     return Stage(fit=fit, rule=rule, in_sample_usd=float(fit.value), cross_validated_usd=validated,
@@ -352,32 +359,45 @@ def fit_stage(strategy: RealOption, x: np.ndarray, gain: np.ndarray, alive: np.n
 
 
 def cross_validated_usd(state: np.ndarray, exercise: np.ndarray, options: dict, allowed=None) -> float:
-    """Return the mean gain of the LSM rule on training worlds it was not fitted on.
+    """Return the mean gain of the LSM rule on training worlds it was not fitted on."""
+    return float(cross_validated_by_world(state, exercise, options, allowed).mean())
+
+
+def cross_validated_by_world(state: np.ndarray, exercise: np.ndarray, options: dict,
+                             allowed=None) -> np.ndarray:
+    """Return each training world's gain under the LSM rule fitted on the other folds.
 
     The worlds are split into `FOLDS` folds (world i in fold i mod FOLDS); each fold is
-    valued by the rule fitted on the others (`policy_value`), and the folds' values are
-    averaged by their worlds. No engine run is repeated: only the regressions are.
+    valued by the rule fitted on the others (`path_values`). No engine run is repeated:
+    only the regressions are.
     """
     n = len(state)
     folds = min(FOLDS, n)
-    total = 0.0
+    values = np.zeros(n)
     for fold in range(folds):
         held = np.arange(n) % folds == fold
         mask = None if allowed is None else (allowed[~held], allowed[held])
         fit = lsm_value(state[~held], exercise[~held], 1.0, allowed=None if mask is None else mask[0], **options)
-        total += policy_value(fit, state[held], exercise[held], 1.0,
-                              None if mask is None else mask[1]) * held.sum()
-    return float(total / n)
+        values[held] = path_values(fit, state[held], exercise[held], 1.0,
+                                   None if mask is None else mask[1])
+    return values
 
 
-def choose_rule(cross_validated: float, start_now: float) -> str:
-    """Return the rule a tranche follows: the LSM rule, unless one of the two rules that
-    learn nothing (start as soon as it may; never start) did better on the training worlds.
+def choose_rule(cross_validated, start_now) -> str:
+    """Return the rule a tranche follows, from each training world's gain under the fitted
+    rule (cross-validated) and under starting as soon as it may.
 
-    The fitted rule is judged on worlds it was not fitted on (`cross_validated_usd`); the
-    two fixed rules have nothing to fit, so their mean on the training worlds is already
-    out of sample. Model selection on training worlds only: the evaluation worlds are
-    never read.
+    The better of the two rules that learn nothing (start as soon as it may; never start:
+    a gain of 0) unless the fitted rule beats it by more than one standard error of their
+    paired difference over the worlds (the one-standard-error rule of model selection): a
+    fitted rule must earn its complexity, not win on the noise of 64 worlds. The fitted
+    rule is judged on worlds it was not fitted on; the fixed rules have nothing to fit, so
+    their values on the training worlds are already out of sample. Model selection on
+    training worlds only: the evaluation worlds are never read.
     """
-    best = max(("lsm", cross_validated), ("start_now", start_now), ("never", 0.0), key=lambda kv: kv[1])
-    return best[0]
+    fitted, now = np.atleast_1d(np.asarray(cross_validated, dtype=float)), np.atleast_1d(
+        np.asarray(start_now, dtype=float))
+    rule, fixed = ("start_now", now) if now.mean() > 0.0 else ("never", np.zeros_like(now))
+    gap = fitted - fixed
+    error = gap.std(ddof=1) / np.sqrt(len(gap)) if len(gap) > 1 else 0.0
+    return "lsm" if gap.mean() > error else rule

@@ -182,9 +182,39 @@ def test_cross_validation_values_a_rule_on_worlds_it_was_not_fitted_on():
 
 
 @pytest.mark.parametrize("validated, start_now, rule", [(5.0, 3.0, "lsm"), (2.0, 3.0, "start_now"),
-                                                        (-1.0, -2.0, "never"), (0.0, -1.0, "lsm")])
-def test_the_fixed_rules_win_only_where_they_earned_more(validated, start_now, rule):
+                                                        (-1.0, -2.0, "never"), (0.0, -1.0, "never")])
+def test_the_fixed_rules_win_where_they_earned_as_much_or_more(validated, start_now, rule):
+    """One world: no noise to allow for; a tie goes to the rule that learns nothing."""
     assert training.choose_rule(validated, start_now) == rule
+
+
+@pytest.mark.parametrize("edge, rule", [(0.5, "start_now"), (3.0, "lsm")])
+def test_a_fitted_rule_must_beat_the_fixed_one_by_a_standard_error(edge, rule):
+    """64 worlds: the fitted rule earns `edge` more on average than starting at once, with a
+    paired spread of sd 10 (standard error 10 / 8 = 1.25): 0.5 is noise, 3.0 is not."""
+    start_now = np.linspace(50.0, 150.0, 64)
+    noise = np.resize([10.0, -10.0], 64)  # mean 0, sd 10.08
+    assert training.choose_rule(start_now + edge + noise, start_now) == rule
+    # Against never starting (a loss to start at once), the same rule.
+    assert training.choose_rule(edge + noise, -start_now) == rule.replace("start_now", "never")
+
+
+def test_a_policys_gains_are_those_of_the_rules_its_tranches_follow():
+    """A fitted rule followed counts its own figures; one replaced by a fixed rule counts the
+    fixed rule's (its fitted figures describe no rule that runs)."""
+    fitted = training.Stage(fit=None, rule="lsm", in_sample_usd=10.0, cross_validated_usd=8.0,
+                            start_now_usd=5.0, foresight_usd=30.0, start_share=0.5)
+    replaced = training.Stage(fit=None, rule="start_now", in_sample_usd=20.0,
+                              cross_validated_usd=15.0, start_now_usd=12.0, foresight_usd=40.0,
+                              start_share=1.0)
+    dropped = training.Stage(fit=None, rule="never", in_sample_usd=7.0, cross_validated_usd=3.0,
+                             start_now_usd=-4.0, foresight_usd=9.0, start_share=0.0)
+    policy = training.Policy(stages=(fitted, replaced, dropped), decision_days=(0,), every_months=3,
+                             tranche_blocks=2, features=FEATURES, training_seed=0,
+                             training_replications=64, all_now_usd=13.0, train_seconds=0.0,
+                             engine_runs=0)
+    assert policy.in_sample_usd == 10.0 + 12.0 + 0.0
+    assert policy.cross_validated_usd == 8.0 + 12.0 + 0.0
 
 
 def test_the_same_seed_trains_the_same_policy_here_or_on_workers(compose_small, monkeypatch):
