@@ -43,7 +43,13 @@ fields mining drives (default_200 by at most 5.7e-13, deterministic by 3.1e-15, 
 Written anew when fleet upgrades stopped refitting blocks queued for conversion and the
 least efficient fleet that threshold and the view read became that of the blocks free to
 convert (two bugs): default_200's fields that mining, salvage and threshold's timing
-drive moved; deterministic and real_option_100 did not.
+drive moved; deterministic and real_option_100 did not. Written anew after the audit
+fixes of 2026-11-28, all changes of model: peak equity without the sale's tax (0a936f2),
+a last-month equipment draw repaid (6dbba01), conversion capex adding up over the
+retrofit's whole days (3994f3b), decisions on the 1st of every n-th month from a mid-month
+start (c3dd3e5), the mine's terminal value at its run-rate after a halving in its last
+year (ff7f5fd), an anchor's phases one tenant (2da5796), real_option's fitted rule only
+where it beats a fixed one by a standard error (fd58be3): every case moved.
 Rewrite them only for a change of model, or as here for a refactor whose last bits
 the commit accounts for, and say which fields moved and why in the commit.
 """
