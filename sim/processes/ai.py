@@ -54,9 +54,9 @@ class AIMarket(Checked):
     and glut, exponential durations with the given means) whose multiplier m scales the
     level. ``start_regime`` is scarcity, glut, or stationary (drawn from the chain's
     long-run shares); ``base`` is set so that the expected day-0 price is
-    ``gpu_start_usd_per_hour``. Under rng=None both paths are their expectations (before
-    the floor): the lease trend, and the GPU trend times the expected regime multiplier,
-    which moves from the start regime's towards the long-run mean.
+    ``gpu_start_usd_per_hour``. Under rng=None both paths are their expectations, the GPU
+    price floored like every path: the lease trend, and the GPU trend times the expected
+    regime multiplier, which moves from the start regime's towards the long-run mean.
     """
 
     lease_start_usd_per_kw_month: float = param(128.0, unit="USD/kW/month", low=0, low_open=True,
