@@ -186,7 +186,6 @@ def test_readme_names_every_market_option_and_no_other():
               for group, names in re.findall(r"`market/(\w+)` \(([^)]*)\)", paragraph)}
     shipped = {group.name: {option.stem for option in group.glob("*.yaml")}
                for group in (ROOT / "conf" / "market").iterdir() if group.is_dir()}
-    shipped.pop("rates", None)  # the short rate is documented with the finance section
     assert listed == shipped
 
 
