@@ -57,13 +57,15 @@ def render(fit: Fit, source: str, out_dir: str | Path) -> str:
 
 def write_all(files: dict[Path, str]) -> None:
     """Write every {path: text}, all or none: each first to a temporary file beside it, then
-    all renamed. On an OSError (naming the path that failed, never a temporary file) or an
-    interruption (Ctrl-C) nothing this call wrote is left: its temporary files, the files
-    it renamed into place and the directories it made are removed, and the error is
-    raised again."""
+    all renamed, a file already there (a previous run's fit) first moved aside. On an
+    OSError (naming the path that failed, never a temporary file) or an interruption
+    (Ctrl-C) nothing this call wrote is left: its temporary files, the files it renamed
+    into place and the directories it made are removed, the files it moved aside are put
+    back, and the error is raised again."""
     made: list[Path] = []
     staged: list[tuple[str, Path]] = []
     placed: list[Path] = []
+    aside: list[tuple[str, Path]] = []
     try:
         for path, text in files.items():
             made += _make_directories(path.parent)
@@ -72,6 +74,8 @@ def write_all(files: dict[Path, str]) -> None:
             staged.append((_stage(path, text), path))
         for temp, path in staged:
             try:
+                if path.exists():
+                    aside.append((_move_aside(path), path))
                 os.replace(temp, path)
             except OSError as err:
                 raise OSError(err.errno, err.strerror, str(path)) from None
@@ -79,9 +83,21 @@ def write_all(files: dict[Path, str]) -> None:
     except BaseException:  # an OSError, or KeyboardInterrupt: nothing of this call is left
         for leftover in [temp for temp, _ in staged] + placed:
             Path(leftover).unlink(missing_ok=True)
+        for before, path in aside:
+            os.replace(before, path)
         for directory in reversed(made):
             _remove_if_empty(directory)
         raise
+    for before, _ in aside:
+        Path(before).unlink(missing_ok=True)
+
+
+def _move_aside(path: Path) -> str:
+    """Return the name of a new temporary file beside `path` that now holds its file."""
+    handle, before = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.before.")
+    os.close(handle)
+    os.replace(path, before)
+    return before
 
 
 def _make_directories(directory: Path) -> list[Path]:

@@ -1,5 +1,8 @@
 """`hashpivot-calibrate` interrupted (Ctrl-C): one line, exit 130, and no fit written."""
 
+import errno
+from pathlib import Path
+
 import pytest
 
 import sim.calibrate.cli as cli
@@ -62,3 +65,27 @@ def test_write_all_removes_what_it_renamed_when_interrupted(tmp_path, monkeypatc
     with pytest.raises(KeyboardInterrupt):
         output.write_all(files)
     assert moved and not (tmp_path / "out").exists()
+
+
+def test_a_failed_write_puts_back_the_fits_of_a_previous_run(tmp_path, monkeypatch):
+    """Before: the rollback removed every file it had renamed into place, so a previous
+    run's a.yaml, replaced before b.yaml failed, was gone (and b.yaml kept)."""
+    folder = tmp_path / "out/market/btc"
+    folder.mkdir(parents=True)
+    (folder / "a.yaml").write_text("a: before\n")
+    (folder / "b.yaml").write_text("b: before\n")
+    replace, failed = output.os.replace, []
+
+    def b_fails_once(source, target):
+        if Path(target).name == "b.yaml" and not failed:
+            failed.append(source)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        replace(source, target)
+
+    monkeypatch.setattr(output.os, "replace", b_fails_once)
+    with pytest.raises(OSError, match="No space left on device"):
+        output.write_all({folder / "a.yaml": "a: after\n", folder / "b.yaml": "b: after\n"})
+    assert failed
+    assert (folder / "a.yaml").read_text() == "a: before\n"
+    assert (folder / "b.yaml").read_text() == "b: before\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["a.yaml", "b.yaml"]  # no temporary file
