@@ -4,6 +4,13 @@
 strategy. A strategy *beats* `against` in a world by its paired gain: its metric less
 against's (the reverse for a lower-is-better metric such as payback_years), in the same
 world at the same point.
+
+Some metrics are undefined (NaN) in some worlds (a payback never reached, an IRR that does
+not exist). As `hashpivot-compare` does, a metric undefined in more than half of a
+strategy's worlds (at any point) is refused: its mean over the few worlds that define it
+would favour the strategy that fails most. Otherwise each statistic uses the worlds that
+define it, each difference and PRIM's cases the worlds where both strategies do, and the
+tables and sentences count the others.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.compare.stats import paired_difference
+from sim.compare.stats import MIN_DEFINED_SHARE, paired_difference
 from sim.errors import UserError
 from sim.explore.prim import Discovery, prim
 from sim.explore.run import WORLD_PREFIX, Experiment
@@ -42,6 +49,58 @@ def check_choices(metric: str, against: str, strategies, columns) -> None:
                         "name two or more with --strategies")
 
 
+def undefined_counts(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Return per (strategy, point) the worlds where `metric` is undefined (NaN), column
+    'undefined', and all its worlds, column 'worlds'."""
+    undefined = pd.Series(~np.isfinite(rows[metric].to_numpy(dtype=float)), index=rows.index)
+    grouped = undefined.groupby([rows["strategy"], rows["point"]])
+    return pd.DataFrame({"undefined": grouped.sum(), "worlds": grouped.size()})
+
+
+def _worst(counts: pd.DataFrame, strategy: str) -> str:
+    """Return where `strategy` leaves the metric undefined most: 'point 2: 45 of 50 worlds'."""
+    mine = counts.loc[strategy]
+    point = (mine["undefined"] / mine["worlds"]).idxmax()
+    return f"point {point}: {mine.loc[point, 'undefined']} of {mine.loc[point, 'worlds']} worlds"
+
+
+def check_defined(rows: pd.DataFrame, metric: str, against: str, strategies) -> None:
+    """Raise UserError if a strategy leaves `metric` undefined (NaN) in more than half of its
+    worlds at some point, as `hashpivot-compare` refuses it (`MIN_DEFINED_SHARE`)."""
+    counts = undefined_counts(rows, metric)
+    rare = counts[1.0 - counts["undefined"] / counts["worlds"] < MIN_DEFINED_SHARE]
+    if rare.empty:
+        return
+    points = rows["point"].nunique()
+    named = [s for s in strategies if s in rare.index.get_level_values("strategy")]
+    listed = " and ".join(f"{s} at {len(rare.loc[s])} of {points} points ({_worst(rare, s)})"
+                          for s in named)
+    kept = [s for s in strategies if s not in named]
+    leave = ""
+    if len(kept) >= 2:
+        leave = (f", or leave {', '.join(named)} out with --strategies {','.join(kept)}"
+                 + ("" if against in kept else f" --against {kept[0]}"))
+    raise UserError(f"--metric {metric}: undefined (NaN) in more than half of the worlds of "
+                    f"{listed}; it can be explored only where every strategy defines it in at "
+                    f"least half of its worlds at every point (choose a metric such as "
+                    f"npv_usd{leave})")
+
+
+def undefined_note(rows: pd.DataFrame, metric: str, against: str, strategies) -> list[str]:
+    """Return a sentence on the strategies whose `metric` is undefined (NaN) in some worlds, or []."""
+    counts = undefined_counts(rows, metric)
+    some = counts[counts["undefined"] > 0]
+    if some.empty:
+        return []
+    points = rows["point"].nunique()
+    listed = ", ".join(f"{s} at {len(some.loc[s])} of {points} points (most at {_worst(some, s)})"
+                       for s in strategies if s in some.index.get_level_values("strategy"))
+    return [f"{metric} is undefined (NaN) in some worlds of {listed}: each mean and percentile "
+            f"uses the worlds that define it (column '{metric} undefined share'), each "
+            f"difference and PRIM's cases the worlds where both strategies do (column "
+            f"'difference vs {against} pairs')."]
+
+
 def gains(rows: pd.DataFrame, metric: str, strategy: str, against: str) -> pd.DataFrame:
     """Return per point and replication: `strategy`'s paired gain over `against` (column 'gain')."""
     sign = 1.0 if metric_higher_is_better(metric) else -1.0
@@ -53,7 +112,8 @@ def gains(rows: pd.DataFrame, metric: str, strategy: str, against: str) -> pd.Da
 
 
 def points_table(rows: pd.DataFrame, inputs, metric: str, against: str) -> pd.DataFrame:
-    """Return one row per point and strategy: inputs, mean and P5/P50/P95 of `metric`, the paired difference."""
+    """Return one row per point and strategy: inputs, mean and P5/P50/P95 of `metric` over the
+    worlds that define it, the share that do not, the paired difference over the worlds where both do."""
     table = []
     higher = metric_higher_is_better(metric)
     for (point, strategy), group in rows.groupby(["point", "strategy"], sort=True):
@@ -63,13 +123,15 @@ def points_table(rows: pd.DataFrame, inputs, metric: str, against: str) -> pd.Da
                f"{metric} mean": finite.mean() if finite.size else np.nan}
         for q in (5, 50, 95):
             row[f"{metric} P{q}"] = np.percentile(finite, q) if finite.size else np.nan
+        row[f"{metric} undefined share"] = 1.0 - finite.size / values.size
         base = rows[(rows["point"] == point) & (rows["strategy"] == against)]
         base = base.sort_values("replication")[metric].to_numpy(dtype=float)
         if strategy != against and len(base) == len(values):
             diff = paired_difference(values, base, higher_is_better=higher)
             row.update({f"difference vs {against} mean": diff.mean,
                         f"difference vs {against} 95% low": diff.ci_low,
-                        f"difference vs {against} 95% high": diff.ci_high})
+                        f"difference vs {against} 95% high": diff.ci_high,
+                        f"difference vs {against} pairs": diff.n})
         table.append(row)
     return pd.DataFrame(table)
 
@@ -89,13 +151,20 @@ class Scenario:
     metric: str
     threshold_usd: float
     discovery: Discovery
+    #: The cases (worlds at points) PRIM saw: those where both strategies define the metric.
     cases: int
+    #: The cases left out because the metric is undefined (NaN) for one or both strategies.
+    undefined: int = 0
 
 
 def discover(rows: pd.DataFrame, inputs, metric: str, strategy: str, against: str,
              threshold: float = 0.0, features: bool = False) -> Scenario:
-    """Return PRIM's Scenario: where (over the inputs, and the world features if asked) `strategy` gains > `threshold`."""
-    joined = gains(rows, metric, strategy, against).dropna(subset=["gain"])
+    """Return PRIM's Scenario: where (over the inputs, and the world features if asked) `strategy`
+    gains > `threshold`, over the cases where both define `metric` (the others counted)."""
+    joined = gains(rows, metric, strategy, against)
+    defined = np.isfinite(joined["gain"].to_numpy(dtype=float))
+    undefined = int((~defined).sum())
+    joined = joined[defined]
     columns = list(inputs)
     if features:
         columns += [c for c in joined.columns if c.startswith(WORLD_PREFIX)
@@ -104,7 +173,7 @@ def discover(rows: pd.DataFrame, inputs, metric: str, strategy: str, against: st
     if joined.empty:
         raise UserError(f"{strategy} vs {against}: no world where both have a finite {metric}")
     found = prim(joined[columns], (joined["gain"] > threshold).to_numpy())
-    return Scenario(strategy, against, metric, float(threshold), found, len(joined))
+    return Scenario(strategy, against, metric, float(threshold), found, len(joined), undefined)
 
 
 def sensitivity(experiment: Experiment, points: pd.DataFrame, metric: str, against: str) -> pd.DataFrame:

@@ -39,12 +39,17 @@ apply to each point. Designs: sobol and lhs (--points points), saltelli (--point
 (k + 2) points, gives Sobol' indices), morris (--points x (k + 1), gives the Morris
 screen), for k ranges.
 
---metric and --against are checked before any point runs.
+--metric and --against are checked before any point runs. A metric (irr, payback_years)
+undefined (NaN) in more than half of a strategy's worlds at any point is refused once
+the points have run, before any table is written, as hashpivot-compare refuses it (the
+points are kept: another --metric reads them back); below that, each statistic uses the
+worlds that define it and says how many do not, and PRIM counts the cases it leaves out.
 
 Outputs in --out: points/<i>.parquet (each finished point; rerunning the same command
 skips them, a different experiment there is refused, Ctrl-C or SIGTERM keeps them),
-points.csv (per point and strategy: mean, P5/P50/P95, the paired difference against
---against with its 95% interval), prim.csv (the peeling trajectory), boxes.csv, sobol.csv or
+points.csv (per point and strategy: mean, P5/P50/P95, the share of worlds leaving the
+metric undefined, the paired difference against --against with its 95% interval and its
+pairs), prim.csv (the peeling trajectory), boxes.csv, sobol.csv or
 morris.csv, explore.html, and explore.xlsx with --xlsx.
 
 Examples:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sim.explore.analysis import check_choices, check_columns, discover, points_table, sensitivity
+from sim.explore.analysis import (check_choices, check_columns, check_defined, discover, points_table,
+                                  sensitivity, undefined_note)
 from sim.explore.report import Findings, write_outputs
 from sim.explore.run import Experiment, run_in_memory, run_points
 from sim.explore.words import sentence
@@ -14,14 +15,17 @@ from sim.optimize.search import summary_columns
 
 def findings(experiment: Experiment, rows, metric: str = "npv_usd", against: str = "stay_mining",
              threshold: float = 0.0, features: bool = False) -> Findings:
-    """Return the Findings of an experiment's `rows`: points table, PRIM per strategy, indices, sentences."""
+    """Return the Findings of an experiment's `rows`: points table, PRIM per strategy, indices,
+    sentences; raise UserError if `metric` is undefined in most of a strategy's worlds at a point."""
     check_columns(rows, metric, against, experiment.strategies)
+    check_defined(rows, metric, against, experiment.strategies)
     points = points_table(rows, experiment.inputs, metric, against)
     scenarios = [discover(rows, experiment.inputs, metric, s, against, threshold, features)
                  for s in experiment.strategies if s != against]
     units = {r.column: r.unit for r in experiment.ranges}
     return Findings(points, scenarios, sensitivity(experiment, points, metric, against),
-                    [sentence(s, units) for s in scenarios], units)
+                    [*(sentence(s, units) for s in scenarios),
+                     *undefined_note(rows, metric, against, experiment.strategies)], units)
 
 
 def explore(experiment: Experiment, out_dir=None, metric: str = "npv_usd", against: str = "stay_mining",
@@ -29,7 +33,8 @@ def explore(experiment: Experiment, out_dir=None, metric: str = "npv_usd", again
             progress: bool = False) -> Findings:
     """Return the Findings of `experiment`, run (resuming in `out_dir`, where the outputs are written)."""
     started = time.perf_counter()
-    # what can be checked is, before any point runs: the summary's columns from a one-world probe
+    # what can be checked is, before any point runs: the summary's columns from a one-world probe;
+    # whether the metric is defined in most worlds only once they ran (points/ keeps them)
     check_choices(metric, against, experiment.strategies, summary_columns(experiment.cfg))
     if out_dir is None:
         rows = run_in_memory(experiment)

@@ -186,4 +186,7 @@ def _with_units(frame: pd.DataFrame, units: dict, metric: str) -> pd.DataFrame:
     named = {c: units[c] for c in frame.columns if c in units and units[c] not in ("", "-")}
     named.update({c: unit_of(metric) for c in frame.columns if unit_of(metric)
                   and (str(c).startswith(f"{metric} ") or str(c).startswith("difference vs "))})
+    named.update({c: "fraction" for c in frame.columns if c == f"{metric} undefined share"})
+    named.update({c: "count" for c in frame.columns
+                  if str(c).startswith("difference vs ") and str(c).endswith(" pairs")})
     return frame.rename(columns={c: f"{c} ({u})" for c, u in named.items()})

@@ -66,6 +66,15 @@ def condition(column: str, low, high, unit: str) -> str:
     return f"{name} ≤ {in_unit(high, unit)}"
 
 
+def cases(scenario: Scenario) -> str:
+    """Return the cases PRIM saw in words: 'all 200 cases', or 'the 180 cases where both define
+    irr (20 of all 200 left out: undefined)'."""
+    if not scenario.undefined:
+        return f"all {scenario.cases:,} cases"
+    return (f"the {scenario.cases:,} cases where both define {scenario.metric} "
+            f"({scenario.undefined:,} of all {scenario.cases + scenario.undefined:,} left out: undefined)")
+
+
 def sentence(scenario: Scenario, units: dict) -> str:
     """Return PRIM's main box as a sentence a decision maker reads, with its coverage and share of cases."""
     found, box = scenario.discovery, scenario.discovery.box
@@ -75,9 +84,9 @@ def sentence(scenario: Scenario, units: dict) -> str:
     beats += f" ({scenario.metric})"
     cut = box.restricted(found.bounds)
     if not cut:
-        return (f"{beats} in {found.base_density:.0%} of all {scenario.cases:,} cases; no range of "
+        return (f"{beats} in {found.base_density:.0%} of {cases(scenario)}; no range of "
                 "the explored inputs does markedly better or worse.")
     words = " and ".join(condition(c, lo, hi, units.get(c, "")) for c, (lo, hi) in cut.items())
     return (f"{beats} in {box.density:.0%} of cases where {words} "
-            f"(against {found.base_density:.0%} of all {scenario.cases:,} cases; this box holds "
+            f"(against {found.base_density:.0%} of {cases(scenario)}; this box holds "
             f"{box.mass:.0%} of the cases and {box.coverage:.0%} of those where it beats).")
