@@ -18,8 +18,9 @@ cross-validation on the training worlds (`choose_rule`); a tranche whose rule is
 "never" ends the training (no later tranche can start).
 
 Costs: per tranche and training world, one engine run plus one per day the tranche may
-start on; at the defaults (64 worlds, 41 days over ten years, two tranches) up to about
-5,000 runs, measured by scripts/bench.py.
+start on, and one with every tranche started on day 0; at the defaults (64 worlds, 41
+days over ten years, two tranches) up to 5,440 runs (`engine_runs` in the run's training
+figures), timed by scripts/bench.py.
 """
 
 from __future__ import annotations
