@@ -282,8 +282,8 @@ class Site(TenantDesk):
         self.waiting.remove(project)
         project.start_day = self.env.now
         self.building.append(project)
-        if len(project.blocks) == 1:
-            yield from self._build(project.blocks[0], request=project.request)
+        if len(project.blocks) == 1:  # readied below, once the crew is free
+            yield from self._build(project.blocks[0], request=project.request, built_for=project.use)
         else:
             yield self.env.all_of([self.env.process(self._build(block, project.use, project.request))
                                    for block in project.blocks])
@@ -292,10 +292,13 @@ class Site(TenantDesk):
         if len(project.blocks) == 1:
             self._ready(project.blocks[0], project.use)
 
-    def _build(self, block: int, use: str | None = None, request: Request | None = None):
+    def _build(self, block: int, use: str | None = None, request: Request | None = None,
+               built_for: str | None = None):
         """Decommission a block's ASICs and retrofit the hall (then ready it for `use`, if given).
 
-        `request` is the tenant the block is built for (None: a speculative block).
+        `request` is the tenant the block is built for (None: a speculative block);
+        `built_for` the use the hall is built for where `use` is not given (its caller
+        readies it): what its `Conversion` records, and so how its debt is financed.
         """
         books = self.books
         now = self.env.now
@@ -317,7 +320,7 @@ class Site(TenantDesk):
         # Capex is paid evenly over the retrofit; what falls after the horizon is not
         # paid within it, and the unfinished hall is not valued either.
         conversion = Conversion(block, start, start + max(retrofit, 1.0), capex,
-                                self.block_mw_it * 1000.0, use or "hosting")
+                                self.block_mw_it * 1000.0, use or built_for or "hosting")
         books.rate(books.rates.capex_conversion_usd_per_day, start, -conversion.usd_per_day,
                    conversion.end_day)
         self.conversions.append(conversion)

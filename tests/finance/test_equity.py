@@ -163,6 +163,16 @@ def test_an_equipment_loan_drawn_in_the_last_month_is_repaid_by_the_sale(compose
     assert -lines["principal"].sum() >= lines["debt_draw"].sum()
 
 
+def test_a_one_block_cloud_hall_is_financed_as_a_cloud_hall(compose_constant):
+    """A cloud hall's construction loan converts when the hall is ready (day 395, month 13),
+    and pays interest from then, as a let hosting hall's does; it was recorded as a hosting
+    hall, so its loan waited for a tenant that never comes and paid no interest at all."""
+    acc = account(compose_constant, "strategy.convert_all.use=cloud", "run.horizon_years=3")
+    assert [c.use for c in acc.record.conversions] == ["cloud"]
+    interest = acc.financing.lines[FINANCE_CATEGORIES.index("interest")]
+    assert np.flatnonzero(interest < 0).tolist() == list(range(14, len(interest)))
+
+
 def test_a_default_hands_the_site_to_the_lender(compose_constant):
     acc = account(compose_constant, *NO_TAX, "finance.covenant.min_dscr=5", "finance.covenant.cure=default")
     fin = acc.financing
