@@ -41,3 +41,10 @@ def test_regular_install_works_from_another_directory(tmp_path):
     local = sim.run(sim.compose(["run.replications=1", "run.horizon_years=1", "run.progress=false",
                                  "strategy=stay_mining"])).summary
     assert done.stdout.strip() == f"12 {sorted(local.columns)}"  # 6 strategies x 2 worlds, every column
+
+
+def test_every_test_module_has_a_basename_of_its_own():
+    """pytest imports the test modules by basename (tests/ holds no packages): two files
+    of one name in two folders stop a fresh run at collection ('import file mismatch')."""
+    names = [path.name for path in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted(name for name in set(names) if names.count(name) > 1) == []
