@@ -44,6 +44,7 @@ from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrup
 from sim.memory import check_memory
 from sim.montecarlo import check_strategies
 from sim.plugins import cwd_on_path
+from sim.selection import until_confident_sentence
 from sim.policies import pinned
 from sim.compare.robustness import robustness_pair, verdict_robustness, verdict_sentence
 from sim.compare.robustness import save as save_robustness
@@ -267,10 +268,7 @@ def _execute_locked(cfg, run_dir) -> int:
         raise
     print(headline(result.summary))
     if "until_confident" in result.info:
-        u = result.info["until_confident"]
-        verdict = "reached" if u["reached"] else "NOT reached"
-        print(f"until_confident={u['confidence']}: {verdict} after {u['replications']} replications "
-              f"(cap {u['max_replications']}); best by mean NPV: {u['best']}")
+        print(until_confident_sentence(result.info["until_confident"]))
     print(f"results: {out_dir}")
     code = _robustness(cfg, result, out_dir)  # the run is complete and kept whatever happens next
     if code in (INTERRUPTED, TERMINATED):

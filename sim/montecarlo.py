@@ -30,7 +30,7 @@ from sim.policies import trained, with_policies
 from sim.record import events_table
 from sim.result import Result
 from sim.rundir import ChunkDamaged, RunDir, check_claim, now, plan
-from sim.selection import select_best
+from sim.selection import select_best, select_by_mean
 from sim.site import simulate
 from sim.strategies import decide_every_months
 from sim.world import check_plugins_repeat, iter_worlds
@@ -210,6 +210,11 @@ def run(cfg, out_dir=None) -> Result:
         return _run(cfg, checked, labels, run_dir.claim(cfg), started)
 
 
+#: Replications before run.until_confident's first look: Kim-Nelson's first stage, from
+#: which it takes the variance of every paired difference.
+FIRST_STAGE = 20
+
+
 def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
     """Return the Result of `run`, its chunks kept in `store` (a ChunkStore, or None)."""
     collected = Gathered(labels)
@@ -228,9 +233,12 @@ def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
             done = target
             if confident is None:
                 break
+            if done < FIRST_STAGE and done < cap:  # Kim-Nelson's first stage, before any look
+                target = min(cap, FIRST_STAGE)
+                continue
             summary = collected.frame("summary", done)
             selection = select_best(summary, "npv_usd", float(confident),
-                                    delta=float(cfg.run.indifference_usd))
+                                    delta=float(cfg.run.indifference_usd), n0=FIRST_STAGE)
             if selection.confident or done >= cap:
                 break
             # Kim-Nelson's own estimate of what it needs, at most doubling each round.
@@ -261,9 +269,13 @@ def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
     if policies:
         result.info["policies"] = {label: policy.describe() for label, policy in policies.items()}
     if selection is not None:
+        by_mean = select_by_mean(result.summary, "npv_usd", float(confident),
+                                 delta=float(cfg.run.indifference_usd))
         result.info["until_confident"] = dict(
             confidence=float(confident), reached=bool(selection.confident),
-            best=selection.best, replications=done, max_replications=cap)
+            best=by_mean.best, kim_nelson_best=selection.best,
+            kim_nelson_stage=int(selection.replications), replications=done,
+            max_replications=cap)
     return result
 
 

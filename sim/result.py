@@ -9,7 +9,10 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from sim.errors import UserError
-from sim.rundir import TABLES, RunDir
+from sim.rundir import ROBUSTNESS_CSV, TABLES, RunDir
+
+#: The run.json fields that tell one run from another (its robustness.csv is its own).
+SAME_RUN = ("seed", "replications", "strategies", "world_key", "terminal_value", "discount_rates")
 
 
 @dataclass
@@ -29,9 +32,12 @@ class Result:
         """Write the tables, the resolved config and run.json (status complete) to `path`; return it.
 
         The directory then reads like one the command line wrote: `sim.load` and
-        `hashpivot-compare` both accept it. A table this Result does not hold is removed.
+        `hashpivot-compare` both accept it. A table this Result does not hold is removed,
+        and so is another run's robustness.csv (the command line writes it beside its run; a
+        Result holds none, so saving a loaded run back where it came from keeps its own).
         """
         run_dir = RunDir(path)
+        before = run_dir.read_info() if run_dir.path.is_dir() else None
         for name in TABLES:
             table = getattr(self, name, None)
             if table is not None and len(table.columns):
@@ -40,7 +46,9 @@ class Result:
                 run_dir.remove_table(name)
         run_dir.write_config(self.config)
         extra = {key: self.info[key] for key in ("until_confident", "policies") if key in self.info}
-        run_dir.write_info(self.config, "complete", self.info.get("started"), **extra)
+        written = run_dir.write_info(self.config, "complete", self.info.get("started"), **extra)
+        if before is None or any(before.get(key) != written[key] for key in SAME_RUN):
+            (run_dir.path / ROBUSTNESS_CSV).unlink(missing_ok=True)
         return run_dir.path
 
     def __repr__(self) -> str:

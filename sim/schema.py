@@ -167,7 +167,8 @@ class RunConfig:
     progress: bool = param(True, unit="-", doc="show a progress bar")
     until_confident: Optional[float] = param(
         None, unit="probability", low=0.5, high=1, low_open=True, nullable=True,
-        doc="add replications until the best strategy is known with this confidence")
+        doc="add replications until the best strategy is known with this confidence "
+            "(below 1: certainty needs infinite replications)")
     max_replications: Optional[int] = param(None, unit="worlds", low=1, integer=True,
                                             nullable=True, doc="cap for until_confident")
     indifference_usd: float = param(5.0e6, unit="USD", low=0, low_open=True,

@@ -379,3 +379,19 @@ def required_replications(summary: pd.DataFrame, metric: str = "npv_usd",
                           confidence: float = 0.95, **options) -> int:
     """Return the replications by which KN is sure to have stopped (first-stage bound)."""
     return select_best(summary, metric, confidence, **options).required_replications
+
+
+def until_confident_sentence(until: dict) -> str:
+    """Return what a `run.until_confident` run decided (`Result.info["until_confident"]`):
+    how many replications, the best mean over all of them, and Kim–Nelson's pick where it
+    differs (the leader of the stage where it stopped)."""
+    reached = "reached" if until.get("reached") else "NOT reached"
+    line = (f"until_confident={until.get('confidence')}: {reached} after "
+            f"{until.get('replications')} replications (cap {until.get('max_replications')}); "
+            f"best by mean NPV over them: {until.get('best')}")
+    picked = until.get("kim_nelson_best")
+    if picked is not None and picked != until.get("best"):
+        line += (f" (Kim–Nelson, which decided when to stop, picked {picked} on its "
+                 f"{until.get('kim_nelson_stage')} replications: within its indifference zone "
+                 "of the best, or one of two strategies it cannot tell apart)")
+    return line

@@ -455,3 +455,32 @@ def test_until_confident_reports_the_cap_when_it_cannot_decide(compose_small):
     info = result.info["until_confident"]
     assert not info["reached"] and info["replications"] == 60
     assert result.summary["replication"].nunique() == 60
+
+
+def test_until_confident_looks_first_after_kim_nelsons_first_stage(compose_small):
+    """Three replications asked, a zone no pair approaches: it stopped at 3 ('reached after
+    3 replications'), a first stage of 3 where Kim–Nelson's variance needs 20."""
+    cfg = compose_small("strategy=[stay_mining,convert_all]", "run.replications=3",
+                        "run.until_confident=0.95", "run.max_replications=200",
+                        "run.indifference_usd=1e8", "run.horizon_years=2")
+    result = sim.run(cfg)
+    info = result.info["until_confident"]
+    assert info["replications"] >= 20 and info["kim_nelson_stage"] >= 20
+    assert result.summary["replication"].nunique() == info["replications"]
+    means = result.summary.groupby("strategy", observed=True)["npv_usd"].mean()
+    assert info["best"] == means.idxmax()  # the best mean over every replication run
+
+
+def test_the_until_confident_sentence_names_kim_nelsons_pick_where_it_differs():
+    from sim.selection import until_confident_sentence
+
+    same = dict(confidence=0.95, reached=True, best="a", kim_nelson_best="a",
+                kim_nelson_stage=20, replications=100, max_replications=1000)
+    assert until_confident_sentence(same) == (
+        "until_confident=0.95: reached after 100 replications (cap 1000); best by mean NPV "
+        "over them: a")
+    other = {**same, "kim_nelson_best": "b"}
+    assert until_confident_sentence(other).endswith(
+        "best by mean NPV over them: a (Kim–Nelson, which decided when to stop, picked b on "
+        "its 20 replications: within its indifference zone of the best, or one of two "
+        "strategies it cannot tell apart)")

@@ -24,6 +24,30 @@ def test_save_and_load_round_trip(compose_small, tmp_path):
     assert back.info["status"] == "complete" and back.info["started"] == result.info["started"]
 
 
+def test_saving_another_run_over_a_run_removes_its_robustness_but_saving_it_back_keeps_it(
+        compose_small, tmp_path):
+    """hashpivot-compare read the robustness.csv a folder held as the run's: after another
+    Result was saved over it, the report showed the old run's verdict beside the new run."""
+    first = sim.run(compose_small("run.horizon_years=1"))
+    first.save(tmp_path / "r")
+    robustness = tmp_path / "r" / "robustness.csv"
+    robustness.write_text("the first run's\n")
+    sim.load(tmp_path / "r").save(tmp_path / "r")  # the same run, back where it came from
+    assert robustness.read_text() == "the first run's\n"
+    sim.run(compose_small("run.horizon_years=1", "run.replications=3")).save(tmp_path / "r")
+    assert not robustness.exists()
+
+
+def test_an_until_confident_run_records_the_replications_it_ran(compose_small, tmp_path):
+    cfg = compose_small("strategy=[stay_mining,convert_all]", "run.replications=3",
+                        "run.until_confident=0.95", "run.max_replications=200",
+                        "run.horizon_years=1")
+    result = sim.run(cfg)
+    result.save(tmp_path / "r")
+    info = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert info["replications"] == result.summary["replication"].nunique() >= 20
+
+
 def test_a_run_that_did_not_complete_is_not_loaded(compose_small, tmp_path):
     """A run killed while saving held a 400-replication summary beside 60-replication
     cashflows from the run before; sim.load read them as one Result, without a word."""

@@ -25,7 +25,7 @@ from sim.compare import page
 from sim.compare.page import fmt
 from sim.compare.plots import feature_label, metric_name
 from sim.compare.robustness import verdict_sentence
-from sim.selection import percent, select_best
+from sim.selection import percent, select_best, until_confident_sentence
 
 #: What the selection's confidence covers, said wherever it is stated.
 MONTE_CARLO = "Monte Carlo confidence (sampling error only, given the model's assumptions)"
@@ -59,8 +59,8 @@ def verdict(analysis: Analysis, runset: RunSet) -> list[str]:
 def until_confident_line(run, until: dict, run_name: str) -> str:
     """Return what `run.until_confident` decided, the assumption of its sequential test,
     and, when the run's first replications look far from that assumption, so."""
-    line = (f"run.until_confident in {run_name}: " + ", ".join(f"{k}={v}" for k, v in until.items())
-            + ". It added replications until the sequential Kim–Nelson procedure stopped")
+    line = (f"run.until_confident in {run_name}: {until_confident_sentence(until)}. It added "
+            "replications until the sequential Kim–Nelson procedure stopped")
     assumption = f"{line}, whose confidence assumes nearly normal paired differences of NPV."
     if "npv_usd" not in run.summary.columns:
         return assumption

@@ -232,8 +232,10 @@ def run_info(cfg, status: str, started: str | None, **extra) -> dict:
     """Return the contents of run.json for `cfg` at `status` (extra: error, until_confident)."""
     if status not in STATUSES:
         raise ValueError(f"status(={status!r}) must be one of {', '.join(STATUSES)}")
+    until = extra.get("until_confident") or {}  # a run that added replications: those it ran
     return dict(package_version=__version__, git_commit=_git_commit(), seed=int(cfg.run.seed),
-                replications=int(cfg.run.replications), strategies=list(strategy_options(cfg)),
+                replications=int(until.get("replications", cfg.run.replications)),
+                strategies=list(strategy_options(cfg)),
                 world_key=world_key(cfg), discount_rate=float(cfg.run.discount_rate),
                 discount_rates=kind_rates(cfg.run),
                 terminal_value=str(cfg.run.terminal_value), detail=str(cfg.run.detail),
