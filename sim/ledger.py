@@ -9,6 +9,7 @@ Inflows are positive, outflows negative; money is nominal except the present val
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -411,10 +412,18 @@ class Account:
         return cash if days >= 365 else cash * 365 / days
 
     def _after_last_halving(self) -> int:
-        """Return the first day wholly after the horizon's last halving (0 if none): the day
-        after the last fall of the daily subsidy (the halving's own day mixes the two)."""
-        falls = np.flatnonzero(np.diff(self.world.subsidy_btc) < 0)
-        return int(falls[-1]) + 1 if falls.size else 0
+        """Return the first day wholly after the horizon's last halving within the grid (0 if
+        none): after the last fall of the daily subsidy, the first day whose subsidy is a
+        whole epoch's, 50 BTC halved a whole number of times (the halving's own day mixes
+        the two). A grid that ends on the halving's day has none: 0, its trailing year."""
+        subsidy = self.world.subsidy_btc
+        falls = np.flatnonzero(np.diff(subsidy) < 0)
+        if not falls.size:
+            return 0
+        for day in range(int(falls[-1]) + 1, len(subsidy)):
+            if math.log2(50.0 / float(subsidy[day])).is_integer():
+                return day
+        return 0
 
     # --- kinds of cash flow -------------------------------------------------------------------
     def cash_by_kind(self) -> dict[str, np.ndarray]:

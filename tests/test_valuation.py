@@ -234,6 +234,28 @@ def test_the_mine_after_a_halving_within_its_last_year_is_worth_its_run_rate_sin
     assert acc.terminal_parts[0] == ("mining", pytest.approx(expected, rel=1e-9))
 
 
+@pytest.mark.parametrize("last", ["mixed", "whole"])
+def test_a_horizon_ending_on_the_halvings_day_values_the_mine_on_no_mixed_day(year, last):
+    """The halving falls on the grid's last day (its subsidy mixes the two): no day wholly
+    after it, so the mine's year is its last 365 days; one day more, and that day is the
+    whole post-halving run-rate (a single mixed day, times 365, was the mine's year)."""
+    cfg, world = year("run.terminal_value=multiple", "run.horizon_years=1.5")
+    halving = world.n_days - 1 if last == "mixed" else world.n_days - 2
+    subsidy = np.full(world.n_days, 3.125)
+    subsidy[halving] = 2.5
+    subsidy[halving + 1:] = 1.5625
+    hashprice = np.where(np.arange(world.n_days) > halving, 20.0, 40.0)
+    hashprice[halving] = 30.0
+    world = dataclasses.replace(world, subsidy_btc=subsidy, hashprice_usd_per_ph_day=hashprice)
+    books = Books(world.n_days)
+    books.mining_mw(17.5, 0, 10.0, 10.0)
+    acc = Account(cfg, world, record_of(world, books))
+    costs_per_day = 10 * 24 * 40 + 10 * 2_500 / DAYS_PER_MONTH
+    days = np.arange(world.n_days - 365, world.n_days) if last == "mixed" else [world.n_days - 1]
+    expected = 4 * 365 / len(days) * float(np.sum(0.98 * TH / 1000 * hashprice[days] - costs_per_day))
+    assert acc.terminal_parts[0] == ("mining", pytest.approx(expected, rel=1e-9))
+
+
 # --- discount rates per kind ----------------------------------------------------------------
 def two_kinds(year, *overrides):
     """Return the account of 10 MW mining and a 1,000 kW lease all year, no terminal value."""
