@@ -87,12 +87,13 @@ def _share_in_tenths(value: float) -> str:
     """Return a share to a tenth of a percent, never rounded to 0.0% unless it is 0, nor
     to 100.0% unless it is 1 (a signed share, such as the terminal value's part of NPV,
     may pass 100%)."""
-    text = f"{value:.1%}"
-    if value != 0 and text.lstrip("-") == "0.0%":
-        text = "<0.1%" if value > 0 else "-<0.1%"
-    elif value != 1 and text == "100.0%":
-        text = ">99.9%" if value < 1 else ">100.0%"
-    return text.replace("-", MINUS)
+    size, sign = abs(value), "-" if value < 0 else ""
+    text = f"{size:.1%}"
+    if size != 0 and text == "0.0%":
+        text = "<0.1%"
+    elif size != 1 and text == "100.0%":
+        text = ">99.9%" if size < 1 else ">100.0%"
+    return (sign + text).replace("-", MINUS)
 
 
 def nowrap_numbers(text: str) -> str:

@@ -154,8 +154,9 @@ def _recommend(analysis: Analysis, scenario: str) -> list[str]:
         lines.append(f"Against {row['baseline']}, {best} {verb} "
                      f"{fmt(abs(row['diff_mean']), metric)} of {name} on average ({level} "
                      f"CI {fmt(row['diff_ci_low'], metric)} to "
-                     f"{fmt(row['diff_ci_high'], metric)}, {how}) and does better in "
-                     f"{page.share(row['p_beats_baseline'])} of sampled worlds.")
+                     f"{fmt(row['diff_ci_high'], metric)}, {how}) and beats it in "
+                     f"{page.share(row['p_beats_baseline'])} of sampled worlds, a tie "
+                     f"counted as half.")
     return lines
 
 

@@ -39,7 +39,8 @@ def test_a_negative_amount_stays_on_one_line():
 
 @pytest.mark.parametrize("value, text", [
     (0.0004, "<0.1%"), (-0.0004, f"{MINUS}<0.1%"), (0.0, "0.0%"), (0.0005, "0.1%"),
-    (0.9996, ">99.9%"), (1.0, "100.0%"), (1.0004, ">100.0%"), (1.194, "119.4%")])
+    (0.9996, ">99.9%"), (1.0, "100.0%"), (1.0004, ">100.0%"), (1.194, "119.4%"),
+    (-0.9996, f"{MINUS}>99.9%"), (-1.0, f"{MINUS}100.0%"), (-1.00001, f"{MINUS}>100.0%")])
 def test_a_share_in_a_table_never_rounds_to_nought_or_to_all(value, text):
     """A table cell wrote 0.0% of a share of 1 in 3,000 and 100.0% of 2,999 in 3,000."""
     assert fmt(value, "share") == text
