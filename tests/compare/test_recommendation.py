@@ -46,7 +46,7 @@ def test_the_recommendation_is_the_best_mean_over_every_replication(tmp_path, ru
     assert "100.0% that build_to_suit beats every other outright" in lines[1]
     assert "Against threshold, build_to_suit gains" in comparison.verdict
     wins = float(((edge > 0) + 0.5 * (edge == 0)).mean())  # every world differs: no ties
-    assert (f"beats it in {wins:.1%} of sampled worlds, a tie counted as half."
+    assert (f"beats it in {wins:.0%} of sampled worlds, a tie counted as half."
             in comparison.verdict)
 
 
