@@ -9,7 +9,7 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from sim.errors import UserError
-from sim.rundir import ROBUSTNESS_CSV, TABLES, RunDir
+from sim.rundir import CHUNKS_DIR, ROBUSTNESS_CSV, TABLES, RunDir
 
 #: The run.json fields that tell one run from another (its robustness.csv is its own).
 SAME_RUN = ("seed", "replications", "strategies", "world_key", "terminal_value", "discount_rates")
@@ -37,6 +37,9 @@ class Result:
         Result holds none, so saving a loaded run back where it came from keeps its own).
         """
         run_dir = RunDir(path)
+        if run_dir.path.exists() and not run_dir.path.is_dir():
+            raise UserError(f"{run_dir.path}: a file; Result.save writes a folder of tables, "
+                            "give it a folder's path")
         before = run_dir.read_info() if run_dir.path.is_dir() else None
         for name in TABLES:
             table = getattr(self, name, None)
@@ -61,7 +64,11 @@ def load(path) -> Result:
     """Return the Result saved in directory `path` (by `Result.save` or a `hashpivot` run)."""
     run_dir = RunDir(path)
     if "summary" not in run_dir.tables():
-        raise UserError(f"{run_dir.path}: not a hashpivot result (no summary.parquet)")
+        chunks = (run_dir.path / CHUNKS_DIR).is_dir()
+        raise UserError(f"{run_dir.path}: not a hashpivot result (no summary.parquet)"
+                        + ("; it holds a run's chunks only, kept for resuming (sim.run(cfg, "
+                           "out_dir) writes no tables: save its Result with result.save(DIR))"
+                           if chunks else ""))
     status = (run_dir.read_info() or {}).get("status", "complete")
     if status != "complete":  # its tables may be another run's, or partly written
         raise UserError(f"{run_dir.path}: run status is {status!r}, not 'complete'; its tables "

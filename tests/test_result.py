@@ -38,6 +38,16 @@ def test_saving_another_run_over_a_run_removes_its_robustness_but_saving_it_back
     assert not robustness.exists()
 
 
+def test_saving_to_a_file_and_loading_chunks_only_say_what_to_do(compose_small, tmp_path):
+    result = sim.run(compose_small("run.horizon_years=1"), tmp_path / "kept")
+    with pytest.raises(UserError) as refused:
+        sim.load(tmp_path / "kept")  # what sim.run(cfg, out_dir) leaves: chunks, no tables
+    assert str(refused.value).endswith("save its Result with result.save(DIR))")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(UserError, match="a file; Result.save writes a folder"):
+        result.save(tmp_path / "file")  # was a FileExistsError
+
+
 def test_an_until_confident_run_records_the_replications_it_ran(compose_small, tmp_path):
     cfg = compose_small("strategy=[stay_mining,convert_all]", "run.replications=3",
                         "run.until_confident=0.95", "run.max_replications=200",

@@ -110,8 +110,13 @@ def compare_results(*results: Result, names: list[str] | None = None, baseline: 
         strategies = names_listed(strategies)
     if isinstance(names, str):
         raise UserError(f"names={names!r}: a list of names, one per result")
-    if isinstance(confidence, str) or not isinstance(confidence, (int, float)):
+    if (isinstance(confidence, (str, bool)) or not isinstance(confidence, (int, float))
+            or not 0 < confidence < 1):
         raise UserError(f"confidence={confidence!r}: a number between 0 and 1, e.g. 0.95")
+    if delta is not None and (isinstance(delta, (str, bool)) or not isinstance(delta, (int, float))
+                              or not 0 < delta < float("inf")):
+        raise UserError(f"delta={delta!r}: an indifference zone > 0 in the metric's units "
+                        "(e.g. 5e6 for $5M of NPV), or None for 1% of the largest mean")
     names = list(names) if names is not None else [f"result_{i + 1}" for i in range(len(results))]
     if len(names) != len(results) or len(set(names)) != len(names):
         raise UserError(f"names: {len(results)} distinct names needed, one per result")

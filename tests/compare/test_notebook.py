@@ -65,6 +65,10 @@ def test_bad_input_is_a_user_error(real_run):
     result, _ = real_run
     with pytest.raises(UserError, match="confidence='0.9': a number between 0 and 1"):
         sim.compare(result, confidence="0.9", figures=False)
+    with pytest.raises(UserError, match="confidence=1.5: a number between 0 and 1"):
+        sim.compare(result, confidence=1.5, figures=False)  # was a bare ValueError
+    with pytest.raises(UserError, match="delta=-1: an indifference zone > 0"):
+        sim.compare(result, delta=-1, figures=False)
     with pytest.raises(UserError, match="names='a': a list of names"):
         sim.compare(result, names="a", figures=False)
     with pytest.raises(UserError, match="no result"):
