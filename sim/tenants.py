@@ -84,7 +84,7 @@ class TenantDesk:
                 self._log(day, -1, "tenant_request", request=request)
             counts["tenant_requests"] += 1
             need_mw = request.mw_it * self.pue_ai
-            if self.default_days.get(request.tenant, math.inf) <= env.now:
+            if self._defaulted(request.tenant, env.now):
                 signed = False  # a tenant that has defaulted signs nothing more
             elif self.ready_mw - self.reserved_mw >= need_mw - EPS_MW:
                 self._start_lease(request, env.now)
@@ -199,6 +199,11 @@ class TenantDesk:
         while self.pending:
             waiting = self.pending[0]
             request = waiting.request
+            # a tenant whose default falls on this very day, met before its _default_on: it
+            # takes none of its parts
+            if self._defaulted(request.tenant, day):
+                self._forgo(request.tenant, day)
+                continue
             want_mw = waiting.mw_it * self.pue_ai
             if self.ready_mw >= want_mw - EPS_MW:
                 mw_it = waiting.mw_it
@@ -241,9 +246,12 @@ class TenantDesk:
 
     def _lease_on(self, day: float, request: Request, built_for: bool):
         """Wait until `day`, then lease `request`'s MW, held for it, from the ready halls
-        (unless its tenant has defaulted meanwhile: `_default` let them go that day)."""
+        (unless its tenant has defaulted by then: `_forgo` lets them go on its default day)."""
         yield self.env.timeout(day - self.env.now)
-        if self._held.pop(self.env.active_process, None) is not None:
+        if self._defaulted(request.tenant, day):  # on this very day, met before its _default_on
+            self._forgo(request.tenant, day)
+            self._serve(day)
+        elif self._held.pop(self.env.active_process, None) is not None:
             self._lease_from_pool(request, day, built_for)
 
     def _lease_from_pool(self, request: Request, day: float, built_for: bool) -> None:
@@ -280,9 +288,14 @@ class TenantDesk:
         share = self.terms.rent_share(tenant_funded=built_for)
         # a tenant defaults once, counted from its first lease's start: every part it holds
         # ends that day (its later parts and requests run on its first part's clock), at the
-        # draw of its first request
-        default_day = self.default_days.setdefault(request.tenant,
-                                                   day + self.default_after_days[request.tenant])
+        # draw of its first request; on that day it also takes none of the parts it still
+        # waits for, whether or not it holds a lease then
+        default_day = self.default_days.get(request.tenant)
+        if default_day is None:
+            default_day = day + self.default_after_days[request.tenant]
+            self.default_days[request.tenant] = default_day
+            if default_day < self.n_days:
+                self.env.process(self._default_on(request.tenant, default_day))
         lease = self.terms.first_term(self.env.now, request.term_days, kw_it,
                                       request.usd_per_kw_month * share)
         self.counts["contracted_rent_usd"] += lease.term_value_usd()
@@ -332,6 +345,18 @@ class TenantDesk:
             self.leases.append(backstop)
             self._log(day, -1, "backstop", request=request)
         return backstop
+
+    def _defaulted(self, tenant: int, day: float) -> bool:
+        """Return whether `tenant` has defaulted by `day` (its clock starts with its first lease)."""
+        return self.default_days.get(tenant, math.inf) <= day
+
+    def _default_on(self, tenant: int, day: float):
+        """Wait until `tenant`'s default `day`, then end the parts it has not leased and serve
+        the queue: its leases end themselves (`lease`), but it may hold none that day (its
+        first lease ended before it while a later part still waited, or was held for it)."""
+        yield self.env.timeout(day - self.env.now)
+        self._forgo(tenant, day)
+        self._serve(day)
 
     def _forgo(self, tenant: int, day: float) -> None:
         """End, on `tenant`'s default `day`, every part it has not leased: those it waits for

@@ -379,6 +379,94 @@ def test_a_tenant_that_has_defaulted_signs_none_of_its_later_requests(compose_co
     assert ("request 1", "leased", 600) in two
 
 
+def tenant_table_run(compose, columns, *overrides):
+    """Return the record of convert_all on a site of ten 10 MW blocks, each ready 365 days
+    after its crew takes it (one crew: one block a year from day 365), for the tenant table
+    `columns`, at 75% a year: in the base case each tenant defaults half a year after its
+    first lease starts (ln 2 / ln 4 years), backed at 50%, never renewed."""
+    cfg = compose("strategy=convert_all", *QUIET, "site.crews=1", "site.sign_converting=true",
+                  "site.conversion.retrofit_days=fixed:335", "site.conversion.capex_usd_per_mw_it=fixed:9e6",
+                  "site.hosting.renewal_probability=0", "site.hosting.default_probability_per_year=0.75",
+                  "site.hosting.backstop_share=0.5", "run.deterministic=true", "run.horizon_years=5",
+                  "run.event_log=true", *overrides)
+    processes = build_processes(cfg)
+    processes["demand"] = Table(pd.DataFrame({"usd_per_kw_month": 150.0, "wait_days": 2000.0,
+                                              "min_share": 1.0, "phased": 0.0, **columns}))
+    world = sim.sample_world(cfg, 0, processes)
+    return simulate(cfg, world, next(iter(build_strategies(cfg).values())))
+
+
+@pytest.mark.parametrize("crews, table", [
+    (1, {"day": [0, 0], "mw_it": [7.0, 14.0], "term_days": [100.0, 4383.0], "commence_days": 0.0,
+         "tenant": [0.0, 0.0]}),
+    (10, {"day": [0, 0, 600], "mw_it": [7.0, 14.0, 70.0], "term_days": [100.0, 4383.0, 4383.0],
+          "wait_days": [2000.0, 2000.0, 0.0], "commence_days": [0.0, 700.0, 0.0],
+          "tenant": [0.0, 0.0, 2.0]})])
+def test_a_tenant_holding_no_lease_on_its_default_day_takes_none_of_its_parts(
+        compose_constant, crews, table):
+    """A tenant leases 7 MW of IT (one block) from day 365 for 100 days, then waits for the
+    14 MW (two blocks) of its second request: with one crew, for the block ready on day 730;
+    with ten, ready on day 365, held for it until its rent commences on day 700. It defaults
+    on day 365 + 182.625 = 547.625 holding no lease: the second part ends unleased then,
+    with nothing to back, and (ten crews) its halls go to another tenant that asks on day
+    600 for 70 MW of IT (91 of the 100 MW of grid) at once. (The part was leased on day 730
+    or 700, defaulted at once and was backed for its whole term; the other tenant was
+    turned away.)"""
+    default_day = 365 + math.log(2) / math.log(4) * DAYS_PER_YEAR
+    assert default_day == 547.625
+    record = tenant_table_run(compose_constant, table, f"site.crews={crews}")
+    events = tenant_events(record)
+    assert {(c, e, d) for c, e, d in events if c != "request 2"} == {
+        ("request 0", "tenant_request", 0), ("request 0", "tenant_signed_converting", 0),
+        ("request 1", "tenant_request", 0), ("request 1", "tenant_signed_converting", 0),
+        ("request 0", "leased", 365), ("request 0", "lease_ended", 465),
+        ("request 1", "lease_default", default_day),
+        *([("request 1", "held_for_tenant", 365)] if crews == 10 else [])}
+    first, *others = [(lease.start_day, lease.end_day, lease.kw_it) for lease in record.leases]
+    assert first == (365, 465, 7000)
+    if crews == 1:
+        assert others == []
+    else:  # the held halls went back to the pool on the default day: the third tenant's
+        assert ("request 2", "leased", 600) in events
+        start_day, _, kw_it = others[0]
+        assert (start_day, kw_it) == (600, 70_000)
+
+
+def test_a_tenant_takes_no_part_on_its_default_day_whatever_runs_first(compose_constant):
+    """Two tenants lease a block each from day 365 (two crews: two blocks a year) and default
+    together on day 547.625. The second's own 100-day lease ended on day 465 and it waits
+    for 11 MW of IT (14.3 MW of grid, two blocks); the first, whose default the engine meets
+    first that day, hands back its unbacked half of 9.1 MW of grid, which with the 10.9 MW
+    free since day 465 would cover that part. It is not served: its tenant has defaulted
+    that same day. (It was leased then, defaulted at once and was backed for its term.)"""
+    record = tenant_table_run(compose_constant, {
+        "day": [0, 0, 0], "mw_it": [7.0, 7.0, 11.0], "term_days": [4383.0, 100.0, 4383.0],
+        "commence_days": 0.0, "tenant": [1.0, 0.0, 0.0]}, "site.crews=2")
+    default_day = 547.625
+    assert {(c, e, d) for c, e, d in tenant_events(record)
+            if e in ("leased", "lease_ended", "lease_default", "backstop")} == {
+        ("request 0", "leased", 365), ("request 1", "leased", 365), ("request 1", "lease_ended", 465),
+        ("request 0", "lease_default", default_day), ("request 0", "backstop", default_day),
+        ("request 2", "lease_default", default_day)}
+    assert [(lease.start_day, lease.end_day, lease.kw_it) for lease in record.leases] == [
+        (365, default_day, 7000), (365, 465, 7000), (default_day, 365 + 4383, 3500)]
+
+
+def test_a_part_whose_rent_would_commence_on_its_tenants_default_day_is_not_leased(compose_constant):
+    """Ten crews: every block is ready on day 365. A tenant's first request, 14 MW of IT
+    whose rent commences on day 547.625, is held for it from day 365; its second, 7 MW for
+    100 days, leases then and starts its clock: it defaults on day 547.625, the day the
+    first would commence, and the engine meets that commencement first. That part is not
+    leased: nothing to back. (It was leased that day, defaulted at once and was backed for its term.)"""
+    record = tenant_table_run(compose_constant, {
+        "day": [0, 0], "mw_it": [14.0, 7.0], "term_days": [4383.0, 100.0],
+        "commence_days": [547.625, 0.0], "tenant": [0.0, 0.0]}, "site.crews=10")
+    assert {(c, e, d) for c, e, d in tenant_events(record) if d > 0} == {
+        ("request 0", "held_for_tenant", 365), ("request 1", "leased", 365),
+        ("request 1", "lease_ended", 465), ("request 0", "lease_default", 547.625)}
+    assert [(lease.start_day, lease.end_day) for lease in record.leases] == [(365, 465)]
+
+
 class Table:
     """A demand process that returns one table as it is."""
 
