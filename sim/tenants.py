@@ -15,8 +15,9 @@ A tenant with `min_share` < 1 that cannot have all it asks for may sign for a sh
 at least `min_share`; the rest is counted as rejected MW. Signed tenants wait in a
 first-come queue; a *phased* tenant takes each part as it is energised, each part with
 its own lease; the others take all their MW at once. A part delivered after the
-tenant's deadline pays the late penalty on its MW. Requests of one `tenant` (an anchor's
-phases) are one tenant's: one credit, one default for all of them.
+tenant's deadline pays the late penalty on its MW, off its rent when that commences (none
+if its tenant defaults first). Requests of one `tenant` (an anchor's phases) are one
+tenant's: one credit, one default for all of them.
 
 Each lease then runs its contract (`lease`): the terms of sim.leases, its extensions,
 and, if its tenant defaults, the backstop.
@@ -216,27 +217,28 @@ class TenantDesk:
             part = request if mw_it == request.mw_it else dataclasses.replace(request, mw_it=mw_it)
             self.reserved_mw -= part.mw_it * self.pue_ai
             late_days = max(0.0, day - (request.day + request.wait_days))
-            if late_days > 0:
-                if request.index not in self.late_requests:
-                    self.late_requests.add(request.index)
-                    self.counts["tenant_requests_late"] += 1
-                penalty = (float(self.hosting.late_penalty_usd_per_kw_month) * part.mw_it
-                           * 1000 * late_days / DAYS_PER_MONTH)
-                self.books.lump(self.books.lumps.hosting_rent_usd, day, -penalty)
-            self._start_lease(part, day, built_for=waiting.funded)
+            if late_days > 0 and request.index not in self.late_requests:
+                self.late_requests.add(request.index)
+                self.counts["tenant_requests_late"] += 1
+            penalty_usd = (float(self.hosting.late_penalty_usd_per_kw_month) * part.mw_it
+                           * 1000 * late_days / DAYS_PER_MONTH) if late_days > 0 else 0.0
+            self._start_lease(part, day, built_for=waiting.funded, penalty_usd=penalty_usd)
 
     # --- leases: each signed part runs its contract ----------------------------------------------
-    def _start_lease(self, request: Request, day: float, built_for: bool = False) -> None:
+    def _start_lease(self, request: Request, day: float, built_for: bool = False,
+                     penalty_usd: float = 0.0) -> None:
         """Lease `request`'s MW from the ready pool on `day` (`built_for`: blocks were built for
-        it); before its rent commences (`commence_days`), take them from the pool now and
-        lease them then: the halls stay ready, unleased, held for it."""
+        it; `penalty_usd`: its late-delivery rent credit); before its rent commences
+        (`commence_days`), take them from the pool now and lease them then: the halls stay
+        ready, unleased, held for it, and the credit waits for the rent it comes off."""
         self.ready_mw -= request.mw_it * self.pue_ai
         commences = request.day + request.commence_days
         if commences > day:
             self._log(day, -1, "held_for_tenant", request=request)
-            self._held[self.env.process(self._lease_on(commences, request, built_for))] = request
+            process = self.env.process(self._lease_on(commences, request, built_for, penalty_usd))
+            self._held[process] = request
         else:
-            self._lease_from_pool(request, day, built_for)
+            self._lease_from_pool(request, day, built_for, penalty_usd)
 
     @cached_property
     def _held(self) -> dict:
@@ -244,19 +246,24 @@ class TenantDesk:
         that leases each then (empty at first; a tenant's default takes its parts out)."""
         return {}
 
-    def _lease_on(self, day: float, request: Request, built_for: bool):
+    def _lease_on(self, day: float, request: Request, built_for: bool, penalty_usd: float):
         """Wait until `day`, then lease `request`'s MW, held for it, from the ready halls
-        (unless its tenant has defaulted by then: `_forgo` lets them go on its default day)."""
+        (unless its tenant has defaulted by then: `_forgo` lets them go on its default day,
+        with no rent and so no late-delivery credit)."""
         yield self.env.timeout(day - self.env.now)
         if self._defaulted(request.tenant, day):  # on this very day, met before its _default_on
             self._forgo(request.tenant, day)
             self._serve(day)
         elif self._held.pop(self.env.active_process, None) is not None:
-            self._lease_from_pool(request, day, built_for)
+            self._lease_from_pool(request, day, built_for, penalty_usd)
 
-    def _lease_from_pool(self, request: Request, day: float, built_for: bool) -> None:
-        """Book `request`'s MW from ready to leased on `day` and run its lease."""
+    def _lease_from_pool(self, request: Request, day: float, built_for: bool,
+                         penalty_usd: float = 0.0) -> None:
+        """Book `request`'s MW from ready to leased on `day`, its late-delivery credit
+        `penalty_usd` off its rent that day, and run its lease."""
         books = self.books
+        if penalty_usd:
+            books.lump(books.lumps.hosting_rent_usd, day, -penalty_usd)
         mw = request.mw_it * self.pue_ai
         books.rate(books.rates.mw_ready, day, -mw)
         books.rate(books.rates.kw_it_ready, day, -request.mw_it * 1000)

@@ -467,6 +467,38 @@ def test_a_part_whose_rent_would_commence_on_its_tenants_default_day_is_not_leas
     assert [(lease.start_day, lease.end_day) for lease in record.leases] == [(365, 465)]
 
 
+
+@pytest.mark.parametrize("probability", [0.0, 0.75])
+def test_a_late_part_held_for_its_tenant_pays_its_penalty_only_when_its_rent_commences(
+        compose_constant, probability):
+    """Ten crews; in the base case each block converts in 30 + 335 e^0.045 = 380.42 days, later
+    than the 365 the desk plans with. One tenant's two requests of 7 MW of IT: the first,
+    due by day 2000, leases on delivery; the second, due by day 365 with rent from day 700,
+    is delivered 15.42 days late and held for it. Its rent credit, 60 $/kW-month on 7 MW
+    for 15.42 days, comes off its rent when that commences, on day 700. At 75% a year the
+    tenant defaults half a year after its first lease, on day 563.04, before that rent
+    starts: it never takes the part, and there is no rent to credit. (The credit was paid
+    on delivery, day 380, and kept by the defaulted tenant.)"""
+    record = tenant_table_run(compose_constant, {
+        "day": [0, 0], "mw_it": [7.0, 7.0], "term_days": [4383.0, 4383.0],
+        "wait_days": [2000.0, 365.0], "commence_days": [0.0, 700.0], "tenant": [0.0, 0.0]},
+        "site.crews=10", "site.conversion.retrofit_days=lognormal:335:0.3",
+        f"site.hosting.default_probability_per_year={probability}")
+    delivered = 30 + 335 * math.exp(0.3 ** 2 / 2)
+    events = {(cause, event): day for cause, event, day in tenant_events(record)}
+    assert events[("request 1", "held_for_tenant")] == pytest.approx(delivered)
+    credits = record.lumps.hosting_rent_usd
+    if probability == 0:
+        penalty = 60 * 7000 * (delivered - 365) / DAYS_PER_MONTH
+        assert np.flatnonzero(credits).tolist() == [700]
+        assert credits[700] == pytest.approx(-penalty, rel=1e-12)
+    else:
+        assert events[("request 1", "lease_default")] == pytest.approx(delivered + 182.625)
+        assert ("request 1", "leased") not in events
+        assert not credits.any()
+    assert record.counts.tenant_requests_late == 1  # delivered late, either way
+
+
 class Table:
     """A demand process that returns one table as it is."""
 
