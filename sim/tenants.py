@@ -285,7 +285,8 @@ class TenantDesk:
         backstop pays its share of the rent on, and keeps that share of the halls until the
         term's end (a guarantor that steps in holds what it pays for); the rest return to
         the ready pool at once. A tenant of several requests (one `tenant`: an anchor's
-        phases) is one tenant: its clock starts with the first lease of any of them.
+        phases) is one tenant: its clock starts with the first lease of any of them, and
+        each of its leases takes its options on the draws of its first request.
         """
         mw = request.mw_it * self.pue_ai
         kw_it = request.mw_it * 1000
@@ -316,7 +317,7 @@ class TenantDesk:
                 backstop = self._default(request, position, max(default_day, lease.start_day))
                 break
             yield self.env.timeout(lease.end_day - self.env.now)
-            if not self.terms.extends(taken, self.renewal_draws[request.index]):
+            if not self.terms.extends(taken, self.renewal_draws[request.tenant]):
                 self._log(self.env.now, -1, "lease_ended", request=request)
                 break
             taken += 1

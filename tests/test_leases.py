@@ -499,6 +499,29 @@ def test_a_late_part_held_for_its_tenant_pays_its_penalty_only_when_its_rent_com
     assert record.counts.tenant_requests_late == 1  # delivered late, either way
 
 
+
+def test_one_tenants_requests_take_the_same_extension_options(compose_constant):
+    """Sampled renewals (each option taken at 50%), never a default: a tenant's two requests
+    of 7 MW of IT for 400 days lease together on day 365 (two crews) and take the same
+    options on the same days, as one tenant deciding for one contract, in every world;
+    two tenants of their own decide apart in some. (Each request read its own draws: with
+    seed 0 the first renewed three times, the second never.)"""
+    def terms(seed, tenant):
+        record = tenant_table_run(compose_constant, {
+            "day": [0, 0], "mw_it": [7.0, 7.0], "term_days": [400.0, 400.0], "commence_days": 0.0,
+            "tenant": tenant}, "site.crews=2", "site.hosting.renewal_probability=0.5",
+            "site.hosting.default_probability_per_year=0", "run.deterministic=false",
+            f"run.seed={seed}", "run.horizon_years=8")
+        return [sorted(day for cause, event, day in tenant_events(record)
+                       if cause == f"request {k}" and event in ("leased", "lease_renewed", "lease_ended"))
+                for k in (0, 1)]
+    for seed in range(6):
+        first, second = terms(seed, [0.0, 0.0])
+        assert first == second and first[0] == 365, seed
+        assert all(b - a == 400 for a, b in zip(first, first[1:]))
+    assert any(a != b for a, b in (terms(seed, [0.0, 1.0]) for seed in range(6)))
+
+
 class Table:
     """A demand process that returns one table as it is."""
 
