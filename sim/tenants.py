@@ -317,7 +317,10 @@ class TenantDesk:
                 backstop = self._default(request, position, max(default_day, lease.start_day))
                 break
             yield self.env.timeout(lease.end_day - self.env.now)
-            if not self.terms.extends(taken, self.renewal_draws[request.tenant]):
+            # a tenant whose default falls on the day its term ends takes no option: the term
+            # ends whole, with no rent left for a backstop to pay
+            if (default_day == lease.end_day
+                    or not self.terms.extends(taken, self.renewal_draws[request.tenant])):
                 self._log(self.env.now, -1, "lease_ended", request=request)
                 break
             taken += 1

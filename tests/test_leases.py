@@ -522,6 +522,26 @@ def test_one_tenants_requests_take_the_same_extension_options(compose_constant):
     assert any(a != b for a, b in (terms(seed, [0.0, 1.0]) for seed in range(6)))
 
 
+
+def test_a_tenant_defaulting_the_day_its_term_ends_takes_no_extension(compose_constant):
+    """Ten crews: a block is ready on day 365. A tenant leases 7 MW of IT then for 182.625
+    days, its options always taken; at 75% a year it defaults half a year after its lease
+    starts, on day 547.625, the day its term ends. The term ends whole and no option
+    follows: nothing is left due, nothing to back. (It took an extension that day,
+    defaulted at once, and its backstop paid half the rent of a whole new term.)"""
+    record = tenant_table_run(compose_constant, {
+        "day": [0], "mw_it": [7.0], "term_days": [182.625], "commence_days": 0.0, "tenant": [0.0]},
+        "site.crews=10", "site.hosting.renewal_probability=1")
+    assert [(lease.start_day, lease.end_day, lease.kw_it) for lease in record.leases] == [
+        (365, 547.625, 7000)]
+    assert {(e, d) for _, e, d in tenant_events(record) if d > 0} == {
+        ("leased", 365), ("lease_ended", 547.625)}
+    rent_usd_per_day = np.cumsum(record.rates.rent_usd_per_day)
+    assert rent_usd_per_day[547] == pytest.approx(7000 * 150 / DAYS_PER_MONTH, rel=1e-12)
+    assert not rent_usd_per_day[548:].any()
+    assert not np.cumsum(record.rates.mw_leased)[548:].round(9).any()
+
+
 class Table:
     """A demand process that returns one table as it is."""
 
