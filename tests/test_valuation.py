@@ -204,16 +204,13 @@ def test_the_mine_is_worth_a_years_cash_whatever_the_horizon(year, horizon_years
     assert acc.terminal_parts[0] == ("mining", pytest.approx(4 * 365 * mining_per_day, rel=1e-9))
 
 
-@pytest.mark.parametrize("method", ["multiple", "market"])
-@pytest.mark.parametrize("halving_day", [100, 300, 546])
-def test_the_mine_after_a_halving_within_its_last_year_is_worth_its_run_rate_since(
-        year, method, halving_day):
-    """1.5 years of 10 MW mining; the hashprice halves on `halving_day` (the day itself
-    mixes the two subsidies). Within the last 365 days (from day 183), the mine is worth the
-    multiple of a year at the cash of the days wholly after the halving; before them (day
-    100), of its last 365 days, as without a halving."""
-    cfg, world = year(f"run.terminal_value={method}", "run.horizon_years=1.5",
-                      "fleet.resale_share=0")  # under market, the ASICs' resale would be the floor
+COSTS_PER_DAY = 10 * 24 * 40 + 10 * 2_500 / DAYS_PER_MONTH  # 10 MW of power at $40 and opex
+
+
+def mine_through_a_halving(cfg, world, halving_day):
+    """Return the account of 10 MW mining all along and the hashprice of a world whose
+    subsidy halves on `halving_day` (that day mixes the two; the hashprice $40 before,
+    $30 on it, $20 after)."""
     subsidy = np.full(world.n_days, 3.125)
     subsidy[halving_day] = 2.5
     subsidy[halving_day + 1:] = 1.5625
@@ -222,15 +219,27 @@ def test_the_mine_after_a_halving_within_its_last_year_is_worth_its_run_rate_sin
     world = dataclasses.replace(world, subsidy_btc=subsidy, hashprice_usd_per_ph_day=hashprice)
     books = Books(world.n_days)
     books.mining_mw(17.5, 0, 10.0, 10.0)
-    acc = Account(cfg, world, record_of(world, books))
-    costs_per_day = 10 * 24 * 40 + 10 * 2_500 / DAYS_PER_MONTH
-    after = 0.98 * TH / 1000 * 20 - costs_per_day
+    return Account(cfg, world, record_of(world, books)), hashprice
+
+
+def mine_value(hashprice, days) -> float:
+    """Return 4 times a year of the cash of 10 MW mining over `days`, by hand."""
+    return 4 * 365 / len(days) * float(np.sum(0.98 * TH / 1000 * hashprice[days] - COSTS_PER_DAY))
+
+
+@pytest.mark.parametrize("method", ["multiple", "market"])
+@pytest.mark.parametrize("halving_day", [100, 300, 546])
+def test_the_mine_after_a_halving_within_its_last_year_is_worth_its_run_rate_since(
+        year, method, halving_day):
+    """1.5 years (548 days) of 10 MW mining. Within the last 365 days (from day 183), the
+    mine is worth the multiple of a year at the cash of the days wholly after the halving;
+    before them (day 100), of its last 365 days, as without a halving."""
+    cfg, world = year(f"run.terminal_value={method}", "run.horizon_years=1.5",
+                      "fleet.resale_share=0")  # under market, the ASICs' resale would be the floor
+    acc, hashprice = mine_through_a_halving(cfg, world, halving_day)
     assert world.n_days == 548
-    if halving_day < world.n_days - 365:
-        days = np.arange(world.n_days - 365, world.n_days)
-        expected = 4 * float(np.sum(0.98 * TH / 1000 * hashprice[days] - costs_per_day))
-    else:
-        expected = 4 * 365 * after
+    first = world.n_days - 365 if halving_day < world.n_days - 365 else halving_day + 1
+    expected = mine_value(hashprice, np.arange(first, world.n_days))
     assert acc.terminal_parts[0] == ("mining", pytest.approx(expected, rel=1e-9))
 
 
@@ -241,19 +250,9 @@ def test_a_horizon_ending_on_the_halvings_day_values_the_mine_on_no_mixed_day(ye
     whole post-halving run-rate (a single mixed day, times 365, was the mine's year)."""
     cfg, world = year("run.terminal_value=multiple", "run.horizon_years=1.5")
     halving = world.n_days - 1 if last == "mixed" else world.n_days - 2
-    subsidy = np.full(world.n_days, 3.125)
-    subsidy[halving] = 2.5
-    subsidy[halving + 1:] = 1.5625
-    hashprice = np.where(np.arange(world.n_days) > halving, 20.0, 40.0)
-    hashprice[halving] = 30.0
-    world = dataclasses.replace(world, subsidy_btc=subsidy, hashprice_usd_per_ph_day=hashprice)
-    books = Books(world.n_days)
-    books.mining_mw(17.5, 0, 10.0, 10.0)
-    acc = Account(cfg, world, record_of(world, books))
-    costs_per_day = 10 * 24 * 40 + 10 * 2_500 / DAYS_PER_MONTH
+    acc, hashprice = mine_through_a_halving(cfg, world, halving)
     days = np.arange(world.n_days - 365, world.n_days) if last == "mixed" else [world.n_days - 1]
-    expected = 4 * 365 / len(days) * float(np.sum(0.98 * TH / 1000 * hashprice[days] - costs_per_day))
-    assert acc.terminal_parts[0] == ("mining", pytest.approx(expected, rel=1e-9))
+    assert acc.terminal_parts[0] == ("mining", pytest.approx(mine_value(hashprice, days), rel=1e-9))
 
 
 # --- discount rates per kind ----------------------------------------------------------------
