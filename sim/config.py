@@ -345,10 +345,10 @@ def drop_unselected_strategies(cfg: DictConfig) -> DictConfig:
     strategies = cfg.get("strategy")
     if not strategies:
         return cfg
+    shipped = set(shipped_options("strategy"))
     with open_dict(strategies):
         for name in [name for name, node in strategies.items()
-                     if name in shipped_options("strategy")
-                     and not (isinstance(node, DictConfig) and "_target_" in node)]:
+                     if name in shipped and not (isinstance(node, DictConfig) and "_target_" in node)]:
             del strategies[name]
     return cfg
 

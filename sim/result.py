@@ -48,11 +48,16 @@ class Result:
             else:
                 run_dir.remove_table(name)
         run_dir.write_config(self.config)
-        extra = {key: self.info[key] for key in ("until_confident", "policies") if key in self.info}
-        written = run_dir.write_info(self.config, "complete", self.info.get("started"), **extra)
+        written = run_dir.write_info(self.config, "complete", self.info.get("started"),
+                                     **self.recorded_info())
         if before is None or any(before.get(key) != written[key] for key in SAME_RUN):
             (run_dir.path / ROBUSTNESS_CSV).unlink(missing_ok=True)
         return run_dir.path
+
+    def recorded_info(self) -> dict:
+        """Return what of `info` run.json records beside the config's facts: the
+        until_confident outcome and the learning strategies' training figures."""
+        return {key: self.info[key] for key in ("until_confident", "policies") if key in self.info}
 
     def __repr__(self) -> str:
         strategies = list(self.summary["strategy"].unique()) if len(self.summary) else []

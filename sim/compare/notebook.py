@@ -80,8 +80,8 @@ def run_of(result: Result, name: str) -> Run:
                         f"{type(result).__name__}")
     if result.summary is None or result.summary.empty:
         raise UserError(f"{name}: the result holds no replications")
-    extra = {key: result.info[key] for key in ("until_confident", "policies") if key in result.info}
-    info = {**run_info(result.config, "complete", result.info.get("started"), **extra), **result.info}
+    info = {**run_info(result.config, "complete", result.info.get("started"),
+                       **result.recorded_info()), **result.info}
     summary = result.summary.copy()
     summary["strategy"] = summary["strategy"].astype(str)
     tables = {}

@@ -359,11 +359,6 @@ def fit_stage(strategy: RealOption, x: np.ndarray, gain: np.ndarray, alive: np.n
 
 
 
-def cross_validated_usd(state: np.ndarray, exercise: np.ndarray, options: dict, allowed=None) -> float:
-    """Return the mean gain of the LSM rule on training worlds it was not fitted on."""
-    return float(cross_validated_by_world(state, exercise, options, allowed).mean())
-
-
 def cross_validated_by_world(state: np.ndarray, exercise: np.ndarray, options: dict,
                              allowed=None) -> np.ndarray:
     """Return each training world's gain under the LSM rule fitted on the other folds.

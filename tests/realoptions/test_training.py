@@ -172,11 +172,11 @@ def test_cross_validation_values_a_rule_on_worlds_it_was_not_fitted_on():
     exercise = np.zeros((64, 6))
     exercise[:, 1] = 1.0
     options = dict(degree=1, basis="power", regress_exercise=True)
-    assert training.cross_validated_usd(state, exercise, options) == pytest.approx(1.0)
+    assert training.cross_validated_by_world(state, exercise, options).mean() == pytest.approx(1.0)
     # Pure noise to exercise on: a rule fitted to it earns nothing reliable out of sample.
     noise = rng.normal(size=(64, 6))
     noise[:, 0] = 0.0
-    validated = training.cross_validated_usd(state, noise, options)
+    validated = training.cross_validated_by_world(state, noise, options).mean()
     in_sample = training.lsm_value(state, noise, 1.0, **options).value
     assert validated < in_sample
 
