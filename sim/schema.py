@@ -409,6 +409,10 @@ class DebtConfig:
 
     loan_to_cost: float = param(0.8, unit="share", low=0, high=1,
                                 doc="share of each project's capex funded by debt as it is spent")
+    construction_months: Optional[int] = param(
+        36, unit="months", low=1, integer=True, nullable=True,
+        doc="construction loan's term from its first draw: halls not let by then repay it from "
+            "equity and borrow again when let; null = no maturity")
     rate: str = param("fixed", unit="-", choices=DEBT_RATES,
                       doc="fixed: fixed_rate; floating: the short rate (market/rates) plus spread")
     fixed_rate: float = param(0.0775, unit="1/year", low=0, high=1, doc="interest rate of fixed debt")

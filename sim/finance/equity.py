@@ -16,7 +16,11 @@ The rules (docs/model.md "Project finance: the equity's view" and "Taxes"):
   as let once 90% of its kW are (est.: lenders term out stabilised assets). The
   lender's base case at financial close is the hall's kW of IT at the lease index of the
   project's first day, stepped by the escalator, less hosting opex: the loan is at most
-  what that forecast covers at `target_dscr` (`capacity_usd`), and sculpting follows it.
+  what that forecast covers at `target_dscr` (`capacity_usd`), and sculpting follows it;
+  the equity pays down the construction balance above it at conversion. A construction
+  loan matures `construction_months` after its first draw: halls not let by then repay it
+  from equity, and borrow again (sized as at close, at most `loan_to_cost` of their
+  cost, with its own fee) in the month they are let.
 - ASIC and GPU purchases borrow `loan_to_value` of their price, level over their term.
 - CFADS is the month's operating cash (revenues less power and opex) less the income tax
   on operations (the tax on the horizon's sale is the sale's, not the operations').
@@ -28,7 +32,7 @@ The rules (docs/model.md "Project finance: the equity's view" and "Taxes"):
   by class with bonus depreciation; interest capitalised in construction joins the
   conversion's basis; the terminal value is a sale whose gain over the basis left is
   taxed. The unlevered after-tax NPV taxes the same income without interest.
-- At the horizon the sale repays every balance still owed.
+- At the horizon the sale repays every balance still owed (construction loans included).
 """
 
 from __future__ import annotations
@@ -248,11 +252,12 @@ def _term_loans(debt, terms, rate, n_months: int) -> list[Schedule]:
 
 
 def _loan_groups(conversions, account, month_of_day: np.ndarray, n: int):
-    """Return (hall, monthly capex, conversion month) for each loan: halls built alike, one loan.
+    """Return (hall, monthly capex, month let) for each loan: halls built alike, one loan.
 
     Halls with the same construction days and the same month of letting are one project
-    and share one loan, on their summed capex and kW (sized on them together). The
-    construction loan runs until the halls are let (to the horizon if never).
+    and share one loan, on their summed capex and kW (sized on them together). The month
+    let is the first month the halls count as let, once their spending is done (None:
+    never let within the horizon).
     """
     let = let_days(conversions, account.rates.kw_it_leased)
     capex_rows = projects_capex_by_month(conversions, account.n_days, month_of_day, n)
@@ -261,16 +266,33 @@ def _loan_groups(conversions, account, month_of_day: np.ndarray, n: int):
                                                   last_month_by_row(capex_rows > 0).tolist())):
         if spent < 0:  # nothing spent within the horizon
             continue
-        convert = max(spent, int(month_of_day[int(let[i])])) if i in let else n - 1
-        key = (hall.start_day, hall.end_day, convert)
+        let_month = max(spent, int(month_of_day[int(let[i])])) if i in let else None
+        key = (hall.start_day, hall.end_day, let_month)
         if key in groups:
             group = groups[key]
             group[0] = dataclasses.replace(group[0], capex_usd=group[0].capex_usd + hall.capex_usd,
                                            kw_it=group[0].kw_it + hall.kw_it)
             group[1] = group[1] + capex
         else:
-            groups[key] = [hall, capex, convert]
+            groups[key] = [hall, capex, let_month]
     return [tuple(group) for group in groups.values()]
+
+
+def _conversion_month(capex: np.ndarray, let_month: int | None, maturity_months: int | None,
+                      n: int) -> tuple[int, bool]:
+    """Return the month at whose end a construction loan ends, and whether it ends let.
+
+    It converts into a term loan at the end of the month its halls are let, if that comes
+    by its maturity (`maturity_months` from the month of its first draw, and never before
+    its spending is done; None: no maturity); otherwise it is repaid at maturity (False),
+    or still owed at the horizon (month n - 1, which the sale repays).
+    """
+    spending = np.flatnonzero(capex > 0)
+    maturity = n - 1 if maturity_months is None else min(
+        n - 1, max(int(spending[-1]), int(spending[0]) + maturity_months - 1))
+    if let_month is not None and let_month <= maturity:
+        return let_month, True
+    return maturity, False
 
 
 def _in_turn(rows: np.ndarray) -> np.ndarray:
@@ -296,19 +318,32 @@ def financing(cfg, account) -> Financing:
     terms: list[tuple[float, np.ndarray | None, int]] = []
     unconverted = 0.0  # what the horizon owes outside the schedules: construction balances, a last draw
     debt = fin.debt
-    groups = _loan_groups(record.conversions, account, month_of_day, n) if debt.loan_to_cost > 0 else []
+    ltc = float(debt.loan_to_cost)
+    groups = _loan_groups(record.conversions, account, month_of_day, n) if ltc > 0 else []
+    maturity = None if debt.construction_months is None else int(debt.construction_months)
+    ends = [_conversion_month(capex, let_month, maturity, n) for _, capex, let_month in groups]
     builds = construction_rows(np.array([capex for _, capex, _ in groups]).reshape(len(groups), n),
-                               float(debt.loan_to_cost), rate, float(debt.upfront_fee),
-                               [convert for _, _, convert in groups])
-    scale = np.ones((len(groups), 1))  # of each construction loan, by its capacity (every line is linear in it)
-    closing = []  # the loans that become term loans within the horizon
-    for k, (_, _, convert) in enumerate(groups):
-        if convert + 1 < n:
-            closing.append(k)
-        else:  # still being built at the horizon
-            unconverted += float(builds.balance_usd[k, -1])
-    starts = [groups[k][2] + 1 for k in closing]
-    projects = [groups[k][0] for k in closing]
+                               ltc, rate, float(debt.upfront_fee), [end for end, _ in ends])
+    draws, fees, capitalised = _in_turn(
+        np.stack([builds.draw_usd, builds.fees_usd, builds.capitalised_interest_usd]))
+    # What the equity repays outside the schedules, by month (<= 0): a construction balance
+    # above what its term loan may be, or one whose halls were not let by its maturity.
+    paid_down = np.zeros(n)
+    # (group, first month of the term loan, most it may be) of the loans sized at close: each
+    # construction loan let by its maturity, and the new loan of halls let after it
+    closing: list[tuple[int, int, float]] = []
+    for k, ((_, capex, let_month), (end, let)) in enumerate(zip(groups, ends)):
+        owed = builds.balance_at_completion_usd[k]
+        if end + 1 >= n:  # still a construction loan at the horizon
+            unconverted += owed
+        elif let:
+            closing.append((k, end + 1, owed))
+        else:  # matured before its halls were let: the equity repays it
+            paid_down[end] -= owed
+            if let_month is not None and let_month + 1 < n:  # and borrows again once they are
+                closing.append((k, let_month + 1, ltc * float(capex.sum())))
+    starts = [start for _, start, _ in closing]
+    projects = [groups[k][0] for k, _, _ in closing]
     # Sized at close: what the forecast covers (level and bullet read only its lowest month).
     if debt.amortisation == "sculpted":
         forecasts = [_lender_forecast(project, cfg, world, months_of(debt.term_years), start)
@@ -319,16 +354,14 @@ def financing(cfg, account) -> Financing:
         lowest = (_lowest_forecasts_usd(projects, cfg, world, months_of(debt.term_years)).tolist()
                   if projects else [])
         capacities = flat_capacities_usd(debt, lowest, rate, starts)
-    for k, forecast, start, most in zip(closing, forecasts, starts, capacities):
-        owed = builds.balance_at_completion_usd[k]
-        if most < owed:  # the loan scales with its share of cost
-            factor = most / owed
-            scale[k] = factor
-            owed *= factor
-        terms.append((owed, forecast, start))
-    # Each line of every construction loan, scaled; the lines of all loans added in turn.
-    draws, fees, capitalised = _in_turn(
-        np.stack([builds.draw_usd, builds.fees_usd, builds.capitalised_interest_usd]) * scale)
+    for (k, start, most), forecast, covered in zip(closing, forecasts, capacities):
+        principal = min(most, covered)
+        if ends[k][1]:  # the construction balance above the term loan is paid down at conversion
+            paid_down[start - 1] -= most - principal
+        else:  # a new loan, drawn in the month the halls are let, with its own fee
+            draws[start - 1] += principal
+            fees[start - 1] -= float(debt.upfront_fee) * principal
+        terms.append((principal, forecast, start))
     loans = _term_loans(debt, terms, rate, n)
     equipment_price = -(monthly[idx["capex_gpu"]] + monthly[idx["capex_asic_refresh"]])
     if fin.equipment.loan_to_value > 0 and np.any(equipment_price > 0):
@@ -347,7 +380,7 @@ def financing(cfg, account) -> Financing:
         covenanted = None
         breaches, cure, default, lowest = (), None, None, float("nan")
         mask = np.ones(n)
-        interest, principal = np.zeros(n), np.zeros(n)
+        interest, principal = np.zeros(n), paid_down
         owed = unconverted
     else:
         # CFADS: operating cash less the tax on operations (not the tax on the horizon's sale).
@@ -360,7 +393,7 @@ def financing(cfg, account) -> Financing:
         breaches = tuple(int(m) for m in covenanted.breach_months)
         cure, default, lowest = covenanted.cured_by, covenanted.default_month, covenanted.min_dscr
         mask = covenanted.equity_mask
-        interest, principal = schedule.interest_usd.copy(), schedule.principal_usd.copy()
+        interest, principal = schedule.interest_usd.copy(), schedule.principal_usd + paid_down
         owed = float(schedule.balance_usd[-1]) + unconverted
     principal[-1] -= owed  # the sale at the horizon repays what is still owed
     # An equity cure is already in `principal`: the equity's money prepays the debt.

@@ -50,6 +50,11 @@ retrofit's whole days (3994f3b), decisions on the 1st of every n-th month from a
 start (c3dd3e5), the mine's terminal value at its run-rate after a halving in its last
 year (ff7f5fd), an anchor's phases one tenant (2da5796), real_option's fitted rule only
 where it beats a fixed one by a standard error (fd58be3): every case moved.
+Written anew when construction loans came to mature (36 months) and to draw their
+whole loan-to-cost whatever the later letting, the excess over the term loan paid down at
+conversion (a change of model): every case's equity fields (equity NPV and IRR, minimum
+cover, breaches, peak equity), the financing cash flows and the cover moved; nothing
+unlevered did.
 Rewrite them only for a change of model, or as here for a refactor whose last bits
 the commit accounts for, and say which fields moved and why in the commit.
 """

@@ -203,6 +203,88 @@ def test_a_loan_is_no_larger_than_the_forecast_covers(compose_constant):
     assert service == pytest.approx(forecast / 1.3, rel=1e-3)
 
 
+def construction_balance_by_hand(acc, through_month):
+    """Return the draws (80% of each month's capex) and the balance with interest capitalised
+    at 7.75% / 12, month by month to the end of `through_month`."""
+    capex = -acc.monthly[CATEGORIES.index("capex_conversion")]
+    balance = 0.0
+    for m in range(through_month + 1):
+        balance += balance * MONTHLY + 0.8 * capex[m]
+    return 0.8 * capex, balance
+
+
+def level_capacity_by_hand(kw_it, cover=1.3):
+    """Return the most a level 10-year loan may be against the hall's rent less opex at `cover`."""
+    payment = kw_it * (120 - 18) / cover
+    return payment * (1 - (1 + MONTHLY) ** -120) / MONTHLY
+
+
+def test_a_hall_never_let_repays_its_construction_loan_at_maturity(compose_constant):
+    """No tenant: the construction loan matures 36 months after its first draw, and the
+    equity repays it then, capitalised interest and all; it never pays interest in cash.
+    It was carried to the horizon, doubling on capitalised interest, for the sale to repay."""
+    acc = account(compose_constant, *NO_TAX, "market.demand.requests=[]")
+    assert not acc.record.leases
+    lines = dict(zip(FINANCE_CATEGORIES, acc.financing.lines))
+    first = int(np.flatnonzero(lines["debt_draw"])[0])
+    maturity = first + 36 - 1
+    draws, balance = construction_balance_by_hand(acc, maturity)
+    np.testing.assert_allclose(lines["debt_draw"], draws, rtol=1e-12, atol=1e-6)
+    principal = np.zeros_like(draws)
+    principal[maturity] = -balance
+    np.testing.assert_allclose(lines["principal"], principal, rtol=1e-12, atol=1e-6)
+    np.testing.assert_array_equal(lines["interest"], 0.0)
+    # Without a maturity it is still owed at the horizon, as before.
+    forever = account(compose_constant, *NO_TAX, "market.demand.requests=[]",
+                      "finance.debt.construction_months=null")
+    owed = dict(zip(FINANCE_CATEGORIES, forever.financing.lines))["principal"]
+    assert np.flatnonzero(owed).tolist() == [len(owed) - 1]
+    assert -owed[-1] == pytest.approx(construction_balance_by_hand(acc, len(owed) - 1)[1], rel=1e-12)
+
+
+@pytest.mark.parametrize("asked_day", [0, 800])
+def test_construction_draws_do_not_look_ahead_to_the_letting(compose_constant, asked_day):
+    """The construction loan draws 80% of the capex as it is spent, whenever a tenant comes
+    later; at conversion the balance above what the lender's forecast covers at 1.3 is paid
+    down by the equity. The draws were scaled from the first month by that later cover: a
+    hall let in month 27 drew less, from month 1, than one let in month 13."""
+    acc = account(compose_constant, *NO_TAX, f"market.demand.requests=[[{asked_day}, 7.6923, 3652, 120, 730]]",
+                  "finance.debt.target_dscr=1.3")
+    lines = dict(zip(FINANCE_CATEGORIES, acc.financing.lines))
+    convert = int(month_of_each_day(acc)[int(acc.record.leases[0].start_day)])
+    assert convert == (13 if asked_day == 0 else 27)
+    draws, balance = construction_balance_by_hand(acc, convert)
+    np.testing.assert_allclose(lines["debt_draw"], draws, rtol=1e-12, atol=1e-6)
+    capacity = level_capacity_by_hand(acc.record.conversions[0].kw_it)
+    assert capacity < balance
+    assert lines["principal"][convert] == pytest.approx(-(balance - capacity), rel=1e-9)
+    assert np.flatnonzero(lines["interest"])[0] == convert + 1
+    assert -lines["interest"][convert + 1] == pytest.approx(capacity * MONTHLY, rel=1e-9)
+
+
+def test_a_hall_let_after_the_loan_matured_borrows_again(compose_constant):
+    """A tenant asks on day 1,300, after the 36 months: the equity repays the construction
+    loan at maturity, and the hall borrows again when let: what its forecast covers, at most
+    80% of its cost, with its own 2% fee, repaid from the next month."""
+    acc = account(compose_constant, *NO_TAX, "market.demand.requests=[[1300, 7.6923, 3652, 120, 730]]",
+                  "finance.debt.target_dscr=1.3")
+    lines = dict(zip(FINANCE_CATEGORIES, acc.financing.lines))
+    first = int(np.flatnonzero(lines["debt_draw"])[0])
+    maturity = first + 36 - 1
+    let = int(month_of_each_day(acc)[1300])
+    assert maturity < let
+    draws, balance = construction_balance_by_hand(acc, maturity)
+    (hall,) = acc.record.conversions
+    again = min(0.8 * hall.capex_usd, level_capacity_by_hand(hall.kw_it))
+    draws[let] += again
+    np.testing.assert_allclose(lines["debt_draw"], draws, rtol=1e-12, atol=1e-6)
+    assert lines["principal"][maturity] == pytest.approx(-balance, rel=1e-12)
+    assert lines["principal"][maturity + 1:let + 1].tolist() == [0.0] * (let - maturity)
+    assert lines["fees"][let] == pytest.approx(-0.02 * again, rel=1e-12)
+    assert np.flatnonzero(lines["interest"])[0] == let + 1
+    assert -lines["interest"][let + 1] == pytest.approx(again * MONTHLY, rel=1e-9)
+
+
 def test_halls_are_let_first_ready_first_let():
     halls = [Conversion(0, 0, 100, 1.0, 1000.0), Conversion(1, 0, 50, 1.0, 1000.0),
              Conversion(2, 0, 60, 1.0, 500.0, "cloud"), Conversion(3, 0, 300, 1.0, 1000.0)]
