@@ -465,6 +465,21 @@ def strategy_label(option, node) -> str:
     return str(name or option)
 
 
+def check_labels(nodes: dict) -> None:
+    """Raise UserError unless the strategies' labels ({option: node}) differ, naming the
+    `strategy.<option>.name` a user set to a label another strategy carries."""
+    owners = {}  # label -> the option whose rows carry it
+    for option, node in nodes.items():
+        label = strategy_label(option, node)
+        rival = owners.setdefault(label, option)
+        if rival != option:
+            named = option if label != option else rival  # the one relabelled to the other's name
+            other = rival if named == option else option
+            taken = ", ".join(strategy_label(o, n) for o, n in nodes.items() if o != named)
+            raise UserError(f"strategy.{named}.name={label!r}: strategy {other} carries that label; "
+                            f"allowed: a label no other selected strategy carries (not {taken})")
+
+
 def build_strategies(cfg) -> dict:
     """Return the selected strategies by label (see `strategy_label`).
 
@@ -472,14 +487,14 @@ def build_strategies(cfg) -> dict:
     sim.policies.with_policies, never by a config file): it is handed to the built
     strategy as it is, not through the constructor.
     """
+    nodes = {option: dict(node) if isinstance(node, dict) else OmegaConf.to_container(node, resolve=True)
+             for option, node in cfg.strategy.items()}
+    check_labels(nodes)
     strategies = {}
-    for option, node in cfg.strategy.items():
-        node = dict(node) if isinstance(node, dict) else OmegaConf.to_container(node, resolve=True)
+    for option, node in nodes.items():
         label = strategy_label(option, node)
         node.pop("name", None)
         policy = node.pop("policy", None)
-        if label in strategies:
-            raise UserError(f"strategy.{option}.name={label!r}: another strategy has that label")
         strategies[label] = instantiate(node, f"strategy.{option}")
         if policy is not None:
             if not callable(getattr(policy, "starts", None)) or not hasattr(strategies[label], "policy"):

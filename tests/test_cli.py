@@ -599,3 +599,27 @@ def test_two_experiments_at_once_are_refused_saying_to_sweep_them(tmp_path, caps
         "hashpivot: error: +experiment=[hut8,iren]: one experiment at a time, each sets the site "
         "and the strategies whole; to run several, sweep them: -m +experiment=hut8,iren\n")
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("relabels, line", [
+    # the option named after a label another strategy carries by its own name
+    (["+strategy.phased.name=threshold"],
+     "strategy.phased.name='threshold': strategy threshold carries that label; allowed: a label "
+     "no other selected strategy carries (not threshold, stay_mining)"),
+    (["+strategy.threshold.name=phased"],
+     "strategy.threshold.name='phased': strategy phased carries that label; allowed: a label "
+     "no other selected strategy carries (not phased, stay_mining)"),
+    # two relabelled alike: the second one named
+    (["+strategy.phased.name=k2", "+strategy.threshold.name=k2"],
+     "strategy.threshold.name='k2': strategy phased carries that label; allowed: a label "
+     "no other selected strategy carries (not k2, stay_mining)"),
+])
+def test_a_label_another_strategy_carries_names_the_key_that_set_it(relabels, line, tmp_path, capsys,
+                                                                    monkeypatch):
+    """Before: 'strategy.threshold.name='threshold': another strategy has that label', of a
+    command that set strategy.phased.name and never strategy.threshold.name."""
+    monkeypatch.chdir(tmp_path)
+    code = main([*QUICK, "strategy=[phased,threshold,stay_mining]", *relabels,
+                 f"hydra.run.dir={tmp_path / 'run'}"])
+    assert (code, capsys.readouterr().err) == (2, f"hashpivot: error: {line}\n")
+    assert not (tmp_path / "run").exists()
