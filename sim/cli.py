@@ -38,7 +38,7 @@ from sim.compare.pipeline import remove_comparison
 from sim.compare import main as compare
 from sim.config import (build_processes, check_config_dirs, check_output_dir, config_dir,
                         drop_unselected_strategies, group_value_line, hydra_error_line,
-                        user_config_dirs, validate)
+                        refuse_loose_flags, user_config_dirs, validate)
 from sim.errors import UserError, warn_user
 from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
 from sim.memory import check_memory
@@ -75,6 +75,7 @@ def check_job(cfg) -> None:
     if listed:  # the presets would each set the site and the strategies, over one another
         raise UserError(f"{listed[0]}: one experiment at a time, each sets the site and the "
                         "strategies whole; to run several, sweep them: -m +experiment=hut8,iren")
+    refuse_loose_flags([str(o) for o in OmegaConf.select(cfg, "hydra.overrides.task", default=None) or []])
     checked = validate(cfg)
     check_config_dirs(user_config_dirs(cfg))
     build_processes(cfg)

@@ -26,7 +26,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from sim.errors import UserError, raised_at
-from sim.params import check_fields, described, meta_of, shown
+from sim.params import Flag, check_fields, described, meta_of, shown
 from sim.schema import REMOVED_KEYS, Settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -113,6 +113,7 @@ def compose(overrides: Sequence[str] = (), config_dirs: Sequence[str | Path] = (
 
     overrides, config_dirs = _strings("overrides", overrides), _paths(config_dirs)
     check_config_dirs(config_dirs)
+    refuse_loose_flags(overrides)
     if config_dirs:
         paths = ",".join(f"file://{Path(d).resolve()}" for d in config_dirs)
         overrides.append(f"hydra.searchpath=[{paths}]")
@@ -274,6 +275,39 @@ def _refuse_unknown_keys(node: DictConfig, cls, prefix: str) -> None:
             raise UserError(no_such_key(f"{prefix}{name}"))
         if "section" in spec.metadata:
             _refuse_unknown_keys(node[name], spec.metadata["section"], f"{prefix}{name}.")
+
+
+def refuse_loose_flags(overrides: Sequence[str]) -> None:
+    """Raise UserError on an override giving a true-or-false key anything but true or false:
+    OmegaConf reads 2, 'yes' or 'off' as a bool where a user may have meant something else
+    (a sweep's values are each checked)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    for text in overrides:
+        key = str(text).split("=", 1)[0].lstrip("+~")
+        rule = _rule_of(key)
+        if not isinstance(rule, Flag) or "=" not in str(text):
+            continue
+        try:
+            override = OverridesParser.create().parse_override(str(text))
+        except Exception:  # Hydra's composition refuses it with its own line
+            continue
+        values = list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
+        for value in values:
+            if not (isinstance(value, bool) or (value is None and rule.nullable)):
+                raise UserError(f"{key}={shown(value)}: must be true or false")
+
+
+def _rule_of(key: str):
+    """Return the rule of a schema key ('run.progress'), or None for a key not in the schema."""
+    cls, parts = Settings, key.split(".")
+    for name in parts[:-1]:
+        spec = {f.name: f for f in dataclasses.fields(cls)}.get(name)
+        if spec is None or "section" not in spec.metadata:
+            return None
+        cls = spec.metadata["section"]
+    spec = {f.name: f for f in dataclasses.fields(cls)}.get(parts[-1])
+    return None if spec is None else spec.metadata.get("rule")
 
 
 def no_such_key(key: str, value: str | None = None) -> str:

@@ -102,6 +102,10 @@ BAD = [
     # Hydra names no options for an unknown one in a list: the shipped ones are named
     (["strategy=[phased,nope]"], "strategy=nope: no such option; allowed: build_to_suit, "
                                  "convert_all, phased, real_option, stay_mining, threshold"),
+    # a true-or-false key given a number or a word OmegaConf would read as a bool
+    (["run.progress=2"], "run.progress=2: must be true or false"),
+    (["site.sign_converting=yes"], "site.sign_converting='yes': must be true or false"),
+    (["-m", "run.deterministic=true,0"], "run.deterministic=0: must be true or false"),
 ]
 
 

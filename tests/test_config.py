@@ -132,8 +132,8 @@ def test_a_config_file_named_as_a_shipped_one_is_refused_not_ignored(tmp_path):
     (mine / "gbm.yaml").write_text("_target_: sim.processes.btc.GBM\nmu: 0.0\n")
     with pytest.raises(UserError) as refused:
         sim.compose(["market/btc=gbm"], config_dirs=[tmp_path])
-    assert str(refused.value) == (f"--config-dir={tmp_path}: market/btc/gbm.yaml has the name of a "
-                                  "file hashpivot ships, which is read instead of it; give yours "
+    assert str(refused.value) == (f"config_dirs={str(tmp_path)!r}: market/btc/gbm.yaml has the name "
+                                  "of a file hashpivot ships, which is read instead of it; give yours "
                                   "another name (e.g. gbm_mine.yaml) and select that")
 
 
@@ -509,3 +509,19 @@ def test_overrides_that_are_not_strings_are_named(overrides, fragment):
 def test_a_run_of_anything_but_a_composed_config_is_named(cfg):
     with pytest.raises(UserError, match=r"^cfg: a config made by sim.compose\(\[\.\.\.\]\), not a "):
         sim.run(cfg)
+
+
+@pytest.mark.parametrize("override, shown", [("run.progress=2", "2"), ("run.progress=off", "'off'"),
+                                             ("site.sign_converting='true'", "'true'"),
+                                             ("run.event_log=1.5", "1.5")])
+def test_a_flag_given_anything_but_true_or_false_is_refused(override, shown):
+    """OmegaConf reads 2, 'off', the string 'true' and 1.0 as bools; a user who typed them
+    may have meant another key or a count, so the line names the key and what it takes."""
+    key = override.split("=")[0]
+    with pytest.raises(UserError, match=f"^{re.escape(key)}={re.escape(shown)}: must be true or false$"):
+        sim.compose([override])
+
+
+def test_a_flag_given_true_or_false_is_taken():
+    assert sim.compose(["run.progress=false"]).run.progress is False
+    assert sim.compose(["run.progress=TRUE"]).run.progress is True
