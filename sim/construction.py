@@ -117,7 +117,7 @@ class SiteDraws(NamedTuple):
     decommission_days: np.ndarray
     retrofit_days: np.ndarray
     capex_usd_per_mw_it: np.ndarray
-    renewal_draws: np.ndarray       # (requests, renewals) uniforms: is each extension taken
+    renewal_draws: np.ndarray       # (requests, options) uniforms: is each extension taken
     default_after_days: np.ndarray  # per request, days from its lease start to its default
 
 
@@ -131,26 +131,41 @@ def site_draws(cfg, world, n_blocks: int, terms) -> SiteDraws:
     conv = cfg.site.conversion
     specs = tuple(distributions.parse(spec) for spec in  # equal when of one kind and parameters
                   (conv.decommission_days, conv.retrofit_days, conv.capex_usd_per_mw_it))
-    key = (int(cfg.run.seed), int(n_blocks), specs, terms.hazard_per_year())
+    options = _renewal_options(world, terms)
+    key = (int(cfg.run.seed), int(n_blocks), specs, terms.hazard_per_year(), options)
     drawn = _DRAWS.setdefault(world, {})
     if key not in drawn:
-        drawn[key] = _draw(cfg, world, n_blocks, terms)
+        drawn[key] = _draw(cfg, world, n_blocks, terms, options)
     return drawn[key]
 
 
-def _draw(cfg, world, n: int, terms) -> SiteDraws:
-    """Return the site's draws in `world` for `n` blocks, read-only, from its own streams."""
+def _renewal_options(world, terms) -> int:
+    """Return how many renewal draws each tenant request of `world` has (`terms`: its
+    sim.leases.LeaseTerms): one per option a lease can take before the horizon, its terms
+    no shorter than the shortest request's (a tenant's requests read its first one's
+    draws), and never fewer than 1 + n_days // 365, as many as were drawn before options
+    were counted (so those stay the same numbers)."""
+    rows = world.tenant_requests
+    shortest_term_days = float(rows["term_days"].min()) if len(rows) else math.inf
+    return max(1 + int(world.n_days // 365), terms.options_before(world.n_days, shortest_term_days))
+
+
+def _draw(cfg, world, n: int, terms, options: int) -> SiteDraws:
+    """Return the site's draws in `world` for `n` blocks and `options` renewal draws per
+    request, read-only, from its own streams."""
     conv, det = cfg.site.conversion, world.deterministic
     rng = None if det else rng_for(cfg.run.seed, world.replication, "site")
     n_requests = len(world.tenant_requests)
     decommission_days = distributions.draw(conv.decommission_days, rng, n, det)
     retrofit_days = distributions.draw(conv.retrofit_days, rng, n, det)
     capex_usd_per_mw_it = distributions.draw(conv.capex_usd_per_mw_it, rng, n, det)
-    renewals = 1 + int(world.n_days // 365)
+    yearly = 1 + int(world.n_days // 365)  # the first draws, one a year of the grid
     if det:
-        renewal_draws = np.full((n_requests, renewals), 0.5)
+        renewal_draws = np.full((n_requests, options), 0.5)
     else:
-        renewal_draws = rng.uniform(size=(n_requests, renewals))
+        renewal_draws = rng.uniform(size=(n_requests, yearly))
+        if options > yearly:  # terms under a year: the options past those, drawn last
+            renewal_draws = np.hstack([renewal_draws, rng.uniform(size=(n_requests, options - yearly))])
     default_after_days = terms.default_after_days(cfg.run.seed, world.replication, n_requests, det)
     draws = SiteDraws(decommission_days, retrofit_days, capex_usd_per_mw_it, renewal_draws,
                       default_after_days)

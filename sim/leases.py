@@ -64,6 +64,18 @@ class LeaseTerms:
             return False
         return taken < draws.size and draws[taken] < float(self.hosting.renewal_probability)
 
+    def options_before(self, n_days: float, shortest_term_days: float) -> int:
+        """Return the most extension options a lease can take before day `n_days`, none of
+        its terms shorter than `shortest_term_days`.
+
+        Option k (from 0) is taken or declined when the first term and k extensions have
+        run, after day k · `extension_days(shortest_term_days)`; so at most
+        n_days // extension_days + 1 of them fall on the grid, and no more than `extensions`.
+        """
+        options = int(n_days // self.extension_days(shortest_term_days)) + 1
+        limit = self.hosting.extensions
+        return options if limit is None else min(options, int(limit))
+
     def extension(self, last: Lease, day: float, original_term_days: float,
                   usd_per_kw_month: float) -> Lease:
         """Return the term after `last`, from `day`: at a price (renewal_rent=index) or a step."""
@@ -72,10 +84,14 @@ class LeaseTerms:
             rent = last.last_rent_usd_per_day() * (1.0 + float(terms.renewal_step))
         else:
             rent = last.kw_it * usd_per_kw_month / DAYS_PER_MONTH
-        years = terms.extension_years
-        term_days = original_term_days if years is None else float(years) * DAYS_PER_YEAR
-        return Lease(start_day=day, end_day=day + term_days, rent_usd_per_day=rent,
-                     kw_it=last.kw_it, escalator_per_year=float(terms.escalator_per_year))
+        return Lease(start_day=day, end_day=day + self.extension_days(original_term_days),
+                     rent_usd_per_day=rent, kw_it=last.kw_it,
+                     escalator_per_year=float(terms.escalator_per_year))
+
+    def extension_days(self, original_term_days: float) -> float:
+        """Return the length in days of an extension of a lease first signed for `original_term_days`."""
+        years = self.hosting.extension_years
+        return original_term_days if years is None else float(years) * DAYS_PER_YEAR
 
     # --- credit -----------------------------------------------------------------------------
     def hazard_per_year(self) -> float:

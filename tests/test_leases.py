@@ -135,6 +135,42 @@ def test_no_option_left_or_none_taken_means_one_term(compose_constant, options, 
     assert every_year == 5
 
 
+@pytest.mark.parametrize("term_days, extension_years, extension_days, count", [
+    (100, "null", 100, 7), (400, 0.1, 0.1 * DAYS_PER_YEAR, 10)])
+def test_short_terms_always_renewed_run_to_the_horizon(compose_constant, term_days, extension_years,
+                                                       extension_days, count):
+    """A lease from day 400 on a 3-year grid (1,096 days), its options always taken, renews
+    until a term runs past the horizon: 100-day terms start on days 400, 500, .., 1,000
+    (7 terms); a 400-day term and extensions of 36.525 days on 800, 836.525, ..,
+    1,092.2 (1 + 9). (A request had one draw a year of the grid, 4 options: the 100-day
+    lease ended on day 900, the other on day 946.1.)"""
+    record, acc = leased(compose_constant, "site.hosting.renewal_probability=1",
+                         f"site.hosting.extension_years={extension_years}",
+                         requests=f"[[400,30,{term_days},150,0]]", years=3)
+    assert acc.n_days == 1096
+    extensions = math.ceil((acc.n_days - 400 - term_days) / extension_days)
+    starts = [400] + [400 + term_days + k * extension_days for k in range(extensions)]
+    assert len(starts) == count
+    assert [t.start_day for t in record.leases] == pytest.approx(starts)
+    assert [t.end_day for t in record.leases] == pytest.approx(
+        [day + (term_days if day == 400 else extension_days) for day in starts])
+    assert acc.rates.mw_leased[-1] == pytest.approx(30 * 1.3)   # leased to the horizon
+
+
+def test_one_worlds_draws_fit_each_contracts_options(compose_constant):
+    """One world run under 5-year options, then under options of a tenth of a year: the
+    second still renews its 400-day lease to the horizon (1 + 9 terms, as above), its
+    draws counted for its own contract, not kept from the first run."""
+    cfg = leased_cfg(compose_constant, "site.hosting.renewal_probability=1",
+                     "site.hosting.extension_years=5", requests="[[400,30,400,150,0]]", years=3)
+    world = sim.sample_world(cfg, 0)
+    strategy = next(iter(build_strategies(cfg).values()))
+    assert len(simulate(cfg, world, strategy).leases) == 2
+    short = leased_cfg(compose_constant, "site.hosting.renewal_probability=1",
+                       "site.hosting.extension_years=0.1", requests="[[400,30,400,150,0]]", years=3)
+    assert len(simulate(short, world, strategy).leases) == 10
+
+
 def test_step_renewal_is_the_last_escalated_rent_times_the_step(compose_constant):
     record, _ = leased(compose_constant, "site.hosting.renewal_probability=1",
                        "site.hosting.extensions=1", "site.hosting.renewal_rent=step",
@@ -578,6 +614,30 @@ def test_the_phases_of_one_tenant_never_default_on_different_days(
     leased = [day for cause, event, day in tenant_events(record)
               if cause in anchor and event == "leased"]
     assert all(day <= min(defaults, default=math.inf) for day in leased)
+
+
+@settings(max_examples=12, deadline=None,  # compose_constant only composes: nothing to reset
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(term_days=st.lists(st.floats(1.0, 364.0), min_size=1, max_size=3),
+       one_tenant=st.booleans(), extension_years=st.one_of(st.none(), st.floats(0.01, 1.0)),
+       years=st.integers(2, 4), deterministic=st.booleans(), seed=st.integers(0, 1000))
+def test_a_tenant_always_renewing_holds_its_leases_to_the_horizon(
+        compose_constant, term_days, one_tenant, extension_years, years, deterministic, seed):
+    """Requests of 2 MW of IT for terms under a year, leased together on day 365, their
+    options always taken, never a default: none ends before the horizon, whether each is
+    its own tenant's or all are one tenant's (reading its first request's draws)."""
+    n = len(term_days)
+    record = tenant_table_run(compose_constant, {
+        "day": [0] * n, "mw_it": [2.0] * n, "term_days": term_days, "commence_days": 0.0,
+        "tenant": [0.0] * n if one_tenant else [float(k) for k in range(n)]},
+        "site.hosting.renewal_probability=1", "site.hosting.default_probability_per_year=0",
+        f"site.hosting.extension_years={'null' if extension_years is None else extension_years}",
+        f"run.horizon_years={years}", f"run.deterministic={str(deterministic).lower()}",
+        f"run.seed={seed}")
+    events = tenant_events(record)
+    assert {(e, d) for _, e, d in events if e == "leased"} == {("leased", 365)}
+    assert not [event for event in events if event[1] == "lease_ended"]
+    assert np.cumsum(record.rates.mw_leased)[-1] == pytest.approx(n * 2.0 * 1.3)
 
 
 # --- bad values ----------------------------------------------------------------------------------
