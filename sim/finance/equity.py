@@ -30,7 +30,8 @@ The rules (docs/model.md "Project finance: the equity's view" and "Taxes"):
 - Tax years are the simulation's years (twelve months from month 0; tax paid in each
   year's last month). EBITDA is the operating cash plus ASIC resale; capex is depreciated
   by class with bonus depreciation; interest capitalised in construction joins the
-  conversion's basis; the terminal value is a sale whose gain over the basis left is
+  conversion's basis; each loan's upfront fee is deducted as interest over the loan's life
+  (`_fee_deductions`); the terminal value is a sale whose gain over the basis left is
   taxed. The unlevered after-tax NPV taxes the same income without interest.
 - At the horizon the sale repays every balance still owed (construction loans included).
 """
@@ -332,14 +333,21 @@ def financing(cfg, account) -> Financing:
     # (group, first month of the term loan, most it may be) of the loans sized at close: each
     # construction loan let by its maturity, and the new loan of halls let after it
     closing: list[tuple[int, int, float]] = []
+    term_months = months_of(debt.term_years)
+    # (upfront fee, month paid, last month of its loan) of each loan, for its deduction
+    fee_lives: list[tuple[float, int, int]] = []
     for k, ((_, capex, let_month), (end, let)) in enumerate(zip(groups, ends)):
         owed = builds.balance_at_completion_usd[k]
+        first_draw = int(np.flatnonzero(capex)[0])
         if end + 1 >= n:  # still a construction loan at the horizon
             unconverted += owed
+            fee_lives.append((-float(builds.fees_usd[k].sum()), first_draw, n - 1))
         elif let:
             closing.append((k, end + 1, owed))
+            fee_lives.append((-float(builds.fees_usd[k].sum()), first_draw, end + term_months))
         else:  # matured before its halls were let: the equity repays it
             paid_down[end] -= owed
+            fee_lives.append((-float(builds.fees_usd[k].sum()), first_draw, end))
             if let_month is not None and let_month + 1 < n:  # and borrows again once they are
                 closing.append((k, let_month + 1, ltc * float(capex.sum())))
     starts = [start for _, start, _ in closing]
@@ -361,6 +369,7 @@ def financing(cfg, account) -> Financing:
         else:  # a new loan, drawn in the month the halls are let, with its own fee
             draws[start - 1] += principal
             fees[start - 1] -= float(debt.upfront_fee) * principal
+            fee_lives.append((float(debt.upfront_fee) * principal, start - 1, start - 1 + term_months))
         terms.append((principal, forecast, start))
     loans = _term_loans(debt, terms, rate, n)
     equipment_price = -(monthly[idx["capex_gpu"]] + monthly[idx["capex_asic_refresh"]])
@@ -374,9 +383,10 @@ def financing(cfg, account) -> Financing:
         unconverted += float(gear.draw_usd[-1])
     operating = sum(monthly[idx[name]] for name in OPERATING)
     taxes = _Taxes(cfg, account, operating, equipment_price, capitalised)
+    fees_deducted = _fee_deductions(fee_lives, n)
     schedule = (loans[0] if len(loans) == 1 else combine(loans)) if loans else None
     if schedule is None:
-        tax = taxes.levered_usd(np.zeros(n))
+        tax = taxes.levered_usd(fees_deducted)
         covenanted = None
         breaches, cure, default, lowest = (), None, None, float("nan")
         mask = np.ones(n)
@@ -384,12 +394,12 @@ def financing(cfg, account) -> Financing:
         owed = unconverted
     else:
         # CFADS: operating cash less the tax on operations (not the tax on the horizon's sale).
-        first_tax = taxes.levered_usd(-schedule.interest_usd, sale=False)
+        first_tax = taxes.levered_usd(fees_deducted - schedule.interest_usd, sale=False)
         covenanted = apply_covenant(operating + first_tax, schedule, float(fin.covenant.min_dscr),
                                     fin.covenant.cure,
                                     first_test_months=int(fin.covenant.first_test_months))
         schedule = covenanted.schedule
-        tax = taxes.levered_usd(-schedule.interest_usd)
+        tax = taxes.levered_usd(fees_deducted - schedule.interest_usd)
         breaches = tuple(int(m) for m in covenanted.breach_months)
         cure, default, lowest = covenanted.cured_by, covenanted.default_month, covenanted.min_dscr
         mask = covenanted.equity_mask
@@ -400,11 +410,28 @@ def financing(cfg, account) -> Financing:
     lines = np.vstack([draws, interest, principal, fees, tax])
     equity = (monthly.sum(axis=0) + lines.sum(axis=0)) * mask
     # The tax on the sale's gain: the last month's tax less what operations alone would owe.
-    sale_tax = float(tax[-1] - taxes.levered_usd(-interest, sale=False)[-1]) if default is None else 0.0
+    sale_tax = float(tax[-1] - taxes.levered_usd(fees_deducted - interest, sale=False)[-1]) if default is None else 0.0
     return Financing(lines=lines * mask, covenant=covenanted, equity_usd=equity, breach_months=breaches,
                      cure=cure, default_month=default, min_dscr=lowest,
                      tax_unlevered_usd=taxes.unlevered_usd(),
                      sale_usd=float(monthly[idx["terminal_value"], -1]) - owed + sale_tax)
+
+
+def _fee_deductions(fee_lives, n: int) -> np.ndarray:
+    """Return the upfront fees deducted each month (>= 0), as interest: each spread evenly over
+    its loan's months from the month paid to its last (Treas. Reg. 1.446-5 amortises debt
+    issuance costs over the loan's term, as interest for the 163(j) cap: straight-line here,
+    not by constant yield), the rest in the horizon's month, when the sale repays the loan."""
+    deducted = np.zeros(n)
+    for usd, paid, last in fee_lives:
+        if usd <= 0 or paid >= n:
+            continue
+        per_month = usd / (last - paid + 1)
+        stop = min(last, n - 1)
+        deducted[paid:stop + 1] += per_month
+        if last > n - 1:
+            deducted[n - 1] += usd - per_month * (n - paid)
+    return deducted
 
 
 class _Taxes:

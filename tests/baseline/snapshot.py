@@ -55,6 +55,9 @@ whole loan-to-cost whatever the later letting, the excess over the term loan pai
 conversion (a change of model): every case's equity fields (equity NPV and IRR, minimum
 cover, breaches, peak equity), the financing cash flows and the cover moved; nothing
 unlevered did.
+Written anew when each loan's upfront fee came to be deducted as interest over the
+loan's life (a change of model): the equity NPV and IRR, the minimum cover, peak equity,
+the tax cash flows and the cover (its CFADS is after tax) moved; nothing unlevered did.
 Rewrite them only for a change of model, or as here for a refactor whose last bits
 the commit accounts for, and say which fields moved and why in the commit.
 """

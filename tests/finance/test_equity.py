@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 import sim
 from sim.config import build_strategies, settings
 from sim.economics import npv
+from sim.finance import equity
 from sim.finance.equity import (FINANCE_CATEGORIES, _in_turn, _lender_forecast, _lowest_forecasts_usd,
                                 capacity_usd, flat_capacities_usd, let_days, projects_capex_by_month)
 from sim.ledger import CATEGORIES, Account
@@ -283,6 +284,43 @@ def test_a_hall_let_after_the_loan_matured_borrows_again(compose_constant):
     assert lines["fees"][let] == pytest.approx(-0.02 * again, rel=1e-12)
     assert np.flatnonzero(lines["interest"])[0] == let + 1
     assert -lines["interest"][let + 1] == pytest.approx(again * MONTHLY, rel=1e-9)
+
+
+def test_upfront_fees_are_deducted_as_interest_over_their_loans_lives(compose_constant, monkeypatch):
+    """The construction loan's fee (2% of 80% of the capex, paid at the first draw) is
+    deducted as interest evenly over the loan's months, from the month paid to the term
+    loan's last (month 13 + 120), the rest in the horizon's month, when the sale repays the
+    loan; the tax reads the interest paid plus that, by tax year. It was never deducted."""
+    seen = []
+    real = equity.tax_usd_by_year
+    monkeypatch.setattr(equity, "tax_usd_by_year",
+                        lambda ebitda, depreciation, interest, *rest: seen.append(interest) or real(
+                            ebitda, depreciation, interest, *rest))
+    acc = account(compose_constant)
+    lines = dict(zip(FINANCE_CATEGORIES, acc.financing.lines))
+    n = len(lines["fees"])
+    (paid,) = np.flatnonzero(lines["fees"])
+    fee = -lines["fees"][paid]
+    convert = int(month_of_each_day(acc)[395])
+    last = convert + 120
+    assert last > n - 1
+    deducted = np.zeros(n)
+    deducted[paid:] = fee / (last - paid + 1)
+    deducted[-1] += fee - deducted.sum()
+    by_year = [(-lines["interest"][y:y + 12] + deducted[y:y + 12]).sum() for y in range(0, n, 12)]
+    levered = [interest for interest in seen if np.ndim(interest)]  # not the unlevered tax's 0.0
+    assert len(levered) == 3 and not acc.financing.breach_months  # cover, the tax, the sale's
+    for interest in levered:
+        np.testing.assert_allclose(interest, by_year, rtol=1e-12)
+        assert sum(interest) == pytest.approx(fee - lines["interest"].sum(), rel=1e-12)
+
+
+def test_a_fee_is_deducted_over_its_loan_or_at_the_horizon_by_hand():
+    """1,200 paid in month 2 on a loan whose last month is 13, on a 10-month grid: 100 a month
+    from month 2, and the 400 left in month 9, when the sale repays the loan; 600 paid in
+    month 1 on a loan repaid in month 3: 200 a month in months 1 to 3."""
+    deducted = equity._fee_deductions([(1200.0, 2, 13), (600.0, 1, 3)], 10)
+    np.testing.assert_allclose(deducted, [0, 200, 300, 300, 100, 100, 100, 100, 100, 500])
 
 
 def test_halls_are_let_first_ready_first_let():
