@@ -30,6 +30,13 @@ from sim.errors import UserError
 #: against an estimate of 1.35 GB.
 MONTHLY_BYTES_PER_STRATEGY_MONTH = 1_350
 SUMMARY_BYTES_PER_STRATEGY = 3_500
+#: Memory each worker process adds (`run.executor=process`): its proportional set size
+#: (PSS: the pages it shares with the parent it forked from counted by their share),
+#: measured as the growth of the whole process tree's peak PSS between 1, 4 and 8 workers
+#: (`hashpivot run.executor=process run.workers=K run.replications=400 run.detail=summary
+#: 'strategy=[stay_mining,convert_all]'`, 2026-11-28, Linux x86-64): 291, 523 and 818 MB,
+#: 75 MB a worker.
+WORKER_BYTES = 80_000_000
 
 
 def memory_needed_bytes(settings, n_strategies: int, detail: str | None = None) -> int:
@@ -98,12 +105,19 @@ def _cgroup_room(cgroup_files) -> int | None:
     return None
 
 
-def check_memory(settings, n_strategies: int, available: int | None = None) -> None:
-    """Raise UserError if the run's tables would not fit in the memory available now."""
+def check_memory(settings, n_strategies: int, available: int | None = None, workers: int = 0) -> None:
+    """Raise UserError if the run's tables and its `workers` worker processes (0: it runs in
+    this process) would not fit in the memory available now."""
     available = available_memory_bytes() if available is None else available
     needed = memory_needed_bytes(settings, n_strategies)
-    if available is None or needed <= available:
+    if available is None or needed + workers * WORKER_BYTES <= available:
         return
+    if needed <= available:  # the tables fit: the workers are too many
+        most = max(1, (available - needed) // WORKER_BYTES)
+        raise UserError(f"run.workers={workers}: {workers} worker processes need about "
+                        f"{_bytes(workers * WORKER_BYTES)} of memory (about {_bytes(WORKER_BYTES)} "
+                        f"each) beside the run's tables ({_bytes(needed)}), more than the "
+                        f"{_bytes(available)} available; set run.workers to at most {most}")
     run = settings.run
     key = "run.max_replications" if run.max_replications else "run.replications"
     count = run.max_replications or run.replications

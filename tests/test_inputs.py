@@ -222,6 +222,27 @@ def test_a_run_too_big_for_memory_is_refused_with_the_estimate_and_the_fix(
     memory.check_memory(settings(cfg), 5, available=2 * 10**9)
 
 
+def test_too_many_worker_processes_are_refused_naming_how_many_fit(tmp_path, capsys, monkeypatch):
+    """Each forked worker adds about 80 MB: 1,000 workers were all forked, whatever the
+    memory. With 2 GB available and a summary run's few MB of tables, at most
+    (2 GB - tables) // 80 MB workers fit; a serial run starts none."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda: 2 * 10**9)
+    overrides = ["run.replications=200", "run.detail=summary", "run.progress=false"]
+    code = main([*overrides, "run.executor=process", "run.workers=1000", f"hydra.run.dir={tmp_path / 'run'}"])
+    err = capsys.readouterr().err.strip()
+    tables = memory.memory_needed_bytes(settings(sim.compose(overrides)), 6)
+    fit = (2 * 10**9 - tables) // 80_000_000
+    assert code == 2 and err.count("\n") == 0, err
+    assert err.startswith("hashpivot: error: run.workers=1000: 1000 worker processes need about 80.0 GB")
+    assert err.endswith(f"set run.workers to at most {fit}")
+    assert list(tmp_path.iterdir()) == []
+    cfg = settings(sim.compose([*overrides, f"run.workers={fit}"]))
+    memory.check_memory(cfg, 6, available=2 * 10**9, workers=fit)
+    with pytest.raises(UserError, match=f"^run.workers={fit + 1}: "):
+        memory.check_memory(cfg, 6, available=2 * 10**9, workers=fit + 1)
+
+
 def test_the_memory_estimate_covers_what_a_run_holds(compose_small):
     """The estimate is at least the memory of the tables a small run keeps (independent truth)."""
     cfg = compose_small("run.replications=6", "run.horizon_years=2")
