@@ -37,7 +37,7 @@ from sim.compare import compare_runs
 from sim.compare.pipeline import remove_comparison
 from sim.compare import main as compare
 from sim.config import (build_processes, check_config_dirs, check_output_dir, config_dir,
-                        drop_unselected_strategies, group_value_line, hydra_error_line,
+                        drop_unselected_strategies, flagged, group_value_line, hydra_error_line,
                         refuse_loose_flags, user_config_dirs, validate)
 from sim.errors import UserError, warn_user
 from sim.executors import default_workers, executor_name
@@ -54,6 +54,8 @@ from sim.rundir import ROBUSTNESS_CSV, RunDir, check_claim, now, read_sweep, wri
 log = logging.getLogger(__name__)
 
 USAGE_ERROR = 2
+#: The flag of each argument its checks name (they name the argument as Python passes it).
+FLAGS = {"config_dirs": "--config-dir"}
 
 
 def _fail(prog: str, message: str) -> int:
@@ -185,7 +187,7 @@ class Preflight(Callback):
         try:
             check()
         except UserError as err:
-            sys.exit(_fail("hashpivot", str(err)))
+            sys.exit(_fail("hashpivot", flagged(err, FLAGS)))
         except HydraException as err:  # Hydra would only warn, and run the jobs unchecked
             sys.exit(_fail("hashpivot", one_line(err)))
         except Exception:  # a bug in a check: Hydra would only warn, and run the jobs unchecked

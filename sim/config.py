@@ -25,7 +25,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
-from sim.errors import UserError, raised_at
+from sim.errors import UserError, raised_at, whole_number
 from sim.params import Flag, check_fields, described, meta_of, shown
 from sim.schema import REMOVED_KEYS, Settings
 
@@ -54,22 +54,24 @@ def config_dir() -> Path:
 
 
 def check_config_dirs(config_dirs: Sequence[str | Path]) -> None:
-    """Raise UserError unless every extra config directory exists, as hashpivot's
-    --config-dir does (Hydra would only warn, and compose without it), and holds no file
-    of a name hashpivot ships: Hydra reads the shipped one first, so the user's file would
-    be ignored without a word (a copy of gbm.yaml edited in place)."""
+    """Raise UserError (an ArgumentError naming `config_dirs`) unless every extra config
+    directory exists, as hashpivot's --config-dir does (Hydra would only warn, and compose
+    without it), and holds no file of a name hashpivot ships: Hydra reads the shipped one
+    first, so the user's file would be ignored without a word (a copy of gbm.yaml edited in
+    place)."""
     for path in config_dirs:
         if not Path(path).is_dir():
-            raise UserError(f"--config-dir={path}: additional config directory "
-                            f"'{Path(path).absolute()}' not found")
+            raise ArgumentError(lambda name: f"{name('config_dirs', path)}: additional config "
+                                             f"directory '{Path(path).absolute()}' not found")
     shipped = config_dir()
     for path in config_dirs:
         for found in sorted(Path(path).rglob("*.yaml")):
-            name = found.relative_to(path)
-            if (shipped / name).is_file():
-                raise UserError(f"--config-dir={path}: {name.as_posix()} has the name of a file "
-                                f"hashpivot ships, which is read instead of it; give yours "
-                                f"another name (e.g. {name.stem}_mine.yaml) and select that")
+            file = found.relative_to(path)
+            if (shipped / file).is_file():
+                raise ArgumentError(lambda name: f"{name('config_dirs', path)}: {file.as_posix()} has "
+                                                 f"the name of a file hashpivot ships, which is read "
+                                                 f"instead of it; give yours another name (e.g. "
+                                                 f"{file.stem}_mine.yaml) and select that")
 
 
 def user_config_dirs(cfg) -> list[Path]:
@@ -432,8 +434,61 @@ def _check_target(cfg, key: str, needs: str | None = None):
     return found
 
 
+class ArgumentError(UserError):
+    """A bad argument of a function that a command line calls too, named as its caller spells it.
+
+    `says(name)` writes the one line, calling `name(keyword, value)` for each argument it
+    names, or `name(keyword)` for the argument alone. As raised, the line names them as
+    Python passes them (`metric='irr'`, `metric=`); `flagged` names them by a command
+    line's flags (`--metric=irr`, `--metric`): each message is written once, and each
+    command knows its own flags.
+    """
+
+    def __init__(self, says):
+        self.says = says
+        super().__init__(says(_keyword))
+
+
+def _keyword(keyword: str, *value) -> str:
+    """Return argument `keyword` as Python passes it: `keyword=value` (a path as its string),
+    or `keyword=`; a key that is no Python name (`hydra.run.dir`, a flag) with its value as typed."""
+    if not value:
+        return f"{keyword}="
+    given = os.fspath(value[0]) if isinstance(value[0], os.PathLike) else value[0]
+    return f"{keyword}={given!r}" if keyword.isidentifier() else f"{keyword}={given}"
+
+
+def flagged(error: UserError, flags: Mapping[str, str]) -> str:
+    """Return the line of `error` as a command line says it: each argument that `flags`
+    ({keyword: flag}) lists named by its flag, a list typed as `a,b`, a mapping as `k=v`."""
+    if not isinstance(error, ArgumentError):
+        return str(error)
+
+    def name(keyword: str, *value) -> str:
+        if keyword not in flags:
+            return _keyword(keyword, *value)
+        typed = value[0] if value else None
+        if isinstance(typed, Mapping):
+            typed = " ".join(f"{k}={v}" for k, v in typed.items())
+        elif isinstance(typed, (list, tuple)):
+            typed = ",".join(map(str, typed))
+        return flags[keyword] if typed in (None, "") else f"{flags[keyword]}={typed}"
+
+    return error.says(name)
+
+
+def whole_argument(keyword: str, value, minimum: int) -> int:
+    """Return `value` as an int, or raise ArgumentError naming `keyword` (see `whole_number`)."""
+    try:
+        return whole_number(keyword, value, minimum)
+    except UserError:
+        raise ArgumentError(lambda name: f"{name(keyword, value)}: must be a whole number "
+                                         f">= {minimum}") from None
+
+
 def check_output_dir(path, key: str) -> None:
-    """Raise UserError unless `path` is a writable directory or can be made one.
+    """Raise UserError (an ArgumentError naming `key`) unless `path` is a writable directory
+    or can be made one.
 
     Nothing is left behind: the directory, or for a missing one its nearest existing
     parent, is tried by making (and removing) a temporary folder in it. (Permission bits
@@ -444,24 +499,26 @@ def check_output_dir(path, key: str) -> None:
         target = path.absolute()
         if target.exists():
             if not target.is_dir():
-                raise UserError(f"{key}={path}: exists and is not a directory")
+                raise ArgumentError(lambda name: f"{name(key, path)}: exists and is not a directory")
             try:
                 with tempfile.TemporaryDirectory(prefix=".hashpivot-probe-", dir=target):
                     pass
             except OSError as err:
-                raise UserError(f"{key}={path}: cannot write there ({err.strerror or err}); "
-                                "choose a writable directory") from None
+                why = err.strerror or err
+                raise ArgumentError(lambda name: f"{name(key, path)}: cannot write there ({why}); "
+                                                 "choose a writable directory") from None
             return
         parent = target.parent
         while not parent.exists() and parent != parent.parent:
             parent = parent.parent
         if not parent.is_dir():
-            raise UserError(f"{key}={path}: {parent} is a file, not a directory")
+            raise ArgumentError(lambda name: f"{name(key, path)}: {parent} is a file, not a directory")
         with tempfile.TemporaryDirectory(prefix=".hashpivot-probe-", dir=parent):
             pass
     except OSError as err:
-        raise UserError(f"{key}={path}: cannot create it there ({err.strerror or err}); "
-                        "choose a writable directory") from None
+        why = err.strerror or err
+        raise ArgumentError(lambda name: f"{name(key, path)}: cannot create it there ({why}); "
+                                         "choose a writable directory") from None
 
 
 # --- objects ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 
 import sim
 from sim import distributions, montecarlo
+from sim.cli import main as cli_main
 from sim.config import build_processes, build_strategies, config_dir, instantiate, settings
 from sim.errors import UserError
 from sim.processes.ai import AIMarket
@@ -122,9 +123,10 @@ def test_a_plugin_module_that_fails_on_import_is_named_with_the_line(tmp_path, m
                                   f"failing_on_import {says}")
 
 
-def test_a_config_file_named_as_a_shipped_one_is_refused_not_ignored(tmp_path):
+def test_a_config_file_named_as_a_shipped_one_is_refused_not_ignored(tmp_path, capsys, monkeypatch):
     """Hydra reads the shipped tree first: a user's edited copy of market/btc/gbm.yaml was
-    ignored without a word, and the run took the shipped GBM."""
+    ignored without a word, and the run took the shipped GBM. sim.compose names its keyword
+    (it said "--config-dir=", a flag no Python caller typed); hashpivot its flag."""
     mine = tmp_path / "market" / "btc"
     mine.mkdir(parents=True)
     (mine / "flat.yaml").write_text("_target_: sim.processes.btc.GBM\nmu: 0.0\n")
@@ -132,9 +134,13 @@ def test_a_config_file_named_as_a_shipped_one_is_refused_not_ignored(tmp_path):
     (mine / "gbm.yaml").write_text("_target_: sim.processes.btc.GBM\nmu: 0.0\n")
     with pytest.raises(UserError) as refused:
         sim.compose(["market/btc=gbm"], config_dirs=[tmp_path])
-    assert str(refused.value) == (f"config_dirs={str(tmp_path)!r}: market/btc/gbm.yaml has the name "
-                                  "of a file hashpivot ships, which is read instead of it; give yours "
-                                  "another name (e.g. gbm_mine.yaml) and select that")
+    says = ("market/btc/gbm.yaml has the name of a file hashpivot ships, which is read instead of "
+            "it; give yours another name (e.g. gbm_mine.yaml) and select that")
+    assert str(refused.value) == f"config_dirs={str(tmp_path)!r}: {says}"
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["--config-dir", str(tmp_path), "run.replications=2",
+                     f"hydra.run.dir={tmp_path / 'run'}"]) == 2
+    assert capsys.readouterr().err == f"hashpivot: error: --config-dir={tmp_path}: {says}\n"
 
 
 def test_a_strategy_file_without_its_package_line_is_named(tmp_path):

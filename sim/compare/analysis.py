@@ -28,7 +28,7 @@ from sim.compare.cash import incremental, net_cash
 from sim.compare.load import RunSet, same_worlds
 from sim.compare.stats import MIN_DEFINED_SHARE
 from sim.selection import Selection, select_by_mean
-from sim.errors import UserError
+from sim.config import ArgumentError
 
 DEFAULT_BASELINE = "stay_mining"
 #: The columns of comparison.csv, in order; runs with financing add
@@ -81,8 +81,8 @@ def resolve_baseline(runset: RunSet, baseline: str | None) -> tuple[str | None, 
     labels = list(dict.fromkeys(runset.summary["label"]))
     if baseline is not None:
         if baseline not in names and baseline not in labels:
-            raise UserError(f"baseline {baseline!r} is not among the strategies compared "
-                            f"({', '.join(labels)}); choose one with --baseline")
+            raise ArgumentError(lambda name: f"{name('baseline', baseline)}: not among the "
+                                             f"strategies compared; one of {', '.join(labels)}")
         return baseline, []
     if DEFAULT_BASELINE in names:
         return DEFAULT_BASELINE, []
@@ -221,11 +221,12 @@ def _undefined(metric: str, scenario: str, values: dict, many: bool) -> list[str
     rare = {label: share for label, share in shares.items() if 1 - share < MIN_DEFINED_SHARE}
     if rare:
         listed = ", ".join(f"{label} in {share:.0%} of its worlds" for label, share in rare.items())
-        raise UserError(f"--metric {metric}: undefined (NaN){where} for {listed}; it can be "
-                        f"compared only when every strategy defines it in at least half of "
-                        f"its worlds (choose a metric such as npv_usd, or leave "
-                        f"{', '.join(rare)} out with --strategies "
-                        f"{','.join(label for label in values if label not in rare)})")
+        kept = [label for label in values if label not in rare]
+        raise ArgumentError(lambda name: (
+            f"{name('metric', metric)}: undefined (NaN){where} for {listed}; it can be compared "
+            f"only when every strategy defines it in at least half of its worlds (choose a metric "
+            f"such as npv_usd" + (f", or leave {', '.join(rare)} out with {name('strategies', kept)}"
+                                  if kept else "") + ")"))
     undefined = {label: share for label, share in shares.items() if share > 0}
     if not undefined:
         return []

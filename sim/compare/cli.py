@@ -16,11 +16,13 @@ import sys
 from sim._version import __version__
 from sim.compare.pipeline import compare_runs
 from sim.compare.workbook import workbook_path
-from sim.config import names_listed
+from sim.config import flagged, names_listed
 from sim.errors import OneLineParser, UserError
 from sim.interrupts import INTERRUPTED
 
 PROG = "hashpivot-compare"
+#: The flag of each argument of `compare_runs` its errors name (they name the argument as Python passes it).
+FLAGS = {"baseline": "--baseline", "metric": "--metric", "strategies": "--strategies"}
 EPILOG = """\
 examples:
   hashpivot-compare outputs/2027-01-01/12-00-00
@@ -88,7 +90,7 @@ def main(argv=None) -> int:
                                   delta=args.indifference, strategies=strategies,
                                   xlsx=args.xlsx, finished_only=args.finished_only)
     except UserError as error:
-        message = " ".join(str(error).split())
+        message = " ".join(flagged(error, FLAGS).split())
         print(f"{PROG}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # an earlier report.html is removed before anything is written

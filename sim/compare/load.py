@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
+from sim.config import ArgumentError
 from sim.errors import UserError
 from sim.compare.robustness import COLUMNS as ROBUSTNESS_COLUMNS
 from sim.rundir import ROBUSTNESS_CSV, RunDir, is_outcome_neutral, read_sweep
@@ -86,8 +87,9 @@ class RunSet:
         ran = list(dict.fromkeys([*self.summary["strategy"], *self.summary["label"]]))
         missing = [name for name in strategies if name not in ran]
         if missing:
-            raise UserError(f"--strategies {','.join(missing)}: not among the strategies that "
-                            f"ran ({', '.join(dict.fromkeys(self.summary['label']))})")
+            shown = ", ".join(dict.fromkeys(self.summary["label"]))
+            raise ArgumentError(lambda name: f"{name('strategies', missing)}: not among the "
+                                             f"strategies that ran ({shown})")
         kept = self.summary["strategy"].isin(strategies) | self.summary["label"].isin(strategies)
         labels = {key: label for key, label in self.labels.items()
                   if key[1] in strategies or label in strategies}

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sim.compare.stats import MIN_DEFINED_SHARE, paired_difference
+from sim.config import ArgumentError
 from sim.errors import UserError
 from sim.explore.prim import Discovery, prim
 from sim.explore.run import WORLD_PREFIX, Experiment
@@ -40,13 +41,14 @@ def check_choices(metric: str, against: str, strategies, columns) -> None:
     """Raise UserError unless `metric` is one of the summary `columns` and `against` one of
     two or more `strategies`."""
     if metric not in columns:
-        raise UserError(f"--metric={metric}: not a summary column; one of {', '.join(columns)}")
+        raise ArgumentError(lambda name: f"{name('metric', metric)}: not a summary column; one of "
+                                         f"{', '.join(columns)}")
     if against not in strategies:
-        raise UserError(f"--against={against}: not a strategy of this experiment; "
-                        f"one of {', '.join(strategies)}")
-    if len(strategies) < 2:
-        raise UserError(f"--against={against}: needs another strategy to compare; "
-                        "name two or more with --strategies")
+        raise ArgumentError(lambda name: f"{name('against', against)}: not a strategy of this "
+                                         f"experiment; one of {', '.join(strategies)}")
+    if len(strategies) < 2:  # the experiment's strategies are its config's `strategy`
+        raise ArgumentError(lambda name: f"{name('against', against)}: needs another strategy to "
+                                         f"compare; select two or more with {name('strategy')}")
 
 
 def undefined_counts(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -76,14 +78,16 @@ def check_defined(rows: pd.DataFrame, metric: str, against: str, strategies) -> 
     listed = " and ".join(f"{s} at {len(rare.loc[s])} of {points} points ({_worst(rare, s)})"
                           for s in named)
     kept = [s for s in strategies if s not in named]
-    leave = ""
-    if len(kept) >= 2:
-        leave = (f", or leave {', '.join(named)} out with --strategies {','.join(kept)}"
-                 + ("" if against in kept else f" --against {kept[0]}"))
-    raise UserError(f"--metric {metric}: undefined (NaN) in more than half of the worlds of "
-                    f"{listed}; it can be explored only where every strategy defines it in at "
-                    f"least half of its worlds at every point (choose a metric such as "
-                    f"npv_usd{leave})")
+
+    def says(name) -> str:
+        leave = ""
+        if len(kept) >= 2:
+            leave = (f", or leave {', '.join(named)} out with {name('strategy', kept)}"
+                     + ("" if against in kept else f" {name('against', kept[0])}"))
+        return (f"{name('metric', metric)}: undefined (NaN) in more than half of the worlds of "
+                f"{listed}; it can be explored only where every strategy defines it in at least "
+                f"half of its worlds at every point (choose a metric such as npv_usd{leave})")
+    raise ArgumentError(says)
 
 
 def undefined_note(rows: pd.DataFrame, metric: str, against: str, strategies) -> list[str]:

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from sim._version import __version__
-from sim.config import add_range, compose, file_ranges, names_listed
+from sim.config import add_range, compose, file_ranges, flagged, names_listed
 from sim.errors import OneLineParser, UserError
 from sim.explore.pipeline import explore
 from sim.explore.run import POINTS, prepare
@@ -18,6 +18,10 @@ from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrup
 from sim.plugins import cwd_on_path
 
 PROG = "hashpivot-explore"
+#: The flag of each argument of `prepare` and `explore` their errors name (they name the argument
+#: as Python passes it; `strategy`, the config's, is what --strategies sets).
+FLAGS = {"design": "--design", "points": "--points", "metric": "--metric", "against": "--against",
+         "strategy": "--strategies", "out_dir": "--out", "config_dirs": "--config-dir"}
 
 DESCRIPTION = f"""\
 Run the model over ranges of uncertain assumptions, then say where a strategy pays
@@ -125,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             found = explore(experiment, args.out, args.metric, args.against, args.threshold,
                             args.features, args.xlsx, progress=not args.no_progress)
     except UserError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
+        print(f"{PROG}: error: {flagged(err, FLAGS)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:
         print(f"{PROG}: {interrupted_line(args.out)}", file=sys.stderr)

@@ -19,6 +19,7 @@ from importlib import import_module
 import numpy as np
 from scipy.stats import qmc
 
+from sim.config import ArgumentError
 from sim.errors import UserError
 
 KINDS = ("sobol", "lhs", "saltelli", "morris")
@@ -61,9 +62,9 @@ def design_rng(seed: int) -> np.random.Generator:
 def draw(kind: str, names, bounds, points: int, seed: int) -> Design:
     """Return the `kind` design with `points` (its N) over inputs `names` in `bounds`, seeded by `seed`."""
     if kind not in KINDS:
-        raise UserError(f"--design={kind}: must be one of {', '.join(KINDS)}")
+        raise ArgumentError(lambda name: f"{name('design', kind)}: must be one of {', '.join(KINDS)}")
     if int(points) < 2:
-        raise UserError(f"--points={points}: must be >= 2")
+        raise ArgumentError(lambda name: f"{name('points', points)}: must be >= 2")
     names, bounds = tuple(names), tuple((float(lo), float(hi)) for lo, hi in bounds)
     rng, k = design_rng(seed), len(names)
     low, high = np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])

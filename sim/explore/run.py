@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from sim.config import build_strategies, check_output_dir
+from sim.config import ArgumentError, build_strategies, check_output_dir
 from sim.errors import UserError
 from sim.explore.design import Design, draw
 from sim.explore.space import Range, parse_ranges, point_config, with_values
@@ -96,7 +96,7 @@ def run_point(experiment: Experiment, index: int) -> pd.DataFrame:
 
 def open_out(experiment: Experiment, out_dir) -> Path:
     """Return the output directory, made and signed; raise UserError if it holds another experiment."""
-    check_output_dir(out_dir, "--out")
+    check_output_dir(out_dir, "out_dir")
     out = Path(out_dir)
     (out / POINTS).mkdir(parents=True, exist_ok=True)
     wanted = experiment.signature()
@@ -105,8 +105,9 @@ def open_out(experiment: Experiment, out_dir) -> Path:
         stored = json.loads(path.read_text())
         differ = [k for k in wanted if stored.get(k) != wanted[k]]
         if differ:
-            raise UserError(f"--out={out_dir}: holds another experiment (different "
-                            f"{', '.join(differ)}); rerun that one to resume it, or choose another --out")
+            raise ArgumentError(lambda name: f"{name('out_dir', out_dir)}: holds another experiment "
+                                             f"(different {', '.join(differ)}); rerun that one to "
+                                             f"resume it, or choose another {name('out_dir')}")
     else:
         write_atomic(path, lambda tmp: tmp.write_text(json.dumps(wanted, indent=2, sort_keys=True)))
     return out

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from sim._version import __version__
-from sim.config import add_range, file_ranges
+from sim.config import add_range, file_ranges, flagged
 from sim.errors import OneLineParser, UserError
 from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
 from sim.optimize.result import BEST, TRIALS, render
@@ -16,6 +16,11 @@ from sim.optimize.space import SPEC_FORMS, read_space_file, split_assignment
 from sim.plugins import cwd_on_path
 
 PROG = "hashpivot-optimize"
+#: The flag of each argument of `optimize` its errors name (they name the argument as Python passes it).
+FLAGS = {"strategy": "the STRATEGY argument", "space": "--space", "trials": "--trials",
+         "metric": "--metric", "direction": "--direction", "replications": "--replications",
+         "fresh_replications": "--fresh-replications", "seed": "--seed", "out_dir": "--out",
+         "config_dirs": "--config-dir"}
 
 DESCRIPTION = f"""\
 Search a strategy's parameters for the best mean of a summary metric (Optuna's TPE sampler).
@@ -95,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         with sigterm_interrupts():
             optimum = _search(args, out)
     except UserError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
+        print(f"{PROG}: error: {flagged(err, FLAGS)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:
         print(f"{PROG}: {interrupted_line(out)}", file=sys.stderr)

@@ -30,8 +30,9 @@ from omegaconf import OmegaConf, open_dict
 from tqdm.auto import tqdm
 
 from sim.compare.stats import paired_difference
-from sim.config import build_strategies, check_config_dirs, check_output_dir, compose, with_values
-from sim.errors import UserError, whole_number
+from sim.config import (ArgumentError, build_strategies, check_config_dirs, check_output_dir, compose,
+                        whole_argument, with_values)
+from sim.errors import UserError
 from sim.montecarlo import run
 from sim.optimize.result import Optimum, remove_best, trials_table, write_outputs
 from sim.optimize.space import Dimension, init_defaults, parse_space
@@ -42,8 +43,10 @@ DATABASE = "optuna.db"
 #: Settings every trial runs with: one summary row per world, nothing else written or shown.
 FIXED = {"run.detail": "summary", "run.compare": False, "run.robustness.replications": 0,
          "run.progress": False, "run.until_confident": None}
-#: Keys the command sets itself (its options), refused as overrides.
-OWNED = ("strategy", "run.seed", "run.replications", *FIXED)
+#: The config keys the search's own arguments set, by key.
+OWNED_BY = {"strategy": "strategy", "run.seed": "seed", "run.replications": "replications"}
+#: Keys the search sets itself (its arguments, and FIXED), refused as overrides.
+OWNED = (*OWNED_BY, *FIXED)
 #: SeedSequence spawn keys of the streams derived from the run seed.
 FRESH_STREAM, SAMPLER_STREAM = 0x0F4E5, 0x5A3
 
@@ -119,11 +122,11 @@ def prepare(strategy: str, space: dict, overrides=(), metric: str = "npv_usd",
     keys = {override.partition("=")[0].lstrip("+~"): override for override in overrides}
     owned = [key for key in keys if key in OWNED]
     if owned:
-        flag = {"strategy": "the STRATEGY argument", "run.seed": "--seed",
-                "run.replications": "--replications"}.get(owned[0])
-        why = f"set by {flag}" if flag else "fixed by hashpivot-optimize for every trial"
-        raise UserError(f"{keys[owned[0]]}: {why}; drop this override")
-    replications = whole_number("--replications", replications, 2)
+        override, argument = keys[owned[0]], OWNED_BY.get(owned[0])
+        if argument is None:
+            raise UserError(f"{override}: fixed by the search for every trial; drop this override")
+        raise ArgumentError(lambda name: f"{override}: set by {name(argument)}; drop this override")
+    replications = whole_argument("replications", replications, 2)
     fixed = [f"{k}={'null' if v is None else str(v).lower()}" for k, v in FIXED.items()]
     cfg = compose([f"strategy={strategy}", *overrides, *fixed, f"run.replications={replications}"]
                   + ([f"run.seed={int(seed)}"] if seed is not None else []), config_dirs)
@@ -131,14 +134,16 @@ def prepare(strategy: str, space: dict, overrides=(), metric: str = "npv_usd",
     dimensions = parse_space(space, strategy, strategy_class)
     searched = [key for key in keys if key in space]
     if searched:
-        raise UserError(f"{keys[searched[0]]}: {searched[0]} is searched (--space); drop this override")
+        raise ArgumentError(lambda name: f"{keys[searched[0]]}: {searched[0]} is searched "
+                                         f"({name('space')}); drop this override")
     columns = summary_columns(cfg)
     if metric not in columns:
-        raise UserError(f"--metric={metric}: not a summary column; one of {', '.join(columns)}")
+        raise ArgumentError(lambda name: f"{name('metric', metric)}: not a summary column; "
+                                         f"one of {', '.join(columns)}")
     if direction is None:
         direction = "max" if metric_higher_is_better(metric) else "min"
     if direction not in ("max", "min"):
-        raise UserError(f"--direction={direction}: must be max or min")
+        raise ArgumentError(lambda name: f"{name('direction', direction)}: must be max or min")
     plan = Plan(cfg, strategy, dimensions, metric, direction, replications,
                 int(cfg.run.seed), overrides)
     for dimension in dimensions:  # each end of each range, the others as configured
@@ -211,7 +216,7 @@ def open_study(plan: Plan, out_dir):
     direction = "maximize" if plan.direction == "max" else "minimize"
     storage = None
     if out_dir is not None:
-        check_output_dir(out_dir, "--out")
+        check_output_dir(out_dir, "out_dir")
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         storage = optuna.storages.RDBStorage(f"sqlite:///{Path(out_dir).resolve() / DATABASE}")
         if STUDY_NAME in optuna.get_all_study_names(storage):
@@ -243,8 +248,9 @@ def _check_same_search(study, plan: Plan, out_dir) -> None:
     wanted = plan.signature()
     differ = [k for k in wanted if stored.get(k) != wanted[k]]
     if differ:
-        raise UserError(f"--out={out_dir}: holds another search (different {', '.join(differ)}); "
-                        "rerun that search to resume it, or choose another --out")
+        raise ArgumentError(lambda name: f"{name('out_dir', out_dir)}: holds another search "
+                                         f"(different {', '.join(differ)}); rerun that search to "
+                                         f"resume it, or choose another {name('out_dir')}")
 
 
 def _fail_stale(study, optuna) -> None:
@@ -254,7 +260,7 @@ def _fail_stale(study, optuna) -> None:
 
 
 def finished(study) -> list:
-    """Return the trials that count toward --trials: completed, or refused by the strategy."""
+    """Return the trials that count toward `trials`: completed, or refused by the strategy."""
     optuna = _optuna()
     done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     return study.get_trials(deepcopy=False, states=done)
@@ -344,9 +350,10 @@ def optimize(strategy: str, space: dict, overrides=(), trials: int = 30, metric:
     resumes) and trials.csv and best.json are written there.
     """
     _optuna()  # without it, say so before any work
-    trials = whole_number("--trials", trials, 1)
-    if whole_number("--fresh-replications", fresh_replications, 0) == 1:
-        raise UserError(f"--fresh-replications={fresh_replications}: must be 0 (skip) or >= 2")
+    trials = whole_argument("trials", trials, 1)
+    if whole_argument("fresh_replications", fresh_replications, 0) == 1:
+        raise ArgumentError(lambda name: f"{name('fresh_replications', fresh_replications)}: "
+                                         "must be 0 (skip) or >= 2")
     plan = prepare(strategy, space, overrides, metric, direction, replications, seed, config_dirs)
     study = open_study(plan, out_dir)
     remove_best(out_dir)  # an earlier best.json would not match the trials this run adds
@@ -359,9 +366,10 @@ def conclude(study, plan: Plan, fresh_replications: int, out_dir=None, progress:
     done = finished(study)
     complete = [t for t in done if t.value is not None]
     if not complete:
-        raise UserError("every trial was refused, by the strategy or because the metric is "
-                        "undefined in some world (see the note column of trials.csv); narrow "
-                        "the space, or choose another --metric")
+        raise ArgumentError(lambda name: "every trial was refused, by the strategy or because "
+                                         "the metric is undefined in some world (see the note "
+                                         "column of trials.csv); narrow the space, or choose "
+                                         f"another {name('metric')}")
     best = study.best_trial
     baseline = plan.baseline()
     baseline_trials = [t for t in complete if t.user_attrs.get("baseline")]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from sim.config import read_ranges_file
+from sim.config import ArgumentError, read_ranges_file
 from sim.errors import UserError
 from sim.params import Choice, Flag, Number
 
@@ -171,7 +171,9 @@ def init_defaults(strategy_class) -> dict:
 def parse_space(specs: dict, strategy: str, strategy_class) -> tuple[Dimension, ...]:
     """Return the Dimensions of {key: spec}, every key a parameter of `strategy` (`strategy_class`)."""
     if not specs:
-        raise UserError(f"--space: none given; e.g. --space strategy.{strategy}.<param>=int:0:5")
+        example = {f"strategy.{strategy}.<param>": "int:0:5"}
+        raise ArgumentError(lambda name: f"{name('space', specs)}: none given; e.g. "
+                                         f"{name('space', example)}")
     names = parameter_names(strategy_class)
     prefix = f"strategy.{strategy}."
     dimensions = []

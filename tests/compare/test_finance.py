@@ -238,7 +238,7 @@ def test_dscr_beside_a_strategy_without_debt_is_refused_in_one_line(financed, tm
     assert code == 2 and err.count("\n") == 0
     assert "min_dscr: undefined (NaN) for stay_mining in 100% of its worlds" in err
     # ... and the line says how to leave it out; doing so compares the others.
-    others = err.split("--strategies ")[1].rstrip(")")
+    others = err.split("--strategies=")[1].rstrip(")")
     assert "stay_mining" not in others
     code = compare_main([str(run), "--metric", "min_dscr", "--strategies", others,
                          "--out", str(tmp_path / "o")])
@@ -251,7 +251,7 @@ def test_strategies_not_in_the_run_are_named_in_one_line(financed, tmp_path, cap
     run, _ = financed
     code = compare_main([str(run), "--strategies", "nope", "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and "--strategies nope: not among the strategies that ran" in err
+    assert code == 2 and "--strategies=nope: not among the strategies that ran" in err
 
 
 @pytest.mark.parametrize("metric", ["equity_npv", "dscr"])

@@ -80,7 +80,7 @@ def test_split_override_drops_prefixes():
     ("metric", "metric 'npv_eur' is not a numeric column"),
     ("replication", "metric 'replication' is not a numeric column"),  # the worlds' index
     ("disjoint", "no common strategy"),
-    ("baseline", "baseline 'nonesuch' is not among"),
+    ("baseline", "--baseline=nonesuch: not among the strategies compared; one of "),
 ])
 def test_bad_input_is_one_clear_line_and_exit_code_2(tmp_path, run_factory, capsys, case,
                                                      message):

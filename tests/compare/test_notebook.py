@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 
 import sim
 from sim.compare import Notebook, compare_results
+from sim.compare import main as compare_main
 from sim.errors import UserError
 
 
@@ -79,3 +80,30 @@ def test_bad_input_is_a_user_error(real_run):
         sim.compare(result, result, names=["a", "a"])
     with pytest.raises(UserError, match="metric 'nope'"):
         sim.compare(result, metric="nope", figures=False)
+
+
+UNDEFINED_IRR = ("undefined (NaN) for stay_mining in 100% of its worlds; it can be compared only "
+                 "when every strategy defines it in at least half of its worlds (choose a metric "
+                 "such as npv_usd, or leave stay_mining out with {})")
+
+
+@pytest.mark.parametrize("options, flags, python, command_line", [
+    (dict(baseline="nope"), ["--baseline", "nope"], "baseline='nope'", "--baseline=nope"),
+    (dict(strategies=["nope", "convert_all"]), ["--strategies", "nope,convert_all"],
+     "strategies=['nope']", "--strategies=nope"),
+    (dict(metric="irr"), ["--metric", "irr"], "metric='irr'", "--metric=irr"),
+])
+def test_errors_name_the_keyword_and_the_command_line_its_flag(real_run, tmp_path, capsys, options,
+                                                               flags, python, command_line):
+    """sim.compare's lines named hashpivot-compare's flags ("choose one with --baseline",
+    "--strategies nope", "--metric irr ... --strategies convert_all"), never typed in Python."""
+    result, run_dir = real_run
+    says = {"baseline": ": not among the strategies compared; one of stay_mining, convert_all",
+            "strategies": ": not among the strategies that ran (stay_mining, convert_all)",
+            "metric": ": " + UNDEFINED_IRR}[next(iter(options))]  # stay_mining invests nothing: no IRR
+    with pytest.raises(UserError) as refused:
+        sim.compare(result, figures=False, **options)
+    assert str(refused.value) == python + says.format("strategies=['convert_all']")
+    assert compare_main([str(run_dir), *flags, "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (f"hashpivot-compare: error: {command_line}"
+                                       f"{says.format('--strategies=convert_all')}\n")

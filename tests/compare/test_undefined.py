@@ -45,7 +45,7 @@ def test_a_metric_most_worlds_leave_undefined_is_refused(tmp_path, run_factory, 
     code = compare_main([str(run), "--metric", "irr", "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.count("\n") == 0, err
-    assert err.startswith("hashpivot-compare: error: --metric irr: undefined (NaN) for "
+    assert err.startswith("hashpivot-compare: error: --metric=irr: undefined (NaN) for "
                           "stay_mining in 100% of its worlds")
     assert not (tmp_path / "out").exists()
 

@@ -102,6 +102,9 @@ def test_a_small_experiment_runs_and_resumes(capsys, tmp_path):
     (["--metric", "run.discount_rate"], "--metric=run.discount_rate: not a summary column"),  # an input
     (["--against", "phased"], "--against=phased: not a strategy of this experiment; "
                               "one of stay_mining, convert_all"),
+    (["--points", "1"], "--points=1: must be >= 2\n"),
+    (["--strategies", "convert_all", "--against", "convert_all"],
+     "--against=convert_all: needs another strategy to compare; select two or more with --strategies\n"),
 ])
 def test_a_bad_metric_or_against_is_refused_before_any_point_runs(option, line, capsys, tmp_path):
     argv = [*SMALL, "--points", "2", "--out", str(tmp_path / "out"), *option,
@@ -110,6 +113,14 @@ def test_a_bad_metric_or_against_is_refused_before_any_point_runs(option, line, 
     err = capsys.readouterr().err
     assert err.startswith(f"hashpivot-explore: error: {line}") and err.count("\n") == 1
     assert not (tmp_path / "out").exists()  # no point ran, nothing was written
+
+
+def test_an_out_that_is_a_file_is_named_by_its_flag(capsys, tmp_path):
+    taken = tmp_path / "a_file"
+    taken.write_text("")
+    assert main([*SMALL, "--points", "2", "--out", str(taken), "explore.run.discount_rate=0.07:0.12"]) == 2
+    assert capsys.readouterr().err == (f"hashpivot-explore: error: --out={taken}: exists and is not "
+                                       "a directory\n")
 
 
 def test_a_missing_config_dir_is_refused_before_anything_runs(capsys, tmp_path):

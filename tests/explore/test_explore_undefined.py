@@ -58,9 +58,9 @@ def test_a_metric_undefined_in_more_than_half_the_worlds_at_one_point_is_refused
     most = rows_of({(0, "a"): [5, 6, 7, 8], (0, "b"): [4, NAN, NAN, 9],
                     (1, "a"): [5, 6, 7, 8], (1, "b"): [NAN, NAN, NAN, 9],
                     (0, "c"): [5, 6, 7, 8], (1, "c"): [5, 6, 7, 8]})
-    with pytest.raises(UserError, match=r"^--metric payback_years: undefined \(NaN\) in more than "
+    with pytest.raises(UserError, match=r"^metric='payback_years': undefined \(NaN\) in more than "
                                         r"half of the worlds of b at 1 of 2 points \(point 1: 3 of 4 "
-                                        r"worlds\); .*npv_usd, or leave b out with --strategies a,c\)$"):
+                                        r"worlds\); .*npv_usd, or leave b out with strategy=\['a', 'c'\]\)$"):
         check_defined(most, "payback_years", "a", ["a", "b", "c"])
 
 
@@ -76,7 +76,7 @@ def test_the_command_refuses_a_metric_most_worlds_leave_undefined_and_writes_no_
     undefined = mining["irr"].isna().groupby(mining["point"]).sum()
     assert (undefined > 4).all()  # stay_mining has no IRR in most of its 8 worlds at each point
     worst = undefined.idxmax()
-    assert err == (f"hashpivot-explore: error: --metric irr: undefined (NaN) in more than half of "
+    assert err == (f"hashpivot-explore: error: --metric=irr: undefined (NaN) in more than half of "
                    f"the worlds of stay_mining at 2 of 2 points (point {worst}: {undefined[worst]} "
                    f"of 8 worlds); it can be explored only where every strategy defines it in at "
                    f"least half of its worlds at every point (choose a metric such as npv_usd)\n")

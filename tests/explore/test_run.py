@@ -105,3 +105,28 @@ def test_a_bad_range_is_refused_before_anything_runs(small):
         prepare(small, {"site.hosting.escalator_per_year": "0:2"})
     with pytest.raises(UserError, match="no such key"):
         prepare(small, {"run.no_such_rate": "0:1"})
+
+
+def test_bad_arguments_are_named_as_python_passes_them(small, compose_constant, tmp_path):
+    """prepare and explore named hashpivot-explore's flags ("--design=grid", "--out=...",
+    "name two or more with --strategies"), which no Python caller typed."""
+    def line(call, *args, **kwargs) -> str:
+        with pytest.raises(UserError) as refused:
+            call(*args, **kwargs)
+        return str(refused.value)
+
+    assert line(prepare, small, RATE, design="grid") == ("design='grid': must be one of sobol, lhs, "
+                                                         "saltelli, morris")
+    assert line(prepare, small, RATE, points=1) == "points=1: must be >= 2"
+    experiment = prepare(small, RATE, design="lhs", points=2)
+    assert line(explore, experiment, metric="npv_usdd").startswith(
+        "metric='npv_usdd': not a summary column; one of npv_usd, ")
+    assert line(explore, experiment, against="phased") == (
+        "against='phased': not a strategy of this experiment; one of stay_mining, convert_all")
+    taken = tmp_path / "a_file"
+    taken.write_text("")
+    assert line(explore, experiment, out_dir=taken) == (f"out_dir={str(taken)!r}: exists and is "
+                                                        "not a directory")
+    alone = prepare(compose_constant(*SMALL[:3], "strategy=[convert_all]"), RATE, points=2)
+    assert line(explore, alone, against="convert_all") == (
+        "against='convert_all': needs another strategy to compare; select two or more with strategy=")

@@ -10,6 +10,7 @@ import pytest
 
 import sim
 from plugin_files import plugin_strategy_here
+from sim.errors import UserError
 from sim.optimize import search as search_module
 from sim.optimize.cli import main
 
@@ -47,7 +48,24 @@ def test_no_strategy_names_only_the_strategy_as_missing(capsys):
      "hashpivot-optimize: error: --space strategy.phased.max_share: must be KEY=SPEC"),
     (["phased", "--space", "strategy.phased.blocks_per_quarter=int:0:2", "market/ai=nope"],
      "hashpivot-optimize: error: market/ai=nope: no such option"),
-    (["phased"], "hashpivot-optimize: error: --space: none given"),
+    (["phased"], "hashpivot-optimize: error: --space: none given; e.g. "
+                 "--space=strategy.phased.<param>=int:0:5\n"),
+    # the search's arguments, named by their flags (from Python, by their keywords)
+    (["phased", "--space", "strategy.phased.max_share=float:0.2:1", "--trials", "0"],
+     "hashpivot-optimize: error: --trials=0: must be a whole number >= 1\n"),
+    (["phased", "--space", "strategy.phased.max_share=float:0.2:1", "--fresh-replications", "1"],
+     "hashpivot-optimize: error: --fresh-replications=1: must be 0 (skip) or >= 2\n"),
+    (["phased", "--space", "strategy.phased.max_share=float:0.2:1", "--replications", "1"],
+     "hashpivot-optimize: error: --replications=1: must be a whole number >= 2\n"),
+    (["phased", "--space", "strategy.phased.max_share=float:0.2:1", "--metric", "nope"],
+     "hashpivot-optimize: error: --metric=nope: not a summary column; one of npv_usd, "),
+    (["phased", "--space", "strategy.phased.max_share=float:0.2:1", "run.seed=3"],
+     "hashpivot-optimize: error: run.seed=3: set by --seed; drop this override\n"),
+    (["phased", "--space", "strategy.phased.max_share=float:0.2:1", "strategy=convert_all"],
+     "hashpivot-optimize: error: strategy=convert_all: set by the STRATEGY argument; drop this override\n"),
+    (["phased", "--space", "strategy.phased.max_share=float:0.2:1", "strategy.phased.max_share=0.5"],
+     "hashpivot-optimize: error: strategy.phased.max_share=0.5: strategy.phased.max_share is searched "
+     "(--space); drop this override\n"),
     (["phased", "--space", "strategy.phased.max_share=float:0.2:1",
       "--space", "strategy.phased.max_share=float:0.5:1"],
      "hashpivot-optimize: error: --space strategy.phased.max_share=float:0.5:1: "
@@ -148,3 +166,22 @@ def test_an_interrupted_resume_leaves_no_stale_best_json(stop, code, capsys, tmp
     monkeypatch.setattr(search_module, "_run_one", real)
     assert main([*argv, "--trials", "6"]) == 0
     assert json.loads((out / "best.json").read_text())["trials"] == 6
+
+
+def test_an_out_that_is_a_file_names_the_flag_and_from_python_the_keyword(capsys, tmp_path):
+    """optimize(out_dir=...) said "--out=...", a flag no Python caller typed."""
+    taken = tmp_path / "a_file"
+    taken.write_text("")
+    assert main(["phased", "--space", "strategy.phased.max_share=float:0.2:1", *SMALL,
+                 "--replications", "2", "--out", str(taken)]) == 2
+    assert capsys.readouterr().err == (f"hashpivot-optimize: error: --out={taken}: exists and is "
+                                       "not a directory\n")
+    with pytest.raises(UserError) as refused:
+        sim.optimize.optimize("phased", {"strategy.phased.max_share": "float:0.2:1"}, SMALL,
+                              replications=2, out_dir=taken)
+    assert str(refused.value) == f"out_dir={str(taken)!r}: exists and is not a directory"
+    with pytest.raises(UserError) as refused:
+        sim.optimize.optimize("phased", {"strategy.phased.max_share": "float:0.2:1"}, SMALL,
+                              replications=2, config_dirs=[tmp_path / "nowhere"])
+    assert str(refused.value) == (f"config_dirs={str(tmp_path / 'nowhere')!r}: additional config "
+                                  f"directory '{tmp_path / 'nowhere'}' not found")

@@ -137,19 +137,23 @@ def test_the_fresh_check_is_the_paired_difference_on_other_worlds():
 
 
 def test_bad_searches_are_refused_before_any_trial(monkeypatch):
+    """Each line names the argument as Python passes it (it named the command line's flags:
+    "--trials='x'", "set by --replications", which no Python caller typed)."""
     monkeypatch.setattr(search_module, "run_trials", lambda *a, **k: pytest.fail("a trial ran"))
     cases = [
-        (dict(metric="nope"), "--metric=nope: not a summary column; one of npv_usd"),
-        (dict(overrides=["run.replications=5"]), "set by --replications"),
-        (dict(overrides=[f"{BPQ}=2"]), "is searched"),
+        (dict(metric="nope"), r"^metric='nope': not a summary column; one of npv_usd"),
+        (dict(direction="up"), r"^direction='up': must be max or min$"),
+        (dict(overrides=["run.replications=5"]), r"^run.replications=5: set by replications=; drop"),
+        (dict(overrides=[f"{BPQ}=2"]), r"is searched \(space=\); drop this override$"),
+        (dict(space={}), r"^space=\{\}: none given; e.g. space=\{'strategy.phased.<param>': 'int:0:5'\}$"),
         (dict(space={"strategy.threshold.margin_below": "float:0.1:0.9"}, strategy="threshold"),
          "strategy threshold refuses 0.9"),
-        (dict(trials="x"), r"^--trials='x': must be a whole number >= 1$"),
-        (dict(trials=2.5), r"^--trials=2.5: must be a whole number >= 1$"),
-        (dict(replications="200"), r"^--replications='200': must be a whole number >= 2$"),
-        (dict(replications=1), r"^--replications=1: must be a whole number >= 2$"),
-        (dict(fresh_replications=1), r"^--fresh-replications=1: must be 0 \(skip\) or >= 2$"),
-        (dict(fresh_replications=True), r"^--fresh-replications=True: must be a whole number >= 0$"),
+        (dict(trials="x"), r"^trials='x': must be a whole number >= 1$"),
+        (dict(trials=2.5), r"^trials=2.5: must be a whole number >= 1$"),
+        (dict(replications="200"), r"^replications='200': must be a whole number >= 2$"),
+        (dict(replications=1), r"^replications=1: must be a whole number >= 2$"),
+        (dict(fresh_replications=1), r"^fresh_replications=1: must be 0 \(skip\) or >= 2$"),
+        (dict(fresh_replications=True), r"^fresh_replications=True: must be a whole number >= 0$"),
     ]
     for changes, says in cases:
         kwargs = dict(strategy="phased", space={BPQ: "int:0:3"}, overrides=SMALL, trials=2,
