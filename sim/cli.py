@@ -39,7 +39,7 @@ from sim.compare import main as compare
 from sim.config import (build_processes, check_config_dirs, check_output_dir, config_dir,
                         drop_unselected_strategies, flagged, group_value_line, hydra_error_line,
                         refuse_loose_flags, user_config_dirs, validate)
-from sim.errors import UserError, warn_user
+from sim.errors import Resumable, UserError, warn_user
 from sim.executors import default_workers, executor_name
 from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
 from sim.memory import check_memory
@@ -257,8 +257,9 @@ def _execute_locked(cfg, run_dir) -> int:
         log.info("tables saved in %.2f s; run complete in %s", time.perf_counter() - saving,
                  out_dir)
     except UserError as err:
-        _record(run_dir, cfg, "failed", started, error=str(err))
-        return _job_fail(str(err))
+        line = err.says(_same_command(out_dir)) if isinstance(err, Resumable) else str(err)
+        _record(run_dir, cfg, "failed", started, error=line)
+        return _job_fail(line)
     except OSError as err:  # the surroundings (a full disk, a permission): not a bug
         _record(run_dir, cfg, "failed", started, error=one_line(err))
         return _job_fail(f"{one_line(err)}; finished chunks are kept in {out_dir}")

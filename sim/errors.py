@@ -13,6 +13,15 @@ class UserError(ValueError):
     """A bad config value, bad input file or misbehaving plug-in, explained in one line."""
 
 
+class Resumable(UserError):
+    """A failure after which the same run into the same folder resumes: `says(rerun)` writes
+    the line around how to rerun it (a Python call as raised; a command line says its own)."""
+
+    def __init__(self, says, out_dir):
+        self.says = says
+        super().__init__(says(f"sim.run(cfg, out_dir='{out_dir}')"))
+
+
 class LookAheadError(LookupError):
     """A strategy tried to read market data after its decision day, or anything its views do not offer."""
 

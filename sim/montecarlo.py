@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import build_processes, build_strategies, settings, validate
-from sim.errors import UserError, raised_at, warn_user
+from sim.errors import Resumable, UserError, raised_at, warn_user
 from sim.executors import WorkerLost, executor_name, make_executor
 from sim.gathered import Gathered, strategy_codes
 from sim.ledger import LEDGER_CATEGORIES, TIMELINE_COLUMNS, Account
@@ -204,9 +204,10 @@ def run(cfg, out_dir=None) -> Result:
              out_dir if out_dir is not None else "(memory only)")
     if out_dir is None:
         return _run(cfg, checked, labels, None, started)
-    check_claim(out_dir, cfg)  # before the lock writes anything into the directory
+    # Named as passed: the command line checks its directory (hydra.run.dir) before calling.
+    check_claim(out_dir, cfg, "out_dir")  # before the lock writes anything into the directory
     run_dir = RunDir(out_dir)
-    with run_dir.lock():
+    with run_dir.lock("out_dir"):
         return _run(cfg, checked, labels, run_dir.claim(cfg), started)
 
 
@@ -247,12 +248,12 @@ def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
     except WorkerLost as err:
         if store is None:
             raise
-        kept = store.root.parent
+        kept, lost = store.root.parent, str(err)  # (`err` is unbound after this block)
         if training:  # before any chunk: nothing of this run is kept yet
-            raise UserError(f"{err}, while training the learning strategies (no replication had "
-                            f"run yet): rerun the same command with hydra.run.dir={kept}") from None
-        raise UserError(f"{err}; finished chunks are kept in {kept}: rerun the same command "
-                        f"with hydra.run.dir={kept} to resume") from None
+            raise Resumable(lambda rerun: f"{lost}, while training the learning strategies (no "
+                                          f"replication had run yet): rerun {rerun}", kept) from None
+        raise Resumable(lambda rerun: f"{lost}; finished chunks are kept in {kept}: rerun {rerun} "
+                                      "to resume", kept) from None
     finally:
         executor.close()
     assembling = time.perf_counter()

@@ -26,6 +26,7 @@ import sim
 import sim.executors
 import sim.montecarlo as montecarlo
 from constant_market import SIMPLE_TERMS
+from sim.cli import main
 from sim.errors import UserError
 from sim.executors import SerialExecutor
 from sim.montecarlo import Progress
@@ -150,7 +151,7 @@ def test_a_run_directory_of_another_config_is_refused(compose_small, tmp_path):
     compose_small = functools.partial(compose_small, "strategy=[stay_mining,phased]")
     sim.run(compose_small("run.replications=2", "run.seed=1"), out_dir=tmp_path)
     with pytest.raises(UserError, match=r"another config \(differs at run.seed \(1 there, 2 now\)\); "
-                                        r"choose a new hydra.run.dir"):
+                                        r"choose a new out_dir$"):
         sim.run(compose_small("run.replications=2", "run.seed=2"), out_dir=tmp_path)
     with pytest.raises(UserError, match=r"site.blocks \(10 there, 20 now\)"):
         sim.run(compose_small("run.replications=2", "run.seed=1", "site.blocks=20"), out_dir=tmp_path)
@@ -367,9 +368,10 @@ def test_npvs_too_large_to_compute_with_are_not_marked_complete():
             check_finite_npv(fine.assign(npv_usd=[1e9, bad]))
 
 
-def test_a_worker_lost_while_training_does_not_claim_finished_chunks(tmp_path, monkeypatch):
+def test_a_worker_lost_while_training_does_not_claim_finished_chunks(tmp_path, monkeypatch, capsys):
     """Before, a worker killed in real_option's training said 'finished chunks are kept'
-    when none had run."""
+    when none had run. From Python the line says how to rerun in Python (it named the
+    command line's hydra.run.dir); the command line says its own."""
     import sim.montecarlo as montecarlo
     from sim.executors import WorkerLost
 
@@ -381,8 +383,14 @@ def test_a_worker_lost_while_training_does_not_claim_finished_chunks(tmp_path, m
         sim.run(sim.compose(["run.replications=2", "run.progress=false"]), out_dir=tmp_path)
     assert str(refused.value) == (
         "a worker process died (killed, or out of memory) before finishing its chunk, while "
-        "training the learning strategies (no replication had run yet): rerun the same command "
-        f"with hydra.run.dir={tmp_path}")
+        "training the learning strategies (no replication had run yet): rerun "
+        f"sim.run(cfg, out_dir='{tmp_path}')")
+    run_dir = tmp_path / "run"
+    assert main(["run.replications=2", "run.progress=false", f"hydra.run.dir={run_dir}"]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "hashpivot: error: a worker process died (killed, or out of memory) before finishing its "
+        "chunk, while training the learning strategies (no replication had run yet): rerun the "
+        f"same command with hydra.run.dir={run_dir}")
 
 
 @pytest.mark.slow

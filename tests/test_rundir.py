@@ -305,6 +305,8 @@ def test_the_lock_refuses_another_process_naming_its_pid_and_dies_with_it(tmp_pa
                 pass
         with pytest.raises(UserError, match=refusal):
             check_claim(tmp_path, base)
+        with pytest.raises(UserError, match=refusal + "; wait for it to finish, or choose a new out_dir$"):
+            sim.run(base, out_dir=tmp_path)  # named as Python passes it (it said hydra.run.dir)
     finally:
         other.kill()  # SIGKILL: no chance to unlock; the OS releases the lock
         other.wait()

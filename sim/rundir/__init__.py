@@ -504,9 +504,10 @@ class RunDir:
         """Return the store of the run's finished chunks."""
         return ChunkStore(self.path)
 
-    def lock(self):
-        """Return a context that holds the directory's lock; refuse if another process holds it."""
-        return hold(self.path)
+    def lock(self, key: str = "hydra.run.dir"):
+        """Return a context that holds the directory's lock; refuse if another process holds it
+        (naming `key`, the setting that chose the directory)."""
+        return hold(self.path, key)
 
     def claim(self, cfg) -> ChunkStore:
         """Return the chunk store, made this config's; refuse a directory of another config.

@@ -66,8 +66,9 @@ def check_unlocked(run_dir, key: str = "hydra.run.dir") -> None:
 
 
 @contextmanager
-def hold(run_dir):
-    """Hold the run directory's lock (creating the directory); refuse if another process holds it."""
+def hold(run_dir, key: str = "hydra.run.dir"):
+    """Hold the run directory's lock (creating the directory); refuse if another process holds
+    it (naming `key`, the setting that chose the directory)."""
     run_dir = Path(run_dir)
     key = _key(run_dir)
     if key in _held:
@@ -88,7 +89,7 @@ def hold(run_dir):
             if time.monotonic() >= deadline:
                 pid = _pid_in(fd)
                 os.close(fd)
-                raise _refusal(run_dir, pid) from None
+                raise _refusal(run_dir, pid, key) from None
             time.sleep(0.05)
     try:
         os.ftruncate(fd, 0)
