@@ -7,7 +7,8 @@ option, at the lease index of the day or at a step on its last rent. The scope s
 funds the build: turnkey (the site) or powered shell (the tenant funds a share of the
 blocks built for it, and pays a lower rent for it). A tenant may default, at a constant
 hazard; it then leaves, and a backstop (a guarantor, as Google backstops Fluidstack's
-leases) pays a share of the rent still due until the term's original end.
+leases) pays a share of the rent still due until the term's original end, and takes that
+share of the parts the tenant signed and has not let (sim.tenants).
 
 `LeaseTerms` holds these rules and builds each term as a `sim.record.Lease`; the site
 engine (sim.site) decides when terms start and end, and books their rent.

@@ -15,12 +15,14 @@ A tenant with `min_share` < 1 that cannot have all it asks for may sign for a sh
 at least `min_share`; the rest is counted as rejected MW. Signed tenants wait in a
 first-come queue; a *phased* tenant takes each part as it is energised, each part with
 its own lease; the others take all their MW at once. A part delivered after the
-tenant's deadline pays the late penalty on its MW, off its rent when that commences (none
-if its tenant defaults first). Requests of one `tenant` (an anchor's phases) are one
-tenant's: one credit, one default for all of them.
+tenant's deadline pays the late penalty on its MW, off its rent when that commences (its
+backstop's share of it, if its tenant defaults first). Requests of one `tenant` (an
+anchor's phases) are one tenant's: one credit, one default for all of them.
 
 Each lease then runs its contract (`lease`): the terms of sim.leases, its extensions,
-and, if its tenant defaults, the backstop.
+and, if its tenant defaults, the backstop. A backstop guarantees the tenant's
+obligations, phases to come included: the parts its tenant still waits for, or that are
+held for it, stay signed for the backstop's share, and are leased to it when delivered.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Request:
     phased: bool = False    # takes delivery in parts, each leased on energisation
     commence_days: float = 0.0  # rent starts no earlier than this many days after `day`
     tenant: int | None = None  # index of its tenant's first request (None: this one's)
+    backstop: bool = False  # its defaulted tenant's backstop's part (tenant: -1 - the tenant's)
 
     def __post_init__(self):
         if self.tenant is None:  # a tenant of one request
@@ -65,6 +68,15 @@ class Waiting:
     request: Request
     mw_it: float
     funded: bool = False  # signed before its blocks were built: a powered-shell tenant funds them
+
+
+@dataclass(frozen=True)
+class Held:
+    """A part delivered and held for its tenant until its rent commences: how to lease it then."""
+
+    request: Request
+    built_for: bool
+    penalty_usd: float  # its late-delivery credit, off its first rent
 
 
 class TenantDesk:
@@ -235,8 +247,8 @@ class TenantDesk:
         commences = request.day + request.commence_days
         if commences > day:
             self._log(day, -1, "held_for_tenant", request=request)
-            process = self.env.process(self._lease_on(commences, request, built_for, penalty_usd))
-            self._held[process] = request
+            process = self.env.process(self._lease_on(commences, request.tenant))
+            self._held[process] = Held(request, built_for, penalty_usd)
         else:
             self._lease_from_pool(request, day, built_for, penalty_usd)
 
@@ -246,16 +258,18 @@ class TenantDesk:
         that leases each then (empty at first; a tenant's default takes its parts out)."""
         return {}
 
-    def _lease_on(self, day: float, request: Request, built_for: bool, penalty_usd: float):
-        """Wait until `day`, then lease `request`'s MW, held for it, from the ready halls
-        (unless its tenant has defaulted by then: `_forgo` lets them go on its default day,
-        with no rent and so no late-delivery credit)."""
+    def _lease_on(self, day: float, tenant: int):
+        """Wait until `day`, then lease the part this process holds for `tenant` from the
+        ready halls: whatever `_held` holds for it then (its tenant's default, `_forgo`, lets
+        it go, or leaves its backstop's share of it, with that share of the late-delivery
+        credit)."""
         yield self.env.timeout(day - self.env.now)
-        if self._defaulted(request.tenant, day):  # on this very day, met before its _default_on
-            self._forgo(request.tenant, day)
+        if self._defaulted(tenant, day):  # on this very day, met before its _default_on
+            self._forgo(tenant, day)
             self._serve(day)
-        elif self._held.pop(self.env.active_process, None) is not None:
-            self._lease_from_pool(request, day, built_for, penalty_usd)
+        held = self._held.pop(self.env.active_process, None)
+        if held is not None:
+            self._lease_from_pool(held.request, day, held.built_for, held.penalty_usd)
 
     def _lease_from_pool(self, request: Request, day: float, built_for: bool,
                          penalty_usd: float = 0.0) -> None:
@@ -284,9 +298,12 @@ class TenantDesk:
         day, and it takes none of the parts it still waits for) stops paying and leaves; its
         backstop pays its share of the rent on, and keeps that share of the halls until the
         term's end (a guarantor that steps in holds what it pays for); the rest return to
-        the ready pool at once. A tenant of several requests (one `tenant`: an anchor's
-        phases) is one tenant: its clock starts with the first lease of any of them, and
-        each of its leases takes its options on the draws of its first request.
+        the ready pool at once. The backstop also takes its share of the parts the tenant
+        signed and has not let (`_forgo`). A tenant of several requests (one `tenant`: an
+        anchor's phases) is one tenant: its clock starts with the first lease of any of them, and
+        each of its leases takes its options on the draws of its first request. A part its
+        backstop took before it was let (`Request.backstop`, see `_forgo`) runs its first
+        term alone: it never defaults and takes no option.
         """
         mw = request.mw_it * self.pue_ai
         kw_it = request.mw_it * 1000
@@ -297,8 +314,8 @@ class TenantDesk:
         # a tenant defaults once, counted from its first lease's start: every part it holds
         # ends that day (its later parts and requests run on its first part's clock), at the
         # draw of its first request; on that day it also takes none of the parts it still
-        # waits for, whether or not it holds a lease then
-        default_day = self.default_days.get(request.tenant)
+        # waits for, whether or not it holds a lease then (its backstop takes its share)
+        default_day = math.inf if request.backstop else self.default_days.get(request.tenant)
         if default_day is None:
             default_day = day + self.default_after_days[request.tenant]
             self.default_days[request.tenant] = default_day
@@ -319,7 +336,7 @@ class TenantDesk:
             yield self.env.timeout(lease.end_day - self.env.now)
             # a tenant whose default falls on the day its term ends takes no option: the term
             # ends whole, with no rent left for a backstop to pay
-            if (default_day == lease.end_day
+            if (default_day == lease.end_day or request.backstop
                     or not self.terms.extends(taken, self.renewal_draws[request.tenant])):
                 self._log(self.env.now, -1, "lease_ended", request=request)
                 break
@@ -371,12 +388,35 @@ class TenantDesk:
 
     def _forgo(self, tenant: int, day: float) -> None:
         """End, on `tenant`'s default `day`, every part it has not leased: those it waits for
-        and those held for it until their rent commences (their halls go back to the pool)."""
+        and those held for it until their rent commences (their halls go back to the pool).
+
+        A backstop (`backstop_share` b > 0) guarantees them too: b of each stays signed, in
+        its place in the queue or held, as a part of the backstop's (`_backstop_part`), and
+        only the other 1 − b of the MW are released.
+        """
+        share = float(self.hosting.backstop_share)
         for waiting in [w for w in self.pending if w.request.tenant == tenant]:
-            self.pending.remove(waiting)
-            self.reserved_mw -= waiting.mw_it * self.pue_ai
             self._log(day, -1, "lease_default", request=waiting.request)
-        for process, part in [(p, r) for p, r in self._held.items() if r.tenant == tenant]:
-            del self._held[process]
-            self.ready_mw += part.mw_it * self.pue_ai  # the books counted them ready all along
+            self.reserved_mw -= (1.0 - share) * waiting.mw_it * self.pue_ai
+            if share == 0:
+                self.pending.remove(waiting)
+                continue
+            waiting.mw_it *= share
+            waiting.request = self._backstop_part(waiting.request, waiting.mw_it, day)
+        for process, held in [(p, h) for p, h in self._held.items() if h.request.tenant == tenant]:
+            part = held.request
             self._log(day, -1, "lease_default", request=part)
+            # the books counted the held halls ready all along
+            self.ready_mw += (1.0 - share) * part.mw_it * self.pue_ai
+            if share == 0:
+                del self._held[process]
+                continue
+            self._held[process] = Held(self._backstop_part(part, share * part.mw_it, day),
+                                       held.built_for, share * held.penalty_usd)
+
+    def _backstop_part(self, request: Request, mw_it: float, day: float) -> Request:
+        """Return the part of `request` its defaulted tenant's backstop takes, `mw_it` of IT:
+        at the same rent per kW, over the same term, under a tenant id no tenant has (-1 -
+        the tenant's), so that its tenant's default does not end it."""
+        self._log(day, -1, "backstop", request=request)
+        return dataclasses.replace(request, mw_it=mw_it, backstop=True, tenant=-1 - request.tenant)

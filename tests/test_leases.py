@@ -369,28 +369,30 @@ def test_an_anchors_phases_default_together_on_its_first_rents_clock(compose_con
     """Both phases are ready on day 365; the first leases then, the second is held for its
     due day. At 50% a year the anchor defaults, in the base case, a year after its first
     rent: day 730.25, for both phases. Due on day 600, the second phase has leased by then
-    and its backstop steps in too; due on day 900, it ends unleased, its halls go back to
-    the pool, and there is nothing to back. (Each phase had its own clock: the second
+    and its backstop steps in too; due on day 900, it ends unleased and b of its halls stay
+    held for the backstop, which leases them on day 900 (a backstop guarantees phases to
+    come; the rest go back to the pool). (Each phase had its own clock: the second
     defaulted a year after its own rent, day 965.25, or leased on day 900 after the first
-    had defaulted.)"""
+    had defaulted; until 2026-11-28 a phase due on day 900 ended with nothing backed.)"""
     b = 0.5
     record, acc = anchor_run(compose_constant, "run.deterministic=true", f"site.hosting.backstop_share={b}",
                              "site.hosting.default_probability_per_year=0.5",
                              anchor={"anchor_phases": [[0.5, 365], [0.5, second_due]]})
     default_day = 365 + DAYS_PER_YEAR
-    second = ({("request 1", "leased", 600), ("request 1", "backstop", default_day)}
-              if second_due < default_day else set())
+    second = {("request 1", "leased", second_due), ("request 1", "backstop", default_day)}
     assert tenant_events(record) == {
         ("request 0", "tenant_request", 0), ("request 0", "tenant_signed_build", 0),
         ("request 1", "tenant_request", 0), ("request 1", "tenant_signed_build", 0),
         ("request 0", "leased", 365), ("request 1", "held_for_tenant", 365),
         ("request 0", "lease_default", default_day), ("request 0", "backstop", default_day),
         ("request 1", "lease_default", default_day), *second}
-    leased_mw_it = 20 if second else 10  # the backstop holds b of the MW let on its default day
+    leased_mw_it = 20 if second_due < default_day else 10  # b of the MW let on its default day
     assert acc.rates.mw_leased[800] == pytest.approx(b * leased_mw_it * 1.3)
-    assert acc.rates.mw_leased[1500] == pytest.approx(b * leased_mw_it * 1.3)
+    assert acc.rates.mw_leased[1500] == pytest.approx(b * 20 * 1.3)  # and b of the second phase
     assert sum(lease.kw_it for lease in record.leases if lease.start_day == default_day) == (
         pytest.approx(b * leased_mw_it * 1000))
+    assert sum(lease.kw_it for lease in record.leases if lease.start_day == second_due) == (
+        pytest.approx((1 if second_due < default_day else b) * 10_000))
 
 
 def test_a_tenant_that_has_defaulted_signs_none_of_its_later_requests(compose_constant):
@@ -435,7 +437,7 @@ def tenant_table_run(compose, columns, *overrides):
 @pytest.mark.parametrize("crews, table", [
     (1, {"day": [0, 0], "mw_it": [7.0, 14.0], "term_days": [100.0, 4383.0], "commence_days": 0.0,
          "tenant": [0.0, 0.0]}),
-    (10, {"day": [0, 0, 600], "mw_it": [7.0, 14.0, 70.0], "term_days": [100.0, 4383.0, 4383.0],
+    (10, {"day": [0, 0, 600], "mw_it": [7.0, 14.0, 65.0], "term_days": [100.0, 4383.0, 4383.0],
           "wait_days": [2000.0, 2000.0, 0.0], "commence_days": [0.0, 700.0, 0.0],
           "tenant": [0.0, 0.0, 2.0]})])
 def test_a_tenant_holding_no_lease_on_its_default_day_takes_none_of_its_parts(
@@ -443,29 +445,34 @@ def test_a_tenant_holding_no_lease_on_its_default_day_takes_none_of_its_parts(
     """A tenant leases 7 MW of IT (one block) from day 365 for 100 days, then waits for the
     14 MW (two blocks) of its second request: with one crew, for the block ready on day 730;
     with ten, ready on day 365, held for it until its rent commences on day 700. It defaults
-    on day 365 + 182.625 = 547.625 holding no lease: the second part ends unleased then,
-    with nothing to back, and (ten crews) its halls go to another tenant that asks on day
-    600 for 70 MW of IT (91 of the 100 MW of grid) at once. (The part was leased on day 730
+    on day 365 + 182.625 = 547.625 holding no lease: the tenant takes no part of the
+    second request; its backstop takes half of it, 9.1 MW of grid, leased with one crew at
+    once (the block its first lease let go on day 465 covers it), with ten on day 700 when
+    its rent commences; and (ten crews) the other half of the held halls goes back to the
+    pool, to another tenant that asks on day 600 for 65 MW of IT (84.5 of the 100 MW of
+    grid: more than the 81.8 free without them) at once. (The part was leased on day 730
     or 700, defaulted at once and was backed for its whole term; the other tenant was
-    turned away.)"""
+    turned away. Until 2026-11-28 the backstop took no part of it.)"""
     default_day = 365 + math.log(2) / math.log(4) * DAYS_PER_YEAR
     assert default_day == 547.625
     record = tenant_table_run(compose_constant, table, f"site.crews={crews}")
     events = tenant_events(record)
+    backstop_day = default_day if crews == 1 else 700
     assert {(c, e, d) for c, e, d in events if c != "request 2"} == {
         ("request 0", "tenant_request", 0), ("request 0", "tenant_signed_converting", 0),
         ("request 1", "tenant_request", 0), ("request 1", "tenant_signed_converting", 0),
         ("request 0", "leased", 365), ("request 0", "lease_ended", 465),
-        ("request 1", "lease_default", default_day),
+        ("request 1", "lease_default", default_day), ("request 1", "backstop", default_day),
+        ("request 1", "leased", backstop_day),
         *([("request 1", "held_for_tenant", 365)] if crews == 10 else [])}
-    first, *others = [(lease.start_day, lease.end_day, lease.kw_it) for lease in record.leases]
-    assert first == (365, 465, 7000)
+    leases = sorted((lease.start_day, lease.end_day, lease.kw_it) for lease in record.leases)
+    backstop = (backstop_day, backstop_day + 4383, 7000)
     if crews == 1:
-        assert others == []
-    else:  # the held halls went back to the pool on the default day: the third tenant's
+        assert leases == [(365, 465, 7000), backstop]
+    else:  # half the held halls went back to the pool on the default day: the third tenant's
         assert ("request 2", "leased", 600) in events
-        start_day, _, kw_it = others[0]
-        assert (start_day, kw_it) == (600, 70_000)
+        third = [(start, kw_it) for start, _, kw_it in leases if start == 600]
+        assert backstop in leases and third == [(600, 65_000)]
 
 
 def test_a_tenant_takes_no_part_on_its_default_day_whatever_runs_first(compose_constant):
@@ -473,8 +480,10 @@ def test_a_tenant_takes_no_part_on_its_default_day_whatever_runs_first(compose_c
     together on day 547.625. The second's own 100-day lease ended on day 465 and it waits
     for 11 MW of IT (14.3 MW of grid, two blocks); the first, whose default the engine meets
     first that day, hands back its unbacked half of 9.1 MW of grid, which with the 10.9 MW
-    free since day 465 would cover that part. It is not served: its tenant has defaulted
-    that same day. (It was leased then, defaulted at once and was backed for its term.)"""
+    free since day 465 would cover that part. It is not served whole: its tenant has
+    defaulted that same day, and its backstop takes half of it, 5.5 MW of IT, for its
+    whole term. (It was leased whole then, defaulted at once and was backed for its term;
+    until 2026-11-28 the backstop took no part of it.)"""
     record = tenant_table_run(compose_constant, {
         "day": [0, 0, 0], "mw_it": [7.0, 7.0, 11.0], "term_days": [4383.0, 100.0, 4383.0],
         "commence_days": 0.0, "tenant": [1.0, 0.0, 0.0]}, "site.crews=2")
@@ -483,24 +492,31 @@ def test_a_tenant_takes_no_part_on_its_default_day_whatever_runs_first(compose_c
             if e in ("leased", "lease_ended", "lease_default", "backstop")} == {
         ("request 0", "leased", 365), ("request 1", "leased", 365), ("request 1", "lease_ended", 465),
         ("request 0", "lease_default", default_day), ("request 0", "backstop", default_day),
-        ("request 2", "lease_default", default_day)}
-    assert [(lease.start_day, lease.end_day, lease.kw_it) for lease in record.leases] == [
-        (365, default_day, 7000), (365, 465, 7000), (default_day, 365 + 4383, 3500)]
+        ("request 2", "lease_default", default_day), ("request 2", "backstop", default_day),
+        ("request 2", "leased", default_day)}
+    assert sorted((lease.start_day, lease.end_day, lease.kw_it) for lease in record.leases) == [
+        (365, 465, 7000), (365, default_day, 7000), (default_day, 365 + 4383, 3500),
+        (default_day, default_day + 4383, 5500)]
 
 
-def test_a_part_whose_rent_would_commence_on_its_tenants_default_day_is_not_leased(compose_constant):
+def test_a_part_whose_rent_would_commence_on_its_tenants_default_day_is_leased_to_its_backstop(
+        compose_constant):
     """Ten crews: every block is ready on day 365. A tenant's first request, 14 MW of IT
     whose rent commences on day 547.625, is held for it from day 365; its second, 7 MW for
     100 days, leases then and starts its clock: it defaults on day 547.625, the day the
-    first would commence, and the engine meets that commencement first. That part is not
-    leased: nothing to back. (It was leased that day, defaulted at once and was backed for its term.)"""
+    first would commence, and the engine meets that commencement first. The tenant does
+    not take that part; its backstop leases half of it, 7 MW, for its whole term. (It was
+    leased whole that day, defaulted at once and was backed for its term; until 2026-11-28
+    nothing was backed.)"""
     record = tenant_table_run(compose_constant, {
         "day": [0, 0], "mw_it": [14.0, 7.0], "term_days": [4383.0, 100.0],
         "commence_days": [547.625, 0.0], "tenant": [0.0, 0.0]}, "site.crews=10")
     assert {(c, e, d) for c, e, d in tenant_events(record) if d > 0} == {
         ("request 0", "held_for_tenant", 365), ("request 1", "leased", 365),
-        ("request 1", "lease_ended", 465), ("request 0", "lease_default", 547.625)}
-    assert [(lease.start_day, lease.end_day) for lease in record.leases] == [(365, 465)]
+        ("request 1", "lease_ended", 465), ("request 0", "lease_default", 547.625),
+        ("request 0", "backstop", 547.625), ("request 0", "leased", 547.625)}
+    assert [(lease.start_day, lease.end_day, lease.kw_it) for lease in record.leases] == [
+        (365, 465, 7000), (547.625, 547.625 + 4383, 7000)]
 
 
 
@@ -513,8 +529,10 @@ def test_a_late_part_held_for_its_tenant_pays_its_penalty_only_when_its_rent_com
     is delivered 15.42 days late and held for it. Its rent credit, 60 $/kW-month on 7 MW
     for 15.42 days, comes off its rent when that commences, on day 700. At 75% a year the
     tenant defaults half a year after its first lease, on day 563.04, before that rent
-    starts: it never takes the part, and there is no rent to credit. (The credit was paid
-    on delivery, day 380, and kept by the defaulted tenant.)"""
+    starts: it never takes the part; its backstop (b = 0.5) leases b of it on day 700, and
+    the credit is b of the part's. (The credit was paid on delivery, day 380, and kept by
+    the defaulted tenant; until 2026-11-28 the backstop took no part of it, and there was
+    no rent to credit.)"""
     record = tenant_table_run(compose_constant, {
         "day": [0, 0], "mw_it": [7.0, 7.0], "term_days": [4383.0, 4383.0],
         "wait_days": [2000.0, 365.0], "commence_days": [0.0, 700.0], "tenant": [0.0, 0.0]},
@@ -524,14 +542,14 @@ def test_a_late_part_held_for_its_tenant_pays_its_penalty_only_when_its_rent_com
     events = {(cause, event): day for cause, event, day in tenant_events(record)}
     assert events[("request 1", "held_for_tenant")] == pytest.approx(delivered)
     credits = record.lumps.hosting_rent_usd
-    if probability == 0:
-        penalty = 60 * 7000 * (delivered - 365) / DAYS_PER_MONTH
-        assert np.flatnonzero(credits).tolist() == [700]
-        assert credits[700] == pytest.approx(-penalty, rel=1e-12)
-    else:
+    penalty = 60 * 7000 * (delivered - 365) / DAYS_PER_MONTH
+    share = 1.0 if probability == 0 else 0.5  # the tenant's whole part, or its backstop's half
+    assert events[("request 1", "leased")] == 700
+    assert np.flatnonzero(credits).tolist() == [700]
+    assert credits[700] == pytest.approx(-share * penalty, rel=1e-12)
+    if probability:
         assert events[("request 1", "lease_default")] == pytest.approx(delivered + 182.625)
-        assert ("request 1", "leased") not in events
-        assert not credits.any()
+        assert events[("request 1", "backstop")] == pytest.approx(delivered + 182.625)
     assert record.counts.tenant_requests_late == 1  # delivered late, either way
 
 

@@ -338,7 +338,7 @@ class RecordsRequests(sim.strategies.Strategy):
 def test_requests_carry_the_tables_numbers_as_python_ints_floats_and_a_bool(compose_constant):
     """The tenant desk builds each Request from the world's rows as they are: day an int,
     the numbers floats, `phased` a bool (1.0 in the table), `tenant` the int index of its
-    tenant's first request (here each its own)."""
+    tenant's first request (here each its own), `backstop` False (a tenant's own request)."""
     requests = "[[40,500,4383,120.5,30,0.5,1,45],[70,600,3650,99,0,1,0,0]]"
     cfg = compose_constant(*QUIET, "run.horizon_years=1", f"market.demand.requests={requests}")
     SEEN_REQUESTS.clear()
@@ -346,10 +346,10 @@ def test_requests_carry_the_tables_numbers_as_python_ints_floats_and_a_bool(comp
     # each request as first asked (the one accepting half is then asked for smaller parts)
     firsts = list({r.index: r for r in reversed(SEEN_REQUESTS)}.values())[::-1]
     assert [dataclasses.astuple(r) for r in firsts] == [
-        (0, 40, 500.0, 4383.0, 120.5, 30.0, 0.5, True, 45.0, 0),
-        (1, 70, 600.0, 3650.0, 99.0, 0.0, 1.0, False, 0.0, 1)]
+        (0, 40, 500.0, 4383.0, 120.5, 30.0, 0.5, True, 45.0, 0, False),
+        (1, 70, 600.0, 3650.0, 99.0, 0.0, 1.0, False, 0.0, 1, False)]
     assert [[type(getattr(r, f.name)) for f in dataclasses.fields(r)] for r in firsts] == [
-        [int, int, float, float, float, float, float, bool, float, int]] * 2
+        [int, int, float, float, float, float, float, bool, float, int, bool]] * 2
 
 
 class AsksAndDeclines(sim.strategies.ConvertAll):
