@@ -17,7 +17,12 @@ SAME_RUN = ("seed", "replications", "strategies", "world_key", "terminal_value",
 
 @dataclass
 class Result:
-    """The outcomes of a run: `summary`, `cashflows`, `timeline` and the sampled worlds."""
+    """The outcomes of a run: `summary`, `cashflows`, `timeline` and the sampled worlds.
+
+    `robustness` is the verdict rerun under other assumptions (robustness.csv), which the
+    command line computes after a run: `sim.load` reads it where the folder has one; a
+    Result of `sim.run` has none (None).
+    """
 
     summary: pd.DataFrame
     cashflows: pd.DataFrame
@@ -27,14 +32,15 @@ class Result:
     config: DictConfig
     info: dict = field(default_factory=dict)
     events: pd.DataFrame = field(default_factory=pd.DataFrame)  # with run.event_log=true
+    robustness: pd.DataFrame | None = None
 
     def save(self, path) -> Path:
         """Write the tables, the resolved config and run.json (status complete) to `path`; return it.
 
         The directory then reads like one the command line wrote: `sim.load` and
-        `hashpivot-compare` both accept it. A table this Result does not hold is removed,
-        and so is another run's robustness.csv (the command line writes it beside its run; a
-        Result holds none, so saving a loaded run back where it came from keeps its own).
+        `hashpivot-compare` both accept it. A table this Result does not hold is removed;
+        its `robustness` is written as robustness.csv, and without one another run's
+        robustness.csv is removed (a run's own, the same run saved again, is kept).
         """
         run_dir = RunDir(path)
         if run_dir.path.exists() and not run_dir.path.is_dir():
@@ -50,7 +56,9 @@ class Result:
         run_dir.write_config(self.config)
         written = run_dir.write_info(self.config, "complete", self.info.get("started"),
                                      **self.recorded_info())
-        if before is None or any(before.get(key) != written[key] for key in SAME_RUN):
+        if self.robustness is not None:
+            run_dir.write_robustness(self.robustness)
+        elif before is None or any(before.get(key) != written[key] for key in SAME_RUN):
             (run_dir.path / ROBUSTNESS_CSV).unlink(missing_ok=True)
         return run_dir.path
 
@@ -82,5 +90,5 @@ def load(path) -> Result:
     cfg = run_dir.read_config()
     if cfg is None:
         raise UserError(f"{run_dir.path}: has no config.yaml or .hydra/config.yaml")
-    return Result(config=cfg, info=run_dir.read_info() or {},
+    return Result(config=cfg, info=run_dir.read_info() or {}, robustness=run_dir.read_robustness(),
                   **{name: pd.DataFrame() if table is None else table for name, table in tables.items()})

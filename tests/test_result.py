@@ -1,5 +1,6 @@
 """Results survive a save and a load unchanged, and a saved Result compares like a CLI run."""
 
+import html
 import json
 
 import pandas as pd
@@ -88,6 +89,29 @@ def test_a_saved_result_compares_like_the_run_the_cli_wrote(tmp_path, monkeypatc
                 for name in ("api", "cli"))
     assert list(api["strategy"]) == ["stay_mining", "phased"]
     pd.testing.assert_frame_equal(api, cli)
+
+
+def test_a_loaded_run_keeps_its_robustness_in_the_comparison_and_when_saved_again(
+        tmp_path, monkeypatch, capsys):
+    """sim.load left robustness.csv behind: sim.compare(sim.load(DIR)) said nothing of the
+    verdict under other assumptions, which hashpivot-compare DIR reports, and saving the
+    loaded Result elsewhere dropped it."""
+    overrides = ["run.replications=6", "run.horizon_years=2", "run.progress=false", "run.compare=false",
+                 "strategy=[stay_mining,phased]", "run.robustness.replications=3"]
+    monkeypatch.chdir(tmp_path)
+    assert hashpivot([*overrides, f"hydra.run.dir={tmp_path / 'cli'}"]) == 0
+    written = pd.read_csv(tmp_path / "cli" / "robustness.csv")
+    loaded = sim.load(tmp_path / "cli")
+    assert list(loaded.robustness["alternative"]) == list(written["alternative"])
+    verdict = sim.compare(loaded, figures=False).verdict
+    assert compare_main([str(tmp_path / "cli")]) == 0, capsys.readouterr().err
+    report = html.unescape((tmp_path / "cli" / "report.html").read_text())
+    (line,) = [text for text in verdict.splitlines() if text.startswith("Under other assumptions")]
+    assert "The verdict" in line and line in report
+    loaded.save(tmp_path / "elsewhere")
+    assert (tmp_path / "elsewhere" / "robustness.csv").read_text() == (
+        tmp_path / "cli" / "robustness.csv").read_text()
+    assert sim.run(sim.compose(overrides)).robustness is None  # the command line computes it
 
 
 def test_summary_has_the_documented_columns(compose_small):

@@ -215,19 +215,17 @@ def read_run(path: Path, result=None) -> Run:
 
 def read_robustness(path: Path) -> pd.DataFrame | None:
     """Return the run's robustness.csv, or None if it has none; raise UserError if damaged."""
-    file = Path(path) / ROBUSTNESS_CSV
-    if not file.is_file():
+    return checked_robustness(RunDir(path).read_robustness(), Path(path) / ROBUSTNESS_CSV)
+
+
+def checked_robustness(table: pd.DataFrame | None, where) -> pd.DataFrame | None:
+    """Return a robustness table (None: none) once it has every column; raise UserError naming
+    `where` (its file, or the Result that holds it) if it lacks one."""
+    if table is None:
         return None
-    try:
-        table = pd.read_csv(file, keep_default_na=False, na_values=[""],
-                            dtype={"overrides": str, "alternative": str, "strategy": str,
-                                   "against": str, "against_role": str, "higher_mean": str})
-    except (OSError, ValueError) as error:
-        raise UserError(f"{file}: cannot read it ({type(error).__name__}: {error})") from None
     missing = [c for c in ROBUSTNESS_COLUMNS if c not in table.columns]
     if missing:
-        raise UserError(f"{file}: missing column(s) {', '.join(missing)}")
-    table["overrides"] = table["overrides"].fillna("")
+        raise UserError(f"{where}: missing column(s) {', '.join(missing)}")
     return table
 
 

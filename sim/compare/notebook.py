@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
 from sim.compare.analysis import Analysis
-from sim.compare.load import Run, RunSet, check_metric, runset_of
+from sim.compare.load import Run, RunSet, check_metric, checked_robustness, runset_of
 from sim.compare.pipeline import analyse_runset, draw_financing, draw_named
 from sim.compare.report import robust_choice, verdict
 from sim.compare.workbook import PAIRED, yearly_cash
@@ -89,9 +89,10 @@ def run_of(result: Result, name: str) -> Run:
         frame = getattr(result, table, None)
         if frame is not None and len(frame.columns):
             tables[table] = frame  # not copied: the comparison only reads it
+    robustness = checked_robustness(getattr(result, "robustness", None), f"{name}.robustness")
     return Run(path=Path(name), info=info, config=OmegaConf.to_container(result.config,
                                                                          resolve=True),
-               overrides=[], summary=summary, **tables)
+               overrides=[], summary=summary, robustness=robustness, **tables)
 
 
 def compare_results(*results: Result, names: list[str] | None = None, baseline: str | None = None,

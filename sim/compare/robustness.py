@@ -17,7 +17,6 @@ by a rerun; the command line saves the table as `robustness.csv`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from sim.compare.reruns import rerun_npvs
 from sim.compare.stats import paired_difference
 from sim.config import strategy_label
-from sim.rundir import ROBUSTNESS_CSV, write_atomic
+from sim.rundir import RunDir
 from sim.schema import TERMINAL_VALUES
 
 #: The horizons every run is also valued at (the run's own is skipped).
@@ -214,5 +213,4 @@ def verdict_sentence(table: pd.DataFrame) -> str:
 
 def save(table: pd.DataFrame, out_dir) -> None:
     """Write `table` as robustness.csv in `out_dir`, atomically."""
-    path = Path(out_dir) / ROBUSTNESS_CSV
-    write_atomic(path, lambda tmp: tmp.write_text(table.to_csv(index=False), encoding="utf-8"))
+    RunDir(out_dir).write_robustness(table)

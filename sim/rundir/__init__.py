@@ -499,6 +499,27 @@ class RunDir:
         except (OSError, ValueError) as error:
             raise UserError(f"{file}: cannot read it ({error})") from None
 
+    def read_robustness(self) -> pd.DataFrame | None:
+        """Return robustness.csv as written (its text columns as text), or None without one;
+        its columns are the comparison's to check (`sim.compare.load.checked_robustness`)."""
+        file = self.path / ROBUSTNESS_CSV
+        if not file.is_file():
+            return None
+        try:
+            table = pd.read_csv(file, keep_default_na=False, na_values=[""],
+                                dtype={"overrides": str, "alternative": str, "strategy": str,
+                                       "against": str, "against_role": str, "higher_mean": str})
+        except (OSError, ValueError) as error:
+            raise UserError(f"{file}: cannot read it ({type(error).__name__}: {error})") from None
+        if "overrides" in table.columns:
+            table["overrides"] = table["overrides"].fillna("")
+        return table
+
+    def write_robustness(self, table: pd.DataFrame) -> None:
+        """Write `table` as robustness.csv, atomically."""
+        write_atomic(self.path / ROBUSTNESS_CSV,
+                     lambda tmp: tmp.write_text(table.to_csv(index=False), encoding="utf-8"))
+
     @property
     def chunks(self) -> ChunkStore:
         """Return the store of the run's finished chunks."""
