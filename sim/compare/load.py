@@ -364,15 +364,16 @@ def load_runs(paths, metric: str = "npv_usd", results: dict | None = None,
     return runset
 
 
-def check_metric(runs: list[Run], metric: str) -> None:
-    """Raise UserError, naming the numeric columns, unless every run's summary has `metric`."""
+def check_metric(runs: list[Run], metric: str, held: bool = False) -> None:
+    """Raise UserError, naming the numeric columns, unless every run's summary has `metric`
+    (`held`: the runs are Results in memory, named by their names, not by a file)."""
     for run in runs:
         numeric = [c for c in run.summary.columns if c != "replication"
                    and pd.api.types.is_numeric_dtype(run.summary[c])]
         if metric not in numeric:  # the replication is the worlds' index, not an outcome
-            raise UserError(f"metric {metric!r} is not a numeric column of "
-                            f"{run.path / 'summary.parquet'}; choose one of: "
-                            + ", ".join(numeric))
+            where = f"{run.path}'s summary" if held else run.path / "summary.parquet"
+            raise UserError(f"metric {metric!r} is not a numeric column of {where}; choose one "
+                            "of: " + ", ".join(numeric))
 
 
 def runset_of(runs: list[Run]) -> RunSet:

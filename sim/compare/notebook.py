@@ -122,7 +122,7 @@ def compare_results(*results: Result, names: list[str] | None = None, baseline: 
     if len(names) != len(results) or len(set(names)) != len(names):
         raise UserError(f"names: {len(results)} distinct names needed, one per result")
     runs = [run_of(result, name) for result, name in zip(results, names)]
-    check_metric(runs, metric)
+    check_metric(runs, metric, held=True)
     runset, analysis = analyse_runset(runset_of(runs), metric, baseline, confidence, delta,
                                       strategies)
     drawn = {}

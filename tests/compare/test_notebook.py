@@ -107,3 +107,13 @@ def test_errors_name_the_keyword_and_the_command_line_its_flag(real_run, tmp_pat
     assert compare_main([str(run_dir), *flags, "--out", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err == (f"hashpivot-compare: error: {command_line}"
                                        f"{says.format('--strategies=convert_all')}\n")
+
+
+def test_a_metric_not_in_a_results_summary_names_the_result_not_a_file(real_run):
+    """An in-memory Result has no summary.parquet: the line named result_1/summary.parquet."""
+    result, _ = real_run
+    with pytest.raises(UserError, match=r"^metric 'npv_eur' is not a numeric column of "
+                                        r"result_1's summary; choose one of: npv_usd, "):
+        sim.compare(result, metric="npv_eur", figures=False)
+    with pytest.raises(UserError, match=r"of mine's summary; "):
+        sim.compare(result, metric="npv_eur", names=["mine"], figures=False)
