@@ -134,10 +134,13 @@ class NetworkBase(Checked):
                                         btc_usd, self.start_difficulty)
 
     def sample_fees(self, n_days: int, rng) -> np.ndarray:
-        """Return the daily mean fees in BTC per block: the base level times spike episodes."""
+        """Return the daily mean fees in BTC per block: the base level times spike episodes
+        (their expected path if rng is None, `expected_spike_factor`)."""
         fees = np.full(n_days, float(self.fees_btc_per_block))
-        if rng is None or self.fee_spikes_per_year == 0:
+        if self.fee_spikes_per_year == 0:
             return fees
+        if rng is None:
+            return fees * self.expected_spike_factor(n_days)
         count = rng.poisson(self.fee_spikes_per_year * n_days / DAYS_PER_YEAR)
         start = rng.uniform(0, n_days, count)
         end = start + rng.exponential(self.fee_spike_mean_days, count)
@@ -147,6 +150,22 @@ class NetworkBase(Checked):
         np.add.at(steps, start.astype(np.int64), log_multiplier)
         np.add.at(steps, np.minimum(end, n_days).astype(np.int64), -log_multiplier)
         return fees * np.exp(np.cumsum(steps[:n_days]))
+
+    def expected_spike_factor(self, n_days: int) -> np.ndarray:
+        """Return the expected multiplier of the base fees on each day from the spike episodes.
+
+        Episodes start as a Poisson process of rate λ a day from day 0 and last an
+        exponential time of mean m days, each multiplying the fees by a lognormal M while it
+        lasts (overlaps multiply). Day t's fees are raised by every episode that started
+        before day t + 1 and lasts past it, so by Campbell's theorem their expected
+        multiplier is exp(λ m (E[M] − 1) (1 − e^(−(t + 1)/m))), with E[M] = median ·
+        e^(σ²/2): rising from day 0, where no episode is under way, to exp(λ m (E[M] − 1)).
+        """
+        rate_per_day = self.fee_spikes_per_year / DAYS_PER_YEAR
+        mean_days = self.fee_spike_mean_days
+        mean_multiplier = self.fee_spike_multiplier_median * math.exp(self.fee_spike_multiplier_sigma ** 2 / 2)
+        under_way = -np.expm1(-(np.arange(n_days) + 1.0) / mean_days)
+        return np.exp(rate_per_day * mean_days * (mean_multiplier - 1.0) * under_way)
 
     def sample(self, days, rng, upstream) -> dict:
         """Return the network's daily paths and its epochs table (see the class docstring)."""
