@@ -159,8 +159,11 @@ class Site(TenantDesk):
         return max(0.0, self.ready_mw - self.reserved_mw) / self.pue_ai
 
     def blocks_needed(self, mw_it: float) -> int:
-        """Return how many more blocks a tenant of `mw_it` needs beyond the ready MW."""
-        missing = mw_it * self.pue_ai - max(0.0, self.ready_mw - self.reserved_mw)
+        """Return how many more blocks a tenant of `mw_it` needs beyond the MW free for it:
+        the ready MW not reserved and, with sign_converting, the MW of the halls converting
+        or queued for lease that no tenant has reserved (blocks converted now are queued
+        behind them, and expected ready no earlier)."""
+        missing = mw_it * self.pue_ai - self._spare_mw()
         return max(0, math.ceil(missing / self.block_mw - 1e-9))
 
     def blocks_to_come(self, project: Project) -> int:

@@ -140,7 +140,7 @@ class TenantDesk:
             return True
         if not self._asks_on_request:
             return False
-        free_mw = max(0.0, self.ready_mw - self.reserved_mw)
+        free_mw = self._spare_mw()  # what blocks_needed counts the blocks beyond
         for blocks in range(self.blocks_needed(request.mw_it) - 1, 0, -1):
             part_mw_it = min(request.mw_it, (free_mw + blocks * self.block_mw) / self.pue_ai)
             if part_mw_it < least_mw_it:
@@ -161,16 +161,31 @@ class TenantDesk:
         planned = projects(self.planned, self.blocks_per_project)
         finish = expected_finish_days(now, [p.start_day + median for p in busy],
                                       len(self.waiting) + len(planned), self.crews, median, deadline)
-        free_mw = self.ready_mw - self.reserved_mw
-        if self.sign_converting:
-            lease = [(p.start_day + median, p) for p in busy] + list(zip(finish, self.waiting))
-            # the blocks still to come: those of a project that came ready early are in
-            # ready_mw already
-            free_mw += sum(self.blocks_to_come(p) * self.block_mw for day, p in lease
-                           if p.use == "lease" and day <= deadline)
+        converting = [(p.start_day + median, p) for p in busy] + list(zip(finish, self.waiting))
+        free_mw = self._spare_mw(p for day, p in converting if day <= deadline)
         planned_days = [day for day, project in zip(finish[len(self.waiting):], planned)
                         for _ in project]
-        return max(0.0, free_mw), [day for day in planned_days if day <= deadline]
+        return free_mw, [day for day in planned_days if day <= deadline]
+
+    def _spare_mw(self, converting=None) -> float:
+        """Return the grid MW free for a new tenant: the ready MW and, with `sign_converting`,
+        the blocks still to come of the `converting` projects for lease (None: all those
+        converting or queued), less the MW reserved for the tenants signed before it (they
+        are served first); at least 0.
+
+        The blocks a tenant needs are counted beyond these (`blocks_needed`): the MW of
+        blocks converting for an earlier tenant (or phase) that it does not need go to the
+        next one.
+        """
+        free_mw = self.ready_mw - self.reserved_mw
+        if converting is None:
+            converting = [*self.building, *self.waiting]
+        if self.sign_converting:
+            # the blocks still to come: those of a project that came ready early are in
+            # ready_mw already
+            free_mw += sum(self.blocks_to_come(p) * self.block_mw for p in converting
+                           if p.use == "lease")
+        return max(0.0, free_mw)
 
     def _part(self, request: Request, mw_it: float) -> Request:
         """Return the part of `request` signed for `mw_it` of its IT MW; count the rest lost."""

@@ -363,7 +363,9 @@ class AsksAndDeclines(sim.strategies.ConvertAll):
 def test_a_strategy_keeping_the_default_on_request_runs_as_one_asked_that_declines(compose_constant):
     """The desk does not ask a strategy that keeps Strategy.on_request (always False); the
     run is the same as one whose own on_request is asked, whole and in parts, and declines."""
-    requests = ("[[10,20,4383,120,400,0.3,0],[200,50,4383,130,0,0.5,1],[400,30,3650,140,30,1,0],"
+    # the second asks for more than the site's halls converting and not reserved (80 MW of
+    # grid; the first signs for 20): it is asked to build for a part
+    requests = ("[[10,20,4383,120,400,0.3,0],[200,70,4383,130,0,0.5,1],[400,30,3650,140,30,1,0],"
                 "[800,70,3650,150,0,0.2,0],[900,15,3650,150,0,0.9,1]]")
     cfg = compose_constant("strategy=convert_all", *QUIET, "run.horizon_years=4", "site.crews=2",
                            "site.sign_converting=true", f"market.demand.requests={requests}")
