@@ -16,7 +16,8 @@ The rules (docs/model.md "Project finance: the equity's view" and "Taxes"):
   as let once 90% of its kW are (est.: lenders term out stabilised assets). The
   lender's base case at financial close is the hall's kW of IT at the lease index of the
   project's first day, stepped by the escalator, less hosting opex: the loan is at most
-  what that forecast covers at `target_dscr` (`capacity_usd`), and sculpting follows it;
+  what that forecast covers at `target_dscr` (`capacity_usd`, at the rate known at close),
+  and sculpting follows it;
   the equity pays down the construction balance above it at conversion. A construction
   loan matures `construction_months` after its first draw: halls not let by then repay it
   from equity, and borrow again (sized as at close, at most `loan_to_cost` of their
@@ -29,9 +30,10 @@ The rules (docs/model.md "Project finance: the equity's view" and "Taxes"):
   site to the lender (the equity receives nothing from that month on).
 - Tax years are the simulation's years (twelve months from month 0; tax paid in each
   year's last month). EBITDA is the operating cash plus ASIC resale; capex is depreciated
-  by class with bonus depreciation; interest capitalised in construction joins the
-  conversion's basis; each loan's upfront fee is deducted as interest over the loan's life
-  (`_fee_deductions`); the terminal value is a sale whose gain over the basis left is
+  by class with bonus depreciation; interest capitalised while a hall is built joins the
+  conversion's basis, what it accrues once built is deducted as interest, and so is each
+  loan's upfront fee over the loan's life as known when paid (`_fee_deductions`); the
+  terminal value is a sale whose gain over the basis left is
   taxed. The unlevered after-tax NPV taxes the same income without interest.
 - At the horizon the sale repays every balance still owed (construction loans included).
 """
@@ -279,21 +281,27 @@ def _loan_groups(conversions, account, month_of_day: np.ndarray, n: int):
     return [tuple(group) for group in groups.values()]
 
 
-def _conversion_month(capex: np.ndarray, let_month: int | None, maturity_months: int | None,
-                      n: int) -> tuple[int, bool]:
+def _maturity_month(capex: np.ndarray, maturity_months: int | None, n: int) -> int:
+    """Return the month at whose end a construction loan matures, as known at its close:
+    `maturity_months` after the month of its first draw (Galaxy Helios I: drawn from August
+    2025, due August 2028), never before its spending is done; without a maturity, the
+    horizon's month (n - 1), whose sale repays it. It may lie past the horizon."""
+    spending = np.flatnonzero(capex > 0)
+    if maturity_months is None:
+        return n - 1
+    return max(int(spending[-1]), int(spending[0]) + maturity_months)
+
+
+def _conversion_month(let_month: int | None, maturity: int, n: int) -> tuple[int, bool]:
     """Return the month at whose end a construction loan ends, and whether it ends let.
 
     It converts into a term loan at the end of the month its halls are let, if that comes
-    by its maturity (`maturity_months` from the month of its first draw, and never before
-    its spending is done; None: no maturity); otherwise it is repaid at maturity (False),
-    or still owed at the horizon (month n - 1, which the sale repays).
+    by its `maturity` month; otherwise it is repaid at maturity (False), or still owed at
+    the horizon (month n - 1, which the sale repays).
     """
-    spending = np.flatnonzero(capex > 0)
-    maturity = n - 1 if maturity_months is None else min(
-        n - 1, max(int(spending[-1]), int(spending[0]) + maturity_months - 1))
-    if let_month is not None and let_month <= maturity:
+    if let_month is not None and let_month <= min(maturity, n - 1):
         return let_month, True
-    return maturity, False
+    return min(maturity, n - 1), False
 
 
 def _in_turn(rows: np.ndarray) -> np.ndarray:
@@ -321,12 +329,17 @@ def financing(cfg, account) -> Financing:
     debt = fin.debt
     ltc = float(debt.loan_to_cost)
     groups = _loan_groups(record.conversions, account, month_of_day, n) if ltc > 0 else []
-    maturity = None if debt.construction_months is None else int(debt.construction_months)
-    ends = [_conversion_month(capex, let_month, maturity, n) for _, capex, let_month in groups]
+    maturity_months = None if debt.construction_months is None else int(debt.construction_months)
+    maturities = [_maturity_month(capex, maturity_months, n) for _, capex, _ in groups]
+    ends = [_conversion_month(let_month, due, n) for (_, _, let_month), due in zip(groups, maturities)]
     builds = construction_rows(np.array([capex for _, capex, _ in groups]).reshape(len(groups), n),
                                ltc, rate, float(debt.upfront_fee), [end for end, _ in ends])
-    draws, fees, capitalised = _in_turn(
-        np.stack([builds.draw_usd, builds.fees_usd, builds.capitalised_interest_usd]))
+    # Interest capitalised while a hall is built joins its basis; once built (placed in
+    # service), the interest it accrues is deducted as interest, as a term loan's is.
+    built = np.arange(n) > np.array([n if c is None else c for c in builds.completion_months])[:, None]
+    accruing = builds.capitalised_interest_usd
+    draws, fees, capitalised, accrued = _in_turn(np.stack(
+        [builds.draw_usd, builds.fees_usd, np.where(built, 0.0, accruing), np.where(built, accruing, 0.0)]))
     # What the equity repays outside the schedules, by month (<= 0): a construction balance
     # above what its term loan may be, or one whose halls were not let by its maturity.
     paid_down = np.zeros(n)
@@ -334,34 +347,41 @@ def financing(cfg, account) -> Financing:
     # construction loan let by its maturity, and the new loan of halls let after it
     closing: list[tuple[int, int, float]] = []
     term_months = months_of(debt.term_years)
-    # (upfront fee, month paid, last month of its loan) of each loan, for its deduction
-    fee_lives: list[tuple[float, int, int]] = []
-    for k, ((_, capex, let_month), (end, let)) in enumerate(zip(groups, ends)):
+    # (upfront fee, month paid, last month of its loan as known when paid, and, for a
+    # construction loan that became a term loan, (that month, the term loan's last)) of
+    # each loan, for its deduction
+    fee_lives: list[tuple[float, int, int, tuple[int, int] | None]] = []
+    for k, ((_, capex, let_month), (end, let), due) in enumerate(zip(groups, ends, maturities)):
         owed = builds.balance_at_completion_usd[k]
-        first_draw = int(np.flatnonzero(capex)[0])
+        fee = (-float(builds.fees_usd[k].sum()), int(np.flatnonzero(capex)[0]), due)
         if end + 1 >= n:  # still a construction loan at the horizon
             unconverted += owed
-            fee_lives.append((-float(builds.fees_usd[k].sum()), first_draw, n - 1))
+            fee_lives.append((*fee, None))
         elif let:
             closing.append((k, end + 1, owed))
-            fee_lives.append((-float(builds.fees_usd[k].sum()), first_draw, end + term_months))
+            fee_lives.append((*fee, (end, end + term_months)))
         else:  # matured before its halls were let: the equity repays it
             paid_down[end] -= owed
-            fee_lives.append((-float(builds.fees_usd[k].sum()), first_draw, end))
+            fee_lives.append((*fee, None))
             if let_month is not None and let_month + 1 < n:  # and borrows again once they are
                 closing.append((k, let_month + 1, ltc * float(capex.sum())))
     starts = [start for _, start, _ in closing]
     projects = [groups[k][0] for k, _, _ in closing]
-    # Sized at close: what the forecast covers (level and bullet read only its lowest month).
+    # Sized at close: what the forecast covers (level and bullet read only its lowest month),
+    # at the rate known then (a floating one: the rate of the month of close, held flat).
+    at_close = [rate if isinstance(rate, float) else float(rate[start - 1]) for start in starts]
     if debt.amortisation == "sculpted":
         forecasts = [_lender_forecast(project, cfg, world, months_of(debt.term_years), start)
                      for project, start in zip(projects, starts)]
-        capacities = [capacity_usd(debt, forecast, rate, start) for forecast, start in zip(forecasts, starts)]
+        capacities = [capacity_usd(debt, forecast, known, start)
+                      for forecast, known, start in zip(forecasts, at_close, starts)]
     else:
         forecasts = [None] * len(closing)
         lowest = (_lowest_forecasts_usd(projects, cfg, world, months_of(debt.term_years)).tolist()
                   if projects else [])
-        capacities = flat_capacities_usd(debt, lowest, rate, starts)
+        capacities = (flat_capacities_usd(debt, lowest, rate, starts) if isinstance(rate, float)
+                      else [flat_capacities_usd(debt, [usd], known, [start])[0]
+                            for usd, known, start in zip(lowest, at_close, starts)])
     for (k, start, most), forecast, covered in zip(closing, forecasts, capacities):
         principal = min(most, covered)
         if ends[k][1]:  # the construction balance above the term loan is paid down at conversion
@@ -369,7 +389,8 @@ def financing(cfg, account) -> Financing:
         else:  # a new loan, drawn in the month the halls are let, with its own fee
             draws[start - 1] += principal
             fees[start - 1] -= float(debt.upfront_fee) * principal
-            fee_lives.append((float(debt.upfront_fee) * principal, start - 1, start - 1 + term_months))
+            fee_lives.append((float(debt.upfront_fee) * principal, start - 1, start - 1 + term_months,
+                              None))
         terms.append((principal, forecast, start))
     loans = _term_loans(debt, terms, rate, n)
     equipment_price = -(monthly[idx["capex_gpu"]] + monthly[idx["capex_asic_refresh"]])
@@ -383,7 +404,9 @@ def financing(cfg, account) -> Financing:
         unconverted += float(gear.draw_usd[-1])
     operating = sum(monthly[idx[name]] for name in OPERATING)
     taxes = _Taxes(cfg, account, operating, equipment_price, capitalised)
-    fees_deducted = _fee_deductions(fee_lives, n)
+    # Interest deducted beside what is paid: the fees over their loans' lives, and the
+    # interest built halls accrue while they wait for a tenant.
+    fees_deducted = _fee_deductions(fee_lives, n) + accrued
     schedule = (loans[0] if len(loans) == 1 else combine(loans)) if loans else None
     if schedule is None:
         tax = taxes.levered_usd(fees_deducted)
@@ -418,20 +441,38 @@ def financing(cfg, account) -> Financing:
 
 
 def _fee_deductions(fee_lives, n: int) -> np.ndarray:
-    """Return the upfront fees deducted each month (>= 0), as interest: each spread evenly over
-    its loan's months from the month paid to its last (Treas. Reg. 1.446-5 amortises debt
-    issuance costs over the loan's term, as interest for the 163(j) cap: straight-line here,
-    not by constant yield), the rest in the horizon's month, when the sale repays the loan."""
+    """Return the upfront fees deducted each month (>= 0), as interest.
+
+    Each (fee, month paid, last month, switch) is spread evenly over its loan's months as
+    known when paid, from the month paid to its last (Treas. Reg. 1.446-5 amortises debt
+    issuance costs over the loan's term, as interest for the 163(j) cap: straight-line
+    here, not by constant yield). A construction loan that becomes a term loan at the end
+    of month c (switch (c, the term loan's last month)) spreads what is left over the term
+    loan from c + 1: nothing deducted before it is let depends on when that is. What is
+    left at the horizon is deducted in its month, when the sale repays the loan.
+    """
     deducted = np.zeros(n)
-    for usd, paid, last in fee_lives:
+    for usd, paid, last, switch in fee_lives:
         if usd <= 0 or paid >= n:
             continue
-        per_month = usd / (last - paid + 1)
-        stop = min(last, n - 1)
-        deducted[paid:stop + 1] += per_month
-        if last > n - 1:
-            deducted[n - 1] += usd - per_month * (n - paid)
+        if switch is None:
+            _spread(deducted, usd, paid, last)
+        else:
+            converted, term_last = switch
+            before = usd * (converted - paid + 1) / (last - paid + 1)
+            _spread(deducted, before, paid, converted)
+            _spread(deducted, usd - before, converted + 1, term_last)
     return deducted
+
+
+def _spread(deducted: np.ndarray, usd: float, first: int, last: int) -> None:
+    """Add `usd` to `deducted` evenly over months first..last, what falls past its end in its
+    last month."""
+    n = deducted.size
+    per_month = usd / (last - first + 1)
+    deducted[first:min(last, n - 1) + 1] += per_month
+    if last > n - 1:
+        deducted[n - 1] += usd - per_month * (n - first)
 
 
 class _Taxes:

@@ -61,6 +61,12 @@ the tax cash flows and the cover (its CFADS is after tax) moved; nothing unlever
 Written anew when the base case's fees came to include the fee spikes' expected uplift
 (their mean by Campbell's theorem, a change of model): the deterministic case's fields
 that mining drives moved (its NPV by 0.06%); the sampled cases did not.
+Written anew after an audit of the two financing changes above (changes of model):
+a construction loan matures 36 months after the month of its first draw (it was 35), the
+fee is spread over the loan's life as known when paid (the tax before the letting read
+the letting's date), a floating loan is sized at the rate known at close, and interest a
+built hall's loan accrues is deducted rather than capitalised into its basis: every
+case's equity fields, financing cash flows and cover moved; nothing unlevered did.
 Rewrite them only for a change of model, or as here for a refactor whose last bits
 the commit accounts for, and say which fields moved and why in the commit.
 """

@@ -204,13 +204,13 @@ def test_a_loan_is_no_larger_than_the_forecast_covers(compose_constant):
     assert service == pytest.approx(forecast / 1.3, rel=1e-3)
 
 
-def construction_balance_by_hand(acc, through_month):
+def construction_balance_by_hand(acc, through_month, monthly=None):
     """Return the draws (80% of each month's capex) and the balance with interest capitalised
-    at 7.75% / 12, month by month to the end of `through_month`."""
+    at 7.75% / 12 (or `monthly`, a rate by month), month by month to the end of `through_month`."""
     capex = -acc.monthly[CATEGORIES.index("capex_conversion")]
     balance = 0.0
     for m in range(through_month + 1):
-        balance += balance * MONTHLY + 0.8 * capex[m]
+        balance += balance * (MONTHLY if monthly is None else monthly[m]) + 0.8 * capex[m]
     return 0.8 * capex, balance
 
 
@@ -228,7 +228,7 @@ def test_a_hall_never_let_repays_its_construction_loan_at_maturity(compose_const
     assert not acc.record.leases
     lines = dict(zip(FINANCE_CATEGORIES, acc.financing.lines))
     first = int(np.flatnonzero(lines["debt_draw"])[0])
-    maturity = first + 36 - 1
+    maturity = first + 36  # drawn from month 1 (July 2026), due in month 37 (July 2029)
     draws, balance = construction_balance_by_hand(acc, maturity)
     np.testing.assert_allclose(lines["debt_draw"], draws, rtol=1e-12, atol=1e-6)
     principal = np.zeros_like(draws)
@@ -271,7 +271,7 @@ def test_a_hall_let_after_the_loan_matured_borrows_again(compose_constant):
                   "finance.debt.target_dscr=1.3")
     lines = dict(zip(FINANCE_CATEGORIES, acc.financing.lines))
     first = int(np.flatnonzero(lines["debt_draw"])[0])
-    maturity = first + 36 - 1
+    maturity = first + 36  # drawn from month 1 (July 2026), due in month 37 (July 2029)
     let = int(month_of_each_day(acc)[1300])
     assert maturity < let
     draws, balance = construction_balance_by_hand(acc, maturity)
@@ -287,10 +287,13 @@ def test_a_hall_let_after_the_loan_matured_borrows_again(compose_constant):
 
 
 def test_upfront_fees_are_deducted_as_interest_over_their_loans_lives(compose_constant, monkeypatch):
-    """The construction loan's fee (2% of 80% of the capex, paid at the first draw) is
-    deducted as interest evenly over the loan's months, from the month paid to the term
-    loan's last (month 13 + 120), the rest in the horizon's month, when the sale repays the
-    loan; the tax reads the interest paid plus that, by tax year. It was never deducted."""
+    """The construction loan's fee (2% of 80% of the capex, paid at the first draw, month 1)
+    is deducted as interest evenly over the loan's months as known then, to its maturity
+    (month 37); once it becomes a term loan (month 13) what is left is spread over the term
+    loan's months (14 to 133), the rest in the horizon's month, when the sale repays the
+    loan. The tax reads the interest paid plus that, by tax year. It was never deducted;
+    then it was spread to the term loan's last month from the start, so the tax before the
+    letting depended on when the letting came."""
     seen = []
     real = equity.tax_usd_by_year
     monkeypatch.setattr(equity, "tax_usd_by_year",
@@ -302,11 +305,13 @@ def test_upfront_fees_are_deducted_as_interest_over_their_loans_lives(compose_co
     (paid,) = np.flatnonzero(lines["fees"])
     fee = -lines["fees"][paid]
     convert = int(month_of_each_day(acc)[395])
-    last = convert + 120
-    assert last > n - 1
+    maturity, last = paid + 36, convert + 120
+    assert (paid, convert, maturity) == (1, 13, 37) and last > n - 1
     deducted = np.zeros(n)
-    deducted[paid:] = fee / (last - paid + 1)
-    deducted[-1] += fee - deducted.sum()
+    deducted[paid:convert + 1] = fee / (maturity - paid + 1)
+    left = fee - deducted.sum()
+    deducted[convert + 1:] = left / (last - convert)
+    deducted[-1] += left - deducted[convert + 1:].sum()
     by_year = [(-lines["interest"][y:y + 12] + deducted[y:y + 12]).sum() for y in range(0, n, 12)]
     levered = [interest for interest in seen if np.ndim(interest)]  # not the unlevered tax's 0.0
     assert len(levered) == 3 and not acc.financing.breach_months  # cover, the tax, the sale's
@@ -315,12 +320,79 @@ def test_upfront_fees_are_deducted_as_interest_over_their_loans_lives(compose_co
         assert sum(interest) == pytest.approx(fee - lines["interest"].sum(), rel=1e-12)
 
 
+def interest_deducted_by_year(compose_constant, monkeypatch, *overrides):
+    """Return the account and the interest its levered tax deducts by tax year (the three
+    levered calls of `tax_usd_by_year` read the same, checked)."""
+    seen = []
+    real = equity.tax_usd_by_year
+    monkeypatch.setattr(equity, "tax_usd_by_year",
+                        lambda ebitda, depreciation, interest, *rest: seen.append(interest) or real(
+                            ebitda, depreciation, interest, *rest))
+    acc = account(compose_constant, *overrides)
+    assert acc.financing is not None  # computed when first read
+    levered = [interest for interest in seen if np.ndim(interest)]
+    assert len(levered) >= 2  # the tax's, the sale's (and the cover's, with a term loan)
+    for interest in levered[1:]:
+        np.testing.assert_array_equal(interest, levered[0])
+    return acc, np.array(levered[0])
+
+
+@pytest.mark.parametrize("asked_day", [0, 800, None])
+def test_nothing_deducted_before_the_letting_depends_on_when_it_comes(compose_constant, monkeypatch,
+                                                                      asked_day):
+    """Year 0's deductions (the fee's share to month 11, 1/37 of it a month) are the same
+    whether the hall is let in month 13, in month 27 or never: the fee was spread from the
+    start to the term loan's last month, so the tax before the letting knew when it came.
+    And once built (month 13) a hall waiting for a tenant deducts the interest its loan
+    accrues (it joined the hall's basis)."""
+    requests = "[]" if asked_day is None else f"[[{asked_day}, 7.6923, 3652, 120, 730]]"
+    acc, by_year = interest_deducted_by_year(compose_constant, monkeypatch,
+                                             f"market.demand.requests={requests}")
+    lines = dict(zip(FINANCE_CATEGORIES, acc.financing.lines))
+    fee = -lines["fees"][1]
+    assert by_year[0] == pytest.approx(fee * 11 / 37, rel=1e-12)
+    if asked_day is None:  # never let: repaid in month 37; months 13 to 37 accrue after completion
+        capex = -acc.monthly[CATEGORIES.index("capex_conversion")]
+        built = int(np.flatnonzero(capex)[-1])
+        balance, accrued = 0.0, np.zeros(len(capex))
+        for m in range(38):
+            accrued[m] = balance * MONTHLY
+            balance += accrued[m] + 0.8 * capex[m]
+        assert built == 13
+        assert by_year[1] == pytest.approx(fee * 12 / 37 + accrued[14:24].sum(), rel=1e-12)
+        assert by_year[3] == pytest.approx(fee * 2 / 37 + accrued[36:38].sum(), rel=1e-12)
+
+
+def test_a_floating_loan_is_sized_at_the_rate_known_at_close(compose_constant):
+    """A floating rate is sized at its month of close (the month's mean short rate plus the
+    spread, held flat), not on the rates realised over the term."""
+    acc = account(compose_constant, *NO_TAX, "finance.debt.target_dscr=1.3", "finance.debt.rate=floating")
+    lines = dict(zip(FINANCE_CATEGORIES, acc.financing.lines))
+    month = month_of_each_day(acc)
+    convert = int(month[395])
+    short = acc.world.short_rate
+    at_close = short[month == convert].mean() + 0.0275
+    assert np.ptp(short) > 0.001  # the rates move over the term
+    draws, balance = construction_balance_by_hand(acc, convert, monthly=[
+        short[month == m].mean() / 12 + 0.0275 / 12 for m in range(convert + 1)])
+    r = at_close / 12
+    capacity = acc.record.conversions[0].kw_it * (120 - 18) / 1.3 * (1 - (1 + r) ** -120) / r
+    assert capacity < balance
+    assert lines["principal"][convert] == pytest.approx(-(balance - capacity), rel=1e-9)
+
+
 def test_a_fee_is_deducted_over_its_loan_or_at_the_horizon_by_hand():
     """1,200 paid in month 2 on a loan whose last month is 13, on a 10-month grid: 100 a month
     from month 2, and the 400 left in month 9, when the sale repays the loan; 600 paid in
-    month 1 on a loan repaid in month 3: 200 a month in months 1 to 3."""
-    deducted = equity._fee_deductions([(1200.0, 2, 13), (600.0, 1, 3)], 10)
-    np.testing.assert_allclose(deducted, [0, 200, 300, 300, 100, 100, 100, 100, 100, 500])
+    month 1 on a loan repaid in month 3: 200 a month in months 1 to 3; 1,400 paid in month 0
+    on a construction loan due in month 6 (200 a month) that becomes in month 1 a term loan
+    to month 8: 200 in months 0 and 1, the 1,000 left over months 2 to 8, 1000/7 each."""
+    deducted = equity._fee_deductions([(1200.0, 2, 13, None), (600.0, 1, 3, None),
+                                       (1400.0, 0, 6, (1, 8))], 10)
+    term = 1000 / 7
+    np.testing.assert_allclose(deducted, [200, 400, 300 + term, 300 + term, 100 + term, 100 + term,
+                                          100 + term, 100 + term, 100 + term, 500])
+    assert deducted.sum() == pytest.approx(3200.0, rel=1e-12)
 
 
 def test_halls_are_let_first_ready_first_let():
