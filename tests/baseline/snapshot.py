@@ -67,6 +67,10 @@ fee is spread over the loan's life as known when paid (the tax before the lettin
 the letting's date), a floating loan is sized at the rate known at close, and interest a
 built hall's loan accrues is deducted rather than capitalised into its basis: every
 case's equity fields, financing cash flows and cover moved; nothing unlevered did.
+Written anew when a tenant's blocks came to be counted beyond the spare MW of halls
+converting for lease that no tenant has reserved (fe87f68, a bug: a phased campus needed
+a block more than its IT MW): default_200's build_to_suit rows moved (its conversion,
+leasing, cash and equity fields); the other strategies and cases did not.
 Rewrite them only for a change of model, or as here for a refactor whose last bits
 the commit accounts for, and say which fields moved and why in the commit.
 """
