@@ -83,6 +83,21 @@ class ConstantAI:
                 "gpu_usd_per_hour": np.full(n, float(self.gpu_usd_per_hour))}
 
 
+class SteppedAI(ConstantAI):
+    """A flat lease index that steps to `later_usd_per_kw_month` on `step_day`."""
+
+    def __init__(self, lease_usd_per_kw_month: float, gpu_usd_per_hour: float,
+                 later_usd_per_kw_month: float, step_day: int):
+        super().__init__(lease_usd_per_kw_month, gpu_usd_per_hour)
+        self.later_usd_per_kw_month, self.step_day = later_usd_per_kw_month, step_day
+
+    def sample(self, days, rng, upstream):
+        """Return the flat prices, the lease index stepped."""
+        out = super().sample(days, rng, upstream)
+        out["lease_usd_per_kw_month"][self.step_day:] = float(self.later_usd_per_kw_month)
+        return out
+
+
 class ListedRequests:
     """Tenant requests given in full: (day, mw_it, term_days, usd_per_kw_month, wait_days),
     optionally followed by (min_share, phased), or (min_share, phased, commence_days), when

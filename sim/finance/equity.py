@@ -366,7 +366,12 @@ def financing(cfg, account) -> Financing:
             if let_month is not None and let_month + 1 < n:  # and borrows again once they are
                 closing.append((k, let_month + 1, ltc * float(capex.sum())))
     starts = [start for _, start, _ in closing]
-    projects = [groups[k][0] for k, _, _ in closing]
+    # The lender's rent at close: the index of the project's first day for a construction
+    # loan (its close), of the first day of the month let for a new loan on halls let late.
+    first_days = world.month_starts()
+    projects = [groups[k][0] if ends[k][1] else
+                dataclasses.replace(groups[k][0], start_day=float(first_days[start - 1]))
+                for k, start, _ in closing]
     # Sized at close: what the forecast covers (level and bullet read only its lowest month),
     # at the rate known then (a floating one: the rate of the month of close, held flat).
     at_close = [rate if isinstance(rate, float) else float(rate[start - 1]) for start in starts]

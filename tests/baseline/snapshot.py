@@ -71,6 +71,10 @@ Written anew when a tenant's blocks came to be counted beyond the spare MW of ha
 converting for lease that no tenant has reserved (fe87f68, a bug: a phased campus needed
 a block more than its IT MW): default_200's build_to_suit rows moved (its conversion,
 leasing, cash and equity fields); the other strategies and cases did not.
+Written anew when a new loan on halls let after their construction loan matured came to
+be sized on the lease index of the month they are let, its close (a change of model: it
+read the index of the build's first day): the equity fields, financing flows and cover
+of default_200 and real_option_100 moved; deterministic (never refinanced) did not.
 Rewrite them only for a change of model, or as here for a refactor whose last bits
 the commit accounts for, and say which fields moved and why in the commit.
 """

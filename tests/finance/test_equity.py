@@ -320,6 +320,22 @@ def test_upfront_fees_are_deducted_as_interest_over_their_loans_lives(compose_co
         assert sum(interest) == pytest.approx(fee - lines["interest"].sum(), rel=1e-12)
 
 
+def test_halls_let_after_maturity_borrow_on_the_rent_index_of_their_letting(compose_constant):
+    """A new loan on halls let after their construction loan matured closes when they are
+    let: its lender reads the lease index of then ($100 from day 1,000), not of the day the
+    build began ($120), which no lender would see at the new close (it lent 80% of cost)."""
+    acc = account(compose_constant, *NO_TAX, "market.demand.requests=[[1300, 7.6923, 3652, 120, 730]]",
+                  "finance.debt.target_dscr=1.3", "market.ai._target_=constant_market.SteppedAI",
+                  "+market.ai.later_usd_per_kw_month=100", "+market.ai.step_day=1000")
+    lines = dict(zip(FINANCE_CATEGORIES, acc.financing.lines))
+    let = int(month_of_each_day(acc)[1300])
+    (hall,) = acc.record.conversions
+    payment = hall.kw_it * (100 - 18) / 1.3
+    capacity = payment * (1 - (1 + MONTHLY) ** -120) / MONTHLY
+    assert capacity < 0.8 * hall.capex_usd
+    assert lines["debt_draw"][let] == pytest.approx(capacity, rel=1e-12)
+
+
 def interest_deducted_by_year(compose_constant, monkeypatch, *overrides):
     """Return the account and the interest its levered tax deducts by tax year (the three
     levered calls of `tax_usd_by_year` read the same, checked)."""
