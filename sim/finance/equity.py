@@ -17,11 +17,10 @@ The rules (docs/model.md "Project finance: the equity's view" and "Taxes"):
   lender's base case at financial close is the hall's kW of IT at the lease index of the
   project's first day, stepped by the escalator, less hosting opex: the loan is at most
   what that forecast covers at `target_dscr` (`capacity_usd`, at the rate known at close),
-  and sculpting follows it;
-  the equity pays down the construction balance above it at conversion. A construction
-  loan matures `construction_months` after its first draw: halls not let by then repay it
-  from equity, and borrow again (sized as at close, at most `loan_to_cost` of their
-  cost, with its own fee) in the month they are let.
+  and sculpting follows it; the equity pays down the construction balance above it at
+  conversion. A construction loan matures `construction_months` after its first draw:
+  halls not let by then repay it from equity, and borrow again in the month they are let
+  (sized at that close, at most `loan_to_cost` of their cost, with its own fee).
 - ASIC and GPU purchases borrow `loan_to_value` of their price, level over their term.
 - CFADS is the month's operating cash (revenues less power and opex) less the income tax
   on operations (the tax on the horizon's sale is the sale's, not the operations').
@@ -33,8 +32,8 @@ The rules (docs/model.md "Project finance: the equity's view" and "Taxes"):
   by class with bonus depreciation; interest capitalised while a hall is built joins the
   conversion's basis, what it accrues once built is deducted as interest, and so is each
   loan's upfront fee over the loan's life as known when paid (`_fee_deductions`); the
-  terminal value is a sale whose gain over the basis left is
-  taxed. The unlevered after-tax NPV taxes the same income without interest.
+  terminal value is a sale whose gain over the basis left is taxed. The unlevered
+  after-tax NPV taxes the same income without interest.
 - At the horizon the sale repays every balance still owed (construction loans included).
 """
 
@@ -411,10 +410,10 @@ def financing(cfg, account) -> Financing:
     taxes = _Taxes(cfg, account, operating, equipment_price, capitalised)
     # Interest deducted beside what is paid: the fees over their loans' lives, and the
     # interest built halls accrue while they wait for a tenant.
-    fees_deducted = _fee_deductions(fee_lives, n) + accrued
+    more_interest = _fee_deductions(fee_lives, n) + accrued
     schedule = (loans[0] if len(loans) == 1 else combine(loans)) if loans else None
     if schedule is None:
-        tax = taxes.levered_usd(fees_deducted)
+        tax = taxes.levered_usd(more_interest)
         covenanted = None
         breaches, cure, default, lowest = (), None, None, float("nan")
         mask = np.ones(n)
@@ -422,12 +421,12 @@ def financing(cfg, account) -> Financing:
         owed = unconverted
     else:
         # CFADS: operating cash less the tax on operations (not the tax on the horizon's sale).
-        first_tax = taxes.levered_usd(fees_deducted - schedule.interest_usd, sale=False)
+        first_tax = taxes.levered_usd(more_interest - schedule.interest_usd, sale=False)
         covenanted = apply_covenant(operating + first_tax, schedule, float(fin.covenant.min_dscr),
                                     fin.covenant.cure,
                                     first_test_months=int(fin.covenant.first_test_months))
         schedule = covenanted.schedule
-        tax = taxes.levered_usd(fees_deducted - schedule.interest_usd)
+        tax = taxes.levered_usd(more_interest - schedule.interest_usd)
         breaches = tuple(int(m) for m in covenanted.breach_months)
         cure, default, lowest = covenanted.cured_by, covenanted.default_month, covenanted.min_dscr
         mask = covenanted.equity_mask
@@ -438,7 +437,8 @@ def financing(cfg, account) -> Financing:
     lines = np.vstack([draws, interest, principal, fees, tax])
     equity = (monthly.sum(axis=0) + lines.sum(axis=0)) * mask
     # The tax on the sale's gain: the last month's tax less what operations alone would owe.
-    sale_tax = float(tax[-1] - taxes.levered_usd(fees_deducted - interest, sale=False)[-1]) if default is None else 0.0
+    sale_tax = (float(tax[-1] - taxes.levered_usd(more_interest - interest, sale=False)[-1])
+                if default is None else 0.0)
     return Financing(lines=lines * mask, covenant=covenanted, equity_usd=equity, breach_months=breaches,
                      cure=cure, default_month=default, min_dscr=lowest,
                      tax_unlevered_usd=taxes.unlevered_usd(),
