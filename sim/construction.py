@@ -164,8 +164,11 @@ def _draw(cfg, world, n: int, terms, options: int) -> SiteDraws:
         renewal_draws = np.full((n_requests, options), 0.5)
     else:
         renewal_draws = rng.uniform(size=(n_requests, yearly))
-        if options > yearly:  # terms under a year: the options past those, drawn last
-            renewal_draws = np.hstack([renewal_draws, rng.uniform(size=(n_requests, options - yearly))])
+        if options > yearly:  # terms under a year: the options past those, each request's
+            # from its own stream, so that its draws do not depend on the requests after it
+            extra = [rng_for(cfg.run.seed, world.replication, f"renewals {i}").uniform(size=options - yearly)
+                     for i in range(n_requests)]
+            renewal_draws = np.hstack([renewal_draws, np.array(extra).reshape(n_requests, -1)])
     default_after_days = terms.default_after_days(cfg.run.seed, world.replication, n_requests, det)
     draws = SiteDraws(decommission_days, retrofit_days, capex_usd_per_mw_it, renewal_draws,
                       default_after_days)

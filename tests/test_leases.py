@@ -171,6 +171,23 @@ def test_one_worlds_draws_fit_each_contracts_options(compose_constant):
     assert len(simulate(short, world, strategy).leases) == 10
 
 
+def test_a_requests_renewals_do_not_depend_on_the_requests_after_it(compose_constant):
+    """100-day terms renewed at 0.85, on a 3-year grid: request 0's terms end on the same
+    days whether or not another tenant asks on day 1,000. Its draws past the yearly ones
+    were a block over every request (and sized by the shortest of them): adding the later
+    request changed which draws request 0's options read (replication 2 is the first whose
+    terms moved)."""
+    def ends(requests, rep):
+        cfg = leased_cfg(compose_constant, "site.hosting.renewal_probability=0.85",
+                         requests=requests, years=3)
+        record = simulate(cfg, sim.sample_world(cfg, rep), next(iter(build_strategies(cfg).values())))
+        return [lease.end_day for lease in record.leases if lease.kw_it == 7000 and lease.start_day < 1000]
+
+    for rep in range(30):
+        alone = ends("[[400,7,100,120,30]]", rep)
+        assert ends("[[400,7,100,120,30],[1000,7,50,120,30]]", rep) == alone, rep
+
+
 def test_step_renewal_is_the_last_escalated_rent_times_the_step(compose_constant):
     record, _ = leased(compose_constant, "site.hosting.renewal_probability=1",
                        "site.hosting.extensions=1", "site.hosting.renewal_rent=step",
