@@ -207,7 +207,7 @@ class TenantDesk:
         self._serve(self.env.now)
 
     def _build_for(self, request: Request) -> None:
-        """Sign `request` and queue the blocks it needs beyond the free ready MW."""
+        """Sign `request` and queue the blocks it needs beyond the MW free for it (`blocks_needed`)."""
         self._log(request.day, -1, "tenant_signed_build", request=request)
         blocks = self.blocks_needed(request.mw_it)
         self.pending.append(Waiting(request, request.mw_it, funded=True))

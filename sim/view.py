@@ -281,7 +281,8 @@ class SiteView(_Sealed):
         return _slot(self, "_site").projects_for(blocks)
 
     def blocks_needed(self, mw_it: float) -> int:
-        """Return how many more blocks a tenant of `mw_it` needs beyond the ready MW."""
+        """Return how many more blocks a tenant of `mw_it` needs beyond the MW free for it
+        (ready and, with sign_converting, converting or queued for lease, unreserved)."""
         return _slot(self, "_site").blocks_needed(mw_it)
 
     def th_per_mw(self, j_per_th) -> float:
