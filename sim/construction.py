@@ -144,10 +144,12 @@ def _renewal_options(world, terms) -> int:
     sim.leases.LeaseTerms): one per option a lease can take before the horizon, its terms
     no shorter than the shortest request's (a tenant's requests read its first one's
     draws), and never fewer than 1 + n_days // 365, as many as were drawn before options
-    were counted (so those stay the same numbers)."""
+    were counted (so those stay the same numbers); at most one a day of the grid (a term
+    under a day, which the config allows, would otherwise ask for millions)."""
     rows = world.tenant_requests
     shortest_term_days = float(rows["term_days"].min()) if len(rows) else math.inf
-    return max(1 + int(world.n_days // 365), terms.options_before(world.n_days, shortest_term_days))
+    options = min(terms.options_before(world.n_days, shortest_term_days), world.n_days + 1)
+    return max(1 + int(world.n_days // 365), options)
 
 
 def _draw(cfg, world, n: int, terms, options: int) -> SiteDraws:

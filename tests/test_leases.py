@@ -188,6 +188,20 @@ def test_a_requests_renewals_do_not_depend_on_the_requests_after_it(compose_cons
         assert ends("[[400,7,100,120,30],[1000,7,50,120,30]]", rep) == alone, rep
 
 
+def test_a_term_under_a_day_asks_for_at_most_a_renewal_draw_a_day(compose_constant):
+    """A 0.001-day term with unlimited options asked for a draw per possible extension:
+    1.1 million per request on a 3-year grid. At most one a day of the grid now."""
+    from sim.config import settings as checked
+    from sim.construction import _renewal_options
+    from sim.leases import LeaseTerms
+
+    cfg = leased_cfg(compose_constant, "site.hosting.extensions=null", "site.hosting.extension_years=null",
+                     requests="[[400,7,0.001,120,30]]", years=3)
+    world = sim.sample_world(cfg, 0)
+    terms = LeaseTerms(checked(cfg).site.hosting)
+    assert _renewal_options(world, terms) == world.n_days + 1 == 1097
+
+
 def test_step_renewal_is_the_last_escalated_rent_times_the_step(compose_constant):
     record, _ = leased(compose_constant, "site.hosting.renewal_probability=1",
                        "site.hosting.extensions=1", "site.hosting.renewal_rent=step",
