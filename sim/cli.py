@@ -40,7 +40,7 @@ from sim.config import (build_processes, check_config_dirs, check_output_dir, co
                         drop_unselected_strategies, flagged, group_value_line, hydra_error_line,
                         refuse_loose_flags, user_config_dirs, validate)
 from sim.errors import Resumable, UserError, warn_user
-from sim.executors import default_workers, executor_name
+from sim.executors import executor_name, local_workers
 from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
 from sim.memory import check_memory
 from sim.montecarlo import check_strategies
@@ -82,7 +82,7 @@ def check_job(cfg) -> None:
     checked = validate(cfg)
     check_config_dirs(user_config_dirs(cfg))
     build_processes(cfg)
-    workers = int(checked.run.workers or default_workers()) if executor_name(checked.run) == "process" else 0
+    workers = local_workers(checked.run) if executor_name(checked.run) == "process" else 0
     check_memory(checked, len(check_strategies(cfg)), workers=workers)
     note = start_date_note(checked)
     if note:

@@ -26,7 +26,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from sim.errors import UserError, raised_at, whole_number
-from sim.params import Flag, check_fields, described, meta_of, shown
+from sim.params import Flag, check_fields, described, keys, meta_of, shown
 from sim.schema import REMOVED_KEYS, Settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -287,8 +287,8 @@ def refuse_loose_flags(overrides: Sequence[str]) -> None:
 
     for text in overrides:
         key = str(text).split("=", 1)[0].lstrip("+~")
-        rule = _rule_of(key)
-        if not isinstance(rule, Flag) or "=" not in str(text):
+        rule = _flag_rules().get(key)
+        if rule is None or "=" not in str(text):
             continue
         try:
             override = OverridesParser.create().parse_override(str(text))
@@ -300,16 +300,10 @@ def refuse_loose_flags(overrides: Sequence[str]) -> None:
                 raise UserError(f"{key}={shown(value)}: must be true or false")
 
 
-def _rule_of(key: str):
-    """Return the rule of a schema key ('run.progress'), or None for a key not in the schema."""
-    cls, parts = Settings, key.split(".")
-    for name in parts[:-1]:
-        spec = {f.name: f for f in dataclasses.fields(cls)}.get(name)
-        if spec is None or "section" not in spec.metadata:
-            return None
-        cls = spec.metadata["section"]
-    spec = {f.name: f for f in dataclasses.fields(cls)}.get(parts[-1])
-    return None if spec is None else spec.metadata.get("rule")
+@functools.cache
+def _flag_rules() -> dict:
+    """Return {dotted key: its rule} of the schema's true-or-false keys (read once)."""
+    return {key: meta["rule"] for key, meta in keys(Settings) if isinstance(meta["rule"], Flag)}
 
 
 def no_such_key(key: str, value: str | None = None) -> str:

@@ -45,6 +45,11 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+def local_workers(run_cfg) -> int:
+    """Return how many worker processes `run.workers` asks for here (null: every core)."""
+    return int(run_cfg.workers or default_workers())
+
+
 class Reporter:
     """A worker's progress callback: counts replications, sends them at most every 0.25 s."""
 
@@ -106,7 +111,7 @@ class ProcessExecutor:
     """Run chunks in local worker processes (`run.workers`, default: every core)."""
 
     def __init__(self, run_cfg):
-        self.workers = int(run_cfg.workers or default_workers())
+        self.workers = local_workers(run_cfg)
         self.pool = self.reports = None
         self.running = {}  # the chunks in the workers' hands
 
@@ -356,7 +361,7 @@ def executor_name(run_cfg) -> str:
     """
     if run_cfg.executor != "auto":
         return str(run_cfg.executor)
-    several = int(run_cfg.workers or default_workers()) > 1
+    several = local_workers(run_cfg) > 1
     big = int(run_cfg.replications) >= AUTO_PROCESS_FROM
     return "process" if several and big and sys.platform.startswith("linux") else "serial"
 

@@ -286,6 +286,19 @@ def test_a_hall_let_after_the_loan_matured_borrows_again(compose_constant):
     assert -lines["interest"][let + 1] == pytest.approx(again * MONTHLY, rel=1e-9)
 
 
+def levered_interest_by_year(compose_constant, monkeypatch, *overrides):
+    """Return the account and the interest by tax year each levered call of `tax_usd_by_year`
+    deducts (the cover's, with a term loan; the tax's; the sale's), spied on."""
+    seen = []
+    real = equity.tax_usd_by_year
+    monkeypatch.setattr(equity, "tax_usd_by_year",
+                        lambda ebitda, depreciation, interest, *rest: seen.append(interest) or real(
+                            ebitda, depreciation, interest, *rest))
+    acc = account(compose_constant, *overrides)
+    assert acc.financing is not None  # computed when first read
+    return acc, [interest for interest in seen if np.ndim(interest)]  # not the unlevered tax's 0.0
+
+
 def test_upfront_fees_are_deducted_as_interest_over_their_loans_lives(compose_constant, monkeypatch):
     """The construction loan's fee (2% of 80% of the capex, paid at the first draw, month 1)
     is deducted as interest evenly over the loan's months as known then, to its maturity
@@ -294,12 +307,7 @@ def test_upfront_fees_are_deducted_as_interest_over_their_loans_lives(compose_co
     loan. The tax reads the interest paid plus that, by tax year. It was never deducted;
     then it was spread to the term loan's last month from the start, so the tax before the
     letting depended on when the letting came."""
-    seen = []
-    real = equity.tax_usd_by_year
-    monkeypatch.setattr(equity, "tax_usd_by_year",
-                        lambda ebitda, depreciation, interest, *rest: seen.append(interest) or real(
-                            ebitda, depreciation, interest, *rest))
-    acc = account(compose_constant)
+    acc, levered = levered_interest_by_year(compose_constant, monkeypatch)
     lines = dict(zip(FINANCE_CATEGORIES, acc.financing.lines))
     n = len(lines["fees"])
     (paid,) = np.flatnonzero(lines["fees"])
@@ -313,7 +321,6 @@ def test_upfront_fees_are_deducted_as_interest_over_their_loans_lives(compose_co
     deducted[convert + 1:] = left / (last - convert)
     deducted[-1] += left - deducted[convert + 1:].sum()
     by_year = [(-lines["interest"][y:y + 12] + deducted[y:y + 12]).sum() for y in range(0, n, 12)]
-    levered = [interest for interest in seen if np.ndim(interest)]  # not the unlevered tax's 0.0
     assert len(levered) == 3 and not acc.financing.breach_months  # cover, the tax, the sale's
     for interest in levered:
         np.testing.assert_allclose(interest, by_year, rtol=1e-12)
@@ -336,23 +343,6 @@ def test_halls_let_after_maturity_borrow_on_the_rent_index_of_their_letting(comp
     assert lines["debt_draw"][let] == pytest.approx(capacity, rel=1e-12)
 
 
-def interest_deducted_by_year(compose_constant, monkeypatch, *overrides):
-    """Return the account and the interest its levered tax deducts by tax year (the three
-    levered calls of `tax_usd_by_year` read the same, checked)."""
-    seen = []
-    real = equity.tax_usd_by_year
-    monkeypatch.setattr(equity, "tax_usd_by_year",
-                        lambda ebitda, depreciation, interest, *rest: seen.append(interest) or real(
-                            ebitda, depreciation, interest, *rest))
-    acc = account(compose_constant, *overrides)
-    assert acc.financing is not None  # computed when first read
-    levered = [interest for interest in seen if np.ndim(interest)]
-    assert len(levered) >= 2  # the tax's, the sale's (and the cover's, with a term loan)
-    for interest in levered[1:]:
-        np.testing.assert_array_equal(interest, levered[0])
-    return acc, np.array(levered[0])
-
-
 @pytest.mark.parametrize("asked_day", [0, 800, None])
 def test_nothing_deducted_before_the_letting_depends_on_when_it_comes(compose_constant, monkeypatch,
                                                                       asked_day):
@@ -362,8 +352,12 @@ def test_nothing_deducted_before_the_letting_depends_on_when_it_comes(compose_co
     And once built (month 13) a hall waiting for a tenant deducts the interest its loan
     accrues (it joined the hall's basis)."""
     requests = "[]" if asked_day is None else f"[[{asked_day}, 7.6923, 3652, 120, 730]]"
-    acc, by_year = interest_deducted_by_year(compose_constant, monkeypatch,
-                                             f"market.demand.requests={requests}")
+    acc, levered = levered_interest_by_year(compose_constant, monkeypatch,
+                                            f"market.demand.requests={requests}")
+    assert len(levered) >= 2  # the tax's, the sale's (and the cover's, with a term loan)
+    for interest in levered[1:]:
+        np.testing.assert_array_equal(interest, levered[0])
+    by_year = np.array(levered[0])
     lines = dict(zip(FINANCE_CATEGORIES, acc.financing.lines))
     fee = -lines["fees"][1]
     assert by_year[0] == pytest.approx(fee * 11 / 37, rel=1e-12)
