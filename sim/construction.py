@@ -146,8 +146,8 @@ def _renewal_options(world, terms) -> int:
     draws), and never fewer than 1 + n_days // 365, as many as were drawn before options
     were counted (so those stay the same numbers); at most one a day of the grid (a term
     under a day, which the config allows, would otherwise ask for millions)."""
-    rows = world.tenant_requests
-    shortest_term_days = float(rows["term_days"].min()) if len(rows) else math.inf
+    rows = world.tenant_request_rows()  # cached on the world: no pandas per strategy run
+    shortest_term_days = min((row[2] for row in rows), default=math.inf)  # term_days
     options = min(terms.options_before(world.n_days, shortest_term_days), world.n_days + 1)
     return max(1 + int(world.n_days // 365), options)
 
