@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import DictConfig
 
+from sim.config import check_output_dir
 from sim.errors import UserError
 from sim.rundir import CHUNKS_DIR, ROBUSTNESS_CSV, TABLES, RunDir
 
@@ -46,6 +47,7 @@ class Result:
         if run_dir.path.exists() and not run_dir.path.is_dir():
             raise UserError(f"{run_dir.path}: a file; Result.save writes a folder of tables, "
                             "give it a folder's path")
+        check_output_dir(path, "path")  # before the first table: nothing is half-written
         before = run_dir.read_info() if run_dir.path.is_dir() else None
         for name in TABLES:
             table = getattr(self, name, None)

@@ -2,6 +2,7 @@
 
 import html
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -47,6 +48,27 @@ def test_saving_to_a_file_and_loading_chunks_only_say_what_to_do(compose_small, 
     (tmp_path / "file").write_text("")
     with pytest.raises(UserError, match="a file; Result.save writes a folder"):
         result.save(tmp_path / "file")  # was a FileExistsError
+
+
+def test_saving_where_no_folder_can_be_made_says_so_in_one_line_and_writes_nothing(
+        compose_small, tmp_path):
+    """Result.save into a read-only place raised the OSError of its first mkdir, a traceback
+    where the command line gives one line naming the path."""
+    result = sim.run(compose_small("run.horizon_years=1"))
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK) and os.geteuid() == 0:  # root writes anyway: use /proc
+            target = "/proc/hashpivot-nowhere/r"
+        else:
+            target = locked / "r"
+        with pytest.raises(UserError, match=r"^path='.*r': cannot create it there \(.*\); "
+                                            "choose a writable directory$"):
+            result.save(target)
+        assert not list(locked.iterdir())
+    finally:
+        locked.chmod(0o700)
 
 
 def test_an_until_confident_run_records_the_replications_it_ran(compose_small, tmp_path):
