@@ -159,16 +159,25 @@ def irr(cash_usd, periods_per_year: int = 12):
     """Return the annual IRR of cash flows (one row: a float; rows: an array), NaN if undefined.
 
     Period m is discounted by (1 + irr) ** (−m / periods_per_year): monthly flows by
-    default, as the ledger keeps them. The rule, the same for every caller:
+    default, as the ledger keeps them. The rule, the same for every caller, returns a
+    rate only where it means what a reader compares with a hurdle rate h: the flows beat
+    h if and only if the IRR exceeds h. So:
 
     - NaN where the flows have no outflow or no inflow, or are not all finite;
-    - otherwise NPV is evaluated on `IRR_GRID` (−99% to +100,000% a year); NaN where it
-      neither changes sign nor is exactly zero there;
-    - where NPV changes sign more than once, the **lowest** rate is returned: the first
-      root met as the rate rises from −99%, refined by 60 bisections to machine precision.
-      It is the conservative root (the smallest return claimed for the project) and the
-      ledger's rule from the start. Cash flows −100, +230, −132 a year apart have roots
-      at 10% and 20%; this returns 10%.
+    - otherwise NPV is evaluated on `IRR_GRID` (−99% to +100,000% a year). The IRR is
+      returned where NPV is positive at every grid rate below it and negative at every
+      grid rate above it (an investment: money out first, back later): the one grid
+      rate where NPV is exactly zero, or the one root between two neighbouring grid
+      rates where it changes sign, refined by 60 bisections to machine precision;
+    - NaN everywhere else: where NPV neither changes sign nor is exactly zero on the
+      grid; where it rises from negative to positive (a loan: cash first, costs later,
+      so the rate is a cost of borrowing, not a return; +100 then −110 a year later
+      gives NPV < 0 below 10% and > 0 above); where it changes sign more than once,
+      or is zero at a grid rate and has the same sign on both sides of it, or is zero at
+      more than one (several IRRs, none of which can be compared with a hurdle rate:
+      −100, +230, −132 a year apart have roots at 10% and 20%, NPV > 0 only between
+      them); and where NPV is NaN at a grid rate (flows so long that discounting at −99%
+      overflows), as the rule cannot be checked there.
 
     Two roots closer together than the grid's spacing (0.01 up to 100%, 12.4% of the rate
     above it) cancel out and are not seen.
@@ -209,14 +218,16 @@ def _irr_row(cash: np.ndarray, periods_per_year: float) -> float:
     n_periods = len(cash)
     minus_years = _minus_years(n_periods, periods_per_year)
     values = _irr_factors(n_periods, periods_per_year) @ cash
-    change = np.flatnonzero(np.sign(values[:-1]) * np.sign(values[1:]) < 0)
-    exact = np.flatnonzero(values == 0)
-    if exact.size and (change.size == 0 or exact[0] < change[0]):
-        return float(IRR_GRID[exact[0]])
-    if change.size == 0:
+    signs = np.sign(values)  # NaN where NPV is
+    exact = np.flatnonzero(signs == 0)
+    if not (np.all(signs[:-1] >= signs[1:]) and exact.size <= 1):  # not +…+ (0) −…−: no IRR
         return math.nan
-    low, high = float(IRR_GRID[change[0]]), float(IRR_GRID[change[0] + 1])
-    rising = bool(values[change[0]] > 0)  # the sign of NPV at `low`, which every new low keeps
+    if exact.size:
+        return float(IRR_GRID[exact[0]])
+    change = np.flatnonzero(signs[:-1] > signs[1:])
+    if change.size == 0:  # one sign on the whole grid
+        return math.nan
+    low, high = float(IRR_GRID[change[0]]), float(IRR_GRID[change[0] + 1])  # NPV > 0, then < 0
     factors = np.empty(n_periods)
     known, ahead = _certain_signs(cash, minus_years, low, high, values[change[0]:change[0] + 2], factors)
     for _ in range(60):
@@ -227,7 +238,7 @@ def _irr_row(cash: np.ndarray, periods_per_year: float) -> float:
             if discount is None:
                 discount = np.power(1.0 + mid, minus_years, out=factors)
             npv_mid = float(cash.dot(discount))
-        if (npv_mid > 0) if rising else (npv_mid < 0):  # the sign at `low` (not 0, not NaN)
+        if npv_mid > 0:  # the sign at `low` (not 0, not NaN)
             if mid == low:
                 break
             low = mid

@@ -145,14 +145,24 @@ def test_irr_of_a_level_annuity():
     assert irr(bond, periods_per_year=1) == pytest.approx(0.10, abs=1e-12)
 
 
-def test_irr_of_two_roots_is_the_lower_one():
+def test_irr_of_two_roots_is_nan():
     cash = [-100.0, 230.0, -132.0]  # x = 1/(1+r): NPV = −132 (x − 10/11)(x − 5/6)
     for root in (0.10, 0.20):
         assert -100.0 + 230.0 / (1 + root) - 132.0 / (1 + root) ** 2 == pytest.approx(0, abs=1e-12)
-    assert irr(cash, periods_per_year=1) == pytest.approx(0.10, abs=1e-12)
+    # NPV > 0 only between 10% and 20%: neither root says which hurdle rates the flows beat
+    assert math.isnan(irr(cash, periods_per_year=1))
     monthly = np.zeros(25)
     monthly[[0, 12, 24]] = cash
-    assert irr(monthly) == pytest.approx(0.10, abs=1e-12)
+    assert math.isnan(irr(monthly))
+
+
+def test_irr_of_a_loan_is_nan():
+    # cash first, costs later: NPV < 0 below 10% and > 0 above; 10% is a cost of borrowing
+    assert math.isnan(irr([100.0, -110.0], periods_per_year=1))
+    monthly = np.zeros(13)
+    monthly[0], monthly[12] = 100.0, -110.0
+    assert math.isnan(irr(monthly))
+    assert irr([-100.0, 110.0], periods_per_year=1) == pytest.approx(0.10, abs=1e-12)  # its mirror
 
 
 def test_irr_of_rows_is_each_rows_irr():
@@ -192,16 +202,37 @@ def test_irr_recovers_the_rate_that_built_the_cash_flows(rate, months):
 @settings(max_examples=100, deadline=None)
 @given(cash_flows)
 def test_npv_at_the_irr_is_zero_and_no_lower_grid_rate_changes_its_sign(flows):
-    cash = np.array(flows)
-    rate = irr(cash)
-    assume(not math.isnan(rate))
-    assert abs(npv(cash, rate)) <= 1e-7 * np.abs(cash).sum()
-    below = np.array([npv(cash, r) for r in IRR_GRID[IRR_GRID < rate - 1e-9]])
-    assert np.all(below > 0) or np.all(below < 0)  # the lowest root: none found before it
+    for cash in (np.array(flows), -np.array(flows)):  # a loan's mirror is an investment
+        rate = irr(cash)
+        if math.isnan(rate):
+            continue
+        assert abs(npv(cash, rate)) <= 1e-7 * np.abs(cash).sum()
+        below = np.array([npv(cash, r) for r in IRR_GRID[IRR_GRID < rate - 1e-9]])
+        assert np.all(below > 0)  # the one root: none found before it
+
+
+@settings(max_examples=300, deadline=None)
+@given(cash_flows, st.sampled_from([1.0, 12.0]))
+@example(flows=[100.0, -110.0], periods=1.0)  # a loan: the old lowest root said 10%
+@example(flows=[-100.0, 230.0, -132.0], periods=1.0)  # two roots: the old rule said 10%
+def test_irr_never_contradicts_the_npv_at_a_hurdle_rate(flows, periods):
+    """Where `irr` gives r, the flows beat a grid rate h if and only if h < r: NPV(h) > 0 below r,
+    < 0 above (a loan, or flows with several roots, get NaN)."""
+    minus_years = -(np.arange(len(flows)) / periods)
+    for cash in (np.array(flows), -np.array(flows)):  # an investment's mirror is a loan, and back
+        rate = irr(cash, periods_per_year=periods)
+        if math.isnan(rate):
+            continue
+        for hurdle in IRR_GRID[np.abs(IRR_GRID - rate) >= 0.05]:  # comfortably away from r
+            terms = cash * (1.0 + hurdle) ** minus_years
+            value = float(terms.sum())
+            if abs(value) > 1e-9 * float(np.abs(terms).sum()):  # a sign that rounding cannot flip
+                assert (value > 0) == (hurdle < rate), (hurdle, value)
 
 
 def bisected_irr(cash, periods_per_year=12.0):
-    """The rule of `irr` as first written: every step of the bisection computes its NPV."""
+    """The rule of `irr`, every step of the bisection computing its NPV: the lowest root, as
+    first written, where NPV is positive at every grid rate below it and negative above."""
     cash = np.asarray(cash, dtype=float)
     if not (np.any(cash < 0) and np.any(cash > 0)) or not np.all(np.isfinite(cash)):
         return math.nan
@@ -210,7 +241,7 @@ def bisected_irr(cash, periods_per_year=12.0):
     change = np.flatnonzero(np.sign(values[:-1]) * np.sign(values[1:]) < 0)
     exact = np.flatnonzero(values == 0)
     if exact.size and (change.size == 0 or exact[0] < change[0]):
-        return float(IRR_GRID[exact[0]])
+        return beats_hurdles_below(float(IRR_GRID[exact[0]]), values)
     if change.size == 0:
         return math.nan
     low, high = float(IRR_GRID[change[0]]), float(IRR_GRID[change[0] + 1])
@@ -226,7 +257,13 @@ def bisected_irr(cash, periods_per_year=12.0):
             if mid == high:
                 break
             high = mid
-    return float(0.5 * (low + high))
+    return beats_hurdles_below(float(0.5 * (low + high)), values)
+
+
+def beats_hurdles_below(root, values):
+    """`root` where the grid's NPVs (`values`) are > 0 at every rate below it and < 0 above; else NaN."""
+    investment = np.all(values[IRR_GRID < root] > 0) and np.all(values[IRR_GRID > root] < 0)
+    return root if investment else math.nan
 
 
 def three_roots(roots):
@@ -244,8 +281,9 @@ def three_roots(roots):
 @example(flows=[-1e6, 1e6 + 1e-3], periods=1.0)  # an IRR of 1e-9
 def test_irr_is_the_bisection_of_every_step_to_the_last_bit(flows, periods):
     """Where `irr` takes a sign from its batch of certain ones, the answer is unchanged."""
-    got, want = irr(flows, periods_per_year=periods), bisected_irr(flows, periods)
-    assert np.float64(got).tobytes() == np.float64(want).tobytes()
+    for cash in (np.array(flows), -np.array(flows)):  # a loan's mirror is an investment, and back
+        got, want = irr(cash, periods_per_year=periods), bisected_irr(cash, periods)
+        assert np.float64(got).tobytes() == np.float64(want).tobytes()
 
 
 @settings(max_examples=300, deadline=None)

@@ -36,10 +36,10 @@ CSV_COLUMNS = {"min_dscr_p5": ("min_dscr", "p5"), "min_dscr_p50": ("min_dscr", "
                "equity_irr_median": ("equity_irr", "p50"),
                "peak_equity_mean_usd": ("peak_equity_usd", "mean"),
                "npv_after_tax_mean_usd": ("npv_after_tax_usd", "mean")}
-#: Summary columns whose NaN means "undefined" (an IRR where no rate sets the NPV to zero),
-#: not "not applicable" (`min_dscr` without debt): a statistic of one is shown only where
-#: the strategy defines it in at least MIN_DEFINED_SHARE of its worlds, as `hashpivot-compare
-#: --metric` compares it; the report says which are left blank.
+#: Summary columns whose NaN means "undefined" (an IRR where no one rate parts positive NPV
+#: from negative), not "not applicable" (`min_dscr` without debt): a statistic of one is
+#: shown only where the strategy defines it in at least MIN_DEFINED_SHARE of its worlds, as
+#: `hashpivot-compare --metric` compares it; the report says which are left blank.
 UNDEFINED_WHEN_NAN = ("equity_irr",)
 #: The report's table adds the unlevered NPV beside the financed figures.
 REPORT_COLUMNS = {**CSV_COLUMNS, "npv_mean_usd": ("npv_usd", "mean")}
@@ -130,7 +130,8 @@ def rarely_defined_notes(runset: RunSet, headed: dict[str, str],
                          else f"{undefined:.0%}") + " of its worlds"
                 notes.append(f"The {headed.get(name, name)} ({name}) is left blank for "
                              f"{label}{where}: its {source} is undefined in {share} (no "
-                             f"discount rate sets the NPV of its cash to equity to zero)"
+                             "one rate has the NPV of its cash to equity positive below it "
+                             "and negative above)"
                              + ("." if undefined == 1.0 else
                                 f", and a statistic of the other {1.0 - undefined:.0%} "
                                 "would speak for them alone."))

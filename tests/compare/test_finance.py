@@ -302,8 +302,8 @@ def test_financing_without_debt_draws_no_fan_and_says_why(tmp_path, run_factory,
     # (the synthetic stay_mining has no IRR in any world, the phased one in every world)
     assert section.notes == [
         "The median equity IRR (equity_irr_median) is left blank for stay_mining: its "
-        "equity_irr is undefined in every one of its worlds (no discount rate sets the NPV "
-        "of its cash to equity to zero).",
+        "equity_irr is undefined in every one of its worlds (no one rate has the NPV of its "
+        "cash to equity positive below it and negative above).",
         "No strategy carries debt in any sampled world (stay_mining, phased): there is no "
         "DSCR to chart."]
     assert section.table["covenant_breach_share"].tolist() == [0.0, 0.0]
