@@ -147,6 +147,12 @@ IRR_GRID = np.concatenate([np.linspace(-0.99, 1.0, 200), np.geomspace(1.01, 1e3,
 IRR_GRID.setflags(write=False)
 #: The spacing of floats at 1 and the smallest normal float: the units of the IRR's error bounds.
 _EPSILON, _TINY = float(np.finfo(float).eps), float(np.finfo(float).tiny)
+#: The top of the hurdle range, 100% a year: an IRR is checked against the NPV's sign at
+#: every grid rate up to it (or up to the IRR, where that is higher), none above: no hurdle
+#: rate is set there, and a stream that earns in its first month before it invests turns
+#: positive again at rates of thousands of percent, discounting all but that month away.
+HURDLE_TOP = 1.0
+_HURDLE_TOP = int(np.flatnonzero(IRR_GRID <= HURDLE_TOP)[-1])
 
 
 @read_only_cache(maxsize=8)
@@ -165,19 +171,24 @@ def irr(cash_usd, periods_per_year: int = 12):
 
     - NaN where the flows have no outflow or no inflow, or are not all finite;
     - otherwise NPV is evaluated on `IRR_GRID` (−99% to +100,000% a year). The IRR is
-      returned where NPV is positive at every grid rate below it and negative at every
-      grid rate above it (an investment: money out first, back later): the one grid
-      rate where NPV is exactly zero, or the one root between two neighbouring grid
-      rates where it changes sign, refined by 60 bisections to machine precision;
-    - NaN everywhere else: where NPV neither changes sign nor is exactly zero on the
-      grid; where it rises from negative to positive (a loan: cash first, costs later,
-      so the rate is a cost of borrowing, not a return; +100 then −110 a year later
-      gives NPV < 0 below 10% and > 0 above); where it changes sign more than once,
-      or is zero at a grid rate and has the same sign on both sides of it, or is zero at
-      more than one (several IRRs, none of which can be compared with a hurdle rate:
-      −100, +230, −132 a year apart have roots at 10% and 20%, NPV > 0 only between
-      them); and where NPV is NaN at a grid rate (flows so long that discounting at −99%
-      overflows), as the rule cannot be checked there.
+      the first rate at which NPV stops being positive: the grid rate where it is exactly
+      zero, or the root between the last positive grid rate and the first negative one,
+      refined by 60 bisections to machine precision. It is returned where NPV is
+      positive at every grid rate below it and negative at every grid rate above it up
+      to 100% a year (`HURDLE_TOP`; above that, where nobody sets a hurdle, only the rate
+      after an exact zero is looked at). So against a hurdle rate h of at most 100%, an
+      IRR above h means a positive NPV at h, and one below h a negative NPV;
+    - NaN everywhere else: where NPV is positive on the whole grid, or not positive at
+      −99% (a loan, cash first and costs later: +100 then −110 a year later gives NPV
+      < 0 below 10% and > 0 above, so 10% is a cost of borrowing, not a return); where,
+      up to 100% a year, it changes sign more than once or touches zero without
+      crossing (several IRRs, none of which can be compared with a hurdle rate: −100,
+      +230, −132 a year apart have roots at 10% and 20%, NPV > 0 only between them);
+      and where NPV is NaN at a grid rate (flows so long that discounting at −99%
+      overflows), as the rule cannot be checked there. Above 100% a year a second
+      crossing is ignored: a stream that earns in its first month before it invests
+      turns positive again at thousands of percent, where discounting leaves only that
+      month.
 
     Two roots closer together than the grid's spacing (0.01 up to 100%, 12.4% of the rate
     above it) cancel out and are not seen.
@@ -218,18 +229,23 @@ def _irr_row(cash: np.ndarray, periods_per_year: float) -> float:
     n_periods = len(cash)
     minus_years = _minus_years(n_periods, periods_per_year)
     values = _irr_factors(n_periods, periods_per_year) @ cash
-    signs = np.sign(values)  # NaN where NPV is
-    exact = np.flatnonzero(signs == 0)
-    if not (np.all(signs[:-1] >= signs[1:]) and exact.size <= 1):  # not +…+ (0) −…−: no IRR
+    signs = np.sign(values)
+    if np.isnan(values).any():  # the rule cannot be checked where discounting overflows
         return math.nan
-    if exact.size:
-        return float(IRR_GRID[exact[0]])
-    change = np.flatnonzero(signs[:-1] > signs[1:])
-    if change.size == 0:  # one sign on the whole grid
+    below = signs <= 0
+    first = int(below.argmax())  # the first grid rate where NPV is not positive
+    if not below[first] or first == 0:  # positive everywhere, or not positive at the lowest rate
         return math.nan
-    low, high = float(IRR_GRID[change[0]]), float(IRR_GRID[change[0] + 1])  # NPV > 0, then < 0
+    # negative after it, up to the top of the hurdle range, and at the grid rate after a zero
+    end = _HURDLE_TOP + 1 if first <= _HURDLE_TOP else first + 1
+    after = signs[first + 1:max(end, first + 2) if signs[first] == 0 else end]
+    if after.size and after.max() >= 0:
+        return math.nan
+    if signs[first] == 0:
+        return float(IRR_GRID[first])
+    low, high = float(IRR_GRID[first - 1]), float(IRR_GRID[first])  # NPV > 0, then < 0
     factors = np.empty(n_periods)
-    known, ahead = _certain_signs(cash, minus_years, low, high, values[change[0]:change[0] + 2], factors)
+    known, ahead = _certain_signs(cash, minus_years, low, high, values[first - 1:first + 1], factors)
     for _ in range(60):
         mid = 0.5 * (low + high)
         npv_mid = known.get(mid)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from sim import economics, ledger
 from sim.compare import stats
-from sim.economics import (IRR_GRID, TARGET_TIMESPAN_S, below_breakeven, breakeven_power_usd_per_mwh,
+from sim.economics import (HURDLE_TOP, IRR_GRID, TARGET_TIMESPAN_S, below_breakeven, breakeven_power_usd_per_mwh,
                            discount_factors, hashprice_usd_per_ph_day, irr, mining_margin,
                            mining_revenue_usd_per_day, mining_revenue_usd_per_mw_day, npv,
                            payback_years, peak_funding_usd, power_cost_usd_per_mw_day, retarget,
@@ -156,6 +156,20 @@ def test_irr_of_two_roots_is_nan():
     assert math.isnan(irr(monthly))
 
 
+def test_irr_of_a_site_that_mines_a_month_before_it_invests_is_its_return():
+    """A first month of mining cash, then a build, then rent: NPV > 0 below the return and
+    < 0 above it up to 100% a year, and positive again at thousands of percent, where
+    discounting leaves only the first month. The rule of the whole grid called that
+    "several roots" and gave NaN: phased's equity IRR in 159 of 200 default worlds."""
+    monthly = np.array([150.0] + [-100.0] * 6 + [12.0] * 113)  # mine, build for six months, let
+    rate = irr(monthly)
+    months = np.arange(monthly.size)
+    assert npv(monthly, rate) == pytest.approx(0.0, abs=1e-9 * np.abs(monthly).sum())
+    assert 0.25 < rate < 0.40  # 144 a year on 450 net for nine and a half years
+    assert monthly @ (1.0 + 1e3) ** -(months / 12) > 0  # the second root, beyond any hurdle
+    assert monthly @ (1.0 + HURDLE_TOP) ** -(months / 12) < 0
+
+
 def test_irr_of_a_loan_is_nan():
     # cash first, costs later: NPV < 0 below 10% and > 0 above; 10% is a cost of borrowing
     assert math.isnan(irr([100.0, -110.0], periods_per_year=1))
@@ -216,14 +230,16 @@ def test_npv_at_the_irr_is_zero_and_no_lower_grid_rate_changes_its_sign(flows):
 @example(flows=[100.0, -110.0], periods=1.0)  # a loan: the old lowest root said 10%
 @example(flows=[-100.0, 230.0, -132.0], periods=1.0)  # two roots: the old rule said 10%
 def test_irr_never_contradicts_the_npv_at_a_hurdle_rate(flows, periods):
-    """Where `irr` gives r, the flows beat a grid rate h if and only if h < r: NPV(h) > 0 below r,
-    < 0 above (a loan, or flows with several roots, get NaN)."""
+    """Where `irr` gives r, the flows beat a grid rate h up to the hurdle range's top (100% a
+    year, or r where it is higher) if and only if h < r: NPV(h) > 0 below r, < 0 above (a
+    loan, or flows with several roots in that range, get NaN)."""
     minus_years = -(np.arange(len(flows)) / periods)
     for cash in (np.array(flows), -np.array(flows)):  # an investment's mirror is a loan, and back
         rate = irr(cash, periods_per_year=periods)
         if math.isnan(rate):
             continue
-        for hurdle in IRR_GRID[np.abs(IRR_GRID - rate) >= 0.05]:  # comfortably away from r
+        hurdles = IRR_GRID[(IRR_GRID < rate) | (IRR_GRID <= HURDLE_TOP)]
+        for hurdle in hurdles[np.abs(hurdles - rate) >= 0.05]:  # comfortably away from r
             terms = cash * (1.0 + hurdle) ** minus_years
             value = float(terms.sum())
             if abs(value) > 1e-9 * float(np.abs(terms).sum()):  # a sign that rounding cannot flip
@@ -261,8 +277,14 @@ def bisected_irr(cash, periods_per_year=12.0):
 
 
 def beats_hurdles_below(root, values):
-    """`root` where the grid's NPVs (`values`) are > 0 at every rate below it and < 0 above; else NaN."""
-    investment = np.all(values[IRR_GRID < root] > 0) and np.all(values[IRR_GRID > root] < 0)
+    """`root` where the grid's NPVs (`values`) are > 0 at every rate below it and < 0 at every
+    rate above it up to the hurdle range's top (or, past that top, at the next grid rate
+    after a root that is a grid rate); else NaN."""
+    above = IRR_GRID > root
+    checked = above & (IRR_GRID <= HURDLE_TOP)
+    if root in IRR_GRID:  # an exact zero: the next rate must cross, not touch
+        checked[np.flatnonzero(above)[:1]] = True
+    investment = np.all(values[IRR_GRID < root] > 0) and np.all(values[checked] < 0)
     return root if investment else math.nan
 
 
