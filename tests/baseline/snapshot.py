@@ -75,6 +75,11 @@ Written anew when a new loan on halls let after their construction loan matured 
 be sized on the lease index of the month they are let, its close (a change of model: it
 read the index of the build's first day): the equity fields, financing flows and cover
 of default_200 and real_option_100 moved; deterministic (never refinanced) did not.
+Written anew when an IRR came to be given only where NPV is positive below it and
+negative above it up to 100% a year (4cd0f51, a change of rule: the lowest root could
+contradict the NPV): default_200's summary.irr and summary.equity_irr became NaN in 33 and
+37 rows, no value changed; the other cases did not move. Written on a machine with
+AVX-512, so a machine without it may show fields within `TOLERANCE`.
 Rewrite them only for a change of model, or as here for a refactor whose last bits
 the commit accounts for, and say which fields moved and why in the commit.
 """
