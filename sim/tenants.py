@@ -22,13 +22,15 @@ anchor's phases) are one tenant's: one credit, one default for all of them.
 Each lease then runs its contract (`lease`): the terms of sim.leases, its extensions,
 and, if its tenant defaults, the backstop. A backstop guarantees the tenant's
 obligations, phases to come included: the parts its tenant still waits for, or that are
-held for it, stay signed for the backstop's share, and are leased to it when delivered.
+held for it, stay signed for the backstop's share, and are leased to it when its tenant's
+would have been, never from the halls its tenant held (`_fenced_mw`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -223,7 +225,12 @@ class TenantDesk:
         self._serve(day)
 
     def _serve(self, day: float) -> None:
-        """Deliver to waiting tenants in order while the ready MW covers the first (a part, if phased)."""
+        """Deliver to waiting tenants in order while the ready MW covers the first (a part, if phased).
+
+        A backstop's part (share b of its tenant's) is delivered as its tenant's part would
+        have been, from the ready MW less those its tenant would hold (`_fenced_mw`): b of
+        each delivery that part would have taken, the rest of it fenced in turn.
+        """
         while self.pending:
             waiting = self.pending[0]
             request = waiting.request
@@ -232,15 +239,21 @@ class TenantDesk:
             if self._defaulted(request.tenant, day):
                 self._forgo(request.tenant, day)
                 continue
-            want_mw = waiting.mw_it * self.pue_ai
-            if self.ready_mw >= want_mw - EPS_MW:
+            share, free_mw = 1.0, self.ready_mw  # a tenant's own part takes all it is delivered
+            if request.backstop:
+                share = float(self.hosting.backstop_share)
+                free_mw -= self._fenced_mw[request.tenant]
+            want_mw = waiting.mw_it * self.pue_ai / share  # what its tenant's part would take
+            if free_mw >= want_mw - EPS_MW:
                 mw_it = waiting.mw_it
                 self.pending.popleft()
-            elif request.phased and self.ready_mw > EPS_MW:
-                mw_it = self.ready_mw / self.pue_ai
+            elif request.phased and free_mw > EPS_MW:
+                mw_it = share * free_mw / self.pue_ai
                 waiting.mw_it -= mw_it
             else:
                 break
+            if request.backstop:  # the rest of the delivery its tenant would have leased
+                self._fenced_mw[request.tenant] += (1.0 - share) / share * mw_it * self.pue_ai
             part = request if mw_it == request.mw_it else dataclasses.replace(request, mw_it=mw_it)
             self.reserved_mw -= part.mw_it * self.pue_ai
             late_days = max(0.0, day - (request.day + request.wait_days))
@@ -272,6 +285,20 @@ class TenantDesk:
         """Return the parts held for their tenants until their rent commences, by the process
         that leases each then (empty at first; a tenant's default takes its parts out)."""
         return {}
+
+    @cached_property
+    def _fenced_mw(self) -> defaultdict:
+        """Return, per backstop (the tenant id of its parts, -1 - its tenant's), the ready MW
+        its waiting parts may not take: those its tenant would hold had it not defaulted.
+
+        Its tenant's default lets go `1 - b` of the halls it held (leased, or held for its
+        rent to commence), the backstop's part takes `b` of each delivery its tenant's part
+        would have had, leaving the rest ready, and the backstop lets go of its own `b` at
+        its terms' end, where its tenant might have renewed. Nothing is taken off when
+        other tenants lease these halls: a part is never served from its tenant's halls,
+        so never earlier than its tenant's would have been, at worst later.
+        """
+        return defaultdict(float)
 
     def _lease_on(self, day: float, tenant: int):
         """Wait until `day`, then lease the part this process holds for `tenant` from the
@@ -361,9 +388,12 @@ class TenantDesk:
             self._log(self.env.now, -1, "lease_renewed", request=request)
         if backstop is not None:  # its share of the halls stays let until the term's end
             held_mw = mw * float(self.hosting.backstop_share)
+            self._fenced_mw[-1 - request.tenant] += mw - held_mw  # its tenant's, but for the default
             self._vacate(self.env.now, mw - held_mw, kw_it - backstop.kw_it)
             yield self.env.timeout(max(0.0, backstop.end_day - self.env.now))
             mw, kw_it = held_mw, backstop.kw_it
+        if backstop is not None or request.backstop:  # halls its tenant might have renewed
+            self._fenced_mw[request.tenant if request.backstop else -1 - request.tenant] += mw
         self._vacate(self.env.now, mw, kw_it)
 
     def _vacate(self, day: float, mw: float, kw_it: float) -> None:
@@ -407,7 +437,8 @@ class TenantDesk:
 
         A backstop (`backstop_share` b > 0) guarantees them too: b of each stays signed, in
         its place in the queue or held, as a part of the backstop's (`_backstop_part`), and
-        only the other 1 − b of the MW are released.
+        only the other 1 − b of the MW are released; those of the held halls are fenced from
+        the backstop's waiting parts (`_fenced_mw`).
         """
         share = float(self.hosting.backstop_share)
         for waiting in [w for w in self.pending if w.request.tenant == tenant]:
@@ -426,6 +457,7 @@ class TenantDesk:
             if share == 0:
                 del self._held[process]
                 continue
+            self._fenced_mw[-1 - tenant] += (1.0 - share) * part.mw_it * self.pue_ai
             self._held[process] = Held(self._backstop_part(part, share * part.mw_it, day),
                                        held.built_for, share * held.penalty_usd)
 

@@ -35,16 +35,29 @@ class Table:
         return {"tenant_requests": self.table}
 
 
+class LettingSite(Site):
+    """A site that notes each part it lets: (day, IT MW, whether a backstop's part)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.let = []
+
+    def _lease_from_pool(self, request, day, built_for, penalty_usd=0.0):
+        """Note the part, then lease it."""
+        self.let.append((day, request.mw_it, request.backstop))
+        super()._lease_from_pool(request, day, built_for, penalty_usd)
+
+
 def anchor_run(compose, *overrides, replication=0, table=None, **anchor):
     """Return (site after its run, account) of build_to_suit over five years for the tenant
     `table`, or else an anchor of 20 MW of IT at $120/kW-month (no market unless
-    `rate_per_year` says)."""
+    `rate_per_year` says); the site notes the parts it lets (`LettingSite`)."""
     cfg = compose("strategy=build_to_suit", *QUIET, "run.horizon_years=5", *overrides)
     processes = build_processes(cfg)
     processes["demand"] = Table(table) if table is not None else AnchorTenant(**{
         "rate_per_year": 0, "anchor_mw_it": 20, "anchor_usd_per_kw_month": 120, **anchor})
     world = sim.sample_world(cfg, replication, processes)
-    site = Site(cfg, world, next(iter(build_strategies(cfg).values())))
+    site = LettingSite(cfg, world, next(iter(build_strategies(cfg).values())))
     record = site.run()
     return site, Account(cfg, world, record)
 
@@ -174,3 +187,81 @@ def test_backstopped_parts_conserve_the_mw_and_their_rent_is_their_leases(
     assert site.reserved_mw == pytest.approx(
         sum(waiting.mw_it for waiting in site.pending) * 1.3, abs=1e-6)
     assert site.ready_mw > -1e-9
+
+
+def test_a_backstops_part_is_let_when_its_tenants_would_have_been(compose_constant):
+    """One crew builds a 20 MW tenant's three blocks one after another, ready on days 365,
+    730 and 1095 (its phase is due in three years). At 75% a year it defaults half a year
+    after its first rent, day 547.625, holding its first hall's 7,692 kW and waiting for
+    12,308 more. Its backstop (b = 0.4) keeps b of the first hall and takes b of each hall
+    still to come when its tenant would have had it: 3,077 kW on day 730 and 1,846 on day
+    1095, none of the 4,615 kW its tenant let go (until 2026-11-28 it leased those at once,
+    held all 7,692 kW until day 730 and paid $40.09M, 0.47 of its tenant's rent). So from
+    the default on it holds b of the kW the same tenant, never defaulting, would hold, day
+    by day, and its rent is b of that tenant's: the same days, b of the kW (to rounding)."""
+    b = 0.4
+    runs = [anchor_run(compose_constant, "site.crews=1", "site.conversion.retrofit_days=fixed:335",
+                       "run.deterministic=true", "site.hosting.renewal_probability=0",
+                       f"site.hosting.backstop_share={b}",
+                       f"site.hosting.default_probability_per_year={probability}",
+                       anchor_phases=[[1.0, 1095]]) for probability in (0.75, 0)]
+    (site, acc), (sound_site, sound) = runs
+    default_day = 365 + DAYS_PER_YEAR / 2
+    assert site.default_days == {0: default_day} and sound_site.default_days == {0: math.inf}
+    hall_kw = 10_000 / 1.3
+    terms = kw_it_by_term(acc.record)
+    assert sorted(terms) == [(365, default_day), (default_day, 365 + 4383), (730, 730 + 4383),
+                             (1095, 1095 + 4383)]
+    assert [terms[term] for term in sorted(terms)] == pytest.approx(
+        [hall_kw, b * hall_kw, b * hall_kw, b * (20_000 - 2 * hall_kw)], rel=1e-12)
+    after = slice(math.ceil(default_day), None)
+    np.testing.assert_allclose(acc.rates.kw_it_leased[after], b * sound.rates.kw_it_leased[after],
+                               rtol=1e-12)
+    rent_usd = acc.rates.rent_usd_per_day[after].sum()
+    assert rent_usd == pytest.approx(b * sound.rates.rent_usd_per_day[after].sum(), rel=1e-12)
+    assert rent_usd == pytest.approx(34.119e6, rel=1e-4)
+    assert [(day, backstop_part) for day, _, backstop_part in site.let] == [
+        (365, False), (730, True), (1095, True)]
+    assert [mw for _, mw, _ in site.let] == pytest.approx(
+        [hall_kw / 1000, b * hall_kw / 1000, b * (20 - 2 * hall_kw / 1000)], rel=1e-12)
+
+
+@settings(max_examples=12, deadline=None,  # compose_constant only composes: nothing to reset
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(replication=st.integers(0, 10_000), probability=st.floats(0.5, 0.99),
+       backstop=st.floats(0.05, 0.95), mw_it=st.lists(st.floats(3.0, 30.0), min_size=2, max_size=2),
+       second_day=st.integers(0, 400), crews=st.integers(1, 2), per_project=st.integers(1, 3),
+       phased=st.booleans(), commence_days=st.sampled_from([0.0, 500.0]))
+def test_a_backstops_part_is_never_let_before_its_tenants_would_have_been(
+        compose_constant, replication, probability, backstop, mw_it, second_day, crews, per_project,
+        phased, commence_days):
+    """Sampled builds, default days, backstop shares and block counts, one tenant of two
+    requests (phased or not, rent from delivery or from a commencement date): by each day
+    its backstop's parts are let, they come to no more than b of what its tenant's parts
+    not let by its default would have come to by then, in the same world with the tenant
+    never defaulting; and from the default on the backstop holds no more than b of the kW
+    that tenant would hold."""
+    table = pd.DataFrame({"day": [0, second_day], "mw_it": mw_it, "term_days": 4383.0,
+                          "usd_per_kw_month": 150.0, "wait_days": 1500.0, "min_share": 1.0,
+                          "phased": float(phased), "commence_days": commence_days,
+                          "tenant": [0.0, 0.0]})
+    (site, acc), (sound_site, sound) = [
+        anchor_run(compose_constant, f"site.crews={crews}", f"site.blocks_per_project={per_project}",
+                   "site.conversion.retrofit_days=lognormal:335:0.3", "run.event_log=false",
+                   "run.deterministic=false", "site.hosting.renewal_probability=0",
+                   f"site.hosting.backstop_share={backstop}",
+                   f"site.hosting.default_probability_per_year={p}", replication=replication, table=table)
+        for p in (probability, 0)]
+    own_mw_it = sum(mw for _, mw, backstop_part in site.let if not backstop_part)
+    sound_days = np.array([day for day, _, _ in sound_site.let])  # noted in time order
+    sound_mw_it = np.cumsum([0.0] + [mw for _, mw, _ in sound_site.let])  # let by each
+    taken_mw_it = 0.0
+    for day, mw, backstop_part in site.let:
+        if backstop_part:
+            taken_mw_it += mw
+            would_have_mw_it = sound_mw_it[np.searchsorted(sound_days, day, side="right")]
+            assert taken_mw_it <= backstop * (would_have_mw_it - own_mw_it) + 1e-9
+    default_day = site.default_days.get(0, math.inf)
+    if default_day < acc.n_days:
+        after = slice(math.ceil(default_day), None)
+        assert np.all(acc.rates.kw_it_leased[after] <= backstop * sound.rates.kw_it_leased[after] + 1e-6)

@@ -477,18 +477,19 @@ def test_a_tenant_holding_no_lease_on_its_default_day_takes_none_of_its_parts(
     14 MW (two blocks) of its second request: with one crew, for the block ready on day 730;
     with ten, ready on day 365, held for it until its rent commences on day 700. It defaults
     on day 365 + 182.625 = 547.625 holding no lease: the tenant takes no part of the
-    second request; its backstop takes half of it, 9.1 MW of grid, leased with one crew at
-    once (the block its first lease let go on day 465 covers it), with ten on day 700 when
-    its rent commences; and (ten crews) the other half of the held halls goes back to the
-    pool, to another tenant that asks on day 600 for 65 MW of IT (84.5 of the 100 MW of
-    grid: more than the 81.8 free without them) at once. (The part was leased on day 730
+    second request; its backstop takes half of it, 9.1 MW of grid, leased when its tenant's
+    would have been: with one crew on day 730, when the second block is ready (until
+    2026-11-28 at once, from the block its first lease let go on day 465), with ten on day
+    700 when its rent commences; and (ten crews) the other half of the held halls goes back
+    to the pool, to another tenant that asks on day 600 for 65 MW of IT (84.5 of the 100 MW
+    of grid: more than the 81.8 free without them) at once. (The part was leased on day 730
     or 700, defaulted at once and was backed for its whole term; the other tenant was
     turned away. Until 2026-11-28 the backstop took no part of it.)"""
     default_day = 365 + math.log(2) / math.log(4) * DAYS_PER_YEAR
     assert default_day == 547.625
     record = tenant_table_run(compose_constant, table, f"site.crews={crews}")
     events = tenant_events(record)
-    backstop_day = default_day if crews == 1 else 700
+    backstop_day = 730 if crews == 1 else 700
     assert {(c, e, d) for c, e, d in events if c != "request 2"} == {
         ("request 0", "tenant_request", 0), ("request 0", "tenant_signed_converting", 0),
         ("request 1", "tenant_request", 0), ("request 1", "tenant_signed_converting", 0),
