@@ -125,7 +125,7 @@ def fit_jump(closes: pd.Series) -> Fit:
                       math.log(2 * sd)])
     best = optimize.minimize(_negative_loglik, start, args=(r,), method="BFGS")
     theta = best.x
-    cov = covariance(lambda x: _negative_loglik(x, r), theta)
+    cov = covariance(lambda x: _negative_loglik(x, r), theta, observations=len(r))
     params = _jump_params(theta)
     errors = {key: delta_se(lambda x, key=key: _jump_params(x)[key], theta, cov) for key in params}
     log_weight, mean, sds = _components(theta)

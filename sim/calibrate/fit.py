@@ -143,12 +143,18 @@ def hessian(func: Callable[[np.ndarray], float], x: np.ndarray, step: float = 1e
     return out
 
 
-def covariance(negative_loglik: Callable[[np.ndarray], float], x: np.ndarray) -> np.ndarray:
+def covariance(negative_loglik: Callable[[np.ndarray], float], x: np.ndarray,
+               observations: int | None = None) -> np.ndarray:
     """Return the asymptotic covariance of an MLE: the inverse Hessian of −log L at `x`.
 
     Where the Hessian is not positive definite (too few data, or `x` not a maximum of the
-    likelihood) the parameters are not identified: every entry is infinite.
+    likelihood) the parameters are not identified: every entry is infinite. So too where
+    the fit had no more `observations` (if given) than parameters, whatever the Hessian's
+    rounding (a jump diffusion's five parameters on two returns came out positive definite
+    on one CPU and not on another).
     """
+    if observations is not None and observations <= len(x):
+        return np.full((len(x), len(x)), np.inf)
     matrix = hessian(negative_loglik, x)
     if not np.all(np.isfinite(matrix)):
         return np.full(matrix.shape, np.inf)
