@@ -272,6 +272,9 @@ class TenantDesk:
         (`commence_days`), take them from the pool now and lease them then: the halls stay
         ready, unleased, held for it, and the credit waits for the rent it comes off."""
         self.ready_mw -= request.mw_it * self.pue_ai
+        if self._fenced_mw:  # halls let go at a default are the first leased again
+            for backstop, fenced_mw in self._fenced_mw.items():
+                self._fenced_mw[backstop] = min(fenced_mw, max(self.ready_mw, 0.0))
         commences = request.day + request.commence_days
         if commences > day:
             self._log(day, -1, "held_for_tenant", request=request)
@@ -294,9 +297,12 @@ class TenantDesk:
         Its tenant's default lets go `1 - b` of the halls it held (leased, or held for its
         rent to commence), the backstop's part takes `b` of each delivery its tenant's part
         would have had, leaving the rest ready, and the backstop lets go of its own `b` at
-        its terms' end, where its tenant might have renewed. Nothing is taken off when
-        other tenants lease these halls: a part is never served from its tenant's halls,
-        so never earlier than its tenant's would have been, at worst later.
+        its terms' end, where its tenant might have renewed. Another lease takes these
+        halls first: a fence never exceeds the ready MW left after a lease
+        (`_start_lease`), or a part whose tenant's halls were let again would wait for
+        deliveries that never cover it, and hold up the queue behind it. A part is never
+        served from its tenant's halls, so never earlier than its tenant's would have
+        been, at worst later.
         """
         return defaultdict(float)
 

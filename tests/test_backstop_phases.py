@@ -265,3 +265,29 @@ def test_a_backstops_part_is_never_let_before_its_tenants_would_have_been(
     if default_day < acc.n_days:
         after = slice(math.ceil(default_day), None)
         assert np.all(acc.rates.kw_it_leased[after] <= backstop * sound.rates.kw_it_leased[after] + 1e-6)
+
+
+def test_a_backstops_part_is_let_on_its_delivery_after_another_tenant_leases_the_halls_let_go(
+        compose_constant):
+    """A tenant of two one-hall requests defaults on day 547.6 holding the first hall; its
+    backstop (b = 0.4) keeps b of it and waits for b of the second, due on day 730. The
+    halls let go at the default are free to lease again, beyond the backstop's
+    reservation: another tenant takes 1 MW of IT of them on day 600. The backstop's part
+    is then let on day 730, when the second hall is ready. Until it was fixed, the MW fenced
+    from the backstop at the default stayed fenced after the other tenant had leased them,
+    so the second hall alone never covered the part: it waited to the horizon, and every
+    tenant signed after it waited behind it."""
+    b, hall_mw_it = 0.4, 10.0 / 1.3
+    table = pd.DataFrame({"day": [0, 0, 600], "mw_it": [hall_mw_it, hall_mw_it, 1.0],
+                          "term_days": 4383.0, "usd_per_kw_month": 120.0, "wait_days": 1500.0,
+                          "min_share": 1.0, "phased": 0.0, "commence_days": 0.0,
+                          "tenant": [0.0, 0.0, 1.0]})
+    site, _ = anchor_run(compose_constant, "site.crews=1", "site.conversion.retrofit_days=fixed:335",
+                         "run.deterministic=true", "site.hosting.renewal_probability=0",
+                         f"site.hosting.backstop_share={b}",
+                         "site.hosting.default_probability_per_year=0.75", table=table)
+    assert site.default_days[0] == pytest.approx(365 + DAYS_PER_YEAR / 2)
+    assert [(day, backstop_part) for day, _, backstop_part in site.let] == [
+        (365, False), (600, False), (730, True)]
+    assert site.let[-1][1] == pytest.approx(b * hall_mw_it, rel=1e-12)
+    assert not site.pending
