@@ -180,6 +180,25 @@ def discover(rows: pd.DataFrame, inputs, metric: str, strategy: str, against: st
     return Scenario(strategy, against, metric, float(threshold), found, len(joined), undefined)
 
 
+#: A Sobol' index is a share of variance, 0 to 1: a 95% interval of half-width above this is
+#: wider than that whole scale, and the index says nothing.
+UNREADABLE_HALF_WIDTH = 0.5
+
+
+def wide_intervals_note(table: pd.DataFrame, base_points: int) -> list[str]:
+    """Return a sentence if a Sobol' index's 95% interval (`table`: `sensitivity`'s) is wider
+    than the whole 0-1 scale, or []."""
+    if "ST_conf" not in table:
+        return []
+    widest = table[["S1_conf", "ST_conf"]].max()
+    if not (widest > UNREADABLE_HALF_WIDTH).any():
+        return []
+    return [f"The Sobol' indices' 95% intervals are too wide to read (half-widths up to "
+            f"{widest['S1_conf']:.3g} for S1 and {widest['ST_conf']:.3g} for ST, of indices "
+            f"between 0 and 1): {base_points} base points are too few; rerun with more "
+            f"(--points, e.g. 64 or 256: a power of 2)."]
+
+
 def sensitivity(experiment: Experiment, points: pd.DataFrame, metric: str, against: str) -> pd.DataFrame:
     """Return the Sobol' indices (saltelli design) or Morris screen (morris) of each output; empty otherwise."""
     design = experiment.design

@@ -19,9 +19,11 @@ from sim.plugins import cwd_on_path
 
 PROG = "hashpivot-explore"
 #: The flag of each argument of `prepare` and `explore` their errors name (they name the argument
-#: as Python passes it; `strategy`, the config's, is what --strategies sets).
+#: as Python passes it; `strategy` and `run.replications`, the config's, are what --strategies
+#: and --replications set).
 FLAGS = {"design": "--design", "points": "--points", "metric": "--metric", "against": "--against",
-         "strategy": "--strategies", "out_dir": "--out", "config_dirs": "--config-dir"}
+         "strategy": "--strategies", "out_dir": "--out", "config_dirs": "--config-dir",
+         "run.replications": "--replications"}
 
 DESCRIPTION = f"""\
 Run the model over ranges of uncertain assumptions, then say where a strategy pays
@@ -39,9 +41,13 @@ Any other argument is a Hydra override of the config, as for `hashpivot`.
 
 Every design point runs the same worlds (the same run.seed: common random numbers),
 with run.detail=summary and no comparison of its own; run.executor and run.workers
-apply to each point. Designs: sobol and lhs (--points points), saltelli (--points x
-(k + 2) points, gives Sobol' indices), morris (--points x (k + 1), gives the Morris
-screen), for k ranges.
+apply to each point. So a range over run.seed, run.replications (give --replications),
+how the points are computed (run.executor, run.workers, run.chunk_size, run.ray.*) or
+what explore fixes (run.detail, run.until_confident, ...) is refused.
+Designs: sobol and lhs (--points points), saltelli (--points x (k + 2) points, gives
+Sobol' indices), morris (--points x (k + 1), gives the Morris screen), for k ranges.
+sobol and saltelli draw Sobol' points, even over the ranges only in a power of 2: give
+--points 8, 16, 64, 256 (another number runs, with a note).
 
 --metric and --against are checked before any point runs. A metric (irr, payback_years)
 undefined (NaN) in more than half of a strategy's worlds at any point is refused once
@@ -53,8 +59,9 @@ Outputs in --out: points/<i>.parquet (each finished point; rerunning the same co
 skips them, a different experiment there is refused, Ctrl-C or SIGTERM keeps them),
 points.csv (per point and strategy: mean, P5/P50/P95, the share of worlds leaving the
 metric undefined, the paired difference against --against with its 95% interval and its
-pairs), prim.csv (the peeling trajectory), boxes.csv, sobol.csv or
-morris.csv, explore.html, and explore.xlsx with --xlsx.
+pairs), prim.csv (the peeling trajectory), boxes.csv, explore.html, explore.xlsx with
+--xlsx; with --design saltelli also sobol.csv (Sobol' indices), with --design morris
+also morris.csv (the Morris screen); sobol and lhs give neither.
 
 Examples:
   hashpivot-explore 'strategy=[stay_mining,convert_all]' run.replications=20 \\
@@ -74,7 +81,8 @@ def parser() -> argparse.ArgumentParser:
     parse.add_argument("--design", default="sobol", choices=("sobol", "lhs", "saltelli", "morris"),
                        help="how the points are drawn (default sobol)")
     parse.add_argument("--points", type=int, default=64, metavar="N",
-                       help="design points (saltelli: N x (k + 2), morris: N x (k + 1)); default 64")
+                       help="design points (saltelli: N x (k + 2), morris: N x (k + 1)); sobol, "
+                            "saltelli: best a power of 2; default 64")
     parse.add_argument("--metric", default="npv_usd", metavar="COLUMN",
                        help="summary column analysed (default npv_usd)")
     parse.add_argument("--against", default="stay_mining", metavar="STRATEGY",
@@ -126,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             specs, overrides = _split(args)
             experiment = prepare(compose(overrides, args.config_dir), specs, args.design,
                                  args.points, overrides)
+            note = experiment.design.balance_note(FLAGS["points"])
+            if note:
+                print(f"{PROG}: note: {note}", file=sys.stderr)
             found = explore(experiment, args.out, args.metric, args.against, args.threshold,
                             args.features, args.xlsx, progress=not args.no_progress)
     except UserError as err:

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from sim.explore.analysis import (check_choices, check_columns, check_defined, discover, points_table,
-                                  sensitivity, undefined_note)
+                                  sensitivity, undefined_note, wide_intervals_note)
 from sim.explore.report import Findings, write_outputs
 from sim.explore.run import Experiment, run_in_memory, run_points
 from sim.explore.words import sentence
@@ -23,9 +23,11 @@ def findings(experiment: Experiment, rows, metric: str = "npv_usd", against: str
     scenarios = [discover(rows, experiment.inputs, metric, s, against, threshold, features)
                  for s in experiment.strategies if s != against]
     units = {r.column: r.unit for r in experiment.ranges}
-    return Findings(points, scenarios, sensitivity(experiment, points, metric, against),
+    indices = sensitivity(experiment, points, metric, against)
+    return Findings(points, scenarios, indices,
                     [*(sentence(s, units) for s in scenarios),
-                     *undefined_note(rows, metric, against, experiment.strategies)], units)
+                     *undefined_note(rows, metric, against, experiment.strategies),
+                     *wide_intervals_note(indices, experiment.design.base_points)], units)
 
 
 def explore(experiment: Experiment, out_dir=None, metric: str = "npv_usd", against: str = "stay_mining",

@@ -4,7 +4,10 @@ Every point runs with the same run seed, so every point sees the same worlds (co
 random numbers): two points differ only by their inputs, and two strategies at one point
 are paired world by world. A point runs with ``run.detail=summary``, no comparison, no
 robustness table and no progress bar of its own (a bar runs over the points); the
-executor settings (``run.executor``, ``run.workers``, ...) are the config's.
+executor settings (``run.executor``, ``run.workers``, ...) are the config's. A range over
+a key every point must share is refused (`refuse_shared`): ``run.seed`` (the worlds),
+``run.replications`` (how many), the executor settings (how they are computed, not what),
+and the settings above with the keys read only through them.
 
 Each finished point is written whole (atomically) to ``OUT/points/<i>.parquet``: one
 row per replication and strategy, with the point's inputs and the world's features
@@ -32,6 +35,10 @@ from sim.rundir.files import write_atomic
 #: Settings every point runs with: one summary row per world, nothing else written or shown.
 FIXED = {"run.detail": "summary", "run.compare": False, "run.robustness.replications": 0,
          "run.progress": False, "run.until_confident": None}
+#: Keys read only when run.until_confident is set, which FIXED unsets: they change nothing at a point.
+UNTIL_CONFIDENT_ONLY = ("run.max_replications", "run.indifference_usd")
+#: Keys (and sections) that say how the points are computed, not what they model.
+EXECUTION = ("run.executor", "run.workers", "run.chunk_size", "run.ray")
 SIGNATURE = "explore.json"
 POINTS = "points"
 WORLD_PREFIX = "world."
@@ -68,6 +75,7 @@ class Experiment:
 
 def prepare(cfg, specs: dict, design: str = "sobol", points: int = 64, overrides=()) -> Experiment:
     """Return the checked Experiment of ranges `specs` ({key: 'LOW:HIGH'}) over the composed `cfg`."""
+    refuse_shared(specs)
     cfg = with_values(cfg, FIXED)
     if int(cfg.run.replications) < 2:
         raise UserError(f"run.replications={cfg.run.replications}: an experiment needs >= 2 per point")
@@ -75,6 +83,46 @@ def prepare(cfg, specs: dict, design: str = "sobol", points: int = 64, overrides
     drawn = draw(design, [r.column for r in ranges], [(r.low, r.high) for r in ranges],
                  points, int(cfg.run.seed))
     return Experiment(cfg, ranges, drawn, tuple(build_strategies(cfg)), tuple(overrides))
+
+
+def refuse_shared(specs) -> None:
+    """Raise ArgumentError at the first range ({key: spec}) over a key every point must share."""
+    for key, spec in specs.items():
+        why = _shared(key)
+        if why is not None:
+            shown = spec if isinstance(spec, str) else repr(spec)
+            raise ArgumentError(lambda name, key=key, shown=shown, why=why:
+                                f"{key}={shown}: cannot be explored: {why(name)}")
+
+
+def _shared(key: str):
+    """Return says(name): why every point shares `key` and what to give instead; None if it may vary."""
+    def under(*heads) -> bool:
+        return any(key == head or key.startswith(f"{head}.") for head in heads)
+
+    if key == "run.seed":
+        return lambda name: ("every point runs the same worlds (one seed: common random numbers), so "
+                             "that two points differ only by their inputs; seeds varied by point "
+                             "would credit the seed with the worlds' noise; give one, "
+                             f"{name('run.seed', 'N')}")
+    if key == "run.replications":
+        return lambda name: ("every point runs the same number of worlds; give one, "
+                             f"{name('run.replications', 'N')}")
+    if under(*EXECUTION):
+        return lambda name: ("it sets how the points are computed, not what they model (the same "
+                             f"results); give one value, {key}=...")
+    fixed = next((head for head in FIXED if under(head)), None)
+    if fixed is not None:
+        return lambda name: f"every point runs with {fixed}={_yaml(FIXED[fixed])}"
+    if under(*UNTIL_CONFIDENT_ONLY):
+        return lambda name: ("it is read only with run.until_confident, and every point runs with "
+                             "run.until_confident=null (run.replications worlds)")
+    return None
+
+
+def _yaml(value) -> str:
+    """Return `value` as an override writes it (null, false, summary)."""
+    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def point_inputs(experiment: Experiment, index: int) -> dict:

@@ -3,6 +3,7 @@
 import os
 import signal
 import time
+import warnings
 
 import pandas as pd
 import pytest
@@ -38,7 +39,7 @@ def test_version_prints_hashpivots_version(capsys):
     ("explore.run.discount_rate=cheap", "run.discount_rate=cheap: must be LOW:HIGH"),
     ("explore.market.ai.lease_start_usd_per_kw_month=0:170",
      "market.ai.lease_start_usd_per_kw_month=0:170: must be > 0"),
-    ("explore.run.executor=1:2", "run.executor=1:2: only numbers can be explored"),
+    ("explore.run.terminal_value=1:2", "run.terminal_value=1:2: only numbers can be explored"),
     ("explore.site.blocks=2.5:8", "site.blocks=2.5:8: a whole-number key takes whole LOW and HIGH"),
     ("explore.finance.tax.equipment_years=3:7",  # both ends allowed, 4 and 6 not
      "finance.tax.equipment_years=3:7: takes only one of 3, 5, 7, 10, 15, 20, 39, not a range"),
@@ -49,6 +50,78 @@ def test_a_bad_range_exits_2_with_one_line(argument, line, capsys, tmp_path):
     assert err == f"hashpivot-explore: error: {line}" + err[len(f"hashpivot-explore: error: {line}"):]
     assert err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "out").exists()  # refused before anything runs
+
+
+@pytest.mark.parametrize(("argument", "line"), [
+    ("explore.run.seed=1:100",
+     "run.seed=1:100: cannot be explored: every point runs the same worlds (one seed: common random "
+     "numbers), so that two points differ only by their inputs; seeds varied by point would credit "
+     "the seed with the worlds' noise; give one, run.seed=N\n"),
+    ("explore.run.replications=2:10",
+     "run.replications=2:10: cannot be explored: every point runs the same number of worlds; give "
+     "one, --replications=N\n"),
+    ("explore.run.workers=1:4", "run.workers=1:4: cannot be explored: it sets how the points are "
+                                "computed, not what they model (the same results); give one value, "
+                                "run.workers=...\n"),
+    ("explore.run.chunk_size=10:50", "run.chunk_size=10:50: cannot be explored: it sets how"),
+    ("explore.run.executor=1:2", "run.executor=1:2: cannot be explored: it sets how"),
+    ("explore.run.ray.timeout_s=1:5", "run.ray.timeout_s=1:5: cannot be explored: it sets how"),
+    ("explore.run.detail=1:2", "run.detail=1:2: cannot be explored: every point runs with "
+                               "run.detail=summary\n"),
+    ("explore.run.robustness.replications=0:10", "run.robustness.replications=0:10: cannot be "
+                                                 "explored: every point runs with "
+                                                 "run.robustness.replications=0\n"),
+    ("explore.run.until_confident=0.6:0.9", "run.until_confident=0.6:0.9: cannot be explored: every "
+                                            "point runs with run.until_confident=null\n"),
+    ("explore.run.indifference_usd=1:2", "run.indifference_usd=1:2: cannot be explored: it is read "
+                                         "only with run.until_confident, and every point runs with "
+                                         "run.until_confident=null (run.replications worlds)\n"),
+])
+def test_a_range_over_what_every_point_shares_is_refused_before_any_point_runs(argument, line, capsys,
+                                                                              tmp_path):
+    """Every point runs the same worlds, as many, the same way: a range over the seed would
+    credit it with the worlds' noise, over run.replications override --replications."""
+    argv = [*SMALL, "--points", "2", "--out", str(tmp_path / "out"), argument,
+            "explore.run.discount_rate=0.07:0.12"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"hashpivot-explore: error: {line}") and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_number_of_sobol_points_not_a_power_of_2_gets_one_note_line(capsys, tmp_path):
+    argv = [*SMALL, "--points", "3", "--out", str(tmp_path), "explore.run.discount_rate=0.07:0.12"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # SciPy's own warning, with its source line, is not shown
+        assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ("hashpivot-explore: note: --points=3: the sobol design draws 3 Sobol' "
+                            "points, which cover the ranges evenly only in a power of 2 (2, 4, ...); "
+                            "3 leave parts of them denser than others: pass --points=4 (or 2)\n")
+    assert "3 points" in captured.out
+
+
+def test_saltelli_at_too_few_points_says_its_intervals_cannot_be_read(capsys, tmp_path):
+    argv = [*SMALL, "--design", "saltelli", "--points", "3", "--out", str(tmp_path),
+            "explore.run.discount_rate=0.07:0.12"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.err.startswith("hashpivot-explore: note: --points=3: the saltelli design draws 3 "
+                                   "Sobol' points (its base points), which cover the ranges evenly "
+                                   "only in a power of 2") and captured.err.count("\n") == 1
+    assert "The Sobol' indices' 95% intervals are too wide to read (half-widths up to " in captured.out
+    assert "3 base points are too few; rerun with more (--points" in captured.out
+    assert (tmp_path / "sobol.csv").exists()
+
+
+def test_the_help_says_which_design_writes_which_table_and_that_powers_of_2_are_best(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "with --design saltelli also sobol.csv" in text and "with --design morris also morris.csv" in text
+    assert "sobol and lhs give neither" in text and "best a power of 2" in text
 
 
 def test_a_range_given_twice_exits_2_with_one_line(capsys, tmp_path):

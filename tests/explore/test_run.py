@@ -8,6 +8,7 @@ import pytest
 
 import sim
 import sim.explore.run as explore_run
+from sim.config import ArgumentError
 from sim.errors import UserError
 from sim.explore.pipeline import explore
 from sim.explore.run import point_path, prepare, run_in_memory, run_points
@@ -130,3 +131,15 @@ def test_bad_arguments_are_named_as_python_passes_them(small, compose_constant, 
     alone = prepare(compose_constant(*SMALL[:3], "strategy=[convert_all]"), RATE, points=2)
     assert line(explore, alone, against="convert_all") == (
         "against='convert_all': needs another strategy to compare; select two or more with strategy=")
+
+
+@pytest.mark.parametrize(("specs", "line"), [
+    ({"run.seed": "1:100"}, "run.seed=1:100: cannot be explored: every point runs the same worlds"),
+    ({"run.replications": [2, 10]}, "run.replications=[2, 10]: cannot be explored: every point runs "
+                                    "the same number of worlds; give one, run.replications=N"),
+    ({**RATE, "run.workers": "1:4"}, "run.workers=1:4: cannot be explored: it sets how the points"),
+])
+def test_prepare_refuses_a_range_over_what_every_point_shares(specs, line, small):
+    with pytest.raises(ArgumentError) as refused:
+        prepare(small, specs, points=2)
+    assert str(refused.value).startswith(line)

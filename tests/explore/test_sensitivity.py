@@ -1,9 +1,12 @@
 """Sobol' indices of the Ishigami function against its closed form; Morris' screen ranks its inputs."""
 
+import warnings
+
 import numpy as np
 import pytest
 
 from sim.errors import UserError
+from sim.explore.analysis import wide_intervals_note
 from sim.explore.design import draw
 from sim.explore.sensitivity import morris_screen, sobol_indices
 
@@ -52,3 +55,26 @@ def test_indices_refuse_the_wrong_design_and_missing_outputs():
     outputs[3] = np.nan
     with pytest.raises(UserError, match="no finite output"):
         sobol_indices(saltelli, outputs)
+
+
+def test_a_sobol_design_not_a_power_of_2_draws_without_scipys_warning_and_has_a_note():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sobol = draw("sobol", ["a"], [(0, 1)], 5, seed=1)
+        saltelli = draw("saltelli", ["a", "b"], [(0, 1)] * 2, 3, seed=1)
+    assert len(sobol.points) == 5 and len(saltelli.points) == 3 * 4
+    assert sobol.balance_note() == ("points=5: the sobol design draws 5 Sobol' points, which cover the "
+                                    "ranges evenly only in a power of 2 (4, 8, ...); 5 leave parts of "
+                                    "them denser than others: pass points=8 (or 4)")
+    assert saltelli.balance_note("--points").startswith("--points=3: the saltelli design draws 3 Sobol' "
+                                                        "points (its base points)")
+    assert draw("sobol", ["a"], [(0, 1)], 8, seed=1).balance_note() is None
+    assert draw("lhs", ["a"], [(0, 1)], 5, seed=1).balance_note() is None
+
+
+def test_indices_of_too_few_points_are_said_unreadable():
+    few = draw("saltelli", ["x1", "x2", "x3"], [(-PI, PI)] * 3, 4, seed=11)
+    note = wide_intervals_note(sobol_indices(few, ishigami(few.points)), 4)
+    assert len(note) == 1 and note[0].startswith("The Sobol' indices' 95% intervals are too wide to read")
+    many = draw("saltelli", ["x1", "x2", "x3"], [(-PI, PI)] * 3, 4096, seed=11)
+    assert wide_intervals_note(sobol_indices(many, ishigami(many.points)), 4096) == []
