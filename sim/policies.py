@@ -27,7 +27,7 @@ from sim.config import build_strategies, strategy_label
 from sim.errors import UserError, warn_user
 from sim.realoptions.strategy import RealOption
 from sim.realoptions.training import Policy, train
-from sim.rundir import fingerprint
+from sim.rundir import FITS_DIR, fingerprint
 from sim.rundir.files import write_atomic, write_json
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 #: Tranches from which training is announced as long: each tranche's rule is trained on
 #: every training world, one tranche after the other (the default site has 2).
 MANY_TRANCHES = 10
-
-FITS_DIR = "fits"
 #: Keys that do not change what a policy learns (beyond the execution keys).
 NOT_TRAINING = ("run.detail", "run.event_log", "finance")
 _TRAINED: dict[str, Policy] = {}  # key -> policy, trained in this process

@@ -627,3 +627,37 @@ def test_a_label_another_strategy_carries_names_the_key_that_set_it(relabels, li
                  f"hydra.run.dir={tmp_path / 'run'}"])
     assert (code, capsys.readouterr().err) == (2, f"hashpivot: error: {line}\n")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_directory_of_other_files_is_refused_and_left_as_it_was(tmp_path, capsys, monkeypatch):
+    """A run into a folder that holds no hashpivot run (a user's files, a comparison's
+    --out) wrote its report.html over theirs and its plots among them."""
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "report.html").write_text("my report")
+    (folder / "notes.txt").write_text("my notes")
+    code = main([*QUICK, "strategy=[stay_mining]", f"hydra.run.dir={folder}"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0
+    assert err == (f"hashpivot: error: hydra.run.dir={folder}: holds files that are not a "
+                   "hashpivot run's (notes.txt, report.html); a run writes its tables, report "
+                   "and plots there and would replace files of the same name: choose a new or "
+                   "empty directory")
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt", "report.html"]
+    assert (folder / "report.html").read_text() == "my report"
+    with pytest.raises(sim.errors.UserError, match=r"^out_dir=.*: holds files that are not"):
+        sim.run(sim.compose([*QUICK, "strategy=[stay_mining]"]), out_dir=folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt", "report.html"]
+
+
+def test_a_directory_hydra_made_for_a_run_that_stopped_early_takes_the_run(tmp_path, capsys,
+                                                                             monkeypatch):
+    """What a run leaves before it writes a table of its own (Hydra's .hydra and log) is
+    not a stranger's: the run goes ahead there."""
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "run"
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / "hashpivot.log").write_text("")
+    assert main([*QUICK, "strategy=[stay_mining]", f"hydra.run.dir={folder}"]) == 0
+    assert RunDir(folder).is_run()

@@ -50,6 +50,8 @@ INFO_FILE = "run.json"
 CONFIG_FILE = "config.yaml"
 HYDRA_DIR = ".hydra"
 CHUNKS_DIR = "chunks"
+#: Where a run keeps the trained policies of its learning strategies (sim.policies).
+FITS_DIR = "fits"
 COMPARISON_CSV = "comparison.csv"
 ROBUSTNESS_CSV = "robustness.csv"
 REPORT_HTML = "report.html"
@@ -386,7 +388,30 @@ def check_claim(run_dir, cfg, key: str = "hydra.run.dir") -> None:
     refused command leaves the directory byte-identical.
     """
     check_unlocked(run_dir, key)
+    check_no_strangers(run_dir, key)
     ChunkStore(run_dir).check(cfg, key)
+
+
+#: What a run directory may hold before its tables are written: Hydra's record of the
+#: command and its log, and the lock, chunks and trained policies of a run that stopped
+#: early (or of `sim.run(cfg, out_dir)`, which writes no tables).
+RUN_DIR_OWN = frozenset({HYDRA_DIR, "hashpivot.log", LOCK_FILE, CHUNKS_DIR, FITS_DIR})
+
+
+def check_no_strangers(run_dir, key: str = "hydra.run.dir") -> None:
+    """Raise UserError if `run_dir` holds files that no hashpivot run wrote (a user's
+    folder, a comparison's --out): the run's tables, report and plots would be written
+    among them, replacing theirs of the same name. An empty directory, or one holding a
+    run (to resume or to refuse by its config), passes."""
+    path = Path(run_dir)
+    if not path.is_dir() or RunDir(path).is_run():
+        return
+    strangers = sorted(entry.name for entry in path.iterdir() if entry.name not in RUN_DIR_OWN)
+    if strangers:
+        shown = ", ".join(strangers[:3]) + (f" and {len(strangers) - 3} more" if len(strangers) > 3 else "")
+        raise UserError(f"{key}={run_dir}: holds files that are not a hashpivot run's ({shown}); "
+                        "a run writes its tables, report and plots there and would replace "
+                        "files of the same name: choose a new or empty directory")
 
 
 def chunks(start: int, stop: int, size: int) -> list[tuple[int, int]]:
