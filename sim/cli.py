@@ -16,6 +16,7 @@ import re
 import sys
 import time
 import traceback
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -80,7 +81,8 @@ def check_job(cfg) -> None:
                         "strategies whole; to run several, sweep them: -m +experiment=hut8,iren")
     refuse_loose_flags([str(o) for o in OmegaConf.select(cfg, "hydra.overrides.task", default=None) or []])
     checked = validate(cfg)
-    check_config_dirs(user_config_dirs(cfg))
+    for keyword, dirs in user_config_dirs(cfg).items():
+        check_config_dirs(dirs, keyword)
     build_processes(cfg)
     workers = local_workers(checked.run) if executor_name(checked.run) == "process" else 0
     check_memory(checked, len(check_strategies(cfg)), workers=workers)
@@ -483,6 +485,9 @@ def main(argv: list[str] | None = None) -> int:
     if "--version" in (sys.argv[1:] if argv is None else argv):
         print(version_line())
         return 0
+    missing = _missing_config_dir(sys.argv[1:] if argv is None else argv)
+    if missing is not None:  # Hydra's own error would not name the flag
+        return _fail("hashpivot", missing)
     cwd_on_path()  # a user's plug-in modules, as `python -m` would
     app = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(_task)
     saved_argv, saved_full_error = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
@@ -491,7 +496,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["HYDRA_FULL_ERROR"] = "1"  # raise Hydra's errors to us instead of printing them
     _LAUNCHED.clear()
     try:
-        with root_logging_restored():
+        with root_logging_restored(), warnings.catch_warnings():
+            # a hydra.searchpath that is no directory: Check names it in one line (Hydra warns)
+            warnings.filterwarnings("ignore", message=r"provider=hydra\.searchpath .* is not available")
             app()
         failed = _failed_jobs_line()
         if failed:
@@ -517,6 +524,19 @@ def main(argv: list[str] | None = None) -> int:
         else:
             os.environ["HYDRA_FULL_ERROR"] = saved_full_error
     return 0
+
+
+def _missing_config_dir(args: list[str]) -> str | None:
+    """Return the error line of the first --config-dir (-cd) in `args` that is no directory."""
+    for i, arg in enumerate(args):
+        flag, equals, given = arg.partition("=")
+        if flag not in ("--config-dir", "-cd"):
+            continue
+        if not equals:
+            given = args[i + 1] if i + 1 < len(args) else ""
+        if given and not Path(given).is_dir():
+            return f"--config-dir={given}: additional config directory '{Path(given).absolute()}' not found"
+    return None
 
 
 def version_line() -> str:

@@ -53,33 +53,38 @@ def config_dir() -> Path:
     raise FileNotFoundError(f"hashpivot's config tree is missing next to {PACKAGE_DIR}")
 
 
-def check_config_dirs(config_dirs: Sequence[str | Path]) -> None:
-    """Raise UserError (an ArgumentError naming `config_dirs`) unless every extra config
-    directory exists, as hashpivot's --config-dir does (Hydra would only warn, and compose
-    without it), and holds no file of a name hashpivot ships: Hydra reads the shipped one
-    first, so the user's file would be ignored without a word (a copy of gbm.yaml edited in
-    place)."""
+def check_config_dirs(config_dirs: Sequence[str | Path], keyword: str = "config_dirs") -> None:
+    """Raise UserError (an ArgumentError naming `keyword`, the argument or setting that gave
+    them) unless every extra config directory exists, as hashpivot's --config-dir does
+    (Hydra would only warn, and compose without it), and holds no file of a name hashpivot
+    ships: Hydra reads the shipped one first, so the user's file would be ignored without a
+    word (a copy of gbm.yaml edited in place)."""
     for path in config_dirs:
         if not Path(path).is_dir():
-            raise ArgumentError(lambda name: f"{name('config_dirs', path)}: additional config "
+            raise ArgumentError(lambda name: f"{name(keyword, path)}: additional config "
                                              f"directory '{Path(path).absolute()}' not found")
     shipped = config_dir()
     for path in config_dirs:
         for found in sorted(Path(path).rglob("*.yaml")):
             file = found.relative_to(path)
             if (shipped / file).is_file():
-                raise ArgumentError(lambda name: f"{name('config_dirs', path)}: {file.as_posix()} has "
+                raise ArgumentError(lambda name: f"{name(keyword, path)}: {file.as_posix()} has "
                                                  f"the name of a file hashpivot ships, which is read "
                                                  f"instead of it; give yours another name (e.g. "
                                                  f"{file.stem}_mine.yaml) and select that")
 
 
-def user_config_dirs(cfg) -> list[Path]:
-    """Return the extra config directories a command-line `cfg` was composed with
-    (--config-dir, hydra.searchpath): Hydra's file sources other than the shipped tree."""
+def user_config_dirs(cfg) -> dict[str, list[Path]]:
+    """Return the extra config directories a command-line `cfg` was composed with, by what
+    gave them: `config_dirs` (--config-dir) and `hydra.searchpath`; Hydra's file sources
+    other than the shipped tree."""
     sources = OmegaConf.select(cfg, "hydra.runtime.config_sources", default=None) or []
-    return [Path(source.path) for source in sources
-            if source.schema == "file" and source.provider != "main"]
+    dirs: dict[str, list[Path]] = {}
+    for source in sources:
+        if source.schema == "file" and source.provider != "main":
+            key = "hydra.searchpath" if source.provider.startswith("hydra.searchpath") else "config_dirs"
+            dirs.setdefault(key, []).append(Path(source.path))
+    return dirs
 
 
 def _strings(name: str, given) -> list[str]:

@@ -661,3 +661,22 @@ def test_a_directory_hydra_made_for_a_run_that_stopped_early_takes_the_run(tmp_p
     (folder / "hashpivot.log").write_text("")
     assert main([*QUICK, "strategy=[stay_mining]", f"hydra.run.dir={folder}"]) == 0
     assert RunDir(folder).is_run()
+
+
+@pytest.mark.parametrize("args, named", [
+    (["--config-dir", "nowhere"], "--config-dir=nowhere"),
+    (["--config-dir=nowhere"], "--config-dir=nowhere"),
+    (["-cd", "nowhere"], "--config-dir=nowhere"),
+    (["hydra.searchpath=[file://{tmp}/nowhere]"], "hydra.searchpath={tmp}/nowhere"),
+])
+def test_a_config_directory_that_is_not_there_is_named_as_given(args, named, tmp_path, capsys,
+                                                                 monkeypatch):
+    """--config-dir's refusal was Hydra's, naming no flag; a hydra.searchpath's printed
+    Hydra's UserWarning with its source line, and then named it --config-dir."""
+    monkeypatch.chdir(tmp_path)
+    args = [a.format(tmp=tmp_path) for a in args]
+    code = main([*args, *QUICK, f"hydra.run.dir={tmp_path / 'run'}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (f"hashpivot: error: {named.format(tmp=tmp_path)}: additional config directory "
+                   f"'{tmp_path / 'nowhere'}' not found\n")
