@@ -129,7 +129,8 @@ def _check_against_param(dimension: Dimension, shown: str, strategy_class) -> No
             raise UserError(f"{key}={shown}: a true/false parameter takes choice:true,false")
     elif isinstance(rule, Choice):
         if dimension.kind != "choice" or not set(dimension.choices) <= set(rule.choices):
-            raise UserError(f"{key}={shown}: must be choice: of {', '.join(map(str, rule.choices))}")
+            raise UserError(f"{key}={shown}: each choice must be one of {', '.join(map(str, rule.choices))} "
+                            f"(e.g. choice:{','.join(map(str, rule.choices))})")
     elif isinstance(rule, Number):
         if dimension.kind == "choice":
             if not all(_fits(rule, c) for c in dimension.choices):

@@ -36,8 +36,9 @@ def test_good_specs_parse(key, spec, expected):
     (P + "max_share", "float:0.5:0.5", "LOW must be below HIGH"),
     (P + "max_share", "float:0:1.5", "in [0, 1]"),
     (P + "max_share", "logfloat:0:1", "LOW > 0"),
-    (P + "use", "choice:lease,rent", "lease, cloud"),
-    (P + "use", "float:0:1", "lease, cloud"),
+    # it said "must be choice: of lease, cloud"
+    (P + "use", "choice:lease,rent", "each choice must be one of lease, cloud (e.g. choice:lease,cloud)"),
+    (P + "use", "float:0:1", "each choice must be one of lease, cloud (e.g. choice:lease,cloud)"),
     (P + "prelease", "int:0:1", "choice:true,false"),
     (P + "nope", "int:0:1", "not a parameter of strategy phased; allowed: strategy.phased.blocks_per_quarter"),
     ("site.blocks", "int:1:4", "not a parameter"),
