@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sim.compare import finance, stats
+from sim.compare import commensurable, finance, stats
 from sim.compare.cash import incremental, net_cash
 from sim.compare.load import RunSet, same_worlds
 from sim.compare.stats import MIN_DEFINED_SHARE
@@ -71,6 +71,9 @@ class Analysis:
     unranked: dict[str, dict[str, float]] = field(default_factory=dict)
     #: The strategies that ran but were not selected (--strategies).
     unselected: list[str] = field(default_factory=list)
+    #: The sentence, if any, naming the valuation settings (discount rates, terminal value,
+    #: horizon) the runs compared differ in: their NPVs do not compare (`commensurable`).
+    valued_differently: list[str] = field(default_factory=list)
 
 
 def resolve_baseline(runset: RunSet, baseline: str | None) -> tuple[str | None, list[str]]:
@@ -189,7 +192,8 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
                         "swing", "n"]),
                     differences=differences, cash=cash, notes=notes,
                     left_out=left_out + missing_from_scenarios(regret, table),
-                    unranked=unranked, unselected=list(runset.unselected))
+                    unranked=unranked, unselected=list(runset.unselected),
+                    valued_differently=commensurable.differences(runset))
 
 
 def terminal_share(rows: pd.DataFrame, metric: str, mean: float) -> dict:

@@ -5,7 +5,8 @@ unfinished run, runs with no common strategy, an unknown metric or baseline) pri
 line, `hashpivot-compare: error: ...`, and exits with code 2. What a comparison leaves
 out (an unfinished job under --finished-only, a run whose worlds another run holds, a
 strategy missing from a scenario) is printed as `hashpivot-compare: warning: Left out:
-...`, as the report says it.
+...`, as the report says it; so are runs valued under different settings (discount rates,
+terminal value, horizon), whose NPVs do not compare.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def main(argv=None) -> int:
     except SystemExit as done:  # --help
         return int(done.code or 0)
     print(comparison.verdict.splitlines()[0])
-    for line in comparison.left_out:
+    for line in comparison.valued_differently + comparison.left_out:
         print(f"{PROG}: warning: {line}", file=sys.stderr)
     print(f"Wrote {comparison.out / 'report.html'}")
     if args.xlsx is not None:

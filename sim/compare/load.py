@@ -246,6 +246,14 @@ def scenario_of(run: Run) -> str:
     return ", ".join(market) or "default"
 
 
+def run_name(run, runset: RunSet) -> str:
+    """Return how the report names `run` among the runs compared: its folder, and where
+    the runs span market scenarios, its scenario first (a sweep's folders are numbers)."""
+    if len(runset.scenarios) > 1:
+        return f"scenario '{scenario_of(run)}', {run.path.name}"
+    return run.path.name
+
+
 def strategy_options(run: Run) -> dict[str, str]:
     """Return {label in summary: option name in the config} for the run's strategies."""
     return config_strategy_options(run.config)

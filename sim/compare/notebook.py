@@ -59,6 +59,12 @@ class Notebook:
         return yearly_cash(self.runset)
 
     @property
+    def valued_differently(self) -> list[str]:
+        """Return the sentence, if any, naming the valuation settings the results differ in
+        (their NPVs do not compare; the verdict says it after its headline)."""
+        return self.analysis.valued_differently
+
+    @property
     def best(self) -> str | None:
         """Return the recommended strategy: the best, or the least-regret one across scenarios."""
         selections = self.analysis.selections

@@ -4,8 +4,10 @@
 `comparison.csv` (one row per scenario and strategy), the supporting tables
 (`dominance.csv`, `regret.csv`, `incremental_cashflows.csv`, `sensitivity.csv`),
 `plots/*.png` and, last of all, `report.html` (with a Financing section and DSCR fans,
-`plots/dscr*.png`, when the runs carry financing). Each file is written under a temporary
-name and renamed into place, so a crash never leaves a report that looks complete.
+`plots/dscr*.png`, when the runs carry financing). An earlier comparison's report, tables
+and plots in the same folder are removed first, so what is there is one comparison's. Each
+file is written under a temporary name and renamed into place, so a crash never leaves a
+report that looks complete.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -59,6 +62,12 @@ class Comparison:
     def left_out(self) -> list[str]:
         """Return what was read but not compared, one sentence each ("Left out: ...")."""
         return self.analysis.left_out
+
+    @property
+    def valued_differently(self) -> list[str]:
+        """Return the sentence, if any, naming the valuation settings the runs differ in
+        (their NPVs do not compare; the verdict says it after its headline)."""
+        return self.analysis.valued_differently
 
     @property
     def best(self) -> str | None:
@@ -158,13 +167,29 @@ def analyse_runset(runset: RunSet, metric: str = "npv_usd", baseline: str | None
 #: not written): an earlier comparison's are removed before a new one is written.
 WRITTEN = (REPORT_HTML, COMPARISON_CSV, "dominance.csv", "incremental_cashflows.csv",
            "sensitivity.csv", "regret.csv", WORKBOOK)
+#: The names of the plots a comparison draws into plots/, each `<stem>.png` or, per scenario
+#: or sampled world, `<stem>_<slug>.png` (`draw_named`, `draw_financing`; `plots.slug`).
+PLOT_STEMS = ("ecdf", "box", "paired_difference", "tornado", "cumulative_cash", "mw_by_state",
+              "regret", "world", "dscr")
+_PLOT_NAME = re.compile(rf"(?:{'|'.join(PLOT_STEMS)})(?:_[a-z0-9_]+)?\.png")
+
+
+def is_plot(name: str) -> bool:
+    """Return whether a file named `name` in plots/ is one a comparison draws."""
+    return _PLOT_NAME.fullmatch(name) is not None
 
 
 def remove_comparison(out: Path) -> None:
-    """Remove an earlier comparison's report and tables from `out`, the report first: a
-    report that is there was written whole, for the tables beside it."""
+    """Remove an earlier comparison's report, tables and plots from `out`, the report first:
+    a report that is there was written whole, for the tables and plots beside it. Only
+    the files a comparison writes go: any other file in `out` or plots/ stays."""
     for name in WRITTEN:
         (Path(out) / name).unlink(missing_ok=True)
+    folder = Path(out) / PLOTS_DIR
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if is_plot(path.name) and path.is_file():
+                path.unlink(missing_ok=True)
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:

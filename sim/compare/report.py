@@ -20,7 +20,7 @@ import yaml
 
 from sim.compare.analysis import Analysis
 from sim.compare.finance import Financing
-from sim.compare.load import RunSet, scenario_of
+from sim.compare.load import RunSet, run_name
 from sim.compare import page
 from sim.compare.page import fmt
 from sim.compare.plots import feature_label, metric_name
@@ -43,6 +43,7 @@ def verdict(analysis: Analysis, runset: RunSet) -> list[str]:
             lines += _terminal_share(analysis, scenario, best)
     else:
         lines = _robust(analysis, scenarios)
+    lines[1:1] = analysis.valued_differently  # beside the headline it qualifies
     lines += analysis.left_out
     lines += robustness_lines(runset)
     compared = set(runset.summary["strategy"]) | set(runset.summary["label"])
@@ -179,14 +180,6 @@ def _terminal_share(analysis: Analysis, scenario: str, best: str) -> list[str]:
         sentence += (f" Above 100%, the cash within the horizon loses money on average: "
                      f"{' and '.join(above)} rest{'s' if len(above) == 1 else ''} on that value.")
     return [sentence]
-
-
-def run_name(run, runset: RunSet) -> str:
-    """Return how the report names `run` among the runs compared: its folder, and where
-    the runs span market scenarios, its scenario first (a sweep's folders are numbers)."""
-    if len(runset.scenarios) > 1:
-        return f"scenario '{scenario_of(run)}', {run.path.name}"
-    return run.path.name
 
 
 def robustness_lines(runset: RunSet) -> list[str]:

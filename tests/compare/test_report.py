@@ -317,6 +317,55 @@ def test_an_earlier_comparisons_tables_never_stay_beside_a_new_one(tmp_path, run
         assert not path.exists() or path.read_text() != "an earlier comparison's"
 
 
+def _names(folder):
+    return {p.name for p in folder.iterdir()}
+
+
+def test_an_earlier_comparisons_plots_never_stay_beside_a_new_one(tmp_path, run_factory):
+    """Before: a one-strategy comparison into the folder of a two-strategy one left the
+    first's paired_difference.png and tornado.png beside its report."""
+    both = run_factory(tmp_path / "both", ("stay_mining", "phased"), replications=4)
+    alone = run_factory(tmp_path / "alone", ("stay_mining",), replications=4)
+    out = tmp_path / "out"
+    compare_runs(both, out=out)
+    assert {"paired_difference.png", "tornado.png"} <= _names(out / "plots")
+    (out / "plots" / "my_chart.png").write_bytes(b"the user's")  # not a comparison's plot
+    (out / "plots" / "ecdf.png.bak").write_bytes(b"the user's")
+    (out / "notes.txt").write_text("the user's")
+    comparison = compare_runs(alone, out=out)
+    names = _names(out / "plots")
+    assert "paired_difference.png" not in names and "tornado.png" not in names
+    drawn = {p.name for p in comparison.plots}
+    assert names == drawn | {"my_chart.png", "ecdf.png.bak"}
+    assert (out / "plots" / "my_chart.png").read_bytes() == b"the user's"
+    assert (out / "notes.txt").read_text() == "the user's"
+
+
+def test_strategies_compared_into_the_run_directory_leave_no_plot_of_the_others(
+        tmp_path, run_factory):
+    run = run_factory(tmp_path / "run", ("stay_mining", "phased"), replications=4)
+    compare_runs(run)
+    assert (run / "plots" / "tornado.png").is_file()
+    comparison = compare_runs(run, strategies=["phased"])
+    assert {p.name for p in (run / "plots").iterdir()} == {p.name for p in comparison.plots}
+
+
+def test_every_plot_a_comparison_draws_is_one_it_removes(tmp_path, run_factory,
+                                                        financing_factory):
+    """The names `remove_comparison` recognises cover every plot: scenarios, worlds, DSCR."""
+    from sim.compare.pipeline import is_plot
+
+    runs = [financing_factory(run_factory(tmp_path / name, ("stay_mining", "phased"),
+                                          replications=4, market=market, seed=seed))
+            for name, market, seed in (("a", (), 1), ("b", ("market/ai=glut",), 2))]
+    comparison = compare_runs(runs, out=tmp_path / "out")
+    names = [p.name for p in comparison.plots]
+    assert any(n.startswith("regret") for n in names) and any(n.startswith("dscr_") for n in names)
+    assert any(n.startswith("world_") for n in names)
+    assert all(is_plot(name) for name in names), names
+    assert not is_plot("my_chart.png") and not is_plot("ecdf.png.bak") and not is_plot("ecdf.PNG")
+
+
 @pytest.mark.parametrize("zone", ["inf", "nan", "-5e6"])
 def test_an_indifference_zone_that_is_not_a_finite_positive_amount_is_refused(
         zone, tmp_path, run_factory, capsys):
