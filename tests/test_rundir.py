@@ -153,6 +153,17 @@ def test_claim_refuses_another_config_naming_the_keys(tmp_path, base):
     run_dir.claim(sim.compose([*QUIET, "run.executor=process", "run.chunk_size=3"]))  # same numbers
 
 
+def test_claim_refused_for_other_strategies_names_them_not_their_inner_keys(tmp_path):
+    """It named the first differing inner keys: "differs at strategy.phased._target_
+    ('sim.strategies.Phased' there, None now), ..."."""
+    run_dir = RunDir(tmp_path)
+    run_dir.claim(sim.compose([*QUIET, "strategy=[stay_mining,phased]"]))
+    with pytest.raises(UserError) as refused:
+        run_dir.claim(sim.compose([*QUIET, "strategy=[stay_mining,threshold]", "site.blocks=20"]))
+    assert ("another config (differs at strategy (['phased', 'stay_mining'] there, ['stay_mining', "
+            "'threshold'] now), site.blocks (10 there, 20 now));") in str(refused.value)
+
+
 def test_a_plugins_changed_code_is_another_config(tmp_path, monkeypatch, base):
     """A rerun after fixing a plug-in resumed from the chunks of the old code, without a
     word, and mixed their numbers with the new code's. The plug-in's source is part of the

@@ -290,6 +290,10 @@ class ChunkStore:
         if _canonical(theirs) != _canonical(mine):
             a, b = _flatten(theirs), _flatten(mine)
             keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            ran, runs = (list((run.get("strategy") or {})) for run in (theirs, mine))
+            if ran != runs:  # say which strategies, not which of their inner keys differ
+                keys = ["strategy", *(k for k in keys if not k.startswith("strategy."))]
+                a["strategy"], b["strategy"] = ran, runs
             shown = ", ".join(f"{k} ({a.get(k)!r} there, {b.get(k)!r} now)" for k in keys[:3])
             changed = [why for key, why in CHANGED.items()
                        if any(k == key or k.startswith(f"{key}.") for k in keys)]
