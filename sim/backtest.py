@@ -29,7 +29,7 @@ from sim.economics import TWO_POW_32, hashprice_usd_per_ph_day, subsidy_btc
 from sim.errors import OneLineParser, UserError
 from sim.interrupts import INTERRUPTED, signals_held
 from sim.processes.network import load_difficulty_epochs
-from sim.btc_closes import btc_path, check_btc_covers, read_btc_csv, refuse_gap
+from sim.btc_closes import MIN_CLOSES, btc_path, check_btc_covers, read_btc_csv, refuse_gap
 from sim.coverage import (BANDS, PIT_BINS, TARGET_HASHPRICE_P5_P95, TARGET_P5_P95,
                           calibration_null, coverage, pit_histogram)
 from sim.processes.series import BTC_CLOSE_COLUMNS
@@ -62,6 +62,19 @@ def btc_days_read(start: str, years: float, replay: bool) -> np.ndarray:
 
 #: The `--btc-model` options `--fit-btc` fits, each by `hashpivot-calibrate --btc`'s fit.
 FITTED_BTC_MODELS = ("gbm", "jump")
+#: The `--btc-model` option that resamples the closes before each start (market/btc=bootstrap).
+BOOTSTRAP_BTC_MODEL = "bootstrap"
+
+
+def closes_before(closes: pd.Series, start: str, source: str, needs: str) -> pd.Series:
+    """Return the closes before `start`, or raise UserError naming the file unless they are
+    a year of closes (`MIN_CLOSES`, as `hashpivot-calibrate --btc` asks): what `needs`
+    them (--fit-btc, --btc-model bootstrap) draws on no close from after its start."""
+    before = closes[closes.index < np.datetime64(start, "D")]
+    if len(before) < MIN_CLOSES:
+        raise UserError(f"--btc={source}: {len(before)} closes before {start}; {needs} needs "
+                        f"at least {MIN_CLOSES} (a year of daily returns) before each start")
+    return before
 
 
 def fitted_btc(closes: pd.Series, start: str, option: str, source: str) -> tuple[dict, dict]:
@@ -71,14 +84,10 @@ def fitted_btc(closes: pd.Series, start: str, option: str, source: str) -> tuple
     `start_usd` (the backtest starts each world at the close of `start`); or raise
     UserError naming the file, and the row and column of a gap in those closes (the fits
     take daily returns)."""
-    # scipy: only where a fit is asked for; at least a year of closes, as hashpivot-calibrate
-    from sim.calibrate.btc import MIN_CLOSES, fit_gbm, fit_jump
+    from sim.calibrate.btc import fit_gbm, fit_jump  # scipy: only where a fit is asked for
 
     fit = {"gbm": fit_gbm, "jump": fit_jump}[option]
-    before = closes[closes.index < np.datetime64(start, "D")]
-    if len(before) < MIN_CLOSES:
-        raise UserError(f"--btc={source}: {len(before)} closes before {start}; --fit-btc needs "
-                        f"at least {MIN_CLOSES} (a year of daily returns) before each start")
+    before = closes_before(closes, start, source, "--fit-btc")
     refuse_gap(before, before.index[0], before.index[-1], source, "--fit-btc fits daily returns")
     found = fit(before)
     return ({key: value for key, value in found.params.items() if key != "start_usd"},
@@ -155,13 +164,13 @@ def simulate(start: str, years: float, replications: int, seed: int, option: str
     takes = compose([f"market/network={option}"]).market.network
     lacking = [k for k in REQUIRED_STATE if k not in takes]
     if lacking:
-        raise UserError(f"--network {option}: the option has no {', '.join(lacking)}, which the "
+        raise UserError(f"--network={option}: the option has no {', '.join(lacking)}, which the "
                         "backtest sets from the history on each start date")
     keys = [f"market.network.{k}={v!r}" for k, v in state.items() if k in takes]
     start_usd = float(btc_path(closes, start, 1, source, "day 0")[0])
     cfg = compose([f"market/network={option}", f"market/btc={btc_option}",
                    f"market.btc.start_usd={start_usd!r}",
-                   *keys, *(f"market.network.{o}" for o in overrides),
+                   *keys, *map(network_override, overrides),
                    *(f"market.btc.{k}={_override_value(v)}"
                      for k, v in (btc_params or {}).items())])
     history_only_before(cfg.market.network, start)
@@ -183,6 +192,35 @@ def simulate(start: str, years: float, replications: int, seed: int, option: str
         hashprices[k] = hashprice_usd_per_ph_day(out["subsidy_btc"], out["fees_btc_per_block"],
                                                  upstream["btc_usd"], out["difficulty"])
     return paths, hashprices, float(network.fees_btc_per_block)
+
+
+def network_override(text: str) -> str:
+    """Return `--set`'s KEY=VALUE as the Hydra override of the network option's key, its
+    sign kept in front: +KEY=VALUE adds a plug-in's extra argument, ~KEY deletes a key."""
+    sign = text[:len(text) - len(text.lstrip("+~"))]
+    return f"{sign}market.network.{text[len(sign):]}"
+
+
+def check_sets(option: str, overrides: list[str]) -> None:
+    """Raise UserError, naming the `--set`, at one of the network option's keys that the
+    backtest sets from the history, or that the option lacks (a plug-in's extra argument
+    takes --set +KEY=VALUE, as `hashpivot` takes +market.network.KEY=VALUE), or that a
+    + would add twice; then in Hydra's line at any other it refuses: all before the work."""
+    takes = compose([f"market/network={option}"]).market.network
+    for override in overrides:
+        key = override.split("=", 1)[0].lstrip("+~")
+        if key in STATE_KEYS:
+            raise UserError(f"--set={override}: the backtest sets {key} from the history "
+                            "on each start date (the day's state is what it judges from)")
+        has = key.split(".")[0] in takes
+        if override[:1] not in "+~" and not has:
+            raise UserError(f"--set={override}: market/network={option} has no key {key} "
+                            f"(check the spelling; a plug-in's extra argument takes "
+                            f"--set +{key}=...)")
+        if override.startswith("+") and not override.startswith("++") and has:
+            raise UserError(f"--set={override}: market/network={option} has {key} already; "
+                            f"set it with --set {override[1:]} (+ adds a key it lacks)")
+    compose([f"market/network={option}", *map(network_override, overrides)])
 
 
 def _override_value(value) -> str:
@@ -369,14 +407,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--network", default="economic",
                    help="market/network option: economic, reference, ... (default: economic)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a key of the network option, e.g. --set power_log_sd=0.6")
+                   help="override a key of the network option, e.g. --set power_log_sd=0.6; "
+                        "+KEY=VALUE adds a plug-in's extra argument")
     p.add_argument("--replay-btc", action="store_true",
                    help="replay the realised BTC path (judge the network alone); else sample "
                         "BTC from --btc-model starting at that day's close")
-    p.add_argument("--btc-model", default="gbm",
+    p.add_argument("--btc-model", default=None,  # None: gbm, and a --replay-btc not refused
                    help="market/btc option when not replaying: gbm (default), jump, or "
                         "bootstrap (block bootstrap of the --btc file's returns before each "
-                        "start date only)")
+                        "start date only, a year of them at least); not with --replay-btc")
     p.add_argument("--fit-btc", action="store_true",
                    help=f"fit the --btc-model's parameters ({' or '.join(FITTED_BTC_MODELS)}) "
                         "by maximum likelihood, as hashpivot-calibrate --btc does, on the --btc "
@@ -401,16 +440,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.seed < 0:
             raise UserError(f"--seed={args.seed}: must be >= 0 (the root of the random streams)")
         check_output_dir(args.out, "--out")  # before the work, whose results it would lose
-        if args.fit_btc and (args.replay_btc or args.btc_model not in FITTED_BTC_MODELS):
+        btc_model = args.btc_model or "gbm"
+        if args.fit_btc and (args.replay_btc or btc_model not in FITTED_BTC_MODELS):
             raise UserError(f"--fit-btc: fits --btc-model {' or '.join(FITTED_BTC_MODELS)}, "
                             "the BTC the worlds sample, so not with "
                             + ("--replay-btc" if args.replay_btc
-                               else f"--btc-model {args.btc_model}"))
-        for override in args.set:
-            key = override.split("=", 1)[0].lstrip("+~")
-            if key in STATE_KEYS:
-                raise UserError(f"--set {override}: the backtest sets {key} from the history "
-                                "on each start date (the day's state is what it judges from)")
+                               else f"--btc-model {btc_model}"))
+        if args.replay_btc and args.btc_model is not None:
+            raise UserError(f"--btc-model={args.btc_model}: the BTC the worlds sample, so not "
+                            "with --replay-btc (every world replays the realised path)")
+        check_sets(args.network, args.set)
         for start in args.start:
             if not _is_date(start):
                 raise UserError(f"--start={start}: must be a date YYYY-MM-DD such as 2019-01-01")
@@ -423,9 +462,14 @@ def main(argv: list[str] | None = None) -> int:
         for start in args.start:  # every start's closes, before the first world runs
             check_btc_covers(closes, start, btc_days_read(start, args.years, args.replay_btc),
                              args.btc, _READS[args.replay_btc])
+            for needs, asked in (("--fit-btc", args.fit_btc),
+                                 (f"--btc-model {BOOTSTRAP_BTC_MODEL}",
+                                  btc_model == BOOTSTRAP_BTC_MODEL)):
+                if asked:
+                    closes_before(closes, start, args.btc, needs)
         table, epochs, months = backtest(args.start, args.years, args.replications, args.seed,
                                          args.network, args.set, closes, args.replay_btc,
-                                         args.btc_model, args.btc, args.fit_btc)
+                                         btc_model, args.btc, args.fit_btc)
     except UserError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
@@ -434,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return INTERRUPTED
     out = Path(args.out)
-    mode = "realised BTC" if args.replay_btc else f"BTC from market/btc={args.btc_model}"
+    mode = "realised BTC" if args.replay_btc else f"BTC from market/btc={btc_model}"
     if args.fit_btc:
         mode += ", fitted on the closes before each start"
     staging = None

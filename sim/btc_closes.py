@@ -7,46 +7,25 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import UserError
-from sim.processes.series import BTC_CLOSE_COLUMNS, column_named, read_strings
+from sim.processes.series import BTC_CLOSE_COLUMNS, read_daily
 
-#: A date YYYY-MM-DD, alone or at 00:00 (as spreadsheets and `hashpivot-calibrate` write them).
-MIDNIGHT_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]00:00(?::00(?:\.0+)?)?)?"
+#: The fewest closes a BTC history may have where it is fitted or resampled
+#: (`hashpivot-calibrate --btc`, `hashpivot-backtest --fit-btc` before each start,
+#: market/btc=bootstrap): a year of daily returns. The jump diffusion's five parameters
+#: need jumps to be seen (a few a year), a year pins the GBM's volatility to under 4% of
+#: itself, and a bootstrap of a few months' returns repeats their trend for years.
+MIN_CLOSES = 366
 
 
 def read_btc_csv(path) -> pd.Series:
-    """Return daily BTC closes (USD) by date from a CSV with a `date` and a close column, or
-    raise UserError naming the file, the row (its line) and the column."""
-    name = f"--btc={path}"
+    """Return daily BTC closes (USD) by date from a CSV with a `date` and a close column, read
+    as every BTC reader reads them (`read_daily`: a date with a UTC offset read in UTC, a time
+    of day refused), except that a missing day is left to `check_btc_covers`; or raise
+    UserError naming the flag, the file, the row (its line) and the column."""
     try:
-        table = read_strings(path, name)
-    except FileNotFoundError:
-        raise UserError(f"{name}: no such file") from None
-    except pd.errors.EmptyDataError:
-        raise UserError(f"{name}: is empty (no header, no rows)") from None
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise UserError(f"{name}: cannot be read as CSV ({' '.join(str(err).split())})") from None
-    date = column_named(name, table.columns, "date")
-    price = column_named(name, table.columns, BTC_CLOSE_COLUMNS)
-    if table.empty:
-        raise UserError(f"{name}: has no rows")
-    text = table[date].str.strip()
-    day = text.str.fullmatch(MIDNIGHT_DATE)  # a date, or the midnight that starts it
-    dates = pd.to_datetime(text.str[:10].where(day), format="%Y-%m-%d", errors="coerce")
-    closes = pd.to_numeric(table[price].str.strip(), errors="coerce")
-    for bad, column, what in ((dates.isna(), date, "is not a date YYYY-MM-DD"),
-                              (~(closes > 0) | ~np.isfinite(closes), price,
-                               "is not a positive number")):
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            value = table[column].iloc[row]
-            raise UserError(f"{name}: row {row + 2}, column {column}: {value!r} {what}")
-    order = dates.diff().dt.days.to_numpy()[1:]
-    if np.any(order <= 0):
-        row = int(np.flatnonzero(order <= 0)[0]) + 1
-        raise UserError(f"{name}: row {row + 2}, column {date}: "
-                        f"{table[date].iloc[row]!r} is not after the row before "
-                        "(dates must increase, without duplicates)")
-    return pd.Series(closes.to_numpy(float), index=dates.to_numpy().astype("datetime64[D]"))
+        return read_daily(path, BTC_CLOSE_COLUMNS, gaps=True)
+    except UserError as err:
+        raise UserError(f"--btc={err}") from None
 
 
 def check_btc_covers(closes: pd.Series, start: str, days: np.ndarray, source: str,

@@ -1,6 +1,7 @@
 """hashpivot-backtest: the coverage arithmetic on constructed cases, the start state from
 the shipped epochs, the BTC file's checks, and the command end to end on a tiny file."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from sim import backtest
 from sim.config import compose, instantiate
 from sim.errors import UserError
 from sim.processes.network import load_difficulty_epochs
+from sim.processes.network_economic import EconomicNetwork
 from sim.world import rng_for
 
 REAL_BTC = Path("/work/shared/data/btc_daily.csv")
@@ -148,7 +150,7 @@ def test_a_file_that_fails_to_write_is_left_out_whole_not_half_written(tmp_path,
     assert not out.exists()  # the run made it; the set of outputs is written whole or not at all
 
 def test_a_bootstrapped_btc_draws_only_on_returns_before_the_start(tmp_path):
-    days = pd.date_range("2018-01-01", "2019-06-30")
+    days = pd.date_range("2017-12-01", "2019-06-30")  # a year and a month before the start
     after = days >= "2019-01-01"  # before the start the price rises 0.1% a day, after it falls 5%
     log_close = np.cumsum(np.where(after, -0.05, 0.001))
     btc = tmp_path / "btc.csv"
@@ -165,12 +167,14 @@ def test_a_bootstrapped_btc_draws_only_on_returns_before_the_start(tmp_path):
     assert "until" not in gbm.market.btc and "file" not in gbm.market.btc
 
 
-def run_on_flat_file(tmp_path, capsys, *options, column="close") -> tuple[int, Path, str]:
-    """Run the command on a flat BTC file over 2018-2019 (its close column named `column`)
-    with `options`; return (exit code, the file, what it printed on stderr)."""
-    days = pd.date_range("2018-01-01", "2019-06-30")
+def run_on_flat_file(tmp_path, capsys, *options, column="close", first="2018-01-01",
+                     dates="%Y-%m-%d") -> tuple[int, Path, str]:
+    """Run the command on a flat BTC file from `first` to 2019-06-30 (its close column named
+    `column`, its dates written as `dates`) with `options`; return (exit code, the file,
+    what it printed on stderr)."""
+    days = pd.date_range(first, "2019-06-30")
     btc = tmp_path / "btc.csv"
-    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), column: 4000.0}).to_csv(btc, index=False)
+    pd.DataFrame({"date": days.strftime(dates), column: 4000.0}).to_csv(btc, index=False)
     code = backtest.main(["--btc", str(btc), "--start", "2019-01-01", "--years", "0.25",
                           "--replications", "2", *options, "--out", str(tmp_path / "out")])
     return code, btc, capsys.readouterr().err.strip()
@@ -186,9 +190,62 @@ def refused(tmp_path, capsys, *options) -> tuple[Path, str]:
 
 @pytest.mark.parametrize("column", ["close", "close_usd"])
 def test_a_bootstrap_reads_the_close_column_as_the_replay_does(tmp_path, capsys, column):
-    code, _, err = run_on_flat_file(tmp_path, capsys, "--btc-model", "bootstrap", column=column)
+    code, _, err = run_on_flat_file(tmp_path, capsys, "--btc-model", "bootstrap", column=column,
+                                    first="2017-12-31")  # a year of closes before the start
     assert code == 0 and err == ""
     assert len(pd.read_csv(tmp_path / "out" / "coverage.csv")) == 1
+
+
+def test_a_bootstrap_of_under_a_year_before_the_start_is_refused_in_one_line(tmp_path, capsys):
+    """Before: the 365 closes of 2018 were bootstrapped (market/btc=bootstrap needed more
+    than block_days=30); hashpivot-calibrate --btc and --fit-btc need 366."""
+    btc, err = refused(tmp_path, capsys, "--btc-model", "bootstrap")
+    assert err == (f"hashpivot-backtest: error: --btc={btc}: 365 closes before 2019-01-01; "
+                   "--btc-model bootstrap needs at least 366 (a year of daily returns) before "
+                   "each start")
+
+
+@pytest.mark.parametrize("dates", ["%Y-%m-%d 00:00+00:00", "%Y-%m-%dT00:00:00Z"])
+def test_dates_with_a_utc_offset_are_read_as_calibrate_reads_them(tmp_path, capsys, dates):
+    """Before: '2018-01-01 00:00+00:00' was 'not a date YYYY-MM-DD' to the backtest, though
+    hashpivot-calibrate --btc and market/btc=bootstrap read it."""
+    code, _, err = run_on_flat_file(tmp_path, capsys, "--replay-btc", dates=dates)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("model", ["jump", "gbm", "bootstrap"])
+def test_a_btc_model_with_replay_btc_is_refused_in_one_line(tmp_path, capsys, model):
+    """Before: --btc-model was ignored, and the output said 'realised BTC' only."""
+    _, err = refused(tmp_path, capsys, "--replay-btc", "--btc-model", model)
+    assert err == (f"hashpivot-backtest: error: --btc-model={model}: the BTC the worlds sample, "
+                   "so not with --replay-btc (every world replays the realised path)")
+
+
+@dataclass
+class TaggedNetwork(EconomicNetwork):
+    """A user's plug-in network: the economic one with an extra argument."""
+
+    tag: int = 0
+
+
+def test_a_plug_ins_extra_argument_is_set_as_the_advice_says(tmp_path, capsys, built):
+    """Before: the advice for an unknown key was '+market.network.tag=...', and --set +tag=7
+    failed with a lexer error (market.network.+tag=7)."""
+    plugin = f"_target_={__name__}.TaggedNetwork"
+    _, err = refused(tmp_path, capsys, "--replay-btc", "--set", plugin, "--set", "tag=7")
+    assert err == ("hashpivot-backtest: error: --set=tag=7: market/network=economic has no key "
+                   "tag (check the spelling; a plug-in's extra argument takes --set +tag=...)")
+    code, _, err = run_on_flat_file(tmp_path, capsys, "--replay-btc", "--set", plugin,
+                                    "--set", "+tag=7")
+    assert code == 0, err
+    assert [process.tag for process in built if isinstance(process, TaggedNetwork)] == [7]
+
+
+def test_a_plus_on_a_key_the_option_has_is_refused_naming_the_set(tmp_path, capsys):
+    _, err = refused(tmp_path, capsys, "--replay-btc", "--set", "+power_log_sd=0.6")
+    assert err == ("hashpivot-backtest: error: --set=+power_log_sd=0.6: market/network=economic "
+                   "has power_log_sd already; set it with --set power_log_sd=0.6 (+ adds a key "
+                   "it lacks)")
 
 
 def test_the_command_refuses_a_file_that_does_not_cover_the_window(tmp_path, capsys):
@@ -213,7 +270,7 @@ def test_a_network_that_cannot_take_the_start_state_is_one_line_and_writes_nothi
     # no shipped option lacks start_height or start_difficulty: ask for a key bootstrap lacks
     monkeypatch.setattr(backtest, "REQUIRED_STATE", ("start_height", "start_hashrate_ehs"))
     _, err = refused(tmp_path, capsys, "--replay-btc", "--network", "bootstrap")
-    assert err == ("hashpivot-backtest: error: --network bootstrap: the option has no "
+    assert err == ("hashpivot-backtest: error: --network=bootstrap: the option has no "
                    "start_hashrate_ehs, which the backtest sets from the history on each start date")
 
 
@@ -398,7 +455,7 @@ def test_the_state_keys_are_those_the_start_state_sets():
 def test_a_set_of_the_start_state_is_refused_in_one_line(tmp_path, capsys, key):
     """Before: --set start_height=5 ran, judging a network at block 5 with 2019's difficulty."""
     _, err = refused(tmp_path, capsys, "--replay-btc", "--set", f"{key}=5")
-    assert err == (f"hashpivot-backtest: error: --set {key}=5: the backtest sets {key} from the "
+    assert err == (f"hashpivot-backtest: error: --set={key}=5: the backtest sets {key} from the "
                    "history on each start date (the day's state is what it judges from)")
 
 

@@ -1,5 +1,5 @@
 """sim.btc_closes: a user's daily BTC closes, read or refused in one line naming the file,
-the row and the column."""
+the row and the column, as every BTC reader of hashpivot reads them."""
 
 from pathlib import Path
 
@@ -8,6 +8,7 @@ import pytest
 
 from sim.btc_closes import read_btc_csv
 from sim.errors import UserError
+from sim.processes.series import BTC_CLOSE_COLUMNS, read_daily
 
 REAL_BTC = Path("/work/shared/data/btc_daily.csv")
 
@@ -20,9 +21,10 @@ REAL_BTC = Path("/work/shared/data/btc_daily.csv")
     ("date,open\n2019-01-01,3800\n", r"no column 'close_usd' \(or close, price, btc_usd\)"),
     ("date,close_usd\n2019-01-01,-5\n", "row 2, column close_usd"),
     ("date,close\n2019-01-01,3800\n2019-01-02 13:00,3900\n", "row 3, column date: "
-     "'2019-01-02 13:00' is not a date"),
-    ("date,close\n2019-01-01T00:00:00+02:00,3800\n", "row 2, column date"),
-    ("", "is empty"),
+     "'2019-01-02 13:00' has a time of day; daily prices expected"),
+    ("date,close\n2019-01-01T00:00:00+02:00,3800\n", "row 2, column date: "
+     r"'2019-01-01T00:00:00\+02:00' has a time of day \(2018-12-31 22:00 in UTC\)"),
+    ("", "not a CSV file"),
 ])
 def test_bad_btc_files_are_named_by_file_row_and_column(tmp_path, text, message):
     path = tmp_path / "btc.csv"
@@ -32,14 +34,55 @@ def test_bad_btc_files_are_named_by_file_row_and_column(tmp_path, text, message)
     assert str(err.value).startswith(f"--btc={path}: ")
 
 
-@pytest.mark.parametrize("stamp", ["{}", "{} 00:00", "{}T00:00:00", "{} 00:00:00.000"])
-def test_a_date_at_midnight_reads_as_its_day(tmp_path, stamp):
+@pytest.mark.parametrize("stamp", ["{}", "{} 00:00", "{}T00:00:00", "{} 00:00:00.000",
+                                   "{} 00:00+00:00", "{}T00:00:00Z", "{}T02:00:00+02:00"])
+def test_a_date_at_midnight_utc_reads_as_its_day(tmp_path, stamp):
+    """Before: a date with a UTC offset was 'not a date YYYY-MM-DD' to hashpivot-backtest,
+    though hashpivot-calibrate --btc and market/btc=bootstrap read it (in UTC)."""
     path = tmp_path / "btc.csv"
     path.write_text("date,close\n" + "".join(f"{stamp.format(d)},{p}\n" for d, p in
                                              (("2019-01-01", 3800), ("2019-01-02", 3900))))
     closes = read_btc_csv(path)
     assert list(closes.index.astype(str)) == ["2019-01-01", "2019-01-02"]
     assert list(closes) == [3800.0, 3900.0]
+
+
+@pytest.mark.parametrize("text", [
+    "date,close\n2019-01-01 00:00+00:00,3800\n2019-01-02T00:00:00Z,3900\n",
+    "date, price\n2019-01-01, 3800\n2019-01-02, 3900\n",
+    "date,close\n2019-01-01,3800\n2019-01-02 13:00,3900\n",
+    "date,close\n2019-01-01,3800\n2019-01-01,3900\n",
+    "date,close\n2019-01-02,3800\n2019-01-01,3900\n",
+    "date,close\n2019-01-01,0\n",
+    "date,close\n2019-02-30,3800\n",
+    "date,open\n2019-01-01,3800\n",
+    "date,close\n",
+])
+def test_the_backtest_reads_a_file_as_the_other_btc_readers_do(tmp_path, text):
+    """hashpivot-backtest, hashpivot-calibrate --btc and market/btc=bootstrap read a file
+    with one reader (`read_daily`): the same closes, or the same refusal, flagged --btc."""
+    path = tmp_path / "btc.csv"
+    path.write_text(text)
+    try:
+        expected = read_daily(path, BTC_CLOSE_COLUMNS)
+    except UserError as err:
+        with pytest.raises(UserError) as refused:
+            read_btc_csv(path)
+        assert str(refused.value) == f"--btc={err}"
+        return
+    closes = read_btc_csv(path)
+    assert closes.index.equals(expected.index) and list(closes) == list(expected)
+
+
+def test_a_gap_is_left_to_the_days_the_backtest_reads(tmp_path):
+    """The one difference: a missing day outside what a backtest replays or scores is no
+    concern of it (`check_btc_covers` refuses one inside)."""
+    path = tmp_path / "btc.csv"
+    path.write_text("date,close\n2019-01-01,3800\n2019-01-03,3900\n")
+    closes = read_btc_csv(path)
+    assert list(closes.index.astype(str)) == ["2019-01-01", "2019-01-03"]
+    with pytest.raises(UserError, match="row 3, column date: gap"):
+        read_daily(path, BTC_CLOSE_COLUMNS)
 
 
 @pytest.mark.skipif(not REAL_BTC.exists(), reason="the BTC history is not shipped")

@@ -15,16 +15,12 @@ import pandas as pd
 from scipy import optimize, stats
 from scipy.special import gammaln, logsumexp
 
+from sim.btc_closes import MIN_CLOSES
 from sim.calibrate.fit import Fit, covariance, delta_se, period_of
 from sim.economics import DAYS_PER_YEAR
 from sim.errors import UserError
 
 DT_YEARS = 1.0 / DAYS_PER_YEAR
-#: The fewest closes either fit takes (`hashpivot-calibrate --btc`, and `hashpivot-backtest
-#: --fit-btc` before each start): a year of daily returns. The jump diffusion's five
-#: parameters need jumps to be seen (a few a year), and a year pins the GBM's volatility to
-#: under 4% of itself.
-MIN_CLOSES = 366
 #: Jump counts summed in a day's mixture (P(n > 8) is negligible at under 50 jumps a year).
 _MAX_JUMPS = 8
 

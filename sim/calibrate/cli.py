@@ -91,12 +91,12 @@ def _read(flag: str, reader, path: str, *args, check=None):
     try:
         data = reader(path, *args)
     except UserError as err:
-        raise UserError(f"--{flag} {err}") from None
+        raise UserError(f"--{flag}={err}") from None
     try:
         if check is not None:
             check(data)
     except UserError as err:
-        raise UserError(f"--{flag} {path}: {err}") from None
+        raise UserError(f"--{flag}={path}: {err}") from None
     return data
 
 
@@ -114,21 +114,21 @@ def check_options(args) -> None:
         raise UserError("no history given: pass at least one of --btc, --power, --network, "
                         "--lease, --gpu (see --help)")
     if args.network and not args.btc:
-        raise UserError(f"--network {args.network}: needs --btc (the prices for its hashprice)")
+        raise UserError(f"--network={args.network}: needs --btc (the prices for its hashprice)")
     for flag, value in (("--network-model", args.network_model),
                         ("--network-since", args.network_since),
                         ("--fees-btc-per-block", args.fees_btc_per_block)):
         if value is not None and not args.network:
-            raise UserError(f"{flag} {value}: only --network uses it (no --network given)")
+            raise UserError(f"{flag}={value}: only --network uses it (no --network given)")
     if args.network_since is not None:
         if args.network_model == "reference":
-            raise UserError(f"--network-since {args.network_since}: only the economic model has "
+            raise UserError(f"--network-since={args.network_since}: only the economic model has "
                             "a fit window (--network-model reference fits every epoch inside "
                             "the --btc prices' dates)")
         parse_since(args.network_since)
     fees = args.fees_btc_per_block
     if fees is not None and not (math.isfinite(fees) and fees >= 0):
-        raise UserError(f"--fees-btc-per-block {fees:g}: must be a number of BTC >= 0")
+        raise UserError(f"--fees-btc-per-block={fees:g}: must be a number of BTC >= 0")
 
 
 def _economic(args) -> bool:
@@ -180,12 +180,12 @@ def fits(args) -> list[tuple[Fit, str]]:
     data = inputs(args)
     out: list[tuple[Fit, str]] = []
     if "btc" in data:
-        out += [(_fit(f"--btc {args.btc}", fitter, data["btc"]), args.btc)
+        out += [(_fit(f"--btc={args.btc}", fitter, data["btc"]), args.btc)
                 for fitter in (fit_gbm, fit_jump)]
     if "power" in data:
-        out.append((_fit(f"--power {args.power}", fit_power, data["power"]), args.power))
+        out.append((_fit(f"--power={args.power}", fit_power, data["power"]), args.power))
     if "lease" in data or "gpu" in data:
-        label = " and ".join(f"--{name} {getattr(args, name)}" for name in ("lease", "gpu")
+        label = " and ".join(f"--{name}={getattr(args, name)}" for name in ("lease", "gpu")
                              if name in data)
         out.append((_fit(label, fit_ai, data.get("lease"), data.get("gpu")),
                     " and ".join(f for f in (args.lease, args.gpu) if f)))
@@ -193,7 +193,7 @@ def fits(args) -> list[tuple[Fit, str]]:
         fees = 0.025 if args.fees_btc_per_block is None else args.fees_btc_per_block
         fitter, extra = ((fit_economic_network, (args.network_since,)) if _economic(args)
                          else (fit_network, ()))
-        out.append((_fit(f"--network {args.network}", fitter, data["network"], data["btc"],
+        out.append((_fit(f"--network={args.network}", fitter, data["network"], data["btc"],
                          fees, *extra), f"{args.network} with {args.btc}"))
     return out
 

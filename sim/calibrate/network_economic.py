@@ -90,7 +90,7 @@ def fit_window(epochs: pd.DataFrame, closes: pd.Series, since: str | None = None
         start = max(end - int(round(WINDOW_YEARS * DAYS_PER_YEAR)), earliest)
     else:
         if start < earliest or start >= end:
-            raise UserError(f"--network-since {since}: must lie from {earliest} (the epochs "
+            raise UserError(f"--network-since={since}: must lie from {earliest} (the epochs "
                             f"and prices overlap from then) to before {end}")
     n_days = int((end - start).astype(int)) + 1
     count = len(realised_epochs(str(start), n_days, epochs))
@@ -108,7 +108,7 @@ def parse_since(since: str) -> np.datetime64:
             return np.datetime64(datetime.date.fromisoformat(since), "D")
     except ValueError:
         pass
-    raise UserError(f"--network-since {since}: must be a date YYYY-MM-DD")
+    raise UserError(f"--network-since={since}: must be a date YYYY-MM-DD")
 
 
 def check_epochs(epochs: pd.DataFrame) -> None:

@@ -108,15 +108,25 @@ def _make_directories(directory: Path) -> list[Path]:
 
 
 def _stage(path: Path, text: str) -> str:
-    """Return the name of a new temporary file beside `path` holding `text`."""
+    """Return the name of a new temporary file beside `path` holding `text`, with the mode
+    a file the user creates gets (`_created_mode`), not mkstemp's private 0600."""
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            os.fchmod(stream.fileno(), _created_mode())
             stream.write(text)
     except OSError as err:
         Path(temp).unlink(missing_ok=True)
         raise OSError(err.errno, err.strerror, str(path)) from None
     return temp
+
+
+def _created_mode() -> int:
+    """Return the mode of a file created now: 0666 less the process's umask (0644 under 022),
+    as every other command's outputs get."""
+    umask = os.umask(0o077)  # read by setting; put back at once
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _remove_if_empty(directory: Path) -> None:

@@ -17,6 +17,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
+from sim.btc_closes import MIN_CLOSES
 from sim.economics import BLOCKS_PER_EPOCH, SECONDS_PER_DAY, TARGET_SPACING_S, TWO_POW_32
 from sim.errors import UserError
 from sim.params import Checked, Date, Text, param, shown
@@ -70,9 +71,10 @@ class BootstrapBTC(Checked):
     The file has columns ``date`` (YYYY-MM-DD, consecutive days) and ``close_usd`` (or
     another name of `sim.processes.series.BTC_CLOSE_COLUMNS`: close, price, btc_usd). With
     ``until``, only the closes up to that date are read (a backtest draws on no history
-    after its start). The path starts at ``start_usd`` (null: the last close read) and
-    multiplies by resampled daily returns. Under rng=None it is the expected path S0·m^t,
-    m the mean daily gross return of the history.
+    after its start); those read must be a year of closes (`MIN_CLOSES`), as a fit's. The
+    path starts at ``start_usd`` (null: the last close read) and multiplies by resampled
+    daily returns. Under rng=None it is the expected path S0·m^t, m the mean daily gross
+    return of the history.
     """
 
     file: str = param("btc_daily.csv", unit="path", rule=Text(),
@@ -91,15 +93,29 @@ class BootstrapBTC(Checked):
 
     def __post_init__(self):
         super().__post_init__()
-        closes = _read("file", self.file, BTC_CLOSE_COLUMNS)
+        whole = _read("file", self.file, BTC_CLOSE_COLUMNS)
+        closes = whole
         if self.until is not None:
-            closes = closes[closes.index <= np.datetime64(str(self.until), "D")]
-        if len(closes) < self.block_days + 1:
-            until = "" if self.until is None else f" up to until={self.until}"
-            raise UserError(f"file={shown(self.file)}: {len(closes)} days of prices{until}; "
-                            f"needs more than block_days={self.block_days}")
+            closes = whole[whole.index <= np.datetime64(str(self.until), "D")]
+        self._check_history(len(whole), len(closes))
         self._log_returns = np.diff(np.log(closes.to_numpy()))
         self._last_close = float(closes.iloc[-1])
+
+    def _check_history(self, whole: int, kept: int) -> None:
+        """Raise UserError, naming `file` (its `whole` closes) or `until` (the `kept` closes up
+        to it), unless the history read has `MIN_CLOSES` closes, as `hashpivot-calibrate
+        --btc` asks, and more than a block."""
+        needed = max(MIN_CLOSES, self.block_days + 1)
+        if kept >= needed:
+            return
+        why = (f"at least {MIN_CLOSES} (a year of daily returns)" if needed == MIN_CLOSES
+               else f"more than block_days={self.block_days}")
+        if self.until is None or whole < needed:  # the file itself is short
+            read = f"file={shown(self.file)}: {_closes(whole)}"
+        else:
+            read = (f"until={shown(self.until)}: {_closes(kept)} of file={shown(self.file)} "
+                    "up to that date")
+        raise UserError(f"{read}; the bootstrap needs {why}")
 
     def start_price_usd(self) -> float:
         """Return the day-0 price: start_usd, or the history's last close."""
@@ -115,6 +131,11 @@ class BootstrapBTC(Checked):
                               rng)
         log_path = np.concatenate(([0.0], np.cumsum(self._log_returns[picks])))
         return {"btc_usd": self.start_price_usd() * np.exp(log_path)}
+
+
+def _closes(count: int) -> str:
+    """Return `count` closes in words: 1 close, 2 closes."""
+    return f"{count} close{'s' * (count != 1)}"
 
 
 def _calendar_key(date: np.ndarray) -> np.ndarray:

@@ -114,7 +114,8 @@ def _ordered(path, stamps: pd.Series, column: str) -> None:
                             f"({stamps.iloc[row]:%Y-%m-%d %H:%M})")
 
 
-def read_daily(path: str | Path, column: str | tuple[str, ...], hourly: bool = False) -> pd.Series:
+def read_daily(path: str | Path, column: str | tuple[str, ...], hourly: bool = False,
+               gaps: bool = False) -> pd.Series:
     """Return the file's daily prices (index: datetime64 days, consecutive), checked.
 
     The prices are in `column` (or the first of several names the file has, as
@@ -122,7 +123,8 @@ def read_daily(path: str | Path, column: str | tuple[str, ...], hourly: bool = F
     averaged to days, and an hour's price may be zero or negative (wholesale power often
     is, at night or in wind) as long as its day's mean is positive. Missing days (gaps),
     repeated or unordered dates and non-positive prices (days, with `hourly`) raise
-    UserError naming the file, the row and the column.
+    UserError naming the file, the row and the column. With `gaps`, a missing day is left to
+    the caller (`hashpivot-backtest` refuses one only among the days it reads).
     """
     table, date, column = _table(path, column)
     stamps = _dates(path, table[date], date)
@@ -146,7 +148,7 @@ def read_daily(path: str | Path, column: str | tuple[str, ...], hourly: bool = F
                         f"average {series.iloc[low[0]]:g}; an hour may be negative, a day's "
                         "mean must be positive")
     gap = np.flatnonzero(np.diff(series.index.to_numpy().astype("datetime64[D]").astype(np.int64)) > 1)
-    if len(gap):
+    if len(gap) and not gaps:
         first = series.index[gap[0] + 1]
         row = int(np.flatnonzero((days == first).to_numpy())[0])
         raise UserError(f"{path}: row {row + 2}, column {date}: gap: no price from "

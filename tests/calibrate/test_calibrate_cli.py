@@ -1,5 +1,8 @@
 """`hashpivot-calibrate`: writes ready options that compose and build; bad files write nothing."""
 
+import os
+import stat
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -191,11 +194,11 @@ def test_help_names_both_network_models():
 
 @pytest.mark.parametrize("args, fragment", [
     ([], "no history given"),
-    (["--network", "x.csv"], "--network x.csv: needs --btc"),
-    (["--btc", "nope.csv"], "--btc nope.csv: no such file"),
-    (["--btc", BTC, "--power", "bad.csv"], "--power bad.csv: row 3, column usd_per_mwh"),
+    (["--network", "x.csv"], "--network=x.csv: needs --btc"),
+    (["--btc", "nope.csv"], "--btc=nope.csv: no such file"),
+    (["--btc", BTC, "--power", "bad.csv"], "--power=bad.csv: row 3, column usd_per_mwh"),
     (["--btc", BTC, "--network", "epochs.csv", "--network-since", "2021-13-01"],
-     "--network-since 2021-13-01: must be a date"),
+     "--network-since=2021-13-01: must be a date"),
     (["--btc", BTC, "--network", "epochs.csv"],
      "--network: the epochs (2023-09-20 on) and the --btc prices"),
 ])
@@ -209,3 +212,17 @@ def test_bad_inputs_are_one_line_and_write_nothing(tmp_path, monkeypatch, capsys
     assert err.startswith("hashpivot-calibrate: error: ") and err.count("\n") == 1, err
     assert fragment in err
     assert not (tmp_path / "fitted").exists()
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_the_options_written_follow_the_umask(tmp_path, capsys, umask, mode):
+    """Before: they came out 0600 (mkstemp's mode) whatever the umask, where every other
+    command's outputs follow it (0644 under 022)."""
+    before = os.umask(umask)
+    try:
+        assert main(["--btc", BTC, "--out", str(tmp_path / "fitted")]) == 0
+    finally:
+        os.umask(before)
+    for name in ("fitted_gbm.yaml", "fitted_jump.yaml"):
+        written = tmp_path / "fitted" / "market" / "btc" / name
+        assert stat.S_IMODE(written.stat().st_mode) == mode, name

@@ -55,14 +55,14 @@ def btc_with(tmp_path, price: str) -> str:
 ])
 def test_too_few_or_constant_closes_are_refused(tmp_path, capsys, values, fragment):
     path = daily(tmp_path, "btc.csv", "close_usd", values)
-    assert f"--btc {path}: {fragment}" in refused(tmp_path, capsys, ["--btc", path])
+    assert f"--btc={path}: {fragment}" in refused(tmp_path, capsys, ["--btc", path])
 
 
 @pytest.mark.parametrize("price", ["1e308", "1e-300"])
 def test_an_absurd_close_gives_a_refusal_naming_the_parameter(tmp_path, capsys, price):
     path = btc_with(tmp_path, price)
     err = refused(tmp_path, capsys, ["--btc", path])
-    assert f"--btc {path}: the fitted drift_per_year is inf, not a finite number" in err
+    assert f"--btc={path}: the fitted drift_per_year is inf, not a finite number" in err
 
 
 @pytest.mark.parametrize("values", [[40.0], [40.0, 55.0], [40.0, 55.0, 47.0],
@@ -71,7 +71,7 @@ def test_an_absurd_close_gives_a_refusal_naming_the_parameter(tmp_path, capsys, 
 def test_power_under_a_year_is_refused(tmp_path, capsys, values):
     path = daily(tmp_path, "power.csv", "usd_per_mwh", values)
     err = refused(tmp_path, capsys, ["--power", path])
-    assert f"--power {path}: {len(values)} day(s) of prices; the fit needs at least 366" in err
+    assert f"--power={path}: {len(values)} day(s) of prices; the fit needs at least 366" in err
 
 
 def test_constant_power_prices_are_refused(tmp_path, capsys):
@@ -89,16 +89,16 @@ def test_bad_epoch_files_are_refused(tmp_path, capsys, text, fragment):
     path = tmp_path / "epochs.csv"
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
     err = refused(tmp_path, capsys, ["--network", str(path), "--btc", BTC])
-    assert f"--network {path}: {fragment}" in err
+    assert f"--network={path}: {fragment}" in err
 
 
 @pytest.mark.parametrize("options, fragment", [
-    (["--network-since", "NaT"], "--network-since NaT: must be a date YYYY-MM-DD"),
-    (["--network-since", "20200101"], "--network-since 20200101: must be a date YYYY-MM-DD"),
-    (["--fees-btc-per-block", "-1"], "--fees-btc-per-block -1: must be a number of BTC >= 0"),
-    (["--fees-btc-per-block", "nan"], "--fees-btc-per-block nan: must be a number"),
+    (["--network-since", "NaT"], "--network-since=NaT: must be a date YYYY-MM-DD"),
+    (["--network-since", "20200101"], "--network-since=20200101: must be a date YYYY-MM-DD"),
+    (["--fees-btc-per-block", "-1"], "--fees-btc-per-block=-1: must be a number of BTC >= 0"),
+    (["--fees-btc-per-block", "nan"], "--fees-btc-per-block=nan: must be a number"),
     (["--network-model", "reference", "--network-since", "2021-01-01"],
-     "--network-since 2021-01-01: only the economic model has a fit window"),
+     "--network-since=2021-01-01: only the economic model has a fit window"),
 ])
 def test_bad_network_options_are_refused_by_flag(tmp_path, capsys, options, fragment):
     read_epochs(None).to_csv(tmp_path / "epochs.csv", index=False)
@@ -112,7 +112,7 @@ def test_bad_network_options_are_refused_by_flag(tmp_path, capsys, options, frag
                                      ["--network-model", "reference"]])
 def test_network_options_without_network_are_refused_not_ignored(tmp_path, capsys, options):
     err = refused(tmp_path, capsys, ["--btc", BTC, *options])
-    assert f"{options[0]} {options[1]}: only --network uses it" in err
+    assert f"{options[0]}={options[1]}: only --network uses it" in err
 
 
 def test_every_input_is_checked_before_any_fit(tmp_path, capsys, monkeypatch):
@@ -125,7 +125,7 @@ def test_every_input_is_checked_before_any_fit(tmp_path, capsys, monkeypatch):
     power = daily(tmp_path, "power.csv", "usd_per_mwh", [40.0, 55.0, 47.0])
     err = refused(tmp_path, capsys, ["--btc", BTC, "--network", str(tmp_path / "epochs.csv"),
                                      "--power", power])
-    assert f"--power {power}: 3 day(s) of prices" in err
+    assert f"--power={power}: 3 day(s) of prices" in err
 
 
 def test_a_lease_file_on_one_day_is_refused(tmp_path, capsys):
@@ -133,7 +133,7 @@ def test_a_lease_file_on_one_day_is_refused(tmp_path, capsys):
     path.write_text("date,usd_per_kw_month\n2024-01-01 00:00,100\n2024-01-01 06:00,110\n"
                     "2024-01-01 12:00,120\n")
     err = refused(tmp_path, capsys, ["--lease", str(path)])
-    assert f"--lease {path}: 3 row(s) on 1 day(s); at least 3 dated prices on different days" in err
+    assert f"--lease={path}: 3 row(s) on 1 day(s); at least 3 dated prices on different days" in err
 
 
 def test_a_short_index_is_refused(tmp_path, capsys):
@@ -154,7 +154,7 @@ def test_a_missing_month_in_monthly_data_is_a_gap(tmp_path, capsys):
     path = tmp_path / "lease.csv"
     path.write_text(monthly(36, drop=10))
     err = refused(tmp_path, capsys, ["--lease", str(path)])
-    assert f"--lease {path}: row 12, column date: gap: 61 days after the row before" in err
+    assert f"--lease={path}: row 12, column date: gap: 61 days after the row before" in err
 
 
 @pytest.mark.parametrize("freq, periods", [("MS", 36), ("ME", 36), ("7D", 60), ("D", 90),
@@ -258,7 +258,7 @@ def test_random_bad_files_are_one_line_refusals(tmp_path, capsys, flag, header, 
     extra = ["--btc", BTC] if flag == "network" else []
     assert cli.main([f"--{flag}", str(path), *extra, "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"hashpivot-calibrate: error: --{flag} {path}") and err.count("\n") == 1
+    assert err.startswith(f"hashpivot-calibrate: error: --{flag}={path}") and err.count("\n") == 1
     assert not out.exists()
 
 

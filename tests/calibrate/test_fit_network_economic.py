@@ -39,7 +39,7 @@ def test_window_defaults_to_the_last_four_years_of_the_overlap(history):
 
 
 @pytest.mark.parametrize("since, closes_days, match", [
-    ("2020-01-01", None, "--network-since 2020-01-01: must lie from"),
+    ("2020-01-01", None, "--network-since=2020-01-01: must lie from"),
     (None, 60, "only [0-9] whole epochs lie inside"),
 ])
 def test_windows_without_enough_history_are_refused(history, since, closes_days, match):

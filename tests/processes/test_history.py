@@ -8,11 +8,13 @@ import pytest
 
 import sim
 from history_files import HISTORY
+from sim.calibrate.btc import check_closes
 from sim.config import build_processes
 from sim.errors import UserError
 from sim.processes.history import (BootstrapBTC, BootstrapNetwork, HistoryPower, block_indices,
                                    epoch_log_changes, read_epochs)
 from sim.processes.network import load_difficulty_epochs
+from sim.processes.series import BTC_CLOSE_COLUMNS, read_daily
 from sim.world import day_grid, rng_for
 
 BTC_FILE = str(HISTORY / "btc_daily.csv")
@@ -53,12 +55,64 @@ def test_btc_bootstrap_resamples_the_historys_returns():
 
 def test_btc_bootstrap_until_reads_the_history_up_to_that_date_only(tmp_path):
     closes = pd.read_csv(BTC_FILE)
-    process = BootstrapBTC(file=BTC_FILE, start_usd=None, until=closes["date"].iloc[40])
-    assert len(process._log_returns) == 40
-    assert process.start_price_usd() == pytest.approx(closes["close_usd"].iloc[40])
-    with pytest.raises(UserError, match=r"^file=.*: 11 days of prices up to until="
-                                        r"\S+; needs more than block_days=30$"):
+    process = BootstrapBTC(file=BTC_FILE, start_usd=None, until=closes["date"].iloc[400])
+    assert len(process._log_returns) == 400
+    assert process.start_price_usd() == pytest.approx(closes["close_usd"].iloc[400])
+    with pytest.raises(UserError) as err:
         BootstrapBTC(file=BTC_FILE, until=closes["date"].iloc[10])
+    assert str(err.value) == (f"until='{closes['date'].iloc[10]}': 11 closes of "
+                              f"file={BTC_FILE!r} up to that date; the bootstrap needs at least "
+                              "366 (a year of daily returns)")
+
+
+def write_closes(path, n_closes: int) -> str:
+    """Write `n_closes` daily closes (rising, not all returns equal) from 2013-01-01 to
+    `path`; return its name."""
+    days, n = pd.date_range("2013-01-01", periods=n_closes), np.arange(n_closes)
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"),
+                  "close_usd": 13.0 * 1.01 ** n * np.exp(0.1 * np.sin(n))}).to_csv(path, index=False)
+    return str(path)
+
+
+@pytest.mark.parametrize("n_closes", [1, 100, 365, 366])
+def test_btc_bootstrap_needs_the_year_of_closes_that_calibrate_needs(tmp_path, n_closes):
+    """Before: 100 closes (more than block_days=30) were bootstrapped, and a year of
+    2013's first 100 days gave a 100 MW site a mean NPV of $89,530.7M; hashpivot-calibrate
+    --btc refused the same file (366 closes needed)."""
+    path = write_closes(tmp_path / "short.csv", n_closes)
+    try:
+        check_closes(read_daily(path, BTC_CLOSE_COLUMNS))  # hashpivot-calibrate --btc's check
+    except UserError:
+        with pytest.raises(UserError) as err:
+            BootstrapBTC(file=path)
+        assert str(err.value) == (f"file={path!r}: {n_closes} close{'s' * (n_closes != 1)}; the "
+                                  "bootstrap needs at least 366 (a year of daily returns)")
+    else:
+        assert len(BootstrapBTC(file=path)._log_returns) == n_closes - 1
+
+
+def test_btc_bootstrap_needs_more_closes_than_a_block(tmp_path):
+    path = write_closes(tmp_path / "btc.csv", 400)
+    assert BootstrapBTC(file=path, block_days=399).block_days == 399
+    with pytest.raises(UserError, match=r"^file=.*: 400 closes; the bootstrap needs more than "
+                                        r"block_days=400$"):
+        BootstrapBTC(file=path, block_days=400)
+
+
+def test_a_short_btc_history_is_one_line_naming_the_key(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_closes(tmp_path / "short.csv", 100)
+    with pytest.raises(UserError) as err:
+        build_processes(sim.compose(["market/btc=bootstrap", "market.btc.file=short.csv"]))
+    assert str(err.value) == ("market.btc.file='short.csv': 100 closes; the bootstrap needs at "
+                              "least 366 (a year of daily returns)")
+    write_closes(tmp_path / "long.csv", 500)
+    with pytest.raises(UserError) as err:
+        build_processes(sim.compose(["market/btc=bootstrap", "market.btc.file=long.csv",
+                                     "market.btc.until=2013-04-10"]))
+    assert str(err.value) == ("market.btc.until='2013-04-10': 100 closes of file='long.csv' up "
+                              "to that date; the bootstrap needs at least 366 (a year of daily "
+                              "returns)")
 
 
 def test_btc_bootstrap_expected_path_grows_at_the_mean_gross_return():

@@ -67,6 +67,15 @@ def test_each_fault_names_the_file_row_and_column(tmp_path, text, fragment):
     assert message.startswith(f"{path}: ") and fragment in message and "\n" not in message
 
 
+def test_with_gaps_a_missing_day_is_left_to_the_caller(tmp_path):
+    """hashpivot-backtest reads its --btc file so: it refuses a gap only among the days it
+    replays or scores."""
+    path = write(tmp_path, "date,close_usd\n2024-01-01,1\n2024-01-02,2\n2024-01-05,3\n")
+    series = read_daily(path, "close_usd", gaps=True)
+    assert list(series.index.astype(str)) == ["2024-01-01", "2024-01-02", "2024-01-05"]
+    assert series.tolist() == [1, 2, 3]
+
+
 @pytest.mark.parametrize("text", [
     "date,close\n2024-01-01,10\n2024-01-02,11\n",
     "Date, Close_USD\n2024-01-01,10\n2024-01-02,11\n",  # case and spaces aside
