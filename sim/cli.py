@@ -485,9 +485,10 @@ def main(argv: list[str] | None = None) -> int:
     if "--version" in (sys.argv[1:] if argv is None else argv):
         print(version_line())
         return 0
-    missing = _missing_config_dir(sys.argv[1:] if argv is None else argv)
-    if missing is not None:  # Hydra's own error would not name the flag
-        return _fail("hashpivot", missing)
+    args = sys.argv[1:] if argv is None else argv
+    refused = _unknown_option(args) or _missing_config_dir(args)
+    if refused is not None:  # Hydra's own errors: its usage block, or a line naming no flag
+        return _fail("hashpivot", refused)
     cwd_on_path()  # a user's plug-in modules, as `python -m` would
     app = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(_task)
     saved_argv, saved_full_error = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
@@ -524,6 +525,32 @@ def main(argv: list[str] | None = None) -> int:
         else:
             os.environ["HYDRA_FULL_ERROR"] = saved_full_error
     return 0
+
+
+class _ParseError(Exception):
+    """argparse's error, raised instead of printed with its usage block."""
+
+
+def _unknown_option(args: list[str]) -> str | None:
+    """Return the error line of the first option in `args` that Hydra's command line does
+    not take (`--out DIR`, say), or None; other mistakes are left to Hydra's parser."""
+    from hydra._internal.utils import get_args_parser
+
+    parser = get_args_parser()
+
+    def error(message):
+        raise _ParseError(message)
+
+    parser.error = error
+    try:
+        _, unknown = parser.parse_known_args(args)
+    except _ParseError:
+        return None
+    flags = [arg for arg in unknown if arg.startswith("-")]
+    if not flags:
+        return None
+    return (f"{flags[0]}: no such option; hashpivot takes key=value overrides (results go to "
+            "hydra.run.dir=DIR) and Hydra's options, listed by hashpivot --help")
 
 
 def _missing_config_dir(args: list[str]) -> str | None:

@@ -92,6 +92,9 @@ BAD = [
     (["run.horizon_years=-1"], "run.horizon_years=-1: must be in [1/12 (one month), 100]"),
     (["market.demand._target_=nowhere.Missing"], "does not import"),
     (["-m", "market/ai=base,nope"], "market/ai=nope: no such option"),
+    # an option Hydra does not take printed Hydra's seven-line usage block before its error
+    (["--out", "xx"], "--out: no such option; hashpivot takes key=value overrides (results go to "
+                      "hydra.run.dir=DIR) and Hydra's options, listed by hashpivot --help"),
     # a group's value that YAML reads as no string: Hydra raised ValueError/TypeError
     (["market/ai=null"], "market/ai=null: no such option; allowed: base, boom, glut"),
     (["market/ai=true"], "market/ai=true: no such option; allowed: base, boom, glut"),
