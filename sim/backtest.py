@@ -29,10 +29,10 @@ from sim.economics import TWO_POW_32, hashprice_usd_per_ph_day, subsidy_btc
 from sim.errors import OneLineParser, UserError
 from sim.interrupts import INTERRUPTED, signals_held
 from sim.processes.network import load_difficulty_epochs
-from sim.btc_closes import MIN_CLOSES, btc_path, check_btc_covers, read_btc_csv, refuse_gap
+from sim.btc_closes import btc_path, check_btc_covers, read_btc_csv, refuse_gap
 from sim.coverage import (BANDS, PIT_BINS, TARGET_HASHPRICE_P5_P95, TARGET_P5_P95,
                           calibration_null, coverage, pit_histogram)
-from sim.processes.series import BTC_CLOSE_COLUMNS
+from sim.processes.series import BTC_CLOSE_COLUMNS, MIN_CLOSES
 from sim.rundir import write_atomic
 from sim.world import day_grid, rng_for
 

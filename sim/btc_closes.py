@@ -9,13 +9,6 @@ import pandas as pd
 from sim.errors import UserError
 from sim.processes.series import BTC_CLOSE_COLUMNS, read_daily
 
-#: The fewest closes a BTC history may have where it is fitted or resampled
-#: (`hashpivot-calibrate --btc`, `hashpivot-backtest --fit-btc` before each start,
-#: market/btc=bootstrap): a year of daily returns. The jump diffusion's five parameters
-#: need jumps to be seen (a few a year), a year pins the GBM's volatility to under 4% of
-#: itself, and a bootstrap of a few months' returns repeats their trend for years.
-MIN_CLOSES = 366
-
 
 def read_btc_csv(path) -> pd.Series:
     """Return daily BTC closes (USD) by date from a CSV with a `date` and a close column, read

@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import optimize, stats
 from scipy.special import gammaln, logsumexp
 
-from sim.btc_closes import MIN_CLOSES
+from sim.processes.series import MIN_CLOSES
 from sim.calibrate.fit import Fit, covariance, delta_se, period_of
 from sim.economics import DAYS_PER_YEAR
 from sim.errors import UserError

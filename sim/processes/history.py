@@ -17,7 +17,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from sim.btc_closes import MIN_CLOSES
+from sim.processes.series import MIN_CLOSES
 from sim.economics import BLOCKS_PER_EPOCH, SECONDS_PER_DAY, TARGET_SPACING_S, TWO_POW_32
 from sim.errors import UserError
 from sim.params import Checked, Date, Text, param, shown

@@ -21,6 +21,14 @@ from sim.errors import UserError
 #: reader of BTC closes (hashpivot-calibrate --btc, market/btc=bootstrap, hashpivot-backtest)
 #: accepts the same ones.
 BTC_CLOSE_COLUMNS = ("close_usd", "close", "price", "btc_usd")
+
+#: The fewest closes a BTC history may have where it is fitted or resampled
+#: (`hashpivot-calibrate --btc`, `hashpivot-backtest --fit-btc` before each start,
+#: market/btc=bootstrap): a year of daily returns. The jump diffusion's five parameters
+#: need jumps to be seen (a few a year), a year pins the GBM's volatility to under 4% of
+#: itself, and a bootstrap of a few months' returns repeats their trend for years.
+MIN_CLOSES = 366
+
 #: A dated file's step is a gap when over this many times its median step: a month missing
 #: from monthly data (59 to 62 days) is one, an ordinary month (28 to 31 days) is not.
 GAP_STEPS = 1.5
