@@ -126,6 +126,8 @@ def test_info_round_trips_with_labels_from_the_config(tmp_path):
     assert written["strategies"] == ["stay_mining", "quarterly"] == list(build_strategies(cfg))
     assert (written["seed"], written["replications"], written["status"]) == (20270101, 2, "complete")
     assert written["started"] == "2027-01-01T00:00:00+00:00" and written["finished"]
+    # the code as run, edited or not since the commit (git_commit alone could not tell)
+    assert written["code"] == code_digest() and written["code"].startswith(f"{sim.__version__} ")
     assert written["until_confident"] == {"reached": True}
     assert written["world_key"] == world_key(cfg)
     assert written["discount_rates"] == {"mining": 0.1, "contracted": 0.075, "merchant_ai": 0.1}

@@ -235,7 +235,9 @@ def run_info(cfg, status: str, started: str | None, **extra) -> dict:
     if status not in STATUSES:
         raise ValueError(f"status(={status!r}) must be one of {', '.join(STATUSES)}")
     until = extra.get("until_confident") or {}  # a run that added replications: those it ran
-    return dict(package_version=__version__, git_commit=_git_commit(), seed=int(cfg.run.seed),
+    # the code's digest tells two runs of one commit apart where the tree was edited between them
+    return dict(package_version=__version__, git_commit=_git_commit(), code=code_digest(),
+                seed=int(cfg.run.seed),
                 replications=int(until.get("replications", cfg.run.replications)),
                 strategies=list(strategy_options(cfg)),
                 world_key=world_key(cfg), discount_rate=float(cfg.run.discount_rate),
