@@ -485,8 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     if "--version" in (sys.argv[1:] if argv is None else argv):
         print(version_line())
         return 0
-    args = sys.argv[1:] if argv is None else argv
-    refused = _unknown_option(args) or _missing_config_dir(args)
+    refused = _refused_arguments(sys.argv[1:] if argv is None else argv)
     if refused is not None:  # Hydra's own errors: its usage block, or a line naming no flag
         return _fail("hashpivot", refused)
     cwd_on_path()  # a user's plug-in modules, as `python -m` would
@@ -498,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
     _LAUNCHED.clear()
     try:
         with root_logging_restored(), warnings.catch_warnings():
-            # a hydra.searchpath that is no directory: Check names it in one line (Hydra warns)
+            # a hydra.searchpath that is no directory: check_job names it in one line (Hydra warns)
             warnings.filterwarnings("ignore", message=r"provider=hydra\.searchpath .* is not available")
             app()
         failed = _failed_jobs_line()
@@ -531,9 +530,10 @@ class _ParseError(Exception):
     """argparse's error, raised instead of printed with its usage block."""
 
 
-def _unknown_option(args: list[str]) -> str | None:
-    """Return the error line of the first option in `args` that Hydra's command line does
-    not take (`--out DIR`, say), or None; other mistakes are left to Hydra's parser."""
+def _refused_arguments(args: list[str]) -> str | None:
+    """Return the error line of an option in `args` that Hydra's command line does not take
+    (`--out DIR`, say), or of a --config-dir (-cd) that is no directory, or None; other
+    mistakes are left to Hydra's parser."""
     from hydra._internal.utils import get_args_parser
 
     parser = get_args_parser()
@@ -543,26 +543,17 @@ def _unknown_option(args: list[str]) -> str | None:
 
     parser.error = error
     try:
-        _, unknown = parser.parse_known_args(args)
+        known, unknown = parser.parse_known_args(args)
     except _ParseError:
         return None
     flags = [arg for arg in unknown if arg.startswith("-")]
-    if not flags:
-        return None
-    return (f"{flags[0]}: no such option; hashpivot takes key=value overrides (results go to "
-            "hydra.run.dir=DIR) and Hydra's options, listed by hashpivot --help")
-
-
-def _missing_config_dir(args: list[str]) -> str | None:
-    """Return the error line of the first --config-dir (-cd) in `args` that is no directory."""
-    for i, arg in enumerate(args):
-        flag, equals, given = arg.partition("=")
-        if flag not in ("--config-dir", "-cd"):
-            continue
-        if not equals:
-            given = args[i + 1] if i + 1 < len(args) else ""
-        if given and not Path(given).is_dir():
-            return f"--config-dir={given}: additional config directory '{Path(given).absolute()}' not found"
+    if flags:
+        return (f"{flags[0]}: no such option; hashpivot takes key=value overrides (results go "
+                "to hydra.run.dir=DIR) and Hydra's options, listed by hashpivot --help")
+    try:
+        check_config_dirs([known.config_dir] if known.config_dir else [])
+    except UserError as err:
+        return flagged(err, FLAGS)
     return None
 
 

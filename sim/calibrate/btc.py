@@ -15,10 +15,10 @@ import pandas as pd
 from scipy import optimize, stats
 from scipy.special import gammaln, logsumexp
 
-from sim.processes.series import MIN_CLOSES
 from sim.calibrate.fit import Fit, covariance, delta_se, period_of
 from sim.economics import DAYS_PER_YEAR
 from sim.errors import UserError
+from sim.processes.series import MIN_CLOSES
 
 DT_YEARS = 1.0 / DAYS_PER_YEAR
 #: Jump counts summed in a day's mixture (P(n > 8) is negligible at under 50 jumps a year).

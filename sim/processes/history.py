@@ -17,13 +17,12 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from sim.processes.series import MIN_CLOSES
 from sim.economics import BLOCKS_PER_EPOCH, SECONDS_PER_DAY, TARGET_SPACING_S, TWO_POW_32
 from sim.errors import UserError
 from sim.params import Checked, Date, Text, param, shown
 from sim.processes._common import upstream_dates
 from sim.processes.network import Network, issued_btc, load_difficulty_epochs
-from sim.processes.series import BTC_CLOSE_COLUMNS, read_daily
+from sim.processes.series import BTC_CLOSE_COLUMNS, MIN_CLOSES, read_daily
 
 METHODS = ("stationary", "moving")
 POWER_MODES = ("bootstrap", "replay")
