@@ -218,10 +218,14 @@ def group_value_line(overrides: Sequence[str]) -> str | None:
         allowed = ", ".join(shipped_options(group)) or "see conf/"
         if isinstance(value, list):
             item = next(item for item in value if not isinstance(item, str))
-            item = "null" if item is None else str(item).lower() if isinstance(item, bool) else item
-            return f"{text}: no such option ({item}); allowed: {allowed}"
+            return f"{text}: no such option ({override_value(item)}); allowed: {allowed}"
         return f"{text}: no such option; allowed: {allowed}"
     return None
+
+
+def override_value(value) -> str:
+    """Return `value` as an override writes it: null, true, false, or its text."""
+    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def override_parse_line(override: str, message: str) -> str:

@@ -229,9 +229,9 @@ def _irr_row(cash: np.ndarray, periods_per_year: float) -> float:
     n_periods = len(cash)
     minus_years = _minus_years(n_periods, periods_per_year)
     values = _irr_factors(n_periods, periods_per_year) @ cash
-    signs = np.sign(values)
     if np.isnan(values).any():  # the rule cannot be checked where discounting overflows
         return math.nan
+    signs = np.sign(values)
     below = signs <= 0
     first = int(below.argmax())  # the first grid rate where NPV is not positive
     if not below[first] or first == 0:  # positive everywhere, or not positive at the lowest rate

@@ -81,6 +81,11 @@ class Held:
     penalty_usd: float  # its late-delivery credit, off its first rent
 
 
+def backstop_of(tenant: int) -> int:
+    """Return the tenant id of `tenant`'s backstop, which no tenant has: -1 - its tenant's."""
+    return -1 - tenant
+
+
 class TenantDesk:
     """Mix-in of `sim.site.Site`: receives tenant requests, signs them, serves them in order."""
 
@@ -394,12 +399,12 @@ class TenantDesk:
             self._log(self.env.now, -1, "lease_renewed", request=request)
         if backstop is not None:  # its share of the halls stays let until the term's end
             held_mw = mw * float(self.hosting.backstop_share)
-            self._fenced_mw[-1 - request.tenant] += mw - held_mw  # its tenant's, but for the default
+            self._fenced_mw[backstop_of(request.tenant)] += mw - held_mw  # its tenant's, but for the default
             self._vacate(self.env.now, mw - held_mw, kw_it - backstop.kw_it)
             yield self.env.timeout(max(0.0, backstop.end_day - self.env.now))
             mw, kw_it = held_mw, backstop.kw_it
         if backstop is not None or request.backstop:  # halls its tenant might have renewed
-            self._fenced_mw[request.tenant if request.backstop else -1 - request.tenant] += mw
+            self._fenced_mw[request.tenant if request.backstop else backstop_of(request.tenant)] += mw
         self._vacate(self.env.now, mw, kw_it)
 
     def _vacate(self, day: float, mw: float, kw_it: float) -> None:
@@ -463,7 +468,7 @@ class TenantDesk:
             if share == 0:
                 del self._held[process]
                 continue
-            self._fenced_mw[-1 - tenant] += (1.0 - share) * part.mw_it * self.pue_ai
+            self._fenced_mw[backstop_of(tenant)] += (1.0 - share) * part.mw_it * self.pue_ai
             self._held[process] = Held(self._backstop_part(part, share * part.mw_it, day),
                                        held.built_for, share * held.penalty_usd)
 
@@ -472,4 +477,4 @@ class TenantDesk:
         at the same rent per kW, over the same term, under a tenant id no tenant has (-1 -
         the tenant's), so that its tenant's default does not end it."""
         self._log(day, -1, "backstop", request=request)
-        return dataclasses.replace(request, mw_it=mw_it, backstop=True, tenant=-1 - request.tenant)
+        return dataclasses.replace(request, mw_it=mw_it, backstop=True, tenant=backstop_of(request.tenant))

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from sim.config import ArgumentError, build_strategies, check_output_dir
+from sim.config import ArgumentError, build_strategies, check_output_dir, override_value
 from sim.errors import UserError
 from sim.explore.design import Design, draw
 from sim.explore.space import Range, parse_ranges, point_config, with_values
@@ -113,16 +113,11 @@ def _shared(key: str):
                              f"results); give one value, {key}=...")
     fixed = next((head for head in FIXED if under(head)), None)
     if fixed is not None:
-        return lambda name: f"every point runs with {fixed}={_yaml(FIXED[fixed])}"
+        return lambda name: f"every point runs with {fixed}={override_value(FIXED[fixed])}"
     if under(*UNTIL_CONFIDENT_ONLY):
         return lambda name: ("it is read only with run.until_confident, and every point runs with "
                              "run.until_confident=null (run.replications worlds)")
     return None
-
-
-def _yaml(value) -> str:
-    """Return `value` as an override writes it (null, false, summary)."""
-    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def point_inputs(experiment: Experiment, index: int) -> dict:
