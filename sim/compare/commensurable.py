@@ -2,10 +2,10 @@
 
 Runs that differ in the site, the market or the finance are scenarios, and comparing them
 is what a comparison is for. Runs that differ in how an NPV is valued are not: the discount
-rates and the terminal value (`VALUATION_KEYS`, read by the ledger alone) and the horizon
-(which sets the years an NPV covers) make one strategy's NPV another number without
-changing what it does. Such runs are still compared, but the verdict says so after its
-headline and the command line repeats it as a warning.
+rates and the terminal value with the terms its method reads (`VALUATION_KEYS`, read by the
+ledger alone) and the horizon (which sets the years an NPV covers) make one strategy's NPV
+another number without changing what it does. Such runs are still compared, but the verdict
+says so after its headline and the command line repeats it as a warning.
 """
 
 from __future__ import annotations
@@ -13,8 +13,12 @@ from __future__ import annotations
 from sim.compare.load import Run, RunSet, run_name
 from sim.compare.reruns import VALUATION_KEYS
 
-#: The settings that decide what a run's NPV means: the ledger's and the horizon.
-KEYS = (*VALUATION_KEYS, "run.horizon_years")
+#: The terms of the terminal value methods: they count where the run's method reads them
+#: (`terminal_terms`).
+TERMS = ("run.terminal_multiple", "run.valuation")
+#: The settings that decide what a run's NPV means whatever its terminal value: the ledger's
+#: other keys and the horizon.
+KEYS = (*(key for key in VALUATION_KEYS if key not in TERMS), "run.horizon_years")
 #: What run.json records of them, for a run whose config does not hold them.
 _INFO = {"run.discount_rate": "discount_rate", "run.terminal_value": "terminal_value"}
 
@@ -40,6 +44,25 @@ def settings(run: Run) -> dict[str, str | None]:
                           for kind, rate in value.items()})
         elif value is not None:
             found[key] = _shown(value)
+    found.update(terminal_terms(node, found.get("run.terminal_value")))
+    return found
+
+
+def terminal_terms(node, method: str | None) -> dict[str, str]:
+    """Return the terms terminal value `method` reads, by dotted key, from a config's `run`
+    node: the multiples of `multiple`; the cap rate, the idle halls' terms and the mine's of
+    `market`; none for `contracted` and `none` (or a config without them)."""
+    multiples, terms = node.get("terminal_multiple") or {}, node.get("valuation") or {}
+    if method == "multiple":
+        return {f"run.terminal_multiple.{use}": _shown(value) for use, value in multiples.items()}
+    if method != "market" or not terms:
+        return {}
+    read = ["cap_rate", "idle_halls", "mining"]
+    read += ["lease_up_months"] if terms.get("idle_halls") == "market" else []
+    read += ["mining_usd_per_mw"] if terms.get("mining") == "per_mw" else []
+    found = {f"run.valuation.{name}": _shown(terms[name]) for name in read if name in terms}
+    if terms.get("mining") == "multiple" and "mining" in multiples:
+        found["run.terminal_multiple.mining"] = _shown(multiples["mining"])
     return found
 
 

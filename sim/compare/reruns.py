@@ -1,7 +1,8 @@
 """The verdict's reruns, sharing what they can: one engine run valued under several assumptions.
 
-A terminal value method and the discount rates are read by the ledger alone
-(`sim.ledger.Account`): the sampled worlds and the engine's records do not depend on them.
+A terminal value method, its terms (multiples, cap rate) and the discount rates are read by
+the ledger alone (`sim.ledger.Account`): the sampled worlds and the engine's records do not
+depend on them.
 So the alternatives that set only those keys (`VALUATION_KEYS`) share one batch: each of its
 worlds is sampled once, each strategy runs once on it, and the same record is valued under
 each alternative, `Account(alternative, world, record)`. An alternative that changes
@@ -29,7 +30,8 @@ from sim.site import simulate
 from sim.world import iter_worlds
 
 #: The config keys only the ledger reads: alternatives that set nothing else share engine runs.
-VALUATION_KEYS = ("run.terminal_value", "run.discount_rate", "run.discount_rates")
+VALUATION_KEYS = ("run.terminal_value", "run.terminal_multiple", "run.valuation",
+                  "run.discount_rate", "run.discount_rates")
 
 
 def is_valuation(key: str) -> bool:

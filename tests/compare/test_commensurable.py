@@ -93,6 +93,72 @@ def test_a_discount_rate_that_kinds_follow_is_named_alone(tmp_path, run_factory,
     assert "run.discount_rate (0.1 in a, 0.2 in b)" in lines[0]
 
 
+@pytest.mark.parametrize("method, key, first, second, shown", [
+    ("market", "run.valuation.cap_rate", 0.07, 0.09, "run.valuation.cap_rate (0.07 in a, 0.09 in b)"),
+    ("market", "run.valuation.lease_up_months", 24, 12,
+     "run.valuation.lease_up_months (24 in a, 12 in b)"),
+    ("market", "run.terminal_multiple.mining", 4.0, 6.0,
+     "run.terminal_multiple.mining (4 in a, 6 in b)"),
+    ("multiple", "run.terminal_multiple.hosting", 12.0, 8.0,
+     "run.terminal_multiple.hosting (12 in a, 8 in b)")])
+def test_runs_whose_terminal_value_method_reads_other_terms_are_named(
+        method, key, first, second, shown, tmp_path, run_factory):
+    """Before: runs with the market terminal value at a 7% and a 9% cap rate were ranked as
+    one scenario, with no word that their NPVs were valued differently."""
+    a, b = _pair(tmp_path, run_factory, "run.terminal_value", method, method)
+    for run, value in ((a, first), (b, second)):
+        _set(run, "run.valuation", {"cap_rate": 0.07, "idle_halls": "market",
+                                    "lease_up_months": 24, "mining": "multiple",
+                                    "mining_usd_per_mw": 4.5e6})
+        _set(run, "run.terminal_multiple", {"mining": 4.0, "hosting": 12.0, "cloud": 4.0})
+        _set(run, key, value)
+    lines = _analysed([a, b])[0].valued_differently
+    assert len(lines) == 1 and WARNING in lines[0], lines
+    assert f"differ in {shown}:" in lines[0]
+
+
+@pytest.mark.parametrize("method, key, first, second", [
+    ("contracted", "run.valuation.cap_rate", 0.07, 0.09),
+    ("none", "run.terminal_multiple.mining", 4.0, 6.0),
+    ("market", "run.terminal_multiple.hosting", 12.0, 8.0),
+    ("market", "run.valuation.mining_usd_per_mw", 4.5e6, 3e6)])
+def test_terms_the_runs_terminal_value_method_does_not_read_are_not_named(
+        method, key, first, second, tmp_path, run_factory):
+    """A cap rate under the contracted method, or the hosting multiple under the market one
+    (which reads only the mine's), moves no NPV: runs differing in it value alike."""
+    a, b = _pair(tmp_path, run_factory, "run.terminal_value", method, method)
+    for run, value in ((a, first), (b, second)):
+        _set(run, "run.valuation", {"cap_rate": 0.07, "idle_halls": "market",
+                                    "lease_up_months": 24, "mining": "multiple",
+                                    "mining_usd_per_mw": 4.5e6})
+        _set(run, "run.terminal_multiple", {"mining": 4.0, "hosting": 12.0, "cloud": 4.0})
+        _set(run, key, value)
+    assert _analysed([a, b])[0].valued_differently == []
+
+
+def test_every_term_that_moves_a_terminal_value_is_named():
+    """Each term whose change moves a real run's terminal value under a method is among the
+    keys `terminal_terms` names for that method (checked against sim.ledger, term by term)."""
+    from sim.compare.commensurable import terminal_terms
+
+    changes = {"run.valuation.cap_rate": 0.09, "run.valuation.idle_halls": "zero",
+               "run.valuation.lease_up_months": 6, "run.valuation.mining": "per_mw",
+               "run.valuation.mining_usd_per_mw": 9e6, "run.terminal_multiple.mining": 9.0,
+               "run.terminal_multiple.hosting": 20.0, "run.terminal_multiple.cloud": 9.0}
+    for method in ("market", "multiple", "contracted", "none"):
+        base = ["run.replications=2", "run.horizon_years=3", "run.progress=false",
+                "run.compare=false", "run.executor=serial", "run.detail=summary",
+                "strategy=[stay_mining,convert_all]", f"run.terminal_value={method}"]
+        cfg = sim.compose(base)
+        named = set(terminal_terms(OmegaConf.to_container(cfg.run), method))
+        first = sim.run(cfg).summary["terminal_value_pv_usd"].to_numpy()
+        moved = {key for key, value in changes.items()
+                 if (sim.run(sim.compose([*base, f"{key}={value}"])).summary[
+                     "terminal_value_pv_usd"].to_numpy() != first).any()}
+        assert moved <= named, (method, moved - named)
+        assert moved or method in ("contracted", "none"), method  # the check moved something
+
+
 @pytest.mark.parametrize("market", [(), ("market/ai=glut",)])
 def test_runs_that_differ_in_the_site_or_market_are_compared_without_it(
         market, tmp_path, run_factory, capsys):

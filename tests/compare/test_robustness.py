@@ -249,3 +249,25 @@ def test_alternatives_sharing_engine_runs_give_a_full_reruns_numbers_bit_for_bit
     for label in checked:
         full = sim.run(configs[label]).summary[["strategy", "replication", "npv_usd"]]
         pd.testing.assert_frame_equal(shared[label], full, check_exact=True)
+
+
+def test_alternatives_of_terminal_value_terms_share_engine_runs_and_match_full_reruns():
+    """A cap rate or a multiple is read by the ledger alone: such alternatives share one batch
+    (before: each got engine runs of its own) and still give a full run's numbers bit for bit."""
+    cfg = sim.compose(["strategy=[stay_mining,convert_all]", "run.replications=2",
+                       "run.horizon_years=2", "run.progress=false", "run.chunk_size=1"])
+    overrides = {"cap rate 9%": {"run.valuation.cap_rate": 0.09},
+                 "mine per MW": {"run.valuation.mining": "per_mw",
+                                 "run.valuation.mining_usd_per_mw": 2e6},
+                 "hosting x8": {"run.terminal_value": "multiple",
+                                "run.terminal_multiple.hosting": 8.0},
+                 "none": {"run.terminal_value": "none"}}
+    configs = {label: rerun_config(cfg, ("convert_all", "stay_mining"), changes, 2)
+               for label, changes in overrides.items()}
+    work, where = batches_of(configs, overrides, 2)
+    assert len(work.batches) == 1
+    shared = rerun_npvs(configs, overrides, 2, progress=False)
+    for label, config in configs.items():
+        full = sim.run(config).summary[["strategy", "replication", "npv_usd"]]
+        pd.testing.assert_frame_equal(shared[label], full, check_exact=True)
+    assert shared["cap rate 9%"]["npv_usd"].ne(shared["none"]["npv_usd"]).any()
