@@ -5,9 +5,10 @@ The verdict of a run (the strategy with the highest mean NPV beats the baseline)
 assumptions the sampled worlds do not vary: how the site is valued at the horizon, how long
 the horizon is, and the discount rate. `verdict_robustness` reruns the two strategies under
 each alternative (every other terminal value method, a 15- and a 20-year horizon, the
-discount rate two points lower and higher) with the run's seed, so the two strategies meet
+discount rate two points lower and higher, and under the market terminal value its cap
+rate two points lower and higher) with the run's seed, so the two strategies meet
 the same sampled worlds (common random numbers) and their difference is paired. The
-terminal value and discount rate rows revalue the run's own worlds; a horizon row samples
+terminal value, discount rate and cap rate rows revalue the run's own worlds; a horizon row samples
 its worlds over its longer grid from the same seeds, and only the BTC and lease-index
 paths keep their first years (the network, power, GPU and tenant draws depend on the grid's
 length), so it differs from the run by sampling as well as by horizon. Nothing is written
@@ -26,12 +27,18 @@ from sim.compare.reruns import rerun_npvs
 from sim.compare.stats import paired_difference
 from sim.config import strategy_label
 from sim.rundir import RunDir
-from sim.schema import TERMINAL_VALUES
+from sim.params import meta_of
+from sim.schema import TERMINAL_VALUES, Valuation
 
 #: The horizons every run is also valued at (the run's own is skipped).
 HORIZONS_YEARS = (15, 20)
 #: The shifts of the discount rate, in rate points (0.02 = two percentage points).
 RATE_SHIFTS = (-0.02, 0.02)
+#: The shifts of the market terminal value's cap rate (`run.valuation.cap_rate`), in rate
+#: points: the AI halls' value at the horizon, most of a converted site's, is their forward
+#: income over it.
+CAP_RATE_SHIFTS = (-0.02, 0.02)
+_CAP_RATE = meta_of(Valuation, "cap_rate")["rule"]
 #: The confidence of the paired difference's interval.
 CONFIDENCE = 0.95
 AS_RUN = "as run"
@@ -122,6 +129,12 @@ def alternatives(cfg) -> list[Alternative]:
         overrides = shifted_rates(cfg, shift)
         if min(overrides.values()) > -1:  # the schema's bound: a rate of -100% or less discounts nothing
             found.append(Alternative(_rates_label(overrides), overrides))
+    if method == "market":
+        for shift in CAP_RATE_SHIFTS:
+            cap_rate = round(float(cfg.run.valuation.cap_rate) + shift, 10)
+            if _CAP_RATE.low <= cap_rate <= _CAP_RATE.high:  # the schema's bounds
+                found.append(Alternative(f"cap rate {_percent(cap_rate)}",
+                                         {"run.valuation.cap_rate": cap_rate}))
     return found
 
 

@@ -60,7 +60,9 @@ def test_alternatives_are_every_other_terminal_value_both_horizons_and_rates_two
     others = [m for m in TERMINAL_VALUES if m != cfg.run.terminal_value]
     low, high = "discount rate 8% (contracted 5.5%)", "discount rate 12% (contracted 9.5%)"
     assert [a.label for a in alternatives(cfg)] == (
-        [f"terminal value: {m}" for m in others] + ["horizon 15 years", "horizon 20 years", low, high])
+        [f"terminal value: {m}" for m in others]
+        + ["horizon 15 years", "horizon 20 years", low, high, "cap rate 5%", "cap rate 9%"])
+    assert found["cap rate 9%"] == {"run.valuation.cap_rate": 0.09}
     assert found["horizon 20 years"] == {"run.horizon_years": 20}
     assert found[low] == {"run.discount_rate": 0.08, "run.discount_rates.contracted": 0.055}
     assert found[high] == {"run.discount_rate": 0.12, "run.discount_rates.contracted": 0.095}
@@ -68,7 +70,19 @@ def test_alternatives_are_every_other_terminal_value_both_horizons_and_rates_two
                                                         "run.discount_rate=0.075",
                                                         "run.discount_rates.contracted=null"]))]
     assert "horizon 15 years" not in at_15 and "horizon 20 years" in at_15
-    assert at_15[-2:] == ["discount rate 5.5%", "discount rate 9.5%"]
+    assert at_15[-4:-2] == ["discount rate 5.5%", "discount rate 9.5%"]
+
+
+@pytest.mark.parametrize("overrides, labels", [
+    (["run.valuation.cap_rate=0.025"], ["cap rate 4.5%"]),  # 0.5% is below the schema's 1%
+    (["run.valuation.cap_rate=0.99"], ["cap rate 97%"]),
+    (["run.terminal_value=multiple"], []), (["run.terminal_value=contracted"], [])])
+def test_the_cap_rate_moves_two_points_where_the_market_terminal_value_reads_it(overrides, labels):
+    """The AI halls' value at the horizon is their forward income over the cap rate: under
+    the market method it is rerun two points either way, within the schema's 1% to 100%;
+    the other methods do not read it."""
+    found = [a.label for a in alternatives(sim.compose(overrides)) if a.label.startswith("cap")]
+    assert found == labels
 
 
 def test_shifted_rates_moves_every_rate_that_is_set_by_the_shift():
