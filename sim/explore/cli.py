@@ -56,7 +56,8 @@ points are kept: another --metric reads them back); below that, each statistic u
 worlds that define it and says how many do not, and PRIM counts the cases it leaves out.
 
 Outputs in --out: points/<i>.parquet (each finished point; rerunning the same command
-skips them, a different experiment there is refused, Ctrl-C or SIGTERM keeps them),
+skips them, a different experiment or a folder of other files there is refused, Ctrl-C
+or SIGTERM keeps them),
 points.csv (per point and strategy: mean, P5/P50/P95, the share of worlds leaving the
 metric undefined, the paired difference against --against with its 95% interval and its
 pairs), prim.csv (the peeling trajectory), boxes.csv, explore.html, explore.xlsx with

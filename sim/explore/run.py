@@ -30,6 +30,7 @@ from sim.errors import UserError
 from sim.explore.design import Design, draw
 from sim.explore.space import Range, parse_ranges, point_config, with_values
 from sim.montecarlo import run
+from sim.rundir import check_only_own
 from sim.rundir.files import write_atomic
 
 #: Settings every point runs with: one summary row per world, nothing else written or shown.
@@ -141,9 +142,13 @@ def open_out(experiment: Experiment, out_dir) -> Path:
     """Return the output directory, made and signed; raise UserError if it holds another experiment."""
     check_output_dir(out_dir, "out_dir")
     out = Path(out_dir)
+    path = out / SIGNATURE
+    if not path.exists():  # else an earlier experiment's folder: resumed, or refused below
+        check_only_own(out, {POINTS}, lambda why: ArgumentError(
+            lambda name: f"{name('out_dir', out_dir)}: {why}"), "an experiment's",
+            "an experiment writes its points, tables and report")
     (out / POINTS).mkdir(parents=True, exist_ok=True)
     wanted = experiment.signature()
-    path = out / SIGNATURE
     if path.exists():
         stored = json.loads(path.read_text())
         differ = [k for k in wanted if stored.get(k) != wanted[k]]

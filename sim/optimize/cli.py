@@ -43,8 +43,9 @@ the range must lie within what the parameter allows. --config reads a YAML file:
 Any other argument is a Hydra override of the config, as for `hashpivot`.
 
 Outputs in --out: optuna.db (the trials; rerunning the same command resumes and counts
-them toward --trials, a different search there is refused), trials.csv (one row per
-trial) and best.json (the best parameters, values and the fresh paired difference).
+them toward --trials, a different search or a folder of other files there is refused),
+trials.csv (one row per trial) and best.json (the best parameters, values and the fresh
+paired difference).
 best.json is removed while a search runs and written when it ends. Ctrl-C (or SIGTERM)
 keeps the finished trials.
 

@@ -34,6 +34,7 @@ from sim.config import (ArgumentError, build_strategies, check_config_dirs, chec
                         whole_argument, with_values)
 from sim.errors import UserError
 from sim.montecarlo import run
+from sim.rundir import check_only_own
 from sim.optimize.result import Optimum, remove_best, trials_table, write_outputs
 from sim.optimize.space import Dimension, init_defaults, parse_space
 from sim.selection import metric_higher_is_better
@@ -217,6 +218,10 @@ def open_study(plan: Plan, out_dir):
     storage = None
     if out_dir is not None:
         check_output_dir(out_dir, "out_dir")
+        if not (Path(out_dir) / DATABASE).exists():  # else an earlier search's: resumed or refused
+            check_only_own(out_dir, (), lambda why: ArgumentError(
+                lambda name: f"{name('out_dir', out_dir)}: {why}"), "a search's",
+                "a search writes its trials and best parameters")
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         storage = optuna.storages.RDBStorage(f"sqlite:///{Path(out_dir).resolve() / DATABASE}")
         if STUDY_NAME in optuna.get_all_study_names(storage):

@@ -410,14 +410,23 @@ def check_no_strangers(run_dir, key: str = "hydra.run.dir") -> None:
     among them, replacing theirs of the same name. An empty directory, or one holding a
     run (to resume or to refuse by its config), passes."""
     path = Path(run_dir)
-    if not path.is_dir() or RunDir(path).is_run():
-        return
-    strangers = sorted(entry.name for entry in path.iterdir() if entry.name not in RUN_DIR_OWN)
+    if path.is_dir() and not RunDir(path).is_run():
+        check_only_own(path, RUN_DIR_OWN, lambda why: UserError(f"{key}={run_dir}: {why}"),
+                       "a hashpivot run's", "a run writes its tables, report and plots")
+
+
+def check_only_own(folder, own, refusal, whose: str, writes: str) -> None:
+    """Raise `refusal(why)` (a UserError) if `folder` holds entries whose names are not in
+    `own`: the command that `writes` ("a search writes its trials") there would replace
+    files of the same name. A missing or empty folder passes. `whose` names the command's
+    outputs in the line ("a search's")."""
+    path = Path(folder)
+    strangers = sorted(entry.name for entry in path.iterdir() if entry.name not in own) \
+        if path.is_dir() else []
     if strangers:
         shown = ", ".join(strangers[:3]) + (f" and {len(strangers) - 3} more" if len(strangers) > 3 else "")
-        raise UserError(f"{key}={run_dir}: holds files that are not a hashpivot run's ({shown}); "
-                        "a run writes its tables, report and plots there and would replace "
-                        "files of the same name: choose a new or empty directory")
+        raise refusal(f"holds files that are not {whose} ({shown}); {writes} there and would "
+                      "replace files of the same name: choose a new or empty directory")
 
 
 def chunks(start: int, stop: int, size: int) -> list[tuple[int, int]]:

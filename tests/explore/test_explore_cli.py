@@ -271,3 +271,19 @@ def test_an_interrupt_keeps_the_finished_points_and_says_how_to_resume(stop, cod
     assert not (tmp_path / "points.csv").exists()
     monkeypatch.setattr(explore_run, "run_point", real)
     assert main(argv) == 0 and len(list((tmp_path / "points").glob("*.parquet"))) == 2
+
+
+def test_an_out_holding_other_files_is_refused_and_left_as_it_was(capsys, tmp_path):
+    """An experiment into a user's folder wrote its points and report among their files,
+    replacing a points.csv or explore.html of theirs."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "points.csv").write_text("my own points\n")
+    argv = [*SMALL, "--points", "2", "--out", str(out), "explore.run.discount_rate=0.07:0.12"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        f"hashpivot-explore: error: --out={out}: holds files that are not an experiment's "
+        "(points.csv); an experiment writes its points, tables and report there and would "
+        "replace files of the same name: choose a new or empty directory\n")
+    assert [p.name for p in out.iterdir()] == ["points.csv"]
+    assert (out / "points.csv").read_text() == "my own points\n"

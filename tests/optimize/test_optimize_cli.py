@@ -185,3 +185,28 @@ def test_an_out_that_is_a_file_names_the_flag_and_from_python_the_keyword(capsys
                               replications=2, config_dirs=[tmp_path / "nowhere"])
     assert str(refused.value) == (f"config_dirs={str(tmp_path / 'nowhere')!r}: additional config "
                                   f"directory '{tmp_path / 'nowhere'}' not found")
+
+
+def test_an_out_holding_other_files_is_refused_and_left_as_it_was(capsys, tmp_path):
+    """A search into a run's folder wrote optuna.db, trials.csv and best.json among its
+    tables, and into a user's folder replaced their trials.csv."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "trials.csv").write_text("my own trials\n")
+    (out / "notes.txt").write_text("keep\n")
+    argv = ["phased", "--space", "strategy.phased.blocks_per_quarter=int:0:2", *SMALL,
+            "--replications", "2", "--fresh-replications", "0", "--out", str(out),
+            "--no-progress", "--trials"]
+    assert main([*argv, "2"]) == 2
+    assert capsys.readouterr().err == (
+        f"hashpivot-optimize: error: --out={out}: holds files that are not a search's "
+        "(notes.txt, trials.csv); a search writes its trials and best parameters there and "
+        "would replace files of the same name: choose a new or empty directory\n")
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "trials.csv"]
+    assert (out / "trials.csv").read_text() == "my own trials\n"
+    (out / "trials.csv").unlink()
+    (out / "notes.txt").unlink()
+    assert main([*argv, "2"]) == 0  # an empty folder, then its own search's, with a note added
+    (out / "notes.txt").write_text("keep\n")
+    assert main([*argv, "3"]) == 0
+    assert len((out / "trials.csv").read_text().splitlines()) == 4
