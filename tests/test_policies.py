@@ -123,6 +123,15 @@ def test_run_json_and_the_report_carry_the_training_figures(compose_small, tmp_p
     assert kept == result.info["policies"]["real_option"]
     line = policy_line("real_option", kept, "run")
     assert f"on its 6 training worlds: {'$'}{kept['in_sample_usd'] / 1e6:,.1f}M in sample" in line
+    # a rule followed that is not the fitted one: the fitted rules' figures are named apart
+    fixed = {**kept, "stages": [{**stage, "rule": "start_now", "in_sample_usd": 7e6,
+                                 "cross_validated_usd": -2e6} for stage in kept["stages"]]}
+    n = len(kept["stages"])
+    assert (f"cross-validated with the rules it follows; the rules fitted, {'$'}{7 * n:,.1f}M "
+            f"in sample and \N{MINUS SIGN}{'$'}{2 * n:,.1f}M cross-validated; ") in policy_line(
+                "real_option", fixed, "run")
+    assert "the rules fitted" not in policy_line("real_option", {**kept, "stages": [
+        {**stage, "rule": "lsm"} for stage in kept["stages"]]}, "run")
     assert "tranches of 2 blocks" in line and "tranche 1: " in line
     assert len(kept["stages"]) == len(kept["rule"].split(",")) <= 2
 

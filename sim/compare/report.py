@@ -77,13 +77,22 @@ def policy_line(label: str, policy: dict, run_name: str) -> str:
     rules = str(policy.get("rule", "")).split(",")
     tranches = "; ".join(f"tranche {k + 1}: {words.get(rule, rule)}" for k, rule in enumerate(rules))
 
-    def usd(key):
-        return fmt(float(policy.get(key, float("nan"))), key)
+    def usd(key, where=policy):
+        return fmt(float(where.get(key, float("nan"))), key)
+
+    stages = policy.get("stages") or []
+    fitted = ""
+    if any(stage.get("rule") != "lsm" for stage in stages):  # a fit it does not follow
+        sums = {key: sum(float(stage.get(key, float("nan"))) for stage in stages)
+                for key in ("in_sample_usd", "cross_validated_usd")}
+        fitted = (f"; the rules fitted, {usd('in_sample_usd', sums)} in sample and "
+                  f"{usd('cross_validated_usd', sums)} cross-validated")
     return (f"{label} in {run_name} converts in tranches of {policy.get('tranche_blocks')} blocks, each "
             f"with a rule of its own ({tranches}; a fixed rule where the fitted one did worse on "
             f"worlds it was not fitted on). Its gain in NPV over never converting, on its "
             f"{policy.get('training_replications')} training worlds: {usd('in_sample_usd')} in sample, "
-            f"{usd('cross_validated_usd')} cross-validated, {usd('start_now_usd')} converting every "
+            f"{usd('cross_validated_usd')} cross-validated with the rules it follows{fitted}; "
+            f"{usd('start_now_usd')} converting every "
             f"tranche on day 0 (trained in {float(policy.get('train_seconds', 0)):.0f} s). Its honest "
             f"value is its paired difference on the evaluation worlds, below.")
 
@@ -173,11 +182,12 @@ def _terminal_share(analysis: Analysis, scenario: str, best: str) -> list[str]:
     shown = [f"{fmt(share, 'share')} of {label}'s" for label, share in shares if pd.notna(share)]
     if not shown:
         return []
-    sentence = (f"The terminal value (what the site is assumed to be worth at the horizon) makes "
-                f"up {' and '.join(shown)} mean NPV.")
+    sentence = (f"The terminal value (what the site is assumed to be worth at the horizon, "
+                f"discounted) makes up {' and '.join(shown)} mean NPV.")
     above = [label for label, share in shares if pd.notna(share) and share > 1]
     if above:
-        sentence += (f" Above 100%, the cash within the horizon loses money on average: "
+        sentence += (f" Above 100%, the cash within the horizon, discounted, loses money on "
+                     f"average: "
                      f"{' and '.join(above)} rest{'s' if len(above) == 1 else ''} on that value.")
     return [sentence]
 

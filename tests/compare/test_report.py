@@ -459,13 +459,13 @@ def test_the_terminal_values_share_is_one_sentence_when_the_table_has_it(tmp_pat
     table = analysis.table
     analysis.table = table.assign(terminal_value_share=np.where(
         table["strategy"] == "phased", 0.62, 0.05))
-    assert ("The terminal value (what the site is assumed to be worth at the horizon) makes up "
-            "62.0% of phased's and 5.0% of stay_mining's mean NPV.") in verdict(analysis, load_runs([run]))
+    assert ("The terminal value (what the site is assumed to be worth at the horizon, discounted) "
+            "makes up 62.0% of phased's and 5.0% of stay_mining's mean NPV.") in verdict(analysis, load_runs([run]))
     analysis.table = table.assign(terminal_value_share=np.where(
         table["strategy"] == "phased", 1.25, 0.05))
     assert any(line.endswith("makes up 125.0% of phased's and 5.0% of stay_mining's mean NPV. Above "
-                             "100%, the cash within the horizon loses money on average: phased "
-                             "rests on that value.") for line in verdict(analysis, load_runs([run])))
+                             "100%, the cash within the horizon, discounted, loses money on "
+                             "average: phased rests on that value.") for line in verdict(analysis, load_runs([run])))
 
 
 def test_the_pages_numbers_have_no_scientific_notation_and_years_no_separator(compared):
