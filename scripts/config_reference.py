@@ -1,6 +1,6 @@
 """Print the config reference (every key: type, unit, default, allowed values, meaning) as Markdown.
 
-`run`, `asof`, `site` and `fleet` come from the schema (sim/schema.py); each option file of
+`run`, `asof`, `site`, `fleet` and `finance` come from the schema (sim/schema.py); each option file of
 conf/ adds its values with their comments (units and sources), and the market and
 strategy options the rules of their constructors' fields. The README's "Config
 reference" section is this script's output; a test keeps them equal:
@@ -96,7 +96,7 @@ def _cell(text: str) -> str:
 
 def schema_table() -> list[str]:
     """Return the Markdown table of every run, asof, site and fleet key, from the schema."""
-    out = ["#### `run`, `asof`, `site`, `fleet` (the schema, `sim/schema.py`)", "",
+    out = ["#### `run`, `asof`, `site`, `fleet`, `finance` (the schema, `sim/schema.py`)", "",
            "Hydra checks these types when it composes the config; `allowed` is checked next.", "",
            "| key | type | unit | default | allowed | meaning |", "|---|---|---|---|---|---|"]
     defaults = Settings()
