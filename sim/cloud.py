@@ -56,11 +56,18 @@ def value_usd(contract: CloudContract) -> float:
 def cash_usd_by_day(contract: CloudContract, n_days: int) -> np.ndarray:
     """Return the contract's cash on days 0 .. n_days - 1: the prepayment, then the netted payments."""
     first, end = paid_days(contract)
-    cash = np.zeros(n_days)
+    cash = prepayment_usd_by_day(contract, n_days)
     netted = contract.prepayment_usd / max(end - first, 1)
-    cash[min(first, n_days):min(end, n_days)] = gross_usd_per_day(contract) - netted
+    cash[min(first, n_days):min(end, n_days)] += gross_usd_per_day(contract) - netted
+    return cash
+
+
+def prepayment_usd_by_day(contract: CloudContract, n_days: int) -> np.ndarray:
+    """Return the contract's prepayment on days 0 .. n_days - 1: all of it on its first paid day."""
+    cash = np.zeros(n_days)
+    first = paid_days(contract)[0]
     if first < n_days:
-        cash[first] += contract.prepayment_usd
+        cash[first] = contract.prepayment_usd
     return cash
 
 

@@ -215,16 +215,18 @@ class Account:
         """Book rent, cloud revenue (merchant and contracted) and the running costs of every use.
 
         `cloud_contract_daily` is the contracted part of cloud revenue (prepayments and
-        the netted payments of the term); the rest rents at the market price.
+        the netted payments of the term), `cloud_prepaid_daily` its prepayments; the rest
+        rents at the market price.
         """
         daily, rates, n = self.daily, self.rates, self.n_days
         utilisation = float(self.cfg.site.cloud.utilisation)
         daily[_C["hosting_rent"]] = rates.rent_usd_per_day + self.record.lumps.hosting_rent_usd
         gpu_hours = rates.gpus * 24.0
         contracts = self.record.cloud_contracts
-        self.cloud_contract_daily = np.zeros(n)
+        self.cloud_contract_daily, self.cloud_prepaid_daily = np.zeros(n), np.zeros(n)
         for contract in contracts:
             self.cloud_contract_daily += cloud.cash_usd_by_day(contract, n)
+            self.cloud_prepaid_daily += cloud.prepayment_usd_by_day(contract, n)
         merchant_hours = (rates.gpus - cloud.contracted_gpus_by_day(contracts, n)) * 24.0
         daily[_C["cloud_revenue"]] = (merchant_hours * self.world.gpu_usd_per_hour * utilisation
                                       + self.cloud_contract_daily)
@@ -387,12 +389,15 @@ class Account:
         return {use: self._trailing_cash_usd(use) for use in USE_KIND}
 
     def _trailing_cash_usd(self, use: str) -> float:
-        """Return one use's operating cash flow over the last 365 days.
+        """Return one use's operating cash flow over the last 365 days, paid once left out.
 
-        A horizon shorter than a year has fewer days: its sum is scaled to 365 days, so the
-        value stays a year's cash whatever the horizon. So is the mine's where a halving fell
-        within the year: its cash counts from the first day wholly after the halving, the
-        run-rate a buyer on the last day would see.
+        A run-rate: what is paid once in the year is no year's cash, and a multiple of it
+        would count it again (it is in the ledger on its day) as if it recurred: the cloud
+        contracts' prepayments (their netted payments count) and the rent credits of tenants
+        served late are left out. A horizon shorter than a year has fewer days: its sum is
+        scaled to 365 days, so the value stays a year's cash whatever the horizon. So is the
+        mine's where a halving fell within the year: its cash counts from the first day
+        wholly after the halving, the run-rate a buyer on the last day would see.
         """
         first = max(0, self.n_days - 365)
         if use == "mining":
@@ -405,9 +410,10 @@ class Account:
             cash = float(np.sum(daily[_C["mining_revenue"]] + daily[_C["pool_fees"]]
                                 + daily[_C["demand_response"]] + power)) - opex
         elif use == "hosting":
-            cash = float(np.sum(daily[_C["hosting_rent"]])) - opex
+            cash = float(np.sum(daily[_C["hosting_rent"]] - self.record.lumps.hosting_rent_usd[year])) - opex
         else:
-            cash = float(np.sum(daily[_C["cloud_revenue"]] + self._power_by_use()["cloud"][year])) - opex
+            cash = float(np.sum(daily[_C["cloud_revenue"]] - self.cloud_prepaid_daily[year]
+                                + self._power_by_use()["cloud"][year])) - opex
         days = self.n_days - first
         return cash if days >= 365 else cash * 365 / days
 

@@ -141,3 +141,42 @@ def test_the_timeline_is_each_state_summed_by_month_and_the_cover_to_the_last_bi
         assert acc.ledger_monthly().tobytes() == np.vstack([acc.monthly, acc.financing.lines]).tobytes()
         covered += bool(np.isfinite(acc.financing.dscr).any())
     assert covered  # some strategy borrows: the cover column is not all NaN
+
+
+def _account(label: str, *overrides) -> Account:
+    """Return the Account of strategy `label` on the deterministic world of `overrides`."""
+    cfg = sim.compose(["run.deterministic=true", "run.replications=1", "run.progress=false",
+                       "run.terminal_value=multiple", "run.horizon_years=2", *overrides])
+    world = sim.sample_world(cfg, 0)
+    return Account(cfg, world, simulate(cfg, world, ready_strategies(cfg)[label]))
+
+
+def test_a_multiple_values_no_cloud_prepayment_only_the_netted_payments():
+    """A 5-year cloud contract starting in the horizon's last year prepaid 20% of its value on
+    its first day; the multiple took that day into the trailing year's cash and capitalised
+    it again (iren, 2 years: a terminal value of $12.5B, of which 4 x $1.94B the prepayment
+    already booked). The run-rate counts the netted payments of the term: against a contract
+    without prepayment, the trailing year loses the netting of its paid days, times the cloud
+    multiple, and nothing more."""
+    from sim import cloud
+
+    paid, unpaid = (_account("convert_all", "+experiment=iren", "strategy=convert_all",
+                             f"site.cloud.contract.prepayment_share={share}") for share in (0.2, 0.0))
+    contracts = paid.record.cloud_contracts
+    n = paid.n_days
+    assert contracts and all(n - 365 <= cloud.paid_days(c)[0] < n for c in contracts)
+    netting_usd = sum(c.prepayment_usd / (cloud.paid_days(c)[1] - cloud.paid_days(c)[0])
+                      * (n - cloud.paid_days(c)[0]) for c in contracts)
+    multiple = float(paid.cfg.run.terminal_multiple.cloud)
+    assert paid.terminal_value_usd() - unpaid.terminal_value_usd() == pytest.approx(
+        -multiple * netting_usd, rel=1e-9)
+    assert sum(c.prepayment_usd for c in contracts) > 1e9  # what was capitalised before
+
+
+def test_a_multiple_values_no_late_delivery_credit():
+    """A tenant served late in the last year gets a rent credit once: the multiple took it
+    as a year's cash (terawulf, 2 years: 12 x the $1.2M credit off the terminal value)."""
+    late, on_time = (_account("build_to_suit", "+experiment=terawulf", "strategy=build_to_suit",
+                              f"site.hosting.late_penalty_usd_per_kw_month={usd}") for usd in (60, 0))
+    assert late.record.lumps.hosting_rent_usd[-365:].sum() < -1e6
+    assert late.terminal_value_usd() == on_time.terminal_value_usd()
