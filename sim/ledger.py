@@ -349,9 +349,18 @@ class Account:
         idle_kw_it = max(0.0, float(rates.kw_it_ready[-1])) + max(
             0.0, float(rates.mw_cloud[-1])) / self.record.pue_ai * 1000
         if terms.idle_halls == "market" and idle_kw_it > 0:
-            parts.append(("contracted", idle_kw_it * idle_hall_value_usd_per_kw(
+            per_kw = idle_hall_value_usd_per_kw(
                 market_usd_per_kw_month, hosting_usd_per_kw_month,
-                float(opex.ready_usd_per_kw_month), cap_rate, int(terms.lease_up_months))))
+                float(opex.ready_usd_per_kw_month), cap_rate, int(terms.lease_up_months))
+            # a cloud hall under contract past the horizon is let when its contract ends:
+            # its shell is that idle hall, a contract's term later (the contract, valued on
+            # its own, pays the hall's costs until then)
+            deferred = [(c.grid_mw / self.record.pue_ai * 1000,
+                         (1.0 + cap_rate) ** (-(cloud.paid_days(c)[1] - n) / DAYS_PER_YEAR))
+                        for c in self.record.cloud_contracts if cloud.paid_days(c)[1] > n]
+            idle_kw_it -= sum(kw for kw, _ in deferred)
+            parts.append(("contracted", (max(0.0, idle_kw_it) + sum(
+                kw * factor for kw, factor in deferred)) * per_kw))
         resale = self._resale_parts()
         parts.append(("mining", self._mine_value_usd(
             sum(usd for kind, usd in resale if kind == "mining"))))

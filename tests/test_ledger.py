@@ -180,3 +180,28 @@ def test_a_multiple_values_no_late_delivery_credit():
                               f"site.hosting.late_penalty_usd_per_kw_month={usd}") for usd in (60, 0))
     assert late.record.lumps.hosting_rent_usd[-365:].sum() < -1e6
     assert late.terminal_value_usd() == on_time.terminal_value_usd()
+
+
+def test_a_cloud_hall_under_contract_past_the_horizon_is_let_when_its_contract_ends():
+    """Under the market terminal value a cloud hall's shell was valued as an idle hall let
+    after the lease-up, while its contract, valued too, still had four years to run: the
+    same hall rented twice (iren, 2 years: $3,280.7M for the shells beside $4,330.4M of
+    contract). The shell is now that idle hall a contract's term later."""
+    from sim import cloud
+    from sim.valuation import idle_hall_value_usd_per_kw
+
+    acc = _account("convert_all", "+experiment=iren", "strategy=convert_all",
+                   "run.terminal_value=market")
+    n, terms, opex = acc.n_days, acc.cfg.run.valuation, acc.cfg.site.opex
+    contracts = acc.record.cloud_contracts
+    assert contracts and min(cloud.paid_days(c)[1] for c in contracts) - n > 3 * 365
+    assert acc.rates.kw_it_ready[-1] == 0 and sum(c.grid_mw for c in contracts) == acc.rates.mw_cloud[-1]
+    per_kw = idle_hall_value_usd_per_kw(
+        float(acc.world.lease_usd_per_kw_month[-1]), float(opex.hosting_usd_per_kw_month),
+        float(opex.ready_usd_per_kw_month), float(terms.cap_rate), int(terms.lease_up_months))
+    want = sum(c.grid_mw * 1000 / acc.record.pue_ai * per_kw
+               * (1 + float(terms.cap_rate)) ** (-(cloud.paid_days(c)[1] - n) / 365.25)
+               for c in contracts)
+    shells = acc.terminal_parts[0]
+    assert shells[0] == "contracted" and shells[1] == pytest.approx(want, rel=1e-12)
+    assert shells[1] < 0.8 * acc.rates.mw_cloud[-1] * 1000 / acc.record.pue_ai * per_kw
