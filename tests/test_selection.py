@@ -4,6 +4,7 @@ promises, on synthetic strategies whose means are known."""
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from sim.selection import MAX_STAGES, kim_nelson, kn_constant
 from sim.compare.stats import required_replications, select_best
@@ -211,3 +212,29 @@ def test_the_replications_said_to_settle_it_do():
     assert f"about {selection.required_replications:,} needed" in selection.describe()
     more = crn_draw(rng, means, int(1.2 * selection.required_replications), rho=0.0)
     assert select_by_mean(summary_of(more), delta=0.2).confident
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(1e-3, 1e5), st.sampled_from([0.9, 0.95, 0.99, 0.9975]))
+def test_the_replications_for_a_zone_are_the_least_whose_bound_reaches_it(sd_per_delta, level):
+    """The least n with t(n − 1) · sd / √n ≤ delta, t at n's own degrees of freedom: the
+    old count took t at those of the replications so far, 6.3 from two replications
+    where about 1.7 is due (an audit: 49,830 said where about 3,400 would do)."""
+    from scipy.special import stdtrit
+
+    from sim.selection import _replications_for
+
+    n = _replications_for(sd_per_delta, level)
+    assert n >= 2 and stdtrit(n - 1, level) * sd_per_delta <= np.sqrt(n) * (1 + 1e-12)
+    if n > 2:
+        assert stdtrit(n - 2, level) * sd_per_delta > np.sqrt(n - 1) * (1 - 1e-12)
+
+
+def test_from_two_replications_the_count_said_to_settle_it_is_not_inflated():
+    rng = np.random.default_rng(11)
+    data = crn_draw(rng, np.array([0.0, 0.0]), 2, rho=0.0)
+    selection = select_by_mean(summary_of(data), delta=0.05)
+    sd = float(np.std(data[:, 0] - data[:, 1], ddof=1)) if selection.best == "s0" else \
+        float(np.std(data[:, 1] - data[:, 0], ddof=1))
+    normal = (1.6449 * sd / 0.05) ** 2  # the large-sample count: t(∞) at 95%
+    assert not selection.confident and normal < selection.required_replications < 1.2 * normal + 10

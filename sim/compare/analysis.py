@@ -114,10 +114,30 @@ def _baseline_label(runset: RunSet, scenario: str, label: str, baseline: str | N
     return candidates["label"].iloc[0], False
 
 
-def _values(runset: RunSet, scenario: str, label: str, metric: str) -> pd.Series:
-    rows = runset.summary[(runset.summary["scenario"] == scenario)
-                          & (runset.summary["label"] == label)]
+def _values(here: pd.DataFrame, label: str, metric: str) -> pd.Series:
+    """Return `label`'s `metric` by replication, from its scenario's rows `here`."""
+    rows = here[here["label"] == label]
     return rows.set_index("replication")[metric].astype(float).sort_index()
+
+
+def _shared_replications(here: pd.DataFrame, scenario: str, many: bool) -> tuple[pd.DataFrame, list[str]]:
+    """Return the scenario's rows `here` cut to the replications every strategy ran, and
+    the note that says so ([] when they ran the same ones, or share none).
+
+    Runs of different sizes compared in one scenario: the ranking pairs replications by
+    number, so it can use only those every strategy has; the table, the regret and the
+    headline's means are taken over the same ones, or the verdict would recommend a
+    strategy whose mean in the table is lower than another's."""
+    ran = here.groupby("label", sort=False)["replication"].agg(lambda r: frozenset(r))
+    shared = frozenset.intersection(*ran) if len(ran) else frozenset()
+    if len(set(ran)) < 2 or not shared:
+        return here, []
+    counts = ", ".join(f"{label} {len(reps):,}" for label, reps in ran.items())
+    where = f"In scenario '{scenario}', the" if many else "The"
+    return here[here["replication"].isin(shared)], [
+        f"{where} strategies ran different replications ({counts}): each is described, "
+        f"compared and ranked on the {len(shared):,} that all of them ran; rerun them with "
+        "the same run.replications to use them all."]
 
 
 def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None,
@@ -136,7 +156,9 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
     for scenario in runset.scenarios:
         here = runset.summary[runset.summary["scenario"] == scenario]
         labels = list(dict.fromkeys(here["label"]))
-        values = {label: _values(runset, scenario, label, metric) for label in labels}
+        here, shared_note = _shared_replications(here, scenario, many=len(runset.scenarios) > 1)
+        notes += shared_note
+        values = {label: _values(here, label, metric) for label in labels}
         notes += _undefined(metric, scenario, values, many=len(runset.scenarios) > 1)
         shares = {label: float(v.isna().mean()) for label, v in values.items()}
         unranked[scenario] = {label: share for label, share in shares.items() if share > 0}

@@ -132,9 +132,17 @@ def _recommend(analysis: Analysis, scenario: str) -> list[str]:
     if selection.available < 2:
         return [f"{best} has the highest {name} ({mean}) in the single world simulated; "
                 "one replication states no confidence (run more replications for that)."]
+    same = selection.twins_of(best)
+    if len(selection.means) == 1 + len(same):  # one strategy, under several names
+        return [f"{' and '.join((best, *same))} had the same {name} in every sampled world "
+                f"(they acted alike): mean {mean}; there is no other strategy to rank them "
+                f"against.{interval}"]
     zone, others = fmt(selection.delta, metric), [s for s in selection.survivors if s != best]
+    here = analysis.table[analysis.table["scenario"] == scenario]
+    pairs = ("replications" if not (here["paired"].astype("boolean") == False).any()  # noqa: E712
+             else "replications, paired by number (not all the runs sampled the same worlds)")
     test = (f"A one-look paired Bonferroni test over all {fmt(selection.available, 'count')} "
-            f"replications gives {fmt(selection.zone_confidence, 'share')} confidence that no "
+            f"{pairs} gives {fmt(selection.zone_confidence, 'share')} confidence that no "
             f"strategy's mean {name} beats {best}'s by more than the indifference zone of "
             f"{zone}, and {fmt(selection.mcb_confidence, 'share')} that {best} beats every "
             f"other outright.")
@@ -153,7 +161,6 @@ def _recommend(analysis: Analysis, scenario: str) -> list[str]:
                  f"{test} Still in contention: {', '.join(selection.survivors)}; about "
                  f"{fmt(needed, 'count')} replications would settle it even were their means "
                  f"equal (hashpivot run.replications={needed}).{interval}"]
-    same = selection.twins_of(best)
     if same:
         lines.append(f"{' and '.join(same)} had the same {name} as {best} in every sampled world "
                      f"(it acted alike), so they are ranked as one.")
