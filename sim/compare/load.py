@@ -8,7 +8,8 @@ it, `robustness.csv` (the verdict under other valuation assumptions). A Hydra mu
 such directory per job under a sweep directory; passing the sweep directory expands it.
 
 Across runs, a *scenario* is the set of overrides that touch the market
-(`market/ai=glut`), or "default". A strategy's *label* is its name, plus the other
+(`market/ai=glut`) or the seed (`run.seed=2`: other worlds, so a strategy under another
+seed is never ranked against itself), or "default". A strategy's *label* is its name, plus the other
 overrides that set it apart from runs of the same name (`phased [blocks_per_quarter=2]`).
 Two runs share worlds, so their outcomes pair replication by replication, exactly when
 their `run.json` carries the same `world_key`. Replication k's world depends only on the
@@ -235,20 +236,20 @@ def split_override(text: str) -> tuple[str, str]:
     return key.strip().lstrip("+~"), value.strip()
 
 
-def is_market(key: str) -> bool:
-    """Return whether an override key sets the market (and so names a scenario)."""
-    return key == "market" or key.startswith(("market/", "market."))
+def is_scenario(key: str) -> bool:
+    """Return whether an override key sets the market or the seed (and so names a scenario)."""
+    return key in ("market", "run.seed") or key.startswith(("market/", "market."))
 
 
 def scenario_of(run: Run) -> str:
-    """Return the run's scenario: its market overrides, or "default"."""
-    market = sorted(f"{k}={v}" for k, v in map(split_override, run.overrides) if is_market(k))
-    return ", ".join(market) or "default"
+    """Return the run's scenario: its market and seed overrides, or "default"."""
+    named = sorted(f"{k}={v}" for k, v in map(split_override, run.overrides) if is_scenario(k))
+    return ", ".join(named) or "default"
 
 
 def run_name(run, runset: RunSet) -> str:
     """Return how the report names `run` among the runs compared: its folder, and where
-    the runs span market scenarios, its scenario first (a sweep's folders are numbers)."""
+    the runs span scenarios, its scenario first (a sweep's folders are numbers)."""
     if len(runset.scenarios) > 1:
         return f"scenario '{scenario_of(run)}', {run.path.name}"
     return run.path.name
@@ -263,7 +264,7 @@ def relevant_overrides(run: Run, option: str) -> dict[str, str]:
     """Return the overrides of `run` that can change strategy `option`'s outcomes."""
     relevant = {}
     for key, value in map(split_override, run.overrides):
-        if is_market(key) or key == "strategy" or is_outcome_neutral(key):
+        if is_scenario(key) or key == "strategy" or is_outcome_neutral(key):
             continue
         if key.startswith("strategy.") and not key.startswith(f"strategy.{option}."):
             continue

@@ -116,3 +116,19 @@ def test_strategies_alike_in_every_world_are_one_strategy_with_nothing_to_rank_a
                                "(they acted alike): mean $")
     assert "there is no other strategy to rank them against" in lines[0]
     assert not [line for line in lines if "outright" in line or "–" in line.split("CI")[0]]
+
+
+def test_runs_of_other_seeds_are_scenarios_and_a_strategy_is_never_ranked_against_itself(
+        tmp_path, run_factory):
+    """A sweep over run.seed was ranked as if its seeds were strategies: 'Recommended:
+    phased [run.seed=2] ... beats every other outright', phased [run.seed=1] among them,
+    replication k of one seed paired with replication k of another."""
+    runs = [run_factory(tmp_path / str(seed), ("stay_mining", "phased"), replications=12,
+                        seed=seed, overrides=(f"run.seed={seed}",)) for seed in (1, 2)]
+    runset = load_runs(runs)
+    assert runset.scenarios == ["run.seed=1", "run.seed=2"]
+    assert set(runset.summary["label"]) == {"stay_mining", "phased"}
+    analysis = analyse(runset)
+    assert all(selection.best in ("stay_mining", "phased")
+               for selection in analysis.selections.values())
+    assert analysis.table["paired"].dropna().all()
