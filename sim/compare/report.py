@@ -60,8 +60,13 @@ def verdict(analysis: Analysis, runset: RunSet) -> list[str]:
 def until_confident_line(run, until: dict, run_name: str) -> str:
     """Return what `run.until_confident` decided, the assumption of its sequential test,
     and, when the run's first replications look far from that assumption, so."""
-    line = (f"run.until_confident in {run_name}: {until_confident_sentence(until)}. It added "
-            "replications until the sequential Kim–Nelson procedure stopped")
+    stopped = ("It added replications until the sequential Kim–Nelson procedure stopped"
+               if until.get("reached") else
+               "It added replications up to run.max_replications, where the sequential "
+               "Kim–Nelson procedure had not yet stopped (the one-look test of the "
+               "recommendation, over every replication and not sequential, can identify a "
+               "best sooner)")
+    line = f"run.until_confident in {run_name}: {until_confident_sentence(until)}. {stopped}"
     assumption = f"{line}, whose confidence assumes nearly normal paired differences of NPV."
     if "npv_usd" not in run.summary.columns:
         return assumption
