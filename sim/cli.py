@@ -470,7 +470,8 @@ def _failed_jobs_line() -> str | None:
     numbers = ", ".join(map(str, failed))
     return (f"{len(failed)} of {len(jobs)} jobs of the sweep failed ({numbers}); job {first} "
             f"({' '.join(jobs[first])}): {failed[first]}. Fix it and rerun with "
-            f"hydra.sweep.dir={sweep_dir}: the complete jobs are kept")
+            f"hydra.sweep.dir={sweep_dir}: the complete jobs are kept (to rerun a failed job "
+            "with other values, remove its folder first)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -353,7 +353,8 @@ def test_a_sweep_goes_on_past_a_failed_job_and_names_it_at_the_end(tmp_path, cap
     assert "market.power._target_=bad_plugins.NaNPower" in err[-1]
     assert "NaNPower), replication 0, seed 20270101: power_usd_per_mwh is not finite" in err[-1]
     assert err[-1].endswith(f"Fix it and rerun with hydra.sweep.dir={sweep}: the complete jobs "
-                            "are kept")
+                            "are kept (to rerun a failed job with other values, remove its "
+                            "folder first)")
 
 
 @pytest.mark.parametrize("sweep", [False, True])

@@ -155,6 +155,22 @@ def test_claim_refuses_another_config_naming_the_keys(tmp_path, base):
     run_dir.claim(sim.compose([*QUIET, "run.executor=process", "run.chunk_size=3"]))  # same numbers
 
 
+@pytest.mark.parametrize("status", ["failed", "interrupted", "complete"])
+def test_a_run_that_did_not_finish_is_named_with_how_to_run_another_config_there(
+        status, tmp_path, base):
+    """A sweep's failed job, its swept value changed to fix it, was refused with only
+    "choose a new hydra.sweep.dir", the complete jobs beside it then lost to the rerun."""
+    run_dir = RunDir(tmp_path)
+    run_dir.claim(base)
+    run_dir.write_info(base, status)
+    with pytest.raises(UserError) as refused:
+        run_dir.claim(sim.compose([*QUIET, "site.blocks=20"]))
+    advice = (f", or, as that run did not finish (it is {status}), remove {tmp_path} to run "
+              "this config there (a sweep's other jobs are kept)")
+    assert str(refused.value).endswith("choose a new hydra.run.dir" + (
+        "" if status == "complete" else advice))
+
+
 def test_claim_refused_for_other_strategies_names_them_not_their_inner_keys(tmp_path):
     """It named the first differing inner keys: "differs at strategy.phased._target_
     ('sim.strategies.Phased' there, None now), ..."."""

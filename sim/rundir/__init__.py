@@ -302,8 +302,20 @@ class ChunkStore:
             code = f" ({', '.join(changed)} since its chunks were made)" if changed else ""
             raise UserError(f"{self.root.parent}: holds a run made with another config "
                             f"(differs at {shown}{' ...' if len(keys) > 3 else ''}){code}; "
-                            f"choose a new {key}")
+                            f"choose a new {key}{self._unfinished_advice()}")
         return False
+
+    def _unfinished_advice(self) -> str:
+        """Return, for a run that did not finish (a sweep's failed job, fixed since), how to
+        run the new config in its place; "" for a finished run, whose results it holds."""
+        try:
+            status = (RunDir(self.root.parent).read_info() or {}).get("status")
+        except (UserError, OSError, ValueError):
+            return ""
+        if status in (None, "complete"):
+            return ""
+        return (f", or, as that run did not finish (it is {status}), remove "
+                f"{self.root.parent} to run this config there (a sweep's other jobs are kept)")
 
     def claim(self, cfg) -> None:
         """Make the store this config's, or refuse one that another config made."""
