@@ -225,10 +225,26 @@ class Site(TenantDesk):
                 yield env.timeout(day - env.now)
             if self.events is not None:
                 self._log(day, -1, "decision", "calendar")
-            for action in strategy.decide(day, MarketView(world, day, past), self.view) or ():
+            for action in self.actions(strategy.decide(day, MarketView(world, day, past), self.view)):
                 self.apply(action)
             if self.events is None and finished is not None and finished(self.view):
                 return  # no later decision could act: stop waking (a logged run lists them all)
+
+    def actions(self, returned) -> list | tuple:
+        """Return what `decide` returned if it is a list (or tuple) of actions; else raise
+        UserError (a forgotten `return` is None, not "no action")."""
+        if not isinstance(returned, (list, tuple)):
+            raise UserError(f"{self._who()}: decide returned {returned!r}; expected a list of "
+                            "sim.strategies.Convert ([] for none)")
+        return returned
+
+    def answer(self, said, request: Request) -> bool:
+        """Return what `on_request` said of `request` if it is True or False; else raise
+        UserError (a string such as "no" would read as yes)."""
+        if not isinstance(said, (bool, np.bool_)):
+            raise UserError(f"{self._who()}: on_request returned {said!r} for request "
+                            f"{request.index}; expected True (sign it and build for it) or False")
+        return bool(said)
 
     def apply(self, action, request: Request | None = None) -> None:
         """Carry out one strategy action (for `request`, if it builds for a tenant)."""

@@ -135,7 +135,7 @@ class TenantDesk:
             return True
         if self._asks_on_request:
             view = MarketView(self.world, request.day, self.past)
-            if self.strategy.on_request(request, view, self.view):
+            if self.answer(self.strategy.on_request(request, view, self.view), request):
                 self._build_for(request)
                 return True
         if request.min_share >= 1:
@@ -152,7 +152,8 @@ class TenantDesk:
             part_mw_it = min(request.mw_it, (free_mw + blocks * self.block_mw) / self.pue_ai)
             if part_mw_it < least_mw_it:
                 break
-            if self.strategy.on_request(dataclasses.replace(request, mw_it=part_mw_it), view, self.view):
+            part = dataclasses.replace(request, mw_it=part_mw_it)
+            if self.answer(self.strategy.on_request(part, view, self.view), part):
                 self._build_for(self._part(request, part_mw_it))
                 return True
         return False

@@ -382,6 +382,54 @@ def test_a_strategy_asking_for_too_much_gets_one_clear_line(compose_small):
         simulate(cfg, sim.sample_world(cfg, 0), Greedy())
 
 
+class Returns(Strategy):
+    """decide returns `value` (on day 0), on_request `says`."""
+
+    def __init__(self, value=(), says=False):
+        self.value, self.says = value, says
+
+    def decide(self, day, view, site):
+        return self.value
+
+    def on_request(self, request, view, site):
+        return self.says
+
+
+@pytest.mark.parametrize("value, shown", [
+    (None, "None"), ("convert", "'convert'"), ({"blocks": 1}, "{'blocks': 1}"),
+    ("Convert", "'Convert'")])
+def test_a_decision_that_is_not_a_list_of_actions_gets_one_clear_line(value, shown, compose_small):
+    """None (a forgotten return) was read as no action, a dict or a string was named by its
+    first element ("returned 'c'"), a bare Convert raised "'Convert' object is not iterable"."""
+    from sim.errors import UserError
+
+    cfg = compose_small("strategy=stay_mining")
+    with pytest.raises(UserError) as refused:
+        simulate(cfg, sim.sample_world(cfg, 0), Returns(value))
+    assert str(refused.value) == (f"strategy Returns (replication 0): decide returned {shown}; "
+                                  "expected a list of sim.strategies.Convert ([] for none)")
+    from sim.strategies import Convert
+
+    with pytest.raises(UserError, match=r"decide returned Convert\(blocks=1"):
+        simulate(cfg, sim.sample_world(cfg, 0), Returns(Convert(1)))
+    simulate(cfg, sim.sample_world(cfg, 0), Returns((Convert(1),)))  # a tuple is a list of them
+
+
+@pytest.mark.parametrize("says", ["no", 1, None])
+def test_an_answer_to_a_tenant_that_is_not_true_or_false_gets_one_clear_line(says, compose_small):
+    """on_request's "no" signed the tenant (a non-empty string is true)."""
+    from sim.errors import UserError
+
+    cfg = compose_small("strategy=stay_mining", "market.demand.rate_per_year=12")
+    world = sim.sample_world(cfg, 0)
+    assert len(world.tenant_requests)
+    with pytest.raises(UserError, match=rf"strategy Returns \(replication 0\): on_request returned "
+                                        rf"{re.escape(repr(says))} for request \d+; expected True "
+                                        r"\(sign it and build for it\) or False"):
+        simulate(cfg, world, Returns([], says))
+    simulate(cfg, world, Returns([], np.bool_(False)))
+
+
 @pytest.mark.parametrize("count", [997, 33, 10, 2])  # numpy's accumulate, then Python floats
 def test_alike_blocks_book_the_same_floats_as_one_at_a_time(count):
     """Booking k alike blocks at once adds to each cell in the order k single bookings would."""
