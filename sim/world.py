@@ -22,6 +22,7 @@ from sim.config import build_processes
 from sim.economics import hashprice_usd_per_ph_day
 from sim.errors import UserError, raised_at, whole_number
 from sim.memo import read_only_cache
+from sim.params import LARGEST
 
 #: The market processes in sampling order, and the World fields each one owns.
 PROCESS_FIELDS: dict[str, tuple[str, ...]] = {
@@ -63,6 +64,9 @@ OPTIONAL_COLUMNS = {
 MOST_TERM_DAYS = 36_525
 #: Daily fields that must be strictly positive (everything else must be >= 0).
 POSITIVE = {"btc_usd", "network_hashrate_ehs", "difficulty"}
+#: The largest value of a path where it is not `LARGEST` (the config's bound): difficulty,
+#: 1.3e14 in 2026, may pass 1e18 on a century's horizon.
+_LARGEST = {"difficulty": math.inf}
 
 def stream_key(name: str) -> int:
     """Return the fixed integer that keys a process's random stream (never `hash`)."""
@@ -373,7 +377,9 @@ def validate_output(out, fields: tuple[str, ...], n_days: int, where: str) -> di
             raise UserError(f"{where}: {name} has shape {array.shape}; expected ({n_days},), "
                             "one value per day")
         low = array.min()  # NaN if any is: then the checks below name the first
-        if not (array.max() < math.inf and (low > 0 if name in POSITIVE else low >= 0)):
+        top = array.max()
+        if not (top < math.inf and top <= _LARGEST.get(name, LARGEST)
+                and (low >= 1 / LARGEST if name in POSITIVE else low >= 0)):
             _refuse_path(name, array, where)
         array.setflags(write=False)
         checked[name] = array
@@ -381,11 +387,22 @@ def validate_output(out, fields: tuple[str, ...], n_days: int, where: str) -> di
 
 
 def _refuse_path(name: str, array: np.ndarray, where: str) -> None:
-    """Raise UserError naming the first day where a daily path is not finite, or else below
-    its floor (0, or above 0 for the `POSITIVE` fields)."""
+    """Raise UserError naming the first day where a daily path is not finite, or else
+    beyond the sizes the model computes with (`LARGEST`, as for the config's numbers; a
+    `POSITIVE` field at least its inverse), or else below its floor (0, or above 0 for the
+    `POSITIVE` fields)."""
     if not np.all(np.isfinite(array)):
         bad = int(np.flatnonzero(~np.isfinite(array))[0])
         raise UserError(f"{where}: {name} is not finite (first at day {bad}: {array[bad]})")
+    largest = _LARGEST.get(name, LARGEST)
+    if array.max() > largest:
+        bad = int(np.flatnonzero(array > largest)[0])
+        raise UserError(f"{where}: {name} is {array[bad]:g} on day {bad}: too large to compute "
+                        f"with; every value of a path must be at most {largest:g}")
+    if name in POSITIVE and array.min() > 0:
+        bad = int(np.flatnonzero(array < 1 / LARGEST)[0])
+        raise UserError(f"{where}: {name} is {array[bad]:g} on day {bad}: too small to compute "
+                        f"with; {name} must be at least {1 / LARGEST:g}")
     floor_ok = array > 0 if name in POSITIVE else array >= 0
     bad = int(np.flatnonzero(~floor_ok)[0])
     allowed = "> 0" if name in POSITIVE else ">= 0"

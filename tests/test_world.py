@@ -87,6 +87,13 @@ def test_replications_differ_and_repeat(compose_small):
     ({"btc_usd": np.r_[-1.0, np.full(8, 1.0), np.inf]}, "not finite (first at day 9: inf)"),
     ({"btc_usd": np.r_[np.full(9, 1.0), -np.inf]}, "not finite (first at day 9: -inf)"),
     ({"btc_usd": np.r_[np.nan, np.full(9, -1.0)]}, "not finite (first at day 0: nan)"),
+    # finite but beyond what the model computes with: the network blamed itself ("the running
+    # hashprice did not converge"), or the config ("values of the config too large")
+    ({"btc_usd": np.r_[np.full(9, 1.0), 6e304]},
+     "btc_usd is 6e+304 on day 9: too large to compute with; every value of a path must be at "
+     "most 1e+18"),
+    ({"btc_usd": np.r_[np.full(3, 1.0), 6e-296, np.full(6, 1.0)]},
+     "btc_usd is 6e-296 on day 3: too small to compute with; btc_usd must be at least 1e-18"),
     ({"btc_usd": np.full(10, 1.0), "extra": 1}, "unexpected ['extra']"),
     ({}, "missing ['btc_usd']"),
     ([1, 2], "expected a dict"),
@@ -95,6 +102,14 @@ def test_plugin_output_is_checked_at_the_boundary(out, fragment):
     with pytest.raises(UserError) as err:
         validate_output(out, ("btc_usd",), 10, "market.btc (X), replication 4, seed 9")
     assert fragment in str(err.value) and "replication 4, seed 9" in str(err.value)
+
+
+def test_difficulty_may_pass_the_bound_of_other_paths():
+    """Difficulty (1.3e14 in 2026) may pass 1e18 on a century's horizon; money may not."""
+    out = validate_output({"difficulty": np.full(10, 1e20)}, ("difficulty",), 10, "n")
+    assert out["difficulty"][0] == 1e20
+    with pytest.raises(UserError, match="not finite"):
+        validate_output({"difficulty": np.r_[np.full(9, 1e20), np.inf]}, ("difficulty",), 10, "n")
 
 
 def test_a_path_that_may_be_zero_is_refused_below_it():
