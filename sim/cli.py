@@ -267,8 +267,9 @@ def _execute_locked(cfg, run_dir) -> int:
         return _job_fail(f"{one_line(err)}; finished chunks are kept in {out_dir}")
     except KeyboardInterrupt as err:
         _record(run_dir, cfg, "interrupted", started)
-        line = (f"interrupted; finished chunks are kept in {out_dir}. Rerun "
-                f"{_same_command(out_dir)} to resume.")
+        kept = ("finished chunks are kept in" if RunDir(out_dir).chunks.finished()
+                else "no chunk had finished (a trained policy is kept, if any) in")
+        line = f"interrupted; {kept} {out_dir}. Rerun {_same_command(out_dir)} to resume."
         warn_user(log, line)
         return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
     except Exception as err:  # a bug: run.json says so, then the traceback

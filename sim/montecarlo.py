@@ -242,7 +242,8 @@ def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
                                     delta=float(cfg.run.indifference_usd), n0=FIRST_STAGE)
             if selection.confident or done >= cap:
                 break
-            # Kim-Nelson's own estimate of what it needs, at most doubling each round.
+            # Kim-Nelson's own estimate of what it needs, at most doubling each round, at
+            # least a chunk more (the unit of work and of resuming)
             needed = int(selection.required_replications or 2 * done)
             target = min(cap, max(done + int(cfg.run.chunk_size), min(needed, 2 * done)))
     except WorkerLost as err:

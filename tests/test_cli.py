@@ -374,7 +374,8 @@ def test_an_interrupted_run_says_how_to_resume_it_alone_or_in_its_sweep(sweep, t
     again = (f"the same command with hydra.sweep.dir={tmp_path / 'sweep'} to resume" if sweep
              else f"the same command with hydra.run.dir={job} to resume")
     assert code == 130
-    assert lines[0] == f"hashpivot: interrupted; finished chunks are kept in {job}. Rerun {again}."
+    assert lines[0] == (f"hashpivot: interrupted; no chunk had finished (a trained policy is "
+                        f"kept, if any) in {job}. Rerun {again}.")  # it said "finished chunks are kept"
     assert len(lines) == (2 if sweep else 1)  # and the sweep's jobs not started
 
 
