@@ -182,7 +182,8 @@ STRATEGY_BAD = [
      "decide"),
     ("IndexingStrategy", "raised IndexError: index 30 is out of bounds", "decide"),
     ("RaisingStrategy", "raised ZeroDivisionError: division by zero", "decide"),
-    ("BadActionStrategy", "raised TypeError: ", None),
+    ("BadActionStrategy", ": strategy BadActionStrategy (replication 0): decide returned 42; "
+                          "expected a list of sim.strategies.Convert ([] for none)", None),
 ]
 
 
@@ -191,7 +192,7 @@ def test_misbehaving_strategy_fails_cleanly_naming_strategy_replication_and_seed
         plugin, fragment, raised_in, tmp_path, capsys, monkeypatch):
     err = failed_with_bad_plugins([f"+strategy.plug._target_=bad_plugins.{plugin}",
                                    "strategy=[stay_mining]"], tmp_path, capsys, monkeypatch)
-    assert err.startswith(f"hashpivot: error: strategy.plug ({plugin}), replication 0, seed 20270101 ")
+    assert err.startswith(f"hashpivot: error: strategy.plug ({plugin}), replication 0, seed 20270101")
     assert fragment in err
     if raised_in:
         assert re.search(rf" \(at bad_plugins\.py:\d+ in {raised_in}\)$", err), err

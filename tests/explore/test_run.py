@@ -1,6 +1,7 @@
 """Running an experiment: the same worlds at every point, resumable points, another experiment refused."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pandas as pd
@@ -90,9 +91,11 @@ def test_outputs_of_a_saltelli_experiment(small, tmp_path):
 
 
 def test_an_earlier_experiments_outputs_never_stay_beside_a_new_ones(small, tmp_path):
+    experiment = prepare(small, RATE, design="sobol", points=2)  # no sensitivity table
+    # the folder of an earlier command of this experiment (its signature), with other outputs
+    (tmp_path / "explore.json").write_text(json.dumps(experiment.signature()))
     for name in ("morris.csv", "explore.xlsx", "explore.html", "points.csv"):
         (tmp_path / name).write_text("an earlier experiment's")
-    experiment = prepare(small, RATE, design="sobol", points=2)  # no sensitivity table
     explore(experiment, tmp_path)  # and no --xlsx
     assert not (tmp_path / "morris.csv").exists() and not (tmp_path / "explore.xlsx").exists()
     for name in ("explore.html", "points.csv"):
