@@ -222,10 +222,13 @@ def robustness_lines(runset: RunSet) -> list[str]:
         against = f"{first['against']}"
         if first["against_role"] == "runner-up":
             against += f" (the runner-up: {first['strategy']} is the baseline itself)"
+        valued = ("other terminal values, discount rates and cap rates"
+                  if table["alternative"].astype(str).str.startswith("cap rate").any()
+                  else "other terminal values and discount rates")
         lines.append(f"Under other assumptions{where}: {first['strategy']} against {against} on "
                      f"mean NPV, each alternative rerun with the run's seed, both strategies "
-                     f"on the same worlds: other terminal values and discount rates on the "
-                     f"run's own worlds, other horizons on worlds drawn over the longer grid "
+                     f"on the same worlds: {valued} on the run's first worlds, other "
+                     f"horizons on worlds drawn over the longer grid "
                      f"(table below). {verdict_sentence(table)}")
     return lines
 

@@ -212,6 +212,8 @@ def test_the_command_line_writes_robustness_csv_and_the_report_shows_it(tmp_path
     assert report.index('id="verdict"') < report.index('id="robustness"') < report.index('id="plots"')
     changes = report[report.index("The verdict changes under:"):]
     assert "terminal value multiple" in changes[:changes.index(".")]
+    assert "other terminal values and discount rates on the run's first worlds" in report
+    assert "cap rate" not in report  # the none method reads no cap rate: none rerun
     assert "One replication: no interval" in report
     assert "Monte Carlo confidence" in report or "one replication states no confidence" in report
     # Off: the earlier table goes, so a later comparison never shows one this command did not make.
@@ -285,3 +287,19 @@ def test_alternatives_of_terminal_value_terms_share_engine_runs_and_match_full_r
         full = sim.run(config).summary[["strategy", "replication", "npv_usd"]]
         pd.testing.assert_frame_equal(shared[label], full, check_exact=True)
     assert shared["cap rate 9%"]["npv_usd"].ne(shared["none"]["npv_usd"]).any()
+
+
+def test_the_report_names_the_cap_rates_where_the_table_holds_them(tmp_path, run_factory):
+    from sim.compare.load import load_runs
+    from sim.compare.report import robustness_lines
+
+    run = run_factory(tmp_path / "run", ("stay_mining", "convert_all"), replications=4)
+    rows = [{"alternative": label, "overrides": "", "replications": 4, "strategy": "convert_all",
+             "against": "stay_mining", "against_role": "baseline", "strategy_npv_usd": 2.0,
+             "against_npv_usd": 1.0, "diff_npv_usd": 1.0, "diff_ci_low_usd": 0.5,
+             "diff_ci_high_usd": 1.5, "p_strategy_beats": 0.9, "higher_mean": "convert_all",
+             "verdict_holds": True} for label in (AS_RUN, "terminal value: none", "cap rate 9%")]
+    pd.DataFrame(rows, columns=list(COLUMNS)).to_csv(run / "robustness.csv", index=False)
+    line, = robustness_lines(load_runs([run]))
+    assert ("other terminal values, discount rates and cap rates on the run's first worlds"
+            in line)
