@@ -212,7 +212,7 @@ def test_the_command_line_writes_robustness_csv_and_the_report_shows_it(tmp_path
     assert report.index('id="verdict"') < report.index('id="robustness"') < report.index('id="plots"')
     changes = report[report.index("The verdict changes under:"):]
     assert "terminal value multiple" in changes[:changes.index(".")]
-    assert "other terminal values and discount rates on the run's first worlds" in report
+    assert "other terminal values and discount rates on the run&#x27;s first worlds" in report
     assert "cap rate" not in report  # the none method reads no cap rate: none rerun
     assert "One replication: no interval" in report
     assert "Monte Carlo confidence" in report or "one replication states no confidence" in report
