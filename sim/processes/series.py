@@ -146,6 +146,8 @@ def read_daily(path: str | Path, column: str | tuple[str, ...], hourly: bool = F
         raise UserError(f"{path}: row {row + 2}, column {date}: {text!r} has a time of "
                         f"day{shown}; daily prices expected")
     series = pd.Series(values, index=days.to_numpy().astype("datetime64[D]"))
+    if hourly:
+        _whole_days(path, series.index, days, date)
     series = series.groupby(level=0, sort=False).mean()
     series.index = series.index.to_numpy().astype("datetime64[D]")
     low = np.flatnonzero(~(series.to_numpy() > 0))
@@ -162,6 +164,25 @@ def read_daily(path: str | Path, column: str | tuple[str, ...], hourly: bool = F
         raise UserError(f"{path}: row {row + 2}, column {date}: gap: no price from "
                         f"{series.index[gap[0]]:%Y-%m-%d} to {first:%Y-%m-%d}")
     return series
+
+
+def _whole_days(path, index, days: pd.Series, date: str) -> None:
+    """Raise UserError at the first day, but the file's first and last (a file may start or
+    end within a day), with more than one row fewer than the file's usual day: its mean
+    would stand for hours it does not have (one fewer is a daylight-saving day's)."""
+    counts = pd.Series(1, index=index).groupby(level=0, sort=False).size()
+    if len(counts) < 3:
+        return
+    usual = int(counts.iloc[1:-1].mode().iloc[0])
+    short = np.flatnonzero(counts.iloc[1:-1].to_numpy() < usual - 1)
+    if len(short):
+        day = counts.index[short[0] + 1]
+        row = int(np.flatnonzero((days == day).to_numpy())[0])
+        n = int(counts.iloc[short[0] + 1])
+        raise UserError(f"{path}: row {row + 2}, column {date}: {day:%Y-%m-%d} has "
+                        f"{n} row{'s' if n != 1 else ''} where the file's days have "
+                        f"{usual}; its mean would stand for hours it lacks: fill them or "
+                        "remove the day")
 
 
 def read_dated(path: str | Path, column: str) -> pd.Series:

@@ -48,6 +48,25 @@ def test_an_hourly_file_is_refused_at_a_day_that_is_not_positive_or_an_hour_not_
         read_daily(write(tmp_path, text), "usd_per_mwh", hourly=True)
 
 
+def _hours(day: str, hours) -> str:
+    return "".join(f"{day} {hour:02d}:00,{10 + hour}\n" for hour in hours)
+
+
+def test_an_hourly_day_short_of_the_files_hours_is_refused(tmp_path):
+    """A day keeping 1 of its 24 hours was averaged as a whole day, without a word (an
+    audit); a day an hour short (daylight saving in local time) and a file that starts or
+    ends within a day pass."""
+    whole = range(24)
+    text = ("date,usd_per_mwh\n" + _hours("2024-01-01", range(20, 24)) + _hours("2024-01-02", whole)
+            + _hours("2024-01-03", [5]) + _hours("2024-01-04", whole) + _hours("2024-01-05", [0]))
+    with pytest.raises(UserError, match=r"row 30, column date: 2024-01-03 has 1 row where the "
+                                        r"file's days have 24; its mean would stand for hours it "
+                                        r"lacks: fill them or remove the day"):
+        read_daily(write(tmp_path, text), "usd_per_mwh", hourly=True)
+    daylight = text.replace(_hours("2024-01-03", [5]), _hours("2024-01-03", range(23)))
+    assert len(read_daily(write(tmp_path, daylight), "usd_per_mwh", hourly=True)) == 5
+
+
 @pytest.mark.parametrize("text, fragment", [
     ("day,close_usd\n2024-01-01,1\n", "row 1 (header): no column 'date'"),
     ("date,price\n2024-01-01,1\n", "row 1 (header): no column 'close_usd'"),
