@@ -93,6 +93,19 @@ def test_a_discount_rate_that_kinds_follow_is_named_alone(tmp_path, run_factory,
     assert "run.discount_rate (0.1 in a, 0.2 in b)" in lines[0]
 
 
+def _terms_pair(tmp_path, run_factory, method, key, first, second):
+    """Return two synthetic runs valued by terminal value `method`, with its terms at the
+    defaults but `key`, `first` in one and `second` in the other."""
+    a, b = _pair(tmp_path, run_factory, "run.terminal_value", method, method)
+    for run, value in ((a, first), (b, second)):
+        _set(run, "run.valuation", {"cap_rate": 0.07, "idle_halls": "market",
+                                    "lease_up_months": 24, "mining": "multiple",
+                                    "mining_usd_per_mw": 4.5e6})
+        _set(run, "run.terminal_multiple", {"mining": 4.0, "hosting": 12.0, "cloud": 4.0})
+        _set(run, key, value)
+    return a, b
+
+
 @pytest.mark.parametrize("method, key, first, second, shown", [
     ("market", "run.valuation.cap_rate", 0.07, 0.09, "run.valuation.cap_rate (0.07 in a, 0.09 in b)"),
     ("market", "run.valuation.lease_up_months", 24, 12,
@@ -105,13 +118,7 @@ def test_runs_whose_terminal_value_method_reads_other_terms_are_named(
         method, key, first, second, shown, tmp_path, run_factory):
     """Before: runs with the market terminal value at a 7% and a 9% cap rate were ranked as
     one scenario, with no word that their NPVs were valued differently."""
-    a, b = _pair(tmp_path, run_factory, "run.terminal_value", method, method)
-    for run, value in ((a, first), (b, second)):
-        _set(run, "run.valuation", {"cap_rate": 0.07, "idle_halls": "market",
-                                    "lease_up_months": 24, "mining": "multiple",
-                                    "mining_usd_per_mw": 4.5e6})
-        _set(run, "run.terminal_multiple", {"mining": 4.0, "hosting": 12.0, "cloud": 4.0})
-        _set(run, key, value)
+    a, b = _terms_pair(tmp_path, run_factory, method, key, first, second)
     lines = _analysed([a, b])[0].valued_differently
     assert len(lines) == 1 and WARNING in lines[0], lines
     assert f"differ in {shown}:" in lines[0]
@@ -126,13 +133,7 @@ def test_terms_the_runs_terminal_value_method_does_not_read_are_not_named(
         method, key, first, second, tmp_path, run_factory):
     """A cap rate under the contracted method, or the hosting multiple under the market one
     (which reads only the mine's), moves no NPV: runs differing in it value alike."""
-    a, b = _pair(tmp_path, run_factory, "run.terminal_value", method, method)
-    for run, value in ((a, first), (b, second)):
-        _set(run, "run.valuation", {"cap_rate": 0.07, "idle_halls": "market",
-                                    "lease_up_months": 24, "mining": "multiple",
-                                    "mining_usd_per_mw": 4.5e6})
-        _set(run, "run.terminal_multiple", {"mining": 4.0, "hosting": 12.0, "cloud": 4.0})
-        _set(run, key, value)
+    a, b = _terms_pair(tmp_path, run_factory, method, key, first, second)
     assert _analysed([a, b])[0].valued_differently == []
 
 
