@@ -219,7 +219,9 @@ def group_value_line(overrides: Sequence[str]) -> str | None:
         if isinstance(value, list):
             item = next(item for item in value if not isinstance(item, str))
             return f"{text}: no such option ({override_value(item)}); allowed: {allowed}"
-        return f"{text}: no such option; allowed: {allowed}"
+        named = override_value(value)
+        return (f"{text}: no such option; allowed: {allowed} (YAML reads {named} as no name: "
+                f"an option of your own named so is quoted, \"{group}='{named}'\")")
     return None
 
 

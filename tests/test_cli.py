@@ -99,7 +99,9 @@ BAD = [
     (["market/ai=null"], "market/ai=null: no such option; allowed: base, boom, glut"),
     (["market/ai=true"], "market/ai=true: no such option; allowed: base, boom, glut"),
     (["market/ai=1"], "market/ai=1: no such option; allowed: base, boom, glut"),
-    (["market/ai=nan"], "market/ai=nan: no such option; allowed: base, boom, glut"),
+    (["market/ai=nan"], "market/ai=nan: no such option; allowed: base, boom, glut (YAML reads "
+                        "nan as no name: an option of your own named so is quoted, "
+                        "\"market/ai='nan'\")"),
     (["strategy=[stay_mining,null]"], "strategy=[stay_mining,null]: no such option (null); allowed: "),
     (["-m", "market/ai=base,null"], "market/ai=null: no such option; allowed: base, boom, glut"),
     # Hydra names no options for an unknown one in a list: the shipped ones are named
