@@ -145,10 +145,11 @@ def read_daily(path: str | Path, column: str | tuple[str, ...], hourly: bool = F
         shown = "" if text.startswith(utc) else f" ({utc} in UTC)"
         raise UserError(f"{path}: row {row + 2}, column {date}: {text!r} has a time of "
                         f"day{shown}; daily prices expected")
-    series = pd.Series(values, index=days.to_numpy().astype("datetime64[D]"))
+    by_day = pd.Series(values, index=days.to_numpy().astype("datetime64[D]")).groupby(
+        level=0, sort=False)
     if hourly:
-        _whole_days(path, series.index, days, date)
-    series = series.groupby(level=0, sort=False).mean()
+        _whole_days(path, by_day.size(), days, date)
+    series = by_day.mean()
     series.index = series.index.to_numpy().astype("datetime64[D]")
     low = np.flatnonzero(~(series.to_numpy() > 0))
     if len(low):  # only with `hourly`: every row was positive otherwise
@@ -166,11 +167,11 @@ def read_daily(path: str | Path, column: str | tuple[str, ...], hourly: bool = F
     return series
 
 
-def _whole_days(path, index, days: pd.Series, date: str) -> None:
+def _whole_days(path, counts: pd.Series, days: pd.Series, date: str) -> None:
     """Raise UserError at the first day, but the file's first and last (a file may start or
-    end within a day), with more than one row fewer than the file's usual day: its mean
-    would stand for hours it does not have (one fewer is a daylight-saving day's)."""
-    counts = pd.Series(1, index=index).groupby(level=0, sort=False).size()
+    end within a day), whose rows (`counts`, by day) are more than one fewer than the file's
+    usual day's: its mean would stand for hours it does not have (one fewer is a
+    daylight-saving day's)."""
     if len(counts) < 3:
         return
     usual = int(counts.iloc[1:-1].mode().iloc[0])
