@@ -227,8 +227,12 @@ class Fleet(Rows):
         frontier = frontier_on_day(net.frontier_j_per_th, net.frontier_gain_per_year,
                                    self.frontier_day0, t_end)
         log_entry = np.log(net.entry_hashprice(frontier, self.median))
-        have = sums_by(self.world, self.capacity * ndtr((log_entry / spread)[self.world] - self.z_half),
-                       len(t_end))  # alive or on order
+        # what will still be installed when this epoch's order arrives: a vintage retiring
+        # before then is replaced by it, not after it has gone (on order counts, as a supply line)
+        lasts = self.born > (t_end + net.delivery_lag_days
+                             - net.machine_life_years * DAYS_PER_YEAR)[self.world]
+        have = sums_by(self.world, self.capacity * lasts
+                       * ndtr((log_entry / spread)[self.world] - self.z_half), len(t_end))
         gap = revenue / np.exp(log_entry) - have
         elapsed, self.t = t_end - self.t, t_end
         worlds = np.flatnonzero((gap > 0) & (elapsed > 0))

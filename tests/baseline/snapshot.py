@@ -78,8 +78,13 @@ of default_200 and real_option_100 moved; deterministic (never refinanced) did n
 Written anew when an IRR came to be given only where NPV is positive below it and
 negative above it up to 100% a year (4cd0f51, a change of rule: the lowest root could
 contradict the NPV): default_200's summary.irr and summary.equity_irr became NaN in 33 and
-37 rows, no value changed; the other cases did not move. Written on a machine with
-AVX-512, so a machine without it may show fields within `TOLERANCE`.
+37 rows, no value changed; the other cases did not move. Written anew when the economic
+network's orders came to replace the machines that retire before they arrive (a change of
+model: orders had counted a vintage retiring within the delivery lag, so each retirement
+left a hole, and a fleet idle for years retired at once): default_200's and
+deterministic's fields that mining drives moved (stay_mining's NPV, curtailment,
+salvage, equity, cover); real_option_100 (all converted) did not. Written on a machine
+with AVX-512, so a machine without it may show fields within `TOLERANCE`.
 Rewrite them only for a change of model, or as here for a refactor whose last bits
 the commit accounts for, and say which fields moved and why in the commit.
 """
