@@ -24,7 +24,7 @@ from sim.compare.load import RunSet, run_name
 from sim.compare import page
 from sim.compare.page import fmt
 from sim.compare.plots import feature_label, metric_name
-from sim.compare.robustness import verdict_sentence
+from sim.compare.robustness import verdict_sentence, within_noise
 from sim.selection import percent, select_best, until_confident_sentence
 
 #: What the selection's confidence covers, said wherever it is stated.
@@ -256,8 +256,10 @@ def robustness_table(table: pd.DataFrame) -> str:
     for column, (name, _) in columns.items():
         shown[name] = table[column].to_numpy(float)
     shown["higher mean"] = table["higher_mean"].astype(str)
-    shown["verdict holds"] = ["yes" if str(v).lower() == "true" else "no"
-                              for v in table["verdict_holds"]]
+    noise = set(within_noise(table))
+    shown["verdict holds"] = [("yes" if str(v).lower() == "true" else "no")
+                              + (" (within noise)" if label in noise else "")
+                              for label, v in zip(table["alternative"].astype(str), table["verdict_holds"])]
     return _table(shown, dict(columns.values()))
 
 

@@ -206,19 +206,39 @@ def changed_under(table: pd.DataFrame) -> list[str]:
             if not _true(holds)]
 
 
+def within_noise(table: pd.DataFrame) -> list[str]:
+    """Return the labels of the alternatives whose difference's 95% interval spans zero: on
+    their worlds the two strategies are not told apart, whichever mean is higher."""
+    rows = table[table["alternative"] != AS_RUN]
+    if not {"diff_ci_low_usd", "diff_ci_high_usd"} <= set(rows.columns):
+        return []
+    low, high = (pd.to_numeric(rows[c], errors="coerce") for c in ("diff_ci_low_usd", "diff_ci_high_usd"))
+    return [str(label) for label, spans in zip(rows["alternative"], (low <= 0) & (high >= 0)) if spans]
+
+
+def _named(labels: list[str]) -> str:
+    return ", ".join(label.replace(":", "") for label in labels)
+
+
 def _true(value) -> bool:
     return value is True or value is np.True_ or str(value).strip().lower() == "true"
 
 
 def verdict_sentence(table: pd.DataFrame) -> str:
-    """Return one plain sentence: the verdict holds under every alternative, or where it changes."""
-    changed = changed_under(table)
+    """Return plain sentences: the verdict holds under every alternative, or where it changes,
+    and where the two strategies are within the noise (their difference's interval spans zero)."""
+    noise = within_noise(table)
+    changed = [c for c in changed_under(table) if c not in noise]
     if len(table) <= 1:
         sentence = "No alternative assumption was run."
-    elif not changed:
+    elif not changed and not noise:
         sentence = "The verdict holds under every alternative."
     else:
-        sentence = f"The verdict changes under: {', '.join(c.replace(':', '') for c in changed)}."
+        sentence = (f"The verdict changes under: {_named(changed)}." if changed
+                    else "No alternative reverses the verdict.")
+        if noise:
+            sentence += (f" Within the noise under: {_named(noise)} (the difference's 95% "
+                         "interval spans zero: neither strategy is shown to be ahead).")
     if len(table) and (pd.to_numeric(table["replications"], errors="coerce") <= 1).all():
         sentence += " (One replication: no interval.)"
     return sentence

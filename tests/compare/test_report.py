@@ -406,7 +406,7 @@ def robustness_csv(run, against_role="baseline", holds=(True, True, False)):
         "replications": [40, 20, 20], "strategy": "phased", "against": "stay_mining",
         "against_role": against_role, "strategy_npv_usd": [30e6, 20e6, 5e6],
         "against_npv_usd": [10e6, 12e6, 9e6], "diff_npv_usd": [20e6, 8e6, -4e6],
-        "diff_ci_low_usd": [15e6, 2e6, -9e6], "diff_ci_high_usd": [25e6, 14e6, 1e6],
+        "diff_ci_low_usd": [15e6, 2e6, -9e6], "diff_ci_high_usd": [25e6, 14e6, -1e6],
         "p_strategy_beats": [0.9, 0.7, 0.3],
         "higher_mean": ["phased" if h else "stay_mining" for h in holds],
         "verdict_holds": list(holds)})
@@ -436,6 +436,19 @@ def test_the_report_shows_the_robustness_table_beside_the_verdict(tmp_path, run_
                  "stay_mining mean NPV", "P(phased beats stay_mining)", "$30.0M", "−$4.0M",
                  "30.0%", "<td>no</td>", "<td>yes</td>"):
         assert cell in section, cell
+
+
+def test_a_flip_within_the_noise_is_marked_in_the_table_and_the_sentence(tmp_path, run_factory):
+    run = run_factory(tmp_path / "run", ("stay_mining", "phased"), replications=8)
+    table = robustness_csv(run)
+    table.loc[2, "diff_ci_high_usd"] = 1e6  # the horizon row's interval now spans zero
+    table.to_csv(run / "robustness.csv", index=False)
+    lines, text, _ = report_of(run)
+    assert lines[-1].endswith("No alternative reverses the verdict. Within the noise under: horizon "
+                              "20 years (the difference's 95% interval spans zero: neither strategy "
+                              "is shown to be ahead).")
+    section = text[text.index('id="robustness"'):text.index('id="plots"')]
+    assert "<td>no (within noise)</td>" in section and "<td>yes</td>" in section
 
 
 def test_a_robust_verdict_and_a_runner_up_are_said_plainly(tmp_path, run_factory):

@@ -13,7 +13,7 @@ from sim.errors import UserError
 from sim.compare.reruns import batches_of, rerun_npvs
 from sim.compare.robustness import (AS_RUN, COLUMNS, alternatives, best_strategy, changed_under,
                             paired_row, rerun_config, robustness_pair, shifted_rates,
-                            verdict_robustness, verdict_sentence)
+                            verdict_robustness, verdict_sentence, within_noise)
 from sim.rundir import RunDir
 from sim.schema import TERMINAL_VALUES
 
@@ -153,6 +153,24 @@ def test_the_sentence_says_the_verdict_holds_or_names_where_it_changes():
     assert verdict_sentence(hand_table({"horizon 20 years": True}, replications=1)).endswith(
         "(One replication: no interval.)")
     assert verdict_sentence(hand_table({})) == "No alternative assumption was run."
+
+
+def test_an_alternative_whose_interval_spans_zero_is_within_the_noise_not_a_change():
+    """A mean that flips by less than its noise does not reverse the verdict; one that
+    flips beyond it does; the sentence names the two apart (the default run's `contracted`
+    row: -24.9 $M, 95% CI -59.2 to 9.5, had read 'the verdict changes under')."""
+    table = hand_table({"terminal value: contracted": False, "terminal value: none": False,
+                        "horizon 20 years": True, "cap rate 9%": True})
+    table["diff_ci_low_usd"] = [600.0, -59.2, -252.2, 333.9, -5.0]
+    table["diff_ci_high_usd"] = [670.0, 9.5, -186.4, 455.9, 40.0]
+    assert within_noise(table) == ["terminal value: contracted", "cap rate 9%"]
+    assert verdict_sentence(table) == (
+        "The verdict changes under: terminal value none. Within the noise under: terminal "
+        "value contracted, cap rate 9% (the difference's 95% interval spans zero: neither "
+        "strategy is shown to be ahead).")
+    clear = table[table["alternative"] != "terminal value: none"]
+    assert verdict_sentence(clear).startswith("No alternative reverses the verdict. Within the noise under:")
+    assert changed_under(table) == ["terminal value: contracted", "terminal value: none"]  # by mean, as the csv's column
 
 
 # --- real reruns ------------------------------------------------------------------------------------
