@@ -38,8 +38,8 @@ COLUMNS = ["scenario", "strategy", "name", "run", "metric", "n", "n_missing",
            "ci_low", "ci_high", "std", "p5", "p50", "p95", "p_negative", "cvar5",
            "terminal_value_pv_mean", "terminal_value_share",
            "baseline", "paired", "n_pairs", "diff_mean", "diff_ci_low", "diff_ci_high",
-           "diff_std", "unpaired_ci_width", "p_beats_baseline", "fsd_vs_baseline",
-           "ssd_vs_baseline", "incremental_irr", "incremental_irr_median",
+           "diff_std", "unpaired_ci_width", "p_beats_baseline", "shortfall_mean",
+           "shortfall_worst", "fsd_vs_baseline", "ssd_vs_baseline", "incremental_irr", "incremental_irr_median",
            "best_in_scenario", "selection_confident", "regret", "max_regret"]
 _DOMINANCE = {"x": "dominates", "y": "dominated", "equal": "equal", "neither": "neither"}
 
@@ -291,17 +291,29 @@ def _both_defined(x: pd.Series, y: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def _versus(x: pd.Series, y: pd.Series, paired: bool, confidence: float, better: bool):
     unpaired = stats.unpaired_difference(x, y, confidence, better)
+    shortfall = (np.nan, np.nan)
     if paired:
         x, y = _both_defined(x, y)
         diff = stats.paired_difference(x, y, confidence, better)
+        shortfall = _shortfall(x.to_numpy(float), y.to_numpy(float), better)
     else:
         diff = unpaired
     return {"paired": paired, "n_pairs": diff.n if paired else 0,
             "diff_mean": diff.mean, "diff_ci_low": diff.ci_low,
             "diff_ci_high": diff.ci_high, "diff_std": diff.std,
             "unpaired_ci_width": unpaired.width, "p_beats_baseline": diff.p_beats,
+            "shortfall_mean": shortfall[0], "shortfall_worst": shortfall[1],
             "fsd_vs_baseline": _DOMINANCE[stats.dominance(x, y, 1, better)],
             "ssd_vs_baseline": _DOMINANCE[stats.dominance(x, y, 2, better)]}
+
+
+def _shortfall(x: np.ndarray, y: np.ndarray, better: bool) -> tuple[float, float]:
+    """Return how far x falls short of y in the worlds where it does worse, on average and at
+    worst (positive amounts; NaN where it never does worse): the size of the risk that
+    P(beats) counts."""
+    short = (y - x) if better else (x - y)
+    short = short[short > 0]
+    return (float(short.mean()), float(short.max())) if len(short) else (np.nan, np.nan)
 
 
 def _dominance_pairs(runset, scenario, labels, values, better):

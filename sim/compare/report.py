@@ -178,8 +178,17 @@ def _recommend(analysis: Analysis, scenario: str) -> list[str]:
                      f"CI {fmt(row['diff_ci_low'], metric)} to "
                      f"{fmt(row['diff_ci_high'], metric)}, {how}) and beats it in "
                      f"{page.share(row['p_beats_baseline'])} of sampled worlds, a tie "
-                     f"counted as half.")
+                     f"counted as half{_shortfall_clause(row, metric)}.")
     return lines
+
+
+def _shortfall_clause(row: pd.Series, metric: str) -> str:
+    """Return ', and where it does worse, by ... on average (at worst ...)', or '' where it
+    never does or the comparison is unpaired."""
+    if pd.isna(row.get("shortfall_mean")):
+        return ""
+    return (f"; where it does worse, it falls short by {fmt(row['shortfall_mean'], metric)} on "
+            f"average (at worst {fmt(row['shortfall_worst'], metric)})")
 
 
 def _terminal_share(analysis: Analysis, scenario: str, best: str) -> list[str]:
@@ -323,6 +332,8 @@ HEADERS = {"ci_low": "CI low", "ci_high": "CI high", "std": "std dev", "p5": "P5
            "n_pairs": "pairs (both defined)", "undefined_share": "undefined (NaN)", "diff_mean": "mean difference", "diff_ci_low": "CI low",
            "diff_ci_high": "CI high", "unpaired_ci_width": "unpaired CI width (reference)",
            "p_beats_baseline": "P(beats baseline)", "fsd_vs_baseline": "1st-order dominance",
+           "shortfall_mean": "mean shortfall where it trails",
+           "shortfall_worst": "worst shortfall",
            "ssd_vs_baseline": "2nd-order dominance",
            "incremental_irr": "IRR of mean incremental cash (terminal value included)",
            "incremental_irr_median": "median IRR of incremental cash (terminal value included)",
@@ -356,7 +367,8 @@ def _tables(analysis: Analysis) -> list[tuple[str, str]]:
     m, t = analysis.metric, analysis.table
     usd = {c: m for c in ("mean", "ci_low", "ci_high", "std", "p5", "p50", "p95",
                           "cvar5", "diff_mean", "diff_ci_low", "diff_ci_high",
-                          "unpaired_ci_width", "regret", "max_regret", "delta", "terminal_value_pv_mean")}
+                          "unpaired_ci_width", "regret", "max_regret", "delta", "terminal_value_pv_mean",
+                          "shortfall_mean", "shortfall_worst")}
     usd.update({"terminal_value_share": "share", "undefined_share": "share", "p_negative": "share", "p_beats_baseline": "share", "mcb_confidence":
                 "share", "incremental_irr": "irr", "incremental_irr_median": "irr"})
     sections = [(f"Per-strategy statistics of {metric_name(m)} ({m})", _table(t[[
@@ -369,7 +381,8 @@ def _tables(analysis: Analysis) -> list[tuple[str, str]]:
                          "define the metric)", _table(versus[[
                              "scenario", "strategy", "baseline", "paired", "n_pairs",
                              "diff_mean", "diff_ci_low", "diff_ci_high",
-                             "unpaired_ci_width", "p_beats_baseline", "fsd_vs_baseline",
+                             "unpaired_ci_width", "p_beats_baseline", "shortfall_mean",
+                             "shortfall_worst", "fsd_vs_baseline",
                              "ssd_vs_baseline", "incremental_irr",
                              "incremental_irr_median"]], usd)))
     rows = [{"scenario": s, "best": sel.best, "confident": sel.confident,

@@ -30,7 +30,7 @@ MAX_ROWS = 1_048_576
 #: Columns of comparison.csv in the metric's own unit (the unit of `--metric`).
 IN_METRIC = ("mean", "ci_low", "ci_high", "std", "p5", "p50", "p95", "cvar5", "diff_mean",
              "diff_ci_low", "diff_ci_high", "diff_std", "unpaired_ci_width", "regret",
-             "max_regret", "delta")
+             "max_regret", "delta", "shortfall_mean", "shortfall_worst")
 #: Columns of comparison.csv whose unit their name does not carry.
 FIXED_UNITS = {"n": "count", "n_pairs": "count", "undefined_share": "fraction",
                "p_negative": "fraction", "p_beats_baseline": "fraction",
@@ -42,8 +42,9 @@ FIXED_UNITS = {"n": "count", "n_pairs": "count", "undefined_share": "fraction",
                "paired": "true/false", "best_in_scenario": "true/false"}
 #: The paired-differences sheet: the comparison's columns against the baseline.
 PAIRED = ["scenario", "strategy", "baseline", "paired", "n_pairs", "diff_mean", "diff_ci_low",
-          "diff_ci_high", "unpaired_ci_width", "p_beats_baseline", "fsd_vs_baseline",
-          "ssd_vs_baseline", "incremental_irr", "incremental_irr_median"]
+          "diff_ci_high", "unpaired_ci_width", "p_beats_baseline", "shortfall_mean",
+          "shortfall_worst", "fsd_vs_baseline", "ssd_vs_baseline", "incremental_irr",
+          "incremental_irr_median"]
 QUANTILES = {"p5": 0.05, "p50": 0.5, "p95": 0.95}
 
 

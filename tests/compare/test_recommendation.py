@@ -46,8 +46,12 @@ def test_the_recommendation_is_the_best_mean_over_every_replication(tmp_path, ru
     assert "100.0% that build_to_suit beats every other outright" in lines[1]
     assert "Against threshold, build_to_suit gains" in comparison.verdict
     wins = float(((edge > 0) + 0.5 * (edge == 0)).mean())  # every world differs: no ties
-    assert (f"beats it in {wins:.0%} of sampled worlds, a tie counted as half."
-            in comparison.verdict)
+    short = -edge[edge < 0]  # the 20 worlds where it does worse: the risk P(beats) counts
+    assert (f"beats it in {wins:.0%} of sampled worlds, a tie counted as half; where it does "
+            f"worse, it falls short by ${short.mean() / 1e6:,.1f}M on average (at worst "
+            f"${short.max() / 1e6:,.1f}M)." in comparison.verdict)
+    row = comparison.table.set_index("strategy").loc["build_to_suit"]
+    assert (row["shortfall_mean"], row["shortfall_worst"]) == pytest.approx((short.mean(), short.max()))
 
 
 def test_a_sequential_stop_on_rare_differences_is_flagged(tmp_path, run_factory):
