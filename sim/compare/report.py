@@ -40,7 +40,7 @@ def verdict(analysis: Analysis, runset: RunSet) -> list[str]:
         lines = _recommend(analysis, scenario)
         if best is not None:
             lines.append(_risk(analysis, scenario, best))
-            lines += _terminal_share(analysis, scenario, best)
+            lines += _terminal_share(analysis, scenario, best, _terminal_method(runset))
     else:
         lines = _robust(analysis, scenarios)
     lines[1:1] = analysis.valued_differently  # beside the headline it qualifies
@@ -191,8 +191,26 @@ def _shortfall_clause(row: pd.Series, metric: str) -> str:
             f"average (at worst {fmt(row['shortfall_worst'], metric)})")
 
 
-def _terminal_share(analysis: Analysis, scenario: str, best: str) -> list[str]:
-    """Return the sentence on the terminal value's share of NPV, if the table has that column."""
+def _terminal_method(runset: RunSet) -> str:
+    """Return how the runs value the site at the horizon, as '; ...', or '' where they differ
+    or do not say: the verdict's largest assumption, named beside the share it makes up."""
+    methods = set()
+    for run in runset.runs:
+        terms = (run.config or {}).get("run") or {}
+        method, cap_rate = terms.get("terminal_value"), (terms.get("valuation") or {}).get("cap_rate")
+        methods.add((method, cap_rate if method == "market" else None))
+    if len(methods) != 1:
+        return ""
+    method, cap_rate = methods.pop()
+    if method == "market" and isinstance(cap_rate, (int, float)):
+        return (f"; run.terminal_value=market: the AI halls at a year's forward net income over "
+                f"a {cap_rate:.1%} cap rate")
+    return f"; run.terminal_value={method}" if method else ""
+
+
+def _terminal_share(analysis: Analysis, scenario: str, best: str, method: str = "") -> list[str]:
+    """Return the sentence on the terminal value's share of NPV, if the table has that column;
+    `method` names how it was valued."""
     if "terminal_value_share" not in analysis.table.columns:
         return []
     row = _row(analysis, scenario, best)
@@ -204,7 +222,7 @@ def _terminal_share(analysis: Analysis, scenario: str, best: str) -> list[str]:
     if not shown:
         return []
     sentence = (f"The terminal value (what the site is assumed to be worth at the horizon, "
-                f"discounted) makes up {' and '.join(shown)} mean NPV.")
+                f"discounted{method}) makes up {' and '.join(shown)} mean NPV.")
     above = [label for label, share in shares if pd.notna(share) and share > 1]
     if above:
         sentence += (f" Above 100%, the cash within the horizon, discounted, loses money on "

@@ -10,6 +10,7 @@ import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from sim.compare import compare_runs, main
 from sim.compare.analysis import analyse
@@ -474,6 +475,17 @@ def test_the_terminal_values_share_is_one_sentence_when_the_table_has_it(tmp_pat
         table["strategy"] == "phased", 0.62, 0.05))
     assert ("The terminal value (what the site is assumed to be worth at the horizon, discounted) "
             "makes up 62.0% of phased's and 5.0% of stay_mining's mean NPV.") in verdict(analysis, load_runs([run]))
+    config_file = run / ".hydra" / "config.yaml"  # the method is named where the runs state it
+    config = yaml.safe_load(config_file.read_text())
+    config["run"].update(terminal_value="market", valuation={"cap_rate": 0.065})
+    config_file.write_text(yaml.safe_dump(config))
+    assert ("worth at the horizon, discounted; run.terminal_value=market: the AI halls at a year's "
+            "forward net income over a 6.5% cap rate) makes up 62.0%"
+            in " ".join(verdict(analysis, load_runs([run]))))
+    config["run"]["terminal_value"] = "contracted"
+    config_file.write_text(yaml.safe_dump(config))
+    assert ("discounted; run.terminal_value=contracted) makes up 62.0%"
+            in " ".join(verdict(analysis, load_runs([run]))))
     analysis.table = table.assign(terminal_value_share=np.where(
         table["strategy"] == "phased", 1.25, 0.05))
     assert any(line.endswith("makes up 125.0% of phased's and 5.0% of stay_mining's mean NPV. Above "
