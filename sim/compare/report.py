@@ -40,6 +40,7 @@ def verdict(analysis: Analysis, runset: RunSet) -> list[str]:
         lines = _recommend(analysis, scenario)
         if best is not None:
             lines.append(_risk(analysis, scenario, best))
+            lines += _lenders(analysis, scenario, best, runset)
             lines += _terminal_share(analysis, scenario, best, _terminal_method(runset))
     else:
         lines = _robust(analysis, scenarios)
@@ -189,6 +190,30 @@ def _shortfall_clause(row: pd.Series, metric: str) -> str:
         return ""
     return (f"; where it does worse, it falls short by {fmt(row['shortfall_mean'], metric)} on "
             f"average (at worst {fmt(row['shortfall_worst'], metric)})")
+
+
+def _lenders(analysis: Analysis, scenario: str, best: str, runset: RunSet) -> list[str]:
+    """Return the sentence a lender reads first: how often the recommended strategy's debt
+    breaks its cover covenant, how low its cover falls, and the equity it needs at its peak
+    (where the comparison has financing columns and the strategy borrows)."""
+    table = analysis.table
+    if not {"covenant_breach_share", "min_dscr_p5", "min_dscr_p50"} <= set(table.columns):
+        return []
+    row = _row(analysis, scenario, best)
+    if pd.isna(row["min_dscr_p5"]):
+        return []
+    floors = {((run.config or {}).get("finance") or {}).get("covenant", {}).get("min_dscr")
+              for run in runset.runs}
+    floor = floors.pop() if len(floors) == 1 else None
+    covenant = (f"its minimum DSCR of {floor:.2f}" if isinstance(floor, (int, float))
+                else "its cover covenant")
+    text = (f"For lenders: {best}'s debt breaks {covenant} in "
+            f"{fmt(row['covenant_breach_share'], 'share')} of sampled worlds; the lowest cover "
+            f"in a world is {row['min_dscr_p5']:.2f} or less in 5% of them (median "
+            f"{row['min_dscr_p50']:.2f})")
+    if pd.notna(row.get("peak_equity_mean_usd")):
+        text += f", and its equity at its peak averages {fmt(row['peak_equity_mean_usd'], 'npv_usd')}"
+    return [text + " (Financing, below)."]
 
 
 def _terminal_method(runset: RunSet) -> str:

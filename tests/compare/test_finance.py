@@ -316,3 +316,23 @@ def test_runs_that_kept_only_their_summary_say_the_dscr_is_not_drawn(tmp_path, r
     section = draw_financing(load_runs([run]), tmp_path)
     assert section.figures == [] and "DSCR over time is not drawn" in section.notes[-1]
     assert section.table.set_index("strategy").loc["phased", "min_dscr_p5"] > 1
+
+
+def test_the_verdict_tells_lenders_how_often_the_recommended_strategy_breaks_its_covenant(
+        tmp_path, run_factory, financing_factory, compared):
+    """A lender reads the covenant breaches, the low tail of the cover and the equity's peak
+    first; they sat in the financing section only (an audit of the default report)."""
+    from sim.compare import compare_runs
+
+    run = financing_factory(run_factory(tmp_path / "run", ("stay_mining", "phased"),
+                                        replications=20, effects={"phased": 2e9}))
+    comparison = compare_runs([run])
+    hand = _by_hand(pd.read_parquet(run / "summary.parquet"), "phased")
+    assert comparison.verdict.startswith("Recommended: phased")
+    assert 0 < hand["covenant_breach_share"] < 1
+    assert (f"For lenders: phased's debt breaks its minimum DSCR of 1.20 in "
+            f"{fmt(hand['covenant_breach_share'], 'share')} of sampled worlds; the lowest cover in a "
+            f"world is {hand['min_dscr_p5']:.2f} or less in 5% of them (median "
+            f"{hand['min_dscr_p50']:.2f}), and its equity at its peak averages "
+            f"{fmt(hand['peak_equity_mean_usd'], 'npv_usd')} (Financing, below).") in comparison.verdict
+    assert "For lenders" not in compared[1].verdict  # no financing, no line
