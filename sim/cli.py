@@ -279,25 +279,33 @@ def _execute_locked(cfg, run_dir) -> int:
     if "until_confident" in result.info:
         print(until_confident_sentence(result.info["until_confident"]))
     print(f"results: {out_dir}")
-    code = _robustness(cfg, result, out_dir)  # the run is complete and kept whatever happens next
+    code, robust = _robustness(cfg, result, out_dir)  # the run is complete and kept whatever happens next
     if code in (INTERRUPTED, TERMINATED):
         return code
+    verdict = ""
     if cfg.run.compare:
         try:
-            compare_runs([out_dir], out=out_dir, results={out_dir: result})
+            verdict = compare_runs([out_dir], out=out_dir, results={out_dir: result}).verdict
         except (UserError, OSError) as err:  # OSError: the surroundings, a full disk
-            return _job_fail(f"the run is complete in {out_dir}, but its comparison was not "
+            code = _job_fail(f"the run is complete in {out_dir}, but its comparison was not "
                              f"written: {err if isinstance(err, UserError) else one_line(err)}")
         except KeyboardInterrupt as err:  # the report is left unwritten, never half-written
             print(f"hashpivot: interrupted; the run is complete and saved in {out_dir}, but its "
                   f"report was not written; make it with: hashpivot-compare {out_dir}",
                   file=sys.stderr)
             return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
+    for line in (verdict.splitlines()[:1] + [robust]):  # the headline, then what it rests on
+        if line:
+            print(line)
+    if verdict:
+        print(f"report: {Path(out_dir) / 'report.html'}")
     return code
 
 
-def _robustness(cfg, result, out_dir: Path) -> int:
-    """Write robustness.csv for the complete run in `out_dir`; return 0 or the exit code of a failure.
+def _robustness(cfg, result, out_dir: Path) -> tuple[int, str]:
+    """Write robustness.csv for the complete run in `out_dir`; return 0 or the exit code of a
+    failure, and the line that sums it up ('' where there is none), for the caller to print
+    after the verdict it qualifies.
 
     An earlier command's table is removed first, so a report never shows a stale one.
     A failure prints one line; the run stays complete.
@@ -314,7 +322,7 @@ def _robustness(cfg, result, out_dir: Path) -> int:
                         f"strategy ran, and the verdict's robustness compares two")
                 print(line)
                 log.info("%s", line)
-            return 0
+            return 0, ""
         best, against, role = pair
         if role == "runner-up":
             print(f"robustness: {best} is the baseline itself, so it is compared with the "
@@ -330,14 +338,13 @@ def _robustness(cfg, result, out_dir: Path) -> int:
         then = (f", nor its report: rerun {_same_command(out_dir)} to make both from the saved "
                 f"run, or the report alone with hashpivot-compare {out_dir}") if cfg.run.compare else ""
         print(f"hashpivot: interrupted; {lost}{then}", file=sys.stderr)
-        return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
+        return (TERMINATED if isinstance(err, Terminated) else INTERRUPTED), ""
     except (UserError, OSError) as err:
-        return _job_fail(f"{lost}: {one_line(err) if isinstance(err, OSError) else err}")
+        return _job_fail(f"{lost}: {one_line(err) if isinstance(err, OSError) else err}"), ""
     except Exception as err:  # a bug in the reruns: the saved run is still whole
         print(f"hashpivot: error: {lost}: {one_line(err)}", file=sys.stderr)
-        return 1
-    print(f"verdict robustness, {best} against {against}: {verdict_sentence(table)}")
-    return 0
+        return 1, ""
+    return 0, f"verdict robustness, {best} against {against}: {verdict_sentence(table)}"
 
 
 class _ConsoleFilter(logging.Filter):

@@ -224,6 +224,9 @@ def test_the_command_line_writes_robustness_csv_and_the_report_shows_it(tmp_path
     out = capsys.readouterr().out
     assert "compared with the runner-up, convert_all" in out
     assert "verdict robustness, stay_mining against convert_all: The verdict changes under" in out
+    *_, headline, robust, where = out.strip().splitlines()  # the verdict's headline, what it rests on, where
+    assert headline.startswith("stay_mining has the highest NPV")  # the report's first line
+    assert robust.startswith("verdict robustness, ") and where == f"report: {tmp_path / 'report.html'}"
     table = pd.read_csv(tmp_path / "robustness.csv")
     assert list(table.columns) == list(COLUMNS) and table["alternative"].iloc[0] == AS_RUN
     report = (tmp_path / "report.html").read_text()
