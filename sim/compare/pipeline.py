@@ -223,7 +223,7 @@ def draw_named(analysis: Analysis, runset: RunSet, folder: Path | None,
     metric, many = analysis.metric, len(runset.scenarios) > 1
     name = plots.metric_name(metric)
     summary, figures = runset.summary, []
-    timeline = _timeline_medians(runset)
+    timeline = _timeline_means(runset)
     drawn = _drawer(drawing)
 
     def add(stem: str, caption: str, plot, *args) -> None:  # plot(*args, path): drawn now or later,
@@ -260,7 +260,7 @@ def draw_named(analysis: Analysis, runset: RunSet, folder: Path | None,
         states = {label: timeline[(scenario, label)] for label in values
                   if (scenario, label) in timeline}
         if states:
-            add(f"mw_by_state{end}", f"Median MW by state over time{where}",
+            add(f"mw_by_state{end}", f"Mean MW by state over time{where}",
                 plots.mw_states, states, f"Capacity by state{where}")
     if many:
         add("regret", "Regret per strategy and scenario",
@@ -304,14 +304,15 @@ def draw_financing(runset: RunSet, folder: Path | None,
                              notes=finance.rarely_defined_notes(runset, headings) + notes)
 
 
-def _timeline_medians(runset: RunSet) -> dict[tuple[str, str], pd.DataFrame]:
+def _timeline_means(runset: RunSet) -> dict[tuple[str, str], pd.DataFrame]:
+    """Return each strategy's mean MW in each state by month (they add up to the site's MW)."""
     frame = runset.table("timeline")
     if frame is None or frame.empty:
         return {}
     columns = [c for c in plots.MW_STATES if c in frame]
-    medians = frame.groupby(["scenario", "label", "month"])[columns].median()
+    means = frame.groupby(["scenario", "label", "month"])[columns].mean()
     return {key: part.droplevel(["scenario", "label"])
-            for key, part in medians.groupby(level=["scenario", "label"])}
+            for key, part in means.groupby(level=["scenario", "label"])}
 
 
 def _world_figures(runset: RunSet, folder: Path | None, drawn) -> list[tuple[str, str, Path]]:

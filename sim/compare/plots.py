@@ -201,25 +201,32 @@ def cash_fans(cash: dict[str, pd.DataFrame], title: str, path: Path | None) -> P
 
 
 def mw_states(timeline: dict[str, pd.DataFrame], title: str, path: Path | None) -> Path | Figure:
-    """Return `path` after drawing the median MW in each state over time per strategy.
+    """Return `path` after drawing the mean MW in each state over time per strategy, stacked.
 
-    States that are zero throughout, in every panel, are left out.
+    The states part the site's grid MW in every world, so their means do too: the stack's
+    top is the site (medians, drawn apart, need not add up). States that are zero
+    throughout, in every panel, are left out.
     """
     fig, axes = _panels(len(timeline), sharey=True)
     used = [s for s in MW_STATES if any(s in m and (m[s] != 0).any()
                                         for m in timeline.values())]
-    for (name, medians), ax in zip(timeline.items(), axes):
-        months = pd.to_datetime(medians.index)
-        for j, state in enumerate(used):
-            if state not in medians:
-                continue
-            ax.plot(months, medians[state], label=state[3:], markevery=6,
-                    **{**style(j), "markersize": 4})
-        ax.set(title=name, ylabel="grid MW (median over replications)", xlabel="month")
+    for (name, means), ax in zip(timeline.items(), axes):
+        months = pd.to_datetime(means.index)
+        shown = [state for state in used if state in means]
+        layers = ax.stackplot(months, *[means[state].to_numpy(float) for state in shown],
+                              labels=[state[3:] for state in shown], alpha=0.85,
+                              colors=[COLOURS[used.index(state) % len(COLOURS)] for state in shown])
+        for layer, state in zip(layers, shown):  # told apart without colour too
+            layer.set_hatch(HATCHES[used.index(state) % len(HATCHES)])
+        ax.set(title=name, ylabel="grid MW (mean over replications)", xlabel="month")
         _months(ax)
-        ax.legend(fontsize=7)
+    handles = {}  # one legend for the panels, below them, where it hides no layer
+    for ax in fig.axes:  # `axes` is a flat iterator, spent above
+        handles.update(zip(*reversed(ax.get_legend_handles_labels())))
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=len(handles),
+               fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return _save(fig, path)
 
 

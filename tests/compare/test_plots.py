@@ -1,6 +1,7 @@
 """The plots' labels and sizes: every world feature named in words, a tornado sized to its bars."""
 
 import pandas as pd
+import pytest
 
 import sim
 from sim.compare.plots import FEATURES, feature_label, tornado
@@ -26,3 +27,24 @@ def test_the_tornado_spans_its_bars_not_minus_one_to_one():
     assert [t.get_text() for t in ax.get_yticklabels()][-1] == FEATURES["btc_usd_mean"]
     width, height = figure.get_size_inches()
     assert height < 2.5  # three bars: a short figure
+
+
+def test_the_mw_states_stack_to_the_site_in_every_month(tmp_path):
+    """The states part the site's MW in every world, so their means stack to it exactly;
+    their medians, drawn as lines, summed to 64-107 MW of a 100 MW site (an audit)."""
+    from sim.compare.load import load_runs
+    from sim.compare.pipeline import _timeline_means
+    from sim.compare.plots import mw_states
+
+    cfg = sim.compose(["run.replications=6", "run.horizon_years=2", "run.progress=false",
+                       "run.compare=false", "run.detail=monthly", "run.executor=serial",
+                       "strategy=[stay_mining,phased]"])
+    result = sim.run(cfg)
+    means = {label: frame for (_, label), frame in
+             _timeline_means(load_runs([result.save(tmp_path / 'run')])).items()}
+    for frame in means.values():
+        assert frame.sum(axis=1).to_numpy() == pytest.approx(cfg.site.grid_mw, rel=1e-12)
+    figure = mw_states(means, "Capacity by state", None)
+    for ax in figure.axes[:len(means)]:
+        top = max(collection.get_paths()[0].vertices[:, 1].max() for collection in ax.collections)
+        assert top == pytest.approx(cfg.site.grid_mw, rel=1e-9)
