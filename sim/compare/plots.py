@@ -340,8 +340,7 @@ def dscr_fans(paths: dict[str, pd.DataFrame], covenant: dict[str, float | None],
     by default, its place in `paths`.
     """
     places = places or {}
-    fig, axes = _panels(len(paths), sharey=True)
-    top = 0.0
+    fig, axes = _panels(len(paths))  # each panel its own scale: one wide fan must not flatten the others
     for i, ((name, wide), ax) in enumerate(zip(paths.items(), axes)):
         fan = dscr_fan(wide)
         months = pd.to_datetime(fan.index)
@@ -355,13 +354,13 @@ def dscr_fans(paths: dict[str, pd.DataFrame], covenant: dict[str, float | None],
                        label=f"covenant minimum {floor:.2f}×")
         upper = fan[0.75].to_numpy(float)
         upper = upper[np.isfinite(upper)]
-        top = max(top, upper.max() if upper.size else 0.0, floor or 0.0)
+        top = max(upper.max() if upper.size else 0.0, floor or 0.0)
+        if top > 0:  # a few worlds with tiny debt service must not flatten the fan
+            low, high = ax.get_ylim()
+            ax.set_ylim(min(low, 0.0), min(high, 2.5 * top))
         ax.set(title=name, ylabel="trailing-12-month DSCR (×)", xlabel="month")
         _months(ax)
         ax.legend(fontsize=7)
-    if top > 0:  # a few worlds with tiny debt service must not flatten the fan
-        low, high = axes[0].get_ylim()
-        axes[0].set_ylim(min(low, 0.0), min(high, 2.5 * top))
     fig.suptitle(title)
     fig.tight_layout()
     return _save(fig, path)

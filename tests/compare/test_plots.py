@@ -48,3 +48,20 @@ def test_the_mw_states_stack_to_the_site_in_every_month(tmp_path):
     for ax in figure.axes[:len(means)]:
         top = max(collection.get_paths()[0].vertices[:, 1].max() for collection in ax.collections)
         assert top == pytest.approx(cfg.site.grid_mw, rel=1e-9)
+
+
+def test_a_wide_dscr_fan_does_not_flatten_the_others():
+    """Each panel has its own scale: phased's P95 near 6x set every panel's top, and
+    convert_all's band lay squeezed against the 1.2x covenant (an audit of the report)."""
+    import numpy as np
+
+    from sim.compare.plots import dscr_fans
+
+    rng = np.random.default_rng(3)
+    months = pd.period_range("2027-01", periods=24, freq="M").astype(str)
+    narrow = pd.DataFrame(1.5 + 0.1 * rng.standard_normal((50, 24)), columns=months)
+    wide = pd.DataFrame(np.exp(1.2 + 0.6 * rng.standard_normal((50, 24))), columns=months)
+    figure = dscr_fans({"convert_all": narrow, "phased": wide}, {"convert_all": 1.2, "phased": 1.2},
+                       "Debt service cover ratio", None)
+    (low, high), (_, wide_high) = figure.axes[0].get_ylim(), figure.axes[1].get_ylim()
+    assert low == 0 and 1.5 < high < 2.0 and wide_high > 4  # each fan its own top
