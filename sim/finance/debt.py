@@ -256,7 +256,7 @@ def level_capacities_usd(cfads_usd, rate, target_dscr: float, start_months, mont
 
 
 def sculpted_schedule(principal_usd: float, rate, cfads_forecast_usd, start_month: int, months: int,
-                      n_months: int) -> Schedule:
+                      n_months: int, rate_at_close: float | None = None) -> Schedule:
     """Return a loan whose debt service is in proportion to the forecast CFADS and repays it exactly.
 
     `cfads_forecast_usd` is the lender's base case of each month from month 0 to the last
@@ -264,9 +264,13 @@ def sculpted_schedule(principal_usd: float, rate, cfads_forecast_usd, start_mont
     each payment month; the balance at maturity is linear in k, so k = principal / the
     present value of the forecast CFADS. Where k × CFADS is below the month's interest, the
     shortfall is capitalised (added to the balance) rather than repaid as negative principal.
+    A floating loan's k is set at `rate_at_close`, the rate known when it closes (without
+    one, at `rate` itself): it accrues at the realised rates, and what they leave unpaid
+    falls due at maturity.
     """
     _check_term(principal_usd, months, start_month, n_months)
-    payment_cfads, discount = _sculpting_inputs(cfads_forecast_usd, rate, start_month, months)
+    sculpt = rate if rate_at_close is None else float(rate_at_close)
+    payment_cfads, discount = _sculpting_inputs(cfads_forecast_usd, sculpt, start_month, months)
     value = float(np.sum(payment_cfads * discount))
     if principal_usd > 0 and value <= 0:
         raise ValueError("cfads_forecast_usd must be positive in at least one payment month.")

@@ -239,7 +239,8 @@ def _term_loan(debt, principal: float, rate, forecast: np.ndarray | None, start_
     if debt.amortisation == "bullet":
         return bullet_schedule(principal, rate, months, start_month, n_months)
     if debt.amortisation == "sculpted" and np.any(forecast[start_month:] > 0):
-        return sculpted_schedule(principal, rate, forecast, start_month, months, n_months)
+        known = rate if isinstance(rate, float) else float(rate[max(start_month - 1, 0)])  # as sized
+        return sculpted_schedule(principal, rate, forecast, start_month, months, n_months, known)
     return level_schedule(principal, rate, months, start_month, n_months)
 
 

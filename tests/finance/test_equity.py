@@ -493,3 +493,25 @@ def test_money_is_conserved_between_the_lender_and_the_equity(compose_constant, 
     assert -lines["principal"].sum() >= borrowed
     np.testing.assert_allclose(acc.financing.equity_usd,
                                acc.monthly.sum(axis=0) + acc.financing.lines.sum(axis=0), rtol=1e-12)
+
+
+def test_a_floating_sculpted_loans_service_does_not_look_ahead_to_later_rates():
+    """A sculpted loan's debt service is set at close, at the rate known then; the rates
+    later months turn out to have accrue its interest but cannot reach back: 5 points more
+    from month 60 moved month 14's service from $3.906M to $4.246M (an audit)."""
+    import dataclasses
+
+    cfg = sim.compose(["run.deterministic=true", "run.replications=1", "run.progress=false",
+                       "run.compare=false", "finance.debt.rate=floating",
+                       "finance.debt.amortisation=sculpted"])
+    world = sim.sample_world(cfg, 0)
+    later = np.array(world.short_rate, copy=True)
+    later[world.month_starts()[60]:] += 0.05
+    strategy = build_strategies(settings(cfg))["convert_all"]
+    financed = [Account(cfg, w, simulate(cfg, w, strategy)).financing
+                for w in (world, dataclasses.replace(world, short_rate=later))]
+    service = [f.covenant.schedule.debt_service_usd for f in financed]
+    interest = [dict(zip(FINANCE_CATEGORIES, f.lines))["interest"] for f in financed]
+    assert int(np.flatnonzero(service[0])[0]) < 59  # it pays before the rates change
+    assert np.all(interest[1][61:] < interest[0][61:])  # the later rates do accrue (cash out < 0)
+    np.testing.assert_array_equal(service[1][:60], service[0][:60])
