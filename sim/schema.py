@@ -460,7 +460,7 @@ class TaxConfig:
                                doc="share of 5- and 15-year property expensed when placed in service")
     building_share: float = param(0.2, unit="share", low=0, high=1,
                                   doc="share of conversion capex that is building (39-year, no bonus)")
-    building_years: int = param(39, unit="years", rule=RECOVERY_PERIOD, doc="building: straight-line life")
+    building_years: int = param(39, unit="years", rule=RECOVERY_PERIOD, doc="building: its GDS recovery period (39: straight line, mid-month; shorter: that period's MACRS table)")
     improvements_years: int = param(15, unit="years", rule=RECOVERY_PERIOD,
                                     doc="the rest of conversion capex: MACRS class life")
     equipment_years: int = param(5, unit="years", rule=RECOVERY_PERIOD, doc="ASICs and GPUs: MACRS class life")
