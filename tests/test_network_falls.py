@@ -1,0 +1,38 @@
+"""scripts/network_falls.py: the figures docs/model.md quotes on how fast the network sheds hashrate."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def falls():
+    spec = importlib.util.spec_from_file_location("network_falls", ROOT / "scripts" / "network_falls.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_largest_yearly_fall_is_the_worst_ratio_a_year_apart(falls):
+    days = np.arange(800)
+    difficulty = np.where(days < 400, 100.0, 40.0)  # a step down to 40% on day 400
+    assert falls.largest_yearly_fall(difficulty) == pytest.approx(2.5)
+    assert falls.largest_yearly_fall(np.exp(0.001 * days)) == pytest.approx(np.exp(-0.365))  # never falls
+    assert np.isnan(falls.largest_yearly_fall(np.ones(300)))
+
+
+def test_the_history_never_fell_more_than_a_quarter_in_a_year_since_2014(falls):
+    ratio, ending = falls.history_fall()
+    assert ratio == pytest.approx(1.2687, abs=1e-4) and ending == "2021-07-17"  # China's ban
+
+
+def test_the_script_prints_each_figure(falls, capsys):
+    assert falls.main(["--replications", "8", "run.horizon_years=2"]) == 0
+    out = capsys.readouterr().out
+    assert "largest one-year fall of difficulty in a world (8 worlds): P10" in out
+    assert "installed over running hashrate at the first epoch's end: P10" in out
+    assert "2032-06-01" not in out  # a two-year horizon does not reach it
