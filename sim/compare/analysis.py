@@ -39,8 +39,9 @@ COLUMNS = ["scenario", "strategy", "name", "run", "metric", "n", "n_missing",
            "terminal_value_pv_mean", "terminal_value_share",
            "baseline", "paired", "n_pairs", "diff_mean", "diff_ci_low", "diff_ci_high",
            "diff_std", "unpaired_ci_width", "p_beats_baseline", "shortfall_mean",
-           "shortfall_worst", "fsd_vs_baseline", "ssd_vs_baseline", "incremental_irr", "incremental_irr_median",
-           "best_in_scenario", "selection_confident", "regret", "max_regret"]
+           "shortfall_worst", "fsd_vs_baseline", "ssd_vs_baseline", "incremental_irr",
+           "incremental_irr_median", "best_in_scenario", "selection_confident", "regret",
+           "max_regret"]
 _DOMINANCE = {"x": "dominates", "y": "dominated", "equal": "equal", "neither": "neither"}
 
 

@@ -184,8 +184,8 @@ def _recommend(analysis: Analysis, scenario: str) -> list[str]:
 
 
 def _shortfall_clause(row: pd.Series, metric: str) -> str:
-    """Return ', and where it does worse, by ... on average (at worst ...)', or '' where it
-    never does or the comparison is unpaired."""
+    """Return '; where it does worse, it falls short by ... on average (at worst ...)', or ''
+    where it never does or the comparison is unpaired."""
     if pd.isna(row.get("shortfall_mean")):
         return ""
     return (f"; where it does worse, it falls short by {fmt(row['shortfall_mean'], metric)} on "
@@ -202,7 +202,7 @@ def _lenders(analysis: Analysis, scenario: str, best: str, runset: RunSet) -> li
     row = _row(analysis, scenario, best)
     if pd.isna(row["min_dscr_p5"]):
         return []
-    floors = {((run.config or {}).get("finance") or {}).get("covenant", {}).get("min_dscr")
+    floors = {(((run.config or {}).get("finance") or {}).get("covenant") or {}).get("min_dscr")
               for run in runset.runs}
     floor = floors.pop() if len(floors) == 1 else None
     covenant = (f"its minimum DSCR of {floor:.2f}" if isinstance(floor, (int, float))
