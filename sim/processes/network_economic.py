@@ -62,7 +62,8 @@ class EconomicNetwork(NetworkBase):
     k / T)`` (k = ``asic_price_days_of_hashprice``, T = ``payback_target_days``); the
     operating hashrate at which it stops is R / hp_entry. Each epoch orders a share
     ``1 − exp(−epoch days / order_days)`` of the gap between that and what the fleet and
-    the machines on order would run at hp_entry, times a lognormal shock of log-sd
+    the machines on order would run at hp_entry, counting only the machines that will not
+    have retired when the order arrives, times a lognormal shock of log-sd
     ``order_noise_log_sd``; orders arrive ``delivery_lag_days`` later. Each world may
     draw its own median power price, lognormal around ``power_median_usd_per_mwh`` with
     log-sd ``power_median_log_sd`` (how little is known of miners' costs).
