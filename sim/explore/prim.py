@@ -15,7 +15,8 @@ The chosen box is the densest one with at least `min_coverage`; it is then *past
 (each bound widened by up to `alpha` of the box's cases, while the density does not
 fall, so that the box takes in every neighbouring case of interest it can) and
 every restriction whose removal lowers the density by less than its standard error is
-dropped, so that inputs without influence stay unrestricted.
+dropped, so that inputs without influence stay unrestricted; a bound beyond which no case
+within the other limits lies is dropped too (it cuts nothing).
 
 Written here rather than taken from the EMA Workbench: its install pulls scikit-learn,
 statsmodels, seaborn and Platypus for this one algorithm, and its PRIM is interactive
@@ -43,6 +44,7 @@ class Box:
     coverage: float
     density: float
     mass: float
+    points: int = 0  # the distinct input rows (design points) among its cases
 
     def restricted(self, bounds: dict) -> dict:
         """Return the limits that cut into `bounds` (the inputs' own (min, max)): {input: (low, high)}."""
@@ -154,6 +156,26 @@ def _drop_idle(x, y, low, high, full_low, full_high):
         low, high = best[1], best[2]
 
 
+def _distinct(rows: np.ndarray) -> int:
+    """Return how many distinct rows (design points, each repeated over its worlds) there are."""
+    return len(np.unique(rows, axis=0)) if len(rows) else 0
+
+
+def _drop_empty_sides(x, low, high, full_low, full_high):
+    """Return (low, high) with each bound beyond which no case within the box's other limits
+    lies set back to the input's own end: it cuts nothing, though an earlier peel needed it
+    (a later one cut those cases along another input), and stated it would say that the
+    cases beyond it do not pay, where there are none. The cases inside do not change."""
+    low, high = low.copy(), high.copy()
+    for j in range(x.shape[1]):
+        others = _inside(np.delete(x, j, axis=1), np.delete(low, j), np.delete(high, j))
+        if not (others & (x[:, j] < low[j])).any():
+            low[j] = full_low[j]
+        if not (others & (x[:, j] > high[j])).any():
+            high[j] = full_high[j]
+    return low, high
+
+
 @dataclass(frozen=True)
 class Discovery:
     """PRIM's result: the trajectory (a table), the chosen box, the inputs' own bounds and the base density."""
@@ -162,6 +184,7 @@ class Discovery:
     box: Box
     bounds: dict
     base_density: float
+    points: int = 0  # the distinct input rows (design points) of all the cases
 
 
 def prim(cases: pd.DataFrame, interesting, alpha: float = ALPHA, min_mass: float = MIN_MASS,
@@ -186,7 +209,10 @@ def prim(cases: pd.DataFrame, interesting, alpha: float = ALPHA, min_mass: float
     high = np.array([chosen[f"{n} high"] for n in names])
     low, high = paste(x, y, low, high, alpha)
     low, high = _drop_idle(x, y, low, high, full_low, full_high)
-    coverage, density, mass = _measure(_inside(x, low, high), y)
+    low, high = _drop_empty_sides(x, low, high, full_low, full_high)
+    inside = _inside(x, low, high)
+    coverage, density, mass = _measure(inside, y)
     limits = {n: (float(lo), float(hi)) for n, lo, hi in zip(names, low, high)}
     trajectory["chosen"] = trajectory["step"] == int(chosen["step"])
-    return Discovery(trajectory, Box(limits, coverage, density, mass), bounds, float(y.mean()))
+    return Discovery(trajectory, Box(limits, coverage, density, mass, _distinct(x[inside])), bounds,
+                     float(y.mean()), _distinct(x))

@@ -75,6 +75,11 @@ def cases(scenario: Scenario) -> str:
             f"({scenario.undefined:,} of all {scenario.cases + scenario.undefined:,} left out: undefined)")
 
 
+#: Fewer design points than this in PRIM's box and the sentence says its bounds are weak
+#: evidence: a point's worlds share its inputs, so they count once for where a bound lies.
+FEW_POINTS = 5
+
+
 def sentence(scenario: Scenario, units: dict) -> str:
     """Return PRIM's main box as a sentence a decision maker reads, with its coverage and share of cases."""
     found, box = scenario.discovery, scenario.discovery.box
@@ -87,6 +92,9 @@ def sentence(scenario: Scenario, units: dict) -> str:
         return (f"{beats} in {found.base_density:.0%} of {cases(scenario)}; no range of "
                 "the explored inputs does markedly better or worse.")
     words = " and ".join(condition(c, lo, hi, units.get(c, "")) for c, (lo, hi) in cut.items())
+    points = (f" ({box.points:,} of the {found.points:,} design points"
+              + ("; so few that its bounds are weak evidence" if box.points < FEW_POINTS else "")
+              + ")") if found.points else ""
     return (f"{beats} in {box.density:.0%} of cases where {words} "
             f"(against {found.base_density:.0%} of {cases(scenario)}; this box holds "
-            f"{box.mass:.0%} of the cases and {box.coverage:.0%} of those where it beats).")
+            f"{box.mass:.0%} of the cases{points} and {box.coverage:.0%} of those where it beats).")

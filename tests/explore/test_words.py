@@ -31,3 +31,25 @@ def test_the_sentence_states_the_box_and_its_shares():
     assert text.startswith("convert_all beats stay_mining (npv_usd) in 100% of cases where lease start ≥ $14")
     assert "/kW/month" in text and "discount rate" not in text
     assert f"against {wins.mean():.0%} of all 2,000 cases" in text
+
+
+def test_the_sentence_counts_the_design_points_in_the_box_and_warns_when_few():
+    """Cases are worlds at design points: ten worlds at one point share its inputs, so the
+    sentence says how many points the box holds (an audit: a box fencing 2 of 16 points
+    read as a finding about capex)."""
+    rng = np.random.default_rng(5)
+    for points in (64, 16):
+        design = pd.DataFrame({"market.ai.lease_start_usd_per_kw_month": rng.uniform(100, 170, points),
+                               "run.discount_rate": rng.uniform(0.07, 0.12, points)})
+        cases = design.loc[design.index.repeat(10)].reset_index(drop=True)  # 10 worlds a point
+        wins = ((cases["market.ai.lease_start_usd_per_kw_month"] >= 160).to_numpy()
+                & (rng.random(len(cases)) < 0.9))
+        found = prim(cases, wins)
+        inside = np.ones(len(cases), dtype=bool)
+        for name, (low, high) in found.box.limits.items():
+            inside &= (cases[name] >= low).to_numpy() & (cases[name] <= high).to_numpy()
+        held = len(cases[inside].drop_duplicates())
+        assert (found.points, found.box.points) == (points, held)
+        text = sentence(Scenario("convert_all", "stay_mining", "npv_usd", 0.0, found, len(cases)), {})
+        assert f"({held:,} of the {points:,} design points" in text
+        assert ("weak evidence" in text) == (held < 5)
