@@ -92,9 +92,9 @@ def sentence(scenario: Scenario, units: dict) -> str:
         return (f"{beats} in {found.base_density:.0%} of {cases(scenario)}; no range of "
                 "the explored inputs does markedly better or worse.")
     words = " and ".join(condition(c, lo, hi, units.get(c, "")) for c, (lo, hi) in cut.items())
-    points = (f" ({box.points:,} of the {found.points:,} design points"
-              + ("; so few that its bounds are weak evidence" if box.points < FEW_POINTS else "")
-              + ")") if found.points else ""
+    points = (f", {box.points:,} of the {found.points:,} design points"
+              + (" (so few that its bounds are weak evidence)" if box.points < FEW_POINTS else "")
+              + ",") if found.points else ""
     return (f"{beats} in {box.density:.0%} of cases where {words} "
             f"(against {found.base_density:.0%} of {cases(scenario)}; this box holds "
             f"{box.mass:.0%} of the cases{points} and {box.coverage:.0%} of those where it beats).")

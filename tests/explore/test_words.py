@@ -51,5 +51,5 @@ def test_the_sentence_counts_the_design_points_in_the_box_and_warns_when_few():
         held = len(cases[inside].drop_duplicates())
         assert (found.points, found.box.points) == (points, held)
         text = sentence(Scenario("convert_all", "stay_mining", "npv_usd", 0.0, found, len(cases)), {})
-        assert f"({held:,} of the {points:,} design points" in text
+        assert f"this box holds {found.box.mass:.0%} of the cases, {held:,} of the {points:,} design points" in text
         assert ("weak evidence" in text) == (held < 5)
