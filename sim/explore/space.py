@@ -128,6 +128,11 @@ def parse_range(cfg, key: str, spec) -> Range:
     meta = rule_of(cfg, key) or {}
     unit = str(meta.get("unit", "-"))
     parameter = None
+    if isinstance(current, Mapping) and "dist" not in current:  # a section, such as market.ai
+        numbers = [k for k, v in current.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        example = f" such as {key}.{numbers[0]}" if numbers else ""
+        raise UserError(f"{key}={shown}: only numbers can be explored; {key} is a section of the "
+                        f"config: name one of its numbers{example}")
     if isinstance(current, Mapping):
         kind = distributions.normalise(OmegaConf.to_container(current), key).get("dist")
         parameter = VARIED_PARAMETER.get(kind)

@@ -40,6 +40,9 @@ def test_version_prints_hashpivots_version(capsys):
     ("explore.market.ai.lease_start_usd_per_kw_month=0:170",
      "market.ai.lease_start_usd_per_kw_month=0:170: must be > 0"),
     ("explore.run.terminal_value=1:2", "run.terminal_value=1:2: only numbers can be explored"),
+    ("explore.market.ai=0:1",  # a section: the line named its whole dict (615 characters)
+     "market.ai=0:1: only numbers can be explored; market.ai is a section of the config: name "
+     "one of its numbers such as market.ai.lease_start_usd_per_kw_month\n"),
     ("explore.site.blocks=2.5:8", "site.blocks=2.5:8: a whole-number key takes whole LOW and HIGH"),
     ("explore.finance.tax.equipment_years=3:7",  # both ends allowed, 4 and 6 not
      "finance.tax.equipment_years=3:7: takes only one of 3, 5, 7, 10, 15, 20, 39, not a range"),
