@@ -128,6 +128,8 @@ def prepare(strategy: str, space: dict, overrides=(), metric: str = "npv_usd",
             raise UserError(f"{override}: fixed by the search for every trial; drop this override")
         raise ArgumentError(lambda name: f"{override}: set by {name(argument)}; drop this override")
     replications = whole_argument("replications", replications, 2)
+    if seed is not None:  # named as the caller gave it, not as the run.seed it becomes
+        seed = whole_argument("seed", seed, 0)
     fixed = [f"{k}={'null' if v is None else str(v).lower()}" for k, v in FIXED.items()]
     cfg = compose([f"strategy={strategy}", *overrides, *fixed, f"run.replications={replications}"]
                   + ([f"run.seed={int(seed)}"] if seed is not None else []), config_dirs)

@@ -57,6 +57,8 @@ def test_no_strategy_names_only_the_strategy_as_missing(capsys):
      "hashpivot-optimize: error: --fresh-replications=1: must be 0 (skip) or >= 2\n"),
     (["phased", "--space", "strategy.phased.max_share=float:0.2:1", "--replications", "1"],
      "hashpivot-optimize: error: --replications=1: must be a whole number >= 2\n"),
+    (["phased", "--space", "strategy.phased.max_share=float:0.2:1", "--seed", "-5"],  # was run.seed=-5
+     "hashpivot-optimize: error: --seed=-5: must be a whole number >= 0\n"),
     (["phased", "--space", "strategy.phased.max_share=float:0.2:1", "--metric", "nope"],
      "hashpivot-optimize: error: --metric=nope: not a summary column; one of npv_usd, "),
     (["phased", "--space", "strategy.phased.max_share=float:0.2:1", "run.seed=3"],
