@@ -318,8 +318,10 @@ def _robustness(cfg, result, out_dir: Path) -> tuple[int, str]:
         pair = robustness_pair(result.summary) if replications else None
         if pair is None:
             if replications:  # asked for, but there is no verdict between two strategies to test
-                line = (f"robustness: skipped (run.robustness.replications={replications}): one "
-                        f"strategy ran, and the verdict's robustness compares two")
+                why = ("one strategy ran" if result.summary["strategy"].nunique() < 2 else
+                       "the strategies had the same NPV in every world")
+                line = (f"robustness: skipped (run.robustness.replications={replications}): {why}, "
+                        f"and the verdict's robustness compares two that differ")
                 print(line)
                 log.info("%s", line)
             return 0, ""

@@ -79,16 +79,29 @@ def robustness_pair(summary: pd.DataFrame) -> tuple[str, str, str] | None:
     """Return (best, against, role), or None when fewer than two strategies ran.
 
     `against` is the baseline (role "baseline"), or, when the best is the baseline
-    itself, the strategy with the next highest mean NPV (role "runner-up").
+    itself or alike it in every world, the strategy with the next highest mean NPV among
+    those that are not (role "runner-up"); None where every strategy is alike the best:
+    two strategies with the same NPV in every world differ under no assumption worth a row.
     """
     strategies = list(dict.fromkeys(summary["strategy"].astype(str)))
     if len(strategies) < 2:
         return None
     best, baseline = best_strategy(summary), default_baseline(strategies)
-    if best != baseline:
+    alike = _alike(summary, best)
+    if baseline not in alike:
         return best, baseline, "baseline"
-    others = summary[summary["strategy"] != best]
-    return best, best_strategy(others), "runner-up"
+    others = summary[~summary["strategy"].astype(str).isin(alike)]
+    if others.empty:
+        return None
+    return baseline, best_strategy(others), "runner-up"
+
+
+def _alike(summary: pd.DataFrame, strategy: str) -> set[str]:
+    """Return `strategy` and the strategies with its NPV in every replication."""
+    wide = summary.pivot(index="replication", columns="strategy", values="npv_usd")
+    wide.columns = wide.columns.astype(str)
+    mine = wide[strategy]
+    return {str(other) for other in wide.columns if wide[other].equals(mine)}
 
 
 # --- which alternatives ------------------------------------------------------------------------

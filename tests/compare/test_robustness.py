@@ -54,6 +54,19 @@ def test_one_strategy_has_nothing_to_compare():
     assert robustness_pair(summary_of({"phased": [1, 2]})) is None
 
 
+def test_a_strategy_alike_the_best_in_every_world_is_not_its_runner_up():
+    """real_option that never converts equals stay_mining in every world: the rows compared
+    the two (every difference 0, 'verdict holds: no' throughout) while the verdict named
+    real_option (an audit). Alike strategies are one: the runner-up is the next that differs."""
+    summary = summary_of({"stay_mining": [9, 7], "real_option": [9, 7], "convert_all": [5, 6]})
+    assert robustness_pair(summary) == ("stay_mining", "convert_all", "runner-up")
+    first = summary_of({"real_option": [9, 7], "stay_mining": [9, 7], "convert_all": [5, 6]})
+    assert robustness_pair(first) == ("stay_mining", "convert_all", "runner-up")
+    ahead = summary_of({"stay_mining": [1, 2], "real_option": [9, 7], "convert_all": [9, 7]})
+    assert robustness_pair(ahead) == ("real_option", "stay_mining", "baseline")
+    assert robustness_pair(summary_of({"stay_mining": [1, 2], "real_option": [1, 2]})) is None
+
+
 def test_alternatives_are_every_other_terminal_value_both_horizons_and_rates_two_points_apart():
     cfg = sim.compose([])
     found = {a.label: a.overrides for a in alternatives(cfg)}
@@ -249,7 +262,21 @@ def test_one_strategy_skips_the_robustness_reruns_and_says_why(tmp_path, capsys)
                        "run.compare=false"])
     assert execute(cfg, tmp_path) == 0
     assert ("robustness: skipped (run.robustness.replications=3): one strategy ran, and the "
-            "verdict's robustness compares two") in capsys.readouterr().out
+            "verdict's robustness compares two that differ") in capsys.readouterr().out
+    assert not (tmp_path / "robustness.csv").exists()
+
+
+def test_strategies_alike_in_every_world_skip_the_reruns_and_say_why(tmp_path, capsys):
+    """A real_option that never converts within a year is stay_mining in every world."""
+    cfg = sim.compose(["strategy=[stay_mining,real_option]", "run.replications=4",
+                       "run.horizon_years=1", "run.progress=false", "run.detail=summary",
+                       "run.robustness.replications=3", "run.compare=false", "run.executor=serial"])
+    assert execute(cfg, tmp_path) == 0
+    summary = pd.read_parquet(tmp_path / "summary.parquet").pivot(
+        index="replication", columns="strategy", values="npv_usd")
+    assert summary["stay_mining"].equals(summary["real_option"])
+    assert ("robustness: skipped (run.robustness.replications=3): the strategies had the same NPV "
+            "in every world, and the verdict's robustness compares two that differ") in capsys.readouterr().out
     assert not (tmp_path / "robustness.csv").exists()
 
 
