@@ -519,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except (HydraException, OmegaConfBaseException, yaml.YAMLError) as err:
-        return _fail("hashpivot", hydra_error_line(err))
+        return _fail("hashpivot", hydra_error_line(err, [a for a in sys.argv[1:] if not a.startswith("-")]))
     except (ValueError, TypeError):  # Hydra's failure on a group's value that is not a name
         line = group_value_line(sys.argv[1:])
         if line is None:

@@ -171,7 +171,8 @@ def hydra_error_line(err: Exception, overrides: Sequence[str] = ()) -> str:
     match = re.search(r"Could not override '([^']+)'", text)
     if match:
         given = re.search(r"use \+[^=\s]+=(\S+)", text)  # Hydra names the value here
-        return no_such_key(match.group(1), given.group(1) if given else None)
+        return no_such_key(match.group(1), given.group(1) if given else None,
+                           _selected_strategies(overrides))
     match = re.search(r"Could not find '([^']+)'", text)
     if match:
         return f"{match.group(1)}: no such config option"
@@ -317,12 +318,28 @@ def _flag_rules() -> dict:
     return {key: meta["rule"] for key, meta in keys(Settings) if isinstance(meta["rule"], Flag)}
 
 
-def no_such_key(key: str, value: str | None = None) -> str:
+def _selected_strategies(overrides) -> tuple[str, ...] | None:
+    """Return the strategies a `strategy=` override selects, or None where none does."""
+    for override in overrides or ():
+        name, _, value = str(override).partition("=")
+        if name == "strategy":
+            return tuple(part.strip() for part in value.strip("[] ").split(",") if part.strip())
+    return None
+
+
+def no_such_key(key: str, value: str | None = None, selected: tuple[str, ...] | None = None) -> str:
     """Return one line saying `key` (given `value`, if known) does not exist, with the keys
-    its schema section has, or, for a config group the defaults do not select, how to add it."""
+    its schema section has, or, for a config group the defaults do not select, how to add it;
+    a shipped strategy's key where the `selected` strategies (a strategy= override's) leave
+    it out says to select it."""
     if key in REMOVED_KEYS:
         return f"{key}: {REMOVED_KEYS[key]}"
     cls, parts = Settings, key.split(".")
+    if (len(parts) >= 3 and parts[0] == "strategy" and selected is not None
+            and parts[1] in shipped_options("strategy") and parts[1] not in selected):
+        return (f"{key}: strategy {parts[1]} is not among the strategies run "
+                f"(strategy=[{','.join(selected)}]); select it to set its keys, e.g. "
+                f"strategy=[{','.join((*selected, parts[1]))}] {key}={value or 'VALUE'}")
     if len(parts) == 1 and key not in SECTIONS and shipped_options(key):
         options = ", ".join(shipped_options(key))
         return (f"{key}={value or 'OPTION'}: {key} is a config group the defaults do not "

@@ -111,6 +111,10 @@ BAD = [
     (["run.progress=2"], "run.progress=2: must be true or false"),
     (["site.sign_converting=yes"], "site.sign_converting='yes': must be true or false"),
     (["-m", "run.deterministic=true,0"], "run.deterministic=0: must be true or false"),
+    # a key of a strategy the command does not run: its hint led to a '+' key silently unused
+    (["strategy=phased", "strategy.threshold.margin_below=0.2"],
+     "strategy.threshold.margin_below: strategy threshold is not among the strategies run "
+     "(strategy=[phased]); select it to set its keys"),
 ]
 
 

@@ -346,6 +346,13 @@ def test_every_key_refuses_values_outside_its_rule(data):
     (["+run.foo=1"], "run.foo: no such key; run has seed, replications,"),
     (["site.power.x=5"], "site.power.x: no such key; site.power has ppa_mw, ppa_usd_per_mwh,"),
     (["market.btc.nope=1"], "market.btc.nope: no such key, or a mapping that cannot be replaced"),
+    # a key of a strategy not run: its hint was '+strategy.threshold...', silently unused
+    (["strategy=phased", "strategy.threshold.margin_below=0.2"],
+     "strategy.threshold.margin_below: strategy threshold is not among the strategies run "
+     "(strategy=[phased]); select it to set its keys, e.g. strategy=[phased,threshold] "
+     "strategy.threshold.margin_below=0.2"),
+    (["strategy=phased", "strategy.phased.blocks_per_quartr=2"],  # run, misspelt: as before
+     "strategy.phased.blocks_per_quartr: no such key, or a mapping that cannot be replaced"),
     (["site.blocks=2.5"], "site.blocks=2.5: must be a whole number in [1, 100000]"),
     (["site.grid_mw=abc"], "site.grid_mw='abc': must be a number > 0"),
     (["run.progress=maybe"], "run.progress='maybe': must be true or false"),
