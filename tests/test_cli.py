@@ -692,3 +692,20 @@ def test_a_config_directory_that_is_not_there_is_named_as_given(args, named, tmp
     assert code == 2
     assert err == (f"hashpivot: error: {named.format(tmp=tmp_path)}: additional config directory "
                    f"'{tmp_path / 'nowhere'}' not found\n")
+
+
+@pytest.mark.slow
+def test_the_readmes_strategy_plugin_runs_from_a_directory_outside_the_package(tmp_path):
+    """examples/custom_strategy is the README's example, file for file, and it runs."""
+    example = ROOT / "examples" / "custom_strategy"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for path in (example / "my_strategies.py", example / "conf" / "strategy" / "lease_trigger.yaml"):
+        assert path.read_text(encoding="utf-8").strip() in readme, path.name
+    user = tmp_path / "user"
+    shutil.copytree(example, user)
+    done = hashpivot(["--config-dir", "conf", "strategy=[stay_mining,lease_trigger]",
+                      "strategy.lease_trigger.above=130", *QUICK, "run.compare=false",
+                      f"hydra.run.dir={user / 'run'}"], cwd=user)
+    assert done.returncode == 0, done.stderr
+    summary = pd.read_parquet(user / "run" / "summary.parquet")
+    assert set(summary["strategy"].astype(str)) == {"stay_mining", "lease_trigger"}
