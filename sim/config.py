@@ -437,6 +437,11 @@ def _check_target(cfg, key: str, needs: str | None = None):
     or if it is a class without the method `needs` names ("sample(days, rng, upstream)")."""
     node = _get(cfg, key)
     target = node.get("_target_") if isinstance(node, DictConfig) else None
+    if node is not None and not isinstance(node, DictConfig) and key.startswith("market."):
+        group = key.replace(".", "/", 1)  # market.ai=glut for market/ai=glut
+        options = ", ".join(shipped_options(group))
+        raise UserError(f"{key}={node}: {key} is a process, chosen as a config group: "
+                        f"{group}={node}" + (f" (options: {options})" if options else ""))
     if not target:
         raise UserError(f"{key}: has no _target_; select an option for it "
                         f"(e.g. {key.replace('.', '/', 1) if key.startswith('market') else 'strategy=[...]'})")
@@ -444,8 +449,10 @@ def _check_target(cfg, key: str, needs: str | None = None):
     try:
         found = getattr(import_module(module_name), attr)
     except (ImportError, AttributeError, ValueError) as err:
+        where = ("; a module of your own is looked up in the directory you run from (cd "
+                 "there, or add it to PYTHONPATH)" if isinstance(err, ModuleNotFoundError) else "")
         raise UserError(f"{key}._target_={target!r}: does not import ({type(err).__name__}: "
-                        f"{err}); it must name an importable class, e.g. mymodule.MyDemand") from None
+                        f"{err}); it must name an importable class, e.g. mymodule.MyDemand{where}") from None
     except Exception as err:  # the module itself fails: a SyntaxError, a raise at its top level
         raise UserError(f"{key}._target_={target!r}: importing {module_name} raised "
                         f"{type(err).__name__}: {err}{raised_at(err)}") from err

@@ -64,6 +64,10 @@ def test_every_shipped_option_instantiates():
     (["site.hosting.renewal_probability=1.5"], "site.hosting.renewal_probability=1.5: must be in [0, 1]"),
     (["run.horizon_years=0"], "run.horizon_years=0: must be in [1/12 (one month), 100]"),
     (["market.demand._target_=nowhere.Missing"], "market.demand._target_='nowhere.Missing': does not import"),
+    (["market.demand._target_=nowhere.Missing"], "(cd there, or add it to PYTHONPATH)"),  # where it looks
+    # a process named as a key's value, not a group's: it said only 'has no _target_'
+    (["market.ai=glut"], "market.ai=glut: market.ai is a process, chosen as a config group: "
+                         "market/ai=glut (options: base, boom, glut)"),
     (["run.executor=gpu"], "run.executor='gpu': must be one of auto, serial, process, ray"),
     (["site.conversion.retrofit_days=weibull:3"], "site.conversion.retrofit_days='weibull:3'"),
     (["run.no_such_key=1"], "run.no_such_key: no such key"),
