@@ -136,6 +136,10 @@ def compose(overrides: Sequence[str] = (), config_dirs: Sequence[str | Path] = (
     return cfg
 
 
+#: Hydra plug-in options that an extra of the package installs: (group, option) -> extra.
+PLUGIN_EXTRAS = {("hydra/launcher", "joblib"): "joblib"}
+
+
 def hydra_error_line(err: Exception, overrides: Sequence[str] = ()) -> str:
     """Return one line explaining a Hydra composition or override error.
 
@@ -160,7 +164,9 @@ def hydra_error_line(err: Exception, overrides: Sequence[str] = ()) -> str:
         # Hydra names the options only for a group given one value, not for a list of them
         allowed = ", ".join(sorted(err.options or shipped_options(group))) or "see conf/"
         if group:
-            return f"{group}={option}: no such option; allowed: {allowed}"
+            extra = PLUGIN_EXTRAS.get((group, option))
+            hint = f" (install it: pip install 'hashpivot[{extra}]')" if extra else ""
+            return f"{group}={option}: no such option; allowed: {allowed}{hint}"
         return f"{err.missing_cfg_file}: no such config; allowed: {allowed}"
     cause = err
     while cause is not None and not isinstance(cause, OmegaConfBaseException):

@@ -542,3 +542,16 @@ def test_a_flag_given_anything_but_true_or_false_is_refused(override, shown):
 def test_a_flag_given_true_or_false_is_taken():
     assert sim.compose(["run.progress=false"]).run.progress is False
     assert sim.compose(["run.progress=TRUE"]).run.progress is True
+
+
+def test_a_launcher_an_extra_installs_says_how_to_install_it():
+    """Without the joblib extra Hydra knows only 'basic'; the line said so and no more, while
+    Ray, Optuna and SALib name their extras (an audit)."""
+    from hydra.errors import MissingConfigException
+
+    from sim.config import hydra_error_line
+
+    missing = MissingConfigException("Could not find 'hydra/launcher/joblib'",
+                                     missing_cfg_file="hydra/launcher/joblib", options=["basic"])
+    assert hydra_error_line(missing) == ("hydra/launcher=joblib: no such option; allowed: basic "
+                                         "(install it: pip install 'hashpivot[joblib]')")
