@@ -25,7 +25,7 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from sim import distributions
-from sim.config import build_processes, build_strategies, read_ranges_file, validate, with_values
+from sim.config import build_processes, build_strategies, no_such_key, read_ranges_file, validate, with_values
 from sim.errors import UserError
 from sim.params import Number, meta_of
 from sim.schema import Settings
@@ -124,7 +124,10 @@ def parse_range(cfg, key: str, spec) -> Range:
     low, high, shown = _bounds(key, spec)
     current = OmegaConf.select(cfg, key, default="__absent__")
     if isinstance(current, str) and current == "__absent__":
-        raise UserError(f"{key}={shown}: no such key in the composed config")
+        known = no_such_key(key).partition(": ")[2]  # with the keys its section has
+        if not known.startswith("no such key;"):  # a plug-in's node: no list of its keys
+            known = "no such key in the composed config (check the spelling)"
+        raise UserError(f"explore.{key}={shown}: {known}")
     meta = rule_of(cfg, key) or {}
     unit = str(meta.get("unit", "-"))
     parameter = None

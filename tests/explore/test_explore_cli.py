@@ -40,6 +40,10 @@ def test_version_prints_hashpivots_version(capsys):
     ("explore.market.ai.lease_start_usd_per_kw_month=0:170",
      "market.ai.lease_start_usd_per_kw_month=0:170: must be > 0"),
     ("explore.run.terminal_value=1:2", "run.terminal_value=1:2: only numbers can be explored"),
+    ("explore.site.grid_mww=50:100",  # it said 'no such key in the composed config', no more
+     "explore.site.grid_mww=50:100: no such key; site has grid_mw, blocks,"),
+    ("explore.market.ai.nope=1:2",
+     "explore.market.ai.nope=1:2: no such key in the composed config (check the spelling)\n"),
     ("explore.market.ai=0:1",  # a section: the line named its whole dict (615 characters)
      "market.ai=0:1: only numbers can be explored; market.ai is a section of the config: name "
      "one of its numbers such as market.ai.lease_start_usd_per_kw_month\n"),
