@@ -81,7 +81,8 @@ def main(argv=None) -> int:
     try:
         args = parser().parse_args(argv)
         if not 0 < args.confidence < 1:
-            raise UserError(f"--confidence(={args.confidence}) must be between 0 and 1")
+            raise UserError(f"--confidence={args.confidence:g}: must be between 0 and 1, a share "
+                            f"(0.95 for 95%)")
         strategies = names_listed(args.strategies or "")
         if args.strategies is not None and not strategies:
             raise UserError(f"--strategies={args.strategies!r}: name at least one strategy "

@@ -244,6 +244,12 @@ def test_cli_usage_errors_exit_2(argv, capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
+def test_a_confidence_given_in_percent_is_named_with_the_share_it_means(capsys):
+    assert main(["--confidence", "95", "x"]) == 2
+    assert capsys.readouterr().err == ("hashpivot-compare: error: --confidence=95: must be between "
+                                       "0 and 1, a share (0.95 for 95%)\n")
+
+
 def test_strategies_none_of_a_runs_are_chosen_compare_the_others(tmp_path, run_factory, capsys):
     """A sweep over strategy=stay_mining,phased,convert_all compared with --strategies
     stay_mining,phased: the third run holds neither. Before, the worlds' figure read its
