@@ -124,8 +124,10 @@ def simulate_strategy(cfg, world, label: str, strategy):
              f"seed {world.seed}")
     try:
         return simulate(cfg, world, strategy)
-    except UserError as err:
-        raise UserError(" ".join(f"{where}: {err}".split())) from None
+    except UserError as err:  # the site's own line names the strategy and replication: once is enough
+        said, who = str(err), f"strategy {type(strategy).__name__} (replication {world.replication})"
+        said = said[len(who):].lstrip(": ") if said.startswith(who) else said
+        raise UserError(" ".join(f"{where}: {said}".split())) from None
     except Exception as err:  # the plug-in's own failure: name it and where, keep it on one line
         raise UserError(" ".join(f"{where} raised {type(err).__name__}: {err}{raised_at(err)}"
                                  .split())) from err

@@ -188,7 +188,9 @@ STRATEGY_BAD = [
      "decide"),
     ("IndexingStrategy", "raised IndexError: index 30 is out of bounds", "decide"),
     ("RaisingStrategy", "raised ZeroDivisionError: division by zero", "decide"),
-    ("BadActionStrategy", ": strategy BadActionStrategy (replication 0): decide returned 42; "
+    # its context once: it read 'replication 0, seed ...: strategy BadActionStrategy
+    # (replication 0): decide returned 42' (an audit)
+    ("BadActionStrategy", "(BadActionStrategy), replication 0, seed 20270101: decide returned 42; "
                           "expected a list of sim.strategies.Convert ([] for none)", None),
 ]
 
