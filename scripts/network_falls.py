@@ -1,13 +1,17 @@
 """How fast the economic network sheds hashrate, against the real difficulty's history.
 
-    python scripts/network_falls.py [--replications 400] [OVERRIDE ...]
+    python scripts/network_falls.py [--replications 400] [--btc FILE [--start DATE ...]
+                                    [--years 9]] [OVERRIDE ...]
 
 Prints, for the worlds of the default market (or the overrides'): the quantiles of each
 world's largest one-year fall of difficulty, the history's largest since 2014 (the
 shipped epochs), the share of worlds whose difficulty falls more than threefold between
 June 2032 and March 2033 (where a fleet idle for years used to retire at once), and the
 quantiles of the installed over the running hashrate at the first epoch's end (the idle
-fleet a high median power price makes). docs/model.md, "Known weaknesses", quotes them.
+fleet a high median power price makes). With `--btc` (daily closes, as
+hashpivot-backtest takes them), also the same quantiles of the largest fall with the
+realised BTC path from each `--start`, as hashpivot-backtest --replay-btc runs the
+network. docs/model.md, "Known weaknesses", quotes them.
 """
 
 from __future__ import annotations
@@ -71,9 +75,28 @@ def fall_between(world, first: str, last: str) -> float:
     return float(world.difficulty[days[0]] / world.difficulty[days[1]])
 
 
+def replayed_falls(btc_file: str, starts, years: float, replications: int) -> dict:
+    """Return, per start date, each world's largest one-year fall of difficulty with the
+    realised BTC path from that date (the economic network as hashpivot-backtest runs it)."""
+    from sim.backtest import simulate
+    from sim.btc_closes import read_btc_csv
+
+    closes = read_btc_csv(btc_file)
+    falls = {}
+    for start in starts:
+        paths, _, _ = simulate(start, years, replications, 20270101, "economic", [], closes,
+                               True, "gbm", "--btc")
+        falls[start] = np.array([largest_yearly_fall(path) for path in paths])
+    return falls
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--replications", type=int, default=400)
+    parser.add_argument("--btc", metavar="FILE", help="daily BTC closes: also replay them")
+    parser.add_argument("--start", nargs="+", default=["2014-01-01", "2015-01-01", "2016-01-01"],
+                        help="start dates of the replayed runs (with --btc)")
+    parser.add_argument("--years", type=float, default=9.0, help="years of the replayed runs")
     parser.add_argument("overrides", nargs="*", help="config overrides, as hashpivot takes them")
     args = parser.parse_args(argv)
     cfg = sim.compose([*args.overrides, f"run.replications={args.replications}"])
@@ -89,6 +112,12 @@ def main(argv=None) -> int:
               f"{np.nanmean(cliff > 3):.1%}")
     q = ", ".join(f"P{round(100 * p)} {v:.2f}" for p, v in zip(QUANTILES, np.quantile(idle, QUANTILES)))
     print(f"installed over running hashrate at the first epoch's end: {q}")
+    if args.btc:
+        for start, replayed in replayed_falls(args.btc, args.start, args.years,
+                                              min(args.replications, 100)).items():
+            q = ", ".join(f"P{round(100 * p)} {v:.2f}" for p, v in zip(QUANTILES, np.quantile(replayed, QUANTILES)))
+            print(f"with realised BTC from {start}, {args.years:g} years: largest one-year fall "
+                  f"of difficulty in a world: {q}")
     return 0
 
 
