@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 import sim
 from sim.processes import _economic_epochs
+from sim.processes.network import load_difficulty_epochs
 from sim.world import sample_worlds
 
 QUANTILES = (0.1, 0.5, 0.9, 0.95, 0.99)
-EPOCHS = Path(sim.__file__).resolve().parent / "data" / "difficulty_epochs.csv"
 
 
 def largest_yearly_fall(difficulty: np.ndarray) -> float:
@@ -39,7 +38,7 @@ def largest_yearly_fall(difficulty: np.ndarray) -> float:
 
 def history_fall(since: str = "2014-01-01") -> tuple[float, str]:
     """Return the real difficulty's largest one-year fall since `since`, and the day it ends."""
-    epochs = pd.read_csv(EPOCHS)
+    epochs = load_difficulty_epochs()
     daily = (epochs.set_index(pd.to_datetime(epochs["timestamp"], unit="s"))["difficulty"]
              .resample("D").last().ffill()[since:])
     log = np.log(daily.to_numpy(float))

@@ -329,7 +329,7 @@ def _selected_strategies(overrides) -> tuple[str, ...] | None:
     for override in overrides or ():
         name, _, value = str(override).partition("=")
         if name == "strategy":
-            return tuple(part.strip() for part in value.strip("[] ").split(",") if part.strip())
+            return tuple(names_listed(value.strip("[] ")))
     return None
 
 

@@ -379,11 +379,11 @@ def _prepared(summary, metric, confidence, delta, higher_is_better, by):
     if higher_is_better is None:
         higher_is_better = metric_higher_is_better(metric)
     wide, excluded = _matrix(summary, metric, by)
-    distinct, twins = _distinct(wide)
+    distinct, twins = distinct_columns(wide)
     return distinct, wide.mean(), excluded, twins, higher_is_better
 
 
-def _distinct(wide: pd.DataFrame) -> tuple[pd.DataFrame, tuple[tuple[str, tuple[str, ...]], ...]]:
+def distinct_columns(wide: pd.DataFrame) -> tuple[pd.DataFrame, tuple[tuple[str, tuple[str, ...]], ...]]:
     """Return `wide` without the columns equal to an earlier one in every row, and those twins."""
     kept: list[str] = []
     twins: dict[str, list[str]] = {}

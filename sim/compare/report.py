@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 
 from sim.compare.analysis import Analysis
-from sim.compare.finance import Financing
+from sim.compare.finance import Financing, covenant_dscr
 from sim.compare.load import RunSet, run_name
 from sim.compare import page
 from sim.compare.page import fmt
@@ -202,11 +202,9 @@ def _lenders(analysis: Analysis, scenario: str, best: str, runset: RunSet) -> li
     row = _row(analysis, scenario, best)
     if pd.isna(row["min_dscr_p5"]):
         return []
-    floors = {(((run.config or {}).get("finance") or {}).get("covenant") or {}).get("min_dscr")
-              for run in runset.runs}
+    floors = {covenant_dscr(run) for run in runset.runs}
     floor = floors.pop() if len(floors) == 1 else None
-    covenant = (f"its minimum DSCR of {floor:.2f}" if isinstance(floor, (int, float))
-                else "its cover covenant")
+    covenant = f"its minimum DSCR of {floor:.2f}" if floor is not None else "its cover covenant"
     text = (f"For lenders: {best}'s debt breaks {covenant} in "
             f"{fmt(row['covenant_breach_share'], 'share')} of sampled worlds; the lowest cover "
             f"in a world is {row['min_dscr_p5']:.2f} or less in 5% of them (median "

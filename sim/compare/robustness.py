@@ -29,6 +29,7 @@ from sim.config import strategy_label
 from sim.rundir import RunDir
 from sim.params import meta_of
 from sim.schema import TERMINAL_VALUES, Valuation
+from sim.selection import distinct_columns
 
 #: The horizons every run is also valued at (the run's own is skipped).
 HORIZONS_YEARS = (15, 20)
@@ -97,11 +98,12 @@ def robustness_pair(summary: pd.DataFrame) -> tuple[str, str, str] | None:
 
 
 def _alike(summary: pd.DataFrame, strategy: str) -> set[str]:
-    """Return `strategy` and the strategies with its NPV in every replication."""
+    """Return `strategy` and the strategies with its NPV in every replication: its twins as
+    the verdict's selection finds them (`sim.selection.distinct_columns`)."""
     wide = summary.pivot(index="replication", columns="strategy", values="npv_usd")
     wide.columns = wide.columns.astype(str)
-    mine = wide[strategy]
-    return {str(other) for other in wide.columns if wide[other].equals(mine)}
+    _, twins = distinct_columns(wide)
+    return next(({first, *same} for first, same in twins if strategy in (first, *same)), {strategy})
 
 
 # --- which alternatives ------------------------------------------------------------------------
