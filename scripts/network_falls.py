@@ -24,6 +24,8 @@ import pandas as pd
 
 import sim
 from sim.processes import _economic_epochs
+from sim.btc_closes import read_btc_csv
+from sim.errors import UserError
 from sim.processes.network import load_difficulty_epochs
 from sim.world import sample_worlds
 
@@ -74,13 +76,11 @@ def fall_between(world, first: str, last: str) -> float:
     return float(world.difficulty[days[0]] / world.difficulty[days[1]])
 
 
-def replayed_falls(btc_file: str, starts, years: float, replications: int) -> dict:
+def replayed_falls(closes, starts, years: float, replications: int) -> dict:
     """Return, per start date, each world's largest one-year fall of difficulty with the
-    realised BTC path from that date (the economic network as hashpivot-backtest runs it)."""
+    realised BTC `closes` from that date (the economic network as hashpivot-backtest runs it)."""
     from sim.backtest import simulate
-    from sim.btc_closes import read_btc_csv
 
-    closes = read_btc_csv(btc_file)
     falls = {}
     for start in starts:
         paths, _, _ = simulate(start, years, replications, 20270101, "economic", [], closes,
@@ -98,6 +98,7 @@ def main(argv=None) -> int:
     parser.add_argument("--years", type=float, default=9.0, help="years of the replayed runs")
     parser.add_argument("overrides", nargs="*", help="config overrides, as hashpivot takes them")
     args = parser.parse_args(argv)
+    closes = read_btc_csv(args.btc) if args.btc else None  # a bad file: refused before any figure
     cfg = sim.compose([*args.overrides, f"run.replications={args.replications}"])
     worlds, idle = first_epoch_idle_ratios(cfg, args.replications)
     falls = np.array([largest_yearly_fall(w.difficulty) for w in worlds])
@@ -111,8 +112,8 @@ def main(argv=None) -> int:
               f"{np.nanmean(cliff > 3):.1%}")
     q = ", ".join(f"P{round(100 * p)} {v:.2f}" for p, v in zip(QUANTILES, np.quantile(idle, QUANTILES)))
     print(f"installed over running hashrate at the first epoch's end: {q}")
-    if args.btc:
-        for start, replayed in replayed_falls(args.btc, args.start, args.years,
+    if closes is not None:
+        for start, replayed in replayed_falls(closes, args.start, args.years,
                                               min(args.replications, 100)).items():
             q = ", ".join(f"P{round(100 * p)} {v:.2f}" for p, v in zip(QUANTILES, np.quantile(replayed, QUANTILES)))
             print(f"with realised BTC from {start}, {args.years:g} years: largest one-year fall "
@@ -121,4 +122,8 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except UserError as err:  # a bad file or value: one line, no traceback
+        print(f"network_falls: error: {err}", file=sys.stderr)
+        sys.exit(2)

@@ -1,6 +1,8 @@
 """scripts/network_falls.py: the figures docs/model.md quotes on how fast the network sheds hashrate."""
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -44,5 +46,15 @@ def test_the_replayed_falls_are_history_sized(falls):
     btc = Path("/work/shared/data/btc_daily.csv")
     if not btc.is_file():
         pytest.skip("the BTC closes are not shipped (licence): tests use them where present")
-    replayed = falls.replayed_falls(str(btc), ["2015-01-01"], 9, 20)["2015-01-01"]
+    from sim.btc_closes import read_btc_csv
+
+    replayed = falls.replayed_falls(read_btc_csv(btc), ["2015-01-01"], 9, 20)["2015-01-01"]
     assert len(replayed) == 20 and 1.0 < np.median(replayed) < 1.6
+
+
+def test_a_missing_btc_file_is_one_line_before_any_figure(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "network_falls.py"), "--btc",
+                           str(tmp_path / "nope.csv"), "--replications", "4"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == f"network_falls: error: --btc={tmp_path / 'nope.csv'}: no such file\n"
