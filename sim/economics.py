@@ -121,24 +121,49 @@ def subsidy_btc(height):
     return sats / SATS_PER_BTC if isinstance(sats, int) else sats / float(SATS_PER_BTC)
 
 
-# --- money ----------------------------------------------------------------------------------
-def discount_factors(n_months: int, rate_per_year: float, first_month: int = 0) -> np.ndarray:
-    """Return (1 + rate) ** (-m / 12) for months m = first_month .. first_month + n_months - 1."""
-    return (1.0 + rate_per_year) ** (-np.arange(first_month, first_month + n_months) / 12.0)
+# --- money ---------------------------------------------------------------------------------
+def first_month_share(day0) -> float:
+    """Return the share of its calendar month that month 0 covers: from day 0 (a date) to the
+    month's end. 1.0 for a start on the 1st; 5/30 for a start on 26 June."""
+    day = np.datetime64(day0, "D")
+    month = day.astype("datetime64[M]")
+    ends = (month + 1).astype("datetime64[D]")
+    return float((ends - day).astype(int)) / float((ends - month.astype("datetime64[D]")).astype(int))
+
+
+def month_years(n_months: int, first_share: float = 1.0, first_month: int = 0) -> np.ndarray:
+    """Return the years from day 0 to the first day of months m = first_month ..
+    first_month + n_months − 1: m / 12, less the part of month 0 before day 0 (a month
+    0 that covers `first_share` of its calendar month is that share of a twelfth of a
+    year long), so that month m ≥ 1 is (m − 1 + first_share) / 12 years away."""
+    months = np.arange(first_month, first_month + n_months)
+    if first_share == 1.0:
+        return months / 12.0
+    return np.where(months > 0, months - (1.0 - first_share), 0.0) / 12.0
+
+
+def discount_factors(n_months: int, rate_per_year: float, first_month: int = 0,
+                     first_share: float = 1.0) -> np.ndarray:
+    """Return (1 + rate) ** −t for the months m = first_month .. first_month + n_months − 1,
+    t the years from day 0 to the month's first day (`month_years`): m / 12 where month 0
+    is a whole calendar month."""
+    return (1.0 + rate_per_year) ** -month_years(n_months, first_share, first_month)
 
 
 @read_only_cache(maxsize=64)
-def _shared_discount_factors(n_months: int, rate_per_year: float) -> np.ndarray:
+def _shared_discount_factors(n_months: int, rate_per_year: float, first_share: float) -> np.ndarray:
     """Return `discount_factors(n_months, rate_per_year)`, computed once per rate (read-only)."""
-    return discount_factors(n_months, rate_per_year)
+    return discount_factors(n_months, rate_per_year, first_share=first_share)
 
 
-def npv(cash_usd: np.ndarray, rate_per_year: float) -> float:
-    """Return the NPV of monthly cash flows at an annual discount rate (month 0 undiscounted)."""
+def npv(cash_usd: np.ndarray, rate_per_year: float, first_share: float = 1.0) -> float:
+    """Return the NPV of monthly cash flows at an annual discount rate: each month's cash on
+    its first day (month 0's on day 0, undiscounted); month 0 covers `first_share` of its
+    calendar month (`month_years`)."""
     n_months = len(cash_usd)
     if isinstance(rate_per_year, float):  # the model's rates: the same factors every replication
-        return float(cash_usd @ _shared_discount_factors(n_months, float(rate_per_year)))
-    return float(cash_usd @ discount_factors(n_months, rate_per_year))
+        return float(cash_usd @ _shared_discount_factors(n_months, float(rate_per_year), float(first_share)))
+    return float(cash_usd @ discount_factors(n_months, rate_per_year, first_share=first_share))
 
 
 #: Annual rates at which IRR looks for a change of sign of NPV: every point from −99% to
@@ -156,16 +181,18 @@ _HURDLE_TOP = int(np.flatnonzero(IRR_GRID <= HURDLE_TOP)[-1])
 
 
 @read_only_cache(maxsize=8)
-def _irr_factors(n_periods: int, periods_per_year: float) -> np.ndarray:
+def _irr_factors(n_periods: int, periods_per_year: float, first_share: float) -> np.ndarray:
     """Return the discount factors of every period at every rate of the IRR grid (read-only)."""
-    return (1.0 + IRR_GRID)[:, None] ** -(np.arange(n_periods) / periods_per_year)[None, :]
+    return (1.0 + IRR_GRID)[:, None] ** _minus_years(n_periods, periods_per_year, first_share)[None, :]
 
 
-def irr(cash_usd, periods_per_year: int = 12):
+def irr(cash_usd, periods_per_year: int = 12, first_share: float = 1.0):
     """Return the annual IRR of cash flows (one row: a float; rows: an array), NaN if undefined.
 
     Period m is discounted by (1 + irr) ** (−m / periods_per_year): monthly flows by
-    default, as the ledger keeps them. The rule, the same for every caller, returns a
+    default, as the ledger keeps them; where period 0 covers only `first_share` of a
+    period (a start within a calendar month), period m ≥ 1 by (1 + irr) ** (−(m − 1 +
+    first_share) / periods_per_year), as `npv` discounts it. The rule, the same for every caller, returns a
     rate only where it means what a reader compares with a hurdle rate h: the flows beat
     h if and only if the IRR exceeds h. So:
 
@@ -197,19 +224,24 @@ def irr(cash_usd, periods_per_year: int = 12):
         raise ValueError(f"periods_per_year(={periods_per_year}) must be > 0.")
     cash = np.asarray(cash_usd, dtype=float)
     if cash.ndim == 2:
-        return np.array([_irr_row(row, float(periods_per_year)) for row in cash], dtype=float)
+        return np.array([_irr_row(row, float(periods_per_year), float(first_share)) for row in cash],
+                        dtype=float)
     if cash.ndim != 1:
         raise ValueError(f"cash_usd must be one row or rows of cash flows, got {cash.ndim} dims.")
-    return _irr_row(cash, float(periods_per_year))
+    return _irr_row(cash, float(periods_per_year), float(first_share))
 
 
 @read_only_cache(maxsize=8)
-def _minus_years(n_periods: int, periods_per_year: float) -> np.ndarray:
-    """Return −m / periods_per_year for periods m = 0 .. n_periods − 1 (read-only)."""
-    return -(np.arange(n_periods) / periods_per_year)
+def _minus_years(n_periods: int, periods_per_year: float, first_share: float = 1.0) -> np.ndarray:
+    """Return −t for periods m = 0 .. n_periods − 1: t = m / periods_per_year, less the part
+    of period 0 before it starts, 1 − first_share of a period, from period 1 on (read-only)."""
+    periods = np.arange(n_periods)
+    if first_share == 1.0:
+        return -(periods / periods_per_year)
+    return -(np.where(periods > 0, periods - (1.0 - first_share), 0.0) / periods_per_year)
 
 
-def _irr_row(cash: np.ndarray, periods_per_year: float) -> float:
+def _irr_row(cash: np.ndarray, periods_per_year: float, first_share: float = 1.0) -> float:
     """Return the IRR of one row of cash flows by the rule of `irr`.
 
     The bisection runs on Python floats, the same arithmetic as numpy's scalars; it
@@ -227,8 +259,8 @@ def _irr_row(cash: np.ndarray, periods_per_year: float) -> float:
     if not (lowest < 0 < highest and math.isfinite(lowest) and math.isfinite(highest)):
         return math.nan
     n_periods = len(cash)
-    minus_years = _minus_years(n_periods, periods_per_year)
-    values = _irr_factors(n_periods, periods_per_year) @ cash
+    minus_years = _minus_years(n_periods, periods_per_year, first_share)
+    values = _irr_factors(n_periods, periods_per_year, first_share) @ cash
     if np.isnan(values).any():  # the rule cannot be checked where discounting overflows
         return math.nan
     signs = np.sign(values)
@@ -321,8 +353,10 @@ def _certain_signs(cash: np.ndarray, minus_years: np.ndarray, low: float, high: 
     return known, ahead
 
 
-def payback_years(cash_usd: np.ndarray) -> float:
-    """Return the years until cumulative monthly cash first recovers from its deficit, or NaN.
+def payback_years(cash_usd: np.ndarray, first_share: float = 1.0) -> float:
+    """Return the years until cumulative monthly cash first recovers from its deficit, or NaN:
+    to the end of the month it recovers in (`month_years`: month 0 covers `first_share` of its
+    calendar month).
 
     NaN where cumulative cash is never negative (no investment) or never recovers.
     """
@@ -331,7 +365,7 @@ def payback_years(cash_usd: np.ndarray) -> float:
     if cumulative[worst] >= 0:
         return math.nan
     recovered = np.flatnonzero(cumulative[worst:] >= 0)
-    return math.nan if recovered.size == 0 else (worst + recovered[0] + 1) / 12.0
+    return math.nan if recovered.size == 0 else (worst + recovered[0] + first_share) / 12.0
 
 
 def peak_funding_usd(cash_usd: np.ndarray) -> float:

@@ -16,8 +16,8 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from sim import cloud, demand_response
-from sim.economics import (DAYS_PER_MONTH, DAYS_PER_YEAR, below_breakeven, discount_factors, irr,
-                           mining_revenue_usd_per_day, mining_revenue_usd_per_mw_day, npv,
+from sim.economics import (DAYS_PER_MONTH, DAYS_PER_YEAR, below_breakeven, discount_factors, first_month_share,
+                           irr, mining_revenue_usd_per_day, mining_revenue_usd_per_mw_day, npv,
                            payback_years, peak_funding_usd, th_per_mw)
 from sim.finance.equity import FINANCE_CATEGORIES, financing
 from sim.fleet import AsicPrices, FleetDecay
@@ -72,9 +72,9 @@ def _curtailed(world, tranche_th_per_mw: float, pool_fee: float) -> np.ndarray:
 
 
 @lru_cache(maxsize=64)
-def _discount_factor(rate_per_year: float, month: int) -> float:
+def _discount_factor(rate_per_year: float, month: int, first_share: float) -> float:
     """Return the discount factor of `month` at a yearly rate (once per rate and horizon)."""
-    return float(discount_factors(1, rate_per_year, first_month=month)[0])
+    return float(discount_factors(1, rate_per_year, first_month=month, first_share=first_share)[0])
 
 
 class Account:
@@ -107,6 +107,7 @@ class Account:
         starts = world.month_starts()
         self.month_starts = starts
         self.month = world.date[starts]
+        self.first_share = first_month_share(world.date[0])  # month 0's share of its calendar month
         self.monthly = np.add.reduceat(self.daily, starts, axis=1)
         self.terminal_parts = self._terminal_parts()
         self.monthly[_C["terminal_value"], -1] = self.terminal_value_usd()
@@ -476,13 +477,14 @@ class Account:
         """
         rates = self.kind_rates
         by_kind = self.cash_by_kind()
-        parts = {kind: npv(by_kind[kind], rates[kind]) for kind in KINDS}
+        share = self.first_share
+        parts = {kind: npv(by_kind[kind], rates[kind], share) for kind in KINDS}
         last = self.monthly.shape[1] - 1
         if len(set(rates.values())) == 1:
-            total = npv(self.monthly.sum(axis=0), rates["mining"])
+            total = npv(self.monthly.sum(axis=0), rates["mining"], share)
         else:
             total = sum(parts.values())
-        factors = {kind: _discount_factor(rates[kind], last)
+        factors = {kind: _discount_factor(rates[kind], last, share)
                    for kind in {kind for kind, _ in self.terminal_parts}}  # each kind's, once
         terminal_pv = sum(usd * factors[kind] for kind, usd in self.terminal_parts)
         return dict(npv_usd=total, **{f"npv_{kind}_usd": usd for kind, usd in parts.items()},
@@ -518,8 +520,8 @@ class Account:
         npv_usd = values.pop("npv_usd")
         return dict(
             npv_usd=npv_usd,
-            irr=irr(cash),
-            payback_years=payback_years(operating),
+            irr=irr(cash, first_share=self.first_share),
+            payback_years=payback_years(operating, self.first_share),
             peak_funding_usd=peak_funding_usd(operating),
             revenue_mining_usd=t["mining_revenue"],
             revenue_hosting_usd=t["hosting_rent"],
@@ -543,5 +545,5 @@ class Account:
             contract_value_usd=counts.contracted_rent_usd
             + sum(cloud.value_usd(c) for c in self.record.cloud_contracts),
             **self.financing.outcomes(float(self.cfg.finance.cost_of_equity), npv_usd,
-                                      float(self.cfg.run.discount_rate)),
+                                      float(self.cfg.run.discount_rate), self.first_share),
         )

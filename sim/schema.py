@@ -143,7 +143,7 @@ class RunConfig:
                                  rule=Number(low=MONTH_YEARS, high=100, low_text="1/12 (one month)"),
                                  doc="years simulated from site.start_date (cash flows are monthly)")
     discount_rate: float = param(0.10, unit="1/year", low=-1, low_open=True, high=1,
-                                 doc="monthly factor (1 + rate) ** (-months / 12)")
+                                 doc="each month discounted (1 + rate) ** -t, t its first day in years")
     discount_rates: DiscountRates = section(
         DiscountRates, doc="a rate per kind of cash flow; null = discount_rate")
     terminal_value: str = param("market", unit="-", choices=TERMINAL_VALUES,

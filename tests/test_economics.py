@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sim import economics, ledger
 from sim.compare import stats
 from sim.economics import (HURDLE_TOP, IRR_GRID, TARGET_TIMESPAN_S, below_breakeven, breakeven_power_usd_per_mwh,
-                           discount_factors, hashprice_usd_per_ph_day, irr, mining_margin,
+                           discount_factors, first_month_share, hashprice_usd_per_ph_day, irr, mining_margin,
                            mining_revenue_usd_per_day, mining_revenue_usd_per_mw_day, npv,
                            payback_years, peak_funding_usd, power_cost_usd_per_mw_day, retarget,
                            subsidy_btc, subsidy_sats, th_per_mw)
@@ -122,6 +122,51 @@ def test_npv_of_a_level_annuity_matches_its_closed_form():
     monthly = 1.1 ** (1 / 12) - 1
     closed = 1_000.0 * (1 - (1 + monthly) ** -120) / monthly * (1 + monthly)  # paid at month start
     assert npv(np.full(120, 1_000.0), 0.10) == pytest.approx(closed, rel=1e-12)
+
+
+@pytest.mark.parametrize("day, share", [
+    ("2026-07-01", 1.0), ("2026-06-26", 5 / 30), ("2026-06-30", 1 / 30), ("2026-01-12", 20 / 31),
+    ("2026-02-28", 1 / 28), ("2028-02-28", 2 / 29), ("2026-12-31", 1 / 31)])
+def test_month_0_covers_the_days_from_the_start_to_its_months_end(day, share):
+    assert first_month_share(day) == pytest.approx(share, rel=1e-15)
+    assert first_month_share(np.datetime64(day)) == first_month_share(day)
+
+
+def test_a_start_within_a_month_discounts_month_m_by_the_time_from_day_0_to_its_first_day():
+    # a start on 26 June: July opens 5 days (5/30 of a month) later, August a month after that
+    factors = discount_factors(14, 0.10, first_share=5 / 30)
+    assert factors[0] == 1.0
+    assert factors[1] == pytest.approx(1.1 ** -(5 / 30 / 12), rel=1e-14)
+    assert factors[13] == pytest.approx(1.1 ** -((12 + 5 / 30) / 12), rel=1e-14)
+    np.testing.assert_array_equal(discount_factors(14, 0.10, first_share=1.0), discount_factors(14, 0.10))
+
+
+@settings(max_examples=100, deadline=None)
+@given(cash_flows, st.floats(0.01, 1.0), st.floats(-0.5, 1.0))
+def test_a_late_start_brings_every_later_month_closer_by_the_days_month_0_lacks(flows, share, rate):
+    cash = np.array(flows)
+    later = npv(cash, rate) - cash[0]  # months 1.. as if month 0 were a whole month
+    expected = cash[0] + later * (1 + rate) ** ((1 - share) / 12)
+    assert npv(cash, rate, share) == pytest.approx(expected, rel=1e-9, abs=1e-6 * np.abs(cash).sum())
+
+
+@settings(max_examples=100, deadline=None)
+@given(cash_flows, st.floats(0.01, 1.0))
+def test_the_irr_of_a_late_start_zeroes_the_npv_discounted_alike(flows, share):
+    for cash in (np.array(flows), -np.array(flows)):
+        rate = irr(cash, first_share=share)
+        if math.isnan(rate):
+            continue
+        assert abs(npv(cash, rate, share)) <= 1e-7 * np.abs(cash).sum()
+
+
+def test_the_irr_of_a_late_start_is_the_rate_that_built_the_cash():
+    # −100 on day 0, +110 a year after it: month 12 opens (11 + 5/30) / 12 years after day 0
+    cash = np.zeros(13)
+    cash[0], cash[12] = -100.0, 110.0
+    years = (11 + 5 / 30) / 12
+    assert irr(cash, first_share=5 / 30) == pytest.approx(1.1 ** (1 / years) - 1, abs=1e-12)
+    assert irr(cash) == pytest.approx(0.10, abs=1e-12)
 
 
 # --- IRR ----------------------------------------------------------------------------------
@@ -337,6 +382,8 @@ def test_payback_and_peak_funding_of_a_simple_project():
     assert peak_funding_usd(cash) == 120.0
     assert payback_years(cash) == pytest.approx(13 / 12)  # cumulative reaches 0 after month 13
     assert math.isnan(payback_years(np.r_[-100.0, np.full(11, 1.0)]))  # never paid back
+    # started on 26 June, month 13 ends 12 + 5/30 months after day 0
+    assert payback_years(cash, first_share=5 / 30) == pytest.approx((12 + 5 / 30) / 12)
 
 
 @given(st.lists(st.floats(0, 1e6), min_size=1, max_size=60))

@@ -205,3 +205,17 @@ def test_a_cloud_hall_under_contract_past_the_horizon_is_let_when_its_contract_e
     shells = acc.terminal_parts[0]
     assert shells[0] == "contracted" and shells[1] == pytest.approx(want, rel=1e-12)
     assert shells[1] < 0.8 * acc.rates.mw_cloud[-1] * 1000 / acc.record.pue_ai * per_kw
+
+
+def test_moving_the_start_a_day_across_a_months_end_moves_the_npv_by_a_day_not_a_month():
+    """Each month is discounted from its first day: a start on 30 June has July one day away,
+    not a month (the deterministic convert_all was worth $764.98M from 2026-06-30 and $769.53M
+    from 07-01 when every month m was discounted m / 12 years, 0.6% apart)."""
+    def values(start):
+        cfg = sim.compose([f"asof.date={start}", "strategy=[convert_all]", "run.deterministic=true",
+                           "run.replications=1", "run.progress=false"])
+        return sim.run(cfg).summary[["npv_usd", "equity_npv_usd", "npv_after_tax_usd"]].iloc[0]
+
+    moved = (values("2026-06-30") / values("2026-07-01") - 1).abs()
+    assert moved["npv_usd"] < 0.0005  # was 0.0059
+    assert moved["equity_npv_usd"] < 0.002 and moved["npv_after_tax_usd"] < 0.002  # were 0.0091, 0.0043

@@ -11,6 +11,7 @@ import functools
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import example, given, settings, strategies as st
 
@@ -272,8 +273,9 @@ def test_each_kind_is_discounted_at_its_own_rate(year):
     mining_per_day = (0.98 * TH / 1000 * 40 - 10 * 24 * 40 - 10 * 2_500 / DAYS_PER_MONTH)
     lease_per_day = 4_000 - 1_000 * HOSTING_OPEX / DAYS_PER_MONTH
     m = np.arange(len(days))
-    by_hand = float(np.sum(days * (mining_per_day * 1.12 ** (-m / 12)
-                                   + lease_per_day * 1.07 ** (-m / 12))))
+    share = days[0] / pd.Timestamp(world.date[0]).days_in_month  # of its calendar month, month 0
+    t = np.where(m > 0, m - 1 + share, 0.0) / 12  # years from day 0 to each month's first day
+    by_hand = float(np.sum(days * (mining_per_day * 1.12 ** -t + lease_per_day * 1.07 ** -t)))
     summary = acc.summary()
     assert summary["npv_usd"] == pytest.approx(by_hand, rel=1e-12)
     assert summary["npv_merchant_ai_usd"] == 0.0
@@ -285,7 +287,7 @@ def test_equal_rates_give_the_npv_of_the_total_exactly(year):
     _, unset = two_kinds(year)
     _, equal = two_kinds(year, *(f"run.discount_rates.{kind}=0.1" for kind in KINDS))
     assert unset.summary()["npv_usd"] == equal.summary()["npv_usd"] == \
-        npv(unset.monthly.sum(axis=0), 0.10)
+        npv(unset.monthly.sum(axis=0), 0.10, unset.first_share)
     parts = sum(unset.summary()[f"npv_{kind}_usd"] for kind in KINDS)
     assert parts == pytest.approx(unset.summary()["npv_usd"], rel=1e-12)
 
@@ -331,7 +333,8 @@ def test_each_kind_is_its_categories_added_in_order_to_the_last_bit(compose_smal
         got = acc.cash_by_kind()
         assert [got[kind].tobytes() for kind in KINDS] == [want[kind].tobytes() for kind in KINDS], label
         last = acc.monthly.shape[1] - 1
-        pv = sum(usd * float(discount_factors(1, acc.kind_rates[kind], first_month=last)[0])
+        pv = sum(usd * float(discount_factors(1, acc.kind_rates[kind], first_month=last,
+                                              first_share=acc.first_share)[0])
                  for kind, usd in acc.terminal_parts)
         assert acc.present_values()["terminal_value_pv_usd"] == float(pv), label
 

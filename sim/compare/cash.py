@@ -16,7 +16,7 @@ import pandas as pd
 
 from sim.compare.finance import FINANCING_CATEGORIES
 from sim.compare.load import RunSet
-from sim.economics import irr
+from sim.economics import first_month_share, irr
 
 #: The ledger category of the value at the horizon, booked in the last month.
 TERMINAL_VALUE = "terminal_value"
@@ -77,7 +77,8 @@ def incremental(cash, terminal, scenario, label, other, increments) -> dict:
                            float(yearly[year].quantile(0.95)),
                            float(mean.loc[:year].sum())])
     delta = delta + less(*ends)
-    per_replication = irr(delta.to_numpy())
-    return {"incremental_irr": irr(delta.mean().to_numpy()),
+    share = first_month_share(months[0])  # the first month opens on the start date, as the ledger's
+    per_replication = irr(delta.to_numpy(), first_share=share)
+    return {"incremental_irr": irr(delta.mean().to_numpy(), first_share=share),
             "incremental_irr_median": float(np.nanmedian(per_replication))
             if np.isfinite(per_replication).any() else np.nan}

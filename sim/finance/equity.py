@@ -85,18 +85,20 @@ class Financing:
             return np.full(self.lines.shape[1], np.nan)
         return self.covenant.dscr
 
-    def outcomes(self, cost_of_equity: float, npv_usd: float, discount_rate: float) -> dict:
-        """Return the summary's equity and after-tax columns (NPV after tax at `discount_rate`)."""
+    def outcomes(self, cost_of_equity: float, npv_usd: float, discount_rate: float,
+                 first_share: float) -> dict:
+        """Return the summary's equity and after-tax columns (NPV after tax at `discount_rate`;
+        month 0 covers `first_share` of its calendar month, as the ledger discounts it)."""
         before_sale = self.equity_usd.copy()
         if self.default_month is None:
             before_sale[-1] -= self.sale_usd
         return dict(
-            equity_npv_usd=npv(self.equity_usd, cost_of_equity),
-            equity_irr=irr(self.equity_usd),
+            equity_npv_usd=npv(self.equity_usd, cost_of_equity, first_share),
+            equity_irr=irr(self.equity_usd, first_share=first_share),
             min_dscr=self.min_dscr,
             covenant_breached=bool(self.breach_months),
             peak_equity_usd=peak_funding_usd(before_sale),
-            npv_after_tax_usd=npv_usd + npv(self.tax_unlevered_usd, discount_rate),
+            npv_after_tax_usd=npv_usd + npv(self.tax_unlevered_usd, discount_rate, first_share),
         )
 
 

@@ -83,7 +83,12 @@ network's orders came to replace the machines that retire before they arrive (a 
 model: orders had counted a vintage retiring within the delivery lag, so each retirement
 left a hole, and a fleet idle for years retired at once): default_200's and
 deterministic's fields that mining drives moved (stay_mining's NPV, curtailment,
-salvage, equity, cover); real_option_100 (all converted) did not. Written on a machine
+salvage, equity, cover); real_option_100 (all converted) did not. Written anew when each
+month came to be discounted from its first day (a change of rule: month m was discounted
+m / 12 years however little of its calendar month month 0 covered, so a start on the 26th
+discounted every later month 25 days too far): every case's discounted fields moved (the
+NPVs and their parts, the terminal value's present value, IRR, equity IRR, payback), by
+0.5-1.0% for the NPVs; no cash flow moved. Written on a machine
 with AVX-512, so a machine without it may show fields within `TOLERANCE`.
 Rewrite them only for a change of model, or as here for a refactor whose last bits
 the commit accounts for, and say which fields moved and why in the commit.

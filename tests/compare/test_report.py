@@ -118,6 +118,22 @@ def test_incremental_cash_flows_and_their_irr(compared):
     assert 0 < rate < 10
 
 
+def test_the_incremental_irr_of_a_start_within_a_month_discounts_as_the_ledger_does():
+    """A run that starts on 26 June: July opens 5 days after day 0, as the NPV discounts it."""
+    from sim.compare.cash import incremental
+
+    months = pd.DatetimeIndex(["2026-06-26", *pd.date_range("2026-07-01", periods=12, freq="MS")])
+    usd = np.zeros((2, 13))
+    usd[:, 0], usd[:, 12] = -100.0, 110.0  # +110 in the month that opens (11 + 5/30) / 12 years on
+    frame = pd.DataFrame(usd, columns=months)
+    none = pd.DataFrame(np.zeros((2, 13)), columns=months)
+    cash = {("s", "a"): frame, ("s", "b"): none}
+    rows = incremental(cash, {key: none for key in cash}, "s", "a", "b", [])
+    expected = 1.1 ** (12 / (11 + 5 / 30)) - 1
+    assert rows["incremental_irr"] == pytest.approx(expected, abs=1e-12)
+    assert rows["incremental_irr_median"] == pytest.approx(expected, abs=1e-12)
+
+
 def test_the_cash_shown_leaves_out_the_terminal_value_and_the_irr_counts_it(compared):
     """The value at the horizon is booked in the last month: in the cash shown it would
     read as the last year's cash (a real run's convert_all: $1,443.5M in 2036, not $19.0M)."""

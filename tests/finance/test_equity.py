@@ -106,7 +106,7 @@ def test_without_debt_or_tax_the_equity_is_the_unlevered_site(compose_constant):
     np.testing.assert_array_equal(fin.equity_usd, acc.monthly.sum(axis=0))
     assert np.isnan(fin.dscr).all()
     row = acc.summary()
-    assert row["equity_npv_usd"] == npv(acc.monthly.sum(axis=0), 0.15)
+    assert row["equity_npv_usd"] == npv(acc.monthly.sum(axis=0), 0.15, acc.first_share)
     assert row["npv_after_tax_usd"] == row["npv_usd"]
     assert not row["covenant_breached"] and np.isnan(row["min_dscr"])
 
