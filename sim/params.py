@@ -76,7 +76,8 @@ LARGEST = 1e18
 
 @dataclass(frozen=True)
 class Number(Rule):
-    """A finite number (a whole one if `integer`) in low..high; `low_open` excludes low.
+    """A finite number (a whole one if `integer`) in low..high; `low_open` excludes low,
+    `high_open` high.
 
     `low_text` shows `low` in words where a fraction reads better ("1/12 (one month)").
     `among`, if given, holds the only values allowed (the tax code's recovery periods).
@@ -85,6 +86,7 @@ class Number(Rule):
     low: float | None = None
     high: float | None = None
     low_open: bool = False
+    high_open: bool = False
     integer: bool = False
     low_text: str | None = None
     among: tuple | None = None
@@ -104,8 +106,8 @@ class Number(Rule):
         if high is None:
             return f"{'>' if self.low_open else '>='} {low}"
         if low is None:
-            return f"<= {high}"
-        return f"in {'(' if self.low_open else '['}{low}, {high}]"
+            return f"{'<' if self.high_open else '<='} {high}"
+        return f"in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
 
     def what(self) -> str:
         """Return 'a number > 0', 'a whole number >= 1', 'one of 3, 5', ..."""
@@ -127,7 +129,8 @@ class Number(Rule):
                             f"in the config must be at most {LARGEST:g} in size")
         too_low = self.low is not None and (value <= self.low if self.low_open else value < self.low)
         outside = self.among is not None and value not in self.among
-        if too_low or (self.high is not None and value > self.high) or outside:
+        too_high = self.high is not None and (value >= self.high if self.high_open else value > self.high)
+        if too_low or too_high or outside:
             raise UserError(f"{key}={shown(value)}: must be {self.bounds()}")
 
 
@@ -230,12 +233,13 @@ class Distribution(Rule):
 
 # --- fields and the checker --------------------------------------------------------------------
 def param(default, *, unit: str, doc: str, low=None, high=None, low_open: bool = False,
-          choices=None, integer: bool = False, nullable: bool = False, rule: Rule | None = None):
+          high_open: bool = False, choices=None, integer: bool = False, nullable: bool = False,
+          rule: Rule | None = None):
     """Return a dataclass field for one key: its default, and its rule, unit and doc as metadata.
 
     The rule is `rule` if given (`Text`, `Date`, `Distribution`, ...), else `Choice` with
     `choices`, `Flag` for a bool default, else `Number` (low <= value, or low < value if
-    `low_open`; value <= high; whole if `integer`).
+    `low_open`; value <= high, or value < high if `high_open`; whole if `integer`).
     """
     if rule is None:
         if choices:
@@ -244,7 +248,7 @@ def param(default, *, unit: str, doc: str, low=None, high=None, low_open: bool =
             rule = Flag(nullable)
         else:
             rule = Number(nullable=nullable, low=low, high=high, low_open=low_open,
-                          integer=integer)
+                          high_open=high_open, integer=integer)
     meta = dict(unit=unit, doc=doc, rule=rule)
     if isinstance(default, (Mapping, list)):
         return field(default_factory=lambda: _copy(default), metadata=meta)

@@ -166,7 +166,7 @@ class RunConfig:
                         doc="monthly keeps cash flows and timeline; summary one row per strategy-replication")
     progress: bool = param(True, unit="-", doc="show a progress bar")
     until_confident: Optional[float] = param(
-        None, unit="probability", low=0.5, high=1, low_open=True, nullable=True,
+        None, unit="probability", low=0.5, high=1, low_open=True, high_open=True, nullable=True,
         doc="add replications until the best strategy is known with this confidence "
             "(below 1: certainty needs infinite replications)")
     max_replications: Optional[int] = param(None, unit="worlds", low=1, integer=True,
@@ -183,9 +183,6 @@ class RunConfig:
 
     def cross_check(self, prefix: str) -> None:
         """Raise UserError where the replication settings contradict each other."""
-        if self.until_confident == 1:
-            raise UserError(f"{prefix}until_confident=1: must be < 1 "
-                            "(certainty needs infinite replications)")
         cap = self.max_replications
         if cap is not None and cap < self.replications:
             raise UserError(f"{prefix}max_replications={shown(cap)}: must be >= "

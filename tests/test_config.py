@@ -364,7 +364,7 @@ def test_every_key_refuses_values_outside_its_rule(data):
     (["site.pool_fee=nan"], "site.pool_fee=nan: must be a finite number"),
     (["site.start_date=notadate"], "site.start_date='notadate': must be a date YYYY-MM-DD from 1970 to 2200, such as 2027-01-01"),
     (["site.power.ppa_mw=150"], "site.power.ppa_mw=150: must be in [0, 100] (site.grid_mw)"),
-    (["run.until_confident=1"], "run.until_confident=1: must be < 1"),
+    (["run.until_confident=1"], "run.until_confident=1: must be in (0.5, 1)"),
     (["run.until_confident=0.9"], "run.max_replications=null: must be set"),
     (["run.max_replications=5"], "run.max_replications=5: must be >= run.replications=1000"),
     (["run.detail=x"], "run.detail='x': must be one of monthly, summary"),
@@ -380,6 +380,8 @@ def test_schema_errors_are_one_line(overrides, message):
     (Number(low=0, high=1), 1.5, r"k=1.5: must be in \[0, 1\]"),
     (Number(low=0, high=1, low_open=True), 0.0, r"k=0: must be in \(0, 1\]"),
     (Number(high=9), 10.0, "k=10: must be <= 9"),
+    (Number(low=0, high=1, low_open=True, high_open=True), 1.0, r"k=1: must be in \(0, 1\)"),
+    (Number(high=9, high_open=True), 9, "k=9: must be < 9"),
     (Number(low=0, integer=True), 2.0, "k=2: must be a whole number"),
     (Number(low=0, integer=True), True, "k=True: must be a whole number"),
     (Number(), None, "k=null: must be a number"),
@@ -396,6 +398,7 @@ def test_rules_name_key_value_and_what_is_allowed(rule, value, message):
 
 @pytest.mark.parametrize("rule, value", [
     (Number(low=0, high=1, low_open=True), 1),
+    (Number(low=0.5, high=1, low_open=True, high_open=True), 0.999),
     (Number(low=0, integer=True, nullable=True), None),
     (Number(low=0, integer=True), np.int64(3)),
     (Flag(), np.bool_(True)),
