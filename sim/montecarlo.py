@@ -199,9 +199,11 @@ def run(cfg, out_dir=None) -> Result:
     labels = list(check_strategies(checked))  # fail early, in this process, on a bad strategy
     check_plugins_repeat(cfg, build_processes(cfg))  # a plug-in drawing from outside its rng
     r = cfg.run
+    executor = executor_name(r)
     log.info("run: seed %s, %s replications, strategies %s, executor %s, workers %s, chunk size "
              "%s, horizon %s years, detail %s, until_confident %s, output %s", r.seed,
-             r.replications, ", ".join(labels), executor_name(r), r.workers or "all cores",
+             r.replications, ", ".join(labels), executor,
+             1 if executor == "serial" else r.workers or "all cores",
              r.chunk_size, r.horizon_years, r.detail, r.until_confident,
              out_dir if out_dir is not None else "(memory only)")
     if out_dir is None:

@@ -475,7 +475,7 @@ def test_the_job_log_names_the_settings_and_times_the_chunks(tmp_path, monkeypat
     assert main([*QUICK, "run.replications=4", "run.chunk_size=2", "run.compare=false",
                  "strategy=[stay_mining,phased]", "run.seed=99", f"hydra.run.dir={run_dir}"]) == 0
     log = (run_dir / "hashpivot.log").read_text()
-    assert "seed 99" in log and "4 replications" in log and "executor serial" in log
+    assert "seed 99" in log and "4 replications" in log and "executor serial, workers 1," in log
     assert "chunk 1 of 2 done: replications 0-1" in log and "chunk 2 of 2 done" in log
     assert "replications/s" in log and "assembled 4 replications" in log
     captured = capsys.readouterr()
