@@ -109,7 +109,10 @@ def _paths(given) -> list:
 
 
 def compose(overrides: Sequence[str] = (), config_dirs: Sequence[str | Path] = ()) -> DictConfig:
-    """Return the checked config for Hydra-syntax `overrides`, as the CLI would build it.
+    """Return the config for Hydra-syntax `overrides`, as the CLI would build it, checked as far
+    as composing can: the schema's keys (`run`, `asof`, `site`, `fleet`, `finance`: types and
+    allowed values) and that every plug-in imports. A market process's or a strategy's own
+    parameters are checked when they are built, by `sim.run` and `sample_world`.
 
     `config_dirs` are extra config directories (a user's plug-in configs) searched after
     the shipped tree, like ``hydra.searchpath``; each must exist.
