@@ -65,8 +65,11 @@ MOST_TERM_DAYS = 36_525
 #: Daily fields that must be strictly positive (everything else must be >= 0).
 POSITIVE = {"btc_usd", "network_hashrate_ehs", "difficulty"}
 #: The largest value of a path where it is not `LARGEST` (the config's bound): difficulty,
-#: 1.3e14 in 2026, may pass 1e18 on a century's horizon.
-_LARGEST = {"difficulty": math.inf}
+#: 1.3e14 in 2026, may pass 1e18 on a century's horizon; a rate is at most 1 (100% a year),
+#: as the config's rates are (4.3 is a percent typed as a number).
+_LARGEST = {"difficulty": math.inf, "short_rate": 1.0}
+#: The paths that are annual rates, as fractions (0.043 a year, not 4.3).
+_RATES = {"short_rate"}
 
 def stream_key(name: str) -> int:
     """Return the fixed integer that keys a process's random stream (never `hash`)."""
@@ -389,14 +392,17 @@ def validate_output(out, fields: tuple[str, ...], n_days: int, where: str) -> di
 def _refuse_path(name: str, array: np.ndarray, where: str) -> None:
     """Raise UserError naming the first day where a daily path is not finite, or else
     beyond the sizes the model computes with (`LARGEST`, as for the config's numbers; a
-    `POSITIVE` field at least its inverse), or else below its floor (0, or above 0 for the
-    `POSITIVE` fields)."""
+    rate 1, 100% a year; a `POSITIVE` field at least its inverse), or else below its floor
+    (0, or above 0 for the `POSITIVE` fields)."""
     if not np.all(np.isfinite(array)):
         bad = int(np.flatnonzero(~np.isfinite(array))[0])
         raise UserError(f"{where}: {name} is not finite (first at day {bad}: {array[bad]})")
     largest = _LARGEST.get(name, LARGEST)
     if array.max() > largest:
         bad = int(np.flatnonzero(array > largest)[0])
+        if name in _RATES:
+            raise UserError(f"{where}: {name} is {array[bad]:g} on day {bad}: must be at most "
+                            f"{largest:g} (100% a year); a rate is a fraction (0.043, not 4.3)")
         raise UserError(f"{where}: {name} is {array[bad]:g} on day {bad}: too large to compute "
                         f"with; every value of a path must be at most {largest:g}")
     if name in POSITIVE and array.min() > 0:
