@@ -450,6 +450,8 @@ _INT64, _FLOAT64 = np.dtype("int64"), np.dtype("float64")
 
 
 def _check_table(name: str, value, n_days: int, where: str) -> pd.DataFrame:
+    """Return a table checked against the contract, in its shape (its columns, then the
+    optional ones it holds; whole-number columns int64, the others float), or raise UserError."""
     columns = TABLE_COLUMNS[name]
     if not isinstance(value, pd.DataFrame):
         raise UserError(f"{where}: {name} must be a DataFrame with columns {', '.join(columns)}")
@@ -466,6 +468,13 @@ def _check_table(name: str, value, n_days: int, where: str) -> pd.DataFrame:
     missing = [c for c in columns if c not in value.columns]
     if missing:
         raise UserError(f"{where}: {name} lacks columns {', '.join(missing)}")
+    unknown = [c for c in labels if c not in columns and c not in OPTIONAL_COLUMNS[name]]
+    if unknown:  # else dropped: a misspelt optional column (minshare) went unnoticed
+        allowed = ", ".join(columns)
+        if OPTIONAL_COLUMNS[name]:
+            allowed += f", and optionally {', '.join(OPTIONAL_COLUMNS[name])}"
+        raise UserError(f"{where}: {name}.{unknown[0]}: no such column (check the spelling); "
+                        f"allowed: {allowed}")
     numbers = {c: _numbers(value[c], f"{name}.{c}", where) for c in columns}
     _check_numbers(name, numbers, n_days, where)
     optional = [c for c in OPTIONAL_COLUMNS[name] if c in value.columns]

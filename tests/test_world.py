@@ -143,6 +143,24 @@ def test_a_fractional_day_is_refused_not_cut_to_a_whole_one():
     assert whole["day"].tolist() == [1, 5] and whole["day"].dtype == np.int64
 
 
+@pytest.mark.parametrize("table, says", [
+    ("tenant_requests", "d: tenant_requests.minshare: no such column (check the spelling); allowed: "
+                        "day, mw_it, term_days, usd_per_kw_month, wait_days, and optionally min_share, "
+                        "phased, commence_days, tenant"),
+    ("epochs", "d: epochs.minshare: no such column (check the spelling); allowed: start_day, end_day, "
+               "start_height, difficulty"),
+])
+def test_a_column_the_contract_does_not_name_is_refused_not_dropped(table, says):
+    """A misspelt optional column (minshare for min_share) was dropped without a word."""
+    good = {"tenant_requests": dict(day=[1, 5], mw_it=[10.0, 20.0], term_days=[100.0, 100.0],
+                                    usd_per_kw_month=[120.0, 120.0], wait_days=[0.0, 0.0]),
+            "epochs": dict(start_day=[0, 5], end_day=[5, 10], start_height=[0, 720],
+                           difficulty=[1e14, 1e14])}[table]
+    with pytest.raises(UserError) as refused:
+        validate_output({table: pd.DataFrame({**good, "minshare": [0.5, 0.5]})}, (table,), 10, "d")
+    assert str(refused.value) == says
+
+
 @pytest.mark.parametrize("days", [-1.0, np.inf, np.nan])
 def test_a_commencement_that_is_not_a_finite_number_from_0_is_refused(days):
     table = pd.DataFrame(dict(day=[1, 5], mw_it=[10.0, 20.0], term_days=[100.0, 100.0],
