@@ -447,6 +447,8 @@ def _kind(array: np.ndarray) -> str:
 #: The integer columns of each table (the others hold floats), and their numpy types.
 _INTEGER_COLUMNS = {"epochs": ("start_day", "end_day", "start_height"), "tenant_requests": ("day",)}
 _INT64, _FLOAT64 = np.dtype("int64"), np.dtype("float64")
+#: The columns of each table that must be above 0 (the others must be >= 0).
+_POSITIVE_COLUMNS = {"epochs": (), "tenant_requests": ("mw_it", "term_days")}
 
 
 def _check_table(name: str, value, n_days: int, where: str) -> pd.DataFrame:
@@ -500,19 +502,26 @@ def _check_numbers(name: str, numbers: dict, n_days: int, where: str) -> None:
         return
     stacked = np.vstack([numbers[c] for c in columns])
     if not (stacked.max() < math.inf and stacked.min() >= 0):  # NaN fails both
-        if not np.all(np.isfinite(stacked)):
-            raise UserError(f"{where}: {name} holds NaN or infinite values")
-        negative = (stacked < 0).any(axis=1)
-        raise UserError(f"{where}: {name}.{columns[int(np.flatnonzero(negative)[0])]} holds "
-                        "negative values; must be >= 0")
+        finite = np.isfinite(stacked)
+        bad = ~finite if not finite.all() else stacked < 0
+        row = int(np.flatnonzero(bad.any(axis=0))[0])  # the first row at fault, its first column
+        column = columns[int(np.flatnonzero(bad[:, row])[0])]
+        value = numbers[column][row]
+        if not finite.all():
+            raise UserError(f"{where}: {name}.{column} is not finite (first at row {row}: {value})")
+        allowed = "> 0" if column in _POSITIVE_COLUMNS[name] else ">= 0"
+        raise UserError(f"{where}: {name}.{column} must be {allowed} (row {row}: {value:g})")
     if (first[1:] < first[:-1]).any():
         raise UserError(f"{where}: {name} must be sorted by {columns[0]}")
     if name == "tenant_requests":
         if first[-1] >= n_days:
             raise UserError(f"{where}: tenant_requests.day must lie on the day grid [0, {n_days})")
+        for column in _POSITIVE_COLUMNS[name]:
+            if numbers[column].min() <= 0:
+                row = int(np.flatnonzero(numbers[column] <= 0)[0])
+                raise UserError(f"{where}: {name}.{column} must be > 0 "
+                                f"(row {row}: {numbers[column][row]:g})")
         term = numbers["term_days"]
-        if numbers["mw_it"].min() <= 0 or term.min() <= 0:
-            raise UserError(f"{where}: tenant_requests.mw_it and term_days must be > 0")
         if term.max() > MOST_TERM_DAYS:
             row = int(np.flatnonzero(term > MOST_TERM_DAYS)[0])
             raise UserError(f"{where}: tenant_requests.term_days must be at most {MOST_TERM_DAYS:,} "

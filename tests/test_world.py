@@ -176,11 +176,33 @@ def test_unsorted_or_negative_requests_are_refused():
     good = dict(day=[1, 5], mw_it=[10.0, 20.0], term_days=[100.0, 100.0],
                 usd_per_kw_month=[120.0, 120.0], wait_days=[0.0, 0.0])
     validate_output({"tenant_requests": pd.DataFrame(good)}, ("tenant_requests",), 10, "d")
-    for change, fragment in [({"day": [5, 1]}, "sorted"), ({"mw_it": [-1.0, 2.0]}, "negative"),
-                             ({"usd_per_kw_month": [np.nan, 1.0]}, "NaN"), ({"day": [1, 10]}, "day grid")]:
+    for change, fragment in [({"day": [5, 1]}, "sorted"), ({"mw_it": [-1.0, 2.0]}, "must be > 0"),
+                             ({"usd_per_kw_month": [np.nan, 1.0]}, "not finite"), ({"day": [1, 10]}, "day grid")]:
         with pytest.raises(UserError, match=fragment):
             validate_output({"tenant_requests": pd.DataFrame({**good, **change})},
                             ("tenant_requests",), 10, "d")
+
+
+@pytest.mark.parametrize("change, says", [
+    ({"mw_it": [10.0, 0.0]}, "d: tenant_requests.mw_it must be > 0 (row 1: 0)"),
+    ({"term_days": [0.0, 100.0]}, "d: tenant_requests.term_days must be > 0 (row 0: 0)"),
+    # a negative size or term said ">= 0", and then 0 was refused too
+    ({"mw_it": [10.0, -1.0]}, "d: tenant_requests.mw_it must be > 0 (row 1: -1)"),
+    ({"wait_days": [0.0, -1.0]}, "d: tenant_requests.wait_days must be >= 0 (row 1: -1)"),
+    ({"usd_per_kw_month": [120.0, np.nan]},
+     "d: tenant_requests.usd_per_kw_month is not finite (first at row 1: nan)"),
+    ({"usd_per_kw_month": [120.0, np.nan], "term_days": [100.0, np.inf], "day": [-1, 5]},
+     "d: tenant_requests.term_days is not finite (first at row 1: inf)"),
+])
+def test_a_bad_request_names_its_column_and_row(change, says):
+    """'mw_it and term_days must be > 0' named no column; 'holds NaN or infinite values' no
+    column and no row."""
+    good = dict(day=[1, 5], mw_it=[10.0, 20.0], term_days=[100.0, 100.0],
+                usd_per_kw_month=[120.0, 120.0], wait_days=[0.0, 0.0])
+    for table in (pd.DataFrame({**good, **change}), pd.DataFrame({**good, **change}).astype({"day": float})):
+        with pytest.raises(UserError) as refused:  # in the contract's dtypes, and not
+            validate_output({"tenant_requests": table}, ("tenant_requests",), 10, "d")
+        assert str(refused.value) == says
 
 
 @pytest.mark.parametrize("change", [
