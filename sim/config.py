@@ -578,6 +578,9 @@ def instantiate(node, key: str):
         if unknown:
             raise UserError(f"{key}.{unknown.group(1)}: no such argument of "
                             f"{node.get('_target_')}") from None
+        at = raised_at(cause) if cause is not None else ""
+        if at:  # raised in a plug-in's own code: what and where, as a failing `sample` says
+            message = f"{node.get('_target_')} raised {type(cause).__name__}: {message}{at}"
         raise UserError(f"{key}: cannot be built: {message}") from None
 
 

@@ -127,6 +127,21 @@ def test_a_plugin_module_that_fails_on_import_is_named_with_the_line(tmp_path, m
                                   f"failing_on_import {says}")
 
 
+def test_a_plugin_constructor_that_raises_is_named_with_the_type_and_line(tmp_path, monkeypatch):
+    """Before: 'market.btc: cannot be built: division by zero', where a failing `sample`
+    names the exception and its line."""
+    (tmp_path / "failing_on_init.py").write_text(
+        "class Broken:\n    def __init__(self, usd=1.0):\n        self.usd = usd / 0\n\n"
+        "    def sample(self, days, rng, upstream):\n        return {}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "failing_on_init", raising=False)
+    with pytest.raises(UserError) as refused:
+        instantiate(OmegaConf.create({"_target_": "failing_on_init.Broken", "usd": 2.0}), "market.btc")
+    assert str(refused.value) == ("market.btc: cannot be built: failing_on_init.Broken raised "
+                                  "ZeroDivisionError: float division by zero (at failing_on_init.py:3 "
+                                  "in __init__)")
+
+
 def test_a_config_file_named_as_a_shipped_one_is_refused_not_ignored(tmp_path, capsys, monkeypatch):
     """Hydra reads the shipped tree first: a user's edited copy of market/btc/gbm.yaml was
     ignored without a word, and the run took the shipped GBM. sim.compose names its keyword
