@@ -335,6 +335,8 @@ def _batch_outputs(outs, count: int, where: str) -> list:
     """Return a process's `sample_batch` outputs as a list, or raise UserError unless it gave
     one per world."""
     try:
+        if isinstance(outs, Mapping):  # one world's output, not a list: its keys are no outputs
+            raise TypeError
         outs = list(outs)
     except TypeError:
         raise UserError(f"{where}: sample_batch returned {type(outs).__name__}; expected a list "

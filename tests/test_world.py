@@ -329,6 +329,9 @@ def test_tenant_request_rows_are_the_tables_rows_with_defaults_where_a_column_is
 @pytest.mark.parametrize("returned, fragment", [
     (lambda days, rngs, ups: [], "sample_batch returned 0 outputs for 3 worlds"),
     (lambda days, rngs, ups: 7, "sample_batch returned int; expected a list of 3 outputs"),
+    # one world's output: it said "returned 1 outputs for 3 worlds", counting the dict's keys
+    (lambda days, rngs, ups: {"network_hashrate_ehs": 1.0},
+     "sample_batch returned dict; expected a list of 3 outputs, one per world"),
 ])
 def test_a_batch_of_the_wrong_size_is_refused_in_one_line(compose_small, monkeypatch, returned, fragment):
     cfg = compose_small("run.horizon_years=1")
