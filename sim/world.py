@@ -70,6 +70,8 @@ POSITIVE = {"btc_usd", "network_hashrate_ehs", "difficulty"}
 _LARGEST = {"difficulty": math.inf, "short_rate": 1.0}
 #: The paths that are annual rates, as fractions (0.043 a year, not 4.3).
 _RATES = {"short_rate"}
+#: The paths that never fall from one day to the next: blocks are only ever added.
+_RISING = {"block_height"}
 
 def stream_key(name: str) -> int:
     """Return the fixed integer that keys a process's random stream (never `hash`)."""
@@ -386,6 +388,10 @@ def validate_output(out, fields: tuple[str, ...], n_days: int, where: str) -> di
         if not (top < math.inf and top <= _LARGEST.get(name, LARGEST)
                 and (low >= 1 / LARGEST if name in POSITIVE else low >= 0)):
             _refuse_path(name, array, where)
+        if name in _RISING and (array[1:] < array[:-1]).any():
+            day = int(np.flatnonzero(array[1:] < array[:-1])[0]) + 1
+            raise UserError(f"{where}: {name} must not decrease (day {day}: {array[day]:.15g} "
+                            f"after {array[day - 1]:.15g})")
         array.setflags(write=False)
         checked[name] = array
     return checked
@@ -501,6 +507,9 @@ def _check_numbers(name: str, numbers: dict, n_days: int, where: str) -> None:
     columns = TABLE_COLUMNS[name]
     first = numbers[columns[0]]
     if not len(first):
+        if name == "epochs":  # a strategy reading view.epochs would find no difficulty
+            raise UserError(f"{where}: epochs is empty; a network must return at least the "
+                            "epoch in force on day 0")
         return
     stacked = np.vstack([numbers[c] for c in columns])
     if not (stacked.max() < math.inf and stacked.min() >= 0):  # NaN fails both
@@ -515,9 +524,17 @@ def _check_numbers(name: str, numbers: dict, n_days: int, where: str) -> None:
         raise UserError(f"{where}: {name}.{column} must be {allowed} (row {row}: {value:g})")
     if (first[1:] < first[:-1]).any():
         raise UserError(f"{where}: {name} must be sorted by {columns[0]}")
+    if first[-1] >= n_days:
+        row = int(np.flatnonzero(first >= n_days)[0])
+        raise UserError(f"{where}: {name}.{columns[0]} must lie on the day grid [0, {n_days}) "
+                        f"(row {row}: {first[row]:g})")
+    if name == "epochs":  # an epoch under a day long starts and ends on one day (floors)
+        end = numbers["end_day"]
+        if (end < first).any():
+            row = int(np.flatnonzero(end < first)[0])
+            raise UserError(f"{where}: epochs.end_day must be >= start_day (row {row}: "
+                            f"end_day {end[row]:g}, start_day {first[row]:g})")
     if name == "tenant_requests":
-        if first[-1] >= n_days:
-            raise UserError(f"{where}: tenant_requests.day must lie on the day grid [0, {n_days})")
         for column in _POSITIVE_COLUMNS[name]:
             if numbers[column].min() <= 0:
                 row = int(np.flatnonzero(numbers[column] <= 0)[0])

@@ -131,6 +131,31 @@ def test_a_short_rate_above_100_percent_a_year_is_refused_as_a_percent_typed_as_
                                   "year); a rate is a fraction (0.043, not 4.3)")
 
 
+_EPOCHS = pd.DataFrame({"start_day": [0, 0, 5], "end_day": [0, 5, 19], "start_height": [0, 2016, 4032],
+                        "difficulty": [1e14, 1e14, 1e14]})  # the first under a day long, as at a retarget
+
+
+@pytest.mark.parametrize("field, value, says", [
+    ("epochs", _EPOCHS.iloc[:0],
+     "n: epochs is empty; a network must return at least the epoch in force on day 0"),
+    ("epochs", _EPOCHS.assign(start_day=[0, 0, 12], end_day=[0, 12, 26]),
+     "n: epochs.start_day must lie on the day grid [0, 10) (row 2: 12)"),
+    ("epochs", _EPOCHS.assign(end_day=[0, 5, 4]),
+     "n: epochs.end_day must be >= start_day (row 2: end_day 4, start_day 5)"),
+    ("block_height", np.r_[955_584 + 144.0 * np.arange(5), 955_000 + 144.0 * np.arange(5)],
+     "n: block_height must not decrease (day 5: 955000 after 956160)"),
+])
+def test_a_network_that_returns_impossible_epochs_or_heights_is_refused(field, value, says):
+    """An empty epochs table, an epoch starting after the grid or ending before it starts,
+    and a falling block height were accepted: a strategy reading view.epochs saw them."""
+    good = {"epochs": _EPOCHS, "block_height": 955_584 + 144.0 * np.arange(10)}
+    checked = validate_output(good, tuple(good), 10, "n")
+    assert checked["epochs"].equals(_EPOCHS)  # an epoch may start and end on one day
+    with pytest.raises(UserError) as refused:
+        validate_output({**good, field: value}, tuple(good), 10, "n")
+    assert str(refused.value) == says
+
+
 def test_a_fractional_day_is_refused_not_cut_to_a_whole_one():
     """Before, days 10.7 and 400.5 were cut to 10 and 400 without a word."""
     table = pd.DataFrame(dict(day=[1.0, 5.5], mw_it=[10.0, 20.0], term_days=[100.0, 100.0],
