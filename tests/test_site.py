@@ -136,8 +136,8 @@ def test_mw_are_conserved_and_ledger_sums_to_npv(compose_small):
             mw = acc.timeline()[:, :len(STATES)]  # the MW states, not the cover after them
             np.testing.assert_allclose(mw.sum(axis=1), cfg.site.grid_mw, rtol=1e-9)
             cash = acc.monthly.sum(axis=0)
-            assert acc.summary()["npv_usd"] == pytest.approx(
-                float(cash @ discount_factors(len(cash), 0.10)), rel=1e-12)
+            factors = discount_factors(len(cash), 0.10, first_share=acc.first_share)
+            assert acc.summary()["npv_usd"] == pytest.approx(float(cash @ factors), rel=1e-12)
 
 
 class Peeker(Strategy):
