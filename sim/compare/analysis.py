@@ -96,6 +96,24 @@ def resolve_baseline(runset: RunSet, baseline: str | None) -> tuple[str | None, 
     return labels[0], [f"{DEFAULT_BASELINE} did not run; {labels[0]} serves as the baseline."]
 
 
+def _scenario_baseline(here: pd.DataFrame, scenario: str, baseline: str | None, given: bool,
+                       many: bool) -> tuple[str | None, list[str]]:
+    """Return the baseline of one scenario (its rows `here`) and a note where it is not the
+    run's: a scenario without the default baseline (stay_mining, or the first strategy)
+    takes its own first strategy; one without a baseline named by --baseline has none."""
+    if baseline is None or not many or ((here["label"] == baseline) | (here["strategy"] == baseline)).any():
+        return baseline, []
+    if given:
+        return None, [f"In scenario '{scenario}', {baseline} did not run: its strategies have "
+                      "no differences against a baseline."]
+    first = here["label"].iloc[0]
+    if (here["label"] == first).all():
+        return None, [f"In scenario '{scenario}', {baseline} did not run and {first} alone "
+                      "did: there is no baseline there."]
+    return first, [f"In scenario '{scenario}', {baseline} did not run; {first} serves as its "
+                   "baseline."]
+
+
 def _baseline_label(runset: RunSet, scenario: str, label: str, baseline: str | None):
     """Return (baseline label, paired) for `label` in `scenario`, or (None, False)."""
     if baseline is None:
@@ -121,26 +139,6 @@ def _values(here: pd.DataFrame, label: str, metric: str) -> pd.Series:
     return rows.set_index("replication")[metric].astype(float).sort_index()
 
 
-def _shared_replications(here: pd.DataFrame, scenario: str, many: bool) -> tuple[pd.DataFrame, list[str]]:
-    """Return the scenario's rows `here` cut to the replications every strategy ran, and
-    the note that says so ([] when they ran the same ones, or share none).
-
-    Runs of different sizes compared in one scenario: the ranking pairs replications by
-    number, so it can use only those every strategy has; the table, the regret and the
-    headline's means are taken over the same ones, or the verdict would recommend a
-    strategy whose mean in the table is lower than another's."""
-    ran = here.groupby("label", sort=False)["replication"].agg(lambda r: frozenset(r))
-    shared = frozenset.intersection(*ran) if len(ran) else frozenset()
-    if len(set(ran)) < 2 or not shared:
-        return here, []
-    counts = ", ".join(f"{label} {len(reps):,}" for label, reps in ran.items())
-    where = f"In scenario '{scenario}', the" if many else "The"
-    return here[here["replication"].isin(shared)], [
-        f"{where} strategies ran different replications ({counts}): each is described, "
-        f"compared and ranked on the {len(shared):,} that all of them ran; rerun them with "
-        "the same run.replications to use them all."]
-
-
 def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None,
             confidence: float = 0.95, delta: float | None = None) -> Analysis:
     """Return the Analysis of `runset` on summary column `metric`.
@@ -149,6 +147,8 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
     `select_by_mean`).
     """
     better = stats.higher_is_better(metric)
+    runset = runset.shared()  # runs of different sizes: the replications all of them ran
+    given = baseline is not None
     baseline, notes = resolve_baseline(runset, baseline)
     notes = runset.notes + notes
     cash, terminal = net_cash(runset)
@@ -157,8 +157,6 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
     for scenario in runset.scenarios:
         here = runset.summary[runset.summary["scenario"] == scenario]
         labels = list(dict.fromkeys(here["label"]))
-        here, shared_note = _shared_replications(here, scenario, many=len(runset.scenarios) > 1)
-        notes += shared_note
         values = {label: _values(here, label, metric) for label in labels}
         notes += _undefined(metric, scenario, values, many=len(runset.scenarios) > 1)
         shares = {label: float(v.isna().mean()) for label, v in values.items()}
@@ -169,6 +167,8 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
                                               metric, confidence, by="label",
                                               higher_is_better=better, delta=delta)
         unpaired = []
+        own, note = _scenario_baseline(here, scenario, baseline, given, many=len(runset.scenarios) > 1)
+        notes += note
         for label in labels:
             row = {"scenario": scenario, "strategy": label,
                    "name": here.loc[here["label"] == label, "strategy"].iloc[0],
@@ -176,7 +176,7 @@ def analyse(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None
             row.update(stats.describe(values[label], confidence, better))
             row["undefined_share"] = row["n_missing"] / max(len(values[label]), 1)
             row.update(terminal_share(here[here["label"] == label], metric, row["mean"]))
-            other, paired = _baseline_label(runset, scenario, label, baseline)
+            other, paired = _baseline_label(runset, scenario, label, own)
             row["baseline"] = other
             if other is not None and other != label:
                 row.update(_versus(values[label], values[other], paired, confidence,

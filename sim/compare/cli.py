@@ -31,9 +31,9 @@ examples:
   hashpivot-compare RUN_A RUN_B --baseline phased --metric peak_funding_usd
   hashpivot-compare RUN_DIR --metric equity_npv_usd    # or equity_irr, min_dscr, ...
 
-Runs that sampled the same worlds (same seed and market) are compared pair by pair;
-runs over different markets are scenarios, and each strategy's regret across them is
-reported. Writes comparison.csv, report.html and plots/*.png into --out, and with
+Runs that sampled the same worlds (same seed, market, snapshot and horizon) are one
+scenario, compared pair by pair; runs over other worlds that ran the same strategies are
+other scenarios, and each strategy's regret across them is reported. Writes comparison.csv, report.html and plots/*.png into --out, and with
 --xlsx the same tables as one workbook (comparison.xlsx)."""
 
 

@@ -7,12 +7,13 @@ run kept only its summary), the sampled world's features (`worlds.parquet`,
 it, `robustness.csv` (the verdict under other valuation assumptions). A Hydra multirun leaves one
 such directory per job under a sweep directory; passing the sweep directory expands it.
 
-Across runs, a *scenario* is the set of overrides that touch the market
-(`market/ai=glut`) or the seed (`run.seed=2`: other worlds, so a strategy under another
-seed is never ranked against itself), or "default". A strategy's *label* is its name, plus the other
-overrides that set it apart from runs of the same name (`phased [blocks_per_quarter=2]`).
-Two runs share worlds, so their outcomes pair replication by replication, exactly when
-their `run.json` carries the same `world_key`. Replication k's world depends only on the
+Across runs, a *scenario* is a set of sampled worlds: the runs whose `run.json` carries
+the same `world_key` (the market, seed, start and horizon they sampled), so a strategy
+under other worlds is never ranked against itself. It is named by its runs' overrides
+that set its worlds apart (`market/ai=glut`, `run.seed=2`, `asof=2026-01-12`), or
+"default". A strategy's *label* is its name, plus the other overrides that set it apart
+from runs of the same name (`phased [blocks_per_quarter=2]`). Runs of one scenario share
+worlds, so their outcomes pair replication by replication. Replication k's world depends only on the
 seed and k, so a run of 1 replication holds the first world of a run of 3 on the same
 seed: where a strategy ran in both with the same numbers on the shared worlds, the run
 with more worlds is kept and the other left out (and said so).
@@ -98,6 +99,38 @@ class RunSet:
         return dataclasses.replace(self, summary=self.summary[kept].reset_index(drop=True),
                                    labels=labels, unselected=unselected)
 
+    def shared(self) -> RunSet:
+        """Return the runs cut, scenario by scenario, to the replications every strategy ran,
+        with a note where that leaves some out (itself where none is).
+
+        Runs of different sizes compared in one scenario: the ranking pairs replications by
+        number, so it can use only those every strategy has; the table, the regret, the
+        headline's means, the financing figures and the plots are taken over the same ones,
+        or the verdict would recommend a strategy whose mean in the table is lower than
+        another's. Every table of a run is cut (a run belongs to one scenario)."""
+        keep, notes, many = {}, [], len(self.scenarios) > 1
+        for scenario in self.scenarios:
+            here = self.summary[self.summary["scenario"] == scenario]
+            ran = here.groupby("label", sort=False)["replication"].agg(lambda r: frozenset(r))
+            common = frozenset.intersection(*ran) if len(ran) else frozenset()
+            if len(set(ran)) < 2 or not common:
+                continue
+            counts = ", ".join(f"{label} {len(reps):,}" for label, reps in ran.items())
+            where = f"In scenario '{scenario}', the" if many else "The"
+            notes.append(f"{where} strategies ran different replications ({counts}): each is "
+                         f"described, compared and ranked on the {len(common):,} that all of "
+                         "them ran; rerun them with the same run.replications to use them all.")
+            keep.update(dict.fromkeys(map(int, here["run"].unique()), common))
+        if not keep:
+            return self
+        runs = [_cut(run, keep[index]) if index in keep else run
+                for index, run in enumerate(self.runs)]
+        rows = self.summary
+        kept = [index not in keep or replication in keep[index]
+                for index, replication in zip(rows["run"], rows["replication"])]
+        return dataclasses.replace(self, runs=runs, summary=rows[kept].reset_index(drop=True),
+                                   notes=[*self.notes, *notes])
+
     def table(self, name: str) -> pd.DataFrame | None:
         """Return `cashflows` or `timeline` of every run, labelled, or None if none kept it."""
         parts = []
@@ -118,6 +151,15 @@ class RunSet:
         rows = self.summary[(self.summary["scenario"] == scenario)
                             & (self.summary["label"] == label)]
         return self.runs[int(rows["run"].iloc[0])]
+
+
+def _cut(run: Run, replications: frozenset) -> Run:
+    """Return `run` with every table cut to `replications`."""
+    def cut(frame):
+        return None if frame is None else frame[frame["replication"].isin(replications)]
+    return dataclasses.replace(run, summary=cut(run.summary), cashflows=cut(run.cashflows),
+                               timeline=cut(run.timeline), worlds=cut(run.worlds),
+                               world_monthly=cut(run.world_monthly))
 
 
 def find_runs(paths) -> list[Path]:
@@ -241,17 +283,98 @@ def is_scenario(key: str) -> bool:
     return key in ("market", "run.seed") or key.startswith(("market/", "market."))
 
 
-def scenario_of(run: Run) -> str:
-    """Return the run's scenario: its market and seed overrides, or "default"."""
-    named = sorted(f"{k}={v}" for k, v in map(split_override, run.overrides) if is_scenario(k))
-    return ", ".join(named) or "default"
+def _world_overrides(run: Run) -> dict[str, str]:
+    """Return the run's overrides that may set its worlds apart: all but its strategies' and
+    those that change no outcome."""
+    return {key: value for key, value in map(split_override, run.overrides)
+            if not (key == "strategy" or key.startswith("strategy.") or is_outcome_neutral(key))}
+
+
+#: The config sections and keys that decide a run's worlds (`sim.rundir.world_key`; the market
+#: reads day 0 from `asof` and the ASIC frontier from `fleet`), and how many of those that
+#: differ name a scenario where its overrides do not.
+_WORLD_SETTINGS = ("market.", "asof.", "fleet.", "run.seed", "run.horizon_years", "run.deterministic",
+                   "site.start_date")
+_NAMED_SETTINGS = 3
+
+
+def _world_settings(run: Run) -> dict[str, object]:
+    """Return the run's config settings that decide its worlds, by dotted key."""
+    flat = {}
+
+    def walk(node, prefix):
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(value, f"{prefix}{key}.")
+            else:
+                flat[f"{prefix}{key}"] = value
+    walk(run.config or {}, "")
+    return {key: value for key, value in flat.items()
+            if key.startswith(_WORLD_SETTINGS[:3]) or key in _WORLD_SETTINGS[3:]}
+
+
+def scenario_names(runs: list[Run]) -> list[str]:
+    """Return each run's scenario. Runs that sampled the same worlds (`world_key`) share one;
+    runs on other worlds drawn alike (their overrides but the seed the same) join it unless
+    they ran a strategy of the same name (then they are another scenario, so no strategy is
+    ranked against itself; otherwise their strategies are compared unpaired). A scenario is named by the market and seed overrides all its
+    runs carry and, where several are compared, by the other overrides that tell their
+    worlds apart (`asof=2026-01-12`), or "default"; a name two scenarios would share gets
+    its first run's folder."""
+    groups: dict[str, list[int]] = {}
+    for index, run in enumerate(runs):
+        groups.setdefault(run.world_key, []).append(index)
+    scenarios: list[tuple[set, list[int], frozenset]] = []  # (strategy names, runs, overrides)
+    for members in groups.values():
+        names = {str(s) for i in members for s in runs[i].summary["strategy"].unique()}
+        overrides = frozenset(set.intersection(*(set(_world_overrides(runs[i]).items())
+                                                 for i in members)))
+        alike = frozenset((k, v) for k, v in overrides if k != "run.seed")  # worlds drawn alike
+        joined = next((scenario for scenario in scenarios
+                       if not scenario[0] & names and scenario[2] == alike), None)
+        if joined is None:
+            scenarios.append((names, list(members), alike))
+        else:
+            joined[0].update(names)
+            joined[1].extend(members)
+    common = [dict(set.intersection(*(set(_world_overrides(runs[i]).items()) for i in members)))
+              for _, members, _ in scenarios]
+    apart = set()  # keys whose value is not the same in every scenario
+    if len(scenarios) > 1:
+        every = {k for overrides in common for k in overrides}
+        apart = {k for k in every if len({overrides.get(k) for overrides in common}) > 1}
+    names = [", ".join(sorted(f"{k}={v}" for k, v in overrides.items()
+                              if is_scenario(k) or k in apart)) or "default"
+             for overrides in common]
+    for name in set(names):  # alike overrides (or none recorded): the settings that differ
+        alike = [k for k, other in enumerate(names) if other == name]
+        if len(alike) > 1:
+            settings = [_world_settings(runs[scenarios[k][1][0]]) for k in alike]
+            keys = sorted(key for key in set().union(*settings)
+                          if len({str(s.get(key)) for s in settings}) > 1)[:_NAMED_SETTINGS]
+            for k, given in zip(alike, settings):
+                if keys:
+                    names[k] = ", ".join(f"{key}={given.get(key)}" for key in keys)
+    names = [f"{name} ({runs[members[0]].path.name})" if names.count(name) > 1 else name
+             for name, (_, members, _) in zip(names, scenarios)]
+    named = {}
+    for name, (_, members, _) in zip(names, scenarios):
+        named.update(dict.fromkeys(members, name))
+    return [named[index] for index in range(len(runs))]
+
+
+def scenario_keys(runs: list[Run]) -> set[str]:
+    """Return the override keys that name the runs' scenarios (so they label no strategy)."""
+    return {split_override(part)[0] for name in scenario_names(runs) for part in name.split(", ")}
 
 
 def run_name(run, runset: RunSet) -> str:
     """Return how the report names `run` among the runs compared: its folder, and where
     the runs span scenarios, its scenario first (a sweep's folders are numbers)."""
     if len(runset.scenarios) > 1:
-        return f"scenario '{scenario_of(run)}', {run.path.name}"
+        index = next(i for i, other in enumerate(runset.runs) if other is run)
+        scenario = runset.summary.loc[runset.summary["run"] == index, "scenario"].iloc[0]
+        return f"scenario '{scenario}', {run.path.name}"
     return run.path.name
 
 
@@ -260,11 +383,12 @@ def strategy_options(run: Run) -> dict[str, str]:
     return config_strategy_options(run.config)
 
 
-def relevant_overrides(run: Run, option: str) -> dict[str, str]:
-    """Return the overrides of `run` that can change strategy `option`'s outcomes."""
+def relevant_overrides(run: Run, option: str, scenario: frozenset = frozenset()) -> dict[str, str]:
+    """Return the overrides of `run` that can change strategy `option`'s outcomes, but for
+    those that name a scenario (the market, the seed, the keys in `scenario`)."""
     relevant = {}
     for key, value in map(split_override, run.overrides):
-        if is_scenario(key) or key == "strategy" or is_outcome_neutral(key):
+        if is_scenario(key) or key in scenario or key == "strategy" or is_outcome_neutral(key):
             continue
         if key.startswith("strategy.") and not key.startswith(f"strategy.{option}."):
             continue
@@ -285,11 +409,12 @@ def label_runs(runs: list[Run]) -> tuple[dict[tuple[int, str], str], list[str]]:
     """Return ({(run index, strategy): label}, left out) with labels unique per scenario;
     a run whose worlds another run holds is left out (see `_deduplicate`)."""
     entries = []  # (run index, strategy, option, relevant overrides)
+    scenario = frozenset(scenario_keys(runs))
     for index, run in enumerate(runs):
         options = strategy_options(run)
         for strategy in dict.fromkeys(run.summary["strategy"]):
             option = options.get(strategy, strategy)
-            entries.append((index, strategy, option, relevant_overrides(run, option)))
+            entries.append((index, strategy, option, relevant_overrides(run, option, scenario)))
     labels = {}
     for strategy in dict.fromkeys(e[1] for e in entries):
         group = [e for e in entries if e[1] == strategy]
@@ -313,13 +438,14 @@ def _deduplicate(runs, labels):
     worlds, the run with the most of them kept; runs that only share a seed and market
     but differ on shared worlds keep each its own label, marked by its folder."""
     left_out, kept, seen = {}, {}, {}
-    scenario = {i: scenario_of(run) for i, run in enumerate(runs)}
+    scenario = dict(enumerate(scenario_names(runs)))
     for (index, strategy), label in labels.items():
         seen.setdefault((scenario[index], label), []).append((index, strategy))
     for (_, label), members in seen.items():
         worlds = {runs[i].world_key for i, _ in members}
         rows = {m: _rows(runs[m[0]], m[1]) for m in members}
-        largest = max(members, key=lambda m: len(rows[m]))  # the first of the largest
+        # the largest; of those alike, one that kept its monthly detail, then the first
+        largest = max(members, key=lambda m: (len(rows[m]), runs[m[0]].cashflows is not None))
         if len(members) == 1 or (len(worlds) == 1 and all(
                 _holds(rows[largest], rows[m]) for m in members)):
             kept[largest] = label
@@ -393,11 +519,12 @@ def runset_of(runs: list[Run]) -> RunSet:
     runs = [runs[index] for index in used]
     labels = {(position[index], strategy): label for (index, strategy), label in labels.items()}
     parts = []
+    scenario = scenario_names(runs)
     for (index, strategy), label in labels.items():
         run = runs[index]
         part = run.summary[run.summary["strategy"] == strategy].copy()
         part["label"], part["run"], part["world_key"] = label, index, run.world_key
-        part["scenario"] = scenario_of(run)
+        part["scenario"] = scenario[index]
         parts.append(part)
     summary = pd.concat(parts, ignore_index=True)
     scenarios = list(dict.fromkeys(summary["scenario"]))

@@ -33,7 +33,7 @@ from sim.compare.workbook import WORKBOOK, workbook_path, write_workbook
 from sim.config import check_output_dir
 from sim.selection import Selection
 from sim.errors import UserError
-from sim.rundir import COMPARISON_CSV, PLOTS_DIR, REPORT_HTML, write_atomic
+from sim.rundir import COMPARISON_CSV, PLOTS_DIR, REPORT_HTML, RunDir, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,7 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
     out, key = Path(out), "--out"
     book = workbook_path(out, xlsx) if xlsx is not None else None
     check_output_dir(out, key)  # before anything is written, so nothing is half-written
+    check_not_another_run(out, run_dirs, key)
     if book is not None and book.parent.absolute() != out.absolute():
         check_output_dir(book.parent, "--xlsx's folder")  # and the workbook's, written last
     try:
@@ -151,6 +152,17 @@ def compare_runs(run_dirs, out=None, baseline: str | None = None,
                       plots=[path for _, path in drawn])
 
 
+def check_not_another_run(out: Path, run_dirs, key: str) -> None:
+    """Raise UserError if `out` is the directory of a run not compared: writing there would
+    replace that run's own report.html and comparison.csv with another comparison's."""
+    if not RunDir(out).is_run():
+        return
+    compared = {Path(d).resolve() for d in run_dirs}
+    if out.resolve() not in compared:
+        raise UserError(f"{key}={out}: is the directory of another run, not one compared (its "
+                        "report.html and comparison.csv would be replaced); choose another folder")
+
+
 def analyse_runset(runset: RunSet, metric: str = "npv_usd", baseline: str | None = None,
                    confidence: float = 0.95, delta: float | None = None,
                    strategies: list[str] | None = None) -> tuple[RunSet, Analysis]:
@@ -158,6 +170,7 @@ def analyse_runset(runset: RunSet, metric: str = "npv_usd", baseline: str | None
     `delta` defaulting to the runs' `run.indifference_usd` for a USD metric."""
     if strategies:
         runset = runset.only(strategies)
+    runset = runset.shared()  # what the analysis, the financing figures and the plots all use
     if delta is None and metric.endswith("_usd"):
         delta = (runset.runs[0].config.get("run") or {}).get("indifference_usd")
     return runset, analyse(runset, metric, baseline, confidence, delta)

@@ -342,7 +342,7 @@ def _robust(analysis: Analysis, scenarios: list[str]) -> list[str]:
     everywhere = list(regret.index[regret["scenarios_missing"] == 0])
     if robust is None and len(everywhere) == 1:
         bests = "; ".join(f"'{s}': {analysis.selections[s].best}" for s in scenarios)
-        return ([f"No recommendation across {len(scenarios)} market scenarios: only "
+        return ([f"No recommendation across {len(scenarios)} scenarios: only "
                  f"{everywhere[0]} ran in every scenario, so there is no other strategy to "
                  f"weigh it against (the best in each: {bests})."]
                 + [f"Scenario '{s}': {analysis.selections[s].describe()}" for s in scenarios])
@@ -352,7 +352,7 @@ def _robust(analysis: Analysis, scenarios: list[str]) -> list[str]:
     wins = sum(analysis.selections[s].best == robust for s in scenarios)
     if per.max() > 0:
         worst, why = per.idxmax(), "where its regret is largest"
-        lines = [f"Recommended across {len(scenarios)} market scenarios: {robust}, the "
+        lines = [f"Recommended across {len(scenarios)} scenarios: {robust}, the "
                  f"strategy whose largest regret is smallest: at worst it trails the best "
                  f"strategy by {fmt(per.max(), metric)} of {metric_name(metric)} (in "
                  f"scenario '{worst}'); it is best in {wins} of {len(scenarios)} scenarios."]
@@ -361,7 +361,7 @@ def _robust(analysis: Analysis, scenarios: list[str]) -> list[str]:
         worst = (tails.idxmin() if analysis.higher_is_better else tails.idxmax()) \
             if tails.notna().any() else scenarios[0]
         why = "where its worst 5% of worlds fare worst"
-        lines = [f"Recommended across {len(scenarios)} market scenarios: {robust}, the best "
+        lines = [f"Recommended across {len(scenarios)} scenarios: {robust}, the best "
                  f"strategy by mean {metric_name(metric)} in every one of them (no regret)."]
     lines += [f"Scenario '{s}': {analysis.selections[s].describe()}" for s in scenarios]
     lines.append(_risk(analysis, worst, robust, why))
@@ -388,9 +388,9 @@ HEADERS = {"ci_low": "CI low", "ci_high": "CI high", "std": "std dev", "p5": "P5
 
 def robust_choice(regret: pd.DataFrame) -> str | None:
     """Return the strategy whose largest regret over the scenarios is smallest, among those
-    that ran in every scenario; None if none did, or only one of several did."""
+    that ran in every scenario; None if none did, or only one did (nothing to weigh it against)."""
     usable = regret.loc[regret["scenarios_missing"] == 0, "max_regret"].dropna()
-    if usable.empty or (len(usable) == 1 and len(regret) > 1):
+    if len(usable) < 2:
         return None
     return usable.idxmin()
 

@@ -185,7 +185,9 @@ def test_a_run_none_of_whose_strategies_is_compared_is_not_counted(tmp_path, run
 
 @pytest.mark.parametrize("key, value, shown", [
     ("discount_rate", 0.2, "run.discount_rate (0.1 in result_1, 0.2 in result_2)"),
-    ("horizon_years", 5, "run.horizon_years (3 in result_1, 5 in result_2)")])
+    # other horizons sample other worlds: a scenario each, named by the setting that differs
+    ("horizon_years", 5, "run.horizon_years (3 in scenario 'run.horizon_years=3.0', result_1; "
+                         "5 in scenario 'run.horizon_years=5', result_2)")])
 def test_in_memory_results_valued_differently_carry_the_warning_in_their_verdict(
         key, value, shown, real_run):
     result, _ = real_run

@@ -210,7 +210,7 @@ def test_a_strategy_best_in_every_scenario_is_said_so_with_its_worst_tail_named(
     regret = comparison.analysis.regret
     assert (regret.loc["phased", ["market/ai=glut", "market/ai=boom"]] == 0).all()
     lines = comparison.verdict.splitlines()
-    assert lines[0] == ("Recommended across 2 market scenarios: phased, the best strategy by "
+    assert lines[0] == ("Recommended across 2 scenarios: phased, the best strategy by "
                         "mean NPV in every one of them (no regret).")
     assert "trails" not in comparison.verdict
     table = comparison.table.set_index(["scenario", "strategy"])["cvar5"]
@@ -238,7 +238,19 @@ def test_market_scenarios_report_regret(tmp_path, run_factory):
     assert (regret[["market/ai=glut", "market/ai=boom"]].min() == 0).all()
     assert comparison.best == regret["max_regret"].idxmin()
     assert (tmp_path / "out" / "plots" / "regret.png").is_file()
-    assert "market scenarios" in comparison.verdict.splitlines()[0]
+    assert "2 scenarios" in comparison.verdict.splitlines()[0]
+
+
+def test_one_strategy_across_scenarios_is_not_recommended(tmp_path, run_factory):
+    """Only phased compared, in two markets: nothing to weigh it against (it was
+    'Recommended across 2 market scenarios: phased ... (no regret)')."""
+    for number, market in enumerate(("glut", "boom")):
+        run_factory(tmp_path / "sweep" / str(number), ("stay_mining", "phased"),
+                    market=[f"market/ai={market}"])
+    comparison = compare_runs([tmp_path / "sweep"], out=tmp_path / "out", strategies=["phased"])
+    assert comparison.best is None
+    assert comparison.verdict.splitlines()[0].startswith(
+        "No recommendation across 2 scenarios: only phased ran in every scenario")
 
 
 def test_cli_writes_the_comparison_and_explains_itself(tmp_path, run_factory, capsys):
