@@ -266,6 +266,9 @@ def _execute_locked(cfg, run_dir) -> int:
         _record(run_dir, cfg, "failed", started, error=one_line(err))
         return _job_fail(f"{one_line(err)}; finished chunks are kept in {out_dir}")
     except KeyboardInterrupt as err:
+        if _saved(run_dir):  # it came as the save ended (held until then): the run is whole
+            warn_user(log, _interrupted_once_saved(cfg, out_dir))
+            return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
         _record(run_dir, cfg, "interrupted", started)
         kept = ("finished chunks are kept in" if RunDir(out_dir).chunks.finished()
                 else "no chunk had finished (a trained policy is kept, if any) in")
@@ -300,6 +303,32 @@ def _execute_locked(cfg, run_dir) -> int:
     if verdict:
         print(f"report: {Path(out_dir) / 'report.html'}")
     return code
+
+
+def _saved(run_dir) -> bool:
+    """Return whether `run_dir` holds its run saved whole: run.json complete (written by the
+    save alone, the run having set it running) and summary.parquet, which the save moves in last."""
+    try:
+        status = (run_dir.read_info() or {}).get("status")
+    except UserError:
+        return False
+    return status == "complete" and run_dir.table_path("summary").is_file()
+
+
+def _interrupted_once_saved(cfg, out_dir) -> str:
+    """Return the line for Ctrl-C or SIGTERM that came as the run's save ended: the run is
+    complete; what it had still to write (its robustness table, its report) and how to."""
+    left = [what for what, asked in ((f"robustness table ({ROBUSTNESS_CSV})",
+                                      int(cfg.run.robustness.replications)),
+                                     ("report", cfg.run.compare)) if asked]
+    saved = f"interrupted; the run is complete and saved in {out_dir}"
+    if not left:
+        return saved
+    if left == ["report"]:  # as an interrupt while the report is drawn says
+        return f"{saved}, but its report was not written; make it with: hashpivot-compare {out_dir}"
+    return (f"{saved}, but its {' and its '.join(left)} {'was' if len(left) == 1 else 'were'} "
+            f"not written: rerun {_same_command(out_dir)} to make "
+            f"{'it' if len(left) == 1 else 'them'} from the saved run")
 
 
 def _robustness(cfg, result, out_dir: Path) -> tuple[int, str]:

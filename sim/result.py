@@ -10,7 +10,7 @@ from omegaconf import DictConfig
 
 from sim.config import check_output_dir
 from sim.errors import UserError
-from sim.rundir import CHUNKS_DIR, ROBUSTNESS_CSV, TABLES, RunDir
+from sim.rundir import CHUNKS_DIR, TABLES, RunDir, run_info
 
 #: The run.json fields that tell one run from another (its robustness.csv is its own).
 SAME_RUN = ("seed", "replications", "strategies", "world_key", "terminal_value", "discount_rates")
@@ -41,7 +41,9 @@ class Result:
         The directory then reads like one the command line wrote: `sim.load` and
         `hashpivot-compare` both accept it. A table this Result does not hold is removed;
         its `robustness` is written as robustness.csv, and without one another run's
-        robustness.csv is removed (a run's own, the same run saved again, is kept).
+        robustness.csv is removed (a run's own, the same run saved again, is kept). The
+        files are written aside and moved in as a set (`RunDir.write_outcome`): a save that
+        fails or is interrupted leaves the folder's earlier tables as they were.
         """
         run_dir = RunDir(path)
         if run_dir.path.exists() and not run_dir.path.is_dir():
@@ -49,19 +51,14 @@ class Result:
                             "give it a folder's path")
         check_output_dir(path, "path")  # before the first table: nothing is half-written
         before = run_dir.read_info() if run_dir.path.is_dir() else None
-        for name in TABLES:
-            table = getattr(self, name, None)
-            if table is not None and len(table.columns):
-                run_dir.write_table(name, table)
-            else:
-                run_dir.remove_table(name)
-        run_dir.write_config(self.config)
-        written = run_dir.write_info(self.config, "complete", self.info.get("started"),
-                                     **self.recorded_info())
-        if self.robustness is not None:
-            run_dir.write_robustness(self.robustness)
-        elif before is None or any(before.get(key) != written[key] for key in SAME_RUN):
-            (run_dir.path / ROBUSTNESS_CSV).unlink(missing_ok=True)
+        info = run_info(self.config, "complete", self.info.get("started"), **self.recorded_info())
+        tables = {name: getattr(self, name, None) for name in TABLES}
+        # all or nothing: an interrupted save leaves the earlier tables whole, never a mix
+        run_dir.write_outcome({name: table for name, table in tables.items()
+                               if table is not None and len(table.columns)},
+                              self.config, info, self.robustness,
+                              drop_robustness=before is None
+                              or any(before.get(key) != info[key] for key in SAME_RUN))
         return run_dir.path
 
     def recorded_info(self) -> dict:

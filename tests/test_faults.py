@@ -321,6 +321,68 @@ def test_sigterm_is_interrupted_with_143_and_the_rerun_completes_identically(
     assert_same(sim.load(tmp_path), clean)
 
 
+# --- a save is all or nothing --------------------------------------------------------------------
+def replications_per_table(run_dir: Path) -> dict[str, int]:
+    return {name: pd.read_parquet(run_dir / f"{name}.parquet")["replication"].nunique()
+            for name in RunDir(run_dir).tables()}
+
+
+def test_a_save_interrupted_between_two_tables_leaves_no_new_summary_beside_the_old_tables(
+        cfg, copy, monkeypatch, capsys):
+    """Ctrl-C after the first table of a rerun with more worlds into a finished folder left
+    the new 10-replication summary.parquet beside the earlier run's 8-replication cashflows,
+    timeline and worlds; a reader of the files took them for one run. The rerun repairs it."""
+    assert execute(cfg, copy) == 0
+    more = sim.compose([*SMALL, "run.replications=10"])
+    run, to_parquet, written = sim.run, pd.DataFrame.to_parquet, []
+
+    def interrupted_after_one_table(table, *args, **kwargs):
+        if written:
+            raise KeyboardInterrupt
+        written.append(table)
+        return to_parquet(table, *args, **kwargs)
+
+    def run_then_save_one_table(*args, **kwargs):
+        result = run(*args, **kwargs)
+        monkeypatch.setattr(pd.DataFrame, "to_parquet", interrupted_after_one_table)
+        return result
+
+    monkeypatch.setattr(sim, "run", run_then_save_one_table)
+    assert execute(more, copy) == 130
+    monkeypatch.undo()
+    assert len(written) == 1 and "interrupted; finished chunks are kept" in capsys.readouterr().err
+    assert RunDir(copy).read_info()["status"] == "interrupted"
+    assert replications_per_table(copy) == {name: 8 for name in TABLES}  # the earlier run, whole
+    assert not list(copy.glob(".tmp-*"))
+    assert execute(more, copy) == 0
+    assert RunDir(copy).read_info()["status"] == "complete"
+    assert replications_per_table(copy) == {name: 10 for name in TABLES}
+
+
+def test_sigterm_as_the_summary_is_moved_in_leaves_the_run_complete_not_interrupted(
+        cfg, clean, copy, monkeypatch, capsys):
+    """SIGTERM the moment summary.parquet appeared left it, every replication, beside a
+    run.json saying interrupted. The save's renames hold the signal: the run is complete,
+    and the line says what was not written."""
+    replace = os.replace
+
+    def sigterm_on_the_summary(src, dst):
+        replace(src, dst)
+        if Path(dst).name == "summary.parquet":
+            signal.raise_signal(signal.SIGTERM)
+
+    monkeypatch.setattr(os, "replace", sigterm_on_the_summary)
+    robust = sim.compose([*SMALL, "run.robustness.replications=2"])
+    assert execute(robust, copy) == 143
+    monkeypatch.undo()
+    assert RunDir(copy).read_info()["status"] == "complete"
+    assert capsys.readouterr().err.strip() == (
+        f"hashpivot: interrupted; the run is complete and saved in {copy}, but its robustness "
+        f"table (robustness.csv) was not written: rerun the same command with "
+        f"hydra.run.dir={copy} to make it from the saved run")
+    assert_same(sim.load(copy), clean)
+
+
 # --- a refused rerun touches nothing -------------------------------------------------------------
 def test_a_refused_execute_leaves_the_directory_byte_identical(cfg, copy, capsys):
     RunDir(copy).write_info(cfg, "complete", "t0")

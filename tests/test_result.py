@@ -12,6 +12,7 @@ from sim.cli import compare_main
 from sim.cli import main as hashpivot
 from sim.errors import UserError
 from sim.ledger import LEDGER_CATEGORIES, TIMELINE_COLUMNS
+from sim.rundir import TABLES
 
 
 def test_save_and_load_round_trip(compose_small, tmp_path):
@@ -38,6 +39,39 @@ def test_saving_another_run_over_a_run_removes_its_robustness_but_saving_it_back
     assert robustness.read_text() == "the first run's\n"
     sim.run(compose_small("run.horizon_years=1", "run.replications=3")).save(tmp_path / "r")
     assert not robustness.exists()
+
+
+def test_a_save_interrupted_between_two_tables_leaves_the_earlier_tables_whole(
+        compose_small, tmp_path, monkeypatch):
+    """Result.save wrote its tables one at a time over the folder's: Ctrl-C after the first
+    left a 3-replication summary beside a 4-replication run's cashflows, under its run.json
+    saying complete, and sim.load read them as one Result. Saving again repairs it."""
+    first = sim.run(compose_small("run.horizon_years=1"))
+    first.save(tmp_path / "r")
+    second = sim.run(compose_small("run.horizon_years=1", "run.replications=3"))
+    to_parquet, written = pd.DataFrame.to_parquet, []
+
+    def interrupted_after_one_table(table, *args, **kwargs):
+        if written:
+            raise KeyboardInterrupt
+        written.append(table)
+        return to_parquet(table, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", interrupted_after_one_table)
+    with pytest.raises(KeyboardInterrupt):
+        second.save(tmp_path / "r")
+    monkeypatch.undo()
+    assert len(written) == 1 and not list((tmp_path / "r").glob(".tmp-*"))
+
+    def assert_saved(result):
+        back = sim.load(tmp_path / "r")
+        for name in TABLES:
+            pd.testing.assert_frame_equal(getattr(back, name), getattr(result, name))
+        assert back.config.run.replications == result.config.run.replications
+
+    assert_saved(first)  # the earlier run's tables, whole
+    second.save(tmp_path / "r")
+    assert_saved(second)
 
 
 def test_saving_to_a_file_and_loading_chunks_only_say_what_to_do(compose_small, tmp_path):

@@ -10,11 +10,13 @@ far it got: its status is `running`, `complete`, `failed` or `interrupted`, and 
 complete run is compared.
 
 Every file is written under a temporary name and renamed into place (`write_atomic`,
-`write_folder_atomic`), so a reader never sees half of one; each chunk carries a
-manifest of its files, so a chunk damaged later is recomputed, never read. A run
-directory belongs to one config: `check_claim` refuses another, naming the keys that
-differ, except keys that only change how the run executes (`EXECUTION_KEYS`), and it
-belongs to one command at a time: `RunDir.lock` holds an OS lock on its `.lock` file.
+`write_folder_atomic`), so a reader never sees half of one, and a run's outcome tables
+are moved in as a set (`RunDir.write_outcome`), so it never sees two runs' side by side;
+each chunk carries a manifest of its files, so a chunk damaged later is recomputed, never
+read. A run directory belongs to one config: `check_claim` refuses another, naming the
+keys that differ, except keys that only change how the run executes (`EXECUTION_KEYS`),
+and it belongs to one command at a time: `RunDir.lock` holds an OS lock on its `.lock`
+file.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import functools
 import hashlib
 import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -39,6 +42,7 @@ from sim._version import __version__
 from sim.config import strategy_label
 from sim.errors import UserError
 from sim.executors import executor_name
+from sim.interrupts import signals_held
 from sim.rundir.files import temporary, write_atomic, write_folder_atomic, write_json
 from sim.rundir.lock import LOCK_FILE, check_unlocked, hold
 from sim.rundir.manifest import MANIFEST_FILE, ChunkDamaged, read_chunk, read_manifest, write_chunk
@@ -465,6 +469,10 @@ def plan(start: int, stop: int, size: int, finished: list[tuple[int, int]]):
 
 
 # --- the directory ------------------------------------------------------------------------------
+def _write_robustness(table: pd.DataFrame, path: Path) -> None:
+    path.write_text(table.to_csv(index=False), encoding="utf-8")
+
+
 class RunDir:
     """One run directory: its outcome tables, its config, its run.json and its chunks."""
 
@@ -513,6 +521,51 @@ class RunDir:
         self.path.mkdir(parents=True, exist_ok=True)
         text = OmegaConf.to_yaml(cfg, resolve=True)
         write_atomic(self.path / CONFIG_FILE, lambda tmp: tmp.write_text(text))
+
+    def write_outcome(self, tables: dict, cfg, info: dict, robustness: pd.DataFrame | None = None,
+                      drop_robustness: bool = False) -> None:
+        """Replace what the directory holds of a run's outcome by `tables` ({name: DataFrame};
+        a table of TABLES not among them is removed), `cfg` as config.yaml and run.json `info`
+        (status complete), so that a reader finds the earlier run's tables whole or these
+        whole, never a mix. `robustness` is written as robustness.csv; without one the
+        folder's is kept, or removed if `drop_robustness`.
+
+        Every file is written first into a staging folder in the directory (`temporary`'s
+        `.tmp-outcome-<pid>`: removed if the writing fails or is interrupted, and by the next
+        `claim` where a killed save left it). Then, with Ctrl-C and SIGTERM held, run.json
+        says running, the earlier summary.parquet (what readers take for the run's outcome)
+        goes first, the other files are moved in, run.json says complete, and summary.parquet
+        comes last: the folder holds a summary only beside the tables it belongs to.
+        """
+        self.path.mkdir(parents=True, exist_ok=True)
+        staging = temporary(self.path / "outcome")
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            staging.mkdir()
+            for name, table in tables.items():
+                table.to_parquet(staging / self.table_path(name).name, index=False)
+            (staging / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg, resolve=True))
+            if robustness is not None:
+                _write_robustness(robustness, staging / ROBUSTNESS_CSV)
+            with signals_held():  # a handful of renames: the set is whole before an interrupt acts
+                write_json(self.path / INFO_FILE, dict(info, status="running", finished=None))
+                self.remove_table("summary")
+                for name in TABLES:
+                    if name not in tables:
+                        self.remove_table(name)
+                if robustness is None and drop_robustness:
+                    (self.path / ROBUSTNESS_CSV).unlink(missing_ok=True)
+                summary = staging / self.table_path("summary").name
+                for new in staging.iterdir():
+                    if new != summary:
+                        os.replace(new, self.path / new.name)
+                write_json(self.path / INFO_FILE, info)
+                if summary.exists():
+                    os.replace(summary, self.table_path("summary"))
+                staging.rmdir()
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
 
     def read_config(self) -> DictConfig | None:
         """Return the run's config (config.yaml, else Hydra's), or None if it has neither."""
@@ -569,8 +622,7 @@ class RunDir:
 
     def write_robustness(self, table: pd.DataFrame) -> None:
         """Write `table` as robustness.csv, atomically."""
-        write_atomic(self.path / ROBUSTNESS_CSV,
-                     lambda tmp: tmp.write_text(table.to_csv(index=False), encoding="utf-8"))
+        write_atomic(self.path / ROBUSTNESS_CSV, lambda tmp: _write_robustness(table, tmp))
 
     @property
     def chunks(self) -> ChunkStore:
@@ -584,7 +636,7 @@ class RunDir:
 
     def claim(self, cfg) -> ChunkStore:
         """Return the chunk store, made this config's; refuse a directory of another config.
-        A table a killed save was writing (`.tmp-*`, read by nothing) is removed."""
+        What a killed save was writing (`.tmp-*`, read by nothing) is removed."""
         store = self.chunks
         store.claim(cfg)
         for stale in self.path.glob(".tmp-*"):
