@@ -9,6 +9,7 @@ another's draws, and replication k's world never depends on which others run.
 
 from __future__ import annotations
 
+import logging
 import math
 import zlib
 from collections.abc import Mapping
@@ -20,9 +21,11 @@ import pandas as pd
 
 from sim.config import build_processes
 from sim.economics import hashprice_usd_per_ph_day
-from sim.errors import UserError, raised_at, whole_number
+from sim.errors import UserError, raised_at, warn_user, whole_number
 from sim.memo import read_only_cache
 from sim.params import LARGEST
+
+log = logging.getLogger(__name__)
 
 #: The market processes in sampling order, and the World fields each one owns.
 PROCESS_FIELDS: dict[str, tuple[str, ...]] = {
@@ -277,7 +280,11 @@ def check_plugins_repeat(cfg, processes: Mapping) -> None:
     same numbers each time it is sampled, and in a batch as alone: replications 0 and 1 are
     sampled twice, and 1 alone. A process that draws from numpy.random's global state or
     `random`, not from the `rng` it is handed, gives other numbers on every run, executor and
-    resume, and a run on it could not be checked or resumed; nothing else would say so."""
+    resume, and a run on it could not be checked or resumed; nothing else would say so.
+
+    Then warn, once per plug-in, where a run of several random worlds gets from one the same
+    path in replications 0 and 1 (`_same_in_both`): a generator seeded inside the process
+    repeats one path in every world, and the results lose its spread without a word."""
     plugins = [name for name in PROCESS_FIELDS
                if type(processes[name]).__module__.split(".")[0] != "sim"]
     if not plugins:
@@ -296,6 +303,31 @@ def check_plugins_repeat(cfg, processes: Mapping) -> None:
                 raise UserError(f"{where}: replication 1 got other {owned} sampled beside "
                                 "replication 0 than alone; sample_batch must give each world "
                                 "what sample gives it")
+    run = cfg.run
+    most = int((run.until_confident is not None and run.max_replications) or run.replications)
+    if bool(run.deterministic) or most < 2:  # the same world by design, or a single world
+        return
+    for name in plugins:
+        repeated = _same_in_both(first, name)
+        if repeated:
+            warn_user(log, f"market.{name} ({type(processes[name]).__name__}): replications 0 "
+                           f"and 1 got the same {', '.join(repeated)}, to the last bit: every world "
+                           "repeats one path, so its spread is lost (likely a generator seeded "
+                           "inside the process, such as np.random.default_rng(42) or "
+                           "np.random.seed(1)); draw from the rng it is handed, unless the path "
+                           "is meant to be the same in every world")
+
+
+def _same_in_both(worlds: list[World], name: str) -> list[str]:
+    """Return the daily paths of process `name` that move both up and down and are the same in
+    both `worlds`, if every field it owns is; else []. A flat path, a trend, a step schedule
+    (block height, halvings) or a table the same in every world may be meant; a path that
+    wanders is the mark of random draws, which from the `rng` would differ between worlds."""
+    owned = PROCESS_FIELDS[name]
+    if not all(_same(worlds[0], worlds[1], field) for field in owned):
+        return []
+    steps = {field: np.diff(getattr(worlds[0], field)) for field in owned if field in DAILY_FIELDS}
+    return [field for field, step in steps.items() if (step > 0).any() and (step < 0).any()]
 
 
 def _same(world: World, other: World, name: str) -> bool:

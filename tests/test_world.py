@@ -442,3 +442,39 @@ def test_the_built_in_processes_are_not_sampled_for_the_check(compose_small, mon
     monkeypatch.setattr(sim.world, "sample_worlds", lambda *a: pytest.fail("sampled"))
     cfg = compose_small("run.horizon_years=1")
     check_plugins_repeat(cfg, build_processes(cfg))
+
+
+_OWN_SEED = "market.btc (_GbmBTC): replications 0 and 1 got the same btc_usd, to the last bit"
+
+
+@pytest.mark.parametrize("draw, overrides, warns", [
+    (lambda rng, n: np.random.default_rng(42).standard_normal(n), [], True),  # its own seeded generator
+    (lambda rng, n: np.random.RandomState(1).standard_normal(n), ["run.until_confident=0.95",
+                                                                   "run.replications=1",
+                                                                   "run.max_replications=40"], True),
+    (lambda rng, n: rng.standard_normal(n), [], False),  # from its rng: worlds differ
+    (lambda rng, n: np.zeros(n), [], False),  # a flat path, the same in every world by design
+    (lambda rng, n: np.linspace(0, 1, n), [], False),  # a trend, likewise
+    (lambda rng, n: np.random.default_rng(42).standard_normal(n), ["run.replications=1"], False),
+    (lambda rng, n: np.random.default_rng(42).standard_normal(n), ["run.deterministic=true"], False),
+])
+def test_a_plugin_that_repeats_one_random_path_in_every_world_is_warned_of(
+        compose_small, monkeypatch, capsys, draw, overrides, warns):
+    """A generator seeded inside the plug-in passed the repeat check and gave every world the
+    same path: the spread was lost without a word. The warning costs no world beyond the
+    check's own three samplings, and is given once."""
+    cfg = compose_small("run.horizon_years=1", *overrides)
+    processes = {**build_processes(cfg), "btc": _GbmBTC(draw)}
+    calls = []
+    real = sim.world.sample_worlds
+    monkeypatch.setattr(sim.world, "sample_worlds", lambda *a: calls.append(a[1]) or real(*a))
+    check_plugins_repeat(cfg, processes)
+    assert calls == [[0, 1], [0, 1], [1]]
+    lines = capsys.readouterr().err.splitlines()
+    if not warns:
+        assert lines == []
+        return
+    assert lines == [f"hashpivot: {_OWN_SEED}: every world repeats one path, so its spread is lost "
+                     "(likely a generator seeded inside the process, such as "
+                     "np.random.default_rng(42) or np.random.seed(1)); draw from the rng it is "
+                     "handed, unless the path is meant to be the same in every world"]
