@@ -30,8 +30,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
-from omegaconf import OmegaConf, open_dict
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import ListConfig, OmegaConf, open_dict
+from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseException
 
 import sim
 from sim.compare import compare_runs
@@ -74,12 +74,13 @@ def _job_fail(message: str) -> int:
 def check_job(cfg) -> None:
     """Raise UserError unless `cfg` is valid, every process and strategy in it can be built,
     and its tables fit in the memory available."""
-    listed = [str(o) for o in OmegaConf.select(cfg, "hydra.overrides.task", default=None) or []
-              if re.match(r"\+{0,2}experiment=\[", str(o))]
+    overrides = task_overrides(cfg)
+    listed = [o for o in overrides if re.match(r"\+{0,2}experiment=\[", o)]
     if listed:  # the presets would each set the site and the strategies, over one another
         raise UserError(f"{listed[0]}: one experiment at a time, each sets the site and the "
                         "strategies whole; to run several, sweep them: -m +experiment=hut8,iren")
-    refuse_loose_flags([str(o) for o in OmegaConf.select(cfg, "hydra.overrides.task", default=None) or []])
+    refuse_loose_flags(overrides)
+    refuse_unresolved(cfg, overrides)
     checked = validate(cfg)
     for keyword, dirs in user_config_dirs(cfg).items():
         check_config_dirs(dirs, keyword)
@@ -89,6 +90,37 @@ def check_job(cfg) -> None:
     note = start_date_note(checked)
     if note:
         print(f"hashpivot: note: {note}", file=sys.stderr)
+
+
+def task_overrides(cfg) -> list[str]:
+    """Return the command's overrides (`hydra.overrides.task`) as typed: a `${...}` in one is
+    its text, not resolved ([] for a config Hydra did not make)."""
+    task = OmegaConf.select(cfg, "hydra.overrides.task", default=None)
+    if isinstance(task, ListConfig):
+        task = OmegaConf.to_container(task, resolve=False)
+    return [str(o) for o in task or []]
+
+
+def refuse_unresolved(cfg, overrides: list[str]) -> None:
+    """Raise UserError naming the first override whose `${...}` interpolation does not
+    resolve in `cfg`: its key, its value as typed, and why (the key's own check would name
+    the value null)."""
+    parser = OverridesParser.create()
+    for text in overrides:
+        try:
+            override = parser.parse_override(text)
+        except Exception:  # Hydra's composition refused it with its own line
+            continue
+        key, value = override.key_or_group, override.value()  # a sweep's job escapes the `${`
+        if not isinstance(value, str) or "${" not in value or key.split(".")[0] == "hydra":
+            continue  # Hydra resolves its own keys
+        try:
+            OmegaConf.select(cfg, key, throw_on_resolution_failure=True)
+        except InterpolationResolutionError as err:
+            missing = re.match(r"Interpolation key '(.*)' not found", str(err.msg))
+            why = (f"the interpolation's key {missing[1]} is not in the config" if missing
+                   else f"the interpolation cannot be resolved ({str(err.msg).splitlines()[0]})")
+            raise UserError(f"{key}={value}: {why}") from None
 
 
 #: Days between site.start_date and the snapshot's date beyond which a run is told so.

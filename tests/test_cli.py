@@ -111,6 +111,13 @@ BAD = [
     (["run.progress=2"], "run.progress=2: must be true or false"),
     (["site.sign_converting=yes"], "site.sign_converting='yes': must be true or false"),
     (["-m", "run.deterministic=true,0"], "run.deterministic=0: must be true or false"),
+    # an interpolation that does not resolve: a traceback (exit 1), or in a sweep 'null'
+    (["site.grid_mw=${nope.x}"],
+     "site.grid_mw=${nope.x}: the interpolation's key nope.x is not in the config"),
+    (["-m", "run.replications=${oops}"],
+     "run.replications=${oops}: the interpolation's key oops is not in the config"),
+    (["run.seed=${oops:1}"],
+     "run.seed=${oops:1}: the interpolation cannot be resolved (Unsupported interpolation type oops)"),
     # a key of a strategy the command does not run: its hint led to a '+' key silently unused
     (["strategy=phased", "strategy.threshold.margin_below=0.2"],
      "strategy.threshold.margin_below: strategy threshold is not among the strategies run "
