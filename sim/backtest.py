@@ -16,7 +16,6 @@ import argparse
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -533,14 +532,43 @@ def _writers(args, table: pd.DataFrame, epochs: pd.DataFrame, months: pd.DataFra
     return writers
 
 
+#: The hidden folder in --out that a backtest writes its outputs into before moving them
+#: in, named `.backtest-<its process id>`.
+STAGING_PREFIX = ".backtest-"
+
+
+def left_behind(out: Path) -> list[Path]:
+    """Return the staging folders in `out` whose backtest no longer runs: one killed
+    (SIGKILL, a crash) before it moved its outputs in, or one of an earlier version (named
+    at random)."""
+    def running(name: str) -> bool:
+        pid = name[len(STAGING_PREFIX):]
+        if not pid.isdigit() or int(pid) in (0, os.getpid()):
+            return False
+        try:
+            os.kill(int(pid), 0)  # signal 0: is there such a process
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # another user's
+            return True
+        return True
+
+    return sorted(folder for folder in out.glob(f"{STAGING_PREFIX}*")
+                  if folder.is_dir() and not running(folder.name))
+
+
 def stage_outputs(out: Path, writers: dict) -> Path:
     """Return a new hidden folder in `out` (made if missing) holding every output, each
     written by its writer; on any failure or interruption the folder is removed (and `out`,
-    if this call made it and it is empty), so `out` is as it was."""
+    if this call made it and it is empty), so `out` is as it was. A staging folder that a
+    killed backtest left in `out` is removed first."""
     made = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".backtest-", dir=out))
+    for stale in left_behind(out):
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = out / f"{STAGING_PREFIX}{os.getpid()}"
     try:
+        staging.mkdir()
         for name, write in writers.items():
             with signals_held():  # Agg turns an interrupt inside savefig into a ValueError
                 write(staging / name)

@@ -1,6 +1,9 @@
 """hashpivot-backtest: the coverage arithmetic on constructed cases, the start state from
 the shipped epochs, the BTC file's checks, and the command end to end on a tiny file."""
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -612,3 +615,21 @@ def test_a_rerun_replaces_every_output_of_the_earlier_backtest(tmp_path, capsys)
                               "--replications", "2", "--replay-btc", "--out", str(out)]) == 0
     assert sorted(outputs(out)) == ["bands_economic_2019-01-01.png", "coverage.csv",
                                     "epochs.csv", "hashprice.csv", "notes.txt", "pit.csv"]
+
+
+def test_a_staging_folder_a_killed_backtest_left_is_removed_by_the_next(tmp_path, capsys):
+    """SIGKILL while the outputs were written left a hidden .backtest-XXXX folder in --out,
+    which no later backtest removed; one whose backtest still runs is left alone."""
+    out = tmp_path / "out"
+    out.mkdir()
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True).stdout.strip()  # no process has it now
+    for name in (f".backtest-{ended}", ".backtest-kp5xfbho"):  # killed; of an earlier version
+        (out / name).mkdir()
+        (out / name / "coverage.csv").write_text("half of a table")
+    running = out / f".backtest-{os.getppid()}"  # another backtest, still writing
+    running.mkdir()
+    assert run_on_flat_file(tmp_path, capsys, "--replay-btc")[0] == 0
+    assert sorted(path.name for path in out.iterdir()) == [
+        running.name, "bands_economic_2019-01-01.png", "coverage.csv", "epochs.csv",
+        "hashprice.csv", "pit.csv"]
