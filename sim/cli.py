@@ -38,8 +38,9 @@ from sim.compare import compare_runs
 from sim.compare.pipeline import remove_comparison
 from sim.compare import main as compare
 from sim.config import (build_processes, check_config_dirs, check_output_dir, config_dir,
-                        drop_unselected_strategies, flagged, group_value_line, hydra_error_line,
-                        refuse_loose_flags, user_config_dirs, validate)
+                        distributions_in_short_form, drop_unselected_strategies, flagged,
+                        group_value_line, hydra_error_line, refuse_loose_flags, user_config_dirs,
+                        validate)
 from sim.errors import Resumable, UserError, warn_user
 from sim.executors import executor_name, local_workers
 from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
@@ -563,8 +564,10 @@ def main(argv: list[str] | None = None) -> int:
     cwd_on_path()  # a user's plug-in modules, as `python -m` would
     app = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(_task)
     saved_argv, saved_full_error = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
-    if argv is not None:
-        sys.argv = ["hashpivot", *argv]
+    given = sys.argv[1:] if argv is None else argv
+    sys.argv = [sys.argv[0] if argv is None else "hashpivot",
+                *(arg if arg.startswith("-") else distributions_in_short_form([arg])[0]
+                  for arg in given)]
     os.environ["HYDRA_FULL_ERROR"] = "1"  # raise Hydra's errors to us instead of printing them
     _LAUNCHED.clear()
     try:
@@ -604,8 +607,8 @@ class _ParseError(Exception):
 
 def _refused_arguments(args: list[str]) -> str | None:
     """Return the error line of an option in `args` that Hydra's command line does not take
-    (`--out DIR`, say), or of a --config-dir (-cd) that is no directory, or None; other
-    mistakes are left to Hydra's parser."""
+    (`--out DIR`, say) or given a value it does not take (`--cfg nope`), or of a
+    --config-dir (-cd) that is no directory, or None; other mistakes are left to Hydra."""
     from hydra._internal.utils import get_args_parser
 
     parser = get_args_parser()
@@ -616,8 +619,8 @@ def _refused_arguments(args: list[str]) -> str | None:
     parser.error = error
     try:
         known, unknown = parser.parse_known_args(args)
-    except _ParseError:
-        return None
+    except _ParseError as err:  # Hydra would print it after argparse's seven-line usage block
+        return _parse_error_line(str(err))
     flags = [arg for arg in unknown if arg.startswith("-")]
     if flags:
         return (f"{flags[0]}: no such option; hashpivot takes key=value overrides (results go "
@@ -627,6 +630,20 @@ def _refused_arguments(args: list[str]) -> str | None:
     except UserError as err:
         return flagged(err, FLAGS)
     return None
+
+
+def _parse_error_line(message: str) -> str:
+    """Return argparse's error on one of Hydra's flags as one line naming the flag, and, for
+    a value the flag does not take, that value and the values it takes."""
+    match = re.match(r"argument ([^/:]+)(?:/[^:]*)?: (.*)$", message)
+    if match is None:
+        return f"{message} (see --help)"
+    flag, problem = match.groups()
+    choice = re.match(r"invalid choice: '(.*)' \(choose from (.*)\)$", problem)
+    if choice:
+        allowed = ", ".join(value.strip(" '") for value in choice[2].split(","))
+        return f"{flag}={choice[1]}: must be one of {allowed} (see --help)"
+    return f"{flag}: {problem} (see --help)"
 
 
 def version_line() -> str:

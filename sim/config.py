@@ -122,6 +122,7 @@ def compose(overrides: Sequence[str] = (), config_dirs: Sequence[str | Path] = (
     from hydra.core.global_hydra import GlobalHydra
 
     overrides, config_dirs = _strings("overrides", overrides), _paths(config_dirs)
+    overrides = distributions_in_short_form(overrides)
     check_config_dirs(config_dirs)
     refuse_loose_flags(overrides)
     if config_dirs:
@@ -319,6 +320,42 @@ def refuse_loose_flags(overrides: Sequence[str]) -> None:
         for value in values:
             if not (isinstance(value, bool) or (value is None and rule.nullable)):
                 raise UserError(f"{key}={shown(value)}: must be true or false")
+
+
+def distributions_in_short_form(overrides: Sequence[str]) -> list[str]:
+    """Return `overrides` with every distribution given as a mapping (`key={dist: lognormal,
+    median: 12, sigma: 0.3}`, or a sweep of such) written in its short form
+    (`key=lognormal:12:0.3`), the others as they are.
+
+    The two forms mean the same; on the command line Hydra merges a mapping into the
+    key's default, so a mapping of another kind than the default's (lognormal over
+    `{dist: fixed, value: 30}`) was refused as a key that does not exist. A mapping that
+    is not a whole distribution is left for the checks to name."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from sim.distributions import short_form
+
+    rewritten = []
+    for text in overrides:
+        text = str(text)
+        head, equals, tail = text.partition("=")
+        if not equals or "dist" not in tail:
+            rewritten.append(text)
+            continue
+        try:
+            override = OverridesParser.create().parse_override(text)
+            values = list(override.sweep_iterator()) if override.is_sweep_override() \
+                else [override.value()]
+        except Exception:  # Hydra's composition refuses it with its own line
+            rewritten.append(text)
+            continue
+        forms = [short_form(value) if isinstance(value, Mapping) else None for value in values]
+        if override.is_delete() or None in forms or (override.is_sweep_override()
+                                                      and not override.is_choice_sweep()):
+            rewritten.append(text)
+        else:
+            rewritten.append(f"{head}={','.join(forms)}")
+    return rewritten
 
 
 @functools.cache

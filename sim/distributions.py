@@ -237,6 +237,20 @@ def parse(spec, key: str = "distribution") -> Distribution:
     return DISTRIBUTIONS[kind](**{name: spec[name] for name in wanted}, key=key)
 
 
+def short_form(spec: Mapping) -> str | None:
+    """Return a distribution mapping as its ``kind:p1:p2`` string, or None where it is not a
+    whole distribution of numbers (the checks then name what is wrong)."""
+    kind = spec.get("dist")
+    if kind not in DISTRIBUTIONS:
+        return None
+    names = _parameter_names(DISTRIBUTIONS[kind])
+    values = [spec.get(name) for name in names]
+    if set(spec) != {"dist", *names} or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return None
+    return ":".join([kind, *map(repr, values)])
+
+
 def normalise(spec, key: str = "distribution") -> dict:
     """Return `spec` as a checked mapping {dist: ..., parameters...}, reading the shorthand."""
     return parse(spec, key).as_dict()

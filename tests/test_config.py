@@ -16,7 +16,8 @@ from omegaconf import DictConfig, OmegaConf
 import sim
 from sim import distributions, montecarlo
 from sim.cli import main as cli_main
-from sim.config import build_processes, build_strategies, config_dir, instantiate, settings
+from sim.config import (build_processes, build_strategies, config_dir, distributions_in_short_form,
+                        instantiate, settings)
 from sim.errors import UserError
 from sim.processes.ai import AIMarket
 from sim.processes.btc import GBM, JumpDiffusion
@@ -573,3 +574,34 @@ def test_a_launcher_an_extra_installs_says_how_to_install_it():
                                      missing_cfg_file="hydra/launcher/joblib", options=["basic"])
     assert hydra_error_line(missing) == ("hydra/launcher=joblib: no such option; allowed: basic "
                                          "(install it: pip install 'hashpivot[joblib]')")
+
+
+@pytest.mark.parametrize("given, written", [
+    ("site.conversion.decommission_days={dist:lognormal,median:12,sigma:0.3}",
+     "site.conversion.decommission_days=lognormal:12:0.3"),
+    ("+a.b={dist:fixed,value:3}", "+a.b=fixed:3"),
+    ("k={dist:fixed,value:3},{dist:uniform,low:1,high:2.5}", "k=fixed:3,uniform:1:2.5"),
+    ("k={dist:fixed,value:3,extra:1}", "k={dist:fixed,value:3,extra:1}"),  # for the checks to name
+    ("k={dist:nonesuch,value:3}", "k={dist:nonesuch,value:3}"),
+    ("run.replications=5", "run.replications=5"),
+    ("~site.conversion.decommission_days", "~site.conversion.decommission_days"),
+])
+def test_a_distribution_mapping_on_the_command_line_is_written_short(given, written):
+    assert distributions_in_short_form([given]) == [written]
+
+
+def test_a_distribution_of_another_kind_than_the_default_can_be_given_as_a_mapping():
+    """Hydra merged {dist: lognormal, ...} into the default {dist: fixed, value: 30} and
+    refused 'median' as a key that does not exist."""
+    cfg = sim.compose(["site.conversion.decommission_days={dist:lognormal,median:12,sigma:0.3}",
+                       "market.demand.mw_it={dist:fixed,value:20}"])
+    parse = distributions.parse
+    assert parse(cfg.site.conversion.decommission_days) == parse("lognormal:12:0.3")
+    assert parse(cfg.market.demand.mw_it) == parse({"dist": "fixed", "value": 20})
+
+
+def test_the_command_line_takes_a_distribution_mapping_of_another_kind(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["site.conversion.decommission_days={dist:lognormal,median:12,sigma:0.3}",
+                 "--cfg", "job"]) == 0
+    assert "decommission_days: lognormal:12:0.3" in capsys.readouterr().out
