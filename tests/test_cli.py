@@ -229,6 +229,19 @@ def test_help_explains_usage(capsys):
     assert "Usage: hashpivot" in out and "market/ai: base, boom, glut" in out
 
 
+@pytest.mark.parametrize("args, line", [
+    (["--cfg", "nope"], "--cfg=nope: must be one of job, hydra, all (see --help)"),
+    (["-c", "nope", "run.seed=3"], "--cfg=nope: must be one of job, hydra, all (see --help)"),
+    (["--info", "nope"], "--info=nope: must be one of all, config, defaults, defaults-tree, "
+                         "plugins, searchpath (see --help)"),
+    (["--package"], "--package: expected one argument (see --help)"),
+])
+def test_a_bad_value_for_a_hydra_flag_is_one_line(args, line, capsys):
+    """argparse printed its seven-line usage block before the error."""
+    assert main(args) == 2
+    assert capsys.readouterr().err == f"hashpivot: error: {line}\n"
+
+
 def test_sweep_jobs_expand_like_hydras_basic_sweeper():
     from sim.cli import sweep_jobs
 
