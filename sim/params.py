@@ -66,6 +66,11 @@ class Rule:
         """Return True if the rule allows a non-null `value`."""
         raise NotImplementedError
 
+    def refusal(self, key: str, value) -> str:
+        """Return the line refusing `value` at `key` (where the config's typing refused it
+        before the rule saw it): the key, the value and all the rule allows."""
+        return f"{key}={shown(value)}: must be {self.describe()}"
+
 
 #: The largest number, in size, any key takes: 1e18 is far past any quantity of the model
 #: (difficulty is about 1.4e14, money at most about 1e11), and products of a few such
@@ -120,6 +125,8 @@ class Number(Rule):
         if value is None and self.nullable:
             return
         kind = Integral if self.integer else Real
+        if self.integer and isinstance(value, float) and value.is_integer():
+            raise UserError(self.refusal(key, value))
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, kind):
             raise UserError(f"{key}={shown(value)}: must be {'a whole number' if self.integer else 'a number'}")
         if not math.isfinite(value):
@@ -132,6 +139,20 @@ class Number(Rule):
         too_high = self.high is not None and (value >= self.high if self.high_open else value > self.high)
         if too_low or too_high or outside:
             raise UserError(f"{key}={shown(value)}: must be {self.bounds()}")
+
+
+    def refusal(self, key: str, value) -> str:
+        """Return the line refusing `value` at `key`; a whole float given a whole-number key
+        (1e3, 2.0) keeps its '.0', which is why it is refused, and says the number to write
+        where that number is allowed: 'k=1000.0: must be a whole number >= 1 (write 1000)'."""
+        if not (self.integer and isinstance(value, float) and value.is_integer()):
+            return super().refusal(key, value)
+        try:
+            self.check(int(value), key)
+            write = f" (write {int(value)})"
+        except UserError:  # the whole number is refused too: say only what is allowed
+            write = ""
+        return f"{key}={value!r}: must be {self.describe()}{write}"
 
 
 @dataclass(frozen=True)

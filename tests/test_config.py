@@ -391,6 +391,21 @@ def test_schema_errors_are_one_line(overrides, message):
     assert str(err.value).startswith(message) and "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize("rule, value, line", [
+    (Number(low=1, integer=True), 1000.0, "k=1000.0: must be a whole number >= 1 (write 1000)"),
+    (Number(low=1, integer=True, nullable=True), 1e6,
+     "k=1000000.0: must be a whole number >= 1, or null (write 1000000)"),
+    (Number(low=1, integer=True), 0.0, "k=0.0: must be a whole number >= 1"),
+    (Number(low=0), -5.0, "k=-5: must be a number >= 0"),  # a float key: typed -5, as before
+    (Choice(choices=("a", "b")), 3, "k=3: must be one of a, b"),
+])
+def test_a_refusal_by_the_configs_typing_shows_a_whole_float_as_typed(rule, value, line):
+    """run.replications=1e3 said 'run.replications=1000: must be a whole number >= 1': the
+    value shown without the '.0' that got it refused. `refusal` is the line for a value
+    the config's typing refuses before the rule sees it."""
+    assert rule.refusal("k", value) == line
+
+
 @pytest.mark.parametrize("rule, value, message", [
     (Number(low=0, low_open=True), 0, "k=0: must be > 0"),
     (Number(low=0, high=1), 1.5, r"k=1.5: must be in \[0, 1\]"),
@@ -398,7 +413,10 @@ def test_schema_errors_are_one_line(overrides, message):
     (Number(high=9), 10.0, "k=10: must be <= 9"),
     (Number(low=0, high=1, low_open=True, high_open=True), 1.0, r"k=1: must be in \(0, 1\)"),
     (Number(high=9, high_open=True), 9, "k=9: must be < 9"),
-    (Number(low=0, integer=True), 2.0, "k=2: must be a whole number"),
+    # a whole float for a whole number: 'k=2: must be a whole number' contradicted itself
+    (Number(low=0, integer=True), 2.0, r"k=2\.0: must be a whole number >= 0 \(write 2\)$"),
+    (Number(low=1, integer=True), -2.0, r"k=-2\.0: must be a whole number >= 1$"),
+    (Number(low=1, integer=True), 2.5, r"k=2\.5: must be a whole number$"),
     (Number(low=0, integer=True), True, "k=True: must be a whole number"),
     (Number(), None, "k=null: must be a number"),
     (Number(), float("inf"), "k=inf: must be a finite number"),

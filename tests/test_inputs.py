@@ -30,6 +30,9 @@ ISSUE = [
      "strategy.phased.blocks_per_quarter=-1: must be >= 0"),
     (["strategy=phased", "strategy.phased.blocks_per_quarter=abc"],
      "strategy.phased.blocks_per_quarter='abc': must be a whole number"),
+    # a whole float for a whole number: it said '...=10: must be a whole number'
+    (["strategy=phased", "strategy.phased.blocks_per_quarter=1e1"],
+     "strategy.phased.blocks_per_quarter=10.0: must be a whole number >= 0 (write 10)"),
     (["strategy=phased", "strategy.phased.use=rent"],
      "strategy.phased.use='rent': must be one of lease, cloud"),
     (["strategy=phased", "strategy.phased.max_share=2"],
