@@ -31,7 +31,7 @@ from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import ListConfig, OmegaConf, open_dict
-from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseException
+from omegaconf.errors import OmegaConfBaseException
 
 import sim
 from sim.compare import compare_runs
@@ -39,8 +39,8 @@ from sim.compare.pipeline import remove_comparison
 from sim.compare import main as compare
 from sim.config import (build_processes, check_config_dirs, check_output_dir, config_dir,
                         distributions_in_short_form, drop_unselected_strategies, flagged,
-                        group_value_line, hydra_error_line, refuse_loose_flags, user_config_dirs,
-                        validate)
+                        group_value_line, hydra_error_line, refuse_loose_flags, refuse_unresolved,
+                        user_config_dirs, validate)
 from sim.errors import Resumable, UserError, warn_user
 from sim.executors import executor_name, local_workers
 from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
@@ -100,28 +100,6 @@ def task_overrides(cfg) -> list[str]:
     if isinstance(task, ListConfig):
         task = OmegaConf.to_container(task, resolve=False)
     return [str(o) for o in task or []]
-
-
-def refuse_unresolved(cfg, overrides: list[str]) -> None:
-    """Raise UserError naming the first override whose `${...}` interpolation does not
-    resolve in `cfg`: its key, its value as typed, and why (the key's own check would name
-    the value null)."""
-    parser = OverridesParser.create()
-    for text in overrides:
-        try:
-            override = parser.parse_override(text)
-        except Exception:  # Hydra's composition refused it with its own line
-            continue
-        key, value = override.key_or_group, override.value()  # a sweep's job escapes the `${`
-        if not isinstance(value, str) or "${" not in value or key.split(".")[0] == "hydra":
-            continue  # Hydra resolves its own keys
-        try:
-            OmegaConf.select(cfg, key, throw_on_resolution_failure=True)
-        except InterpolationResolutionError as err:
-            missing = re.match(r"Interpolation key '(.*)' not found", str(err.msg))
-            why = (f"the interpolation's key {missing[1]} is not in the config" if missing
-                   else f"the interpolation cannot be resolved ({str(err.msg).splitlines()[0]})")
-            raise UserError(f"{key}={value}: {why}") from None
 
 
 #: Days between site.start_date and the snapshot's date beyond which a run is told so.

@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf, open_dict
-from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+from omegaconf.errors import ConfigKeyError, InterpolationResolutionError, OmegaConfBaseException
 
 from sim.errors import UserError, raised_at, whole_number
 from sim.params import Flag, check_fields, described, keys, meta_of, shown
@@ -136,6 +136,7 @@ def compose(overrides: Sequence[str] = (), config_dirs: Sequence[str | Path] = (
         raise UserError(hydra_error_line(err, overrides)) from None
     finally:
         GlobalHydra.instance().clear()
+    refuse_unresolved(cfg, overrides)
     validate(cfg)
     return cfg
 
@@ -358,6 +359,30 @@ def distributions_in_short_form(overrides: Sequence[str]) -> list[str]:
     return rewritten
 
 
+def refuse_unresolved(cfg, overrides: list[str]) -> None:
+    """Raise UserError naming the first override whose `${...}` interpolation does not
+    resolve in `cfg`: its key, its value as typed, and why (the key's own check would name
+    the value null)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    for text in overrides:
+        try:
+            override = parser.parse_override(text)
+        except Exception:  # Hydra's composition refused it with its own line
+            continue
+        key, value = override.key_or_group, override.value()  # a sweep's job escapes the `${`
+        if not isinstance(value, str) or "${" not in value or key.split(".")[0] == "hydra":
+            continue  # Hydra resolves its own keys
+        try:
+            OmegaConf.select(cfg, key, throw_on_resolution_failure=True)
+        except InterpolationResolutionError as err:
+            missing = re.match(r"Interpolation key '(.*)' not found", str(err.msg))
+            why = (f"the interpolation's key {missing[1]} is not in the config" if missing
+                   else f"the interpolation cannot be resolved ({str(err.msg).splitlines()[0]})")
+            raise UserError(f"{key}={value}: {why}") from None
+
+
 @functools.cache
 def _flag_rules() -> dict:
     """Return {dotted key: its rule} of the schema's true-or-false keys (read once)."""
@@ -412,6 +437,8 @@ def omegaconf_error_line(err: OmegaConfBaseException) -> str:
     value = err.value
     if isinstance(value, str) and value.startswith("${"):
         return f"{key}={value!r}: {' '.join(str(err.msg).split())}"
+    if meta:  # a whole float for a whole-number key keeps its '.0': "1000.0 ... (write 1000)"
+        return meta["rule"].refusal(str(key), value)
     return f"{key}={shown(value)}: must be {allowed}"
 
 

@@ -381,6 +381,10 @@ def test_every_key_refuses_values_outside_its_rule(data):
     (["site.start_date=notadate"], "site.start_date='notadate': must be a date YYYY-MM-DD from 1970 to 2200, such as 2027-01-01"),
     (["site.power.ppa_mw=150"], "site.power.ppa_mw=150: must be in [0, 100] (site.grid_mw)"),
     (["run.until_confident=1"], "run.until_confident=1: must be in (0.5, 1)"),
+    # a whole float keeps its '.0' (it said 'run.replications=1000: must be a whole number')
+    (["run.replications=1e3"], "run.replications=1000.0: must be a whole number >= 1 (write 1000)"),
+    # an interpolation that does not resolve (explore and optimize said 'site.grid_mw=null')
+    (["site.grid_mw=${nope.x}"], "site.grid_mw=${nope.x}: the interpolation's key nope.x is not in the config"),
     (["run.until_confident=0.9"], "run.max_replications=null: must be set"),
     (["run.max_replications=5"], "run.max_replications=5: must be >= run.replications=1000"),
     (["run.detail=x"], "run.detail='x': must be one of monthly, summary"),
