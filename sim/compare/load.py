@@ -293,8 +293,8 @@ def _world_overrides(run: Run) -> dict[str, str]:
 #: The config sections and keys that decide a run's worlds (`sim.rundir.world_key`; the market
 #: reads day 0 from `asof` and the ASIC frontier from `fleet`), and how many of those that
 #: differ name a scenario where its overrides do not.
-_WORLD_SETTINGS = ("market.", "asof.", "fleet.", "run.seed", "run.horizon_years", "run.deterministic",
-                   "site.start_date")
+_WORLD_SECTIONS = ("market.", "asof.", "fleet.")
+_WORLD_KEYS = ("run.seed", "run.horizon_years", "run.deterministic", "site.start_date")
 _NAMED_SETTINGS = 3
 
 
@@ -310,17 +310,20 @@ def _world_settings(run: Run) -> dict[str, object]:
                 flat[f"{prefix}{key}"] = value
     walk(run.config or {}, "")
     return {key: value for key, value in flat.items()
-            if key.startswith(_WORLD_SETTINGS[:3]) or key in _WORLD_SETTINGS[3:]}
+            if key.startswith(_WORLD_SECTIONS) or key in _WORLD_KEYS}
 
 
 def scenario_names(runs: list[Run]) -> list[str]:
-    """Return each run's scenario. Runs that sampled the same worlds (`world_key`) share one;
-    runs on other worlds drawn alike (their overrides but the seed the same) join it unless
-    they ran a strategy of the same name (then they are another scenario, so no strategy is
-    ranked against itself; otherwise their strategies are compared unpaired). A scenario is named by the market and seed overrides all its
-    runs carry and, where several are compared, by the other overrides that tell their
-    worlds apart (`asof=2026-01-12`), or "default"; a name two scenarios would share gets
-    its first run's folder."""
+    """Return each run's scenario.
+
+    Runs that sampled the same worlds (`world_key`) share one; runs on other worlds drawn
+    alike (their overrides but the seed the same) join it unless they ran a strategy of the
+    same name (then they are another scenario, so no strategy is ranked against itself;
+    otherwise their strategies are compared unpaired). A scenario is named by the market
+    and seed overrides all its runs carry and, where several are compared, by the other
+    overrides that tell their worlds apart (`asof=2026-01-12`), or "default"; scenarios
+    whose overrides do not tell them apart are named by the world settings that differ in
+    their configs (`run.seed=2`), and failing that by their first run's folder."""
     groups: dict[str, list[int]] = {}
     for index, run in enumerate(runs):
         groups.setdefault(run.world_key, []).append(index)
