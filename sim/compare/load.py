@@ -38,6 +38,7 @@ from omegaconf import OmegaConf
 from sim.config import ArgumentError
 from sim.errors import UserError
 from sim.compare.robustness import COLUMNS as ROBUSTNESS_COLUMNS
+from sim.compare.scenarios import is_scenario, scenario_keys, scenario_names, split_override
 from sim.rundir import ROBUSTNESS_CSV, RunDir, is_outcome_neutral, read_sweep
 from sim.rundir import strategy_options as config_strategy_options
 
@@ -270,105 +271,6 @@ def checked_robustness(table: pd.DataFrame | None, where) -> pd.DataFrame | None
     if missing:
         raise UserError(f"{where}: missing column(s) {', '.join(missing)}")
     return table
-
-
-def split_override(text: str) -> tuple[str, str]:
-    """Return (key, value) of a Hydra override string, its +/~ prefix dropped."""
-    key, _, value = text.partition("=")
-    return key.strip().lstrip("+~"), value.strip()
-
-
-def is_scenario(key: str) -> bool:
-    """Return whether an override key sets the market or the seed (and so names a scenario)."""
-    return key in ("market", "run.seed") or key.startswith(("market/", "market."))
-
-
-def _world_overrides(run: Run) -> dict[str, str]:
-    """Return the run's overrides that may set its worlds apart: all but its strategies' and
-    those that change no outcome."""
-    return {key: value for key, value in map(split_override, run.overrides)
-            if not (key == "strategy" or key.startswith("strategy.") or is_outcome_neutral(key))}
-
-
-#: The config sections and keys that decide a run's worlds (`sim.rundir.world_key`; the market
-#: reads day 0 from `asof` and the ASIC frontier from `fleet`), and how many of those that
-#: differ name a scenario where its overrides do not.
-_WORLD_SECTIONS = ("market.", "asof.", "fleet.")
-_WORLD_KEYS = ("run.seed", "run.horizon_years", "run.deterministic", "site.start_date")
-_NAMED_SETTINGS = 3
-
-
-def _world_settings(run: Run) -> dict[str, object]:
-    """Return the run's config settings that decide its worlds, by dotted key."""
-    flat = {}
-
-    def walk(node, prefix):
-        for key, value in node.items():
-            if isinstance(value, dict):
-                walk(value, f"{prefix}{key}.")
-            else:
-                flat[f"{prefix}{key}"] = value
-    walk(run.config or {}, "")
-    return {key: value for key, value in flat.items()
-            if key.startswith(_WORLD_SECTIONS) or key in _WORLD_KEYS}
-
-
-def scenario_names(runs: list[Run]) -> list[str]:
-    """Return each run's scenario.
-
-    Runs that sampled the same worlds (`world_key`) share one; runs on other worlds drawn
-    alike (their overrides but the seed the same) join it unless they ran a strategy of the
-    same name (then they are another scenario, so no strategy is ranked against itself;
-    otherwise their strategies are compared unpaired). A scenario is named by the market
-    and seed overrides all its runs carry and, where several are compared, by the other
-    overrides that tell their worlds apart (`asof=2026-01-12`), or "default"; scenarios
-    whose overrides do not tell them apart are named by the world settings that differ in
-    their configs (`run.seed=2`), and failing that by their first run's folder."""
-    groups: dict[str, list[int]] = {}
-    for index, run in enumerate(runs):
-        groups.setdefault(run.world_key, []).append(index)
-    scenarios: list[tuple[set, list[int], frozenset]] = []  # (strategy names, runs, overrides)
-    for members in groups.values():
-        names = {str(s) for i in members for s in runs[i].summary["strategy"].unique()}
-        overrides = frozenset(set.intersection(*(set(_world_overrides(runs[i]).items())
-                                                 for i in members)))
-        alike = frozenset((k, v) for k, v in overrides if k != "run.seed")  # worlds drawn alike
-        joined = next((scenario for scenario in scenarios
-                       if not scenario[0] & names and scenario[2] == alike), None)
-        if joined is None:
-            scenarios.append((names, list(members), alike))
-        else:
-            joined[0].update(names)
-            joined[1].extend(members)
-    common = [dict(set.intersection(*(set(_world_overrides(runs[i]).items()) for i in members)))
-              for _, members, _ in scenarios]
-    apart = set()  # keys whose value is not the same in every scenario
-    if len(scenarios) > 1:
-        every = {k for overrides in common for k in overrides}
-        apart = {k for k in every if len({overrides.get(k) for overrides in common}) > 1}
-    names = [", ".join(sorted(f"{k}={v}" for k, v in overrides.items()
-                              if is_scenario(k) or k in apart)) or "default"
-             for overrides in common]
-    for name in set(names):  # alike overrides (or none recorded): the settings that differ
-        alike = [k for k, other in enumerate(names) if other == name]
-        if len(alike) > 1:
-            settings = [_world_settings(runs[scenarios[k][1][0]]) for k in alike]
-            keys = sorted(key for key in set().union(*settings)
-                          if len({str(s.get(key)) for s in settings}) > 1)[:_NAMED_SETTINGS]
-            for k, given in zip(alike, settings):
-                if keys:
-                    names[k] = ", ".join(f"{key}={given.get(key)}" for key in keys)
-    names = [f"{name} ({runs[members[0]].path.name})" if names.count(name) > 1 else name
-             for name, (_, members, _) in zip(names, scenarios)]
-    named = {}
-    for name, (_, members, _) in zip(names, scenarios):
-        named.update(dict.fromkeys(members, name))
-    return [named[index] for index in range(len(runs))]
-
-
-def scenario_keys(runs: list[Run]) -> set[str]:
-    """Return the override keys that name the runs' scenarios (so they label no strategy)."""
-    return {split_override(part)[0] for name in scenario_names(runs) for part in name.split(", ")}
 
 
 def run_name(run, runset: RunSet) -> str:
