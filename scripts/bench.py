@@ -232,7 +232,7 @@ PARTS = (
     ("world sampling", [("sim/world.py", "sample_world"), ("sim/world.py", "sample_worlds")]),
     ("  the network", [("sim/processes/network.py", "sample"),
                        ("sim/processes/network_economic.py", "sample_batch")]),
-    ("  plug-in checks", [("sim/world.py", "validate_output")]),
+    ("  plug-in checks", [("sim/world.py", "validate_output"), ("sim/boundary.py", "validate_output")]),
     ("engine (simulate)", [("sim/site.py", "simulate")]),
     ("  SimPy's own", "simpy"),
     ("ledger (Account)", [("sim/ledger.py", "__init__"), ("sim/ledger.py", "summary")]),

@@ -21,7 +21,7 @@ PACKAGE = ROOT / "sim"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("sim._version", "sim.errors", "sim.interrupts", "sim.plugins", "sim.memo", "sim.params", "sim.schema", "sim.economics", "sim.distributions", "sim.config",
               "sim.realoptions.lsm")),  # least-squares Monte Carlo: numpy only
-    ("model", ("sim.world", "sim.view", "sim.processes", "sim.strategies", "sim.record", "sim.fleet",
+    ("model", ("sim.boundary", "sim.world", "sim.view", "sim.processes", "sim.strategies", "sim.record", "sim.fleet",
                "sim.leases", "sim.construction", "sim.site", "sim.tenants", "sim.ledger",
                "sim.cloud", "sim.demand_response", "sim.valuation", "sim.finance",
                "sim.realoptions")),  # the real-option strategy; its lsm module is base

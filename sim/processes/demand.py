@@ -24,7 +24,7 @@ from sim import distributions
 from sim.errors import UserError
 from sim.economics import DAYS_PER_YEAR
 from sim.processes._common import MOST_LOG_SD, MOST_PER_YEAR, upstream_path
-from sim.world import MOST_TERM_DAYS
+from sim.boundary import MOST_TERM_DAYS
 from sim.params import Checked, Distribution, Rule, param, shown
 
 #: Defaults: 10–50 MW of IT, 12-year terms (4,383 days), tenants waiting about 18 months
