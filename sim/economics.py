@@ -131,15 +131,17 @@ def first_month_share(day0) -> float:
     return float((ends - day).astype(int)) / float((ends - month.astype("datetime64[D]")).astype(int))
 
 
-def month_years(n_months: int, first_share: float = 1.0, first_month: int = 0) -> np.ndarray:
+def month_years(n_months: int, first_share: float = 1.0, first_month: int = 0,
+                periods_per_year: float = 12.0) -> np.ndarray:
     """Return the years from day 0 to the first day of months m = first_month ..
     first_month + n_months − 1: m / 12, less the part of month 0 before day 0 (a month
     0 that covers `first_share` of its calendar month is that share of a twelfth of a
-    year long), so that month m ≥ 1 is (m − 1 + first_share) / 12 years away."""
+    year long), so that month m ≥ 1 is (m − 1 + first_share) / 12 years away. Periods of
+    another length than a month: `periods_per_year`."""
     months = np.arange(first_month, first_month + n_months)
     if first_share == 1.0:
-        return months / 12.0
-    return np.where(months > 0, months - (1.0 - first_share), 0.0) / 12.0
+        return months / periods_per_year
+    return np.where(months > 0, months - (1.0 - first_share), 0.0) / periods_per_year
 
 
 def discount_factors(n_months: int, rate_per_year: float, first_month: int = 0,
@@ -233,12 +235,9 @@ def irr(cash_usd, periods_per_year: int = 12, first_share: float = 1.0):
 
 @read_only_cache(maxsize=8)
 def _minus_years(n_periods: int, periods_per_year: float, first_share: float = 1.0) -> np.ndarray:
-    """Return −t for periods m = 0 .. n_periods − 1: t = m / periods_per_year, less the part
-    of period 0 before it starts, 1 − first_share of a period, from period 1 on (read-only)."""
-    periods = np.arange(n_periods)
-    if first_share == 1.0:
-        return -(periods / periods_per_year)
-    return -(np.where(periods > 0, periods - (1.0 - first_share), 0.0) / periods_per_year)
+    """Return −t for periods m = 0 .. n_periods − 1, t their years from day 0 (`month_years`,
+    in periods of 1 / periods_per_year of a year; read-only)."""
+    return -month_years(n_periods, first_share, periods_per_year=periods_per_year)
 
 
 def _irr_row(cash: np.ndarray, periods_per_year: float, first_share: float = 1.0) -> float:
