@@ -234,6 +234,12 @@ def flat_capacities_usd(debt, lowest_usd, rate, start_months) -> list[float]:
     return [usd / target / (annual / 12.0) if annual > 0 else float("inf") for usd in lowest]
 
 
+def _rate_at_close(rate, start_month: int) -> float:
+    """Return the rate a loan starting to repay in `start_month` is sized at: a fixed one, or
+    a floating one's in the month it closes (the month before), held flat."""
+    return rate if isinstance(rate, float) else float(rate[max(start_month - 1, 0)])
+
+
 def _term_loan(debt, principal: float, rate, forecast: np.ndarray | None, start_month: int,
                n_months: int) -> Schedule:
     """Return the term loan a project's construction loan becomes."""
@@ -241,8 +247,8 @@ def _term_loan(debt, principal: float, rate, forecast: np.ndarray | None, start_
     if debt.amortisation == "bullet":
         return bullet_schedule(principal, rate, months, start_month, n_months)
     if debt.amortisation == "sculpted" and np.any(forecast[start_month:] > 0):
-        known = rate if isinstance(rate, float) else float(rate[max(start_month - 1, 0)])  # as sized
-        return sculpted_schedule(principal, rate, forecast, start_month, months, n_months, known)
+        return sculpted_schedule(principal, rate, forecast, start_month, months, n_months,
+                                 _rate_at_close(rate, start_month))  # k set as the loan was sized
     return level_schedule(principal, rate, months, start_month, n_months)
 
 
@@ -376,7 +382,7 @@ def financing(cfg, account) -> Financing:
                 for k, start, _ in closing]
     # Sized at close: what the forecast covers (level and bullet read only its lowest month),
     # at the rate known then (a floating one: the rate of the month of close, held flat).
-    at_close = [rate if isinstance(rate, float) else float(rate[start - 1]) for start in starts]
+    at_close = [_rate_at_close(rate, start) for start in starts]
     if debt.amortisation == "sculpted":
         forecasts = [_lender_forecast(project, cfg, world, months_of(debt.term_years), start)
                      for project, start in zip(projects, starts)]
