@@ -310,11 +310,12 @@ def _config_value(config: dict, key: str) -> str:
     return str(node)
 
 
-def label_runs(runs: list[Run]) -> tuple[dict[tuple[int, str], str], list[str]]:
-    """Return ({(run index, strategy): label}, left out) with labels unique per scenario;
-    a run whose worlds another run holds is left out (see `_deduplicate`)."""
+def label_runs(runs: list[Run], scenarios: list[str]) -> tuple[dict[tuple[int, str], str], list[str]]:
+    """Return ({(run index, strategy): label}, left out) with labels unique per scenario
+    (`scenarios`: each run's, `scenario_names`); a run whose worlds another run holds is left
+    out (see `_deduplicate`)."""
     entries = []  # (run index, strategy, option, relevant overrides)
-    scenario = frozenset(scenario_keys(runs))
+    scenario = frozenset(scenario_keys(scenarios))
     for index, run in enumerate(runs):
         options = strategy_options(run)
         for strategy in dict.fromkeys(run.summary["strategy"]):
@@ -330,7 +331,7 @@ def label_runs(runs: list[Run]) -> tuple[dict[tuple[int, str], str], list[str]]:
         for i, (index, _, option, _) in enumerate(group):
             shown = [f"{_short(k, option)}={values[k][i]}" for k in differing]
             labels[(index, strategy)] = strategy + (f" [{', '.join(shown)}]" if shown else "")
-    return _deduplicate(runs, labels)
+    return _deduplicate(runs, labels, scenarios)
 
 
 def _short(key: str, option: str) -> str:
@@ -338,12 +339,12 @@ def _short(key: str, option: str) -> str:
     return key[len(prefix):] if key.startswith(prefix) else key
 
 
-def _deduplicate(runs, labels):
+def _deduplicate(runs, labels, scenarios):
     """Return (labels, left out): one run per (scenario, label) where runs hold the same
     worlds, the run with the most of them kept; runs that only share a seed and market
     but differ on shared worlds keep each its own label, marked by its folder."""
     left_out, kept, seen = {}, {}, {}
-    scenario = dict(enumerate(scenario_names(runs)))
+    scenario = dict(enumerate(scenarios))
     for (index, strategy), label in labels.items():
         seen.setdefault((scenario[index], label), []).append((index, strategy))
     for (_, label), members in seen.items():
@@ -418,13 +419,14 @@ def check_metric(runs: list[Run], metric: str, held: bool = False) -> None:
 
 def runset_of(runs: list[Run]) -> RunSet:
     """Return `runs` labelled as one RunSet; raise UserError if they cannot be compared."""
-    labels, left_out = label_runs(runs)
+    names = scenario_names(runs)  # once, of every run read: the labels are made with them
+    labels, left_out = label_runs(runs, names)
     used = sorted({index for index, _ in labels})  # a run left out whole is not compared
     position = {index: k for k, index in enumerate(used)}
     runs = [runs[index] for index in used]
     labels = {(position[index], strategy): label for (index, strategy), label in labels.items()}
     parts = []
-    scenario = scenario_names(runs)
+    scenario = [names[index] for index in used]
     for (index, strategy), label in labels.items():
         run = runs[index]
         part = run.summary[run.summary["strategy"] == strategy].copy()

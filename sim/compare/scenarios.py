@@ -106,6 +106,7 @@ def scenario_names(runs: list) -> list[str]:
     return [named[index] for index in range(len(runs))]
 
 
-def scenario_keys(runs: list) -> set[str]:
-    """Return the override keys that name the runs' scenarios (so they label no strategy)."""
-    return {split_override(part)[0] for name in scenario_names(runs) for part in name.split(", ")}
+def scenario_keys(names: list[str]) -> set[str]:
+    """Return the override keys that name scenarios `names` (`scenario_names`'s), so that
+    they label no strategy."""
+    return {split_override(part)[0] for name in names for part in name.split(", ")}
