@@ -336,7 +336,7 @@ def distributions_in_short_form(overrides: Sequence[str]) -> list[str]:
 
     from sim.distributions import short_form
 
-    rewritten = []
+    parser, rewritten = OverridesParser.create(), []
     for text in overrides:
         text = str(text)
         head, equals, tail = text.partition("=")
@@ -344,7 +344,7 @@ def distributions_in_short_form(overrides: Sequence[str]) -> list[str]:
             rewritten.append(text)
             continue
         try:
-            override = OverridesParser.create().parse_override(text)
+            override = parser.parse_override(text)
             values = list(override.sweep_iterator()) if override.is_sweep_override() \
                 else [override.value()]
         except Exception:  # Hydra's composition refuses it with its own line

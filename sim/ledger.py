@@ -16,9 +16,10 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from sim import cloud, demand_response
-from sim.economics import (DAYS_PER_MONTH, DAYS_PER_YEAR, below_breakeven, discount_factors, first_month_share,
-                           irr, mining_revenue_usd_per_day, mining_revenue_usd_per_mw_day, npv,
-                           payback_years, peak_funding_usd, th_per_mw)
+from sim.economics import (DAYS_PER_MONTH, DAYS_PER_YEAR, below_breakeven, discount_factors,
+                           first_month_share, irr, mining_revenue_usd_per_day,
+                           mining_revenue_usd_per_mw_day, npv, payback_years, peak_funding_usd,
+                           th_per_mw)
 from sim.finance.equity import FINANCE_CATEGORIES, financing
 from sim.fleet import AsicPrices, FleetDecay
 from sim.memo import read_only, read_only_cache

@@ -140,7 +140,6 @@ class Number(Rule):
         if too_low or too_high or outside:
             raise UserError(f"{key}={shown(value)}: must be {self.bounds()}")
 
-
     def refusal(self, key: str, value) -> str:
         """Return the line refusing `value` at `key`; a whole float given a whole-number key
         (1e3, 2.0) keeps its '.0', which is why it is refused, and says the number to write

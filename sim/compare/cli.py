@@ -33,8 +33,9 @@ examples:
 
 Runs that sampled the same worlds (same seed, market, snapshot and horizon) are one
 scenario, compared pair by pair; runs over other worlds that ran the same strategies are
-other scenarios, and each strategy's regret across them is reported. Writes comparison.csv, report.html and plots/*.png into --out, and with
---xlsx the same tables as one workbook (comparison.xlsx)."""
+other scenarios, and each strategy's regret across them is reported. Writes
+comparison.csv, report.html and plots/*.png into --out, and with --xlsx the same tables
+as one workbook (comparison.xlsx)."""
 
 
 def parser() -> argparse.ArgumentParser:

@@ -13,8 +13,8 @@ under other worlds is never ranked against itself. It is named by its runs' over
 that set its worlds apart (`market/ai=glut`, `run.seed=2`, `asof=2026-01-12`), or
 "default". A strategy's *label* is its name, plus the other overrides that set it apart
 from runs of the same name (`phased [blocks_per_quarter=2]`). Runs of one scenario share
-worlds, so their outcomes pair replication by replication. Replication k's world depends only on the
-seed and k, so a run of 1 replication holds the first world of a run of 3 on the same
+worlds, so their outcomes pair replication by replication. Replication k's world depends
+only on the seed and k, so a run of 1 replication holds the first world of a run of 3 on the same
 seed: where a strategy ran in both with the same numbers on the shared worlds, the run
 with more worlds is kept and the other left out (and said so).
 
