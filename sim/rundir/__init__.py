@@ -516,12 +516,6 @@ class RunDir:
         """Remove table `name` if present (a saved Result that no longer holds it)."""
         self.table_path(name).unlink(missing_ok=True)
 
-    def write_config(self, cfg) -> None:
-        """Write the resolved config as config.yaml, atomically."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        text = OmegaConf.to_yaml(cfg, resolve=True)
-        write_atomic(self.path / CONFIG_FILE, lambda tmp: tmp.write_text(text))
-
     def write_outcome(self, tables: dict, cfg, info: dict, robustness: pd.DataFrame | None = None,
                       drop_robustness: bool = False) -> None:
         """Replace what the directory holds of a run's outcome by `tables` ({name: DataFrame};
