@@ -31,7 +31,7 @@ from sim.record import events_table
 from sim.result import Result
 from sim.rundir import ChunkDamaged, RunDir, check_claim, now, plan
 from sim.selection import select_best, select_by_mean
-from sim.site import simulate
+from sim.site import simulate, strategy_named
 from sim.strategies import decide_every_months
 from sim.world import check_plugins_repeat, iter_worlds
 
@@ -125,7 +125,7 @@ def simulate_strategy(cfg, world, label: str, strategy):
     try:
         return simulate(cfg, world, strategy)
     except UserError as err:  # the site's own line names the strategy and replication: once is enough
-        said, who = str(err), f"strategy {type(strategy).__name__} (replication {world.replication})"
+        said, who = str(err), strategy_named(strategy, world.replication)
         said = said[len(who):].lstrip(": ") if said.startswith(who) else said
         raise UserError(" ".join(f"{where}: {said}".split())) from None
     except Exception as err:  # the plug-in's own failure: name it and where, keep it on one line

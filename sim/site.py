@@ -38,6 +38,11 @@ from sim.world import World
 MINING, CONVERTING, AI = 0, 1, 2
 
 
+def strategy_named(strategy, replication: int) -> str:
+    """Return how an error in a strategy's action names it: 'strategy Name (replication 4)'."""
+    return f"strategy {type(strategy).__name__} (replication {replication})"
+
+
 class Site(TenantDesk):
     """One site under one strategy, run over one sampled world (its tenant desk: sim.tenants)."""
 
@@ -282,7 +287,7 @@ class Site(TenantDesk):
 
     def _who(self) -> str:
         """Return the strategy and replication an error in an action names."""
-        return f"strategy {type(self.strategy).__name__} (replication {self.world.replication})"
+        return strategy_named(self.strategy, self.world.replication)
 
     def _queue(self, blocks: list[int], use: str, request: Request | None = None) -> None:
         """Queue `blocks` for conversion to `use`, in projects of up to blocks_per_project."""
