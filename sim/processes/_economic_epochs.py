@@ -84,7 +84,9 @@ class Paths(Rows):
     ``log_ehs[r, d]`` is day d's log hashrate (EH/s, constant over the day) and
     ``work[r, d]`` the work done before day d (EH/s·days), valid up to ``filled[r]``.
     Days after ``origin[r]`` follow ``drift[r]`` (log hashrate per day) plus the row's
-    noise; days before it are final. Beyond the grid the noise stays where it ended.
+    noise; days before it are final. Beyond the grid the noise stays where it ended
+    (``noise`` holds its last day's value there). The three arrays have the same width,
+    so a day's flat index, ``row[r] + d``, reads any of them.
     """
 
     per_row = ("log_ehs", "work", "noise", "origin", "drift", "filled")
@@ -92,62 +94,81 @@ class Paths(Rows):
     def __init__(self, log_start: np.ndarray, noise_cum: np.ndarray):
         rows, n_days = noise_cum.shape
         self.n_days = n_days
-        self.noise = noise_cum
         self.log_ehs = np.zeros((rows, n_days + _FILL_DAYS + 1))
         self.work = np.zeros_like(self.log_ehs)
+        self.noise = _with_last(noise_cum, self.log_ehs.shape[1])
         self.log_ehs[:, 0] = log_start
         self.origin = np.zeros(rows, dtype=np.int64)
         self.filled = np.zeros(rows, dtype=np.int64)
         self.drift = np.zeros(rows)
+        self.row = np.arange(rows) * self.log_ehs.shape[1]
+
+    def keep(self, rows: np.ndarray) -> None:
+        """Keep only the worlds `rows` (indices into the active ones), in that order."""
+        super().keep(rows)
+        self.row = np.arange(len(rows)) * self.log_ehs.shape[1]
 
     def set_drift(self, origin: np.ndarray, drift: np.ndarray) -> None:
         """Make each row's days from `origin` on follow `drift`; they are computed anew."""
         self.origin, self.drift, self.filled = origin, drift, origin.copy()
 
+    def log_ehs_on(self, day: np.ndarray) -> np.ndarray:
+        """Return each row's log hashrate on `day` (a day it has filled)."""
+        return self.log_ehs.take(self.row + day)
+
+    def _widen(self, need: int) -> None:
+        """Make room for `need` days in every row (at least twice the room there was)."""
+        rows, width = self.log_ehs.shape
+        extra = max(need, 2 * width) - width
+        self.log_ehs, self.work = (np.hstack((a, np.zeros((rows, extra))))
+                                   for a in (self.log_ehs, self.work))
+        self.noise = _with_last(self.noise, width + extra)
+        self.row = np.arange(rows) * (width + extra)
+
     def _extend(self, rows: np.ndarray, days: int) -> None:
         """Compute `days` more days of `rows` (indices) past what each has."""
         start = self.filled[rows]
         need = int(start.max()) + days + 1
-        if need > self.log_ehs.shape[1]:  # widen both arrays: room for the longest row
-            extra = np.zeros((len(self.log_ehs), max(need, 2 * self.log_ehs.shape[1])
-                              - self.log_ehs.shape[1]))
-            self.log_ehs, self.work = (np.hstack((a, extra)) for a in (self.log_ehs, self.work))
-        origin, drift = self.origin[rows], self.drift[rows]
-        new_days = start[:, None] + np.arange(1, days + 1)  # filled+1 .. filled+days
-        last = self.n_days - 1
-        noise_row = (rows * self.n_days)[:, None]  # flat indices: a row's days follow each other
-        noise_o = self.noise.take(noise_row[:, 0] + np.minimum(origin, last))
-        noise = self.noise.take(noise_row + np.minimum(new_days, last))
-        row = rows * self.log_ehs.shape[1]
-        log_ehs = (self.log_ehs.take(row + origin)[:, None] + drift[:, None] * (new_days - origin[:, None])
-                   + noise - noise_o[:, None])
-        flat = row[:, None] + new_days
-        np.put(self.log_ehs, flat, log_ehs)
-        before = np.empty_like(log_ehs)  # the days filled .. filled+days-1
-        before[:, 0], before[:, 1:] = self.log_ehs.take(row + start), log_ehs[:, :-1]
-        np.put(self.work, flat, self.work.take(row + start)[:, None] + np.cumsum(np.exp(before), axis=1))
+        if need > self.log_ehs.shape[1]:
+            self._widen(need)
+        row = self.row[rows]
+        origin = row + self.origin[rows]  # flat indices, as below
+        filled = row + start
+        new_days = filled[:, None] + np.arange(1, days + 1)  # filled+1 .. filled+days
+        log_ehs = (self.log_ehs.take(origin)[:, None]
+                   + self.drift[rows][:, None] * (new_days - origin[:, None])
+                   + self.noise.take(new_days) - self.noise.take(origin)[:, None])
+        np.put(self.log_ehs, new_days, log_ehs)
+        before = self.log_ehs.take(new_days - 1)  # the days filled .. filled+days-1
+        np.put(self.work, new_days,
+               self.work.take(filled)[:, None] + np.cumsum(np.exp(before), axis=1))
         self.filled[rows] = start + days
 
     def time_at(self, work: np.ndarray) -> np.ndarray:
         """Return the time in days at which each row's cumulative work reaches `work`."""
-        row = np.arange(len(work)) * self.work.shape[1]  # flat indices: a row's days follow each other
         days = _FILL_DAYS
         while True:
-            short = np.flatnonzero(self.work.take(row + self.filled) <= work)
+            short = (self.work.take(self.row + self.filled) <= work).nonzero()[0]
             if not len(short):
                 break
-            if np.any(self.filled[short] - self.origin[short] > _MAX_EPOCH_DAYS):
+            if (self.filled[short] - self.origin[short]).max() > _MAX_EPOCH_DAYS:
                 raise UserError("the hashrate fell so fast that a difficulty epoch would "
                                 "last over 50 years; check the trend and elasticity")
             self._extend(short, days)
             days *= 2
-            row = np.arange(len(work)) * self.work.shape[1]  # the arrays may have widened
         low = np.maximum(self.origin - 1, 0)  # the day the epoch's work passed lies on or after it
         width = int((self.filled - low).max()) + 1
         # days past a row's filled read its last, which the work exceeds
         window = np.minimum(low[:, None] + np.arange(width), self.filled[:, None])
-        day = low + (self.work.take(row[:, None] + window) <= work[:, None]).sum(axis=1) - 1
-        return day + (work - self.work.take(row + day)) / np.exp(self.log_ehs.take(row + day))
+        window += self.row[:, None]
+        day = low + (self.work.take(window) <= work[:, None]).sum(axis=1) - 1
+        at = self.row + day
+        return day + (work - self.work.take(at)) / np.exp(self.log_ehs.take(at))
+
+
+def _with_last(paths: np.ndarray, width: int) -> np.ndarray:
+    """Return `paths` (a row each) widened to `width` days, each row's last day repeated."""
+    return np.hstack((paths, np.repeat(paths[:, -1:], width - paths.shape[1], axis=1)))
 
 
 class Fleet(Rows):
@@ -203,7 +224,7 @@ class Fleet(Rows):
         if available is not None:
             capacity = capacity * available[world]
         running = np.full(worlds, 1e-9)
-        solve = np.flatnonzero((revenue > 0) & (sums_by(world, capacity, worlds) > 0))
+        solve = ((revenue > 0) & (sums_by(world, capacity, worlds) > 0)).nonzero()[0]
         if not len(solve):
             return running
         problem = world
@@ -235,7 +256,7 @@ class Fleet(Rows):
                        * ndtr((log_entry / spread)[self.world] - self.z_half), len(t_end))
         gap = revenue / np.exp(log_entry) - have
         elapsed, self.t = t_end - self.t, t_end
-        worlds = np.flatnonzero((gap > 0) & (elapsed > 0))
+        worlds = ((gap > 0) & (elapsed > 0)).nonzero()[0]
         if not len(worlds):
             return
         share = -np.expm1(-elapsed[worlds] / net.order_days)
@@ -262,7 +283,8 @@ def solve_rows(log_revenue: np.ndarray, capacity: np.ndarray, z_half: np.ndarray
     the root, and a step that would leave it bisects instead (or moves 1 beyond its finite
     end while the other is unknown). The error after a Halley step d is of order d³, so a
     problem stops after one under 1e-6, within double precision. Problems are solved
-    together, each by its own steps: a root does not depend on the other problems.
+    together, each by its own steps: a root does not depend on the other problems (one
+    solved goes on stepping, unread, until at most half are left, then they go on alone).
     A problem whose sum S is 0 (every machine off at x) gets no step (NaN) and bisects;
     numpy's warnings of that division are the caller's to silence (`QUIET`).
     """
@@ -276,32 +298,44 @@ def solve_rows(log_revenue: np.ndarray, capacity: np.ndarray, z_half: np.ndarray
     lo, hi = np.full(count, -np.inf), np.full(count, np.inf)
     root, root_slope = np.empty(count), np.empty(count)
     todo, c, zh, target = np.arange(count), capacity, z_half, log_revenue
+    open_ = np.ones(count, dtype=bool)
     rise_scale, bend_scale = _SQRT_2PI * spread, _SQRT_2PI * spread * spread
     for _ in range(200):
-        z = (x / spread)[problem] - zh
-        weighted = c * np.exp(np.square(z) * -0.5)
-        running = sums_by(problem, c * ndtr(z), count)  # where it is 0: gap -inf, no step (NaN)
+        z = (x / spread).take(problem)
+        z -= zh
+        weighted = np.square(z)
+        weighted *= -0.5
+        np.exp(weighted, out=weighted)
+        weighted *= c
+        share = ndtr(z)
+        share *= c
+        running = sums_by(problem, share, count)  # where it is 0: gap -inf, no step (NaN)
         gap = x + np.log(running) - target
         rise = sums_by(problem, weighted, count) / (rise_scale * running)  # S'/S
-        bend = -sums_by(problem, weighted * z, count) / (bend_scale * running) - rise * rise
+        moment = np.multiply(weighted, z, out=weighted)  # weighted is read no more
+        bend = -sums_by(problem, moment, count) / (bend_scale * running) - rise * rise
         slope = 1 + rise  # and g'' = S''/S − (S'/S)² = bend
         halley = 2 * slope * slope - gap * bend
         step = x - np.where(halley > 0, 2 * gap * slope / halley, gap / slope)
         below = gap < 0
-        lo, hi = np.where(below, x, lo), np.where(below, hi, x)
+        np.copyto(lo, x, where=below)
+        np.copyto(hi, x, where=~below)
         exact = gap == 0
         done = exact | ((np.abs(step - x) < 1e-6) & (lo <= step) & (step <= hi))
+        done &= open_
         if done.any():
             root[todo[done]] = np.where(exact, x, step)[done]
             root_slope[todo[done]] = slope[done]
-            if done.all():
+            open_ &= ~done
+            left = open_.nonzero()[0]
+            if not len(left):
                 return root, root_slope
-            left = ~done
-            todo, x, step, target, lo, hi = (todo[left], x[left], step[left], target[left],
-                                             lo[left], hi[left])
-            vintages, problem = renumbered(problem, np.flatnonzero(left), count)  # the unsolved problems'
-            c, zh = c[vintages], zh[vintages]
-            count = len(todo)
+            if 2 * len(left) <= count:
+                todo, x, step, target, lo, hi, open_ = (
+                    a[left] for a in (todo, x, step, target, lo, hi, open_))
+                vintages, problem = renumbered(problem, left, count)  # the unsolved problems'
+                c, zh = c[vintages], zh[vintages]
+                count = len(todo)
         outside = ~((lo < step) & (step < hi))  # or no step: bisect, or reach out
         if outside.any():
             reach = np.where(hi == np.inf, lo + 1.0, hi - 1.0)
@@ -379,7 +413,7 @@ def _sample_epochs(net, btc_usd, fees, paths, fleet, rngs, outages, elapsed_s):
         revenue = hashprice * difficulty * TWO_POW_32 / TARGET_SPACING_S / 1e18
         running_ehs = fleet.step(t_end, revenue, available(t_end))
         origin = np.ceil(t_end).astype(np.int64)
-        now = paths.log_ehs[np.arange(len(ids)), origin]  # filled: the epoch's work reached it
+        now = paths.log_ehs_on(origin)  # filled: the epoch's work reached it
         limit = net.max_drift_per_year
         per_year = (np.log(running_ehs) - now) / net.switch_days * DAYS_PER_YEAR
         paths.set_drift(origin, np.minimum(np.maximum(per_year, -limit), limit) / DAYS_PER_YEAR)
@@ -410,15 +444,16 @@ def _sample_epochs(net, btc_usd, fees, paths, fleet, rngs, outages, elapsed_s):
             starts, difficulties = (np.hstack((a, np.empty_like(a))) for a in (starts, difficulties))
         starts[ids, count], difficulties[ids, count] = t_end, new_difficulty
         count += 1
-        ended = t_end >= n_days
-        for i in np.flatnonzero(ended).tolist():  # this row's last epoch: its tables are whole
+        past = t_end >= n_days
+        ended = past.nonzero()[0]
+        for i in ended.tolist():  # this row's last epoch: its tables are whole
             row = ids[i]
             found[row] = (starts[row, :count].copy(), height - BLOCKS_PER_EPOCH * np.arange(count)[::-1],
                           difficulties[row, :count].copy(), paths.log_ehs[i, :n_days].copy())
-        if ended.all():
+        if len(ended) == len(ids):
             return found
-        if ended.any():
-            keep = np.flatnonzero(~ended)
+        if len(ended):
+            keep = (~past).nonzero()[0]
             for part in (paths, fleet, draws):
                 part.keep(keep)
             ids, t_end, work, new_difficulty, hashprice, difficulty, end_day = (
