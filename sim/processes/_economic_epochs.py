@@ -260,7 +260,8 @@ class Fleet(Rows):
         if not len(worlds):
             return
         share = -np.expm1(-elapsed[worlds] / net.order_days)
-        shock = np.array([net.order_shock(rng) for rng in self.rngs[worlds]])
+        order_shock = net.order_shock
+        shock = np.array([order_shock(rng) for rng in self.rngs[worlds]])
         z_half = net.log_breakeven_hashprice(frontier[worlds], self.median[worlds]) / spread
         running = ndtr(log_entry[worlds] / spread - z_half)  # the share of a frontier machine that runs
         born = t_end[worlds] + net.delivery_lag_days
@@ -390,9 +391,10 @@ def sample_epochs(net, btc_usd: np.ndarray, fees: np.ndarray, paths: Paths, flee
 
 def _sample_epochs(net, btc_usd, fees, paths, fleet, rngs, outages, elapsed_s):
     rows, n_days = btc_usd.shape
-    sums = np.zeros((rows, n_days + 1, 2))  # [row, day, 0: BTC, 1: fees], summed before the day
-    np.cumsum(btc_usd, axis=1, out=sums[:, 1:, 0])
-    np.cumsum(fees, axis=1, out=sums[:, 1:, 1])
+    # each row's BTC and fees summed before each day; row r's day d at flat index r (n_days + 1) + d
+    btc_sums, fee_sums = np.zeros((rows, n_days + 1)), np.zeros((rows, n_days + 1))
+    np.cumsum(btc_usd, axis=1, out=btc_sums[:, 1:])
+    np.cumsum(fees, axis=1, out=fee_sums[:, 1:])
     done = net.start_height % BLOCKS_PER_EPOCH
     height = net.start_height - done
     difficulty = np.full(rows, float(net.start_difficulty))
@@ -436,7 +438,9 @@ def _sample_epochs(net, btc_usd, fees, paths, fleet, rngs, outages, elapsed_s):
         t_end = paths.time_at(work)
         end_day = np.floor(t_end).astype(np.int64)
         last = np.minimum(np.maximum(end_day, first + 1), n_days)
-        mean_btc, mean_fees = ((sums[ids, last] - sums[ids, first]) / (last - first)[:, None]).T
+        at_last, at_first, days = ids * (n_days + 1) + last, ids * (n_days + 1) + first, last - first
+        mean_btc = (btc_sums.take(at_last) - btc_sums.take(at_first)) / days
+        mean_fees = (fee_sums.take(at_last) - fee_sums.take(at_first)) / days
         hashprice = hashprice_usd_per_ph_day(epoch_subsidy_btc(height), mean_fees, mean_btc,
                                              difficulty)
         height += BLOCKS_PER_EPOCH
