@@ -321,8 +321,8 @@ def daily_fields(start_height, days, log_ehs, epochs, fees) -> dict:
     n_days = len(days)
     knot_t, knot_h = starts, heights.astype(float)
     if starts[0] < 0:  # the epoch in force at day 0 began before it, at start_height - done
-        knot_t = np.insert(starts, 1, 0.0)
-        knot_h = np.insert(knot_h, 1, float(start_height))
+        knot_t = np.concatenate((starts[:1], [0.0], starts[1:]))
+        knot_h = np.concatenate((knot_h[:1], [float(start_height)], knot_h[1:]))
     height = np.interp(np.arange(n_days + 1, dtype=float), knot_t, knot_h)
     era = np.minimum(np.floor(height / HALVING_INTERVAL), 64).astype(np.int64)
     mean_subsidy = _ERA_SUBSIDY_BTC[era[:-1]]
@@ -334,12 +334,12 @@ def daily_fields(start_height, days, log_ehs, epochs, fees) -> dict:
     # the epoch in force on each day: how many start on or before it, less one
     starting = np.bincount(start_day[start_day < n_days], minlength=n_days)
     in_force = np.cumsum(starting)[days] - 1
-    table = pd.DataFrame({
+    table = pd.DataFrame({  # its own arrays, or views of the epochs' (not copied again)
         "start_day": start_day,
         "end_day": np.floor(starts[1:]).astype(np.int64),
         "start_height": heights[:-1],
         "difficulty": difficulties[:-1],
-    })
+    }, copy=False)
     return {
         "network_hashrate_ehs": np.exp(log_ehs),
         "difficulty": difficulties[:-1][in_force],
