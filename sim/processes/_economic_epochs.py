@@ -304,6 +304,7 @@ def solve_rows(log_revenue: np.ndarray, capacity: np.ndarray, z_half: np.ndarray
     for _ in range(200):
         z = (x / spread).take(problem)
         z -= zh
+        # each vintage's C · exp(−z²/2) and C · Φ(z), made in place: one array each
         weighted = np.square(z)
         weighted *= -0.5
         np.exp(weighted, out=weighted)
