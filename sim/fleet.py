@@ -101,13 +101,22 @@ def book_alike(count: int, bookings: list[tuple[np.ndarray, int, float]]) -> Non
         return
     steps: dict[tuple[int, int], tuple[np.ndarray, int, list[float]]] = {}
     for cells, index, amount in bookings:
-        steps.setdefault((id(cells), index), (cells, index, []))[2].append(amount)
+        step = steps.get((id(cells), index))
+        if step is None:
+            steps[id(cells), index] = (cells, index, [float(amount)])
+        else:
+            step[2].append(float(amount))
     for cells, index, amounts in steps.values():
         if count * len(amounts) <= _FEW_ADDITIONS:  # as Python floats, one at a time
-            total, amounts = float(cells[index]), [float(amount) for amount in amounts]
-            for _ in range(count):
-                for amount in amounts:
+            total = cells.item(index)
+            if len(amounts) == 1:
+                amount, = amounts
+                for _ in range(count):
                     total += amount
+            else:
+                for _ in range(count):
+                    for amount in amounts:
+                        total += amount
             cells[index] = total
             continue
         terms = np.empty(count * len(amounts) + 1)

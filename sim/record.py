@@ -396,18 +396,20 @@ class Record:
 class Books:
     """The record while the engine writes it: rate changes, lumps and mining tranches."""
 
+    _N_RATES, _N_LUMPS = len(fields(Rates)), len(fields(Lumps))  # counted once, not per run
+
     def __init__(self, n_days: int):
         self.n_days = n_days
-        self.rates = Rates.zeros(n_days + 1)
-        self.lumps = Lumps.zeros(n_days)
+        # as Rates.zeros(n_days + 1) and Lumps.zeros(n_days): one array each
+        self.rates = Rates(*[np.zeros(n_days + 1) for _ in range(self._N_RATES)])
+        self.lumps = Lumps(*[np.zeros(n_days) for _ in range(self._N_LUMPS)])
         self.mining: dict[float, tuple[np.ndarray, np.ndarray]] = {}
 
     def rate(self, change: np.ndarray, day: float, amount: float, until: float | None = None) -> None:
         """Add `amount` per day to the rate whose changes are `change`, from `day` (until `until`)."""
-        start = min(int(math.ceil(day)), self.n_days)
-        change[start] += amount
+        change[min(math.ceil(day), self.n_days)] += amount  # math.ceil gives an int
         if until is not None:
-            change[min(int(math.ceil(until)), self.n_days)] -= amount
+            change[min(math.ceil(until), self.n_days)] -= amount
 
     def rent(self, lease: Lease, sign: float = 1.0) -> None:
         """Add the rent `lease` pays on each day of its term within the horizon (times `sign`)."""
@@ -427,8 +429,8 @@ class Books:
 
     def lump(self, lumps: np.ndarray, day: float, usd: float) -> None:
         """Book `usd` once into `lumps`, on `day`, if it falls within the horizon."""
-        for cells, index, amount in self.lump_cells(lumps, day, usd):
-            cells[index] += amount
+        if day < self.n_days:  # as `lump_cells` says
+            lumps[int(day)] += usd
 
     def lump_cells(self, lumps: np.ndarray, day: float, usd: float) -> list[tuple[np.ndarray, int, float]]:
         """Return the (cells, index, amount) `lump` adds: none if `day` is past the horizon."""
@@ -436,19 +438,26 @@ class Books:
 
     def mining_mw(self, j_per_th: float, day: float, mw: float, fleet_mw: float) -> None:
         """Add `mw` of mining blocks at efficiency `j_per_th` from `day` on (`fleet_mw` in fleet units)."""
-        for cells, index, amount in self.mining_cells(j_per_th, day, mw, fleet_mw):
-            cells[index] += amount
+        mw_cells, fleet_cells = self._tranche(j_per_th)
+        start = min(math.ceil(day), self.n_days)  # as `mining_cells` says
+        mw_cells[start] += mw
+        fleet_cells[start] += fleet_mw
 
     def mining_cells(self, j_per_th: float, day: float, mw: float,
                      fleet_mw: float) -> list[tuple[np.ndarray, int, float]]:
-        """Return the (cells, index, amount) `mining_mw` adds; a new tranche is opened now, so
-        the tranches keep the order they first mined in."""
+        """Return the (cells, index, amount) `mining_mw` adds."""
+        mw_cells, fleet_cells = self._tranche(j_per_th)
+        start = min(math.ceil(day), self.n_days)
+        return [(mw_cells, start, mw), (fleet_cells, start, fleet_mw)]
+
+    def _tranche(self, j_per_th: float) -> tuple[np.ndarray, np.ndarray]:
+        """Return the daily changes (MW, fleet units) of the tranche of `j_per_th`; one not
+        seen before is opened now, so the tranches keep the order they first mined in."""
         key = float(j_per_th)
         tranche = self.mining.get(key)
         if tranche is None:
             tranche = self.mining[key] = (np.zeros(self.n_days + 1), np.zeros(self.n_days + 1))
-        start = min(int(math.ceil(day)), self.n_days)
-        return [(tranche[0], start, mw), (tranche[1], start, fleet_mw)]
+        return tranche
 
     def tranches(self) -> tuple[Tranche, ...]:
         """Return the mining tranches, in the order they first mined."""

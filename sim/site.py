@@ -174,6 +174,8 @@ class Site(TenantDesk):
     def blocks_to_come(self, project: Project) -> int:
         """Return how many of `project`'s blocks are not ready yet (a project's blocks are
         built side by side and may come ready on different days)."""
+        if project.start_day is None:  # no crew has taken it: none of its blocks has begun
+            return len(project.blocks)
         state = self.state  # read as Python ints: numpy's scalars cost a microsecond a block
         return sum(state.item(block) != AI for block in project.blocks)
 
@@ -373,8 +375,10 @@ class Site(TenantDesk):
         return self.j_per_th.item(block), self.fleet_since.item(block)
 
     def _unmine(self, block: int, day: float) -> None:
-        """Take `block`'s fleet out of the mining MW from `day` on."""
-        book_alike(1, self._fleet_bookings(block, day, -1.0))
+        """Take `block`'s fleet out of the mining MW from `day` on (as `_fleet_bookings` says)."""
+        j_per_th, since = self._fleet(block)
+        mw = -self.block_mw
+        self.books.mining_mw(j_per_th, day, mw, mw * self.decay.weight(since))
 
     def _alike(self, blocks: np.ndarray) -> list[np.ndarray]:
         """Return `blocks` cut, in order, into runs of blocks with the same fleet (J/TH, day whole)."""
@@ -383,6 +387,8 @@ class Site(TenantDesk):
         # numpy finds the cuts (a site may have many blocks, most of them alike)
         j_per_th, since = self.j_per_th[blocks], self.fleet_since[blocks]
         changes = (j_per_th[1:] != j_per_th[:-1]) | (since[1:] != since[:-1])
+        if not changes.any():  # the usual case: one fleet
+            return [blocks]
         cuts = [0, *(np.flatnonzero(changes) + 1).tolist(), len(blocks)]
         return [blocks[start:stop] for start, stop in zip(cuts, cuts[1:])]
 
@@ -414,14 +420,15 @@ class Site(TenantDesk):
             new_j = prices.frontier_j_per_th(now)
             today = int(now)
             window = self.world.power_usd_per_mwh[max(0, today - 89):today + 1]
-            power = float(np.mean(window))
+            power = float(np.add.reduce(window)) / len(window)  # np.mean's sum and division
             revenue = self.mining_usd_per_mw_day(self.world.hashprice_usd_per_ph_day[today], new_j)
             if economics.below_breakeven(revenue, power):
                 self._log(now, -1, "fleet_upgrade_skipped", "below_breakeven")
                 continue
             # A block queued for conversion keeps its fleet: a crew is on its way to sell it.
             refit = self.state == MINING
-            refit[list(self.queued)] = False
+            if self.queued:
+                refit[list(self.queued)] = False
             mining = np.flatnonzero(refit)
             if self.events is not None:
                 for block in mining:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
@@ -81,6 +82,26 @@ class Held:
     penalty_usd: float  # its late-delivery credit, off its first rent
 
 
+#: The `Request`s of each world, made on first use: every strategy run over a world meets
+#: the same ones (frozen), so they are made once per world (and forgotten with it).
+_REQUESTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def requests_of(world) -> tuple[Request, ...]:
+    """Return `world`'s tenant requests as `Request`s, in day order; each names its tenant by
+    the index of that tenant's first request (an anchor's phases are one tenant's)."""
+    requests = _REQUESTS.get(world)
+    if requests is None:
+        first_requests: dict[float, int] = {}  # tenant -> the index of its first request
+        # the rows are Python numbers already (day an int): only `phased` is read as a bool
+        requests = _REQUESTS[world] = tuple(
+            Request(index, day, *numbers, bool(phased), commence_days,
+                    first_requests.setdefault(tenant, index))
+            for index, (day, *numbers, phased, commence_days, tenant) in enumerate(
+                world.tenant_request_rows()))
+    return requests
+
+
 def backstop_of(tenant: int) -> int:
     """Return the tenant id of `tenant`'s backstop, which no tenant has: -1 - its tenant's."""
     return -1 - tenant
@@ -92,22 +113,18 @@ class TenantDesk:
     def tenants(self):
         """Receive each tenant request on its day: lease now, sign it for later, or lose it."""
         env, counts, logging = self.env, self.counts, self.events is not None
-        first_requests: dict[float, int] = {}  # tenant -> the index of its first request
-        # the rows are Python numbers already (day an int): only `phased` is read as a bool
-        for index, (day, *numbers, phased, commence_days, tenant) in enumerate(
-                self.world.tenant_request_rows()):
+        for request in requests_of(self.world):
+            day = request.day
             if day > env.now:
                 yield env.timeout(day - env.now)
-            request = Request(index, day, *numbers, bool(phased), commence_days,
-                              first_requests.setdefault(tenant, index))
             if logging:
                 self._log(day, -1, "tenant_request", request=request)
             counts["tenant_requests"] += 1
-            need_mw = request.mw_it * self.pue_ai
-            if self._defaulted(request.tenant, env.now):
+            now = env.now
+            if self._defaulted(request.tenant, now):
                 signed = False  # a tenant that has defaulted signs nothing more
-            elif self.ready_mw - self.reserved_mw >= need_mw - EPS_MW:
-                self._start_lease(request, env.now)
+            elif self.ready_mw - self.reserved_mw >= request.mw_it * self.pue_ai - EPS_MW:
+                self._start_lease(request, now)
                 signed = True
             else:
                 signed = self._sign(request)
@@ -127,10 +144,10 @@ class TenantDesk:
 
     def _sign(self, request: Request) -> bool:
         """Sign `request`, whole or in part, against capacity it can have in time; False if none."""
-        have_mw, planned_days = self._capacity_within(request.day + request.wait_days)
+        have_mw, planned_blocks = self._capacity_within(request.day + request.wait_days)
         need_mw = request.mw_it * self.pue_ai
         blocks = max(0, math.ceil((need_mw - have_mw) / self.block_mw - 1e-9))
-        if blocks <= len(planned_days):
+        if blocks <= planned_blocks:
             self._sign_against(request, blocks)
             return True
         if self._asks_on_request:
@@ -141,9 +158,9 @@ class TenantDesk:
         if request.min_share >= 1:
             return False
         least_mw_it = request.min_share * request.mw_it - EPS_MW
-        part_mw_it = min(request.mw_it, (have_mw + len(planned_days) * self.block_mw) / self.pue_ai)
+        part_mw_it = min(request.mw_it, (have_mw + planned_blocks * self.block_mw) / self.pue_ai)
         if part_mw_it > EPS_MW and part_mw_it >= least_mw_it:
-            self._sign_against(self._part(request, part_mw_it), len(planned_days))
+            self._sign_against(self._part(request, part_mw_it), planned_blocks)
             return True
         if not self._asks_on_request:
             return False
@@ -158,22 +175,23 @@ class TenantDesk:
                 return True
         return False
 
-    def _capacity_within(self, deadline: float) -> tuple[float, list[float]]:
-        """Return (grid MW free for a new tenant by `deadline` without planned blocks, the
-        expected ready days of the planned blocks, queued now in plan order, that would be
-        ready by `deadline`)."""
-        busy = self.building
-        if not (busy or self.waiting or self.planned):  # nothing being built or to build
-            return max(0.0, self.ready_mw - self.reserved_mw), []
+    def _capacity_within(self, deadline: float) -> tuple[float, int]:
+        """Return (grid MW free for a new tenant by `deadline` without planned blocks, how
+        many of the planned blocks, queued now in plan order, would be ready by `deadline`)."""
+        busy, waiting, planned = self.building, self.waiting, self.planned
+        if not (busy or waiting or planned):  # nothing being built or to build
+            return max(0.0, self.ready_mw - self.reserved_mw), 0
         now, median = self.env.now, self.median_conversion_days
-        planned = projects(self.planned, self.blocks_per_project)
-        finish = expected_finish_days(now, [p.start_day + median for p in busy],
-                                      len(self.waiting) + len(planned), self.crews, median, deadline)
-        converting = [(p.start_day + median, p) for p in busy] + list(zip(finish, self.waiting))
-        free_mw = self._spare_mw(p for day, p in converting if day <= deadline)
-        planned_days = [day for day, project in zip(finish[len(self.waiting):], planned)
-                        for _ in project]
-        return free_mw, [day for day in planned_days if day <= deadline]
+        busy_days = [p.start_day + median for p in busy]
+        finish = expected_finish_days(now, busy_days, len(waiting) + self.projects_for(len(planned)),
+                                      self.crews, median, deadline)
+        free_mw = self._spare_mw([p for day, p in zip(busy_days, busy) if day <= deadline]
+                                 + [p for day, p in zip(finish, waiting) if day <= deadline])
+        if not planned:
+            return free_mw, 0
+        return free_mw, sum(len(project) for day, project in
+                            zip(finish[len(waiting):], projects(planned, self.blocks_per_project))
+                            if day <= deadline)
 
     def _spare_mw(self, converting=None) -> float:
         """Return the grid MW free for a new tenant: the ready MW and, with `sign_converting`,
@@ -186,9 +204,9 @@ class TenantDesk:
         next one.
         """
         free_mw = self.ready_mw - self.reserved_mw
-        if converting is None:
-            converting = [*self.building, *self.waiting]
         if self.sign_converting:
+            if converting is None:
+                converting = [*self.building, *self.waiting]
             # the blocks still to come: those of a project that came ready early are in
             # ready_mw already
             free_mw += sum(self.blocks_to_come(p) * self.block_mw for p in converting
