@@ -10,6 +10,7 @@ use this one copy.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -63,9 +64,7 @@ class AsicPrices:
     def __init__(self, fleet, hashprice_usd_per_ph_day: np.ndarray, start_date):
         self.fleet = fleet
         self.hashprice_usd_per_ph_day = hashprice_usd_per_ph_day
-        self.frontier_years_at_day0 = float(
-            (np.datetime64(start_date, "D") - np.datetime64(fleet.frontier_date, "D")).astype(int)
-            / DAYS_PER_YEAR)
+        self.frontier_years_at_day0 = _years_between(fleet.frontier_date, start_date)
 
     def new_usd_per_th(self, day: float) -> float:
         """Return the price of a new ASIC per TH/s on `day`."""
@@ -88,6 +87,13 @@ class AsicPrices:
         """Return the resale price per TH/s of used machines of efficiency `j_per_th` on `day`."""
         return (self.new_usd_per_th(day) * self.fleet.resale_share
                 * min(1.0, self.frontier_j_per_th(day) / j_per_th))
+
+
+@functools.lru_cache(maxsize=64)
+def _years_between(first_date, date) -> float:
+    """Return the years (of DAYS_PER_YEAR) from `first_date` to `date`, both read as days
+    (cached: every run of a grid asks the same; numpy's dates cost microseconds)."""
+    return float((np.datetime64(date, "D") - np.datetime64(first_date, "D")).astype(int) / DAYS_PER_YEAR)
 
 
 def book_alike(count: int, bookings: list[tuple[np.ndarray, int, float]]) -> None:
