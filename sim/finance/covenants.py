@@ -110,6 +110,13 @@ def covenant_test_months(first_service_month: int, n_months: int, test_every_mon
     return range(first_test, n_months, test_every_months)
 
 
+def _next_test(tests: range, month: int) -> int:
+    """Return the first month of `tests` after `month` (past the last: beyond the horizon)."""
+    if month < tests.start:
+        return tests.start
+    return tests.start + ((month - tests.start) // tests.step + 1) * tests.step
+
+
 def _trailing(cfads: np.ndarray, service: np.ndarray, month: int, first: int, window: int):
     """Return (CFADS, |debt service|) summed over the trailing window that ends at `month`."""
     window_start = max(month - window + 1, first)
@@ -179,24 +186,25 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
     """
     cfads = _checked_cfads(cfads_usd, schedule, min_dscr, cure, test_every_months)
     n_months = cfads.size
-    served = np.flatnonzero(schedule.scheduled_service_usd != 0)
+    openings, service = schedule.opening_balance_usd, schedule.scheduled_service_usd
+    served = np.flatnonzero(service != 0)
     first = int(served[0]) if served.size else n_months
     cured_cfads = cfads.copy()
     mask = np.ones(n_months)
     breaches, tested = [], []
     sweeping, default_month, default_balance_usd = False, None, 0.0
     loan = Facility(schedule)  # prepaid in place; `schedule` itself is never changed
-    openings, service = schedule.opening_balance_usd, schedule.scheduled_service_usd
     prepaid = False  # since `openings` and `service` were read: they are read again at a test
     tests = covenant_test_months(first, n_months, test_every_months, first_test_months)
     windows = None  # the trailing sums of the tests to come, while CFADS and service stand
-    for t in range(first, n_months):
-        if not sweeping and t not in tests:  # nothing happens in this month
-            continue
-        if t in tests and prepaid:
+    # The months in which something happens: each test, and each month of a sweep.
+    t = tests[0] if tests else n_months
+    while t < n_months:
+        testing = t in tests
+        if testing and prepaid:
             openings, service = loan.opening_balance_usd, loan.scheduled_service_usd
             prepaid = False
-        if t in tests and openings[t] > 0:
+        if testing and openings[t] > 0:
             opening = float(openings[t])
             if windows is None and not sweeping:
                 windows = _trailing_at(cured_cfads, service, tests[tests.index(t):], first,
@@ -222,6 +230,7 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
                     prepaid, windows = True, None
         if sweeping and _sweep(loan, t, float(cfads[t])):  # what the tests read changes with the loan
             prepaid, windows = True, None
+        t = t + 1 if sweeping else _next_test(tests, t)
     if loan.rows is not None:
         schedule = loan.schedule()
     return Covenanted(schedule, cured_cfads, window_months, breaches, cure if breaches else None,

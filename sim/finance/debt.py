@@ -148,7 +148,7 @@ def _level_fixed_rows(principals: np.ndarray, rates: np.ndarray, months: int, st
     balance before it, principal the rest of A, and the last payment what is left."""
     r = float(rates[0]) / 12.0
     n_loans = len(principals)
-    payments = np.array([annuity_usd(principal, r, months) for principal in principals.tolist()])
+    payments = annuity_usd(principals, r, months)  # each loan's, as of its principal alone
     stops = np.minimum(starts + months, n_months)
     paid = np.arange(n_months) - starts[:, None]  # payments made before each month, from the start
     repaying = (paid >= 0) & (paid < (stops - starts)[:, None]) & (principals > 0)[:, None]

@@ -145,7 +145,7 @@ def let_days(conversions, kw_it_leased: np.ndarray) -> dict[int, float]:
     n_days = kw_it_leased.size
     for i in order:
         hall = conversions[i]
-        ready = int(np.ceil(hall.end_day))
+        ready = math.ceil(hall.end_day)
         if hall.use == "cloud":
             if ready < n_days:
                 out[i] = float(ready)
@@ -289,15 +289,22 @@ def _loan_groups(conversions, account, month_of_day: np.ndarray, n: int):
     return [tuple(group) for group in groups.values()]
 
 
-def _maturity_month(capex: np.ndarray, maturity_months: int | None, n: int) -> int:
+def _spending_months(capex_rows: np.ndarray) -> tuple[list[int], list[int]]:
+    """Return the first and the last month of spending of each row of `capex_rows` (>= 0, every
+    row spending in some month): a loan's first draw, its building's completion."""
+    spending = capex_rows > 0
+    return spending.argmax(axis=1).tolist(), last_month_by_row(spending).tolist()
+
+
+def _maturity_month(first_spent: int, last_spent: int, maturity_months: int | None, n: int) -> int:
     """Return the month at whose end a construction loan matures, as known at its close:
-    `maturity_months` after the month of its first draw (Galaxy Helios I: drawn from August
-    2025, due August 2028), never before its spending is done; without a maturity, the
-    horizon's month (n - 1), whose sale repays it. It may lie past the horizon."""
-    spending = np.flatnonzero(capex > 0)
+    `maturity_months` after the month of its first draw (`first_spent`; Galaxy Helios I: drawn
+    from August 2025, due August 2028), never before its spending is done (`last_spent`);
+    without a maturity, the horizon's month (n - 1), whose sale repays it. It may lie past the
+    horizon."""
     if maturity_months is None:
         return n - 1
-    return max(int(spending[-1]), int(spending[0]) + maturity_months)
+    return max(last_spent, first_spent + maturity_months)
 
 
 def _conversion_month(let_month: int | None, maturity: int, n: int) -> tuple[int, bool]:
@@ -338,10 +345,12 @@ def financing(cfg, account) -> Financing:
     ltc = float(debt.loan_to_cost)
     groups = _loan_groups(record.conversions, account, month_of_day, n) if ltc > 0 else []
     maturity_months = None if debt.construction_months is None else int(debt.construction_months)
-    maturities = [_maturity_month(capex, maturity_months, n) for _, capex, _ in groups]
+    capex_rows = np.array([capex for _, capex, _ in groups]).reshape(len(groups), n)
+    first_spent, last_spent = _spending_months(capex_rows)
+    maturities = [_maturity_month(first, last, maturity_months, n)
+                  for first, last in zip(first_spent, last_spent)]
     ends = [_conversion_month(let_month, due, n) for (_, _, let_month), due in zip(groups, maturities)]
-    builds = construction_rows(np.array([capex for _, capex, _ in groups]).reshape(len(groups), n),
-                               ltc, rate, float(debt.upfront_fee), [end for end, _ in ends])
+    builds = construction_rows(capex_rows, ltc, rate, float(debt.upfront_fee), [end for end, _ in ends])
     # Interest capitalised while a hall is built joins its basis; once built (placed in
     # service), the interest it accrues is deducted as interest, as a term loan's is.
     built = np.arange(n) > np.array([n if c is None else c for c in builds.completion_months])[:, None]
@@ -359,9 +368,10 @@ def financing(cfg, account) -> Financing:
     # construction loan that became a term loan, (that month, the term loan's last)) of
     # each loan, for its deduction
     fee_lives: list[tuple[float, int, int, tuple[int, int] | None]] = []
+    fees_paid = (-builds.fees_usd.sum(axis=1)).tolist()  # each row as alone: one fee in its first month
     for k, ((_, capex, let_month), (end, let), due) in enumerate(zip(groups, ends, maturities)):
         owed = builds.balance_at_completion_usd[k]
-        fee = (-float(builds.fees_usd[k].sum()), int(np.flatnonzero(capex)[0]), due)
+        fee = (fees_paid[k], first_spent[k], due)
         if end + 1 >= n:  # still a construction loan at the horizon
             unconverted += owed
             fee_lives.append((*fee, None))
@@ -443,7 +453,7 @@ def financing(cfg, account) -> Financing:
         owed = float(schedule.balance_usd[-1]) + unconverted
     principal[-1] -= owed  # the sale at the horizon repays what is still owed
     # An equity cure is already in `principal`: the equity's money prepays the debt.
-    lines = np.vstack([draws, interest, principal, fees, tax])
+    lines = np.array([draws, interest, principal, fees, tax])
     equity = (monthly.sum(axis=0) + lines.sum(axis=0)) * mask
     # The tax on the sale's gain: the last month's tax less what operations alone would owe.
     sale_tax = (float(tax[-1] - taxes.levered_usd(more_interest - interest, sale=False)[-1])

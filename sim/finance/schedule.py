@@ -118,7 +118,8 @@ def amortise(funded: np.ndarray, rates: np.ndarray, due: Due, n_months: int) -> 
 
 
 def annuity_usd(principal_usd: float, monthly_rate: float, payments: int) -> float:
-    """Return the level payment that repays `principal_usd` in `payments` months: P r / (1 − (1+r)^−n)."""
+    """Return the level payment that repays `principal_usd` in `payments` months: P r / (1 − (1+r)^−n)
+    (of an array of principals, each one's, as computed alone)."""
     if abs(monthly_rate) < 1e-15:
         return principal_usd / payments
     return principal_usd * monthly_rate / (1.0 - (1.0 + monthly_rate) ** -payments)
@@ -351,8 +352,8 @@ class Facility:
         prepaid[index, month] -= paid
         balance[index, month] -= paid
         moving_last = self.moving_last
-        for k in which:  # the last month each prepays is this one, if it was earlier
-            if moving_last[k] < month and prepaid[k, month] != 0:
+        for k, prepaid_usd in zip(which, prepaid[index, month].tolist()):
+            if moving_last[k] < month and prepaid_usd != 0:  # the last month it prepays is this one
                 moving_last[k] = month
         # Where the balance only falls from here, it is the old one less the prepayment, until
         # zero; the others are run again month by month.
