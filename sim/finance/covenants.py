@@ -110,13 +110,6 @@ def covenant_test_months(first_service_month: int, n_months: int, test_every_mon
     return range(first_test, n_months, test_every_months)
 
 
-def _next_test(tests: range, month: int) -> int:
-    """Return the first month of `tests` after `month` (past the last: beyond the horizon)."""
-    if month < tests.start:
-        return tests.start
-    return tests.start + ((month - tests.start) // tests.step + 1) * tests.step
-
-
 def _trailing(cfads: np.ndarray, service: np.ndarray, month: int, first: int, window: int):
     """Return (CFADS, |debt service|) summed over the trailing window that ends at `month`."""
     window_start = max(month - window + 1, first)
@@ -187,7 +180,7 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
     cfads = _checked_cfads(cfads_usd, schedule, min_dscr, cure, test_every_months)
     n_months = cfads.size
     openings, service = schedule.opening_balance_usd, schedule.scheduled_service_usd
-    served = np.flatnonzero(service != 0)
+    served = (service != 0).nonzero()[0]
     first = int(served[0]) if served.size else n_months
     cured_cfads = cfads.copy()
     mask = np.ones(n_months)
@@ -230,7 +223,9 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
                     prepaid, windows = True, None
         if sweeping and _sweep(loan, t, float(cfads[t])):  # what the tests read changes with the loan
             prepaid, windows = True, None
-        t = t + 1 if sweeping else _next_test(tests, t)
+        # the next month of the sweep, or the next test (each month from the first test is
+        # a test or a month of a sweep)
+        t = t + 1 if sweeping else t + test_every_months - (t - tests.start) % test_every_months
     if loan.rows is not None:
         schedule = loan.schedule()
     return Covenanted(schedule, cured_cfads, window_months, breaches, cure if breaches else None,

@@ -160,18 +160,18 @@ def _level_fixed_rows(principals: np.ndarray, rates: np.ndarray, months: int, st
         before = principals[:, None] * (1.0 + gained) - payments[:, None] * gained / r
     paid_interest = before * r
     repaid = np.minimum(payments[:, None] - paid_interest, before)
-    cleared = np.flatnonzero((starts + months <= n_months) & repaying.any(axis=1))
+    cleared = ((starts + months <= n_months) & np.logical_or.reduce(repaying, axis=1)).nonzero()[0]
     last = stops[cleared] - 1
     repaid[cleared, last] = before[cleared, last]  # the last payment clears the loan
     funded = np.zeros((n_loans, n_months))
-    funding = np.flatnonzero(starts < n_months)
+    funding = (starts < n_months).nonzero()[0]
     funded[funding, starts[funding]] = principals[funding]
     return dict(funded_usd=funded, interest_usd=np.where(repaying, -paid_interest, 0.0),
                 capitalised_interest_usd=np.zeros((n_loans, n_months)),
                 principal_usd=np.where(repaying, -repaid, 0.0),
                 prepaid_usd=np.zeros((n_loans, n_months)),
                 balance_usd=np.where(repaying, before - repaid, 0.0),
-                rate_per_year=np.repeat(rates[None, :], n_loans, axis=0))
+                rate_per_year=rates[None, :].repeat(n_loans, axis=0))
 
 
 @read_only_cache(maxsize=64)
@@ -252,7 +252,7 @@ def level_capacities_usd(cfads_usd, rate, target_dscr: float, start_months, mont
         discount = _discount(rate, 0, months)
     else:
         discount = np.array([_discount(rate, start, months) for start in start_months])
-    return (discount * payments[:, None]).sum(axis=1).tolist()
+    return np.add.reduce(discount * payments[:, None], axis=1).tolist()  # .sum(axis=1)
 
 
 def sculpted_schedule(principal_usd: float, rate, cfads_forecast_usd, start_month: int, months: int,
@@ -375,14 +375,14 @@ def construction_rows(capex_usd, loan_to_cost: float, rate, upfront_fee: float =
     capitalised, balance, fees = (np.zeros((n_projects, n_months)) for _ in range(3))
     drawn = draw > 0
     borrowers = drawn.any(axis=1).nonzero()[0]  # the fee falls in each one's month of first draw
-    fees[borrowers, drawn[borrowers].argmax(axis=1)] = -upfront_fee * draw[borrowers].sum(axis=1)
+    fees[borrowers, drawn[borrowers].argmax(axis=1)] = -upfront_fee * np.add.reduce(draw[borrowers], axis=1)
     last = np.array([-1 if c is None else c for c in conversions])  # no balance after the conversion
     after = np.arange(n_months) > last[:, None]
     if isinstance(rate, float) or (monthly == monthly[0]).all():
         # One rate: the balance after month t is sum over k <= t of draw_k (1 + r)^(t - k).
         one_rate = float(monthly[0])
         growth = _growth(one_rate, n_months)
-        balance[:] = growth * np.cumsum(draw / growth, axis=1)
+        balance[:] = growth * np.add.accumulate(draw / growth, axis=1)  # np.cumsum
         capitalised[:, 1:] = balance[:, :-1] * one_rate
         balance[after] = 0.0
         capitalised[after] = 0.0
@@ -397,8 +397,7 @@ def construction_rows(capex_usd, loan_to_cost: float, rate, upfront_fee: float =
                 left += interest[t] + drawn_usd[t]
                 owed[t] = left
             capitalised[k, :months], balance[k, :months] = interest, owed
-    owed = [float(balance[k, conversion]) if conversion is not None else 0.0
-            for k, conversion in enumerate(conversions)]
+    owed = np.where(last >= 0, balance[np.arange(n_projects), last], 0.0).tolist()  # 0 without a conversion
     return ConstructionRows(draw, capitalised, fees, balance, completions, conversions, owed)
 
 

@@ -355,7 +355,7 @@ def financing(cfg, account) -> Financing:
     # service), the interest it accrues is deducted as interest, as a term loan's is.
     built = np.arange(n) > np.array([n if c is None else c for c in builds.completion_months])[:, None]
     accruing = builds.capitalised_interest_usd
-    draws, fees, capitalised, accrued = _in_turn(np.stack(
+    draws, fees, capitalised, accrued = _in_turn(np.array(
         [builds.draw_usd, builds.fees_usd, np.where(built, 0.0, accruing), np.where(built, accruing, 0.0)]))
     # What the equity repays outside the schedules, by month (<= 0): a construction balance
     # above what its term loan may be, or one whose halls were not let by its maturity.
@@ -368,7 +368,7 @@ def financing(cfg, account) -> Financing:
     # construction loan that became a term loan, (that month, the term loan's last)) of
     # each loan, for its deduction
     fee_lives: list[tuple[float, int, int, tuple[int, int] | None]] = []
-    fees_paid = (-builds.fees_usd.sum(axis=1)).tolist()  # each row as alone: one fee in its first month
+    fees_paid = (-np.add.reduce(builds.fees_usd, axis=1)).tolist()  # each row as alone: one fee, in its first month
     for k, ((_, capex, let_month), (end, let), due) in enumerate(zip(groups, ends, maturities)):
         owed = builds.balance_at_completion_usd[k]
         fee = (fees_paid[k], first_spent[k], due)
@@ -454,7 +454,7 @@ def financing(cfg, account) -> Financing:
     principal[-1] -= owed  # the sale at the horizon repays what is still owed
     # An equity cure is already in `principal`: the equity's money prepays the debt.
     lines = np.array([draws, interest, principal, fees, tax])
-    equity = (monthly.sum(axis=0) + lines.sum(axis=0)) * mask
+    equity = (np.add.reduce(monthly, axis=0) + np.add.reduce(lines, axis=0)) * mask  # ndarray.sum's
     # The tax on the sale's gain: the last month's tax less what operations alone would owe.
     sale_tax = (float(tax[-1] - taxes.levered_usd(more_interest - interest, sale=False)[-1])
                 if default is None else 0.0)

@@ -187,14 +187,14 @@ class _RowTranches(Sequence):
 def _sum_of(tranches: Sequence[Schedule], rows: dict[str, np.ndarray]) -> Schedule:
     """Return the sum of `tranches`, whose arrays are the rows of `rows` (read-only, kept as
     the sum's `rows`; see `combine`)."""
-    opening = np.zeros_like(rows["balance_usd"])  # each tranche's opening balance
+    opening = np.zeros(rows["balance_usd"].shape)  # each tranche's opening balance
     opening[:, 1:] = rows["balance_usd"][:, :-1]
     opening += rows["funded_usd"]
     rates = rows["rate_per_year"]
     # Every table summed tranche by tranche, in order, in one reduction over the tranches of
     # the tables stacked (the bits of each table's own sum over its rows).
     *sums, total, weighted = np.add.reduce(
-        np.stack([*(rows[name] for name in _SUMMED), opening, opening * rates]), axis=1)
+        np.array([*(rows[name] for name in _SUMMED), opening, opening * rates]), axis=1)
     rate = np.divide(weighted, total, out=rates[0].copy(), where=total > 0)
     return Schedule(**dict(zip(_SUMMED, sums)), rate_per_year=rate, tranches=tranches, rows=rows)
 
@@ -276,7 +276,8 @@ class Facility:
                 for k, owed_here in enumerate(rows["balance_usd"][:, month].tolist()):
                     if owed_here > 0:
                         which.append(k)
-                        shares.append(min(min(amount * owed_here / owed_now, owed_here), owed_here))
+                        share = amount * owed_here / owed_now
+                        shares.append(owed_here if owed_here < share else share)  # min(share, owed_here)
             self._prepay_rows(which, month, shares)
         self.sums = None
 
@@ -286,7 +287,7 @@ class Facility:
         if self.sums is None:
             rows = self.rows
             if self.pro_rata:
-                self.sums = {name: rows[name].sum(axis=0) for name in _SERVICE}
+                self.sums = {name: np.add.reduce(rows[name], axis=0) for name in _SERVICE}  # .sum(axis=0)
             else:
                 self.sums = {name: rows[name][0] for name in _SERVICE}
         return self.sums
@@ -324,7 +325,7 @@ class Facility:
             rows["monthly"] = rows["rate_per_year"] / 12.0
             rows["minus_monthly"] = -rows["monthly"]  # x * -m is -(x * m), sign and all
             if self.pro_rata:  # as `combine` sums them (prepayments never change what is funded)
-                self.funded_usd = rows["funded_usd"].sum(axis=0)
+                self.funded_usd = np.add.reduce(rows["funded_usd"], axis=0)
             # The last month in which each tranche is funded or at a negative rate (these
             # never change), and in which it capitalises or prepays (kept as they change).
             self.fixed_last = last_month_by_row((rows["funded_usd"] != 0)

@@ -129,7 +129,7 @@ def depreciation_by_year(capex_by_year, recovery_years: int | str,
     if not 0.0 <= bonus_share <= 1.0:
         raise ValueError(f"bonus_share={bonus_share!r}: must be in [0, 1]")
     shares = _recovery_shares(recovery_years)
-    total = capex.sum()
+    total = np.add.reduce(capex)  # capex.sum()
     if bonus_share == 1.0 and math.isfinite(total):
         # Everything is expensed at once: the convolution below would add only zeros
         # (0 × cost), which leave 0 + cost as it is. Infinite costs take that path (0 × inf).
@@ -142,7 +142,7 @@ def depreciation_by_year(capex_by_year, recovery_years: int | str,
         full[:n_years + len(shares) - 1] += np.convolve((1.0 - bonus_share) * capex, shares)
         depreciation = full[:n_years]
     return Depreciation(depreciation_usd=depreciation,
-                        undepreciated_usd=float(total - depreciation.sum()))
+                        undepreciated_usd=float(total - np.add.reduce(depreciation)))
 
 
 @dataclass(frozen=True)
@@ -168,8 +168,7 @@ def tax_by_year(ebitda_usd, depreciation_usd, interest_usd, rate,
     `nol_limit_share` of it (IRC 172). Tax = rate × what remains, if positive; no refunds,
     no carry-back. `rate` is a number or one per year (federal plus state: `combined_rate`).
     """
-    rows = list(_years(ebitda_usd, depreciation_usd, interest_usd, rate, interest_cap_share,
-                       nol_limit_share))
+    rows = _years(ebitda_usd, depreciation_usd, interest_usd, rate, interest_cap_share, nol_limit_share)
     columns = zip(*rows) if rows else ([] for _ in fields(TaxYears))
     return TaxYears(*(np.array(column, dtype=float) for column in columns))
 
@@ -183,31 +182,45 @@ def tax_usd_by_year(ebitda_usd, depreciation_usd, interest_usd, rate,
 
 
 def _years(ebitda_usd, depreciation_usd, interest_usd, rate, interest_cap_share: float,
-           nol_limit_share: float):
-    """Yield each year's (taxable income, interest deducted, interest carried, NOL used, NOL
-    balance, tax) by the rule of `tax_by_year`, once its arguments are checked."""
+           nol_limit_share: float) -> list[tuple[float, ...]]:
+    """Return each year's (taxable income, interest deducted, interest carried, NOL used, NOL
+    balance, tax) by the rule of `tax_by_year`, once its arguments are checked.
+
+    In plain floats, year by year, without a call of max or min per year: `0.0 if 0.0 > x
+    else x` is max(x, 0.0) and `y if y < x else x` is min(x, y), to the bit (as the builtins,
+    they keep the first of equals: max(-0.0, 0.0) is -0.0).
+    """
     ebitda = np.asarray(ebitda_usd, dtype=float)
     n_years = len(ebitda)
     depreciation = _per_year(depreciation_usd, n_years, "depreciation_usd")
     interest = _per_year(interest_usd, n_years, "interest_usd")
     rates = _per_year(rate, n_years, "rate")
-    if any(value < 0 for value in interest + rates):
+    if any([value < 0 for value in interest + rates]):
         raise ValueError("interest_usd and rate must be >= 0")
     for name, share in (("interest_cap_share", interest_cap_share),
                         ("nol_limit_share", nol_limit_share)):
         if not 0.0 <= share <= 1.0:
             raise ValueError(f"{name}={share!r}: must be in [0, 1]")
+    rows = []
     carried, balance = 0.0, 0.0
     for ebitda_year, depreciation_year, interest_year, rate_year in zip(
             ebitda.tolist(), depreciation, interest, rates):
-        allowed = interest_cap_share * max(ebitda_year, 0.0)
-        deducted = min(interest_year + carried, allowed)
-        carried = interest_year + carried - deducted
+        allowed = interest_cap_share * (0.0 if 0.0 > ebitda_year else ebitda_year)
+        due = interest_year + carried
+        deducted = allowed if allowed < due else due
+        carried = due - deducted
         before_losses = ebitda_year - depreciation_year - deducted
-        used = min(balance, nol_limit_share * before_losses) if before_losses > 0 else 0.0
-        balance += max(-before_losses, 0.0) - used
+        if before_losses > 0:
+            limit = nol_limit_share * before_losses
+            used = limit if limit < balance else balance
+        else:
+            used = 0.0
+        loss = -before_losses
+        balance += (0.0 if 0.0 > loss else loss) - used
         taxable = before_losses - used
-        yield taxable, deducted, carried, used, balance, rate_year * max(taxable, 0.0)
+        rows.append((taxable, deducted, carried, used, balance,
+                     rate_year * (0.0 if 0.0 > taxable else taxable)))
+    return rows
 
 
 def combined_rate(federal: float, state: float) -> float:
