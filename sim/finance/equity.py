@@ -141,7 +141,7 @@ def let_days(conversions, kw_it_leased: np.ndarray) -> dict[int, float]:
     """
     out: dict[int, float] = {}
     covered = 0.0
-    order = sorted(range(len(conversions)), key=lambda i: (conversions[i].end_day, i))
+    order = [i for _, i in sorted([(hall.end_day, i) for i, hall in enumerate(conversions)])]
     n_days = kw_it_leased.size
     for i in order:
         hall = conversions[i]

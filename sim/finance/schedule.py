@@ -271,13 +271,9 @@ class Facility:
         if not self.pro_rata:
             self._prepay_rows([0], month, [amount])
         else:  # each tranche owing in `month` prepays its part of the balance owed
-            which, shares = [], []
-            if amount > 0:
-                for k, owed_here in enumerate(rows["balance_usd"][:, month].tolist()):
-                    if owed_here > 0:
-                        which.append(k)
-                        share = amount * owed_here / owed_now
-                        shares.append(owed_here if owed_here < share else share)  # min(share, owed_here)
+            owed = rows["balance_usd"][:, month].tolist() if amount > 0 else []
+            which = [k for k, owed_here in enumerate(owed) if owed_here > 0]
+            shares = [min(amount * owed[k] / owed_now, owed[k]) for k in which]
             self._prepay_rows(which, month, shares)
         self.sums = None
 
@@ -358,7 +354,8 @@ class Facility:
                 moving_last[k] = month
         # Where the balance only falls from here, it is the old one less the prepayment, until
         # zero; the others are run again month by month.
-        falls = [self._only_falls_after(k, month) for k in which]
+        fixed_last = self.fixed_last  # as `_only_falls_after`, without a call per tranche
+        falls = [fixed_last[k] <= month and moving_last[k] <= month for k in which]
         if all(falls):
             fast, paid_fast = index, paid
         else:
