@@ -368,7 +368,7 @@ def financing(cfg, account) -> Financing:
     # construction loan that became a term loan, (that month, the term loan's last)) of
     # each loan, for its deduction
     fee_lives: list[tuple[float, int, int, tuple[int, int] | None]] = []
-    fees_paid = (-np.add.reduce(builds.fees_usd, axis=1)).tolist()  # each row as alone: one fee, in its first month
+    fees_paid = (-np.add.reduce(builds.fees_usd, axis=1)).tolist()  # a row's one fee, in its first month
     for k, ((_, capex, let_month), (end, let), due) in enumerate(zip(groups, ends, maturities)):
         owed = builds.balance_at_completion_usd[k]
         fee = (fees_paid[k], first_spent[k], due)
