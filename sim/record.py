@@ -76,20 +76,25 @@ class Event(NamedTuple):
 def levels_by_day(changes: list[np.ndarray], n_days: int) -> np.ndarray:
     """Return the level on days 0 .. n_days - 1 of each of several daily changes, one row each.
 
-    Rates change on a few days (events), so the running sums are taken over the days on
-    which any of them changes and held in between. Adding a zero (+0.0 or -0.0) leaves a
-    sum that is not -0.0 as it is, so each row is the cumulative sum of its changes to the
-    last bit; where a sum could be -0.0 (a rate whose first changes are -0.0) every row
-    is summed day by day instead.
+    Rates change on a few days (events), so the running sums are taken over day 0 and the
+    days on which any of them changes, and held in between. Adding a zero (+0.0 or -0.0)
+    leaves a sum that is not -0.0 as it is, so each row is the cumulative sum of its
+    changes to the last bit; where a sum could be -0.0 (a rate whose first changes are
+    -0.0) every row is summed day by day instead.
     """
-    heads = np.vstack([c[:n_days] for c in changes])
-    days = (heads != 0).any(axis=0).nonzero()[0]
-    first = int(days[0]) if days.size else n_days
-    sums = np.cumsum(heads[:, days], axis=1)
-    if heads[:, :first].view(np.int64).any() or (np.signbit(sums) & (sums == 0)).any():
-        return np.vstack([np.cumsum(c)[:n_days] for c in changes])  # a -0.0 that +0.0 would undo
-    held = np.concatenate((np.zeros((len(changes), 1)), sums), axis=1)  # 0 before the first change
-    return np.repeat(held, np.diff(days, prepend=0, append=n_days), axis=1)
+    heads = [c[:n_days] for c in changes]
+    changed = heads[0] != 0
+    for head in heads[1:]:
+        changed |= head != 0
+    changed[0] = True
+    days = changed.nonzero()[0]
+    sums = np.array([head[days] for head in heads], dtype=float).cumsum(axis=1)
+    if (np.signbit(sums) & (sums == 0)).any():  # a -0.0 that +0.0 would undo
+        return np.array([head.cumsum() for head in heads], dtype=float)
+    repeats = np.empty(days.size, dtype=np.intp)  # the days each sum holds
+    np.subtract(days[1:], days[:-1], out=repeats[:-1])
+    repeats[-1] = n_days - days[-1]
+    return sums.repeat(repeats, axis=1)
 
 
 @dataclass(frozen=True, eq=False)
