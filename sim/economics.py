@@ -246,11 +246,13 @@ def _irr_row(cash: np.ndarray, periods_per_year: float, first_share: float = 1.0
     The bisection runs on Python floats, the same arithmetic as numpy's scalars; it
     stops early once a step leaves the bracket as it was (the bracket's ends are then
     neighbouring floats, and every step left would be that same step). Each step needs
-    only the sign of NPV at its midpoint: where `_certain_signs` knows it, the step
-    takes it from there; every other step computes NPV as it always has (the dot product
-    of the cash and the discount factors; `ndarray.dot` is the same BLAS call as `@`),
-    with the factors `_certain_signs` computed for that midpoint where it predicted it
-    (the same bits as a midpoint's own `np.power`: the same elementwise loop).
+    only the sign of NPV at its midpoint. Where NPV falls steeply over the bracket, a
+    midpoint farther than `_steep_radius` from the root Newton's method finds takes the
+    sign of its side of that root; otherwise, where `_certain_signs` knows the sign, the
+    step takes it from there. Every other step computes NPV as it always has (the dot
+    product of the cash and the discount factors; `ndarray.dot` is the same BLAS call as
+    `@`), with the factors of the midpoints on the predicted path computed at once
+    (`_path_factors`: the same bits as a midpoint's own `np.power`, the same elementwise loop).
     """
     if not cash.size:
         return math.nan
@@ -276,11 +278,24 @@ def _irr_row(cash: np.ndarray, periods_per_year: float, first_share: float = 1.0
         return float(IRR_GRID[first])
     low, high = float(IRR_GRID[first - 1]), float(IRR_GRID[first])  # NPV > 0, then < 0
     factors = np.empty(n_periods)
-    known, ahead = _certain_signs(cash, minus_years, low, high, values[first - 1:first + 1], factors)
+    ends = values[first - 1:first + 1]
+    root = _newton_root(cash, minus_years, low, high, ends, factors)
+    radius = None if root is None else _steep_radius(cash, minus_years, low, high, root, factors)
+    if radius is None:
+        x_root, radius = 0.0, math.inf  # no side is known
+        known, ahead = _certain_signs(cash, minus_years, low, high, ends, factors)
+    else:
+        x_root, known, ahead = 1.0 + root, {}, None  # the factors near the root: when first needed
     for _ in range(60):
         mid = 0.5 * (low + high)
-        npv_mid = known.get(mid)
+        gap = 1.0 + mid - x_root
+        if gap < -radius or gap > radius:  # far from the root: the sign of its side
+            npv_mid = 1.0 if gap < 0 else -1.0
+        else:
+            npv_mid = known.get(mid)
         if npv_mid is None:
+            if ahead is None:
+                ahead = _path_factors(low, high, root, minus_years)
             discount = ahead.get(mid)
             if discount is None:
                 discount = np.power(1.0 + mid, minus_years, out=factors)
@@ -314,17 +329,49 @@ def _certain_signs(cash: np.ndarray, minus_years: np.ndarray, low: float, high: 
     by the same elementwise loop, a row at a time, as `np.power` of the midpoint alone).
     `factors` is scratch space.
     """
+    root = _newton_root(cash, minus_years, low, high, ends, factors)
+    if root is None:
+        return {}, {}
+    rows = _path_factors(low, high, root, minus_years)
+    if not rows:
+        return {}, {}
+    discount = np.array(list(rows.values()))
+    npvs = (discount @ cash).tolist()
+    absolute = np.abs(cash)
+    floor = (float(absolute.sum()) + 1.0) * _TINY
+    bounds = ((2.0 * (len(cash) + 16) * _EPSILON) * (discount @ absolute + floor)).tolist()
+    known, ahead = {}, {}
+    for (mid, row), npv, bound in zip(rows.items(), npvs, bounds):
+        if abs(npv) > bound:
+            known[mid] = math.copysign(1.0, npv)
+        else:
+            ahead[mid] = row
+    return known, ahead
+
+
+def _newton_root(cash: np.ndarray, minus_years: np.ndarray, low: float, high: float, ends: np.ndarray,
+                 factors: np.ndarray) -> float | None:
+    """Return a root of NPV near [low, high]: three steps of Newton's method from the root of
+    the chord between the NPVs at the ends (`ends`); None where a step starts outside the
+    bracket or meets a zero slope. `factors` is scratch space."""
     low_npv, high_npv = float(ends[0]), float(ends[1])
     root = low - low_npv * (high - low) / (high_npv - low_npv)
     weighted = cash * minus_years
-    for _ in range(3):  # Newton's method on the chord's root: NPV' = Σ cash × −m/ppy × factor / (1 + r)
+    for _ in range(3):  # NPV' = Σ cash × −m/ppy × factor / (1 + r)
         if not low < root < high:
-            return {}, {}
+            return None
         np.power(1.0 + root, minus_years, out=factors)
         slope = float(weighted.dot(factors)) / (1.0 + root)
         if not slope:
-            return {}, {}
+            return None
         root -= float(cash.dot(factors)) / slope
+    return root
+
+
+def _path_factors(low: float, high: float, root: float, minus_years: np.ndarray) -> dict[float, np.ndarray]:
+    """Return the discount factors of each midpoint that bisecting [low, high] meets on its way
+    to `root` (read-only rows, by midpoint), all computed at once: `(1 + mid) ** minus_years`
+    by the same elementwise loop, a row at a time, as `np.power` of the midpoint alone."""
     mids = []
     for _ in range(60):
         mid = 0.5 * (low + high)
@@ -335,21 +382,44 @@ def _certain_signs(cash: np.ndarray, minus_years: np.ndarray, low: float, high: 
             low = mid
         else:
             high = mid
-    if not mids:
-        return {}, {}
     discount = (1.0 + np.array(mids))[:, None] ** minus_years
     discount.setflags(write=False)
-    npvs = (discount @ cash).tolist()
+    return dict(zip(mids, discount))
+
+
+def _steep_radius(cash: np.ndarray, minus_years: np.ndarray, low: float, high: float, root: float,
+                  factors: np.ndarray) -> float | None:
+    """Return a distance r: at every rate of [low, high] whose 1 + rate lies more than r from
+    1 + root, the NPV `_irr_row` computes is positive below the root and negative above it.
+    None where the root is not inside the bracket, or NPV cannot be shown to fall over the
+    whole bracket. `factors` is scratch space.
+
+    With x = 1 + rate, NPV is g(x) = Σ cash × x ** t (t = `minus_years`, ≤ 0), and each term
+    of its slope, cash × t × x ** (t − 1), moves one way in x: its largest over [1 + low,
+    1 + high] is at 1 + low for an outflow, at 1 + high for an inflow. The sum of those
+    largest terms, plus a bound on its rounding (2 (n + 16) ε of the sum of their sizes, as
+    `_certain_signs` bounds a dot product), is `slope`: where it is negative, g falls at
+    least |slope| per unit of x over the bracket. There the NPV computed at any x errs by
+    at most `error` (the factors are largest at 1 + low), and |g(1 + root)| is at most
+    the NPV computed there plus `error`; so at x more than 2 (|NPV at the root| + 2 `error`)
+    / |slope| from 1 + root, |g(x)| exceeds `error`, with the sign of its side.
+    """
+    if not low < root < high:
+        return None
+    x_low, x_high = 1.0 + low, 1.0 + high
+    low_factors = np.power(x_low, minus_years)
+    weighted = cash * minus_years
+    sizes = np.abs(weighted)
+    largest = np.where(cash < 0, low_factors / x_low, np.power(x_high, minus_years) / x_high)
+    slack = 2.0 * (len(cash) + 16) * _EPSILON
+    slope = float(weighted.dot(largest)) + slack * (float(sizes.dot(largest)) + (float(sizes.sum()) + 1.0) * _TINY)
+    if not slope < 0:
+        return None
     absolute = np.abs(cash)
-    floor = (float(absolute.sum()) + 1.0) * _TINY
-    bounds = ((2.0 * (len(cash) + 16) * _EPSILON) * (discount @ absolute + floor)).tolist()
-    known, ahead = {}, {}
-    for row, (mid, npv, bound) in enumerate(zip(mids, npvs, bounds)):
-        if abs(npv) > bound:
-            known[mid] = math.copysign(1.0, npv)
-        else:
-            ahead[mid] = discount[row]
-    return known, ahead
+    error = slack * (float(absolute.dot(low_factors)) + (float(absolute.sum()) + 1.0) * _TINY)
+    np.power(1.0 + root, minus_years, out=factors)
+    radius = 2.0 * (abs(float(cash.dot(factors))) + 2.0 * error) / -slope
+    return radius if math.isfinite(radius) else None
 
 
 def payback_years(cash_usd: np.ndarray, first_share: float = 1.0) -> float:
@@ -359,17 +429,17 @@ def payback_years(cash_usd: np.ndarray, first_share: float = 1.0) -> float:
 
     NaN where cumulative cash is never negative (no investment) or never recovers.
     """
-    cumulative = np.cumsum(cash_usd)
-    worst = int(np.argmin(cumulative))
+    cumulative = np.asarray(cash_usd).cumsum()
+    worst = int(cumulative.argmin())
     if cumulative[worst] >= 0:
         return math.nan
-    recovered = np.flatnonzero(cumulative[worst:] >= 0)
+    recovered = (cumulative[worst:] >= 0).nonzero()[0]
     return math.nan if recovered.size == 0 else (worst + recovered[0] + first_share) / 12.0
 
 
 def peak_funding_usd(cash_usd: np.ndarray) -> float:
     """Return the largest cumulative cash deficit, as a positive number (0 if none)."""
-    return float(max(0.0, -np.min(np.cumsum(cash_usd))))
+    return float(max(0.0, -np.asarray(cash_usd).cumsum().min()))
 
 
 def growing_annuity_pv(first_payment: float, growth: float, rate: float, periods: int) -> float:
