@@ -43,11 +43,9 @@ USE_KIND = {"mining": "mining", "hosting": "contracted", "cloud": "merchant_ai"}
 
 @dataclass(frozen=True, eq=False)
 class Mining:
-    """The site's mining on each day: grid MW running and curtailed, fleet MW and TH/s."""
+    """The site's mining on each day: grid MW of its blocks, fleet MW running and curtailed, TH/s."""
 
     mw: np.ndarray               # nominal grid MW of mining blocks, running or not
-    mw_running: np.ndarray       # nominal grid MW of blocks that beat spot power
-    mw_curtailed: np.ndarray     # nominal grid MW of blocks that do not
     fleet_running: np.ndarray    # MW of machines alive and running
     fleet_curtailed: np.ndarray  # MW of machines alive and curtailed
     th_running: np.ndarray       # TH/s running
@@ -70,6 +68,13 @@ def _curtailed(world, tranche_th_per_mw: float, pool_fee: float) -> np.ndarray:
         read_only(curtail)
         world._cache[key] = curtail
     return curtail
+
+
+@lru_cache(maxsize=64)
+def _first_month_share(day0) -> float:
+    """Return the share of its calendar month that a month 0 starting on `day0` covers
+    (`first_month_share`, once per start date)."""
+    return first_month_share(day0)
 
 
 @lru_cache(maxsize=64)
@@ -104,11 +109,10 @@ class Account:
         self._power(mining)
         self._ai(mining)
         self._capital(mining)
-        self._mining_mw = mining.mw_running, mining.mw_curtailed  # the timeline's first states
         starts = world.month_starts()
         self.month_starts = starts
         self.month = world.date[starts]
-        self.first_share = first_month_share(world.date[0])  # month 0's share of its calendar month
+        self.first_share = _first_month_share(world.date[0])  # month 0's share of its calendar month
         self.monthly = np.add.reduceat(self.daily, starts, axis=1)
         self.terminal_parts = self._terminal_parts()
         self.monthly[_C["terminal_value"], -1] = self.terminal_value_usd()
@@ -153,25 +157,24 @@ class Account:
         record, n, daily = self.record, self.n_days, self.daily
         hashprice = self.world.hashprice_usd_per_ph_day
         fee = record.pool_fee
-        alive = _share_alive(record.decay, n)
+        # a fleet that loses no machines (failures replaced) keeps all of them: x · 1.0 is x
+        alive = _share_alive(record.decay, n) if record.decay.decay_per_day else None
         mining_nominal = np.zeros(n)
-        mw_running = np.zeros(n)
-        mw_curtailed = np.zeros(n)
         fleet_running = np.zeros(n)
         fleet_curtailed = np.zeros(n)
         th_running = np.zeros(n)
         self.fleet_end = []  # (j_per_th, fleet MW still mining on the last day)
+        self._mining_days = []  # (nominal MW, days curtailed) of each tranche that mines
         tranches = record.tranches  # each one's MW and fleet units, the rows of one array
         levels = levels_by_day([a for t in tranches for a in (t.mw, t.fleet_mw)], n) if tranches else ()
         for tranche, nominal, fleet_units in zip(tranches, levels[0::2], levels[1::2]):
-            if not np.any(nominal > 1e-12):
+            if not (nominal > 1e-12).any():
                 continue
-            fleet = fleet_units * alive
+            fleet = fleet_units if alive is None else fleet_units * alive
             tranche_th_per_mw = th_per_mw(tranche.j_per_th, record.pue_mining)
             curtail = _curtailed(self.world, tranche_th_per_mw, fee)
             mining_nominal += nominal
-            mw_curtailed += np.where(curtail, nominal, 0.0)
-            mw_running += np.where(curtail, 0.0, nominal)
+            self._mining_days.append((nominal, curtail))
             running = np.where(curtail, 0.0, fleet)
             fleet_running += running
             fleet_curtailed += fleet - running
@@ -179,11 +182,12 @@ class Account:
             self.fleet_end.append((tranche.j_per_th, float(fleet[-1])))
         self.enrolled_mw = demand_response.enrolled_mw_by_day(
             self.cfg.site.power.demand_response.enrolled_mw, mining_nominal)
-        if np.any(self.enrolled_mw > 0):  # the operator's events stop the enrolled MW
+        if (self.enrolled_mw > 0).any():  # the operator's events stop the enrolled MW
             dr = self.cfg.site.power.demand_response
             world = self.world
             hours = demand_response.draw_event_hours(dr, n, self.cfg.run.seed, world.replication,
                                                      world.deterministic)
+            mw_running, mw_curtailed = self._mining_mw
             share = demand_response.stopped_share(self.enrolled_mw, mw_running, mw_curtailed, hours)
             stopped = fleet_running * share
             fleet_running -= stopped
@@ -193,11 +197,21 @@ class Account:
             mw_running -= mw_running * share
         revenue = mining_revenue_usd_per_day(th_running, hashprice)
         daily[_C["mining_revenue"]] = revenue
-        daily[_C["pool_fees"]] = -fee * revenue
-        self.curtailed_mwh = float(np.sum(fleet_curtailed) * 24.0)
+        np.multiply(-fee, revenue, out=daily[_C["pool_fees"]])
+        self.curtailed_mwh = float(fleet_curtailed.sum() * 24.0)
         self.mining_mw_end = float(mining_nominal[-1])
-        return Mining(mining_nominal, mw_running, mw_curtailed, fleet_running, fleet_curtailed,
-                      th_running)
+        return Mining(mining_nominal, fleet_running, fleet_curtailed, th_running)
+
+    @cached_property
+    def _mining_mw(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return the nominal grid MW of mining blocks running and of those curtailed on each day
+        (the timeline's first states; built when first read, demand response stops some)."""
+        n = self.n_days
+        mw_running, mw_curtailed = np.zeros(n), np.zeros(n)
+        for nominal, curtail in self._mining_days:
+            mw_curtailed += np.where(curtail, nominal, 0.0)
+            mw_running += np.where(curtail, 0.0, nominal)
+        return mw_running, mw_curtailed
 
     def _power(self, mining: Mining) -> None:
         """Book power: the site's own load (mining and cloud); tenants' power passes through."""
@@ -415,16 +429,16 @@ class Account:
             first = max(first, self._after_last_halving())
         year = slice(first, self.n_days)
         daily = self.daily[:, year]
-        opex = float(np.sum(self.opex_by_use[use][year]))
+        opex = float(self.opex_by_use[use][year].sum())
         if use == "mining":
             power = self._power_by_use()["mining"][year]
-            cash = float(np.sum(daily[_C["mining_revenue"]] + daily[_C["pool_fees"]]
-                                + daily[_C["demand_response"]] + power)) - opex
+            cash = float((daily[_C["mining_revenue"]] + daily[_C["pool_fees"]]
+                          + daily[_C["demand_response"]] + power).sum()) - opex
         elif use == "hosting":
-            cash = float(np.sum(daily[_C["hosting_rent"]] - self.record.lumps.hosting_rent_usd[year])) - opex
+            cash = float((daily[_C["hosting_rent"]] - self.record.lumps.hosting_rent_usd[year]).sum()) - opex
         else:
-            cash = float(np.sum(daily[_C["cloud_revenue"]] - self.cloud_prepaid_daily[year]
-                                + self._power_by_use()["cloud"][year])) - opex
+            cash = float((daily[_C["cloud_revenue"]] - self.cloud_prepaid_daily[year]
+                          + self._power_by_use()["cloud"][year]).sum()) - opex
         days = self.n_days - first
         return cash if days >= 365 else cash * 365 / days
 
@@ -434,7 +448,7 @@ class Account:
         whole epoch's, 50 BTC halved a whole number of times (the halving's own day mixes
         the two). A grid that ends on the halving's day has none: 0, its trailing year."""
         subsidy = self.world.subsidy_btc
-        falls = np.flatnonzero(np.diff(subsidy) < 0)
+        falls = (subsidy[1:] < subsidy[:-1]).nonzero()[0]  # the days before a fall
         if not falls.size:
             return 0
         for day in range(int(falls[-1]) + 1, len(subsidy)):
