@@ -266,6 +266,11 @@ def _escalation_span(first: float, last: float, count: int) -> tuple[float, floa
     return None
 
 
+#: From this many days on, `_escalation` looks its powers up: below, `growth ** years` of every
+#: day (a power of a whole number of years) is as quick (a forward year's 365 days: twice as quick).
+_LOOKUP_DAYS = 1024
+
+
 def _escalation(growth: float, years: np.ndarray,
                 span: tuple[float, float, int] | None = None) -> np.ndarray:
     """Return growth ** years elementwise; over many days, one power per distinct whole year.
@@ -273,7 +278,7 @@ def _escalation(growth: float, years: np.ndarray,
     The same powers as `growth ** years`, looked up: a term's days fall in a few lease years.
     `span`: `years` are some of the days of a `_escalation_span` (default: their own).
     """
-    if span is None and years.ndim == 1 and years.size > 256:
+    if span is None and years.ndim == 1 and years.size > _LOOKUP_DAYS:
         span = _escalation_span(float(years.min()), float(years.max()), years.size)
     if span is None:
         return growth ** years
