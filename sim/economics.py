@@ -261,7 +261,8 @@ def _irr_row(cash: np.ndarray, periods_per_year: float, first_share: float = 1.0
         return math.nan
     n_periods = len(cash)
     minus_years = _minus_years(n_periods, periods_per_year, first_share)
-    values = _irr_factors(n_periods, periods_per_year, first_share) @ cash
+    grid = _irr_factors(n_periods, periods_per_year, first_share)
+    values = grid @ cash
     if np.isnan(values).any():  # the rule cannot be checked where discounting overflows
         return math.nan
     signs = np.sign(values)
@@ -280,19 +281,20 @@ def _irr_row(cash: np.ndarray, periods_per_year: float, first_share: float = 1.0
     factors = np.empty(n_periods)
     ends = values[first - 1:first + 1]
     root = _newton_root(cash, minus_years, low, high, ends, factors)
-    radius = None if root is None else _steep_radius(cash, minus_years, low, high, root, factors)
+    radius = None if root is None else _steep_radius(cash, minus_years, low, high, root, factors,
+                                                     grid[first - 1], grid[first])
     if radius is None:
         x_root, radius = 0.0, math.inf  # no side is known
         known, ahead = _certain_signs(cash, minus_years, low, high, ends, factors)
     else:
-        x_root, known, ahead = 1.0 + root, {}, None  # the factors near the root: when first needed
+        x_root, known, ahead = 1.0 + root, None, None  # the factors near the root: when first needed
     for _ in range(60):
         mid = 0.5 * (low + high)
         gap = 1.0 + mid - x_root
         if gap < -radius or gap > radius:  # far from the root: the sign of its side
             npv_mid = 1.0 if gap < 0 else -1.0
         else:
-            npv_mid = known.get(mid)
+            npv_mid = None if known is None else known.get(mid)
         if npv_mid is None:
             if ahead is None:
                 ahead = _path_factors(low, high, root, minus_years)
@@ -388,11 +390,12 @@ def _path_factors(low: float, high: float, root: float, minus_years: np.ndarray)
 
 
 def _steep_radius(cash: np.ndarray, minus_years: np.ndarray, low: float, high: float, root: float,
-                  factors: np.ndarray) -> float | None:
+                  factors: np.ndarray, low_factors: np.ndarray, high_factors: np.ndarray) -> float | None:
     """Return a distance r: at every rate of [low, high] whose 1 + rate lies more than r from
     1 + root, the NPV `_irr_row` computes is positive below the root and negative above it.
     None where the root is not inside the bracket, or NPV cannot be shown to fall over the
-    whole bracket. `factors` is scratch space.
+    whole bracket. `low_factors` and `high_factors` are the discount factors at low and at
+    high (`np.power` of 1 + low, 1 + high); `factors` is scratch space.
 
     With x = 1 + rate, NPV is g(x) = Σ cash × x ** t (t = `minus_years`, ≤ 0), and each term
     of its slope, cash × t × x ** (t − 1), moves one way in x: its largest over [1 + low,
@@ -407,10 +410,9 @@ def _steep_radius(cash: np.ndarray, minus_years: np.ndarray, low: float, high: f
     if not low < root < high:
         return None
     x_low, x_high = 1.0 + low, 1.0 + high
-    low_factors = np.power(x_low, minus_years)
     weighted = cash * minus_years
     sizes = np.abs(weighted)
-    largest = np.where(cash < 0, low_factors / x_low, np.power(x_high, minus_years) / x_high)
+    largest = np.where(cash < 0, low_factors / x_low, high_factors / x_high)
     slack = 2.0 * (len(cash) + 16) * _EPSILON
     slope = float(weighted.dot(largest)) + slack * (float(sizes.dot(largest)) + (float(sizes.sum()) + 1.0) * _TINY)
     if not slope < 0:
