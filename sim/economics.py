@@ -278,11 +278,17 @@ def _irr_row(cash: np.ndarray, periods_per_year: float, first_share: float = 1.0
     if signs[first] == 0:
         return float(IRR_GRID[first])
     low, high = float(IRR_GRID[first - 1]), float(IRR_GRID[first])  # NPV > 0, then < 0
-    factors = np.empty(n_periods)
-    ends = values[first - 1:first + 1]
+    return _bisect(cash, minus_years, low, high, values[first - 1:first + 1], grid[first - 1], grid[first])
+
+
+def _bisect(cash: np.ndarray, minus_years: np.ndarray, low: float, high: float, ends: np.ndarray,
+            low_factors: np.ndarray, high_factors: np.ndarray) -> float:
+    """Return the root of NPV that bisecting [low, high] finds (NPV > 0 at low, < 0 at high:
+    `ends`; `low_factors`, `high_factors` their discount factors), as `_irr_row` describes."""
+    factors = np.empty(len(cash))
     root = _newton_root(cash, minus_years, low, high, ends, factors)
     radius = None if root is None else _steep_radius(cash, minus_years, low, high, root, factors,
-                                                     grid[first - 1], grid[first])
+                                                     low_factors, high_factors)
     if radius is None:
         x_root, radius = 0.0, math.inf  # no side is known
         known, ahead = _certain_signs(cash, minus_years, low, high, ends, factors)
