@@ -291,7 +291,7 @@ def _bisect(cash: np.ndarray, minus_years: np.ndarray, low: float, high: float, 
                                                      low_factors, high_factors)
     if radius is None:
         x_root, radius = 0.0, math.inf  # no side is known
-        known, ahead = _certain_signs(cash, minus_years, low, high, ends, factors)
+        known, ahead = _certain_signs(cash, minus_years, low, high, root)
     else:
         x_root, known, ahead = 1.0 + root, None, None  # the factors near the root: when first needed
     for _ in range(60):
@@ -319,13 +319,13 @@ def _bisect(cash: np.ndarray, minus_years: np.ndarray, low: float, high: float, 
     return float(0.5 * (low + high))
 
 
-def _certain_signs(cash: np.ndarray, minus_years: np.ndarray, low: float, high: float, ends: np.ndarray,
-                   factors: np.ndarray) -> tuple[dict[float, float], dict[float, np.ndarray]]:
+def _certain_signs(cash: np.ndarray, minus_years: np.ndarray, low: float, high: float,
+                   root: float | None) -> tuple[dict[float, float], dict[float, np.ndarray]]:
     """Return ±1.0, the sign of the NPV that `_irr_row` would compute, at midpoints where it is
     certain, and the discount factors of the other midpoints it predicted (read-only rows).
 
     The midpoints are those that bisecting [low, high] meets if NPV changes sign once, at
-    a root found by Newton's method from the chord between the NPVs at the ends (`ends`).
+    `root` (Newton's method's, `_newton_root`; None: no sign is known, no factor predicted).
     All are discounted at once (a matrix product, which sums in another order than the
     bisection's dot product); a sign counts as certain where that NPV exceeds twice the
     bound on the rounding error of either sum, 2 (n + 16) ε Σ|cash × factor| (a dot
@@ -335,9 +335,7 @@ def _certain_signs(cash: np.ndarray, minus_years: np.ndarray, low: float, high: 
     whatever the root; a midpoint near it, or one the prediction missed, is computed as
     before (from the factors computed here where it was predicted: `(1 + mid) ** minus_years`
     by the same elementwise loop, a row at a time, as `np.power` of the midpoint alone).
-    `factors` is scratch space.
     """
-    root = _newton_root(cash, minus_years, low, high, ends, factors)
     if root is None:
         return {}, {}
     rows = _path_factors(low, high, root, minus_years)

@@ -364,7 +364,8 @@ def test_a_certain_sign_is_the_sign_of_the_npv_the_bisection_computes(flows, per
     low, high = root - 0.01, root + 0.01  # a bracket around a guess, right or not
     ends = np.array([cash @ (1.0 + low) ** minus_years, cash @ (1.0 + high) ** minus_years])
     assume(np.all(np.isfinite(ends)) and ends[0] != ends[1])
-    known, ahead = economics._certain_signs(cash, minus_years, low, high, ends, np.empty(len(cash)))
+    root = economics._newton_root(cash, minus_years, low, high, ends, np.empty(len(cash)))
+    known, ahead = economics._certain_signs(cash, minus_years, low, high, root)
     for mid, sign in known.items():
         assert sign * float(cash @ (1.0 + mid) ** minus_years) > 0
     # The other midpoints' factors are those each gets by itself, to the bit: the bisection's
