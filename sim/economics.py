@@ -13,6 +13,7 @@ number the model computed before they were gathered here stays identical.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 
@@ -122,9 +123,11 @@ def subsidy_btc(height):
 
 
 # --- money ---------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=64)
 def first_month_share(day0) -> float:
     """Return the share of its calendar month that month 0 covers: from day 0 (a date) to the
-    month's end. 1.0 for a start on the 1st; 5/30 for a start on 26 June."""
+    month's end. 1.0 for a start on the 1st; 5/30 for a start on 26 June. Once per start
+    date: every account of a run asks it of the same day 0, and numpy's dates are slow."""
     day = np.datetime64(day0, "D")
     month = day.astype("datetime64[M]")
     ends = (month + 1).astype("datetime64[D]")

@@ -71,13 +71,6 @@ def _curtailed(world, tranche_th_per_mw: float, pool_fee: float) -> np.ndarray:
 
 
 @lru_cache(maxsize=64)
-def _first_month_share(day0) -> float:
-    """Return the share of its calendar month that a month 0 starting on `day0` covers
-    (`first_month_share`, once per start date)."""
-    return first_month_share(day0)
-
-
-@lru_cache(maxsize=64)
 def _discount_factor(rate_per_year: float, month: int, first_share: float) -> float:
     """Return the discount factor of `month` at a yearly rate (once per rate and horizon)."""
     return float(discount_factors(1, rate_per_year, first_month=month, first_share=first_share)[0])
@@ -112,7 +105,7 @@ class Account:
         starts = world.month_starts()
         self.month_starts = starts
         self.month = world.date[starts]
-        self.first_share = _first_month_share(world.date[0])  # month 0's share of its calendar month
+        self.first_share = first_month_share(world.date[0])  # month 0's share of its calendar month
         self.monthly = np.add.reduceat(self.daily, starts, axis=1)
         self.terminal_parts = self._terminal_parts()
         self.monthly[_C["terminal_value"], -1] = self.terminal_value_usd()
