@@ -438,20 +438,19 @@ class Books:
             change[first + n_days] -= amounts[-1]
 
     def lump(self, lumps: np.ndarray, day: float, usd: float) -> None:
-        """Book `usd` once into `lumps`, on `day`, if it falls within the horizon."""
-        if day < self.n_days:  # as `lump_cells` says
-            lumps[int(day)] += usd
+        """Book `usd` once into `lumps`, on `day`, if it falls within the horizon (`lump_cells`)."""
+        for cells, index, amount in self.lump_cells(lumps, day, usd):
+            cells[index] += amount
 
     def lump_cells(self, lumps: np.ndarray, day: float, usd: float) -> list[tuple[np.ndarray, int, float]]:
         """Return the (cells, index, amount) `lump` adds: none if `day` is past the horizon."""
         return [(lumps, int(day), usd)] if day < self.n_days else []
 
     def mining_mw(self, j_per_th: float, day: float, mw: float, fleet_mw: float) -> None:
-        """Add `mw` of mining blocks at efficiency `j_per_th` from `day` on (`fleet_mw` in fleet units)."""
-        mw_cells, fleet_cells = self._tranche(j_per_th)
-        start = min(math.ceil(day), self.n_days)  # as `mining_cells` says
-        mw_cells[start] += mw
-        fleet_cells[start] += fleet_mw
+        """Add `mw` of mining blocks at efficiency `j_per_th` from `day` on (`fleet_mw` in fleet
+        units; the cells `mining_cells` names)."""
+        for cells, index, amount in self.mining_cells(j_per_th, day, mw, fleet_mw):
+            cells[index] += amount
 
     def mining_cells(self, j_per_th: float, day: float, mw: float,
                      fleet_mw: float) -> list[tuple[np.ndarray, int, float]]:
