@@ -375,10 +375,8 @@ class Site(TenantDesk):
         return self.j_per_th.item(block), self.fleet_since.item(block)
 
     def _unmine(self, block: int, day: float) -> None:
-        """Take `block`'s fleet out of the mining MW from `day` on (as `_fleet_bookings` says)."""
-        j_per_th, since = self._fleet(block)
-        mw = -self.block_mw
-        self.books.mining_mw(j_per_th, day, mw, mw * self.decay.weight(since))
+        """Take `block`'s fleet out of the mining MW from `day` on."""
+        book_alike(1, self._fleet_bookings(block, day, -1.0))
 
     def _alike(self, blocks: np.ndarray) -> list[np.ndarray]:
         """Return `blocks` cut, in order, into runs of blocks with the same fleet (J/TH, day whole)."""
