@@ -70,6 +70,20 @@ def _curtailed(world, tranche_th_per_mw: float, pool_fee: float) -> np.ndarray:
     return curtail
 
 
+def _first_day_after_last_halving(subsidy_btc: np.ndarray) -> int:
+    """Return the first day wholly after the last halving of the daily subsidy `subsidy_btc`
+    (0 if none): after its last fall, the first day whose subsidy is a whole epoch's, 50 BTC
+    halved a whole number of times (the halving's own day mixes the two). A grid that ends
+    on the halving's day has none: 0."""
+    falls = (subsidy_btc[1:] < subsidy_btc[:-1]).nonzero()[0]  # the days before a fall
+    if not falls.size:
+        return 0
+    for day in range(int(falls[-1]) + 1, len(subsidy_btc)):
+        if math.log2(50.0 / float(subsidy_btc[day])).is_integer():
+            return day
+    return 0
+
+
 @lru_cache(maxsize=64)
 def _discount_factor(rate_per_year: float, month: int, first_share: float) -> float:
     """Return the discount factor of `month` at a yearly rate (once per rate and horizon)."""
@@ -230,21 +244,24 @@ class Account:
         daily, rates, n = self.daily, self.rates, self.n_days
         utilisation = float(self.cfg.site.cloud.utilisation)
         daily[_C["hosting_rent"]] = rates.rent_usd_per_day + self.record.lumps.hosting_rent_usd
-        gpu_hours = rates.gpus * 24.0
         contracts = self.record.cloud_contracts
         self.cloud_contract_daily, self.cloud_prepaid_daily = np.zeros(n), np.zeros(n)
-        for contract in contracts:
-            self.cloud_contract_daily += cloud.cash_usd_by_day(contract, n)
-            self.cloud_prepaid_daily += cloud.prepayment_usd_by_day(contract, n)
-        merchant_hours = (rates.gpus - cloud.contracted_gpus_by_day(contracts, n)) * 24.0
-        daily[_C["cloud_revenue"]] = (merchant_hours * self.world.gpu_usd_per_hour * utilisation
-                                      + self.cloud_contract_daily)
         opex = self.cfg.site.opex
+        if contracts or rates.gpus.any():
+            for contract in contracts:
+                self.cloud_contract_daily += cloud.cash_usd_by_day(contract, n)
+                self.cloud_prepaid_daily += cloud.prepayment_usd_by_day(contract, n)
+            merchant_hours = (rates.gpus - cloud.contracted_gpus_by_day(contracts, n)) * 24.0
+            daily[_C["cloud_revenue"]] = (merchant_hours * self.world.gpu_usd_per_hour * utilisation
+                                          + self.cloud_contract_daily)
+            cloud_opex = rates.gpus * 24.0 * float(opex.cloud_usd_per_gpu_hour)
+        else:  # no GPU on any day: the cloud's revenue and opex are 0 (its row, as it starts)
+            cloud_opex = np.zeros(n)
         self.opex_by_use = {
             "mining": mining.mw * float(opex.mining_usd_per_mw_month) / DAYS_PER_MONTH,
             "hosting": (rates.kw_it_leased * float(opex.hosting_usd_per_kw_month)
                         + rates.kw_it_ready * float(opex.ready_usd_per_kw_month)) / DAYS_PER_MONTH,
-            "cloud": gpu_hours * float(opex.cloud_usd_per_gpu_hour),
+            "cloud": cloud_opex,
         }
         daily[_C["opex"]] = -sum(self.opex_by_use.values())
 
@@ -437,17 +454,13 @@ class Account:
 
     def _after_last_halving(self) -> int:
         """Return the first day wholly after the horizon's last halving within the grid (0 if
-        none): after the last fall of the daily subsidy, the first day whose subsidy is a
-        whole epoch's, 50 BTC halved a whole number of times (the halving's own day mixes
-        the two). A grid that ends on the halving's day has none: 0, its trailing year."""
-        subsidy = self.world.subsidy_btc
-        falls = (subsidy[1:] < subsidy[:-1]).nonzero()[0]  # the days before a fall
-        if not falls.size:
-            return 0
-        for day in range(int(falls[-1]) + 1, len(subsidy)):
-            if math.log2(50.0 / float(subsidy[day])).is_integer():
-                return day
-        return 0
+        none; `_first_day_after_last_halving`, once per world: kept with the subsidy it was
+        found in, since a world copied with another subsidy shares the cache)."""
+        subsidy, cache = self.world.subsidy_btc, self.world._cache
+        found = cache.get("first_day_after_last_halving")
+        if found is None or found[0] is not subsidy:
+            found = cache["first_day_after_last_halving"] = (subsidy, _first_day_after_last_halving(subsidy))
+        return found[1]
 
     # --- kinds of cash flow -------------------------------------------------------------------
     def cash_by_kind(self) -> dict[str, np.ndarray]:
