@@ -110,7 +110,8 @@ class Account:
         self.n_days = n
         self.rates = record.rates.levels(n)
         self.prices = AsicPrices(cfg.fleet, world.hashprice_usd_per_ph_day, world.date[0])
-        self.daily = np.zeros((len(CATEGORIES), n))
+        self.daily = np.empty((len(CATEGORIES), n))  # each row written by the booking below
+        self.daily[_C["terminal_value"]] = 0.0  # the horizon's value, in `monthly`'s last month alone
         self._power_use: dict[str, np.ndarray] | None = None
         mining = self._mining()
         self._power(mining)
@@ -255,7 +256,8 @@ class Account:
             daily[_C["cloud_revenue"]] = (merchant_hours * self.world.gpu_usd_per_hour * utilisation
                                           + self.cloud_contract_daily)
             cloud_opex = rates.gpus * 24.0 * float(opex.cloud_usd_per_gpu_hour)
-        else:  # no GPU on any day: the cloud's revenue and opex are 0 (its row, as it starts)
+        else:  # no GPU on any day: the cloud's revenue and opex are 0
+            daily[_C["cloud_revenue"]] = 0.0
             cloud_opex = np.zeros(n)
         self.opex_by_use = {
             "mining": mining.mw * float(opex.mining_usd_per_mw_month) / DAYS_PER_MONTH,
