@@ -59,15 +59,16 @@ def _share_alive(decay: FleetDecay, n_days: int) -> np.ndarray:
 
 def _curtailed(world, tranche_th_per_mw: float, pool_fee: float) -> np.ndarray:
     """Return the days on which a MW mining `tranche_th_per_mw` TH/s earns less than its power
-    costs (read-only; once per world and efficiency, for every strategy that mines it)."""
+    costs (read-only; once per world and efficiency, for every strategy that mines it: kept with
+    the paths it was found on, since a world copied with other paths shares the cache)."""
     key = ("curtailed", tranche_th_per_mw, pool_fee)
-    curtail = world._cache.get(key)
-    if curtail is None:
-        curtail = below_breakeven(mining_revenue_usd_per_mw_day(
-            world.hashprice_usd_per_ph_day, tranche_th_per_mw, pool_fee), world.power_usd_per_mwh)
+    hashprice, power = world.hashprice_usd_per_ph_day, world.power_usd_per_mwh
+    found = world._cache.get(key)
+    if found is None or found[0] is not hashprice or found[1] is not power:
+        curtail = below_breakeven(mining_revenue_usd_per_mw_day(hashprice, tranche_th_per_mw, pool_fee), power)
         read_only(curtail)
-        world._cache[key] = curtail
-    return curtail
+        found = world._cache[key] = (hashprice, power, curtail)
+    return found[2]
 
 
 def _first_day_after_last_halving(subsidy_btc: np.ndarray) -> int:
