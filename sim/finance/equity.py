@@ -270,6 +270,8 @@ def _loan_groups(conversions, account, month_of_day: np.ndarray, n: int):
     let is the first month the halls count as let, once their spending is done (None:
     never let within the horizon).
     """
+    if not conversions:  # a site that converts nothing borrows nothing for it
+        return []
     let = let_days(conversions, account.rates.kw_it_leased)
     capex_rows = projects_capex_by_month(conversions, account.n_days, month_of_day, n)
     groups: dict[tuple, list] = {}
