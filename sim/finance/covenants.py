@@ -119,21 +119,41 @@ def _trailing(cfads: np.ndarray, service: np.ndarray, month: int, first: int, wi
 
 def _trailing_at(cfads: np.ndarray, service: np.ndarray, months: range, first: int,
                  window: int) -> dict[int, tuple[float, float]]:
-    """Return `_trailing` at each of `months`, the same sums: full windows as the rows of one array.
+    """Return `_trailing` at each of `months`, the same sums (`_trailing_sums`), by month."""
+    covered, owed = _trailing_sums(cfads, service, np.array(months, dtype=np.intp), first, window)
+    return dict(zip(months, zip(covered.tolist(), owed.tolist())))
+
+
+def _trailing_sums(cfads: np.ndarray, service: np.ndarray, months: np.ndarray, first: int,
+                   window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return `_trailing` at each of `months`: the CFADS and the |debt service| of each window,
+    the same sums: full windows as the rows of one array.
 
     A row of a C-ordered array (here picked out by fancy indexing, a copy) is summed as
     a slice of the same length is (numpy's pairwise sum of each row), so the sums keep
     their last bits. A window cut short by the first month of service is summed alone.
     """
-    whole = [month for month in months if month - window + 1 >= first]
-    out = {month: _trailing(cfads, service, month, first, window) for month in months
-           if month - window + 1 < first}
-    if whole:
-        spans = np.array(whole)[:, None] + np.arange(1 - window, 1)  # each window's months, a row
-        covered = np.add.reduce(cfads[spans], axis=1).tolist()
-        owed = (-np.add.reduce(service[spans], axis=1)).tolist()
-        out.update(zip(whole, zip(covered, owed)))
-    return out
+    if not months.size or months[0] - window + 1 >= first:  # every window whole (months ascend)
+        spans = months[:, None] + np.arange(1 - window, 1)  # each window's months, a row
+        return np.add.reduce(cfads[spans], axis=1), -np.add.reduce(service[spans], axis=1)
+    sums = np.array([_trailing(cfads, service, month, first, window) for month in months.tolist()])
+    return sums[:, 0], sums[:, 1]
+
+
+def _passed_tests(cfads: np.ndarray, service: np.ndarray, openings: np.ndarray, tests: range,
+                  first: int, window: int, min_dscr: float) -> tuple[list[float], int]:
+    """Return the cover of each test passed before the first breach, in order, and the month of
+    that breach (the schedule's length: none), all tests at once: until a breach is cured,
+    nothing a test reads changes. A test reads a loan outstanding at its month's start and a
+    window with debt service, as `apply_covenant`'s do."""
+    months = np.arange(tests.start, tests.stop, tests.step)
+    covered, owed = _trailing_sums(cfads, service, months, first, window)
+    read = (openings[months] > 0) & (owed > 0)
+    covers = covered[read] / owed[read]
+    breached = (covers < min_dscr).nonzero()[0]
+    if breached.size:
+        return covers[:breached[0]].tolist(), int(months[read][breached[0]])
+    return covers.tolist(), cfads.size
 
 
 def _checked_cfads(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
@@ -184,14 +204,15 @@ def apply_covenant(cfads_usd, schedule: Schedule, min_dscr: float, cure: str,
     first = int(served[0]) if served.size else n_months
     cured_cfads = cfads.copy()
     mask = np.ones(n_months)
-    breaches, tested = [], []
+    breaches = []
     sweeping, default_month, default_balance_usd = False, None, 0.0
     loan = Facility(schedule)  # prepaid in place; `schedule` itself is never changed
     prepaid = False  # since `openings` and `service` were read: they are read again at a test
     tests = covenant_test_months(first, n_months, test_every_months, first_test_months)
     windows = None  # the trailing sums of the tests to come, while CFADS and service stand
-    # The months in which something happens: each test, and each month of a sweep.
-    t = tests[0] if tests else n_months
+    # The tests before the first breach pass as they are; from it, the months in which
+    # something happens: each test, and each month of a sweep.
+    tested, t = _passed_tests(cured_cfads, service, openings, tests, first, window_months, min_dscr)
     while t < n_months:
         testing = t in tests
         if testing and prepaid:
