@@ -147,10 +147,6 @@ def combine(schedules: Sequence[Schedule]) -> Schedule:
 #: The arrays of a loan table that a sum of loans adds up month by month.
 _SUMMED = ("funded_usd", "interest_usd", "capitalised_interest_usd", "principal_usd", "prepaid_usd",
            "balance_usd")
-#: Every array of a loan table, in the order a `Facility` stacks them.
-_TABLES = (*_SUMMED, "rate_per_year")
-#: The tables a prepayment lowers in its month, which follow one another in `_TABLES`.
-_REPAID = slice(_TABLES.index("principal_usd"), _TABLES.index("balance_usd") + 1)
 #: The sums that a prepayment changes, which a `Facility` keeps (funding never changes).
 _SERVICE = ("interest_usd", "principal_usd", "prepaid_usd", "balance_usd")
 
@@ -238,7 +234,6 @@ class Facility:
         self.sums: dict[str, np.ndarray] | None = {  # None: the rows changed since they were summed
             name: getattr(schedule, name) for name in _SERVICE}
         self.rows: dict[str, np.ndarray] | None = None  # the tranches' arrays, once one is prepaid
-        self.tables: np.ndarray | None = None  # the same as one array (`_TABLES`), with the rows
         self.fixed_last: list[int] | None = None  # by tranche, with the rows (see `_rows`)
         self.moving_last: list[int] | None = None
 
@@ -314,18 +309,15 @@ class Facility:
             return self.original
         # The rows as they stand (later prepayments change the rows, not these copies),
         # summed as `combine` would after stacking the new tranches again.
-        return sum_of_rows(dict(zip(_TABLES, self.tables.copy())))
+        return sum_of_rows({name: self.rows[name].copy() for name in (*_SUMMED, "rate_per_year")})
 
     def _rows(self) -> dict[str, np.ndarray]:
         """Return the tranches' arrays, one row each (copied from them, or from a sum's `rows`,
         when first asked)."""
         if self.rows is None:
-            # One copy of every table, stacked as `_TABLES` orders them: a prepayment changes
-            # a month of three of them (principal, prepaid, balance) at once.
             table = self.original.rows
-            self.tables = (np.array([[getattr(part, name) for part in self.parts] for name in _TABLES])
-                           if table is None else np.array([table[name] for name in _TABLES]))
-            self.rows = rows = dict(zip(_TABLES, self.tables))
+            self.rows = rows = (_table(self.parts) if table is None
+                                else {name: row.copy() for name, row in table.items()})
             rows["monthly"] = rows["rate_per_year"] / 12.0
             rows["minus_monthly"] = -rows["monthly"]  # x * -m is -(x * m), sign and all
             if self.pro_rata:  # as `combine` sums them (prepayments never change what is funded)
@@ -353,7 +345,9 @@ class Facility:
         principal, prepaid, balance = rows["principal_usd"], rows["prepaid_usd"], rows["balance_usd"]
         index = _tranches(which)
         paid = np.array(amounts)
-        self.tables[_REPAID, index, month] -= paid  # principal, prepaid and balance alike
+        principal[index, month] -= paid
+        prepaid[index, month] -= paid
+        balance[index, month] -= paid
         moving_last = self.moving_last
         for k, prepaid_usd in zip(which, prepaid[index, month].tolist()):
             if moving_last[k] < month and prepaid_usd != 0:  # the last month it prepays is this one
