@@ -437,7 +437,6 @@ def financing(cfg, account) -> Financing:
         tax = taxes.levered_usd(more_interest)
         covenanted = None
         breaches, cure, default, lowest = (), None, None, float("nan")
-        mask = np.ones(n)
         interest, principal = np.zeros(n), paid_down
         owed = unconverted
     else:
@@ -450,17 +449,19 @@ def financing(cfg, account) -> Financing:
         tax = taxes.levered_usd(more_interest - schedule.interest_usd)
         breaches = tuple(int(m) for m in covenanted.breach_months)
         cure, default, lowest = covenanted.cured_by, covenanted.default_month, covenanted.min_dscr
-        mask = covenanted.equity_mask
         interest, principal = schedule.interest_usd.copy(), schedule.principal_usd + paid_down
         owed = float(schedule.balance_usd[-1]) + unconverted
     principal[-1] -= owed  # the sale at the horizon repays what is still owed
     # An equity cure is already in `principal`: the equity's money prepays the debt.
     lines = np.array([draws, interest, principal, fees, tax])
-    equity = (np.add.reduce(monthly, axis=0) + np.add.reduce(lines, axis=0)) * mask  # ndarray.sum's
+    equity = np.add.reduce(monthly, axis=0) + np.add.reduce(lines, axis=0)  # ndarray.sum's
+    if default is not None:  # from the default on, the cash is the lender's
+        equity *= covenanted.equity_mask
+        lines *= covenanted.equity_mask
     # The tax on the sale's gain: the last month's tax less what operations alone would owe.
     sale_tax = (float(tax[-1] - taxes.levered_usd(more_interest - interest, sale=False)[-1])
                 if default is None else 0.0)
-    return Financing(lines=lines * mask, covenant=covenanted, equity_usd=equity, breach_months=breaches,
+    return Financing(lines=lines, covenant=covenanted, equity_usd=equity, breach_months=breaches,
                      cure=cure, default_month=default, min_dscr=lowest,
                      tax_unlevered_usd=taxes.unlevered_usd(),
                      sale_usd=float(monthly[idx["terminal_value"], -1]) - owed + sale_tax)
