@@ -294,6 +294,8 @@ def _loan_groups(conversions, account, month_of_day: np.ndarray, n: int):
 def _spending_months(capex_rows: np.ndarray) -> tuple[list[int], list[int]]:
     """Return the first and the last month of spending of each row of `capex_rows` (>= 0, every
     row spending in some month): a loan's first draw, its building's completion."""
+    if not capex_rows.size:  # no loans
+        return [], []
     spending = capex_rows > 0
     return spending.argmax(axis=1).tolist(), last_month_by_row(spending).tolist()
 
