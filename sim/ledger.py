@@ -59,16 +59,15 @@ def _share_alive(decay: FleetDecay, n_days: int) -> np.ndarray:
 
 def _curtailed(world, tranche_th_per_mw: float, pool_fee: float) -> np.ndarray:
     """Return the days on which a MW mining `tranche_th_per_mw` TH/s earns less than its power
-    costs (read-only; once per world and efficiency, for every strategy that mines it: kept with
-    the paths it was found on, since a world copied with other paths shares the cache)."""
+    costs (read-only; once per world and efficiency, for every strategy that mines it)."""
     key = ("curtailed", tranche_th_per_mw, pool_fee)
-    hashprice, power = world.hashprice_usd_per_ph_day, world.power_usd_per_mwh
-    found = world._cache.get(key)
-    if found is None or found[0] is not hashprice or found[1] is not power:
-        curtail = below_breakeven(mining_revenue_usd_per_mw_day(hashprice, tranche_th_per_mw, pool_fee), power)
+    curtail = world._cache.get(key)
+    if curtail is None:
+        curtail = below_breakeven(mining_revenue_usd_per_mw_day(
+            world.hashprice_usd_per_ph_day, tranche_th_per_mw, pool_fee), world.power_usd_per_mwh)
         read_only(curtail)
-        found = world._cache[key] = (hashprice, power, curtail)
-    return found[2]
+        world._cache[key] = curtail
+    return curtail
 
 
 def _first_day_after_last_halving(subsidy_btc: np.ndarray) -> int:
@@ -457,13 +456,11 @@ class Account:
 
     def _after_last_halving(self) -> int:
         """Return the first day wholly after the horizon's last halving within the grid (0 if
-        none; `_first_day_after_last_halving`, once per world: kept with the subsidy it was
-        found in, since a world copied with another subsidy shares the cache)."""
-        subsidy, cache = self.world.subsidy_btc, self.world._cache
-        found = cache.get("first_day_after_last_halving")
-        if found is None or found[0] is not subsidy:
-            found = cache["first_day_after_last_halving"] = (subsidy, _first_day_after_last_halving(subsidy))
-        return found[1]
+        none; `_first_day_after_last_halving`, once per world)."""
+        cache = self.world._cache
+        if "first_day_after_last_halving" not in cache:
+            cache["first_day_after_last_halving"] = _first_day_after_last_halving(self.world.subsidy_btc)
+        return cache["first_day_after_last_halving"]
 
     # --- kinds of cash flow -------------------------------------------------------------------
     def cash_by_kind(self) -> dict[str, np.ndarray]:

@@ -77,7 +77,10 @@ class World:
     epochs: pd.DataFrame
     tenant_requests: pd.DataFrame
     deterministic: bool = False
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    #: What is computed once per world and read by every strategy run on it (curtailed
+    #: days, calendars, tenant rows); not an argument, so `dataclasses.replace` gives a
+    #: copy with other paths an empty cache of its own, never the original's answers
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __repr__(self) -> str:
         return (f"World(replication={self.replication}, seed={self.seed}, {self.n_days} days "

@@ -210,7 +210,7 @@ def test_the_epochs_table_shows_no_end_still_to_come():
 def test_a_trailing_sum_is_the_sum_of_the_paths_tail_bit_for_bit():
     w = world(0)
     strided = dataclasses.replace(  # the same paths, not contiguous in memory
-        w, _cache={}, **{name: np.repeat(getattr(w, name), 2)[::2] for name in DAILY_FIELDS})
+        w, **{name: np.repeat(getattr(w, name), 2)[::2] for name in DAILY_FIELDS})
     for day in (0, 1, 5, 89, 90, 91, 700, w.n_days - 1):
         for view in (MarketView(w, day, Past(w)), MarketView(strided, day)):
             for name in DAILY_FIELDS:
@@ -297,7 +297,7 @@ def spliced(w: World, other: World, day: int) -> World:
     requests = pd.concat([w.tenant_requests[w.tenant_requests["day"] <= day],
                           other.tenant_requests[other.tenant_requests["day"] > day]],
                          ignore_index=True)
-    return dataclasses.replace(w, epochs=epochs, tenant_requests=requests, _cache={}, **paths)
+    return dataclasses.replace(w, epochs=epochs, tenant_requests=requests, **paths)
 
 
 def same(a, b) -> bool:

@@ -165,7 +165,7 @@ def test_tenant_request_rows_are_the_tables_rows_with_defaults_where_a_column_is
     table = pd.DataFrame({"day": np.array([3, 40], dtype=np.int64), "mw_it": [10.0, 2.5],
                           "term_days": [3650.0, 1825.0], "usd_per_kw_month": [180.0, 150.5],
                           "wait_days": [0.0, 90.0], **optional, "note": ["a", "b"]})  # and a stray column
-    rows = dataclasses.replace(world, tenant_requests=table, _cache={}).tenant_request_rows()
+    rows = dataclasses.replace(world, tenant_requests=table).tenant_request_rows()
     defaults = {"min_share": [1.0, 1.0], "phased": [0.0, 0.0], "commence_days": [0.0, 0.0],
                 "tenant": [0, 1], **optional}  # each row its own tenant
     assert rows == tuple((*given, *(defaults[c][row] for c in ("min_share", "phased", "commence_days",

@@ -133,7 +133,7 @@ def test_features_read_only_the_past(compose_small):
     assert later.any() and (~later).any()  # requests on both sides of the day, or this proves little
     requests.loc[later, "mw_it"] *= 5
     # a new world (its caches, such as the request rows, made afresh from the changed table)
-    future = dataclasses.replace(world, **changed, tenant_requests=requests, _cache={})
+    future = dataclasses.replace(world, **changed, tenant_requests=requests)
     assert future.tenant_request_rows() != world.tenant_request_rows()
     np.testing.assert_array_equal(features(MarketView(future, day), site), before)
 
