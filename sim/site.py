@@ -80,6 +80,8 @@ class Site(TenantDesk):
         self.j_per_th = np.full(self.n_blocks, float(fleet.j_per_th))
         self.fleet_since = np.zeros(self.n_blocks)  # day the block's fleet was last whole
         self.ready_mw = 0.0
+        self.cloud_halls = 0  # blocks readied for the site's GPU cloud
+        self.deciding = True  # until the strategy is asked no more (`decisions`)
         self.reserved_mw = 0.0
         self.queued: set[int] = set()  # blocks waiting for a crew (still mining)
         self.planned: list[int] = []  # blocks planned for pre-leasing, in plan order (still mining)
@@ -235,7 +237,8 @@ class Site(TenantDesk):
             for action in self.actions(strategy.decide(day, MarketView(world, day, past), self.view)):
                 self.apply(action)
             if self.events is None and finished is not None and finished(self.view):
-                return  # no later decision could act: stop waking (a logged run lists them all)
+                break  # no later decision could act: stop waking (a logged run lists them all)
+        self.deciding = False
 
     def actions(self, returned) -> list | tuple:
         """Return what `decide` returned if it is a list (or tuple) of actions; else raise
@@ -363,6 +366,7 @@ class Site(TenantDesk):
         self.state[block] = AI
         books.rate(books.rates.mw_converting, now, -self.block_mw)
         if use == "cloud":
+            self.cloud_halls += 1
             books.rate(books.rates.mw_cloud, now, self.block_mw)
             self.env.process(self.gpu_cloud(block, self.block_mw_it))
         else:

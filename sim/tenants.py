@@ -114,6 +114,11 @@ class TenantDesk:
         """Receive each tenant request on its day: lease now, sign it for later, or lose it."""
         env, counts, logging = self.env, self.counts, self.events is not None
         for request in requests_of(self.world):
+            if not logging and self._closed_for_good(request):  # rejected on its day: no need to wake
+                counts["tenant_requests"] += 1
+                counts["tenant_requests_rejected"] += 1
+                counts["tenant_mw_it_rejected"] += request.mw_it
+                continue
             day = request.day
             if day > env.now:
                 yield env.timeout(day - env.now)
@@ -133,6 +138,19 @@ class TenantDesk:
                     self._log(day, -1, "tenant_rejected", request=request)
                 counts["tenant_requests_rejected"] += 1
                 counts["tenant_mw_it_rejected"] += request.mw_it
+
+    def _closed_for_good(self, request: Request) -> bool:
+        """Return whether `request` is rejected on its day whatever happens before it: the
+        site has no hall for lease, ready or to come, and nothing can give it one (the
+        strategy decides no more and builds for no tenant), and its MW are not nothing.
+
+        Nothing of the site changes on such a request but its counts, so the desk counts
+        it without waking on its day (an event log lists it on its day: there, it wakes).
+        """
+        return (not self.deciding and not self._asks_on_request
+                and not (self.building or self.waiting or self.queued or self.planned or self.pending)
+                and self.blocks_converted == self.cloud_halls  # every hall, if any, a GPU cloud's
+                and self.ready_mw - self.reserved_mw < request.mw_it * self.pue_ai - EPS_MW)
 
     @cached_property
     def _asks_on_request(self) -> bool:
