@@ -311,6 +311,7 @@ class Site(TenantDesk):
         self.waiting.remove(project)
         project.start_day = self.env.now
         self.building.append(project)
+        self._decommission(project.blocks)
         if len(project.blocks) == 1:  # readied below, once the crew is free
             yield from self._build(project.blocks[0], request=project.request, built_for=project.use)
         else:
@@ -321,25 +322,37 @@ class Site(TenantDesk):
         if len(project.blocks) == 1:
             self._ready(project.blocks[0], project.use)
 
+    def _decommission(self, blocks: list[int]) -> None:
+        """Start decommissioning a project's `blocks` now, its crew just taken: take each out of
+        the mining MW, sell its ASICs and count it converting; blocks of one fleet (J/TH, day
+        whole) are booked at once, each cell getting the additions one block at a time would."""
+        books = self.books
+        now = self.env.now
+        if self.events is not None:
+            for block in blocks:
+                self._log(now, block, "decommission_start", "crew_acquired")
+        self.queued.difference_update(blocks)
+        for run in self._alike(np.array(blocks)) if len(blocks) > 1 else [blocks]:
+            block = int(run[0])
+            bookings = self._fleet_bookings(block, now, -1.0)
+            bookings += books.lump_cells(books.lumps.asic_salvage_usd, now, self._fleet_value(block, now))
+            book_alike(len(run), bookings)
+        self.state[blocks] = CONVERTING
+        self.n_mining -= len(blocks)
+        for _ in blocks:
+            books.rate(books.rates.mw_converting, now, self.block_mw)
+
     def _build(self, block: int, use: str | None = None, request: Request | None = None,
                built_for: str | None = None):
-        """Decommission a block's ASICs and retrofit the hall (then ready it for `use`, if given).
+        """Wait out a block's decommissioning (begun by `_decommission`) and retrofit the hall
+        (then ready it for `use`, if given).
 
         `request` is the tenant the block is built for (None: a speculative block);
         `built_for` the use the hall is built for where `use` is not given (its caller
         readies it): what its `Conversion` records, and so how its debt is financed.
         """
         books = self.books
-        now = self.env.now
         logging = self.events is not None
-        if logging:
-            self._log(now, block, "decommission_start", "crew_acquired")
-        self.queued.discard(block)
-        self._unmine(block, now)
-        books.lump(books.lumps.asic_salvage_usd, now, self._fleet_value(block, now))
-        self.state[block] = CONVERTING
-        self.n_mining -= 1
-        books.rate(books.rates.mw_converting, now, self.block_mw)
         yield self.env.timeout(self.decommission_days[block])
         start = self.env.now
         if logging:
@@ -378,10 +391,6 @@ class Site(TenantDesk):
         (numpy's scalars would slow the arithmetic that follows)."""
         return self.j_per_th.item(block), self.fleet_since.item(block)
 
-    def _unmine(self, block: int, day: float) -> None:
-        """Take `block`'s fleet out of the mining MW from `day` on."""
-        book_alike(1, self._fleet_bookings(block, day, -1.0))
-
     def _alike(self, blocks: np.ndarray) -> list[np.ndarray]:
         """Return `blocks` cut, in order, into runs of blocks with the same fleet (J/TH, day whole)."""
         if not len(blocks):
@@ -395,7 +404,8 @@ class Site(TenantDesk):
         return [blocks[start:stop] for start, stop in zip(cuts, cuts[1:])]
 
     def _fleet_bookings(self, block: int, day: float, sign: float) -> list[tuple[np.ndarray, int, float]]:
-        """Return the cells `_mine` (sign 1) or `_unmine` (sign -1) of `block` adds to, and how much."""
+        """Return the cells `block`'s fleet adds to, and how much, as it mines from `day` on
+        (sign 1) or stops mining then (sign -1)."""
         mw = sign * self.block_mw  # exact: sign is 1 or -1
         j_per_th, since = self._fleet(block)
         return self.books.mining_cells(j_per_th, day, mw, mw * self.decay.weight(since))
@@ -417,6 +427,8 @@ class Site(TenantDesk):
         books, prices = self.books, self.asic_prices
         every_days = float(self.fleet.upgrade_every_years) * DAYS_PER_YEAR
         while self.env.now + every_days < self.n_days:
+            if self.events is None and not self.n_mining:
+                return  # no block mines, nor ever will again: no upgrade could act (a log lists its skips)
             yield self.env.timeout(every_days)
             now = self.env.now
             new_j = prices.frontier_j_per_th(now)
@@ -447,7 +459,8 @@ class Site(TenantDesk):
                 bookings += self._fleet_bookings(block, now, 1.0)
                 bookings += books.lump_cells(books.lumps.capex_asic_refresh_usd, now, refresh_usd)
                 book_alike(len(run), bookings)
-            self._update_worst_fleet()
+            if self.free.any():  # each block free to convert was refit: the least efficient is new
+                self.worst_j_per_th = new_j
 
     def _update_worst_fleet(self) -> None:
         """Set `worst_j_per_th` to the least efficient fleet of the blocks free to convert

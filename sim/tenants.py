@@ -114,7 +114,7 @@ class TenantDesk:
         """Receive each tenant request on its day: lease now, sign it for later, or lose it."""
         env, counts, logging = self.env, self.counts, self.events is not None
         for request in requests_of(self.world):
-            if not logging and self._closed_for_good(request):  # rejected on its day: no need to wake
+            if not (logging or self.deciding) and self._closed_for_good(request):  # no need to wake
                 counts["tenant_requests"] += 1
                 counts["tenant_requests_rejected"] += 1
                 counts["tenant_mw_it_rejected"] += request.mw_it
@@ -147,9 +147,10 @@ class TenantDesk:
         Nothing of the site changes on such a request but its counts, so the desk counts
         it without waking on its day (an event log lists it on its day: there, it wakes).
         """
-        return (not self.deciding and not self._asks_on_request
+        return (not self.deciding
+                and self.n_blocks - self.n_mining == self.cloud_halls  # every hall, if any, a GPU cloud's
                 and not (self.building or self.waiting or self.queued or self.planned or self.pending)
-                and self.blocks_converted == self.cloud_halls  # every hall, if any, a GPU cloud's
+                and not self._asks_on_request
                 and self.ready_mw - self.reserved_mw < request.mw_it * self.pue_ai - EPS_MW)
 
     @cached_property
