@@ -114,7 +114,7 @@ class TenantDesk:
         """Receive each tenant request on its day: lease now, sign it for later, or lose it."""
         env, counts, logging = self.env, self.counts, self.events is not None
         for request in requests_of(self.world):
-            if not (logging or self.deciding) and self._closed_for_good(request):  # no need to wake
+            if not logging and self._rejected_whatever_comes(request):  # no need to wake on its day
                 counts["tenant_requests"] += 1
                 counts["tenant_requests_rejected"] += 1
                 counts["tenant_mw_it_rejected"] += request.mw_it
@@ -139,19 +139,29 @@ class TenantDesk:
                 counts["tenant_requests_rejected"] += 1
                 counts["tenant_mw_it_rejected"] += request.mw_it
 
-    def _closed_for_good(self, request: Request) -> bool:
-        """Return whether `request` is rejected on its day whatever happens before it: the
-        site has no hall for lease, ready or to come, and nothing can give it one (the
-        strategy decides no more and builds for no tenant), and its MW are not nothing.
+    def _rejected_whatever_comes(self, request: Request) -> bool:
+        """Return whether `request` is sure to be rejected on its day, seen from now: the site
+        has nothing more to offer it than the ready MW (no hall converting or queued, no block
+        planned, no strategy that builds for tenants), which do not serve it, whole or in part
+        (as `_sign` finds), and nothing can change that before it comes: no event is due by its
+        day (`env.peek`), or none ever could (the strategy decides no more, and every hall, if
+        any, runs the GPU cloud).
 
-        Nothing of the site changes on such a request but its counts, so the desk counts
-        it without waking on its day (an event log lists it on its day: there, it wakes).
+        Nothing of the site changes on such a request but its counts, so the desk counts it
+        now, not on its day (an event log lists it on its day: there, the desk wakes for it).
         """
-        return (not self.deciding
-                and self.n_blocks - self.n_mining == self.cloud_halls  # every hall, if any, a GPU cloud's
-                and not (self.building or self.waiting or self.queued or self.planned or self.pending)
-                and not self._asks_on_request
-                and self.ready_mw - self.reserved_mw < request.mw_it * self.pue_ai - EPS_MW)
+        if (self.building or self.waiting or self.queued or self.planned or self.pending
+                or self._asks_on_request):
+            return False  # it might be signed: the desk decides on its day
+        free_mw = self.ready_mw - self.reserved_mw
+        if free_mw >= request.mw_it * self.pue_ai - EPS_MW:  # leased at once
+            return False
+        have_mw = max(0.0, free_mw)  # what _capacity_within finds with nothing to come
+        if self._blocks_beyond(request, have_mw) == 0 or (
+                request.min_share < 1 and self._part_mw_it(request, have_mw, 0) is not None):
+            return False  # signed against the ready MW
+        return (self.env.peek() > request.day
+                or not self.deciding and self.n_blocks - self.n_mining == self.cloud_halls)
 
     @cached_property
     def _asks_on_request(self) -> bool:
@@ -164,8 +174,7 @@ class TenantDesk:
     def _sign(self, request: Request) -> bool:
         """Sign `request`, whole or in part, against capacity it can have in time; False if none."""
         have_mw, planned_blocks = self._capacity_within(request.day + request.wait_days)
-        need_mw = request.mw_it * self.pue_ai
-        blocks = max(0, math.ceil((need_mw - have_mw) / self.block_mw - 1e-9))
+        blocks = self._blocks_beyond(request, have_mw)
         if blocks <= planned_blocks:
             self._sign_against(request, blocks)
             return True
@@ -177,8 +186,8 @@ class TenantDesk:
         if request.min_share >= 1:
             return False
         least_mw_it = request.min_share * request.mw_it - EPS_MW
-        part_mw_it = min(request.mw_it, (have_mw + planned_blocks * self.block_mw) / self.pue_ai)
-        if part_mw_it > EPS_MW and part_mw_it >= least_mw_it:
+        part_mw_it = self._part_mw_it(request, have_mw, planned_blocks)
+        if part_mw_it is not None:
             self._sign_against(self._part(request, part_mw_it), planned_blocks)
             return True
         if not self._asks_on_request:
@@ -193,6 +202,18 @@ class TenantDesk:
                 self._build_for(self._part(request, part_mw_it))
                 return True
         return False
+
+    def _blocks_beyond(self, request: Request, have_mw: float) -> int:
+        """Return how many blocks `request` needs beyond `have_mw` of grid free for it."""
+        return max(0, math.ceil((request.mw_it * self.pue_ai - have_mw) / self.block_mw - 1e-9))
+
+    def _part_mw_it(self, request: Request, have_mw: float, planned_blocks: int) -> float | None:
+        """Return the IT MW of the part of `request` that `have_mw` of grid and `planned_blocks`
+        planned blocks can serve, if the tenant signs for that share (`min_share`); else None."""
+        part_mw_it = min(request.mw_it, (have_mw + planned_blocks * self.block_mw) / self.pue_ai)
+        if part_mw_it > EPS_MW and part_mw_it >= request.min_share * request.mw_it - EPS_MW:
+            return part_mw_it
+        return None
 
     def _capacity_within(self, deadline: float) -> tuple[float, int]:
         """Return (grid MW free for a new tenant by `deadline` without planned blocks, how
