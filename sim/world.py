@@ -319,11 +319,10 @@ def _samples_in_batches(process) -> bool:
     return owner is not None and not any("sample" in vars(c) for c in mro[:mro.index(owner)])
 
 
-#: The most worlds sampled in one call by `iter_worlds`, the default `run.chunk_size`:
-#: enough for the economic network's batch to pay (a 10-year default world costs about
-#: 10.5 ms sampled 10 at a time, 4.7 ms at 50, 3.7 ms at 100 and 3.3 ms at 200 on this
-#: project's 2-core reference machine), few enough to hold (a world is about 0.4 MB).
-WORLDS_PER_BATCH = 100
+#: The most worlds sampled in one call by `iter_worlds`: enough for the economic network's
+#: batch to pay (its cost per world falls from about 43 ms alone to 2.5 ms at 50 on this
+#: project's 2-core reference machine), few enough to hold (a 10-year world is about 0.4 MB).
+WORLDS_PER_BATCH = 50
 
 
 def iter_worlds(cfg, replications, processes: Mapping | None = None):
