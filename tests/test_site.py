@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import sim
+from record_bytes import record_bytes
 from trained import QUICK_TRAINING, ready_strategies
 from sim.config import build_strategies
 from sim.errors import LookAheadError
@@ -517,18 +518,6 @@ def test_a_finished_run_holds_its_arrays_only_through_its_record():
             gc.enable()
 
 
-def _record_bytes(record):
-    """Return every number of a record, its arrays as bytes, for bit-for-bit comparisons."""
-    from dataclasses import fields
-    from sim.record import Lumps, Rates
-
-    arrays = [getattr(record.rates, f.name) for f in fields(Rates)]
-    arrays += [getattr(record.lumps, f.name) for f in fields(Lumps)]
-    arrays += [a for tranche in record.tranches for a in (tranche.mw, tranche.fleet_mw)]
-    return ([a.tobytes() for a in arrays], [t.j_per_th for t in record.tranches], record.leases,
-            record.gpu_lots, record.counts, record.cloud_contracts, record.conversions)
-
-
 @pytest.mark.parametrize("label, overrides", [
     ("phased", ["strategy.phased.max_share=0.3"]),
     ("threshold", ["strategy.threshold.margin_below=2", "strategy.threshold.margin_above=2",
@@ -556,7 +545,7 @@ def test_a_finished_strategy_is_asked_no_more_and_the_run_is_the_same(compose_sm
     logged = simulate(cfg, world, strategy)
     assert 0 < len(quiet_days) < len(asked)  # the logged run asks on every decision day
     assert quiet_days == asked[:len(quiet_days)]
-    assert _record_bytes(quiet) == _record_bytes(logged)
+    assert record_bytes(quiet) == record_bytes(logged)
     assert sum(e.event == "decision" for e in logged.events) == len(asked)
 
 

@@ -10,12 +10,14 @@ import pytest
 import simpy
 
 import sim
+from record_bytes import record_bytes
 from sim.config import build_strategies
 from sim.construction import Crews, expected_finish_days, project_count, projects
 from sim.economics import DAYS_PER_MONTH
 from sim.errors import UserError
 from sim.ledger import CATEGORIES, STATES, Account
 from sim.site import simulate
+from sim.tenants import TenantDesk
 
 QUIET = ["fleet.upgrade_every_years=null", "fleet.failure_rate_per_year=0",
          "site.conversion.retrofit_days=fixed:335",
@@ -380,3 +382,46 @@ def test_a_strategy_keeping_the_default_on_request_runs_as_one_asked_that_declin
         assert rates.rent_usd_per_day.any()
     for field in dataclasses.fields(one.rates):
         np.testing.assert_array_equal(getattr(one.rates, field.name), getattr(other.rates, field.name))
+
+
+# --- a request sure to be rejected, counted without waking on its day --------------------------
+# (TenantDesk._rejected_whatever_comes): the record is the one a desk that wakes for every
+# request books (a logged run wakes for each).
+@pytest.mark.parametrize("label, overrides", [
+    ("stay_mining", []),
+    ("convert_all", ["strategy.convert_all.use=cloud"]),
+    ("convert_all", []),
+    ("phased", ["market.demand.min_share=0.5", "site.sign_converting=false"]),
+])
+def test_a_request_counted_unseen_books_what_a_desk_that_wakes_books(compose_small, monkeypatch,
+                                                                     label, overrides):
+    """Quiet and logged runs book the same record, counts included; the quiet desk decides
+    fewer requests on their day than it receives (the rest it counts unseen)."""
+    cfg = compose_small(f"strategy={label}", "run.horizon_years=6",
+                        "market.demand.rate_per_year=6", *overrides)
+    strategy = build_strategies(cfg)[label]
+    decided = []
+    defaulted = TenantDesk._defaulted
+
+    def counting(self, tenant, day):
+        decided.append(day)
+        return defaulted(self, tenant, day)
+
+    monkeypatch.setattr(TenantDesk, "_defaulted", counting)
+    world = sim.sample_world(cfg, 0)
+    quiet = simulate(cfg, world, strategy)
+    woken = len(decided)
+    cfg.run.event_log = True
+    logged = simulate(cfg, world, strategy)
+    assert record_bytes(quiet) == record_bytes(logged)
+    requests = sum(event.event == "tenant_request" for event in logged.events)
+    assert quiet.counts.tenant_requests == requests > 0
+    assert woken < requests
+
+
+def test_a_site_that_never_converts_rejects_every_request_unseen(compose_small, monkeypatch):
+    """stay_mining has no hall to offer, ever: the desk signs nothing and wakes for nothing."""
+    cfg = compose_small("strategy=stay_mining", "run.horizon_years=4", "market.demand.rate_per_year=6")
+    monkeypatch.setattr(TenantDesk, "_sign", lambda self, request: pytest.fail("woke for a request"))
+    record = simulate(cfg, sim.sample_world(cfg, 0), build_strategies(cfg)["stay_mining"])
+    assert record.counts.tenant_requests == record.counts.tenant_requests_rejected > 0
