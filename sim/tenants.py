@@ -273,12 +273,15 @@ class TenantDesk:
         self._serve(self.env.now)
 
     def _build_for(self, request: Request) -> None:
-        """Sign `request` and queue the blocks it needs beyond the MW free for it (`blocks_needed`)."""
+        """Sign `request` and queue the blocks it needs beyond the MW free for it
+        (`blocks_needed`); a phased tenant first in line takes the MW ready now, as one
+        signed against halls converting does (`_sign_against`)."""
         self._log(request.day, -1, "tenant_signed_build", request=request)
         blocks = self.blocks_needed(request.mw_it)
         self.pending.append(Waiting(request, request.mw_it, funded=True))
         self.reserved_mw += request.mw_it * self.pue_ai
         self.apply(Convert(blocks, "lease"), request)
+        self._serve(self.env.now)
 
     def _release(self, day: float, mw: float) -> None:
         """Return `mw` of grid to the ready pool and serve waiting tenants in order."""

@@ -10,7 +10,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import sim
@@ -232,6 +232,8 @@ def test_a_backstops_part_is_let_when_its_tenants_would_have_been(compose_consta
        backstop=st.floats(0.05, 0.95), mw_it=st.lists(st.floats(3.0, 30.0), min_size=2, max_size=2),
        second_day=st.integers(0, 400), crews=st.integers(1, 2), per_project=st.integers(1, 3),
        phased=st.booleans(), commence_days=st.sampled_from([0.0, 500.0]))
+@example(replication=2168, probability=0.5, backstop=0.5, mw_it=[3.0, 5.0], second_day=333, crews=1,
+         per_project=1, phased=True, commence_days=0.0)  # found in CI: a phased part signed for a build
 def test_a_backstops_part_is_never_let_before_its_tenants_would_have_been(
         compose_constant, replication, probability, backstop, mw_it, second_day, crews, per_project,
         phased, commence_days):
@@ -291,3 +293,19 @@ def test_a_backstops_part_is_let_on_its_delivery_after_another_tenant_leases_the
         (365, False), (600, False), (730, True)]
     assert site.let[-1][1] == pytest.approx(b * hall_mw_it, rel=1e-12)
     assert not site.pending
+
+
+def test_a_phased_tenant_signed_for_a_build_takes_the_halls_ready_at_once(compose_constant):
+    """A phased request that needs a new block is leased the part the ready halls serve on
+    its day, as one signed against halls converting is, and the rest as the block comes:
+    here the first request's block has 4.69 MW of IT left when the second (5 MW) comes."""
+    table = pd.DataFrame({"day": [0, 333], "mw_it": [3.0, 5.0], "term_days": 4383.0,
+                          "usd_per_kw_month": 150.0, "wait_days": 1500.0, "min_share": 1.0,
+                          "phased": 1.0, "commence_days": 0.0, "tenant": [0.0, 0.0]})
+    site, _ = anchor_run(compose_constant, "site.crews=1", "site.blocks_per_project=1",
+                         "site.hosting.default_probability_per_year=0", table=table)
+    (first_day, first, _), (day, part, _), (last_day, rest, _) = site.let
+    left_mw_it = site.block_mw / site.pue_ai - 3.0  # the first block's IT MW not let to the first
+    assert (first, part, rest) == pytest.approx((3.0, left_mw_it, 5.0 - left_mw_it), rel=1e-12)
+    assert first_day < day == 333 < last_day
+
