@@ -60,14 +60,13 @@ def _share_alive(decay: FleetDecay, n_days: int) -> np.ndarray:
 def _curtailed(world, tranche_th_per_mw: float, pool_fee: float) -> np.ndarray:
     """Return the days on which a MW mining `tranche_th_per_mw` TH/s earns less than its power
     costs (read-only; once per world and efficiency, for every strategy that mines it)."""
-    key = ("curtailed", tranche_th_per_mw, pool_fee)
-    curtail = world._cache.get(key)
-    if curtail is None:
+    def find() -> np.ndarray:
         curtail = below_breakeven(mining_revenue_usd_per_mw_day(
             world.hashprice_usd_per_ph_day, tranche_th_per_mw, pool_fee), world.power_usd_per_mwh)
         read_only(curtail)
-        world._cache[key] = curtail
-    return curtail
+        return curtail
+
+    return world.once(("curtailed", tranche_th_per_mw, pool_fee), find)
 
 
 def _first_day_after_last_halving(subsidy_btc: np.ndarray) -> int:
@@ -457,10 +456,9 @@ class Account:
     def _after_last_halving(self) -> int:
         """Return the first day wholly after the horizon's last halving within the grid (0 if
         none; `_first_day_after_last_halving`, once per world)."""
-        cache = self.world._cache
-        if "first_day_after_last_halving" not in cache:
-            cache["first_day_after_last_halving"] = _first_day_after_last_halving(self.world.subsidy_btc)
-        return cache["first_day_after_last_halving"]
+        world = self.world
+        return world.once("first_day_after_last_halving",
+                          lambda: _first_day_after_last_halving(world.subsidy_btc))
 
     # --- kinds of cash flow -------------------------------------------------------------------
     def cash_by_kind(self) -> dict[str, np.ndarray]:

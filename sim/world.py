@@ -77,9 +77,9 @@ class World:
     epochs: pd.DataFrame
     tenant_requests: pd.DataFrame
     deterministic: bool = False
-    #: What is computed once per world and read by every strategy run on it (curtailed
-    #: days, calendars, tenant rows); not an argument, so `dataclasses.replace` gives a
-    #: copy with other paths an empty cache of its own, never the original's answers
+    #: What `once` keeps: computed once per world and read by every strategy run on it
+    #: (curtailed days, calendars, tenant rows); not an argument, so `dataclasses.replace`
+    #: gives a copy with other paths an empty cache of its own, never the original's answers
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __repr__(self) -> str:
@@ -108,34 +108,42 @@ class World:
         worlds of a grid)."""
         return self._of_grid("month_of_day", _grid_month_of_day)
 
+    def once(self, key, make):
+        """Return `make()`, made on the first call with `key` and kept on this world after it:
+        what every strategy run on the world reads alike (a copy made with
+        `dataclasses.replace` starts with none kept)."""
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
     def _of_grid(self, name: str, make) -> np.ndarray:
         """Return `make(first date, days)` of the world's grid, kept on the world after the
         first call (`make` itself keeps it for every world of the grid)."""
-        if name not in self._cache:
-            self._cache[name] = make(str(self.date[0]), len(self.date))
-        return self._cache[name]
+        return self.once(name, lambda: make(str(self.date[0]), len(self.date)))
 
     def tenant_request_rows(self) -> tuple[tuple, ...]:
         """Return the tenant requests as (day, mw_it, term_days, usd_per_kw_month, wait_days,
         min_share, phased, commence_days, tenant) tuples of Python numbers (day an int), an optional
         column absent taking its default (`tenant`: the row's own index); made once per world
         (every strategy reads them)."""
-        if "tenant_request_rows" not in self._cache:
-            table = self.tenant_requests
-            present = set(table.columns)  # not `in table.columns`: pandas builds a lookup each time
-            names = [c for c in (*TABLE_COLUMNS["tenant_requests"], *OPTIONAL_COLUMNS["tenant_requests"])
-                     if c in present]
-            if list(table.columns) != names:  # a table with other columns too (a World built by hand)
-                table = table[names]
-            values = table.to_numpy(dtype=float).T  # one array: numbers, checked at the boundary
-            found = dict(zip(names, values.tolist()))
-            found["day"] = values[names.index("day")].astype(np.int64).tolist()
-            columns = [found[column] for column in TABLE_COLUMNS["tenant_requests"]]
-            columns += [found.get(column, list(range(len(table))) if default is None
-                                  else [default] * len(table))
-                        for column, default in OPTIONAL_COLUMNS["tenant_requests"].items()]
-            self._cache["tenant_request_rows"] = tuple(zip(*columns))
-        return self._cache["tenant_request_rows"]
+        return self.once("tenant_request_rows", self._tenant_request_rows)
+
+    def _tenant_request_rows(self) -> tuple[tuple, ...]:
+        """Return `tenant_request_rows`, made from the table."""
+        table = self.tenant_requests
+        present = set(table.columns)  # not `in table.columns`: pandas builds a lookup each time
+        names = [c for c in (*TABLE_COLUMNS["tenant_requests"], *OPTIONAL_COLUMNS["tenant_requests"])
+                 if c in present]
+        if list(table.columns) != names:  # a table with other columns too (a World built by hand)
+            table = table[names]
+        values = table.to_numpy(dtype=float).T  # one array: numbers, checked at the boundary
+        found = dict(zip(names, values.tolist()))
+        found["day"] = values[names.index("day")].astype(np.int64).tolist()
+        columns = [found[column] for column in TABLE_COLUMNS["tenant_requests"]]
+        columns += [found.get(column, list(range(len(table))) if default is None
+                              else [default] * len(table))
+                    for column, default in OPTIONAL_COLUMNS["tenant_requests"].items()]
+        return tuple(zip(*columns))
 
     def daily_fields(self) -> tuple[str, ...]:
         """Return the names of the daily numpy paths."""
