@@ -116,8 +116,7 @@ class TenantDesk:
         for request in requests_of(self.world):
             if not logging and self._rejected_whatever_comes(request):  # no need to wake on its day
                 counts["tenant_requests"] += 1
-                counts["tenant_requests_rejected"] += 1
-                counts["tenant_mw_it_rejected"] += request.mw_it
+                self._count_rejected(request)
                 continue
             day = request.day
             if day > env.now:
@@ -136,8 +135,12 @@ class TenantDesk:
             if not signed:
                 if logging:
                     self._log(day, -1, "tenant_rejected", request=request)
-                counts["tenant_requests_rejected"] += 1
-                counts["tenant_mw_it_rejected"] += request.mw_it
+                self._count_rejected(request)
+
+    def _count_rejected(self, request: Request) -> None:
+        """Count `request` lost, and its IT MW."""
+        self.counts["tenant_requests_rejected"] += 1
+        self.counts["tenant_mw_it_rejected"] += request.mw_it
 
     def _rejected_whatever_comes(self, request: Request) -> bool:
         """Return whether `request` is sure to be rejected on its day, seen from now: the site
