@@ -415,16 +415,21 @@ class Books:
         self.lumps = Lumps(*[np.zeros(n_days) for _ in range(self._N_LUMPS)])
         self.mining: dict[float, tuple[np.ndarray, np.ndarray]] = {}
 
+    def day_index(self, day: float) -> int:
+        """Return the first whole day at or after `day` (a change booked on day 2.5 counts from
+        day 3), or the horizon (`n_days`) where that lies past it: the engine's day rule."""
+        return min(math.ceil(day), self.n_days)  # math.ceil gives an int
+
     def rate(self, change: np.ndarray, day: float, amount: float, until: float | None = None) -> None:
         """Add `amount` per day to the rate whose changes are `change`, from `day` (until `until`)."""
-        change[min(math.ceil(day), self.n_days)] += amount  # math.ceil gives an int
+        change[self.day_index(day)] += amount
         if until is not None:
-            change[min(math.ceil(until), self.n_days)] -= amount
+            change[self.day_index(until)] -= amount
 
     def rent(self, lease: Lease, sign: float = 1.0) -> None:
         """Add the rent `lease` pays on each day of its term within the horizon (times `sign`)."""
-        first = min(int(math.ceil(lease.start_day)), self.n_days)
-        n_days = min(int(math.ceil(lease.end_day)), self.n_days) - first
+        first = self.day_index(lease.start_day)
+        n_days = self.day_index(lease.end_day) - first
         if n_days > 0:
             # Every one of these days lies within the term (ceil(start) >= start and
             # ceil(end) - 1 < end), so the schedule alone gives its rent. It changes only at
@@ -456,7 +461,7 @@ class Books:
                      fleet_mw: float) -> list[tuple[np.ndarray, int, float]]:
         """Return the (cells, index, amount) `mining_mw` adds."""
         mw_cells, fleet_cells = self._tranche(j_per_th)
-        start = min(math.ceil(day), self.n_days)
+        start = self.day_index(day)
         return [(mw_cells, start, mw), (fleet_cells, start, fleet_mw)]
 
     def _tranche(self, j_per_th: float) -> tuple[np.ndarray, np.ndarray]:

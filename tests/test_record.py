@@ -77,6 +77,18 @@ def test_tranches_keep_the_order_they_first_mined():
     assert books.tranches()[0].mw.tolist() == [10, 0, -10, 0, 0, 0]
 
 
+@given(st.floats(0, 12, allow_nan=False))
+def test_a_rate_and_a_tranche_booked_on_the_same_day_start_on_the_same_day(day):
+    """The engine books the blocks' states (rates) and their fleets (tranches) on one day rule:
+    a change at day 2.5 counts from day 3, and one past the horizon not at all."""
+    books = Books(10)
+    books.rate(books.rates.mw_converting, day, 10.0)
+    books.mining_mw(17.5, day, 10.0, 10.0)
+    converting = books.rates.levels(10).mw_converting
+    mining = np.cumsum(books.tranches()[0].mw)[:10]  # a tranche holds its daily changes
+    assert mining.tolist() == converting.tolist() == [10.0 if d >= day else 0.0 for d in range(10)]
+
+
 def test_the_record_cannot_be_changed(compose_small):
     cfg = compose_small("strategy=convert_all")
     record = simulate(cfg, sim.sample_world(cfg, 0), build_strategies(cfg)["convert_all"])
