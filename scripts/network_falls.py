@@ -79,7 +79,7 @@ def fall_between(world, first: str, last: str) -> float:
 def replayed_falls(closes, starts, years: float, replications: int) -> dict:
     """Return, per start date, each world's largest one-year fall of difficulty with the
     realised BTC `closes` from that date (the economic network as hashpivot-backtest runs it)."""
-    from sim.backtest import simulate
+    from sim.backtest.scoring import simulate
 
     falls = {}
     for start in starts:

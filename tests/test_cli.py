@@ -599,7 +599,7 @@ def test_a_report_interrupted_after_the_run_says_the_run_is_saved_and_leaves_no_
     assert (tmp_path / "report.html").is_file()
 
 
-@pytest.mark.parametrize("module", ["sim.explore.cli", "sim.optimize.cli", "sim.backtest",
+@pytest.mark.parametrize("module", ["sim.explore.cli", "sim.optimize.cli", "sim.backtest.cli",
                                     "sim.calibrate.cli"])
 def test_every_commands_flag_errors_are_one_line(module, capsys):
     """argparse printed its seven-line usage block before the error (hashpivot-compare did not)."""

@@ -2,7 +2,7 @@
 
 The model is started, as `hashpivot-backtest` starts it, from the history's state at
 00:00 UTC on the first day of the fit window (height, difficulty, the time since the
-epoch's first block, the hashrate of at least the last week: `sim.backtest.start_state`)
+epoch's first block, the hashrate of at least the last week: `sim.backtest.history.start_state`)
 and driven by the realised BTC closes, in deterministic mode (`EconomicNetwork.sample`
 with rng=None: no noise, no fee spikes, no per-world power median). Its daily hashrate,
 averaged over each real epoch of the window (by its work: the integral of the daily path
@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from sim.backtest import realised_epochs, start_state
+from sim.backtest.history import realised_epochs, start_state
 from sim.calibrate.fit import Fit, network_start_notes
 from sim.economics import BLOCKS_PER_EPOCH, DAYS_PER_YEAR, SECONDS_PER_DAY, TWO_POW_32
 from sim.errors import UserError
