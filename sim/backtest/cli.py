@@ -92,41 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the backtest command; return its exit status (2 on a user error)."""
     args = parser().parse_args(argv)
     try:
-        if args.replications < 2:
-            raise UserError(f"--replications={args.replications}: must be >= 2 (for bands)")
-        if not 0 < args.years <= MAX_YEARS:
-            raise UserError(f"--years={args.years:g}: must be > 0 and at most {MAX_YEARS:g} "
-                            "(the shipped history spans 2009-2025)")
-        if args.seed < 0:
-            raise UserError(f"--seed={args.seed}: must be >= 0 (the root of the random streams)")
-        check_output_dir(args.out, "--out")  # before the work, whose results it would lose
-        btc_model = args.btc_model or "gbm"
-        if args.fit_btc and (args.replay_btc or btc_model not in FITTED_BTC_MODELS):
-            raise UserError(f"--fit-btc: fits --btc-model {' or '.join(FITTED_BTC_MODELS)}, "
-                            "the BTC the worlds sample, so not with "
-                            + ("--replay-btc" if args.replay_btc
-                               else f"--btc-model {btc_model}"))
-        if args.replay_btc and args.btc_model is not None:
-            raise UserError(f"--btc-model={args.btc_model}: the BTC the worlds sample, so not "
-                            "with --replay-btc (every world replays the realised path)")
-        check_sets(args.network, args.set)
-        for start in args.start:
-            if not _is_date(start):
-                raise UserError(f"--start={start}: must be a date YYYY-MM-DD such as 2019-01-01")
-            _check_scored(start, args.years)
-        twice = sorted({start for start in args.start if args.start.count(start) > 1})
-        if twice:
-            raise UserError(f"--start: {', '.join(twice)} given twice; each date is scored once "
-                            "(a repeat would count its epochs twice in every share)")
+        btc_model = _checked_flags(args)
         closes = read_btc_csv(args.btc)
-        for start in args.start:  # every start's closes, before the first world runs
-            check_btc_covers(closes, start, btc_days_read(start, args.years, args.replay_btc),
-                             args.btc, _READS[args.replay_btc])
-            for needs, asked in (("--fit-btc", args.fit_btc),
-                                 (f"--btc-model {BOOTSTRAP_BTC_MODEL}",
-                                  btc_model == BOOTSTRAP_BTC_MODEL)):
-                if asked:
-                    closes_before(closes, start, args.btc, needs)
+        _check_closes(args, closes, btc_model)
         table, epochs, months = backtest(args.start, args.years, args.replications, args.seed,
                                          args.network, args.set, closes, args.replay_btc,
                                          btc_model, args.btc, args.fit_btc)
@@ -141,6 +109,63 @@ def main(argv: list[str] | None = None) -> int:
     mode = "realised BTC" if args.replay_btc else f"BTC from market/btc={btc_model}"
     if args.fit_btc:
         mode += ", fitted on the closes before each start"
+    written = _write(args, out, table, epochs, months, mode)
+    if written != 0:
+        return written
+    _summarise(args, out, table, mode)
+    return 0
+
+
+def _checked_flags(args) -> str:
+    """Return the --btc-model the worlds sample (gbm if none is given), or raise UserError
+    at the first flag that is out of range or at odds with another: all before the work."""
+    if args.replications < 2:
+        raise UserError(f"--replications={args.replications}: must be >= 2 (for bands)")
+    if not 0 < args.years <= MAX_YEARS:
+        raise UserError(f"--years={args.years:g}: must be > 0 and at most {MAX_YEARS:g} "
+                        "(the shipped history spans 2009-2025)")
+    if args.seed < 0:
+        raise UserError(f"--seed={args.seed}: must be >= 0 (the root of the random streams)")
+    check_output_dir(args.out, "--out")  # before the work, whose results it would lose
+    btc_model = args.btc_model or "gbm"
+    if args.fit_btc and (args.replay_btc or btc_model not in FITTED_BTC_MODELS):
+        raise UserError(f"--fit-btc: fits --btc-model {' or '.join(FITTED_BTC_MODELS)}, "
+                        "the BTC the worlds sample, so not with "
+                        + ("--replay-btc" if args.replay_btc
+                           else f"--btc-model {btc_model}"))
+    if args.replay_btc and args.btc_model is not None:
+        raise UserError(f"--btc-model={args.btc_model}: the BTC the worlds sample, so not "
+                        "with --replay-btc (every world replays the realised path)")
+    check_sets(args.network, args.set)
+    for start in args.start:
+        if not _is_date(start):
+            raise UserError(f"--start={start}: must be a date YYYY-MM-DD such as 2019-01-01")
+        _check_scored(start, args.years)
+    twice = sorted({start for start in args.start if args.start.count(start) > 1})
+    if twice:
+        raise UserError(f"--start: {', '.join(twice)} given twice; each date is scored once "
+                        "(a repeat would count its epochs twice in every share)")
+    return btc_model
+
+
+def _check_closes(args, closes: pd.Series, btc_model: str) -> None:
+    """Raise UserError unless the --btc file has every close that each start reads, and a
+    year of them before it where a fit or a bootstrap draws on them: every start's closes,
+    before the first world runs."""
+    for start in args.start:
+        check_btc_covers(closes, start, btc_days_read(start, args.years, args.replay_btc),
+                         args.btc, _READS[args.replay_btc])
+        for needs, asked in (("--fit-btc", args.fit_btc),
+                             (f"--btc-model {BOOTSTRAP_BTC_MODEL}",
+                              btc_model == BOOTSTRAP_BTC_MODEL)):
+            if asked:
+                closes_before(closes, start, args.btc, needs)
+
+
+def _write(args, out: Path, table: pd.DataFrame, epochs: pd.DataFrame, months: pd.DataFrame,
+           mode: str) -> int:
+    """Write the run's outputs into `out` as one set and return 0; or, where that fails or
+    is interrupted, say what `out` holds and return the exit status (2, or INTERRUPTED)."""
     staging = None
     try:
         staging = stage_outputs(out, _writers(args, table, epochs, months, mode))
@@ -155,6 +180,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: interrupted while writing; --out={args.out} holds {kept}",
               file=sys.stderr)
         return INTERRUPTED
+    return 0
+
+
+def _summarise(args, out: Path, table: pd.DataFrame, mode: str) -> None:
+    """Print the run's coverage table, the probability of each score for a calibrated
+    model (or why there is none), and what was written."""
     print(f"network={args.network}, {args.replications} replications, {args.years:g} years, "
           f"{mode}{' (btc_*)' if args.fit_btc else ''}")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
@@ -173,7 +204,6 @@ def main(argv: list[str] | None = None) -> int:
               f"({column}"
               f"{', multiplied: the dates taken as independent' if len(table) > 1 else ''})")
     print(f"wrote {out}/coverage.csv, epochs.csv, hashprice.csv, pit.csv and the plots")
-    return 0
 
 
 def _check_scored(start: str, years: float) -> None:
