@@ -199,7 +199,8 @@ def measure_command(overrides: list[str]) -> dict:
 def measure_training(overrides: list[str]) -> dict:
     """Train the real_option policy of `overrides` once; its 'replications' are engine runs."""
     import sim
-    from sim.config import build_strategies, settings
+    from sim.config_checks import settings
+    from sim.config_objects import build_strategies
     from sim.executors import make_executor
     from sim.realoptions.training import train
 

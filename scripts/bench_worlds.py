@@ -28,7 +28,7 @@ from pathlib import Path
 
 import sim
 from bench import ROOT, _worktree, machine
-from sim.config import settings
+from sim.config_checks import settings
 from sim.world import build_processes
 
 

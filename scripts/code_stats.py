@@ -20,6 +20,7 @@ PACKAGE = ROOT / "sim"
 #: Layers from the bottom up; a module's layer is that of its longest matching prefix.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("sim._version", "sim.errors", "sim.interrupts", "sim.plugins", "sim.memo", "sim.params", "sim.schema", "sim.economics", "sim.distributions", "sim.config",
+              "sim.arguments", "sim.config_tree", "sim.config_errors", "sim.config_checks", "sim.config_objects", "sim.ranges",
               "sim.realoptions.lsm")),  # least-squares Monte Carlo: numpy only
     ("model", ("sim.boundary", "sim.world", "sim.view", "sim.processes", "sim.strategies", "sim.record", "sim.fleet",
                "sim.leases", "sim.construction", "sim.site", "sim.tenants", "sim.ledger",

@@ -34,13 +34,15 @@ from omegaconf import ListConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 import sim
+from sim.arguments import check_output_dir, flagged
 from sim.compare import compare_runs
 from sim.compare.pipeline import remove_comparison
 from sim.compare import main as compare
-from sim.config import (build_processes, check_config_dirs, check_output_dir, config_dir,
-                        distributions_in_short_form, drop_unselected_strategies, flagged,
-                        group_value_line, hydra_error_line, refuse_loose_flags, refuse_unresolved,
-                        user_config_dirs, validate)
+from sim.config import distributions_in_short_form, refuse_loose_flags, refuse_unresolved
+from sim.config_checks import drop_unselected_strategies, validate
+from sim.config_errors import group_value_line, hydra_error_line
+from sim.config_objects import build_processes
+from sim.config_tree import check_config_dirs, config_dir, user_config_dirs
 from sim.errors import Resumable, UserError, warn_user
 from sim.executors import executor_name, local_workers
 from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts

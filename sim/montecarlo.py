@@ -20,7 +20,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from sim.config import build_processes, build_strategies, settings, validate
+from sim.config_checks import settings, validate
+from sim.config_objects import build_processes, build_strategies
 from sim.errors import Resumable, UserError, raised_at, warn_user
 from sim.executors import WorkerLost, executor_name, make_executor
 from sim.gathered import Gathered, strategy_codes

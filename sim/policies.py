@@ -23,7 +23,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from sim.config import build_strategies, strategy_label
+from sim.config_objects import build_strategies, strategy_label
 from sim.errors import UserError, warn_user
 from sim.realoptions.strategy import RealOption
 from sim.realoptions.training import Policy, train

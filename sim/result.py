@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import DictConfig
 
-from sim.config import check_output_dir
+from sim.arguments import check_output_dir
 from sim.errors import UserError
 from sim.rundir import CHUNKS_DIR, TABLES, RunDir, run_info
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sim.boundary import OPTIONAL_COLUMNS, TABLE_COLUMNS, validate_output
-from sim.config import build_processes
+from sim.config_objects import build_processes
 from sim.economics import hashprice_usd_per_ph_day
 from sim.errors import UserError, raised_at, warn_user, whole_number
 from sim.memo import read_only_cache

@@ -4,7 +4,7 @@ import importlib
 
 from omegaconf import OmegaConf
 
-from sim.config import config_dir
+from sim.config_tree import config_dir
 
 #: Every shipped market option's file, by group and option.
 OPTION_FILES = sorted((config_dir() / "market").glob("*/*.yaml"))

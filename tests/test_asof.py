@@ -5,7 +5,8 @@ import pytest
 from omegaconf import OmegaConf
 
 import sim
-from sim.config import config_dir, settings
+from sim.config_checks import settings
+from sim.config_tree import config_dir
 from sim.errors import UserError
 
 SNAPSHOTS = sorted(path.stem for path in (config_dir() / "asof").glob("*.yaml"))

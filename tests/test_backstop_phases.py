@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.config import build_processes, build_strategies
+from sim.config_objects import build_processes, build_strategies
 from sim.economics import DAYS_PER_MONTH, DAYS_PER_YEAR
 from sim.ledger import CATEGORIES, Account
 from sim.processes.demand import AnchorTenant

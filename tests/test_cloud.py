@@ -8,7 +8,7 @@ import pytest
 
 import sim
 from sim import cloud
-from sim.config import build_strategies
+from sim.config_objects import build_strategies
 from sim.economics import DAYS_PER_MONTH, DAYS_PER_YEAR
 from sim.ledger import CATEGORIES, Account
 from sim.record import CloudContract, GpuLot

@@ -16,8 +16,10 @@ from omegaconf import DictConfig, OmegaConf
 import sim
 from sim import distributions, montecarlo
 from sim.cli import main as cli_main
-from sim.config import (build_processes, build_strategies, config_dir, distributions_in_short_form,
-                        instantiate, settings)
+from sim.config import distributions_in_short_form
+from sim.config_checks import settings
+from sim.config_objects import build_processes, build_strategies, instantiate
+from sim.config_tree import config_dir
 from sim.errors import UserError
 from sim.processes.ai import AIMarket
 from sim.processes.btc import GBM, JumpDiffusion
@@ -590,7 +592,7 @@ def test_a_launcher_an_extra_installs_says_how_to_install_it():
     Ray, Optuna and SALib name their extras (an audit)."""
     from hydra.errors import MissingConfigException
 
-    from sim.config import hydra_error_line
+    from sim.config_errors import hydra_error_line
 
     missing = MissingConfigException("Could not find 'hydra/launcher/joblib'",
                                      missing_cfg_file="hydra/launcher/joblib", options=["basic"])

@@ -6,7 +6,8 @@ import pytest
 import sim
 from sim import demand_response
 from sim.cli import main
-from sim.config import build_strategies, settings
+from sim.config_checks import settings
+from sim.config_objects import build_strategies
 from sim.economics import DAYS_PER_YEAR
 from sim.errors import UserError
 from sim.ledger import CATEGORIES, Account

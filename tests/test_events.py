@@ -9,7 +9,7 @@ import pytest
 
 import sim
 from trained import QUICK_TRAINING, ready_strategies
-from sim.config import build_strategies
+from sim.config_objects import build_strategies
 from sim.economics import th_per_mw
 from sim.record import EVENTS
 from sim.site import simulate

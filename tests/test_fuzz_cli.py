@@ -40,7 +40,8 @@ from omegaconf.errors import OmegaConfBaseException
 import sim
 from sim import distributions
 from sim.cli import check_job, main, sweep_jobs
-from sim.config import config_dir, hydra_error_line
+from sim.config_errors import hydra_error_line
+from sim.config_tree import config_dir
 from sim.errors import UserError
 from sim.params import Choice, Date, Distribution, Flag, Number, Text, keys
 from sim.processes.demand import Phases

@@ -16,8 +16,9 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 
 import sim
 from sim import memory
+from sim.arguments import check_output_dir
 from sim.cli import main
-from sim.config import check_output_dir, settings
+from sim.config_checks import settings
 from sim.errors import UserError
 from sim.executors import start_ray
 from sim.world import validate_output

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import sim
 from constant_market import ListedRequests
-from sim.config import build_processes, build_strategies
+from sim.config_objects import build_processes, build_strategies
 from sim.economics import DAYS_PER_MONTH, DAYS_PER_YEAR, discount_factors, growing_annuity_pv, npv
 from sim.errors import UserError
 from sim.processes.demand import AnchorTenant
@@ -191,7 +191,7 @@ def test_a_requests_renewals_do_not_depend_on_the_requests_after_it(compose_cons
 def test_a_term_under_a_day_asks_for_at_most_a_renewal_draw_a_day(compose_constant):
     """A 0.001-day term with unlimited options asked for a draw per possible extension:
     1.1 million per request on a 3-year grid. At most one a day of the grid now."""
-    from sim.config import settings as checked
+    from sim.config_checks import settings as checked
     from sim.construction import _renewal_options
     from sim.leases import LeaseTerms
 

@@ -8,7 +8,7 @@ import pytest
 
 import sim
 from trained import QUICK_TRAINING, ready_strategies
-from sim.config import settings
+from sim.config_checks import settings
 from sim.fleet import FleetDecay
 from sim.economics import DAYS_PER_MONTH
 from sim.ledger import CATEGORIES, Account

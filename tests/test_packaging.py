@@ -29,7 +29,7 @@ def test_regular_install_works_from_another_directory(tmp_path):
     assert installed.returncode == 0, installed.stderr
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    script = ("import sim, sim.config as c\n"
+    script = ("import sim, sim.config_tree as c\n"
               "assert str(c.config_dir()).startswith(%r), c.config_dir()\n"
               "cfg = sim.compose(['run.replications=2', 'run.horizon_years=2', 'run.progress=false'])\n"
               "summary = sim.run(cfg).summary\n"

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.config import build_processes, build_strategies
+from sim.config_objects import build_processes, build_strategies
 from sim.ledger import STATES, Account
 from sim.processes.demand import AnchorTenant
 from sim.site import Site

@@ -6,7 +6,8 @@ import pytest
 
 import sim
 from sim import policies
-from sim.config import build_strategies, settings
+from sim.config_checks import settings
+from sim.config_objects import build_strategies
 from sim.errors import UserError
 
 SMALL = ["strategy=[stay_mining,real_option]", "run.horizon_years=2", "site.blocks=4",

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.config import build_strategies
+from sim.config_objects import build_strategies
 from sim.economics import DAYS_PER_YEAR
 from sim.record import EVENT_COLUMNS, Books, Event, Lease, Rates, events_table, levels_by_day
 from sim.site import simulate

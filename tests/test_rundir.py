@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.config import build_strategies
+from sim.config_objects import build_strategies
 from sim.errors import UserError
 from sim.rundir import (ChunkDamaged, ChunkStore, RunDir, check_claim, code_digest, config_digest,
                         fingerprint, is_execution_key, is_outcome_neutral, world_key,

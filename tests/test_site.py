@@ -12,7 +12,7 @@ import pytest
 import sim
 from record_bytes import record_bytes
 from trained import QUICK_TRAINING, ready_strategies
-from sim.config import build_strategies
+from sim.config_objects import build_strategies
 from sim.errors import LookAheadError
 from sim.economics import DAYS_PER_MONTH, discount_factors
 from sim.ledger import CATEGORIES, STATES, Account

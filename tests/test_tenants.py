@@ -11,7 +11,7 @@ import simpy
 
 import sim
 from record_bytes import record_bytes
-from sim.config import build_strategies
+from sim.config_objects import build_strategies
 from sim.construction import Crews, expected_finish_days, project_count, projects
 from sim.economics import DAYS_PER_MONTH
 from sim.errors import UserError

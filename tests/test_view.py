@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.config import build_strategies
+from sim.config_objects import build_strategies
 from sim.errors import LookAheadError
 from sim.site import MINING, Site, simulate
 from sim.strategies import Convert, Strategy

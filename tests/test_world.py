@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import sim
+from sim.config_objects import build_processes
 from sim.errors import UserError
-from sim.config import build_processes
 from sim.economics import hashprice_usd_per_ph_day
 from sim.world import PROCESS_FIELDS, check_plugins_repeat, sample_worlds, stream_key
 

@@ -1,6 +1,7 @@
 """Strategies ready for the engine: each learning strategy (real_option) given its trained policy."""
 
-from sim.config import build_strategies, settings
+from sim.config_checks import settings
+from sim.config_objects import build_strategies
 from sim.policies import trained, with_policies
 
 #: Few training worlds, and tranches of 5 blocks (the small test sites convert a block per

@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 
 from sim._version import __version__
+from sim.arguments import check_output_dir
 from sim.backtest.history import (_READS, BOOTSTRAP_BTC_MODEL, FITTED_BTC_MODELS, _day,
                                   btc_days_read, closes_before, realised_epochs)
 from sim.backtest.outputs import _writers, place_outputs, stage_outputs
 from sim.backtest.scoring import backtest, check_sets
 from sim.btc_closes import check_btc_covers, read_btc_csv
-from sim.config import check_output_dir
 from sim.coverage import TARGET_HASHPRICE_P5_P95, TARGET_P5_P95
 from sim.errors import OneLineParser, UserError
 from sim.interrupts import INTERRUPTED

@@ -11,7 +11,8 @@ import pandas as pd
 
 from sim.backtest.history import fitted_btc, realised_epochs, realised_hashprice, start_state
 from sim.btc_closes import btc_path
-from sim.config import compose, instantiate
+from sim.config import compose
+from sim.config_objects import instantiate
 from sim.coverage import BANDS, TARGET_HASHPRICE_P5_P95, calibration_null, coverage
 from sim.economics import hashprice_usd_per_ph_day
 from sim.errors import UserError

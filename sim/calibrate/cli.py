@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from sim._version import __version__
+from sim.arguments import check_output_dir
 from sim.calibrate.btc import check_closes, fit_gbm, fit_jump
 from sim.calibrate.fit import Fit
 from sim.calibrate.indices import check_index, fit_ai
@@ -19,7 +20,6 @@ from sim.calibrate.network_economic import (WINDOW_YEARS, check_epochs, fit_econ
                                             fit_window, parse_since)
 from sim.calibrate.output import render, write_all
 from sim.calibrate.power import check_prices, fit_power
-from sim.config import check_output_dir
 from sim.errors import OneLineParser, UserError
 from sim.interrupts import INTERRUPTED
 from sim.processes.history import read_epochs

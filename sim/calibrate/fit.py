@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from sim.config import config_dir
+from sim.config_tree import config_dir
 from sim.errors import UserError
 
 

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sim.arguments import ArgumentError
 from sim.compare import commensurable, finance, stats
 from sim.compare.cash import incremental, net_cash
 from sim.compare.load import RunSet, same_worlds
 from sim.compare.stats import MIN_DEFINED_SHARE
 from sim.selection import Selection, select_by_mean
-from sim.config import ArgumentError
 
 DEFAULT_BASELINE = "stay_mining"
 #: The columns of comparison.csv, in order; runs with financing add

@@ -15,9 +15,9 @@ import argparse
 import sys
 
 from sim._version import __version__
+from sim.arguments import flagged, names_listed
 from sim.compare.pipeline import compare_runs
 from sim.compare.workbook import workbook_path
-from sim.config import flagged, names_listed
 from sim.errors import OneLineParser, UserError
 from sim.interrupts import INTERRUPTED
 

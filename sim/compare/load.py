@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from sim.config import ArgumentError
+from sim.arguments import ArgumentError
 from sim.errors import UserError
 from sim.compare.robustness import COLUMNS as ROBUSTNESS_COLUMNS
 from sim.compare.scenarios import is_scenario, scenario_keys, scenario_names, split_override

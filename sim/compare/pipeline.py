@@ -24,13 +24,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.arguments import check_output_dir
 from sim.compare import finance, plots
 from sim.compare.analysis import Analysis, analyse
 from sim.compare.drawing import Drawing
 from sim.compare.load import RunSet, load_runs
 from sim.compare.report import FINANCING, render, robust_choice, verdict
 from sim.compare.workbook import WORKBOOK, workbook_path, write_workbook
-from sim.config import check_output_dir
 from sim.selection import Selection
 from sim.errors import UserError
 from sim.rundir import COMPARISON_CSV, PLOTS_DIR, REPORT_HTML, RunDir, write_atomic

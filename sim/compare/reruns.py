@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from sim.config import build_processes, build_strategies, validate
+from sim.config_checks import validate
+from sim.config_objects import build_processes, build_strategies
 from sim.executors import make_executor
 from sim.ledger import Account
 from sim.policies import trained, with_policies

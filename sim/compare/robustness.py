@@ -25,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim.compare.reruns import rerun_npvs
 from sim.compare.stats import paired_difference
-from sim.config import strategy_label
+from sim.config_objects import strategy_label
 from sim.rundir import RunDir
 from sim.params import meta_of
 from sim.schema import TERMINAL_VALUES, Valuation

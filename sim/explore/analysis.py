@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.arguments import ArgumentError
 from sim.compare.stats import MIN_DEFINED_SHARE, paired_difference
-from sim.config import ArgumentError
 from sim.errors import UserError
 from sim.explore.prim import Discovery, prim
 from sim.explore.run import WORLD_PREFIX, Experiment

@@ -9,13 +9,15 @@ import time
 from pathlib import Path
 
 from sim._version import __version__
-from sim.config import add_range, compose, file_ranges, flagged, names_listed
+from sim.arguments import flagged, names_listed
+from sim.config import compose
 from sim.errors import OneLineParser, UserError
 from sim.explore.pipeline import explore
 from sim.explore.run import POINTS, prepare
 from sim.explore.space import SPEC_FORM, is_range, read_explore_file, split_assignment
 from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
 from sim.plugins import cwd_on_path
+from sim.ranges import add_range, file_ranges
 
 PROG = "hashpivot-explore"
 #: The flag of each argument of `prepare` and `explore` their errors name (they name the argument

@@ -24,7 +24,7 @@ from importlib import import_module
 import numpy as np
 from scipy.stats import qmc
 
-from sim.config import ArgumentError
+from sim.arguments import ArgumentError
 from sim.errors import UserError
 
 KINDS = ("sobol", "lhs", "saltelli", "morris")

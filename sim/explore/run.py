@@ -25,7 +25,9 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from sim.config import ArgumentError, build_strategies, check_output_dir, override_value
+from sim.arguments import ArgumentError, check_output_dir
+from sim.config_errors import override_value
+from sim.config_objects import build_strategies
 from sim.errors import UserError
 from sim.explore.design import Design, draw
 from sim.explore.space import Range, parse_ranges, point_config, with_values

@@ -25,9 +25,12 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from sim import distributions
-from sim.config import build_processes, build_strategies, no_such_key, read_ranges_file, validate, with_values
+from sim.config_checks import validate
+from sim.config_errors import no_such_key
+from sim.config_objects import build_processes, build_strategies
 from sim.errors import UserError
 from sim.params import Number, meta_of
+from sim.ranges import read_ranges_file, with_values
 from sim.schema import Settings
 
 PREFIX = "explore."

@@ -7,13 +7,14 @@ import sys
 from pathlib import Path
 
 from sim._version import __version__
-from sim.config import add_range, file_ranges, flagged
+from sim.arguments import flagged
 from sim.errors import OneLineParser, UserError
 from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
 from sim.optimize.result import BEST, TRIALS, render
 from sim.optimize.search import DATABASE, optimize
 from sim.optimize.space import SPEC_FORMS, read_space_file, split_assignment
 from sim.plugins import cwd_on_path
+from sim.ranges import add_range, file_ranges
 
 PROG = "hashpivot-optimize"
 #: The flag of each argument of `optimize` its errors name (they name the argument as Python passes it).

@@ -29,11 +29,14 @@ import numpy as np
 from omegaconf import OmegaConf, open_dict
 from tqdm.auto import tqdm
 
+from sim.arguments import ArgumentError, check_output_dir, whole_argument
 from sim.compare.stats import paired_difference
-from sim.config import (ArgumentError, build_strategies, check_config_dirs, check_output_dir, compose,
-                        whole_argument, with_values)
+from sim.config import compose
+from sim.config_objects import build_strategies
+from sim.config_tree import check_config_dirs
 from sim.errors import UserError
 from sim.montecarlo import run
+from sim.ranges import with_values
 from sim.rundir import check_only_own
 from sim.optimize.result import Optimum, remove_best, trials_table, write_outputs
 from sim.optimize.space import Dimension, init_defaults, parse_space

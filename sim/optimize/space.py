@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 import yaml
 
-from sim.config import ArgumentError, read_ranges_file
+from sim.arguments import ArgumentError
 from sim.errors import UserError
 from sim.params import Choice, Flag, Number
+from sim.ranges import read_ranges_file
 
 KINDS = ("int", "float", "logfloat", "choice")
 SPEC_FORMS = "int:LOW:HIGH, float:LOW:HIGH, logfloat:LOW:HIGH (LOW > 0) or choice:A,B,C"

@@ -103,7 +103,7 @@ class RealOption(Checked, Preleasing, Strategy):
     use: str = _use()
     prelease: bool = _prelease()
     #: The trained policy (sim.realoptions.training.Policy): not a config key; the run
-    #: trains it and hands it over in the strategy's node (sim.config.build_strategies).
+    #: trains it and hands it over in the strategy's node (sim.config_objects.build_strategies).
     policy: object = field(default=None, init=False, repr=False, compare=False)
     #: Training only (sim.realoptions.training): the tranche being trained. Earlier tranches
     #: follow `policy`, later ones never start; this one starts on the first decision day on

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.config import build_processes
+from sim.config_objects import build_processes
 from sim.errors import UserError
 from sim.ledger import Account
 from sim.realoptions.lsm import lsm_value, path_values

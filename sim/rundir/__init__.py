@@ -39,7 +39,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim._version import __version__
-from sim.config import strategy_label
+from sim.config_objects import strategy_label
 from sim.errors import UserError
 from sim.executors import executor_name
 from sim.interrupts import signals_held

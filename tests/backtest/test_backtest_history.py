@@ -8,7 +8,8 @@ import pytest
 from backtest_runs import alternating_file, alternating_gbm
 from sim.backtest import history
 from sim.btc_closes import read_btc_csv
-from sim.config import compose, instantiate
+from sim.config import compose
+from sim.config_objects import instantiate
 from sim.errors import UserError
 from sim.processes.network import load_difficulty_epochs
 

@@ -7,7 +7,8 @@ import pandas as pd
 from backtest_runs import alternating_file
 from sim.backtest import history, scoring
 from sim.btc_closes import read_btc_csv
-from sim.config import compose, instantiate
+from sim.config import compose
+from sim.config_objects import instantiate
 from sim.processes.network import load_difficulty_epochs
 from sim.world import rng_for
 

@@ -12,7 +12,7 @@ import sim
 from economic_history import START, TRUTH, simulated_history
 from history_files import HISTORY
 from sim.calibrate.cli import main, parser
-from sim.config import build_processes
+from sim.config_objects import build_processes
 from sim.processes.history import read_epochs
 
 BTC = str(HISTORY / "btc_daily.csv")

@@ -9,11 +9,11 @@ import pytest
 
 import sim
 import sim.explore.run as explore_run
-from sim.config import ArgumentError
+from sim.arguments import ArgumentError
 from sim.errors import UserError
 from sim.explore.pipeline import explore
 from sim.explore.run import point_path, prepare, run_in_memory, run_points
-from sim.explore.space import with_values
+from sim.ranges import with_values
 
 SMALL = ["run.horizon_years=1", "site.blocks=4", "run.replications=4",
          "strategy=[stay_mining,convert_all]"]

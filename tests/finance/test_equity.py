@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 import sim
-from sim.config import build_strategies, settings
+from sim.config_checks import settings
+from sim.config_objects import build_strategies
 from sim.economics import npv
 from sim.finance import equity
 from sim.finance.equity import FINANCE_CATEGORIES

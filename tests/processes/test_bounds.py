@@ -15,7 +15,9 @@ import pytest
 
 from history_files import HISTORY_FILES
 from market_options import market_options
-from sim.config import build_processes, compose, validate
+from sim.config import compose
+from sim.config_checks import validate
+from sim.config_objects import build_processes
 from sim.errors import UserError
 from sim.params import Number, keys
 from sim.world import sample_world

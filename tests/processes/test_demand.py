@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.config import build_processes
+from sim.config_objects import build_processes
 from sim.errors import UserError
 from sim.processes.demand import AnchorTenant, PoissonRequests
 from sim.world import PROCESS_FIELDS, validate_output

@@ -9,7 +9,7 @@ import pytest
 import sim
 from history_files import HISTORY
 from sim.calibrate.btc import check_closes
-from sim.config import build_processes
+from sim.config_objects import build_processes
 from sim.errors import UserError
 from sim.processes.history import (BootstrapBTC, BootstrapNetwork, HistoryPower, block_indices,
                                    epoch_log_changes, read_epochs)

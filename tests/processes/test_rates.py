@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.config import build_processes
+from sim.config_objects import build_processes
 from sim.errors import UserError
 from sim.processes.rates import CIR, ConstantRate, Vasicek
 from sim.world import PROCESS_FIELDS, rng_for, validate_output

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 
 import sim
-from sim.config import settings
+from sim.config_checks import settings
 from sim.realoptions.strategy import BLOCKS_PER_DAY, BLOCKS_PER_HALVING, features
 from sim.view import MarketView, Past
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import sim
-from sim.config import build_strategies, settings
+from sim.config_checks import settings
+from sim.config_objects import build_strategies
 from sim.executors import make_executor
 from sim.ledger import Account
 from sim.realoptions import training
