@@ -18,7 +18,7 @@ from sim import distributions, montecarlo
 from sim.cli import main as cli_main
 from sim.config import distributions_in_short_form
 from sim.config_checks import settings
-from sim.config_objects import build_processes, build_strategies, instantiate
+from sim.config_objects import build_processes, build_strategies
 from sim.config_tree import config_dir
 from sim.errors import UserError
 from sim.processes.ai import AIMarket
@@ -29,7 +29,6 @@ from sim.processes.power import SeasonalLogOU
 from sim.params import (Choice, Date, Distribution, Flag, Number, Text, check_fields, keys,
                         param)
 from sim.schema import Settings
-from history_files import HISTORY_FILES
 from sim.strategies import BuildToSuit, ConvertAll, Phased, StayMining, Threshold
 
 
@@ -45,19 +44,6 @@ from sim.strategies import BuildToSuit, ConvertAll, Phased, StayMining, Threshol
 ])
 def test_compose_applies_overrides(overrides, check):
     assert check(sim.compose(overrides))
-
-
-def test_every_shipped_option_instantiates():
-    """Each config group option builds (lightning-hydra-template's instantiate-all test)."""
-    root = config_dir()
-    for group in ["market/btc", "market/network", "market/power", "market/ai", "market/demand",
-                  "fleet", "site"]:
-        for option in sorted((root / group).glob("*.yaml")):
-            selector = f"{group}={option.stem}"
-            cfg = sim.compose([selector, *HISTORY_FILES.get(selector, [])])
-            build_processes(cfg)
-    for option in sorted((root / "strategy").glob("*.yaml")):
-        assert list(build_strategies(sim.compose([f"strategy={option.stem}"]))) == [option.stem]
 
 
 @pytest.mark.parametrize("overrides, fragment", [
@@ -130,21 +116,6 @@ def test_a_plugin_module_that_fails_on_import_is_named_with_the_line(tmp_path, m
                                   f"failing_on_import {says}")
 
 
-def test_a_plugin_constructor_that_raises_is_named_with_the_type_and_line(tmp_path, monkeypatch):
-    """Before: 'market.btc: cannot be built: division by zero', where a failing `sample`
-    names the exception and its line."""
-    (tmp_path / "failing_on_init.py").write_text(
-        "class Broken:\n    def __init__(self, usd=1.0):\n        self.usd = usd / 0\n\n"
-        "    def sample(self, days, rng, upstream):\n        return {}\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "failing_on_init", raising=False)
-    with pytest.raises(UserError) as refused:
-        instantiate(OmegaConf.create({"_target_": "failing_on_init.Broken", "usd": 2.0}), "market.btc")
-    assert str(refused.value) == ("market.btc: cannot be built: failing_on_init.Broken raised "
-                                  "ZeroDivisionError: float division by zero (at failing_on_init.py:3 "
-                                  "in __init__)")
-
-
 def test_a_config_file_named_as_a_shipped_one_is_refused_not_ignored(tmp_path, capsys, monkeypatch):
     """Hydra reads the shipped tree first: a user's edited copy of market/btc/gbm.yaml was
     ignored without a word, and the run took the shipped GBM. sim.compose names its keyword
@@ -194,15 +165,6 @@ def test_a_class_without_its_method_is_refused_before_the_run(override, says):
     with pytest.raises(UserError) as refused:
         sim.compose([override])
     assert str(refused.value) == says
-
-
-def test_constructor_errors_name_the_key():
-    cfg = sim.compose(["strategy=phased", "strategy.phased.max_share=2"])
-    with pytest.raises(UserError, match=r"^strategy.phased.max_share=2: must be in \[0, 1\]$"):
-        build_strategies(cfg)
-    with pytest.raises(UserError, match="market.network.start_difficulty"):
-        instantiate(sim.compose(["market.network.start_difficulty=-1"]).market.network,
-                    "market.network")
 
 
 PROBABILITIES = ["site.pool_fee", "site.hosting.renewal_probability", "site.cloud.utilisation",
@@ -277,33 +239,6 @@ def test_schema_defaults_are_the_shipped_defaults():
     check_fields(default)  # as settings() does: distribution specs parsed into their objects
     assert (composed.run, composed.asof, composed.site, composed.fleet, composed.finance) == (
         default.run, default.asof, default.site, default.fleet, default.finance)
-
-
-def test_settings_are_plain_typed_objects_and_round_trip():
-    cfg = sim.compose(["site.grid_mw=80", "fleet.upgrade_every_years=null", "run.workers=2",
-                       "site.conversion.retrofit_days=fixed:300"])
-    checked = settings(cfg)
-    assert isinstance(checked, Settings) and settings(checked) is checked
-    assert isinstance(checked.site.grid_mw, float) and checked.site.grid_mw == 80.0
-    assert isinstance(checked.site.blocks, int) and checked.run.workers == 2
-    assert checked.fleet.upgrade_every_years is None
-    assert checked.site.conversion.retrofit_days == distributions.Fixed(300)  # parsed once
-    assert checked.run.terminal_multiple["hosting"] == checked.run.terminal_multiple.hosting == 12.0
-    assert type(checked.market["btc"]) is dict and checked.market["btc"]["_target_"].endswith("GBM")
-    assert not any(isinstance(v, DictConfig) for v in vars_of(checked))
-    # the same Settings from a saved, untyped copy (a run directory's config.yaml) ...
-    assert settings(OmegaConf.create(OmegaConf.to_yaml(cfg))) == checked
-    # ... and from the object itself, through OmegaConf and back
-    assert OmegaConf.to_object(OmegaConf.structured(checked)) == checked
-
-
-def vars_of(obj):
-    """Yield every value inside a dataclass tree."""
-    for spec in dataclasses.fields(obj):
-        value = getattr(obj, spec.name)
-        yield value
-        if dataclasses.is_dataclass(value):
-            yield from vars_of(value)
 
 
 def test_the_engine_never_receives_a_dictconfig(monkeypatch):
@@ -585,19 +520,6 @@ def test_a_flag_given_anything_but_true_or_false_is_refused(override, shown):
 def test_a_flag_given_true_or_false_is_taken():
     assert sim.compose(["run.progress=false"]).run.progress is False
     assert sim.compose(["run.progress=TRUE"]).run.progress is True
-
-
-def test_a_launcher_an_extra_installs_says_how_to_install_it():
-    """Without the joblib extra Hydra knows only 'basic'; the line said so and no more, while
-    Ray, Optuna and SALib name their extras (an audit)."""
-    from hydra.errors import MissingConfigException
-
-    from sim.config_errors import hydra_error_line
-
-    missing = MissingConfigException("Could not find 'hydra/launcher/joblib'",
-                                     missing_cfg_file="hydra/launcher/joblib", options=["basic"])
-    assert hydra_error_line(missing) == ("hydra/launcher=joblib: no such option; allowed: basic "
-                                         "(install it: pip install 'hashpivot[joblib]')")
 
 
 @pytest.mark.parametrize("given, written", [

@@ -6,7 +6,6 @@ Each refusal is one line naming the key, exit code 2, and no directory. The fuzz
 
 import threading
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -16,7 +15,6 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 
 import sim
 from sim import memory
-from sim.arguments import check_output_dir
 from sim.cli import main
 from sim.config_checks import settings
 from sim.errors import UserError
@@ -116,30 +114,6 @@ def test_an_unquoted_non_ascii_path_says_how_to_quote_it(tmp_path, capsys, monke
     # The quoting the line suggests is what Hydra reads as that path.
     override = OverridesParser.create().parse_override('hydra.run.dir="runs/été"')
     assert override.value() == "runs/été"
-
-
-def test_check_output_dir_leaves_nothing_behind(tmp_path):
-    check_output_dir(tmp_path / "a" / "b", "hydra.run.dir")  # can be made: fine, not made
-    check_output_dir(tmp_path, "hydra.run.dir")  # exists and writable
-    assert list(tmp_path.iterdir()) == []
-
-
-@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0,
-                    reason="root writes into read-only directories")
-def test_a_read_only_directory_is_refused(tmp_path):
-    locked = tmp_path / "locked"
-    locked.mkdir(mode=0o555)
-    with pytest.raises(UserError, match="cannot"):
-        check_output_dir(locked / "run", "hydra.run.dir")
-    with pytest.raises(UserError, match=r"(?i)cannot write there \(permission denied\)"):
-        check_output_dir(locked, "hydra.run.dir")
-
-
-@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="no /proc (not Linux)")
-def test_a_directory_no_one_can_write_is_refused_even_for_root():
-    # root passes every permission bit: only trying to write shows that /proc takes no folder
-    with pytest.raises(UserError, match="^--out=/proc: cannot write there"):
-        check_output_dir("/proc", "--out")
 
 
 # --- the world boundary: what a plug-in returns --------------------------------------------------
