@@ -65,16 +65,6 @@ def run_all(ex, fn, cfg, todo):
     return results, ticks
 
 
-@pytest.mark.parametrize(("start", "stop", "size", "expected"), [
-    (0, 10, 4, [(0, 4), (4, 8), (8, 10)]),
-    (0, 8, 4, [(0, 4), (4, 8)]),
-    (5, 10, 4, [(5, 8), (8, 10)]),     # boundaries stay at multiples of the size
-    (3, 3, 4, []),
-])
-def test_chunks_are_cut_at_multiples_of_the_size(start, stop, size, expected):
-    assert chunks(start, stop, size) == expected
-
-
 @pytest.mark.parametrize("name", ["serial", "process"])
 def test_every_chunk_runs_once_and_its_progress_never_exceeds_its_size(name):
     todo = chunks(0, 23, 5)

@@ -30,7 +30,7 @@ from sim.cli import main
 from sim.errors import UserError
 from sim.executors import SerialExecutor
 from sim.montecarlo import Progress
-from sim.rundir import TABLES, ChunkStore, plan
+from sim.rundir import TABLES, ChunkStore
 from trained import QUICK_TRAINING
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,17 +110,6 @@ def test_summary_detail_keeps_one_row_per_strategy_replication(compose_small, re
 
 
 # --- chunks on disk and resume ------------------------------------------------------------
-@pytest.mark.parametrize(("finished", "stop", "reuse", "todo"), [
-    ([], 10, [], [(0, 4), (4, 8), (8, 10)]),
-    ([(0, 5), (5, 7)], 12, [((0, 5), 0, 5), ((5, 7), 5, 7)], [(7, 8), (8, 12)]),
-    ([(0, 5), (5, 7)], 6, [((0, 5), 0, 5), ((5, 7), 5, 6)], []),       # a prefix of a chunk
-    ([(4, 8)], 10, [((4, 8), 4, 8)], [(0, 4), (8, 10)]),               # a gap before it
-    ([(0, 6), (4, 8)], 8, [((0, 6), 0, 6), ((4, 8), 6, 8)], []),       # overlapping chunks
-])
-def test_resume_plan_reads_what_is_finished_and_runs_the_rest(finished, stop, reuse, todo):
-    assert plan(0, stop, 4, finished) == (reuse, todo)
-
-
 def test_a_rerun_resumes_from_finished_chunks_of_any_size(compose_small, reference, tmp_path, monkeypatch):
     sim.run(compose_small("run.replications=7", "run.chunk_size=5", *QUICK_TRAINING), out_dir=tmp_path)
     ran = []
