@@ -115,7 +115,7 @@ def test_the_verdicts_reruns_judge_the_policy_the_run_learnt(compose_small, tmp_
 
 
 def test_run_json_and_the_report_carry_the_training_figures(compose_small, tmp_path, fresh):
-    from sim.compare.report import policy_line
+    from sim.compare.verdict import policy_line
     from sim.rundir import RunDir
 
     result = sim.run(compose_small(*SMALL))

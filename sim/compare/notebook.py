@@ -20,7 +20,7 @@ from sim.arguments import names_listed
 from sim.compare.analysis import Analysis
 from sim.compare.load import Run, RunSet, check_metric, checked_robustness, runset_of
 from sim.compare.pipeline import analyse_runset, draw_financing, draw_named
-from sim.compare.report import robust_choice, verdict
+from sim.compare.verdict import robust_choice, verdict
 from sim.compare.workbook import PAIRED, yearly_cash
 from sim.errors import UserError
 from sim.result import Result

@@ -29,7 +29,8 @@ from sim.compare import finance, plots
 from sim.compare.analysis import Analysis, analyse
 from sim.compare.drawing import Drawing
 from sim.compare.load import RunSet, load_runs
-from sim.compare.report import FINANCING, render, robust_choice, verdict
+from sim.compare.report import FINANCING, render
+from sim.compare.verdict import robust_choice, verdict
 from sim.compare.workbook import WORKBOOK, workbook_path, write_workbook
 from sim.selection import Selection
 from sim.errors import UserError

@@ -61,7 +61,7 @@ def test_runs_of_different_sizes_are_described_compared_and_ranked_on_the_replic
     """An audit compared stay_mining over 200 worlds with convert_all over the first 100:
     the verdict ranked on the 100 both ran and recommended stay_mining, beside a table
     whose mean over all 200 put convert_all first, and a regret of 0 for convert_all."""
-    from sim.compare.report import verdict
+    from sim.compare.verdict import verdict
 
     rng = np.random.default_rng(3)
     early = 100e6 + rng.normal(0, 1e6, 20)
@@ -85,7 +85,7 @@ def test_runs_of_different_sizes_are_described_compared_and_ranked_on_the_replic
 
 
 def test_runs_on_other_worlds_are_said_to_be_paired_by_number_only(tmp_path, run_factory):
-    from sim.compare.report import verdict
+    from sim.compare.verdict import verdict
 
     rng = np.random.default_rng(4)
     a = _sized(tmp_path / "a", run_factory, "stay_mining", 30, rng.normal(100e6, 1e6, 30))
@@ -104,7 +104,7 @@ def test_strategies_alike_in_every_world_are_one_strategy_with_nothing_to_rank_a
         tmp_path, run_factory):
     """Only convert_all and real_option, the same in every world: the verdict said that
     convert_all beat 'every other outright' with 100% confidence, within a zone of '–'."""
-    from sim.compare.report import verdict
+    from sim.compare.verdict import verdict
 
     rng = np.random.default_rng(5)
     npv = rng.normal(100e6, 1e6, 10)

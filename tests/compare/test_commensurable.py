@@ -12,7 +12,7 @@ import sim
 from sim.compare import main as compare_main
 from sim.compare.load import load_runs
 from sim.compare.pipeline import analyse_runset
-from sim.compare.report import verdict
+from sim.compare.verdict import verdict
 
 WARNING = "their NPVs are valued differently"
 

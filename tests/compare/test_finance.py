@@ -15,9 +15,9 @@ from sim.compare import compare_runs, finance, plots
 from sim.compare import main as compare_main
 from sim.compare.analysis import analyse
 from sim.compare.load import load_runs
+from sim.compare.page import fmt
 from sim.compare.pipeline import draw_financing
 from sim.compare.plots import axis_unit, metric_name
-from sim.compare.report import fmt
 from sim.compare.stats import higher_is_better
 
 

@@ -339,7 +339,7 @@ def test_alternatives_of_terminal_value_terms_share_engine_runs_and_match_full_r
 
 def test_the_report_names_the_cap_rates_where_the_table_holds_them(tmp_path, run_factory):
     from sim.compare.load import load_runs
-    from sim.compare.report import robustness_lines
+    from sim.compare.verdict import robustness_lines
 
     run = run_factory(tmp_path / "run", ("stay_mining", "convert_all"), replications=4)
     rows = [{"alternative": label, "overrides": "", "replications": 4, "strategy": "convert_all",
