@@ -14,8 +14,9 @@ import yaml
 
 from sim.compare import compare_runs, main
 from sim.compare.analysis import analyse
-from sim.compare.load import load_runs, read_run
-from sim.compare.report import render, verdict
+from sim.compare.load import load_runs
+from sim.compare.report import render
+from sim.compare.verdict import verdict
 from sim.errors import UserError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -537,19 +538,3 @@ def test_the_pages_numbers_have_no_scientific_notation_and_years_no_separator(co
         assert f"<td>{feature}</td>" not in text  # labels in words, never raw column names
     assert "<details>" in text  # the long tables folded
 
-
-def test_a_run_that_reached_its_cap_says_kim_nelson_had_not_stopped(tmp_path, run_factory):
-    """At run.max_replications the line said "It added replications until the sequential
-    Kim–Nelson procedure stopped": it had not; the cap had."""
-    from sim.compare.report import until_confident_line
-
-    run = read_run(run_factory(tmp_path / "run", ("stay_mining", "phased"), replications=10))
-    until = dict(confidence=0.9, reached=False, best="phased", kim_nelson_best="phased",
-                 kim_nelson_stage=10, replications=100, max_replications=100)
-    capped = until_confident_line(run, until, "run")
-    assert "NOT reached after 100 replications (cap 100)" in capped
-    assert "until the sequential Kim–Nelson procedure stopped" not in capped
-    assert ("It added replications up to run.max_replications, where the sequential "
-            "Kim–Nelson procedure had not yet stopped") in capped
-    reached = until_confident_line(run, {**until, "reached": True}, "run")
-    assert "It added replications until the sequential Kim–Nelson procedure stopped" in reached
