@@ -19,7 +19,7 @@ from sim.compare import page
 from sim.compare.page import fmt
 from sim.compare.plots import feature_label, metric_name
 from sim.compare.robustness import verdict_sentence
-from sim.selection import percent, select_best, until_confident_sentence
+from sim.selection import Selection, percent, select_best, until_confident_sentence
 
 #: What the selection's confidence covers, said wherever it is stated.
 MONTE_CARLO = "Monte Carlo confidence (sampling error only, given the model's assumptions)"
@@ -119,6 +119,26 @@ def _recommend(analysis: Analysis, scenario: str) -> list[str]:
     interval = (f" Its mean {name} lies between {fmt(row['ci_low'], metric)} and "
                 f"{fmt(row['ci_high'], metric)} ({level} CI)." if pd.notna(row["ci_low"])
                 else "")
+    alone = _alone(analysis, selection, unranked, name, mean, interval)
+    if alone:
+        return alone
+    same = selection.twins_of(best)
+    if len(selection.means) == 1 + len(same):  # one strategy, under several names
+        return [f"{' and '.join((best, *same))} had the same {name} in every sampled world "
+                f"(they acted alike): mean {mean}; there is no other strategy to rank them "
+                f"against.{interval}"]
+    lines = _ranked(analysis, scenario, selection, name, mean, level, interval)
+    if same:
+        lines.append(f"{' and '.join(same)} had the same {name} as {best} in every sampled world "
+                     f"(it acted alike), so they are ranked as one.")
+    return lines + _against_baseline(row, best, metric, name, level)
+
+
+def _alone(analysis: Analysis, selection: Selection, unranked: dict, name: str, mean: str,
+           interval: str) -> list[str]:
+    """Return the headline where the best has no other strategy to be ranked against, or
+    the single world simulated states no confidence; [] where it is ranked."""
+    best = selection.best
     if len(selection.means) == 1 and unranked:
         return [f"Recommended: {best}, the only strategy with {name} defined in every sampled "
                 f"world: mean {mean}; the others are left out of the ranking (below).{interval}"]
@@ -132,11 +152,14 @@ def _recommend(analysis: Analysis, scenario: str) -> list[str]:
     if selection.available < 2:
         return [f"{best} has the highest {name} ({mean}) in the single world simulated; "
                 "one replication states no confidence (run more replications for that)."]
-    same = selection.twins_of(best)
-    if len(selection.means) == 1 + len(same):  # one strategy, under several names
-        return [f"{' and '.join((best, *same))} had the same {name} in every sampled world "
-                f"(they acted alike): mean {mean}; there is no other strategy to rank them "
-                f"against.{interval}"]
+    return []
+
+
+def _ranked(analysis: Analysis, scenario: str, selection: Selection, name: str, mean: str,
+            level: str, interval: str) -> list[str]:
+    """Return the recommendation among strategies ranked against one another, and the test
+    that ranks them: identified as best, or provisionally, with the replications to settle it."""
+    best, metric = selection.best, analysis.metric
     zone, others = fmt(selection.delta, metric), [s for s in selection.survivors if s != best]
     here = analysis.table[analysis.table["scenario"] == scenario]
     pairs = ("replications" if not (here["paired"].astype("boolean") == False).any()  # noqa: E712
@@ -150,31 +173,32 @@ def _recommend(analysis: Analysis, scenario: str) -> list[str]:
         tie = (f"; at {level} it is not told apart from {', '.join(others)}: "
                f"{'either' if len(others) == 1 else 'any of them'} may be better, but by no "
                f"more than the zone" if others else "")
-        lines = [f"Recommended: {best}, the best mean {name} ({mean}), identified with "
-                 f"{level} {MONTE_CARLO}: no other strategy beats it by more than {zone}.",
-                 f"{test[:-1]}{tie}.{interval}"]
-    else:
-        needed = selection.required_replications
-        lines = [f"Recommended, provisionally: {best}, which leads on mean {name} ({mean})"
-                 f" but is not yet identified as best (to within {zone}) at {level} "
-                 f"{MONTE_CARLO}.",
-                 f"{test} Still in contention: {', '.join(selection.survivors)}; about "
-                 f"{fmt(needed, 'count')} replications would settle it even were their means "
-                 f"equal (hashpivot run.replications={needed}).{interval}"]
-    if same:
-        lines.append(f"{' and '.join(same)} had the same {name} as {best} in every sampled world "
-                     f"(it acted alike), so they are ranked as one.")
+        return [f"Recommended: {best}, the best mean {name} ({mean}), identified with "
+                f"{level} {MONTE_CARLO}: no other strategy beats it by more than {zone}.",
+                f"{test[:-1]}{tie}.{interval}"]
+    needed = selection.required_replications
+    return [f"Recommended, provisionally: {best}, which leads on mean {name} ({mean})"
+            f" but is not yet identified as best (to within {zone}) at {level} "
+            f"{MONTE_CARLO}.",
+            f"{test} Still in contention: {', '.join(selection.survivors)}; about "
+            f"{fmt(needed, 'count')} replications would settle it even were their means "
+            f"equal (hashpivot run.replications={needed}).{interval}"]
+
+
+def _against_baseline(row: pd.Series, best: str, metric: str, name: str, level: str) -> list[str]:
+    """Return the sentence on what `best` gains or loses against its baseline, or none where
+    it is the baseline or the table has no difference from it."""
     if isinstance(row.get("baseline"), str) and row["baseline"] != best \
             and pd.notna(row.get("diff_mean")):
         how = "paired over the same worlds" if row["paired"] else "unpaired"
         verb = "gains" if row["diff_mean"] >= 0 else "loses"
-        lines.append(f"Against {row['baseline']}, {best} {verb} "
-                     f"{fmt(abs(row['diff_mean']), metric)} of {name} on average ({level} "
-                     f"CI {fmt(row['diff_ci_low'], metric)} to "
-                     f"{fmt(row['diff_ci_high'], metric)}, {how}) and beats it in "
-                     f"{page.share(row['p_beats_baseline'])} of sampled worlds, a tie "
-                     f"counted as half{_shortfall_clause(row, metric)}.")
-    return lines
+        return [f"Against {row['baseline']}, {best} {verb} "
+                f"{fmt(abs(row['diff_mean']), metric)} of {name} on average ({level} "
+                f"CI {fmt(row['diff_ci_low'], metric)} to "
+                f"{fmt(row['diff_ci_high'], metric)}, {how}) and beats it in "
+                f"{page.share(row['p_beats_baseline'])} of sampled worlds, a tie "
+                f"counted as half{_shortfall_clause(row, metric)}."]
+    return []
 
 
 def _shortfall_clause(row: pd.Series, metric: str) -> str:
