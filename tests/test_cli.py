@@ -14,7 +14,8 @@ import pytest
 
 import sim
 from trained import QUICK_TRAINING
-from sim.cli import _ConsoleFilter, compare_main, main
+from sim.cli import compare_main, main
+from sim.cli.job_log import _ConsoleFilter
 from sim.rundir import RunDir, read_sweep
 
 TESTS = Path(__file__).resolve().parent
@@ -243,7 +244,7 @@ def test_a_bad_value_for_a_hydra_flag_is_one_line(args, line, capsys):
 
 
 def test_sweep_jobs_expand_like_hydras_basic_sweeper():
-    from sim.cli import sweep_jobs
+    from sim.cli.preflight import sweep_jobs
 
     jobs = sweep_jobs(["market/ai=base,glut", "run.seed=1", "site.crews=2,3"],
                       params={"site.crews": "1,9", "run.horizon_years": "3,4"})
@@ -329,13 +330,13 @@ def test_a_bug_in_the_pre_flight_stops_the_command_instead_of_running_it_uncheck
         tmp_path, capsys, monkeypatch):
     """Hydra turns a callback's exception into a warning and runs the job anyway: a TypeError
     in a check (a 20-digit block height) ran the job unchecked, then failed in it."""
-    import sim.cli as cli
+    from sim.cli import preflight
 
     def broken(cfg):
         raise RuntimeError("a check's own bug")
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "check_job", broken)
+    monkeypatch.setattr(preflight, "check_job", broken)
     assert main([*QUICK, f"hydra.run.dir={tmp_path / 'run'}"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and "RuntimeError: a check's own bug" in err
@@ -348,7 +349,7 @@ def test_a_full_disk_while_reporting_says_the_run_is_complete(tmp_path, capsys, 
     import errno
 
     import matplotlib.figure
-    import sim.cli as cli
+    import sim.cli.job as cli
 
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -518,7 +519,7 @@ def test_a_run_interrupted_in_its_robustness_leaves_no_earlier_report_beside_its
     """Ctrl-C in the robustness reruns of a rerun into a directory with an earlier report:
     the earlier report and comparison tables are gone (they spoke for the earlier
     tables), and the line says how to make them."""
-    import sim.cli as cli
+    import sim.cli.job as cli
     from sim.rundir import RunDir
 
     overrides = ["strategy=[stay_mining,convert_all]", "run.deterministic=true",
@@ -549,7 +550,7 @@ def test_a_run_interrupted_in_its_robustness_leaves_no_earlier_report_beside_its
 
 
 def test_the_log_gives_the_replications_the_robustness_reruns_used(tmp_path, caplog):
-    import sim.cli as cli
+    import sim.cli.job as cli
 
     cfg = sim.compose(["strategy=[stay_mining,convert_all]", "run.deterministic=true",
                        "run.replications=2", "run.progress=false", "run.detail=summary",
@@ -568,7 +569,7 @@ def test_a_report_interrupted_after_the_run_says_the_run_is_saved_and_leaves_no_
     the report; no report (an earlier one is gone) and no half-written plot."""
     import matplotlib.figure
 
-    import sim.cli as cli
+    import sim.cli.job as cli
     from sim.rundir import RunDir
 
     cfg = sim.compose(["strategy=[stay_mining,convert_all]", "run.deterministic=true",

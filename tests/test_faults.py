@@ -21,7 +21,8 @@ from omegaconf import OmegaConf
 
 import sim
 import sim.montecarlo as montecarlo
-from sim.cli import execute, main
+from sim.cli import main
+from sim.cli.job import execute
 from sim.errors import UserError
 from sim.rundir import TABLES, ChunkStore, RunDir, check_claim, config_digest
 from sim.rundir.manifest import write_chunk

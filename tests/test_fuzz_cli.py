@@ -39,7 +39,8 @@ from omegaconf.errors import OmegaConfBaseException
 
 import sim
 from sim import distributions
-from sim.cli import check_job, main, sweep_jobs
+from sim.cli import main
+from sim.cli.preflight import check_job, sweep_jobs
 from sim.config_errors import hydra_error_line
 from sim.config_tree import config_dir
 from sim.errors import UserError
@@ -226,7 +227,7 @@ def preflight_line(args: list[str]) -> str:
     Group choices (`market/ai=glut`, `strategy=phased`) are composed once per set; the
     key=value overrides (each job's, for `-m`) are applied to a copy by Hydra's own code
     (`ConfigLoaderImpl._apply_overrides_to_config`, as in every composition), and the
-    job is checked by `sim.cli.check_job`. Returns '' for a command line it accepts.
+    job is checked by `sim.cli.preflight.check_job`. Returns '' for a command line it accepts.
     """
     overrides = [a for a in args if not a.startswith("-")]
     groups = tuple(o for o in overrides if _is_group(o))

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import sim
-import sim.cli as cli
-from sim.cli import execute
+from sim.cli import job
+from sim.cli.job import execute
 from sim.errors import UserError
 from sim.compare.reruns import batches_of, rerun_npvs
 from sim.compare.robustness import (AS_RUN, COLUMNS, alternatives, best_strategy, changed_under,
@@ -287,7 +287,7 @@ def test_a_robustness_failure_keeps_the_saved_run_and_is_one_line(error, code, c
     def fail(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(cli, "verdict_robustness", fail)
+    monkeypatch.setattr(job, "verdict_robustness", fail)
     assert execute(sim.compose(BASE_CASE + [f"run.compare={compare}"]), tmp_path) == code
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.startswith(
