@@ -15,7 +15,6 @@ import pytest
 import sim
 from trained import QUICK_TRAINING
 from sim.cli import compare_main, main
-from sim.cli.job_log import _ConsoleFilter
 from sim.rundir import RunDir, read_sweep
 
 TESTS = Path(__file__).resolve().parent
@@ -243,16 +242,6 @@ def test_a_bad_value_for_a_hydra_flag_is_one_line(args, line, capsys):
     assert capsys.readouterr().err == f"hashpivot: error: {line}\n"
 
 
-def test_sweep_jobs_expand_like_hydras_basic_sweeper():
-    from sim.cli.preflight import sweep_jobs
-
-    jobs = sweep_jobs(["market/ai=base,glut", "run.seed=1", "site.crews=2,3"],
-                      params={"site.crews": "1,9", "run.horizon_years": "3,4"})
-    # Config params first, command-line overrides replace a key in place; last key varies fastest.
-    assert jobs == [[f"site.crews={c}", f"run.horizon_years={h}", f"market/ai={a}", "run.seed=1"]
-                    for c in (2, 3) for h in (3, 4) for a in ("base", "glut")]
-
-
 def test_every_sweep_job_is_checked_before_the_first_runs(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code = main(["-m", *QUICK, "strategy=phased", "strategy.phased.blocks_per_quarter=1,-1",
@@ -341,28 +330,6 @@ def test_a_bug_in_the_pre_flight_stops_the_command_instead_of_running_it_uncheck
     err = capsys.readouterr().err
     assert "Traceback" in err and "RuntimeError: a check's own bug" in err
     assert not (tmp_path / "run").exists()
-
-
-def test_a_full_disk_while_reporting_says_the_run_is_complete(tmp_path, capsys, monkeypatch):
-    """Before: 'hashpivot: error: <dir>: OSError: [Errno 28] No space left on device', as if
-    the run had failed, while run.json said complete."""
-    import errno
-
-    import matplotlib.figure
-    import sim.cli.job as cli
-
-    def disk_full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", disk_full)
-    cfg = sim.compose(["strategy=[stay_mining,convert_all]", "run.replications=2",
-                       "run.progress=false", "run.robustness.replications=0", "run.horizon_years=1"])
-    assert cli.execute(cfg, tmp_path) == 2
-    err = capsys.readouterr().err.strip()
-    assert err == (f"hashpivot: error: the run is complete in {tmp_path}, but its comparison was "
-                   f"not written: {tmp_path / 'plots'}: a plot cannot be written (No space left "
-                   "on device); the report was not written")
-    assert RunDir(tmp_path).read_info()["status"] == "complete"
 
 
 def test_a_sweep_goes_on_past_a_failed_job_and_names_it_at_the_end(tmp_path, capsys, monkeypatch):
@@ -501,103 +468,6 @@ def test_the_job_log_names_the_settings_and_times_the_chunks(tmp_path, monkeypat
     assert "replications/s" in log and "assembled 4 replications" in log
     captured = capsys.readouterr()
     assert "chunk 1 of 2" not in captured.out + captured.err  # the file, not the console
-
-
-def test_the_console_shows_warnings_once_and_no_info():
-    def record(level, **extra):
-        made = logging.LogRecord("sim.montecarlo", level, __file__, 1, "message", None, None)
-        made.__dict__.update(extra)
-        return made
-
-    keep = _ConsoleFilter().filter
-    assert not keep(record(logging.INFO)) and keep(record(logging.WARNING))
-    assert not keep(record(logging.WARNING, printed=True))  # already a line on stderr
-
-
-def test_a_run_interrupted_in_its_robustness_leaves_no_earlier_report_beside_its_new_tables(
-        tmp_path, monkeypatch, capsys):
-    """Ctrl-C in the robustness reruns of a rerun into a directory with an earlier report:
-    the earlier report and comparison tables are gone (they spoke for the earlier
-    tables), and the line says how to make them."""
-    import sim.cli.job as cli
-    from sim.rundir import RunDir
-
-    overrides = ["strategy=[stay_mining,convert_all]", "run.deterministic=true",
-                 "run.progress=false", "run.detail=summary", "run.robustness.replications=2"]
-    assert cli.execute(sim.compose([*overrides, "run.replications=2"]), tmp_path) == 0
-    assert {"report.html", "comparison.csv", "regret.csv", "robustness.csv"} <= {
-        p.name for p in tmp_path.iterdir()}
-    capsys.readouterr()
-
-    def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(cli, "verdict_robustness", interrupted)
-    assert cli.execute(sim.compose([*overrides, "run.replications=3"]), tmp_path) == 130
-    err = capsys.readouterr().err.strip()
-    assert err == (f"hashpivot: interrupted; the run is complete in {tmp_path}, but its "
-                   f"robustness table (robustness.csv) was not written, nor its report: rerun "
-                   f"the same command with hydra.run.dir={tmp_path} to make both from the saved "
-                   f"run, or the report alone "
-                   f"with hashpivot-compare {tmp_path}")
-    assert RunDir(tmp_path).read_info()["status"] == "complete"
-    left = {p.name for p in tmp_path.iterdir()}
-    assert not left & {"report.html", "comparison.csv", "regret.csv", "robustness.csv"}
-    monkeypatch.undo()
-    assert compare_main([str(tmp_path)]) == 0
-    assert len(pd.read_parquet(tmp_path / "summary.parquet")["replication"].unique()) == 3
-    assert pd.read_csv(tmp_path / "comparison.csv")["n"].eq(3).all()
-
-
-def test_the_log_gives_the_replications_the_robustness_reruns_used(tmp_path, caplog):
-    import sim.cli.job as cli
-
-    cfg = sim.compose(["strategy=[stay_mining,convert_all]", "run.deterministic=true",
-                       "run.replications=2", "run.progress=false", "run.detail=summary",
-                       "run.compare=false", "run.robustness.replications=500"])
-    with caplog.at_level("INFO", logger="sim.cli"):
-        assert cli.execute(cfg, tmp_path) == 0
-    assert "2 replications each" in caplog.text and "500 replications" not in caplog.text
-    table = pd.read_csv(tmp_path / "robustness.csv")
-    assert table["replications"].eq(2).all()
-
-
-@pytest.mark.parametrize("interrupt, code", [("KeyboardInterrupt", 130), ("Terminated", 143)])
-def test_a_report_interrupted_after_the_run_says_the_run_is_saved_and_leaves_no_half_report(
-        interrupt, code, tmp_path, monkeypatch, capsys):
-    """Ctrl-C or SIGTERM while the plots are drawn: one line naming the command that makes
-    the report; no report (an earlier one is gone) and no half-written plot."""
-    import matplotlib.figure
-
-    import sim.cli.job as cli
-    from sim.rundir import RunDir
-
-    cfg = sim.compose(["strategy=[stay_mining,convert_all]", "run.deterministic=true",
-                       "run.replications=1", "run.progress=false", "run.detail=summary",
-                       "run.robustness.replications=0"])
-    assert cli.execute(cfg, tmp_path) == 0 and (tmp_path / "report.html").is_file()
-    capsys.readouterr()
-    save, drawn = matplotlib.figure.Figure.savefig, []
-
-    def interrupted_savefig(fig, path, **kwargs):
-        if drawn:  # the second plot: half written, then the signal
-            Path(path).write_bytes(b"half a png")
-            raise getattr(cli, interrupt, KeyboardInterrupt)()
-        drawn.append(path)
-        return save(fig, path, **kwargs)
-
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", interrupted_savefig)
-    assert cli.execute(cfg, tmp_path) == code  # the same command again: the run is resumed whole
-    err = capsys.readouterr().err.strip()
-    assert err == (f"hashpivot: interrupted; the run is complete and saved in {tmp_path}, but its "
-                   f"report was not written; make it with: hashpivot-compare {tmp_path}")
-    assert RunDir(tmp_path).read_info()["status"] == "complete"
-    assert not (tmp_path / "report.html").exists()
-    assert not [p for p in tmp_path.rglob("*") if p.is_file() and p.read_bytes() == b"half a png"]
-    assert not list(tmp_path.rglob(".tmp-*"))
-    monkeypatch.undo()
-    assert compare_main([str(tmp_path)]) == 0
-    assert (tmp_path / "report.html").is_file()
 
 
 @pytest.mark.parametrize("module", ["sim.explore.cli", "sim.optimize.cli", "sim.backtest.cli",

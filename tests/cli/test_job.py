@@ -1,0 +1,119 @@
+"""One job's run into its directory (`execute`): a full disk or an interrupt after the run
+leaves the run complete and one line saying how to finish it."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import sim
+from sim.cli import compare_main
+from sim.rundir import RunDir
+
+
+def test_a_full_disk_while_reporting_says_the_run_is_complete(tmp_path, capsys, monkeypatch):
+    """Before: 'hashpivot: error: <dir>: OSError: [Errno 28] No space left on device', as if
+    the run had failed, while run.json said complete."""
+    import errno
+
+    import matplotlib.figure
+    import sim.cli.job as cli
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", disk_full)
+    cfg = sim.compose(["strategy=[stay_mining,convert_all]", "run.replications=2",
+                       "run.progress=false", "run.robustness.replications=0", "run.horizon_years=1"])
+    assert cli.execute(cfg, tmp_path) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"hashpivot: error: the run is complete in {tmp_path}, but its comparison was "
+                   f"not written: {tmp_path / 'plots'}: a plot cannot be written (No space left "
+                   "on device); the report was not written")
+    assert RunDir(tmp_path).read_info()["status"] == "complete"
+
+
+def test_a_run_interrupted_in_its_robustness_leaves_no_earlier_report_beside_its_new_tables(
+        tmp_path, monkeypatch, capsys):
+    """Ctrl-C in the robustness reruns of a rerun into a directory with an earlier report:
+    the earlier report and comparison tables are gone (they spoke for the earlier
+    tables), and the line says how to make them."""
+    import sim.cli.job as cli
+    from sim.rundir import RunDir
+
+    overrides = ["strategy=[stay_mining,convert_all]", "run.deterministic=true",
+                 "run.progress=false", "run.detail=summary", "run.robustness.replications=2"]
+    assert cli.execute(sim.compose([*overrides, "run.replications=2"]), tmp_path) == 0
+    assert {"report.html", "comparison.csv", "regret.csv", "robustness.csv"} <= {
+        p.name for p in tmp_path.iterdir()}
+    capsys.readouterr()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "verdict_robustness", interrupted)
+    assert cli.execute(sim.compose([*overrides, "run.replications=3"]), tmp_path) == 130
+    err = capsys.readouterr().err.strip()
+    assert err == (f"hashpivot: interrupted; the run is complete in {tmp_path}, but its "
+                   f"robustness table (robustness.csv) was not written, nor its report: rerun "
+                   f"the same command with hydra.run.dir={tmp_path} to make both from the saved "
+                   f"run, or the report alone "
+                   f"with hashpivot-compare {tmp_path}")
+    assert RunDir(tmp_path).read_info()["status"] == "complete"
+    left = {p.name for p in tmp_path.iterdir()}
+    assert not left & {"report.html", "comparison.csv", "regret.csv", "robustness.csv"}
+    monkeypatch.undo()
+    assert compare_main([str(tmp_path)]) == 0
+    assert len(pd.read_parquet(tmp_path / "summary.parquet")["replication"].unique()) == 3
+    assert pd.read_csv(tmp_path / "comparison.csv")["n"].eq(3).all()
+
+
+def test_the_log_gives_the_replications_the_robustness_reruns_used(tmp_path, caplog):
+    import sim.cli.job as cli
+
+    cfg = sim.compose(["strategy=[stay_mining,convert_all]", "run.deterministic=true",
+                       "run.replications=2", "run.progress=false", "run.detail=summary",
+                       "run.compare=false", "run.robustness.replications=500"])
+    with caplog.at_level("INFO", logger="sim.cli"):
+        assert cli.execute(cfg, tmp_path) == 0
+    assert "2 replications each" in caplog.text and "500 replications" not in caplog.text
+    table = pd.read_csv(tmp_path / "robustness.csv")
+    assert table["replications"].eq(2).all()
+
+
+@pytest.mark.parametrize("interrupt, code", [("KeyboardInterrupt", 130), ("Terminated", 143)])
+def test_a_report_interrupted_after_the_run_says_the_run_is_saved_and_leaves_no_half_report(
+        interrupt, code, tmp_path, monkeypatch, capsys):
+    """Ctrl-C or SIGTERM while the plots are drawn: one line naming the command that makes
+    the report; no report (an earlier one is gone) and no half-written plot."""
+    import matplotlib.figure
+
+    import sim.cli.job as cli
+    from sim.rundir import RunDir
+
+    cfg = sim.compose(["strategy=[stay_mining,convert_all]", "run.deterministic=true",
+                       "run.replications=1", "run.progress=false", "run.detail=summary",
+                       "run.robustness.replications=0"])
+    assert cli.execute(cfg, tmp_path) == 0 and (tmp_path / "report.html").is_file()
+    capsys.readouterr()
+    save, drawn = matplotlib.figure.Figure.savefig, []
+
+    def interrupted_savefig(fig, path, **kwargs):
+        if drawn:  # the second plot: half written, then the signal
+            Path(path).write_bytes(b"half a png")
+            raise getattr(cli, interrupt, KeyboardInterrupt)()
+        drawn.append(path)
+        return save(fig, path, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", interrupted_savefig)
+    assert cli.execute(cfg, tmp_path) == code  # the same command again: the run is resumed whole
+    err = capsys.readouterr().err.strip()
+    assert err == (f"hashpivot: interrupted; the run is complete and saved in {tmp_path}, but its "
+                   f"report was not written; make it with: hashpivot-compare {tmp_path}")
+    assert RunDir(tmp_path).read_info()["status"] == "complete"
+    assert not (tmp_path / "report.html").exists()
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and p.read_bytes() == b"half a png"]
+    assert not list(tmp_path.rglob(".tmp-*"))
+    monkeypatch.undo()
+    assert compare_main([str(tmp_path)]) == 0
+    assert (tmp_path / "report.html").is_file()
