@@ -84,8 +84,7 @@ def check_output_dir(path, key: str) -> None:
             if not target.is_dir():
                 raise ArgumentError(lambda name: f"{name(key, path)}: exists and is not a directory")
             try:
-                with tempfile.TemporaryDirectory(prefix=".hashpivot-probe-", dir=target):
-                    pass
+                _probe(target)
             except OSError as err:
                 why = err.strerror or err
                 raise ArgumentError(lambda name: f"{name(key, path)}: cannot write there ({why}); "
@@ -96,12 +95,18 @@ def check_output_dir(path, key: str) -> None:
             parent = parent.parent
         if not parent.is_dir():
             raise ArgumentError(lambda name: f"{name(key, path)}: {parent} is a file, not a directory")
-        with tempfile.TemporaryDirectory(prefix=".hashpivot-probe-", dir=parent):
-            pass
+        _probe(parent)
     except OSError as err:
         why = err.strerror or err
         raise ArgumentError(lambda name: f"{name(key, path)}: cannot create it there ({why}); "
                                          "choose a writable directory") from None
+
+
+def _probe(directory: Path) -> None:
+    """Make a temporary folder in `directory` and remove it (OSError where it cannot be made):
+    whether a run could write there, leaving nothing behind."""
+    with tempfile.TemporaryDirectory(prefix=".hashpivot-probe-", dir=directory):
+        pass
 
 
 def names_listed(text: str) -> list[str]:
