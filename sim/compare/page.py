@@ -56,7 +56,8 @@ def fmt(value, metric: str = "") -> str:
     """Return `value` as text in the unit that `metric`'s name carries.
 
     Beside the units of summary columns ("_usd", "_irr", "_share", "dscr", "_years"),
-    `metric` may be "year" (a calendar year: 2027) or "count" (18,439).
+    `metric` may be "year" (a calendar year: 2027), "count" (18,439) or "confidence" (a
+    statistical test's, never written as 100%: ">99.9%").
     """
     if isinstance(value, (bool, np.bool_, str)):
         return str(bool(value)) if not isinstance(value, str) else value
@@ -70,6 +71,8 @@ def fmt(value, metric: str = "") -> str:
         return f"{MINUS if value < 0 else ''}${abs(value) / 1e6:,.1f}M"
     if metric in ("share", "covenant_breached") or metric.endswith("_share"):
         return _share_in_tenths(value)
+    if metric == "confidence":  # a test's on sampled worlds: a 1 is a p-value lost to rounding
+        return _share_in_tenths(value) if value < 1 else ">99.9%"
     if metric == "irr" or metric.endswith("_irr"):
         return f"{value:.1%}".replace("-", MINUS)
     if metric.endswith("dscr"):

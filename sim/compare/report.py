@@ -85,7 +85,7 @@ def _tables(analysis: Analysis) -> list[tuple[str, str]]:
                           "unpaired_ci_width", "regret", "max_regret", "delta", "terminal_value_pv_mean",
                           "shortfall_mean", "shortfall_worst")}
     usd.update({"terminal_value_share": "share", "undefined_share": "share", "p_negative": "share", "p_beats_baseline": "share", "mcb_confidence":
-                "share", "incremental_irr": "irr", "incremental_irr_median": "irr"})
+                "confidence", "incremental_irr": "irr", "incremental_irr_median": "irr"})
     sections = [(f"Per-strategy statistics of {metric_name(m)} ({m})", _table(t[[
         "scenario", "strategy", "n", "undefined_share", "mean", "ci_low", "ci_high", "std",
         "p5", "p50", "p95", "p_negative", "cvar5", "terminal_value_pv_mean", "terminal_value_share"]], usd))]
@@ -109,7 +109,7 @@ def _tables(analysis: Analysis) -> list[tuple[str, str]]:
     sections.append(("Selection of the best strategy: the best mean, and how sure (a one-look "
                      "paired Bonferroni test over every replication, indifference zone delta)",
                      _table(pd.DataFrame(rows), {**usd, "confidence": "share",
-                                                 "zone_confidence": "share"})))
+                                                 "zone_confidence": "confidence"})))
     if not analysis.dominance.empty:
         sections.append(("Stochastic dominance, each pair (the strategy named dominates;"
                          " 'neither' when the distributions cross)",

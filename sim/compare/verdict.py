@@ -165,9 +165,9 @@ def _ranked(analysis: Analysis, scenario: str, selection: Selection, name: str, 
     pairs = ("replications" if not (here["paired"].astype("boolean") == False).any()  # noqa: E712
              else "replications, paired by number (not all the runs sampled the same worlds)")
     test = (f"A one-look paired Bonferroni test over all {fmt(selection.available, 'count')} "
-            f"{pairs} gives {fmt(selection.zone_confidence, 'share')} confidence that no "
+            f"{pairs} gives {fmt(selection.zone_confidence, 'confidence')} confidence that no "
             f"strategy's mean {name} beats {best}'s by more than the indifference zone of "
-            f"{zone}, and {fmt(selection.mcb_confidence, 'share')} that {best} beats every "
+            f"{zone}, and {fmt(selection.mcb_confidence, 'confidence')} that {best} beats every "
             f"other outright.")
     if selection.confident:
         tie = (f"; at {level} it is not told apart from {', '.join(others)}: "

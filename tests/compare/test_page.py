@@ -47,3 +47,11 @@ def test_a_share_in_a_table_never_rounds_to_nought_or_to_all(value, text):
     cells = table(pd.DataFrame({"strategy": ["a"], "p_negative": [value]}),
                   {"p_negative": "share"}, {})
     assert f'<td class="num">{html.escape(text)}</td>' in cells
+
+
+@pytest.mark.parametrize("value, text", [(1.0, ">99.9%"), (0.99996, ">99.9%"),
+                                         (0.95, "95.0%"), (0.0, "0.0%")])
+def test_a_tests_confidence_is_never_certain(value, text):
+    """The verdict gave "100.0% confidence" from 50 worlds: the paired test's p-value had
+    rounded to 0 in floating point, and a share of exactly 1 is written 100.0%."""
+    assert fmt(value, "confidence") == text
