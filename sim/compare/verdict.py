@@ -245,7 +245,7 @@ def _terminal_method(runset: RunSet) -> str:
     method, cap_rate = methods.pop()
     if method == "market" and isinstance(cap_rate, (int, float)):
         return (f"; run.terminal_value=market: the AI halls at a year's forward net income over "
-                f"a {cap_rate:.1%} cap rate")
+                f"a {cap_rate:.1%} cap rate, the mine as a going concern, GPUs at resale")
     return f"; run.terminal_value={method}" if method else ""
 
 
