@@ -19,6 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -29,7 +30,9 @@ from sim.rundir import write_atomic  # noqa: E402
 COLOURS = ["#000000", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
 LINES = ["-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)), (0, (8, 3))]
 MARKERS = ["o", "s", "^", "D", "v", "x", "*"]
-HATCHES = ["", "//", "..", "xx", "\\\\", "++", "oo"]
+#: Hatches without horizontal or vertical lines ("+", "|", "-"): inside a histogram's
+#: bars those read as bin edges, inside a box as its median.
+HATCHES = ["", "//", "..", "xx", "\\\\", "oo", "OO"]
 MW_STATES = ["mw_mining", "mw_curtailed", "mw_converting", "mw_ready", "mw_leased",
              "mw_cloud"]
 WORLD_PATHS = {"btc_usd": ("BTC price", "USD thousands", 1e-3),
@@ -247,6 +250,7 @@ def differences(diffs: dict[str, np.ndarray], metric: str, title: str,
             ax.axvline(d.mean(), color="black", ls="--", lw=1.2, label="mean")
             ax.legend(fontsize=7)
         ax.set(title=name, xlabel=f"difference in {label}", ylabel="replications")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # a count: never 2.5 replications
     fig.suptitle(title)
     fig.tight_layout()
     return _save(fig, path)

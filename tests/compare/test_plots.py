@@ -65,3 +65,29 @@ def test_a_wide_dscr_fan_does_not_flatten_the_others():
                        "Debt service cover ratio", None)
     (low, high), (_, wide_high) = figure.axes[0].get_ylim(), figure.axes[1].get_ylim()
     assert low == 0 and 1.5 < high < 2.0 and wide_high > 4  # each fan its own top
+
+
+def test_the_paired_differences_count_whole_replications():
+    """50 differences in 10 bins: the axis counting them read 2.5, 7.5 and 12.5
+    replications (a sweep's report, hashpivot -m ... run.replications=50)."""
+    import numpy as np
+
+    from sim.compare.plots import differences
+
+    rng = np.random.default_rng(5)
+    diffs = {"convert_all − stay_mining": rng.normal(5e8, 3e8, 50),
+             "phased − stay_mining": rng.normal(3e8, 1e8, 50)}
+    figure = differences(diffs, "npv_usd", "Paired differences of NPV", None)
+    for ax in figure.axes:
+        ticks = ax.get_yticks()
+        assert len(ticks) >= 3 and np.all(ticks == np.round(ticks)), ticks
+
+
+def test_no_hatch_draws_a_line_a_reader_takes_for_a_bin_edge_or_a_median():
+    """real_option's "++" drew vertical lines in its histogram's bars, which read as twice
+    as many bins as convert_all's beside it on the same differences, and horizontal lines
+    in its box beside the median."""
+    from sim.compare.plots import HATCHES
+
+    assert not any(set(hatch) & set("+|-") for hatch in HATCHES)
+    assert len(set(HATCHES)) == len(HATCHES)  # still one of its own for each strategy
