@@ -67,14 +67,15 @@ def fmt(value, metric: str = "") -> str:
         return str(int(value))
     if metric == "count":
         return f"{int(round(value)):,}"
-    if metric.endswith("_usd"):
-        return f"{MINUS if value < 0 else ''}${abs(value) / 1e6:,.1f}M"
+    if metric.endswith("_usd"):  # no sign on an amount that rounds to $0.0M
+        amount = f"${abs(value) / 1e6:,.1f}M"
+        return f"{MINUS if value < 0 and amount != '$0.0M' else ''}{amount}"
     if metric in ("share", "covenant_breached") or metric.endswith("_share"):
         return _share_in_tenths(value)
     if metric == "confidence":  # a test's on sampled worlds: a 1 is a p-value lost to rounding
         return _share_in_tenths(value) if value < 1 else ">99.9%"
     if metric == "irr" or metric.endswith("_irr"):
-        return f"{value:.1%}".replace("-", MINUS)
+        return f"{value:.1%}".replace("-0.0%", "0.0%").replace("-", MINUS)
     if metric.endswith("dscr"):
         return f"{value:,.2f}x".replace("-", MINUS)
     if metric.endswith("_years"):

@@ -55,3 +55,11 @@ def test_a_tests_confidence_is_never_certain(value, text):
     """The verdict gave "100.0% confidence" from 50 worlds: the paired test's p-value had
     rounded to 0 in floating point, and a share of exactly 1 is written 100.0%."""
     assert fmt(value, "confidence") == text
+
+
+@pytest.mark.parametrize("value, unit, text", [
+    (-3e4, "swing_usd", "$0.0M"), (-4.9e4, "x_usd", "$0.0M"), (-5.1e4, "x_usd", f"{MINUS}$0.1M"),
+    (-0.0004, "irr", "0.0%"), (-0.0006, "equity_irr", f"{MINUS}0.1%")])
+def test_an_amount_that_rounds_to_nought_has_no_sign(value, unit, text):
+    """The sensitivity table gave network hashrate growth's swing as −$0.0M (−$16,598)."""
+    assert fmt(value, unit) == text
