@@ -162,6 +162,11 @@ def financing_section(financing: Financing) -> list[str]:
     return parts
 
 
+#: What a comparison of runs that kept no monthly tables leaves out.
+NO_MONTHLY = ("The runs kept no monthly cash flows or capacity (run.detail=summary), so the "
+              "cumulative cash and the capacity by state are not drawn, and the IRR of "
+              "incremental cash and the incremental cash flow table are left out (–).")
+
 #: Tables shown open; the others are folded into <details> (the CSV files hold them all).
 OPEN_TABLES = 2
 
@@ -199,6 +204,8 @@ def render(analysis: Analysis, runset: RunSet, figures: list[tuple[str, Path]],
                   robustness_table(run.robustness)]
     parts.append('<h2 id="plots">Plots</h2>')
     parts += [page.image(title, path) for title, path in figures]
+    if not analysis.cash:  # else the missing plots and the blank IRR columns go unexplained
+        parts.append(f'<p class="note">{e(NO_MONTHLY)}</p>')
     parts.append(f'<h2 id="tables">Tables</h2><p>{e(_context(runset))}</p>')
     for i, (title, body) in enumerate(_tables(analysis)):
         parts += ([f"<h3>{e(title)}</h3>", body] if i < OPEN_TABLES

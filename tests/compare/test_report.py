@@ -1,6 +1,7 @@
 """The written comparison: files, a self-contained report, and plots that decode."""
 
 import base64
+import html
 import io
 import json
 import re
@@ -540,3 +541,16 @@ def test_the_pages_numbers_have_no_scientific_notation_and_years_no_separator(co
         assert f"<td>{feature}</td>" not in text  # labels in words, never raw column names
     assert "<details>" in text  # the long tables folded
 
+
+
+@pytest.mark.parametrize("detail", ["summary", "monthly"])
+def test_a_run_without_monthly_tables_says_what_the_report_leaves_out(tmp_path, run_factory,
+                                                                       detail):
+    """Under run.detail=summary the cash and capacity plots were missing and the incremental
+    IRR columns held only dashes, with no word why (the DSCR chart alone had its note)."""
+    from sim.compare.report import NO_MONTHLY
+
+    run = run_factory(tmp_path / "run", ("stay_mining", "phased"), replications=8,
+                      detail=detail)
+    _, text, _ = report_of(run)
+    assert (html.escape(NO_MONTHLY) in text) == (detail == "summary")
