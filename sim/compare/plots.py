@@ -52,7 +52,7 @@ FEATURES = {"btc_usd_mean": "mean BTC price (USD)",
             "network_hashrate_ehs_growth_per_year":
                 "network hashrate growth (log change per year)",
             "short_rate_mean": "mean short rate (per year)",
-            "halving_day": "day of the next halving",
+            "halving_day": "day of the next halving (days from the start)",
             "tenant_requests": "tenant requests (count)"}
 
 

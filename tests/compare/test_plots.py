@@ -13,6 +13,9 @@ def test_every_feature_of_the_worlds_table_has_a_label_with_its_unit():
     features = set(world_features(sim.sample_world(cfg, replication=0))) - {"replication"}
     assert features <= set(FEATURES), features - set(FEATURES)
     assert all("_" not in feature_label(f) for f in features)
+    # with its unit in brackets: "day of the next halving" left the reader to guess from when
+    assert all(feature_label(f).endswith(")") for f in features), \
+        [feature_label(f) for f in features if not feature_label(f).endswith(")")]
     assert feature_label("btc_usd_max") == "btc usd max"  # an unknown column, still in words
 
 
