@@ -120,8 +120,9 @@ def _tables(analysis: Analysis) -> list[tuple[str, str]]:
                      _table(regret, {**usd, **in_metric})))
     inc = analysis.incremental
     if not inc.empty:
+        order = list(dict.fromkeys(inc["strategy"]))  # as the other tables list them
         wide = inc.pivot_table(index=["scenario", "year"], columns="strategy",
-                               values="mean_usd").reset_index()
+                               values="mean_usd")[order].reset_index()
         sections.append(("Incremental net cash flow against the baseline before debt, tax "
                          "and the terminal value, mean per calendar year",
                          _table(wide, {c: "x_usd" for c in wide.columns

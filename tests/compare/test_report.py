@@ -554,3 +554,15 @@ def test_a_run_without_monthly_tables_says_what_the_report_leaves_out(tmp_path, 
                       detail=detail)
     _, text, _ = report_of(run)
     assert (html.escape(NO_MONTHLY) in text) == (detail == "summary")
+
+
+def test_the_incremental_cash_table_lists_the_strategies_in_their_order(tmp_path, run_factory):
+    """Its columns came in alphabetical order (build_to_suit, convert_all, phased, ...),
+    unlike every other table of the report, which follows the run's strategies."""
+    strategies = ("stay_mining", "threshold", "convert_all", "build_to_suit")
+    run = run_factory(tmp_path / "run", strategies, replications=8)
+    _, text, _ = report_of(run)
+    section = text[text.index("Incremental net cash flow against the baseline"):]
+    header = section[section.index("<tr>"):section.index("</tr>")]
+    found = re.findall(r"<th>([^<]*)</th>", header)
+    assert found == ["scenario", "year", *strategies[1:]]
