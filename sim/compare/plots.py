@@ -264,8 +264,7 @@ def regret_heatmap(regret: pd.DataFrame, metric: str, path: Path | None) -> Path
     image = ax.imshow(data.to_numpy(float), cmap="Greys", aspect="auto")
     top = np.nanmax(data.to_numpy(float)) if np.isfinite(data.to_numpy(float)).any() else 0
     for (r, c), v in np.ndenumerate(data.to_numpy(float)):
-        text = "–" if not np.isfinite(v) else f"{v:,.3g}"
-        ax.text(c, r, text, ha="center", va="center", fontsize=8,
+        ax.text(c, r, _cell(v, metric), ha="center", va="center", fontsize=8,
                 color="white" if np.isfinite(v) and v > 0.6 * top else "black")
     ax.set_xticks(range(data.shape[1]), data.columns, rotation=20, ha="right")
     ax.set_yticks(range(data.shape[0]), data.index)
@@ -273,6 +272,16 @@ def regret_heatmap(regret: pd.DataFrame, metric: str, path: Path | None) -> Path
            title="Regret: distance from the scenario's best mean")
     fig.colorbar(image, ax=ax, label=f"regret in {label}")
     return _save(fig, path)
+
+
+def _cell(value: float, metric: str) -> str:
+    """Return a heat map cell's text: an amount in millions to a tenth, as the tables write
+    it, and never in scientific notation (1,015.4, not 1.02e+03)."""
+    if not np.isfinite(value):
+        return "–"
+    if metric.endswith("_usd"):
+        return f"{value:,.1f}"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.3g}"
 
 
 def world_fans(monthly: pd.DataFrame, title: str, path: Path | None) -> Path | Figure:

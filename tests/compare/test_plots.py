@@ -1,5 +1,6 @@
 """The plots' labels and sizes: every world feature named in words, a tornado sized to its bars."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -73,8 +74,6 @@ def test_a_wide_dscr_fan_does_not_flatten_the_others():
 def test_the_paired_differences_count_whole_replications():
     """50 differences in 10 bins: the axis counting them read 2.5, 7.5 and 12.5
     replications (a sweep's report, hashpivot -m ... run.replications=50)."""
-    import numpy as np
-
     from sim.compare.plots import differences
 
     rng = np.random.default_rng(5)
@@ -94,3 +93,16 @@ def test_no_hatch_draws_a_line_a_reader_takes_for_a_bin_edge_or_a_median():
 
     assert not any(set(hatch) & set("+|-") for hatch in HATCHES)
     assert len(set(HATCHES)) == len(HATCHES)  # still one of its own for each strategy
+
+
+def test_the_regret_heat_map_writes_amounts_as_the_tables_do():
+    """Its cells had three significant digits: a regret of $1,015.4M read 1.02e+03, and
+    $66.0M read 66 beside 69.1 (a sweep's report)."""
+    from sim.compare.plots import regret_heatmap
+
+    regret = pd.DataFrame({"a": [1015.4e6, 66.0e6, 0.0], "b": [np.nan, 69.1e6, 0.0],
+                           "max_regret": 0.0, "scenarios_missing": 0},
+                          index=["stay_mining", "threshold", "convert_all"])
+    figure = regret_heatmap(regret, "npv_usd", None)
+    cells = [text.get_text() for text in figure.axes[0].texts]
+    assert cells == ["1,015.4", "–", "66.0", "69.1", "0.0", "0.0"]
