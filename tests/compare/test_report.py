@@ -485,7 +485,8 @@ def test_a_flip_within_the_noise_is_marked_in_the_table_and_the_sentence(tmp_pat
                               "20 years (the difference's 95% interval spans zero: neither strategy "
                               "is shown to be ahead).")
     section = text[text.index('id="robustness"'):text.index('id="plots"')]
-    assert "<td>no (within noise)</td>" in section and "<td>yes</td>" in section
+    assert "<td>not shown (within noise)</td>" in section and "<td>yes</td>" in section
+    assert "<td>no (within noise)</td>" not in section and "yes (within noise)" not in section
 
 
 def test_a_robust_verdict_and_a_runner_up_are_said_plainly(tmp_path, run_factory):
