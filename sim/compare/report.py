@@ -232,10 +232,18 @@ def _context(runset: RunSet) -> str:
     for run in runset.runs:
         info = run.info
         rates = info.get("discount_rates") or {}
-        by_kind = (", rates by kind: " + ", ".join(f"{kind} {rate}" for kind, rate in rates.items())
+        by_kind = (", rates by kind: " + ", ".join(f"{kind} {_rate(rate)}"
+                                                   for kind, rate in rates.items())
                    if len(set(rates.values())) > 1 else "")
         facts.append(f"{run_name(run, runset)}: seed {info.get('seed', '?')}, "
                      f"{info.get('replications', '?')} replications, discount rate "
-                     f"{info.get('discount_rate', '?')}, terminal value "
+                     f"{_rate(info.get('discount_rate', '?'))}, terminal value "
                      f"{info.get('terminal_value', '?')}{by_kind}")
     return "Runs compared — " + "; ".join(facts) + "."
+
+
+def _rate(value) -> str:
+    """Return a rate of run.json as the page writes rates, in percent (0.0725: 7.25%); what
+    is not a number (an older run's missing key) as it is."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return percent(value) if number else str(value)

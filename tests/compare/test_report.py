@@ -430,7 +430,8 @@ def test_the_report_names_rates_by_kind_and_shows_the_terminal_value_share(tmp_p
     (run / "run.json").write_text(json.dumps(info))
     compare_runs(run)
     html = (run / "report.html").read_text()
-    assert "rates by kind: mining 0.1, contracted 0.0725, merchant_ai 0.1" in html
+    assert "discount rate 10%, terminal value" in html
+    assert "rates by kind: mining 10%, contracted 7.25%, merchant_ai 10%" in html
     assert "terminal value / NPV" in html
 
 
