@@ -56,8 +56,9 @@ def fmt(value, metric: str = "") -> str:
     """Return `value` as text in the unit that `metric`'s name carries.
 
     Beside the units of summary columns ("_usd", "_irr", "_share", "dscr", "_years"),
-    `metric` may be "year" (a calendar year: 2027), "count" (18,439) or "confidence" (a
-    statistical test's, never written as 100%: ">99.9%").
+    `metric` may be "year" (a calendar year: 2027), "count" (18,439), "confidence" (a
+    statistical test's, never written as 100%: ">99.9%") or "correlation" (two decimals,
+    as the verdict writes a rank correlation: −0.60).
     """
     if isinstance(value, (bool, np.bool_, str)):
         return str(bool(value)) if not isinstance(value, str) else value
@@ -74,6 +75,8 @@ def fmt(value, metric: str = "") -> str:
         return _share_in_tenths(value)
     if metric == "confidence":  # a test's on sampled worlds: a 1 is a p-value lost to rounding
         return _share_in_tenths(value) if value < 1 else ">99.9%"
+    if metric == "correlation":
+        return f"{value:.2f}".replace("-0.00", "0.00").replace("-", MINUS)
     if metric == "irr" or metric.endswith("_irr"):
         return f"{value:.1%}".replace("-0.0%", "0.0%").replace("-", MINUS)
     if metric.endswith("dscr"):

@@ -134,7 +134,8 @@ def _tables(analysis: Analysis) -> list[tuple[str, str]]:
         sens = sens.assign(feature=sens["feature"].map(feature_label))
         sections.append(("What drives the difference: rank correlation with features of"
                          " the sampled world, and the mean difference in the top minus "
-                         "the bottom 20% of each feature", _table(sens, {"swing": m})))
+                         "the bottom 20% of each feature",
+                         _table(sens, {"swing": m, "spearman_rho": "correlation"})))
     return sections
 
 

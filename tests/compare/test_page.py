@@ -63,3 +63,11 @@ def test_a_tests_confidence_is_never_certain(value, text):
 def test_an_amount_that_rounds_to_nought_has_no_sign(value, unit, text):
     """The sensitivity table gave network hashrate growth's swing as −$0.0M (−$16,598)."""
     assert fmt(value, unit) == text
+
+
+@pytest.mark.parametrize("value, text", [
+    (-0.005298, f"{MINUS}0.01"), (-0.004, "0.00"), (0.1152, "0.12"), (-0.6049, f"{MINUS}0.60"),
+    (1.0, "1.00")])
+def test_a_rank_correlation_has_two_decimals_whatever_its_size(value, text):
+    """The sensitivity table wrote ρ with four significant digits: −0.005298 beside 0.1152."""
+    assert fmt(value, "correlation") == text
