@@ -242,6 +242,21 @@ def test_a_bad_value_for_a_hydra_flag_is_one_line(args, line, capsys):
     assert capsys.readouterr().err == f"hashpivot: error: {line}\n"
 
 
+@pytest.mark.parametrize("args, line", [
+    (["run.replications=3", "--config-dir", "conf", "market/demand=step"],
+     "market/demand=step: the overrides must come together, after the options or before them, "
+     "not on both sides; run: hashpivot --config-dir conf run.replications=3 market/demand=step"),
+    (["strategy=phased", "-m", "run.seed=1,2", "strategy=[a,b]"],
+     "run.seed=1,2: the overrides must come together, after the options or before them, "
+     "not on both sides; run: hashpivot -m strategy=phased run.seed=1,2 'strategy=[a,b]'"),
+])
+def test_overrides_on_both_sides_of_an_option_are_one_line_giving_the_command(args, line, capsys):
+    """argparse printed its seven-line usage block and 'unrecognized arguments' (an audit:
+    adding --config-dir to a working command, after its first overrides)."""
+    assert main(args) == 2
+    assert capsys.readouterr().err == f"hashpivot: error: {line}\n"
+
+
 def test_every_sweep_job_is_checked_before_the_first_runs(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code = main(["-m", *QUICK, "strategy=phased", "strategy.phased.blocks_per_quarter=1,-1",

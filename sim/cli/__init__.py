@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shlex
 import sys
 import warnings
 from pathlib import Path
@@ -136,11 +137,24 @@ def _refused_arguments(args: list[str]) -> str | None:
     if flags:
         return (f"{flags[0]}: no such option; hashpivot takes key=value overrides (results go "
                 "to hydra.run.dir=DIR) and Hydra's options, listed by hashpivot --help")
+    if unknown:  # overrides on both sides of an option: argparse takes only those before it
+        return _split_overrides_line(args, known.overrides, unknown)
     try:
         check_config_dirs([known.config_dir] if known.config_dir else [])
     except UserError as err:
         return flagged(err, FLAGS)
     return None
+
+
+def _split_overrides_line(args: list[str], taken: list[str], left: list[str]) -> str:
+    """Return the error line of `args` whose overrides stand on both sides of an option:
+    argparse took those before it (`taken`) and refused the rest (`left`). It names the
+    first refused override and gives the command that runs: the options, then the overrides."""
+    options = list(args)
+    for override in [*taken, *left]:
+        options.remove(override)
+    return (f"{left[0]}: the overrides must come together, after the options or before them, "
+            f"not on both sides; run: hashpivot {shlex.join([*options, *taken, *left])}")
 
 
 def _parse_error_line(message: str) -> str:
