@@ -37,10 +37,18 @@ def instantiate(node, key: str):
 
 
 def build_processes(cfg) -> dict:
-    """Return the market processes by name, built from `cfg.market` (`OPTIONAL_MARKET` where absent)."""
-    return {name: instantiate(cfg.market[name] if name in cfg.market else OPTIONAL_MARKET[name],
-                              f"market.{name}")
-            for name in MARKET_GROUPS}
+    """Return the market processes by name, built from `cfg.market` (`OPTIONAL_MARKET` where
+    absent); raise UserError, naming the key, for a `_target_` that builds no process (a
+    function returning something without a `sample` method)."""
+    processes = {}
+    for name in MARKET_GROUPS:
+        node = cfg.market[name] if name in cfg.market else OPTIONAL_MARKET[name]
+        process = processes[name] = instantiate(node, f"market.{name}")
+        if not callable(getattr(process, "sample", None)):
+            raise UserError(f"market.{name}._target_={node.get('_target_')!r}: built "
+                            f"{type(process).__name__}, which has no sample method; a process "
+                            "needs sample(days, rng, upstream)")
+    return processes
 
 
 def strategy_label(option, node) -> str:

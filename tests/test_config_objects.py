@@ -49,3 +49,18 @@ def test_constructor_errors_name_the_key():
         instantiate(sim.compose(["market.network.start_difficulty=-1"]).market.network,
                     "market.network")
 
+
+
+def test_a_plugin_target_that_builds_no_process_is_refused_naming_the_key(tmp_path, monkeypatch):
+    """A `_target_` naming a function that returns no process passed the config's checks
+    (only a class is checked for `sample`) and failed at sampling, after the run directory
+    was made: 'market.power (int), replication 0, seed ...: raised AttributeError' (an audit)."""
+    (tmp_path / "factory_plugin.py").write_text("def make_power(**_):\n    return 3\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "factory_plugin", raising=False)
+    cfg = sim.compose(["market.power._target_=factory_plugin.make_power"])
+    with pytest.raises(UserError) as refused:
+        build_processes(cfg)
+    assert str(refused.value) == ("market.power._target_='factory_plugin.make_power': built int, "
+                                  "which has no sample method; a process needs "
+                                  "sample(days, rng, upstream)")
