@@ -11,8 +11,10 @@ import yaml
 from omegaconf import OmegaConf
 
 import sim
+from sim.boundary import TABLE_COLUMNS
 from sim.params import keys
 from sim.schema import Settings
+from sim.world import PROCESS_FIELDS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -240,3 +242,18 @@ def test_the_readmes_label_example_labels_the_rows():
                        "run.horizon_years=0.25", "run.progress=false", "run.compare=false",
                        "run.robustness.replications=0"])
     assert set(sim.run(cfg).summary["strategy"]) == {match[2]}
+
+
+def test_the_plugin_recipe_names_the_fields_each_process_returns():
+    """The recipe said a process "returns the World fields it owns" and named none: a user
+    writing a power or BTC process had to read sim/world.py (or fail once) to learn
+    `power_usd_per_mwh` (an audit). Each table row must be the group's fields, in order."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Plugging in your own process\n", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `market/(\w+)` \| (.*) \|$", section, flags=re.M))
+    assert list(rows) == list(PROCESS_FIELDS)
+    for name, fields in PROCESS_FIELDS.items():
+        named = re.findall(r"`(\w+)`", rows[name].split(", a table")[0])
+        assert named == list(fields), name
+    epochs = rows["network"].split("`epochs`, a table of ")[1]
+    assert epochs == f"`{', '.join(TABLE_COLUMNS['epochs'])}`"
