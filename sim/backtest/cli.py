@@ -30,6 +30,7 @@ from sim.btc_closes import check_btc_covers, read_btc_csv
 from sim.coverage import TARGET_HASHPRICE_P5_P95, TARGET_P5_P95
 from sim.errors import OneLineParser, UserError
 from sim.interrupts import INTERRUPTED
+from sim.plugins import cwd_on_path
 from sim.processes.network import load_difficulty_epochs
 from sim.processes.series import BTC_CLOSE_COLUMNS
 from sim.world import day_grid
@@ -91,6 +92,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the backtest command; return its exit status (2 on a user error)."""
     args = parser().parse_args(argv)
+    cwd_on_path()  # a user's plug-in modules (--set _target_=...), as hashpivot finds them
     try:
         btc_model = _checked_flags(args)
         closes = read_btc_csv(args.btc)

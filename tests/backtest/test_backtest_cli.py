@@ -1,6 +1,7 @@
 """hashpivot-backtest's command line end to end on tiny files: its outputs, its one-line
 refusals of flags and files before the work, and Ctrl-C during the work."""
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,6 +95,22 @@ def test_a_plug_ins_extra_argument_is_set_as_the_advice_says(tmp_path, capsys, b
                                     "--set", "+tag=7")
     assert code == 0, err
     assert [process.tag for process in built if isinstance(process, TaggedNetwork)] == [7]
+
+
+def test_a_plug_in_in_the_directory_it_runs_from_imports(tmp_path, capsys, monkeypatch, built):
+    """As every hashpivot command, it looks up a user's modules in the directory it runs
+    from; it did not, so a plug-in network there 'does not import', while the line itself
+    said that is where a module of your own is looked up (an audit)."""
+    (tmp_path / "my_network.py").write_text(
+        "from sim.processes.network import Network\n\n\nclass MyNetwork(Network):\n"
+        "    \"\"\"The reference network, as a user's own class.\"\"\"\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    monkeypatch.delitem(sys.modules, "my_network", raising=False)
+    code, _, err = run_on_flat_file(tmp_path, capsys, "--replay-btc", "--network", "reference",
+                                    "--set", "_target_=my_network.MyNetwork")
+    assert code == 0, err
+    assert [type(process).__name__ for process in built].count("MyNetwork") >= 1
 
 
 def test_a_plus_on_a_key_the_option_has_is_refused_naming_the_set(tmp_path, capsys):
