@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError
 
 from sim.config_checks import validate
-from sim.config_errors import hydra_error_line
+from sim.config_errors import hydra_error_line, interpolation_failure
 from sim.config_tree import check_config_dirs, config_dir
 from sim.errors import UserError
 from sim.params import Flag, keys, shown
@@ -163,10 +162,7 @@ def refuse_unresolved(cfg, overrides: list[str]) -> None:
         try:
             OmegaConf.select(cfg, key, throw_on_resolution_failure=True)
         except InterpolationResolutionError as err:
-            missing = re.match(r"Interpolation key '(.*)' not found", str(err.msg))
-            why = (f"the interpolation's key {missing[1]} is not in the config" if missing
-                   else f"the interpolation cannot be resolved ({str(err.msg).splitlines()[0]})")
-            raise UserError(f"{key}={value}: {why}") from None
+            raise UserError(f"{key}={value}: {interpolation_failure(err)}") from None
 
 
 @functools.cache

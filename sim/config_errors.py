@@ -10,7 +10,8 @@ import re
 from collections.abc import Sequence
 
 import yaml
-from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+from omegaconf.errors import (ConfigKeyError, InterpolationResolutionError,
+                              OmegaConfBaseException)
 
 from sim.arguments import names_listed
 from sim.config_tree import SECTIONS, shipped_options
@@ -162,9 +163,19 @@ def no_such_key(key: str, value: str | None = None, selected: tuple[str, ...] | 
     return f"{key}: no such key; {'.'.join(parts[:-1]) or 'the config'} has {', '.join(allowed)}"
 
 
+def interpolation_failure(err: InterpolationResolutionError) -> str:
+    """Return why a `${...}` interpolation does not resolve: the key it names is not in the
+    config, or OmegaConf's own first line."""
+    missing = re.match(r"Interpolation key '(.*)' not found", str(err.msg))
+    return (f"the interpolation's key {missing[1]} is not in the config" if missing
+            else f"the interpolation cannot be resolved ({str(err.msg).splitlines()[0]})")
+
+
 def omegaconf_error_line(err: OmegaConfBaseException) -> str:
     """Return one line naming the key and value OmegaConf refused, and what the schema allows."""
     key = err.full_key or err.key or "config"
+    if isinstance(err, InterpolationResolutionError):  # in a config file: no value to show
+        return f"{key}: {interpolation_failure(err)}"
     if isinstance(err, ConfigKeyError) or "not in" in str(err.msg):
         return no_such_key(str(key))
     meta = meta_of(Settings, str(key))
