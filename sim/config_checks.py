@@ -143,6 +143,12 @@ def _check_target(cfg, key: str, needs: str | None = None):
         options = ", ".join(shipped_options(group))
         raise UserError(f"{key}={node}: {key} is a process, chosen as a config group: "
                         f"{group}={node}" + (f" (options: {options})" if options else ""))
+    if not target and isinstance(node, DictConfig) and "_target_" in node:
+        raise UserError(f"{key}._target_={shown(target)}: must name an importable class, "
+                        "e.g. mymodule.MyDemand")
+    if not target and isinstance(node, DictConfig) and len(node):  # an option file without it
+        raise UserError(f"{key}: has no _target_ (it holds {', '.join(map(str, node))}); an "
+                        "option names the class it builds: _target_: mymodule.MyClass")
     if not target:
         raise UserError(f"{key}: has no _target_; select an option for it "
                         f"(e.g. {key.replace('.', '/', 1) if key.startswith('market') else 'strategy=[...]'})")

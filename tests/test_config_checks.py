@@ -3,11 +3,13 @@ engine reads."""
 
 import dataclasses
 
+import pytest
 from omegaconf import DictConfig, OmegaConf
 
 import sim
 from sim import distributions
 from sim.config_checks import settings
+from sim.errors import UserError
 from sim.schema import Settings
 
 
@@ -37,3 +39,24 @@ def vars_of(obj):
         if dataclasses.is_dataclass(value):
             yield from vars_of(value)
 
+
+
+@pytest.mark.parametrize("file, override, says", [
+    # a user's option file that spells the key otherwise: it said 'select an option for it
+    # (e.g. market/power)', of the option the user had selected (an audit)
+    ("target: sim.processes.power.SeasonalLogOU\nmean_usd_per_mwh: 45.0\n", "market/power=mine",
+     "market.power: has no _target_ (it holds target, mean_usd_per_mwh); an option names the "
+     "class it builds: _target_: mymodule.MyClass"),
+    # an empty _target_: it said the same, of a node that has one
+    (None, "market.power._target_=", "market.power._target_='': must name an importable class, "
+                                     "e.g. mymodule.MyDemand"),
+    (None, "market.power._target_=null", "market.power._target_=null: must name an importable "
+                                         "class, e.g. mymodule.MyDemand"),
+])
+def test_a_process_without_a_target_says_what_its_node_holds(tmp_path, file, override, says):
+    if file is not None:
+        (tmp_path / "market" / "power").mkdir(parents=True)
+        (tmp_path / "market" / "power" / "mine.yaml").write_text(file)
+    with pytest.raises(UserError) as refused:
+        sim.compose([override], config_dirs=[tmp_path])
+    assert str(refused.value) == says
