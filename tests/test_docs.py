@@ -257,3 +257,16 @@ def test_the_plugin_recipe_names_the_fields_each_process_returns():
         assert named == list(fields), name
     epochs = rows["network"].split("`epochs`, a table of ")[1]
     assert epochs == f"`{', '.join(TABLE_COLUMNS['epochs'])}`"
+
+
+def test_the_tours_sentence_on_mining_quotes_the_default_runs_table():
+    """The sentence kept the figures of the run before the last fix ($156M, P95 $592M) while
+    the table printed above it, and the table of the defaults' history, say 157.4 and
+    595.9 (an audit)."""
+    tour = _readme_section("A tour")
+    row = re.search(r"stay_mining +([\d.,-]+) +([\d.,-]+) +([\d.,-]+) +([\d.,-]+) ", tour)
+    mean, p5, _, p95 = (float(x.replace(",", "")) for x in row.groups())
+    said = re.search(r"mining is worth \$(\d+)M on average in the default run, though with a "
+                     r"wide spread \(P5 −\$(\d+)M, P95 \$(\d+)M\)", tour)
+    assert said, "the sentence on mining's value is gone or reworded"
+    assert [int(x) for x in said.groups()] == [round(mean), round(-p5), round(p95)]
