@@ -100,14 +100,21 @@ def drop_unselected_strategies(cfg: DictConfig) -> DictConfig:
     """Return `cfg` without the nodes under `strategy` that name a shipped strategy option but
     have no `_target_`: settings for a strategy the run does not select, which an experiment
     gives every strategy it applies to (`+experiment=cloud strategy=convert_all` sets
-    phased's `use` too). Any other node without `_target_` (a typo) stays, to be refused."""
+    phased's `use` too). Any other node without `_target_` (a typo) stays, to be refused;
+    a shipped name given a value, not keys (`strategy.phased=3`), is refused here: it
+    dropped the strategy from the run without a word."""
     strategies = cfg.get("strategy")
     if not strategies:
         return cfg
     shipped = set(shipped_options("strategy"))
+    for name in shipped.intersection(strategies):
+        if not isinstance(strategies[name], DictConfig):
+            raise UserError(f"strategy.{name}={shown(strategies[name])}: must be a group of keys, "
+                            f"the strategy's settings (strategy.{name}.KEY=VALUE); to leave "
+                            f"{name} out, choose the strategies run: 'strategy=[...]'")
     with open_dict(strategies):
         for name in [name for name, node in strategies.items()
-                     if name in shipped and not (isinstance(node, DictConfig) and "_target_" in node)]:
+                     if name in shipped and "_target_" not in node]:
             del strategies[name]
     return cfg
 

@@ -308,6 +308,12 @@ def test_every_key_refuses_values_outside_its_rule(data):
      "strategy.threshold.margin_below: strategy threshold is not among the strategies run "
      "(strategy=[phased]); select it to set its keys, e.g. strategy=[phased,threshold] "
      "strategy.threshold.margin_below=0.2"),
+    # a strategy run given a value, not keys: it was left out of the run without a word
+    (["strategy.phased=3"], "strategy.phased=3: must be a group of keys, the strategy's settings "
+                            "(strategy.phased.KEY=VALUE); to leave phased out, choose the "
+                            "strategies run: 'strategy=[...]'"),
+    (["strategy=[stay_mining,phased]", "strategy.stay_mining=null"],
+     "strategy.stay_mining=null: must be a group of keys"),
     (["strategy=phased", "strategy.phased.blocks_per_quartr=2"],  # run, misspelt: as before
      "strategy.phased.blocks_per_quartr: no such key, or a mapping that cannot be replaced"),
     (["site.blocks=2.5"], "site.blocks=2.5: must be a whole number in [1, 100000]"),
