@@ -229,12 +229,32 @@ def test_help_explains_usage(capsys):
     assert "Usage: hashpivot" in out and "market/ai: base, boom, glut" in out
 
 
+def test_help_lists_the_options_its_errors_send_the_user_to(capsys):
+    """An unknown or bad option's line says 'see --help', whose text named no option."""
+    from hydra._internal.utils import get_args_parser
+
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    rarely = {"--help", "--run", "--shell-completion", "--config-path", "--experimental-rerun"}
+    for action in get_args_parser()._actions:
+        names = [name for name in action.option_strings if name.startswith("--")]
+        if names and names[0] not in rarely:
+            assert all(name in out for name in action.option_strings), action.option_strings
+
+
 @pytest.mark.parametrize("args, line", [
     (["--cfg", "nope"], "--cfg=nope: must be one of job, hydra, all (see --help)"),
     (["-c", "nope", "run.seed=3"], "--cfg=nope: must be one of job, hydra, all (see --help)"),
     (["--info", "nope"], "--info=nope: must be one of all, config, defaults, defaults-tree, "
                          "plugins, searchpath (see --help)"),
     (["--package"], "--package: expected one argument (see --help)"),
+    # overrides on both sides of an option: argparse's usage block and 'unrecognized arguments'
+    (["run.replications=20", "-m", "run.seed=1,2"],
+     "run.seed=1,2: the overrides must come together, after the options or before them, not "
+     "on both sides; run: hashpivot -m run.replications=20 run.seed=1,2"),
+    (["run.seed=3", "--cfg", "job", "strategy=[phased]", "site.blocks=4"],
+     "strategy=[phased]: the overrides must come together, after the options or before them, "
+     "not on both sides; run: hashpivot --cfg job run.seed=3 'strategy=[phased]' site.blocks=4"),
 ])
 def test_a_bad_value_for_a_hydra_flag_is_one_line(args, line, capsys):
     """argparse printed its seven-line usage block before the error."""
