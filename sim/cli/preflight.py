@@ -104,6 +104,19 @@ def sweep_jobs(overrides: list[str], params: dict | None = None,
     return [list(job) for job in itertools.product(*choices.values())]
 
 
+def _check_numbered(job_dir: Path, number: int, config) -> None:
+    """Raise UserError unless job `number` of the sweep runs in the folder named by its number,
+    where a resume, the sweep's end and hashpivot-compare find it (another hydra.sweep.subdir
+    ended the sweep in a traceback, and could put two jobs in one folder)."""
+    numbered = Path(str(config.hydra.sweep.dir)) / str(number)
+    if job_dir == numbered:
+        return
+    subdir = OmegaConf.to_container(config.hydra.sweep, resolve=False)["subdir"]
+    raise UserError(f"hydra.sweep.subdir={subdir}: must name each job's folder by its number, as "
+                    f"shipped (${{hydra.job.num}}: job {number} in {numbered}, not {job_dir}), "
+                    "where a resume and hashpivot-compare find the jobs")
+
+
 class Preflight(Callback):
     """A Hydra callback that checks every job of the command before any job or directory exists.
 
@@ -150,6 +163,7 @@ class Preflight(Callback):
                 with open_dict(job_cfg):
                     job_cfg.hydra.job.num = number
                 job_dir = Path(str(job_cfg.hydra.sweep.dir)) / str(job_cfg.hydra.sweep.subdir)
+                _check_numbered(job_dir, number, config)
                 if job_dir.exists():
                     check_claim(job_dir, job_cfg, "hydra.sweep.dir")
             write_sweep(config.hydra.sweep.dir, lines)

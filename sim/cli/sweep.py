@@ -65,6 +65,8 @@ def _failed_jobs_line() -> str | None:
             info = RunDir(_job_dir(sweep_dir, number)).read_info()
         except (UserError, OSError):
             continue
+        if info is None:  # no run.json: a job whose launcher's process died before writing it
+            continue
         if info.get("status") == "failed":
             failed[number] = info.get("error", "")
     if not failed:

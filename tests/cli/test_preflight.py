@@ -9,3 +9,22 @@ def test_sweep_jobs_expand_like_hydras_basic_sweeper():
     # Config params first, command-line overrides replace a key in place; last key varies fastest.
     assert jobs == [[f"site.crews={c}", f"run.horizon_years={h}", f"market/ai={a}", "run.seed=1"]
                     for c in (2, 3) for h in (3, 4) for a in ("base", "glut")]
+
+
+def test_a_sweep_whose_jobs_are_not_in_numbered_folders_is_refused(tmp_path, capsys,
+                                                                   monkeypatch):
+    """hydra.sweep.subdir=s${run.seed} ran every job, then ended in a traceback (the sweep's end
+    read folders 0, 1, ...); a fixed subdir put the second job into the first one's folder."""
+    from sim.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    sweep = tmp_path / "sweep"
+    for subdir in ("same", "s${run.seed}"):
+        code = main(["-m", "run.replications=2", "run.progress=false", "strategy=stay_mining",
+                     "run.seed=1,2", f"hydra.sweep.subdir={subdir}", f"hydra.sweep.dir={sweep}"])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1, err
+        assert err.startswith(f"hashpivot: error: hydra.sweep.subdir={subdir}: must name each "
+                              f"job's folder by its number, as shipped (${{hydra.job.num}}: job 0 "
+                              f"in {sweep / '0'}, not {sweep / subdir.replace('${run.seed}', '1')})")
+        assert not sweep.exists()
