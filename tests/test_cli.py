@@ -95,6 +95,10 @@ BAD = [
     # an option Hydra does not take printed Hydra's seven-line usage block before its error
     (["--out", "xx"], "--out: no such option; hashpivot takes key=value overrides (results go to "
                       "hydra.run.dir=DIR) and Hydra's options, listed by hashpivot --help"),
+    # a list of options for a group that takes one: Hydra merged them, the last ran alone
+    (["fleet=[s21,s19xp]"], "fleet=[s21,s19xp]: one fleet option at a time (of a list, the last "
+                            "would replace the others); to run several, sweep them: -m fleet=A,B"),
+    (["market/btc=[gbm,jump]"], "market/btc=[gbm,jump]: one market/btc option at a time"),
     # a group's value that YAML reads as no string: Hydra raised ValueError/TypeError
     (["market/ai=null"], "market/ai=null: no such option; allowed: base, boom, glut"),
     (["market/ai=true"], "market/ai=true: no such option; allowed: base, boom, glut"),

@@ -38,10 +38,7 @@ def check_job(cfg) -> None:
     """Raise UserError unless `cfg` is valid, every process and strategy in it can be built,
     and its tables fit in the memory available."""
     overrides = task_overrides(cfg)
-    listed = [o for o in overrides if re.match(r"\+{0,2}experiment=\[", o)]
-    if listed:  # the presets would each set the site and the strategies, over one another
-        raise UserError(f"{listed[0]}: one experiment at a time, each sets the site and the "
-                        "strategies whole; to run several, sweep them: -m +experiment=hut8,iren")
+    _refuse_listed_options(overrides)
     refuse_loose_flags(overrides)
     refuse_unresolved(cfg, overrides)
     checked = validate(cfg)
@@ -53,6 +50,21 @@ def check_job(cfg) -> None:
     note = start_date_note(checked)
     if note:
         print(f"hashpivot: note: {note}", file=sys.stderr)
+
+
+def _refuse_listed_options(overrides: list[str]) -> None:
+    """Raise UserError on a list of options for a group that takes one: Hydra merges them
+    in order, so `fleet=[s21,s19xp]` ran s19xp alone without a word (strategy takes a list)."""
+    for override in overrides:
+        match = re.match(r"\+{0,2}(experiment|asof|site|fleet|market/\w+)=\[[^]]*,", override)
+        if match is None:
+            continue
+        group = match[1]
+        if group == "experiment":  # the presets would each set the site and the strategies
+            raise UserError(f"{override}: one experiment at a time, each sets the site and the "
+                            "strategies whole; to run several, sweep them: -m +experiment=hut8,iren")
+        raise UserError(f"{override}: one {group} option at a time (of a list, the last would "
+                        f"replace the others); to run several, sweep them: -m {group}=A,B")
 
 
 def task_overrides(cfg) -> list[str]:
