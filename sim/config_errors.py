@@ -171,6 +171,20 @@ def interpolation_failure(err: InterpolationResolutionError) -> str:
             else f"the interpolation cannot be resolved ({str(err.msg).splitlines()[0]})")
 
 
+#: OmegaConf's names of the types of a key outside the schema (Hydra's own, hydra.job.chdir),
+#: as an error line says what is allowed.
+_TYPE_WORDS = {"bool": "true or false", "int": "a whole number", "float": "a number",
+               "str": "text", "string": "text"}
+
+
+def _typed(message: str) -> str:
+    """Return what a key outside the schema allows, from OmegaConf's refusal `message`: its type
+    (hydra.job.chdir=maybe said 'must be a group of keys'), else a group of keys."""
+    match = re.search(r"is not a valid (\w+)|Cannot convert '\w+' to (\w+)", message)
+    word = _TYPE_WORDS.get(match[1] or match[2]) if match else None
+    return word or "a group of keys (see the config reference)"
+
+
 def omegaconf_error_line(err: OmegaConfBaseException) -> str:
     """Return one line naming the key and value OmegaConf refused, and what the schema allows."""
     key = err.full_key or err.key or "config"
@@ -179,7 +193,7 @@ def omegaconf_error_line(err: OmegaConfBaseException) -> str:
     if isinstance(err, ConfigKeyError) or "not in" in str(err.msg):
         return no_such_key(str(key))
     meta = meta_of(Settings, str(key))
-    allowed = meta["rule"].describe() if meta else "a group of keys (see the config reference)"
+    allowed = meta["rule"].describe() if meta else _typed(str(err.msg))
     value = err.value
     if isinstance(value, str) and value.startswith("${"):
         return f"{key}={value!r}: {' '.join(str(err.msg).split())}"

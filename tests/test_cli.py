@@ -95,6 +95,9 @@ BAD = [
     # an option Hydra does not take printed Hydra's seven-line usage block before its error
     (["--out", "xx"], "--out: no such option; hashpivot takes key=value overrides (results go to "
                       "hydra.run.dir=DIR) and Hydra's options, listed by hashpivot --help"),
+    # a key of Hydra's own, given a value of another type: it said 'must be a group of keys'
+    (["hydra.job.chdir=maybe"], "hydra.job.chdir='maybe': must be true or false"),
+    (["hydra.job.name=[1]"], "hydra.job.name=[1]: must be text"),
     # a list of options for a group that takes one: Hydra merged them, the last ran alone
     (["fleet=[s21,s19xp]"], "fleet=[s21,s19xp]: one fleet option at a time (of a list, the last "
                             "would replace the others); to run several, sweep them: -m fleet=A,B"),
