@@ -255,6 +255,9 @@ def test_help_lists_the_options_its_errors_send_the_user_to(capsys):
     (["--info", "nope"], "--info=nope: must be one of all, config, defaults, defaults-tree, "
                          "plugins, searchpath (see --help)"),
     (["--package"], "--package: expected one argument (see --help)"),
+    # Hydra's logging setup failed on it with a bare AssertionError and a traceback
+    (["hydra.verbose=3"], "hydra.verbose=3: must be true, false, or the name of a logger to log "
+                          "at DEBUG (or a list of them, e.g. hydra.verbose=[sim.cli])"),
     # overrides on both sides of an option: argparse's usage block and 'unrecognized arguments'
     (["run.replications=20", "-m", "run.seed=1,2"],
      "run.seed=1,2: the overrides must come together, after the options or before them, not "

@@ -139,6 +139,9 @@ def _refused_arguments(args: list[str]) -> str | None:
                 "to hydra.run.dir=DIR) and Hydra's options, listed by hashpivot --help")
     if unknown:  # overrides on both sides of an option: argparse takes only those before it
         return _split_overrides_line(args, known.overrides, unknown)
+    verbose = _verbose_line(known.overrides)
+    if verbose is not None:
+        return verbose
     try:
         check_config_dirs([known.config_dir] if known.config_dir else [])
     except UserError as err:
@@ -155,6 +158,25 @@ def _split_overrides_line(args: list[str], taken: list[str], left: list[str]) ->
         options.remove(override)
     return (f"{left[0]}: the overrides must come together, after the options or before them, "
             f"not on both sides; run: hashpivot {shlex.join([*options, *taken, *left])}")
+
+
+def _verbose_line(overrides: list[str]) -> str | None:
+    """Return the error line of a `hydra.verbose` Hydra's logging setup would fail on with a
+    bare AssertionError and a traceback (hydra.verbose=3), or None."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    given = [o for o in overrides if o.split("=", 1)[0].lstrip("+") == "hydra.verbose"]
+    if not given:
+        return None
+    try:
+        value = OverridesParser.create().parse_override(given[-1]).value()
+    except HydraException:
+        return None  # Hydra says what it cannot read
+    names = value if isinstance(value, list) else [value]
+    if isinstance(value, bool) or all(isinstance(name, str) for name in names):
+        return None
+    return (f"{given[-1]}: must be true, false, or the name of a logger to log at DEBUG "
+            "(or a list of them, e.g. hydra.verbose=[sim.cli])")
 
 
 def _parse_error_line(message: str) -> str:

@@ -61,8 +61,9 @@ def _refuse_listed_options(overrides: list[str]) -> None:
             continue
         group = match[1]
         if group == "experiment":  # the presets would each set the site and the strategies
-            raise UserError(f"{override}: one experiment at a time, each sets the site and the "
-                            "strategies whole; to run several, sweep them: -m +experiment=hut8,iren")
+            raise UserError(f"{override}: one experiment at a time, each sets the site and "
+                            "the strategies whole; to run several, sweep them: "
+                            "-m +experiment=hut8,iren")
         raise UserError(f"{override}: one {group} option at a time (of a list, the last would "
                         f"replace the others); to run several, sweep them: -m {group}=A,B")
 
