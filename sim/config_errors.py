@@ -51,6 +51,10 @@ def hydra_error_line(err: Exception, overrides: Sequence[str] = ()) -> str:
             hint = f" (install it: pip install 'hashpivot[{extra}]')" if extra else ""
             return f"{group}={option}: no such option; allowed: {allowed}{hint}"
         return f"{err.missing_cfg_file}: no such config; allowed: {allowed}"
+    twice = re.match(r"Multiple values for (\S+)\.|(\S+) appears more than once in the final "
+                     r"defaults list", str(err))
+    if twice:  # `+asof=...` adds a group the defaults already select
+        return _added_twice_line(twice[1] or twice[2], overrides)
     cause = err
     while cause is not None and not isinstance(cause, OmegaConfBaseException):
         cause = cause.__cause__ or cause.__context__
@@ -66,6 +70,17 @@ def hydra_error_line(err: Exception, overrides: Sequence[str] = ()) -> str:
     if match:
         return f"{match.group(1)}: no such config option"
     return text.split(" Available options")[0][:500]
+
+
+def _added_twice_line(group: str, overrides: Sequence[str]) -> str:
+    """Return the line for a config group added with `+` that the defaults already select
+    (Hydra: "Multiple values for asof. To override a value use 'override asof: ...'")."""
+    added = [o for o in overrides if o.split("=", 1)[0] == f"+{group}"]
+    if not added:
+        return f"{group}: selected twice; choose its option once, as {group}=OPTION"
+    option = added[-1].split("=", 1)[1]
+    return (f"{added[-1]}: {group} is selected already (the defaults choose one); replace it "
+            f"without the '+': {group}={option}")
 
 
 def yaml_error_line(err: yaml.YAMLError, path=None) -> str:

@@ -95,6 +95,11 @@ BAD = [
     # an option Hydra does not take printed Hydra's seven-line usage block before its error
     (["--out", "xx"], "--out: no such option; hashpivot takes key=value overrides (results go to "
                       "hydra.run.dir=DIR) and Hydra's options, listed by hashpivot --help"),
+    # a group the defaults select, added with '+': Hydra's "Multiple values for asof. To
+    # override a value use 'override asof: 2026-01-12'", or "appears more than once"
+    (["+asof=2026-01-12"], "+asof=2026-01-12: asof is selected already (the defaults choose "
+                           "one); replace it without the '+': asof=2026-01-12"),
+    (["+market/btc=jump"], "+market/btc=jump: market/btc is selected already"),
     # a key of Hydra's own, given a value of another type: it said 'must be a group of keys'
     (["hydra.job.chdir=maybe"], "hydra.job.chdir='maybe': must be true or false"),
     (["hydra.job.name=[1]"], "hydra.job.name=[1]: must be text"),
