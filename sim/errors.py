@@ -67,7 +67,25 @@ def raised_at(err: BaseException) -> str:
 
 class OneLineParser(argparse.ArgumentParser):
     """An argument parser whose errors are one line, "PROG: error: ... (see --help)", exit 2
-    (argparse's own print the usage block first: seven lines for one typo)."""
+    (argparse's own print the usage block first: seven lines for one typo). An option it
+    does not take is named even where a required argument is missing too (argparse said
+    only "the following arguments are required: RUN_DIR" of `hashpivot-compare --bogus`)."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._given = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
 
     def error(self, message):
+        if message.startswith("the following arguments are required"):
+            unknown = [arg for arg in getattr(self, "_given", []) if not self._takes(arg)]
+            if unknown:
+                message = f"unrecognized arguments: {' '.join(unknown)}"
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+    def _takes(self, arg: str) -> bool:
+        """Return whether `arg` is no option, or an option this parser takes (or abbreviates)."""
+        if not arg.startswith("-") or arg == "-" or self._negative_number_matcher.match(arg):
+            return True
+        name = arg.split("=", 1)[0]
+        return any(option == name or (name.startswith("--") and option.startswith(name))
+                   for option in self._option_string_actions)
