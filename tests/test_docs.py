@@ -270,3 +270,50 @@ def test_the_tours_sentence_on_mining_quotes_the_default_runs_table():
                      r"wide spread \(P5 −\$(\d+)M, P95 \$(\d+)M\)", tour)
     assert said, "the sentence on mining's value is gone or reworded"
     assert [int(x) for x in said.groups()] == [round(mean), round(-p5), round(p95)]
+
+
+def _model_doc_text() -> str:
+    """Return docs/model.md with its lines joined (a sentence may wrap anywhere)."""
+    return " ".join(MODEL_DOC.read_text(encoding="utf-8").split())
+
+
+def test_the_ledger_table_spreads_conversion_capex_as_the_conversion_section_does():
+    """Before: the ledger table still divided the capex by `retrofit_days` (the rule before
+    2026-11-28), where the engine, and the Conversion section, divide it by the retrofit's
+    whole days: $1,994,701 a day, not $1,998,007, in the deterministic convert_all."""
+    text = _model_doc_text()
+    days = "⌈start + max(retrofit_days, 1)⌉"
+    assert days in text.split("### Conversion")[1].split("###")[0]
+    row = next(line for line in MODEL_DOC.read_text(encoding="utf-8").splitlines()
+               if line.startswith("| `capex_conversion` |"))
+    assert f"n = {days} − ⌈start⌉" in row and "/ retrofit_days" not in row
+
+
+def test_the_covenant_test_months_are_the_runs_quarters_as_documented():
+    """Before: 'tested at each quarter end', read by a lender as calendar quarters, where
+    the tests fall at the ends of the run's quarters (months 2, 5, 8, ...): from
+    2026-06-26, in May, not June (the deterministic convert_all's min_dscr, 1.4406 in May
+    2029, would be 1.4448 on calendar quarters)."""
+    from sim.finance.covenants import covenant_test_months
+
+    assert list(covenant_test_months(0, 12, 3, 1)) == [2, 5, 8, 11]
+    covenant = _model_doc_text().split("**Covenant.**")[1].split("- **")[0]
+    assert "the ends of the ledger's months 2, 5, 8, … (month 0 holds day 0), not calendar quarters" in covenant
+    assert "the ends of August, November, February and May" in covenant
+
+
+def test_the_halving_days_subsidy_is_the_documented_mix_of_unrounded_heights():
+    """Before: the doc did not say that block_height is rounded down while the halving
+    day's subsidy uses the unrounded heights, so a hand check from block_height gave
+    2.8125 BTC where the world has 2.8081."""
+    world = sim.sample_world(sim.compose(["run.deterministic=true"]), 0)
+    day = int(np.flatnonzero(world.block_height >= 1_050_000)[0]) - 1
+    start, end = world.block_height[day], world.block_height[day + 1]
+    assert np.all(world.block_height == np.floor(world.block_height))
+    from_whole_heights = ((1_050_000 - start) * 3.125 + (end - 1_050_000) * 1.5625) / (end - start)
+    subsidy = world.subsidy_btc[day]
+    text = _model_doc_text()
+    assert "rounded down to a whole block" in text
+    assert (f"{world.date[day]} runs from height {start:,.0f} to {end:,.0f} and pays "
+            f"{subsidy:.4f} BTC a block, not the {from_whole_heights:.4f} that the whole "
+            "heights would give") in text
