@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from omegaconf import DictConfig
 
 from sim.arguments import check_output_dir
 from sim.errors import UserError
-from sim.rundir import CHUNKS_DIR, TABLES, RunDir, run_info
+from sim.rundir import CHUNKS_DIR, HYDRA_DIR, TABLES, RunDir, run_info
 
 #: The run.json fields that tell one run from another (its robustness.csv is its own).
 SAME_RUN = ("seed", "replications", "strategies", "world_key", "terminal_value", "discount_rates")
@@ -41,8 +42,9 @@ class Result:
         The directory then reads like one the command line wrote: `sim.load` and
         `hashpivot-compare` both accept it. A table this Result does not hold is removed;
         its `robustness` is written as robustness.csv, and without one another run's
-        robustness.csv is removed (a run's own, the same run saved again, is kept). The
-        files are written aside and moved in as a set (`RunDir.write_outcome`): a save that
+        robustness.csv is removed (a run's own, the same run saved again, is kept), and so
+        are another run's comparison (report.html, its tables and plots) and Hydra's
+        record of its command (.hydra/). The files are written aside and moved in as a set (`RunDir.write_outcome`): a save that
         fails or is interrupted leaves the folder's earlier tables as they were.
         """
         run_dir = RunDir(path)
@@ -52,13 +54,15 @@ class Result:
         check_output_dir(path, "path")  # before the first table: nothing is half-written
         before = run_dir.read_info() if run_dir.path.is_dir() else None
         info = run_info(self.config, "complete", self.info.get("started"), **self.recorded_info())
+        another_run = before is None or any(before.get(key) != info[key] for key in SAME_RUN)
+        if before is not None and another_run:
+            _remove_earlier_runs_record(run_dir.path)
         tables = {name: getattr(self, name, None) for name in TABLES}
         # all or nothing: an interrupted save leaves the earlier tables whole, never a mix
         run_dir.write_outcome({name: table for name, table in tables.items()
                                if table is not None and len(table.columns)},
                               self.config, info, self.robustness,
-                              drop_robustness=before is None
-                              or any(before.get(key) != info[key] for key in SAME_RUN))
+                              drop_robustness=another_run)
         return run_dir.path
 
     def recorded_info(self) -> dict:
@@ -70,6 +74,16 @@ class Result:
         strategies = list(self.summary["strategy"].unique()) if len(self.summary) else []
         n = int(self.summary["replication"].nunique()) if len(self.summary) else 0
         return f"Result({n} replications × strategies {strategies})"
+
+
+def _remove_earlier_runs_record(path: Path) -> None:
+    """Remove from `path` what spoke for the run saved there before another: its comparison
+    (report, tables, plots; a user's own files stay) and Hydra's record of its command
+    (.hydra/, whose overrides hashpivot-compare shows as the run's)."""
+    from sim.compare.pipeline import remove_comparison  # loads scipy and matplotlib: only here
+
+    remove_comparison(path)
+    shutil.rmtree(path / HYDRA_DIR, ignore_errors=True)
 
 
 def load(path) -> Result:

@@ -41,6 +41,34 @@ def test_saving_another_run_over_a_run_removes_its_robustness_but_saving_it_back
     assert not robustness.exists()
 
 
+def test_saving_another_run_over_a_cli_run_removes_its_report_and_its_command(
+        tmp_path, monkeypatch, capsys):
+    """Result.save of another run over a folder the command line wrote left that run's
+    report.html, comparison.csv, plots and .hydra/overrides.yaml: the folder's report
+    recommended a strategy the saved run does not hold, and hashpivot-compare's report gave
+    the old command's overrides (strategy, replications, horizon) as the new run's."""
+    overrides = ["run.replications=3", "run.horizon_years=1", "run.progress=false",
+                 "run.robustness.replications=0", "strategy=[stay_mining,phased]"]
+    monkeypatch.chdir(tmp_path)
+    assert hashpivot([*overrides, f"hydra.run.dir={tmp_path / 'r'}"]) == 0
+    own = tmp_path / "r" / "plots" / "my_chart.png"
+    own.write_text("a user's own file")
+    sim.load(tmp_path / "r").save(tmp_path / "r")  # the same run: its report still speaks for it
+    assert (tmp_path / "r" / "report.html").is_file()
+    assert (tmp_path / "r" / ".hydra" / "overrides.yaml").is_file()
+    other = sim.compose([*overrides[:-1], "strategy=[stay_mining,convert_all]"])
+    sim.run(other).save(tmp_path / "r")
+    left = {path.relative_to(tmp_path / "r").as_posix() for path in (tmp_path / "r").rglob("*")}
+    assert not left & {"report.html", "comparison.csv", "plots/ecdf.png", ".hydra/overrides.yaml"}
+    assert own.read_text() == "a user's own file"  # only what a comparison or Hydra wrote goes
+    capsys.readouterr()
+    assert compare_main([str(tmp_path / "r")]) == 0
+    report = html.unescape((tmp_path / "r" / "report.html").read_text())
+    assert "Overrides: (none)" in report
+    compared = pd.read_csv(tmp_path / "r" / "comparison.csv")
+    assert list(compared["strategy"]) == ["stay_mining", "convert_all"]
+
+
 def test_a_save_interrupted_between_two_tables_leaves_the_earlier_tables_whole(
         compose_small, tmp_path, monkeypatch):
     """Result.save wrote its tables one at a time over the folder's: Ctrl-C after the first
