@@ -19,10 +19,12 @@ import numpy as np
 import pandas as pd
 
 from sim.boundary import OPTIONAL_COLUMNS, TABLE_COLUMNS, validate_output
+from sim.config_checks import validate
 from sim.config_objects import build_processes
 from sim.economics import hashprice_usd_per_ph_day
 from sim.errors import UserError, raised_at, warn_user, whole_number
 from sim.memo import read_only_cache
+from sim.schema import Settings
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +215,10 @@ def sample_world(cfg, replication: int, processes: Mapping | None = None) -> Wor
     """Return the World of `replication`: every market path, sampled from the config.
 
     `processes` (by name) saves building them from `cfg.market` again for each world.
+    `cfg` is a composed config, checked as `sim.run` checks it, or its checked `Settings`.
     """
+    if not isinstance(cfg, Settings):
+        validate(cfg)
     return sample_worlds(cfg, [replication], processes)[0]
 
 

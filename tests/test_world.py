@@ -2,11 +2,13 @@
 (what a plug-in returns is checked in tests/test_boundary.py)."""
 
 import dataclasses
+import re
 import zlib
 
 import numpy as np
 import pandas as pd
 import pytest
+from omegaconf import OmegaConf
 
 import sim
 from sim.config_objects import build_processes
@@ -32,6 +34,27 @@ def test_a_replication_that_is_not_a_whole_number_from_0_is_named(compose_small,
     with pytest.raises(UserError) as refused:
         sim.sample_world(compose_small(), replication)
     assert str(refused.value) == f"replication={replication!r}: must be a whole number >= 0"
+
+
+@pytest.mark.parametrize("cfg", [None, {"run": {"seed": 1}}, ["run.replications=2"]])
+def test_a_config_not_made_by_compose_is_named_as_sim_run_names_it(cfg):
+    """sim.sample_world(None, 0) ended in AttributeError: 'NoneType' object has no attribute 'run'."""
+    with pytest.raises(UserError, match=r"^cfg: a config made by sim.compose\(\[\.\.\.\]\), not a "):
+        sim.sample_world(cfg, replication=0)
+
+
+@pytest.mark.parametrize("key, value, says", [
+    ("site.start_date", "garbage", "site.start_date='garbage': must be a date YYYY-MM-DD"),
+    ("run.seed", -5, "run.seed=-5: must be >= 0"),
+])
+def test_a_config_changed_after_composing_is_checked_as_sim_run_checks_it(
+        compose_small, key, value, says):
+    """A value set in Python after sim.compose reached pandas' DateParseError or numpy's
+    'expected non-negative integer', where sim.run named the key."""
+    cfg = compose_small()
+    OmegaConf.update(cfg, key, value)
+    with pytest.raises(UserError, match=re.escape(says)):
+        sim.sample_world(cfg, replication=0)
 
 
 def test_a_world_reads_in_one_line(compose_small):
