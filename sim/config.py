@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError
 
+from sim.arguments import ArgumentError
 from sim.config_checks import validate
 from sim.config_errors import hydra_error_line, interpolation_failure
 from sim.config_tree import check_config_dirs, config_dir
@@ -41,6 +42,9 @@ def _strings(name: str, given) -> list[str]:
     if isinstance(given, Mapping):
         raise UserError(f"{name}: a list of 'key=value' strings, not a mapping (from a "
                         f"dict: [f'{{k}}={{v}}' for k, v in the_dict.items()])")
+    if not isinstance(given, Iterable):
+        got = "None" if given is None else f"{given!r} ({type(given).__name__})"
+        raise UserError(f"{name}: a list of 'key=value' strings, not {got}")
     items = list(given)
     wrong = next((item for item in items if not isinstance(item, str)), None)
     if wrong is not None:
@@ -50,8 +54,15 @@ def _strings(name: str, given) -> list[str]:
 
 
 def _paths(given) -> list:
-    """Return the config directories `given` as a list: one path (str or Path) is one."""
-    return [given] if isinstance(given, (str, os.PathLike)) else list(given)
+    """Return the config directories `given` as a list: one path (str or Path) is one;
+    anything else is refused naming `config_dirs`."""
+    one = isinstance(given, (str, os.PathLike)) or not isinstance(given, Iterable)
+    paths = [given] if one else list(given)
+    for path in paths:
+        if not isinstance(path, (str, os.PathLike)):
+            raise ArgumentError(lambda name, path=path: f"{name('config_dirs', path)}: a config "
+                                                        "directory's path or a list of them")
+    return paths
 
 
 def compose(overrides: Sequence[str] = (), config_dirs: Sequence[str | Path] = ()) -> DictConfig:

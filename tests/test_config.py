@@ -499,10 +499,24 @@ def test_overrides_given_as_one_string_or_a_path_are_one_item(tmp_path):
 @pytest.mark.parametrize("overrides, fragment", [
     ({"run.replications": 4}, "overrides: a list of 'key=value' strings, not a mapping"),
     ([4], "overrides: a list of 'key=value' strings; got 4 (int)"),
+    (None, "overrides: a list of 'key=value' strings, not None"),
+    (4, "overrides: a list of 'key=value' strings, not 4 (int)"),
 ])
 def test_overrides_that_are_not_strings_are_named(overrides, fragment):
+    """None or a number was refused by Python's TypeError, "'NoneType' object is not iterable",
+    naming no argument."""
     with pytest.raises(UserError, match=re.escape(fragment)):
         sim.compose(overrides)
+
+
+@pytest.mark.parametrize("config_dirs, fragment", [
+    (None, "config_dirs=None: a config directory's path or a list of them"),
+    (4, "config_dirs=4: a config directory's path or a list of them"),
+    ([4], "config_dirs=4: a config directory's path or a list of them"),
+])
+def test_config_dirs_that_are_not_paths_are_named(config_dirs, fragment):
+    with pytest.raises(UserError, match=re.escape(fragment)):
+        sim.compose([], config_dirs=config_dirs)
 
 
 @pytest.mark.parametrize("cfg", [["run.replications=4"], {"run": {"replications": 4}},
