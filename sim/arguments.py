@@ -4,7 +4,7 @@ caller spells it, and the readings and checks that several commands share.
 `ArgumentError` carries its line as a function of the arguments' names, so that a function
 names them as Python passes them (`metric='irr'`) and a command line, through `flagged`, by
 its flags (`--metric=irr`); `whole_argument`, `check_output_dir` and `names_listed` are
-those readings and checks.
+those readings and checks, with `folder_path`.
 """
 
 from __future__ import annotations
@@ -69,6 +69,15 @@ def whole_argument(keyword: str, value, minimum: int) -> int:
                                          f">= {minimum}") from None
 
 
+def folder_path(key: str, value) -> Path:
+    """Return `value`, a folder's path, as a Path, or raise ArgumentError naming `key` unless it
+    is a str or a path-like (None or a number reached pathlib's TypeError, naming nothing)."""
+    if isinstance(value, (str, os.PathLike)):
+        return Path(value)
+    raise ArgumentError(lambda name: f"{name(key, value)}: a folder's path (a str or "
+                                     f"pathlib.Path), not {type(value).__name__}")
+
+
 def check_output_dir(path, key: str) -> None:
     """Raise UserError (an ArgumentError naming `key`) unless `path` is a writable directory
     or can be made one.
@@ -77,7 +86,7 @@ def check_output_dir(path, key: str) -> None:
     parent, is tried by making (and removing) a temporary folder in it. (Permission bits
     alone would pass a root user on a read-only mount, or in /proc.)
     """
-    path = Path(path)
+    path = folder_path(key, path)
     try:
         target = path.absolute()
         if target.exists():

@@ -20,6 +20,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from sim.arguments import check_output_dir
 from sim.config_checks import settings, validate
 from sim.config_objects import build_processes, build_strategies
 from sim.errors import Resumable, UserError, raised_at, warn_user
@@ -210,6 +211,7 @@ def run(cfg, out_dir=None) -> Result:
     if out_dir is None:
         return _run(cfg, checked, labels, None, started)
     # Named as passed: the command line checks its directory (hydra.run.dir) before calling.
+    check_output_dir(out_dir, "out_dir")  # a file, or a folder that cannot be written
     check_claim(out_dir, cfg, "out_dir")  # before the lock writes anything into the directory
     run_dir = RunDir(out_dir)
     with run_dir.lock("out_dir"):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import DictConfig
 
-from sim.arguments import check_output_dir
+from sim.arguments import check_output_dir, folder_path
 from sim.errors import UserError
 from sim.rundir import CHUNKS_DIR, HYDRA_DIR, TABLES, RunDir, run_info
 
@@ -47,7 +47,7 @@ class Result:
         record of its command (.hydra/). The files are written aside and moved in as a set (`RunDir.write_outcome`): a save that
         fails or is interrupted leaves the folder's earlier tables as they were.
         """
-        run_dir = RunDir(path)
+        run_dir = RunDir(folder_path("path", path))
         if run_dir.path.exists() and not run_dir.path.is_dir():
             raise UserError(f"{run_dir.path}: a file; Result.save writes a folder of tables, "
                             "give it a folder's path")
@@ -88,7 +88,9 @@ def _remove_earlier_runs_record(path: Path) -> None:
 
 def load(path) -> Result:
     """Return the Result saved in directory `path` (by `Result.save` or a `hashpivot` run)."""
-    run_dir = RunDir(path)
+    run_dir = RunDir(folder_path("path", path))
+    if not run_dir.path.exists():
+        raise UserError(f"{run_dir.path}: no such folder")
     if "summary" not in run_dir.tables():
         chunks = (run_dir.path / CHUNKS_DIR).is_dir()
         raise UserError(f"{run_dir.path}: not a hashpivot result (no summary.parquet)"

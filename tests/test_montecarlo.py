@@ -150,6 +150,21 @@ def test_a_run_directory_of_another_config_is_refused(compose_small, tmp_path):
                           "run.workers=1", "run.progress=true", "run.compare=true"), out_dir=tmp_path)
 
 
+@pytest.mark.parametrize("given, says", [
+    ("a_file", "out_dir={path!r}: exists and is not a directory"),
+    (3, "out_dir=3: a folder's path (a str or pathlib.Path), not int"),
+])
+def test_an_out_dir_that_cannot_hold_a_run_is_named(compose_small, tmp_path, given, says):
+    """sim.run(cfg, out_dir=<a file>) ended in FileExistsError from pathlib's mkdir, and
+    out_dir=3 in a TypeError, neither naming out_dir."""
+    path = tmp_path / "a_file"
+    path.write_text("mine")
+    out_dir = str(path) if given == "a_file" else given
+    with pytest.raises(UserError, match=re.escape(says.format(path=str(path)))):
+        sim.run(compose_small("run.replications=1", "strategy=stay_mining"), out_dir=out_dir)
+    assert path.read_text() == "mine"
+
+
 # --- progress ---------------------------------------------------------------------------------
 def test_progress_counts_each_replication_once_even_when_reported_twice(compose_small):
     progress = Progress(compose_small("run.progress=true"), total=10, initial=2, todo=[(2, 6), (6, 10)])

@@ -3,6 +3,7 @@
 import html
 import json
 import os
+import re
 
 import pandas as pd
 import pytest
@@ -110,6 +111,21 @@ def test_saving_to_a_file_and_loading_chunks_only_say_what_to_do(compose_small, 
     (tmp_path / "file").write_text("")
     with pytest.raises(UserError, match="a file; Result.save writes a folder"):
         result.save(tmp_path / "file")  # was a FileExistsError
+
+
+@pytest.mark.parametrize("path", [None, 3])
+def test_a_path_that_is_not_a_path_is_named_by_save_and_load(compose_small, path):
+    """result.save(None) and sim.load(3) ended in pathlib's TypeError, naming no argument."""
+    result = sim.run(compose_small("run.horizon_years=1", "strategy=stay_mining"))
+    says = f"path={path!r}: a folder's path (a str or pathlib.Path), not {type(path).__name__}"
+    for call in (result.save, sim.load):
+        with pytest.raises(UserError, match=re.escape(says)):
+            call(path)
+
+
+def test_loading_a_folder_that_does_not_exist_says_so(tmp_path):
+    with pytest.raises(UserError, match=re.escape(f"{tmp_path / 'nope'}: no such folder")):
+        sim.load(tmp_path / "nope")
 
 
 def test_saving_where_no_folder_can_be_made_says_so_in_one_line_and_writes_nothing(
