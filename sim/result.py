@@ -91,16 +91,17 @@ def load(path) -> Result:
     run_dir = RunDir(folder_path("path", path))
     if not run_dir.path.exists():
         raise UserError(f"{run_dir.path}: no such folder")
+    # first: a command-line run stopped before its tables is to be rerun, not saved
+    status = (run_dir.read_info() or {}).get("status", "complete")
+    if status != "complete":  # its tables may be another run's, or partly written
+        raise UserError(f"{run_dir.path}: run status is {status!r}, not 'complete'; its tables "
+                        "may be partial or an earlier run's, so rerun it to completion first")
     if "summary" not in run_dir.tables():
         chunks = (run_dir.path / CHUNKS_DIR).is_dir()
         raise UserError(f"{run_dir.path}: not a hashpivot result (no summary.parquet)"
                         + ("; it holds a run's chunks only, kept for resuming (sim.run(cfg, "
                            "out_dir) writes no tables: save its Result with result.save(DIR))"
                            if chunks else ""))
-    status = (run_dir.read_info() or {}).get("status", "complete")
-    if status != "complete":  # its tables may be another run's, or partly written
-        raise UserError(f"{run_dir.path}: run status is {status!r}, not 'complete'; its tables "
-                        "may be partial or an earlier run's, so rerun it to completion first")
     tables = {name: run_dir.read_table(name) for name in TABLES}
     cfg = run_dir.read_config()
     if cfg is None:

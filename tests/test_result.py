@@ -13,7 +13,7 @@ from sim.cli import compare_main
 from sim.cli import main as hashpivot
 from sim.errors import UserError
 from sim.ledger import LEDGER_CATEGORIES, TIMELINE_COLUMNS
-from sim.rundir import TABLES
+from sim.rundir import TABLES, RunDir
 
 
 def test_save_and_load_round_trip(compose_small, tmp_path):
@@ -101,6 +101,19 @@ def test_a_save_interrupted_between_two_tables_leaves_the_earlier_tables_whole(
     assert_saved(first)  # the earlier run's tables, whole
     second.save(tmp_path / "r")
     assert_saved(second)
+
+
+def test_an_interrupted_run_with_chunks_only_is_refused_by_its_status(compose_small, tmp_path):
+    """A command-line run stopped by Ctrl-C before its tables (chunks and run.json saying
+    interrupted) was said to be what sim.run(cfg, out_dir) leaves, to be saved with
+    result.save: its status, and that rerunning resumes it, went unsaid."""
+    cfg = compose_small("run.horizon_years=1")
+    sim.run(cfg, tmp_path / "r")
+    RunDir(tmp_path / "r").write_info(cfg, "interrupted")
+    with pytest.raises(UserError) as refused:
+        sim.load(tmp_path / "r")
+    assert str(refused.value).startswith(f"{tmp_path / 'r'}: run status is 'interrupted', not "
+                                         "'complete'")
 
 
 def test_saving_to_a_file_and_loading_chunks_only_say_what_to_do(compose_small, tmp_path):
