@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 
 from sim.arguments import check_output_dir, folder_path
 from sim.errors import UserError
-from sim.rundir import CHUNKS_DIR, HYDRA_DIR, TABLES, RunDir, run_info
+from sim.rundir import CHUNKS_DIR, HYDRA_DIR, INFO_FILE, TABLES, RunDir, read_sweep, run_info
 
 #: The run.json fields that tell one run from another (its robustness.csv is its own).
 SAME_RUN = ("seed", "replications", "strategies", "world_key", "terminal_value", "discount_rates")
@@ -97,14 +97,23 @@ def load(path) -> Result:
         raise UserError(f"{run_dir.path}: run status is {status!r}, not 'complete'; its tables "
                         "may be partial or an earlier run's, so rerun it to completion first")
     if "summary" not in run_dir.tables():
-        chunks = (run_dir.path / CHUNKS_DIR).is_dir()
         raise UserError(f"{run_dir.path}: not a hashpivot result (no summary.parquet)"
-                        + ("; it holds a run's chunks only, kept for resuming (sim.run(cfg, "
-                           "out_dir) writes no tables: save its Result with result.save(DIR))"
-                           if chunks else ""))
+                        + _what_it_holds(run_dir.path))
     tables = {name: run_dir.read_table(name) for name in TABLES}
     cfg = run_dir.read_config()
     if cfg is None:
         raise UserError(f"{run_dir.path}: has no config.yaml or .hydra/config.yaml")
     return Result(config=cfg, info=run_dir.read_info() or {}, robustness=run_dir.read_robustness(),
                   **{name: pd.DataFrame() if table is None else table for name, table in tables.items()})
+
+
+def _what_it_holds(path: Path) -> str:
+    """Return what `path`, a folder without a summary, holds instead, as the end of
+    `load`'s refusal ("" where it holds nothing hashpivot wrote)."""
+    if (path / CHUNKS_DIR).is_dir():
+        return ("; it holds a run's chunks only, kept for resuming (sim.run(cfg, out_dir) "
+                "writes no tables: save its Result with result.save(DIR))")
+    if read_sweep(path) is not None or (path / "0" / INFO_FILE).is_file():
+        return (f"; it is a sweep's folder: load one of its numbered runs "
+                f"(sim.load('{path / '0'}')), or compare them all with hashpivot-compare {path}")
+    return ""

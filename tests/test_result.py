@@ -103,6 +103,18 @@ def test_a_save_interrupted_between_two_tables_leaves_the_earlier_tables_whole(
     assert_saved(second)
 
 
+def test_loading_a_sweeps_folder_says_to_load_one_of_its_runs(compose_small, tmp_path):
+    """sim.load(<a multirun's folder>) said only 'not a hashpivot result (no summary.parquet)'."""
+    sim.run(compose_small("run.horizon_years=1")).save(tmp_path / "sweep" / "0")
+    with pytest.raises(UserError) as refused:
+        sim.load(tmp_path / "sweep")
+    assert str(refused.value) == (
+        f"{tmp_path / 'sweep'}: not a hashpivot result (no summary.parquet); it is a sweep's "
+        f"folder: load one of its numbered runs (sim.load('{tmp_path / 'sweep' / '0'}')), or "
+        f"compare them all with hashpivot-compare {tmp_path / 'sweep'}")
+    sim.load(tmp_path / "sweep" / "0")
+
+
 def test_an_interrupted_run_with_chunks_only_is_refused_by_its_status(compose_small, tmp_path):
     """A command-line run stopped by Ctrl-C before its tables (chunks and run.json saying
     interrupted) was said to be what sim.run(cfg, out_dir) leaves, to be saved with
