@@ -11,7 +11,8 @@ from omegaconf import DictConfig
 
 from sim.arguments import check_output_dir, folder_path
 from sim.errors import UserError
-from sim.rundir import CHUNKS_DIR, HYDRA_DIR, INFO_FILE, TABLES, RunDir, read_sweep, run_info
+from sim.rundir import (CHUNKS_DIR, HYDRA_DIR, INFO_FILE, TABLES, RunDir, read_sweep,
+                        remove_comparison, run_info)
 
 #: The run.json fields that tell one run from another (its robustness.csv is its own).
 SAME_RUN = ("seed", "replications", "strategies", "world_key", "terminal_value", "discount_rates")
@@ -80,8 +81,6 @@ def _remove_earlier_runs_record(path: Path) -> None:
     """Remove from `path` what spoke for the run saved there before another: its comparison
     (report, tables, plots; a user's own files stay) and Hydra's record of its command
     (.hydra/, whose overrides hashpivot-compare shows as the run's)."""
-    from sim.compare.pipeline import remove_comparison  # loads scipy and matplotlib: only here
-
     remove_comparison(path)
     shutil.rmtree(path / HYDRA_DIR, ignore_errors=True)
 

@@ -19,14 +19,13 @@ import sim
 from sim.cli.error_lines import _fail, one_line
 from sim.cli.sweep import _same_command
 from sim.compare import compare_runs
-from sim.compare.pipeline import remove_comparison
 from sim.errors import Resumable, UserError, warn_user
 from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
 from sim.selection import until_confident_sentence
 from sim.policies import pinned
 from sim.compare.robustness import robustness_pair, verdict_robustness, verdict_sentence
 from sim.compare.robustness import save as save_robustness
-from sim.rundir import ROBUSTNESS_CSV, RunDir, check_claim, now
+from sim.rundir import ROBUSTNESS_CSV, RunDir, check_claim, now, remove_comparison
 
 log = logging.getLogger(__name__)
 

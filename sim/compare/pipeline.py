@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -31,10 +30,11 @@ from sim.compare.drawing import Drawing
 from sim.compare.load import RunSet, load_runs
 from sim.compare.report import FINANCING, render
 from sim.compare.verdict import robust_choice, verdict
-from sim.compare.workbook import WORKBOOK, workbook_path, write_workbook
+from sim.compare.workbook import workbook_path, write_workbook
 from sim.selection import Selection
 from sim.errors import UserError
 from sim.rundir import COMPARISON_CSV, PLOTS_DIR, REPORT_HTML, RunDir, write_atomic
+from sim.rundir.comparison_files import remove_comparison
 
 log = logging.getLogger(__name__)
 
@@ -175,35 +175,6 @@ def analyse_runset(runset: RunSet, metric: str = "npv_usd", baseline: str | None
     if delta is None and metric.endswith("_usd"):
         delta = (runset.runs[0].config.get("run") or {}).get("indifference_usd")
     return runset, analyse(runset, metric, baseline, confidence, delta)
-
-
-#: What a comparison writes into its folder beside plots/ (a table it has nothing for is
-#: not written): an earlier comparison's are removed before a new one is written.
-WRITTEN = (REPORT_HTML, COMPARISON_CSV, "dominance.csv", "incremental_cashflows.csv",
-           "sensitivity.csv", "regret.csv", WORKBOOK)
-#: The names of the plots a comparison draws into plots/, each `<stem>.png` or, per scenario
-#: or sampled world, `<stem>_<slug>.png` (`draw_named`, `draw_financing`; `plots.slug`).
-PLOT_STEMS = ("ecdf", "box", "paired_difference", "tornado", "cumulative_cash", "mw_by_state",
-              "regret", "world", "dscr")
-_PLOT_NAME = re.compile(rf"(?:{'|'.join(PLOT_STEMS)})(?:_[a-z0-9_]+)?\.png")
-
-
-def is_plot(name: str) -> bool:
-    """Return whether a file named `name` in plots/ is one a comparison draws."""
-    return _PLOT_NAME.fullmatch(name) is not None
-
-
-def remove_comparison(out: Path) -> None:
-    """Remove an earlier comparison's report, tables and plots from `out`, the report first:
-    a report that is there was written whole, for the tables and plots beside it. Only
-    the files a comparison writes go: any other file in `out` or plots/ stays."""
-    for name in WRITTEN:
-        (Path(out) / name).unlink(missing_ok=True)
-    folder = Path(out) / PLOTS_DIR
-    if folder.is_dir():
-        for path in folder.iterdir():
-            if is_plot(path.name) and path.is_file():
-                path.unlink(missing_ok=True)
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:

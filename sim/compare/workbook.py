@@ -23,8 +23,8 @@ from sim.compare.finance import FINANCING_CATEGORIES
 from sim.compare.load import RunSet
 from sim.errors import UserError
 from sim.rundir import write_atomic
+from sim.rundir.comparison_files import WORKBOOK
 
-WORKBOOK = "comparison.xlsx"
 #: Excel's largest sheet, header included.
 MAX_ROWS = 1_048_576
 #: Columns of comparison.csv in the metric's own unit (the unit of `--metric`).

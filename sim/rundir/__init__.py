@@ -21,8 +21,9 @@ keys that differ, except keys that only change how the run executes
 This module holds `RunDir`, the names of the directory's files and the claims on it
 (`check_claim`); the package's other modules hold one idea each: `files` (atomic writes),
 `lock` (one command at a time), `fingerprints` (which keys, code and files decide a run's
-numbers), `info` (run.json), `chunk_store` (the chunks a rerun resumes), `manifest` (what
-a chunk holds) and `sweep` (a sweep's record of its jobs).
+numbers), `info` (run.json), `comparison_files` (what a comparison writes), `chunk_store`
+(the chunks a rerun resumes), `manifest` (what a chunk holds) and `sweep` (a sweep's record
+of its jobs).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from omegaconf.errors import OmegaConfBaseException
 from sim.errors import UserError
 from sim.interrupts import signals_held
 from sim.rundir.chunk_store import CHUNKS_DIR, ChunkStore, chunks, plan
+from sim.rundir.comparison_files import COMPARISON_CSV, PLOTS_DIR, REPORT_HTML, remove_comparison
 from sim.rundir.files import temporary, write_atomic, write_folder_atomic, write_json
 from sim.rundir.fingerprints import (code_digest, config_digest, fingerprint, is_outcome_neutral, strategy_options,
                                      world_key)
@@ -49,15 +51,16 @@ from sim.rundir.manifest import ChunkDamaged
 from sim.rundir.sweep import read_sweep, write_sweep
 
 # Besides its own, the package gives the names its importers take from it: the atomic writes
-# (sim.rundir.files), a damaged chunk (sim.rundir.manifest), a run's fingerprint
-# (sim.rundir.fingerprints), its run.json (sim.rundir.info), its chunks (sim.rundir.chunk_store)
-# and a sweep's record of its jobs (sim.rundir.sweep).
+# (sim.rundir.files), a comparison's files (sim.rundir.comparison_files), a damaged chunk
+# (sim.rundir.manifest), a run's fingerprint (sim.rundir.fingerprints), its run.json
+# (sim.rundir.info), its chunks (sim.rundir.chunk_store) and a sweep's record of its jobs
+# (sim.rundir.sweep).
 __all__ = ["CHUNKS_DIR", "COMPARISON_CSV", "CONFIG_FILE", "FITS_DIR", "HYDRA_DIR", "INFO_FILE", "PLOTS_DIR",
            "REPORT_HTML", "ROBUSTNESS_CSV", "RUN_DIR_OWN", "TABLES",
            "ChunkDamaged", "ChunkStore", "RunDir", "check_claim", "check_no_strangers", "check_only_own",
            "chunks", "code_digest", "config_digest", "fingerprint", "is_outcome_neutral", "now", "plan",
-           "read_sweep", "run_info", "strategy_options", "world_key", "write_atomic", "write_folder_atomic",
-           "write_sweep"]
+           "read_sweep", "remove_comparison", "run_info", "strategy_options", "world_key",
+           "write_atomic", "write_folder_atomic", "write_sweep"]
 
 #: The outcome tables, one `<name>.parquet` each; a new table is one more name here.
 TABLES = ("summary", "cashflows", "timeline", "worlds", "world_monthly", "events")
@@ -66,10 +69,7 @@ CONFIG_FILE = "config.yaml"
 HYDRA_DIR = ".hydra"
 #: Where a run keeps the trained policies of its learning strategies (sim.policies).
 FITS_DIR = "fits"
-COMPARISON_CSV = "comparison.csv"
 ROBUSTNESS_CSV = "robustness.csv"
-REPORT_HTML = "report.html"
-PLOTS_DIR = "plots"
 
 
 # --- claims on the directory: one config, one command, no one else's files ------------------------

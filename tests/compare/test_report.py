@@ -390,7 +390,7 @@ def test_strategies_compared_into_the_run_directory_leave_no_plot_of_the_others(
 def test_every_plot_a_comparison_draws_is_one_it_removes(tmp_path, run_factory,
                                                         financing_factory):
     """The names `remove_comparison` recognises cover every plot: scenarios, worlds, DSCR."""
-    from sim.compare.pipeline import is_plot
+    from sim.rundir.comparison_files import is_plot
 
     runs = [financing_factory(run_factory(tmp_path / name, ("stay_mining", "phased"),
                                           replications=4, market=market, seed=seed))
