@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from sim.calibrate.fit import Fit, check_enough, covariance, delta_se, period_of
+from sim.calibrate.fit import (Fit, check_enough, covariance, delta_se, period_of,
+                               shipped_option)
 from sim.economics import DAYS_PER_YEAR
 from sim.processes._common import day_of_year
 from sim.processes.power import SeasonalLogOU
@@ -34,6 +35,12 @@ THRESHOLD = 4.0
 #: peak day are not told apart from the level and the noise on less than one cycle.
 MIN_DAYS = 366
 _PASSES = 6
+#: The fewest spike days whose sizes are fitted (a normal law's mean and sd, cut at the threshold).
+MIN_SPIKES = 3
+#: The spike keys: fitted where the history shows spikes, else kept from the shipped option.
+SPIKE_KEYS = ("spikes_per_year", "spike_log_mean", "spike_log_sd", "spike_half_life_days")
+#: The shipped option a power fit replaces.
+SHIPPED = "ercot"
 
 
 def peak_day(phase_days: float) -> float:
@@ -150,46 +157,34 @@ def fit_power(prices: pd.Series, cap_usd_per_mwh: float = 5000.0) -> Fit:
     design = np.column_stack([np.ones(len(log_p)), np.cos(theta), np.sin(theta)])
     beta, e, phi, psi, s, is_jump, u, innovations = _alternate(log_p, design)
     n, years = len(innovations), len(log_p) / DAYS_PER_YEAR
-    sizes, cut = u[is_jump], THRESHOLD * s
-    if len(sizes) > 2:
-        jump, jump_cov = _truncated_normal(sizes, cut)
-        seen = _seen(jump, cut)
-    else:  # too few to fit their sizes: taken as all seen
-        jump, jump_cov, seen = np.array([0.0, -np.inf]), np.full((2, 2), np.inf), 1.0
-    jump_mean, total_sd = float(jump[0]), math.exp(jump[1])
-    jump_sd = math.sqrt(max(total_sd ** 2 - s ** 2, 0.0))
-    rate = len(sizes) / seen / years
+    se_psi = _curvature_se(lambda v: _profile(e, phi, v, is_jump), psi)
+    spikes, spike_errors, notes = _spike_fit(u[is_jump], s, years, psi, se_psi)
     amplitude = float(math.hypot(beta[1], beta[2]))
     peak = peak_day(math.atan2(beta[2], beta[1]) * DAYS_PER_YEAR / (2 * np.pi))
     log_sd = s / math.sqrt(1 - phi ** 2)
     half_life = math.log(0.5) / math.log(phi)
-    spike_half_life = math.log(0.5) / math.log(psi)
     # regression errors, widened for the AR(1) noise; φ, s, ψ and the jumps asymptotic
     beta_cov = (log_sd ** 2 * (1 + phi) / (1 - phi)) * np.linalg.inv(design.T @ design)
     se_phi = math.sqrt((1 - phi ** 2) / n)
     se_s = s / math.sqrt(2 * n)
-    se_psi = _curvature_se(lambda v: _profile(e, phi, v, is_jump), psi)
+    kept = {key: float(value) for key, value in shipped_option("power", SHIPPED).items()
+            if key in SPIKE_KEYS}  # the spike keys the history does not identify stay
     process = SeasonalLogOU(mean_usd_per_mwh=1.0, seasonal_amplitude_log=amplitude,
                             peak_day_of_year=float(peak), log_sd=log_sd,
-                            half_life_days=half_life, spikes_per_year=rate,
-                            spike_log_mean=jump_mean, spike_log_sd=jump_sd,
-                            spike_half_life_days=spike_half_life,
+                            half_life_days=half_life, **{**kept, **spikes},
                             cap_usd_per_mwh=max(cap_usd_per_mwh, 1.5))
     mean = math.exp(beta[0]) / process.level_usd_per_mwh()
     grad_amp = np.array([beta[1], beta[2]]) / max(amplitude, 1e-12)
     grad_peak = np.array([-beta[2], beta[1]]) / max(amplitude ** 2, 1e-12) * DAYS_PER_YEAR / (2 * np.pi)
     params = {"mean_usd_per_mwh": mean, "seasonal_amplitude_log": amplitude,
               "peak_day_of_year": float(peak), "log_sd": log_sd, "half_life_days": half_life,
-              "spikes_per_year": rate, "spike_log_mean": jump_mean, "spike_log_sd": jump_sd,
-              "spike_half_life_days": spike_half_life,
-              "cap_usd_per_mwh": float(max(cap_usd_per_mwh, math.ceil(prices.max())))}
+              **spikes, "cap_usd_per_mwh": float(max(cap_usd_per_mwh, math.ceil(prices.max())))}
     dlogsd_dphi = s * phi / (1 - phi ** 2) ** 1.5
     errors = {"seasonal_amplitude_log": math.sqrt(grad_amp @ beta_cov[1:, 1:] @ grad_amp),
               "peak_day_of_year": math.sqrt(grad_peak @ beta_cov[1:, 1:] @ grad_peak),
               "log_sd": math.hypot(se_s / math.sqrt(1 - phi ** 2), dlogsd_dphi * se_phi),
               "half_life_days": -math.log(0.5) / (phi * math.log(phi) ** 2) * se_phi,
-              **_spike_errors(jump, jump_cov, len(sizes), rate, s, cut),
-              "spike_half_life_days": -math.log(0.5) / (psi * math.log(psi) ** 2) * se_psi}
+              **spike_errors}
     # the mean is exp(intercept) over the level the noise, seasons and spikes leave it:
     # their errors count too (a spike rate known to 9% moved it by 2.3%: an audit found
     # the intercept's error alone 1.4 times too small with frequent, lasting spikes)
@@ -198,12 +193,13 @@ def fit_power(prices: pd.Series, cap_usd_per_mwh: float = 5000.0) -> Fit:
     errors = {name: errors[name] for name in params if name in errors}  # in the params' order
     goodness = {"log_likelihood": float(np.sum(stats.norm.logpdf(innovations, 0, s))),
                 "ks_statistic": float(stats.kstest(innovations / s, "norm").statistic),
-                "spike_days": int(len(sizes))}
+                "spike_days": int(np.sum(is_jump))}
     return Fit("power", "fitted", "sim.processes.power.SeasonalLogOU", params, errors,
                period_of(prices.index), goodness,
                "seasonal regression + AR(1) noise/spike filter (likelihood of the noise days)",
-               {"cap_usd_per_mwh": "not fitted: the market's cap, or the highest price seen"},
-               observed="daily prices", shipped="ercot")
+               {"cap_usd_per_mwh": "not fitted: the market's cap, or the highest price seen",
+                **notes},
+               observed="daily prices", shipped=SHIPPED)
 
 
 #: The parameters the level of a mean price reads beside the mean itself (`level_usd_per_mwh`).
@@ -214,13 +210,14 @@ LEVEL_PARAMS = ("seasonal_amplitude_log", "log_sd", "spikes_per_year", "spike_lo
 def _log_level_se(process: SeasonalLogOU, errors: dict) -> float:
     """Return the standard error of log `process.level_usd_per_mwh()` from the errors of the
     parameters it reads (`LEVEL_PARAMS`), by the delta method, taken as independent (a
-    central difference, one-sided at a bound of 0)."""
+    central difference, one-sided at a bound of 0); one without an error (not fitted: kept
+    as shipped, or a rate of 0 where no spike was seen) is a stated choice and adds none."""
     def log_level(**changed) -> float:
         return math.log(dataclasses.replace(process, **changed).level_usd_per_mwh())
 
     total = 0.0
     for name in LEVEL_PARAMS:
-        se, x = errors[name], float(getattr(process, name))
+        se, x = errors.get(name, 0.0), float(getattr(process, name))
         if se == 0:
             continue
         if not math.isfinite(se):
@@ -232,15 +229,44 @@ def _log_level_se(process: SeasonalLogOU, errors: dict) -> float:
     return math.sqrt(total)
 
 
+def _spike_fit(sizes: np.ndarray, s: float, years: float, psi: float,
+               se_psi: float) -> tuple[dict, dict, dict]:
+    """Return ({key: value}, {key: standard error}, {key: note}) of the spike keys that the
+    spike days' innovations `sizes` identify, the others noted as kept from the shipped
+    option: from `MIN_SPIKES` spike days on, every spike key; with fewer, the rate (every
+    spike taken as seen) and the half-life, the sizes kept; with none, a rate of 0 (noted
+    with its 95% upper bound, not given an error) and the sizes and half-life kept (they do
+    nothing at 0 spikes a year; a ψ fitted to no spike is any value)."""
+    count, cut = len(sizes), THRESHOLD * s
+    if count == 0:
+        kept = (f"not fitted: no spike day in the history; as market/power={SHIPPED}, "
+                "of no effect at 0 spikes a year")
+        return {"spikes_per_year": 0.0}, {}, {
+            "spikes_per_year": f"no spike day in the history (an innovation over {THRESHOLD:g} "
+                               f"sds): at most {-math.log(0.05) / years:.3g} a year at 95%",
+            **{key: kept for key in SPIKE_KEYS if key != "spikes_per_year"}}
+    half_life = {"spike_half_life_days": math.log(0.5) / math.log(psi)}
+    half_life_se = {"spike_half_life_days": -math.log(0.5) / (psi * math.log(psi) ** 2) * se_psi}
+    if count < MIN_SPIKES:
+        rate = count / years
+        kept = (f"not fitted: {count} spike day(s) in the history, {MIN_SPIKES} needed for "
+                f"their sizes; as market/power={SHIPPED}")
+        return ({"spikes_per_year": rate, **half_life},
+                {"spikes_per_year": rate / math.sqrt(count), **half_life_se},
+                {key: kept for key in ("spike_log_mean", "spike_log_sd")})
+    jump, jump_cov = _truncated_normal(sizes, cut)
+    rate = count / _seen(jump, cut) / years
+    values = {"spikes_per_year": rate, "spike_log_mean": float(jump[0]),
+              "spike_log_sd": math.sqrt(max(math.exp(2 * jump[1]) - s ** 2, 0.0)), **half_life}
+    return values, {**_spike_errors(jump, jump_cov, count, rate, s, cut), **half_life_se}, {}
+
+
 def _spike_errors(jump: np.ndarray, cov: np.ndarray, count: int, rate: float, s: float,
                   cut: float) -> dict:
     """Return the standard errors of the spike rate, log mean and log sd: the sizes' from
     the truncated normal's covariance `cov` of (mean, log sd) `jump`, by the delta method;
     the rate's, count / P(seen) / years, from the count's Poisson error and that of
-    log P(seen). With under 3 spikes the sizes' are unknown (infinite)."""
-    if count < 3:
-        return {"spikes_per_year": rate / math.sqrt(count) if count else math.inf,
-                "spike_log_mean": math.inf, "spike_log_sd": math.inf}
+    log P(seen)."""
     log_seen_se = delta_se(lambda x: math.log(_seen(x, cut)), jump, cov)
     return {"spikes_per_year": rate * math.sqrt(1 / count + log_seen_se ** 2),
             "spike_log_mean": math.sqrt(cov[0, 0]),

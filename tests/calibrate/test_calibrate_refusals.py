@@ -207,12 +207,15 @@ def test_a_jump_fit_on_three_closes_has_unknown_not_zero_errors():
     assert fit.period[2] == 2 and "2 daily returns" in fit.summary()
 
 
-def test_spike_sizes_seen_on_under_three_days_have_unknown_errors():
-    """Under 3 spike days the sizes are not fitted (0): their errors are infinite, not 0."""
+def test_spike_sizes_seen_on_under_three_days_are_not_fitted_nor_given_an_error():
+    """Under 3 spike days the sizes are not fitted: they are the shipped option's, noted as
+    not fitted, with no standard error (never 0; before, they were written as 0 ± inf)."""
     values = 50 * np.exp(np.random.default_rng(2).normal(0, 0.1, 370))
     fit = fit_power(pd.Series(values, index=pd.date_range("2022-01-01", periods=370)))
     assert fit.goodness["spike_days"] < 3
-    assert fit.errors["spike_log_mean"] == fit.errors["spike_log_sd"] == math.inf
+    for key in ("spike_log_mean", "spike_log_sd"):
+        assert key not in fit.params and key not in fit.errors, key
+        assert fit.written()[key][1].startswith("not fitted"), key
 
 
 def test_a_singular_hessian_gives_infinite_covariance():

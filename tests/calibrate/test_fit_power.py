@@ -89,3 +89,50 @@ def test_the_means_standard_error_matches_its_spread_over_many_paths_with_lastin
         errors.append(fit.errors["mean_usd_per_mwh"])
     ratio = np.std(means, ddof=1) / np.median(errors)
     assert 0.75 < ratio < 1.25, ratio
+
+
+def _spikeless_path(seed: int, years: int = 3) -> tuple[SeasonalLogOU, pd.Series]:
+    truth = SeasonalLogOU(mean_usd_per_mwh=40.0, spikes_per_year=0.0)
+    day, date = day_grid("2010-01-01", years)
+    prices = truth.sample(day, np.random.default_rng(seed), {"day": day, "date": date})
+    return truth, pd.Series(prices["power_usd_per_mwh"], index=date)
+
+
+def test_prices_without_spikes_keep_the_shipped_spike_keys_and_a_finite_mean_error():
+    """Before: on prices without a spike the fit wrote spike_log_mean 0 and spike_log_sd 0
+    (a spike of no size), spike_half_life_days 68.9 (any value: no spike to decay) and a
+    rate of 0, each ± inf, and the mean ± inf, though the mean is well read from the
+    prices. Now the rate is 0 with its 95% bound in a note, the spike sizes and half-life
+    are the shipped option's (not fitted), and the mean's error is finite and right."""
+    truth, prices = _spikeless_path(seed=1)
+    fit = fit_power(prices)
+    assert fit.goodness["spike_days"] == 0
+    assert fit.params["spikes_per_year"] == 0.0 and "spikes_per_year" not in fit.errors
+    assert "at most" in fit.notes["spikes_per_year"]
+    written = fit.written()
+    for key in ("spike_log_mean", "spike_log_sd", "spike_half_life_days"):
+        assert key not in fit.params and key not in fit.errors, key
+        assert written[key] == (getattr(SeasonalLogOU(), key), fit.notes[key]), key
+        assert fit.notes[key].startswith("not fitted: no spike day"), key
+    for key, error in fit.errors.items():
+        assert math.isfinite(error) and error > 0, key
+        assert abs(fit.params[key] - getattr(truth, key)) < WITHIN_SE * error, (
+            key, fit.params[key], getattr(truth, key), error)
+
+
+def test_two_spikes_give_the_rate_and_half_life_and_keep_the_shipped_sizes():
+    """Before: with one or two spike days their sizes were written as spike_log_mean 0 and
+    spike_log_sd 0 ± inf (a spike that does nothing) beside a rate of two a history."""
+    _, prices = _spikeless_path(seed=2)
+    for day in (200, 700):  # two spikes, twenty times the price, halving each day
+        prices.iloc[day:day + 6] *= 20.0 ** (0.5 ** np.arange(6))
+    fit = fit_power(prices)
+    assert fit.goodness["spike_days"] == 2
+    assert fit.params["spikes_per_year"] == pytest.approx(2 / (len(prices) / 365.25))
+    assert math.isfinite(fit.errors["spikes_per_year"])
+    assert abs(fit.params["spike_half_life_days"] - 1.0) < WITHIN_SE * fit.errors["spike_half_life_days"]
+    written = fit.written()
+    for key in ("spike_log_mean", "spike_log_sd"):
+        assert written[key][0] == getattr(SeasonalLogOU(), key), key
+        assert "2 spike day(s)" in fit.notes[key], key
+    assert math.isfinite(fit.errors["mean_usd_per_mwh"])
