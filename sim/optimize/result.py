@@ -147,7 +147,9 @@ def render(optimum: Optimum) -> str:
     else:
         lines.append(f"{'best - baseline':<28}{_money(gap, m):>24}{'-':>26}")
     lines.append("The search value is optimistic (the best of many trials on the same worlds); "
-                 "the fresh difference is the honest estimate.")
+                 + ("the fresh difference is the honest estimate." if fresh else
+                    "the fresh check was skipped (--fresh-replications 0), so the gain is not "
+                    "estimated: rerun with fresh worlds for it."))
     if o.out_dir is not None:
         lines.append(f"wrote {o.out_dir / 'trials.csv'}, {o.out_dir / 'best.json'} "
                      f"(trials kept in {o.out_dir / 'optuna.db'})")

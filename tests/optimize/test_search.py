@@ -247,3 +247,18 @@ def test_a_plain_class_keeping_a_parameter_under_another_name_starts_from_its_de
     plan = prepare("plain_hidden", {key: "int:0:4"}, flat, replications=2,
                    config_dirs=[TESTS / "conf"])
     assert plan.baseline() == {key: 2}  # PlainHidden.__init__'s default
+
+
+def test_a_skipped_fresh_check_is_not_called_the_honest_estimate():
+    """Before: with --fresh-replications 0 the report still ended 'the fresh difference is
+    the honest estimate', pointing at a column of dashes."""
+    from sim.optimize.result import Optimum, render
+
+    optimum = Optimum(strategy="phased", metric="npv_usd", direction="max",
+                      params={BPQ: 2}, search_value=3.0e8, baseline_params={BPQ: 1},
+                      baseline_search_value=2.0e8, trials=3, trials_run=3, refused=0, seed=1,
+                      replications=3, fresh_seed=2, fresh_replications=0, fresh=None,
+                      overrides=[], table=pd.DataFrame())
+    text = render(optimum)
+    assert "fresh (skipped)" in text and "the fresh difference is the honest estimate" not in text
+    assert "the gain is not estimated" in text
