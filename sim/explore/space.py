@@ -8,8 +8,9 @@ Morris). KEY is any number of the composed config (`run.discount_rate`,
 distribution-valued key (`site.conversion.capex_usd_per_mw_it`, a lognormal) varies its
 *median*, keeping its sigma: the uncertainty explored is the analyst's about the typical
 cost, the site's own scatter around it stays; a `fixed` distribution varies its value.
-A whole-number key takes whole values (rounded). Every key must exist, and both ends of
-its range must be allowed by the key's own rule (composed and checked before any run);
+A whole-number key takes whole values, each of LOW..HIGH an equal share of the range.
+Every key must exist, and both ends of its range must be allowed by the key's own rule
+(composed and checked before any run);
 otherwise `UserError` with one line ``KEY=SPEC: what is allowed``.
 """
 
@@ -61,8 +62,13 @@ class Range:
         return f"{self.key}.{self.parameter}" if self.parameter else self.key
 
     def value(self, x: float):
-        """Return the config value at `x` in [low, high] (whole if the key is)."""
-        return int(round(x)) if self.integer else float(x)
+        """Return the config value at `x` in [low, high]; for a whole-number key, the whole
+        number whose equal share of [low, high] holds `x` (each of LOW..HIGH is as likely in
+        a uniform design: rounding `x` would give LOW and HIGH half the others' chance)."""
+        if not self.integer:
+            return float(x)
+        share = (x - self.low) / (self.high - self.low) * (self.high - self.low + 1)
+        return int(min(self.low + math.floor(share), self.high))
 
 
 def split_assignment(text: str) -> tuple[str, str]:
