@@ -56,9 +56,31 @@ def in_unit(value: float, unit: str) -> str:
     return f"{value:.3g} {unit}"
 
 
+#: The significant digits a box's bound is written with (`in_unit`'s `.3g`).
+DIGITS = 3
+
+
+def outward(value: float, up: bool) -> float:
+    """Return `value` rounded to `DIGITS` significant digits away from the box: up for an
+    upper bound, down for a lower one, so that the bound as written holds every design
+    point the box holds (PRIM's bounds lie on points' values: rounded to the nearest, a
+    lower bound of 0.74568 written 0.746 left out the points at 0.74568)."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    exponent = math.floor(math.log10(abs(value))) - (DIGITS - 1)
+    scaled = value / 10.0 ** exponent
+    nearest = round(scaled)
+    digits = nearest if math.isclose(scaled, nearest, rel_tol=1e-9) else (
+        math.ceil(scaled) if up else math.floor(scaled))
+    return digits / 10.0 ** -exponent if exponent < 0 else digits * 10.0 ** exponent
+
+
 def condition(column: str, low, high, unit: str) -> str:
-    """Return one restriction of a box in words: 'rent ≥ $142/kW/month', '7% ≤ discount rate ≤ 9%'."""
+    """Return one restriction of a box in words: 'rent ≥ $142/kW/month', '7% ≤ discount rate ≤ 9%',
+    each bound rounded outward (`outward`)."""
     name = label(column)
+    low = None if low is None else outward(low, up=False)
+    high = None if high is None else outward(high, up=True)
     if low is not None and high is not None:
         return f"{in_unit(low, unit)} ≤ {name} ≤ {in_unit(high, unit)}"
     if low is not None:
