@@ -176,7 +176,8 @@ def discover(rows: pd.DataFrame, inputs, metric: str, strategy: str, against: st
                     and joined[c].nunique() > 1]
     if joined.empty:
         raise UserError(f"{strategy} vs {against}: no world where both have a finite {metric}")
-    found = prim(joined[columns], (joined["gain"] > threshold).to_numpy())
+    found = prim(joined[columns], (joined["gain"] > threshold).to_numpy(),
+                 points=joined["point"].to_numpy())
     return Scenario(strategy, against, metric, float(threshold), found, len(joined), undefined)
 
 

@@ -188,10 +188,13 @@ class Discovery:
 
 
 def prim(cases: pd.DataFrame, interesting, alpha: float = ALPHA, min_mass: float = MIN_MASS,
-         min_coverage: float = MIN_COVERAGE) -> Discovery:
-    """Return the Discovery of PRIM on `cases` (numeric columns) for the boolean outcome `interesting`."""
+         min_coverage: float = MIN_COVERAGE, points=None) -> Discovery:
+    """Return the Discovery of PRIM on `cases` (numeric columns) for the boolean outcome
+    `interesting`; `points`, the design point of each case, counts the points (by default
+    each distinct row of `cases` is one: not so where the world's features are columns)."""
     names = list(cases.columns)
     x = cases.to_numpy(dtype=float)
+    labels = x if points is None else np.asarray(points).reshape(len(x), -1)
     y = np.asarray(interesting, dtype=float)
     full_low, full_high = x.min(axis=0), x.max(axis=0)
     bounds = {n: (float(lo), float(hi)) for n, lo, hi in zip(names, full_low, full_high)}
@@ -214,5 +217,5 @@ def prim(cases: pd.DataFrame, interesting, alpha: float = ALPHA, min_mass: float
     coverage, density, mass = _measure(inside, y)
     limits = {n: (float(lo), float(hi)) for n, lo, hi in zip(names, low, high)}
     trajectory["chosen"] = trajectory["step"] == int(chosen["step"])
-    return Discovery(trajectory, Box(limits, coverage, density, mass, _distinct(x[inside])), bounds,
-                     float(y.mean()), _distinct(x))
+    return Discovery(trajectory, Box(limits, coverage, density, mass, _distinct(labels[inside])),
+                     bounds, float(y.mean()), _distinct(labels))

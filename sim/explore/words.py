@@ -13,12 +13,36 @@ UNIT_PARTS = ("_usd", "_per_", "_mw", "_kw", "_ehs", "_ph", "_mwh")
 PARENT_LABELS = {"discount_rates": "discount rate", "terminal_multiple": "terminal multiple"}
 PERCENT_UNITS = {"1/year": "%/yr", "share/year": "%/yr", "share": "%", "probability": "%",
                  "fraction": "%"}
+#: The world's features PRIM may cut with --features (`sim.montecarlo.world_features`): their
+#: words and units (their names' endings, _growth_per_year or _end, are not units).
+WORLD_FEATURES = {
+    "btc_usd_mean": ("BTC price (mean)", "USD"),
+    "btc_usd_end": ("BTC price (end)", "USD"),
+    "hashprice_usd_per_ph_day_mean": ("hashprice (mean)", "USD/PH/day"),
+    "power_usd_per_mwh_mean": ("power price (mean)", "USD/MWh"),
+    "lease_usd_per_kw_month_mean": ("lease (mean)", "USD/kW/month"),
+    "gpu_usd_per_hour_trend_per_year": ("GPU price trend (log)", "1/year"),
+    "network_hashrate_ehs_growth_per_year": ("network hashrate growth (log)", "1/year"),
+    "short_rate_mean": ("short rate (mean)", "1/year"),
+    "halving_day": ("halving day", "days"),
+    "tenant_requests": ("tenant requests", ""),
+}
+
+
+def unit_of(column: str, units: dict) -> str:
+    """Return the unit of an input column: the explored range's (`units`), or a world feature's."""
+    if column in units:
+        return units[column]
+    return WORLD_FEATURES.get(column[len(WORLD_PREFIX):], ("", ""))[1] if column.startswith(
+        WORLD_PREFIX) else ""
 
 
 def label(column: str) -> str:
     """Return the words of an input column: `site.conversion.capex_usd_per_mw_it.median` -> 'capex (median)'."""
     world = column.startswith(WORLD_PREFIX)
     name = column[len(WORLD_PREFIX):] if world else column
+    if world and name in WORLD_FEATURES:
+        return f"world {WORLD_FEATURES[name][0]}"
     parameter = ""
     last = name.rsplit(".", 1)[-1]
     if last in ("median", "value") and "." in name:
@@ -113,7 +137,7 @@ def sentence(scenario: Scenario, units: dict) -> str:
     if not cut:
         return (f"{beats} in {found.base_density:.0%} of {cases(scenario)}; no range of "
                 "the explored inputs does markedly better or worse.")
-    words = " and ".join(condition(c, lo, hi, units.get(c, "")) for c, (lo, hi) in cut.items())
+    words = " and ".join(condition(c, lo, hi, unit_of(c, units)) for c, (lo, hi) in cut.items())
     points = (f", {box.points:,} of the {found.points:,} design points"
               + (" (so few that its bounds are weak evidence)" if box.points < FEW_POINTS else "")
               + ",") if found.points else ""

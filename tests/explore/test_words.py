@@ -78,3 +78,21 @@ def test_outward_rounds_to_three_digits_away_from_the_box(value, up):
     assert ((bound >= value) if up else (bound <= value)) or math.isclose(bound, value, rel_tol=1e-9)
     assert math.isclose(float(f"{bound:.3g}"), bound, rel_tol=1e-12)
     assert abs(bound - value) <= 10 ** (math.floor(math.log10(abs(value))) - 2) * (1 + 1e-9)
+
+
+def test_the_worlds_features_are_named_with_their_units():
+    """Before: with --features the sentence read 'world network hashrate ≤ 0.212' (a growth
+    per year, its name cut at _ehs), 'world short rate mean (mean)', 'world gpu' and
+    'world hashprice (mean) ≤ 22.9', without a unit."""
+    assert label("world.network_hashrate_ehs_growth_per_year") == "world network hashrate growth (log)"
+    assert label("world.short_rate_mean") == "world short rate (mean)"
+    assert label("world.gpu_usd_per_hour_trend_per_year") == "world GPU price trend (log)"
+    assert label("world.btc_usd_end") == "world BTC price (end)"
+    rng = np.random.default_rng(3)
+    cases = pd.DataFrame({"world.hashprice_usd_per_ph_day_mean": rng.uniform(20, 60, 500),
+                          "world.network_hashrate_ehs_growth_per_year": rng.uniform(0, 0.5, 500)})
+    wins = ((cases["world.hashprice_usd_per_ph_day_mean"] <= 30)
+            & (cases["world.network_hashrate_ehs_growth_per_year"] <= 0.3)).to_numpy()
+    text = sentence(Scenario("convert_all", "stay_mining", "npv_usd", 0.0, prim(cases, wins), 500), {})
+    assert "world hashprice (mean) ≤ $3" in text and "/PH/day" in text
+    assert "world network hashrate growth (log) ≤ 3" in text and "%/yr" in text
