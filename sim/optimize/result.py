@@ -146,6 +146,8 @@ def render(optimum: Optimum) -> str:
                 "gain is not established there.")
     else:
         lines.append(f"{'best - baseline':<28}{_money(gap, m):>24}{'-':>26}")
+    if base_search is None:
+        lines.append(_no_baseline_value(o.table))
     lines.append("The search value is optimistic (the best of many trials on the same worlds); "
                  + ("the fresh difference is the honest estimate." if fresh else
                     "the fresh check was skipped (--fresh-replications 0), so the gain is not "
@@ -154,6 +156,14 @@ def render(optimum: Optimum) -> str:
         lines.append(f"wrote {o.out_dir / 'trials.csv'}, {o.out_dir / 'best.json'} "
                      f"(trials kept in {o.out_dir / 'optuna.db'})")
     return "\n".join(lines)
+
+
+def _no_baseline_value(table: pd.DataFrame) -> str:
+    """Return the line that says why the baseline has no search value (its '-')."""
+    tried = "baseline" in table and table["baseline"].astype(bool).any()
+    why = ("was refused in the search (trials.csv's note says why)" if tried else
+           "lies outside the space, so it was not a trial")
+    return f"  the baseline (the strategy as configured) {why}: it has no search value"
 
 
 def _plain(value) -> str:

@@ -262,3 +262,21 @@ def test_a_skipped_fresh_check_is_not_called_the_honest_estimate():
     text = render(optimum)
     assert "fresh (skipped)" in text and "the fresh difference is the honest estimate" not in text
     assert "the gain is not estimated" in text
+
+
+def test_a_baseline_without_a_search_value_is_explained():
+    """Before: a baseline outside the space (max_share 0.6 for a space of 0.7 to 1) showed '-'
+    as its search value and as the search gain, without a word."""
+    from sim.optimize.result import Optimum, render
+
+    def optimum(table):
+        return Optimum(strategy="phased", metric="npv_usd", direction="max",
+                       params={BPQ: 2}, search_value=3.0e8, baseline_params={BPQ: 1},
+                       baseline_search_value=None, trials=2, trials_run=2, refused=0, seed=1,
+                       replications=3, fresh_seed=2, fresh_replications=0, fresh=None,
+                       overrides=[], table=table)
+
+    outside = pd.DataFrame({BPQ: [2, 3], "value": [3.0e8, 2.0e8], "baseline": [False, False]})
+    assert "the baseline (the strategy as configured) lies outside the space" in render(optimum(outside))
+    refused = pd.DataFrame({BPQ: [1, 2], "value": [np.nan, 3.0e8], "baseline": [True, False]})
+    assert "the baseline (the strategy as configured) was refused" in render(optimum(refused))
