@@ -7,7 +7,9 @@ the first-order index S1 (the share of the output's variance explained by that i
 alone) and the total index ST (alone and through its interactions), each with the
 half-width of its 95% bootstrap interval. `morris_screen(design, outputs)` returns
 Morris' mu* (mean absolute elementary effect: how much the input moves the output) and
-sigma (their spread: non-linearity or interaction).
+sigma (their spread: non-linearity or interaction), both in the output's unit for a step
+across the input's whole range (SALib's effects are per unit of the scaled, 0-1 input):
+mu* = $30M for capex over 4e6:11e6 is $30M over those $7M/MW, not per dollar.
 """
 
 from __future__ import annotations

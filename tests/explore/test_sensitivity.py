@@ -78,3 +78,12 @@ def test_indices_of_too_few_points_are_said_unreadable():
     assert len(note) == 1 and note[0].startswith("The Sobol' indices' 95% intervals are too wide to read")
     many = draw("saltelli", ["x1", "x2", "x3"], [(-PI, PI)] * 3, 4096, seed=11)
     assert wide_intervals_note(sobol_indices(many, ishigami(many.points)), 4096) == []
+
+
+def test_morris_effects_are_in_the_outputs_unit_over_each_inputs_whole_range():
+    """README and docs/model.md say mu* is the output's change across the input's whole range
+    (SALib's effects are per unit of the scaled input): y = 3a + b over a in [0, 10] and b in
+    [100, 200] gives 30 and 100, not the slopes 3 and 1."""
+    design = draw("morris", ["a", "b"], [(0, 10), (100, 200)], 20, seed=5)
+    found = morris_screen(design, design.points @ np.array([3.0, 1.0])).set_index("input")
+    assert np.allclose(found["mu_star"], [30, 100])
