@@ -45,8 +45,9 @@ class Result:
         its `robustness` is written as robustness.csv, and without one another run's
         robustness.csv is removed (a run's own, the same run saved again, is kept), and so
         are another run's comparison (report.html, its tables and plots) and Hydra's
-        record of its command (.hydra/). The files are written aside and moved in as a set (`RunDir.write_outcome`): a save that
-        fails or is interrupted leaves the folder's earlier tables as they were.
+        record of its command (.hydra/), first. The tables are written aside and moved in
+        as a set (`RunDir.write_outcome`): a save that fails or is interrupted leaves the
+        folder's earlier tables as they were (another run's without its comparison).
         """
         run_dir = RunDir(folder_path("path", path))
         if run_dir.path.exists() and not run_dir.path.is_dir():
