@@ -80,8 +80,8 @@ class Fit:
         for key, (value, note) in self.written().items():
             spread = (f" ± {self.errors[key]:.4g}" if key in self.errors else "") + (
                 f"  ({note})" if note else "")
-            lines.append(f"  {key:32s} {value:14.6g}{spread}"
-                         if isinstance(value, float) else f"  {key:32s} {value!s:>14}{spread}")
+            shown = f"{value:14.6g}" if isinstance(value, float) else f"{_as_written(value):>14}"
+            lines.append(f"  {key:32s} {shown}{spread}")
         lines.append("  goodness of fit: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float)
                                                         else f"{k} {v}"
                                                         for k, v in self.goodness.items()))
@@ -92,6 +92,14 @@ class Fit:
         return [key for key, value in self.params.items()
                 if isinstance(value, (int, float)) and not isinstance(value, bool)
                 and not math.isfinite(value)]
+
+
+def _as_written(value) -> str:
+    """Return a value that is not a float as the written option (YAML) and an override spell
+    it: null, true, false (Python printed None, True, False); else as it is."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    return str(value)
 
 
 def network_start_notes(epochs: pd.DataFrame, fees_btc_per_block: float) -> dict:
