@@ -80,3 +80,17 @@ def test_settings_of_a_misspelt_strategy_are_still_refused():
         sim.run(sim.compose(["strategy=convert_all", "+strategy.phasd.use=cloud",
                              "run.replications=1", "run.progress=false"]))
 
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/model.md"])
+def test_the_backstop_rows_quote_each_presets_share_as_set(doc):
+    """The reference rows of site.hosting.backstop_share said '0.48: the presets' (README)
+    and '0.47–0.49' (docs/model.md), while terawulf sets 0.486 (Google's $1.8B of $3.7B)."""
+    text = (EXPERIMENTS.parent.parent / doc).read_text()
+    row = next(line for line in text.splitlines()  # the row of the reference that names the presets
+               if line.startswith("| `site.hosting.backstop_share` |") and "presets" in line).replace("`", "")
+    for preset in sorted(PUBLISHED):
+        preset_config = yaml.safe_load((EXPERIMENTS / f"{preset}.yaml").read_text())
+        hosting = preset_config.get("site", {}).get("hosting", {})
+        if "backstop_share" in hosting:
+            assert f"{preset} {hosting['backstop_share']}" in row, (doc, preset, row)
