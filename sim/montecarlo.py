@@ -221,6 +221,9 @@ def run(cfg, out_dir=None) -> Result:
 #: Replications before run.until_confident's first look: Kim-Nelson's first stage, from
 #: which it takes the variance of every paired difference.
 FIRST_STAGE = 20
+#: The fewest replications run.until_confident adds between two looks (run.chunk_size's
+#: default, which it was until it moved a run's stopping point with the chunk size).
+LOOK_STEP = 50
 
 
 def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
@@ -250,9 +253,9 @@ def _run(cfg, checked, labels: list[str], store, started: str) -> Result:
             if selection.confident or done >= cap:
                 break
             # Kim-Nelson's own estimate of what it needs, at most doubling each round, at
-            # least a chunk more (the unit of work and of resuming)
+            # least LOOK_STEP more (not a chunk: run.chunk_size may change between resumes)
             needed = int(selection.required_replications or 2 * done)
-            target = min(cap, max(done + int(cfg.run.chunk_size), min(needed, 2 * done)))
+            target = min(cap, max(done + LOOK_STEP, min(needed, 2 * done)))
     except WorkerLost as err:
         if store is None:
             raise

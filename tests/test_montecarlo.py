@@ -469,6 +469,20 @@ def test_until_confident_reports_the_cap_when_it_cannot_decide(compose_small):
     assert result.summary["replication"].nunique() == 60
 
 
+@pytest.mark.parametrize("chunk_size", [7, 200])
+def test_until_confident_stops_where_it_would_whatever_the_chunk_size(compose_small, chunk_size):
+    """run.chunk_size may change between resumes, so it must not move where a sequential run
+    looks (it added at least a chunk a look: 220 replications with 7 or 200, 280 with 50)."""
+    overrides = ("strategy=[phased,convert_all,real_option]", "run.replications=20",
+                 "run.until_confident=0.95", "run.max_replications=300", "run.detail=summary",
+                 *QUICK_TRAINING)
+    default = sim.run(compose_small(*overrides))
+    assert default.info["until_confident"]["replications"] > 20  # it took more than one look
+    other = sim.run(compose_small(*overrides, f"run.chunk_size={chunk_size}"))
+    assert other.info["until_confident"] == default.info["until_confident"]
+    assert_same(other, default, tables=("summary",))
+
+
 def test_until_confident_looks_first_after_kim_nelsons_first_stage(compose_small):
     """Three replications asked, a zone no pair approaches: it stopped at 3 ('reached after
     3 replications'), a first stage of 3 where Kim–Nelson's variance needs 20."""
