@@ -87,7 +87,7 @@ def policy_line(label: str, policy: dict, run_name: str) -> str:
                 for key in ("in_sample_usd", "cross_validated_usd")}
         fitted = (f"; the rules fitted, {usd('in_sample_usd', sums)} in sample and "
                   f"{usd('cross_validated_usd', sums)} cross-validated")
-    return (f"{label} in {run_name} converts in tranches of {policy.get('tranche_blocks')} blocks, each "
+    return (f"{label} ({run_name}) converts in tranches of {policy.get('tranche_blocks')} blocks, each "
             f"with a rule of its own ({tranches}; a fixed rule where the fitted one did worse on "
             f"worlds it was not fitted on). Its gain in NPV over never converting, on its "
             f"{policy.get('training_replications')} training worlds: {usd('in_sample_usd')} in sample, "

@@ -18,3 +18,17 @@ def test_a_run_that_reached_its_cap_says_kim_nelson_had_not_stopped(tmp_path, ru
             "Kim–Nelson procedure had not yet stopped") in capped
     reached = until_confident_line(run, {**until, "reached": True}, "run")
     assert "It added replications until the sequential Kim–Nelson procedure stopped" in reached
+
+
+def test_a_learning_strategys_line_keeps_a_sweep_jobs_folder_apart_from_its_words():
+    """A sweep's run is named "scenario 'market/ai=base', 0" (its folder a number): the line
+    read "real_option in scenario 'market/ai=base', 0 converts in tranches", as if it
+    converted nothing."""
+    from sim.compare.verdict import policy_line
+
+    policy = dict(rule="start_now,lsm", tranche_blocks=5, training_replications=64,
+                  in_sample_usd=1e8, cross_validated_usd=9e7, start_now_usd=8e7, train_seconds=3)
+    line = policy_line("real_option", policy, "scenario 'market/ai=base', 0")
+    assert line.startswith("real_option (scenario 'market/ai=base', 0) converts in tranches "
+                           "of 5 blocks")
+    assert policy_line("real_option", policy, "run").startswith("real_option (run) converts")
