@@ -122,15 +122,16 @@ def check_memory(settings, n_strategies: int, available: int | None = None, work
     key = "run.max_replications" if run.max_replications else "run.replications"
     count = run.max_replications or run.replications
     per_replication = needed / max(run.replications, run.max_replications or 0)
+    most = max(1, int((available - workers * WORKER_BYTES) // per_replication))
     text = (f"{key}={count}: needs about {_bytes(needed)} of memory with run.detail={run.detail} "
             f"({_bytes(per_replication)} a replication over {n_strategies} strategies), "
             f"more than the {_bytes(available)} available; ")
     if run.detail == "monthly":
         summary = memory_needed_bytes(settings, n_strategies, detail="summary")
         text += (f"set run.detail=summary (about {_bytes(summary / max(count, 1))} a "
-                 "replication) or run fewer replications")
+                 f"replication) or {key} to at most {most}")
     else:
-        text += "run fewer replications"
+        text += f"set {key} to at most {most}"
     raise UserError(text)
 
 

@@ -4,6 +4,7 @@ Each refusal is one line naming the key, exit code 2, and no directory. The fuzz
 (test_fuzz_cli.py) draws many more; these pin the exact words of the cases users met.
 """
 
+import re
 import threading
 import time
 from types import SimpleNamespace
@@ -198,6 +199,28 @@ def test_a_run_too_big_for_memory_is_refused_with_the_estimate_and_the_fix(
     # The summary alone fits: the fix the line gives works.
     cfg = sim.compose(["run.replications=23000", "run.detail=summary"])
     memory.check_memory(settings(cfg), 5, available=2 * 10**9)
+
+
+@pytest.mark.parametrize("overrides, key", [
+    (["run.replications=23000"], "run.replications"),
+    (["run.replications=50000", "run.detail=summary"], "run.replications"),
+    (["run.replications=20", "run.until_confident=0.95", "run.max_replications=23000"],
+     "run.max_replications"),
+])
+@pytest.mark.parametrize("workers", [0, 4])
+def test_a_run_too_big_for_memory_is_told_how_many_replications_fit(overrides, key, workers):
+    """The line said "or run fewer replications" without a number, where the refusal of too
+    many workers names the most that fit: it names the most that fit, and that many do."""
+    available = 400 * 10**6 if "run.detail=summary" in overrides else 2 * 10**9
+    cfg = settings(sim.compose(overrides))
+    with pytest.raises(UserError) as refused:
+        memory.check_memory(cfg, 5, available=available, workers=workers)
+    most = int(re.search(rf"{re.escape(key)} to at most (\d+)$", str(refused.value)).group(1))
+    memory.check_memory(settings(sim.compose([*overrides, f"{key}={most}"])), 5,
+                        available=available, workers=workers)
+    with pytest.raises(UserError):
+        memory.check_memory(settings(sim.compose([*overrides, f"{key}={most + 1}"])), 5,
+                            available=available, workers=workers)
 
 
 def test_too_many_worker_processes_are_refused_naming_how_many_fit(tmp_path, capsys, monkeypatch):
