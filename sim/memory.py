@@ -45,11 +45,19 @@ def memory_needed_bytes(settings, n_strategies: int, detail: str | None = None) 
     `detail` stands in for `run.detail` (to price the other choice).
     """
     run = settings.run
-    replications = max(run.replications, run.max_replications or 0)
+    replications = most_replications(run)
     per_strategy = SUMMARY_BYTES_PER_STRATEGY
     if (detail or run.detail) == "monthly":
         per_strategy += MONTHLY_BYTES_PER_STRATEGY_MONTH * math.ceil(run.horizon_years * 12 + 1)
     return replications * n_strategies * per_strategy
+
+
+def most_replications(run) -> int:
+    """Return the most replications a run of `run` (settings.run) may do: run.max_replications
+    under run.until_confident, which alone reads it, else run.replications."""
+    if run.until_confident is not None and run.max_replications:
+        return max(run.replications, run.max_replications)
+    return run.replications
 
 
 #: A container's memory limit, its use and its use's breakdown: cgroup v2, then v1 (where
@@ -119,9 +127,10 @@ def check_memory(settings, n_strategies: int, available: int | None = None, work
                         f"each) beside the run's tables ({_bytes(needed)}), more than the "
                         f"{_bytes(available)} available; set run.workers to at most {most}")
     run = settings.run
-    key = "run.max_replications" if run.max_replications else "run.replications"
-    count = run.max_replications or run.replications
-    per_replication = needed / max(run.replications, run.max_replications or 0)
+    count = most_replications(run)
+    capped = run.until_confident is not None and run.max_replications
+    key = "run.max_replications" if capped else "run.replications"
+    per_replication = needed / count
     most = max(1, int((available - workers * WORKER_BYTES) // per_replication))
     text = (f"{key}={count}: needs about {_bytes(needed)} of memory with run.detail={run.detail} "
             f"({_bytes(per_replication)} a replication over {n_strategies} strategies), "

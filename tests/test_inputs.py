@@ -223,6 +223,18 @@ def test_a_run_too_big_for_memory_is_told_how_many_replications_fit(overrides, k
                             available=available, workers=workers)
 
 
+def test_a_cap_that_only_run_until_confident_reads_is_not_counted_without_it():
+    """run.replications=30 with run.max_replications=100000000 and no run.until_confident
+    runs 30 replications, yet was refused as needing 700 GB."""
+    cfg = settings(sim.compose(["run.replications=30", "run.max_replications=100000000",
+                                "run.detail=summary"]))
+    memory.check_memory(cfg, 2, available=10**9)
+    sequential = settings(sim.compose(["run.replications=30", "run.max_replications=100000000",
+                                       "run.detail=summary", "run.until_confident=0.95"]))
+    with pytest.raises(UserError, match=r"^run\.max_replications=100000000: needs about 700\.0 GB"):
+        memory.check_memory(sequential, 2, available=10**9)
+
+
 def test_too_many_worker_processes_are_refused_naming_how_many_fit(tmp_path, capsys, monkeypatch):
     """Each forked worker adds about 80 MB: 1,000 workers were all forked, whatever the
     memory. With 2 GB available and a summary run's few MB of tables, at most
