@@ -369,7 +369,8 @@ def _run_range(cfg, executor, store, collected, start: int, stop: int, labels: l
     """
     size = chunk_size(cfg, executor.workers, stop - start)
     read, todo = read_finished(cfg, store, start, stop, labels, size)
-    progress = Progress(cfg, stop - start, sum(hi - lo for lo, hi in read), todo)
+    # counted from replication 0, so that run.until_confident's later looks go on counting
+    progress = Progress(cfg, stop, start + sum(hi - lo for lo, hi in read), todo)
     collected.reserve(stop)
     for chunk in sorted(read):
         collected.add(chunk, read.pop(chunk))

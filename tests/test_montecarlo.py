@@ -184,6 +184,22 @@ def test_one_bar_counts_replications_across_workers(compose_small, capsys):
     assert "replications" in err and "12/12" in err and "rep/s" in err and "13/12" not in err
 
 
+def test_until_confidents_later_looks_go_on_counting_replications(compose_small, capsys):
+    """Each look had a bar of its own from 0 ('replications: 50/50' for replications 70 to
+    119), which read as a run of 50: each now counts from replication 0 ('120/120')."""
+    result = sim.run(compose_small("strategy=[phased,convert_all,real_option]",
+                                   "run.replications=20", "run.until_confident=0.95",
+                                   "run.max_replications=300", "run.detail=summary",
+                                   "run.progress=true", *QUICK_TRAINING))
+    done = result.info["until_confident"]["replications"]
+    bars = [line for line in re.split(r"[\r\n]", capsys.readouterr().err) if "rep/s" in line]
+    ends = [int(m.group(1)) for m in (re.search(r"\| *(\d+)/(\d+) \[", b) for b in bars) if m
+            and m.group(1) == m.group(2)]
+    looks = list(dict.fromkeys(ends))  # each look's bar, once (tqdm prints a full bar twice)
+    assert done > 20 and looks[0] == 20 and looks[-1] == done
+    assert looks == sorted(looks)
+
+
 def test_progress_false_is_silent(compose_small, capsys):
     sim.run(compose_small("run.replications=2", "run.executor=process", "run.progress=false"))
     assert capsys.readouterr().err == ""
