@@ -47,9 +47,9 @@ def check_job(cfg) -> None:
     build_processes(cfg)
     workers = local_workers(checked.run) if executor_name(checked.run) == "process" else 0
     check_memory(checked, len(check_strategies(cfg)), workers=workers)
-    note = start_date_note(checked)
-    if note:
-        print(f"hashpivot: note: {note}", file=sys.stderr)
+    for note in (start_date_note(checked), unread_cap_note(checked.run)):
+        if note:
+            print(f"hashpivot: note: {note}", file=sys.stderr)
 
 
 def _refuse_listed_options(overrides: list[str]) -> None:
@@ -94,6 +94,16 @@ def start_date_note(checked) -> str | None:
             "is that snapshot's, while the ASIC frontier, among other dated inputs, follows the "
             "calendar; for another start, write a snapshot of its date (README, 'Your own "
             "snapshot') and select it with asof=<date>")
+
+
+def unread_cap_note(run) -> str | None:
+    """Return a line on a `run.max_replications` that nothing reads (it caps
+    `run.until_confident` alone), or None: such a run runs `run.replications`, silently.
+    A note, not a refusal: a sweep over until_confident=null,0.95 sets the cap for both."""
+    if run.max_replications is None or run.until_confident is not None:
+        return None
+    return (f"run.max_replications={run.max_replications:,} caps run.until_confident alone, "
+            f"which is not set: this run runs run.replications={run.replications:,}")
 
 
 def sweep_jobs(overrides: list[str], params: dict | None = None,

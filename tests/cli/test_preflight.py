@@ -28,3 +28,20 @@ def test_a_sweep_whose_jobs_are_not_in_numbered_folders_is_refused(tmp_path, cap
                               f"job's folder by its number, as shipped (${{hydra.job.num}}: job 0 "
                               f"in {sweep / '0'}, not {sweep / subdir.replace('${run.seed}', '1')})")
         assert not sweep.exists()
+
+
+def test_a_cap_that_nothing_reads_is_noted_before_the_run(capsys):
+    """run.replications=30 run.max_replications=300 ran 30 without a word, while a cap below
+    run.replications is refused, as if the key mattered (it caps run.until_confident alone)."""
+    import sim
+    from sim.cli.preflight import check_job
+
+    check_job(sim.compose(["run.replications=30", "run.max_replications=3000",
+                           "strategy=stay_mining"]))
+    assert capsys.readouterr().err == (
+        "hashpivot: note: run.max_replications=3,000 caps run.until_confident alone, which is "
+        "not set: this run runs run.replications=30\n")
+    for read in (["run.until_confident=0.95"], ["run.max_replications=null"]):
+        check_job(sim.compose(["run.replications=30", "run.max_replications=3000",
+                               "strategy=stay_mining", *read]))
+        assert capsys.readouterr().err == ""
