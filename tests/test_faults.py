@@ -296,6 +296,8 @@ def test_a_bug_mid_run_records_failed_then_raises(cfg, tmp_path, monkeypatch):
 
 
 def test_a_full_disk_mid_run_is_one_line_and_failed(cfg, tmp_path, monkeypatch, capsys):
+    """The line says how to resume, as Ctrl-C's does (before: it stopped at 'finished chunks
+    are kept in DIR', and a sweep's job did not say that the sweep's folder resumes it)."""
     def full():
         raise OSError(28, "No space left on device")
 
@@ -303,8 +305,25 @@ def test_a_full_disk_mid_run_is_one_line_and_failed(cfg, tmp_path, monkeypatch, 
     assert execute(cfg, tmp_path) == 2
     err = capsys.readouterr().err.strip()
     assert err == (f"hashpivot: error: OSError: [Errno 28] No space left on device; finished chunks "
-                   f"are kept in {tmp_path}")
+                   f"are kept in {tmp_path}: once that is fixed, rerun the same command with "
+                   f"hydra.run.dir={tmp_path} to resume")
     assert RunDir(tmp_path).read_info()["status"] == "failed"
+
+
+def test_a_full_disk_before_any_chunk_does_not_claim_finished_chunks(cfg, tmp_path, monkeypatch,
+                                                                    capsys):
+    """Before: 'finished chunks are kept in DIR' where none had finished (`ulimit -f 300`
+    failed the first chunk's cashflows.parquet)."""
+    def full(*args, **kwargs):
+        raise OSError(27, "File too large")
+
+    monkeypatch.setattr(montecarlo, "run_chunk", full)
+    assert execute(cfg, tmp_path) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"hashpivot: error: OSError: [Errno 27] File too large; no chunk had finished "
+                   f"(a trained policy is kept, if any) in {tmp_path}: once that is fixed, rerun "
+                   f"the same command with hydra.run.dir={tmp_path} to resume")
+    assert ChunkStore(tmp_path).finished() == []
 
 
 def test_sigterm_is_interrupted_with_143_and_the_rerun_completes_identically(

@@ -20,6 +20,7 @@ from sim.cli.error_lines import _fail, one_line
 from sim.cli.sweep import _same_command
 from sim.compare import compare_runs
 from sim.errors import Resumable, UserError, warn_user
+from sim.executors import WorkerLost
 from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
 from sim.selection import until_confident_sentence
 from sim.policies import pinned
@@ -105,15 +106,14 @@ def _execute_locked(cfg, run_dir) -> int:
         return _job_fail(line)
     except OSError as err:  # the surroundings (a full disk, a permission): not a bug
         _record(run_dir, cfg, "failed", started, error=one_line(err))
-        return _job_fail(f"{one_line(err)}; finished chunks are kept in {out_dir}")
+        return _job_fail(f"{one_line(err)}; {_kept(out_dir)}: once that is fixed, rerun "
+                         f"{_same_command(out_dir)} to resume")
     except KeyboardInterrupt as err:
         if _saved(run_dir):  # it came as the save ended (held until then): the run is whole
             warn_user(log, _interrupted_once_saved(cfg, out_dir))
             return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
         _record(run_dir, cfg, "interrupted", started)
-        kept = ("finished chunks are kept in" if RunDir(out_dir).chunks.finished()
-                else "no chunk had finished (a trained policy is kept, if any) in")
-        line = f"interrupted; {kept} {out_dir}. Rerun {_same_command(out_dir)} to resume."
+        line = f"interrupted; {_kept(out_dir)}. Rerun {_same_command(out_dir)} to resume."
         warn_user(log, line)
         return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
     except Exception as err:  # a bug: run.json says so, then the traceback
@@ -144,6 +144,13 @@ def _execute_locked(cfg, run_dir) -> int:
     if verdict:
         print(f"report: {Path(out_dir) / 'report.html'}")
     return code
+
+
+def _kept(out_dir) -> str:
+    """Return what a stopped run leaves in `out_dir` for its rerun to resume from."""
+    if RunDir(out_dir).chunks.finished():
+        return f"finished chunks are kept in {out_dir}"
+    return f"no chunk had finished (a trained policy is kept, if any) in {out_dir}"
 
 
 def _saved(run_dir) -> bool:
@@ -211,8 +218,11 @@ def _robustness(cfg, result, out_dir: Path) -> tuple[int, str]:
                 f"run, or the report alone with hashpivot-compare {out_dir}") if cfg.run.compare else ""
         print(f"hashpivot: interrupted; {lost}{then}", file=sys.stderr)
         return (TERMINATED if isinstance(err, Terminated) else INTERRUPTED), ""
-    except (UserError, OSError) as err:
-        return _job_fail(f"{lost}: {one_line(err) if isinstance(err, OSError) else err}"), ""
+    except (WorkerLost, OSError) as err:  # the surroundings: the same command makes it once fixed
+        return _job_fail(f"{lost}: {one_line(err) if isinstance(err, OSError) else err}; rerun "
+                         f"{_same_command(out_dir)} to make it from the saved run"), ""
+    except UserError as err:
+        return _job_fail(f"{lost}: {err}"), ""
     except Exception as err:  # a bug in the reruns: the saved run is still whole
         print(f"hashpivot: error: {lost}: {one_line(err)}", file=sys.stderr)
         return 1, ""

@@ -10,6 +10,7 @@ import sim
 from sim.cli import job
 from sim.cli.job import execute
 from sim.errors import UserError
+from sim.executors import WorkerLost
 from sim.compare.reruns import batches_of, rerun_npvs
 from sim.compare.robustness import (AS_RUN, COLUMNS, alternatives, best_strategy, changed_under,
                             paired_row, rerun_config, robustness_pair, shifted_rates,
@@ -297,6 +298,29 @@ def test_a_robustness_failure_keeps_the_saved_run_and_is_one_line(error, code, c
     assert sim.load(tmp_path).summary.shape[0] == 2
     assert not (tmp_path / "robustness.csv").exists()
     assert (tmp_path / "report.html").is_file() == compare  # the comparison still ran
+
+
+@pytest.mark.parametrize("error, why", [
+    (WorkerLost("a worker process died (killed, or out of memory) before finishing its chunk"),
+     "a worker process died (killed, or out of memory) before finishing its chunk"),
+    (OSError(28, "No space left on device"), "OSError: [Errno 28] No space left on device")])
+def test_a_robustness_failure_of_the_surroundings_says_how_to_make_the_table(
+        error, why, tmp_path, monkeypatch, capsys):
+    """A worker killed (`kill -9` of a pool worker) or a full disk in the reruns: the line
+    says the same command makes the table from the saved run, as Ctrl-C's does (before: it
+    ended at the cause)."""
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(job, "verdict_robustness", fail)
+    assert execute(sim.compose(BASE_CASE + ["run.compare=false"]), tmp_path) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"hashpivot: error: the run is complete in {tmp_path}, but its robustness table "
+        f"(robustness.csv) was not written: {why}; rerun the same command with "
+        f"hydra.run.dir={tmp_path} to make it from the saved run")
+    monkeypatch.undo()
+    assert execute(sim.compose(BASE_CASE + ["run.compare=false"]), tmp_path) == 0
+    assert (tmp_path / "robustness.csv").is_file()
 
 
 def test_alternatives_sharing_engine_runs_give_a_full_reruns_numbers_bit_for_bit():
