@@ -404,6 +404,20 @@ def test_a_sweep_goes_on_past_a_failed_job_and_names_it_at_the_end(tmp_path, cap
                             "folder first)")
 
 
+def test_a_sweeps_last_job_failing_does_not_say_the_sweep_goes_on(tmp_path, capsys, monkeypatch):
+    """Before: 'job 1 of the sweep failed; the sweep goes on with the others' after its last
+    job (a full disk failed both jobs of a two-job sweep), with no job left to go on with."""
+    shutil.copy(TESTS / "bad_plugins.py", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code = main(["-m", *QUICK, "market.power._target_=sim.processes.power.SeasonalLogOU,"
+                 "bad_plugins.NaNPower", f"hydra.sweep.dir={tmp_path / 'sweep'}"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert "hashpivot: job 1 of the sweep failed" in err
+    assert not [line for line in err if "goes on" in line]
+
+
 @pytest.mark.parametrize("sweep", [False, True])
 def test_an_interrupted_run_says_how_to_resume_it_alone_or_in_its_sweep(sweep, tmp_path, capsys,
                                                                         monkeypatch):

@@ -29,7 +29,8 @@ from sim.arguments import flagged
 from sim.cli.error_lines import FLAGS, _fail
 from sim.cli.job import execute
 from sim.cli.job_log import job_log, root_logging_restored
-from sim.cli.sweep import _LAUNCHED, _failed_jobs_line, _in_sweep, _say_what_the_sweep_left
+from sim.cli.sweep import (_LAUNCHED, _failed_job_line, _failed_jobs_line, _in_sweep,
+                           _say_what_the_sweep_left)
 from sim.compare import main as compare
 from sim.config import distributions_in_short_form
 from sim.config_checks import drop_unselected_strategies
@@ -54,8 +55,7 @@ def _task(cfg) -> None:
     if code and not _in_sweep():
         sys.exit(code)
     if code:  # a sweep's job failed: its line is printed, run.json says so; the others go on
-        print(f"hashpivot: job {HydraConfig.get().job.num} of the sweep failed; the sweep goes "
-              "on with the others", file=sys.stderr)
+        print(f"hashpivot: {_failed_job_line(HydraConfig.get())}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

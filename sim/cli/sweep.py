@@ -48,6 +48,21 @@ def _say_what_the_sweep_left(hydra_cfg) -> None:
               f"the finished jobs alone with --finished-only)", file=sys.stderr)
 
 
+def _failed_job_line(hydra_cfg) -> str:
+    """Return the line for a sweep's job that failed: whether the sweep goes on (it does not
+    after its last job; a job not started, or still running beside it, is one to go on with)."""
+    number = int(hydra_cfg.job.num)
+    line = f"job {number} of the sweep failed"
+    for other in range(len(read_sweep(hydra_cfg.sweep.dir) or [])):
+        try:
+            info = RunDir(_job_dir(hydra_cfg.sweep.dir, other)).read_info()
+        except UserError:
+            info = None
+        if other != number and (info or {}).get("status", "running") == "running":
+            return f"{line}; the sweep goes on with the others"
+    return line
+
+
 #: The folder and job count of the sweep this process launched (Preflight records them), so
 #: that `main` can say which jobs failed once Hydra's launcher has run them all.
 _LAUNCHED: dict = {}
