@@ -132,7 +132,8 @@ def _execute_locked(cfg, run_dir) -> int:
             verdict = compare_runs([out_dir], out=out_dir, results={out_dir: result}).verdict
         except (UserError, OSError) as err:  # OSError: the surroundings, a full disk
             code = _job_fail(f"the run is complete in {out_dir}, but its comparison was not "
-                             f"written: {err if isinstance(err, UserError) else one_line(err)}")
+                             f"written: {err if isinstance(err, UserError) else one_line(err)}"
+                             + _once_fixed(err, out_dir))
         except KeyboardInterrupt as err:  # the report is left unwritten, never half-written
             print(f"hashpivot: interrupted; the run is complete and saved in {out_dir}, but its "
                   f"report was not written; make it with: hashpivot-compare {out_dir}",
@@ -144,6 +145,14 @@ def _execute_locked(cfg, run_dir) -> int:
     if verdict:
         print(f"report: {Path(out_dir) / 'report.html'}")
     return code
+
+
+def _once_fixed(err: Exception, out_dir) -> str:
+    """Return how to make the report once the surroundings are fixed, where `err` came from
+    them (an OSError, or the comparison's line for one: a file that cannot be written); else ''."""
+    if isinstance(err, OSError) or isinstance(err.__context__, OSError):
+        return f"; once that is fixed, make it with: hashpivot-compare {out_dir}"
+    return ""
 
 
 def _kept(out_dir) -> str:

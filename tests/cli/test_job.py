@@ -29,8 +29,36 @@ def test_a_full_disk_while_reporting_says_the_run_is_complete(tmp_path, capsys, 
     err = capsys.readouterr().err.strip()
     assert err == (f"hashpivot: error: the run is complete in {tmp_path}, but its comparison was "
                    f"not written: {tmp_path / 'plots'}: a plot cannot be written (No space left "
-                   "on device); the report was not written")
+                   f"on device); the report was not written; once that is fixed, make it "
+                   f"with: hashpivot-compare {tmp_path}")
     assert RunDir(tmp_path).read_info()["status"] == "complete"
+
+
+def test_a_full_disk_as_the_report_is_written_says_how_to_make_it(tmp_path, capsys, monkeypatch):
+    """A full disk (a 11 MB tmpfs) as report.html is written, after the tables and plots:
+    the line ended at '(No space left on device)', where Ctrl-C's names hashpivot-compare."""
+    import errno
+
+    import sim.compare.pipeline as pipeline
+    import sim.cli.job as cli
+
+    write_atomic = pipeline.write_atomic
+
+    def disk_full_at_the_report(path, write):
+        if Path(path).name == "report.html":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write_atomic(path, write)
+
+    monkeypatch.setattr(pipeline, "write_atomic", disk_full_at_the_report)
+    cfg = sim.compose(["strategy=[stay_mining,convert_all]", "run.replications=2",
+                       "run.progress=false", "run.robustness.replications=0", "run.horizon_years=1"])
+    assert cli.execute(cfg, tmp_path) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"hashpivot: error: the run is complete in {tmp_path}, but its comparison was not "
+        f"written: {tmp_path / 'report.html'}: cannot be written (No space left on device); once "
+        f"that is fixed, make it with: hashpivot-compare {tmp_path}")
+    monkeypatch.undo()
+    assert compare_main([str(tmp_path)]) == 0 and (tmp_path / "report.html").is_file()
 
 
 def test_a_run_interrupted_in_its_robustness_leaves_no_earlier_report_beside_its_new_tables(
@@ -131,3 +159,21 @@ def test_the_headline_gives_the_chance_of_a_loss_in_percent_as_the_report_does()
     column = lines[0].index(job.LOSS_PERCENT) + len(job.LOSS_PERCENT)
     cells = {line.split()[0]: line[:column].split()[-1] for line in lines[2:]}
     assert cells == {"a": "18.5", "b": "0.1", "c": "0.0", "d": "<0.1"}
+
+
+def test_a_comparison_refused_for_a_reason_of_its_own_does_not_say_once_fixed(tmp_path, capsys,
+                                                                             monkeypatch):
+    """Only what the surroundings caused is made by the same hashpivot-compare once fixed."""
+    import sim.cli.job as cli
+    from sim.errors import UserError
+
+    def refused(*args, **kwargs):
+        raise UserError("metric irr: not in the runs")
+
+    monkeypatch.setattr(cli, "compare_runs", refused)
+    cfg = sim.compose(["strategy=[stay_mining,convert_all]", "run.replications=2",
+                       "run.progress=false", "run.robustness.replications=0", "run.horizon_years=1"])
+    assert cli.execute(cfg, tmp_path) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"hashpivot: error: the run is complete in {tmp_path}, but its comparison was not "
+        f"written: metric irr: not in the runs")
