@@ -124,12 +124,14 @@ def trained(cfg, checked, run_dir=None, executor=None) -> dict[str, Policy]:
                 warn_user(log, f"{err}; it is trained again")
                 policy = None
             if policy is not None and policy.key == key:
+                log.info("%s: its trained policy read back from %s, not trained again", label, kept)
                 policies[label] = policy
                 continue
         policy = _TRAINED.get(key) or _train(checked, strategy, label, key, executor)
         _TRAINED[key] = policy
         if kept is not None:
             _keep(policy, kept)
+            log.info("%s: trained, its policy kept in %s for a rerun to read back", label, kept)
         policies[label] = policy
     return policies
 

@@ -38,6 +38,22 @@ def test_a_run_keeps_its_policy_and_a_rerun_reads_it_back(compose_small, tmp_pat
     assert again.info["policies"] == first.info["policies"]
 
 
+def test_the_log_says_whether_the_policy_was_trained_or_read_back(compose_small, tmp_path, fresh,
+                                                                  monkeypatch, caplog):
+    """Before, hashpivot.log said neither: a user checking that a resumed run did not train
+    again had only the progress bar's absence to go by."""
+    kept = tmp_path / "fits" / "real_option.pkl"
+    with caplog.at_level("INFO", logger="sim.policies"):
+        sim.run(compose_small(*SMALL), tmp_path)
+    assert f"real_option: trained, its policy kept in {kept} for a rerun to read back" in caplog.text
+    caplog.clear()
+    monkeypatch.setattr(policies, "_TRAINED", {})
+    with caplog.at_level("INFO", logger="sim.policies"):
+        sim.run(compose_small(*SMALL), tmp_path)
+    assert caplog.text.count(f"real_option: its trained policy read back from {kept}, not "
+                             f"trained again") == 1 and "trained, its policy kept" not in caplog.text
+
+
 def test_a_policy_of_another_config_is_not_used(compose_small, tmp_path, fresh):
     sim.run(compose_small(*SMALL), tmp_path / "a")
     other = compose_small(*SMALL, "strategy.real_option.degree=2")
