@@ -11,6 +11,11 @@ from sim.cli import compare_main, job
 from sim.rundir import RunDir
 
 
+#: Two strategies on two worlds for a year: a complete run in seconds.
+TWO_QUICK = ["strategy=[stay_mining,convert_all]", "run.replications=2", "run.progress=false",
+             "run.robustness.replications=0", "run.horizon_years=1"]
+
+
 def test_a_full_disk_while_reporting_says_the_run_is_complete(tmp_path, capsys, monkeypatch):
     """Before: 'hashpivot: error: <dir>: OSError: [Errno 28] No space left on device', as if
     the run had failed, while run.json said complete."""
@@ -23,8 +28,7 @@ def test_a_full_disk_while_reporting_says_the_run_is_complete(tmp_path, capsys, 
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", disk_full)
-    cfg = sim.compose(["strategy=[stay_mining,convert_all]", "run.replications=2",
-                       "run.progress=false", "run.robustness.replications=0", "run.horizon_years=1"])
+    cfg = sim.compose(TWO_QUICK)
     assert cli.execute(cfg, tmp_path) == 2
     err = capsys.readouterr().err.strip()
     assert err == (f"hashpivot: error: the run is complete in {tmp_path}, but its comparison was "
@@ -50,8 +54,7 @@ def test_a_full_disk_as_the_report_is_written_says_how_to_make_it(tmp_path, caps
         return write_atomic(path, write)
 
     monkeypatch.setattr(pipeline, "write_atomic", disk_full_at_the_report)
-    cfg = sim.compose(["strategy=[stay_mining,convert_all]", "run.replications=2",
-                       "run.progress=false", "run.robustness.replications=0", "run.horizon_years=1"])
+    cfg = sim.compose(TWO_QUICK)
     assert cli.execute(cfg, tmp_path) == 2
     assert capsys.readouterr().err.strip() == (
         f"hashpivot: error: the run is complete in {tmp_path}, but its comparison was not "
@@ -171,8 +174,7 @@ def test_a_comparison_refused_for_a_reason_of_its_own_does_not_say_once_fixed(tm
         raise UserError("metric irr: not in the runs")
 
     monkeypatch.setattr(cli, "compare_runs", refused)
-    cfg = sim.compose(["strategy=[stay_mining,convert_all]", "run.replications=2",
-                       "run.progress=false", "run.robustness.replications=0", "run.horizon_years=1"])
+    cfg = sim.compose(TWO_QUICK)
     assert cli.execute(cfg, tmp_path) == 2
     assert capsys.readouterr().err.strip() == (
         f"hashpivot: error: the run is complete in {tmp_path}, but its comparison was not "
