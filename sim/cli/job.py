@@ -19,6 +19,7 @@ import sim
 from sim.cli.error_lines import _fail, one_line
 from sim.cli.sweep import _same_command
 from sim.compare import compare_runs
+from sim.compare.page import share_in_tenths
 from sim.errors import Resumable, UserError, warn_user
 from sim.executors import WorkerLost
 from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
@@ -43,8 +44,8 @@ LOSS_PERCENT = "P(NPV<0) %"
 
 def headline(summary) -> str:
     """Return the comparison table printed after a run: NPV spread and MW per strategy, the
-    chance of a loss in percent as the report writes it (a chance under 0.05% that is not
-    nought reads <0.1, never 0.0)."""
+    chance of a loss in percent as the report writes it (`share_in_tenths`: a chance that
+    is not nought reads <0.1, never 0.0, and one short of all >99.9, never 100.0)."""
     rows = []
     for label, group in summary.groupby("strategy", sort=False):
         npv = group["npv_usd"].to_numpy() / 1e6
@@ -55,7 +56,7 @@ def headline(summary) -> str:
     table = pd.DataFrame(rows).set_index("strategy")
     return table.to_string(
         float_format=lambda v: f"{v:,.1f}" if abs(v) >= 1 or v == 0 else f"{v:.2f}",
-        formatters={LOSS_PERCENT: lambda v: "<0.1" if 0 < v < 0.05 else f"{v:.1f}"})
+        formatters={LOSS_PERCENT: lambda v: share_in_tenths(v / 100).removesuffix("%")})
 
 
 def execute(cfg, out_dir: Path) -> int:

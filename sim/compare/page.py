@@ -72,9 +72,9 @@ def fmt(value, metric: str = "") -> str:
         amount = f"${abs(value) / 1e6:,.1f}M"
         return f"{MINUS if value < 0 and amount != '$0.0M' else ''}{amount}"
     if metric in ("share", "covenant_breached") or metric.endswith("_share"):
-        return _share_in_tenths(value)
+        return share_in_tenths(value)
     if metric == "confidence":  # a test's on sampled worlds: a 1 is a p-value lost to rounding
-        return _share_in_tenths(value) if value < 1 else ">99.9%"
+        return share_in_tenths(value) if value < 1 else ">99.9%"
     if metric == "correlation":
         return f"{value:.2f}".replace("-0.00", "0.00").replace("-", MINUS)
     if metric == "irr" or metric.endswith("_irr"):
@@ -90,7 +90,7 @@ def fmt(value, metric: str = "") -> str:
     return f"{value:,.4g}".replace("-", MINUS)
 
 
-def _share_in_tenths(value: float) -> str:
+def share_in_tenths(value: float) -> str:
     """Return a share to a tenth of a percent, never rounded to 0.0% unless it is 0, nor
     to 100.0% unless it is 1 (a signed share, such as the terminal value's part of NPV,
     may pass 100%)."""

@@ -153,15 +153,16 @@ def test_a_report_interrupted_after_the_run_says_the_run_is_saved_and_leaves_no_
 def test_the_headline_gives_the_chance_of_a_loss_in_percent_as_the_report_does():
     # 37 of 200 worlds lose: 18.5%, which the share rounded to two places wrote 0.18 (the
     # float 0.185 lies below it), where the report writes 18.5%; 1 of 1,000: 0.1%; none: 0.0;
-    # 1 of 4,000: 0.025%, not nought, so never written 0.0 (the share wrote 0.00)
+    # 1 of 4,000: 0.025%, not nought, so never written 0.0 (the share wrote 0.00); 3,999 of
+    # 4,000: not all, so never written 100.0
     npv = {"a": [-1.0] * 37 + [1.0] * 163, "b": [-1.0] + [1.0] * 999, "c": [1.0] * 10,
-           "d": [-1.0] + [1.0] * 3999}
+           "d": [-1.0] + [1.0] * 3999, "e": [-1.0] * 3999 + [1.0]}
     summary = pd.DataFrame([{"strategy": s, "npv_usd": v * 1e6, "mw_converted": 0.0}
                             for s, values in npv.items() for v in values])
     lines = job.headline(summary).splitlines()
     column = lines[0].index(job.LOSS_PERCENT) + len(job.LOSS_PERCENT)
     cells = {line.split()[0]: line[:column].split()[-1] for line in lines[2:]}
-    assert cells == {"a": "18.5", "b": "0.1", "c": "0.0", "d": "<0.1"}
+    assert cells == {"a": "18.5", "b": "0.1", "c": "0.0", "d": "<0.1", "e": ">99.9"}
 
 
 def test_a_comparison_refused_for_a_reason_of_its_own_does_not_say_once_fixed(tmp_path, capsys,
