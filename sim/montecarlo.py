@@ -43,6 +43,28 @@ WORLD_MONTHLY_FIELDS = ("btc_usd", "hashprice_usd_per_ph_day", "power_usd_per_mw
                         "lease_usd_per_kw_month", "gpu_usd_per_hour", "short_rate")
 
 
+#: Every feature of `world_features` in words, one row each: the report's label with its
+#: unit in brackets (the tornado chart, the sensitivity table, the verdict's main risk);
+#: hashpivot-explore's words beside a bound, and the unit it writes the bound in.
+WORLD_FEATURE_WORDS = {
+    "btc_usd_mean": ("mean BTC price (USD)", "BTC price (mean)", "USD"),
+    "btc_usd_end": ("BTC price at the horizon (USD)", "BTC price (end)", "USD"),
+    "hashprice_usd_per_ph_day_mean": ("mean hashprice (USD per PH/s-day)", "hashprice (mean)",
+                                      "USD/PH/day"),
+    "power_usd_per_mwh_mean": ("mean power price (USD per MWh)", "power price (mean)",
+                               "USD/MWh"),
+    "lease_usd_per_kw_month_mean": ("mean AI lease price (USD per kW-month)", "lease (mean)",
+                                    "USD/kW/month"),
+    "gpu_usd_per_hour_trend_per_year": ("GPU rental price trend (log change per year)",
+                                        "GPU price trend (log)", "1/year"),
+    "network_hashrate_ehs_growth_per_year": ("network hashrate growth (log change per year)",
+                                             "network hashrate growth (log)", "1/year"),
+    "short_rate_mean": ("mean short rate (per year)", "short rate (mean)", "1/year"),
+    "halving_day": ("day of the next halving (days from the start)", "halving day", "days"),
+    "tenant_requests": ("tenant requests (count)", "tenant requests", ""),
+}
+
+
 # --- one chunk of replications ---------------------------------------------------------------
 def world_features(world) -> dict:
     """Return the features of a world that may explain outcomes (one `worlds` row)."""

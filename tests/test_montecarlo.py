@@ -526,3 +526,12 @@ def test_the_until_confident_sentence_names_kim_nelsons_pick_where_it_differs():
         "best by mean NPV over them: a (Kim–Nelson, which decided when to stop, picked b on "
         "its 20 replications: within its indifference zone of the best, or one of two "
         "strategies it cannot tell apart)")
+
+
+def test_every_world_feature_has_words_and_no_words_name_a_feature_not_computed():
+    """The report's labels and hashpivot-explore's words of the world features come from one
+    table beside world_features (they were two tables, kept in step by hand)."""
+    from sim.montecarlo import WORLD_FEATURE_WORDS, world_features
+
+    world = sim.sample_world(sim.compose(["run.horizon_years=2"]), replication=0)
+    assert set(world_features(world)) - {"replication"} == set(WORLD_FEATURE_WORDS)

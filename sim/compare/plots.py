@@ -25,6 +25,7 @@ import pandas as pd  # noqa: E402
 
 from sim.compare.finance import dscr_fan  # noqa: E402
 from sim.interrupts import signals_held  # noqa: E402
+from sim.montecarlo import WORLD_FEATURE_WORDS  # noqa: E402
 from sim.rundir import write_atomic  # noqa: E402
 
 COLOURS = ["#000000", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
@@ -43,17 +44,7 @@ WORLD_PATHS = {"btc_usd": ("BTC price", "USD thousands", 1e-3),
                "short_rate": ("Short rate", "per cent a year", 100.0)}
 #: The reader's name of every feature column of the worlds table
 #: (`sim.montecarlo.world_features`), with its unit.
-FEATURES = {"btc_usd_mean": "mean BTC price (USD)",
-            "btc_usd_end": "BTC price at the horizon (USD)",
-            "hashprice_usd_per_ph_day_mean": "mean hashprice (USD per PH/s-day)",
-            "power_usd_per_mwh_mean": "mean power price (USD per MWh)",
-            "lease_usd_per_kw_month_mean": "mean AI lease price (USD per kW-month)",
-            "gpu_usd_per_hour_trend_per_year": "GPU rental price trend (log change per year)",
-            "network_hashrate_ehs_growth_per_year":
-                "network hashrate growth (log change per year)",
-            "short_rate_mean": "mean short rate (per year)",
-            "halving_day": "day of the next halving (days from the start)",
-            "tenant_requests": "tenant requests (count)"}
+FEATURES = {name: label for name, (label, _, _) in WORLD_FEATURE_WORDS.items()}
 
 
 def feature_label(feature: str) -> str:

@@ -6,6 +6,7 @@ import math
 
 from sim.explore.analysis import Scenario
 from sim.explore.run import WORLD_PREFIX
+from sim.montecarlo import WORLD_FEATURE_WORDS
 
 #: Where a key's name stops being its label and starts being its unit.
 UNIT_PARTS = ("_usd", "_per_", "_mw", "_kw", "_ehs", "_ph", "_mwh")
@@ -15,18 +16,7 @@ PERCENT_UNITS = {"1/year": "%/yr", "share/year": "%/yr", "share": "%", "probabil
                  "fraction": "%"}
 #: The world's features PRIM may cut with --features (`sim.montecarlo.world_features`): their
 #: words and units (their names' endings, _growth_per_year or _end, are not units).
-WORLD_FEATURES = {
-    "btc_usd_mean": ("BTC price (mean)", "USD"),
-    "btc_usd_end": ("BTC price (end)", "USD"),
-    "hashprice_usd_per_ph_day_mean": ("hashprice (mean)", "USD/PH/day"),
-    "power_usd_per_mwh_mean": ("power price (mean)", "USD/MWh"),
-    "lease_usd_per_kw_month_mean": ("lease (mean)", "USD/kW/month"),
-    "gpu_usd_per_hour_trend_per_year": ("GPU price trend (log)", "1/year"),
-    "network_hashrate_ehs_growth_per_year": ("network hashrate growth (log)", "1/year"),
-    "short_rate_mean": ("short rate (mean)", "1/year"),
-    "halving_day": ("halving day", "days"),
-    "tenant_requests": ("tenant requests", ""),
-}
+WORLD_FEATURES = {name: (words, unit) for name, (_, words, unit) in WORLD_FEATURE_WORDS.items()}
 
 
 def unit_of(column: str, units: dict) -> str:
