@@ -175,8 +175,13 @@ def npv(cash_usd: np.ndarray, rate_per_year: float, first_share: float = 1.0) ->
 #: +100% a year, then 60 geometric steps (12.4% apart) up to +100,000% a year.
 IRR_GRID = np.concatenate([np.linspace(-0.99, 1.0, 200), np.geomspace(1.01, 1e3, 60)])
 IRR_GRID.setflags(write=False)
-#: The spacing of floats at 1 and the smallest normal float: the units of the IRR's error bounds.
-_EPSILON, _TINY = float(np.finfo(float).eps), float(np.finfo(float).tiny)
+#: Brent's method stops where the bracket around the IRR r is narrower than twice this
+#: times the larger of |r| and 1 + r: four units in the last place of the rate, or of the
+#: 1 + r its discount factors are powers of, below which NPV is rounding (every step
+#: moves the rate by at least half of it). At most `_BRENT_STEPS` steps: bisecting a grid
+#: step of 0.01 to that width takes about 50.
+_ROUNDING = 2.0 * float(np.finfo(float).eps)
+_BRENT_STEPS = 200
 #: The top of the hurdle range, 100% a year: an IRR is checked against the NPV's sign at
 #: every grid rate up to it (or up to the IRR, where that is higher), none above: no hurdle
 #: rate is set there, and a stream that earns in its first month before it invests turns
@@ -205,7 +210,8 @@ def irr(cash_usd, periods_per_year: int = 12, first_share: float = 1.0):
     - otherwise NPV is evaluated on `IRR_GRID` (−99% to +100,000% a year). The IRR is
       the first rate at which NPV stops being positive: the grid rate where it is exactly
       zero, or the root between the last positive grid rate and the first negative one,
-      refined by 60 bisections to machine precision. It is returned where NPV is
+      found by Brent's method to the rounding of the rate (or of 1 + rate, which is
+      what is discounted: a few units in its last place). It is returned where NPV is
       positive at every grid rate below it and negative at every grid rate above it up
       to 100% a year (`HURDLE_TOP`; above that, where nobody sets a hurdle, only the rate
       after an exact zero is looked at). So against a hurdle rate h of at most 100%, an
@@ -223,7 +229,8 @@ def irr(cash_usd, periods_per_year: int = 12, first_share: float = 1.0):
       month.
 
     Two roots closer together than the grid's spacing (0.01 up to 100%, 12.4% of the rate
-    above it) cancel out and are not seen.
+    above it) cancel out and are not seen; of three within one step of the grid, the IRR
+    is whichever the root-finder meets.
     """
     if periods_per_year <= 0:
         raise ValueError(f"periods_per_year(={periods_per_year}) must be > 0.")
@@ -246,16 +253,11 @@ def _minus_years(n_periods: int, periods_per_year: float, first_share: float = 1
 def _irr_row(cash: np.ndarray, periods_per_year: float, first_share: float = 1.0) -> float:
     """Return the IRR of one row of cash flows by the rule of `irr`.
 
-    The bisection runs on Python floats, the same arithmetic as numpy's scalars; it
-    stops early once a step leaves the bracket as it was (the bracket's ends are then
-    neighbouring floats, and every step left would be that same step). Each step needs
-    only the sign of NPV at its midpoint. Where NPV falls steeply over the bracket, a
-    midpoint farther than `_steep_radius` from the root Newton's method finds takes the
-    sign of its side of that root; otherwise, where `_certain_signs` knows the sign, the
-    step takes it from there. Every other step computes NPV as it always has (the dot
-    product of the cash and the discount factors; `ndarray.dot` is the same BLAS call as
-    `@`), with the factors of the midpoints on the predicted path computed at once
-    (`_path_factors`: the same bits as a midpoint's own `np.power`, the same elementwise loop).
+    The grid's NPVs are one matrix product with the cached discount factors of every grid
+    rate (`_irr_factors`); the root between two grid rates is `_brent`'s: five NPVs for
+    nearly every IRR of a default run, where the bisection of 60 steps that came before it
+    (issue #13) needed far more. The two agree within a few units in the last place of
+    1 + rate (tests/test_economics.py keeps a plain bisection as the reference).
     """
     if not cash.size:
         return math.nan
@@ -281,154 +283,53 @@ def _irr_row(cash: np.ndarray, periods_per_year: float, first_share: float = 1.0
     if signs[first] == 0:
         return float(IRR_GRID[first])
     low, high = float(IRR_GRID[first - 1]), float(IRR_GRID[first])  # NPV > 0, then < 0
-    return _bisect(cash, minus_years, low, high, values[first - 1:first + 1], grid[first - 1], grid[first])
+    return _brent(cash, minus_years, low, high, float(values[first - 1]), float(values[first]))
 
 
-def _bisect(cash: np.ndarray, minus_years: np.ndarray, low: float, high: float, ends: np.ndarray,
-            low_factors: np.ndarray, high_factors: np.ndarray) -> float:
-    """Return the root of NPV that bisecting [low, high] finds (NPV > 0 at low, < 0 at high:
-    `ends`; `low_factors`, `high_factors` their discount factors), as `_irr_row` describes."""
+def _brent(cash: np.ndarray, minus_years: np.ndarray, low: float, high: float,
+           low_npv: float, high_npv: float) -> float:
+    """Return the root of NPV in [low, high] (NPV > 0 at low, `low_npv`; < 0 at high,
+    `high_npv`) by Brent's method, as `_irr_row` describes: secant and inverse quadratic
+    steps, and a bisection wherever they would not shrink the bracket fast enough (scipy's
+    brentq, after Brent 1973, ch. 4). NPV at a rate is the dot product of the cash and
+    its discount factors, as `npv` computes it."""
     factors = np.empty(len(cash))
-    root = _newton_root(cash, minus_years, low, high, ends, factors)
-    radius = None if root is None else _steep_radius(cash, minus_years, low, high, root, factors,
-                                                     low_factors, high_factors)
-    if radius is None:
-        x_root, radius = 0.0, math.inf  # no side is known
-        known, ahead = _certain_signs(cash, minus_years, low, high, root)
-    else:
-        x_root, known, ahead = 1.0 + root, None, None  # the factors near the root: when first needed
-    for _ in range(60):
-        mid = 0.5 * (low + high)
-        gap = 1.0 + mid - x_root
-        if gap < -radius or gap > radius:  # far from the root: the sign of its side
-            npv_mid = 1.0 if gap < 0 else -1.0
-        else:
-            npv_mid = None if known is None else known.get(mid)
-        if npv_mid is None:
-            if ahead is None:
-                ahead = _path_factors(low, high, root, minus_years)
-            discount = ahead.get(mid)
-            if discount is None:
-                discount = np.power(1.0 + mid, minus_years, out=factors)
-            npv_mid = float(cash.dot(discount))
-        if npv_mid > 0:  # the sign at `low` (not 0, not NaN)
-            if mid == low:
-                break
-            low = mid
-        else:
-            if mid == high:
-                break
-            high = mid
-    return float(0.5 * (low + high))
-
-
-def _certain_signs(cash: np.ndarray, minus_years: np.ndarray, low: float, high: float,
-                   root: float | None) -> tuple[dict[float, float], dict[float, np.ndarray]]:
-    """Return ±1.0, the sign of the NPV that `_irr_row` would compute, at midpoints where it is
-    certain, and the discount factors of the other midpoints it predicted (read-only rows).
-
-    The midpoints are those that bisecting [low, high] meets if NPV changes sign once, at
-    `root` (Newton's method's, `_newton_root`; None: no sign is known, no factor predicted).
-    All are discounted at once (a matrix product, which sums in another order than the
-    bisection's dot product); a sign counts as certain where that NPV exceeds twice the
-    bound on the rounding error of either sum, 2 (n + 16) ε Σ|cash × factor| (a dot
-    product of n terms errs by at most n ε/2 of it, and the factors by a few ulps each;
-    a floor of Σ|cash| + 1 times the smallest normal float covers factors and products
-    that underflow). There, the NPV the bisection would compute has the same sign,
-    whatever the root; a midpoint near it, or one the prediction missed, is computed as
-    before (from the factors computed here where it was predicted: `(1 + mid) ** minus_years`
-    by the same elementwise loop, a row at a time, as `np.power` of the midpoint alone).
-    """
-    if root is None:
-        return {}, {}
-    rows = _path_factors(low, high, root, minus_years)
-    if not rows:
-        return {}, {}
-    discount = np.array(list(rows.values()))
-    npvs = (discount @ cash).tolist()
-    absolute = np.abs(cash)
-    floor = (float(absolute.sum()) + 1.0) * _TINY
-    bounds = ((2.0 * (len(cash) + 16) * _EPSILON) * (discount @ absolute + floor)).tolist()
-    known, ahead = {}, {}
-    for (mid, row), npv, bound in zip(rows.items(), npvs, bounds):
-        if abs(npv) > bound:
-            known[mid] = math.copysign(1.0, npv)
-        else:
-            ahead[mid] = row
-    return known, ahead
-
-
-def _newton_root(cash: np.ndarray, minus_years: np.ndarray, low: float, high: float, ends: np.ndarray,
-                 factors: np.ndarray) -> float | None:
-    """Return a root of NPV near [low, high]: three steps of Newton's method from the root of
-    the chord between the NPVs at the ends (`ends`); None where a step starts outside the
-    bracket or meets a zero slope. `factors` is scratch space."""
-    low_npv, high_npv = float(ends[0]), float(ends[1])
-    root = low - low_npv * (high - low) / (high_npv - low_npv)
-    weighted = cash * minus_years
-    for _ in range(3):  # NPV' = Σ cash × −m/ppy × factor / (1 + r)
-        if not low < root < high:
-            return None
-        np.power(1.0 + root, minus_years, out=factors)
-        slope = float(weighted.dot(factors)) / (1.0 + root)
-        if not slope:
-            return None
-        root -= float(cash.dot(factors)) / slope
-    return root
-
-
-def _path_factors(low: float, high: float, root: float, minus_years: np.ndarray) -> dict[float, np.ndarray]:
-    """Return the discount factors of each midpoint that bisecting [low, high] meets on its way
-    to `root` (read-only rows, by midpoint), all computed at once: `(1 + mid) ** minus_years`
-    by the same elementwise loop, a row at a time, as `np.power` of the midpoint alone."""
-    mids = []
-    for _ in range(60):
-        mid = 0.5 * (low + high)
-        if mid == low or mid == high:
+    x_pre, f_pre, x_cur, f_cur = low, low_npv, high, high_npv
+    x_blk, f_blk, s_pre, s_cur = 0.0, 0.0, 0.0, 0.0
+    for _ in range(_BRENT_STEPS):
+        if (f_pre < 0) != (f_cur < 0):  # the root lies between the last two rates (neither NPV is 0)
+            x_blk, f_blk, s_pre = x_pre, f_pre, x_cur - x_pre
+            s_cur = s_pre
+        if abs(f_blk) < abs(f_cur):  # the rate nearer the root, by its NPV, is the current one
+            x_pre, x_cur, x_blk = x_cur, x_blk, x_cur
+            f_pre, f_cur, f_blk = f_cur, f_blk, f_cur
+        delta = _ROUNDING * max(1.0 + x_cur, abs(x_cur))  # the rounding of the rate, and of 1 + rate
+        s_bis = 0.5 * (x_blk - x_cur)
+        if f_cur == 0 or abs(s_bis) < delta:
             break
-        mids.append(mid)
-        if mid < root:
-            low = mid
-        else:
-            high = mid
-    discount = (1.0 + np.array(mids))[:, None] ** minus_years
-    discount.setflags(write=False)
-    return dict(zip(mids, discount))
+        s_pre, s_cur = _brent_step(x_pre, f_pre, x_cur, f_cur, x_blk, f_blk, s_pre, s_cur, s_bis, delta)
+        x_pre, f_pre = x_cur, f_cur
+        x_cur += s_cur if abs(s_cur) > delta else math.copysign(delta, s_bis)
+        f_cur = float(cash.dot(np.power(1.0 + x_cur, minus_years, out=factors)))
+    return x_cur
 
 
-def _steep_radius(cash: np.ndarray, minus_years: np.ndarray, low: float, high: float, root: float,
-                  factors: np.ndarray, low_factors: np.ndarray, high_factors: np.ndarray) -> float | None:
-    """Return a distance r: at every rate of [low, high] whose 1 + rate lies more than r from
-    1 + root, the NPV `_irr_row` computes is positive below the root and negative above it.
-    None where the root is not inside the bracket, or NPV cannot be shown to fall over the
-    whole bracket. `low_factors` and `high_factors` are the discount factors at low and at
-    high (`np.power` of 1 + low, 1 + high); `factors` is scratch space.
-
-    With x = 1 + rate, NPV is g(x) = Σ cash × x ** t (t = `minus_years`, ≤ 0), and each term
-    of its slope, cash × t × x ** (t − 1), moves one way in x: its largest over [1 + low,
-    1 + high] is at 1 + low for an outflow, at 1 + high for an inflow. The sum of those
-    largest terms, plus a bound on its rounding (2 (n + 16) ε of the sum of their sizes, as
-    `_certain_signs` bounds a dot product), is `slope`: where it is negative, g falls at
-    least |slope| per unit of x over the bracket. There the NPV computed at any x errs by
-    at most `error` (the factors are largest at 1 + low), and |g(1 + root)| is at most
-    the NPV computed there plus `error`; so at x more than 2 (|NPV at the root| + 2 `error`)
-    / |slope| from 1 + root, |g(x)| exceeds `error`, with the sign of its side.
-    """
-    if not low < root < high:
-        return None
-    x_low, x_high = 1.0 + low, 1.0 + high
-    weighted = cash * minus_years
-    sizes = np.abs(weighted)
-    largest = np.where(cash < 0, low_factors / x_low, high_factors / x_high)
-    slack = 2.0 * (len(cash) + 16) * _EPSILON
-    slope = float(weighted.dot(largest)) + slack * (float(sizes.dot(largest)) + (float(sizes.sum()) + 1.0) * _TINY)
-    if not slope < 0:
-        return None
-    absolute = np.abs(cash)
-    error = slack * (float(absolute.dot(low_factors)) + (float(absolute.sum()) + 1.0) * _TINY)
-    np.power(1.0 + root, minus_years, out=factors)
-    radius = 2.0 * (abs(float(cash.dot(factors))) + 2.0 * error) / -slope
-    return radius if math.isfinite(radius) else None
+def _brent_step(x_pre: float, f_pre: float, x_cur: float, f_cur: float, x_blk: float, f_blk: float,
+                s_pre: float, s_cur: float, s_bis: float, delta: float) -> tuple[float, float]:
+    """Return Brent's next (previous step, step) from x_cur: the secant through the last
+    two rates, or the inverse quadratic through three, where it is short enough; else the
+    bisection's step, `s_bis`."""
+    if abs(s_pre) > delta and abs(f_cur) < abs(f_pre):
+        if x_pre == x_blk:  # secant
+            trial = -f_cur * (x_cur - x_pre) / (f_cur - f_pre)
+        else:  # inverse quadratic interpolation
+            d_pre = (f_pre - f_cur) / (x_pre - x_cur)
+            d_blk = (f_blk - f_cur) / (x_blk - x_cur)
+            denominator = d_blk * d_pre * (f_blk - f_pre)
+            trial = -f_cur * (f_blk * d_blk - f_pre * d_pre) / denominator if denominator else math.inf
+        if 2.0 * abs(trial) < min(abs(s_pre), 3.0 * abs(s_bis) - delta):
+            return s_cur, trial
+    return s_bis, s_bis
 
 
 def payback_years(cash_usd: np.ndarray, first_share: float = 1.0) -> float:
