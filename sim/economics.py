@@ -175,12 +175,11 @@ def npv(cash_usd: np.ndarray, rate_per_year: float, first_share: float = 1.0) ->
 #: +100% a year, then 60 geometric steps (12.4% apart) up to +100,000% a year.
 IRR_GRID = np.concatenate([np.linspace(-0.99, 1.0, 200), np.geomspace(1.01, 1e3, 60)])
 IRR_GRID.setflags(write=False)
-#: Brent's method stops where the bracket around the IRR r is narrower than twice this
-#: times the larger of |r| and 1 + r: four units in the last place of the rate, or of the
-#: 1 + r its discount factors are powers of, below which NPV is rounding (every step
-#: moves the rate by at least half of it). At most `_BRENT_STEPS` steps: bisecting a grid
-#: step of 0.01 to that width takes about 50.
-_ROUNDING = 2.0 * float(np.finfo(float).eps)
+#: Brent's method takes steps of at least this times the larger of |r| and 1 + r (r the
+#: rate): about a unit in the last place of the rate, or of the 1 + r its discount factors
+#: are powers of, whichever is coarser; within a bracket so narrow it bisects. At most
+#: `_BRENT_STEPS` steps: bisecting a grid step of 0.01 to neighbouring floats takes about 50.
+_ROUNDING = float(np.finfo(float).eps)
 _BRENT_STEPS = 200
 #: The top of the hurdle range, 100% a year: an IRR is checked against the NPV's sign at
 #: every grid rate up to it (or up to the IRR, where that is higher), none above: no hurdle
@@ -210,8 +209,8 @@ def irr(cash_usd, periods_per_year: int = 12, first_share: float = 1.0):
     - otherwise NPV is evaluated on `IRR_GRID` (−99% to +100,000% a year). The IRR is
       the first rate at which NPV stops being positive: the grid rate where it is exactly
       zero, or the root between the last positive grid rate and the first negative one,
-      found by Brent's method to the rounding of the rate (or of 1 + rate, which is
-      what is discounted: a few units in its last place). It is returned where NPV is
+      found by Brent's method to the last bit: where 1 + rate, which is what is
+      discounted, rounds across the root. It is returned where NPV is
       positive at every grid rate below it and negative at every grid rate above it up
       to 100% a year (`HURDLE_TOP`; above that, where nobody sets a hurdle, only the rate
       after an exact zero is looked at). So against a hurdle rate h of at most 100%, an
@@ -254,10 +253,11 @@ def _irr_row(cash: np.ndarray, periods_per_year: float, first_share: float = 1.0
     """Return the IRR of one row of cash flows by the rule of `irr`.
 
     The grid's NPVs are one matrix product with the cached discount factors of every grid
-    rate (`_irr_factors`); the root between two grid rates is `_brent`'s: five NPVs for
-    nearly every IRR of a default run, where the bisection of 60 steps that came before it
-    (issue #13) needed far more. The two agree within a few units in the last place of
-    1 + rate (tests/test_economics.py keeps a plain bisection as the reference).
+    rate (`_irr_factors`); the root between two grid rates is `_brent`'s: five or six NPVs
+    for nearly every IRR of a default run, where the bisection of 60 steps that came before
+    it (until issue #13) needed a batch of fifty midpoints' discount factors and more. The
+    two agree within a few units in the last place (tests/test_economics.py keeps a plain
+    bisection as the reference).
     """
     if not cash.size:
         return math.nan
@@ -292,7 +292,12 @@ def _brent(cash: np.ndarray, minus_years: np.ndarray, low: float, high: float,
     `high_npv`) by Brent's method, as `_irr_row` describes: secant and inverse quadratic
     steps, and a bisection wherever they would not shrink the bracket fast enough (scipy's
     brentq, after Brent 1973, ch. 4). NPV at a rate is the dot product of the cash and
-    its discount factors, as `npv` computes it."""
+    its discount factors, as `npv` computes it.
+
+    It stops where NPV is exactly 0, or where 1 + rate at the bracket's two ends are
+    neighbouring floats: NPV, a function of 1 + rate, changes sign where 1 + rate rounds
+    from the one to the other, `_rounding_edge` (as a bisection of every step finds it,
+    to its last bit or two)."""
     factors = np.empty(len(cash))
     x_pre, f_pre, x_cur, f_cur = low, low_npv, high, high_npv
     x_blk, f_blk, s_pre, s_cur = 0.0, 0.0, 0.0, 0.0
@@ -303,15 +308,30 @@ def _brent(cash: np.ndarray, minus_years: np.ndarray, low: float, high: float,
         if abs(f_blk) < abs(f_cur):  # the rate nearer the root, by its NPV, is the current one
             x_pre, x_cur, x_blk = x_cur, x_blk, x_cur
             f_pre, f_cur, f_blk = f_cur, f_blk, f_cur
-        delta = _ROUNDING * max(1.0 + x_cur, abs(x_cur))  # the rounding of the rate, and of 1 + rate
+        if f_cur == 0:
+            return x_cur
+        if math.nextafter(1.0 + x_cur, 1.0 + x_blk) == 1.0 + x_blk:
+            return _rounding_edge(x_cur, x_blk)
+        delta = _ROUNDING * max(1.0 + x_cur, abs(x_cur))
         s_bis = 0.5 * (x_blk - x_cur)
-        if f_cur == 0 or abs(s_bis) < delta:
-            break
-        s_pre, s_cur = _brent_step(x_pre, f_pre, x_cur, f_cur, x_blk, f_blk, s_pre, s_cur, s_bis, delta)
+        if abs(s_bis) < delta:  # a few floats apart: bisect
+            if x_cur + s_bis in (x_cur, x_blk):  # neighbouring rates
+                return x_cur + s_bis
+            s_pre = s_cur = step = s_bis
+        else:
+            s_pre, s_cur = _brent_step(x_pre, f_pre, x_cur, f_cur, x_blk, f_blk, s_pre, s_cur, s_bis, delta)
+            step = s_cur if abs(s_cur) > delta else math.copysign(delta, s_bis)
         x_pre, f_pre = x_cur, f_cur
-        x_cur += s_cur if abs(s_cur) > delta else math.copysign(delta, s_bis)
+        x_cur += step
         f_cur = float(cash.dot(np.power(1.0 + x_cur, minus_years, out=factors)))
     return x_cur
+
+
+def _rounding_edge(rate: float, other: float) -> float:
+    """Return the rate between `rate` and `other` at which 1 + rate rounds from 1 + `rate` to
+    1 + `other`, neighbouring floats: halfway between them, less 1."""
+    one, one_other = 1.0 + rate, 1.0 + other
+    return (one - 1.0) + 0.5 * (one_other - one)
 
 
 def _brent_step(x_pre: float, f_pre: float, x_cur: float, f_cur: float, x_blk: float, f_blk: float,
