@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 from sim.arguments import check_output_dir, folder_path
 from sim.errors import UserError
 from sim.rundir import (CHUNKS_DIR, HYDRA_DIR, INFO_FILE, TABLES, RunDir, read_sweep,
-                        remove_comparison, run_info)
+                        remove_comparison, run_info, status_said)
 
 #: The run.json fields that tell one run from another (its robustness.csv is its own).
 SAME_RUN = ("seed", "replications", "strategies", "world_key", "terminal_value", "discount_rates")
@@ -92,10 +92,11 @@ def load(path) -> Result:
     if not run_dir.path.exists():
         raise UserError(f"{run_dir.path}: no such folder")
     # first: a command-line run stopped before its tables is to be rerun, not saved
-    status = (run_dir.read_info() or {}).get("status", "complete")
-    if status != "complete":  # its tables may be another run's, or partly written
-        raise UserError(f"{run_dir.path}: run status is {status!r}, not 'complete'; its tables "
-                        "may be partial or an earlier run's, so rerun it to completion first")
+    info = run_dir.read_info() or {"status": "complete"}
+    if info.get("status") != "complete":  # its tables may be another run's, or partly written
+        raise UserError(f"{run_dir.path}: {status_said(run_dir.path, info)}; its tables may be "
+                        "partial or an earlier run's, so rerun it to completion first (the "
+                        "same command into the same folder resumes)")
     if "summary" not in run_dir.tables():
         raise UserError(f"{run_dir.path}: not a hashpivot result (no summary.parquet)"
                         + _what_it_holds(run_dir.path))

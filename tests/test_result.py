@@ -194,9 +194,12 @@ def test_a_run_that_did_not_complete_is_not_loaded(compose_small, tmp_path):
         (tmp_path / "r" / "run.json").write_text(json.dumps({**info, "status": status}))
         with pytest.raises(UserError) as refused:
             sim.load(tmp_path / "r")
-        assert str(refused.value) == (f"{tmp_path / 'r'}: run status is {status!r}, not "
-                                      "'complete'; its tables may be partial or an earlier "
-                                      "run's, so rerun it to completion first")
+        said = ("the run stopped without saving its status: run.json says 'running', but its "
+                "process ended, killed or out of memory" if status == "running" else
+                f"run status is {status!r}, not 'complete'")
+        assert str(refused.value) == (f"{tmp_path / 'r'}: {said}; its tables may be partial or "
+                                      "an earlier run's, so rerun it to completion first (the "
+                                      "same command into the same folder resumes)")
 
 
 def test_a_saved_result_compares_like_the_run_the_cli_wrote(tmp_path, monkeypatch, capsys):

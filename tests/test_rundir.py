@@ -11,7 +11,8 @@ import pytest
 import sim
 from sim.config_objects import build_strategies
 from sim.errors import UserError
-from sim.rundir import RunDir, check_claim, code_digest, world_key, write_atomic, write_folder_atomic
+from sim.rundir import (RunDir, check_claim, code_digest, status_said, world_key, write_atomic,
+                        write_folder_atomic)
 from sim.rundir.lock import holder
 
 QUIET = ["run.replications=2", "run.progress=false"]
@@ -172,3 +173,27 @@ def test_the_lock_refuses_another_process_naming_its_pid_and_dies_with_it(tmp_pa
     assert holder(tmp_path) is None
     with RunDir(tmp_path).lock():
         assert (tmp_path / ".lock").read_text() == f"{os.getpid()}\n"
+
+
+@pytest.mark.slow
+def test_a_run_json_that_says_running_is_running_only_while_a_process_holds_the_lock(tmp_path, base):
+    """A hashpivot killed (SIGKILL, out of memory) leaves run.json saying running: sim.load,
+    hashpivot-compare and a rerun's refusal called it running for ever after."""
+    RunDir(tmp_path).write_info(base, "running", "t0")
+    info = RunDir(tmp_path).read_info()
+    other = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "held"
+        assert status_said(tmp_path, info) == ("run status is 'running', not 'complete': pid "
+                                               f"{other.pid} is still writing into it")
+    finally:
+        other.kill()
+        other.wait()
+    assert status_said(tmp_path, info) == ("the run stopped without saving its status: run.json "
+                                           "says 'running', but its process ended, killed or "
+                                           "out of memory")
+    with RunDir(tmp_path).lock():  # this process's own run
+        assert status_said(tmp_path, info).endswith(f": pid {os.getpid()} is still writing into it")
+    assert status_said(tmp_path, {"status": "failed", "error": "boom"}) == (
+        "run status is 'failed' (boom), not 'complete'")

@@ -39,7 +39,7 @@ from sim.arguments import ArgumentError
 from sim.errors import UserError
 from sim.compare.robustness import COLUMNS as ROBUSTNESS_COLUMNS
 from sim.compare.scenarios import is_scenario, scenario_keys, scenario_names, split_override
-from sim.rundir import ROBUSTNESS_CSV, RunDir, is_outcome_neutral, read_sweep
+from sim.rundir import ROBUSTNESS_CSV, RunDir, is_outcome_neutral, read_sweep, status_said
 from sim.rundir import strategy_options as config_strategy_options
 
 REQUIRED_COLUMNS = ("strategy", "replication")
@@ -196,10 +196,8 @@ def unfinished(path: Path) -> str | None:
     if info is None:
         return ("no run.json: the job never started its run, or stopped before writing it"
                 if not run_dir.table_path("summary").is_file() else "no run.json")
-    status = info.get("status")
-    if status != "complete":
-        error = f" ({info['error']})" if info.get("error") else ""
-        return f"run status is {status!r}{error}, not 'complete'"
+    if info.get("status") != "complete":
+        return status_said(path, info)
     if not run_dir.table_path("summary").is_file():
         return "no summary.parquet, although run.json says 'complete'"
     return None
@@ -233,9 +231,8 @@ def read_run(path: Path, result=None) -> Run:
     info = run_dir.read_info()
     if info is None:
         raise UserError(f"{run_dir.path} is not a hashpivot run directory (no run.json)")
-    status = info.get("status")
-    if status != "complete":
-        raise UserError(f"{run_dir.path}: run status is {status!r}, not 'complete'; it may be "
+    if info.get("status") != "complete":
+        raise UserError(f"{run_dir.path}: {status_said(run_dir.path, info)}; it may be "
                         "partial, so rerun it to completion before comparing (or leave it "
                         "out with --finished-only)")
     summary = run_dir.read_table("summary") if result is None else result.summary.copy()

@@ -45,7 +45,7 @@ from sim.rundir.comparison_files import COMPARISON_CSV, PLOTS_DIR, REPORT_HTML, 
 from sim.rundir.files import temporary, write_atomic, write_folder_atomic, write_json
 from sim.rundir.fingerprints import (code_digest, config_digest, fingerprint, is_outcome_neutral, strategy_options,
                                      world_key)
-from sim.rundir.info import now, run_info
+from sim.rundir.info import now, run_info, status_said
 from sim.rundir.lock import LOCK_FILE, check_unlocked, hold
 from sim.rundir.manifest import ChunkDamaged
 from sim.rundir.sweep import read_sweep, write_sweep
@@ -59,7 +59,7 @@ __all__ = ["CHUNKS_DIR", "COMPARISON_CSV", "CONFIG_FILE", "FITS_DIR", "HYDRA_DIR
            "REPORT_HTML", "ROBUSTNESS_CSV", "RUN_DIR_OWN", "TABLES",
            "ChunkDamaged", "ChunkStore", "RunDir", "check_claim", "check_no_strangers", "check_only_own",
            "chunks", "code_digest", "config_digest", "fingerprint", "is_outcome_neutral", "now", "plan",
-           "read_sweep", "remove_comparison", "run_info", "strategy_options", "world_key",
+           "read_sweep", "remove_comparison", "run_info", "status_said", "strategy_options", "world_key",
            "write_atomic", "write_folder_atomic", "write_sweep"]
 
 #: The outcome tables, one `<name>.parquet` each; a new table is one more name here.

@@ -100,7 +100,10 @@ class ChunkStore:
             return ""
         if status in (None, "complete"):
             return ""
-        return (f", or, as that run did not finish (it is {status}), remove "
+        # running while none holds the lock (a holder is refused before): its process ended
+        how = ("its process ended without saving its status: killed, or out of memory"
+               if status == "running" else f"it is {status}")
+        return (f", or, as that run did not finish ({how}), remove "
                 f"{self.root.parent} to run this config there (a sweep's other jobs are kept)")
 
     def claim(self, cfg) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from sim._version import __version__
 from sim.executors import executor_name
 from sim.rundir.fingerprints import code_digest, strategy_options, world_key
+from sim.rundir.lock import live_holder
 from sim.valuation import kind_rates
 
 STATUSES = ("running", "complete", "failed", "interrupted")
@@ -24,6 +25,22 @@ STATUSES = ("running", "complete", "failed", "interrupted")
 def now() -> str:
     """Return the current UTC time, to the second, in ISO 8601."""
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def status_said(path, info: dict) -> str:
+    """Return why the run in folder `path`, whose run.json holds `info`, is not complete, as a
+    reader says it: run.json says running both while its process writes the folder and
+    after that process was killed (SIGKILL, out of memory) before it could save another
+    status; the folder's lock, held until its holder ends however it ends, tells them apart."""
+    status = info.get("status")
+    if status != "running":
+        error = f" ({info['error']})" if info.get("error") else ""
+        return f"run status is {status!r}{error}, not 'complete'"
+    pid = live_holder(path)
+    if pid is not None:
+        return f"run status is 'running', not 'complete': pid {pid} is still writing into it"
+    return ("the run stopped without saving its status: run.json says 'running', but its "
+            "process ended, killed or out of memory")
 
 
 def _git_commit() -> str | None:

@@ -57,6 +57,14 @@ def holder(run_dir) -> str | None:
         os.close(fd)
 
 
+def live_holder(run_dir) -> str | None:
+    """Return the pid of the process that holds the run directory's lock, this one included,
+    or None where none does (a run.json that says running is then a run whose process ended)."""
+    if _key(Path(run_dir)) in _held:
+        return str(os.getpid())
+    return holder(run_dir)
+
+
 def check_unlocked(run_dir, key: str = "hydra.run.dir") -> None:
     """Raise UserError naming the holder's pid if another process holds the run directory's
     lock (`key`: the setting that chose the directory, named in the refusal)."""

@@ -112,7 +112,10 @@ def test_split_override_drops_prefixes():
     ("missing", "no such directory"),
     ("file", "not a directory"),
     ("foreign", "not a hashpivot run directory"),
-    ("running", "status is 'running'"),
+    # no process holds its lock: the run's process ended (killed) without saving its status
+    ("running", "the run stopped without saving its status: run.json says 'running', but its "
+                "process ended, killed or out of memory); rerun it to completion (the same command "
+                "resumes)"),
     ("metric", "metric 'npv_eur' is not a numeric column"),
     ("replication", "metric 'replication' is not a numeric column"),  # the worlds' index
     ("disjoint", "no common strategy"),

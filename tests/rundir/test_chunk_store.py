@@ -53,7 +53,7 @@ def test_claim_refuses_another_config_naming_the_keys(tmp_path, base):
     run_dir.claim(sim.compose([*QUIET, "run.executor=process", "run.chunk_size=3"]))  # same numbers
 
 
-@pytest.mark.parametrize("status", ["failed", "interrupted", "complete"])
+@pytest.mark.parametrize("status", ["failed", "interrupted", "complete", "running"])
 def test_a_run_that_did_not_finish_is_named_with_how_to_run_another_config_there(
         status, tmp_path, base):
     """A sweep's failed job, its swept value changed to fix it, was refused with only
@@ -63,7 +63,9 @@ def test_a_run_that_did_not_finish_is_named_with_how_to_run_another_config_there
     run_dir.write_info(base, status)
     with pytest.raises(UserError) as refused:
         run_dir.claim(sim.compose([*QUIET, "site.blocks=20"]))
-    advice = (f", or, as that run did not finish (it is {status}), remove {tmp_path} to run "
+    how = ("its process ended without saving its status: killed, or out of memory"
+           if status == "running" else f"it is {status}")  # running, with no lock held: killed
+    advice = (f", or, as that run did not finish ({how}), remove {tmp_path} to run "
               "this config there (a sweep's other jobs are kept)")
     assert str(refused.value).endswith("choose a new hydra.run.dir" + (
         "" if status == "complete" else advice))
