@@ -27,7 +27,9 @@ from sim.selection import until_confident_sentence
 from sim.policies import pinned
 from sim.compare.robustness import robustness_pair, verdict_robustness, verdict_sentence
 from sim.compare.robustness import save as save_robustness
+from sim.compare.load import read_robustness
 from sim.rundir import ROBUSTNESS_CSV, RunDir, check_claim, now, remove_comparison
+from sim.rundir.robustness_record import csv_digest, made_for, record, reusable
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,7 @@ def _execute_locked(cfg, run_dir) -> int:
     """Run `cfg` into the locked `run_dir`; return the exit code (see `execute`)."""
     out_dir = run_dir.path
     started = now()
+    earlier = _earlier_info(run_dir)  # what a rerun may reuse: its robustness table's record
     run_dir.write_info(cfg, "running", started)
     try:
         result = sim.run(cfg, out_dir=out_dir)
@@ -124,7 +127,7 @@ def _execute_locked(cfg, run_dir) -> int:
     if "until_confident" in result.info:
         print(until_confident_sentence(result.info["until_confident"]))
     print(f"results: {out_dir}")
-    code, robust = _robustness(cfg, result, out_dir)  # the run is complete and kept whatever happens next
+    code, robust = _robustness(cfg, result, out_dir, earlier)  # the run is complete and kept whatever happens next
     if code in (INTERRUPTED, TERMINATED):
         return code
     verdict = ""
@@ -163,6 +166,14 @@ def _kept(out_dir) -> str:
     return f"no chunk had finished (a trained policy is kept, if any) in {out_dir}"
 
 
+def _earlier_info(run_dir) -> dict | None:
+    """Return the run.json a rerun finds in `run_dir` before it writes its own, or None."""
+    try:
+        return run_dir.read_info()
+    except UserError:  # unreadable: nothing of it is reused
+        return None
+
+
 def _saved(run_dir) -> bool:
     """Return whether `run_dir` holds its run saved whole: run.json complete (written by the
     save alone, the run having set it running) and summary.parquet, which the save moves in last."""
@@ -189,51 +200,94 @@ def _interrupted_once_saved(cfg, out_dir) -> str:
             f"{'it' if len(left) == 1 else 'them'} from the saved run")
 
 
-def _robustness(cfg, result, out_dir: Path) -> tuple[int, str]:
+def _robustness(cfg, result, out_dir: Path, earlier: dict | None = None) -> tuple[int, str]:
     """Write robustness.csv for the complete run in `out_dir`; return 0 or the exit code of a
     failure, and the line that sums it up ('' where there is none), for the caller to print
     after the verdict it qualifies.
 
-    An earlier command's table is removed first, so a report never shows a stale one.
-    A failure prints one line; the run stays complete.
+    The table that run.json `earlier` (the folder's before this command) records as made
+    for this same run (`made_for`) is reused; any other earlier table is removed first, so
+    a report never shows a stale one. run.json records what became of the reruns, which a
+    report of the folder then says. A failure prints one line; the run stays complete.
     """
     lost = (f"the run is complete in {out_dir}, but its robustness table "
             f"({ROBUSTNESS_CSV}) was not written")
     try:
-        (Path(out_dir) / ROBUSTNESS_CSV).unlink(missing_ok=True)
         replications = int(cfg.run.robustness.replications)
         pair = robustness_pair(result.summary) if replications else None
         if pair is None:
+            (Path(out_dir) / ROBUSTNESS_CSV).unlink(missing_ok=True)
             if replications:  # asked for, but there is no verdict between two strategies to test
-                why = ("one strategy ran" if result.summary["strategy"].nunique() < 2 else
-                       "the strategies had the same NPV in every world")
-                line = (f"robustness: skipped (run.robustness.replications={replications}): {why}, "
-                        f"and the verdict's robustness compares two that differ")
-                print(line)
-                log.info("%s", line)
+                _skipped(cfg, result, out_dir)
             return 0, ""
         best, against, role = pair
-        if role == "runner-up":
-            print(f"robustness: {best} is the baseline itself, so it is compared with the "
-                  f"runner-up, {against}")
-        rerunning = time.perf_counter()
-        table = verdict_robustness(pinned(cfg, out_dir), best, against, replications, result.summary,
-                                   role=role)
-        save_robustness(table, out_dir)
-        used = min(replications, result.summary["replication"].nunique())  # as the reruns use
-        log.info("robustness: %s against %s in %d rows of assumptions, %d replications each, in "
-                 "%.2f s", best, against, len(table), used, time.perf_counter() - rerunning)
+        key = made_for(cfg, result.summary)
+        if reusable(Path(out_dir), earlier, key):
+            table = read_robustness(Path(out_dir))
+            _note(cfg, out_dir, "made", **{"for": key, "csv": csv_digest(Path(out_dir))})
+            log.info("robustness: %s of this same run reused, not made again", ROBUSTNESS_CSV)
+        else:
+            (Path(out_dir) / ROBUSTNESS_CSV).unlink(missing_ok=True)
+            table = _rerun(cfg, result, out_dir, pair, replications)
+            _note(cfg, out_dir, "made", **{"for": key, "csv": csv_digest(Path(out_dir))})
     except KeyboardInterrupt as err:
+        _note(cfg, out_dir, "interrupted")
         then = (f", nor its report: rerun {_same_command(out_dir)} to make both from the saved "
                 f"run, or the report alone with hashpivot-compare {out_dir}") if cfg.run.compare else ""
         print(f"hashpivot: interrupted; {lost}{then}", file=sys.stderr)
         return (TERMINATED if isinstance(err, Terminated) else INTERRUPTED), ""
     except (WorkerLost, OSError) as err:  # the surroundings: the same command makes it once fixed
-        return _job_fail(f"{lost}: {one_line(err) if isinstance(err, OSError) else err}; rerun "
-                         f"{_same_command(out_dir)} to make it from the saved run"), ""
+        why = one_line(err) if isinstance(err, OSError) else str(err)
+        _note(cfg, out_dir, "failed", error=why)
+        return _job_fail(f"{lost}: {why}; rerun {_same_command(out_dir)} to make it from the "
+                         f"saved run"), ""
     except UserError as err:
+        _note(cfg, out_dir, "failed", error=str(err))
         return _job_fail(f"{lost}: {err}"), ""
     except Exception as err:  # a bug in the reruns: the saved run is still whole
+        _note(cfg, out_dir, "failed", error=one_line(err))
         print(f"hashpivot: error: {lost}: {one_line(err)}", file=sys.stderr)
         return 1, ""
     return 0, f"verdict robustness, {best} against {against}: {verdict_sentence(table)}"
+
+
+def _skipped(cfg, result, out_dir) -> None:
+    """Say, and record, why the robustness reruns asked for are not made: no verdict
+    between two strategies to test."""
+    replications = int(cfg.run.robustness.replications)
+    why = ("one strategy ran" if result.summary["strategy"].nunique() < 2 else
+           "the strategies had the same NPV in every world")
+    line = (f"robustness: skipped (run.robustness.replications={replications}): {why}, "
+            f"and the verdict's robustness compares two that differ")
+    print(line)
+    log.info("%s", line)
+    _note(cfg, out_dir, "skipped", why=why)
+
+
+def _rerun(cfg, result, out_dir, pair, replications: int):
+    """Rerun the verdict's `pair` (best, against, role) under the other assumptions; write
+    and return the table."""
+    best, against, role = pair
+    if role == "runner-up":
+        print(f"robustness: {best} is the baseline itself, so it is compared with the "
+              f"runner-up, {against}")
+    _note(cfg, out_dir, "running")  # a kill leaves it so: a report says they stopped unfinished
+    rerunning = time.perf_counter()
+    table = verdict_robustness(pinned(cfg, out_dir), best, against, replications, result.summary,
+                               role=role)
+    save_robustness(table, out_dir)
+    used = min(replications, result.summary["replication"].nunique())  # as the reruns use
+    log.info("robustness: %s against %s in %d rows of assumptions, %d replications each, in "
+             "%.2f s", best, against, len(table), used, time.perf_counter() - rerunning)
+    return table
+
+
+def _note(cfg, out_dir, state: str, **fields) -> None:
+    """Record in run.json what became of the robustness reruns (`robustness_record`); where
+    even that fails (a full disk), the log says so: the run is complete whatever it records."""
+    try:
+        info = RunDir(out_dir).read_info() or {}
+        record(Path(out_dir), info, state, replications=int(cfg.run.robustness.replications),
+               rerun=_same_command(out_dir), **fields)
+    except (OSError, UserError) as err:
+        log.warning("robustness: could not record %s in run.json: %s", state, one_line(err))

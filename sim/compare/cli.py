@@ -20,6 +20,7 @@ from sim.compare.pipeline import compare_runs
 from sim.compare.workbook import workbook_path
 from sim.errors import OneLineParser, UserError
 from sim.interrupts import INTERRUPTED
+from sim.rundir.robustness_record import missing_line
 
 PROG = "hashpivot-compare"
 #: The flag of each argument of `compare_runs` its errors name (they name the argument as Python passes it).
@@ -103,9 +104,16 @@ def main(argv=None) -> int:
     except SystemExit as done:  # --help
         return int(done.code or 0)
     print(comparison.verdict.splitlines()[0])
-    for line in comparison.valued_differently + comparison.left_out:
+    for line in comparison.valued_differently + comparison.left_out + _robustness_missing(comparison):
         print(f"{PROG}: warning: {line}", file=sys.stderr)
     print(f"Wrote {comparison.out / 'report.html'}")
     if args.xlsx is not None:
         print(f"Wrote {workbook_path(comparison.out, args.xlsx)}")
     return 0
+
+
+def _robustness_missing(comparison) -> list[str]:
+    """Return the report's sentence for each run whose robustness table was asked for but
+    not made (its reruns failed, were interrupted or killed): the report has no table."""
+    return [line for run in comparison.runset.runs
+            for line in [missing_line(run.path, run.info)] if line]

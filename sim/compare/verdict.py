@@ -19,6 +19,7 @@ from sim.compare import page
 from sim.compare.page import fmt
 from sim.compare.plots import feature_label, metric_name
 from sim.compare.robustness import verdict_sentence
+from sim.rundir.robustness_record import missing_line
 from sim.selection import Selection, percent, select_best, until_confident_sentence
 
 #: What the selection's confidence covers, said wherever it is stated.
@@ -274,11 +275,13 @@ def _terminal_share(analysis: Analysis, scenario: str, best: str, method: str = 
 
 def robustness_lines(runset: RunSet) -> list[str]:
     """Return, for each run with a robustness table, what was rerun and whether the verdict
-    holds; or that its table is about strategies this comparison leaves out."""
+    holds; or that its table is about strategies this comparison leaves out; and for each
+    run whose table was asked for but not made (run.json's record), so (`missing_line`)."""
     lines = []
     for run in runset.runs:
         table = run.robustness
         if table is None or table.empty:
+            lines += [line for line in [missing_line(run.path, run.info)] if line]
             continue
         first = table.iloc[0]
         where = f" ({run_name(run, runset)})" if len(runset.runs) > 1 else ""

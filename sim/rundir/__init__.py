@@ -21,9 +21,9 @@ keys that differ, except keys that only change how the run executes
 This module holds `RunDir`, the names of the directory's files and the claims on it
 (`check_claim`); the package's other modules hold one idea each: `files` (atomic writes),
 `lock` (one command at a time), `fingerprints` (which keys, code and files decide a run's
-numbers), `info` (run.json), `comparison_files` (what a comparison writes), `chunk_store`
-(the chunks a rerun resumes), `manifest` (what a chunk holds) and `sweep` (a sweep's record
-of its jobs).
+numbers), `info` (run.json), `robustness_record` (run.json's record of the robustness
+reruns), `comparison_files` (what a comparison writes), `chunk_store` (the chunks a rerun
+resumes), `manifest` (what a chunk holds) and `sweep` (a sweep's record of its jobs).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from sim.rundir.fingerprints import (code_digest, config_digest, fingerprint, is
 from sim.rundir.info import now, run_info, status_said
 from sim.rundir.lock import LOCK_FILE, check_unlocked, hold
 from sim.rundir.manifest import ChunkDamaged
+from sim.rundir.robustness_record import ROBUSTNESS_CSV
 from sim.rundir.sweep import read_sweep, write_sweep
 
 # Besides its own, the package gives the names its importers take from it: the atomic writes
@@ -69,7 +70,6 @@ CONFIG_FILE = "config.yaml"
 HYDRA_DIR = ".hydra"
 #: Where a run keeps the trained policies of its learning strategies (sim.policies).
 FITS_DIR = "fits"
-ROBUSTNESS_CSV = "robustness.csv"
 
 
 # --- claims on the directory: one config, one command, no one else's files ------------------------

@@ -180,3 +180,77 @@ def test_a_comparison_refused_for_a_reason_of_its_own_does_not_say_once_fixed(tm
     assert capsys.readouterr().err.strip() == (
         f"hashpivot: error: the run is complete in {tmp_path}, but its comparison was not "
         f"written: metric irr: not in the runs")
+
+
+#: Two strategies with a robustness table: the verdict's reruns in a second or two.
+ROBUST_QUICK = ["strategy=[stay_mining,convert_all]", "run.deterministic=true", "run.replications=2",
+                "run.progress=false", "run.detail=summary", "run.robustness.replications=2"]
+
+
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"), RuntimeError("a bug")])
+def test_a_report_after_failed_robustness_reruns_says_they_are_missing(error, tmp_path,
+                                                                      monkeypatch, capsys):
+    """The reruns failed, the console said so, but report.html had no robustness section
+    and no word of it: the page looked complete, as if none had been asked for."""
+    import html
+
+    import sim.cli.job as cli
+
+    def failing(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(cli, "verdict_robustness", failing)
+    assert cli.execute(sim.compose(ROBUST_QUICK), tmp_path) != 0
+    made = RunDir(tmp_path).read_info()["robustness"]
+    assert made["state"] == "failed" and made["replications"] == 2
+    assert not (tmp_path / "robustness.csv").exists()
+    missing = (f"The verdict's robustness reruns (run.robustness.replications=2) were asked "
+               f"for but failed ({made['error']}), so there is no robustness table: rerun the "
+               f"same command with hydra.run.dir={tmp_path} to make them from the saved run.")
+    assert missing in html.unescape((tmp_path / "report.html").read_text())
+    capsys.readouterr()
+    assert compare_main([str(tmp_path)]) == 0
+    assert f"hashpivot-compare: warning: {missing}" in capsys.readouterr().err.splitlines()
+    monkeypatch.undo()  # the same command again makes what is missing
+    assert cli.execute(sim.compose(ROBUST_QUICK), tmp_path) == 0
+    assert RunDir(tmp_path).read_info()["robustness"]["state"] == "made"
+    page = html.unescape((tmp_path / "report.html").read_text())
+    assert "asked for but" not in page and 'id="robustness"' in page
+
+
+def test_a_run_that_asked_for_no_robustness_says_nothing_of_it(tmp_path):
+    import sim.cli.job as cli
+
+    assert cli.execute(sim.compose(TWO_QUICK), tmp_path) == 0  # run.robustness.replications=0
+    assert "robustness" not in RunDir(tmp_path).read_info()
+    assert "robustness reruns" not in (tmp_path / "report.html").read_text()
+
+
+def test_a_rerun_into_a_complete_folder_reuses_its_robustness_table(tmp_path, monkeypatch, caplog):
+    """Rerunning the same command into a complete folder read the run back but made the
+    robustness table again, the costliest step after the run itself."""
+    import sim.cli.job as cli
+
+    assert cli.execute(sim.compose(ROBUST_QUICK), tmp_path) == 0
+    made = (tmp_path / "robustness.csv").read_bytes()
+    calls = []
+    verdict_robustness = cli.verdict_robustness
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return verdict_robustness(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "verdict_robustness", counted)
+    with caplog.at_level("INFO", logger="sim.cli"):
+        assert cli.execute(sim.compose(ROBUST_QUICK), tmp_path) == 0
+    assert not calls and (tmp_path / "robustness.csv").read_bytes() == made
+    assert "robustness.csv of this same run reused, not made again" in caplog.text
+    assert 'id="robustness"' in (tmp_path / "report.html").read_text()
+    # what decides the table changed: made again
+    assert cli.execute(sim.compose([*ROBUST_QUICK, "run.robustness.replications=1"]), tmp_path) == 0
+    assert cli.execute(sim.compose([*ROBUST_QUICK, "run.replications=3"]), tmp_path) == 0
+    assert len(calls) == 2
+    # a table edited since it was made is not this run's
+    (tmp_path / "robustness.csv").write_text((tmp_path / "robustness.csv").read_text() + "\n")
+    assert cli.execute(sim.compose([*ROBUST_QUICK, "run.replications=3"]), tmp_path) == 0
+    assert len(calls) == 3
