@@ -68,7 +68,8 @@ HEADERS = {"ci_low": "CI low", "ci_high": "CI high", "std": "std dev", "p5": "P5
            "1st-order dominant", "second_order": "2nd-order dominant",
            "max_regret": "max regret", "scenarios_missing": "scenarios missing",
            "spearman_rho": "Spearman ρ", "swing": "top 20% − bottom 20%",
-           "terminal_value_pv_mean": "terminal value (PV)", "terminal_value_share": "terminal value / NPV"}
+           "terminal_value_pv_mean": "terminal value (PV)", "terminal_value_share": "terminal value / NPV",
+           "contract_value_mean": "mean contract value"}
 
 
 #: Columns counted, whatever the metric.
@@ -80,17 +81,46 @@ def _table(frame: pd.DataFrame, units: dict[str, str]) -> str:
     return page.table(frame, {**COUNTS, **units}, HEADERS)
 
 
-def _tables(analysis: Analysis) -> list[tuple[str, str]]:
+def contract_values(runset: RunSet) -> pd.Series | None:
+    """Return the mean contract value (USD: the contracted rent of the leases and GPU-hour
+    contracts signed, summary's `contract_value_usd`) by (scenario, label), or None where no
+    strategy signed a contract (or the runs were saved without the column).
+
+    The figure that ties a run to the deal it models (the presets: core_scientific's $8.7B).
+    """
+    summary = runset.summary
+    if "contract_value_usd" not in summary.columns:
+        return None
+    signed = summary["contract_value_usd"].astype(float)
+    if not (signed > 0).any():
+        return None
+    return signed.groupby([summary["scenario"], summary["label"]], sort=False).mean()
+
+
+def _per_strategy(analysis: Analysis, runset: RunSet) -> pd.DataFrame:
+    """Return the per-strategy statistics the report shows, with each strategy's mean
+    contract value where some strategy signed one."""
+    frame = analysis.table[[
+        "scenario", "strategy", "n", "undefined_share", "mean", "ci_low", "ci_high", "std",
+        "p5", "p50", "p95", "p_negative", "cvar5", "terminal_value_pv_mean", "terminal_value_share"]]
+    contracts = contract_values(runset)
+    if contracts is None:
+        return frame
+    keys = zip(frame["scenario"], frame["strategy"])
+    return frame.assign(contract_value_mean=[contracts.get(key) for key in keys])
+
+
+def _tables(analysis: Analysis, runset: RunSet) -> list[tuple[str, str]]:
     m, t = analysis.metric, analysis.table
     usd = {c: m for c in ("mean", "ci_low", "ci_high", "std", "p5", "p50", "p95",
                           "cvar5", "diff_mean", "diff_ci_low", "diff_ci_high",
                           "unpaired_ci_width", "regret", "max_regret", "delta", "terminal_value_pv_mean",
                           "shortfall_mean", "shortfall_worst")}
+    usd["contract_value_mean"] = "x_usd"  # in USD whatever the metric
     usd.update({"terminal_value_share": "share", "undefined_share": "share", "p_negative": "share", "p_beats_baseline": "share", "mcb_confidence":
                 "confidence", "incremental_irr": "irr", "incremental_irr_median": "irr"})
-    sections = [(f"Per-strategy statistics of {metric_name(m)} ({m})", _table(t[[
-        "scenario", "strategy", "n", "undefined_share", "mean", "ci_low", "ci_high", "std",
-        "p5", "p50", "p95", "p_negative", "cvar5", "terminal_value_pv_mean", "terminal_value_share"]], usd))]
+    sections = [(f"Per-strategy statistics of {metric_name(m)} ({m})",
+                 _table(_per_strategy(analysis, runset), usd))]
     versus = t[t["diff_mean"].notna()]
     if not versus.empty:
         sections.append((f"Against the baseline ({percent(analysis.confidence)} intervals; "
@@ -211,7 +241,7 @@ def render(analysis: Analysis, runset: RunSet, figures: list[tuple[str, Path]],
     if not analysis.cash:  # else the missing plots and the blank IRR columns go unexplained
         parts.append(f'<p class="note">{e(NO_MONTHLY)}</p>')
     parts.append(f'<h2 id="tables">Tables</h2><p>{e(_context(runset))}</p>')
-    for i, (title, body) in enumerate(_tables(analysis)):
+    for i, (title, body) in enumerate(_tables(analysis, runset)):
         parts += ([f"<h3>{e(title)}</h3>", body] if i < OPEN_TABLES
                   else [page.folded(title, body)])
     if financing is not None:

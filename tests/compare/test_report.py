@@ -568,3 +568,42 @@ def test_the_incremental_cash_table_lists_the_strategies_in_their_order(tmp_path
     header = section[section.index("<tr>"):section.index("</tr>")]
     found = re.findall(r"<th>([^<]*)</th>", header)
     assert found == ["scenario", "year", *strategies[1:]]
+
+
+def per_strategy_cells(text):
+    """Return {strategy: {header: cell text}} of the report's per-strategy table."""
+    section = text[text.index("Per-strategy statistics"):]
+    section = section[:section.index("</table>")]
+    headers = re.findall(r"<th>([^<]*)</th>", section)
+    rows = [re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in section.split("<tr>")[2:]]
+    return {row[headers.index("strategy")]: dict(zip(headers, map(html.unescape, row)))
+            for row in rows}
+
+
+def test_the_per_strategy_table_shows_each_strategys_mean_contract_value(tmp_path, run_factory):
+    """summary.parquet's contract_value_usd (the rent of the contracts signed: the figure
+    that ties a preset's run to its deal, core_scientific's $8.7B) was in no table of the
+    report: a reader comparing a run with the deal had to read the parquet."""
+    run = run_factory(tmp_path / "run", ("stay_mining", "phased", "convert_all"), replications=8)
+    summary = pd.read_parquet(run / "summary.parquet")
+    signed = (summary["strategy"] != "stay_mining").to_numpy()
+    draws = np.random.default_rng(3).uniform(1e9, 9e9, len(summary))
+    summary["contract_value_usd"] = np.where(signed, draws, 0.0)
+    summary.to_parquet(run / "summary.parquet")
+    cells = per_strategy_cells(report_of(run)[1])
+    means = summary.groupby("strategy")["contract_value_usd"].mean()
+    assert set(cells) == set(means.index)
+    for strategy, mean in means.items():
+        assert cells[strategy]["mean contract value"] == f"${mean / 1e6:,.1f}M"
+
+
+@pytest.mark.parametrize("contracts", ["none signed", "not saved"])
+def test_a_run_without_contracts_has_no_contract_column(tmp_path, run_factory, contracts):
+    """Where no strategy signed a contract (stay_mining alone, or a run saved before the
+    column), a column of $0.0M or dashes would say nothing."""
+    run = run_factory(tmp_path / "run", ("stay_mining", "phased"), replications=8)
+    if contracts == "none signed":
+        summary = pd.read_parquet(run / "summary.parquet")
+        summary.assign(contract_value_usd=0.0).to_parquet(run / "summary.parquet")
+    cells = per_strategy_cells(report_of(run)[1])
+    assert "mean contract value" not in cells["phased"] and "mean" in cells["phased"]
