@@ -12,23 +12,36 @@ from pathlib import Path
 
 from sim.errors import UserError
 
-#: Peak memory a run adds per strategy, replication and simulated month with
-#: run.detail=monthly (cash flows and timeline, held until the tables are written), and
-#: per strategy and replication whatever the detail (summary row, world features, chunk
-#: bookkeeping). Measured as the growth of the peak RSS of `sim.run` between runs of the
-#: default experiment (5 strategies, serial) of different sizes, 2026-11 on Linux x86-64,
-#: numpy 2.4 and pandas 3.1: monthly, 10 years (121 months), 50 -> 250 -> 500
-#: replications: +515 kB a replication, 872 B a strategy-month; monthly, 3 years (37
-#: months), 50 -> 250: +164 kB, 906 B a strategy-month; summary, 10 years, 50 -> 500:
-#: +16.5 kB a replication, 3.4 kB a strategy. The tables themselves (DataFrame
-#: memory_usage, deep) are about half of the monthly figure: the rest is the copies made
-#: while they are concatenated and written. The default command also compares the run it
-#: wrote (the report reads the cash flows back): its peak RSS (`/usr/bin/time -v
-#: hashpivot run.replications=N`, 6 strategies, 121 months, 2026-11-28) was 684 MB at 500
-#: and 1,664 MB at 1,500 replications, 163 kB a strategy-replication, so 1,320 B a
-#: strategy-month beyond the summary's; 900 B had left 2,000 replications' run at 2.2 GB
-#: against an estimate of 1.35 GB.
-MONTHLY_BYTES_PER_STRATEGY_MONTH = 1_350
+#: Peak memory a run adds, with run.detail=monthly, per strategy and simulated month of a
+#: replication (its cash flows and timeline, joined from the chunks and written: about
+#: twice the tables), and per simulated month of a replication whatever the strategies
+#: (the comparison's grouping of ONE strategy's cash flows at a time by replication and
+#: month, several times that strategy's rows, and the monthly world paths); and per
+#: strategy and replication whatever the detail (summary row, world features, chunk
+#: bookkeeping). A per-strategy figure alone (1,350 B a strategy-month until 2026-11-29,
+#: fitted on runs of 5-6 strategies) priced a 1-strategy run at half its cost.
+#:
+#: Measured as the growth of the peak RSS (ru_maxrss) of the command's stages in one
+#: fresh process, `sim.run(cfg, out_dir)`, `Result.save`, `compare_runs` (what `hashpivot`
+#: does; robustness off, serial), between 200 and 1,600 replications of the first S of
+#: stay_mining, convert_all, phased, threshold, real_option, build_to_suit:
+#: `python scripts/memory_peak.py N monthly stay_mining [convert_all ...]
+#: [run.horizon_years=3]`, 2026-11-29, Linux x86-64, numpy 2.4, pandas 3.1. In kB a
+#: replication, measured / estimated:
+#:   monthly, 10 years (121 months): S=1 293 / 367, S=2 399 / 491, S=3 446 / 616,
+#:     S=6 734 / 989;
+#:   monthly, 3 years (37 months): S=1 104 / 115, S=6 231 / 317;
+#:   summary, 10 years: S=1 2.9 / 3.5, S=6 11.7 / 21.
+#: The whole command's peak RSS (`/usr/bin/time -f %M hashpivot ... run.executor=process
+#: run.compare=true run.robustness.replications=0`, 200 -> 1,600, two workers) grew 315 kB
+#: a replication for S=1 and 891 kB for S=6 (10 years); the default command's 980 kB for
+#: six (2026-11-28, 500 -> 1,500 replications, with robustness). The tables themselves
+#: (DataFrame memory_usage, deep) are 74 kB a replication for one strategy over 10 years
+#: (cash flows 57, timeline 9, world paths 8) and 402 kB for six. Each size's peak also
+#: holds a fixed part (the comparison's plots, real_option's training: 40 to 220 MB), not
+#: priced here.
+MONTHLY_BYTES_PER_STRATEGY_MONTH = 1_000
+MONTHLY_BYTES_PER_REPLICATION_MONTH = 2_000
 SUMMARY_BYTES_PER_STRATEGY = 3_500
 #: Memory each worker process adds (`run.executor=process`): its proportional set size
 #: (PSS: the pages it shares with the parent it forked from counted by their share),
@@ -46,10 +59,12 @@ def memory_needed_bytes(settings, n_strategies: int, detail: str | None = None) 
     """
     run = settings.run
     replications = most_replications(run)
-    per_strategy = SUMMARY_BYTES_PER_STRATEGY
+    per_replication = n_strategies * SUMMARY_BYTES_PER_STRATEGY
     if (detail or run.detail) == "monthly":
-        per_strategy += MONTHLY_BYTES_PER_STRATEGY_MONTH * math.ceil(run.horizon_years * 12 + 1)
-    return replications * n_strategies * per_strategy
+        months = math.ceil(run.horizon_years * 12 + 1)
+        per_replication += months * (n_strategies * MONTHLY_BYTES_PER_STRATEGY_MONTH
+                                     + MONTHLY_BYTES_PER_REPLICATION_MONTH)
+    return replications * per_replication
 
 
 def most_replications(run) -> int:
