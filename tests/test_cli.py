@@ -292,6 +292,45 @@ def test_overrides_on_both_sides_of_an_option_are_one_line_giving_the_command(ar
     assert capsys.readouterr().err == f"hashpivot: error: {line}\n"
 
 
+@pytest.mark.parametrize("args, line", [
+    # passed the checks (the schema's defaults stood in), then failed in the job with Hydra's
+    # 'Error executing job with overrides' block and left the run folder behind
+    (["~run"], "~run: run cannot be deleted, every run needs it; set its keys instead "
+               "(run.KEY=VALUE)"),
+    # ran on the schema's defaults without a word
+    (["~site"], "~site: site cannot be deleted, every run needs it; choose an option instead "
+                "(site=default)"),
+    (["-m", "~fleet"], "~fleet: fleet cannot be deleted, every run needs it; choose an option "
+                       "instead (fleet=m60s|s19xp|s21|s21xp)"),
+    # Hydra's own words: "Could not delete 'strategy'. No match in the defaults list"
+    (["~strategy"], "~strategy: strategy cannot be deleted, every run needs it; choose the "
+                    "strategies run instead, e.g. strategy=phased or 'strategy=[stay_mining,phased]'"),
+    (["~market"], "~market: market cannot be deleted, every run needs it; choose its groups' "
+                  "options instead (market/btc=..., market/network=..., market/power=..., "
+                  "market/ai=..., market/demand=...)"),
+    (["~market/btc=gbm"], "~market/btc=gbm: market/btc cannot be deleted, every run needs it; "
+                          "choose an option instead (market/btc=bootstrap|gbm|jump)"),
+])
+def test_deleting_a_part_every_run_needs_is_one_line_saying_what_to_do(args, line, tmp_path,
+                                                                        capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    flags = [a for a in args if a.startswith("-")]
+    overrides = [a for a in args if not a.startswith("-")]
+    code = main([*flags, *QUICK, *overrides, f"hydra.run.dir={tmp_path / 'run'}",
+                 f"hydra.sweep.dir={tmp_path / 'sweep'}"])
+    assert (code, capsys.readouterr().err) == (2, f"hashpivot: error: {line}\n")
+    assert not (tmp_path / "run").exists() and not (tmp_path / "sweep").exists()
+
+
+@pytest.mark.parametrize("deleted", ["~market/rates", "~strategy.phased"])
+def test_deleting_a_part_a_run_can_do_without_still_runs(deleted, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main([*QUICK, "run.replications=2", "run.compare=false", deleted,
+                 f"hydra.run.dir={tmp_path / 'run'}"])
+    assert code == 0, capsys.readouterr().err
+    assert (tmp_path / "run" / "summary.parquet").exists()
+
+
 def test_every_sweep_job_is_checked_before_the_first_runs(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code = main(["-m", *QUICK, "strategy=phased", "strategy.phased.blocks_per_quarter=1,-1",

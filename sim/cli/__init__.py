@@ -35,7 +35,8 @@ from sim.compare import main as compare
 from sim.config import distributions_in_short_form
 from sim.config_checks import drop_unselected_strategies
 from sim.config_errors import group_value_line, hydra_error_line
-from sim.config_tree import check_config_dirs, config_dir
+from sim.config_tree import (MARKET_GROUPS, OPTIONAL_MARKET, check_config_dirs, config_dir,
+                             shipped_options)
 from sim.errors import UserError
 from sim.interrupts import INTERRUPTED, TERMINATED, Terminated
 from sim.plugins import cwd_on_path
@@ -139,9 +140,9 @@ def _refused_arguments(args: list[str]) -> str | None:
                 "to hydra.run.dir=DIR) and Hydra's options, listed by hashpivot --help")
     if unknown:  # overrides on both sides of an option: argparse takes only those before it
         return _split_overrides_line(args, known.overrides, unknown)
-    verbose = _verbose_line(known.overrides)
-    if verbose is not None:
-        return verbose
+    for line in (_verbose_line(known.overrides), _deleted_section_line(known.overrides)):
+        if line is not None:
+            return line
     try:
         check_config_dirs([known.config_dir] if known.config_dir else [])
     except UserError as err:
@@ -177,6 +178,48 @@ def _verbose_line(overrides: list[str]) -> str | None:
         return None
     return (f"{given[-1]}: must be true, false, or the name of a logger to log at DEBUG "
             "(or a list of them, e.g. hydra.verbose=[sim.cli])")
+
+
+def _deleted_section_line(overrides: list[str]) -> str | None:
+    """Return the error line of an override that deletes a part of the config every run
+    needs (`~run`, `~site`, `~market/btc`), or None. Hydra refused some in its own words
+    (`~strategy`: 'No match in the defaults list'); the schema's defaults stood in for a
+    deleted section (`~site` ran on them without a word), and `~run` passed the checks,
+    then failed in the job, with Hydra's 'Error executing job' block."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    for given in overrides:
+        try:
+            override = parser.parse_override(given)
+        except HydraException:
+            return None  # Hydra says what it cannot read
+        key = override.key_or_group.replace("/", ".")
+        if override.is_delete() and key in _NEEDED:
+            return (f"{given}: {override.key_or_group} cannot be deleted, every run needs it; "
+                    f"{_NEEDED[key]}")
+    return None
+
+
+def _needed_parts() -> dict[str, str]:
+    """Return what to do instead of deleting each part of the config a run needs."""
+    def options(group: str) -> str:
+        return f"choose an option instead ({group}={'|'.join(shipped_options(group))})"
+
+    needed = {name: options(name) for name in ("asof", "site", "fleet")}
+    needed.update({name: f"set its keys instead ({name}.KEY=VALUE)"
+                   for name in ("run", "finance", "hydra")})
+    needed["strategy"] = ("choose the strategies run instead, e.g. strategy=phased or "
+                          "'strategy=[stay_mining,phased]'")
+    groups = [name for name in MARKET_GROUPS if name not in OPTIONAL_MARKET]
+    needed["market"] = ("choose its groups' options instead (" + ", ".join(
+        f"market/{name}=..." for name in groups) + ")")
+    needed.update({f"market.{name}": options(f"market/{name}") for name in groups})
+    return needed
+
+
+#: The parts of the config a run needs, with what to do instead of deleting one.
+_NEEDED = _needed_parts()
 
 
 def _parse_error_line(message: str) -> str:
