@@ -433,6 +433,38 @@ def test_ctrl_c_stops_the_workers_and_keeps_finished_chunks(tmp_path):
     assert ChunkStore(run_dir).finished()
 
 
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("second_after_s", [0.02, "its line"])
+def test_a_second_ctrl_c_during_the_clean_up_says_one_line_and_no_traceback(second_after_s, tmp_path):
+    """A second Ctrl-C lands in the clean-up (the workers' shutdown, run.json's record: the
+    same handler says it, exit 130) or after the line, in Python's own finalization, which
+    has set Ctrl-C back to its default: the process ends by the signal (a shell's $? reads
+    130 all the same). Either way one line, no traceback, and run.json says interrupted."""
+    run_dir = tmp_path / "run"
+    process = hashpivot(*RUN, "run.replications=2000", f"hydra.run.dir={run_dir}", cwd=tmp_path,
+                        start_new_session=True, preexec_fn=as_from_a_terminal)
+    wait_for_chunks(run_dir, 1, process)
+    os.killpg(process.pid, signal.SIGINT)
+    if second_after_s == "its line":
+        lines = [process.stderr.readline()]
+        while "interrupted" not in lines[-1] and lines[-1]:
+            lines.append(process.stderr.readline())
+    else:
+        lines = []
+        time.sleep(second_after_s)
+    try:
+        os.killpg(process.pid, signal.SIGINT)
+    except ProcessLookupError:  # it had ended
+        pass
+    err = "".join(lines) + process.communicate(timeout=30)[1]
+    assert process.returncode in (130, -signal.SIGINT), err
+    assert err.count("hashpivot: interrupted; finished chunks are kept") == 1, err
+    assert "Traceback" not in err and "Error executing job" not in err, err
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
+    assert ChunkStore(run_dir).finished()
+
 # --- Hydra multirun with the joblib and Ray launchers ---------------------------------------------
 def launcher_example(name: str, tmp_path: Path) -> Path:
     """Run examples/launchers' `name` sweep (6 replications a job); return its sweep directory."""
