@@ -18,7 +18,7 @@ from sim.compare.workbook import unit_of, write_sheets  # noqa: E402
 from sim.errors import UserError  # noqa: E402
 from sim.explore.analysis import Scenario  # noqa: E402
 from sim.explore.run import Experiment  # noqa: E402
-from sim.explore.words import in_unit, label  # noqa: E402
+from sim.explore.words import in_unit, label, unit_of as input_unit  # noqa: E402
 from sim.rundir.files import write_atomic  # noqa: E402
 
 MAX_TABLE_ROWS = 500
@@ -130,12 +130,14 @@ def page(experiment: Experiment, findings: Findings, metric: str, wall_s: float)
         parts.append(_figure(sensitivity_plot(findings.sensitivity), kind))
         parts.append(findings.sensitivity.to_html(index=False, float_format=lambda v: f"{v:.3f}"))
     if len(findings.boxes()):
-        parts += ["<h2>PRIM boxes</h2>", findings.boxes().to_html(index=False, float_format=plain, na_rep="–")]
+        boxes = _boxes_with_units(findings.boxes(), findings.units)
+        parts += ["<h2>PRIM boxes</h2>", boxes.to_html(index=False, float_format=plain, na_rep="–")]
     shown = findings.points.head(MAX_TABLE_ROWS)
     more = len(findings.points) - len(shown)
     parts += ["<h2>Design points</h2>",
               f"<p>The first {len(shown)} of {len(findings.points)} rows (all in points.csv).</p>" if more else "",
-              shown.to_html(index=False, float_format=plain, na_rep="–")]
+              _with_units(shown, findings.units, metric).to_html(index=False, float_format=plain,
+                                                                 na_rep="–")]
     style = ("body{font-family:sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem}"
              "img{max-width:100%}table{border-collapse:collapse;font-size:.8rem;display:block;"
              "overflow-x:auto}td,th{border:1px solid #ccc;padding:2px 6px;white-space:nowrap}"
@@ -169,6 +171,7 @@ def write_outputs(out: Path, experiment: Experiment, findings: Findings, metric:
             written.append(path)
         if xlsx:
             book = {name: _with_units(frame, findings.units, metric) for name, frame in tables.items()}
+            book["boxes"] = _boxes_with_units(tables["boxes"], findings.units)
             path = out / "explore.xlsx"
             write_atomic(path, lambda tmp: write_sheets(book, tmp))
             written.append(path)
@@ -181,9 +184,30 @@ def write_outputs(out: Path, experiment: Experiment, findings: Findings, metric:
     return written
 
 
+def _unit(column, units: dict) -> str:
+    """Return the unit of an input column, or of a PRIM bound on one (`<input> low`), a world
+    feature's included; '' for none or for another column."""
+    name = str(column)
+    for end in (" low", " high"):
+        name = name.removesuffix(end)
+    unit = input_unit(name, units)
+    return "" if unit in ("", "-") else unit
+
+
+def _boxes_with_units(boxes: pd.DataFrame, units: dict) -> pd.DataFrame:
+    """Return the boxes table with each input's unit (that of its low and high) beside it."""
+    if "input" not in boxes:
+        return boxes
+    table = boxes.copy()
+    table.insert(table.columns.get_loc("input") + 1, "unit",
+                 [_unit(column, units) for column in table["input"]])
+    return table
+
+
 def _with_units(frame: pd.DataFrame, units: dict, metric: str) -> pd.DataFrame:
-    """Return `frame` with each input's and each metric column's header followed by its unit."""
-    named = {c: units[c] for c in frame.columns if c in units and units[c] not in ("", "-")}
+    """Return `frame` with each input's (world features included), each PRIM bound's and each
+    metric column's header followed by its unit."""
+    named = {c: _unit(c, units) for c in frame.columns if _unit(c, units)}
     named.update({c: unit_of(metric) for c in frame.columns if unit_of(metric)
                   and (str(c).startswith(f"{metric} ") or str(c).startswith("difference vs "))})
     named.update({c: "fraction" for c in frame.columns if c == f"{metric} undefined share"})
