@@ -290,14 +290,21 @@ def draw_financing(runset: RunSet, folder: Path | None,
 
 
 def _timeline_means(runset: RunSet) -> dict[tuple[str, str], pd.DataFrame]:
-    """Return each strategy's mean MW in each state by month (they add up to the site's MW)."""
-    frame = runset.table("timeline")
-    if frame is None or frame.empty:
-        return {}
-    columns = [c for c in plots.MW_STATES if c in frame]
-    means = frame.groupby(["scenario", "label", "month"])[columns].mean()
-    return {key: part.droplevel(["scenario", "label"])
-            for key, part in means.groupby(level=["scenario", "label"])}
+    """Return each strategy's mean MW in each state by month (they add up to the site's MW),
+    averaged in each run's own timeline (not copied: a labelled copy of every row took
+    more memory than the rest of the comparison)."""
+    means, found = {}, {}
+    for (index, strategy), label in runset.labels.items():
+        frame = runset.runs[index].timeline
+        if frame is None or frame.empty:
+            continue
+        if index not in found:
+            columns = [c for c in plots.MW_STATES if c in frame]
+            found[index] = frame.groupby(["strategy", "month"], observed=True)[columns].mean()
+        if strategy in found[index].index.get_level_values("strategy"):
+            scenario = runset.summary.loc[runset.summary["run"] == index, "scenario"].iloc[0]
+            means[(scenario, label)] = found[index].xs(strategy, level="strategy")
+    return means
 
 
 def _world_figures(runset: RunSet, folder: Path | None, drawn) -> list[tuple[str, str, Path]]:
