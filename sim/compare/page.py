@@ -20,7 +20,7 @@ import pandas as pd
 
 MINUS = "\u2212"
 
-CSS = """body{font-family:sans-serif;max-width:1100px;margin:1.5em auto;padding:0 1em;
+CSS = """body{font-family:sans-serif;max-width:1200px;margin:1.5em auto;padding:0 1em;
 color:#111;line-height:1.45}h1{font-size:1.6em;margin:.3em 0}
 .scroll{overflow-x:auto;max-width:100%}table{border-collapse:collapse;margin:.5em 0 1.5em;
 font-size:.85em}th,td{border:1px solid #999;padding:.25em .5em;text-align:right}
