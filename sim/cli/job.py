@@ -224,12 +224,12 @@ def _robustness(cfg, result, out_dir: Path, earlier: dict | None = None) -> tupl
         key = made_for(cfg, result.summary)
         if reusable(Path(out_dir), earlier, key):
             table = read_robustness(Path(out_dir))
-            _note(cfg, out_dir, "made", **{"for": key, "csv": csv_digest(Path(out_dir))})
             log.info("robustness: %s of this same run reused, not made again", ROBUSTNESS_CSV)
         else:
             (Path(out_dir) / ROBUSTNESS_CSV).unlink(missing_ok=True)
             table = _rerun(cfg, result, out_dir, pair, replications)
-            _note(cfg, out_dir, "made", **{"for": key, "csv": csv_digest(Path(out_dir))})
+        # recorded anew either way: this command rewrote run.json
+        _note(cfg, out_dir, "made", **{"for": key, "csv": csv_digest(Path(out_dir))})
     except KeyboardInterrupt as err:
         _note(cfg, out_dir, "interrupted")
         then = (f", nor its report: rerun {_same_command(out_dir)} to make both from the saved "
