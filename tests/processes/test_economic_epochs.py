@@ -153,7 +153,7 @@ def test_a_cold_start_where_every_machine_runs_converges_when_g_rounds_above_the
 def test_renumbered_keeps_the_entries_of_the_groups_kept_numbered_by_their_place(index, rows):
     kept, new = renumbered(np.array(index, dtype=np.int64), np.array(rows, dtype=np.int64), 10)
     place = {group: k for k, group in enumerate(rows)}
-    assert kept.tolist() == [group in place for group in index]
+    assert kept.tolist() == [k for k, group in enumerate(index) if group in place]
     assert new.tolist() == [place[group] for group in index if group in place]
 
 
