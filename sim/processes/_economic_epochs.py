@@ -82,14 +82,16 @@ class Paths(Rows):
     """Each row's daily log hashrate and cumulative work, extended as epochs need them.
 
     ``log_ehs[r, d]`` is day d's log hashrate (EH/s, constant over the day) and
-    ``work[r, d]`` the work done before day d (EH/s·days), valid up to ``filled[r]``.
-    Days after ``origin[r]`` follow ``drift[r]`` (log hashrate per day) plus the row's
-    noise; days before it are final. Beyond the grid the noise stays where it ended
+    ``work[r, d]`` the work done before day d (EH/s·days) of the batch's world r; the
+    per-row arrays are the active worlds': active world i's days are valid up to
+    ``filled[i]``, those after ``origin[i]`` follow ``drift[i]`` (log hashrate per day) plus
+    its noise, those before it are final. Beyond the grid the noise stays where it ended
     (``noise`` holds its last day's value there). The three arrays have the same width,
-    so a day's flat index, ``row[r] + d``, reads any of them.
+    so a day's flat index, ``row[i] + d``, reads any of them; a world that leaves keeps its
+    row there, unread (the others' are not copied).
     """
 
-    per_row = ("log_ehs", "work", "noise", "origin", "drift", "filled")
+    per_row = ("origin", "drift", "filled", "row")
 
     def __init__(self, log_start: np.ndarray, noise_cum: np.ndarray):
         rows, n_days = noise_cum.shape
@@ -102,11 +104,6 @@ class Paths(Rows):
         self.filled = np.zeros(rows, dtype=np.int64)
         self.drift = np.zeros(rows)
         self.row = np.arange(rows) * self.log_ehs.shape[1]
-
-    def keep(self, rows: np.ndarray) -> None:
-        """Keep only the worlds `rows` (indices into the active ones), in that order."""
-        super().keep(rows)
-        self.row = np.arange(len(rows)) * self.log_ehs.shape[1]
 
     def set_drift(self, origin: np.ndarray, drift: np.ndarray) -> None:
         """Make each row's days from `origin` on follow `drift`; they are computed anew."""
@@ -123,7 +120,7 @@ class Paths(Rows):
         self.log_ehs, self.work = (np.hstack((a, np.zeros((rows, extra))))
                                    for a in (self.log_ehs, self.work))
         self.noise = _with_last(self.noise, width + extra)
-        self.row = np.arange(rows) * (width + extra)
+        self.row = self.row // width * (width + extra)
 
     def _extend(self, rows: np.ndarray, days: int) -> None:
         """Compute `days` more days of `rows` (indices) past what each has."""
@@ -148,7 +145,8 @@ class Paths(Rows):
         """Return the time in days at which each row's cumulative work reaches `work`."""
         days = _FILL_DAYS
         while True:
-            short = (self.work.take(self.row + self.filled) <= work).nonzero()[0]
+            filled = self.row + self.filled  # flat indices, as below
+            short = (self.work.take(filled) <= work).nonzero()[0]
             if not len(short):
                 break
             if (self.filled[short] - self.origin[short]).max() > _MAX_EPOCH_DAYS:
@@ -157,15 +155,13 @@ class Paths(Rows):
             self._extend(short, days)
             days *= 2
         low = np.maximum(self.origin - 1, 0)  # the day the epoch's work passed lies on or after it
-        width = int((self.filled - low).max()) + 1
+        low += self.row
         # days past a row's filled read its last, which the work exceeds
-        window = np.minimum(low[:, None] + np.arange(width), self.filled[:, None])
-        window += self.row[:, None]
+        window = np.minimum(low[:, None] + np.arange(int((filled - low).max()) + 1), filled[:, None])
         # a row's work rises day by day, so the days it has not passed `work` on come first:
         # their count is the place of the first day past it (argmin: a tenth of sum's time)
-        day = low + (self.work.take(window) <= work[:, None]).argmin(axis=1) - 1
-        at = self.row + day
-        return day + (work - self.work.take(at)) / np.exp(self.log_ehs.take(at))
+        at = low + (self.work.take(window) <= work[:, None]).argmin(axis=1) - 1
+        return (at - self.row) + (work - self.work.take(at)) / np.exp(self.log_ehs.take(at))
 
 
 def _put(paths: np.ndarray, flat: np.ndarray, values: np.ndarray) -> None:
@@ -445,7 +441,8 @@ def _sample_epochs(net, btc_usd, fees, paths, fleet, rngs, outages, elapsed_s):
         t_end = paths.time_at(work)
         end_day = np.floor(t_end).astype(np.int64)
         last = np.minimum(np.maximum(end_day, first + 1), n_days)
-        at_last, at_first, days = ids * (n_days + 1) + last, ids * (n_days + 1) + first, last - first
+        row = ids * (n_days + 1)
+        at_last, at_first, days = row + last, row + first, last - first
         mean_btc = (btc_sums.take(at_last) - btc_sums.take(at_first)) / days
         mean_fees = (fee_sums.take(at_last) - fee_sums.take(at_first)) / days
         hashprice = hashprice_usd_per_ph_day(epoch_subsidy_btc(height), mean_fees, mean_btc,
@@ -460,7 +457,7 @@ def _sample_epochs(net, btc_usd, fees, paths, fleet, rngs, outages, elapsed_s):
         for i in ended.tolist():  # this row's last epoch: its tables are whole
             row = ids[i]
             found[row] = (starts[row, :count].copy(), height - BLOCKS_PER_EPOCH * np.arange(count)[::-1],
-                          difficulties[row, :count].copy(), paths.log_ehs[i, :n_days].copy())
+                          difficulties[row, :count].copy(), paths.log_ehs[row, :n_days].copy())
         if len(ended) == len(ids):
             return found
         if len(ended):

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import ndtr
 
-from sim.processes._economic_epochs import Fleet, renumbered, solve_rows, sums_by
+from sim.processes._economic_epochs import Fleet, Paths, renumbered, solve_rows, sums_by
 from sim.processes.network_economic import EconomicNetwork
 from sim.world import day_grid, rng_for
 
@@ -177,3 +177,25 @@ def test_a_world_without_machines_runs_none_and_leaves_the_others_as_they_are_al
     two = fleet([0, 2]).step(t_end[[0, 2]], revenue[[0, 2]], None)
     assert three[1] == 1e-9
     assert np.array_equal(three[[0, 2]], two) and np.all(two > 1e-9)
+
+
+def test_paths_left_by_a_world_are_the_others_own_also_once_they_widen():
+    """A world leaves the batch (its rows stay, unread) and the others' epochs then run past
+    the rows' width: each world's times and hashrates are those of the same worlds alone."""
+    rng = np.random.default_rng(5)
+    noise, log_start = np.cumsum(rng.normal(0.0, 0.02, (3, 40)), axis=1), np.log([500.0, 600.0, 700.0])
+    drift = np.array([0.001, -0.002, 0.0])
+
+    def paths(rows):
+        made = Paths(log_start[rows], noise[rows])
+        made.set_drift(np.zeros(len(rows), dtype=np.int64), drift[rows])
+        return made
+
+    left, alone = paths([0, 1, 2]), paths([2, 0])
+    left.keep(np.array([2, 0]))
+    width = left.log_ehs.shape[1]
+    for work in (np.array([7_000.0, 5_000.0]), np.array([900.0 * width, 700.0 * width])):
+        assert np.array_equal(left.time_at(work), alone.time_at(work))
+    assert left.log_ehs.shape[1] > width  # the rows widened
+    days = np.array([width + 5, 60])
+    assert np.array_equal(left.log_ehs_on(days), alone.log_ehs_on(days))
