@@ -173,6 +173,20 @@ def test_the_order_shock_is_lognormal_with_mean_one():
     assert EconomicNetwork(order_noise_log_sd=0.0).order_shock(rng) == 1.0
 
 
+def test_order_shocks_draw_one_shock_from_each_stream_in_turn():
+    """The epoch loop's shocks are exp(sd · z − sd²/2), z each stream's next normal (None:
+    1), and leave each stream where one draw leaves it; order_shock is one of them."""
+    net = EconomicNetwork(order_noise_log_sd=0.8)
+    streams = [np.random.default_rng(k) for k in range(3)]
+    shocks = net.order_shocks([streams[0], None, streams[1], streams[2]])
+    alone = [np.random.default_rng(k) for k in range(3)]
+    expected = [math.exp(0.8 * a.standard_normal() - 0.8 * 0.8 / 2) for a in alone]
+    assert shocks.tolist() == [expected[0], 1.0, expected[1], expected[2]]
+    assert net.order_shock(np.random.default_rng(2)) == expected[2]
+    assert [s.random() for s in streams] == [s.random() for s in alone]
+    assert EconomicNetwork(order_noise_log_sd=0.0).order_shocks(streams).tolist() == [1.0] * 3
+
+
 def test_each_world_draws_its_own_pipeline():
     """With order noise the only noise, worlds differ from the first delivery on, and their
     median stays near the deterministic path (the shock's median is exp(-sd^2 / 2))."""
