@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.finance.debt import (Schedule, bullet_schedule, construction_rows, level_capacities_usd,
-                              level_loans, level_schedule, sculpted_capacity_usd, sculpted_schedule)
+from sim.finance.debt import (Schedule, _construction_rows, bullet_schedule, construction_rows,
+                              level_capacities_usd, level_loans, level_schedule, sculpted_capacity_usd,
+                              sculpted_schedule)
 from sim.finance.schedule import last_month_by_row
 from sim.memo import read_only_cache
 
@@ -178,20 +179,24 @@ def term_loans(debt, terms, rate, n_months: int) -> list[Schedule]:
 
 
 def _loan_groups(conversions, account, month_of_day: np.ndarray, n: int):
-    """Return (hall, monthly capex, month let) for each loan: halls built alike, one loan.
+    """Return (hall, monthly capex, month let, first and last month of spending) for each loan:
+    halls built alike, one loan.
 
     Halls with the same construction days and the same month of letting are one project
-    and share one loan, on their summed capex and kW (sized on them together). The month
-    let is the first month the halls count as let, once their spending is done (None:
-    never let within the horizon).
+    and share one loan, on their summed capex and kW (sized on them together); their days
+    are the same, so are their months of spending (the loan's first draw, its building's
+    completion). The month let is the first month the halls count as let, once their
+    spending is done (None: never let within the horizon).
     """
     if not conversions:  # a site that converts nothing borrows nothing for it
         return []
     let = let_days(conversions, account.rates.kw_it_leased)
     capex_rows = projects_capex_by_month(conversions, account.n_days, month_of_day, n)
+    spending = capex_rows > 0
     groups: dict[tuple, list] = {}
-    for i, (hall, capex, spent) in enumerate(zip(conversions, capex_rows,
-                                                  last_month_by_row(capex_rows > 0).tolist())):
+    for i, (hall, capex, first, spent) in enumerate(zip(conversions, capex_rows,
+                                                         spending.argmax(axis=1).tolist(),
+                                                         last_month_by_row(spending).tolist())):
         if spent < 0:  # nothing spent within the horizon
             continue
         let_month = max(spent, int(month_of_day[int(let[i])])) if i in let else None
@@ -202,17 +207,8 @@ def _loan_groups(conversions, account, month_of_day: np.ndarray, n: int):
                                            kw_it=group[0].kw_it + hall.kw_it)
             group[1] = group[1] + capex
         else:
-            groups[key] = [hall, capex, let_month]
+            groups[key] = [hall, capex, let_month, first, spent]
     return [tuple(group) for group in groups.values()]
-
-
-def _spending_months(capex_rows: np.ndarray) -> tuple[list[int], list[int]]:
-    """Return the first and the last month of spending of each row of `capex_rows` (>= 0, every
-    row spending in some month): a loan's first draw, its building's completion."""
-    if not capex_rows.size:  # no loans
-        return [], []
-    spending = capex_rows > 0
-    return spending.argmax(axis=1).tolist(), last_month_by_row(spending).tolist()
 
 
 def _maturity_month(first_spent: int, last_spent: int, maturity_months: int | None, n: int) -> int:
@@ -279,15 +275,17 @@ def project_debt(cfg, account, rate, n: int) -> ProjectDebt:
     groups = (_loan_groups(account.record.conversions, account, account.world.month_of_day(), n)
               if ltc > 0 else [])
     maturity_months = None if debt.construction_months is None else int(debt.construction_months)
-    capex_rows = np.array([capex for _, capex, _ in groups]).reshape(len(groups), n)
-    first_spent, last_spent = _spending_months(capex_rows)
+    capex_rows = np.array([capex for _, capex, *_ in groups]).reshape(len(groups), n)
+    first_spent, last_spent = [group[3] for group in groups], [group[4] for group in groups]
     maturities = [_maturity_month(first, last, maturity_months, n)
                   for first, last in zip(first_spent, last_spent)]
-    ends = [_conversion_month(let_month, due, n) for (_, _, let_month), due in zip(groups, maturities)]
-    builds = construction_rows(capex_rows, ltc, rate, float(debt.upfront_fee), [end for end, _ in ends])
+    ends = [_conversion_month(let_month, due, n) for (_, _, let_month, *_), due in zip(groups, maturities)]
+    builds = (_construction_rows(capex_rows, ltc, rate, float(debt.upfront_fee), last_spent,
+                                 [end for end, _ in ends])
+              if groups else construction_rows(capex_rows, ltc, rate, float(debt.upfront_fee)))
     # Interest capitalised while a hall is built joins its basis; once built (placed in
     # service), the interest it accrues is deducted as interest, as a term loan's is.
-    built = np.arange(n) > np.array([n if c is None else c for c in builds.completion_months])[:, None]
+    built = np.arange(n) > np.array(last_spent, dtype=int)[:, None]
     accruing = builds.capitalised_interest_usd
     owed = ProjectDebt(*_in_turn(np.array(
         [builds.draw_usd, builds.fees_usd, np.where(built, 0.0, accruing), np.where(built, accruing, 0.0)])),
@@ -297,7 +295,7 @@ def project_debt(cfg, account, rate, n: int) -> ProjectDebt:
     closing: list[tuple[int, int, float]] = []
     term_months = months_of(debt.term_years)
     fees_paid = (-np.add.reduce(builds.fees_usd, axis=1)).tolist()  # a row's one fee, in its first month
-    for k, ((_, capex, let_month), (end, let), due) in enumerate(zip(groups, ends, maturities)):
+    for k, ((_, capex, let_month, *_), (end, let), due) in enumerate(zip(groups, ends, maturities)):
         balance = builds.balance_at_completion_usd[k]
         fee = (fees_paid[k], first_spent[k], due)
         if end + 1 >= n:  # still a construction loan at the horizon
