@@ -144,12 +144,15 @@ def _equity_view(cfg, account, owed: ProjectDebt, loans: list[Schedule],
         breaches, cure, default, lowest = (), None, None, float("nan")
         interest, principal = np.zeros(n), owed.paid_down
         balance = owed.unconverted
+        operations_tax = None
     else:
         # CFADS: operating cash less the tax on operations (not the tax on the horizon's sale).
         first_tax = taxes.levered_usd(more_interest - schedule.interest_usd, sale=False)
         covenanted = apply_covenant(operating + first_tax, schedule, float(fin.covenant.min_dscr),
                                     fin.covenant.cure,
                                     first_test_months=int(fin.covenant.first_test_months))
+        # Without a cure the debt is as it was: operations alone owe the cover's tax.
+        operations_tax = first_tax if covenanted.schedule is schedule else None
         schedule = covenanted.schedule
         tax = taxes.levered_usd(more_interest - schedule.interest_usd)
         breaches = tuple(int(m) for m in covenanted.breach_months)
@@ -164,8 +167,9 @@ def _equity_view(cfg, account, owed: ProjectDebt, loans: list[Schedule],
         equity *= covenanted.equity_mask
         lines *= covenanted.equity_mask
     # The tax on the sale's gain: the last month's tax less what operations alone would owe.
-    sale_tax = (float(tax[-1] - taxes.levered_usd(more_interest - interest, sale=False)[-1])
-                if default is None else 0.0)
+    if operations_tax is None and default is None:
+        operations_tax = taxes.levered_usd(more_interest - interest, sale=False)
+    sale_tax = float(tax[-1] - operations_tax[-1]) if default is None else 0.0
     return Financing(lines=lines, covenant=covenanted, equity_usd=equity, breach_months=breaches,
                      cure=cure, default_month=default, min_dscr=lowest,
                      tax_unlevered_usd=taxes.unlevered_usd(),
