@@ -184,12 +184,7 @@ def tax_usd_by_year(ebitda_usd, depreciation_usd, interest_usd, rate,
 def _years(ebitda_usd, depreciation_usd, interest_usd, rate, interest_cap_share: float,
            nol_limit_share: float) -> list[tuple[float, ...]]:
     """Return each year's (taxable income, interest deducted, interest carried, NOL used, NOL
-    balance, tax) by the rule of `tax_by_year`, once its arguments are checked.
-
-    In plain floats, year by year, without a call of max or min per year: `0.0 if 0.0 > x
-    else x` is max(x, 0.0) and `y if y < x else x` is min(x, y), to the bit (as the builtins,
-    they keep the first of equals: max(-0.0, 0.0) is -0.0).
-    """
+    balance, tax) by the rule of `tax_by_year` (`_year_rows`), once its arguments are checked."""
     ebitda = np.asarray(ebitda_usd, dtype=float)
     n_years = len(ebitda)
     depreciation = _per_year(depreciation_usd, n_years, "depreciation_usd")
@@ -201,10 +196,24 @@ def _years(ebitda_usd, depreciation_usd, interest_usd, rate, interest_cap_share:
                         ("nol_limit_share", nol_limit_share)):
         if not 0.0 <= share <= 1.0:
             raise ValueError(f"{name}={share!r}: must be in [0, 1]")
+    return _year_rows(ebitda.tolist(), depreciation, interest, rates, interest_cap_share, nol_limit_share)
+
+
+def _year_rows(ebitda: list[float], depreciation: list[float], interest: list[float], rates: list[float],
+              interest_cap_share: float, nol_limit_share: float) -> list[tuple[float, ...]]:
+    """Return each year's (taxable income, interest deducted, interest carried, NOL used, NOL
+    balance, tax) by the rule of `tax_by_year`, of lists of one float per year, unchecked:
+    what `tax_usd_by_year` checks for its callers, the ledger's tax (sim.finance.equity)
+    has built (interest >= 0) or its configuration has (rates and shares, sim.schema).
+
+    In plain floats, year by year, without a call of max or min per year: `0.0 if 0.0 > x
+    else x` is max(x, 0.0) and `y if y < x else x` is min(x, y), to the bit (as the builtins,
+    they keep the first of equals: max(-0.0, 0.0) is -0.0).
+    """
     rows = []
     carried, balance = 0.0, 0.0
     for ebitda_year, depreciation_year, interest_year, rate_year in zip(
-            ebitda.tolist(), depreciation, interest, rates):
+            ebitda, depreciation, interest, rates):
         allowed = interest_cap_share * (0.0 if 0.0 > ebitda_year else ebitda_year)
         due = interest_year + carried
         deducted = allowed if allowed < due else due

@@ -284,14 +284,14 @@ def test_a_hall_let_after_the_loan_matured_borrows_again(compose_constant):
 
 
 def levered_interest_by_year(compose_constant, monkeypatch, *overrides):
-    """Return the account and the interest by tax year each levered call of `tax_usd_by_year`
+    """Return the account and the interest by tax year each levered tax (`_Taxes._monthly`)
     deducts (the cover's, with a term loan; the tax's; the sale's, where a cure changed the
     debt), spied on."""
     seen = []
-    real = equity.tax_usd_by_year
-    monkeypatch.setattr(equity, "tax_usd_by_year",
-                        lambda ebitda, depreciation, interest, *rest: seen.append(interest) or real(
-                            ebitda, depreciation, interest, *rest))
+    real = equity._Taxes._monthly
+    monkeypatch.setattr(equity._Taxes, "_monthly",
+                        lambda self, ebitda, depreciation, interest: seen.append(interest) or real(
+                            self, ebitda, depreciation, interest))
     acc = account(compose_constant, *overrides)
     assert acc.financing is not None  # computed when first read
     return acc, [interest for interest in seen if np.ndim(interest)]  # not the unlevered tax's 0.0
