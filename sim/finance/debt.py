@@ -369,11 +369,11 @@ def construction_rows(capex_usd, loan_to_cost: float, rate, upfront_fee: float =
             raise ValueError(f"conversion_month(={conversion_month}) must be in [{completion or 0}, "
                              f"{n_months}): after the spending, within the horizon.")
         conversions.append(conversion)
-    return _construction_rows(capex, loan_to_cost, rate, upfront_fee, completions, conversions)
+    return construction_rows_at(capex, loan_to_cost, rate, upfront_fee, completions, conversions)
 
 
-def _construction_rows(capex: np.ndarray, loan_to_cost: float, rate, upfront_fee: float,
-                       completions: list[int | None], conversions: list[int | None]) -> ConstructionRows:
+def construction_rows_at(capex: np.ndarray, loan_to_cost: float, rate, upfront_fee: float,
+                         completions: list[int | None], conversions: list[int | None]) -> ConstructionRows:
     """Return `construction_rows` of at least one row of `capex`, whose completion and conversion
     months are given and, like the other arguments, already checked (project debt knows them)."""
     n_projects, n_months = capex.shape

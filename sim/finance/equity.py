@@ -48,7 +48,7 @@ from sim.economics import irr, npv, peak_funding_usd
 from sim.finance.covenants import Covenanted, apply_covenant
 from sim.finance.debt import Schedule, combine, equipment_loan
 from sim.finance.project_loans import ProjectDebt, months_of, project_debt, term_loans
-from sim.finance.tax import _year_rows, combined_rate, depreciation_by_year, tax_by_month, yearly_sums
+from sim.finance.tax import combined_rate, depreciation_by_year, tax_by_month, tax_rows_by_year, yearly_sums
 
 #: The ledger's financing categories (cashflows.parquet), signed as the others: inflows +.
 FINANCE_CATEGORIES = ("debt_draw", "interest", "principal", "fees", "tax")
@@ -255,7 +255,7 @@ class _Taxes:
         year; no interest: 0.0)."""
         n_years = ebitda.size
         interest = [0.0] * n_years if np.ndim(interest_by_year) == 0 else interest_by_year.tolist()
-        rows = _year_rows(ebitda.tolist(), depreciation.tolist(), interest, [self.rate] * n_years,
+        rows = tax_rows_by_year(ebitda.tolist(), depreciation.tolist(), interest, [self.rate] * n_years,
                          self.cap, self.nol)
         return -tax_by_month([row[-1] for row in rows], self.n_months)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.finance.debt import (Schedule, _construction_rows, bullet_schedule, construction_rows,
+from sim.finance.debt import (Schedule, bullet_schedule, construction_rows, construction_rows_at,
                               level_capacities_usd, level_loans, level_schedule, sculpted_capacity_usd,
                               sculpted_schedule)
 from sim.finance.schedule import last_month_by_row
@@ -280,7 +280,7 @@ def project_debt(cfg, account, rate, n: int) -> ProjectDebt:
     maturities = [_maturity_month(first, last, maturity_months, n)
                   for first, last in zip(first_spent, last_spent)]
     ends = [_conversion_month(let_month, due, n) for (_, _, let_month, *_), due in zip(groups, maturities)]
-    builds = (_construction_rows(capex_rows, ltc, rate, float(debt.upfront_fee), last_spent,
+    builds = (construction_rows_at(capex_rows, ltc, rate, float(debt.upfront_fee), last_spent,
                                  [end for end, _ in ends])
               if groups else construction_rows(capex_rows, ltc, rate, float(debt.upfront_fee)))
     # Interest capitalised while a hall is built joins its basis; once built (placed in

@@ -184,7 +184,8 @@ def tax_usd_by_year(ebitda_usd, depreciation_usd, interest_usd, rate,
 def _years(ebitda_usd, depreciation_usd, interest_usd, rate, interest_cap_share: float,
            nol_limit_share: float) -> list[tuple[float, ...]]:
     """Return each year's (taxable income, interest deducted, interest carried, NOL used, NOL
-    balance, tax) by the rule of `tax_by_year` (`_year_rows`), once its arguments are checked."""
+    balance, tax) by the rule of `tax_by_year` (`tax_rows_by_year`), once its arguments are
+    checked."""
     ebitda = np.asarray(ebitda_usd, dtype=float)
     n_years = len(ebitda)
     depreciation = _per_year(depreciation_usd, n_years, "depreciation_usd")
@@ -196,11 +197,12 @@ def _years(ebitda_usd, depreciation_usd, interest_usd, rate, interest_cap_share:
                         ("nol_limit_share", nol_limit_share)):
         if not 0.0 <= share <= 1.0:
             raise ValueError(f"{name}={share!r}: must be in [0, 1]")
-    return _year_rows(ebitda.tolist(), depreciation, interest, rates, interest_cap_share, nol_limit_share)
+    return tax_rows_by_year(ebitda.tolist(), depreciation, interest, rates, interest_cap_share,
+                            nol_limit_share)
 
 
-def _year_rows(ebitda: list[float], depreciation: list[float], interest: list[float], rates: list[float],
-              interest_cap_share: float, nol_limit_share: float) -> list[tuple[float, ...]]:
+def tax_rows_by_year(ebitda: list[float], depreciation: list[float], interest: list[float],
+                     rates: list[float], interest_cap_share: float, nol_limit_share: float) -> list[tuple[float, ...]]:
     """Return each year's (taxable income, interest deducted, interest carried, NOL used, NOL
     balance, tax) by the rule of `tax_by_year`, of lists of one float per year, unchecked:
     what `tax_usd_by_year` checks for its callers, the ledger's tax (sim.finance.equity)
