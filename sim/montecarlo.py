@@ -342,9 +342,9 @@ def chunk_size(cfg, workers: int, replications: int) -> int:
 
     `run.chunk_size` at most; with several workers, fewer when that would give a worker
     fewer than CHUNKS_PER_WORKER chunks. Chunks are handed out as workers free up, so
-    1,000 replications in chunks of 100 on 16 workers would run in one round of 10
-    chunks, 6 workers idle: at most 10x. Cut into 67 chunks of 15, the idle tail is a
-    fraction of one small chunk. Results never depend on the size.
+    1,000 replications in chunks of 50 on 16 workers would run in two rounds, the
+    second with 4 chunks and 12 workers idle: at most 10x. Cut into 67 chunks of 15,
+    the idle tail is a fraction of one small chunk. Results never depend on the size.
     """
     size = int(cfg.run.chunk_size)
     if workers <= 1:

@@ -159,7 +159,7 @@ class RunConfig:
                               "100 replications on a Linux machine of several cores, else serial")
     workers: Optional[int] = param(None, unit="processes", low=1, integer=True, nullable=True,
                                    doc="process/ray workers; null = number of cores")
-    chunk_size: int = param(100, unit="replications", low=1, integer=True,
+    chunk_size: int = param(50, unit="replications", low=1, integer=True,
                             doc="replications per chunk (unit of parallel work and resume); with "
                                 "several workers, at most a quarter of a worker's share")
     detail: str = param("monthly", unit="-", choices=DETAILS,

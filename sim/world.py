@@ -332,12 +332,10 @@ def _samples_in_batches(process) -> bool:
     return owner is not None and not any("sample" in vars(c) for c in mro[:mro.index(owner)])
 
 
-#: The most worlds sampled in one call by `iter_worlds` (as many as `run.chunk_size`'s
-#: default): enough for the economic network's batch to pay, few enough to hold (a 10-year
-#: world is about 0.4 MB). A world of the default experiment cost 10.7 ms sampled in a
-#: batch of 8, 4.3 ms in one of 50, 3.6 ms in one of 100 and 3.3 ms in one of 200 (2 AMD
-#: EPYC cores, 2026-11-29; the run by chunk size: `scripts/bench.py --sections chunks`).
-WORLDS_PER_BATCH = 100
+#: The most worlds sampled in one call by `iter_worlds`: enough for the economic network's
+#: batch to pay (its cost per world falls from about 43 ms alone to 2.5 ms at 50 on this
+#: project's 2-core reference machine), few enough to hold (a 10-year world is about 0.4 MB).
+WORLDS_PER_BATCH = 50
 
 
 def iter_worlds(cfg, replications, processes: Mapping | None = None):
