@@ -24,6 +24,7 @@ The `detail` section then times writing the tables (`Result.save`) and the repor
     python scripts/bench.py --quick              # the same, with fewer replications
     python scripts/bench.py --workers 16 --sections executors   # scaling, 1..16 workers
     python scripts/bench.py --workers 2,16 --sections ceiling   # the machine's own: serial runs side by side
+    python scripts/bench.py --sections chunks                  # serial, by run.chunk_size
     python scripts/bench.py --sections memory100k              # 100,000 replications
     python scripts/bench.py --sections memory100k-short        # the same, 3-month horizon
     python scripts/bench.py --sections profile --baseline c65e681   # where the time goes, then and now
@@ -56,8 +57,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SECTIONS = ("executors", "ceiling", "replications", "blocks", "horizon", "detail", "command", "memory100k",
-            "memory100k-short", "real_option", "profile")
+SECTIONS = ("executors", "ceiling", "replications", "chunks", "blocks", "horizon", "detail", "command",
+            "memory100k", "memory100k-short", "real_option", "profile")
 DEFAULT_SECTIONS = ("executors", "replications", "blocks", "horizon", "detail")
 SUMMARY = ["run.detail=summary", "run.progress=false", "run.compare=false"]
 
@@ -379,6 +380,11 @@ def plan(sections, workers: int | list[int], quick: bool, ray: bool = True) -> l
     if "replications" in sections:
         for n in (1000 // k, 10_000 // k):
             todo.append(("replications", f"{n:,} replications", SUMMARY + [f"run.replications={n}", *parallel]))
+    if "chunks" in sections:  # a chunk's worlds are sampled together (up to sim.world.WORLDS_PER_BATCH)
+        for size in (10, 50, 100):
+            todo.append(("chunks", f"serial, chunks of {size}",
+                         SUMMARY + [f"run.replications={400 // k}", "run.executor=serial",
+                                    f"run.chunk_size={size}"]))
     if "blocks" in sections:
         for blocks in (10, 100, 1000):
             todo.append(("blocks", f"{blocks} blocks, 100 MW",
