@@ -13,9 +13,9 @@ and half the sd; REML is close to unbiased once the sample spans ten half-lives 
 Standard errors: of κ from the observed information of the restricted likelihood (the
 half-life's by the delta method). Those of the drift, of σ and of the expected price at
 the last date (below) allow for what the data leave unknown of κ: each is the least e such
-that value ± 1.96·e spans its 95% interval given κ (σ and the trend refitted: generalised least squares, σ's
-relative error 1 / sqrt(2 (n − 2))) at every κ of the half-life's 95% likelihood interval
-and at the κ used, fitted or assumed: the union of the intervals given each κ, as Berger
+that value ± 1.96·e spans its 95% interval given κ (σ and the trend refitted: generalised
+least squares, σ's relative error 1 / sqrt(2 (n − 2))) at every κ of the half-life's 95%
+likelihood interval and at the κ used, fitted or assumed: the union of the intervals given each κ, as Berger
 and Boos's tests maximise over a confidence set of the nuisance.
 Given the κ used alone, the errors were too small wherever κ is loosely known: on 200
 samples of 5 monthly years of a random walk (a quarter of them with a spurious half-life
@@ -30,9 +30,9 @@ bound. On the same samples σ ± 1.96 errors given κ (the observed information'
 half-life was fitted) covered the true 0.15 in 63% (7% where fitted) and, over 20 years,
 88%; the expected price on the last date ± 1.96 errors covered the true one in 82% (40%
 of random walks) and 86%. The unions cover them in 96% to 100%; their errors are finite
-in 5% of 5-year samples and 42% of 20-year ones, which cover 95% (σ) and 99%. The errors given the κ used are printed beside them
-(`errors["drift_given_half_life"]`, `"log_sd_given_half_life"` and
-`"start_given_half_life"` of `fit_trend`). A half-life is
+in 5% of 5-year samples and 42% of 20-year ones, which cover 95% (σ) and 99%. The errors
+given the κ used are printed beside them (`errors["drift_given_half_life"]`,
+`"log_sd_given_half_life"` and `"start_given_half_life"` of `fit_trend`). A half-life is
 identified only when the sample spans at least `MIN_HALF_LIVES` of the fitted one and fits
 better than a random walk (`MIN_OVER_RANDOM_WALK`): otherwise the written option keeps
 the shipped half-life (market/ai=base), fits σ and the trend given it, and says so. Every half-life is printed

@@ -281,7 +281,7 @@ def project_debt(cfg, account, rate, n: int) -> ProjectDebt:
                   for first, last in zip(first_spent, last_spent)]
     ends = [_conversion_month(let_month, due, n) for (_, _, let_month, *_), due in zip(groups, maturities)]
     builds = (construction_rows_at(capex_rows, ltc, rate, float(debt.upfront_fee), last_spent,
-                                 [end for end, _ in ends])
+                                   [end for end, _ in ends])
               if groups else construction_rows(capex_rows, ltc, rate, float(debt.upfront_fee)))
     # Interest capitalised while a hall is built joins its basis; once built (placed in
     # service), the interest it accrues is deducted as interest, as a term loan's is.

@@ -202,7 +202,8 @@ def _years(ebitda_usd, depreciation_usd, interest_usd, rate, interest_cap_share:
 
 
 def tax_rows_by_year(ebitda: list[float], depreciation: list[float], interest: list[float],
-                     rates: list[float], interest_cap_share: float, nol_limit_share: float) -> list[tuple[float, ...]]:
+                     rates: list[float], interest_cap_share: float,
+                     nol_limit_share: float) -> list[tuple[float, ...]]:
     """Return each year's (taxable income, interest deducted, interest carried, NOL used, NOL
     balance, tax) by the rule of `tax_by_year`, of lists of one float per year, unchecked:
     what `tax_usd_by_year` checks for its callers, the ledger's tax (sim.finance.equity)
