@@ -22,7 +22,7 @@ from sim.compare import compare_runs
 from sim.compare.page import share_in_tenths
 from sim.errors import Resumable, UserError, warn_user
 from sim.executors import WorkerLost
-from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts
+from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, sigterm_interrupts, signals_held
 from sim.selection import until_confident_sentence
 from sim.policies import pinned
 from sim.compare.robustness import robustness_pair, verdict_robustness, verdict_sentence
@@ -113,13 +113,14 @@ def _execute_locked(cfg, run_dir) -> int:
         return _job_fail(f"{one_line(err)}; {_kept(out_dir)}: once that is fixed, rerun "
                          f"{_same_command(out_dir)} to resume")
     except KeyboardInterrupt as err:
-        if _saved(run_dir):  # it came as the save ended (held until then): the run is whole
-            warn_user(log, _interrupted_once_saved(cfg, out_dir))
+        with signals_held():  # a second Ctrl-C acts once run.json and the line say the first
+            if _saved(run_dir):  # it came as the save ended (held until then): the run is whole
+                warn_user(log, _interrupted_once_saved(cfg, out_dir))
+                return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
+            _record(run_dir, cfg, "interrupted", started)
+            line = f"interrupted; {_kept(out_dir)}. Rerun {_same_command(out_dir)} to resume."
+            warn_user(log, line)
             return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
-        _record(run_dir, cfg, "interrupted", started)
-        line = f"interrupted; {_kept(out_dir)}. Rerun {_same_command(out_dir)} to resume."
-        warn_user(log, line)
-        return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
     except Exception as err:  # a bug: run.json says so, then the traceback
         _record(run_dir, cfg, "failed", started, error=one_line(err))
         raise
@@ -231,11 +232,13 @@ def _robustness(cfg, result, out_dir: Path, earlier: dict | None = None) -> tupl
         # recorded anew either way: this command rewrote run.json
         _note(cfg, out_dir, "made", **{"for": key, "csv": csv_digest(Path(out_dir))})
     except KeyboardInterrupt as err:
-        _note(cfg, out_dir, "interrupted")
-        then = (f", nor its report: rerun {_same_command(out_dir)} to make both from the saved "
-                f"run, or the report alone with hashpivot-compare {out_dir}") if cfg.run.compare else ""
-        print(f"hashpivot: interrupted; {lost}{then}", file=sys.stderr)
-        return (TERMINATED if isinstance(err, Terminated) else INTERRUPTED), ""
+        with signals_held():  # a second Ctrl-C acts once run.json and the line say the first
+            _note(cfg, out_dir, "interrupted")
+            then = (f", nor its report: rerun {_same_command(out_dir)} to make both from the "
+                    f"saved run, or the report alone with hashpivot-compare {out_dir}"
+                    if cfg.run.compare else "")
+            print(f"hashpivot: interrupted; {lost}{then}", file=sys.stderr)
+            return (TERMINATED if isinstance(err, Terminated) else INTERRUPTED), ""
     except (WorkerLost, OSError) as err:  # the surroundings: the same command makes it once fixed
         why = one_line(err) if isinstance(err, OSError) else str(err)
         _note(cfg, out_dir, "failed", error=why)

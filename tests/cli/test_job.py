@@ -99,6 +99,33 @@ def test_a_run_interrupted_in_its_robustness_leaves_no_earlier_report_beside_its
     assert pd.read_csv(tmp_path / "comparison.csv")["n"].eq(3).all()
 
 
+def test_a_second_ctrl_c_as_the_first_is_recorded_acts_after_run_json_and_the_line(
+        tmp_path, monkeypatch, capsys):
+    """Before: a second Ctrl-C that landed while run.json was being written for the first
+    ended the command at once: exit 130, no line, run.json still 'running' (seen twice under
+    load, in tests/test_montecarlo.py's second Ctrl-C 0.02 s after the first)."""
+    import signal
+
+    import sim.cli.job as cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    record = cli._record
+
+    def ctrl_c_again(run_dir, cfg, status, started, **extra):
+        if status == "interrupted":
+            signal.raise_signal(signal.SIGINT)  # the second Ctrl-C, as the first is recorded
+        return record(run_dir, cfg, status, started, **extra)
+
+    monkeypatch.setattr(sim, "run", interrupted)
+    monkeypatch.setattr(cli, "_record", ctrl_c_again)
+    with pytest.raises(KeyboardInterrupt):  # the second acts once the first is said
+        cli.execute(sim.compose(TWO_QUICK), tmp_path)
+    assert capsys.readouterr().err.count("hashpivot: interrupted; ") == 1
+    assert RunDir(tmp_path).read_info()["status"] == "interrupted"
+
+
 def test_the_log_gives_the_replications_the_robustness_reruns_used(tmp_path, caplog):
     import sim.cli.job as cli
 
