@@ -120,8 +120,13 @@ def test_a_second_ctrl_c_as_the_first_is_recorded_acts_after_run_json_and_the_li
 
     monkeypatch.setattr(sim, "run", interrupted)
     monkeypatch.setattr(cli, "_record", ctrl_c_again)
-    with pytest.raises(KeyboardInterrupt):  # the second acts once the first is said
-        cli.execute(sim.compose(TWO_QUICK), tmp_path)
+    # Ctrl-C as in a terminal (a pytest-xdist worker ignores SIGINT)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):  # the second acts once the first is said
+            cli.execute(sim.compose(TWO_QUICK), tmp_path)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert capsys.readouterr().err.count("hashpivot: interrupted; ") == 1
     assert RunDir(tmp_path).read_info()["status"] == "interrupted"
 
