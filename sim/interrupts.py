@@ -1,10 +1,12 @@
 """Ctrl-C and SIGTERM in every hashpivot command: their exit statuses, SIGTERM raised as
-an interrupt in the main thread, and a block in which both are held until it ends."""
+an interrupt in the main thread, a block in which both are held until it ends, and one in
+which an interrupt that lands where Python cannot raise it goes without a traceback."""
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from contextlib import contextmanager
 
@@ -61,3 +63,27 @@ def signals_held():
             signal.signal(signum, handler)
         if caught:
             signal.raise_signal(caught[0])  # its own handler acts on it now
+
+
+@contextmanager
+def interrupts_unprinted():
+    """Within the block, keep quiet about an interrupt that landed where Python cannot raise it.
+
+    A Ctrl-C (or SIGTERM, `Terminated`) that arrives while a finalizer or a weakref callback
+    runs (the garbage collector's, at any moment) is lost: Python prints "Exception ignored
+    in ..." and a traceback, and goes on. Here it is lost without the traceback (a second
+    Ctrl-C while a run stops, the usual case, would print one above the run's own line).
+    It cannot be raised again from here: the hook is Python code, so a signal raised in it
+    would interrupt the hook itself. Any other error still reaches the hook before this one.
+    """
+    previous = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous

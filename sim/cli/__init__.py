@@ -38,7 +38,7 @@ from sim.config_errors import group_value_line, hydra_error_line
 from sim.config_tree import (MARKET_GROUPS, OPTIONAL_MARKET, check_config_dirs, config_dir,
                              shipped_options)
 from sim.errors import UserError
-from sim.interrupts import INTERRUPTED, TERMINATED, Terminated
+from sim.interrupts import INTERRUPTED, TERMINATED, Terminated, interrupts_unprinted
 from sim.plugins import cwd_on_path
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["HYDRA_FULL_ERROR"] = "1"  # raise Hydra's errors to us instead of printing them
     _LAUNCHED.clear()
     try:
-        with root_logging_restored(), warnings.catch_warnings():
+        with root_logging_restored(), warnings.catch_warnings(), interrupts_unprinted():
             # a hydra.searchpath that is no directory: check_job names it in one line (Hydra warns)
             warnings.filterwarnings("ignore", message=r"provider=hydra\.searchpath .* is not available")
             app()
