@@ -116,10 +116,10 @@ def _execute_locked(cfg, run_dir) -> int:
         with signals_held():  # a second Ctrl-C acts once run.json and the line say the first
             if _saved(run_dir):  # it came as the save ended (held until then): the run is whole
                 warn_user(log, _interrupted_once_saved(cfg, out_dir))
-                return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
-            _record(run_dir, cfg, "interrupted", started)
-            line = f"interrupted; {_kept(out_dir)}. Rerun {_same_command(out_dir)} to resume."
-            warn_user(log, line)
+            else:
+                _record(run_dir, cfg, "interrupted", started)
+                warn_user(log, f"interrupted; {_kept(out_dir)}. Rerun {_same_command(out_dir)} "
+                               "to resume.")
             return TERMINATED if isinstance(err, Terminated) else INTERRUPTED
     except Exception as err:  # a bug: run.json says so, then the traceback
         _record(run_dir, cfg, "failed", started, error=one_line(err))

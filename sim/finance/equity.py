@@ -254,7 +254,8 @@ class _Taxes:
         """Return the monthly tax (<= 0) of `ebitda`, `depreciation` and interest (arrays by tax
         year; no interest: 0.0)."""
         n_years = ebitda.size
-        interest = [0.0] * n_years if np.ndim(interest_by_year) == 0 else interest_by_year.tolist()
+        interest = ([float(interest_by_year)] * n_years if np.ndim(interest_by_year) == 0
+                    else interest_by_year.tolist())
         rows = tax_rows_by_year(ebitda.tolist(), depreciation.tolist(), interest,
                                 [self.rate] * n_years, self.cap, self.nol)
         return -tax_by_month([row[-1] for row in rows], self.n_months)
